@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // The default `forks` pool: native addons and network namespaces behave
+    // better in separate processes than in worker threads.
+    pool: 'forks',
+    testTimeout: 60_000,
+  },
+});
