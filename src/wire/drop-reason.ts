@@ -30,6 +30,9 @@ export const WireDrop = {
 
 export type WireDropCode = (typeof WireDrop)[keyof typeof WireDrop];
 
+/** What the repr-level `parseX` functions return: a repr, or the drop reason that `checkX` gave. */
+export type ParseResult<T> = { ok: true; repr: T } | { ok: false; reason: number };
+
 const NAMES: readonly string[] = [
   'ok',
   'ethernet-truncated',
@@ -66,10 +69,10 @@ const DESCRIPTIONS: readonly string[] = [
   'IHL below 5 (20 bytes)',
   'total length below the header length or above the captured bytes',
   'header checksum does not verify',
-  'an option runs past the end of the header',
-  'shorter than 20 bytes or than its data offset',
-  'data offset below 5 or past the segment',
-  'an option runs past the end of the TCP header',
+  'an option is shorter than its minimum or runs past the end of the header',
+  'segment shorter than the 20-byte TCP header',
+  'data offset below 5 (20 bytes) or past the end of the segment',
+  'an option length is below 2 or runs past the end of the TCP header',
   'checksum does not verify',
   'shorter than the 8-byte UDP header',
   'length field below 8 or above the IP payload',

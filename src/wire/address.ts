@@ -1,0 +1,117 @@
+// IPv4 and Ethernet (EUI-48) addresses.
+//
+// On the fast path an IPv4 address is an unsigned 32-bit number in host order
+// (198.51.100.1 = 0xc6336401) read straight from the packet; text only appears
+// in reprs, config and logs. Text parsing is control-plane code: it throws on
+// bad input (or, with the `try` variant, returns -1) and is never called per
+// packet.
+
+/** Reads a big-endian IPv4 address at b[o, o+4) as an unsigned 32-bit number. */
+export function readIpv4(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+/** Writes an IPv4 address (any 32-bit integer, signed or not) big-endian at b[o, o+4). */
+export function writeIpv4(b: Uint8Array, o: number, n: number): void {
+  b[o] = n >>> 24;
+  b[o + 1] = n >>> 16;
+  b[o + 2] = n >>> 8;
+  b[o + 3] = n;
+}
+
+/** Dotted-quad text of a 32-bit address: 0xc6336401 -> "198.51.100.1". */
+export function ipv4ToString(n: number): string {
+  const v = n >>> 0;
+  return `${v >>> 24}.${(v >>> 16) & 0xff}.${(v >>> 8) & 0xff}.${v & 0xff}`;
+}
+
+/**
+ * Parses strict dotted-quad text into an unsigned 32-bit number, or returns -1.
+ * Exactly four decimal parts of 0-255; leading zeros are refused because
+ * inet_aton() would read "010" as octal 8 and the two readings must not differ.
+ */
+export function tryParseIpv4Address(s: string): number {
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let parts = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e; // a virtual '.' closes the last part
+    if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && part === 0) return -1; // leading zero
+      part = part * 10 + (c - 0x30);
+      digits++;
+      if (part > 255) return -1;
+    } else if (c === 0x2e) {
+      if (digits === 0) return -1;
+      value = value * 256 + part;
+      parts++;
+      part = 0;
+      digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  return parts === 4 ? value : -1;
+}
+
+/** Parses dotted-quad text ("198.51.100.1") into an unsigned 32-bit number; throws RangeError on bad text. */
+export function parseIpv4Address(s: string): number {
+  const n = tryParseIpv4Address(s);
+  if (n < 0) throw new RangeError(`invalid IPv4 address "${s}": expected four decimal parts 0-255, like 198.51.100.1`);
+  return n;
+}
+
+/** Accepts either form used by reprs and callers: dotted text or a 32-bit number. */
+export function toIpv4Number(a: string | number): number {
+  return typeof a === 'number' ? a >>> 0 : parseIpv4Address(a);
+}
+
+export const MAC_LEN = 6;
+
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Text of the 6-byte MAC address at b[o, o+6): "02:00:00:00:00:01" (lower case). */
+export function macToString(b: Uint8Array, o: number): string {
+  return (
+    HEX_BYTE[b[o]] + ':' + HEX_BYTE[b[o + 1]] + ':' + HEX_BYTE[b[o + 2]] + ':' +
+    HEX_BYTE[b[o + 3]] + ':' + HEX_BYTE[b[o + 4]] + ':' + HEX_BYTE[b[o + 5]]
+  );
+}
+
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x61 && c <= 0x66) return c - 0x61 + 10;
+  if (c >= 0x41 && c <= 0x46) return c - 0x41 + 10;
+  return -1;
+}
+
+/**
+ * Writes MAC text ("02:00:00:00:00:01" or "02-00-00-00-00-01", any case) into
+ * b[o, o+6). Returns false, writing nothing, when the text is not a MAC address.
+ */
+export function tryWriteMac(b: Uint8Array, o: number, s: string): boolean {
+  if (s.length !== 17) return false;
+  const sep = s.charCodeAt(2);
+  if (sep !== 0x3a && sep !== 0x2d) return false;
+  for (let i = 0; i < 6; i++) {
+    if (i > 0 && s.charCodeAt(i * 3 - 1) !== sep) return false;
+    if (hexDigit(s.charCodeAt(i * 3)) < 0 || hexDigit(s.charCodeAt(i * 3 + 1)) < 0) return false;
+  }
+  for (let i = 0; i < 6; i++) b[o + i] = (hexDigit(s.charCodeAt(i * 3)) << 4) | hexDigit(s.charCodeAt(i * 3 + 1));
+  return true;
+}
+
+/** Writes MAC text into b[o, o+6); throws RangeError on bad text. */
+export function writeMac(b: Uint8Array, o: number, s: string): void {
+  if (!tryWriteMac(b, o, s)) {
+    throw new RangeError(`invalid MAC address "${s}": expected six hex pairs like 02:00:00:00:00:01`);
+  }
+}
+
+/** The six bytes of MAC text; throws RangeError on bad text. */
+export function parseMacAddress(s: string): Uint8Array {
+  const out = new Uint8Array(MAC_LEN);
+  writeMac(out, 0, s);
+  return out;
+}
