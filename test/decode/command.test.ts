@@ -1,0 +1,99 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runDecode, tsDigits } from '../../src/decode/command.js';
+import { bytes, ethernet, ipv4Packet, pcapFile, udpDatagram } from './packets.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'decode-cmd-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture(name: string, data: Uint8Array): string {
+  const p = join(dir, name);
+  writeFileSync(p, data);
+  return p;
+}
+
+function sink(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+const frame = (i: number) => ethernet(0x0800, ipv4Packet({ id: i, payload: udpDatagram({ sport: 1000 + i, payload: bytes(4) }) }));
+const frames = Array.from({ length: 5 }, (_, i) => frame(i));
+const good = capture('good.pcap', pcapFile(1, frames));
+
+async function decode(file: string, opts: { json: boolean; count?: number }) {
+  const out = sink();
+  const err = sink();
+  const code = await runDecode(file, opts, { out: out.stream, err: err.stream });
+  return { code, out: out.text(), err: err.text() };
+}
+
+describe('runDecode', () => {
+  it('prints one text line per frame and returns 0', async () => {
+    const r = await decode(good, { json: false });
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toBe('1490000000.123456 198.51.100.1.1000 > 203.0.113.5.53: UDP, length 4');
+  });
+
+  it('--json: one object per line, numbered from 1; --count stops early', async () => {
+    const r = await decode(good, { json: true, count: 2 });
+    const objs = r.out.trimEnd().split('\n').map((l) => JSON.parse(l) as { n: number; ts: string; udp: { sport: number } });
+    expect(objs.map((o) => o.n)).toEqual([1, 2]);
+    expect(objs[1]).toMatchObject({ ts: '1490000001.123456', udp: { sport: 1001 } });
+  });
+
+  it('a truncated file: every good frame, then the error naming the offset, status 1', async () => {
+    const bytes = pcapFile(1, frames);
+    const cut = capture('cut.pcap', bytes.subarray(0, bytes.length - 10));
+    const r = await decode(cut, { json: false });
+    expect(r.code).toBe(1);
+    expect(r.out.trimEnd().split('\n')).toHaveLength(4);
+    expect(r.err).toMatch(new RegExp(`^dataplane decode: ${cut}: .*byte \\d+`));
+  });
+
+  it('a missing file: a clear message, status 1', async () => {
+    const r = await decode(join(dir, 'nope.pcap'), { json: false });
+    expect(r.code).toBe(1);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(`dataplane decode: ${join(dir, 'nope.pcap')}: no such file\n`);
+  });
+
+  it('not a capture file: status 1 and the reader\'s reason', async () => {
+    const r = await decode(capture('junk.pcap', new TextEncoder().encode('hello world, not a pcap')), { json: false });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('not a pcap or pcapng file');
+  });
+
+  it('stops quietly when the reader goes away (EPIPE)', async () => {
+    const many = capture('many.pcap', pcapFile(1, Array.from({ length: 5000 }, (_, i) => frame(i))));
+    let written = 0;
+    const pipe = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        written += chunk.length;
+        const e = Object.assign(new Error('write EPIPE'), { code: 'EPIPE' });
+        cb(e);
+      },
+    });
+    const err = sink();
+    const code = await runDecode(many, { json: false }, { out: pipe, err: err.stream });
+    expect(code).toBe(0);
+    expect(err.text()).toBe('');
+    expect(written).toBeGreaterThan(0);
+  });
+
+  it('timestamp digits follow the capture resolution', () => {
+    expect(tsDigits(1000)).toBe(6);
+    expect(tsDigits(1)).toBe(9);
+    expect(tsDigits(1e6)).toBe(3);
+    expect(tsDigits(0.1)).toBe(9);
+    expect(tsDigits(1e9 / 2 ** 20)).toBe(9);
+  });
+});
