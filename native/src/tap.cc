@@ -1,0 +1,253 @@
+// TAP devices (/dev/net/tun with IFF_TAP) and the fd-based bursts.
+//
+// A TAP queue is a plain non-blocking fd: rxBurst reads one frame per read()
+// until the queue is empty or `count` frames arrived, txBurst writes one
+// frame per write(); either way the JS side crosses into native code once per
+// burst. With IFF_VNET_HDR every frame is preceded by a virtio_net_hdr: rx
+// reads it into scratch space and drops it, tx sends an all-zero one (no
+// offloads are enabled, so the kernel never hands us GSO or partial checksums).
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "common.h"
+
+namespace dpio {
+
+namespace {
+
+constexpr int kMaxVnetHdr = 12;
+constexpr const char* kTunPath = "/dev/net/tun";
+
+std::string FdWhat(const char* fn, int fd) {
+  return std::string(fn) + "(fd " + std::to_string(fd) + ")";
+}
+
+int ArgVnetHdrLen(const Napi::CallbackInfo& info, size_t i) {
+  int32_t v = ArgOptionalInt(info, i, 0, "vnetHdrLen");
+  if (v < 0 || v > kMaxVnetHdr) ThrowRange(info.Env(), "vnetHdrLen must be 0, 10 or 12");
+  return v;
+}
+
+// tapOpen(name, { multiQueue?, vnetHdr? }) -> { fd, name, vnetHdrLen }
+Napi::Value TapOpen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string name = ArgIfName(info, 0);
+  bool multiQueue = false;
+  bool vnetHdr = false;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object opts = info[1].As<Napi::Object>();
+    multiQueue = OptBool(opts, "multiQueue", false);
+    vnetHdr = OptBool(opts, "vnetHdr", false);
+  }
+  std::string what = "tapOpen(\"" + name + "\")";
+
+  int fd = open(kTunPath, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    if (e == ENOENT || e == ENXIO || e == ENODEV) {
+      ThrowErrno(env, e, "open", what, "no /dev/net/tun (load the tun module / pass --device /dev/net/tun to docker)");
+    }
+    if (e == EPERM || e == EACCES) {
+      ThrowErrno(env, e, "open", what,
+                 "cannot open /dev/net/tun: needs CAP_NET_ADMIN (run as root; in docker also --device /dev/net/tun)");
+    }
+    ThrowErrno(env, e, "open", what, CauseOf(e, name));
+  }
+
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  std::memcpy(ifr.ifr_name, name.data(), name.size());
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+  if (multiQueue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
+  if (vnetHdr) ifr.ifr_flags |= IFF_VNET_HDR;
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    if (e == EINVAL) {
+      ThrowErrno(env, e, "ioctl(TUNSETIFF)", what,
+                 "interface " + name +
+                     " exists but is not a TAP opened this way (multiQueue and vnetHdr must match how it was created)");
+    }
+    if (e == EBUSY) {
+      ThrowErrno(env, e, "ioctl(TUNSETIFF)", what,
+                 "TAP " + name + " is already open (by this or another process); open every queue with multiQueue");
+    }
+    ThrowErrno(env, e, "ioctl(TUNSETIFF)", what, CauseOf(e, name));
+  }
+
+  int vnetHdrLen = 0;
+  if (vnetHdr) {
+    // No offloads: the kernel segments and checksums before handing us a frame.
+    if (ioctl(fd, TUNSETOFFLOAD, 0u) < 0 || ioctl(fd, TUNGETVNETHDRSZ, &vnetHdrLen) < 0) {
+      int e = errno;
+      close(fd);
+      ThrowErrno(env, e, "ioctl(TUNSETOFFLOAD)", what, CauseOf(e, name));
+    }
+    if (vnetHdrLen < 0 || vnetHdrLen > kMaxVnetHdr) {
+      close(fd);
+      ThrowErrno(env, EINVAL, "ioctl(TUNGETVNETHDRSZ)", what, "unexpected virtio header size");
+    }
+  }
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("fd", Napi::Number::New(env, fd));
+  out.Set("name", Napi::String::New(env, ifr.ifr_name));
+  out.Set("vnetHdrLen", Napi::Number::New(env, vnetHdrLen));
+  return out;
+}
+
+// tapSetPersist(fd, persist): a persistent TAP outlives its fds.
+Napi::Value TapSetPersist(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  if (!info[1].IsBoolean()) ThrowType(env, "persist must be a boolean");
+  unsigned long on = info[1].As<Napi::Boolean>().Value() ? 1 : 0;
+  if (ioctl(fd, TUNSETPERSIST, on) < 0) {
+    int e = errno;
+    ThrowErrno(env, e, "ioctl(TUNSETPERSIST)", FdWhat("tapSetPersist", fd), CauseOf(e, ""));
+  }
+  return env.Undefined();
+}
+
+// closeFd(fd)
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  if (fd < 0) ThrowRange(env, "fd must not be negative");
+  // Linux closes the fd even when close() reports EINTR: never retry.
+  if (close(fd) < 0 && errno != EINTR) {
+    int e = errno;
+    ThrowErrno(env, e, "close", FdWhat("closeFd", fd), CauseOf(e, ""));
+  }
+  return env.Undefined();
+}
+
+// rxBurst(fd, arena, offsets, lengths, maxFrame, count, first = 0, vnetHdrLen = 0, counters?) -> n
+// Reads up to `count` frames into slots [first, first + n): frame k goes to
+// arena[offsets[k]...] and its length to lengths[k]. Stops early when the
+// queue is empty. A frame larger than maxFrame is dropped and counted.
+Napi::Value RxBurst(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  Span<uint8_t> arena = ArgBytes(info, 1, "arena");
+  Span<uint32_t> offsets = ArgU32Array(info, 2, "offsets");
+  Span<uint32_t> lengths = ArgU32Array(info, 3, "lengths");
+  uint32_t maxFrame = ArgUint(info, 4, "maxFrame");
+  uint32_t count = ArgUint(info, 5, "count");
+  uint32_t first = static_cast<uint32_t>(ArgOptionalInt(info, 6, 0, "first"));
+  int vnet = ArgVnetHdrLen(info, 7);
+  Span<double> counters = ArgOptionalCounters(info, 8);
+  if (uint64_t(first) + count > offsets.length || uint64_t(first) + count > lengths.length) {
+    ThrowRange(env, "rxBurst: first + count exceeds offsets/lengths");
+  }
+  if (maxFrame > arena.length) ThrowRange(env, "rxBurst: maxFrame exceeds the arena");
+
+  uint8_t hdr[kMaxVnetHdr];
+  uint32_t n = 0;
+  while (n < count) {
+    uint32_t slot = first + n;
+    uint32_t off = offsets.data[slot];
+    if (off > arena.length - maxFrame) ThrowRange(env, "rxBurst: slot " + std::to_string(slot) + " lies outside the arena");
+    ssize_t r;
+    if (vnet > 0) {
+      struct iovec iov[2] = {{hdr, static_cast<size_t>(vnet)}, {arena.data + off, maxFrame}};
+      r = readv(fd, iov, 2);
+    } else {
+      r = read(fd, arena.data + off, maxFrame);
+    }
+    if (r < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN || e == EWOULDBLOCK) break;
+      if (n > 0) break;  // hand over what arrived; the error repeats on the next call
+      if (IsPortGone(e)) ThrowPortGone(env, e, "read", FdWhat("rxBurst", fd));
+      ThrowErrno(env, e, "read", FdWhat("rxBurst", fd), CauseOf(e, ""));
+    }
+    // tun reports a frame's full length even when the buffer cut it short.
+    if (r < vnet || static_cast<size_t>(r - vnet) > maxFrame) {
+      Count(counters, kRxOversize);
+      continue;
+    }
+    lengths.data[slot] = static_cast<uint32_t>(r - vnet);
+    n++;
+  }
+  return Napi::Number::New(env, n);
+}
+
+// txBurst(fd, arena, offsets, lengths, count, slots = null, vnetHdrLen = 0, counters?) -> consumed
+// Sends frames k = slots[i] (or i) for i in [0, count): arena[offsets[k], +lengths[k]).
+// Returns how many were consumed from the front: sent, or dropped and counted
+// (refused by the kernel, interface down). Stops at EAGAIN; the rest may be retried.
+Napi::Value TxBurst(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgInt(info, 0, "fd");
+  Span<uint8_t> arena = ArgBytes(info, 1, "arena");
+  Span<uint32_t> offsets = ArgU32Array(info, 2, "offsets");
+  Span<uint32_t> lengths = ArgU32Array(info, 3, "lengths");
+  uint32_t count = ArgUint(info, 4, "count");
+  Span<uint16_t> slots = ArgOptionalU16Array(info, 5, "slots");
+  int vnet = ArgVnetHdrLen(info, 6);
+  Span<double> counters = ArgOptionalCounters(info, 7);
+  if (slots.data != nullptr ? count > slots.length : (count > offsets.length || count > lengths.length)) {
+    ThrowRange(env, "txBurst: count exceeds the slot list");
+  }
+
+  static const uint8_t kZeroHdr[kMaxVnetHdr] = {};
+  uint32_t i = 0;
+  while (i < count) {
+    uint32_t k = slots.data != nullptr ? slots.data[i] : i;
+    if (k >= offsets.length || k >= lengths.length) ThrowRange(env, "txBurst: slot " + std::to_string(k) + " out of range");
+    uint32_t off = offsets.data[k];
+    uint32_t len = lengths.data[k];
+    if (off > arena.length || len > arena.length - off) {
+      ThrowRange(env, "txBurst: slot " + std::to_string(k) + " lies outside the arena");
+    }
+    ssize_t r;
+    if (vnet > 0) {
+      struct iovec iov[2] = {{const_cast<uint8_t*>(kZeroHdr), static_cast<size_t>(vnet)}, {arena.data + off, len}};
+      r = writev(fd, iov, 2);
+    } else {
+      r = write(fd, arena.data + off, len);
+    }
+    if (r >= 0) {
+      i++;
+      continue;
+    }
+    int e = errno;
+    if (e == EINTR) continue;
+    if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) break;
+    if (e == EIO) {
+      // The TAP is down: a NIC without link drops what it is given.
+      Count(counters, kTxLinkDown, count - i);
+      i = count;
+      break;
+    }
+    if (e == EINVAL || e == EMSGSIZE) {
+      Count(counters, kTxRejected);
+      i++;
+      continue;
+    }
+    if (i > 0) break;  // report what went out; the error repeats on the next call
+    if (IsPortGone(e)) ThrowPortGone(env, e, "write", FdWhat("txBurst", fd));
+    ThrowErrno(env, e, "write", FdWhat("txBurst", fd), CauseOf(e, ""));
+  }
+  return Napi::Number::New(env, i);
+}
+
+}  // namespace
+
+void InitTap(Napi::Env env, Napi::Object exports) {
+  exports.Set("tapOpen", Napi::Function::New(env, TapOpen, "tapOpen"));
+  exports.Set("tapSetPersist", Napi::Function::New(env, TapSetPersist, "tapSetPersist"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+  exports.Set("rxBurst", Napi::Function::New(env, RxBurst, "rxBurst"));
+  exports.Set("txBurst", Napi::Function::New(env, TxBurst, "txBurst"));
+}
+
+}  // namespace dpio

@@ -1,0 +1,206 @@
+// The one loader of the packet I/O addon (native/, built by node-gyp on
+// `npm install`). Nothing else imports the .node file: ports and tools call
+// loadNative() and get the typed surface below.
+//
+// Every call is a burst or a setup call: one JS -> native crossing moves up
+// to `count` frames. The addon is Node-API and keeps its state per thread, so
+// each worker_thread loads it for itself; a ring handle belongs to the thread
+// that opened it, while fds are process-wide and may be handed to a worker.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Indexes into a port's `counters: Float64Array` (native/src/common.h). */
+export const IoCounter = {
+  /** A received frame did not fit in maxFrame (or was cut short by the ring): dropped. */
+  RX_OVERSIZE: 0,
+  /** The kernel refused a frame we sent (EINVAL, EMSGSIZE): dropped. */
+  TX_REJECTED: 1,
+  /** The interface was down when we sent (no link): dropped. */
+  TX_LINK_DOWN: 2,
+  /** AF_PACKET frames whose offloaded (partial) TCP/UDP checksum we completed. */
+  RX_CHECKSUM_FIXED: 3,
+  COUNT: 4,
+} as const;
+
+export interface TapOpenOptions {
+  /** IFF_MULTI_QUEUE: every open of the same name attaches one more queue. */
+  multiQueue?: boolean;
+  /** IFF_VNET_HDR (no offloads): frames carry a virtio_net_hdr, which the bursts strip and add. */
+  vnetHdr?: boolean;
+}
+
+export interface TapHandle {
+  fd: number;
+  /** The kernel's name for the TAP (differs from the request only for patterns like "tap%d"). */
+  name: string;
+  /** Bytes of virtio_net_hdr before each frame: pass to rxBurst/txBurst. */
+  vnetHdrLen: number;
+}
+
+export interface PacketOpenOptions {
+  /** Join this PACKET_FANOUT group (0..65535, per network namespace): each flow goes to one socket. */
+  fanoutGroup?: number;
+  fanoutMode?: 'hash';
+  /** RX ring: blockCount blocks of blockSize bytes (defaults 64 KiB x 64 = 4 MiB). */
+  blockSize?: number;
+  blockCount?: number;
+  /** A block is handed over at the latest this long after its first frame (default 1 ms). */
+  retireTimeoutMs?: number;
+  /** Skip frames this host sends on the interface, our own included (default true). */
+  ignoreOutgoing?: boolean;
+}
+
+/** AF_PACKET socket statistics since the previous call (the kernel resets them on read). */
+export interface PacketStats {
+  packets: number;
+  drops: number;
+  freezes: number;
+}
+
+/** An AF_PACKET ring, valid on the thread that opened it. */
+export type PacketHandle = number & { readonly __packetHandle: unique symbol };
+
+/**
+ * The addon. Errors are Error objects with `code` (the errno name, or
+ * 'PORT_GONE' when the interface under a fd or socket disappeared), `errno`
+ * and `syscall`; their messages name the cause ("needs CAP_NET_ADMIN (run as
+ * root)", "interface veth0 not found", "no /dev/net/tun ...").
+ */
+export interface NativeIo {
+  readonly abiVersion: number;
+
+  tapOpen(name: string, opts?: TapOpenOptions): TapHandle;
+  tapSetPersist(fd: number, persist: boolean): void;
+  closeFd(fd: number): void;
+  /**
+   * Reads up to `count` frames from a TAP (or any packet fd) into slots
+   * [first, first + n): frame k at arena[offsets[k]...], its length in
+   * lengths[k]. Stops when the queue is empty; returns n.
+   */
+  rxBurst(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, maxFrame: number, count: number,
+    first?: number, vnetHdrLen?: number, counters?: Float64Array): number;
+  /**
+   * Writes frames k = slots[i] (or i without slots), i in [0, count). Returns
+   * how many were consumed from the front (sent, or dropped and counted);
+   * fewer than count when the kernel queue is full.
+   */
+  txBurst(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
+    slots?: Uint16Array | null, vnetHdrLen?: number, counters?: Float64Array): number;
+
+  packetOpen(ifname: string, opts?: PacketOpenOptions): PacketHandle;
+  packetFd(handle: PacketHandle): number;
+  /** Like rxBurst, from the TPACKET_V3 ring; also writes kernel timestamps when tsSec/tsNsec are given. */
+  packetRxBurst(handle: PacketHandle, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, maxFrame: number,
+    count: number, first?: number, counters?: Float64Array | null, tsSec?: Float64Array | null, tsNsec?: Uint32Array | null): number;
+  /** Like txBurst, with sendmmsg. */
+  packetTxBurst(handle: PacketHandle, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
+    slots?: Uint16Array | null, counters?: Float64Array): number;
+  packetStats(handle: PacketHandle): PacketStats;
+  packetClose(handle: PacketHandle): void;
+
+  /** Blocks this thread in poll() for at most timeoutMs; bit i set when fds[i] is readable or in error. At most 32 fds. */
+  waitReadable(fds: Int32Array, n: number, timeoutMs: number): number;
+  /** An eventfd for waitReadable that another thread can signal to wake a worker early. */
+  wakeFdOpen(): number;
+  wakeFdSignal(fd: number): void;
+  wakeFdDrain(fd: number): number;
+
+  ifIndex(name: string): number;
+  ifSetUp(name: string, up: boolean): void;
+  ifSetMtu(name: string, mtu: number): void;
+  ifGetMtu(name: string): number;
+  ifHwAddr(name: string): Uint8Array;
+  ifSetHwAddr(name: string, mac: Uint8Array): void;
+}
+
+/** The fields native errors carry besides the message. */
+export interface IoError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+}
+
+export function isIoError(e: unknown): e is IoError {
+  return e instanceof Error && typeof (e as Partial<IoError>).code === 'string' && typeof (e as Partial<IoError>).errno === 'number';
+}
+
+/** True for the error a burst throws when its interface has disappeared: mark the port down and carry on. */
+export function isPortGone(e: unknown): boolean {
+  return isIoError(e) && e.code === 'PORT_GONE';
+}
+
+export class NativeUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NativeUnavailableError';
+  }
+}
+
+const ABI_VERSION = 1;
+const ADDON_FILE = 'dataplane_io.node';
+
+/** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */
+export function addonPath(): string {
+  const override = process.env.DATAPLANE_NATIVE_ADDON;
+  if (override) return resolve(override);
+  // This file runs as src/io/native.ts (tests, tsx) or dist/src/io/native.js:
+  // the package root is the nearest directory above with native/binding.gyp.
+  const here = dirname(fileURLToPath(import.meta.url));
+  let root = resolve(here, '..', '..');
+  for (let dir = here, up = 0; up < 6; up++, dir = dirname(dir)) {
+    if (existsSync(join(dir, 'native', 'binding.gyp'))) {
+      root = dir;
+      break;
+    }
+  }
+  return join(root, 'native', 'build', 'Release', ADDON_FILE);
+}
+
+/** Loads the addon at `file` (no caching): throws NativeUnavailableError saying how to build it. */
+export function loadNativeFrom(file: string): NativeIo {
+  if (!existsSync(file)) {
+    throw new NativeUnavailableError(`the native addon is not built: run npm install (needs python3, make, g++) [missing ${file}]`);
+  }
+  let mod: NativeIo;
+  try {
+    mod = createRequire(import.meta.url)(file) as NativeIo;
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new NativeUnavailableError(
+      `the native addon at ${file} does not load (${why}): rebuild it with npm install (needs python3, make, g++)`,
+      { cause: e },
+    );
+  }
+  if (mod.abiVersion !== ABI_VERSION) {
+    throw new NativeUnavailableError(`the native addon at ${file} is stale (abi ${mod.abiVersion}, want ${ABI_VERSION}): run npm install`);
+  }
+  return mod;
+}
+
+let cached: NativeIo | undefined;
+let cachedError: NativeUnavailableError | undefined;
+
+/** The addon for this thread, loaded once; throws NativeUnavailableError when it is not built. */
+export function loadNative(): NativeIo {
+  if (cached) return cached;
+  if (cachedError) throw cachedError;
+  try {
+    cached = loadNativeFrom(addonPath());
+    return cached;
+  } catch (e) {
+    if (e instanceof NativeUnavailableError) cachedError = e;
+    throw e;
+  }
+}
+
+/** True when the addon is built and loads (then loadNative() succeeds). */
+export function nativeAvailable(): boolean {
+  try {
+    loadNative();
+    return true;
+  } catch {
+    return false;
+  }
+}

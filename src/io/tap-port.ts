@@ -1,0 +1,97 @@
+// A TAP queue as a PacketPort. With multiQueue, open one TapPort per worker
+// on the same name: the kernel spreads flows over the queues by flow hash, so
+// each flow stays on one worker.
+import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
+import { loadNative, type NativeIo } from './native.js';
+import { newPortCounters, PortClosedError, resetRxStarts, rxRoom, withPortName, type PacketPort } from './port.js';
+
+export interface TapPortOptions {
+  /** The router's port index (batch.rxPort); default 0. */
+  index?: number;
+  multiQueue?: boolean;
+  vnetHdr?: boolean;
+  /** Keep the TAP after the last fd closes (TUNSETPERSIST). */
+  persist?: boolean;
+}
+
+export class TapPort implements PacketPort {
+  readonly name: string;
+  readonly index: number;
+  readonly counters = newPortCounters();
+  /** Bytes of virtio_net_hdr on each frame of this queue (0 without vnetHdr); the bursts strip and add it. */
+  readonly vnetHdrLen: number;
+  private readonly io: NativeIo;
+  private fdValue: number;
+
+  /** Creates the TAP (or attaches one more queue of a multi-queue TAP). */
+  static open(name: string, opts: TapPortOptions = {}): TapPort {
+    const io = loadNative();
+    const h = io.tapOpen(name, { multiQueue: opts.multiQueue ?? false, vnetHdr: opts.vnetHdr ?? false });
+    try {
+      if (opts.persist) io.tapSetPersist(h.fd, true);
+    } catch (e) {
+      io.closeFd(h.fd);
+      throw e;
+    }
+    return new TapPort(io, h.fd, h.name, h.vnetHdrLen, opts.index ?? 0);
+  }
+
+  /** Opens `queues` queues of one multi-queue TAP (one per worker). */
+  static openQueues(name: string, queues: number, opts: Omit<TapPortOptions, 'multiQueue'> = {}): TapPort[] {
+    const ports: TapPort[] = [];
+    try {
+      for (let q = 0; q < queues; q++) ports.push(TapPort.open(ports.length > 0 ? ports[0].name : name, { ...opts, multiQueue: true }));
+    } catch (e) {
+      for (const p of ports) p.close();
+      throw e;
+    }
+    return ports;
+  }
+
+  private constructor(io: NativeIo, fd: number, name: string, vnetHdrLen: number, index: number) {
+    this.io = io;
+    this.fdValue = fd;
+    this.name = name;
+    this.vnetHdrLen = vnetHdrLen;
+    this.index = index;
+  }
+
+  get fd(): number {
+    return this.fdValue;
+  }
+
+  rx(batch: Batch, max: number = MAX_BATCH): number {
+    const count = rxRoom(batch, max);
+    if (count <= 0) return 0;
+    if (this.fdValue < 0) throw new PortClosedError(this.name);
+    const first = batch.rxCount;
+    resetRxStarts(batch, first, count);
+    let n: number;
+    try {
+      n = this.io.rxBurst(this.fdValue, batch.arena, batch.start, batch.length, batch.maxFrame, count, first, this.vnetHdrLen, this.counters);
+    } catch (e) {
+      throw withPortName(e, this.name);
+    }
+    const end = first + n;
+    for (let i = first; i < end; i++) batch.initSlot(i, batch.length[i], this.index, 0, 0);
+    batch.rxCount = end;
+    return n;
+  }
+
+  tx(batch: Batch, slots: Uint16Array, count: number): number {
+    if (count <= 0) return 0;
+    if (this.fdValue < 0) throw new PortClosedError(this.name);
+    try {
+      return this.io.txBurst(this.fdValue, batch.arena, batch.start, batch.length, count, slots, this.vnetHdrLen, this.counters);
+    } catch (e) {
+      throw withPortName(e, this.name);
+    }
+  }
+
+  close(): void {
+    if (this.fdValue < 0) return;
+    const fd = this.fdValue;
+    this.fdValue = -1;
+    this.io.closeFd(fd);
+  }
+}

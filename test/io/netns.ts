@@ -1,0 +1,149 @@
+// Throwaway network namespaces and links for the I/O tests. Names carry the
+// test process's pid, so parallel runs never collide and a run can sweep the
+// namespaces that crashed runs left behind. Only namespaces and links made
+// here are touched; the host namespace gets at most an unaddressed link.
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { addonPath } from '../../src/io/native.js';
+
+export function ip(...args: string[]): string {
+  try {
+    return execFileSync('ip', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (e) {
+    const stderr = (e as { stderr?: string }).stderr ?? '';
+    throw new Error(`ip ${args.join(' ')}: ${stderr.trim() || String(e)}`, { cause: e });
+  }
+}
+
+export function sysctl(ns: string | undefined, key: string, value: string): void {
+  const args = ['sysctl', '-qw', `${key}=${value}`];
+  execFileSync(ns ? 'ip' : args[0], ns ? ['netns', 'exec', ns, ...args] : args.slice(1), { timeout: 10_000 });
+}
+
+/** Why the root-only tests cannot run here, or undefined. */
+export function rootSkipReason(needsTun: boolean): string | undefined {
+  if (process.platform !== 'linux') return 'needs Linux';
+  if (process.getuid?.() !== 0) return 'needs root (network namespaces, TAP, AF_PACKET)';
+  if (needsTun && !existsSync('/dev/net/tun')) return 'no /dev/net/tun (load the tun module / pass --device /dev/net/tun to docker)';
+  return undefined;
+}
+
+const PREFIX = 'dp-io-';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Lab {
+  private readonly namespaces: string[] = [];
+  private readonly links: string[] = [];
+  private readonly tag = process.pid.toString(36);
+
+  constructor() {
+    // Namespaces of earlier runs that died before their afterAll.
+    for (const line of ip('netns', 'list').split('\n')) {
+      const name = line.split(' ')[0];
+      const m = /^dp-io-(\d+)-/.exec(name);
+      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) spawnSync('ip', ['netns', 'del', name]);
+    }
+  }
+
+  /** A new namespace dp-io-<pid>-<suffix>, IPv6 off (no stray ND/MLD frames). */
+  netns(suffix: string): string {
+    const name = `${PREFIX}${process.pid}-${suffix}`;
+    spawnSync('ip', ['netns', 'del', name]);
+    ip('netns', 'add', name);
+    this.namespaces.push(name);
+    sysctl(name, 'net.ipv6.conf.all.disable_ipv6', '1');
+    sysctl(name, 'net.ipv6.conf.default.disable_ipv6', '1');
+    return name;
+  }
+
+  /** An interface name unique to this process (at most 15 bytes). */
+  ifname(suffix: string): string {
+    return `dp${this.tag}${suffix}`.slice(0, 15);
+  }
+
+  /**
+   * A veth pair: `host` stays in this namespace, up, with no address, no
+   * IPv6 and no forwarding; `peer` goes into `ns` with `cidr`, up.
+   */
+  veth(host: string, peer: string, ns: string, cidr: string): void {
+    ip('link', 'add', host, 'type', 'veth', 'peer', 'name', peer);
+    this.links.push(host);
+    ip('link', 'set', 'dev', host, 'addrgenmode', 'none');
+    sysctl(undefined, `net.ipv4.conf.${host}.forwarding`, '0');
+    ip('link', 'set', 'dev', peer, 'netns', ns);
+    ip('-n', ns, 'addr', 'add', cidr, 'dev', peer);
+    ip('-n', ns, 'link', 'set', 'dev', peer, 'up');
+    ip('link', 'set', 'dev', host, 'up');
+  }
+
+  cleanup(): void {
+    for (const l of this.links.splice(0)) spawnSync('ip', ['link', 'del', l]);
+    for (const ns of this.namespaces.splice(0)) spawnSync('ip', ['netns', 'del', ns]);
+  }
+}
+
+/** Runs `ping -c1` in `ns`; resolves with its exit code (0: a reply came back). */
+export function pingFrom(ns: string, addr: string, waitSec = 2): { done: () => boolean; exit: Promise<number> } {
+  const child = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-c1', `-W${waitSec}`, addr], { stdio: 'ignore' });
+  let finished = false;
+  const exit = new Promise<number>((res) => {
+    child.on('exit', (code) => {
+      finished = true;
+      res(code ?? -1);
+    });
+    child.on('error', () => {
+      finished = true;
+      res(-1);
+    });
+  });
+  return { done: () => finished, exit };
+}
+
+/**
+ * Sends `count` UDP datagrams from `ns` to addr:port, over `flows` source
+ * ports, each carrying "dp-io <k>". Resolves when the sender exits.
+ */
+export function udpFrom(ns: string, addr: string, port: number, count: number, flows: number): Promise<void> {
+  const script = `
+    const dgram = require('node:dgram');
+    const socks = [];
+    let open = 0;
+    const ready = () => { if (++open < ${flows}) return; for (let k = 0; k < ${count}; k++) socks[k % ${flows}].send('dp-io ' + k, ${port}, '${addr}'); setTimeout(() => process.exit(0), 200); };
+    for (let f = 0; f < ${flows}; f++) { const s = dgram.createSocket('udp4'); socks.push(s); s.bind(0, ready); }`;
+  return new Promise((res, rej) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`udp sender exited ${code}: ${err}`))));
+  });
+}
+
+/** Sends raw frames out of `ifname` inside `ns` (an AF_PACKET socket of the addon, in a child process). */
+export function sendRawFrom(ns: string, ifname: string, frames: readonly Uint8Array[]): Promise<void> {
+  const hex = frames.map((f) => Buffer.from(f.buffer, f.byteOffset, f.length).toString('hex'));
+  const script = `
+    const io = require(${JSON.stringify(addonPath())});
+    const frames = ${JSON.stringify(hex)}.map((h) => Buffer.from(h, 'hex'));
+    const arena = new Uint8Array(frames.length * 2048);
+    const off = new Uint32Array(frames.length), len = new Uint32Array(frames.length);
+    frames.forEach((f, i) => { off[i] = i * 2048; len[i] = f.length; arena.set(f, off[i]); });
+    const h = io.packetOpen(${JSON.stringify(ifname)}, { blockCount: 2, blockSize: 4096 });
+    if (io.packetTxBurst(h, arena, off, len, frames.length) !== frames.length) process.exit(3);
+    io.packetClose(h);`;
+  return new Promise((res, rej) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`raw sender exited ${code}: ${err}`))));
+  });
+}
+
+export const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
