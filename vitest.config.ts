@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
     // The default `forks` pool: native addons and network namespaces behave
     // better in separate processes than in worker threads.
     pool: 'forks',

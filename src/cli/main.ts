@@ -41,6 +41,88 @@ Examples:
       process.exitCode = await runDecode(file, { json: opts.json === true, count: opts.count });
     });
 
+  program
+    .command('replay')
+    .description('Run a capture through the forwarding pipeline and write what the router sends, one pcapng interface per port.')
+    .argument('<in>', 'input capture (pcap or pcapng, Ethernet frames)')
+    .requiredOption('--config <file>', 'router config (YAML): ports, routes, neighbors, ICMP rate limit')
+    .requiredOption('--out <file>', 'output pcapng file (one interface per port, named after it)')
+    .option('--in-port <name>', 'port every frame arrives on (required for a classic pcap when there are several ports)')
+    .option('--json', 'print the summary as one JSON object')
+    .addHelpText(
+      'after',
+      `
+The input port of a frame is the pcapng interface whose name is a port name,
+else the interface at the same position as a port. Time follows the capture's
+timestamps (ARP timeouts, ICMP rate limit). At the end the command prints the
+frames in and out per port and every non-zero counter, drops by node and
+reason among them ("ip4-input/bad-checksum  3").
+
+Exit status: 0 done, 1 unreadable or corrupt input, 2 bad config or options.
+
+Example:
+  dataplane replay in.pcapng --config router.yaml --out out.pcapng`,
+    )
+    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean }) => {
+      const { runReplay } = await import('./replay-command.js');
+      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true });
+    });
+
+  const route = program.command('route').description('Inspect the routing table a config builds.');
+  route
+    .command('lookup')
+    .description('Longest-prefix match for each address: "ADDR PREFIX via GW dev PORT", "ADDR PREFIX blackhole", "ADDR unreachable" (no route).')
+    .argument('[addr...]', 'IPv4 addresses (read from stdin, whitespace-separated, when none are given)')
+    .requiredOption('--config <file>', 'router config (YAML)')
+    .action(async (addrs: string[], opts: { config: string }) => {
+      const { runRouteLookup } = await import('./route-command.js');
+      process.exitCode = await runRouteLookup(addrs, opts);
+    });
+
+  program
+    .command('run')
+    .description('Run the live dataplane: TAP and AF_PACKET ports, packet workers, a status line every few seconds.')
+    .requiredOption('--config <file>', 'router config (YAML); each port\'s "io" says how it reaches the wire (default: a TAP named after the port)')
+    .option('-w, --workers <n>', 'packet worker threads (default: one per core)', positiveInt('--workers'))
+    .option('--json', 'log one JSON object per line')
+    .option('--status-interval <seconds>', 'seconds between status lines', positiveInt('--status-interval'), 2)
+    .addHelpText(
+      'after',
+      `
+Ports (see the README's config section):
+  io: { type: tap, ifname: NAME, netns: NS, peerAddress: A.B.C.D/LEN, peerName: eth1 }
+      creates a TAP (one queue per worker); with netns, moves it there and, like
+      a CNI plugin, gives the kernel side peerAddress and a default route via
+      the port's address.
+  io: { type: afpacket, interface: veth0 }
+      an existing interface in this network namespace (a veth end, a
+      container's eth1), one AF_PACKET socket per worker in a fanout group.
+
+Needs CAP_NET_ADMIN (root). SIGINT/SIGTERM: stop, close the ports (the TAPs
+it created disappear), print the counters and exit 0.
+
+Example:
+  sudo dataplane run --config router.yaml --workers 2`,
+    )
+    .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number }) => {
+      if (opts.workers === 0) {
+        process.stderr.write('dataplane run: --workers must be at least 1\n');
+        process.exitCode = 2;
+        return;
+      }
+      const { runDataplane } = await import('./run-command.js');
+      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: Math.max(1, opts.statusInterval) });
+    });
+
+  program
+    .command('demo')
+    .description('Show the dataplane at work on a built-in default: crafted client traffic replayed through the router, and what it sent back.')
+    .option('--keep', 'keep the config and captures it writes (their directory is printed)')
+    .action(async (opts: { keep?: boolean }) => {
+      const { runDemo } = await import('./demo-command.js');
+      process.exitCode = await runDemo({ keep: opts.keep === true });
+    });
+
   return program;
 }
 

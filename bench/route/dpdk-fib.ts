@@ -1,0 +1,113 @@
+// The C peer: DPDK's `dpdk-test-fib` (Debian package dpdk-dev; the `dpdk`
+// package has only the runtime). Given a routes file (`-f`, "A.B.C.D/LEN NH"
+// per line) and a lookup file (`-t`, one address per line), it builds
+// rte_fib's DIR-24-8 and, with `-c`, rte_lpm (also DIR-24-8 at heart, with
+// its own tbl8 management) from the same routes, looks every address up in
+// bursts of 64, timing with rdtsc, and prints average cycles per add, lookup
+// and delete. It runs without hugepages (`--no-huge`, 4 KiB pages like a
+// Node ArrayBuffer) and with a private runtime directory that is removed after.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatIpv4, formatPrefix } from '../../src/route/prefix.js';
+
+export interface DpdkFibResult {
+  tscHz: number;
+  /** Average cycles per operation, as printed. */
+  fibAdd: number;
+  fibLookup: number;
+  fibDelete: number;
+  lpmAdd: number;
+  lpmLookup: number;
+  lpmDelete: number;
+  /** "FIB and LPM lookup returns same values" was printed. */
+  agree: boolean;
+}
+
+export function findDpdkTestFib(): string | undefined {
+  for (const dir of (process.env.PATH ?? '/usr/bin').split(':')) {
+    const p = join(dir, 'dpdk-test-fib');
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/**
+ * Writes the routes and lookup files in dpdk-test-fib's formats. Next hops are
+ * written +1 (0 is its default "no route"). The addresses are written `repeat`
+ * times, so its one timed lookup pass covers several passes over the set.
+ */
+export function writeDpdkInputs(dir: string, name: string, prefixes: Uint32Array, lens: Uint8Array, nextHops: Uint32Array, count: number, addrs: Uint32Array, repeat = 1): { routes: string; ips: string } {
+  const routes = join(dir, `${name}.routes`);
+  const ips = join(dir, `${name}.ips`);
+  const r: string[] = new Array<string>(count);
+  for (let i = 0; i < count; i++) r[i] = `${formatPrefix(prefixes[i], lens[i])} ${nextHops[i] + 1}`;
+  writeFileSync(routes, r.join('\n') + '\n');
+  // dpdk-test-fib looks up in whole bursts of 64: keep the count a multiple of it.
+  const n = addrs.length - (addrs.length % 64);
+  const once = Array.from(addrs.subarray(0, n), formatIpv4).join('\n') + '\n';
+  writeFileSync(ips, once.repeat(repeat));
+  return { routes, ips };
+}
+
+function mean(xs: number[]): number {
+  return xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}
+
+/** Parses dpdk-test-fib's output; returns an error message when a figure is missing. */
+export function parseDpdkOutput(out: string): DpdkFibResult | string {
+  const all = (label: string) => [...out.matchAll(new RegExp(`^AVG ${label} ([0-9.]+)$`, 'gm'))].map((m) => Number(m[1]));
+  const tsc = /TSC frequency is ~(\d+) KHz/.exec(out);
+  const r: DpdkFibResult = {
+    tscHz: tsc ? Number(tsc[1]) * 1000 : NaN,
+    fibAdd: mean(all('FIB add')),
+    fibLookup: mean(all('FIB lookup')),
+    fibDelete: mean(all('FIB delete')),
+    lpmAdd: mean(all('LPM add')),
+    lpmLookup: mean(all('LPM lookup')),
+    lpmDelete: mean(all('LPM delete')),
+    agree: out.includes('FIB and LPM lookup returns same values'),
+  };
+  const missing = Object.entries(r).filter(([, v]) => typeof v === 'number' && Number.isNaN(v)).map(([k]) => k);
+  if (missing.length > 0) return `no ${missing.join(', ')} in its output: ${out.split('\n').filter((l) => /error|fail|cannot|can not|cause/i.test(l)).slice(0, 3).join(' | ') || out.slice(-300)}`;
+  return r;
+}
+
+/**
+ * Runs dpdk-test-fib `runs` times on the same files and keeps the best
+ * (fewest cycles) of each figure. One run of a 1M-route table takes minutes:
+ * rte_lpm's add and delete cost tens of microseconds each at that size.
+ */
+export function runDpdkTestFib(bin: string, files: { routes: string; ips: string }, runs = 1): DpdkFibResult | string {
+  const prefix = `dp-lpm-bench-${process.pid}`;
+  const args = ['--no-huge', '--no-pci', '-l', '0', '-m', '2048', `--file-prefix=${prefix}`, '--log-level=lib.eal:debug', '--', '-f', files.routes, '-t', files.ips, '-c'];
+  const results: DpdkFibResult[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const p = spawnSync(bin, args, { encoding: 'utf8', timeout: 600_000, maxBuffer: 64 << 20 });
+      const out = `${p.stdout ?? ''}\n${p.stderr ?? ''}`;
+      if (p.error) return `${bin} did not run: ${p.error.message}`;
+      if (p.status !== 0) return `${bin} exited ${p.status}: ${out.split('\n').filter((l) => l.trim() !== '').slice(-3).join(' | ')}`;
+      const r = parseDpdkOutput(out);
+      if (typeof r === 'string') return r;
+      results.push(r);
+    }
+  } finally {
+    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+  }
+  const best = (k: keyof DpdkFibResult) => Math.min(...results.map((r) => r[k] as number));
+  return {
+    tscHz: results[0].tscHz,
+    fibAdd: best('fibAdd'),
+    fibLookup: best('fibLookup'),
+    fibDelete: best('fibDelete'),
+    lpmAdd: best('lpmAdd'),
+    lpmLookup: best('lpmLookup'),
+    lpmDelete: best('lpmDelete'),
+    agree: results.every((r) => r.agree),
+  };
+}
+
+export function dpdkCommandLine(bin: string, files: { routes: string; ips: string }): string {
+  return `${bin} --no-huge --no-pci -l 0 -m 2048 --file-prefix=... --log-level=lib.eal:debug -- -f ${files.routes} -t ${files.ips} -c`;
+}

@@ -1,0 +1,63 @@
+// Lookup measurements in a worker thread, the way the data plane uses the FIB:
+// the main thread builds the table, publishes a snapshot in SharedArrayBuffers
+// and this worker builds a FibView over them. A fresh thread per table also
+// keeps one table's JIT feedback from slowing the next table's loops.
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { FibView, type FibBuffers } from '../../src/route/fib-view.js';
+import { consume, measure } from '../lib/measure.js';
+
+export interface LookupFigures {
+  single: number;
+  batch: number;
+  rmeSingle: number;
+  rmeBatch: number;
+}
+
+interface Job {
+  label: string;
+  fib: FibBuffers;
+  addrs: SharedArrayBuffer;
+  burst: number;
+}
+
+function measureLookups(job: Job): LookupFigures {
+  const view = FibView.fromBuffers(job.fib);
+  const addrs = new Uint32Array(job.addrs);
+  const n = addrs.length;
+  const burst = job.burst;
+  const bursts: Uint32Array[] = [];
+  for (let off = 0; off + burst <= n; off += burst) bursts.push(addrs.subarray(off, off + burst));
+  const out = new Int32Array(burst);
+  const lookup = view.lookup;
+  const lookupBatch = view.lookupBatch;
+  const single = measure(`${job.label} single`, () => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc += lookup(addrs[i]);
+    consume(acc);
+  });
+  const batch = measure(`${job.label} batch`, () => {
+    let acc = 0;
+    for (let b = 0; b < bursts.length; b++) {
+      lookupBatch(bursts[b], out, burst);
+      acc += out[burst - 1];
+    }
+    consume(acc);
+  });
+  return { single: single.hz * n, batch: batch.hz * bursts.length * burst, rmeSingle: single.rmePct, rmeBatch: batch.rmePct };
+}
+
+/** Runs the lookup measurements for one published FIB in a new worker thread. */
+export function measureLookupsInWorker(job: Job): Promise<LookupFigures> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: job });
+    w.once('message', (m: LookupFigures) => resolve(m));
+    w.once('error', reject);
+    w.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`lookup worker exited with ${code}`));
+    });
+  });
+}
+
+if (!isMainThread && parentPort !== null) {
+  parentPort.postMessage(measureLookups(workerData as Job));
+}

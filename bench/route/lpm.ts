@@ -1,0 +1,189 @@
+// LPM benchmark: lookups (single and batch), memory, build, update and
+// routes-file load rates on the real RouteViews table (694k prefixes) and on a
+// 1M-prefix table grown with the same length mix, side by side with DPDK's
+// rte_lpm and rte_fib DIR-24-8 (dpdk-test-fib) on the same routes and the same
+// lookup addresses, in the same run.
+//
+// Lookup addresses: 2^20 per table, 90% a random host inside a random prefix,
+// 10% uniformly random (dpdk-test-fib's own recipe), from a fixed seed. Ours
+// are looked up in a worker thread through a FibView over a SharedArrayBuffer
+// snapshot, as the data plane's workers do, in bursts of 64 (dpdk-test-fib's burst); figures are
+// benchmark.js means. dpdk-test-fib runs once per table (rte_lpm's adds and
+// deletes make a 1M run take minutes) over the address set written 4 times.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Lpm } from '../../src/route/lpm.js';
+import { formatPrefix } from '../../src/route/prefix.js';
+import { loadRouteFile } from '../../src/route/route-file.js';
+import type { BenchRow, BenchTarget } from '../lib/report.js';
+import { dpdkCommandLine, findDpdkTestFib, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult } from './dpdk-fib.js';
+import { measureLookupsInWorker } from './lookup-worker.js';
+import { gatewayFor, growTable, lookupAddresses, prng, readRouteViews, type PrefixTable } from './table.js';
+
+const BURST = 64;
+const LOOKUPS = 1 << 20;
+const MiB = 2 ** 20;
+/** dpdk-test-fib times one pass over its lookup file: the address set is written this many times. */
+const DPDK_PASSES = 4;
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+function nextHops(t: PrefixTable): Uint32Array {
+  const nh = new Uint32Array(t.count);
+  for (let i = 0; i < t.count; i++) nh[i] = t.asn[i] % 8;
+  return nh;
+}
+
+function build(t: PrefixTable, nh: Uint32Array): { lpm: Lpm; seconds: number } {
+  const t0 = performance.now();
+  const lpm = new Lpm({ expectedPrefixes: t.count });
+  for (let i = 0; i < t.count; i++) lpm.insert(t.prefix[i], t.len[i], nh[i]);
+  lpm.trim();
+  return { lpm, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Deletes then re-inserts k random installed routes (best of 3 rounds); returns updates/s and replaces/s. */
+function measureUpdates(lpm: Lpm, t: PrefixTable, nh: Uint32Array, k = 100_000): { updates: number; replaces: number } {
+  const rnd = prng(99);
+  const idx = new Uint32Array(k);
+  const picked = new Set<number>();
+  for (let i = 0; i < k; ) {
+    const j = rnd() % t.count;
+    if (!picked.has(j)) {
+      picked.add(j);
+      idx[i++] = j;
+    }
+  }
+  let updates = 0;
+  let replaces = 0;
+  for (let round = 0; round < 3; round++) {
+    let t0 = performance.now();
+    for (let i = 0; i < k; i++) lpm.delete(t.prefix[idx[i]], t.len[idx[i]]);
+    for (let i = 0; i < k; i++) lpm.insert(t.prefix[idx[i]], t.len[idx[i]], nh[idx[i]]);
+    updates = Math.max(updates, (2 * k) / ((performance.now() - t0) / 1000));
+    t0 = performance.now();
+    for (let i = 0; i < k; i++) lpm.insert(t.prefix[idx[i]], t.len[idx[i]], (nh[idx[i]] + 1 + round) % 8);
+    replaces = Math.max(replaces, k / ((performance.now() - t0) / 1000));
+  }
+  for (let i = 0; i < k; i++) lpm.insert(t.prefix[idx[i]], t.len[idx[i]], nh[idx[i]]);
+  return { updates, replaces };
+}
+
+/** Bytes DIR-24-8 needs: a 2^24-entry tbl24 of 4-byte entries plus one 256-entry tbl8 per /24 holding a longer prefix. */
+function dir24Bytes(t: PrefixTable): { bytes: number; tbl8: number } {
+  const blocks = new Set<number>();
+  for (let i = 0; i < t.count; i++) if (t.len[i] > 24) blocks.add(t.prefix[i] >>> 8);
+  return { bytes: (1 << 24) * 4 + blocks.size * 256 * 4, tbl8: blocks.size };
+}
+
+const mlps = (perSec: number) => perSec / 1e6;
+
+interface TableFigures {
+  batch: number;
+  usedMiB: number;
+  totalMiB: number;
+  updates: number;
+  dpdk: DpdkFibResult | string;
+}
+
+async function benchTable(label: string, t: PrefixTable, dir: string, rows: BenchRow[], dpdkBin: string | undefined): Promise<TableFigures> {
+  const nh = nextHops(t);
+  gc();
+  const { lpm, seconds } = build(t, nh);
+  rows.push({ name: `lpm/build/${label}`, subject: 'dataplane', value: t.count / seconds / 1e6, unit: 'Minserts/s', nsPerOp: (seconds * 1e9) / t.count, notes: `${t.count} prefixes into an empty table, then trim(), in ${(seconds * 1000).toFixed(0)} ms` });
+
+  const mem = lpm.memory();
+  const levels = mem.levels.map((l) => `L${l.level}(${l.bits}b) ${l.plies} plies ${(l.usedBytes / MiB).toFixed(1)} MiB`).join(', ');
+  rows.push({ name: `lpm/memory/${label}`, subject: 'dataplane', value: mem.lookupUsedBytes / MiB, unit: 'MiB', notes: `published lookup tables: ${levels}; working copy allocated ${(mem.lookupAllocatedBytes / MiB).toFixed(1)} MiB + prefix set ${(mem.prefixSetBytes / MiB).toFixed(1)} MiB = ${(mem.totalBytes / MiB).toFixed(1)} MiB` });
+  const dir24 = dir24Bytes(t);
+  rows.push({ name: `lpm/memory/${label}`, subject: 'DIR-24-8 (computed)', value: dir24.bytes / MiB, unit: 'MiB', notes: `64 MiB tbl24 + ${dir24.tbl8} tbl8 groups of 1 KiB (rte_lpm and rte_fib dir24_8 with 4-byte entries; more tbl8s are reserved up front)` });
+
+  const s0 = performance.now();
+  const snap = lpm.snapshot(1);
+  const snapMs = performance.now() - s0;
+  rows.push({ name: `lpm/snapshot/${label}`, subject: 'dataplane', value: snapMs, unit: 'ms', notes: `snapshot(): copy of the used tables into SharedArrayBuffers for the workers (${(mem.lookupUsedBytes / MiB).toFixed(1)} MiB)` });
+  const addrs = lookupAddresses(t, LOOKUPS, 10, 7);
+  const shared = new Uint32Array(new SharedArrayBuffer(addrs.byteLength));
+  shared.set(addrs);
+  const look = await measureLookupsInWorker({ label, fib: snap, addrs: shared.buffer as SharedArrayBuffer, burst: BURST });
+  const upd = measureUpdates(lpm, t, nh);
+  rows.push({ name: `lpm/update/${label}`, subject: 'dataplane', value: upd.updates / 1e6, unit: 'Mupdates/s', nsPerOp: 1e9 / upd.updates, notes: `delete + re-insert of 100k random routes (best of 3); replace over an existing prefix: ${(upd.replaces / 1e6).toFixed(2)} M/s` });
+
+  let dpdk: DpdkFibResult | string = process.env.DP_BENCH_NO_DPDK
+    ? 'skipped (DP_BENCH_NO_DPDK is set)'
+    : "dpdk-test-fib not found: apt-get install -y dpdk-dev (Debian's dpdk package has only the runtime; the test apps are in dpdk-dev)";
+  let cmd = '';
+  if (dpdkBin !== undefined) {
+    const files = writeDpdkInputs(dir, label, t.prefix, t.len, nh, t.count, addrs, DPDK_PASSES);
+    cmd = dpdkCommandLine(dpdkBin, files);
+    gc();
+    dpdk = runDpdkTestFib(dpdkBin, files, 1);
+  }
+  const peerNote = typeof dpdk === 'string' ? `no DPDK figures: ${dpdk}` : `rte_lpm ${(look.batch / (dpdk.tscHz / dpdk.lpmLookup)).toFixed(2)}x, DIR-24-8 ${(look.batch / (dpdk.tscHz / dpdk.fibLookup)).toFixed(2)}x`;
+  rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane single', value: mlps(look.single), unit: 'Mlookups/s', nsPerOp: 1e9 / look.single, rmePct: look.rmeSingle, notes: `FibView.lookup() per address over ${LOOKUPS} addresses, in a worker thread over the SharedArrayBuffer snapshot` });
+  rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch', value: mlps(look.batch), unit: 'Mlookups/s', nsPerOp: 1e9 / look.batch, rmePct: look.rmeBatch, notes: `lookupBatch() in bursts of ${BURST}; ours vs ${peerNote}` });
+  if (typeof dpdk === 'string') {
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm', value: NaN, unit: 'Mlookups/s', notes: dpdk });
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk DIR-24-8', value: NaN, unit: 'Mlookups/s', notes: dpdk });
+  } else {
+    const hz = dpdk.tscHz;
+    const agree = dpdk.agree ? 'rte_fib and rte_lpm agreed on every address' : 'rte_fib and rte_lpm DISAGREED';
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm', value: mlps(hz / dpdk.lpmLookup), unit: 'Mlookups/s', nsPerOp: (dpdk.lpmLookup / hz) * 1e9, notes: `${dpdk.lpmLookup.toFixed(1)} cycles at ${(hz / 1e9).toFixed(2)} GHz TSC, rte_lpm_lookup_bulk, mean of ${DPDK_PASSES} passes over the same ${LOOKUPS} addresses; ${agree}; ${cmd}` });
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk DIR-24-8', value: mlps(hz / dpdk.fibLookup), unit: 'Mlookups/s', nsPerOp: (dpdk.fibLookup / hz) * 1e9, notes: `${dpdk.fibLookup.toFixed(1)} cycles, rte_fib_lookup_bulk (default lookup function: AVX-512 where the CPU has it), mean of ${DPDK_PASSES} passes` });
+    const lpmUpd = (2 * hz) / (dpdk.lpmAdd + dpdk.lpmDelete);
+    const fibUpd = (2 * hz) / (dpdk.fibAdd + dpdk.fibDelete);
+    rows.push({ name: `lpm/update/${label}`, subject: 'dpdk rte_lpm', value: lpmUpd / 1e6, unit: 'Mupdates/s', nsPerOp: 1e9 / lpmUpd, notes: `add ${dpdk.lpmAdd.toFixed(0)} + delete ${dpdk.lpmDelete.toFixed(0)} cycles (average over building and emptying the whole table)` });
+    rows.push({ name: `lpm/update/${label}`, subject: 'dpdk DIR-24-8', value: fibUpd / 1e6, unit: 'Mupdates/s', nsPerOp: 1e9 / fibUpd, notes: `rte_fib add ${dpdk.fibAdd.toFixed(0)} + delete ${dpdk.fibDelete.toFixed(0)} cycles` });
+  }
+  return { batch: look.batch, usedMiB: mem.lookupUsedBytes / MiB, totalMiB: mem.totalBytes / MiB, updates: upd.updates, dpdk };
+}
+
+/** Routes-file load: read + parse + install the real table written as "PREFIX via GW" lines (best of 3). */
+function benchLoad(t: PrefixTable, dir: string, rows: BenchRow[]): number {
+  const path = join(dir, 'routeviews.routes');
+  const lines: string[] = new Array<string>(t.count);
+  for (let i = 0; i < t.count; i++) lines[i] = `${formatPrefix(t.prefix[i], t.len[i])} via ${gatewayFor(t.asn[i])}`;
+  writeFileSync(path, `# RouteViews 2017-03-29, origin AS -> one of 8 gateways\n${lines.join('\n')}\n`);
+  let best = 0;
+  for (let round = 0; round < 3; round++) {
+    gc();
+    const lpm = new Lpm({ expectedPrefixes: t.count });
+    const t0 = performance.now();
+    const res = loadRouteFile(path, lpm);
+    const s = (performance.now() - t0) / 1000;
+    if (!('added' in res)) throw new Error(res.message);
+    best = Math.max(best, res.added / s);
+  }
+  rows.push({ name: 'lpm/load-file/rv-694k', subject: 'dataplane', value: best / 1e6, unit: 'Mroutes/s', nsPerOp: 1e9 / best, notes: 'loadRouteFile(): readFileSync + parse + intern next hops + insert, best of 3' });
+  return best;
+}
+
+export async function runLpmBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
+  const rows: BenchRow[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'dp-lpm-bench-'));
+  // DP_BENCH_NO_DPDK=1 skips the (minutes-long) peer runs while iterating on our side.
+  const dpdkBin = process.env.DP_BENCH_NO_DPDK ? undefined : findDpdkTestFib();
+  try {
+    const real = readRouteViews();
+    const load = benchLoad(real, dir, rows);
+    const rv = await benchTable('rv-694k', real, dir, rows, dpdkBin);
+    const big = await benchTable('grown-1m', growTable(real, 1_000_000, 42), dir, rows, dpdkBin);
+    const ratio = (f: TableFigures, k: 'lpmLookup' | 'fibLookup') => (typeof f.dpdk === 'string' ? NaN : f.batch / (f.dpdk.tscHz / f.dpdk[k]));
+    const targets: BenchTarget[] = [
+      {
+        description: 'batch lookups >= DPDK rte_lpm, same routes and addresses (real table and 1M)',
+        met: ratio(rv, 'lpmLookup') >= 1 && ratio(big, 'lpmLookup') >= 1,
+        measured: `ours/rte_lpm ${ratio(rv, 'lpmLookup').toFixed(2)}x (694k), ${ratio(big, 'lpmLookup').toFixed(2)}x (1M); ours/DIR-24-8 ${ratio(rv, 'fibLookup').toFixed(2)}x, ${ratio(big, 'fibLookup').toFixed(2)}x`,
+      },
+      { description: '<= 40 MiB for 1M prefixes', met: big.totalMiB <= 40, measured: `published ${big.usedMiB.toFixed(1)} MiB; control-plane working copy incl. prefix set ${big.totalMiB.toFixed(1)} MiB (694k: ${rv.usedMiB.toFixed(1)} / ${rv.totalMiB.toFixed(1)} MiB)` },
+      { description: '>= 200k route updates/s', met: Math.min(rv.updates, big.updates) >= 200e3, measured: `${(rv.updates / 1e3).toFixed(0)}k/s (694k), ${(big.updates / 1e3).toFixed(0)}k/s (1M)` },
+      { description: '>= 200k routes/s loaded from a routes file', met: load >= 200e3, measured: `${(load / 1e3).toFixed(0)}k routes/s` },
+    ];
+    return { rows, targets };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

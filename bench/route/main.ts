@@ -1,0 +1,9 @@
+// Runs the LPM benchmark alone: `node --expose-gc dist/bench/route/main.js`
+// (after `npx tsc -p tsconfig.json`); `npm run bench -- lpm` runs the same area.
+import { printTable, printTargets, writeResults } from '../lib/report.js';
+import { runLpmBench } from './lpm.js';
+
+const { rows, targets } = await runLpmBench();
+printTable('LPM lookups vs DPDK rte_lpm and DIR-24-8 (dpdk-test-fib), same routes and addresses', rows);
+printTargets(targets);
+console.log(`\nwrote ${writeResults('lpm', rows, targets)}`);

@@ -1,0 +1,122 @@
+// Route specs and the route line grammar shared by the config's `routes:`
+// list and routes files. The grammar follows iproute2 where it can, so lines
+// can be pasted from `ip route`:
+//
+//   PREFIX via ADDR [dev PORT]            gateway route
+//   PREFIX dev PORT                       directly reachable out of PORT
+//   PREFIX nexthop via A [dev P] [weight W] nexthop via B ...   ECMP
+//   PREFIX blackhole | unreachable | prohibit   (or the type first, as iproute2 prints it)
+//
+// PREFIX is A.B.C.D/LEN, A.B.C.D (a /32) or `default`. `#` starts a comment.
+// Errors are returned as values (a message naming the token), never thrown,
+// and parsing is a plain token walk: large tables load at millions of lines/s.
+
+import { tryParseIpv4Address } from '../wire/address.js';
+
+export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+
+export interface NexthopSpec {
+  /** Gateway address (uint32); 0 when the destination is on the link (`dev` only). */
+  gateway: number;
+  /** Port name; undefined when the port is found by looking up the gateway. */
+  port: string | undefined;
+  weight: number;
+}
+
+export interface RouteSpec {
+  prefix: number;
+  len: number;
+  type: RouteType;
+  /** Empty for blackhole/unreachable/prohibit; one or more for unicast (several = ECMP). */
+  nexthops: NexthopSpec[];
+  /** Where the route came from, for error messages: "routes[3]" or "file.txt:12". */
+  origin: string;
+}
+
+const TYPES = new Set<string>(['blackhole', 'unreachable', 'prohibit']);
+
+function parsePrefix(tok: string): { prefix: number; len: number } | string {
+  if (tok === 'default') return { prefix: 0, len: 0 };
+  const slash = tok.indexOf('/');
+  const addr = tryParseIpv4Address(slash < 0 ? tok : tok.slice(0, slash));
+  if (addr < 0) return `"${tok}" is not an IPv4 prefix (A.B.C.D/LEN)`;
+  if (slash < 0) return { prefix: addr, len: 32 };
+  const lenText = tok.slice(slash + 1);
+  const len = /^\d{1,2}$/.test(lenText) ? Number(lenText) : -1;
+  if (len < 0 || len > 32) return `"${tok}" has a bad prefix length (0-32)`;
+  return { prefix: addr, len };
+}
+
+/** Parses one route line (no comment, not blank) into a spec without origin, or an error message. */
+export function parseRouteLine(line: string): Omit<RouteSpec, 'origin'> | string {
+  const toks = line.trim().split(/\s+/);
+  if (toks.length === 0 || toks[0] === '') return 'empty route';
+  let type: RouteType = 'unicast';
+  let i = 0;
+  if (TYPES.has(toks[0])) type = toks[i++] as RouteType;
+  if (i >= toks.length) return `"${type}" needs a prefix`;
+  const p = parsePrefix(toks[i++]);
+  if (typeof p === 'string') return p;
+  if (type === 'unicast' && i < toks.length && TYPES.has(toks[i])) type = toks[i++] as RouteType;
+  const nexthops: NexthopSpec[] = [];
+  let current: NexthopSpec | undefined;
+  const fresh = (): NexthopSpec => {
+    const n: NexthopSpec = { gateway: 0, port: undefined, weight: 1 };
+    nexthops.push(n);
+    return n;
+  };
+  while (i < toks.length) {
+    const key = toks[i++];
+    if (key === 'nexthop') {
+      current = fresh();
+      continue;
+    }
+    if (key !== 'via' && key !== 'dev' && key !== 'weight') return `unknown keyword "${key}" (expected via, dev, nexthop, weight, blackhole, unreachable or prohibit)`;
+    if (i >= toks.length) return `"${key}" needs a value`;
+    const value = toks[i++];
+    current ??= fresh();
+    if (key === 'via') {
+      if (current.gateway !== 0) return 'a next hop has two "via"';
+      const gw = tryParseIpv4Address(value);
+      if (gw < 0 || gw === 0) return `via "${value}" is not a usable IPv4 address`;
+      current.gateway = gw;
+    } else if (key === 'dev') {
+      if (current.port !== undefined) return 'a next hop has two "dev"';
+      current.port = value;
+    } else {
+      const w = /^\d{1,3}$/.test(value) ? Number(value) : 0;
+      if (w < 1 || w > 255) return `weight "${value}" must be 1-255`;
+      current.weight = w;
+    }
+  }
+  if (type !== 'unicast' && nexthops.length > 0) return `a ${type} route takes no next hop`;
+  if (type === 'unicast' && nexthops.length === 0) return 'needs "via ADDR", "dev PORT", "nexthop ..." or a type (blackhole, unreachable, prohibit)';
+  for (const n of nexthops) if (n.gateway === 0 && n.port === undefined) return 'a next hop needs "via" or "dev"';
+  return { prefix: p.prefix, len: p.len, type, nexthops };
+}
+
+/** Parses a routes file: every line, collecting at most 20 errors (each "FILE:LINE: message"). */
+export function parseRoutesText(text: string, name: string): { routes: RouteSpec[]; errors: string[] } {
+  const routes: RouteSpec[] = [];
+  const errors: string[] = [];
+  let lineNo = 0;
+  let pos = 0;
+  while (pos <= text.length) {
+    let end = text.indexOf('\n', pos);
+    if (end < 0) end = text.length;
+    lineNo++;
+    let line = text.slice(pos, end);
+    pos = end + 1;
+    const hash = line.indexOf('#');
+    if (hash >= 0) line = line.slice(0, hash);
+    if (line.trim() === '') continue;
+    const res = parseRouteLine(line);
+    if (typeof res === 'string') {
+      if (errors.length < 20) errors.push(`${name}:${lineNo}: ${res}`);
+      else if (errors.length === 20) errors.push(`${name}: more errors not shown`);
+    } else {
+      routes.push({ prefix: res.prefix, len: res.len, type: res.type, nexthops: res.nexthops, origin: `${name}:${lineNo}` });
+    }
+  }
+  return { routes, errors };
+}

@@ -1,0 +1,122 @@
+// The router's YAML config as the user writes it, validated with zod. Every
+// field that can be wrong gets a message naming what it expects; load.ts
+// turns zod's issues into "ports[1].address: ..." lines and then checks what
+// a schema cannot see (duplicate names, overlapping subnets, unknown ports).
+//
+// The protobuf schema of the control plane (proto/) will describe the same
+// messages; this file stays the YAML front end.
+import { z } from 'zod';
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
+/** Linux interface names: at most 15 bytes, no '/', ':' or whitespace. */
+const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+
+export const ipv4String = z.string().regex(IPV4, 'must be a dotted-quad IPv4 address such as 192.0.2.1');
+export const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.2.0/24');
+export const interfaceAddress = z.string().regex(CIDR, 'must be an address with prefix length such as 192.0.2.1/24');
+
+/** How a port reaches the wire when the dataplane runs live (`dataplane run`); replay ignores it. */
+export const portIoSchema = z.discriminatedUnion('type', [
+  z
+    .object({
+      type: z.literal('tap'),
+      /** TAP device name; default: the port name. */
+      ifname: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-"').optional(),
+      /** Move the TAP into this network namespace: a name under /run/netns, or a path such as /proc/PID/ns/net. */
+      netns: z.string().min(1, 'must name a network namespace').optional(),
+      /** Like a CNI plugin: give the kernel side this address (in netns) and a default route via the port's address. */
+      peerAddress: interfaceAddress.optional(),
+      /** Rename the kernel side inside netns (e.g. eth1). */
+      peerName: z.string().regex(IFNAME, 'must be a Linux interface name').optional(),
+      /** IFF_VNET_HDR: frames carry a virtio-net header. */
+      vnetHdr: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('afpacket'),
+      /** An existing interface in the dataplane's network namespace (a veth end, a container's eth1). */
+      interface: z.string().regex(IFNAME, 'must be a Linux interface name'),
+    })
+    .strict(),
+]);
+
+export const portSchema = z
+  .object({
+    name: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)'),
+    mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01').optional(),
+    address: interfaceAddress,
+    mtu: z.number().int('must be a whole number').min(68, 'must be at least 68 (RFC 791)').max(9216, 'must be at most 9216').default(1500),
+    io: portIoSchema.optional(),
+  })
+  .strict();
+
+export type PortIo = z.infer<typeof portIoSchema>;
+
+export const nexthopSchema = z
+  .object({
+    via: ipv4String.optional(),
+    dev: z.string().regex(IFNAME, 'must name a port').optional(),
+    weight: z.number().int('must be a whole number').min(1, 'must be at least 1').max(255, 'must be at most 255').default(1),
+  })
+  .strict()
+  .refine((n) => n.via !== undefined || n.dev !== undefined, { message: 'a next hop needs "via" or "dev"' });
+
+export const routeObjectSchema = z
+  .object({
+    prefix: cidrString,
+    via: ipv4String.optional(),
+    dev: z.string().regex(IFNAME, 'must name a port').optional(),
+    type: z.enum(['unicast', 'blackhole', 'unreachable', 'prohibit']).default('unicast'),
+    nexthops: z.array(nexthopSchema).min(1, 'must list at least one next hop').max(64, 'at most 64 next hops').optional(),
+  })
+  .strict();
+
+/** A route as a line of the routes-file grammar, or as an object. */
+export const routeSchema = z.union([z.string().min(1, 'must not be empty'), routeObjectSchema]);
+
+export const configSchema = z
+  .object({
+    ports: z.array(portSchema).min(1, 'must list at least one port').max(4096, 'at most 4096 ports'),
+    routes: z.array(routeSchema).default([]),
+    routesFile: z.string().min(1, 'must be a file path').optional(),
+    /** Static neighbors (like `ip neigh add ... nud permanent`): replay and labs without ARP. */
+    neighbors: z
+      .array(
+        z
+          .object({
+            address: ipv4String,
+            mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01'),
+            dev: z.string().regex(IFNAME, 'must name a port').optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    icmp: z
+      .object({
+        /** Token bucket for ICMP errors the router sends (RFC 1812 4.3.2.8). */
+        ratePerSecond: z.number().min(0, 'must be >= 0 (0 disables ICMP errors)').default(1000),
+        burst: z.number().int('must be a whole number').min(1, 'must be at least 1').default(100),
+      })
+      .strict()
+      .default({ ratePerSecond: 1000, burst: 100 }),
+    arp: z
+      .object({
+        /** How long a neighbor entry stays valid without being refreshed. */
+        reachableMs: z.number().int().min(1000, 'must be at least 1000').default(30_000),
+        /** How long to wait for an ARP reply before answering ICMP host unreachable. */
+        resolveTimeoutMs: z.number().int().min(10, 'must be at least 10').default(1000),
+        /** Packets held per unresolved neighbor (RFC 1122 2.3.2.2 says at least one). */
+        pendingPerNeighbor: z.number().int().min(1, 'must be at least 1').max(256, 'must be at most 256').default(8),
+        /** Neighbors that may be unresolved at once. */
+        pendingNeighbors: z.number().int().min(1, 'must be at least 1').max(65536, 'must be at most 65536').default(256),
+      })
+      .strict()
+      .default({ reachableMs: 30_000, resolveTimeoutMs: 1000, pendingPerNeighbor: 8, pendingNeighbors: 256 }),
+  })
+  .strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawRouteObject = z.infer<typeof routeObjectSchema>;

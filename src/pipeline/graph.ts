@@ -1,0 +1,161 @@
+// The graph: a set of nodes wired by name, one vector of pending slots per
+// node, and a scheduler that runs every node with pending packets until all
+// vectors are empty. Nodes run in the order they were added (the order of
+// the packet path), so a batch usually crosses the graph in one pass; a
+// packet sent back to an earlier node (an ICMP error going to ip4-lookup) is
+// picked up by the next pass.
+//
+// Packets that reach the output sink wait in `output` for the port layer to
+// transmit them; `outputCount` says how many.
+import type { Batch } from './batch.js';
+import { CounterRegistry, Counters } from './counters.js';
+import type { Dispatch, PipelineNode } from './node.js';
+
+/** Name of the built-in sink: packets sent here leave by batch.txPort[slot]. */
+export const OUTPUT = 'interface-output';
+
+export class Graph implements Dispatch {
+  readonly nodes: PipelineNode[] = [];
+  readonly registry = new CounterRegistry();
+  counters!: Counters;
+  /** Slots ready to transmit, in order; batch.txPort says where. */
+  readonly output: Uint16Array;
+  outputCount = 0;
+  /** Packets dropped (for any reason, at any node) by the port they arrived on. */
+  readonly dropsByRxPort = new Float64Array(4096);
+
+  private readonly byName = new Map<string, number>();
+  private vectors: Uint16Array[] = [];
+  private pending!: Int32Array;
+  private built = false;
+  private outputId = -1;
+  private outputCounter = 0;
+
+  constructor(readonly capacity: number) {
+    this.output = new Uint16Array(capacity);
+  }
+
+  add(node: PipelineNode): this {
+    if (this.built) throw new Error('graph already built');
+    if (this.byName.has(node.name) || node.name === OUTPUT) throw new Error(`duplicate node name '${node.name}'`);
+    this.byName.set(node.name, this.nodes.length);
+    this.nodes.push(node);
+    return this;
+  }
+
+  node(name: string): PipelineNode {
+    const id = this.byName.get(name);
+    if (id === undefined) throw new Error(`no node named '${name}'`);
+    return this.nodes[id];
+  }
+
+  /**
+   * Resolves next-node names, registers counters and allocates vectors.
+   * `counterBuffer` lets a worker count into shared memory.
+   */
+  build(counterBuffer?: (bytes: number) => ArrayBufferLike): this {
+    this.outputId = this.nodes.length;
+    this.outputCounter = this.registry.register(`${OUTPUT}/packets`, 'packets handed to a port for transmission');
+    for (let id = 0; id < this.nodes.length; id++) {
+      const n = this.nodes[id];
+      n.id = id;
+      n.nextIds = new Int32Array(n.next.length);
+      n.next.forEach((name, i) => {
+        const target = name === OUTPUT ? this.outputId : this.byName.get(name);
+        if (target === undefined) throw new Error(`node '${n.name}' names unknown next node '${name}'`);
+        if (target === id) throw new Error(`node '${n.name}' may not send to itself`);
+        n.nextIds[i] = target;
+      });
+      n.processedCounter = this.registry.register(`${n.name}/packets`, `packets processed by ${n.name}`);
+      n.dropBase = this.registry.size;
+      n.drops.forEach((r, i) => {
+        const index = this.registry.register(`${n.name}/${r.name}`, r.description);
+        if (index !== n.dropBase + i) throw new Error(`node '${n.name}' declares drop reason '${r.name}' twice`);
+      });
+      for (const c of n.extraCounters()) this.registry.register(`${n.name}/${c.name}`, c.description);
+    }
+    this.counters = new Counters(this.registry, counterBuffer?.(Counters.byteLength(this.registry)));
+    this.vectors = this.nodes.map(() => new Uint16Array(this.capacity));
+    this.pending = new Int32Array(this.nodes.length);
+    for (const n of this.nodes) {
+      n.attach((name) => {
+        const i = this.registry.indexOf(name);
+        if (i === undefined) throw new Error(`node '${n.name}' asks for unregistered counter '${name}'`);
+        return i;
+      });
+    }
+    this.built = true;
+    return this;
+  }
+
+  enqueue(node: PipelineNode, next: number, slot: number): void {
+    const target = node.nextIds[next];
+    if (target === this.outputId) {
+      this.output[this.outputCount++] = slot;
+      return;
+    }
+    this.vectors[target][this.pending[target]++] = slot;
+  }
+
+  /** Puts a slot in front of a node directly (ports, timers: packets entering the graph). */
+  inject(nodeId: number, slot: number): void {
+    this.vectors[nodeId][this.pending[nodeId]++] = slot;
+  }
+
+  drop(node: PipelineNode, reason: number, slot: number): void {
+    const b = this.currentBatch;
+    this.counters.add(node.dropBase + reason, b.length[slot]);
+    this.dropsByRxPort[b.rxPort[slot]]++;
+    b.release(slot);
+  }
+
+  countDrop(node: PipelineNode, reason: number, slot: number): void {
+    const b = this.currentBatch;
+    this.counters.add(node.dropBase + reason, b.length[slot]);
+    this.dropsByRxPort[b.rxPort[slot]]++;
+  }
+
+  free(slot: number): void {
+    this.currentBatch.release(slot);
+  }
+
+  private currentBatch!: Batch;
+
+  /** Starts a batch: empties the output; packets may then be injected before run(). */
+  begin(batch: Batch): void {
+    this.currentBatch = batch;
+    this.outputCount = 0;
+  }
+
+  /** Puts a slot straight into the output (ARP requests made by a timer). */
+  emit(slot: number): void {
+    this.output[this.outputCount++] = slot;
+  }
+
+  /**
+   * Runs the batch's received packets (slots [0, rxCount)) from node
+   * `entryId`, plus anything injected since begin(), until every vector is
+   * empty. Afterwards output[0, outputCount) are the packets to transmit.
+   */
+  run(entryId: number): void {
+    const batch = this.currentBatch;
+    const entry = this.vectors[entryId];
+    for (let i = 0; i < batch.rxCount; i++) entry[this.pending[entryId]++] = i;
+    const counters = this.counters;
+    let busy = true;
+    while (busy) {
+      busy = false;
+      for (let id = 0; id < this.nodes.length; id++) {
+        const count = this.pending[id];
+        if (count === 0) continue;
+        busy = true;
+        this.pending[id] = 0;
+        const node = this.nodes[id];
+        counters.values[2 * node.processedCounter] += count;
+        node.process(batch, this.vectors[id], count, this);
+      }
+    }
+    const oc = this.outputCounter;
+    for (let i = 0; i < this.outputCount; i++) counters.add(oc, batch.length[this.output[i]]);
+  }
+}

@@ -1,0 +1,75 @@
+// ethernet-input: accepts frames addressed to the receiving port's MAC or to
+// broadcast, and sends IPv4 to ip4-input and ARP to arp-input. Tagged frames
+// are dropped: ports are untagged (802.1Q subinterfaces would be a port
+// option; the counter tells a user that tagged traffic is arriving).
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_QINQ, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
+import type { Batch } from '../batch.js';
+import { PacketFlag } from '../batch.js';
+import type { ForwardingContext } from '../context.js';
+import { PipelineNode, type Dispatch } from '../node.js';
+
+const NEXT_IP4 = 0;
+const NEXT_ARP = 1;
+
+const DROP_TRUNCATED = 0;
+const DROP_NOT_FOR_US = 1;
+const DROP_VLAN = 2;
+const DROP_ETHERTYPE = 3;
+const DROP_MULTICAST = 4;
+const DROP_TOO_BIG = 5;
+
+export class EthernetInput extends PipelineNode {
+  readonly name = 'ethernet-input';
+  readonly next = ['ip4-input', 'arp-input'];
+  readonly drops = [
+    { name: 'truncated', description: 'frame shorter than an Ethernet header' },
+    { name: 'not-for-us', description: 'destination MAC is neither the port nor broadcast' },
+    { name: 'vlan-tagged', description: '802.1Q/802.1ad tagged frame on an untagged port' },
+    { name: 'unknown-ethertype', description: 'neither IPv4 nor ARP (IPv6, LLDP, ...)' },
+    { name: 'multicast', description: 'link-layer multicast (no multicast routing)' },
+    { name: 'too-big', description: 'frame larger than the port MTU plus Ethernet header' },
+  ];
+
+  constructor(private readonly ctx: ForwardingContext) {
+    super();
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const b = batch.arena;
+    const ports = this.ctx.ports;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = batch.start[s];
+      const len = batch.length[s];
+      if (len < ETH_HEADER_LEN) {
+        d.drop(this, DROP_TRUNCATED, s);
+        continue;
+      }
+      const port = batch.rxPort[s];
+      if (!ports.macEquals(port, b, o)) {
+        const broadcast = (b[o] & b[o + 1] & b[o + 2] & b[o + 3] & b[o + 4] & b[o + 5]) === 0xff;
+        if (broadcast) batch.flags[s] |= PacketFlag.L2_BROADCAST;
+        else {
+          d.drop(this, (b[o] & 1) !== 0 ? DROP_MULTICAST : DROP_NOT_FOR_US, s);
+          continue;
+        }
+      }
+      const type = (b[o + 12] << 8) | b[o + 13];
+      if (type === ETHERTYPE_IPV4) {
+        if (len - ETH_HEADER_LEN > ports.mtu[port]) {
+          d.drop(this, DROP_TOO_BIG, s);
+          continue;
+        }
+        batch.l3[s] = o + ETH_HEADER_LEN;
+        d.enqueue(this, NEXT_IP4, s);
+      } else if (type === ETHERTYPE_ARP) {
+        batch.l3[s] = o + ETH_HEADER_LEN;
+        d.enqueue(this, NEXT_ARP, s);
+      } else if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === 0x9100) {
+        d.drop(this, DROP_VLAN, s);
+      } else {
+        d.drop(this, DROP_ETHERTYPE, s);
+      }
+    }
+  }
+}

@@ -1,0 +1,179 @@
+// icmp-error: turns the offending datagram into the ICMP error about it, in
+// place. The quote (the original IP header and data, RFC 1812 4.3.2.3:
+// as much as fits in 576 bytes) stays where it is; the new IP and ICMP
+// headers go in the 28 bytes in front of it, which the Ethernet header and
+// slot headroom leave free. The error then goes to ip4-lookup like any
+// packet the router sends.
+//
+// RFC 1812 4.3.2.7 says when not to send one, and each case is a counted
+// drop: about an ICMP error, about a non-first fragment, about a datagram
+// sent to a link-layer broadcast, or from a source that does not name one
+// host (broadcast, multicast, martian). 4.3.2.8: errors are rate-limited by a
+// token bucket. 4.3.2.4: the source is the address of the port the error
+// leaves by, the port of the route back to the original sender.
+import { ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY, ICMP_DEST_UNREACHABLE, ICMP_PARAMETER_PROBLEM, icmpIsError } from '../../wire/icmp.js';
+import { internetChecksum } from '../../wire/checksum.js';
+import { ipv4FragOffset, ipv4HeaderLen, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, fillIpv4Checksum } from '../../wire/ipv4.js';
+import { NexthopKind } from '../../route/nexthops.js';
+import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
+import type { Batch } from '../batch.js';
+import { PacketFlag } from '../batch.js';
+import { NO_ROUTE, type ForwardingContext } from '../context.js';
+import { PipelineNode, type Dispatch } from '../node.js';
+import { isMartianSource } from './ip4-input.js';
+
+const NEXT_LOOKUP = 0;
+
+const DROP_RATE_LIMITED = 0;
+const DROP_ABOUT_ICMP_ERROR = 1;
+const DROP_FRAGMENT = 2;
+const DROP_LINK_BROADCAST = 3;
+const DROP_BAD_SOURCE = 4;
+const DROP_LOCAL_ORIGIN = 5;
+
+/** RFC 1812 4.3.2.3: an ICMP error datagram is at most 576 bytes. */
+export const ICMP_ERROR_MAX = 576;
+const HEADERS = 28;
+
+export class IcmpError extends PipelineNode {
+  readonly name = 'icmp-error';
+  readonly next = ['ip4-lookup'];
+  readonly drops = [
+    { name: 'rate-limited', description: 'RFC 1812 4.3.2.8: over the ICMP error rate limit' },
+    { name: 'about-icmp-error', description: 'RFC 1812 4.3.2.7: never an error about an ICMP error' },
+    { name: 'non-first-fragment', description: 'RFC 1812 4.3.2.7: never an error about a non-first fragment' },
+    { name: 'link-broadcast', description: 'RFC 1812 4.3.2.7: never an error about a link-layer broadcast' },
+    { name: 'bad-source', description: 'RFC 1812 4.3.2.7: source is not one host (broadcast, multicast, martian)' },
+    { name: 'local-origin', description: 'never an error about a packet the router made' },
+  ];
+  private sent = 0;
+  private ipId = 1;
+
+  constructor(private readonly ctx: ForwardingContext) {
+    super();
+  }
+
+  override extraCounters() {
+    return [{ name: 'sent', description: 'ICMP errors sent' }];
+  }
+
+  override attach(counter: (name: string) => number): void {
+    this.sent = counter(`${this.name}/sent`);
+  }
+
+  /** Is `src` a subnet broadcast address of one of the router's connected subnets? */
+  private isSubnetBroadcast(src: number): boolean {
+    const p = this.ctx.ports;
+    for (let i = 0; i < p.count; i++) {
+      if (p.prefixLen[i] < 31 && (src | p.mask[i]) >>> 0 === 0xffffffff && ((src & p.mask[i]) >>> 0) === ((p.address[i] & p.mask[i]) >>> 0)) return true;
+    }
+    return false;
+  }
+
+  /** The port the error will leave by: the route back to `dst`, or else the port the datagram came in on. */
+  private egressPort(dst: number, rxPort: number): number {
+    const nh = this.ctx.fib.lookup(dst);
+    if (nh === NO_ROUTE) return rxPort;
+    const nhs = this.ctx.nexthops;
+    const m = nhs.kind[nh] === NexthopKind.ECMP ? nhs.members[nhs.groupStart[nh]] : nh;
+    const kind = nhs.kind[m];
+    return kind === NexthopKind.GATEWAY || kind === NexthopKind.ATTACHED ? nhs.port[m] : rxPort;
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const b = batch.arena;
+    const ctx = this.ctx;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = batch.l3[s];
+      const flags = batch.flags[s];
+      if ((flags & PacketFlag.LOCAL_ORIGIN) !== 0) {
+        d.drop(this, DROP_LOCAL_ORIGIN, s);
+        continue;
+      }
+      if (ipv4FragOffset(b, o) !== 0) {
+        d.drop(this, DROP_FRAGMENT, s);
+        continue;
+      }
+      const hl = ipv4HeaderLen(b, o);
+      const total = ipv4TotalLength(b, o);
+      if (ipv4Protocol(b, o) === IPPROTO_ICMP) {
+        // An ICMP message too short to show its type is treated as an error (not answered).
+        const type = total > hl ? b[o + hl] : ICMP_DEST_UNREACHABLE;
+        if (icmpIsError(type) || (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY && type > 18)) {
+          d.drop(this, DROP_ABOUT_ICMP_ERROR, s);
+          continue;
+        }
+      }
+      if ((flags & PacketFlag.L2_BROADCAST) !== 0) {
+        d.drop(this, DROP_LINK_BROADCAST, s);
+        continue;
+      }
+      const dst = ipv4Src(b, o);
+      if (isMartianSource(dst) || this.isSubnetBroadcast(dst)) {
+        d.drop(this, DROP_BAD_SOURCE, s);
+        continue;
+      }
+      if (!ctx.icmpLimiter.take()) {
+        d.drop(this, DROP_RATE_LIMITED, s);
+        continue;
+      }
+      const quote = Math.min(total, ICMP_ERROR_MAX - HEADERS);
+      const port = this.egressPort(dst, batch.rxPort[s]);
+      const n = o - HEADERS;
+      const req = batch.icmpError[s];
+      const tos = b[o + 1];
+      // IPv4 header (RFC 1812 4.3.2.5: precedence 6, internetwork control, as Linux sends).
+      b[n] = 0x45;
+      b[n + 1] = 0xc0 | (tos & 0x1c);
+      const len = HEADERS + quote;
+      b[n + 2] = len >> 8;
+      b[n + 3] = len & 0xff;
+      const id = this.ipId;
+      this.ipId = (id + 1) & 0xffff;
+      b[n + 4] = id >> 8;
+      b[n + 5] = id & 0xff;
+      b[n + 6] = 0;
+      b[n + 7] = 0;
+      b[n + 8] = 64;
+      b[n + 9] = IPPROTO_ICMP;
+      const src = ctx.ports.address[port];
+      b[n + 12] = src >>> 24;
+      b[n + 13] = (src >>> 16) & 0xff;
+      b[n + 14] = (src >>> 8) & 0xff;
+      b[n + 15] = src & 0xff;
+      b[n + 16] = dst >>> 24;
+      b[n + 17] = (dst >>> 16) & 0xff;
+      b[n + 18] = (dst >>> 8) & 0xff;
+      b[n + 19] = dst & 0xff;
+      fillIpv4Checksum(b, n);
+      // ICMP header: type, code, checksum, then the MTU (frag needed) or pointer (parameter problem).
+      const c = n + 20;
+      const type = req >>> 24;
+      b[c] = type;
+      b[c + 1] = (req >>> 16) & 0xff;
+      b[c + 2] = 0;
+      b[c + 3] = 0;
+      b[c + 4] = 0;
+      b[c + 5] = 0;
+      const param = req & 0xffff;
+      if (type === ICMP_PARAMETER_PROBLEM) {
+        b[c + 4] = param & 0xff;
+        b[c + 6] = 0;
+        b[c + 7] = 0;
+      } else {
+        b[c + 6] = param >> 8;
+        b[c + 7] = param & 0xff;
+      }
+      const csum = internetChecksum(b, c, 8 + quote);
+      b[c + 2] = csum >> 8;
+      b[c + 3] = csum & 0xff;
+      batch.l3[s] = n;
+      batch.start[s] = n - ETH_HEADER_LEN;
+      batch.length[s] = ETH_HEADER_LEN + len;
+      batch.flags[s] = PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
+      d.counters.add(this.sent, batch.length[s]);
+      d.enqueue(this, NEXT_LOOKUP, s);
+    }
+  }
+}

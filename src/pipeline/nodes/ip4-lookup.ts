@@ -1,0 +1,98 @@
+// ip4-lookup: longest-prefix match on the destination, then the route's
+// action: forward (to ip4-rewrite with the egress port and next hop), deliver
+// locally, drop silently (blackhole), or drop with an ICMP error (no route,
+// unreachable, prohibit). ECMP groups pick a member by flow hash.
+import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED, ICMP_UNREACH_NET } from '../../wire/icmp.js';
+import { ipv4Dst } from '../../wire/ipv4.js';
+import { NexthopKind } from '../../route/nexthops.js';
+import type { Batch } from '../batch.js';
+import { PacketFlag } from '../batch.js';
+import { icmpErrorCode, NO_ROUTE, type ForwardingContext } from '../context.js';
+import { flowHash } from '../flow-hash.js';
+import { PipelineNode, type Dispatch } from '../node.js';
+
+const NEXT_REWRITE = 0;
+const NEXT_LOCAL = 1;
+const NEXT_ICMP_ERROR = 2;
+
+const DROP_NO_ROUTE = 0;
+const DROP_BLACKHOLE = 1;
+const DROP_UNREACHABLE = 2;
+const DROP_PROHIBIT = 3;
+const DROP_BROADCAST = 4;
+const DROP_LOCAL_LOOP = 5;
+
+const NET_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET);
+const ADMIN_PROHIBITED = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED);
+
+export class Ip4Lookup extends PipelineNode {
+  readonly name = 'ip4-lookup';
+  readonly next = ['ip4-rewrite', 'ip4-local', 'icmp-error'];
+  readonly drops = [
+    { name: 'no-route', description: 'no route to the destination (ICMP net unreachable sent)' },
+    { name: 'blackhole', description: 'blackhole route: dropped silently' },
+    { name: 'unreachable', description: 'unreachable route (ICMP net unreachable sent)' },
+    { name: 'prohibit', description: 'prohibit route (ICMP administratively prohibited sent)' },
+    { name: 'directed-broadcast', description: 'RFC 1812 5.3.5.2: a connected subnet\'s broadcast address is not forwarded' },
+    { name: 'local-loop', description: 'a packet the router made is addressed to the router' },
+  ];
+
+  constructor(private readonly ctx: ForwardingContext) {
+    super();
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const b = batch.arena;
+    const { fib, nexthops } = this.ctx;
+    const kinds = nexthops.kind;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = batch.l3[s];
+      let nh = fib.lookup(ipv4Dst(b, o));
+      if (nh === NO_ROUTE) {
+        if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_NO_ROUTE, s);
+        else {
+          d.countDrop(this, DROP_NO_ROUTE, s);
+          batch.icmpError[s] = NET_UNREACHABLE;
+          d.enqueue(this, NEXT_ICMP_ERROR, s);
+        }
+        continue;
+      }
+      let kind = kinds[nh];
+      if (kind === NexthopKind.ECMP) {
+        const h = flowHash(b, o);
+        batch.flowHash[s] = h;
+        nh = nexthops.resolve(nh, h);
+        kind = kinds[nh];
+      }
+      switch (kind) {
+        case NexthopKind.GATEWAY:
+        case NexthopKind.ATTACHED:
+          batch.nextHop[s] = nh;
+          batch.txPort[s] = nexthops.port[nh];
+          d.enqueue(this, NEXT_REWRITE, s);
+          break;
+        case NexthopKind.LOCAL:
+          if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_LOCAL_LOOP, s);
+          else d.enqueue(this, NEXT_LOCAL, s);
+          break;
+        case NexthopKind.BLACKHOLE:
+          d.drop(this, DROP_BLACKHOLE, s);
+          break;
+        case NexthopKind.UNREACHABLE:
+        case NexthopKind.PROHIBIT: {
+          const reason = kind === NexthopKind.UNREACHABLE ? DROP_UNREACHABLE : DROP_PROHIBIT;
+          if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, reason, s);
+          else {
+            d.countDrop(this, reason, s);
+            batch.icmpError[s] = kind === NexthopKind.UNREACHABLE ? NET_UNREACHABLE : ADMIN_PROHIBITED;
+            d.enqueue(this, NEXT_ICMP_ERROR, s);
+          }
+          break;
+        }
+        default:
+          d.drop(this, DROP_BROADCAST, s);
+      }
+    }
+  }
+}

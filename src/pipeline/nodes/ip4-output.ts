@@ -1,0 +1,75 @@
+// ip4-output: the Ethernet header for a routed datagram. The MAC of the next
+// hop (the gateway, or the destination itself on an attached route) comes
+// from the neighbor table; a miss goes to arp-resolve, which holds the
+// datagram and asks.
+import { ETH_HEADER_LEN, ETHERTYPE_IPV4 } from '../../wire/ethernet.js';
+import { ipv4Dst, ipv4TotalLength } from '../../wire/ipv4.js';
+import { NexthopKind } from '../../route/nexthops.js';
+import { NeighborState } from '../../route/neighbor.js';
+import { OUTPUT } from '../graph.js';
+import type { Batch } from '../batch.js';
+import type { ForwardingContext } from '../context.js';
+import { PipelineNode, type Dispatch } from '../node.js';
+
+const NEXT_TX = 0;
+const NEXT_RESOLVE = 1;
+
+/** The address to ARP for: the gateway of a GATEWAY next hop, else the destination. */
+export function neighborTarget(ctx: ForwardingContext, b: Uint8Array, l3: number, nextHop: number): number {
+  return ctx.nexthops.kind[nextHop] === NexthopKind.GATEWAY ? ctx.nexthops.gateway[nextHop] : ipv4Dst(b, l3);
+}
+
+/** Writes the Ethernet header of an IPv4 frame whose header starts at `eth`: neighbor's MAC, port's MAC, type IPv4. */
+export function writeIpv4EthernetHeader(ctx: ForwardingContext, b: Uint8Array, eth: number, neighbor: number, port: number): void {
+  ctx.neighbors.writeMac(neighbor, b, eth);
+  ctx.ports.writeMac(port, b, eth + 6);
+  b[eth + 12] = ETHERTYPE_IPV4 >> 8;
+  b[eth + 13] = ETHERTYPE_IPV4 & 0xff;
+}
+
+export class Ip4Output extends PipelineNode {
+  readonly name = 'ip4-output';
+  readonly next = [OUTPUT, 'arp-resolve'];
+  readonly drops = [];
+
+  constructor(private readonly ctx: ForwardingContext) {
+    super();
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const b = batch.arena;
+    const ctx = this.ctx;
+    const now = ctx.clock.nowMs();
+    const nt = ctx.neighbors;
+    // One-entry cache of the last neighbor: a batch mostly goes to few next
+    // hops. The entry is re-validated from the table's arrays, so a neighbor
+    // that expired, moved or went away is never used stale.
+    let lastPort = -1;
+    let lastTarget = -1;
+    let lastSlot = -1;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = batch.l3[s];
+      const port = batch.txPort[s];
+      const target = neighborTarget(ctx, b, o, batch.nextHop[s]);
+      let n: number;
+      if (port === lastPort && target === lastTarget && nt.port[lastSlot] === port && nt.ip[lastSlot] === target && nt.state[lastSlot] === NeighborState.REACHABLE && nt.expiresMs[lastSlot] > now) {
+        n = lastSlot;
+      } else {
+        n = nt.findReachable(port, target, now);
+        lastPort = port;
+        lastTarget = target;
+        lastSlot = n;
+      }
+      if (n < 0) {
+        d.enqueue(this, NEXT_RESOLVE, s);
+        continue;
+      }
+      const e = o - ETH_HEADER_LEN;
+      writeIpv4EthernetHeader(ctx, b, e, n, port);
+      batch.start[s] = e;
+      batch.length[s] = ETH_HEADER_LEN + ipv4TotalLength(b, o);
+      d.enqueue(this, NEXT_TX, s);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+// ip4-rewrite: the forwarding checks that depend on the egress port, in the
+// order RFC 1812 gives them: TTL (5.3.1: a datagram whose TTL would reach
+// zero is dropped with ICMP time exceeded), then MTU (5.3.6 / RFC 1191: too
+// big with DF set -> ICMP fragmentation needed carrying the next-hop MTU; DF
+// clear -> fragment). Then the TTL is decremented with an incremental
+// checksum update (RFC 1624). Packets the router made itself keep their TTL.
+import { ICMP_DEST_UNREACHABLE, ICMP_TIME_EXCEEDED, ICMP_UNREACH_FRAG_NEEDED } from '../../wire/icmp.js';
+import { ipv4Df, ipv4TotalLength, ipv4Ttl } from '../../wire/ipv4.js';
+import type { Batch } from '../batch.js';
+import { PacketFlag } from '../batch.js';
+import { icmpErrorCode, type ForwardingContext } from '../context.js';
+import { PipelineNode, type Dispatch } from '../node.js';
+
+const NEXT_OUTPUT = 0;
+const NEXT_FRAG = 1;
+const NEXT_ICMP_ERROR = 2;
+
+const DROP_TTL_EXPIRED = 0;
+const DROP_FRAG_NEEDED = 1;
+
+const TIME_EXCEEDED = icmpErrorCode(ICMP_TIME_EXCEEDED, 0);
+
+export class Ip4Rewrite extends PipelineNode {
+  readonly name = 'ip4-rewrite';
+  readonly next = ['ip4-output', 'ip4-frag', 'icmp-error'];
+  readonly drops = [
+    { name: 'ttl-expired', description: 'RFC 1812 5.3.1: TTL 0 or 1 on arrival (ICMP time exceeded sent)' },
+    { name: 'fragmentation-needed', description: 'RFC 1191: larger than the egress MTU with DF set (ICMP fragmentation needed sent)' },
+  ];
+
+  constructor(private readonly ctx: ForwardingContext) {
+    super();
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const b = batch.arena;
+    const mtus = this.ctx.ports.mtu;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = batch.l3[s];
+      const local = (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0;
+      if (!local && ipv4Ttl(b, o) <= 1) {
+        d.countDrop(this, DROP_TTL_EXPIRED, s);
+        batch.icmpError[s] = TIME_EXCEEDED;
+        d.enqueue(this, NEXT_ICMP_ERROR, s);
+        continue;
+      }
+      const mtu = mtus[batch.txPort[s]];
+      const tooBig = ipv4TotalLength(b, o) > mtu;
+      if (tooBig && ipv4Df(b, o)) {
+        d.countDrop(this, DROP_FRAG_NEEDED, s);
+        batch.icmpError[s] = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, mtu);
+        d.enqueue(this, NEXT_ICMP_ERROR, s);
+        continue;
+      }
+      if (!local) {
+        // TTL - 1 and the checksum patch of RFC 1624 specialised to it, as
+        // Linux's ip_decrease_ttl does: the TTL is the high byte of its word,
+        // so the one's-complement sum grows by 0x0100.
+        b[o + 8]--;
+        const c = ((b[o + 10] << 8) | b[o + 11]) + 0x0100;
+        const folded = (c + (c >>> 16)) & 0xffff;
+        b[o + 10] = folded >>> 8;
+        b[o + 11] = folded & 0xff;
+      }
+      d.enqueue(this, tooBig ? NEXT_FRAG : NEXT_OUTPUT, s);
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// The router's ports as the data plane sees them: MAC, address, prefix and
+// MTU per port index, in typed arrays.
+import type { PortConfig } from '../config/load.js';
+
+export class PortTable {
+  readonly count: number;
+  readonly names: readonly string[];
+  /** 6 bytes per port. */
+  readonly mac: Uint8Array;
+  readonly address: Uint32Array;
+  readonly prefixLen: Uint8Array;
+  /** Network mask per port (0 for /0). */
+  readonly mask: Uint32Array;
+  readonly mtu: Uint32Array;
+
+  constructor(ports: readonly PortConfig[]) {
+    this.count = ports.length;
+    this.names = ports.map((p) => p.name);
+    this.mac = new Uint8Array(this.count * 6);
+    this.address = new Uint32Array(this.count);
+    this.prefixLen = new Uint8Array(this.count);
+    this.mask = new Uint32Array(this.count);
+    this.mtu = new Uint32Array(this.count);
+    ports.forEach((p, i) => {
+      p.mac.split(':').forEach((h, k) => (this.mac[i * 6 + k] = parseInt(h, 16)));
+      this.address[i] = p.address >>> 0;
+      this.prefixLen[i] = p.prefixLen;
+      this.mask[i] = p.prefixLen === 0 ? 0 : (0xffffffff << (32 - p.prefixLen)) >>> 0;
+      this.mtu[i] = p.mtu;
+    });
+  }
+
+  indexOf(name: string): number {
+    return this.names.indexOf(name);
+  }
+
+  /** True when frame bytes b[o, o+6) equal port `port`'s MAC. */
+  macEquals(port: number, b: Uint8Array, o: number): boolean {
+    const m = this.mac;
+    const p = port * 6;
+    return b[o] === m[p] && b[o + 1] === m[p + 1] && b[o + 2] === m[p + 2] && b[o + 3] === m[p + 3] && b[o + 4] === m[p + 4] && b[o + 5] === m[p + 5];
+  }
+
+  writeMac(port: number, b: Uint8Array, o: number): void {
+    const m = this.mac;
+    const p = port * 6;
+    b[o] = m[p];
+    b[o + 1] = m[p + 1];
+    b[o + 2] = m[p + 2];
+    b[o + 3] = m[p + 3];
+    b[o + 4] = m[p + 4];
+    b[o + 5] = m[p + 5];
+  }
+
+  /** The port whose connected subnet holds `addr`, or -1. */
+  portForAddress(addr: number): number {
+    for (let i = 0; i < this.count; i++) if (((addr & this.mask[i]) >>> 0) === ((this.address[i] & this.mask[i]) >>> 0)) return i;
+    return -1;
+  }
+}

@@ -1,0 +1,110 @@
+// The forwarding graph of a router, assembled: nodes in packet-path order,
+// the context they share, and one entry point that runs a batch through
+// everything (timers first, then the received packets). The same Router runs
+// live on a worker, in `replay`, in tests and in benchmarks.
+import type { RouterConfig } from '../config/load.js';
+import { NeighborTable } from '../route/neighbor.js';
+import type { NexthopTable } from '../route/nexthops.js';
+import type { Batch } from './batch.js';
+import { systemClock, type Clock } from './clock.js';
+import type { FibLookup, ForwardingContext } from './context.js';
+import { Graph } from './graph.js';
+import { serviceNeighbors } from './neighbor-resolution.js';
+import { ArpInput } from './nodes/arp-input.js';
+import { ArpResolve } from './nodes/arp-resolve.js';
+import { EthernetInput } from './nodes/ethernet-input.js';
+import { IcmpError } from './nodes/icmp-error.js';
+import { Ip4Frag } from './nodes/ip4-frag.js';
+import { Ip4Input } from './nodes/ip4-input.js';
+import { Ip4Local } from './nodes/ip4-local.js';
+import { Ip4Lookup } from './nodes/ip4-lookup.js';
+import { Ip4Output } from './nodes/ip4-output.js';
+import { Ip4Rewrite } from './nodes/ip4-rewrite.js';
+import { PendingQueue } from './pending.js';
+import { PortTable } from './ports.js';
+import { TokenBucket } from './token-bucket.js';
+
+export interface RouterOptions {
+  clock?: Clock;
+  /** Slots in the batches this router will run (vectors are sized for it). */
+  batchCapacity: number;
+  /** Largest datagram the ARP queue holds (the batch's maxFrame). */
+  maxFrame: number;
+  /** Count into this buffer (a worker's SharedArrayBuffer) instead of private memory. */
+  counterBuffer?: (bytes: number) => ArrayBufferLike;
+}
+
+const RESOLUTION_FAILED = 3;
+
+export class Router {
+  readonly ctx: ForwardingContext;
+  readonly graph: Graph;
+  private readonly entryId: number;
+  private readonly icmpErrorId: number;
+  private readonly arpResolve: ArpResolve;
+  private readonly toTx: (slot: number) => void;
+  private readonly toIcmpError: (slot: number) => void;
+  private readonly noBufferCounter: number;
+  /** Unresolved neighbors exist: the timer has work (skips a table scan per batch otherwise). */
+  private timerDue = 0;
+
+  constructor(config: RouterConfig, fib: FibLookup, nexthops: NexthopTable, opts: RouterOptions) {
+    const clock = opts.clock ?? systemClock;
+    this.ctx = {
+      ports: new PortTable(config.ports),
+      fib,
+      nexthops,
+      neighbors: new NeighborTable(Math.max(1024, config.arp.pendingNeighbors * 4)),
+      pending: new PendingQueue(config.arp.pendingNeighbors * config.arp.pendingPerNeighbor, config.arp.pendingPerNeighbor, opts.maxFrame),
+      clock,
+      icmpLimiter: new TokenBucket(config.icmp.ratePerSecond, config.icmp.burst, clock),
+      arp: { reachableMs: config.arp.reachableMs, resolveTimeoutMs: config.arp.resolveTimeoutMs },
+    };
+    const ctx = this.ctx;
+    const mac = new Uint8Array(6);
+    for (const n of config.neighbors) {
+      const slot = ctx.neighbors.findOrInsert(n.port, n.address);
+      n.mac.split(':').forEach((h, k) => (mac[k] = parseInt(h, 16)));
+      if (slot >= 0) ctx.neighbors.setReachable(slot, mac, 0, 0, Infinity);
+    }
+    this.arpResolve = new ArpResolve(ctx);
+    this.graph = new Graph(opts.batchCapacity)
+      .add(new EthernetInput(ctx))
+      .add(new ArpInput(ctx))
+      .add(new Ip4Input(ctx))
+      .add(new Ip4Local(ctx))
+      .add(new IcmpError(ctx))
+      .add(new Ip4Lookup(ctx))
+      .add(new Ip4Rewrite(ctx))
+      .add(new Ip4Frag(ctx))
+      .add(new Ip4Output(ctx))
+      .add(this.arpResolve);
+    this.noBufferCounter = this.graph.registry.register('arp-resolve/timer-no-buffer', 'packets lost by the ARP timer for want of a slot');
+    this.graph.build(opts.counterBuffer);
+    this.entryId = this.graph.node('ethernet-input').id;
+    this.icmpErrorId = this.graph.node('icmp-error').id;
+    this.toTx = (slot) => this.graph.emit(slot);
+    this.toIcmpError = (slot) => {
+      this.graph.countDrop(this.arpResolve, RESOLUTION_FAILED, slot);
+      this.graph.inject(this.icmpErrorId, slot);
+    };
+  }
+
+  get counters() {
+    return this.graph.counters;
+  }
+
+  /** Runs one batch: ARP timers, then slots [0, batch.rxCount). Output is in graph.output. */
+  process(batch: Batch): void {
+    const g = this.graph;
+    g.begin(batch);
+    const now = this.ctx.clock.nowMs();
+    if (this.ctx.pending.used > 0 || now >= this.timerDue) {
+      const lost = serviceNeighbors(this.ctx, batch, this.toTx, this.toIcmpError);
+      for (let i = 0; i < lost; i++) g.counters.add(this.noBufferCounter, 0);
+      // With nothing pending, look again within a resolution period for entries that still probe.
+      this.timerDue = now + Math.max(10, this.ctx.arp.resolveTimeoutMs / 3);
+    }
+    g.run(this.entryId);
+  }
+}

@@ -1,0 +1,81 @@
+// Builds the forwarding tables from a checked config: the next-hop table and
+// the LPM from prefixes to next-hop indexes. The order of precedence is the
+// kernel's: the router's own addresses (local, /32) and its subnets'
+// broadcast addresses, then connected subnets, then configured routes, and
+// for the same prefix the later entry replaces the earlier (a configured
+// route may override a connected one, as `ip route replace` can).
+import type { RouterConfig } from '../config/load.js';
+import type { RouteSpec } from '../config/routes.js';
+import { ipv4ToString } from '../wire/address.js';
+import { NexthopKind, NexthopTable } from './nexthops.js';
+
+/** The LPM operations the builder needs; the data plane's trie implements them. */
+export interface LpmWriter {
+  insert(prefix: number, len: number, value: number): void;
+  lookup(addr: number): number;
+}
+
+export class RouteBuildError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid routes:\n  ${problems.join('\n  ')}`);
+    this.name = 'RouteBuildError';
+  }
+}
+
+function maskOf(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+export interface BuiltFib<L extends LpmWriter> {
+  lpm: L;
+  nexthops: NexthopTable;
+}
+
+/** Resolves a route's next hops to next-hop indexes; returns an error message or the index. */
+function nexthopFor(route: RouteSpec, config: RouterConfig, nexthops: NexthopTable): number | string {
+  if (route.type === 'blackhole') return nexthops.intern(NexthopKind.BLACKHOLE, 0, 0);
+  if (route.type === 'unreachable') return nexthops.intern(NexthopKind.UNREACHABLE, 0, 0);
+  if (route.type === 'prohibit') return nexthops.intern(NexthopKind.PROHIBIT, 0, 0);
+  const ids: number[] = [];
+  const weights: number[] = [];
+  for (const n of route.nexthops) {
+    let port = n.port === undefined ? -1 : config.ports.findIndex((p) => p.name === n.port);
+    if (n.gateway === 0) {
+      ids.push(nexthops.intern(NexthopKind.ATTACHED, port, 0));
+    } else {
+      // Like the kernel, a gateway must be on a connected subnet (of `dev` when given).
+      const onLink = config.ports.findIndex((p) => ((n.gateway & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
+      if (port < 0) port = onLink;
+      if (port < 0) return `gateway ${ipv4ToString(n.gateway)} is not on a connected subnet of any port`;
+      if (onLink !== port) return `gateway ${ipv4ToString(n.gateway)} is not on the subnet of port "${config.ports[port].name}"`;
+      if (config.ports.some((p) => p.address === n.gateway)) return `gateway ${ipv4ToString(n.gateway)} is the router's own address`;
+      ids.push(nexthops.intern(NexthopKind.GATEWAY, port, n.gateway));
+    }
+    weights.push(n.weight);
+  }
+  return ids.length === 1 ? ids[0] : nexthops.internGroup(ids, weights);
+}
+
+export function buildFib<L extends LpmWriter>(config: RouterConfig, lpm: L, nexthops = new NexthopTable()): BuiltFib<L> {
+  const problems: string[] = [];
+  for (const p of config.ports) {
+    const mask = maskOf(p.prefixLen);
+    const net = (p.address & mask) >>> 0;
+    lpm.insert(net, p.prefixLen, nexthops.intern(NexthopKind.ATTACHED, p.index, 0));
+  }
+  for (const r of config.routes) {
+    const nh = nexthopFor(r, config, nexthops);
+    if (typeof nh === 'string') problems.push(`${r.origin}: ${nh}`);
+    else lpm.insert(r.prefix, r.len, nh);
+  }
+  // Own addresses and subnet broadcasts last: no route may hide them.
+  for (const p of config.ports) {
+    lpm.insert(p.address, 32, nexthops.intern(NexthopKind.LOCAL, p.index, 0));
+    if (p.prefixLen < 31) {
+      const bcast = (p.address | ~maskOf(p.prefixLen)) >>> 0;
+      lpm.insert(bcast, 32, nexthops.intern(NexthopKind.BROADCAST, p.index, 0));
+    }
+  }
+  if (problems.length > 0) throw new RouteBuildError(problems);
+  return { lpm, nexthops };
+}

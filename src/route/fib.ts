@@ -1,0 +1,19 @@
+// The FIB: a config compiled into an LPM trie of next-hop indexes plus the
+// next-hop table the indexes point into.
+import type { RouterConfig } from '../config/load.js';
+import type { FibLookup } from '../pipeline/context.js';
+import { buildFib } from './fib-build.js';
+import { NexthopTable } from './nexthops.js';
+import { Lpm } from './lpm.js';
+
+export interface CompiledFib {
+  fib: FibLookup;
+  lpm: Lpm;
+  nexthops: NexthopTable;
+}
+
+export function compileFib(config: RouterConfig): CompiledFib {
+  const lpm = new Lpm();
+  const { nexthops } = buildFib(config, lpm);
+  return { fib: lpm, lpm, nexthops };
+}

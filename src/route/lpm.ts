@@ -1,0 +1,324 @@
+// IPv4 longest-prefix match: the data plane's FIB, a 20-4-8 multibit trie
+// over three Int32Arrays with tagged leaves (controlled prefix expansion, as
+// VPP's mtrie and DPDK's DIR-24-8 do), plus the control-plane prefix set that
+// makes every update incremental.
+//
+// Why 20-4-8. bench/route/layout-sweep.ts builds each layout statically over
+// the RouteViews table (694,682 prefixes, 55% /24) and the 1M-prefix table
+// grown from it, and times batch lookups of the same 2^20 addresses (90%
+// inside a route), one process per layout; ns/lookup is min..max over rounds
+// on a shared 2-core machine:
+//
+//   layout       694k: MiB  ns/lookup     1M: MiB  ns/lookup   loads for a /24
+//   24-8 (DIR)        68.3  14.1-18.4        74.3  12.9-20.2   1 (64 MiB tbl24: cache + TLB miss)
+//   16-8-8 (VPP)      27.1  11.5-19.0        37.3  11.6-15.0   2 (1 KiB middle plies)
+//   18-6-8            19.5  11.2-18.7        30.6  10.5-11.0   2
+//   16-4-4-8          13.0  11.4-14.1        23.9  10.9-11.7   3
+//   21-3-8            17.1  11.4-14.9        26.5  10.5-10.5   2
+//   20-4-8            15.3   9.9-13.4        26.0  10.1-10.5   2 (middle ply = one 64-byte line)
+//
+// 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
+// in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
+// so the second load touches one line for the 16 /24s under a /20. DIR-24-8's
+// 64 MiB tbl24 alone is over the 40 MiB budget and misses in the cache and
+// TLB on nearly every lookup; Poptrie's compression would save memory we do
+// not need at the price of a popcount that JavaScript has to emulate.
+//
+// Leaves (fib-view.ts): bits 0-23 nextHop + 1, bits 24-29 the prefix length
+// the leaf came from, so next hops are 0..MAX_NEXT_HOP (2^24 - 2) and a
+// lookup returns (e & 0xffffff) - 1, i.e. NO_ROUTE = -1 for "no route". The
+// stored length is what makes updates local: an insert of P/len overwrites
+// the entries in P's range whose leaf length is <= len (a more specific route
+// stays), and a delete rewrites the entries holding exactly P's leaf with the
+// cover's leaf (the longest shorter prefix containing P, found in the
+// PrefixSet). After every update, a ply on the update's path whose entries
+// are all one leaf word is folded into its parent and reused. That also folds
+// plies of longer prefixes that share a next hop (sixteen /24s under a /20 via
+// one gateway become one root entry holding a /24 leaf), which is correct for
+// lookups because the fold covers exactly their addresses; an update that
+// needs to go below such a leaf expands it into a ply again.
+//
+// Publishing to workers (generation swap): the control plane owns an Lpm and
+// mutates it; `snapshot()` copies the used part of the three tables into
+// fresh buffers (SharedArrayBuffers by default; about 15 MiB for the full
+// table, a few ms) tagged with a generation number. The main thread posts the
+// FibBuffers to every worker; each worker builds a FibView between two batches
+// and drops the old one, so a batch never sees two tables. In-place deltas on
+// shared tables (`allocate` below) would need freed plies to be quarantined
+// until every worker has passed a batch boundary; that is not done here.
+
+import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
+import { PrefixSet } from './prefix-set.js';
+import { formatPrefix, isCanonicalPrefix } from './prefix.js';
+
+export { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers };
+
+/** Last address bit resolved by each level. */
+const DEPTH = [20, 24, 32] as const;
+/** Right shift and mask that take a level's index bits out of an address. */
+const SHIFT = [12, 8, 0] as const;
+const INDEX_MASK = [0xfffff, 0xf, 0xff] as const;
+/** Entries per ply of each level (the root is a single ply). */
+const PLY = [1 << LEVEL_BITS[0], 1 << LEVEL_BITS[1], 1 << LEVEL_BITS[2]] as const;
+
+/** The leaf word of (nextHop, len). */
+function leafWord(nextHop: number, len: number): number {
+  return (len << 24) | (nextHop + 1);
+}
+
+export interface LpmOptions {
+  /** Expected number of prefixes (sizes the prefix set and the plies up front). */
+  expectedPrefixes?: number;
+  /** Where table bytes come from; pass `(n) => new SharedArrayBuffer(n)` to share the working tables. */
+  allocate?: (byteLength: number) => ArrayBufferLike;
+}
+
+export interface LevelMemory {
+  level: number;
+  bits: number;
+  /** Plies in use (the root level is one ply). */
+  plies: number;
+  /** Bytes of the plies in use: what a snapshot copies. */
+  usedBytes: number;
+  /** Bytes of the typed array, including room to grow and freed plies. */
+  allocatedBytes: number;
+}
+
+export interface LpmMemoryReport {
+  prefixes: number;
+  levels: LevelMemory[];
+  /** Lookup tables as a snapshot publishes them (sum of usedBytes, root included). */
+  lookupUsedBytes: number;
+  /** Lookup tables as allocated in the control plane's working copy. */
+  lookupAllocatedBytes: number;
+  /** The control plane's prefix set (never published). */
+  prefixSetBytes: number;
+  /** lookupAllocatedBytes + prefixSetBytes. */
+  totalBytes: number;
+}
+
+export class Lpm {
+  private tables: [Int32Array, Int32Array, Int32Array];
+  /** High-water mark of allocated plies per level (index 0 unused). */
+  private readonly plyTop = [1, 0, 0];
+  /** Freed ply offsets per level, reused before growing. */
+  private readonly freePlies: [number[], number[], number[]] = [[], [], []];
+  private readonly prefixes: PrefixSet;
+  private readonly allocate: (byteLength: number) => ArrayBufferLike;
+  private live: FibView;
+
+  constructor(opts: LpmOptions = {}) {
+    const expected = opts.expectedPrefixes ?? 1024;
+    this.allocate = opts.allocate ?? ((n) => new ArrayBuffer(n));
+    this.prefixes = new PrefixSet(expected);
+    // The RouteViews table needs one middle ply per 7 prefixes and one last ply per 170.
+    const l2 = Math.max(256, Math.ceil(expected / 8)) * PLY[1];
+    const l3 = Math.max(16, Math.ceil(expected / 256)) * PLY[2];
+    this.tables = [this.newTable(PLY[0]), this.newTable(l2), this.newTable(l3)];
+    this.live = new FibView(this.tables[0], this.tables[1], this.tables[2]);
+  }
+
+  /** Number of installed prefixes. */
+  get size(): number {
+    return this.prefixes.size;
+  }
+
+  /** A view over the working tables; it goes stale when a table grows, so fetch it again after updates. */
+  get view(): FibView {
+    return this.live;
+  }
+
+  lookup(addr: number): number {
+    return this.live.lookup(addr);
+  }
+
+  lookupBatch(addrs: Uint32Array, out: Uint32Array | Int32Array, n: number): void {
+    this.live.lookupBatch(addrs, out, n);
+  }
+
+  /** Next hop of exactly prefix/len, or NO_ROUTE when that prefix is not installed. */
+  get(prefix: number, len: number): number {
+    const w = this.prefixes.get(prefix >>> 0, len);
+    return w === 0 ? NO_ROUTE : (w & 0xffffff) - 1;
+  }
+
+  /**
+   * Installs prefix/len -> nextHop, replacing the next hop if the prefix is
+   * already there. Returns true when the prefix is new. Throws RangeError on a
+   * length outside 0..32, host bits set, or a next hop outside 0..MAX_NEXT_HOP.
+   */
+  insert(prefix: number, len: number, nextHop: number): boolean {
+    const p = checkPrefix(prefix, len);
+    if (!Number.isInteger(nextHop) || nextHop < 0 || nextHop > MAX_NEXT_HOP) {
+      throw new RangeError(`next hop ${nextHop} is outside 0..${MAX_NEXT_HOP}`);
+    }
+    const word = leafWord(nextHop, len);
+    const old = this.prefixes.set(p, len, word);
+    if (old !== word) this.insertAt(0, 0, p, len, word);
+    return old === 0;
+  }
+
+  /** Removes prefix/len; more specific routes stay and the covering route takes its addresses back. */
+  delete(prefix: number, len: number): boolean {
+    const p = checkPrefix(prefix, len);
+    const old = this.prefixes.remove(p, len);
+    if (old === 0) return false;
+    this.deleteAt(0, 0, p, len, old, this.prefixes.findCover(p, len));
+    return true;
+  }
+
+  /** Removes every prefix and frees every ply (the tables keep their capacity). */
+  clear(): void {
+    this.prefixes.clear();
+    for (const t of this.tables) t.fill(0);
+    this.plyTop[1] = this.plyTop[2] = 0;
+    this.freePlies[1].length = this.freePlies[2].length = 0;
+  }
+
+  /**
+   * Shrinks the middle and last tables to the plies in use, e.g. after a bulk
+   * load (growth adds 50% at a time); the next ply allocation grows them again.
+   */
+  trim(): void {
+    for (const level of [1, 2]) {
+      const used = Math.max(this.plyTop[level], 1) * PLY[level];
+      if (used >= this.tables[level].length) continue;
+      const t = this.newTable(used);
+      t.set(this.tables[level].subarray(0, used));
+      this.tables[level] = t;
+    }
+    this.live = new FibView(this.tables[0], this.tables[1], this.tables[2], this.live.generation);
+  }
+
+  /** Calls fn for every installed route (control plane; unordered). */
+  forEachRoute(fn: (prefix: number, len: number, nextHop: number) => void): void {
+    this.prefixes.forEach((prefix, len, word) => fn(prefix, len, (word & 0xffffff) - 1));
+  }
+
+  /**
+   * Copies the used part of the lookup tables into fresh buffers from
+   * `allocate` (SharedArrayBuffers by default), for a worker's FibView.fromBuffers().
+   */
+  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n)): FibBuffers {
+    const copy = (level: number): ArrayBufferLike => {
+      const used = level === 0 ? PLY[0] : this.plyTop[level] * PLY[level];
+      const buf = allocate(Math.max(used, 1) * 4);
+      new Int32Array(buf).set(this.tables[level].subarray(0, used));
+      return buf;
+    };
+    return { generation, root: copy(0), level2: copy(1), level3: copy(2) };
+  }
+
+  memory(): LpmMemoryReport {
+    const levels: LevelMemory[] = [0, 1, 2].map((level) => {
+      const plies = level === 0 ? 1 : this.plyTop[level] - this.freePlies[level].length;
+      return { level: level + 1, bits: LEVEL_BITS[level], plies, usedBytes: plies * PLY[level] * 4, allocatedBytes: this.tables[level].byteLength };
+    });
+    const lookupUsedBytes = levels.reduce((s, l) => s + l.usedBytes, 0);
+    const lookupAllocatedBytes = levels.reduce((s, l) => s + l.allocatedBytes, 0);
+    const prefixSetBytes = this.prefixes.bytes;
+    return { prefixes: this.size, levels, lookupUsedBytes, lookupAllocatedBytes, prefixSetBytes, totalBytes: lookupAllocatedBytes + prefixSetBytes };
+  }
+
+  /** Bytes of typed arrays held: lookup tables as allocated plus the prefix set. */
+  memoryBytes(): number {
+    return this.memory().totalBytes;
+  }
+
+  // --- updates -------------------------------------------------------------
+
+  private insertAt(level: number, base: number, prefix: number, len: number, word: number): void {
+    const idx = base + ((prefix >>> SHIFT[level]) & INDEX_MASK[level]);
+    if (len <= DEPTH[level]) {
+      this.fillInsert(level, idx, 1 << (DEPTH[level] - len), word, len);
+      return;
+    }
+    this.insertAt(level + 1, this.childOf(level, idx), prefix, len, word);
+    this.foldIfUniform(level, idx);
+  }
+
+  /** First entry of the ply under tables[level][idx], expanding a leaf into a ply that repeats it. */
+  private childOf(level: number, idx: number): number {
+    const e = this.tables[level][idx];
+    if (e < 0) return ~e;
+    // The new ply is filled before it is linked, so a concurrent reader sees the old leaf or the full ply.
+    const child = this.allocPly(level + 1);
+    this.tables[level + 1].fill(e, child, child + PLY[level + 1]);
+    this.tables[level][idx] = ~child;
+    return child;
+  }
+
+  /** Writes `word` over entries [start, start+count) of a level whose leaf is no more specific than len. */
+  private fillInsert(level: number, start: number, count: number, word: number, len: number): void {
+    const t = this.tables[level];
+    for (let i = start; i < start + count; i++) {
+      const e = t[i];
+      if (e < 0) this.fillInsert(level + 1, ~e, PLY[level + 1], word, len);
+      else if (e >>> 24 <= len) t[i] = word;
+    }
+  }
+
+  private deleteAt(level: number, base: number, prefix: number, len: number, old: number, cover: number): void {
+    const idx = base + ((prefix >>> SHIFT[level]) & INDEX_MASK[level]);
+    if (len <= DEPTH[level]) {
+      this.fillDelete(level, idx, 1 << (DEPTH[level] - len), old, cover);
+      return;
+    }
+    this.deleteAt(level + 1, this.childOf(level, idx), prefix, len, old, cover);
+    this.foldIfUniform(level, idx);
+  }
+
+  /**
+   * Rewrites the deleted prefix's leaf with the cover's. Plies below keep
+   * their longer leaves, which differ from the cover's, so none can fold.
+   */
+  private fillDelete(level: number, start: number, count: number, old: number, cover: number): void {
+    const t = this.tables[level];
+    for (let i = start; i < start + count; i++) {
+      const e = t[i];
+      if (e < 0) this.fillDelete(level + 1, ~e, PLY[level + 1], old, cover);
+      else if (e === old) t[i] = cover;
+    }
+  }
+
+  /** Replaces the child ply under tables[level][idx] by its leaf when all its entries are that leaf. */
+  private foldIfUniform(level: number, idx: number): void {
+    const child = ~this.tables[level][idx];
+    const t = this.tables[level + 1];
+    const first = t[child];
+    if (first < 0) return;
+    for (let i = child + 1; i < child + PLY[level + 1]; i++) if (t[i] !== first) return;
+    this.tables[level][idx] = first;
+    this.freePlies[level + 1].push(child);
+  }
+
+  private allocPly(level: number): number {
+    const reuse = this.freePlies[level].pop();
+    if (reuse !== undefined) return reuse;
+    const offset = this.plyTop[level] * PLY[level];
+    if (offset + PLY[level] > this.tables[level].length) this.grow(level);
+    this.plyTop[level]++;
+    return offset;
+  }
+
+  private grow(level: number): void {
+    const old = this.tables[level];
+    // 1.5x keeps the slack (and a snapshot's copy source) small for big tables.
+    const entries = Math.ceil((old.length * 1.5) / PLY[level]) * PLY[level];
+    const t = this.newTable(entries);
+    t.set(old);
+    this.tables[level] = t;
+    this.live = new FibView(this.tables[0], this.tables[1], this.tables[2], this.live.generation);
+  }
+
+  private newTable(entries: number): Int32Array {
+    return new Int32Array(this.allocate(entries * 4));
+  }
+}
+
+function checkPrefix(prefix: number, len: number): number {
+  if (!Number.isInteger(len) || len < 0 || len > 32) throw new RangeError(`prefix length ${len} is outside 0..32`);
+  const p = prefix >>> 0;
+  if (!isCanonicalPrefix(p, len)) throw new RangeError(`${formatPrefix(p, len)} has host bits set`);
+  return p;
+}

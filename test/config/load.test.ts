@@ -1,0 +1,144 @@
+// Config loading: every mistake is reported with the field it is in and the
+// reason, and a good config comes out normalized.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { parseRouteLine, parseRoutesText } from '../../src/config/routes.js';
+import { compileFib } from '../../src/route/fib.js';
+import { RouteBuildError } from '../../src/route/fib-build.js';
+
+const PORTS = `
+ports:
+  - { name: lan, address: 192.0.2.1/24 }
+  - { name: wan, address: 198.51.100.1/24, mtu: 1400 }
+`;
+
+function problems(yaml: string): string[] {
+  try {
+    parseConfig(yaml, 'test.yaml', '.');
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+  throw new Error('config was accepted');
+}
+
+describe('config', () => {
+  it('normalizes a good config: addresses as numbers, default MACs, MTU, ICMP and ARP defaults', () => {
+    const c = parseConfig(PORTS + 'routes: ["203.0.113.0/24 via 198.51.100.2"]\n', 't', '.');
+    expect(c.ports.map((p) => [p.name, p.mac, p.address >>> 0, p.prefixLen, p.mtu])).toEqual([
+      ['lan', '02:00:00:00:00:01', 0xc0000201, 24, 1500],
+      ['wan', '02:00:00:00:00:02', 0xc6336401, 24, 1400],
+    ]);
+    expect(c.routes).toEqual([{ prefix: 0xcb007100, len: 24, type: 'unicast', nexthops: [{ gateway: 0xc6336402, port: undefined, weight: 1 }], origin: 'routes[0]' }]);
+    expect(c.icmp).toEqual({ ratePerSecond: 1000, burst: 100 });
+    expect(c.arp.resolveTimeoutMs).toBe(1000);
+  });
+
+  it('names the field and the reason for each bad value', () => {
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.300/24 }\n')).toEqual([
+      'ports[0].address: must be an address with prefix length such as 192.0.2.1/24',
+    ]);
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: 40 }\n')).toEqual(['ports[0].mtu: must be at least 68 (RFC 791)']);
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, speed: 10 }\n')).toEqual(['ports[0]: unknown field "speed"']);
+    expect(problems('ports: []\n')).toEqual(['ports: must list at least one port']);
+    expect(problems(PORTS + 'icmp: { ratePerSecond: -1 }\n')).toEqual(['icmp.ratePerSecond: must be >= 0 (0 disables ICMP errors)']);
+  });
+
+  it('rejects what a schema cannot see: duplicate names and MACs, overlapping subnets, network and broadcast addresses', () => {
+    expect(
+      problems(`ports:
+  - { name: a, mac: "02:00:00:00:00:09", address: 192.0.2.1/24 }
+  - { name: a, mac: "02:00:00:00:00:09", address: 192.0.2.129/25 }
+  - { name: c, address: 198.51.100.0/24 }
+  - { name: d, address: 203.0.113.255/24 }
+`),
+    ).toEqual([
+      'ports[1].io: interface "a" is already used by ports[0]',
+      'ports[1].name: "a" is already the name of ports[0]',
+      'ports[1].mac: 02:00:00:00:00:09 is already the MAC of port "a"',
+      'ports[1].address: subnet 192.0.2.129/25 overlaps ports[0] (192.0.2.1/24)',
+      'ports[2].address: 198.51.100.0/24 is the network address of its subnet; give the port a host address',
+      'ports[3].address: 203.0.113.255/24 is the broadcast address of its subnet',
+    ]);
+  });
+
+  it('checks routes: grammar errors, unknown ports, host bits', () => {
+    expect(
+      problems(
+        PORTS +
+          `routes:
+  - 203.0.113.0/24 via
+  - 203.0.113.0/24 dev eth9
+  - 203.0.113.1/24 via 198.51.100.2
+  - 203.0.113.0/33 blackhole
+  - 203.0.113.0/24 frobnicate
+`,
+      ),
+    ).toEqual([
+      'routes[0]: "via" needs a value',
+      'routes[3]: "203.0.113.0/33" has a bad prefix length (0-32)',
+      'routes[4]: unknown keyword "frobnicate" (expected via, dev, nexthop, weight, blackhole, unreachable or prohibit)',
+      'routes[1]: dev "eth9" is not a configured port',
+      'routes[2]: prefix has host bits set for /24 (did you mean the network address?)',
+    ]);
+  });
+
+  it('reads a routes file relative to the config and reports its line numbers', () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'dp-config-'));
+    writeFileSync(join(dir, 'routes.txt'), '# comment\n203.0.113.0/24 via 198.51.100.2\n\n198.18.0.0/15 blackhole\nbogus line\n');
+    writeFileSync(join(dir, 'router.yaml'), PORTS + 'routesFile: routes.txt\n');
+    try {
+      loadConfig(join(dir, 'router.yaml'));
+      throw new Error('accepted');
+    } catch (e) {
+      expect((e as ConfigError).problems).toEqual([`routesFile: ${join(dir, 'routes.txt')}:5: "bogus" is not an IPv4 prefix (A.B.C.D/LEN)`]);
+    }
+    writeFileSync(join(dir, 'routes.txt'), '203.0.113.0/24 via 198.51.100.2\n198.18.0.0/15 blackhole\n');
+    expect(loadConfig(join(dir, 'router.yaml')).routes.map((r) => r.origin)).toEqual([`${join(dir, 'routes.txt')}:1`, `${join(dir, 'routes.txt')}:2`]);
+  });
+
+  it('reports a missing file and bad YAML clearly', () => {
+    expect(() => loadConfig('/nonexistent/router.yaml')).toThrow(/router.yaml: invalid config:\n {2}cannot read the file: ENOENT/);
+    expect(problems('ports: [\n')[0]).toMatch(/^YAML: /);
+  });
+
+  it('rejects a gateway that is not on a connected subnet when the FIB is built', () => {
+    const c = parseConfig(PORTS + 'routes: ["203.0.113.0/24 via 198.18.0.1"]\n', 't', '.');
+    expect(() => compileFib(c)).toThrow(RouteBuildError);
+    expect(() => compileFib(c)).toThrow(/routes\[0\]: gateway 198.18.0.1 is not on a connected subnet of any port/);
+  });
+});
+
+describe('route line grammar', () => {
+  it('accepts the iproute2 forms', () => {
+    expect(parseRouteLine('default via 192.0.2.1')).toMatchObject({ prefix: 0, len: 0, type: 'unicast' });
+    expect(parseRouteLine('192.0.2.7 dev lan')).toMatchObject({ len: 32, nexthops: [{ gateway: 0, port: 'lan', weight: 1 }] });
+    expect(parseRouteLine('blackhole 198.18.0.0/15')).toMatchObject({ type: 'blackhole', nexthops: [] });
+    expect(parseRouteLine('198.18.0.0/15 prohibit')).toMatchObject({ type: 'prohibit' });
+    expect(parseRouteLine('198.18.0.0/15 nexthop via 192.0.2.1 weight 3 nexthop via 192.0.2.2 dev lan')).toMatchObject({
+      nexthops: [
+        { gateway: 0xc0000201, port: undefined, weight: 3 },
+        { gateway: 0xc0000202, port: 'lan', weight: 1 },
+      ],
+    });
+  });
+
+  it('rejects each malformed form with a reason', () => {
+    expect(parseRouteLine('198.18.0.0/15')).toMatch(/needs "via ADDR"/);
+    expect(parseRouteLine('198.18.0.0/15 blackhole via 192.0.2.1')).toBe('a blackhole route takes no next hop');
+    expect(parseRouteLine('198.18.0.0/15 via 192.0.2.01')).toBe('via "192.0.2.01" is not a usable IPv4 address');
+    expect(parseRouteLine('198.18.0.0/15 via 192.0.2.1 via 192.0.2.2')).toBe('a next hop has two "via"');
+    expect(parseRouteLine('198.18.0.0/15 via 192.0.2.1 weight 0')).toBe('weight "0" must be 1-255');
+  });
+
+  it('parses large tables quickly and caps the error list', () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 50; i++) lines.push('nonsense');
+    const res = parseRoutesText(lines.join('\n'), 'f');
+    expect(res.errors).toHaveLength(21);
+    expect(res.errors[20]).toBe('f: more errors not shown');
+  });
+});

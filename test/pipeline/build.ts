@@ -1,0 +1,84 @@
+// Builds Ethernet frames for pipeline tests with the wire emitters.
+import { emitArp, ARP_REQUEST } from '../../src/wire/arp.js';
+import { emitEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../src/wire/ethernet.js';
+import { emitIcmp, ICMP_ECHO_REQUEST } from '../../src/wire/icmp.js';
+import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type Ipv4Repr } from '../../src/wire/ipv4.js';
+import { emitTcp } from '../../src/wire/tcp.js';
+import { emitUdp } from '../../src/wire/udp.js';
+import type { Ipv4Option } from '../../src/wire/ipv4-options.js';
+
+export interface IpOpts {
+  src: string;
+  dst: string;
+  ttl?: number;
+  df?: boolean;
+  mf?: boolean;
+  fragOffset?: number;
+  id?: number;
+  tos?: number;
+  options?: Ipv4Option[];
+  dstMac?: string;
+  srcMac?: string;
+}
+
+const ROUTER_MAC = '02:00:00:00:00:01';
+const HOST_MAC = '02:aa:00:00:00:01';
+
+function frame(ip: IpOpts, protocol: number, l4: (b: Uint8Array, o: number) => number, l4Max: number): Uint8Array {
+  const b = new Uint8Array(14 + 60 + l4Max);
+  emitEthernet({ dst: ip.dstMac ?? ROUTER_MAC, src: ip.srcMac ?? HOST_MAC, vlans: [], ethertype: ETHERTYPE_IPV4 }, b, 0);
+  const opts = ip.options ?? [];
+  let optLen = 0;
+  for (const o of opts) optLen += o.type <= 1 ? 1 : 2 + o.data.length;
+  const ihl = 5 + ((optLen + 3) >> 2);
+  const l4Len = l4(b, 14 + ihl * 4);
+  const repr: Ipv4Repr = {
+    ihl,
+    tos: ip.tos ?? 0,
+    totalLength: ihl * 4 + l4Len,
+    id: ip.id ?? 0x1234,
+    df: ip.df ?? false,
+    mf: ip.mf ?? false,
+    fragOffset: ip.fragOffset ?? 0,
+    ttl: ip.ttl ?? 64,
+    protocol,
+    checksum: 0,
+    src: ip.src,
+    dst: ip.dst,
+    options: opts,
+  };
+  emitIpv4(repr, b, 14);
+  return b.slice(0, 14 + repr.totalLength);
+}
+
+export function udpFrame(ip: IpOpts, sport: number, dport: number, payloadLen = 18): Uint8Array {
+  const payload = new Uint8Array(payloadLen).map((_, i) => (i * 7 + 1) & 0xff);
+  return frame(ip, IPPROTO_UDP, (b, o) => emitUdp({ srcPort: sport, dstPort: dport, checksum: 0, payload }, b, o, ip.src, ip.dst), payloadLen + 8);
+}
+
+export function tcpSynFrame(ip: IpOpts, sport: number, dport: number): Uint8Array {
+  return frame(
+    ip,
+    IPPROTO_TCP,
+    (b, o) => emitTcp({ srcPort: sport, dstPort: dport, seq: 1000, ack: 0, flags: 2, window: 65535, urgent: 0, checksum: 0, options: [], payload: new Uint8Array(0) }, b, o, ip.src, ip.dst),
+    60,
+  );
+}
+
+export function echoFrame(ip: IpOpts, id: number, seq: number, dataLen = 56): Uint8Array {
+  const data = new Uint8Array(dataLen).map((_, i) => i & 0xff);
+  return frame(ip, IPPROTO_ICMP, (b, o) => emitIcmp({ type: ICMP_ECHO_REQUEST, code: 0, id, seq, data }, b, o), dataLen + 8);
+}
+
+export function rawIpFrame(ip: IpOpts, protocol: number, payload: Uint8Array): Uint8Array {
+  return frame(ip, protocol, (b, o) => (b.set(payload, o), payload.length), payload.length);
+}
+
+export function arpFrame(oper: number, sha: string, spa: string, tha: string, tpa: string, dstMac = 'ff:ff:ff:ff:ff:ff'): Uint8Array {
+  const b = new Uint8Array(42);
+  emitEthernet({ dst: dstMac, src: sha, vlans: [], ethertype: ETHERTYPE_ARP }, b, 0);
+  emitArp({ oper, sha, spa, tha, tpa }, b, 14);
+  return b;
+}
+
+export { ARP_REQUEST, ROUTER_MAC, HOST_MAC };
