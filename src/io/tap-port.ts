@@ -48,6 +48,11 @@ export class TapPort implements PacketPort {
     return ports;
   }
 
+  /** Wraps a TAP queue fd opened elsewhere (by the main thread, before the TAP moved to another netns). */
+  static adopt(fd: number, name: string, vnetHdrLen: number, index: number): TapPort {
+    return new TapPort(loadNative(), fd, name, vnetHdrLen, index);
+  }
+
   private constructor(io: NativeIo, fd: number, name: string, vnetHdrLen: number, index: number) {
     this.io = io;
     this.fdValue = fd;

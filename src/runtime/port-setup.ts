@@ -1,0 +1,126 @@
+// Main-thread port setup for `dataplane run`: creates each TAP (one queue per
+// worker, opened before the TAP moves to another namespace, since a queue is
+// attached by name in the namespace it lives in), moves it and configures
+// its kernel side like a CNI plugin would, and checks AF_PACKET interfaces.
+// Everything made here is undone by teardown(): closing the last queue of a
+// non-persistent TAP deletes it, wherever it lives.
+import { execFileSync } from 'node:child_process';
+import type { PortConfig, RouterConfig } from '../config/load.js';
+import { loadNative } from '../io/native.js';
+import { TapPort } from '../io/tap-port.js';
+import { ipv4ToString } from '../wire/address.js';
+import type { PortPlan } from './worker-init.js';
+
+export class PortSetupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PortSetupError';
+  }
+}
+
+export interface PortSetup {
+  /** plans[worker][port] */
+  plans: PortPlan[][];
+  /** Config with MACs filled in from AF_PACKET interfaces where the config gave none. */
+  config: RouterConfig;
+  /** Closes the TAP queues (deleting the TAPs). Idempotent. */
+  teardown(): void;
+  /** One line per port for the startup log. */
+  describe: string[];
+}
+
+function run(cmd: string, args: string[]): void {
+  try {
+    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
+    throw new PortSetupError(`${cmd} ${args.join(' ')}: ${stderr || (e as Error).message}`);
+  }
+}
+
+/** `ip` inside a namespace given by name or as /proc/PID/ns/net (or any path to a netns file). */
+function ipIn(netns: string, args: string[]): void {
+  if (netns.includes('/')) run('nsenter', [`--net=${netns}`, 'ip', ...args]);
+  else run('ip', ['-n', netns, ...args]);
+}
+
+function sysctlIn(netns: string, key: string, value: string): void {
+  const args = ['sysctl', '-q', '-w', `${key}=${value}`];
+  try {
+    if (netns.includes('/')) execFileSync('nsenter', [`--net=${netns}`, ...args], { stdio: 'ignore' });
+    else execFileSync('ip', ['netns', 'exec', netns, ...args], { stdio: 'ignore' });
+  } catch {
+    // Best effort: a missing sysctl (IPv6 disabled in the kernel) is not an error.
+  }
+}
+
+function netnsArg(netns: string): string {
+  const m = /^\/proc\/(\d+)\/ns\/net$/.exec(netns);
+  return m ? m[1] : netns; // `ip link set ... netns` takes a name or a PID
+}
+
+function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans: PortPlan[]; line: string } {
+  if (p.io.type !== 'tap') throw new Error('not a tap port');
+  const io = loadNative();
+  const ifname = p.io.ifname ?? p.name;
+  const queues = TapPort.openQueues(ifname, workers, { vnetHdr: p.io.vnetHdr, index: p.index });
+  opened.push(queues);
+  const name = queues[0].name;
+  io.ifSetMtu(name, p.mtu);
+  const netns = p.io.netns;
+  let line = `${p.name}: tap ${name} (${workers} queue${workers > 1 ? 's' : ''}), ${ipv4ToString(p.address)}/${p.prefixLen} mtu ${p.mtu}`;
+  if (netns === undefined) {
+    io.ifSetUp(name, true);
+  } else {
+    run('ip', ['link', 'set', 'dev', name, 'netns', netnsArg(netns)]);
+    let inner = name;
+    if (p.io.peerName !== undefined && p.io.peerName !== name) {
+      ipIn(netns, ['link', 'set', 'dev', name, 'name', p.io.peerName]);
+      inner = p.io.peerName;
+    }
+    // The kernel side speaks IPv4 only: no router solicitations or DAD noise on the port.
+    sysctlIn(netns, `net.ipv6.conf.${inner}.disable_ipv6`, '1');
+    ipIn(netns, ['link', 'set', 'dev', inner, 'up']);
+    if (p.io.peerAddress !== undefined) {
+      ipIn(netns, ['addr', 'add', p.io.peerAddress, 'dev', inner]);
+      ipIn(netns, ['route', 'replace', 'default', 'via', ipv4ToString(p.address), 'dev', inner]);
+      line += `; kernel side ${inner} in ${netns} with ${p.io.peerAddress}, default via ${ipv4ToString(p.address)}`;
+    } else {
+      line += `; kernel side ${inner} in ${netns}`;
+    }
+  }
+  return { plans: queues.map((q) => ({ type: 'tap', ifname: name, fd: q.fd, vnetHdrLen: q.vnetHdrLen })), line };
+}
+
+export function setupPorts(config: RouterConfig, workers: number): PortSetup {
+  const io = loadNative();
+  const opened: TapPort[][] = [];
+  const teardown = () => {
+    for (const qs of opened.splice(0)) for (const q of qs) q.close();
+  };
+  const perPort: PortPlan[][] = [];
+  const describe: string[] = [];
+  const ports = config.ports.map((p) => ({ ...p }));
+  try {
+    for (const p of ports) {
+      if (p.io.type === 'tap') {
+        const { plans, line } = setupTap(p, workers, opened);
+        perPort.push(plans);
+        describe.push(line);
+      } else {
+        const ifname = p.io.interface;
+        io.ifIndex(ifname); // throws "interface NAME not found"
+        if (p.macDefaulted) p.mac = Array.from(io.ifHwAddr(ifname), (x) => x.toString(16).padStart(2, '0')).join(':');
+        io.ifSetUp(ifname, true);
+        const group = (process.pid * 7 + p.index) & 0xffff;
+        perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group })));
+        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${p.mac} mtu ${p.mtu}`);
+      }
+    }
+  } catch (e) {
+    teardown();
+    throw e;
+  }
+  const plans = Array.from({ length: workers }, (_, w) => perPort.map((pp) => pp[w]));
+  return { plans, config: { ...config, ports }, teardown, describe };
+}

@@ -1,0 +1,34 @@
+// What the main thread hands a packet worker at start: the config, the
+// published tables, which ports it serves and how to open them, and the
+// shared memory it counts into.
+import type { RouterConfig } from '../config/load.js';
+import type { FibBuffers } from '../route/fib-view.js';
+import type { NexthopArrays } from '../route/nexthops.js';
+
+export type PortPlan =
+  /** A queue of a TAP the main thread opened (fds are process-wide). */
+  | { type: 'tap'; ifname: string; fd: number; vnetHdrLen: number }
+  /** An AF_PACKET socket the worker opens itself (its ring belongs to its thread), in a fanout group. */
+  | { type: 'afpacket'; ifname: string; fanoutGroup: number };
+
+export interface WorkerInit {
+  index: number;
+  config: RouterConfig;
+  fib: FibBuffers;
+  nexthops: NexthopArrays;
+  /** By router port index. */
+  ports: PortPlan[];
+  /** Router counters (Float64Array over the registry). */
+  counters: SharedArrayBuffer;
+  /** PORT_STAT_FIELDS doubles per port. */
+  portStats: SharedArrayBuffer;
+  /** CONTROL_WORDS int32s. */
+  control: SharedArrayBuffer;
+}
+
+/** Messages a worker posts to the main thread. */
+export type WorkerMessage =
+  | { type: 'ready'; index: number }
+  | { type: 'port-gone'; index: number; port: number; message: string }
+  | { type: 'error'; index: number; message: string }
+  | { type: 'stopped'; index: number };

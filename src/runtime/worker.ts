@@ -1,0 +1,53 @@
+// The packet worker thread: builds its own Router over the published tables,
+// opens (or adopts) its port queues, and runs the loop until told to stop.
+import { parentPort, workerData } from 'node:worker_threads';
+import { AfPacketPort } from '../io/af-packet-port.js';
+import { loadNative } from '../io/native.js';
+import type { PacketPort } from '../io/port.js';
+import { TapPort } from '../io/tap-port.js';
+import { PortWaiter } from '../io/wait.js';
+import { Batch } from '../pipeline/batch.js';
+import { Router } from '../pipeline/router.js';
+import { FibView } from '../route/fib-view.js';
+import { NexthopTable } from '../route/nexthops.js';
+import type { WorkerInit, WorkerMessage } from './worker-init.js';
+import { WorkerLoop } from './worker-loop.js';
+
+const init = workerData as WorkerInit;
+const post = (m: WorkerMessage) => parentPort?.postMessage(m);
+
+function openPorts(): (PacketPort | undefined)[] {
+  return init.ports.map((plan, index) =>
+    plan.type === 'tap' ? TapPort.adopt(plan.fd, plan.ifname, plan.vnetHdrLen, index) : AfPacketPort.open(plan.ifname, { index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash' }),
+  );
+}
+
+let ports: (PacketPort | undefined)[] = [];
+try {
+  loadNative();
+  ports = openPorts();
+  const batch = new Batch({ shared: false });
+  const router = new Router(init.config, FibView.fromBuffers(init.fib), NexthopTable.fromPlain(init.nexthops), {
+    batchCapacity: batch.capacity,
+    maxFrame: batch.maxFrame,
+    counterBuffer: () => init.counters,
+  });
+  const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined));
+  const loop = new WorkerLoop({
+    router,
+    batch,
+    ports,
+    portStats: new Float64Array(init.portStats),
+    control: new Int32Array(init.control),
+    wait: (ms) => waiter.wait(ms),
+    onPortGone: (port, e) => post({ type: 'port-gone', index: init.index, port, message: e instanceof Error ? e.message : String(e) }),
+  });
+  post({ type: 'ready', index: init.index });
+  loop.run();
+} catch (e) {
+  post({ type: 'error', index: init.index, message: e instanceof Error ? e.message : String(e) });
+} finally {
+  // TAP fds belong to the main thread, which closes them; AF_PACKET rings are ours.
+  for (const p of ports) if (p instanceof AfPacketPort) p.close();
+  post({ type: 'stopped', index: init.index });
+}
