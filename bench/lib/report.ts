@@ -1,0 +1,76 @@
+// Benchmark results: one row per measurement, printed as a table and written
+// as JSON under bench/results/ so runs can be compared over time.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import os from 'node:os';
+import { RESULTS_DIR } from './paths.js';
+
+export interface BenchRow {
+  /** Area and case, e.g. "decode/64B-udp". */
+  name: string;
+  /** Who was measured: "dataplane" or a peer ("cap", "node_pcap", "tcpdump"). */
+  subject: string;
+  /** Main figure and its unit (Mpps, ns/op, MB/s). */
+  value: number;
+  unit: string;
+  /** Nanoseconds per packet/operation where it applies. */
+  nsPerOp?: number;
+  /** Relative margin of error of the measurement, in percent. */
+  rmePct?: number;
+  /** Extra facts: memory, sample counts, target. */
+  notes?: string;
+}
+
+export interface BenchTarget {
+  description: string;
+  met: boolean;
+  measured: string;
+}
+
+
+function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 100) return n.toFixed(0);
+  if (Math.abs(n) >= 10) return n.toFixed(1);
+  return n.toFixed(2);
+}
+
+export function printTable(title: string, rows: readonly BenchRow[]): void {
+  const header = ['case', 'subject', 'value', 'unit', 'ns/op', '±%', 'notes'];
+  const body = rows.map((r) => [
+    r.name,
+    r.subject,
+    fmt(r.value),
+    r.unit,
+    r.nsPerOp === undefined ? '' : fmt(r.nsPerOp),
+    r.rmePct === undefined ? '' : r.rmePct.toFixed(1),
+    r.notes ?? '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  console.log(`\n## ${title}\n`);
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of body) console.log(line(row));
+}
+
+export function printTargets(targets: readonly BenchTarget[]): void {
+  if (targets.length === 0) return;
+  console.log('\nTargets:');
+  for (const t of targets) console.log(`  [${t.met ? 'met' : 'MISSED'}] ${t.description}: ${t.measured}`);
+}
+
+/** Writes bench/results/<area>.json (latest run) and returns its path. */
+export function writeResults(area: string, rows: readonly BenchRow[], targets: readonly BenchTarget[]): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const path = join(RESULTS_DIR, `${area}.json`);
+  const doc = {
+    area,
+    date: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    rows,
+    targets,
+  };
+  writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+  return path;
+}
