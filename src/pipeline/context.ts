@@ -8,6 +8,7 @@ import type { Clock } from './clock.js';
 import type { PendingQueue } from './pending.js';
 import type { PortTable } from './ports.js';
 import type { TokenBucket } from './token-bucket.js';
+import type { NeighborSync } from './neighbor-sync.js';
 
 /** Longest-prefix match as the data plane uses it: a next-hop index, or NO_ROUTE. */
 export interface FibLookup {
@@ -25,6 +26,8 @@ export interface ForwardingContext {
   clock: Clock;
   icmpLimiter: TokenBucket;
   arp: { reachableMs: number; resolveTimeoutMs: number };
+  /** Shares learned neighbors with the other workers (absent with one worker, replay and tests). */
+  neighborSync?: NeighborSync;
 }
 
 /** Packs an ICMP error request for Batch.icmpError. */

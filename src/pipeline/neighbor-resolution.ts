@@ -20,13 +20,13 @@ const HOST_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_HOST)
  * their Ethernet header, hands each to `emit`, and frees their queue
  * entries. Returns how many had to be dropped for want of a slot.
  */
-export function releasePending(ctx: ForwardingContext, batch: Batch, port: number, ip: number, neighbor: number, parent: number, emit: (slot: number) => void): number {
+export function releasePending(ctx: ForwardingContext, batch: Batch, port: number, ip: number, neighbor: number, emit: (slot: number) => void): number {
   const q = ctx.pending;
   const b = batch.arena;
   let short = 0;
   for (let e = 0; e < q.capacity && q.used > 0; e++) {
     if (q.port[e] !== port || q.target[e] !== ip >>> 0) continue;
-    const f = batch.allocGenerated(parent);
+    const f = batch.allocGeneratedAt(q.rxPort[e], q.tsSec[e], q.tsNsec[e]);
     if (f < 0) {
       short++;
       q.remove(e);
@@ -42,8 +42,6 @@ export function releasePending(ctx: ForwardingContext, batch: Batch, port: numbe
     batch.length[f] = ETH_HEADER_LEN + len;
     batch.txPort[f] = port;
     batch.flags[f] = q.flags[e];
-    batch.tsSec[f] = q.tsSec[e];
-    batch.tsNsec[f] = q.tsNsec[e];
     q.remove(e);
     emit(f);
   }

@@ -9,7 +9,9 @@ import type { Batch } from './batch.js';
 import { systemClock, type Clock } from './clock.js';
 import type { FibLookup, ForwardingContext } from './context.js';
 import { Graph } from './graph.js';
-import { serviceNeighbors } from './neighbor-resolution.js';
+import { releasePending, serviceNeighbors } from './neighbor-resolution.js';
+import { NeighborState } from '../route/neighbor.js';
+import type { NeighborSync } from './neighbor-sync.js';
 import { ArpInput } from './nodes/arp-input.js';
 import { ArpResolve } from './nodes/arp-resolve.js';
 import { EthernetInput } from './nodes/ethernet-input.js';
@@ -32,6 +34,8 @@ export interface RouterOptions {
   maxFrame: number;
   /** Count into this buffer (a worker's SharedArrayBuffer) instead of private memory. */
   counterBuffer?: (bytes: number) => ArrayBufferLike;
+  /** Neighbors learned by other workers (live, several workers). */
+  neighborSync?: NeighborSync;
 }
 
 const RESOLUTION_FAILED = 3;
@@ -45,6 +49,9 @@ export class Router {
   private readonly toTx: (slot: number) => void;
   private readonly toIcmpError: (slot: number) => void;
   private readonly noBufferCounter: number;
+  private readonly syncMac = new Uint8Array(6);
+  private readonly applySynced: (port: number, ip: number, mac: Uint8Array) => void;
+  private currentBatch: Batch | undefined;
   /** Unresolved neighbors exist: the timer has work (skips a table scan per batch otherwise). */
   private timerDue = 0;
 
@@ -59,6 +66,7 @@ export class Router {
       clock,
       icmpLimiter: new TokenBucket(config.icmp.ratePerSecond, config.icmp.burst, clock),
       arp: { reachableMs: config.arp.reachableMs, resolveTimeoutMs: config.arp.resolveTimeoutMs },
+      neighborSync: opts.neighborSync,
     };
     const ctx = this.ctx;
     const mac = new Uint8Array(6);
@@ -84,6 +92,17 @@ export class Router {
     this.entryId = this.graph.node('ethernet-input').id;
     this.icmpErrorId = this.graph.node('icmp-error').id;
     this.toTx = (slot) => this.graph.emit(slot);
+    this.applySynced = (port, ip, mac) => {
+      const nt = this.ctx.neighbors;
+      const n = nt.findOrInsert(port, ip);
+      if (n < 0 || this.currentBatch === undefined) return;
+      const wasWaiting = nt.state[n] === NeighborState.INCOMPLETE;
+      nt.setReachable(n, mac, 0, this.ctx.clock.nowMs(), this.ctx.arp.reachableMs);
+      if (wasWaiting) {
+        const lost = releasePending(this.ctx, this.currentBatch, port, ip, n, this.toTx);
+        for (let i = 0; i < lost; i++) this.graph.counters.add(this.noBufferCounter, 0);
+      }
+    };
     this.toIcmpError = (slot) => {
       this.graph.countDrop(this.arpResolve, RESOLUTION_FAILED, slot);
       this.graph.inject(this.icmpErrorId, slot);
@@ -99,6 +118,11 @@ export class Router {
     const g = this.graph;
     g.begin(batch);
     const now = this.ctx.clock.nowMs();
+    const sync = this.ctx.neighborSync;
+    if (sync !== undefined && sync.pending()) {
+      this.currentBatch = batch;
+      sync.drain(this.applySynced, this.syncMac);
+    }
     if (this.ctx.pending.used > 0 || now >= this.timerDue) {
       const lost = serviceNeighbors(this.ctx, batch, this.toTx, this.toIcmpError);
       for (let i = 0; i < lost; i++) g.counters.add(this.noBufferCounter, 0);

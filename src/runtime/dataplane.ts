@@ -7,6 +7,7 @@ import { Counters, type CounterRegistry } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
 import { Batch } from '../pipeline/batch.js';
 import { compileFib } from '../route/fib.js';
+import { NeighborSync } from '../pipeline/neighbor-sync.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './worker-loop.js';
@@ -53,12 +54,13 @@ export class Dataplane {
     // A router on the main thread only to learn the counter registry every worker builds.
     const registry = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame }).graph.registry;
     const workers: RunningWorker[] = [];
+    const neighborSync = new SharedArrayBuffer(NeighborSync.byteLength());
     const ready: Promise<void>[] = [];
     for (let w = 0; w < opts.workers; w++) {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control };
+      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;

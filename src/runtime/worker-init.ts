@@ -24,6 +24,8 @@ export interface WorkerInit {
   portStats: SharedArrayBuffer;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
+  /** The NeighborSync ring all workers share. */
+  neighborSync: SharedArrayBuffer;
 }
 
 /** Messages a worker posts to the main thread. */

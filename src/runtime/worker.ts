@@ -12,6 +12,7 @@ import { FibView } from '../route/fib-view.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { WorkerLoop } from './worker-loop.js';
+import { NeighborSync } from '../pipeline/neighbor-sync.js';
 
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
@@ -31,6 +32,7 @@ try {
     batchCapacity: batch.capacity,
     maxFrame: batch.maxFrame,
     counterBuffer: () => init.counters,
+    neighborSync: new NeighborSync(init.index, init.neighborSync),
   });
   const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined));
   const loop = new WorkerLoop({

@@ -74,9 +74,10 @@ export class ArpInput extends PipelineNode {
         if (n >= 0) {
           const wasWaiting = ctx.neighbors.state[n] === NeighborState.INCOMPLETE;
           ctx.neighbors.setReachable(n, b, o + ARP_SHA, now, ctx.arp.reachableMs);
+          ctx.neighborSync?.publish(port, spa, b, o + ARP_SHA);
           d.counters.add(this.learned, batch.length[s]);
           if (wasWaiting) {
-            const short = releasePending(ctx, batch, port, spa, n, s, (slot) => d.enqueue(this, NEXT_TX, slot));
+            const short = releasePending(ctx, batch, port, spa, n, (slot) => d.enqueue(this, NEXT_TX, slot));
             for (let i = 0; i < short; i++) d.countDrop(this, DROP_NO_BUFFER, s);
           }
         }
