@@ -1,0 +1,132 @@
+// `dataplane route lookup` against the Linux kernel's FIB: a few thousand
+// routes of the real RouteViews table (every route type) go into a router
+// config and into a throwaway network namespace; then the command and `ip
+// route get` answer for the same addresses, most inside those routes, and
+// must agree. Only the namespace made here is touched; afterAll deletes it.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { prng, readRouteViews, ROUTEVIEWS_FILE } from '../../bench/route/table.js';
+import { ipv4ToString } from '../../src/wire/address.js';
+import { dataplane } from '../cli-run.js';
+import { existsSync } from 'node:fs';
+
+const NS = `dp-rl-test-${process.pid}`;
+const dir = mkdtempSync(join(os.tmpdir(), 'dp-route-lookup-'));
+
+function ip(args: string[], input?: string) {
+  const r = spawnSync('ip', args, { input, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+const skip = process.getuid?.() !== 0 ? 'needs root to create a network namespace' : !existsSync(ROUTEVIEWS_FILE) ? `needs ${ROUTEVIEWS_FILE}` : undefined;
+
+afterAll(() => {
+  if (!skip) ip(['netns', 'del', NS]);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The kernel's answer in our words: "via G dev P", "dev P", "local", "blackhole", "unreachable", "prohibit" or "none". */
+function kernelVerdict(addr: string): string {
+  const r = ip(['-n', NS, 'route', 'get', addr]);
+  if (r.status !== 0) {
+    if (r.stderr.includes('Invalid argument')) return 'blackhole';
+    if (r.stderr.includes('No route to host')) return 'unreachable';
+    if (r.stderr.includes('Permission denied')) return 'prohibit';
+    if (r.stderr.includes('Network is unreachable')) return 'none';
+    return `error: ${r.stderr.trim()}`;
+  }
+  const line = r.stdout.split('\n')[0];
+  if (line.startsWith('local ')) return 'local';
+  const via = / via (\S+) dev (\S+)/.exec(line);
+  if (via) return `via ${via[1]} dev ${via[2]}`;
+  const dev = / dev (\S+)/.exec(line);
+  return dev ? `dev ${dev[1]}` : `unparsed: ${line}`;
+}
+
+/** Our answer (a `route lookup` line) in the same words. */
+function ourVerdict(line: string): string {
+  const parts = line.split(' ');
+  if (parts[1] === 'unreachable') return 'none';
+  const rest = parts.slice(2).join(' ');
+  if (rest.startsWith('local ')) return 'local';
+  return rest;
+}
+
+describe.skipIf(skip !== undefined)(`dataplane route lookup vs the kernel FIB${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  it('answers like `ip route get` for addresses in and around 3000 real routes', () => {
+    const table = readRouteViews();
+    const next = prng(1234);
+    const rnd = () => next() / 2 ** 32;
+    const step = Math.floor(table.count / 3000);
+    const routes: string[] = [];
+    const kernel: string[] = [];
+    const chosen: { prefix: number; len: number }[] = [];
+    for (let i = 0; i < table.count && routes.length < 3000; i += step) {
+      const prefix = table.prefix[i] >>> 0;
+      const len = table.len[i];
+      const p = `${ipv4ToString(prefix)}/${len}`;
+      const kind = i % 7;
+      if (kind <= 2) {
+        routes.push(`${p} via 198.51.100.2`);
+        kernel.push(`route add ${p} via 198.51.100.2`);
+      } else if (kind <= 4) {
+        routes.push(`${p} via 203.0.113.2 dev east`);
+        kernel.push(`route add ${p} via 203.0.113.2 dev east`);
+      } else if (kind === 5) {
+        const t = ['blackhole', 'unreachable', 'prohibit'][(i >> 3) % 3];
+        routes.push(`${t} ${p}`);
+        kernel.push(`route add ${t} ${p}`);
+      } else {
+        routes.push(`${p} dev west`);
+        kernel.push(`route add ${p} dev west`);
+      }
+      chosen.push({ prefix, len });
+    }
+    writeFileSync(join(dir, 'routes.txt'), routes.join('\n') + '\n');
+    writeFileSync(join(dir, 'router.yaml'), 'ports:\n  - { name: west, address: 198.51.100.1/24 }\n  - { name: east, address: 203.0.113.1/24 }\nroutesFile: routes.txt\n');
+
+    expect(ip(['netns', 'add', NS]).status).toBe(0);
+    const setup = [
+      'link add west type veth peer name west-peer',
+      'link add east type veth peer name east-peer',
+      'link set west up',
+      'link set west-peer up',
+      'link set east up',
+      'link set east-peer up',
+      'addr add 198.51.100.1/24 dev west',
+      'addr add 203.0.113.1/24 dev east',
+    ];
+    const s = ip(['-n', NS, '-batch', '-'], [...setup, ...kernel].join('\n') + '\n');
+    expect(s.stderr).toBe('');
+
+    const addrs: string[] = [];
+    for (let k = 0; k < 300; k++) {
+      const c = chosen[Math.floor(rnd() * chosen.length)];
+      const host = c.len === 32 ? 0 : Math.floor(rnd() * 2 ** (32 - c.len));
+      addrs.push(ipv4ToString((c.prefix + host) >>> 0));
+    }
+    while (addrs.length < 400) {
+      const a = Math.floor(rnd() * 2 ** 32) >>> 0;
+      const top = a >>> 24;
+      if (top === 0 || top === 127 || top >= 224) continue;
+      addrs.push(ipv4ToString(a));
+    }
+    addrs.push('198.51.100.1', '198.51.100.77', '203.0.113.9');
+
+    const ours = dataplane(['route', 'lookup', '--config', join(dir, 'router.yaml')], addrs.join('\n') + '\n');
+    expect(ours.stderr).toBe('');
+    expect(ours.status).toBe(0);
+    const lines = ours.stdout.trim().split('\n');
+    expect(lines).toHaveLength(addrs.length);
+    const mismatches: string[] = [];
+    addrs.forEach((a, i) => {
+      const k = kernelVerdict(a);
+      const o = ourVerdict(lines[i]);
+      if (k !== o) mismatches.push(`${a}: kernel "${k}", dataplane "${lines[i]}"`);
+    });
+    expect(mismatches).toEqual([]);
+  });
+});
