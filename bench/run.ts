@@ -18,6 +18,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'LPM lookups vs DPDK rte_lpm and DIR-24-8 (dpdk-test-fib), same routes and addresses',
     run: async () => (await import('./route/lpm.js')).runLpmBench(),
   },
+  'route-load': {
+    title: 'Loading a routes file through the config (RouteViews, 694k routes)',
+    run: async () => (await import('./config/route-load.js')).runRouteLoadBench(),
+  },
   pipeline: {
     title: 'Forwarding pipeline, 64-byte frames from memory, 1 thread',
     run: async () => (await import('./pipeline/forward.js')).runForwardBench(),

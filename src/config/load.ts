@@ -8,7 +8,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseIpv4Address } from '../wire/address.js';
 import { configSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
-import { parseRouteLine, parseRoutesText, type RouteSpec } from './routes.js';
+import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 
 export class ConfigError extends Error {
   constructor(
@@ -170,10 +170,10 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   }
   for (const r of routes) {
     if ((r.prefix & ~maskOf(r.len)) !== 0) {
-      problems.push(`${r.origin}: prefix has host bits set for /${r.len} (did you mean the network address?)`);
+      problems.push(`${routeOrigin(r)}: prefix has host bits set for /${r.len} (did you mean the network address?)`);
     }
     for (const n of r.nexthops) {
-      if (n.port !== undefined && !portIndex.has(n.port)) problems.push(`${r.origin}: dev "${n.port}" is not a configured port`);
+      if (n.port !== undefined && !portIndex.has(n.port)) problems.push(`${routeOrigin(r)}: dev "${n.port}" is not a configured port`);
     }
   }
   const neighbors: StaticNeighbor[] = [];

@@ -29,8 +29,34 @@ export interface RouteSpec {
   type: RouteType;
   /** Empty for blackhole/unreachable/prohibit; one or more for unicast (several = ECMP). */
   nexthops: NexthopSpec[];
-  /** Where the route came from, for error messages: "routes[3]" or "file.txt:12". */
+  /** Where the route came from, for error messages: "routes[3]", or the routes file's path (with `line`). */
   origin: string;
+  /** Line in the routes file (1-based); absent for routes from the config itself. */
+  line?: number;
+}
+
+/** "routes[3]" or "path/routes.txt:12": formatted only when an error needs it (large files stay cheap). */
+export function routeOrigin(r: Pick<RouteSpec, 'origin' | 'line'>): string {
+  return r.line === undefined ? r.origin : `${r.origin}:${r.line}`;
+}
+
+const EMPTY_ROUTE = 'empty route';
+
+/** Splits on spaces and tabs without a regular expression (route files are large). */
+function tokens(line: string): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= line.length; i++) {
+    const c = i < line.length ? line.charCodeAt(i) : 32;
+    const space = c === 32 || c === 9 || c === 13;
+    if (space) {
+      if (start >= 0) {
+        out.push(line.slice(start, i));
+        start = -1;
+      }
+    } else if (start < 0) start = i;
+  }
+  return out;
 }
 
 const TYPES = new Set<string>(['blackhole', 'unreachable', 'prohibit']);
@@ -49,8 +75,8 @@ function parsePrefix(tok: string): { prefix: number; len: number } | string {
 
 /** Parses one route line (no comment, not blank) into a spec without origin, or an error message. */
 export function parseRouteLine(line: string): Omit<RouteSpec, 'origin'> | string {
-  const toks = line.trim().split(/\s+/);
-  if (toks.length === 0 || toks[0] === '') return 'empty route';
+  const toks = tokens(line);
+  if (toks.length === 0) return EMPTY_ROUTE;
   let type: RouteType = 'unicast';
   let i = 0;
   if (TYPES.has(toks[0])) type = toks[i++] as RouteType;
@@ -109,13 +135,13 @@ export function parseRoutesText(text: string, name: string): { routes: RouteSpec
     pos = end + 1;
     const hash = line.indexOf('#');
     if (hash >= 0) line = line.slice(0, hash);
-    if (line.trim() === '') continue;
     const res = parseRouteLine(line);
+    if (res === EMPTY_ROUTE) continue;
     if (typeof res === 'string') {
       if (errors.length < 20) errors.push(`${name}:${lineNo}: ${res}`);
       else if (errors.length === 20) errors.push(`${name}: more errors not shown`);
     } else {
-      routes.push({ prefix: res.prefix, len: res.len, type: res.type, nexthops: res.nexthops, origin: `${name}:${lineNo}` });
+      routes.push({ prefix: res.prefix, len: res.len, type: res.type, nexthops: res.nexthops, origin: name, line: lineNo });
     }
   }
   return { routes, errors };

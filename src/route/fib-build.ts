@@ -5,7 +5,7 @@
 // for the same prefix the later entry replaces the earlier (a configured
 // route may override a connected one, as `ip route replace` can).
 import type { RouterConfig } from '../config/load.js';
-import type { RouteSpec } from '../config/routes.js';
+import { routeOrigin, type RouteSpec } from '../config/routes.js';
 import { ipv4ToString } from '../wire/address.js';
 import { NexthopKind, NexthopTable } from './nexthops.js';
 
@@ -65,7 +65,7 @@ export function buildFib<L extends LpmWriter>(config: RouterConfig, lpm: L, next
   }
   for (const r of config.routes) {
     const nh = nexthopFor(r, config, nexthops);
-    if (typeof nh === 'string') problems.push(`${r.origin}: ${nh}`);
+    if (typeof nh === 'string') problems.push(`${routeOrigin(r)}: ${nh}`);
     else lpm.insert(r.prefix, r.len, nh);
   }
   // Own addresses and subnet broadcasts last: no route may hide them.

@@ -5,7 +5,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
-import { parseRouteLine, parseRoutesText } from '../../src/config/routes.js';
+import { parseRouteLine, parseRoutesText, routeOrigin } from '../../src/config/routes.js';
 import { compileFib } from '../../src/route/fib.js';
 import { RouteBuildError } from '../../src/route/fib-build.js';
 
@@ -97,7 +97,7 @@ describe('config', () => {
       expect((e as ConfigError).problems).toEqual([`routesFile: ${join(dir, 'routes.txt')}:5: "bogus" is not an IPv4 prefix (A.B.C.D/LEN)`]);
     }
     writeFileSync(join(dir, 'routes.txt'), '203.0.113.0/24 via 198.51.100.2\n198.18.0.0/15 blackhole\n');
-    expect(loadConfig(join(dir, 'router.yaml')).routes.map((r) => r.origin)).toEqual([`${join(dir, 'routes.txt')}:1`, `${join(dir, 'routes.txt')}:2`]);
+    expect(loadConfig(join(dir, 'router.yaml')).routes.map(routeOrigin)).toEqual([`${join(dir, 'routes.txt')}:1`, `${join(dir, 'routes.txt')}:2`]);
   });
 
   it('reports a missing file and bad YAML clearly', () => {
