@@ -4,6 +4,7 @@
 // are compared with ours, before and after deleting a tenth of the routes.
 // Only the namespace this test creates is touched; it is deleted in afterAll.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTEVIEWS_FILE, prng, readRouteViews } from '../../bench/route/table.js';
 import { Lpm, NO_ROUTE } from '../../src/route/lpm.js';
@@ -22,6 +23,7 @@ function whyNotRunnable(): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux network namespaces';
   if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
   if (ip(['-V']).status !== 0) return 'needs iproute2 (`ip`)';
+  if (!existsSync(ROUTEVIEWS_FILE)) return `needs the shared routing table ${ROUTEVIEWS_FILE}`;
   return undefined;
 }
 
