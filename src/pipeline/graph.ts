@@ -97,6 +97,30 @@ export class Graph implements Dispatch {
     this.vectors[target][this.pending[target]++] = slot;
   }
 
+  enqueueMany(node: PipelineNode, next: number, vec: Uint16Array, n: number): void {
+    if (n === 0) return;
+    const target = node.nextIds[next];
+    if (target === this.outputId) {
+      const out = this.output;
+      let oc = this.outputCount;
+      for (let i = 0; i < n; i++) out[oc++] = vec[i];
+      this.outputCount = oc;
+      return;
+    }
+    const p = this.pending[target];
+    const own = this.vectors[node.id];
+    if (p === 0 && vec === own) {
+      // Hand the whole vector over: the caller is done reading it.
+      this.vectors[node.id] = this.vectors[target];
+      this.vectors[target] = own;
+      this.pending[target] = n;
+      return;
+    }
+    const tv = this.vectors[target];
+    for (let i = 0; i < n; i++) tv[p + i] = vec[i];
+    this.pending[target] = p + n;
+  }
+
   /** Puts a slot in front of a node directly (ports, timers: packets entering the graph). */
   inject(nodeId: number, slot: number): void {
     this.vectors[nodeId][this.pending[nodeId]++] = slot;

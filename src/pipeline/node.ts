@@ -19,6 +19,14 @@ export interface DropReason {
 export interface Dispatch {
   /** Sends `slot` to this node's next node number `next`. */
   enqueue(node: PipelineNode, next: number, slot: number): void;
+  /**
+   * Sends vec[0, n) to next node `next` at once. A node collects the packets
+   * of its usual path by compacting them to the front of its own input
+   * vector (vec[w++] = slot; w never passes the read index) and hands them
+   * over at the end: when the next node has nothing pending the graph just
+   * swaps the two vectors, so the common path costs no per-packet enqueue.
+   */
+  enqueueMany(node: PipelineNode, next: number, vec: Uint16Array, n: number): void;
   /** Counts `slot` as dropped by `node` for its reason number `reason`, and frees it. */
   drop(node: PipelineNode, reason: number, slot: number): void;
   /**

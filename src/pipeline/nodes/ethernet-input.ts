@@ -37,15 +37,21 @@ export class EthernetInput extends PipelineNode {
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const ports = this.ctx.ports;
+    // Batch arrays in locals: the loop calls out, so V8 would reload fields each time.
+    const start = batch.start;
+    const length = batch.length;
+    const rxPort = batch.rxPort;
+    const l3 = batch.l3;
+    let w = 0; // IPv4 frames, compacted to the front of vec for enqueueMany
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      const o = batch.start[s];
-      const len = batch.length[s];
+      const o = start[s];
+      const len = length[s];
       if (len < ETH_HEADER_LEN) {
         d.drop(this, DROP_TRUNCATED, s);
         continue;
       }
-      const port = batch.rxPort[s];
+      const port = rxPort[s];
       if (!ports.macEquals(port, b, o)) {
         const broadcast = (b[o] & b[o + 1] & b[o + 2] & b[o + 3] & b[o + 4] & b[o + 5]) === 0xff;
         if (broadcast) batch.flags[s] |= PacketFlag.L2_BROADCAST;
@@ -60,8 +66,8 @@ export class EthernetInput extends PipelineNode {
           d.drop(this, DROP_TOO_BIG, s);
           continue;
         }
-        batch.l3[s] = o + ETH_HEADER_LEN;
-        d.enqueue(this, NEXT_IP4, s);
+        l3[s] = o + ETH_HEADER_LEN;
+        vec[w++] = s;
       } else if (type === ETHERTYPE_ARP) {
         batch.l3[s] = o + ETH_HEADER_LEN;
         d.enqueue(this, NEXT_ARP, s);
@@ -71,5 +77,6 @@ export class EthernetInput extends PipelineNode {
         d.drop(this, DROP_ETHERTYPE, s);
       }
     }
+    d.enqueueMany(this, NEXT_IP4, vec, w);
   }
 }

@@ -54,10 +54,17 @@ export class Ip4Input extends PipelineNode {
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const ports = this.ctx.ports;
+    const start = batch.start;
+    const length = batch.length;
+    const l3 = batch.l3;
+    const flags = batch.flags;
+    const portAddress = ports.address;
+    const portCount = ports.count;
+    let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      const o = batch.l3[s];
-      const avail = batch.start[s] + batch.length[s] - o;
+      const o = l3[s];
+      const avail = start[s] + length[s] - o;
       let total: number;
       if (b[o] === 0x45 && avail >= 20) {
         // Fast path, no options (nearly every datagram): checks and checksum inline.
@@ -88,7 +95,7 @@ export class Ip4Input extends PipelineNode {
         }
         total = ipv4TotalLength(b, o);
       }
-      batch.length[s] = o - batch.start[s] + total;
+      length[s] = o - start[s] + total;
       const src = ipv4Src(b, o);
       const dst = ipv4Dst(b, o);
       if (isMartianSource(src)) {
@@ -105,14 +112,15 @@ export class Ip4Input extends PipelineNode {
         continue;
       }
       let own = false;
-      for (let p = 0; p < ports.count; p++) if (ports.address[p] === src) own = true;
+      for (let p = 0; p < portCount; p++) if (portAddress[p] === src) own = true;
       if (own) {
         d.drop(this, DROP_OWN_SOURCE, s);
         continue;
       }
-      batch.flags[s] |= PacketFlag.IP4_VALID;
-      d.enqueue(this, NEXT_LOOKUP, s);
+      flags[s] |= PacketFlag.IP4_VALID;
+      vec[w++] = s;
     }
+    d.enqueueMany(this, NEXT_LOOKUP, vec, w);
   }
 }
 

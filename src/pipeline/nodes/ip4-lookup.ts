@@ -45,12 +45,18 @@ export class Ip4Lookup extends PipelineNode {
     const b = batch.arena;
     const { fib, nexthops } = this.ctx;
     const kinds = nexthops.kind;
+    const nhPort = nexthops.port;
+    const l3 = batch.l3;
+    const flags = batch.flags;
+    const nextHop = batch.nextHop;
+    const txPort = batch.txPort;
+    let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      const o = batch.l3[s];
+      const o = l3[s];
       let nh = fib.lookup(ipv4Dst(b, o));
       if (nh === NO_ROUTE) {
-        if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_NO_ROUTE, s);
+        if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_NO_ROUTE, s);
         else {
           d.countDrop(this, DROP_NO_ROUTE, s);
           batch.icmpError[s] = NET_UNREACHABLE;
@@ -68,12 +74,12 @@ export class Ip4Lookup extends PipelineNode {
       switch (kind) {
         case NexthopKind.GATEWAY:
         case NexthopKind.ATTACHED:
-          batch.nextHop[s] = nh;
-          batch.txPort[s] = nexthops.port[nh];
-          d.enqueue(this, NEXT_REWRITE, s);
+          nextHop[s] = nh;
+          txPort[s] = nhPort[nh];
+          vec[w++] = s;
           break;
         case NexthopKind.LOCAL:
-          if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_LOCAL_LOOP, s);
+          if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_LOCAL_LOOP, s);
           else d.enqueue(this, NEXT_LOCAL, s);
           break;
         case NexthopKind.BLACKHOLE:
@@ -82,7 +88,7 @@ export class Ip4Lookup extends PipelineNode {
         case NexthopKind.UNREACHABLE:
         case NexthopKind.PROHIBIT: {
           const reason = kind === NexthopKind.UNREACHABLE ? DROP_UNREACHABLE : DROP_PROHIBIT;
-          if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, reason, s);
+          if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, reason, s);
           else {
             d.countDrop(this, reason, s);
             batch.icmpError[s] = kind === NexthopKind.UNREACHABLE ? NET_UNREACHABLE : ADMIN_PROHIBITED;
@@ -94,5 +100,6 @@ export class Ip4Lookup extends PipelineNode {
           d.drop(this, DROP_BROADCAST, s);
       }
     }
+    d.enqueueMany(this, NEXT_REWRITE, vec, w);
   }
 }

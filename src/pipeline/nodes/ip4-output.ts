@@ -47,11 +47,17 @@ export class Ip4Output extends PipelineNode {
     let lastPort = -1;
     let lastTarget = -1;
     let lastSlot = -1;
+    const l3 = batch.l3;
+    const txPort = batch.txPort;
+    const nextHop = batch.nextHop;
+    const start = batch.start;
+    const length = batch.length;
+    let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      const o = batch.l3[s];
-      const port = batch.txPort[s];
-      const target = neighborTarget(ctx, b, o, batch.nextHop[s]);
+      const o = l3[s];
+      const port = txPort[s];
+      const target = neighborTarget(ctx, b, o, nextHop[s]);
       let n: number;
       if (port === lastPort && target === lastTarget && nt.port[lastSlot] === port && nt.ip[lastSlot] === target && nt.state[lastSlot] === NeighborState.REACHABLE && nt.expiresMs[lastSlot] > now) {
         n = lastSlot;
@@ -67,9 +73,10 @@ export class Ip4Output extends PipelineNode {
       }
       const e = o - ETH_HEADER_LEN;
       writeIpv4EthernetHeader(ctx, b, e, n, port);
-      batch.start[s] = e;
-      batch.length[s] = ETH_HEADER_LEN + ipv4TotalLength(b, o);
-      d.enqueue(this, NEXT_TX, s);
+      start[s] = e;
+      length[s] = ETH_HEADER_LEN + ipv4TotalLength(b, o);
+      vec[w++] = s;
     }
+    d.enqueueMany(this, NEXT_TX, vec, w);
   }
 }

@@ -35,17 +35,21 @@ export class Ip4Rewrite extends PipelineNode {
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const mtus = this.ctx.ports.mtu;
+    const l3 = batch.l3;
+    const flags = batch.flags;
+    const txPort = batch.txPort;
+    let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      const o = batch.l3[s];
-      const local = (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0;
+      const o = l3[s];
+      const local = (flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0;
       if (!local && ipv4Ttl(b, o) <= 1) {
         d.countDrop(this, DROP_TTL_EXPIRED, s);
         batch.icmpError[s] = TIME_EXCEEDED;
         d.enqueue(this, NEXT_ICMP_ERROR, s);
         continue;
       }
-      const mtu = mtus[batch.txPort[s]];
+      const mtu = mtus[txPort[s]];
       const tooBig = ipv4TotalLength(b, o) > mtu;
       if (tooBig && ipv4Df(b, o)) {
         d.countDrop(this, DROP_FRAG_NEEDED, s);
@@ -63,7 +67,9 @@ export class Ip4Rewrite extends PipelineNode {
         b[o + 10] = folded >>> 8;
         b[o + 11] = folded & 0xff;
       }
-      d.enqueue(this, tooBig ? NEXT_FRAG : NEXT_OUTPUT, s);
+      if (tooBig) d.enqueue(this, NEXT_FRAG, s);
+      else vec[w++] = s;
     }
+    d.enqueueMany(this, NEXT_OUTPUT, vec, w);
   }
 }
