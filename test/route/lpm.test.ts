@@ -215,7 +215,10 @@ describe('Lpm against the linear reference (fast-check)', () => {
           for (const a of probes([touched[touched.length - 1]], [])) expect(lpm.lookup(a)).toBe(ref.lookup(a));
         }
         expect(lpm.size).toBe(ref.size);
-        for (const a of probes(touched, extra)) expect(lpm.lookup(a)).toBe(ref.lookup(a));
+        const all = Uint32Array.from(probes(touched, extra));
+        const batch = new Int32Array(all.length);
+        lpm.lookupBatch(all, batch, all.length);
+        all.forEach((a, i) => expect(batch[i]).toBe(ref.lookup(a)));
         for (const x of live) lpm.delete(x.p, x.len);
         expect(plies(lpm)).toEqual([1, 0, 0]);
         for (const a of probes(touched, extra)) expect(lpm.lookup(a)).toBe(NO_ROUTE);
