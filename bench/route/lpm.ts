@@ -15,7 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lpm } from '../../src/route/lpm.js';
 import { formatPrefix } from '../../src/route/prefix.js';
-import { loadRouteFile } from '../../src/route/route-file.js';
+import { parseRoutesText } from '../../src/config/routes.js';
+import { parseConfig } from '../../src/config/load.js';
+import { compileFib } from '../../src/route/fib.js';
+import { readFileSync } from 'node:fs';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { dpdkCommandLine, findDpdkTestFib, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult } from './dpdk-fib.js';
 import { measureLookupsInWorker } from './lookup-worker.js';
@@ -147,17 +150,19 @@ function benchLoad(t: PrefixTable, dir: string, rows: BenchRow[]): number {
   const lines: string[] = new Array<string>(t.count);
   for (let i = 0; i < t.count; i++) lines[i] = `${formatPrefix(t.prefix[i], t.len[i])} via ${gatewayFor(t.asn[i])}`;
   writeFileSync(path, `# RouteViews 2017-03-29, origin AS -> one of 8 gateways\n${lines.join('\n')}\n`);
+  // Gateways of gatewayFor() live in 198.18.0.0/24: one port there makes them reachable.
+  const ports = parseConfig('ports:\n  - { name: p0, address: 198.18.0.1/24 }\n', 'bench', '.');
   let best = 0;
   for (let round = 0; round < 3; round++) {
     gc();
-    const lpm = new Lpm({ expectedPrefixes: t.count });
     const t0 = performance.now();
-    const res = loadRouteFile(path, lpm);
+    const parsed = parseRoutesText(readFileSync(path, 'utf8'), path);
+    if (parsed.errors.length > 0) throw new Error(parsed.errors[0]);
+    compileFib({ ...ports, routes: parsed.routes });
     const s = (performance.now() - t0) / 1000;
-    if (!('added' in res)) throw new Error(res.message);
-    best = Math.max(best, res.added / s);
+    best = Math.max(best, parsed.routes.length / s);
   }
-  rows.push({ name: 'lpm/load-file/rv-694k', subject: 'dataplane', value: best / 1e6, unit: 'Mroutes/s', nsPerOp: 1e9 / best, notes: 'loadRouteFile(): readFileSync + parse + intern next hops + insert, best of 3' });
+  rows.push({ name: 'lpm/load-file/rv-694k', subject: 'dataplane', value: best / 1e6, unit: 'Mroutes/s', nsPerOp: 1e9 / best, notes: 'read + parse (config route grammar) + next hops + insert, best of 3' });
   return best;
 }
 

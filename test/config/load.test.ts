@@ -134,6 +134,36 @@ describe('route line grammar', () => {
     expect(parseRouteLine('198.18.0.0/15 via 192.0.2.1 weight 0')).toBe('weight "0" must be 1-255');
   });
 
+  // Bad lines, each with the reason (ported from the routes-file tests when the two grammars became one).
+  const bad: [string, string, RegExp][] = [
+    ['bad address', '198.18.0/15 via 192.0.2.1', /"198.18.0\/15" is not an IPv4 prefix/],
+    ['octet over 255', '198.18.0.256/32 blackhole', /is not an IPv4 prefix/],
+    ['leading zero', '0198.18.0.0/15 blackhole', /is not an IPv4 prefix/],
+    ['length over 32', '198.18.0.0/33 blackhole', /has a bad prefix length \(0-32\)/],
+    ['empty length', '198.18.0.0/ blackhole', /has a bad prefix length/],
+    ['unknown keyword', '198.18.0.0/15 gw 192.0.2.1', /unknown keyword "gw"/],
+    ['via without address', '198.18.0.0/15 via', /"via" needs a value/],
+    ['via with a bad address', '198.18.0.0/15 via 192.0.2', /via "192.0.2" is not a usable IPv4 address/],
+    ['via 0.0.0.0', '198.18.0.0/15 via 0.0.0.0', /is not a usable IPv4 address/],
+    ['dev without port', '198.18.0.0/15 dev', /"dev" needs a value/],
+    ['type with a next hop', '198.18.0.0/15 blackhole dev lan', /a blackhole route takes no next hop/],
+    ['no target', '198.18.0.0/15', /needs "via ADDR", "dev PORT"/],
+    ['type without prefix', 'unreachable', /"unreachable" needs a prefix/],
+  ];
+  for (const [what, line, message] of bad) {
+    it(`rejects a route line: ${what}`, () => {
+      const r = parseRoutesText(`# header\n198.19.0.0/16 blackhole\n${line}\n`, 'f');
+      expect(r.routes).toHaveLength(1);
+      expect(r.errors).toHaveLength(1);
+      expect(r.errors[0]).toMatch(/^f:3: /);
+      expect(r.errors[0]).toMatch(message);
+    });
+  }
+
+  it('accepts dev before via and tabs between words', () => {
+    expect(parseRouteLine('198.18.0.0/15\tdev lan  via 192.0.2.1')).toMatchObject({ nexthops: [{ gateway: 0xc0000201, port: 'lan', weight: 1 }] });
+  });
+
   it('parses large tables quickly and caps the error list', () => {
     const lines: string[] = [];
     for (let i = 0; i < 50; i++) lines.push('nonsense');

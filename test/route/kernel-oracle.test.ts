@@ -7,10 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTEVIEWS_FILE, prng, readRouteViews } from '../../bench/route/table.js';
-import { Lpm, NO_ROUTE } from '../../src/route/lpm.js';
+import { NO_ROUTE } from '../../src/route/lpm.js';
 import { formatIpv4, formatPrefix, prefixMask } from '../../src/route/prefix.js';
-import { TargetTable, type RouteEntry, type RouteTarget } from '../../src/route/route-kind.js';
-import { loadRoutes, parseRouteText } from '../../src/route/route-file.js';
+import { parseConfig } from '../../src/config/load.js';
+import { parseRoutesText, type RouteSpec } from '../../src/config/routes.js';
+import { compileFib } from '../../src/route/fib.js';
+import { NexthopKind, type NexthopTable } from '../../src/route/nexthops.js';
 
 const NS = `dp-lpm-test-${process.pid}`;
 
@@ -57,20 +59,33 @@ function targetText(asn: number): string {
   return ['blackhole', 'unreachable', 'prohibit'][k - 13];
 }
 
-function ipCommand(verb: 'add' | 'del', r: RouteEntry): string {
+function ipCommand(verb: 'add' | 'del', r: RouteSpec): string {
   const p = formatPrefix(r.prefix, r.len);
-  const t = r.target;
-  if (t.kind === 'blackhole' || t.kind === 'unreachable' || t.kind === 'prohibit') return `route ${verb} ${t.kind} ${p}`;
-  if (t.kind === 'dev') return `route ${verb} ${p} dev ${t.port}`;
-  return `route ${verb} ${p} via ${formatIpv4(t.gateway)}${t.port ? ` dev ${t.port}` : ''}`;
+  if (r.type !== 'unicast') return `route ${verb} ${r.type} ${p}`;
+  const n = r.nexthops[0];
+  if (n.gateway === 0) return `route ${verb} ${p} dev ${n.port}`;
+  return `route ${verb} ${p} via ${formatIpv4(n.gateway)}${n.port !== undefined ? ` dev ${n.port}` : ''}`;
 }
 
-/** What `ip route get` says, in the kernel's words, for a route target of ours. */
-function expected(t: RouteTarget | undefined): string {
-  if (t === undefined) return 'Network is unreachable';
-  if (t.kind === 'via') return `via ${formatIpv4(t.gateway)}`;
-  if (t.kind === 'dev') return `dev ${t.port}`;
-  return { blackhole: 'Invalid argument', unreachable: 'No route to host', prohibit: 'Permission denied' }[t.kind];
+const PORT_NAMES = ['v0', 'v2'];
+
+/** What `ip route get` says, in the kernel's words, for a next hop of ours. */
+function expected(t: NexthopTable, nh: number): string {
+  if (nh === NO_ROUTE) return 'Network is unreachable';
+  switch (t.kind[nh]) {
+    case NexthopKind.GATEWAY:
+      return `via ${formatIpv4(t.gateway[nh])}`;
+    case NexthopKind.ATTACHED:
+      return `dev ${PORT_NAMES[t.port[nh]]}`;
+    case NexthopKind.BLACKHOLE:
+      return 'Invalid argument';
+    case NexthopKind.UNREACHABLE:
+      return 'No route to host';
+    case NexthopKind.PROHIBIT:
+      return 'Permission denied';
+    default:
+      return `next hop kind ${t.kind[nh]}`;
+  }
 }
 
 /** Runs `route get` for every address in one batch; returns the kernel's answer per address. */
@@ -120,13 +135,12 @@ describe('LPM against the Linux kernel FIB (ip route get in a private namespace)
       if (!blocks.has(p >>> 24)) continue;
       lines.push(`${formatPrefix(p, table.len[i])} ${targetText(table.asn[i])}`);
     }
-    const parsed = parseRouteText(lines.join('\n'));
+    const parsed = parseRoutesText(lines.join('\n'), 'routes');
     expect(parsed.errors).toEqual([]);
     const routes = parsed.routes;
-    const lpm = new Lpm();
-    const targets = new TargetTable();
-    const connected = parseRouteText('198.18.0.0/24 dev v0\n198.18.1.0/24 dev v2\n').routes;
-    loadRoutes(lpm, [...connected, ...routes], targets);
+    // The same router the dataplane builds: ports on the namespace's two subnets, then the routes.
+    const config = parseConfig('ports:\n  - { name: v0, address: 198.18.0.1/24 }\n  - { name: v2, address: 198.18.1.1/24 }\n', 'oracle', '.');
+    const { lpm, nexthops } = compileFib({ ...config, routes });
     const add = ip(['-n', NS, '-batch', '-'], routes.map((r) => ipCommand('add', r) + '\n').join(''));
     expect(add.stderr).toBe('');
 
@@ -150,8 +164,7 @@ describe('LPM against the Linux kernel FIB (ip route get in a private namespace)
     const compare = () => {
       const kernel = kernelAnswers(addrs);
       const ours = addrs.map((a) => {
-        const nh = lpm.lookup(a);
-        return expected(nh === NO_ROUTE ? undefined : targets.get(nh));
+        return expected(nexthops, lpm.lookup(a));
       });
       const diffs = addrs.map((a, i) => [formatIpv4(a), ours[i], kernel[i]]).filter(([, o, k]) => o !== k);
       expect(diffs.slice(0, 10)).toEqual([]);
