@@ -3,7 +3,7 @@
 // from the neighbor table; a miss goes to arp-resolve, which holds the
 // datagram and asks.
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4 } from '../../wire/ethernet.js';
-import { ipv4Dst, ipv4TotalLength } from '../../wire/ipv4.js';
+import { ipv4Dst } from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NeighborState } from '../../route/neighbor.js';
 import { OUTPUT } from '../graph.js';
@@ -41,12 +41,20 @@ export class Ip4Output extends PipelineNode {
     const ctx = this.ctx;
     const now = ctx.clock.nowMs();
     const nt = ctx.neighbors;
+    const ntPort = nt.port;
+    const ntIp = nt.ip;
+    const ntState = nt.state;
+    const ntExpires = nt.expiresMs;
+    const ntMac = nt.mac;
+    const portMac = ctx.ports.mac;
+    const nhKind = ctx.nexthops.kind;
+    const nhGateway = ctx.nexthops.gateway;
     // One-entry cache of the last neighbor: a batch mostly goes to few next
     // hops. The entry is re-validated from the table's arrays, so a neighbor
     // that expired, moved or went away is never used stale.
     let lastPort = -1;
     let lastTarget = -1;
-    let lastSlot = -1;
+    let lastSlot = 0;
     const l3 = batch.l3;
     const txPort = batch.txPort;
     const nextHop = batch.nextHop;
@@ -57,24 +65,43 @@ export class Ip4Output extends PipelineNode {
       const s = vec[k];
       const o = l3[s];
       const port = txPort[s];
-      const target = neighborTarget(ctx, b, o, nextHop[s]);
+      const nh = nextHop[s];
+      const target = nhKind[nh] === NexthopKind.GATEWAY ? nhGateway[nh] : ((b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19]) >>> 0;
       let n: number;
-      if (port === lastPort && target === lastTarget && nt.port[lastSlot] === port && nt.ip[lastSlot] === target && nt.state[lastSlot] === NeighborState.REACHABLE && nt.expiresMs[lastSlot] > now) {
+      if (port === lastPort && target === lastTarget && ntPort[lastSlot] === port && ntIp[lastSlot] === target && ntState[lastSlot] === NeighborState.REACHABLE && ntExpires[lastSlot] > now) {
         n = lastSlot;
       } else {
         n = nt.findReachable(port, target, now);
-        lastPort = port;
-        lastTarget = target;
-        lastSlot = n;
+        if (n >= 0) {
+          lastPort = port;
+          lastTarget = target;
+          lastSlot = n;
+        }
       }
       if (n < 0) {
         d.enqueue(this, NEXT_RESOLVE, s);
         continue;
       }
+      // Ethernet header: neighbor's MAC, port's MAC, IPv4.
       const e = o - ETH_HEADER_LEN;
-      writeIpv4EthernetHeader(ctx, b, e, n, port);
+      const m = n * 6;
+      const pm = port * 6;
+      b[e] = ntMac[m];
+      b[e + 1] = ntMac[m + 1];
+      b[e + 2] = ntMac[m + 2];
+      b[e + 3] = ntMac[m + 3];
+      b[e + 4] = ntMac[m + 4];
+      b[e + 5] = ntMac[m + 5];
+      b[e + 6] = portMac[pm];
+      b[e + 7] = portMac[pm + 1];
+      b[e + 8] = portMac[pm + 2];
+      b[e + 9] = portMac[pm + 3];
+      b[e + 10] = portMac[pm + 4];
+      b[e + 11] = portMac[pm + 5];
+      b[e + 12] = ETHERTYPE_IPV4 >> 8;
+      b[e + 13] = ETHERTYPE_IPV4 & 0xff;
       start[s] = e;
-      length[s] = ETH_HEADER_LEN + ipv4TotalLength(b, o);
+      length[s] = ETH_HEADER_LEN + ((b[o + 2] << 8) | b[o + 3]);
       vec[w++] = s;
     }
     d.enqueueMany(this, NEXT_TX, vec, w);
