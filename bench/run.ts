@@ -26,6 +26,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Forwarding pipeline, 64-byte frames from memory, 1 thread',
     run: async () => (await import('./pipeline/forward.js')).runForwardBench(),
   },
+  live: {
+    title: 'Live forwarding: generator ns -> router -> sink ns (dataplane TAP/AF_PACKET, Linux kernel, dpdk-testpmd)',
+    run: async () => (await import('./live/live.js')).runLiveBench(),
+  },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',
     run: async () => (await import('./pcap/read.js')).runPcapReadBench(),

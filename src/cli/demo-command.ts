@@ -1,9 +1,10 @@
-// `dataplane demo`: shows the dataplane at work on a built-in default. The
-// live lab (namespaces, TAP ports, real ping/traceroute/curl/iperf3) needs
-// root and the live dataplane; this offline demo needs neither: it writes a
-// capture of crafted client traffic, replays it through the same pipeline
-// the live dataplane runs, and decodes what the router sent back.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// `dataplane demo`: shows the dataplane at work on a built-in default. As
+// root it builds a live lab (namespaces, TAP ports, `dataplane run`) and
+// sends real ping/traceroute/curl/iperf3 traffic through it (src/lab/
+// live-demo.ts). Otherwise (or with --offline) it writes a capture of crafted
+// client traffic, replays it through the same pipeline the live dataplane
+// runs, and decodes what the router sent back.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../config/load.js';
@@ -12,8 +13,19 @@ import { PcapngWriter } from '../pcap/writer.js';
 import { replayCapture } from '../replay/replay.js';
 import { DEMO_CONFIG, demoTraffic } from '../demo/scenario.js';
 import { runDecode } from '../decode/command.js';
+import { labUnavailable } from '../lab/sh.js';
 
-export async function runDemo(opts: { keep: boolean }): Promise<number> {
+export async function runDemo(opts: { keep: boolean; offline?: boolean }): Promise<number> {
+  let liveFailed: string | undefined;
+  if (opts.offline !== true && labUnavailable() === undefined && existsSync('/dev/net/tun')) {
+    const { runLiveDemo } = await import('../lab/live-demo.js');
+    try {
+      return await runLiveDemo();
+    } catch (e) {
+      liveFailed = e instanceof Error ? e.message : String(e);
+      process.stdout.write(`\nThe live lab could not be built: ${liveFailed}\nFalling back to the offline replay.\n\n`);
+    }
+  }
   const dir = mkdtempSync(join(os.tmpdir(), 'dataplane-demo-'));
   const say = (s: string) => process.stdout.write(s + '\n');
   try {
@@ -21,8 +33,9 @@ export async function runDemo(opts: { keep: boolean }): Promise<number> {
     writeFileSync(configPath, DEMO_CONFIG);
     const config = parseConfig(DEMO_CONFIG, configPath, dir);
     say('dataplane demo: offline replay through the forwarding pipeline.');
-    if (process.getuid?.() !== 0) say('(Not root: the live lab with network namespaces needs root; replaying a built-in capture instead.)');
-    else say('(The live lab with network namespaces and TAP ports arrives with the live dataplane; replaying a built-in capture.)');
+    if (process.getuid?.() !== 0) say('(Not root: the live lab with network namespaces needs root (sudo dataplane demo); replaying a built-in capture instead.)');
+    else if (liveFailed !== undefined) say('(The live lab failed, see above; replaying a built-in capture instead.)');
+    else say('(Offline: replaying a built-in capture; without --offline, root gets the live lab with network namespaces.)');
     say(`\nRouter config (${configPath}):\n${DEMO_CONFIG}`);
 
     const input = join(dir, 'client.pcapng');

@@ -115,12 +115,42 @@ Example:
     });
 
   program
+    .command('lab')
+    .description('A network-namespace topology around one dataplane on this host (root): client -- dataplane -- server.')
+    .argument('<action>', 'up, down or status')
+    .option('--ports <kind>', 'how the dataplane attaches: tap (it creates TAPs and moves them) or afpacket (veth pairs)', 'tap')
+    .option('-w, --workers <n>', 'packet worker threads of the dataplane', positiveInt('--workers'), 1)
+    .option('--prefix <name>', 'namespace name prefix: <prefix>-router, <prefix>-client, <prefix>-server', 'dp-lab')
+    .option('--engine <router>', 'who routes: dataplane, kernel (ip_forward in the router ns; needs --ports afpacket) or none', 'dataplane')
+    .option('--wan-mtu <bytes>', "MTU of the router's server-side port", positiveInt('--wan-mtu'))
+    .addHelpText(
+      'after',
+      `
+  [<prefix>-client] eth0 192.0.2.10/24 -- lan 192.0.2.1/24 [<prefix>-router] wan 198.51.100.1/24 -- eth0 198.51.100.10/24 [<prefix>-server]
+
+"up" writes a router config and the dataplane's log to /run/dataplane-lab/<prefix>/,
+starts \`dataplane run\` inside <prefix>-router in the background and waits (10 s at
+most) until it answers pings from both sides. "down" stops it (SIGTERM, then
+SIGKILL) and deletes the namespaces of that prefix. "status" shows what runs.
+
+Examples:
+  sudo dataplane lab up --ports afpacket --workers 2
+  sudo ip netns exec dp-lab-client traceroute -n 198.51.100.10
+  sudo dataplane lab down`,
+    )
+    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number }) => {
+      const { runLab } = await import('./lab-command.js');
+      process.exitCode = await runLab(action, { ...opts, workers: Math.max(1, opts.workers) });
+    });
+
+  program
     .command('demo')
-    .description('Show the dataplane at work on a built-in default: crafted client traffic replayed through the router, and what it sent back.')
-    .option('--keep', 'keep the config and captures it writes (their directory is printed)')
-    .action(async (opts: { keep?: boolean }) => {
+    .description('Show the dataplane at work: as root, a live lab with real ping/traceroute/curl/iperf3 through `dataplane run`; otherwise crafted traffic replayed offline.')
+    .option('--keep', 'offline replay: keep the config and captures it writes (their directory is printed)')
+    .option('--offline', 'the offline replay even when root')
+    .action(async (opts: { keep?: boolean; offline?: boolean }) => {
       const { runDemo } = await import('./demo-command.js');
-      process.exitCode = await runDemo({ keep: opts.keep === true });
+      process.exitCode = await runDemo({ keep: opts.keep === true, offline: opts.offline === true });
     });
 
   return program;

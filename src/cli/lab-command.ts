@@ -1,0 +1,107 @@
+// `dataplane lab up|down|status`: a network-namespace topology around one
+// dataplane on this host (root). See src/lab/topology.ts for the picture.
+import { labDown, labUp, logTail, readState, routerAlive, type LabState } from '../lab/lab.js';
+import { LabError, labUnavailable } from '../lab/sh.js';
+import { checkPrefix, describeAddresses, existingNamespaces, LAB, type LabEngine, type LabPorts } from '../lab/topology.js';
+
+export interface LabCliOptions {
+  prefix: string;
+  ports: string;
+  workers: number;
+  engine: string;
+  wanMtu?: number;
+}
+
+function say(s: string): void {
+  process.stdout.write(s + '\n');
+}
+
+export function topologyText(s: LabState): string {
+  const router =
+    s.engine === 'dataplane'
+      ? `dataplane pid ${s.pid}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${s.ports} ports`
+      : s.engine === 'kernel'
+        ? 'Linux kernel forwarding (ip_forward=1), veth ports'
+        : 'no router started (veth ends are free)';
+  const wanMtu = s.wanMtu !== undefined && s.wanMtu !== 1500 ? ` mtu ${s.wanMtu}` : '';
+  return [
+    `lab "${s.prefix}": ${router}`,
+    '',
+    `  [${s.names.client}]                [${s.names.router}]                    [${s.names.server}]`,
+    `  ${LAB.hostIf} ${LAB.client.cidr} --- ${LAB.lan.name} ${LAB.lan.cidr} | ${LAB.wan.name} ${LAB.wan.cidr}${wanMtu} --- ${LAB.hostIf} ${LAB.server.cidr}`,
+    '',
+    `  config: ${s.configPath}`,
+    `  log:    ${s.logPath}`,
+    '',
+    'Try:',
+    `  ip netns exec ${s.names.client} ping -c3 ${LAB.server.addr}`,
+    `  ip netns exec ${s.names.client} traceroute -n ${LAB.server.addr}`,
+    `  dataplane lab down${s.prefix === 'dp-lab' ? '' : ` --prefix ${s.prefix}`}`,
+  ].join('\n');
+}
+
+function parsePorts(v: string): LabPorts {
+  if (v === 'tap' || v === 'afpacket') return v;
+  throw new LabError(`--ports must be tap or afpacket, got '${v}'`);
+}
+
+function parseEngine(v: string): LabEngine {
+  if (v === 'dataplane' || v === 'kernel' || v === 'none') return v;
+  throw new LabError(`--engine must be dataplane, kernel or none, got '${v}'`);
+}
+
+export async function runLab(action: string, o: LabCliOptions): Promise<number> {
+  const bad = checkPrefix(o.prefix);
+  if (bad !== undefined) {
+    process.stderr.write(`dataplane lab: ${bad}\n`);
+    return 2;
+  }
+  const why = labUnavailable();
+  if (why !== undefined) {
+    process.stderr.write(`dataplane lab: ${why}\n`);
+    return 1;
+  }
+  try {
+    if (action === 'up') {
+      const ports = parsePorts(o.ports);
+      const engine = parseEngine(o.engine);
+      if (engine === 'kernel' && o.ports === 'tap') throw new LabError('--engine kernel needs --ports afpacket (veth pairs)');
+      const t0 = Date.now();
+      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu });
+      say(topologyText(s));
+      say(`\nup in ${((Date.now() - t0) / 1000).toFixed(1)} s: the router answers pings from both sides.`);
+      return 0;
+    }
+    if (action === 'down') {
+      const r = await labDown(o.prefix);
+      if (r.stopped !== undefined) say(r.stopped.how === 'gone' ? `dataplane pid ${r.stopped.pid} had already exited` : `stopped dataplane pid ${r.stopped.pid} (${r.stopped.how})`);
+      say(r.namespaces.length > 0 ? `deleted namespaces: ${r.namespaces.join(', ')}` : `no namespaces with prefix "${o.prefix}"`);
+      return 0;
+    }
+    if (action === 'status') {
+      const s = readState(o.prefix);
+      const ns = existingNamespaces(o.prefix);
+      if (s === undefined && ns.length === 0) {
+        say(`no lab with prefix "${o.prefix}"`);
+        return 3;
+      }
+      if (s !== undefined) {
+        const alive = routerAlive(s);
+        say(`lab "${s.prefix}" since ${s.startedAt}: engine ${s.engine}, ${s.ports} ports, ${s.workers} worker(s)`);
+        say(`router: ${s.engine === 'dataplane' ? `pid ${s.pid} ` : ''}${alive ? 'alive' : 'NOT running'}`);
+        say(`config: ${s.configPath}\nlog:    ${s.logPath}`);
+        say(`namespaces: ${ns.join(', ') || '(none)'}`);
+        say(`addresses:\n${describeAddresses(o.prefix)}`);
+        if (s.engine === 'dataplane') say(`last log lines:\n${logTail(s, 5).replace(/^/gm, '  ')}`);
+        return alive ? 0 : 1;
+      }
+      say(`namespaces without lab state: ${ns.join(', ')} (remove with \`dataplane lab down --prefix ${o.prefix}\`)`);
+      return 1;
+    }
+    process.stderr.write(`dataplane lab: unknown action '${action}' (up, down or status)\n`);
+    return 2;
+  } catch (e) {
+    process.stderr.write(`dataplane lab ${action}: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+}

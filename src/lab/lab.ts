@@ -1,0 +1,207 @@
+// `dataplane lab up|down|status` as a library: builds the namespaces, starts
+// the router (the dataplane in the background inside <prefix>-router, or the
+// kernel), waits until it answers pings, and records what it started in a
+// state directory so `down` stops exactly that process and those namespaces.
+import { spawn } from 'node:child_process';
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { LabError, pidAlive, sleep, tryRun } from './sh.js';
+import {
+  buildNamespaces,
+  cliPath,
+  deleteNamespaces,
+  existingNamespaces,
+  LAB,
+  labConfigYaml,
+  labNames,
+  pingOnce,
+  type LabEngine,
+  type LabNames,
+  type LabOptions,
+  type LabPorts,
+} from './topology.js';
+
+export const STATE_ROOT = '/run/dataplane-lab';
+
+export interface LabState {
+  prefix: string;
+  ports: LabPorts;
+  engine: LabEngine;
+  workers: number;
+  wanMtu?: number;
+  names: LabNames;
+  /** The dataplane's pid (0 when the kernel or nothing routes). */
+  pid: number;
+  stateDir: string;
+  configPath: string;
+  logPath: string;
+  startedAt: string;
+}
+
+export function stateDir(prefix: string): string {
+  return join(STATE_ROOT, prefix);
+}
+
+export function readState(prefix: string): LabState | undefined {
+  const file = join(stateDir(prefix), 'state.json');
+  if (!existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LabState;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeState(s: LabState): void {
+  writeFileSync(join(s.stateDir, 'state.json'), JSON.stringify(s, null, 2) + '\n');
+}
+
+/** True when `pid` is our dataplane (its command line names our config), so we never signal a stranger. */
+function isOurDataplane(s: LabState): boolean {
+  // While `ip netns exec` execs node, the cmdline reads empty for a moment: look again.
+  for (let i = 0; i < 20; i++) {
+    if (s.pid <= 0 || !running(s.pid)) return false;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${s.pid}/cmdline`, 'utf8');
+    } catch {
+      return false;
+    }
+    if (cmdline !== '') return cmdline.split('\0').includes(s.configPath);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+  }
+  return false;
+}
+
+/** The process exists and is not a zombie. */
+function running(pid: number): boolean {
+  if (!pidAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+export function routerAlive(s: LabState): boolean {
+  return s.engine !== 'dataplane' ? existingNamespaces(s.prefix).includes(s.names.router) : isOurDataplane(s);
+}
+
+export function logTail(s: LabState, lines = 20): string {
+  try {
+    return readFileSync(s.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+function startDataplane(s: LabState): number {
+  const log = openSync(s.logPath, 'a');
+  try {
+    const args = ['netns', 'exec', s.names.router, process.execPath, cliPath(), 'run', '--config', s.configPath, '--workers', String(s.workers)];
+    // `ip netns exec` execs node in place, so the child's pid is the dataplane's.
+    const child = spawn('ip', args, { detached: true, stdio: ['ignore', log, log] });
+    child.unref();
+    if (child.pid === undefined) throw new LabError('could not start the dataplane');
+    return child.pid;
+  } finally {
+    closeSync(log);
+  }
+}
+
+/** Waits until each router port answers a ping from its side; throws (with the log) when the router dies or time runs out. */
+async function waitReady(s: LabState, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const want: [string, string][] = [
+    [s.names.client, LAB.lan.addr],
+    [s.names.server, LAB.wan.addr],
+  ];
+  while (want.length > 0) {
+    if (s.engine === 'dataplane' && !isOurDataplane(s)) throw new LabError(`the dataplane (pid ${s.pid}) exited during start-up; its log:\n${logTail(s)}`);
+    const [ns, addr] = want[0];
+    // The TAP ports appear in client/server only once the dataplane moved them.
+    const hasIf = tryRun('ip', ['-n', ns, 'link', 'show', LAB.hostIf]).status === 0;
+    if (hasIf && pingOnce(ns, addr, 1)) want.shift();
+    else if (Date.now() > deadline) throw new LabError(`the router did not answer a ping from ${ns} to ${addr} within ${timeoutMs / 1000} s; its log:\n${logTail(s)}`);
+    else if (!hasIf) await sleep(100);
+  }
+}
+
+export interface UpOptions extends LabOptions {
+  /** How long to wait for the router to answer (default 10 s). */
+  readyTimeoutMs?: number;
+}
+
+/** Builds the lab and starts its router; on failure leaves nothing behind. */
+export async function labUp(o: UpOptions): Promise<LabState> {
+  if (existingNamespaces(o.prefix).length > 0 || readState(o.prefix) !== undefined) {
+    throw new LabError(`a lab with prefix "${o.prefix}" exists already: run \`dataplane lab down --prefix ${o.prefix}\` first`);
+  }
+  const dir = stateDir(o.prefix);
+  mkdirSync(dir, { recursive: true });
+  const s: LabState = {
+    prefix: o.prefix,
+    ports: o.ports,
+    engine: o.engine,
+    workers: o.workers,
+    wanMtu: o.wanMtu,
+    names: labNames(o.prefix),
+    pid: 0,
+    stateDir: dir,
+    configPath: join(dir, 'router.yaml'),
+    logPath: join(dir, 'dataplane.log'),
+    startedAt: new Date().toISOString(),
+  };
+  writeFileSync(s.configPath, labConfigYaml(o));
+  writeState(s);
+  try {
+    buildNamespaces(o);
+    if (o.engine === 'dataplane') {
+      s.pid = startDataplane(s);
+      writeState(s);
+    }
+    if (o.engine !== 'none') await waitReady(s, o.readyTimeoutMs ?? 10_000);
+    return s;
+  } catch (e) {
+    await labDown(o.prefix, { keepState: true });
+    // Keep the dataplane's log for a post-mortem; the state directory goes.
+    const kept = join(tmpdir(), `dataplane-lab-${o.prefix}-failed.log`);
+    try {
+      copyFileSync(s.logPath, kept);
+    } catch {
+      // no log written
+    }
+    rmSync(dir, { recursive: true, force: true });
+    if (e instanceof LabError && existsSync(kept)) throw new LabError(`${e.message}\n(full log kept in ${kept})`, { cause: e });
+    throw e;
+  }
+}
+
+export interface DownResult {
+  stopped?: { pid: number; how: 'SIGTERM' | 'SIGKILL' | 'gone' };
+  namespaces: string[];
+}
+
+/** Stops the router the state names (SIGTERM, then SIGKILL), deletes the prefix's namespaces and its state. */
+export async function labDown(prefix: string, opts: { keepState?: boolean; termWaitMs?: number } = {}): Promise<DownResult> {
+  const s = readState(prefix);
+  const result: DownResult = { namespaces: [] };
+  if (s !== undefined && s.pid > 0) {
+    if (!isOurDataplane(s)) result.stopped = { pid: s.pid, how: 'gone' };
+    else {
+      process.kill(s.pid, 'SIGTERM');
+      const deadline = Date.now() + (opts.termWaitMs ?? 5000);
+      while (isOurDataplane(s) && Date.now() < deadline) await sleep(50);
+      if (isOurDataplane(s)) {
+        process.kill(s.pid, 'SIGKILL');
+        while (pidAlive(s.pid) && Date.now() < deadline + 2000) await sleep(20);
+        result.stopped = { pid: s.pid, how: 'SIGKILL' };
+      } else result.stopped = { pid: s.pid, how: 'SIGTERM' };
+    }
+  }
+  result.namespaces = deleteNamespaces(prefix);
+  if (opts.keepState !== true) rmSync(stateDir(prefix), { recursive: true, force: true });
+  return result;
+}

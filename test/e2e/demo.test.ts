@@ -1,0 +1,31 @@
+// `dataplane demo` as root: the live lab demo, end to end, and nothing left
+// behind. (Not root, it is the offline replay, tested elsewhere.)
+import { afterAll, describe, expect, it } from 'vitest';
+import { listNetns } from '../../src/lab/sh.js';
+import { dataplane } from '../cli-run.js';
+import { e2eSkipReason, processesMentioning } from './suite.js';
+
+const skip = e2eSkipReason();
+
+describe.skipIf(skip !== undefined)(`dataplane demo, live${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let prefix = '';
+  afterAll(() => {
+    if (prefix !== '') expect(listNetns().filter((n) => n.startsWith(`${prefix}-`))).toEqual([]);
+  });
+
+  it('sends real traffic through dataplane run and tears the lab down', () => {
+    const t0 = Date.now();
+    const r = dataplane(['demo']);
+    prefix = /namespaces (dp-demo-[0-9a-z]+)-\*/.exec(r.stdout)?.[1] ?? '';
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/dataplane demo: live/);
+    expect(r.stdout).toMatch(/ttl=63/);
+    expect(r.stdout).toMatch(/Destination Net Unreachable/);
+    expect(r.stdout).toMatch(/^ {3}1 {2}192\.0\.2\.1 /m);
+    expect(r.stdout).not.toMatch(/NOT as expected/);
+    expect(r.stdout).toMatch(/stopped\. ports:/);
+    expect(prefix).not.toBe('');
+    expect(processesMentioning(`/run/dataplane-lab/${prefix}/`)).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+  }, 70_000);
+});

@@ -1,0 +1,82 @@
+// `dataplane lab up|status|down` as a user runs it: the command line, its
+// output, and nothing left behind (namespaces, state, the dataplane process).
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, stateDir } from '../../src/lab/lab.js';
+import { listNetns } from '../../src/lab/sh.js';
+import { dataplane } from '../cli-run.js';
+import { e2eSkipReason, nsExec, processesMentioning, uniquePrefix } from './suite.js';
+
+const skip = e2eSkipReason();
+let PREFIX = 'dpe-cli';
+let KPREFIX = 'dpe-clk';
+
+describe.skipIf(skip !== undefined)(`dataplane lab (CLI)${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  beforeAll(async () => {
+    PREFIX = await uniquePrefix('dpe-cli');
+    KPREFIX = await uniquePrefix('dpe-clk');
+  });
+  afterAll(async () => {
+    await labDown(PREFIX);
+    await labDown(`${KPREFIX}`);
+  });
+
+  it('up prints the topology, status shows it alive, down removes everything', () => {
+    const up = dataplane(['lab', 'up', '--prefix', PREFIX, '--ports', 'tap', '--workers', '1']);
+    expect(up.status, up.stderr).toBe(0);
+    expect(up.stdout).toMatch(new RegExp(`lab "${PREFIX}": dataplane pid (\\d+), 1 worker, tap ports`));
+    expect(up.stdout).toMatch(/192\.0\.2\.10\/24 --- lan 192\.0\.2\.1\/24/);
+    const pid = Number(/pid (\d+)/.exec(up.stdout)?.[1]);
+    const again = dataplane(['lab', 'up', '--prefix', PREFIX]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/exists already/);
+
+    const st = dataplane(['lab', 'status', '--prefix', PREFIX]);
+    expect(st.status, st.stdout + st.stderr).toBe(0);
+    expect(st.stdout).toMatch(new RegExp(`router: pid ${pid} alive`));
+    expect(st.stdout).toMatch(/eth0 UNKNOWN 192\.0\.2\.10\/24/);
+    expect(st.stdout).toMatch(/eth0 UNKNOWN 198\.51\.100\.10\/24/);
+    expect(nsExec(`${PREFIX}-client`, ['ping', '-c1', '-W2', '198.51.100.10']).status).toBe(0);
+
+    const down = dataplane(['lab', 'down', '--prefix', PREFIX]);
+    expect(down.status).toBe(0);
+    expect(down.stdout).toContain(`stopped dataplane pid ${pid} (SIGTERM)`);
+    expect(listNetns().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
+    expect(existsSync(stateDir(PREFIX))).toBe(false);
+    expect(processesMentioning(`${stateDir(PREFIX)}/router.yaml`)).toEqual([]);
+    expect(dataplane(['lab', 'status', '--prefix', PREFIX]).stdout).toMatch(/no lab with prefix/);
+  }, 40_000);
+
+  it('the TAPs the dataplane created vanish when it stops on SIGTERM', async () => {
+    const up = dataplane(['lab', 'up', '--prefix', PREFIX, '--ports', 'tap']);
+    expect(up.status, up.stderr).toBe(0);
+    const pid = Number(/pid (\d+)/.exec(up.stdout)?.[1]);
+    expect(nsExec(`${PREFIX}-client`, ['ip', 'link', 'show', 'eth0']).status).toBe(0);
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && processesMentioning(`${stateDir(PREFIX)}/router.yaml`).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(processesMentioning(`${stateDir(PREFIX)}/router.yaml`)).toEqual([]);
+    for (const [ns, dev] of [[`${PREFIX}-client`, 'eth0'], [`${PREFIX}-server`, 'eth0'], [`${PREFIX}-router`, 'lan'], [`${PREFIX}-router`, 'wan']]) {
+      expect(nsExec(ns, ['ip', 'link', 'show', dev]).status, `${dev} in ${ns}`).not.toBe(0);
+    }
+    expect(readFileSync(`${stateDir(PREFIX)}/dataplane.log`, 'utf8')).toMatch(/stopped\. ports:/);
+    const down = dataplane(['lab', 'down', '--prefix', PREFIX]);
+    expect(down.stdout).toMatch(/had already exited/);
+    expect(listNetns().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
+  }, 40_000);
+
+  it('runs the same topology with the kernel as the router (the reference)', () => {
+    const up = dataplane(['lab', 'up', '--prefix', `${KPREFIX}`, '--ports', 'afpacket', '--engine', 'kernel']);
+    expect(up.status, up.stderr).toBe(0);
+    const r = nsExec(`${KPREFIX}-client`, ['ping', '-c1', '-W2', '198.51.100.10']);
+    expect(r.out).toMatch(/ttl=63/);
+    expect(dataplane(['lab', 'down', '--prefix', `${KPREFIX}`]).status).toBe(0);
+    expect(listNetns().filter((n) => n.startsWith(`${KPREFIX}-`))).toEqual([]);
+  }, 40_000);
+
+  it('rejects a bad prefix and a bad port kind', () => {
+    expect(dataplane(['lab', 'up', '--prefix', 'Bad/Name']).stderr).toMatch(/--prefix must be/);
+    const r = dataplane(['lab', 'up', '--prefix', `${PREFIX}x`, '--ports', 'pcap']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/--ports must be tap or afpacket/);
+  });
+});

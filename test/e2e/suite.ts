@@ -1,0 +1,183 @@
+// The end-to-end suite: a lab (client and server namespaces with real Linux
+// hosts on both sides of `dataplane run`) and what a person would check with
+// ping, traceroute, tracepath and nc. Each test file calls labSuite() with its
+// own prefixes; everything it starts is stopped by pid in afterAll.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labUp, logTail, STATE_ROOT, stateDir, type LabState } from '../../src/lab/lab.js';
+import { haveCommand, labUnavailable, listNetns, pidAlive } from '../../src/lab/sh.js';
+import { LAB, type LabPorts } from '../../src/lab/topology.js';
+
+export const TOOLS = ['ping', 'traceroute', 'tracepath', 'nc', 'ethtool'];
+
+/** Why the e2e tests cannot run here, or undefined. */
+export function e2eSkipReason(): string | undefined {
+  const why = labUnavailable();
+  if (why !== undefined) return why;
+  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun';
+  const missing = TOOLS.filter((t) => !haveCommand(t));
+  if (missing.length > 0) return `missing ${missing.join(', ')} (apt-get install -y iputils-ping traceroute iputils-tracepath netcat-openbsd ethtool)`;
+  return undefined;
+}
+
+export function nsExec(ns: string, args: string[], timeoutMs = 15_000): { status: number; out: string } {
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', timeout: timeoutMs });
+  return { status: r.status ?? -1, out: (r.stdout ?? '') + (r.stderr ?? '') };
+}
+
+/** Processes whose command line mentions `needle` (our config path): none must survive a test file. */
+export function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) pids.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/**
+ * A prefix unique to this test process (`base-<pid>`), so that parallel runs
+ * never touch each other's labs; labs of runs that died are swept first.
+ */
+export async function uniquePrefix(base: string): Promise<string> {
+  const re = new RegExp(`^${base}-([0-9a-z]+)$`);
+  const bases = new Set<string>();
+  for (const ns of listNetns()) bases.add(ns.replace(/-(router|client|server)$/, ''));
+  if (existsSync(STATE_ROOT)) for (const d of readdirSync(STATE_ROOT)) bases.add(d);
+  for (const b of bases) {
+    const m = re.exec(b);
+    if (m && !pidAlive(parseInt(m[1], 36))) await labDown(b);
+  }
+  return `${base}-${process.pid.toString(36)}`;
+}
+
+const children: ChildProcess[] = [];
+
+/** A background process in `ns`, killed by pid in afterAll if it is still running. */
+function background(ns: string, argv: string[]): { child: ChildProcess; output: Promise<string> } {
+  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const output = new Promise<string>((res) => child.on('close', () => res(out)));
+  return { child, output };
+}
+
+function killChildren(): void {
+  for (const c of children.splice(0)) if (c.exitCode === null && c.pid !== undefined) c.kill('SIGKILL');
+}
+
+async function waitListening(ns: string, proto: 't' | 'u', port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    if (nsExec(ns, ['ss', `-${proto}lnH`, `sport = :${port}`]).out.trim() !== '') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${proto === 't' ? 'TCP' : 'UDP'} ${port} in ${ns}`);
+}
+
+const UDP_SINK = (port: number, expect: number) => `
+const s = require('node:dgram').createSocket('udp4'); const h = require('node:crypto').createHash('sha256');
+let n = 0, bytes = 0, t; const done = () => { console.log(n + ' ' + bytes + ' ' + h.digest('hex')); process.exit(0); };
+s.on('message', (m) => { n++; bytes += m.length; h.update(m); clearTimeout(t); if (n === ${expect}) done(); else t = setTimeout(done, 1500); });
+s.bind(${port}, '${LAB.server.addr}', () => { t = setTimeout(done, 8000); });`;
+
+const UDP_SOURCE = (port: number, file: string, size: number) => `
+const s = require('node:dgram').createSocket('udp4'); const d = require('node:fs').readFileSync('${file}');
+let i = 0; const next = () => { if (i * ${size} >= d.length) { s.close(); return; } s.send(d.subarray(i * ${size}, (i + 1) * ${size}), ${port}, '${LAB.server.addr}', () => { i++; setTimeout(next, 1); }); };
+s.bind(0, next);`;
+
+export function labSuite(ports: LabPorts, workers: number, base: string): void {
+  const skip = e2eSkipReason();
+  describe.skipIf(skip !== undefined)(`dataplane run with ${ports} ports, ${workers} worker${workers > 1 ? 's' : ''}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+    let lab: LabState;
+    let prefix = base;
+    let tmp = '';
+    let configPath = '';
+
+    beforeAll(async () => {
+      prefix = await uniquePrefix(base);
+      tmp = join(os.tmpdir(), `${prefix}-e2e`);
+      lab = await labUp({ prefix, ports, engine: 'dataplane', workers, wanMtu: 1400, readyTimeoutMs: 10_000 });
+      configPath = lab.configPath;
+      rmSync(tmp, { recursive: true, force: true });
+      spawnSync('mkdir', ['-p', tmp]);
+    }, 30_000);
+
+    afterAll(async () => {
+      killChildren();
+      const log = lab ? logTail(lab, 40) : '';
+      const r = await labDown(prefix);
+      if (tmp !== '') rmSync(tmp, { recursive: true, force: true });
+      // Nothing left behind: no namespaces, no state, no dataplane process.
+      expect(listNetns().filter((n) => n.startsWith(`${prefix}-`))).toEqual([]);
+      expect(existsSync(stateDir(prefix))).toBe(false);
+      if (configPath !== '') expect(processesMentioning(configPath)).toEqual([]);
+      expect(r.stopped?.how, `the dataplane should stop on SIGTERM; log:\n${log}`).toBe('SIGTERM');
+    }, 30_000);
+
+    it('pings a server through the router (TTL decremented: the client sees 63)', () => {
+      const r = nsExec(lab.names.client, ['ping', '-n', '-c3', '-i0.2', '-W2', LAB.server.addr]);
+      expect(r.status, r.out + logTail(lab)).toBe(0);
+      expect(r.out).toMatch(/3 received/);
+      expect(r.out).toMatch(new RegExp(`from ${LAB.server.addr.replace(/\./g, '\\.')}: icmp_seq=\\d+ ttl=63 `));
+    });
+
+    it('answers a ping to its own address (TTL 64)', () => {
+      const r = nsExec(lab.names.client, ['ping', '-n', '-c2', '-i0.2', '-W2', LAB.lan.addr]);
+      expect(r.status, r.out).toBe(0);
+      expect(r.out).toMatch(/ttl=64 /);
+    });
+
+    it('shows up in traceroute as hop 1 (192.0.2.1 then 198.51.100.10)', () => {
+      const r = nsExec(lab.names.client, ['traceroute', '-n', '-q1', '-w2', '-m5', LAB.server.addr]);
+      expect(r.status, r.out).toBe(0);
+      expect(r.out).toMatch(/^\s*1\s+192\.0\.2\.1\s/m);
+      expect(r.out).toMatch(/^\s*2\s+198\.51\.100\.10\s/m);
+    });
+
+    it('answers destination net unreachable for an unrouted network', () => {
+      const r = nsExec(lab.names.client, ['ping', '-n', '-c1', '-W2', LAB.unrouted]);
+      expect(r.status).not.toBe(0);
+      expect(r.out).toMatch(/From 192\.0\.2\.1 icmp_seq=1 Destination Net Unreachable/);
+    });
+
+    it('lets tracepath discover the smaller egress MTU (pmtu 1400)', () => {
+      const r = nsExec(lab.names.client, ['tracepath', '-n', '-m5', LAB.server.addr]);
+      expect(r.out).toMatch(/pmtu 1400/);
+      expect(r.out).toMatch(/198\.51\.100\.10/);
+    });
+
+    it('carries 2 MB over TCP intact (sha256 on both ends)', async () => {
+      const file = join(tmp, 'tcp.bin');
+      const data = randomBytes(2 * 1024 * 1024);
+      writeFileSync(file, data);
+      const want = createHash('sha256').update(data).digest('hex');
+      const server = background(lab.names.server, ['sh', '-c', `timeout 20 nc -l ${LAB.server.addr} 5001 | sha256sum`]);
+      await waitListening(lab.names.server, 't', 5001);
+      const c = nsExec(lab.names.client, ['sh', '-c', `timeout 20 nc -N ${LAB.server.addr} 5001 < ${file}`], 25_000);
+      expect(c.status, c.out).toBe(0);
+      expect((await server.output).split(' ')[0]).toBe(want);
+    }, 30_000);
+
+    it('carries 300 UDP datagrams of 1000 bytes intact (count, bytes, sha256)', async () => {
+      const file = join(tmp, 'udp.bin');
+      const data = randomBytes(300 * 1000);
+      writeFileSync(file, data);
+      const want = createHash('sha256').update(data).digest('hex');
+      const sink = background(lab.names.server, [process.execPath, '-e', UDP_SINK(5003, 300)]);
+      await waitListening(lab.names.server, 'u', 5003);
+      const src = spawnSync('ip', ['netns', 'exec', lab.names.client, process.execPath, '-e', UDP_SOURCE(5003, file, 1000)], { encoding: 'utf8', timeout: 20_000 });
+      expect(src.status, src.stderr).toBe(0);
+      expect((await sink.output).trim()).toBe(`300 300000 ${want}`);
+    }, 30_000);
+  });
+}
