@@ -102,7 +102,15 @@ export async function runDecodeBench(): Promise<{ rows: BenchRow[]; targets: Ben
       rows.push({ name, subject: 'cap decoders', value: NaN, unit: 'Mpps', notes: 'cap not installed (optional dependency; needs libpcap-dev)' });
     }
     if (nodePcap) {
-      const m = measure(`${name} node_pcap`, runNodePcap(set, nodePcap), { maxTime: 1 });
+      // node_pcap console.logs every ethertype it does not know: keep the table readable.
+      const log = console.log;
+      console.log = () => {};
+      let m: ReturnType<typeof measure>;
+      try {
+        m = measure(`${name} node_pcap`, runNodePcap(set, nodePcap), { maxTime: 1 });
+      } finally {
+        console.log = log;
+      }
       const mpps = (m.hz * set.count) / 1e6;
       rows.push({ name, subject: 'node_pcap decode', value: mpps, unit: 'Mpps', nsPerOp: 1e3 / mpps, rmePct: m.rmePct, notes: `dataplane = ${(oursMpps / mpps).toFixed(1)}x` });
     } else {
