@@ -3,9 +3,21 @@
 // A TAP queue is a plain non-blocking fd: rxBurst reads one frame per read()
 // until the queue is empty or `count` frames arrived, txBurst writes one
 // frame per write(); either way the JS side crosses into native code once per
-// burst. With IFF_VNET_HDR every frame is preceded by a virtio_net_hdr: rx
-// reads it into scratch space and drops it, tx sends an all-zero one (no
-// offloads are enabled, so the kernel never hands us GSO or partial checksums).
+// burst. With IFF_VNET_HDR every frame is preceded by a virtio_net_hdr. Without
+// offload, rx reads it into scratch space and drops it and tx sends an
+// all-zero one (offloads are off, so the kernel never hands us GSO or partial
+// checksums). With `offload` (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN) the
+// kernel hands us TCP super-packets up to 64 KiB with partial checksums: the
+// bursts then copy the header's fields to and from a per-slot `meta` array
+// (kMetaWords uint16 per slot, in virtio_net_hdr order: flags, gso_type,
+// hdr_len, gso_size, csum_start, csum_offset).
+//
+// Header size: the 10-byte struct virtio_net_hdr (no num_buffers: tun never
+// merges receive buffers, so the 12-byte virtio_net_hdr_v1 would only add two
+// unused bytes). With offload it is set explicitly (TUNSETVNETHDRSZ 10), so a
+// TAP left behind by another program with another size cannot confuse us.
+// Fields are in the tun's default byte order (host order on little-endian
+// hosts: legacy virtio, no TUNSETVNETLE/BE).
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -23,6 +35,25 @@ namespace {
 
 constexpr int kMaxVnetHdr = 12;
 constexpr const char* kTunPath = "/dev/net/tun";
+constexpr int kMetaWords = 6;
+
+// struct virtio_net_hdr of <linux/virtio_net.h> (whose header does not parse as C++).
+struct VnetHdr {
+  uint8_t flags;
+  uint8_t gso_type;
+  uint16_t hdr_len;
+  uint16_t gso_size;
+  uint16_t csum_start;
+  uint16_t csum_offset;
+};
+constexpr int kOffloadHdrLen = static_cast<int>(sizeof(VnetHdr));  // 10
+static_assert(sizeof(VnetHdr) == 10, "virtio_net_hdr is 10 bytes");
+
+// An optional per-slot metadata array (Uint16Array, kMetaWords per slot).
+Span<uint16_t> ArgMeta(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i) return {};
+  return ArgOptionalU16Array(info, i, "meta");
+}
 
 std::string FdWhat(const char* fn, int fd) {
   return std::string(fn) + "(fd " + std::to_string(fd) + ")";
@@ -34,17 +65,21 @@ int ArgVnetHdrLen(const Napi::CallbackInfo& info, size_t i) {
   return v;
 }
 
-// tapOpen(name, { multiQueue?, vnetHdr? }) -> { fd, name, vnetHdrLen }
+// tapOpen(name, { multiQueue?, vnetHdr?, offload? }) -> { fd, name, vnetHdrLen, offload }
+// offload implies vnetHdr.
 Napi::Value TapOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = ArgIfName(info, 0);
   bool multiQueue = false;
   bool vnetHdr = false;
+  bool offload = false;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object opts = info[1].As<Napi::Object>();
     multiQueue = OptBool(opts, "multiQueue", false);
     vnetHdr = OptBool(opts, "vnetHdr", false);
+    offload = OptBool(opts, "offload", false);
   }
+  if (offload) vnetHdr = true;
   std::string what = "tapOpen(\"" + name + "\")";
 
   int fd = open(kTunPath, O_RDWR | O_CLOEXEC | O_NONBLOCK);
@@ -82,7 +117,26 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
   }
 
   int vnetHdrLen = 0;
-  if (vnetHdr) {
+  if (offload) {
+    // The kernel may hand us TCP/IPv4 super-packets (gso_size per segment) and
+    // partial checksums; we hand them on to other offload TAPs the same way.
+    int sz = kOffloadHdrLen;
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+      int e = errno;
+      close(fd);
+      ThrowErrno(env, e, "ioctl(TUNSETVNETHDRSZ)", what, CauseOf(e, name));
+    }
+    if (ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned>(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN)) < 0 ||
+        ioctl(fd, TUNGETVNETHDRSZ, &vnetHdrLen) < 0) {
+      int e = errno;
+      close(fd);
+      ThrowErrno(env, e, "ioctl(TUNSETOFFLOAD)", what, CauseOf(e, name));
+    }
+    if (vnetHdrLen != kOffloadHdrLen) {
+      close(fd);
+      ThrowErrno(env, EINVAL, "ioctl(TUNGETVNETHDRSZ)", what, "unexpected virtio header size");
+    }
+  } else if (vnetHdr) {
     // No offloads: the kernel segments and checksums before handing us a frame.
     if (ioctl(fd, TUNSETOFFLOAD, 0u) < 0 || ioctl(fd, TUNGETVNETHDRSZ, &vnetHdrLen) < 0) {
       int e = errno;
@@ -99,6 +153,7 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
   out.Set("fd", Napi::Number::New(env, fd));
   out.Set("name", Napi::String::New(env, ifr.ifr_name));
   out.Set("vnetHdrLen", Napi::Number::New(env, vnetHdrLen));
+  out.Set("offload", Napi::Boolean::New(env, offload));
   return out;
 }
 
@@ -128,10 +183,12 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// rxBurst(fd, arena, offsets, lengths, maxFrame, count, first = 0, vnetHdrLen = 0, counters?) -> n
+// rxBurst(fd, arena, offsets, lengths, maxFrame, count, first = 0, vnetHdrLen = 0, counters?, meta?) -> n
 // Reads up to `count` frames into slots [first, first + n): frame k goes to
 // arena[offsets[k]...] and its length to lengths[k]. Stops early when the
 // queue is empty. A frame larger than maxFrame is dropped and counted.
+// With `meta` (and a virtio header) the header's fields go to
+// meta[k * kMetaWords ...]; without it they are dropped.
 Napi::Value RxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
@@ -143,8 +200,12 @@ Napi::Value RxBurst(const Napi::CallbackInfo& info) {
   uint32_t first = static_cast<uint32_t>(ArgOptionalInt(info, 6, 0, "first"));
   int vnet = ArgVnetHdrLen(info, 7);
   Span<double> counters = ArgOptionalCounters(info, 8);
+  Span<uint16_t> meta = ArgMeta(info, 9);
   if (uint64_t(first) + count > offsets.length || uint64_t(first) + count > lengths.length) {
     ThrowRange(env, "rxBurst: first + count exceeds offsets/lengths");
+  }
+  if (meta.data != nullptr && (vnet < kOffloadHdrLen || (uint64_t(first) + count) * kMetaWords > meta.length)) {
+    ThrowRange(env, "rxBurst: meta needs a 10-byte virtio header and kMetaWords (6) words per slot");
   }
   if (maxFrame > arena.length) ThrowRange(env, "rxBurst: maxFrame exceeds the arena");
 
@@ -175,12 +236,25 @@ Napi::Value RxBurst(const Napi::CallbackInfo& info) {
       continue;
     }
     lengths.data[slot] = static_cast<uint32_t>(r - vnet);
+    if (meta.data != nullptr) {
+      VnetHdr vh;
+      std::memcpy(&vh, hdr, sizeof vh);
+      uint16_t* m = meta.data + size_t(slot) * kMetaWords;
+      m[0] = vh.flags;
+      m[1] = vh.gso_type;
+      m[2] = vh.hdr_len;
+      m[3] = vh.gso_size;
+      m[4] = vh.csum_start;
+      m[5] = vh.csum_offset;
+    }
     n++;
   }
   return Napi::Number::New(env, n);
 }
 
-// txBurst(fd, arena, offsets, lengths, count, slots = null, vnetHdrLen = 0, counters?) -> consumed
+// txBurst(fd, arena, offsets, lengths, count, slots = null, vnetHdrLen = 0, counters?, meta?) -> consumed
+// With `meta`, each frame's virtio header is built from meta[k * kMetaWords ...]
+// (the layout rxBurst writes); without it the header is all zero.
 // Sends frames k = slots[i] (or i) for i in [0, count): arena[offsets[k], +lengths[k]).
 // Returns how many were consumed from the front: sent, or dropped and counted
 // (refused by the kernel, interface down). Stops at EAGAIN; the rest may be retried.
@@ -194,9 +268,12 @@ Napi::Value TxBurst(const Napi::CallbackInfo& info) {
   Span<uint16_t> slots = ArgOptionalU16Array(info, 5, "slots");
   int vnet = ArgVnetHdrLen(info, 6);
   Span<double> counters = ArgOptionalCounters(info, 7);
+  Span<uint16_t> meta = ArgMeta(info, 8);
   if (slots.data != nullptr ? count > slots.length : (count > offsets.length || count > lengths.length)) {
     ThrowRange(env, "txBurst: count exceeds the slot list");
   }
+  if (meta.data != nullptr && vnet < kOffloadHdrLen) ThrowRange(env, "txBurst: meta needs a 10-byte virtio header");
+  uint8_t hdr[kMaxVnetHdr] = {};
 
   static const uint8_t kZeroHdr[kMaxVnetHdr] = {};
   uint32_t i = 0;
@@ -208,9 +285,23 @@ Napi::Value TxBurst(const Napi::CallbackInfo& info) {
     if (off > arena.length || len > arena.length - off) {
       ThrowRange(env, "txBurst: slot " + std::to_string(k) + " lies outside the arena");
     }
+    const uint8_t* h = kZeroHdr;
+    if (meta.data != nullptr) {
+      if ((uint64_t(k) + 1) * kMetaWords > meta.length) ThrowRange(env, "txBurst: slot " + std::to_string(k) + " outside meta");
+      const uint16_t* m = meta.data + size_t(k) * kMetaWords;
+      VnetHdr vh;
+      vh.flags = static_cast<uint8_t>(m[0]);
+      vh.gso_type = static_cast<uint8_t>(m[1]);
+      vh.hdr_len = m[2];
+      vh.gso_size = m[3];
+      vh.csum_start = m[4];
+      vh.csum_offset = m[5];
+      std::memcpy(hdr, &vh, sizeof vh);
+      h = hdr;
+    }
     ssize_t r;
     if (vnet > 0) {
-      struct iovec iov[2] = {{const_cast<uint8_t*>(kZeroHdr), static_cast<size_t>(vnet)}, {arena.data + off, len}};
+      struct iovec iov[2] = {{const_cast<uint8_t*>(h), static_cast<size_t>(vnet)}, {arena.data + off, len}};
       r = writev(fd, iov, 2);
     } else {
       r = write(fd, arena.data + off, len);

@@ -106,7 +106,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       address: parseIpv4Address(addr),
       prefixLen: Number(len),
       mtu: p.mtu,
-      io: p.io ?? { type: 'tap', vnetHdr: false },
+      io: p.io ?? { type: 'tap', vnetHdr: false, offload: false },
     };
   });
   const portIndex = new Map<string, number>();

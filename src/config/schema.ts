@@ -32,6 +32,18 @@ export const portIoSchema = z.discriminatedUnion('type', [
       peerName: z.string().regex(IFNAME, 'must be a Linux interface name').optional(),
       /** IFF_VNET_HDR: frames carry a virtio-net header. */
       vnetHdr: z.boolean().default(false),
+      /**
+       * Checksum and TCP segmentation offload (implies vnetHdr): the kernel
+       * side hands over TCP/IPv4 super-packets of up to 64 KiB with partial
+       * checksums, and takes them back the same way, so TCP crosses the
+       * dataplane in one read()/write() per 64 KiB instead of per 1500 B.
+       * Workers then use 64 KiB slots (~33 MB of packet memory each). A
+       * super-packet leaves whole by another offload TAP; towards any other
+       * port it is segmented (and partial checksums completed) in software
+       * (ip4-gso), which is slower: give every port TCP flows leave by
+       * `offload: true` where you can.
+       */
+      offload: z.boolean().default(false),
     })
     .strict(),
   z

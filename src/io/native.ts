@@ -29,6 +29,13 @@ export interface TapOpenOptions {
   multiQueue?: boolean;
   /** IFF_VNET_HDR (no offloads): frames carry a virtio_net_hdr, which the bursts strip and add. */
   vnetHdr?: boolean;
+  /**
+   * IFF_VNET_HDR with a 10-byte virtio_net_hdr, TUNSETOFFLOAD(TUN_F_CSUM |
+   * TUN_F_TSO4 | TUN_F_TSO_ECN): the kernel hands over TCP super-packets (up
+   * to 64 KiB) and partial checksums, described by the header; pass `meta` to
+   * the bursts to see and write it. Implies vnetHdr.
+   */
+  offload?: boolean;
 }
 
 export interface TapHandle {
@@ -37,6 +44,8 @@ export interface TapHandle {
   name: string;
   /** Bytes of virtio_net_hdr before each frame: pass to rxBurst/txBurst. */
   vnetHdrLen: number;
+  /** Offloads are on (see TapOpenOptions.offload). */
+  offload: boolean;
 }
 
 export interface PacketOpenOptions {
@@ -77,17 +86,21 @@ export interface NativeIo {
   /**
    * Reads up to `count` frames from a TAP (or any packet fd) into slots
    * [first, first + n): frame k at arena[offsets[k]...], its length in
-   * lengths[k]. Stops when the queue is empty; returns n.
+   * lengths[k]. Stops when the queue is empty; returns n. With `meta` (an
+   * offload TAP, vnetHdrLen 10) the virtio_net_hdr of frame k goes to
+   * meta[6k .. 6k+6): flags, gso_type, hdr_len, gso_size, csum_start,
+   * csum_offset (see OffloadMeta in pipeline/batch.ts).
    */
   rxBurst(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, maxFrame: number, count: number,
-    first?: number, vnetHdrLen?: number, counters?: Float64Array): number;
+    first?: number, vnetHdrLen?: number, counters?: Float64Array, meta?: Uint16Array | null): number;
   /**
    * Writes frames k = slots[i] (or i without slots), i in [0, count). Returns
    * how many were consumed from the front (sent, or dropped and counted);
-   * fewer than count when the kernel queue is full.
+   * fewer than count when the kernel queue is full. With `meta`, frame k's
+   * virtio_net_hdr is built from meta[6k .. 6k+6) (rxBurst's layout).
    */
   txBurst(fd: number, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
-    slots?: Uint16Array | null, vnetHdrLen?: number, counters?: Float64Array): number;
+    slots?: Uint16Array | null, vnetHdrLen?: number, counters?: Float64Array, meta?: Uint16Array | null): number;
 
   packetOpen(ifname: string, opts?: PacketOpenOptions): PacketHandle;
   packetFd(handle: PacketHandle): number;

@@ -1,7 +1,7 @@
 // A TAP queue as a PacketPort. With multiQueue, open one TapPort per worker
 // on the same name: the kernel spreads flows over the queues by flow hash, so
 // each flow stays on one worker.
-import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
+import { MAX_BATCH, OffloadMeta, type Batch } from '../pipeline/batch.js';
 import { loadNative, type NativeIo } from './native.js';
 import { newPortCounters, PortClosedError, resetRxStarts, rxRoom, withPortName, type PacketPort } from './port.js';
 
@@ -10,6 +10,8 @@ export interface TapPortOptions {
   index?: number;
   multiQueue?: boolean;
   vnetHdr?: boolean;
+  /** Checksum/TSO offload (implies vnetHdr): frames up to 64 KiB with their virtio_net_hdr in batch.offload. */
+  offload?: boolean;
   /** Keep the TAP after the last fd closes (TUNSETPERSIST). */
   persist?: boolean;
 }
@@ -20,20 +22,22 @@ export class TapPort implements PacketPort {
   readonly counters = newPortCounters();
   /** Bytes of virtio_net_hdr on each frame of this queue (0 without vnetHdr); the bursts strip and add it. */
   readonly vnetHdrLen: number;
+  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots, see OFFLOAD_SLOT_BYTES). */
+  readonly offload: boolean;
   private readonly io: NativeIo;
   private fdValue: number;
 
   /** Creates the TAP (or attaches one more queue of a multi-queue TAP). */
   static open(name: string, opts: TapPortOptions = {}): TapPort {
     const io = loadNative();
-    const h = io.tapOpen(name, { multiQueue: opts.multiQueue ?? false, vnetHdr: opts.vnetHdr ?? false });
+    const h = io.tapOpen(name, { multiQueue: opts.multiQueue ?? false, vnetHdr: opts.vnetHdr ?? false, offload: opts.offload ?? false });
     try {
       if (opts.persist) io.tapSetPersist(h.fd, true);
     } catch (e) {
       io.closeFd(h.fd);
       throw e;
     }
-    return new TapPort(io, h.fd, h.name, h.vnetHdrLen, opts.index ?? 0);
+    return new TapPort(io, h.fd, h.name, h.vnetHdrLen, opts.index ?? 0, h.offload);
   }
 
   /** Opens `queues` queues of one multi-queue TAP (one per worker). */
@@ -49,16 +53,17 @@ export class TapPort implements PacketPort {
   }
 
   /** Wraps a TAP queue fd opened elsewhere (by the main thread, before the TAP moved to another netns). */
-  static adopt(fd: number, name: string, vnetHdrLen: number, index: number): TapPort {
-    return new TapPort(loadNative(), fd, name, vnetHdrLen, index);
+  static adopt(fd: number, name: string, vnetHdrLen: number, index: number, offload = false): TapPort {
+    return new TapPort(loadNative(), fd, name, vnetHdrLen, index, offload);
   }
 
-  private constructor(io: NativeIo, fd: number, name: string, vnetHdrLen: number, index: number) {
+  private constructor(io: NativeIo, fd: number, name: string, vnetHdrLen: number, index: number, offload: boolean) {
     this.io = io;
     this.fdValue = fd;
     this.name = name;
     this.vnetHdrLen = vnetHdrLen;
     this.index = index;
+    this.offload = offload;
   }
 
   get fd(): number {
@@ -73,12 +78,26 @@ export class TapPort implements PacketPort {
     resetRxStarts(batch, first, count);
     let n: number;
     try {
-      n = this.io.rxBurst(this.fdValue, batch.arena, batch.start, batch.length, batch.maxFrame, count, first, this.vnetHdrLen, this.counters);
+      n = this.io.rxBurst(this.fdValue, batch.arena, batch.start, batch.length, batch.maxFrame, count, first, this.vnetHdrLen, this.counters,
+        this.offload ? batch.offload : null);
     } catch (e) {
       throw withPortName(e, this.name);
     }
     const end = first + n;
-    for (let i = first; i < end; i++) batch.initSlot(i, batch.length[i], this.index, 0, 0);
+    if (this.offload) {
+      // initSlot clears the offload words the burst just wrote: keep them.
+      const meta = batch.offload;
+      for (let i = first; i < end; i++) {
+        const m = i * OffloadMeta.WORDS;
+        const f = meta[m];
+        const g = meta[m + 1];
+        batch.initSlot(i, batch.length[i], this.index, 0, 0);
+        meta[m] = f;
+        meta[m + 1] = g;
+      }
+    } else {
+      for (let i = first; i < end; i++) batch.initSlot(i, batch.length[i], this.index, 0, 0);
+    }
     batch.rxCount = end;
     return n;
   }
@@ -87,7 +106,8 @@ export class TapPort implements PacketPort {
     if (count <= 0) return 0;
     if (this.fdValue < 0) throw new PortClosedError(this.name);
     try {
-      return this.io.txBurst(this.fdValue, batch.arena, batch.start, batch.length, count, slots, this.vnetHdrLen, this.counters);
+      return this.io.txBurst(this.fdValue, batch.arena, batch.start, batch.length, count, slots, this.vnetHdrLen, this.counters,
+        this.offload ? batch.offload : null);
     } catch (e) {
       throw withPortName(e, this.name);
     }

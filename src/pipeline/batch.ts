@@ -12,6 +12,40 @@
 export const MAX_BATCH = 256;
 export const DEFAULT_SLOT_BYTES = 2048;
 export const HEADROOM = 128;
+/**
+ * Bytes per slot for batches that serve an offload TAP: a TCP super-packet
+ * (IPv4 total length up to 65535) plus its Ethernet header (and a VLAN tag)
+ * fits, with the usual headroom.
+ */
+export const OFFLOAD_SLOT_BYTES = 65536 + 2 * HEADROOM;
+
+/**
+ * Per-slot offload metadata (`Batch.offload`, OffloadMeta.WORDS uint16 per
+ * slot): the fields of the virtio_net_hdr an offload TAP hands over with a
+ * frame, in that header's order. FLAGS and GSO_TYPE both 0 means "none" (a
+ * whole, checksummed frame), which is what initSlot sets; the other words are
+ * meaningful only when one of them is set. CSUM_START and HDR_LEN count from
+ * the frame's first byte (`start`): ip4-output keeps them so when it moves
+ * the start.
+ */
+export const OffloadMeta = {
+  /** VNET_HDR_F_NEEDS_CSUM: the TCP/UDP checksum is partial (pseudo-header sum only). */
+  FLAGS: 0,
+  /** VNET_HDR_GSO_*: a super-packet the receiver segments (or takes whole). */
+  GSO_TYPE: 1,
+  /** Length of the headers (a hint for the kernel). */
+  HDR_LEN: 2,
+  /** Payload bytes per segment (the MSS). */
+  GSO_SIZE: 3,
+  /** The checksum covers [CSUM_START, end) and goes at CSUM_START + CSUM_OFFSET. */
+  CSUM_START: 4,
+  CSUM_OFFSET: 5,
+  WORDS: 6,
+} as const;
+export const VNET_HDR_F_NEEDS_CSUM = 1;
+export const VNET_HDR_GSO_NONE = 0;
+export const VNET_HDR_GSO_TCPV4 = 1;
+export const VNET_HDR_GSO_ECN = 0x80;
 
 /** Per-packet flag bits (`Batch.flags`). */
 export const PacketFlag = {
@@ -30,6 +64,8 @@ export interface BatchOptions {
   generatedCapacity?: number;
   /** Bytes per slot, headroom included: the largest frame is slotBytes - HEADROOM. */
   slotBytes?: number;
+  /** Offload metadata per slot (`offload`) is always there; this only sizes slots: OFFLOAD_SLOT_BYTES when true and slotBytes is not given. */
+  largeSlots?: boolean;
   /** Use a SharedArrayBuffer for the arena (workers hand it to native I/O). */
   shared?: boolean;
 }
@@ -61,6 +97,8 @@ export class Batch {
   readonly flags: Uint8Array;
   /** The ICMP error a node asks icmp-error to send: type << 24 | code << 16 | parameter (MTU or pointer). */
   readonly icmpError: Uint32Array;
+  /** Offload metadata, OffloadMeta.WORDS per slot (virtio_net_hdr fields; "none" unless an offload TAP set them). */
+  readonly offload: Uint16Array;
   /** Count of received packets in slots [0, rxCount). */
   rxCount = 0;
 
@@ -72,7 +110,7 @@ export class Batch {
     if (this.rxCapacity < 1 || this.rxCapacity > MAX_BATCH) throw new RangeError(`rxCapacity must be 1..${MAX_BATCH}`);
     const generated = opts.generatedCapacity ?? MAX_BATCH;
     this.capacity = this.rxCapacity + generated;
-    this.slotBytes = opts.slotBytes ?? DEFAULT_SLOT_BYTES;
+    this.slotBytes = opts.slotBytes ?? (opts.largeSlots ? OFFLOAD_SLOT_BYTES : DEFAULT_SLOT_BYTES);
     if (this.slotBytes <= HEADROOM + 64) throw new RangeError(`slotBytes must exceed ${HEADROOM + 64}`);
     this.maxFrame = this.slotBytes - HEADROOM;
     const bytes = this.capacity * this.slotBytes;
@@ -89,6 +127,7 @@ export class Batch {
     this.tsNsec = new Uint32Array(n);
     this.flags = new Uint8Array(n);
     this.icmpError = new Uint32Array(n);
+    this.offload = new Uint16Array(n * OffloadMeta.WORDS);
     this.freeGenerated = new Uint16Array(generated);
     this.reset();
   }
@@ -119,6 +158,22 @@ export class Batch {
     this.tsSec[i] = tsSec;
     this.tsNsec[i] = tsNsec;
     this.flags[i] = 0;
+    const m = i * OffloadMeta.WORDS;
+    this.offload[m] = 0;
+    this.offload[m + 1] = 0;
+  }
+
+  /** True when slot `s` carries offload metadata (a partial checksum or a super-packet). */
+  hasOffload(s: number): boolean {
+    const m = s * OffloadMeta.WORDS;
+    return (this.offload[m] | this.offload[m + 1]) !== 0;
+  }
+
+  /** Marks slot `s` as a whole, checksummed frame (for packets rewritten in place, like ICMP replies). */
+  clearOffload(s: number): void {
+    const m = s * OffloadMeta.WORDS;
+    this.offload[m] = 0;
+    this.offload[m + 1] = 0;
   }
 
   /** Copies a frame into the next received slot; returns the slot or -1 when full or too large. */

@@ -12,6 +12,8 @@ export class PortTable {
   /** Network mask per port (0 for /0). */
   readonly mask: Uint32Array;
   readonly mtu: Uint32Array;
+  /** 1 for an offload TAP (takes TCP super-packets and partial checksums), else 0. */
+  readonly offload: Uint8Array;
 
   constructor(ports: readonly PortConfig[]) {
     this.count = ports.length;
@@ -21,12 +23,14 @@ export class PortTable {
     this.prefixLen = new Uint8Array(this.count);
     this.mask = new Uint32Array(this.count);
     this.mtu = new Uint32Array(this.count);
+    this.offload = new Uint8Array(this.count);
     ports.forEach((p, i) => {
       p.mac.split(':').forEach((h, k) => (this.mac[i * 6 + k] = parseInt(h, 16)));
       this.address[i] = p.address >>> 0;
       this.prefixLen[i] = p.prefixLen;
       this.mask[i] = p.prefixLen === 0 ? 0 : (0xffffffff << (32 - p.prefixLen)) >>> 0;
       this.mtu[i] = p.mtu;
+      this.offload[i] = p.io?.type === 'tap' && p.io.offload ? 1 : 0;
     });
   }
 

@@ -17,6 +17,7 @@ import { ArpResolve } from './nodes/arp-resolve.js';
 import { EthernetInput } from './nodes/ethernet-input.js';
 import { IcmpError } from './nodes/icmp-error.js';
 import { Ip4Frag } from './nodes/ip4-frag.js';
+import { Ip4Gso } from './nodes/ip4-gso.js';
 import { Ip4Input } from './nodes/ip4-input.js';
 import { Ip4Local } from './nodes/ip4-local.js';
 import { Ip4Lookup } from './nodes/ip4-lookup.js';
@@ -85,6 +86,7 @@ export class Router {
       .add(new Ip4Lookup(ctx))
       .add(new Ip4Rewrite(ctx))
       .add(new Ip4Frag(ctx))
+      .add(new Ip4Gso())
       .add(new Ip4Output(ctx))
       .add(this.arpResolve);
     this.noBufferCounter = this.graph.registry.register('arp-resolve/timer-no-buffer', 'packets lost by the ARP timer for want of a slot');

@@ -63,12 +63,13 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
   if (p.io.type !== 'tap') throw new Error('not a tap port');
   const io = loadNative();
   const ifname = p.io.ifname ?? p.name;
-  const queues = TapPort.openQueues(ifname, workers, { vnetHdr: p.io.vnetHdr, index: p.index });
+  const queues = TapPort.openQueues(ifname, workers, { vnetHdr: p.io.vnetHdr, offload: p.io.offload, index: p.index });
   opened.push(queues);
   const name = queues[0].name;
   io.ifSetMtu(name, p.mtu);
   const netns = p.io.netns;
   let line = `${p.name}: tap ${name} (${workers} queue${workers > 1 ? 's' : ''}), ${ipv4ToString(p.address)}/${p.prefixLen} mtu ${p.mtu}`;
+  if (p.io.offload) line += ', offload (csum, tso4)';
   if (netns === undefined) {
     io.ifSetUp(name, true);
   } else {
@@ -89,7 +90,7 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
       line += `; kernel side ${inner} in ${netns}`;
     }
   }
-  return { plans: queues.map((q) => ({ type: 'tap', ifname: name, fd: q.fd, vnetHdrLen: q.vnetHdrLen })), line };
+  return { plans: queues.map((q) => ({ type: 'tap', ifname: name, fd: q.fd, vnetHdrLen: q.vnetHdrLen, offload: q.offload })), line };
 }
 
 export function setupPorts(config: RouterConfig, workers: number): PortSetup {
@@ -120,6 +121,14 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
   } catch (e) {
     teardown();
     throw e;
+  }
+  const offload = ports.filter((p) => p.io.type === 'tap' && p.io.offload).map((p) => p.name);
+  const plain = ports.filter((p) => !(p.io.type === 'tap' && p.io.offload)).map((p) => p.name);
+  if (offload.length > 0 && plain.length > 0) {
+    describe.push(
+      `note: TCP super-packets from offload ports (${offload.join(', ')}) routed to ${plain.join(', ')} ` +
+        '(no offload there) are segmented in software (ip4-gso/segments-made), which costs more than passing them on whole',
+    );
   }
   const plans = Array.from({ length: workers }, (_, w) => perPort.map((pp) => pp[w]));
   return { plans, config: { ...config, ports }, teardown, describe };

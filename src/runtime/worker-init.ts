@@ -7,7 +7,7 @@ import type { NexthopArrays } from '../route/nexthops.js';
 
 export type PortPlan =
   /** A queue of a TAP the main thread opened (fds are process-wide). */
-  | { type: 'tap'; ifname: string; fd: number; vnetHdrLen: number }
+  | { type: 'tap'; ifname: string; fd: number; vnetHdrLen: number; offload: boolean }
   /** An AF_PACKET socket the worker opens itself (its ring belongs to its thread), in a fanout group. */
   | { type: 'afpacket'; ifname: string; fanoutGroup: number };
 

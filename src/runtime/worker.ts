@@ -6,7 +6,7 @@ import { loadNative } from '../io/native.js';
 import type { PacketPort } from '../io/port.js';
 import { TapPort } from '../io/tap-port.js';
 import { PortWaiter } from '../io/wait.js';
-import { Batch } from '../pipeline/batch.js';
+import { Batch, DEFAULT_SLOT_BYTES, HEADROOM } from '../pipeline/batch.js';
 import { Router } from '../pipeline/router.js';
 import { FibView } from '../route/fib-view.js';
 import { NexthopTable } from '../route/nexthops.js';
@@ -19,7 +19,7 @@ const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 
 function openPorts(): (PacketPort | undefined)[] {
   return init.ports.map((plan, index) =>
-    plan.type === 'tap' ? TapPort.adopt(plan.fd, plan.ifname, plan.vnetHdrLen, index) : AfPacketPort.open(plan.ifname, { index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash' }),
+    plan.type === 'tap' ? TapPort.adopt(plan.fd, plan.ifname, plan.vnetHdrLen, index, plan.offload) : AfPacketPort.open(plan.ifname, { index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash' }),
   );
 }
 
@@ -27,10 +27,12 @@ let ports: (PacketPort | undefined)[] = [];
 try {
   loadNative();
   ports = openPorts();
-  const batch = new Batch({ shared: false });
+  // An offload TAP hands over 64 KiB super-packets: every slot must hold one.
+  const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.type === 'tap' && p.offload) });
   const router = new Router(init.config, FibView.fromBuffers(init.fib), NexthopTable.fromPlain(init.nexthops), {
     batchCapacity: batch.capacity,
-    maxFrame: batch.maxFrame,
+    // The ARP queue keeps ordinary frames only (2048 entries of 64 KiB would be 128 MB); super-packets are not queued.
+    maxFrame: Math.min(batch.maxFrame, DEFAULT_SLOT_BYTES - HEADROOM),
     counterBuffer: () => init.counters,
     neighborSync: new NeighborSync(init.index, init.neighborSync),
   });

@@ -1,7 +1,7 @@
 // Runs frames through a Router built from YAML, with a manual clock, and
 // returns what came out and which counters moved.
 import { parseConfig, type RouterConfig } from '../../src/config/load.js';
-import { Batch } from '../../src/pipeline/batch.js';
+import { Batch, OffloadMeta, type BatchOptions } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
 import { Router } from '../../src/pipeline/router.js';
 import { compileFib } from '../../src/route/fib.js';
@@ -9,35 +9,41 @@ import { compileFib } from '../../src/route/fib.js';
 export interface Sent {
   port: string;
   bytes: Uint8Array;
+  /** The slot's offload words (OffloadMeta layout) as it left. */
+  meta: number[];
 }
 
 export class Harness {
   readonly config: RouterConfig;
   readonly clock = new ManualClock(1000);
-  readonly batch = new Batch({ rxCapacity: 64, generatedCapacity: 64 });
+  readonly batch: Batch;
   readonly router: Router;
 
-  constructor(yaml: string) {
+  constructor(yaml: string, batchOpts: BatchOptions = {}) {
+    this.batch = new Batch({ rxCapacity: 64, generatedCapacity: 64, ...batchOpts });
     this.config = parseConfig(yaml, 'test.yaml', '.');
     const { fib, nexthops } = compileFib(this.config);
     this.router = new Router(this.config, fib, nexthops, { clock: this.clock, batchCapacity: this.batch.capacity, maxFrame: this.batch.maxFrame });
   }
 
   /** Sends frames (all in one batch) and returns the frames sent and the counters that changed. */
-  send(frames: { port: string; frame: Uint8Array }[]): { out: Sent[]; counters: Record<string, number> } {
+  send(frames: { port: string; frame: Uint8Array; meta?: readonly number[] }[]): { out: Sent[]; counters: Record<string, number> } {
     const before = this.router.counters.nonZero();
     this.batch.reset();
     for (const f of frames) {
       const port = this.config.ports.findIndex((p) => p.name === f.port);
       if (port < 0) throw new Error(`no port ${f.port}`);
-      if (this.batch.pushFrame(f.frame, 0, f.frame.length, port, 1, 0) < 0) throw new Error('batch full');
+      const s = this.batch.pushFrame(f.frame, 0, f.frame.length, port, 1, 0);
+      if (s < 0) throw new Error('batch full');
+      if (f.meta) this.batch.offload.set(f.meta, s * OffloadMeta.WORDS);
     }
     this.router.process(this.batch);
     const g = this.router.graph;
     const out: Sent[] = [];
     for (let i = 0; i < g.outputCount; i++) {
       const s = g.output[i];
-      out.push({ port: this.config.ports[this.batch.txPort[s]].name, bytes: this.batch.bytes(s).slice() });
+      const m = s * OffloadMeta.WORDS;
+      out.push({ port: this.config.ports[this.batch.txPort[s]].name, bytes: this.batch.bytes(s).slice(), meta: Array.from(this.batch.offload.subarray(m, m + OffloadMeta.WORDS)) });
     }
     const after = this.router.counters.nonZero();
     const counters: Record<string, number> = {};
@@ -48,8 +54,8 @@ export class Harness {
     return { out, counters };
   }
 
-  one(port: string, frame: Uint8Array) {
-    return this.send([{ port, frame }]);
+  one(port: string, frame: Uint8Array, meta?: readonly number[]) {
+    return this.send([{ port, frame, meta }]);
   }
 }
 

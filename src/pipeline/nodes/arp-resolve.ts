@@ -2,10 +2,15 @@
 // the bounded pending queue (the batch slot is reused when the batch ends),
 // and the first one for a neighbor sends an ARP request. Retries and the
 // give-up deadline are the timer's (serviceNeighbors).
+//
+// The queue keeps bytes, not offload metadata: a partial checksum is completed
+// before a datagram is queued, and a TCP super-packet is dropped
+// (gso-unresolved; TCP sends it again once the neighbor is known).
 import { ipv4TotalLength } from '../../wire/ipv4.js';
 import { NeighborState } from '../../route/neighbor.js';
 import { OUTPUT } from '../graph.js';
-import type { Batch } from '../batch.js';
+import { OffloadMeta, type Batch } from '../batch.js';
+import { completeChecksum } from '../offload.js';
 import type { ForwardingContext } from '../context.js';
 import { PipelineNode, type Dispatch } from '../node.js';
 import { ARP_MAX_PROBES, writeArpRequest } from '../neighbor-resolution.js';
@@ -15,6 +20,7 @@ const NEXT_TX = 0;
 const DROP_TABLE_FULL = 0;
 const DROP_QUEUE_FULL = 1;
 const DROP_QUEUE_OVERFLOW = 2;
+const DROP_GSO_UNRESOLVED = 4;
 
 export class ArpResolve extends PipelineNode {
   readonly name = 'arp-resolve';
@@ -24,6 +30,7 @@ export class ArpResolve extends PipelineNode {
     { name: 'queue-full', description: 'the pending queue has no free entry' },
     { name: 'queue-overflow', description: 'an older packet for the same neighbor was dropped to make room' },
     { name: 'resolution-failed', description: 'no ARP reply in time (ICMP host unreachable sent)' },
+    { name: 'gso-unresolved', description: 'a TCP super-packet (offload) whose next hop has no MAC yet: not queued' },
   ];
   private queued = 0;
   private requests = 0;
@@ -54,6 +61,13 @@ export class ArpResolve extends PipelineNode {
       const s = vec[k];
       const o = batch.l3[s];
       const port = batch.txPort[s];
+      if (batch.hasOffload(s)) {
+        if (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE] !== 0) {
+          d.drop(this, DROP_GSO_UNRESOLVED, s);
+          continue;
+        }
+        completeChecksum(batch, s);
+      }
       const target = neighborTarget(ctx, b, o, batch.nextHop[s]);
       const n = nt.findOrInsert(port, target);
       if (n < 0) {

@@ -4,7 +4,7 @@
 // option; the counter tells a user that tagged traffic is arriving).
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_QINQ, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
-import { PacketFlag } from '../batch.js';
+import { OffloadMeta, PacketFlag } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
 import { PipelineNode, type Dispatch } from '../node.js';
 
@@ -27,7 +27,7 @@ export class EthernetInput extends PipelineNode {
     { name: 'vlan-tagged', description: '802.1Q/802.1ad tagged frame on an untagged port' },
     { name: 'unknown-ethertype', description: 'neither IPv4 nor ARP (IPv6, LLDP, ...)' },
     { name: 'multicast', description: 'link-layer multicast (no multicast routing)' },
-    { name: 'too-big', description: 'frame larger than the port MTU plus Ethernet header' },
+    { name: 'too-big', description: 'frame larger than the port MTU plus Ethernet header (TCP super-packets from an offload TAP excepted)' },
   ];
 
   constructor(private readonly ctx: ForwardingContext) {
@@ -62,7 +62,8 @@ export class EthernetInput extends PipelineNode {
       }
       const type = (b[o + 12] << 8) | b[o + 13];
       if (type === ETHERTYPE_IPV4) {
-        if (len - ETH_HEADER_LEN > ports.mtu[port]) {
+        // A TCP super-packet from an offload TAP is larger by design: ip4-rewrite judges its segments.
+        if (len - ETH_HEADER_LEN > ports.mtu[port] && batch.offload[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE] === 0) {
           d.drop(this, DROP_TOO_BIG, s);
           continue;
         }

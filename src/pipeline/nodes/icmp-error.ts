@@ -172,6 +172,7 @@ export class IcmpError extends PipelineNode {
       batch.start[s] = n - ETH_HEADER_LEN;
       batch.length[s] = ETH_HEADER_LEN + len;
       batch.flags[s] = PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
+      batch.clearOffload(s);
       d.counters.add(this.sent, batch.length[s]);
       d.enqueue(this, NEXT_LOOKUP, s);
     }

@@ -3,15 +3,23 @@
 // fragment but the last carries a multiple of 8 data bytes; the first keeps
 // all options, later ones only options with the "copied" bit; offsets and MF
 // continue those of the original (which may itself be a fragment).
+//
+// A TCP super-packet (GSO) is never fragmented: it only gets here when its
+// segments exceed the MTU with DF clear (Linux TCP always sets DF, so this is
+// rare) and is dropped as gso-needs-fragmenting. A datagram with a partial
+// checksum (offload) has it completed before it is cut up.
 import { fillIpv4Checksum, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4TotalLength, setIpv4FragOffset, setIpv4Ihl, setIpv4Mf, setIpv4TotalLength } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { ForwardingContext } from '../context.js';
 import { PipelineNode, type Dispatch } from '../node.js';
+import { OffloadMeta } from '../batch.js';
+import { completeChecksum } from '../offload.js';
 
 const NEXT_OUTPUT = 0;
 const DROP_NO_BUFFER = 0;
 const DROP_MTU_TOO_SMALL = 1;
+const DROP_GSO = 2;
 
 export class Ip4Frag extends PipelineNode {
   readonly name = 'ip4-frag';
@@ -19,6 +27,7 @@ export class Ip4Frag extends PipelineNode {
   readonly drops = [
     { name: 'no-buffer', description: 'no free slot for a fragment: the whole datagram is dropped' },
     { name: 'mtu-too-small', description: 'egress MTU leaves no room for 8 data bytes after the header' },
+    { name: 'gso-needs-fragmenting', description: 'a TCP super-packet (offload) whose segments exceed the egress MTU with DF clear: never fragmented' },
   ];
   private made = 0;
   /** Scratch for the options of later fragments (at most 40 bytes). */
@@ -62,6 +71,13 @@ export class Ip4Frag extends PipelineNode {
     const mtus = this.ctx.ports.mtu;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
+      if (batch.hasOffload(s)) {
+        if (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE] !== 0) {
+          d.drop(this, DROP_GSO, s);
+          continue;
+        }
+        completeChecksum(batch, s);
+      }
       const o = batch.l3[s];
       const hl = ipv4HeaderLen(b, o);
       const total = ipv4TotalLength(b, o);

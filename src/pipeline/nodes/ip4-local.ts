@@ -86,6 +86,7 @@ export class Ip4Local extends PipelineNode {
         setIcmpType(b, io, ICMP_ECHO_REPLY);
         fillIcmpChecksum(b, io, ilen);
         batch.flags[s] = PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
+        batch.clearOffload(s);
         d.counters.add(this.echoReplies, batch.length[s]);
         d.enqueue(this, NEXT_LOOKUP, s);
       } else if (proto === IPPROTO_UDP || proto === IPPROTO_TCP) {

@@ -2,17 +2,26 @@
 // hop (the gateway, or the destination itself on an attached route) comes
 // from the neighbor table; a miss goes to arp-resolve, which holds the
 // datagram and asks.
+//
+// Offload metadata (batch.offload): towards an offload TAP it goes along (the
+// checksum start is kept relative to the frame when the Ethernet header
+// moves); towards any other port a partial checksum is completed here. A TCP
+// super-packet for such a port was segmented by ip4-gso already; one that
+// still arrives (it cannot by ip4-rewrite) is dropped as
+// gso-to-non-offload-port rather than sent as a 64 KiB frame.
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4 } from '../../wire/ethernet.js';
 import { ipv4Dst } from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NeighborState } from '../../route/neighbor.js';
 import { OUTPUT } from '../graph.js';
-import type { Batch } from '../batch.js';
+import { OffloadMeta, type Batch } from '../batch.js';
+import { completeChecksum } from '../offload.js';
 import type { ForwardingContext } from '../context.js';
 import { PipelineNode, type Dispatch } from '../node.js';
 
 const NEXT_TX = 0;
 const NEXT_RESOLVE = 1;
+const DROP_GSO_TO_NON_OFFLOAD = 0;
 
 /** The address to ARP for: the gateway of a GATEWAY next hop, else the destination. */
 export function neighborTarget(ctx: ForwardingContext, b: Uint8Array, l3: number, nextHop: number): number {
@@ -30,7 +39,9 @@ export function writeIpv4EthernetHeader(ctx: ForwardingContext, b: Uint8Array, e
 export class Ip4Output extends PipelineNode {
   readonly name = 'ip4-output';
   readonly next = [OUTPUT, 'arp-resolve'];
-  readonly drops = [];
+  readonly drops = [
+    { name: 'gso-to-non-offload-port', description: 'a TCP super-packet that reached a port without offload unsegmented (ip4-gso segments them; a safety net)' },
+  ];
 
   constructor(private readonly ctx: ForwardingContext) {
     super();
@@ -60,12 +71,23 @@ export class Ip4Output extends PipelineNode {
     const nextHop = batch.nextHop;
     const start = batch.start;
     const length = batch.length;
+    const meta = batch.offload;
+    const portOffload = ctx.ports.offload;
     let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const o = l3[s];
       const port = txPort[s];
       const nh = nextHop[s];
+      const om = s * OffloadMeta.WORDS;
+      const offloaded = (meta[om] | meta[om + 1]) !== 0;
+      if (offloaded && portOffload[port] === 0) {
+        if (meta[om + OffloadMeta.GSO_TYPE] !== 0) {
+          d.drop(this, DROP_GSO_TO_NON_OFFLOAD, s);
+          continue;
+        }
+        completeChecksum(batch, s);
+      }
       const target = nhKind[nh] === NexthopKind.GATEWAY ? nhGateway[nh] : ((b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19]) >>> 0;
       let n: number;
       if (port === lastPort && target === lastTarget && ntPort[lastSlot] === port && ntIp[lastSlot] === target && ntState[lastSlot] === NeighborState.REACHABLE && ntExpires[lastSlot] > now) {
@@ -100,6 +122,14 @@ export class Ip4Output extends PipelineNode {
       b[e + 11] = portMac[pm + 5];
       b[e + 12] = ETHERTYPE_IPV4 >> 8;
       b[e + 13] = ETHERTYPE_IPV4 & 0xff;
+      if (offloaded && portOffload[port] !== 0) {
+        // CSUM_START and HDR_LEN count from the frame's start, which moves when a VLAN tag went away.
+        const delta = start[s] - e;
+        if (delta !== 0) {
+          meta[om + OffloadMeta.CSUM_START] += delta;
+          if (meta[om + OffloadMeta.HDR_LEN] !== 0) meta[om + OffloadMeta.HDR_LEN] += delta;
+        }
+      }
       start[s] = e;
       length[s] = ETH_HEADER_LEN + ((b[o + 2] << 8) | b[o + 3]);
       vec[w++] = s;

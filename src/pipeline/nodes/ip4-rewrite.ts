@@ -4,16 +4,29 @@
 // big with DF set -> ICMP fragmentation needed carrying the next-hop MTU; DF
 // clear -> fragment). Then the TTL is decremented with an incremental
 // checksum update (RFC 1624). Packets the router made itself keep their TTL.
+//
+// A TCP super-packet from an offload TAP (GSO metadata in batch.offload) is
+// judged by the segments the receiver will cut it into, as Linux does with
+// skb_gso_validate_network_len: IP header + TCP header + gso_size against the
+// MTU. Segments that fit: forwarded whole, whatever its total length. Too big
+// with DF: fragmentation needed with the MTU. Too big without DF: ip4-frag,
+// which never fragments a super-packet and drops it (counted). The TTL
+// decrement is the same: the receiver copies the header into every segment.
+// A super-packet whose egress port has no offload goes to ip4-gso, which
+// segments it in software; towards an offload TAP it stays whole.
 import { ICMP_DEST_UNREACHABLE, ICMP_TIME_EXCEEDED, ICMP_UNREACH_FRAG_NEEDED } from '../../wire/icmp.js';
 import { ipv4Df, ipv4TotalLength, ipv4Ttl } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import { icmpErrorCode, type ForwardingContext } from '../context.js';
 import { PipelineNode, type Dispatch } from '../node.js';
+import { OffloadMeta } from '../batch.js';
+import { gsoSegmentLength } from '../offload.js';
 
 const NEXT_OUTPUT = 0;
 const NEXT_FRAG = 1;
 const NEXT_ICMP_ERROR = 2;
+const NEXT_GSO = 3;
 
 const DROP_TTL_EXPIRED = 0;
 const DROP_FRAG_NEEDED = 1;
@@ -22,10 +35,10 @@ const TIME_EXCEEDED = icmpErrorCode(ICMP_TIME_EXCEEDED, 0);
 
 export class Ip4Rewrite extends PipelineNode {
   readonly name = 'ip4-rewrite';
-  readonly next = ['ip4-output', 'ip4-frag', 'icmp-error'];
+  readonly next = ['ip4-output', 'ip4-frag', 'icmp-error', 'ip4-gso'];
   readonly drops = [
     { name: 'ttl-expired', description: 'RFC 1812 5.3.1: TTL 0 or 1 on arrival (ICMP time exceeded sent)' },
-    { name: 'fragmentation-needed', description: 'RFC 1191: larger than the egress MTU with DF set (ICMP fragmentation needed sent)' },
+    { name: 'fragmentation-needed', description: 'RFC 1191: larger than the egress MTU with DF set (ICMP fragmentation needed sent); for a TCP super-packet, its segments are' },
   ];
 
   constructor(private readonly ctx: ForwardingContext) {
@@ -38,6 +51,8 @@ export class Ip4Rewrite extends PipelineNode {
     const l3 = batch.l3;
     const flags = batch.flags;
     const txPort = batch.txPort;
+    const meta = batch.offload;
+    const portOffload = this.ctx.ports.offload;
     let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
@@ -50,7 +65,11 @@ export class Ip4Rewrite extends PipelineNode {
         continue;
       }
       const mtu = mtus[txPort[s]];
-      const tooBig = ipv4TotalLength(b, o) > mtu;
+      const gsoType = meta[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE];
+      const tooBig =
+        gsoType === 0
+          ? ipv4TotalLength(b, o) > mtu
+          : gsoSegmentLength(b, o, gsoType, meta[s * OffloadMeta.WORDS + OffloadMeta.GSO_SIZE], ipv4TotalLength(b, o)) > mtu;
       if (tooBig && ipv4Df(b, o)) {
         d.countDrop(this, DROP_FRAG_NEEDED, s);
         batch.icmpError[s] = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, mtu);
@@ -68,6 +87,7 @@ export class Ip4Rewrite extends PipelineNode {
         b[o + 11] = folded & 0xff;
       }
       if (tooBig) d.enqueue(this, NEXT_FRAG, s);
+      else if (gsoType !== 0 && portOffload[txPort[s]] === 0) d.enqueue(this, NEXT_GSO, s);
       else vec[w++] = s;
     }
     d.enqueueMany(this, NEXT_OUTPUT, vec, w);

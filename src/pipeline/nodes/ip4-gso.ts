@@ -1,0 +1,108 @@
+// ip4-gso: software segmentation of a TCP/IPv4 super-packet (GSO metadata
+// from an offload TAP) that leaves by a port without offload, as Linux's
+// tcp_gso_segment does: one segment per gso_size payload bytes, each with a
+// copy of the IP and TCP headers; IP total length, id (+1 per segment) and
+// header checksum, TCP sequence number and a full TCP checksum per segment;
+// FIN and PSH only on the last segment, CWR only on the first. ip4-rewrite
+// sends super-packets here after its MTU check (which judged the segments)
+// and the TTL decrement, so the segments need nothing more than ip4-output.
+import { fillIpv4Checksum } from '../../wire/ipv4.js';
+import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
+import { finishChecksum, pseudoHeaderSumFromIpv4, sumWords } from '../../wire/checksum.js';
+import { OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
+import { PipelineNode, type Dispatch } from '../node.js';
+
+const NEXT_OUTPUT = 0;
+const DROP_NO_BUFFER = 0;
+const DROP_UNSUPPORTED = 1;
+
+const IPPROTO_TCP = 6;
+const TCP_FIN = 0x01;
+const TCP_PSH = 0x08;
+const TCP_CWR = 0x80;
+
+export class Ip4Gso extends PipelineNode {
+  readonly name = 'ip4-gso';
+  readonly next = ['ip4-output'];
+  readonly drops = [
+    { name: 'no-buffer', description: 'not enough free slots for the segments of a TCP super-packet: dropped whole' },
+    { name: 'unsupported', description: 'a super-packet that is not TCP/IPv4 with a sane gso_size (never negotiated)' },
+  ];
+  private made = 0;
+
+  override extraCounters() {
+    return [{ name: 'segments-made', description: 'TCP segments cut in software from super-packets, for ports without offload' }];
+  }
+
+  override attach(counter: (name: string) => number): void {
+    this.made = counter(`${this.name}/segments-made`);
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const b = batch.arena;
+    const meta = batch.offload;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const m = s * OffloadMeta.WORDS;
+      const o = batch.l3[s];
+      const ihl = (b[o] & 0x0f) << 2;
+      const total = (b[o + 2] << 8) | b[o + 3];
+      const t = o + ihl;
+      const thl = (b[t + 12] >> 4) << 2;
+      const hdr = ihl + thl;
+      const mss = meta[m + OffloadMeta.GSO_SIZE];
+      if ((meta[m + OffloadMeta.GSO_TYPE] & ~VNET_HDR_GSO_ECN) !== VNET_HDR_GSO_TCPV4 || b[o + 9] !== IPPROTO_TCP || mss === 0 || thl < 20 || hdr > total) {
+        d.drop(this, DROP_UNSUPPORTED, s);
+        continue;
+      }
+      const payload = total - hdr;
+      const segments = payload <= mss ? 1 : Math.ceil(payload / mss);
+      if (segments > batch.generatedFree) {
+        d.drop(this, DROP_NO_BUFFER, s);
+        continue;
+      }
+      const seq0 = ((b[t + 4] << 24) | (b[t + 5] << 16) | (b[t + 6] << 8) | b[t + 7]) >>> 0;
+      const id0 = (b[o + 4] << 8) | b[o + 5];
+      const tcpFlags = b[t + 13];
+      for (let i = 0; i < segments; i++) {
+        const off = i * mss;
+        const chunk = payload - off < mss ? payload - off : mss;
+        const f = batch.allocGenerated(s);
+        const fo = batch.slotStart(f) + ETH_HEADER_LEN;
+        const ft = fo + ihl;
+        b.copyWithin(fo, o, o + hdr);
+        b.copyWithin(fo + hdr, o + hdr + off, o + hdr + off + chunk);
+        const len = hdr + chunk;
+        b[fo + 2] = len >> 8;
+        b[fo + 3] = len & 0xff;
+        const id = (id0 + i) & 0xffff;
+        b[fo + 4] = id >> 8;
+        b[fo + 5] = id & 0xff;
+        fillIpv4Checksum(b, fo);
+        const seq = (seq0 + off) >>> 0;
+        b[ft + 4] = seq >>> 24;
+        b[ft + 5] = (seq >>> 16) & 0xff;
+        b[ft + 6] = (seq >>> 8) & 0xff;
+        b[ft + 7] = seq & 0xff;
+        let fl = tcpFlags;
+        if (i < segments - 1) fl &= ~(TCP_FIN | TCP_PSH);
+        if (i > 0) fl &= ~TCP_CWR;
+        b[ft + 13] = fl;
+        b[ft + 16] = 0;
+        b[ft + 17] = 0;
+        const c = finishChecksum(sumWords(b, ft, thl + chunk, pseudoHeaderSumFromIpv4(b, fo, IPPROTO_TCP, thl + chunk)));
+        b[ft + 16] = c >> 8;
+        b[ft + 17] = c & 0xff;
+        batch.l3[f] = fo;
+        batch.start[f] = fo - ETH_HEADER_LEN;
+        batch.length[f] = ETH_HEADER_LEN + len;
+        batch.txPort[f] = batch.txPort[s];
+        batch.nextHop[f] = batch.nextHop[s];
+        batch.flags[f] = batch.flags[s];
+        d.counters.add(this.made, batch.length[f]);
+        d.enqueue(this, NEXT_OUTPUT, f);
+      }
+      d.free(s);
+    }
+  }
+}
