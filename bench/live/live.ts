@@ -29,11 +29,13 @@ interface Subject {
   engine: LabEngine;
   workers: number;
   testpmd?: boolean;
+  offload?: boolean;
 }
 
 const SUBJECTS: Subject[] = [
   { label: 'dataplane tap 1w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 1 },
   { label: 'dataplane tap 2w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 2 },
+  { label: 'dataplane tap+offload 1w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 1, offload: true },
   { label: 'dataplane afpacket 1w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 1 },
   { label: 'dataplane afpacket 2w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 2 },
   { label: 'linux kernel (veth)', subject: 'linux-kernel', ports: 'afpacket', engine: 'kernel', workers: 1 },
@@ -77,7 +79,7 @@ async function measureSubject(s: Subject, prefix: string, tmp: string): Promise<
   let lab: LabState | undefined;
   let testpmd: ChildProcess | undefined;
   try {
-    const opts = { prefix, ports: s.ports, engine: s.engine, workers: s.workers, readyTimeoutMs: 10_000 };
+    const opts = { prefix, ports: s.ports, engine: s.engine, workers: s.workers, offload: s.offload, readyTimeoutMs: 10_000 };
     try {
       lab = await labUp(opts);
     } catch (e) {

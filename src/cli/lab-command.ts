@@ -10,6 +10,7 @@ export interface LabCliOptions {
   workers: number;
   engine: string;
   wanMtu?: number;
+  offload?: boolean;
 }
 
 function say(s: string): void {
@@ -66,8 +67,9 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
       const ports = parsePorts(o.ports);
       const engine = parseEngine(o.engine);
       if (engine === 'kernel' && o.ports === 'tap') throw new LabError('--engine kernel needs --ports afpacket (veth pairs)');
+      if (o.offload === true && ports !== 'tap') throw new LabError('--offload needs --ports tap (GSO is a TAP feature)');
       const t0 = Date.now();
-      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu });
+      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true });
       say(topologyText(s));
       say(`\nup in ${((Date.now() - t0) / 1000).toFixed(1)} s: the router answers pings from both sides.`);
       return 0;

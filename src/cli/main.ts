@@ -123,6 +123,7 @@ Example:
     .option('--prefix <name>', 'namespace name prefix: <prefix>-router, <prefix>-client, <prefix>-server', 'dp-lab')
     .option('--engine <router>', 'who routes: dataplane, kernel (ip_forward in the router ns; needs --ports afpacket) or none', 'dataplane')
     .option('--wan-mtu <bytes>', "MTU of the router's server-side port", positiveInt('--wan-mtu'))
+    .option('--offload', 'TAP ports with GSO/checksum offload: TCP crosses the dataplane in 64 KB segments')
     .addHelpText(
       'after',
       `
@@ -138,7 +139,7 @@ Examples:
   sudo ip netns exec dp-lab-client traceroute -n 198.51.100.10
   sudo dataplane lab down`,
     )
-    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number }) => {
+    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean }) => {
       const { runLab } = await import('./lab-command.js');
       process.exitCode = await runLab(action, { ...opts, workers: Math.max(1, opts.workers) });
     });

@@ -24,6 +24,8 @@ export interface LabOptions {
   workers: number;
   /** MTU of the router's server-side port (wan); default 1500. */
   wanMtu?: number;
+  /** TAP ports with GSO/checksum offload (TCP in 64 KB segments); tap ports only. */
+  offload?: boolean;
 }
 
 export const LAB = {
@@ -65,7 +67,7 @@ export function labConfigYaml(o: LabOptions): string {
   const io = (port: 'lan' | 'wan'): string => {
     if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port} }`;
     const [ns, peer] = port === 'lan' ? [n.client, LAB.client.cidr] : [n.server, LAB.server.cidr];
-    return `{ type: tap, netns: ${ns}, peerAddress: ${peer}, peerName: ${LAB.hostIf} }`;
+    return `{ type: tap, netns: ${ns}, peerAddress: ${peer}, peerName: ${LAB.hostIf}${o.offload === true ? ', offload: true' : ''} }`;
   };
   const mtu = o.wanMtu !== undefined && o.wanMtu !== 1500 ? `\n    mtu: ${o.wanMtu}` : '';
   return `# dataplane lab "${o.prefix}" (${o.ports} ports), written by \`dataplane lab up\`.
