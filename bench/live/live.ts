@@ -131,7 +131,8 @@ async function measureSubject(s: Subject, prefix: string, tmp: string): Promise<
 
 function rowsOf(r: LiveResult): BenchRow[] {
   const rows: BenchRow[] = [];
-  const case_ = `${r.ports}${r.subject === 'dataplane' ? ` ${r.workers}w` : ''}`;
+  // The subject's label without the subject ("tap+offload 1w"), so rows of different setups never share a name.
+  const case_ = r.subject === 'dataplane' ? r.label.replace(/^dataplane /, '') : r.ports;
   const notes = r.notes.join('; ');
   if (r.sinkPps !== undefined) {
     rows.push({
