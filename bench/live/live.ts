@@ -30,12 +30,14 @@ interface Subject {
   workers: number;
   testpmd?: boolean;
   offload?: boolean;
+  busyPoll?: boolean;
 }
 
 const SUBJECTS: Subject[] = [
   { label: 'dataplane tap 1w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 1 },
   { label: 'dataplane tap 2w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 2 },
   { label: 'dataplane tap+offload 1w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 1, offload: true },
+  { label: 'dataplane tap+offload busy-poll 1w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 1, offload: true, busyPoll: true },
   { label: 'dataplane afpacket 1w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 1 },
   { label: 'dataplane afpacket 2w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 2 },
   { label: 'linux kernel (veth)', subject: 'linux-kernel', ports: 'afpacket', engine: 'kernel', workers: 1 },
@@ -79,7 +81,7 @@ async function measureSubject(s: Subject, prefix: string, tmp: string): Promise<
   let lab: LabState | undefined;
   let testpmd: ChildProcess | undefined;
   try {
-    const opts = { prefix, ports: s.ports, engine: s.engine, workers: s.workers, offload: s.offload, readyTimeoutMs: 10_000 };
+    const opts = { prefix, ports: s.ports, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, readyTimeoutMs: 10_000 };
     try {
       lab = await labUp(opts);
     } catch (e) {

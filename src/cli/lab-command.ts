@@ -11,6 +11,7 @@ export interface LabCliOptions {
   engine: string;
   wanMtu?: number;
   offload?: boolean;
+  busyPoll?: boolean;
 }
 
 function say(s: string): void {
@@ -69,7 +70,7 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
       if (engine === 'kernel' && o.ports === 'tap') throw new LabError('--engine kernel needs --ports afpacket (veth pairs)');
       if (o.offload === true && ports !== 'tap') throw new LabError('--offload needs --ports tap (GSO is a TAP feature)');
       const t0 = Date.now();
-      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true });
+      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true, busyPoll: o.busyPoll === true });
       say(topologyText(s));
       say(`\nup in ${((Date.now() - t0) / 1000).toFixed(1)} s: the router answers pings from both sides.`);
       return 0;

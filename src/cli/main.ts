@@ -86,6 +86,7 @@ Example:
     .option('-w, --workers <n>', 'packet worker threads (default: one per core)', positiveInt('--workers'))
     .option('--json', 'log one JSON object per line')
     .option('--status-interval <seconds>', 'seconds between status lines', positiveInt('--status-interval'), 2)
+    .option('--busy-poll', 'workers poll their ports without sleeping: lowest latency, one core each (like DPDK)')
     .addHelpText(
       'after',
       `
@@ -104,14 +105,14 @@ it created disappear), print the counters and exit 0.
 Example:
   sudo dataplane run --config router.yaml --workers 2`,
     )
-    .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number }) => {
+    .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number; busyPoll?: boolean }) => {
       if (opts.workers === 0) {
         process.stderr.write('dataplane run: --workers must be at least 1\n');
         process.exitCode = 2;
         return;
       }
       const { runDataplane } = await import('./run-command.js');
-      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: Math.max(1, opts.statusInterval) });
+      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: Math.max(1, opts.statusInterval), busyPoll: opts.busyPoll === true });
     });
 
   program
@@ -124,6 +125,7 @@ Example:
     .option('--engine <router>', 'who routes: dataplane, kernel (ip_forward in the router ns; needs --ports afpacket) or none', 'dataplane')
     .option('--wan-mtu <bytes>', "MTU of the router's server-side port", positiveInt('--wan-mtu'))
     .option('--offload', 'TAP ports with GSO/checksum offload: TCP crosses the dataplane in 64 KB segments')
+    .option('--busy-poll', "the dataplane's workers poll without sleeping (lowest latency, a core each)")
     .addHelpText(
       'after',
       `
@@ -139,7 +141,7 @@ Examples:
   sudo ip netns exec dp-lab-client traceroute -n 198.51.100.10
   sudo dataplane lab down`,
     )
-    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean }) => {
+    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean; busyPoll?: boolean }) => {
       const { runLab } = await import('./lab-command.js');
       process.exitCode = await runLab(action, { ...opts, workers: Math.max(1, opts.workers) });
     });

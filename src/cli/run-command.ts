@@ -14,6 +14,7 @@ export interface RunOptions {
   workers?: number;
   json: boolean;
   statusInterval: number;
+  busyPoll: boolean;
 }
 
 function defaultWorkers(): number {
@@ -33,6 +34,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     const config = loadConfig(opts.config);
     dp = await Dataplane.start(config, {
       workers,
+      busyPoll: opts.busyPoll,
       onEvent: (e) => {
         if (e.type === 'port-gone') log(`port ${config.ports[e.port].name} is gone (worker ${e.index}): ${e.message}; it is down, the others go on`, { event: 'port-gone', port: config.ports[e.port].name, worker: e.index, message: e.message });
         else if (e.type === 'error') log(`worker ${e.index} failed: ${e.message}`, { event: 'worker-error', worker: e.index, message: e.message });
@@ -44,7 +46,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
   }
-  log(`dataplane running: ${workers} worker${workers > 1 ? 's' : ''}, ${dp.config.ports.length} ports, ${dp.config.routes.length} routes (Ctrl-C to stop)`, {
+  log(`dataplane running: ${workers} worker${workers > 1 ? 's' : ''}${opts.busyPoll ? ' (busy polling)' : ''}, ${dp.config.ports.length} ports, ${dp.config.routes.length} routes (Ctrl-C to stop)`, {
     event: 'started',
     workers,
     ports: dp.portLines,

@@ -30,6 +30,8 @@ export interface LabState {
   engine: LabEngine;
   workers: number;
   wanMtu?: number;
+  /** The dataplane's workers poll without sleeping. */
+  busyPoll?: boolean;
   names: LabNames;
   /** The dataplane's pid (0 when the kernel or nothing routes). */
   pid: number;
@@ -101,6 +103,7 @@ function startDataplane(s: LabState): number {
   const log = openSync(s.logPath, 'a');
   try {
     const args = ['netns', 'exec', s.names.router, process.execPath, cliPath(), 'run', '--config', s.configPath, '--workers', String(s.workers)];
+    if (s.busyPoll === true) args.push('--busy-poll');
     // `ip netns exec` execs node in place, so the child's pid is the dataplane's.
     const child = spawn('ip', args, { detached: true, stdio: ['ignore', log, log] });
     child.unref();
@@ -147,6 +150,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     engine: o.engine,
     workers: o.workers,
     wanMtu: o.wanMtu,
+    busyPoll: o.busyPoll,
     names: labNames(o.prefix),
     pid: 0,
     stateDir: dir,

@@ -26,6 +26,8 @@ export interface LabOptions {
   wanMtu?: number;
   /** TAP ports with GSO/checksum offload (TCP in 64 KB segments); tap ports only. */
   offload?: boolean;
+  /** The dataplane's workers poll without sleeping (`run --busy-poll`). */
+  busyPoll?: boolean;
 }
 
 export const LAB = {

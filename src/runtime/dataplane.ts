@@ -14,6 +14,8 @@ import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './worker-loo
 
 export interface DataplaneOptions {
   workers: number;
+  /** Workers poll without sleeping (see WorkerLoop). */
+  busyPoll?: boolean;
   /** Called for events worth a log line (port gone, worker error). */
   onEvent?: (event: WorkerMessage) => void;
 }
@@ -60,7 +62,7 @@ export class Dataplane {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync };
+      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync, busyPoll: opts.busyPoll === true };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;

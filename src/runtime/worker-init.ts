@@ -24,6 +24,8 @@ export interface WorkerInit {
   portStats: SharedArrayBuffer;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
+  /** Poll without sleeping (a core per worker, lowest latency). */
+  busyPoll: boolean;
   /** The NeighborSync ring all workers share. */
   neighborSync: SharedArrayBuffer;
 }

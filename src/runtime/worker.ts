@@ -44,6 +44,7 @@ try {
     portStats: new Float64Array(init.portStats),
     control: new Int32Array(init.control),
     wait: (ms) => waiter.wait(ms),
+    busyPoll: init.busyPoll,
     onPortGone: (port, e) => post({ type: 'port-gone', index: init.index, port, message: e instanceof Error ? e.message : String(e) }),
   });
   post({ type: 'ready', index: init.index });

@@ -13,7 +13,7 @@ import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat, WorkerLoop } from '
 import { udpFrame, HOST_MAC, ROUTER_MAC } from '../pipeline/build.js';
 import { BASE_CONFIG } from '../pipeline/harness.js';
 
-function setup(ports: (PacketPort | undefined)[]) {
+function setup(ports: (PacketPort | undefined)[], busyPoll = false) {
   const config = parseConfig(BASE_CONFIG, 't', '.');
   const { fib, nexthops } = compileFib(config);
   const batch = new Batch();
@@ -21,7 +21,7 @@ function setup(ports: (PacketPort | undefined)[]) {
   const portStats = new Float64Array(config.ports.length * PORT_STAT_FIELDS);
   const control = new Int32Array(CONTROL_WORDS);
   let waits = 0;
-  const loop = new WorkerLoop({ router, batch, ports, portStats, control, wait: () => void waits++ });
+  const loop = new WorkerLoop({ router, batch, ports, portStats, control, wait: () => void waits++, busyPoll });
   return { loop, portStats, control, waits: () => waits };
 }
 
@@ -53,6 +53,19 @@ describe('WorkerLoop', () => {
     expect(calls).toBe(5);
     expect(waits()).toBe(5);
     expect(Atomics.load(control, Control.BATCHES)).toBe(5);
+  });
+
+  it('with busy polling never sleeps', () => {
+    const lan = new MemoryPort('lan', { index: 0 });
+    const { loop, control, waits } = setup([lan, undefined, undefined], true);
+    let calls = 0;
+    const orig = loop.step.bind(loop);
+    loop.step = () => {
+      if (++calls === 5) Atomics.store(control, Control.STOP, 1);
+      return orig();
+    };
+    loop.run();
+    expect([calls, waits()]).toEqual([5, 0]);
   });
 
   it('marks a port whose interface is gone as down and keeps serving the others', () => {
