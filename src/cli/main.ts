@@ -2,7 +2,21 @@
 // The `dataplane` command line. Each subcommand lives in its own module and is
 // loaded lazily, so `dataplane --help` stays fast and a subcommand's heavy
 // dependencies (the native addon, workers) load only when used.
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+
+/** package.json's version, found from dist/src/cli or src/cli alike. */
+function packageVersion(): string {
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'dataplane' && pkg.version) return pkg.version;
+    } catch {
+      // try the next location
+    }
+  }
+  return 'unknown';
+}
 
 function positiveInt(name: string) {
   return (value: string): number => {
@@ -16,6 +30,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('dataplane')
+    .version(packageVersion())
     .description('A user-space IPv4 packet dataplane: decode, route, filter, translate and balance packets.')
     .showHelpAfterError('(run with --help for usage)');
 
