@@ -195,16 +195,26 @@ export function classifyLink(b: Uint8Array, off: number, len: number, linkType: 
  * 32767 words of 0xffff plus a pseudo-header stay below 2^31.
  */
 function sum16(b: Uint8Array, o: number, len: number, acc: number): number {
-  let s = acc | 0;
+  // High and low bytes summed apart and combined once: no shift or or per
+  // word. hi stays below 2^23 for any IPv4 datagram; folding it before the
+  // shift keeps the total in int32 (ones-complement sums are mod 65535, so
+  // the fold does not change the result).
+  let hi = 0;
+  let lo = 0;
   let i = o;
-  const end4 = o + (len & ~3);
-  for (; i < end4; i += 4) s = (s + ((b[i] << 8) | b[i + 1]) + ((b[i + 2] << 8) | b[i + 3])) | 0;
-  if (len & 2) {
-    s = (s + ((b[i] << 8) | b[i + 1])) | 0;
-    i += 2;
+  const end8 = o + (len & ~7);
+  for (; i < end8; i += 8) {
+    hi += b[i] + b[i + 2] + b[i + 4] + b[i + 6];
+    lo += b[i + 1] + b[i + 3] + b[i + 5] + b[i + 7];
   }
-  if (len & 1) s = (s + (b[i] << 8)) | 0;
-  return s;
+  const end2 = o + (len & ~1);
+  for (; i < end2; i += 2) {
+    hi += b[i];
+    lo += b[i + 1];
+  }
+  if (len & 1) hi += b[i];
+  hi = (hi & 0xffff) + (hi >>> 16);
+  return ((acc | 0) + (hi << 8) + lo) | 0;
 }
 
 /** True when an unfolded sum folds to 0xffff, i.e. the covered checksum verifies. */
