@@ -9,8 +9,8 @@ import { IoCounter, isPortGone } from '../../src/io/native.js';
 import { PortWaiter } from '../../src/io/wait.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { formatHex, formatMac, parseIp, parseMac, udpOf, vlanFrame } from './frames.js';
-import { ip, Lab, pingFrom, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
-import { Responder } from './serve.js';
+import { ip, Lab, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
+import { answerPing } from './serve.js';
 
 const skip = rootSkipReason(false);
 const ROUTER_MAC = parseMac('02:00:5e:00:33:01');
@@ -40,15 +40,8 @@ describe.skipIf(skip !== undefined)(`AfPacketPort on a veth${skip ? ` (skipped: 
   it('receives a ping from the namespace and sends the ARP and echo replies back (ping succeeds)', async () => {
     const port = AfPacketPort.open(hostEnd, { index: 1 });
     open.push(port);
-    const responder = new Responder(port, ROUTER_MAC, parseIp(ROUTER_IP));
-    const waiter = new PortWaiter([port]);
-    const ping = pingFrom(ns, ROUTER_IP);
-    const deadline = Date.now() + 5000;
-    while (!ping.done() && Date.now() < deadline) {
-      if (waiter.wait(20) !== 0) responder.serve();
-      await tick();
-    }
-    expect(await ping.exit).toBe(0);
+    const { exit, responder } = await answerPing(port, ns, ROUTER_MAC, parseIp(ROUTER_IP), ROUTER_IP);
+    expect(exit).toBe(0);
     expect(responder.seen.arpRequests).toBeGreaterThanOrEqual(1);
     expect(responder.seen.echoRequests).toBe(1);
     // Our own replies are not read back (PACKET_IGNORE_OUTGOING / PACKET_OUTGOING skipped).

@@ -2,7 +2,9 @@
 // echo requests to it, one burst at a time, through the port under test.
 import { Batch } from '../../src/pipeline/batch.js';
 import type { PacketPort } from '../../src/io/port.js';
+import { PortWaiter } from '../../src/io/wait.js';
 import { arpReplyFor, echoReplyFor } from './frames.js';
+import { pingFrom, tick } from './netns.js';
 
 export interface Seen {
   frames: number;
@@ -45,4 +47,20 @@ export class Responder {
     if (out > 0) this.seen.sent += this.port.tx(b, this.slots, out);
     return n;
   }
+}
+
+/**
+ * Pings `ip` from namespace `ns` while a Responder for (mac, ip) serves the
+ * port, for at most 5 s; returns ping's exit status and the responder.
+ */
+export async function answerPing(port: PacketPort, ns: string, mac: Uint8Array, ip: number, addr: string): Promise<{ exit: number; responder: Responder }> {
+  const responder = new Responder(port, mac, ip);
+  const waiter = new PortWaiter([port]);
+  const ping = pingFrom(ns, addr);
+  const deadline = Date.now() + 5000;
+  while (!ping.done() && Date.now() < deadline) {
+    if (waiter.wait(20) !== 0) responder.serve();
+    await tick();
+  }
+  return { exit: await ping.exit, responder };
 }

@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPortGone } from '../../src/io/native.js';
 import { TapPort } from '../../src/io/tap-port.js';
-import { PortWaiter } from '../../src/io/wait.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { formatMac, parseIp, parseMac, udpOf } from './frames.js';
-import { ip, Lab, pingFrom, rootSkipReason, tick, udpFrom } from './netns.js';
-import { Responder } from './serve.js';
+import { ip, Lab, rootSkipReason, udpFrom } from './netns.js';
+import { answerPing } from './serve.js';
 
 const skip = rootSkipReason(true);
 const ROUTER_MAC = parseMac('02:00:5e:00:02:01');
@@ -37,15 +36,8 @@ for (const vnetHdr of [false, true]) {
 
     it('receives the ARP request and echo request of a ping, and the kernel takes our replies (ping succeeds)', async () => {
       expect(port.vnetHdrLen).toBe(vnetHdr ? 10 : 0);
-      const responder = new Responder(port, ROUTER_MAC, parseIp(ROUTER_IP));
-      const waiter = new PortWaiter([port]);
-      const ping = pingFrom(ns, ROUTER_IP);
-      const deadline = Date.now() + 5000;
-      while (!ping.done() && Date.now() < deadline) {
-        if (waiter.wait(20) !== 0) responder.serve();
-        await tick();
-      }
-      expect(await ping.exit).toBe(0);
+      const { exit, responder } = await answerPing(port, ns, ROUTER_MAC, parseIp(ROUTER_IP), ROUTER_IP);
+      expect(exit).toBe(0);
       expect(responder.seen.arpRequests).toBeGreaterThanOrEqual(1);
       expect(responder.seen.echoRequests).toBe(1);
       expect(responder.batch.rxPort[0]).toBe(3);
