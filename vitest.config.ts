@@ -8,5 +8,7 @@ export default defineConfig({
     // better in separate processes than in worker threads.
     pool: 'forks',
     testTimeout: 60_000,
+    // *.test-d.ts files hold type-level tests (node wiring): tsc checks them.
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'tsconfig.test.json' },
   },
 });

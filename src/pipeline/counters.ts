@@ -32,6 +32,11 @@ export class CounterRegistry {
     return index;
   }
 
+  /** Sets the description of a registered counter. */
+  describe(index: number, description: string): void {
+    this.infos[index].description = description;
+  }
+
   indexOf(name: string): number | undefined {
     return this.byName.get(name);
   }

@@ -56,34 +56,42 @@ export class Graph implements Dispatch {
   build(counterBuffer?: (bytes: number) => ArrayBufferLike): this {
     this.outputId = this.nodes.length;
     this.outputCounter = this.registry.register(`${OUTPUT}/packets`, 'packets handed to a port for transmission');
+    const nodeCounters: number[][] = [];
     for (let id = 0; id < this.nodes.length; id++) {
       const n = this.nodes[id];
       n.id = id;
-      n.nextIds = new Int32Array(n.next.length);
-      n.next.forEach((name, i) => {
+      n.nextIds = new Int32Array(n.nextNames.length);
+      n.nextNames.forEach((name, i) => {
         const target = name === OUTPUT ? this.outputId : this.byName.get(name);
-        if (target === undefined) throw new Error(`node '${n.name}' names unknown next node '${name}'`);
+        if (target === undefined) throw new Error(`node '${n.name}' declares next node '${name}', which is not in the graph`);
         if (target === id) throw new Error(`node '${n.name}' may not send to itself`);
         n.nextIds[i] = target;
       });
       n.processedCounter = this.registry.register(`${n.name}/packets`, `packets processed by ${n.name}`);
       n.dropBase = this.registry.size;
+      const seen = new Set<string>(['packets']);
+      const claim = (name: string) => {
+        if (seen.has(name)) throw new Error(`node '${n.name}' declares counter '${name}' twice`);
+        seen.add(name);
+        return this.registry.register(`${n.name}/${name}`, '');
+      };
       n.drops.forEach((r, i) => {
-        const index = this.registry.register(`${n.name}/${r.name}`, r.description);
-        if (index !== n.dropBase + i) throw new Error(`node '${n.name}' declares drop reason '${r.name}' twice`);
+        const index = claim(r.name);
+        if (index !== n.dropBase + i) throw new Error(`node '${n.name}': counter '${r.name}' was registered before the graph was built`);
+        this.registry.describe(index, r.description);
       });
-      for (const c of n.extraCounters()) this.registry.register(`${n.name}/${c.name}`, c.description);
+      nodeCounters.push(
+        n.counterInfos.map((c) => {
+          const index = claim(c.name);
+          this.registry.describe(index, c.description);
+          return index;
+        }),
+      );
     }
+    for (let id = 0; id < this.nodes.length; id++) this.nodes[id].bindCounters((i) => nodeCounters[id][i]);
     this.counters = new Counters(this.registry, counterBuffer?.(Counters.byteLength(this.registry)));
     this.vectors = this.nodes.map(() => new Uint16Array(this.capacity));
     this.pending = new Int32Array(this.nodes.length);
-    for (const n of this.nodes) {
-      n.attach((name) => {
-        const i = this.registry.indexOf(name);
-        if (i === undefined) throw new Error(`node '${n.name}' asks for unregistered counter '${name}'`);
-        return i;
-      });
-    }
     this.built = true;
     return this;
   }
@@ -121,11 +129,6 @@ export class Graph implements Dispatch {
     this.pending[target] = p + n;
   }
 
-  /** Puts a slot in front of a node directly (ports, timers: packets entering the graph). */
-  inject(nodeId: number, slot: number): void {
-    this.vectors[nodeId][this.pending[nodeId]++] = slot;
-  }
-
   drop(node: PipelineNode, reason: number, slot: number): void {
     const b = this.currentBatch;
     this.counters.add(node.dropBase + reason, b.length[slot]);
@@ -139,26 +142,21 @@ export class Graph implements Dispatch {
     this.dropsByRxPort[b.rxPort[slot]]++;
   }
 
-  free(slot: number): void {
+  free(_node: PipelineNode, slot: number): void {
     this.currentBatch.release(slot);
   }
 
   private currentBatch!: Batch;
 
-  /** Starts a batch: empties the output; packets may then be injected before run(). */
+  /** Starts a batch: empties the output; timers may then enqueue packets they make before run(). */
   begin(batch: Batch): void {
     this.currentBatch = batch;
     this.outputCount = 0;
   }
 
-  /** Puts a slot straight into the output (ARP requests made by a timer). */
-  emit(slot: number): void {
-    this.output[this.outputCount++] = slot;
-  }
-
   /**
    * Runs the batch's received packets (slots [0, rxCount)) from node
-   * `entryId`, plus anything injected since begin(), until every vector is
+   * `entryId`, plus anything enqueued since begin(), until every vector is
    * empty. Afterwards output[0, outputCount) are the packets to transmit.
    */
   run(entryId: number): void {

@@ -1,13 +1,39 @@
 // A pipeline node, in the style of VPP graph nodes and Click elements: a
-// name, the next nodes it may send packets to, the drop reasons it declares,
-// and process(), which handles a whole vector of packets at once.
+// name, the next nodes it may send packets to, the drop reasons and counters
+// it declares, and process(), which handles a whole vector of packets at once.
+//
+// Everything a node refers to by number comes from one declaration (VPP's
+// foreach_*_error idea): the node's spec names its next nodes and reasons by
+// key, and the numbers it uses (`this.next.rewrite`, `this.reason.noRoute`,
+// `this.counter.echoReplies`) are derived from that spec, so there is no
+// hand-kept list of constants that must match an array's order. Using a key
+// the spec does not declare is a type error; declaring a next node the graph
+// does not have, or a name twice, fails when the graph is built.
 //
 // A node never throws for a bad packet: it calls drop() with one of its
-// declared reasons, which counts the packet and frees its slot. It sends a
-// packet on with enqueue(next, slot), `next` being the index of a name in
-// its `next` list (resolved to a graph node once, when the graph is built).
+// declared reasons, which counts the packet and frees its slot.
 import type { Batch } from './batch.js';
 import type { Counters } from './counters.js';
+
+/** What a node declares: the next nodes by key, and its drop reasons and counters by key with a description. */
+export interface NodeSpec {
+  /** Unique name: "ip4-input". */
+  readonly name: string;
+  /** key -> name of a next node (or OUTPUT). Keys are camelCase: `icmpError: 'icmp-error'`. */
+  readonly next: Readonly<Record<string, string>>;
+  /** key -> description. The counter is "<node>/<kebab-case key>": `ttlExpired` counts as "ip4-rewrite/ttl-expired". */
+  readonly drops: Readonly<Record<string, string>>;
+  /** Counters that are not drops ("ip4-local/echo-replies"), named like drops. */
+  readonly counters?: Readonly<Record<string, string>>;
+}
+
+/** Declares a node's spec, keeping its keys as literal types. */
+export function defineNode<const S extends NodeSpec>(spec: S): S {
+  return spec;
+}
+
+/** A number per key of a declaration. */
+export type Numbered<T> = { readonly [K in keyof T]: number };
 
 export interface DropReason {
   /** kebab-case, unique within the node: "ttl-expired". */
@@ -15,9 +41,14 @@ export interface DropReason {
   description: string;
 }
 
+/** "ttlExpired" -> "ttl-expired". */
+export function kebabCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
 /** What process() uses to move packets on; implemented by the graph. */
 export interface Dispatch {
-  /** Sends `slot` to this node's next node number `next`. */
+  /** Sends `slot` to next node number `next` of `node` (a value of node.next). */
   enqueue(node: PipelineNode, next: number, slot: number): void;
   /**
    * Sends vec[0, n) to next node `next` at once. A node collects the packets
@@ -27,7 +58,7 @@ export interface Dispatch {
    * swaps the two vectors, so the common path costs no per-packet enqueue.
    */
   enqueueMany(node: PipelineNode, next: number, vec: Uint16Array, n: number): void;
-  /** Counts `slot` as dropped by `node` for its reason number `reason`, and frees it. */
+  /** Counts `slot` as dropped by `node` for reason number `reason` (a value of node.reason), and frees it. */
   drop(node: PipelineNode, reason: number, slot: number): void;
   /**
    * Counts `slot` against `node`'s reason `reason` but keeps it: the packet
@@ -35,20 +66,37 @@ export interface Dispatch {
    * error (icmp-error rewrites it in place).
    */
   countDrop(node: PipelineNode, reason: number, slot: number): void;
-  /** Frees `slot` without counting a drop (the node counted what happened itself). */
-  free(slot: number): void;
+  /**
+   * Frees `slot` without counting a drop: `node` consumed the packet (queued
+   * it for ARP, replaced it by fragments or segments, or took it as a message
+   * to the router) and counted what happened itself.
+   */
+  free(node: PipelineNode, slot: number): void;
   readonly counters: Counters;
 }
 
-export abstract class PipelineNode {
-  /** Unique name: "ip4-input". */
-  abstract readonly name: string;
-  /** Names of the nodes this node may send to; indexes into this list are its `next` numbers. */
-  abstract readonly next: readonly string[];
-  /** Reasons this node may drop a packet for; indexes into this list are its reason numbers. */
-  abstract readonly drops: readonly DropReason[];
+function numbered<T extends object>(declaration: T): Numbered<T> {
+  const out: Record<string, number> = {};
+  Object.keys(declaration).forEach((k, i) => (out[k] = i));
+  return Object.freeze(out) as Numbered<T>;
+}
 
-  /** Set by the graph: global node id for each `next` entry. */
+export abstract class PipelineNode<S extends NodeSpec = NodeSpec> {
+  readonly name: string;
+  /** Next-node numbers by key, in declaration order: what enqueue() takes. */
+  readonly next: Numbered<S['next']>;
+  /** Drop-reason numbers by key, in declaration order: what drop() takes. */
+  readonly reason: Numbered<S['drops']>;
+  /** Counter indexes by key; filled in when the graph is built. */
+  readonly counter: Numbered<NonNullable<S['counters']>>;
+  /** Names of the next nodes, by next number. */
+  readonly nextNames: readonly string[];
+  /** Drop reasons, by reason number. */
+  readonly drops: readonly DropReason[];
+  /** Other counters this node keeps. */
+  readonly counterInfos: readonly DropReason[];
+
+  /** Set by the graph: global node id for each next number. */
   nextIds: Int32Array = new Int32Array(0);
   /** Set by the graph: counter index of drop reason 0 (reason r is dropBase + r). */
   dropBase = 0;
@@ -57,14 +105,23 @@ export abstract class PipelineNode {
   /** Set by the graph: this node's id. */
   id = -1;
 
-  /** Extra counters a node wants ("arp/requests-sent"); registered when the graph is built. */
-  extraCounters(): readonly DropReason[] {
-    return [];
+  constructor(readonly spec: S) {
+    this.name = spec.name;
+    this.next = numbered(spec.next);
+    this.reason = numbered(spec.drops);
+    this.nextNames = Object.values(spec.next);
+    this.drops = Object.entries(spec.drops).map(([k, description]) => ({ name: kebabCase(k), description }));
+    this.counterInfos = Object.entries(spec.counters ?? {}).map(([k, description]) => ({ name: kebabCase(k), description }));
+    this.counter = Object.fromEntries(Object.keys(spec.counters ?? {}).map((k) => [k, -1])) as Numbered<NonNullable<S['counters']>>;
   }
 
-  /** Called once when the graph is built, after ids and counters are assigned. */
-  attach(_counterIndex: (name: string) => number): void {}
+  /** Called by the graph once the counters are registered: `index(i)` is the counter of counterInfos[i]. */
+  bindCounters(index: (i: number) => number): void {
+    const c = this.counter as Record<string, number>;
+    Object.keys(c).forEach((k, i) => (c[k] = index(i)));
+    Object.freeze(c);
+  }
 
-  /** Processes slots vec[0, count). Each slot must be enqueued or dropped exactly once. */
+  /** Processes slots vec[0, count). Each slot must be enqueued, dropped or consumed exactly once. */
   abstract process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void;
 }

@@ -39,17 +39,13 @@ export interface RouterOptions {
   neighborSync?: NeighborSync;
 }
 
-const RESOLUTION_FAILED = 3;
-
 export class Router {
   readonly ctx: ForwardingContext;
   readonly graph: Graph;
   private readonly entryId: number;
-  private readonly icmpErrorId: number;
   private readonly arpResolve: ArpResolve;
   private readonly toTx: (slot: number) => void;
   private readonly toIcmpError: (slot: number) => void;
-  private readonly noBufferCounter: number;
   private readonly syncMac = new Uint8Array(6);
   private readonly applySynced: (port: number, ip: number, mac: Uint8Array) => void;
   private currentBatch: Batch | undefined;
@@ -81,7 +77,7 @@ export class Router {
       .add(new EthernetInput(ctx))
       .add(new ArpInput(ctx))
       .add(new Ip4Input(ctx))
-      .add(new Ip4Local(ctx))
+      .add(new Ip4Local())
       .add(new IcmpError(ctx))
       .add(new Ip4Lookup(ctx))
       .add(new Ip4Rewrite(ctx))
@@ -89,11 +85,10 @@ export class Router {
       .add(new Ip4Gso())
       .add(new Ip4Output(ctx))
       .add(this.arpResolve);
-    this.noBufferCounter = this.graph.registry.register('arp-resolve/timer-no-buffer', 'packets lost by the ARP timer for want of a slot');
     this.graph.build(opts.counterBuffer);
     this.entryId = this.graph.node('ethernet-input').id;
-    this.icmpErrorId = this.graph.node('icmp-error').id;
-    this.toTx = (slot) => this.graph.emit(slot);
+    const arp = this.arpResolve;
+    this.toTx = (slot) => this.graph.enqueue(arp, arp.next.tx, slot);
     this.applySynced = (port, ip, mac) => {
       const nt = this.ctx.neighbors;
       const n = nt.findOrInsert(port, ip);
@@ -102,12 +97,12 @@ export class Router {
       nt.setReachable(n, mac, 0, this.ctx.clock.nowMs(), this.ctx.arp.reachableMs);
       if (wasWaiting) {
         const lost = releasePending(this.ctx, this.currentBatch, port, ip, n, this.toTx);
-        for (let i = 0; i < lost; i++) this.graph.counters.add(this.noBufferCounter, 0);
+        for (let i = 0; i < lost; i++) this.graph.counters.add(this.arpResolve.counter.timerNoBuffer, 0);
       }
     };
     this.toIcmpError = (slot) => {
-      this.graph.countDrop(this.arpResolve, RESOLUTION_FAILED, slot);
-      this.graph.inject(this.icmpErrorId, slot);
+      this.graph.countDrop(arp, arp.reason.resolutionFailed, slot);
+      this.graph.enqueue(arp, arp.next.icmpError, slot);
     };
   }
 
@@ -127,7 +122,7 @@ export class Router {
     }
     if (this.ctx.pending.used > 0 || now >= this.timerDue) {
       const lost = serviceNeighbors(this.ctx, batch, this.toTx, this.toIcmpError);
-      for (let i = 0; i < lost; i++) g.counters.add(this.noBufferCounter, 0);
+      for (let i = 0; i < lost; i++) g.counters.add(this.arpResolve.counter.timerNoBuffer, 0);
       // With nothing pending, look again within a resolution period for entries that still probe.
       this.timerDue = now + Math.max(10, this.ctx.arp.resolveTimeoutMs / 3);
     }

@@ -10,42 +10,27 @@ import { OUTPUT } from '../graph.js';
 import type { Batch } from '../batch.js';
 import { NeighborState } from '../../route/neighbor.js';
 import type { ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { releasePending } from '../neighbor-resolution.js';
 
-const NEXT_TX = 0;
-const DROP_MALFORMED = 0;
-const DROP_BAD_OPER = 1;
-const DROP_NO_BUFFER = 2;
+const spec = defineNode({
+  name: 'arp-input',
+  next: { tx: OUTPUT },
+  drops: {
+    malformed: 'truncated, or not Ethernet/IPv4 ARP',
+    badOperation: 'neither request nor reply',
+    noBuffer: 'no free slot to send a packet that waited for this neighbor',
+  },
+  counters: {
+    repliesSent: "requests for the router's addresses answered",
+    learned: 'ARP packets whose sender was learned or refreshed',
+    notForUs: 'ARP about other hosts, consumed',
+  },
+});
 
-export class ArpInput extends PipelineNode {
-  readonly name = 'arp-input';
-  readonly next = [OUTPUT];
-  readonly drops = [
-    { name: 'malformed', description: 'truncated, or not Ethernet/IPv4 ARP' },
-    { name: 'bad-operation', description: 'neither request nor reply' },
-    { name: 'no-buffer', description: 'no free slot to send a packet that waited for this neighbor' },
-  ];
-  private repliesSent = 0;
-  private learned = 0;
-  private ignored = 0;
-
+export class ArpInput extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
-    super();
-  }
-
-  override extraCounters() {
-    return [
-      { name: 'replies-sent', description: 'requests for the router\'s addresses answered' },
-      { name: 'learned', description: 'ARP packets whose sender was learned or refreshed' },
-      { name: 'not-for-us', description: 'ARP about other hosts, consumed' },
-    ];
-  }
-
-  override attach(counter: (name: string) => number): void {
-    this.repliesSent = counter(`${this.name}/replies-sent`);
-    this.learned = counter(`${this.name}/learned`);
-    this.ignored = counter(`${this.name}/not-for-us`);
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -56,12 +41,12 @@ export class ArpInput extends PipelineNode {
       const s = vec[k];
       const o = batch.l3[s];
       if (checkArp(b, o, batch.start[s] + batch.length[s] - o) !== 0) {
-        d.drop(this, DROP_MALFORMED, s);
+        d.drop(this, this.reason.malformed, s);
         continue;
       }
       const oper = (b[o + ARP_OPER] << 8) | b[o + ARP_OPER + 1];
       if (oper !== ARP_REQUEST && oper !== ARP_REPLY) {
-        d.drop(this, DROP_BAD_OPER, s);
+        d.drop(this, this.reason.badOperation, s);
         continue;
       }
       const port = batch.rxPort[s];
@@ -75,10 +60,10 @@ export class ArpInput extends PipelineNode {
           const wasWaiting = ctx.neighbors.state[n] === NeighborState.INCOMPLETE;
           ctx.neighbors.setReachable(n, b, o + ARP_SHA, now, ctx.arp.reachableMs);
           ctx.neighborSync?.publish(port, spa, b, o + ARP_SHA);
-          d.counters.add(this.learned, batch.length[s]);
+          d.counters.add(this.counter.learned, batch.length[s]);
           if (wasWaiting) {
-            const short = releasePending(ctx, batch, port, spa, n, (slot) => d.enqueue(this, NEXT_TX, slot));
-            for (let i = 0; i < short; i++) d.countDrop(this, DROP_NO_BUFFER, s);
+            const short = releasePending(ctx, batch, port, spa, n, (slot) => d.enqueue(this, this.next.tx, slot));
+            for (let i = 0; i < short; i++) d.countDrop(this, this.reason.noBuffer, s);
           }
         }
       }
@@ -95,11 +80,11 @@ export class ArpInput extends PipelineNode {
         ctx.ports.writeMac(port, b, e + 6);
         batch.length[s] = ETH_HEADER_LEN + 28;
         batch.txPort[s] = port;
-        d.counters.add(this.repliesSent, batch.length[s]);
-        d.enqueue(this, NEXT_TX, s);
+        d.counters.add(this.counter.repliesSent, batch.length[s]);
+        d.enqueue(this, this.next.tx, s);
       } else {
-        if (!forUs) d.counters.add(this.ignored, batch.length[s]);
-        d.free(s);
+        if (!forUs) d.counters.add(this.counter.notForUs, batch.length[s]);
+        d.free(this, s);
       }
     }
   }

@@ -12,44 +12,32 @@ import { OUTPUT } from '../graph.js';
 import { OffloadMeta, type Batch } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 import type { ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { ARP_MAX_PROBES, writeArpRequest } from '../neighbor-resolution.js';
 import { neighborTarget } from './ip4-output.js';
 
-const NEXT_TX = 0;
-const DROP_TABLE_FULL = 0;
-const DROP_QUEUE_FULL = 1;
-const DROP_QUEUE_OVERFLOW = 2;
-const DROP_GSO_UNRESOLVED = 4;
+const spec = defineNode({
+  name: 'arp-resolve',
+  next: { tx: OUTPUT, icmpError: 'icmp-error' },
+  drops: {
+    neighborTableFull: 'no room for another neighbor entry',
+    queueFull: 'the pending queue has no free entry',
+    queueOverflow: 'an older packet for the same neighbor was dropped to make room',
+    resolutionFailed: 'no ARP reply in time (ICMP host unreachable sent)',
+    gsoUnresolved: 'a TCP super-packet (offload) whose next hop has no MAC yet: not queued',
+  },
+  counters: {
+    queued: 'datagrams held until their next hop is resolved',
+    requestsSent: 'ARP requests sent for a new resolution',
+    timerNoBuffer: 'packets lost by the ARP timer for want of a slot',
+  },
+});
 
-export class ArpResolve extends PipelineNode {
-  readonly name = 'arp-resolve';
-  readonly next = [OUTPUT];
-  readonly drops = [
-    { name: 'neighbor-table-full', description: 'no room for another neighbor entry' },
-    { name: 'queue-full', description: 'the pending queue has no free entry' },
-    { name: 'queue-overflow', description: 'an older packet for the same neighbor was dropped to make room' },
-    { name: 'resolution-failed', description: 'no ARP reply in time (ICMP host unreachable sent)' },
-    { name: 'gso-unresolved', description: 'a TCP super-packet (offload) whose next hop has no MAC yet: not queued' },
-  ];
-  private queued = 0;
-  private requests = 0;
+export class ArpResolve extends PipelineNode<typeof spec> {
   private readonly evicted = new Uint32Array(1);
 
   constructor(private readonly ctx: ForwardingContext) {
-    super();
-  }
-
-  override extraCounters() {
-    return [
-      { name: 'queued', description: 'datagrams held until their next hop is resolved' },
-      { name: 'requests-sent', description: 'ARP requests sent for a new resolution' },
-    ];
-  }
-
-  override attach(counter: (name: string) => number): void {
-    this.queued = counter(`${this.name}/queued`);
-    this.requests = counter(`${this.name}/requests-sent`);
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -63,7 +51,7 @@ export class ArpResolve extends PipelineNode {
       const port = batch.txPort[s];
       if (batch.hasOffload(s)) {
         if (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE] !== 0) {
-          d.drop(this, DROP_GSO_UNRESOLVED, s);
+          d.drop(this, this.reason.gsoUnresolved, s);
           continue;
         }
         completeChecksum(batch, s);
@@ -71,21 +59,21 @@ export class ArpResolve extends PipelineNode {
       const target = neighborTarget(ctx, b, o, batch.nextHop[s]);
       const n = nt.findOrInsert(port, target);
       if (n < 0) {
-        d.drop(this, DROP_TABLE_FULL, s);
+        d.drop(this, this.reason.neighborTableFull, s);
         continue;
       }
       const e = ctx.pending.add(port, target, b, o, ipv4TotalLength(b, o), this.evicted);
       if (e < 0) {
-        d.drop(this, DROP_QUEUE_FULL, s);
+        d.drop(this, this.reason.queueFull, s);
         continue;
       }
-      if (this.evicted[0] !== 0) d.counters.add(this.dropBase + DROP_QUEUE_OVERFLOW, this.evicted[0]);
+      if (this.evicted[0] !== 0) d.counters.add(this.dropBase + this.reason.queueOverflow, this.evicted[0]);
       const q = ctx.pending;
       q.rxPort[e] = batch.rxPort[s];
       q.flags[e] = batch.flags[s];
       q.tsSec[e] = batch.tsSec[s];
       q.tsNsec[e] = batch.tsNsec[s];
-      d.counters.add(this.queued, batch.length[s]);
+      d.counters.add(this.counter.queued, batch.length[s]);
       if (nt.state[n] !== NeighborState.INCOMPLETE) {
         nt.state[n] = NeighborState.INCOMPLETE;
         nt.deadlineMs[n] = now + ctx.arp.resolveTimeoutMs;
@@ -97,10 +85,10 @@ export class ArpResolve extends PipelineNode {
         writeArpRequest(ctx, batch, s, port, target);
         nt.probes[n] = 1;
         nt.nextProbeMs[n] = now + ctx.arp.resolveTimeoutMs / ARP_MAX_PROBES;
-        d.counters.add(this.requests, batch.length[s]);
-        d.enqueue(this, NEXT_TX, s);
+        d.counters.add(this.counter.requestsSent, batch.length[s]);
+        d.enqueue(this, this.next.tx, s);
       } else {
-        d.free(s);
+        d.free(this, s);
       }
     }
   }

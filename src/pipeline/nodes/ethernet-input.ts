@@ -6,32 +6,24 @@ import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_QINQ, ETHERTYP
 import type { Batch } from '../batch.js';
 import { OffloadMeta, PacketFlag } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
-const NEXT_IP4 = 0;
-const NEXT_ARP = 1;
+const spec = defineNode({
+  name: 'ethernet-input',
+  next: { ip4: 'ip4-input', arp: 'arp-input' },
+  drops: {
+    truncated: 'frame shorter than an Ethernet header',
+    notForUs: 'destination MAC is neither the port nor broadcast',
+    vlanTagged: '802.1Q/802.1ad tagged frame on an untagged port',
+    unknownEthertype: 'neither IPv4 nor ARP (IPv6, LLDP, ...)',
+    multicast: 'link-layer multicast (no multicast routing)',
+    tooBig: 'frame larger than the port MTU plus Ethernet header (TCP super-packets from an offload TAP excepted)',
+  },
+});
 
-const DROP_TRUNCATED = 0;
-const DROP_NOT_FOR_US = 1;
-const DROP_VLAN = 2;
-const DROP_ETHERTYPE = 3;
-const DROP_MULTICAST = 4;
-const DROP_TOO_BIG = 5;
-
-export class EthernetInput extends PipelineNode {
-  readonly name = 'ethernet-input';
-  readonly next = ['ip4-input', 'arp-input'];
-  readonly drops = [
-    { name: 'truncated', description: 'frame shorter than an Ethernet header' },
-    { name: 'not-for-us', description: 'destination MAC is neither the port nor broadcast' },
-    { name: 'vlan-tagged', description: '802.1Q/802.1ad tagged frame on an untagged port' },
-    { name: 'unknown-ethertype', description: 'neither IPv4 nor ARP (IPv6, LLDP, ...)' },
-    { name: 'multicast', description: 'link-layer multicast (no multicast routing)' },
-    { name: 'too-big', description: 'frame larger than the port MTU plus Ethernet header (TCP super-packets from an offload TAP excepted)' },
-  ];
-
+export class EthernetInput extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
-    super();
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -42,13 +34,14 @@ export class EthernetInput extends PipelineNode {
     const length = batch.length;
     const rxPort = batch.rxPort;
     const l3 = batch.l3;
+    const R = this.reason;
     let w = 0; // IPv4 frames, compacted to the front of vec for enqueueMany
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const o = start[s];
       const len = length[s];
       if (len < ETH_HEADER_LEN) {
-        d.drop(this, DROP_TRUNCATED, s);
+        d.drop(this, R.truncated, s);
         continue;
       }
       const port = rxPort[s];
@@ -56,7 +49,7 @@ export class EthernetInput extends PipelineNode {
         const broadcast = (b[o] & b[o + 1] & b[o + 2] & b[o + 3] & b[o + 4] & b[o + 5]) === 0xff;
         if (broadcast) batch.flags[s] |= PacketFlag.L2_BROADCAST;
         else {
-          d.drop(this, (b[o] & 1) !== 0 ? DROP_MULTICAST : DROP_NOT_FOR_US, s);
+          d.drop(this, (b[o] & 1) !== 0 ? R.multicast : R.notForUs, s);
           continue;
         }
       }
@@ -64,20 +57,20 @@ export class EthernetInput extends PipelineNode {
       if (type === ETHERTYPE_IPV4) {
         // A TCP super-packet from an offload TAP is larger by design: ip4-rewrite judges its segments.
         if (len - ETH_HEADER_LEN > ports.mtu[port] && batch.offload[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE] === 0) {
-          d.drop(this, DROP_TOO_BIG, s);
+          d.drop(this, R.tooBig, s);
           continue;
         }
         l3[s] = o + ETH_HEADER_LEN;
         vec[w++] = s;
       } else if (type === ETHERTYPE_ARP) {
         batch.l3[s] = o + ETH_HEADER_LEN;
-        d.enqueue(this, NEXT_ARP, s);
+        d.enqueue(this, this.next.arp, s);
       } else if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === 0x9100) {
-        d.drop(this, DROP_VLAN, s);
+        d.drop(this, R.vlanTagged, s);
       } else {
-        d.drop(this, DROP_ETHERTYPE, s);
+        d.drop(this, R.unknownEthertype, s);
       }
     }
-    d.enqueueMany(this, NEXT_IP4, vec, w);
+    d.enqueueMany(this, this.next.ip4, vec, w);
   }
 }

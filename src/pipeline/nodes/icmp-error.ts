@@ -19,46 +19,32 @@ import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import { NO_ROUTE, type ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { isMartianSource } from './ip4-input.js';
 
-const NEXT_LOOKUP = 0;
-
-const DROP_RATE_LIMITED = 0;
-const DROP_ABOUT_ICMP_ERROR = 1;
-const DROP_FRAGMENT = 2;
-const DROP_LINK_BROADCAST = 3;
-const DROP_BAD_SOURCE = 4;
-const DROP_LOCAL_ORIGIN = 5;
+const spec = defineNode({
+  name: 'icmp-error',
+  next: { lookup: 'ip4-lookup' },
+  drops: {
+    rateLimited: 'RFC 1812 4.3.2.8: over the ICMP error rate limit',
+    aboutIcmpError: 'RFC 1812 4.3.2.7: never an error about an ICMP error',
+    nonFirstFragment: 'RFC 1812 4.3.2.7: never an error about a non-first fragment',
+    linkBroadcast: 'RFC 1812 4.3.2.7: never an error about a link-layer broadcast',
+    badSource: 'RFC 1812 4.3.2.7: source is not one host (broadcast, multicast, martian)',
+    localOrigin: 'never an error about a packet the router made',
+  },
+  counters: { sent: 'ICMP errors sent' },
+});
 
 /** RFC 1812 4.3.2.3: an ICMP error datagram is at most 576 bytes. */
 export const ICMP_ERROR_MAX = 576;
 const HEADERS = 28;
 
-export class IcmpError extends PipelineNode {
-  readonly name = 'icmp-error';
-  readonly next = ['ip4-lookup'];
-  readonly drops = [
-    { name: 'rate-limited', description: 'RFC 1812 4.3.2.8: over the ICMP error rate limit' },
-    { name: 'about-icmp-error', description: 'RFC 1812 4.3.2.7: never an error about an ICMP error' },
-    { name: 'non-first-fragment', description: 'RFC 1812 4.3.2.7: never an error about a non-first fragment' },
-    { name: 'link-broadcast', description: 'RFC 1812 4.3.2.7: never an error about a link-layer broadcast' },
-    { name: 'bad-source', description: 'RFC 1812 4.3.2.7: source is not one host (broadcast, multicast, martian)' },
-    { name: 'local-origin', description: 'never an error about a packet the router made' },
-  ];
-  private sent = 0;
+export class IcmpError extends PipelineNode<typeof spec> {
   private ipId = 1;
 
   constructor(private readonly ctx: ForwardingContext) {
-    super();
-  }
-
-  override extraCounters() {
-    return [{ name: 'sent', description: 'ICMP errors sent' }];
-  }
-
-  override attach(counter: (name: string) => number): void {
-    this.sent = counter(`${this.name}/sent`);
+    super(spec);
   }
 
   /** Is `src` a subnet broadcast address of one of the router's connected subnets? */
@@ -83,16 +69,17 @@ export class IcmpError extends PipelineNode {
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const ctx = this.ctx;
+    const R = this.reason;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const o = batch.l3[s];
       const flags = batch.flags[s];
       if ((flags & PacketFlag.LOCAL_ORIGIN) !== 0) {
-        d.drop(this, DROP_LOCAL_ORIGIN, s);
+        d.drop(this, R.localOrigin, s);
         continue;
       }
       if (ipv4FragOffset(b, o) !== 0) {
-        d.drop(this, DROP_FRAGMENT, s);
+        d.drop(this, R.nonFirstFragment, s);
         continue;
       }
       const hl = ipv4HeaderLen(b, o);
@@ -101,21 +88,21 @@ export class IcmpError extends PipelineNode {
         // An ICMP message too short to show its type is treated as an error (not answered).
         const type = total > hl ? b[o + hl] : ICMP_DEST_UNREACHABLE;
         if (icmpIsError(type) || (type !== ICMP_ECHO_REQUEST && type !== ICMP_ECHO_REPLY && type > 18)) {
-          d.drop(this, DROP_ABOUT_ICMP_ERROR, s);
+          d.drop(this, R.aboutIcmpError, s);
           continue;
         }
       }
       if ((flags & PacketFlag.L2_BROADCAST) !== 0) {
-        d.drop(this, DROP_LINK_BROADCAST, s);
+        d.drop(this, R.linkBroadcast, s);
         continue;
       }
       const dst = ipv4Src(b, o);
       if (isMartianSource(dst) || this.isSubnetBroadcast(dst)) {
-        d.drop(this, DROP_BAD_SOURCE, s);
+        d.drop(this, R.badSource, s);
         continue;
       }
       if (!ctx.icmpLimiter.take()) {
-        d.drop(this, DROP_RATE_LIMITED, s);
+        d.drop(this, R.rateLimited, s);
         continue;
       }
       const quote = Math.min(total, ICMP_ERROR_MAX - HEADERS);
@@ -173,8 +160,8 @@ export class IcmpError extends PipelineNode {
       batch.length[s] = ETH_HEADER_LEN + len;
       batch.flags[s] = PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
       batch.clearOffload(s);
-      d.counters.add(this.sent, batch.length[s]);
-      d.enqueue(this, NEXT_LOOKUP, s);
+      d.counters.add(this.counter.sent, batch.length[s]);
+      d.enqueue(this, this.next.lookup, s);
     }
   }
 }

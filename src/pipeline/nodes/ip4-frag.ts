@@ -12,37 +12,27 @@ import { fillIpv4Checksum, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4TotalLengt
 import type { Batch } from '../batch.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { OffloadMeta } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 
-const NEXT_OUTPUT = 0;
-const DROP_NO_BUFFER = 0;
-const DROP_MTU_TOO_SMALL = 1;
-const DROP_GSO = 2;
+const spec = defineNode({
+  name: 'ip4-frag',
+  next: { output: 'ip4-output' },
+  drops: {
+    noBuffer: 'no free slot for a fragment: the whole datagram is dropped',
+    mtuTooSmall: 'egress MTU leaves no room for 8 data bytes after the header',
+    gsoNeedsFragmenting: 'a TCP super-packet (offload) whose segments exceed the egress MTU with DF clear: never fragmented',
+  },
+  counters: { fragmentsMade: 'fragments sent in place of larger datagrams' },
+});
 
-export class Ip4Frag extends PipelineNode {
-  readonly name = 'ip4-frag';
-  readonly next = ['ip4-output'];
-  readonly drops = [
-    { name: 'no-buffer', description: 'no free slot for a fragment: the whole datagram is dropped' },
-    { name: 'mtu-too-small', description: 'egress MTU leaves no room for 8 data bytes after the header' },
-    { name: 'gso-needs-fragmenting', description: 'a TCP super-packet (offload) whose segments exceed the egress MTU with DF clear: never fragmented' },
-  ];
-  private made = 0;
+export class Ip4Frag extends PipelineNode<typeof spec> {
   /** Scratch for the options of later fragments (at most 40 bytes). */
   private readonly copiedOptions = new Uint8Array(40);
 
   constructor(private readonly ctx: ForwardingContext) {
-    super();
-  }
-
-  override extraCounters() {
-    return [{ name: 'fragments-made', description: 'fragments sent in place of larger datagrams' }];
-  }
-
-  override attach(counter: (name: string) => number): void {
-    this.made = counter(`${this.name}/fragments-made`);
+    super(spec);
   }
 
   /** Collects the options with the copied bit into `copiedOptions`; returns their length padded to 4. */
@@ -73,7 +63,7 @@ export class Ip4Frag extends PipelineNode {
       const s = vec[k];
       if (batch.hasOffload(s)) {
         if (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE] !== 0) {
-          d.drop(this, DROP_GSO, s);
+          d.drop(this, this.reason.gsoNeedsFragmenting, s);
           continue;
         }
         completeChecksum(batch, s);
@@ -86,7 +76,7 @@ export class Ip4Frag extends PipelineNode {
       const firstData = (mtu - hl) & ~7;
       const laterData = (mtu - 20 - laterOptLen) & ~7;
       if (firstData < 8 || laterData < 8) {
-        d.drop(this, DROP_MTU_TOO_SMALL, s);
+        d.drop(this, this.reason.mtuTooSmall, s);
         continue;
       }
       const dataLen = total - hl;
@@ -95,7 +85,7 @@ export class Ip4Frag extends PipelineNode {
       // Count fragments first so a shortage of slots drops the datagram whole, never half of it.
       const needed = dataLen <= firstData ? 1 : 1 + Math.ceil((dataLen - firstData) / laterData);
       if (needed > batch.generatedFree) {
-        d.drop(this, DROP_NO_BUFFER, s);
+        d.drop(this, this.reason.noBuffer, s);
         continue;
       }
       let done = 0;
@@ -120,12 +110,12 @@ export class Ip4Frag extends PipelineNode {
         batch.txPort[f] = batch.txPort[s];
         batch.nextHop[f] = batch.nextHop[s];
         batch.flags[f] = batch.flags[s];
-        d.counters.add(this.made, batch.length[f]);
-        d.enqueue(this, NEXT_OUTPUT, f);
+        d.counters.add(this.counter.fragmentsMade, batch.length[f]);
+        d.enqueue(this, this.next.output, f);
         done += chunk;
         first = false;
       }
-      d.free(s);
+      d.free(this, s);
     }
   }
 }

@@ -10,32 +10,26 @@ import { fillIpv4Checksum } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import { finishChecksum, pseudoHeaderSumFromIpv4, sumWords } from '../../wire/checksum.js';
 import { OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
-import { PipelineNode, type Dispatch } from '../node.js';
-
-const NEXT_OUTPUT = 0;
-const DROP_NO_BUFFER = 0;
-const DROP_UNSUPPORTED = 1;
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
 const IPPROTO_TCP = 6;
 const TCP_FIN = 0x01;
 const TCP_PSH = 0x08;
 const TCP_CWR = 0x80;
 
-export class Ip4Gso extends PipelineNode {
-  readonly name = 'ip4-gso';
-  readonly next = ['ip4-output'];
-  readonly drops = [
-    { name: 'no-buffer', description: 'not enough free slots for the segments of a TCP super-packet: dropped whole' },
-    { name: 'unsupported', description: 'a super-packet that is not TCP/IPv4 with a sane gso_size (never negotiated)' },
-  ];
-  private made = 0;
+const spec = defineNode({
+  name: 'ip4-gso',
+  next: { output: 'ip4-output' },
+  drops: {
+    noBuffer: 'not enough free slots for the segments of a TCP super-packet: dropped whole',
+    unsupported: 'a super-packet that is not TCP/IPv4 with a sane gso_size (never negotiated)',
+  },
+  counters: { segmentsMade: 'TCP segments cut in software from super-packets, for ports without offload' },
+});
 
-  override extraCounters() {
-    return [{ name: 'segments-made', description: 'TCP segments cut in software from super-packets, for ports without offload' }];
-  }
-
-  override attach(counter: (name: string) => number): void {
-    this.made = counter(`${this.name}/segments-made`);
+export class Ip4Gso extends PipelineNode<typeof spec> {
+  constructor() {
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -52,13 +46,13 @@ export class Ip4Gso extends PipelineNode {
       const hdr = ihl + thl;
       const mss = meta[m + OffloadMeta.GSO_SIZE];
       if ((meta[m + OffloadMeta.GSO_TYPE] & ~VNET_HDR_GSO_ECN) !== VNET_HDR_GSO_TCPV4 || b[o + 9] !== IPPROTO_TCP || mss === 0 || thl < 20 || hdr > total) {
-        d.drop(this, DROP_UNSUPPORTED, s);
+        d.drop(this, this.reason.unsupported, s);
         continue;
       }
       const payload = total - hdr;
       const segments = payload <= mss ? 1 : Math.ceil(payload / mss);
       if (segments > batch.generatedFree) {
-        d.drop(this, DROP_NO_BUFFER, s);
+        d.drop(this, this.reason.noBuffer, s);
         continue;
       }
       const seq0 = ((b[t + 4] << 24) | (b[t + 5] << 16) | (b[t + 6] << 8) | b[t + 7]) >>> 0;
@@ -99,10 +93,10 @@ export class Ip4Gso extends PipelineNode {
         batch.txPort[f] = batch.txPort[s];
         batch.nextHop[f] = batch.nextHop[s];
         batch.flags[f] = batch.flags[s];
-        d.counters.add(this.made, batch.length[f]);
-        d.enqueue(this, NEXT_OUTPUT, f);
+        d.counters.add(this.counter.segmentsMade, batch.length[f]);
+        d.enqueue(this, this.next.output, f);
       }
-      d.free(s);
+      d.free(this, s);
     }
   }
 }

@@ -8,21 +8,25 @@ import { checkIpv4, ipv4ChecksumOk, ipv4Dst, ipv4Src, ipv4TotalLength } from '..
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
-const NEXT_LOOKUP = 0;
-
-const DROP_TRUNCATED = 0;
-const DROP_BAD_VERSION = 1;
-const DROP_BAD_IHL = 2;
-const DROP_BAD_TOTAL_LENGTH = 3;
-const DROP_BAD_OPTIONS = 4;
-const DROP_BAD_CHECKSUM = 5;
-const DROP_MARTIAN_SOURCE = 6;
-const DROP_MARTIAN_DESTINATION = 7;
-const DROP_MULTICAST = 8;
-const DROP_LIMITED_BROADCAST = 9;
-const DROP_OWN_SOURCE = 10;
+const spec = defineNode({
+  name: 'ip4-input',
+  next: { lookup: 'ip4-lookup' },
+  drops: {
+    truncated: 'RFC 1812 5.2.2 (1): shorter than 20 bytes or than its header length',
+    badVersion: 'RFC 1812 5.2.2 (3): version is not 4',
+    badIhl: 'RFC 1812 5.2.2 (4): header length below 20 bytes',
+    badTotalLength: 'RFC 1812 5.2.2 (5): total length below the header length or beyond the frame',
+    badOptions: 'an option runs past the end of the header',
+    badChecksum: 'RFC 1812 5.2.2 (2): header checksum does not verify',
+    martianSource: 'RFC 1812 5.3.7: source in 0/8, 127/8, 224/4 or 240/4',
+    martianDestination: 'RFC 1812 5.3.7: destination in 0/8, 127/8 or 240/4',
+    multicastDestination: 'multicast datagram (no multicast routing)',
+    limitedBroadcast: 'RFC 1812 5.3.5.1: 255.255.255.255 is never forwarded',
+    ownSourceAddress: "arrived with one of the router's own addresses as source",
+  },
+});
 
 /** Is `a` never valid as a source (RFC 1812 5.3.7, RFC 6890): 0/8, 127/8, 224/4 multicast, 240/4 and broadcast. */
 export function isMartianSource(a: number): boolean {
@@ -30,25 +34,9 @@ export function isMartianSource(a: number): boolean {
   return top === 0 || top === 127 || top >= 224;
 }
 
-export class Ip4Input extends PipelineNode {
-  readonly name = 'ip4-input';
-  readonly next = ['ip4-lookup'];
-  readonly drops = [
-    { name: 'truncated', description: 'RFC 1812 5.2.2 (1): shorter than 20 bytes or than its header length' },
-    { name: 'bad-version', description: 'RFC 1812 5.2.2 (3): version is not 4' },
-    { name: 'bad-ihl', description: 'RFC 1812 5.2.2 (4): header length below 20 bytes' },
-    { name: 'bad-total-length', description: 'RFC 1812 5.2.2 (5): total length below the header length or beyond the frame' },
-    { name: 'bad-options', description: 'an option runs past the end of the header' },
-    { name: 'bad-checksum', description: 'RFC 1812 5.2.2 (2): header checksum does not verify' },
-    { name: 'martian-source', description: 'RFC 1812 5.3.7: source in 0/8, 127/8, 224/4 or 240/4' },
-    { name: 'martian-destination', description: 'RFC 1812 5.3.7: destination in 0/8, 127/8 or 240/4' },
-    { name: 'multicast-destination', description: 'multicast datagram (no multicast routing)' },
-    { name: 'limited-broadcast', description: 'RFC 1812 5.3.5.1: 255.255.255.255 is never forwarded' },
-    { name: 'own-source-address', description: 'arrived with one of the router\'s own addresses as source' },
-  ];
-
+export class Ip4Input extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
-    super();
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -60,6 +48,7 @@ export class Ip4Input extends PipelineNode {
     const flags = batch.flags;
     const portAddress = ports.address;
     const portCount = ports.count;
+    const R = this.reason;
     let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
@@ -70,7 +59,7 @@ export class Ip4Input extends PipelineNode {
         // Fast path, no options (nearly every datagram): checks and checksum inline.
         total = (b[o + 2] << 8) | b[o + 3];
         if (total < 20 || total > avail) {
-          d.drop(this, DROP_BAD_TOTAL_LENGTH, s);
+          d.drop(this, R.badTotalLength, s);
           continue;
         }
         let sum =
@@ -80,17 +69,17 @@ export class Ip4Input extends PipelineNode {
         sum = (sum & 0xffff) + (sum >>> 16);
         sum = (sum & 0xffff) + (sum >>> 16);
         if (sum !== 0xffff) {
-          d.drop(this, DROP_BAD_CHECKSUM, s);
+          d.drop(this, R.badChecksum, s);
           continue;
         }
       } else {
         const r = checkIpv4(b, o, avail);
         if (r !== WireDrop.OK) {
-          d.drop(this, reasonOf(r), s);
+          d.drop(this, this.reasonOf(r), s);
           continue;
         }
         if (!ipv4ChecksumOk(b, o)) {
-          d.drop(this, DROP_BAD_CHECKSUM, s);
+          d.drop(this, R.badChecksum, s);
           continue;
         }
         total = ipv4TotalLength(b, o);
@@ -99,42 +88,44 @@ export class Ip4Input extends PipelineNode {
       const src = ipv4Src(b, o);
       const dst = ipv4Dst(b, o);
       if (isMartianSource(src)) {
-        d.drop(this, DROP_MARTIAN_SOURCE, s);
+        d.drop(this, R.martianSource, s);
         continue;
       }
       const top = dst >>> 24;
       if (top === 0 || top === 127 || (top >= 240 && dst !== 0xffffffff)) {
-        d.drop(this, DROP_MARTIAN_DESTINATION, s);
+        d.drop(this, R.martianDestination, s);
         continue;
       }
       if (top >= 224) {
-        d.drop(this, top >= 240 ? DROP_LIMITED_BROADCAST : DROP_MULTICAST, s);
+        d.drop(this, top >= 240 ? R.limitedBroadcast : R.multicastDestination, s);
         continue;
       }
       let own = false;
       for (let p = 0; p < portCount; p++) if (portAddress[p] === src) own = true;
       if (own) {
-        d.drop(this, DROP_OWN_SOURCE, s);
+        d.drop(this, R.ownSourceAddress, s);
         continue;
       }
       flags[s] |= PacketFlag.IP4_VALID;
       vec[w++] = s;
     }
-    d.enqueueMany(this, NEXT_LOOKUP, vec, w);
+    d.enqueueMany(this, this.next.lookup, vec, w);
   }
-}
 
-function reasonOf(wireDrop: number): number {
-  switch (wireDrop) {
-    case WireDrop.IPV4_BAD_VERSION:
-      return DROP_BAD_VERSION;
-    case WireDrop.IPV4_BAD_IHL:
-      return DROP_BAD_IHL;
-    case WireDrop.IPV4_BAD_TOTAL_LENGTH:
-      return DROP_BAD_TOTAL_LENGTH;
-    case WireDrop.IPV4_BAD_OPTIONS:
-      return DROP_BAD_OPTIONS;
-    default:
-      return DROP_TRUNCATED;
+  /** The drop reason for a failure of the wire check. */
+  private reasonOf(wireDrop: number): number {
+    const R = this.reason;
+    switch (wireDrop) {
+      case WireDrop.IPV4_BAD_VERSION:
+        return R.badVersion;
+      case WireDrop.IPV4_BAD_IHL:
+        return R.badIhl;
+      case WireDrop.IPV4_BAD_TOTAL_LENGTH:
+        return R.badTotalLength;
+      case WireDrop.IPV4_BAD_OPTIONS:
+        return R.badOptions;
+      default:
+        return R.truncated;
+    }
   }
 }

@@ -8,16 +8,23 @@ import { fillIcmpChecksum, icmpChecksumOk, icmpType, ICMP_DEST_UNREACHABLE, ICMP
 import { fillIpv4Checksum, ipv4Dst, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, setIpv4Dst, setIpv4Src, setIpv4Ttl } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
-import { icmpErrorCode, type ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { icmpErrorCode } from '../context.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
-const NEXT_LOOKUP = 0;
-const NEXT_ICMP_ERROR = 1;
-
-const DROP_FRAGMENT = 0;
-const DROP_BAD_ICMP = 1;
-const DROP_PORT_UNREACHABLE = 2;
-const DROP_PROTOCOL_UNREACHABLE = 3;
+const spec = defineNode({
+  name: 'ip4-local',
+  next: { lookup: 'ip4-lookup', icmpError: 'icmp-error' },
+  drops: {
+    fragment: 'a fragment addressed to the router (no reassembly)',
+    badIcmp: 'ICMP to the router that is truncated or fails its checksum',
+    portUnreachable: 'UDP/TCP to the router (ICMP port unreachable sent)',
+    protocolUnreachable: 'another protocol to the router (ICMP protocol unreachable sent)',
+  },
+  counters: {
+    echoReplies: 'echo requests to the router answered',
+    icmpReceived: 'other ICMP messages to the router, consumed',
+  },
+});
 
 const PORT_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_PORT);
 const PROTOCOL_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_PROTOCOL);
@@ -25,42 +32,20 @@ const PROTOCOL_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_P
 /** TTL of packets the router makes (Linux's default, net.ipv4.ip_default_ttl). */
 export const LOCAL_TTL = 64;
 
-export class Ip4Local extends PipelineNode {
-  readonly name = 'ip4-local';
-  readonly next = ['ip4-lookup', 'icmp-error'];
-  readonly drops = [
-    { name: 'fragment', description: 'a fragment addressed to the router (no reassembly)' },
-    { name: 'bad-icmp', description: 'ICMP to the router that is truncated or fails its checksum' },
-    { name: 'port-unreachable', description: 'UDP/TCP to the router (ICMP port unreachable sent)' },
-    { name: 'protocol-unreachable', description: 'another protocol to the router (ICMP protocol unreachable sent)' },
-  ];
-  private echoReplies = 0;
-  private icmpConsumed = 0;
-
-  constructor(private readonly ctx: ForwardingContext) {
-    super();
-  }
-
-  override extraCounters() {
-    return [
-      { name: 'echo-replies', description: 'echo requests to the router answered' },
-      { name: 'icmp-received', description: 'other ICMP messages to the router, consumed' },
-    ];
-  }
-
-  override attach(counter: (name: string) => number): void {
-    this.echoReplies = counter(`${this.name}/echo-replies`);
-    this.icmpConsumed = counter(`${this.name}/icmp-received`);
+export class Ip4Local extends PipelineNode<typeof spec> {
+  constructor() {
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
-    void this.ctx;
     const b = batch.arena;
+    const N = this.next;
+    const R = this.reason;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const o = batch.l3[s];
       if (ipv4Mf(b, o) || ipv4FragOffset(b, o) !== 0) {
-        d.drop(this, DROP_FRAGMENT, s);
+        d.drop(this, R.fragment, s);
         continue;
       }
       const proto = ipv4Protocol(b, o);
@@ -69,12 +54,12 @@ export class Ip4Local extends PipelineNode {
         const io = o + hl;
         const ilen = ipv4TotalLength(b, o) - hl;
         if (checkIcmp(b, io, ilen) !== 0 || !icmpChecksumOk(b, io, ilen)) {
-          d.drop(this, DROP_BAD_ICMP, s);
+          d.drop(this, R.badIcmp, s);
           continue;
         }
         if (icmpType(b, io) !== ICMP_ECHO_REQUEST) {
-          d.counters.add(this.icmpConsumed, batch.length[s]);
-          d.free(s);
+          d.counters.add(this.counter.icmpReceived, batch.length[s]);
+          d.free(this, s);
           continue;
         }
         // Echo reply in place: swap addresses, fresh TTL, type 0.
@@ -87,16 +72,16 @@ export class Ip4Local extends PipelineNode {
         fillIcmpChecksum(b, io, ilen);
         batch.flags[s] = PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
         batch.clearOffload(s);
-        d.counters.add(this.echoReplies, batch.length[s]);
-        d.enqueue(this, NEXT_LOOKUP, s);
+        d.counters.add(this.counter.echoReplies, batch.length[s]);
+        d.enqueue(this, N.lookup, s);
       } else if (proto === IPPROTO_UDP || proto === IPPROTO_TCP) {
-        d.countDrop(this, DROP_PORT_UNREACHABLE, s);
+        d.countDrop(this, R.portUnreachable, s);
         batch.icmpError[s] = PORT_UNREACHABLE;
-        d.enqueue(this, NEXT_ICMP_ERROR, s);
+        d.enqueue(this, N.icmpError, s);
       } else {
-        d.countDrop(this, DROP_PROTOCOL_UNREACHABLE, s);
+        d.countDrop(this, R.protocolUnreachable, s);
         batch.icmpError[s] = PROTOCOL_UNREACHABLE;
-        d.enqueue(this, NEXT_ICMP_ERROR, s);
+        d.enqueue(this, N.icmpError, s);
       }
     }
   }

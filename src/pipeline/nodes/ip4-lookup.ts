@@ -9,36 +9,27 @@ import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import { icmpErrorCode, NO_ROUTE, type ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
-const NEXT_REWRITE = 0;
-const NEXT_LOCAL = 1;
-const NEXT_ICMP_ERROR = 2;
-
-const DROP_NO_ROUTE = 0;
-const DROP_BLACKHOLE = 1;
-const DROP_UNREACHABLE = 2;
-const DROP_PROHIBIT = 3;
-const DROP_BROADCAST = 4;
-const DROP_LOCAL_LOOP = 5;
+const spec = defineNode({
+  name: 'ip4-lookup',
+  next: { rewrite: 'ip4-rewrite', local: 'ip4-local', icmpError: 'icmp-error' },
+  drops: {
+    noRoute: 'no route to the destination (ICMP net unreachable sent)',
+    blackhole: 'blackhole route: dropped silently',
+    unreachable: 'unreachable route (ICMP net unreachable sent)',
+    prohibit: 'prohibit route (ICMP administratively prohibited sent)',
+    directedBroadcast: "RFC 1812 5.3.5.2: a connected subnet's broadcast address is not forwarded",
+    localLoop: 'a packet the router made is addressed to the router',
+  },
+});
 
 const NET_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_NET);
 const ADMIN_PROHIBITED = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED);
 
-export class Ip4Lookup extends PipelineNode {
-  readonly name = 'ip4-lookup';
-  readonly next = ['ip4-rewrite', 'ip4-local', 'icmp-error'];
-  readonly drops = [
-    { name: 'no-route', description: 'no route to the destination (ICMP net unreachable sent)' },
-    { name: 'blackhole', description: 'blackhole route: dropped silently' },
-    { name: 'unreachable', description: 'unreachable route (ICMP net unreachable sent)' },
-    { name: 'prohibit', description: 'prohibit route (ICMP administratively prohibited sent)' },
-    { name: 'directed-broadcast', description: 'RFC 1812 5.3.5.2: a connected subnet\'s broadcast address is not forwarded' },
-    { name: 'local-loop', description: 'a packet the router made is addressed to the router' },
-  ];
-
+export class Ip4Lookup extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
-    super();
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -50,17 +41,19 @@ export class Ip4Lookup extends PipelineNode {
     const flags = batch.flags;
     const nextHop = batch.nextHop;
     const txPort = batch.txPort;
+    const N = this.next;
+    const R = this.reason;
     let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const o = l3[s];
       let nh = fib.lookup(ipv4Dst(b, o));
       if (nh === NO_ROUTE) {
-        if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_NO_ROUTE, s);
+        if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, R.noRoute, s);
         else {
-          d.countDrop(this, DROP_NO_ROUTE, s);
+          d.countDrop(this, R.noRoute, s);
           batch.icmpError[s] = NET_UNREACHABLE;
-          d.enqueue(this, NEXT_ICMP_ERROR, s);
+          d.enqueue(this, N.icmpError, s);
         }
         continue;
       }
@@ -79,27 +72,27 @@ export class Ip4Lookup extends PipelineNode {
           vec[w++] = s;
           break;
         case NexthopKind.LOCAL:
-          if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, DROP_LOCAL_LOOP, s);
-          else d.enqueue(this, NEXT_LOCAL, s);
+          if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, R.localLoop, s);
+          else d.enqueue(this, N.local, s);
           break;
         case NexthopKind.BLACKHOLE:
-          d.drop(this, DROP_BLACKHOLE, s);
+          d.drop(this, R.blackhole, s);
           break;
         case NexthopKind.UNREACHABLE:
         case NexthopKind.PROHIBIT: {
-          const reason = kind === NexthopKind.UNREACHABLE ? DROP_UNREACHABLE : DROP_PROHIBIT;
+          const reason = kind === NexthopKind.UNREACHABLE ? R.unreachable : R.prohibit;
           if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, reason, s);
           else {
             d.countDrop(this, reason, s);
             batch.icmpError[s] = kind === NexthopKind.UNREACHABLE ? NET_UNREACHABLE : ADMIN_PROHIBITED;
-            d.enqueue(this, NEXT_ICMP_ERROR, s);
+            d.enqueue(this, N.icmpError, s);
           }
           break;
         }
         default:
-          d.drop(this, DROP_BROADCAST, s);
+          d.drop(this, R.directedBroadcast, s);
       }
     }
-    d.enqueueMany(this, NEXT_REWRITE, vec, w);
+    d.enqueueMany(this, N.rewrite, vec, w);
   }
 }

@@ -17,11 +17,15 @@ import { OUTPUT } from '../graph.js';
 import { OffloadMeta, type Batch } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 import type { ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
-const NEXT_TX = 0;
-const NEXT_RESOLVE = 1;
-const DROP_GSO_TO_NON_OFFLOAD = 0;
+const spec = defineNode({
+  name: 'ip4-output',
+  next: { tx: OUTPUT, resolve: 'arp-resolve' },
+  drops: {
+    gsoToNonOffloadPort: 'a TCP super-packet that reached a port without offload unsegmented (ip4-gso segments them; a safety net)',
+  },
+});
 
 /** The address to ARP for: the gateway of a GATEWAY next hop, else the destination. */
 export function neighborTarget(ctx: ForwardingContext, b: Uint8Array, l3: number, nextHop: number): number {
@@ -36,15 +40,9 @@ export function writeIpv4EthernetHeader(ctx: ForwardingContext, b: Uint8Array, e
   b[eth + 13] = ETHERTYPE_IPV4 & 0xff;
 }
 
-export class Ip4Output extends PipelineNode {
-  readonly name = 'ip4-output';
-  readonly next = [OUTPUT, 'arp-resolve'];
-  readonly drops = [
-    { name: 'gso-to-non-offload-port', description: 'a TCP super-packet that reached a port without offload unsegmented (ip4-gso segments them; a safety net)' },
-  ];
-
+export class Ip4Output extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
-    super();
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -83,7 +81,7 @@ export class Ip4Output extends PipelineNode {
       const offloaded = (meta[om] | meta[om + 1]) !== 0;
       if (offloaded && portOffload[port] === 0) {
         if (meta[om + OffloadMeta.GSO_TYPE] !== 0) {
-          d.drop(this, DROP_GSO_TO_NON_OFFLOAD, s);
+          d.drop(this, this.reason.gsoToNonOffloadPort, s);
           continue;
         }
         completeChecksum(batch, s);
@@ -101,7 +99,7 @@ export class Ip4Output extends PipelineNode {
         }
       }
       if (n < 0) {
-        d.enqueue(this, NEXT_RESOLVE, s);
+        d.enqueue(this, this.next.resolve, s);
         continue;
       }
       // Ethernet header: neighbor's MAC, port's MAC, IPv4.
@@ -134,6 +132,6 @@ export class Ip4Output extends PipelineNode {
       length[s] = ETH_HEADER_LEN + ((b[o + 2] << 8) | b[o + 3]);
       vec[w++] = s;
     }
-    d.enqueueMany(this, NEXT_TX, vec, w);
+    d.enqueueMany(this, this.next.tx, vec, w);
   }
 }

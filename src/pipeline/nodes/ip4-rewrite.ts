@@ -19,30 +19,25 @@ import { ipv4Df, ipv4TotalLength, ipv4Ttl } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import { icmpErrorCode, type ForwardingContext } from '../context.js';
-import { PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { OffloadMeta } from '../batch.js';
 import { gsoSegmentLength } from '../offload.js';
 
-const NEXT_OUTPUT = 0;
-const NEXT_FRAG = 1;
-const NEXT_ICMP_ERROR = 2;
-const NEXT_GSO = 3;
-
-const DROP_TTL_EXPIRED = 0;
-const DROP_FRAG_NEEDED = 1;
+const spec = defineNode({
+  name: 'ip4-rewrite',
+  next: { output: 'ip4-output', frag: 'ip4-frag', icmpError: 'icmp-error', gso: 'ip4-gso' },
+  drops: {
+    ttlExpired: 'RFC 1812 5.3.1: TTL 0 or 1 on arrival (ICMP time exceeded sent)',
+    fragmentationNeeded:
+      'RFC 1191: larger than the egress MTU with DF set (ICMP fragmentation needed sent); for a TCP super-packet, its segments are',
+  },
+});
 
 const TIME_EXCEEDED = icmpErrorCode(ICMP_TIME_EXCEEDED, 0);
 
-export class Ip4Rewrite extends PipelineNode {
-  readonly name = 'ip4-rewrite';
-  readonly next = ['ip4-output', 'ip4-frag', 'icmp-error', 'ip4-gso'];
-  readonly drops = [
-    { name: 'ttl-expired', description: 'RFC 1812 5.3.1: TTL 0 or 1 on arrival (ICMP time exceeded sent)' },
-    { name: 'fragmentation-needed', description: 'RFC 1191: larger than the egress MTU with DF set (ICMP fragmentation needed sent); for a TCP super-packet, its segments are' },
-  ];
-
+export class Ip4Rewrite extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
-    super();
+    super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -53,15 +48,17 @@ export class Ip4Rewrite extends PipelineNode {
     const txPort = batch.txPort;
     const meta = batch.offload;
     const portOffload = this.ctx.ports.offload;
+    const N = this.next;
+    const R = this.reason;
     let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const o = l3[s];
       const local = (flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0;
       if (!local && ipv4Ttl(b, o) <= 1) {
-        d.countDrop(this, DROP_TTL_EXPIRED, s);
+        d.countDrop(this, R.ttlExpired, s);
         batch.icmpError[s] = TIME_EXCEEDED;
-        d.enqueue(this, NEXT_ICMP_ERROR, s);
+        d.enqueue(this, N.icmpError, s);
         continue;
       }
       const mtu = mtus[txPort[s]];
@@ -71,9 +68,9 @@ export class Ip4Rewrite extends PipelineNode {
           ? ipv4TotalLength(b, o) > mtu
           : gsoSegmentLength(b, o, gsoType, meta[s * OffloadMeta.WORDS + OffloadMeta.GSO_SIZE], ipv4TotalLength(b, o)) > mtu;
       if (tooBig && ipv4Df(b, o)) {
-        d.countDrop(this, DROP_FRAG_NEEDED, s);
+        d.countDrop(this, R.fragmentationNeeded, s);
         batch.icmpError[s] = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, mtu);
-        d.enqueue(this, NEXT_ICMP_ERROR, s);
+        d.enqueue(this, N.icmpError, s);
         continue;
       }
       if (!local) {
@@ -86,10 +83,10 @@ export class Ip4Rewrite extends PipelineNode {
         b[o + 10] = folded >>> 8;
         b[o + 11] = folded & 0xff;
       }
-      if (tooBig) d.enqueue(this, NEXT_FRAG, s);
-      else if (gsoType !== 0 && portOffload[txPort[s]] === 0) d.enqueue(this, NEXT_GSO, s);
+      if (tooBig) d.enqueue(this, N.frag, s);
+      else if (gsoType !== 0 && portOffload[txPort[s]] === 0) d.enqueue(this, N.gso, s);
       else vec[w++] = s;
     }
-    d.enqueueMany(this, NEXT_OUTPUT, vec, w);
+    d.enqueueMany(this, N.output, vec, w);
   }
 }
