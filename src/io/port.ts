@@ -1,26 +1,30 @@
-// A packet port as a worker sees it: receive a burst into a Batch, send a
-// list of a Batch's slots, wait on `fd`. TAP, AF_PACKET and memory ports all
-// look the same to the pipeline.
+// Ports as the run loop sees them: a receive side that fills a Batch, a
+// transmit side that sends a list of a Batch's slots, and for live ports an
+// fd to wait on. TAP, AF_PACKET and memory ports, capture files and test
+// scripts all look the same to the loop.
 import type { Batch } from '../pipeline/batch.js';
 import { IoCounter } from './native.js';
 
-export interface PacketPort {
-  /** Interface name (or a label for memory ports). */
-  readonly name: string;
-  /** Pollable fd for waitReadable, or -1 when the port has none (memory ports). */
-  readonly fd: number;
-  /** The router's index of this port: written to batch.rxPort of every frame received. */
+/** Where a run loop takes frames from: a port's receive side, a capture file, a test's script. */
+export interface RxSource {
+  /**
+   * The router's index of the port the frames arrive on (written to
+   * batch.rxPort of each), or -1 for a source that feeds several ports and
+   * sets batch.rxPort per frame (a capture with one interface per port).
+   */
   readonly index: number;
-  /** Drops and fixes by IoCounter index (the pipeline counts packets and bytes itself). */
-  readonly counters: Float64Array;
   /**
    * Receives up to `max` frames (and no more than the batch's free receive
    * slots) into slots [batch.rxCount, batch.rxCount + n), each at
    * batch.slotStart(i), with the slot's metadata reset; advances
-   * batch.rxCount and returns n. Several ports may fill one batch in turn.
+   * batch.rxCount and returns n. Several sources may fill one batch in turn.
    * Throws an error with code 'PORT_GONE' when the interface disappeared.
    */
   rx(batch: Batch, max?: number): number;
+}
+
+/** Where a run loop sends the frames that leave by one port. */
+export interface TxSink {
   /**
    * Sends slots[0..count) of `batch` (each batch.start/length). Returns how
    * many were consumed from the front: sent, or dropped and counted (link
@@ -28,6 +32,18 @@ export interface PacketPort {
    * full: the caller retries the rest later or drops them.
    */
   tx(batch: Batch, slots: Uint16Array, count: number): number;
+  /** Called once per batch after every port's tx (a capture writer puts the batch in time order here). */
+  flush?(batch: Batch): void;
+}
+
+/** A packet port as a worker sees it: TAP, AF_PACKET and memory ports all look the same to the pipeline. */
+export interface PacketPort extends RxSource, TxSink {
+  /** Interface name (or a label for memory ports). */
+  readonly name: string;
+  /** Pollable fd for waitReadable, or -1 when the port has none (memory ports). */
+  readonly fd: number;
+  /** Drops and fixes by IoCounter index (the pipeline counts packets and bytes itself). */
+  readonly counters: Float64Array;
   /** Releases the fd or socket; idempotent. */
   close(): void;
 }

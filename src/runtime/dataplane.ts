@@ -10,11 +10,11 @@ import { compileFib } from '../route/fib.js';
 import { NeighborSync } from '../pipeline/neighbor-sync.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
-import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './worker-loop.js';
+import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
 
 export interface DataplaneOptions {
   workers: number;
-  /** Workers poll without sleeping (see WorkerLoop). */
+  /** Workers poll without sleeping (see RunLoop). */
   busyPoll?: boolean;
   /** Called for events worth a log line (port gone, worker error). */
   onEvent?: (event: WorkerMessage) => void;

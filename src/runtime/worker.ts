@@ -11,7 +11,7 @@ import { Router } from '../pipeline/router.js';
 import { FibView } from '../route/fib-view.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
-import { WorkerLoop } from './worker-loop.js';
+import { RunLoop } from './run-loop.js';
 import { NeighborSync } from '../pipeline/neighbor-sync.js';
 
 const init = workerData as WorkerInit;
@@ -37,10 +37,11 @@ try {
     neighborSync: new NeighborSync(init.index, init.neighborSync),
   });
   const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined));
-  const loop = new WorkerLoop({
+  const loop = new RunLoop({
     router,
     batch,
-    ports,
+    inputs: ports.filter((p): p is PacketPort => p !== undefined),
+    outputs: ports,
     portStats: new Float64Array(init.portStats),
     control: new Int32Array(init.control),
     wait: (ms) => waiter.wait(ms),

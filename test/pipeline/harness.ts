@@ -1,9 +1,11 @@
-// Runs frames through a Router built from YAML, with a manual clock, and
-// returns what came out and which counters moved.
+// Runs frames through the run loop and a Router built from YAML, with a
+// manual clock, and returns what came out and which counters moved.
 import { parseConfig, type RouterConfig } from '../../src/config/load.js';
 import { Batch, OffloadMeta, type BatchOptions } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
-import { Router } from '../../src/pipeline/router.js';
+import { Router, type RouterOptions } from '../../src/pipeline/router.js';
+import type { RxSource, TxSink } from '../../src/io/port.js';
+import { RunLoop } from '../../src/runtime/run-loop.js';
 import { compileFib } from '../../src/route/fib.js';
 
 export interface Sent {
@@ -13,38 +15,74 @@ export interface Sent {
   meta: number[];
 }
 
+/** The test's frames as the loop's input, in the order given, each on its own port, with optional offload words. */
+class ScriptedInput implements RxSource {
+  readonly index = -1;
+  frames: { port: number; frame: Uint8Array; meta?: readonly number[] }[] = [];
+
+  rx(batch: Batch): number {
+    let n = 0;
+    for (const f of this.frames) {
+      const s = batch.pushFrame(f.frame, 0, f.frame.length, f.port, 1, 0);
+      if (s < 0) throw new Error('batch full');
+      if (f.meta) batch.offload.set(f.meta, s * OffloadMeta.WORDS);
+      n++;
+    }
+    this.frames = [];
+    return n;
+  }
+}
+
+/** Collects what every port sends, with the slot's offload words. */
+class CollectingOutput implements TxSink {
+  sent: Sent[] = [];
+  constructor(private readonly portNames: string[]) {}
+
+  tx(batch: Batch, slots: Uint16Array, count: number): number {
+    for (let i = 0; i < count; i++) {
+      const s = slots[i];
+      const m = s * OffloadMeta.WORDS;
+      this.sent.push({ port: this.portNames[batch.txPort[s]], bytes: batch.bytes(s).slice(), meta: Array.from(batch.offload.subarray(m, m + OffloadMeta.WORDS)) });
+    }
+    return count;
+  }
+}
+
 export class Harness {
   readonly config: RouterConfig;
-  readonly clock = new ManualClock(1000);
+  readonly clock: ManualClock;
   readonly batch: Batch;
   readonly router: Router;
+  readonly loop: RunLoop;
+  private readonly input = new ScriptedInput();
+  private readonly output: CollectingOutput;
 
-  constructor(yaml: string, batchOpts: BatchOptions = {}) {
+  constructor(yaml: string, batchOpts: BatchOptions = {}, routerOpts: Partial<Omit<RouterOptions, 'clock'>> & { clock?: ManualClock } = {}) {
+    this.clock = routerOpts.clock ?? new ManualClock(1000);
     this.batch = new Batch({ rxCapacity: 64, generatedCapacity: 64, ...batchOpts });
     this.config = parseConfig(yaml, 'test.yaml', '.');
     const { fib, nexthops } = compileFib(this.config);
-    this.router = new Router(this.config, fib, nexthops, { clock: this.clock, batchCapacity: this.batch.capacity, maxFrame: this.batch.maxFrame });
+    this.router = new Router(this.config, fib, nexthops, { batchCapacity: this.batch.capacity, maxFrame: this.batch.maxFrame, ...routerOpts, clock: this.clock });
+    const names = this.config.ports.map((p) => p.name);
+    this.output = new CollectingOutput(names);
+    this.loop = new RunLoop({ router: this.router, batch: this.batch, inputs: [this.input], outputs: names.map(() => this.output) });
   }
 
-  /** Sends frames (all in one batch) and returns the frames sent and the counters that changed. */
+  /**
+   * Sends frames (all in one batch, in this order) through the run loop and
+   * returns the frames sent, in the order of the ports (each port's in the
+   * order the graph emitted them), and the counters that changed.
+   */
   send(frames: { port: string; frame: Uint8Array; meta?: readonly number[] }[]): { out: Sent[]; counters: Record<string, number> } {
     const before = this.router.counters.nonZero();
-    this.batch.reset();
-    for (const f of frames) {
+    this.input.frames = frames.map((f) => {
       const port = this.config.ports.findIndex((p) => p.name === f.port);
       if (port < 0) throw new Error(`no port ${f.port}`);
-      const s = this.batch.pushFrame(f.frame, 0, f.frame.length, port, 1, 0);
-      if (s < 0) throw new Error('batch full');
-      if (f.meta) this.batch.offload.set(f.meta, s * OffloadMeta.WORDS);
-    }
-    this.router.process(this.batch);
-    const g = this.router.graph;
-    const out: Sent[] = [];
-    for (let i = 0; i < g.outputCount; i++) {
-      const s = g.output[i];
-      const m = s * OffloadMeta.WORDS;
-      out.push({ port: this.config.ports[this.batch.txPort[s]].name, bytes: this.batch.bytes(s).slice(), meta: Array.from(this.batch.offload.subarray(m, m + OffloadMeta.WORDS)) });
-    }
+      return { port, frame: f.frame, meta: f.meta };
+    });
+    this.loop.step();
+    const out = this.output.sent;
+    this.output.sent = [];
     const after = this.router.counters.nonZero();
     const counters: Record<string, number> = {};
     for (const [name, v] of Object.entries(after)) {

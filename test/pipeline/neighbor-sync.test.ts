@@ -1,28 +1,16 @@
 // Two workers' routers sharing learned neighbors through the NeighborSync
 // ring: the ARP reply reaches one worker, the packet waits in the other.
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
-import { Batch } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
 import { NeighborSync } from '../../src/pipeline/neighbor-sync.js';
-import { Router } from '../../src/pipeline/router.js';
-import { compileFib } from '../../src/route/fib.js';
 import { ARP_REPLY, parseArp } from '../../src/wire/arp.js';
 import { parseEthernet } from '../../src/wire/ethernet.js';
 import { arpFrame, udpFrame, HOST_MAC, ROUTER_MAC } from './build.js';
-import { BASE_CONFIG } from './harness.js';
+import { BASE_CONFIG, Harness } from './harness.js';
 
 function worker(index: number, shared: SharedArrayBuffer, clock: ManualClock) {
-  const config = parseConfig(BASE_CONFIG, 't', '.');
-  const { fib, nexthops } = compileFib(config);
-  const batch = new Batch({ rxCapacity: 16, generatedCapacity: 16 });
-  const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, neighborSync: new NeighborSync(index, shared) });
-  const send = (port: number, frames: Uint8Array[]) => {
-    batch.reset();
-    for (const f of frames) batch.pushFrame(f, 0, f.length, port, 1, 0);
-    router.process(batch);
-    return Array.from(router.graph.output.subarray(0, router.graph.outputCount), (s) => batch.bytes(s).slice());
-  };
+  const h = new Harness(BASE_CONFIG, { rxCapacity: 16, generatedCapacity: 16 }, { clock, neighborSync: new NeighborSync(index, shared) });
+  const send = (port: string, frames: Uint8Array[]) => h.send(frames.map((frame) => ({ port, frame }))).out.map((o) => o.bytes);
   return { send };
 }
 
@@ -48,8 +36,8 @@ describe('NeighborSync', () => {
     const clock = new ManualClock(1000);
     const w0 = worker(0, shared, clock);
     const w1 = worker(1, shared, clock);
-    const LAN = 0;
-    const WAN = 1;
+    const LAN = 'lan';
+    const WAN = 'wan';
     const out0 = w0.send(LAN, [udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '198.19.0.5' }, 1, 2)]);
     expect(out0).toHaveLength(1); // the ARP request
     const req = parseArp(out0[0], 14, 28);

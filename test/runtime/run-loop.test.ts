@@ -1,4 +1,4 @@
-// The worker loop with memory ports (no root, no addon): frames in on one
+// The run loop with memory ports (no root, no addon): frames in on one
 // port come out of the other, counted per port; a port that disappears is
 // marked down while the loop goes on.
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,8 @@ import { Batch } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
 import { Router } from '../../src/pipeline/router.js';
 import { compileFib } from '../../src/route/fib.js';
-import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat, WorkerLoop } from '../../src/runtime/worker-loop.js';
+import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from '../../src/runtime/port-stats.js';
+import { RunLoop } from '../../src/runtime/run-loop.js';
 import { udpFrame, HOST_MAC, ROUTER_MAC } from '../pipeline/build.js';
 import { BASE_CONFIG } from '../pipeline/harness.js';
 
@@ -21,13 +22,14 @@ function setup(ports: (PacketPort | undefined)[], busyPoll = false) {
   const portStats = new Float64Array(config.ports.length * PORT_STAT_FIELDS);
   const control = new Int32Array(CONTROL_WORDS);
   let waits = 0;
-  const loop = new WorkerLoop({ router, batch, ports, portStats, control, wait: () => void waits++, busyPoll });
+  const inputs = ports.filter((p): p is PacketPort => p !== undefined);
+  const loop = new RunLoop({ router, batch, inputs, outputs: ports, portStats, control, wait: () => void waits++, busyPoll });
   return { loop, portStats, control, waits: () => waits };
 }
 
 const frame = (i: number) => udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.200', id: i }, 1000 + i, 53);
 
-describe('WorkerLoop', () => {
+describe('RunLoop', () => {
   it('forwards every frame received on one port out of another and counts both', () => {
     const lan = new MemoryPort('lan', { index: 0 });
     const wan = new MemoryPort('wan', { index: 1 });

@@ -1,0 +1,171 @@
+// The one run loop: receive a burst from each input into one batch, run the
+// batch through the router, and send what came out, port by port, in one
+// burst each. Everything that moves packets drives it: the live workers (TAP
+// and AF_PACKET ports), `replay` (a capture input and a capture writer),
+// the test harness (scripted input, collecting output) and the pipeline
+// benchmark (a repeating input, a discarding output). So what is tested and
+// benchmarked is what runs live.
+//
+// Live, when no input has frames the worker sleeps in poll() for at most
+// `idleWaitMs`, and it checks the stop flag between batches. A port whose
+// interface disappears is marked down and counted; the loop keeps serving
+// the others.
+import { isPortGone } from '../io/native.js';
+import type { RxSource, TxSink } from '../io/port.js';
+import type { Batch } from '../pipeline/batch.js';
+import type { Router } from '../pipeline/router.js';
+import { Control, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
+
+export interface WaitFn {
+  /** Sleeps for at most `ms` or until a port has frames. */
+  (ms: number): void;
+}
+
+/** Watches a batch on its way through the loop (the packet trace). */
+export interface LoopTracer {
+  /** After receive, before the pipeline: picks and marks the packets to trace. */
+  received(batch: Batch): void;
+  /** After transmit: collects what happened to the marked packets. */
+  finished(batch: Batch): void;
+  /** True while the tracer still wants packets (cheap: checked once per batch). */
+  readonly active: boolean;
+}
+
+export interface LoopOptions {
+  router: Router;
+  batch: Batch;
+  /** Where frames come from, polled in this order each round. */
+  inputs: readonly RxSource[];
+  /** Where frames leave, by router port index (undefined: this loop does not serve that port; its frames are counted as tx drops). */
+  outputs: readonly (TxSink | undefined)[];
+  /** Per-port figures (PORT_STAT_FIELDS per port), e.g. in shared memory for the main thread. */
+  portStats?: Float64Array;
+  /** Control words shared with the main thread (run() only). */
+  control?: Int32Array;
+  wait?: WaitFn;
+  idleWaitMs?: number;
+  /**
+   * Never sleep: poll the ports in a loop, as DPDK's PMDs do. Costs a core
+   * per worker; removes the wake-up latency of poll() (100-200 us on a VM).
+   */
+  busyPoll?: boolean;
+  /** Called once when a port's interface is gone (for a log line). */
+  onPortGone?: (port: number, error: unknown) => void;
+  tracer?: LoopTracer;
+}
+
+export class RunLoop {
+  readonly portStats: Float64Array;
+  private readonly txSlots: Uint16Array[];
+  private readonly txCounts: Int32Array;
+  private readonly up: boolean[];
+  private readonly inputUp: boolean[];
+  private readonly flushers: TxSink[];
+
+  constructor(private readonly o: LoopOptions) {
+    const ports = o.outputs.length;
+    this.portStats = o.portStats ?? new Float64Array(ports * PORT_STAT_FIELDS);
+    this.txSlots = Array.from({ length: ports }, () => new Uint16Array(o.batch.capacity));
+    this.txCounts = new Int32Array(ports);
+    this.up = o.outputs.map((p) => p !== undefined);
+    this.inputUp = o.inputs.map(() => true);
+    this.flushers = [...new Set(o.outputs.filter((p): p is TxSink => p?.flush !== undefined))];
+    for (let i = 0; i < ports; i++) this.portStats[i * PORT_STAT_FIELDS + PortStat.UP] = this.up[i] ? 1 : 0;
+  }
+
+  private portGone(port: number, e: unknown): void {
+    if (port >= 0 && port < this.up.length) {
+      this.up[port] = false;
+      this.portStats[port * PORT_STAT_FIELDS + PortStat.UP] = 0;
+    }
+    this.o.onPortGone?.(port, e);
+  }
+
+  /** Runs one receive-process-transmit round; returns the frames received. */
+  step(): number {
+    const { batch, router, inputs, outputs, tracer } = this.o;
+    const stats = this.portStats;
+    batch.reset();
+    for (let i = 0; i < inputs.length; i++) {
+      if (!this.inputUp[i]) continue;
+      const input = inputs[i];
+      if (input.index >= 0 && input.index < this.up.length && !this.up[input.index]) continue;
+      try {
+        input.rx(batch);
+      } catch (e) {
+        if (!isPortGone(e)) throw e;
+        this.inputUp[i] = false;
+        this.portGone(input.index, e);
+      }
+    }
+    const received = batch.rxCount;
+    const rxPort = batch.rxPort;
+    const length = batch.length;
+    for (let s = 0; s < received; s++) {
+      const base = rxPort[s] * PORT_STAT_FIELDS;
+      stats[base + PortStat.RX_PACKETS]++;
+      stats[base + PortStat.RX_BYTES] += length[s];
+    }
+    const tracing = tracer !== undefined && tracer.active;
+    if (tracing) tracer.received(batch);
+    router.process(batch);
+    const g = router.graph;
+    for (let i = 0; i < outputs.length; i++) stats[i * PORT_STAT_FIELDS + PortStat.RX_DROPPED] = g.dropsByRxPort[i];
+    if (g.outputCount > 0) this.transmit();
+    if (tracing) tracer.finished(batch);
+    return received;
+  }
+
+  /** Sends the graph's output, grouped by port, one burst per port. */
+  private transmit(): void {
+    const { batch, router, outputs } = this.o;
+    const g = router.graph;
+    const stats = this.portStats;
+    const slots = this.txSlots;
+    const counts = this.txCounts;
+    counts.fill(0);
+    const txPort = batch.txPort;
+    for (let k = 0; k < g.outputCount; k++) {
+      const s = g.output[k];
+      const port = txPort[s];
+      slots[port][counts[port]++] = s;
+    }
+    for (let i = 0; i < outputs.length; i++) {
+      const n = counts[i];
+      if (n === 0) continue;
+      const p = outputs[i];
+      const base = i * PORT_STAT_FIELDS;
+      if (p === undefined || !this.up[i]) {
+        stats[base + PortStat.TX_DROPPED] += n;
+        continue;
+      }
+      let sent = 0;
+      try {
+        sent = p.tx(batch, slots[i], n);
+      } catch (e) {
+        if (!isPortGone(e)) throw e;
+        this.portGone(i, e);
+      }
+      let bytes = 0;
+      for (let k = 0; k < sent; k++) bytes += batch.length[slots[i][k]];
+      stats[base + PortStat.TX_PACKETS] += sent;
+      stats[base + PortStat.TX_BYTES] += bytes;
+      stats[base + PortStat.TX_DROPPED] += n - sent;
+    }
+    for (const f of this.flushers) f.flush?.(batch);
+  }
+
+  /** Loops until the control STOP word is set. */
+  run(): void {
+    const { control, wait } = this.o;
+    if (control === undefined || wait === undefined) throw new Error('RunLoop.run needs control words and a wait function');
+    const idle = this.o.idleWaitMs ?? 50;
+    const busy = this.o.busyPoll === true;
+    while (Atomics.load(control, Control.STOP) === 0) {
+      const n = this.step();
+      Atomics.add(control, Control.BATCHES, 1);
+      // Sleep only when idle; ARP timers still run at least every `idle` ms.
+      if (n === 0 && !busy) wait(idle);
+    }
+  }
+}
