@@ -4,6 +4,7 @@
 // dependencies (the native addon, workers) load only when used.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { DEFAULT_TRACE_COUNT } from '../trace/limits.js';
 
 /** package.json's version, found from dist/src/cli or src/cli alike. */
 function packageVersion(): string {
@@ -24,6 +25,34 @@ function positiveInt(name: string) {
     if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${value}'`);
     return n;
   };
+}
+
+const TRACE_FILTER_HELP = `
+Trace filter (--trace-filter), in the spirit of tcpdump's:
+  in PORT                       arrived on that port
+  [src|dst] host ADDR           [src|dst] net A.B.C.D/LEN   [src|dst] ADDR[/LEN]
+  [src|dst] port N              [src|dst] portrange N-M
+  tcp  udp  icmp  ip  arp  proto N
+  combined with and (&&), or (||), not (!) and parentheses ("and" binds tighter).
+`;
+
+interface TraceCliOptions {
+  trace?: string;
+  traceCount?: number;
+  traceFilter?: string;
+}
+
+/** The trace request of a command's options; undefined when no --trace, null (after an error line, exit 2) when misused. */
+function traceRequest(opts: TraceCliOptions, command: string): { file: string; count: number; filter: string } | undefined | null {
+  if (opts.trace === undefined) {
+    if (opts.traceCount !== undefined || opts.traceFilter !== undefined) {
+      process.stderr.write(`dataplane ${command}: --trace-count and --trace-filter need --trace FILE\n`);
+      process.exitCode = 2;
+      return null;
+    }
+    return undefined;
+  }
+  return { file: opts.trace, count: opts.traceCount ?? DEFAULT_TRACE_COUNT, filter: opts.traceFilter ?? '' };
 }
 
 export function buildProgram(): Command {
@@ -64,6 +93,9 @@ Examples:
     .requiredOption('--out <file>', 'output pcapng file (one interface per port, named after it)')
     .option('--in-port <name>', 'port every frame arrives on (required for a classic pcap when there are several ports)')
     .option('--json', 'print the summary as one JSON object')
+    .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
+    .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, positiveInt('--trace-count'))
+    .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
     .addHelpText(
       'after',
       `
@@ -73,14 +105,23 @@ timestamps (ARP timeouts, ICMP rate limit). At the end the command prints the
 frames in and out per port and every non-zero counter, drops by node and
 reason among them ("ip4-input/bad-checksum  3").
 
+With --trace, the first packets that match --trace-filter (see below) are
+followed through every node: the trace file has each one as it came in and
+as it left or was dropped, with one comment per node verdict (the route, the
+fields rewritten, the drop reason). Read it with
+  tshark -r TRACE.pcapng -T fields -e frame.number -e frame.comment
+${TRACE_FILTER_HELP}
 Exit status: 0 done, 1 unreadable or corrupt input, 2 bad config or options.
 
-Example:
-  dataplane replay in.pcapng --config router.yaml --out out.pcapng`,
+Examples:
+  dataplane replay in.pcapng --config router.yaml --out out.pcapng
+  dataplane replay in.pcapng --config router.yaml --out out.pcapng --trace trace.pcapng --trace-filter 'udp and dst port 53'`,
     )
-    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean }) => {
+    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean } & TraceCliOptions) => {
+      const trace = traceRequest(opts, 'replay');
+      if (trace === null) return;
       const { runReplay } = await import('./replay-command.js');
-      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true });
+      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace });
     });
 
   const route = program.command('route').description('Inspect the routing table a config builds.');
@@ -102,6 +143,9 @@ Example:
     .option('--json', 'log one JSON object per line')
     .option('--status-interval <seconds>', 'seconds between status lines', positiveInt('--status-interval'), 2)
     .option('--busy-poll', 'workers poll their ports without sleeping: lowest latency, one core each (like DPDK)')
+    .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
+    .option('--trace-count <n>', `packets to trace at most, all workers together (default ${DEFAULT_TRACE_COUNT})`, positiveInt('--trace-count'))
+    .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
     .addHelpText(
       'after',
       `
@@ -117,17 +161,24 @@ Ports (see the README's config section):
 Needs CAP_NET_ADMIN (root). SIGINT/SIGTERM: stop, close the ports (the TAPs
 it created disappear), print the counters and exit 0.
 
-Example:
-  sudo dataplane run --config router.yaml --workers 2`,
+With --trace, the first packets that match --trace-filter are followed through
+every node (see \`dataplane replay --help\`); the file is complete once the
+dataplane stops.
+${TRACE_FILTER_HELP}
+Examples:
+  sudo dataplane run --config router.yaml --workers 2
+  sudo dataplane run --config router.yaml --trace trace.pcapng --trace-filter 'in lan and icmp'`,
     )
-    .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number; busyPoll?: boolean }) => {
+    .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number; busyPoll?: boolean } & TraceCliOptions) => {
+      const trace = traceRequest(opts, 'run');
+      if (trace === null) return;
       if (opts.workers === 0) {
         process.stderr.write('dataplane run: --workers must be at least 1\n');
         process.exitCode = 2;
         return;
       }
       const { runDataplane } = await import('./run-command.js');
-      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: Math.max(1, opts.statusInterval), busyPoll: opts.busyPoll === true });
+      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: Math.max(1, opts.statusInterval), busyPoll: opts.busyPoll === true, trace });
     });
 
   program

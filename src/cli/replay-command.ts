@@ -4,17 +4,20 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { replayCapture, ReplayError, type ReplaySummary } from '../replay/replay.js';
+import { TraceRequestError, type TraceRequest } from '../trace/session.js';
 
 export interface ReplayCommandOptions {
   config: string;
   out: string;
   inPort?: string;
   json: boolean;
+  trace?: TraceRequest;
 }
 
 function printSummary(s: ReplaySummary): void {
   const out: string[] = [];
   out.push(`frames read: ${s.framesRead}, frames out: ${s.framesOut}`);
+  if (s.traced !== undefined) out.push(`packets traced: ${s.traced}`);
   for (const [why, n] of Object.entries(s.skipped)) out.push(`  not replayed: ${n} (${why})`);
   out.push('ports:');
   for (const [name, t] of Object.entries(s.ports)) out.push(`  ${name.padEnd(12)} rx ${String(t.rxFrames).padStart(8)}  tx ${String(t.txFrames).padStart(8)} (${t.txBytes} bytes)`);
@@ -31,6 +34,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     const isTty = process.stderr.isTTY === true;
     const summary = replayCapture(config, input, opts.out, {
       inPort: opts.inPort,
+      trace: opts.trace,
       onProgress: isTty ? (n) => process.stderr.write(`\rreplay: ${n} frames`) : undefined,
     });
     if (isTty) process.stderr.write('\r\x1b[K');
@@ -38,7 +42,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     else printSummary(summary);
     return 0;
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof ReplayError) {
+    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof ReplayError || e instanceof TraceRequestError) {
       process.stderr.write(`dataplane replay: ${e.message}\n`);
       return 2;
     }

@@ -8,6 +8,9 @@ import { isIoError, NativeUnavailableError } from '../io/native.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { Dataplane, type PortTotals } from '../runtime/dataplane.js';
 import { PortSetupError } from '../runtime/port-setup.js';
+import { checkTraceRequest, openTraceWriter, TraceRequestError, type TraceRequest } from '../trace/session.js';
+import type { TracedPacket } from '../trace/traced-packet.js';
+import type { TraceWriter } from '../trace/writer.js';
 
 export interface RunOptions {
   config: string;
@@ -15,6 +18,7 @@ export interface RunOptions {
   json: boolean;
   statusInterval: number;
   busyPoll: boolean;
+  trace?: TraceRequest;
 }
 
 function defaultWorkers(): number {
@@ -30,18 +34,30 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   };
   let dp: Dataplane;
   const workers = opts.workers ?? defaultWorkers();
+  // Traced packets that arrive before the trace file is open (the workers start forwarding at once).
+  const early: TracedPacket[] = [];
+  let traceWriter: TraceWriter | undefined;
   try {
     const config = loadConfig(opts.config);
+    if (opts.trace) checkTraceRequest(opts.trace, config);
     dp = await Dataplane.start(config, {
       workers,
       busyPoll: opts.busyPoll,
+      trace: opts.trace && { filter: opts.trace.filter, count: opts.trace.count },
       onEvent: (e) => {
-        if (e.type === 'port-gone') log(`port ${config.ports[e.port].name} is gone (worker ${e.index}): ${e.message}; it is down, the others go on`, { event: 'port-gone', port: config.ports[e.port].name, worker: e.index, message: e.message });
+        if (e.type === 'trace') {
+          if (traceWriter) traceWriter.write(e.packet);
+          else early.push(e.packet);
+        } else if (e.type === 'port-gone') log(`port ${config.ports[e.port].name} is gone (worker ${e.index}): ${e.message}; it is down, the others go on`, { event: 'port-gone', port: config.ports[e.port].name, worker: e.index, message: e.message });
         else if (e.type === 'error') log(`worker ${e.index} failed: ${e.message}`, { event: 'worker-error', worker: e.index, message: e.message });
       },
     });
+    if (opts.trace) {
+      traceWriter = openTraceWriter(opts.trace, dp.config, dp.compiled, dp.nodes);
+      for (const p of early.splice(0)) traceWriter.write(p);
+    }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof RouteBuildError) return fail(e.message, 2);
+    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof TraceRequestError) return fail(e.message, 2);
     if (e instanceof NativeUnavailableError || e instanceof PortSetupError || isIoError(e)) return fail((e as Error).message, 1);
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
@@ -52,6 +68,10 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     ports: dp.portLines,
   });
   for (const line of dp.portLines) log(`  ${line}`, { event: 'port', detail: line });
+  if (opts.trace) {
+    const t = opts.trace;
+    log(`tracing ${t.count} packet${t.count === 1 ? '' : 's'}${t.filter ? ` matching '${t.filter}'` : ''} to ${t.file}`, { event: 'trace', file: t.file, count: t.count, filter: t.filter });
+  }
 
   let last = dp.ports();
   let lastTime = performance.now();
@@ -84,6 +104,10 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   });
   clearInterval(status);
   await dp.stop();
+  if (traceWriter) {
+    traceWriter.close();
+    log(`traced ${traceWriter.written} packet${traceWriter.written === 1 ? '' : 's'} to ${opts.trace?.file}`, { event: 'trace-written', file: opts.trace?.file, packets: traceWriter.written });
+  }
   printSummary(dp.ports(), dp.counters().nonZero(), log);
   return 0;
 }

@@ -32,6 +32,8 @@ export interface LabState {
   wanMtu?: number;
   /** The dataplane's workers poll without sleeping. */
   busyPoll?: boolean;
+  /** The dataplane traces packets to this file. */
+  trace?: LabOptions['trace'];
   names: LabNames;
   /** The dataplane's pid (0 when the kernel or nothing routes). */
   pid: number;
@@ -104,6 +106,11 @@ function startDataplane(s: LabState): number {
   try {
     const args = ['netns', 'exec', s.names.router, process.execPath, cliPath(), 'run', '--config', s.configPath, '--workers', String(s.workers)];
     if (s.busyPoll === true) args.push('--busy-poll');
+    if (s.trace !== undefined) {
+      args.push('--trace', s.trace.file);
+      if (s.trace.filter !== undefined) args.push('--trace-filter', s.trace.filter);
+      if (s.trace.count !== undefined) args.push('--trace-count', String(s.trace.count));
+    }
     // `ip netns exec` execs node in place, so the child's pid is the dataplane's.
     const child = spawn('ip', args, { detached: true, stdio: ['ignore', log, log] });
     child.unref();
@@ -151,6 +158,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     workers: o.workers,
     wanMtu: o.wanMtu,
     busyPoll: o.busyPoll,
+    trace: o.trace,
     names: labNames(o.prefix),
     pid: 0,
     stateDir: dir,

@@ -37,6 +37,7 @@ export const BLOCK_EPB = 0x00000006;
 export const BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 
 export const OPT_ENDOFOPT = 0;
+export const OPT_COMMENT = 1;
 export const OPT_IF_NAME = 2;
 export const OPT_IF_TSRESOL = 9;
 export const OPT_IF_FCSLEN = 13;

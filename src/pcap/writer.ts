@@ -9,7 +9,7 @@
 
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { PCAP_MAGIC_NS, PCAP_MAGIC_US } from './pcap-classic.js';
-import { BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BYTE_ORDER_MAGIC, OPT_IF_NAME, OPT_IF_TSRESOL } from './pcapng.js';
+import { BLOCK_EPB, BLOCK_IDB, BLOCK_SHB, BYTE_ORDER_MAGIC, OPT_COMMENT, OPT_IF_NAME, OPT_IF_TSRESOL } from './pcapng.js';
 
 /** Where writers put their bytes. `chunk` is only valid during the call: copy it to keep it. */
 export interface ByteSink {
@@ -248,8 +248,12 @@ export class PcapngWriter extends OutputBuffer {
     }
   }
 
-  /** Appends one packet on `interfaceId` (an index into opts.interfaces). */
-  write(interfaceId: number, data: Uint8Array, tsSec: number, tsNsec: number, origLen: number = data.length): void {
+  /**
+   * Appends one packet on `interfaceId` (an index into opts.interfaces), with
+   * optional packet comments (opt_comment, UTF-8; tshark shows them as
+   * frame.comment). Without comments nothing is allocated.
+   */
+  write(interfaceId: number, data: Uint8Array, tsSec: number, tsNsec: number, origLen: number = data.length, comments?: readonly string[]): void {
     if (!(interfaceId >= 0 && interfaceId < this.snaplens.length && Number.isInteger(interfaceId))) {
       throw new RangeError(`capture writer: interface ${interfaceId} is not one of the ${this.snaplens.length} declared`);
     }
@@ -259,7 +263,15 @@ export class PcapngWriter extends OutputBuffer {
     const snaplen = this.snaplens[interfaceId];
     const caplen = snaplen !== 0 && data.length > snaplen ? snaplen : data.length;
     const padded = (caplen + 3) & ~3;
-    const blockLen = 32 + padded + 4;
+    const encoded = comments?.map((c) => utf8.encode(c));
+    let optionsLen = 0;
+    if (encoded !== undefined) {
+      for (const c of encoded) {
+        if (c.length > 0xffff) throw new RangeError('capture writer: a packet comment longer than 65535 bytes');
+        optionsLen += 4 + ((c.length + 3) & ~3);
+      }
+    }
+    const blockLen = 32 + padded + optionsLen + 4;
     this.reserve(blockLen);
     // ticks = tsSec * ticksPerSec + frac, split into 32-bit halves without
     // BigInt: tsSec = sHi * 2^16 + sLo keeps every product below 2^53.
@@ -280,6 +292,14 @@ export class PcapngWriter extends OutputBuffer {
     this.u32(origLen);
     this.bytes(data, caplen);
     this.zeros(padded - caplen);
+    if (encoded !== undefined) {
+      for (const c of encoded) {
+        this.u16(OPT_COMMENT);
+        this.u16(c.length);
+        this.bytes(c, c.length);
+        this.zeros(((c.length + 3) & ~3) - c.length);
+      }
+    }
     this.u32(0); // opt_endofopt
     this.u32(blockLen);
   }

@@ -55,6 +55,12 @@ export const PacketFlag = {
   L2_BROADCAST: 2,
   /** The IPv4 header was checked by ip4-input (accessors may trust it). */
   IP4_VALID: 4,
+  /**
+   * Traced: every node verdict about this packet is recorded (the graph's
+   * TraceRecorder), under Batch.traceId. Packets made from a traced packet
+   * (fragments, segments) inherit it; nodes that rewrite the flags keep it.
+   */
+  TRACED: 8,
 } as const;
 
 export interface BatchOptions {
@@ -99,8 +105,12 @@ export class Batch {
   readonly icmpError: Uint32Array;
   /** Offload metadata, OffloadMeta.WORDS per slot (virtio_net_hdr fields; "none" unless an offload TAP set them). */
   readonly offload: Uint16Array;
+  /** Which traced packet a slot belongs to (meaningful only with PacketFlag.TRACED). */
+  readonly traceId: Uint32Array;
   /** Count of received packets in slots [0, rxCount). */
   rxCount = 0;
+  /** Packets marked TRACED in this batch (0 nearly always: the graph skips every trace check then). */
+  traced = 0;
 
   private readonly freeGenerated: Uint16Array;
   private freeCount = 0;
@@ -128,6 +138,7 @@ export class Batch {
     this.flags = new Uint8Array(n);
     this.icmpError = new Uint32Array(n);
     this.offload = new Uint16Array(n * OffloadMeta.WORDS);
+    this.traceId = new Uint32Array(n);
     this.freeGenerated = new Uint16Array(generated);
     this.reset();
   }
@@ -140,6 +151,7 @@ export class Batch {
   /** Empties the batch: every generated slot back in the pool, no received packets. */
   reset(): void {
     this.rxCount = 0;
+    this.traced = 0;
     this.freeCount = 0;
     for (let s = this.capacity - 1; s >= this.rxCapacity; s--) this.freeGenerated[this.freeCount++] = s;
   }
@@ -204,7 +216,19 @@ export class Batch {
    * counts a drop).
    */
   allocGenerated(parent: number): number {
-    return this.allocGeneratedAt(this.rxPort[parent], this.tsSec[parent], this.tsNsec[parent]);
+    const s = this.allocGeneratedAt(this.rxPort[parent], this.tsSec[parent], this.tsNsec[parent]);
+    if (s >= 0 && (this.flags[parent] & PacketFlag.TRACED) !== 0) {
+      this.flags[s] |= PacketFlag.TRACED;
+      this.traceId[s] = this.traceId[parent];
+    }
+    return s;
+  }
+
+  /** Marks slot `s` as traced packet `id`. */
+  markTraced(s: number, id: number): void {
+    this.flags[s] |= PacketFlag.TRACED;
+    this.traceId[s] = id;
+    this.traced++;
   }
 
   /** Takes a generated slot with an explicit rx port and timestamp (timers), or -1. */

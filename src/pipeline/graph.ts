@@ -7,9 +7,10 @@
 //
 // Packets that reach the output sink wait in `output` for the port layer to
 // transmit them; `outputCount` says how many.
-import type { Batch } from './batch.js';
+import { PacketFlag, type Batch } from './batch.js';
 import { CounterRegistry, Counters } from './counters.js';
 import type { Dispatch, PipelineNode } from './node.js';
+import { TraceRecorder, Verdict } from './trace-recorder.js';
 
 /** Name of the built-in sink: packets sent here leave by batch.txPort[slot]. */
 export const OUTPUT = 'interface-output';
@@ -24,6 +25,10 @@ export class Graph implements Dispatch {
   /** Packets dropped (for any reason, at any node) by the port they arrived on. */
   readonly dropsByRxPort = new Float64Array(4096);
 
+  /** Verdicts about traced packets in the current batch. */
+  readonly trace = new TraceRecorder();
+  /** The current batch holds traced packets. */
+  private tracing = false;
   private readonly byName = new Map<string, number>();
   private vectors: Uint16Array[] = [];
   private pending!: Int32Array;
@@ -97,6 +102,7 @@ export class Graph implements Dispatch {
   }
 
   enqueue(node: PipelineNode, next: number, slot: number): void {
+    if (this.tracing) this.traceOne(node, Verdict.NEXT, next, slot);
     const target = node.nextIds[next];
     if (target === this.outputId) {
       this.output[this.outputCount++] = slot;
@@ -107,6 +113,7 @@ export class Graph implements Dispatch {
 
   enqueueMany(node: PipelineNode, next: number, vec: Uint16Array, n: number): void {
     if (n === 0) return;
+    if (this.tracing) for (let i = 0; i < n; i++) this.traceOne(node, Verdict.NEXT, next, vec[i]);
     const target = node.nextIds[next];
     if (target === this.outputId) {
       const out = this.output;
@@ -131,6 +138,10 @@ export class Graph implements Dispatch {
 
   drop(node: PipelineNode, reason: number, slot: number): void {
     const b = this.currentBatch;
+    if (this.tracing && (b.flags[slot] & PacketFlag.TRACED) !== 0) {
+      this.trace.record(b, slot, node.id, Verdict.DROP, reason);
+      this.trace.snapshotDrop(b, slot, node.id, reason);
+    }
     this.counters.add(node.dropBase + reason, b.length[slot]);
     this.dropsByRxPort[b.rxPort[slot]]++;
     b.release(slot);
@@ -138,20 +149,29 @@ export class Graph implements Dispatch {
 
   countDrop(node: PipelineNode, reason: number, slot: number): void {
     const b = this.currentBatch;
+    if (this.tracing) this.traceOne(node, Verdict.COUNT_DROP, reason, slot);
     this.counters.add(node.dropBase + reason, b.length[slot]);
     this.dropsByRxPort[b.rxPort[slot]]++;
   }
 
-  free(_node: PipelineNode, slot: number): void {
+  free(node: PipelineNode, slot: number): void {
+    if (this.tracing) this.traceOne(node, Verdict.CONSUMED, 0, slot);
     this.currentBatch.release(slot);
   }
 
   private currentBatch!: Batch;
 
+  private traceOne(node: PipelineNode, verdict: number, index: number, slot: number): void {
+    const b = this.currentBatch;
+    if ((b.flags[slot] & PacketFlag.TRACED) !== 0) this.trace.record(b, slot, node.id, verdict, index);
+  }
+
   /** Starts a batch: empties the output; timers may then enqueue packets they make before run(). */
   begin(batch: Batch): void {
     this.currentBatch = batch;
     this.outputCount = 0;
+    this.tracing = batch.traced !== 0;
+    if (this.tracing) this.trace.begin();
   }
 
   /**

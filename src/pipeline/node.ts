@@ -14,6 +14,7 @@
 // declared reasons, which counts the packet and frees its slot.
 import type { Batch } from './batch.js';
 import type { Counters } from './counters.js';
+import type { TraceDescribeContext, TraceRecordView } from './trace-recorder.js';
 
 /** What a node declares: the next nodes by key, and its drop reasons and counters by key with a description. */
 export interface NodeSpec {
@@ -120,6 +121,15 @@ export abstract class PipelineNode<S extends NodeSpec = NodeSpec> {
     const c = this.counter as Record<string, number>;
     Object.keys(c).forEach((k, i) => (c[k] = index(i)));
     Object.freeze(c);
+  }
+
+  /**
+   * What this node decided on, in words, for a trace record of one of its
+   * verdicts (the route chosen, the ICMP error asked for); undefined when the
+   * verdict says it all. Runs only when a trace is read, never per packet.
+   */
+  describeVerdict(_r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
+    return undefined;
   }
 
   /** Processes slots vec[0, count). Each slot must be enqueued, dropped or consumed exactly once. */

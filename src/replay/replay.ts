@@ -15,6 +15,8 @@ import { compileFib } from '../route/fib.js';
 import { RunLoop } from '../runtime/run-loop.js';
 import { CaptureInput } from './capture-input.js';
 import { CaptureOutput } from './capture-output.js';
+import { checkTraceRequest, openTraceWriter, type TraceRequest } from '../trace/session.js';
+import { PacketTracer, TraceBudget } from '../trace/tracer.js';
 
 export interface ReplayOptions {
   /** Port every frame enters by (needed for classic pcap; overrides pcapng interfaces). */
@@ -22,6 +24,8 @@ export interface ReplayOptions {
   /** Called every `progressEvery` frames with the count so far. */
   onProgress?: (frames: number) => void;
   progressEvery?: number;
+  /** Trace packets into a pcapng file (--trace). */
+  trace?: TraceRequest;
 }
 
 export interface PortTotals {
@@ -37,6 +41,8 @@ export interface ReplaySummary {
   skipped: Record<string, number>;
   ports: Record<string, PortTotals>;
   counters: Record<string, CounterValue>;
+  /** Packets traced (with --trace). */
+  traced?: number;
 }
 
 export class ReplayError extends Error {
@@ -66,7 +72,9 @@ export function replayCapture(config: RouterConfig, input: string | Uint8Array, 
   if (opts.inPort !== undefined && inPort < 0) {
     throw new ReplayError(`--in-port: "${opts.inPort}" is not a port of the config (ports: ${config.ports.map((p) => p.name).join(', ')})`);
   }
-  const { fib, nexthops } = compileFib(config);
+  const filter = opts.trace === undefined ? undefined : checkTraceRequest(opts.trace, config);
+  const compiled = compileFib(config);
+  const { fib, nexthops } = compiled;
   const batch = new Batch();
   const clock = new ManualClock();
   const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
@@ -80,15 +88,19 @@ export function replayCapture(config: RouterConfig, input: string | Uint8Array, 
   const onProgress = opts.onProgress;
   const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, clock, onProgress && ((n) => n % every === 0 && onProgress(n)));
   const out = new CaptureOutput(writer, config.ports.length, clock);
-  const loop = new RunLoop({ router, batch, inputs: [capture], outputs: config.ports.map(() => out) });
+  const traceWriter = opts.trace && openTraceWriter(opts.trace, config, compiled, router.graph.nodes);
+  const tracer = traceWriter && filter && new PacketTracer(router.graph, filter, new TraceBudget(opts.trace!.count), (p) => traceWriter.write(p));
+  const loop = new RunLoop({ router, batch, inputs: [capture], outputs: config.ports.map(() => out), tracer });
   try {
     do loop.step();
     while (!capture.done);
   } finally {
     reader.close();
     writer.close();
+    traceWriter?.close();
   }
   const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut: out.framesOut, skipped: capture.skipped, ports: {}, counters: router.counters.nonZero() };
+  if (traceWriter) summary.traced = traceWriter.written;
   config.ports.forEach((p, i) => (summary.ports[p.name] = { rxFrames: capture.framesIn[i], txFrames: out.framesByPort[i], txBytes: out.bytesByPort[i] }));
   return summary;
 }

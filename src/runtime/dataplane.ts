@@ -6,7 +6,8 @@ import type { RouterConfig } from '../config/load.js';
 import { Counters, type CounterRegistry } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
 import { Batch } from '../pipeline/batch.js';
-import { compileFib } from '../route/fib.js';
+import { compileFib, type CompiledFib } from '../route/fib.js';
+import type { PipelineNode } from '../pipeline/node.js';
 import { NeighborSync } from '../pipeline/neighbor-sync.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
@@ -16,8 +17,10 @@ export interface DataplaneOptions {
   workers: number;
   /** Workers poll without sleeping (see RunLoop). */
   busyPoll?: boolean;
-  /** Called for events worth a log line (port gone, worker error). */
+  /** Called for events worth a log line (port gone, worker error) and for traced packets. */
   onEvent?: (event: WorkerMessage) => void;
+  /** Trace packets (--trace): the filter must have been checked (checkTraceRequest). */
+  trace?: { filter: string; count: number };
 }
 
 export interface PortTotals {
@@ -46,6 +49,10 @@ export class Dataplane {
     private readonly workers: RunningWorker[],
     readonly registry: CounterRegistry,
     readonly portLines: string[],
+    /** The graph's nodes, as every worker builds them (to put trace records in words). */
+    readonly nodes: readonly PipelineNode[],
+    /** The tables the workers were given. */
+    readonly compiled: CompiledFib,
   ) {}
 
   static async start(config: RouterConfig, opts: DataplaneOptions): Promise<Dataplane> {
@@ -54,7 +61,9 @@ export class Dataplane {
     const setup = setupPorts(config, opts.workers);
     const shape = new Batch();
     // A router on the main thread only to learn the counter registry every worker builds.
-    const registry = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame }).graph.registry;
+    const mainRouter = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame });
+    const registry = mainRouter.graph.registry;
+    const trace = opts.trace && { ...opts.trace, budget: new SharedArrayBuffer(4) };
     const workers: RunningWorker[] = [];
     const neighborSync = new SharedArrayBuffer(NeighborSync.byteLength());
     const ready: Promise<void>[] = [];
@@ -62,7 +71,7 @@ export class Dataplane {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync, busyPoll: opts.busyPoll === true };
+      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync, busyPoll: opts.busyPoll === true, trace };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -77,7 +86,7 @@ export class Dataplane {
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
       workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), control: new Int32Array(control), stopped });
     }
-    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe);
+    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops });
     try {
       await Promise.all(ready);
     } catch (e) {

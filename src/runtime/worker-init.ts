@@ -4,6 +4,7 @@
 import type { RouterConfig } from '../config/load.js';
 import type { FibBuffers } from '../route/fib-view.js';
 import type { NexthopArrays } from '../route/nexthops.js';
+import type { TracedPacket } from '../trace/traced-packet.js';
 
 export type PortPlan =
   /** A queue of a TAP the main thread opened (fds are process-wide). */
@@ -28,6 +29,8 @@ export interface WorkerInit {
   busyPoll: boolean;
   /** The NeighborSync ring all workers share. */
   neighborSync: SharedArrayBuffer;
+  /** Packet trace (--trace): the filter (checked by the main thread) and the budget all workers draw from. */
+  trace?: { filter: string; count: number; budget: SharedArrayBuffer };
 }
 
 /** Messages a worker posts to the main thread. */
@@ -35,4 +38,5 @@ export type WorkerMessage =
   | { type: 'ready'; index: number }
   | { type: 'port-gone'; index: number; port: number; message: string }
   | { type: 'error'; index: number; message: string }
-  | { type: 'stopped'; index: number };
+  | { type: 'stopped'; index: number }
+  | { type: 'trace'; index: number; packet: TracedPacket };

@@ -13,6 +13,8 @@ import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { RunLoop } from './run-loop.js';
 import { NeighborSync } from '../pipeline/neighbor-sync.js';
+import { parseTraceFilter } from '../trace/filter.js';
+import { PacketTracer, TraceBudget } from '../trace/tracer.js';
 
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
@@ -36,6 +38,16 @@ try {
     counterBuffer: () => init.counters,
     neighborSync: new NeighborSync(init.index, init.neighborSync),
   });
+  const trace = init.trace;
+  const tracer =
+    trace &&
+    new PacketTracer(
+      router.graph,
+      parseTraceFilter(trace.filter, init.config.ports.map((p) => p.name)),
+      new TraceBudget(trace.count, trace.budget),
+      (packet) => post({ type: 'trace', index: init.index, packet }),
+      init.index,
+    );
   const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined));
   const loop = new RunLoop({
     router,
@@ -46,6 +58,7 @@ try {
     control: new Int32Array(init.control),
     wait: (ms) => waiter.wait(ms),
     busyPoll: init.busyPoll,
+    tracer,
     onPortGone: (port, e) => post({ type: 'port-gone', index: init.index, port, message: e instanceof Error ? e.message : String(e) }),
   });
   post({ type: 'ready', index: init.index });

@@ -9,10 +9,11 @@
 import { ipv4TotalLength } from '../../wire/ipv4.js';
 import { NeighborState } from '../../route/neighbor.js';
 import { OUTPUT } from '../graph.js';
-import { OffloadMeta, type Batch } from '../batch.js';
+import { OffloadMeta, PacketFlag, type Batch } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
+import { Verdict, type TraceRecordView } from '../trace-recorder.js';
 import { ARP_MAX_PROBES, writeArpRequest } from '../neighbor-resolution.js';
 import { neighborTarget } from './ip4-output.js';
 
@@ -39,6 +40,12 @@ export class ArpResolve extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
     super(spec);
   }
+  override describeVerdict(r: TraceRecordView): string | undefined {
+    if (r.verdict === Verdict.CONSUMED) return 'held until the next hop answers ARP';
+    if (r.verdict === Verdict.NEXT && r.index === this.next.tx) return 'sent an ARP request; the datagram waits for the reply';
+    return undefined;
+  }
+
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
@@ -70,7 +77,8 @@ export class ArpResolve extends PipelineNode<typeof spec> {
       if (this.evicted[0] !== 0) d.counters.add(this.dropBase + this.reason.queueOverflow, this.evicted[0]);
       const q = ctx.pending;
       q.rxPort[e] = batch.rxPort[s];
-      q.flags[e] = batch.flags[s];
+      // The trace ends here: the packet leaves in a later batch, whose trace ids differ.
+      q.flags[e] = batch.flags[s] & ~PacketFlag.TRACED;
       q.tsSec[e] = batch.tsSec[s];
       q.tsNsec[e] = batch.tsNsec[s];
       d.counters.add(this.counter.queued, batch.length[s]);

@@ -158,7 +158,7 @@ export class IcmpError extends PipelineNode<typeof spec> {
       batch.l3[s] = n;
       batch.start[s] = n - ETH_HEADER_LEN;
       batch.length[s] = ETH_HEADER_LEN + len;
-      batch.flags[s] = PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
+      batch.flags[s] = (flags & PacketFlag.TRACED) | PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
       batch.clearOffload(s);
       d.counters.add(this.counter.sent, batch.length[s]);
       d.enqueue(this, this.next.lookup, s);

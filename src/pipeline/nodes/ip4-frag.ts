@@ -13,6 +13,7 @@ import type { Batch } from '../batch.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
+import { Verdict, type TraceRecordView } from '../trace-recorder.js';
 import { OffloadMeta } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 
@@ -34,6 +35,10 @@ export class Ip4Frag extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
     super(spec);
   }
+  override describeVerdict(r: TraceRecordView): string | undefined {
+    return r.verdict === Verdict.CONSUMED ? 'replaced by its fragments' : undefined;
+  }
+
 
   /** Collects the options with the copied bit into `copiedOptions`; returns their length padded to 4. */
   private copyOptions(b: Uint8Array, o: number, hl: number): number {

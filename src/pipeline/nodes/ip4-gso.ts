@@ -11,6 +11,7 @@ import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import { finishChecksum, pseudoHeaderSumFromIpv4, sumWords } from '../../wire/checksum.js';
 import { OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
+import { Verdict, type TraceRecordView } from '../trace-recorder.js';
 
 const IPPROTO_TCP = 6;
 const TCP_FIN = 0x01;
@@ -31,6 +32,10 @@ export class Ip4Gso extends PipelineNode<typeof spec> {
   constructor() {
     super(spec);
   }
+  override describeVerdict(r: TraceRecordView): string | undefined {
+    return r.verdict === Verdict.CONSUMED ? 'replaced by its TCP segments' : undefined;
+  }
+
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;

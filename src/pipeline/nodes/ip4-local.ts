@@ -10,6 +10,7 @@ import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import { icmpErrorCode } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
+import { Verdict, type TraceRecordView } from '../trace-recorder.js';
 
 const spec = defineNode({
   name: 'ip4-local',
@@ -36,6 +37,12 @@ export class Ip4Local extends PipelineNode<typeof spec> {
   constructor() {
     super(spec);
   }
+  override describeVerdict(r: TraceRecordView): string | undefined {
+    if (r.verdict === Verdict.CONSUMED) return 'an ICMP message for the router, taken';
+    if (r.verdict === Verdict.NEXT && r.index === this.next.lookup) return 'echo reply';
+    return undefined;
+  }
+
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
@@ -70,7 +77,7 @@ export class Ip4Local extends PipelineNode<typeof spec> {
         fillIpv4Checksum(b, o);
         setIcmpType(b, io, ICMP_ECHO_REPLY);
         fillIcmpChecksum(b, io, ilen);
-        batch.flags[s] = PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
+        batch.flags[s] = (batch.flags[s] & PacketFlag.TRACED) | PacketFlag.LOCAL_ORIGIN | PacketFlag.IP4_VALID;
         batch.clearOffload(s);
         d.counters.add(this.counter.echoReplies, batch.length[s]);
         d.enqueue(this, N.lookup, s);

@@ -10,6 +10,7 @@ import { PacketFlag } from '../batch.js';
 import { icmpErrorCode, NO_ROUTE, type ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
+import type { TraceDescribeContext, TraceRecordView } from '../trace-recorder.js';
 
 const spec = defineNode({
   name: 'ip4-lookup',
@@ -31,6 +32,10 @@ export class Ip4Lookup extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
     super(spec);
   }
+  override describeVerdict(r: TraceRecordView, ctx: TraceDescribeContext): string | undefined {
+    return r.hasIp ? `route ${ctx.route(r.dst)}` : undefined;
+  }
+
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;

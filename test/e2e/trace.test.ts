@@ -1,0 +1,64 @@
+// `dataplane run --trace` live: a lab with two workers, pings from the client
+// to the server, and the trace file read back by tshark once the dataplane
+// stopped: each echo request in on lan and out on wan, each reply the other
+// way, with the node verdicts as comments.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labDown, labUp, logTail, type LabState } from '../../src/lab/lab.js';
+import { LAB } from '../../src/lab/topology.js';
+import { e2eSkipReason, nsExec, uniquePrefix } from './suite.js';
+
+const skip = e2eSkipReason() ?? (spawnSync('tshark', ['--version']).status === 0 ? undefined : 'no tshark');
+
+describe.skipIf(skip !== undefined)(`dataplane run --trace (2 workers)${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let lab: LabState | undefined;
+  let prefix = '';
+  const dir = mkdtempSync(join(os.tmpdir(), 'dp-e2e-trace-'));
+  const file = join(dir, 'trace.pcapng');
+
+  beforeAll(async () => {
+    prefix = await uniquePrefix('dpe2e-tr');
+    // Only pings between client and server: the lab's own readiness pings (to the router) are not picked.
+    lab = await labUp({ prefix, ports: 'tap', engine: 'dataplane', workers: 2, trace: { file, filter: `icmp and host ${LAB.client.addr} and host ${LAB.server.addr}`, count: 4 }, readyTimeoutMs: 10_000 });
+  }, 30_000);
+
+  afterAll(async () => {
+    if (prefix !== '') await labDown(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  it('writes each traced packet in and out with its path, complete when the dataplane stops', async () => {
+    const r = nsExec(lab!.names.client, ['ping', '-n', '-c3', '-i0.2', '-W2', LAB.server.addr]);
+    expect(r.status, r.out).toBe(0);
+    const log = logTail(lab!, 40);
+    const down = await labDown(prefix);
+    prefix = '';
+    expect(down.stopped?.how).toBe('SIGTERM');
+    expect(existsSync(file), log).toBe(true);
+    const t = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'separator=\t', '-E', 'aggregator=^', '-e', 'frame.interface_name', '-e', 'icmp.type', '-e', 'frame.comment'], { encoding: 'utf8' });
+    expect(t.status, t.stderr).toBe(0);
+    const rows = t.stdout.trim().split('\n').map((l) => l.split('\t'));
+    // The budget is 4: three requests and the first reply (or two of each, depending on which worker's batch came first): 8 frames.
+    expect(rows).toHaveLength(8);
+    const ins = rows.filter((row) => row[2].split('^')[0].includes(': in '));
+    const outs = rows.filter((row) => row[2].split('^')[0].includes(': out '));
+    expect(ins).toHaveLength(4);
+    expect(outs).toHaveLength(4);
+    for (const [iface, type, comments] of outs) {
+      const path = comments.split('^');
+      if (type === '8') {
+        expect(iface).toBe('wan');
+        expect(path).toContain('ip4-rewrite -> ip4-output: ttl 64 -> 63');
+        expect(path.at(-1)).toBe('ip4-output -> out wan');
+      } else {
+        expect(type).toBe('0');
+        expect(iface).toBe('lan');
+        expect(path.at(-1)).toBe('ip4-output -> out lan');
+      }
+      expect(path.some((l) => l.startsWith('ip4-lookup -> ip4-rewrite: route '))).toBe(true);
+    }
+  });
+});
