@@ -1,9 +1,13 @@
 // One text line per FrameSummary, in the spirit of `tcpdump -n` (not byte for
 // byte): addresses and ports as numbers, absolute TCP sequence numbers, the
 // tcpdump -v fragment note "(frag id:size@offset+)", and a trailing
-// "[malformed: reason]" when a header failed its check.
+// "[malformed: reason]" when a header failed its check ("[malformed quote:
+// reason]" for the datagram an ICMP error quotes). Where a length field makes
+// no sense, the line says so in tcpdump's words ("truncated-udplength 4",
+// "bad length 12 > 4", "bad hdr length 16 - too short, < 20", "[|tcp]" for a
+// header cut short) instead of printing a negative length.
 import { linkTypeName } from '../pcap/link-type.js';
-import type { FrameSummary, IcmpSection, IpSection } from './summary.js';
+import type { FrameSummary, IcmpSection, IpSection, TcpSection, UdpSection } from './summary.js';
 
 const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map([
   [0x0800, 'IPv4'],
@@ -149,6 +153,28 @@ function fragNote(ip: IpSection): string {
   return ` (frag ${ip.id}:${ip.len - ip.ihl * 4}@${ip.frag * 8}${ip.mf ? '+' : ''})`;
 }
 
+const TCP_MIN_HEADER = 20;
+const UDP_HEADER = 8;
+
+/** `payload` is the TCP segment length the IPv4 header claims. */
+function tcpText(tcp: TcpSection, payload: number): string {
+  const hl = (tcp.doff ?? 0) * 4;
+  if (tcp.doff !== undefined && hl < TCP_MIN_HEADER) return `tcp ${payload - hl} [bad hdr length ${hl} - too short, < ${TCP_MIN_HEADER}]`;
+  if (tcp.flags === undefined) return '[|tcp]';
+  let body = `Flags [${tcpFlagsString(tcp.flags)}], seq ${tcp.seq}`;
+  if (tcp.flags & 0x10) body += `, ack ${tcp.ack}`;
+  body += `, win ${tcp.win}`;
+  return hl > payload ? `${body} [bad hdr length ${hl} - too long, > ${payload}]` : `${body}, length ${payload - hl}`;
+}
+
+/** `payload` is the UDP datagram length the IPv4 header claims; tcpdump's words for a length field below 8 or past it. */
+function udpText(udp: UdpSection, payload: number): string {
+  if (udp.len === undefined) return '[|udp]';
+  if (udp.len < UDP_HEADER) return `truncated-udplength ${udp.len}`;
+  if (udp.len > payload) return `UDP, bad length ${udp.len - UDP_HEADER} > ${payload - UDP_HEADER}`;
+  return `UDP, length ${udp.len - UDP_HEADER}`;
+}
+
 function ipText(s: FrameSummary, ip: IpSection): string {
   const payload = ip.len - ip.ihl * 4;
   const tcp = s.tcp;
@@ -156,18 +182,17 @@ function ipText(s: FrameSummary, ip: IpSection): string {
   let body: string;
   let src = ip.src;
   let dst = ip.dst;
-  if (tcp) {
+  if (payload < 0) {
+    // Total length below the header length: no payload to describe (tcpdump: "IP bad-len 0").
+    body = `${ipProtoString(ip.proto)}, bad-len ${ip.len}`;
+  } else if (tcp) {
     src += `.${tcp.sport}`;
     dst += `.${tcp.dport}`;
-    const flags = tcp.flags ?? 0;
-    const data = tcp.doff === undefined ? payload : payload - tcp.doff * 4;
-    body = `Flags [${tcpFlagsString(flags)}], seq ${tcp.seq}`;
-    if (flags & 0x10) body += `, ack ${tcp.ack}`;
-    body += `, win ${tcp.win}, length ${data}`;
+    body = tcpText(tcp, payload);
   } else if (udp) {
     src += `.${udp.sport}`;
     dst += `.${udp.dport}`;
-    body = `UDP, length ${udp.len - 8}`;
+    body = udpText(udp, payload);
   } else if (s.icmp) {
     body = `${icmpText(s.icmp)}, length ${payload}`;
   } else {
@@ -219,6 +244,8 @@ function bodyText(s: FrameSummary): string {
 export function formatFrame(s: FrameSummary): string {
   const vlan = s.eth?.vlan ?? s.link?.vlan;
   const tags = vlan && vlan.length > 0 ? `vlan ${vlan.join(',')} ` : '';
+  const quote = s.icmp?.inner?.malformed;
+  const badQuote = quote === undefined ? '' : ` [malformed quote: ${quote}]`;
   const bad = s.malformed === undefined ? '' : ` [malformed: ${s.malformed}]`;
-  return `${s.ts} ${tags}${bodyText(s)}${bad}`;
+  return `${s.ts} ${tags}${bodyText(s)}${badQuote}${bad}`;
 }

@@ -48,8 +48,13 @@ function decodeIpv4(b: Uint8Array, ip: number, avail: number, missing: number, s
   }
   const sec = ipv4Section(b, ip, avail);
   s.ip = sec;
-  if (r !== WireDrop.OK) return setMalformed(s, r);
-  if (sec.csumOk === false) setMalformed(s, WireDrop.IPV4_BAD_CHECKSUM);
+  if (r !== WireDrop.OK) setMalformed(s, r);
+  else if (sec.csumOk === false) setMalformed(s, WireDrop.IPV4_BAD_CHECKSUM);
+  // Past a total length that runs beyond the frame, bad options or a bad
+  // checksum, the payload still starts IHL * 4 bytes in: tshark and tcpdump
+  // show what is there, and so does this (unverified). A total length below
+  // the header length leaves no payload to read.
+  if (sec.len < sec.ihl * 4) return;
   decodeTransport(b, ip, sec.ihl * 4, sec.len, avail, s);
 }
 

@@ -1,7 +1,9 @@
 // The shape `dataplane decode --json` prints, one object per frame. A section
 // is present only when that header was decoded; a header that is cut short or
-// invalid ends the walk with `malformed` naming the WireDrop reason, keeping
-// the sections decoded before it.
+// invalid sets `malformed` to the WireDrop reason, keeping the sections
+// decoded before it. The walk goes on past it only where the next header is
+// still where it would be (a bad IPv4 checksum, bad options, a total length
+// past the frame), showing what is there as tshark and tcpdump do.
 //
 // Field conventions:
 // - `ts` is a string, "<seconds>.<fraction>" with as many fraction digits as
@@ -69,11 +71,16 @@ export interface IpSection {
   options: IpOption[];
 }
 
+/**
+ * A TCP header as far as it is there: the ports from 4 bytes, the rest up to
+ * the window from 16. In an ICMP quote `seq` comes from 8 bytes (what RFC 792
+ * guarantees). With a data offset below 5, `ack`, `flags` and `win` are left
+ * out, as tshark and tcpdump stop there.
+ */
 export interface TcpSection {
   sport: number;
   dport: number;
-  seq: number;
-  /** In an ICMP quote, absent when fewer than 20 bytes of the TCP header are quoted (also doff, flags, win). */
+  seq?: number;
   ack?: number;
   /** Data offset (header length) in 32-bit words. */
   doff?: number;
@@ -83,10 +90,11 @@ export interface TcpSection {
   csumOk?: boolean | null;
 }
 
+/** A UDP header as far as it is there: the ports from 4 bytes, `len` from 6. */
 export interface UdpSection {
   sport: number;
   dport: number;
-  len: number;
+  len?: number;
   csumOk?: boolean | null;
 }
 
@@ -95,6 +103,13 @@ export interface InnerSection {
   tcp?: TcpSection;
   udp?: UdpSection;
   icmp?: IcmpSection;
+  /**
+   * A quoted header cut short of what RFC 792 has an error quote (the whole
+   * IPv4 header and 8 bytes of a TCP/UDP/ICMP header), or an IPv4 header with
+   * a bad version or IHL. Apart from the frame's `malformed`: the frame itself
+   * is sound, and routers forward such errors.
+   */
+  malformed?: string;
 }
 
 export interface IcmpSection {

@@ -69,6 +69,36 @@ describe('formatFrame: tcpdump -n style lines', () => {
     expect(line(later)).toBe(`${TS} 198.51.100.1 > 203.0.113.5: ip-proto-17 UDP, length 100 (frag 4660:100@1480)`);
   });
 
+  it('a UDP length field below 8 or past the datagram: tcpdump\'s words, not a negative length', () => {
+    const at = (len: number) => line(ethernet(0x0800, ipv4Packet({ payload: udpDatagram({ sport: 40000, dport: 5353, payload: bytes(4), len }) })));
+    expect(at(0)).toBe(`${TS} 198.51.100.1.40000 > 203.0.113.5.5353: truncated-udplength 0 [malformed: udp-bad-length]`);
+    expect(at(4)).toBe(`${TS} 198.51.100.1.40000 > 203.0.113.5.5353: truncated-udplength 4 [malformed: udp-bad-length]`);
+    expect(at(12)).toBe(`${TS} 198.51.100.1.40000 > 203.0.113.5.5353: UDP, length 4`);
+    expect(at(20)).toBe(`${TS} 198.51.100.1.40000 > 203.0.113.5.5353: UDP, bad length 12 > 4 [malformed: udp-bad-length]`);
+  });
+
+  it('a TCP data offset below 5 or past the segment, and a TCP header cut short', () => {
+    const seg = (doff: number) => ethernet(0x0800, ipv4Packet({ proto: 6, payload: tcpSegment({ sport: 5000, dport: 443, seq: 7, ack: 9, flags: 0x18, win: 64, doff, payload: bytes(4) }) }));
+    expect(line(seg(4))).toBe(`${TS} 198.51.100.1.5000 > 203.0.113.5.443: tcp 8 [bad hdr length 16 - too short, < 20] [malformed: tcp-bad-data-offset]`);
+    expect(line(seg(15))).toBe(`${TS} 198.51.100.1.5000 > 203.0.113.5.443: Flags [P.], seq 7, ack 9, win 64 [bad hdr length 60 - too long, > 24] [malformed: tcp-bad-data-offset]`);
+    const f = seg(5);
+    const cut = formatFrame(decodeFrame(f, 0, 14 + 20 + 8, f.length, 1, 1, 1490000000, 123456000));
+    expect(cut).toBe(`${TS} 198.51.100.1.5000 > 203.0.113.5.443: [|tcp]`);
+  });
+
+  it('IPv4 total length past the frame: the transport header, then the reason; below the header length: bad-len', () => {
+    const udp = ipv4Packet({ payload: udpDatagram({ sport: 40000, dport: 5353, payload: bytes(4) }) });
+    const long = ethernet(0x0800, ipv4Packet({ payload: udpDatagram({ sport: 40000, dport: 5353, payload: bytes(4) }), totalLength: udp.length + 100, keepL4Checksum: true }));
+    expect(line(long)).toBe(`${TS} 198.51.100.1.40000 > 203.0.113.5.5353: UDP, length 4 [malformed: ipv4-bad-total-length]`);
+    expect(line(ethernet(0x0800, ipv4Packet({ totalLength: 0 })))).toBe(`${TS} 198.51.100.1 > 203.0.113.5: ip-proto-17 UDP, bad-len 0 [malformed: ipv4-bad-total-length]`);
+  });
+
+  it('an ICMP error quoting 4 bytes of UDP: the port from the quote, and the quote named', () => {
+    const quoted = ipv4Packet({ dst: '203.0.113.9', payload: udpDatagram({ sport: 5353, dport: 40000 }) }).subarray(0, 24);
+    const f = ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 3, code: 3, rest: 0, payload: quoted }) }));
+    expect(line(f)).toBe(`${TS} 198.51.100.1 > 203.0.113.5: ICMP 203.0.113.9 udp port 40000 unreachable, length 32 [malformed quote: udp-truncated]`);
+  });
+
   it('malformed frames say why, after what was decoded', () => {
     const f = ethernet(0x0800, ipv4Packet({ payload: udpDatagram({ payload: bytes(4) }) }));
     expect(line(f.subarray(0, 30))).toBe(`${TS} IP, length 30 [malformed: ipv4-truncated]`);

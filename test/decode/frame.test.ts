@@ -74,8 +74,10 @@ describe('decodeFrame: sections', () => {
     const quoted = ipv4Packet({ proto: 1, payload: icmpMessage({ type: 8, rest: 0x00070008 }) });
     const s = decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 11, payload: quoted }) })));
     expect(s.icmp?.inner?.icmp).toMatchObject({ type: 8, code: 0, id: 7, seq: 8 });
+    expect(s.icmp?.inner?.malformed).toBeUndefined();
     const short = decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 3, code: 1, payload: quoted.subarray(0, 12) }) })));
-    expect(short.icmp?.inner).toEqual({});
+    // The quote is named; the frame carrying it is sound.
+    expect(short.icmp?.inner).toEqual({ malformed: 'ipv4-truncated' });
     expect(short.malformed).toBeUndefined();
   });
 
@@ -131,9 +133,9 @@ describe('decodeFrame: fragments and short captures', () => {
     expect(s.tcp).toBeUndefined();
   });
 
-  it('first fragment too short for the TCP header: no tcp section, not malformed', () => {
-    const s = decode(ethernet(0x0800, ipv4Packet({ proto: 6, mf: true, payload: bytes(16) })));
-    expect(s.tcp).toBeUndefined();
+  it('first fragment too short for the TCP header: ports only, not malformed', () => {
+    const s = decode(ethernet(0x0800, ipv4Packet({ proto: 6, mf: true, payload: tcpSegment({ sport: 5000, dport: 443 }).subarray(0, 12) })));
+    expect(s.tcp).toEqual({ sport: 5000, dport: 443, csumOk: null });
     expect(s.malformed).toBeUndefined();
   });
 
@@ -162,8 +164,11 @@ describe('decodeFrame: malformed', () => {
     ['ipv4-bad-version', flip(good, 14, 0x20), 1, ['eth']],
     ['ipv4-bad-checksum', flip(good, 14 + 10), 1, ['eth', 'ip', 'udp']],
     ['udp-bad-checksum', flip(good, 14 + 20 + 9), 1, ['eth', 'ip', 'udp']],
-    ['udp-truncated', ethernet(0x0800, ipv4Packet({ proto: 17, payload: bytes(7) })), 1, ['eth', 'ip']],
-    ['tcp-truncated', ethernet(0x0800, ipv4Packet({ proto: 6, payload: bytes(12) })), 1, ['eth', 'ip']],
+    // The ports of a TCP/UDP header cut short are shown (4 bytes are enough), as tshark and tcpdump show them.
+    ['udp-truncated', ethernet(0x0800, ipv4Packet({ proto: 17, payload: bytes(7) })), 1, ['eth', 'ip', 'udp']],
+    ['udp-truncated', ethernet(0x0800, ipv4Packet({ proto: 17, payload: bytes(3) })), 1, ['eth', 'ip']],
+    ['tcp-truncated', ethernet(0x0800, ipv4Packet({ proto: 6, payload: bytes(12) })), 1, ['eth', 'ip', 'tcp']],
+    ['tcp-truncated', ethernet(0x0800, ipv4Packet({ proto: 6, payload: bytes(3) })), 1, ['eth', 'ip']],
     ['icmp-truncated', ethernet(0x0800, ipv4Packet({ proto: 1, payload: bytes(4) })), 1, ['eth', 'ip']],
     ['arp-truncated', ethernet(0x0806, arpPacket(1, '192.0.2.2', '192.0.2.1').subarray(0, 20)), 1, ['eth']],
     ['arp-unsupported', ethernet(0x0806, flip(arpPacket(1, '192.0.2.2', '192.0.2.1'), 1, 0x06)), 1, ['eth']],
@@ -180,6 +185,89 @@ describe('decodeFrame: malformed', () => {
     const s = decode(flip(good, 14 + 10));
     expect(s.ip?.csumOk).toBe(false);
     expect(s.udp?.csumOk).toBe(true);
+  });
+});
+
+describe('decodeFrame: what is there past a problem', () => {
+  /** An IPv4 datagram whose total length claims `extra` bytes more than the frame holds (captured in full: not a snap-length cut). */
+  const claimingMore = (payload: Uint8Array, proto: number, extra: number) => {
+    const ip = ipv4Packet({ proto, payload });
+    return ethernet(0x0800, ipv4Packet({ proto, payload, totalLength: ip.length + extra, keepL4Checksum: true }));
+  };
+
+  it('IPv4 total length past the captured bytes: the IPv4 fields and the TCP/UDP/ICMP header that is there, unverified', () => {
+    const t = decode(claimingMore(tcpSegment({ sport: 5000, dport: 443, seq: 7, ack: 9, flags: 0x18, win: 100, payload: bytes(4) }), 6, 200));
+    expect(t.malformed).toBe('ipv4-bad-total-length');
+    expect(t.ip).toMatchObject({ len: 20 + 24 + 200, csumOk: true });
+    expect(t.tcp).toEqual({ sport: 5000, dport: 443, seq: 7, ack: 9, doff: 5, flags: 0x18, win: 100, csumOk: null });
+    const u = decode(claimingMore(udpDatagram({ sport: 40000, dport: 5353, payload: bytes(4) }), 17, 50));
+    expect(u.malformed).toBe('ipv4-bad-total-length');
+    expect(u.udp).toEqual({ sport: 40000, dport: 5353, len: 12, csumOk: null });
+    const i = decode(claimingMore(icmpMessage({ type: 8, rest: 0x00070009, payload: bytes(4) }), 1, 80));
+    expect(i.malformed).toBe('ipv4-bad-total-length');
+    expect(i.icmp).toEqual({ type: 8, code: 0, id: 7, seq: 9, csumOk: null });
+  });
+
+  it('IPv4 total length past the captured bytes, ending inside the TCP header: the ports', () => {
+    const f = claimingMore(tcpSegment({ sport: 5000, dport: 443 }), 6, 0).subarray(0, 14 + 20 + 12);
+    const s = decode(f);
+    expect(s.malformed).toBe('ipv4-bad-total-length');
+    expect(s.tcp).toEqual({ sport: 5000, dport: 443, csumOk: null });
+  });
+
+  it('IPv4 total length below the header length: no payload to read', () => {
+    const s = decode(ethernet(0x0800, ipv4Packet({ proto: 17, totalLength: 0 })));
+    expect(s.malformed).toBe('ipv4-bad-total-length');
+    expect(s.ip?.len).toBe(0);
+    expect(s.udp).toBeUndefined();
+  });
+
+  it('bad IPv4 options: the header still ends at IHL * 4, and the L4 header after it is decoded', () => {
+    // An option of length 1 (below its minimum of 2) then padding: IHL 6.
+    const s = decode(ethernet(0x0800, ipv4Packet({ proto: 17, options: [7, 1, 0, 0], payload: udpDatagram({ sport: 1000, dport: 2000 }) })));
+    expect(s.malformed).toBe('ipv4-bad-options');
+    expect(s.udp).toMatchObject({ sport: 1000, dport: 2000, csumOk: true });
+  });
+
+  it('an ICMP error quoting 4 bytes of UDP or TCP: the ports, and the quote named malformed (the frame is not)', () => {
+    const udpQuote = ipv4Packet({ dst: '203.0.113.9', proto: 17, payload: udpDatagram({ sport: 53, dport: 40000 }) }).subarray(0, 24);
+    const u = decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 3, code: 3, rest: 0, payload: udpQuote }) })));
+    expect(u.malformed).toBeUndefined();
+    expect(u.icmp?.inner?.ip).toMatchObject({ dst: '203.0.113.9', proto: 17 });
+    expect(u.icmp?.inner?.udp).toEqual({ sport: 53, dport: 40000 });
+    expect(u.icmp?.inner?.malformed).toBe('udp-truncated');
+    const tcpQuote = ipv4Packet({ proto: 6, payload: tcpSegment({ sport: 5000, dport: 443, seq: 99 }) });
+    const t = decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 11, rest: 0, payload: tcpQuote.subarray(0, 24) }) })));
+    expect(t.icmp?.inner?.tcp).toEqual({ sport: 5000, dport: 443 });
+    expect(t.icmp?.inner?.malformed).toBe('tcp-truncated');
+  });
+
+  it('quotes of 6 bytes of UDP give its length; 8 bytes of TCP its sequence number; 16 the rest up to the window', () => {
+    const udpQuote = ipv4Packet({ proto: 17, payload: udpDatagram({ sport: 53, dport: 40000, payload: bytes(12) }) }).subarray(0, 26);
+    const u = decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 3, code: 3, rest: 0, payload: udpQuote }) })));
+    expect(u.icmp?.inner).toMatchObject({ udp: { sport: 53, dport: 40000, len: 20 }, malformed: 'udp-truncated' });
+    const tcpQuote = ipv4Packet({ proto: 6, payload: tcpSegment({ sport: 5000, dport: 443, seq: 99, ack: 5, flags: 0x10, win: 64 }) });
+    const at = (n: number) => decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 11, rest: 0, payload: tcpQuote.subarray(0, 20 + n) }) }))).icmp?.inner;
+    expect(at(8)).toEqual({ ip: expect.anything(), tcp: { sport: 5000, dport: 443, seq: 99 } });
+    expect(at(15)?.tcp).toEqual({ sport: 5000, dport: 443, seq: 99 });
+    expect(at(16)?.tcp).toEqual({ sport: 5000, dport: 443, seq: 99, ack: 5, doff: 5, flags: 0x10, win: 64 });
+  });
+
+  it('a quoted IPv4 header cut inside its options, or not IPv4: named in the quote', () => {
+    const withOpts = ipv4Packet({ proto: 17, options: [1, 1, 1, 0], payload: udpDatagram() });
+    const cut = decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 3, code: 1, rest: 0, payload: withOpts.subarray(0, 22) }) })));
+    expect(cut.icmp?.inner?.ip).toMatchObject({ ihl: 6, proto: 17 });
+    expect(cut.icmp?.inner?.ip?.csumOk).toBeUndefined();
+    expect(cut.icmp?.inner?.malformed).toBe('ipv4-truncated');
+    const v6 = flip(ipv4Packet({ proto: 17, payload: udpDatagram() }), 0, 0x20);
+    const bad = decode(ethernet(0x0800, ipv4Packet({ proto: 1, payload: icmpMessage({ type: 3, code: 1, rest: 0, payload: v6 }) })));
+    expect(bad.icmp?.inner).toEqual({ malformed: 'ipv4-bad-version' });
+  });
+
+  it('a TCP data offset below 5: ports, seq and the offset, nothing the bogus header claims after them', () => {
+    const s = decode(ethernet(0x0800, ipv4Packet({ proto: 6, payload: tcpSegment({ sport: 5000, dport: 443, seq: 7, doff: 4, payload: bytes(4) }) })));
+    expect(s.malformed).toBe('tcp-bad-data-offset');
+    expect(s.tcp).toEqual({ sport: 5000, dport: 443, seq: 7, doff: 4, csumOk: null });
   });
 });
 

@@ -40,6 +40,11 @@ export class Tally {
     return this.compared === 0 ? 1 : (this.compared - this.mismatched) / this.compared;
   }
 
+  /** How many values of `field` were compared. */
+  comparedOf(field: string): number {
+    return this.fields.get(field)?.compared ?? 0;
+  }
+
   /** Mismatch counts per field (most first), for assertions and reports. */
   mismatches(): [string, number][] {
     return [...this.fields].filter(([, c]) => c.mismatched > 0).map(([f, c]): [string, number] => [f, c.mismatched]).sort((a, b) => b[1] - a[1]);

@@ -38,6 +38,8 @@ export const FIELDS = [
   'tcp.srcport',
   'tcp.dstport',
   'tcp.seq_raw',
+  // tshark fills tcp.seq, not tcp.seq_raw, for the TCP header an ICMP error quotes.
+  'tcp.seq',
   'tcp.ack_raw',
   'tcp.flags',
   'tcp.window_size_value',
