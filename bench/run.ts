@@ -37,13 +37,40 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
 };
 
 function usage(): string {
-  return `usage: npm run bench [-- AREA ...]\n\nAreas: ${Object.keys(AREAS).join(', ')} (default: all)\nResults: printed, and written to bench/results/<area>.json`;
+  return [
+    'usage: npm run bench [-- AREA ...] [--vs REF [--rounds N]]',
+    '',
+    `Areas: ${Object.keys(AREAS).join(', ')} (default: all)`,
+    'Results: printed, and written to bench/results/<area>.json',
+    '',
+    '--vs REF     pipeline only: run the forwarding benchmark of this tree and of git revision REF',
+    '             (built in a temporary worktree) in turn, and report the pairwise ratio',
+    '             (written to bench/results/pipeline-vs.json)',
+    '--rounds N   pairs of runs for --vs (default 8)',
+  ].join('\n');
 }
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
   if (args.includes('--help') || args.includes('-h')) {
     console.log(usage());
+    return 0;
+  }
+  const vs = args.indexOf('--vs');
+  if (vs >= 0) {
+    const ref = args[vs + 1];
+    const r = args.indexOf('--rounds');
+    const rounds = r >= 0 ? Number(args[r + 1]) : 8;
+    const rest = args.filter((_, i) => i !== vs && i !== vs + 1 && (r < 0 || (i !== r && i !== r + 1)));
+    if (ref === undefined || ref.startsWith('--') || !Number.isInteger(rounds) || rounds < 1 || rounds > 100 || rest.some((a) => a !== 'pipeline')) {
+      console.error(`bench: --vs takes a git revision, --rounds 1-100, and only the pipeline area\n${usage()}`);
+      return 2;
+    }
+    const { runPipelineVsRef } = await import('./pipeline/vs-ref.js');
+    const { rows, targets } = await runPipelineVsRef(ref, rounds);
+    printTable(`Forwarding pipeline, this tree vs ${ref}, same run`, rows);
+    printTargets(targets);
+    console.log(`\nwrote ${writeResults('pipeline-vs', rows, targets)}`);
     return 0;
   }
   const unknown = args.filter((a) => !(a in AREAS));
