@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { isIoError, NativeUnavailableError } from '../io/native.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { Dataplane, type PortTotals } from '../runtime/dataplane.js';
+import type { Counters } from '../pipeline/counters.js';
 import { PortSetupError } from '../runtime/port-setup.js';
 import { checkTraceRequest, openTraceWriter, TraceRequestError, type TraceRequest } from '../trace/session.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
@@ -74,10 +75,12 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   }
 
   let last = dp.ports();
+  let lastCounters = dp.counters();
   let lastTime = performance.now();
   const status = setInterval(() => {
     const now = performance.now();
     const cur = dp.ports();
+    const counters = dp.counters();
     const secs = (now - lastTime) / 1000;
     const rate = (a: number, b: number) => Math.round((a - b) / secs);
     const parts = cur.map((p, i) => ({
@@ -87,10 +90,16 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       txPps: rate(p.txPackets, last[i].txPackets),
       dropPps: rate(p.rxDropped + p.txDropped, last[i].rxDropped + last[i].txDropped),
     }));
-    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | '), { event: 'status', ports: parts });
+    const drops = topDrops(counters, lastCounters, 3).map((d) => ({ counter: d.name, pps: Math.round(d.packets / secs) }));
+    const dropText = drops.length > 0 ? ` | drops: ${drops.map((d) => `${d.counter} ${d.pps}/s`).join(', ')}` : '';
+    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + dropText, { event: 'status', ports: parts, drops });
     last = cur;
+    lastCounters = counters;
     lastTime = now;
   }, opts.statusInterval * 1000);
+  // SIGUSR1: every counter now, without stopping (`kill -USR1 PID`).
+  const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), dp.counters().nonZero(), log, 'counters');
+  process.on('SIGUSR1', onUsr1);
 
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -103,21 +112,39 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     process.on('SIGTERM', onSignal);
   });
   clearInterval(status);
+  process.off('SIGUSR1', onUsr1);
   await dp.stop();
   if (traceWriter) {
     traceWriter.close();
     log(`traced ${traceWriter.written} packet${traceWriter.written === 1 ? '' : 's'} to ${opts.trace?.file}`, { event: 'trace-written', file: opts.trace?.file, packets: traceWriter.written });
   }
-  printSummary(dp.ports(), dp.counters().nonZero(), log);
+  printCounters('stopped.', dp.ports(), dp.counters().nonZero(), log, 'stopped');
   return 0;
 }
 
-function printSummary(ports: PortTotals[], counters: Record<string, { packets: number; bytes: number }>, log: (t: string, o: Record<string, unknown>) => void): void {
-  const lines = ['stopped. ports:'];
-  for (const p of ports) lines.push(`  ${p.name.padEnd(12)} rx ${p.rxPackets} (${p.rxBytes} B)  tx ${p.txPackets} (${p.txBytes} B)  dropped in ${p.rxDropped} out ${p.txDropped}`);
+/** The drop counters that grew most between two readings: [{ name, packets }], largest first. */
+export function topDrops(now: Counters, before: Counters, n: number): { name: string; packets: number }[] {
+  const out: { name: string; packets: number }[] = [];
+  const reg = now.registry;
+  for (let i = 0; i < reg.size; i++) {
+    if (reg.info(i).kind !== 'drop') continue;
+    const d = now.packets(i) - before.packets(i);
+    if (d > 0) out.push({ name: reg.info(i).name, packets: d });
+  }
+  return out.sort((a, b) => b.packets - a.packets || a.name.localeCompare(b.name)).slice(0, n);
+}
+
+function printCounters(title: string, ports: PortTotals[], counters: Record<string, { packets: number; bytes: number }>, log: (t: string, o: Record<string, unknown>) => void, event: string): void {
+  const lines = [`${title} ports:`];
+  for (const p of ports) {
+    lines.push(
+      `  ${p.name.padEnd(12)} rx ${p.rxPackets} (${p.rxBytes} B): forwarded ${p.rxForwarded}, dropped ${p.rxDropped}, to the router ${p.rxLocal}, queued for ARP ${p.rxQueued}` +
+        `  tx ${p.txPackets} (${p.txBytes} B), not sent ${p.txDropped}`,
+    );
+  }
   lines.push('counters (packets):');
   const names = Object.keys(counters).sort();
   const width = Math.max(0, ...names.map((n) => n.length));
   for (const n of names) lines.push(`  ${n.padEnd(width)}  ${counters[n].packets}`);
-  log(lines.join('\n'), { event: 'stopped', ports, counters });
+  log(lines.join('\n'), { event, ports, counters });
 }

@@ -61,6 +61,28 @@ export const PacketFlag = {
    * (fragments, segments) inherit it; nodes that rewrite the flags keep it.
    */
   TRACED: 8,
+  /**
+   * The fate of this received packet has been counted against its rx port
+   * (forwarded, dropped, delivered to the router, queued for ARP): nothing
+   * that happens to the slot later (it becomes an ICMP error, is dropped
+   * again) counts twice.
+   */
+  ACCOUNTED: 16,
+  /** A fragment or segment cut from a received packet: its parent's fate was counted. */
+  CHILD: 32,
+} as const;
+
+/** What became of a received packet, counted once per packet by its rx port (Graph.fateByRxPort). */
+export const Fate = {
+  /** Left the router (whole, or as fragments or segments). */
+  FORWARDED: 0,
+  /** Dropped by a node, ICMP error or not. */
+  DROPPED: 1,
+  /** Addressed to the router and taken: answered (echo, ARP) or consumed. */
+  LOCAL: 2,
+  /** Handed to ARP resolution: it leaves when the next hop answers, or becomes an ICMP error. */
+  QUEUED: 3,
+  COUNT: 4,
 } as const;
 
 export interface BatchOptions {
@@ -217,7 +239,10 @@ export class Batch {
    */
   allocGenerated(parent: number): number {
     const s = this.allocGeneratedAt(this.rxPort[parent], this.tsSec[parent], this.tsNsec[parent]);
-    if (s >= 0 && (this.flags[parent] & PacketFlag.TRACED) !== 0) {
+    if (s < 0) return s;
+    // A piece of a received packet: not the router's own (it may get ICMP errors), not counted again.
+    this.flags[s] = (this.flags[parent] & ~PacketFlag.ACCOUNTED) | PacketFlag.CHILD;
+    if ((this.flags[parent] & PacketFlag.TRACED) !== 0) {
       this.flags[s] |= PacketFlag.TRACED;
       this.traceId[s] = this.traceId[parent];
     }

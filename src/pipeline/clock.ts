@@ -6,8 +6,13 @@ export interface Clock {
   nowMs(): number;
 }
 
+/**
+ * Monotonic milliseconds with one origin for every thread: a worker's
+ * performance.now() counts from the worker's start, so state shared between
+ * workers (the ICMP rate limit) reads timeOrigin + now.
+ */
 export const systemClock: Clock = {
-  nowMs: () => performance.now(),
+  nowMs: () => performance.timeOrigin + performance.now(),
 };
 
 /** A clock that moves only when told to (tests, replay by capture timestamps). */

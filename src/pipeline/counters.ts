@@ -11,6 +11,8 @@
 export interface CounterInfo {
   name: string;
   description: string;
+  /** A drop reason (a packet lost), or another count. */
+  kind: 'drop' | 'count';
 }
 
 export interface CounterValue {
@@ -27,14 +29,15 @@ export class CounterRegistry {
     const existing = this.byName.get(name);
     if (existing !== undefined) return existing;
     const index = this.infos.length;
-    this.infos.push({ name, description });
+    this.infos.push({ name, description, kind: 'count' });
     this.byName.set(name, index);
     return index;
   }
 
-  /** Sets the description of a registered counter. */
-  describe(index: number, description: string): void {
+  /** Sets the description (and kind) of a registered counter. */
+  describe(index: number, description: string, kind: CounterInfo['kind'] = 'count'): void {
     this.infos[index].description = description;
+    this.infos[index].kind = kind;
   }
 
   indexOf(name: string): number | undefined {

@@ -7,7 +7,8 @@
 //
 // Packets that reach the output sink wait in `output` for the port layer to
 // transmit them; `outputCount` says how many.
-import { PacketFlag, type Batch } from './batch.js';
+import { Fate, PacketFlag, type Batch } from './batch.js';
+import { MAX_PORTS } from './ports.js';
 import { CounterRegistry, Counters } from './counters.js';
 import type { Dispatch, PipelineNode } from './node.js';
 import { TraceRecorder, Verdict } from './trace-recorder.js';
@@ -22,8 +23,13 @@ export class Graph implements Dispatch {
   /** Slots ready to transmit, in order; batch.txPort says where. */
   readonly output: Uint16Array;
   outputCount = 0;
-  /** Packets dropped (for any reason, at any node) by the port they arrived on. */
-  readonly dropsByRxPort = new Float64Array(4096);
+  /**
+   * What became of received packets, by the port they arrived on:
+   * fateByRxPort[port * Fate.COUNT + fate]. Each received packet is counted
+   * once (PacketFlag.ACCOUNTED), so per port: received = forwarded + dropped
+   * + delivered to the router + queued for ARP.
+   */
+  readonly fateByRxPort = new Float64Array(MAX_PORTS * Fate.COUNT);
 
   /** Verdicts about traced packets in the current batch. */
   readonly trace = new TraceRecorder();
@@ -83,7 +89,7 @@ export class Graph implements Dispatch {
       n.drops.forEach((r, i) => {
         const index = claim(r.name);
         if (index !== n.dropBase + i) throw new Error(`node '${n.name}': counter '${r.name}' was registered before the graph was built`);
-        this.registry.describe(index, r.description);
+        this.registry.describe(index, r.description, 'drop');
       });
       nodeCounters.push(
         n.counterInfos.map((c) => {
@@ -143,19 +149,28 @@ export class Graph implements Dispatch {
       this.trace.snapshotDrop(b, slot, node.id, reason);
     }
     this.counters.add(node.dropBase + reason, b.length[slot]);
-    this.dropsByRxPort[b.rxPort[slot]]++;
+    this.account(slot, Fate.DROPPED);
     b.release(slot);
+  }
+
+  account(slot: number, fate: number): void {
+    const f = this.currentBatch.flags;
+    // The router's own packets, pieces of a counted packet, and packets counted already are not counted (again).
+    if ((f[slot] & (PacketFlag.ACCOUNTED | PacketFlag.LOCAL_ORIGIN | PacketFlag.CHILD)) !== 0) return;
+    f[slot] |= PacketFlag.ACCOUNTED;
+    this.fateByRxPort[this.currentBatch.rxPort[slot] * Fate.COUNT + fate]++;
   }
 
   countDrop(node: PipelineNode, reason: number, slot: number): void {
     const b = this.currentBatch;
     if (this.tracing) this.traceOne(node, Verdict.COUNT_DROP, reason, slot);
     this.counters.add(node.dropBase + reason, b.length[slot]);
-    this.dropsByRxPort[b.rxPort[slot]]++;
+    this.account(slot, Fate.DROPPED);
   }
 
-  free(node: PipelineNode, slot: number): void {
-    if (this.tracing) this.traceOne(node, Verdict.CONSUMED, 0, slot);
+  free(node: PipelineNode, slot: number, fate: number): void {
+    if (this.tracing) this.traceOne(node, Verdict.CONSUMED, fate, slot);
+    this.account(slot, fate);
     this.currentBatch.release(slot);
   }
 
@@ -198,6 +213,13 @@ export class Graph implements Dispatch {
       }
     }
     const oc = this.outputCounter;
-    for (let i = 0; i < this.outputCount; i++) counters.add(oc, batch.length[this.output[i]]);
+    const flags = batch.flags;
+    const rxPort = batch.rxPort;
+    const fates = this.fateByRxPort;
+    for (let i = 0; i < this.outputCount; i++) {
+      const s = this.output[i];
+      counters.add(oc, batch.length[s]);
+      if ((flags[s] & (PacketFlag.ACCOUNTED | PacketFlag.LOCAL_ORIGIN | PacketFlag.CHILD)) === 0) fates[rxPort[s] * Fate.COUNT + Fate.FORWARDED]++;
+    }
   }
 }

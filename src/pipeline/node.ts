@@ -70,9 +70,17 @@ export interface Dispatch {
   /**
    * Frees `slot` without counting a drop: `node` consumed the packet (queued
    * it for ARP, replaced it by fragments or segments, or took it as a message
-   * to the router) and counted what happened itself.
+   * to the router) and counted what happened itself. `fate` (a Fate) is what
+   * became of the received packet, for the per-port accounting.
    */
-  free(node: PipelineNode, slot: number): void;
+  free(node: PipelineNode, slot: number, fate: number): void;
+  /**
+   * Counts what became of the received packet in `slot` (a Fate) against its
+   * rx port, once, when the slot lives on as something else: an echo request
+   * turned into its reply in place is LOCAL. Drops, frees and the output
+   * account for themselves.
+   */
+  account(slot: number, fate: number): void;
   readonly counters: Counters;
 }
 

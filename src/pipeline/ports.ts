@@ -2,6 +2,9 @@
 // MTU per port index, in typed arrays.
 import type { PortConfig } from '../config/load.js';
 
+/** Most ports a router has (port indexes fit the batch's Uint16 rx/tx port arrays with room to spare). */
+export const MAX_PORTS = 4096;
+
 export class PortTable {
   readonly count: number;
   readonly names: readonly string[];

@@ -37,6 +37,8 @@ export interface RouterOptions {
   counterBuffer?: (bytes: number) => ArrayBufferLike;
   /** Neighbors learned by other workers (live, several workers). */
   neighborSync?: NeighborSync;
+  /** The ICMP error rate limit's state, shared by every worker (TokenBucket.BYTES): one limit for the dataplane. */
+  icmpLimit?: SharedArrayBuffer;
 }
 
 export class Router {
@@ -61,7 +63,7 @@ export class Router {
       neighbors: new NeighborTable(Math.max(1024, config.arp.pendingNeighbors * 4)),
       pending: new PendingQueue(config.arp.pendingNeighbors * config.arp.pendingPerNeighbor, config.arp.pendingPerNeighbor, opts.maxFrame),
       clock,
-      icmpLimiter: new TokenBucket(config.icmp.ratePerSecond, config.icmp.burst, clock),
+      icmpLimiter: new TokenBucket(config.icmp.ratePerSecond, config.icmp.burst, clock, opts.icmpLimit),
       arp: { reachableMs: config.arp.reachableMs, resolveTimeoutMs: config.arp.resolveTimeoutMs },
       neighborSync: opts.neighborSync,
     };

@@ -9,6 +9,7 @@ import { Batch } from '../pipeline/batch.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import type { PipelineNode } from '../pipeline/node.js';
 import { NeighborSync } from '../pipeline/neighbor-sync.js';
+import { TokenBucket } from '../pipeline/token-bucket.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
@@ -31,7 +32,11 @@ export interface PortTotals {
   txPackets: number;
   txBytes: number;
   txDropped: number;
+  /** What became of the frames received on this port (see PortStat). */
+  rxForwarded: number;
   rxDropped: number;
+  rxLocal: number;
+  rxQueued: number;
 }
 
 interface RunningWorker {
@@ -66,12 +71,13 @@ export class Dataplane {
     const trace = opts.trace && { ...opts.trace, budget: new SharedArrayBuffer(4) };
     const workers: RunningWorker[] = [];
     const neighborSync = new SharedArrayBuffer(NeighborSync.byteLength());
+    const icmpLimit = new SharedArrayBuffer(TokenBucket.BYTES);
     const ready: Promise<void>[] = [];
     for (let w = 0; w < opts.workers; w++) {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync, busyPoll: opts.busyPoll === true, trace };
+      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -105,7 +111,7 @@ export class Dataplane {
 
   ports(): PortTotals[] {
     return this.config.ports.map((p, i) => {
-      const t: PortTotals = { name: p.name, up: true, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxDropped: 0 };
+      const t: PortTotals = { name: p.name, up: true, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxForwarded: 0, rxDropped: 0, rxLocal: 0, rxQueued: 0 };
       for (const w of this.workers) {
         const b = i * PORT_STAT_FIELDS;
         const s = w.portStats;
@@ -114,7 +120,10 @@ export class Dataplane {
         t.txPackets += s[b + PortStat.TX_PACKETS];
         t.txBytes += s[b + PortStat.TX_BYTES];
         t.txDropped += s[b + PortStat.TX_DROPPED];
+        t.rxForwarded += s[b + PortStat.RX_FORWARDED];
         t.rxDropped += s[b + PortStat.RX_DROPPED];
+        t.rxLocal += s[b + PortStat.RX_LOCAL];
+        t.rxQueued += s[b + PortStat.RX_QUEUED];
         if (s[b + PortStat.UP] === 0) t.up = false;
       }
       return t;

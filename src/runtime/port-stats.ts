@@ -12,10 +12,18 @@ export const PortStat = {
   TX_DROPPED: 4,
   /** 1 while the port is up, 0 once its interface is gone. */
   UP: 5,
-  /** Frames that arrived on this port and were dropped by the pipeline (any node, any reason). */
-  RX_DROPPED: 6,
+  /**
+   * What became of the frames that arrived on this port (each counted once):
+   * forwarded (out of some port, whole or in pieces), dropped by the
+   * pipeline (any node, any reason), delivered to the router (answered or
+   * consumed), or handed to ARP resolution. RX_PACKETS = the four summed.
+   */
+  RX_FORWARDED: 6,
+  RX_DROPPED: 7,
+  RX_LOCAL: 8,
+  RX_QUEUED: 9,
 } as const;
-export const PORT_STAT_FIELDS = 7;
+export const PORT_STAT_FIELDS = 10;
 
 /** Control words shared with the main thread (Int32Array). */
 export const Control = {

@@ -12,7 +12,7 @@
 // the others.
 import { isPortGone } from '../io/native.js';
 import type { RxSource, TxSink } from '../io/port.js';
-import type { Batch } from '../pipeline/batch.js';
+import { Fate, type Batch } from '../pipeline/batch.js';
 import type { Router } from '../pipeline/router.js';
 import { Control, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
 
@@ -110,7 +110,15 @@ export class RunLoop {
     if (tracing) tracer.received(batch);
     router.process(batch);
     const g = router.graph;
-    for (let i = 0; i < outputs.length; i++) stats[i * PORT_STAT_FIELDS + PortStat.RX_DROPPED] = g.dropsByRxPort[i];
+    const fates = g.fateByRxPort;
+    for (let i = 0; i < outputs.length; i++) {
+      const base = i * PORT_STAT_FIELDS;
+      const f = i * Fate.COUNT;
+      stats[base + PortStat.RX_FORWARDED] = fates[f + Fate.FORWARDED];
+      stats[base + PortStat.RX_DROPPED] = fates[f + Fate.DROPPED];
+      stats[base + PortStat.RX_LOCAL] = fates[f + Fate.LOCAL];
+      stats[base + PortStat.RX_QUEUED] = fates[f + Fate.QUEUED];
+    }
     if (g.outputCount > 0) this.transmit();
     if (tracing) tracer.finished(batch);
     return received;

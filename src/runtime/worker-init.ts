@@ -29,6 +29,8 @@ export interface WorkerInit {
   busyPoll: boolean;
   /** The NeighborSync ring all workers share. */
   neighborSync: SharedArrayBuffer;
+  /** The ICMP error rate limit all workers share (TokenBucket state). */
+  icmpLimit: SharedArrayBuffer;
   /** Packet trace (--trace): the filter (checked by the main thread) and the budget all workers draw from. */
   trace?: { filter: string; count: number; budget: SharedArrayBuffer };
 }

@@ -37,6 +37,7 @@ try {
     maxFrame: Math.min(batch.maxFrame, DEFAULT_SLOT_BYTES - HEADROOM),
     counterBuffer: () => init.counters,
     neighborSync: new NeighborSync(init.index, init.neighborSync),
+    icmpLimit: init.icmpLimit,
   });
   const trace = init.trace;
   const tracer =

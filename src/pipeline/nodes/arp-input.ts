@@ -7,7 +7,7 @@ import { ARP_OPER, ARP_REPLY, ARP_REQUEST, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA, c
 import { readIpv4, writeIpv4 } from '../../wire/address.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import { OUTPUT } from '../graph.js';
-import type { Batch } from '../batch.js';
+import { Fate, type Batch } from '../batch.js';
 import { NeighborState } from '../../route/neighbor.js';
 import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
@@ -69,6 +69,7 @@ export class ArpInput extends PipelineNode<typeof spec> {
       }
       if (forUs && oper === ARP_REQUEST) {
         // Reply in place: target <- sender, sender <- us; Ethernet back to the asker.
+        d.account(s, Fate.LOCAL);
         const e = batch.start[s];
         b.copyWithin(o + ARP_THA, o + ARP_SHA, o + ARP_SHA + 6);
         writeIpv4(b, o + ARP_TPA, spa);
@@ -84,7 +85,7 @@ export class ArpInput extends PipelineNode<typeof spec> {
         d.enqueue(this, this.next.tx, s);
       } else {
         if (!forUs) d.counters.add(this.counter.notForUs, batch.length[s]);
-        d.free(this, s);
+        d.free(this, s, Fate.LOCAL);
       }
     }
   }

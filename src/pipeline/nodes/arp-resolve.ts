@@ -9,7 +9,7 @@
 import { ipv4TotalLength } from '../../wire/ipv4.js';
 import { NeighborState } from '../../route/neighbor.js';
 import { OUTPUT } from '../graph.js';
-import { OffloadMeta, PacketFlag, type Batch } from '../batch.js';
+import { Fate, OffloadMeta, PacketFlag, type Batch } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
@@ -77,8 +77,8 @@ export class ArpResolve extends PipelineNode<typeof spec> {
       if (this.evicted[0] !== 0) d.counters.add(this.dropBase + this.reason.queueOverflow, this.evicted[0]);
       const q = ctx.pending;
       q.rxPort[e] = batch.rxPort[s];
-      // The trace ends here: the packet leaves in a later batch, whose trace ids differ.
-      q.flags[e] = batch.flags[s] & ~PacketFlag.TRACED;
+      // Its fate is counted now (queued); the trace ends here: it leaves in a later batch, whose trace ids differ.
+      q.flags[e] = (batch.flags[s] & ~PacketFlag.TRACED) | PacketFlag.ACCOUNTED;
       q.tsSec[e] = batch.tsSec[s];
       q.tsNsec[e] = batch.tsNsec[s];
       d.counters.add(this.counter.queued, batch.length[s]);
@@ -94,9 +94,10 @@ export class ArpResolve extends PipelineNode<typeof spec> {
         nt.probes[n] = 1;
         nt.nextProbeMs[n] = now + ctx.arp.resolveTimeoutMs / ARP_MAX_PROBES;
         d.counters.add(this.counter.requestsSent, batch.length[s]);
+        d.account(s, Fate.QUEUED);
         d.enqueue(this, this.next.tx, s);
       } else {
-        d.free(this, s);
+        d.free(this, s, Fate.QUEUED);
       }
     }
   }

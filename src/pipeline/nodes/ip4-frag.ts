@@ -14,7 +14,7 @@ import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { Verdict, type TraceRecordView } from '../trace-recorder.js';
-import { OffloadMeta } from '../batch.js';
+import { Fate, OffloadMeta } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 
 const spec = defineNode({
@@ -114,13 +114,12 @@ export class Ip4Frag extends PipelineNode<typeof spec> {
         batch.length[f] = ETH_HEADER_LEN + fhl + chunk;
         batch.txPort[f] = batch.txPort[s];
         batch.nextHop[f] = batch.nextHop[s];
-        batch.flags[f] = batch.flags[s];
         d.counters.add(this.counter.fragmentsMade, batch.length[f]);
         d.enqueue(this, this.next.output, f);
         done += chunk;
         first = false;
       }
-      d.free(this, s);
+      d.free(this, s, Fate.FORWARDED);
     }
   }
 }

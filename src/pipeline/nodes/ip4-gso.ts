@@ -9,7 +9,7 @@
 import { fillIpv4Checksum } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import { finishChecksum, pseudoHeaderSumFromIpv4, sumWords } from '../../wire/checksum.js';
-import { OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
+import { Fate, OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { Verdict, type TraceRecordView } from '../trace-recorder.js';
 
@@ -97,11 +97,10 @@ export class Ip4Gso extends PipelineNode<typeof spec> {
         batch.length[f] = ETH_HEADER_LEN + len;
         batch.txPort[f] = batch.txPort[s];
         batch.nextHop[f] = batch.nextHop[s];
-        batch.flags[f] = batch.flags[s];
         d.counters.add(this.counter.segmentsMade, batch.length[f]);
         d.enqueue(this, this.next.output, f);
       }
-      d.free(this, s);
+      d.free(this, s, Fate.FORWARDED);
     }
   }
 }

@@ -7,7 +7,7 @@
 import { fillIcmpChecksum, icmpChecksumOk, icmpType, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_UNREACH_PORT, ICMP_UNREACH_PROTOCOL, setIcmpType, checkIcmp } from '../../wire/icmp.js';
 import { fillIpv4Checksum, ipv4Dst, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, setIpv4Dst, setIpv4Src, setIpv4Ttl } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
-import { PacketFlag } from '../batch.js';
+import { Fate, PacketFlag } from '../batch.js';
 import { icmpErrorCode } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { Verdict, type TraceRecordView } from '../trace-recorder.js';
@@ -66,10 +66,11 @@ export class Ip4Local extends PipelineNode<typeof spec> {
         }
         if (icmpType(b, io) !== ICMP_ECHO_REQUEST) {
           d.counters.add(this.counter.icmpReceived, batch.length[s]);
-          d.free(this, s);
+          d.free(this, s, Fate.LOCAL);
           continue;
         }
-        // Echo reply in place: swap addresses, fresh TTL, type 0.
+        // Echo reply in place: swap addresses, fresh TTL, type 0. The request was delivered; the reply is the router's own.
+        d.account(s, Fate.LOCAL);
         const src = ipv4Src(b, o);
         setIpv4Src(b, o, ipv4Dst(b, o));
         setIpv4Dst(b, o, src);
