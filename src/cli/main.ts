@@ -4,7 +4,7 @@
 // dependencies (the native addon, workers) load only when used.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { DEFAULT_TRACE_COUNT } from '../trace/limits.js';
+import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 
 /** package.json's version, found from dist/src/cli or src/cli alike. */
 function packageVersion(): string {
@@ -19,12 +19,27 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-function positiveInt(name: string) {
+/** A whole-number option within [min, max]; anything else is a usage error naming the option and the range. */
+function intInRange(name: string, min: number, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got '${value}'`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got '${value}'`);
+    }
     return n;
   };
+}
+
+/**
+ * Ends the process quietly when the reader of its output goes away
+ * (`dataplane route lookup ... | head -1`): EPIPE is not an error for a
+ * command whose output is all it does.
+ */
+function quietOnEpipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode ?? 0);
+  });
 }
 
 const TRACE_FILTER_HELP = `
@@ -61,14 +76,18 @@ export function buildProgram(): Command {
     .name('dataplane')
     .version(packageVersion())
     .description('A user-space IPv4 packet dataplane: decode, route, filter, translate and balance packets.')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors exit 2, as the README says (commander's own default is 1); help and --version exit 0.
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
 
   program
     .command('decode')
     .description('Print one line (or one JSON object) per frame of a pcap or pcapng capture, in the spirit of tcpdump -n.')
     .argument('<file>', 'capture file (pcap or pcapng; any byte order; Ethernet, raw IPv4, Linux SLL/SLL2)')
     .option('--json', 'one JSON object per frame instead of a text line')
-    .option('-c, --count <n>', 'stop after N frames', positiveInt('--count'))
+    .option('-c, --count <n>', 'stop after N frames', intInRange('--count', 1, Number.MAX_SAFE_INTEGER))
     .addHelpText(
       'after',
       `
@@ -92,9 +111,10 @@ Examples:
     .requiredOption('--config <file>', 'router config (YAML): ports, routes, neighbors, ICMP rate limit')
     .requiredOption('--out <file>', 'output pcapng file (one interface per port, named after it)')
     .option('--in-port <name>', 'port every frame arrives on (required for a classic pcap when there are several ports)')
+    .option('--promisc', "ports take frames for any destination MAC (a capture made on another host, whose MACs are not the ports')")
     .option('--json', 'print the summary as one JSON object')
     .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
-    .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, positiveInt('--trace-count'))
+    .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
     .addHelpText(
       'after',
@@ -117,11 +137,12 @@ Examples:
   dataplane replay in.pcapng --config router.yaml --out out.pcapng
   dataplane replay in.pcapng --config router.yaml --out out.pcapng --trace trace.pcapng --trace-filter 'udp and dst port 53'`,
     )
-    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean } & TraceCliOptions) => {
+    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean; promisc?: boolean } & TraceCliOptions) => {
       const trace = traceRequest(opts, 'replay');
       if (trace === null) return;
+      quietOnEpipe();
       const { runReplay } = await import('./replay-command.js');
-      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace });
+      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace, promiscuous: opts.promisc === true });
     });
 
   const route = program.command('route').description('Inspect the routing table a config builds.');
@@ -131,6 +152,7 @@ Examples:
     .argument('[addr...]', 'IPv4 addresses (read from stdin, whitespace-separated, when none are given)')
     .requiredOption('--config <file>', 'router config (YAML)')
     .action(async (addrs: string[], opts: { config: string }) => {
+      quietOnEpipe();
       const { runRouteLookup } = await import('./route-command.js');
       process.exitCode = await runRouteLookup(addrs, opts);
     });
@@ -139,12 +161,12 @@ Examples:
     .command('run')
     .description('Run the live dataplane: TAP and AF_PACKET ports, packet workers, a status line every few seconds.')
     .requiredOption('--config <file>', 'router config (YAML); each port\'s "io" says how it reaches the wire (default: a TAP named after the port)')
-    .option('-w, --workers <n>', 'packet worker threads (default: one per core)', positiveInt('--workers'))
+    .option('-w, --workers <n>', 'packet worker threads (default: one per core)', intInRange('--workers', 1, 256))
     .option('--json', 'log one JSON object per line')
-    .option('--status-interval <seconds>', 'seconds between status lines', positiveInt('--status-interval'), 2)
+    .option('--status-interval <seconds>', 'seconds between status lines', intInRange('--status-interval', 1, 3600), 2)
     .option('--busy-poll', 'workers poll their ports without sleeping: lowest latency, one core each (like DPDK)')
     .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
-    .option('--trace-count <n>', `packets to trace at most, all workers together (default ${DEFAULT_TRACE_COUNT})`, positiveInt('--trace-count'))
+    .option('--trace-count <n>', `packets to trace at most, all workers together (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
     .addHelpText(
       'after',
@@ -172,13 +194,8 @@ Examples:
     .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number; busyPoll?: boolean } & TraceCliOptions) => {
       const trace = traceRequest(opts, 'run');
       if (trace === null) return;
-      if (opts.workers === 0) {
-        process.stderr.write('dataplane run: --workers must be at least 1\n');
-        process.exitCode = 2;
-        return;
-      }
       const { runDataplane } = await import('./run-command.js');
-      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: Math.max(1, opts.statusInterval), busyPoll: opts.busyPoll === true, trace });
+      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: opts.statusInterval, busyPoll: opts.busyPoll === true, trace });
     });
 
   program
@@ -186,10 +203,10 @@ Examples:
     .description('A network-namespace topology around one dataplane on this host (root): client -- dataplane -- server.')
     .argument('<action>', 'up, down or status')
     .option('--ports <kind>', 'how the dataplane attaches: tap (it creates TAPs and moves them) or afpacket (veth pairs)', 'tap')
-    .option('-w, --workers <n>', 'packet worker threads of the dataplane', positiveInt('--workers'), 1)
+    .option('-w, --workers <n>', 'packet worker threads of the dataplane', intInRange('--workers', 1, 256), 1)
     .option('--prefix <name>', 'namespace name prefix: <prefix>-router, <prefix>-client, <prefix>-server', 'dp-lab')
     .option('--engine <router>', 'who routes: dataplane, kernel (ip_forward in the router ns; needs --ports afpacket) or none', 'dataplane')
-    .option('--wan-mtu <bytes>', "MTU of the router's server-side port", positiveInt('--wan-mtu'))
+    .option('--wan-mtu <bytes>', "MTU of the router's server-side port", intInRange('--wan-mtu', 576, 65535))
     .option('--offload', 'TAP ports with GSO/checksum offload: TCP crosses the dataplane in 64 KB segments')
     .option('--busy-poll', "the dataplane's workers poll without sleeping (lowest latency, a core each)")
     .addHelpText(
@@ -208,8 +225,9 @@ Examples:
   sudo dataplane lab down`,
     )
     .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean; busyPoll?: boolean }) => {
+      quietOnEpipe();
       const { runLab } = await import('./lab-command.js');
-      process.exitCode = await runLab(action, { ...opts, workers: Math.max(1, opts.workers) });
+      process.exitCode = await runLab(action, opts);
     });
 
   program

@@ -12,6 +12,7 @@ export interface ReplayCommandOptions {
   inPort?: string;
   json: boolean;
   trace?: TraceRequest;
+  promiscuous?: boolean;
 }
 
 function printSummary(s: ReplaySummary): void {
@@ -28,6 +29,9 @@ function printSummary(s: ReplaySummary): void {
   process.stdout.write(out.join('\n') + '\n');
 }
 
+/** Errors of reading the input or writing the outputs: reported in a line (exit 1), not with a stack. */
+const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'EFBIG', 'EIO', 'EROFS', 'ENXIO', 'ELOOP', 'ENAMETOOLONG', 'EMFILE', 'ENFILE']);
+
 export async function runReplay(input: string, opts: ReplayCommandOptions): Promise<number> {
   try {
     const config = loadConfig(opts.config);
@@ -35,9 +39,18 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     const summary = replayCapture(config, input, opts.out, {
       inPort: opts.inPort,
       trace: opts.trace,
+      promiscuous: opts.promiscuous,
       onProgress: isTty ? (n) => process.stderr.write(`\rreplay: ${n} frames`) : undefined,
     });
     if (isTty) process.stderr.write('\r\x1b[K');
+    const notForUs = summary.counters['ethernet-input/not-for-us']?.packets ?? 0;
+    const fed = Object.values(summary.ports).reduce((n, p) => n + p.rxFrames, 0);
+    if (notForUs > 0 && notForUs === fed) {
+      process.stderr.write(
+        `dataplane replay: every frame was for another MAC (ethernet-input/not-for-us ${notForUs}): the capture was made on another host. ` +
+          "Give the ports the capture's MACs (ports[].mac), or replay with --promisc to take them whatever their MAC.\n",
+      );
+    }
     if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
     else printSummary(summary);
     return 0;
@@ -51,7 +64,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
       return 1;
     }
     const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ENOENT' || err.code === 'EACCES' || err.code === 'EISDIR') {
+    if (typeof err.code === 'string' && FILE_ERRORS.has(err.code)) {
       process.stderr.write(`dataplane replay: ${err.message}\n`);
       return 1;
     }

@@ -12,6 +12,7 @@ import { PortSetupError } from '../runtime/port-setup.js';
 import { checkTraceRequest, openTraceWriter, TraceRequestError, type TraceRequest } from '../trace/session.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
 import type { TraceWriter } from '../trace/writer.js';
+import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
 
 export interface RunOptions {
   config: string;
@@ -54,7 +55,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       },
     });
     if (opts.trace) {
-      traceWriter = openTraceWriter(opts.trace, dp.config, dp.compiled, dp.nodes);
+      traceWriter = openTraceWriter(new AtomicFileSink(opts.trace.file), dp.config, dp.compiled, dp.nodes);
       for (const p of early.splice(0)) traceWriter.write(p);
     }
   } catch (e) {

@@ -17,8 +17,10 @@ export class PortTable {
   readonly mtu: Uint32Array;
   /** 1 for an offload TAP (takes TCP super-packets and partial checksums), else 0. */
   readonly offload: Uint8Array;
+  /** 1 where the port takes unicast frames for any MAC (replay --promisc: captures made elsewhere), else 0. */
+  readonly promiscuous: Uint8Array;
 
-  constructor(ports: readonly PortConfig[]) {
+  constructor(ports: readonly PortConfig[], opts: { promiscuous?: boolean } = {}) {
     this.count = ports.length;
     this.names = ports.map((p) => p.name);
     this.mac = new Uint8Array(this.count * 6);
@@ -27,6 +29,7 @@ export class PortTable {
     this.mask = new Uint32Array(this.count);
     this.mtu = new Uint32Array(this.count);
     this.offload = new Uint8Array(this.count);
+    this.promiscuous = new Uint8Array(this.count).fill(opts.promiscuous === true ? 1 : 0);
     ports.forEach((p, i) => {
       p.mac.split(':').forEach((h, k) => (this.mac[i * 6 + k] = parseInt(h, 16)));
       this.address[i] = p.address >>> 0;

@@ -39,6 +39,8 @@ export interface RouterOptions {
   neighborSync?: NeighborSync;
   /** The ICMP error rate limit's state, shared by every worker (TokenBucket.BYTES): one limit for the dataplane. */
   icmpLimit?: SharedArrayBuffer;
+  /** Ports take unicast frames for any MAC (replay of captures made elsewhere). */
+  promiscuous?: boolean;
 }
 
 export class Router {
@@ -57,7 +59,7 @@ export class Router {
   constructor(config: RouterConfig, fib: FibLookup, nexthops: NexthopTable, opts: RouterOptions) {
     const clock = opts.clock ?? systemClock;
     this.ctx = {
-      ports: new PortTable(config.ports),
+      ports: new PortTable(config.ports, { promiscuous: opts.promiscuous }),
       fib,
       nexthops,
       neighbors: new NeighborTable(Math.max(1024, config.arp.pendingNeighbors * 4)),

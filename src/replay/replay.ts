@@ -17,6 +17,8 @@ import { CaptureInput } from './capture-input.js';
 import { CaptureOutput } from './capture-output.js';
 import { checkTraceRequest, openTraceWriter, type TraceRequest } from '../trace/session.js';
 import { PacketTracer, TraceBudget } from '../trace/tracer.js';
+import { AtomicFileSink, sameFile } from '../pcap/atomic-file-sink.js';
+import { resolve } from 'node:path';
 
 export interface ReplayOptions {
   /** Port every frame enters by (needed for classic pcap; overrides pcapng interfaces). */
@@ -26,6 +28,8 @@ export interface ReplayOptions {
   progressEvery?: number;
   /** Trace packets into a pcapng file (--trace). */
   trace?: TraceRequest;
+  /** Take unicast frames whatever their destination MAC (a capture made on another host). */
+  promiscuous?: boolean;
 }
 
 export interface PortTotals {
@@ -61,7 +65,8 @@ function interfaceMapper(reader: CaptureReader, config: RouterConfig, inPort: nu
     if (cached !== undefined) return cached;
     const iface = reader.interfaces[id];
     let port = iface?.name !== undefined ? config.ports.findIndex((p) => p.name === iface.name) : -1;
-    if (port < 0 && reader.format === 'pcapng' && id < config.ports.length) port = id;
+    // By position: pcapng interfaces in port order, or the one interface of a classic pcap on a one-port router.
+    if (port < 0 && (reader.format === 'pcapng' || config.ports.length === 1) && id < config.ports.length) port = id;
     cache[id] = port;
     return port;
   };
@@ -77,27 +82,52 @@ export function replayCapture(config: RouterConfig, input: string | Uint8Array, 
   const { fib, nexthops } = compiled;
   const batch = new Batch();
   const clock = new ManualClock();
-  const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
+  const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous: opts.promiscuous });
   const reader = typeof input === 'string' ? CaptureReader.open(input) : CaptureReader.fromBytes(input);
   if (reader.format === 'pcap' && inPort < 0 && config.ports.length > 1) {
     reader.close();
     throw new ReplayError('a classic pcap file has no interfaces: say which port its frames arrive on with --in-port NAME');
   }
-  const writer = new PcapngWriter(output, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
+  if (typeof input === 'string') {
+    const clash = (what: string, path: string | undefined) => {
+      if (path !== undefined && (sameFile(input, path) || resolve(input) === resolve(path))) {
+        throw new ReplayError(`${what} ${path} is the input capture: refusing to overwrite it`);
+      }
+    };
+    clash('--out', typeof output === 'string' ? output : undefined);
+    clash('--trace', opts.trace?.file);
+  }
+  if (typeof output === 'string' && opts.trace !== undefined && (sameFile(output, opts.trace.file) || resolve(output) === resolve(opts.trace.file))) {
+    throw new ReplayError(`--trace ${opts.trace.file} is the same file as --out`);
+  }
+  // Outputs appear only when complete: a failed replay leaves what was there before.
+  const outSink = typeof output === 'string' ? new AtomicFileSink(output) : output;
+  const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
   const every = opts.progressEvery ?? 100_000;
   const onProgress = opts.onProgress;
   const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, clock, onProgress && ((n) => n % every === 0 && onProgress(n)));
   const out = new CaptureOutput(writer, config.ports.length, clock);
-  const traceWriter = opts.trace && openTraceWriter(opts.trace, config, compiled, router.graph.nodes);
+  const traceSink = opts.trace && new AtomicFileSink(opts.trace.file);
+  const traceWriter = opts.trace && traceSink && openTraceWriter(traceSink, config, compiled, router.graph.nodes);
   const tracer = traceWriter && filter && new PacketTracer(router.graph, filter, new TraceBudget(opts.trace!.count), (p) => traceWriter.write(p));
   const loop = new RunLoop({ router, batch, inputs: [capture], outputs: config.ports.map(() => out), tracer });
   try {
     do loop.step();
     while (!capture.done);
-  } finally {
-    reader.close();
     writer.close();
     traceWriter?.close();
+  } catch (e) {
+    for (const sink of [outSink, traceSink]) if (sink instanceof AtomicFileSink) sink.abort();
+    for (const close of [() => writer.close(), () => traceWriter?.close(), () => outSink.close?.(), () => traceSink?.close()]) {
+      try {
+        close();
+      } catch {
+        // the first error is the one to report
+      }
+    }
+    throw e;
+  } finally {
+    reader.close();
   }
   const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut: out.framesOut, skipped: capture.skipped, ports: {}, counters: router.counters.nonZero() };
   if (traceWriter) summary.traced = traceWriter.written;

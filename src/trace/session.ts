@@ -3,6 +3,7 @@
 // pieces that read it on the main thread: the formatter's view of the
 // tables and the pcapng writer.
 import type { RouterConfig } from '../config/load.js';
+import type { ByteSink } from '../pcap/writer.js';
 import type { PipelineNode } from '../pipeline/node.js';
 import type { TraceDescribeContext } from '../pipeline/trace-recorder.js';
 import { describeRoute } from '../route/describe.js';
@@ -50,9 +51,9 @@ export function describeContext(config: RouterConfig, compiled: CompiledFib): Tr
 }
 
 /** The pcapng trace writer for a run: interfaces named after the ports, verdicts formatted with the graph's nodes. */
-export function openTraceWriter(req: TraceRequest, config: RouterConfig, compiled: CompiledFib, nodes: readonly PipelineNode[]): TraceWriter {
+export function openTraceWriter(output: string | ByteSink, config: RouterConfig, compiled: CompiledFib, nodes: readonly PipelineNode[]): TraceWriter {
   return new TraceWriter(
-    req.file,
+    output,
     config.ports.map((p) => p.name),
     new TraceFormatter(nodes, describeContext(config, compiled)),
   );

@@ -48,8 +48,11 @@ export class EthernetInput extends PipelineNode<typeof spec> {
       if (!ports.macEquals(port, b, o)) {
         const broadcast = (b[o] & b[o + 1] & b[o + 2] & b[o + 3] & b[o + 4] & b[o + 5]) === 0xff;
         if (broadcast) batch.flags[s] |= PacketFlag.L2_BROADCAST;
-        else {
-          d.drop(this, (b[o] & 1) !== 0 ? R.multicast : R.notForUs, s);
+        else if ((b[o] & 1) !== 0) {
+          d.drop(this, R.multicast, s);
+          continue;
+        } else if (ports.promiscuous[port] === 0) {
+          d.drop(this, R.notForUs, s);
           continue;
         }
       }

@@ -1,0 +1,115 @@
+// The command line under misuse: usage errors exit 2 with a message, numeric
+// options are range-checked, a reader that goes away is not a crash, and
+// replay never destroys its input or leaves a half-written output.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
+import { PcapWriter } from '../../src/pcap/writer.js';
+import { CLI, dataplane } from '../cli-run.js';
+import { udpFrame } from '../pipeline/build.js';
+
+const dir = mkdtempSync(join(os.tmpdir(), 'dp-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const config = join(dir, 'router.yaml');
+writeFileSync(config, 'ports:\n  - { name: lan, mac: "02:00:00:00:00:01", address: 192.0.2.1/24 }\n  - { name: wan, address: 198.51.100.1/24 }\n');
+const oneport = join(dir, 'one.yaml');
+writeFileSync(oneport, 'ports:\n  - { name: lan, mac: "02:00:00:00:00:01", address: 192.0.2.1/24 }\n');
+
+/** A classic pcap of frames from 192.0.2.10 to 198.51.100.10, to `dstMac`. */
+function capture(name: string, dstMac: string, n = 3): string {
+  const path = join(dir, name);
+  const w = new PcapWriter(path, { linkType: LINKTYPE_ETHERNET });
+  for (let i = 0; i < n; i++) w.write(udpFrame({ src: '192.0.2.10', dst: '198.51.100.10', dstMac, id: i }, 1000 + i, 53), 1_700_000_000, i);
+  w.close();
+  return path;
+}
+
+const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at .+:\d+:\d+\)?/);
+
+describe('usage errors and numeric options', () => {
+  it.each([
+    [['bogus'], "unknown command 'bogus'"],
+    [['route', 'lookup'], "required option '--config <file>' not specified"],
+    [['run', '--config', config, '--status-interval', '1e9'], '--status-interval must be a whole number from 1 to 3600'],
+    [['run', '--config', config, '--workers', '0'], '--workers must be a whole number from 1 to 256'],
+    [['lab', 'up', '--wan-mtu', '99999'], '--wan-mtu must be a whole number from 576 to 65535'],
+    [['replay', 'x', '--config', config, '--out', 'y', '--trace', 'z', '--trace-count', '-5'], '--trace-count must be a whole number from 1 to 1000000'],
+    [['decode', 'x', '--count', 'lots'], '--count must be a whole number'],
+  ])('%j exits 2 with: %s', (args, message) => {
+    const r = dataplane(args);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(message);
+    noStack(r.stderr);
+  });
+
+  it('--help and --version exit 0', () => {
+    expect(dataplane(['--help']).status).toBe(0);
+    expect(dataplane(['--version']).status).toBe(0);
+  });
+});
+
+describe('a reader that goes away', () => {
+  it('route lookup | head -1 ends quietly', () => {
+    const addrs = Array.from({ length: 20000 }, (_, i) => `192.0.2.${i % 250}`).join('\n');
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${CLI}" route lookup --config "${config}" | head -1; echo "status $\{PIPESTATUS:-}"`], { input: addrs, encoding: 'utf8' });
+    expect(r.stdout.split('\n')[0]).toBe('192.0.2.0 192.0.2.0/24 dev lan');
+    expect(r.stderr).toBe('');
+  });
+});
+
+describe('replay outputs', () => {
+  it('refuses to overwrite its input (--out or --trace), and leaves it intact', () => {
+    const input = capture('in.pcap', '02:00:00:00:00:01');
+    const before = readFileSync(input);
+    let r = dataplane(['replay', input, '--config', oneport, '--out', input]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`--out ${input} is the input capture: refusing to overwrite it`);
+    r = dataplane(['replay', input, '--config', oneport, '--out', join(dir, 'o.pcapng'), '--trace', join(dir, '.', 'in.pcap')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('is the input capture');
+    expect(readFileSync(input)).toEqual(before);
+  });
+
+  it('a full disk is a message and exit 1, not a stack trace', () => {
+    const r = dataplane(['replay', capture('in2.pcap', '02:00:00:00:00:01'), '--config', oneport, '--out', '/dev/full']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('dataplane replay: ENOSPC');
+    noStack(r.stderr);
+  });
+
+  it('a failed replay leaves an existing output as it was, and no temporary file', () => {
+    const out = join(dir, 'keep.pcapng');
+    writeFileSync(out, 'previous result');
+    const bad = join(dir, 'bad.pcap');
+    writeFileSync(bad, Buffer.concat([readFileSync(capture('good.pcap', '02:00:00:00:00:01')), Buffer.from('garbage after the last record')]));
+    const r = dataplane(['replay', bad, '--config', oneport, '--out', out]);
+    expect(r.status).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe('previous result');
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('replays a classic pcap on a one-port router without --in-port', () => {
+    const r = dataplane(['replay', capture('one.pcap', '02:00:00:00:00:01'), '--config', oneport, '--out', join(dir, 'one.pcapng'), '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).ports.lan.rxFrames).toBe(3);
+  });
+
+  it('says so when every frame was for another MAC, and --promisc takes them', () => {
+    const input = capture('foreign.pcap', '02:42:ac:11:00:02');
+    let r = dataplane(['replay', input, '--config', oneport, '--out', join(dir, 'f.pcapng'), '--json']);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout).counters['ethernet-input/not-for-us'].packets).toBe(3);
+    expect(r.stderr).toContain('every frame was for another MAC');
+    expect(r.stderr).toContain('--promisc');
+    r = dataplane(['replay', input, '--config', oneport, '--out', join(dir, 'f.pcapng'), '--json', '--promisc']);
+    expect(r.status).toBe(0);
+    const counters = JSON.parse(r.stdout).counters;
+    expect(counters['ethernet-input/not-for-us']).toBeUndefined();
+    expect(counters['ip4-lookup/no-route'].packets).toBeGreaterThanOrEqual(3);
+    expect(r.stderr).toBe('');
+    expect(existsSync(join(dir, 'f.pcapng'))).toBe(true);
+  });
+});
