@@ -3,7 +3,7 @@
 // (a tmpfs over /dev/net in a private mount namespace). Both need root to
 // arrange; nothing outside the child processes and one temp dir changes.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,35 +13,25 @@ const skip = process.getuid?.() !== 0 ? 'needs root (to drop to nobody, and to h
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
-/** What a child needs to load the addon: a node to run and the addon's path, with a cwd it may enter. */
+/** Where a child finds the addon, and a cwd it may enter. */
 interface Runtime {
-  node: string;
   addon: string;
   cwd: string;
 }
 
 /**
  * The checkout may sit under a directory nobody cannot enter (root's home is
- * 0700), and so may the node binary (a Node installed under /root). So the
- * unprivileged child gets the same addon file copied into a world-readable
- * temp dir, and the same node binary too when nobody cannot run ours.
+ * 0700), so the unprivileged child gets the same addon file copied into a
+ * world-readable temp dir, and that dir as its cwd. Node itself needs no
+ * copy even when it lives under /root: setpriv keeps root's capabilities up
+ * to its execvp (PR_SET_KEEPCAPS), and the kernel drops them in that exec.
  */
 function stageForNobody(dir: string): Runtime {
   chmodSync(dir, 0o755);
   const addon = join(dir, 'dataplane_io.node');
   copyFileSync(addonPath(), addon);
   chmodSync(addon, 0o644);
-  let node = process.execPath;
-  if (spawnSync(NOBODY[0], [...NOBODY.slice(1), node, '-e', ''], { cwd: dir, timeout: 20_000 }).status !== 0) {
-    node = join(dir, 'node');
-    try {
-      linkSync(process.execPath, node); // same inode, no 100 MB copy, when on the same filesystem
-    } catch {
-      copyFileSync(process.execPath, node);
-    }
-    chmodSync(node, 0o755);
-  }
-  return { node, addon, cwd: dir };
+  return { addon, cwd: dir };
 }
 
 /** Runs each expression against the addon in a child; returns the error messages and codes. */
@@ -52,7 +42,7 @@ function errorsIn(rt: Runtime, prefix: string[], calls: string[]): string[] {
       try { new Function('io', call)(io); console.log('no error: ' + call); }
       catch (e) { console.log(e.code + ' ' + e.message); }
     }`;
-  const r = spawnSync(prefix[0], [...prefix.slice(1), rt.node, '-e', script], { cwd: rt.cwd, encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(prefix[0], [...prefix.slice(1), process.execPath, '-e', script], { cwd: rt.cwd, encoding: 'utf8', timeout: 20_000 });
   if (r.status !== 0) throw new Error(`${prefix.join(' ')}: exit ${r.status}: ${r.stderr}`);
   return r.stdout.trim().split('\n');
 }
@@ -76,7 +66,7 @@ describe.skipIf(skip !== undefined)(`errors that name the cause${skip ? ` (skipp
   });
 
   it('without /dev/net/tun: says to load the tun module or pass the device to docker', () => {
-    const root: Runtime = { node: process.execPath, addon: addonPath(), cwd: process.cwd() };
+    const root: Runtime = { addon: addonPath(), cwd: process.cwd() };
     const out = errorsIn(root, ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs none /dev/net && exec "$@"', 'sh'], [
       "io.tapOpen('dpnotun0')",
     ]);
