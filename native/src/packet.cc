@@ -8,9 +8,20 @@
 // frame; we copy the frames into arena slots and give the block back. A
 // cursor (block, frame) survives between bursts, so a burst may end half-way
 // through a block.
+//
+// With `offload` (PACKET_VNET_HDR) the socket takes the interface's offloads
+// as they come instead of needing them off: the kernel writes a
+// virtio_net_hdr before each frame in the ring (tpacket_rcv, at tp_mac - 10)
+// and frames may be TCP super-frames of up to 64 KiB with partial checksums
+// (a veth whose peer does TSO/GSO, as a container's eth0 does by default);
+// rx-offload.h turns that header into the slot's offload words. Blocks are
+// then 256 KiB so that a super-frame fits one. TX sends every frame behind a
+// virtio_net_hdr built from the slot's words (zero for a plain frame), so a
+// super-frame leaves whole and the kernel (or the veth's peer) segments it.
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -22,6 +33,8 @@
 
 #include "checksum.h"
 #include "common.h"
+#include "rx-offload.h"
+#include "vnet.h"
 
 #ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
 #define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000
@@ -44,6 +57,13 @@ struct PacketRing {
   uint8_t* nextFrame = nullptr;
   uint32_t emptyPolls = 0;  // consecutive bursts that found the ring empty
   bool gone = false;
+  // PACKET_VNET_HDR: a virtio_net_hdr before every frame, both ways.
+  bool offload = false;
+  // PACKET_STATISTICS resets on read: the bursts read it now and then (and
+  // count its drops); totals since open, and what packetStats last reported.
+  uint64_t statsAtMs = 0;
+  double kernelPackets = 0, kernelDrops = 0, kernelFreezes = 0;
+  double reportedPackets = 0, reportedDrops = 0, reportedFreezes = 0;
 
   ~PacketRing() {
     if (map != nullptr) munmap(map, mapLen);
@@ -61,6 +81,30 @@ AddonState::~AddonState() = default;
 namespace {
 
 constexpr uint32_t kTxChunk = 64;
+// Bursts read the kernel's socket statistics at most this often.
+constexpr uint64_t kStatsEveryMs = 100;
+// With offload a block must hold a 64 KiB super-frame and its ring headers.
+constexpr int64_t kOffloadMinBlock = 1 << 17;
+
+uint64_t NowMs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+// Adds what the kernel counted since the last read to the ring's totals (and
+// its drops to the burst's counters). Returns false when the read failed.
+bool PollKernelStats(PacketRing& r, Span<double> counters) {
+  struct tpacket_stats_v3 st;
+  std::memset(&st, 0, sizeof st);
+  socklen_t len = sizeof st;
+  if (getsockopt(r.fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return false;
+  r.kernelPackets += st.tp_packets;
+  r.kernelDrops += st.tp_drops;
+  r.kernelFreezes += st.tp_freeze_q_cnt;
+  if (st.tp_drops > 0) Count(counters, kRxKernelDrops, st.tp_drops);
+  return true;
+}
 
 std::string What(const char* fn, const PacketRing& r) {
   return std::string(fn) + "(\"" + r.ifname + "\")";
@@ -100,7 +144,7 @@ void SetOpt(Napi::Env env, PacketRing& r, int level, int opt, const void* val, s
 }
 
 // packetOpen(ifname, { fanoutGroup?, fanoutMode?: 'hash', blockSize?, blockCount?, retireTimeoutMs?,
-//                      ignoreOutgoing? }) -> handle
+//                      ignoreOutgoing?, offload? }) -> handle
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto ring = std::make_unique<PacketRing>();
@@ -113,13 +157,17 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   if (!mode.IsUndefined() && !(mode.IsString() && mode.As<Napi::String>().Utf8Value() == "hash")) {
     ThrowRange(env, "fanoutMode must be 'hash' (one flow stays on one socket)");
   }
-  int64_t blockSize = OptInt(opts, "blockSize", 1 << 16);
-  int64_t blockCount = OptInt(opts, "blockCount", 64);
+  r.offload = OptBool(opts, "offload", false);
+  int64_t blockSize = OptInt(opts, "blockSize", r.offload ? 1 << 18 : 1 << 16);
+  int64_t blockCount = OptInt(opts, "blockCount", r.offload ? 32 : 64);
   int64_t retireMs = OptInt(opts, "retireTimeoutMs", 1);
   bool ignoreOutgoing = OptBool(opts, "ignoreOutgoing", true);
   long page = sysconf(_SC_PAGESIZE);
   if (blockSize < page || blockSize > (1 << 24) || (blockSize & (blockSize - 1)) != 0) {
     ThrowRange(env, "blockSize must be a power of two from the page size to 16 MiB");
+  }
+  if (r.offload && blockSize < kOffloadMinBlock) {
+    ThrowRange(env, "blockSize must be at least 128 KiB with offload (a 64 KiB super-frame must fit a block)");
   }
   if (blockCount < 2 || blockCount > 4096) ThrowRange(env, "blockCount must be 2..4096");
   if (retireMs < 1 || retireMs > 1000) ThrowRange(env, "retireTimeoutMs must be 1..1000");
@@ -148,6 +196,11 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
 
   int version = TPACKET_V3;
   SetOpt(env, r, SOL_PACKET, PACKET_VERSION, &version, sizeof version, "setsockopt(PACKET_VERSION)");
+  if (r.offload) {
+    // Before the ring: the kernel refuses it (EBUSY) once a ring is mapped.
+    int one = 1;
+    SetOpt(env, r, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one, "setsockopt(PACKET_VNET_HDR)");
+  }
 
   struct tpacket_req3 req;
   std::memset(&req, 0, sizeof req);
@@ -168,7 +221,7 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   r.map = static_cast<uint8_t*>(m);
 
   // A bigger send buffer lets a whole burst be queued at once; best effort.
-  int sndbuf = 4 << 20;
+  int sndbuf = r.offload ? 16 << 20 : 4 << 20;
   if (setsockopt(r.fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
     setsockopt(r.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   }
@@ -243,7 +296,10 @@ uint32_t CopyFrame(const tpacket3_hdr* h, const uint8_t* data, uint8_t* dst, uin
   return len;
 }
 
-// packetRxBurst(handle, arena, offsets, lengths, maxFrame, count, first = 0, counters?, tsSec?, tsNsec?) -> n
+// packetRxBurst(handle, arena, offsets, lengths, maxFrame, count, first = 0, counters?, tsSec?, tsNsec?, meta?) -> n
+// An offload ring needs `meta` (vnet::kMetaWords uint16 per slot): each
+// frame's offload words go there (see rx-offload.h); a frame it cannot
+// describe is dropped and counted.
 Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PacketRing& r = Ring(info, 0);
@@ -256,8 +312,16 @@ Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
   Span<double> counters = ArgOptionalCounters(info, 7);
   Span<double> tsSec = ArgOptionalF64Array(info, 8, "tsSec");
   Span<uint32_t> tsNsec = ArgOptionalU32Array(info, 9, "tsNsec");
+  Span<uint16_t> meta = info.Length() > 10 ? ArgOptionalU16Array(info, 10, "meta") : Span<uint16_t>{};
   uint64_t end = uint64_t(first) + count;
   if (end > offsets.length || end > lengths.length) ThrowRange(env, "packetRxBurst: first + count exceeds offsets/lengths");
+  if (r.offload != (meta.data != nullptr)) {
+    ThrowRange(env, r.offload ? "packetRxBurst: an offload ring needs meta (6 words per slot)"
+                              : "packetRxBurst: meta is for rings opened with offload");
+  }
+  if (meta.data != nullptr && end * vnet::kMetaWords > meta.length) {
+    ThrowRange(env, "packetRxBurst: meta needs 6 words per slot for first + count slots");
+  }
   bool stamp = tsSec.data != nullptr && tsNsec.data != nullptr && end <= tsSec.length && end <= tsNsec.length;
   if (maxFrame > arena.length) ThrowRange(env, "packetRxBurst: maxFrame exceeds the arena");
   if (r.gone) ThrowGone(env, r, ENODEV, "packetRxBurst", "packetRxBurst");
@@ -282,13 +346,24 @@ Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
       r.nextFrame += h->tp_next_offset;
       r.framesLeft--;
       if (sll->sll_pkttype != PACKET_OUTGOING) {
-        uint32_t len = CopyFrame(h, reinterpret_cast<const uint8_t*>(h) + h->tp_mac, arena.data + off, maxFrame);
-        if (len == 0) {
+        const uint8_t* mac = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
+        uint32_t len = CopyFrame(h, mac, arena.data + off, maxFrame);
+        bool keep = len != 0;
+        if (!keep) {
           Count(counters, kRxOversize);
-        } else {
-          if ((h->tp_status & TP_STATUS_CSUMNOTREADY) != 0 && CompleteL4Checksum(arena.data + off, len)) {
+        } else if (r.offload) {
+          RxOffload what = TakeRxOffload(arena.data + off, len, vnet::Read(mac - vnet::kHdrLen), len - h->tp_snaplen,
+                                         meta.data + size_t(slot) * vnet::kMetaWords);
+          if (what == RxOffload::kUnsupported) {
+            Count(counters, kRxOffloadUnsupported);
+            keep = false;
+          } else if (what == RxOffload::kChecksumFixed) {
             Count(counters, kRxChecksumFixed);
           }
+        } else if ((h->tp_status & TP_STATUS_CSUMNOTREADY) != 0 && CompleteL4Checksum(arena.data + off, len)) {
+          Count(counters, kRxChecksumFixed);
+        }
+        if (keep) {
           lengths.data[slot] = len;
           if (stamp) {
             tsSec.data[slot] = h->tp_sec;
@@ -306,6 +381,11 @@ Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
     }
   }
 
+  uint64_t now = NowMs();
+  if (now - r.statsAtMs >= kStatsEveryMs) {
+    r.statsAtMs = now;
+    PollKernelStats(r, counters);
+  }
   if (n > 0) {
     r.emptyPolls = 0;
   } else if ((r.emptyPolls++ & 15) == 0) {
@@ -321,7 +401,9 @@ Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, n);
 }
 
-// packetTxBurst(handle, arena, offsets, lengths, count, slots = null, counters?) -> consumed
+// packetTxBurst(handle, arena, offsets, lengths, count, slots = null, counters?, meta?) -> consumed
+// On an offload ring every frame goes behind a virtio_net_hdr: built from
+// meta[k * vnet::kMetaWords ...] when `meta` is given, else all zero.
 Napi::Value PacketTxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PacketRing& r = Ring(info, 0);
@@ -331,13 +413,16 @@ Napi::Value PacketTxBurst(const Napi::CallbackInfo& info) {
   uint32_t count = ArgUint(info, 4, "count");
   Span<uint16_t> slots = ArgOptionalU16Array(info, 5, "slots");
   Span<double> counters = ArgOptionalCounters(info, 6);
+  Span<uint16_t> meta = info.Length() > 7 ? ArgOptionalU16Array(info, 7, "meta") : Span<uint16_t>{};
   if (slots.data != nullptr ? count > slots.length : (count > offsets.length || count > lengths.length)) {
     ThrowRange(env, "packetTxBurst: count exceeds the slot list");
   }
+  if (meta.data != nullptr && !r.offload) ThrowRange(env, "packetTxBurst: meta is for rings opened with offload");
   if (r.gone) ThrowGone(env, r, ENODEV, "sendmmsg", "packetTxBurst");
 
-  struct iovec iov[kTxChunk];
+  struct iovec iov[kTxChunk][2];
   struct mmsghdr msgs[kTxChunk];
+  vnet::Hdr hdrs[kTxChunk];
   uint32_t i = 0;
   while (i < count) {
     uint32_t chunk = count - i < kTxChunk ? count - i : kTxChunk;
@@ -351,11 +436,28 @@ Napi::Value PacketTxBurst(const Napi::CallbackInfo& info) {
       if (off > arena.length || len > arena.length - off) {
         ThrowRange(env, "packetTxBurst: slot " + std::to_string(k) + " lies outside the arena");
       }
-      iov[j].iov_base = arena.data + off;
-      iov[j].iov_len = len;
       std::memset(&msgs[j], 0, sizeof msgs[j]);
-      msgs[j].msg_hdr.msg_iov = &iov[j];
-      msgs[j].msg_hdr.msg_iovlen = 1;
+      iov[j][1].iov_base = arena.data + off;
+      iov[j][1].iov_len = len;
+      if (r.offload) {
+        vnet::Hdr& vh = hdrs[j];
+        std::memset(&vh, 0, sizeof vh);
+        if (meta.data != nullptr) {
+          if ((uint64_t(k) + 1) * vnet::kMetaWords > meta.length) {
+            ThrowRange(env, "packetTxBurst: slot " + std::to_string(k) + " outside meta");
+          }
+          vh = vnet::FromMeta(meta.data + size_t(k) * vnet::kMetaWords);
+          // hdr_len is a hint of the linear headers; the kernel refuses one past the frame.
+          if (vh.hdr_len > len) vh.hdr_len = 0;
+        }
+        iov[j][0].iov_base = &vh;
+        iov[j][0].iov_len = vnet::kHdrLen;
+        msgs[j].msg_hdr.msg_iov = iov[j];
+        msgs[j].msg_hdr.msg_iovlen = 2;
+      } else {
+        msgs[j].msg_hdr.msg_iov = &iov[j][1];
+        msgs[j].msg_hdr.msg_iovlen = 1;
+      }
     }
     int sent = sendmmsg(r.fd, msgs, chunk, MSG_DONTWAIT);
     if (sent > 0) {
@@ -386,21 +488,24 @@ Napi::Value PacketFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), Ring(info, 0).fd);
 }
 
-// packetStats(handle) -> { packets, drops, freezes } since the previous call (the kernel resets them).
+// packetStats(handle, counters?) -> { packets, drops, freezes } since the
+// previous call (the kernel's socket statistics; the bursts read them too,
+// so they are kept as totals here). Drops not seen yet go to `counters`.
 Napi::Value PacketStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PacketRing& r = Ring(info, 0);
-  struct tpacket_stats_v3 st;
-  std::memset(&st, 0, sizeof st);
-  socklen_t len = sizeof st;
-  if (getsockopt(r.fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) {
+  Span<double> counters = info.Length() > 1 ? ArgOptionalCounters(info, 1) : Span<double>{};
+  if (!PollKernelStats(r, counters)) {
     int e = errno;
     ThrowErrno(env, e, "getsockopt(PACKET_STATISTICS)", What("packetStats", r), CauseOf(e, r.ifname));
   }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("packets", Napi::Number::New(env, st.tp_packets));
-  out.Set("drops", Napi::Number::New(env, st.tp_drops));
-  out.Set("freezes", Napi::Number::New(env, st.tp_freeze_q_cnt));
+  out.Set("packets", Napi::Number::New(env, r.kernelPackets - r.reportedPackets));
+  out.Set("drops", Napi::Number::New(env, r.kernelDrops - r.reportedDrops));
+  out.Set("freezes", Napi::Number::New(env, r.kernelFreezes - r.reportedFreezes));
+  r.reportedPackets = r.kernelPackets;
+  r.reportedDrops = r.kernelDrops;
+  r.reportedFreezes = r.kernelFreezes;
   return out;
 }
 
