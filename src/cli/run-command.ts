@@ -84,7 +84,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   });
   clearInterval(status);
   await dp.stop();
-  printSummary(dp.ports(), dp.counters().nonZero(), log);
+  printSummary(dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, log);
   return 0;
 }
 
