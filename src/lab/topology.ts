@@ -133,6 +133,9 @@ function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: strin
   nsRun(n.router, 'ip', ['link', 'set', 'dev', routerEnd, 'mtu', String(mtu)]);
   if (routerCidr !== undefined) nsRun(n.router, 'ip', ['addr', 'add', routerCidr, 'dev', routerEnd]);
   nsRun(n.router, 'ip', ['link', 'set', 'dev', routerEnd, 'up']);
+  // One link, one MTU: a host end left at 1500 behind a smaller router end
+  // would send frames the veth drops without a word (no ICMP, no counter).
+  nsRun(hostNs, 'ip', ['link', 'set', 'dev', LAB.hostIf, 'mtu', String(mtu)]);
   nsRun(hostNs, 'ip', ['addr', 'add', hostCidr, 'dev', LAB.hostIf]);
   nsRun(hostNs, 'ip', ['link', 'set', 'dev', LAB.hostIf, 'up']);
   nsRun(hostNs, 'ip', ['route', 'add', 'default', 'via', gw]);
