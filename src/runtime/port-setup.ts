@@ -101,13 +101,13 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
 }
 
 /** What an AF_PACKET port does with the interface's offloads, for its start-up line. */
-export function afPacketOffloadNote(port: string, ifname: string, offload: boolean): string {
+function afPacketOffloadNote(port: string, ifname: string, offload: boolean): string {
   if (!offload) {
-    return `offload off: super-frames from ${ifname} (TSO/GSO/GRO on it or its peer) are dropped as io ${port}/rx-oversize; ` +
-      `turn them off on both ends (ethtool -K DEV tso off gso off gro off tx off) or remove "offload: false"`;
+    return `offload off: expects TSO/GSO/GRO and checksum offload off on ${ifname} and its peer ` +
+      `(a super-frame would be dropped, counted as io/${port}/rx-oversize)`;
   }
   return `offload on (TCP/IPv4 super-frames from TSO/GSO/GRO and partial checksums taken as they come, routed whole); ` +
-    `unsupported on ${ifname}: UDP GSO (USO), TCP/IPv6 GSO and GSO over tunnels, dropped and counted as io ${port}/rx-offload-unsupported`;
+    `unsupported on ${ifname}: UDP GSO (USO), TCP/IPv6 GSO and GSO over tunnels, dropped and counted as io/${port}/rx-offload-unsupported`;
 }
 
 export function setupPorts(config: RouterConfig, workers: number): PortSetup {
