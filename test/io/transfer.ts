@@ -76,33 +76,29 @@ export function waitFor(child: ChildProcess, pattern: RegExp, ms: number): Promi
   });
 }
 
-/** Starts `dataplane run` in the router namespace, moves the bytes, runs iperf3 for 2 s, stops it and reads its summary. */
-export async function dataplaneTransfer(o: TransferOptions): Promise<TransferOutcome> {
-  const start = (cmd: string, args: string[]): ChildProcess => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    o.children.push(c);
-    return c;
-  };
-  const dp = start('ip', ['netns', 'exec', o.router, process.execPath, CLI, 'run', '--config', o.config, '--workers', '1', '--json']);
+export interface RunOutcome<T> {
+  /** What `body` returned. */
+  result: T;
+  ports: PortSummary[];
+  counters: Record<string, { packets: number }>;
+  /** The start-up lines, one per port (and notes). */
+  portLines: string[];
+  /** Everything the dataplane printed (for failure messages). */
+  log: string;
+}
+
+/** Runs `dataplane run --json` in `router` while `body` runs, then stops it (SIGTERM) and reads its summary. */
+export async function withDataplane<T>(router: string, config: string, children: ChildProcess[], body: () => Promise<T>): Promise<RunOutcome<T>> {
+  const dp = spawn('ip', ['netns', 'exec', router, process.execPath, CLI, 'run', '--config', config, '--workers', '1', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(dp);
   let log = '';
   dp.stdout?.on('data', (d: Buffer) => (log += d.toString()));
   dp.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise((res) => dp.once('exit', res));
-  let sent: string;
-  let received: string;
-  let iperf: string;
+  let result: T;
   try {
     await waitFor(dp, /"event":"started"/, 8000);
-    // The bytes, checked end to end, in bounded time: the sender gets 10 s, the receiver 12 s.
-    const rx = start('ip', ['netns', 'exec', o.server, process.execPath, '-e', RECEIVER, o.serverAddr]);
-    const rxDone = waitFor(rx, /"sha256"/, 12_000);
-    await waitFor(rx, /listening/, 5000);
-    sent = spawnSync('ip', ['netns', 'exec', o.client, process.execPath, '-e', SENDER, o.serverAddr, String(o.bytes)], { encoding: 'utf8', timeout: 10_000 }).stdout;
-    received = await rxDone;
-    // And a short iperf3 run for the throughput figure.
-    const srv = start('ip', ['netns', 'exec', o.server, 'iperf3', '-s', '-1', '--forceflush', '-B', o.serverAddr]);
-    await waitFor(srv, /Server listening/, 5000);
-    iperf = spawnSync('ip', ['netns', 'exec', o.client, 'iperf3', '-c', o.serverAddr, '-t', '2', '-J'], { encoding: 'utf8', timeout: 8000 }).stdout;
+    result = await body();
   } catch (e) {
     throw new Error(`${e instanceof Error ? e.message : String(e)}\ndataplane: ${log}`, { cause: e });
   } finally {
@@ -110,19 +106,44 @@ export async function dataplaneTransfer(o: TransferOptions): Promise<TransferOut
     if (dp.exitCode === null && dp.pid !== undefined) process.kill(dp.pid, 'SIGTERM');
     await exited;
   }
-  const result = JSON.parse(iperf) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
-  const stopped = log.split('\n').find((l) => l.includes('"event":"stopped"'));
+  const lines = log.split('\n');
+  const stopped = lines.find((l) => l.includes('"event":"stopped"'));
   if (!stopped) throw new Error(`no summary from dataplane run: ${log}`);
   const summary = JSON.parse(stopped) as { ports: PortSummary[]; counters: Record<string, { packets: number }> };
-  if (result.error) throw new Error(`iperf3: ${result.error}; dataplane: ${log}`);
+  const started = JSON.parse(lines.find((l) => l.includes('"event":"started"')) ?? '{}') as { ports?: string[] };
+  return { result, ports: summary.ports, counters: summary.counters, portLines: started.ports ?? [], log };
+}
+
+/** Starts `dataplane run` in the router namespace, moves the bytes, runs iperf3 for 2 s, stops it and reads its summary. */
+export async function dataplaneTransfer(o: TransferOptions): Promise<TransferOutcome> {
+  const start = (cmd: string, args: string[]): ChildProcess => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    o.children.push(c);
+    return c;
+  };
+  const run = await withDataplane(o.router, o.config, o.children, async () => {
+    // The bytes, checked end to end, in bounded time: the sender gets 10 s, the receiver 12 s.
+    const rx = start('ip', ['netns', 'exec', o.server, process.execPath, '-e', RECEIVER, o.serverAddr]);
+    const rxDone = waitFor(rx, /"sha256"/, 12_000);
+    await waitFor(rx, /listening/, 5000);
+    const sent = spawnSync('ip', ['netns', 'exec', o.client, process.execPath, '-e', SENDER, o.serverAddr, String(o.bytes)], { encoding: 'utf8', timeout: 10_000 }).stdout;
+    const received = await rxDone;
+    // And a short iperf3 run for the throughput figure.
+    const srv = start('ip', ['netns', 'exec', o.server, 'iperf3', '-s', '-1', '--forceflush', '-B', o.serverAddr]);
+    await waitFor(srv, /Server listening/, 5000);
+    const iperf = spawnSync('ip', ['netns', 'exec', o.client, 'iperf3', '-c', o.serverAddr, '-t', '2', '-J'], { encoding: 'utf8', timeout: 8000 }).stdout;
+    return { sent, received, iperf };
+  });
+  const result = JSON.parse(run.result.iperf) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
+  if (result.error) throw new Error(`iperf3: ${result.error}; dataplane: ${run.log}`);
   const lastJson = (out: string) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as TransferOutcome['sent'];
   return {
-    sent: lastJson(sent),
-    received: lastJson(received),
+    sent: lastJson(run.result.sent),
+    received: lastJson(run.result.received),
     iperfBitsPerSecond: result.end?.sum_received?.bits_per_second ?? 0,
-    ports: summary.ports,
-    counters: summary.counters,
-    log,
+    ports: run.ports,
+    counters: run.counters,
+    log: run.log,
   };
 }
 
