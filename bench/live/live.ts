@@ -1,7 +1,8 @@
 // `npm run bench -- live` (root): generator namespace -> router -> sink
 // namespace, the lab topology of `dataplane lab` (client = generator,
 // server = sink). Measured in one run, in the same topology:
-//   - the dataplane with TAP and AF_PACKET ports, 1 and 2 workers,
+//   - the dataplane with TAP and AF_PACKET ports, 1 and 2 workers, with and
+//     without offload (AF_PACKET with offload: the veths keep their defaults),
 //   - the Linux kernel forwarding (ip_forward in the router namespace),
 //   - DPDK testpmd (mac forwarding over net_af_packet vdevs on the router's
 //     veth ends, --no-huge --no-pci), the C user-space peer.
@@ -40,6 +41,9 @@ const SUBJECTS: Subject[] = [
   { label: 'dataplane tap+offload busy-poll 1w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 1, offload: true, busyPoll: true },
   { label: 'dataplane afpacket 1w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 1 },
   { label: 'dataplane afpacket 2w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 2 },
+  // The veths keep their default offloads (as Docker leaves a container's eth0): TCP in 64 KiB super-frames.
+  { label: 'dataplane afpacket+offload 1w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 1, offload: true },
+  { label: 'dataplane afpacket+offload 2w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 2, offload: true },
   { label: 'linux kernel (veth)', subject: 'linux-kernel', ports: 'afpacket', engine: 'kernel', workers: 1 },
   { label: 'dpdk-testpmd af_packet', subject: 'dpdk-testpmd', ports: 'afpacket', engine: 'none', workers: 1, testpmd: true },
 ];

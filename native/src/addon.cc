@@ -1,9 +1,11 @@
 // Module entry point, errors and argument helpers.
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <net/if.h>
 
 #include "common.h"
+#include "vnet.h"
 
 namespace dpio {
 
@@ -198,13 +200,43 @@ AddonState& State(Napi::Env env) {
 
 namespace {
 
+// The offload metadata layout the bursts read and write (vnet.h), for the
+// test that holds it equal to OffloadMeta and VNET_HDR_* in batch.ts.
+Napi::Object OffloadLayout(Napi::Env env) {
+  namespace v = dpio::vnet;
+  Napi::Object o = Napi::Object::New(env);
+  auto set = [&](const char* k, uint32_t x) { o.Set(k, Napi::Number::New(env, x)); };
+  set("hdrLen", v::kHdrLen);
+  set("words", v::kMetaWords);
+  set("flags", v::kFlags);
+  set("gsoType", v::kGsoType);
+  set("hdrLenWord", v::kHdrLenWord);
+  set("gsoSize", v::kGsoSize);
+  set("csumStart", v::kCsumStart);
+  set("csumOffset", v::kCsumOffset);
+  set("fNeedsCsum", v::kFNeedsCsum);
+  set("gsoNone", v::kGsoNone);
+  set("gsoTcpV4", v::kGsoTcpV4);
+  set("gsoEcn", v::kGsoEcn);
+  // Where each virtio_net_hdr field sits in the 10-byte header.
+  set("hdrFlagsAt", offsetof(v::Hdr, flags));
+  set("hdrGsoTypeAt", offsetof(v::Hdr, gso_type));
+  set("hdrHdrLenAt", offsetof(v::Hdr, hdr_len));
+  set("hdrGsoSizeAt", offsetof(v::Hdr, gso_size));
+  set("hdrCsumStartAt", offsetof(v::Hdr, csum_start));
+  set("hdrCsumOffsetAt", offsetof(v::Hdr, csum_offset));
+  return o;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Deleted by node-addon-api's finalizer when this thread's environment goes away.
   env.SetInstanceData<dpio::AddonState>(new dpio::AddonState());
   dpio::InitTap(env, exports);
   dpio::InitPacket(env, exports);
   dpio::InitNetif(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("offloadLayout", OffloadLayout(env));
+  // 2: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout.
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -10,6 +10,33 @@
 
 namespace dpio {
 
+// Ones-complement sum of b[0, len) as big-endian 16-bit words (an odd last
+// byte padded with zero), added to `sum`; fold it with Fold().
+inline uint64_t SumWords(const uint8_t* b, uint32_t len, uint64_t sum) {
+  uint32_t i = 0;
+  for (; i + 1 < len; i += 2) sum += (uint32_t(b[i]) << 8) | b[i + 1];
+  if (i < len) sum += uint32_t(b[i]) << 8;
+  return sum;
+}
+
+inline uint16_t Fold(uint64_t sum) {
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(sum);
+}
+
+// What the kernel's skb_checksum_help does for a CHECKSUM_PARTIAL packet: the
+// checksum of f[start, len) (the field's seed, a pseudo-header sum or zero,
+// included) goes at start + offset, 0 written as 0xffff. Returns false (and
+// writes nothing) when the field lies outside the frame.
+inline bool CompleteChecksumAt(uint8_t* f, uint32_t len, uint32_t start, uint32_t offset) {
+  if (start > len || offset > len - start || len - start - offset < 2) return false;
+  uint16_t c = static_cast<uint16_t>(~Fold(SumWords(f + start, len - start, 0)));
+  if (c == 0) c = 0xffff;
+  f[start + offset] = static_cast<uint8_t>(c >> 8);
+  f[start + offset + 1] = static_cast<uint8_t>(c);
+  return true;
+}
+
 // Returns true when `f` (an Ethernet frame, 802.1Q/802.1ad tags allowed) is an
 // unfragmented IPv4 TCP or UDP packet whose checksum was rewritten.
 inline bool CompleteL4Checksum(uint8_t* f, uint32_t len) {

@@ -24,7 +24,9 @@ enum Counter : uint32_t {
   kTxRejected = 1,   // the kernel refused one frame (EINVAL, EMSGSIZE): dropped
   kTxLinkDown = 2,   // the interface is down (EIO on TAP, ENETDOWN on AF_PACKET): dropped
   kRxChecksumFixed = 3,  // AF_PACKET frame with a partial (offloaded) L4 checksum, completed
-  kCounterCount = 4,
+  kRxOffloadUnsupported = 4,  // AF_PACKET offload frame we cannot route (UDP GSO, TCPv6 GSO, tunnel GSO, SCTP): dropped
+  kRxKernelDrops = 5,  // AF_PACKET: frames the kernel dropped before our ring (ring full, or no virtio header for it)
+  kCounterCount = 6,
 };
 
 // Throws a JS Error: message "<what>: <cause> [<ENAME>: <strerror>]", with

@@ -2,12 +2,16 @@
 // a TPACKET_V3 RX ring, batched TX with sendmmsg, and fanout so that several
 // workers share one interface with every flow kept on one worker.
 //
-// The RX ring is `blockCount` blocks of `blockSize` bytes mapped from the
-// kernel. The kernel fills a block with variable-sized frames and hands it to
-// us (TP_STATUS_USER) when it is full or `retireTimeoutMs` after its first
-// frame; we copy the frames into arena slots and give the block back. A
-// cursor (block, frame) survives between bursts, so a burst may end half-way
-// through a block.
+// This file opens and closes them; the RX ring is `blockCount` blocks of
+// `blockSize` bytes mapped from the kernel, walked by the bursts in
+// packet-burst.cc.
+//
+// With `offload` (PACKET_VNET_HDR) the socket takes the interface's offloads
+// as they come instead of needing them off: the kernel writes a
+// virtio_net_hdr before each frame in the ring and frames may be TCP
+// super-frames of up to 64 KiB with partial checksums (a veth whose peer does
+// TSO/GSO, as a container's eth0 does by default). Blocks are then 256 KiB so
+// that a super-frame fits one.
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -15,13 +19,12 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
-#include <poll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "checksum.h"
 #include "common.h"
+#include "packet-ring.h"
 
 #ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
 #define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000
@@ -29,38 +32,8 @@
 
 namespace dpio {
 
-struct PacketRing {
-  int fd = -1;
-  int ifindex = 0;
-  std::string ifname;
-  uint8_t* map = nullptr;
-  size_t mapLen = 0;
-  uint32_t blockSize = 0;
-  uint32_t blockCount = 0;
-  // Cursor: the block we are in; frames left in it and the next one (when open).
-  uint32_t block = 0;
-  bool blockOpen = false;
-  uint32_t framesLeft = 0;
-  uint8_t* nextFrame = nullptr;
-  uint32_t emptyPolls = 0;  // consecutive bursts that found the ring empty
-  bool gone = false;
-
-  ~PacketRing() {
-    if (map != nullptr) munmap(map, mapLen);
-    if (fd >= 0) close(fd);
-  }
-
-  tpacket_block_desc* Block(uint32_t b) const {
-    return reinterpret_cast<tpacket_block_desc*>(map + size_t(b) * blockSize);
-  }
-};
-
 AddonState::AddonState() = default;
 AddonState::~AddonState() = default;
-
-namespace {
-
-constexpr uint32_t kTxChunk = 64;
 
 std::string What(const char* fn, const PacketRing& r) {
   return std::string(fn) + "(\"" + r.ifname + "\")";
@@ -76,8 +49,6 @@ PacketRing& Ring(const Napi::CallbackInfo& info, size_t i) {
   return *rings[h - 1];
 }
 
-// The interface under a packet socket is gone for good when the kernel has
-// unbound the socket (NETDEV_UNREGISTER sets its ifindex to -1).
 bool SocketUnbound(const PacketRing& r) {
   struct sockaddr_ll sll;
   socklen_t len = sizeof sll;
@@ -92,6 +63,23 @@ bool SocketUnbound(const PacketRing& r) {
              "PORT_GONE");
 }
 
+bool PollKernelStats(PacketRing& r, Span<double> counters) {
+  struct tpacket_stats_v3 st;
+  std::memset(&st, 0, sizeof st);
+  socklen_t len = sizeof st;
+  if (getsockopt(r.fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) return false;
+  r.kernelPackets += st.tp_packets;
+  r.kernelDrops += st.tp_drops;
+  r.kernelFreezes += st.tp_freeze_q_cnt;
+  if (st.tp_drops > 0) Count(counters, kRxKernelDrops, st.tp_drops);
+  return true;
+}
+
+namespace {
+
+// With offload a block must hold a 64 KiB super-frame and its ring headers.
+constexpr int64_t kOffloadMinBlock = 1 << 17;
+
 void SetOpt(Napi::Env env, PacketRing& r, int level, int opt, const void* val, socklen_t len, const char* optName) {
   if (setsockopt(r.fd, level, opt, val, len) < 0) {
     int e = errno;
@@ -100,7 +88,7 @@ void SetOpt(Napi::Env env, PacketRing& r, int level, int opt, const void* val, s
 }
 
 // packetOpen(ifname, { fanoutGroup?, fanoutMode?: 'hash', blockSize?, blockCount?, retireTimeoutMs?,
-//                      ignoreOutgoing? }) -> handle
+//                      ignoreOutgoing?, offload? }) -> handle
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto ring = std::make_unique<PacketRing>();
@@ -113,13 +101,17 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   if (!mode.IsUndefined() && !(mode.IsString() && mode.As<Napi::String>().Utf8Value() == "hash")) {
     ThrowRange(env, "fanoutMode must be 'hash' (one flow stays on one socket)");
   }
-  int64_t blockSize = OptInt(opts, "blockSize", 1 << 16);
-  int64_t blockCount = OptInt(opts, "blockCount", 64);
+  r.offload = OptBool(opts, "offload", false);
+  int64_t blockSize = OptInt(opts, "blockSize", r.offload ? 1 << 18 : 1 << 16);
+  int64_t blockCount = OptInt(opts, "blockCount", r.offload ? 32 : 64);
   int64_t retireMs = OptInt(opts, "retireTimeoutMs", 1);
   bool ignoreOutgoing = OptBool(opts, "ignoreOutgoing", true);
   long page = sysconf(_SC_PAGESIZE);
   if (blockSize < page || blockSize > (1 << 24) || (blockSize & (blockSize - 1)) != 0) {
     ThrowRange(env, "blockSize must be a power of two from the page size to 16 MiB");
+  }
+  if (r.offload && blockSize < kOffloadMinBlock) {
+    ThrowRange(env, "blockSize must be at least 128 KiB with offload (a 64 KiB super-frame must fit a block)");
   }
   if (blockCount < 2 || blockCount > 4096) ThrowRange(env, "blockCount must be 2..4096");
   if (retireMs < 1 || retireMs > 1000) ThrowRange(env, "retireTimeoutMs must be 1..1000");
@@ -148,6 +140,11 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
 
   int version = TPACKET_V3;
   SetOpt(env, r, SOL_PACKET, PACKET_VERSION, &version, sizeof version, "setsockopt(PACKET_VERSION)");
+  if (r.offload) {
+    // Before the ring: the kernel refuses it (EBUSY) once a ring is mapped.
+    int one = 1;
+    SetOpt(env, r, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one, "setsockopt(PACKET_VNET_HDR)");
+  }
 
   struct tpacket_req3 req;
   std::memset(&req, 0, sizeof req);
@@ -168,7 +165,7 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   r.map = static_cast<uint8_t*>(m);
 
   // A bigger send buffer lets a whole burst be queued at once; best effort.
-  int sndbuf = 4 << 20;
+  int sndbuf = r.offload ? 16 << 20 : 4 << 20;
   if (setsockopt(r.fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof sndbuf) < 0) {
     setsockopt(r.fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   }
@@ -219,188 +216,28 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(slot + 1));
 }
 
-// Copies one ring frame into arena[dst...]; returns its length (VLAN tag
-// restored), or 0 when it does not fit.
-uint32_t CopyFrame(const tpacket3_hdr* h, const uint8_t* data, uint8_t* dst, uint32_t maxFrame) {
-  uint32_t snap = h->tp_snaplen;
-  if (snap < h->tp_len) return 0;  // cut short by the ring's block size
-  bool vlan = (h->tp_status & TP_STATUS_VLAN_VALID) != 0 && snap >= 12;
-  uint32_t len = snap + (vlan ? 4 : 0);
-  if (len > maxFrame) return 0;
-  if (!vlan) {
-    std::memcpy(dst, data, snap);
-    return len;
-  }
-  // The driver took the 802.1Q tag out of the frame (tp_vlan_tci): put it back.
-  uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) != 0 ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
-  uint16_t tci = h->hv1.tp_vlan_tci;
-  std::memcpy(dst, data, 12);
-  dst[12] = static_cast<uint8_t>(tpid >> 8);
-  dst[13] = static_cast<uint8_t>(tpid);
-  dst[14] = static_cast<uint8_t>(tci >> 8);
-  dst[15] = static_cast<uint8_t>(tci);
-  std::memcpy(dst + 16, data + 12, snap - 12);
-  return len;
-}
-
-// packetRxBurst(handle, arena, offsets, lengths, maxFrame, count, first = 0, counters?, tsSec?, tsNsec?) -> n
-Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  PacketRing& r = Ring(info, 0);
-  Span<uint8_t> arena = ArgBytes(info, 1, "arena");
-  Span<uint32_t> offsets = ArgU32Array(info, 2, "offsets");
-  Span<uint32_t> lengths = ArgU32Array(info, 3, "lengths");
-  uint32_t maxFrame = ArgUint(info, 4, "maxFrame");
-  uint32_t count = ArgUint(info, 5, "count");
-  uint32_t first = static_cast<uint32_t>(ArgOptionalInt(info, 6, 0, "first"));
-  Span<double> counters = ArgOptionalCounters(info, 7);
-  Span<double> tsSec = ArgOptionalF64Array(info, 8, "tsSec");
-  Span<uint32_t> tsNsec = ArgOptionalU32Array(info, 9, "tsNsec");
-  uint64_t end = uint64_t(first) + count;
-  if (end > offsets.length || end > lengths.length) ThrowRange(env, "packetRxBurst: first + count exceeds offsets/lengths");
-  bool stamp = tsSec.data != nullptr && tsNsec.data != nullptr && end <= tsSec.length && end <= tsNsec.length;
-  if (maxFrame > arena.length) ThrowRange(env, "packetRxBurst: maxFrame exceeds the arena");
-  if (r.gone) ThrowGone(env, r, ENODEV, "packetRxBurst", "packetRxBurst");
-
-  uint32_t n = 0;
-  while (n < count) {
-    tpacket_block_desc* bd = r.Block(r.block);
-    if (!r.blockOpen) {
-      if ((__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
-      r.blockOpen = true;
-      r.framesLeft = bd->hdr.bh1.num_pkts;
-      r.nextFrame = reinterpret_cast<uint8_t*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
-    }
-    if (r.framesLeft > 0) {
-      uint32_t slot = first + n;
-      uint32_t off = offsets.data[slot];
-      if (off > arena.length - maxFrame) {
-        ThrowRange(env, "packetRxBurst: slot " + std::to_string(slot) + " lies outside the arena");
-      }
-      auto* h = reinterpret_cast<tpacket3_hdr*>(r.nextFrame);
-      auto* sll = reinterpret_cast<sockaddr_ll*>(r.nextFrame + TPACKET_ALIGN(sizeof(tpacket3_hdr)));
-      r.nextFrame += h->tp_next_offset;
-      r.framesLeft--;
-      if (sll->sll_pkttype != PACKET_OUTGOING) {
-        uint32_t len = CopyFrame(h, reinterpret_cast<const uint8_t*>(h) + h->tp_mac, arena.data + off, maxFrame);
-        if (len == 0) {
-          Count(counters, kRxOversize);
-        } else {
-          if ((h->tp_status & TP_STATUS_CSUMNOTREADY) != 0 && CompleteL4Checksum(arena.data + off, len)) {
-            Count(counters, kRxChecksumFixed);
-          }
-          lengths.data[slot] = len;
-          if (stamp) {
-            tsSec.data[slot] = h->tp_sec;
-            tsNsec.data[slot] = h->tp_nsec;
-          }
-          n++;
-        }
-      }
-    }
-    if (r.framesLeft == 0) {
-      // Block done: give it back and move on.
-      __atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-      r.blockOpen = false;
-      r.block = (r.block + 1) % r.blockCount;
-    }
-  }
-
-  if (n > 0) {
-    r.emptyPolls = 0;
-  } else if ((r.emptyPolls++ & 15) == 0) {
-    // Nothing to read: the moment to notice that the interface went away
-    // (the kernel reports ENETDOWN on the socket and unbinds it). A syscall,
-    // so a busy-polling worker pays it on the first of 16 empty bursts only.
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(r.fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0 && SocketUnbound(r)) {
-      ThrowGone(env, r, err, "packetRxBurst", "packetRxBurst");
-    }
-  }
-  return Napi::Number::New(env, n);
-}
-
-// packetTxBurst(handle, arena, offsets, lengths, count, slots = null, counters?) -> consumed
-Napi::Value PacketTxBurst(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  PacketRing& r = Ring(info, 0);
-  Span<uint8_t> arena = ArgBytes(info, 1, "arena");
-  Span<uint32_t> offsets = ArgU32Array(info, 2, "offsets");
-  Span<uint32_t> lengths = ArgU32Array(info, 3, "lengths");
-  uint32_t count = ArgUint(info, 4, "count");
-  Span<uint16_t> slots = ArgOptionalU16Array(info, 5, "slots");
-  Span<double> counters = ArgOptionalCounters(info, 6);
-  if (slots.data != nullptr ? count > slots.length : (count > offsets.length || count > lengths.length)) {
-    ThrowRange(env, "packetTxBurst: count exceeds the slot list");
-  }
-  if (r.gone) ThrowGone(env, r, ENODEV, "sendmmsg", "packetTxBurst");
-
-  struct iovec iov[kTxChunk];
-  struct mmsghdr msgs[kTxChunk];
-  uint32_t i = 0;
-  while (i < count) {
-    uint32_t chunk = count - i < kTxChunk ? count - i : kTxChunk;
-    for (uint32_t j = 0; j < chunk; j++) {
-      uint32_t k = slots.data != nullptr ? slots.data[i + j] : i + j;
-      if (k >= offsets.length || k >= lengths.length) {
-        ThrowRange(env, "packetTxBurst: slot " + std::to_string(k) + " out of range");
-      }
-      uint32_t off = offsets.data[k];
-      uint32_t len = lengths.data[k];
-      if (off > arena.length || len > arena.length - off) {
-        ThrowRange(env, "packetTxBurst: slot " + std::to_string(k) + " lies outside the arena");
-      }
-      iov[j].iov_base = arena.data + off;
-      iov[j].iov_len = len;
-      std::memset(&msgs[j], 0, sizeof msgs[j]);
-      msgs[j].msg_hdr.msg_iov = &iov[j];
-      msgs[j].msg_hdr.msg_iovlen = 1;
-    }
-    int sent = sendmmsg(r.fd, msgs, chunk, MSG_DONTWAIT);
-    if (sent > 0) {
-      i += static_cast<uint32_t>(sent);
-      continue;
-    }
-    int e = errno;
-    if (e == EINTR) continue;
-    if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) break;
-    if (e == EMSGSIZE || e == EINVAL) {
-      Count(counters, kTxRejected);
-      i++;
-      continue;
-    }
-    if (e == ENETDOWN && !SocketUnbound(r)) {
-      Count(counters, kTxLinkDown, count - i);
-      i = count;
-      break;
-    }
-    if (i > 0) break;  // report what went out; the error repeats on the next call
-    if (IsPortGone(e)) ThrowGone(env, r, e, "sendmmsg", "packetTxBurst");
-    ThrowErrno(env, e, "sendmmsg", What("packetTxBurst", r), CauseOf(e, r.ifname));
-  }
-  return Napi::Number::New(env, i);
-}
-
 Napi::Value PacketFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), Ring(info, 0).fd);
 }
 
-// packetStats(handle) -> { packets, drops, freezes } since the previous call (the kernel resets them).
+// packetStats(handle, counters?) -> { packets, drops, freezes } since the
+// previous call (the kernel's socket statistics; the bursts read them too,
+// so they are kept as totals here). Drops not seen yet go to `counters`.
 Napi::Value PacketStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   PacketRing& r = Ring(info, 0);
-  struct tpacket_stats_v3 st;
-  std::memset(&st, 0, sizeof st);
-  socklen_t len = sizeof st;
-  if (getsockopt(r.fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) < 0) {
+  Span<double> counters = info.Length() > 1 ? ArgOptionalCounters(info, 1) : Span<double>{};
+  if (!PollKernelStats(r, counters)) {
     int e = errno;
     ThrowErrno(env, e, "getsockopt(PACKET_STATISTICS)", What("packetStats", r), CauseOf(e, r.ifname));
   }
   Napi::Object out = Napi::Object::New(env);
-  out.Set("packets", Napi::Number::New(env, st.tp_packets));
-  out.Set("drops", Napi::Number::New(env, st.tp_drops));
-  out.Set("freezes", Napi::Number::New(env, st.tp_freeze_q_cnt));
+  out.Set("packets", Napi::Number::New(env, r.kernelPackets - r.reportedPackets));
+  out.Set("drops", Napi::Number::New(env, r.kernelDrops - r.reportedDrops));
+  out.Set("freezes", Napi::Number::New(env, r.kernelFreezes - r.reportedFreezes));
+  r.reportedPackets = r.kernelPackets;
+  r.reportedDrops = r.kernelDrops;
+  r.reportedFreezes = r.kernelFreezes;
   return out;
 }
 

@@ -68,7 +68,7 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
       const ports = parsePorts(o.ports);
       const engine = parseEngine(o.engine);
       if (engine === 'kernel' && o.ports === 'tap') throw new LabError('--engine kernel needs --ports afpacket (veth pairs)');
-      if (o.offload === true && ports !== 'tap') throw new LabError('--offload needs --ports tap (GSO is a TAP feature)');
+      if (o.offload === true && engine !== 'dataplane') throw new LabError('--offload needs --engine dataplane');
       const t0 = Date.now();
       const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true, busyPoll: o.busyPoll === true });
       say(topologyText(s));

@@ -207,7 +207,7 @@ Examples:
     .option('--prefix <name>', 'namespace name prefix: <prefix>-router, <prefix>-client, <prefix>-server', 'dp-lab')
     .option('--engine <router>', 'who routes: dataplane, kernel (ip_forward in the router ns; needs --ports afpacket) or none', 'dataplane')
     .option('--wan-mtu <bytes>', "MTU of the router's server-side port", intInRange('--wan-mtu', 576, 65535))
-    .option('--offload', 'TAP ports with GSO/checksum offload: TCP crosses the dataplane in 64 KB segments')
+    .option('--offload', 'TCP crosses the dataplane in 64 KB super-packets (TAP offload; afpacket: veth offloads left on)')
     .option('--busy-poll', "the dataplane's workers poll without sleeping (lowest latency, a core each)")
     .addHelpText(
       'after',

@@ -89,7 +89,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       up: p.up,
       rxPps: rate(p.rxPackets, last[i].rxPackets),
       txPps: rate(p.txPackets, last[i].txPackets),
-      dropPps: rate(p.rxDropped + p.txDropped, last[i].rxDropped + last[i].txDropped),
+      dropPps: rate(p.rxDropped + p.rxLost + p.txDropped, last[i].rxDropped + last[i].rxLost + last[i].txDropped),
     }));
     const drops = topDrops(counters, lastCounters, 3).map((d) => ({ counter: d.name, pps: Math.round(d.packets / secs) }));
     const dropText = drops.length > 0 ? ` | drops: ${drops.map((d) => `${d.counter} ${d.pps}/s`).join(', ')}` : '';
@@ -99,7 +99,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     lastTime = now;
   }, opts.statusInterval * 1000);
   // SIGUSR1: every counter now, without stopping (`kill -USR1 PID`).
-  const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), dp.counters().nonZero(), log, 'counters');
+  const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, log, 'counters');
   process.on('SIGUSR1', onUsr1);
 
   await new Promise<void>((resolve) => {
@@ -119,7 +119,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     traceWriter.close();
     log(`traced ${traceWriter.written} packet${traceWriter.written === 1 ? '' : 's'} to ${opts.trace?.file}`, { event: 'trace-written', file: opts.trace?.file, packets: traceWriter.written });
   }
-  printCounters('stopped.', dp.ports(), dp.counters().nonZero(), log, 'stopped');
+  printCounters('stopped.', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, log, 'stopped');
   return 0;
 }
 
@@ -140,7 +140,7 @@ function printCounters(title: string, ports: PortTotals[], counters: Record<stri
   for (const p of ports) {
     lines.push(
       `  ${p.name.padEnd(12)} rx ${p.rxPackets} (${p.rxBytes} B): forwarded ${p.rxForwarded}, dropped ${p.rxDropped}, to the router ${p.rxLocal}, queued for ARP ${p.rxQueued}` +
-        `  tx ${p.txPackets} (${p.txBytes} B), not sent ${p.txDropped}`,
+        `${p.rxLost > 0 ? `; lost by the port before the pipeline ${p.rxLost}` : ''}  tx ${p.txPackets} (${p.txBytes} B), not sent ${p.txDropped}`,
     );
   }
   lines.push('counters (packets):');

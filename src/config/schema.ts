@@ -51,6 +51,18 @@ export const portIoSchema = z.discriminatedUnion('type', [
       type: z.literal('afpacket'),
       /** An existing interface in the dataplane's network namespace (a veth end, a container's eth1). */
       interface: z.string().regex(IFNAME, 'must be a Linux interface name'),
+      /**
+       * Take the interface's offloads as they come (PACKET_VNET_HDR): a veth
+       * whose peer does TSO/GSO (a container's eth0, by default) hands over
+       * TCP super-frames of up to 64 KiB with partial checksums; they are
+       * routed whole and leave whole by other offload ports (the kernel or
+       * the receiver segments them), and are segmented in software towards
+       * ports without offload. Workers then use 64 KiB slots (~33 MB each).
+       * `false` only where the interface and its peer have TSO/GSO/GRO and
+       * checksum offload turned off: super-frames are then dropped
+       * (io rx-oversize).
+       */
+      offload: z.boolean().default(true),
     })
     .strict(),
 ]);

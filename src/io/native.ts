@@ -21,8 +21,43 @@ export const IoCounter = {
   TX_LINK_DOWN: 2,
   /** AF_PACKET frames whose offloaded (partial) TCP/UDP checksum we completed. */
   RX_CHECKSUM_FIXED: 3,
-  COUNT: 4,
+  /**
+   * AF_PACKET offload frames the dataplane cannot route, dropped: UDP GSO
+   * (USO), TCP/IPv6 GSO, GSO over a tunnel, an SCTP partial checksum.
+   */
+  RX_OFFLOAD_UNSUPPORTED: 4,
+  /** AF_PACKET: frames the kernel dropped before our ring (ring full: the worker fell behind). */
+  RX_KERNEL_DROPS: 5,
+  COUNT: 6,
 } as const;
+
+/** Counter names for logs and summaries, by IoCounter index. */
+export const IO_COUNTER_NAMES: readonly string[] = ['rx-oversize', 'tx-rejected', 'tx-link-down', 'rx-checksum-fixed', 'rx-offload-unsupported', 'rx-kernel-drops'];
+
+/** The offload metadata layout the addon uses (native/src/vnet.h); equal to OffloadMeta and VNET_HDR_* in pipeline/batch.ts. */
+export interface OffloadLayout {
+  /** Bytes of struct virtio_net_hdr. */
+  hdrLen: number;
+  /** uint16 words per slot, and the word of each field. */
+  words: number;
+  flags: number;
+  gsoType: number;
+  hdrLenWord: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
+  fNeedsCsum: number;
+  gsoNone: number;
+  gsoTcpV4: number;
+  gsoEcn: number;
+  /** Byte offsets of the fields in the virtio_net_hdr. */
+  hdrFlagsAt: number;
+  hdrGsoTypeAt: number;
+  hdrHdrLenAt: number;
+  hdrGsoSizeAt: number;
+  hdrCsumStartAt: number;
+  hdrCsumOffsetAt: number;
+}
 
 export interface TapOpenOptions {
   /** IFF_MULTI_QUEUE: every open of the same name attaches one more queue. */
@@ -59,6 +94,13 @@ export interface PacketOpenOptions {
   retireTimeoutMs?: number;
   /** Skip frames this host sends on the interface, our own included (default true). */
   ignoreOutgoing?: boolean;
+  /**
+   * PACKET_VNET_HDR: take the interface's offloads as they come (TCP
+   * super-frames up to 64 KiB, partial checksums). The bursts then need
+   * `meta` on rx (and take it on tx), the slots must hold 64 KiB frames, and
+   * blocks default to 256 KiB x 32 (at least 128 KiB).
+   */
+  offload?: boolean;
 }
 
 /** AF_PACKET socket statistics since the previous call (the kernel resets them on read). */
@@ -79,6 +121,7 @@ export type PacketHandle = number & { readonly __packetHandle: unique symbol };
  */
 export interface NativeIo {
   readonly abiVersion: number;
+  readonly offloadLayout: OffloadLayout;
 
   tapOpen(name: string, opts?: TapOpenOptions): TapHandle;
   tapSetPersist(fd: number, persist: boolean): void;
@@ -104,13 +147,21 @@ export interface NativeIo {
 
   packetOpen(ifname: string, opts?: PacketOpenOptions): PacketHandle;
   packetFd(handle: PacketHandle): number;
-  /** Like rxBurst, from the TPACKET_V3 ring; also writes kernel timestamps when tsSec/tsNsec are given. */
+  /**
+   * Like rxBurst, from the TPACKET_V3 ring; also writes kernel timestamps
+   * when tsSec/tsNsec are given. A ring opened with offload needs `meta`
+   * (rxBurst's layout): a TCP/IPv4 super-frame or partial checksum is
+   * described there; a frame it cannot describe is dropped and counted
+   * (RX_OFFLOAD_UNSUPPORTED).
+   */
   packetRxBurst(handle: PacketHandle, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, maxFrame: number,
-    count: number, first?: number, counters?: Float64Array | null, tsSec?: Float64Array | null, tsNsec?: Uint32Array | null): number;
-  /** Like txBurst, with sendmmsg. */
+    count: number, first?: number, counters?: Float64Array | null, tsSec?: Float64Array | null, tsNsec?: Uint32Array | null,
+    meta?: Uint16Array | null): number;
+  /** Like txBurst, with sendmmsg; on an offload ring each frame goes with a virtio_net_hdr from `meta` (zero without). */
   packetTxBurst(handle: PacketHandle, arena: Uint8Array, offsets: Uint32Array, lengths: Uint32Array, count: number,
-    slots?: Uint16Array | null, counters?: Float64Array): number;
-  packetStats(handle: PacketHandle): PacketStats;
+    slots?: Uint16Array | null, counters?: Float64Array, meta?: Uint16Array | null): number;
+  /** Kernel socket statistics since the previous call; drops not yet counted by a burst go to counters[RX_KERNEL_DROPS]. */
+  packetStats(handle: PacketHandle, counters?: Float64Array): PacketStats;
   packetClose(handle: PacketHandle): void;
 
   /** Blocks this thread in poll() for at most timeoutMs; bit i set when fds[i] is readable or in error. At most 32 fds. */
@@ -151,7 +202,7 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const ADDON_FILE = 'dataplane_io.node';
 
 /** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */

@@ -19,7 +19,7 @@ export interface TapPortOptions {
 export class TapPort implements PacketPort {
   readonly name: string;
   readonly index: number;
-  readonly counters = newPortCounters();
+  readonly counters: Float64Array;
   /** Bytes of virtio_net_hdr on each frame of this queue (0 without vnetHdr); the bursts strip and add it. */
   readonly vnetHdrLen: number;
   /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots, see OFFLOAD_SLOT_BYTES). */
@@ -37,7 +37,7 @@ export class TapPort implements PacketPort {
       io.closeFd(h.fd);
       throw e;
     }
-    return new TapPort(io, h.fd, h.name, h.vnetHdrLen, opts.index ?? 0, h.offload);
+    return new TapPort(io, h.fd, h.name, h.vnetHdrLen, opts.index ?? 0, h.offload, newPortCounters());
   }
 
   /** Opens `queues` queues of one multi-queue TAP (one per worker). */
@@ -52,13 +52,18 @@ export class TapPort implements PacketPort {
     return ports;
   }
 
-  /** Wraps a TAP queue fd opened elsewhere (by the main thread, before the TAP moved to another netns). */
-  static adopt(fd: number, name: string, vnetHdrLen: number, index: number, offload = false): TapPort {
-    return new TapPort(loadNative(), fd, name, vnetHdrLen, index, offload);
+  /**
+   * Wraps a TAP queue fd opened elsewhere (by the main thread, before the TAP
+   * moved to another netns); counts into `counters` (IoCounter.COUNT doubles,
+   * e.g. shared memory) when given.
+   */
+  static adopt(fd: number, name: string, vnetHdrLen: number, index: number, offload = false, counters: Float64Array = newPortCounters()): TapPort {
+    return new TapPort(loadNative(), fd, name, vnetHdrLen, index, offload, counters);
   }
 
-  private constructor(io: NativeIo, fd: number, name: string, vnetHdrLen: number, index: number, offload: boolean) {
+  private constructor(io: NativeIo, fd: number, name: string, vnetHdrLen: number, index: number, offload: boolean, counters: Float64Array) {
     this.io = io;
+    this.counters = counters;
     this.fdValue = fd;
     this.name = name;
     this.vnetHdrLen = vnetHdrLen;

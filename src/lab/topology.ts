@@ -24,7 +24,13 @@ export interface LabOptions {
   workers: number;
   /** MTU of the router's server-side port (wan); default 1500. */
   wanMtu?: number;
-  /** TAP ports with GSO/checksum offload (TCP in 64 KB segments); tap ports only. */
+  /**
+   * TCP crosses the dataplane in 64 KB super-packets. TAP ports: `offload:
+   * true` on each. AF_PACKET ports: the veth pairs keep their default
+   * offloads (TSO/GSO/GRO and checksum offload on, as Docker leaves a
+   * container's eth0) and the dataplane takes super-frames with their
+   * virtio_net_hdr; without it the lab turns those offloads off on both ends.
+   */
   offload?: boolean;
   /** The dataplane's workers poll without sleeping (`run --busy-poll`). */
   busyPoll?: boolean;
@@ -69,7 +75,7 @@ export function existingNamespaces(prefix: string): string[] {
 export function labConfigYaml(o: LabOptions): string {
   const n = labNames(o.prefix);
   const io = (port: 'lan' | 'wan'): string => {
-    if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port} }`;
+    if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port}${o.offload === true ? '' : ', offload: false'} }`;
     const [ns, peer] = port === 'lan' ? [n.client, LAB.client.cidr] : [n.server, LAB.server.cidr];
     return `{ type: tap, netns: ${ns}, peerAddress: ${peer}, peerName: ${LAB.hostIf}${o.offload === true ? ', offload: true' : ''} }`;
   };
@@ -119,16 +125,23 @@ function offloadsOff(ns: string, dev: string): void {
   nsTry(ns, 'ethtool', ['-K', dev, 'tx', 'off']);
 }
 
-/** One veth pair: `routerEnd` in the router namespace, eth0 in `hostNs` with `hostCidr` and a default route via `gw`. */
-function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: string, gw: string, routerCidr: string | undefined, mtu: number): void {
+/**
+ * One veth pair: `routerEnd` in the router namespace, eth0 in `hostNs` with
+ * `hostCidr` and a default route via `gw`. Offloads stay as the kernel made
+ * them when `keepOffloads` or the kernel routes (`routerCidr`).
+ */
+function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: string, gw: string, routerCidr: string | undefined, mtu: number, keepOffloads: boolean): void {
   ip('link', 'add', 'name', routerEnd, 'netns', n.router, 'type', 'veth', 'peer', 'name', LAB.hostIf, 'netns', hostNs);
   nsRun(n.router, 'ip', ['link', 'set', 'dev', routerEnd, 'mtu', String(mtu)]);
   if (routerCidr !== undefined) nsRun(n.router, 'ip', ['addr', 'add', routerCidr, 'dev', routerEnd]);
   nsRun(n.router, 'ip', ['link', 'set', 'dev', routerEnd, 'up']);
+  // One link, one MTU: a host end left at 1500 behind a smaller router end
+  // would send frames the veth drops without a word (no ICMP, no counter).
+  nsRun(hostNs, 'ip', ['link', 'set', 'dev', LAB.hostIf, 'mtu', String(mtu)]);
   nsRun(hostNs, 'ip', ['addr', 'add', hostCidr, 'dev', LAB.hostIf]);
   nsRun(hostNs, 'ip', ['link', 'set', 'dev', LAB.hostIf, 'up']);
   nsRun(hostNs, 'ip', ['route', 'add', 'default', 'via', gw]);
-  if (routerCidr === undefined) {
+  if (routerCidr === undefined && !keepOffloads) {
     offloadsOff(n.router, routerEnd);
     offloadsOff(hostNs, LAB.hostIf);
   }
@@ -147,8 +160,9 @@ export function buildNamespaces(o: LabOptions): LabNames {
   newNetns(n.server);
   if (o.ports === 'afpacket') {
     const kernel = o.engine === 'kernel';
-    vethLeg(n, LAB.lan.name, n.client, LAB.client.cidr, LAB.lan.addr, kernel ? LAB.lan.cidr : undefined, 1500);
-    vethLeg(n, LAB.wan.name, n.server, LAB.server.cidr, LAB.wan.addr, kernel ? LAB.wan.cidr : undefined, o.wanMtu ?? 1500);
+    const keep = o.offload === true && o.engine === 'dataplane';
+    vethLeg(n, LAB.lan.name, n.client, LAB.client.cidr, LAB.lan.addr, kernel ? LAB.lan.cidr : undefined, 1500, keep);
+    vethLeg(n, LAB.wan.name, n.server, LAB.server.cidr, LAB.wan.addr, kernel ? LAB.wan.cidr : undefined, o.wanMtu ?? 1500, keep);
   }
   // The router namespace forwards only when the kernel is the router.
   sysctl(n.router, 'net.ipv4.ip_forward', o.engine === 'kernel' ? '1' : '0');

@@ -15,7 +15,7 @@ export class PortTable {
   /** Network mask per port (0 for /0). */
   readonly mask: Uint32Array;
   readonly mtu: Uint32Array;
-  /** 1 for an offload TAP (takes TCP super-packets and partial checksums), else 0. */
+  /** 1 for an offload TAP or AF_PACKET port (takes TCP super-packets and partial checksums), else 0. */
   readonly offload: Uint8Array;
   /** 1 where the port takes unicast frames for any MAC (replay --promisc: captures made elsewhere), else 0. */
   readonly promiscuous: Uint8Array;
@@ -36,7 +36,7 @@ export class PortTable {
       this.prefixLen[i] = p.prefixLen;
       this.mask[i] = p.prefixLen === 0 ? 0 : (0xffffffff << (32 - p.prefixLen)) >>> 0;
       this.mtu[i] = p.mtu;
-      this.offload[i] = p.io?.type === 'tap' && p.io.offload ? 1 : 0;
+      this.offload[i] = p.io?.offload === true ? 1 : 0;
     });
   }
 

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import { Counters, type CounterRegistry } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
+import { IO_COUNTER_NAMES, IoCounter } from '../io/native.js';
 import { Batch } from '../pipeline/batch.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import type { PipelineNode } from '../pipeline/node.js';
@@ -37,12 +38,17 @@ export interface PortTotals {
   rxDropped: number;
   rxLocal: number;
   rxQueued: number;
+  /** Frames the port itself lost before the pipeline saw them (too big for a slot, offload it cannot take, the kernel's socket drops): not in rxPackets. */
+  rxLost: number;
+  /** The port's I/O counters summed over workers, by IoCounter index. */
+  io: number[];
 }
 
 interface RunningWorker {
   thread: Worker;
   counters: Counters;
   portStats: Float64Array;
+  ioCounters: Float64Array;
   control: Int32Array;
   stopped: Promise<void>;
 }
@@ -76,8 +82,9 @@ export class Dataplane {
     for (let w = 0; w < opts.workers; w++) {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
+      const ioCounters = new SharedArrayBuffer(config.ports.length * IoCounter.COUNT * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace };
+      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -90,7 +97,7 @@ export class Dataplane {
       });
       thread.on('error', (e) => rejectReady(e));
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
-      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), control: new Int32Array(control), stopped });
+      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), stopped });
     }
     const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops });
     try {
@@ -111,7 +118,21 @@ export class Dataplane {
 
   ports(): PortTotals[] {
     return this.config.ports.map((p, i) => {
-      const t: PortTotals = { name: p.name, up: true, rxPackets: 0, rxBytes: 0, txPackets: 0, txBytes: 0, txDropped: 0, rxForwarded: 0, rxDropped: 0, rxLocal: 0, rxQueued: 0 };
+      const t: PortTotals = {
+        name: p.name,
+        up: true,
+        rxPackets: 0,
+        rxBytes: 0,
+        txPackets: 0,
+        txBytes: 0,
+        txDropped: 0,
+        rxForwarded: 0,
+        rxDropped: 0,
+        rxLocal: 0,
+        rxQueued: 0,
+        rxLost: 0,
+        io: new Array<number>(IoCounter.COUNT).fill(0),
+      };
       for (const w of this.workers) {
         const b = i * PORT_STAT_FIELDS;
         const s = w.portStats;
@@ -125,9 +146,21 @@ export class Dataplane {
         t.rxLocal += s[b + PortStat.RX_LOCAL];
         t.rxQueued += s[b + PortStat.RX_QUEUED];
         if (s[b + PortStat.UP] === 0) t.up = false;
+        for (let c = 0; c < IoCounter.COUNT; c++) t.io[c] += w.ioCounters[i * IoCounter.COUNT + c];
       }
+      // Frames the port itself dropped on receive never reached the pipeline's counts.
+      t.rxLost = t.io[IoCounter.RX_OVERSIZE] + t.io[IoCounter.RX_OFFLOAD_UNSUPPORTED] + t.io[IoCounter.RX_KERNEL_DROPS];
       return t;
     });
+  }
+
+  /** Non-zero I/O counters of every port, as `io/<port>/<counter>` (packets). */
+  ioCounters(): Record<string, { packets: number; bytes: number }> {
+    const out: Record<string, { packets: number; bytes: number }> = {};
+    for (const t of this.ports()) t.io.forEach((v, c) => {
+      if (v !== 0) out[`io/${t.name}/${IO_COUNTER_NAMES[c]}`] = { packets: v, bytes: 0 };
+    });
+    return out;
   }
 
   private stopping: Promise<void> | undefined;

@@ -4,6 +4,13 @@
 // its kernel side like a CNI plugin would, and checks AF_PACKET interfaces.
 // Everything made here is undone by teardown(): closing the last queue of a
 // non-persistent TAP deletes it, wherever it lives.
+//
+// AF_PACKET ports adapt to the interface's offloads rather than changing
+// them: the super-frames come from the veth's peer (a container's eth0 does
+// TSO/GSO by default), which lives in a namespace the dataplane does not own
+// and a Docker user cannot easily change; turning our end's features off
+// would not stop them and would outlive the process. So the port takes them
+// (io.offload, the default) and says at start what it cannot take.
 import { execFileSync } from 'node:child_process';
 import type { PortConfig, RouterConfig } from '../config/load.js';
 import { loadNative } from '../io/native.js';
@@ -93,6 +100,16 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
   return { plans: queues.map((q) => ({ type: 'tap', ifname: name, fd: q.fd, vnetHdrLen: q.vnetHdrLen, offload: q.offload })), line };
 }
 
+/** What an AF_PACKET port does with the interface's offloads, for its start-up line. */
+function afPacketOffloadNote(port: string, ifname: string, offload: boolean): string {
+  if (!offload) {
+    return `offload off: expects TSO/GSO/GRO and checksum offload off on ${ifname} and its peer ` +
+      `(a super-frame would be dropped, counted as io/${port}/rx-oversize)`;
+  }
+  return `offload on (TCP/IPv4 super-frames from TSO/GSO/GRO and partial checksums taken as they come, routed whole); ` +
+    `unsupported on ${ifname}: UDP GSO (USO), TCP/IPv6 GSO and GSO over tunnels, dropped and counted as io/${port}/rx-offload-unsupported`;
+}
+
 export function setupPorts(config: RouterConfig, workers: number): PortSetup {
   const io = loadNative();
   const opened: TapPort[][] = [];
@@ -114,16 +131,17 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
         if (p.macDefaulted) p.mac = Array.from(io.ifHwAddr(ifname), (x) => x.toString(16).padStart(2, '0')).join(':');
         io.ifSetUp(ifname, true);
         const group = (process.pid * 7 + p.index) & 0xffff;
-        perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group })));
-        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${p.mac} mtu ${p.mtu}`);
+        const offload = p.io.offload;
+        perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group, offload })));
+        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${p.mac} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
       }
     }
   } catch (e) {
     teardown();
     throw e;
   }
-  const offload = ports.filter((p) => p.io.type === 'tap' && p.io.offload).map((p) => p.name);
-  const plain = ports.filter((p) => !(p.io.type === 'tap' && p.io.offload)).map((p) => p.name);
+  const offload = ports.filter((p) => p.io.offload).map((p) => p.name);
+  const plain = ports.filter((p) => !p.io.offload).map((p) => p.name);
   if (offload.length > 0 && plain.length > 0) {
     describe.push(
       `note: TCP super-packets from offload ports (${offload.join(', ')}) routed to ${plain.join(', ')} ` +

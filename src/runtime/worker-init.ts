@@ -10,7 +10,7 @@ export type PortPlan =
   /** A queue of a TAP the main thread opened (fds are process-wide). */
   | { type: 'tap'; ifname: string; fd: number; vnetHdrLen: number; offload: boolean }
   /** An AF_PACKET socket the worker opens itself (its ring belongs to its thread), in a fanout group. */
-  | { type: 'afpacket'; ifname: string; fanoutGroup: number };
+  | { type: 'afpacket'; ifname: string; fanoutGroup: number; offload: boolean };
 
 export interface WorkerInit {
   index: number;
@@ -23,6 +23,8 @@ export interface WorkerInit {
   counters: SharedArrayBuffer;
   /** PORT_STAT_FIELDS doubles per port. */
   portStats: SharedArrayBuffer;
+  /** The ports' I/O counters: IoCounter.COUNT doubles per port. */
+  ioCounters: SharedArrayBuffer;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
   /** Poll without sleeping (a core per worker, lowest latency). */

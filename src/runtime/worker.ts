@@ -2,7 +2,7 @@
 // opens (or adopts) its port queues, and runs the loop until told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { AfPacketPort } from '../io/af-packet-port.js';
-import { loadNative } from '../io/native.js';
+import { IoCounter, loadNative } from '../io/native.js';
 import type { PacketPort } from '../io/port.js';
 import { TapPort } from '../io/tap-port.js';
 import { PortWaiter } from '../io/wait.js';
@@ -20,17 +20,19 @@ const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 
 function openPorts(): (PacketPort | undefined)[] {
-  return init.ports.map((plan, index) =>
-    plan.type === 'tap' ? TapPort.adopt(plan.fd, plan.ifname, plan.vnetHdrLen, index, plan.offload) : AfPacketPort.open(plan.ifname, { index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash' }),
-  );
+  return init.ports.map((plan, index) => {
+    const counters = new Float64Array(init.ioCounters, index * IoCounter.COUNT * 8, IoCounter.COUNT);
+    if (plan.type === 'tap') return TapPort.adopt(plan.fd, plan.ifname, plan.vnetHdrLen, index, plan.offload, counters);
+    return AfPacketPort.open(plan.ifname, { index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash', offload: plan.offload, counters });
+  });
 }
 
 let ports: (PacketPort | undefined)[] = [];
 try {
   loadNative();
   ports = openPorts();
-  // An offload TAP hands over 64 KiB super-packets: every slot must hold one.
-  const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.type === 'tap' && p.offload) });
+  // An offload port hands over 64 KiB super-packets: every slot must hold one.
+  const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload) });
   const router = new Router(init.config, FibView.fromBuffers(init.fib), NexthopTable.fromPlain(init.nexthops), {
     batchCapacity: batch.capacity,
     // The ARP queue keeps ordinary frames only (2048 entries of 64 KiB would be 128 MB); super-packets are not queued.

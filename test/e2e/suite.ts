@@ -4,7 +4,7 @@
 // own prefixes; everything it starts is stopped by pid in afterAll.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import { labDown, labUp, logTail, STATE_ROOT, stateDir, type LabState } from '..
 import { haveCommand, labUnavailable, listNetns, pidAlive } from '../../src/lab/sh.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
 
-export const TOOLS = ['ping', 'traceroute', 'tracepath', 'nc', 'ethtool'];
+export const TOOLS = ['ping', 'traceroute', 'tracepath', 'nc', 'ethtool', 'curl', 'python3'];
 
 /** Why the e2e tests cannot run here, or undefined. */
 export function e2eSkipReason(): string | undefined {
@@ -20,7 +20,7 @@ export function e2eSkipReason(): string | undefined {
   if (why !== undefined) return why;
   if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun';
   const missing = TOOLS.filter((t) => !haveCommand(t));
-  if (missing.length > 0) return `missing ${missing.join(', ')} (apt-get install -y iputils-ping traceroute iputils-tracepath netcat-openbsd ethtool)`;
+  if (missing.length > 0) return `missing ${missing.join(', ')} (apt-get install -y iputils-ping traceroute iputils-tracepath netcat-openbsd ethtool curl python3)`;
   return undefined;
 }
 
@@ -95,9 +95,15 @@ const s = require('node:dgram').createSocket('udp4'); const d = require('node:fs
 let i = 0; const next = () => { if (i * ${size} >= d.length) { s.close(); return; } s.send(d.subarray(i * ${size}, (i + 1) * ${size}), ${port}, '${LAB.server.addr}', () => { i++; setTimeout(next, 1); }); };
 s.bind(0, next);`;
 
-export function labSuite(ports: LabPorts, workers: number, base: string): void {
+export interface SuiteOptions {
+  /** The lab's --offload: TAPs with offload, or veths that keep their default offloads (TSO/GSO, checksum) for afpacket. */
+  offload?: boolean;
+}
+
+export function labSuite(ports: LabPorts, workers: number, base: string, opts: SuiteOptions = {}): void {
   const skip = e2eSkipReason();
-  describe.skipIf(skip !== undefined)(`dataplane run with ${ports} ports, ${workers} worker${workers > 1 ? 's' : ''}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  const offload = opts.offload === true ? ports === 'afpacket' ? ', veth offloads left on' : ', offload' : '';
+  describe.skipIf(skip !== undefined)(`dataplane run with ${ports} ports${offload}, ${workers} worker${workers > 1 ? 's' : ''}${skip ? ` (skipped: ${skip})` : ''}`, () => {
     let lab: LabState;
     let prefix = base;
     let tmp = '';
@@ -106,7 +112,7 @@ export function labSuite(ports: LabPorts, workers: number, base: string): void {
     beforeAll(async () => {
       prefix = await uniquePrefix(base);
       tmp = join(os.tmpdir(), `${prefix}-e2e`);
-      lab = await labUp({ prefix, ports, engine: 'dataplane', workers, wanMtu: 1400, readyTimeoutMs: 10_000 });
+      lab = await labUp({ prefix, ports, engine: 'dataplane', workers, wanMtu: 1400, offload: opts.offload, readyTimeoutMs: 10_000 });
       configPath = lab.configPath;
       rmSync(tmp, { recursive: true, force: true });
       spawnSync('mkdir', ['-p', tmp]);
@@ -166,6 +172,22 @@ export function labSuite(ports: LabPorts, workers: number, base: string): void {
       const c = nsExec(lab.names.client, ['sh', '-c', `timeout 20 nc -N ${LAB.server.addr} 5001 < ${file}`], 25_000);
       expect(c.status, c.out).toBe(0);
       expect((await server.output).split(' ')[0]).toBe(want);
+    }, 30_000);
+
+    it('serves a 20 MB HTTP download (curl) intact and complete within 20 s (sha256 on both ends)', async () => {
+      const www = join(tmp, 'www');
+      mkdirSync(www, { recursive: true });
+      const data = randomBytes(20 * 1024 * 1024);
+      writeFileSync(join(www, 'big.bin'), data);
+      const want = createHash('sha256').update(data).digest('hex');
+      background(lab.names.server, ['python3', '-m', 'http.server', '8080', '--bind', LAB.server.addr, '--directory', www]);
+      await waitListening(lab.names.server, 't', 8080);
+      const out = join(tmp, 'download.bin');
+      const c = nsExec(lab.names.client, ['curl', '-sS', '--max-time', '20', '-o', out, `http://${LAB.server.addr}:8080/big.bin`], 25_000);
+      expect(c.status, `curl: ${c.out}\n${logTail(lab)}`).toBe(0);
+      const got = readFileSync(out);
+      expect(got.length).toBe(data.length);
+      expect(createHash('sha256').update(got).digest('hex')).toBe(want);
     }, 30_000);
 
     it('carries 300 UDP datagrams of 1000 bytes intact (count, bytes, sha256)', async () => {

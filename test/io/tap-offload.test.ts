@@ -5,62 +5,18 @@
 // with offload the dataplane really received super-packets (average frame far
 // above 1514 B) and without it only MTU-sized frames, and logs an iperf3
 // figure. Root only; each case < 20 s.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from '../cli-run.js';
 import { loadNative, nativeAvailable } from '../../src/io/native.js';
 import { Lab, rootSkipReason } from './netns.js';
+import { averageRxFrame, dataplaneTransfer, type TransferOutcome } from './transfer.js';
 
 const hasIperf = spawnSync('iperf3', ['--version'], { stdio: 'ignore' }).status === 0;
 const skip = rootSkipReason(true) ?? (hasIperf ? undefined : 'needs iperf3');
 const BYTES = 64 * 1024 * 1024;
-
-/** Receives one TCP connection on ADDR:5001 and prints {bytes, sha256} when it ends. */
-const RECEIVER = `
-  const h = require('node:crypto').createHash('sha256');
-  let n = 0;
-  const srv = require('node:net').createServer((s) => {
-    s.on('data', (d) => { n += d.length; h.update(d); });
-    s.on('end', () => { console.log(JSON.stringify({ bytes: n, sha256: h.digest('hex') })); srv.close(); });
-  });
-  srv.listen(5001, process.argv[1], () => console.log('listening'));`;
-
-/** Sends BYTES random bytes to ADDR:5001 and prints {bytes, sha256} of what it sent. */
-const SENDER = `
-  const data = require('node:crypto').randomBytes(Number(process.argv[2]));
-  const sha256 = require('node:crypto').createHash('sha256').update(data).digest('hex');
-  const s = require('node:net').connect(5001, process.argv[1], () => s.end(data));
-  s.on('close', () => console.log(JSON.stringify({ bytes: data.length, sha256 })));`;
-
-interface PortTotals {
-  name: string;
-  rxPackets: number;
-  rxBytes: number;
-}
-
-/** Resolves with the child's stdout once `pattern` shows up in it (rejects after `ms` or on exit). */
-function waitFor(child: ChildProcess, pattern: RegExp, ms: number): Promise<string> {
-  return new Promise((res, rej) => {
-    let out = '';
-    const timer = setTimeout(() => rej(new Error(`timed out waiting for ${pattern}: ${out}`)), ms);
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (pattern.test(out)) {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        res(out);
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`exited ${code} before ${pattern}: ${out}`));
-    });
-  });
-}
 
 describe.skipIf(!nativeAvailable())('offload metadata in the native bursts (no root)', () => {
   it('rxBurst and txBurst take meta only with the 10-byte header and 6 words per slot', () => {
@@ -91,12 +47,6 @@ describe.skipIf(skip !== undefined)(`TCP through offload TAPs${skip ? ` (skipped
   let nsS: string;
   const children: ChildProcess[] = [];
 
-  const start = (cmd: string, args: string[]): ChildProcess => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    children.push(c);
-    return c;
-  };
-
   beforeAll(() => {
     lab = new Lab();
     nsR = lab.netns('ofr');
@@ -124,49 +74,11 @@ describe.skipIf(skip !== undefined)(`TCP through offload TAPs${skip ? ` (skipped
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  interface Outcome {
-    sent: { bytes: number; sha256: string };
-    received: { bytes: number; sha256: string };
-    iperfBitsPerSecond: number;
-    lan: PortTotals;
-    counters: Record<string, { packets: number }>;
-  }
-
-  async function transfer(offload: 'off' | 'on' | 'mixed'): Promise<Outcome> {
-    const dp = start('ip', ['netns', 'exec', nsR, process.execPath, CLI, 'run', '--config', join(dir, `${offload}.yaml`), '--workers', '1', '--json']);
-    let log = '';
-    dp.stdout?.on('data', (d: Buffer) => (log += d.toString()));
-    dp.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    const exited = new Promise((res) => dp.once('exit', res));
-    let sent: string;
-    let received: string;
-    let iperf: string;
-    try {
-      await waitFor(dp, /"event":"started"/, 8000);
-      // The bytes, checked end to end: a TCP connection carrying BYTES random bytes, sha256 on both sides.
-      const rx = start('ip', ['netns', 'exec', nsS, process.execPath, '-e', RECEIVER, '198.51.100.10']);
-      const rxDone = waitFor(rx, /"sha256"/, 12_000);
-      await waitFor(rx, /listening/, 5000);
-      sent = spawnSync('ip', ['netns', 'exec', nsC, process.execPath, '-e', SENDER, '198.51.100.10', String(BYTES)], { encoding: 'utf8', timeout: 10_000 }).stdout;
-      received = await rxDone;
-      // And a short iperf3 run for the throughput figure.
-      const srv = start('ip', ['netns', 'exec', nsS, 'iperf3', '-s', '-1', '--forceflush', '-B', '198.51.100.10']);
-      await waitFor(srv, /Server listening/, 5000);
-      iperf = spawnSync('ip', ['netns', 'exec', nsC, 'iperf3', '-c', '198.51.100.10', '-t', '2', '-J'], { encoding: 'utf8', timeout: 8000 }).stdout;
-    } finally {
-      // SIGTERM: the dataplane stops, prints its summary and deletes its TAPs.
-      if (dp.exitCode === null && dp.pid !== undefined) process.kill(dp.pid, 'SIGTERM');
-      await exited;
-    }
-    const result = JSON.parse(iperf) as { end?: { sum_received?: { bits_per_second: number } }; error?: string };
-    const stopped = log.split('\n').find((l) => l.includes('"event":"stopped"'));
-    if (!stopped) throw new Error(`no summary from dataplane run: ${log}`);
-    const summary = JSON.parse(stopped) as { ports: PortTotals[]; counters: Record<string, { packets: number }> };
-    if (result.error) throw new Error(`iperf3: ${result.error}; dataplane: ${log}`);
-    const lastJson = (out: string) => JSON.parse(out.trim().split('\n').filter((l) => l.startsWith('{')).at(-1) ?? '{}') as Outcome['sent'];
-    const bps = result.end?.sum_received?.bits_per_second ?? 0;
-    console.log(`offload ${offload}: iperf3 ${(bps / 1e9).toFixed(2)} Gbit/s, lan rx ${summary.ports[0].rxPackets} frames, ${Math.round(summary.ports[0].rxBytes / summary.ports[0].rxPackets)} B average`);
-    return { sent: lastJson(sent), received: lastJson(received), iperfBitsPerSecond: bps, lan: summary.ports[0], counters: summary.counters };
+  async function transfer(offload: 'off' | 'on' | 'mixed'): Promise<TransferOutcome & { lan: TransferOutcome['ports'][number] }> {
+    const r = await dataplaneTransfer({ router: nsR, client: nsC, server: nsS, serverAddr: '198.51.100.10', config: join(dir, `${offload}.yaml`), bytes: BYTES, children });
+    const lan = r.ports[0];
+    console.log(`offload ${offload}: iperf3 ${(r.iperfBitsPerSecond / 1e9).toFixed(2)} Gbit/s, lan rx ${lan.rxPackets} frames, ${Math.round(averageRxFrame(lan))} B average`);
+    return { ...r, lan };
   }
 
   it('without offload: the bytes arrive in MTU-sized frames', async () => {

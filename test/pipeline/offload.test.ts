@@ -18,7 +18,7 @@ ports:
   - { name: a, mac: "02:00:00:00:00:01", address: 192.0.2.1/24, io: { type: tap, offload: true } }
   - { name: b, mac: "02:00:00:00:00:02", address: 198.51.100.1/24, io: { type: tap, offload: true } }
   - { name: c, mac: "02:00:00:00:00:03", address: 203.0.113.1/24, mtu: 1400, io: { type: tap, offload: true } }
-  - { name: p, mac: "02:00:00:00:00:04", address: 198.18.0.1/24, io: { type: afpacket, interface: dpoffl0 } }
+  - { name: p, mac: "02:00:00:00:00:04", address: 198.18.0.1/24, io: { type: afpacket, interface: dpoffl0, offload: false } }
 neighbors:
   - { address: 192.0.2.10, mac: "02:aa:00:00:00:01" }
   - { address: 198.51.100.2, mac: "02:bb:00:00:00:02" }

@@ -108,7 +108,7 @@ describe.skipIf(!hasTshark)('dataplane replay --trace', () => {
     expect(r.stderr).toContain("--trace-filter: trace filter \"in nowhere\": at 'nowhere' (word 2): expected a port name (lan, wan, dmz)");
     r = dataplane([...base, '--trace', join(dir, 't.pcapng'), '--trace-count', '0']);
     expect(r.status).toBe(2);
-    expect(r.stderr).toContain('--trace-count must be an integer from 1 to 1000000');
+    expect(r.stderr).toContain('--trace-count must be a whole number from 1 to 1000000');
     r = dataplane([...base, '--trace-filter', 'udp']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--trace-count and --trace-filter need --trace FILE');
