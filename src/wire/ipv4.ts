@@ -246,7 +246,16 @@ export function setIpv4TtlWithCsum(b: Uint8Array, o: number, ttl: number): void 
 export function decrementIpv4Ttl(b: Uint8Array, o: number): number {
   const ttl = b[o + IPV4_TTL];
   if (ttl === 0) return 0;
-  setIpv4TtlWithCsum(b, o, ttl - 1);
+  b[o + IPV4_TTL] = ttl - 1;
+  // RFC 1624 specialised to TTL - 1, as Linux's ip_decrease_ttl: the TTL is
+  // the high byte of its word, so the checksum grows by 0x0100 with an
+  // end-around carry. Carrying at c >= 0xffff (not > 0xffff) also turns a
+  // result of 0xffff into 0x0000, the form recomputation gives, so this equals
+  // setIpv4TtlWithCsum exactly (test/wire/incremental.property.test.ts).
+  const c = ((b[o + IPV4_CHECKSUM] << 8) | b[o + IPV4_CHECKSUM + 1]) + 0x0100;
+  const folded = (c + ((c + 1) >>> 16)) & 0xffff;
+  b[o + IPV4_CHECKSUM] = folded >>> 8;
+  b[o + IPV4_CHECKSUM + 1] = folded & 0xff;
   return ttl - 1;
 }
 

@@ -8,7 +8,7 @@
 // and the TTL decrement, so the segments need nothing more than ip4-output.
 import { fillIpv4Checksum } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
-import { finishChecksum, pseudoHeaderSumFromIpv4, sumWords } from '../../wire/checksum.js';
+import { fillTcpChecksum } from '../../wire/tcp.js';
 import { OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
@@ -82,11 +82,7 @@ export class Ip4Gso extends PipelineNode<typeof spec> {
         if (i < segments - 1) fl &= ~(TCP_FIN | TCP_PSH);
         if (i > 0) fl &= ~TCP_CWR;
         b[ft + 13] = fl;
-        b[ft + 16] = 0;
-        b[ft + 17] = 0;
-        const c = finishChecksum(sumWords(b, ft, thl + chunk, pseudoHeaderSumFromIpv4(b, fo, IPPROTO_TCP, thl + chunk)));
-        b[ft + 16] = c >> 8;
-        b[ft + 17] = c & 0xff;
+        fillTcpChecksum(b, fo, ft, thl + chunk);
         batch.l3[f] = fo;
         batch.start[f] = fo - ETH_HEADER_LEN;
         batch.length[f] = ETH_HEADER_LEN + len;
