@@ -48,7 +48,7 @@ import {
   IPV4_MIN_HEADER_LEN,
 } from '../wire/ipv4.js';
 import { checkTcp } from '../wire/tcp.js';
-import { checkUdp, udpLength } from '../wire/udp.js';
+import { checkUdp, UDP_CHECKSUM, udpLength } from '../wire/udp.js';
 import { checkIcmp } from '../wire/icmp.js';
 import { ipv4AddressSum, ipv4FixedHeaderSum, sumIsAllOnes, sumWordsSplit } from '../wire/checksum.js';
 import {
@@ -60,6 +60,9 @@ import {
   LINKTYPE_LOOP,
   LINKTYPE_NULL,
   LINKTYPE_RAW,
+  NULL_HEADER_LEN,
+  SLL2_HEADER_LEN,
+  SLL_HEADER_LEN,
 } from '../pcap/link-type.js';
 
 /** Absolute offset in `b` of the L3 header (IPv4, or whatever the link carries); -1 when the link header is bad. */
@@ -101,9 +104,6 @@ export const FLAG_NOT_IPV4 = 1 << 7;
 /** Returned for a frame that carries something other than IPv4: not a drop. Negative so it never collides with a WireDrop code. */
 export const CLASSIFY_NOT_IPV4 = -1;
 
-const SLL_HEADER_LEN = 16;
-const SLL2_HEADER_LEN = 20;
-const NULL_HEADER_LEN = 4;
 const AF_INET = 2;
 /** DLT_RAW as BSDs number it (12, or 14 on OpenBSD); the reader normalizes these to 101, other callers may not. */
 const LINKTYPE_RAW_BSD12 = 12;
@@ -202,7 +202,7 @@ function classifyL4(b: Uint8Array, l4: number, l4len: number, proto: number, add
     case IPPROTO_UDP: {
       r = checkUdp(b, l4, l4len);
       if (r !== WireDrop.OK) return r;
-      if ((b[l4 + 6] | b[l4 + 7]) === 0) {
+      if ((b[l4 + UDP_CHECKSUM] | b[l4 + UDP_CHECKSUM + 1]) === 0) {
         out[SLOT_FLAGS] |= FLAG_L4_CSUM_ABSENT;
         return WireDrop.OK;
       }

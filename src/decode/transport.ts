@@ -5,8 +5,8 @@
 // with csumOk null. A later fragment has no L4 header at all.
 import { WireDrop } from '../wire/drop-reason.js';
 import { ipv4FragOffset, ipv4Mf, ipv4Protocol, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { checkTcp, tcpAck, tcpHeaderLen, tcpChecksumOk, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow } from '../wire/tcp.js';
-import { checkUdp, udpChecksumOk, udpDstPort, udpLength, udpSrcPort } from '../wire/udp.js';
+import { checkTcp, TCP_MIN_HEADER_LEN, tcpAck, tcpHeaderLen, tcpChecksumOk, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow } from '../wire/tcp.js';
+import { checkUdp, UDP_CHECKSUM, UDP_HEADER_LEN, udpChecksumOk, udpDstPort, udpLength, udpSrcPort } from '../wire/udp.js';
 import {
   checkIcmp,
   icmpChecksumOk,
@@ -16,14 +16,12 @@ import {
   icmpIsError,
   icmpNextHopMtu,
   icmpType,
+  ICMP_HEADER_LEN,
   ICMP_QUOTE_OFFSET,
 } from '../wire/icmp.js';
 import { setMalformed, type FrameSummary, type IcmpSection, type InnerSection, type TcpSection, type UdpSection } from './summary.js';
 import { ipv4HeaderReadable, ipv4Section } from './ip-section.js';
 
-const TCP_MIN_HEADER = 20;
-const UDP_HEADER = 8;
-const ICMP_HEADER = 8;
 /** Bytes of the quoted transport header RFC 792 guarantees: ports (and TCP's sequence number). */
 const QUOTED_L4 = 8;
 const ICMP_UNREACHABLE = 3;
@@ -36,7 +34,7 @@ export function icmpHasEcho(type: number): boolean {
 
 function tcpSection(b: Uint8Array, o: number, avail: number, csumOk: boolean | null | undefined): TcpSection {
   const sec: TcpSection = { sport: tcpSrcPort(b, o), dport: tcpDstPort(b, o), seq: tcpSeq(b, o) };
-  if (avail >= TCP_MIN_HEADER) {
+  if (avail >= TCP_MIN_HEADER_LEN) {
     sec.ack = tcpAck(b, o);
     sec.doff = tcpHeaderLen(b, o) >> 2;
     sec.flags = tcpFlags(b, o);
@@ -104,11 +102,11 @@ export function decodeTransport(b: Uint8Array, ip: number, hl: number, total: nu
   switch (ipv4Protocol(b, ip)) {
     case IPPROTO_TCP: {
       if (!verify) {
-        if (l4avail >= TCP_MIN_HEADER) s.tcp = tcpSection(b, l4, l4avail, null);
+        if (l4avail >= TCP_MIN_HEADER_LEN) s.tcp = tcpSection(b, l4, l4avail, null);
         return;
       }
       r = checkTcp(b, l4, l4len);
-      if (l4len >= TCP_MIN_HEADER) s.tcp = tcpSection(b, l4, l4len, null);
+      if (l4len >= TCP_MIN_HEADER_LEN) s.tcp = tcpSection(b, l4, l4len, null);
       if (r !== WireDrop.OK) return setMalformed(s, r);
       const ok = tcpChecksumOk(b, ip, l4, l4len);
       if (s.tcp) s.tcp.csumOk = ok;
@@ -117,13 +115,13 @@ export function decodeTransport(b: Uint8Array, ip: number, hl: number, total: nu
     }
     case IPPROTO_UDP: {
       if (!verify) {
-        if (l4avail >= UDP_HEADER) s.udp = udpSection(b, l4, null);
+        if (l4avail >= UDP_HEADER_LEN) s.udp = udpSection(b, l4, null);
         return;
       }
       r = checkUdp(b, l4, l4len);
-      if (l4len >= UDP_HEADER) s.udp = udpSection(b, l4, null);
+      if (l4len >= UDP_HEADER_LEN) s.udp = udpSection(b, l4, null);
       if (r !== WireDrop.OK) return setMalformed(s, r);
-      if ((b[l4 + 6] | b[l4 + 7]) === 0) return; // sent without checksum
+      if ((b[l4 + UDP_CHECKSUM] | b[l4 + UDP_CHECKSUM + 1]) === 0) return; // sent without checksum
       const ok = udpChecksumOk(b, ip, l4, udpLength(b, l4));
       if (s.udp) s.udp.csumOk = ok;
       if (!ok) setMalformed(s, WireDrop.UDP_BAD_CHECKSUM);
@@ -133,7 +131,7 @@ export function decodeTransport(b: Uint8Array, ip: number, hl: number, total: nu
       if (verify) {
         r = checkIcmp(b, l4, l4len);
         if (r !== WireDrop.OK) return setMalformed(s, r);
-      } else if (l4avail < ICMP_HEADER) {
+      } else if (l4avail < ICMP_HEADER_LEN) {
         return;
       }
       const ok = verify ? icmpChecksumOk(b, l4, l4len) : null;

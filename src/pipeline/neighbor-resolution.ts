@@ -2,9 +2,9 @@
 // neighbor is learned, and, on the timer, retrying requests and giving up
 // (RFC 1812 4.3.2.3 / RFC 1122 2.3.2.2: ICMP host unreachable for the packets
 // that waited in vain).
-import { ARP_LEN, ARP_REQUEST, ARP_TPA, ARP_SPA, ARP_SHA, ARP_OPER } from '../wire/arp.js';
-import { writeIpv4 } from '../wire/address.js';
-import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../wire/ethernet.js';
+import { ARP_HTYPE_ETHERNET, ARP_LEN, ARP_PTYPE_IPV4, ARP_REQUEST, ARP_SHA, ARP_THA, setArpHlen, setArpHtype, setArpOper, setArpPlen, setArpPtype, setArpSpa, setArpTpa } from '../wire/arp.js';
+import { IPV4_ADDR_LEN, MAC_LEN } from '../wire/address.js';
+import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, ETHERTYPE_ARP, setEthType } from '../wire/ethernet.js';
 import { writeIpv4EthernetHeader } from './nodes/ip4-output.js';
 import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_HOST } from '../wire/icmp.js';
 import { NeighborState } from '../route/neighbor.js';
@@ -52,23 +52,19 @@ export function releasePending(ctx: ForwardingContext, batch: Batch, port: numbe
 export function writeArpRequest(ctx: ForwardingContext, batch: Batch, f: number, port: number, target: number): void {
   const b = batch.arena;
   const e = batch.slotStart(f);
-  for (let i = 0; i < 6; i++) b[e + i] = 0xff;
-  ctx.ports.writeMac(port, b, e + 6);
-  b[e + 12] = ETHERTYPE_ARP >> 8;
-  b[e + 13] = ETHERTYPE_ARP & 0xff;
+  b.fill(0xff, e + ETH_DST, e + ETH_DST + MAC_LEN);
+  ctx.ports.writeMac(port, b, e + ETH_SRC);
+  setEthType(b, e, ETHERTYPE_ARP);
   const a = e + ETH_HEADER_LEN;
-  b[a] = 0;
-  b[a + 1] = 1; // Ethernet
-  b[a + 2] = 0x08;
-  b[a + 3] = 0x00; // IPv4
-  b[a + 4] = 6;
-  b[a + 5] = 4;
-  b[a + ARP_OPER] = 0;
-  b[a + ARP_OPER + 1] = ARP_REQUEST;
+  setArpHtype(b, a, ARP_HTYPE_ETHERNET);
+  setArpPtype(b, a, ARP_PTYPE_IPV4);
+  setArpHlen(b, a, MAC_LEN);
+  setArpPlen(b, a, IPV4_ADDR_LEN);
+  setArpOper(b, a, ARP_REQUEST);
   ctx.ports.writeMac(port, b, a + ARP_SHA);
-  writeIpv4(b, a + ARP_SPA, ctx.ports.address[port]);
-  for (let i = 0; i < 6; i++) b[a + 18 + i] = 0;
-  writeIpv4(b, a + ARP_TPA, target);
+  setArpSpa(b, a, ctx.ports.address[port]);
+  b.fill(0, a + ARP_THA, a + ARP_THA + MAC_LEN);
+  setArpTpa(b, a, target);
   batch.start[f] = e;
   batch.l3[f] = a;
   batch.length[f] = ETH_HEADER_LEN + ARP_LEN;

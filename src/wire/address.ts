@@ -68,6 +68,8 @@ export function toIpv4Number(a: string | number): number {
 }
 
 export const MAC_LEN = 6;
+/** Bytes in an IPv4 address. */
+export const IPV4_ADDR_LEN = 4;
 
 const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

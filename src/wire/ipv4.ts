@@ -51,7 +51,13 @@ export const IPPROTO_IGMP = 2;
 export const IPPROTO_IPIP = 4;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_DCCP = 33;
 export const IPPROTO_GRE = 47;
+export const IPPROTO_SCTP = 132;
+export const IPPROTO_UDPLITE = 136;
+
+/** TTL of datagrams the router originates (ICMP errors, echo replies): Linux's net.ipv4.ip_default_ttl, RFC 1700's recommendation. */
+export const IPV4_DEFAULT_TTL = 64;
 
 const FLAG_RESERVED = 0x80;
 const FLAG_DF = 0x40;

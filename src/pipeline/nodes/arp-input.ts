@@ -3,7 +3,7 @@
 // learned when the packet is for us (request or reply) and refreshed when an
 // entry already exists (RFC 826's merge flag); learning a neighbor releases
 // the packets that were waiting for it.
-import { ARP_OPER, ARP_REPLY, ARP_REQUEST, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA, checkArp } from '../../wire/arp.js';
+import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA, arpOper, checkArp, setArpOper } from '../../wire/arp.js';
 import { readIpv4, writeIpv4 } from '../../wire/address.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import { OUTPUT } from '../graph.js';
@@ -44,7 +44,7 @@ export class ArpInput extends PipelineNode<typeof spec> {
         d.drop(this, this.reason.malformed, s);
         continue;
       }
-      const oper = (b[o + ARP_OPER] << 8) | b[o + ARP_OPER + 1];
+      const oper = arpOper(b, o);
       if (oper !== ARP_REQUEST && oper !== ARP_REPLY) {
         d.drop(this, this.reason.badOperation, s);
         continue;
@@ -74,11 +74,10 @@ export class ArpInput extends PipelineNode<typeof spec> {
         writeIpv4(b, o + ARP_TPA, spa);
         ctx.ports.writeMac(port, b, o + ARP_SHA);
         writeIpv4(b, o + ARP_SPA, tpa);
-        b[o + ARP_OPER] = 0;
-        b[o + ARP_OPER + 1] = ARP_REPLY;
+        setArpOper(b, o, ARP_REPLY);
         b.copyWithin(e, o + ARP_THA, o + ARP_THA + 6);
         ctx.ports.writeMac(port, b, e + 6);
-        batch.length[s] = ETH_HEADER_LEN + 28;
+        batch.length[s] = ETH_HEADER_LEN + ARP_LEN;
         batch.txPort[s] = port;
         d.counters.add(this.counter.repliesSent, batch.length[s]);
         d.enqueue(this, this.next.tx, s);

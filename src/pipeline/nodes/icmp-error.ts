@@ -13,7 +13,7 @@
 // leaves by, the port of the route back to the original sender.
 import { ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY, ICMP_DEST_UNREACHABLE, ICMP_PARAMETER_PROBLEM, icmpIsError } from '../../wire/icmp.js';
 import { internetChecksum } from '../../wire/checksum.js';
-import { ipv4FragOffset, ipv4HeaderLen, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, fillIpv4Checksum } from '../../wire/ipv4.js';
+import { ipv4FragOffset, ipv4HeaderLen, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, IPV4_DEFAULT_TTL, fillIpv4Checksum } from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
@@ -122,7 +122,7 @@ export class IcmpError extends PipelineNode<typeof spec> {
       b[n + 5] = id & 0xff;
       b[n + 6] = 0;
       b[n + 7] = 0;
-      b[n + 8] = 64;
+      b[n + 8] = IPV4_DEFAULT_TTL;
       b[n + 9] = IPPROTO_ICMP;
       const src = ctx.ports.address[port];
       b[n + 12] = src >>> 24;

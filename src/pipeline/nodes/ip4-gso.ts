@@ -6,16 +6,11 @@
 // FIN and PSH only on the last segment, CWR only on the first. ip4-rewrite
 // sends super-packets here after its MTU check (which judged the segments)
 // and the TTL decrement, so the segments need nothing more than ip4-output.
-import { fillIpv4Checksum } from '../../wire/ipv4.js';
+import { fillIpv4Checksum, IPPROTO_TCP } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
-import { fillTcpChecksum } from '../../wire/tcp.js';
+import { fillTcpChecksum, TCP_CWR, TCP_FIN, TCP_PSH } from '../../wire/tcp.js';
 import { OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
-
-const IPPROTO_TCP = 6;
-const TCP_FIN = 0x01;
-const TCP_PSH = 0x08;
-const TCP_CWR = 0x80;
 
 const spec = defineNode({
   name: 'ip4-gso',
