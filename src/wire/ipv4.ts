@@ -56,6 +56,9 @@ export const IPPROTO_GRE = 47;
 export const IPPROTO_SCTP = 132;
 export const IPPROTO_UDPLITE = 136;
 
+/** RFC 791 precedence 6, internetwork control: what Linux sends ICMP errors with (RFC 1812 4.3.2.5). */
+export const IPTOS_PREC_INTERNETCONTROL = 0xc0;
+
 /** TTL of datagrams the router originates (ICMP errors, echo replies): Linux's net.ipv4.ip_default_ttl, RFC 1700's recommendation. */
 export const IPV4_DEFAULT_TTL = 64;
 
@@ -130,6 +133,16 @@ export function ipv4Dst(b: Uint8Array, o: number): number {
 }
 
 // ---- setters (see the header comment for which ones stale the checksum) -----
+
+/**
+ * Starts a header the router originates: b[o, o+20) becomes version 4, IHL 5
+ * (no options), every other field zero (no flags, fragment offset 0, checksum
+ * 0). Set the rest with the setters below, then fillIpv4Checksum.
+ */
+export function initIpv4Header(b: Uint8Array, o: number): void {
+  b.fill(0, o, o + IPV4_MIN_HEADER_LEN);
+  b[o] = 0x45;
+}
 
 export function setIpv4Version(b: Uint8Array, o: number, v: number): void {
   b[o] = (b[o] & 0x0f) | ((v & 0x0f) << 4);
