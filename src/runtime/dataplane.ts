@@ -7,7 +7,7 @@ import { Counters, type CounterRegistry } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
 import { Batch } from '../pipeline/batch.js';
 import { compileFib } from '../route/fib.js';
-import { NeighborSync } from '../pipeline/neighbor-sync.js';
+import { NeighborSync } from '../arp/neighbor-sync.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './worker-loop.js';

@@ -12,7 +12,7 @@ import { FibView } from '../route/fib-view.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { WorkerLoop } from './worker-loop.js';
-import { NeighborSync } from '../pipeline/neighbor-sync.js';
+import { NeighborSync } from '../arp/neighbor-sync.js';
 
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);

@@ -4,13 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
-import { NeighborSync } from '../../src/pipeline/neighbor-sync.js';
+import { NeighborSync } from '../../src/arp/neighbor-sync.js';
 import { Router } from '../../src/pipeline/router.js';
 import { compileFib } from '../../src/route/fib.js';
 import { ARP_REPLY, parseArp } from '../../src/wire/arp.js';
 import { parseEthernet } from '../../src/wire/ethernet.js';
-import { arpFrame, udpFrame, HOST_MAC, ROUTER_MAC } from './build.js';
-import { BASE_CONFIG } from './harness.js';
+import { arpFrame, udpFrame, HOST_MAC, ROUTER_MAC } from '../pipeline/build.js';
+import { BASE_CONFIG } from '../pipeline/harness.js';
 
 function worker(index: number, shared: SharedArrayBuffer, clock: ManualClock) {
   const config = parseConfig(BASE_CONFIG, 't', '.');
