@@ -1,7 +1,7 @@
 // `dataplane lab up|down|status`: a network-namespace topology around one
 // dataplane on this host (root). See src/lab/topology.ts for the picture.
 import { labDown, labUp, logTail, readState, routerAlive, type LabState } from '../lab/lab.js';
-import { LabError, labUnavailable } from '../lab/sh.js';
+import { LabError, labUnavailable } from '../lab/lab-error.js';
 import { checkPrefix, describeAddresses, existingNamespaces, LAB, type LabEngine, type LabPorts } from '../lab/topology.js';
 
 export interface LabCliOptions {

@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { isIoError, NativeUnavailableError } from '../io/native.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { Dataplane, type PortTotals } from '../runtime/dataplane.js';
-import { PortSetupError } from '../runtime/port-setup.js';
+import { CommandError } from '../host/commands.js';
 
 export interface RunOptions {
   config: string;
@@ -42,7 +42,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     });
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError) return fail(e.message, 2);
-    if (e instanceof NativeUnavailableError || e instanceof PortSetupError || isIoError(e)) return fail((e as Error).message, 1);
+    if (e instanceof NativeUnavailableError || e instanceof CommandError || isIoError(e)) return fail((e as Error).message, 1);
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
   }

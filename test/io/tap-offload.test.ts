@@ -5,7 +5,8 @@
 // with offload the dataplane really received super-packets (average frame far
 // above 1514 B) and without it only MTU-sized frames, and logs an iperf3
 // figure. Root only; each case < 20 s.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { haveCommand, nsSpawn, nsTry } from '../../src/host/commands.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { CLI } from '../cli-run.js';
 import { loadNative, nativeAvailable } from '../../src/io/native.js';
 import { Lab, rootSkipReason } from './netns.js';
 
-const hasIperf = spawnSync('iperf3', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasIperf = haveCommand('iperf3');
 const skip = rootSkipReason(true) ?? (hasIperf ? undefined : 'needs iperf3');
 const BYTES = 64 * 1024 * 1024;
 
@@ -91,8 +92,9 @@ describe.skipIf(skip !== undefined)(`TCP through offload TAPs${skip ? ` (skipped
   let nsS: string;
   const children: ChildProcess[] = [];
 
-  const start = (cmd: string, args: string[]): ChildProcess => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  /** A background process in `ns`, killed in afterAll if still running. */
+  const start = (ns: string, cmd: string, args: string[]): ChildProcess => {
+    const c = nsSpawn(ns, cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(c);
     return c;
   };
@@ -133,7 +135,7 @@ describe.skipIf(skip !== undefined)(`TCP through offload TAPs${skip ? ` (skipped
   }
 
   async function transfer(offload: 'off' | 'on' | 'mixed'): Promise<Outcome> {
-    const dp = start('ip', ['netns', 'exec', nsR, process.execPath, CLI, 'run', '--config', join(dir, `${offload}.yaml`), '--workers', '1', '--json']);
+    const dp = start(nsR, process.execPath, [CLI, 'run', '--config', join(dir, `${offload}.yaml`), '--workers', '1', '--json']);
     let log = '';
     dp.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     dp.stderr?.on('data', (d: Buffer) => (log += d.toString()));
@@ -144,15 +146,15 @@ describe.skipIf(skip !== undefined)(`TCP through offload TAPs${skip ? ` (skipped
     try {
       await waitFor(dp, /"event":"started"/, 8000);
       // The bytes, checked end to end: a TCP connection carrying BYTES random bytes, sha256 on both sides.
-      const rx = start('ip', ['netns', 'exec', nsS, process.execPath, '-e', RECEIVER, '198.51.100.10']);
+      const rx = start(nsS, process.execPath, ['-e', RECEIVER, '198.51.100.10']);
       const rxDone = waitFor(rx, /"sha256"/, 12_000);
       await waitFor(rx, /listening/, 5000);
-      sent = spawnSync('ip', ['netns', 'exec', nsC, process.execPath, '-e', SENDER, '198.51.100.10', String(BYTES)], { encoding: 'utf8', timeout: 10_000 }).stdout;
+      sent = nsTry(nsC, process.execPath, ['-e', SENDER, '198.51.100.10', String(BYTES)], { timeoutMs: 10_000 }).stdout;
       received = await rxDone;
       // And a short iperf3 run for the throughput figure.
-      const srv = start('ip', ['netns', 'exec', nsS, 'iperf3', '-s', '-1', '--forceflush', '-B', '198.51.100.10']);
+      const srv = start(nsS, 'iperf3', ['-s', '-1', '--forceflush', '-B', '198.51.100.10']);
       await waitFor(srv, /Server listening/, 5000);
-      iperf = spawnSync('ip', ['netns', 'exec', nsC, 'iperf3', '-c', '198.51.100.10', '-t', '2', '-J'], { encoding: 'utf8', timeout: 8000 }).stdout;
+      iperf = nsTry(nsC, 'iperf3', ['-c', '198.51.100.10', '-t', '2', '-J'], { timeoutMs: 8000 }).stdout;
     } finally {
       // SIGTERM: the dataplane stops, prints its summary and deletes its TAPs.
       if (dp.exitCode === null && dp.pid !== undefined) process.kill(dp.pid, 'SIGTERM');
