@@ -50,11 +50,9 @@ export class ArpResolver {
     this.pending = new PendingQueue(a.pendingNeighbors * a.pendingPerNeighbor, a.pendingPerNeighbor, maxFrame);
     this.reachableMs = a.reachableMs;
     this.resolveTimeoutMs = a.resolveTimeoutMs;
-    const mac = new Uint8Array(MAC_LEN);
     for (const n of config.neighbors) {
       const slot = this.neighbors.findOrInsert(n.port, n.address);
-      n.mac.split(':').forEach((h, k) => (mac[k] = parseInt(h, 16)));
-      if (slot >= 0) this.neighbors.setReachable(slot, mac, 0, 0, Infinity);
+      if (slot >= 0) this.neighbors.setReachable(slot, n.mac, 0, 0, Infinity);
     }
     this.applySynced = (port, ip, m) => {
       const n = this.neighbors.findOrInsert(port, ip);

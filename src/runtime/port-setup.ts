@@ -8,7 +8,7 @@ import type { PortConfig, RouterConfig } from '../config/load.js';
 import { nsRun, nsTry, run } from '../host/commands.js';
 import { loadNative } from '../io/native.js';
 import { TapPort } from '../io/tap-port.js';
-import { ipv4ToString } from '../wire/address.js';
+import { ipv4ToString, macToString } from '../wire/address.js';
 import type { PortPlan } from './worker-init.js';
 
 export interface PortSetup {
@@ -81,11 +81,11 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
       } else {
         const ifname = p.io.interface;
         io.ifIndex(ifname); // throws "interface NAME not found"
-        if (p.macDefaulted) p.mac = Array.from(io.ifHwAddr(ifname), (x) => x.toString(16).padStart(2, '0')).join(':');
+        if (p.macDefaulted) p.mac = Uint8Array.from(io.ifHwAddr(ifname));
         io.ifSetUp(ifname, true);
         const group = (process.pid * 7 + p.index) & 0xffff;
         perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group })));
-        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${p.mac} mtu ${p.mtu}`);
+        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}`);
       }
     }
   } catch (e) {
