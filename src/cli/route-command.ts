@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, type RouterConfig } from '../config/load.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import { NexthopKind } from '../route/nexthops.js';
-import { NO_ROUTE } from '../pipeline/context.js';
+import { NO_ROUTE } from '../route/fib-view.js';
 import { ipv4ToString, tryParseIpv4Address } from '../wire/address.js';
 
 /** The most specific configured prefix containing `addr` (the control-side prefix set, not the trie). */

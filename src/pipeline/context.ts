@@ -3,17 +3,13 @@
 // and next hops are read-only here (the control plane publishes new
 // versions). The neighbor state is the ARP module's (src/arp/), handed to the
 // nodes that need it.
+import type { FibLookup } from '../route/fib-view.js';
 import type { NexthopTable } from '../route/nexthops.js';
 import type { Clock } from './clock.js';
 import type { PortTable } from './ports.js';
 import type { TokenBucket } from './token-bucket.js';
 
-/** Longest-prefix match as the data plane uses it: a next-hop index, or NO_ROUTE. */
-export interface FibLookup {
-  lookup(addr: number): number;
-}
-
-export const NO_ROUTE = -1;
+export type { FibLookup };
 
 export interface ForwardingContext {
   ports: PortTable;

@@ -21,12 +21,13 @@ import {
   setIpv4TotalLength, setIpv4Ttl,
 } from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
+import { isMartianSource } from '../../wire/address.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
-import { NO_ROUTE, type ForwardingContext } from '../context.js';
+import { NO_ROUTE } from '../../route/fib-view.js';
+import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
-import { isMartianSource } from './ip4-input.js';
 
 const spec = defineNode({
   name: 'icmp-error',

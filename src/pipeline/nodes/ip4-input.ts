@@ -3,6 +3,7 @@
 // broadcast/multicast rules of 5.3.5 for a unicast-only router. A datagram
 // that passes is trimmed to its total length (dropping Ethernet padding) and
 // its header can be trusted by every node after this one.
+import { isMartianSource } from '../../wire/address.js';
 import { ipv4AddressSum, ipv4FixedHeaderSum, sumIsAllOnes } from '../../wire/checksum.js';
 import { WireDrop } from '../../wire/drop-reason.js';
 import { checkIpv4, ipv4ChecksumOk, ipv4Dst, ipv4Src, ipv4TotalLength } from '../../wire/ipv4.js';
@@ -28,12 +29,6 @@ const spec = defineNode({
     ownSourceAddress: "arrived with one of the router's own addresses as source",
   },
 });
-
-/** Is `a` never valid as a source (RFC 1812 5.3.7, RFC 6890): 0/8, 127/8, 224/4 multicast, 240/4 and broadcast. */
-export function isMartianSource(a: number): boolean {
-  const top = a >>> 24;
-  return top === 0 || top === 127 || top >= 224;
-}
 
 export class Ip4Input extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {

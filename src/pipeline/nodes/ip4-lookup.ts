@@ -7,7 +7,8 @@ import { ipv4Dst } from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
-import { icmpErrorCode, NO_ROUTE, type ForwardingContext } from '../context.js';
+import { NO_ROUTE } from '../../route/fib-view.js';
+import { icmpErrorCode, type ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
