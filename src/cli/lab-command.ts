@@ -18,7 +18,7 @@ function say(s: string): void {
   process.stdout.write(s + '\n');
 }
 
-export function topologyText(s: LabState): string {
+function topologyText(s: LabState): string {
   const router =
     s.engine === 'dataplane'
       ? `dataplane pid ${s.pid}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${s.ports} ports`

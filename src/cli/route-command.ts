@@ -18,7 +18,7 @@ function matchingPrefix(addr: number, compiled: CompiledFib): string {
 }
 
 /** One answer line: `ADDR PREFIX via GW dev PORT`, `ADDR PREFIX dev PORT`, `ADDR PREFIX blackhole`, `ADDR unreachable`... */
-export function describeLookup(addr: number, config: RouterConfig, compiled: CompiledFib): string {
+function describeLookup(addr: number, config: RouterConfig, compiled: CompiledFib): string {
   const a = ipv4ToString(addr);
   const nh = compiled.lpm.lookup(addr);
   if (nh === NO_ROUTE) return `${a} unreachable`;

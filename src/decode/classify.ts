@@ -1,5 +1,8 @@
-// Zero-allocation frame classifier: the validating fast path shared by the
-// pipeline's ethernet-input / ip4-input nodes and the decode benchmark.
+// Zero-allocation frame classifier: one validating pass over a captured frame,
+// the subject of the decode benchmark (`npm run bench -- decode`) against
+// other decoders. decodeFrame (`dataplane decode`) shares its link walk,
+// classifyLink. The pipeline does not use it: ethernet-input and ip4-input
+// check what a router needs, node by node.
 //
 // One call walks the link header (Ethernet with stacked VLAN tags, raw IPv4,
 // Linux SLL/SLL2, BSD NULL/LOOP), then the IPv4 header (structure + header

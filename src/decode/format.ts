@@ -78,7 +78,7 @@ export function tcpFlagsString(flags: number): string {
   return s === '' ? 'none' : s;
 }
 
-export function ethertypeString(type: number): string {
+function ethertypeString(type: number): string {
   if (type < 0x0600) return '802.3 LLC'; // a length field, not an ethertype
   return `ethertype ${ETHERTYPE_NAMES.get(type) ?? 'Unknown'} (0x${type.toString(16).padStart(4, '0')})`;
 }
@@ -122,7 +122,7 @@ function unreachableText(ic: IcmpSection): string {
   return ic.code === ICMP_UNREACH_FRAG_NEEDED && ic.mtu !== undefined ? `${line} (mtu ${ic.mtu})` : line;
 }
 
-export function icmpText(ic: IcmpSection): string {
+function icmpText(ic: IcmpSection): string {
   const echo = `id ${ic.id ?? '?'}, seq ${ic.seq ?? '?'}`;
   switch (ic.type) {
     case ICMP_ECHO_REPLY:

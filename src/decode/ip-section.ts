@@ -20,7 +20,7 @@ import type { IpOption, IpSection } from './summary.js';
 
 
 /** Options of an IPv4 header of `hl` bytes at b[o], up to EOL (not listed); stops at an option that does not fit. */
-export function ipv4Options(b: Uint8Array, o: number, hl: number): IpOption[] {
+function ipv4Options(b: Uint8Array, o: number, hl: number): IpOption[] {
   return parseIpv4Options(b, o + IPV4_MIN_HEADER_LEN, o + hl).map((opt) => ({ type: opt.type, len: opt.type === IPOPT_NOP ? 1 : opt.data.length + 2 }));
 }
 

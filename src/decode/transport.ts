@@ -28,7 +28,7 @@ const ICMP_UNREACHABLE = 3;
 const ICMP_FRAG_NEEDED = 4;
 
 /** Echo, timestamp, information and address-mask requests/replies carry an identifier and a sequence number. */
-export function icmpHasEcho(type: number): boolean {
+function icmpHasEcho(type: number): boolean {
   return type === 0 || type === 8 || (type >= 13 && type <= 18);
 }
 
@@ -64,7 +64,7 @@ function icmpSection(b: Uint8Array, o: number, csumOk: boolean | null | undefine
 }
 
 /** The datagram an ICMP error quotes, `avail` bytes at b[q]: IPv4 header fields, then the first 8 bytes of its L4 header. */
-export function decodeQuote(b: Uint8Array, q: number, avail: number): InnerSection {
+function decodeQuote(b: Uint8Array, q: number, avail: number): InnerSection {
   const inner: InnerSection = {};
   if (!ipv4HeaderReadable(b, q, avail)) return inner;
   const ip = ipv4Section(b, q, avail);

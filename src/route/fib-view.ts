@@ -24,7 +24,7 @@ export const LEVEL_BITS = [20, 4, 8] as const;
 
 /** The buffers that make up one published FIB generation (postMessage-able). */
 export interface FibBuffers {
-  /** Bumped by the control plane at each publish; workers keep the newest. */
+  /** Which snapshot this is (Lpm.snapshot's argument; `dataplane run` publishes one, generation 0, at start). */
   generation: number;
   root: ArrayBufferLike;
   level2: ArrayBufferLike;

@@ -4,9 +4,10 @@
 // neighbor table; a miss goes to arp-resolve, which holds the datagram and
 // asks.
 //
-// Offload metadata (batch.offload): towards an offload TAP it goes along (the
-// checksum start is kept relative to the frame when the Ethernet header
-// moves); towards any other port a partial checksum is completed here. A TCP
+// Offload metadata (batch.offload): towards an offload TAP it goes along
+// unchanged (ports are untagged, so the Ethernet header written here starts
+// where the received one did, and CSUM_START, counted from the frame's start,
+// still holds); towards any other port a partial checksum is completed here. A TCP
 // super-packet for such a port was segmented by ip4-gso already; one that
 // still arrives (it cannot by ip4-rewrite) is dropped as
 // gso-to-non-offload-port rather than sent as a 64 KiB frame.
@@ -110,14 +111,6 @@ export class Ip4Output extends PipelineNode<typeof spec> {
       b[e + 11] = portMac[pm + 5];
       b[e + 12] = ETHERTYPE_IPV4 >> 8;
       b[e + 13] = ETHERTYPE_IPV4 & 0xff;
-      if (offloaded && portOffload[port] !== 0) {
-        // CSUM_START and HDR_LEN count from the frame's start, which moves when a VLAN tag went away.
-        const delta = start[s] - e;
-        if (delta !== 0) {
-          meta[om + OffloadMeta.CSUM_START] += delta;
-          if (meta[om + OffloadMeta.HDR_LEN] !== 0) meta[om + OffloadMeta.HDR_LEN] += delta;
-        }
-      }
       start[s] = e;
       length[s] = ETH_HEADER_LEN + ((b[o + 2] << 8) | b[o + 3]);
       vec[w++] = s;
