@@ -11,7 +11,8 @@ export class TokenBucket {
     private readonly burst: number,
     private readonly clock: Clock,
   ) {
-    this.tokens = burst;
+    // A rate of 0 disables ICMP errors (config icmp.ratePerSecond): not even a first burst.
+    this.tokens = ratePerSecond > 0 ? burst : 0;
     this.lastMs = clock.nowMs();
   }
 

@@ -202,11 +202,19 @@ describe('RFC 1812 4.3.2.7: when no ICMP error is sent', () => {
   });
 
   it('rate-limited by a token bucket (RFC 1812 4.3.2.8)', () => {
-    const h = new Harness(BASE_CONFIG.replace('icmp: { ratePerSecond: 1000, burst: 100 }', 'icmp: { ratePerSecond: 0, burst: 2 }'));
+    // One token a second and a clock that stands still: the burst of 2, then nothing.
+    const h = new Harness(BASE_CONFIG.replace('icmp: { ratePerSecond: 1000, burst: 100 }', 'icmp: { ratePerSecond: 1, burst: 2 }'));
     const frames = [1, 2, 3, 4].map((i) => ({ port: 'lan', frame: udpFrame({ ...FROM_LAN, dst: '198.18.200.1' }, i, 2) }));
     const { out, counters } = h.send(frames);
     expect(out).toHaveLength(2);
     expect(counters['icmp-error/rate-limited']).toBe(2);
+  });
+
+  it('icmp.ratePerSecond 0 disables ICMP errors, as the config says', () => {
+    const h = new Harness(BASE_CONFIG.replace('icmp: { ratePerSecond: 1000, burst: 100 }', 'icmp: { ratePerSecond: 0, burst: 2 }'));
+    const { out, counters } = h.one('lan', udpFrame({ ...FROM_LAN, dst: '198.18.200.1' }, 1, 2));
+    expect(out).toHaveLength(0);
+    expect(counters['icmp-error/rate-limited']).toBe(1);
   });
 });
 
