@@ -8,7 +8,7 @@ import { isIoError, NativeUnavailableError } from '../io/native.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { Dataplane, type PortTotals } from '../runtime/dataplane.js';
 import type { Counters } from '../pipeline/counters.js';
-import { PortSetupError } from '../runtime/port-setup.js';
+import { CommandError } from '../host/commands.js';
 import { checkTraceRequest, openTraceWriter, TraceRequestError, type TraceRequest } from '../trace/session.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
 import type { TraceWriter } from '../trace/writer.js';
@@ -60,7 +60,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     }
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof TraceRequestError) return fail(e.message, 2);
-    if (e instanceof NativeUnavailableError || e instanceof PortSetupError || isIoError(e)) return fail((e as Error).message, 1);
+    if (e instanceof NativeUnavailableError || e instanceof CommandError || isIoError(e)) return fail((e as Error).message, 1);
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
   }

@@ -1,12 +1,13 @@
 // Loads and checks the router config: YAML -> zod schema -> semantic checks ->
-// a normalized RouterConfig with addresses as numbers and ports by index.
+// a normalized RouterConfig with addresses as numbers, MACs as six bytes and
+// ports by index: text is parsed here once, never by the consumers.
 // Every problem found is reported, each naming its field, in one ConfigError;
 // nothing half-loaded is ever returned.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { parseIpv4Address } from '../wire/address.js';
+import { MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
 import { configSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 
@@ -23,7 +24,8 @@ export class ConfigError extends Error {
 export interface PortConfig {
   index: number;
   name: string;
-  mac: string;
+  /** Six bytes. */
+  mac: Uint8Array;
   address: number;
   prefixLen: number;
   mtu: number;
@@ -35,7 +37,8 @@ export interface PortConfig {
 
 export interface StaticNeighbor {
   address: number;
-  mac: string;
+  /** Six bytes. */
+  mac: Uint8Array;
   port: number;
 }
 
@@ -69,10 +72,13 @@ function maskOf(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-/** Derived MAC for a port without one: locally administered, unique per port index. */
-function defaultMac(index: number): string {
-  const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return `02:00:00:00:${hex((index >> 8) & 0xff)}:${hex((index + 1) & 0xff)}`;
+/** Derived MAC for a port without one: locally administered, unique per port index (02:00:00:00:hh:ll, index + 1 in the last byte). */
+function defaultMac(index: number): Uint8Array {
+  const mac = new Uint8Array(MAC_LEN);
+  mac[0] = 0x02;
+  mac[4] = (index >> 8) & 0xff;
+  mac[5] = (index + 1) & 0xff;
+  return mac;
 }
 
 function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
@@ -101,7 +107,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     return {
       index,
       name: p.name,
-      mac: (p.mac ?? defaultMac(index)).toLowerCase(),
+      mac: p.mac === undefined ? defaultMac(index) : parseMacAddress(p.mac),
       macDefaulted: p.mac === undefined,
       address: parseIpv4Address(addr),
       prefixLen: Number(len),
@@ -121,9 +127,10 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   ports.forEach((p, i) => {
     if (portIndex.has(p.name)) problems.push(`ports[${i}].name: "${p.name}" is already the name of ports[${portIndex.get(p.name)}]`);
     else portIndex.set(p.name, i);
-    const other = macs.get(p.mac);
-    if (other !== undefined) problems.push(`ports[${i}].mac: ${p.mac} is already the MAC of port "${other}"`);
-    else macs.set(p.mac, p.name);
+    const mac = macToString(p.mac, 0);
+    const other = macs.get(mac);
+    if (other !== undefined) problems.push(`ports[${i}].mac: ${mac} is already the MAC of port "${other}"`);
+    else macs.set(mac, p.name);
     const mask = maskOf(p.prefixLen);
     if (p.prefixLen < 31) {
       const host = p.address & ~mask;
@@ -182,7 +189,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     const port = n.dev !== undefined ? (portIndex.get(n.dev) ?? -1) : ports.findIndex((p) => ((address & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
     if (n.dev !== undefined && port < 0) problems.push(`neighbors[${i}].dev: "${n.dev}" is not a configured port`);
     else if (port < 0) problems.push(`neighbors[${i}].address: ${n.address} is not on a connected subnet; add "dev"`);
-    else neighbors.push({ address, mac: n.mac.toLowerCase(), port });
+    else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
   if (problems.length > 0) throw new ConfigError(source, problems);
   return { ports, routes, neighbors, icmp: raw.icmp, arp: raw.arp };

@@ -2,7 +2,7 @@
 // trace: what the FIB answers for an address and the configured prefix it
 // matched.
 import type { RouterConfig } from '../config/load.js';
-import { NO_ROUTE } from './lpm.js';
+import { NO_ROUTE } from './fib-view.js';
 import { ipv4ToString } from '../wire/address.js';
 import type { CompiledFib } from './fib.js';
 import { NexthopKind } from './nexthops.js';

@@ -1,8 +1,8 @@
 // The FIB: a config compiled into an LPM trie of next-hop indexes plus the
 // next-hop table the indexes point into.
 import type { RouterConfig } from '../config/load.js';
-import type { FibLookup } from '../pipeline/context.js';
 import { buildFib } from './fib-build.js';
+import type { FibLookup } from './fib-view.js';
 import { NexthopTable } from './nexthops.js';
 import { Lpm } from './lpm.js';
 

@@ -11,19 +11,12 @@
 // and a Docker user cannot easily change; turning our end's features off
 // would not stop them and would outlive the process. So the port takes them
 // (io.offload, the default) and says at start what it cannot take.
-import { execFileSync } from 'node:child_process';
 import type { PortConfig, RouterConfig } from '../config/load.js';
+import { nsRun, nsTry, run } from '../host/commands.js';
 import { loadNative } from '../io/native.js';
 import { TapPort } from '../io/tap-port.js';
-import { ipv4ToString } from '../wire/address.js';
+import { ipv4ToString, macToString } from '../wire/address.js';
 import type { PortPlan } from './worker-init.js';
-
-export class PortSetupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PortSetupError';
-  }
-}
 
 export interface PortSetup {
   /** plans[worker][port] */
@@ -36,34 +29,10 @@ export interface PortSetup {
   describe: string[];
 }
 
-function run(cmd: string, args: string[]): void {
-  try {
-    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new PortSetupError(`${cmd} ${args.join(' ')}: ${stderr || (e as Error).message}`);
-  }
-}
-
-/** `ip` inside a namespace given by name or as /proc/PID/ns/net (or any path to a netns file). */
-function ipIn(netns: string, args: string[]): void {
-  if (netns.includes('/')) run('nsenter', [`--net=${netns}`, 'ip', ...args]);
-  else run('ip', ['-n', netns, ...args]);
-}
-
-function sysctlIn(netns: string, key: string, value: string): void {
-  const args = ['sysctl', '-q', '-w', `${key}=${value}`];
-  try {
-    if (netns.includes('/')) execFileSync('nsenter', [`--net=${netns}`, ...args], { stdio: 'ignore' });
-    else execFileSync('ip', ['netns', 'exec', netns, ...args], { stdio: 'ignore' });
-  } catch {
-    // Best effort: a missing sysctl (IPv6 disabled in the kernel) is not an error.
-  }
-}
-
+/** `netns` as `ip link set ... netns` takes it: a name, or the PID of /proc/PID/ns/net (nsRun takes a name or any path). */
 function netnsArg(netns: string): string {
   const m = /^\/proc\/(\d+)\/ns\/net$/.exec(netns);
-  return m ? m[1] : netns; // `ip link set ... netns` takes a name or a PID
+  return m ? m[1] : netns;
 }
 
 function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans: PortPlan[]; line: string } {
@@ -83,15 +52,16 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
     run('ip', ['link', 'set', 'dev', name, 'netns', netnsArg(netns)]);
     let inner = name;
     if (p.io.peerName !== undefined && p.io.peerName !== name) {
-      ipIn(netns, ['link', 'set', 'dev', name, 'name', p.io.peerName]);
+      nsRun(netns, 'ip', ['link', 'set', 'dev', name, 'name', p.io.peerName]);
       inner = p.io.peerName;
     }
     // The kernel side speaks IPv4 only: no router solicitations or DAD noise on the port.
-    sysctlIn(netns, `net.ipv6.conf.${inner}.disable_ipv6`, '1');
-    ipIn(netns, ['link', 'set', 'dev', inner, 'up']);
+    // Best effort: a missing key (IPv6 disabled in the kernel) is not an error.
+    nsTry(netns, 'sysctl', ['-qw', `net.ipv6.conf.${inner}.disable_ipv6=1`]);
+    nsRun(netns, 'ip', ['link', 'set', 'dev', inner, 'up']);
     if (p.io.peerAddress !== undefined) {
-      ipIn(netns, ['addr', 'add', p.io.peerAddress, 'dev', inner]);
-      ipIn(netns, ['route', 'replace', 'default', 'via', ipv4ToString(p.address), 'dev', inner]);
+      nsRun(netns, 'ip', ['addr', 'add', p.io.peerAddress, 'dev', inner]);
+      nsRun(netns, 'ip', ['route', 'replace', 'default', 'via', ipv4ToString(p.address), 'dev', inner]);
       line += `; kernel side ${inner} in ${netns} with ${p.io.peerAddress}, default via ${ipv4ToString(p.address)}`;
     } else {
       line += `; kernel side ${inner} in ${netns}`;
@@ -128,12 +98,12 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
       } else {
         const ifname = p.io.interface;
         io.ifIndex(ifname); // throws "interface NAME not found"
-        if (p.macDefaulted) p.mac = Array.from(io.ifHwAddr(ifname), (x) => x.toString(16).padStart(2, '0')).join(':');
+        if (p.macDefaulted) p.mac = Uint8Array.from(io.ifHwAddr(ifname));
         io.ifSetUp(ifname, true);
         const group = (process.pid * 7 + p.index) & 0xffff;
         const offload = p.io.offload;
         perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group, offload })));
-        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${p.mac} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
+        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
       }
     }
   } catch (e) {

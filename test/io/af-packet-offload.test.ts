@@ -21,7 +21,8 @@ import { PortWaiter } from '../../src/io/wait.js';
 import { Batch, OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../../src/pipeline/batch.js';
 import { completeChecksum } from '../../src/pipeline/offload.js';
 import { formatMac, onesComplement, parseIp, parseMac, udpOf } from './frames.js';
-import { ip, Lab, rootSkipReason, tick, udpFrom } from './netns.js';
+import { ip } from '../../src/host/commands.js';
+import { Lab, rootSkipReason, tick, udpFrom } from './netns.js';
 import { averageRxFrame, averageTxFrame, dataplaneTransfer, withDataplane } from './transfer.js';
 
 const skip = rootSkipReason(true);

@@ -9,7 +9,8 @@ import { IoCounter, isPortGone } from '../../src/io/native.js';
 import { PortWaiter } from '../../src/io/wait.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { formatHex, formatMac, parseIp, parseMac, udpOf, vlanFrame } from './frames.js';
-import { ip, Lab, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
+import { ip } from '../../src/host/commands.js';
+import { Lab, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
 import { answerPing } from './serve.js';
 
 const skip = rootSkipReason(false);

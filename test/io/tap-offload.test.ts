@@ -5,7 +5,8 @@
 // with offload the dataplane really received super-packets (average frame far
 // above 1514 B) and without it only MTU-sized frames, and logs an iperf3
 // figure. Root only; each case < 20 s.
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { haveCommand } from '../../src/host/commands.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { loadNative, nativeAvailable } from '../../src/io/native.js';
 import { Lab, rootSkipReason } from './netns.js';
 import { averageRxFrame, dataplaneTransfer, type TransferOutcome } from './transfer.js';
 
-const hasIperf = spawnSync('iperf3', ['--version'], { stdio: 'ignore' }).status === 0;
+const hasIperf = haveCommand('iperf3');
 const skip = rootSkipReason(true) ?? (hasIperf ? undefined : 'needs iperf3');
 const BYTES = 64 * 1024 * 1024;
 

@@ -3,7 +3,7 @@
 // config and into a throwaway network namespace; then the command and `ip
 // route get` answer for the same addresses, most inside those routes, and
 // must agree. Only the namespace made here is touched; afterAll deletes it.
-import { spawnSync } from 'node:child_process';
+import { tryRun, type CommandResult } from '../../src/host/commands.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -16,9 +16,8 @@ import { existsSync } from 'node:fs';
 const NS = `dp-rl-test-${process.pid}`;
 const dir = mkdtempSync(join(os.tmpdir(), 'dp-route-lookup-'));
 
-function ip(args: string[], input?: string) {
-  const r = spawnSync('ip', args, { input, encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+function ip(args: string[], input?: string): CommandResult {
+  return tryRun('ip', args, { input, timeoutMs: 30_000 });
 }
 
 const skip = process.getuid?.() !== 0 ? 'needs root to create a network namespace' : !existsSync(ROUTEVIEWS_FILE) ? `needs ${ROUTEVIEWS_FILE}` : undefined;

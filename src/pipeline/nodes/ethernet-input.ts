@@ -2,7 +2,7 @@
 // broadcast, and sends IPv4 to ip4-input and ARP to arp-input. Tagged frames
 // are dropped: ports are untagged (802.1Q subinterfaces would be a port
 // option; the counter tells a user that tagged traffic is arriving).
-import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_QINQ, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isVlanTpid } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
 import { OffloadMeta, PacketFlag } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
@@ -68,7 +68,7 @@ export class EthernetInput extends PipelineNode<typeof spec> {
       } else if (type === ETHERTYPE_ARP) {
         batch.l3[s] = o + ETH_HEADER_LEN;
         d.enqueue(this, this.next.arp, s);
-      } else if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === 0x9100) {
+      } else if (isVlanTpid(type)) {
         d.drop(this, R.vlanTagged, s);
       } else {
         d.drop(this, R.unknownEthertype, s);

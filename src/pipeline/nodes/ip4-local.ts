@@ -5,7 +5,7 @@
 // unreachable (RFC 1812 4.3.2.3). Fragments are not reassembled: the router
 // never needs a datagram bigger than one frame addressed to itself.
 import { fillIcmpChecksum, icmpChecksumOk, icmpType, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_UNREACH_PORT, ICMP_UNREACH_PROTOCOL, setIcmpType, checkIcmp } from '../../wire/icmp.js';
-import { fillIpv4Checksum, ipv4Dst, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, setIpv4Dst, setIpv4Src, setIpv4Ttl } from '../../wire/ipv4.js';
+import { fillIpv4Checksum, ipv4Dst, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_DEFAULT_TTL, setIpv4Dst, setIpv4Src, setIpv4Ttl } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { Fate, PacketFlag } from '../batch.js';
 import { icmpErrorCode } from '../context.js';
@@ -29,9 +29,6 @@ const spec = defineNode({
 
 const PORT_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_PORT);
 const PROTOCOL_UNREACHABLE = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_PROTOCOL);
-
-/** TTL of packets the router makes (Linux's default, net.ipv4.ip_default_ttl). */
-export const LOCAL_TTL = 64;
 
 export class Ip4Local extends PipelineNode<typeof spec> {
   constructor() {
@@ -74,7 +71,7 @@ export class Ip4Local extends PipelineNode<typeof spec> {
         const src = ipv4Src(b, o);
         setIpv4Src(b, o, ipv4Dst(b, o));
         setIpv4Dst(b, o, src);
-        setIpv4Ttl(b, o, LOCAL_TTL);
+        setIpv4Ttl(b, o, IPV4_DEFAULT_TTL);
         fillIpv4Checksum(b, o);
         setIcmpType(b, io, ICMP_ECHO_REPLY);
         fillIcmpChecksum(b, io, ilen);
