@@ -48,6 +48,7 @@ export interface RouterConfig {
   neighbors: StaticNeighbor[];
   icmp: RawConfig['icmp'];
   arp: RawConfig['arp'];
+  reassembly: RawConfig['reassembly'];
 }
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -192,7 +193,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { ports, routes, neighbors, icmp: raw.icmp, arp: raw.arp };
+  return { ports, routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly };
 }
 
 export function loadConfig(path: string): RouterConfig {

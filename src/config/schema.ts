@@ -139,6 +139,15 @@ export const configSchema = z
       })
       .strict()
       .default({ reachableMs: 30_000, resolveTimeoutMs: 1000, pendingPerNeighbor: 8, pendingNeighbors: 256 }),
+    reassembly: z
+      .object({
+        /** Datagrams to the router that may be in pieces at once (72 KiB each, per worker). */
+        datagrams: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1024, 'must be at most 1024').default(16),
+        /** How long the pieces of one datagram are kept (Linux's ipfrag_time is 30 s). */
+        timeoutMs: z.number().int('must be a whole number').min(100, 'must be at least 100').max(120_000, 'must be at most 120000').default(30_000),
+      })
+      .strict()
+      .default({ datagrams: 16, timeoutMs: 30_000 }),
   })
   .strict();
 

@@ -18,6 +18,8 @@ import { Ip4Frag } from './nodes/ip4-frag.js';
 import { Ip4Gso } from './nodes/ip4-gso.js';
 import { Ip4Input } from './nodes/ip4-input.js';
 import { Ip4Local } from './nodes/ip4-local.js';
+import { Ip4Reassembly } from './nodes/ip4-reassembly.js';
+import { Reassembler } from './reassembly.js';
 import { Ip4Lookup } from './nodes/ip4-lookup.js';
 import { Ip4Output } from './nodes/ip4-output.js';
 import { Ip4Rewrite } from './nodes/ip4-rewrite.js';
@@ -47,6 +49,7 @@ export class Router {
   readonly arp: ArpResolver;
   private readonly entryId: number;
   private readonly arpResolve: ArpResolve;
+  private readonly reassembly: Ip4Reassembly;
   private readonly toTx: (slot: number) => void;
   private readonly toIcmpError: (slot: number) => void;
 
@@ -62,11 +65,13 @@ export class Router {
     const ctx = this.ctx;
     this.arp = new ArpResolver(ctx, config, opts.maxFrame, opts.neighborSync);
     this.arpResolve = new ArpResolve(ctx, this.arp);
+    this.reassembly = new Ip4Reassembly(new Reassembler(config.reassembly.datagrams, config.reassembly.timeoutMs), clock);
     this.graph = new Graph(opts.batchCapacity)
       .add(new EthernetInput(ctx))
       .add(new ArpInput(ctx, this.arp))
       .add(new Ip4Input(ctx))
       .add(new Ip4Local())
+      .add(this.reassembly)
       .add(new IcmpError(ctx))
       .add(new Ip4Lookup(ctx))
       .add(new Ip4Rewrite(ctx))
@@ -88,12 +93,13 @@ export class Router {
     return this.graph.counters;
   }
 
-  /** Runs one batch: ARP timers, then slots [0, batch.rxCount). Output is in graph.output. */
+  /** Runs one batch: ARP and reassembly timers, then slots [0, batch.rxCount). Output is in graph.output. */
   process(batch: Batch): void {
     const g = this.graph;
     g.begin(batch);
     const lost = this.arp.service(batch, this.toTx, this.toIcmpError);
     for (let i = 0; i < lost; i++) g.counters.add(this.arpResolve.counter.timerNoBuffer, 0);
+    this.reassembly.service(batch, g);
     g.run(this.entryId);
   }
 }

@@ -45,6 +45,8 @@ export const IPV4_DST = 16;
 export const IPV4_OPTIONS = 20;
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPV4_MAX_HEADER_LEN = 60;
+/** The largest datagram, header included: the total length field is 16 bits. */
+export const IPV4_MAX_DATAGRAM = 65535;
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_IGMP = 2;

@@ -17,6 +17,7 @@ const spec = defineNode({
     vlanTagged: '802.1Q/802.1ad tagged frame on an untagged port',
     unknownEthertype: 'neither IPv4 nor ARP (IPv6, LLDP, ...)',
     multicast: 'link-layer multicast (no multicast routing)',
+    groupSource: 'source MAC is broadcast or multicast (no station has one: IEEE 802.3 4.2.3.1)',
     tooBig: 'frame larger than the port MTU plus Ethernet header (TCP super-packets from an offload TAP excepted)',
   },
 });
@@ -55,6 +56,11 @@ export class EthernetInput extends PipelineNode<typeof spec> {
           d.drop(this, R.notForUs, s);
           continue;
         }
+      }
+      // The group bit of the source MAC: set only by broken or hostile senders.
+      if ((b[o + 6] & 1) !== 0) {
+        d.drop(this, R.groupSource, s);
+        continue;
       }
       const type = (b[o + 12] << 8) | b[o + 13];
       if (type === ETHERTYPE_IPV4) {

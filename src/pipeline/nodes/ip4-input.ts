@@ -6,7 +6,7 @@
 import { isMartianSource } from '../../wire/address.js';
 import { ipv4AddressSum, ipv4FixedHeaderSum, sumIsAllOnes } from '../../wire/checksum.js';
 import { WireDrop } from '../../wire/drop-reason.js';
-import { checkIpv4, ipv4ChecksumOk, ipv4Dst, ipv4Src, ipv4TotalLength } from '../../wire/ipv4.js';
+import { checkIpv4, ipv4ChecksumOk, ipv4Dst, ipv4Src, ipv4TotalLength, IPV4_MAX_DATAGRAM } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
@@ -27,6 +27,8 @@ const spec = defineNode({
     multicastDestination: 'multicast datagram (no multicast routing)',
     limitedBroadcast: 'RFC 1812 5.3.5.1: 255.255.255.255 is never forwarded',
     ownSourceAddress: "arrived with one of the router's own addresses as source",
+    broadcastSource: "source is the broadcast address of the subnet it arrived on (RFC 1812 5.3.7: never a host's)",
+    fragmentTooLong: 'a fragment whose offset plus length passes 65535 bytes (no datagram is that long: the ping of death)',
   },
 });
 
@@ -44,6 +46,9 @@ export class Ip4Input extends PipelineNode<typeof spec> {
     const flags = batch.flags;
     const portAddress = ports.address;
     const portCount = ports.count;
+    const portMask = ports.mask;
+    const portPrefixLen = ports.prefixLen;
+    const rxPort = batch.rxPort;
     const R = this.reason;
     let w = 0;
     for (let k = 0; k < count; k++) {
@@ -75,6 +80,12 @@ export class Ip4Input extends PipelineNode<typeof spec> {
         total = ipv4TotalLength(b, o);
       }
       length[s] = o - start[s] + total;
+      // Offset (8-byte units) of a fragment: together with its length it must fit in a datagram.
+      const fragOffset = ((b[o + 6] & 0x1f) << 8) | b[o + 7];
+      if (fragOffset !== 0 && (fragOffset << 3) + total > IPV4_MAX_DATAGRAM) {
+        d.drop(this, R.fragmentTooLong, s);
+        continue;
+      }
       const src = ipv4Src(b, o);
       const dst = ipv4Dst(b, o);
       if (isMartianSource(src)) {
@@ -94,6 +105,12 @@ export class Ip4Input extends PipelineNode<typeof spec> {
       for (let p = 0; p < portCount; p++) if (portAddress[p] === src) own = true;
       if (own) {
         d.drop(this, R.ownSourceAddress, s);
+        continue;
+      }
+      const port = rxPort[s];
+      const mask = portMask[port];
+      if (portPrefixLen[port] < 31 && (src | mask) === -1 && ((src ^ portAddress[port]) & mask) === 0) {
+        d.drop(this, R.broadcastSource, s);
         continue;
       }
       flags[s] |= PacketFlag.IP4_VALID;
