@@ -11,7 +11,7 @@
 // Errors are returned as values (a message naming the token), never thrown,
 // and parsing is a plain token walk: large tables load at millions of lines/s.
 
-import { tryParseIpv4Address } from '../wire/address.js';
+import { ipv4ToString, tryParseIpv4Address } from '../wire/address.js';
 
 export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
 
@@ -38,6 +38,16 @@ export interface RouteSpec {
 /** "routes[3]" or "path/routes.txt:12": formatted only when an error needs it (large files stay cheap). */
 export function routeOrigin(r: Pick<RouteSpec, 'origin' | 'line'>): string {
   return r.line === undefined ? r.origin : `${r.origin}:${r.line}`;
+}
+
+/** The route as a line of this grammar, for messages ("192.0.2.0/24 via 198.51.100.10", "blackhole 198.18.0.0/15"). */
+export function formatRoute(r: Pick<RouteSpec, 'prefix' | 'len' | 'type' | 'nexthops'>): string {
+  const prefix = r.len === 0 && r.prefix === 0 ? 'default' : `${ipv4ToString(r.prefix)}/${r.len}`;
+  if (r.type !== 'unicast') return `${r.type} ${prefix}`;
+  const hop = (n: NexthopSpec) =>
+    (n.gateway !== 0 ? `via ${ipv4ToString(n.gateway)}` : '') + (n.port !== undefined ? `${n.gateway !== 0 ? ' ' : ''}dev ${n.port}` : '') + (n.weight !== 1 ? ` weight ${n.weight}` : '');
+  if (r.nexthops.length === 1 && r.nexthops[0].weight === 1) return `${prefix} ${hop(r.nexthops[0])}`;
+  return `${prefix} ${r.nexthops.map((n) => `nexthop ${hop(n)}`).join(' ')}`;
 }
 
 const EMPTY_ROUTE = 'empty route';
