@@ -1,9 +1,10 @@
 // `dataplane replay IN --config CFG --out OUT`: a capture through the
 // forwarding pipeline, offline, with the drop counters at the end.
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { replayCapture, ReplayError, type ReplaySummary } from '../replay/replay.js';
+import { configCounterLines, printConfigWarnings } from './config-notices.js';
 
 export interface ReplayCommandOptions {
   config: string;
@@ -12,7 +13,7 @@ export interface ReplayCommandOptions {
   json: boolean;
 }
 
-function printSummary(s: ReplaySummary): void {
+function printSummary(s: ReplaySummary, notices: ConfigNotices): void {
   const out: string[] = [];
   out.push(`frames read: ${s.framesRead}, frames out: ${s.framesOut}`);
   for (const [why, n] of Object.entries(s.skipped)) out.push(`  not replayed: ${n} (${why})`);
@@ -22,20 +23,22 @@ function printSummary(s: ReplaySummary): void {
   const names = Object.keys(s.counters).sort();
   const width = Math.max(0, ...names.map((n) => n.length));
   for (const n of names) out.push(`  ${n.padEnd(width)}  ${s.counters[n].packets}`);
+  out.push(...configCounterLines(notices));
   process.stdout.write(out.join('\n') + '\n');
 }
 
 export async function runReplay(input: string, opts: ReplayCommandOptions): Promise<number> {
   try {
     const config = loadConfig(opts.config);
+    printConfigWarnings('replay', config.notices);
     const isTty = process.stderr.isTTY === true;
     const summary = replayCapture(config, input, opts.out, {
       inPort: opts.inPort,
       onProgress: isTty ? (n) => process.stderr.write(`\rreplay: ${n} frames`) : undefined,
     });
     if (isTty) process.stderr.write('\r\x1b[K');
-    if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-    else printSummary(summary);
+    if (opts.json) process.stdout.write(JSON.stringify({ ...summary, configCounters: config.notices.counters }) + '\n');
+    else printSummary(summary, config.notices);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof ReplayError) {

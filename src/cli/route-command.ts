@@ -6,6 +6,7 @@ import { RouteBuildError } from '../route/fib-build.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import { NexthopKind } from '../route/nexthops.js';
 import { NO_ROUTE } from '../pipeline/context.js';
+import { printConfigWarnings } from './config-notices.js';
 import { ipv4ToString, tryParseIpv4Address } from '../wire/address.js';
 
 /** The most specific configured prefix containing `addr` (the control-side prefix set, not the trie). */
@@ -58,6 +59,7 @@ export async function runRouteLookup(addrs: string[], opts: { config: string }):
   let compiled: CompiledFib;
   try {
     config = loadConfig(opts.config);
+    printConfigWarnings('route lookup', config.notices);
     compiled = compileFib(config);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError) {

@@ -3,11 +3,12 @@
 // SIGINT/SIGTERM stops, removes the TAPs it made, prints a counter summary
 // and exits 0.
 import os from 'node:os';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { isIoError, NativeUnavailableError } from '../io/native.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { Dataplane, type PortTotals } from '../runtime/dataplane.js';
 import { PortSetupError } from '../runtime/port-setup.js';
+import { configCounterLines, printConfigWarnings } from './config-notices.js';
 
 export interface RunOptions {
   config: string;
@@ -32,6 +33,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   const workers = opts.workers ?? defaultWorkers();
   try {
     const config = loadConfig(opts.config);
+    printConfigWarnings('run', config.notices);
     dp = await Dataplane.start(config, {
       workers,
       busyPoll: opts.busyPoll,
@@ -84,16 +86,17 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   });
   clearInterval(status);
   await dp.stop();
-  printSummary(dp.ports(), dp.counters().nonZero(), log);
+  printSummary(dp.ports(), dp.counters().nonZero(), dp.config.notices, log);
   return 0;
 }
 
-function printSummary(ports: PortTotals[], counters: Record<string, { packets: number; bytes: number }>, log: (t: string, o: Record<string, unknown>) => void): void {
+function printSummary(ports: PortTotals[], counters: Record<string, { packets: number; bytes: number }>, notices: ConfigNotices, log: (t: string, o: Record<string, unknown>) => void): void {
   const lines = ['stopped. ports:'];
   for (const p of ports) lines.push(`  ${p.name.padEnd(12)} rx ${p.rxPackets} (${p.rxBytes} B)  tx ${p.txPackets} (${p.txBytes} B)  dropped in ${p.rxDropped} out ${p.txDropped}`);
   lines.push('counters (packets):');
   const names = Object.keys(counters).sort();
   const width = Math.max(0, ...names.map((n) => n.length));
   for (const n of names) lines.push(`  ${n.padEnd(width)}  ${counters[n].packets}`);
-  log(lines.join('\n'), { event: 'stopped', ports, counters });
+  lines.push(...configCounterLines(notices));
+  log(lines.join('\n'), { event: 'stopped', ports, counters, configCounters: notices.counters });
 }
