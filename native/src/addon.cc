@@ -204,7 +204,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitTap(env, exports);
   dpio::InitPacket(env, exports);
   dpio::InitNetif(env, exports);
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  dpio::InitFlock(env, exports);
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 
