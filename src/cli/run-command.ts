@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { isIoError, NativeUnavailableError } from '../io/native.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { Dataplane, type PortTotals } from '../runtime/dataplane.js';
+import { PortBusyError } from '../runtime/port-lock.js';
 import { PortSetupError } from '../runtime/port-setup.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 
@@ -43,7 +44,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       },
     });
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof RouteBuildError) return fail(e.message, 2);
+    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof PortBusyError) return fail(e.message, 2);
     if (e instanceof NativeUnavailableError || e instanceof PortSetupError || isIoError(e)) return fail((e as Error).message, 1);
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
