@@ -100,13 +100,6 @@ export class RouteSelector {
   }
 }
 
-/** RouteSelector in one call: routes in order, the `routes:` list first. */
-export function selectRoutes(ports: readonly PortConfig[], routes: RouteSpec[], where: (r: RouteSpec) => string): RouteSelection {
-  const selector = new RouteSelector(ports);
-  for (const r of routes) if (!hasHostBits(r)) selector.see(r.prefix, r.len);
-  return selector.select(routes, where);
-}
-
 /** The rare path: some prefix is given more than once (or is connected). Decides each one, in file order. */
 function resolveRepeats(claims: ConnectedClaim[], routes: RouteSpec[], repeated: PrefixBitmap, where: (r: RouteSpec) => string): RouteSelection {
   // Every route of a repeated prefix, in order: one more pass, only now.
