@@ -174,7 +174,8 @@ function stillNamed(fd: number, file: string): boolean {
 /** Opens and locks `file`: its fd, or the holder's description when another process has it. */
 function lockFile(file: string): { fd: number } | { holder: string } {
   const io = loadNative();
-  for (;;) {
+  // Each retry means a dataplane stopped in between; a few are plenty.
+  for (let attempt = 0; attempt < 8; attempt++) {
     // Node opens with O_CLOEXEC: the helpers `run` spawns (ip, nsenter) never inherit the lock.
     const fd = openSync(file, constants.O_RDWR | constants.O_CREAT, 0o644);
     if (!io.fdTryLock(fd)) {
@@ -185,6 +186,7 @@ function lockFile(file: string): { fd: number } | { holder: string } {
     if (stillNamed(fd, file)) return { fd };
     closeSync(fd); // deleted by a dataplane that stopped meanwhile: take the new file
   }
+  return { holder: 'one starting or stopping right now (its lock file keeps being replaced)' };
 }
 
 /**

@@ -12,7 +12,7 @@ import type { PortConfig, RouterConfig } from '../config/load.js';
 import { isIoError, loadNative } from '../io/native.js';
 import { TapPort } from '../io/tap-port.js';
 import { ipv4ToString } from '../wire/address.js';
-import { lockPorts, NetnsNotFoundError, PortBusyError, tapHolders, type PortLocks } from './port-lock.js';
+import { lockDir, lockPorts, NetnsNotFoundError, PortBusyError, tapHolders, type PortLocks } from './port-lock.js';
 import type { PortPlan } from './worker-init.js';
 
 export class PortSetupError extends Error {
@@ -116,6 +116,10 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
     locks = lockPorts(config.ports);
   } catch (e) {
     if (e instanceof NetnsNotFoundError) throw new PortSetupError(e.message);
+    const syscall = (e as NodeJS.ErrnoException).syscall;
+    if (syscall === 'mkdir' || syscall === 'open') {
+      throw new PortSetupError(`cannot take the port locks in ${lockDir()}: ${(e as Error).message} (run as root, or set DATAPLANE_LOCK_DIR)`);
+    }
     throw e;
   }
   const opened: TapPort[][] = [];
