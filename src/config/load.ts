@@ -5,11 +5,14 @@
 // nothing half-loaded is ever returned.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
 import { configSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
+import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
+
+export type { ConfigNotices };
 
 export class ConfigError extends Error {
   constructor(
@@ -44,11 +47,14 @@ export interface StaticNeighbor {
 
 export interface RouterConfig {
   ports: PortConfig[];
+  /** One per prefix, none for a connected prefix (route-precedence.ts). */
   routes: RouteSpec[];
   neighbors: StaticNeighbor[];
   icmp: RawConfig['icmp'];
   arp: RawConfig['arp'];
   reassembly: RawConfig['reassembly'];
+  /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
+  notices: ConfigNotices;
 }
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -96,7 +102,8 @@ function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
 
 /** Parses and checks config text; `baseDir` resolves a relative routesFile. */
 export function parseConfig(text: string, source: string, baseDir: string): RouterConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   const parsed = configSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
@@ -149,17 +156,29 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   });
 
   const routes: RouteSpec[] = [];
+  // Lines of the `routes:` entries in the config file, for messages that name them.
+  const listLines = new Map<RouteSpec, number>();
+  const routeNodes = doc.get('routes', true);
+  const lineOfEntry = (i: number): number | undefined => {
+    const start = isSeq(routeNodes) ? (routeNodes.items[i] as { range?: [number, number, number] } | undefined)?.range?.[0] : undefined;
+    return start === undefined ? undefined : lineCounter.linePos(start).line;
+  };
+  const listRoute = (spec: RouteSpec, i: number) => {
+    routes.push(spec);
+    const line = lineOfEntry(i);
+    if (line !== undefined) listLines.set(spec, line);
+  };
   raw.routes.forEach((r, i) => {
     const field = `routes[${i}]`;
     if (typeof r === 'string') {
       const res = parseRouteLine(r);
       if (typeof res === 'string') problems.push(`${field}: ${res}`);
-      else routes.push({ ...res, origin: field });
+      else listRoute({ ...res, origin: field }, i);
     } else {
       const spec = routeFromObject(r);
       if (spec.type !== 'unicast' && spec.nexthops.length > 0) problems.push(`${field}: a ${spec.type} route takes no next hop`);
       else if (spec.type === 'unicast' && spec.nexthops.length === 0) problems.push(`${field}: needs "via", "dev" or "nexthops" (or a type such as blackhole)`);
-      else routes.push({ ...spec, origin: field });
+      else listRoute({ ...spec, origin: field }, i);
     }
   });
   if (raw.routesFile !== undefined) {
@@ -176,14 +195,22 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       for (const r of res.routes) routes.push(r);
     }
   }
+  const selector = new RouteSelector(ports);
   for (const r of routes) {
     if ((r.prefix & ~maskOf(r.len)) !== 0) {
       problems.push(`${routeOrigin(r)}: prefix has host bits set for /${r.len} (did you mean the network address?)`);
-    }
+    } else selector.see(r.prefix, r.len);
     for (const n of r.nexthops) {
       if (n.port !== undefined && !portIndex.has(n.port)) problems.push(`${routeOrigin(r)}: dev "${n.port}" is not a configured port`);
     }
   }
+  const where = (r: RouteSpec): string => {
+    if (r.line !== undefined) return routeOrigin(r);
+    const line = listLines.get(r);
+    return line === undefined ? `${source} (${r.origin})` : `${source}:${line} (${r.origin})`;
+  };
+  const selected = selector.select(routes, where);
+  problems.push(...selected.problems);
   const neighbors: StaticNeighbor[] = [];
   raw.neighbors.forEach((n, i) => {
     const address = parseIpv4Address(n.address);
@@ -193,7 +220,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { ports, routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly };
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, notices: selected.notices };
 }
 
 export function loadConfig(path: string): RouterConfig {

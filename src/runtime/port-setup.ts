@@ -3,7 +3,10 @@
 // attached by name in the namespace it lives in), moves it and configures
 // its kernel side like a CNI plugin would, and checks AF_PACKET interfaces.
 // Everything made here is undone by teardown(): closing the last queue of a
-// non-persistent TAP deletes it, wherever it lives.
+// non-persistent TAP deletes it, wherever it lives. First of all it takes
+// the lock of every port (port-lock.ts), so a second dataplane on the same
+// ports refuses before it touches anything; TAPs are created with
+// IFF_TUN_EXCL, so one that exists already is never joined either.
 //
 // AF_PACKET ports adapt to the interface's offloads rather than changing
 // them: the super-frames come from the veth's peer (a container's eth0 does
@@ -13,9 +16,11 @@
 // (io.offload, the default) and says at start what it cannot take.
 import type { PortConfig, RouterConfig } from '../config/load.js';
 import { nsRun, nsTry, run } from '../host/commands.js';
-import { loadNative } from '../io/native.js';
+import { CommandError } from '../host/commands.js';
+import { isIoError, loadNative } from '../io/native.js';
 import { TapPort } from '../io/tap-port.js';
 import { ipv4ToString, macToString } from '../wire/address.js';
+import { lockDir, lockPorts, NetnsNotFoundError, PortBusyError, tapHolders, type PortLocks } from './port-lock.js';
 import type { PortPlan } from './worker-init.js';
 
 export interface PortSetup {
@@ -39,7 +44,19 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
   if (p.io.type !== 'tap') throw new Error('not a tap port');
   const io = loadNative();
   const ifname = p.io.ifname ?? p.name;
-  const queues = TapPort.openQueues(ifname, workers, { vnetHdr: p.io.vnetHdr, offload: p.io.offload, index: p.index });
+  let queues: TapPort[];
+  try {
+    queues = TapPort.openQueues(ifname, workers, { vnetHdr: p.io.vnetHdr, offload: p.io.offload, index: p.index, exclusive: true });
+  } catch (e) {
+    if (!isIoError(e) || e.code !== 'EBUSY') throw e;
+    // Not another dataplane's lock (that was checked first): a TAP of a process not under /run/dataplane, or a persistent one.
+    const holders = tapHolders(ifname);
+    throw new PortBusyError(
+      `port ${p.name}: interface ${ifname} already exists in the dataplane's network namespace` +
+        (holders.length > 0 ? `; a TAP of that name is held open by ${holders.join(', ')}` : ' (a persistent TAP or another device: see `ip -d link show ' + ifname + '`)') +
+        '; the dataplane creates its TAPs and never joins one',
+    );
+  }
   opened.push(queues);
   const name = queues[0].name;
   io.ifSetMtu(name, p.mtu);
@@ -82,9 +99,22 @@ function afPacketOffloadNote(port: string, ifname: string, offload: boolean): st
 
 export function setupPorts(config: RouterConfig, workers: number): PortSetup {
   const io = loadNative();
+  let locks: PortLocks;
+  try {
+    locks = lockPorts(config.ports);
+  } catch (e) {
+    if (e instanceof NetnsNotFoundError) throw new CommandError(e.message, { cause: e });
+    const syscall = (e as NodeJS.ErrnoException).syscall;
+    if (syscall === 'mkdir' || syscall === 'open') {
+      throw new CommandError(`cannot take the port locks in ${lockDir()}: ${(e as Error).message} (run as root, or set DATAPLANE_LOCK_DIR)`, { cause: e });
+    }
+    throw e;
+  }
   const opened: TapPort[][] = [];
   const teardown = () => {
     for (const qs of opened.splice(0)) for (const q of qs) q.close();
+    // After the TAPs are gone: a successor that starts now finds none of ours.
+    locks.release();
   };
   const perPort: PortPlan[][] = [];
   const describe: string[] = [];

@@ -3,6 +3,8 @@
 // config and into a throwaway network namespace; then the command and `ip
 // route get` answer for the same addresses, most inside those routes, and
 // must agree. Only the namespace made here is touched; afterAll deletes it.
+// And with the whole table loaded, a connected subnet keeps its addresses
+// (the table carries 192.0.2.0/24).
 import { tryRun, type CommandResult } from '../../src/host/commands.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -128,4 +130,36 @@ describe.skipIf(skip !== undefined)(`dataplane route lookup vs the kernel FIB${s
     });
     expect(mismatches).toEqual([]);
   });
+});
+
+describe.skipIf(!existsSync(ROUTEVIEWS_FILE))(`dataplane route lookup with the whole RouteViews table${existsSync(ROUTEVIEWS_FILE) ? '' : ` (skipped: needs ${ROUTEVIEWS_FILE})`}`, () => {
+  it('answers with the connected subnet for 192.0.2.0/24, which the table also routes, and names that line', () => {
+    const table = readRouteViews();
+    const lines: string[] = [];
+    let docLine = 0;
+    for (let i = 0; i < table.count; i++) {
+      const p = `${ipv4ToString(table.prefix[i] >>> 0)}/${table.len[i]}`;
+      if (p === '192.0.2.0/24') docLine = i + 1;
+      lines.push(`${p} via ${i % 2 === 0 ? '198.51.100.2' : '198.51.100.3'}`);
+    }
+    expect(docLine).toBeGreaterThan(0);
+    expect(lines[0]).toBe('1.0.4.0/24 via 198.51.100.2');
+    const routes = join(dir, 'full-table.txt');
+    writeFileSync(routes, lines.join('\n') + '\n');
+    const config = join(dir, 'full-table.yaml');
+    writeFileSync(config, 'ports:\n  - { name: lan, address: 192.0.2.1/24 }\n  - { name: wan, address: 198.51.100.1/24 }\nroutesFile: full-table.txt\n');
+    const r = dataplane(['route', 'lookup', '--config', config, '192.0.2.77', '192.0.2.1', '1.0.4.9']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      '192.0.2.77 192.0.2.0/24 dev lan',
+      '192.0.2.1 192.0.2.1/32 local dev lan',
+      '1.0.4.9 1.0.4.0/24 via 198.51.100.2 dev wan',
+      '',
+    ]);
+    // The one warning: the table's route for the LAN, by file and line.
+    expect(r.stderr).toBe(
+      `dataplane route lookup: warning: ${routes}:${docLine}: ${lines[docLine - 1]} is shadowed by the connected subnet of port "lan" (192.0.2.1/24): ` +
+        'connected routes win (administrative distance 0, static 1); not installed\n',
+    );
+  }, 60_000);
 });
