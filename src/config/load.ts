@@ -3,12 +3,15 @@
 // ports by index: text is parsed here once, never by the consumers.
 // Every problem found is reported, each naming its field, in one ConfigError;
 // nothing half-loaded is ever returned.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
-import { configSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
+import { ipv4ToString, MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
+import { configSchema, neighborSchema, portSchema, routeSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
+
+/** Alias expansions a config may use: plenty for anchors, too few for a billion laughs. */
+const MAX_YAML_ALIASES = 1000;
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 
@@ -63,16 +66,59 @@ function pathText(path: readonly PropertyKey[]): string {
   return out === '' ? '(top level)' : out;
 }
 
-function zodProblems(error: z.ZodError): string[] {
+function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
   return error.issues.map((issue) => {
+    const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      return `${pathText(issue.path)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${pathText(path)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     }
     if (issue.code === 'invalid_union') {
-      return `${pathText(issue.path)}: must be a route line such as "192.0.2.0/24 via 198.51.100.1" or an object with "prefix"`;
+      // A discriminated union (a port's io) names the value it expected; a route is a line or an object.
+      const options = (issue as { options?: unknown[] }).options;
+      if (options !== undefined) return `${pathText(path)}: must be one of ${options.map((o) => `"${String(o)}"`).join(', ')}`;
+      if (path[0] === 'routes') return `${pathText(path)}: must be a route line such as "192.0.2.0/24 via 198.51.100.1" or an object with "prefix"`;
     }
-    return `${pathText(issue.path)}: ${issue.message}`;
+    return `${pathText(path)}: ${issue.message}`;
   });
+}
+
+/**
+ * After the schema failed: the parts of the config that are valid on their
+ * own (each port, route and neighbor checked alone, other sections whole or
+ * their defaults), so the checks that need a parsed config still run and
+ * every mistake is reported in one pass. Names of ports that failed are kept
+ * apart so nothing else is blamed for pointing at them.
+ */
+function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portAt: number[] } {
+  const o = (typeof js === 'object' && js !== null ? js : {}) as Record<string, unknown>;
+  const each = <T>(list: unknown, schema: z.ZodType<T>): T[] => (Array.isArray(list) ? list.flatMap((x) => { const r = schema.safeParse(x); return r.success ? [r.data] : []; }) : []);
+  const brokenPorts = new Set<string>();
+  const portAt: number[] = [];
+  if (Array.isArray(o.ports)) {
+    o.ports.forEach((p: unknown, i) => {
+      const name = (p as { name?: unknown } | null)?.name;
+      if (portSchema.safeParse(p).success) portAt.push(i);
+      else if (typeof name === 'string') brokenPorts.add(name);
+    });
+  }
+  const section = <T>(schema: z.ZodType<T>, value: unknown): T => {
+    const r = schema.safeParse(value);
+    return r.success ? r.data : schema.parse(undefined);
+  };
+  const routesFile = typeof o.routesFile === 'string' && o.routesFile !== '' ? o.routesFile : undefined;
+  return {
+    raw: {
+      ports: each(o.ports, portSchema),
+      routes: each(o.routes, routeSchema),
+      routesFile,
+      neighbors: each(o.neighbors, neighborSchema),
+      icmp: section(configSchema.shape.icmp, o.icmp),
+      arp: section(configSchema.shape.arp, o.arp),
+      reassembly: section(configSchema.shape.reassembly, o.reassembly),
+    },
+    brokenPorts,
+    portAt,
+  };
 }
 
 function maskOf(len: number): number {
@@ -105,10 +151,26 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
-  const parsed = configSchema.safeParse(doc.toJS() ?? {});
-  if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
-  const raw = parsed.data;
+  let js: unknown;
+  try {
+    // An alias bomb ("billion laughs") stops here, not in memory.
+    js = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (e) {
+    if (e instanceof ReferenceError) throw new ConfigError(source, [`YAML: ${e.message} (more than ${MAX_YAML_ALIASES} alias expansions)`]);
+    throw e;
+  }
   const problems: string[] = [];
+  const parsed = configSchema.safeParse(js);
+  let raw: RawConfig;
+  let brokenPorts = new Set<string>();
+  // Where each port stands in the file (for messages): itself, unless ports that failed the schema were left out.
+  let portAt: number[] | undefined;
+  if (parsed.success) raw = parsed.data;
+  else {
+    problems.push(...zodProblems(parsed.error));
+    ({ raw, brokenPorts, portAt } = salvage(js));
+  }
+  const at = (i: number): string => `ports[${portAt?.[i] ?? i}]`;
 
   const ports: PortConfig[] = raw.ports.map((p, index) => {
     const [addr, len] = p.address.split('/');
@@ -128,29 +190,43 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   ports.forEach((p, i) => {
     const dev = p.io.type === 'tap' ? (p.io.ifname ?? p.name) : p.io.interface;
     const other = devices.get(dev);
-    if (other !== undefined) problems.push(`ports[${i}].io: interface "${dev}" is already used by ports[${other}]`);
+    if (other !== undefined) problems.push(`${at(i)}.io: interface "${dev}" is already used by ${at(other)}`);
     else devices.set(dev, i);
   });
   const macs = new Map<string, string>();
   ports.forEach((p, i) => {
-    if (portIndex.has(p.name)) problems.push(`ports[${i}].name: "${p.name}" is already the name of ports[${portIndex.get(p.name)}]`);
+    if (portIndex.has(p.name)) problems.push(`${at(i)}.name: "${p.name}" is already the name of ${at(portIndex.get(p.name) ?? 0)}`);
     else portIndex.set(p.name, i);
     const mac = macToString(p.mac, 0);
     const other = macs.get(mac);
-    if (other !== undefined) problems.push(`ports[${i}].mac: ${mac} is already the MAC of port "${other}"`);
+    if (other !== undefined) problems.push(`${at(i)}.mac: ${mac} is already the MAC of port "${other}"`);
     else macs.set(mac, p.name);
+    if (!p.macDefaulted) {
+      const kind = (p.mac[0] & 1) === 0 ? (p.mac.every((x) => x === 0) ? 'all zero' : undefined) : p.mac.every((x) => x === 0xff) ? 'the broadcast address' : 'a multicast address';
+      if (kind !== undefined) problems.push(`${at(i)}.mac: ${mac} is ${kind}; a port needs a unicast MAC such as 02:00:00:00:00:0${(i % 9) + 1}`);
+    }
     const mask = maskOf(p.prefixLen);
+    if (p.io.type === 'tap' && p.io.peerAddress !== undefined) {
+      const [peerText, peerLenText] = p.io.peerAddress.split('/');
+      const peer = parseIpv4Address(peerText);
+      const subnet = `${ipv4ToString(p.address & mask)}/${p.prefixLen}`;
+      const field = `${at(i)}.io.peerAddress`;
+      if (peer === p.address) problems.push(`${field}: ${p.io.peerAddress} is the port's own address; the kernel side needs another address on ${subnet}`);
+      else if (((peer & mask) >>> 0) !== ((p.address & mask) >>> 0)) problems.push(`${field}: ${p.io.peerAddress} is not on the port's subnet ${subnet}`);
+      else if (Number(peerLenText) !== p.prefixLen) problems.push(`${field}: ${p.io.peerAddress} must have the port's prefix length /${p.prefixLen} (the kernel side routes the subnet the port does)`);
+      else if (p.prefixLen < 31 && ((peer & ~mask) === 0 || ((peer | mask) >>> 0) === 0xffffffff)) problems.push(`${field}: ${p.io.peerAddress} is the ${(peer & ~mask) === 0 ? 'network' : 'broadcast'} address of ${subnet}`);
+    }
     if (p.prefixLen < 31) {
       const host = p.address & ~mask;
-      if (host === 0) problems.push(`ports[${i}].address: ${raw.ports[i].address} is the network address of its subnet; give the port a host address`);
-      else if (host === (~mask >>> 0)) problems.push(`ports[${i}].address: ${raw.ports[i].address} is the broadcast address of its subnet`);
+      if (host === 0) problems.push(`${at(i)}.address: ${raw.ports[i].address} is the network address of its subnet; give the port a host address`);
+      else if (host === (~mask >>> 0)) problems.push(`${at(i)}.address: ${raw.ports[i].address} is the broadcast address of its subnet`);
     }
     for (let j = 0; j < i; j++) {
       const q = ports[j];
       const shorter = Math.min(p.prefixLen, q.prefixLen);
       const m = maskOf(shorter);
       if (((p.address & m) >>> 0) === ((q.address & m) >>> 0)) {
-        problems.push(`ports[${i}].address: subnet ${raw.ports[i].address} overlaps ports[${j}] (${raw.ports[j].address})`);
+        problems.push(`${at(i)}.address: subnet ${raw.ports[i].address} overlaps ${at(j)} (${raw.ports[j].address})`);
       }
     }
   });
@@ -183,12 +259,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   });
   if (raw.routesFile !== undefined) {
     const file = resolve(baseDir, raw.routesFile);
-    let text: string | undefined;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      problems.push(`routesFile: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
-    }
+    const read = readRegularFile(file, MAX_ROUTES_FILE_BYTES);
+    const text = typeof read === 'string' ? read : undefined;
+    if (typeof read !== 'string') problems.push(`routesFile: ${read.problem}`);
     if (text !== undefined) {
       const res = parseRoutesText(text, file);
       for (const err of res.errors) problems.push(`routesFile: ${err}`);
@@ -201,7 +274,21 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       problems.push(`${routeOrigin(r)}: prefix has host bits set for /${r.len} (did you mean the network address?)`);
     } else selector.see(r.prefix, r.len);
     for (const n of r.nexthops) {
-      if (n.port !== undefined && !portIndex.has(n.port)) problems.push(`${routeOrigin(r)}: dev "${n.port}" is not a configured port`);
+      if (n.port !== undefined && !portIndex.has(n.port)) {
+        if (!brokenPorts.has(n.port)) problems.push(`${routeOrigin(r)}: dev "${n.port}" is not a configured port`);
+        continue;
+      }
+      if (n.gateway === 0) continue;
+      // A gateway is a host: never its subnet's network or broadcast address.
+      for (const p of ports) {
+        if (p.prefixLen >= 31) continue;
+        const m = maskOf(p.prefixLen);
+        if (((n.gateway & m) >>> 0) !== ((p.address & m) >>> 0)) continue;
+        const host = (n.gateway & ~m) >>> 0;
+        if (host === 0 || host === (~m >>> 0)) {
+          problems.push(`${routeOrigin(r)}: gateway ${ipv4ToString(n.gateway)} is the ${host === 0 ? 'network' : 'broadcast'} address of port "${p.name}"'s subnet ${ipv4ToString(p.address & m)}/${p.prefixLen}`);
+        }
+      }
     }
   }
   const where = (r: RouteSpec): string => {
@@ -215,7 +302,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   raw.neighbors.forEach((n, i) => {
     const address = parseIpv4Address(n.address);
     const port = n.dev !== undefined ? (portIndex.get(n.dev) ?? -1) : ports.findIndex((p) => ((address & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
-    if (n.dev !== undefined && port < 0) problems.push(`neighbors[${i}].dev: "${n.dev}" is not a configured port`);
+    if (n.dev !== undefined && port < 0) {
+      if (!brokenPorts.has(n.dev)) problems.push(`neighbors[${i}].dev: "${n.dev}" is not a configured port`);
+    }
     else if (port < 0) problems.push(`neighbors[${i}].address: ${n.address} is not on a connected subnet; add "dev"`);
     else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
@@ -224,11 +313,28 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
 }
 
 export function loadConfig(path: string): RouterConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ConfigError(path, [`cannot read the file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`]);
-  }
+  const text = readRegularFile(path, MAX_CONFIG_BYTES);
+  if (typeof text !== 'string') throw new ConfigError(path, [text.problem]);
   return parseConfig(text, path, dirname(resolve(path)));
+}
+
+/** A config this big is not one (a full routing table belongs in routesFile). */
+const MAX_CONFIG_BYTES = 16 * 2 ** 20;
+/** Four times the whole Internet table in this format. */
+const MAX_ROUTES_FILE_BYTES = 256 * 2 ** 20;
+
+/**
+ * Reads a file that must be a regular file of at most `maxBytes`: a device
+ * (/dev/zero), a FIFO or a directory is refused before a byte is read, so a
+ * wrong path can neither hang the load nor fill memory.
+ */
+function readRegularFile(path: string, maxBytes: number): string | { problem: string } {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return { problem: `${path} is not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})` };
+    if (st.size > maxBytes) return { problem: `${path} is ${st.size} bytes; the most that is read is ${maxBytes}` };
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    return { problem: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
+  }
 }

@@ -99,27 +99,39 @@ export function parseRouteLine(line: string): Omit<RouteSpec, 'origin'> | string
 }
 
 /** Parses a routes file: every line, collecting at most 20 errors (each "FILE:LINE: message"). */
+/** Errors of one routes file shown in full; the rest are counted. */
+const MAX_ERRORS_SHOWN = 20;
+/** No route line is this long: a longer one means the file is something else. */
+export const MAX_ROUTE_LINE = 4096;
+
 export function parseRoutesText(text: string, name: string): { routes: RouteSpec[]; errors: string[] } {
   const routes: RouteSpec[] = [];
   const errors: string[] = [];
+  let hidden = 0;
+  const error = (message: string) => {
+    if (errors.length < MAX_ERRORS_SHOWN) errors.push(message);
+    else hidden++;
+  };
   let lineNo = 0;
   let pos = 0;
   while (pos <= text.length) {
     let end = text.indexOf('\n', pos);
     if (end < 0) end = text.length;
     lineNo++;
+    if (end - pos > MAX_ROUTE_LINE) {
+      error(`${name}:${lineNo}: line longer than ${MAX_ROUTE_LINE} characters (not a routes file?)`);
+      pos = end + 1;
+      continue;
+    }
     let line = text.slice(pos, end);
     pos = end + 1;
     const hash = line.indexOf('#');
     if (hash >= 0) line = line.slice(0, hash);
     const res = parseRouteLine(line);
     if (res === EMPTY_ROUTE) continue;
-    if (typeof res === 'string') {
-      if (errors.length < 20) errors.push(`${name}:${lineNo}: ${res}`);
-      else if (errors.length === 20) errors.push(`${name}: more errors not shown`);
-    } else {
-      routes.push({ prefix: res.prefix, len: res.len, type: res.type, nexthops: res.nexthops, origin: name, line: lineNo });
-    }
+    if (typeof res === 'string') error(`${name}:${lineNo}: ${res}`);
+    else routes.push({ prefix: res.prefix, len: res.len, type: res.type, nexthops: res.nexthops, origin: name, line: lineNo });
   }
+  if (hidden > 0) errors.push(`${name}: and ${hidden} more error${hidden === 1 ? '' : 's'} like these`);
   return { routes, errors };
 }

@@ -67,7 +67,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-const portSchema = z
+export const portSchema = z
   .object({
     name: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)'),
     mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01').optional(),
@@ -99,7 +99,15 @@ export const routeObjectSchema = z
   .strict();
 
 /** A route as a line of the routes-file grammar, or as an object. */
-const routeSchema = z.union([z.string().min(1, 'must not be empty'), routeObjectSchema]);
+export const routeSchema = z.union([z.string().min(1, 'must not be empty'), routeObjectSchema]);
+
+export const neighborSchema = z
+  .object({
+    address: ipv4String,
+    mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01'),
+    dev: z.string().regex(IFNAME, 'must name a port').optional(),
+  })
+  .strict();
 
 export const configSchema = z
   .object({
@@ -107,17 +115,7 @@ export const configSchema = z
     routes: z.array(routeSchema).default([]),
     routesFile: z.string().min(1, 'must be a file path').optional(),
     /** Static neighbors (like `ip neigh add ... nud permanent`): replay and labs without ARP. */
-    neighbors: z
-      .array(
-        z
-          .object({
-            address: ipv4String,
-            mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01'),
-            dev: z.string().regex(IFNAME, 'must name a port').optional(),
-          })
-          .strict(),
-      )
-      .default([]),
+    neighbors: z.array(neighborSchema).default([]),
     icmp: z
       .object({
         /** Token bucket for ICMP errors the router sends (RFC 1812 4.3.2.8). */
