@@ -7,6 +7,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LabError, pidAlive, sleep, tryRun } from './sh.js';
+import { missingToolsMessage, type Tool } from './tools.js';
 import {
   buildNamespaces,
   cliPath,
@@ -15,6 +16,7 @@ import {
   LAB,
   labConfigYaml,
   labNames,
+  namespaceTools,
   pingOnce,
   type LabEngine,
   type LabNames,
@@ -93,6 +95,11 @@ export function routerAlive(s: LabState): boolean {
   return s.engine !== 'dataplane' ? existingNamespaces(s.prefix).includes(s.names.router) : isOurDataplane(s);
 }
 
+/** The programs a lab with these options runs (ping: the wait until the router answers). */
+export function labTools(o: LabOptions): Tool[] {
+  return o.engine === 'none' ? namespaceTools(o) : [...namespaceTools(o), 'ping'];
+}
+
 export function logTail(s: LabState, lines = 20): string {
   try {
     return readFileSync(s.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -149,6 +156,9 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   if (existingNamespaces(o.prefix).length > 0 || readState(o.prefix) !== undefined) {
     throw new LabError(`a lab with prefix "${o.prefix}" exists already: run \`dataplane lab down --prefix ${o.prefix}\` first`);
   }
+  // Before anything is made: a missing ping would otherwise read as a router that does not answer.
+  const missing = missingToolsMessage(labTools(o));
+  if (missing !== undefined) throw new LabError(missing);
   const dir = stateDir(o.prefix);
   mkdirSync(dir, { recursive: true });
   const s: LabState = {

@@ -1,8 +1,10 @@
 // Small, synchronous wrappers around the tools a lab drives (ip, sysctl,
 // ethtool, ping): every failure becomes an Error that names the command and
 // its stderr. Only used by `dataplane lab`, `demo`, the e2e tests and the
-// live benchmarks, never on the packet path.
+// live benchmarks, never on the packet path. Which package a tool comes from
+// is in tools.ts.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { missingToolsMessage, packageOf } from './tools.js';
 
 export class LabError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -18,7 +20,7 @@ export function run(cmd: string, args: readonly string[], timeoutMs = 10_000): s
   } catch (e) {
     const err = e as { stderr?: string | Buffer; code?: string };
     const stderr = String(err.stderr ?? '').trim();
-    if (err.code === 'ENOENT') throw new LabError(`${cmd}: command not found (install it, e.g. apt-get install -y ${packageOf(cmd)})`, { cause: e });
+    if (err.code === 'ENOENT') throw new LabError(`${cmd} is not installed: apt-get install -y ${packageOf(cmd)}`, { cause: e });
     throw new LabError(`${cmd} ${args.join(' ')}: ${stderr || String(e)}`, { cause: e });
   }
 }
@@ -46,27 +48,6 @@ export function sysctl(ns: string, key: string, value: string): void {
   nsRun(ns, 'sysctl', ['-qw', `${key}=${value}`]);
 }
 
-/** Where a missing tool comes from on Debian. */
-export function packageOf(cmd: string): string {
-  const map: Record<string, string> = {
-    ip: 'iproute2',
-    ping: 'iputils-ping',
-    tracepath: 'iputils-tracepath',
-    traceroute: 'traceroute',
-    nc: 'netcat-openbsd',
-    iperf3: 'iperf3',
-    ethtool: 'ethtool',
-    trafgen: 'netsniff-ng',
-    'dpdk-testpmd': 'dpdk',
-    curl: 'curl',
-  };
-  return map[cmd] ?? cmd;
-}
-
-export function haveCommand(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
-
 export function listNetns(): string[] {
   return tryRun('ip', ['netns', 'list'])
     .stdout.split('\n')
@@ -89,6 +70,5 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function labUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'the lab needs Linux network namespaces';
   if (process.getuid?.() !== 0) return 'the lab needs root (network namespaces, TAP devices, AF_PACKET): run it with sudo';
-  if (!haveCommand('ip')) return 'the lab needs iproute2 (apt-get install -y iproute2)';
-  return undefined;
+  return missingToolsMessage(['ip']);
 }

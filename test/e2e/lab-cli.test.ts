@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, stateDir } from '../../src/lab/lab.js';
 import { listNetns } from '../../src/lab/sh.js';
 import { dataplane } from '../cli-run.js';
+import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, processesMentioning, uniquePrefix } from './suite.js';
 
 const skip = e2eSkipReason();
 let PREFIX = 'dpe-cli';
 let KPREFIX = 'dpe-clk';
 
-describe.skipIf(skip !== undefined)(`dataplane lab (CLI)${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('dataplane lab (CLI)', skipIf(skip), () => {
   beforeAll(async () => {
     PREFIX = await uniquePrefix('dpe-cli');
     KPREFIX = await uniquePrefix('dpe-clk');
