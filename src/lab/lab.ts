@@ -95,6 +95,24 @@ export function routerAlive(s: LabState): boolean {
   return s.engine !== 'dataplane' ? existingNamespaces(s.prefix).includes(s.names.router) : isOurDataplane(s);
 }
 
+/** Why the lab's router is not running, for `lab status`; undefined while it runs. */
+export function routerGone(s: LabState): string | undefined {
+  if (routerAlive(s)) return undefined;
+  if (s.engine !== 'dataplane') return `the router namespace ${s.names.router} is gone`;
+  const what = `the dataplane process (pid ${s.pid}) is gone`;
+  if (pidAlive(s.pid) && running(s.pid)) return `${what}: pid ${s.pid} is now another program`;
+  // On SIGTERM/SIGINT the dataplane prints its final counters; a log without them means it never got to.
+  let log: string;
+  try {
+    log = readFileSync(s.logPath, 'utf8');
+  } catch {
+    return `${what}, and its log ${s.logPath} is missing`;
+  }
+  return log.includes('stopped. ports:')
+    ? `${what}: it stopped (SIGTERM or SIGINT) and printed its final counters to its log`
+    : `${what}: its log does not end with its final counters, so it was killed (SIGKILL) or crashed (its last lines are below)`;
+}
+
 /** The programs a lab with these options runs (ping: the wait until the router answers). */
 export function labTools(o: LabOptions): Tool[] {
   return o.engine === 'none' ? namespaceTools(o) : [...namespaceTools(o), 'ping'];

@@ -188,8 +188,12 @@ export function deleteNamespaces(prefix: string): string[] {
   return gone;
 }
 
-/** `ip -br addr` of each namespace, for status and the demo. */
-export function describeAddresses(prefix: string): string {
+/**
+ * `ip -br addr` of each namespace, for status and the demo. `routerRunning`:
+ * a namespace without addresses is then explained by the dataplane holding
+ * the ports (TAP ports vanish with it, AF_PACKET router ends carry none).
+ */
+export function describeAddresses(prefix: string, routerRunning = true): string {
   const out: string[] = [];
   for (const ns of existingNamespaces(prefix)) {
     const r = nsTry(ns, 'ip', ['-br', '-4', 'addr']);
@@ -197,7 +201,8 @@ export function describeAddresses(prefix: string): string {
       .split('\n')
       .filter((l) => l.trim() !== '' && !l.startsWith('lo '))
       .map((l) => `    ${l.replace(/\s+/g, ' ').trim()}`);
-    out.push(`  ${ns}:${lines.length === 0 ? ' (no addressed interfaces: the dataplane owns its ports)' : ''}`, ...lines);
+    const none = routerRunning ? ' (no addressed interfaces: the dataplane owns its ports)' : ' (no addressed interfaces)';
+    out.push(`  ${ns}:${lines.length === 0 ? none : ''}`, ...lines);
   }
   return out.join('\n');
 }
