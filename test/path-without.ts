@@ -5,7 +5,7 @@
 import { mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { haveCommand } from '../src/lab/tools.js';
+import { haveCommand } from '../src/host/tools.js';
 
 export interface PathWithout {
   /** The value for PATH. */

@@ -8,17 +8,19 @@
 //     veth ends, --no-huge --no-pci), the C user-space peer.
 // Each gets 64-byte UDP from trafgen (sink pps, loss), ping RTT p50/p99 at
 // light load, iperf3 TCP for 3 s and CPU time per packet of the router.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
-import { labUnavailable, pidAlive } from '../../src/lab/sh.js';
+import { nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
+import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { writeLiveChart, writeLiveMarkdown, type LiveResult } from './report.js';
-import { cpuSeconds, haveTool, inNs, macOf, measurePps, measureRtt, measureTcp, neighborMac, sleep, systemCpuSeconds, trafgenConfig } from './measure.js';
+import { cpuSeconds, inNs, macOf, measurePps, measureRtt, measureTcp, neighborMac, systemCpuSeconds, trafgenConfig } from './measure.js';
 
 const PPS_SECONDS = 3;
 const TCP_SECONDS = 3;
@@ -57,13 +59,13 @@ async function startTestpmd(lab: LabState, logDir: string): Promise<ChildProcess
   inNs(n.client, ['ip', 'neigh', 'replace', LAB.lan.addr, 'lladdr', macOf(n.router, 'lan'), 'dev', LAB.hostIf, 'nud', 'permanent']);
   inNs(n.server, ['ip', 'neigh', 'replace', LAB.wan.addr, 'lladdr', macOf(n.router, 'wan'), 'dev', LAB.hostIf, 'nud', 'permanent']);
   const args = [
-    'netns', 'exec', n.router, 'dpdk-testpmd', '--no-huge', '--no-pci', '-m', '256', '-l', '0-1', `--file-prefix=dpbench${process.pid}`,
+    '--no-huge', '--no-pci', '-m', '256', '-l', '0-1', `--file-prefix=dpbench${process.pid}`,
     '--vdev=net_af_packet0,iface=lan', '--vdev=net_af_packet1,iface=wan', '--',
     // mac forwarding pairs ports 0 <-> 1; a frame sent on port P gets eth-peer P as destination.
     '--forward-mode=mac', `--eth-peer=0,${clientMac}`, `--eth-peer=1,${serverMac}`, '--auto-start', '--stats-period=1', '--no-lsc-interrupt', '--total-num-mbufs=16384',
   ];
   const log = openSync(join(logDir, 'testpmd.log'), 'w');
-  const child = spawn('ip', args, { stdio: ['ignore', log, log] });
+  const child = nsSpawn(n.router, 'dpdk-testpmd', args, { stdio: ['ignore', log, log] });
   for (let i = 0; i < 100; i++) {
     await sleep(100);
     if (child.exitCode !== null) throw new Error(`dpdk-testpmd exited (${child.exitCode}); see ${join(logDir, 'testpmd.log')}`);
@@ -110,7 +112,8 @@ async function measureSubject(s: Subject, prefix: string, tmp: string): Promise<
     const tcp = await measureTcp(n.client, n.server, LAB.server.addr, TCP_SECONDS);
     if ('gbps' in tcp) result.tcpGbps = tcp.gbps;
     else result.notes.push(`iperf3: ${tcp.error}`);
-    if (!haveTool('trafgen')) result.notes.push('trafgen not installed (apt-get install -y netsniff-ng): no pps figure');
+    const noTrafgen = missingToolsMessage(['trafgen']);
+    if (noTrafgen !== undefined) result.notes.push(`${noTrafgen}: no pps figure`);
     else if (routerMac === undefined) result.notes.push('no ARP entry for the router: no pps figure');
     else {
       // Few ICMP port unreachables from the sink back through the router.
@@ -167,8 +170,9 @@ export async function runLiveBench(): Promise<{ rows: BenchRow[]; targets: Bench
     // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
     const only = process.env.DP_LIVE_ONLY;
     for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
-      if (s.testpmd && !haveTool('dpdk-testpmd')) {
-        results.push({ label: s.label, subject: s.subject, ports: s.ports, workers: 1, notes: ['dpdk-testpmd not installed (apt-get install -y dpdk)'] });
+      const noTestpmd = s.testpmd ? missingToolsMessage(['dpdk-testpmd']) : undefined;
+      if (noTestpmd !== undefined) {
+        results.push({ label: s.label, subject: s.subject, ports: s.ports, workers: 1, notes: [noTestpmd] });
         continue;
       }
       const t0 = Date.now();

@@ -5,18 +5,13 @@
 //   - ping RTT percentiles at light load,
 //   - TCP throughput with iperf3,
 //   - CPU time of the router process per forwarded packet (/proc/PID/stat).
-import { spawn, spawnSync } from 'node:child_process';
+import { nsSpawn, nsTry, sleep, tryRun } from '../../src/host/commands.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export function inNs(ns: string, args: string[], timeoutMs = 20_000): { status: number; out: string } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  return { status: r.status ?? -1, out: (r.stdout ?? '') + (r.stderr ?? '') };
-}
-
-export function haveTool(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+/** Runs argv in `ns`: its status and everything it printed. */
+export function inNs(ns: string, argv: string[], timeoutMs = 20_000): { status: number; out: string } {
+  const r = nsTry(ns, argv[0], argv.slice(1), { timeoutMs });
+  return { status: r.status, out: r.output };
 }
 
 interface LinkStats {
@@ -27,20 +22,20 @@ interface LinkStats {
 }
 
 export function linkStats(ns: string, dev: string): LinkStats {
-  const r = spawnSync('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' });
+  const r = tryRun('ip', ['-n', ns, '-s', '-j', 'link', 'show', 'dev', dev]);
   const j = JSON.parse(r.stdout) as { stats64: { rx: { packets: number; dropped: number }; tx: { packets: number; dropped: number } } }[];
   const s = j[0].stats64;
   return { rxPackets: s.rx.packets, txPackets: s.tx.packets, rxDropped: s.rx.dropped, txDropped: s.tx.dropped };
 }
 
 export function macOf(ns: string, dev: string): string {
-  const r = spawnSync('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev], { encoding: 'utf8' });
+  const r = tryRun('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev]);
   return (JSON.parse(r.stdout) as { address: string }[])[0].address;
 }
 
 /** The MAC the host in `ns` resolved for `addr` (after a ping). */
 export function neighborMac(ns: string, addr: string): string | undefined {
-  const r = spawnSync('ip', ['-n', ns, '-j', 'neigh', 'show', addr], { encoding: 'utf8' });
+  const r = tryRun('ip', ['-n', ns, '-j', 'neigh', 'show', addr]);
   try {
     return (JSON.parse(r.stdout) as { lladdr?: string }[])[0]?.lladdr;
   } catch {
@@ -110,9 +105,9 @@ export async function measurePps(genNs: string, sinkNs: string, dev: string, cfg
   const s0 = linkStats(sinkNs, dev);
   const c0 = cpu();
   const t0 = performance.now();
-  const child = spawn('ip', ['netns', 'exec', genNs, 'trafgen', '--dev', dev, '--conf', cfgFile, '--cpus', '1', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = nsSpawn(genNs, 'trafgen', ['--dev', dev, '--conf', cfgFile, '--cpus', '1', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
   await sleep(seconds * 1000);
   if (child.exitCode === null) child.kill('SIGINT');
@@ -152,7 +147,7 @@ export function measureRtt(ns: string, addr: string, count = 100): RttResult | u
 
 /** iperf3 TCP for `seconds`; received Gbit/s, or an error. */
 export async function measureTcp(clientNs: string, serverNs: string, serverAddr: string, seconds: number): Promise<{ gbps: number } | { error: string }> {
-  const srv = spawn('ip', ['netns', 'exec', serverNs, 'iperf3', '-s', '-1', '-B', serverAddr], { stdio: 'ignore' });
+  const srv = nsSpawn(serverNs, 'iperf3', ['-s', '-1', '-B', serverAddr], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 60; i++) {
       if (inNs(serverNs, ['ss', '-tlnH', 'sport = :5201']).out.trim() !== '') break;

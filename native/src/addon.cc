@@ -234,9 +234,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitTap(env, exports);
   dpio::InitPacket(env, exports);
   dpio::InitNetif(env, exports);
+  dpio::InitFlock(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
-  // 2: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout.
-  exports.Set("abiVersion", Napi::Number::New(env, 2));
+  // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
+  exports.Set("abiVersion", Napi::Number::New(env, 3));
   return exports;
 }
 

@@ -89,5 +89,6 @@ AddonState& State(Napi::Env env);
 void InitTap(Napi::Env env, Napi::Object exports);
 void InitPacket(Napi::Env env, Napi::Object exports);
 void InitNetif(Napi::Env env, Napi::Object exports);
+void InitFlock(Napi::Env env, Napi::Object exports);
 
 }  // namespace dpio

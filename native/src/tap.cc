@@ -65,19 +65,24 @@ int ArgVnetHdrLen(const Napi::CallbackInfo& info, size_t i) {
   return v;
 }
 
-// tapOpen(name, { multiQueue?, vnetHdr?, offload? }) -> { fd, name, vnetHdrLen, offload }
-// offload implies vnetHdr.
+// tapOpen(name, { multiQueue?, vnetHdr?, offload?, exclusive? }) -> { fd, name, vnetHdrLen, offload }
+// offload implies vnetHdr. exclusive (IFF_TUN_EXCL) creates the TAP or fails
+// with EBUSY: without it, a second program opening the same name with
+// IFF_MULTI_QUEUE silently becomes more queues of our TAP, and the kernel
+// splits the flows between two routers.
 Napi::Value TapOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = ArgIfName(info, 0);
   bool multiQueue = false;
   bool vnetHdr = false;
   bool offload = false;
+  bool exclusive = false;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object opts = info[1].As<Napi::Object>();
     multiQueue = OptBool(opts, "multiQueue", false);
     vnetHdr = OptBool(opts, "vnetHdr", false);
     offload = OptBool(opts, "offload", false);
+    exclusive = OptBool(opts, "exclusive", false);
   }
   if (offload) vnetHdr = true;
   std::string what = "tapOpen(\"" + name + "\")";
@@ -101,6 +106,7 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
   if (multiQueue) ifr.ifr_flags |= IFF_MULTI_QUEUE;
   if (vnetHdr) ifr.ifr_flags |= IFF_VNET_HDR;
+  if (exclusive) ifr.ifr_flags |= IFF_TUN_EXCL;
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
     close(fd);
@@ -108,6 +114,12 @@ Napi::Value TapOpen(const Napi::CallbackInfo& info) {
       ThrowErrno(env, e, "ioctl(TUNSETIFF)", what,
                  "interface " + name +
                      " exists but is not a TAP opened this way (multiQueue and vnetHdr must match how it was created)");
+    }
+    if (e == EBUSY && exclusive) {
+      ThrowErrno(env, e, "ioctl(TUNSETIFF)", what,
+                 "an interface named " + name +
+                     " already exists in this network namespace (a TAP another process has open, a persistent TAP, "
+                     "or another device)");
     }
     if (e == EBUSY) {
       ThrowErrno(env, e, "ioctl(TUNSETIFF)", what,

@@ -13,7 +13,7 @@ import { PcapngWriter } from '../pcap/writer.js';
 import { replayCapture } from '../replay/replay.js';
 import { DEMO_CONFIG, demoTraffic } from '../demo/scenario.js';
 import { runDecode } from '../decode/command.js';
-import { labUnavailable } from '../lab/sh.js';
+import { labUnavailable } from '../lab/lab-error.js';
 
 export async function runDemo(opts: { keep: boolean; offline?: boolean }): Promise<number> {
   let liveFailed: string | undefined;

@@ -1,7 +1,7 @@
 // `dataplane lab up|down|status`: a network-namespace topology around one
 // dataplane on this host (root). See src/lab/topology.ts for the picture.
 import { labDown, labUp, logTail, readState, routerGone, type LabState } from '../lab/lab.js';
-import { LabError, labUnavailable } from '../lab/sh.js';
+import { LabError, labUnavailable } from '../lab/lab-error.js';
 import { checkPrefix, describeAddresses, existingNamespaces, LAB, type LabEngine, type LabPorts } from '../lab/topology.js';
 
 export interface LabCliOptions {
@@ -18,7 +18,7 @@ function say(s: string): void {
   process.stdout.write(s + '\n');
 }
 
-export function topologyText(s: LabState): string {
+function topologyText(s: LabState): string {
   const router =
     s.engine === 'dataplane'
       ? `dataplane pid ${s.pid}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, ${s.ports} ports`

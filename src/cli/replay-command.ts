@@ -1,10 +1,11 @@
 // `dataplane replay IN --config CFG --out OUT`: a capture through the
 // forwarding pipeline, offline, with the drop counters at the end.
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { replayCapture, ReplayError, type ReplaySummary } from '../replay/replay.js';
 import { TraceRequestError, type TraceRequest } from '../trace/session.js';
+import { configCounterLines, printConfigWarnings } from './config-notices.js';
 
 export interface ReplayCommandOptions {
   config: string;
@@ -15,7 +16,7 @@ export interface ReplayCommandOptions {
   promiscuous?: boolean;
 }
 
-function printSummary(s: ReplaySummary): void {
+function printSummary(s: ReplaySummary, notices: ConfigNotices): void {
   const out: string[] = [];
   out.push(`frames read: ${s.framesRead}, frames out: ${s.framesOut}`);
   if (s.traced !== undefined) out.push(`packets traced: ${s.traced}`);
@@ -26,6 +27,7 @@ function printSummary(s: ReplaySummary): void {
   const names = Object.keys(s.counters).sort();
   const width = Math.max(0, ...names.map((n) => n.length));
   for (const n of names) out.push(`  ${n.padEnd(width)}  ${s.counters[n].packets}`);
+  out.push(...configCounterLines(notices));
   process.stdout.write(out.join('\n') + '\n');
 }
 
@@ -35,6 +37,7 @@ const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', '
 export async function runReplay(input: string, opts: ReplayCommandOptions): Promise<number> {
   try {
     const config = loadConfig(opts.config);
+    printConfigWarnings('replay', config.notices);
     const isTty = process.stderr.isTTY === true;
     const summary = replayCapture(config, input, opts.out, {
       inPort: opts.inPort,
@@ -51,8 +54,8 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
           "Give the ports the capture's MACs (ports[].mac), or replay with --promisc to take them whatever their MAC.\n",
       );
     }
-    if (opts.json) process.stdout.write(JSON.stringify(summary) + '\n');
-    else printSummary(summary);
+    if (opts.json) process.stdout.write(JSON.stringify({ ...summary, configCounters: config.notices.counters }) + '\n');
+    else printSummary(summary, config.notices);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof ReplayError || e instanceof TraceRequestError) {

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, type RouterConfig } from '../config/load.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import { describeRoute } from '../route/describe.js';
+import { printConfigWarnings } from './config-notices.js';
 import { ipv4ToString, tryParseIpv4Address } from '../wire/address.js';
 
 /** One answer line: `ADDR PREFIX via GW dev PORT`, `ADDR PREFIX dev PORT`, `ADDR PREFIX blackhole`, `ADDR unreachable`... */
@@ -17,6 +18,7 @@ export async function runRouteLookup(addrs: string[], opts: { config: string }):
   let compiled: CompiledFib;
   try {
     config = loadConfig(opts.config);
+    printConfigWarnings('route lookup', config.notices);
     compiled = compileFib(config);
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError) {

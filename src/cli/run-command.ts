@@ -3,16 +3,18 @@
 // SIGINT/SIGTERM stops, removes the TAPs it made, prints a counter summary
 // and exits 0.
 import os from 'node:os';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { isIoError, NativeUnavailableError } from '../io/native.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { Dataplane, type PortTotals } from '../runtime/dataplane.js';
 import type { Counters } from '../pipeline/counters.js';
-import { PortSetupError } from '../runtime/port-setup.js';
+import { CommandError } from '../host/commands.js';
 import { checkTraceRequest, openTraceWriter, TraceRequestError, type TraceRequest } from '../trace/session.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
 import type { TraceWriter } from '../trace/writer.js';
 import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
+import { PortBusyError } from '../runtime/port-lock.js';
+import { configCounterLines, printConfigWarnings } from './config-notices.js';
 
 export interface RunOptions {
   config: string;
@@ -41,6 +43,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   let traceWriter: TraceWriter | undefined;
   try {
     const config = loadConfig(opts.config);
+    printConfigWarnings('run', config.notices);
     if (opts.trace) checkTraceRequest(opts.trace, config);
     dp = await Dataplane.start(config, {
       workers,
@@ -59,8 +62,8 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       for (const p of early.splice(0)) traceWriter.write(p);
     }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof TraceRequestError) return fail(e.message, 2);
-    if (e instanceof NativeUnavailableError || e instanceof PortSetupError || isIoError(e)) return fail((e as Error).message, 1);
+    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof TraceRequestError || e instanceof PortBusyError) return fail(e.message, 2);
+    if (e instanceof NativeUnavailableError || e instanceof CommandError || isIoError(e)) return fail((e as Error).message, 1);
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
   }
@@ -99,7 +102,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     lastTime = now;
   }, opts.statusInterval * 1000);
   // SIGUSR1: every counter now, without stopping (`kill -USR1 PID`).
-  const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, log, 'counters');
+  const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, dp.config.notices, log, 'counters');
   process.on('SIGUSR1', onUsr1);
 
   await new Promise<void>((resolve) => {
@@ -119,7 +122,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     traceWriter.close();
     log(`traced ${traceWriter.written} packet${traceWriter.written === 1 ? '' : 's'} to ${opts.trace?.file}`, { event: 'trace-written', file: opts.trace?.file, packets: traceWriter.written });
   }
-  printCounters('stopped.', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, log, 'stopped');
+  printCounters('stopped.', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, dp.config.notices, log, 'stopped');
   return 0;
 }
 
@@ -135,7 +138,14 @@ export function topDrops(now: Counters, before: Counters, n: number): { name: st
   return out.sort((a, b) => b.packets - a.packets || a.name.localeCompare(b.name)).slice(0, n);
 }
 
-function printCounters(title: string, ports: PortTotals[], counters: Record<string, { packets: number; bytes: number }>, log: (t: string, o: Record<string, unknown>) => void, event: string): void {
+function printCounters(
+  title: string,
+  ports: PortTotals[],
+  counters: Record<string, { packets: number; bytes: number }>,
+  notices: ConfigNotices,
+  log: (t: string, o: Record<string, unknown>) => void,
+  event: string,
+): void {
   const lines = [`${title} ports:`];
   for (const p of ports) {
     lines.push(
@@ -147,5 +157,6 @@ function printCounters(title: string, ports: PortTotals[], counters: Record<stri
   const names = Object.keys(counters).sort();
   const width = Math.max(0, ...names.map((n) => n.length));
   for (const n of names) lines.push(`  ${n.padEnd(width)}  ${counters[n].packets}`);
-  log(lines.join('\n'), { event, ports, counters });
+  lines.push(...configCounterLines(notices));
+  log(lines.join('\n'), { event, ports, counters, configCounters: notices.counters });
 }

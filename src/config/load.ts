@@ -1,14 +1,18 @@
 // Loads and checks the router config: YAML -> zod schema -> semantic checks ->
-// a normalized RouterConfig with addresses as numbers and ports by index.
+// a normalized RouterConfig with addresses as numbers, MACs as six bytes and
+// ports by index: text is parsed here once, never by the consumers.
 // Every problem found is reported, each naming its field, in one ConfigError;
 // nothing half-loaded is ever returned.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseDocument } from 'yaml';
+import { isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { parseIpv4Address } from '../wire/address.js';
+import { MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
 import { configSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
+import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
+
+export type { ConfigNotices };
 
 export class ConfigError extends Error {
   constructor(
@@ -23,7 +27,8 @@ export class ConfigError extends Error {
 export interface PortConfig {
   index: number;
   name: string;
-  mac: string;
+  /** Six bytes. */
+  mac: Uint8Array;
   address: number;
   prefixLen: number;
   mtu: number;
@@ -35,16 +40,21 @@ export interface PortConfig {
 
 export interface StaticNeighbor {
   address: number;
-  mac: string;
+  /** Six bytes. */
+  mac: Uint8Array;
   port: number;
 }
 
 export interface RouterConfig {
   ports: PortConfig[];
+  /** One per prefix, none for a connected prefix (route-precedence.ts). */
   routes: RouteSpec[];
   neighbors: StaticNeighbor[];
   icmp: RawConfig['icmp'];
   arp: RawConfig['arp'];
+  reassembly: RawConfig['reassembly'];
+  /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
+  notices: ConfigNotices;
 }
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -69,10 +79,13 @@ function maskOf(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-/** Derived MAC for a port without one: locally administered, unique per port index. */
-function defaultMac(index: number): string {
-  const hex = (n: number) => n.toString(16).padStart(2, '0');
-  return `02:00:00:00:${hex((index >> 8) & 0xff)}:${hex((index + 1) & 0xff)}`;
+/** Derived MAC for a port without one: locally administered, unique per port index (02:00:00:00:hh:ll, index + 1 in the last byte). */
+function defaultMac(index: number): Uint8Array {
+  const mac = new Uint8Array(MAC_LEN);
+  mac[0] = 0x02;
+  mac[4] = (index >> 8) & 0xff;
+  mac[5] = (index + 1) & 0xff;
+  return mac;
 }
 
 function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
@@ -89,7 +102,8 @@ function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
 
 /** Parses and checks config text; `baseDir` resolves a relative routesFile. */
 export function parseConfig(text: string, source: string, baseDir: string): RouterConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
   if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   const parsed = configSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) throw new ConfigError(source, zodProblems(parsed.error));
@@ -101,7 +115,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     return {
       index,
       name: p.name,
-      mac: (p.mac ?? defaultMac(index)).toLowerCase(),
+      mac: p.mac === undefined ? defaultMac(index) : parseMacAddress(p.mac),
       macDefaulted: p.mac === undefined,
       address: parseIpv4Address(addr),
       prefixLen: Number(len),
@@ -121,9 +135,10 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   ports.forEach((p, i) => {
     if (portIndex.has(p.name)) problems.push(`ports[${i}].name: "${p.name}" is already the name of ports[${portIndex.get(p.name)}]`);
     else portIndex.set(p.name, i);
-    const other = macs.get(p.mac);
-    if (other !== undefined) problems.push(`ports[${i}].mac: ${p.mac} is already the MAC of port "${other}"`);
-    else macs.set(p.mac, p.name);
+    const mac = macToString(p.mac, 0);
+    const other = macs.get(mac);
+    if (other !== undefined) problems.push(`ports[${i}].mac: ${mac} is already the MAC of port "${other}"`);
+    else macs.set(mac, p.name);
     const mask = maskOf(p.prefixLen);
     if (p.prefixLen < 31) {
       const host = p.address & ~mask;
@@ -141,17 +156,29 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   });
 
   const routes: RouteSpec[] = [];
+  // Lines of the `routes:` entries in the config file, for messages that name them.
+  const listLines = new Map<RouteSpec, number>();
+  const routeNodes = doc.get('routes', true);
+  const lineOfEntry = (i: number): number | undefined => {
+    const start = isSeq(routeNodes) ? (routeNodes.items[i] as { range?: [number, number, number] } | undefined)?.range?.[0] : undefined;
+    return start === undefined ? undefined : lineCounter.linePos(start).line;
+  };
+  const listRoute = (spec: RouteSpec, i: number) => {
+    routes.push(spec);
+    const line = lineOfEntry(i);
+    if (line !== undefined) listLines.set(spec, line);
+  };
   raw.routes.forEach((r, i) => {
     const field = `routes[${i}]`;
     if (typeof r === 'string') {
       const res = parseRouteLine(r);
       if (typeof res === 'string') problems.push(`${field}: ${res}`);
-      else routes.push({ ...res, origin: field });
+      else listRoute({ ...res, origin: field }, i);
     } else {
       const spec = routeFromObject(r);
       if (spec.type !== 'unicast' && spec.nexthops.length > 0) problems.push(`${field}: a ${spec.type} route takes no next hop`);
       else if (spec.type === 'unicast' && spec.nexthops.length === 0) problems.push(`${field}: needs "via", "dev" or "nexthops" (or a type such as blackhole)`);
-      else routes.push({ ...spec, origin: field });
+      else listRoute({ ...spec, origin: field }, i);
     }
   });
   if (raw.routesFile !== undefined) {
@@ -168,24 +195,32 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       for (const r of res.routes) routes.push(r);
     }
   }
+  const selector = new RouteSelector(ports);
   for (const r of routes) {
     if ((r.prefix & ~maskOf(r.len)) !== 0) {
       problems.push(`${routeOrigin(r)}: prefix has host bits set for /${r.len} (did you mean the network address?)`);
-    }
+    } else selector.see(r.prefix, r.len);
     for (const n of r.nexthops) {
       if (n.port !== undefined && !portIndex.has(n.port)) problems.push(`${routeOrigin(r)}: dev "${n.port}" is not a configured port`);
     }
   }
+  const where = (r: RouteSpec): string => {
+    if (r.line !== undefined) return routeOrigin(r);
+    const line = listLines.get(r);
+    return line === undefined ? `${source} (${r.origin})` : `${source}:${line} (${r.origin})`;
+  };
+  const selected = selector.select(routes, where);
+  problems.push(...selected.problems);
   const neighbors: StaticNeighbor[] = [];
   raw.neighbors.forEach((n, i) => {
     const address = parseIpv4Address(n.address);
     const port = n.dev !== undefined ? (portIndex.get(n.dev) ?? -1) : ports.findIndex((p) => ((address & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
     if (n.dev !== undefined && port < 0) problems.push(`neighbors[${i}].dev: "${n.dev}" is not a configured port`);
     else if (port < 0) problems.push(`neighbors[${i}].address: ${n.address} is not on a connected subnet; add "dev"`);
-    else neighbors.push({ address, mac: n.mac.toLowerCase(), port });
+    else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { ports, routes, neighbors, icmp: raw.icmp, arp: raw.arp };
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, notices: selected.notices };
 }
 
 export function loadConfig(path: string): RouterConfig {

@@ -12,33 +12,10 @@
 // and parsing is a plain token walk: large tables load at millions of lines/s.
 
 import { tryParseIpv4Address } from '../wire/address.js';
+import { formatRoute, routeOrigin, type NexthopSpec, type RouteSpec, type RouteType } from '../route/route-spec.js';
 
-export type RouteType = 'unicast' | 'blackhole' | 'unreachable' | 'prohibit';
+export { formatRoute, routeOrigin, type NexthopSpec, type RouteSpec, type RouteType };
 
-export interface NexthopSpec {
-  /** Gateway address (uint32); 0 when the destination is on the link (`dev` only). */
-  gateway: number;
-  /** Port name; undefined when the port is found by looking up the gateway. */
-  port: string | undefined;
-  weight: number;
-}
-
-export interface RouteSpec {
-  prefix: number;
-  len: number;
-  type: RouteType;
-  /** Empty for blackhole/unreachable/prohibit; one or more for unicast (several = ECMP). */
-  nexthops: NexthopSpec[];
-  /** Where the route came from, for error messages: "routes[3]", or the routes file's path (with `line`). */
-  origin: string;
-  /** Line in the routes file (1-based); absent for routes from the config itself. */
-  line?: number;
-}
-
-/** "routes[3]" or "path/routes.txt:12": formatted only when an error needs it (large files stay cheap). */
-export function routeOrigin(r: Pick<RouteSpec, 'origin' | 'line'>): string {
-  return r.line === undefined ? r.origin : `${r.origin}:${r.line}`;
-}
 
 const EMPTY_ROUTE = 'empty route';
 

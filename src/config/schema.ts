@@ -13,9 +13,9 @@ const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** Linux interface names: at most 15 bytes, no '/', ':' or whitespace. */
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 
-export const ipv4String = z.string().regex(IPV4, 'must be a dotted-quad IPv4 address such as 192.0.2.1');
-export const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.2.0/24');
-export const interfaceAddress = z.string().regex(CIDR, 'must be an address with prefix length such as 192.0.2.1/24');
+const ipv4String = z.string().regex(IPV4, 'must be a dotted-quad IPv4 address such as 192.0.2.1');
+const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.2.0/24');
+const interfaceAddress = z.string().regex(CIDR, 'must be an address with prefix length such as 192.0.2.1/24');
 
 /** How a port reaches the wire when the dataplane runs live (`dataplane run`); replay ignores it. */
 export const portIoSchema = z.discriminatedUnion('type', [
@@ -67,7 +67,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .strict(),
 ]);
 
-export const portSchema = z
+const portSchema = z
   .object({
     name: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)'),
     mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01').optional(),
@@ -79,7 +79,7 @@ export const portSchema = z
 
 export type PortIo = z.infer<typeof portIoSchema>;
 
-export const nexthopSchema = z
+const nexthopSchema = z
   .object({
     via: ipv4String.optional(),
     dev: z.string().regex(IFNAME, 'must name a port').optional(),
@@ -99,7 +99,7 @@ export const routeObjectSchema = z
   .strict();
 
 /** A route as a line of the routes-file grammar, or as an object. */
-export const routeSchema = z.union([z.string().min(1, 'must not be empty'), routeObjectSchema]);
+const routeSchema = z.union([z.string().min(1, 'must not be empty'), routeObjectSchema]);
 
 export const configSchema = z
   .object({
@@ -139,6 +139,15 @@ export const configSchema = z
       })
       .strict()
       .default({ reachableMs: 30_000, resolveTimeoutMs: 1000, pendingPerNeighbor: 8, pendingNeighbors: 256 }),
+    reassembly: z
+      .object({
+        /** Datagrams to the router that may be in pieces at once (72 KiB each, per worker). */
+        datagrams: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1024, 'must be at most 1024').default(16),
+        /** How long the pieces of one datagram are kept (Linux's ipfrag_time is 30 s). */
+        timeoutMs: z.number().int('must be a whole number').min(100, 'must be at least 100').max(120_000, 'must be at most 120000').default(30_000),
+      })
+      .strict()
+      .default({ datagrams: 16, timeoutMs: 30_000 }),
   })
   .strict();
 

@@ -1,5 +1,8 @@
-// Zero-allocation frame classifier: the validating fast path shared by the
-// pipeline's ethernet-input / ip4-input nodes and the decode benchmark.
+// Zero-allocation frame classifier: one validating pass over a captured frame,
+// the subject of the decode benchmark (`npm run bench -- decode`) against
+// other decoders. decodeFrame (`dataplane decode`) shares its link walk,
+// classifyLink. The pipeline does not use it: ethernet-input and ip4-input
+// check what a router needs, node by node.
 //
 // One call walks the link header (Ethernet with stacked VLAN tags, raw IPv4,
 // Linux SLL/SLL2, BSD NULL/LOOP), then the IPv4 header (structure + header
@@ -15,11 +18,13 @@
 // capture's wire length; this function has no such thing to look at.)
 //
 // No allocation, no exceptions, no closures: every branch reads bytes and
-// writes integers. Checksums are summed here in int32 arithmetic rather than
-// through checksum.ts, and untagged Ethernet/IPv4 skips the general link walk:
-// together that took 64-byte Ethernet/IPv4/UDP frames from ~9 to ~17 Mpps
-// (one core of the project's 2-vCPU EPYC VM). The property tests hold the
-// verdicts equal to decodeFrame's, which uses the wire module's checks.
+// writes integers. Checksums are summed with checksum.ts's int32 fast
+// variants (sumWordsSplit, ipv4FixedHeaderSum) rather than sumWords, and
+// untagged Ethernet/IPv4 skips the general link walk: together that took
+// 64-byte Ethernet/IPv4/UDP frames from ~9 to ~18 Mpps (one core of the
+// project's 2-vCPU EPYC VM, `npm run bench -- decode`). The property tests
+// hold the verdicts equal to decodeFrame's, which uses the wire module's
+// checks.
 import { WireDrop } from '../wire/drop-reason.js';
 import {
   checkEthernet,
@@ -46,8 +51,9 @@ import {
   IPV4_MIN_HEADER_LEN,
 } from '../wire/ipv4.js';
 import { checkTcp } from '../wire/tcp.js';
-import { checkUdp, udpLength } from '../wire/udp.js';
+import { checkUdp, UDP_CHECKSUM, udpLength } from '../wire/udp.js';
 import { checkIcmp } from '../wire/icmp.js';
+import { ipv4AddressSum, ipv4FixedHeaderSum, sumIsAllOnes, sumWordsSplit } from '../wire/checksum.js';
 import {
   LINKTYPE_ETHERNET,
   LINKTYPE_IPV4,
@@ -57,6 +63,9 @@ import {
   LINKTYPE_LOOP,
   LINKTYPE_NULL,
   LINKTYPE_RAW,
+  NULL_HEADER_LEN,
+  SLL2_HEADER_LEN,
+  SLL_HEADER_LEN,
 } from '../pcap/link-type.js';
 
 /** Absolute offset in `b` of the L3 header (IPv4, or whatever the link carries); -1 when the link header is bad. */
@@ -98,9 +107,6 @@ export const FLAG_NOT_IPV4 = 1 << 7;
 /** Returned for a frame that carries something other than IPv4: not a drop. Negative so it never collides with a WireDrop code. */
 export const CLASSIFY_NOT_IPV4 = -1;
 
-const SLL_HEADER_LEN = 16;
-const SLL2_HEADER_LEN = 20;
-const NULL_HEADER_LEN = 4;
 const AF_INET = 2;
 /** DLT_RAW as BSDs number it (12, or 14 on OpenBSD); the reader normalizes these to 101, other callers may not. */
 const LINKTYPE_RAW_BSD12 = 12;
@@ -188,43 +194,6 @@ export function classifyLink(b: Uint8Array, off: number, len: number, linkType: 
 }
 
 /**
- * Ones-complement sum of the 16-bit words of b[o, o+len), added to `acc`,
- * unfolded. The same sum as checksum.ts's sumWords, kept here in int32
- * arithmetic so the optimizer inlines it into the loop below: a frame's two
- * checksums are half of the classifier's time. Exact for any IPv4 datagram:
- * 32767 words of 0xffff plus a pseudo-header stay below 2^31.
- */
-function sum16(b: Uint8Array, o: number, len: number, acc: number): number {
-  // High and low bytes summed apart and combined once: no shift or or per
-  // word. hi stays below 2^23 for any IPv4 datagram; folding it before the
-  // shift keeps the total in int32 (ones-complement sums are mod 65535, so
-  // the fold does not change the result).
-  let hi = 0;
-  let lo = 0;
-  let i = o;
-  const end8 = o + (len & ~7);
-  for (; i < end8; i += 8) {
-    hi += b[i] + b[i + 2] + b[i + 4] + b[i + 6];
-    lo += b[i + 1] + b[i + 3] + b[i + 5] + b[i + 7];
-  }
-  const end2 = o + (len & ~1);
-  for (; i < end2; i += 2) {
-    hi += b[i];
-    lo += b[i + 1];
-  }
-  if (len & 1) hi += b[i];
-  hi = (hi & 0xffff) + (hi >>> 16);
-  return ((acc | 0) + (hi << 8) + lo) | 0;
-}
-
-/** True when an unfolded sum folds to 0xffff, i.e. the covered checksum verifies. */
-function sumVerifies(s: number): boolean {
-  let f = (s & 0xffff) + (s >>> 16);
-  f = (f & 0xffff) + (f >>> 16);
-  return f === 0xffff;
-}
-
-/**
  * Validates the L4 header and checksum of a complete, unfragmented datagram.
  * `addrSum` is the unfolded sum of the source and destination addresses,
  * already computed for the IPv4 header checksum and reused for the
@@ -236,25 +205,25 @@ function classifyL4(b: Uint8Array, l4: number, l4len: number, proto: number, add
     case IPPROTO_UDP: {
       r = checkUdp(b, l4, l4len);
       if (r !== WireDrop.OK) return r;
-      if ((b[l4 + 6] | b[l4 + 7]) === 0) {
+      if ((b[l4 + UDP_CHECKSUM] | b[l4 + UDP_CHECKSUM + 1]) === 0) {
         out[SLOT_FLAGS] |= FLAG_L4_CSUM_ABSENT;
         return WireDrop.OK;
       }
       const ulen = udpLength(b, l4);
-      if (!sumVerifies(sum16(b, l4, ulen, addrSum + IPPROTO_UDP + ulen))) return WireDrop.UDP_BAD_CHECKSUM;
+      if (!sumIsAllOnes(sumWordsSplit(b, l4, ulen, addrSum + IPPROTO_UDP + ulen))) return WireDrop.UDP_BAD_CHECKSUM;
       out[SLOT_FLAGS] |= FLAG_L4_CSUM_OK;
       return WireDrop.OK;
     }
     case IPPROTO_TCP:
       r = checkTcp(b, l4, l4len);
       if (r !== WireDrop.OK) return r;
-      if (!sumVerifies(sum16(b, l4, l4len, addrSum + IPPROTO_TCP + l4len))) return WireDrop.TCP_BAD_CHECKSUM;
+      if (!sumIsAllOnes(sumWordsSplit(b, l4, l4len, addrSum + IPPROTO_TCP + l4len))) return WireDrop.TCP_BAD_CHECKSUM;
       out[SLOT_FLAGS] |= FLAG_L4_CSUM_OK;
       return WireDrop.OK;
     case IPPROTO_ICMP:
       r = checkIcmp(b, l4, l4len);
       if (r !== WireDrop.OK) return r;
-      if (!sumVerifies(sum16(b, l4, l4len, 0))) return WireDrop.ICMP_BAD_CHECKSUM;
+      if (!sumIsAllOnes(sumWordsSplit(b, l4, l4len, 0))) return WireDrop.ICMP_BAD_CHECKSUM;
       out[SLOT_FLAGS] |= FLAG_L4_CSUM_OK;
       return WireDrop.OK;
     default:
@@ -275,12 +244,11 @@ function classifyIpv4(b: Uint8Array, ip: number, avail: number, out: Int32Array)
   out[SLOT_L4_OFFSET] = ip + hl;
   out[SLOT_L4_LENGTH] = total - hl;
   let flags = hl > IPV4_MIN_HEADER_LEN ? FLAG_IPV4 | FLAG_IP_OPTIONS : FLAG_IPV4;
-  // The fixed header unrolled; the address words are kept for the L4 pseudo-header.
-  const addrSum = ((b[ip + 12] << 8) | b[ip + 13]) + ((b[ip + 14] << 8) | b[ip + 15]) + ((b[ip + 16] << 8) | b[ip + 17]) + ((b[ip + 18] << 8) | b[ip + 19]);
-  let hsum = ((b[ip] << 8) | b[ip + 1]) + ((b[ip + 2] << 8) | b[ip + 3]) + ((b[ip + 4] << 8) | b[ip + 5]) + ((b[ip + 6] << 8) | b[ip + 7]);
-  hsum += ((b[ip + 8] << 8) | b[ip + 9]) + ((b[ip + 10] << 8) | b[ip + 11]) + addrSum;
-  if (hl > IPV4_MIN_HEADER_LEN) hsum = sum16(b, ip + IPV4_MIN_HEADER_LEN, hl - IPV4_MIN_HEADER_LEN, hsum);
-  if (!sumVerifies(hsum)) {
+  // The address words are kept for the L4 pseudo-header.
+  const addrSum = ipv4AddressSum(b, ip);
+  let hsum = ipv4FixedHeaderSum(b, ip, addrSum);
+  if (hl > IPV4_MIN_HEADER_LEN) hsum = sumWordsSplit(b, ip + IPV4_MIN_HEADER_LEN, hl - IPV4_MIN_HEADER_LEN, hsum);
+  if (!sumIsAllOnes(hsum)) {
     out[SLOT_FLAGS] = flags;
     return WireDrop.IPV4_BAD_CHECKSUM;
   }

@@ -2,6 +2,7 @@
 // header an ICMP error quotes (which is usually cut short).
 import { ipv4ToString } from '../wire/address.js';
 import {
+  IPV4_MIN_HEADER_LEN,
   ipv4ChecksumOk,
   ipv4Df,
   ipv4Dst,
@@ -17,11 +18,10 @@ import {
 import { IPOPT_NOP, parseIpv4Options } from '../wire/ipv4-options.js';
 import type { IpOption, IpSection } from './summary.js';
 
-const IPV4_MIN_HEADER = 20;
 
 /** Options of an IPv4 header of `hl` bytes at b[o], up to EOL (not listed); stops at an option that does not fit. */
-export function ipv4Options(b: Uint8Array, o: number, hl: number): IpOption[] {
-  return parseIpv4Options(b, o + IPV4_MIN_HEADER, o + hl).map((opt) => ({ type: opt.type, len: opt.type === IPOPT_NOP ? 1 : opt.data.length + 2 }));
+function ipv4Options(b: Uint8Array, o: number, hl: number): IpOption[] {
+  return parseIpv4Options(b, o + IPV4_MIN_HEADER_LEN, o + hl).map((opt) => ({ type: opt.type, len: opt.type === IPOPT_NOP ? 1 : opt.data.length + 2 }));
 }
 
 /**
@@ -50,6 +50,6 @@ export function ipv4Section(b: Uint8Array, o: number, avail: number): IpSection 
 
 /** True when b[o] starts a readable IPv4 header: 20 bytes, version 4, IHL >= 5. */
 export function ipv4HeaderReadable(b: Uint8Array, o: number, avail: number): boolean {
-  return avail >= IPV4_MIN_HEADER && b[o] >> 4 === 4 && (b[o] & 0x0f) >= 5;
+  return avail >= IPV4_MIN_HEADER_LEN && b[o] >> 4 === 4 && (b[o] & 0x0f) >= 5;
 }
 

@@ -71,6 +71,12 @@ export interface TapOpenOptions {
    * the bursts to see and write it. Implies vnetHdr.
    */
   offload?: boolean;
+  /**
+   * IFF_TUN_EXCL: create the TAP, never attach to one that exists (EBUSY
+   * then, also for any other interface of that name). For the first queue
+   * of a TAP this process owns; the later queues attach without it.
+   */
+  exclusive?: boolean;
 }
 
 export interface TapHandle {
@@ -177,6 +183,9 @@ export interface NativeIo {
   ifGetMtu(name: string): number;
   ifHwAddr(name: string): Uint8Array;
   ifSetHwAddr(name: string, mac: Uint8Array): void;
+
+  /** flock(fd, LOCK_EX | LOCK_NB): true when locked, false when another open file holds the lock. Closing the fd releases it. */
+  fdTryLock(fd: number): boolean;
 }
 
 /** The fields native errors carry besides the message. */
@@ -202,7 +211,7 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
 const ADDON_FILE = 'dataplane_io.node';
 
 /** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */

@@ -14,6 +14,8 @@ export interface TapPortOptions {
   offload?: boolean;
   /** Keep the TAP after the last fd closes (TUNSETPERSIST). */
   persist?: boolean;
+  /** Create the TAP; fail (EBUSY) if an interface of that name exists rather than attach to it (IFF_TUN_EXCL). */
+  exclusive?: boolean;
 }
 
 export class TapPort implements PacketPort {
@@ -30,7 +32,7 @@ export class TapPort implements PacketPort {
   /** Creates the TAP (or attaches one more queue of a multi-queue TAP). */
   static open(name: string, opts: TapPortOptions = {}): TapPort {
     const io = loadNative();
-    const h = io.tapOpen(name, { multiQueue: opts.multiQueue ?? false, vnetHdr: opts.vnetHdr ?? false, offload: opts.offload ?? false });
+    const h = io.tapOpen(name, { multiQueue: opts.multiQueue ?? false, vnetHdr: opts.vnetHdr ?? false, offload: opts.offload ?? false, exclusive: opts.exclusive ?? false });
     try {
       if (opts.persist) io.tapSetPersist(h.fd, true);
     } catch (e) {
@@ -44,7 +46,8 @@ export class TapPort implements PacketPort {
   static openQueues(name: string, queues: number, opts: Omit<TapPortOptions, 'multiQueue'> = {}): TapPort[] {
     const ports: TapPort[] = [];
     try {
-      for (let q = 0; q < queues; q++) ports.push(TapPort.open(ports.length > 0 ? ports[0].name : name, { ...opts, multiQueue: true }));
+      // `exclusive` is for the queue that creates the TAP; the others attach to it.
+      for (let q = 0; q < queues; q++) ports.push(TapPort.open(ports.length > 0 ? ports[0].name : name, { ...opts, multiQueue: true, exclusive: q === 0 && opts.exclusive === true }));
     } catch (e) {
       for (const p of ports) p.close();
       throw e;

@@ -2,12 +2,12 @@
 // the router (the dataplane in the background inside <prefix>-router, or the
 // kernel), waits until it answers pings, and records what it started in a
 // state directory so `down` stops exactly that process and those namespaces.
-import { spawn } from 'node:child_process';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LabError, pidAlive, sleep, tryRun } from './sh.js';
-import { missingToolsMessage, type Tool } from './tools.js';
+import { CommandError, nsSpawn, pidAlive, sleep, tryRun } from '../host/commands.js';
+import { missingToolsMessage, type Tool } from '../host/tools.js';
+import { LabError } from './lab-error.js';
 import {
   buildNamespaces,
   cliPath,
@@ -129,7 +129,7 @@ export function logTail(s: LabState, lines = 20): string {
 function startDataplane(s: LabState): number {
   const log = openSync(s.logPath, 'a');
   try {
-    const args = ['netns', 'exec', s.names.router, process.execPath, cliPath(), 'run', '--config', s.configPath, '--workers', String(s.workers)];
+    const args = [cliPath(), 'run', '--config', s.configPath, '--workers', String(s.workers)];
     if (s.busyPoll === true) args.push('--busy-poll');
     if (s.trace !== undefined) {
       args.push('--trace', s.trace.file);
@@ -137,7 +137,7 @@ function startDataplane(s: LabState): number {
       if (s.trace.count !== undefined) args.push('--trace-count', String(s.trace.count));
     }
     // `ip netns exec` execs node in place, so the child's pid is the dataplane's.
-    const child = spawn('ip', args, { detached: true, stdio: ['ignore', log, log] });
+    const child = nsSpawn(s.names.router, process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
     child.unref();
     if (child.pid === undefined) throw new LabError('could not start the dataplane');
     return child.pid;
@@ -214,7 +214,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
       // no log written
     }
     rmSync(dir, { recursive: true, force: true });
-    if (e instanceof LabError && existsSync(kept)) throw new LabError(`${e.message}\n(full log kept in ${kept})`, { cause: e });
+    if ((e instanceof LabError || e instanceof CommandError) && existsSync(kept)) throw new LabError(`${e.message}\n(full log kept in ${kept})`, { cause: e });
     throw e;
   }
 }

@@ -2,23 +2,25 @@
 // traffic from the client namespace through `dataplane run` to the server
 // namespace (ping, traceroute, net unreachable, an HTTP download, iperf3),
 // then the dataplane's own counters. Always torn down, also on error/SIGINT.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { nsSpawn, nsTry, sleep } from '../host/commands.js';
+import { missingToolsMessage, type Tool } from '../host/tools.js';
 import { labDown, labTools, labUp, type LabState } from './lab.js';
-import { LabError, sleep } from './sh.js';
-import { missingToolsMessage, type Tool } from './tools.js';
+import { LabError } from './lab-error.js';
 import { describeAddresses, LAB, type LabOptions } from './topology.js';
 
 const say = (s: string): void => {
   process.stdout.write(s + '\n');
 };
 
-function inNs(ns: string, args: string[], timeoutMs = 15_000): { status: number; out: string } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  return { status: r.status ?? -1, out: ((r.stdout ?? '') + (r.stderr ?? '')).trimEnd() };
+/** Runs argv in `ns` for a step of the demo: its status and everything it printed. */
+function inNs(ns: string, argv: string[], timeoutMs = 15_000): { status: number; out: string } {
+  const r = nsTry(ns, argv[0], argv.slice(1), { timeoutMs });
+  return { status: r.status, out: r.output.trimEnd() };
 }
 
 function show(title: string, cmd: string[], r: { out: string }): void {
@@ -103,11 +105,11 @@ export async function runLiveDemo(): Promise<number> {
 
     if (!missing('curl', 'python3')) {
       const dir = join(tmp, 'www');
-      spawnSync('mkdir', ['-p', dir]);
+      mkdirSync(dir, { recursive: true });
       const data = randomBytes(2 * 1024 * 1024);
       writeFileSync(join(dir, 'file.bin'), data);
       const want = createHash('sha256').update(data).digest('hex');
-      const http = spawn('ip', ['netns', 'exec', s, 'python3', '-m', 'http.server', '8080', '--bind', LAB.server.addr, '--directory', dir], { stdio: 'ignore' });
+      const http = nsSpawn(s, 'python3', ['-m', 'http.server', '8080', '--bind', LAB.server.addr, '--directory', dir], { stdio: 'ignore' });
       children.push(http);
       const got = join(tmp, 'got.bin');
       if (await waitTcp(s, 8080)) {
@@ -131,7 +133,7 @@ export async function runLiveDemo(): Promise<number> {
     }
 
     if (!missing('iperf3')) {
-      const srv = spawn('ip', ['netns', 'exec', s, 'iperf3', '-s', '-1', '-B', LAB.server.addr], { stdio: 'ignore' });
+      const srv = nsSpawn(s, 'iperf3', ['-s', '-1', '-B', LAB.server.addr], { stdio: 'ignore' });
       children.push(srv);
       if (await waitTcp(s, 5201)) {
         const cmd = ['iperf3', '-c', LAB.server.addr, '-t', '2', '-f', 'm'];

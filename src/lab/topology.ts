@@ -12,8 +12,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ip, LabError, listNetns, nsRun, nsTry, sysctl, tryRun } from './sh.js';
-import type { Tool } from './tools.js';
+import { ip, listNetns, nsRun, nsTry, sysctl, tryRun } from '../host/commands.js';
+import type { Tool } from '../host/tools.js';
+import { LabError } from './lab-error.js';
 
 export type LabPorts = 'tap' | 'afpacket';
 export type LabEngine = 'dataplane' | 'kernel' | 'none';
@@ -209,5 +210,5 @@ export function describeAddresses(prefix: string, routerRunning = true): string 
 
 /** One ping from `ns`; true when a reply came back within `waitSec`. */
 export function pingOnce(ns: string, addr: string, waitSec = 1): boolean {
-  return nsTry(ns, 'ping', ['-n', '-q', '-c1', `-W${waitSec}`, addr], (waitSec + 2) * 1000).status === 0;
+  return nsTry(ns, 'ping', ['-n', '-q', '-c1', `-W${waitSec}`, addr], { timeoutMs: (waitSec + 2) * 1000 }).status === 0;
 }

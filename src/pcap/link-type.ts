@@ -20,6 +20,11 @@ export const LINKTYPE_IPV6 = 229;
 /** Linux "cooked" capture v2 (20-byte pseudo header). */
 export const LINKTYPE_LINUX_SLL2 = 276;
 
+/** Bytes of the Linux cooked header (SLL), the SLL2 header, and the NULL/LOOP family word. */
+export const SLL_HEADER_LEN = 16;
+export const SLL2_HEADER_LEN = 20;
+export const NULL_HEADER_LEN = 4;
+
 /** DLT_RAW on most BSDs, found in old capture files in place of LINKTYPE_RAW. */
 const DLT_RAW_BSD = 12;
 /** DLT_RAW on OpenBSD. */

@@ -7,7 +7,7 @@
 const TWO_32 = 4294967296;
 
 /** Ticks per second for an if_tsresol byte: 10^v, or 2^(v & 0x7f) when the top bit is set. */
-export function ticksPerSecond(tsresol: number): number {
+function ticksPerSecond(tsresol: number): number {
   return tsresol & 0x80 ? 2 ** (tsresol & 0x7f) : 10 ** tsresol;
 }
 

@@ -40,7 +40,7 @@ export class MemorySink implements ByteSink {
 }
 
 /** Writes to a file (created or truncated) with fs.writeSync. */
-export class FileSink implements ByteSink {
+class FileSink implements ByteSink {
   private fd: number;
 
   constructor(path: string) {
@@ -60,7 +60,7 @@ export class FileSink implements ByteSink {
   }
 }
 
-export const DEFAULT_SNAPLEN = 262144;
+const DEFAULT_SNAPLEN = 262144;
 const BUFFER_SIZE = 1 << 20;
 
 /** The buffer both writers fill; little-endian field setters. */

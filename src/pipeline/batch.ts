@@ -96,15 +96,23 @@ export interface BatchOptions {
   largeSlots?: boolean;
   /** Use a SharedArrayBuffer for the arena (workers hand it to native I/O). */
   shared?: boolean;
+  /** Slots for whole IPv4 datagrams of up to 65535 bytes (a datagram to the router, reassembled); default 1. */
+  jumboCapacity?: number;
 }
+
+/** Bytes of a jumbo slot: the headroom, an Ethernet header and the largest IPv4 datagram. */
+export const JUMBO_SLOT_BYTES = HEADROOM + 16 + 65535 + 1;
 
 export class Batch {
   readonly arena: Uint8Array;
   readonly slotBytes: number;
   readonly rxCapacity: number;
+  /** All slots: received, generated and jumbo (slot numbers are below this). */
   readonly capacity: number;
-  /** Largest frame a slot holds. */
+  /** Largest frame a slot holds (jumbo slots excepted). */
   readonly maxFrame: number;
+  /** Slots [firstJumbo, capacity) are jumbo slots (JUMBO_SLOT_BYTES each, after the others in the arena). */
+  readonly firstJumbo: number;
 
   /** Byte offset of the frame's first byte in `arena`. */
   readonly start: Uint32Array;
@@ -136,16 +144,20 @@ export class Batch {
 
   private readonly freeGenerated: Uint16Array;
   private freeCount = 0;
+  private readonly freeJumbo: Uint16Array;
+  private freeJumboCount = 0;
 
   constructor(opts: BatchOptions = {}) {
     this.rxCapacity = opts.rxCapacity ?? MAX_BATCH;
     if (this.rxCapacity < 1 || this.rxCapacity > MAX_BATCH) throw new RangeError(`rxCapacity must be 1..${MAX_BATCH}`);
     const generated = opts.generatedCapacity ?? MAX_BATCH;
-    this.capacity = this.rxCapacity + generated;
+    const jumbo = opts.jumboCapacity ?? 1;
+    this.firstJumbo = this.rxCapacity + generated;
+    this.capacity = this.firstJumbo + jumbo;
     this.slotBytes = opts.slotBytes ?? (opts.largeSlots ? OFFLOAD_SLOT_BYTES : DEFAULT_SLOT_BYTES);
     if (this.slotBytes <= HEADROOM + 64) throw new RangeError(`slotBytes must exceed ${HEADROOM + 64}`);
     this.maxFrame = this.slotBytes - HEADROOM;
-    const bytes = this.capacity * this.slotBytes;
+    const bytes = this.firstJumbo * this.slotBytes + jumbo * JUMBO_SLOT_BYTES;
     this.arena = new Uint8Array(opts.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     const n = this.capacity;
     this.start = new Uint32Array(n);
@@ -162,12 +174,14 @@ export class Batch {
     this.offload = new Uint16Array(n * OffloadMeta.WORDS);
     this.traceId = new Uint32Array(n);
     this.freeGenerated = new Uint16Array(generated);
+    this.freeJumbo = new Uint16Array(jumbo);
     this.reset();
   }
 
   /** Offset where slot `i`'s frame starts when nothing has been prepended. */
   slotStart(i: number): number {
-    return i * this.slotBytes + HEADROOM;
+    if (i < this.firstJumbo) return i * this.slotBytes + HEADROOM;
+    return this.firstJumbo * this.slotBytes + (i - this.firstJumbo) * JUMBO_SLOT_BYTES + HEADROOM;
   }
 
   /** Empties the batch: every generated slot back in the pool, no received packets. */
@@ -175,7 +189,9 @@ export class Batch {
     this.rxCount = 0;
     this.traced = 0;
     this.freeCount = 0;
-    for (let s = this.capacity - 1; s >= this.rxCapacity; s--) this.freeGenerated[this.freeCount++] = s;
+    for (let s = this.firstJumbo - 1; s >= this.rxCapacity; s--) this.freeGenerated[this.freeCount++] = s;
+    this.freeJumboCount = 0;
+    for (let s = this.capacity - 1; s >= this.firstJumbo; s--) this.freeJumbo[this.freeJumboCount++] = s;
   }
 
   /**
@@ -186,7 +202,7 @@ export class Batch {
     // Only what a packet brings in; l3, txPort, nextHop, flowHash and
     // icmpError are written by the node that decides them before any node
     // reads them.
-    this.start[i] = i * this.slotBytes + HEADROOM;
+    this.start[i] = i < this.firstJumbo ? i * this.slotBytes + HEADROOM : this.slotStart(i);
     this.length[i] = len;
     this.rxPort[i] = rxPort;
     this.tsSec[i] = tsSec;
@@ -265,6 +281,14 @@ export class Batch {
     return s;
   }
 
+  /** Takes a jumbo slot (a whole IPv4 datagram of up to 65535 bytes) with the rx port and timestamp of `parent`, or -1. */
+  allocJumbo(parent: number): number {
+    if (this.freeJumboCount === 0) return -1;
+    const s = this.freeJumbo[--this.freeJumboCount];
+    this.initSlot(s, 0, this.rxPort[parent], this.tsSec[parent], this.tsNsec[parent]);
+    return s;
+  }
+
   /** Generated slots still free. */
   get generatedFree(): number {
     return this.freeCount;
@@ -272,7 +296,8 @@ export class Batch {
 
   /** Returns a generated slot to the pool (received slots are recycled by reset()). */
   release(slot: number): void {
-    if (slot >= this.rxCapacity) this.freeGenerated[this.freeCount++] = slot;
+    if (slot >= this.firstJumbo) this.freeJumbo[this.freeJumboCount++] = slot;
+    else if (slot >= this.rxCapacity) this.freeGenerated[this.freeCount++] = slot;
   }
 
   /** A view of a packet's bytes (allocates: for tests, tracing and output, not the hot path). */

@@ -2,10 +2,8 @@
 // size of a TCP super-packet, and completing a partial checksum in software
 // for a packet that leaves where nobody else will.
 import { internetChecksum } from '../wire/checksum.js';
+import { UDP_CHECKSUM } from '../wire/udp.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from './batch.js';
-
-/** UDP's checksum field sits 6 bytes into its header (TCP's at 16). */
-const UDP_CSUM_OFFSET = 6;
 
 /**
  * IPv4 length of each segment a super-packet (GSO type `gsoType`, `gsoSize`
@@ -36,7 +34,7 @@ export function completeChecksum(batch: Batch, s: number): void {
   const end = batch.start[s] + batch.length[s];
   if (at + 2 > end) return; // nonsense from the kernel side: leave the bytes alone
   let c = internetChecksum(b, from, end - from);
-  if (c === 0 && meta[m + OffloadMeta.CSUM_OFFSET] === UDP_CSUM_OFFSET) c = 0xffff; // UDP: 0 means "no checksum"
+  if (c === 0 && meta[m + OffloadMeta.CSUM_OFFSET] === UDP_CHECKSUM) c = 0xffff; // UDP: 0 means "no checksum"
   b[at] = c >> 8;
   b[at + 1] = c & 0xff;
 }

@@ -31,7 +31,7 @@ export class PortTable {
     this.offload = new Uint8Array(this.count);
     this.promiscuous = new Uint8Array(this.count).fill(opts.promiscuous === true ? 1 : 0);
     ports.forEach((p, i) => {
-      p.mac.split(':').forEach((h, k) => (this.mac[i * 6 + k] = parseInt(h, 16)));
+      this.mac.set(p.mac, i * 6);
       this.address[i] = p.address >>> 0;
       this.prefixLen[i] = p.prefixLen;
       this.mask[i] = p.prefixLen === 0 ? 0 : (0xffffffff << (32 - p.prefixLen)) >>> 0;

@@ -34,7 +34,8 @@ export class TokenBucket {
     this.state = new Float64Array(buffer, 8, 2);
     this.lock();
     if (this.words[INITIALIZED] === 0) {
-      this.state[TOKENS] = burst;
+      // A rate of 0 disables ICMP errors (config icmp.ratePerSecond): not even a first burst.
+      this.state[TOKENS] = ratePerSecond > 0 ? burst : 0;
       this.state[LAST_MS] = clock.nowMs();
       this.words[INITIALIZED] = 1;
     }

@@ -1,9 +1,9 @@
 // A route in iproute2's words, for `dataplane route lookup` and the packet
 // trace: what the FIB answers for an address and the configured prefix it
 // matched.
-import type { RouterConfig } from '../config/load.js';
-import { NO_ROUTE } from './lpm.js';
+import { NO_ROUTE } from './fib-view.js';
 import { ipv4ToString } from '../wire/address.js';
+import type { FibConfig } from './fib-build.js';
 import type { CompiledFib } from './fib.js';
 import { NexthopKind } from './nexthops.js';
 
@@ -17,7 +17,7 @@ function matchingPrefix(addr: number, compiled: CompiledFib): string {
 }
 
 /** The route `addr` matches, in iproute2's words: `PREFIX via GW dev PORT`, `PREFIX dev PORT`, `PREFIX blackhole`, `PREFIX nexthop via ... nexthop via ...`, or `unreachable` when none matches. */
-export function describeRoute(addr: number, config: RouterConfig, compiled: CompiledFib): string {
+export function describeRoute(addr: number, config: FibConfig, compiled: CompiledFib): string {
   const nh = compiled.lpm.lookup(addr);
   if (nh === NO_ROUTE) return 'unreachable';
   const prefix = matchingPrefix(addr, compiled);

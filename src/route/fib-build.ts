@@ -1,18 +1,29 @@
 // Builds the forwarding tables from a checked config: the next-hop table and
-// the LPM from prefixes to next-hop indexes. The order of precedence is the
-// kernel's: the router's own addresses (local, /32) and its subnets'
-// broadcast addresses, then connected subnets, then configured routes, and
-// for the same prefix the later entry replaces the earlier (a configured
-// route may override a connected one, as `ip route replace` can).
-import type { RouterConfig } from '../config/load.js';
-import { routeOrigin, type RouteSpec } from '../config/routes.js';
+// the LPM from prefixes to next-hop indexes. Different prefixes are decided
+// by longest-prefix match; for the same prefix the route of the source with
+// the lowest administrative distance (route-source.ts) is the one installed:
+// the router's own addresses (local, /32), its subnets' broadcast addresses
+// and its connected subnets before any configured route, so no route can
+// hide them. The config loader already leaves shadowed routes out and
+// reports them; the install order here keeps that true for any config.
+import { routeOrigin, type RouteSpec } from './route-spec.js';
 import { ipv4ToString } from '../wire/address.js';
 import { NexthopKind, NexthopTable } from './nexthops.js';
+import { sourcesByFallingDistance, type RouteSource } from './route-source.js';
 
 /** The LPM operations the builder needs; the data plane's trie implements them. */
 export interface LpmWriter {
   insert(prefix: number, len: number, value: number): void;
   lookup(addr: number): number;
+}
+
+/**
+ * What the FIB is built from: the router's ports (their connected subnets
+ * and own addresses) and its routes. The config (RouterConfig) is one.
+ */
+export interface FibConfig {
+  ports: readonly { name: string; index: number; address: number; prefixLen: number }[];
+  routes: readonly RouteSpec[];
 }
 
 export class RouteBuildError extends Error {
@@ -32,7 +43,7 @@ export interface BuiltFib<L extends LpmWriter> {
 }
 
 /** Resolves a route's next hops to next-hop indexes; returns an error message or the index. */
-function nexthopFor(route: RouteSpec, config: RouterConfig, nexthops: NexthopTable): number | string {
+function nexthopFor(route: RouteSpec, config: FibConfig, nexthops: NexthopTable): number | string {
   if (route.type === 'blackhole') return nexthops.intern(NexthopKind.BLACKHOLE, 0, 0);
   if (route.type === 'unreachable') return nexthops.intern(NexthopKind.UNREACHABLE, 0, 0);
   if (route.type === 'prohibit') return nexthops.intern(NexthopKind.PROHIBIT, 0, 0);
@@ -56,26 +67,28 @@ function nexthopFor(route: RouteSpec, config: RouterConfig, nexthops: NexthopTab
   return ids.length === 1 ? ids[0] : nexthops.internGroup(ids, weights);
 }
 
-export function buildFib<L extends LpmWriter>(config: RouterConfig, lpm: L, nexthops = new NexthopTable()): BuiltFib<L> {
+export function buildFib<L extends LpmWriter>(config: FibConfig, lpm: L, nexthops = new NexthopTable()): BuiltFib<L> {
   const problems: string[] = [];
-  for (const p of config.ports) {
-    const mask = maskOf(p.prefixLen);
-    const net = (p.address & mask) >>> 0;
-    lpm.insert(net, p.prefixLen, nexthops.intern(NexthopKind.ATTACHED, p.index, 0));
-  }
-  for (const r of config.routes) {
-    const nh = nexthopFor(r, config, nexthops);
-    if (typeof nh === 'string') problems.push(`${routeOrigin(r)}: ${nh}`);
-    else lpm.insert(r.prefix, r.len, nh);
-  }
-  // Own addresses and subnet broadcasts last: no route may hide them.
-  for (const p of config.ports) {
-    lpm.insert(p.address, 32, nexthops.intern(NexthopKind.LOCAL, p.index, 0));
-    if (p.prefixLen < 31) {
-      const bcast = (p.address | ~maskOf(p.prefixLen)) >>> 0;
-      lpm.insert(bcast, 32, nexthops.intern(NexthopKind.BROADCAST, p.index, 0));
-    }
-  }
+  const install: Record<RouteSource, () => void> = {
+    static: () => {
+      for (const r of config.routes) {
+        const nh = nexthopFor(r, config, nexthops);
+        if (typeof nh === 'string') problems.push(`${routeOrigin(r)}: ${nh}`);
+        else lpm.insert(r.prefix, r.len, nh);
+      }
+    },
+    connected: () => {
+      for (const p of config.ports) lpm.insert((p.address & maskOf(p.prefixLen)) >>> 0, p.prefixLen, nexthops.intern(NexthopKind.ATTACHED, p.index, 0));
+      // After the subnets: a /32 port's own address is local, not attached.
+      for (const p of config.ports) {
+        lpm.insert(p.address, 32, nexthops.intern(NexthopKind.LOCAL, p.index, 0));
+        if (p.prefixLen < 31) lpm.insert((p.address | ~maskOf(p.prefixLen)) >>> 0, 32, nexthops.intern(NexthopKind.BROADCAST, p.index, 0));
+      }
+    },
+  };
+  // The LPM keeps one next hop per prefix, the last inserted: installing from
+  // the highest distance down leaves each prefix with its lowest-distance route.
+  for (const source of sourcesByFallingDistance()) install[source]();
   if (problems.length > 0) throw new RouteBuildError(problems);
   return { lpm, nexthops };
 }

@@ -11,6 +11,11 @@
 
 /** Returned by lookups that match no prefix (0xffffffff once stored in a Uint32Array). */
 export const NO_ROUTE = -1;
+
+/** Longest-prefix match as the data plane uses it (FibView, Lpm): a next-hop index, or NO_ROUTE. */
+export interface FibLookup {
+  lookup(addr: number): number;
+}
 /** Largest next-hop index a leaf can carry (24 bits, one value kept for "no route"). */
 export const MAX_NEXT_HOP = 0xfffffe;
 
@@ -19,7 +24,7 @@ export const LEVEL_BITS = [20, 4, 8] as const;
 
 /** The buffers that make up one published FIB generation (postMessage-able). */
 export interface FibBuffers {
-  /** Bumped by the control plane at each publish; workers keep the newest. */
+  /** Which snapshot this is (Lpm.snapshot's argument; `dataplane run` publishes one, generation 0, at start). */
   generation: number;
   root: ArrayBufferLike;
   level2: ArrayBufferLike;
@@ -107,7 +112,7 @@ function specializedLookups(root: Int32Array, level2: Int32Array, level3: Int32A
   }
 }
 
-export class FibView {
+export class FibView implements FibLookup {
   /** Next-hop index of the longest prefix containing `addr` (uint32 or int32), or NO_ROUTE. */
   readonly lookup: LookupFn;
   /** out[i] = lookup(addrs[i]) for i < n; NO_ROUTE is -1 in an Int32Array, 0xffffffff in a Uint32Array. */

@@ -1,8 +1,7 @@
 // The FIB: a config compiled into an LPM trie of next-hop indexes plus the
 // next-hop table the indexes point into.
-import type { RouterConfig } from '../config/load.js';
-import type { FibLookup } from '../pipeline/context.js';
-import { buildFib } from './fib-build.js';
+import { buildFib, type FibConfig } from './fib-build.js';
+import type { FibLookup } from './fib-view.js';
 import { NexthopTable } from './nexthops.js';
 import { Lpm } from './lpm.js';
 
@@ -12,7 +11,7 @@ export interface CompiledFib {
   nexthops: NexthopTable;
 }
 
-export function compileFib(config: RouterConfig): CompiledFib {
+export function compileFib(config: FibConfig): CompiledFib {
   const lpm = new Lpm();
   const { nexthops } = buildFib(config, lpm);
   return { fib: lpm, lpm, nexthops };

@@ -45,14 +45,15 @@
 // lookups because the fold covers exactly their addresses; an update that
 // needs to go below such a leaf expands it into a ply again.
 //
-// Publishing to workers (generation swap): the control plane owns an Lpm and
-// mutates it; `snapshot()` copies the used part of the three tables into
-// fresh buffers (SharedArrayBuffers by default; about 15 MiB for the full
-// table, a few ms) tagged with a generation number. The main thread posts the
-// FibBuffers to every worker; each worker builds a FibView between two batches
-// and drops the old one, so a batch never sees two tables. In-place deltas on
-// shared tables (`allocate` below) would need freed plies to be quarantined
-// until every worker has passed a batch boundary; that is not done here.
+// Publishing to workers: the control plane owns an Lpm and mutates it;
+// `snapshot()` copies the used part of the three tables into fresh buffers
+// (SharedArrayBuffers by default; about 15 MiB for the full table, a few ms)
+// tagged with a generation number. Today `dataplane run` takes one snapshot
+// at start and hands it to every worker in its WorkerInit, and routes do not
+// change at run time. Changing them live would post a newer snapshot for each
+// worker to swap in between two batches (so a batch never sees two tables);
+// in-place deltas on shared tables would instead need freed plies
+// quarantined until every worker has passed a batch boundary.
 
 import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';

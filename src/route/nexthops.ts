@@ -147,4 +147,9 @@ export class NexthopTable {
     if (this.kind[index] !== NexthopKind.ECMP) return index;
     return this.members[this.groupStart[index] + ((flowHash >>> 0) % this.groupSize[index])];
   }
+
+  /** The address to ARP for on next hop `index`: its gateway for GATEWAY, else the datagram's destination `dst`. */
+  neighborAddress(index: number, dst: number): number {
+    return this.kind[index] === NexthopKind.GATEWAY ? this.gateway[index] : dst >>> 0;
+  }
 }

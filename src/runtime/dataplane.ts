@@ -9,7 +9,7 @@ import { IO_COUNTER_NAMES, IoCounter } from '../io/native.js';
 import { Batch } from '../pipeline/batch.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import type { PipelineNode } from '../pipeline/node.js';
-import { NeighborSync } from '../pipeline/neighbor-sync.js';
+import { NeighborSync } from '../arp/neighbor-sync.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';

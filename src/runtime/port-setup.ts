@@ -3,7 +3,10 @@
 // attached by name in the namespace it lives in), moves it and configures
 // its kernel side like a CNI plugin would, and checks AF_PACKET interfaces.
 // Everything made here is undone by teardown(): closing the last queue of a
-// non-persistent TAP deletes it, wherever it lives.
+// non-persistent TAP deletes it, wherever it lives. First of all it takes
+// the lock of every port (port-lock.ts), so a second dataplane on the same
+// ports refuses before it touches anything; TAPs are created with
+// IFF_TUN_EXCL, so one that exists already is never joined either.
 //
 // AF_PACKET ports adapt to the interface's offloads rather than changing
 // them: the super-frames come from the veth's peer (a container's eth0 does
@@ -11,19 +14,14 @@
 // and a Docker user cannot easily change; turning our end's features off
 // would not stop them and would outlive the process. So the port takes them
 // (io.offload, the default) and says at start what it cannot take.
-import { execFileSync } from 'node:child_process';
 import type { PortConfig, RouterConfig } from '../config/load.js';
-import { loadNative } from '../io/native.js';
+import { nsRun, nsTry, run } from '../host/commands.js';
+import { CommandError } from '../host/commands.js';
+import { isIoError, loadNative } from '../io/native.js';
 import { TapPort } from '../io/tap-port.js';
-import { ipv4ToString } from '../wire/address.js';
+import { ipv4ToString, macToString } from '../wire/address.js';
+import { lockDir, lockPorts, NetnsNotFoundError, PortBusyError, tapHolders, type PortLocks } from './port-lock.js';
 import type { PortPlan } from './worker-init.js';
-
-export class PortSetupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PortSetupError';
-  }
-}
 
 export interface PortSetup {
   /** plans[worker][port] */
@@ -36,41 +34,29 @@ export interface PortSetup {
   describe: string[];
 }
 
-function run(cmd: string, args: string[]): void {
-  try {
-    execFileSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (e) {
-    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim();
-    throw new PortSetupError(`${cmd} ${args.join(' ')}: ${stderr || (e as Error).message}`);
-  }
-}
-
-/** `ip` inside a namespace given by name or as /proc/PID/ns/net (or any path to a netns file). */
-function ipIn(netns: string, args: string[]): void {
-  if (netns.includes('/')) run('nsenter', [`--net=${netns}`, 'ip', ...args]);
-  else run('ip', ['-n', netns, ...args]);
-}
-
-function sysctlIn(netns: string, key: string, value: string): void {
-  const args = ['sysctl', '-q', '-w', `${key}=${value}`];
-  try {
-    if (netns.includes('/')) execFileSync('nsenter', [`--net=${netns}`, ...args], { stdio: 'ignore' });
-    else execFileSync('ip', ['netns', 'exec', netns, ...args], { stdio: 'ignore' });
-  } catch {
-    // Best effort: a missing sysctl (IPv6 disabled in the kernel) is not an error.
-  }
-}
-
+/** `netns` as `ip link set ... netns` takes it: a name, or the PID of /proc/PID/ns/net (nsRun takes a name or any path). */
 function netnsArg(netns: string): string {
   const m = /^\/proc\/(\d+)\/ns\/net$/.exec(netns);
-  return m ? m[1] : netns; // `ip link set ... netns` takes a name or a PID
+  return m ? m[1] : netns;
 }
 
 function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans: PortPlan[]; line: string } {
   if (p.io.type !== 'tap') throw new Error('not a tap port');
   const io = loadNative();
   const ifname = p.io.ifname ?? p.name;
-  const queues = TapPort.openQueues(ifname, workers, { vnetHdr: p.io.vnetHdr, offload: p.io.offload, index: p.index });
+  let queues: TapPort[];
+  try {
+    queues = TapPort.openQueues(ifname, workers, { vnetHdr: p.io.vnetHdr, offload: p.io.offload, index: p.index, exclusive: true });
+  } catch (e) {
+    if (!isIoError(e) || e.code !== 'EBUSY') throw e;
+    // Not another dataplane's lock (that was checked first): a TAP of a process not under /run/dataplane, or a persistent one.
+    const holders = tapHolders(ifname);
+    throw new PortBusyError(
+      `port ${p.name}: interface ${ifname} already exists in the dataplane's network namespace` +
+        (holders.length > 0 ? `; a TAP of that name is held open by ${holders.join(', ')}` : ' (a persistent TAP or another device: see `ip -d link show ' + ifname + '`)') +
+        '; the dataplane creates its TAPs and never joins one',
+    );
+  }
   opened.push(queues);
   const name = queues[0].name;
   io.ifSetMtu(name, p.mtu);
@@ -83,15 +69,16 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
     run('ip', ['link', 'set', 'dev', name, 'netns', netnsArg(netns)]);
     let inner = name;
     if (p.io.peerName !== undefined && p.io.peerName !== name) {
-      ipIn(netns, ['link', 'set', 'dev', name, 'name', p.io.peerName]);
+      nsRun(netns, 'ip', ['link', 'set', 'dev', name, 'name', p.io.peerName]);
       inner = p.io.peerName;
     }
     // The kernel side speaks IPv4 only: no router solicitations or DAD noise on the port.
-    sysctlIn(netns, `net.ipv6.conf.${inner}.disable_ipv6`, '1');
-    ipIn(netns, ['link', 'set', 'dev', inner, 'up']);
+    // Best effort: a missing key (IPv6 disabled in the kernel) is not an error.
+    nsTry(netns, 'sysctl', ['-qw', `net.ipv6.conf.${inner}.disable_ipv6=1`]);
+    nsRun(netns, 'ip', ['link', 'set', 'dev', inner, 'up']);
     if (p.io.peerAddress !== undefined) {
-      ipIn(netns, ['addr', 'add', p.io.peerAddress, 'dev', inner]);
-      ipIn(netns, ['route', 'replace', 'default', 'via', ipv4ToString(p.address), 'dev', inner]);
+      nsRun(netns, 'ip', ['addr', 'add', p.io.peerAddress, 'dev', inner]);
+      nsRun(netns, 'ip', ['route', 'replace', 'default', 'via', ipv4ToString(p.address), 'dev', inner]);
       line += `; kernel side ${inner} in ${netns} with ${p.io.peerAddress}, default via ${ipv4ToString(p.address)}`;
     } else {
       line += `; kernel side ${inner} in ${netns}`;
@@ -112,9 +99,22 @@ function afPacketOffloadNote(port: string, ifname: string, offload: boolean): st
 
 export function setupPorts(config: RouterConfig, workers: number): PortSetup {
   const io = loadNative();
+  let locks: PortLocks;
+  try {
+    locks = lockPorts(config.ports);
+  } catch (e) {
+    if (e instanceof NetnsNotFoundError) throw new CommandError(e.message, { cause: e });
+    const syscall = (e as NodeJS.ErrnoException).syscall;
+    if (syscall === 'mkdir' || syscall === 'open') {
+      throw new CommandError(`cannot take the port locks in ${lockDir()}: ${(e as Error).message} (run as root, or set DATAPLANE_LOCK_DIR)`, { cause: e });
+    }
+    throw e;
+  }
   const opened: TapPort[][] = [];
   const teardown = () => {
     for (const qs of opened.splice(0)) for (const q of qs) q.close();
+    // After the TAPs are gone: a successor that starts now finds none of ours.
+    locks.release();
   };
   const perPort: PortPlan[][] = [];
   const describe: string[] = [];
@@ -128,12 +128,12 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
       } else {
         const ifname = p.io.interface;
         io.ifIndex(ifname); // throws "interface NAME not found"
-        if (p.macDefaulted) p.mac = Array.from(io.ifHwAddr(ifname), (x) => x.toString(16).padStart(2, '0')).join(':');
+        if (p.macDefaulted) p.mac = Uint8Array.from(io.ifHwAddr(ifname));
         io.ifSetUp(ifname, true);
         const group = (process.pid * 7 + p.index) & 0xffff;
         const offload = p.io.offload;
         perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group, offload })));
-        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${p.mac} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
+        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
       }
     }
   } catch (e) {

@@ -14,21 +14,12 @@ import { isPortGone } from '../io/native.js';
 import type { RxSource, TxSink } from '../io/port.js';
 import { Fate, type Batch } from '../pipeline/batch.js';
 import type { Router } from '../pipeline/router.js';
+import type { LoopTracer } from '../trace/loop-tracer.js';
 import { Control, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
 
 export interface WaitFn {
   /** Sleeps for at most `ms` or until a port has frames. */
   (ms: number): void;
-}
-
-/** Watches a batch on its way through the loop (the packet trace). */
-export interface LoopTracer {
-  /** After receive, before the pipeline: picks and marks the packets to trace. */
-  received(batch: Batch): void;
-  /** After transmit: collects what happened to the marked packets. */
-  finished(batch: Batch): void;
-  /** True while the tracer still wants packets (cheap: checked once per batch). */
-  readonly active: boolean;
 }
 
 export interface LoopOptions {

@@ -12,7 +12,7 @@ import { FibView } from '../route/fib-view.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { RunLoop } from './run-loop.js';
-import { NeighborSync } from '../pipeline/neighbor-sync.js';
+import { NeighborSync } from '../arp/neighbor-sync.js';
 import { parseTraceFilter } from '../trace/filter.js';
 import { PacketTracer, TraceBudget } from '../trace/tracer.js';
 

@@ -7,7 +7,7 @@
 import { PacketFlag, type Batch } from '../pipeline/batch.js';
 import type { Graph } from '../pipeline/graph.js';
 import { TraceField } from '../pipeline/trace-recorder.js';
-import type { LoopTracer } from '../runtime/run-loop.js';
+import type { LoopTracer } from './loop-tracer.js';
 import { FrameFields, type TraceFilter } from './filter.js';
 import type { TracedPacket } from './traced-packet.js';
 

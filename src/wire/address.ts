@@ -67,7 +67,15 @@ export function toIpv4Number(a: string | number): number {
   return typeof a === 'number' ? a >>> 0 : parseIpv4Address(a);
 }
 
+/** Is `a` never valid as a source (RFC 1812 5.3.7, RFC 6890): 0/8, 127/8, 224/4 multicast, 240/4 and broadcast. */
+export function isMartianSource(a: number): boolean {
+  const top = a >>> 24;
+  return top === 0 || top === 127 || top >= 224;
+}
+
 export const MAC_LEN = 6;
+/** Bytes in an IPv4 address. */
+export const IPV4_ADDR_LEN = 4;
 
 const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 

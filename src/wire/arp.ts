@@ -25,6 +25,7 @@
 
 import { ipv4ToString, macToString, parseIpv4Address, readIpv4, writeIpv4, writeMac } from './address.js';
 import { WireDrop, type ParseResult } from './drop-reason.js';
+import { ETHERTYPE_IPV4 } from './ethernet.js';
 
 export const ARP_HTYPE = 0;
 export const ARP_PTYPE = 2;
@@ -41,7 +42,7 @@ export const ARP_FIXED_LEN = 8;
 export const ARP_LEN = 28;
 
 export const ARP_HTYPE_ETHERNET = 1;
-export const ARP_PTYPE_IPV4 = 0x0800;
+export const ARP_PTYPE_IPV4 = ETHERTYPE_IPV4;
 export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
 

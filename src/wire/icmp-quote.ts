@@ -12,14 +12,10 @@
 // the IP header or the ports, and a non-first fragment's payload bytes are not
 // an L4 header at all. So this never fails: it fills in what is there.
 
-import { IPV4_MIN_HEADER_LEN, ipv4FragOffset, ipv4HeaderLen, ipv4Protocol, readIpv4Repr, type Ipv4Repr } from './ipv4.js';
-
-const PROTO_ICMP = 1;
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
-const PROTO_DCCP = 33;
-const PROTO_SCTP = 132;
-const PROTO_UDPLITE = 136;
+import {
+  IPPROTO_DCCP, IPPROTO_ICMP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPV4_MIN_HEADER_LEN, ipv4FragOffset, ipv4HeaderLen,
+  ipv4Protocol, readIpv4Repr, type Ipv4Repr,
+} from './ipv4.js';
 
 export interface IcmpQuote {
   /**
@@ -75,7 +71,7 @@ export function parseIcmpQuote(b: Uint8Array, o: number, len: number): IcmpQuote
   q.l4Offset = l4;
   q.l4Len = n;
   const proto = ipv4Protocol(b, o);
-  if (proto === PROTO_ICMP) {
+  if (proto === IPPROTO_ICMP) {
     if (n >= 2) {
       q.icmpType = b[l4];
       q.icmpCode = b[l4 + 1];
@@ -87,14 +83,14 @@ export function parseIcmpQuote(b: Uint8Array, o: number, len: number): IcmpQuote
     return q;
   }
   const ported =
-    proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_UDPLITE || proto === PROTO_DCCP || proto === PROTO_SCTP;
+    proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_UDPLITE || proto === IPPROTO_DCCP || proto === IPPROTO_SCTP;
   if (!ported || n < 4) return q;
   q.srcPort = (b[l4] << 8) | b[l4 + 1];
   q.dstPort = (b[l4 + 2] << 8) | b[l4 + 3];
   if (n < 8) return q;
-  if (proto === PROTO_TCP) {
+  if (proto === IPPROTO_TCP) {
     q.tcpSeq = ((b[l4 + 4] << 24) | (b[l4 + 5] << 16) | (b[l4 + 6] << 8) | b[l4 + 7]) >>> 0;
-  } else if (proto === PROTO_UDP) {
+  } else if (proto === IPPROTO_UDP) {
     q.udpLength = (b[l4 + 4] << 8) | b[l4 + 5];
     q.udpChecksum = (b[l4 + 6] << 8) | b[l4 + 7];
   }

@@ -45,13 +45,24 @@ export const IPV4_DST = 16;
 export const IPV4_OPTIONS = 20;
 export const IPV4_MIN_HEADER_LEN = 20;
 export const IPV4_MAX_HEADER_LEN = 60;
+/** The largest datagram, header included: the total length field is 16 bits. */
+export const IPV4_MAX_DATAGRAM = 65535;
 
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_IGMP = 2;
 export const IPPROTO_IPIP = 4;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_DCCP = 33;
 export const IPPROTO_GRE = 47;
+export const IPPROTO_SCTP = 132;
+export const IPPROTO_UDPLITE = 136;
+
+/** RFC 791 precedence 6, internetwork control: what Linux sends ICMP errors with (RFC 1812 4.3.2.5). */
+export const IPTOS_PREC_INTERNETCONTROL = 0xc0;
+
+/** TTL of datagrams the router originates (ICMP errors, echo replies): Linux's net.ipv4.ip_default_ttl, RFC 1700's recommendation. */
+export const IPV4_DEFAULT_TTL = 64;
 
 const FLAG_RESERVED = 0x80;
 const FLAG_DF = 0x40;
@@ -124,6 +135,16 @@ export function ipv4Dst(b: Uint8Array, o: number): number {
 }
 
 // ---- setters (see the header comment for which ones stale the checksum) -----
+
+/**
+ * Starts a header the router originates: b[o, o+20) becomes version 4, IHL 5
+ * (no options), every other field zero (no flags, fragment offset 0, checksum
+ * 0). Set the rest with the setters below, then fillIpv4Checksum.
+ */
+export function initIpv4Header(b: Uint8Array, o: number): void {
+  b.fill(0, o, o + IPV4_MIN_HEADER_LEN);
+  b[o] = 0x45;
+}
 
 export function setIpv4Version(b: Uint8Array, o: number, v: number): void {
   b[o] = (b[o] & 0x0f) | ((v & 0x0f) << 4);
@@ -246,7 +267,16 @@ export function setIpv4TtlWithCsum(b: Uint8Array, o: number, ttl: number): void 
 export function decrementIpv4Ttl(b: Uint8Array, o: number): number {
   const ttl = b[o + IPV4_TTL];
   if (ttl === 0) return 0;
-  setIpv4TtlWithCsum(b, o, ttl - 1);
+  b[o + IPV4_TTL] = ttl - 1;
+  // RFC 1624 specialised to TTL - 1, as Linux's ip_decrease_ttl: the TTL is
+  // the high byte of its word, so the checksum grows by 0x0100 with an
+  // end-around carry. Carrying at c >= 0xffff (not > 0xffff) also turns a
+  // result of 0xffff into 0x0000, the form recomputation gives, so this equals
+  // setIpv4TtlWithCsum exactly (test/wire/incremental.property.test.ts).
+  const c = ((b[o + IPV4_CHECKSUM] << 8) | b[o + IPV4_CHECKSUM + 1]) + 0x0100;
+  const folded = (c + ((c + 1) >>> 16)) & 0xffff;
+  b[o + IPV4_CHECKSUM] = folded >>> 8;
+  b[o + IPV4_CHECKSUM + 1] = folded & 0xff;
   return ttl - 1;
 }
 

@@ -108,7 +108,7 @@ export function parseTcpOptions(b: Uint8Array, start: number, end: number): TcpO
 }
 
 /** Bytes one option takes on the wire. */
-export function tcpOptionLength(opt: TcpOption): number {
+function tcpOptionLength(opt: TcpOption): number {
   switch (opt.type) {
     case 'nop': return 1;
     case 'mss': return 4;

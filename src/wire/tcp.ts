@@ -31,6 +31,7 @@
 import { readIpv4, toIpv4Number, writeIpv4 } from './address.js';
 import { finishChecksum, foldSum, pseudoHeaderSum, pseudoHeaderSumFromIpv4, sumWords, updateChecksum16, updateChecksum32 } from './checksum.js';
 import { WireDrop, type ParseResult } from './drop-reason.js';
+import { IPPROTO_TCP } from './ipv4.js';
 import { parseTcpOptions, tcpFindMssOffset, tcpOptionsLength, tcpOptionsWellFormed, writeTcpOptions, type TcpOption } from './tcp-options.js';
 
 export const TCP_SRC_PORT = 0;
@@ -56,7 +57,6 @@ export const TCP_URG = 0x20;
 export const TCP_ECE = 0x40;
 export const TCP_CWR = 0x80;
 
-const PROTO_TCP = 6;
 
 // ---- accessors --------------------------------------------------------------
 
@@ -166,14 +166,14 @@ export function checkTcp(b: Uint8Array, o: number, len: number): number {
 
 /** Verifies the checksum of the tcpLen-byte segment at tcpOff, with the pseudo-header from the IPv4 header at ipOff. */
 export function tcpChecksumOk(b: Uint8Array, ipOff: number, tcpOff: number, tcpLen: number): boolean {
-  return foldSum(sumWords(b, tcpOff, tcpLen, pseudoHeaderSumFromIpv4(b, ipOff, PROTO_TCP, tcpLen))) === 0xffff;
+  return foldSum(sumWords(b, tcpOff, tcpLen, pseudoHeaderSumFromIpv4(b, ipOff, IPPROTO_TCP, tcpLen))) === 0xffff;
 }
 
 /** Computes and writes the checksum of the tcpLen-byte segment at tcpOff. */
 export function fillTcpChecksum(b: Uint8Array, ipOff: number, tcpOff: number, tcpLen: number): void {
   b[tcpOff + TCP_CHECKSUM] = 0;
   b[tcpOff + TCP_CHECKSUM + 1] = 0;
-  setTcpChecksum(b, tcpOff, finishChecksum(sumWords(b, tcpOff, tcpLen, pseudoHeaderSumFromIpv4(b, ipOff, PROTO_TCP, tcpLen))));
+  setTcpChecksum(b, tcpOff, finishChecksum(sumWords(b, tcpOff, tcpLen, pseudoHeaderSumFromIpv4(b, ipOff, IPPROTO_TCP, tcpLen))));
 }
 
 /** Rewrites the source port and patches the checksum (RFC 1624). */
@@ -314,7 +314,7 @@ export function emitTcp(
     setTcpChecksum(b, o, repr.checksum);
   } else {
     setTcpChecksum(b, o, 0);
-    const pseudo = pseudoHeaderSum(toIpv4Number(src), toIpv4Number(dst), PROTO_TCP, segLen);
+    const pseudo = pseudoHeaderSum(toIpv4Number(src), toIpv4Number(dst), IPPROTO_TCP, segLen);
     setTcpChecksum(b, o, finishChecksum(sumWords(b, o, segLen, pseudo)));
   }
   return segLen;

@@ -23,14 +23,13 @@
 import { toIpv4Number } from './address.js';
 import { finishChecksum, foldSum, pseudoHeaderSum, pseudoHeaderSumFromIpv4, sumWords, udpWireChecksum, updateUdpChecksum16, updateUdpChecksum32 } from './checksum.js';
 import { WireDrop, type ParseResult } from './drop-reason.js';
+import { IPPROTO_UDP } from './ipv4.js';
 
 export const UDP_SRC_PORT = 0;
 export const UDP_DST_PORT = 2;
 export const UDP_LENGTH = 4;
 export const UDP_CHECKSUM = 6;
 export const UDP_HEADER_LEN = 8;
-
-const PROTO_UDP = 17;
 
 export function udpSrcPort(b: Uint8Array, o: number): number {
   return (b[o] << 8) | b[o + 1];
@@ -83,13 +82,13 @@ export function checkUdp(b: Uint8Array, o: number, len: number): number {
  */
 export function udpChecksumOk(b: Uint8Array, ipOff: number, udpOff: number, udpLen: number): boolean {
   if (udpChecksum(b, udpOff) === 0) return true;
-  return foldSum(sumWords(b, udpOff, udpLen, pseudoHeaderSumFromIpv4(b, ipOff, PROTO_UDP, udpLen))) === 0xffff;
+  return foldSum(sumWords(b, udpOff, udpLen, pseudoHeaderSumFromIpv4(b, ipOff, IPPROTO_UDP, udpLen))) === 0xffff;
 }
 
 /** Computes and writes the checksum; a computed 0 is written as 0xffff. */
 export function fillUdpChecksum(b: Uint8Array, ipOff: number, udpOff: number, udpLen: number): void {
   setUdpChecksum(b, udpOff, 0);
-  const sum = sumWords(b, udpOff, udpLen, pseudoHeaderSumFromIpv4(b, ipOff, PROTO_UDP, udpLen));
+  const sum = sumWords(b, udpOff, udpLen, pseudoHeaderSumFromIpv4(b, ipOff, IPPROTO_UDP, udpLen));
   setUdpChecksum(b, udpOff, udpWireChecksum(finishChecksum(sum)));
 }
 
@@ -159,7 +158,7 @@ export function emitUdp(
     setUdpChecksum(b, o, repr.checksum);
   } else {
     setUdpChecksum(b, o, 0);
-    const sum = sumWords(b, o, len, pseudoHeaderSum(toIpv4Number(src), toIpv4Number(dst), PROTO_UDP, len));
+    const sum = sumWords(b, o, len, pseudoHeaderSum(toIpv4Number(src), toIpv4Number(dst), IPPROTO_UDP, len));
     setUdpChecksum(b, o, udpWireChecksum(finishChecksum(sum)));
   }
   return len;

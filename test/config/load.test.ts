@@ -28,13 +28,31 @@ function problems(yaml: string): string[] {
 describe('config', () => {
   it('normalizes a good config: addresses as numbers, default MACs, MTU, ICMP and ARP defaults', () => {
     const c = parseConfig(PORTS + 'routes: ["203.0.113.0/24 via 198.51.100.2"]\n', 't', '.');
-    expect(c.ports.map((p) => [p.name, p.mac, p.address >>> 0, p.prefixLen, p.mtu])).toEqual([
-      ['lan', '02:00:00:00:00:01', 0xc0000201, 24, 1500],
-      ['wan', '02:00:00:00:00:02', 0xc6336401, 24, 1400],
+    expect(c.ports.map((p) => [p.name, Array.from(p.mac), p.address >>> 0, p.prefixLen, p.mtu])).toEqual([
+      ['lan', [2, 0, 0, 0, 0, 1], 0xc0000201, 24, 1500],
+      ['wan', [2, 0, 0, 0, 0, 2], 0xc6336401, 24, 1400],
     ]);
     expect(c.routes).toEqual([{ prefix: 0xcb007100, len: 24, type: 'unicast', nexthops: [{ gateway: 0xc6336402, port: undefined, weight: 1 }], origin: 'routes[0]' }]);
     expect(c.icmp).toEqual({ ratePerSecond: 1000, burst: 100 });
     expect(c.arp.resolveTimeoutMs).toBe(1000);
+  });
+
+  it('parses MAC text once, to six bytes, in any case', () => {
+    const c = parseConfig(
+      `ports:
+  - { name: lan, mac: "02:AB:cd:00:00:0F", address: 192.0.2.1/24 }
+neighbors:
+  - { address: 192.0.2.10, mac: "02:Aa:00:00:00:10" }
+`,
+      't',
+      '.',
+    );
+    expect(c.ports[0].mac).toEqual(new Uint8Array([0x02, 0xab, 0xcd, 0x00, 0x00, 0x0f]));
+    expect(c.ports[0].macDefaulted).toBe(false);
+    expect(c.neighbors).toEqual([{ address: 0xc000020a, mac: new Uint8Array([0x02, 0xaa, 0, 0, 0, 0x10]), port: 0 }]);
+    expect(problems('ports:\n  - { name: lan, mac: "02:00:00:00:00", address: 192.0.2.1/24 }\n')).toEqual([
+      'ports[0].mac: must be six hex bytes separated by colons such as 02:00:00:00:00:01',
+    ]);
   });
 
   it('names the field and the reason for each bad value', () => {

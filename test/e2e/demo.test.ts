@@ -1,7 +1,7 @@
 // `dataplane demo` as root: the live lab demo, end to end, and nothing left
 // behind. (Not root, it is the offline replay, tested elsewhere.)
 import { afterAll, describe, expect, it } from 'vitest';
-import { listNetns } from '../../src/lab/sh.js';
+import { listNetns } from '../../src/host/commands.js';
 import { dataplane } from '../cli-run.js';
 import { skipIf } from '../skip.js';
 import { e2eSkipReason, processesMentioning } from './suite.js';

@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, stateDir } from '../../src/lab/lab.js';
-import { listNetns } from '../../src/lab/sh.js';
+import { listNetns } from '../../src/host/commands.js';
 import { dataplane } from '../cli-run.js';
 import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, processesMentioning, uniquePrefix } from './suite.js';

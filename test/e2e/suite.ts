@@ -2,19 +2,20 @@
 // hosts on both sides of `dataplane run`) and what a person would check with
 // ping, traceroute, tracepath and nc. Each test file calls labSuite() with its
 // own prefixes; everything it starts is stopped by pid in afterAll.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, logTail, STATE_ROOT, stateDir, type LabState } from '../../src/lab/lab.js';
-import { labUnavailable, listNetns, pidAlive } from '../../src/lab/sh.js';
-import { missingToolsMessage, type Tool } from '../../src/lab/tools.js';
+import { listNetns, nsSpawn, nsTry, pidAlive } from '../../src/host/commands.js';
+import { missingToolsMessage, type Tool } from '../../src/host/tools.js';
+import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
 import { skipIf } from '../skip.js';
 
-/** What the e2e suites run besides node: the lab's tools and a person's (their packages: src/lab/tools.ts). */
+/** What the e2e suites run besides node: the lab's tools and a person's (their packages: src/host/tools.ts). */
 export const TOOLS: readonly Tool[] = ['ip', 'ss', 'sysctl', 'ping', 'traceroute', 'tracepath', 'nc', 'ethtool', 'curl', 'python3'];
 
 /** Why the e2e tests cannot run here (`extra`: tools a file needs besides TOOLS), or undefined. */
@@ -25,9 +26,10 @@ export function e2eSkipReason(extra: readonly Tool[] = []): string | undefined {
   return missingToolsMessage([...TOOLS, ...extra]);
 }
 
-export function nsExec(ns: string, args: string[], timeoutMs = 15_000): { status: number; out: string } {
-  const r = spawnSync('ip', ['netns', 'exec', ns, ...args], { encoding: 'utf8', timeout: timeoutMs });
-  return { status: r.status ?? -1, out: (r.stdout ?? '') + (r.stderr ?? '') };
+/** Runs argv in `ns`: its status and everything it printed (ping and traceroute write verdicts to both streams). */
+export function nsExec(ns: string, argv: string[], timeoutMs = 15_000): { status: number; out: string } {
+  const r = nsTry(ns, argv[0], argv.slice(1), { timeoutMs });
+  return { status: r.status, out: r.output };
 }
 
 /** Processes whose command line mentions `needle` (our config path): none must survive a test file. */
@@ -64,7 +66,7 @@ const children: ChildProcess[] = [];
 
 /** A background process in `ns`, killed by pid in afterAll if it is still running. */
 function background(ns: string, argv: string[]): { child: ChildProcess; output: Promise<string> } {
-  const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = nsSpawn(ns, argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
@@ -116,7 +118,7 @@ export function labSuite(ports: LabPorts, workers: number, base: string, opts: S
       lab = await labUp({ prefix, ports, engine: 'dataplane', workers, wanMtu: 1400, offload: opts.offload, readyTimeoutMs: 10_000 });
       configPath = lab.configPath;
       rmSync(tmp, { recursive: true, force: true });
-      spawnSync('mkdir', ['-p', tmp]);
+      mkdirSync(tmp, { recursive: true });
     }, 30_000);
 
     afterAll(async () => {
@@ -198,7 +200,7 @@ export function labSuite(ports: LabPorts, workers: number, base: string, opts: S
       const want = createHash('sha256').update(data).digest('hex');
       const sink = background(lab.names.server, [process.execPath, '-e', UDP_SINK(5003, 300)]);
       await waitListening(lab.names.server, 'u', 5003);
-      const src = spawnSync('ip', ['netns', 'exec', lab.names.client, process.execPath, '-e', UDP_SOURCE(5003, file, 1000)], { encoding: 'utf8', timeout: 20_000 });
+      const src = nsTry(lab.names.client, process.execPath, ['-e', UDP_SOURCE(5003, file, 1000)], { timeoutMs: 20_000 });
       expect(src.status, src.stderr).toBe(0);
       expect((await sink.output).trim()).toBe(`300 300000 ${want}`);
     }, 30_000);

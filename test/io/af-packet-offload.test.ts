@@ -20,10 +20,11 @@ import { IoCounter, loadNative } from '../../src/io/native.js';
 import { PortWaiter } from '../../src/io/wait.js';
 import { Batch, OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../../src/pipeline/batch.js';
 import { completeChecksum } from '../../src/pipeline/offload.js';
-import { missingToolsMessage } from '../../src/lab/tools.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
 import { skipIf } from '../skip.js';
 import { formatMac, onesComplement, parseIp, parseMac, udpOf } from './frames.js';
-import { ip, Lab, rootSkipReason, tick, udpFrom } from './netns.js';
+import { ip } from '../../src/host/commands.js';
+import { Lab, rootSkipReason, tick, udpFrom } from './netns.js';
 import { averageRxFrame, averageTxFrame, dataplaneTransfer, withDataplane } from './transfer.js';
 
 const skip = rootSkipReason(true);

@@ -9,9 +9,10 @@ import { IoCounter, isPortGone } from '../../src/io/native.js';
 import { PortWaiter } from '../../src/io/wait.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { formatHex, formatMac, parseIp, parseMac, udpOf, vlanFrame } from './frames.js';
-import { missingToolsMessage } from '../../src/lab/tools.js';
+import { ip } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
 import { skipIf } from '../skip.js';
-import { ip, Lab, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
+import { Lab, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
 import { answerPing } from './serve.js';
 
 const skip = rootSkipReason(false);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath } from '../../src/io/native.js';
-import { missingToolsMessage } from '../../src/lab/tools.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
 import { skipIf } from '../skip.js';
 
 const skip = process.getuid?.() !== 0 ? 'needs root (to drop to nobody, and to hide /dev/net/tun)' : missingToolsMessage(['setpriv', 'unshare']);

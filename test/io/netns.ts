@@ -2,24 +2,10 @@
 // test process's pid, so parallel runs never collide and a run can sweep the
 // namespaces that crashed runs left behind. Only namespaces and links made
 // here are touched; the host namespace gets at most an unaddressed link.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { ip, listNetns, nsSpawn, pidAlive, sysctl, tryRun } from '../../src/host/commands.js';
+import { missingToolsMessage, type Tool } from '../../src/host/tools.js';
 import { addonPath, loadNative } from '../../src/io/native.js';
-import { missingToolsMessage, type Tool } from '../../src/lab/tools.js';
-
-export function ip(...args: string[]): string {
-  try {
-    return execFileSync('ip', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  } catch (e) {
-    const stderr = (e as { stderr?: string }).stderr ?? '';
-    throw new Error(`ip ${args.join(' ')}: ${stderr.trim() || String(e)}`, { cause: e });
-  }
-}
-
-export function sysctl(ns: string | undefined, key: string, value: string): void {
-  const args = ['sysctl', '-qw', `${key}=${value}`];
-  execFileSync(ns ? 'ip' : args[0], ns ? ['netns', 'exec', ns, ...args] : args.slice(1), { timeout: 10_000 });
-}
 
 /**
  * Why the root-only tests cannot run here, or undefined. `tools`: what they
@@ -44,15 +30,6 @@ export function nativeSkipReason(): string | undefined {
 
 const PREFIX = 'dp-io-';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export class Lab {
   private readonly namespaces: string[] = [];
   private readonly links: string[] = [];
@@ -60,17 +37,16 @@ export class Lab {
 
   constructor() {
     // Namespaces of earlier runs that died before their afterAll.
-    for (const line of ip('netns', 'list').split('\n')) {
-      const name = line.split(' ')[0];
+    for (const name of listNetns()) {
       const m = /^dp-io-(\d+)-/.exec(name);
-      if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) spawnSync('ip', ['netns', 'del', name]);
+      if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) tryRun('ip', ['netns', 'del', name]);
     }
   }
 
   /** A new namespace dp-io-<pid>-<suffix>, IPv6 off (no stray ND/MLD frames). */
   netns(suffix: string): string {
     const name = `${PREFIX}${process.pid}-${suffix}`;
-    spawnSync('ip', ['netns', 'del', name]);
+    tryRun('ip', ['netns', 'del', name]);
     ip('netns', 'add', name);
     this.namespaces.push(name);
     sysctl(name, 'net.ipv6.conf.all.disable_ipv6', '1');
@@ -99,8 +75,8 @@ export class Lab {
   }
 
   cleanup(): void {
-    for (const l of this.links.splice(0)) spawnSync('ip', ['link', 'del', l]);
-    for (const ns of this.namespaces.splice(0)) spawnSync('ip', ['netns', 'del', ns]);
+    for (const l of this.links.splice(0)) tryRun('ip', ['link', 'del', l]);
+    for (const ns of this.namespaces.splice(0)) tryRun('ip', ['netns', 'del', ns]);
   }
 }
 
@@ -109,11 +85,11 @@ export class Lab {
  * and what it printed, which says so when ping itself is missing.
  */
 export function pingFrom(ns: string, addr: string, waitSec = 2): { done: () => boolean; exit: Promise<number>; output: () => string } {
-  const child = spawn('ip', ['netns', 'exec', ns, 'ping', '-n', '-c1', `-W${waitSec}`, addr], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = nsSpawn(ns, 'ping', ['-n', '-c1', `-W${waitSec}`, addr], { stdio: ['ignore', 'pipe', 'pipe'] });
   let finished = false;
   let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exit = new Promise<number>((res) => {
     child.on('close', (code) => {
       finished = true;
@@ -140,9 +116,9 @@ export function udpFrom(ns: string, addr: string, port: number, count: number, f
     const ready = () => { if (++open < ${flows}) return; for (let k = 0; k < ${count}; k++) socks[k % ${flows}].send('dp-io ' + k, ${port}, '${addr}'); setTimeout(() => process.exit(0), 200); };
     for (let f = 0; f < ${flows}; f++) { const s = dgram.createSocket('udp4'); socks.push(s); s.bind(0, ready); }`;
   return new Promise((res, rej) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = nsSpawn(ns, process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`udp sender exited ${code}: ${err}`))));
   });
 }
@@ -160,9 +136,9 @@ export function sendRawFrom(ns: string, ifname: string, frames: readonly Uint8Ar
     if (io.packetTxBurst(h, arena, off, len, frames.length) !== frames.length) process.exit(3);
     io.packetClose(h);`;
   return new Promise((res, rej) => {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = nsSpawn(ns, process.execPath, ['-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => (code === 0 ? res() : rej(new Error(`raw sender exited ${code}: ${err}`))));
   });
 }

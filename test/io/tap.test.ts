@@ -6,9 +6,10 @@ import { isPortGone } from '../../src/io/native.js';
 import { TapPort } from '../../src/io/tap-port.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { formatMac, parseIp, parseMac, udpOf } from './frames.js';
-import { missingToolsMessage } from '../../src/lab/tools.js';
+import { ip } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
 import { skipIf } from '../skip.js';
-import { ip, Lab, rootSkipReason, udpFrom } from './netns.js';
+import { Lab, rootSkipReason, udpFrom } from './netns.js';
 import { answerPing } from './serve.js';
 
 const skip = rootSkipReason(true);

@@ -78,6 +78,17 @@ describe('forwarding', () => {
     expect(counters).toMatchObject({ 'ip4-rewrite/ttl-expired': 1, 'icmp-error/sent': 1 });
   });
 
+  it("an ICMP error's own IPv4 header: TTL 64, precedence 6 plus the original's TOS bits, no options or flags (RFC 1812 4.3.2.5)", () => {
+    const h = new Harness(BASE_CONFIG);
+    const first = icmpError(h.one('lan', udpFrame({ ...FROM_LAN, dst: '192.0.2.200', ttl: 1, tos: 0xb9 }, 40000, 33434, 32)).out[0].bytes);
+    const second = icmpError(h.one('lan', udpFrame({ ...FROM_LAN, dst: '192.0.2.200', ttl: 1 }, 40000, 33434, 32)).out[0].bytes);
+    const { ihl, tos, df, mf, fragOffset, ttl, protocol, options } = first.ip;
+    expect({ ihl, tos, df, mf, fragOffset, ttl, protocol, options }).toEqual({ ihl: 5, tos: 0xc0 | (0xb9 & 0x1c), df: false, mf: false, fragOffset: 0, ttl: 64, protocol: IPPROTO_ICMP, options: [] });
+    expect(first.ip.totalLength).toBe(20 + 8 + 20 + 8 + 32);
+    expect(second.ip.tos).toBe(0xc0);
+    expect(second.ip.id).toBe((first.ip.id + 1) & 0xffff);
+  });
+
   it('no route -> ICMP net unreachable', () => {
     const h = new Harness(BASE_CONFIG);
     const { out, counters } = h.one('lan', udpFrame({ ...FROM_LAN, dst: '198.18.200.1' }, 1, 2));
@@ -185,17 +196,26 @@ describe('RFC 1812 4.3.2.7: when no ICMP error is sent', () => {
 
   it('never to a subnet broadcast source', () => {
     const h = new Harness(BASE_CONFIG);
-    const { out, counters } = h.one('lan', udpFrame({ ...FROM_LAN, src: '192.0.2.127', dst: '198.18.200.1' }, 1, 2));
+    // lan's broadcast address arriving on wan: past ip4-input (which drops it only on its own subnet's port), no error sent.
+    const { out, counters } = h.one('wan', udpFrame({ src: '192.0.2.127', srcMac: '02:bb:00:00:00:fe', dstMac: '02:00:00:00:00:02', dst: '198.18.200.1' }, 1, 2));
     expect(out).toHaveLength(0);
     expect(counters['icmp-error/bad-source']).toBe(1);
   });
 
   it('rate-limited by a token bucket (RFC 1812 4.3.2.8)', () => {
-    const h = new Harness(BASE_CONFIG.replace('icmp: { ratePerSecond: 1000, burst: 100 }', 'icmp: { ratePerSecond: 0, burst: 2 }'));
+    // One token a second and a clock that stands still: the burst of 2, then nothing.
+    const h = new Harness(BASE_CONFIG.replace('icmp: { ratePerSecond: 1000, burst: 100 }', 'icmp: { ratePerSecond: 1, burst: 2 }'));
     const frames = [1, 2, 3, 4].map((i) => ({ port: 'lan', frame: udpFrame({ ...FROM_LAN, dst: '198.18.200.1' }, i, 2) }));
     const { out, counters } = h.send(frames);
     expect(out).toHaveLength(2);
     expect(counters['icmp-error/rate-limited']).toBe(2);
+  });
+
+  it('icmp.ratePerSecond 0 disables ICMP errors, as the config says', () => {
+    const h = new Harness(BASE_CONFIG.replace('icmp: { ratePerSecond: 1000, burst: 100 }', 'icmp: { ratePerSecond: 0, burst: 2 }'));
+    const { out, counters } = h.one('lan', udpFrame({ ...FROM_LAN, dst: '198.18.200.1' }, 1, 2));
+    expect(out).toHaveLength(0);
+    expect(counters['icmp-error/rate-limited']).toBe(1);
   });
 });
 

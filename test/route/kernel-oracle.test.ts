@@ -3,7 +3,7 @@
 // network namespace, then `ip route get` answers for a few hundred addresses
 // are compared with ours, before and after deleting a tenth of the routes.
 // Only the namespace this test creates is touched; it is deleted in afterAll.
-import { spawnSync } from 'node:child_process';
+import { tryRun, type CommandResult } from '../../src/host/commands.js';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTEVIEWS_FILE, prng, readRouteViews } from '../../bench/route/table.js';
@@ -16,9 +16,8 @@ import { NexthopKind, type NexthopTable } from '../../src/route/nexthops.js';
 
 const NS = `dp-lpm-test-${process.pid}`;
 
-function ip(args: string[], input?: string): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync('ip', args, { input, encoding: 'utf8', timeout: 20_000 });
-  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? String(r.error) : '') };
+function ip(args: string[], input?: string): CommandResult {
+  return tryRun('ip', args, { input, timeoutMs: 20_000 });
 }
 
 function whyNotRunnable(): string | undefined {

@@ -3,7 +3,9 @@
 // config and into a throwaway network namespace; then the command and `ip
 // route get` answer for the same addresses, most inside those routes, and
 // must agree. Only the namespace made here is touched; afterAll deletes it.
-import { spawnSync } from 'node:child_process';
+// And with the whole table loaded, a connected subnet keeps its addresses
+// (the table carries 192.0.2.0/24).
+import { tryRun, type CommandResult } from '../../src/host/commands.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -11,14 +13,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { prng, readRouteViews, ROUTEVIEWS_FILE } from '../../bench/route/table.js';
 import { ipv4ToString } from '../../src/wire/address.js';
 import { dataplane } from '../cli-run.js';
+import { skipIf } from '../skip.js';
 import { existsSync } from 'node:fs';
 
 const NS = `dp-rl-test-${process.pid}`;
 const dir = mkdtempSync(join(os.tmpdir(), 'dp-route-lookup-'));
 
-function ip(args: string[], input?: string) {
-  const r = spawnSync('ip', args, { input, encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+function ip(args: string[], input?: string): CommandResult {
+  return tryRun('ip', args, { input, timeoutMs: 30_000 });
 }
 
 const skip = process.getuid?.() !== 0 ? 'needs root to create a network namespace' : !existsSync(ROUTEVIEWS_FILE) ? `needs ${ROUTEVIEWS_FILE}` : undefined;
@@ -55,7 +57,7 @@ function ourVerdict(line: string): string {
   return rest;
 }
 
-describe.skipIf(skip !== undefined)(`dataplane route lookup vs the kernel FIB${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('dataplane route lookup vs the kernel FIB', skipIf(skip), () => {
   it('answers like `ip route get` for addresses in and around 3000 real routes', () => {
     const table = readRouteViews();
     const next = prng(1234);
@@ -129,4 +131,36 @@ describe.skipIf(skip !== undefined)(`dataplane route lookup vs the kernel FIB${s
     });
     expect(mismatches).toEqual([]);
   });
+});
+
+describe('dataplane route lookup with the whole RouteViews table', skipIf(existsSync(ROUTEVIEWS_FILE) ? undefined : `needs ${ROUTEVIEWS_FILE}`), () => {
+  it('answers with the connected subnet for 192.0.2.0/24, which the table also routes, and names that line', () => {
+    const table = readRouteViews();
+    const lines: string[] = [];
+    let docLine = 0;
+    for (let i = 0; i < table.count; i++) {
+      const p = `${ipv4ToString(table.prefix[i] >>> 0)}/${table.len[i]}`;
+      if (p === '192.0.2.0/24') docLine = i + 1;
+      lines.push(`${p} via ${i % 2 === 0 ? '198.51.100.2' : '198.51.100.3'}`);
+    }
+    expect(docLine).toBeGreaterThan(0);
+    expect(lines[0]).toBe('1.0.4.0/24 via 198.51.100.2');
+    const routes = join(dir, 'full-table.txt');
+    writeFileSync(routes, lines.join('\n') + '\n');
+    const config = join(dir, 'full-table.yaml');
+    writeFileSync(config, 'ports:\n  - { name: lan, address: 192.0.2.1/24 }\n  - { name: wan, address: 198.51.100.1/24 }\nroutesFile: full-table.txt\n');
+    const r = dataplane(['route', 'lookup', '--config', config, '192.0.2.77', '192.0.2.1', '1.0.4.9']);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      '192.0.2.77 192.0.2.0/24 dev lan',
+      '192.0.2.1 192.0.2.1/32 local dev lan',
+      '1.0.4.9 1.0.4.0/24 via 198.51.100.2 dev wan',
+      '',
+    ]);
+    // The one warning: the table's route for the LAN, by file and line.
+    expect(r.stderr).toBe(
+      `dataplane route lookup: warning: ${routes}:${docLine}: ${lines[docLine - 1]} is shadowed by the connected subnet of port "lan" (192.0.2.1/24): ` +
+        'connected routes win (administrative distance 0, static 1); not installed\n',
+    );
+  }, 60_000);
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  isMartianSource,
   ipv4ToString, macToString, parseIpv4Address, parseMacAddress, readIpv4, toIpv4Number, tryParseIpv4Address,
   tryWriteMac, writeIpv4, writeMac,
 } from '../../src/wire/address.js';
@@ -44,6 +45,16 @@ describe('IPv4 addresses', () => {
     expect(toHex(b)).toBe('a5a5c0000201a5a5');
     expect(readIpv4(b, 2)).toBe(0xc0000201);
     expect(readIpv4(hex('ffffffff'), 0)).toBe(0xffffffff);
+  });
+});
+
+describe('martian sources (RFC 1812 5.3.7, RFC 6890)', () => {
+  it.each([
+    ['0.0.0.0', true], ['0.1.2.3', true], ['127.0.0.1', true], ['224.0.0.1', true], ['239.255.255.255', true],
+    ['240.0.0.1', true], ['255.255.255.255', true],
+    ['1.0.0.0', false], ['126.255.255.255', false], ['128.0.0.1', false], ['192.0.2.1', false], ['223.255.255.255', false],
+  ] as const)('%s -> %s', (a, martian) => {
+    expect(isMartianSource(parseIpv4Address(a))).toBe(martian);
   });
 });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { WireDrop } from '../../src/wire/drop-reason.js';
 import {
-  checkIpv4, decrementIpv4Ttl, emitIpv4, fillIpv4Checksum, IPPROTO_IGMP, IPPROTO_TCP, IPPROTO_UDP, ipv4Checksum,
+  checkIpv4, decrementIpv4Ttl, emitIpv4, fillIpv4Checksum, initIpv4Header, IPPROTO_IGMP, IPTOS_PREC_INTERNETCONTROL, IPV4_DEFAULT_TTL, IPPROTO_TCP, IPPROTO_UDP, ipv4Checksum,
   ipv4ChecksumOk, ipv4Df, ipv4Dscp, ipv4Dst, ipv4Ecn, ipv4FragOffset, ipv4HeaderLen, ipv4Id, ipv4Ihl,
   ipv4IhlForOptions, ipv4IsFragment, ipv4Mf, ipv4OptionsErrorPointer, ipv4PayloadLen, ipv4Protocol,
   ipv4ReservedFlag, ipv4Src, ipv4Tos, ipv4TotalLength, ipv4Ttl, ipv4Version, parseIpv4, readIpv4Repr, setIpv4Checksum,
@@ -110,6 +110,32 @@ describe('IPv4 header (RFC 791)', () => {
       expect(b[6]).toBe(start & ~bit);
       expect(b[7]).toBe(0xa5);
     }
+  });
+
+  it('initIpv4Header: version 4, IHL 5, the other 18 bytes zero, nothing around it touched (0xa5 buffer)', () => {
+    const b = filled(24);
+    initIpv4Header(b, 2);
+    expect(toHex(b)).toBe(`a5a5 45${'00'.repeat(19)} a5a5`.replace(/ /g, ''));
+    expect(checkIpv4(b, 2, 20)).toBe(WireDrop.IPV4_BAD_TOTAL_LENGTH); // total length is the caller's to set
+  });
+
+  it('initIpv4Header and the setters build the captured SYN header byte for byte', () => {
+    const b = filled(20);
+    initIpv4Header(b, 0);
+    setIpv4TotalLength(b, 0, 60);
+    setIpv4Id(b, 0, 0x9b28);
+    setIpv4Df(b, 0, true);
+    setIpv4Ttl(b, 0, 64);
+    setIpv4Protocol(b, 0, IPPROTO_TCP);
+    setIpv4Src(b, 0, 0xc0a8010b);
+    setIpv4Dst(b, 0, 0xd157f912);
+    fillIpv4Checksum(b, 0);
+    expect(toHex(b)).toBe(toHex(SYN_PKT.subarray(SYN_PKT_IP, SYN_PKT_IP + 20)));
+  });
+
+  it('constants: the TTL and precedence of datagrams the router originates (64, internetwork control 0xc0)', () => {
+    expect(IPV4_DEFAULT_TTL).toBe(64);
+    expect(IPTOS_PREC_INTERNETCONTROL >> 5).toBe(6);
   });
 
   it('fillIpv4Checksum computes the checksum the capture carries', () => {

@@ -2,7 +2,7 @@
 // broadcast, and sends IPv4 to ip4-input and ARP to arp-input. Tagged frames
 // are dropped: ports are untagged (802.1Q subinterfaces would be a port
 // option; the counter tells a user that tagged traffic is arriving).
-import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_QINQ, ETHERTYPE_VLAN } from '../../wire/ethernet.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, isVlanTpid } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
 import { OffloadMeta, PacketFlag } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
@@ -17,6 +17,7 @@ const spec = defineNode({
     vlanTagged: '802.1Q/802.1ad tagged frame on an untagged port',
     unknownEthertype: 'neither IPv4 nor ARP (IPv6, LLDP, ...)',
     multicast: 'link-layer multicast (no multicast routing)',
+    groupSource: 'source MAC is broadcast or multicast (no station has one: IEEE 802.3 4.2.3.1)',
     tooBig: 'frame larger than the port MTU plus Ethernet header (TCP super-packets from an offload TAP excepted)',
   },
 });
@@ -56,6 +57,11 @@ export class EthernetInput extends PipelineNode<typeof spec> {
           continue;
         }
       }
+      // The group bit of the source MAC: set only by broken or hostile senders.
+      if ((b[o + 6] & 1) !== 0) {
+        d.drop(this, R.groupSource, s);
+        continue;
+      }
       const type = (b[o + 12] << 8) | b[o + 13];
       if (type === ETHERTYPE_IPV4) {
         // A TCP super-packet from an offload TAP is larger by design: ip4-rewrite judges its segments.
@@ -68,7 +74,7 @@ export class EthernetInput extends PipelineNode<typeof spec> {
       } else if (type === ETHERTYPE_ARP) {
         batch.l3[s] = o + ETH_HEADER_LEN;
         d.enqueue(this, this.next.arp, s);
-      } else if (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ || type === 0x9100) {
+      } else if (isVlanTpid(type)) {
         d.drop(this, R.vlanTagged, s);
       } else {
         d.drop(this, R.unknownEthertype, s);

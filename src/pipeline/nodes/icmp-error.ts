@@ -11,16 +11,23 @@
 // host (broadcast, multicast, martian). 4.3.2.8: errors are rate-limited by a
 // token bucket. 4.3.2.4: the source is the address of the port the error
 // leaves by, the port of the route back to the original sender.
-import { ICMP_ECHO_REQUEST, ICMP_ECHO_REPLY, ICMP_DEST_UNREACHABLE, ICMP_PARAMETER_PROBLEM, icmpIsError } from '../../wire/icmp.js';
-import { internetChecksum } from '../../wire/checksum.js';
-import { ipv4FragOffset, ipv4HeaderLen, ipv4Protocol, ipv4Src, ipv4TotalLength, IPPROTO_ICMP, fillIpv4Checksum } from '../../wire/ipv4.js';
+import {
+  fillIcmpChecksum, ICMP_DEST_UNREACHABLE, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LEN, ICMP_PARAMETER_PROBLEM, icmpErrorQuoteLen,
+  icmpIsError, setIcmpCode, setIcmpNextHopMtu, setIcmpPointer, setIcmpRest, setIcmpType,
+} from '../../wire/icmp.js';
+import {
+  fillIpv4Checksum, initIpv4Header, IPPROTO_ICMP, IPTOS_PREC_INTERNETCONTROL, IPV4_DEFAULT_TTL, IPV4_MIN_HEADER_LEN, ipv4FragOffset,
+  ipv4HeaderLen, ipv4Protocol, ipv4Src, ipv4Tos, ipv4TotalLength, setIpv4Dst, setIpv4Id, setIpv4Protocol, setIpv4Src, setIpv4Tos,
+  setIpv4TotalLength, setIpv4Ttl,
+} from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
+import { isMartianSource } from '../../wire/address.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
-import { NO_ROUTE, type ForwardingContext } from '../context.js';
+import { NO_ROUTE } from '../../route/fib-view.js';
+import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
-import { isMartianSource } from './ip4-input.js';
 
 const spec = defineNode({
   name: 'icmp-error',
@@ -36,9 +43,10 @@ const spec = defineNode({
   counters: { sent: 'ICMP errors sent' },
 });
 
-/** RFC 1812 4.3.2.3: an ICMP error datagram is at most 576 bytes. */
-export const ICMP_ERROR_MAX = 576;
-const HEADERS = 28;
+/** The new IPv4 and ICMP headers, written in front of the quote. */
+const HEADERS = IPV4_MIN_HEADER_LEN + ICMP_HEADER_LEN;
+/** RFC 1349 type-of-service bits (delay, throughput, reliability) kept from the offending datagram. */
+const TOS_KEPT = 0x1c;
 
 export class IcmpError extends PipelineNode<typeof spec> {
   private ipId = 1;
@@ -105,56 +113,34 @@ export class IcmpError extends PipelineNode<typeof spec> {
         d.drop(this, R.rateLimited, s);
         continue;
       }
-      const quote = Math.min(total, ICMP_ERROR_MAX - HEADERS);
+      const quote = icmpErrorQuoteLen(total);
       const port = this.egressPort(dst, batch.rxPort[s]);
       const n = o - HEADERS;
       const req = batch.icmpError[s];
-      const tos = b[o + 1];
-      // IPv4 header (RFC 1812 4.3.2.5: precedence 6, internetwork control, as Linux sends).
-      b[n] = 0x45;
-      b[n + 1] = 0xc0 | (tos & 0x1c);
+      const tos = ipv4Tos(b, o);
       const len = HEADERS + quote;
-      b[n + 2] = len >> 8;
-      b[n + 3] = len & 0xff;
       const id = this.ipId;
       this.ipId = (id + 1) & 0xffff;
-      b[n + 4] = id >> 8;
-      b[n + 5] = id & 0xff;
-      b[n + 6] = 0;
-      b[n + 7] = 0;
-      b[n + 8] = 64;
-      b[n + 9] = IPPROTO_ICMP;
-      const src = ctx.ports.address[port];
-      b[n + 12] = src >>> 24;
-      b[n + 13] = (src >>> 16) & 0xff;
-      b[n + 14] = (src >>> 8) & 0xff;
-      b[n + 15] = src & 0xff;
-      b[n + 16] = dst >>> 24;
-      b[n + 17] = (dst >>> 16) & 0xff;
-      b[n + 18] = (dst >>> 8) & 0xff;
-      b[n + 19] = dst & 0xff;
+      // IPv4 header (RFC 1812 4.3.2.5: precedence 6, internetwork control, as Linux sends).
+      initIpv4Header(b, n);
+      setIpv4Tos(b, n, IPTOS_PREC_INTERNETCONTROL | (tos & TOS_KEPT));
+      setIpv4TotalLength(b, n, len);
+      setIpv4Id(b, n, id);
+      setIpv4Ttl(b, n, IPV4_DEFAULT_TTL);
+      setIpv4Protocol(b, n, IPPROTO_ICMP);
+      setIpv4Src(b, n, ctx.ports.address[port]);
+      setIpv4Dst(b, n, dst);
       fillIpv4Checksum(b, n);
-      // ICMP header: type, code, checksum, then the MTU (frag needed) or pointer (parameter problem).
-      const c = n + 20;
+      // ICMP header: type, code, then the pointer (parameter problem) or the next-hop MTU (frag needed; 0 for the others).
+      const c = n + IPV4_MIN_HEADER_LEN;
       const type = req >>> 24;
-      b[c] = type;
-      b[c + 1] = (req >>> 16) & 0xff;
-      b[c + 2] = 0;
-      b[c + 3] = 0;
-      b[c + 4] = 0;
-      b[c + 5] = 0;
       const param = req & 0xffff;
-      if (type === ICMP_PARAMETER_PROBLEM) {
-        b[c + 4] = param & 0xff;
-        b[c + 6] = 0;
-        b[c + 7] = 0;
-      } else {
-        b[c + 6] = param >> 8;
-        b[c + 7] = param & 0xff;
-      }
-      const csum = internetChecksum(b, c, 8 + quote);
-      b[c + 2] = csum >> 8;
-      b[c + 3] = csum & 0xff;
+      setIcmpType(b, c, type);
+      setIcmpCode(b, c, (req >>> 16) & 0xff);
+      setIcmpRest(b, c, 0);
+      if (type === ICMP_PARAMETER_PROBLEM) setIcmpPointer(b, c, param);
+      else setIcmpNextHopMtu(b, c, param);
+      fillIcmpChecksum(b, c, ICMP_HEADER_LEN + quote);
       batch.l3[s] = n;
       batch.start[s] = n - ETH_HEADER_LEN;
       batch.length[s] = ETH_HEADER_LEN + len;

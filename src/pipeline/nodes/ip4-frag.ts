@@ -8,7 +8,7 @@
 // segments exceed the MTU with DF clear (Linux TCP always sets DF, so this is
 // rare) and is dropped as gso-needs-fragmenting. A datagram with a partial
 // checksum (offload) has it completed before it is cut up.
-import { fillIpv4Checksum, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4TotalLength, setIpv4FragOffset, setIpv4Ihl, setIpv4Mf, setIpv4TotalLength } from '../../wire/ipv4.js';
+import { fillIpv4Checksum, IPOPT_EOL, IPOPT_NOP, ipv4FragOffset, ipv4HeaderLen, ipv4Mf, ipv4TotalLength, setIpv4FragOffset, setIpv4Ihl, setIpv4Mf, setIpv4TotalLength } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { ForwardingContext } from '../context.js';
@@ -47,8 +47,8 @@ export class Ip4Frag extends PipelineNode<typeof spec> {
     const end = o + hl;
     while (i < end) {
       const type = b[i];
-      if (type === 0) break;
-      if (type === 1) {
+      if (type === IPOPT_EOL) break;
+      if (type === IPOPT_NOP) {
         i++;
         continue;
       }

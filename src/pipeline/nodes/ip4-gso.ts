@@ -6,17 +6,12 @@
 // FIN and PSH only on the last segment, CWR only on the first. ip4-rewrite
 // sends super-packets here after its MTU check (which judged the segments)
 // and the TTL decrement, so the segments need nothing more than ip4-output.
-import { fillIpv4Checksum } from '../../wire/ipv4.js';
+import { fillIpv4Checksum, IPPROTO_TCP } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
-import { finishChecksum, pseudoHeaderSumFromIpv4, sumWords } from '../../wire/checksum.js';
+import { fillTcpChecksum, TCP_CWR, TCP_FIN, TCP_PSH } from '../../wire/tcp.js';
 import { Fate, OffloadMeta, VNET_HDR_GSO_ECN, VNET_HDR_GSO_TCPV4, type Batch } from '../batch.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { Verdict, type TraceRecordView } from '../trace-recorder.js';
-
-const IPPROTO_TCP = 6;
-const TCP_FIN = 0x01;
-const TCP_PSH = 0x08;
-const TCP_CWR = 0x80;
 
 const spec = defineNode({
   name: 'ip4-gso',
@@ -87,11 +82,7 @@ export class Ip4Gso extends PipelineNode<typeof spec> {
         if (i < segments - 1) fl &= ~(TCP_FIN | TCP_PSH);
         if (i > 0) fl &= ~TCP_CWR;
         b[ft + 13] = fl;
-        b[ft + 16] = 0;
-        b[ft + 17] = 0;
-        const c = finishChecksum(sumWords(b, ft, thl + chunk, pseudoHeaderSumFromIpv4(b, fo, IPPROTO_TCP, thl + chunk)));
-        b[ft + 16] = c >> 8;
-        b[ft + 17] = c & 0xff;
+        fillTcpChecksum(b, fo, ft, thl + chunk);
         batch.l3[f] = fo;
         batch.start[f] = fo - ETH_HEADER_LEN;
         batch.length[f] = ETH_HEADER_LEN + len;

@@ -3,8 +3,10 @@
 // broadcast/multicast rules of 5.3.5 for a unicast-only router. A datagram
 // that passes is trimmed to its total length (dropping Ethernet padding) and
 // its header can be trusted by every node after this one.
+import { isMartianSource } from '../../wire/address.js';
+import { ipv4AddressSum, ipv4FixedHeaderSum, sumIsAllOnes } from '../../wire/checksum.js';
 import { WireDrop } from '../../wire/drop-reason.js';
-import { checkIpv4, ipv4ChecksumOk, ipv4Dst, ipv4Src, ipv4TotalLength } from '../../wire/ipv4.js';
+import { checkIpv4, ipv4ChecksumOk, ipv4Dst, ipv4Src, ipv4TotalLength, IPV4_MAX_DATAGRAM } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
@@ -25,14 +27,10 @@ const spec = defineNode({
     multicastDestination: 'multicast datagram (no multicast routing)',
     limitedBroadcast: 'RFC 1812 5.3.5.1: 255.255.255.255 is never forwarded',
     ownSourceAddress: "arrived with one of the router's own addresses as source",
+    broadcastSource: "source is the broadcast address of the subnet it arrived on (RFC 1812 5.3.7: never a host's)",
+    fragmentTooLong: 'a fragment whose offset plus length passes 65535 bytes (no datagram is that long: the ping of death)',
   },
 });
-
-/** Is `a` never valid as a source (RFC 1812 5.3.7, RFC 6890): 0/8, 127/8, 224/4 multicast, 240/4 and broadcast. */
-export function isMartianSource(a: number): boolean {
-  const top = a >>> 24;
-  return top === 0 || top === 127 || top >= 224;
-}
 
 export class Ip4Input extends PipelineNode<typeof spec> {
   constructor(private readonly ctx: ForwardingContext) {
@@ -48,6 +46,9 @@ export class Ip4Input extends PipelineNode<typeof spec> {
     const flags = batch.flags;
     const portAddress = ports.address;
     const portCount = ports.count;
+    const portMask = ports.mask;
+    const portPrefixLen = ports.prefixLen;
+    const rxPort = batch.rxPort;
     const R = this.reason;
     let w = 0;
     for (let k = 0; k < count; k++) {
@@ -56,19 +57,13 @@ export class Ip4Input extends PipelineNode<typeof spec> {
       const avail = start[s] + length[s] - o;
       let total: number;
       if (b[o] === 0x45 && avail >= 20) {
-        // Fast path, no options (nearly every datagram): checks and checksum inline.
+        // Fast path, no options (nearly every datagram): checks inline, the header sum unrolled.
         total = (b[o + 2] << 8) | b[o + 3];
         if (total < 20 || total > avail) {
           d.drop(this, R.badTotalLength, s);
           continue;
         }
-        let sum =
-          ((b[o] << 8) | b[o + 1]) + ((b[o + 2] << 8) | b[o + 3]) + ((b[o + 4] << 8) | b[o + 5]) + ((b[o + 6] << 8) | b[o + 7]) +
-          ((b[o + 8] << 8) | b[o + 9]) + ((b[o + 10] << 8) | b[o + 11]) + ((b[o + 12] << 8) | b[o + 13]) + ((b[o + 14] << 8) | b[o + 15]) +
-          ((b[o + 16] << 8) | b[o + 17]) + ((b[o + 18] << 8) | b[o + 19]);
-        sum = (sum & 0xffff) + (sum >>> 16);
-        sum = (sum & 0xffff) + (sum >>> 16);
-        if (sum !== 0xffff) {
+        if (!sumIsAllOnes(ipv4FixedHeaderSum(b, o, ipv4AddressSum(b, o)))) {
           d.drop(this, R.badChecksum, s);
           continue;
         }
@@ -85,6 +80,12 @@ export class Ip4Input extends PipelineNode<typeof spec> {
         total = ipv4TotalLength(b, o);
       }
       length[s] = o - start[s] + total;
+      // Offset (8-byte units) of a fragment: together with its length it must fit in a datagram.
+      const fragOffset = ((b[o + 6] & 0x1f) << 8) | b[o + 7];
+      if (fragOffset !== 0 && (fragOffset << 3) + total > IPV4_MAX_DATAGRAM) {
+        d.drop(this, R.fragmentTooLong, s);
+        continue;
+      }
       const src = ipv4Src(b, o);
       const dst = ipv4Dst(b, o);
       if (isMartianSource(src)) {
@@ -104,6 +105,12 @@ export class Ip4Input extends PipelineNode<typeof spec> {
       for (let p = 0; p < portCount; p++) if (portAddress[p] === src) own = true;
       if (own) {
         d.drop(this, R.ownSourceAddress, s);
+        continue;
+      }
+      const port = rxPort[s];
+      const mask = portMask[port];
+      if (portPrefixLen[port] < 31 && (src | mask) === -1 && ((src ^ portAddress[port]) & mask) === 0) {
+        d.drop(this, R.broadcastSource, s);
         continue;
       }
       flags[s] |= PacketFlag.IP4_VALID;

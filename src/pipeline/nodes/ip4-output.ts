@@ -1,18 +1,19 @@
 // ip4-output: the Ethernet header for a routed datagram. The MAC of the next
-// hop (the gateway, or the destination itself on an attached route) comes
-// from the neighbor table; a miss goes to arp-resolve, which holds the
-// datagram and asks.
+// hop (the gateway, or the destination itself on an attached route:
+// NexthopTable.neighborAddress, inlined below) comes from the ARP module's
+// neighbor table; a miss goes to arp-resolve, which holds the datagram and
+// asks.
 //
-// Offload metadata (batch.offload): towards an offload TAP it goes along (the
-// checksum start is kept relative to the frame when the Ethernet header
-// moves); towards any other port a partial checksum is completed here. A TCP
+// Offload metadata (batch.offload): towards an offload TAP it goes along
+// unchanged (ports are untagged, so the Ethernet header written here starts
+// where the received one did, and CSUM_START, counted from the frame's start,
+// still holds); towards any other port a partial checksum is completed here. A TCP
 // super-packet for such a port was segmented by ip4-gso already; one that
 // still arrives (it cannot by ip4-rewrite) is dropped as
 // gso-to-non-offload-port rather than sent as a 64 KiB frame.
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4 } from '../../wire/ethernet.js';
-import { ipv4Dst } from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
-import { NeighborState } from '../../route/neighbor.js';
+import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
 import { OUTPUT } from '../graph.js';
 import { OffloadMeta, type Batch } from '../batch.js';
 import { completeChecksum } from '../offload.js';
@@ -27,21 +28,11 @@ const spec = defineNode({
   },
 });
 
-/** The address to ARP for: the gateway of a GATEWAY next hop, else the destination. */
-export function neighborTarget(ctx: ForwardingContext, b: Uint8Array, l3: number, nextHop: number): number {
-  return ctx.nexthops.kind[nextHop] === NexthopKind.GATEWAY ? ctx.nexthops.gateway[nextHop] : ipv4Dst(b, l3);
-}
-
-/** Writes the Ethernet header of an IPv4 frame whose header starts at `eth`: neighbor's MAC, port's MAC, type IPv4. */
-export function writeIpv4EthernetHeader(ctx: ForwardingContext, b: Uint8Array, eth: number, neighbor: number, port: number): void {
-  ctx.neighbors.writeMac(neighbor, b, eth);
-  ctx.ports.writeMac(port, b, eth + 6);
-  b[eth + 12] = ETHERTYPE_IPV4 >> 8;
-  b[eth + 13] = ETHERTYPE_IPV4 & 0xff;
-}
-
 export class Ip4Output extends PipelineNode<typeof spec> {
-  constructor(private readonly ctx: ForwardingContext) {
+  constructor(
+    private readonly ctx: ForwardingContext,
+    private readonly neighbors: NeighborTable,
+  ) {
     super(spec);
   }
 
@@ -49,7 +40,7 @@ export class Ip4Output extends PipelineNode<typeof spec> {
     const b = batch.arena;
     const ctx = this.ctx;
     const now = ctx.clock.nowMs();
-    const nt = ctx.neighbors;
+    const nt = this.neighbors;
     const ntPort = nt.port;
     const ntIp = nt.ip;
     const ntState = nt.state;
@@ -120,14 +111,6 @@ export class Ip4Output extends PipelineNode<typeof spec> {
       b[e + 11] = portMac[pm + 5];
       b[e + 12] = ETHERTYPE_IPV4 >> 8;
       b[e + 13] = ETHERTYPE_IPV4 & 0xff;
-      if (offloaded && portOffload[port] !== 0) {
-        // CSUM_START and HDR_LEN count from the frame's start, which moves when a VLAN tag went away.
-        const delta = start[s] - e;
-        if (delta !== 0) {
-          meta[om + OffloadMeta.CSUM_START] += delta;
-          if (meta[om + OffloadMeta.HDR_LEN] !== 0) meta[om + OffloadMeta.HDR_LEN] += delta;
-        }
-      }
       start[s] = e;
       length[s] = ETH_HEADER_LEN + ((b[o + 2] << 8) | b[o + 3]);
       vec[w++] = s;

@@ -15,7 +15,7 @@
 // A super-packet whose egress port has no offload goes to ip4-gso, which
 // segments it in software; towards an offload TAP it stays whole.
 import { ICMP_DEST_UNREACHABLE, ICMP_TIME_EXCEEDED, ICMP_UNREACH_FRAG_NEEDED } from '../../wire/icmp.js';
-import { ipv4Df, ipv4TotalLength, ipv4Ttl } from '../../wire/ipv4.js';
+import { decrementIpv4Ttl, ipv4Df, ipv4TotalLength, ipv4Ttl } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import { icmpErrorCode, type ForwardingContext } from '../context.js';
@@ -73,16 +73,7 @@ export class Ip4Rewrite extends PipelineNode<typeof spec> {
         d.enqueue(this, N.icmpError, s);
         continue;
       }
-      if (!local) {
-        // TTL - 1 and the checksum patch of RFC 1624 specialised to it, as
-        // Linux's ip_decrease_ttl does: the TTL is the high byte of its word,
-        // so the one's-complement sum grows by 0x0100.
-        b[o + 8]--;
-        const c = ((b[o + 10] << 8) | b[o + 11]) + 0x0100;
-        const folded = (c + (c >>> 16)) & 0xffff;
-        b[o + 10] = folded >>> 8;
-        b[o + 11] = folded & 0xff;
-      }
+      if (!local) decrementIpv4Ttl(b, o);
       if (tooBig) d.enqueue(this, N.frag, s);
       else if (gsoType !== 0 && portOffload[txPort[s]] === 0) d.enqueue(this, N.gso, s);
       else vec[w++] = s;

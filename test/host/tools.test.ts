@@ -1,4 +1,4 @@
-// The tool -> Debian package table (src/lab/tools.ts) and the lookups the
+// The tool -> Debian package table (src/host/tools.ts) and the lookups the
 // lab, the demo and the tests make with it: against PATHs built for the test
 // (no mocks), the shell's own `command -v`, and dpkg's idea of which package
 // ships each installed tool.
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labTools } from '../../src/lab/lab.js';
-import { haveCommand, missingToolsMessage, TOOL_PACKAGES, type Tool } from '../../src/lab/tools.js';
+import { haveCommand, missingToolsMessage, TOOL_PACKAGES, type Tool } from '../../src/host/tools.js';
 import { pathWithout, type PathWithout } from '../path-without.js';
 import { skipIf } from '../skip.js';
 

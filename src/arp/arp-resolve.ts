@@ -1,21 +1,20 @@
 // arp-resolve: datagrams whose next hop has no MAC yet. Each is copied into
 // the bounded pending queue (the batch slot is reused when the batch ends),
 // and the first one for a neighbor sends an ARP request. Retries and the
-// give-up deadline are the timer's (serviceNeighbors).
+// give-up deadline are the timer's (ArpResolver.service).
 //
 // The queue keeps bytes, not offload metadata: a partial checksum is completed
 // before a datagram is queued, and a TCP super-packet is dropped
 // (gso-unresolved; TCP sends it again once the neighbor is known).
-import { ipv4TotalLength } from '../../wire/ipv4.js';
-import { NeighborState } from '../../route/neighbor.js';
-import { OUTPUT } from '../graph.js';
-import { Fate, OffloadMeta, PacketFlag, type Batch } from '../batch.js';
-import { completeChecksum } from '../offload.js';
-import type { ForwardingContext } from '../context.js';
-import { defineNode, PipelineNode, type Dispatch } from '../node.js';
-import { Verdict, type TraceRecordView } from '../trace-recorder.js';
-import { ARP_MAX_PROBES, writeArpRequest } from '../neighbor-resolution.js';
-import { neighborTarget } from './ip4-output.js';
+import { ipv4Dst, ipv4TotalLength } from '../wire/ipv4.js';
+import { OUTPUT } from '../pipeline/graph.js';
+import { Fate, OffloadMeta, PacketFlag, type Batch } from '../pipeline/batch.js';
+import { completeChecksum } from '../pipeline/offload.js';
+import type { ForwardingContext } from '../pipeline/context.js';
+import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import { Verdict, type TraceRecordView } from '../pipeline/trace-recorder.js';
+import { NeighborState } from './neighbor-table.js';
+import { ARP_MAX_PROBES, type ArpResolver } from './resolver.js';
 
 const spec = defineNode({
   name: 'arp-resolve',
@@ -37,20 +36,25 @@ const spec = defineNode({
 export class ArpResolve extends PipelineNode<typeof spec> {
   private readonly evicted = new Uint32Array(1);
 
-  constructor(private readonly ctx: ForwardingContext) {
+  constructor(
+    private readonly ctx: ForwardingContext,
+    private readonly arp: ArpResolver,
+  ) {
     super(spec);
   }
+
   override describeVerdict(r: TraceRecordView): string | undefined {
     if (r.verdict === Verdict.CONSUMED) return 'held until the next hop answers ARP';
     if (r.verdict === Verdict.NEXT && r.index === this.next.tx) return 'sent an ARP request; the datagram waits for the reply';
     return undefined;
   }
 
-
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const ctx = this.ctx;
-    const nt = ctx.neighbors;
+    const arp = this.arp;
+    const nt = arp.neighbors;
+    const q = arp.pending;
     const now = ctx.clock.nowMs();
     for (let k = 0; k < count; k++) {
       const s = vec[k];
@@ -63,19 +67,18 @@ export class ArpResolve extends PipelineNode<typeof spec> {
         }
         completeChecksum(batch, s);
       }
-      const target = neighborTarget(ctx, b, o, batch.nextHop[s]);
+      const target = ctx.nexthops.neighborAddress(batch.nextHop[s], ipv4Dst(b, o));
       const n = nt.findOrInsert(port, target);
       if (n < 0) {
         d.drop(this, this.reason.neighborTableFull, s);
         continue;
       }
-      const e = ctx.pending.add(port, target, b, o, ipv4TotalLength(b, o), this.evicted);
+      const e = q.add(port, target, b, o, ipv4TotalLength(b, o), this.evicted);
       if (e < 0) {
         d.drop(this, this.reason.queueFull, s);
         continue;
       }
       if (this.evicted[0] !== 0) d.counters.add(this.dropBase + this.reason.queueOverflow, this.evicted[0]);
-      const q = ctx.pending;
       q.rxPort[e] = batch.rxPort[s];
       // Its fate is counted now (queued); the trace ends here: it leaves in a later batch, whose trace ids differ.
       q.flags[e] = (batch.flags[s] & ~PacketFlag.TRACED) | PacketFlag.ACCOUNTED;
@@ -84,15 +87,15 @@ export class ArpResolve extends PipelineNode<typeof spec> {
       d.counters.add(this.counter.queued, batch.length[s]);
       if (nt.state[n] !== NeighborState.INCOMPLETE) {
         nt.state[n] = NeighborState.INCOMPLETE;
-        nt.deadlineMs[n] = now + ctx.arp.resolveTimeoutMs;
+        nt.deadlineMs[n] = now + arp.resolveTimeoutMs;
         nt.probes[n] = 0;
         nt.nextProbeMs[n] = now;
       }
       if (nt.probes[n] === 0 && nt.probes[n] < ARP_MAX_PROBES) {
         // Reuse this datagram's slot for the request: its bytes are safe in the queue.
-        writeArpRequest(ctx, batch, s, port, target);
+        arp.writeRequest(batch, s, port, target);
         nt.probes[n] = 1;
-        nt.nextProbeMs[n] = now + ctx.arp.resolveTimeoutMs / ARP_MAX_PROBES;
+        nt.nextProbeMs[n] = now + arp.resolveTimeoutMs / ARP_MAX_PROBES;
         d.counters.add(this.counter.requestsSent, batch.length[s]);
         d.account(s, Fate.QUEUED);
         d.enqueue(this, this.next.tx, s);

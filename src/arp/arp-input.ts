@@ -3,15 +3,14 @@
 // learned when the packet is for us (request or reply) and refreshed when an
 // entry already exists (RFC 826's merge flag); learning a neighbor releases
 // the packets that were waiting for it.
-import { ARP_OPER, ARP_REPLY, ARP_REQUEST, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA, checkArp } from '../../wire/arp.js';
-import { readIpv4, writeIpv4 } from '../../wire/address.js';
-import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
-import { OUTPUT } from '../graph.js';
-import { Fate, type Batch } from '../batch.js';
-import { NeighborState } from '../../route/neighbor.js';
-import type { ForwardingContext } from '../context.js';
-import { defineNode, PipelineNode, type Dispatch } from '../node.js';
-import { releasePending } from '../neighbor-resolution.js';
+import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA, arpOper, checkArp, setArpOper } from '../wire/arp.js';
+import { readIpv4, writeIpv4 } from '../wire/address.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
+import { OUTPUT } from '../pipeline/graph.js';
+import { Fate, type Batch } from '../pipeline/batch.js';
+import type { ForwardingContext } from '../pipeline/context.js';
+import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import type { ArpResolver } from './resolver.js';
 
 const spec = defineNode({
   name: 'arp-input',
@@ -29,13 +28,17 @@ const spec = defineNode({
 });
 
 export class ArpInput extends PipelineNode<typeof spec> {
-  constructor(private readonly ctx: ForwardingContext) {
+  constructor(
+    private readonly ctx: ForwardingContext,
+    private readonly arp: ArpResolver,
+  ) {
     super(spec);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const ctx = this.ctx;
+    const arp = this.arp;
     const now = ctx.clock.nowMs();
     for (let k = 0; k < count; k++) {
       const s = vec[k];
@@ -44,7 +47,7 @@ export class ArpInput extends PipelineNode<typeof spec> {
         d.drop(this, this.reason.malformed, s);
         continue;
       }
-      const oper = (b[o + ARP_OPER] << 8) | b[o + ARP_OPER + 1];
+      const oper = arpOper(b, o);
       if (oper !== ARP_REQUEST && oper !== ARP_REPLY) {
         d.drop(this, this.reason.badOperation, s);
         continue;
@@ -53,18 +56,14 @@ export class ArpInput extends PipelineNode<typeof spec> {
       const spa = readIpv4(b, o + ARP_SPA);
       const tpa = readIpv4(b, o + ARP_TPA);
       const forUs = tpa === ctx.ports.address[port];
-      const existing = ctx.neighbors.find(port, spa);
+      const existing = arp.neighbors.find(port, spa);
       if (spa !== 0 && (forUs || existing >= 0)) {
-        const n = existing >= 0 ? existing : ctx.neighbors.findOrInsert(port, spa);
+        const n = existing >= 0 ? existing : arp.neighbors.findOrInsert(port, spa);
         if (n >= 0) {
-          const wasWaiting = ctx.neighbors.state[n] === NeighborState.INCOMPLETE;
-          ctx.neighbors.setReachable(n, b, o + ARP_SHA, now, ctx.arp.reachableMs);
-          ctx.neighborSync?.publish(port, spa, b, o + ARP_SHA);
+          const short = arp.learn(batch, n, port, spa, b, o + ARP_SHA, now, (slot) => d.enqueue(this, this.next.tx, slot));
+          arp.publish(port, spa, b, o + ARP_SHA);
           d.counters.add(this.counter.learned, batch.length[s]);
-          if (wasWaiting) {
-            const short = releasePending(ctx, batch, port, spa, n, (slot) => d.enqueue(this, this.next.tx, slot));
-            for (let i = 0; i < short; i++) d.countDrop(this, this.reason.noBuffer, s);
-          }
+          for (let i = 0; i < short; i++) d.countDrop(this, this.reason.noBuffer, s);
         }
       }
       if (forUs && oper === ARP_REQUEST) {
@@ -75,11 +74,10 @@ export class ArpInput extends PipelineNode<typeof spec> {
         writeIpv4(b, o + ARP_TPA, spa);
         ctx.ports.writeMac(port, b, o + ARP_SHA);
         writeIpv4(b, o + ARP_SPA, tpa);
-        b[o + ARP_OPER] = 0;
-        b[o + ARP_OPER + 1] = ARP_REPLY;
+        setArpOper(b, o, ARP_REPLY);
         b.copyWithin(e, o + ARP_THA, o + ARP_THA + 6);
         ctx.ports.writeMac(port, b, e + 6);
-        batch.length[s] = ETH_HEADER_LEN + 28;
+        batch.length[s] = ETH_HEADER_LEN + ARP_LEN;
         batch.txPort[s] = port;
         d.counters.add(this.counter.repliesSent, batch.length[s]);
         d.enqueue(this, this.next.tx, s);

@@ -1,9 +1,11 @@
-// The programs the lab, the demo and the tests run, and the Debian package
-// each one comes from. One table, so that every "X is not installed" names
-// the same package, and so that a missing tool is said up front instead of
-// showing up later as something else (a router that "did not answer a ping"
-// when ping itself was missing). test/lab/tools.test.ts checks the table
-// against dpkg for every tool installed on the machine.
+// The programs the lab, the demo, `dataplane run`'s port setup, the live
+// benchmark and the tests run, and the Debian package each one comes from.
+// One table, so that every "X is not installed" names the same package (a
+// command run through commands.ts that is missing too), and so that a
+// missing tool is said up front instead of showing up later as something
+// else (a router that "did not answer a ping" when ping itself was missing).
+// test/host/tools.test.ts checks the table against dpkg for every tool
+// installed on the machine.
 import { accessSync, constants, statSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 

@@ -2,11 +2,11 @@
 // ring: the ARP reply reaches one worker, the packet waits in the other.
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/pipeline/clock.js';
-import { NeighborSync } from '../../src/pipeline/neighbor-sync.js';
+import { NeighborSync } from '../../src/arp/neighbor-sync.js';
 import { ARP_REPLY, parseArp } from '../../src/wire/arp.js';
 import { parseEthernet } from '../../src/wire/ethernet.js';
-import { arpFrame, udpFrame, HOST_MAC, ROUTER_MAC } from './build.js';
-import { BASE_CONFIG, Harness } from './harness.js';
+import { arpFrame, udpFrame, HOST_MAC, ROUTER_MAC } from '../pipeline/build.js';
+import { BASE_CONFIG, Harness } from '../pipeline/harness.js';
 
 function worker(index: number, shared: SharedArrayBuffer, clock: ManualClock) {
   const h = new Harness(BASE_CONFIG, { rxCapacity: 16, generatedCapacity: 16 }, { clock, neighborSync: new NeighborSync(index, shared) });
