@@ -8,6 +8,9 @@ export default defineConfig({
     // better in separate processes than in worker threads.
     pool: 'forks',
     testTimeout: 60_000,
+    // After the default summary, every skipped suite and test with its reason
+    // (test/skip.ts): the default reporter alone shows only a count.
+    reporters: ['default', './test/skip-reasons-reporter.ts'],
     // *.test-d.ts files hold type-level tests (node wiring): tsc checks them.
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: 'tsconfig.test.json' },
   },

@@ -13,7 +13,8 @@ import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
-import { haveCommand, nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
@@ -111,7 +112,8 @@ async function measureSubject(s: Subject, prefix: string, tmp: string): Promise<
     const tcp = await measureTcp(n.client, n.server, LAB.server.addr, TCP_SECONDS);
     if ('gbps' in tcp) result.tcpGbps = tcp.gbps;
     else result.notes.push(`iperf3: ${tcp.error}`);
-    if (!haveCommand('trafgen')) result.notes.push('trafgen not installed (apt-get install -y netsniff-ng): no pps figure');
+    const noTrafgen = missingToolsMessage(['trafgen']);
+    if (noTrafgen !== undefined) result.notes.push(`${noTrafgen}: no pps figure`);
     else if (routerMac === undefined) result.notes.push('no ARP entry for the router: no pps figure');
     else {
       // Few ICMP port unreachables from the sink back through the router.
@@ -168,8 +170,9 @@ export async function runLiveBench(): Promise<{ rows: BenchRow[]; targets: Bench
     // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
     const only = process.env.DP_LIVE_ONLY;
     for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
-      if (s.testpmd && !haveCommand('dpdk-testpmd')) {
-        results.push({ label: s.label, subject: s.subject, ports: s.ports, workers: 1, notes: ['dpdk-testpmd not installed (apt-get install -y dpdk)'] });
+      const noTestpmd = s.testpmd ? missingToolsMessage(['dpdk-testpmd']) : undefined;
+      if (noTestpmd !== undefined) {
+        results.push({ label: s.label, subject: s.subject, ports: s.ports, workers: 1, notes: [noTestpmd] });
         continue;
       }
       const t0 = Date.now();

@@ -1,6 +1,6 @@
 // `dataplane lab up|down|status`: a network-namespace topology around one
 // dataplane on this host (root). See src/lab/topology.ts for the picture.
-import { labDown, labUp, logTail, readState, routerAlive, type LabState } from '../lab/lab.js';
+import { labDown, labUp, logTail, readState, routerGone, type LabState } from '../lab/lab.js';
 import { LabError, labUnavailable } from '../lab/lab-error.js';
 import { checkPrefix, describeAddresses, existingNamespaces, LAB, type LabEngine, type LabPorts } from '../lab/topology.js';
 
@@ -38,8 +38,12 @@ function topologyText(s: LabState): string {
     'Try:',
     `  ip netns exec ${s.names.client} ping -c3 ${LAB.server.addr}`,
     `  ip netns exec ${s.names.client} traceroute -n ${LAB.server.addr}`,
-    `  dataplane lab down${s.prefix === 'dp-lab' ? '' : ` --prefix ${s.prefix}`}`,
+    `  ${downCommand(s.prefix)}`,
   ].join('\n');
+}
+
+function downCommand(prefix: string): string {
+  return `dataplane lab down${prefix === 'dp-lab' ? '' : ` --prefix ${prefix}`}`;
 }
 
 function parsePorts(v: string): LabPorts {
@@ -89,16 +93,21 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
         return 3;
       }
       if (s !== undefined) {
-        const alive = routerAlive(s);
+        const gone = routerGone(s);
         say(`lab "${s.prefix}" since ${s.startedAt}: engine ${s.engine}, ${s.ports} ports, ${s.workers} worker(s)`);
-        say(`router: ${s.engine === 'dataplane' ? `pid ${s.pid} ` : ''}${alive ? 'alive' : 'NOT running'}`);
+        if (gone === undefined) say(`router: ${s.engine === 'dataplane' ? `pid ${s.pid} ` : ''}alive`);
+        else {
+          say(`router: NOT running: ${gone}`);
+          // What is left (namespaces, veths, the state) stays until down; up refuses the prefix until then.
+          say(`clean up: ${downCommand(s.prefix)} (then \`dataplane lab up\` again if you want the lab back)`);
+        }
         say(`config: ${s.configPath}\nlog:    ${s.logPath}`);
         say(`namespaces: ${ns.join(', ') || '(none)'}`);
-        say(`addresses:\n${describeAddresses(o.prefix)}`);
+        say(`addresses:\n${describeAddresses(o.prefix, gone === undefined)}`);
         if (s.engine === 'dataplane') say(`last log lines:\n${logTail(s, 5).replace(/^/gm, '  ')}`);
-        return alive ? 0 : 1;
+        return gone === undefined ? 0 : 1;
       }
-      say(`namespaces without lab state: ${ns.join(', ')} (remove with \`dataplane lab down --prefix ${o.prefix}\`)`);
+      say(`namespaces without lab state: ${ns.join(', ')} (remove with \`${downCommand(o.prefix)}\`)`);
       return 1;
     }
     process.stderr.write(`dataplane lab: unknown action '${action}' (up, down or status)\n`);

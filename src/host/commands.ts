@@ -3,8 +3,10 @@
 // live benchmark, and the tests that build network namespaces. One way to run
 // a command, in the host's namespace or in another: synchronous, every
 // failure a CommandError naming the command and what it printed. Never on
-// the packet path.
+// the packet path. Which package a tool comes from, and whether it is on
+// PATH at all, is in tools.ts.
 import { execFileSync, spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { packageOf } from './tools.js';
 
 export class CommandError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -38,7 +40,7 @@ export function run(cmd: string, args: readonly string[], opts: CommandOptions =
   } catch (e) {
     const err = e as { stderr?: string | Buffer; code?: string };
     const stderr = String(err.stderr ?? '').trim();
-    if (err.code === 'ENOENT') throw new CommandError(`${cmd}: command not found (install it, e.g. apt-get install -y ${packageOf(cmd)})`, { cause: e });
+    if (err.code === 'ENOENT') throw new CommandError(`${cmd} is not installed: apt-get install -y ${packageOf(cmd)}`, { cause: e });
     throw new CommandError(`${cmd} ${args.join(' ')}: ${stderr || String(e)}`, { cause: e });
   }
 }
@@ -89,28 +91,6 @@ export function sysctl(netns: string | undefined, key: string, value: string): v
   const args = ['-qw', `${key}=${value}`];
   if (netns === undefined) run('sysctl', args);
   else nsRun(netns, 'sysctl', args);
-}
-
-/** Where a missing tool comes from on Debian. */
-export function packageOf(cmd: string): string {
-  const map: Record<string, string> = {
-    ip: 'iproute2',
-    nsenter: 'util-linux',
-    ping: 'iputils-ping',
-    tracepath: 'iputils-tracepath',
-    traceroute: 'traceroute',
-    nc: 'netcat-openbsd',
-    iperf3: 'iperf3',
-    ethtool: 'ethtool',
-    trafgen: 'netsniff-ng',
-    'dpdk-testpmd': 'dpdk',
-    curl: 'curl',
-  };
-  return map[cmd] ?? cmd;
-}
-
-export function haveCommand(cmd: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
 
 /** Names of the network namespaces `ip netns` knows. */

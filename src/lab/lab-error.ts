@@ -1,7 +1,7 @@
 // What stops a lab: its error (a bad option, a router that never answers),
 // and the reasons a lab cannot be built on this machine at all. A command
 // that fails underneath throws the host module's CommandError instead.
-import { haveCommand } from '../host/commands.js';
+import { missingToolsMessage } from '../host/tools.js';
 
 export class LabError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -14,6 +14,5 @@ export class LabError extends Error {
 export function labUnavailable(): string | undefined {
   if (process.platform !== 'linux') return 'the lab needs Linux network namespaces';
   if (process.getuid?.() !== 0) return 'the lab needs root (network namespaces, TAP devices, AF_PACKET): run it with sudo';
-  if (!haveCommand('ip')) return 'the lab needs iproute2 (apt-get install -y iproute2)';
-  return undefined;
+  return missingToolsMessage(['ip']);
 }

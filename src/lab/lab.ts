@@ -6,6 +6,7 @@ import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, nsSpawn, pidAlive, sleep, tryRun } from '../host/commands.js';
+import { missingToolsMessage, type Tool } from '../host/tools.js';
 import { LabError } from './lab-error.js';
 import {
   buildNamespaces,
@@ -15,6 +16,7 @@ import {
   LAB,
   labConfigYaml,
   labNames,
+  namespaceTools,
   pingOnce,
   type LabEngine,
   type LabNames,
@@ -93,6 +95,29 @@ export function routerAlive(s: LabState): boolean {
   return s.engine !== 'dataplane' ? existingNamespaces(s.prefix).includes(s.names.router) : isOurDataplane(s);
 }
 
+/** Why the lab's router is not running, for `lab status`; undefined while it runs. */
+export function routerGone(s: LabState): string | undefined {
+  if (routerAlive(s)) return undefined;
+  if (s.engine !== 'dataplane') return `the router namespace ${s.names.router} is gone`;
+  const what = `the dataplane process (pid ${s.pid}) is gone`;
+  if (pidAlive(s.pid) && running(s.pid)) return `${what}: pid ${s.pid} is now another program`;
+  // On SIGTERM/SIGINT the dataplane prints its final counters; a log without them means it never got to.
+  let log: string;
+  try {
+    log = readFileSync(s.logPath, 'utf8');
+  } catch {
+    return `${what}, and its log ${s.logPath} is missing`;
+  }
+  return log.includes('stopped. ports:')
+    ? `${what}: it stopped (SIGTERM or SIGINT) and printed its final counters to its log`
+    : `${what}: its log does not end with its final counters, so it was killed (SIGKILL) or crashed (its last lines are below)`;
+}
+
+/** The programs a lab with these options runs (ping: the wait until the router answers). */
+export function labTools(o: LabOptions): Tool[] {
+  return o.engine === 'none' ? namespaceTools(o) : [...namespaceTools(o), 'ping'];
+}
+
 export function logTail(s: LabState, lines = 20): string {
   try {
     return readFileSync(s.logPath, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -149,6 +174,9 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   if (existingNamespaces(o.prefix).length > 0 || readState(o.prefix) !== undefined) {
     throw new LabError(`a lab with prefix "${o.prefix}" exists already: run \`dataplane lab down --prefix ${o.prefix}\` first`);
   }
+  // Before anything is made: a missing ping would otherwise read as a router that does not answer.
+  const missing = missingToolsMessage(labTools(o));
+  if (missing !== undefined) throw new LabError(missing);
   const dir = stateDir(o.prefix);
   mkdirSync(dir, { recursive: true });
   const s: LabState = {

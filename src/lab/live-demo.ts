@@ -7,9 +7,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { labDown, labUp, type LabState } from './lab.js';
-import { haveCommand, nsSpawn, nsTry, packageOf, sleep } from '../host/commands.js';
-import { describeAddresses, LAB } from './topology.js';
+import { nsSpawn, nsTry, sleep } from '../host/commands.js';
+import { missingToolsMessage, type Tool } from '../host/tools.js';
+import { labDown, labTools, labUp, type LabState } from './lab.js';
+import { LabError } from './lab-error.js';
+import { describeAddresses, LAB, type LabOptions } from './topology.js';
 
 const say = (s: string): void => {
   process.stdout.write(s + '\n');
@@ -34,15 +36,21 @@ async function waitTcp(ns: string, port: number): Promise<boolean> {
   return false;
 }
 
-function missing(tool: string): boolean {
-  if (haveCommand(tool)) return false;
-  say(`\n(${tool} is not installed: skipping that step; apt-get install -y ${packageOf(tool)})`);
+/** A step that needs a missing tool is skipped, and says what to install. */
+function missing(...tools: Tool[]): boolean {
+  const why = missingToolsMessage(tools);
+  if (why === undefined) return false;
+  say(`\n(skipping that step: ${why})`);
   return true;
 }
 
 /** Runs the live demo; returns the exit code. Throws only when the lab cannot be built. */
 export async function runLiveDemo(): Promise<number> {
   const prefix = `dp-demo-${process.pid.toString(36)}`;
+  const options: LabOptions = { prefix, ports: 'tap', engine: 'dataplane', workers: 1, wanMtu: 1500 };
+  // The lab's tools, ping (the first steps) and ss (waits for the servers), before anything is built.
+  const cannot = missingToolsMessage([...labTools(options), 'ping', 'ss']);
+  if (cannot !== undefined) throw new LabError(cannot);
   const tmp = mkdtempSync(join(os.tmpdir(), 'dataplane-demo-'));
   const children: ChildProcess[] = [];
   let lab: LabState | undefined;
@@ -73,7 +81,7 @@ export async function runLiveDemo(): Promise<number> {
   const t0 = Date.now();
   try {
     say('dataplane demo: live, in network namespaces on this host (root).');
-    lab = await labUp({ prefix, ports: 'tap', engine: 'dataplane', workers: 1, wanMtu: 1500 });
+    lab = await labUp(options);
     say(`\nLab up in ${((Date.now() - t0) / 1000).toFixed(1)} s: \`dataplane run\` (pid ${lab.pid}) in ${lab.names.router}, TAP ports moved into the client and server namespaces:`);
     say(`  client ${LAB.client.addr} --- lan 192.0.2.1 [dataplane] wan 198.51.100.1 --- server ${LAB.server.addr}`);
     say(describeAddresses(prefix));
@@ -95,7 +103,7 @@ export async function runLiveDemo(): Promise<number> {
     }
     step(`ping ${LAB.unrouted}: no route, the dataplane answers net unreachable`, c, ['ping', '-n', '-c1', '-W2', LAB.unrouted], (r) => /Destination Net Unreachable/.test(r.out));
 
-    if (!missing('curl') && !missing('python3')) {
+    if (!missing('curl', 'python3')) {
       const dir = join(tmp, 'www');
       mkdirSync(dir, { recursive: true });
       const data = randomBytes(2 * 1024 * 1024);

@@ -12,7 +12,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { haveCommand, ip, listNetns, nsRun, nsTry, sysctl, tryRun } from '../host/commands.js';
+import { ip, listNetns, nsRun, nsTry, sysctl, tryRun } from '../host/commands.js';
+import type { Tool } from '../host/tools.js';
 import { LabError } from './lab-error.js';
 
 export type LabPorts = 'tap' | 'afpacket';
@@ -121,15 +122,24 @@ function newNetns(name: string): void {
 function offloadsOff(ns: string, dev: string): void {
   // AF_PACKET sees (and drops) GSO/GRO super-frames larger than the MTU; TSO
   // and checksum offload make the kernel hand over unfinished packets.
-  if (!haveCommand('ethtool')) throw new LabError('ethtool: command not found (apt-get install -y ethtool): AF_PACKET ports need TSO/GSO/GRO off');
   nsRun(ns, 'ethtool', ['-K', dev, 'tso', 'off', 'gso', 'off', 'gro', 'off']);
   nsTry(ns, 'ethtool', ['-K', dev, 'tx', 'off']);
+}
+
+/** The veth ends of AF_PACKET ports get their offloads turned off, unless the dataplane takes them (--offload) or the kernel routes. */
+function turnsOffloadsOff(o: LabOptions): boolean {
+  return o.ports === 'afpacket' && o.engine !== 'kernel' && !(o.offload === true && o.engine === 'dataplane');
+}
+
+/** The programs buildNamespaces runs for these options (checked before anything is made). */
+export function namespaceTools(o: LabOptions): Tool[] {
+  return turnsOffloadsOff(o) ? ['ip', 'sysctl', 'ethtool'] : ['ip', 'sysctl'];
 }
 
 /**
  * One veth pair: `routerEnd` in the router namespace, eth0 in `hostNs` with
  * `hostCidr` and a default route via `gw`. Offloads stay as the kernel made
- * them when `keepOffloads` or the kernel routes (`routerCidr`).
+ * them when `keepOffloads` (see turnsOffloadsOff).
  */
 function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: string, gw: string, routerCidr: string | undefined, mtu: number, keepOffloads: boolean): void {
   ip('link', 'add', 'name', routerEnd, 'netns', n.router, 'type', 'veth', 'peer', 'name', LAB.hostIf, 'netns', hostNs);
@@ -142,7 +152,7 @@ function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: strin
   nsRun(hostNs, 'ip', ['addr', 'add', hostCidr, 'dev', LAB.hostIf]);
   nsRun(hostNs, 'ip', ['link', 'set', 'dev', LAB.hostIf, 'up']);
   nsRun(hostNs, 'ip', ['route', 'add', 'default', 'via', gw]);
-  if (routerCidr === undefined && !keepOffloads) {
+  if (!keepOffloads) {
     offloadsOff(n.router, routerEnd);
     offloadsOff(hostNs, LAB.hostIf);
   }
@@ -161,7 +171,7 @@ export function buildNamespaces(o: LabOptions): LabNames {
   newNetns(n.server);
   if (o.ports === 'afpacket') {
     const kernel = o.engine === 'kernel';
-    const keep = o.offload === true && o.engine === 'dataplane';
+    const keep = !turnsOffloadsOff(o);
     vethLeg(n, LAB.lan.name, n.client, LAB.client.cidr, LAB.lan.addr, kernel ? LAB.lan.cidr : undefined, 1500, keep);
     vethLeg(n, LAB.wan.name, n.server, LAB.server.cidr, LAB.wan.addr, kernel ? LAB.wan.cidr : undefined, o.wanMtu ?? 1500, keep);
   }
@@ -179,8 +189,12 @@ export function deleteNamespaces(prefix: string): string[] {
   return gone;
 }
 
-/** `ip -br addr` of each namespace, for status and the demo. */
-export function describeAddresses(prefix: string): string {
+/**
+ * `ip -br addr` of each namespace, for status and the demo. `routerRunning`:
+ * a namespace without addresses is then explained by the dataplane holding
+ * the ports (TAP ports vanish with it, AF_PACKET router ends carry none).
+ */
+export function describeAddresses(prefix: string, routerRunning = true): string {
   const out: string[] = [];
   for (const ns of existingNamespaces(prefix)) {
     const r = nsTry(ns, 'ip', ['-br', '-4', 'addr']);
@@ -188,7 +202,8 @@ export function describeAddresses(prefix: string): string {
       .split('\n')
       .filter((l) => l.trim() !== '' && !l.startsWith('lo '))
       .map((l) => `    ${l.replace(/\s+/g, ' ').trim()}`);
-    out.push(`  ${ns}:${lines.length === 0 ? ' (no addressed interfaces: the dataplane owns its ports)' : ''}`, ...lines);
+    const none = routerRunning ? ' (no addressed interfaces: the dataplane owns its ports)' : ' (no addressed interfaces)';
+    out.push(`  ${ns}:${lines.length === 0 ? none : ''}`, ...lines);
   }
   return out.join('\n');
 }

@@ -3,11 +3,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { listNetns } from '../../src/host/commands.js';
 import { dataplane } from '../cli-run.js';
+import { skipIf } from '../skip.js';
 import { e2eSkipReason, processesMentioning } from './suite.js';
 
 const skip = e2eSkipReason();
 
-describe.skipIf(skip !== undefined)(`dataplane demo, live${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('dataplane demo, live', skipIf(skip), () => {
   let prefix = '';
   afterAll(() => {
     if (prefix !== '') expect(listNetns().filter((n) => n.startsWith(`${prefix}-`))).toEqual([]);

@@ -5,13 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, stateDir } from '../../src/lab/lab.js';
 import { listNetns } from '../../src/host/commands.js';
 import { dataplane } from '../cli-run.js';
+import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, processesMentioning, uniquePrefix } from './suite.js';
 
 const skip = e2eSkipReason();
 let PREFIX = 'dpe-cli';
 let KPREFIX = 'dpe-clk';
 
-describe.skipIf(skip !== undefined)(`dataplane lab (CLI)${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('dataplane lab (CLI)', skipIf(skip), () => {
   beforeAll(async () => {
     PREFIX = await uniquePrefix('dpe-cli');
     KPREFIX = await uniquePrefix('dpe-clk');
@@ -59,10 +60,39 @@ describe.skipIf(skip !== undefined)(`dataplane lab (CLI)${skip ? ` (skipped: ${s
       expect(nsExec(ns, ['ip', 'link', 'show', dev]).status, `${dev} in ${ns}`).not.toBe(0);
     }
     expect(readFileSync(`${stateDir(PREFIX)}/dataplane.log`, 'utf8')).toMatch(/stopped\. ports:/);
+    const st = dataplane(['lab', 'status', '--prefix', PREFIX]);
+    expect(st.stdout).toContain(`router: NOT running: the dataplane process (pid ${pid}) is gone: it stopped (SIGTERM or SIGINT) and printed its final counters to its log`);
     const down = dataplane(['lab', 'down', '--prefix', PREFIX]);
     expect(down.stdout).toMatch(/had already exited/);
     expect(listNetns().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
   }, 40_000);
+
+  it('status after the dataplane was killed (kill -9) says its process is gone and how to clean up; down leaves nothing behind', async () => {
+    for (const ports of ['tap', 'afpacket']) {
+      const up = dataplane(['lab', 'up', '--prefix', PREFIX, '--ports', ports]);
+      expect(up.status, up.stderr).toBe(0);
+      const pid = Number(/pid (\d+)/.exec(up.stdout)?.[1]);
+      process.kill(pid, 'SIGKILL');
+      // Gone once it is reaped or a zombie (its threads and fds are released by then).
+      const gone = () => !existsSync(`/proc/${pid}`) || /^\S+ \(.*\) [ZX]/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+      for (let i = 0; i < 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 20));
+
+      const st = dataplane(['lab', 'status', '--prefix', PREFIX]);
+      expect(st.status, st.stdout + st.stderr).toBe(1);
+      expect(st.stdout).toContain(`router: NOT running: the dataplane process (pid ${pid}) is gone: its log does not end with its final counters, so it was killed (SIGKILL) or crashed`);
+      expect(st.stdout).toContain(`clean up: dataplane lab down --prefix ${PREFIX}`);
+      // Not "the dataplane owns its ports": there is no dataplane.
+      expect(st.stdout).not.toMatch(/owns its ports/);
+
+      const down = dataplane(['lab', 'down', '--prefix', PREFIX]);
+      expect(down.status, down.stderr).toBe(0);
+      expect(down.stdout).toContain(`dataplane pid ${pid} had already exited`);
+      expect(listNetns().filter((n) => n.startsWith(`${PREFIX}-`))).toEqual([]);
+      expect(existsSync(stateDir(PREFIX))).toBe(false);
+      expect(processesMentioning(`${stateDir(PREFIX)}/router.yaml`)).toEqual([]);
+      expect(dataplane(['lab', 'status', '--prefix', PREFIX]).stdout).toMatch(/no lab with prefix/);
+    }
+  }, 60_000);
 
   it('runs the same topology with the kernel as the router (the reference)', () => {
     const up = dataplane(['lab', 'up', '--prefix', `${KPREFIX}`, '--ports', 'afpacket', '--engine', 'kernel']);

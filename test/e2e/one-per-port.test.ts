@@ -14,6 +14,7 @@ import { labDown, logTail, type LabState, labUp } from '../../src/lab/lab.js';
 import { listNetns, pidAlive } from '../../src/host/commands.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
 import { CLI } from '../cli-run.js';
+import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, uniquePrefix } from './suite.js';
 
 const skip = e2eSkipReason();
@@ -40,7 +41,7 @@ function pingThrough(lab: LabState): string {
 }
 
 for (const ports of ['afpacket', 'tap'] as LabPorts[]) {
-  describe.skipIf(skip !== undefined)(`a second dataplane run on the ${ports} ports of a running one${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe(`a second dataplane run on the ${ports} ports of a running one`, skipIf(skip), () => {
     let lab: LabState | undefined;
     let prefix = '';
     let lockFile = '';
@@ -80,7 +81,7 @@ for (const ports of ['afpacket', 'tap'] as LabPorts[]) {
   });
 }
 
-describe.skipIf(skip !== undefined)(`a TAP in the dataplane's own namespace${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe("a TAP in the dataplane's own namespace", skipIf(skip), () => {
   let ns = '';
   let first: ChildProcess | undefined;
   let log = '';

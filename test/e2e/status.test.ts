@@ -5,12 +5,13 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { LAB } from '../../src/lab/topology.js';
+import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, uniquePrefix } from './suite.js';
 
 const skip = e2eSkipReason();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(skip !== undefined)(`dataplane run status and SIGUSR1${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('dataplane run status and SIGUSR1', skipIf(skip), () => {
   let lab: LabState | undefined;
   let prefix = '';
 

@@ -9,20 +9,21 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, logTail, STATE_ROOT, stateDir, type LabState } from '../../src/lab/lab.js';
-import { haveCommand, listNetns, nsSpawn, nsTry, pidAlive } from '../../src/host/commands.js';
+import { listNetns, nsSpawn, nsTry, pidAlive } from '../../src/host/commands.js';
+import { missingToolsMessage, type Tool } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
+import { skipIf } from '../skip.js';
 
-export const TOOLS = ['ping', 'traceroute', 'tracepath', 'nc', 'ethtool', 'curl', 'python3'];
+/** What the e2e suites run besides node: the lab's tools and a person's (their packages: src/host/tools.ts). */
+export const TOOLS: readonly Tool[] = ['ip', 'ss', 'sysctl', 'ping', 'traceroute', 'tracepath', 'nc', 'ethtool', 'curl', 'python3'];
 
-/** Why the e2e tests cannot run here, or undefined. */
-export function e2eSkipReason(): string | undefined {
+/** Why the e2e tests cannot run here (`extra`: tools a file needs besides TOOLS), or undefined. */
+export function e2eSkipReason(extra: readonly Tool[] = []): string | undefined {
   const why = labUnavailable();
   if (why !== undefined) return why;
-  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun';
-  const missing = TOOLS.filter((t) => !haveCommand(t));
-  if (missing.length > 0) return `missing ${missing.join(', ')} (apt-get install -y iputils-ping traceroute iputils-tracepath netcat-openbsd ethtool curl python3)`;
-  return undefined;
+  if (!existsSync('/dev/net/tun')) return 'no /dev/net/tun (load the tun module)';
+  return missingToolsMessage([...TOOLS, ...extra]);
 }
 
 /** Runs argv in `ns`: its status and everything it printed (ping and traceroute write verdicts to both streams). */
@@ -105,7 +106,7 @@ export interface SuiteOptions {
 export function labSuite(ports: LabPorts, workers: number, base: string, opts: SuiteOptions = {}): void {
   const skip = e2eSkipReason();
   const offload = opts.offload === true ? ports === 'afpacket' ? ', veth offloads left on' : ', offload' : '';
-  describe.skipIf(skip !== undefined)(`dataplane run with ${ports} ports${offload}, ${workers} worker${workers > 1 ? 's' : ''}${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe(`dataplane run with ${ports} ports${offload}, ${workers} worker${workers > 1 ? 's' : ''}`, skipIf(skip), () => {
     let lab: LabState;
     let prefix = base;
     let tmp = '';

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, logTail, type LabState } from '../../src/lab/lab.js';
 import { LAB } from '../../src/lab/topology.js';
+import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, uniquePrefix } from './suite.js';
 
-const skip = e2eSkipReason() ?? (spawnSync('tshark', ['--version']).status === 0 ? undefined : 'no tshark');
+const skip = e2eSkipReason(['tshark']);
 
-describe.skipIf(skip !== undefined)(`dataplane run --trace (2 workers)${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('dataplane run --trace (2 workers)', skipIf(skip), () => {
   let lab: LabState | undefined;
   let prefix = '';
   const dir = mkdtempSync(join(os.tmpdir(), 'dp-e2e-trace-'));

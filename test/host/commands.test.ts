@@ -3,6 +3,7 @@
 // namespace given by name (ip netns exec) or by path (nsenter).
 import { afterAll, describe, expect, it } from 'vitest';
 import { CommandError, inNetns, ip, listNetns, nsRun, nsSpawn, nsTry, run, sysctl, tryRun } from '../../src/host/commands.js';
+import { skipIf } from '../skip.js';
 
 describe('running a command', () => {
   it('run returns stdout', () => {
@@ -14,8 +15,8 @@ describe('running a command', () => {
     expect(() => run('sh', ['-c', 'echo no such thing >&2; exit 3'])).toThrow('sh -c echo no such thing >&2; exit 3: no such thing');
   });
 
-  it('a missing tool is "command not found" with the Debian package to install', () => {
-    expect(() => run('ip-no-such-tool', [])).toThrow('ip-no-such-tool: command not found');
+  it('a missing tool is "not installed" with the Debian package to install (src/host/tools.ts; its own name when unknown)', () => {
+    expect(() => run('ip-no-such-tool', [])).toThrow('ip-no-such-tool is not installed: apt-get install -y ip-no-such-tool');
     expect(() => run('ip-no-such-tool', [])).toThrow(CommandError);
   });
 
@@ -40,7 +41,7 @@ describe('running a command', () => {
 
 const rootSkip = process.platform !== 'linux' ? 'needs Linux' : process.getuid?.() !== 0 ? 'needs root to create a network namespace' : undefined;
 
-describe.skipIf(rootSkip !== undefined)(`inside a network namespace${rootSkip ? ` (skipped: ${rootSkip})` : ''}`, () => {
+describe('inside a network namespace', skipIf(rootSkip), () => {
   const ns = `dp-host-${process.pid}`;
   afterAll(() => {
     tryRun('ip', ['netns', 'del', ns]);

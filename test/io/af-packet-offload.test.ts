@@ -20,14 +20,14 @@ import { IoCounter, loadNative } from '../../src/io/native.js';
 import { PortWaiter } from '../../src/io/wait.js';
 import { Batch, OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../../src/pipeline/batch.js';
 import { completeChecksum } from '../../src/pipeline/offload.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
+import { skipIf } from '../skip.js';
 import { formatMac, onesComplement, parseIp, parseMac, udpOf } from './frames.js';
 import { ip } from '../../src/host/commands.js';
 import { Lab, rootSkipReason, tick, udpFrom } from './netns.js';
 import { averageRxFrame, averageTxFrame, dataplaneTransfer, withDataplane } from './transfer.js';
 
 const skip = rootSkipReason(true);
-const hasIperf = spawnSync('iperf3', ['--version'], { stdio: 'ignore' }).status === 0;
-const hasPython = spawnSync('python3', ['--version'], { stdio: 'ignore' }).status === 0;
 const ROUTER_MAC = parseMac('02:00:5e:00:33:02');
 const ROUTER_IP = '198.51.100.1';
 const PEER_IP = '198.51.100.2';
@@ -48,7 +48,7 @@ async function collect(port: AfPacketPort, batch: Batch, keep: (f: Uint8Array) =
   return kept;
 }
 
-describe.skipIf(skip !== undefined)(`AfPacketPort with offload on a veth with default offloads${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('AfPacketPort with offload on a veth with default offloads', skipIf(skip), () => {
   let lab: Lab;
   let ns: string;
   let hostEnd: string;
@@ -120,7 +120,7 @@ describe.skipIf(skip !== undefined)(`AfPacketPort with offload on a veth with de
     port.close();
   });
 
-  it.skipIf(!hasPython)('drops a UDP GSO (USO) super-frame and counts it as rx-offload-unsupported; a plain datagram after it still arrives', async () => {
+  it('drops a UDP GSO (USO) super-frame and counts it as rx-offload-unsupported; a plain datagram after it still arrives', skipIf(missingToolsMessage(['python3'])), async () => {
     const port = AfPacketPort.open(hostEnd, { offload: true });
     open.push(port);
     // UDP_SEGMENT (103): one 8000-byte send leaves as one super-frame of 8 segments (the veth does tx-udp-segmentation).
@@ -187,7 +187,8 @@ s.sendto(b'dp-io plain', ('${ROUTER_IP}', 9005))`;
 /** How a variant sets up its two legs. */
 type Variant = 'default' | 'off' | 'gro' | 'to-tap' | 'vxlan';
 
-describe.skipIf(skip !== undefined || !hasIperf)(`TCP through afpacket ports on veths${skip ? ` (skipped: ${skip})` : hasIperf ? '' : ' (skipped: needs iperf3)'}`, () => {
+// Every transfer ends with a short iperf3 run (transfer.ts).
+describe('TCP through afpacket ports on veths', skipIf(rootSkipReason(true, ['iperf3'])), () => {
   const BYTES = 64 * 1024 * 1024;
   let lab: Lab;
   let dir: string;
@@ -267,20 +268,20 @@ describe.skipIf(skip !== undefined || !hasIperf)(`TCP through afpacket ports on 
     expect(r.counters['ethernet-input/too-big']).toBeUndefined();
   }, 25_000);
 
-  it('offloads off on every end and offload: false: the bytes arrive in MTU-sized frames', async () => {
+  it('offloads off on every end and offload: false: the bytes arrive in MTU-sized frames', { ...skipIf(missingToolsMessage(['ethtool'])), timeout: 25_000 }, async () => {
     const r = await transfer('off');
     expect(r.received, r.log).toEqual(r.sent);
     expect(r.received.bytes).toBe(BYTES);
     expect(averageRxFrame(r.lan)).toBeLessThanOrEqual(1514);
-  }, 25_000);
+  });
 
-  it('GRO on the router\'s ends, TSO off at the hosts: aggregated super-frames are routed whole too', async () => {
+  it('GRO on the router\'s ends, TSO off at the hosts: aggregated super-frames are routed whole too', { ...skipIf(missingToolsMessage(['ethtool'])), timeout: 25_000 }, async () => {
     const r = await transfer('gro');
     expect(r.received, r.log).toEqual(r.sent);
     expect(r.received.bytes).toBe(BYTES);
     expect(averageRxFrame(r.lan)).toBeGreaterThan(2000);
     expect(r.counters['io/lan/rx-offload-unsupported']).toBeUndefined();
-  }, 25_000);
+  });
 
   it('towards a TAP without offload: super-frames are segmented in software (ip4-gso) and the bytes arrive', async () => {
     const r = await transfer('to-tap');
@@ -290,7 +291,7 @@ describe.skipIf(skip !== undefined || !hasIperf)(`TCP through afpacket ports on 
     expect(r.counters['ip4-gso/segments-made']?.packets ?? 0).toBeGreaterThan(BYTES / 1500);
   }, 25_000);
 
-  it('GSO inside a tunnel (TCP over VXLAN between the hosts) is not routed: said at start, dropped and counted, never silent', async (ctx) => {
+  it('GSO inside a tunnel (TCP over VXLAN between the hosts) is not routed: said at start, dropped and counted, never silent', { ...skipIf(missingToolsMessage(['ping', 'nc'])), timeout: 25_000 }, async (ctx) => {
     const t = topology('vxlan');
     for (const [ns, local, remote, inner] of [[t.client, '192.0.2.10', '198.51.100.10', '203.0.113.1'], [t.server, '198.51.100.10', '192.0.2.10', '203.0.113.2']]) {
       try {
@@ -315,5 +316,5 @@ describe.skipIf(skip !== undefined || !hasIperf)(`TCP through afpacket ports on 
     expect(run.counters['io/lan/rx-offload-unsupported']?.packets ?? 0).toBeGreaterThan(0);
     // Counted where a user looks: in the port's receive drops too.
     expect(run.ports[0].rxLost).toBeGreaterThanOrEqual(run.counters['io/lan/rx-offload-unsupported'].packets);
-  }, 25_000);
+  });
 });

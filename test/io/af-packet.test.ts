@@ -10,15 +10,18 @@ import { PortWaiter } from '../../src/io/wait.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { formatHex, formatMac, parseIp, parseMac, udpOf, vlanFrame } from './frames.js';
 import { ip } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
+import { skipIf } from '../skip.js';
 import { Lab, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
 import { answerPing } from './serve.js';
 
 const skip = rootSkipReason(false);
+const noPing = missingToolsMessage(['ping']);
 const ROUTER_MAC = parseMac('02:00:5e:00:33:01');
 const ROUTER_IP = '198.51.100.1';
 const FANOUT_GROUP = 1000 + (process.pid % 60000);
 
-describe.skipIf(skip !== undefined)(`AfPacketPort on a veth${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('AfPacketPort on a veth', skipIf(skip), () => {
   let lab: Lab;
   let ns: string;
   let hostEnd: string;
@@ -38,11 +41,11 @@ describe.skipIf(skip !== undefined)(`AfPacketPort on a veth${skip ? ` (skipped: 
     lab?.cleanup();
   });
 
-  it('receives a ping from the namespace and sends the ARP and echo replies back (ping succeeds)', async () => {
+  it('receives a ping from the namespace and sends the ARP and echo replies back (ping succeeds)', skipIf(noPing), async () => {
     const port = AfPacketPort.open(hostEnd, { index: 1 });
     open.push(port);
-    const { exit, responder } = await answerPing(port, ns, ROUTER_MAC, parseIp(ROUTER_IP), ROUTER_IP);
-    expect(exit).toBe(0);
+    const { exit, output, responder } = await answerPing(port, ns, ROUTER_MAC, parseIp(ROUTER_IP), ROUTER_IP);
+    expect(exit, output).toBe(0);
     expect(responder.seen.arpRequests).toBeGreaterThanOrEqual(1);
     expect(responder.seen.echoRequests).toBe(1);
     // Our own replies are not read back (PACKET_IGNORE_OUTGOING / PACKET_OUTGOING skipped).

@@ -8,8 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addonPath } from '../../src/io/native.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
+import { skipIf } from '../skip.js';
 
-const skip = process.getuid?.() !== 0 ? 'needs root (to drop to nobody, and to hide /dev/net/tun)' : undefined;
+const skip = process.getuid?.() !== 0 ? 'needs root (to drop to nobody, and to hide /dev/net/tun)' : missingToolsMessage(['setpriv', 'unshare']);
 
 const NOBODY = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
 
@@ -47,7 +49,7 @@ function errorsIn(rt: Runtime, prefix: string[], calls: string[]): string[] {
   return r.stdout.trim().split('\n');
 }
 
-describe.skipIf(skip !== undefined)(`errors that name the cause${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('errors that name the cause', skipIf(skip), () => {
   let dir = '';
   let nobody: Runtime;
   beforeAll(() => {

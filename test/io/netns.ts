@@ -4,14 +4,28 @@
 // here are touched; the host namespace gets at most an unaddressed link.
 import { existsSync } from 'node:fs';
 import { ip, listNetns, nsSpawn, pidAlive, sysctl, tryRun } from '../../src/host/commands.js';
-import { addonPath } from '../../src/io/native.js';
+import { missingToolsMessage, type Tool } from '../../src/host/tools.js';
+import { addonPath, loadNative } from '../../src/io/native.js';
 
-/** Why the root-only tests cannot run here, or undefined. */
-export function rootSkipReason(needsTun: boolean): string | undefined {
+/**
+ * Why the root-only tests cannot run here, or undefined. `tools`: what they
+ * run besides ip and sysctl (a missing one is named with its package).
+ */
+export function rootSkipReason(needsTun: boolean, tools: readonly Tool[] = []): string | undefined {
   if (process.platform !== 'linux') return 'needs Linux';
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, TAP, AF_PACKET)';
   if (needsTun && !existsSync('/dev/net/tun')) return 'no /dev/net/tun (load the tun module / pass --device /dev/net/tun to docker)';
-  return undefined;
+  return missingToolsMessage(['ip', 'sysctl', ...tools]);
+}
+
+/** Why the addon cannot be used here (not built, stale), or undefined. */
+export function nativeSkipReason(): string | undefined {
+  try {
+    loadNative();
+    return undefined;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 const PREFIX = 'dp-io-';
@@ -66,21 +80,28 @@ export class Lab {
   }
 }
 
-/** Runs `ping -c1` in `ns`; resolves with its exit code (0: a reply came back). */
-export function pingFrom(ns: string, addr: string, waitSec = 2): { done: () => boolean; exit: Promise<number> } {
-  const child = nsSpawn(ns, 'ping', ['-n', '-c1', `-W${waitSec}`, addr], { stdio: 'ignore' });
+/**
+ * Runs `ping -c1` in `ns`; resolves with its exit code (0: a reply came back)
+ * and what it printed, which says so when ping itself is missing.
+ */
+export function pingFrom(ns: string, addr: string, waitSec = 2): { done: () => boolean; exit: Promise<number>; output: () => string } {
+  const child = nsSpawn(ns, 'ping', ['-n', '-c1', `-W${waitSec}`, addr], { stdio: ['ignore', 'pipe', 'pipe'] });
   let finished = false;
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const exit = new Promise<number>((res) => {
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       finished = true;
       res(code ?? -1);
     });
-    child.on('error', () => {
+    child.on('error', (e) => {
       finished = true;
+      output += String(e);
       res(-1);
     });
   });
-  return { done: () => finished, exit };
+  return { done: () => finished, exit, output: () => `ping from ${ns}: ${output.trim() || '(no output)'}` };
 }
 
 /**

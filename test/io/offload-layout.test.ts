@@ -3,10 +3,12 @@
 // (what the nodes read and write). The addon exports its side; they must be
 // equal, word for word and flag for flag. No root needed.
 import { describe, expect, it } from 'vitest';
-import { loadNative, nativeAvailable } from '../../src/io/native.js';
+import { loadNative } from '../../src/io/native.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM, VNET_HDR_GSO_ECN, VNET_HDR_GSO_NONE, VNET_HDR_GSO_TCPV4 } from '../../src/pipeline/batch.js';
+import { skipIf } from '../skip.js';
+import { nativeSkipReason } from './netns.js';
 
-describe.skipIf(!nativeAvailable())('offload metadata layout: addon (vnet.h) = TypeScript (batch.ts)', () => {
+describe('offload metadata layout: addon (vnet.h) = TypeScript (batch.ts)', skipIf(nativeSkipReason()), () => {
   it('has the same words per slot and the same word for each virtio_net_hdr field', () => {
     const l = loadNative().offloadLayout;
     expect({

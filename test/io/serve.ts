@@ -51,9 +51,9 @@ export class Responder {
 
 /**
  * Pings `ip` from namespace `ns` while a Responder for (mac, ip) serves the
- * port, for at most 5 s; returns ping's exit status and the responder.
+ * port, for at most 5 s; returns ping's exit status and output, and the responder.
  */
-export async function answerPing(port: PacketPort, ns: string, mac: Uint8Array, ip: number, addr: string): Promise<{ exit: number; responder: Responder }> {
+export async function answerPing(port: PacketPort, ns: string, mac: Uint8Array, ip: number, addr: string): Promise<{ exit: number; output: string; responder: Responder }> {
   const responder = new Responder(port, mac, ip);
   const waiter = new PortWaiter([port]);
   const ping = pingFrom(ns, addr);
@@ -62,5 +62,6 @@ export async function answerPing(port: PacketPort, ns: string, mac: Uint8Array, 
     if (waiter.wait(20) !== 0) responder.serve();
     await tick();
   }
-  return { exit: await ping.exit, responder };
+  const exit = await ping.exit;
+  return { exit, output: ping.output(), responder };
 }

@@ -6,20 +6,20 @@
 // above 1514 B) and without it only MTU-sized frames, and logs an iperf3
 // figure. Root only; each case < 20 s.
 import type { ChildProcess } from 'node:child_process';
-import { haveCommand } from '../../src/host/commands.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadNative, nativeAvailable } from '../../src/io/native.js';
-import { Lab, rootSkipReason } from './netns.js';
+import { loadNative } from '../../src/io/native.js';
+import { skipIf } from '../skip.js';
+import { Lab, nativeSkipReason, rootSkipReason } from './netns.js';
 import { averageRxFrame, dataplaneTransfer, type TransferOutcome } from './transfer.js';
 
-const hasIperf = haveCommand('iperf3');
-const skip = rootSkipReason(true) ?? (hasIperf ? undefined : 'needs iperf3');
+// Every transfer ends with a short iperf3 run (transfer.ts).
+const skip = rootSkipReason(true, ['iperf3']);
 const BYTES = 64 * 1024 * 1024;
 
-describe.skipIf(!nativeAvailable())('offload metadata in the native bursts (no root)', () => {
+describe('offload metadata in the native bursts (no root)', skipIf(nativeSkipReason()), () => {
   it('rxBurst and txBurst take meta only with the 10-byte header and 6 words per slot', () => {
     const io = loadNative();
     const arena = new Uint8Array(4096);
@@ -40,7 +40,7 @@ describe.skipIf(!nativeAvailable())('offload metadata in the native bursts (no r
   });
 });
 
-describe.skipIf(skip !== undefined)(`TCP through offload TAPs${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('TCP through offload TAPs', skipIf(skip), () => {
   let lab: Lab;
   let dir: string;
   let nsR: string;

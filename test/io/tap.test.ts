@@ -7,16 +7,19 @@ import { TapPort } from '../../src/io/tap-port.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { formatMac, parseIp, parseMac, udpOf } from './frames.js';
 import { ip } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
+import { skipIf } from '../skip.js';
 import { Lab, rootSkipReason, udpFrom } from './netns.js';
 import { answerPing } from './serve.js';
 
 const skip = rootSkipReason(true);
+const noPing = missingToolsMessage(['ping']);
 const ROUTER_MAC = parseMac('02:00:5e:00:02:01');
 const ROUTER_IP = '192.0.2.1';
 
 for (const vnetHdr of [false, true]) {
   const label = vnetHdr ? ' (IFF_VNET_HDR)' : '';
-  describe.skipIf(skip !== undefined)(`TapPort${label} with the kernel side in a namespace${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  describe(`TapPort${label} with the kernel side in a namespace`, skipIf(skip), () => {
     let lab: Lab;
     let ns: string;
     let port: TapPort;
@@ -35,10 +38,10 @@ for (const vnetHdr of [false, true]) {
       lab?.cleanup();
     });
 
-    it('receives the ARP request and echo request of a ping, and the kernel takes our replies (ping succeeds)', async () => {
+    it('receives the ARP request and echo request of a ping, and the kernel takes our replies (ping succeeds)', skipIf(noPing), async () => {
       expect(port.vnetHdrLen).toBe(vnetHdr ? 10 : 0);
-      const { exit, responder } = await answerPing(port, ns, ROUTER_MAC, parseIp(ROUTER_IP), ROUTER_IP);
-      expect(exit).toBe(0);
+      const { exit, output, responder } = await answerPing(port, ns, ROUTER_MAC, parseIp(ROUTER_IP), ROUTER_IP);
+      expect(exit, output).toBe(0);
       expect(responder.seen.arpRequests).toBeGreaterThanOrEqual(1);
       expect(responder.seen.echoRequests).toBe(1);
       expect(responder.batch.rxPort[0]).toBe(3);
@@ -68,7 +71,7 @@ for (const vnetHdr of [false, true]) {
   });
 }
 
-describe.skipIf(skip !== undefined)(`multi-queue TAP${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('multi-queue TAP', skipIf(skip), () => {
   let lab: Lab;
   let ns: string;
   let queues: TapPort[] = [];
@@ -119,7 +122,7 @@ describe.skipIf(skip !== undefined)(`multi-queue TAP${skip ? ` (skipped: ${skip}
   });
 });
 
-describe.skipIf(skip !== undefined)(`a TAP that disappears${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('a TAP that disappears', skipIf(skip), () => {
   let lab: Lab;
   let port: TapPort | undefined;
 

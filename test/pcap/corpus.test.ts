@@ -31,6 +31,7 @@ import {
   sha1,
 } from './oracle.js';
 import type { OracleEntry, OracleFixture, OurRead } from './oracle.js';
+import { skipIf } from '../skip.js';
 
 const files = listCaptures();
 const fixture = loadFixture();
@@ -71,9 +72,10 @@ async function entryFor(rel: string, path: string): Promise<OracleEntry | undefi
   return haveTshark ? oracleEntry(path) : undefined;
 }
 
-describe.skipIf(files.length === 0)(`shared capture corpus (${DATA_DIR})`, () => {
-  it.runIf(UPDATE)(
+describe(`shared capture corpus (${DATA_DIR})`, skipIf(files.length === 0 ? `no captures in ${DATA_DIR}` : undefined), () => {
+  it(
     'regenerates fixtures/oracle.json from tshark and tcpdump',
+    { ...skipIf(UPDATE ? undefined : 'runs only with UPDATE_PCAP_ORACLE=1 (rewrites the fixture)'), timeout: 900_000 },
     async () => {
       const out: OracleFixture = { tools: 'tshark 4.0 (frame.cap_len, len, time_epoch, interface_id); tcpdump --count', files: {} };
       let next = 0;
@@ -88,7 +90,6 @@ describe.skipIf(files.length === 0)(`shared capture corpus (${DATA_DIR})`, () =>
       const lines = files.map((rel) => `  ${JSON.stringify(rel)}: ${JSON.stringify(out.files[rel])}`);
       writeFileSync(FIXTURE, `{\n "tools": ${JSON.stringify(out.tools)},\n "files": {\n${lines.join(',\n')}\n }\n}\n`);
     },
-    900_000,
   );
 
   const byDir = new Map<string, string[]>();
@@ -97,7 +98,7 @@ describe.skipIf(files.length === 0)(`shared capture corpus (${DATA_DIR})`, () =>
     byDir.set(top, [...(byDir.get(top) ?? []), rel]);
   }
   for (const [dir, rels] of byDir) {
-    it.skipIf(UPDATE)(`${dir}/: all ${rels.length} captures read as tshark and libpcap say, or stop with CaptureFormatError`, async () => {
+    it(`${dir}/: all ${rels.length} captures read as tshark and libpcap say, or stop with CaptureFormatError`, skipIf(UPDATE ? 'UPDATE_PCAP_ORACLE=1: the fixture is being rewritten' : undefined), async () => {
       const problems: string[] = [];
       let compared = 0;
       for (const rel of rels) {
@@ -208,7 +209,7 @@ describe.skipIf(files.length === 0)(`shared capture corpus (${DATA_DIR})`, () =>
 
   for (const n of named) {
     const path = join(DATA_DIR, n.file);
-    it.skipIf(!files.includes(n.file))(`${n.what}: ${n.file}`, async () => {
+    it(`${n.what}: ${n.file}`, skipIf(files.includes(n.file) ? undefined : `${n.file} is not in ${DATA_DIR}`), async () => {
       const bytes = readFileSync(path);
       if (n.magic) expect(bytes.subarray(0, n.magic.length / 2).toString('hex')).toBe(n.magic);
       let format: string;

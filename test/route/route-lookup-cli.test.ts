@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { prng, readRouteViews, ROUTEVIEWS_FILE } from '../../bench/route/table.js';
 import { ipv4ToString } from '../../src/wire/address.js';
 import { dataplane } from '../cli-run.js';
+import { skipIf } from '../skip.js';
 import { existsSync } from 'node:fs';
 
 const NS = `dp-rl-test-${process.pid}`;
@@ -56,7 +57,7 @@ function ourVerdict(line: string): string {
   return rest;
 }
 
-describe.skipIf(skip !== undefined)(`dataplane route lookup vs the kernel FIB${skip ? ` (skipped: ${skip})` : ''}`, () => {
+describe('dataplane route lookup vs the kernel FIB', skipIf(skip), () => {
   it('answers like `ip route get` for addresses in and around 3000 real routes', () => {
     const table = readRouteViews();
     const next = prng(1234);
@@ -132,7 +133,7 @@ describe.skipIf(skip !== undefined)(`dataplane route lookup vs the kernel FIB${s
   });
 });
 
-describe.skipIf(!existsSync(ROUTEVIEWS_FILE))(`dataplane route lookup with the whole RouteViews table${existsSync(ROUTEVIEWS_FILE) ? '' : ` (skipped: needs ${ROUTEVIEWS_FILE})`}`, () => {
+describe('dataplane route lookup with the whole RouteViews table', skipIf(existsSync(ROUTEVIEWS_FILE) ? undefined : `needs ${ROUTEVIEWS_FILE}`), () => {
   it('answers with the connected subnet for 192.0.2.0/24, which the table also routes, and names that line', () => {
     const table = readRouteViews();
     const lines: string[] = [];
