@@ -1,0 +1,54 @@
+// How long an idle flow is kept, by protocol and state, in two profiles:
+//
+//   rfc        the minimums the NAT RFCs require: RFC 4787 REQ-5 (a UDP
+//              mapping lasts at least 2 minutes), RFC 5382 REQ-5 (an
+//              established TCP connection at least 2 hours 4 minutes, a
+//              partially open or closing one at least 4 minutes) and RFC 5508
+//              REQ-2 (an ICMP query mapping at least 60 seconds).
+//   cloud-nat  Google Cloud NAT's documented defaults: UDP 30 s, ICMP 30 s,
+//              TCP established 1200 s, TCP transitory 30 s, TCP TIME_WAIT
+//              120 s.
+//
+// A flow's state is one small number covering every protocol (FlowState):
+// the TCP states of tcp-state.ts, then UDP and ICMP and other protocols; the
+// table is indexed by it, so the sweeper's lookup is one array read.
+import { TcpState } from './tcp-state.js';
+
+export const FlowState = {
+  ...Object.fromEntries(Object.entries(TcpState).filter(([k]) => k !== 'COUNT' && k !== 'IGNORE' && k !== 'INVALID').map(([k, v]) => [`TCP_${k}`, v])),
+  /** UDP that has seen only one direction. */
+  UDP_UNREPLIED: 16,
+  /** UDP that has seen both directions. */
+  UDP_REPLIED: 17,
+  /** An ICMP query (echo, timestamp, ...) and its replies. */
+  ICMP: 18,
+  /** Any other protocol, tracked by addresses only. */
+  OTHER: 19,
+  COUNT: 20,
+} as const;
+
+export type TimeoutProfile = 'rfc' | 'cloud-nat';
+
+const S = 1000;
+const MIN = 60 * S;
+
+/** Per-profile durations (ms) of the classes of state. */
+const PROFILES: Record<TimeoutProfile, { tcpEstablished: number; tcpTransitory: number; tcpTimeWait: number; tcpClose: number; udp: number; icmp: number; other: number }> = {
+  rfc: { tcpEstablished: 124 * MIN, tcpTransitory: 4 * MIN, tcpTimeWait: 4 * MIN, tcpClose: 10 * S, udp: 2 * MIN, icmp: 60 * S, other: 2 * MIN },
+  'cloud-nat': { tcpEstablished: 1200 * S, tcpTransitory: 30 * S, tcpTimeWait: 120 * S, tcpClose: 10 * S, udp: 30 * S, icmp: 30 * S, other: 30 * S },
+};
+
+/** Idle timeout in ms by FlowState, for a profile. */
+export function timeoutTable(profile: TimeoutProfile): Float64Array {
+  const p = PROFILES[profile];
+  const t = new Float64Array(FlowState.COUNT).fill(p.other);
+  for (const s of [TcpState.NONE, TcpState.SYN_SENT, TcpState.SYN_RECV, TcpState.SYN_SENT2, TcpState.FIN_WAIT, TcpState.CLOSE_WAIT, TcpState.LAST_ACK]) t[s] = p.tcpTransitory;
+  t[TcpState.ESTABLISHED] = p.tcpEstablished;
+  t[TcpState.TIME_WAIT] = p.tcpTimeWait;
+  t[TcpState.CLOSE] = p.tcpClose;
+  t[FlowState.UDP_UNREPLIED] = p.udp;
+  t[FlowState.UDP_REPLIED] = p.udp;
+  t[FlowState.ICMP] = p.icmp;
+  t[FlowState.OTHER] = p.other;
+  return t;
+}
