@@ -8,11 +8,13 @@ import { dirname, resolve } from 'node:path';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ipv4ToString, MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
-import { configSchema, neighborSchema, portSchema, routeSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
+import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
 
 /** Alias expansions a config may use: plenty for anchors, too few for a billion laughs. */
 const MAX_YAML_ALIASES = 1000;
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
+import { compileNat } from './nat.js';
+import type { NatConfig } from '../nat/nat-config.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 
 export type { ConfigNotices };
@@ -56,6 +58,10 @@ export interface RouterConfig {
   icmp: RawConfig['icmp'];
   arp: RawConfig['arp'];
   reassembly: RawConfig['reassembly'];
+  /** NAT rules (absent: no NAT). */
+  nat: NatConfig | undefined;
+  /** The flow table's size (used only when a stateful feature such as NAT is configured). */
+  conntrack: RawConfig['conntrack'];
   /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
   notices: ConfigNotices;
 }
@@ -80,6 +86,34 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): st
     }
     return `${pathText(path)}: ${issue.message}`;
   });
+}
+
+/**
+ * A section parsed with its failing parts left out: each array element or
+ * field a schema issue points at is removed (down to the first level that is
+ * an array element or a field of the section), so the rest is still checked.
+ */
+function withoutBadParts<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+  const first = schema.safeParse(value);
+  if (first.success) return first.data;
+  if (typeof value !== 'object' || value === null) return undefined;
+  const copy = structuredClone(value) as Record<string, unknown>;
+  const dropped = new Map<unknown[], Set<number>>();
+  for (const issue of first.error.issues) {
+    const [key, index] = issue.path;
+    if (typeof key !== 'string') continue;
+    const field = copy[key];
+    if (typeof index === 'number' && Array.isArray(field)) {
+      if (!dropped.has(field)) dropped.set(field, new Set());
+      dropped.get(field)!.add(index);
+    } else delete copy[key];
+  }
+  for (const [list, indexes] of dropped) {
+    const kept = list.filter((_, i) => !indexes.has(i));
+    for (const k of Object.keys(copy)) if (copy[k] === list) copy[k] = kept;
+  }
+  const second = schema.safeParse(copy);
+  return second.success ? second.data : undefined;
 }
 
 /**
@@ -115,6 +149,8 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portA
       icmp: section(configSchema.shape.icmp, o.icmp),
       arp: section(configSchema.shape.arp, o.arp),
       reassembly: section(configSchema.shape.reassembly, o.reassembly),
+      conntrack: section(configSchema.shape.conntrack, o.conntrack),
+      nat: o.nat === undefined ? undefined : withoutBadParts(natSchema, o.nat),
     },
     brokenPorts,
     portAt,
@@ -308,8 +344,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     else if (port < 0) problems.push(`neighbors[${i}].address: ${n.address} is not on a connected subnet; add "dev"`);
     else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
+  const nat = compileNat(raw.nat, ports, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, notices: selected.notices };
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, notices: selected.notices };
 }
 
 export function loadConfig(path: string): RouterConfig {

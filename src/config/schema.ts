@@ -101,6 +101,72 @@ export const routeObjectSchema = z
 /** A route as a line of the routes-file grammar, or as an object. */
 export const routeSchema = z.union([z.string().min(1, 'must not be empty'), routeObjectSchema]);
 
+const PORT_RANGE = /^(\d{1,5})(-(\d{1,5}))?$/;
+const ADDRESS_RANGE = /^(\d{1,3}(\.\d{1,3}){3})(-(\d{1,3}(\.\d{1,3}){3}))?$/;
+const portNumber = z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
+/** A port or a range "LOW-HIGH" (1-65535). */
+const portRange = z.union([portNumber, z.string().regex(PORT_RANGE, 'must be a port or a range such as 20000-29999')]);
+
+/** NAT (src/nat/): masquerade and SNAT after routing, DNAT before it, as netfilter orders them. */
+export const natSchema = z
+  .object({
+    /** Traffic leaving `outPort` gets that port's address (ip-masq-agent semantics). */
+    masquerade: z
+      .array(
+        z
+          .object({
+            outPort: z.string().regex(IFNAME, 'must name a port'),
+            /** Destinations left untranslated (ip-masq-agent's nonMasqueradeCIDRs); none by default. */
+            nonMasqueradeCIDRs: z.array(cidrString).default([]),
+            /** Masquerade traffic to link-local 169.254.0.0/16 too (ip-masq-agent's masqLinkLocal); default false. */
+            masqLinkLocal: z.boolean().default(false),
+            /** Source ports the translation may use; default 1024-65535. */
+            ports: portRange.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Traffic leaving `outPort` that matches gets an address of the pool `to`, and a port of `ports`. */
+    snat: z
+      .array(
+        z
+          .object({
+            match: z
+              .object({ src: cidrString.optional(), dst: cidrString.optional(), proto: z.enum(['tcp', 'udp', 'icmp']).optional() })
+              .strict()
+              .default({}),
+            outPort: z.string().regex(IFNAME, 'must name a port'),
+            /** An address, or a range "A.B.C.D-A.B.C.E" (paired pooling: one internal host keeps one address). */
+            to: z.string().regex(ADDRESS_RANGE, 'must be an address or a range such as 198.51.100.100-198.51.100.101'),
+            ports: portRange.optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Traffic arriving on `inPort` for `dport` (and `proto`) goes to `to` ("A.B.C.D" or "A.B.C.D:PORT"): port forwarding. */
+    dnat: z
+      .array(
+        z
+          .object({
+            inPort: z.string().regex(IFNAME, 'must name a port'),
+            proto: z.enum(['tcp', 'udp']),
+            dport: portRange,
+            /** The router's address it is addressed to; default the inPort's address. */
+            dst: ipv4String.optional(),
+            to: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?$/, 'must be "A.B.C.D" or "A.B.C.D:PORT"'),
+          })
+          .strict(),
+      )
+      .default([]),
+    /** Which inbound packets a mapping lets in (RFC 4787 section 5). */
+    filtering: z.enum(['endpoint-independent', 'address-dependent', 'address-and-port-dependent']).default('endpoint-independent'),
+    /** Timeouts: rfc (the RFC minimums) or cloud-nat (Cloud NAT's defaults, and a minimum of ports per endpoint). */
+    profile: z.enum(['rfc', 'cloud-nat']).default('rfc'),
+    /** cloud-nat: ports set aside for each internal endpoint (Cloud NAT's minPortsPerVm). */
+    minPortsPerEndpoint: z.number().int('must be a whole number').min(1, 'must be at least 1').max(65535, 'must be at most 65535').optional(),
+  })
+  .strict();
+
 export const neighborSchema = z
   .object({
     address: ipv4String,
@@ -137,6 +203,15 @@ export const configSchema = z
       })
       .strict()
       .default({ reachableMs: 30_000, resolveTimeoutMs: 1000, pendingPerNeighbor: 8, pendingNeighbors: 256 }),
+    nat: natSchema.optional(),
+    /** The flow table, used when a stateful feature (NAT) is configured. */
+    conntrack: z
+      .object({
+        /** Flows the table holds (all workers together); about 128 bytes each. */
+        capacity: z.number().int('must be a whole number').min(1024, 'must be at least 1024').max(16 * 1024 * 1024, 'must be at most 16777216').default(1 << 20),
+      })
+      .strict()
+      .default({ capacity: 1 << 20 }),
     reassembly: z
       .object({
         /** Datagrams to the router that may be in pieces at once (72 KiB each, per worker). */

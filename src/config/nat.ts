@@ -1,0 +1,98 @@
+// The config's `nat:` section, checked and turned into the NatConfig the
+// dataplane runs (src/nat/nat-config.ts): port names to indexes, addresses
+// and ranges to numbers. Every mistake is a problem naming its field.
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { ipv4ToString, parseIpv4Address } from '../wire/address.js';
+import { CLOUD_NAT_MIN_PORTS, DEFAULT_NAT_PORTS, MAX_POOL_ADDRESSES, type Net, type NatConfig, type PortRange } from '../nat/nat-config.js';
+import type { RawConfig } from './schema.js';
+
+const PROTOCOLS: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, icmp: IPPROTO_ICMP };
+
+function maskOf(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+function net(cidr: string): Net {
+  const [a, l] = cidr.split('/');
+  const mask = maskOf(Number(l));
+  return { net: (parseIpv4Address(a) & mask) >>> 0, mask };
+}
+
+function portRange(v: number | string | undefined, field: string, problems: string[]): PortRange | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v === 'number') return { lo: v, hi: v };
+  const [lo, hi = lo] = v.split('-').map(Number);
+  if (lo < 1 || hi > 65535 || lo > hi) {
+    problems.push(`${field}: ${v} must be LOW-HIGH with 1 <= LOW <= HIGH <= 65535`);
+    return undefined;
+  }
+  return { lo, hi };
+}
+
+/** Checks `nat:` against the ports and returns what the dataplane runs (undefined when there is no nat section). */
+export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string; address: number; prefixLen: number }[], problems: string[]): NatConfig | undefined {
+  if (raw === undefined) return undefined;
+  const portOf = (name: string, field: string): number => {
+    const i = ports.findIndex((p) => p.name === name);
+    if (i < 0) problems.push(`${field}: "${name}" is not a configured port (ports: ${ports.map((p) => p.name).join(', ')})`);
+    return i;
+  };
+  const masqPorts = new Map<number, number>();
+  const masquerade = raw.masquerade.map((m, i) => {
+    const field = `nat.masquerade[${i}]`;
+    const outPort = portOf(m.outPort, `${field}.outPort`);
+    const other = masqPorts.get(outPort);
+    if (outPort >= 0 && other !== undefined) problems.push(`${field}.outPort: port "${m.outPort}" is masqueraded by nat.masquerade[${other}] already`);
+    masqPorts.set(outPort, i);
+    return { outPort, nonMasquerade: m.nonMasqueradeCIDRs.map(net), masqLinkLocal: m.masqLinkLocal, ports: portRange(m.ports, `${field}.ports`, problems) ?? DEFAULT_NAT_PORTS };
+  });
+  const snat = raw.snat.map((r, i) => {
+    const field = `nat.snat[${i}]`;
+    const [first, last = first] = r.to.split('-');
+    const lo = parseIpv4Address(first);
+    const hi = parseIpv4Address(last);
+    const addresses: number[] = [];
+    if (lo < 0 || hi < 0) problems.push(`${field}.to: "${r.to}" is not an address or a range of addresses`);
+    else if (hi < lo) problems.push(`${field}.to: ${r.to} runs backwards (${last} is below ${first})`);
+    else if (hi - lo + 1 > MAX_POOL_ADDRESSES) problems.push(`${field}.to: ${r.to} holds ${hi - lo + 1} addresses; a pool holds at most ${MAX_POOL_ADDRESSES}`);
+    else for (let a = lo; a <= hi; a++) addresses.push(a >>> 0);
+    return {
+      src: r.match.src === undefined ? undefined : net(r.match.src),
+      dst: r.match.dst === undefined ? undefined : net(r.match.dst),
+      proto: r.match.proto === undefined ? 0 : PROTOCOLS[r.match.proto],
+      outPort: portOf(r.outPort, `${field}.outPort`),
+      addresses,
+      ports: portRange(r.ports, `${field}.ports`, problems) ?? DEFAULT_NAT_PORTS,
+    };
+  });
+  const dnat = raw.dnat.map((r, i) => {
+    const field = `nat.dnat[${i}]`;
+    const inPort = portOf(r.inPort, `${field}.inPort`);
+    const dports = portRange(r.dport, `${field}.dport`, problems) ?? { lo: 0, hi: 0 };
+    const [toText, toPortText] = r.to.split(':');
+    const to = parseIpv4Address(toText);
+    const toPort = toPortText === undefined ? 0 : Number(toPortText);
+    if (to < 0) problems.push(`${field}.to: "${toText}" is not an IPv4 address`);
+    if (toPortText !== undefined && (toPort < 1 || toPort > 65535)) problems.push(`${field}.to: port ${toPortText} must be 1-65535`);
+    if (toPort !== 0 && dports.hi > dports.lo) problems.push(`${field}.to: a range of ports (${r.dport}) is forwarded to the same ports: give "to" without ":PORT"`);
+    const dst = r.dst !== undefined ? parseIpv4Address(r.dst) : inPort >= 0 ? ports[inPort].address : 0;
+    return { inPort, proto: PROTOCOLS[r.proto], dports, dst: dst >>> 0, to: to >>> 0, toPort };
+  });
+  dnat.forEach((a, i) => {
+    for (let j = 0; j < i; j++) {
+      const b = dnat[j];
+      if (a.inPort === b.inPort && a.proto === b.proto && a.dst === b.dst && a.dports.lo <= b.dports.hi && b.dports.lo <= a.dports.hi) {
+        problems.push(`nat.dnat[${i}]: forwards ${ipv4ToString(a.dst)} port ${a.dports.lo}${a.dports.hi > a.dports.lo ? `-${a.dports.hi}` : ''} that nat.dnat[${j}] forwards already`);
+      }
+    }
+  });
+  if (raw.minPortsPerEndpoint !== undefined && raw.profile !== 'cloud-nat') problems.push('nat.minPortsPerEndpoint: applies to profile cloud-nat only');
+  return {
+    masquerade,
+    snat,
+    dnat,
+    filtering: raw.filtering,
+    profile: raw.profile,
+    minPortsPerEndpoint: raw.profile === 'cloud-nat' ? (raw.minPortsPerEndpoint ?? CLOUD_NAT_MIN_PORTS) : 0,
+  };
+}
