@@ -1,7 +1,8 @@
 // `dataplane lab up|down|status`: a network-namespace topology around one
 // dataplane on this host (root). See src/lab/topology.ts for the picture.
 import { labDown, labUp, logTail, readState, routerGone, type LabState } from '../lab/lab.js';
-import { LabError, labUnavailable } from '../lab/lab-error.js';
+import { resolve } from 'node:path';
+import { labUnavailable } from '../lab/lab-error.js';
 import { checkPrefix, describeAddresses, existingNamespaces, LAB, type LabEngine, type LabPorts } from '../lab/topology.js';
 
 export interface LabCliOptions {
@@ -12,7 +13,13 @@ export interface LabCliOptions {
   wanMtu?: number;
   offload?: boolean;
   busyPoll?: boolean;
+  trace?: string;
+  traceFilter?: string;
+  traceCount?: number;
 }
+
+/** A mistake in the options (exit 2, like every usage error), not a failure of the lab. */
+class LabUsageError extends Error {}
 
 function say(s: string): void {
   process.stdout.write(s + '\n');
@@ -48,12 +55,12 @@ function downCommand(prefix: string): string {
 
 function parsePorts(v: string): LabPorts {
   if (v === 'tap' || v === 'afpacket') return v;
-  throw new LabError(`--ports must be tap or afpacket, got '${v}'`);
+  throw new LabUsageError(`--ports must be tap or afpacket, got '${v}'`);
 }
 
 function parseEngine(v: string): LabEngine {
   if (v === 'dataplane' || v === 'kernel' || v === 'none') return v;
-  throw new LabError(`--engine must be dataplane, kernel or none, got '${v}'`);
+  throw new LabUsageError(`--engine must be dataplane, kernel or none, got '${v}'`);
 }
 
 export async function runLab(action: string, o: LabCliOptions): Promise<number> {
@@ -71,11 +78,15 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
     if (action === 'up') {
       const ports = parsePorts(o.ports);
       const engine = parseEngine(o.engine);
-      if (engine === 'kernel' && o.ports === 'tap') throw new LabError('--engine kernel needs --ports afpacket (veth pairs)');
-      if (o.offload === true && engine !== 'dataplane') throw new LabError('--offload needs --engine dataplane');
+      if (engine === 'kernel' && o.ports === 'tap') throw new LabUsageError('--engine kernel needs --ports afpacket (veth pairs)');
+      if (o.offload === true && engine !== 'dataplane') throw new LabUsageError('--offload needs --engine dataplane');
+      if ((o.traceFilter !== undefined || o.traceCount !== undefined) && o.trace === undefined) throw new LabUsageError('--trace-filter and --trace-count need --trace FILE');
+      if (o.trace !== undefined && engine !== 'dataplane') throw new LabUsageError('--trace needs --engine dataplane');
+      const trace = o.trace === undefined ? undefined : { file: resolve(o.trace), filter: o.traceFilter, count: o.traceCount };
       const t0 = Date.now();
-      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true, busyPoll: o.busyPoll === true });
+      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true, busyPoll: o.busyPoll === true, trace });
       say(topologyText(s));
+      if (trace !== undefined) say(`\ntracing to ${trace.file} (complete once the lab is down)`);
       say(`\nup in ${((Date.now() - t0) / 1000).toFixed(1)} s: the router answers pings from both sides.`);
       return 0;
     }
@@ -114,6 +125,6 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
     return 2;
   } catch (e) {
     process.stderr.write(`dataplane lab ${action}: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    return e instanceof LabUsageError ? 2 : 1;
   }
 }

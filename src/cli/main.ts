@@ -75,7 +75,7 @@ export function buildProgram(): Command {
   program
     .name('dataplane')
     .version(packageVersion())
-    .description('A user-space IPv4 packet dataplane: decode, route, filter, translate and balance packets.')
+    .description('A user-space IPv4 packet dataplane: decode, route and trace packets (filtering, NAT and load balancing are planned).')
     .showHelpAfterError('(run with --help for usage)')
     // Usage errors exit 2, as the README says (commander's own default is 1); help and --version exit 0.
     .exitOverride((err) => {
@@ -209,6 +209,9 @@ Examples:
     .option('--wan-mtu <bytes>', "MTU of the router's server-side port", intInRange('--wan-mtu', 576, 65535))
     .option('--offload', 'TCP crosses the dataplane in 64 KB super-packets (TAP offload; afpacket: veth offloads left on)')
     .option('--busy-poll', "the dataplane's workers poll without sleeping (lowest latency, a core each)")
+    .option('--trace <file>', 'the dataplane writes a packet trace (pcapng) there, complete once the lab is down')
+    .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
+    .option('--trace-filter <expr>', "which packets to trace (see `dataplane replay --help`), e.g. 'icmp and host 198.51.100.10'")
     .addHelpText(
       'after',
       `
@@ -224,7 +227,7 @@ Examples:
   sudo ip netns exec dp-lab-client traceroute -n 198.51.100.10
   sudo dataplane lab down`,
     )
-    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean; busyPoll?: boolean }) => {
+    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean; busyPoll?: boolean } & TraceCliOptions) => {
       quietOnEpipe();
       const { runLab } = await import('./lab-command.js');
       process.exitCode = await runLab(action, opts);

@@ -94,8 +94,9 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       txPps: rate(p.txPackets, last[i].txPackets),
       dropPps: rate(p.rxDropped + p.rxLost + p.txDropped, last[i].rxDropped + last[i].rxLost + last[i].txDropped),
     }));
-    const drops = topDrops(counters, lastCounters, 3).map((d) => ({ counter: d.name, pps: Math.round(d.packets / secs) }));
-    const dropText = drops.length > 0 ? ` | drops: ${drops.map((d) => `${d.counter} ${d.pps}/s`).join(', ')}` : '';
+    // Packets since the last line (a rate would round a few drops to 0/s).
+    const drops = topDrops(counters, lastCounters, 3).map((d) => ({ counter: d.name, packets: d.packets, pps: Math.round((d.packets / secs) * 10) / 10 }));
+    const dropText = drops.length > 0 ? ` | drops since last: ${drops.map((d) => `${d.counter} ${d.packets}`).join(', ')}` : '';
     log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + dropText, { event: 'status', ports: parts, drops });
     last = cur;
     lastCounters = counters;

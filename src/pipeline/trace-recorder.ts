@@ -42,9 +42,13 @@ export const TraceField = {
   DST: 11,
   /** protocol << 8 | TTL */
   PROTO_TTL: 12,
-  /** TCP/UDP: source port << 16 | destination port; ICMP: type << 24 | code << 16 | identifier. */
+  /** TCP/UDP: source port << 16 | destination port; ICMP: type << 24 | code << 16 | identifier (0 for a later fragment). */
   L4: 13,
-  WORDS: 14,
+  /** The flags and fragment offset word of the IPv4 header, DF masked out: MF << 13 | offset in 8-byte units. */
+  FRAGMENT: 14,
+  /** The batch slot: a traced packet may become several (fragments, segments), each in its own slot. */
+  SLOT: 15,
+  WORDS: 16,
 } as const;
 
 /** A traced packet's bytes at the moment a node dropped it. */
@@ -80,6 +84,7 @@ export class TraceRecorder {
     const o = this.count++ * W;
     const b = batch.arena;
     r[o + TraceField.TRACE_ID] = batch.traceId[slot];
+    r[o + TraceField.SLOT] = slot;
     r[o + TraceField.NODE] = node;
     r[o + TraceField.VERDICT] = verdict;
     r[o + TraceField.INDEX] = index;
@@ -98,6 +103,7 @@ export class TraceRecorder {
     r[o + TraceField.PROTO_TTL] = (proto << 8) | b[l3 + 8];
     const l4 = l3 + ((b[l3] & 0x0f) << 2);
     const firstFragment = ((b[l3 + 6] & 0x1f) | b[l3 + 7]) === 0;
+    r[o + TraceField.FRAGMENT] = ((b[l3 + 6] << 8) | b[l3 + 7]) & 0x3fff;
     const end = batch.start[slot] + batch.length[slot];
     if (!firstFragment || l4 + 8 > end) r[o + TraceField.L4] = 0;
     else if (proto === IPPROTO_ICMP) r[o + TraceField.L4] = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 4] << 8) | b[l4 + 5];
@@ -129,6 +135,9 @@ export class TraceRecordView {
   get index(): number {
     return this.get(TraceField.INDEX);
   }
+  get slot(): number {
+    return this.get(TraceField.SLOT);
+  }
   get hasIp(): boolean {
     return this.get(TraceField.HAS_IP) !== 0;
   }
@@ -155,6 +164,13 @@ export class TraceRecordView {
   }
   get l4(): number {
     return this.get(TraceField.L4) >>> 0;
+  }
+  /** Fragment offset in bytes (0 for a whole datagram or a first fragment). */
+  get fragmentOffset(): number {
+    return (this.get(TraceField.FRAGMENT) & 0x1fff) << 3;
+  }
+  get moreFragments(): boolean {
+    return (this.get(TraceField.FRAGMENT) & 0x2000) !== 0;
   }
 }
 

@@ -53,15 +53,19 @@ function protoName(p: number): string {
 function describePacket(r: TraceRecordView): string {
   const p = r.protocol;
   let l4 = protoName(p);
-  if (p === IPPROTO_TCP || p === IPPROTO_UDP) l4 += ` ${r.l4 >>> 16} > ${r.l4 & 0xffff}`;
-  else if (p === IPPROTO_ICMP) l4 += ` type ${r.l4 >>> 24} code ${(r.l4 >>> 16) & 0xff} id ${r.l4 & 0xffff}`;
+  if (r.fragmentOffset !== 0) l4 += ` fragment at ${r.fragmentOffset}${r.moreFragments ? '' : ' (last)'}`;
+  else {
+    if (p === IPPROTO_TCP || p === IPPROTO_UDP) l4 += ` ${r.l4 >>> 16} > ${r.l4 & 0xffff}`;
+    else if (p === IPPROTO_ICMP) l4 += ` type ${r.l4 >>> 24} code ${(r.l4 >>> 16) & 0xff} id ${r.l4 & 0xffff}`;
+    if (r.moreFragments) l4 += ' first fragment';
+  }
   return `${ipv4ToString(r.src)} > ${ipv4ToString(r.dst)} ${l4} ttl ${r.ttl}`;
 }
 
 /** The fields that changed between two records of one packet: "ttl 64 -> 63", "src a -> b". */
 function describeRewrites(prev: TraceRecordView, r: TraceRecordView): string[] {
-  // A new packet in the same slot (the ICMP error it became): show it whole.
-  if (prev.protocol !== r.protocol) return [`now ${describePacket(r)}`];
+  // A new packet in the same slot (the ICMP error it became), or a piece of the datagram (a fragment): show it whole.
+  if (prev.protocol !== r.protocol || prev.fragmentOffset !== r.fragmentOffset || prev.moreFragments !== r.moreFragments) return [`now ${describePacket(r)}`];
   const out: string[] = [];
   if (prev.src !== r.src) out.push(`src ${ipv4ToString(prev.src)} -> ${ipv4ToString(r.src)}`);
   if (prev.dst !== r.dst) out.push(`dst ${ipv4ToString(prev.dst)} -> ${ipv4ToString(r.dst)}`);
@@ -84,6 +88,8 @@ export class TraceFormatter {
     const W = TraceField.WORDS;
     const n = records.length / W;
     const out: string[] = [];
+    // What each piece (slot) looked like at its last verdict; a new piece is compared with the last record of any.
+    const lastBySlot = new Map<number, TraceRecordView>();
     let lastIp: TraceRecordView | undefined;
     for (let i = 0; i < n; i++) {
       const r = new TraceRecordView(records, i * W);
@@ -94,8 +100,10 @@ export class TraceFormatter {
       }
       const details: string[] = [];
       if (r.hasIp) {
-        if (lastIp === undefined) details.push(describePacket(r));
-        else details.push(...describeRewrites(lastIp, r));
+        const prev = lastBySlot.get(r.slot) ?? lastIp;
+        if (prev === undefined) details.push(describePacket(r));
+        else details.push(...describeRewrites(prev, r));
+        lastBySlot.set(r.slot, r);
         lastIp = r;
       }
       const own = node.describeVerdict(r, this.ctx);
@@ -118,7 +126,10 @@ export class TraceFormatter {
             line = `${node.name}/${reason} -> ${node.nextNames[next.index]}`;
             details.push(describeIcmpError(next.icmpError));
             i++;
-            if (next.hasIp) lastIp = next;
+            if (next.hasIp) {
+              lastBySlot.set(next.slot, next);
+              lastIp = next;
+            }
           } else line = `${node.name}/${reason}: dropped`;
           break;
         }

@@ -47,8 +47,18 @@ export class TraceWriter {
     const finals = p.outs.length + p.drops.length;
     const inComments = [`${tag}: in ${this.portNames[p.inPort] ?? p.inPort}${p.worker >= 0 ? ` (worker ${p.worker})` : ''}`];
     this.writer.write(p.inPort, p.inBytes, sec, nsec, p.inBytes.length, finals === 0 ? [...inComments, ...lines] : inComments);
-    for (const o of p.outs) this.writer.write(o.port, o.bytes, sec, nsec, o.bytes.length, [`${tag}: out ${this.portNames[o.port] ?? o.port}`, ...lines]);
-    for (const d of p.drops) this.writer.write(this.dropped, d.bytes, sec, nsec, d.bytes.length, [`${tag}: dropped`, ...lines]);
+    // The path goes on the first frame that left (or was dropped); the others (more fragments, segments) say whose they are.
+    let path: string[] = lines;
+    const more = (n: number) => (finals > 1 ? ` (${n} of ${finals})` : '');
+    let n = 0;
+    for (const o of p.outs) {
+      this.writer.write(o.port, o.bytes, sec, nsec, o.bytes.length, [`${tag}: out ${this.portNames[o.port] ?? o.port}${more(++n)}`, ...path]);
+      path = [];
+    }
+    for (const d of p.drops) {
+      this.writer.write(this.dropped, d.bytes, sec, nsec, d.bytes.length, [`${tag}: dropped${more(++n)}`, ...path]);
+      path = [];
+    }
     this.written++;
   }
 

@@ -103,10 +103,19 @@ describe('dataplane lab (CLI)', skipIf(skip), () => {
     expect(listNetns().filter((n) => n.startsWith(`${KPREFIX}-`))).toEqual([]);
   }, 40_000);
 
-  it('rejects a bad prefix and a bad port kind', () => {
+  it('rejects bad options with exit 2 (a usage error) and builds nothing', () => {
     expect(dataplane(['lab', 'up', '--prefix', 'Bad/Name']).stderr).toMatch(/--prefix must be/);
-    const r = dataplane(['lab', 'up', '--prefix', `${PREFIX}x`, '--ports', 'pcap']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/--ports must be tap or afpacket/);
+    for (const [args, message] of [
+      [['--ports', 'pcap'], /--ports must be tap or afpacket/],
+      [['--engine', 'vpp'], /--engine must be dataplane, kernel or none/],
+      [['--engine', 'kernel'], /--engine kernel needs --ports afpacket/],
+      [['--trace-filter', 'icmp'], /--trace-filter and --trace-count need --trace FILE/],
+      [['--engine', 'none', '--ports', 'afpacket', '--trace', '/tmp/t.pcapng'], /--trace needs --engine dataplane/],
+    ] as [string[], RegExp][]) {
+      const r = dataplane(['lab', 'up', '--prefix', `${PREFIX}x`, ...args]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+    expect(listNetns().filter((n) => n.startsWith(`${PREFIX}x-`))).toEqual([]);
   });
 });

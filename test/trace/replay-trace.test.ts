@@ -101,6 +101,32 @@ describe.skipIf(!hasTshark)('dataplane replay --trace', () => {
     expect(frames[1].comments).toContain('ip4-lookup/blackhole: dropped: route 198.18.0.0/24 blackhole');
   });
 
+  it('a fragmented packet: the path on the first fragment, each piece shown for what it is', () => {
+    const path = join(dir, 'big.pcapng');
+    const w = new PcapngWriter(path, { interfaces: [{ name: 'lan', linkType: LINKTYPE_ETHERNET }] });
+    w.write(0, udpFrame({ ...FROM_LAN, dst: '192.0.2.200' }, 5000, 53, 1450), 1_700_000_000, 0); // wan's MTU is 1400, DF clear
+    w.close();
+    const trace = join(dir, 'trace4.pcapng');
+    const r = dataplane(['replay', path, '--config', config, '--out', join(dir, 'out4.pcapng'), '--trace', trace]);
+    expect(r.status).toBe(0);
+    const frames = readTrace(trace);
+    expect(frames.map((f) => [f.iface, f.comments[0]])).toEqual([
+      ['lan', 'trace 1: in lan'],
+      ['wan', 'trace 1: out wan (1 of 2)'],
+      ['wan', 'trace 1: out wan (2 of 2)'],
+    ]);
+    expect(frames[2].comments).toHaveLength(1);
+    const lines = frames[1].comments;
+    expect(lines).toContain('ip4-rewrite -> ip4-frag: ttl 64 -> 63');
+    expect(lines.slice(5)).toEqual([
+      'ip4-frag -> ip4-output: now 192.0.2.10 > 192.0.2.200 udp 5000 > 53 first fragment ttl 63',
+      'ip4-frag -> ip4-output: now 192.0.2.10 > 192.0.2.200 udp fragment at 1376 (last) ttl 63',
+      'ip4-frag: consumed: replaced by its fragments',
+      'ip4-output -> out wan',
+      'ip4-output -> out wan',
+    ]);
+  });
+
   it('rejects a bad filter, a count out of range, and trace options without --trace, with exit 2', () => {
     const base = ['replay', capture(), '--config', config, '--out', join(dir, 'x.pcapng')];
     let r = dataplane([...base, '--trace', join(dir, 't.pcapng'), '--trace-filter', 'in nowhere']);
