@@ -40,18 +40,20 @@
 // churn and never move back). Filling without churn first fails at 79%.
 // A flow table of capacity F thus gets the smallest power of two >=
 // 2F / 4.9 buckets: 2^19 (32 MiB, 32 bytes per flow) for F = 2^20, and at
-// worst 45.7 bytes per flow when F lands just past a power of two.
+// worst 52.2 bytes per flow when 2F / 4.9 lands just past a power of two.
 //
 // Concurrency. Readers take no lock: read the version, the signatures and
 // values (and the key words of a matching record), the version again, and
 // retry if it was odd or changed. Writers take the lock of every bucket they
 // change by CAS of the version from even to odd, in ascending bucket order (so
 // two writers never wait on each other in a cycle), change entries, and
-// release by storing version + 1. `insertPair` holds the (up to four)
-// candidate buckets of both keys of a flow while it checks that neither key
-// is present and places both: two workers opening the same flow at once, or
-// A -> B and B -> A at once (the reply key of one is the original key of the
-// other), serialise on a shared bucket and the second sees the first's entry.
+// release by storing version + 1. Every change to a key's entry, wherever it
+// sits, is made holding the lock of the key's primary bucket. `insertPair`
+// holds the primaries of both keys of a flow (and, when a key must go to its
+// secondary, all four candidates) while it checks that neither key is present
+// and places both: two workers opening the same flow at once, or A -> B and
+// B -> A at once (the reply key of one is the original key of the other),
+// serialise on a shared bucket and the second sees the first's entry.
 //
 // Only the lock (Atomics.compareExchange) and the unlock (Atomics.store) are
 // atomic operations; everything else is plain typed-array access, because in
@@ -59,11 +61,22 @@
 // load (bench/flow/flow.ts, `atomics` rows), and a lookup reads a dozen words.
 // That is sound where the dataplane runs: x86-64 keeps loads in order with
 // loads and stores with stores, the locked CAS and Atomics.store's xchg are
-// full barriers, and V8 keeps typed-array accesses in program order and reads
-// the version again (test/flow/flow-race.test.ts finds no torn or missed read
-// in millions of lookups against writers, and does find them with the version
-// check removed). A weakly ordered CPU (ARM) would need Atomics.load for the
-// two version reads, at that price.
+// full barriers, and V8 keeps typed-array accesses in program order and does
+// read the version again (test/flow/flow-race.test.ts checks this platform
+// assumption: a plain-load seqlock reader against a writer thread sees no
+// torn read, and sees many without the re-check).
+// A weakly ordered CPU (ARM) would need Atomics.load for the two version
+// reads, at that price.
+//
+// What the version check is for here: a reader that read a slot just before
+// its flow was removed, then the flow's record after the owner gave the id to
+// a new flow with the same key while another worker inserted that key too
+// (the record names the key, but the index maps it to the other flow). The
+// other races are settled without it, by the order of the writers' stores (a
+// moved entry is copied before it is cleared, the overflow count raised
+// before that) and by checking every candidate against the record's key:
+// test/flow/flow-race.test.ts still passes with the version check taken out,
+// and fails at once with the writers' locks taken out.
 // A worker that dies while holding a bucket lock leaves it locked; workers
 // only die with the process.
 

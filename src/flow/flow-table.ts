@@ -39,8 +39,8 @@
 // in the shared header, set at create, changeable by the control plane).
 //
 // Memory per flow at capacity 2^20: 64 (record) + 8 (links) + 32 (index at
-// 55% load) = 104 bytes; at most 118 bytes for capacities just past a power
-// of two (FlowIndex sizing). nf_conntrack: ~300.
+// 55% load) = 104 bytes; at most 124 bytes, for capacities where the index
+// has just doubled (FlowIndex sizing). nf_conntrack: ~300.
 
 import { FlowIndex, INDEX_FULL as INDEX_FULL_RESULT, INSERTED } from './flow-index.js';
 
