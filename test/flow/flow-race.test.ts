@@ -46,7 +46,7 @@ function shuffle(a: Int32Array, seed: number): void {
 async function seqlockRun(checked: boolean): Promise<{ torn: number; retries: number; writes: number }> {
   const words = new SharedArrayBuffer(64);
   const writer = start({ mode: 'seqlockWriter', words });
-  const reader = start({ mode: 'seqlockReader', words, checked, reads: 5_000_000 });
+  const reader = start({ mode: 'seqlockReader', words, checked, ms: checked ? 300 : 5000 });
   try {
     const [writes, r] = await Promise.all([next<number>(writer), next<{ torn: number; retries: number }>(reader)]);
     return { ...r, writes };

@@ -192,27 +192,33 @@ const modes = {
     parentPort.postMessage(k);
   },
 
+  /** Reads for `ms` (checked) or until the first torn read (unchecked, which shows the check matters). */
   seqlockReader() {
-    const { words: buf, checked, reads } = workerData;
+    const { words: buf, checked, ms } = workerData;
     const a = new Int32Array(buf);
     Atomics.add(a, 8, 1);
     while (Atomics.load(a, 8) < 2);
     let torn = 0;
     let retries = 0;
-    for (let n = 0; n < reads; n++) {
-      for (;;) {
-        const v1 = a[0];
-        const x = a[1], y = a[2], z = a[3];
-        const v2 = a[0];
-        if (!checked || ((v1 & 1) === 0 && v1 === v2)) {
-          if (x !== y || y !== z) torn++;
-          break;
+    let reads = 0;
+    const end = Date.now() + ms;
+    while (Date.now() < end && (checked || torn === 0)) {
+      for (let n = 0; n < 100_000; n++) {
+        for (;;) {
+          const v1 = a[0];
+          const x = a[1], y = a[2], z = a[3];
+          const v2 = a[0];
+          if (!checked || ((v1 & 1) === 0 && v1 === v2)) {
+            if (x !== y || y !== z) torn++;
+            break;
+          }
+          retries++;
         }
-        retries++;
       }
+      reads += 100_000;
     }
     Atomics.store(a, 9, 1);
-    parentPort.postMessage({ torn, retries });
+    parentPort.postMessage({ torn, retries, reads });
   },
 
   /** Takes every port it can, frees every other one, takes again: reports what it held at each step. */
