@@ -10,7 +10,7 @@
 //     word 0      version: a seqlock whose odd values are also the writer lock
 //     word 1      overflow: how many keys whose primary bucket is this one
 //                 live in their secondary bucket (a miss reads one bucket
-//                 when it is 0, as it is for ~97% of buckets at 55% load)
+//                 when it is 0: 94.5% of buckets at 1M flows, 55% load)
 //     words 2-8   7 signatures: the key's full 32-bit hash
 //     words 9-15  7 values: flowId << 1 | direction (0 original, 1 reply), -1 empty
 //
@@ -57,8 +57,9 @@
 //
 // Only the lock (Atomics.compareExchange) and the unlock (Atomics.store) are
 // atomic operations; everything else is plain typed-array access, because in
-// this V8 every Atomics call is a builtin call, ~8x the cost of an element
-// load (bench/flow/flow.ts, `atomics` rows), and a lookup reads a dozen words.
+// this V8 every Atomics call is a builtin call, ~10x the cost of an element
+// load (bench/flow/flow.ts, `flow/atomics` rows: 22.6 vs 2.0 ns), and a
+// lookup reads a dozen words.
 // That is sound where the dataplane runs: x86-64 keeps loads in order with
 // loads and stores with stores, the locked CAS and Atomics.store's xchg are
 // full barriers, and V8 keeps typed-array accesses in program order and does
@@ -112,6 +113,8 @@ export interface IndexAudit {
   entries: number;
   /** Entries living in their secondary bucket. */
   inSecondary: number;
+  /** Buckets some of whose keys live in their secondary (a miss there reads two buckets). */
+  overflowBuckets: number;
   buckets: number;
   moves: number;
   /** Human-readable invariant violations; empty when the index is sound. */
@@ -546,10 +549,12 @@ export class FlowIndex {
         seenValues.add(val);
       }
     }
+    let overflowBuckets = 0;
     for (let x = 0; x < this.bucketCount; x++) {
       const ovf = b[(x << BUCKET_SHIFT) + OVF];
       if (ovf !== overflow[x]) problems.push(`bucket ${x}: overflow count ${ovf}, but ${overflow[x]} of its keys are in their secondary`);
+      if (ovf !== 0) overflowBuckets++;
     }
-    return { entries, inSecondary, buckets: this.bucketCount, moves: this.header[H_MOVES], problems };
+    return { entries, inSecondary, overflowBuckets, buckets: this.bucketCount, moves: this.header[H_MOVES], problems };
   }
 }

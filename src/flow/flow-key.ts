@@ -21,14 +21,15 @@
 //
 // Hash: each word multiplied by its own odd constant (Math.imul, independent, so
 // the four run in parallel), summed with the seed, then murmur3's fmix32
-// finaliser for avalanche. About 5 ns in V8 against ~12 ns for four dependent
-// murmur3 rounds (bench/flow/flow.ts, `hash` rows). It is not collision
+// finaliser for avalanche: the multiplies do not wait on each other as four
+// murmur3 rounds do (bench/flow/flow.ts, `flow/hash` rows: ~20% fewer ns per
+// key, on a loaded machine; the hash is a small part of a lookup either
+// way). Its spread is checked in test/flow/flow-key.test.ts. It is not collision
 // resistant: someone who controls two fields of many flows can make them share
 // a hash. In the two-choice bucketed index that only fills the two buckets
 // those keys may use (7 entries each), so such an attacker can fail their own
-// flows, not lengthen anyone's lookups; the per-table random seed keeps
-// ordinary structured traffic (sequential ports, one /16 of sources) from
-// lining up across tables.
+// flows, not lengthen anyone's lookups. The seed (random per table) makes
+// the placement of the same keys differ between tables and runs.
 
 export const PROTO_ICMP = 1;
 export const PROTO_TCP = 6;

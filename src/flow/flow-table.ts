@@ -17,8 +17,9 @@
 // Array-of-structs rather than struct-of-arrays because a lookup hit already
 // pays for the record's line to verify the key, and the caller's next reads
 // (state, last seen, NAT binding) are then in that same line; with one array
-// per field each would be one more cache miss at 1M flows (bench/flow/flow.ts,
-// `layout` rows).
+// per field each is one more cache miss at 1M flows (bench/flow/flow.ts,
+// `flow/layout-1M` rows: the same accesses to random flows take 101 ns in
+// 64-byte records, 152 ns spread over per-field arrays).
 //
 // Flow ids are partitioned: worker w owns ids [w * per, (w + 1) * per) and is
 // the only one to allocate, free, evict or expire them, with its free list
