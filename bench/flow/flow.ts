@@ -93,6 +93,20 @@ export async function runFlowBench(): Promise<{ rows: BenchRow[]; targets: Bench
   const mChurn = measure('churn', churn);
   rows.push({ ...rate('flow/churn-at-90%', 'FlowTable', 1e9 / (mChurn.hz * BATCH), `insert + lookup + remove per op; ${churnAlloc.gcRuns} GCs over ${((2000 * BATCH) / 1e3).toFixed(0)}k ops`), rmePct: mChurn.rmePct });
 
+  // ---- Sweep: walking records that have not expired, and expiring all of them.
+  const sweepTable = newTable();
+  fill(sweepTable.t, keys, 0, N);
+  const expired = new Int32Array(4096);
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < N; i += 4096) sweepTable.t.sweep(30_000, 4096, expired);
+  const nsScan = Number(process.hrtime.bigint() - t0) / N;
+  const t1 = process.hrtime.bigint();
+  let ended = 0;
+  for (let i = 0; i < N; i += 4096) ended += sweepTable.t.sweep(100_000, 4096, expired);
+  const nsExpire = Number(process.hrtime.bigint() - t1) / N;
+  rows.push(rate('flow/sweep-1M', 'FlowTable (nothing due)', nsScan, 'per record looked at, 4096 a call'));
+  rows.push(rate('flow/sweep-1M', 'FlowTable (all due)', nsExpire, `per flow expired (both keys out of the index, id freed); ${ended} expired`));
+
   // ---- Lookups at 1M flows (2M keys).
   const full = newTable();
   fill(full.t, keys, 0, N);
@@ -177,7 +191,7 @@ export async function runFlowBench(): Promise<{ rows: BenchRow[]; targets: Bench
   }
   const ratio = l3Ns / (l3Ns + nsHotTouch);
 
-  rows.push({ name: 'flow/memory', subject: 'FlowTable', value: bytesPerFlow, unit: 'B/flow', notes: `capacity 2^20: ${(FlowTable.bytesFor(N, 1) / 2 ** 20).toFixed(0)} MiB (64 record + 8 links + 32 index)` });
+  rows.push({ name: 'flow/memory', subject: 'FlowTable', value: bytesPerFlow, unit: 'B/flow', notes: `capacity 2^20: ${(FlowTable.bytesFor(N, 1) / 2 ** 20).toFixed(0)} MiB (64 records + 8 links + 32 index)` });
   rows.push(...peerRows.memory);
 
   targets.push({ description: '<= 128 bytes per flow, all included', met: bytesPerFlow <= 128, measured: `${bytesPerFlow.toFixed(1)} B/flow` });

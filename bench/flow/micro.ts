@@ -1,10 +1,11 @@
 // The measurements behind three choices in src/flow/ (each file's header
 // cites its row): the key hash, plain loads instead of Atomics.load in
-// lookups, and array-of-structs flow records.
+// lookups, and struct-of-arrays flow records.
+import { FlowIndex } from '../../src/flow/flow-index.js';
 import { hashKey } from '../../src/flow/flow-key.js';
 import { consume, measure } from '../lib/measure.js';
 import type { BenchRow } from '../lib/report.js';
-import { makeKeys, shuffledOrder } from './keys.js';
+import { makeKeys, rev2, shuffledOrder } from './keys.js';
 
 /** Murmur3_32 over the four words: the usual choice, four dependent rounds. */
 function murmur4(k0: number, k1: number, k2: number, k3: number, seed: number): number {
@@ -68,59 +69,83 @@ export function runMicroBench(): BenchRow[] {
   rows.push(row('flow/atomics', 'plain load (Int32Array over SAB)', 4096, measure('plain load', plain)));
   rows.push(row('flow/atomics', 'Atomics.load', 4096, measure('Atomics.load', atomic)));
 
-  // A lookup hit's record accesses at 1M flows, random flows: check the 4
-  // key words, read the state, store last seen, read a NAT word.
+  rows.push(...layoutRows());
+  return rows;
+}
+
+/**
+ * Record layout on the real path at 1M flows in random order: an index
+ * lookup, then the state, last seen (stored), flags and a NAT word of the flow
+ * found. Struct-of-arrays (FlowTable: 8 key words per flow in one array, one
+ * array per field) against array-of-structs (everything in one 64-byte
+ * record, keys at its head). Same keys, same index shape.
+ */
+function layoutRows(): BenchRow[] {
   const F = 1 << 20;
-  const order = shuffledOrder(F, 3);
-  const aos = new Int32Array(new SharedArrayBuffer(F * 64));
-  const soaKeys = new Int32Array(new SharedArrayBuffer(F * 32));
-  const soaState = new Int32Array(new SharedArrayBuffer(F * 4));
-  const soaLast = new Int32Array(new SharedArrayBuffer(F * 4));
-  const soaUser = new Int32Array(new SharedArrayBuffer(F * 4));
-  // The probe keys in visiting order, so reading them is sequential for both layouts.
-  const probes = new Int32Array(F * 4);
-  for (let j = 0; j < F; j++) {
-    const id = order[j];
-    for (let w = 0; w < 4; w++) {
-      const v = (id * 4 + w) | 0;
-      aos[id * 16 + w] = v;
-      soaKeys[id * 8 + w] = v;
-      probes[j * 4 + w] = v;
-    }
+  const keys = makeKeys(F);
+  const sab = (words: number) => new Int32Array(new SharedArrayBuffer(words * 4));
+  const aos = sab(F * 16);
+  const soaKeys = sab(F * 8);
+  const state = sab(F);
+  const last = sab(F);
+  const flags = sab(F);
+  const user = sab(F * 4);
+  const buckets = FlowIndex.bucketsFor(2 * F);
+  const ixAos = new FlowIndex(FlowIndex.create(buckets, 5), aos, 4);
+  const ixSoa = new FlowIndex(FlowIndex.create(buckets, 5), soaKeys, 3);
+  for (let i = 0; i < F; i++) {
+    const o = i << 2;
+    const k0 = keys[o];
+    const k1 = keys[o + 1];
+    const k2 = keys[o + 2];
+    const k3 = keys[o + 3];
+    const both = [k0, k1, k2, k3, k1, k0, rev2(k2), k3];
+    aos.set(both, i << 4);
+    soaKeys.set(both, i << 3);
+    ixAos.insertPair(k0, k1, k2, k3, k1, k0, rev2(k2), k3, i);
+    ixSoa.insertPair(k0, k1, k2, k3, k1, k0, rev2(k2), k3, i);
   }
-  const BATCH = 4096;
+  // The probe keys in visiting order: reading them is sequential, the same for both.
+  const order = shuffledOrder(F, 3);
+  const probes = new Int32Array(F * 4);
+  for (let j = 0; j < F; j++) probes.set(keys.subarray(order[j] << 2, (order[j] << 2) + 4), j << 2);
+  const BATCH = 256;
   let posA = 0;
   let posS = 0;
-  const recordAos = () => {
+  let now = 1;
+  const viaAos = () => {
     let acc = 0;
     for (let j = posA; j < posA + BATCH; j++) {
-      const r = order[j] << 4;
       const p = j << 2;
-      if (aos[r] === probes[p] && aos[r + 1] === probes[p + 1] && aos[r + 2] === probes[p + 2] && aos[r + 3] === probes[p + 3]) {
-        acc += aos[r + 8];
-        if (aos[r + 9] !== j) aos[r + 9] = j;
-        acc += aos[r + 12];
-      }
+      const v = ixAos.lookup(probes[p], probes[p + 1], probes[p + 2], probes[p + 3]);
+      const r = (v >> 1) << 4;
+      acc += aos[r + 8];
+      if (aos[r + 9] !== now) aos[r + 9] = now;
+      if ((aos[r + 10] & 2) === 0) acc++;
+      acc += aos[r + 12];
     }
     posA = (posA + BATCH) & (F - 1);
+    now++;
     consume(acc);
   };
-  const recordSoa = () => {
+  const viaSoa = () => {
     let acc = 0;
     for (let j = posS; j < posS + BATCH; j++) {
-      const id = order[j];
-      const r = id << 3;
       const p = j << 2;
-      if (soaKeys[r] === probes[p] && soaKeys[r + 1] === probes[p + 1] && soaKeys[r + 2] === probes[p + 2] && soaKeys[r + 3] === probes[p + 3]) {
-        acc += soaState[id];
-        if (soaLast[id] !== j) soaLast[id] = j;
-        acc += soaUser[id];
-      }
+      const v = ixSoa.lookup(probes[p], probes[p + 1], probes[p + 2], probes[p + 3]);
+      const id = v >> 1;
+      acc += state[id];
+      if (last[id] !== now) last[id] = now;
+      if ((flags[id] & 2) === 0) acc++;
+      acc += user[id << 2];
     }
     posS = (posS + BATCH) & (F - 1);
+    now++;
     consume(acc);
   };
-  rows.push(row('flow/layout-1M', 'array of structs (64-byte records)', BATCH, measure('aos', recordAos), 'key check + state + last seen + NAT word of random flows'));
-  rows.push(row('flow/layout-1M', 'struct of arrays (keys, state, last, user)', BATCH, measure('soa', recordSoa), 'same accesses'));
-  return rows;
+  const note = 'lookup, then state, last seen (store), flags, NAT word; random flows';
+  return [
+    row('flow/layout-1M', 'struct of arrays (FlowTable)', BATCH, measure('layout soa', viaSoa), note),
+    row('flow/layout-1M', 'array of structs (64-byte records)', BATCH, measure('layout aos', viaAos), note),
+  ];
 }
