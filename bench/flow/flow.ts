@@ -4,6 +4,7 @@
 // the same run a JS Map keyed by a string or a BigInt of the same four words.
 // One thread, one worker's view of the table.
 import { FlowTable, type FlowTableBuffers } from '../../src/flow/flow-table.js';
+import { auditIndex } from '../../src/flow/flow-index-audit.js';
 import { allocationCheck, consume, measure } from '../lib/measure.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { bigintKey, makeKeys, rev2, shuffledOrder, stringKey } from './keys.js';
@@ -112,7 +113,7 @@ export async function runFlowBench(): Promise<{ rows: BenchRow[]; targets: Bench
   fill(full.t, keys, 0, N);
   const table = full.t;
   const order = shuffledOrder(N);
-  const audit = table.index.audit();
+  const audit = auditIndex(table.index);
   let pos = 0;
   const hit = () => {
     let acc = 0;

@@ -1,7 +1,8 @@
-// The measurements behind three choices in src/flow/ (each file's header
+// The measurements behind four choices in src/flow/ (each file's header
 // cites its row): the key hash, plain loads instead of Atomics.load in
-// lookups, and struct-of-arrays flow records.
-import { FlowIndex } from '../../src/flow/flow-index.js';
+// lookups, struct-of-arrays flow records, and the index's 70% sizing.
+import { auditIndex } from '../../src/flow/flow-index-audit.js';
+import { FlowIndex, INDEX_FULL, SLOTS } from '../../src/flow/flow-index.js';
 import { hashKey } from '../../src/flow/flow-key.js';
 import { consume, measure } from '../lib/measure.js';
 import type { BenchRow } from '../lib/report.js';
@@ -70,6 +71,7 @@ export function runMicroBench(): BenchRow[] {
   rows.push(row('flow/atomics', 'Atomics.load', 4096, measure('Atomics.load', atomic)));
 
   rows.push(...layoutRows());
+  rows.push(...placementRows());
   return rows;
 }
 
@@ -148,4 +150,54 @@ function layoutRows(): BenchRow[] {
     row('flow/layout-1M', 'struct of arrays (FlowTable)', BATCH, measure('layout soa', viaSoa), note),
     row('flow/layout-1M', 'array of structs (64-byte records)', BATCH, measure('layout aos', viaAos), note),
   ];
+}
+
+/**
+ * The index's sizing: failed inserts under churn at a steady load (one
+ * random key out, one new random key in, 10 x the slot count), 2^14 buckets.
+ */
+function placementRows(): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const buckets = 1 << 14;
+  const slots = buckets * SLOTS;
+  for (const load of [0.7, 0.75, 0.8]) {
+    const live = Math.floor(slots * load);
+    const store = new Int32Array(new SharedArrayBuffer(live * 32));
+    const ix = new FlowIndex(FlowIndex.create(buckets, 3), store, 3);
+    let x = 12345;
+    const rnd = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x;
+    };
+    // Flow f holds one key (original = reply): one index entry each.
+    const put = (f: number): boolean => {
+      const r = f << 3;
+      for (let w = 0; w < 4; w++) store[r + w] = store[r + 4 + w] = rnd();
+      return ix.insertPair(store[r], store[r + 1], store[r + 2], store[r + 3], store[r], store[r + 1], store[r + 2], store[r + 3], f) !== INDEX_FULL;
+    };
+    let failed = 0;
+    for (let f = 0; f < live; f++) if (!put(f)) failed++;
+    const fillFailed = failed;
+    const ops = slots * 10;
+    const t0 = process.hrtime.bigint();
+    for (let n = 0; n < ops; n++) {
+      const f = (rnd() >>> 0) % live;
+      const r = f << 3;
+      ix.remove(store[r], store[r + 1], store[r + 2], store[r + 3], f << 1);
+      if (!put(f)) failed++;
+    }
+    const ns = Number(process.hrtime.bigint() - t0) / ops;
+    const a = auditIndex(ix);
+    rows.push({
+      name: 'flow/index-churn',
+      subject: `${load * 100}% load, 2^14 buckets`,
+      value: ((failed - fillFailed) / ops) * 1e6,
+      unit: 'fail/M',
+      nsPerOp: ns,
+      notes: `${ops} remove+insert; ${fillFailed} failed filling; ${((100 * a.inSecondary) / a.entries).toFixed(1)}% in secondary after; ${a.moves} moves`,
+    });
+  }
+  return rows;
 }

@@ -20,12 +20,11 @@
 // A/B at 1M flows (CPU ns, min/median of 4 runs): misses 124/167 with the
 // count, 174/246 reading the secondary every time.
 //
-// The keys themselves are not in the index: a value names the flow record
-// that holds them (FlowTable keeps both keys at the head of each 64-byte
-// record), so a hit costs the bucket's line and the record's line, and the
-// record's line is the one the caller reads next anyway (state, NAT binding).
-// Storing the keys here instead would take 20 bytes a slot instead of 8 and
-// still leave the record to read.
+// The keys themselves are not in the index: a value names the flow whose
+// record holds them (FlowTable keeps a flow's two keys in 8 consecutive
+// words, which it needs anyway to remove both when the flow ends), so a hit
+// costs the bucket's line and the key's line. Storing the keys here instead
+// would take 20 bytes a slot instead of 8.
 //
 // Two candidate buckets per key: primary = hash & mask, secondary = primary
 // XOR an odd number taken from the hash's product with a constant (never the
@@ -39,11 +38,13 @@
 // has left the secondary for the primary; moving this way it cannot (see
 // `makeRoom`).
 //
-// Sizing: keys <= 0.7 x 7 x buckets, buckets a power of two. Simulated with
-// 2^16-2^18 buckets, random hashes, 10 x slots of churn (remove one, insert
-// one) at steady load: 0 failed inserts at 70%, 0.9-1.6 per million at 75%,
-// ~70 per million at 80%, 0.13% at 85% (entries drift into secondaries under
-// churn and never move back). Filling without churn first fails at 79%.
+// Sizing: keys <= 0.7 x 7 x buckets, buckets a power of two. Under churn at
+// a steady load (remove one key, insert a new one, 10 x the slots; bench
+// rows `flow/index-churn`, this code, 2^14 buckets) inserts fail 0 times per
+// million at 70%, ~1.7 at 75%, ~70 at 80% (a simulation of the policy at
+// 2^16-2^18 buckets agrees, and gives 0.13% at 85%): entries drift into
+// secondaries under churn and never move back. Filling without churn first
+// fails at 79%.
 // A flow table of capacity F thus gets the smallest power of two >=
 // 2F / 4.9 buckets: 2^19 (32 MiB, 32 bytes per flow) for F = 2^20, and at
 // worst 52.2 bytes per flow when 2F / 4.9 lands just past a power of two.
@@ -115,17 +116,6 @@ const H_MOVES = 3;
 
 const ALT_MULT = 0x9e3779b1 | 0;
 
-export interface IndexAudit {
-  entries: number;
-  /** Entries living in their secondary bucket. */
-  inSecondary: number;
-  /** Buckets some of whose keys live in their secondary (a miss there reads two buckets). */
-  overflowBuckets: number;
-  buckets: number;
-  moves: number;
-  /** Human-readable invariant violations; empty when the index is sound. */
-  problems: string[];
-}
 
 export class FlowIndex {
   // `declare`: TypeScript emits no field definition for these, so the
@@ -138,8 +128,9 @@ export class FlowIndex {
   private declare readonly mask: number;
   private declare readonly altShift: number;
   private declare readonly seed: number;
-  private declare readonly keys: Int32Array;
-  private declare readonly recordShift: number;
+  /** The flow records' key words (see the constructor). */
+  declare readonly keys: Int32Array;
+  declare readonly recordShift: number;
   /** Bucket numbers of the current insertPair, sorted for lock order. */
   private readonly lockSet = new Int32Array(4);
   private lockCount = 0;
@@ -191,6 +182,7 @@ export class FlowIndex {
     this.recordShift = recordShift;
   }
 
+  /** The key's 32-bit hash, its signature in the index. */
   hash(k0: number, k1: number, k2: number, k3: number): number {
     return hashKey(k0, k1, k2, k3, this.seed);
   }
@@ -516,52 +508,13 @@ export class FlowIndex {
     return [h & this.mask, this.secondary(h)];
   }
 
-  /**
-   * Walks every bucket of a quiescent index and checks its invariants: each
-   * signature is its key's hash, each key sits in its primary or secondary
-   * bucket, overflow counts match, no key and no value appears twice, no
-   * bucket is left locked.
-   */
-  audit(): IndexAudit {
-    const b = this.buckets;
-    const problems: string[] = [];
-    const seenKeys = new Map<string, number>();
-    const seenValues = new Set<number>();
-    const overflow = new Int32Array(this.bucketCount);
-    let entries = 0;
-    let inSecondary = 0;
-    for (let x = 0; x < this.bucketCount; x++) {
-      const base = x << BUCKET_SHIFT;
-      if ((b[base] & 1) !== 0) problems.push(`bucket ${x}: left locked (version ${b[base]})`);
-      for (let i = 0; i < SLOTS; i++) {
-        const val = b[base + VAL + i];
-        if (val < 0) continue;
-        entries++;
-        const r = ((val >> 1) << this.recordShift) + ((val & 1) << 2);
-        const k = this.keys.subarray(r, r + 4);
-        const h = hashKey(k[0], k[1], k[2], k[3], this.seed);
-        const where = `bucket ${x} slot ${i} (value ${val})`;
-        if (b[base + SIG + i] !== h) problems.push(`${where}: signature ${b[base + SIG + i]} is not the key's hash ${h}`);
-        const p = h & this.mask;
-        if (x !== p) {
-          if (x !== this.secondary(h)) problems.push(`${where}: key belongs in bucket ${p} or ${this.secondary(h)}`);
-          inSecondary++;
-          overflow[p]++;
-        }
-        const text = k.join(',');
-        const prev = seenKeys.get(text);
-        if (prev !== undefined) problems.push(`${where}: key [${text}] also stored with value ${prev}`);
-        seenKeys.set(text, val);
-        if (seenValues.has(val)) problems.push(`${where}: value stored twice`);
-        seenValues.add(val);
-      }
-    }
-    let overflowBuckets = 0;
-    for (let x = 0; x < this.bucketCount; x++) {
-      const ovf = b[(x << BUCKET_SHIFT) + OVF];
-      if (ovf !== overflow[x]) problems.push(`bucket ${x}: overflow count ${ovf}, but ${overflow[x]} of its keys are in their secondary`);
-      if (ovf !== 0) overflowBuckets++;
-    }
-    return { entries, inSecondary, overflowBuckets, buckets: this.bucketCount, moves: this.header[H_MOVES], problems };
+  /** The [primary, secondary] buckets of a key with hash h. */
+  candidatesOfHash(h: number): [number, number] {
+    return [h & this.mask, this.secondary(h)];
+  }
+
+  /** Cuckoo moves made so far (statistics). */
+  moves(): number {
+    return Atomics.load(this.header, H_MOVES);
   }
 }

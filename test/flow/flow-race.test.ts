@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { auditIndex } from '../../src/flow/flow-index-audit.js';
 import { FlowIndex } from '../../src/flow/flow-index.js';
 import { FlowTable } from '../../src/flow/flow-table.js';
 import { PortAllocator } from '../../src/flow/port-allocator.js';
@@ -111,7 +112,7 @@ describe('flow table across worker threads', () => {
           }
           if ((va & 1) === 1) fromB++;
         }
-        const audit = main.index.audit();
+        const audit = auditIndex(main.index);
         expect(problems).toEqual([]);
         expect(audit.problems).toEqual([]);
         expect(audit.entries).toBe(2 * K);
@@ -119,7 +120,7 @@ describe('flow table across worker threads', () => {
         const cleared = ws.map((w) => next<number>(w));
         ws.forEach((w) => w.postMessage({ op: 'clear' }));
         expect(await Promise.all(cleared)).toEqual(Array(workers).fill(0));
-        expect(main.index.audit()).toMatchObject({ entries: 0, problems: [] });
+        expect(auditIndex(main.index)).toMatchObject({ entries: 0, problems: [] });
       }
       // Both ends won races: the B -> A insert found A -> B and the other way round.
       expect(fromB).toBeGreaterThan(rounds * K * 0.2);
@@ -174,7 +175,7 @@ describe('flow table across worker threads', () => {
         expect(r.stableChecks).toBeGreaterThan(10_000);
       }
       expect(wrote.reduce((n, w) => n + w.flips, 0)).toBeGreaterThan(200_000);
-      const audit = ix.audit();
+      const audit = auditIndex(ix);
       expect(audit.problems).toEqual([]);
       expect(audit.moves).toBeGreaterThan(0); // entries moved under the readers' feet
     } finally {
