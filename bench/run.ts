@@ -30,6 +30,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Live forwarding: generator ns -> router -> sink ns (dataplane TAP/AF_PACKET, Linux kernel, dpdk-testpmd)',
     run: async () => (await import('./live/live.js')).runLiveBench(),
   },
+  flow: {
+    title: 'Flow table (conntrack) at 1M flows vs JS Map, one thread',
+    run: async () => (await import('./flow/flow.js')).runFlowBench(),
+  },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',
     run: async () => (await import('./pcap/read.js')).runPcapReadBench(),
