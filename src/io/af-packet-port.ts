@@ -27,7 +27,7 @@ export class AfPacketPort implements PacketPort {
   readonly name: string;
   readonly index: number;
   readonly counters: Float64Array;
-  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots, see OFFLOAD_SLOT_BYTES). */
+  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots: BatchOptions.largeSlots). */
   readonly offload: boolean;
   private readonly io: NativeIo;
   private handle: PacketHandle | 0;

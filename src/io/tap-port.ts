@@ -24,7 +24,7 @@ export class TapPort implements PacketPort {
   readonly counters: Float64Array;
   /** Bytes of virtio_net_hdr on each frame of this queue (0 without vnetHdr); the bursts strip and add it. */
   readonly vnetHdrLen: number;
-  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots, see OFFLOAD_SLOT_BYTES). */
+  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots: BatchOptions.largeSlots). */
   readonly offload: boolean;
   private readonly io: NativeIo;
   private fdValue: number;
