@@ -251,7 +251,8 @@ Napi::Value RxBurst(const Napi::CallbackInfo& info) {
 // (the layout rxBurst writes); without it the header is all zero.
 // Sends frames k = slots[i] (or i) for i in [0, count): arena[offsets[k], +lengths[k]).
 // Returns how many were consumed from the front: sent, or dropped and counted
-// (refused by the kernel, interface down). Stops at EAGAIN; the rest may be retried.
+// with their bytes (refused by the kernel, interface down), so the caller can
+// tell the two apart. Stops at EAGAIN; the rest may be retried.
 Napi::Value TxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
@@ -303,11 +304,13 @@ Napi::Value TxBurst(const Napi::CallbackInfo& info) {
     if (e == EIO) {
       // The TAP is down: a NIC without link drops what it is given.
       Count(counters, kTxLinkDown, count - i);
+      Count(counters, kTxLinkDownBytes, TxBurstBytes(slots, lengths, i, count));
       i = count;
       break;
     }
     if (e == EINVAL || e == EMSGSIZE) {
       Count(counters, kTxRejected);
+      Count(counters, kTxRejectedBytes, len);
       i++;
       continue;
     }

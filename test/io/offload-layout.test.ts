@@ -3,7 +3,9 @@
 // (what the nodes read and write). The addon exports its side; they must be
 // equal, word for word and flag for flag. No root needed for that. Both the
 // AF_PACKET and the TAP bursts use vnet.h; as root, a frame through an
-// offload TAP and back checks the TAP bursts against the TypeScript words.
+// offload TAP and back checks the TAP bursts against the TypeScript words,
+// and frames the TAP drops (words the kernel refuses, link down) are counted
+// with their bytes, which the run loop needs to tell them from frames sent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ip, sysctl } from '../../src/host/commands.js';
 import { IoCounter, loadNative, nativeAvailable } from '../../src/io/native.js';
@@ -146,5 +148,33 @@ describe.skipIf(skip !== undefined)(`offload words through a TAP and back${skip 
     expect({ flags, gsoType, gsoSize, csumStart, csumOffset }).toEqual({ flags: VNET_HDR_F_NEEDS_CSUM, gsoType: VNET_HDR_GSO_TCPV4, gsoSize: MSS, csumStart: 34, csumOffset: 16 });
     // The kernel's hint: its linear part, at least the headers.
     expect(hdrLen).toBeGreaterThanOrEqual(54);
+  });
+
+  it('a frame whose checksum field lies past its end is refused by the kernel and counted with its bytes; with the link down both are', () => {
+    const tapMac = parseMac(JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', port.name))[0].address as string);
+    const batch = new Batch({ rxCapacity: 4, largeSlots: true, shared: true });
+    for (const len of [60, 90]) {
+      const f = new Uint8Array(len);
+      f.set(tapMac, 0);
+      f.set(ROUTER_MAC, 6);
+      f.set([0x88, 0xb5], 12); // local experimental EtherType: nothing in the namespace takes it
+      batch.pushView(f, 0, 0, 0);
+    }
+    // NEEDS_CSUM with the field 200 bytes in: the kernel says EINVAL.
+    batch.offload[OffloadMeta.FLAGS] = VNET_HDR_F_NEEDS_CSUM;
+    batch.offload[OffloadMeta.CSUM_START] = 200;
+    batch.offload[OffloadMeta.CSUM_OFFSET] = 6;
+    const rejected = port.counters[IoCounter.TX_REJECTED];
+    const rejectedBytes = port.counters[IoCounter.TX_REJECTED_BYTES];
+    expect(port.tx(batch, Uint16Array.of(0, 1), 2)).toBe(2);
+    expect([port.counters[IoCounter.TX_REJECTED] - rejected, port.counters[IoCounter.TX_REJECTED_BYTES] - rejectedBytes]).toEqual([1, 60]);
+    batch.clearOffload(0);
+    ip('-n', ns, 'link', 'set', 'dev', port.name, 'down');
+    try {
+      expect(port.tx(batch, Uint16Array.of(0, 1), 2)).toBe(2);
+      expect([port.counters[IoCounter.TX_LINK_DOWN], port.counters[IoCounter.TX_LINK_DOWN_BYTES]]).toEqual([2, 150]);
+    } finally {
+      ip('-n', ns, 'link', 'set', 'dev', port.name, 'up');
+    }
   });
 });
