@@ -123,6 +123,12 @@ describe('structure of src/', () => {
     expect(explain).toEqual([]);
   });
 
+  it('nodes (src/pipeline/nodes/, src/arp/) do not import the graph: they name its sink by node.ts\'s OUTPUT and send through Dispatch', () => {
+    const nodeFiles = [...files.keys()].filter((f) => f.startsWith('src/pipeline/nodes/') || f.startsWith('src/arp/'));
+    expect(nodeFiles).toContain('src/pipeline/nodes/ip4-output.ts');
+    expect(nodeFiles.filter((f) => files.get(f)!.has('src/pipeline/graph.ts'))).toEqual([]);
+  });
+
   it('NO_ROUTE and FibLookup are defined once (src/route/fib-view.ts)', () => {
     const defining = [...files.keys()].filter((f) => /export (const NO_ROUTE\b|interface FibLookup\b)/.test(readFileSync(join(ROOT, f), 'utf8')));
     expect(defining).toEqual(['src/route/fib-view.ts']);

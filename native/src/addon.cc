@@ -237,7 +237,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitFlock(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
-  exports.Set("abiVersion", Napi::Number::New(env, 3));
+  // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).
+  exports.Set("abiVersion", Napi::Number::New(env, 4));
   return exports;
 }
 

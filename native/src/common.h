@@ -26,7 +26,9 @@ enum Counter : uint32_t {
   kRxChecksumFixed = 3,  // AF_PACKET frame with a partial (offloaded) L4 checksum, completed
   kRxOffloadUnsupported = 4,  // AF_PACKET offload frame we cannot route (UDP GSO, TCPv6 GSO, tunnel GSO, SCTP): dropped
   kRxKernelDrops = 5,  // AF_PACKET: frames the kernel dropped before our ring (ring full, or no virtio header for it)
-  kCounterCount = 6,
+  kTxRejectedBytes = 6,  // bytes of the frames counted in kTxRejected
+  kTxLinkDownBytes = 7,  // bytes of the frames counted in kTxLinkDown
+  kCounterCount = 8,
 };
 
 // Throws a JS Error: message "<what>: <cause> [<ENAME>: <strerror>]", with
@@ -71,6 +73,19 @@ int64_t OptInt(const Napi::Object& opts, const char* key, int64_t fallback);
 
 inline void Count(Span<double> counters, Counter c, double by = 1) {
   if (counters.length > c) counters.data[c] += by;
+}
+
+// Bytes of frames [from, count) of a tx burst (frame i is slot slots[i], or
+// slot i without a slot list), for the drop counters of the frames a burst
+// gives up at once. A slot out of range (checked by the burst only when it
+// gets there) counts 0.
+inline double TxBurstBytes(Span<uint16_t> slots, Span<uint32_t> lengths, uint32_t from, uint32_t count) {
+  double sum = 0;
+  for (uint32_t i = from; i < count; i++) {
+    uint32_t k = slots.data != nullptr ? slots.data[i] : i;
+    if (k < lengths.length) sum += lengths.data[k];
+  }
+  return sum;
 }
 
 struct PacketRing;  // packet.cc

@@ -238,12 +238,15 @@ Napi::Value PacketTxBurst(const Napi::CallbackInfo& info) {
     if (e == EINTR) continue;
     if (e == EAGAIN || e == EWOULDBLOCK || e == ENOBUFS) break;
     if (e == EMSGSIZE || e == EINVAL) {
+      // sendmmsg fails only when the chunk's first message does: frame i.
       Count(counters, kTxRejected);
+      Count(counters, kTxRejectedBytes, static_cast<double>(iov[0][1].iov_len));
       i++;
       continue;
     }
     if (e == ENETDOWN && !SocketUnbound(r)) {
       Count(counters, kTxLinkDown, count - i);
+      Count(counters, kTxLinkDownBytes, TxBurstBytes(slots, lengths, i, count));
       i = count;
       break;
     }

@@ -9,8 +9,10 @@
 // checksums). With `offload` (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO_ECN) the
 // kernel hands us TCP super-packets up to 64 KiB with partial checksums: the
 // bursts then copy the header's fields to and from a per-slot `meta` array
-// (kMetaWords uint16 per slot, in virtio_net_hdr order: flags, gso_type,
-// hdr_len, gso_size, csum_start, csum_offset).
+// (vnet::kMetaWords uint16 per slot, in virtio_net_hdr order: flags, gso_type,
+// hdr_len, gso_size, csum_start, csum_offset). The header and the layout are
+// vnet.h's, the same the AF_PACKET bursts use and the addon exports
+// (offloadLayout), so a test holds both paths to the TypeScript side.
 //
 // Header size: the 10-byte struct virtio_net_hdr (no num_buffers: tun never
 // merges receive buffers, so the 12-byte virtio_net_hdr_v1 would only add two
@@ -28,6 +30,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "vnet.h"
 
 namespace dpio {
 
@@ -35,21 +38,10 @@ namespace {
 
 constexpr int kMaxVnetHdr = 12;
 constexpr const char* kTunPath = "/dev/net/tun";
-constexpr int kMetaWords = 6;
+// The header size offload uses: the 10-byte struct virtio_net_hdr of vnet.h.
+constexpr int kOffloadHdrLen = static_cast<int>(vnet::kHdrLen);
 
-// struct virtio_net_hdr of <linux/virtio_net.h> (whose header does not parse as C++).
-struct VnetHdr {
-  uint8_t flags;
-  uint8_t gso_type;
-  uint16_t hdr_len;
-  uint16_t gso_size;
-  uint16_t csum_start;
-  uint16_t csum_offset;
-};
-constexpr int kOffloadHdrLen = static_cast<int>(sizeof(VnetHdr));  // 10
-static_assert(sizeof(VnetHdr) == 10, "virtio_net_hdr is 10 bytes");
-
-// An optional per-slot metadata array (Uint16Array, kMetaWords per slot).
+// An optional per-slot metadata array (Uint16Array, vnet::kMetaWords per slot).
 Span<uint16_t> ArgMeta(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i) return {};
   return ArgOptionalU16Array(info, i, "meta");
@@ -200,7 +192,7 @@ Napi::Value CloseFd(const Napi::CallbackInfo& info) {
 // arena[offsets[k]...] and its length to lengths[k]. Stops early when the
 // queue is empty. A frame larger than maxFrame is dropped and counted.
 // With `meta` (and a virtio header) the header's fields go to
-// meta[k * kMetaWords ...]; without it they are dropped.
+// meta[k * vnet::kMetaWords ...]; without it they are dropped.
 Napi::Value RxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
@@ -210,13 +202,13 @@ Napi::Value RxBurst(const Napi::CallbackInfo& info) {
   uint32_t maxFrame = ArgUint(info, 4, "maxFrame");
   uint32_t count = ArgUint(info, 5, "count");
   uint32_t first = static_cast<uint32_t>(ArgOptionalInt(info, 6, 0, "first"));
-  int vnet = ArgVnetHdrLen(info, 7);
+  int vnetLen = ArgVnetHdrLen(info, 7);
   Span<double> counters = ArgOptionalCounters(info, 8);
   Span<uint16_t> meta = ArgMeta(info, 9);
   if (uint64_t(first) + count > offsets.length || uint64_t(first) + count > lengths.length) {
     ThrowRange(env, "rxBurst: first + count exceeds offsets/lengths");
   }
-  if (meta.data != nullptr && (vnet < kOffloadHdrLen || (uint64_t(first) + count) * kMetaWords > meta.length)) {
+  if (meta.data != nullptr && (vnetLen < kOffloadHdrLen || (uint64_t(first) + count) * vnet::kMetaWords > meta.length)) {
     ThrowRange(env, "rxBurst: meta needs a 10-byte virtio header and kMetaWords (6) words per slot");
   }
   if (maxFrame > arena.length) ThrowRange(env, "rxBurst: maxFrame exceeds the arena");
@@ -228,8 +220,8 @@ Napi::Value RxBurst(const Napi::CallbackInfo& info) {
     uint32_t off = offsets.data[slot];
     if (off > arena.length - maxFrame) ThrowRange(env, "rxBurst: slot " + std::to_string(slot) + " lies outside the arena");
     ssize_t r;
-    if (vnet > 0) {
-      struct iovec iov[2] = {{hdr, static_cast<size_t>(vnet)}, {arena.data + off, maxFrame}};
+    if (vnetLen > 0) {
+      struct iovec iov[2] = {{hdr, static_cast<size_t>(vnetLen)}, {arena.data + off, maxFrame}};
       r = readv(fd, iov, 2);
     } else {
       r = read(fd, arena.data + off, maxFrame);
@@ -243,33 +235,24 @@ Napi::Value RxBurst(const Napi::CallbackInfo& info) {
       ThrowErrno(env, e, "read", FdWhat("rxBurst", fd), CauseOf(e, ""));
     }
     // tun reports a frame's full length even when the buffer cut it short.
-    if (r < vnet || static_cast<size_t>(r - vnet) > maxFrame) {
+    if (r < vnetLen || static_cast<size_t>(r - vnetLen) > maxFrame) {
       Count(counters, kRxOversize);
       continue;
     }
-    lengths.data[slot] = static_cast<uint32_t>(r - vnet);
-    if (meta.data != nullptr) {
-      VnetHdr vh;
-      std::memcpy(&vh, hdr, sizeof vh);
-      uint16_t* m = meta.data + size_t(slot) * kMetaWords;
-      m[0] = vh.flags;
-      m[1] = vh.gso_type;
-      m[2] = vh.hdr_len;
-      m[3] = vh.gso_size;
-      m[4] = vh.csum_start;
-      m[5] = vh.csum_offset;
-    }
+    lengths.data[slot] = static_cast<uint32_t>(r - vnetLen);
+    if (meta.data != nullptr) vnet::ToMeta(vnet::Read(hdr), meta.data + size_t(slot) * vnet::kMetaWords);
     n++;
   }
   return Napi::Number::New(env, n);
 }
 
 // txBurst(fd, arena, offsets, lengths, count, slots = null, vnetHdrLen = 0, counters?, meta?) -> consumed
-// With `meta`, each frame's virtio header is built from meta[k * kMetaWords ...]
+// With `meta`, each frame's virtio header is built from meta[k * vnet::kMetaWords ...]
 // (the layout rxBurst writes); without it the header is all zero.
 // Sends frames k = slots[i] (or i) for i in [0, count): arena[offsets[k], +lengths[k]).
 // Returns how many were consumed from the front: sent, or dropped and counted
-// (refused by the kernel, interface down). Stops at EAGAIN; the rest may be retried.
+// with their bytes (refused by the kernel, interface down), so the caller can
+// tell the two apart. Stops at EAGAIN; the rest may be retried.
 Napi::Value TxBurst(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int fd = ArgInt(info, 0, "fd");
@@ -278,13 +261,13 @@ Napi::Value TxBurst(const Napi::CallbackInfo& info) {
   Span<uint32_t> lengths = ArgU32Array(info, 3, "lengths");
   uint32_t count = ArgUint(info, 4, "count");
   Span<uint16_t> slots = ArgOptionalU16Array(info, 5, "slots");
-  int vnet = ArgVnetHdrLen(info, 6);
+  int vnetLen = ArgVnetHdrLen(info, 6);
   Span<double> counters = ArgOptionalCounters(info, 7);
   Span<uint16_t> meta = ArgMeta(info, 8);
   if (slots.data != nullptr ? count > slots.length : (count > offsets.length || count > lengths.length)) {
     ThrowRange(env, "txBurst: count exceeds the slot list");
   }
-  if (meta.data != nullptr && vnet < kOffloadHdrLen) ThrowRange(env, "txBurst: meta needs a 10-byte virtio header");
+  if (meta.data != nullptr && vnetLen < kOffloadHdrLen) ThrowRange(env, "txBurst: meta needs a 10-byte virtio header");
   uint8_t hdr[kMaxVnetHdr] = {};
 
   static const uint8_t kZeroHdr[kMaxVnetHdr] = {};
@@ -299,21 +282,14 @@ Napi::Value TxBurst(const Napi::CallbackInfo& info) {
     }
     const uint8_t* h = kZeroHdr;
     if (meta.data != nullptr) {
-      if ((uint64_t(k) + 1) * kMetaWords > meta.length) ThrowRange(env, "txBurst: slot " + std::to_string(k) + " outside meta");
-      const uint16_t* m = meta.data + size_t(k) * kMetaWords;
-      VnetHdr vh;
-      vh.flags = static_cast<uint8_t>(m[0]);
-      vh.gso_type = static_cast<uint8_t>(m[1]);
-      vh.hdr_len = m[2];
-      vh.gso_size = m[3];
-      vh.csum_start = m[4];
-      vh.csum_offset = m[5];
+      if ((uint64_t(k) + 1) * vnet::kMetaWords > meta.length) ThrowRange(env, "txBurst: slot " + std::to_string(k) + " outside meta");
+      const vnet::Hdr vh = vnet::FromMeta(meta.data + size_t(k) * vnet::kMetaWords);
       std::memcpy(hdr, &vh, sizeof vh);
       h = hdr;
     }
     ssize_t r;
-    if (vnet > 0) {
-      struct iovec iov[2] = {{const_cast<uint8_t*>(h), static_cast<size_t>(vnet)}, {arena.data + off, len}};
+    if (vnetLen > 0) {
+      struct iovec iov[2] = {{const_cast<uint8_t*>(h), static_cast<size_t>(vnetLen)}, {arena.data + off, len}};
       r = writev(fd, iov, 2);
     } else {
       r = write(fd, arena.data + off, len);
@@ -328,11 +304,13 @@ Napi::Value TxBurst(const Napi::CallbackInfo& info) {
     if (e == EIO) {
       // The TAP is down: a NIC without link drops what it is given.
       Count(counters, kTxLinkDown, count - i);
+      Count(counters, kTxLinkDownBytes, TxBurstBytes(slots, lengths, i, count));
       i = count;
       break;
     }
     if (e == EINVAL || e == EMSGSIZE) {
       Count(counters, kTxRejected);
+      Count(counters, kTxRejectedBytes, len);
       i++;
       continue;
     }

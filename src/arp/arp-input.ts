@@ -6,10 +6,9 @@
 import { ARP_LEN, ARP_REPLY, ARP_REQUEST, ARP_SHA, ARP_SPA, ARP_THA, ARP_TPA, arpOper, checkArp, setArpOper } from '../wire/arp.js';
 import { readIpv4, writeIpv4 } from '../wire/address.js';
 import { ETH_HEADER_LEN } from '../wire/ethernet.js';
-import { OUTPUT } from '../pipeline/graph.js';
 import { Fate, type Batch } from '../pipeline/batch.js';
 import type { ForwardingContext } from '../pipeline/context.js';
-import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import type { ArpResolver } from './resolver.js';
 
 const spec = defineNode({

@@ -7,11 +7,10 @@
 // before a datagram is queued, and a TCP super-packet is dropped
 // (gso-unresolved; TCP sends it again once the neighbor is known).
 import { ipv4Dst, ipv4TotalLength } from '../wire/ipv4.js';
-import { OUTPUT } from '../pipeline/graph.js';
 import { Fate, OffloadMeta, PacketFlag, type Batch } from '../pipeline/batch.js';
 import { completeChecksum } from '../pipeline/offload.js';
 import type { ForwardingContext } from '../pipeline/context.js';
-import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { Verdict, type TraceRecordView } from '../pipeline/trace-recorder.js';
 import { NeighborState } from './neighbor-table.js';
 import { ARP_MAX_PROBES, type ArpResolver } from './resolver.js';

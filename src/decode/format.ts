@@ -6,25 +6,37 @@
 // no sense, the line says so in tcpdump's words ("truncated-udplength 4",
 // "bad length 12 > 4", "bad hdr length 16 - too short, < 20", "[|tcp]" for a
 // header cut short) instead of printing a negative length.
-import { linkTypeName } from '../pcap/link-type.js';
+import {
+  LINKTYPE_LINUX_SLL, LINKTYPE_LINUX_SLL2, LINKTYPE_LOOP, LINKTYPE_NULL, linkTypeName, NULL_HEADER_LEN, SLL2_HEADER_LEN, SLL_HEADER_LEN,
+} from '../pcap/link-type.js';
+import { ARP_REPLY, ARP_REQUEST } from '../wire/arp.js';
+import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_QINQ, ETHERTYPE_VLAN, VLAN_TAG_LEN } from '../wire/ethernet.js';
+import {
+  ICMP_ADDRESS_MASK_REPLY, ICMP_ADDRESS_MASK_REQUEST, ICMP_DEST_UNREACHABLE, ICMP_INFO_REPLY, ICMP_INFO_REQUEST, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_PARAMETER_PROBLEM, ICMP_REDIRECT, ICMP_SOURCE_QUENCH, ICMP_TIME_EXCEEDED,
+  ICMP_TIME_EXCEEDED_REASSEMBLY, ICMP_TIME_EXCEEDED_TTL, ICMP_TIMESTAMP, ICMP_TIMESTAMP_REPLY, ICMP_UNREACH_FRAG_NEEDED, ICMP_UNREACH_PORT,
+  ICMP_UNREACH_PROTOCOL,
+} from '../wire/icmp.js';
+import { IPPROTO_GRE, IPPROTO_ICMP, IPPROTO_IGMP, IPPROTO_IPIP, IPPROTO_SCTP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { TCP_ACK, TCP_CWR, TCP_ECE, TCP_FIN, TCP_MIN_HEADER_LEN, TCP_PSH, TCP_RST, TCP_SYN, TCP_URG } from '../wire/tcp.js';
+import { UDP_HEADER_LEN } from '../wire/udp.js';
 import type { FrameSummary, IcmpSection, IpSection, TcpSection, UdpSection } from './summary.js';
 
 const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map([
-  [0x0800, 'IPv4'],
-  [0x0806, 'ARP'],
+  [ETHERTYPE_IPV4, 'IPv4'],
+  [ETHERTYPE_ARP, 'ARP'],
   [0x8035, 'RARP'],
   [0x809b, 'AppleTalk'],
   [0x80f3, 'AARP'],
-  [0x8100, '802.1Q'],
+  [ETHERTYPE_VLAN, '802.1Q'],
   [0x8137, 'IPX'],
-  [0x86dd, 'IPv6'],
+  [ETHERTYPE_IPV6, 'IPv6'],
   [0x8809, 'Slow Protocols'],
   [0x8847, 'MPLS unicast'],
   [0x8848, 'MPLS multicast'],
   [0x8863, 'PPPoE D'],
   [0x8864, 'PPPoE S'],
   [0x888e, 'EAPOL'],
-  [0x88a8, '802.1Q-QinQ'],
+  [ETHERTYPE_QINQ, '802.1Q-QinQ'],
   [0x88cc, 'LLDP'],
   [0x88e5, 'MACsec'],
   [0x88f7, 'PTP'],
@@ -36,32 +48,32 @@ const ETHERTYPE_NAMES: ReadonlyMap<number, string> = new Map([
 ]);
 
 const IP_PROTO_NAMES: ReadonlyMap<number, string> = new Map([
-  [1, 'ICMP'],
-  [2, 'IGMP'],
-  [4, 'IPIP'],
-  [6, 'TCP'],
-  [17, 'UDP'],
+  [IPPROTO_ICMP, 'ICMP'],
+  [IPPROTO_IGMP, 'IGMP'],
+  [IPPROTO_IPIP, 'IPIP'],
+  [IPPROTO_TCP, 'TCP'],
+  [IPPROTO_UDP, 'UDP'],
   [41, 'IPv6'],
   [46, 'RSVP'],
-  [47, 'GRE'],
+  [IPPROTO_GRE, 'GRE'],
   [50, 'ESP'],
   [51, 'AH'],
   [89, 'OSPF'],
   [103, 'PIM'],
   [112, 'VRRP'],
-  [132, 'SCTP'],
+  [IPPROTO_SCTP, 'SCTP'],
 ]);
 
 /** tcpdump's order and letters: F S R P . U E W. */
 const TCP_FLAG_LETTERS: readonly [number, string][] = [
-  [0x01, 'F'],
-  [0x02, 'S'],
-  [0x04, 'R'],
-  [0x08, 'P'],
-  [0x10, '.'],
-  [0x20, 'U'],
-  [0x40, 'E'],
-  [0x80, 'W'],
+  [TCP_FIN, 'F'],
+  [TCP_SYN, 'S'],
+  [TCP_RST, 'R'],
+  [TCP_PSH, 'P'],
+  [TCP_ACK, '.'],
+  [TCP_URG, 'U'],
+  [TCP_ECE, 'E'],
+  [TCP_CWR, 'W'],
 ];
 
 export function tcpFlagsString(flags: number): string {
@@ -102,8 +114,8 @@ const UNREACHABLE: readonly string[] = [
 function unreachableText(ic: IcmpSection): string {
   const inner = ic.inner;
   const dst = inner?.ip?.dst ?? '?';
-  if (ic.code === 2) return `${dst} protocol ${inner?.ip?.proto ?? '?'} unreachable`;
-  if (ic.code === 3) {
+  if (ic.code === ICMP_UNREACH_PROTOCOL) return `${dst} protocol ${inner?.ip?.proto ?? '?'} unreachable`;
+  if (ic.code === ICMP_UNREACH_PORT) {
     const l4 = inner?.udp ?? inner?.tcp;
     const proto = inner?.udp ? 'udp' : inner?.tcp ? 'tcp' : 'ip';
     return l4 ? `${dst} ${proto} port ${l4.dport} unreachable` : `${dst} port unreachable`;
@@ -111,37 +123,41 @@ function unreachableText(ic: IcmpSection): string {
   const text = UNREACHABLE[ic.code];
   if (text === undefined) return `${dst} unreachable - code ${ic.code}`;
   const line = text.replace('%s', dst);
-  return ic.code === 4 && ic.mtu !== undefined ? `${line} (mtu ${ic.mtu})` : line;
+  return ic.code === ICMP_UNREACH_FRAG_NEEDED && ic.mtu !== undefined ? `${line} (mtu ${ic.mtu})` : line;
 }
 
 export function icmpText(ic: IcmpSection): string {
   const echo = `id ${ic.id ?? '?'}, seq ${ic.seq ?? '?'}`;
   switch (ic.type) {
-    case 0:
+    case ICMP_ECHO_REPLY:
       return `ICMP echo reply, ${echo}`;
-    case 8:
+    case ICMP_ECHO_REQUEST:
       return `ICMP echo request, ${echo}`;
-    case 3:
+    case ICMP_DEST_UNREACHABLE:
       return `ICMP ${unreachableText(ic)}`;
-    case 4:
+    case ICMP_SOURCE_QUENCH:
       return 'ICMP source quench';
-    case 5:
+    case ICMP_REDIRECT:
       return `ICMP redirect ${ic.inner?.ip?.dst ?? '?'} (code ${ic.code})`;
-    case 11:
-      return ic.code === 1 ? 'ICMP ip reassembly time exceeded' : ic.code === 0 ? 'ICMP time exceeded in-transit' : `ICMP time exceeded (code ${ic.code})`;
-    case 12:
+    case ICMP_TIME_EXCEEDED:
+      return ic.code === ICMP_TIME_EXCEEDED_REASSEMBLY
+        ? 'ICMP ip reassembly time exceeded'
+        : ic.code === ICMP_TIME_EXCEEDED_TTL
+          ? 'ICMP time exceeded in-transit'
+          : `ICMP time exceeded (code ${ic.code})`;
+    case ICMP_PARAMETER_PROBLEM:
       return `ICMP parameter problem (code ${ic.code})`;
-    case 13:
+    case ICMP_TIMESTAMP:
       return `ICMP time stamp query, ${echo}`;
-    case 14:
+    case ICMP_TIMESTAMP_REPLY:
       return `ICMP time stamp reply, ${echo}`;
-    case 15:
+    case ICMP_INFO_REQUEST:
       return `ICMP information request, ${echo}`;
-    case 16:
+    case ICMP_INFO_REPLY:
       return `ICMP information reply, ${echo}`;
-    case 17:
+    case ICMP_ADDRESS_MASK_REQUEST:
       return `ICMP address mask request, ${echo}`;
-    case 18:
+    case ICMP_ADDRESS_MASK_REPLY:
       return `ICMP address mask reply, ${echo}`;
     default:
       return `ICMP type-#${ic.type}, code ${ic.code}`;
@@ -153,16 +169,13 @@ function fragNote(ip: IpSection): string {
   return ` (frag ${ip.id}:${ip.len - ip.ihl * 4}@${ip.frag * 8}${ip.mf ? '+' : ''})`;
 }
 
-const TCP_MIN_HEADER = 20;
-const UDP_HEADER = 8;
-
 /** `payload` is the TCP segment length the IPv4 header claims. */
 function tcpText(tcp: TcpSection, payload: number): string {
   const hl = (tcp.doff ?? 0) * 4;
-  if (tcp.doff !== undefined && hl < TCP_MIN_HEADER) return `tcp ${payload - hl} [bad hdr length ${hl} - too short, < ${TCP_MIN_HEADER}]`;
+  if (tcp.doff !== undefined && hl < TCP_MIN_HEADER_LEN) return `tcp ${payload - hl} [bad hdr length ${hl} - too short, < ${TCP_MIN_HEADER_LEN}]`;
   if (tcp.flags === undefined) return '[|tcp]';
   let body = `Flags [${tcpFlagsString(tcp.flags)}], seq ${tcp.seq}`;
-  if (tcp.flags & 0x10) body += `, ack ${tcp.ack}`;
+  if (tcp.flags & TCP_ACK) body += `, ack ${tcp.ack}`;
   body += `, win ${tcp.win}`;
   return hl > payload ? `${body} [bad hdr length ${hl} - too long, > ${payload}]` : `${body}, length ${payload - hl}`;
 }
@@ -170,9 +183,9 @@ function tcpText(tcp: TcpSection, payload: number): string {
 /** `payload` is the UDP datagram length the IPv4 header claims; tcpdump's words for a length field below 8 or past it. */
 function udpText(udp: UdpSection, payload: number): string {
   if (udp.len === undefined) return '[|udp]';
-  if (udp.len < UDP_HEADER) return `truncated-udplength ${udp.len}`;
-  if (udp.len > payload) return `UDP, bad length ${udp.len - UDP_HEADER} > ${payload - UDP_HEADER}`;
-  return `UDP, length ${udp.len - UDP_HEADER}`;
+  if (udp.len < UDP_HEADER_LEN) return `truncated-udplength ${udp.len}`;
+  if (udp.len > payload) return `UDP, bad length ${udp.len - UDP_HEADER_LEN} > ${payload - UDP_HEADER_LEN}`;
+  return `UDP, length ${udp.len - UDP_HEADER_LEN}`;
 }
 
 function ipText(s: FrameSummary, ip: IpSection): string {
@@ -203,16 +216,16 @@ function ipText(s: FrameSummary, ip: IpSection): string {
 
 /** Bytes of link header before the L3 payload, as tcpdump counts an ARP "length". */
 function linkHeaderLen(s: FrameSummary): number {
-  if (s.eth) return 14 + 4 * s.eth.vlan.length;
-  const tags = 4 * (s.link?.vlan?.length ?? 0);
+  if (s.eth) return ETH_HEADER_LEN + VLAN_TAG_LEN * s.eth.vlan.length;
+  const tags = VLAN_TAG_LEN * (s.link?.vlan?.length ?? 0);
   switch (s.link?.type) {
-    case 113:
-      return 16 + tags;
-    case 276:
-      return 20 + tags;
-    case 0:
-    case 108:
-      return 4;
+    case LINKTYPE_LINUX_SLL:
+      return SLL_HEADER_LEN + tags;
+    case LINKTYPE_LINUX_SLL2:
+      return SLL2_HEADER_LEN + tags;
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP:
+      return NULL_HEADER_LEN;
     default:
       return 0;
   }
@@ -222,8 +235,8 @@ function arpText(s: FrameSummary): string {
   const arp = s.arp;
   const len = s.len - linkHeaderLen(s);
   if (!arp) return `ARP, length ${len}`;
-  if (arp.op === 1) return `ARP, Request who-has ${arp.tpa} tell ${arp.spa}, length ${len}`;
-  if (arp.op === 2) return `ARP, Reply ${arp.spa} is-at ${arp.sha}, length ${len}`;
+  if (arp.op === ARP_REQUEST) return `ARP, Request who-has ${arp.tpa} tell ${arp.spa}, length ${len}`;
+  if (arp.op === ARP_REPLY) return `ARP, Reply ${arp.spa} is-at ${arp.sha}, length ${len}`;
   return `ARP, opcode ${arp.op}, length ${len}`;
 }
 
@@ -235,8 +248,8 @@ function bodyText(s: FrameSummary): string {
     const what = type === undefined ? '' : ', unknown protocol';
     return `linktype ${linkTypeName(s.link.type)} (${s.link.type})${what}, length ${s.len}`;
   }
-  if (type === 0x0806) return arpText(s);
-  if (type === 0x0800) return `IP, length ${s.len}`;
+  if (type === ETHERTYPE_ARP) return arpText(s);
+  if (type === ETHERTYPE_IPV4) return `IP, length ${s.len}`;
   return `${ethertypeString(type)}, length ${s.len}`;
 }
 

@@ -11,10 +11,17 @@
 // from 8), ICMP from its 8-byte header. tcpdump shows the same or less.
 import { WireDrop, wireDropName } from '../wire/drop-reason.js';
 import { checkIpv4, ipv4FragOffset, ipv4Mf, ipv4Protocol, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { checkTcp, tcpAck, tcpHeaderLen, tcpChecksumOk, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow } from '../wire/tcp.js';
-import { checkUdp, udpChecksumOk, udpDstPort, udpLength, udpSrcPort } from '../wire/udp.js';
+import { checkTcp, TCP_DST_PORT, TCP_MIN_HEADER_LEN, TCP_WINDOW, tcpAck, tcpHeaderLen, tcpChecksumOk, tcpDstPort, tcpFlags, tcpSeq, tcpSrcPort, tcpWindow } from '../wire/tcp.js';
+import { checkUdp, UDP_CHECKSUM, UDP_LENGTH, udpChecksumOk, udpDstPort, udpLength, udpSrcPort } from '../wire/udp.js';
 import {
   checkIcmp,
+  ICMP_ADDRESS_MASK_REPLY,
+  ICMP_DEST_UNREACHABLE,
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_HEADER_LEN,
+  ICMP_TIMESTAMP,
+  ICMP_UNREACH_FRAG_NEEDED,
   icmpChecksumOk,
   icmpCode,
   icmpEchoId,
@@ -27,22 +34,18 @@ import {
 import { setMalformed, type FrameSummary, type IcmpSection, type InnerSection, type TcpSection, type UdpSection } from './summary.js';
 import { ipv4HeaderReadable, ipv4Section } from './ip-section.js';
 
-const TCP_MIN_HEADER = 20;
 /** Bytes of a TCP header up to the end of its window field. */
-const TCP_THROUGH_WINDOW = 16;
-const ICMP_HEADER = 8;
-/** Bytes of a TCP or UDP header that hold both ports. */
-const PORTS = 4;
+const TCP_THROUGH_WINDOW = TCP_WINDOW + 2;
+/** Bytes of a TCP or UDP header that hold both ports (UDP's sit at the same offsets). */
+const PORTS = TCP_DST_PORT + 2;
 /** Bytes of a UDP header up to the end of its length field. */
-const UDP_THROUGH_LENGTH = 6;
+const UDP_THROUGH_LENGTH = UDP_LENGTH + 2;
 /** Bytes of the quoted transport header RFC 792 guarantees: ports (and TCP's sequence number). */
 const QUOTED_L4 = 8;
-const ICMP_UNREACHABLE = 3;
-const ICMP_FRAG_NEEDED = 4;
 
 /** Echo, timestamp, information and address-mask requests/replies carry an identifier and a sequence number. */
 export function icmpHasEcho(type: number): boolean {
-  return type === 0 || type === 8 || (type >= 13 && type <= 18);
+  return type === ICMP_ECHO_REPLY || type === ICMP_ECHO_REQUEST || (type >= ICMP_TIMESTAMP && type <= ICMP_ADDRESS_MASK_REPLY);
 }
 
 /**
@@ -56,7 +59,7 @@ function tcpSection(b: Uint8Array, o: number, avail: number, seqFrom: number, cs
   if (avail >= seqFrom) sec.seq = tcpSeq(b, o);
   if (avail >= TCP_THROUGH_WINDOW) {
     const doff = tcpHeaderLen(b, o) >> 2;
-    if (doff * 4 < TCP_MIN_HEADER) {
+    if (doff * 4 < TCP_MIN_HEADER_LEN) {
       sec.doff = doff;
     } else {
       sec.ack = tcpAck(b, o);
@@ -85,7 +88,7 @@ function icmpSection(b: Uint8Array, o: number, csumOk: boolean | null | undefine
     sec.id = icmpEchoId(b, o);
     sec.seq = icmpEchoSeq(b, o);
   }
-  if (type === ICMP_UNREACHABLE && code === ICMP_FRAG_NEEDED) sec.mtu = icmpNextHopMtu(b, o);
+  if (type === ICMP_DEST_UNREACHABLE && code === ICMP_UNREACH_FRAG_NEEDED) sec.mtu = icmpNextHopMtu(b, o);
   if (csumOk !== undefined) sec.csumOk = csumOk;
   return sec;
 }
@@ -124,7 +127,7 @@ export function decodeQuote(b: Uint8Array, q: number, avail: number): InnerSecti
       if (l4avail < QUOTED_L4) inner.malformed = wireDropName(WireDrop.UDP_TRUNCATED);
       break;
     case IPPROTO_ICMP:
-      if (l4avail >= ICMP_HEADER) inner.icmp = icmpSection(b, l4, undefined);
+      if (l4avail >= ICMP_HEADER_LEN) inner.icmp = icmpSection(b, l4, undefined);
       else inner.malformed = wireDropName(WireDrop.ICMP_TRUNCATED);
       break;
   }
@@ -159,7 +162,7 @@ export function decodeTransport(b: Uint8Array, ip: number, hl: number, total: nu
       if (!verify) return;
       r = checkUdp(b, l4, l4len);
       if (r !== WireDrop.OK) return setMalformed(s, r);
-      if ((b[l4 + 6] | b[l4 + 7]) === 0) return; // sent without checksum
+      if ((b[l4 + UDP_CHECKSUM] | b[l4 + UDP_CHECKSUM + 1]) === 0) return; // sent without checksum
       const ok = udpChecksumOk(b, ip, l4, udpLength(b, l4));
       if (s.udp) s.udp.csumOk = ok;
       if (!ok) setMalformed(s, WireDrop.UDP_BAD_CHECKSUM);
@@ -169,7 +172,7 @@ export function decodeTransport(b: Uint8Array, ip: number, hl: number, total: nu
       if (verify) {
         r = checkIcmp(b, l4, l4len);
         if (r !== WireDrop.OK) return setMalformed(s, r);
-      } else if (l4avail < ICMP_HEADER) {
+      } else if (l4avail < ICMP_HEADER_LEN) {
         return;
       }
       const ok = verify ? icmpChecksumOk(b, l4, l4len) : null;

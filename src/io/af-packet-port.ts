@@ -9,9 +9,9 @@
 // arrive described in batch.offload, as from an offload TAP, and leave the
 // same way. What the dataplane cannot route (UDP GSO, TCP/IPv6 GSO, GSO over
 // a tunnel) is dropped and counted in IoCounter.RX_OFFLOAD_UNSUPPORTED.
-import { MAX_BATCH, OffloadMeta, type Batch } from '../pipeline/batch.js';
+import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import { IoCounter, loadNative, type NativeIo, type PacketHandle, type PacketOpenOptions, type PacketStats } from './native.js';
-import { newPortCounters, PortClosedError, resetRxStarts, rxRoom, withPortName, type PacketPort } from './port.js';
+import { newPortCounters, PortClosedError, resetRxStarts, rxRoom, takeRxBurst, withPortName, type PacketPort } from './port.js';
 
 export interface AfPacketPortOptions extends PacketOpenOptions {
   /** The router's port index (batch.rxPort); default 0. */
@@ -27,7 +27,7 @@ export class AfPacketPort implements PacketPort {
   readonly name: string;
   readonly index: number;
   readonly counters: Float64Array;
-  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots, see OFFLOAD_SLOT_BYTES). */
+  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots: BatchOptions.largeSlots). */
   readonly offload: boolean;
   private readonly io: NativeIo;
   private handle: PacketHandle | 0;
@@ -71,22 +71,7 @@ export class AfPacketPort implements PacketPort {
     } catch (e) {
       throw withPortName(e, this.name);
     }
-    const end = first + n;
-    if (this.offload) {
-      // initSlot clears the offload words the burst just wrote: keep them.
-      const meta = batch.offload;
-      for (let i = first; i < end; i++) {
-        const m = i * OffloadMeta.WORDS;
-        const f = meta[m];
-        const g = meta[m + 1];
-        batch.initSlot(i, batch.length[i], this.index, batch.tsSec[i], batch.tsNsec[i]);
-        meta[m] = f;
-        meta[m + 1] = g;
-      }
-    } else {
-      for (let i = first; i < end; i++) batch.initSlot(i, batch.length[i], this.index, batch.tsSec[i], batch.tsNsec[i]);
-    }
-    batch.rxCount = end;
+    takeRxBurst(batch, first, n, this.index, true, this.offload);
     return n;
   }
 

@@ -12,6 +12,11 @@ export interface MemoryPortOptions {
   txBurstLimit?: number;
   /** Frames the receive queue holds; inject() beyond it drops and returns false (default: unbounded). */
   rxQueueLimit?: number;
+  /**
+   * Longer frames are refused on tx as the kernel refuses one over the
+   * device's MTU (EMSGSIZE): consumed, counted in TX_REJECTED (default: none).
+   */
+  txMaxFrame?: number;
 }
 
 export class MemoryPort implements PacketPort {
@@ -22,6 +27,7 @@ export class MemoryPort implements PacketPort {
   /** Frames sent and not yet taken (when not connected to a peer). */
   readonly sent: Uint8Array[] = [];
   txBurstLimit: number;
+  txMaxFrame: number;
   /** When false, tx() drops everything as a NIC without link would. */
   linkUp = true;
   private readonly rxQueueLimit: number;
@@ -35,6 +41,7 @@ export class MemoryPort implements PacketPort {
     this.index = opts.index ?? 0;
     this.txBurstLimit = opts.txBurstLimit ?? Number.MAX_SAFE_INTEGER;
     this.rxQueueLimit = opts.rxQueueLimit ?? Number.MAX_SAFE_INTEGER;
+    this.txMaxFrame = opts.txMaxFrame ?? Number.MAX_SAFE_INTEGER;
   }
 
   /** Wires two ports back to back, like a veth pair: what one sends, the other receives. */
@@ -80,12 +87,21 @@ export class MemoryPort implements PacketPort {
   tx(batch: Batch, slots: Uint16Array, count: number): number {
     this.checkOpen();
     if (!this.linkUp) {
-      if (count > 0) this.counters[IoCounter.TX_LINK_DOWN] += count;
+      if (count <= 0) return 0;
+      this.counters[IoCounter.TX_LINK_DOWN] += count;
+      let bytes = 0;
+      for (let i = 0; i < count; i++) bytes += batch.length[slots[i]];
+      this.counters[IoCounter.TX_LINK_DOWN_BYTES] += bytes;
       return count;
     }
     const n = count < this.txBurstLimit ? count : this.txBurstLimit;
     for (let i = 0; i < n; i++) {
       const s = slots[i];
+      if (batch.length[s] > this.txMaxFrame) {
+        this.counters[IoCounter.TX_REJECTED]++;
+        this.counters[IoCounter.TX_REJECTED_BYTES] += batch.length[s];
+        continue;
+      }
       const frame = batch.arena.slice(batch.start[s], batch.start[s] + batch.length[s]);
       if (this.peer) this.peer.enqueue(frame);
       else this.sent.push(frame);

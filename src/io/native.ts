@@ -28,11 +28,20 @@ export const IoCounter = {
   RX_OFFLOAD_UNSUPPORTED: 4,
   /** AF_PACKET: frames the kernel dropped before our ring (ring full: the worker fell behind). */
   RX_KERNEL_DROPS: 5,
-  COUNT: 6,
+  /** Bytes of the frames counted in TX_REJECTED (so the run loop counts exactly what was sent). */
+  TX_REJECTED_BYTES: 6,
+  /** Bytes of the frames counted in TX_LINK_DOWN. */
+  TX_LINK_DOWN_BYTES: 7,
+  COUNT: 8,
 } as const;
 
-/** Counter names for logs and summaries, by IoCounter index. */
+/** Counter names for logs and summaries, by IoCounter index; the byte counters are reported with their packet counters (IO_COUNTER_BYTES). */
 export const IO_COUNTER_NAMES: readonly string[] = ['rx-oversize', 'tx-rejected', 'tx-link-down', 'rx-checksum-fixed', 'rx-offload-unsupported', 'rx-kernel-drops'];
+/** The byte counter of each named counter that has one (IoCounter index -> IoCounter index). */
+export const IO_COUNTER_BYTES: ReadonlyMap<number, number> = new Map([
+  [IoCounter.TX_REJECTED, IoCounter.TX_REJECTED_BYTES],
+  [IoCounter.TX_LINK_DOWN, IoCounter.TX_LINK_DOWN_BYTES],
+]);
 
 /** The offload metadata layout the addon uses (native/src/vnet.h); equal to OffloadMeta and VNET_HDR_* in pipeline/batch.ts. */
 export interface OffloadLayout {
@@ -211,7 +220,7 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 const ADDON_FILE = 'dataplane_io.node';
 
 /** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */

@@ -2,7 +2,7 @@
 // transmit side that sends a list of a Batch's slots, and for live ports an
 // fd to wait on. TAP, AF_PACKET and memory ports, capture files and test
 // scripts all look the same to the loop.
-import type { Batch } from '../pipeline/batch.js';
+import { OffloadMeta, type Batch } from '../pipeline/batch.js';
 import { IoCounter } from './native.js';
 
 /** Where a run loop takes frames from: a port's receive side, a capture file, a test's script. */
@@ -28,10 +28,16 @@ export interface TxSink {
   /**
    * Sends slots[0..count) of `batch` (each batch.start/length). Returns how
    * many were consumed from the front: sent, or dropped and counted (link
-   * down, refused by the kernel). Fewer than count means the kernel queue is
-   * full: the caller retries the rest later or drops them.
+   * down, refused by the kernel) in `counters`. Fewer than count means the
+   * kernel queue is full: the caller retries the rest later or drops them.
    */
   tx(batch: Batch, slots: Uint16Array, count: number): number;
+  /**
+   * IoCounter.COUNT values, when tx can drop frames it consumes: it counts
+   * them in TX_REJECTED and TX_LINK_DOWN, their bytes in TX_REJECTED_BYTES and
+   * TX_LINK_DOWN_BYTES, so that the caller can tell them from the frames sent.
+   */
+  readonly counters?: Float64Array;
   /** Called once per batch after every port's tx (a capture writer puts the batch in time order here). */
   flush?(batch: Batch): void;
 }
@@ -63,6 +69,34 @@ export function resetRxStarts(batch: Batch, first: number, count: number): void 
   const start = batch.start;
   const end = first + count;
   for (let i = first; i < end; i++) start[i] = batch.slotStart(i);
+}
+
+/**
+ * Takes slots [first, first + n) that a native burst just filled (frame at
+ * batch.start, length in batch.length) into the batch as received on port
+ * `rxPort`, and advances batch.rxCount. `stamped`: the burst wrote
+ * tsSec/tsNsec (AF_PACKET's ring has the kernel's time); otherwise the
+ * timestamp is 0. `offload`: the burst wrote the slots' offload words, which
+ * initSlot would clear; they are kept.
+ */
+export function takeRxBurst(batch: Batch, first: number, n: number, rxPort: number, stamped: boolean, offload: boolean): void {
+  const end = first + n;
+  const length = batch.length;
+  const tsSec = batch.tsSec;
+  const tsNsec = batch.tsNsec;
+  const meta = batch.offload;
+  for (let i = first; i < end; i++) {
+    const m = i * OffloadMeta.WORDS;
+    const flags = meta[m + OffloadMeta.FLAGS];
+    const gsoType = meta[m + OffloadMeta.GSO_TYPE];
+    if (stamped) batch.initSlot(i, length[i], rxPort, tsSec[i], tsNsec[i]);
+    else batch.initSlot(i, length[i], rxPort, 0, 0);
+    if (offload) {
+      meta[m + OffloadMeta.FLAGS] = flags;
+      meta[m + OffloadMeta.GSO_TYPE] = gsoType;
+    }
+  }
+  batch.rxCount = end;
 }
 
 /**

@@ -1,9 +1,9 @@
 // A TAP queue as a PacketPort. With multiQueue, open one TapPort per worker
 // on the same name: the kernel spreads flows over the queues by flow hash, so
 // each flow stays on one worker.
-import { MAX_BATCH, OffloadMeta, type Batch } from '../pipeline/batch.js';
+import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import { loadNative, type NativeIo } from './native.js';
-import { newPortCounters, PortClosedError, resetRxStarts, rxRoom, withPortName, type PacketPort } from './port.js';
+import { newPortCounters, PortClosedError, resetRxStarts, rxRoom, takeRxBurst, withPortName, type PacketPort } from './port.js';
 
 export interface TapPortOptions {
   /** The router's port index (batch.rxPort); default 0. */
@@ -24,7 +24,7 @@ export class TapPort implements PacketPort {
   readonly counters: Float64Array;
   /** Bytes of virtio_net_hdr on each frame of this queue (0 without vnetHdr); the bursts strip and add it. */
   readonly vnetHdrLen: number;
-  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots, see OFFLOAD_SLOT_BYTES). */
+  /** Offloads are on: rx fills and tx reads batch.offload (the batch needs large slots: BatchOptions.largeSlots). */
   readonly offload: boolean;
   private readonly io: NativeIo;
   private fdValue: number;
@@ -91,22 +91,7 @@ export class TapPort implements PacketPort {
     } catch (e) {
       throw withPortName(e, this.name);
     }
-    const end = first + n;
-    if (this.offload) {
-      // initSlot clears the offload words the burst just wrote: keep them.
-      const meta = batch.offload;
-      for (let i = first; i < end; i++) {
-        const m = i * OffloadMeta.WORDS;
-        const f = meta[m];
-        const g = meta[m + 1];
-        batch.initSlot(i, batch.length[i], this.index, 0, 0);
-        meta[m] = f;
-        meta[m + 1] = g;
-      }
-    } else {
-      for (let i = first; i < end; i++) batch.initSlot(i, batch.length[i], this.index, 0, 0);
-    }
-    batch.rxCount = end;
+    takeRxBurst(batch, first, n, this.index, false, this.offload);
     return n;
   }
 

@@ -92,7 +92,7 @@ export class PcapngParser implements FormatParser {
   next(rec: ReusedRecord): boolean {
     const input = this.input;
     for (;;) {
-      let avail = input.ensure(12);
+      const avail = input.ensure(12);
       if (avail === 0) return false;
       if (avail < 8) {
         throw new CaptureFormatError(input.offset, 'truncated block header', `8 bytes needed, file ends after ${avail}`);
@@ -110,13 +110,9 @@ export class PcapngParser implements FormatParser {
         this.skipBlock(blockLen);
         continue;
       }
-      if (avail < blockLen) {
-        avail = input.ensure(blockLen);
-        if (avail < blockLen) this.truncated(blockLen, avail);
-        b = input.buf;
-        p = input.pos;
-      }
-      if (this.u32(b, p + blockLen - 4) !== blockLen) this.trailerMismatch(b, p, blockLen);
+      this.loadBlock(avail, blockLen);
+      b = input.buf;
+      p = input.pos;
       if (type === BLOCK_EPB) {
         this.readPacket(rec, b, p, blockLen, this.u32(b, p + 8));
         return true;
@@ -270,7 +266,7 @@ export class PcapngParser implements FormatParser {
   private readSectionHeader(): void {
     const input = this.input;
     const offset = input.offset;
-    let avail = input.ensure(SHB_MIN_LEN);
+    const avail = input.ensure(SHB_MIN_LEN);
     if (avail < 12) {
       throw new CaptureFormatError(offset, 'truncated section header block', `12 bytes needed, file ends after ${avail}`);
     }
@@ -288,13 +284,9 @@ export class PcapngParser implements FormatParser {
     }
     const blockLen = this.u32(b, p + 4);
     this.checkBlockLength(blockLen, SHB_MIN_LEN);
-    if (avail < blockLen) {
-      avail = input.ensure(blockLen);
-      if (avail < blockLen) this.truncated(blockLen, avail);
-      b = input.buf;
-      p = input.pos;
-    }
-    if (this.u32(b, p + blockLen - 4) !== blockLen) this.trailerMismatch(b, p, blockLen);
+    this.loadBlock(avail, blockLen);
+    b = input.buf;
+    p = input.pos;
     const major = this.u16(b, p + 12);
     const minor = this.u16(b, p + 14);
     // 1.2 was written by some old tools and means the same as 1.0 (libpcap and Wireshark accept both).
@@ -325,37 +317,33 @@ export class PcapngParser implements FormatParser {
     const offset = input.offset;
     const skipped = input.skip(blockLen - 4);
     const avail = skipped === blockLen - 4 ? input.ensure(4) : 0;
-    if (avail < 4) {
-      throw new CaptureFormatError(
-        offset,
-        'truncated block',
-        `block length says ${blockLen} bytes, file ends after ${skipped + Math.min(avail, 4)}`,
-      );
-    }
+    if (avail < 4) truncated(offset, blockLen, skipped + Math.min(avail, 4));
     const trailer = this.u32(input.buf, input.pos);
-    if (trailer !== blockLen) {
-      throw new CaptureFormatError(
-        offset,
-        'corrupt block',
-        `block length ${blockLen} in the header but ${trailer} in the trailer`,
-      );
-    }
+    if (trailer !== blockLen) badTrailer(offset, blockLen, trailer);
     input.pos += 4;
   }
 
-  private truncated(blockLen: number, avail: number): never {
-    throw new CaptureFormatError(
-      this.input.offset,
-      'truncated block',
-      `block length says ${blockLen} bytes, file ends after ${avail}`,
-    );
+  /**
+   * Brings the whole block at the window's position into the window (`avail`
+   * bytes of its `blockLen` are there) and checks the copy of its length at
+   * its end. The window's buffer may move: callers read input.buf and
+   * input.pos again.
+   */
+  private loadBlock(avail: number, blockLen: number): void {
+    const input = this.input;
+    if (avail < blockLen) {
+      avail = input.ensure(blockLen);
+      if (avail < blockLen) truncated(input.offset, blockLen, avail);
+    }
+    const trailer = this.u32(input.buf, input.pos + blockLen - 4);
+    if (trailer !== blockLen) badTrailer(input.offset, blockLen, trailer);
   }
+}
 
-  private trailerMismatch(b: Uint8Array, p: number, blockLen: number): never {
-    throw new CaptureFormatError(
-      this.input.offset,
-      'corrupt block',
-      `block length ${blockLen} in the header but ${this.u32(b, p + blockLen - 4)} in the trailer`,
-    );
-  }
+function truncated(offset: number, blockLen: number, avail: number): never {
+  throw new CaptureFormatError(offset, 'truncated block', `block length says ${blockLen} bytes, file ends after ${avail}`);
+}
+
+function badTrailer(offset: number, blockLen: number, trailer: number): never {
+  throw new CaptureFormatError(offset, 'corrupt block', `block length ${blockLen} in the header but ${trailer} in the trailer`);
 }

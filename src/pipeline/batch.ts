@@ -5,19 +5,23 @@
 //
 // Slots [0, rxCapacity) receive packets from a port; slots above are a pool
 // for packets the pipeline makes itself (ICMP errors, ARP requests,
-// fragments). Every slot starts `HEADROOM` bytes in, so a node can prepend a
-// header (VLAN tag, IPIP/GUE encapsulation) by moving `start` back instead of
-// copying the packet.
+// fragments). Every slot starts `HEADROOM` bytes in, so a node can prepend
+// headers by moving `start` back instead of copying the packet: icmp-error
+// puts its IPv4 and ICMP headers in front of the datagram it quotes, and an
+// encapsulation (IPIP/GUE) would do the same.
 
 export const MAX_BATCH = 256;
 export const DEFAULT_SLOT_BYTES = 2048;
 export const HEADROOM = 128;
 /**
- * Bytes per slot for batches that serve an offload TAP: a TCP super-packet
- * (IPv4 total length up to 65535) plus its Ethernet header (and a VLAN tag)
- * fits, with the usual headroom.
+ * Bytes per slot for batches that serve an offload port (`largeSlots`): a TCP
+ * super-packet (IPv4 total length up to 65535) and its Ethernet header fit,
+ * with the usual headroom. There is room for a VLAN tag too, only so that a
+ * tagged super-frame arrives whole (AF_PACKET's OFFLOAD_MAX_FRAME) and
+ * ethernet-input counts it as tagged (ports are untagged) rather than the
+ * burst as oversize.
  */
-export const OFFLOAD_SLOT_BYTES = 65536 + 2 * HEADROOM;
+const OFFLOAD_SLOT_BYTES = 65536 + 2 * HEADROOM;
 
 /**
  * Per-slot offload metadata (`Batch.offload`, OffloadMeta.WORDS uint16 per
@@ -25,8 +29,10 @@ export const OFFLOAD_SLOT_BYTES = 65536 + 2 * HEADROOM;
  * frame, in that header's order. FLAGS and GSO_TYPE both 0 means "none" (a
  * whole, checksummed frame), which is what initSlot sets; the other words are
  * meaningful only when one of them is set. CSUM_START and HDR_LEN count from
- * the frame's first byte (`start`): ip4-output keeps them so when it moves
- * the start.
+ * the frame's first byte (`start`). They still hold on the way out: ports are
+ * untagged (ethernet-input drops tagged frames), so ip4-output writes the
+ * outgoing Ethernet header where the received one was and `start` does not
+ * move. A node that moved it would have to move them too.
  */
 export const OffloadMeta = {
   /** VNET_HDR_F_NEEDS_CSUM: the TCP/UDP checksum is partial (pseudo-header sum only). */

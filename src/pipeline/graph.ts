@@ -10,11 +10,8 @@
 import { Fate, PacketFlag, type Batch } from './batch.js';
 import { MAX_PORTS } from './ports.js';
 import { CounterRegistry, Counters } from './counters.js';
-import type { Dispatch, PipelineNode } from './node.js';
+import { OUTPUT, type Dispatch, type PipelineNode } from './node.js';
 import { TraceRecorder, Verdict } from './trace-recorder.js';
-
-/** Name of the built-in sink: packets sent here leave by batch.txPort[slot]. */
-export const OUTPUT = 'interface-output';
 
 export class Graph implements Dispatch {
   readonly nodes: PipelineNode[] = [];

@@ -16,6 +16,13 @@ import type { Batch } from './batch.js';
 import type { Counters } from './counters.js';
 import type { TraceDescribeContext, TraceRecordView } from './trace-recorder.js';
 
+/**
+ * Name of the graph's built-in sink: packets sent here leave by
+ * batch.txPort[slot]. Here, not in graph.ts, so nodes name it without
+ * importing the graph.
+ */
+export const OUTPUT = 'interface-output';
+
 /** What a node declares: the next nodes by key, and its drop reasons and counters by key with a description. */
 export interface NodeSpec {
   /** Unique name: "ip4-input". */

@@ -46,34 +46,33 @@ export class PrefixSet {
     return this.keys.byteLength + this.vals.byteLength;
   }
 
-  /** The leaf word stored for exactly (prefix, len), or 0. */
-  get(prefix: number, len: number): number {
+  /**
+   * The slot of (prefix, len): where it is stored, or else the empty slot
+   * that ends its probe (where it would go).
+   */
+  private slotOf(prefix: number, len: number): number {
     const { keys, vals, cap } = this;
     let i = home(slotHash(prefix, len), cap);
     for (;;) {
       const v = vals[i];
-      if (v === 0) return 0;
-      if (keys[i] === prefix && v >>> 24 === len) return v;
+      if (v === 0 || (keys[i] === prefix && v >>> 24 === len)) return i;
       if (++i === cap) i = 0;
     }
+  }
+
+  /** The leaf word stored for exactly (prefix, len), or 0. */
+  get(prefix: number, len: number): number {
+    return this.vals[this.slotOf(prefix, len)];
   }
 
   /** Stores the leaf word for (prefix, len); returns the previous word or 0. */
   set(prefix: number, len: number, word: number): number {
     if (this.size + 1 > this.cap * MAX_LOAD) this.rehash(this.cap * 2);
-    const { keys, vals, cap } = this;
-    let i = home(slotHash(prefix, len), cap);
-    for (;;) {
-      const v = vals[i];
-      if (v === 0) break;
-      if (keys[i] === prefix && v >>> 24 === len) {
-        vals[i] = word;
-        return v;
-      }
-      if (++i === cap) i = 0;
-    }
-    keys[i] = prefix;
-    vals[i] = word;
+    const i = this.slotOf(prefix, len);
+    const previous = this.vals[i];
+    this.vals[i] = word;
+    if (previous !== 0) return previous;
+    this.keys[i] = prefix;
     this.size++;
     this.countByLen[len]++;
     return 0;
@@ -81,15 +80,10 @@ export class PrefixSet {
 
   /** Removes (prefix, len); returns its leaf word or 0 when absent. */
   remove(prefix: number, len: number): number {
+    const i = this.slotOf(prefix, len);
     const { keys, vals, cap } = this;
-    let i = home(slotHash(prefix, len), cap);
-    for (;;) {
-      const v = vals[i];
-      if (v === 0) return 0;
-      if (keys[i] === prefix && v >>> 24 === len) break;
-      if (++i === cap) i = 0;
-    }
     const removed = vals[i];
+    if (removed === 0) return 0;
     let hole = i;
     let j = i;
     for (;;) {

@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import { Counters, type CounterRegistry } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
-import { IO_COUNTER_NAMES, IoCounter } from '../io/native.js';
+import { IO_COUNTER_BYTES, IO_COUNTER_NAMES, IoCounter } from '../io/native.js';
 import { Batch } from '../pipeline/batch.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import type { PipelineNode } from '../pipeline/node.js';
@@ -154,11 +154,13 @@ export class Dataplane {
     });
   }
 
-  /** Non-zero I/O counters of every port, as `io/<port>/<counter>` (packets). */
+  /** Non-zero I/O counters of every port, as `io/<port>/<counter>` (packets; bytes for the tx drops, else 0). */
   ioCounters(): Record<string, { packets: number; bytes: number }> {
     const out: Record<string, { packets: number; bytes: number }> = {};
-    for (const t of this.ports()) t.io.forEach((v, c) => {
-      if (v !== 0) out[`io/${t.name}/${IO_COUNTER_NAMES[c]}`] = { packets: v, bytes: 0 };
+    for (const t of this.ports()) IO_COUNTER_NAMES.forEach((name, c) => {
+      const v = t.io[c];
+      const b = IO_COUNTER_BYTES.get(c);
+      if (v !== 0) out[`io/${t.name}/${name}`] = { packets: v, bytes: b === undefined ? 0 : t.io[b] };
     });
     return out;
   }

@@ -8,7 +8,11 @@ export const PortStat = {
   RX_BYTES: 1,
   TX_PACKETS: 2,
   TX_BYTES: 3,
-  /** Frames the port's kernel queue would not take (full) or that were dropped by the port. */
+  /**
+   * Frames not sent: the port's kernel queue would not take them (full), the
+   * port dropped them (refused by the kernel, link down: also in its I/O
+   * counters), or the port is down or not served here. Never in TX_PACKETS.
+   */
   TX_DROPPED: 4,
   /** 1 while the port is up, 0 once its interface is gone. */
   UP: 5,

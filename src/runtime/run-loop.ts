@@ -10,7 +10,7 @@
 // `idleWaitMs`, and it checks the stop flag between batches. A port whose
 // interface disappears is marked down and counted; the loop keeps serving
 // the others.
-import { isPortGone } from '../io/native.js';
+import { IoCounter, isPortGone } from '../io/native.js';
 import type { RxSource, TxSink } from '../io/port.js';
 import { Fate, type Batch } from '../pipeline/batch.js';
 import type { Router } from '../pipeline/router.js';
@@ -138,18 +138,24 @@ export class RunLoop {
         stats[base + PortStat.TX_DROPPED] += n;
         continue;
       }
-      let sent = 0;
+      // What the port consumed and dropped (kernel refused, link down) is
+      // not sent: its own counters, read around the call, tell how much.
+      const c = p.counters !== undefined && p.counters.length >= IoCounter.COUNT ? p.counters : undefined;
+      const droppedBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN];
+      const bytesBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES];
+      let consumed = 0;
       try {
-        sent = p.tx(batch, slots[i], n);
+        consumed = p.tx(batch, slots[i], n);
       } catch (e) {
         if (!isPortGone(e)) throw e;
         this.portGone(i, e);
       }
-      let bytes = 0;
-      for (let k = 0; k < sent; k++) bytes += batch.length[slots[i][k]];
-      stats[base + PortStat.TX_PACKETS] += sent;
+      const dropped = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN] - droppedBefore;
+      let bytes = c === undefined ? 0 : bytesBefore - (c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES]);
+      for (let k = 0; k < consumed; k++) bytes += batch.length[slots[i][k]];
+      stats[base + PortStat.TX_PACKETS] += consumed - dropped;
       stats[base + PortStat.TX_BYTES] += bytes;
-      stats[base + PortStat.TX_DROPPED] += n - sent;
+      stats[base + PortStat.TX_DROPPED] += n - consumed + dropped;
     }
     for (const f of this.flushers) f.flush?.(batch);
   }

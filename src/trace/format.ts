@@ -9,8 +9,7 @@
 // kept for an ICMP error says which error follows. Fields a node rewrote
 // (TTL, addresses, ports) are shown as "old -> new"; what a node decided on
 // comes from its describeVerdict().
-import { OUTPUT } from '../pipeline/graph.js';
-import type { PipelineNode } from '../pipeline/node.js';
+import { OUTPUT, type PipelineNode } from '../pipeline/node.js';
 import { TraceField, TraceRecordView, Verdict, type TraceDescribeContext } from '../pipeline/trace-recorder.js';
 import { ipv4ToString } from '../wire/address.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';

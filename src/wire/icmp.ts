@@ -65,6 +65,11 @@ export const ICMP_TIME_EXCEEDED = 11;
 export const ICMP_PARAMETER_PROBLEM = 12;
 export const ICMP_TIMESTAMP = 13;
 export const ICMP_TIMESTAMP_REPLY = 14;
+export const ICMP_INFO_REQUEST = 15;
+export const ICMP_INFO_REPLY = 16;
+/** RFC 950 address mask request and reply. */
+export const ICMP_ADDRESS_MASK_REQUEST = 17;
+export const ICMP_ADDRESS_MASK_REPLY = 18;
 
 // Destination unreachable codes (RFC 792, RFC 1122, RFC 1812 5.2.7.1).
 export const ICMP_UNREACH_NET = 0;

@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipIf } from '../skip.js';
 import { decodeFrame } from '../../src/decode/frame.js';
 import { formatFrame } from '../../src/decode/format.js';
 import { bytes, ethernet, icmpMessage, ipv4Packet, pcapFile, tcpSegment, udpDatagram } from './packets.js';
@@ -54,7 +55,7 @@ const CASES: [string, Uint8Array, boolean][] = [
 
 const runnable = hasTools(['tshark', 'capinfos', 'mergecap', 'tcpdump']);
 
-describe.skipIf(!runnable)('edge cases: decode reads past them as tshark and tcpdump do', () => {
+describe('edge cases: decode reads past them as tshark and tcpdump do', skipIf(runnable ? undefined : 'needs tshark, tcpdump and python3-scapy: apt-get install -y tshark tcpdump python3-scapy'), () => {
   const dir = mkdtempSync(join(tmpdir(), 'decode-edge-'));
   const file = join(dir, 'edge.pcap');
   writeFileSync(file, pcapFile(1, CASES.map(([, f]) => f)));

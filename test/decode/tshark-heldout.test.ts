@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipIf } from '../skip.js';
 import { compareWithTshark } from './tshark-compare.js';
 import { hasTools, Tally } from './tally.js';
 
@@ -29,7 +30,7 @@ function scapyPython(): string | undefined {
 const python = scapyPython();
 const runnable = python !== undefined && hasTools(['tshark', 'capinfos', 'mergecap']);
 
-describe.skipIf(!runnable)('decodeFrame agrees with tshark on scapy-built captures it has not seen', () => {
+describe('decodeFrame agrees with tshark on scapy-built captures it has not seen', skipIf(runnable ? undefined : 'needs tshark and python3-scapy: apt-get install -y tshark python3-scapy'), () => {
   const dir = mkdtempSync(join(tmpdir(), 'decode-heldout-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

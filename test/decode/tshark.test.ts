@@ -2,6 +2,7 @@
 // corpus (the fields compared are listed in tshark-compare.ts).
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { skipIf } from '../skip.js';
 import { SHARED_PCAPS } from '../../bench/lib/paths.js';
 import { listCaptures } from './tshark-oracle.js';
 import { compareWithTshark, SUPPORTED } from './tshark-compare.js';
@@ -9,7 +10,7 @@ import { hasTools, Tally } from './tally.js';
 
 const runnable = existsSync(SHARED_PCAPS) && hasTools(['tshark', 'capinfos', 'mergecap']);
 
-describe.skipIf(!runnable)('decodeFrame agrees with tshark over the shared capture corpus', () => {
+describe('decodeFrame agrees with tshark over the shared capture corpus', skipIf(runnable ? undefined : 'needs tshark (apt-get install -y tshark) and the shared capture corpus beside the repository'), () => {
   it('>= 99.5% of compared fields equal, no crash, no frame skipped', async () => {
     const files = listCaptures(SHARED_PCAPS);
     const tally = new Tally(Number(process.env.DECODE_TSHARK_EXAMPLES ?? 4));

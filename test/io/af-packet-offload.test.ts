@@ -177,6 +177,7 @@ s.sendto(b'dp-io plain', ('${ROUTER_IP}', 9005))`;
     }
     expect(port.tx(batch, Uint16Array.of(0, 1), 2)).toBe(2);
     expect(port.counters[IoCounter.TX_REJECTED]).toBe(1);
+    expect(port.counters[IoCounter.TX_REJECTED_BYTES]).toBe(42 + 'dp-io refused'.length);
     await Promise.race([done, new Promise((r) => setTimeout(r, 3000))]);
     if (listener.exitCode === null) listener.kill('SIGKILL');
     expect(out.split('\n')).toContain('dp-io sent');

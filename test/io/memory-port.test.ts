@@ -68,7 +68,19 @@ describe('MemoryPort', () => {
     p.linkUp = false;
     expect(p.tx(batch, slots, 2)).toBe(2);
     expect(p.counters[IoCounter.TX_LINK_DOWN]).toBe(2);
+    expect(p.counters[IoCounter.TX_LINK_DOWN_BYTES]).toBe(120);
     expect(p.sent).toHaveLength(0);
+  });
+
+  it('refuses a frame over txMaxFrame as the kernel refuses one over the MTU: consumed, counted with its bytes, the others sent', () => {
+    const p = new MemoryPort('p', { txMaxFrame: 100 });
+    const batch = new Batch({ rxCapacity: 4 });
+    batch.pushFrame(frame(1), 0, 60, 0, 0, 0);
+    batch.pushFrame(frame(2, 101), 0, 101, 0, 0, 0);
+    batch.pushFrame(frame(3, 100), 0, 100, 0, 0, 0);
+    expect(p.tx(batch, Uint16Array.from([0, 1, 2]), 3)).toBe(3);
+    expect(p.takeSent().map((f) => [f[0], f.length])).toEqual([[1, 60], [3, 100]]);
+    expect([p.counters[IoCounter.TX_REJECTED], p.counters[IoCounter.TX_REJECTED_BYTES]]).toEqual([1, 101]);
   });
 
   it('throws once closed', () => {

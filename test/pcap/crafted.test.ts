@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipIf } from '../skip.js';
 import { LINKTYPE_ETHERNET, LINKTYPE_IPV4, LINKTYPE_LINUX_SLL, LINKTYPE_RAW } from '../../src/pcap/link-type.js';
 import {
   concat,
@@ -79,7 +80,7 @@ const crafted: [name: string, bytes: Uint8Array, records: number][] = [
   ],
 ];
 
-describe.skipIf(!hasTool('tshark'))('crafted captures agree with tshark', () => {
+describe('crafted captures agree with tshark', skipIf(hasTool('tshark') ? undefined : 'tshark is not installed: apt-get install -y tshark'), () => {
   for (const [name, bytes, records] of crafted) {
     it(name, () => {
       const path = join(dir, 'crafted');

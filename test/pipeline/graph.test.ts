@@ -2,8 +2,8 @@
 // counters, vector hand-over and drops.
 import { describe, expect, it } from 'vitest';
 import { Batch } from '../../src/pipeline/batch.js';
-import { Graph, OUTPUT } from '../../src/pipeline/graph.js';
-import { defineNode, kebabCase, PipelineNode, type Dispatch } from '../../src/pipeline/node.js';
+import { Graph } from '../../src/pipeline/graph.js';
+import { defineNode, kebabCase, OUTPUT, PipelineNode, type Dispatch } from '../../src/pipeline/node.js';
 
 const sorterSpec = defineNode({
   name: 'sorter',

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipIf } from '../skip.js';
 import { PcapngWriter, PcapWriter } from '../../src/pcap/writer.js';
 import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
 import { echoFrame, udpFrame, HOST_MAC, ROUTER_MAC } from '../pipeline/build.js';
@@ -40,7 +41,7 @@ describe('dataplane replay', () => {
   const config = join(dir, 'router.yaml');
   writeFileSync(config, BASE_CONFIG);
 
-  it.skipIf(!hasTshark)('sends the ICMP a router must, with valid checksums, out of the right port (checked by tshark)', () => {
+  it('sends the ICMP a router must, with valid checksums, out of the right port (checked by tshark)', skipIf(hasTshark ? undefined : 'tshark is not installed: apt-get install -y tshark'), () => {
     const input = writeInput();
     const out = join(dir, 'out.pcapng');
     const r = dataplane(['replay', input, '--config', config, '--out', out, '--json']);

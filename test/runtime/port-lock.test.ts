@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { skipIf } from '../skip.js';
 import { parseConfig, type PortConfig } from '../../src/config/load.js';
 import { nativeAvailable } from '../../src/io/native.js';
 import { lockPorts, NetnsNotFoundError, PortBusyError, portPlace } from '../../src/runtime/port-lock.js';
@@ -53,7 +54,7 @@ console.log('locked'); setInterval(() => {}, 1000);`;
   return child;
 }
 
-describe.skipIf(!nativeAvailable())('port locks', () => {
+describe('port locks', skipIf(nativeAvailable() ? undefined : 'the native addon is not built (npm install)'), () => {
   it('writes our pid and command line into the lock, and a clean release deletes it', () => {
     const locks = lockPorts(AFP, dir);
     expect(locks.files).toEqual([lockOf('dpl-a'), lockOf('dpl-b')]);

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { MemoryPort } from '../../src/io/memory-port.js';
+import { IoCounter } from '../../src/io/native.js';
 import type { PacketPort } from '../../src/io/port.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
@@ -40,6 +41,26 @@ describe('RunLoop', () => {
     expect(got).toBe(300);
     expect(portStats[0 * PORT_STAT_FIELDS + PortStat.RX_PACKETS]).toBe(300);
     expect(portStats[1 * PORT_STAT_FIELDS + PortStat.TX_PACKETS]).toBe(300);
+  });
+
+  it('counts frames the port consumed but dropped (refused by the kernel, link down) as TX_DROPPED, not as sent', () => {
+    // 1000 B of payload makes a 1042 B frame, 100 B a 142 B one; wan refuses frames over 500 B as a kernel over the MTU does.
+    const sizes = [100, 1000, 100, 1000, 1000, 100];
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new MemoryPort('wan', { index: 1, txMaxFrame: 500 });
+    const { loop, portStats } = setup([lan, wan, undefined]);
+    sizes.forEach((len, i) => lan.inject(udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.200', id: i }, 1000 + i, 53, len)));
+    loop.step();
+    const wanStat = (f: number) => portStats[1 * PORT_STAT_FIELDS + f];
+    expect(wan.sent.map((f) => f.length)).toEqual([142, 142, 142]);
+    expect(wan.counters[IoCounter.TX_REJECTED]).toBe(3);
+    expect([wanStat(PortStat.TX_PACKETS), wanStat(PortStat.TX_BYTES), wanStat(PortStat.TX_DROPPED)]).toEqual([3, 3 * 142, 3]);
+    // The link goes down: the port consumes the next batch whole and sends nothing.
+    wan.linkUp = false;
+    for (let i = 0; i < 4; i++) lan.inject(frame(i));
+    loop.step();
+    expect(wan.counters[IoCounter.TX_LINK_DOWN]).toBe(4);
+    expect([wanStat(PortStat.TX_PACKETS), wanStat(PortStat.TX_BYTES), wanStat(PortStat.TX_DROPPED)]).toEqual([3, 3 * 142, 7]);
   });
 
   it('sleeps when idle and stops when told', () => {

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { skipIf } from '../skip.js';
 import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
 import { PcapngWriter } from '../../src/pcap/writer.js';
 import { dataplane } from '../cli-run.js';
@@ -44,7 +45,7 @@ function readTrace(path: string): { iface: string; comments: string[] }[] {
     });
 }
 
-describe.skipIf(!hasTshark)('dataplane replay --trace', () => {
+describe('dataplane replay --trace', skipIf(hasTshark ? undefined : 'tshark is not installed: apt-get install -y tshark'), () => {
   it('traces a TTL-1, an unrouted and a forwarded packet: the comments name each verdict and the output port', () => {
     const out = join(dir, 'out.pcapng');
     const trace = join(dir, 'trace.pcapng');

@@ -14,11 +14,10 @@
 import { ETH_HEADER_LEN, ETHERTYPE_IPV4 } from '../../wire/ethernet.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
-import { OUTPUT } from '../graph.js';
 import { OffloadMeta, type Batch } from '../batch.js';
 import { completeChecksum } from '../offload.js';
 import type { ForwardingContext } from '../context.js';
-import { defineNode, PipelineNode, type Dispatch } from '../node.js';
+import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../node.js';
 
 const spec = defineNode({
   name: 'ip4-output',

@@ -11,7 +11,6 @@ import { ICMP_TIME_EXCEEDED, ICMP_TIME_EXCEEDED_REASSEMBLY } from '../../wire/ic
 import { Fate, PacketFlag, type Batch } from '../batch.js';
 import type { Clock } from '../clock.js';
 import { icmpErrorCode } from '../context.js';
-import type { Graph } from '../graph.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import { FragmentResult, Reassembler } from '../reassembly.js';
 import { Verdict, type TraceRecordView } from '../trace-recorder.js';
@@ -37,7 +36,7 @@ const REASSEMBLY_TIME_EXCEEDED = icmpErrorCode(ICMP_TIME_EXCEEDED, ICMP_TIME_EXC
 export class Ip4Reassembly extends PipelineNode<typeof spec> {
   private readonly expired: (c: number) => void;
   private serviceBatch: Batch | undefined;
-  private serviceGraph: Graph | undefined;
+  private serviceDispatch: Dispatch | undefined;
 
   constructor(
     readonly reassembler: Reassembler,
@@ -96,17 +95,17 @@ export class Ip4Reassembly extends PipelineNode<typeof spec> {
     }
   }
 
-  /** Timer work, before each batch: gives up datagrams whose time ran out. */
-  service(batch: Batch, graph: Graph): void {
+  /** Timer work, before each batch: gives up datagrams whose time ran out (`d`: the graph). */
+  service(batch: Batch, d: Dispatch): void {
     this.serviceBatch = batch;
-    this.serviceGraph = graph;
+    this.serviceDispatch = d;
     this.reassembler.service(this.clock.nowMs(), this.expired);
   }
 
   /** ICMP time exceeded (fragment reassembly) about a datagram given up, quoting its first fragment; nothing when that never came. */
   private answerTimeout(c: number): void {
     const batch = this.serviceBatch!;
-    const g = this.serviceGraph!;
+    const g = this.serviceDispatch!;
     const r = this.reassembler;
     g.counters.add(this.dropBase + this.reason.timeout, 0);
     if (!r.hasFirst(c)) return;
