@@ -47,10 +47,10 @@ function usage(): string {
     `Areas: ${Object.keys(AREAS).join(', ')} (default: all)`,
     'Results: printed, and written to bench/results/<area>.json',
     '',
-    '--vs REF     pipeline only: run the forwarding benchmark of this tree and of git revision REF',
-    '             (built in a temporary worktree) in turn, and report the pairwise ratio',
+    '--vs REF     pipeline only: the forwarding pipeline of this tree and of git revision REF (a revision with the run loop, 8b7fe64 or later)',
+    '             built in a temporary worktree, timed in alternating chunks in one process (CPU time), pairwise ratio',
     '             (written to bench/results/pipeline-vs.json)',
-    '--rounds N   pairs of runs for --vs (default 8)',
+    '--rounds N   pairs of chunks (256k packets each) for --vs (default 60)',
   ].join('\n');
 }
 
@@ -64,7 +64,7 @@ async function main(): Promise<number> {
   if (vs >= 0) {
     const ref = args[vs + 1];
     const r = args.indexOf('--rounds');
-    const rounds = r >= 0 ? Number(args[r + 1]) : 8;
+    const rounds = r >= 0 ? Number(args[r + 1]) : 60;
     const rest = args.filter((_, i) => i !== vs && i !== vs + 1 && (r < 0 || (i !== r && i !== r + 1)));
     if (ref === undefined || ref.startsWith('--') || !Number.isInteger(rounds) || rounds < 1 || rounds > 100 || rest.some((a) => a !== 'pipeline')) {
       console.error(`bench: --vs takes a git revision, --rounds 1-100, and only the pipeline area\n${usage()}`);

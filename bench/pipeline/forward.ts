@@ -15,7 +15,8 @@ import { CountingOutput, RepeatInput } from './bench-ports.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { synthetic64 } from '../decode/frames.js';
 
-const CONFIG = `
+/** Two ports, the sink's neighbor known: 64-byte frames from gen are forwarded to sink. */
+export const FORWARD_CONFIG = `
 ports:
   - { name: gen, mac: "02:00:00:00:00:01", address: 203.0.113.1/24 }
   - { name: sink, mac: "02:00:00:00:00:02", address: 198.19.0.254/24 }
@@ -24,7 +25,7 @@ neighbors:
 `;
 
 export async function runForwardBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
-  const config = parseConfig(CONFIG, 'bench', '.');
+  const config = parseConfig(FORWARD_CONFIG, 'bench', '.');
   const { fib, nexthops } = compileFib(config);
   const batch = new Batch();
   const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });

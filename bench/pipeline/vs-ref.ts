@@ -10,18 +10,56 @@ import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
+import { FORWARD_CONFIG } from './forward.js';
 import { PROJECT_ROOT } from '../lib/paths.js';
 
-const ONE_RUN = (dist: string) => `
-const { runForwardBench } = await import(${JSON.stringify(join(dist, 'bench', 'pipeline', 'forward.js'))});
-const { rows } = await runForwardBench();
-process.stdout.write(String(rows[0].value));`;
+/**
+ * The child that measures: it loads the forwarding pipeline of both trees
+ * into one process (the same setup as forward.ts, from each tree's own
+ * modules) and times them in alternating chunks of CPU time. On a shared VM
+ * the speed of a process drifts by 2x with the host's load and with JIT
+ * luck; chunks of A and B side by side in one process see the same drift,
+ * so their pairwise ratio holds where separate runs do not.
+ */
+const CHILD = `
+const [dirA, dirB, rounds] = JSON.parse(process.argv[1]);
+async function setup(dir) {
+  const m = (p) => import(dir + p);
+  const { parseConfig } = await m('/src/config/load.js');
+  const { Batch, MAX_BATCH } = await m('/src/pipeline/batch.js');
+  const { ManualClock } = await m('/src/pipeline/clock.js');
+  const { Router } = await m('/src/pipeline/router.js');
+  const { compileFib } = await m('/src/route/fib.js');
+  const { RunLoop } = await m('/src/runtime/run-loop.js');
+  const { CountingOutput, RepeatInput } = await m('/bench/pipeline/bench-ports.js');
+  const { synthetic64 } = await m('/bench/decode/frames.js');
+  const config = parseConfig(${JSON.stringify(FORWARD_CONFIG)}, 'bench', '.');
+  const { fib, nexthops } = compileFib(config);
+  const batch = new Batch();
+  const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
+  const frames = synthetic64(MAX_BATCH);
+  const views = Array.from({ length: MAX_BATCH }, (_, i) => frames.arena.subarray(frames.offsets[i], frames.offsets[i] + frames.lengths[i]));
+  const out = new CountingOutput();
+  const loop = new RunLoop({ router, batch, inputs: [new RepeatInput(0, views)], outputs: [out, out] });
+  return { loop, n: MAX_BATCH };
+}
+const A = await setup(dirA);
+const B = await setup(dirB);
+for (let i = 0; i < 20000; i++) { A.loop.step(); B.loop.step(); }
+const CHUNK = 1000;
+const time = (x) => { const t0 = process.cpuUsage(); for (let i = 0; i < CHUNK; i++) x.loop.step(); const t = process.cpuUsage(t0); return ((t.user + t.system) * 1000) / (CHUNK * x.n); };
+const out = [];
+for (let r = 0; r < rounds; r++) {
+  // Alternate which goes first, so neither always follows the other.
+  if (r % 2 === 0) { const a = time(A); out.push([a, time(B)]); } else { const b = time(B); out.push([time(A), b]); }
+}
+process.stdout.write(JSON.stringify(out));`;
 
-function forwardMpps(dist: string): number {
-  const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', ONE_RUN(dist)], { encoding: 'utf8', timeout: 300_000 });
-  const v = Number(r.stdout.trim().split('\n').at(-1));
-  if (r.status !== 0 || !Number.isFinite(v)) throw new Error(`forward bench in ${dist} failed: ${r.stderr.slice(-2000)}`);
-  return v;
+/** [ns/packet of A, ns/packet of B] per round, measured in one child process. */
+function interleaved(distA: string, distB: string, rounds: number): [number, number][] {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', CHILD, JSON.stringify([distA, distB, rounds])], { encoding: 'utf8', timeout: 900_000 });
+  if (r.status !== 0) throw new Error(`pipeline A/B failed: ${r.stderr.slice(-2000)}`);
+  return JSON.parse(r.stdout) as [number, number][];
 }
 
 function median(xs: number[]): number {
@@ -59,17 +97,13 @@ export async function runPipelineVsRef(ref: string, rounds: number): Promise<{ r
   const label = `${head}${dirty ? '+changes' : ''}`;
   const other = buildRef(ref);
   try {
-    const a: number[] = [];
-    const b: number[] = [];
-    const ratios: number[] = [];
-    for (let i = 0; i < rounds; i++) {
-      a.push(forwardMpps(here));
-      b.push(forwardMpps(other.dist));
-      ratios.push(a[i] / b[i]);
-      console.error(`bench: round ${i + 1}/${rounds}: ${label} ${a[i].toFixed(2)} Mpps, ${ref} ${b[i].toFixed(2)} Mpps, ratio ${ratios[i].toFixed(3)}`);
-    }
+    const pairs = interleaved(here, other.dist, rounds);
+    const a = pairs.map((p) => 1e3 / p[0]);
+    const b = pairs.map((p) => 1e3 / p[1]);
+    // How fast this tree is relative to REF: REF's time over ours.
+    const ratios = pairs.map((p) => p[1] / p[0]);
     const ratio = median(ratios);
-    const notes = (xs: number[]) => `median of ${rounds} runs (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)}); runs alternate with the other row`;
+    const notes = (xs: number[]) => `median of ${rounds} chunks of 256k packets, CPU time (min ${Math.min(...xs).toFixed(2)}, max ${Math.max(...xs).toFixed(2)}); chunks alternate with the other row in one process`;
     const rows: BenchRow[] = [
       { name: 'pipeline/forward-64B', subject: `this tree (${label})`, value: median(a), unit: 'Mpps', nsPerOp: 1e3 / median(a), notes: notes(a) },
       { name: 'pipeline/forward-64B', subject: `${ref} (${other.sha.slice(0, 8)})`, value: median(b), unit: 'Mpps', nsPerOp: 1e3 / median(b), notes: notes(b) },

@@ -23,8 +23,10 @@ export class Graph implements Dispatch {
   /**
    * What became of received packets, by the port they arrived on:
    * fateByRxPort[port * Fate.COUNT + fate]. Each received packet is counted
-   * once (PacketFlag.ACCOUNTED), so per port: received = forwarded + dropped
-   * + delivered to the router + queued for ARP.
+   * once (PacketFlag.ACCOUNTED) as dropped, delivered to the router or
+   * queued for ARP; the rest left the router, so per port forwarded =
+   * received - dropped - delivered - queued (the FORWARDED entry stays 0:
+   * the common path counts nothing per packet).
    */
   readonly fateByRxPort = new Float64Array(MAX_PORTS * Fate.COUNT);
 
@@ -155,7 +157,8 @@ export class Graph implements Dispatch {
     // The router's own packets, pieces of a counted packet, and packets counted already are not counted (again).
     if ((f[slot] & (PacketFlag.ACCOUNTED | PacketFlag.LOCAL_ORIGIN | PacketFlag.CHILD)) !== 0) return;
     f[slot] |= PacketFlag.ACCOUNTED;
-    this.fateByRxPort[this.currentBatch.rxPort[slot] * Fate.COUNT + fate]++;
+    // Forwarded is what is left of the received packets once the others are counted (see run()).
+    if (fate !== Fate.FORWARDED) this.fateByRxPort[this.currentBatch.rxPort[slot] * Fate.COUNT + fate]++;
   }
 
   countDrop(node: PipelineNode, reason: number, slot: number): void {
@@ -209,14 +212,13 @@ export class Graph implements Dispatch {
         node.process(batch, this.vectors[id], count, this);
       }
     }
-    const oc = this.outputCounter;
-    const flags = batch.flags;
-    const rxPort = batch.rxPort;
-    const fates = this.fateByRxPort;
-    for (let i = 0; i < this.outputCount; i++) {
-      const s = this.output[i];
-      counters.add(oc, batch.length[s]);
-      if ((flags[s] & (PacketFlag.ACCOUNTED | PacketFlag.LOCAL_ORIGIN | PacketFlag.CHILD)) === 0) fates[rxPort[s] * Fate.COUNT + Fate.FORWARDED]++;
-    }
+    // What left counts once per batch; a received packet's fate "forwarded" is not counted here but
+    // derived (received - dropped - to the router - queued), so the common path costs nothing per packet.
+    let bytes = 0;
+    const length = batch.length;
+    for (let i = 0; i < this.outputCount; i++) bytes += length[this.output[i]];
+    const v = counters.values;
+    v[2 * this.outputCounter] += this.outputCount;
+    v[2 * this.outputCounter + 1] += bytes;
   }
 }

@@ -14,6 +14,8 @@ export class PortTable {
   readonly prefixLen: Uint8Array;
   /** Network mask per port (0 for /0). */
   readonly mask: Uint32Array;
+  /** The subnet's broadcast address per port; 0 (never a valid source) for /31 and /32, which have none. */
+  readonly broadcast: Uint32Array;
   readonly mtu: Uint32Array;
   /** 1 for an offload TAP or AF_PACKET port (takes TCP super-packets and partial checksums), else 0. */
   readonly offload: Uint8Array;
@@ -27,6 +29,7 @@ export class PortTable {
     this.address = new Uint32Array(this.count);
     this.prefixLen = new Uint8Array(this.count);
     this.mask = new Uint32Array(this.count);
+    this.broadcast = new Uint32Array(this.count);
     this.mtu = new Uint32Array(this.count);
     this.offload = new Uint8Array(this.count);
     this.promiscuous = new Uint8Array(this.count).fill(opts.promiscuous === true ? 1 : 0);
@@ -35,6 +38,7 @@ export class PortTable {
       this.address[i] = p.address >>> 0;
       this.prefixLen[i] = p.prefixLen;
       this.mask[i] = p.prefixLen === 0 ? 0 : (0xffffffff << (32 - p.prefixLen)) >>> 0;
+      this.broadcast[i] = p.prefixLen < 31 ? (p.address | ~this.mask[i]) >>> 0 : 0;
       this.mtu[i] = p.mtu;
       this.offload[i] = p.io?.offload === true ? 1 : 0;
     });

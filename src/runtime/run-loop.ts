@@ -105,10 +105,11 @@ export class RunLoop {
     for (let i = 0; i < outputs.length; i++) {
       const base = i * PORT_STAT_FIELDS;
       const f = i * Fate.COUNT;
-      stats[base + PortStat.RX_FORWARDED] = fates[f + Fate.FORWARDED];
+      // Every received packet has its fate once the batch is done: what was not dropped, taken or queued left.
       stats[base + PortStat.RX_DROPPED] = fates[f + Fate.DROPPED];
       stats[base + PortStat.RX_LOCAL] = fates[f + Fate.LOCAL];
       stats[base + PortStat.RX_QUEUED] = fates[f + Fate.QUEUED];
+      stats[base + PortStat.RX_FORWARDED] = stats[base + PortStat.RX_PACKETS] - fates[f + Fate.DROPPED] - fates[f + Fate.LOCAL] - fates[f + Fate.QUEUED];
     }
     if (g.outputCount > 0) this.transmit();
     if (tracing) tracer.finished(batch);

@@ -46,8 +46,7 @@ export class Ip4Input extends PipelineNode<typeof spec> {
     const flags = batch.flags;
     const portAddress = ports.address;
     const portCount = ports.count;
-    const portMask = ports.mask;
-    const portPrefixLen = ports.prefixLen;
+    const portBroadcast = ports.broadcast;
     const rxPort = batch.rxPort;
     const R = this.reason;
     let w = 0;
@@ -107,9 +106,7 @@ export class Ip4Input extends PipelineNode<typeof spec> {
         d.drop(this, R.ownSourceAddress, s);
         continue;
       }
-      const port = rxPort[s];
-      const mask = portMask[port];
-      if (portPrefixLen[port] < 31 && (src | mask) === -1 && ((src ^ portAddress[port]) & mask) === 0) {
+      if (src === portBroadcast[rxPort[s]]) {
         d.drop(this, R.broadcastSource, s);
         continue;
       }
