@@ -62,19 +62,22 @@
 // B -> A at once (the reply key of one is the original key of the other),
 // serialise on a shared bucket and the second sees the first's entry.
 //
-// Only the lock (Atomics.compareExchange) and the unlock (Atomics.store) are
-// atomic operations; everything else is plain typed-array access, because in
-// this V8 every Atomics call is a builtin call, ~10x the cost of an element
-// load (bench/flow/flow.ts, `flow/atomics` rows: 22.6 vs 2.0 ns), and a
-// lookup reads a dozen words.
-// That is sound where the dataplane runs: x86-64 keeps loads in order with
-// loads and stores with stores, the locked CAS and Atomics.store's xchg are
-// full barriers, and V8 keeps typed-array accesses in program order and does
-// read the version again (test/flow/flow-race.test.ts checks this platform
-// assumption: a plain-load seqlock reader against a writer thread sees no
-// torn read, and sees many without the re-check).
-// A weakly ordered CPU (ARM) would need Atomics.load for the two version
-// reads, at that price.
+// The version reads, the lock (Atomics.compareExchange) and the unlock
+// (Atomics.store) are atomic operations; the signatures, values and key words
+// are plain typed-array accesses, because in V8 every Atomics call is a
+// builtin call, ~10x the cost of an element load (bench/flow/micro.ts,
+// `flow/atomics` rows), and a lookup reads a dozen words.
+// The version reads must be atomic: with two plain loads of the version and
+// no store between them, Node 24's optimising compiler keeps only the first
+// (the second is "redundant"), so the re-check never fails and a reader can
+// take a torn entry (test/flow/flow-race.test.ts caught it on Node 24; Node 20
+// kept both loads). An Atomics.load is neither dropped nor moved, and no plain
+// load is moved across it.
+// The rest is sound where the dataplane runs: x86-64 keeps loads in order
+// with loads and stores with stores, and the locked CAS and Atomics.store's
+// xchg are full barriers (the race test checks the pattern against a writer
+// thread: no torn read with the re-check, many without it).
+// A weakly ordered CPU (ARM) would need the data loads to be ordered too.
 //
 // What the version check is for here: a reader that read a slot just before
 // its flow was removed, then the flow's record after the owner gave the id to
@@ -210,7 +213,7 @@ export class FlowIndex {
     const keys = this.keys;
     const shift = this.recordShift;
     for (;;) {
-      const v = b[base];
+      const v = Atomics.load(b, base);
       let res = -1;
       for (let s = base + SIG, end = base + SIG + SLOTS; s < end; s++) {
         if (b[s] === h) {
@@ -225,7 +228,7 @@ export class FlowIndex {
         }
       }
       if (res < 0 && b[base + OVF] !== 0) res = -2;
-      if ((v & 1) === 0 && b[base] === v) return res;
+      if ((v & 1) === 0 && Atomics.load(b, base) === v) return res;
     }
   }
 
@@ -354,9 +357,16 @@ export class FlowIndex {
   private lock(bucket: number): void {
     const b = this.buckets;
     const i = bucket << BUCKET_SHIFT;
+    // The first read is a plain guess; the CAS returns what it found, and a
+    // locked bucket is re-read with Atomics.load (a plain re-read in this
+    // loop may be hoisted out of it).
+    let v = b[i];
     for (;;) {
-      const v = b[i];
-      if ((v & 1) === 0 && Atomics.compareExchange(b, i, v, (v + 1) | 0) === v) return;
+      if ((v & 1) === 0) {
+        const seen = Atomics.compareExchange(b, i, v, (v + 1) | 0);
+        if (seen === v) return;
+        v = seen;
+      } else v = Atomics.load(b, i);
     }
   }
 

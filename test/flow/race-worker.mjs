@@ -172,7 +172,7 @@ const modes = {
 
   /**
    * The platform assumption under FlowIndex's readers: a seqlock read with
-   * plain typed-array loads. The writer bumps the version with Atomics.store
+   * Atomics.load of the version and plain typed-array loads of the data. The writer bumps the version with Atomics.store
    * and writes the data words with plain stores, as FlowIndex's writers do.
    */
   seqlockWriter() {
@@ -205,9 +205,12 @@ const modes = {
     while (Date.now() < end && (checked || torn === 0)) {
       for (let n = 0; n < 100_000; n++) {
         for (;;) {
-          const v1 = a[0];
+          // As FlowIndex.scan: the version with Atomics.load, the data with
+          // plain loads. (Plain version loads pass on Node 20 and fail on
+          // Node 24, whose compiler drops the second as redundant.)
+          const v1 = checked ? Atomics.load(a, 0) : a[0];
           const x = a[1], y = a[2], z = a[3];
-          const v2 = a[0];
+          const v2 = checked ? Atomics.load(a, 0) : a[0];
           if (!checked || ((v1 & 1) === 0 && v1 === v2)) {
             if (x !== y || y !== z) torn++;
             break;
