@@ -208,7 +208,7 @@ export const configSchema = z
     conntrack: z
       .object({
         /** Flows the table holds (all workers together); about 128 bytes each. */
-        capacity: z.number().int('must be a whole number').min(1024, 'must be at least 1024').max(16 * 1024 * 1024, 'must be at most 16777216').default(1 << 20),
+        capacity: z.number().int('must be a whole number').min(16, 'must be at least 16').max(16 * 1024 * 1024, 'must be at most 16777216').default(1 << 20),
       })
       .strict()
       .default({ capacity: 1 << 20 }),

@@ -24,7 +24,13 @@ export const FlowState = {
   ICMP: 18,
   /** Any other protocol, tracked by addresses only. */
   OTHER: 19,
-  COUNT: 20,
+  /** A NAT binding (or filter permission) some flow holds: never expires while held (src/nat/refs.ts). */
+  HELD: 20,
+  /** A NAT binding no flow holds any more: expires after the profile's binding timeout. */
+  UNHELD: 21,
+  /** Where a datagram's later fragments find the flow its first fragment belongs to. */
+  FRAGMENT: 22,
+  COUNT: 23,
 } as const;
 
 export type TimeoutProfile = 'rfc' | 'cloud-nat';
@@ -33,9 +39,14 @@ const S = 1000;
 const MIN = 60 * S;
 
 /** Per-profile durations (ms) of the classes of state. */
-const PROFILES: Record<TimeoutProfile, { tcpEstablished: number; tcpTransitory: number; tcpTimeWait: number; tcpClose: number; udp: number; icmp: number; other: number }> = {
-  rfc: { tcpEstablished: 124 * MIN, tcpTransitory: 4 * MIN, tcpTimeWait: 4 * MIN, tcpClose: 10 * S, udp: 2 * MIN, icmp: 60 * S, other: 2 * MIN },
-  'cloud-nat': { tcpEstablished: 1200 * S, tcpTransitory: 30 * S, tcpTimeWait: 120 * S, tcpClose: 10 * S, udp: 30 * S, icmp: 30 * S, other: 30 * S },
+// binding: how long a NAT binding outlives the last flow that used it (a
+// flow itself lasts its own timeout after its last packet, so the binding
+// already lived at least that long after the last packet). fragment: how long
+// later fragments of a datagram find its first fragment's flow (RFC 791's
+// reassembly timer, as Linux's ipfrag_time).
+const PROFILES: Record<TimeoutProfile, { tcpEstablished: number; tcpTransitory: number; tcpTimeWait: number; tcpClose: number; udp: number; icmp: number; other: number; binding: number; fragment: number }> = {
+  rfc: { tcpEstablished: 124 * MIN, tcpTransitory: 4 * MIN, tcpTimeWait: 4 * MIN, tcpClose: 10 * S, udp: 2 * MIN, icmp: 60 * S, other: 2 * MIN, binding: 30 * S, fragment: 30 * S },
+  'cloud-nat': { tcpEstablished: 1200 * S, tcpTransitory: 30 * S, tcpTimeWait: 120 * S, tcpClose: 10 * S, udp: 30 * S, icmp: 30 * S, other: 30 * S, binding: 30 * S, fragment: 30 * S },
 };
 
 /** Idle timeout in ms by FlowState, for a profile. */
@@ -50,5 +61,8 @@ export function timeoutTable(profile: TimeoutProfile): Float64Array {
   t[FlowState.UDP_REPLIED] = p.udp;
   t[FlowState.ICMP] = p.icmp;
   t[FlowState.OTHER] = p.other;
+  t[FlowState.HELD] = 2 ** 31 - 1;
+  t[FlowState.UNHELD] = p.binding;
+  t[FlowState.FRAGMENT] = p.fragment;
   return t;
 }

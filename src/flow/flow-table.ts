@@ -7,7 +7,8 @@
 //
 //   keys    8 words   original key, reply key (flow-key.ts); the index
 //                     verifies every lookup hit against them
-//   state   1 word    opaque small int, 0..63 (CAS by any worker)
+//   state   1 word    low 6 bits: the state, 0..62, whose timeout applies;
+//                     the rest is the user's (CAS by any worker)
 //   last    1 word    last seen: ms since the table's epoch, Int32, wrap-safe
 //   flags   1 word    IN_USE, SEEN_REPLY, ASSURED (Atomics.or by any worker),
 //                     bits 8-15 the owner worker
@@ -69,6 +70,12 @@ const USER_SHIFT = 2;
 const RECORD_BYTES = (KEY_WORDS + 4 + USER_WORDS) * 4;
 
 export const MAX_STATES = 64;
+/**
+ * The state word of a flow the owner's sweep is ending (its low 6 bits are
+ * MAX_STATES - 1): set by CAS from the state the sweep judged, so a worker
+ * CASing the state at the same moment either keeps the flow or sees this.
+ */
+export const CLAIMED_STATE = MAX_STATES - 1;
 export const MAX_CAPACITY = 1 << 24;
 export const MAX_WORKERS = 255;
 
@@ -425,13 +432,17 @@ export class FlowTable {
     const todo = Math.min(maxRecords, limit - this.first); // one lap at most
     for (let seen = 0; seen < todo; seen++) {
       if (cur >= limit) cur = this.first;
-      if ((flags[cur] & FLAG_IN_USE) !== 0 && ((now - lasts[cur]) | 0) >= this.timeouts[states[cur] & (MAX_STATES - 1)]) {
-        if (expired !== undefined) {
-          if (n >= expired.length) break;
-          expired[n] = cur;
+      const st = states[cur];
+      if ((flags[cur] & FLAG_IN_USE) !== 0 && ((now - lasts[cur]) | 0) >= this.timeouts[st & (MAX_STATES - 1)]) {
+        if (expired !== undefined && n >= expired.length) break;
+        // Claim the flow: a worker that moved its state meanwhile (a packet
+        // moved a TCP state, a NAT binding took a reference) keeps it alive,
+        // and one that tries after this sees CLAIMED_STATE and leaves it.
+        if (Atomics.compareExchange(states, cur, st, CLAIMED_STATE) === st) {
+          if (expired !== undefined) expired[n] = cur;
+          this.release(cur);
+          n++;
         }
-        this.release(cur);
-        n++;
       }
       cur++;
     }

@@ -78,6 +78,18 @@ export const PacketFlag = {
   CHILD: 32,
 } as const;
 
+/** Batch.ctMark: what nat-output does with a packet that has no flow yet. */
+export const CtMark = {
+  /** Nothing: a tracked packet already translated, or one no stateful feature wants. */
+  NONE: 0,
+  /** A candidate for a new flow: source translation if a rule of the egress port takes it. */
+  NEW: 1,
+  /** Destination translated by DNAT rule ctRef: a new flow whatever leaves it. */
+  DNAT: 2,
+  /** Destination translated to the internal endpoint of binding ctRef (inbound through a binding, or hairpin). */
+  VIA_BINDING: 3,
+} as const;
+
 /** What became of a received packet, counted once per packet by its rx port (Graph.fateByRxPort). */
 export const Fate = {
   /** Left the router (whole, or as fragments or segments). */
@@ -143,6 +155,16 @@ export class Batch {
   readonly offload: Uint16Array;
   /** Which traced packet a slot belongs to (meaningful only with PacketFlag.TRACED). */
   readonly traceId: Uint32Array;
+  /**
+   * Connection tracking (src/nat/): what ct-input decided about a packet with
+   * no flow yet, for nat-output after routing (CtMark; NONE for every other
+   * packet, set by initSlot), the entry it refers to (a binding or DNAT
+   * rule), and the packet's key as it arrived, before any translation
+   * (4 words per slot: the new flow's original key).
+   */
+  readonly ctMark: Uint8Array;
+  readonly ctRef: Int32Array;
+  readonly ctKey: Int32Array;
   /** Count of received packets in slots [0, rxCount). */
   rxCount = 0;
   /** Packets marked TRACED in this batch (0 nearly always: the graph skips every trace check then). */
@@ -179,6 +201,9 @@ export class Batch {
     this.icmpError = new Uint32Array(n);
     this.offload = new Uint16Array(n * OffloadMeta.WORDS);
     this.traceId = new Uint32Array(n);
+    this.ctMark = new Uint8Array(n);
+    this.ctRef = new Int32Array(n);
+    this.ctKey = new Int32Array(n * 4);
     this.freeGenerated = new Uint16Array(generated);
     this.freeJumbo = new Uint16Array(jumbo);
     this.reset();
@@ -214,6 +239,7 @@ export class Batch {
     this.tsSec[i] = tsSec;
     this.tsNsec[i] = tsNsec;
     this.flags[i] = 0;
+    this.ctMark[i] = 0;
     const m = i * OffloadMeta.WORDS;
     this.offload[m] = 0;
     this.offload[m + 1] = 0;

@@ -53,6 +53,23 @@ export class Graph implements Dispatch {
     return this;
   }
 
+  /**
+   * Sends what node `from` sends to its next `key` to node `to` instead: how
+   * an optional feature (connection tracking, NAT) is spliced into an edge
+   * of the packet path without the nodes on either side knowing. `to` must
+   * lead on to the edge's old target itself. Before build().
+   */
+  redirect(from: string, key: string, to: string): this {
+    if (this.built) throw new Error('graph already built');
+    const node = this.node(from);
+    const i = Object.keys(node.spec.next).indexOf(key);
+    if (i < 0) throw new Error(`node '${from}' has no next '${key}' (it has: ${Object.keys(node.spec.next).join(', ')})`);
+    this.redirects.set(`${from}\0${i}`, to);
+    return this;
+  }
+
+  private readonly redirects = new Map<string, string>();
+
   node(name: string): PipelineNode {
     const id = this.byName.get(name);
     if (id === undefined) throw new Error(`no node named '${name}'`);
@@ -71,6 +88,7 @@ export class Graph implements Dispatch {
       const n = this.nodes[id];
       n.id = id;
       n.nextIds = new Int32Array(n.nextNames.length);
+      n.nextNames = n.nextNames.map((declared, i) => this.redirects.get(`${n.name}\0${i}`) ?? declared);
       n.nextNames.forEach((name, i) => {
         const target = name === OUTPUT ? this.outputId : this.byName.get(name);
         if (target === undefined) throw new Error(`node '${n.name}' declares next node '${name}', which is not in the graph`);

@@ -105,8 +105,8 @@ export abstract class PipelineNode<S extends NodeSpec = NodeSpec> {
   readonly reason: Numbered<S['drops']>;
   /** Counter indexes by key; filled in when the graph is built. */
   readonly counter: Numbered<NonNullable<S['counters']>>;
-  /** Names of the next nodes, by next number. */
-  readonly nextNames: readonly string[];
+  /** Names of the next nodes, by next number (as the graph resolved them: a redirect replaces the declared one). */
+  nextNames: readonly string[];
   /** Drop reasons, by reason number. */
   readonly drops: readonly DropReason[];
   /** Other counters this node keeps. */

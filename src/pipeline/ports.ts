@@ -1,6 +1,16 @@
 // The router's ports as the data plane sees them: MAC, address, prefix and
 // MTU per port index, in typed arrays.
-import type { PortConfig } from '../config/load.js';
+
+/** What the port table reads of a configured port (config/load.ts's PortConfig has it; declared here so the pipeline does not import the config). */
+export interface PortSpec {
+  name: string;
+  /** Six bytes. */
+  mac: Uint8Array;
+  address: number;
+  prefixLen: number;
+  mtu: number;
+  io?: { offload?: boolean };
+}
 
 /** Most ports a router has (port indexes fit the batch's Uint16 rx/tx port arrays with room to spare). */
 export const MAX_PORTS = 4096;
@@ -22,7 +32,7 @@ export class PortTable {
   /** 1 where the port takes unicast frames for any MAC (replay --promisc: captures made elsewhere), else 0. */
   readonly promiscuous: Uint8Array;
 
-  constructor(ports: readonly PortConfig[], opts: { promiscuous?: boolean } = {}) {
+  constructor(ports: readonly PortSpec[], opts: { promiscuous?: boolean } = {}) {
     this.count = ports.length;
     this.names = ports.map((p) => p.name);
     this.mac = new Uint8Array(this.count * 6);

@@ -25,6 +25,11 @@ import { Ip4Output } from './nodes/ip4-output.js';
 import { Ip4Rewrite } from './nodes/ip4-rewrite.js';
 import { PortTable } from './ports.js';
 import { TokenBucket } from './token-bucket.js';
+import { NatBindings } from '../nat/bindings.js';
+import { CtInput } from '../nat/ct-input.js';
+import { NatOutput } from '../nat/nat-output.js';
+import { attachNatTables, createNatTables, type NatBuffers, type NatTables } from '../nat/nat-tables.js';
+import { NatRules } from '../nat/rules.js';
 
 export interface RouterOptions {
   clock?: Clock;
@@ -40,7 +45,16 @@ export interface RouterOptions {
   icmpLimit?: SharedArrayBuffer;
   /** Ports take unicast frames for any MAC (replay of captures made elsewhere). */
   promiscuous?: boolean;
+  /**
+   * The NAT state shared by the workers (createNatTables on the main thread)
+   * and this router's worker index. Without it a router with a `nat:` config
+   * makes its own, for one worker (replay, tests).
+   */
+  nat?: { buffers: NatBuffers; worker: number };
 }
+
+/** Records the NAT sweep looks at per batch: a table of 1M flows is walked in ~4000 batches. */
+const SWEEP_RECORDS_PER_BATCH = 256;
 
 export class Router {
   readonly ctx: ForwardingContext;
@@ -52,6 +66,9 @@ export class Router {
   private readonly reassembly: Ip4Reassembly;
   private readonly toTx: (slot: number) => void;
   private readonly toIcmpError: (slot: number) => void;
+  /** NAT and its flow table, when the config has `nat:`. */
+  readonly nat: NatBindings | undefined;
+  readonly natTables: NatTables | undefined;
 
   constructor(config: RouterConfig, fib: FibLookup, nexthops: NexthopTable, opts: RouterOptions) {
     const clock = opts.clock ?? systemClock;
@@ -79,6 +96,20 @@ export class Router {
       .add(new Ip4Gso())
       .add(new Ip4Output(ctx, this.arp.neighbors))
       .add(this.arpResolve);
+    if (config.nat !== undefined) {
+      const buffers = opts.nat?.buffers ?? createNatTables(config.nat, ctx.ports.address, { capacity: config.conntrack.capacity, workers: 1 });
+      const tables = attachNatTables(buffers, config.nat, ctx.ports.address, opts.nat?.worker ?? 0);
+      const rules = new NatRules(config.nat, ctx.ports.count, ctx.ports.address);
+      this.nat = new NatBindings(tables, rules);
+      this.natTables = tables;
+      // Tracking before routing, on every path into it; flows start after it.
+      this.graph
+        .add(new CtInput(ctx, this.nat, rules))
+        .add(new NatOutput(clock, this.nat, rules))
+        .redirect('ip4-input', 'lookup', 'ct-input')
+        .redirect('icmp-error', 'lookup', 'ct-input')
+        .redirect('ip4-lookup', 'rewrite', 'nat-output');
+    }
     this.graph.build(opts.counterBuffer);
     this.entryId = this.graph.node('ethernet-input').id;
     const arp = this.arpResolve;
@@ -100,6 +131,7 @@ export class Router {
     const lost = this.arp.service(batch, this.toTx, this.toIcmpError);
     for (let i = 0; i < lost; i++) g.counters.add(this.arpResolve.counter.timerNoBuffer, 0);
     this.reassembly.service(batch, g);
+    if (this.nat !== undefined) this.nat.service(this.ctx.clock.nowMs(), SWEEP_RECORDS_PER_BATCH);
     g.run(this.entryId);
   }
 }

@@ -65,6 +65,28 @@ export function tcpSynFrame(ip: IpOpts, sport: number, dport: number): Uint8Arra
   );
 }
 
+/** A TCP segment with the given flags (TCP_SYN | TCP_ACK ...) and payload bytes. */
+export function tcpFrame(ip: IpOpts, sport: number, dport: number, flags: number, payloadLen = 0, seq = 1000, ack = 0): Uint8Array {
+  const payload = new Uint8Array(payloadLen).map((_, i) => (i * 5 + 3) & 0xff);
+  return frame(
+    ip,
+    IPPROTO_TCP,
+    (b, o) => emitTcp({ srcPort: sport, dstPort: dport, seq, ack, flags, window: 65535, urgent: 0, checksum: 0, options: [], payload }, b, o, ip.src, ip.dst),
+    20 + payloadLen,
+  );
+}
+
+/** An ICMP query message of any type (echo reply, timestamp ...) with id and sequence. */
+export function icmpQueryFrame(ip: IpOpts, type: number, id: number, seq: number, dataLen = 8): Uint8Array {
+  const data = new Uint8Array(dataLen).map((_, i) => i & 0xff);
+  return frame(ip, IPPROTO_ICMP, (b, o) => emitIcmp({ type, code: 0, id, seq, data }, b, o), dataLen + 8);
+}
+
+/** An ICMP error quoting `quote` (an IPv4 datagram, or its first bytes). */
+export function icmpErrorFrame(ip: IpOpts, type: number, code: number, quote: Uint8Array, mtu?: number): Uint8Array {
+  return frame(ip, IPPROTO_ICMP, (b, o) => emitIcmp({ type, code, quote, mtu }, b, o), quote.length + 8);
+}
+
 export function echoFrame(ip: IpOpts, id: number, seq: number, dataLen = 56): Uint8Array {
   const data = new Uint8Array(dataLen).map((_, i) => i & 0xff);
   return frame(ip, IPPROTO_ICMP, (b, o) => emitIcmp({ type: ICMP_ECHO_REQUEST, code: 0, id, seq, data }, b, o), dataLen + 8);

@@ -1,0 +1,257 @@
+// ct-input: connection tracking before routing (netfilter's PREROUTING, where
+// conntrack and DNAT sit). For each datagram, its key (addresses, ports or
+// ICMP query id, protocol) is looked up in the shared flow table, either
+// direction:
+//
+//   a flow's packet   the TCP state moves (nf_conntrack's table,
+//                     conntrack/tcp-state.ts), the flow is marked seen, and
+//                     the packet is rewritten to the reverse of the other
+//                     direction's key: the whole translation, both ways, in
+//                     one place, so routing sees the translated destination.
+//   an ICMP error     looked up by the datagram it quotes; one about a
+//                     translated flow is translated outside and inside
+//                     (RFC 5508 REQ-4). It never creates anything.
+//   no flow           marked for nat-output, after routing, which decides
+//                     whether a flow starts: DNAT rules match here (by the
+//                     port it came in on), a packet to a binding's external
+//                     endpoint goes to its internal one if the filtering
+//                     lets it (RFC 4787 REQ-8), or hairpins (REQ-9).
+//
+// Later fragments carry no ports: they follow the flow their first fragment
+// found (a fragment entry), addresses only.
+import { FlowState } from '../conntrack/timeouts.js';
+import { segmentKind, TcpState, tcpTransition } from '../conntrack/tcp-state.js';
+import { CtMark, PacketFlag, type Batch } from '../pipeline/batch.js';
+import type { ForwardingContext } from '../pipeline/context.js';
+import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { Zone, type NatBindings } from './bindings.js';
+import { describeTuple } from './describe.js';
+import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
+import { l4Word, rewriteIcmpError, rewriteTuple } from './translate.js';
+import { Filtering, NO_RULE, type NatRules } from './rules.js';
+import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../pipeline/batch.js';
+
+const spec = defineNode({
+  name: 'ct-input',
+  next: { lookup: 'ip4-lookup' },
+  drops: {
+    tcpInvalid: 'a TCP segment that does not fit its connection state (nf_conntrack INVALID: a SYN-ACK from the side that sent the SYN, ...)',
+    filtered: "unsolicited, to a NAT binding the filtering setting closes to this sender (RFC 4787 REQ-8, RFC 5382 REQ-4: dropped silently)",
+    noBinding: 'to an SNAT pool address at a port no binding holds',
+  },
+  counters: {
+    icmpErrorsTranslated: 'ICMP errors about a translated flow, translated (RFC 5508 REQ-4)',
+    fragmentsFollowed: 'later fragments translated as their first fragment was',
+  },
+});
+
+const ICMP_ERROR_TYPES = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 11) | (1 << 12);
+/** Echo, timestamp, information and address-mask requests and replies: queries with an id. */
+const ICMP_QUERY_TYPES = (1 << 0) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 18);
+
+export class CtInput extends PipelineNode<typeof spec> {
+  constructor(
+    private readonly ctx: ForwardingContext,
+    private readonly nat: NatBindings,
+    private readonly rules: NatRules,
+  ) {
+    super(spec);
+  }
+
+  override describeVerdict(r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
+    const t = describeTuple(r);
+    return t === undefined ? undefined : `now ${t}`;
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const b = batch.arena;
+    const l3 = batch.l3;
+    const flows = this.nat.flows;
+    const now = this.ctx.clock.nowMs();
+    const N = this.next;
+    const R = this.reason;
+    let w = 0;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = l3[s];
+      const ihl = (b[o] & 0x0f) << 2;
+      const total = (b[o + 2] << 8) | b[o + 3];
+      const proto = b[o + 9];
+      const l4 = o + ihl;
+      const l4Len = total - ihl;
+      const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
+      const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
+      const fragField = ((b[o + 6] << 8) | b[o + 7]) & 0x3fff; // MF and offset
+      if ((fragField & 0x1fff) !== 0) {
+        if (this.laterFragment(b, o, src, dst, proto)) d.counters.add(this.counter.fragmentsFollowed, total);
+        vec[w++] = s;
+        continue;
+      }
+      let ports: number;
+      if (proto === IPPROTO_TCP) {
+        if (l4Len < 20) {
+          vec[w++] = s;
+          continue;
+        }
+        ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+      } else if (proto === IPPROTO_UDP) {
+        if (l4Len < 8) {
+          vec[w++] = s;
+          continue;
+        }
+        ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+      } else if (proto === IPPROTO_ICMP && l4Len >= 8) {
+        const type = b[l4];
+        if (type < 32 && ((ICMP_ERROR_TYPES >>> type) & 1) !== 0) {
+          if (this.icmpError(b, o, l4, o + total, src, dst)) d.counters.add(this.counter.icmpErrorsTranslated, total);
+          vec[w++] = s;
+          continue;
+        }
+        if (type >= 32 || ((ICMP_QUERY_TYPES >>> type) & 1) === 0) {
+          vec[w++] = s;
+          continue;
+        }
+        ports = l4Word(b, l4, IPPROTO_ICMP);
+      } else {
+        vec[w++] = s;
+        continue;
+      }
+      const v = flows.lookup(src, dst, ports, proto);
+      if (v >= 0) {
+        // A flow's packet: state, seen, translation.
+        const id = v >> 1;
+        const dir = v & 1;
+        if (proto === IPPROTO_TCP) {
+          const word = flows.state(id);
+          const st = word & 63;
+          if (st < TcpState.COUNT) {
+            const next = tcpTransition(st, segmentKind(b[l4 + 13]), dir === 1);
+            if (next === TcpState.INVALID) {
+              d.drop(this, R.tcpInvalid, s);
+              continue;
+            }
+            if (next !== TcpState.IGNORE && next !== st) flows.casState(id, word, next);
+          }
+        } else if (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED) {
+          flows.casState(id, FlowState.UDP_UNREPLIED, FlowState.UDP_REPLIED);
+        }
+        flows.touch(id, now, dir);
+        const other = dir ^ 1;
+        const ns = flows.keyWord(id, other, 1);
+        const nd = flows.keyWord(id, other, 0);
+        const np = flows.keyWord(id, other, 2);
+        // The reverse of the other direction's key: its destination port is our source port.
+        const rp = (np >>> 16) | (np << 16);
+        if (ns !== src || nd !== dst || rp !== ports) {
+          const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
+          rewriteTuple(b, o, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, partial);
+        }
+        if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, v, now);
+        vec[w++] = s;
+        continue;
+      }
+      this.noFlow(batch, s, o, l4, src, dst, ports, proto, d);
+      if (batch.ctMark[s] === 255) {
+        batch.ctMark[s] = CtMark.NONE;
+        continue; // dropped
+      }
+      vec[w++] = s;
+    }
+    d.enqueueMany(this, N.lookup, vec, w);
+  }
+
+  /** A packet without a flow: marks what nat-output should do (ctMark 255: dropped here). */
+  private noFlow(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, ports: number, proto: number, d: Dispatch): void {
+    const b = batch.arena;
+    const key = s << 2;
+    batch.ctKey[key] = src;
+    batch.ctKey[key + 1] = dst;
+    batch.ctKey[key + 2] = ports;
+    batch.ctKey[key + 3] = proto;
+    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return;
+    batch.ctMark[s] = CtMark.NEW;
+    if (proto === IPPROTO_ICMP) return; // queries start outbound only
+    const dport = ports & 0xffff;
+    const binding = this.nat.bindingAt(dst, dport, proto);
+    if (binding >= 0) {
+      const hairpin = batch.rxPort[s] !== this.rules.outPort[this.nat.bindingRule(binding)];
+      const f = this.rules.filtering;
+      const allowed = hairpin || f === Filtering.ENDPOINT_INDEPENDENT || (f === Filtering.ADDRESS_DEPENDENT && this.nat.permitted(src, dst, dport, proto));
+      if (!allowed) {
+        batch.ctMark[s] = 255;
+        d.drop(this, this.reason.filtered, s);
+        return;
+      }
+      batch.ctMark[s] = CtMark.VIA_BINDING;
+      batch.ctRef[s] = binding;
+      const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
+      rewriteTuple(b, o, l4, proto, src, this.nat.internalAddress(binding), ports >>> 16, this.nat.internalPort(binding), partial);
+      return;
+    }
+    const rule = this.rules.dnatRule(batch.rxPort[s], proto, dst, dport);
+    if (rule !== NO_RULE) {
+      batch.ctMark[s] = CtMark.DNAT;
+      batch.ctRef[s] = rule;
+      const toPort = this.rules.dnatToPort[rule];
+      const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
+      rewriteTuple(b, o, l4, proto, src, this.rules.dnatTo[rule], ports >>> 16, toPort === 0 ? dport : toPort, partial);
+      return;
+    }
+    if (this.rules.isPoolOnly(dst)) {
+      batch.ctMark[s] = 255;
+      d.drop(this, this.reason.noBinding, s);
+    }
+  }
+
+  /** An ICMP error: translated when the datagram it quotes belongs to a translated flow (true then). */
+  private icmpError(b: Uint8Array, o: number, l4: number, end: number, src: number, dst: number): boolean {
+    const q = l4 + 8;
+    if (q + 20 > end || b[q] >> 4 !== 4) return false;
+    const qIhl = (b[q] & 0x0f) << 2;
+    const qProto = b[q + 9];
+    const qL4 = q + qIhl;
+    let ports: number;
+    if (qProto === IPPROTO_TCP || qProto === IPPROTO_UDP) {
+      if (qL4 + 4 > end) return false;
+      ports = (b[qL4] << 24) | (b[qL4 + 1] << 16) | (b[qL4 + 2] << 8) | b[qL4 + 3];
+    } else if (qProto === IPPROTO_ICMP) {
+      if (qL4 + 6 > end) return false;
+      const type = b[qL4];
+      if (type >= 32 || ((ICMP_QUERY_TYPES >>> type) & 1) === 0) return false;
+      ports = l4Word(b, qL4, IPPROTO_ICMP);
+    } else return false;
+    const qSrc = (b[q + 12] << 24) | (b[q + 13] << 16) | (b[q + 14] << 8) | b[q + 15];
+    const qDst = (b[q + 16] << 24) | (b[q + 17] << 16) | (b[q + 18] << 8) | b[q + 19];
+    // The quoted datagram went the other way: look up its reverse.
+    const flows = this.nat.flows;
+    const v = flows.lookup(qDst, qSrc, (ports >>> 16) | (ports << 16), qProto);
+    if (v < 0) return false;
+    const id = v >> 1;
+    const other = (v & 1) ^ 1;
+    // Untranslated, the quoted datagram is the other direction's key.
+    const nqSrc = flows.keyWord(id, other, 0);
+    const nqDst = flows.keyWord(id, other, 1);
+    const nqPorts = flows.keyWord(id, other, 2);
+    if (nqSrc === qSrc && nqDst === qDst && nqPorts === ports) return false;
+    // The error goes back to the quoted datagram's sender; from its receiver, if that is who sent it.
+    rewriteIcmpError(b, o, l4, end, q, nqSrc, nqDst, nqPorts, src === qDst ? nqDst : src, nqSrc);
+    void dst;
+    return true;
+  }
+
+  /** A later fragment: translated by addresses as its first fragment was, when that one was seen (true then). */
+  private laterFragment(b: Uint8Array, o: number, src: number, dst: number, proto: number): boolean {
+    const flows = this.nat.flows;
+    const k2 = (b[o + 4] << 8) | b[o + 5];
+    const v = flows.lookup(src, dst, k2, proto | (Zone.FRAGMENT << 8));
+    if (v < 0) return false;
+    const entry = v >> 1;
+    const value = flows.user(entry, 0) - 1;
+    const id = value >> 1;
+    if (value < 0 || flows.generation(id) !== flows.user(entry, 1)) return false;
+    const other = (value & 1) ^ 1;
+    rewriteTuple(b, o, -1, proto, flows.keyWord(id, other, 1), flows.keyWord(id, other, 0), 0, 0, false);
+    return true;
+  }
+}

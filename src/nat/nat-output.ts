@@ -1,0 +1,208 @@
+// nat-output: where flows start, after routing (netfilter's POSTROUTING, where
+// SNAT and masquerade sit): the egress port is known, so the source rule is.
+// Only packets ct-input marked (no flow yet) do anything here; a flow's
+// packets were translated before routing and pass with one byte read.
+//
+// A new flow gets, in order: the source rule of its egress port (SNAT rules,
+// then the port's masquerade), a hold on the binding of its internal
+// endpoint (endpoint-independent mapping: the same external address and port
+// for every destination, RFC 4787 REQ-1; paired pooling, REQ-2), a permit
+// for the destination address when filtering is address-dependent, then the
+// flow itself, keyed as it arrived and as its answer will arrive. A packet
+// DNAT or a binding translated in ct-input starts a flow whether or not a
+// source rule takes it. Hairpinning (REQ-9): an internal host's packet to a
+// binding's external endpoint is translated both ways, its source to its own
+// binding, so the peer sees the external address.
+//
+// A packet with TTL 1 starts nothing: ip4-rewrite answers it with time
+// exceeded quoting it as it came (traceroute probes leave no bindings).
+// When the table has no room the packet is dropped with ICMP destination
+// unreachable code 13 (RFC 5508 REQ-8), quoting the packet as it arrived.
+import { opensConnection, Segment, segmentKind, TcpState } from '../conntrack/tcp-state.js';
+import { FlowState } from '../conntrack/timeouts.js';
+import { CtMark, OffloadMeta, PacketFlag, VNET_HDR_F_NEEDS_CSUM, type Batch } from '../pipeline/batch.js';
+import { icmpErrorCode } from '../pipeline/context.js';
+import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
+import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED } from '../wire/icmp.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { FLOW_EXISTS } from '../flow/flow-table.js';
+import { NatFailure, type NatBindings } from './bindings.js';
+import { hold } from './refs.js';
+import { Filtering, NO_RULE, type NatRules } from './rules.js';
+import { rewriteTuple } from './translate.js';
+import { describeTuple } from './describe.js';
+
+const spec = defineNode({
+  name: 'nat-output',
+  next: { rewrite: 'ip4-rewrite', icmpError: 'icmp-error' },
+  drops: {
+    tableFull: 'the flow table has no room for a new flow (ICMP unreachable code 13 sent, RFC 5508 REQ-8)',
+    outOfPorts: "the rule's ports of the paired external address are all in use (out of resources)",
+    busy: 'the binding was ending as this flow wanted it, or two workers raced for it: dropped, the next packet binds',
+    notOpening: 'a TCP segment other than SYN or ACK with no connection to belong to',
+    untranslatable: 'a source rule takes it but it has no ports or query id to map (a protocol NAT does not map, an ICMP error or reply with no flow)',
+  },
+  counters: {
+    flowsCreated: 'flows started (translated or DNAT)',
+    bindingsHairpinned: 'new flows hairpinned through a binding (RFC 4787 REQ-9)',
+  },
+});
+
+const TABLE_FULL_ERROR = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED);
+const ICMP_REQUEST_TYPES = (1 << 8) | (1 << 13) | (1 << 15) | (1 << 17);
+
+export class NatOutput extends PipelineNode<typeof spec> {
+  constructor(
+    private readonly clock: { nowMs(): number },
+    private readonly nat: NatBindings,
+    private readonly rules: NatRules,
+  ) {
+    super(spec);
+  }
+
+  override describeVerdict(r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
+    const t = describeTuple(r);
+    return t === undefined ? undefined : `now ${t}`;
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const mark = batch.ctMark;
+    let w = 0;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      if (mark[s] === CtMark.NONE || this.start(batch, s, d)) vec[w++] = s;
+    }
+    d.enqueueMany(this, this.next.rewrite, vec, w);
+  }
+
+  /** A marked packet: starts its flow if it gets one. False when the packet was dropped or sent to icmp-error. */
+  private start(batch: Batch, s: number, d: Dispatch): boolean {
+    const m = batch.ctMark[s];
+    batch.ctMark[s] = CtMark.NONE;
+    const b = batch.arena;
+    const o = batch.l3[s];
+    const R = this.reason;
+    const key = s << 2;
+    const proto = batch.ctKey[key + 3];
+    const l4 = o + ((b[o] & 0x0f) << 2);
+    const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
+    const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
+    // Ports as the packet is now (after any DNAT).
+    const ports = proto === IPPROTO_ICMP ? batch.ctKey[key + 2] : (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+    const sport = ports >>> 16;
+    let rule: number;
+    let through = -1; // the binding ct-input translated the destination to
+    if (m === CtMark.VIA_BINDING) {
+      through = batch.ctRef[s];
+      // Hairpin: from inside, so the source is translated by the binding's rule as if it left by its port.
+      rule = batch.rxPort[s] !== this.rules.outPort[this.nat.bindingRule(through)] ? this.nat.bindingRule(through) : NO_RULE;
+    } else {
+      rule = this.rules.sourceRule(batch.txPort[s], src, dst, proto);
+    }
+    if (rule === NO_RULE && m === CtMark.NEW) return true; // nothing to translate or track
+    if (b[o + 8] <= 1 && (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) === 0) {
+      // TTL 1: ip4-rewrite sends time exceeded quoting the packet as it arrived.
+      this.undoDestination(batch, s, m);
+      return true;
+    }
+    const now = this.clock.nowMs();
+    let state: number;
+    if (proto === IPPROTO_TCP) {
+      const seg = segmentKind(b[l4 + 13]);
+      if (!opensConnection(seg)) return this.fail(batch, s, m, R.notOpening, d);
+      state = seg === Segment.SYN ? TcpState.SYN_SENT : TcpState.ESTABLISHED;
+    } else if (proto === IPPROTO_UDP) {
+      state = FlowState.UDP_UNREPLIED;
+    } else if (proto === IPPROTO_ICMP && b[l4] < 32 && ((ICMP_REQUEST_TYPES >>> b[l4]) & 1) !== 0) {
+      state = FlowState.ICMP;
+    } else {
+      return this.fail(batch, s, m, R.untranslatable, d);
+    }
+    if (through >= 0 && !this.holdThrough(through)) return this.fail(batch, s, m, R.busy, d);
+    let source = -1;
+    let permit = -1;
+    let newSrc = src;
+    let newSport = sport;
+    if (rule !== NO_RULE) {
+      source = this.nat.bind(rule, src, sport, proto, now);
+      if (source < 0) {
+        this.nat.unholdAll(-1, through, -1, now);
+        if (source === NatFailure.TABLE_FULL) return this.tableFull(batch, s, m, d);
+        return this.fail(batch, s, m, source === NatFailure.OUT_OF_PORTS ? R.outOfPorts : R.busy, d);
+      }
+      newSrc = this.nat.address;
+      newSport = this.nat.port;
+      if (this.rules.filtering === Filtering.ADDRESS_DEPENDENT) permit = this.nat.permit(dst, newSrc, newSport, proto, now);
+    }
+    // The answer as it will arrive: from the (translated) destination to the translated source.
+    const replyPorts = proto === IPPROTO_ICMP ? (newSport << 16) | newSport : ((ports & 0xffff) << 16) | newSport;
+    const id = this.nat.createFlow(
+      batch.ctKey[key], batch.ctKey[key + 1], batch.ctKey[key + 2], proto,
+      dst, newSrc, replyPorts, proto,
+      state, now, source, through, permit,
+    );
+    if (id === FLOW_EXISTS) {
+      // Another worker started the same flow meanwhile: translate as it does.
+      return this.followExisting(batch, s, o, l4, proto);
+    }
+    if (id < 0) return this.tableFull(batch, s, m, d);
+    d.counters.add(this.counter.flowsCreated, batch.length[s]);
+    if (through >= 0 && rule !== NO_RULE) d.counters.add(this.counter.bindingsHairpinned, batch.length[s]);
+    if (newSrc !== src || newSport !== sport) {
+      rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, proto === IPPROTO_ICMP ? newSport : ports & 0xffff, this.partial(batch, s));
+    }
+    if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, id << 1, now);
+    return true;
+  }
+
+  private holdThrough(binding: number): boolean {
+    return hold(this.nat.flows, binding);
+  }
+
+  /** The flow another worker made for this packet's key: rewrite to it. */
+  private followExisting(batch: Batch, s: number, o: number, l4: number, proto: number): boolean {
+    const flows = this.nat.flows;
+    const v = this.nat.existing;
+    const id = v >> 1;
+    const other = (v & 1) ^ 1;
+    const np = flows.keyWord(id, other, 2);
+    const rp = (np >>> 16) | (np << 16);
+    rewriteTuple(batch.arena, o, l4, proto, flows.keyWord(id, other, 1), flows.keyWord(id, other, 0), rp >>> 16, rp & 0xffff, this.partial(batch, s));
+    return true;
+  }
+
+  private partial(batch: Batch, s: number): boolean {
+    return (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
+  }
+
+  /** Puts back the destination ct-input translated (DNAT or a binding), so an error quotes the packet as it came. */
+  private undoDestination(batch: Batch, s: number, m: number): void {
+    if (m !== CtMark.DNAT && m !== CtMark.VIA_BINDING) return;
+    const b = batch.arena;
+    const o = batch.l3[s];
+    const key = s << 2;
+    const l4 = o + ((b[o] & 0x0f) << 2);
+    const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
+    const ports = batch.ctKey[key + 2];
+    rewriteTuple(b, o, l4, batch.ctKey[key + 3], src, batch.ctKey[key + 1], ports >>> 16, ports & 0xffff, this.partial(batch, s));
+  }
+
+  private fail(batch: Batch, s: number, m: number, reason: number, d: Dispatch): boolean {
+    this.undoDestination(batch, s, m);
+    d.drop(this, reason, s);
+    return false;
+  }
+
+  private tableFull(batch: Batch, s: number, m: number, d: Dispatch): boolean {
+    this.undoDestination(batch, s, m);
+    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) {
+      d.drop(this, this.reason.tableFull, s);
+      return false;
+    }
+    d.countDrop(this, this.reason.tableFull, s);
+    batch.icmpError[s] = TABLE_FULL_ERROR;
+    d.enqueue(this, this.next.icmpError, s);
+    return false;
+  }
+}
