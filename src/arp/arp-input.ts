@@ -54,7 +54,7 @@ export class ArpInput extends PipelineNode<typeof spec> {
       const port = batch.rxPort[s];
       const spa = readIpv4(b, o + ARP_SPA);
       const tpa = readIpv4(b, o + ARP_TPA);
-      const forUs = tpa === ctx.ports.address[port];
+      const forUs = ctx.ports.answersArp(port, tpa);
       const existing = arp.neighbors.find(port, spa);
       if (spa !== 0 && (forUs || existing >= 0)) {
         const n = existing >= 0 ? existing : arp.neighbors.findOrInsert(port, spa);

@@ -2,6 +2,8 @@
 // prints a status line every few seconds (pps in/out/drop per port), and on
 // SIGINT/SIGTERM stops, removes the TAPs it made, prints a counter summary
 // and exits 0.
+import type { NatOccupancy } from '../nat/nat-tables.js';
+import { ipv4ToString } from '../wire/address.js';
 import os from 'node:os';
 import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { isIoError, NativeUnavailableError } from '../io/native.js';
@@ -81,6 +83,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   let last = dp.ports();
   let lastCounters = dp.counters();
   let lastTime = performance.now();
+  let lastNat = dp.nat();
   const status = setInterval(() => {
     const now = performance.now();
     const cur = dp.ports();
@@ -97,7 +100,14 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     // Packets since the last line (a rate would round a few drops to 0/s).
     const drops = topDrops(counters, lastCounters, 3).map((d) => ({ counter: d.name, packets: d.packets, pps: Math.round((d.packets / secs) * 10) / 10 }));
     const dropText = drops.length > 0 ? ` | drops since last: ${drops.map((d) => `${d.counter} ${d.packets}`).join(', ')}` : '';
-    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + dropText, { event: 'status', ports: parts, drops });
+    const nat = natStatus(dp.nat(), lastNat, counters, lastCounters, secs);
+    lastNat = dp.nat();
+    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + (nat?.text ?? '') + dropText, {
+      event: 'status',
+      ports: parts,
+      drops,
+      ...(nat && { nat: nat.json }),
+    });
     last = cur;
     lastCounters = counters;
     lastTime = now;
@@ -160,4 +170,21 @@ function printCounters(
   for (const n of names) lines.push(`  ${n.padEnd(width)}  ${counters[n].packets}`);
   lines.push(...configCounterLines(notices));
   log(lines.join('\n'), { event, ports, counters, configCounters: notices.counters });
+}
+
+/**
+ * The NAT part of a status line: flow-table occupancy, flows started and
+ * entries ended per second, NAT ports in use per external address.
+ */
+export function natStatus(now: NatOccupancy | undefined, before: NatOccupancy | undefined, counters: Counters, lastCounters: Counters, secs: number): { text: string; json: object } | undefined {
+  if (now === undefined || before === undefined) return undefined;
+  const created = counters.registry.indexOf('nat-output/flows-created');
+  const newPerSec = created === undefined ? 0 : Math.round((counters.packets(created) - lastCounters.packets(created)) / secs);
+  const endedPerSec = Math.round((now.expired + now.evicted - before.expired - before.evicted) / secs);
+  const ports = now.portsInUse.map((p) => ({ rule: p.rule, address: ipv4ToString(p.address), inUse: p.inUse, size: p.size }));
+  const text =
+    ` | flows ${now.live}/${now.capacity} new ${newPerSec}/s ended ${endedPerSec}/s` +
+    (now.tableFull > before.tableFull ? ` FULL x${now.tableFull - before.tableFull}` : '') +
+    (ports.length > 0 ? ` | nat ports ${ports.map((p) => `${p.address} ${p.inUse}`).join(', ')}` : '');
+  return { text, json: { flows: now.live, capacity: now.capacity, newPerSec, endedPerSec, tableFull: now.tableFull, ports } };
 }

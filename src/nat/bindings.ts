@@ -19,6 +19,9 @@
 //                    same), held like a binding.
 //   fragment zone 3  (src, dst, ip id, proto): where later fragments of a
 //                    datagram find the flow of its first fragment.
+//   endpoint zone 4  (c, 0, 0, proto): with the cloud-nat profile, counts the
+//                    bindings of internal host c (its holds) against the
+//                    minimum of ports per endpoint it may use.
 //
 // Bindings and permits are created marked SEEN_REPLY, so the table never
 // evicts them as "flows without a reply".
@@ -27,10 +30,10 @@ import { FLAG_SEEN_REPLY, FLOW_EXISTS, USER_WORDS, type FlowTable } from '../flo
 import { OUT_OF_PORTS, type PortAllocator } from '../flow/port-allocator.js';
 import type { NatTables } from './nat-tables.js';
 import { POOL_PROTOCOLS, protoSlot } from './nat-tables.js';
-import { HELD_ONCE, hold, unhold } from './refs.js';
+import { HELD_ONCE, hold, holders, unhold } from './refs.js';
 import type { NatRules } from './rules.js';
 
-export const Zone = { FLOW: 0, BINDING: 1, PERMIT: 2, FRAGMENT: 3 } as const;
+export const Zone = { FLOW: 0, BINDING: 1, PERMIT: 2, FRAGMENT: 3, ENDPOINT: 4 } as const;
 
 /** The zone of an entry from word 3 of its key. */
 export function zoneOf(k3: number): number {
@@ -39,11 +42,11 @@ export function zoneOf(k3: number): number {
 
 /** Flow user words. */
 export const FlowUser = { SOURCE_BINDING: 0, DESTINATION_BINDING: 1, PERMIT: 2 } as const;
-/** Binding user words. */
+/** Binding user words (its external address and port are its reply key's words 1 and 2). */
 const B_POOL = 0;
-const B_ADDRESS = 1;
-const B_PORT = 2;
-const B_RULE = 3;
+const B_RULE = 1;
+/** The endpoint entry the binding counts against, + 1 (cloud-nat's minimum of ports per endpoint), or 0. */
+const B_ENDPOINT = 2;
 
 /** bind() / createFlow() failures (flow ids and entry ids are >= 0). */
 export const NatFailure = {
@@ -53,6 +56,8 @@ export const NatFailure = {
   TABLE_FULL: -2,
   /** The binding was ending as another flow wanted it, or another worker raced for the same endpoint: the packet is dropped, the next one succeeds. */
   BUSY: -3,
+  /** The internal host has as many bindings as its minimum of ports per endpoint (cloud-nat: out of resources). */
+  ENDPOINT_FULL: -4,
 } as const;
 
 const MAX_EXPIRED = 64;
@@ -72,16 +77,21 @@ export class NatBindings {
   constructor(
     tables: NatTables,
     private readonly rules: NatRules,
+    portsPerEndpoint = 0,
   ) {
     this.flows = tables.flows;
     this.ports = tables.ports;
     this.poolAddresses = Int32Array.from(tables.pools, (p) => p.address);
+    this.portsPerEndpoint = portsPerEndpoint;
   }
+
+  /** Most bindings an internal host holds per protocol (cloud-nat's minPortsPerVm), 0 for no limit. */
+  private readonly portsPerEndpoint: number;
 
   /** The external endpoint of binding `id` (sets address and port). */
   readBinding(id: number): void {
-    this.address = this.flows.user(id, B_ADDRESS);
-    this.port = this.flows.user(id, B_PORT);
+    this.address = this.flows.keyWord(id, 1, 1);
+    this.port = this.flows.keyWord(id, 1, 2);
   }
 
   /** The rule of binding `id`. */
@@ -112,17 +122,25 @@ export class NatBindings {
     const pool = this.rules.firstPool[rule] + (n === 1 ? 0 : (Math.imul(c, 0x9e3779b1) >>> 0) % n);
     const slot = pool * POOL_PROTOCOLS.length + protoSlot(proto);
     const allocator = this.ports[slot];
+    let endpoint = -1;
+    if (this.portsPerEndpoint > 0) {
+      endpoint = this.holdEndpoint(c, proto, nowMs);
+      if (endpoint < 0) return endpoint;
+    }
     const np = allocator.allocate();
-    if (np === OUT_OF_PORTS) return NatFailure.OUT_OF_PORTS;
+    if (np === OUT_OF_PORTS) {
+      if (endpoint >= 0) unhold(t, endpoint, nowMs);
+      return NatFailure.OUT_OF_PORTS;
+    }
     const address = this.poolAddresses[pool];
     const u = t.userIn;
     u[B_POOL] = slot;
-    u[B_ADDRESS] = address;
-    u[B_PORT] = np;
     u[B_RULE] = rule;
+    u[B_ENDPOINT] = endpoint + 1;
     const id = t.insert(c, 0, k2, k3, 0, address, np, proto | (Zone.BINDING << 8), HELD_ONCE, nowMs);
     if (id < 0) {
       allocator.free(np);
+      if (endpoint >= 0) unhold(t, endpoint, nowMs);
       this.releaseEvicted(nowMs);
       if (id !== FLOW_EXISTS) return NatFailure.TABLE_FULL;
       // Another worker bound c:cp at the same moment: share its binding.
@@ -136,6 +154,35 @@ export class NatBindings {
     this.address = address;
     this.port = np;
     return id;
+  }
+
+  /**
+   * Counts one more binding against internal host c's minimum of ports
+   * (cloud-nat): the endpoint entry's id, or ENDPOINT_FULL / TABLE_FULL.
+   */
+  private holdEndpoint(c: number, proto: number, nowMs: number): number {
+    const t = this.flows;
+    const k3 = proto | (Zone.ENDPOINT << 8);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const v = t.lookup(c, 0, 0, k3);
+      if (v >= 0) {
+        const id = v >> 1;
+        if (!hold(t, id)) continue;
+        if (holders(t, id) > this.portsPerEndpoint) {
+          unhold(t, id, nowMs);
+          return NatFailure.ENDPOINT_FULL;
+        }
+        return id;
+      }
+      const id = t.insert(c, 0, 0, k3, c, 0, 0, k3, HELD_ONCE, nowMs);
+      this.releaseEvicted(nowMs);
+      if (id >= 0) {
+        t.setFlags(id, FLAG_SEEN_REPLY);
+        return id;
+      }
+      if (id !== FLOW_EXISTS) return NatFailure.TABLE_FULL;
+    }
+    return NatFailure.BUSY;
   }
 
   /** A hold on the permission for `remote` to reach binding n:np (address-dependent filtering); -1 when the table has no room (the flow goes on without it). */
@@ -204,17 +251,15 @@ export class NatBindings {
 
   /**
    * Records where the later fragments of a first fragment (MF set, offset 0)
-   * at l3 `o` find flow value `value` (id << 1 | dir): a fragment entry keyed
+   * at l3 `o`, which arrived from `src` to `dst` (before any translation), find flow value `value` (id << 1 | dir; -1: no flow, they pass as they are): a fragment entry keyed
    * by the datagram as it arrived, as its later fragments arrive too.
    */
-  recordFirstFragment(b: Uint8Array, o: number, value: number, nowMs: number): void {
+  recordFirstFragment(b: Uint8Array, o: number, src: number, dst: number, value: number, nowMs: number): void {
     const t = this.flows;
-    const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
-    const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
     const k2 = (b[o + 4] << 8) | b[o + 5];
     const k3 = b[o + 9] | (Zone.FRAGMENT << 8);
     t.userIn[0] = value + 1;
-    t.userIn[1] = t.generation(value >> 1);
+    t.userIn[1] = value < 0 ? 0 : t.generation(value >> 1);
     t.insert(src, dst, k2, k3, src, dst, k2, k3, FlowState.FRAGMENT, nowMs);
     this.releaseEvicted(nowMs);
   }
@@ -233,12 +278,17 @@ export class NatBindings {
    */
   service(nowMs: number, maxRecords: number): number {
     const t = this.flows;
+    if (t.worker < 0) return 0; // a main-thread view ends nothing
     const n = t.sweep(nowMs, maxRecords, this.expired);
     for (let i = 0; i < n; i++) {
       const id = this.expired[i];
       const zone = zoneOf(t.keyWord(id, 0, 3));
       if (zone === Zone.FLOW) this.releaseUser(t.user(id, 0), t.user(id, 1), t.user(id, 2), nowMs);
-      else if (zone === Zone.BINDING) this.ports[t.user(id, B_POOL)].free(t.user(id, B_PORT));
+      else if (zone === Zone.BINDING) {
+        this.ports[t.user(id, B_POOL)].free(t.keyWord(id, 1, 2));
+        const endpoint = t.user(id, B_ENDPOINT) - 1;
+        if (endpoint >= 0) unhold(t, endpoint, nowMs);
+      }
     }
     return n;
   }

@@ -21,7 +21,8 @@
 // found (a fragment entry), addresses only.
 import { FlowState } from '../conntrack/timeouts.js';
 import { segmentKind, TcpState, tcpTransition } from '../conntrack/tcp-state.js';
-import { CtMark, PacketFlag, type Batch } from '../pipeline/batch.js';
+import { CtMark, Fate, PacketFlag, type Batch } from '../pipeline/batch.js';
+import { FragmentHold, HOLD_MS } from './fragment-hold.js';
 import type { ForwardingContext } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
@@ -39,12 +40,19 @@ const spec = defineNode({
     tcpInvalid: 'a TCP segment that does not fit its connection state (nf_conntrack INVALID: a SYN-ACK from the side that sent the SYN, ...)',
     filtered: "unsolicited, to a NAT binding the filtering setting closes to this sender (RFC 4787 REQ-8, RFC 5382 REQ-4: dropped silently)",
     noBinding: 'to an SNAT pool address at a port no binding holds',
+    fragmentHoldFull: 'a later fragment before its first, with the hold buffer full',
   },
   counters: {
     icmpErrorsTranslated: 'ICMP errors about a translated flow, translated (RFC 5508 REQ-4)',
     fragmentsFollowed: 'later fragments translated as their first fragment was',
+    fragmentsHeld: 'later fragments that came before their first, held until it came',
+    fragmentsOrphaned: 'held fragments whose first fragment never came (given up)',
   },
 });
+
+const FRAGMENT_UNKNOWN = 0;
+const FRAGMENT_TRANSLATED = 1;
+const FRAGMENT_PASS = 2;
 
 const ICMP_ERROR_TYPES = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 11) | (1 << 12);
 /** Echo, timestamp, information and address-mask requests and replies: queries with an id. */
@@ -55,8 +63,10 @@ export class CtInput extends PipelineNode<typeof spec> {
     private readonly ctx: ForwardingContext,
     private readonly nat: NatBindings,
     private readonly rules: NatRules,
+    slotBytes: number,
   ) {
     super(spec);
+    this.hold = new FragmentHold(slotBytes);
   }
 
   override describeVerdict(r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
@@ -84,7 +94,16 @@ export class CtInput extends PipelineNode<typeof spec> {
       const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
       const fragField = ((b[o + 6] << 8) | b[o + 7]) & 0x3fff; // MF and offset
       if ((fragField & 0x1fff) !== 0) {
-        if (this.laterFragment(b, o, src, dst, proto)) d.counters.add(this.counter.fragmentsFollowed, total);
+        const f = this.laterFragment(b, o, src, dst, proto);
+        if (f === FRAGMENT_TRANSLATED) d.counters.add(this.counter.fragmentsFollowed, total);
+        else if (f === FRAGMENT_UNKNOWN && (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP)) {
+          // Before its first fragment: held until that one has found its flow.
+          if (this.hold.add(b, batch.start[s], batch.length[s], o - batch.start[s], batch.rxPort[s], now, batch.tsSec[s], batch.tsNsec[s])) {
+            d.counters.add(this.counter.fragmentsHeld, total);
+            d.free(this, s, Fate.QUEUED);
+          } else d.drop(this, R.fragmentHoldFull, s);
+          continue;
+        }
         vec[w++] = s;
         continue;
       }
@@ -147,7 +166,7 @@ export class CtInput extends PipelineNode<typeof spec> {
           const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
           rewriteTuple(b, o, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, partial);
         }
-        if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, v, now);
+        if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, src, dst, v, now);
         vec[w++] = s;
         continue;
       }
@@ -240,18 +259,60 @@ export class CtInput extends PipelineNode<typeof spec> {
     return true;
   }
 
-  /** A later fragment: translated by addresses as its first fragment was, when that one was seen (true then). */
-  private laterFragment(b: Uint8Array, o: number, src: number, dst: number, proto: number): boolean {
+  /** A later fragment: translated by addresses as its first fragment was, when that one was seen. */
+  private laterFragment(b: Uint8Array, o: number, src: number, dst: number, proto: number): number {
     const flows = this.nat.flows;
     const k2 = (b[o + 4] << 8) | b[o + 5];
     const v = flows.lookup(src, dst, k2, proto | (Zone.FRAGMENT << 8));
-    if (v < 0) return false;
+    if (v < 0) return FRAGMENT_UNKNOWN;
     const entry = v >> 1;
     const value = flows.user(entry, 0) - 1;
+    if (value < 0) return FRAGMENT_PASS; // its first fragment started no flow
     const id = value >> 1;
-    if (value < 0 || flows.generation(id) !== flows.user(entry, 1)) return false;
+    if (flows.generation(id) !== flows.user(entry, 1)) return FRAGMENT_PASS; // the flow ended meanwhile
     const other = (value & 1) ^ 1;
     rewriteTuple(b, o, -1, proto, flows.keyWord(id, other, 1), flows.keyWord(id, other, 0), 0, 0, false);
-    return true;
+    return FRAGMENT_TRANSLATED;
   }
+
+  /**
+   * Before each batch: held fragments whose first fragment has been seen
+   * (here or by another worker) go on, translated, in generated slots; those
+   * held past HOLD_MS are given up.
+   */
+  service(batch: Batch, d: Dispatch): void {
+    const h = this.hold;
+    if (h.count === 0) return;
+    const now = this.ctx.clock.nowMs();
+    const b = batch.arena;
+    for (let i = h.count - 1; i >= 0; i--) {
+      const at = i * h.slotBytes;
+      const o = at + h.l3Offset[i];
+      const a = h.arena;
+      const src = (a[o + 12] << 24) | (a[o + 13] << 16) | (a[o + 14] << 8) | a[o + 15];
+      const dst = (a[o + 16] << 24) | (a[o + 17] << 16) | (a[o + 18] << 8) | a[o + 19];
+      const k2 = (a[o + 4] << 8) | a[o + 5];
+      const found = this.nat.flows.lookup(src, dst, k2, a[o + 9] | (Zone.FRAGMENT << 8)) >= 0;
+      if (!found) {
+        if (now - h.since[i] >= HOLD_MS) {
+          d.counters.add(this.counter.fragmentsOrphaned, h.length[i]);
+          h.remove(i);
+        }
+        continue;
+      }
+      const s = batch.allocGeneratedAt(h.rxPort[i], h.tsSec[i], h.tsNsec[i]);
+      if (s < 0) return; // no slot this batch: try again at the next
+      // A received packet, counted (queued) when it was held: not the router's own.
+      batch.flags[s] = PacketFlag.CHILD | PacketFlag.ACCOUNTED;
+      b.set(a.subarray(at, at + h.length[i]), batch.start[s]);
+      batch.length[s] = h.length[i];
+      batch.l3[s] = batch.start[s] + h.l3Offset[i];
+      h.remove(i);
+      const l3 = batch.l3[s];
+      if (this.laterFragment(b, l3, src, dst, b[l3 + 9]) === FRAGMENT_TRANSLATED) d.counters.add(this.counter.fragmentsFollowed, batch.length[s]);
+      d.enqueue(this, this.next.lookup, s);
+    }
+  }
+
+  private readonly hold: FragmentHold;
 }

@@ -39,6 +39,7 @@ const spec = defineNode({
   drops: {
     tableFull: 'the flow table has no room for a new flow (ICMP unreachable code 13 sent, RFC 5508 REQ-8)',
     outOfPorts: "the rule's ports of the paired external address are all in use (out of resources)",
+    outOfResources: 'the internal host holds its minimum of ports per endpoint already (cloud-nat minPortsPerEndpoint: out of resources)',
     busy: 'the binding was ending as this flow wanted it, or two workers raced for it: dropped, the next packet binds',
     notOpening: 'a TCP segment other than SYN or ACK with no connection to belong to',
     untranslatable: 'a source rule takes it but it has no ports or query id to map (a protocol NAT does not map, an ICMP error or reply with no flow)',
@@ -100,7 +101,11 @@ export class NatOutput extends PipelineNode<typeof spec> {
     } else {
       rule = this.rules.sourceRule(batch.txPort[s], src, dst, proto);
     }
-    if (rule === NO_RULE && m === CtMark.NEW) return true; // nothing to translate or track
+    if (rule === NO_RULE && m === CtMark.NEW) {
+      // Nothing to translate or track; its later fragments pass as they are.
+      if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, src, dst, -1, this.clock.nowMs());
+      return true;
+    }
     if (b[o + 8] <= 1 && (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) === 0) {
       // TTL 1: ip4-rewrite sends time exceeded quoting the packet as it arrived.
       this.undoDestination(batch, s, m);
@@ -129,7 +134,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
       if (source < 0) {
         this.nat.unholdAll(-1, through, -1, now);
         if (source === NatFailure.TABLE_FULL) return this.tableFull(batch, s, m, d);
-        return this.fail(batch, s, m, source === NatFailure.OUT_OF_PORTS ? R.outOfPorts : R.busy, d);
+        return this.fail(batch, s, m, source === NatFailure.OUT_OF_PORTS ? R.outOfPorts : source === NatFailure.ENDPOINT_FULL ? R.outOfResources : R.busy, d);
       }
       newSrc = this.nat.address;
       newSport = this.nat.port;
@@ -152,7 +157,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     if (newSrc !== src || newSport !== sport) {
       rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, proto === IPPROTO_ICMP ? newSport : ports & 0xffff, this.partial(batch, s));
     }
-    if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, id << 1, now);
+    if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, batch.ctKey[key], batch.ctKey[key + 1], id << 1, now);
     return true;
   }
 

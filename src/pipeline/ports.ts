@@ -54,6 +54,25 @@ export class PortTable {
     });
   }
 
+  /**
+   * Addresses besides its own that a port answers ARP for (SNAT pool
+   * addresses on their egress port: the upstream must deliver their replies
+   * to the router). Few, set once at build.
+   */
+  private readonly alsoAnswers: number[][] = [];
+
+  /** Makes port `port` answer ARP for `addr` too. */
+  answerArpFor(port: number, addr: number): void {
+    (this.alsoAnswers[port] ??= []).push(addr >>> 0);
+  }
+
+  /** True when `addr` is port `port`'s address or one it answers ARP for. */
+  answersArp(port: number, addr: number): boolean {
+    if (addr === this.address[port]) return true;
+    const extra = this.alsoAnswers[port];
+    return extra !== undefined && extra.includes(addr >>> 0);
+  }
+
   indexOf(name: string): number {
     return this.names.indexOf(name);
   }

@@ -53,6 +53,9 @@ export interface RouterOptions {
   nat?: { buffers: NatBuffers; worker: number };
 }
 
+/** Largest frame the NAT's fragment hold keeps (fragments are cut to an MTU; 9000-byte jumbo frames fit). */
+const MAX_HELD_FRAGMENT = 9216;
+
 /** Records the NAT sweep looks at per batch: a table of 1M flows is walked in ~4000 batches. */
 const SWEEP_RECORDS_PER_BATCH = 256;
 
@@ -69,6 +72,7 @@ export class Router {
   /** NAT and its flow table, when the config has `nat:`. */
   readonly nat: NatBindings | undefined;
   readonly natTables: NatTables | undefined;
+  private ctInput: CtInput | undefined;
 
   constructor(config: RouterConfig, fib: FibLookup, nexthops: NexthopTable, opts: RouterOptions) {
     const clock = opts.clock ?? systemClock;
@@ -100,11 +104,13 @@ export class Router {
       const buffers = opts.nat?.buffers ?? createNatTables(config.nat, ctx.ports.address, { capacity: config.conntrack.capacity, workers: 1 });
       const tables = attachNatTables(buffers, config.nat, ctx.ports.address, opts.nat?.worker ?? 0);
       const rules = new NatRules(config.nat, ctx.ports.count, ctx.ports.address);
-      this.nat = new NatBindings(tables, rules);
+      // Replies to an SNAT pool address come to the rule's port: answer ARP for it there.
+      for (const r of config.nat.snat) for (const a of r.addresses) if (a !== ctx.ports.address[r.outPort]) ctx.ports.answerArpFor(r.outPort, a);
+      this.nat = new NatBindings(tables, rules, config.nat.minPortsPerEndpoint);
       this.natTables = tables;
       // Tracking before routing, on every path into it; flows start after it.
       this.graph
-        .add(new CtInput(ctx, this.nat, rules))
+        .add((this.ctInput = new CtInput(ctx, this.nat, rules, Math.min(opts.maxFrame, MAX_HELD_FRAGMENT))))
         .add(new NatOutput(clock, this.nat, rules))
         .redirect('ip4-input', 'lookup', 'ct-input')
         .redirect('icmp-error', 'lookup', 'ct-input')
@@ -132,6 +138,7 @@ export class Router {
     for (let i = 0; i < lost; i++) g.counters.add(this.arpResolve.counter.timerNoBuffer, 0);
     this.reassembly.service(batch, g);
     if (this.nat !== undefined) this.nat.service(this.ctx.clock.nowMs(), SWEEP_RECORDS_PER_BATCH);
+    if (this.ctInput !== undefined) this.ctInput.service(batch, g);
     g.run(this.entryId);
   }
 }

@@ -1,6 +1,7 @@
 // The live dataplane, main-thread side: compiles the tables, sets up the
 // ports, starts N packet workers over shared memory, sums their counters,
 // and stops them cleanly (drain, close, remove the TAPs it made).
+import { createNatTables, natOccupancy, type NatBuffers, type NatOccupancy } from '../nat/nat-tables.js';
 import { Worker } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import { Counters, type CounterRegistry } from '../pipeline/counters.js';
@@ -64,15 +65,26 @@ export class Dataplane {
     readonly nodes: readonly PipelineNode[],
     /** The tables the workers were given. */
     readonly compiled: CompiledFib,
+    /** The NAT state the workers share, when the config has `nat:`. */
+    private readonly natBuffers: NatBuffers | undefined,
   ) {}
+
+  /** Flow-table occupancy and NAT ports in use, or undefined without NAT. */
+  nat(): NatOccupancy | undefined {
+    if (this.natBuffers === undefined || this.config.nat === undefined) return undefined;
+    return natOccupancy(this.natBuffers, this.config.nat, this.config.ports.map((p) => p.address));
+  }
 
   static async start(config: RouterConfig, opts: DataplaneOptions): Promise<Dataplane> {
     const { lpm, nexthops } = compileFib(config);
     const fib = lpm.snapshot();
     const setup = setupPorts(config, opts.workers);
     const shape = new Batch();
-    // A router on the main thread only to learn the counter registry every worker builds.
-    const mainRouter = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame });
+    // NAT state every worker shares (flows of one connection reach different workers).
+    const portAddresses = setup.config.ports.map((p) => p.address);
+    const nat = setup.config.nat && createNatTables(setup.config.nat, portAddresses, { capacity: setup.config.conntrack.capacity, workers: opts.workers });
+    // A router on the main thread only to learn the counter registry every worker builds (a read-only view of the NAT state).
+    const mainRouter = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame, nat: nat && { buffers: nat, worker: -1 } });
     const registry = mainRouter.graph.registry;
     const trace = opts.trace && { ...opts.trace, budget: new SharedArrayBuffer(4) };
     const workers: RunningWorker[] = [];
@@ -84,7 +96,7 @@ export class Dataplane {
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const ioCounters = new SharedArrayBuffer(config.ports.length * IoCounter.COUNT * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace };
+      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -99,7 +111,7 @@ export class Dataplane {
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
       workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), stopped });
     }
-    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops });
+    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat);
     try {
       await Promise.all(ready);
     } catch (e) {

@@ -1,6 +1,7 @@
 // What the main thread hands a packet worker at start: the config, the
 // published tables, which ports it serves and how to open them, and the
 // shared memory it counts into.
+import type { NatBuffers } from '../nat/nat-tables.js';
 import type { RouterConfig } from '../config/load.js';
 import type { FibBuffers } from '../route/fib-view.js';
 import type { NexthopArrays } from '../route/nexthops.js';
@@ -33,6 +34,8 @@ export interface WorkerInit {
   neighborSync: SharedArrayBuffer;
   /** The ICMP error rate limit all workers share (TokenBucket state). */
   icmpLimit: SharedArrayBuffer;
+  /** The NAT state all workers share (src/nat/nat-tables.ts), when the config has `nat:`. */
+  nat: NatBuffers | undefined;
   /** Packet trace (--trace): the filter (checked by the main thread) and the budget all workers draw from. */
   trace?: { filter: string; count: number; budget: SharedArrayBuffer };
 }

@@ -40,6 +40,7 @@ try {
     counterBuffer: () => init.counters,
     neighborSync: new NeighborSync(init.index, init.neighborSync),
     icmpLimit: init.icmpLimit,
+    nat: init.nat && { buffers: init.nat, worker: init.index },
   });
   const trace = init.trace;
   const tracer =

@@ -75,3 +75,26 @@ describe('nat smoke 2', () => {
     console.log('ttl', flat(te), te.type, flat(te.quoted!));
   });
 });
+
+describe('nat smoke 3', () => {
+  it('fragments out of order', () => {
+    const h = new Harness(CONFIG);
+    // a UDP datagram of 1000 bytes payload cut in two: first 504 bytes of L4 (offset 0, MF), then the rest
+    const whole = udpFrame({ src: '192.0.2.10', dst: '198.51.100.10', id: 0x4242 }, 40100, 53, 1000);
+    const ip = whole.subarray(14);
+    const l4 = ip.subarray(20);
+    const first = rawFrag(l4.subarray(0, 504), 0, true);
+    const second = rawFrag(l4.subarray(504), 504 / 8, false);
+    const r1 = h.one('lan', second);
+    console.log('second first', r1.out.length, r1.counters);
+    const r2 = h.one('lan', first);
+    console.log('then first', r2.out.map((o) => flat(tupleOf(o.bytes))), r2.counters);
+    const r3 = h.send([]);
+    console.log('next batch', r3.out.map((o) => flat(tupleOf(o.bytes))), r3.counters);
+  });
+});
+
+import { rawIpFrame } from '../pipeline/build.js';
+function rawFrag(payload: Uint8Array, offset8: number, mf: boolean): Uint8Array {
+  return rawIpFrame({ src: '192.0.2.10', dst: '198.51.100.10', id: 0x4242, mf, fragOffset: offset8 }, 17, payload);
+}
