@@ -111,6 +111,11 @@ describe('dataplane lab (CLI)', skipIf(skip), () => {
       [['--engine', 'kernel'], /--engine kernel needs --ports afpacket/],
       [['--trace-filter', 'icmp'], /--trace-filter and --trace-count need --trace FILE/],
       [['--engine', 'none', '--ports', 'afpacket', '--trace', '/tmp/t.pcapng'], /--trace needs --engine dataplane/],
+      [['--nat', '--nat-filtering', 'full-cone'], /--nat-filtering must be endpoint-independent, address-dependent or address-and-port-dependent, got 'full-cone'/],
+      [['--nat-filtering', 'address-dependent'], /--nat-filtering and --conntrack-capacity need --nat/],
+      [['--conntrack-capacity', '4096'], /--nat-filtering and --conntrack-capacity need --nat/],
+      [['--nat', '--conntrack-capacity', '64'], /--conntrack-capacity must be a whole number from 1024 to 16777216/],
+      [['--nat', '--engine', 'none', '--ports', 'afpacket'], /--nat needs --engine dataplane or kernel/],
     ] as [string[], RegExp][]) {
       const r = dataplane(['lab', 'up', '--prefix', `${PREFIX}x`, ...args]);
       expect(r.status, r.stderr).toBe(2);
