@@ -30,6 +30,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Live forwarding: generator ns -> router -> sink ns (dataplane TAP/AF_PACKET, Linux kernel, dpdk-testpmd)',
     run: async () => (await import('./live/live.js')).runLiveBench(),
   },
+  'nat-live': {
+    title: 'Live NAT: client ns -> masquerade -> server ns (dataplane vs Linux nftables+conntrack, same traffic)',
+    run: async () => (await import('./live/nat.js')).runNatLiveBench(),
+  },
   flow: {
     title: 'Flow table (conntrack) at 1M flows vs JS Map, one thread',
     run: async () => (await import('./flow/flow.js')).runFlowBench(),

@@ -4,6 +4,7 @@ import { labDown, labUp, logTail, readState, routerGone, type LabState } from '.
 import { resolve } from 'node:path';
 import { labUnavailable } from '../lab/lab-error.js';
 import { checkPrefix, describeAddresses, existingNamespaces, LAB, type LabEngine, type LabPorts } from '../lab/topology.js';
+import { LAB_NAT, NAT_FILTERINGS, NAT_FILTERINGS_TEXT, type LabNat, type NatFiltering } from '../lab/lab-nat.js';
 
 export interface LabCliOptions {
   prefix: string;
@@ -16,6 +17,9 @@ export interface LabCliOptions {
   trace?: string;
   traceFilter?: string;
   traceCount?: number;
+  nat?: boolean;
+  natFiltering?: string;
+  conntrackCapacity?: number;
 }
 
 /** A mistake in the options (exit 2, like every usage error), not a failure of the lab. */
@@ -33,11 +37,13 @@ function topologyText(s: LabState): string {
         ? 'Linux kernel forwarding (ip_forward=1), veth ports'
         : 'no router started (veth ends are free)';
   const wanMtu = s.wanMtu !== undefined && s.wanMtu !== 1500 ? ` mtu ${s.wanMtu}` : '';
+  const serverAlt = s.nat !== undefined ? ` + ${LAB_NAT.serverAlt.cidr}` : '';
   return [
     `lab "${s.prefix}": ${router}`,
     '',
     `  [${s.names.client}]                [${s.names.router}]                    [${s.names.server}]`,
-    `  ${LAB.hostIf} ${LAB.client.cidr} --- ${LAB.lan.name} ${LAB.lan.cidr} | ${LAB.wan.name} ${LAB.wan.cidr}${wanMtu} --- ${LAB.hostIf} ${LAB.server.cidr}`,
+    `  ${LAB.hostIf} ${LAB.client.cidr} --- ${LAB.lan.name} ${LAB.lan.cidr} | ${LAB.wan.name} ${LAB.wan.cidr}${wanMtu} --- ${LAB.hostIf} ${LAB.server.cidr}${serverAlt}`,
+    ...(s.nat === undefined ? [] : ['', ...natLines(s)]),
     '',
     `  config: ${s.configPath}`,
     `  log:    ${s.logPath}`,
@@ -45,8 +51,34 @@ function topologyText(s: LabState): string {
     'Try:',
     `  ip netns exec ${s.names.client} ping -c3 ${LAB.server.addr}`,
     `  ip netns exec ${s.names.client} traceroute -n ${LAB.server.addr}`,
+    ...(s.nat === undefined ? [] : [`  ip netns exec ${s.names.server} curl http://${LAB.wan.addr}:${LAB_NAT.tcpForward.dport}/   # port forwarding (start a server on ${LAB_NAT.tcpForward.to}:${LAB_NAT.tcpForward.toPort} first)`]),
     `  ${downCommand(s.prefix)}`,
   ].join('\n');
+}
+
+/** What NAT mode does in this lab, for up and status. */
+function natLines(s: LabState): string[] {
+  if (s.nat === undefined) return [];
+  const t = LAB_NAT.tcpForward;
+  const u = LAB_NAT.udpForward;
+  const how = s.engine === 'kernel' ? `nftables table ip ${LAB_NAT.nftTable} in ${s.names.router}` : `the dataplane, conntrack capacity ${s.nat.capacity}`;
+  return [
+    `  NAT (${how}): masquerade to ${LAB.wan.addr} on ${LAB.wan.name}, ${s.nat.filtering} filtering;`,
+    `  ${LAB.wan.addr}:${t.dport}/tcp -> ${t.to}:${t.toPort}, ${LAB.wan.addr}:${u.dport}/udp -> ${u.to}:${u.toPort}; the server has no route to ${LAB_NAT.clientNet}`,
+    ...s.nat.notes.map((n) => `  note: ${n}`),
+  ];
+}
+
+/** --nat and its two options; undefined without --nat. */
+function parseNat(o: LabCliOptions, engine: LabEngine): LabNat | undefined {
+  if (o.nat !== true) {
+    if (o.natFiltering !== undefined || o.conntrackCapacity !== undefined) throw new LabUsageError('--nat-filtering and --conntrack-capacity need --nat');
+    return undefined;
+  }
+  if (engine === 'none') throw new LabUsageError('--nat needs --engine dataplane or kernel');
+  const f = o.natFiltering;
+  if (f !== undefined && !(NAT_FILTERINGS as readonly string[]).includes(f)) throw new LabUsageError(`--nat-filtering must be ${NAT_FILTERINGS_TEXT}, got '${f}'`);
+  return { filtering: f as NatFiltering | undefined, capacity: o.conntrackCapacity };
 }
 
 function downCommand(prefix: string): string {
@@ -83,8 +115,9 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
       if ((o.traceFilter !== undefined || o.traceCount !== undefined) && o.trace === undefined) throw new LabUsageError('--trace-filter and --trace-count need --trace FILE');
       if (o.trace !== undefined && engine !== 'dataplane') throw new LabUsageError('--trace needs --engine dataplane');
       const trace = o.trace === undefined ? undefined : { file: resolve(o.trace), filter: o.traceFilter, count: o.traceCount };
+      const nat = parseNat(o, engine);
       const t0 = Date.now();
-      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true, busyPoll: o.busyPoll === true, trace });
+      const s = await labUp({ prefix: o.prefix, ports, engine, workers: o.workers, wanMtu: o.wanMtu, offload: o.offload === true, busyPoll: o.busyPoll === true, trace, nat });
       say(topologyText(s));
       if (trace !== undefined) say(`\ntracing to ${trace.file} (complete once the lab is down)`);
       say(`\nup in ${((Date.now() - t0) / 1000).toFixed(1)} s: the router answers pings from both sides.`);
@@ -112,6 +145,7 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
           // What is left (namespaces, veths, the state) stays until down; up refuses the prefix until then.
           say(`clean up: ${downCommand(s.prefix)} (then \`dataplane lab up\` again if you want the lab back)`);
         }
+        if (s.nat !== undefined) say(natLines(s).map((l) => l.trim()).join('\n'));
         say(`config: ${s.configPath}\nlog:    ${s.logPath}`);
         say(`namespaces: ${ns.join(', ') || '(none)'}`);
         say(`addresses:\n${describeAddresses(o.prefix, gone === undefined)}`);

@@ -212,6 +212,9 @@ Examples:
     .option('--trace <file>', 'the dataplane writes a packet trace (pcapng) there, complete once the lab is down')
     .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace (see `dataplane replay --help`), e.g. 'icmp and host 198.51.100.10'")
+    .option('--nat', 'NAT mode: the router masquerades what leaves wan and forwards wan:8080/tcp to 192.0.2.10:80 and wan:5353/udp to 192.0.2.10:53; the server gets 198.51.100.11 too and no route to the client')
+    .option('--nat-filtering <kind>', 'with --nat: endpoint-independent (default), address-dependent or address-and-port-dependent')
+    .option('--conntrack-capacity <n>', `with --nat: flows the dataplane's table holds (default 65536; the kernel's limit is host-wide and left alone)`, intInRange('--conntrack-capacity', 1024, 16 * 1024 * 1024))
     .addHelpText(
       'after',
       `
@@ -225,9 +228,11 @@ SIGKILL) and deletes the namespaces of that prefix. "status" shows what runs.
 Examples:
   sudo dataplane lab up --ports afpacket --workers 2
   sudo ip netns exec dp-lab-client traceroute -n 198.51.100.10
-  sudo dataplane lab down`,
+  sudo dataplane lab down
+  sudo dataplane lab up --nat --nat-filtering address-dependent --workers 2
+  sudo dataplane lab up --nat --engine kernel --ports afpacket     # Linux (nftables) does the same NAT`,
     )
-    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean; busyPoll?: boolean } & TraceCliOptions) => {
+    .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean; busyPoll?: boolean; nat?: boolean; natFiltering?: string; conntrackCapacity?: number } & TraceCliOptions) => {
       quietOnEpipe();
       const { runLab } = await import('./lab-command.js');
       process.exitCode = await runLab(action, opts);

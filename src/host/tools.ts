@@ -33,6 +33,10 @@ export const TOOL_PACKAGES = {
   'dpdk-testpmd': 'dpdk-dev',
   'dpdk-test-fib': 'dpdk-dev',
   'docker-compose': 'docker-compose',
+  // The NAT lab: the kernel engine's NAT, and the RFC 5780 NAT behaviour discovery of the e2e tests.
+  nft: 'nftables',
+  turnserver: 'coturn',
+  turnutils_natdiscovery: 'coturn',
 } as const satisfies Record<string, string>;
 
 /** A program with a known package: only these can be asked for, so every message names one. */

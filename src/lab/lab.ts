@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CommandError, nsSpawn, pidAlive, sleep, tryRun } from '../host/commands.js';
 import { missingToolsMessage, type Tool } from '../host/tools.js';
 import { LabError } from './lab-error.js';
+import { applyKernelNat, checkLabNat, natCapacity, natFiltering, setUpNatServer, type NatFiltering } from './lab-nat.js';
 import {
   buildNamespaces,
   cliPath,
@@ -36,6 +37,8 @@ export interface LabState {
   busyPoll?: boolean;
   /** The dataplane traces packets to this file. */
   trace?: LabOptions['trace'];
+  /** NAT mode: the filtering and conntrack capacity configured, and what the engine could not do as asked. */
+  nat?: { filtering: NatFiltering; capacity: number; notes: string[] };
   names: LabNames;
   /** The dataplane's pid (0 when the kernel or nothing routes). */
   pid: number;
@@ -177,6 +180,8 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   // Before anything is made: a missing ping would otherwise read as a router that does not answer.
   const missing = missingToolsMessage(labTools(o));
   if (missing !== undefined) throw new LabError(missing);
+  const badNat = o.nat === undefined ? undefined : o.engine === 'none' ? 'NAT mode needs a router: engine dataplane or kernel' : checkLabNat(o.nat);
+  if (badNat !== undefined) throw new LabError(badNat);
   const dir = stateDir(o.prefix);
   mkdirSync(dir, { recursive: true });
   const s: LabState = {
@@ -187,6 +192,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     wanMtu: o.wanMtu,
     busyPoll: o.busyPoll,
     trace: o.trace,
+    nat: o.nat === undefined ? undefined : { filtering: natFiltering(o.nat), capacity: natCapacity(o.nat), notes: [] },
     names: labNames(o.prefix),
     pid: 0,
     stateDir: dir,
@@ -198,11 +204,17 @@ export async function labUp(o: UpOptions): Promise<LabState> {
   writeState(s);
   try {
     buildNamespaces(o);
+    if (o.nat !== undefined && s.nat !== undefined && o.engine === 'kernel') {
+      s.nat.notes.push(...applyKernelNat(s.names.router, o.nat, LAB.wan.addr));
+      writeState(s);
+    }
     if (o.engine === 'dataplane') {
       s.pid = startDataplane(s);
       writeState(s);
     }
     if (o.engine !== 'none') await waitReady(s, o.readyTimeoutMs ?? 10_000);
+    // After the router answers: a TAP (and its default route) exists only once the dataplane made it.
+    if (o.nat !== undefined) setUpNatServer(s.names.server, LAB.hostIf);
     return s;
   } catch (e) {
     await labDown(o.prefix, { keepState: true });

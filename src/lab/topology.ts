@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { ip, listNetns, nsRun, nsTry, sysctl, tryRun } from '../host/commands.js';
 import type { Tool } from '../host/tools.js';
 import { LabError } from './lab-error.js';
+import { natConfigYaml, type LabNat } from './lab-nat.js';
 
 export type LabPorts = 'tap' | 'afpacket';
 export type LabEngine = 'dataplane' | 'kernel' | 'none';
@@ -38,6 +39,12 @@ export interface LabOptions {
   busyPoll?: boolean;
   /** The dataplane traces packets (`run --trace FILE [--trace-filter EXPR] [--trace-count N]`). */
   trace?: { file: string; filter?: string; count?: number };
+  /**
+   * NAT mode (lab-nat.ts): the router masquerades what leaves wan and
+   * forwards ports to the client; the server gets a second address and no
+   * route beyond its subnet. Engines dataplane and kernel only.
+   */
+  nat?: LabNat;
 }
 
 export const LAB = {
@@ -92,7 +99,7 @@ ports:
     address: ${LAB.wan.cidr}${mtu}
     io: ${io('wan')}
 icmp: { ratePerSecond: 1000, burst: 100 }
-`;
+${o.nat === undefined ? '' : natConfigYaml(o.nat)}`;
 }
 
 /** dist/src/cli/main.js of this project, whether this module runs from dist/ or from src/ (vitest). */
@@ -133,15 +140,18 @@ function turnsOffloadsOff(o: LabOptions): boolean {
 
 /** The programs buildNamespaces runs for these options (checked before anything is made). */
 export function namespaceTools(o: LabOptions): Tool[] {
-  return turnsOffloadsOff(o) ? ['ip', 'sysctl', 'ethtool'] : ['ip', 'sysctl'];
+  const tools: Tool[] = turnsOffloadsOff(o) ? ['ip', 'sysctl', 'ethtool'] : ['ip', 'sysctl'];
+  if (o.nat !== undefined && o.engine === 'kernel') tools.push('nft');
+  return tools;
 }
 
 /**
  * One veth pair: `routerEnd` in the router namespace, eth0 in `hostNs` with
- * `hostCidr` and a default route via `gw`. Offloads stay as the kernel made
- * them when `keepOffloads` (see turnsOffloadsOff).
+ * `hostCidr` and a default route via `gw` (none when undefined: the NAT
+ * lab's server). Offloads stay as the kernel made them when `keepOffloads`
+ * (see turnsOffloadsOff).
  */
-function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: string, gw: string, routerCidr: string | undefined, mtu: number, keepOffloads: boolean): void {
+function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: string, gw: string | undefined, routerCidr: string | undefined, mtu: number, keepOffloads: boolean): void {
   ip('link', 'add', 'name', routerEnd, 'netns', n.router, 'type', 'veth', 'peer', 'name', LAB.hostIf, 'netns', hostNs);
   nsRun(n.router, 'ip', ['link', 'set', 'dev', routerEnd, 'mtu', String(mtu)]);
   if (routerCidr !== undefined) nsRun(n.router, 'ip', ['addr', 'add', routerCidr, 'dev', routerEnd]);
@@ -151,7 +161,7 @@ function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: strin
   nsRun(hostNs, 'ip', ['link', 'set', 'dev', LAB.hostIf, 'mtu', String(mtu)]);
   nsRun(hostNs, 'ip', ['addr', 'add', hostCidr, 'dev', LAB.hostIf]);
   nsRun(hostNs, 'ip', ['link', 'set', 'dev', LAB.hostIf, 'up']);
-  nsRun(hostNs, 'ip', ['route', 'add', 'default', 'via', gw]);
+  if (gw !== undefined) nsRun(hostNs, 'ip', ['route', 'add', 'default', 'via', gw]);
   if (!keepOffloads) {
     offloadsOff(n.router, routerEnd);
     offloadsOff(hostNs, LAB.hostIf);
@@ -173,7 +183,7 @@ export function buildNamespaces(o: LabOptions): LabNames {
     const kernel = o.engine === 'kernel';
     const keep = !turnsOffloadsOff(o);
     vethLeg(n, LAB.lan.name, n.client, LAB.client.cidr, LAB.lan.addr, kernel ? LAB.lan.cidr : undefined, 1500, keep);
-    vethLeg(n, LAB.wan.name, n.server, LAB.server.cidr, LAB.wan.addr, kernel ? LAB.wan.cidr : undefined, o.wanMtu ?? 1500, keep);
+    vethLeg(n, LAB.wan.name, n.server, LAB.server.cidr, o.nat === undefined ? LAB.wan.addr : undefined, kernel ? LAB.wan.cidr : undefined, o.wanMtu ?? 1500, keep);
   }
   // The router namespace forwards only when the kernel is the router.
   sysctl(n.router, 'net.ipv4.ip_forward', o.engine === 'kernel' ? '1' : '0');

@@ -3,12 +3,18 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, stateDir } from '../../src/lab/lab.js';
-import { listNetns } from '../../src/host/commands.js';
+import { listNetns, tryRun } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
 import { dataplane } from '../cli-run.js';
 import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, processesMentioning, uniquePrefix } from './suite.js';
 
 const skip = e2eSkipReason();
+
+/** The nftables tables of the host's own namespace (the NAT lab must leave them as they were). */
+function hostNftTables(): string {
+  return tryRun('nft', ['list', 'tables']).stdout;
+}
 let PREFIX = 'dpe-cli';
 let KPREFIX = 'dpe-clk';
 
@@ -103,6 +109,39 @@ describe('dataplane lab (CLI)', skipIf(skip), () => {
     expect(listNetns().filter((n) => n.startsWith(`${KPREFIX}-`))).toEqual([]);
   }, 40_000);
 
+  it('--nat: the kernel NATs with nftables in the router namespace only, the dataplane gets the nat config; the server gets a second address and no default route', { ...skipIf(missingToolsMessage(['nft'])), timeout: 60_000 }, () => {
+    const hostTables = hostNftTables();
+    for (const engine of ['kernel', 'dataplane']) {
+      const prefix = engine === 'kernel' ? KPREFIX : PREFIX;
+      const up = dataplane(['lab', 'up', '--prefix', prefix, '--ports', 'afpacket', '--engine', engine, '--nat', '--nat-filtering', 'address-dependent', '--conntrack-capacity', '2048']);
+      expect(up.status, up.stderr).toBe(0);
+      expect(up.stdout).toContain('masquerade to 198.51.100.1 on wan, address-dependent filtering');
+      expect(up.stdout).toContain('198.51.100.1:8080/tcp -> 192.0.2.10:80, 198.51.100.1:5353/udp -> 192.0.2.10:53');
+      expect(up.stdout).toContain('eth0 198.51.100.10/24 + 198.51.100.11/24');
+      const server = `${prefix}-server`;
+      expect(nsExec(server, ['ip', '-4', '-br', 'addr', 'show', 'dev', 'eth0']).out).toMatch(/198\.51\.100\.10\/24 198\.51\.100\.11\/24/);
+      expect(nsExec(server, ['ip', '-4', 'route', 'show', 'default']).out.trim()).toBe('');
+      const st = dataplane(['lab', 'status', '--prefix', prefix]);
+      expect(st.status, st.stdout).toBe(0);
+      expect(st.stdout).toContain('address-dependent filtering');
+      if (engine === 'kernel') {
+        expect(up.stdout).toContain('note: conntrack capacity not applied to the kernel: net.netfilter.nf_conntrack_max is one value for the whole host');
+        const ruleset = nsExec(`${prefix}-router`, ['nft', 'list', 'table', 'ip', 'dataplane_lab_nat']).out;
+        expect(ruleset).toMatch(/oifname "wan" masquerade/);
+        expect(ruleset).toMatch(/udp dport \. ip saddr @adf_udp dnat ip to udp dport map @eim_udp/);
+        expect(nsExec(`${prefix}-router`, ['sysctl', '-n', 'net.netfilter.nf_conntrack_udp_timeout']).out.trim()).toBe('120');
+      } else {
+        const config = readFileSync(`${stateDir(prefix)}/router.yaml`, 'utf8');
+        expect(config).toContain('  filtering: address-dependent\n  profile: rfc\nconntrack: { capacity: 2048 }');
+        expect(config).toContain('    - { inPort: wan, proto: tcp, dport: 8080, to: "192.0.2.10:80" }');
+      }
+      expect(dataplane(['lab', 'down', '--prefix', prefix]).status).toBe(0);
+      expect(listNetns().filter((n) => n.startsWith(`${prefix}-`))).toEqual([]);
+    }
+    // Nothing in the host's own namespace.
+    expect(hostNftTables()).toEqual(hostTables);
+  });
+
   it('rejects bad options with exit 2 (a usage error) and builds nothing', () => {
     expect(dataplane(['lab', 'up', '--prefix', 'Bad/Name']).stderr).toMatch(/--prefix must be/);
     for (const [args, message] of [
@@ -111,6 +150,11 @@ describe('dataplane lab (CLI)', skipIf(skip), () => {
       [['--engine', 'kernel'], /--engine kernel needs --ports afpacket/],
       [['--trace-filter', 'icmp'], /--trace-filter and --trace-count need --trace FILE/],
       [['--engine', 'none', '--ports', 'afpacket', '--trace', '/tmp/t.pcapng'], /--trace needs --engine dataplane/],
+      [['--nat', '--nat-filtering', 'full-cone'], /--nat-filtering must be endpoint-independent, address-dependent or address-and-port-dependent, got 'full-cone'/],
+      [['--nat-filtering', 'address-dependent'], /--nat-filtering and --conntrack-capacity need --nat/],
+      [['--conntrack-capacity', '4096'], /--nat-filtering and --conntrack-capacity need --nat/],
+      [['--nat', '--conntrack-capacity', '64'], /--conntrack-capacity must be a whole number from 1024 to 16777216/],
+      [['--nat', '--engine', 'none', '--ports', 'afpacket'], /--nat needs --engine dataplane or kernel/],
     ] as [string[], RegExp][]) {
       const r = dataplane(['lab', 'up', '--prefix', `${PREFIX}x`, ...args]);
       expect(r.status, r.stderr).toBe(2);

@@ -64,22 +64,24 @@ export async function uniquePrefix(base: string): Promise<string> {
 
 const children: ChildProcess[] = [];
 
-/** A background process in `ns`, killed by pid in afterAll if it is still running. */
-function background(ns: string, argv: string[]): { child: ChildProcess; output: Promise<string> } {
+/** A background process in `ns`, killed by pid in afterAll (killChildren) if it is still running. */
+export function background(ns: string, argv: string[]): { child: ChildProcess; output: Promise<string>; text: () => string } {
   const child = nsSpawn(ns, argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let out = '';
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const output = new Promise<string>((res) => child.on('close', () => res(out)));
-  return { child, output };
+  return { child, output, text: () => out };
 }
 
-function killChildren(): void {
+/** Kills (by pid) every background() process of this test file that still runs. */
+export function killChildren(): void {
   for (const c of children.splice(0)) if (c.exitCode === null && c.pid !== undefined) c.kill('SIGKILL');
 }
 
-async function waitListening(ns: string, proto: 't' | 'u', port: number): Promise<void> {
+/** Waits (5 s at most) until something in `ns` listens on TCP or UDP `port`. */
+export async function waitListening(ns: string, proto: 't' | 'u', port: number): Promise<void> {
   for (let i = 0; i < 100; i++) {
     if (nsExec(ns, ['ss', `-${proto}lnH`, `sport = :${port}`]).out.trim() !== '') return;
     await new Promise((r) => setTimeout(r, 50));
