@@ -81,6 +81,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
   private start(batch: Batch, s: number, d: Dispatch): boolean {
     const m = batch.ctMark[s];
     batch.ctMark[s] = CtMark.NONE;
+    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return true;
     const b = batch.arena;
     const o = batch.l3[s];
     const R = this.reason;

@@ -22,10 +22,9 @@ import { skipIf } from '../skip.js';
 import { BEHAVIOUR_OF_FILTERING, ECONNREFUSED_PY, FILL_TABLE_PY, NATDISCOVERY_ARGV, parseNatDiscovery, STUN_PORT, turnserverArgv, UDP_ASK_PY, UDP_ECHO_PY } from './nat-probes.js';
 import { background, e2eSkipReason, killChildren, nsExec, processesMentioning, uniquePrefix, waitListening } from './suite.js';
 
-// TODO(src/nat): import the name of the drop counted when the flow table is
-// full (RFC 5508 REQ-8, ICMP code 13) from the constant src/nat will export,
-// instead of this guess; the check looks for a counter whose name contains it.
-const TABLE_FULL_COUNTER = 'table-full';
+// The drop counted when the flow table is full (RFC 5508 REQ-8, ICMP code
+// 13): nat-output's `tableFull` reason (src/nat/nat-output.ts).
+const TABLE_FULL_COUNTER = 'nat-output/table-full';
 
 /** The smallest table the config allows: small enough to fill from one client in a few seconds. */
 const SMALL_CAPACITY = 1024;
