@@ -80,6 +80,10 @@ export class NatOutput extends PipelineNode<typeof spec> {
   private start(batch: Batch, s: number, d: Dispatch): boolean {
     const m = batch.ctMark[s];
     batch.ctMark[s] = CtMark.NONE;
+    // The router's own packets (echo replies, resets, ICMP errors) start
+    // nothing. ip4-local and icmp-error make them in the slot of the packet
+    // they answer, whose mark (set by ct-input as it arrived) they still carry.
+    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return true;
     const b = batch.arena;
     const o = batch.l3[s];
     const R = this.reason;
@@ -101,7 +105,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
       rule = this.rules.sourceRule(batch.txPort[s], src, dst, proto);
     }
     if (rule === NO_RULE && m === CtMark.NEW) return true; // nothing to translate or track
-    if (b[o + 8] <= 1 && (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) === 0) {
+    if (b[o + 8] <= 1) {
       // TTL 1: ip4-rewrite sends time exceeded quoting the packet as it arrived.
       this.undoDestination(batch, s, m);
       return true;
@@ -196,10 +200,6 @@ export class NatOutput extends PipelineNode<typeof spec> {
 
   private tableFull(batch: Batch, s: number, m: number, d: Dispatch): boolean {
     this.undoDestination(batch, s, m);
-    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) {
-      d.drop(this, this.reason.tableFull, s);
-      return false;
-    }
     d.countDrop(this, this.reason.tableFull, s);
     batch.icmpError[s] = TABLE_FULL_ERROR;
     d.enqueue(this, this.next.icmpError, s);
