@@ -204,15 +204,14 @@ export class NatBindings {
 
   /**
    * Records where the later fragments of a first fragment (MF set, offset 0)
-   * at l3 `o` find flow value `value` (id << 1 | dir): a fragment entry keyed
-   * by the datagram as it arrived, as its later fragments arrive too.
+   * find flow value `value` (id << 1 | dir): a fragment entry keyed by the
+   * datagram's addresses as it arrived (src, dst: not as translated, since
+   * its later fragments arrive untranslated), its IP id and protocol.
    */
-  recordFirstFragment(b: Uint8Array, o: number, value: number, nowMs: number): void {
+  recordFirstFragment(src: number, dst: number, ipId: number, proto: number, value: number, nowMs: number): void {
     const t = this.flows;
-    const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
-    const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
-    const k2 = (b[o + 4] << 8) | b[o + 5];
-    const k3 = b[o + 9] | (Zone.FRAGMENT << 8);
+    const k2 = ipId;
+    const k3 = proto | (Zone.FRAGMENT << 8);
     t.userIn[0] = value + 1;
     t.userIn[1] = t.generation(value >> 1);
     t.insert(src, dst, k2, k3, src, dst, k2, k3, FlowState.FRAGMENT, nowMs);

@@ -147,7 +147,7 @@ export class CtInput extends PipelineNode<typeof spec> {
           const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
           rewriteTuple(b, o, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, partial);
         }
-        if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, v, now);
+        if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(src, dst, (b[o + 4] << 8) | b[o + 5], proto, v, now);
         vec[w++] = s;
         continue;
       }

@@ -156,7 +156,8 @@ export class NatOutput extends PipelineNode<typeof spec> {
     if (newSrc !== src || newSport !== sport) {
       rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, proto === IPPROTO_ICMP ? newSport : ports & 0xffff, this.partial(batch, s));
     }
-    if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, id << 1, now);
+    // Keyed as the datagram arrived (before ct-input's DNAT and this rewrite): as its later fragments will.
+    if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(batch.ctKey[key], batch.ctKey[key + 1], (b[o + 4] << 8) | b[o + 5], proto, id << 1, now);
     return true;
   }
 
