@@ -251,13 +251,15 @@ export class NatBindings {
 
   /**
    * Records where the later fragments of a first fragment (MF set, offset 0)
-   * at l3 `o`, which arrived from `src` to `dst` (before any translation), find flow value `value` (id << 1 | dir; -1: no flow, they pass as they are): a fragment entry keyed
-   * by the datagram as it arrived, as its later fragments arrive too.
+   * find flow value `value` (id << 1 | dir; -1: no flow, they pass as they
+   * are): a fragment entry keyed by the
+   * datagram's addresses as it arrived (src, dst: not as translated, since
+   * its later fragments arrive untranslated), its IP id and protocol.
    */
-  recordFirstFragment(b: Uint8Array, o: number, src: number, dst: number, value: number, nowMs: number): void {
+  recordFirstFragment(src: number, dst: number, ipId: number, proto: number, value: number, nowMs: number): void {
     const t = this.flows;
-    const k2 = (b[o + 4] << 8) | b[o + 5];
-    const k3 = b[o + 9] | (Zone.FRAGMENT << 8);
+    const k2 = ipId;
+    const k3 = proto | (Zone.FRAGMENT << 8);
     t.userIn[0] = value + 1;
     t.userIn[1] = value < 0 ? 0 : t.generation(value >> 1);
     t.insert(src, dst, k2, k3, src, dst, k2, k3, FlowState.FRAGMENT, nowMs);

@@ -32,6 +32,7 @@ import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-re
 import { l4Word, rewriteIcmpError, rewriteTuple } from './translate.js';
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../pipeline/batch.js';
+import { internetChecksum } from '../wire/checksum.js';
 
 const spec = defineNode({
   name: 'ct-input',
@@ -40,6 +41,7 @@ const spec = defineNode({
     tcpInvalid: 'a TCP segment that does not fit its connection state (nf_conntrack INVALID: a SYN-ACK from the side that sent the SYN, ...)',
     filtered: "unsolicited, to a NAT binding the filtering setting closes to this sender (RFC 4787 REQ-8, RFC 5382 REQ-4: dropped silently)",
     noBinding: 'to an SNAT pool address at a port no binding holds',
+    unsolicitedSyn: 'a TCP SYN to an external address at a port no binding or DNAT rule holds (RFC 5382 REQ-4: not answered, REQ-4a: dropped)',
     fragmentHoldFull: 'a later fragment before its first, with the hold buffer full',
   },
   counters: {
@@ -123,17 +125,19 @@ export class CtInput extends PipelineNode<typeof spec> {
       } else if (proto === IPPROTO_ICMP && l4Len >= 8) {
         const type = b[l4];
         if (type < 32 && ((ICMP_ERROR_TYPES >>> type) & 1) !== 0) {
-          if (this.icmpError(b, o, l4, o + total, src, dst)) d.counters.add(this.counter.icmpErrorsTranslated, total);
-          vec[w++] = s;
+          if (this.icmpError(b, o, l4, o + total, src, dst)) {
+            d.counters.add(this.counter.icmpErrorsTranslated, total);
+            vec[w++] = s;
+          } else if (this.unmapped(batch, s, o, l4, src, dst, proto, d)) vec[w++] = s;
           continue;
         }
         if (type >= 32 || ((ICMP_QUERY_TYPES >>> type) & 1) === 0) {
-          vec[w++] = s;
+          if (this.unmapped(batch, s, o, l4, src, dst, proto, d)) vec[w++] = s;
           continue;
         }
         ports = l4Word(b, l4, IPPROTO_ICMP);
       } else {
-        vec[w++] = s;
+        if (this.unmapped(batch, s, o, l4, src, dst, proto, d)) vec[w++] = s;
         continue;
       }
       const v = flows.lookup(src, dst, ports, proto);
@@ -166,7 +170,7 @@ export class CtInput extends PipelineNode<typeof spec> {
           const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
           rewriteTuple(b, o, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, partial);
         }
-        if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, src, dst, v, now);
+        if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(src, dst, (b[o + 4] << 8) | b[o + 5], proto, v, now);
         vec[w++] = s;
         continue;
       }
@@ -217,10 +221,31 @@ export class CtInput extends PipelineNode<typeof spec> {
       rewriteTuple(b, o, l4, proto, src, this.rules.dnatTo[rule], ports >>> 16, toPort === 0 ? dport : toPort, partial);
       return;
     }
+    if (proto === IPPROTO_TCP && (b[l4 + 13] & 0x12) === 0x02 && this.rules.isExternal(dst)) {
+      // RFC 5382 REQ-4: an unsolicited SYN to an external address gets no answer for 6 s; dropping it
+      // (REQ-4a) rather than letting the router's host side reset it keeps hole punching possible.
+      batch.ctMark[s] = 255;
+      d.drop(this, this.reason.unsolicitedSyn, s);
+      return;
+    }
     if (this.rules.isPoolOnly(dst)) {
       batch.ctMark[s] = 255;
       d.drop(this, this.reason.noBinding, s);
     }
+  }
+
+  /**
+   * A packet with nothing NAT maps (an ICMP error about no flow, ICMP that is
+   * neither query nor error, a protocol without ports): marked like a new
+   * flow's first packet, so where a source rule would take it nat-output
+   * drops it as untranslatable instead of letting it out with an inside
+   * address (RFC 5508 REQ-5, REQ-11). False when dropped here.
+   */
+  private unmapped(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, proto: number, d: Dispatch): boolean {
+    this.noFlow(batch, s, o, l4, src, dst, 0, proto, d);
+    if (batch.ctMark[s] !== 255) return true;
+    batch.ctMark[s] = CtMark.NONE;
+    return false;
   }
 
   /** An ICMP error: translated when the datagram it quotes belongs to a translated flow (true then). */
@@ -228,6 +253,11 @@ export class CtInput extends PipelineNode<typeof spec> {
     const q = l4 + 8;
     if (q + 20 > end || b[q] >> 4 !== 4) return false;
     const qIhl = (b[q] & 0x0f) << 2;
+    // RFC 5508 REQ-3: an error whose ICMP checksum or quoted IP header checksum
+    // fails is not translated (so dropped, as untranslated errors are):
+    // translating recomputes the ICMP checksum, which would pass the damage on
+    // as a sound message.
+    if (qIhl < 20 || q + qIhl > end || internetChecksum(b, l4, end - l4) !== 0 || internetChecksum(b, q, qIhl) !== 0) return false;
     const qProto = b[q + 9];
     const qL4 = q + qIhl;
     let ports: number;

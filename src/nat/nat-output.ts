@@ -81,6 +81,9 @@ export class NatOutput extends PipelineNode<typeof spec> {
   private start(batch: Batch, s: number, d: Dispatch): boolean {
     const m = batch.ctMark[s];
     batch.ctMark[s] = CtMark.NONE;
+    // The router's own packets (echo replies, resets, ICMP errors) start
+    // nothing. ip4-local and icmp-error make them in the slot of the packet
+    // they answer, whose mark (set by ct-input as it arrived) they still carry.
     if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return true;
     const b = batch.arena;
     const o = batch.l3[s];
@@ -104,10 +107,10 @@ export class NatOutput extends PipelineNode<typeof spec> {
     }
     if (rule === NO_RULE && m === CtMark.NEW) {
       // Nothing to translate or track; its later fragments pass as they are.
-      if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, src, dst, -1, this.clock.nowMs());
+      if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(src, dst, (b[o + 4] << 8) | b[o + 5], proto, -1, this.clock.nowMs());
       return true;
     }
-    if (b[o + 8] <= 1 && (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) === 0) {
+    if (b[o + 8] <= 1) {
       // TTL 1: ip4-rewrite sends time exceeded quoting the packet as it arrived.
       this.undoDestination(batch, s, m);
       return true;
@@ -158,7 +161,8 @@ export class NatOutput extends PipelineNode<typeof spec> {
     if (newSrc !== src || newSport !== sport) {
       rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, proto === IPPROTO_ICMP ? newSport : ports & 0xffff, this.partial(batch, s));
     }
-    if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(b, o, batch.ctKey[key], batch.ctKey[key + 1], id << 1, now);
+    // Keyed as the datagram arrived (before ct-input's DNAT and this rewrite): as its later fragments will.
+    if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(batch.ctKey[key], batch.ctKey[key + 1], (b[o + 4] << 8) | b[o + 5], proto, id << 1, now);
     return true;
   }
 
@@ -202,10 +206,6 @@ export class NatOutput extends PipelineNode<typeof spec> {
 
   private tableFull(batch: Batch, s: number, m: number, d: Dispatch): boolean {
     this.undoDestination(batch, s, m);
-    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) {
-      d.drop(this, this.reason.tableFull, s);
-      return false;
-    }
     d.countDrop(this, this.reason.tableFull, s);
     batch.icmpError[s] = TABLE_FULL_ERROR;
     d.enqueue(this, this.next.icmpError, s);

@@ -44,6 +44,7 @@ export class NatRules {
   readonly dnatToPort: Int32Array;
   /** Addresses of SNAT pools (not a port's own address): traffic to one with no binding is dropped, never routed back out. */
   private readonly poolOnly: Set<number>;
+  private readonly external: Set<number>;
 
   constructor(nat: NatConfig, portCount: number, portAddress: ArrayLike<number>) {
     const m = nat.masquerade.length;
@@ -92,6 +93,7 @@ export class NatRules {
     this.dnatHi = Int32Array.from(nat.dnat, (r) => r.dports.hi);
     this.dnatTo = Int32Array.from(nat.dnat, (r) => r.to | 0);
     this.dnatToPort = Int32Array.from(nat.dnat, (r) => r.toPort);
+    this.external = new Set([...nat.masquerade.map((r) => portAddress[r.outPort] | 0), ...nat.snat.flatMap((r) => r.addresses.map((a) => a | 0))]);
     const own = new Set(Array.from(portAddress, (a) => a | 0));
     this.poolOnly = new Set(nat.snat.flatMap((r) => r.addresses.map((a) => a | 0)).filter((a) => !own.has(a)));
   }
@@ -117,6 +119,11 @@ export class NatRules {
       if (this.dnatInPort[i] === rxPort && this.dnatProto[i] === proto && this.dnatDst[i] === dst && dport >= this.dnatLo[i] && dport <= this.dnatHi[i]) return i;
     }
     return NO_RULE;
+  }
+
+  /** An address flows are translated to (a masqueraded port's, or in an SNAT pool). */
+  isExternal(addr: number): boolean {
+    return this.external.has(addr | 0);
   }
 
   /** An SNAT pool address that is not a port's own (nothing but NAT answers there). */

@@ -9,6 +9,15 @@ import type { CaptureReader } from '../pcap/reader.js';
 import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import type { ManualClock } from '../pipeline/clock.js';
 
+/**
+ * Capture time one batch spans at most. Frames closer than this share a
+ * batch, as a burst on a live port does; a frame later than this waits for
+ * the next one, so the pipeline's state (ARP, NAT flows) has seen what came
+ * before it: an answer a millisecond or more after its request finds the
+ * flow the request started.
+ */
+export const BATCH_WINDOW_MS = 1;
+
 export class CaptureInput implements RxSource {
   /** Frames come in on the port their interface maps to, set per frame. */
   readonly index = -1;
@@ -19,6 +28,8 @@ export class CaptureInput implements RxSource {
   readonly skipped: Record<string, number> = {};
   /** True once the capture is exhausted. */
   done = false;
+  /** The reader's current record is still to be fed (it began the next batch's time window). */
+  private held = false;
 
   constructor(
     private readonly reader: CaptureReader,
@@ -38,14 +49,27 @@ export class CaptureInput implements RxSource {
   rx(batch: Batch, max: number = MAX_BATCH): number {
     const room = Math.min(max, batch.rxCapacity - batch.rxCount);
     let n = 0;
+    let firstMs = -1;
     while (n < room) {
-      if (!this.reader.next()) {
-        this.done = true;
-        break;
+      if (this.held) this.held = false;
+      else {
+        if (!this.reader.next()) {
+          this.done = true;
+          break;
+        }
+        this.framesRead++;
+        this.onFrame?.(this.framesRead);
       }
       const r = this.reader.record;
-      this.framesRead++;
-      this.onFrame?.(this.framesRead);
+      const ms = r.tsSec * 1000 + r.tsNsec / 1e6;
+      // A batch spans at most BATCH_WINDOW_MS of capture time: a frame later
+      // than that starts the next batch (kept in the reader until then), so
+      // an answer a while after its request runs after it, as it did on the wire.
+      if (firstMs < 0) firstMs = ms;
+      else if (ms - firstMs >= BATCH_WINDOW_MS) {
+        this.held = true;
+        break;
+      }
       if (r.linkType !== LINKTYPE_ETHERNET) {
         this.skip(`link type ${r.linkType} (not Ethernet)`);
         continue;

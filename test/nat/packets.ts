@@ -1,6 +1,7 @@
 // Reading what came out of the NAT: the tuple of a frame, and whether every
 // checksum in it (IPv4 header, TCP/UDP with the pseudo-header, ICMP, and the
 // IPv4 header and L4 checksum an ICMP error quotes) verifies.
+import { expect } from 'vitest';
 import { internetChecksum, pseudoHeaderSum, sumWords, foldSum } from '../../src/wire/checksum.js';
 import { ipv4ToString } from '../../src/wire/address.js';
 
@@ -16,8 +17,12 @@ export interface Tuple {
   code: number;
   /** The datagram an ICMP error quotes. */
   quoted?: Tuple;
-  /** Every checksum verifies (a quoted L4 checksum only when whole). */
+  /** Every checksum verifies (a quoted L4 checksum only when whole; a fragment's L4 checksum not at all: see reassemble). */
   checksumsOk: boolean;
+  /** IP id, fragment offset (bytes) and more-fragments flag. */
+  id: number;
+  fragOffset: number;
+  mf: boolean;
 }
 
 function u32(b: Uint8Array, o: number): number {
@@ -34,14 +39,19 @@ export function tupleOf(b: Uint8Array, o = 14, end = b.length, quoted = false): 
   const src = u32(b, o + 12);
   const dst = u32(b, o + 16);
   let ok = internetChecksum(b, o, ihl) === 0;
-  const t: Tuple = { src: ipv4ToString(src), dst: ipv4ToString(dst), proto, sport: -1, dport: -1, ttl: b[o + 8], type: -1, code: -1, checksumsOk: true };
-  const fragOffset = ((b[o + 6] << 8) | b[o + 7]) & 0x1fff;
+  const frag = (b[o + 6] << 8) | b[o + 7];
+  const fragOffset = (frag & 0x1fff) * 8;
+  const mf = (frag & 0x2000) !== 0;
+  const t: Tuple = {
+    src: ipv4ToString(src), dst: ipv4ToString(dst), proto, sport: -1, dport: -1, ttl: b[o + 8], type: -1, code: -1, checksumsOk: true,
+    id: (b[o + 4] << 8) | b[o + 5], fragOffset, mf,
+  };
   if (fragOffset !== 0) {
     t.checksumsOk = ok;
     return t;
   }
   const l4Len = stop - l4;
-  const whole = !quoted || o + total <= end;
+  const whole = (!quoted || o + total <= end) && !mf;
   if (proto === 6 || proto === 17) {
     t.sport = (b[l4] << 8) | b[l4 + 1];
     t.dport = (b[l4 + 2] << 8) | b[l4 + 3];
@@ -64,4 +74,37 @@ export function tupleOf(b: Uint8Array, o = 14, end = b.length, quoted = false): 
 /** "192.0.2.10:40000 > 198.51.100.10:53/17" for assertions that read well. */
 export function flat(t: Tuple): string {
   return `${t.src}:${t.sport} > ${t.dst}:${t.dport}/${t.proto}`;
+}
+
+/** The Ethernet frame of the datagram the fragments (Ethernet frames, any order) make up, for tupleOf. */
+export function reassemble(frames: readonly Uint8Array[]): Uint8Array {
+  const parts = frames.map((f) => ({ f, t: tupleOf(f) })).sort((a, b) => a.t.fragOffset - b.t.fragOffset);
+  const first = parts[0].f;
+  const ihl = (first[14] & 15) * 4;
+  const payload = parts.reduce((n, p) => Math.max(n, p.t.fragOffset + ((p.f[16] << 8) | p.f[17]) - (p.f[14] & 15) * 4), 0);
+  const out = new Uint8Array(14 + ihl + payload);
+  out.set(first.subarray(0, 14 + ihl));
+  for (const p of parts) {
+    const pIhl = (p.f[14] & 15) * 4;
+    const len = ((p.f[16] << 8) | p.f[17]) - pIhl;
+    out.set(p.f.subarray(14 + pIhl, 14 + pIhl + len), 14 + ihl + p.t.fragOffset);
+  }
+  const total = ihl + payload;
+  out[16] = total >> 8;
+  out[17] = total & 0xff;
+  out[20] = 0; // no MF, offset 0
+  out[21] = 0;
+  out[24] = out[25] = 0;
+  const c = internetChecksum(out, 14, ihl);
+  out[24] = c >> 8;
+  out[25] = c & 0xff;
+  return out;
+}
+
+/** The one frame a step sent: it must leave by `port`, every checksum sound. Its tuple. */
+export function only(r: { out: readonly { port: string; bytes: Uint8Array }[] }, port: string): Tuple {
+  expect(r.out.map((o) => o.port)).toEqual([port]);
+  const t = tupleOf(r.out[0].bytes);
+  expect(t.checksumsOk, `checksums of ${flat(t)}`).toBe(true);
+  return t;
 }

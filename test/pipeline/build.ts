@@ -56,6 +56,11 @@ export function udpFrame(ip: IpOpts, sport: number, dport: number, payloadLen = 
   return frame(ip, IPPROTO_UDP, (b, o) => emitUdp({ srcPort: sport, dstPort: dport, checksum: 0, payload }, b, o, ip.src, ip.dst), payloadLen + 8);
 }
 
+/** A UDP datagram carrying exactly `payload`. */
+export function udpDataFrame(ip: IpOpts, sport: number, dport: number, payload: Uint8Array): Uint8Array {
+  return frame(ip, IPPROTO_UDP, (b, o) => emitUdp({ srcPort: sport, dstPort: dport, checksum: 0, payload }, b, o, ip.src, ip.dst), payload.length + 8);
+}
+
 export function tcpSynFrame(ip: IpOpts, sport: number, dport: number): Uint8Array {
   return frame(
     ip,
@@ -73,6 +78,16 @@ export function tcpFrame(ip: IpOpts, sport: number, dport: number, flags: number
     IPPROTO_TCP,
     (b, o) => emitTcp({ srcPort: sport, dstPort: dport, seq, ack, flags, window: 65535, urgent: 0, checksum: 0, options: [], payload }, b, o, ip.src, ip.dst),
     20 + payloadLen,
+  );
+}
+
+/** A TCP segment carrying exactly `payload`. */
+export function tcpDataFrame(ip: IpOpts, sport: number, dport: number, flags: number, payload: Uint8Array, seq = 1000, ack = 0): Uint8Array {
+  return frame(
+    ip,
+    IPPROTO_TCP,
+    (b, o) => emitTcp({ srcPort: sport, dstPort: dport, seq, ack, flags, window: 65535, urgent: 0, checksum: 0, options: [], payload }, b, o, ip.src, ip.dst),
+    20 + payload.length,
   );
 }
 
