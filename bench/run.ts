@@ -38,6 +38,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Flow table (conntrack) at 1M flows vs JS Map, one thread',
     run: async () => (await import('./flow/flow.js')).runFlowBench(),
   },
+  nat: {
+    title: 'NAT from memory, one thread: 1M masqueraded flows, established vs plain L3 in the same run, new flows, memory, reply steering',
+    run: async () => (await import('./nat/nat.js')).runNatBench(),
+  },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',
     run: async () => (await import('./pcap/read.js')).runPcapReadBench(),

@@ -60,6 +60,17 @@ export function printTargets(targets: readonly BenchTarget[]): void {
   for (const t of targets) console.log(`  [${t.met ? 'met' : 'MISSED'}] ${t.description}: ${t.measured}`);
 }
 
+/** The machine a run was measured on (written with every result). */
+export function machineInfo(): { cpus: number; cpu: string; memGiB: number; node: string } {
+  return { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+}
+
+/** "on <CPU model>, N cpus": for notes beside ratios, which hold only on the machine they were measured on. */
+export function machineLabel(): string {
+  const m = machineInfo();
+  return `on ${m.cpu}, ${m.cpus} cpus, Node ${m.node}`;
+}
+
 /** Writes bench/results/<area>.json (latest run) and returns its path. */
 export function writeResults(area: string, rows: readonly BenchRow[], targets: readonly BenchTarget[]): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
@@ -67,7 +78,7 @@ export function writeResults(area: string, rows: readonly BenchRow[], targets: r
   const doc = {
     area,
     date: new Date().toISOString(),
-    machine: { cpus: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: machineInfo(),
     rows,
     targets,
   };
