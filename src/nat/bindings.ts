@@ -60,7 +60,8 @@ export const NatFailure = {
   ENDPOINT_FULL: -4,
 } as const;
 
-const MAX_EXPIRED = 64;
+/** Entries one service() call may end: as many as the router's sweep looks at per batch, so none waits for lack of room. */
+const MAX_EXPIRED = 256;
 
 export class NatBindings {
   readonly flows: FlowTable;

@@ -196,7 +196,8 @@ export class CtInput extends PipelineNode<typeof spec> {
     batch.ctMark[s] = CtMark.NEW;
     if (proto === IPPROTO_ICMP) return; // queries start outbound only
     const dport = ports & 0xffff;
-    const binding = this.nat.bindingAt(dst, dport, proto);
+    // Bindings sit only at external addresses: most new flows (outbound) skip the probe.
+    const binding = this.rules.isExternal(dst) ? this.nat.bindingAt(dst, dport, proto) : -1;
     if (binding >= 0) {
       const hairpin = batch.rxPort[s] !== this.rules.outPort[this.nat.bindingRule(binding)];
       const f = this.rules.filtering;
