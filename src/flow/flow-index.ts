@@ -62,21 +62,28 @@
 // B -> A at once (the reply key of one is the original key of the other),
 // serialise on a shared bucket and the second sees the first's entry.
 //
-// The version reads, the lock (Atomics.compareExchange) and the unlock
-// (Atomics.store) are atomic operations; the signatures, values and key words
-// are plain typed-array accesses, because in V8 every Atomics call is a
-// builtin call, ~10x the cost of an element load (bench/flow/micro.ts,
-// `flow/atomics` rows), and a lookup reads a dozen words.
-// The version reads must be atomic: with two plain loads of the version and
-// no store between them, Node 24's optimising compiler keeps only the first
-// (the second is "redundant"), so the re-check never fails and a reader can
-// take a torn entry (test/flow/flow-race.test.ts caught it on Node 24; Node 20
-// kept both loads). An Atomics.load is neither dropped nor moved, and no plain
-// load is moved across it.
+// Everything but the lock (Atomics.compareExchange), the unlock
+// (Atomics.store) and a reader's retry is plain typed-array access, because
+// in V8 every Atomics call is a builtin call, ~10x the cost of an element
+// load (bench/flow/micro.ts, `flow/atomics` rows), and at 1M flows two
+// Atomics.load per lookup made the table's part of an established NAT packet
+// 2.2x slower (bench/nat/ct-table.ts, `nat/ct-table-1M-random` rows: 681 vs
+// 311 ns), the calls keeping the lookups of a batch from overlapping.
+// The reader's two version reads cannot both be plain loads of the same
+// array: with no store between them, Node 24's optimising compiler keeps only
+// the first (the second is "redundant"), the re-check never fails and a
+// reader can take a torn entry (the race test caught it on Node 24; Node 20
+// kept both). So the second read goes through `versions`, a second Int32Array
+// over the same memory: a load from another array is no repeat of the first,
+// and the compiler cannot tell they alias. That fast path has no loop (a
+// loop's repeated plain loads could be hoisted); a reader that sees a writer
+// retries with Atomics.load, which is neither dropped nor moved.
+// test/flow/flow-race.test.ts checks this pattern on the Node that runs the
+// tests (CI runs Node 20 and 24): no torn read with the re-check, many
+// without it.
 // The rest is sound where the dataplane runs: x86-64 keeps loads in order
-// with loads and stores with stores, and the locked CAS and Atomics.store's
-// xchg are full barriers (the race test checks the pattern against a writer
-// thread: no torn read with the re-check, many without it).
+// with loads and stores with stores, the locked CAS and Atomics.store's
+// xchg are full barriers, and V8 keeps typed-array accesses in program order.
 // A weakly ordered CPU (ARM) would need the data loads to be ordered too.
 //
 // What the version check is for here: a reader that read a slot just before
@@ -126,6 +133,8 @@ export class FlowIndex {
   // type (Int32Array, Smi). A plain declaration is emitted as a field that
   // starts as undefined, which made every lookup ~9 ns slower (22.8 vs 14.1).
   declare readonly buckets: Int32Array;
+  /** The same memory as `buckets`, through a second view: where scan's fast path reads the version again (see "Concurrency"). */
+  private declare readonly versions: Int32Array;
   declare readonly bucketCount: number;
   private declare readonly header: Int32Array;
   private declare readonly mask: number;
@@ -178,6 +187,7 @@ export class FlowIndex {
     const bits = this.header[H_BITS];
     this.bucketCount = 2 ** bits;
     this.buckets = new Int32Array(buffer, HEADER_BYTES, this.bucketCount << BUCKET_SHIFT);
+    this.versions = new Int32Array(buffer, HEADER_BYTES, this.bucketCount << BUCKET_SHIFT);
     this.mask = this.bucketCount - 1;
     this.altShift = 32 - bits;
     this.seed = this.header[H_SEED];
@@ -209,27 +219,35 @@ export class FlowIndex {
    * and no key overflowed from this bucket, or -2 when it is absent and some did.
    */
   private scan(base: number, h: number, k0: number, k1: number, k2: number, k3: number): number {
+    // Fast path, no loop: the version, the entries, the version again through
+    // the other view (plain loads of two different arrays: neither is the
+    // other's repeat, so the compiler keeps both; see "Concurrency").
+    const v = this.buckets[base];
+    const res = this.probe(base, h, k0, k1, k2, k3);
+    if ((v & 1) === 0 && this.versions[base] === v) return res;
+    // A writer was there: retry with Atomics.load, which no compiler drops or hoists out of the loop.
+    for (;;) {
+      const v2 = Atomics.load(this.buckets, base);
+      const res2 = this.probe(base, h, k0, k1, k2, k3);
+      if ((v2 & 1) === 0 && Atomics.load(this.buckets, base) === v2) return res2;
+    }
+  }
+
+  /** The bucket's entries for the key: its value, or -1 when absent and none overflowed, or -2 when absent and some did. */
+  private probe(base: number, h: number, k0: number, k1: number, k2: number, k3: number): number {
     const b = this.buckets;
     const keys = this.keys;
     const shift = this.recordShift;
-    for (;;) {
-      const v = Atomics.load(b, base);
-      let res = -1;
-      for (let s = base + SIG, end = base + SIG + SLOTS; s < end; s++) {
-        if (b[s] === h) {
-          const val = b[s + SLOTS];
-          if (val >= 0) {
-            const r = ((val >> 1) << shift) + ((val & 1) << 2);
-            if (keys[r] === k0 && keys[r + 1] === k1 && keys[r + 2] === k2 && keys[r + 3] === k3) {
-              res = val;
-              break;
-            }
-          }
+    for (let s = base + SIG, end = base + SIG + SLOTS; s < end; s++) {
+      if (b[s] === h) {
+        const val = b[s + SLOTS];
+        if (val >= 0) {
+          const r = ((val >> 1) << shift) + ((val & 1) << 2);
+          if (keys[r] === k0 && keys[r + 1] === k1 && keys[r + 2] === k2 && keys[r + 3] === k3) return val;
         }
       }
-      if (res < 0 && b[base + OVF] !== 0) res = -2;
-      if ((v & 1) === 0 && Atomics.load(b, base) === v) return res;
     }
+    return b[base + OVF] !== 0 ? -2 : -1;
   }
 
   /**

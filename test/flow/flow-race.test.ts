@@ -56,7 +56,7 @@ async function seqlockRun(checked: boolean): Promise<{ torn: number; retries: nu
   }
 }
 
-describe('the platform keeps a seqlock with atomic version reads and plain data reads sound (what FlowIndex readers rely on)', () => {
+describe('the platform keeps a plain-load seqlock sound when the version is read again through a second view (what FlowIndex readers rely on)', () => {
   it('a reader re-checking the version never sees a torn write, and does retry', async () => {
     const r = await seqlockRun(true);
     expect(r.torn).toBe(0);

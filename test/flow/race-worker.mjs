@@ -172,7 +172,7 @@ const modes = {
 
   /**
    * The platform assumption under FlowIndex's readers: a seqlock read with
-   * Atomics.load of the version and plain typed-array loads of the data. The writer bumps the version with Atomics.store
+   * plain typed-array loads, the version read again through a second view. The writer bumps the version with Atomics.store
    * and writes the data words with plain stores, as FlowIndex's writers do.
    */
   seqlockWriter() {
@@ -196,6 +196,7 @@ const modes = {
   seqlockReader() {
     const { words: buf, checked, ms } = workerData;
     const a = new Int32Array(buf);
+    const again = new Int32Array(buf);
     Atomics.add(a, 8, 1);
     while (Atomics.load(a, 8) < 2);
     let torn = 0;
@@ -205,12 +206,13 @@ const modes = {
     while (Date.now() < end && (checked || torn === 0)) {
       for (let n = 0; n < 100_000; n++) {
         for (;;) {
-          // As FlowIndex.scan: the version with Atomics.load, the data with
-          // plain loads. (Plain version loads pass on Node 20 and fail on
-          // Node 24, whose compiler drops the second as redundant.)
-          const v1 = checked ? Atomics.load(a, 0) : a[0];
+          // As FlowIndex.scan's fast path: plain loads, the version read
+          // again through a second view of the same memory. (Two plain reads
+          // of one view pass on Node 20 and fail on Node 24, whose compiler
+          // drops the second as redundant.)
+          const v1 = a[0];
           const x = a[1], y = a[2], z = a[3];
-          const v2 = checked ? Atomics.load(a, 0) : a[0];
+          const v2 = checked ? again[0] : a[0];
           if (!checked || ((v1 & 1) === 0 && v1 === v2)) {
             if (x !== y || y !== z) torn++;
             break;
