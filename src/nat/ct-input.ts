@@ -29,7 +29,7 @@ import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { Zone, type NatBindings } from './bindings.js';
 import { describeTuple } from './describe.js';
 import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
-import { l4Word, rewriteIcmpError, rewriteTuple } from './translate.js';
+import { l4Word, rewriteIcmpError, rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../pipeline/batch.js';
 import { internetChecksum } from '../wire/checksum.js';
@@ -168,7 +168,8 @@ export class CtInput extends PipelineNode<typeof spec> {
         const rp = (np >>> 16) | (np << 16);
         if (ns !== src || nd !== dst || rp !== ports) {
           const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
-          rewriteTuple(b, o, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, partial);
+          if (proto === IPPROTO_ICMP) rewriteTuple(b, o, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, partial);
+          else rewriteTcpUdp(b, o, l4, proto === IPPROTO_TCP, src, dst, ports, ns, nd, rp, partial);
         }
         if ((fragField & 0x2000) !== 0) this.nat.recordFirstFragment(src, dst, (b[o + 4] << 8) | b[o + 5], proto, v, now);
         vec[w++] = s;

@@ -4,7 +4,7 @@
 // by the pseudo-header only.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { rewriteIcmpError, rewriteTuple } from '../../src/nat/translate.js';
+import { rewriteIcmpError, rewriteTcpUdp, rewriteTuple } from '../../src/nat/translate.js';
 import { foldSum, pseudoHeaderSum } from '../../src/wire/checksum.js';
 import { ipv4ToString } from '../../src/wire/address.js';
 import { echoFrame, icmpErrorFrame, tcpFrame, udpFrame } from '../pipeline/build.js';
@@ -108,6 +108,23 @@ describe('rewriteIcmpError translates outside and inside (RFC 5508 REQ-4)', () =
         expect([t.src, t.dst]).toEqual([ipv4ToString(es), ipv4ToString(ed)]);
         expect([t.quoted!.src, t.quoted!.dst, t.quoted!.sport]).toEqual([ipv4ToString(qs), ipv4ToString(qd), qsp]);
         if (proto !== 1) expect(t.quoted!.dport).toBe(qdp);
+      }),
+      RUNS,
+    );
+  });
+});
+
+describe('rewriteTcpUdp (the established path) writes what rewriteTuple writes', () => {
+  it('same bytes for TCP, UDP (with and without a checksum) and partial checksums', () => {
+    fc.assert(
+      fc.property(fc.boolean(), fc.boolean(), fc.boolean(), addr, addr, port, port, addr, addr, port, port, (tcp, noCsum, partial, s, d, sp, dp, ns, nd, nsp, ndp) => {
+        const ip = { src: ipv4ToString(s), dst: ipv4ToString(d) };
+        const f = tcp ? tcpFrame(ip, sp, dp, 0x18, 30) : udpFrame(ip, sp, dp, 30);
+        if (!tcp && noCsum) f[40] = f[41] = 0;
+        const g = f.slice();
+        rewriteTuple(f, 14, 34, tcp ? 6 : 17, ns | 0, nd | 0, nsp, ndp, partial);
+        rewriteTcpUdp(g, 14, 34, tcp, s | 0, d | 0, (sp << 16) | dp, ns | 0, nd | 0, (nsp << 16) | ndp, partial);
+        expect(g).toEqual(f);
       }),
       RUNS,
     );
