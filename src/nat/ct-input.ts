@@ -156,10 +156,14 @@ export class CtInput extends PipelineNode<typeof spec> {
             }
             if (next !== TcpState.IGNORE && next !== st) flows.casState(id, word, next);
           }
-        } else if (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED) {
-          flows.casState(id, FlowState.UDP_UNREPLIED, FlowState.UDP_REPLIED);
-        }
-        flows.touch(id, now, dir);
+          flows.touch(id, now, dir);
+        } else if (proto === IPPROTO_UDP && dir === 1) {
+          // A UDP flow marked replied has its SEEN_REPLY flag: skip that line (a cache miss at 1M flows).
+          if (flows.state(id) === FlowState.UDP_UNREPLIED) {
+            flows.casState(id, FlowState.UDP_UNREPLIED, FlowState.UDP_REPLIED);
+            flows.touch(id, now, dir);
+          } else flows.touch(id, now, 0);
+        } else flows.touch(id, now, dir);
         const other = dir ^ 1;
         const ns = flows.keyWord(id, other, 1);
         const nd = flows.keyWord(id, other, 0);
