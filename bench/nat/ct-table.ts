@@ -18,9 +18,11 @@
 //
 // And the lookup alone, FlowIndex.lookup against replicas of it that read
 // the bucket's seqlock version differently: both reads with Atomics.load
-// (as flow-index.ts does since Node 24 dropped a plain re-read), both plain
-// (as before), or only the re-check with Atomics.load. Same buckets, keys
-// and records; a replica that returns a different value throws.
+// (what flow-index.ts did for a while after Node 24 dropped a plain re-read
+// of one array), both plain, or only the re-check with Atomics.load. Same
+// buckets, keys and records; a replica that returns a different value
+// throws. These rows chose flow-index.ts's shape: its fast path is now plain
+// loads, the re-read through a second view (the "as ct-input" row).
 //
 // JavaScript has no prefetch instruction; a load whose value is folded into
 // a sink does the same job in a loop short enough for the CPU to run ahead.
