@@ -29,6 +29,9 @@
 //   frames, so their ratio to it is there when the machine is slow)
 //   memory      the flow table's SharedArrayBuffers and the port allocators
 //               per entry, per NAT flow
+//   isolated    isolated.ts: the established comparison again with each
+//               router alone in its own worker_thread (as live: one router
+//               per isolate, no call site shared between the two)
 //   steering    steering.ts: what choosing the NAT port so that replies
 //               reach the creating worker would cost
 //
@@ -46,6 +49,7 @@ import { shuffledOrder } from '../flow/keys.js';
 import { allocationCheck } from '../lib/measure.js';
 import { machineLabel, type BenchRow, type BenchTarget } from '../lib/report.js';
 import { runCtTableBench } from './ct-table.js';
+import { isolatedComparison } from './isolated.js';
 import { runSteeringBench } from './steering.js';
 import {
   CHURN_PORTS_PER_HOST,
@@ -59,6 +63,7 @@ import {
   WAN,
   WAN_ADDRESS,
   churnFlow,
+  establishedPool,
   fillFlow,
   routerConfig,
   type FlowTuple,
@@ -368,28 +373,9 @@ export async function runNatBench(): Promise<{ rows: BenchRow[]; targets: BenchT
     natPort[f] = flows.keyWord(v >> 1, 1, 2) & 0xffff;
   }
   const makePools = (count: number, seed: number): { natPool: FramePool; l3Pool: FramePool; natKeys: Int32Array } => {
-    const natPool = new FramePool(count);
-    const l3Pool = new FramePool(count);
-    // The key ct-input looks up for each NAT frame (addresses, ports, protocol).
     const natKeys = new Int32Array(count * 4);
-    let x = seed;
-    for (let i = 0; i < count; i++) {
-      x ^= x << 13;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      const f = (x >>> 12) & (FLOWS - 1);
-      fillFlow(f, t);
-      if ((x & 1) === 0) {
-        natPool.set(i, LAN, t.client, t.server, t.clientPort, t.serverPort);
-        l3Pool.set(i, LAN, t.client, t.server, t.clientPort, t.serverPort);
-        natKeys.set([t.client, t.server, (t.clientPort << 16) | t.serverPort, 17], i * 4);
-      } else {
-        natPool.set(i, WAN, t.server, WAN_ADDRESS, t.serverPort, natPort[f]);
-        l3Pool.set(i, WAN, t.server, t.client, t.serverPort, t.clientPort);
-        natKeys.set([t.server, WAN_ADDRESS, (t.serverPort << 16) | natPort[f], 17], i * 4);
-      }
-    }
-    return { natPool, l3Pool, natKeys };
+    const natPool = establishedPool(count, seed, (f) => natPort[f], natKeys);
+    return { natPool, l3Pool: establishedPool(count, seed, undefined), natKeys };
   };
   const random = makePools(RANDOM_FRAMES, 0x2545f491);
   const hot = makePools(MAX_BATCH, 0x1b873593);
@@ -458,6 +444,18 @@ export async function runNatBench(): Promise<{ rows: BenchRow[]; targets: BenchT
   rows.push({ name: 'nat/memory', subject: 'per NAT flow, this mix', value: perEntry * entriesPerFlow, unit: 'B', notes: `32 flows share each binding: ${entriesPerFlow.toFixed(4)} entries per flow` });
   rows.push({ name: 'nat/memory', subject: 'per NAT flow, own binding', value: perEntry * 2, unit: 'B', notes: 'each flow of a distinct endpoint (a TCP connection from a new source port) needs a binding entry too: 2 entries' });
 
+  // ---- The same comparison with each router alone in its own isolate (isolated.ts).
+  const isolated = await isolatedComparison(ROUNDS);
+  for (const c of isolated) {
+    rows.push({
+      name: `nat/established-${c.pool === 'random' ? '1M-random' : 'hot-256'}-isolated ratio`,
+      subject: 'NAT rate / L3 rate, one router per isolate',
+      value: c.ratio,
+      unit: 'x',
+      notes: `NAT ${c.nat.toFixed(0)} ns, L3 ${c.l3.toFixed(0)} ns per packet (medians); median of ${ROUNDS} pairwise ratios of alternating chunks (min ${Math.min(...c.ratios).toFixed(3)}, max ${Math.max(...c.ratios).toFixed(3)}), each router in its own worker_thread as live; ${machine}`,
+    });
+  }
+
   // ---- Steering replies by the NAT port: what it would cost.
   rows.push(...runSteeringBench());
 
@@ -467,6 +465,13 @@ export async function runNatBench(): Promise<{ rows: BenchRow[]; targets: BenchT
     met: cmpRandom.ratio >= 0.75,
     measured: `${cmpRandom.ratio.toFixed(3)}x (NAT ${cmpRandom.nat.toFixed(0)} ns, L3 ${cmpRandom.l3.toFixed(0)} ns per packet) ${machine}`,
   });
+  for (const c of isolated) {
+    targets.push({
+      description: `established NAT >= 0.75x plain L3, ${c.pool === 'random' ? '1M flows, random flows' : 'hot set of 256 flows'}, one router per isolate`,
+      met: c.ratio >= 0.75,
+      measured: `${c.ratio.toFixed(3)}x (NAT ${c.nat.toFixed(0)} ns, L3 ${c.l3.toFixed(0)} ns per packet) ${machine}`,
+    });
+  }
   targets.push({
     description: 'established NAT >= 0.75x plain L3, hot set of 256 flows',
     met: cmpHot.ratio >= 0.75,

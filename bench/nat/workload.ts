@@ -238,3 +238,35 @@ export class CheckingOutput implements TxSink {
     return count;
   }
 }
+
+/**
+ * Frames of the established loop: `count` frames of flows chosen by a
+ * xorshift from `seed`, half each direction. NAT frames answer to the
+ * masquerade address at the flow's NAT port (`natPortOf(f)`); plain L3
+ * frames carry the same conversations addressed to the client (without NAT
+ * a packet to the router's own address would be delivered, not forwarded).
+ * `keys` (NAT only, when given) gets the key ct-input looks up for each.
+ */
+export function establishedPool(count: number, seed: number, natPortOf: ((f: number) => number) | undefined, keys?: Int32Array): FramePool {
+  const pool = new FramePool(count);
+  const t: FlowTuple = { client: 0, clientPort: 0, server: 0, serverPort: 0 };
+  let x = seed;
+  for (let i = 0; i < count; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const f = (x >>> 12) & (FLOWS - 1);
+    fillFlow(f, t);
+    if ((x & 1) === 0) {
+      pool.set(i, LAN, t.client, t.server, t.clientPort, t.serverPort);
+      keys?.set([t.client, t.server, (t.clientPort << 16) | t.serverPort, 17], i * 4);
+    } else if (natPortOf !== undefined) {
+      const np = natPortOf(f);
+      pool.set(i, WAN, t.server, WAN_ADDRESS, t.serverPort, np);
+      keys?.set([t.server, WAN_ADDRESS, (t.serverPort << 16) | np, 17], i * 4);
+    } else {
+      pool.set(i, WAN, t.server, t.client, t.serverPort, t.clientPort);
+    }
+  }
+  return pool;
+}
