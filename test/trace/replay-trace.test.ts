@@ -76,6 +76,25 @@ describe('dataplane replay --trace', skipIf(hasTshark ? undefined : 'tshark is n
     ]);
   });
 
+  it('with NAT: the trace shows the binding a packet got (ct-input, then nat-output with the translated source)', () => {
+    const natConfig = join(dir, 'nat.yaml');
+    writeFileSync(natConfig, `${BASE_CONFIG}nat:\n  masquerade:\n    - { outPort: wan, ports: 40000-40000 }\nconntrack: { capacity: 1024 }\n`);
+    const path = join(dir, 'nat-in.pcapng');
+    const w = new PcapngWriter(path, { interfaces: ['lan', 'wan', 'dmz'].map((name) => ({ name, linkType: LINKTYPE_ETHERNET })) });
+    w.write(0, udpFrame({ ...FROM_LAN, dst: '198.19.0.5' }, 5353, 53), 1_700_000_000, 0);
+    w.close();
+    const trace = join(dir, 'nat-trace.pcapng');
+    const r = dataplane(['replay', path, '--config', natConfig, '--out', join(dir, 'nat-out.pcapng'), '--trace', trace]);
+    expect(r.status).toBe(0);
+    const out = readTrace(trace)[1];
+    expect(out.comments[0]).toBe('trace 1: out wan');
+    const text = out.comments.join('\n');
+    expect(text).toContain('ip4-input -> ct-input');
+    expect(text).toContain('ip4-lookup -> nat-output');
+    expect(text).toContain('nat-output -> ip4-rewrite');
+    expect(text).toContain('now 198.51.100.1:40000 -> 198.19.0.5:53 udp');
+  });
+
   it('traces only what the filter picks, at most --trace-count packets', () => {
     const out = join(dir, 'out2.pcapng');
     const trace = join(dir, 'trace2.pcapng');
