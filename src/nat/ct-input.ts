@@ -227,9 +227,10 @@ export class CtInput extends PipelineNode<typeof spec> {
       rewriteTuple(b, o, l4, proto, src, this.rules.dnatTo[rule], ports >>> 16, toPort === 0 ? dport : toPort, partial);
       return;
     }
-    if (proto === IPPROTO_TCP && (b[l4 + 13] & 0x12) === 0x02 && this.rules.isExternal(dst)) {
-      // RFC 5382 REQ-4: an unsolicited SYN to an external address gets no answer for 6 s; dropping it
-      // (REQ-4a) rather than letting the router's host side reset it keeps hole punching possible.
+    if (proto === IPPROTO_TCP && (b[l4 + 13] & 0x12) === 0x02 && this.rules.isExternal(dst) && this.rules.isOutside(batch.rxPort[s])) {
+      // RFC 5382 REQ-4: an unsolicited SYN from outside to an external address gets no answer for 6 s;
+      // dropping it (REQ-4a) rather than letting the router's host side reset it keeps hole punching
+      // possible. From inside, the router answers as a host (a reset), as without NAT.
       batch.ctMark[s] = 255;
       d.drop(this, this.reason.unsolicitedSyn, s);
       return;

@@ -121,6 +121,12 @@ export class NatRules {
     return NO_RULE;
   }
 
+  /** A port some source rule translates traffic out of (where outside traffic comes in). */
+  isOutside(port: number): boolean {
+    for (let i = 0; i < this.count; i++) if (this.outPort[i] === port) return true;
+    return false;
+  }
+
   /** An address flows are translated to (a masqueraded port's, or in an SNAT pool). */
   isExternal(addr: number): boolean {
     return this.external.has(addr | 0);

@@ -124,6 +124,10 @@ describe('RFC 5382: NAT behavioral requirements for TCP', () => {
     expect(r.out).toEqual([]);
     expect(r.counters['ct-input/unsolicited-syn']).toBe(1);
     for (let t = 1; t <= 6; t++) expect(fx.idle(t * SEC).out).toEqual([]);
+    // From inside, a SYN to the same address is answered as by a host with no open port: a reset.
+    const inside = fx.send(7 * SEC, tcp(H1, 5001, WAN_ADDR, 40000, TCP_SYN));
+    expect(inside.counters['ct-input/unsolicited-syn']).toBeUndefined();
+    expect(inside.counters['ip4-local/tcp-resets-sent']).toBe(1);
   });
 
   it('RFC 5382 REQ-5: established connections idle for at least 2 hours 4 minutes, transitory ones (opening, closing) for at least 4 minutes ("MUST NOT be less than")', () => {
