@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
+import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 
 /** package.json's version, found from dist/src/cli or src/cli alike. */
 function packageVersion(): string {
@@ -214,7 +215,7 @@ Examples:
     .option('--trace-filter <expr>', "which packets to trace (see `dataplane replay --help`), e.g. 'icmp and host 198.51.100.10'")
     .option('--nat', 'NAT mode: the router masquerades what leaves wan and forwards wan:8080/tcp to 192.0.2.10:80 and wan:5353/udp to 192.0.2.10:53; the server gets 198.51.100.11 too and no route to the client')
     .option('--nat-filtering <kind>', 'with --nat: endpoint-independent (default), address-dependent or address-and-port-dependent')
-    .option('--conntrack-capacity <n>', `with --nat: flows the dataplane's table holds (default 65536; the kernel's limit is host-wide and left alone)`, intInRange('--conntrack-capacity', 1024, 16 * 1024 * 1024))
+    .option('--conntrack-capacity <n>', `with --nat: flows the dataplane's table holds (default 65536; the kernel's limit is host-wide and left alone)`, intInRange('--conntrack-capacity', NAT_MIN_CAPACITY, NAT_MAX_CAPACITY))
     .addHelpText(
       'after',
       `

@@ -27,7 +27,7 @@ export interface LabNat {
 
 export const NAT_DEFAULT_CAPACITY = 65536;
 /** The config's limits (src/config/schema.ts, conntrack.capacity). */
-export const NAT_MIN_CAPACITY = 1024;
+export const NAT_MIN_CAPACITY = 16;
 export const NAT_MAX_CAPACITY = 16 * 1024 * 1024;
 
 /** The addresses and forwarded ports of the NAT lab (the router's wan address is the NAT address). */

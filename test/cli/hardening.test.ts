@@ -36,7 +36,7 @@ describe('usage errors and numeric options', () => {
     [['run', '--config', config, '--status-interval', '1e9'], '--status-interval must be a whole number from 1 to 3600'],
     [['run', '--config', config, '--workers', '0'], '--workers must be a whole number from 1 to 256'],
     [['lab', 'up', '--wan-mtu', '99999'], '--wan-mtu must be a whole number from 576 to 65535'],
-    [['lab', 'up', '--nat', '--conntrack-capacity', '1023'], '--conntrack-capacity must be a whole number from 1024 to 16777216'],
+    [['lab', 'up', '--nat', '--conntrack-capacity', '15'], '--conntrack-capacity must be a whole number from 16 to 16777216'],
     [['replay', 'x', '--config', config, '--out', 'y', '--trace', 'z', '--trace-count', '-5'], '--trace-count must be a whole number from 1 to 1000000'],
     [['decode', 'x', '--count', 'lots'], '--count must be a whole number'],
   ])('%j exits 2 with: %s', (args, message) => {

@@ -153,7 +153,7 @@ describe('dataplane lab (CLI)', skipIf(skip), () => {
       [['--nat', '--nat-filtering', 'full-cone'], /--nat-filtering must be endpoint-independent, address-dependent or address-and-port-dependent, got 'full-cone'/],
       [['--nat-filtering', 'address-dependent'], /--nat-filtering and --conntrack-capacity need --nat/],
       [['--conntrack-capacity', '4096'], /--nat-filtering and --conntrack-capacity need --nat/],
-      [['--nat', '--conntrack-capacity', '64'], /--conntrack-capacity must be a whole number from 1024 to 16777216/],
+      [['--nat', '--conntrack-capacity', '8'], /--conntrack-capacity must be a whole number from 16 to 16777216/],
       [['--nat', '--engine', 'none', '--ports', 'afpacket'], /--nat needs --engine dataplane or kernel/],
     ] as [string[], RegExp][]) {
       const r = dataplane(['lab', 'up', '--prefix', `${PREFIX}x`, ...args]);
