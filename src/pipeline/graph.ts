@@ -91,7 +91,10 @@ export class Graph implements Dispatch {
       n.nextNames = n.nextNames.map((declared, i) => this.redirects.get(`${n.name}\0${i}`) ?? declared);
       n.nextNames.forEach((name, i) => {
         const target = name === OUTPUT ? this.outputId : this.byName.get(name);
-        if (target === undefined) throw new Error(`node '${n.name}' declares next node '${name}', which is not in the graph`);
+        if (target === undefined) {
+          if (this.redirects.has(`${n.name}\0${i}`)) throw new Error(`node '${n.name}': next '${Object.keys(n.spec.next)[i]}' is redirected to '${name}', which is not in the graph`);
+          throw new Error(`node '${n.name}' declares next node '${name}', which is not in the graph`);
+        }
         if (target === id) throw new Error(`node '${n.name}' may not send to itself`);
         n.nextIds[i] = target;
       });

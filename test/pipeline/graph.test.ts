@@ -80,6 +80,28 @@ describe('graph wiring', () => {
     expect(g.registry.info(g.registry.indexOf('sorter/too-long')!).description).toBe('frame over 1000 bytes');
   });
 
+  it('redirect splices a node into a named edge: the packets of that edge go through it, the other edges stay, and nextNames say so', () => {
+    const g = new Graph(32)
+      .add(new Sorter())
+      .add(new Sink('tap', 'even-sink'))
+      .add(new Sink('even-sink'))
+      .add(new Sink('odd-sink'))
+      .redirect('sorter', 'even', 'tap')
+      .build();
+    const batch = batchOf([60, 61, 64]);
+    g.begin(batch);
+    g.run(g.node('sorter').id);
+    const c = g.counters.nonZero();
+    expect(c['tap/packets'].packets).toBe(2);
+    expect(c['even-sink/packets'].packets).toBe(2);
+    expect(c['odd-sink/packets'].packets).toBe(1);
+    expect(g.node('sorter').nextNames).toEqual(['tap', 'odd-sink']);
+    expect(() => new Graph(8).add(new Sorter()).redirect('sorter', 'both', 'tap')).toThrow("node 'sorter' has no next 'both' (it has: even, odd)");
+    expect(() => new Graph(8).add(new Sorter()).add(new Sink('even-sink')).add(new Sink('odd-sink')).redirect('sorter', 'even', 'nowhere').build()).toThrow(
+      "node 'sorter': next 'even' is redirected to 'nowhere', which is not in the graph",
+    );
+  });
+
   it('fails to build when a node declares a next node the graph does not have', () => {
     const g = new Graph(8).add(new Sorter()).add(new Sink('even-sink'));
     expect(() => g.build()).toThrow("node 'sorter' declares next node 'odd-sink', which is not in the graph");
