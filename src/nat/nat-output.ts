@@ -30,7 +30,7 @@ import { FLOW_EXISTS } from '../flow/flow-table.js';
 import { NatFailure, type NatBindings } from './bindings.js';
 import { hold } from './refs.js';
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
-import { rewriteTuple } from './translate.js';
+import { rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { describeTuple } from './describe.js';
 
 const spec = defineNode({
@@ -159,7 +159,8 @@ export class NatOutput extends PipelineNode<typeof spec> {
     d.counters.add(this.counter.flowsCreated, batch.length[s]);
     if (through >= 0 && rule !== NO_RULE) d.counters.add(this.counter.bindingsHairpinned, batch.length[s]);
     if (newSrc !== src || newSport !== sport) {
-      rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, proto === IPPROTO_ICMP ? newSport : ports & 0xffff, this.partial(batch, s));
+      if (proto === IPPROTO_ICMP) rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, newSport, this.partial(batch, s));
+      else rewriteTcpUdp(b, o, l4, proto === IPPROTO_TCP, src, dst, ports, newSrc, dst, (newSport << 16) | (ports & 0xffff), this.partial(batch, s));
     }
     // Keyed as the datagram arrived (before ct-input's DNAT and this rewrite): as its later fragments will.
     if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(batch.ctKey[key], batch.ctKey[key + 1], (b[o + 4] << 8) | b[o + 5], proto, id << 1, now);
