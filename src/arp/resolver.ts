@@ -46,7 +46,9 @@ export class ArpResolver {
     private readonly sync?: NeighborSync,
   ) {
     const a = config.arp;
-    this.neighbors = new NeighborTable(Math.max(1024, a.pendingNeighbors * 4));
+    // Room for every static neighbor on top of the learned ones: they never
+    // expire, and one that did not fit would be silently lost.
+    this.neighbors = new NeighborTable(Math.max(1024, a.pendingNeighbors * 4) + config.neighbors.length);
     this.pending = new PendingQueue(a.pendingNeighbors * a.pendingPerNeighbor, a.pendingPerNeighbor, maxFrame);
     this.reachableMs = a.reachableMs;
     this.resolveTimeoutMs = a.resolveTimeoutMs;
