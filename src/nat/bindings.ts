@@ -26,7 +26,7 @@
 // Bindings and permits are created marked SEEN_REPLY, so the table never
 // evicts them as "flows without a reply".
 import { FlowState } from '../conntrack/timeouts.js';
-import { FLAG_SEEN_REPLY, FLOW_EXISTS, USER_WORDS, type FlowTable } from '../flow/flow-table.js';
+import { FLAG_SEEN_REPLY, FLOW_EXISTS, type FlowTable } from '../flow/flow-table.js';
 import { OUT_OF_PORTS, type PortAllocator } from '../flow/port-allocator.js';
 import type { NatTables } from './nat-tables.js';
 import { POOL_PROTOCOLS, protoSlot } from './nat-tables.js';
@@ -312,4 +312,3 @@ export class NatBindings {
 
 }
 
-export { FlowState, USER_WORDS };

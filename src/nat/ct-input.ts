@@ -125,7 +125,7 @@ export class CtInput extends PipelineNode<typeof spec> {
       } else if (proto === IPPROTO_ICMP && l4Len >= 8) {
         const type = b[l4];
         if (type < 32 && ((ICMP_ERROR_TYPES >>> type) & 1) !== 0) {
-          if (this.icmpError(b, o, l4, o + total, src, dst)) {
+          if (this.icmpError(b, o, l4, o + total, src)) {
             d.counters.add(this.counter.icmpErrorsTranslated, total);
             vec[w++] = s;
           } else if (this.unmapped(batch, s, o, l4, src, dst, proto, d)) vec[w++] = s;
@@ -179,27 +179,24 @@ export class CtInput extends PipelineNode<typeof spec> {
         vec[w++] = s;
         continue;
       }
-      this.noFlow(batch, s, o, l4, src, dst, ports, proto, d);
-      if (batch.ctMark[s] === 255) {
-        batch.ctMark[s] = CtMark.NONE;
-        continue; // dropped
-      }
-      vec[w++] = s;
+      if (this.noFlow(batch, s, o, l4, src, dst, ports, proto, d)) vec[w++] = s;
     }
     d.enqueueMany(this, N.lookup, vec, w);
   }
 
-  /** A packet without a flow: marks what nat-output should do (ctMark 255: dropped here). */
-  private noFlow(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, ports: number, proto: number, d: Dispatch): void {
+  /** A packet without a flow: marks what nat-output should do. False when it was dropped here. */
+  private noFlow(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, ports: number, proto: number, d: Dispatch): boolean {
     const b = batch.arena;
     const key = s << 2;
     batch.ctKey[key] = src;
     batch.ctKey[key + 1] = dst;
     batch.ctKey[key + 2] = ports;
     batch.ctKey[key + 3] = proto;
-    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return;
-    batch.ctMark[s] = CtMark.NEW;
-    if (proto === IPPROTO_ICMP) return; // queries start outbound only
+    if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return true;
+    if (proto === IPPROTO_ICMP) {
+      batch.ctMark[s] = CtMark.NEW; // queries start outbound only
+      return true;
+    }
     const dport = ports & 0xffff;
     // Bindings sit only at external addresses: most new flows (outbound) skip the probe.
     const binding = this.rules.isExternal(dst) ? this.nat.bindingAt(dst, dport, proto) : -1;
@@ -208,15 +205,14 @@ export class CtInput extends PipelineNode<typeof spec> {
       const f = this.rules.filtering;
       const allowed = hairpin || f === Filtering.ENDPOINT_INDEPENDENT || (f === Filtering.ADDRESS_DEPENDENT && this.nat.permitted(src, dst, dport, proto));
       if (!allowed) {
-        batch.ctMark[s] = 255;
         d.drop(this, this.reason.filtered, s);
-        return;
+        return false;
       }
       batch.ctMark[s] = CtMark.VIA_BINDING;
       batch.ctRef[s] = binding;
       const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
       rewriteTuple(b, o, l4, proto, src, this.nat.internalAddress(binding), ports >>> 16, this.nat.internalPort(binding), partial);
-      return;
+      return true;
     }
     const rule = this.rules.dnatRule(batch.rxPort[s], proto, dst, dport);
     if (rule !== NO_RULE) {
@@ -225,20 +221,21 @@ export class CtInput extends PipelineNode<typeof spec> {
       const toPort = this.rules.dnatToPort[rule];
       const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
       rewriteTuple(b, o, l4, proto, src, this.rules.dnatTo[rule], ports >>> 16, toPort === 0 ? dport : toPort, partial);
-      return;
+      return true;
     }
     if (proto === IPPROTO_TCP && (b[l4 + 13] & 0x12) === 0x02 && this.rules.isExternal(dst) && this.rules.isOutside(batch.rxPort[s])) {
       // RFC 5382 REQ-4: an unsolicited SYN from outside to an external address gets no answer for 6 s;
       // dropping it (REQ-4a) rather than letting the router's host side reset it keeps hole punching
       // possible. From inside, the router answers as a host (a reset), as without NAT.
-      batch.ctMark[s] = 255;
       d.drop(this, this.reason.unsolicitedSyn, s);
-      return;
+      return false;
     }
     if (this.rules.isPoolOnly(dst)) {
-      batch.ctMark[s] = 255;
       d.drop(this, this.reason.noBinding, s);
+      return false;
     }
+    batch.ctMark[s] = CtMark.NEW;
+    return true;
   }
 
   /**
@@ -249,14 +246,11 @@ export class CtInput extends PipelineNode<typeof spec> {
    * address (RFC 5508 REQ-5, REQ-11). False when dropped here.
    */
   private unmapped(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, proto: number, d: Dispatch): boolean {
-    this.noFlow(batch, s, o, l4, src, dst, 0, proto, d);
-    if (batch.ctMark[s] !== 255) return true;
-    batch.ctMark[s] = CtMark.NONE;
-    return false;
+    return this.noFlow(batch, s, o, l4, src, dst, 0, proto, d);
   }
 
   /** An ICMP error: translated when the datagram it quotes belongs to a translated flow (true then). */
-  private icmpError(b: Uint8Array, o: number, l4: number, end: number, src: number, dst: number): boolean {
+  private icmpError(b: Uint8Array, o: number, l4: number, end: number, src: number): boolean {
     const q = l4 + 8;
     if (q + 20 > end || b[q] >> 4 !== 4) return false;
     const qIhl = (b[q] & 0x0f) << 2;
@@ -292,7 +286,6 @@ export class CtInput extends PipelineNode<typeof spec> {
     if (nqSrc === qSrc && nqDst === qDst && nqPorts === ports) return false;
     // The error goes back to the quoted datagram's sender; from its receiver, if that is who sent it.
     rewriteIcmpError(b, o, l4, end, q, nqSrc, nqDst, nqPorts, src === qDst ? nqDst : src, nqSrc);
-    void dst;
     return true;
   }
 

@@ -128,7 +128,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     } else {
       return this.fail(batch, s, m, R.untranslatable, d);
     }
-    if (through >= 0 && !this.holdThrough(through)) return this.fail(batch, s, m, R.busy, d);
+    if (through >= 0 && !hold(this.nat.flows, through)) return this.fail(batch, s, m, R.busy, d);
     let source = -1;
     let permit = -1;
     let newSrc = src;
@@ -165,10 +165,6 @@ export class NatOutput extends PipelineNode<typeof spec> {
     // Keyed as the datagram arrived (before ct-input's DNAT and this rewrite): as its later fragments will.
     if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(batch.ctKey[key], batch.ctKey[key + 1], (b[o + 4] << 8) | b[o + 5], proto, id << 1, now);
     return true;
-  }
-
-  private holdThrough(binding: number): boolean {
-    return hold(this.nat.flows, binding);
   }
 
   /** The flow another worker made for this packet's key: rewrite to it. */

@@ -9,7 +9,7 @@
 // each address of its pool. Each (rule, address) has three allocators over
 // the rule's port range, for TCP, UDP and ICMP query ids (a port in use for
 // TCP is free for UDP, as in Linux).
-import { FlowState, timeoutTable } from '../conntrack/timeouts.js';
+import { timeoutTable } from '../conntrack/timeouts.js';
 import { FlowTable, type FlowTableBuffers, type WorkerFlowStats } from '../flow/flow-table.js';
 import { PortAllocator } from '../flow/port-allocator.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
@@ -113,4 +113,3 @@ export function natOccupancy(buffers: NatBuffers, nat: NatConfig, portAddress: A
   };
 }
 
-export { FlowState };

@@ -69,28 +69,16 @@ function updated(csum: number, delta: number): number {
 export function rewriteTuple(b: Uint8Array, l3: number, l4: number, proto: number, src: number, dst: number, sport: number, dport: number, partialL4: boolean): void {
   const oldSrc = read32(b, l3 + IP_SRC);
   const oldDst = read32(b, l3 + IP_DST);
-  const addrDelta = delta32(oldSrc, src) + delta32(oldDst, dst);
+  if (l4 >= 0 && (proto === IPPROTO_TCP || proto === IPPROTO_UDP)) {
+    rewriteTcpUdp(b, l3, l4, proto === IPPROTO_TCP, oldSrc, oldDst, read32(b, l4), src, dst, (sport << 16) | dport, partialL4);
+    return;
+  }
   if ((oldSrc ^ src) | (oldDst ^ dst)) {
     write32(b, l3 + IP_SRC, src);
     write32(b, l3 + IP_DST, dst);
-    write16(b, l3 + IP_CSUM, updated(read16(b, l3 + IP_CSUM), addrDelta));
+    write16(b, l3 + IP_CSUM, updated(read16(b, l3 + IP_CSUM), delta32(oldSrc, src) + delta32(oldDst, dst)));
   }
-  if (l4 < 0) return;
-  if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-    const oldSport = read16(b, l4);
-    const oldDport = read16(b, l4 + 2);
-    write16(b, l4, sport);
-    write16(b, l4 + 2, dport);
-    const at = l4 + (proto === IPPROTO_TCP ? TCP_CSUM : UDP_CSUM);
-    const csum = read16(b, at);
-    if (partialL4) {
-      write16(b, at, fold(csum + addrDelta));
-    } else if (proto === IPPROTO_TCP || csum !== 0) {
-      const next = updated(csum, addrDelta + delta16(oldSport, sport) + delta16(oldDport, dport));
-      // UDP: 0 on the wire means "no checksum" (RFC 768), so a computed 0 is sent as 0xffff.
-      write16(b, at, proto === IPPROTO_UDP && next === 0 ? 0xffff : next);
-    }
-  } else if (proto === IPPROTO_ICMP) {
+  if (l4 >= 0 && proto === IPPROTO_ICMP) {
     const oldId = read16(b, l4 + ICMP_ID);
     if (oldId !== sport) {
       write16(b, l4 + ICMP_ID, sport);
@@ -101,9 +89,9 @@ export function rewriteTuple(b: Uint8Array, l3: number, l4: number, proto: numbe
 
 /**
  * rewriteTuple for a whole TCP or UDP datagram whose tuple the caller has
- * read already (`src`, `dst`, `ports` = sport << 16 | dport): the flow's
- * established path. The same arithmetic, without reading the old values
- * again; small enough for the optimiser to inline into the caller's loop.
+ * read already (`src`, `dst`, `ports` = sport << 16 | dport): what
+ * rewriteTuple does for TCP and UDP, and what the flow's established path
+ * calls directly, without reading the old values again.
  */
 export function rewriteTcpUdp(b: Uint8Array, l3: number, l4: number, tcp: boolean, src: number, dst: number, ports: number, nsrc: number, ndst: number, nports: number, partialL4: boolean): void {
   const addrDelta = delta32(src, nsrc) + delta32(dst, ndst);
