@@ -1,5 +1,6 @@
 // `dataplane replay IN --config CFG --out OUT`: a capture through the
 // forwarding pipeline, offline, with the drop counters at the end.
+import { formatRuleHits } from '../firewall/firewall.js';
 import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
@@ -28,6 +29,7 @@ function printSummary(s: ReplaySummary, notices: ConfigNotices): void {
   const width = Math.max(0, ...names.map((n) => n.length));
   for (const n of names) out.push(`  ${n.padEnd(width)}  ${s.counters[n].packets}`);
   out.push(...configCounterLines(notices));
+  if (s.firewall) out.push(...formatRuleHits(s.firewall));
   process.stdout.write(out.join('\n') + '\n');
 }
 

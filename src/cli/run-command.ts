@@ -2,6 +2,7 @@
 // prints a status line every few seconds (pps in/out/drop per port), and on
 // SIGINT/SIGTERM stops, removes the TAPs it made, prints a counter summary
 // and exits 0.
+import { ruleHits, formatRuleHits } from '../firewall/firewall.js';
 import type { NatOccupancy } from '../nat/nat-tables.js';
 import { ipv4ToString } from '../wire/address.js';
 import os from 'node:os';
@@ -102,11 +103,13 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     const dropText = drops.length > 0 ? ` | drops since last: ${drops.map((d) => `${d.counter} ${d.packets}`).join(', ')}` : '';
     const nat = natStatus(dp.nat(), lastNat, counters, lastCounters, secs);
     lastNat = dp.nat();
-    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + (nat?.text ?? '') + dropText, {
+    const firewall = dp.config.firewall && firewallStatus(counters, lastCounters, secs);
+    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + (nat?.text ?? '') + (firewall?.text ?? '') + dropText, {
       event: 'status',
       ports: parts,
       drops,
       ...(nat && { nat: nat.json }),
+      ...(firewall && { firewall: firewall.json }),
     });
     last = cur;
     lastCounters = counters;
@@ -134,6 +137,11 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     log(`traced ${traceWriter.written} packet${traceWriter.written === 1 ? '' : 's'} to ${opts.trace?.file}`, { event: 'trace-written', file: opts.trace?.file, packets: traceWriter.written });
   }
   printCounters('stopped.', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, dp.config.notices, log, 'stopped');
+  const hits = dp.firewallHits();
+  if (dp.config.firewall && hits) {
+    const rules = ruleHits(dp.config.firewall, hits);
+    log(formatRuleHits(rules).join('\n'), { event: 'firewall-hits', rules });
+  }
   return 0;
 }
 
@@ -187,4 +195,14 @@ export function natStatus(now: NatOccupancy | undefined, before: NatOccupancy | 
     (now.tableFull > before.tableFull ? ` FULL x${now.tableFull - before.tableFull}` : '') +
     (ports.length > 0 ? ` | nat ports ${ports.map((p) => `${p.address} ${p.inUse}`).join(', ')}` : '');
   return { text, json: { flows: now.live, capacity: now.capacity, newPerSec, endedPerSec, tableFull: now.tableFull, ports } };
+}
+
+/** The firewall part of a status line: first packets allowed, denied and rejected per second. */
+export function firewallStatus(counters: Counters, lastCounters: Counters, secs: number): { text: string; json: object } {
+  const perSec = (name: string) => {
+    const i = counters.registry.indexOf(name);
+    return i === undefined ? 0 : Math.round((counters.packets(i) - lastCounters.packets(i)) / secs);
+  };
+  const json = { allowedPerSec: perSec('firewall/allowed'), deniedPerSec: perSec('firewall/denied'), rejectedPerSec: perSec('firewall/rejected') };
+  return { text: ` | fw new flows allowed ${json.allowedPerSec}/s denied ${json.deniedPerSec}/s rejected ${json.rejectedPerSec}/s`, json };
 }

@@ -15,6 +15,7 @@ const MAX_YAML_ALIASES = 1000;
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import type { NatConfig } from '../nat/nat-config.js';
+import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 
 export type { ConfigNotices };
@@ -60,6 +61,8 @@ export interface RouterConfig {
   reassembly: RawConfig['reassembly'];
   /** NAT rules (absent: no NAT). */
   nat: NatConfig | undefined;
+  /** The firewall's compiled rules and policies (absent: no firewall). */
+  firewall?: FirewallPlan;
   /** The flow table's size (used only when a stateful feature such as NAT is configured). */
   conntrack: RawConfig['conntrack'];
   /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */

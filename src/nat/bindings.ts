@@ -41,7 +41,8 @@ export function zoneOf(k3: number): number {
 }
 
 /** Flow user words. */
-export const FlowUser = { SOURCE_BINDING: 0, DESTINATION_BINDING: 1, PERMIT: 2 } as const;
+/** A flow's user words: its holds (+ 1, 0 for none), and the firewall generation that judged it (firewall/firewall.ts). */
+export const FlowUser = { SOURCE_BINDING: 0, DESTINATION_BINDING: 1, PERMIT: 2, FIREWALL_GENERATION: 3 } as const;
 /** Binding user words (its external address and port are its reply key's words 1 and 2). */
 const B_POOL = 0;
 const B_RULE = 1;
@@ -233,12 +234,13 @@ export class NatBindings {
    * none; the caller's holds pass to the flow). Returns the flow id, or
    * FLOW_EXISTS (`existing` set; the holds are dropped), or TABLE_FULL (holds dropped).
    */
-  createFlow(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number, source: number, destination: number, permit: number): number {
+  createFlow(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number, source: number, destination: number, permit: number, firewallGeneration = 0): number {
     const t = this.flows;
     const u = t.userIn;
     u[FlowUser.SOURCE_BINDING] = source + 1;
     u[FlowUser.DESTINATION_BINDING] = destination + 1;
     u[FlowUser.PERMIT] = permit + 1;
+    u[FlowUser.FIREWALL_GENERATION] = firewallGeneration;
     const id = t.insert(o0, o1, o2, o3, r0, r1, r2, r3, state, nowMs);
     this.releaseEvicted(nowMs);
     if (id >= 0) return id;

@@ -26,13 +26,15 @@ import { FragmentHold, HOLD_MS } from './fragment-hold.js';
 import type { ForwardingContext } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { Zone, type NatBindings } from './bindings.js';
+import { FlowUser, Zone, type NatBindings } from './bindings.js';
 import { describeTuple } from './describe.js';
 import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
 import { l4Word, rewriteIcmpError, rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../pipeline/batch.js';
 import { internetChecksum } from '../wire/checksum.js';
+import { NOT_INVOLVED, type Firewall } from '../firewall/firewall.js';
+import { Action } from '../firewall/plan.js';
 
 const spec = defineNode({
   name: 'ct-input',
@@ -43,6 +45,8 @@ const spec = defineNode({
     noBinding: 'to an SNAT pool address at a port no binding holds',
     unsolicitedSyn: 'a TCP SYN to an external address at a port no binding or DNAT rule holds (RFC 5382 REQ-4: not answered, REQ-4a: dropped)',
     fragmentHoldFull: 'a later fragment before its first, with the hold buffer full',
+    truncated: 'a TCP or UDP datagram too short for its header (nf_conntrack INVALID): neither translated nor judged, so dropped',
+    policyChanged: "a flow's packet the firewall's newer rules deny (the flow was allowed by an older generation)",
   },
   counters: {
     icmpErrorsTranslated: 'ICMP errors about a translated flow, translated (RFC 5508 REQ-4)',
@@ -51,6 +55,10 @@ const spec = defineNode({
     fragmentsOrphaned: 'held fragments whose first fragment never came (given up)',
   },
 });
+
+const ERROR_UNRELATED = 0;
+const ERROR_TRANSLATED = 1;
+const ERROR_RELATED = 2;
 
 const FRAGMENT_UNKNOWN = 0;
 const FRAGMENT_TRANSLATED = 1;
@@ -66,6 +74,8 @@ export class CtInput extends PipelineNode<typeof spec> {
     private readonly nat: NatBindings,
     private readonly rules: NatRules,
     slotBytes: number,
+    /** The stateful firewall, when one is configured: flows it judged under an older generation are judged again. */
+    private readonly firewall?: Firewall,
   ) {
     super(spec);
     this.hold = new FragmentHold(slotBytes);
@@ -112,21 +122,24 @@ export class CtInput extends PipelineNode<typeof spec> {
       let ports: number;
       if (proto === IPPROTO_TCP) {
         if (l4Len < 20) {
-          vec[w++] = s;
+          d.drop(this, R.truncated, s);
           continue;
         }
         ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
       } else if (proto === IPPROTO_UDP) {
         if (l4Len < 8) {
-          vec[w++] = s;
+          d.drop(this, R.truncated, s);
           continue;
         }
         ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
       } else if (proto === IPPROTO_ICMP && l4Len >= 8) {
         const type = b[l4];
         if (type < 32 && ((ICMP_ERROR_TYPES >>> type) & 1) !== 0) {
-          if (this.icmpError(b, o, l4, o + total, src)) {
+          const e = this.icmpError(b, o, l4, o + total, src);
+          if (e === ERROR_TRANSLATED) {
             d.counters.add(this.counter.icmpErrorsTranslated, total);
+            vec[w++] = s;
+          } else if (e === ERROR_RELATED) {
             vec[w++] = s;
           } else if (this.unmapped(batch, s, o, l4, src, dst, proto, d)) vec[w++] = s;
           continue;
@@ -145,6 +158,11 @@ export class CtInput extends PipelineNode<typeof spec> {
         // A flow's packet: state, seen, translation.
         const id = v >> 1;
         const dir = v & 1;
+        const fw = this.firewall;
+        if (fw !== undefined && fw.recheck && flows.user(id, FlowUser.FIREWALL_GENERATION) !== fw.generation && !this.judgedAgain(id, proto)) {
+          d.drop(this, R.policyChanged, s);
+          continue;
+        }
         if (proto === IPPROTO_TCP) {
           const word = flows.state(id);
           const st = word & 63;
@@ -249,44 +267,63 @@ export class CtInput extends PipelineNode<typeof spec> {
     return this.noFlow(batch, s, o, l4, src, dst, 0, proto, d);
   }
 
-  /** An ICMP error: translated when the datagram it quotes belongs to a translated flow (true then). */
-  private icmpError(b: Uint8Array, o: number, l4: number, end: number, src: number): boolean {
+  /**
+   * A flow judged by an older firewall generation, judged again as its first
+   * packet was: after DNAT (the reply key's source) and before SNAT (the
+   * original key's source). True when the new rules let it go on (restamped).
+   */
+  private judgedAgain(id: number, proto: number): boolean {
+    const fw = this.firewall!;
+    const flows = this.nat.flows;
+    const outcome = fw.judge.classify(flows.keyWord(id, 0, 0), flows.keyWord(id, 1, 0), proto, flows.keyWord(id, 1, 2) >>> 16);
+    if (outcome !== NOT_INVOLVED && fw.judge.action(outcome) !== Action.ALLOW) return false;
+    flows.setUser(id, FlowUser.FIREWALL_GENERATION, fw.generation);
+    return true;
+  }
+
+  /**
+   * An ICMP error, by the datagram it quotes: ERROR_TRANSLATED when that
+   * belongs to a translated flow (translated then), ERROR_RELATED when it
+   * belongs to a flow that needs no translation (it passes as the flow's:
+   * the firewall lets it by), ERROR_UNRELATED otherwise.
+   */
+  private icmpError(b: Uint8Array, o: number, l4: number, end: number, src: number): number {
     const q = l4 + 8;
-    if (q + 20 > end || b[q] >> 4 !== 4) return false;
+    if (q + 20 > end || b[q] >> 4 !== 4) return ERROR_UNRELATED;
     const qIhl = (b[q] & 0x0f) << 2;
     // RFC 5508 REQ-3: an error whose ICMP checksum or quoted IP header checksum
     // fails is not translated (so dropped, as untranslated errors are):
     // translating recomputes the ICMP checksum, which would pass the damage on
     // as a sound message.
-    if (qIhl < 20 || q + qIhl > end || internetChecksum(b, l4, end - l4) !== 0 || internetChecksum(b, q, qIhl) !== 0) return false;
+    if (qIhl < 20 || q + qIhl > end || internetChecksum(b, l4, end - l4) !== 0 || internetChecksum(b, q, qIhl) !== 0) return ERROR_UNRELATED;
     const qProto = b[q + 9];
     const qL4 = q + qIhl;
     let ports: number;
     if (qProto === IPPROTO_TCP || qProto === IPPROTO_UDP) {
-      if (qL4 + 4 > end) return false;
+      if (qL4 + 4 > end) return ERROR_UNRELATED;
       ports = (b[qL4] << 24) | (b[qL4 + 1] << 16) | (b[qL4 + 2] << 8) | b[qL4 + 3];
     } else if (qProto === IPPROTO_ICMP) {
-      if (qL4 + 6 > end) return false;
+      if (qL4 + 6 > end) return ERROR_UNRELATED;
       const type = b[qL4];
-      if (type >= 32 || ((ICMP_QUERY_TYPES >>> type) & 1) === 0) return false;
+      if (type >= 32 || ((ICMP_QUERY_TYPES >>> type) & 1) === 0) return ERROR_UNRELATED;
       ports = l4Word(b, qL4, IPPROTO_ICMP);
-    } else return false;
+    } else return ERROR_UNRELATED;
     const qSrc = (b[q + 12] << 24) | (b[q + 13] << 16) | (b[q + 14] << 8) | b[q + 15];
     const qDst = (b[q + 16] << 24) | (b[q + 17] << 16) | (b[q + 18] << 8) | b[q + 19];
     // The quoted datagram went the other way: look up its reverse.
     const flows = this.nat.flows;
     const v = flows.lookup(qDst, qSrc, (ports >>> 16) | (ports << 16), qProto);
-    if (v < 0) return false;
+    if (v < 0) return ERROR_UNRELATED;
     const id = v >> 1;
     const other = (v & 1) ^ 1;
     // Untranslated, the quoted datagram is the other direction's key.
     const nqSrc = flows.keyWord(id, other, 0);
     const nqDst = flows.keyWord(id, other, 1);
     const nqPorts = flows.keyWord(id, other, 2);
-    if (nqSrc === qSrc && nqDst === qDst && nqPorts === ports) return false;
+    if (nqSrc === qSrc && nqDst === qDst && nqPorts === ports) return ERROR_RELATED;
     // The error goes back to the quoted datagram's sender; from its receiver, if that is who sent it.
     rewriteIcmpError(b, o, l4, end, q, nqSrc, nqDst, nqPorts, src === qDst ? nqDst : src, nqSrc);
-    return true;
+    return ERROR_TRANSLATED;
   }
 
   /** A later fragment: translated by addresses as its first fragment was, when that one was seen. */

@@ -65,3 +65,15 @@ export const DEFAULT_NAT_PORTS: PortRange = { lo: 1024, hi: 65535 };
 export const CLOUD_NAT_MIN_PORTS = 64;
 /** Largest SNAT pool: paired pooling keeps a table of internal hosts per address. */
 export const MAX_POOL_ADDRESSES = 256;
+
+/**
+ * No translation at all: what connection tracking runs with when a stateful
+ * feature other than NAT (the firewall) needs the flow table and the config
+ * has no `nat:`.
+ */
+export const NO_NAT: NatConfig = Object.freeze({ masquerade: [], snat: [], dnat: [], filtering: 'endpoint-independent', profile: 'rfc', minPortsPerEndpoint: 0 }) as NatConfig;
+
+/** The NAT config connection tracking runs with: the config's, NO_NAT when only the firewall needs flows, undefined when nothing stateful is configured. */
+export function trackingConfig(config: { nat: NatConfig | undefined; firewall?: unknown }): NatConfig | undefined {
+  return config.nat ?? (config.firewall !== undefined ? NO_NAT : undefined);
+}

@@ -32,6 +32,7 @@ import { hold } from './refs.js';
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { describeTuple } from './describe.js';
+import type { Firewall } from '../firewall/firewall.js';
 
 const spec = defineNode({
   name: 'nat-output',
@@ -58,8 +59,14 @@ export class NatOutput extends PipelineNode<typeof spec> {
     private readonly clock: { nowMs(): number },
     private readonly nat: NatBindings,
     private readonly rules: NatRules,
+    /** The stateful firewall, when one is configured: each flow records the generation that judged it. */
+    private readonly firewall?: Firewall,
   ) {
     super(spec);
+  }
+
+  private firewallGeneration(): number {
+    return this.firewall === undefined ? 0 : this.firewall.generation;
   }
 
   override describeVerdict(r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
@@ -105,14 +112,15 @@ export class NatOutput extends PipelineNode<typeof spec> {
     } else {
       rule = this.rules.sourceRule(batch.txPort[s], src, dst, proto);
     }
-    if (rule === NO_RULE && m === CtMark.NEW) {
+    const track = (batch.flags[s] & PacketFlag.TRACK) !== 0;
+    if (rule === NO_RULE && m === CtMark.NEW && !track) {
       // Nothing to translate or track; its later fragments pass as they are.
       if ((((b[o + 6] << 8) | b[o + 7]) & 0x2000) !== 0) this.nat.recordFirstFragment(src, dst, (b[o + 4] << 8) | b[o + 5], proto, -1, this.clock.nowMs());
       return true;
     }
     if (b[o + 8] <= 1) {
       // TTL 1: ip4-rewrite sends time exceeded quoting the packet as it arrived.
-      this.undoDestination(batch, s, m);
+      restoreArrivedDestination(batch, s, m);
       return true;
     }
     const now = this.clock.nowMs();
@@ -125,6 +133,10 @@ export class NatOutput extends PipelineNode<typeof spec> {
       state = FlowState.UDP_UNREPLIED;
     } else if (proto === IPPROTO_ICMP && b[l4] < 32 && ((ICMP_REQUEST_TYPES >>> b[l4]) & 1) !== 0) {
       state = FlowState.ICMP;
+    } else if (rule === NO_RULE && m === CtMark.NEW) {
+      // Allowed by the firewall but nothing a flow can follow (an ICMP error
+      // about no flow, a protocol without ports): passes, judged per packet.
+      return true;
     } else {
       return this.fail(batch, s, m, R.untranslatable, d);
     }
@@ -149,7 +161,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     const id = this.nat.createFlow(
       batch.ctKey[key], batch.ctKey[key + 1], batch.ctKey[key + 2], proto,
       dst, newSrc, replyPorts, proto,
-      state, now, source, through, permit,
+      state, now, source, through, permit, this.firewallGeneration(),
     );
     if (id === FLOW_EXISTS) {
       // Another worker started the same flow meanwhile: translate as it does.
@@ -180,32 +192,40 @@ export class NatOutput extends PipelineNode<typeof spec> {
   }
 
   private partial(batch: Batch, s: number): boolean {
-    return (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
-  }
-
-  /** Puts back the destination ct-input translated (DNAT or a binding), so an error quotes the packet as it came. */
-  private undoDestination(batch: Batch, s: number, m: number): void {
-    if (m !== CtMark.DNAT && m !== CtMark.VIA_BINDING) return;
-    const b = batch.arena;
-    const o = batch.l3[s];
-    const key = s << 2;
-    const l4 = o + ((b[o] & 0x0f) << 2);
-    const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
-    const ports = batch.ctKey[key + 2];
-    rewriteTuple(b, o, l4, batch.ctKey[key + 3], src, batch.ctKey[key + 1], ports >>> 16, ports & 0xffff, this.partial(batch, s));
+    return partialChecksum(batch, s);
   }
 
   private fail(batch: Batch, s: number, m: number, reason: number, d: Dispatch): boolean {
-    this.undoDestination(batch, s, m);
+    restoreArrivedDestination(batch, s, m);
     d.drop(this, reason, s);
     return false;
   }
 
   private tableFull(batch: Batch, s: number, m: number, d: Dispatch): boolean {
-    this.undoDestination(batch, s, m);
+    restoreArrivedDestination(batch, s, m);
     d.countDrop(this, this.reason.tableFull, s);
     batch.icmpError[s] = TABLE_FULL_ERROR;
     d.enqueue(this, this.next.icmpError, s);
     return false;
   }
+}
+
+function partialChecksum(batch: Batch, s: number): boolean {
+  return (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
+}
+
+/**
+ * Puts back the destination ct-input translated (mark DNAT or VIA_BINDING),
+ * so that an ICMP error quotes the packet as it arrived, not the inside
+ * address it was translated to. The firewall's reject uses it too.
+ */
+export function restoreArrivedDestination(batch: Batch, s: number, m: number): void {
+  if (m !== CtMark.DNAT && m !== CtMark.VIA_BINDING) return;
+  const b = batch.arena;
+  const o = batch.l3[s];
+  const key = s << 2;
+  const l4 = o + ((b[o] & 0x0f) << 2);
+  const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
+  const ports = batch.ctKey[key + 2];
+  rewriteTuple(b, o, l4, batch.ctKey[key + 3], src, batch.ctKey[key + 1], ports >>> 16, ports & 0xffff, partialChecksum(batch, s));
 }

@@ -76,6 +76,12 @@ export const PacketFlag = {
   ACCOUNTED: 16,
   /** A fragment or segment cut from a received packet: its parent's fate was counted. */
   CHILD: 32,
+  /**
+   * The firewall judged this first packet and allowed it: nat-output starts
+   * its flow even where no NAT rule translates it, so its replies pass as
+   * the flow's (a stateful firewall).
+   */
+  TRACK: 64,
 } as const;
 
 /** Batch.ctMark: what nat-output does with a packet that has no flow yet. */
@@ -165,6 +171,13 @@ export class Batch {
   readonly ctMark: Uint8Array;
   readonly ctRef: Int32Array;
   readonly ctKey: Int32Array;
+  /**
+   * A word a node leaves about its verdict for the packet trace (the
+   * firewall: the outcome that names the deciding rule). Recorded with each
+   * verdict of a traced packet; meaningful only in the record of the node
+   * that set it.
+   */
+  readonly note: Int32Array;
   /** Count of received packets in slots [0, rxCount). */
   rxCount = 0;
   /** Packets marked TRACED in this batch (0 nearly always: the graph skips every trace check then). */
@@ -204,6 +217,7 @@ export class Batch {
     this.ctMark = new Uint8Array(n);
     this.ctRef = new Int32Array(n);
     this.ctKey = new Int32Array(n * 4);
+    this.note = new Int32Array(n);
     this.freeGenerated = new Uint16Array(generated);
     this.freeJumbo = new Uint16Array(jumbo);
     this.reset();
@@ -240,6 +254,7 @@ export class Batch {
     this.tsNsec[i] = tsNsec;
     this.flags[i] = 0;
     this.ctMark[i] = 0;
+    this.note[i] = -1;
     const m = i * OffloadMeta.WORDS;
     this.offload[m] = 0;
     this.offload[m + 1] = 0;

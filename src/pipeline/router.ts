@@ -30,6 +30,10 @@ import { CtInput } from '../nat/ct-input.js';
 import { NatOutput } from '../nat/nat-output.js';
 import { attachNatTables, createNatTables, type NatBuffers, type NatTables } from '../nat/nat-tables.js';
 import { NatRules } from '../nat/rules.js';
+import { trackingConfig } from '../nat/nat-config.js';
+import { Firewall } from '../firewall/firewall.js';
+import { FirewallClassifier } from '../firewall/classifier.js';
+import { FirewallNode } from '../firewall/firewall-node.js';
 
 export interface RouterOptions {
   clock?: Clock;
@@ -51,6 +55,8 @@ export interface RouterOptions {
    * makes its own, for one worker (replay, tests).
    */
   nat?: { buffers: NatBuffers; worker: number };
+  /** Where this router counts the firewall's rule hits (a worker's SharedArrayBuffer of Firewall.hitsBytes). */
+  firewallHits?: ArrayBufferLike;
 }
 
 /** Largest frame the NAT's fragment hold keeps (fragments are cut to an MTU; 9000-byte jumbo frames fit). */
@@ -69,8 +75,10 @@ export class Router {
   private readonly reassembly: Ip4Reassembly;
   private readonly toTx: (slot: number) => void;
   private readonly toIcmpError: (slot: number) => void;
-  /** NAT and its flow table, when the config has `nat:`. */
+  /** Connection tracking and NAT, when the config has `nat:` or a firewall (which tracks flows without translating them). */
   readonly nat: NatBindings | undefined;
+  /** The stateful firewall, when the config has one. */
+  readonly firewall: Firewall | undefined;
   readonly natTables: NatTables | undefined;
   private ctInput: CtInput | undefined;
 
@@ -100,21 +108,24 @@ export class Router {
       .add(new Ip4Gso())
       .add(new Ip4Output(ctx, this.arp.neighbors))
       .add(this.arpResolve);
-    if (config.nat !== undefined) {
-      const buffers = opts.nat?.buffers ?? createNatTables(config.nat, ctx.ports.address, { capacity: config.conntrack.capacity, workers: 1 });
-      const tables = attachNatTables(buffers, config.nat, ctx.ports.address, opts.nat?.worker ?? 0);
-      const rules = new NatRules(config.nat, ctx.ports.count, ctx.ports.address);
+    const tracking = trackingConfig(config);
+    if (tracking !== undefined) {
+      const buffers = opts.nat?.buffers ?? createNatTables(tracking, ctx.ports.address, { capacity: config.conntrack.capacity, workers: 1 });
+      const tables = attachNatTables(buffers, tracking, ctx.ports.address, opts.nat?.worker ?? 0);
+      const rules = new NatRules(tracking, ctx.ports.count, ctx.ports.address);
       // Replies to an SNAT pool address come to the rule's port: answer ARP for it there.
-      for (const r of config.nat.snat) for (const a of r.addresses) if (a !== ctx.ports.address[r.outPort]) ctx.ports.answerArpFor(r.outPort, a);
-      this.nat = new NatBindings(tables, rules, config.nat.minPortsPerEndpoint);
+      for (const r of tracking.snat) for (const a of r.addresses) if (a !== ctx.ports.address[r.outPort]) ctx.ports.answerArpFor(r.outPort, a);
+      this.nat = new NatBindings(tables, rules, tracking.minPortsPerEndpoint);
       this.natTables = tables;
-      // Tracking before routing, on every path into it; flows start after it.
+      const firewall = config.firewall && (this.firewall = new Firewall(FirewallClassifier.build(config.firewall), opts.firewallHits));
+      // Tracking before routing, on every path into it; the filter after routing; flows start after that.
       this.graph
-        .add((this.ctInput = new CtInput(ctx, this.nat, rules, Math.min(opts.maxFrame, MAX_HELD_FRAGMENT))))
-        .add(new NatOutput(clock, this.nat, rules))
+        .add((this.ctInput = new CtInput(ctx, this.nat, rules, Math.min(opts.maxFrame, MAX_HELD_FRAGMENT), firewall)))
+        .add(new NatOutput(clock, this.nat, rules, firewall))
         .redirect('ip4-input', 'lookup', 'ct-input')
         .redirect('icmp-error', 'lookup', 'ct-input')
         .redirect('ip4-lookup', 'rewrite', 'nat-output');
+      if (firewall !== undefined) this.graph.add(new FirewallNode(firewall)).redirect('ip4-lookup', 'rewrite', 'firewall');
     }
     this.graph.build(opts.counterBuffer);
     this.entryId = this.graph.node('ethernet-input').id;

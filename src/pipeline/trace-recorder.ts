@@ -48,7 +48,9 @@ export const TraceField = {
   FRAGMENT: 14,
   /** The batch slot: a traced packet may become several (fragments, segments), each in its own slot. */
   SLOT: 15,
-  WORDS: 16,
+  /** Batch.note: what the node that gave this verdict left about it (the firewall's outcome). */
+  NOTE: 16,
+  WORDS: 17,
 } as const;
 
 /** A traced packet's bytes at the moment a node dropped it. */
@@ -93,6 +95,7 @@ export class TraceRecorder {
     r[o + TraceField.ICMP_ERROR] = batch.icmpError[slot];
     r[o + TraceField.FLAGS] = batch.flags[slot];
     r[o + TraceField.LENGTH] = batch.length[slot];
+    r[o + TraceField.NOTE] = batch.note[slot];
     const ip = (batch.flags[slot] & PacketFlag.IP4_VALID) !== 0;
     r[o + TraceField.HAS_IP] = ip ? 1 : 0;
     if (!ip) return;
@@ -161,6 +164,9 @@ export class TraceRecordView {
   }
   get icmpError(): number {
     return this.get(TraceField.ICMP_ERROR) >>> 0;
+  }
+  get note(): number {
+    return this.get(TraceField.NOTE);
   }
   get l4(): number {
     return this.get(TraceField.L4) >>> 0;

@@ -11,6 +11,7 @@ import { Batch } from '../pipeline/batch.js';
 import { ManualClock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
+import { ruleHits, type RuleHits } from '../firewall/firewall.js';
 import { compileFib } from '../route/fib.js';
 import { RunLoop } from '../runtime/run-loop.js';
 import { CaptureInput } from './capture-input.js';
@@ -47,6 +48,8 @@ export interface ReplaySummary {
   counters: Record<string, CounterValue>;
   /** Packets traced (with --trace). */
   traced?: number;
+  /** The firewall's rules and policies with the first packets each decided, when there is a firewall. */
+  firewall?: RuleHits[];
 }
 
 export class ReplayError extends Error {
@@ -131,6 +134,7 @@ export function replayCapture(config: RouterConfig, input: string | Uint8Array, 
   }
   const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut: out.framesOut, skipped: capture.skipped, ports: {}, counters: router.counters.nonZero() };
   if (traceWriter) summary.traced = traceWriter.written;
+  if (config.firewall && router.firewall) summary.firewall = ruleHits(config.firewall, router.firewall.hits);
   config.ports.forEach((p, i) => (summary.ports[p.name] = { rxFrames: capture.framesIn[i], txFrames: out.framesByPort[i], txBytes: out.bytesByPort[i] }));
   return summary;
 }

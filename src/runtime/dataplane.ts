@@ -1,6 +1,8 @@
 // The live dataplane, main-thread side: compiles the tables, sets up the
 // ports, starts N packet workers over shared memory, sums their counters,
 // and stops them cleanly (drain, close, remove the TAPs it made).
+import { trackingConfig } from '../nat/nat-config.js';
+import { Firewall } from '../firewall/firewall.js';
 import { createNatTables, natOccupancy, type NatBuffers, type NatOccupancy } from '../nat/nat-tables.js';
 import { Worker } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
@@ -51,6 +53,8 @@ interface RunningWorker {
   portStats: Float64Array;
   ioCounters: Float64Array;
   control: Int32Array;
+  /** Firewall rule hits by origin, when there is a firewall. */
+  firewallHits: Float64Array | undefined;
   stopped: Promise<void>;
 }
 
@@ -69,10 +73,20 @@ export class Dataplane {
     private readonly natBuffers: NatBuffers | undefined,
   ) {}
 
-  /** Flow-table occupancy and NAT ports in use, or undefined without NAT. */
+  /** Flow-table occupancy and NAT ports in use, or undefined when nothing is tracked. */
   nat(): NatOccupancy | undefined {
-    if (this.natBuffers === undefined || this.config.nat === undefined) return undefined;
-    return natOccupancy(this.natBuffers, this.config.nat, this.config.ports.map((p) => p.address));
+    const tracking = trackingConfig(this.config);
+    if (this.natBuffers === undefined || tracking === undefined) return undefined;
+    return natOccupancy(this.natBuffers, tracking, this.config.ports.map((p) => p.address));
+  }
+
+  /** First packets each firewall rule decided, summed over the workers (by plan origin), or undefined without a firewall. */
+  firewallHits(): Float64Array | undefined {
+    const plan = this.config.firewall;
+    if (plan === undefined) return undefined;
+    const sum = new Float64Array(plan.origins.length);
+    for (const w of this.workers) if (w.firewallHits !== undefined) for (let i = 0; i < sum.length; i++) sum[i] += w.firewallHits[i];
+    return sum;
   }
 
   static async start(config: RouterConfig, opts: DataplaneOptions): Promise<Dataplane> {
@@ -82,7 +96,8 @@ export class Dataplane {
     const shape = new Batch();
     // NAT state every worker shares (flows of one connection reach different workers).
     const portAddresses = setup.config.ports.map((p) => p.address);
-    const nat = setup.config.nat && createNatTables(setup.config.nat, portAddresses, { capacity: setup.config.conntrack.capacity, workers: opts.workers });
+    const tracking = trackingConfig(setup.config);
+    const nat = tracking && createNatTables(tracking, portAddresses, { capacity: setup.config.conntrack.capacity, workers: opts.workers });
     // A router on the main thread only to learn the counter registry every worker builds (a read-only view of the NAT state).
     const mainRouter = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame, nat: nat && { buffers: nat, worker: -1 } });
     const registry = mainRouter.graph.registry;
@@ -96,7 +111,8 @@ export class Dataplane {
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const ioCounters = new SharedArrayBuffer(config.ports.length * IoCounter.COUNT * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
-      const init: WorkerInit = { index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat };
+      const firewallHits = config.firewall && new SharedArrayBuffer(Firewall.hitsBytes(config.firewall));
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -109,7 +125,7 @@ export class Dataplane {
       });
       thread.on('error', (e) => rejectReady(e));
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
-      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), stopped });
+      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
     const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat);
     try {

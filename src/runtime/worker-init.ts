@@ -34,8 +34,10 @@ export interface WorkerInit {
   neighborSync: SharedArrayBuffer;
   /** The ICMP error rate limit all workers share (TokenBucket state). */
   icmpLimit: SharedArrayBuffer;
-  /** The NAT state all workers share (src/nat/nat-tables.ts), when the config has `nat:`. */
+  /** The flow table and NAT state all workers share (src/nat/nat-tables.ts), when the config has `nat:` or a firewall. */
   nat: NatBuffers | undefined;
+  /** This worker's firewall rule hit counters (Firewall.hitsBytes), when the config has a firewall. */
+  firewallHits?: SharedArrayBuffer;
   /** Packet trace (--trace): the filter (checked by the main thread) and the budget all workers draw from. */
   trace?: { filter: string; count: number; budget: SharedArrayBuffer };
 }

@@ -41,6 +41,7 @@ try {
     neighborSync: new NeighborSync(init.index, init.neighborSync),
     icmpLimit: init.icmpLimit,
     nat: init.nat && { buffers: init.nat, worker: init.index },
+    firewallHits: init.firewallHits,
   });
   const trace = init.trace;
   const tracer =

@@ -57,10 +57,12 @@ export class Harness {
   private readonly input = new ScriptedInput();
   private readonly output: CollectingOutput;
 
-  constructor(yaml: string, batchOpts: BatchOptions = {}, routerOpts: Partial<Omit<RouterOptions, 'clock'>> & { clock?: ManualClock } = {}) {
+  /** `configure` edits the loaded config before the router is built (a section the YAML cannot say directly). */
+  constructor(yaml: string, batchOpts: BatchOptions = {}, routerOpts: Partial<Omit<RouterOptions, 'clock'>> & { clock?: ManualClock } = {}, configure?: (c: RouterConfig) => RouterConfig) {
     this.clock = routerOpts.clock ?? new ManualClock(1000);
     this.batch = new Batch({ rxCapacity: 64, generatedCapacity: 64, ...batchOpts });
-    this.config = parseConfig(yaml, 'test.yaml', '.');
+    const loaded = parseConfig(yaml, 'test.yaml', '.');
+    this.config = configure ? configure(loaded) : loaded;
     const { fib, nexthops } = compileFib(this.config);
     this.router = new Router(this.config, fib, nexthops, { batchCapacity: this.batch.capacity, maxFrame: this.batch.maxFrame, ...routerOpts, clock: this.clock });
     const names = this.config.ports.map((p) => p.name);

@@ -1,0 +1,89 @@
+// firewall: the stateful filter, after routing and before nat-output
+// (netfilter's FORWARD filter: after DNAT, so it judges the inside
+// destination; before SNAT, so it judges the inside source).
+//
+// Only a flow's first packet is judged: ct-input marks packets that have no
+// flow (Batch.ctMark), and a flow's later packets, its replies and the ICMP
+// errors about it (RELATED) arrive unmarked and pass with one byte read. A
+// first packet the rules allow is flagged TRACK, so nat-output starts its
+// flow even where no NAT rule translates it; one they deny is dropped
+// silently, or, by a reject rule, answered with ICMP unreachable code 13
+// quoting the packet as it arrived. Traffic neither from nor to an endpoint
+// is not judged and not tracked: it is routed as without a firewall.
+import { CtMark, PacketFlag, type Batch } from '../pipeline/batch.js';
+import { icmpErrorCode } from '../pipeline/context.js';
+import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
+import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED } from '../wire/icmp.js';
+import { restoreArrivedDestination } from '../nat/nat-output.js';
+import { Firewall, NOT_INVOLVED } from './firewall.js';
+import { Action, hasPorts } from './plan.js';
+
+const spec = defineNode({
+  name: 'firewall',
+  next: { rewrite: 'nat-output', icmpError: 'icmp-error' },
+  drops: {
+    denied: 'the first packet of a flow a firewall rule or network policy denies (dropped silently)',
+    rejected: 'the first packet of a flow a reject rule denies (ICMP unreachable code 13 sent)',
+  },
+  counters: {
+    allowed: 'first packets of flows the firewall allowed (the flow is tracked: its replies pass)',
+  },
+});
+
+const REJECT_ERROR = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED);
+
+export class FirewallNode extends PipelineNode<typeof spec> {
+  constructor(readonly firewall: Firewall) {
+    super(spec);
+  }
+
+  override describeVerdict(r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
+    // Only a judged packet carries an outcome (Batch.note is -1 until a node sets it).
+    return r.note < 0 ? undefined : this.firewall.describe(r.note);
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    const mark = batch.ctMark;
+    let w = 0;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      if (mark[s] === CtMark.NONE || (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0 || this.judge(batch, s, d)) vec[w++] = s;
+    }
+    d.enqueueMany(this, this.next.rewrite, vec, w);
+  }
+
+  /** A first packet: true when it goes on (allowed, or not the firewall's business). */
+  private judge(batch: Batch, s: number, d: Dispatch): boolean {
+    const b = batch.arena;
+    const o = batch.l3[s];
+    const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
+    const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
+    const proto = b[o + 9];
+    const l4 = o + ((b[o] & 0x0f) << 2);
+    const end = o + ((b[o + 2] << 8) | b[o + 3]);
+    // Ports of a first fragment are in it; ct-input dropped TCP and UDP too short to hold them.
+    const dport = hasPorts(proto) && l4 + 4 <= end ? (b[l4 + 2] << 8) | b[l4 + 3] : 0;
+    const fw = this.firewall;
+    const outcome = fw.judge.classify(src, dst, proto, dport);
+    batch.note[s] = outcome;
+    if (outcome === NOT_INVOLVED) return true;
+    fw.countHits(outcome);
+    const action = fw.judge.action(outcome);
+    if (action === Action.ALLOW) {
+      batch.flags[s] |= PacketFlag.TRACK;
+      d.counters.add(this.counter.allowed, batch.length[s]);
+      return true;
+    }
+    if (action === Action.REJECT) {
+      restoreArrivedDestination(batch, s, batch.ctMark[s]);
+      batch.ctMark[s] = CtMark.NONE;
+      d.countDrop(this, this.reason.rejected, s);
+      batch.icmpError[s] = REJECT_ERROR;
+      d.enqueue(this, this.next.icmpError, s);
+      return false;
+    }
+    d.drop(this, this.reason.denied, s);
+    return false;
+  }
+}
