@@ -204,7 +204,7 @@ export const configSchema = z
       .strict()
       .default({ reachableMs: 30_000, resolveTimeoutMs: 1000, pendingPerNeighbor: 8, pendingNeighbors: 256 }),
     nat: natSchema.optional(),
-    /** The flow table, used when a stateful feature (NAT) is configured. */
+    /** The flow table, used when a stateful feature (NAT, the firewall) is configured. */
     conntrack: z
       .object({
         /** Flows the table holds (all workers together); about 128 bytes each. */

@@ -18,6 +18,11 @@
 // exceeded quoting it as it came (traceroute probes leave no bindings).
 // When the table has no room the packet is dropped with ICMP destination
 // unreachable code 13 (RFC 5508 REQ-8), quoting the packet as it arrived.
+//
+// The stateful firewall (src/firewall/) sits just before: a first packet it
+// allowed carries PacketFlag.TRACK and starts a flow here even where no NAT
+// rule translates it (so its replies pass as the flow's), stamped with the
+// firewall generation that judged it.
 import { opensConnection, Segment, segmentKind, TcpState } from '../conntrack/tcp-state.js';
 import { FlowState } from '../conntrack/timeouts.js';
 import { CtMark, OffloadMeta, PacketFlag, VNET_HDR_F_NEEDS_CSUM, type Batch } from '../pipeline/batch.js';
