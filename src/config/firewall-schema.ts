@@ -27,8 +27,14 @@ const ipv4String = z.string().regex(IPV4, 'must be a dotted-quad IPv4 address su
 const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.2.0/24');
 const portNumber = z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 
-const labelKey = z.string().regex(LABEL_KEY, 'must be a label key such as app or example.com/tier');
-export const labelsSchema = z.record(labelKey, z.string({ error: 'must be a string (quote numbers and booleans: "1", "true")' }).regex(LABEL_VALUE, 'must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit'));
+const LABEL_KEY_RULE = 'at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, after an optional prefix such as example.com/';
+const labelKey = z.string().regex(LABEL_KEY, `must be a label key: ${LABEL_KEY_RULE}`);
+// Keys are checked by hand so the problem names the key ("labels.bad key: ...") rather than saying "Invalid key in record".
+export const labelsSchema = z
+  .record(z.string(), z.string({ error: 'must be a string (quote numbers and booleans: "1", "true")' }).regex(LABEL_VALUE, 'must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit'))
+  .superRefine((labels, ctx) => {
+    for (const k of Object.keys(labels)) if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" is not a label key: ${LABEL_KEY_RULE}` });
+  });
 
 const namespaceName = z.string().regex(DNS_LABEL, 'must be a namespace name: lowercase letters, digits and "-" (at most 63)');
 
