@@ -11,7 +11,7 @@
 // absent, as in a cluster whose VPC allows everything between its nodes, so
 // policies decide by themselves (an implied ingress deny would block every
 // endpoint that no policy opens).
-import { Action, Section, type AddressMatch, type ClassifierRule, type FirewallPlan, type PortMatch, type RuleOrigin } from '../firewall/plan.js';
+import { Action, addressMatches, Section, type AddressMatch, type ClassifierRule, type FirewallPlan, type PortMatch, type RuleOrigin } from '../firewall/plan.js';
 import { ANY, checkEndpoints, hasLabels, hostsOf, parseCidr, type Endpoint } from './firewall-endpoints.js';
 import type { FirewallSource } from './firewall-schema.js';
 import { compileNetworkPolicies } from './network-policy.js';
@@ -78,7 +78,7 @@ function targetsOf(rule: VpcRule, side: AddressSet, endpoints: readonly Endpoint
   const picked = endpoints.filter((e) => hasLabels(e.labels, wanted));
   if (side === undefined) return picked;
   const m = addressSet(side, endpoints, field, problems);
-  return picked.filter((e) => m.include.some((c) => c.len === 0 || (e.address >>> (32 - c.len)) === (c.addr >>> (32 - c.len))));
+  return picked.filter((e) => addressMatches(m, e.address));
 }
 
 function compileVpcRules(rules: readonly VpcRule[], endpoints: readonly Endpoint[], plan: FirewallPlan, problems: string[]): void {
