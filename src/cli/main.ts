@@ -159,6 +159,40 @@ Examples:
     });
 
   program
+    .command('firewall')
+    .description('List the firewall a config compiles (VPC rules, NetworkPolicy) with the plan rules each became, or judge one packet.')
+    .requiredOption('--config <file>', 'router config (YAML) with endpoints and firewall/networkPolicies')
+    .option('--json', 'one JSON object instead of text')
+    .option('--judge <packet>', 'judge one first packet: "SRC[:PORT] -> DST[:PORT] PROTO", e.g. "198.51.100.10:40000 -> 198.51.100.11:80 tcp"')
+    .addHelpText(
+      'after',
+      `
+The listing has one line per user rule, in the order a packet meets them:
+sections vpc-egress, policy-egress, vpc-ingress, policy-ingress; within one,
+priority (lower first), deny/reject before allow. KIND is vpc (a rule of
+firewall.rules), implied (deny all ingress, allow all egress, priority 65535),
+policy (a NetworkPolicy's ingress or egress: NAMESPACE/NAME) or isolation
+(the deny of every endpoint some policy selects). RULES is how many plan
+rules it compiled to (0: it matches nothing, e.g. no endpoint has its labels).
+
+--judge prints each section's verdict and the rule that decided it; the
+packet passes only if no section denies it. Traffic neither from nor to an
+endpoint is not judged. Replies of an allowed connection are not judged
+either (the firewall is stateful); --judge shows a first packet.
+
+Exit status: 0 done, 2 bad config or options.
+
+Examples:
+  dataplane firewall --config router.yaml
+  dataplane firewall --config router.yaml --judge "198.51.100.10:40000 -> 198.51.100.11:5432 tcp"`,
+    )
+    .action(async (opts: { config: string; json?: boolean; judge?: string }) => {
+      quietOnEpipe();
+      const { runFirewall } = await import('./firewall-command.js');
+      process.exitCode = runFirewall({ config: opts.config, json: opts.json === true, judge: opts.judge });
+    });
+
+  program
     .command('run')
     .description('Run the live dataplane: TAP and AF_PACKET ports, packet workers, a status line every few seconds.')
     .requiredOption('--config <file>', 'router config (YAML); each port\'s "io" says how it reaches the wire (default: a TAP named after the port)')

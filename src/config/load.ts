@@ -14,6 +14,9 @@ import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type 
 const MAX_YAML_ALIASES = 1000;
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
+import { compileFirewall } from './firewall.js';
+import { salvageFirewall } from './firewall-schema.js';
+import type { FirewallPlan } from '../firewall/plan.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
@@ -65,6 +68,8 @@ export interface RouterConfig {
   firewall?: FirewallPlan;
   /** The flow table's size (used only when a stateful feature such as NAT is configured). */
   conntrack: RawConfig['conntrack'];
+  /** The firewall (absent: none; endpoints alone configure none). */
+  firewall: FirewallPlan | undefined;
   /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
   notices: ConfigNotices;
 }
@@ -154,6 +159,7 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portA
       reassembly: section(configSchema.shape.reassembly, o.reassembly),
       conntrack: section(configSchema.shape.conntrack, o.conntrack),
       nat: o.nat === undefined ? undefined : withoutBadParts(natSchema, o.nat),
+      ...salvageFirewall(o),
     },
     brokenPorts,
     portAt,
@@ -348,8 +354,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
   const nat = compileNat(raw.nat, ports, problems);
+  const firewall = compileFirewall(raw, baseDir, problems);
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, notices: selected.notices };
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, notices: selected.notices };
 }
 
 export function loadConfig(path: string): RouterConfig {

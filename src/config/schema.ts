@@ -6,6 +6,7 @@
 // The protobuf schema of the control plane (proto/) will describe the same
 // messages; this file stays the YAML front end.
 import { z } from 'zod';
+import { firewallConfigShape } from './firewall-schema.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -221,6 +222,8 @@ export const configSchema = z
       })
       .strict()
       .default({ datagrams: 16, timeoutMs: 30_000 }),
+    // The firewall: endpoints, namespaces, firewall, networkPolicies, networkPolicyFile (firewall-schema.ts).
+    ...firewallConfigShape,
   })
   .strict();
 

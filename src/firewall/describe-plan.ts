@@ -1,0 +1,84 @@
+// The firewall as people read it (`dataplane firewall`): each user-facing
+// rule (a VPC rule, an implied rule, a NetworkPolicy's direction, an
+// isolation deny) with the number of plan rules it compiled to, in the order
+// packets meet them; and one judgement explained section by section.
+import type { Judgement } from './evaluate.js';
+import { Action, hasPorts, Section, type FirewallPlan, type RuleOrigin } from './plan.js';
+import { ipv4ToString } from '../wire/address.js';
+
+export const SECTION_NAMES = ['vpc-egress', 'policy-egress', 'vpc-ingress', 'policy-ingress'] as const;
+export const ACTION_NAMES = ['allow', 'deny', 'reject'] as const;
+export const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
+
+export interface OriginRow {
+  kind: RuleOrigin['kind'];
+  name: string;
+  direction: RuleOrigin['direction'];
+  priority: number;
+  action: (typeof ACTION_NAMES)[number];
+  section: (typeof SECTION_NAMES)[number];
+  /** Plan rules compiled from it (0: it matches nothing, e.g. its labels select no endpoint). */
+  rules: number;
+}
+
+function sectionOf(o: RuleOrigin): number {
+  const vpc = o.kind === 'vpc' || o.kind === 'implied';
+  if (o.direction === 'egress') return vpc ? Section.VPC_EGRESS : Section.POLICY_EGRESS;
+  return vpc ? Section.VPC_INGRESS : Section.POLICY_INGRESS;
+}
+
+/** One row per origin, in the order a packet meets them: section, priority, deny/reject before allow. */
+export function originRows(plan: FirewallPlan): OriginRow[] {
+  const counts = new Array<number>(plan.origins.length).fill(0);
+  for (const r of plan.rules) counts[r.origin]++;
+  const order = plan.origins.map((_, i) => i);
+  const key = (i: number) => plan.origins[i];
+  order.sort((a, b) => sectionOf(key(a)) - sectionOf(key(b)) || key(a).priority - key(b).priority || (key(a).action === Action.ALLOW ? 1 : 0) - (key(b).action === Action.ALLOW ? 1 : 0) || a - b);
+  return order.map((i) => {
+    const o = plan.origins[i];
+    return { kind: o.kind, name: o.name, direction: o.direction, priority: o.priority, action: ACTION_NAMES[o.action], section: SECTION_NAMES[sectionOf(o)], rules: counts[i] };
+  });
+}
+
+function table(rows: readonly string[][]): string {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
+}
+
+/** The listing: a summary line, then one line per origin. */
+export function describePlan(plan: FirewallPlan): string {
+  const rows = originRows(plan);
+  const head = `firewall: ${plan.endpoints.length} endpoint${plan.endpoints.length === 1 ? '' : 's'}, ${rows.length} user rule${rows.length === 1 ? '' : 's'} compiled to ${plan.rules.length} plan rule${plan.rules.length === 1 ? '' : 's'}`;
+  const body = [['SECTION', 'PRIORITY', 'ACTION', 'KIND', 'RULES', 'NAME'], ...rows.map((r) => [r.section, String(r.priority), r.action, r.kind, String(r.rules), r.name])];
+  return `${head}\n${table(body)}`;
+}
+
+/** "name (kind, priority N)" for the rule at plan index i. */
+export function ruleText(plan: FirewallPlan, i: number): string {
+  const o = plan.origins[plan.rules[i].origin];
+  return `${o.name} (${o.kind}, priority ${o.priority})`;
+}
+
+export interface Packet {
+  src: number;
+  dst: number;
+  proto: number;
+  sport: number;
+  dport: number;
+}
+
+/** A judgement section by section; `judged` false when neither end is an endpoint (the firewall leaves such traffic alone). */
+export function describeJudgement(plan: FirewallPlan, p: Packet, j: Judgement | undefined): { text: string; json: object } {
+  const name = PROTOCOL_NAMES[p.proto];
+  const head = hasPorts(p.proto) ? `${ipv4ToString(p.src)}:${p.sport} -> ${ipv4ToString(p.dst)}:${p.dport} ${name}` : `${ipv4ToString(p.src)} -> ${ipv4ToString(p.dst)} ${name ?? `proto ${p.proto}`}`;
+  if (j === undefined) return { text: `${head}: not judged (neither address is an endpoint)`, json: { packet: head, judged: false, verdict: 'allow' } };
+  const sections = SECTION_NAMES.map((name, s) => {
+    const i = j.rule[s];
+    const action = i === -1 ? 'allow' : ACTION_NAMES[plan.rules[i].action];
+    return { section: name, action, rule: i === -1 ? null : { ...plan.origins[plan.rules[i].origin], action }, decides: j.decidedBy === s };
+  });
+  const width = Math.max(...SECTION_NAMES.map((n) => n.length));
+  const lines = sections.map((s, k) => `  ${s.section.padEnd(width)}  ${s.action.padEnd(6)}  ${j.rule[k] === -1 ? 'no rule matched' : ruleText(plan, j.rule[k])}${s.decides ? '  <- decides' : ''}`);
+  const verdict = ACTION_NAMES[j.action];
+  return { text: `${head}: ${verdict}\n${lines.join('\n')}`, json: { packet: head, judged: true, verdict, decidedBy: j.decidedBy === -1 ? null : SECTION_NAMES[j.decidedBy], sections } };
+}
