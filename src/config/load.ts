@@ -16,7 +16,6 @@ import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import { compileFirewall } from './firewall.js';
 import { salvageFirewall } from './firewall-schema.js';
-import type { FirewallPlan } from '../firewall/plan.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
@@ -64,8 +63,6 @@ export interface RouterConfig {
   reassembly: RawConfig['reassembly'];
   /** NAT rules (absent: no NAT). */
   nat: NatConfig | undefined;
-  /** The firewall's compiled rules and policies (absent: no firewall). */
-  firewall?: FirewallPlan;
   /** The flow table's size (used only when a stateful feature such as NAT is configured). */
   conntrack: RawConfig['conntrack'];
   /** The firewall (absent: none; endpoints alone configure none). */
