@@ -48,7 +48,9 @@ function table(rows: readonly string[][]): string {
 /** The listing: a summary line, then one line per origin. */
 export function describePlan(plan: FirewallPlan): string {
   const rows = originRows(plan);
-  const head = `firewall: ${plan.endpoints.length} endpoint${plan.endpoints.length === 1 ? '' : 's'}, ${rows.length} user rule${rows.length === 1 ? '' : 's'} compiled to ${plan.rules.length} plan rule${plan.rules.length === 1 ? '' : 's'}`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const implied = rows.filter((r) => r.kind === 'implied' || r.kind === 'isolation').length;
+  const head = `firewall: ${plural(plan.endpoints.length, 'endpoint')}, ${plural(rows.length - implied, 'rule')} and ${implied} implied, compiled to ${plural(plan.rules.length, 'plan rule')}`;
   const body = [['SECTION', 'PRIORITY', 'ACTION', 'KIND', 'RULES', 'NAME'], ...rows.map((r) => [r.section, String(r.priority), r.action, r.kind, String(r.rules), r.name])];
   return `${head}\n${table(body)}`;
 }

@@ -28,7 +28,7 @@ describe('dataplane firewall', () => {
     const r = dataplane(['firewall', '--config', config]);
     expect(r.status).toBe(0);
     expect(r.stdout.split('\n').map((l) => l.trim().split(/\s+/).join(' '))).toEqual([
-      'firewall: 2 endpoints, 6 user rules compiled to 5 plan rules',
+      'firewall: 2 endpoints, 3 rules and 3 implied, compiled to 5 plan rules',
       'SECTION PRIORITY ACTION KIND RULES NAME',
       'vpc-egress 65535 allow implied 1 implied-allow-egress',
       'vpc-ingress 10 deny vpc 0 ghost',
