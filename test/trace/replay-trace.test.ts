@@ -95,6 +95,32 @@ describe('dataplane replay --trace', skipIf(hasTshark ? undefined : 'tshark is n
     expect(text).toContain('now 198.51.100.1:40000 -> 198.19.0.5:53 udp');
   });
 
+  it('with a firewall: the trace names the rule that decided, for a packet it allowed and one it denied', () => {
+    const fwConfig = join(dir, 'fw.yaml');
+    writeFileSync(
+      fwConfig,
+      `${BASE_CONFIG}endpoints:\n  - { address: 192.0.2.10, labels: { app: web } }\nfirewall:\n  rules:\n    - { name: no-dns-out, direction: egress, priority: 100, action: deny, protocols: [{ protocol: udp, ports: [53] }], targets: { labels: { app: web } } }\n`,
+    );
+    const path = join(dir, 'fw-in.pcapng');
+    const w = new PcapngWriter(path, { interfaces: ['lan', 'wan', 'dmz'].map((name) => ({ name, linkType: LINKTYPE_ETHERNET })) });
+    w.write(0, udpFrame({ ...FROM_LAN, dst: '198.19.0.5' }, 5353, 53), 1_700_000_000, 0);
+    w.write(0, udpFrame({ ...FROM_LAN, dst: '198.19.0.5' }, 5353, 123), 1_700_000_000, 1000);
+    w.close();
+    const trace = join(dir, 'fw-trace.pcapng');
+    const r = dataplane(['replay', path, '--config', fwConfig, '--out', join(dir, 'fw-out.pcapng'), '--trace', trace, '--json']);
+    expect(r.status).toBe(0);
+    const summary = JSON.parse(r.stdout) as { firewall: { name: string; hits: number }[] };
+    expect(Object.fromEntries(summary.firewall.map((h) => [h.name, h.hits]))).toEqual({ 'implied-allow-egress': 1, 'no-dns-out': 1, 'implied-deny-ingress': 0 });
+    const frames = readTrace(trace);
+    const denied = frames.filter((f) => f.comments[0].startsWith('trace 1:')).flatMap((f) => f.comments).join('\n');
+    expect(denied).toContain('firewall/denied');
+    expect(denied).toContain('denied by no-dns-out (vpc egress priority 100 deny)');
+    const allowed = frames.filter((f) => f.comments[0].startsWith('trace 2:')).flatMap((f) => f.comments).join('\n');
+    expect(allowed).toContain('ip4-lookup -> firewall');
+    expect(allowed).toContain('allowed by implied-allow-egress (implied egress priority 65535 allow)');
+    expect(allowed).toContain('firewall -> nat-output');
+  });
+
   it('traces only what the filter picks, at most --trace-count packets', () => {
     const out = join(dir, 'out2.pcapng');
     const trace = join(dir, 'trace2.pcapng');
