@@ -484,6 +484,37 @@ spec:
   ),
 
   truthCase(
+    'a UDP port opens no TCP port',
+    `${NP}
+metadata: { name: udp-80-tcp-81, namespace: z }
+spec:
+  podSelector: {}
+  ingress:
+    - ports:
+        - { protocol: UDP, port: 80 }
+        - { protocol: TCP, port: 81 }
+`,
+    { 80: new Reachability(true).expectPeer({}, { ns: 'z' }, false), 81: new Reachability(true) },
+  ),
+
+  truthCase(
+    'policyTypes [Ingress]: the egress rules the policy also has are ignored',
+    `${NP}
+metadata: { name: ingress-only, namespace: y }
+spec:
+  podSelector: { matchLabels: { pod: c } }
+  policyTypes: [Ingress]
+  ingress:
+    - from:
+        - podSelector: { matchLabels: { pod: a } }
+  egress:
+    - to:
+        - podSelector: { matchLabels: { pod: a } }
+`,
+    both(new Reachability(true).expectAllIngress('y/c', false).expect('y/a', 'y/c', true)),
+  ),
+
+  truthCase(
     'VPC rules: priority, deny before allow at equal priority, the implied ingress deny',
     '',
     {
