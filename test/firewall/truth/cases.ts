@@ -137,6 +137,8 @@ export interface TruthCase {
   /** VPC firewall rules (their implied rules come with them). */
   vpcRules?: VpcRule[];
   expected: Record<Port, Reachability>;
+  /** How many of the blocked probes a reject rule answers (ICMP unreachable 13) rather than drops; 0 when absent. */
+  rejects?: number;
 }
 
 function policies(yaml: string): object[] {
@@ -149,8 +151,8 @@ function policies(yaml: string): object[] {
 /** The same expectation on both ports. */
 const both = (r: Reachability): Record<Port, Reachability> => ({ 80: r, 81: r.copy() });
 
-function truthCase(name: string, yaml: string, expected: Record<Port, Reachability>, vpcRules?: VpcRule[]): TruthCase {
-  return { name, policies: policies(yaml), policyYaml: yaml, vpcRules, expected };
+function truthCase(name: string, yaml: string, expected: Record<Port, Reachability>, vpcRules?: VpcRule[], rejects?: number): TruthCase {
+  return { name, policies: policies(yaml), policyYaml: yaml, vpcRules, expected, rejects };
 }
 
 const NP = 'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy';
@@ -551,6 +553,8 @@ spec:
       { name: 'deny-a-to-x-81', direction: 'egress', priority: 100, action: 'deny', protocols: [{ protocol: 'tcp', ports: [81] }], destination: { cidrs: ['198.18.0.0/22'] }, targets: { labels: { pod: 'a' } } },
       { name: 'reject-z-c-to-b', direction: 'ingress', priority: 200, action: 'reject', protocols: [{ protocol: 'tcp', ports: [80] }], source: { cidrs: ['198.18.9.0/24'] }, targets: { labels: { pod: 'b' } } },
     ],
+    // z/c to x/b, y/b and z/b on 80.
+    3,
   ),
 ];
 
