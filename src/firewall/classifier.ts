@@ -42,12 +42,24 @@ export interface ClassifierMemory {
 
 export class FirewallClassifier {
   readonly stats = { memoMisses: 0, memoResets: 0 };
-  private readonly srcLookup: (addr: number) => number;
-  private readonly dstLookup: (addr: number) => number;
+  // The two LPMs' tables (fib-view.ts layout), walked inline in classify():
+  // calling each FibView's own lookup closure would make those call sites
+  // polymorphic as soon as a second classifier exists (a rebuilt plan, a
+  // bench of several sizes), and V8 stops inlining them.
+  private readonly srcRoot: Int32Array;
+  private readonly srcL2: Int32Array;
+  private readonly srcL3: Int32Array;
+  private readonly dstRoot: Int32Array;
+  private readonly dstL2: Int32Array;
+  private readonly dstL3: Int32Array;
   private readonly srcBits: Uint32Array;
   private readonly dstBits: Uint32Array;
   private readonly portBits: Uint32Array;
   private readonly words: number;
+  private readonly srcSums: Uint32Array;
+  private readonly dstSums: Uint32Array;
+  private readonly portSums: Uint32Array;
+  private readonly sumWords: number;
   private readonly portBase: Int32Array;
   private readonly portClass: Int32Array;
   private readonly protoClass: Int32Array;
@@ -77,12 +89,20 @@ export class FirewallClassifier {
     const src = buildAddressClasses(plan.rules, bitOf, 'src', plan.endpoints);
     const dst = buildAddressClasses(plan.rules, bitOf, 'dst', plan.endpoints);
     const ports = buildPortClasses(plan.rules, bitOf);
-    this.srcLookup = src.view.lookup;
-    this.dstLookup = dst.view.lookup;
+    this.srcRoot = src.view.root;
+    this.srcL2 = src.view.level2;
+    this.srcL3 = src.view.level3;
+    this.dstRoot = dst.view.root;
+    this.dstL2 = dst.view.level2;
+    this.dstL3 = dst.view.level3;
     this.srcBits = src.classes.bits;
     this.dstBits = dst.classes.bits;
     this.portBits = ports.classes.bits;
     this.words = src.classes.words;
+    this.srcSums = src.classes.summaries;
+    this.dstSums = dst.classes.summaries;
+    this.portSums = ports.classes.summaries;
+    this.sumWords = src.classes.summaryWords;
     this.portBase = ports.portBase;
     this.portClass = ports.portClass;
     this.protoClass = ports.protoClass;
@@ -104,8 +124,20 @@ export class FirewallClassifier {
    * and SCTP only).
    */
   classify(src: number, dst: number, proto: number, dport: number): number {
-    const s = this.srcLookup(src >>> 0);
-    const d = this.dstLookup(dst >>> 0);
+    const a = src >>> 0;
+    let s = this.srcRoot[a >>> 12];
+    if (s < 0) {
+      s = this.srcL2[~s | ((a >>> 8) & 15)];
+      if (s < 0) s = this.srcL3[~s | (a & 255)];
+    }
+    s = (s & 0xffffff) - 1; // never NO_ROUTE: 0/0 is always in the trie
+    const b = dst >>> 0;
+    let d = this.dstRoot[b >>> 12];
+    if (d < 0) {
+      d = this.dstL2[~d | ((b >>> 8) & 15)];
+      if (d < 0) d = this.dstL3[~d | (b & 255)];
+    }
+    d = (d & 0xffffff) - 1;
     if (((s | d) & 1) === 0) return NOT_INVOLVED;
     const base = this.portBase[proto & 255];
     const p = base >= 0 ? this.portClass[base + (dport & 0xffff)] : this.protoClass[proto & 255];
@@ -130,7 +162,6 @@ export class FirewallClassifier {
   /** Forgets the memoised combinations (benchmarks use it to time misses). */
   clearMemo(): void {
     this.memo.clear();
-    this.stats.memoResets = this.memo.resets;
   }
 
   memory(): ClassifierMemory {
@@ -148,20 +179,36 @@ export class FirewallClassifier {
     const so = (s >>> 1) * w;
     const dOff = (d >>> 1) * w;
     const po = p * w;
+    const sw = this.sumWords;
+    const ss = this.srcSums;
+    const ds = this.dstSums;
+    const ps = this.portSums;
+    const sso = (s >>> 1) * sw;
+    const dso = (d >>> 1) * sw;
+    const pso = p * sw;
     const r = this.scratch;
     for (let sec = 0; sec < Section.COUNT; sec++) {
       r[sec] = -1;
       const lo = this.sectionStart[sec];
       const hi = this.sectionStart[sec + 1];
       if (lo === hi) continue;
+      const first = lo >>> 5;
       const last = (hi - 1) >>> 5;
-      for (let i = lo >>> 5; i <= last; i++) {
-        let x = sb[so + i] & db[dOff + i] & pb[po + i];
-        if (i === lo >>> 5) x &= -1 << (lo & 31);
-        if (i === last && (hi & 31) !== 0) x &= (1 << (hi & 31)) - 1;
-        if (x !== 0) {
-          r[sec] = this.order[(i << 5) + 31 - Math.clz32(x & -x)];
-          break;
+      // Summary words first: only bitmap words non-zero in all three classes are loaded.
+      search: for (let k = first >>> 5; k <= last >>> 5; k++) {
+        let m = ss[sso + k] & ds[dso + k] & ps[pso + k];
+        if (k === first >>> 5) m &= -1 << (first & 31);
+        if (k === last >>> 5 && (last & 31) !== 31) m &= (1 << ((last & 31) + 1)) - 1;
+        while (m !== 0) {
+          const i = (k << 5) + 31 - Math.clz32(m & -m);
+          m &= m - 1;
+          let x = sb[so + i] & db[dOff + i] & pb[po + i];
+          if (i === first) x &= -1 << (lo & 31);
+          if (i === last && (hi & 31) !== 0) x &= (1 << (hi & 31)) - 1;
+          if (x !== 0) {
+            r[sec] = this.order[(i << 5) + 31 - Math.clz32(x & -x)];
+            break search;
+          }
         }
       }
     }

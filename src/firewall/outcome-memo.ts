@@ -54,7 +54,10 @@ export class OutcomeMemo {
 
   /** Adds a combination that find() did not have. */
   insert(s: number, d: number, p: number, outcome: number): void {
-    if (this.used >= this.limit) this.clear();
+    if (this.used >= this.limit) {
+      this.clear();
+      this.resets++;
+    }
     const t = this.slots;
     let i = hash(s, d, p) & this.mask;
     while (t[i << 2] !== EMPTY) i = (i + 1) & this.mask;
@@ -66,12 +69,11 @@ export class OutcomeMemo {
     this.used++;
   }
 
-  /** Forgets every combination (counted as a reset when any were held). */
+  /** Forgets every combination (a reset is counted only when the memo clears itself because it is full). */
   clear(): void {
     if (this.used === 0) return;
     this.slots.fill(EMPTY);
     this.used = 0;
-    this.resets++;
   }
 }
 

@@ -10,6 +10,10 @@
 // section's bit range. All classes of a field live in one flat Uint32Array
 // (class c at words [c * words, (c + 1) * words)): the miss path ANDs
 // without chasing pointers, and the control plane can post it as one buffer.
+// Each class also has a summary bitmap, one bit per word that is not zero,
+// so the miss path ANDs the three summaries first and loads only the words
+// where all three have rules: a class of an Internet source holds a few
+// dozen of 10,000 rules, and its bitmap is mostly zero words.
 // Classes are interned by content (plus a small tag, e.g. "is an endpoint"),
 // so a field has as many classes as distinct rule sets, not values.
 
@@ -21,9 +25,13 @@ export class RuleSets {
   private n = 0;
   /** Content hash -> class ids with that hash (build time only). */
   private readonly index = new Map<number, number[]>();
+  /** Words of a summary bitmap. */
+  readonly summaryWords: number;
+  private sums = new Uint32Array(1);
 
   constructor(ruleCount: number) {
     this.words = Math.max(1, Math.ceil(ruleCount / 32));
+    this.summaryWords = Math.ceil(this.words / 32);
     this.data = new Uint32Array(this.words * 16);
     this.tags = new Uint8Array(16);
   }
@@ -35,6 +43,11 @@ export class RuleSets {
   /** The bitmaps, class c at offset c * words (valid for ids < count). */
   get bits(): Uint32Array {
     return this.data;
+  }
+
+  /** The summaries (valid after seal()), class c at offset c * summaryWords: bit j of word k set when word 32k + j is not zero. */
+  get summaries(): Uint32Array {
+    return this.sums;
   }
 
   tag(id: number): number {
@@ -66,15 +79,19 @@ export class RuleSets {
     return id;
   }
 
-  /** Drops the build-time index and the unused tail of the bitmaps. */
+  /** Drops the build-time index and the unused tail of the bitmaps; computes the summaries. */
   seal(): void {
     this.index.clear();
     this.data = this.data.slice(0, Math.max(1, this.n) * this.words);
     this.tags = this.tags.slice(0, Math.max(1, this.n));
+    this.sums = new Uint32Array(Math.max(1, this.n) * this.summaryWords);
+    for (let c = 0; c < this.n; c++) {
+      for (let i = 0; i < this.words; i++) if (this.data[c * this.words + i] !== 0) setBit(this.sums.subarray(c * this.summaryWords), i);
+    }
   }
 
   get bytes(): number {
-    return this.data.byteLength + this.tags.byteLength;
+    return this.data.byteLength + this.tags.byteLength + this.sums.byteLength;
   }
 
   private equals(id: number, bits: Uint32Array): boolean {

@@ -131,4 +131,13 @@ describe('FirewallClassifier equals ReferenceFirewall', () => {
       { numRuns: 15 },
     );
   });
+
+  it('plans of over 1,024 rules (several summary words per class)', () => {
+    fc.assert(
+      fc.property(fc.array(ruleArb, { minLength: 1030, maxLength: 2200 }), fc.array(addrArb, { minLength: 1, maxLength: 20 }), fc.array(recipeArb, { minLength: 50, maxLength: 150 }), (rules, endpoints, recipes) =>
+        checkPackets({ rules, origins: [], endpoints }, recipes),
+      ),
+      { numRuns: 6 },
+    );
+  });
 });

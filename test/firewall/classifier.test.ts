@@ -65,6 +65,26 @@ describe('FirewallClassifier', () => {
     expect(small.stats).toEqual({ memoMisses: 6, memoResets: 2 });
   });
 
+  it('a section with no match does not take the next section\'s rule from the same bitmap word', () => {
+    // Section boundaries inside bitmap words and summary words: 40 egress rules that never match
+    // (words 0-1), then 30 ingress rules that never match and one that denies (bit 70, word 2).
+    const never = host('192.0.2.250');
+    const rules = [
+      ...Array.from({ length: 40 }, () => rule({ section: Section.VPC_EGRESS, dst: never })),
+      ...Array.from({ length: 30 }, () => rule({ priority: 100, dst: never })),
+      rule({ action: Action.DENY }),
+    ];
+    const sized = FirewallClassifier.build({ rules, origins: [], endpoints: [WEB] });
+    const o = sized.classify(ip('203.0.113.5'), WEB, 6, 443);
+    expect([0, 1, 2, 3].map((s) => sized.rule(o, s))).toEqual([-1, -1, 70, -1]);
+    expect(sized.decidedBy(o)).toBe(Section.VPC_INGRESS);
+    // The same across summary words: 1,100 egress rules that never match (34+ words), then the deny.
+    const many = [...Array.from({ length: 1100 }, () => rule({ section: Section.VPC_EGRESS, dst: never })), rule({ action: Action.DENY })];
+    const big = FirewallClassifier.build({ rules: many, origins: [], endpoints: [WEB] });
+    const b = big.classify(ip('203.0.113.5'), WEB, 6, 443);
+    expect([0, 1, 2, 3].map((s) => big.rule(b, s))).toEqual([-1, -1, 1100, -1]);
+  });
+
   it('reports its classes and memory', () => {
     const m = fw.memory();
     // src: 0/0, 203.0.113.0/24, .66, two endpoints (endpoint tag) -> 4 distinct (rules, endpoint) pairs at most 5.
