@@ -2,6 +2,7 @@
 // bound, and clear errors for a plan it cannot take.
 import { describe, expect, it } from 'vitest';
 import { FirewallClassifier, NOT_INVOLVED } from '../../src/firewall/classifier.js';
+import { ReferenceFirewall } from '../../src/firewall/evaluate.js';
 import { Action, Section, type ClassifierRule, type FirewallPlan } from '../../src/firewall/plan.js';
 import { parseIpv4 } from '../../src/route/prefix.js';
 
@@ -83,6 +84,30 @@ describe('FirewallClassifier', () => {
     const big = FirewallClassifier.build({ rules: many, origins: [], endpoints: [WEB] });
     const b = big.classify(ip('203.0.113.5'), WEB, 6, 443);
     expect([0, 1, 2, 3].map((s) => big.rule(b, s))).toEqual([-1, -1, 1100, -1]);
+  });
+
+  it('the memo grows past its first 1,024 slots and keeps what it held; clearMemo() starts it small again', () => {
+    // 700 sources x 2 ports = 1,400 class combinations: the memo doubles twice (at 512 and 1,024 held).
+    const sources = Array.from({ length: 700 }, (_, i) => ip('198.18.8.0') + i);
+    const rules = sources.map((a, i) => rule({ src: { include: [{ addr: a, len: 32 }], except: [] }, action: i % 3 === 0 ? Action.DENY : Action.ALLOW, ports: [{ proto: 6, lo: 80, hi: 80 }] }));
+    const grown = FirewallClassifier.build({ rules, origins: [], endpoints: [WEB] });
+    const ref = new ReferenceFirewall(grown.plan);
+    const judge = () =>
+      sources.flatMap((a) =>
+        [80, 81].map((port) => {
+          const o = grown.classify(a, WEB, 6, port);
+          return [grown.action(o), grown.rule(o, Section.VPC_INGRESS)];
+        }),
+      );
+    const want = sources.flatMap((a) => [80, 81].map((port) => [ref.judge(a, WEB, 6, port).action, ref.judge(a, WEB, 6, port).rule[Section.VPC_INGRESS]]));
+    expect(judge()).toEqual(want);
+    const bytesGrown = grown.memory().bytes;
+    expect(judge()).toEqual(want); // all from the grown memo now
+    expect(grown.stats).toEqual({ memoMisses: 1400, memoResets: 0 });
+    grown.clearMemo();
+    expect(grown.memory().bytes).toBeLessThan(bytesGrown);
+    expect(judge()).toEqual(want);
+    expect(grown.stats.memoMisses).toBe(2800);
   });
 
   it('reports its classes and memory', () => {
