@@ -42,6 +42,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'NAT from memory, one thread: 1M masqueraded flows, established vs plain L3 in the same run, new flows, memory, reply steering',
     run: async () => (await import('./nat/nat.js')).runNatBench(),
   },
+  firewall: {
+    title: 'Firewall classifier, one thread: first-packet classification at 10 / 1k / 10k VPC rules and 1k policies, vs the linear reference',
+    run: async () => (await import('./firewall/firewall.js')).runFirewallBench(),
+  },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',
     run: async () => (await import('./pcap/read.js')).runPcapReadBench(),

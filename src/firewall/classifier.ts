@@ -1,24 +1,248 @@
-// TEMPORARY local stand-in (not committed): the fast classifier comes from the fwclass branch.
-import { ReferenceFirewall } from './evaluate.js';
-import type { FirewallPlan } from './plan.js';
+// The firewall classifier: a first packet's (src, dst, proto, dport) -> an
+// outcome (the action and the rule that matched in each section), at a cost
+// that does not grow with the number of rules.
+//
+// Each field is mapped to its equivalence class by a table that does not look
+// at rules: the source and destination addresses by an LPM each
+// (address-classes.ts), protocol + port by a direct table (port-classes.ts).
+// The verdict depends on the three classes only; the combinations seen are
+// memoised (outcome-memo.ts) and a new one is computed by ANDing the three
+// classes' rule bitmaps and taking, per section, the lowest set bit (rules
+// are numbered in first-match order, sections contiguous). So a packet costs
+// two LPM lookups, one table load and one hash probe; a new combination adds
+// 3 x rules/32 word loads. ReferenceFirewall (evaluate.ts) is the meaning;
+// tests hold this to it.
+//
+// Measured (`npm run bench -- firewall`, bench/firewall/): see
+// src/firewall/README.md.
+import { buildAddressClasses } from './address-classes.js';
+import { OutcomeMemo } from './outcome-memo.js';
+import { Outcomes } from './outcomes.js';
+import { Action, ruleOrder, Section, type FirewallPlan } from './plan.js';
+import { buildPortClasses } from './port-classes.js';
+
+/** classify()'s answer when neither address is an endpoint: the firewall does not judge or track the packet. */
 export const NOT_INVOLVED = -1;
+
+/** Default memo size: 2^18 class combinations (8 MiB of slots). */
+export const DEFAULT_MEMO_ENTRIES = 1 << 18;
+
+export interface ClassifierOptions {
+  /** Class combinations memoised before the memo is cleared (default DEFAULT_MEMO_ENTRIES). */
+  memoEntries?: number;
+}
+
+export interface ClassifierMemory {
+  bytes: number;
+  srcClasses: number;
+  dstClasses: number;
+  portClasses: number;
+  outcomes: number;
+}
+
 export class FirewallClassifier {
-  private readonly ref: ReferenceFirewall;
-  private readonly outcomes: { action: number; rule: number[]; decidedBy: number }[] = [];
-  private readonly endpoints: Set<number>;
-  private constructor(readonly plan: FirewallPlan) {
-    this.ref = new ReferenceFirewall(plan);
-    this.endpoints = new Set(plan.endpoints.map((a) => a >>> 0));
+  readonly stats = { memoMisses: 0, memoResets: 0 };
+  // The two LPMs' tables (fib-view.ts layout), walked inline in classify():
+  // calling each FibView's own lookup closure would make those call sites
+  // polymorphic as soon as a second classifier exists (a rebuilt plan, a
+  // bench of several sizes), and V8 stops inlining them.
+  private readonly srcRoot: Int32Array;
+  private readonly srcL2: Int32Array;
+  private readonly srcL3: Int32Array;
+  private readonly dstRoot: Int32Array;
+  private readonly dstL2: Int32Array;
+  private readonly dstL3: Int32Array;
+  private readonly srcBits: Uint32Array;
+  private readonly dstBits: Uint32Array;
+  private readonly portBits: Uint32Array;
+  private readonly words: number;
+  private readonly srcSums: Uint32Array;
+  private readonly dstSums: Uint32Array;
+  private readonly portSums: Uint32Array;
+  private readonly sumWords: number;
+  private readonly portBase: Int32Array;
+  private readonly portClass: Int32Array;
+  private readonly protoClass: Int32Array;
+  /** Rule index (into plan.rules) of each bit. */
+  private readonly order: Int32Array;
+  /** Bit range [sectionStart[s], sectionStart[s + 1]) of each section. */
+  private readonly sectionStart: Int32Array;
+  private readonly memo: OutcomeMemo;
+  private readonly outcomes: Outcomes;
+  private readonly scratch = new Int32Array(Section.COUNT);
+  private readonly sizes: Omit<ClassifierMemory, 'outcomes' | 'bytes'> & { tableBytes: number };
+
+  private constructor(
+    readonly plan: FirewallPlan,
+    opts: ClassifierOptions,
+  ) {
+    checkPlan(plan);
+    const order = ruleOrder(plan.rules);
+    const bitOf = new Int32Array(plan.rules.length);
+    order.forEach((ruleIndex, bit) => (bitOf[ruleIndex] = bit));
+    this.order = Int32Array.from(order);
+    this.sectionStart = new Int32Array(Section.COUNT + 1);
+    for (let s = 0, bit = 0; s <= Section.COUNT; s++) {
+      while (bit < order.length && plan.rules[order[bit]].section < s) bit++;
+      this.sectionStart[s] = bit;
+    }
+    const src = buildAddressClasses(plan.rules, bitOf, 'src', plan.endpoints);
+    const dst = buildAddressClasses(plan.rules, bitOf, 'dst', plan.endpoints);
+    const ports = buildPortClasses(plan.rules, bitOf);
+    this.srcRoot = src.view.root;
+    this.srcL2 = src.view.level2;
+    this.srcL3 = src.view.level3;
+    this.dstRoot = dst.view.root;
+    this.dstL2 = dst.view.level2;
+    this.dstL3 = dst.view.level3;
+    this.srcBits = src.classes.bits;
+    this.dstBits = dst.classes.bits;
+    this.portBits = ports.classes.bits;
+    this.words = src.classes.words;
+    this.srcSums = src.classes.summaries;
+    this.dstSums = dst.classes.summaries;
+    this.portSums = ports.classes.summaries;
+    this.sumWords = src.classes.summaryWords;
+    this.portBase = ports.portBase;
+    this.portClass = ports.portClass;
+    this.protoClass = ports.protoClass;
+    this.memo = new OutcomeMemo(opts.memoEntries ?? DEFAULT_MEMO_ENTRIES);
+    this.outcomes = new Outcomes(plan.rules);
+    const tableBytes =
+      src.lpmBytes + dst.lpmBytes + src.classes.bytes + dst.classes.bytes + ports.classes.bytes + (ports.portBase.byteLength + ports.portClass.byteLength + ports.protoClass.byteLength) + this.order.byteLength;
+    this.sizes = { tableBytes, srcClasses: src.classes.count, dstClasses: dst.classes.count, portClasses: ports.classes.count };
   }
-  static build(plan: FirewallPlan): FirewallClassifier {
-    return new FirewallClassifier(plan);
+
+  static build(plan: FirewallPlan, opts: ClassifierOptions = {}): FirewallClassifier {
+    return new FirewallClassifier(plan, opts);
   }
+
+  /**
+   * The outcome of a first packet, or NOT_INVOLVED when neither address is an
+   * endpoint. src/dst: IPv4 addresses as int32 or uint32; proto: the IPv4
+   * protocol byte (0-255); dport: the destination port (read for TCP, UDP
+   * and SCTP only).
+   */
   classify(src: number, dst: number, proto: number, dport: number): number {
-    if (!this.endpoints.has(src >>> 0) && !this.endpoints.has(dst >>> 0)) return NOT_INVOLVED;
-    this.outcomes.push(this.ref.judge(src, dst, proto, dport));
-    return this.outcomes.length - 1;
+    const a = src >>> 0;
+    let s = this.srcRoot[a >>> 12];
+    if (s < 0) {
+      s = this.srcL2[~s | ((a >>> 8) & 15)];
+      if (s < 0) s = this.srcL3[~s | (a & 255)];
+    }
+    s = (s & 0xffffff) - 1; // never NO_ROUTE: 0/0 is always in the trie
+    const b = dst >>> 0;
+    let d = this.dstRoot[b >>> 12];
+    if (d < 0) {
+      d = this.dstL2[~d | ((b >>> 8) & 15)];
+      if (d < 0) d = this.dstL3[~d | (b & 255)];
+    }
+    d = (d & 0xffffff) - 1;
+    if (((s | d) & 1) === 0) return NOT_INVOLVED;
+    const base = this.portBase[proto & 255];
+    const p = base >= 0 ? this.portClass[base + (dport & 0xffff)] : this.protoClass[proto & 255];
+    const o = this.memo.find(s, d, p);
+    return o >= 0 ? o : this.miss(s, d, p);
   }
-  action(o: number): number { return this.outcomes[o].action; }
-  rule(o: number, s: number): number { return this.outcomes[o].rule[s]; }
-  decidedBy(o: number): number { return this.outcomes[o].decidedBy; }
+
+  action(outcome: number): number {
+    return this.outcomes.action[outcome];
+  }
+
+  /** The rule (index into plan.rules) that matched in `section`, or -1 (none: the section allowed). */
+  rule(outcome: number, section: number): number {
+    return this.outcomes.rule[outcome * Section.COUNT + section];
+  }
+
+  /** The section that denied or rejected, or -1 when the outcome allows. */
+  decidedBy(outcome: number): number {
+    return this.outcomes.decidedBy[outcome];
+  }
+
+  /** Forgets the memoised combinations and shrinks the memo to its first size (benchmarks use it to time misses). */
+  clearMemo(): void {
+    this.memo.clear(true);
+  }
+
+  memory(): ClassifierMemory {
+    const { tableBytes, srcClasses, dstClasses, portClasses } = this.sizes;
+    return { bytes: tableBytes + this.memo.bytes + this.outcomes.bytes, srcClasses, dstClasses, portClasses, outcomes: this.outcomes.count };
+  }
+
+  /** A new class combination: the first rule of each section that all three classes hold. */
+  private miss(s: number, d: number, p: number): number {
+    this.stats.memoMisses++;
+    const w = this.words;
+    const sb = this.srcBits;
+    const db = this.dstBits;
+    const pb = this.portBits;
+    const so = (s >>> 1) * w;
+    const dOff = (d >>> 1) * w;
+    const po = p * w;
+    const sw = this.sumWords;
+    const ss = this.srcSums;
+    const ds = this.dstSums;
+    const ps = this.portSums;
+    const sso = (s >>> 1) * sw;
+    const dso = (d >>> 1) * sw;
+    const pso = p * sw;
+    const r = this.scratch;
+    for (let sec = 0; sec < Section.COUNT; sec++) {
+      r[sec] = -1;
+      const lo = this.sectionStart[sec];
+      const hi = this.sectionStart[sec + 1];
+      if (lo === hi) continue;
+      const first = lo >>> 5;
+      const last = (hi - 1) >>> 5;
+      // Summary words first: only bitmap words non-zero in all three classes are loaded.
+      search: for (let k = first >>> 5; k <= last >>> 5; k++) {
+        let m = ss[sso + k] & ds[dso + k] & ps[pso + k];
+        if (k === first >>> 5) m &= -1 << (first & 31);
+        if (k === last >>> 5 && (last & 31) !== 31) m &= (1 << ((last & 31) + 1)) - 1;
+        while (m !== 0) {
+          const i = (k << 5) + 31 - Math.clz32(m & -m);
+          m &= m - 1;
+          let x = sb[so + i] & db[dOff + i] & pb[po + i];
+          if (i === first) x &= -1 << (lo & 31);
+          if (i === last && (hi & 31) !== 0) x &= (1 << (hi & 31)) - 1;
+          if (x !== 0) {
+            r[sec] = this.order[(i << 5) + 31 - Math.clz32(x & -x)];
+            break search;
+          }
+        }
+      }
+    }
+    const outcome = this.outcomes.intern(r);
+    this.memo.insert(s, d, p, outcome);
+    this.stats.memoResets = this.memo.resets;
+    return outcome;
+  }
+}
+
+function checkPlan(plan: FirewallPlan): void {
+  const bad = (where: string, why: string): never => {
+    throw new RangeError(`firewall plan: ${where}: ${why}`);
+  };
+  const isInt = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  plan.rules.forEach((r, i) => {
+    const at = `rules[${i}]`;
+    if (!isInt(r.section, 0, Section.COUNT - 1)) bad(`${at}.section`, `${r.section} is not a section 0..${Section.COUNT - 1}`);
+    if (!isInt(r.action, Action.ALLOW, Action.REJECT)) bad(`${at}.action`, `${r.action} is not ALLOW, DENY or REJECT`);
+    if (!Number.isFinite(r.priority)) bad(`${at}.priority`, `${r.priority} is not a number`);
+    for (const field of ['src', 'dst'] as const) {
+      for (const list of ['include', 'except'] as const) {
+        r[field][list].forEach((c, j) => {
+          if (!isInt(c.len, 0, 32)) bad(`${at}.${field}.${list}[${j}].len`, `${c.len} is outside 0..32`);
+          if (!isInt(c.addr, -(2 ** 31), 2 ** 32 - 1)) bad(`${at}.${field}.${list}[${j}].addr`, `${c.addr} is not an IPv4 address`);
+        });
+      }
+    }
+    r.ports.forEach((p, j) => {
+      if (!isInt(p.proto, -1, 255)) bad(`${at}.ports[${j}].proto`, `${p.proto} is outside -1..255`);
+      if (!Number.isInteger(p.lo) || !Number.isInteger(p.hi)) bad(`${at}.ports[${j}]`, `port range ${p.lo}-${p.hi} is not integers`);
+    });
+  });
+  plan.endpoints.forEach((e, j) => {
+    if (!isInt(e, -(2 ** 31), 2 ** 32 - 1)) bad(`endpoints[${j}]`, `${e} is not an IPv4 address`);
+  });
 }
