@@ -12,7 +12,8 @@
 // nothing; once it has changed, a flow judged before is judged again on its
 // next packet: kept (and restamped) if the new rules allow it, dropped
 // otherwise.
-import type { FirewallPlan } from './plan.js';
+import { Action, type FirewallPlan } from './plan.js';
+import type { FlowPolicy } from '../nat/flow-policy.js';
 
 /** What the firewall needs of a classifier (classifier.ts builds the fast one). */
 export interface FirewallJudge {
@@ -31,7 +32,7 @@ export const NOT_INVOLVED = -1;
 /** The flow record's user word that holds the generation that judged the flow (src/nat/bindings.ts FlowUser). */
 export const FIREWALL_GENERATION_WORD = 3;
 
-export class Firewall {
+export class Firewall implements FlowPolicy {
   judge: FirewallJudge;
   /** 1 for the classifier the router started with; each publish() adds one. */
   generation = 1;
@@ -72,6 +73,12 @@ export class Firewall {
       const r = j.rule(outcome, s);
       if (r >= 0) this.hits[this.ruleOrigin[r]]++;
     }
+  }
+
+  /** FlowPolicy (src/nat/flow-policy.ts): whether the rules in force let a flow with this first packet pass. */
+  allows(src: number, dst: number, proto: number, dport: number): boolean {
+    const outcome = this.judge.classify(src, dst, proto, dport);
+    return outcome === NOT_INVOLVED || this.judge.action(outcome) === Action.ALLOW;
   }
 
   /** "allow-web (vpc ingress 1000 allow)": the rule that decided an outcome, in words (trace, tools). */

@@ -27,14 +27,13 @@ import type { ForwardingContext } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { FlowUser, Zone, type NatBindings } from './bindings.js';
+import type { FlowPolicy } from './flow-policy.js';
 import { describeTuple } from './describe.js';
 import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
 import { l4Word, rewriteIcmpError, rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../pipeline/batch.js';
 import { internetChecksum } from '../wire/checksum.js';
-import { NOT_INVOLVED, type Firewall } from '../firewall/firewall.js';
-import { Action } from '../firewall/plan.js';
 
 const spec = defineNode({
   name: 'ct-input',
@@ -75,7 +74,7 @@ export class CtInput extends PipelineNode<typeof spec> {
     private readonly rules: NatRules,
     slotBytes: number,
     /** The stateful firewall, when one is configured: flows it judged under an older generation are judged again. */
-    private readonly firewall?: Firewall,
+    private readonly firewall?: FlowPolicy,
   ) {
     super(spec);
     this.hold = new FragmentHold(slotBytes);
@@ -275,8 +274,7 @@ export class CtInput extends PipelineNode<typeof spec> {
   private judgedAgain(id: number, proto: number): boolean {
     const fw = this.firewall!;
     const flows = this.nat.flows;
-    const outcome = fw.judge.classify(flows.keyWord(id, 0, 0), flows.keyWord(id, 1, 0), proto, flows.keyWord(id, 1, 2) >>> 16);
-    if (outcome !== NOT_INVOLVED && fw.judge.action(outcome) !== Action.ALLOW) return false;
+    if (!fw.allows(flows.keyWord(id, 0, 0), flows.keyWord(id, 1, 0), proto, flows.keyWord(id, 1, 2) >>> 16)) return false;
     flows.setUser(id, FlowUser.FIREWALL_GENERATION, fw.generation);
     return true;
   }

@@ -37,7 +37,7 @@ import { hold } from './refs.js';
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { describeTuple } from './describe.js';
-import type { Firewall } from '../firewall/firewall.js';
+import type { FlowPolicy } from './flow-policy.js';
 
 const spec = defineNode({
   name: 'nat-output',
@@ -65,7 +65,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     private readonly nat: NatBindings,
     private readonly rules: NatRules,
     /** The stateful firewall, when one is configured: each flow records the generation that judged it. */
-    private readonly firewall?: Firewall,
+    private readonly firewall?: FlowPolicy,
   ) {
     super(spec);
   }
