@@ -34,6 +34,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Live NAT: client ns -> masquerade -> server ns (dataplane vs Linux nftables+conntrack, same traffic)',
     run: async () => (await import('./live/nat.js')).runNatLiveBench(),
   },
+  'firewall-live': {
+    title: 'Live firewall: client ns -> router -> server ns (dataplane vs nftables linear chain and sets, same rules and traffic)',
+    run: async () => (await import('./live/firewall.js')).runFirewallLiveBench(),
+  },
   flow: {
     title: 'Flow table (conntrack) at 1M flows vs JS Map, one thread',
     run: async () => (await import('./flow/flow.js')).runFlowBench(),

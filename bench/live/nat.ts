@@ -62,7 +62,7 @@ function rates(): number[] {
   });
 }
 
-interface UdpRun {
+export interface UdpRun {
   /** Offered rate (pps), 0 for unlimited. */
   rate: number;
   offeredPps: number;
@@ -84,7 +84,7 @@ interface NatResult {
 }
 
 /** The ksoftirqd threads: softirq work the kernel defers to them is charged there, not to the sender. */
-function ksoftirqdPids(): number[] {
+export function ksoftirqdPids(): number[] {
   const pids: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -103,7 +103,7 @@ function ksoftirqdPids(): number[] {
  * (0 for the kernel, whose forwarding runs in softirq: with tick-based CPU
  * accounting it is charged to the task it interrupts, mostly the sender).
  */
-async function udpRun(lab: LabState, rate: number, routerPid: number): Promise<UdpRun> {
+export async function udpRun(lab: LabState, rate: number, routerPid: number): Promise<UdpRun> {
   const n = lab.names;
   const srv = nsSpawn(n.server, 'iperf3', ['-s', '-1', '-B', LAB.server.addr, '-p', String(IPERF_PORT)], { stdio: 'ignore' });
   try {

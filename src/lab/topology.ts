@@ -45,6 +45,12 @@ export interface LabOptions {
    * route beyond its subnet. Engines dataplane and kernel only.
    */
   nat?: LabNat;
+  /**
+   * YAML appended to the dataplane's config as it is (top-level sections such
+   * as `endpoints:` and `firewall:`; the firewall benchmark's rule sets).
+   * Engine dataplane only; not combined with `nat`, which writes `conntrack:`.
+   */
+  extraConfig?: string;
 }
 
 export const LAB = {
@@ -99,7 +105,7 @@ ports:
     address: ${LAB.wan.cidr}${mtu}
     io: ${io('wan')}
 icmp: { ratePerSecond: 1000, burst: 100 }
-${o.nat === undefined ? '' : natConfigYaml(o.nat)}`;
+${o.nat === undefined ? '' : natConfigYaml(o.nat)}${o.extraConfig ?? ''}`;
 }
 
 /** dist/src/cli/main.js of this project, whether this module runs from dist/ or from src/ (vitest). */

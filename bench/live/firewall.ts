@@ -1,0 +1,401 @@
+// `npm run bench -- firewall-live` (root): the stateful firewall in the lab
+// topology, the dataplane against nftables on the same traffic and the same
+// rules (issue 10's live benchmark). Client 192.0.2.10 -> router -> server
+// 198.51.100.10; the rule sets (firewall-rules.ts) have 10 / 1,000 / 10,000
+// ingress rules over ~1,000 endpoints, and the rule that admits the
+// benchmark's traffic is the last to match. Subjects:
+//   - the Linux kernel in the router namespace (veth): no nftables; nftables
+//     `inet` forward chain `ct state established,related accept` then the
+//     rules as a linear chain; the same rules as a verdict map on the
+//     destination to per-endpoint interval sets ("maps"); and (largest rule
+//     set only) in one concatenated interval set,
+//   - the dataplane (TAP and AF_PACKET, 1 worker): no firewall (conntrack
+//     off), the admitting rule alone, and the same rule sets.
+// Two kinds of traffic, 64-byte UDP to port 5201, counted on the generator's
+// and the sink's interfaces:
+//   - established: one iperf3 UDP flow at fixed rates and unlimited, as
+//     nat-live (nat.ts udpRun): the rules judge its first packet only (iperf3
+//     answers the flow's first datagram, so the kernel's conntrack entry is
+//     established too);
+//   - new flows: trafgen, rate-limited, every packet from another source
+//     port (and source address in 192.0.2.0/24): each one is judged.
+// CPU per forwarded packet two ways, as nat-live: router CPU (the dataplane
+// process; for the kernel, system+softirq of all CPUs less a quiet second
+// before) and generator+router+sink CPU (iperf3 or trafgen, the dataplane
+// process and ksoftirqd: the same per-process measure for both routers).
+// Before measuring, each subject must pass the admitted traffic and (with a
+// firewall) drop a probe to a port no rule opens.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { labDown, labUp, stateDir, type LabState } from '../../src/lab/lab.js';
+import { nsRun, nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
+import { labUnavailable } from '../../src/lab/lab-error.js';
+import { LAB, type LabPorts } from '../../src/lab/topology.js';
+import { RESULTS_DIR } from '../lib/paths.js';
+import type { BenchRow, BenchTarget } from '../lib/report.js';
+import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
+import { cpuSeconds, inNs, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
+import { ksoftirqdPids, udpRun, type UdpRun } from './nat.js';
+
+const SECONDS = 3;
+const BASELINE_MS = 1000;
+/** The dataplane's flow table: every new-flow run's flows fit (3 s at the top rate, all rates of one subject). */
+const DP_CONNTRACK = 1 << 21;
+/** The kernel's nf_conntrack_max is global (read-only in a namespace): unreplied UDP entries expire after 1 s instead, so one run's flows fit. */
+const KERNEL_UDP_TIMEOUT_SEC = 1;
+/** A port no rule opens: with a firewall, the probe to it must not reach the sink. */
+const DENIED_DPORT = 7;
+const PROBE_FLOWS = 100;
+
+type Firewall = 'none' | 'dataplane' | 'nft-linear' | 'nft-sets' | 'nft-maps';
+
+interface Subject {
+  label: string;
+  subject: 'dataplane' | 'linux-kernel';
+  ports: LabPorts;
+  firewall: Firewall;
+  /** Rules in the set (undefined: no firewall). */
+  rules?: number;
+}
+
+function envList(name: string, fallback: string): number[] {
+  return (process.env[name] ?? fallback).split(',').map((r) => {
+    if (r.trim() === 'max') return 0;
+    const n = Number(r);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: '${r}' is not a positive whole number${name.endsWith('RULES') ? '' : ' (or max)'}`);
+    return n;
+  });
+}
+
+/** DP_FW_RULES="10,1000,10000", DP_FW_RATES="100000,max" (established: the rules judge its first packet only, 2 rates), DP_FW_NEW_RATES="20000,50000,150000" (new flows). */
+const ruleCounts = () => envList('DP_FW_RULES', '10,1000,10000');
+const establishedRates = () => envList('DP_FW_RATES', '100000,max');
+const newFlowRates = () => envList('DP_FW_NEW_RATES', '20000,50000,150000').filter((r) => r > 0);
+
+function subjects(): Subject[] {
+  const counts = ruleCounts();
+  const most = Math.max(...counts);
+  const s: Subject[] = [{ label: 'linux kernel, no nftables', subject: 'linux-kernel', ports: 'afpacket', firewall: 'none' }];
+  for (const n of counts) s.push({ label: `nftables linear, ${n} rules`, subject: 'linux-kernel', ports: 'afpacket', firewall: 'nft-linear', rules: n });
+  for (const n of counts) s.push({ label: `nftables maps, ${n} rules`, subject: 'linux-kernel', ports: 'afpacket', firewall: 'nft-maps', rules: n });
+  // One set holding every rule: the largest rule set only (its lookup grows with the rules; the maps are the fast way).
+  s.push({ label: `nftables one set, ${most} rules`, subject: 'linux-kernel', ports: 'afpacket', firewall: 'nft-sets', rules: most });
+  for (const ports of ['afpacket', 'tap'] as const) {
+    s.push({ label: `dataplane ${ports} 1w, no firewall`, subject: 'dataplane', ports, firewall: 'none' });
+    // TAP: the largest set only (TAP costs the same per packet whatever the rules; AF_PACKET shows the scaling).
+    for (const n of ports === 'afpacket' ? [1, ...counts] : [most]) s.push({ label: `dataplane ${ports} 1w, ${n} rules`, subject: 'dataplane', ports, firewall: 'dataplane', rules: n });
+  }
+  return s;
+}
+
+interface FwResult {
+  label: string;
+  subject: Subject['subject'];
+  firewall: Firewall;
+  rules?: number;
+  established: UdpRun[];
+  newFlows: UdpRun[];
+  /** nft -f of the rule set, seconds. */
+  loadSec?: number;
+  notes: string[];
+}
+
+/** trafgen: 64-byte UDP from 192.0.2.20-250 (random) and a new source port each packet, to the server's dport. */
+function trafgenNewFlows(dstMac: string, srcMac: string, dport: number): string {
+  return `{
+  eth(da=${dstMac}, sa=${srcMac}),
+  ipv4(saddr=192.0.2.20, daddr=${LAB.server.addr}, ttl=64, saddr[3]=drnd(20, 250)),
+  udp(sport=dinc(1024, 65535), dport=${dport}),
+  fill(0x41, 18)
+}
+`;
+}
+
+/** CPU seconds of a process and its children (trafgen's workers: their time reaches the parent only once reaped). */
+function groupCpuSeconds(pid: number): number {
+  let kids: number[];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
+  } catch {
+    return NaN;
+  }
+  return [pid, ...kids].reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
+}
+
+interface Gen {
+  lab: LabState;
+  cfgFile: string;
+  dstMac: string;
+  srcMac: string;
+  routerPid: number;
+}
+
+/**
+ * trafgen at `rate` pps for `seconds` (or `count` packets), counted on the
+ * generator's and sink's interfaces; CPU as udpRun counts it.
+ */
+async function trafgenRun(g: Gen, rate: number, dport: number, seconds: number, count?: number): Promise<UdpRun> {
+  const n = g.lab.names;
+  writeFileSync(g.cfgFile, trafgenNewFlows(g.dstMac, g.srcMac, dport));
+  const soft = ksoftirqdPids();
+  const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
+  const routerCpu = g.routerPid > 0 ? () => cpuSeconds(g.routerPid) : systemCpuSeconds;
+  const measured = count === undefined;
+  const b0 = { r: routerCpu(), t: performance.now() };
+  if (g.routerPid === 0 && measured) await sleep(BASELINE_MS);
+  const baseRate = g.routerPid === 0 && measured ? (routerCpu() - b0.r) / ((performance.now() - b0.t) / 1000) : 0;
+  const g0 = linkStats(n.client, LAB.hostIf);
+  const s0 = linkStats(n.server, LAB.hostIf);
+  const r0 = routerCpu();
+  const k0 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
+  const t0 = performance.now();
+  const args = ['--dev', LAB.hostIf, '--conf', g.cfgFile, '--cpus', '1', '-q', '-b', `${rate}pps`];
+  if (count !== undefined) args.push('-n', String(count));
+  // trafgen forks a worker per CPU and does not pass SIGINT on to it: it runs in its own process group, signalled as one.
+  const child = nsSpawn(n.client, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
+    } catch {
+      // the group is gone
+    }
+  };
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
+  let genCpu = 0;
+  const deadline = t0 + seconds * 1000;
+  // trafgen's own CPU, read while it runs (gone once it exits).
+  while (performance.now() < deadline && child.exitCode === null) {
+    const c = child.pid === undefined ? NaN : groupCpuSeconds(child.pid);
+    if (Number.isFinite(c)) genCpu = c;
+    await sleep(Math.min(200, Math.max(1, deadline - performance.now())));
+  }
+  const sendSecs = (performance.now() - t0) / 1000;
+  if (child.exitCode === null) signal('SIGINT');
+  const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
+  if (code === -2) signal('SIGKILL');
+  await sleep(200); // frames still in flight reach the sink
+  const secs = (performance.now() - t0) / 1000;
+  const r1 = routerCpu();
+  const k1 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
+  const g1 = linkStats(n.client, LAB.hostIf);
+  const s1 = linkStats(n.server, LAB.hostIf);
+  const offered = g1.txPackets - g0.txPackets;
+  const got = s1.rxPackets - s0.rxPackets;
+  return {
+    rate,
+    offeredPps: offered / sendSecs,
+    sinkPps: got / sendSecs,
+    lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
+    routerNsPerPacket: got > 0 ? ((r1 - r0 - baseRate * secs) * 1e9) / got : NaN,
+    pathNsPerPacket: got > 0 ? ((genCpu + k1 - k0) * 1e9) / got : NaN,
+    error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : got === 0 ? 'nothing reached the sink' : undefined,
+  };
+}
+
+function routerConfig(s: Subject, set: BenchRuleSet | undefined): string | undefined {
+  return s.firewall === 'dataplane' && set !== undefined ? dataplaneYaml(set, DP_CONNTRACK) : undefined;
+}
+
+async function measureSubject(s: Subject, prefix: string): Promise<FwResult> {
+  const result: FwResult = { label: s.label, subject: s.subject, firewall: s.firewall, rules: s.rules, established: [], newFlows: [], notes: [] };
+  try {
+    const set = s.rules === undefined ? undefined : benchRuleSet(s.rules);
+    const lab = await labUp({
+      prefix,
+      ports: s.ports,
+      engine: s.subject === 'dataplane' ? 'dataplane' : 'kernel',
+      workers: 1,
+      extraConfig: routerConfig(s, set),
+      readyTimeoutMs: 120_000,
+    });
+    const n = lab.names;
+    if (set !== undefined && s.firewall.startsWith('nft-')) {
+      const file = join(stateDir(prefix), 'rules.nft');
+      writeFileSync(file, s.firewall === 'nft-linear' ? nftLinear(set) : s.firewall === 'nft-maps' ? nftMaps(set) : nftSets(set));
+      const t0 = performance.now();
+      nsRun(n.router, 'nft', ['-f', file], { timeoutMs: 120_000 });
+      result.loadSec = (performance.now() - t0) / 1000;
+      nsRun(n.router, 'sysctl', ['-qw', `net.netfilter.nf_conntrack_udp_timeout=${KERNEL_UDP_TIMEOUT_SEC}`]);
+      result.notes.push(`nft -f ${s.rules} rules: ${result.loadSec.toFixed(2)} s`);
+    }
+    // Few ICMP port unreachables from the sink (nothing listens on most runs' port).
+    inNs(n.server, ['sysctl', '-qw', 'net.ipv4.icmp_msgs_per_sec=10']);
+    const ping = inNs(n.client, ['ping', '-n', '-c3', '-i0.2', '-W1', LAB.server.addr], 10_000);
+    if (!/ [1-9]\d* received/.test(ping.out)) {
+      result.notes.push(`no ping reply from ${LAB.server.addr} through the router: ${ping.out.trim().split('\n').slice(-2).join(' ')}`);
+      return result;
+    }
+    const dstMac = neighborMac(n.client, LAB.lan.addr);
+    if (dstMac === undefined) throw new Error(`the client has no neighbor entry for ${LAB.lan.addr} after a ping`);
+    const gen: Gen = { lab, cfgFile: join(stateDir(prefix), 'trafgen.cfg'), dstMac, srcMac: macOf(n.client, LAB.hostIf), routerPid: s.subject === 'dataplane' ? lab.pid : 0 };
+    // The firewall must filter: 100 new flows to the admitted port pass, 100 to a port no rule opens do not
+    // (at 500 pps: slow enough for a router that judges 1,000 first packets a second).
+    const pass = await trafgenRun(gen, 500, BENCH_DPORT, 2, PROBE_FLOWS);
+    const deny = await trafgenRun(gen, 500, DENIED_DPORT, 2, PROBE_FLOWS);
+    if (pass.lossPct > 5) {
+      result.notes.push(`the admitted probe did not pass: ${pass.lossPct.toFixed(0)}% of ${PROBE_FLOWS} new flows to port ${BENCH_DPORT} lost`);
+      return result;
+    }
+    if (s.firewall !== 'none' && deny.lossPct < 95) {
+      result.notes.push(`the firewall does not filter: ${(100 - deny.lossPct).toFixed(0)}% of ${PROBE_FLOWS} new flows to port ${DENIED_DPORT} (no rule opens it) reached the sink`);
+      return result;
+    }
+    if (s.subject === 'linux-kernel') result.notes.push('router CPU: system+softirq time of all CPUs, less a quiet second before');
+    for (const rate of establishedRates()) {
+      const run = await udpRun(lab, rate, gen.routerPid);
+      result.established.push(run);
+      if (run.error !== undefined) result.notes.push(`established ${rateName(rate)} pps: ${run.error}`);
+    }
+    for (const rate of newFlowRates()) {
+      const run = await trafgenRun(gen, rate, BENCH_DPORT, SECONDS);
+      result.newFlows.push(run);
+      if (run.error !== undefined) result.notes.push(`new flows ${rateName(rate)} pps: ${run.error}`);
+    }
+    if (s.subject === 'dataplane' && !pidAlive(lab.pid)) result.notes.push('the dataplane died during the run');
+  } catch (e) {
+    result.notes.push(`failed: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, 600)}`);
+  } finally {
+    await labDown(prefix);
+  }
+  return result;
+}
+
+const rateName = (r: number) => (r === 0 ? 'max' : `${r / 1000}k`);
+
+function rowsOf(r: FwResult): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const notes = r.notes.join('; ');
+  const add = (kind: string, u: UdpRun) =>
+    rows.push({
+      name: `firewall-live/${kind} udp64 ${rateName(u.rate)} pps (${r.label})`,
+      subject: r.subject,
+      value: u.sinkPps / 1e6,
+      unit: 'Mpps',
+      nsPerOp: u.routerNsPerPacket,
+      notes: `sink ${Math.round(u.sinkPps)} pps of ${Math.round(u.offeredPps)} offered, loss ${u.lossPct.toFixed(1)}%; ns/op = router CPU ns per forwarded packet; generator+router+sink CPU ${u.pathNsPerPacket.toFixed(0)} ns/packet`,
+    });
+  for (const u of r.established) add('established', u);
+  for (const u of r.newFlows) add('new-flows', u);
+  if (rows.length === 0) rows.push({ name: `firewall-live/udp64 (${r.label})`, subject: r.subject, value: NaN, unit: 'Mpps', notes: notes || 'not measured' });
+  else if (notes !== '') rows[rows.length - 1].notes += `; ${notes}`;
+  return rows;
+}
+
+function writeMarkdown(path: string, results: readonly FwResult[], cpu: string, ratios: string[]): void {
+  const f = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
+  const lines = [
+    '# Live firewall: client ns -> router (firewall) -> server ns',
+    '',
+    `${new Date().toISOString()}, ${process.version}, ${cpu}, ${os.cpus().length} CPUs. 64-byte UDP to port ${BENCH_DPORT}, ${SECONDS} s per rate.`,
+    'Established: one iperf3 UDP flow. New flows: trafgen, a new source port (and address in 192.0.2.20-250) every packet.',
+    `Rule sets: n - 1 rules that do not match (RouteViews source prefixes, ~1,000 endpoints in 198.18.0.0/15, TCP/UDP ports), then the admitting rule, last.`,
+    'nftables (router namespace, veth): `inet` forward chain, `ct state established,related accept` first; "linear": one rule per rule; "maps": a verdict map on the destination jumps to the endpoint\'s chain, one `meta l4proto . ip saddr . th dport` interval set each; "one set": every rule in one `meta l4proto . ip saddr . ip daddr . th dport` interval set; then `ip daddr @endpoints drop` (the implied ingress deny).',
+    `Conntrack: the dataplane's capacity ${DP_CONNTRACK}; the kernel's nf_conntrack_max is global and read-only in a namespace, so unreplied UDP entries expire after ${KERNEL_UDP_TIMEOUT_SEC} s in the router namespace.`,
+    '',
+    '| router | traffic | offered | sink kpps | offered kpps | loss % | router CPU ns/pkt | generator+router+sink CPU ns/pkt | notes |',
+    '|---|---|---|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const r of results) {
+    const runs = [...r.established.map((u) => ['established', u] as const), ...r.newFlows.map((u) => ['new flows', u] as const)];
+    if (runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | ${r.notes.join('; ').replace(/\|/g, '/')} |`);
+    runs.forEach(([kind, u], i) => {
+      const last = i === runs.length - 1;
+      lines.push(
+        `| ${r.label} | ${kind} | ${rateName(u.rate)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.offeredPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${last ? r.notes.join('; ').replace(/\|/g, '/') : ''} |`,
+      );
+    });
+  }
+  lines.push('', '## Dataplane / nftables at the same offered rate', '', `CPU: ${cpu}.`, '', ...ratios.map((l) => `- ${l}`));
+  lines.push(
+    '',
+    'Router CPU: the dataplane process (utime+stime); for the kernel, system+softirq time of all CPUs less a quiet second',
+    "before, which includes the generator's and the sink's kernel work and other jobs' (noisy on a shared machine).",
+    'Generator+router+sink CPU: iperf3 client and server (their own getrusage) or trafgen, the dataplane process, and',
+    'ksoftirqd, per forwarded packet: the same measure for both, unaffected by other jobs; the kernel forwards in softirq,',
+    'charged to the task it interrupts (mostly the sender), so it is counted there.',
+  );
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+/** Dataplane vs one nftables subject, run by run at the same offered rate: ratios of sink pps and of CPU per packet. */
+function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows'): { line: string; sink: number; path: number; router: number; rate: number }[] {
+  const out: { line: string; sink: number; path: number; router: number; rate: number }[] = [];
+  for (const u of dp[kind]) {
+    const v = k[kind].find((x) => x.rate === u.rate);
+    if (v === undefined || !(u.sinkPps > 0) || !(v.sinkPps > 0)) continue;
+    const sink = u.sinkPps / v.sinkPps;
+    const router = u.routerNsPerPacket / v.routerNsPerPacket;
+    const path = u.pathNsPerPacket / v.pathNsPerPacket;
+    out.push({
+      rate: u.rate,
+      sink,
+      router,
+      path,
+      line: `${dp.label} / ${k.label}, ${kind === 'newFlows' ? 'new flows' : 'established'} ${rateName(u.rate)} pps: sink ${sink.toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), router CPU ${router.toFixed(2)}x (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${path.toFixed(2)}x (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
+    });
+  }
+  return out;
+}
+
+export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
+  const why = labUnavailable() ?? missingToolsMessage(['iperf3', 'nft', 'ping', 'ss', 'trafgen']);
+  if (why !== undefined) return { rows: [{ name: 'firewall-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${why}` }], targets: [] };
+  const prefix = `dp-fwb-${process.pid.toString(36)}`;
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const results: FwResult[] = [];
+  try {
+    // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
+    const only = process.env.DP_LIVE_ONLY;
+    for (const s of subjects().filter((x) => only === undefined || x.label.includes(only))) {
+      const t0 = Date.now();
+      console.error(`bench firewall-live: ${s.label} ...`);
+      const r = await measureSubject(s, prefix);
+      const top = (runs: UdpRun[]) => Math.round(Math.max(0, ...runs.map((u) => u.sinkPps)));
+      console.error(
+        `bench firewall-live: ${s.label}: ${r.established.length + r.newFlows.length === 0 ? `no figures (${r.notes.join('; ')})` : `established ${top(r.established)} pps, new flows ${top(r.newFlows)} pps at best`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+      results.push(r);
+    }
+  } finally {
+    await labDown(prefix);
+  }
+  const most = Math.max(...ruleCounts());
+  const ratios: string[] = [];
+  const targets: BenchTarget[] = [];
+  const dpAt = (n: number) => results.filter((r) => r.firewall === 'dataplane' && r.rules === n);
+  const kAt = (fw: Firewall, n: number) => results.find((r) => r.firewall === fw && r.rules === n);
+  for (const n of ruleCounts()) {
+    for (const dp of dpAt(n)) {
+      for (const fw of ['nft-linear', 'nft-maps', 'nft-sets'] as const) {
+        const k = kAt(fw, n);
+        if (k === undefined) continue;
+        for (const kind of ['established', 'newFlows'] as const) ratios.push(...compare(dp, k, kind).map((c) => c.line));
+      }
+    }
+  }
+  // The issue's targets, on new flows (each packet judged; where the rules cost): at every rate both were offered,
+  // "ahead": forwards at least as many packets and spends less CPU on each; "level": >= 95% of the packets, <= 1.1x the CPU.
+  // CPU: generator+router+sink (the same per-process measure for both).
+  const judge = (description: string, fw: Firewall, n: number, ok: (c: { sink: number; path: number }) => boolean) => {
+    const k = kAt(fw, n);
+    for (const dp of dpAt(n)) {
+      const cs = k === undefined ? [] : compare(dp, k, 'newFlows');
+      targets.push({
+        description: `${description} (${cpu})`,
+        met: cs.length > 0 && cs.every(ok),
+        measured: cs.length === 0 ? `${dp.label}: not compared (${[...dp.notes, ...(k?.notes ?? ['no nftables run'])].join('; ') || 'no common rate'})` : cs.map((c) => `${dp.label}, new flows ${rateName(c.rate)} pps: sink ${c.sink.toFixed(2)}x, CPU ${c.path.toFixed(2)}x`).join('; '),
+      });
+    }
+  };
+  judge(`ahead of nftables linear at ${most} rules: new flows, >= its sink pps and < its CPU per packet`, 'nft-linear', most, (c) => c.sink >= 0.99 && c.path < 1);
+  const level = (c: { sink: number; path: number }) => c.sink >= 0.95 && c.path <= 1.1;
+  for (const n of ruleCounts()) judge(`level with nftables sets and maps at ${n} rules: new flows, >= 0.95x its sink pps and <= 1.1x its CPU per packet`, 'nft-maps', n, level);
+  judge(`level with nftables one set at ${most} rules: new flows, >= 0.95x its sink pps and <= 1.1x its CPU per packet`, 'nft-sets', most, level);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeMarkdown(join(RESULTS_DIR, 'firewall-live.md'), results, cpu, ratios);
+  return { rows: results.flatMap(rowsOf), targets };
+}
