@@ -47,8 +47,8 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     run: async () => (await import('./nat/nat.js')).runNatBench(),
   },
   firewall: {
-    title: 'Firewall classifier, one thread: first-packet classification at 10 / 1k / 10k VPC rules and 1k policies, vs the linear reference',
-    run: async () => (await import('./firewall/firewall.js')).runFirewallBench(),
+    title: 'Firewall: classification at 10 / 1k / 10k VPC rules and 1k policies (vs the linear reference), first and established packets through the pipeline (vs no firewall), live vs nftables (root)',
+    run: async () => (await import('./firewall/area.js')).runFirewallArea(),
   },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',

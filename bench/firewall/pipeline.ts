@@ -1,0 +1,166 @@
+// The firewall in the whole pipeline, from memory, one thread: the real
+// Router and run loop with a firewall (ct-input, the firewall node after
+// routing, flows started by nat-output), 64-byte UDP frames of the NAT
+// bench's workload (bench/nat/workload.ts: 1M flows from 1,024 client hosts
+// in 198.18.4.0/22 to 32 servers in 203.0.113.0/24), against the same router
+// without a firewall on the same frames, in alternating chunks of CPU time
+// (bench/nat/rig.ts).
+//
+//   first packets  the first packet of each of the 1M flows, in random
+//                  order: each is judged by the classifier, allowed, and
+//                  starts a flow. What a first packet costs through the
+//                  pipeline, per plan
+//   established    1M flows in the table, frames of flows chosen at random
+//                  (half each direction: the servers' replies are the flows'
+//                  and are not judged) and a hot set of 256 flows: what an
+//                  established packet costs with a firewall of each size
+//
+// Plans: vpcPlan(10 / 1k / 10k) (rulesets.ts) with the client hosts added
+// to its endpoints and one egress rule (priority 0) letting them reach the
+// servers, and 1,000 NetworkPolicy manifests (policies.ts) through the YAML
+// compiler. Every first packet must be allowed and every frame forwarded,
+// or the bench stops: the rates are of work actually done.
+import { MAX_BATCH } from '../../src/pipeline/batch.js';
+import { Action, Section, type FirewallPlan } from '../../src/firewall/plan.js';
+import type { RouterConfig } from '../../src/config/load.js';
+import { shuffledOrder } from '../flow/keys.js';
+import { machineLabel, type BenchRow } from '../lib/report.js';
+import { chunkedNs, gc, interleaved, median, Rig, ROUNDS, CHUNK_STEPS } from '../nat/rig.js';
+import { clientAddress, establishedPool, FLOWS, fillFlow, FramePool, HOSTS, LAN, routerConfig, type FlowTuple } from '../nat/workload.js';
+import { policyConfigYaml } from './policies.js';
+import { vpcPlan } from './rulesets.js';
+
+const CAPACITY = 1_200_000;
+const RANDOM_FRAMES = 1 << 18;
+
+/** A bench plan: vpcPlan(n) with the clients as endpoints, allowed to reach the servers; origins named. */
+function benchPlan(n: number): FirewallPlan {
+  const plan = vpcPlan(n);
+  const clients = new Set(plan.endpoints);
+  for (let h = 0; h < HOSTS; h++) clients.add(clientAddress(h) >>> 0);
+  const rules = [
+    ...plan.rules,
+    {
+      section: Section.VPC_EGRESS,
+      priority: 0,
+      action: Action.ALLOW,
+      src: { include: [{ addr: clientAddress(0) >>> 0, len: 22 }], except: [] },
+      dst: { include: [{ addr: 0xcb007100, len: 24 }], except: [] },
+      ports: [{ proto: 17, lo: 1, hi: 65535 }],
+      origin: n,
+    },
+  ];
+  const origins = rules.map((r, i) => ({
+    kind: i === n ? ('vpc' as const) : r.priority === 65535 ? ('implied' as const) : ('vpc' as const),
+    name: i === n ? 'bench-clients-to-servers' : `rule-${i}`,
+    direction: r.section === Section.VPC_INGRESS ? ('ingress' as const) : ('egress' as const),
+    priority: r.priority,
+    action: r.action,
+  }));
+  rules.forEach((r, i) => (r.origin = i));
+  // The implied rules apply to the endpoints, as the compiler makes them (vpcPlan's cover every address).
+  const endpoints = [...clients].sort((a, b) => a - b);
+  const hosts = { include: endpoints.map((addr) => ({ addr, len: 32 })), except: [] };
+  for (const r of rules) {
+    if (r.priority !== 65535) continue;
+    if (r.section === Section.VPC_INGRESS) r.dst = hosts;
+    else r.src = hosts;
+  }
+  return { rules, origins, endpoints };
+}
+
+interface Subject {
+  name: string;
+  rules: number;
+  rig: () => Rig;
+}
+
+function subjects(l3: Rig): Subject[] {
+  const withPlan = (n: number) => () => new Rig(`${routerConfig(undefined)}conntrack: { capacity: ${CAPACITY} }\n`, false, l3.compiled, (c: RouterConfig) => ({ ...c, firewall: benchPlan(n) }));
+  return [
+    { name: 'vpc-10', rules: 10, rig: withPlan(10) },
+    { name: 'vpc-1k', rules: 1000, rig: withPlan(1000) },
+    { name: 'vpc-10k', rules: 10000, rig: withPlan(10000) },
+    {
+      name: 'policy-1k',
+      rules: 1000,
+      rig: () => new Rig(`${routerConfig(undefined)}${policyConfigYaml(1000)}conntrack: { capacity: ${CAPACITY} }\n`, false, l3.compiled),
+    },
+  ];
+}
+
+export interface PipelineFigures {
+  rows: BenchRow[];
+  /** ns per first packet through the pipeline, by plan name. */
+  firstNs: Map<string, number>;
+  /** Established rate / the plain router's, random flows, by plan name. */
+  establishedRatio: Map<string, number>;
+}
+
+export async function runFirewallPipelineBench(): Promise<PipelineFigures> {
+  const rows: BenchRow[] = [];
+  const firstNs = new Map<string, number>();
+  const establishedRatio = new Map<string, number>();
+  const machine = machineLabel();
+  const l3 = new Rig(routerConfig(undefined), false);
+  const t: FlowTuple = { client: 0, clientPort: 0, server: 0, serverPort: 0 };
+  const fillPool = new FramePool(FLOWS);
+  const order = shuffledOrder(FLOWS, 11);
+  for (let i = 0; i < FLOWS; i++) {
+    fillFlow(order[i], t);
+    fillPool.set(i, LAN, t.client, t.server, t.clientPort, t.serverPort);
+  }
+  const random = establishedPool(RANDOM_FRAMES, 0x2545f491, undefined);
+  const hot = establishedPool(MAX_BATCH, 0x1b873593, undefined);
+  l3.verify(random, 'plain L3, random flows');
+  for (const s of subjects(l3)) {
+    gc();
+    const b0 = performance.now();
+    const fw = s.rig();
+    const build = performance.now() - b0;
+    const plan = fw.config.firewall!;
+    // First packets, chunk by chunk beside plain L3 forwarding the same frames.
+    fw.input.use(fillPool);
+    l3.input.use(fillPool);
+    const fill = chunkedNs(fw.step, l3.step, FLOWS / MAX_BATCH, 64);
+    const allowed = fw.router.counters.get('firewall/allowed').packets;
+    if (allowed !== FLOWS || fw.forwarded() !== FLOWS) {
+      throw new Error(`firewall bench ${s.name}: ${allowed} of ${FLOWS} first packets allowed, ${fw.forwarded()} forwarded: ${JSON.stringify(fw.router.counters.nonZero())}`);
+    }
+    const ns = median(fill.ns);
+    firstNs.set(s.name, ns);
+    rows.push({
+      name: `firewall/pipeline-first-packet ${s.name}`,
+      subject: `firewall, ${plan.rules.length} plan rules (1 thread)`,
+      value: 1e3 / ns,
+      unit: 'M flows/s',
+      nsPerOp: ns,
+      notes: `first packets of 1M UDP flows in random order through the whole pipeline: judged, allowed, a flow started (no NAT); median of 64 chunks of 16k, CPU time; plain L3 forwarding the same frames ${median(fill.peerNs).toFixed(0)} ns in the neighbouring chunks; router built in ${(build / 1000).toFixed(1)} s; ${machine}`,
+    });
+    // Established: every flow in the table; its frames at random and a hot set, against plain L3.
+    fw.verify(random, `${s.name}: established, random flows`);
+    const compare = (label: string, what: string): number => {
+      const pairs = interleaved(fw.step, l3.step);
+      const ratios = pairs.map((p) => p[1] / p[0]);
+      const f = median(pairs.map((p) => p[0]));
+      const l = median(pairs.map((p) => p[1]));
+      const ratio = median(ratios);
+      rows.push({
+        name: `firewall/pipeline-established-${label} ${s.name}`,
+        subject: `firewall, ${plan.rules.length} plan rules`,
+        value: 1e3 / f,
+        unit: 'Mpps',
+        nsPerOp: f,
+        notes: `${what}; plain L3 (no firewall, no tracking) ${l.toFixed(0)} ns; rate ratio to it ${ratio.toFixed(3)} (median of ${ROUNDS} pairwise ratios of alternating chunks of ${(CHUNK_STEPS * MAX_BATCH) / 1024}k packets, min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}); ${machine}`,
+      });
+      return ratio;
+    };
+    establishedRatio.set(s.name, compare('1M-random', `${RANDOM_FRAMES / 1024}k frames of flows chosen at random of 1M, half each direction (the replies are the flows': not judged)`));
+    fw.verify(hot, `${s.name}: established, hot set`);
+    l3.input.use(hot);
+    compare('hot-256', '256 flows over and over, table of 1M');
+    l3.input.use(random);
+    console.error(`bench firewall pipeline: ${s.name}: first packet ${ns.toFixed(0)} ns, established ${establishedRatio.get(s.name)?.toFixed(3)}x plain L3`);
+  }
+  return { rows, firstNs, establishedRatio };
+}
