@@ -34,7 +34,7 @@ const CAPACITY = 1_200_000;
 const RANDOM_FRAMES = 1 << 18;
 
 /** A bench plan: vpcPlan(n) with the clients as endpoints, allowed to reach the servers; origins named. */
-function benchPlan(n: number): FirewallPlan {
+export function benchPlan(n: number): FirewallPlan {
   const plan = vpcPlan(n);
   const clients = new Set(plan.endpoints);
   for (let h = 0; h < HOSTS; h++) clients.add(clientAddress(h) >>> 0);

@@ -37,7 +37,7 @@ import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
 import { cpuSeconds, inNs, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
-import { ksoftirqdPids, udpRun, type UdpRun } from './nat.js';
+import { ksoftirqdPids, rateName, udpRun, type UdpRun } from './nat.js';
 
 const SECONDS = 3;
 const BASELINE_MS = 1000;
@@ -263,8 +263,6 @@ async function measureSubject(s: Subject, prefix: string): Promise<FwResult> {
   }
   return result;
 }
-
-const rateName = (r: number) => (r === 0 ? 'max' : `${r / 1000}k`);
 
 function rowsOf(r: FwResult): BenchRow[] {
   const rows: BenchRow[] = [];

@@ -188,7 +188,8 @@ async function measureSubject(s: Subject, prefix: string): Promise<NatResult> {
   return result;
 }
 
-const rateName = (r: number) => (r === 0 ? 'max' : `${r / 1000}k`);
+/** "100k", or "max" for an unlimited run. */
+export const rateName = (r: number) => (r === 0 ? 'max' : `${r / 1000}k`);
 
 function rowsOf(r: NatResult): BenchRow[] {
   const rows: BenchRow[] = [];
