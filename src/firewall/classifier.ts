@@ -24,7 +24,7 @@ import { buildPortClasses } from './port-classes.js';
 /** classify()'s answer when neither address is an endpoint: the firewall does not judge or track the packet. */
 export const NOT_INVOLVED = -1;
 
-/** Default memo size: 2^18 class combinations (8 MiB of slots). */
+/** Default memo size: 2^18 class combinations (4 MiB of two-word slots, 8 MiB of four-word ones). */
 export const DEFAULT_MEMO_ENTRIES = 1 << 18;
 
 export interface ClassifierOptions {
@@ -106,7 +106,9 @@ export class FirewallClassifier {
     this.portBase = ports.portBase;
     this.portClass = ports.portClass;
     this.protoClass = ports.protoClass;
-    this.memo = new OutcomeMemo(opts.memoEntries ?? DEFAULT_MEMO_ENTRIES);
+    // Source and destination values are class << 1 | isEndpoint.
+    const narrow = 2 * src.classes.count < 0xffff && 2 * dst.classes.count < 0xffff && ports.classes.count <= 0x10000;
+    this.memo = new OutcomeMemo(opts.memoEntries ?? DEFAULT_MEMO_ENTRIES, narrow);
     this.outcomes = new Outcomes(plan.rules);
     const tableBytes =
       src.lpmBytes + dst.lpmBytes + src.classes.bytes + dst.classes.bytes + ports.classes.bytes + (ports.portBase.byteLength + ports.portClass.byteLength + ports.protoClass.byteLength) + this.order.byteLength;
