@@ -60,6 +60,13 @@ export class FirewallClassifier {
   private readonly dstSums: Uint32Array;
   private readonly portSums: Uint32Array;
   private readonly sumWords: number;
+  // Sparse classes' non-zero words (rule-sets.ts): the miss path walks the sparser side's list.
+  private readonly srcList: Int32Array;
+  private readonly srcListAt: Int32Array;
+  private readonly srcNonZero: Int32Array;
+  private readonly dstList: Int32Array;
+  private readonly dstListAt: Int32Array;
+  private readonly dstNonZero: Int32Array;
   private readonly portBase: Int32Array;
   private readonly portClass: Int32Array;
   private readonly protoClass: Int32Array;
@@ -103,6 +110,12 @@ export class FirewallClassifier {
     this.dstSums = dst.classes.summaries;
     this.portSums = ports.classes.summaries;
     this.sumWords = src.classes.summaryWords;
+    this.srcList = src.classes.sparse;
+    this.srcListAt = src.classes.sparseAt;
+    this.srcNonZero = src.classes.nonZeroWords;
+    this.dstList = dst.classes.sparse;
+    this.dstListAt = dst.classes.sparseAt;
+    this.dstNonZero = dst.classes.nonZeroWords;
     this.portBase = ports.portBase;
     this.portClass = ports.portClass;
     this.protoClass = ports.protoClass;
@@ -174,6 +187,66 @@ export class FirewallClassifier {
   /** A new class combination: the first rule of each section that all three classes hold. */
   private miss(s: number, d: number, p: number): number {
     this.stats.memoMisses++;
+    const si = s >>> 1;
+    const di = d >>> 1;
+    const sAt = this.srcListAt[si];
+    const dAt = this.dstListAt[di];
+    if (sAt >= 0 && (dAt < 0 || this.srcNonZero[si] <= this.dstNonZero[di])) {
+      this.walkList(this.srcList, sAt, this.srcNonZero[si], this.dstBits, this.dstSums, di, p);
+    } else if (dAt >= 0) {
+      this.walkList(this.dstList, dAt, this.dstNonZero[di], this.srcBits, this.srcSums, si, p);
+    } else {
+      this.searchSummaries(s, d, p);
+    }
+    const outcome = this.outcomes.intern(this.scratch);
+    this.memo.insert(s, d, p, outcome);
+    this.stats.memoResets = this.memo.resets;
+    return outcome;
+  }
+
+  /**
+   * The miss path when one address class is sparse: its listed words
+   * (`list` from `at`, `n` pairs) in order, each ANDed with the other
+   * address class (`xb`, summaries `xs`, class `xc`) and the port class
+   * where both their summaries have the word.
+   */
+  private walkList(list: Int32Array, at: number, n: number, xb: Uint32Array, xs: Uint32Array, xc: number, p: number): void {
+    const w = this.words;
+    const sw = this.sumWords;
+    const yb = this.portBits;
+    const ys = this.portSums;
+    const xo = xc * w;
+    const yo = p * w;
+    const xso = xc * sw;
+    const yso = p * sw;
+    const r = this.scratch;
+    const end = at + 2 * n;
+    let j = at;
+    for (let sec = 0; sec < Section.COUNT; sec++) {
+      r[sec] = -1;
+      const lo = this.sectionStart[sec];
+      const hi = this.sectionStart[sec + 1];
+      if (lo === hi) continue;
+      const first = lo >>> 5;
+      const last = (hi - 1) >>> 5;
+      while (j < end && list[j] < first) j += 2;
+      for (let q = j; q < end; q += 2) {
+        const i = list[q];
+        if (i > last) break;
+        if ((((xs[xso + (i >>> 5)] & ys[yso + (i >>> 5)]) >>> (i & 31)) & 1) === 0) continue;
+        let x = list[q + 1] & xb[xo + i] & yb[yo + i];
+        if (i === first) x &= -1 << (lo & 31);
+        if (i === last && (hi & 31) !== 0) x &= (1 << (hi & 31)) - 1;
+        if (x !== 0) {
+          r[sec] = this.order[(i << 5) + 31 - Math.clz32(x & -x)];
+          break;
+        }
+      }
+    }
+  }
+
+  /** The miss path when neither address class is sparse: the three summaries ANDed first. */
+  private searchSummaries(s: number, d: number, p: number): void {
     const w = this.words;
     const sb = this.srcBits;
     const db = this.dstBits;
@@ -214,10 +287,6 @@ export class FirewallClassifier {
         }
       }
     }
-    const outcome = this.outcomes.intern(r);
-    this.memo.insert(s, d, p, outcome);
-    this.stats.memoResets = this.memo.resets;
-    return outcome;
   }
 }
 
