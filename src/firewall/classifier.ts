@@ -10,7 +10,10 @@
 // classes' rule bitmaps and taking, per section, the lowest set bit (rules
 // are numbered in first-match order, sections contiguous). So a packet costs
 // two LPM lookups, one table load and one hash probe; a new combination adds
-// 3 x rules/32 word loads. ReferenceFirewall (evaluate.ts) is the meaning;
+// at most 3 x rules/32 word loads, fewer in practice: only words where all
+// three classes have rules are loaded, and when an address class is sparse
+// (an Internet address: a few dozen rules) its listed words drive the search
+// (rule-sets.ts), two scattered loads per candidate word instead of three. ReferenceFirewall (evaluate.ts) is the meaning;
 // tests hold this to it.
 //
 // Measured (`npm run bench -- firewall`, bench/firewall/): see
