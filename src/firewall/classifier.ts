@@ -10,7 +10,10 @@
 // classes' rule bitmaps and taking, per section, the lowest set bit (rules
 // are numbered in first-match order, sections contiguous). So a packet costs
 // two LPM lookups, one table load and one hash probe; a new combination adds
-// 3 x rules/32 word loads. ReferenceFirewall (evaluate.ts) is the meaning;
+// at most 3 x rules/32 word loads, fewer in practice: only words where all
+// three classes have rules are loaded, and when an address class is sparse
+// (an Internet address: a few dozen rules) its listed words drive the search
+// (rule-sets.ts), two scattered loads per candidate word instead of three. ReferenceFirewall (evaluate.ts) is the meaning;
 // tests hold this to it.
 //
 // Measured (`npm run bench -- firewall`, bench/firewall/): see
@@ -24,7 +27,7 @@ import { buildPortClasses } from './port-classes.js';
 /** classify()'s answer when neither address is an endpoint: the firewall does not judge or track the packet. */
 export const NOT_INVOLVED = -1;
 
-/** Default memo size: 2^18 class combinations (8 MiB of slots). */
+/** Default memo size: 2^18 class combinations (4 MiB of two-word slots, 8 MiB of four-word ones). */
 export const DEFAULT_MEMO_ENTRIES = 1 << 18;
 
 export interface ClassifierOptions {
@@ -60,6 +63,13 @@ export class FirewallClassifier {
   private readonly dstSums: Uint32Array;
   private readonly portSums: Uint32Array;
   private readonly sumWords: number;
+  // Sparse classes' non-zero words (rule-sets.ts): the miss path walks the sparser side's list.
+  private readonly srcList: Int32Array;
+  private readonly srcListAt: Int32Array;
+  private readonly srcNonZero: Int32Array;
+  private readonly dstList: Int32Array;
+  private readonly dstListAt: Int32Array;
+  private readonly dstNonZero: Int32Array;
   private readonly portBase: Int32Array;
   private readonly portClass: Int32Array;
   private readonly protoClass: Int32Array;
@@ -103,10 +113,18 @@ export class FirewallClassifier {
     this.dstSums = dst.classes.summaries;
     this.portSums = ports.classes.summaries;
     this.sumWords = src.classes.summaryWords;
+    this.srcList = src.classes.sparse;
+    this.srcListAt = src.classes.sparseAt;
+    this.srcNonZero = src.classes.nonZeroWords;
+    this.dstList = dst.classes.sparse;
+    this.dstListAt = dst.classes.sparseAt;
+    this.dstNonZero = dst.classes.nonZeroWords;
     this.portBase = ports.portBase;
     this.portClass = ports.portClass;
     this.protoClass = ports.protoClass;
-    this.memo = new OutcomeMemo(opts.memoEntries ?? DEFAULT_MEMO_ENTRIES);
+    // Source and destination values are class << 1 | isEndpoint.
+    const narrow = 2 * src.classes.count < 0xffff && 2 * dst.classes.count < 0xffff && ports.classes.count <= 0x10000;
+    this.memo = new OutcomeMemo(opts.memoEntries ?? DEFAULT_MEMO_ENTRIES, narrow);
     this.outcomes = new Outcomes(plan.rules);
     const tableBytes =
       src.lpmBytes + dst.lpmBytes + src.classes.bytes + dst.classes.bytes + ports.classes.bytes + (ports.portBase.byteLength + ports.portClass.byteLength + ports.protoClass.byteLength) + this.order.byteLength;
@@ -172,6 +190,66 @@ export class FirewallClassifier {
   /** A new class combination: the first rule of each section that all three classes hold. */
   private miss(s: number, d: number, p: number): number {
     this.stats.memoMisses++;
+    const si = s >>> 1;
+    const di = d >>> 1;
+    const sAt = this.srcListAt[si];
+    const dAt = this.dstListAt[di];
+    if (sAt >= 0 && (dAt < 0 || this.srcNonZero[si] <= this.dstNonZero[di])) {
+      this.walkList(this.srcList, sAt, this.srcNonZero[si], this.dstBits, this.dstSums, di, p);
+    } else if (dAt >= 0) {
+      this.walkList(this.dstList, dAt, this.dstNonZero[di], this.srcBits, this.srcSums, si, p);
+    } else {
+      this.searchSummaries(s, d, p);
+    }
+    const outcome = this.outcomes.intern(this.scratch);
+    this.memo.insert(s, d, p, outcome);
+    this.stats.memoResets = this.memo.resets;
+    return outcome;
+  }
+
+  /**
+   * The miss path when one address class is sparse: its listed words
+   * (`list` from `at`, `n` pairs) in order, each ANDed with the other
+   * address class (`xb`, summaries `xs`, class `xc`) and the port class
+   * where both their summaries have the word.
+   */
+  private walkList(list: Int32Array, at: number, n: number, xb: Uint32Array, xs: Uint32Array, xc: number, p: number): void {
+    const w = this.words;
+    const sw = this.sumWords;
+    const yb = this.portBits;
+    const ys = this.portSums;
+    const xo = xc * w;
+    const yo = p * w;
+    const xso = xc * sw;
+    const yso = p * sw;
+    const r = this.scratch;
+    const end = at + 2 * n;
+    let j = at;
+    for (let sec = 0; sec < Section.COUNT; sec++) {
+      r[sec] = -1;
+      const lo = this.sectionStart[sec];
+      const hi = this.sectionStart[sec + 1];
+      if (lo === hi) continue;
+      const first = lo >>> 5;
+      const last = (hi - 1) >>> 5;
+      while (j < end && list[j] < first) j += 2;
+      for (let q = j; q < end; q += 2) {
+        const i = list[q];
+        if (i > last) break;
+        if ((((xs[xso + (i >>> 5)] & ys[yso + (i >>> 5)]) >>> (i & 31)) & 1) === 0) continue;
+        let x = list[q + 1] & xb[xo + i] & yb[yo + i];
+        if (i === first) x &= -1 << (lo & 31);
+        if (i === last && (hi & 31) !== 0) x &= (1 << (hi & 31)) - 1;
+        if (x !== 0) {
+          r[sec] = this.order[(i << 5) + 31 - Math.clz32(x & -x)];
+          break;
+        }
+      }
+    }
+  }
+
+  /** The miss path when neither address class is sparse: the three summaries ANDed first. */
+  private searchSummaries(s: number, d: number, p: number): void {
     const w = this.words;
     const sb = this.srcBits;
     const db = this.dstBits;
@@ -212,10 +290,6 @@ export class FirewallClassifier {
         }
       }
     }
-    const outcome = this.outcomes.intern(r);
-    this.memo.insert(s, d, p, outcome);
-    this.stats.memoResets = this.memo.resets;
-    return outcome;
   }
 }
 

@@ -14,6 +14,10 @@
 // so the miss path ANDs the three summaries first and loads only the words
 // where all three have rules: a class of an Internet source holds a few
 // dozen of 10,000 rules, and its bitmap is mostly zero words.
+// A class with few non-zero words (an Internet source: a few dozen of 10,000
+// rules) also has them listed, [word index, word] pairs in index order: the
+// miss path walks that list instead of the sparse class's summary and
+// bitmap, so each candidate word costs two scattered loads, not three.
 // Classes are interned by content (plus a small tag, e.g. "is an endpoint"),
 // so a field has as many classes as distinct rule sets, not values.
 
@@ -28,6 +32,9 @@ export class RuleSets {
   /** Words of a summary bitmap. */
   readonly summaryWords: number;
   private sums = new Uint32Array(1);
+  private list = new Int32Array(0);
+  private listAt = new Int32Array(1);
+  private nonZero = new Int32Array(1);
 
   constructor(ruleCount: number) {
     this.words = Math.max(1, Math.ceil(ruleCount / 32));
@@ -48,6 +55,20 @@ export class RuleSets {
   /** The summaries (valid after seal()), class c at offset c * summaryWords: bit j of word k set when word 32k + j is not zero. */
   get summaries(): Uint32Array {
     return this.sums;
+  }
+
+  /** (valid after seal()) Class c's non-zero words as [index, word] pairs from listAt[c] (in Int32 words), or listAt[c] = -1 when it is not sparse. */
+  get sparse(): Int32Array {
+    return this.list;
+  }
+
+  get sparseAt(): Int32Array {
+    return this.listAt;
+  }
+
+  /** (valid after seal()) Non-zero words of each class. */
+  get nonZeroWords(): Int32Array {
+    return this.nonZero;
   }
 
   tag(id: number): number {
@@ -85,13 +106,38 @@ export class RuleSets {
     this.data = this.data.slice(0, Math.max(1, this.n) * this.words);
     this.tags = this.tags.slice(0, Math.max(1, this.n));
     this.sums = new Uint32Array(Math.max(1, this.n) * this.summaryWords);
+    this.nonZero = new Int32Array(Math.max(1, this.n));
+    this.listAt = new Int32Array(Math.max(1, this.n)).fill(-1);
+    let listed = 0;
     for (let c = 0; c < this.n; c++) {
-      for (let i = 0; i < this.words; i++) if (this.data[c * this.words + i] !== 0) setBit(this.sums.subarray(c * this.summaryWords), i);
+      for (let i = 0; i < this.words; i++) {
+        if (this.data[c * this.words + i] !== 0) {
+          setBit(this.sums.subarray(c * this.summaryWords), i);
+          this.nonZero[c]++;
+        }
+      }
+      if (this.isSparse(c)) listed += this.nonZero[c];
+    }
+    this.list = new Int32Array(2 * listed);
+    for (let c = 0, o = 0; c < this.n; c++) {
+      if (!this.isSparse(c)) continue;
+      this.listAt[c] = o;
+      for (let i = 0; i < this.words; i++) {
+        const x = this.data[c * this.words + i];
+        if (x === 0) continue;
+        this.list[o++] = i;
+        this.list[o++] = x;
+      }
     }
   }
 
+  /** Listed when at most 1/8 of the words are non-zero: the list then costs at most 1/4 of the bitmap. */
+  private isSparse(c: number): boolean {
+    return this.nonZero[c] * 8 <= this.words;
+  }
+
   get bytes(): number {
-    return this.data.byteLength + this.tags.byteLength + this.sums.byteLength;
+    return this.data.byteLength + this.tags.byteLength + this.sums.byteLength + this.list.byteLength + this.listAt.byteLength + this.nonZero.byteLength;
   }
 
   private equals(id: number, bits: Uint32Array): boolean {

@@ -140,4 +140,23 @@ describe('FirewallClassifier equals ReferenceFirewall', () => {
       { numRuns: 6 },
     );
   });
+
+  it('plans of over 1,024 rules on narrow prefixes (sparse classes: the miss path walks their word lists)', () => {
+    // /24 to /32 only, plus an any-to-any rule last in each section (as VPC's implied rules):
+    // an address class holds a few rules, most of its bitmap words are zero.
+    const narrowCidrArb = fc.tuple(addrArb, fc.integer({ min: 24, max: 32 })).map(([a, len]) => ({ addr: (a & (0xffffffff << (32 - len))) >>> 0, len }));
+    const narrowRuleArb = ruleArb.chain((r) =>
+      fc
+        .tuple(fc.array(narrowCidrArb, { minLength: 1, maxLength: 3 }), fc.array(narrowCidrArb, { minLength: 1, maxLength: 3 }), fc.array(narrowCidrArb, { maxLength: 1 }))
+        .map(([src, dst, except]) => ({ ...r, priority: r.priority === 65535 ? 1000 : r.priority, src: { include: src, except }, dst: { include: dst, except: [] } })),
+    );
+    const any = { include: [{ addr: 0, len: 0 }], except: [] };
+    const implied = [0, 1, 2, 3].map((section): ClassifierRule => ({ section, priority: 65535, action: section % 2, src: any, dst: any, ports: [], origin: 0 }));
+    fc.assert(
+      fc.property(fc.array(narrowRuleArb, { minLength: 1030, maxLength: 2200 }), fc.array(addrArb, { minLength: 1, maxLength: 20 }), fc.array(recipeArb, { minLength: 50, maxLength: 150 }), (rules, endpoints, recipes) =>
+        checkPackets({ rules: [...rules, ...implied], origins: [], endpoints }, recipes),
+      ),
+      { numRuns: 6 },
+    );
+  });
 });

@@ -87,7 +87,7 @@ describe('FirewallClassifier', () => {
   });
 
   it('the memo grows past its first 1,024 slots and keeps what it held; clearMemo() starts it small again', () => {
-    // 700 sources x 2 ports = 1,400 class combinations: the memo doubles twice (at 512 and 1,024 held).
+    // 700 sources x 2 ports = 1,400 class combinations: more than 1,024 slots hold at either load factor.
     const sources = Array.from({ length: 700 }, (_, i) => ip('198.18.8.0') + i);
     const rules = sources.map((a, i) => rule({ src: { include: [{ addr: a, len: 32 }], except: [] }, action: i % 3 === 0 ? Action.DENY : Action.ALLOW, ports: [{ proto: 6, lo: 80, hi: 80 }] }));
     const grown = FirewallClassifier.build({ rules, origins: [], endpoints: [WEB] });
