@@ -3,11 +3,10 @@
 // isolation deny) with the number of plan rules it compiled to, in the order
 // packets meet them; and one judgement explained section by section.
 import type { Judgement } from './evaluate.js';
-import { Action, hasPorts, Section, type FirewallPlan, type RuleOrigin } from './plan.js';
+import { Action, ACTION_NAMES, hasPorts, Section, type FirewallPlan, type RuleOrigin } from './plan.js';
 import { ipv4ToString } from '../wire/address.js';
 
 export const SECTION_NAMES = ['vpc-egress', 'policy-egress', 'vpc-ingress', 'policy-ingress'] as const;
-export const ACTION_NAMES = ['allow', 'deny', 'reject'] as const;
 export const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
 
 export interface OriginRow {

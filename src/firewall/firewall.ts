@@ -12,7 +12,7 @@
 // nothing; once it has changed, a flow judged before is judged again on its
 // next packet: kept (and restamped) if the new rules allow it, dropped
 // otherwise.
-import { Action, type FirewallPlan } from './plan.js';
+import { Action, ACTION_NAMES, Section, type FirewallPlan } from './plan.js';
 import type { FlowPolicy } from '../nat/flow-policy.js';
 
 /** What the firewall needs of a classifier (classifier.ts builds the fast one). */
@@ -69,7 +69,7 @@ export class Firewall implements FlowPolicy {
   /** Counts a first packet against the rule that decided each section of its outcome. */
   countHits(outcome: number): void {
     const j = this.judge;
-    for (let s = 0; s < 4; s++) {
+    for (let s = 0; s < Section.COUNT; s++) {
       const r = j.rule(outcome, s);
       if (r >= 0) this.hits[this.ruleOrigin[r]]++;
     }
@@ -87,14 +87,14 @@ export class Firewall implements FlowPolicy {
     const s = j.decidedBy(outcome);
     const names: string[] = [];
     if (s >= 0) names.push(this.describeRule(j.rule(outcome, s), 'denied by'));
-    else for (let k = 0; k < 4; k++) if (j.rule(outcome, k) >= 0) names.push(this.describeRule(j.rule(outcome, k), 'allowed by'));
+    else for (let k = 0; k < Section.COUNT; k++) if (j.rule(outcome, k) >= 0) names.push(this.describeRule(j.rule(outcome, k), 'allowed by'));
     return names.length === 0 ? 'allowed (no rule applies)' : names.join(', ');
   }
 
   private describeRule(rule: number, verb: string): string {
     const r = this.judge.plan.rules[rule];
     const o = this.judge.plan.origins[r.origin];
-    const action = ['allow', 'deny', 'reject'][o.action] ?? String(o.action);
+    const action = ACTION_NAMES[o.action] ?? String(o.action);
     if (verb === 'denied by' && o.action === 2) verb = 'rejected by';
     return `${verb} ${o.name} (${o.kind} ${o.direction} priority ${o.priority} ${action})`;
   }
@@ -111,7 +111,7 @@ export interface RuleHits {
 
 /** Every rule and policy of a plan with its hits (summed over workers), in plan order. */
 export function ruleHits(plan: FirewallPlan, hits: ArrayLike<number>): RuleHits[] {
-  return plan.origins.map((o, i) => ({ name: o.name, kind: o.kind, direction: o.direction, priority: o.priority, action: ['allow', 'deny', 'reject'][o.action] ?? String(o.action), hits: hits[i] ?? 0 }));
+  return plan.origins.map((o, i) => ({ name: o.name, kind: o.kind, direction: o.direction, priority: o.priority, action: ACTION_NAMES[o.action] ?? String(o.action), hits: hits[i] ?? 0 }));
 }
 
 /** The hits as lines for a summary. */

@@ -26,6 +26,9 @@ export const Section = { VPC_EGRESS: 0, POLICY_EGRESS: 1, VPC_INGRESS: 2, POLICY
 /** What a rule does with a packet it matches. REJECT drops and answers ICMP unreachable code 13. */
 export const Action = { ALLOW: 0, DENY: 1, REJECT: 2 } as const;
 
+/** Action values in words, by value (listings, hit counters, the trace). */
+export const ACTION_NAMES = ['allow', 'deny', 'reject'] as const;
+
 /** An IPv4 prefix: addr is a uint32 with no bits below len. */
 export interface Cidr {
   addr: number;

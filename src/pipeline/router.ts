@@ -117,7 +117,8 @@ export class Router {
       for (const r of tracking.snat) for (const a of r.addresses) if (a !== ctx.ports.address[r.outPort]) ctx.ports.answerArpFor(r.outPort, a);
       this.nat = new NatBindings(tables, rules, tracking.minPortsPerEndpoint);
       this.natTables = tables;
-      const firewall = config.firewall && (this.firewall = new Firewall(FirewallClassifier.build(config.firewall), opts.firewallHits));
+      const firewall = config.firewall === undefined ? undefined : new Firewall(FirewallClassifier.build(config.firewall), opts.firewallHits);
+      this.firewall = firewall;
       // Tracking before routing, on every path into it; the filter after routing; flows start after that.
       this.graph
         .add((this.ctInput = new CtInput(ctx, this.nat, rules, Math.min(opts.maxFrame, MAX_HELD_FRAGMENT), firewall)))

@@ -2,7 +2,7 @@
 // so the config tests read as "this packet: that verdict".
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { parsePacket } from '../../src/cli/firewall-command.js';
-import { ACTION_NAMES } from '../../src/firewall/describe-plan.js';
+import { ACTION_NAMES } from '../../src/firewall/plan.js';
 import { ReferenceFirewall } from '../../src/firewall/evaluate.js';
 import type { FirewallPlan } from '../../src/firewall/plan.js';
 
