@@ -21,7 +21,6 @@ import { loadBalancerSchema } from './load-balancer-schema.js';
 import type { DecapConfig, LoadBalancerConfig } from '../lb/lb-config.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
-import type { DecapConfig, LoadBalancerConfig } from '../lb/lb-config.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 
 export type { ConfigNotices };
