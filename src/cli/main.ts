@@ -192,6 +192,43 @@ Examples:
       process.exitCode = runFirewall({ config: opts.config, json: opts.json === true, judge: opts.judge });
     });
 
+  const lb = program.command('lb').description('Load balancer tools.');
+  lb.command('preview')
+    .description('Per VIP, the share of Maglev table slots (and of a capture\'s flows) that would change backend if a new config replaced the current one.')
+    .requiredOption('--config <file>', 'the config as it is (YAML)')
+    .requiredOption('--new <file>', 'the config as it would be (YAML, the same format)')
+    .option('--flows <capture>', 'a capture (pcap or pcapng) of the traffic: also the share of its flows that would move')
+    .option('--json', 'one JSON object instead of text')
+    .addHelpText(
+      'after',
+      `
+VIPs are matched by name; a VIP only in the new config is reported as added,
+one only in the current config as removed. For a VIP in both, both configs'
+Maglev tables are built and compared slot by slot: the share of slots whose
+backend changes is the share of new flows that would go elsewhere (when the
+table size changes, it is estimated over 2^20 evenly spaced flow hashes).
+Backends whose share of the table changes are listed with both shares.
+
+With --flows, the unique TCP/UDP 5-tuples of the capture whose destination
+address, protocol and port are the VIP's are hashed as the dataplane hashes
+them (the VIP's hash setting, before and after); a flow the new VIP no longer
+matches counts as moved. Fragments are left out (counted).
+
+Live flows stay pinned to their backend in the flow table: the figures are
+what new flows would see. Every backend is taken as healthy.
+
+Exit status: 0 done, 1 unreadable capture, 2 bad config or options.
+
+Examples:
+  dataplane lb preview --config router.yaml --new router-next.yaml
+  dataplane lb preview --config router.yaml --new router-next.yaml --flows traffic.pcapng --json`,
+    )
+    .action(async (opts: { config: string; new: string; flows?: string; json?: boolean }) => {
+      quietOnEpipe();
+      const { runLbPreview } = await import('./lb-command.js');
+      process.exitCode = runLbPreview({ config: opts.config, new: opts.new, flows: opts.flows, json: opts.json === true });
+    });
+
   program
     .command('run')
     .description('Run the live dataplane: TAP and AF_PACKET ports, packet workers, a status line every few seconds.')

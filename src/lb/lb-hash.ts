@@ -63,6 +63,20 @@ export function lbFragmentHash(src: number, dst: number, proto: number): number 
   return finish(h, 12);
 }
 
+/**
+ * The Maglev slot of a flow: lbFlowHash % tableSize. A small integer, so a
+ * call that V8 does not inline still returns it unboxed (a uint32 above
+ * 2^31 would be a heap number).
+ */
+export function lbFlowSlot(src: number, dst: number, ports: number, proto: number, tableSize: number): number {
+  return lbFlowHash(src, dst, ports, proto) % tableSize;
+}
+
+/** The Maglev slot of a fragment: lbFragmentHash % tableSize. */
+export function lbFragmentSlot(src: number, dst: number, proto: number, tableSize: number): number {
+  return lbFragmentHash(src, dst, proto) % tableSize;
+}
+
 /** What to AND `srcPort << 16 | dstPort` with before lbFlowHash, per the VIP's `hash` setting. */
 export function lbPortMask(inputs: LbHashInputs): number {
   return inputs === 'no-source-port' ? 0x0000ffff : 0xffffffff | 0;

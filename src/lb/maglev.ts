@@ -15,6 +15,10 @@
 // is proportional to its weight (Katran's second Maglev variant works this
 // way too). Weight 0 keeps a backend out of the table: that is how a backend
 // drains (the flow table keeps its existing flows; new ones go elsewhere).
+// A round visits every backend and there are about M * maxWeight / sumWeight
+// rounds, so very skewed weights cost more: 1000 backends, one of weight
+// 65535 and 999 of weight 1, took 0.27 s at 65537 slots and 3 s at 655373
+// (CPU time, busy machine), against 4 and 42 ms with equal weights.
 //
 // Determinism: backends are ordered by key before the turns, and the key
 // hashes are seedless, so two processes with the same backends (in any

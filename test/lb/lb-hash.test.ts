@@ -4,7 +4,7 @@
 // `no-source-port` and fragment variants leaving out what they should.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { lbFlowHash, lbFragmentHash, lbKeyHash, lbPortMask } from '../../src/lb/lb-hash.js';
+import { lbFlowHash, lbFlowSlot, lbFragmentHash, lbFragmentSlot, lbKeyHash, lbPortMask } from '../../src/lb/lb-hash.js';
 
 const VIP = 0xcb00710a; // 203.0.113.10
 const TCP = 6;
@@ -109,6 +109,17 @@ describe('lbFragmentHash', () => {
   it('is the same for the same src, dst and protocol, and differs from the 5-tuple hash', () => {
     expect(lbFragmentHash(0xc6336407, VIP, 17)).toBe(lbFragmentHash(0xc6336407, VIP, 17));
     expect(lbFragmentHash(0xc6336407, VIP, 17)).not.toBe(lbFragmentHash(0xc6336407, VIP, 6));
+  });
+});
+
+describe('lbFlowSlot and lbFragmentSlot', () => {
+  it('are the hash modulo the table size', () => {
+    fc.assert(
+      fc.property(u32, u32, u32, fc.constantFrom(7, 65537, 655373), (s, d, p, m) => {
+        expect(lbFlowSlot(s, d, p, 17, m)).toBe(lbFlowHash(s, d, p, 17) % m);
+        expect(lbFragmentSlot(s, d, 17, m)).toBe(lbFragmentHash(s, d, 17) % m);
+      }),
+    );
   });
 });
 
