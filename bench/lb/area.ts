@@ -9,6 +9,8 @@ type SubBench = () => Promise<{ rows: BenchRow[]; targets: BenchTarget[] }>;
 const SUB_BENCHES: { name: string; run: SubBench }[] = [
   // Maglev table build at 65537 x 100 and 655373 x 1000 (the paper's sizes).
   { name: 'maglev-build', run: async () => (await import('./maglev-build.js')).runMaglevBuildBench() },
+  // The whole pipeline from memory per mode, 1M flows pinned, against plain L3 forwarding.
+  { name: 'pipeline', run: async () => (await import('./pipeline.js')).runLbPipelineBench() },
 ];
 
 export async function runLbArea(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {

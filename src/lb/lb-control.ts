@@ -102,10 +102,10 @@ export class LbControl {
     this.rebuild(v);
   }
 
-  /** Load-driven weights for VIP v (config order); the configured ones stay the reference. */
+  /** Load-driven weights for VIP v (config order; fractions allowed, Maglev shares slots in proportion); the configured ones stay the reference. Returns the share of slots moved. */
   setEffectiveWeights(v: number, weights: readonly number[]): number {
     const r = this.vips[v];
-    r.effective = r.weights.map((w, j) => (w === 0 ? 0 : Math.max(0, Math.round(weights[j] ?? w))));
+    r.effective = r.weights.map((w, j) => (w === 0 ? 0 : Math.max(0, weights[j] ?? w)));
     return this.rebuild(v);
   }
 

@@ -13,10 +13,13 @@
 //             fragmentation needed from here, to the client, carrying the MTU
 //             left for it (egress MTU minus the tunnel), RFC 1191.
 //
-// Then on to the firewall (if any) and nat-output, as routed packets go.
+// A flow's first packet goes on to the firewall (if any) and nat-output, as
+// routed packets go, to be judged and to start its flow; a pinned flow's
+// packets skip both (nothing there is for them): straight to ip4-rewrite,
+// or lb-encap.
 import { NexthopKind } from '../route/nexthops.js';
 import { NO_ROUTE } from '../route/fib-view.js';
-import { OffloadMeta, PacketFlag, type Batch } from '../pipeline/batch.js';
+import { CtMark, OffloadMeta, PacketFlag, type Batch } from '../pipeline/batch.js';
 import { icmpErrorCode, type ForwardingContext } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { gsoSegmentLength } from '../pipeline/offload.js';
@@ -33,7 +36,7 @@ export const GUE_OVERHEAD = 20 + 8 + 4;
 
 const spec = defineNode({
   name: 'lb-forward',
-  next: { out: 'nat-output', icmpError: 'icmp-error' },
+  next: { out: 'nat-output', rewrite: 'ip4-rewrite', encap: 'ip4-rewrite', icmpError: 'icmp-error' },
   drops: {
     backendUnreachable: 'no route to the load-balancer backend (or it is routed to a blackhole, the router itself, ...)',
     backendNotAdjacent: 'a dsr-l2 backend that is not on a connected subnet (MAC rewrite needs one link)',
@@ -64,6 +67,7 @@ export class LbForward extends PipelineNode<typeof spec> {
     const lb = this.lb;
     const mtus = this.ctx.ports.mtu;
     const R = this.reason;
+    const N = this.next;
     let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
@@ -108,9 +112,10 @@ export class LbForward extends PipelineNode<typeof spec> {
         batch.nextHop[s] = nh;
       }
       batch.txPort[s] = port;
-      vec[w++] = s;
+      if (batch.ctMark[s] !== CtMark.NONE) vec[w++] = s;
+      else d.enqueue(this, mode === LbMode.DSR_L2 ? N.rewrite : N.encap, s);
     }
-    d.enqueueMany(this, this.next.out, vec, w);
+    d.enqueueMany(this, N.out, vec, w);
   }
 
   /** The next hop that sends to the backend's own MAC on its link: a gateway entry naming the backend. */

@@ -15,7 +15,7 @@ import type { NatBindings } from '../nat/bindings.js';
 import type { FlowBalancer } from '../nat/flow-balancer.js';
 import { Zone } from '../nat/bindings.js';
 import { LB_MODES, LbMode, type LoadBalancerConfig } from './lb-config.js';
-import { lbFlowHash, lbFragmentHash } from './lb-hash.js';
+import { lbFlowSlot, lbFragmentSlot, lbPortMask } from './lb-hash.js';
 import { BackendCounter, BackendState, LbTables, type LbBuffers } from './lb-tables.js';
 
 export class LoadBalancer implements FlowBalancer {
@@ -29,7 +29,8 @@ export class LoadBalancer implements FlowBalancer {
   readonly vipMode: Int32Array;
   readonly vipSnat: Uint8Array;
   readonly vipGuePort: Int32Array;
-  private readonly vipNoSourcePort: Uint8Array;
+  /** What of srcPort << 16 | dstPort the flow hash takes (lbPortMask of the VIP's `hash`). */
+  private readonly vipPortMask: Int32Array;
   /** 0: no affinity. */
   private readonly vipAffinityMs: Float64Array;
   private readonly vipAffinityMask: Int32Array;
@@ -53,7 +54,7 @@ export class LoadBalancer implements FlowBalancer {
     this.vipMode = Int32Array.from(vips, (v) => LB_MODES.indexOf(v.mode));
     this.vipSnat = Uint8Array.from(vips, (v) => (v.snat ? 1 : 0));
     this.vipGuePort = Int32Array.from(vips, (v) => v.guePort);
-    this.vipNoSourcePort = Uint8Array.from(vips, (v) => (v.hash === 'no-source-port' ? 1 : 0));
+    this.vipPortMask = Int32Array.from(vips, (v) => lbPortMask(v.hash));
     this.vipAffinityMs = Float64Array.from(vips, (v) => v.affinity?.timeoutMs ?? 0);
     this.vipAffinityMask = Int32Array.from(vips, (v) => (v.affinity === undefined || v.affinity.sourcePrefixLength === 0 ? 0 : (-1 << (32 - v.affinity.sourcePrefixLength)) | 0));
     this.counters = this.tables.counters[worker];
@@ -100,8 +101,9 @@ export class LoadBalancer implements FlowBalancer {
         }
       }
     }
-    const h = fragment ? lbFragmentHash(src, dst, proto) : lbFlowHash(src, dst, this.vipNoSourcePort[v] === 1 ? ports & 0xffff : ports, proto);
-    const b = this.tables.lookup(v, h % this.tables.tableSize[v]);
+    const size = this.tables.tableSize[v];
+    const slot = fragment ? lbFragmentSlot(src, dst, proto, size) : lbFlowSlot(src, dst, ports & this.vipPortMask[v], proto, size);
+    const b = this.tables.lookup(v, slot);
     if (b < 0 || affinityMs === 0) return b;
     if (entry >= 0) {
       flows.setUser(entry, 0, b + 1);

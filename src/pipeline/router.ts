@@ -171,7 +171,7 @@ export class Router {
         // Direct-return packets skip routing: lb-forward picks their way, then on as routed packets go.
         this.graph.add(new LbForward(ctx, lb)).redirect('ct-input', 'lb', 'lb-forward');
         if (firewall !== undefined) this.graph.redirect('lb-forward', 'out', 'firewall');
-        if (lb.encapsulates) this.graph.add(new LbEncap(ctx, lb)).redirect('nat-output', 'encap', 'lb-encap');
+        if (lb.encapsulates) this.graph.add(new LbEncap(ctx, lb)).redirect('nat-output', 'encap', 'lb-encap').redirect('lb-forward', 'encap', 'lb-encap');
       }
     }
     if (afterRouting.length > 0) {
