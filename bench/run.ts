@@ -38,6 +38,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Live firewall: client ns -> router -> server ns (dataplane vs nftables linear chain and sets, same rules and traffic)',
     run: async () => (await import('./live/firewall.js')).runFirewallLiveBench(),
   },
+  'lb-live': {
+    title: 'Live load balancer: client ns -> balancer -> three backends (dataplane dsr-l2 and nat vs nftables DNAT numgen random, same traffic)',
+    run: async () => (await import('./live/lb.js')).runLbLiveBench(),
+  },
   flow: {
     title: 'Flow table (conntrack) at 1M flows vs JS Map, one thread',
     run: async () => (await import('./flow/flow.js')).runFlowBench(),
