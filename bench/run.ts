@@ -55,7 +55,7 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     run: async () => (await import('./firewall/area.js')).runFirewallArea(),
   },
   lb: {
-    title: 'Load balancer: Maglev table build (65537 x 100, 655373 x 1000; the paper: 1.8 and 22.9 ms)',
+    title: 'Load balancer: Maglev table build (65537 x 100, 655373 x 1000; the paper: 1.8 and 22.9 ms); live vs nftables DNAT (root)',
     run: async () => (await import('./lb/area.js')).runLbArea(),
   },
   pcap: {

@@ -9,6 +9,8 @@ type SubBench = () => Promise<{ rows: BenchRow[]; targets: BenchTarget[] }>;
 const SUB_BENCHES: { name: string; run: SubBench }[] = [
   // Maglev table build at 65537 x 100 and 655373 x 1000 (the paper's sizes).
   { name: 'maglev-build', run: async () => (await import('./maglev-build.js')).runMaglevBuildBench() },
+  // Live (root): the dataplane's dsr-l2 and nat against nftables DNAT (numgen random) in the lab (bench/live/lb.ts).
+  { name: 'live', run: async () => (await import('../live/lb.js')).runLbLiveBench() },
 ];
 
 export async function runLbArea(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
