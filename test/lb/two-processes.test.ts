@@ -10,7 +10,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
-import { readCapture } from '../../src/pcap/reader.js';
+import { CaptureReader } from '../../src/pcap/reader.js';
 import { PcapngWriter } from '../../src/pcap/writer.js';
 import type { LbModeName } from '../../src/lb/lb-config.js';
 import { dataplane } from '../cli-run.js';
@@ -128,14 +128,24 @@ function replay(mode: LbModeName, cfg: string, input: string, tag: string): Map<
   const out = join(dir, `${mode}-${tag}.pcapng`);
   const r = dataplane(['replay', input, '--config', cfg, '--out', out, '--json']);
   expect(r.status, `replay (${tag}): ${r.stderr}`).toBe(0);
+  const egress = mode === 'dsr-ipip' || mode === 'dsr-gue' ? 'transit' : 'be';
   const m = new Map<string, string>();
   const bad: string[] = [];
-  for (const rec of readCapture(out)) {
-    const d = decodeOut(mode, rec.data);
-    if (typeof d === 'string') bad.push(d);
-    else m.set(d.flow, d.backend);
+  const reader = CaptureReader.open(out);
+  try {
+    while (reader.next()) {
+      const rec = reader.record;
+      const port = reader.interfaces[rec.interfaceId]?.name;
+      const d = port === egress ? decodeOut(mode, rec.data) : `a frame out of ${port}`;
+      if (typeof d === 'string') bad.push(d);
+      else m.set(d.flow, d.backend);
+    }
+  } finally {
+    reader.close();
   }
+  // Everything the balancer sent went to a backend, one frame per flow.
   expect(bad.slice(0, 5), `frames that are not a balanced flow (${tag}); summary: ${r.stdout.slice(0, 800)}`).toEqual([]);
+  expect(m.size, tag).toBe(FLOWS);
   return m;
 }
 
