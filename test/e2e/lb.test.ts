@@ -115,9 +115,11 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
     it('drains a backend set to weight 0 (SIGHUP): its long-lived connection keeps working while new connections go elsewhere', async () => {
       const l = L();
       const n = l.names;
-      const h = hold(n.clients[0], 6000, 100);
+      const h = hold(n.clients[0], 5000, 100);
+      let ended = false;
+      void h.done.then(() => (ended = true));
       for (let i = 0; h.echoes().length < 3; i++) {
-        if (i > 100) throw new Error(`the long-lived connection got no echoes: ${JSON.stringify(await Promise.race([h.done, sleep(100)]))}${logs()}`);
+        if (ended || i > 100) throw new Error(`the long-lived connection got ${h.echoes().length} echoes: ${JSON.stringify(await Promise.race([h.done, sleep(100)]))}${logs()}`);
         await sleep(50);
       }
       const target = LB_LAB.backends.findIndex((b) => b.name === h.echoes()[0].backend);
@@ -128,7 +130,7 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
       try {
         await sleep(1000);
         const before = flowCounts(n);
-        const [r1, r2] = await Promise.all(n.clients.map((ns) => burst(ns, { count: 150, firstLocalPort: 30000 })));
+        const [r1, r2] = await Promise.all(n.clients.map((ns) => burst(ns, { count: 100, firstLocalPort: 30000 })));
         const after = flowCounts(n);
         const all = [...r1, ...r2];
         const why = `drained ${LB_LAB.backends[target].name}: ${summary(all)}${logs()}`;
