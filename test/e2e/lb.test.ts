@@ -110,6 +110,7 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
         for (const r of rs) expect({ client: r.client, clientPort: r.clientPort }).toEqual({ client: LB_LAB.clients[c].addr, clientPort: r.localPort });
       });
       got.forEach((g, i) => expect(after[i] - before[i], `SYNs counted on ${LB_LAB.backends[i].name}`).toBeGreaterThanOrEqual(g));
+      console.log(`lb e2e ${mode}: ${got.join('/')} of ${all.length} new connections for weights ${weights.join(':')}`);
     }, 60_000);
 
     it('drains a backend set to weight 0 (SIGHUP): its long-lived connection keeps working while new connections go elsewhere', async () => {
@@ -146,7 +147,7 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
         expect(d.echoes.filter((e) => e.t > tDrain + 1000).length, hwhy).toBeGreaterThanOrEqual(20);
       } finally {
         setWeights(l, weights);
-        await sleep(1000);
+        await sleep(500);
       }
     }, 60_000);
 
