@@ -122,11 +122,11 @@ function startDataplane(ns: string, p: Omit<Proc, 'pid'>, workers: number): numb
   }
 }
 
-/** Every leg must answer: each client its port, a backend its router, the tunnel end across the balancer, the backends the health-check leg. */
+/** Every leg must answer: each client its port, each backend its router, the tunnel end across the balancer, the backends the health-check leg. */
 async function waitReady(s: LbLabState, timeoutMs: number): Promise<void> {
   const n = s.names;
   const want: [string, string][] = LB_LAB.clients.map((c, i) => [n.clients[i], c.portAddr]);
-  want.push([n.backends[0], LB_LAB.be.addr]);
+  for (const b of n.backends) want.push([b, LB_LAB.be.addr]);
   if (s.topology === 'tunnel') want.push([n.clients[0], LB_LAB.transit.decap.addr]);
   if (s.engine === 'dataplane') for (const b of LB_LAB.backends) want.push([n.lb, b.addr]);
   else want.push([n.clients[0], LB_LAB.backends[0].addr]);
