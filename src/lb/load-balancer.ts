@@ -12,12 +12,13 @@
 import { FlowState } from '../conntrack/timeouts.js';
 import { FLAG_SEEN_REPLY, FLOW_EXISTS } from '../flow/flow-table.js';
 import type { NatBindings } from '../nat/bindings.js';
+import type { FlowBalancer } from '../nat/flow-balancer.js';
 import { Zone } from '../nat/bindings.js';
 import { LB_MODES, LbMode, type LoadBalancerConfig } from './lb-config.js';
 import { lbFlowHash, lbFragmentHash } from './lb-hash.js';
 import { BackendCounter, BackendState, LbTables, type LbBuffers } from './lb-tables.js';
 
-export class LoadBalancer {
+export class LoadBalancer implements FlowBalancer {
   readonly tables: LbTables;
   readonly vipCount: number;
   readonly vipAddress: Int32Array;
@@ -122,6 +123,10 @@ export class LoadBalancer {
     const st = this.tables.backendState[b];
     if (st === BackendState.ACTIVE || st === BackendState.DRAINING) return b;
     return this.pick(this.tables.backendVip[b], src, dst, ports, proto, false, nowMs);
+  }
+
+  translates(v: number): boolean {
+    return this.vipMode[v] === LbMode.NAT;
   }
 
   mode(b: number): number {

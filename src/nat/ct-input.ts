@@ -28,7 +28,6 @@ import { FlowState } from '../conntrack/timeouts.js';
 import { segmentKind, TcpState, tcpTransition } from '../conntrack/tcp-state.js';
 import { CtMark, Fate, PacketFlag, type Batch } from '../pipeline/batch.js';
 import { FragmentHold, HOLD_MS } from './fragment-hold.js';
-import { LbMode } from '../lb/lb-config.js';
 import type { ForwardingContext } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
@@ -40,7 +39,7 @@ import { l4Word, rewriteIcmpError, rewriteTcpUdp, rewriteTuple } from './transla
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../pipeline/batch.js';
 import { internetChecksum } from '../wire/checksum.js';
-import type { LoadBalancer } from '../lb/load-balancer.js';
+import type { FlowBalancer } from './flow-balancer.js';
 
 const spec = defineNode({
   name: 'ct-input',
@@ -84,7 +83,7 @@ export class CtInput extends PipelineNode<typeof spec> {
     /** The stateful firewall, when one is configured: flows it judged under an older generation are judged again. */
     private readonly firewall?: FlowPolicy,
     /** The load balancer, when the config has VIPs. */
-    private readonly lb?: LoadBalancer,
+    private readonly lb?: FlowBalancer,
   ) {
     super(spec);
     this.hold = new FragmentHold(slotBytes);
@@ -261,7 +260,7 @@ export class CtInput extends PipelineNode<typeof spec> {
   private laterFragmentToVip(batch: Batch, s: number, src: number, dst: number, proto: number, now: number, d: Dispatch): boolean {
     const lb = this.lb!;
     const v = lb.vipFor(dst, proto, -1);
-    if (v < 0 || lb.vipMode[v] === LbMode.NAT) return false;
+    if (v < 0 || lb.translates(v)) return false;
     const backend = lb.pick(v, src, dst, 0, proto, true, now);
     if (backend < 0) {
       d.drop(this, this.reason.lbNoBackend, s);
@@ -348,7 +347,7 @@ export class CtInput extends PipelineNode<typeof spec> {
     }
     batch.ctMark[s] = CtMark.LB;
     batch.ctRef[s] = backend;
-    if (lb.vipMode[v] === LbMode.NAT) {
+    if (lb.translates(v)) {
       const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
       rewriteTuple(b, o, l4, proto, src, lb.address(backend), ports >>> 16, ports & 0xffff, partial);
     } else batch.flags[s] |= PacketFlag.LB_DSR;

@@ -45,7 +45,7 @@ import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { describeTuple } from './describe.js';
 import type { FlowPolicy } from './flow-policy.js';
-import type { LoadBalancer } from '../lb/load-balancer.js';
+import type { FlowBalancer } from './flow-balancer.js';
 
 const spec = defineNode({
   name: 'nat-output',
@@ -75,7 +75,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     /** The stateful firewall, when one is configured: each flow records the generation that judged it. */
     private readonly firewall?: FlowPolicy,
     /** The load balancer, when the config has VIPs. */
-    private readonly lb?: LoadBalancer,
+    private readonly lb?: FlowBalancer,
   ) {
     super(spec);
     this.encapsulates = lb?.encapsulates ?? false;
