@@ -38,6 +38,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Live firewall: client ns -> router -> server ns (dataplane vs nftables linear chain and sets, same rules and traffic)',
     run: async () => (await import('./live/firewall.js')).runFirewallLiveBench(),
   },
+  'lb-live': {
+    title: 'Live load balancer: client ns -> balancer -> three backends (dataplane dsr-l2 and nat vs nftables DNAT numgen random, same traffic)',
+    run: async () => (await import('./live/lb.js')).runLbLiveBench(),
+  },
   flow: {
     title: 'Flow table (conntrack) at 1M flows vs JS Map, one thread',
     run: async () => (await import('./flow/flow.js')).runFlowBench(),
@@ -51,7 +55,7 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     run: async () => (await import('./firewall/area.js')).runFirewallArea(),
   },
   lb: {
-    title: 'Load balancer: Maglev table build (65537 x 100, 655373 x 1000; the paper: 1.8 and 22.9 ms)',
+    title: 'Load balancer: Maglev table build (65537 x 100, 655373 x 1000; the paper: 1.8 and 22.9 ms); live vs nftables DNAT (root)',
     run: async () => (await import('./lb/area.js')).runLbArea(),
   },
   pcap: {

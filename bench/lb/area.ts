@@ -11,6 +11,8 @@ const SUB_BENCHES: { name: string; run: SubBench }[] = [
   { name: 'maglev-build', run: async () => (await import('./maglev-build.js')).runMaglevBuildBench() },
   // The whole pipeline from memory per mode, 1M flows pinned, against plain L3 forwarding.
   { name: 'pipeline', run: async () => (await import('./pipeline.js')).runLbPipelineBench() },
+  // Live (root): the dataplane's dsr-l2 and nat against nftables DNAT (numgen random) in the lab (bench/live/lb.ts).
+  { name: 'live', run: async () => (await import('../live/lb.js')).runLbLiveBench() },
 ];
 
 export async function runLbArea(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {

@@ -1,0 +1,345 @@
+// `npm run bench -- lb-live` (root): the load balancer in its lab (src/lab/
+// lb-topology.ts, the e2e tests' topology: client -> balancer -> three
+// backends on a bridge), the dataplane against Linux on the same traffic
+// (issue 11's live benchmark). Subjects:
+//   - Linux: nftables DNAT to `numgen random mod 3 map { 0 : b1, 1 : b2, 2 : b3 }`
+//     in the router namespace (veth), kube-proxy's nftables mode (this kernel
+//     has no IPVS); conntrack keeps each flow's backend;
+//   - the dataplane, AF_PACKET ports, 1 worker: dsr-l2 (MAC rewrite, the
+//     backends own the VIP) and nat (DNAT).
+// The VIP is 203.0.113.10 udp/5201; each backend drops what it gets (an
+// nftables rule: no ICMP back). 64-byte UDP from trafgen in the first client,
+// counted on the generator's interface and summed over the backends':
+//   - established: 1,024 flows over and over (after the first round each packet
+//     finds its flow: a conntrack / flow-table lookup and the rewrite);
+//   - new flows: a new source port (and source address in 192.0.2.10-120)
+//     every packet: each packet picks a backend and makes an entry.
+// CPU per forwarded packet two ways, as nat-live and firewall-live: router
+// CPU (the dataplane process; for the kernel, system+softirq of all CPUs less
+// a quiet second before) and generator+router+sink CPU (trafgen, the
+// dataplane process and ksoftirqd: the same per-process measure for both).
+// Before measuring, 300 new flows at 1,000 pps must reach all three backends.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { nsRun, nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { missingToolsMessage } from '../../src/host/tools.js';
+import { labUnavailable } from '../../src/lab/lab-error.js';
+import { balancerProc, lbLabDown, lbLabUp, lbLogTail, lbStateDir, uniqueLbPrefix, type LbLabState } from '../../src/lab/lb-lab.js';
+import type { LbVipSpec } from '../../src/lab/lb-router-config.js';
+import { LB_LAB } from '../../src/lab/lb-topology.js';
+import type { LbModeName } from '../../src/lb/lb-config.js';
+import { RESULTS_DIR } from '../lib/paths.js';
+import type { BenchRow, BenchTarget } from '../lib/report.js';
+import { cpuSeconds, inNs, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
+import { ksoftirqdPids, rateName } from './nat.js';
+
+const SECONDS = 3;
+const BASELINE_MS = 1000;
+const VIP_PORT = 5201;
+const ESTABLISHED_FLOWS = 1024;
+/** The dataplane's flow table: every new-flow run of a subject fits (3 s at the top rate, all rates). */
+const DP_CONNTRACK = 1 << 21;
+/** nf_conntrack_max is global (read-only in a namespace): unreplied UDP entries expire after 1 s instead, so one run's flows fit. */
+const KERNEL_UDP_TIMEOUT_SEC = 1;
+const PROBE_FLOWS = 300;
+
+type Traffic = 'established' | 'new-flows';
+
+interface Subject {
+  label: string;
+  subject: 'dataplane' | 'linux-kernel';
+  mode: LbModeName;
+}
+
+const SUBJECTS: Subject[] = [
+  { label: 'linux nftables DNAT numgen random mod 3 (veth)', subject: 'linux-kernel', mode: 'nat' },
+  { label: 'dataplane dsr-l2 afpacket 1w', subject: 'dataplane', mode: 'dsr-l2' },
+  { label: 'dataplane nat afpacket 1w', subject: 'dataplane', mode: 'nat' },
+];
+
+/** DP_LB_RATES="50000,100000,200000" (pps; "max": as fast as trafgen sends). */
+function rates(): number[] {
+  return (process.env.DP_LB_RATES ?? '50000,100000,200000').split(',').map((r) => {
+    if (r.trim() === 'max') return 0;
+    const n = Number(r);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`DP_LB_RATES: '${r}' is not a rate in packets per second (or max)`);
+    return n;
+  });
+}
+
+interface Run {
+  traffic: Traffic;
+  rate: number;
+  offeredPps: number;
+  sinkPps: number;
+  lossPct: number;
+  /** Share of the sink's packets per backend (b1, b2, b3). */
+  spread: number[];
+  routerNsPerPacket: number;
+  pathNsPerPacket: number;
+  error?: string;
+}
+
+interface LbResult {
+  label: string;
+  subject: Subject['subject'];
+  mode: LbModeName;
+  runs: Run[];
+  notes: string[];
+}
+
+/** trafgen: 64-byte UDP to the VIP; established: ESTABLISHED_FLOWS source ports from one address; new flows: a new port (and a random address) every packet. */
+function trafgenConfig(dstMac: string, srcMac: string, traffic: Traffic): string {
+  const c = LB_LAB.clients[0];
+  const ip = traffic === 'established' ? `ipv4(saddr=${c.addr}, daddr=${LB_LAB.vip}, ttl=64)` : `ipv4(saddr=${c.addr}, daddr=${LB_LAB.vip}, ttl=64, saddr[3]=drnd(10, 120))`;
+  const sport = traffic === 'established' ? `dinc(10000, ${10000 + ESTABLISHED_FLOWS - 1})` : 'dinc(1024, 65535)';
+  return `{
+  eth(da=${dstMac}, sa=${srcMac}),
+  ${ip},
+  udp(sport=${sport}, dport=${VIP_PORT}),
+  fill(0x41, 18)
+}
+`;
+}
+
+/** CPU seconds of a process and its children (trafgen's workers: their time reaches the parent only once reaped). */
+function groupCpuSeconds(pid: number): number {
+  let kids: number[];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
+  } catch {
+    return NaN;
+  }
+  return [pid, ...kids].reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
+}
+
+interface Gen {
+  lab: LbLabState;
+  cfgFile: string;
+  dstMac: string;
+  srcMac: string;
+  /** The dataplane's pid, 0 for the kernel. */
+  routerPid: number;
+}
+
+/** trafgen at `rate` pps for `seconds` (or `count` packets), counted on the generator's and the backends' interfaces. */
+async function trafgenRun(g: Gen, traffic: Traffic, rate: number, seconds: number, count?: number): Promise<Run> {
+  const n = g.lab.names;
+  writeFileSync(g.cfgFile, trafgenConfig(g.dstMac, g.srcMac, traffic));
+  const soft = ksoftirqdPids();
+  const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
+  const routerCpu = g.routerPid > 0 ? () => cpuSeconds(g.routerPid) : systemCpuSeconds;
+  const measured = count === undefined;
+  const b0 = { r: routerCpu(), t: performance.now() };
+  if (g.routerPid === 0 && measured) await sleep(BASELINE_MS);
+  const baseRate = g.routerPid === 0 && measured ? (routerCpu() - b0.r) / ((performance.now() - b0.t) / 1000) : 0;
+  const sinks = () => n.backends.map((ns) => linkStats(ns, LB_LAB.hostIf).rxPackets);
+  const gen = n.clients[0];
+  const g0 = linkStats(gen, LB_LAB.hostIf);
+  const s0 = sinks();
+  const r0 = routerCpu();
+  const k0 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
+  const t0 = performance.now();
+  const args = ['--dev', LB_LAB.hostIf, '--conf', g.cfgFile, '--cpus', '1', '-q'];
+  if (rate > 0) args.push('-b', `${rate}pps`);
+  if (count !== undefined) args.push('-n', String(count));
+  // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
+  const child = nsSpawn(gen, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
+    } catch {
+      // the group is gone
+    }
+  };
+  let err = '';
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
+  let genCpu = 0;
+  const deadline = t0 + seconds * 1000;
+  while (performance.now() < deadline && child.exitCode === null) {
+    const c = child.pid === undefined ? NaN : groupCpuSeconds(child.pid);
+    if (Number.isFinite(c)) genCpu = c;
+    await sleep(Math.min(200, Math.max(1, deadline - performance.now())));
+  }
+  const sendSecs = (performance.now() - t0) / 1000;
+  if (child.exitCode === null) signal('SIGINT');
+  const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
+  if (code === -2) signal('SIGKILL');
+  await sleep(200); // frames still in flight reach the backends
+  const secs = (performance.now() - t0) / 1000;
+  const r1 = routerCpu();
+  const k1 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
+  const g1 = linkStats(gen, LB_LAB.hostIf);
+  const s1 = sinks();
+  const offered = g1.txPackets - g0.txPackets;
+  const per = s1.map((x, i) => x - s0[i]);
+  const got = per.reduce((a, b) => a + b, 0);
+  return {
+    traffic,
+    rate,
+    offeredPps: offered / sendSecs,
+    sinkPps: got / sendSecs,
+    lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
+    spread: per.map((x) => (got > 0 ? x / got : 0)),
+    routerNsPerPacket: got > 0 ? ((r1 - r0 - baseRate * secs) * 1e9) / got : NaN,
+    pathNsPerPacket: got > 0 ? ((genCpu + k1 - k0) * 1e9) / got : NaN,
+    error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : got === 0 ? 'nothing reached the backends' : undefined,
+  };
+}
+
+/** Each backend drops the benchmark's datagrams as they arrive (counted on its interface first): no ICMP port unreachable back. */
+function dropAtBackends(lab: LbLabState): void {
+  for (const ns of lab.names.backends) {
+    nsRun(ns, 'nft', ['-f', '-'], { input: `table inet lb_bench_sink {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    udp dport ${VIP_PORT} drop\n  }\n}\n` });
+  }
+}
+
+async function measureSubject(s: Subject, prefix: string): Promise<LbResult> {
+  const result: LbResult = { label: s.label, subject: s.subject, mode: s.mode, runs: [], notes: [] };
+  const vip: LbVipSpec = { mode: s.mode, protocol: 'udp', port: VIP_PORT, weights: [1, 1, 1] };
+  let lab: LbLabState | undefined;
+  try {
+    lab = await lbLabUp({ prefix, engine: s.subject === 'dataplane' ? 'dataplane' : 'kernel', vip, workers: 1, extraConfig: `conntrack: { capacity: ${DP_CONNTRACK} }\n`, readyTimeoutMs: 60_000 });
+    const n = lab.names;
+    dropAtBackends(lab);
+    if (s.subject === 'linux-kernel') {
+      nsRun(n.lb, 'sysctl', ['-qw', `net.netfilter.nf_conntrack_udp_timeout=${KERNEL_UDP_TIMEOUT_SEC}`]);
+      result.notes.push('router CPU: system+softirq time of all CPUs, less a quiet second before');
+    }
+    const dstMac = neighborMac(n.clients[0], LB_LAB.clients[0].portAddr);
+    if (dstMac === undefined) throw new Error(`the client has no neighbor entry for ${LB_LAB.clients[0].portAddr} after a ping`);
+    const srcMac = (JSON.parse(inNs(n.clients[0], ['ip', '-j', 'link', 'show', 'dev', LB_LAB.hostIf]).out) as { address: string }[])[0].address;
+    const routerPid = s.subject === 'dataplane' ? balancerProc(lab).pid : 0;
+    const gen: Gen = { lab, cfgFile: join(lbStateDir(prefix), 'trafgen.cfg'), dstMac, srcMac, routerPid };
+    // The balancer must balance: new flows reach every backend.
+    const probe = await trafgenRun(gen, 'new-flows', 1000, 2, PROBE_FLOWS);
+    if (probe.lossPct > 5 || probe.spread.some((x) => x < 0.15)) {
+      result.notes.push(`the probe was not balanced: ${PROBE_FLOWS} new flows, loss ${probe.lossPct.toFixed(0)}%, spread ${probe.spread.map((x) => x.toFixed(2)).join('/')}${routerPid > 0 ? `; log: ${lbLogTail(balancerProc(lab), 5).replace(/\n/g, ' / ')}` : ''}`);
+      return result;
+    }
+    for (const traffic of ['established', 'new-flows'] as const) {
+      for (const rate of rates()) {
+        const run = await trafgenRun(gen, traffic, rate, SECONDS);
+        result.runs.push(run);
+        if (run.error !== undefined) result.notes.push(`${traffic} ${rateName(rate)} pps: ${run.error}`);
+      }
+    }
+    if (routerPid > 0 && !pidAlive(routerPid)) result.notes.push('the dataplane died during the run');
+  } catch (e) {
+    result.notes.push(`failed: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, 600)}`);
+  } finally {
+    await lbLabDown(prefix);
+  }
+  return result;
+}
+
+function rowsOf(r: LbResult): BenchRow[] {
+  const rows: BenchRow[] = r.runs.map((u) => ({
+    name: `lb-live/${u.traffic} udp64 ${rateName(u.rate)} pps (${r.label})`,
+    subject: r.subject,
+    value: u.sinkPps / 1e6,
+    unit: 'Mpps',
+    nsPerOp: u.routerNsPerPacket,
+    notes: `sink ${Math.round(u.sinkPps)} pps of ${Math.round(u.offeredPps)} offered, loss ${u.lossPct.toFixed(1)}%, spread ${u.spread.map((x) => x.toFixed(2)).join('/')}; ns/op = router CPU ns per forwarded packet; generator+router+sink CPU ${u.pathNsPerPacket.toFixed(0)} ns/packet`,
+  }));
+  const notes = r.notes.join('; ');
+  if (rows.length === 0) rows.push({ name: `lb-live/udp64 (${r.label})`, subject: r.subject, value: NaN, unit: 'Mpps', notes: notes || 'not measured' });
+  else if (notes !== '') rows[rows.length - 1].notes += `; ${notes}`;
+  return rows;
+}
+
+interface Ratio {
+  line: string;
+  router: number;
+  path: number;
+}
+
+/** The dataplane against nftables, run by run at the same traffic and offered rate. */
+function compare(dp: LbResult, k: LbResult, cpu: string): Ratio[] {
+  const out: Ratio[] = [];
+  for (const u of dp.runs) {
+    const v = k.runs.find((x) => x.traffic === u.traffic && x.rate === u.rate);
+    if (v === undefined || !(u.sinkPps > 0) || !(v.sinkPps > 0)) continue;
+    const router = u.routerNsPerPacket / v.routerNsPerPacket;
+    const path = u.pathNsPerPacket / v.pathNsPerPacket;
+    out.push({
+      router,
+      path,
+      line: `${dp.label} / nftables DNAT, ${u.traffic} ${rateName(u.rate)} pps (${cpu}): sink ${(u.sinkPps / v.sinkPps).toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), router CPU ${router.toFixed(2)}x (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${path.toFixed(2)}x (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
+    });
+  }
+  return out;
+}
+
+function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, ratios: readonly string[]): void {
+  const f = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
+  const lines = [
+    '# Live load balancer: client ns -> balancer -> three backends on a bridge',
+    '',
+    `${new Date().toISOString()}, ${process.version}, ${cpu}, ${os.cpus().length} CPUs. 64-byte UDP to the VIP ${LB_LAB.vip}:${VIP_PORT}, weights 1:1:1, ${SECONDS} s per rate.`,
+    `Established: ${ESTABLISHED_FLOWS} flows over and over. New flows: a new source port (and address in 192.0.2.10-120) every packet.`,
+    `nftables: \`ip daddr ${LB_LAB.vip} udp dport ${VIP_PORT} dnat to numgen random mod 3 map { 0 : b1, 1 : b2, 2 : b3 }\` (kube-proxy's nftables mode); conntrack's UDP timeout ${KERNEL_UDP_TIMEOUT_SEC} s (nf_conntrack_max is global). The dataplane: conntrack capacity ${DP_CONNTRACK}.`,
+    '',
+    '| balancer | traffic | offered | sink kpps | offered kpps | loss % | spread b1/b2/b3 | router CPU ns/pkt | generator+router+sink CPU ns/pkt | notes |',
+    '|---|---|---|---:|---:|---:|---|---:|---:|---|',
+  ];
+  for (const r of results) {
+    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | ${r.notes.join('; ').replace(/\|/g, '/')} |`);
+    r.runs.forEach((u, i) => {
+      const last = i === r.runs.length - 1;
+      lines.push(
+        `| ${r.label} | ${u.traffic} | ${rateName(u.rate)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.offeredPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${u.spread.map((x) => x.toFixed(2)).join('/')} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${last ? r.notes.join('; ').replace(/\|/g, '/') : ''} |`,
+      );
+    });
+  }
+  lines.push('', '## Dataplane / nftables DNAT at the same traffic and offered rate', '', ...ratios.map((l) => `- ${l}`));
+  lines.push(
+    '',
+    'Router CPU: the dataplane process (utime+stime); for the kernel, system+softirq time of all CPUs less a quiet second',
+    "before, which includes the generator's and the backends' kernel work and other jobs' (noisy on a shared machine).",
+    'Generator+router+sink CPU: trafgen, the dataplane process and ksoftirqd per forwarded packet: the same measure for',
+    'both, unaffected by other jobs; the kernel forwards in softirq, charged to the task it interrupts (mostly the sender).',
+  );
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
+  const why = labUnavailable() ?? missingToolsMessage(['nft', 'ping', 'trafgen', 'ethtool', 'sysctl']);
+  if (why !== undefined) return { rows: [{ name: 'lb-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${why}` }], targets: [] };
+  const prefix = await uniqueLbPrefix('dp-lbb');
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  const results: LbResult[] = [];
+  try {
+    // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
+    const only = process.env.DP_LIVE_ONLY;
+    for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
+      const t0 = Date.now();
+      console.error(`bench lb-live: ${s.label} ...`);
+      const r = await measureSubject(s, prefix);
+      const top = (t: Traffic) => Math.round(Math.max(0, ...r.runs.filter((u) => u.traffic === t).map((u) => u.sinkPps)));
+      console.error(`bench lb-live: ${s.label}: ${r.runs.length === 0 ? `no figures (${r.notes.join('; ')})` : `established ${top('established')} pps, new flows ${top('new-flows')} pps at best`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      results.push(r);
+    }
+  } finally {
+    await lbLabDown(prefix);
+  }
+  const k = results.find((r) => r.subject === 'linux-kernel');
+  const ratios: string[] = [];
+  const targets: BenchTarget[] = [];
+  for (const dp of results.filter((r) => r.subject === 'dataplane')) {
+    const cs = k === undefined ? [] : compare(dp, k, cpu);
+    ratios.push(...cs.map((c) => c.line));
+    const measured = cs.length === 0 ? `${dp.label}: not compared (${[...dp.notes, ...(k?.notes ?? ['no nftables run'])].join('; ') || 'no common rate'})` : cs.map((c) => c.line).join('; ');
+    targets.push({ description: `${dp.mode}: router CPU per packet <= 0.67x nftables DNAT's, every traffic and rate (${cpu})`, met: cs.length > 0 && cs.every((c) => c.router <= 0.67), measured });
+    targets.push({
+      description: `${dp.mode}: generator+router+sink CPU per packet <= 0.67x nftables DNAT's, every traffic and rate (${cpu})`,
+      met: cs.length > 0 && cs.every((c) => c.path <= 0.67),
+      measured: cs.length === 0 ? measured : cs.map((c) => `${c.path.toFixed(2)}x`).join(', '),
+    });
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeMarkdown(join(RESULTS_DIR, 'lb-live.md'), results, cpu, ratios);
+  return { rows: results.flatMap(rowsOf), targets };
+}
