@@ -9,6 +9,8 @@
 // stdout, one JSON per line, with t = this process's performance.now().
 import http from 'node:http';
 import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { createInterface } from 'node:readline';
 import { HealthChecker } from '../../dist/src/lb/health/health-checker.js';
 

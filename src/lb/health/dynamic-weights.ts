@@ -12,6 +12,9 @@
 //   latency:  q_i = mean latency (weighted by configured weight) / latency_i:
 //             a backend slower than the others gets q < 1. Latency is not
 //             additive, so it is compared with the mean, not shared out.
+//             Probe latency includes the network: a backend that is farther
+//             away, not busier, loses weight too (down to the clamp), so
+//             this signal suits backends at equal distance.
 //   both:     the geometric mean of the two.
 //
 //   target_i = current_i x q_i^0.5, then rescaled so the up backends' sum
@@ -73,7 +76,10 @@ function eligible(configured: readonly number[], up: ArrayLike<boolean>, i: numb
 function flowFactors(configured: readonly number[], up: ArrayLike<boolean>, flows: ArrayLike<number>): number[] {
   let total = 0;
   let wsum = 0;
-  for (let i = 0; i < configured.length; i++) if (eligible(configured, up, i)) (total += flows[i]), (wsum += configured[i]);
+  for (let i = 0; i < configured.length; i++) if (eligible(configured, up, i)) {
+      total += flows[i];
+      wsum += configured[i];
+    }
   return configured.map((w, i) => (total < MIN_FLOWS || !eligible(configured, up, i) ? 1 : ((total * w) / wsum + 1) / (flows[i] + 1)));
 }
 
@@ -81,7 +87,11 @@ function latencyFactors(configured: readonly number[], up: ArrayLike<boolean>, l
   let sum = 0;
   let wsum = 0;
   let known = 0;
-  for (let i = 0; i < configured.length; i++) if (eligible(configured, up, i) && lat[i] > 0) (sum += lat[i] * configured[i]), (wsum += configured[i]), known++;
+  for (let i = 0; i < configured.length; i++) if (eligible(configured, up, i) && lat[i] > 0) {
+      sum += lat[i] * configured[i];
+      wsum += configured[i];
+      known++;
+    }
   if (known < 2) return configured.map(() => 1);
   const mean = sum / wsum;
   return configured.map((_, i) => (eligible(configured, up, i) && lat[i] > 0 ? mean / lat[i] : 1));
@@ -105,7 +115,12 @@ export function targetWeights(configured: readonly number[], current: readonly n
   // Rescale: only the ratios matter to Maglev, and the clamp must stay relative to the configured weights.
   let have = 0;
   let want = 0;
-  for (let i = 0; i < n; i++) if (eligible(configured, signal.up, i)) (have += raw[i]), (want += configured[i]);
+  for (let i = 0; i < n; i++) {
+    if (eligible(configured, signal.up, i)) {
+      have += raw[i];
+      want += configured[i];
+    }
+  }
   const scale = have > 0 ? want / have : 1;
   return raw.map((w, i) => (eligible(configured, signal.up, i) ? Math.min(configured[i] * CLAMP, Math.max(configured[i] / CLAMP, w * scale)) : w));
 }
