@@ -84,16 +84,23 @@ describe('HealthChecker in a network namespace', skipIf(netnsSkipReason()), () =
     const down = await c.waitFor('backend 1 down', isChange(1, false), 5000);
     const downAfter = down.t - stopped.t;
     expect(downAfter).toBeLessThanOrEqual(detectionBoundMs(tcp) + SLACK_MS);
-    // Three failures, not one: the first may come at once, the other two a suspect interval (225 ms) apart.
-    expect(downAfter).toBeGreaterThanOrEqual(2 * 225 - 20);
+    // The probe schedule itself, from the last probe the server accepted: the
+    // first failure one interval later, then two more a suspect interval
+    // (300 - 150/2 = 225 ms) apart each: 750 ms, where plain intervals would
+    // take 900. Timers only ever fire late, hence the one-sided tolerance.
+    const lastAccept = c.events.filter((e) => e.ev === 'accept' && e.id === 'b' && e.t < stopped.t).at(-1)!;
+    expect(down.t - lastAccept.t).toBeGreaterThanOrEqual(TIMING.intervalMs + 2 * 225 - 10);
+    expect(down.t - lastAccept.t).toBeLessThanOrEqual(TIMING.intervalMs + 2 * 225 + 100);
     expect(c.events.filter((e) => e.ev === 'log').map((e) => e.line)).toEqual(['lb web: backend 198.51.100.12 down (3 failed: connect ECONNREFUSED)']);
     expect(c.events.some(isChange(0, false))).toBe(false);
 
     const started = await c.command({ cmd: 'start-server', id: 'b' }, 'started');
     const up = await c.waitFor('backend 1 up', isChange(1, true), 5000);
-    // Two successes a full interval apart: at least one interval, at most rise intervals.
-    expect(up.t - started.t).toBeGreaterThanOrEqual(TIMING.intervalMs - 20);
+    // Two successes a full interval apart (no quicker probes on the way up): at most rise intervals.
     expect(up.t - started.t).toBeLessThanOrEqual(TIMING.rise * TIMING.intervalMs + SLACK_MS);
+    const firstAccept = c.events.find((e) => e.ev === 'accept' && e.id === 'b' && e.t > started.t)!;
+    expect(up.t - firstAccept.t).toBeGreaterThanOrEqual(TIMING.intervalMs - 10);
+    expect(up.t - firstAccept.t).toBeLessThanOrEqual(TIMING.intervalMs + 100);
     expect(c.events.filter((e) => e.ev === 'log').map((e) => e.line)).toContainEqual(expect.stringMatching(/^lb web: backend 198\.51\.100\.12 up \(2 ok, [\d.]+ ms\)$/));
 
     snap = await snapshot(c);

@@ -4,7 +4,8 @@
 // checker both live here. Runs the built code (dist/, built by the test
 // global setup). SPEC (JSON): { vips: VipConfig[], servers: [{ id, kind:
 // 'tcp' | 'http' | 'silent', address, port, status? }] }. 'silent' accepts
-// connections and never answers. Commands on stdin, one JSON per line:
+// connections and never answers; tcp and silent servers report each accept
+// (the probe times the test reads). Commands on stdin, one JSON per line:
 // start, stop-server, start-server, set-status, snapshot, quit. Events on
 // stdout, one JSON per line, with t = this process's performance.now().
 import http from 'node:http';
@@ -28,6 +29,7 @@ function listen(s) {
   } else {
     server = net.createServer((c) => {
       sockets.add(c);
+      emit({ ev: 'accept', id: s.id });
       c.on('error', () => {});
       c.on('close', () => sockets.delete(c));
       if (s.kind === 'tcp') c.end();
