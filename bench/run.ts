@@ -50,6 +50,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Firewall: classification at 10 / 1k / 10k VPC rules and 1k policies (vs the linear reference), first and established packets through the pipeline (vs no firewall), live vs nftables (root)',
     run: async () => (await import('./firewall/area.js')).runFirewallArea(),
   },
+  lb: {
+    title: 'Load balancer: Maglev table build (65537 x 100, 655373 x 1000; the paper: 1.8 and 22.9 ms)',
+    run: async () => (await import('./lb/area.js')).runLbArea(),
+  },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',
     run: async () => (await import('./pcap/read.js')).runPcapReadBench(),

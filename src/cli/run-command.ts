@@ -18,6 +18,7 @@ import type { TraceWriter } from '../trace/writer.js';
 import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
 import { PortBusyError } from '../runtime/port-lock.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
+import { lbStatus, lbSummary, reloadLoadBalancer } from './lb-status.js';
 
 export interface RunOptions {
   config: string;
@@ -85,6 +86,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   let lastCounters = dp.counters();
   let lastTime = performance.now();
   let lastNat = dp.nat();
+  let lastLb = dp.lb?.status() ?? [];
   const status = setInterval(() => {
     const now = performance.now();
     const cur = dp.ports();
@@ -104,12 +106,16 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     const nat = natStatus(dp.nat(), lastNat, counters, lastCounters, secs);
     lastNat = dp.nat();
     const firewall = dp.config.firewall && firewallStatus(counters, lastCounters, secs);
-    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + (nat?.text ?? '') + (firewall?.text ?? '') + dropText, {
+    const lbNow = dp.lb?.status();
+    const lb = lbNow && lbStatus(lbNow, lastLb, secs);
+    if (lbNow) lastLb = lbNow;
+    log(parts.map((p) => `${p.port}${p.up ? '' : ' (DOWN)'} in ${p.rxPps} out ${p.txPps} drop ${p.dropPps} pps`).join(' | ') + (nat?.text ?? '') + (firewall?.text ?? '') + (lb?.text ?? '') + dropText, {
       event: 'status',
       ports: parts,
       drops,
       ...(nat && { nat: nat.json }),
       ...(firewall && { firewall: firewall.json }),
+      ...(lb && { lb: lb.json }),
     });
     last = cur;
     lastCounters = counters;
@@ -118,6 +124,9 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   // SIGUSR1: every counter now, without stopping (`kill -USR1 PID`).
   const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, dp.config.notices, log, 'counters');
   process.on('SIGUSR1', onUsr1);
+  // SIGHUP: the config's loadBalancer section again (weights, backends), while packets flow.
+  const onHup = () => reloadLoadBalancer(opts.config, dp.lb, log);
+  process.on('SIGHUP', onHup);
 
   await new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals) => {
@@ -131,6 +140,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   });
   clearInterval(status);
   process.off('SIGUSR1', onUsr1);
+  process.off('SIGHUP', onHup);
   await dp.stop();
   if (traceWriter) {
     traceWriter.close();
@@ -142,6 +152,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     const rules = ruleHits(dp.config.firewall, hits);
     log(formatRuleHits(rules).join('\n'), { event: 'firewall-hits', rules });
   }
+  if (dp.lb) log(lbSummary(dp.lb.status()), { event: 'lb-backends', backends: dp.lb.status() });
   return 0;
 }
 

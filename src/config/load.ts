@@ -16,6 +16,9 @@ import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import { compileFirewall } from './firewall.js';
 import { salvageFirewall } from './firewall-schema.js';
+import { compileDecap, compileLoadBalancer } from './load-balancer.js';
+import { loadBalancerSchema } from './load-balancer-schema.js';
+import type { DecapConfig, LoadBalancerConfig } from '../lb/lb-config.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
@@ -44,6 +47,8 @@ export interface PortConfig {
   macDefaulted: boolean;
   /** Live I/O; default a TAP named after the port. */
   io: PortIo;
+  /** Unwrap IPIP/GUE to hosts behind this port (absent: none). */
+  decap: DecapConfig | undefined;
 }
 
 export interface StaticNeighbor {
@@ -67,6 +72,8 @@ export interface RouterConfig {
   conntrack: RawConfig['conntrack'];
   /** The firewall (absent: none; endpoints alone configure none). */
   firewall: FirewallPlan | undefined;
+  /** The L4 load balancer (absent: none). */
+  loadBalancer: LoadBalancerConfig | undefined;
   /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
   notices: ConfigNotices;
 }
@@ -157,6 +164,7 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portA
       conntrack: section(configSchema.shape.conntrack, o.conntrack),
       nat: o.nat === undefined ? undefined : withoutBadParts(natSchema, o.nat),
       ...salvageFirewall(o),
+      loadBalancer: o.loadBalancer === undefined ? undefined : withoutBadParts(loadBalancerSchema, o.loadBalancer),
     },
     brokenPorts,
     portAt,
@@ -225,6 +233,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       prefixLen: Number(len),
       mtu: p.mtu,
       io: p.io ?? { type: 'tap', vnetHdr: false, offload: false },
+      decap: compileDecap(p.decap, `${at(index)}.decap`, problems),
     };
   });
   const portIndex = new Map<string, number>();
@@ -352,8 +361,13 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   });
   const nat = compileNat(raw.nat, ports, problems);
   const firewall = compileFirewall(raw, baseDir, problems);
+  const lbWarnings: string[] = [];
+  // A port the schema rejected is missing from `ports`: no backend is then blamed for being off every subnet.
+  const portsComplete = parsed.success || portAt?.length === (js as { ports?: unknown[] }).ports?.length;
+  const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
   if (problems.length > 0) throw new ConfigError(source, problems);
-  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, notices: selected.notices };
+  selected.notices.warnings.push(...lbWarnings.map((w) => `${source}: ${w}`));
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, notices: selected.notices };
 }
 
 export function loadConfig(path: string): RouterConfig {

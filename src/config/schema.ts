@@ -7,6 +7,7 @@
 // messages; this file stays the YAML front end.
 import { z } from 'zod';
 import { firewallConfigShape } from './firewall-schema.js';
+import { decapSchema, loadBalancerSchema } from './load-balancer-schema.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -75,6 +76,8 @@ export const portSchema = z
     address: interfaceAddress,
     mtu: z.number().int('must be a whole number').min(68, 'must be at least 68 (RFC 791)').max(9216, 'must be at most 9216').default(1500),
     io: portIoSchema.optional(),
+    /** Unwrap IPIP/GUE addressed to hosts behind this port (load-balancer-schema.ts). */
+    decap: decapSchema.optional(),
   })
   .strict();
 
@@ -224,6 +227,8 @@ export const configSchema = z
       .default({ datagrams: 16, timeoutMs: 30_000 }),
     // The firewall: endpoints, namespaces, firewall, networkPolicies, networkPolicyFile (firewall-schema.ts).
     ...firewallConfigShape,
+    /** The L4 load balancer's VIPs and backends (load-balancer-schema.ts). */
+    loadBalancer: loadBalancerSchema.optional(),
   })
   .strict();
 

@@ -30,7 +30,19 @@ export const FlowState = {
   UNHELD: 21,
   /** Where a datagram's later fragments find the flow its first fragment belongs to. */
   FRAGMENT: 22,
-  COUNT: 23,
+  /**
+   * A load-balanced TCP flow by direct server return: only the client's
+   * side passes (the backend answers directly), so no TCP state machine;
+   * kept as long as an established connection.
+   */
+  LB_TCP: 23,
+  /** A direct-return TCP flow whose client sent FIN or RST: kept as long as a closing connection. */
+  LB_TCP_CLOSING: 24,
+  /** A load-balanced UDP flow by direct server return. */
+  LB_UDP: 25,
+  /** A client's session affinity to a backend (ClientIP): the idle limit is the VIP's, checked at use; this is the longest. */
+  LB_AFFINITY: 26,
+  COUNT: 27,
 } as const;
 
 export type TimeoutProfile = 'rfc' | 'cloud-nat';
@@ -64,5 +76,9 @@ export function timeoutTable(profile: TimeoutProfile): Float64Array {
   t[FlowState.HELD] = 2 ** 31 - 1;
   t[FlowState.UNHELD] = p.binding;
   t[FlowState.FRAGMENT] = p.fragment;
+  t[FlowState.LB_TCP] = p.tcpEstablished;
+  t[FlowState.LB_TCP_CLOSING] = p.tcpTransitory;
+  t[FlowState.LB_UDP] = p.udp;
+  t[FlowState.LB_AFFINITY] = 3 * 60 * MIN; // Kubernetes' default 10800 s; nat-tables raises it to the longest VIP's
   return t;
 }

@@ -22,6 +22,13 @@
 //   endpoint zone 4  (c, 0, 0, proto): with the cloud-nat profile, counts the
 //                    bindings of internal host c (its holds) against the
 //                    minimum of ports per endpoint it may use.
+//   affinity zone 5  (client, VIP address, VIP index, proto): the load
+//                    balancer's ClientIP session affinity; user word 0 is
+//                    the backend + 1 (src/lb/load-balancer.ts).
+//
+// A load-balanced flow holds its backend in FlowUser.DESTINATION_BINDING as
+// -(backend + 1) (a load-balanced flow never goes through a binding), so
+// the flow's end is counted against its backend (lbFlowEnded).
 //
 // Bindings and permits are created marked SEEN_REPLY, so the table never
 // evicts them as "flows without a reply".
@@ -33,7 +40,7 @@ import { POOL_PROTOCOLS, protoSlot } from './nat-tables.js';
 import { HELD_ONCE, hold, holders, unhold } from './refs.js';
 import type { NatRules } from './rules.js';
 
-export const Zone = { FLOW: 0, BINDING: 1, PERMIT: 2, FRAGMENT: 3, ENDPOINT: 4 } as const;
+export const Zone = { FLOW: 0, BINDING: 1, PERMIT: 2, FRAGMENT: 3, ENDPOINT: 4, AFFINITY: 5 } as const;
 
 /** The zone of an entry from word 3 of its key. */
 export function zoneOf(k3: number): number {
@@ -73,8 +80,10 @@ export class NatBindings {
   /** External address and port of the last bind(). */
   address = 0;
   port = 0;
-  /** When createFlow() returns FLOW_EXISTS: the other flow's value (id << 1 | dir). */
+  /** When createFlow() or insertEntry() returns FLOW_EXISTS: the other entry's value (id << 1 | dir). */
   existing = -1;
+  /** Called with the backend of each load-balanced flow that ends (expired or evicted), when a load balancer is configured. */
+  lbFlowEnded: ((backend: number) => void) | undefined;
 
   constructor(
     tables: NatTables,
@@ -269,6 +278,24 @@ export class NatBindings {
     this.releaseEvicted(nowMs);
   }
 
+  /**
+   * An entry of one key (both directions the same) holding `user0`, marked
+   * replied so that a full table does not evict it as a flow without an
+   * answer. Returns its id, FLOW_EXISTS (`existing` set) or TABLE_FULL.
+   */
+  insertEntry(k0: number, k1: number, k2: number, k3: number, state: number, nowMs: number, user0: number): number {
+    const t = this.flows;
+    t.userIn[0] = user0;
+    const id = t.insert(k0, k1, k2, k3, k0, k1, k2, k3, state, nowMs);
+    this.releaseEvicted(nowMs);
+    if (id >= 0) {
+      t.setFlags(id, FLAG_SEEN_REPLY);
+      return id;
+    }
+    if (id === FLOW_EXISTS) this.existing = t.existing;
+    return id;
+  }
+
   /** Drops the holds a flow would have taken over. */
   unholdAll(source: number, destination: number, permit: number, nowMs: number): void {
     if (source >= 0) unhold(this.flows, source, nowMs);
@@ -300,6 +327,7 @@ export class NatBindings {
 
   private releaseUser(source1: number, destination1: number, permit1: number, nowMs: number): void {
     this.unholdAll(source1 - 1, destination1 - 1, permit1 - 1, nowMs);
+    if (destination1 < 0 && this.lbFlowEnded !== undefined) this.lbFlowEnded(-destination1 - 1);
   }
 
   /** After an insert: a flow it evicted to make room gives back what it held. */
@@ -307,8 +335,10 @@ export class NatBindings {
     const t = this.flows;
     if (t.evictedId < 0) return;
     const u = t.evictedUser;
-    // Only flows are evictable (bindings and permits are marked as replied).
-    this.releaseUser(u[0], u[1], u[2], nowMs);
+    // Bindings, permits and affinity entries are marked as replied, so never
+    // evicted; a fragment entry may be, and holds nothing (its user words are
+    // a flow value and a generation, not holds).
+    if (zoneOf(t.keyWord(t.evictedId, 0, 3)) === Zone.FLOW) this.releaseUser(u[0], u[1], u[2], nowMs);
     t.evictedId = -1;
   }
 

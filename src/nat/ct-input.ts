@@ -19,6 +19,11 @@
 //
 // Later fragments carry no ports: they follow the flow their first fragment
 // found (a fragment entry), addresses only.
+//
+// The load balancer (src/lb/) starts here too: a new flow to a VIP gets its
+// backend (NAT mode: the destination translated to it, then routed); a
+// direct-return flow's packets, new or pinned, go to lb-forward instead of
+// routing, since their destination stays the VIP.
 import { FlowState } from '../conntrack/timeouts.js';
 import { segmentKind, TcpState, tcpTransition } from '../conntrack/tcp-state.js';
 import { CtMark, Fate, PacketFlag, type Batch } from '../pipeline/batch.js';
@@ -34,10 +39,11 @@ import { l4Word, rewriteIcmpError, rewriteTcpUdp, rewriteTuple } from './transla
 import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { OffloadMeta, VNET_HDR_F_NEEDS_CSUM } from '../pipeline/batch.js';
 import { internetChecksum } from '../wire/checksum.js';
+import type { FlowBalancer } from './flow-balancer.js';
 
 const spec = defineNode({
   name: 'ct-input',
-  next: { lookup: 'ip4-lookup' },
+  next: { lookup: 'ip4-lookup', lb: 'ip4-lookup' },
   drops: {
     tcpInvalid: 'a TCP segment that does not fit its connection state (nf_conntrack INVALID: a SYN-ACK from the side that sent the SYN, ...)',
     filtered: "unsolicited, to a NAT binding the filtering setting closes to this sender (RFC 4787 REQ-8, RFC 5382 REQ-4: dropped silently)",
@@ -46,6 +52,7 @@ const spec = defineNode({
     fragmentHoldFull: 'a later fragment before its first, with the hold buffer full',
     truncated: 'a TCP or UDP datagram too short for its header (nf_conntrack INVALID): neither translated nor judged, so dropped',
     policyChanged: "a flow's packet the firewall's newer rules deny (the flow was allowed by an older generation)",
+    lbNoBackend: 'a new flow to a load-balancer VIP none of whose backends is active (all down or drained)',
   },
   counters: {
     icmpErrorsTranslated: 'ICMP errors about a translated flow, translated (RFC 5508 REQ-4)',
@@ -75,6 +82,8 @@ export class CtInput extends PipelineNode<typeof spec> {
     slotBytes: number,
     /** The stateful firewall, when one is configured: flows it judged under an older generation are judged again. */
     private readonly firewall?: FlowPolicy,
+    /** The load balancer, when the config has VIPs. */
+    private readonly lb?: FlowBalancer,
   ) {
     super(spec);
     this.hold = new FragmentHold(slotBytes);
@@ -105,6 +114,7 @@ export class CtInput extends PipelineNode<typeof spec> {
       const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
       const fragField = ((b[o + 6] << 8) | b[o + 7]) & 0x3fff; // MF and offset
       if ((fragField & 0x1fff) !== 0) {
+        if (this.lb !== undefined && this.laterFragmentToVip(batch, s, src, dst, proto, now, d)) continue;
         const f = this.laterFragment(b, o, src, dst, proto);
         if (f === FRAGMENT_TRANSLATED) d.counters.add(this.counter.fragmentsFollowed, total);
         else if (f === FRAGMENT_UNKNOWN && (proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_ICMP)) {
@@ -181,6 +191,7 @@ export class CtInput extends PipelineNode<typeof spec> {
             flows.touch(id, now, dir);
           } else flows.touch(id, now, 0);
         } else flows.touch(id, now, dir);
+        if (this.lb !== undefined && flows.user(id, FlowUser.DESTINATION_BINDING) < 0 && this.lbFlowPacket(batch, s, id, dir, src, dst, ports, proto, total, now, d)) continue;
         const other = dir ^ 1;
         const ns = flows.keyWord(id, other, 1);
         const nd = flows.keyWord(id, other, 0);
@@ -196,9 +207,69 @@ export class CtInput extends PipelineNode<typeof spec> {
         vec[w++] = s;
         continue;
       }
-      if (this.noFlow(batch, s, o, l4, src, dst, ports, proto, d)) vec[w++] = s;
+      if (this.noFlow(batch, s, o, l4, src, dst, ports, proto, d)) {
+        if ((batch.flags[s] & PacketFlag.LB_DSR) !== 0) d.enqueue(this, N.lb, s);
+        else vec[w++] = s;
+      }
     }
     d.enqueueMany(this, N.lookup, vec, w);
+  }
+
+  /**
+   * A packet of a load-balanced flow (backend pinned in the flow). A
+   * direct-return flow's packet from the client goes to lb-forward (true):
+   * to its backend while that is active or draining, to another when it is
+   * down or removed. Replies, and NAT-mode flows (translated as any flow's),
+   * go on as usual (false).
+   */
+  private lbFlowPacket(batch: Batch, s: number, id: number, dir: number, src: number, dst: number, ports: number, proto: number, total: number, now: number, d: Dispatch): boolean {
+    const lb = this.lb!;
+    const flows = this.nat.flows;
+    let backend = -flows.user(id, FlowUser.DESTINATION_BINDING) - 1;
+    if (dir !== 0 || !lb.isDsr(backend)) {
+      if (dir === 0) lb.countPacket(backend, total);
+      return false;
+    }
+    if (proto === IPPROTO_TCP) {
+      // One side only: no TCP state machine, but a FIN or RST shortens the wait, and a new SYN restores it.
+      const st = flows.state(id);
+      const tcpFlags = batch.arena[batch.l3[s] + ((batch.arena[batch.l3[s]] & 0x0f) << 2) + 13];
+      if (st === FlowState.LB_TCP && (tcpFlags & 0x05) !== 0) flows.casState(id, st, FlowState.LB_TCP_CLOSING);
+      else if (st === FlowState.LB_TCP_CLOSING && (tcpFlags & 0x17) === 0x02) flows.casState(id, st, FlowState.LB_TCP);
+    }
+    const now2 = lb.pinned(backend, src, dst, ports, proto, now);
+    if (now2 !== backend) {
+      if (now2 < 0) {
+        d.drop(this, this.reason.lbNoBackend, s);
+        return true;
+      }
+      flows.setUser(id, FlowUser.DESTINATION_BINDING, -now2 - 1);
+      backend = now2;
+    }
+    batch.ctRef[s] = backend;
+    batch.flags[s] |= PacketFlag.LB_DSR;
+    d.enqueue(this, this.next.lb, s);
+    return true;
+  }
+
+  /**
+   * A later fragment to a direct-return VIP: to the backend its 3-tuple
+   * hashes to, as its first fragment was (true). NAT-mode VIPs' fragments
+   * follow their first fragment's flow like any translated flow's (false).
+   */
+  private laterFragmentToVip(batch: Batch, s: number, src: number, dst: number, proto: number, now: number, d: Dispatch): boolean {
+    const lb = this.lb!;
+    const v = lb.vipFor(dst, proto, -1);
+    if (v < 0 || lb.translates(v)) return false;
+    const backend = lb.pick(v, src, dst, 0, proto, true, now);
+    if (backend < 0) {
+      d.drop(this, this.reason.lbNoBackend, s);
+      return true;
+    }
+    batch.ctRef[s] = backend;
+    batch.flags[s] |= PacketFlag.LB_DSR;
+    d.enqueue(this, this.next.lb, s);
+    return true;
   }
 
   /** A packet without a flow: marks what nat-output should do. False when it was dropped here. */
@@ -210,6 +281,10 @@ export class CtInput extends PipelineNode<typeof spec> {
     batch.ctKey[key + 2] = ports;
     batch.ctKey[key + 3] = proto;
     if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return true;
+    if (this.lb !== undefined && (proto === IPPROTO_TCP || proto === IPPROTO_UDP)) {
+      const v = this.lb.vipFor(dst, proto, ports & 0xffff);
+      if (v >= 0) return this.toVip(batch, s, v, o, l4, src, dst, ports, proto, d);
+    }
     if (proto === IPPROTO_ICMP) {
       batch.ctMark[s] = CtMark.NEW; // queries start outbound only
       return true;
@@ -252,6 +327,30 @@ export class CtInput extends PipelineNode<typeof spec> {
       return false;
     }
     batch.ctMark[s] = CtMark.NEW;
+    return true;
+  }
+
+  /**
+   * A new flow's first packet to VIP v: its backend, pinned by nat-output
+   * when it starts the flow (CtMark.LB). NAT mode: the destination becomes
+   * the backend and the packet is routed; direct return: lb-forward takes
+   * it (PacketFlag.LB_DSR). False when there is no backend (dropped).
+   */
+  private toVip(batch: Batch, s: number, v: number, o: number, l4: number, src: number, dst: number, ports: number, proto: number, d: Dispatch): boolean {
+    const lb = this.lb!;
+    const b = batch.arena;
+    const firstFragment = (b[o + 6] & 0x20) !== 0;
+    const backend = lb.pick(v, src, dst, ports, proto, firstFragment, this.ctx.clock.nowMs());
+    if (backend < 0) {
+      d.drop(this, this.reason.lbNoBackend, s);
+      return false;
+    }
+    batch.ctMark[s] = CtMark.LB;
+    batch.ctRef[s] = backend;
+    if (lb.translates(v)) {
+      const partial = (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] & VNET_HDR_F_NEEDS_CSUM) !== 0;
+      rewriteTuple(b, o, l4, proto, src, lb.address(backend), ports >>> 16, ports & 0xffff, partial);
+    } else batch.flags[s] |= PacketFlag.LB_DSR;
     return true;
   }
 

@@ -22,6 +22,11 @@ export interface MasqueradeRule {
   /** Translate traffic to 169.254.0.0/16 too. */
   masqLinkLocal: boolean;
   ports: PortRange;
+  /**
+   * Made for the load balancer (a NAT-mode VIP with `snat: true` leaving by
+   * a port the config does not masquerade): only load-balanced flows use it.
+   */
+  lbOnly?: boolean;
 }
 
 export interface SnatRule {
@@ -73,7 +78,25 @@ export const MAX_POOL_ADDRESSES = 256;
  */
 export const NO_NAT: NatConfig = Object.freeze({ masquerade: [], snat: [], dnat: [], filtering: 'endpoint-independent', profile: 'rfc', minPortsPerEndpoint: 0 }) as NatConfig;
 
-/** The NAT config connection tracking runs with: the config's, NO_NAT when only the firewall needs flows, undefined when nothing stateful is configured. */
-export function trackingConfig(config: { nat: NatConfig | undefined; firewall?: unknown }): NatConfig | undefined {
-  return config.nat ?? (config.firewall !== undefined ? NO_NAT : undefined);
+/**
+ * The NAT config connection tracking runs with: the config's, NO_NAT when
+ * only the firewall or the load balancer needs flows, undefined when nothing
+ * stateful is configured. A NAT-mode VIP with `snat: true` translates the
+ * client's source to the egress port's address: ports the config does not
+ * masquerade get a masquerade rule only load-balanced flows use (lbOnly).
+ */
+export function trackingConfig(config: {
+  nat: NatConfig | undefined;
+  firewall?: unknown;
+  loadBalancer?: { vips: readonly { mode: string; snat: boolean }[] } | undefined;
+  ports?: readonly unknown[];
+}): NatConfig | undefined {
+  const base = config.nat ?? (config.firewall !== undefined || config.loadBalancer !== undefined ? NO_NAT : undefined);
+  if (base === undefined || config.ports === undefined || !(config.loadBalancer?.vips.some((v) => v.mode === 'nat' && v.snat) ?? false)) return base;
+  const masqueraded = new Set(base.masquerade.map((r) => r.outPort));
+  const extra: MasqueradeRule[] = [];
+  for (let p = 0; p < config.ports.length; p++) {
+    if (!masqueraded.has(p)) extra.push({ outPort: p, nonMasquerade: [], masqLinkLocal: true, ports: DEFAULT_NAT_PORTS, lbOnly: true });
+  }
+  return { ...base, masquerade: [...base.masquerade, ...extra] };
 }

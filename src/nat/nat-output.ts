@@ -23,6 +23,13 @@
 // allowed carries PacketFlag.TRACK and starts a flow here even where no NAT
 // rule translates it (so its replies pass as the flow's), stamped with the
 // firewall generation that judged it.
+//
+// A load-balanced first packet (CtMark.LB, backend in ctRef) always starts
+// a flow, pinned to its backend. Direct return: keyed as it came both ways
+// (nothing is translated, and no TCP state machine runs, since only the
+// client's side passes); tunnel modes then go to lb-encap. NAT mode: the
+// source rules apply as to any flow, and a VIP with `snat: true` takes the
+// egress port's address whatever they say.
 import { opensConnection, Segment, segmentKind, TcpState } from '../conntrack/tcp-state.js';
 import { FlowState } from '../conntrack/timeouts.js';
 import { CtMark, OffloadMeta, PacketFlag, VNET_HDR_F_NEEDS_CSUM, type Batch } from '../pipeline/batch.js';
@@ -38,10 +45,11 @@ import { Filtering, NO_RULE, type NatRules } from './rules.js';
 import { rewriteTcpUdp, rewriteTuple } from './translate.js';
 import { describeTuple } from './describe.js';
 import type { FlowPolicy } from './flow-policy.js';
+import type { FlowBalancer } from './flow-balancer.js';
 
 const spec = defineNode({
   name: 'nat-output',
-  next: { rewrite: 'ip4-rewrite', icmpError: 'icmp-error' },
+  next: { rewrite: 'ip4-rewrite', icmpError: 'icmp-error', encap: 'ip4-rewrite' },
   drops: {
     tableFull: 'the flow table has no room for a new flow (ICMP unreachable code 13 sent, RFC 5508 REQ-8)',
     outOfPorts: "the rule's ports of the paired external address are all in use (out of resources)",
@@ -66,9 +74,15 @@ export class NatOutput extends PipelineNode<typeof spec> {
     private readonly rules: NatRules,
     /** The stateful firewall, when one is configured: each flow records the generation that judged it. */
     private readonly firewall?: FlowPolicy,
+    /** The load balancer, when the config has VIPs. */
+    private readonly lb?: FlowBalancer,
   ) {
     super(spec);
+    this.encapsulates = lb?.encapsulates ?? false;
   }
+
+  /** Some VIP tunnels its packets: those flagged LB_DSR go to lb-encap. */
+  private readonly encapsulates: boolean;
 
   private firewallGeneration(): number {
     return this.firewall === undefined ? 0 : this.firewall.generation;
@@ -82,9 +96,14 @@ export class NatOutput extends PipelineNode<typeof spec> {
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const mark = batch.ctMark;
     let w = 0;
+    const encap = this.encapsulates;
+    const flags = batch.flags;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      if (mark[s] === CtMark.NONE || this.start(batch, s, d)) vec[w++] = s;
+      if (mark[s] === CtMark.NONE || this.start(batch, s, d)) {
+        if (encap && (flags[s] & PacketFlag.LB_DSR) !== 0) d.enqueue(this, this.next.encap, s);
+        else vec[w++] = s;
+      }
     }
     d.enqueueMany(this, this.next.rewrite, vec, w);
   }
@@ -110,7 +129,14 @@ export class NatOutput extends PipelineNode<typeof spec> {
     const sport = ports >>> 16;
     let rule: number;
     let through = -1; // the binding ct-input translated the destination to
-    if (m === CtMark.VIA_BINDING) {
+    let backend = -1; // the load-balancer backend ct-input chose
+    let dsr = false;
+    if (m === CtMark.LB) {
+      backend = batch.ctRef[s];
+      const lb = this.lb!;
+      dsr = lb.isDsr(backend);
+      rule = dsr ? NO_RULE : lb.snat(backend) ? this.rules.lbSourceRule(batch.txPort[s]) : this.rules.sourceRule(batch.txPort[s], src, dst, proto);
+    } else if (m === CtMark.VIA_BINDING) {
       through = batch.ctRef[s];
       // Hairpin: from inside, so the source is translated by the binding's rule as if it left by its port.
       rule = batch.rxPort[s] !== this.rules.outPort[this.nat.bindingRule(through)] ? this.nat.bindingRule(through) : NO_RULE;
@@ -130,7 +156,10 @@ export class NatOutput extends PipelineNode<typeof spec> {
     }
     const now = this.clock.nowMs();
     let state: number;
-    if (proto === IPPROTO_TCP) {
+    if (dsr) {
+      // Mid-connection segments too: another instance (ECMP) or worker may have seen the SYN.
+      state = proto === IPPROTO_TCP ? ((b[l4 + 13] & 0x05) !== 0 ? FlowState.LB_TCP_CLOSING : FlowState.LB_TCP) : FlowState.LB_UDP;
+    } else if (proto === IPPROTO_TCP) {
       const seg = segmentKind(b[l4 + 13]);
       if (!opensConnection(seg)) return this.fail(batch, s, m, R.notOpening, d);
       state = seg === Segment.SYN ? TcpState.SYN_SENT : TcpState.ESTABLISHED;
@@ -166,7 +195,8 @@ export class NatOutput extends PipelineNode<typeof spec> {
     const id = this.nat.createFlow(
       batch.ctKey[key], batch.ctKey[key + 1], batch.ctKey[key + 2], proto,
       dst, newSrc, replyPorts, proto,
-      state, now, source, through, permit, this.firewallGeneration(),
+      // A load-balanced flow holds its backend where a binding would be: -(backend + 1) (bindings.ts).
+      state, now, source, backend >= 0 ? -backend - 2 : through, permit, this.firewallGeneration(),
     );
     if (id === FLOW_EXISTS) {
       // Another worker started the same flow meanwhile: translate as it does.
@@ -174,6 +204,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     }
     if (id < 0) return this.tableFull(batch, s, m, d);
     d.counters.add(this.counter.flowsCreated, batch.length[s]);
+    if (backend >= 0) this.lb!.flowStarted(backend, id);
     if (through >= 0 && rule !== NO_RULE) d.counters.add(this.counter.bindingsHairpinned, batch.length[s]);
     if (newSrc !== src || newSport !== sport) {
       if (proto === IPPROTO_ICMP) rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, newSport, this.partial(batch, s));
@@ -225,7 +256,7 @@ function partialChecksum(batch: Batch, s: number): boolean {
  * address it was translated to. The firewall's reject uses it too.
  */
 export function restoreArrivedDestination(batch: Batch, s: number, m: number): void {
-  if (m !== CtMark.DNAT && m !== CtMark.VIA_BINDING) return;
+  if (m !== CtMark.DNAT && m !== CtMark.VIA_BINDING && m !== CtMark.LB) return;
   const b = batch.arena;
   const o = batch.l3[s];
   const key = s << 2;

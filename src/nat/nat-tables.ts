@@ -9,7 +9,7 @@
 // each address of its pool. Each (rule, address) has three allocators over
 // the rule's port range, for TCP, UDP and ICMP query ids (a port in use for
 // TCP is free for UDP, as in Linux).
-import { timeoutTable } from '../conntrack/timeouts.js';
+import { FlowState, timeoutTable } from '../conntrack/timeouts.js';
 import { FlowTable, type FlowTableBuffers, type WorkerFlowStats } from '../flow/flow-table.js';
 import { PortAllocator } from '../flow/port-allocator.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
@@ -57,11 +57,14 @@ export interface NatTableOptions {
   capacity: number;
   workers: number;
   seed?: number;
+  /** The longest session affinity of the load balancer's VIPs (ms): how long an idle affinity entry is kept. */
+  affinityMs?: number;
 }
 
 /** Creates the shared NAT state for `workers` workers. */
 export function createNatTables(nat: NatConfig, portAddress: ArrayLike<number>, opts: NatTableOptions): NatBuffers {
   const timeouts = timeoutTable(nat.profile);
+  if (opts.affinityMs !== undefined) timeouts[FlowState.LB_AFFINITY] = Math.max(timeouts[FlowState.LB_AFFINITY], opts.affinityMs);
   const flows = FlowTable.create({ capacity: opts.capacity, workers: opts.workers, timeoutsMs: Array.from(timeouts, (t) => Math.min(t, 2 ** 31 - 1)), seed: opts.seed });
   const ports: SharedArrayBuffer[] = [];
   for (const pool of natPools(nat, portAddress)) {

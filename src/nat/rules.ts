@@ -33,6 +33,8 @@ export class NatRules {
   private readonly masqByPort: Int32Array;
   private readonly nonMasq: { net: number; mask: number }[][];
   private readonly masqLinkLocal: boolean[];
+  /** Masquerade rules only load-balanced flows use (nat-config.ts lbOnly). */
+  private readonly masqLbOnly: boolean[];
   // DNAT
   readonly dnatCount: number;
   private readonly dnatInPort: Int32Array;
@@ -62,6 +64,7 @@ export class NatRules {
     this.masqByPort = new Int32Array(portCount).fill(NO_RULE);
     this.nonMasq = nat.masquerade.map((r) => r.nonMasquerade.map((x) => ({ net: x.net | 0, mask: x.mask | 0 })));
     this.masqLinkLocal = nat.masquerade.map((r) => r.masqLinkLocal);
+    this.masqLbOnly = nat.masquerade.map((r) => r.lbOnly === true);
     let pool = 0;
     nat.masquerade.forEach((r, i) => {
       this.outPort[i] = r.outPort;
@@ -93,7 +96,7 @@ export class NatRules {
     this.dnatHi = Int32Array.from(nat.dnat, (r) => r.dports.hi);
     this.dnatTo = Int32Array.from(nat.dnat, (r) => r.to | 0);
     this.dnatToPort = Int32Array.from(nat.dnat, (r) => r.toPort);
-    this.external = new Set([...nat.masquerade.map((r) => portAddress[r.outPort] | 0), ...nat.snat.flatMap((r) => r.addresses.map((a) => a | 0))]);
+    this.external = new Set([...nat.masquerade.filter((r) => r.lbOnly !== true).map((r) => portAddress[r.outPort] | 0), ...nat.snat.flatMap((r) => r.addresses.map((a) => a | 0))]);
     const own = new Set(Array.from(portAddress, (a) => a | 0));
     this.poolOnly = new Set(nat.snat.flatMap((r) => r.addresses.map((a) => a | 0)).filter((a) => !own.has(a)));
   }
@@ -107,10 +110,18 @@ export class NatRules {
       return i;
     }
     const i = txPort < this.masqByPort.length ? this.masqByPort[txPort] : NO_RULE;
-    if (i === NO_RULE) return NO_RULE;
+    if (i === NO_RULE || this.masqLbOnly[i]) return NO_RULE;
     if (!this.masqLinkLocal[i] && (dst & LINK_LOCAL_MASK) === LINK_LOCAL_NET) return NO_RULE;
     for (const x of this.nonMasq[i]) if ((dst & x.mask) === x.net) return NO_RULE;
     return i;
+  }
+
+  /**
+   * The masquerade rule of the egress port for a load-balanced flow of a VIP
+   * with `snat: true`: the port's address, whatever the destination.
+   */
+  lbSourceRule(txPort: number): number {
+    return txPort < this.masqByPort.length ? this.masqByPort[txPort] : NO_RULE;
   }
 
   /** The DNAT rule for a packet arriving on `rxPort`, or NO_RULE. */
@@ -123,7 +134,7 @@ export class NatRules {
 
   /** A port some source rule translates traffic out of (where outside traffic comes in). */
   isOutside(port: number): boolean {
-    for (let i = 0; i < this.count; i++) if (this.outPort[i] === port) return true;
+    for (let i = 0; i < this.count; i++) if (this.outPort[i] === port && !(i < this.masqCount && this.masqLbOnly[i])) return true;
     return false;
   }
 

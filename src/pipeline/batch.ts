@@ -82,6 +82,12 @@ export const PacketFlag = {
    * the flow's (a stateful firewall).
    */
   TRACK: 64,
+  /**
+   * Goes to the load-balancer backend in Batch.ctRef by direct server
+   * return (src/lb/): lb-forward routes it to the backend, and for the
+   * tunnel modes lb-encap wraps it after nat-output has started its flow.
+   */
+  LB_DSR: 128,
 } as const;
 
 /** Batch.ctMark: what nat-output does with a packet that has no flow yet. */
@@ -94,6 +100,8 @@ export const CtMark = {
   DNAT: 2,
   /** Destination translated to the internal endpoint of binding ctRef (inbound through a binding, or hairpin). */
   VIA_BINDING: 3,
+  /** To a load-balancer VIP: backend ctRef was chosen (NAT mode: the destination translated to it): a new flow pinned to it. */
+  LB: 4,
 } as const;
 
 /** What became of a received packet, counted once per packet by its rx port (Graph.fateByRxPort). */

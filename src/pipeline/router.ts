@@ -34,6 +34,12 @@ import { trackingConfig } from '../nat/nat-config.js';
 import { Firewall } from '../firewall/firewall.js';
 import { FirewallClassifier } from '../firewall/classifier.js';
 import { FirewallNode } from '../firewall/firewall-node.js';
+import type { LbBuffers } from '../lb/lb-tables.js';
+import { LbControl } from '../lb/lb-control.js';
+import { LoadBalancer } from '../lb/load-balancer.js';
+import { LbForward } from '../lb/lb-forward.js';
+import { LbEncap } from '../lb/lb-encap.js';
+import { LbDecap } from '../lb/lb-decap.js';
 
 export interface RouterOptions {
   clock?: Clock;
@@ -57,6 +63,12 @@ export interface RouterOptions {
   nat?: { buffers: NatBuffers; worker: number };
   /** Where this router counts the firewall's rule hits (a worker's SharedArrayBuffer of Firewall.hitsBytes). */
   firewallHits?: ArrayBufferLike;
+  /**
+   * The load balancer's tables the workers share (LbControl on the main
+   * thread) and this router's worker index. Without it a router with VIPs
+   * builds its own tables, for one worker (replay, tests): `lbControl`.
+   */
+  lb?: { buffers: LbBuffers; worker: number };
 }
 
 /** Largest frame the NAT's fragment hold keeps (fragments are cut to an MTU; 9000-byte jumbo frames fit). */
@@ -80,6 +92,10 @@ export class Router {
   /** The stateful firewall, when the config has one. */
   readonly firewall: Firewall | undefined;
   readonly natTables: NatTables | undefined;
+  /** The load balancer, when the config has VIPs. */
+  readonly lb: LoadBalancer | undefined;
+  /** The load balancer's tables, when this router made its own (no `lb` option). */
+  readonly lbControl: LbControl | undefined;
   private ctInput: CtInput | undefined;
 
   constructor(config: RouterConfig, fib: FibLookup, nexthops: NexthopTable, opts: RouterOptions) {
@@ -109,8 +125,16 @@ export class Router {
       .add(new Ip4Output(ctx, this.arp.neighbors))
       .add(this.arpResolve);
     const tracking = trackingConfig(config);
+    const lbConfig = config.loadBalancer;
+    // Where a routed packet goes after ip4-lookup: the tunnel terminator, the firewall, nat-output, ip4-rewrite.
+    const afterRouting: string[] = [];
+    if (config.ports.some((p) => p.decap !== undefined)) {
+      this.graph.add(new LbDecap(ctx, config.ports.map((p) => p.decap)));
+      afterRouting.push('lb-decap');
+    }
     if (tracking !== undefined) {
-      const buffers = opts.nat?.buffers ?? createNatTables(tracking, ctx.ports.address, { capacity: config.conntrack.capacity, workers: 1 });
+      const affinityMs = lbConfig?.vips.reduce((m, v) => Math.max(m, v.affinity?.timeoutMs ?? 0), 0);
+      const buffers = opts.nat?.buffers ?? createNatTables(tracking, ctx.ports.address, { capacity: config.conntrack.capacity, workers: 1, affinityMs });
       const tables = attachNatTables(buffers, tracking, ctx.ports.address, opts.nat?.worker ?? 0);
       const rules = new NatRules(tracking, ctx.ports.count, ctx.ports.address);
       // Replies to an SNAT pool address come to the rule's port: answer ARP for it there.
@@ -119,14 +143,40 @@ export class Router {
       this.natTables = tables;
       const firewall = config.firewall === undefined ? undefined : new Firewall(FirewallClassifier.build(config.firewall), opts.firewallHits);
       this.firewall = firewall;
+      let lb: LoadBalancer | undefined;
+      if (lbConfig !== undefined) {
+        if (opts.lb === undefined) this.lbControl = LbControl.create(lbConfig, 1);
+        lb = new LoadBalancer(lbConfig, opts.lb?.buffers ?? this.lbControl!.tables.buffers, opts.lb?.worker ?? 0, this.nat);
+        this.lb = lb;
+        // A VIP on a connected subnet is answered for there (clients may reach it without a route).
+        for (const v of lbConfig.vips) {
+          config.ports.forEach((p, i) => {
+            const mask = p.prefixLen === 0 ? 0 : (-1 << (32 - p.prefixLen)) | 0;
+            if (((v.address ^ p.address) & mask) === 0) ctx.ports.answerArpFor(i, v.address);
+          });
+        }
+      }
       // Tracking before routing, on every path into it; the filter after routing; flows start after that.
       this.graph
-        .add((this.ctInput = new CtInput(ctx, this.nat, rules, Math.min(opts.maxFrame, MAX_HELD_FRAGMENT), firewall)))
-        .add(new NatOutput(clock, this.nat, rules, firewall))
+        .add((this.ctInput = new CtInput(ctx, this.nat, rules, Math.min(opts.maxFrame, MAX_HELD_FRAGMENT), firewall, lb)))
+        .add(new NatOutput(clock, this.nat, rules, firewall, lb))
         .redirect('ip4-input', 'lookup', 'ct-input')
-        .redirect('icmp-error', 'lookup', 'ct-input')
-        .redirect('ip4-lookup', 'rewrite', 'nat-output');
-      if (firewall !== undefined) this.graph.add(new FirewallNode(firewall)).redirect('ip4-lookup', 'rewrite', 'firewall');
+        .redirect('icmp-error', 'lookup', 'ct-input');
+      if (firewall !== undefined) {
+        this.graph.add(new FirewallNode(firewall));
+        afterRouting.push('firewall');
+      }
+      afterRouting.push('nat-output');
+      if (lb !== undefined) {
+        // Direct-return packets skip routing: lb-forward picks their way, then on as routed packets go.
+        this.graph.add(new LbForward(ctx, lb)).redirect('ct-input', 'lb', 'lb-forward');
+        if (firewall !== undefined) this.graph.redirect('lb-forward', 'out', 'firewall');
+        if (lb.encapsulates) this.graph.add(new LbEncap(ctx, lb)).redirect('nat-output', 'encap', 'lb-encap');
+      }
+    }
+    if (afterRouting.length > 0) {
+      this.graph.redirect('ip4-lookup', 'rewrite', afterRouting[0]);
+      if (afterRouting[0] === 'lb-decap' && afterRouting.length > 1) this.graph.redirect('lb-decap', 'rewrite', afterRouting[1]);
     }
     this.graph.build(opts.counterBuffer);
     this.entryId = this.graph.node('ethernet-input').id;

@@ -2,6 +2,7 @@
 // ports, starts N packet workers over shared memory, sums their counters,
 // and stops them cleanly (drain, close, remove the TAPs it made).
 import { trackingConfig } from '../nat/nat-config.js';
+import { LbControl } from '../lb/lb-control.js';
 import { Firewall } from '../firewall/firewall.js';
 import { createNatTables, natOccupancy, type NatBuffers, type NatOccupancy } from '../nat/nat-tables.js';
 import { Worker } from 'node:worker_threads';
@@ -71,6 +72,8 @@ export class Dataplane {
     readonly compiled: CompiledFib,
     /** The NAT state the workers share, when the config has `nat:`. */
     private readonly natBuffers: NatBuffers | undefined,
+    /** The load balancer's tables and backends, when the config has VIPs. */
+    readonly lb: LbControl | undefined,
   ) {}
 
   /** Flow-table occupancy and NAT ports in use, or undefined when nothing is tracked. */
@@ -97,9 +100,13 @@ export class Dataplane {
     // NAT state every worker shares (flows of one connection reach different workers).
     const portAddresses = setup.config.ports.map((p) => p.address);
     const tracking = trackingConfig(setup.config);
-    const nat = tracking && createNatTables(tracking, portAddresses, { capacity: setup.config.conntrack.capacity, workers: opts.workers });
+    const lbConfig = setup.config.loadBalancer;
+    const affinityMs = lbConfig?.vips.reduce((m, v) => Math.max(m, v.affinity?.timeoutMs ?? 0), 0);
+    const nat = tracking && createNatTables(tracking, portAddresses, { capacity: setup.config.conntrack.capacity, workers: opts.workers, affinityMs });
+    // The load balancer's tables: built here, published to the workers as they change (health, reloads).
+    const lb = lbConfig && LbControl.create(lbConfig, opts.workers);
     // A router on the main thread only to learn the counter registry every worker builds (a read-only view of the NAT state).
-    const mainRouter = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame, nat: nat && { buffers: nat, worker: -1 } });
+    const mainRouter = new Router(setup.config, lpm, nexthops, { batchCapacity: shape.capacity, maxFrame: shape.maxFrame, nat: nat && { buffers: nat, worker: -1 }, lb: lb && { buffers: lb.tables.buffers, worker: 0 } });
     const registry = mainRouter.graph.registry;
     const trace = opts.trace && { ...opts.trace, budget: new SharedArrayBuffer(4) };
     const workers: RunningWorker[] = [];
@@ -112,7 +119,7 @@ export class Dataplane {
       const ioCounters = new SharedArrayBuffer(config.ports.length * IoCounter.COUNT * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
       const firewallHits = config.firewall && new SharedArrayBuffer(Firewall.hitsBytes(config.firewall));
-      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat };
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -127,7 +134,7 @@ export class Dataplane {
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
       workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
-    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat);
+    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb);
     try {
       await Promise.all(ready);
     } catch (e) {

@@ -1,6 +1,7 @@
 // What the main thread hands a packet worker at start: the config, the
 // published tables, which ports it serves and how to open them, and the
 // shared memory it counts into.
+import type { LbBuffers } from '../lb/lb-tables.js';
 import type { NatBuffers } from '../nat/nat-tables.js';
 import type { RouterConfig } from '../config/load.js';
 import type { FibBuffers } from '../route/fib-view.js';
@@ -36,6 +37,8 @@ export interface WorkerInit {
   icmpLimit: SharedArrayBuffer;
   /** The flow table and NAT state all workers share (src/nat/nat-tables.ts), when the config has `nat:` or a firewall. */
   nat: NatBuffers | undefined;
+  /** The load balancer's tables all workers share (LbControl), when the config has VIPs. */
+  lb?: LbBuffers;
   /** This worker's firewall rule hit counters (Firewall.hitsBytes), when the config has a firewall. */
   firewallHits?: SharedArrayBuffer;
   /** Packet trace (--trace): the filter (checked by the main thread) and the budget all workers draw from. */

@@ -42,6 +42,7 @@ try {
     icmpLimit: init.icmpLimit,
     nat: init.nat && { buffers: init.nat, worker: init.index },
     firewallHits: init.firewallHits,
+    lb: init.lb && { buffers: init.lb, worker: init.index },
   });
   const trace = init.trace;
   const tracer =

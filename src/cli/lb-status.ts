@@ -1,0 +1,66 @@
+// The load balancer's part of `dataplane run`'s output: per VIP on each
+// status line (backends up, new flows per second by backend), per backend
+// at stop, and the SIGHUP reload of the `loadBalancer:` section.
+import { ConfigError, loadConfig } from '../config/load.js';
+import type { BackendStatus, LbControl } from '../lb/lb-control.js';
+
+type Log = (text: string, obj: Record<string, unknown>) => void;
+
+/** " | lb web 3/3 up new 120/s (198.51.100.11 40, ...)" and its JSON, from two readings `secs` apart. */
+export function lbStatus(now: BackendStatus[], before: BackendStatus[], secs: number): { text: string; json: object } {
+  const byVip = new Map<string, { status: BackendStatus; perSec: number }[]>();
+  now.forEach((b, i) => {
+    const prev = before.find((p) => p.vip === b.vip && p.address === b.address) ?? before[i];
+    const perSec = Math.round((b.newFlows - (prev?.newFlows ?? 0)) / secs);
+    const list = byVip.get(b.vip) ?? [];
+    list.push({ status: b, perSec });
+    byVip.set(b.vip, list);
+  });
+  const parts: string[] = [];
+  const json: object[] = [];
+  for (const [vip, list] of byVip) {
+    const live = list.filter((x) => x.status.state !== 'removed');
+    const up = live.filter((x) => x.status.state === 'active' || x.status.state === 'draining').length;
+    const total = list.reduce((n, x) => n + x.perSec, 0);
+    parts.push(`lb ${vip} ${up}/${live.length} up new ${total}/s (${live.map((x) => `${x.status.address}${x.status.state === 'active' ? '' : ` ${x.status.state}`} ${x.perSec}`).join(', ')})`);
+    json.push({ vip, up, backends: live.map((x) => ({ address: x.status.address, state: x.status.state, newPerSec: x.perSec, activeFlows: x.status.activeFlows })) });
+  }
+  return { text: parts.map((p) => ` | ${p}`).join(''), json };
+}
+
+/** The stop summary's table: every backend's state, weight and counters. */
+export function lbSummary(status: BackendStatus[]): string {
+  const lines = ['load balancer (flows and packets per backend):'];
+  for (const b of status) {
+    const weight = b.effectiveWeight === b.weight ? `${b.weight}` : `${b.weight} (now ${b.effectiveWeight})`;
+    lines.push(`  ${b.vip.padEnd(12)} ${b.address.padEnd(15)} ${b.state.padEnd(8)} weight ${weight.padEnd(6)} new flows ${b.newFlows}, active ${b.activeFlows}, packets ${b.packets} (${b.bytes} B)`);
+  }
+  return lines.join('\n');
+}
+
+/**
+ * SIGHUP: reads the config file again and applies its `loadBalancer:`
+ * section (weights, added and removed backends). Anything else in the file
+ * needs a restart; a file that does not load changes nothing.
+ */
+export function reloadLoadBalancer(file: string, lb: LbControl | undefined, log: Log): void {
+  let next;
+  try {
+    next = loadConfig(file);
+  } catch (e) {
+    const msg = e instanceof ConfigError || e instanceof Error ? e.message : String(e);
+    log(`SIGHUP: ${file} not reloaded (nothing changed): ${msg}`, { event: 'reload-failed', file, message: msg });
+    return;
+  }
+  if (lb === undefined) {
+    const has = next.loadBalancer !== undefined;
+    log(`SIGHUP: nothing to reload${has ? ': adding a load balancer needs a restart' : ' (only the loadBalancer section reloads)'}`, { event: 'reload-failed', file, message: has ? 'adding a load balancer needs a restart' : 'no load balancer' });
+    return;
+  }
+  const r = lb.reload(next.loadBalancer);
+  if (r.problems.length > 0) {
+    log(`SIGHUP: ${file} not reloaded (nothing changed):\n  ${r.problems.join('\n  ')}`, { event: 'reload-failed', file, problems: r.problems });
+    return;
+  }
+  log(`SIGHUP: load balancer reloaded: ${r.changes.length === 0 ? 'no change' : r.changes.join('; ')}`, { event: 'reloaded', file, changes: r.changes });
+}
