@@ -1,36 +1,14 @@
 // Dynamic weights: every update within the slot bound, weights following the
-// load over several updates, never zero for a configured backend. The table
-// builder is a stand-in until src/lb/maglev.ts lands: weighted rendezvous
-// hashing per slot (each slot goes to the backend with the highest
-// -weight / ln(hash(slot, backend))), a consistent hash with weights whose
-// tables, like Maglev's, change in few slots when weights change a little.
+// load over several updates, never zero for a configured backend. Tables are
+// built by the real Maglev builder (src/lb/maglev.ts), as the runtime does.
 import { describe, expect, it } from 'vitest';
 import { boundedStep, DynamicWeights, MIN_FLOWS, slotDiff, targetWeights, type TableBuilder } from '../../src/lb/health/dynamic-weights.js';
+import { buildMaglev } from '../../src/lb/maglev.js';
 
-const TABLE = 1009;
+const TABLE = 65537;
+const BASE = 0xc6336400; // 198.51.100.0: backend i is 198.51.100.(11 + i)
 
-function mix(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-const rendezvous: TableBuilder = (weights) => {
-  const t = new Int32Array(TABLE).fill(-1);
-  for (let s = 0; s < TABLE; s++) {
-    let best = -Infinity;
-    for (let b = 0; b < weights.length; b++) {
-      if (weights[b] <= 0) continue;
-      const u = (mix(s * 7919 + b * 104729 + 1) + 0.5) / 2 ** 32;
-      const score = -weights[b] / Math.log(u);
-      if (score > best) {
-        best = score;
-        t[s] = b;
-      }
-    }
-  }
-  return t;
-};
+const maglev: TableBuilder = (weights) => buildMaglev(weights.map((weight, i) => ({ key: BASE + 11 + i, weight })), TABLE);
 
 function shares(table: Int32Array, n: number): number[] {
   const c = new Array<number>(n).fill(0);
@@ -52,9 +30,9 @@ describe('dynamic weights', () => {
   it('every update changes at most maxSlotShare x tableSize slots, and the bound is what limits it', () => {
     const configured = [100, 100, 100];
     const maxSlotShare = 0.02;
-    const dw = new DynamicWeights(configured, { signal: 'flows', intervalMs: 1000, maxSlotShare }, TABLE, rendezvous);
+    const dw = new DynamicWeights(configured, { signal: 'flows', intervalMs: 1000, maxSlotShare }, TABLE, maglev);
     const up = [true, true, true];
-    let table = rendezvous(dw.masked(up));
+    let table = maglev(dw.masked(up));
     let flows = [300, 300, 300];
     const steps: number[] = [];
     let moved = 0;
@@ -65,7 +43,7 @@ describe('dynamic weights', () => {
       const diff = slotDiff(table, r.table);
       expect(diff).toBeLessThanOrEqual(Math.floor(maxSlotShare * TABLE));
       expect(diff).toBe(r.movedSlots);
-      expect(r.table).toEqual(rendezvous(dw.masked(up)));
+      expect(slotDiff(r.table, maglev(dw.masked(up)))).toBe(0);
       steps.push(r.step);
       moved += diff;
       table = r.table;
@@ -76,9 +54,9 @@ describe('dynamic weights', () => {
 
   it('weights move toward the flow signal over several updates and the imbalance shrinks', () => {
     const configured = [100, 100, 100];
-    const dw = new DynamicWeights(configured, { signal: 'flows', intervalMs: 1000, maxSlotShare: 0.05 }, TABLE, rendezvous);
+    const dw = new DynamicWeights(configured, { signal: 'flows', intervalMs: 1000, maxSlotShare: 0.05 }, TABLE, maglev);
     const up = [true, true, true];
-    let table = rendezvous(configured);
+    let table = maglev(configured);
     // Backend 2 holds its flows twice as long: at equal shares it has twice the flows.
     const duration = [1, 1, 2];
     let flows = nextFlows([0, 0, 0], table, duration, 4000);
@@ -101,7 +79,7 @@ describe('dynamic weights', () => {
 
   it('latency: the slower backend loses weight, the others gain', () => {
     const configured = [100, 100, 100];
-    const dw = new DynamicWeights(configured, { signal: 'latency', intervalMs: 1000, maxSlotShare: 0.1 }, TABLE, rendezvous);
+    const dw = new DynamicWeights(configured, { signal: 'latency', intervalMs: 1000, maxSlotShare: 0.1 }, TABLE, maglev);
     const up = [true, true, true];
     let last = dw.weights;
     // A latency that does not fall as the backend gets fewer flows keeps pushing, down to the clamp.
@@ -115,13 +93,13 @@ describe('dynamic weights', () => {
     expect(last[0]).toBeCloseTo(last[1], 9);
     expect(last[0]).toBeGreaterThan(100);
     // Unknown latency (0) for all but one says nothing.
-    const quiet = new DynamicWeights(configured, { signal: 'latency', intervalMs: 1000, maxSlotShare: 0.1 }, TABLE, rendezvous);
+    const quiet = new DynamicWeights(configured, { signal: 'latency', intervalMs: 1000, maxSlotShare: 0.1 }, TABLE, maglev);
     expect(quiet.update({ latencyMs: [5, 0, 0], up }).step).toBe(0);
   });
 
   it('never zero for a backend with a configured weight; the clamp is [configured/4, configured x 4]; weight 0 stays a drain', () => {
     const configured = [100, 50, 0, 100];
-    const dw = new DynamicWeights(configured, { signal: 'both', intervalMs: 1000, maxSlotShare: 1 }, TABLE, rendezvous);
+    const dw = new DynamicWeights(configured, { signal: 'both', intervalMs: 1000, maxSlotShare: 1 }, TABLE, maglev);
     const up = [true, true, true, true];
     for (let k = 0; k < 60; k++) {
       // Backend 3 holds every flow and answers slowly: as bad as it gets.
@@ -139,7 +117,7 @@ describe('dynamic weights', () => {
 
   it('down backends: no slots, no say, their weight kept for their return', () => {
     const configured = [100, 100, 100];
-    const dw = new DynamicWeights(configured, { signal: 'flows', intervalMs: 1000, maxSlotShare: 0.5 }, TABLE, rendezvous);
+    const dw = new DynamicWeights(configured, { signal: 'flows', intervalMs: 1000, maxSlotShare: 0.5 }, TABLE, maglev);
     const up = [true, false, true];
     const r = dw.update({ flows: [100, 0, 300], up });
     expect(r.table.includes(1)).toBe(false);
@@ -153,7 +131,7 @@ describe('dynamic weights', () => {
     const up = [true, true];
     expect(targetWeights(configured, configured, { flows: [MIN_FLOWS - 1, 0], up }, 'flows')).toEqual(configured);
     expect(targetWeights(configured, configured, { flows: [500, 510], up }, 'flows')).toEqual(configured);
-    expect(boundedStep(configured, configured, up, rendezvous, 0)).toMatchObject({ movedSlots: 0, step: 0 });
+    expect(boundedStep(configured, configured, up, maglev, 0)).toMatchObject({ movedSlots: 0, step: 0 });
   });
 
   it('a signal without its input is a clear error', () => {
