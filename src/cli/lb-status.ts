@@ -2,7 +2,8 @@
 // status line (backends up, new flows per second by backend), per backend
 // at stop, and the SIGHUP reload of the `loadBalancer:` section.
 import { ConfigError, loadConfig } from '../config/load.js';
-import type { BackendStatus, LbControl } from '../lb/lb-control.js';
+import type { BackendStatus } from '../lb/lb-control.js';
+import type { LbSupervisor } from '../lb/lb-supervisor.js';
 
 type Log = (text: string, obj: Record<string, unknown>) => void;
 
@@ -43,7 +44,7 @@ export function lbSummary(status: BackendStatus[]): string {
  * section (weights, added and removed backends). Anything else in the file
  * needs a restart; a file that does not load changes nothing.
  */
-export function reloadLoadBalancer(file: string, lb: LbControl | undefined, log: Log): void {
+export function reloadLoadBalancer(file: string, lb: LbSupervisor | undefined, log: Log): void {
   let next;
   try {
     next = loadConfig(file);

@@ -19,6 +19,7 @@ import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
 import { PortBusyError } from '../runtime/port-lock.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 import { lbStatus, lbSummary, reloadLoadBalancer } from './lb-status.js';
+import { LbSupervisor } from '../lb/lb-supervisor.js';
 
 export interface RunOptions {
   config: string;
@@ -86,6 +87,9 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   let lastCounters = dp.counters();
   let lastTime = performance.now();
   let lastNat = dp.nat();
+  // Health checks and dynamic weights of the load balancer's backends, from this thread.
+  const lbSupervisor = dp.lb && new LbSupervisor(dp.lb, (line) => log(line, { event: 'lb', message: line }));
+  lbSupervisor?.start();
   let lastLb = dp.lb?.status() ?? [];
   const status = setInterval(() => {
     const now = performance.now();
@@ -125,7 +129,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, dp.config.notices, log, 'counters');
   process.on('SIGUSR1', onUsr1);
   // SIGHUP: the config's loadBalancer section again (weights, backends), while packets flow.
-  const onHup = () => reloadLoadBalancer(opts.config, dp.lb, log);
+  const onHup = () => reloadLoadBalancer(opts.config, lbSupervisor, log);
   process.on('SIGHUP', onHup);
 
   await new Promise<void>((resolve) => {
@@ -141,6 +145,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   clearInterval(status);
   process.off('SIGUSR1', onUsr1);
   process.off('SIGHUP', onHup);
+  lbSupervisor?.stop();
   await dp.stop();
   if (traceWriter) {
     traceWriter.close();

@@ -109,6 +109,16 @@ export class LbControl {
     return this.rebuild(v);
   }
 
+  /** VIP v's backends that are in the config now (not removed): their index (as setHealth takes it), address and configured weight. */
+  liveBackends(v: number): { index: number; address: number; weight: number }[] {
+    const r = this.vips[v];
+    const out: { index: number; address: number; weight: number }[] = [];
+    r.ids.forEach((id, j) => {
+      if (!r.removed[j]) out.push({ index: j, address: this.tables.backendAddress[id] >>> 0, weight: r.weights[j] });
+    });
+    return out;
+  }
+
   /** Active flows per backend of VIP v (config order): the dynamic-weights signal. */
   activeFlows(v: number): number[] {
     return this.vips[v].ids.map((id) => this.tables.activeFlows(id));
