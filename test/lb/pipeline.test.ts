@@ -143,6 +143,27 @@ describe('the load balancer in the router', () => {
     expect(tupleOf(h.one('lan', tcpFrame({ src: CLIENT, dst: VIP, dstMac: LAN_MAC, df: true }, 40002, 80, 0x10, 1440)).out[0].bytes).proto).toBe(4);
   });
 
+  it('a TCP super-packet (offload) for a tunnel-mode backend is cut into segments, each tunnelled whole', () => {
+    const h = new Harness(CONFIG, { largeSlots: true }, {}, (c: RouterConfig) => ({ ...c, loadBalancer: { vips: [vip('dsr-ipip')] } }));
+    const big = tcpFrame({ src: CLIENT, dst: VIP, dstMac: LAN_MAC, df: true }, 40005, 80, 0x18, 3000, 5000);
+    // GSO_TYPE TCPV4, GSO_SIZE 1000 (OffloadMeta: FLAGS, GSO_TYPE, HDR_LEN, GSO_SIZE, CSUM_START, CSUM_OFFSET).
+    const r = h.send([{ port: 'lan', frame: big, meta: [0, 1, 54, 1000, 0, 0] }]);
+    expect(r.out.length).toBe(3);
+    const backends = new Set<string>();
+    r.out.forEach((o, i) => {
+      const outer = tupleOf(o.bytes);
+      const inner = tupleOf(o.bytes, 34);
+      backends.add(outer.dst);
+      expect([o.port, outer.proto, outer.checksumsOk, inner.checksumsOk, flat(inner)]).toEqual(['wan', 4, true, true, `${CLIENT}:40005 > ${VIP}:80/6`]);
+      expect((o.bytes[36] << 8) | o.bytes[37]).toBe(40 + 1000);
+      const seq = ((o.bytes[34 + 24] << 24) | (o.bytes[34 + 25] << 16) | (o.bytes[34 + 26] << 8) | o.bytes[34 + 27]) >>> 0;
+      expect(seq).toBe(5000 + i * 1000);
+      expect(o.meta[1]).toBe(0);
+    });
+    expect(backends.size).toBe(1);
+    expect(r.counters['lb-encap/segments-made']).toBe(3);
+  });
+
   it('nat: the destination becomes the backend, its replies come back from the VIP; snat: the backend sees the dataplane\'s address', () => {
     const h = router([vip('nat')]);
     const o = h.one('lan', syn(40003)).out[0];
