@@ -4,6 +4,7 @@
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import type { LbSupervisor } from '../lb/lb-supervisor.js';
+import type { VipHealthSnapshot } from '../lb/health/health-checker.js';
 
 type Log = (text: string, obj: Record<string, unknown>) => void;
 
@@ -29,12 +30,14 @@ export function lbStatus(now: BackendStatus[], before: BackendStatus[], secs: nu
   return { text: parts.map((p) => ` | ${p}`).join(''), json };
 }
 
-/** The stop summary's table: every backend's state, weight and counters. */
-export function lbSummary(status: BackendStatus[]): string {
+/** The stop summary's table: every backend's state, weight and counters, and its health probes where it has a check. */
+export function lbSummary(status: BackendStatus[], health: VipHealthSnapshot[] = []): string {
   const lines = ['load balancer (flows and packets per backend):'];
   for (const b of status) {
-    const weight = b.effectiveWeight === b.weight ? `${b.weight}` : `${b.weight} (now ${b.effectiveWeight})`;
-    lines.push(`  ${b.vip.padEnd(12)} ${b.address.padEnd(15)} ${b.state.padEnd(8)} weight ${weight.padEnd(6)} new flows ${b.newFlows}, active ${b.activeFlows}, packets ${b.packets} (${b.bytes} B)`);
+    const weight = b.effectiveWeight === b.weight ? `${b.weight}` : `${b.weight} (now ${b.effectiveWeight.toFixed(1)})`;
+    const h = health.find((v) => v.name === b.vip)?.backends.find((x) => x.address === b.address);
+    const probes = h === undefined ? '' : `; probes ok ${h.probesOk}, failed ${h.probesFailed}, state changes ${h.transitions}${h.lastReason === '' ? '' : ` (last failure: ${h.lastReason})`}`;
+    lines.push(`  ${b.vip.padEnd(12)} ${b.address.padEnd(15)} ${b.state.padEnd(8)} weight ${weight.padEnd(6)} new flows ${b.newFlows}, active ${b.activeFlows}, packets ${b.packets} (${b.bytes} B)${probes}`);
   }
   return lines.join('\n');
 }

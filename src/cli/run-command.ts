@@ -145,6 +145,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   clearInterval(status);
   process.off('SIGUSR1', onUsr1);
   process.off('SIGHUP', onHup);
+  const lbHealth = lbSupervisor?.health() ?? [];
   lbSupervisor?.stop();
   await dp.stop();
   if (traceWriter) {
@@ -157,7 +158,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     const rules = ruleHits(dp.config.firewall, hits);
     log(formatRuleHits(rules).join('\n'), { event: 'firewall-hits', rules });
   }
-  if (dp.lb) log(lbSummary(dp.lb.status()), { event: 'lb-backends', backends: dp.lb.status() });
+  if (dp.lb) log(lbSummary(dp.lb.status(), lbHealth), { event: 'lb-backends', backends: dp.lb.status(), health: lbHealth });
   return 0;
 }
 
