@@ -77,10 +77,15 @@ export class LbForward extends PipelineNode<typeof spec> {
       const addr = lb.address(backend);
       batch.note[s] = backend;
       lb.countPacket(backend, total);
-      let nh = fib.lookup(addr >>> 0);
-      if (nh === NO_ROUTE) {
-        d.drop(this, R.backendUnreachable, s);
-        continue;
+      // The backend's route, remembered per backend while the FIB is the same object (an ECMP route is resolved per packet).
+      let nh = backend < this.routeOf.length && fib === this.routedBy ? this.routeOf[backend] : -1;
+      if (nh < 0) {
+        nh = fib.lookup(addr >>> 0);
+        if (nh === NO_ROUTE) {
+          d.drop(this, R.backendUnreachable, s);
+          continue;
+        }
+        this.remember(fib, backend, nh);
       }
       if (nexthops.kind[nh] === NexthopKind.ECMP) nh = nexthops.resolve(nh, flowHash(b, o));
       const kind = nexthops.kind[nh];
@@ -116,6 +121,20 @@ export class LbForward extends PipelineNode<typeof spec> {
       else d.enqueue(this, mode === LbMode.DSR_L2 ? N.rewrite : N.encap, s);
     }
     d.enqueueMany(this, N.out, vec, w);
+  }
+
+  /** Per backend id: its route's next hop (-1: not looked up), for the FIB `routedBy`. */
+  private routeOf = new Int32Array(0);
+  private routedBy: unknown = undefined;
+
+  private remember(fib: unknown, backend: number, nh: number): void {
+    if (fib !== this.routedBy || backend >= this.routeOf.length) {
+      const n = Math.max(64, this.lb.tables.backendCapacity, backend + 1);
+      if (this.routeOf.length < n) this.routeOf = new Int32Array(n);
+      this.routeOf.fill(-1);
+      this.routedBy = fib;
+    }
+    this.routeOf[backend] = nh;
   }
 
   /** The next hop that sends to the backend's own MAC on its link: a gateway entry naming the backend. */
