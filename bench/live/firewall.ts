@@ -25,7 +25,7 @@
 // process and ksoftirqd: the same per-process measure for both routers).
 // Before measuring, each subject must pass the admitted traffic and (with a
 // firewall) drop a probe to a port no rule opens.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, stateDir, type LabState } from '../../src/lab/lab.js';
@@ -36,7 +36,7 @@ import { LAB, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
-import { cpuSeconds, inNs, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
+import { cpuSeconds, groupCpuSeconds, inNs, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
 import { ksoftirqdPids, rateName, udpRun, type UdpRun } from './nat.js';
 
 const SECONDS = 3;
@@ -111,17 +111,6 @@ function trafgenNewFlows(dstMac: string, srcMac: string, dport: number): string 
   fill(0x41, 18)
 }
 `;
-}
-
-/** CPU seconds of a process and its children (trafgen's workers: their time reaches the parent only once reaped). */
-function groupCpuSeconds(pid: number): number {
-  let kids: number[];
-  try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
-  } catch {
-    return NaN;
-  }
-  return [pid, ...kids].reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
 }
 
 interface Gen {

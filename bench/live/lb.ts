@@ -19,7 +19,7 @@
 // a quiet second before) and generator+router+sink CPU (trafgen, the
 // dataplane process and ksoftirqd: the same per-process measure for both).
 // Before measuring, 300 new flows at 1,000 pps must reach all three backends.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { nsRun, nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
@@ -31,7 +31,7 @@ import { LB_LAB } from '../../src/lab/lb-topology.js';
 import type { LbModeName } from '../../src/lb/lb-config.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { cpuSeconds, inNs, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
+import { cpuSeconds, groupCpuSeconds, inNs, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
 import { ksoftirqdPids, rateName } from './nat.js';
 
 const SECONDS = 3;
@@ -101,17 +101,6 @@ function trafgenConfig(dstMac: string, srcMac: string, traffic: Traffic): string
   fill(0x41, 18)
 }
 `;
-}
-
-/** CPU seconds of a process and its children (trafgen's workers: their time reaches the parent only once reaped). */
-function groupCpuSeconds(pid: number): number {
-  let kids: number[];
-  try {
-    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
-  } catch {
-    return NaN;
-  }
-  return [pid, ...kids].reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
 }
 
 interface Gen {

@@ -55,6 +55,17 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/** CPU seconds of a process and its children (trafgen's workers: their time reaches the parent only once reaped). */
+export function groupCpuSeconds(pid: number): number {
+  let kids: number[];
+  try {
+    kids = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
+  } catch {
+    return NaN;
+  }
+  return [pid, ...kids].reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
+}
+
 /** Seconds of softirq + system time over all CPUs (for the kernel forwarder, which has no process). */
 export function systemCpuSeconds(): number {
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
