@@ -3,7 +3,7 @@
 // at stop, and the SIGHUP reload of the `loadBalancer:` section.
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
-import type { LbSupervisor } from '../lb/lb-supervisor.js';
+import type { LbSupervisor } from '../lb/health/supervisor.js';
 import type { VipHealthSnapshot } from '../lb/health/health-checker.js';
 
 type Log = (text: string, obj: Record<string, unknown>) => void;

@@ -19,7 +19,7 @@ import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
 import { PortBusyError } from '../runtime/port-lock.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 import { lbStatus, lbSummary, reloadLoadBalancer } from './lb-status.js';
-import { LbSupervisor } from '../lb/lb-supervisor.js';
+import { LbSupervisor } from '../lb/health/supervisor.js';
 
 export interface RunOptions {
   config: string;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { VipConfig } from '../../src/lb/lb-config.js';
 import { LbControl } from '../../src/lb/lb-control.js';
 import { BackendState } from '../../src/lb/lb-tables.js';
-import { LbSupervisor } from '../../src/lb/lb-supervisor.js';
+import { LbSupervisor } from '../../src/lb/health/supervisor.js';
 import { lbStatus, lbSummary, reloadLoadBalancer } from '../../src/cli/lb-status.js';
 import { parseIpv4 } from '../../src/route/prefix.js';
 

@@ -2,12 +2,12 @@
 // tables (LbControl), the health checker whose verdicts take backends out of
 // (and back into) them, the dynamic-weights loop, and SIGHUP reloads, after
 // which the checker and the weights start over on the new set of backends.
-import type { VipConfig, LoadBalancerConfig } from './lb-config.js';
-import type { LbControl } from './lb-control.js';
-import { HealthChecker, type VipHealthSnapshot } from './health/health-checker.js';
-import { DynamicWeights } from './health/dynamic-weights.js';
-import { buildMaglev } from './maglev.js';
-import { ipv4ToString } from '../wire/address.js';
+import type { VipConfig, LoadBalancerConfig } from '../lb-config.js';
+import type { LbControl } from '../lb-control.js';
+import { HealthChecker, type VipHealthSnapshot } from './health-checker.js';
+import { DynamicWeights } from './dynamic-weights.js';
+import { buildMaglev } from '../maglev.js';
+import { ipv4ToString } from '../../wire/address.js';
 
 type Log = (line: string) => void;
 
