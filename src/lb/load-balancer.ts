@@ -158,6 +158,11 @@ export class LoadBalancer implements FlowBalancer {
     this.counters[i + BackendCounter.BYTES] += bytes;
   }
 
+  flowMoved(from: number, to: number): void {
+    this.counters[from * BackendCounter.COUNT + BackendCounter.ENDED_FLOWS]++;
+    this.counters[to * BackendCounter.COUNT + BackendCounter.NEW_FLOWS]++;
+  }
+
   /** A flow pinned to backend b has started (flows ended are counted as the table ends them). */
   flowStarted(b: number, flowId: number): void {
     this.counters[b * BackendCounter.COUNT + BackendCounter.NEW_FLOWS]++;

@@ -244,6 +244,7 @@ export class CtInput extends PipelineNode<typeof spec> {
         return true;
       }
       flows.setUser(id, FlowUser.DESTINATION_BINDING, -now2 - 1);
+      lb.flowMoved(backend, now2);
       backend = now2;
     }
     batch.ctRef[s] = backend;

@@ -20,4 +20,6 @@ export interface FlowBalancer {
   address(b: number): number;
   countPacket(b: number, bytes: number): void;
   flowStarted(b: number, flowId: number): void;
+  /** A pinned flow moved from backend `from` (down or removed) to `to`: counted as ended there, started here. */
+  flowMoved(from: number, to: number): void;
 }

@@ -87,6 +87,7 @@ describe('the load balancer in the router', () => {
     for (let p = 3000; p < 3200; p++) expect(l2Backend(h.one('lan', syn(p)).out[0].bytes)).not.toBe(drained);
     // Down: nothing answers there, so its flows move (and stay where they moved).
     const down = BACKENDS[1];
+    const activeBefore = h.router.lbControl!.status().find((b) => b.address === down)!.activeFlows;
     h.router.lbControl!.setHealth(0, 1, false);
     for (const [p, b] of pinned) {
       const now = l2Backend(h.one('lan', ack(p)).out[0].bytes);
@@ -94,6 +95,12 @@ describe('the load balancer in the router', () => {
       else expect(now).toBe(b);
       expect(l2Backend(h.one('lan', ack(p)).out[0].bytes)).toBe(now);
     }
+    // The moved flows count as ended on the backend that went down, started on the one they moved to.
+    const st = h.router.lbControl!.status();
+    const moved = [...pinned.values()].filter((b) => b === down).length;
+    expect(moved).toBeGreaterThan(10);
+    expect(st.reduce((n, b) => n + b.activeFlows, 0)).toBe(300);
+    expect(st.find((b) => b.address === down)!.activeFlows).toBe(activeBefore - moved);
     // All out: no backend.
     h.router.lbControl!.setHealth(0, 2, false);
     const none = h.one('lan', syn(4000));
