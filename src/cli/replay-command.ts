@@ -1,6 +1,7 @@
 // `dataplane replay IN --config CFG --out OUT`: a capture through the
 // forwarding pipeline, offline, with the drop counters at the end.
 import { formatRuleHits } from '../firewall/firewall.js';
+import { lbSummary } from './lb-status.js';
 import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
@@ -30,6 +31,7 @@ function printSummary(s: ReplaySummary, notices: ConfigNotices): void {
   for (const n of names) out.push(`  ${n.padEnd(width)}  ${s.counters[n].packets}`);
   out.push(...configCounterLines(notices));
   if (s.firewall) out.push(...formatRuleHits(s.firewall));
+  if (s.lb) out.push(lbSummary(s.lb));
   process.stdout.write(out.join('\n') + '\n');
 }
 

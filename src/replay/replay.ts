@@ -3,6 +3,7 @@
 // pcapng file with one interface per port. Time is the capture's: the clock
 // follows the frames' timestamps, so ARP timeouts and the ICMP rate limit
 // behave as they would have on the wire.
+import type { BackendStatus } from '../lb/lb-control.js';
 import type { RouterConfig } from '../config/load.js';
 import { CaptureReader } from '../pcap/reader.js';
 import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
@@ -50,6 +51,8 @@ export interface ReplaySummary {
   traced?: number;
   /** The firewall's rules and policies with the first packets each decided, when there is a firewall. */
   firewall?: RuleHits[];
+  /** The load balancer's backends: state, weight, flows and packets (with VIPs). */
+  lb?: BackendStatus[];
 }
 
 export class ReplayError extends Error {
@@ -135,6 +138,7 @@ export function replayCapture(config: RouterConfig, input: string | Uint8Array, 
   const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut: out.framesOut, skipped: capture.skipped, ports: {}, counters: router.counters.nonZero() };
   if (traceWriter) summary.traced = traceWriter.written;
   if (config.firewall && router.firewall) summary.firewall = ruleHits(config.firewall, router.firewall.hits);
+  if (router.lbControl) summary.lb = router.lbControl.status();
   config.ports.forEach((p, i) => (summary.ports[p.name] = { rxFrames: capture.framesIn[i], txFrames: out.framesByPort[i], txBytes: out.bytesByPort[i] }));
   return summary;
 }

@@ -146,6 +146,9 @@ function replay(mode: LbModeName, cfg: string, input: string, tag: string): Map<
   // Everything the balancer sent went to a backend, one frame per flow.
   expect(bad.slice(0, 5), `frames that are not a balanced flow (${tag}); summary: ${r.stdout.slice(0, 800)}`).toEqual([]);
   expect(m.size, tag).toBe(FLOWS);
+  // The summary counts every flow against a backend of the VIP.
+  const summary = JSON.parse(r.stdout) as { lb?: { newFlows: number }[] };
+  expect(summary.lb?.reduce((n, b) => n + b.newFlows, 0), tag).toBe(FLOWS);
   return m;
 }
 
