@@ -4,6 +4,7 @@
 // 300 ms, timeout 150 ms, fall 3, rise 2, so a dead backend must be down
 // within fall x interval = 900 ms (detectionBoundMs); SLACK_MS allows for
 // timers running late on a loaded 2-core machine.
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nsRun } from '../../src/host/commands.js';
 import { detectionBoundMs } from '../../src/lb/health/health-checker.js';
@@ -14,6 +15,22 @@ import { skipIf } from '../skip.js';
 import { HealthChild, netnsDown, netnsSkipReason, netnsUp, SILENT_ADDRESS, type ChildEvent } from './health-netns.js';
 
 const TIMING = { intervalMs: 300, timeoutMs: 150, rise: 2, fall: 3 };
+
+/**
+ * Why this Node has no `raw-socket` (an optional dependency built with
+ * node-gyp: 1.8.1's nan headers do not build against Node 24's V8), or
+ * undefined when it loads. Without it the ICMP check reports so and leaves
+ * backends up (tested below); echo itself cannot be tested.
+ */
+function rawSocketMissing(): string | undefined {
+  try {
+    createRequire(import.meta.url)('raw-socket');
+    return undefined;
+  } catch (e) {
+    return `the optional package raw-socket does not load on Node ${process.version} (${(e as Error).message.split('\n')[0]}): icmp health checks are unavailable here`;
+  }
+}
+const RAW_SOCKET_MISSING = rawSocketMissing();
 const SLACK_MS = 250;
 const PORT = 8080;
 
@@ -165,7 +182,7 @@ describe('HealthChecker in a network namespace', skipIf(netnsSkipReason()), () =
     await c.quit();
   });
 
-  it('icmp: echo replies keep a backend up, a silent address goes down by timeouts', async () => {
+  it('icmp: echo replies keep a backend up, a silent address goes down by timeouts', skipIf(RAW_SOCKET_MISSING), async () => {
     const check: HealthCheckConfig = { type: 'icmp', ...TIMING };
     const c = child({ vips: [vip('ping', check, ['198.51.100.11', SILENT_ADDRESS])], servers: [] });
     await c.waitFor('ready', (e) => e.ev === 'ready', 10_000);
@@ -194,10 +211,13 @@ describe('HealthChecker in a network namespace', skipIf(netnsSkipReason()), () =
     await c.waitFor('ready', (e) => e.ev === 'ready', 10_000);
     c.send({ cmd: 'start' });
     const log = await c.waitFor('the icmp error', (e) => e.ev === 'log', 5000);
-    expect(log.line).toBe('lb ping: icmp health check not running: cannot open a raw ICMP socket: Operation not permitted (needs root or CAP_NET_RAW); its backends stay up');
+    // Without the package (a Node it does not build on) the error says that instead: as clear, as harmless.
+    const why = RAW_SOCKET_MISSING === undefined ? 'cannot open a raw ICMP socket: Operation not permitted (needs root or CAP_NET_RAW)' : /^the optional package raw-socket is not installed or not built .*Cannot find module 'raw-socket'/;
+    expect(log.line).toMatch(typeof why === 'string' ? new RegExp(`^lb ping: icmp health check not running: ${why.replace(/[()]/g, '\\$&')}; its backends stay up$`) : /^lb ping: icmp health check not running: the optional package raw-socket is not installed or not built .*; its backends stay up$/);
     await sleep(2 * TIMING.intervalMs);
     const snap = await snapshot(c);
-    expect(snap[0]).toMatchObject({ name: 'ping', error: 'cannot open a raw ICMP socket: Operation not permitted (needs root or CAP_NET_RAW)' });
+    expect(snap[0].name).toBe('ping');
+    expect(snap[0].error).toMatch(why);
     expect(snap[0].backends[0]).toMatchObject({ up: true, probesOk: 0, probesFailed: 0 });
     expect(snap[1].name).toBe('web');
     expect(snap[1].backends[0].probesOk).toBeGreaterThanOrEqual(1);
