@@ -54,14 +54,21 @@ export class LbDecap extends PipelineNode<typeof spec> {
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const kinds = this.ctx.nexthops.kind;
+    let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const port = batch.txPort[s];
-      if ((this.ipip[port] | this.gue[port]) === 0 || kinds[batch.nextHop[s]] !== NexthopKind.ATTACHED) continue;
+      if ((this.ipip[port] | this.gue[port]) === 0 || kinds[batch.nextHop[s]] !== NexthopKind.ATTACHED) {
+        vec[w++] = s;
+        continue;
+      }
       const o = batch.l3[s];
       const proto = b[o + 9];
       // Fragments of a tunnel are not reassembled here: they pass as they are.
-      if ((((b[o + 6] << 8) | b[o + 7]) & 0x3fff) !== 0) continue;
+      if ((((b[o + 6] << 8) | b[o + 7]) & 0x3fff) !== 0) {
+        vec[w++] = s;
+        continue;
+      }
       const end = o + ((b[o + 2] << 8) | b[o + 3]);
       const l4 = o + ((b[o] & 0x0f) << 2);
       let inner = -1;
@@ -74,7 +81,10 @@ export class LbDecap extends PipelineNode<typeof spec> {
         if (version === 1) inner = g;
         else if (version === 0 && (b[g] & 0x20) === 0 && b[g + 1] === IPPROTO_IPIP) inner = g + 4 + ((b[g] & 0x1f) << 2);
       }
-      if (inner < 0) continue;
+      if (inner < 0) {
+        vec[w++] = s;
+        continue;
+      }
       if (inner + 20 > end || b[inner] >> 4 !== 4) {
         d.drop(this, this.reason.badInner, s);
         continue;
@@ -90,8 +100,9 @@ export class LbDecap extends PipelineNode<typeof spec> {
       batch.nextHop[s] = this.toHost(port, host);
       batch.l3[s] = inner;
       batch.length[s] -= inner - o;
+      vec[w++] = s;
     }
-    d.enqueueMany(this, this.next.rewrite, vec, count);
+    d.enqueueMany(this, this.next.rewrite, vec, w);
   }
 
   /** The next hop that sends to `host`'s own MAC out of `port` (made once per host). */

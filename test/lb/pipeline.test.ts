@@ -238,6 +238,17 @@ describe('the load balancer in the router', () => {
     const r2 = h.one('lan', udpDataFrame({ src: '192.0.2.20', dst: BACKENDS[2], dstMac: LAN_MAC }, 50000, 6080, payload));
     expect([l2Backend(r2.out[0].bytes), flat(tupleOf(r2.out[0].bytes))]).toEqual([BACKENDS[2], `${CLIENT}:41000 > ${VIP}:80/6`]);
     expect(r2.counters['lb-decap/gue']).toBe(1);
+    // GUE version 1: the inner IPv4 header right after UDP (no GUE header).
+    const r3 = h.one('lan', udpDataFrame({ src: '192.0.2.20', dst: BACKENDS[0], dstMac: LAN_MAC }, 50001, 6080, inner));
+    expect([l2Backend(r3.out[0].bytes), flat(tupleOf(r3.out[0].bytes))]).toEqual([BACKENDS[0], `${CLIENT}:41000 > ${VIP}:80/6`]);
+    // A GUE control message, or a damaged inner header, is not delivered as a packet.
+    const control = new Uint8Array(payload);
+    control[0] = 0x20;
+    expect(flat(tupleOf(h.one('lan', udpDataFrame({ src: '192.0.2.20', dst: BACKENDS[0], dstMac: LAN_MAC }, 50002, 6080, control)).out[0].bytes))).toBe(`192.0.2.20:50002 > ${BACKENDS[0]}:6080/17`);
+    const damaged = new Uint8Array(payload);
+    damaged[4 + 10] ^= 0xff; // the inner header checksum
+    const bad = h.one('lan', udpDataFrame({ src: '192.0.2.20', dst: BACKENDS[0], dstMac: LAN_MAC }, 50003, 6080, damaged));
+    expect([bad.out.map((o) => flat(tupleOf(o.bytes))), bad.counters['lb-decap/bad-inner']]).toEqual([[], 1]);
     // Plain traffic to the backend passes untouched.
     expect(flat(tupleOf(h.one('lan', udpFrame({ src: CLIENT, dst: BACKENDS[0], dstMac: LAN_MAC }, 1, 6081)).out[0].bytes))).toBe(`${CLIENT}:1 > ${BACKENDS[0]}:6081/17`);
   });
