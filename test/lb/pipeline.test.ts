@@ -201,6 +201,22 @@ describe('the load balancer in the router', () => {
     }
   });
 
+  it('nat mode: later fragments follow their first fragment to its backend, in either order', () => {
+    const h = router([vip('nat', { protocol: 17, port: 0 })]);
+    for (let id = 1; id <= 12; id++) {
+      const src = `192.0.2.${140 + id}`;
+      const first = udpFrame({ src, dst: VIP, dstMac: LAN_MAC, id, mf: true }, 7000 + id, 9000, 64);
+      const later = rawIpFrame({ src, dst: VIP, dstMac: LAN_MAC, id, fragOffset: 72 }, 17, new Uint8Array(40));
+      // A later fragment that comes first is held, and goes on at the next batch after its first fragment found the flow.
+      const runs = id % 2 === 0 ? [h.one('lan', later), h.one('lan', first), h.send([])] : [h.one('lan', first), h.one('lan', later)];
+      const out = runs.flatMap((r) => r.out);
+      const dsts = out.map((o) => tupleOf(o.bytes).dst);
+      expect(dsts.length, `${id}: ${JSON.stringify(runs.map((r) => r.counters))}`).toBe(2);
+      expect(BACKENDS).toContain(dsts[0]);
+      expect(dsts[1]).toBe(dsts[0]);
+    }
+  });
+
   it('ClientIP affinity: one client\'s flows share a backend; after the timeout it may be chosen again', () => {
     const h = router([vip('dsr-l2', { affinity: { timeoutMs: 10_000, sourcePrefixLength: 32 } })]);
     const firstOf: string[] = [];
