@@ -96,7 +96,8 @@ describe("a TAP in the dataplane's own namespace", skipIf(skip), () => {
     first = spawn('ip', ['netns', 'exec', ns, process.execPath, CLI, 'run', '--config', config, '--workers', '2'], { stdio: ['ignore', 'pipe', 'pipe'] });
     first.stdout?.on('data', (d: Buffer) => (log += d.toString()));
     first.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-    for (let i = 0; i < 200 && !/dataplane running/.test(log); i++) await new Promise((r) => setTimeout(r, 50));
+    // The port lines follow the "running" line in writes of their own: wait for the port's.
+    for (let i = 0; i < 200 && !/lan: tap dp1pp0/.test(log); i++) await new Promise((r) => setTimeout(r, 50));
     expect(log).toMatch(/lan: tap dp1pp0 \(2 queues\)/);
   }, 30_000);
 
