@@ -6,7 +6,7 @@
 // Runs on the main thread (live) or in the router itself (replay, tests).
 import type { LoadBalancerConfig, VipConfig } from './lb-config.js';
 import { BACKEND_STATE_NAMES, BackendCounter, BackendState, LbTables } from './lb-tables.js';
-import { buildMaglev } from './maglev.js';
+import { buildMaglev, countMovedSlots } from './maglev.js';
 import { ipv4ToString } from '../wire/address.js';
 
 /** Room in the backend registry beyond the config's backends, for backends added by reloads. */
@@ -85,9 +85,7 @@ export class LbControl {
     const slots = buildMaglev(backends, r.config.tableSize, this.scratch[v]);
     const ids = new Int32Array(slots.length);
     for (let i = 0; i < slots.length; i++) ids[i] = slots[i] < 0 ? -1 : r.ids[slots[i]];
-    const before = this.tables.activeTable(v);
-    let moved = 0;
-    for (let i = 0; i < ids.length; i++) if (ids[i] !== before[i]) moved++;
+    const moved = countMovedSlots(this.tables.activeTable(v), ids);
     // States first: a backend leaving the table is DOWN/DRAINING before a worker can miss it there.
     r.ids.forEach((id, j) => this.tables.setState(id, this.stateOf(r, j)));
     this.tables.publish(v, ids);

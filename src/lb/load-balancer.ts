@@ -10,6 +10,7 @@
 // worker and every instance with the same config). Fragments hash on
 // (src, dst, protocol), so every fragment of a datagram reaches one backend.
 import { FlowState } from '../conntrack/timeouts.js';
+import { prefixMask } from '../route/prefix.js';
 import { FLAG_SEEN_REPLY, FLOW_EXISTS } from '../flow/flow-table.js';
 import type { NatBindings } from '../nat/bindings.js';
 import type { FlowBalancer } from '../nat/flow-balancer.js';
@@ -56,7 +57,7 @@ export class LoadBalancer implements FlowBalancer {
     this.vipGuePort = Int32Array.from(vips, (v) => v.guePort);
     this.vipPortMask = Int32Array.from(vips, (v) => lbPortMask(v.hash));
     this.vipAffinityMs = Float64Array.from(vips, (v) => v.affinity?.timeoutMs ?? 0);
-    this.vipAffinityMask = Int32Array.from(vips, (v) => (v.affinity === undefined || v.affinity.sourcePrefixLength === 0 ? 0 : (-1 << (32 - v.affinity.sourcePrefixLength)) | 0));
+    this.vipAffinityMask = Int32Array.from(vips, (v) => prefixMask(v.affinity?.sourcePrefixLength ?? 0) | 0);
     this.counters = this.tables.counters[worker];
     this.encapsulates = vips.some((v) => v.mode === 'dsr-ipip' || v.mode === 'dsr-gue');
     nat.lbFlowEnded = (b) => {

@@ -40,6 +40,7 @@ import { LoadBalancer } from '../lb/load-balancer.js';
 import { LbForward } from '../lb/lb-forward.js';
 import { LbEncap } from '../lb/lb-encap.js';
 import { LbDecap } from '../lb/lb-decap.js';
+import { prefixMask } from '../route/prefix.js';
 
 export interface RouterOptions {
   clock?: Clock;
@@ -151,8 +152,7 @@ export class Router {
         // A VIP on a connected subnet is answered for there (clients may reach it without a route).
         for (const v of lbConfig.vips) {
           config.ports.forEach((p, i) => {
-            const mask = p.prefixLen === 0 ? 0 : (-1 << (32 - p.prefixLen)) | 0;
-            if (((v.address ^ p.address) & mask) === 0) ctx.ports.answerArpFor(i, v.address);
+            if (((v.address ^ p.address) & prefixMask(p.prefixLen)) === 0) ctx.ports.answerArpFor(i, v.address);
           });
         }
       }

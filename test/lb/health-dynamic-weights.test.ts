@@ -2,7 +2,8 @@
 // load over several updates, never zero for a configured backend. Tables are
 // built by the real Maglev builder (src/lb/maglev.ts), as the runtime does.
 import { describe, expect, it } from 'vitest';
-import { boundedStep, DynamicWeights, MIN_FLOWS, slotDiff, targetWeights, type TableBuilder } from '../../src/lb/health/dynamic-weights.js';
+import { boundedStep, DynamicWeights, MIN_FLOWS, targetWeights, type TableBuilder } from '../../src/lb/health/dynamic-weights.js';
+import { countMovedSlots as slotDiff } from '../../src/lb/maglev.js';
 import { buildMaglev } from '../../src/lb/maglev.js';
 
 const TABLE = 65537;

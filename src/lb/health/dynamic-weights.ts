@@ -41,6 +41,7 @@
 // a piscina worker could take it off the main thread).
 // Health changes are not bounded here: a down backend leaves the table at
 // once (the runtime rebuilds on the checker's onChange with masked()).
+import { countMovedSlots } from '../maglev.js';
 import type { DynamicWeightsConfig } from '../lb-config.js';
 
 /** Builds a VIP's Maglev table from one weight per backend (0: no slots); entries are backend indexes. */
@@ -134,12 +135,6 @@ export function maskWeights(weights: readonly number[], up: ArrayLike<boolean>):
   return weights.map((w, i) => (up[i] ? w : 0));
 }
 
-/** Slots whose entry differs between two tables of one size. */
-export function slotDiff(a: Int32Array, b: Int32Array): number {
-  let d = 0;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) d++;
-  return d;
-}
 
 /**
  * The largest step from current toward target (firstStep, its half, its
@@ -154,7 +149,7 @@ export function boundedStep(current: readonly number[], target: readonly number[
   for (let h = 0; h <= MAX_HALVINGS; h++, step /= 2) {
     const weights = current.map((w, i) => w + step * (target[i] - w));
     const table = build(maskWeights(weights, up));
-    const movedSlots = slotDiff(before, table);
+    const movedSlots = countMovedSlots(before, table);
     if (movedSlots <= maxSlots) return { weights, table, movedSlots, step };
   }
   return { weights: [...current], table: before, movedSlots: 0, step: 0 };
