@@ -253,7 +253,10 @@ Ports (see the README's config section):
       container's eth1), one AF_PACKET socket per worker in a fanout group.
 
 Needs CAP_NET_ADMIN (root). SIGINT/SIGTERM: stop, close the ports (the TAPs
-it created disappear), print the counters and exit 0.
+it created disappear), print the counters and exit 0. SIGUSR1: print every
+counter and go on. SIGHUP: re-read the config's loadBalancer section
+(weights, 0 drains, added and removed backends) and apply it while packets
+flow, or say why not (other changes need a restart).
 
 With --trace, the first packets that match --trace-filter are followed through
 every node (see \`dataplane replay --help\`); the file is complete once the
