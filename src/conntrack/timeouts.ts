@@ -42,8 +42,29 @@ export const FlowState = {
   LB_UDP: 25,
   /** A client's session affinity to a backend (ClientIP): the idle limit is the VIP's, checked at use; this is the longest. */
   LB_AFFINITY: 26,
-  COUNT: 27,
+  /**
+   * A flow or entry the control plane deleted (src/nat/flow-dump.ts): no
+   * timeout, so its owner's next sweep pass ends it (only the owner may);
+   * until then its packets still match it, but no state machine moves it.
+   */
+  DYING: 27,
+  /** A held NAT binding the control plane deleted: takes no new holds, and becomes DYING (not UNHELD) when its last holder lets go (src/nat/refs.ts). */
+  HELD_DYING: 28,
+  COUNT: 29,
 } as const;
+
+/** A state's name as the control plane shows and filters it: FlowState's key in lower case, TCP states without "tcp_" (established, syn_sent, udp_replied, held, dying). */
+export function flowStateName(state: number): string {
+  return STATE_NAMES[state] ?? `state ${state}`;
+}
+
+/** The state a name from flowStateName stands for, or -1. */
+export function flowStateByName(name: string): number {
+  return STATE_NAMES.indexOf(name.toLowerCase());
+}
+
+const STATE_NAMES: string[] = [];
+for (const [k, v] of Object.entries(FlowState)) if (k !== 'COUNT') STATE_NAMES[v] = k.toLowerCase().replace(/^tcp_/, '');
 
 export type TimeoutProfile = 'rfc' | 'cloud-nat';
 
@@ -80,5 +101,7 @@ export function timeoutTable(profile: TimeoutProfile): Float64Array {
   t[FlowState.LB_TCP_CLOSING] = p.tcpTransitory;
   t[FlowState.LB_UDP] = p.udp;
   t[FlowState.LB_AFFINITY] = 3 * 60 * MIN; // Kubernetes' default 10800 s; nat-tables raises it to the longest VIP's
+  t[FlowState.DYING] = 0;
+  t[FlowState.HELD_DYING] = 2 ** 31 - 1;
   return t;
 }

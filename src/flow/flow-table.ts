@@ -104,6 +104,16 @@ const W_TABLE_FULL = 10;
 const W_INDEX_FULL = 11;
 const W_REMOVED = 12;
 
+/** Where readRecord puts each field of a record (Int32 words). */
+export const Rec = { KEY: 0, STATE: 8, LAST: 9, FLAGS: 10, GEN: 11, USER: 12, WORDS: 16 } as const;
+
+/** casStateOfGeneration results. */
+export const CAS_DONE = 0;
+/** The state was not the expected one (a packet moved it): read it again and retry. */
+export const CAS_MOVED = 1;
+/** The flow ended, or its id went to another flow: nothing was changed. */
+export const CAS_GONE = 2;
+
 /** Marks a live flow that is not on its owner's no-reply list (links word 1). */
 const NOT_LISTED = -2;
 
@@ -449,6 +459,63 @@ export class FlowTable {
     m[wb + W_SWEEP] = cur;
     m[wb + W_EXPIRED] += n;
     return n;
+  }
+
+  // ---- Control side (main thread, while workers run): consistent reads and changes of one record.
+
+  /**
+   * Copies flow `flowId`'s record into `out` (Rec layout) as one consistent
+   * snapshot, or returns false when the id holds no flow or went to another
+   * flow while it was read (the caller skips it). Records have no seqlock:
+   * the owner writes a new flow's words, then bumps the generation, then
+   * sets IN_USE, and clears IN_USE before it frees an id. So a read between
+   * IN_USE-and-generation loads (generation first) and the same loads again
+   * in the other order (IN_USE first) that sees IN_USE and one generation
+   * both times read one flow's words: any word of a later flow would have
+   * been written after IN_USE was cleared, and the second loads would see
+   * it cleared or the generation moved. State, last seen, flags and user
+   * words of that flow may still move (packets): each is some value it had.
+   */
+  readRecord(flowId: number, out: Int32Array): boolean {
+    const gen = Atomics.load(this.gens, flowId);
+    if ((Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) === 0) return false;
+    const k = this.keys;
+    const r = flowId << KEY_SHIFT;
+    for (let i = 0; i < KEY_WORDS; i++) out[Rec.KEY + i] = Atomics.load(k, r + i);
+    out[Rec.STATE] = Atomics.load(this.states, flowId);
+    out[Rec.LAST] = Atomics.load(this.lasts, flowId);
+    for (let i = 0; i < USER_WORDS; i++) out[Rec.USER + i] = Atomics.load(this.users, (flowId << USER_SHIFT) + i);
+    const flags = Atomics.load(this.flagWords, flowId);
+    out[Rec.FLAGS] = flags;
+    out[Rec.GEN] = gen;
+    return (flags & FLAG_IN_USE) !== 0 && Atomics.load(this.gens, flowId) === gen;
+  }
+
+  /**
+   * Moves the state of the flow `flowId` of generation `generation` from
+   * `expected` to `next` (control plane: a deletion). CAS_MOVED when the
+   * state was not `expected`; CAS_GONE when the flow ended or the id went to
+   * another flow: a change that landed on that other flow is undone (CAS
+   * back). IN_USE is loaded before the generation for the reason readRecord
+   * gives: a reused id shows either IN_USE cleared or a new generation.
+   */
+  casStateOfGeneration(flowId: number, generation: number, expected: number, next: number): number {
+    if (Atomics.load(this.gens, flowId) !== generation || (Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) === 0) return CAS_GONE;
+    if (Atomics.compareExchange(this.states, flowId, expected, next) !== expected) return CAS_MOVED;
+    if ((Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) !== 0 && Atomics.load(this.gens, flowId) === generation) return CAS_DONE;
+    Atomics.compareExchange(this.states, flowId, next, expected);
+    return CAS_GONE;
+  }
+
+  /** Ids that have ever held a flow, per worker slice: [first, end) pairs to scan (control side). */
+  usedRanges(): number[] {
+    const out: number[] = [];
+    const per = this.meta[M_PER_WORKER];
+    for (let w = 0; w < this.workers; w++) {
+      const first = Math.min(w * per, this.capacity);
+      out.push(first, Atomics.load(this.meta, M_WORKER_BLOCKS + w * WORKER_WORDS + W_FRESH));
+    }
+    return out;
   }
 
   /** Flows this worker owns now. */

@@ -12,8 +12,13 @@
 // same moment either wins (the entry stays, HELD) or sees the claim and fails:
 // the caller then treats the binding as gone. A count never reaches an
 // entry that was ended and reused.
+//
+// The control plane deletes a held entry by moving HELD to HELD_DYING (the
+// count kept): it takes no new holds (a new flow treats it as gone, as when
+// claimed), and its last unhold makes it DYING, which the owner's next sweep
+// ends at once, rather than UNHELD. An unheld entry goes straight to DYING.
 import { FlowState } from '../conntrack/timeouts.js';
-import { CLAIMED_STATE, type FlowTable } from '../flow/flow-table.js';
+import { CAS_DONE, CAS_MOVED, type FlowTable } from '../flow/flow-table.js';
 
 const STATE_BITS = 6;
 const STATE_MASK = (1 << STATE_BITS) - 1;
@@ -30,7 +35,9 @@ export function holders(table: FlowTable, id: number): number {
 export function hold(table: FlowTable, id: number): boolean {
   for (;;) {
     const s = table.state(id);
-    if ((s & STATE_MASK) === CLAIMED_STATE || (s & STATE_MASK) < FlowState.HELD) return false;
+    const st = s & STATE_MASK;
+    // Only live holdable entries: not claimed, not deleted (DYING, HELD_DYING), not a flow.
+    if (st !== FlowState.HELD && st !== FlowState.UNHELD) return false;
     const count = (s >>> STATE_BITS) + 1;
     if (table.casState(id, s, (count << STATE_BITS) | FlowState.HELD)) return true;
   }
@@ -45,9 +52,30 @@ export function unhold(table: FlowTable, id: number, nowMs: number): void {
   for (;;) {
     const s = table.state(id);
     const count = s >>> STATE_BITS;
-    if (count === 0 || (s & STATE_MASK) !== FlowState.HELD) return; // not held: nothing to drop
-    if (count === 1) table.touch(id, nowMs, 0);
-    const next = count === 1 ? FlowState.UNHELD : ((count - 1) << STATE_BITS) | FlowState.HELD;
+    const st = s & STATE_MASK;
+    if (count === 0 || (st !== FlowState.HELD && st !== FlowState.HELD_DYING)) return; // not held: nothing to drop
+    if (count === 1 && st === FlowState.HELD) table.touch(id, nowMs, 0);
+    const next = count > 1 ? ((count - 1) << STATE_BITS) | st : st === FlowState.HELD ? FlowState.UNHELD : FlowState.DYING;
     if (table.casState(id, s, next)) return;
   }
+}
+
+/**
+ * Marks a held entry deleted (control plane): HELD becomes HELD_DYING with
+ * its count, UNHELD becomes DYING. `generation` is the entry's as the caller
+ * read it: an id that went to another entry meanwhile is left alone. False
+ * when the entry was neither (already deleted, being ended) or changed.
+ */
+export function doom(table: FlowTable, id: number, generation: number): boolean {
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const s = table.state(id);
+    const st = s & STATE_MASK;
+    let next: number;
+    if (st === FlowState.HELD) next = (s & ~STATE_MASK) | FlowState.HELD_DYING;
+    else if (st === FlowState.UNHELD) next = FlowState.DYING;
+    else return false;
+    const r = table.casStateOfGeneration(id, generation, s, next);
+    if (r !== CAS_MOVED) return r === CAS_DONE;
+  }
+  return false;
 }
