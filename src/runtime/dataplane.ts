@@ -4,7 +4,10 @@
 import { trackingConfig } from '../nat/nat-config.js';
 import { LbControl } from '../lb/lb-control.js';
 import { Firewall } from '../firewall/firewall.js';
-import { createNatTables, natOccupancy, type NatBuffers, type NatOccupancy } from '../nat/nat-tables.js';
+import { createNatTables, natOccupancy, natPools, type NatBuffers, type NatOccupancy } from '../nat/nat-tables.js';
+import { FlowControl } from '../nat/flow-control.js';
+import type { FlowDeletion, FlowList } from '../nat/flow-dump.js';
+import type { NatMappingDeletion, NatMappingList } from '../nat/mapping-dump.js';
 import { Worker } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import { Counters, type CounterRegistry } from '../pipeline/counters.js';
@@ -212,5 +215,40 @@ export class Dataplane {
       this.setup.teardown();
     })();
     return this.stopping;
+  }
+
+  // ---- Flows and NAT mappings for the control plane (issue 12): list with a
+  // filter, delete. Filters: src/nat/flow-filter.ts (a bad one throws
+  // FlowFilterError naming the word); shapes: src/nat/flow-dump.ts,
+  // mapping-dump.ts. Addresses are dotted quads.
+
+  private flowControlMade: FlowControl | undefined;
+
+  private flowControl(): FlowControl {
+    const tracking = trackingConfig(this.config);
+    if (this.natBuffers === undefined || tracking === undefined) throw new Error('no flow table: the config tracks no connections (it needs nat:, a firewall or a load balancer)');
+    const lb = this.lb;
+    this.flowControlMade ??= new FlowControl(this.natBuffers, natPools(tracking, this.config.ports.map((p) => p.address)), lb && { tables: lb.tables, vipNames: () => lb.vipConfigs.map((v) => v.name) });
+    return this.flowControlMade;
+  }
+
+  /** Live flows matching `filter` (at most `limit`), with how many matched. */
+  flows(filter: string, limit: number): FlowList {
+    return this.flowControl().flows(filter, limit);
+  }
+
+  /** Ends the flows matching `filter` (each at its owner's next sweep pass): how many. */
+  deleteFlows(filter: string): FlowDeletion {
+    return this.flowControl().deleteFlows(filter);
+  }
+
+  /** Live NAT mappings matching `filter` (at most `limit`), with how many matched. */
+  natMappings(filter: string, limit: number): NatMappingList {
+    return this.flowControl().natMappings(filter, limit);
+  }
+
+  /** Ends the NAT mappings matching `filter` and the flows holding them: how many of each. */
+  deleteNatMappings(filter: string): NatMappingDeletion {
+    return this.flowControl().deleteNatMappings(filter);
   }
 }
