@@ -19,7 +19,7 @@
 // than flows found); one that still escapes keeps the mapping until it ends
 // by its own timeout, and the mapping ends then, not a binding timeout later.
 import { FlowState, flowStateName } from '../conntrack/timeouts.js';
-import { Rec, type FlowTable } from '../flow/flow-table.js';
+import { Rec } from '../flow/flow-table.js';
 import { ipv4ToString } from '../wire/address.js';
 import { FlowUser, Zone } from './bindings.js';
 import { FlowFields, NONE, type FlowFilter } from './flow-filter.js';
