@@ -93,6 +93,8 @@ export class ArpResolve extends PipelineNode<typeof spec> {
       if (nt.probes[n] === 0 && nt.probes[n] < ARP_MAX_PROBES) {
         // Reuse this datagram's slot for the request: its bytes are safe in the queue.
         arp.writeRequest(batch, s, port, target);
+        // No longer an IPv4 datagram: a trace record of it must not read its bytes as one.
+        batch.flags[s] &= ~PacketFlag.IP4_VALID;
         nt.probes[n] = 1;
         nt.nextProbeMs[n] = now + arp.resolveTimeoutMs / ARP_MAX_PROBES;
         d.counters.add(this.counter.requestsSent, batch.length[s]);

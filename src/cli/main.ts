@@ -192,6 +192,35 @@ Examples:
       process.exitCode = runFirewall({ config: opts.config, json: opts.json === true, judge: opts.judge });
     });
 
+  program
+    .command('explain')
+    .description('Run one packet through a router built from the config, node by node: route and next hop, the deciding firewall rule, NAT, backend and tunnel, ICMP or drop.')
+    .argument('<packet>', "'PROTO SRC[:PORT] > DST[:PORT] in PORT [options]', e.g. 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan'")
+    .requiredOption('--config <file>', 'router config (YAML)')
+    .option('--json', 'one JSON object instead of text')
+    .addHelpText(
+      'after',
+      `
+PROTO is tcp, udp, icmp (optionally followed by a type: echo, echo-reply,
+timestamp, unreachable, time-exceeded...) or a number. Options after the
+addresses: in PORT (required), ttl N, len N (IPv4 total length), flags
+S|SA|A|FA|R|PA|none (tcp, default S), df, frag (more fragments), offset N
+(a later fragment), type N, code N, id N (icmp), tos N. Nothing is sent and
+nothing is kept: the router is built for this packet and thrown away.
+See docs/CLI.md#explain.
+
+Exit status: 0 done, 2 bad config or packet.
+
+Examples:
+  dataplane explain --config router.yaml 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan'
+  dataplane explain --config router.yaml 'icmp echo 192.0.2.10 > 198.51.100.10 in lan len 1500 df' --json`,
+    )
+    .action(async (packet: string, opts: { config: string; json?: boolean }) => {
+      quietOnEpipe();
+      const { runExplain } = await import('./explain-command.js');
+      process.exitCode = runExplain(packet, { config: opts.config, json: opts.json === true });
+    });
+
   const lb = program.command('lb').description('Load balancer tools.');
   lb.command('preview')
     .description('Per VIP, the share of Maglev table slots (and of a capture\'s flows) that would change backend if a new config replaced the current one.')

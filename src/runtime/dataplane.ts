@@ -21,6 +21,8 @@ import { TokenBucket } from '../pipeline/token-bucket.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
+import { explainLive } from '../explain/live.js';
+import type { ExplainResult } from '../explain/result.js';
 
 export interface DataplaneOptions {
   workers: number;
@@ -250,5 +252,12 @@ export class Dataplane {
   /** Ends the NAT mappings matching `filter` and the flows holding them: how many of each. */
   deleteNatMappings(filter: string): NatMappingDeletion {
     return this.flowControl().deleteNatMappings(filter);
+  }
+
+  // ---- explain (issue 12, src/explain/): one packet through a router of its own over copies of the live tables.
+
+  /** Explains one packet ("tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan") against the tables in force; writes none of them. Throws ExplainSpecError for a bad spec. */
+  explain(spec: string): ExplainResult {
+    return explainLive({ config: this.config, compiled: this.compiled, nat: this.natBuffers, lb: this.lb?.tables.buffers }, spec);
   }
 }
