@@ -6,10 +6,10 @@
 // real captures, and a one-worker replay (said on stderr) where sharding
 // cannot give a one-worker replay's result.
 //
-// One difference is expected and masked: the IPv4 ID of an ICMP error the
-// router makes comes from the counter of the worker that made it (as live
-// with several workers), so the ID and header checksum of ICMP errors are
-// not compared.
+// One difference is expected and masked: the IPv4 ID of a header the router
+// makes (an ICMP error, a dsr-ipip tunnel header) comes from a counter of the
+// worker that made it (as live with several workers), so the ID and header
+// checksum of ICMP errors and IPIP packets are not compared.
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -72,12 +72,12 @@ function replay(input: string, config: string, workers: number, extra: string[] 
   return { summary: JSON.parse(r.stdout) as Summary, out, stderr: r.stderr };
 }
 
-/** An output frame as compared: ICMP errors without their IPv4 ID and header checksum (see the header). */
+/** An output frame as compared: ICMP errors and IPIP packets without their (outer) IPv4 ID and header checksum (see the header). */
 function normalized(data: Uint8Array): string {
   const b = data.slice();
-  if (b.length >= 14 + 20 + 1 && b[12] === 0x08 && b[13] === 0x00 && b[14 + 9] === 1) {
-    const icmp = 14 + ((b[14] & 0x0f) << 2);
-    if ([3, 4, 5, 11, 12].includes(b[icmp])) b.fill(0, 14 + 4, 14 + 6).fill(0, 14 + 10, 14 + 12);
+  if (b.length >= 14 + 20 + 1 && b[12] === 0x08 && b[13] === 0x00) {
+    const icmpError = b[14 + 9] === 1 && [3, 4, 5, 11, 12].includes(b[14 + ((b[14] & 0x0f) << 2)]);
+    if (icmpError || b[14 + 9] === 4) b.fill(0, 14 + 4, 14 + 6).fill(0, 14 + 10, 14 + 12);
   }
   return Buffer.from(b).toString('hex');
 }
