@@ -58,6 +58,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Load balancer: Maglev table build (65537 x 100, 655373 x 1000; the paper: 1.8 and 22.9 ms); live vs nftables DNAT (root)',
     run: async () => (await import('./lb/area.js')).runLbArea(),
   },
+  replay: {
+    title: 'Replay of a large capture (a real one repeated with shifted addresses), --workers 1 vs 2: Mpps, wall and CPU time, peak RSS',
+    run: async () => (await import('./replay/parallel.js')).runReplayParallelBench(),
+  },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',
     run: async () => (await import('./pcap/read.js')).runPcapReadBench(),

@@ -83,6 +83,7 @@ function sumStats(stats: WorkerFlowStats[]): WorkerFlowStats {
     removed: a.removed + s.removed,
     tableFull: a.tableFull + s.tableFull,
     indexFull: a.indexFull + s.indexFull,
+    stale: a.stale + s.stale,
   }));
 }
 

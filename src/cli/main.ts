@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
+import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
 
 /** package.json's version, found from dist/src/cli or src/cli alike. */
 function packageVersion(): string {
@@ -114,12 +115,20 @@ Examples:
     .option('--in-port <name>', 'port every frame arrives on (required for a classic pcap when there are several ports)')
     .option('--promisc', "ports take frames for any destination MAC (a capture made on another host, whose MACs are not the ports')")
     .option('--json', 'print the summary as one JSON object')
+    .option('-w, --workers <n>', 'shard the capture by flow across N worker threads (piscina) and merge the output; 1 replays on this thread', intInRange('--workers', 1, MAX_REPLAY_WORKERS), 1)
     .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
     .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
     .addHelpText(
       'after',
       `
+With --workers N, frames are sharded by flow (the unordered address pair and
+protocol, so both directions and every fragment stay together) and each
+flow's packets keep their order in OUT. Configs that translate addresses
+(nat:, a nat-mode VIP) and traces replay on one worker; a capture whose
+replay used state shared between flows (ARP resolution, the ICMP rate limit,
+flow timeouts) is replayed again on one worker. Both say why on stderr.
+
 The input port of a frame is the pcapng interface whose name is a port name,
 else the interface at the same position as a port. Time follows the capture's
 timestamps (ARP timeouts, ICMP rate limit). At the end the command prints the
@@ -136,14 +145,15 @@ Exit status: 0 done, 1 unreadable or corrupt input, 2 bad config or options.
 
 Examples:
   dataplane replay in.pcapng --config router.yaml --out out.pcapng
-  dataplane replay in.pcapng --config router.yaml --out out.pcapng --trace trace.pcapng --trace-filter 'udp and dst port 53'`,
+  dataplane replay in.pcapng --config router.yaml --out out.pcapng --trace trace.pcapng --trace-filter 'udp and dst port 53'
+  dataplane replay big.pcap --in-port lan --config router.yaml --out out.pcapng --workers 2`,
     )
-    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean; promisc?: boolean } & TraceCliOptions) => {
+    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean; promisc?: boolean; workers: number } & TraceCliOptions) => {
       const trace = traceRequest(opts, 'replay');
       if (trace === null) return;
       quietOnEpipe();
       const { runReplay } = await import('./replay-command.js');
-      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace, promiscuous: opts.promisc === true });
+      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace, promiscuous: opts.promisc === true, workers: opts.workers });
     });
 
   const route = program.command('route').description('Inspect the routing table a config builds.');

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { replayCapture, ReplayError, type ReplaySummary } from '../replay/replay.js';
+import type { ParallelReplay } from '../replay/parallel-replay.js';
 import { TraceRequestError, type TraceRequest } from '../trace/session.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 
@@ -16,11 +17,14 @@ export interface ReplayCommandOptions {
   json: boolean;
   trace?: TraceRequest;
   promiscuous?: boolean;
+  /** Worker threads to shard the capture across (1: this thread, today's path). */
+  workers?: number;
 }
 
-function printSummary(s: ReplaySummary, notices: ConfigNotices): void {
+function printSummary(s: ReplaySummary, notices: ConfigNotices, workers: number): void {
   const out: string[] = [];
   out.push(`frames read: ${s.framesRead}, frames out: ${s.framesOut}`);
+  if (workers > 1) out.push(`workers: ${workers} (sharded by flow)`);
   if (s.traced !== undefined) out.push(`packets traced: ${s.traced}`);
   for (const [why, n] of Object.entries(s.skipped)) out.push(`  not replayed: ${n} (${why})`);
   out.push('ports:');
@@ -43,13 +47,23 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     const config = loadConfig(opts.config);
     printConfigWarnings('replay', config.notices);
     const isTty = process.stderr.isTTY === true;
-    const summary = replayCapture(config, input, opts.out, {
+    const replayOpts = {
       inPort: opts.inPort,
       trace: opts.trace,
       promiscuous: opts.promiscuous,
-      onProgress: isTty ? (n) => process.stderr.write(`\rreplay: ${n} frames`) : undefined,
-    });
+      onProgress: isTty ? (n: number) => process.stderr.write(`\rreplay: ${n} frames`) : undefined,
+    };
+    const asked = opts.workers ?? 1;
+    let run: ParallelReplay;
+    if (asked === 1) run = { summary: replayCapture(config, input, opts.out, replayOpts), workers: 1 };
+    else {
+      // Loaded only for --workers: piscina and the worker file are not on the one-worker path.
+      const { replayParallel } = await import('../replay/parallel-replay.js');
+      run = await replayParallel(config, input, opts.out, asked, replayOpts);
+    }
+    const summary = run.summary;
     if (isTty) process.stderr.write('\r\x1b[K');
+    if (run.fallback !== undefined) process.stderr.write(`dataplane replay: --workers ${asked}: replayed on one worker: ${run.fallback}\n`);
     const notForUs = summary.counters['ethernet-input/not-for-us']?.packets ?? 0;
     const fed = Object.values(summary.ports).reduce((n, p) => n + p.rxFrames, 0);
     // Most frames for another MAC (a capture's broadcasts still reach the router): the capture was made elsewhere.
@@ -59,8 +73,8 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
           "Give the ports the capture's MACs (ports[].mac), or replay with --promisc to take them whatever their MAC.\n",
       );
     }
-    if (opts.json) process.stdout.write(JSON.stringify({ ...summary, configCounters: config.notices.counters }) + '\n');
-    else printSummary(summary, config.notices);
+    if (opts.json) process.stdout.write(JSON.stringify({ ...summary, configCounters: config.notices.counters, ...(asked > 1 ? { workers: run.workers } : {}) }) + '\n');
+    else printSummary(summary, config.notices, run.workers);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof ReplayError || e instanceof TraceRequestError) {

@@ -103,6 +103,8 @@ const W_EXPIRED = 9;
 const W_TABLE_FULL = 10;
 const W_INDEX_FULL = 11;
 const W_REMOVED = 12;
+/** Packets of a flow idle past its state's timeout that the sweep had not ended yet (see touch). */
+const W_STALE = 13;
 
 /** Where readRecord puts each field of a record (Int32 words). */
 export const Rec = { KEY: 0, STATE: 8, LAST: 9, FLAGS: 10, GEN: 11, USER: 12, WORDS: 16 } as const;
@@ -147,6 +149,8 @@ export interface WorkerFlowStats {
   removed: number;
   tableFull: number;
   indexFull: number;
+  /** Packets that found their flow idle past its timeout but not yet swept (whether it still existed depended on the sweep's position). */
+  stale: number;
 }
 
 function metaBytes(workers: number): number {
@@ -155,6 +159,21 @@ function metaBytes(workers: number): number {
 
 function checkInt(name: string, v: number, lo: number, hi: number): void {
   if (!Number.isInteger(v) || v < lo || v > hi) throw new Error(`flow table: ${name} must be an integer in ${lo}..${hi} (got ${v})`);
+}
+
+function readWorkerStats(m: Int32Array, wb: number): WorkerFlowStats {
+  const at = (i: number) => Atomics.load(m, wb + i);
+  return {
+    live: at(W_LIVE),
+    inserted: at(W_INSERTED),
+    existed: at(W_EXISTED),
+    evicted: at(W_EVICTED),
+    expired: at(W_EXPIRED),
+    removed: at(W_REMOVED),
+    tableFull: at(W_TABLE_FULL),
+    indexFull: at(W_INDEX_FULL),
+    stale: at(W_STALE),
+  };
 }
 
 export class FlowTable {
@@ -232,21 +251,13 @@ export class FlowTable {
   static stats(buffers: FlowTableBuffers): WorkerFlowStats[] {
     const m = new Int32Array(buffers.meta);
     const out: WorkerFlowStats[] = [];
-    for (let w = 0; w < m[M_WORKERS]; w++) {
-      const wb = M_WORKER_BLOCKS + w * WORKER_WORDS;
-      const at = (i: number) => Atomics.load(m, wb + i);
-      out.push({
-        live: at(W_LIVE),
-        inserted: at(W_INSERTED),
-        existed: at(W_EXISTED),
-        evicted: at(W_EVICTED),
-        expired: at(W_EXPIRED),
-        removed: at(W_REMOVED),
-        tableFull: at(W_TABLE_FULL),
-        indexFull: at(W_INDEX_FULL),
-      });
-    }
+    for (let w = 0; w < m[M_WORKERS]; w++) out.push(readWorkerStats(m, M_WORKER_BLOCKS + w * WORKER_WORDS));
     return out;
+  }
+
+  /** This worker's counters. */
+  workerStats(): WorkerFlowStats {
+    return readWorkerStats(this.meta, this.wb);
   }
 
   private constructor(buffers: FlowTableBuffers, worker: number) {
@@ -349,7 +360,14 @@ export class FlowTable {
     const t = (nowMs - this.epoch) | 0;
     // Store only when the time moves forward: packets within one ms (most of
     // them) then leave the line shared between the workers of both directions.
-    if (((t - this.lasts[flowId]) | 0) > 0) this.lasts[flowId] = t;
+    const idle = (t - this.lasts[flowId]) | 0;
+    if (idle > 0) {
+      // A flow idle past its timeout lives on only until the sweep reaches
+      // it: counted, so a parallel replay knows its result hung on the
+      // sweep's position (one compare, once per flow per ms).
+      if (idle >= this.timeouts[this.states[flowId] & (MAX_STATES - 1)]) this.meta[this.wb + W_STALE]++;
+      this.lasts[flowId] = t;
+    }
     if (dir !== 0 && (this.flagWords[flowId] & FLAG_SEEN_REPLY) === 0) Atomics.or(this.flagWords, flowId, FLAG_SEEN_REPLY);
   }
 

@@ -63,7 +63,7 @@ export class ReplayError extends Error {
 }
 
 /** Maps capture interface ids to port indexes: by interface name when it names a port, else by position. */
-function interfaceMapper(reader: CaptureReader, config: RouterConfig, inPort: number): (id: number) => number {
+export function interfaceMapper(reader: CaptureReader, config: RouterConfig, inPort: number): (id: number) => number {
   const cache: number[] = [];
   return (id) => {
     if (inPort >= 0) return inPort;
@@ -78,34 +78,44 @@ function interfaceMapper(reader: CaptureReader, config: RouterConfig, inPort: nu
   };
 }
 
-export function replayCapture(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions = {}): ReplaySummary {
+/** Checks what a replay is asked to do before anything is written; returns the input port index (-1: by interface) and the opened reader. */
+export function openReplay(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions): { inPort: number; reader: CaptureReader } {
   const inPort = opts.inPort === undefined ? -1 : config.ports.findIndex((p) => p.name === opts.inPort);
   if (opts.inPort !== undefined && inPort < 0) {
     throw new ReplayError(`--in-port: "${opts.inPort}" is not a port of the config (ports: ${config.ports.map((p) => p.name).join(', ')})`);
   }
+  const reader = typeof input === 'string' ? CaptureReader.open(input) : CaptureReader.fromBytes(input);
+  try {
+    if (reader.format === 'pcap' && inPort < 0 && config.ports.length > 1) {
+      throw new ReplayError('a classic pcap file has no interfaces: say which port its frames arrive on with --in-port NAME');
+    }
+    if (typeof input === 'string') {
+      const clash = (what: string, path: string | undefined) => {
+        if (path !== undefined && (sameFile(input, path) || resolve(input) === resolve(path))) {
+          throw new ReplayError(`${what} ${path} is the input capture: refusing to overwrite it`);
+        }
+      };
+      clash('--out', typeof output === 'string' ? output : undefined);
+      clash('--trace', opts.trace?.file);
+    }
+    if (typeof output === 'string' && opts.trace !== undefined && (sameFile(output, opts.trace.file) || resolve(output) === resolve(opts.trace.file))) {
+      throw new ReplayError(`--trace ${opts.trace.file} is the same file as --out`);
+    }
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
+  return { inPort, reader };
+}
+
+export function replayCapture(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions = {}): ReplaySummary {
   const filter = opts.trace === undefined ? undefined : checkTraceRequest(opts.trace, config);
   const compiled = compileFib(config);
   const { fib, nexthops } = compiled;
   const batch = new Batch();
   const clock = new ManualClock();
   const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous: opts.promiscuous });
-  const reader = typeof input === 'string' ? CaptureReader.open(input) : CaptureReader.fromBytes(input);
-  if (reader.format === 'pcap' && inPort < 0 && config.ports.length > 1) {
-    reader.close();
-    throw new ReplayError('a classic pcap file has no interfaces: say which port its frames arrive on with --in-port NAME');
-  }
-  if (typeof input === 'string') {
-    const clash = (what: string, path: string | undefined) => {
-      if (path !== undefined && (sameFile(input, path) || resolve(input) === resolve(path))) {
-        throw new ReplayError(`${what} ${path} is the input capture: refusing to overwrite it`);
-      }
-    };
-    clash('--out', typeof output === 'string' ? output : undefined);
-    clash('--trace', opts.trace?.file);
-  }
-  if (typeof output === 'string' && opts.trace !== undefined && (sameFile(output, opts.trace.file) || resolve(output) === resolve(opts.trace.file))) {
-    throw new ReplayError(`--trace ${opts.trace.file} is the same file as --out`);
-  }
+  const { inPort, reader } = openReplay(config, input, output, opts);
   // Outputs appear only when complete: a failed replay leaves what was there before.
   const outSink = typeof output === 'string' ? new AtomicFileSink(output) : output;
   const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
