@@ -3,26 +3,38 @@
 // virtual clock: no root, no files) and prints the report.
 import { select } from '../conformance/catalogue.js';
 import { formatJson, formatTable } from '../conformance/report.js';
-import { RFCS, runAll, type Rfc } from '../conformance/requirement.js';
+import { RFCS, runAll, type Rfc, type Row } from '../conformance/requirement.js';
 
 export interface ConformanceOptions {
   json: boolean;
-  /** RFC numbers as typed (--rfc 4787 --rfc 5508, or "4787,5508"). */
+  /** RFC numbers as typed (--rfc 4787 --rfc 5508, or "4787,5508", "rfc4787"). */
   rfc: string[];
+}
+
+/** The RFCs asked for, or the message naming the one that is not checked. */
+export function parseRfcs(items: readonly string[]): Rfc[] | string {
+  const wanted: Rfc[] = [];
+  for (const item of items.flatMap((s) => s.split(',')).map((s) => s.trim().replace(/^rfc\s*/i, '')).filter((s) => s !== '')) {
+    const n = Number(item);
+    if (!(RFCS as readonly number[]).includes(n)) return `--rfc ${item}: not one of the RFCs it checks (${RFCS.join(', ')})`;
+    if (!wanted.includes(n as Rfc)) wanted.push(n as Rfc);
+  }
+  return wanted;
+}
+
+/** The report and the exit status: 0 when every row passes, 1 when one fails. */
+export function conformanceReport(rows: readonly Row[], json: boolean): { output: string; status: number } {
+  return { output: json ? formatJson(rows) : formatTable(rows), status: rows.every((r) => r.pass) ? 0 : 1 };
 }
 
 /** Exit status: 0 every requirement passes, 1 one fails, 2 bad options. */
 export function runConformance(opts: ConformanceOptions): number {
-  const wanted: Rfc[] = [];
-  for (const item of opts.rfc.flatMap((s) => s.split(',')).map((s) => s.trim().replace(/^rfc\s*/i, '')).filter((s) => s !== '')) {
-    const n = Number(item);
-    if (!(RFCS as readonly number[]).includes(n)) {
-      process.stderr.write(`dataplane conformance: --rfc ${item}: not one of the RFCs it checks (${RFCS.join(', ')})\n`);
-      return 2;
-    }
-    if (!wanted.includes(n as Rfc)) wanted.push(n as Rfc);
+  const rfcs = parseRfcs(opts.rfc);
+  if (typeof rfcs === 'string') {
+    process.stderr.write(`dataplane conformance: ${rfcs}\n`);
+    return 2;
   }
-  const rows = runAll(select(wanted));
-  process.stdout.write(opts.json ? formatJson(rows) : formatTable(rows));
-  return rows.every((r) => r.pass) ? 0 : 1;
+  const { output, status } = conformanceReport(runAll(select(rfcs)), opts.json);
+  process.stdout.write(output);
+  return status;
 }

@@ -26,7 +26,7 @@ export function formatTable(rows: readonly Row[]): string {
   out.push(`${pad('REQUIREMENT')}  RESULT  EVIDENCE`);
   for (const r of rows) {
     const left = [r.requirement, ...wrap(r.text, width)];
-    const right = r.pass ? r.evidence : [`FAILED: ${r.failure ?? ''}`, ...r.evidence];
+    const right = r.pass ? r.evidence : [...`FAILED: ${r.failure ?? ''}`.split('\n').map((l) => l.trim()), ...r.evidence];
     const n = Math.max(left.length, right.length);
     for (let i = 0; i < n; i++) {
       const result = i === 0 ? (r.pass ? 'pass  ' : 'FAIL  ') : '      ';

@@ -54,7 +54,7 @@ export const RFC1812: Requirement[] = [
   {
     rfc: 1812,
     id: '5.2.7.1',
-    text: 'destination unreachable: net unreachable (code 0) with no route or an unreachable route, communication administratively prohibited (code 13) for a prohibited one',
+    text: 'destination unreachable: net (code 0) with no route or an unreachable route, administratively prohibited (code 13) for a prohibit route',
     config: ROUTER_CONFIG,
     check(ctx) {
       const s = ctx.session();
