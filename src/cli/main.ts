@@ -353,6 +353,32 @@ Examples:
     });
 
   program
+    .command('conformance')
+    .description('Run the RFC 1812, 4787, 5382 and 5508 requirement cases through the pipeline and print what passed, with the packets in and out.')
+    .option('--json', 'print the rows as a JSON array')
+    .option('--rfc <number>', 'only this RFC (1812, 4787, 5382 or 5508); repeat or separate with commas', (v: string, all: string[]) => [...all, v], [] as string[])
+    .addHelpText(
+      'after',
+      `
+Each requirement runs in a fresh dataplane of its own (memory ports, a
+virtual clock: no root, no network, about a second for all of them). A row
+is the requirement (RFC, REQ number or section, a line of what it asks),
+pass or FAIL (with what was expected and what came), and the evidence: each
+packet in and what the dataplane sent for it, by port.
+
+Exit status: 0 every requirement passes, 1 one fails, 2 bad options.
+
+Examples:
+  dataplane conformance
+  dataplane conformance --rfc 4787 --json | jq '.[] | select(.pass | not)'`,
+    )
+    .action(async (opts: { json?: boolean; rfc: string[] }) => {
+      quietOnEpipe();
+      const { runConformance } = await import('./conformance-command.js');
+      process.exitCode = runConformance({ json: opts.json === true, rfc: opts.rfc });
+    });
+
+  program
     .command('demo')
     .description('Show the dataplane at work: as root, a live lab with real ping/traceroute/curl/iperf3 through `dataplane run`; otherwise crafted traffic replayed offline.')
     .option('--keep', 'offline replay: keep the config and captures it writes (their directory is printed)')
