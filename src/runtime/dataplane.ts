@@ -54,6 +54,8 @@ interface RunningWorker {
   portStats: Float64Array;
   ioCounters: Float64Array;
   control: Int32Array;
+  /** Seconds the worker spent on rounds with frames (RunLoop busyTime). */
+  busyTime: Float64Array;
   /** Firewall rule hits by origin, when there is a firewall. */
   firewallHits: Float64Array | undefined;
   stopped: Promise<void>;
@@ -118,8 +120,9 @@ export class Dataplane {
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const ioCounters = new SharedArrayBuffer(config.ports.length * IoCounter.COUNT * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
+      const busyTime = new SharedArrayBuffer(8);
       const firewallHits = config.firewall && new SharedArrayBuffer(Firewall.hitsBytes(config.firewall));
-      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers };
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -132,7 +135,7 @@ export class Dataplane {
       });
       thread.on('error', (e) => rejectReady(e));
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
-      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
+      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), busyTime: new Float64Array(busyTime), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
     const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb);
     try {
@@ -142,6 +145,11 @@ export class Dataplane {
       throw e;
     }
     return dp;
+  }
+
+  /** Seconds each worker spent processing frames since it started, by worker index (the metrics' busy share). */
+  workerBusySeconds(): number[] {
+    return this.workers.map((w) => w.busyTime[0]);
   }
 
   /** Counters summed over all workers (a fresh object each call). */
