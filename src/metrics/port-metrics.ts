@@ -2,7 +2,7 @@
 // the pipeline (any node, any reason; by node in dataplane_drops_total), by
 // the port before the pipeline saw it, or not sent. Labels: the config's
 // port names.
-import type { PortTotals } from '../runtime/dataplane.js';
+import type { PortTotals } from '../runtime/port-totals.js';
 import { counterFamily, gaugeFamily, type FamilyContext } from './families.js';
 
 export function registerPortMetrics(ctx: FamilyContext, portNames: readonly string[]): void {

@@ -7,7 +7,7 @@ import type { RouterConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import type { NatOccupancy } from '../nat/nat-tables.js';
 import type { CounterRegistry, Counters } from '../pipeline/counters.js';
-import type { PortTotals } from '../runtime/dataplane.js';
+import type { PortTotals } from '../runtime/port-totals.js';
 
 export interface MetricsSource {
   readonly config: RouterConfig;
