@@ -23,7 +23,7 @@ export class DataplaneMetrics {
     registerPortMetrics(ctx, config.ports.map((p) => p.name));
     registerDropMetrics(ctx, registry);
     registerIcmpMetrics(ctx, registry);
-    if (source.nat() !== undefined) registerFlowMetrics(ctx);
+    if (source.nat() !== undefined) registerFlowMetrics(ctx, registry);
     if (config.nat !== undefined) registerNatMetrics(ctx, registry);
     if (config.firewall !== undefined) registerFirewallMetrics(ctx, config.firewall, registry);
     if (source.lb !== undefined) registerLbMetrics(ctx);

@@ -2,11 +2,13 @@
 // balancer keeps flows): occupancy, and entries created and ended. Entries
 // are flows, NAT bindings, filtering permissions and fragment entries alike:
 // they share the capacity.
-import { counterFamily, gaugeFamily, type FamilyContext, type Labels } from './families.js';
+import type { CounterRegistry } from '../pipeline/counters.js';
+import { counterFamily, gaugeFamily, pipelineCounter, type FamilyContext, type Labels } from './families.js';
 
 const NONE: Labels = {};
 
-export function registerFlowMetrics(ctx: FamilyContext): void {
+export function registerFlowMetrics(ctx: FamilyContext, registry: CounterRegistry): void {
+  pipelineCounter(ctx, registry.indexOf('nat-output/flows-created'), 'dataplane_flows_created_total', 'Connections whose first packet started a flow (translated, load-balanced or only tracked).');
   gaugeFamily(ctx, 'dataplane_flow_table_entries', 'Entries live in the flow table (flows, NAT bindings, permissions, fragment entries).', [], (r, emit) => {
     if (r.nat) emit(NONE, r.nat.live);
   });

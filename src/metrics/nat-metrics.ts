@@ -1,9 +1,9 @@
 // NAT (config `nat:`): ports in use per external address of each rule's
-// pool, flows started, and allocations that failed for want of ports. The
+// pool, and allocations that failed for want of ports. The
 // addresses are the config's pools, so the label set is bounded by it.
 import type { CounterRegistry } from '../pipeline/counters.js';
 import { ipv4ToString } from '../wire/address.js';
-import { counterFamily, gaugeFamily, pipelineCounter, type FamilyContext } from './families.js';
+import { counterFamily, gaugeFamily, type FamilyContext } from './families.js';
 
 export function registerNatMetrics(ctx: FamilyContext, registry: CounterRegistry): void {
   gaugeFamily(ctx, 'dataplane_nat_ports_in_use', 'NAT ports held by bindings, per external address of a rule (TCP, UDP and ICMP ids together).', ['rule', 'address'], (r, emit) => {
@@ -12,7 +12,6 @@ export function registerNatMetrics(ctx: FamilyContext, registry: CounterRegistry
   gaugeFamily(ctx, 'dataplane_nat_ports', 'NAT ports the rule may use on the external address (TCP, UDP and ICMP ids together).', ['rule', 'address'], (r, emit) => {
     for (const p of r.nat?.portsInUse ?? []) emit({ rule: p.rule, address: ipv4ToString(p.address) }, p.size);
   });
-  pipelineCounter(ctx, registry.indexOf('nat-output/flows-created'), 'dataplane_nat_flows_created_total', 'Flows started through NAT (translated or DNAT).');
   const failures = [
     { index: registry.indexOf('nat-output/out-of-ports'), labels: { reason: 'out-of-ports' } },
     { index: registry.indexOf('nat-output/out-of-resources'), labels: { reason: 'out-of-resources' } },
