@@ -20,8 +20,7 @@ export function registerLbMetrics(ctx: FamilyContext): void {
   each('counter', 'dataplane_lb_backend_packets_total', 'Packets the VIP sent to the backend.', (b) => b.packets);
   each('counter', 'dataplane_lb_backend_bytes_total', 'Bytes of the IP packets the VIP sent to the backend (from the IP header, before any encapsulation).', (b) => b.bytes);
   each('gauge', 'dataplane_lb_backend_active_flows', 'Flows pinned to the backend now.', (b) => b.activeFlows);
-  each('gauge', 'dataplane_lb_backend_weight', 'The backend\'s configured weight.', (b) => b.weight);
-  each('gauge', 'dataplane_lb_backend_effective_weight', 'The weight dynamic weights give it now (the configured one without them); a backend down or draining gets no new flows whatever its weight.', (b) => b.effectiveWeight);
+  each('gauge', 'dataplane_lb_backend_effective_weight', 'The backend\'s weight now: the configured one, or what dynamic weights made of it; a backend down or draining gets no new flows whatever its weight.', (b) => b.effectiveWeight);
   gaugeFamily(
     ctx,
     'dataplane_lb_backend_state',

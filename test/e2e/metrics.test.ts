@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { LAB } from '../../src/lab/topology.js';
-import { parseExposition } from '../metrics/pipeline-rig.js';
+import { parseExposition } from '../metrics/exposition.js';
 import { skipIf } from '../skip.js';
 import { e2eSkipReason, nsExec, uniquePrefix } from './suite.js';
 

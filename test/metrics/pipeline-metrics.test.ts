@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { DataplaneMetrics } from '../../src/metrics/dataplane-metrics.js';
 import { tcpFrame, udpFrame } from '../pipeline/build.js';
-import { parseExposition, PipelineRig } from './pipeline-rig.js';
+import { PipelineRig } from '../../src/metrics/memory-rig.js';
+import { parseExposition } from './exposition.js';
 import { skipIf } from '../skip.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 

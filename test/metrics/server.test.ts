@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DataplaneMetrics } from '../../src/metrics/dataplane-metrics.js';
 import { MetricsServer } from '../../src/metrics/metrics-server.js';
 import { udpFrame } from '../pipeline/build.js';
-import { parseExposition, PipelineRig } from './pipeline-rig.js';
+import { PipelineRig } from '../../src/metrics/memory-rig.js';
+import { parseExposition } from './exposition.js';
 
 const CONFIG = `
 ports:

@@ -1,24 +1,26 @@
-// A MetricsSource over real routers: two workers' Routers and RunLoops on
-// memory ports (no root, no addon), sharing the flow table, the load
-// balancer's tables and the ICMP limit as Dataplane's workers do, summed by
-// the code the Dataplane uses (sumPortTotals, Counters.accumulate,
-// natOccupancy, LbControl.status).
-import { parseConfig, type RouterConfig } from '../../src/config/load.js';
-import { Firewall } from '../../src/firewall/firewall.js';
-import { MemoryPort } from '../../src/io/memory-port.js';
-import { LbControl } from '../../src/lb/lb-control.js';
-import type { MetricsSource } from '../../src/metrics/source.js';
-import { trackingConfig } from '../../src/nat/nat-config.js';
-import { createNatTables, natOccupancy } from '../../src/nat/nat-tables.js';
-import { Batch } from '../../src/pipeline/batch.js';
-import { ManualClock } from '../../src/pipeline/clock.js';
-import { Counters } from '../../src/pipeline/counters.js';
-import { Router } from '../../src/pipeline/router.js';
-import { TokenBucket } from '../../src/pipeline/token-bucket.js';
-import { compileFib } from '../../src/route/fib.js';
-import { Control, CONTROL_WORDS, PORT_STAT_FIELDS } from '../../src/runtime/port-stats.js';
-import { sumPortTotals } from '../../src/runtime/port-totals.js';
-import { RunLoop } from '../../src/runtime/run-loop.js';
+// The metrics' testing mode: a MetricsSource over real routers, N workers'
+// Routers and RunLoops on memory ports in this thread (no root, no addon),
+// sharing the flow table, the load balancer's tables and the ICMP limit as
+// Dataplane's workers do, summed by the code the Dataplane uses
+// (sumPortTotals, Counters.accumulate, natOccupancy, LbControl.status).
+// Used by the tests (test/metrics/) and the scrape benchmark
+// (bench/control/metrics.ts).
+import { parseConfig, type RouterConfig } from '../config/load.js';
+import { Firewall } from '../firewall/firewall.js';
+import { MemoryPort } from '../io/memory-port.js';
+import { LbControl } from '../lb/lb-control.js';
+import type { MetricsSource } from '../metrics/source.js';
+import { trackingConfig } from '../nat/nat-config.js';
+import { createNatTables, natOccupancy, type NatBuffers } from '../nat/nat-tables.js';
+import { Batch } from '../pipeline/batch.js';
+import { ManualClock } from '../pipeline/clock.js';
+import { Counters } from '../pipeline/counters.js';
+import { Router } from '../pipeline/router.js';
+import { TokenBucket } from '../pipeline/token-bucket.js';
+import { compileFib } from '../route/fib.js';
+import { Control, CONTROL_WORDS, PORT_STAT_FIELDS } from '../runtime/port-stats.js';
+import { sumPortTotals } from '../runtime/port-totals.js';
+import { RunLoop } from '../runtime/run-loop.js';
 
 interface RigWorker {
   router: Router;
@@ -34,7 +36,7 @@ export class PipelineRig implements MetricsSource {
   readonly config: RouterConfig;
   readonly lb: LbControl | undefined;
   readonly workers: RigWorker[];
-  private readonly natBuffers;
+  private readonly natBuffers: NatBuffers | undefined;
 
   constructor(yaml: string, workers = 2) {
     this.config = parseConfig(yaml, 'test.yaml', '.');
@@ -110,15 +112,4 @@ export class PipelineRig implements MetricsSource {
   workerBusySeconds(): number[] {
     return this.workers.map((w) => w.busyTime[0]);
   }
-}
-
-/** Prometheus text -> { 'name{labels}': value } (labels as printed). */
-export function parseExposition(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const sp = line.lastIndexOf(' ');
-    out.set(line.slice(0, sp), Number(line.slice(sp + 1)));
-  }
-  return out;
 }
