@@ -62,6 +62,10 @@ const AREAS: Record<string, { title: string; run: AreaRun }> = {
     title: 'Replay of a large capture (a real one repeated with shifted addresses), --workers 1 vs 2: Mpps, wall and CPU time, peak RSS',
     run: async () => (await import('./replay/parallel.js')).runReplayParallelBench(),
   },
+  control: {
+    title: 'Control plane: metrics scrape CPU (8 ports, 1000 rules, 2 x 100 backends) and the run loop\'s busy-time accumulator',
+    run: async () => (await import('./control/area.js')).runControlArea(),
+  },
   pcap: {
     title: 'pcap read from page cache vs tcpdump and node_pcap',
     run: async () => (await import('./pcap/read.js')).runPcapReadBench(),

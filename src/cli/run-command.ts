@@ -20,6 +20,8 @@ import { PortBusyError } from '../runtime/port-lock.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 import { lbStatus, lbSummary, reloadLoadBalancer } from './lb-status.js';
 import { LbSupervisor } from '../lb/health/supervisor.js';
+import { DataplaneMetrics } from '../metrics/dataplane-metrics.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
 
 export interface RunOptions {
   config: string;
@@ -72,12 +74,24 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
   }
+  // Prometheus metrics (config `metrics:`), read from the workers' shared counters at each scrape.
+  let metrics: MetricsServer | undefined;
+  if (dp.config.metrics) {
+    try {
+      metrics = await MetricsServer.start(new DataplaneMetrics(dp), dp.config.metrics.listen);
+    } catch (e) {
+      traceWriter?.close();
+      await dp.stop();
+      return fail(`metrics.listen: ${e instanceof Error ? e.message : String(e)}`, 1);
+    }
+  }
   log(`dataplane running: ${workers} worker${workers > 1 ? 's' : ''}${opts.busyPoll ? ' (busy polling)' : ''}, ${dp.config.ports.length} ports, ${dp.config.routes.length} routes (Ctrl-C to stop)`, {
     event: 'started',
     workers,
     ports: dp.portLines,
   });
   for (const line of dp.portLines) log(`  ${line}`, { event: 'port', detail: line });
+  if (metrics) log(`metrics at ${metrics.url}`, { event: 'metrics', url: metrics.url });
   if (opts.trace) {
     const t = opts.trace;
     log(`tracing ${t.count} packet${t.count === 1 ? '' : 's'}${t.filter ? ` matching '${t.filter}'` : ''} to ${t.file}`, { event: 'trace', file: t.file, count: t.count, filter: t.filter });
@@ -147,6 +161,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   process.off('SIGHUP', onHup);
   const lbHealth = lbSupervisor?.health() ?? [];
   lbSupervisor?.stop();
+  await metrics?.close();
   await dp.stop();
   if (traceWriter) {
     traceWriter.close();

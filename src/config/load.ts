@@ -18,6 +18,7 @@ import { compileFirewall } from './firewall.js';
 import { salvageFirewall } from './firewall-schema.js';
 import { compileDecap, compileLoadBalancer } from './load-balancer.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
+import { metricsSchema, type MetricsConfig } from './metrics-schema.js';
 import type { DecapConfig, LoadBalancerConfig } from '../lb/lb-config.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
@@ -74,6 +75,8 @@ export interface RouterConfig {
   firewall: FirewallPlan | undefined;
   /** The L4 load balancer (absent: none). */
   loadBalancer: LoadBalancerConfig | undefined;
+  /** Where `dataplane run` serves Prometheus metrics (absent: it does not). */
+  metrics: MetricsConfig | undefined;
   /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
   notices: ConfigNotices;
 }
@@ -165,6 +168,7 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portA
       nat: o.nat === undefined ? undefined : withoutBadParts(natSchema, o.nat),
       ...salvageFirewall(o),
       loadBalancer: o.loadBalancer === undefined ? undefined : withoutBadParts(loadBalancerSchema, o.loadBalancer),
+      metrics: metricsSchema.safeParse(o.metrics).data,
     },
     brokenPorts,
     portAt,
@@ -367,7 +371,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
   if (problems.length > 0) throw new ConfigError(source, problems);
   selected.notices.warnings.push(...lbWarnings.map((w) => `${source}: ${w}`));
-  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, notices: selected.notices };
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, metrics: raw.metrics, notices: selected.notices };
 }
 
 export function loadConfig(path: string): RouterConfig {

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { firewallConfigShape } from './firewall-schema.js';
 import { decapSchema, loadBalancerSchema } from './load-balancer-schema.js';
+import { metricsSchema } from './metrics-schema.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -229,6 +230,8 @@ export const configSchema = z
     ...firewallConfigShape,
     /** The L4 load balancer's VIPs and backends (load-balancer-schema.ts). */
     loadBalancer: loadBalancerSchema.optional(),
+    /** The Prometheus endpoint of `dataplane run` (metrics-schema.ts). */
+    metrics: metricsSchema.optional(),
   })
   .strict();
 

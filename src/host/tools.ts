@@ -37,6 +37,8 @@ export const TOOL_PACKAGES = {
   nft: 'nftables',
   turnserver: 'coturn',
   turnutils_natdiscovery: 'coturn',
+  // The metrics tests check a real scrape with `promtool check metrics`.
+  promtool: 'prometheus',
 } as const satisfies Record<string, string>;
 
 /** A program with a known package: only these can be asked for, so every message names one. */

@@ -20,9 +20,10 @@ import { NeighborSync } from '../arp/neighbor-sync.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
-import { Control, CONTROL_WORDS, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
 import { explainLive } from '../explain/live.js';
 import type { ExplainResult } from '../explain/result.js';
+import { Control, CONTROL_WORDS, PORT_STAT_FIELDS } from './port-stats.js';
+import { sumPortTotals, type PortTotals } from './port-totals.js';
 
 export interface DataplaneOptions {
   workers: number;
@@ -34,24 +35,7 @@ export interface DataplaneOptions {
   trace?: { filter: string; count: number };
 }
 
-export interface PortTotals {
-  name: string;
-  up: boolean;
-  rxPackets: number;
-  rxBytes: number;
-  txPackets: number;
-  txBytes: number;
-  txDropped: number;
-  /** What became of the frames received on this port (see PortStat). */
-  rxForwarded: number;
-  rxDropped: number;
-  rxLocal: number;
-  rxQueued: number;
-  /** Frames the port itself lost before the pipeline saw them (too big for a slot, offload it cannot take, the kernel's socket drops): not in rxPackets. */
-  rxLost: number;
-  /** The port's I/O counters summed over workers, by IoCounter index. */
-  io: number[];
-}
+export type { PortTotals } from './port-totals.js';
 
 interface RunningWorker {
   thread: Worker;
@@ -59,6 +43,8 @@ interface RunningWorker {
   portStats: Float64Array;
   ioCounters: Float64Array;
   control: Int32Array;
+  /** Seconds the worker spent on rounds with frames (RunLoop busyTime). */
+  busyTime: Float64Array;
   /** Firewall rule hits by origin, when there is a firewall. */
   firewallHits: Float64Array | undefined;
   stopped: Promise<void>;
@@ -123,8 +109,9 @@ export class Dataplane {
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
       const ioCounters = new SharedArrayBuffer(config.ports.length * IoCounter.COUNT * 8);
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
+      const busyTime = new SharedArrayBuffer(8);
       const firewallHits = config.firewall && new SharedArrayBuffer(Firewall.hitsBytes(config.firewall));
-      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers };
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -137,7 +124,7 @@ export class Dataplane {
       });
       thread.on('error', (e) => rejectReady(e));
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
-      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
+      workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), busyTime: new Float64Array(busyTime), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
     const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb);
     try {
@@ -149,6 +136,11 @@ export class Dataplane {
     return dp;
   }
 
+  /** Seconds each worker spent processing frames since it started, by worker index (the metrics' busy share). */
+  workerBusySeconds(): number[] {
+    return this.workers.map((w) => w.busyTime[0]);
+  }
+
   /** Counters summed over all workers (a fresh object each call). */
   counters(): Counters {
     const sum = new Counters(this.registry);
@@ -157,41 +149,7 @@ export class Dataplane {
   }
 
   ports(): PortTotals[] {
-    return this.config.ports.map((p, i) => {
-      const t: PortTotals = {
-        name: p.name,
-        up: true,
-        rxPackets: 0,
-        rxBytes: 0,
-        txPackets: 0,
-        txBytes: 0,
-        txDropped: 0,
-        rxForwarded: 0,
-        rxDropped: 0,
-        rxLocal: 0,
-        rxQueued: 0,
-        rxLost: 0,
-        io: new Array<number>(IoCounter.COUNT).fill(0),
-      };
-      for (const w of this.workers) {
-        const b = i * PORT_STAT_FIELDS;
-        const s = w.portStats;
-        t.rxPackets += s[b + PortStat.RX_PACKETS];
-        t.rxBytes += s[b + PortStat.RX_BYTES];
-        t.txPackets += s[b + PortStat.TX_PACKETS];
-        t.txBytes += s[b + PortStat.TX_BYTES];
-        t.txDropped += s[b + PortStat.TX_DROPPED];
-        t.rxForwarded += s[b + PortStat.RX_FORWARDED];
-        t.rxDropped += s[b + PortStat.RX_DROPPED];
-        t.rxLocal += s[b + PortStat.RX_LOCAL];
-        t.rxQueued += s[b + PortStat.RX_QUEUED];
-        if (s[b + PortStat.UP] === 0) t.up = false;
-        for (let c = 0; c < IoCounter.COUNT; c++) t.io[c] += w.ioCounters[i * IoCounter.COUNT + c];
-      }
-      // Frames the port itself dropped on receive never reached the pipeline's counts.
-      t.rxLost = t.io[IoCounter.RX_OVERSIZE] + t.io[IoCounter.RX_OFFLOAD_UNSUPPORTED] + t.io[IoCounter.RX_KERNEL_DROPS];
-      return t;
-    });
+    return sumPortTotals(this.config.ports.map((p) => p.name), this.workers);
   }
 
   /** Non-zero I/O counters of every port, as `io/<port>/<counter>` (packets; bytes for the tx drops, else 0). */

@@ -43,6 +43,12 @@ export interface LoopOptions {
   /** Called once when a port's interface is gone (for a log line). */
   onPortGone?: (port: number, error: unknown) => void;
   tracer?: LoopTracer;
+  /**
+   * Seconds spent in step() on rounds that received frames, added up in
+   * slot 0 (run() only): the main thread reads it for the metrics' busy
+   * share. Two clock reads per round, none per packet.
+   */
+  busyTime?: Float64Array;
 }
 
 export class RunLoop {
@@ -167,8 +173,11 @@ export class RunLoop {
     if (control === undefined || wait === undefined) throw new Error('RunLoop.run needs control words and a wait function');
     const idle = this.o.idleWaitMs ?? 50;
     const busy = this.o.busyPoll === true;
+    const busyTime = this.o.busyTime;
     while (Atomics.load(control, Control.STOP) === 0) {
+      const start = busyTime === undefined ? 0 : performance.now();
       const n = this.step();
+      if (n > 0 && busyTime !== undefined) busyTime[0] += (performance.now() - start) / 1000;
       Atomics.add(control, Control.BATCHES, 1);
       // Sleep only when idle; ARP timers still run at least every `idle` ms.
       if (n === 0 && !busy) wait(idle);

@@ -29,6 +29,8 @@ export interface WorkerInit {
   ioCounters: SharedArrayBuffer;
   /** CONTROL_WORDS int32s. */
   control: SharedArrayBuffer;
+  /** One double: seconds this worker spent on rounds with frames (RunLoop busyTime). */
+  busyTime: SharedArrayBuffer;
   /** Poll without sleeping (a core per worker, lowest latency). */
   busyPoll: boolean;
   /** The NeighborSync ring all workers share. */

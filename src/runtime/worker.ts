@@ -62,6 +62,7 @@ try {
     outputs: ports,
     portStats: new Float64Array(init.portStats),
     control: new Int32Array(init.control),
+    busyTime: new Float64Array(init.busyTime),
     wait: (ms) => waiter.wait(ms),
     busyPoll: init.busyPoll,
     tracer,

@@ -103,4 +103,30 @@ describe('RunLoop', () => {
     // The frame was for the lan port, which is down: counted as a tx drop there.
     expect(portStats[0 * PORT_STAT_FIELDS + PortStat.TX_DROPPED]).toBe(1);
   });
+
+  it('busyTime grows by the time of rounds that received frames, not of idle rounds', () => {
+    const config = parseConfig(BASE_CONFIG, 't', '.');
+    const { fib, nexthops } = compileFib(config);
+    const batch = new Batch();
+    const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new MemoryPort('wan', { index: 1 });
+    const control = new Int32Array(CONTROL_WORDS);
+    const busyTime = new Float64Array(1);
+    let idle = 0;
+    // Each idle wait counts; the fifth stops the loop.
+    const wait = () => void (++idle === 5 && Atomics.store(control, Control.STOP, 1));
+    const loop = new RunLoop({ router, batch, inputs: [lan, wan], outputs: [lan, wan, undefined], control, busyTime, wait });
+    loop.run();
+    expect([idle, busyTime[0]]).toEqual([5, 0]);
+    for (let i = 0; i < 2000; i++) lan.inject(frame(i));
+    Atomics.store(control, Control.STOP, 0);
+    idle = 0;
+    const t0 = performance.now();
+    loop.run();
+    const wall = (performance.now() - t0) / 1000;
+    expect(wan.sent.length).toBe(2000);
+    expect(busyTime[0]).toBeGreaterThan(0);
+    expect(busyTime[0]).toBeLessThanOrEqual(wall);
+  });
 });

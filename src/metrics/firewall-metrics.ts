@@ -1,0 +1,29 @@
+// The firewall (config `firewall:` and NetworkPolicies): first packets each
+// rule or policy decided, and first packets by verdict. Rules are the
+// config's, so the label set is bounded by it; series of the same name,
+// kind and direction (never in a valid config) would add up.
+import type { FirewallPlan } from '../firewall/plan.js';
+import type { CounterRegistry } from '../pipeline/counters.js';
+import { counterFamily, type FamilyContext, type Labels } from './families.js';
+
+export function registerFirewallMetrics(ctx: FamilyContext, plan: FirewallPlan, registry: CounterRegistry): void {
+  const labels: Labels[] = plan.origins.map((o) => ({ rule: o.name, kind: o.kind, direction: o.direction }));
+  counterFamily(
+    ctx,
+    'dataplane_firewall_rule_hits_total',
+    'First packets of flows each rule or policy decided (kind: vpc, implied, policy, isolation).',
+    ['rule', 'kind', 'direction'],
+    (r, emit) => {
+      const hits = r.firewallHits;
+      if (hits === undefined) return;
+      for (let i = 0; i < labels.length; i++) emit(labels[i], hits[i] ?? 0);
+    },
+  );
+  const verdicts = ['allowed', 'denied', 'rejected']
+    .map((v) => ({ index: registry.indexOf(`firewall/${v}`), labels: { verdict: v } }))
+    .filter((v): v is { index: number; labels: { verdict: string } } => v.index !== undefined);
+  if (verdicts.length === 0) return;
+  counterFamily(ctx, 'dataplane_firewall_first_packets_total', 'First packets of flows the firewall judged, by verdict.', ['verdict'], (r, emit) => {
+    for (const v of verdicts) emit(v.labels, r.counters.packets(v.index));
+  });
+}
