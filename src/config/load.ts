@@ -22,6 +22,7 @@ import type { DecapConfig, LoadBalancerConfig } from '../lb/lb-config.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
+import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
 
 export type { ConfigNotices };
 
@@ -209,6 +210,8 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     if (e instanceof ReferenceError) throw new ConfigError(source, [`YAML: ${e.message} (more than ${MAX_YAML_ALIASES} alias expansions)`]);
     throw e;
   }
+  // The protobuf schema first (proto-check.ts): its problems are merged in at the end.
+  const protoProblems = checkAgainstProto(js);
   const problems: string[] = [];
   const parsed = configSchema.safeParse(js);
   let raw: RawConfig;
@@ -365,7 +368,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   // A port the schema rejected is missing from `ports`: no backend is then blamed for being off every subnet.
   const portsComplete = parsed.success || portAt?.length === (js as { ports?: unknown[] }).ports?.length;
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (problems.length > 0 || protoProblems.length > 0) throw new ConfigError(source, mergeProtoProblems(protoProblems, problems));
   selected.notices.warnings.push(...lbWarnings.map((w) => `${source}: ${w}`));
   return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, notices: selected.notices };
 }
