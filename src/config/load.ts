@@ -77,6 +77,10 @@ export interface RouterConfig {
   loadBalancer: LoadBalancerConfig | undefined;
   /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
   notices: ConfigNotices;
+  /** Where the control API listens (socket default /run/dataplane/dataplane.sock). */
+  control: RawConfig['control'];
+  /** Where the metrics endpoint listens (absent: none). */
+  metrics: RawConfig['metrics'];
 }
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -166,6 +170,8 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portA
       nat: o.nat === undefined ? undefined : withoutBadParts(natSchema, o.nat),
       ...salvageFirewall(o),
       loadBalancer: o.loadBalancer === undefined ? undefined : withoutBadParts(loadBalancerSchema, o.loadBalancer),
+      control: section(configSchema.shape.control, o.control),
+      metrics: configSchema.shape.metrics.safeParse(o.metrics).data,
     },
     brokenPorts,
     portAt,
@@ -370,7 +376,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
   if (problems.length > 0 || protoProblems.length > 0) throw new ConfigError(source, mergeProtoProblems(protoProblems, problems));
   selected.notices.warnings.push(...lbWarnings.map((w) => `${source}: ${w}`));
-  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, notices: selected.notices };
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, notices: selected.notices, control: raw.control, metrics: raw.metrics };
 }
 
 export function loadConfig(path: string): RouterConfig {
