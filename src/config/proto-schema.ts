@@ -30,20 +30,23 @@ export function protoDir(): string {
 let cached: protobuf.Root | undefined;
 
 /**
- * The schema, parsed once per process and resolved (every field knows its
- * type). Field names are kept as written (snake_case) and comments are kept
- * for the reference; a field's YAML key is its jsonName.
+ * Parses the schema under `dir` (a proto/ directory) and resolves it (every
+ * field knows its type). Field names are kept as written (snake_case) and
+ * comments are kept for the reference; a field's YAML key is its jsonName.
  */
-export function protoRoot(): protobuf.Root {
-  if (cached !== undefined) return cached;
+export function loadProtoRoot(dir: string): protobuf.Root {
   const root = new protobuf.Root();
-  const dir = protoDir();
   // Imports resolve inside proto/ (google/protobuf/* are bundled with protobufjs).
   root.resolvePath = (_origin, target) => (target.startsWith('google/protobuf/') ? target : join(dir, target));
   root.loadSync(CONFIG_PROTO, { keepCase: true, alternateCommentMode: true });
   root.resolveAll();
-  cached = root;
   return root;
+}
+
+/** The package's schema, parsed once per process. */
+export function protoRoot(): protobuf.Root {
+  cached ??= loadProtoRoot(protoDir());
+  return cached;
 }
 
 /** A message of the config schema by its short name ("Config", "Port"...). */
