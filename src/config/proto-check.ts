@@ -95,7 +95,10 @@ class Checker {
         if (isRequired(field)) this.add([...path, key], `required (${expected(field)})`);
         continue;
       }
-      this.field(v, field, [...path, key]);
+      // One path array for the whole walk, pushed and popped: it is copied only into a problem.
+      path.push(key);
+      this.field(v, field, path);
+      path.pop();
     }
   }
 
@@ -105,13 +108,21 @@ class Checker {
         this.add(path, `must be a mapping of ${expected(field)} values, not ${kindOf(v)}`);
         return;
       }
-      for (const [k, x] of Object.entries(v)) this.single(x, field, [...path, k]);
+      for (const [k, x] of Object.entries(v)) {
+        path.push(k);
+        this.single(x, field, path);
+        path.pop();
+      }
     } else if (field.repeated) {
       if (!Array.isArray(v)) {
         this.add(path, `must be a list (of ${expected(field)}), not ${kindOf(v)}`);
         return;
       }
-      v.forEach((x, i) => this.single(x, field, [...path, i]));
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        this.single(v[i], field, path);
+        path.pop();
+      }
     } else this.single(v, field, path);
   }
 
