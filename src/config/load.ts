@@ -23,6 +23,7 @@ import type { DecapConfig, LoadBalancerConfig } from '../lb/lb-config.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
+import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
 
 export type { ConfigNotices };
 
@@ -79,6 +80,8 @@ export interface RouterConfig {
   metrics: MetricsConfig | undefined;
   /** What loading decided on its own (shadowed and duplicate routes): for stderr and the counters. */
   notices: ConfigNotices;
+  /** Where the control API listens (socket default /run/dataplane/dataplane.sock). */
+  control: RawConfig['control'];
 }
 
 function pathText(path: readonly PropertyKey[]): string {
@@ -168,7 +171,8 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portA
       nat: o.nat === undefined ? undefined : withoutBadParts(natSchema, o.nat),
       ...salvageFirewall(o),
       loadBalancer: o.loadBalancer === undefined ? undefined : withoutBadParts(loadBalancerSchema, o.loadBalancer),
-      metrics: metricsSchema.safeParse(o.metrics).data,
+      control: section(configSchema.shape.control, o.control),
+      metrics: configSchema.shape.metrics.safeParse(o.metrics).data,
     },
     brokenPorts,
     portAt,
@@ -213,6 +217,8 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     if (e instanceof ReferenceError) throw new ConfigError(source, [`YAML: ${e.message} (more than ${MAX_YAML_ALIASES} alias expansions)`]);
     throw e;
   }
+  // The protobuf schema first (proto-check.ts): its problems are merged in at the end.
+  const protoProblems = checkAgainstProto(js);
   const problems: string[] = [];
   const parsed = configSchema.safeParse(js);
   let raw: RawConfig;
@@ -369,9 +375,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   // A port the schema rejected is missing from `ports`: no backend is then blamed for being off every subnet.
   const portsComplete = parsed.success || portAt?.length === (js as { ports?: unknown[] }).ports?.length;
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
-  if (problems.length > 0) throw new ConfigError(source, problems);
+  if (problems.length > 0 || protoProblems.length > 0) throw new ConfigError(source, mergeProtoProblems(protoProblems, problems));
   selected.notices.warnings.push(...lbWarnings.map((w) => `${source}: ${w}`));
-  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, metrics: raw.metrics, notices: selected.notices };
+  return { ports, routes: selected.routes, neighbors, icmp: raw.icmp, arp: raw.arp, reassembly: raw.reassembly, nat, conntrack: raw.conntrack, firewall, loadBalancer, notices: selected.notices, control: raw.control, metrics: raw.metrics };
 }
 
 export function loadConfig(path: string): RouterConfig {

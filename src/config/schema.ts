@@ -180,6 +180,23 @@ export const neighborSchema = z
   })
   .strict();
 
+// The control API and the metrics endpoint (issue 12): where they listen.
+/** The control API's default Unix socket (`dataplane ctl` connects there too). */
+export const DEFAULT_CONTROL_SOCKET = '/run/dataplane/dataplane.sock';
+const LISTEN_PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
+/** host:port where host is a loopback address or localhost: the control API has no authentication. */
+const LOOPBACK_LISTEN = new RegExp(`^(localhost|127(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}):${LISTEN_PORT}$`);
+export const controlSchema = z
+  .object({
+    socket: z
+      .string()
+      .max(107, 'must be at most 107 bytes (a Unix socket path)')
+      .refine((v) => v === '' || v.startsWith('/'), 'must be an absolute path such as /run/dataplane/dataplane.sock, or "" to turn the API off')
+      .default(DEFAULT_CONTROL_SOCKET),
+    listen: z.string().regex(LOOPBACK_LISTEN, 'must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)').optional(),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     ports: z.array(portSchema).min(1, 'must list at least one port').max(4096, 'at most 4096 ports'),
@@ -230,7 +247,9 @@ export const configSchema = z
     ...firewallConfigShape,
     /** The L4 load balancer's VIPs and backends (load-balancer-schema.ts). */
     loadBalancer: loadBalancerSchema.optional(),
-    /** The Prometheus endpoint of `dataplane run` (metrics-schema.ts). */
+    /** The control API (gRPC): a Unix socket, and optionally TCP on the loopback. */
+    control: controlSchema.default({ socket: DEFAULT_CONTROL_SOCKET }),
+    /** The Prometheus endpoint; absent: none. */
     metrics: metricsSchema.optional(),
   })
   .strict();
