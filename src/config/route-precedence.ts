@@ -70,6 +70,18 @@ function connectedClaims(ports: readonly PortSubnet[]): ConnectedClaim[] {
   return out;
 }
 
+/**
+ * Why a static route for prefix/len could not be installed because a
+ * connected route holds that prefix ("the connected subnet of port ..."),
+ * or undefined. The live route API refuses such routes with this text.
+ */
+export function connectedShadow(ports: readonly PortSubnet[], prefix: number, len: number): string | undefined {
+  for (const c of connectedClaims(ports)) {
+    if (c.prefix === prefix >>> 0 && c.len === len && outranks(c.source, 'static')) return `${c.what}: ${c.source} routes win (administrative distance ${ADMIN_DISTANCE[c.source]}, static ${ADMIN_DISTANCE.static})`;
+  }
+  return undefined;
+}
+
 const fromList = (r: RouteSpec): boolean => r.line === undefined;
 const keyOf = (prefix: number, len: number): number => (prefix >>> 0) * 64 + len;
 const hasHostBits = (r: RouteSpec): boolean => r.len < 32 && (r.prefix & (0xffffffff >>> r.len)) !== 0;
