@@ -71,15 +71,16 @@ function connectedClaims(ports: readonly PortSubnet[]): ConnectedClaim[] {
 }
 
 /**
- * Why a static route for prefix/len could not be installed because a
- * connected route holds that prefix ("the connected subnet of port ..."),
- * or undefined. The live route API refuses such routes with this text.
+ * The prefixes connected routes hold, each with why a static route for it is
+ * never installed ("the connected subnet of port ... : connected routes win
+ * ..."), keyed prefix * 64 + len. The live route API refuses such routes.
  */
-export function connectedShadow(ports: readonly PortSubnet[], prefix: number, len: number): string | undefined {
+export function connectedShadows(ports: readonly PortSubnet[]): Map<number, string> {
+  const out = new Map<number, string>();
   for (const c of connectedClaims(ports)) {
-    if (c.prefix === prefix >>> 0 && c.len === len && outranks(c.source, 'static')) return `${c.what}: ${c.source} routes win (administrative distance ${ADMIN_DISTANCE[c.source]}, static ${ADMIN_DISTANCE.static})`;
+    if (outranks(c.source, 'static')) out.set(keyOf(c.prefix, c.len), `${c.what}: ${c.source} routes win (administrative distance ${ADMIN_DISTANCE[c.source]}, static ${ADMIN_DISTANCE.static})`);
   }
-  return undefined;
+  return out;
 }
 
 const fromList = (r: RouteSpec): boolean => r.line === undefined;

@@ -13,7 +13,7 @@
 import type { z } from 'zod';
 import { routeFromObject, type PortConfig } from '../config/load.js';
 import { routeProblems } from '../config/route-check.js';
-import { connectedShadow } from '../config/route-precedence.js';
+import { connectedShadows } from '../config/route-precedence.js';
 import { formatRoute, parseRouteLine, routeOrigin, type RouteSpec } from '../config/routes.js';
 import { routeObjectSchema, type routeSchema } from '../config/schema.js';
 import { nexthopFor, nexthopProblem, type FibConfig } from '../route/fib-build.js';
@@ -103,6 +103,8 @@ export class RouteControl {
   private readonly entries = new Map<number, Installed>();
   private readonly portIndex: Map<string, number>;
   private readonly fibConfig: FibConfig;
+  /** Prefixes connected routes hold (key -> why), refused to static routes. */
+  private readonly shadows: Map<number, string>;
 
   constructor(
     private readonly ports: readonly PortConfig[],
@@ -112,6 +114,7 @@ export class RouteControl {
   ) {
     this.portIndex = new Map(ports.map((p, i) => [p.name, i]));
     this.fibConfig = { ports, routes: [] };
+    this.shadows = connectedShadows(ports);
     for (const r of routes) this.entries.set(keyOf(r.prefix, r.len), { spec: r, source: 'config' });
   }
 
@@ -166,7 +169,7 @@ export class RouteControl {
       problems.push(`${field}.${hop.startsWith('dev') ? 'dev' : 'via'}: ${hop}`);
       return undefined;
     }
-    const shadow = connectedShadow(this.ports, route.prefix, route.len);
+    const shadow = this.shadows.get(keyOf(route.prefix, route.len));
     if (shadow !== undefined) {
       problems.push(`${field}.prefix: ${formatPrefix(route.prefix, route.len)} is ${shadow}; a static route for it is never installed`);
       return undefined;
@@ -217,7 +220,7 @@ export class RouteControl {
       if (typeof p === 'string') return void problems.push(`${field}: ${p}`);
       if ((p.prefix & ~prefixMask(p.len)) !== 0) return void problems.push(`${field}: prefix has host bits set for /${p.len}`);
       const k = keyOf(p.prefix, p.len);
-      if (connectedShadow(this.ports, p.prefix, p.len) !== undefined) return void problems.push(`${field}: ${formatPrefix(p.prefix, p.len)} is a connected route; it goes with its port`);
+      if (this.shadows.has(k)) return void problems.push(`${field}: ${formatPrefix(p.prefix, p.len)} is a connected route; it goes with its port`);
       if (!exists(k)) return void problems.push(`${field}: no route for ${formatPrefix(p.prefix, p.len)}`);
       sets.delete(k);
       if (this.entries.has(k)) removals.add(k);
