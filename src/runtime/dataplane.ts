@@ -98,7 +98,6 @@ export class Dataplane {
   /** The static routes in force and their changes. */
   private readonly routeControl: RouteControl;
   private readonly neighborControl: NeighborControl;
-  private readonly liveTrace = new LiveTrace();
   private readonly neighborTimer: NodeJS.Timeout;
   /** Changes are applied one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -123,6 +122,8 @@ export class Dataplane {
     /** Posts table generations to the workers. */
     private readonly channel: ControlChannel,
     neighborRing: SharedArrayBuffer,
+    /** The live packet trace (traceStart/Stop/Read). */
+    private readonly liveTrace: LiveTrace,
   ) {
     this.running = config;
     this.routeControl = new RouteControl(config.ports, config.routes, compiled);
@@ -179,8 +180,8 @@ export class Dataplane {
     const neighborSync = new SharedArrayBuffer(NeighborSync.byteLength());
     const icmpLimit = new SharedArrayBuffer(TokenBucket.BYTES);
     const channel = new ControlChannel();
-    // Live traced packets go to the dataplane's LiveTrace, once it exists; --trace's (session 0) to onEvent.
-    let live: LiveTrace | undefined;
+    // Live traced packets go to the dataplane's LiveTrace; --trace's (session 0) to onEvent.
+    const liveTrace = new LiveTrace();
     const ready: Promise<void>[] = [];
     for (let w = 0; w < opts.workers; w++) {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
@@ -199,15 +200,14 @@ export class Dataplane {
       thread.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') resolveReady();
         else if (m.type === 'error') rejectReady(new Error(`worker ${w}: ${m.message}`));
-        if (m.type === 'trace' && m.session !== 0) live?.accept(m.session, m.packet);
+        if (m.type === 'trace' && m.session !== 0) liveTrace.accept(m.session, m.packet);
         else if (m.type !== 'ready') opts.onEvent?.(m);
       });
       thread.on('error', (e) => rejectReady(e));
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
       workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
-    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb, channel, neighborSync);
-    live = dp.liveTrace;
+    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb, channel, neighborSync, liveTrace);
     try {
       await Promise.all(ready);
     } catch (e) {
