@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { loadConfig } from '../config/load.js';
 import { Dataplane } from '../runtime/dataplane.js';
 
-type Op = 'changeRoutes' | 'routeTable' | 'routeCount' | 'neighbors' | 'changeNeighbors' | 'counters' | 'drops' | 'ports' | 'reload' | 'stop';
+type Op = 'changeRoutes' | 'routeTable' | 'routeCount' | 'neighbors' | 'changeNeighbors' | 'counters' | 'drops' | 'ports' | 'reload' | 'traceStart' | 'traceStop' | 'traceRead' | 'stop';
 
 async function main(): Promise<void> {
   const [configPath, workersText] = process.argv.slice(2);
@@ -32,6 +32,10 @@ async function main(): Promise<void> {
     },
     ports: () => dp.ports(),
     reload: (args: { config: string }) => dp.reload(loadConfig(args.config)),
+    traceStart: (args: { filter: string; count: number }) => dp.traceStart(args),
+    traceStop: () => dp.traceStop(),
+    /** Traced packets in brief: where each came in, how many frames left, and the nodes' verdict records. */
+    traceRead: (args: { max?: number }) => dp.traceRead(args?.max).map((p) => ({ id: p.id, worker: p.worker, inPort: p.inPort, outPorts: p.outs.map((o) => o.port), drops: p.drops.length, records: p.records.length })),
     stop: async () => {
       await dp.stop();
       setImmediate(() => process.exit(0));

@@ -83,4 +83,50 @@ describe('live route changes under traffic', skipIf(e2eSkipReason()), () => {
     expect(await l.call<number>('routeCount')).toBe(count);
     expect(nsExec(l.names.client, ['ping', '-c1', '-W2', FLOW_DST]).status).toBe(0);
   });
+
+  it('shows learned neighbors, sets and removes a static one', async () => {
+    const l = lab!;
+    type N = { address: string; mac: string; dev: string; state: string; source: string };
+    const learned = await l.call<N[]>('neighbors');
+    expect(learned).toEqual(expect.arrayContaining([expect.objectContaining({ address: LAB.server.addr, dev: 'wan', source: 'learned', state: 'reachable' })]));
+    const set = await l.call<{ added: number }>('changeNeighbors', { add: [{ address: '198.51.100.20', mac: '02:00:00:00:00:20' }] });
+    expect(set.added).toBe(1);
+    expect(await l.call<N[]>('neighbors')).toEqual(expect.arrayContaining([{ address: '198.51.100.20', mac: '02:00:00:00:00:20', dev: 'wan', state: 'permanent', source: 'static' }]));
+    await expect(l.call('changeNeighbors', { add: [{ address: '10.0.0.1', mac: '02:00:00:00:00:21' }], delete: ['198.51.100.20'] })).rejects.toThrow(/add\[0\]\.address: 10\.0\.0\.1 is not on a connected subnet/);
+    await l.call('changeNeighbors', { delete: ['198.51.100.20'] });
+    expect((await l.call<N[]>('neighbors')).some((n) => n.address === '198.51.100.20')).toBe(false);
+  });
+
+  it('traces packets live: started, read and stopped without a restart', async () => {
+    const l = lab!;
+    const started = await l.call<{ session: number; count: number }>('traceStart', { filter: 'icmp and dst host 203.0.113.10', count: 3 });
+    expect(started).toMatchObject({ session: 1, count: 3 });
+    expect(nsExec(l.names.client, ['ping', '-c', '5', '-i', '0.05', '-W', '2', FLOW_DST]).status).toBe(0);
+    await new Promise((r) => setTimeout(r, 200));
+    const traced = await l.call<{ inPort: number; outPorts: number[]; records: number }[]>('traceRead', { max: 10 });
+    // The budget: 3 of the 5 echo requests, each in on lan (0) and out on wan (1), with the nodes' records.
+    expect(traced.map((p) => [p.inPort, p.outPorts])).toEqual([[0, [1]], [0, [1]], [0, [1]]]);
+    expect(traced.every((p) => p.records > 0)).toBe(true);
+    await l.call('traceStop');
+    await expect(l.call('traceStart', { filter: 'icmp and bogus', count: 3 })).rejects.toThrow(/^filter: /);
+  });
+
+  it('reloads a config: live parts apply as one generation, a port change applies nothing', async () => {
+    const l = lab!;
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    const base = readFileSync(l.configPath, 'utf8');
+    const next = `${l.configPath}.next.yaml`;
+    writeFileSync(next, base.replace('icmp: { ratePerSecond: 1000, burst: 100 }', 'icmp: { ratePerSecond: 500, burst: 50 }') + '  - 198.18.250.0/24 blackhole\n');
+    const r = await l.call<{ applied: string[]; needsRestart: string[] }>('reload', { config: next });
+    expect(r.needsRestart).toEqual([]);
+    expect(r.applied).toEqual(expect.arrayContaining(['icmp: 500/s, burst 50', expect.stringMatching(/^routes: 1 added, \d+ deleted, /)]));
+    const table = await l.call<{ prefix: string; type: string; source: string }[]>('routeTable');
+    expect(table.find((x) => x.prefix === '198.18.250.0/24')).toMatchObject({ type: 'blackhole', source: 'config' });
+    expect(nsExec(l.names.client, ['ping', '-c1', '-W2', FLOW_DST]).status).toBe(0);
+    writeFileSync(next, base.replace('address: 198.51.100.1/24', 'address: 198.51.100.1/24\n    mtu: 1400'));
+    const refused = await l.call<{ applied: string[]; needsRestart: string[] }>('reload', { config: next });
+    expect(refused.applied).toEqual([]);
+    expect(refused.needsRestart).toEqual([expect.stringMatching(/^ports: /)]);
+    expect((await l.call<{ prefix: string }[]>('routeTable')).some((x) => x.prefix === '198.18.250.0/24')).toBe(true);
+  });
 });
