@@ -37,6 +37,8 @@ export class ArpResolver {
   private serviceLost = 0;
   /** Before this time, with nothing queued, the timer has no work (skips a table scan per batch). */
   private timerDue = 0;
+  /** Configured neighbors changed at run time, applied by the next service() (a MAC: set; undefined: removed). */
+  private staticChanges: { port: number; ip: number; mac: Uint8Array | undefined }[] = [];
 
   constructor(
     private readonly ctx: ForwardingContext,
@@ -146,6 +148,7 @@ export class ArpResolver {
    */
   service(batch: Batch, toTx: SlotSink, toIcmpError: SlotSink): number {
     let lost = 0;
+    if (this.staticChanges.length > 0) lost += this.applyStatic(batch, toTx);
     if (this.sync !== undefined && this.sync.pending()) {
       this.serviceBatch = batch;
       this.serviceTx = toTx;
@@ -161,6 +164,37 @@ export class ArpResolver {
       // With nothing pending, look again within a resolution period for entries that still probe.
       this.timerDue = now + Math.max(10, this.resolveTimeoutMs / 3);
     }
+    return lost;
+  }
+
+  /**
+   * A configured (permanent) neighbor set or removed at run time (the control
+   * API); takes effect at the next service(), where datagrams that waited for
+   * that address are released.
+   */
+  setStatic(port: number, ip: number, mac: Uint8Array | undefined): void {
+    this.staticChanges.push({ port, ip: ip >>> 0, mac: mac?.slice() });
+  }
+
+  private applyStatic(batch: Batch, toTx: SlotSink): number {
+    const nt = this.neighbors;
+    let lost = 0;
+    for (const c of this.staticChanges) {
+      if (c.mac === undefined) {
+        const n = nt.find(c.port, c.ip);
+        // Only a permanent entry is the configured one; what ARP learned stays.
+        if (n >= 0 && nt.state[n] === NeighborState.REACHABLE && nt.expiresMs[n] === Infinity) nt.remove(n);
+        continue;
+      }
+      const n = nt.findOrInsert(c.port, c.ip);
+      if (n < 0) continue;
+      const wasWaiting = nt.state[n] === NeighborState.INCOMPLETE;
+      // An earlier permanent entry is replaced, not kept (setReachable keeps permanent entries against ARP).
+      nt.expiresMs[n] = 0;
+      nt.setReachable(n, c.mac, 0, 0, Infinity);
+      if (wasWaiting) lost += this.release(batch, c.port, c.ip, n, toTx);
+    }
+    this.staticChanges = [];
     return lost;
   }
 

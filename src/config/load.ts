@@ -24,6 +24,7 @@ import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
+import { routeProblemLines } from './route-check.js';
 
 export type { ConfigNotices };
 
@@ -192,7 +193,7 @@ function defaultMac(index: number): Uint8Array {
   return mac;
 }
 
-function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
+export function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
   const [p, l] = r.prefix.split('/');
   const prefix = parseIpv4Address(p);
   const len = Number(l);
@@ -331,26 +332,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   }
   const selector = new RouteSelector(ports);
   for (const r of routes) {
-    if ((r.prefix & ~maskOf(r.len)) !== 0) {
-      problems.push(`${routeOrigin(r)}: prefix has host bits set for /${r.len} (did you mean the network address?)`);
-    } else selector.see(r.prefix, r.len);
-    for (const n of r.nexthops) {
-      if (n.port !== undefined && !portIndex.has(n.port)) {
-        if (!brokenPorts.has(n.port)) problems.push(`${routeOrigin(r)}: dev "${n.port}" is not a configured port`);
-        continue;
-      }
-      if (n.gateway === 0) continue;
-      // A gateway is a host: never its subnet's network or broadcast address.
-      for (const p of ports) {
-        if (p.prefixLen >= 31) continue;
-        const m = maskOf(p.prefixLen);
-        if (((n.gateway & m) >>> 0) !== ((p.address & m) >>> 0)) continue;
-        const host = (n.gateway & ~m) >>> 0;
-        if (host === 0 || host === (~m >>> 0)) {
-          problems.push(`${routeOrigin(r)}: gateway ${ipv4ToString(n.gateway)} is the ${host === 0 ? 'network' : 'broadcast'} address of port "${p.name}"'s subnet ${ipv4ToString(p.address & m)}/${p.prefixLen}`);
-        }
-      }
-    }
+    if ((r.prefix & ~maskOf(r.len)) === 0) selector.see(r.prefix, r.len);
+    // A dev naming a port that failed its own checks is not blamed twice.
+    problems.push(...routeProblemLines(r, ports, (name) => portIndex.has(name) || brokenPorts.has(name)));
   }
   const where = (r: RouteSpec): string => {
     if (r.line !== undefined) return routeOrigin(r);

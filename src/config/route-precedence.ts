@@ -70,6 +70,19 @@ function connectedClaims(ports: readonly PortSubnet[]): ConnectedClaim[] {
   return out;
 }
 
+/**
+ * The prefixes connected routes hold, each with why a static route for it is
+ * never installed ("the connected subnet of port ... : connected routes win
+ * ..."), keyed prefix * 64 + len. The live route API refuses such routes.
+ */
+export function connectedShadows(ports: readonly PortSubnet[]): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const c of connectedClaims(ports)) {
+    if (outranks(c.source, 'static')) out.set(keyOf(c.prefix, c.len), `${c.what}: ${c.source} routes win (administrative distance ${ADMIN_DISTANCE[c.source]}, static ${ADMIN_DISTANCE.static})`);
+  }
+  return out;
+}
+
 const fromList = (r: RouteSpec): boolean => r.line === undefined;
 const keyOf = (prefix: number, len: number): number => (prefix >>> 0) * 64 + len;
 const hasHostBits = (r: RouteSpec): boolean => r.len < 32 && (r.prefix & (0xffffffff >>> r.len)) !== 0;

@@ -39,6 +39,8 @@ export class LbDecap extends PipelineNode<typeof spec> {
   private readonly guePort: Int32Array;
   /** Per port: host address -> the next hop that sends to its MAC. */
   private readonly hostNh: Map<number, number>[];
+  /** The next-hop table hostNh's entries were interned into. */
+  private hostTable: unknown = undefined;
 
   constructor(
     private readonly ctx: ForwardingContext,
@@ -107,6 +109,11 @@ export class LbDecap extends PipelineNode<typeof spec> {
 
   /** The next hop that sends to `host`'s own MAC out of `port` (made once per host). */
   private toHost(port: number, host: number): number {
+    // Entries interned into an older next-hop table mean nothing in a newly published one.
+    if (this.ctx.nexthops !== this.hostTable) {
+      this.hostTable = this.ctx.nexthops;
+      for (const m of this.hostNh) m.clear();
+    }
     const m = this.hostNh[port];
     let nh = m.get(host);
     if (nh === undefined) {

@@ -49,6 +49,8 @@ export class LbForward extends PipelineNode<typeof spec> {
   private adjacentNh = new Int32Array(0);
   /** The connected route's next hop each adjacentNh entry was derived from (routes may change). */
   private adjacentFrom = new Int32Array(0);
+  /** The next-hop table adjacentNh's entries were interned into. */
+  private adjacentTable: unknown = undefined;
 
   constructor(
     private readonly ctx: ForwardingContext,
@@ -139,6 +141,12 @@ export class LbForward extends PipelineNode<typeof spec> {
 
   /** The next hop that sends to the backend's own MAC on its link: a gateway entry naming the backend. */
   private viaBackend(backend: number, connected: number, port: number, addr: number): number {
+    // Entries interned into an older next-hop table mean nothing in a newly published one.
+    if (this.ctx.nexthops !== this.adjacentTable) {
+      this.adjacentTable = this.ctx.nexthops;
+      this.adjacentNh.fill(-1);
+      this.adjacentFrom.fill(-1);
+    }
     if (backend >= this.adjacentNh.length) {
       const n = Math.max(64, this.lb.tables.backendCapacity);
       this.adjacentNh = new Int32Array(n).fill(-1);

@@ -188,6 +188,17 @@ export class Router {
     };
   }
 
+  /**
+   * Puts new forwarding tables in force (a new generation from the control
+   * plane); call between batches only. Nodes read ctx.fib and ctx.nexthops
+   * at the start of each batch, and those that cache next-hop indexes notice
+   * the new table by its identity.
+   */
+  setTables(fib: FibLookup, nexthops: NexthopTable): void {
+    this.ctx.fib = fib;
+    this.ctx.nexthops = nexthops;
+  }
+
   get counters() {
     return this.graph.counters;
   }

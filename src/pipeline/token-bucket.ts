@@ -22,8 +22,8 @@ export class TokenBucket {
   private readonly state: Float64Array;
 
   constructor(
-    private readonly ratePerSecond: number,
-    private readonly burst: number,
+    private ratePerSecond: number,
+    private burst: number,
     private readonly clock: Clock,
     /** State shared with other buckets (other workers); a private one when absent. */
     shared?: SharedArrayBuffer,
@@ -50,6 +50,15 @@ export class TokenBucket {
 
   private unlock(): void {
     Atomics.store(this.words, LOCK, 0);
+  }
+
+  /** A new rate and burst (a config reload); the tokens saved up stay, capped at the new burst. */
+  setRate(ratePerSecond: number, burst: number): void {
+    this.lock();
+    this.ratePerSecond = ratePerSecond;
+    this.burst = burst;
+    this.state[TOKENS] = ratePerSecond > 0 ? Math.min(this.state[TOKENS], burst) : 0;
+    this.unlock();
   }
 
   /** Takes one token if there is one. */

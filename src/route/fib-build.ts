@@ -42,26 +42,40 @@ export interface BuiltFib<L extends LpmWriter> {
   nexthops: NexthopTable;
 }
 
-/** Resolves a route's next hops to next-hop indexes; returns an error message or the index. */
-function nexthopFor(route: RouteSpec, config: FibConfig, nexthops: NexthopTable): number | string {
+/** The port a route's next hop `n` leaves by, or an error message (gateways must be on a connected subnet, as in the kernel). */
+function hopPort(n: RouteSpec['nexthops'][number], config: FibConfig): number | string {
+  const port = n.port === undefined ? -1 : config.ports.findIndex((p) => p.name === n.port);
+  if (n.gateway === 0) return port < 0 ? `dev "${String(n.port)}" is not a configured port` : port;
+  const onLink = config.ports.findIndex((p) => ((n.gateway & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
+  const out = port < 0 ? onLink : port;
+  if (out < 0) return `gateway ${ipv4ToString(n.gateway)} is not on a connected subnet of any port`;
+  if (onLink !== out) return `gateway ${ipv4ToString(n.gateway)} is not on the subnet of port "${config.ports[out].name}"`;
+  if (config.ports.some((p) => p.address === n.gateway)) return `gateway ${ipv4ToString(n.gateway)} is the router's own address`;
+  return out;
+}
+
+/** Why a route's next hops cannot be installed (the first problem), or undefined; changes nothing. */
+export function nexthopProblem(route: RouteSpec, config: FibConfig): string | undefined {
+  for (const n of route.nexthops) {
+    const port = hopPort(n, config);
+    if (typeof port === 'string') return port;
+  }
+  return undefined;
+}
+
+/** Resolves a route's next hops to next-hop indexes (interning new ones); returns an error message or the index. */
+export function nexthopFor(route: RouteSpec, config: FibConfig, nexthops: NexthopTable): number | string {
   if (route.type === 'blackhole') return nexthops.intern(NexthopKind.BLACKHOLE, 0, 0);
   if (route.type === 'unreachable') return nexthops.intern(NexthopKind.UNREACHABLE, 0, 0);
   if (route.type === 'prohibit') return nexthops.intern(NexthopKind.PROHIBIT, 0, 0);
+  // Checked first, so a route that fails adds no entry to the table.
+  const problem = nexthopProblem(route, config);
+  if (problem !== undefined) return problem;
   const ids: number[] = [];
   const weights: number[] = [];
   for (const n of route.nexthops) {
-    let port = n.port === undefined ? -1 : config.ports.findIndex((p) => p.name === n.port);
-    if (n.gateway === 0) {
-      ids.push(nexthops.intern(NexthopKind.ATTACHED, port, 0));
-    } else {
-      // Like the kernel, a gateway must be on a connected subnet (of `dev` when given).
-      const onLink = config.ports.findIndex((p) => ((n.gateway & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
-      if (port < 0) port = onLink;
-      if (port < 0) return `gateway ${ipv4ToString(n.gateway)} is not on a connected subnet of any port`;
-      if (onLink !== port) return `gateway ${ipv4ToString(n.gateway)} is not on the subnet of port "${config.ports[port].name}"`;
-      if (config.ports.some((p) => p.address === n.gateway)) return `gateway ${ipv4ToString(n.gateway)} is the router's own address`;
-      ids.push(nexthops.intern(NexthopKind.GATEWAY, port, n.gateway));
-    }
+    const port = hopPort(n, config) as number;
+    ids.push(n.gateway === 0 ? nexthops.intern(NexthopKind.ATTACHED, port, 0) : nexthops.intern(NexthopKind.GATEWAY, port, n.gateway));
     weights.push(n.weight);
   }
   return ids.length === 1 ? ids[0] : nexthops.internGroup(ids, weights);

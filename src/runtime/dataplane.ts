@@ -24,6 +24,41 @@ import { explainLive } from '../explain/live.js';
 import type { ExplainResult } from '../explain/result.js';
 import { Control, CONTROL_WORDS, PORT_STAT_FIELDS } from './port-stats.js';
 import { sumPortTotals, type PortTotals } from './port-totals.js';
+import { ControlChannel } from './control-channel.js';
+import type { TableUpdate } from './table-update.js';
+import { RouteControl, type RouteChange, type RouteEntry, type RoutePlan } from './route-control.js';
+import { NeighborControl, type NeighborChange, type NeighborEntry, type NeighborUpdate } from './neighbor-control.js';
+import { diffConfigs } from './reload.js';
+import { LiveTrace, type LiveTraceStatus } from '../trace/live-trace.js';
+import type { TracedPacket } from '../trace/traced-packet.js';
+import { FirewallClassifier } from '../firewall/classifier.js';
+import type { LoadBalancerConfig } from '../lb/lb-config.js';
+
+export type { RouteChange, RouteEntry, NeighborChange, NeighborEntry, LiveTraceStatus };
+
+export interface RouteChangeResult {
+  /** The generation every worker now uses. */
+  generation: number;
+  added: number;
+  deleted: number;
+  replaced: number;
+  /** From the call to the last worker's acknowledgement. */
+  ms: number;
+}
+
+export interface ReloadResult {
+  /** What changed live, in words. */
+  applied: string[];
+  /** What differs and cannot change live; when not empty, nothing was applied. */
+  needsRestart: string[];
+  /** The generation the workers use after the reload (unchanged when nothing was applied). */
+  generation: number;
+}
+
+/** How long a change may wait for the workers to take it before the call fails (they take it within a batch or an idle wait). */
+const APPLY_TIMEOUT_MS = 5000;
+/** The main thread reads the learned-neighbor ring at least this often (it holds 1024 entries). */
+const NEIGHBOR_POLL_MS = 1000;
 
 export interface DataplaneOptions {
   workers: number;
@@ -45,14 +80,24 @@ interface RunningWorker {
   control: Int32Array;
   /** Seconds the worker spent on rounds with frames (RunLoop busyTime). */
   busyTime: Float64Array;
-  /** Firewall rule hits by origin, when there is a firewall. */
+  /** Firewall rule hits by origin, when there is a firewall (replaced, at zero, with each new plan). */
   firewallHits: Float64Array | undefined;
   stopped: Promise<void>;
 }
 
 export class Dataplane {
+  /** The static routes in force and their changes. */
+  private readonly routeControl: RouteControl;
+  private readonly neighborControl: NeighborControl;
+  private readonly neighborTimer: NodeJS.Timeout;
+  /** Changes are applied one at a time, in call order. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private running: RouterConfig;
+  /** The static routes changed since `running.routes` was last brought up to date. */
+  private routesDirty = false;
+
   private constructor(
-    readonly config: RouterConfig,
+    config: RouterConfig,
     private readonly setup: PortSetup,
     private readonly workers: RunningWorker[],
     readonly registry: CounterRegistry,
@@ -65,18 +110,40 @@ export class Dataplane {
     private readonly natBuffers: NatBuffers | undefined,
     /** The load balancer's tables and backends, when the config has VIPs. */
     readonly lb: LbControl | undefined,
-  ) {}
+    /** Posts table generations to the workers. */
+    private readonly channel: ControlChannel,
+    neighborRing: SharedArrayBuffer,
+    /** The live packet trace (traceStart/Stop/Read). */
+    private readonly liveTrace: LiveTrace,
+  ) {
+    this.running = config;
+    this.routeControl = new RouteControl(config.ports, config.routes, compiled);
+    this.neighborControl = new NeighborControl(config.ports, config.neighbors, neighborRing, config.arp.reachableMs);
+    this.neighborTimer = setInterval(() => this.neighborControl.poll(), NEIGHBOR_POLL_MS).unref();
+  }
+
+  /**
+   * The config in force: the one started with, plus what changed live since
+   * (routes, neighbors, firewall, load balancer, ICMP rate).
+   */
+  get config(): RouterConfig {
+    if (this.routesDirty) {
+      this.running = { ...this.running, routes: this.routeControl.routes() };
+      this.routesDirty = false;
+    }
+    return this.running;
+  }
 
   /** Flow-table occupancy and NAT ports in use, or undefined when nothing is tracked. */
   nat(): NatOccupancy | undefined {
-    const tracking = trackingConfig(this.config);
+    const tracking = trackingConfig(this.running);
     if (this.natBuffers === undefined || tracking === undefined) return undefined;
-    return natOccupancy(this.natBuffers, tracking, this.config.ports.map((p) => p.address));
+    return natOccupancy(this.natBuffers, tracking, this.running.ports.map((p) => p.address));
   }
 
   /** First packets each firewall rule decided, summed over the workers (by plan origin), or undefined without a firewall. */
   firewallHits(): Float64Array | undefined {
-    const plan = this.config.firewall;
+    const plan = this.running.firewall;
     if (plan === undefined) return undefined;
     const sum = new Float64Array(plan.origins.length);
     for (const w of this.workers) if (w.firewallHits !== undefined) for (let i = 0; i < sum.length; i++) sum[i] += w.firewallHits[i];
@@ -103,6 +170,9 @@ export class Dataplane {
     const workers: RunningWorker[] = [];
     const neighborSync = new SharedArrayBuffer(NeighborSync.byteLength());
     const icmpLimit = new SharedArrayBuffer(TokenBucket.BYTES);
+    const channel = new ControlChannel();
+    // Live traced packets go to the dataplane's LiveTrace; --trace's (session 0) to onEvent.
+    const liveTrace = new LiveTrace();
     const ready: Promise<void>[] = [];
     for (let w = 0; w < opts.workers; w++) {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
@@ -111,22 +181,25 @@ export class Dataplane {
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
       const busyTime = new SharedArrayBuffer(8);
       const firewallHits = config.firewall && new SharedArrayBuffer(Firewall.hitsBytes(config.firewall));
-      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers };
-      const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+      const link = channel.addWorker();
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers, updates: link.init };
+      const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: link.transfer });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
       ready.push(new Promise<void>((res, rej) => ((resolveReady = res), (rejectReady = rej))));
       const stopped = new Promise<void>((res) => thread.once('exit', () => res()));
+      thread.once('exit', () => channel.workerGone(link.index));
       thread.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') resolveReady();
         else if (m.type === 'error') rejectReady(new Error(`worker ${w}: ${m.message}`));
-        if (m.type !== 'ready') opts.onEvent?.(m);
+        if (m.type === 'trace' && m.session !== 0) liveTrace.accept(m.session, m.packet);
+        else if (m.type !== 'ready') opts.onEvent?.(m);
       });
       thread.on('error', (e) => rejectReady(e));
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
       workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), busyTime: new Float64Array(busyTime), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
-    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb);
+    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb, channel, neighborSync, liveTrace);
     try {
       await Promise.all(ready);
     } catch (e) {
@@ -163,16 +236,169 @@ export class Dataplane {
     return out;
   }
 
+  // --- live changes: each is checked whole, then published as one generation ---
+
+  /** Runs changes one after another (a change plans against the tables the previous one left). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** The generation every worker has in force now. */
+  get generation(): number {
+    return this.channel.applied();
+  }
+
+  /** Posts one generation to every worker and waits until each has it in force. */
+  private publish(update: Omit<TableUpdate, 'generation'>): Promise<number> {
+    if (this.stopping !== undefined) return Promise.reject(new Error('the dataplane is stopping: no more changes'));
+    return this.channel.publish(update, APPLY_TIMEOUT_MS);
+  }
+
+  /** The FIB and next hops as they stand in the control plane, for the workers. */
+  private routesUpdate(): TableUpdate['routes'] {
+    return { fib: this.compiled.lpm.snapshot(this.channel.current + 1), nexthops: this.compiled.nexthops.toPlain() };
+  }
+
+  /** Every route in force: connected, from the config, and from the API. */
+  routeTable(): RouteEntry[] {
+    return this.routeControl.table();
+  }
+
+  /**
+   * Adds, deletes and replaces routes while packets flow. The whole change is
+   * checked first (RouteChangeError names each bad item and field, and the
+   * tables stay exactly as they were); then the new FIB is built on this
+   * thread and published as one generation. Resolves when every worker uses it.
+   */
+  changeRoutes(change: RouteChange): Promise<RouteChangeResult> {
+    return this.serial(async () => {
+      const t0 = performance.now();
+      const plan = this.routeControl.plan(change, 'api');
+      return { ...(await this.applyRoutes(plan)), ms: performance.now() - t0 };
+    });
+  }
+
+  private async applyRoutes(plan: RoutePlan, extra: Omit<TableUpdate, 'generation' | 'routes'> = {}): Promise<Omit<RouteChangeResult, 'ms'>> {
+    const counts = this.routeControl.apply(plan);
+    this.routesDirty = true;
+    const generation = await this.publish({ ...extra, routes: this.routesUpdate() });
+    return { generation, ...counts };
+  }
+
+  /** Configured and learned neighbors, per port. */
+  neighbors(): NeighborEntry[] {
+    return this.neighborControl.entries();
+  }
+
+  /** Adds (or changes the MAC of) and deletes configured neighbors; checked whole (NeighborChangeError), then one generation. */
+  changeNeighbors(change: NeighborChange): Promise<{ generation: number; added: number; deleted: number }> {
+    return this.serial(async () => {
+      const plan = this.neighborControl.plan(change);
+      const generation = await this.publish({ neighbors: plan.updates });
+      this.neighborControl.commit(plan.statics);
+      this.running = { ...this.running, neighbors: plan.statics };
+      return { generation, added: plan.added, deleted: plan.deleted };
+    });
+  }
+
+  /**
+   * Starts a live packet trace (ends any running one, --trace's included):
+   * up to `count` packets matching `filter` (tcpdump-like, as --trace-filter),
+   * read with traceRead(). Throws LiveTraceError naming the bad field.
+   */
+  traceStart(req: { filter: string; count: number }): Promise<LiveTraceStatus & { generation: number }> {
+    return this.serial(async () => {
+      const trace = this.liveTrace.start(req, this.running);
+      const generation = await this.publish({ trace });
+      return { ...this.liveTrace.status(), generation };
+    });
+  }
+
+  /** Stops the live trace: nothing more is picked from now on; what was traced stays readable. */
+  traceStop(): Promise<LiveTraceStatus & { generation: number }> {
+    this.liveTrace.stop();
+    return this.serial(async () => ({ ...this.liveTrace.status(), generation: await this.publish({ trace: null }) }));
+  }
+
+  /** Up to `max` traced packets not read yet (oldest first); format them with openTraceWriter / TraceFormatter over `nodes` and `compiled`. */
+  traceRead(max = Infinity): TracedPacket[] {
+    return this.liveTrace.read(max);
+  }
+
+  traceStatus(): LiveTraceStatus {
+    return this.liveTrace.status();
+  }
+
+  /**
+   * Applies a reloaded config (loadConfig's result): what can change live
+   * (routes, neighbors, the firewall and NetworkPolicy plan, the load
+   * balancer's backends and weights, the ICMP rate) becomes one generation.
+   * When anything differs that cannot change live (ports, NAT, conntrack,
+   * ARP or reassembly sizing, adding or removing the firewall or the load
+   * balancer, a VIP itself), nothing is applied and needsRestart says why.
+   * `loadBalancer` applies the LB section instead of LbControl.reload (the
+   * run command's LbSupervisor.reload, which restarts health checks too).
+   */
+  reload(next: RouterConfig, opts: { loadBalancer?: (lb: LoadBalancerConfig | undefined) => { problems: string[]; changes: string[] } } = {}): Promise<ReloadResult> {
+    return this.serial(async () => {
+      const cur = this.config;
+      const diff = diffConfigs(cur, next);
+      const unchanged = { applied: [], generation: this.channel.current };
+      if (diff.needsRestart.length > 0) return { ...unchanged, needsRestart: diff.needsRestart };
+      // Everything is checked before anything moves.
+      const routePlan = diff.routes ? this.routeControl.planConfig(next.routes) : undefined;
+      const neighbors: NeighborUpdate[] = diff.neighbors ? this.neighborControl.diff(next.neighbors) : [];
+      if (diff.firewall && next.firewall !== undefined) FirewallClassifier.build(next.firewall);
+      // The load balancer's reload checks its own part and applies nothing when it refuses.
+      const applied: string[] = [];
+      if (diff.loadBalancer && this.lb !== undefined) {
+        const r = opts.loadBalancer?.(next.loadBalancer) ?? this.lb.reload(next.loadBalancer);
+        if (r.problems.length > 0) return { ...unchanged, needsRestart: r.problems };
+        applied.push(...r.changes.map((c) => `loadBalancer: ${c}`));
+      }
+      const update: Omit<TableUpdate, 'generation'> = {};
+      let firewallHits: SharedArrayBuffer[] | undefined;
+      if (diff.firewall && next.firewall !== undefined) {
+        // Hit counters start fresh: the new plan's origins may differ from the old one's.
+        firewallHits = this.workers.map(() => new SharedArrayBuffer(Firewall.hitsBytes(next.firewall!)));
+        applied.push(`firewall: new plan, ${next.firewall.rules.length} rules from ${next.firewall.origins.length} rules and policies`);
+      }
+      if (neighbors.length > 0) {
+        update.neighbors = neighbors;
+        applied.push(`neighbors: ${neighbors.filter((n) => n.mac !== undefined).length} set, ${neighbors.filter((n) => n.mac === undefined).length} removed`);
+      }
+      if (diff.icmp) {
+        update.icmp = { ratePerSecond: next.icmp.ratePerSecond, burst: next.icmp.burst };
+        applied.push(`icmp: ${next.icmp.ratePerSecond}/s, burst ${next.icmp.burst}`);
+      }
+      if (firewallHits !== undefined && next.firewall !== undefined) update.firewall = { plan: next.firewall, hits: firewallHits };
+      let generation = this.channel.current;
+      if (routePlan !== undefined) {
+        const r = await this.applyRoutes(routePlan, update);
+        applied.push(`routes: ${r.added} added, ${r.deleted} deleted, ${r.replaced} replaced`);
+        generation = r.generation;
+      } else if (Object.keys(update).length > 0) generation = await this.publish(update);
+      this.running = { ...this.config, neighbors: next.neighbors, icmp: next.icmp, firewall: next.firewall, loadBalancer: next.loadBalancer, notices: next.notices };
+      if (diff.neighbors) this.neighborControl.commit([...next.neighbors]);
+      if (firewallHits !== undefined) this.workers.forEach((w, i) => (w.firewallHits = new Float64Array(firewallHits[i])));
+      return { applied, needsRestart: [], generation };
+    });
+  }
+
   private stopping: Promise<void> | undefined;
 
   /** Stops the workers after their current batch, then closes the ports (removing TAPs). */
   stop(timeoutMs = 3000): Promise<void> {
     this.stopping ??= (async () => {
+      clearInterval(this.neighborTimer);
       for (const w of this.workers) Atomics.store(w.control, Control.STOP, 1);
       const all = Promise.all(this.workers.map((w) => w.stopped));
       const timer = new Promise<'timeout'>((res) => setTimeout(() => res('timeout'), timeoutMs).unref());
       if ((await Promise.race([all, timer])) === 'timeout') await Promise.all(this.workers.map((w) => w.thread.terminate()));
       this.setup.teardown();
+      this.channel.close();
     })();
     return this.stopping;
   }

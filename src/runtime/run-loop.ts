@@ -49,6 +49,12 @@ export interface LoopOptions {
    * share. Two clock reads per round, none per packet.
    */
   busyTime?: Float64Array;
+  /**
+   * Changes from the control plane (control-channel.ts): pending() is asked
+   * once per batch, and apply() runs between two batches when it says yes,
+   * so a batch never sees half of a change.
+   */
+  updates?: { pending(): boolean; apply(): void };
 }
 
 export class RunLoop {
@@ -58,8 +64,10 @@ export class RunLoop {
   private readonly up: boolean[];
   private readonly inputUp: boolean[];
   private readonly flushers: TxSink[];
+  private tracer: LoopTracer | undefined;
 
   constructor(private readonly o: LoopOptions) {
+    this.tracer = o.tracer;
     const ports = o.outputs.length;
     this.portStats = o.portStats ?? new Float64Array(ports * PORT_STAT_FIELDS);
     this.txSlots = Array.from({ length: ports }, () => new Uint16Array(o.batch.capacity));
@@ -80,7 +88,8 @@ export class RunLoop {
 
   /** Runs one receive-process-transmit round; returns the frames received. */
   step(): number {
-    const { batch, router, inputs, outputs, tracer } = this.o;
+    const { batch, router, inputs, outputs } = this.o;
+    const tracer = this.tracer;
     const stats = this.portStats;
     batch.reset();
     for (let i = 0; i < inputs.length; i++) {
@@ -167,6 +176,11 @@ export class RunLoop {
     for (const f of this.flushers) f.flush?.(batch);
   }
 
+  /** Starts (a tracer) or stops (undefined) the packet trace; between batches only. */
+  setTracer(tracer: LoopTracer | undefined): void {
+    this.tracer = tracer;
+  }
+
   /** Loops until the control STOP word is set. */
   run(): void {
     const { control, wait } = this.o;
@@ -174,7 +188,9 @@ export class RunLoop {
     const idle = this.o.idleWaitMs ?? 50;
     const busy = this.o.busyPoll === true;
     const busyTime = this.o.busyTime;
+    const updates = this.o.updates;
     while (Atomics.load(control, Control.STOP) === 0) {
+      if (updates !== undefined && updates.pending()) updates.apply();
       const start = busyTime === undefined ? 0 : performance.now();
       const n = this.step();
       if (n > 0 && busyTime !== undefined) busyTime[0] += (performance.now() - start) / 1000;

@@ -7,6 +7,7 @@ import type { RouterConfig } from '../config/load.js';
 import type { FibBuffers } from '../route/fib-view.js';
 import type { NexthopArrays } from '../route/nexthops.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
+import type { ReceiverInit } from './control-channel.js';
 
 export type PortPlan =
   /** A queue of a TAP the main thread opened (fds are process-wide). */
@@ -45,6 +46,8 @@ export interface WorkerInit {
   firewallHits?: SharedArrayBuffer;
   /** Packet trace (--trace): the filter (checked by the main thread) and the budget all workers draw from. */
   trace?: { filter: string; count: number; budget: SharedArrayBuffer };
+  /** Where new table generations arrive (control-channel.ts; the port is in the transfer list). */
+  updates: ReceiverInit;
 }
 
 /** Messages a worker posts to the main thread. */
@@ -53,4 +56,5 @@ export type WorkerMessage =
   | { type: 'port-gone'; index: number; port: number; message: string }
   | { type: 'error'; index: number; message: string }
   | { type: 'stopped'; index: number }
-  | { type: 'trace'; index: number; packet: TracedPacket };
+  /** A traced packet: `session` 0 for --trace, else the live trace session that picked it. */
+  | { type: 'trace'; index: number; packet: TracedPacket; session: number };

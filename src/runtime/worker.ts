@@ -15,6 +15,8 @@ import { RunLoop } from './run-loop.js';
 import { NeighborSync } from '../arp/neighbor-sync.js';
 import { parseTraceFilter } from '../trace/filter.js';
 import { PacketTracer, TraceBudget } from '../trace/tracer.js';
+import { ControlReceiver } from './control-channel.js';
+import { applyUpdate, type LiveTraceRequest, type TableUpdate, type UpdateTarget } from './table-update.js';
 
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
@@ -44,16 +46,17 @@ try {
     firewallHits: init.firewallHits,
     lb: init.lb && { buffers: init.lb, worker: init.index },
   });
-  const trace = init.trace;
-  const tracer =
-    trace &&
-    new PacketTracer(
-      router.graph,
-      parseTraceFilter(trace.filter, init.config.ports.map((p) => p.name)),
-      new TraceBudget(trace.count, trace.budget),
-      (packet) => post({ type: 'trace', index: init.index, packet }),
-      init.index,
-    );
+  const portNames = init.config.ports.map((p) => p.name);
+  const makeTracer = (t: { filter: string; count: number; budget: SharedArrayBuffer }, session: number) =>
+    new PacketTracer(router.graph, parseTraceFilter(t.filter, portNames), new TraceBudget(t.count, t.budget), (packet) => post({ type: 'trace', index: init.index, packet, session }), init.index);
+  const tracer = init.trace && makeTracer(init.trace, 0);
+  const receiver = new ControlReceiver<TableUpdate>(init.updates.port, init.updates.words);
+  const target: UpdateTarget = {
+    index: init.index,
+    router,
+    makeTracer: (req: LiveTraceRequest) => makeTracer(req, req.session),
+    setTracer: (t) => loop.setTracer(t),
+  };
   const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined));
   const loop = new RunLoop({
     router,
@@ -66,6 +69,10 @@ try {
     wait: (ms) => waiter.wait(ms),
     busyPoll: init.busyPoll,
     tracer,
+    updates: {
+      pending: () => receiver.pending(),
+      apply: () => receiver.drain((m) => applyUpdate(m, target)),
+    },
     onPortGone: (port, e) => post({ type: 'port-gone', index: init.index, port, message: e instanceof Error ? e.message : String(e) }),
   });
   post({ type: 'ready', index: init.index });

@@ -1,0 +1,180 @@
+// How changes reach packet workers that never yield to their event loop: a
+// MessagePort per worker carries the change, a word in shared memory says
+// that one is waiting, and the worker takes it between two batches.
+//
+// A worker's run loop is synchronous (rx -> pipeline -> tx, again), so a
+// 'message' event would never fire. Instead it reads the PUBLISHED word once
+// per batch (one Atomics.load, nothing per packet); when it differs from the
+// generation it applies, it drains the port with receiveMessageOnPort,
+// applies every update in order between the two batches, stores the last
+// generation in APPLIED and wakes whoever waits on it. The main thread posts
+// first and raises the word after, so a worker that sees the word finds the
+// message (postMessage enqueues before it returns); a worker that ever sees
+// the word before the message just looks again next batch.
+//
+// Generations are one sequence for the whole dataplane: "every worker applies
+// generation G" is then one comparison per worker, and a change that touches
+// several tables (a reload) is one generation, so no batch sees half of it.
+import { MessageChannel, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
+
+/** Int32 words of a worker's generation block. */
+export const GenerationWord = {
+  /** The newest generation posted to this worker (written by the main thread). */
+  PUBLISHED: 0,
+  /** The newest generation the worker has put in force (written by the worker). */
+  APPLIED: 1,
+} as const;
+export const GENERATION_WORDS = 2;
+
+/** Anything a worker applies as one generation; `generation` is set by the channel. */
+export interface GenerationMessage {
+  generation: number;
+}
+
+/** What the worker side needs, sent in its WorkerInit (the port in the transfer list). */
+export interface ReceiverInit {
+  port: MessagePort;
+  words: SharedArrayBuffer;
+}
+
+/** Atomics.waitAsync (Node 16+; ES2024, newer than this project's lib setting). */
+type WaitAsync = (a: Int32Array, index: number, value: number, timeoutMs: number) => { async: false; value: string } | { async: true; value: Promise<string> };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+export class ChannelTimeoutError extends Error {
+  constructor(generation: number, workers: readonly number[], ms: number) {
+    super(`generation ${generation}: worker${workers.length > 1 ? 's' : ''} ${workers.join(', ')} did not apply it within ${ms} ms`);
+    this.name = 'ChannelTimeoutError';
+  }
+}
+
+interface Link {
+  port: MessagePort;
+  words: Int32Array;
+  /** Resolves when the worker is gone: a dead worker applies nothing. */
+  gone: Promise<void>;
+  markGone: () => void;
+  dead: boolean;
+}
+
+/** The main thread's end: posts generations to every worker and waits for them to be in force. */
+export class ControlChannel {
+  private readonly links: Link[] = [];
+  private generation = 0;
+
+  /** A new link for one worker: what to put in its WorkerInit and its transfer list. */
+  addWorker(): { init: ReceiverInit; transfer: Transferable[]; index: number } {
+    const { port1, port2 } = new MessageChannel();
+    const words = new SharedArrayBuffer(GENERATION_WORDS * 4);
+    let markGone!: () => void;
+    const gone = new Promise<void>((res) => (markGone = res));
+    this.links.push({ port: port1, words: new Int32Array(words), gone, markGone, dead: false });
+    return { init: { port: port2, words }, transfer: [port2], index: this.links.length - 1 };
+  }
+
+  /** Worker `index` has exited: nobody waits for it any more. */
+  workerGone(index: number): void {
+    const link = this.links[index];
+    if (link === undefined) return;
+    link.dead = true;
+    link.markGone();
+  }
+
+  /** The generation most recently posted (0: none since start). */
+  get current(): number {
+    return this.generation;
+  }
+
+  /** The oldest generation every live worker has in force. */
+  applied(): number {
+    let min = this.generation;
+    for (const l of this.links) if (!l.dead) min = Math.min(min, Atomics.load(l.words, GenerationWord.APPLIED));
+    return min;
+  }
+
+  /**
+   * Posts `message` to every worker as the next generation and resolves with
+   * that generation once each live worker has applied it (between two of its
+   * batches). Rejects with ChannelTimeoutError after `timeoutMs`; the message
+   * stays posted (a stuck worker applies it when it gets to it).
+   */
+  async publish<M extends object>(message: M, timeoutMs = 5000): Promise<number> {
+    const generation = ++this.generation;
+    const full = { ...message, generation };
+    for (const l of this.links) {
+      if (l.dead) continue;
+      l.port.postMessage(full);
+      Atomics.store(l.words, GenerationWord.PUBLISHED, generation);
+    }
+    await this.waitApplied(generation, timeoutMs);
+    return generation;
+  }
+
+  /** Resolves when every live worker has applied `generation` (or a later one). */
+  async waitApplied(generation: number, timeoutMs = 5000): Promise<void> {
+    const deadline = performance.now() + timeoutMs;
+    for (const l of this.links) {
+      for (;;) {
+        if (l.dead) break;
+        const seen = Atomics.load(l.words, GenerationWord.APPLIED);
+        if (seen >= generation) break;
+        const left = deadline - performance.now();
+        if (left <= 0) {
+          const late = this.links.flatMap((k, i) => (!k.dead && Atomics.load(k.words, GenerationWord.APPLIED) < generation ? [i] : []));
+          throw new ChannelTimeoutError(generation, late, timeoutMs);
+        }
+        // Woken by the worker's notify; a worker that exits wakes us through `gone`.
+        const w = waitAsync(l.words, GenerationWord.APPLIED, seen, left);
+        if (w.async) await Promise.race([w.value, l.gone]);
+      }
+    }
+  }
+
+  close(): void {
+    for (const l of this.links) l.port.close();
+  }
+}
+
+/** The worker's end: checked once per batch, drained between batches. */
+export class ControlReceiver<M extends GenerationMessage> {
+  private readonly words: Int32Array;
+  private appliedGeneration = 0;
+
+  constructor(
+    private readonly port: MessagePort,
+    words: SharedArrayBuffer,
+  ) {
+    this.words = new Int32Array(words);
+  }
+
+  /** True when a newer generation has been posted than the one in force (one atomic load). */
+  pending(): boolean {
+    return Atomics.load(this.words, GenerationWord.PUBLISHED) !== this.appliedGeneration;
+  }
+
+  get applied(): number {
+    return this.appliedGeneration;
+  }
+
+  /**
+   * Applies every message waiting on the port, in order, then publishes the
+   * last generation applied and wakes the main thread. Call between batches.
+   * Returns the number of messages applied.
+   */
+  drain(apply: (message: M) => void): number {
+    let n = 0;
+    for (;;) {
+      const got = receiveMessageOnPort(this.port);
+      if (got === undefined) break;
+      const m = got.message as M;
+      apply(m);
+      this.appliedGeneration = m.generation;
+      n++;
+    }
+    if (n > 0) {
+      Atomics.store(this.words, GenerationWord.APPLIED, this.appliedGeneration);
+      Atomics.notify(this.words, GenerationWord.APPLIED);
+    }
+    return n;
+  }
+}
