@@ -47,6 +47,7 @@ function topologyText(s: LabState): string {
     '',
     `  config: ${s.configPath}`,
     `  log:    ${s.logPath}`,
+    ...(s.controlSocket === undefined ? [] : [`  ctl:    dataplane ctl --socket ${s.controlSocket} route show`]),
     '',
     'Try:',
     `  ip netns exec ${s.names.client} ping -c3 ${LAB.server.addr}`,
@@ -146,7 +147,7 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
           say(`clean up: ${downCommand(s.prefix)} (then \`dataplane lab up\` again if you want the lab back)`);
         }
         if (s.nat !== undefined) say(natLines(s).map((l) => l.trim()).join('\n'));
-        say(`config: ${s.configPath}\nlog:    ${s.logPath}`);
+        say(`config: ${s.configPath}\nlog:    ${s.logPath}${s.controlSocket === undefined ? '' : `\nctl:    dataplane ctl --socket ${s.controlSocket} route show`}`);
         say(`namespaces: ${ns.join(', ') || '(none)'}`);
         say(`addresses:\n${describeAddresses(o.prefix, gone === undefined)}`);
         if (s.engine === 'dataplane') say(`last log lines:\n${logTail(s, 5).replace(/^/gm, '  ')}`);

@@ -2,24 +2,12 @@
 // The `dataplane` command line. Each subcommand lives in its own module and is
 // loaded lazily, so `dataplane --help` stays fast and a subcommand's heavy
 // dependencies (the native addon, workers) load only when used.
-import { readFileSync } from 'node:fs';
+import { packageVersion } from './package-version.js';
 import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
-
-/** package.json's version, found from dist/src/cli or src/cli alike. */
-function packageVersion(): string {
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'dataplane' && pkg.version) return pkg.version;
-    } catch {
-      // try the next location
-    }
-  }
-  return 'unknown';
-}
+import { registerCtl } from './ctl-program.js';
 
 /** A whole-number option within [min, max]; anything else is a usage error naming the option and the range. */
 function intInRange(name: string, min: number, max: number) {
@@ -77,7 +65,7 @@ export function buildProgram(): Command {
   program
     .name('dataplane')
     .version(packageVersion())
-    .description('A user-space IPv4 packet dataplane: decode, route and trace packets (filtering, NAT and load balancing are planned).')
+    .description('A user-space IPv4 packet dataplane: routes, filters (VPC firewall, NetworkPolicy), translates (NAT with connection tracking) and load-balances (Maglev, direct server return) packets from TAP, AF_PACKET and pcap; a control API (ctl), metrics, trace and explain.')
     .showHelpAfterError('(run with --help for usage)')
     // Usage errors exit 2, as the README says (commander's own default is 1); help and --version exit 0.
     .exitOverride((err) => {
@@ -311,6 +299,8 @@ Examples:
       const { runDataplane } = await import('./run-command.js');
       process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: opts.statusInterval, busyPoll: opts.busyPoll === true, trace });
     });
+
+  registerCtl(program);
 
   program
     .command('lab')

@@ -22,6 +22,9 @@ import { lbStatus, lbSummary, reloadLoadBalancer } from './lb-status.js';
 import { LbSupervisor } from '../lb/health/supervisor.js';
 import { DataplaneMetrics } from '../metrics/dataplane-metrics.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
+import { packageVersion } from './package-version.js';
+import { DEFAULT_CONTROL_SOCKET } from '../config/schema.js';
+import type { ControlServer } from '../control/server.js';
 
 export interface RunOptions {
   config: string;
@@ -105,6 +108,12 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   const lbSupervisor = dp.lb && new LbSupervisor(dp.lb, (line) => log(line, { event: 'lb', message: line }));
   lbSupervisor?.start();
   let lastLb = dp.lb?.status() ?? [];
+  const control = await startControl(dp, opts.config, lbSupervisor, log);
+  if (control === 'failed') {
+    lbSupervisor?.stop();
+    await dp.stop();
+    return 2;
+  }
   const status = setInterval(() => {
     const now = performance.now();
     const cur = dp.ports();
@@ -159,6 +168,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   clearInterval(status);
   process.off('SIGUSR1', onUsr1);
   process.off('SIGHUP', onHup);
+  await control?.stop();
   const lbHealth = lbSupervisor?.health() ?? [];
   lbSupervisor?.stop();
   await metrics?.close();
@@ -175,6 +185,34 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   }
   if (dp.lb) log(lbSummary(dp.lb.status(), lbHealth), { event: 'lb-backends', backends: dp.lb.status(), health: lbHealth });
   return 0;
+}
+
+/**
+ * Serves the control API (`dataplane ctl`) where the config says. The
+ * default socket is best effort: when another dataplane serves it, or this
+ * process may not create it, a line says so and the dataplane runs without
+ * it. A socket or listen address the config names must work, or run stops.
+ */
+async function startControl(dp: Dataplane, configFile: string, lbSupervisor: LbSupervisor | undefined, log: (text: string, obj: Record<string, unknown>) => void): Promise<ControlServer | undefined | 'failed'> {
+  const { socket, listen } = dp.config.control;
+  if (!socket && !listen) return undefined;
+  const { ControlServer } = await import('../control/server.js');
+  const { ControlPlane } = await import('../control/control-plane.js');
+  const plane = new ControlPlane(dp, { configFile, lbSupervisor, version: packageVersion(), log: (line) => log(line, { event: 'control', message: line }) });
+  const isDefault = socket === DEFAULT_CONTROL_SOCKET && listen === undefined;
+  try {
+    const server = await ControlServer.start(plane, { socket, listen });
+    log(`control API on ${server.addresses.join(' and ')} (dataplane ctl${socket === DEFAULT_CONTROL_SOCKET ? '' : ` --socket ${socket || listen}`})`, { event: 'control', addresses: server.addresses });
+    return server;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    if (isDefault) {
+      log(`control API off: ${msg}`, { event: 'control-off', message: msg });
+      return undefined;
+    }
+    process.stderr.write(`dataplane run: control API: ${msg}\n`);
+    return 'failed';
+  }
 }
 
 /** The drop counters that grew most between two readings: [{ name, packets }], largest first. */

@@ -18,7 +18,7 @@ import { compileFirewall } from './firewall.js';
 import { salvageFirewall } from './firewall-schema.js';
 import { compileDecap, compileLoadBalancer } from './load-balancer.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
-import { metricsSchema, type MetricsConfig } from './metrics-schema.js';
+import type { MetricsConfig } from './metrics-schema.js';
 import type { DecapConfig, LoadBalancerConfig } from '../lb/lb-config.js';
 import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';

@@ -45,6 +45,8 @@ export interface LabState {
   stateDir: string;
   configPath: string;
   logPath: string;
+  /** The dataplane's control API (`dataplane ctl --socket ...`). */
+  controlSocket?: string;
   startedAt: string;
 }
 
@@ -165,6 +167,13 @@ async function waitReady(s: LabState, timeoutMs: number): Promise<void> {
     else if (Date.now() > deadline) throw new LabError(`the router did not answer a ping from ${ns} to ${addr} within ${timeoutMs / 1000} s; its log:\n${logTail(s)}`);
     else if (!hasIf) await sleep(100);
   }
+  // The control API starts right after the ports: `dataplane ctl` works once `lab up` returns.
+  const socket = s.engine === 'dataplane' ? s.controlSocket : undefined;
+  while (socket !== undefined && !existsSync(socket)) {
+    if (!isOurDataplane(s)) throw new LabError(`the dataplane (pid ${s.pid}) exited during start-up; its log:\n${logTail(s)}`);
+    if (Date.now() > deadline) throw new LabError(`the dataplane did not open its control socket ${socket} within ${timeoutMs / 1000} s; its log:\n${logTail(s)}`);
+    await sleep(50);
+  }
 }
 
 export interface UpOptions extends LabOptions {
@@ -198,9 +207,10 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     stateDir: dir,
     configPath: join(dir, 'router.yaml'),
     logPath: join(dir, 'dataplane.log'),
+    controlSocket: join(dir, 'control.sock'),
     startedAt: new Date().toISOString(),
   };
-  writeFileSync(s.configPath, labConfigYaml(o));
+  writeFileSync(s.configPath, labConfigYaml(o, s.controlSocket));
   writeState(s);
   try {
     buildNamespaces(o);

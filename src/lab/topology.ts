@@ -87,7 +87,7 @@ export function existingNamespaces(prefix: string): string[] {
 }
 
 /** The router config the lab runs `dataplane run` with (a normal router config). */
-export function labConfigYaml(o: LabOptions): string {
+export function labConfigYaml(o: LabOptions, controlSocket?: string): string {
   const n = labNames(o.prefix);
   const io = (port: 'lan' | 'wan'): string => {
     if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port}${o.offload === true ? '' : ', offload: false'} }`;
@@ -105,7 +105,7 @@ ports:
     address: ${LAB.wan.cidr}${mtu}
     io: ${io('wan')}
 icmp: { ratePerSecond: 1000, burst: 100 }
-${o.nat === undefined ? '' : natConfigYaml(o.nat)}${o.extraConfig ?? ''}`;
+${controlSocket === undefined ? '' : `control: { socket: ${controlSocket} }\n`}${o.nat === undefined ? '' : natConfigYaml(o.nat)}${o.extraConfig ?? ''}`;
 }
 
 /** dist/src/cli/main.js of this project, whether this module runs from dist/ or from src/ (vitest). */

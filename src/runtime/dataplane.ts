@@ -214,6 +214,11 @@ export class Dataplane {
     return this.workers.map((w) => w.busyTime[0]);
   }
 
+  /** Packet workers running. */
+  get workerCount(): number {
+    return this.workers.length;
+  }
+
   /** Counters summed over all workers (a fresh object each call). */
   counters(): Counters {
     const sum = new Counters(this.registry);

@@ -1,0 +1,125 @@
+// `dataplane ctl`: iproute2-like verbs over the control API of a running
+// dataplane. Each verb is one gRPC call (ctl-program.ts declares them); this
+// module makes the call and prints the answer, as text or --json. Exit
+// status: 0 done, 1 the dataplane refused or could not be reached, 2 usage.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ControlCallError, ControlClient } from '../control/client.js';
+import { DEFAULT_CONTROL_SOCKET } from '../config/schema.js';
+
+export interface CtlOptions {
+  socket?: string;
+  config?: string;
+  json?: boolean;
+  timeout?: number;
+}
+
+/** Where to call: --socket, else the socket (or listen address) of --config's control section, else the default socket. */
+export function ctlTarget(opts: CtlOptions): string {
+  if (opts.socket !== undefined) return opts.socket;
+  if (opts.config !== undefined) {
+    let doc: unknown;
+    try {
+      doc = parseYaml(readFileSync(opts.config, 'utf8'));
+    } catch (e) {
+      throw new CtlUsageError(`--config ${opts.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]}`);
+    }
+    const control = (doc as { control?: { socket?: unknown; listen?: unknown } } | null)?.control;
+    if (typeof control?.socket === 'string' && control.socket !== '') return control.socket;
+    if (control?.socket === '' && typeof control.listen === 'string') return control.listen;
+    if (control?.socket === '') throw new CtlUsageError(`--config ${opts.config}: its control API is off (control.socket is "")`);
+  }
+  return DEFAULT_CONTROL_SOCKET;
+}
+
+export class CtlUsageError extends Error {}
+
+type Out = (text: string, json: unknown) => void;
+
+/** Runs one verb: `call(client)` does the calls and prints through `out`. */
+export async function runCtl(opts: CtlOptions, verb: (client: ControlClient, out: Out) => Promise<void>): Promise<number> {
+  let client: ControlClient | undefined;
+  try {
+    client = new ControlClient(ctlTarget(opts), opts.timeout ?? 30_000);
+    const out: Out = (text, json) => process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : text === '' ? '' : text + '\n');
+    await verb(client, out);
+    return 0;
+  } catch (e) {
+    if (e instanceof CtlUsageError) {
+      process.stderr.write(`dataplane ctl: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ControlCallError) {
+      process.stderr.write(`dataplane ctl: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    client?.close();
+  }
+}
+
+// ---------------------------------------------------------------- formatting
+
+interface RouteEntry {
+  prefix: string;
+  type: string;
+  via: string;
+  dev: string;
+  nexthops: { via: string; dev: string; weight: number }[];
+  source: string;
+}
+
+/** A route as `ip route` prints one, with where it came from. */
+export function routeLine(r: RouteEntry): string {
+  const parts = [r.type !== 'unicast' && r.type !== '' ? `${r.type} ${r.prefix}` : r.prefix];
+  if (r.nexthops.length > 1) for (const n of r.nexthops) parts.push(`nexthop${n.via ? ` via ${n.via}` : ''}${n.dev ? ` dev ${n.dev}` : ''} weight ${n.weight}`);
+  else {
+    if (r.via) parts.push(`via ${r.via}`);
+    if (r.dev) parts.push(`dev ${r.dev}`);
+  }
+  parts.push(`proto ${r.source}`);
+  return parts.join(' ');
+}
+
+/** Words after a verb as one routes-file line ("198.18.5.0/24 via 198.51.100.2"). */
+export function routeWords(words: string[]): string {
+  if (words.length === 0) throw new CtlUsageError('a route needs a prefix, e.g. `ctl route add 198.18.5.0/24 via 198.51.100.2`');
+  return words.join(' ');
+}
+
+/** Routes-file lines of a file, without comments and blank lines, for one Change call. */
+export function routeFileLines(file: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CtlUsageError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const lines: string[] = [];
+  for (const raw of text.split('\n')) {
+    const hash = raw.indexOf('#');
+    const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
+    if (line !== '') lines.push(line);
+  }
+  return lines;
+}
+
+export function readText(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new CtlUsageError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** Columns padded to their widest cell. */
+export function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
+}
+
+export function appliedText(applied: string[]): string {
+  return applied.length === 0 ? 'nothing to change' : applied.join('\n');
+}
