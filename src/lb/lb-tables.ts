@@ -156,3 +156,8 @@ export class LbTables {
     return this.total(id, BackendCounter.NEW_FLOWS) - this.total(id, BackendCounter.ENDED_FLOWS);
   }
 }
+
+/** The registry as the flow dump reads it (src/nat/flow-dump.ts BackendRegistryView). */
+export function lbRegistryView(t: LbTables): { backendCapacity: number; backendAddress: Int32Array; backendVip: ArrayLike<number>; backendState: ArrayLike<number>; stateNames: readonly string[] } {
+  return { backendCapacity: t.backendCapacity, backendAddress: t.backendAddress, backendVip: t.backendVip, backendState: t.backendState, stateNames: BACKEND_STATE_NAMES };
+}

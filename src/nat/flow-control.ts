@@ -5,16 +5,15 @@
 // throws FlowFilterError naming the word); reading and deleting are
 // flow-dump.ts and mapping-dump.ts.
 import { FlowTable } from '../flow/flow-table.js';
-import type { LbTables } from '../lb/lb-tables.js';
 import { systemClock, type Clock } from '../pipeline/clock.js';
 import { parseFlowFilter } from './flow-filter.js';
-import { deleteFlows, listFlows, type FlowDeletion, type FlowList, type FlowSource } from './flow-dump.js';
+import { deleteFlows, listFlows, type BackendRegistryView, type FlowDeletion, type FlowList, type FlowSource } from './flow-dump.js';
 import { deleteNatMappings, listNatMappings, type NatMappingDeletion, type NatMappingList } from './mapping-dump.js';
 import type { NatBuffers, NatPool } from './nat-tables.js';
 
 /** The load balancer as the dump names backends: its registry, and its VIPs' names now (they may reload). */
 export interface LbNames {
-  tables: LbTables;
+  tables: BackendRegistryView;
   vipNames: () => readonly string[];
 }
 

@@ -19,7 +19,6 @@
 // a flow shows how long it has been idle and how long it has left.
 import { FlowState, flowStateName } from '../conntrack/timeouts.js';
 import { CAS_DONE, CAS_GONE, CLAIMED_STATE, FLAG_ASSURED, FLAG_SEEN_REPLY, Rec, type FlowTable } from '../flow/flow-table.js';
-import { BACKEND_STATE_NAMES, type LbTables } from '../lb/lb-tables.js';
 import { ipv4ToString } from '../wire/address.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { FlowUser, Zone, zoneOf } from './bindings.js';
@@ -27,13 +26,27 @@ import { FlowFields, NONE, type FlowFilter } from './flow-filter.js';
 import type { NatPool } from './nat-tables.js';
 
 /** What the dump reads: a main-thread view of the table, and what names its words. */
+/**
+ * What the dump reads of the load balancer's backend registry
+ * (src/lb/lb-tables.ts LbTables, with its BACKEND_STATE_NAMES): a view, so
+ * that nat/ does not import lb/, which builds on it.
+ */
+export interface BackendRegistryView {
+  readonly backendCapacity: number;
+  readonly backendAddress: ArrayLike<number>;
+  readonly backendVip: ArrayLike<number>;
+  readonly backendState: ArrayLike<number>;
+  /** Names of the backendState values. */
+  readonly stateNames: readonly string[];
+}
+
 export interface FlowSource {
   /** FlowTable.attach(buffers, -1) (any view works; nothing here writes but a state CAS). */
   table: FlowTable;
   /** The NAT's external addresses in pool order (nat-tables.ts), to name a mapping's rule. */
   pools?: readonly NatPool[];
   /** The load balancer's registry and VIP names, to name a flow's backend. */
-  lb?: { tables: LbTables; vipNames: readonly string[] };
+  lb?: { tables: BackendRegistryView; vipNames: readonly string[] };
 }
 
 /** One direction of a flow as conntrack prints it. ICMP query flows: sport and dport are both the query id. */
@@ -221,7 +234,7 @@ function flowEntry(src: FlowSource, v: RecordView, nowMs: number, scratch: Int32
   if (inbound !== undefined) e.inboundBinding = inbound;
   if (f.backend !== NONE) {
     const b = -dest - 1;
-    e.backend = { vip: f.vip ?? `vip ${src.lb!.tables.backendVip[b]}`, address: ipv4ToString(f.backend), state: BACKEND_STATE_NAMES[src.lb!.tables.backendState[b]] ?? 'unknown' };
+    e.backend = { vip: f.vip ?? `vip ${src.lb!.tables.backendVip[b]}`, address: ipv4ToString(f.backend), state: src.lb!.tables.stateNames[src.lb!.tables.backendState[b]] ?? 'unknown' };
   }
   return e;
 }

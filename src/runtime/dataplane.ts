@@ -1,6 +1,7 @@
 // The live dataplane, main-thread side: compiles the tables, sets up the
 // ports, starts N packet workers over shared memory, sums their counters,
 // and stops them cleanly (drain, close, remove the TAPs it made).
+import { lbRegistryView } from '../lb/lb-tables.js';
 import { trackingConfig } from '../nat/nat-config.js';
 import { LbControl } from '../lb/lb-control.js';
 import { Firewall } from '../firewall/firewall.js';
@@ -419,7 +420,7 @@ export class Dataplane {
     const tracking = trackingConfig(this.config);
     if (this.natBuffers === undefined || tracking === undefined) throw new Error('no flow table: the config tracks no connections (it needs nat:, a firewall or a load balancer)');
     const lb = this.lb;
-    this.flowControlMade ??= new FlowControl(this.natBuffers, natPools(tracking, this.config.ports.map((p) => p.address)), lb && { tables: lb.tables, vipNames: () => lb.vipConfigs.map((v) => v.name) });
+    this.flowControlMade ??= new FlowControl(this.natBuffers, natPools(tracking, this.config.ports.map((p) => p.address)), lb && { tables: lbRegistryView(lb.tables), vipNames: () => lb.vipConfigs.map((v) => v.name) });
     return this.flowControlMade;
   }
 

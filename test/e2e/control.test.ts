@@ -24,7 +24,8 @@ describe('control API (gRPC) and dataplane ctl', skipIf(skip), () => {
 
   beforeAll(async () => {
     prefix = await uniquePrefix('dpe2e-ctl');
-    lab = await labUp({ prefix, ports: 'tap', engine: 'dataplane', workers: 2, readyTimeoutMs: 10_000 });
+    // NAT mode: the client's traffic is masqueraded, so there are flows and mappings to list.
+    lab = await labUp({ prefix, ports: 'tap', engine: 'dataplane', workers: 2, readyTimeoutMs: 10_000, nat: {} });
     client = new ControlClient(lab.controlSocket!);
     // The server owns an address of the extra network (its default route points back at the dataplane).
     nsExec(lab.names.server, ['ip', 'addr', 'add', `${EXTRA.host}/32`, 'dev', 'lo']);
@@ -94,6 +95,27 @@ describe('control API (gRPC) and dataplane ctl', skipIf(skip), () => {
     expect(without.neighbors.map((n) => n.address)).not.toContain('198.51.100.77');
   });
 
+  it('flows and NAT mappings: listed with a filter, deleted', async () => {
+    const ping = nsExec(lab!.names.client, ['ping', '-n', '-c2', '-i0.2', '-W2', LAB.server.addr]);
+    expect(ping.status, ping.out).toBe(0);
+    type Records = { flows?: { json: string; text: string }[]; mappings?: { json: string; text: string }[]; matched: number };
+    const flows = await client.call<Records>('Flows', 'List', { filter: `icmp and dst ${LAB.server.addr}` });
+    expect(flows.matched).toBeGreaterThanOrEqual(1);
+    expect(flows.flows![0].text).toMatch(new RegExp(`^icmp .*${LAB.client.addr} > ${LAB.server.addr}.* snat`));
+    expect(JSON.parse(flows.flows![0].json)).toMatchObject({ protocol: 'icmp', original: { src: LAB.client.addr, dst: LAB.server.addr }, snat: true });
+    const mappings = await client.call<Records>('Flows', 'ListMappings', { filter: `internal ${LAB.client.addr} and icmp` });
+    expect(mappings.matched).toBeGreaterThanOrEqual(1);
+    expect(mappings.mappings![0].text).toContain(`${LAB.client.addr}:`);
+    const text = ctl('flows', '--filter', `icmp and dst ${LAB.server.addr}`);
+    expect(text.stdout).toContain(`${LAB.client.addr} > ${LAB.server.addr}`);
+    const typo = ctl('flows', '--filter', 'dsst 1.2.3.4');
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toMatch(/dsst/);
+    const deleted = await client.call<{ deleted: number }>('Flows', 'Delete', { filter: `icmp and dst ${LAB.server.addr}` });
+    expect(deleted.deleted).toBe(flows.matched);
+    expect((await client.call<Records>('Flows', 'List', { filter: `icmp and dst ${LAB.server.addr}` })).matched).toBe(0);
+  });
+
   it('counters move with traffic', async () => {
     const read = async () => (await client.call<{ counters: { name: string; packets: number }[] }>('Counters', 'Get', { prefix: 'ip4-lookup/' })).counters;
     const before = (await read()).find((c) => c.name === 'ip4-lookup/no-route')?.packets ?? 0;
@@ -140,7 +162,7 @@ async function reflectServices(socket: string): Promise<string[]> {
   try {
     return await new Promise<string[]>((resolve, reject) => {
       const call = (c as unknown as { ServerReflectionInfo: () => grpc.ClientDuplexStream<object, { list_services_response?: { service: { name: string }[] } }> }).ServerReflectionInfo();
-      call.on('data', (m) => {
+      call.on('data', (m: { list_services_response?: { service: { name: string }[] } }) => {
         resolve(m.list_services_response?.service.map((s) => s.name) ?? []);
         call.end();
       });

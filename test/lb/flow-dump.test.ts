@@ -2,6 +2,7 @@
 // the VIP, the backend a flow is pinned to and that backend's state; the
 // `vip` and `backend` filter words; deleting a VIP's flows counts them ended
 // against their backends.
+import { lbRegistryView } from '../../src/lb/lb-tables.js';
 import { describe, expect, it } from 'vitest';
 import type { RouterConfig } from '../../src/config/load.js';
 import type { LbModeName, VipConfig } from '../../src/lb/lb-config.js';
@@ -40,7 +41,7 @@ function setup() {
   const h = new Harness(CONFIG, {}, { clock }, (c: RouterConfig) => ({ ...c, loadBalancer: { vips: [vip('web', '203.0.113.10', 'nat'), vip('api', '203.0.113.20', 'dsr-l2')] } }));
   const lb = h.router.lbControl!;
   const tables = h.router.natTables!;
-  const ctl = new FlowControl(tables.buffers, tables.pools, { tables: lb.tables, vipNames: () => lb.vipConfigs.map((v) => v.name) }, clock);
+  const ctl = new FlowControl(tables.buffers, tables.pools, { tables: lbRegistryView(lb.tables), vipNames: () => lb.vipConfigs.map((v) => v.name) }, clock);
   const syn = (dst: string, sport: number) => h.one('lan', tcpFrame({ src: CLIENT, dst, dstMac: LAN_MAC }, sport, 80, 0x02));
   return { h, lb, ctl, syn };
 }
