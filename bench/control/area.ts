@@ -9,6 +9,8 @@ type SubBench = () => Promise<{ rows: BenchRow[]; targets: BenchTarget[] }>;
 const SUB_BENCHES: { name: string; run: SubBench }[] = [
   // One scrape's CPU time with a big config, and the busy-time accumulator's cost in the run loop.
   { name: 'metrics', run: async () => (await import('./metrics.js')).runMetricsBench() },
+  // 10k route changes live: from the call to every worker using the new generation (root for the live half).
+  { name: 'route-update', run: async () => (await import('./route-update.js')).runRouteUpdateBench() },
   // A control API call's round trip against a live `dataplane run` (root): reads, and a route change every worker acknowledges.
   { name: 'ctl-roundtrip', run: async () => (await import('./ctl-roundtrip.js')).runCtlRoundtripBench() },
 ];

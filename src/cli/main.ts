@@ -285,6 +285,11 @@ counter and go on. SIGHUP: re-read the config's loadBalancer section
 (weights, 0 drains, added and removed backends) and apply it while packets
 flow, or say why not (other changes need a restart).
 
+The control API (\`dataplane ctl\`) listens on the config's control.socket
+(default /run/dataplane/dataplane.sock; "" turns it off): routes, neighbors,
+flows, firewall, backends, counters, trace, explain and reload while packets
+flow. With \`metrics: { listen: 127.0.0.1:9469 }\`, Prometheus metrics too.
+
 With --trace, the first packets that match --trace-filter are followed through
 every node (see \`dataplane replay --help\`); the file is complete once the
 dataplane stops.

@@ -34,6 +34,8 @@ interface Proc {
   pid: number;
   configPath: string;
   logPath: string;
+  /** Its control API (`dataplane ctl --socket ...`). */
+  controlSocket?: string;
 }
 
 export interface LbLabState {
@@ -157,13 +159,13 @@ export async function lbLabUp(o: LbLabOptions): Promise<LbLabState> {
     if (o.engine === 'kernel') {
       applyNft(s);
     } else {
-      const balancer = { role: 'balancer' as const, configPath: join(dir, 'balancer.yaml'), logPath: join(dir, 'balancer.log') };
-      writeFileSync(balancer.configPath, balancerYaml(topology, o.vip, s.extraConfig));
+      const balancer = { role: 'balancer' as const, configPath: join(dir, 'balancer.yaml'), logPath: join(dir, 'balancer.log'), controlSocket: join(dir, 'balancer.sock') };
+      writeFileSync(balancer.configPath, withControl(balancerYaml(topology, o.vip, s.extraConfig), balancer.controlSocket));
       s.procs.push({ ...balancer, pid: startDataplane(s.names.lb, balancer, o.workers) });
       writeState(s);
       if (topology === 'tunnel') {
-        const decap = { role: 'decap' as const, configPath: join(dir, 'decap.yaml'), logPath: join(dir, 'decap.log') };
-        writeFileSync(decap.configPath, decapYaml());
+        const decap = { role: 'decap' as const, configPath: join(dir, 'decap.yaml'), logPath: join(dir, 'decap.log'), controlSocket: join(dir, 'decap.sock') };
+        writeFileSync(decap.configPath, withControl(decapYaml(), decap.controlSocket));
         s.procs.push({ ...decap, pid: startDataplane(s.names.decap, decap, 1) });
         writeState(s);
       }
@@ -188,12 +190,17 @@ function applyNft(s: LbLabState): void {
  * signal is sent (or the ruleset loaded): the dataplane publishes its new
  * table shortly after.
  */
+/** A lab router's config with its control API in the lab's state directory (not the default socket another dataplane may hold). */
+function withControl(yaml: string, socket: string | undefined): string {
+  return socket === undefined ? yaml : `${yaml.endsWith('\n') ? yaml : `${yaml}\n`}control: { socket: ${socket} }\n`;
+}
+
 export function setWeights(s: LbLabState, weights: readonly number[]): void {
   s.vip = { ...s.vip, weights: [...weights] };
   if (s.engine === 'kernel') applyNft(s);
   else {
     const p = balancerProc(s);
-    writeFileSync(p.configPath, balancerYaml(s.topology, s.vip, s.extraConfig));
+    writeFileSync(p.configPath, withControl(balancerYaml(s.topology, s.vip, s.extraConfig), p.controlSocket));
     if (!isOurs(p)) throw new LabError(`the balancer dataplane (pid ${p.pid}) is not running:\n${lbLogTail(p)}`);
     process.kill(p.pid, 'SIGHUP');
   }

@@ -55,6 +55,8 @@ interface Link {
   gone: Promise<void>;
   markGone: () => void;
   dead: boolean;
+  /** Wakes the worker out of its idle poll() (its wake fd), so a change is taken at once rather than after up to an idle wait. */
+  wake: (() => void) | undefined;
 }
 
 /** The main thread's end: posts generations to every worker and waits for them to be in force. */
@@ -63,12 +65,12 @@ export class ControlChannel {
   private generation = 0;
 
   /** A new link for one worker: what to put in its WorkerInit and its transfer list. */
-  addWorker(): { init: ReceiverInit; transfer: Transferable[]; index: number } {
+  addWorker(wake?: () => void): { init: ReceiverInit; transfer: Transferable[]; index: number } {
     const { port1, port2 } = new MessageChannel();
     const words = new SharedArrayBuffer(GENERATION_WORDS * 4);
     let markGone!: () => void;
     const gone = new Promise<void>((res) => (markGone = res));
-    this.links.push({ port: port1, words: new Int32Array(words), gone, markGone, dead: false });
+    this.links.push({ port: port1, words: new Int32Array(words), gone, markGone, dead: false, wake });
     return { init: { port: port2, words }, transfer: [port2], index: this.links.length - 1 };
   }
 
@@ -105,6 +107,7 @@ export class ControlChannel {
       if (l.dead) continue;
       l.port.postMessage(full);
       Atomics.store(l.words, GenerationWord.PUBLISHED, generation);
+      l.wake?.();
     }
     await this.waitApplied(generation, timeoutMs);
     return generation;

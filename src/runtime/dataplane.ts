@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import { Counters, type CounterRegistry } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
-import { IO_COUNTER_BYTES, IO_COUNTER_NAMES, IoCounter } from '../io/native.js';
+import { IO_COUNTER_BYTES, IO_COUNTER_NAMES, IoCounter, loadNative } from '../io/native.js';
 import { Batch } from '../pipeline/batch.js';
 import { compileFib, type CompiledFib } from '../route/fib.js';
 import type { PipelineNode } from '../pipeline/node.js';
@@ -172,6 +172,8 @@ export class Dataplane {
     const neighborSync = new SharedArrayBuffer(NeighborSync.byteLength());
     const icmpLimit = new SharedArrayBuffer(TokenBucket.BYTES);
     const channel = new ControlChannel();
+    const native = loadNative();
+    const wakeFds: number[] = [];
     // Live traced packets go to the dataplane's LiveTrace; --trace's (session 0) to onEvent.
     const liveTrace = new LiveTrace();
     const ready: Promise<void>[] = [];
@@ -182,8 +184,11 @@ export class Dataplane {
       const control = new SharedArrayBuffer(CONTROL_WORDS * 4);
       const busyTime = new SharedArrayBuffer(8);
       const firewallHits = config.firewall && new SharedArrayBuffer(Firewall.hitsBytes(config.firewall));
-      const link = channel.addWorker();
-      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers, updates: link.init };
+      // An eventfd among the worker's poll() fds: a published change wakes an idle worker at once.
+      const wakeFd = native.wakeFdOpen();
+      wakeFds.push(wakeFd);
+      const link = channel.addWorker(() => native.wakeFdSignal(wakeFd));
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, trace, nat, lb: lb?.tables.buffers, updates: link.init, wakeFd };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: link.transfer });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -201,6 +206,7 @@ export class Dataplane {
       workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), busyTime: new Float64Array(busyTime), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
     const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb, channel, neighborSync, liveTrace);
+    dp.wakeFds = wakeFds;
     try {
       await Promise.all(ready);
     } catch (e) {
@@ -393,6 +399,9 @@ export class Dataplane {
     });
   }
 
+  /** The workers' wake eventfds (closed at stop). */
+  private wakeFds: number[] = [];
+
   private stopping: Promise<void> | undefined;
 
   /** Stops the workers after their current batch, then closes the ports (removing TAPs). */
@@ -405,6 +414,8 @@ export class Dataplane {
       if ((await Promise.race([all, timer])) === 'timeout') await Promise.all(this.workers.map((w) => w.thread.terminate()));
       this.setup.teardown();
       this.channel.close();
+      // After the workers: none polls them any more.
+      for (const fd of this.wakeFds) loadNative().closeFd(fd);
     })();
     return this.stopping;
   }

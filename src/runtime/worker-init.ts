@@ -16,6 +16,8 @@ export type PortPlan =
   | { type: 'afpacket'; ifname: string; fanoutGroup: number; offload: boolean };
 
 export interface WorkerInit {
+  /** An eventfd the main thread signals when it publishes a change (the worker polls it with its ports). */
+  wakeFd?: number;
   index: number;
   config: RouterConfig;
   fib: FibBuffers;

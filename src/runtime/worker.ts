@@ -57,7 +57,7 @@ try {
     makeTracer: (req: LiveTraceRequest) => makeTracer(req, req.session),
     setTracer: (t) => loop.setTracer(t),
   };
-  const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined));
+  const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined), init.wakeFd ?? -1);
   const loop = new RunLoop({
     router,
     batch,

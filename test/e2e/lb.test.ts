@@ -19,6 +19,7 @@ import type { LbHealthCheckSpec, LbVipSpec } from '../../src/lab/lb-router-confi
 import { LB_LAB, lbNamespaces } from '../../src/lab/lb-topology.js';
 import type { LbModeName } from '../../src/lb/lb-config.js';
 import { skipIf } from '../skip.js';
+import { dataplane } from '../cli-run.js';
 import { burst, flowCounts, hold, HTTP_PORT, installFlowCounters, killBackend, startBackends, type Backend, type RequestResult } from './lb-probes.js';
 import { e2eSkipReason, killChildren, processesMentioning } from './suite.js';
 
@@ -113,7 +114,7 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
       console.log(`lb e2e ${mode}: ${got.join('/')} of ${all.length} new connections for weights ${weights.join(':')}`);
     }, 60_000);
 
-    it('drains a backend set to weight 0 (SIGHUP): its long-lived connection keeps working while new connections go elsewhere', async () => {
+    it(`drains a backend set to weight 0 (${ENGINE !== 'kernel' && mode === 'nat' ? '`dataplane ctl lb backend drain`' : 'SIGHUP'}): its long-lived connection keeps working while new connections go elsewhere`, async () => {
       const l = L();
       const n = l.names;
       const h = hold(n.clients[0], 5000, 100);
@@ -126,7 +127,16 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
       const target = LB_LAB.backends.findIndex((b) => b.name === h.echoes()[0].backend);
       expect(target).toBeGreaterThanOrEqual(0);
       const drained = weights.map((w, i) => (i === target ? 0 : w));
-      setWeights(l, drained);
+      // nat mode drains through the control API (`dataplane ctl lb backend drain`); the others by SIGHUP.
+      const balancer = l.procs.find((p) => p.role === 'balancer');
+      const viaCtl = ENGINE !== 'kernel' && mode === 'nat' && balancer?.controlSocket !== undefined;
+      const ctl = (verb: string) => {
+        const r = dataplane(['ctl', '--socket', balancer!.controlSocket!, 'lb', 'backend', verb, 'web', LB_LAB.backends[target].addr]);
+        expect(r.status, r.stderr).toBe(0);
+        return r.stdout;
+      };
+      if (viaCtl) expect(ctl('drain')).toMatch(/web: backend .* weight \d+ -> 0 \(draining\)/);
+      else setWeights(l, drained);
       const tDrain = Date.now();
       try {
         await sleep(1000);
@@ -146,7 +156,8 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
         expect(new Set(d.echoes.map((e) => e.backend)), hwhy).toEqual(new Set([LB_LAB.backends[target].name]));
         expect(d.echoes.filter((e) => e.t > tDrain + 1000).length, hwhy).toBeGreaterThanOrEqual(20);
       } finally {
-        setWeights(l, weights);
+        if (viaCtl) ctl('undrain');
+        else setWeights(l, weights);
         await sleep(500);
       }
     }, 60_000);
