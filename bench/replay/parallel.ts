@@ -25,7 +25,7 @@ const SOURCE = join(SHARED_PCAPS, 'tcpreplay', 'test.pcap');
 const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js');
 const GAP_NS = 2000;
 
-const CONFIG = `# parallel replay bench: everything from lan is routed out of wan to one static next hop
+export const CONFIG = `# parallel replay bench: everything from lan is routed out of wan to one static next hop
 ports:
   - { name: lan, mac: "02:00:00:00:00:01", address: 192.0.2.1/24 }
   - { name: wan, mac: "02:00:00:00:00:02", address: 198.51.100.1/24, mtu: 1500 }
@@ -49,7 +49,7 @@ function ipv4Checksum(b: Uint8Array, o: number): void {
 }
 
 /** Writes the repeated capture; returns its frame count. */
-function buildCapture(path: string, targetBytes: number): number {
+export function buildCapture(path: string, targetBytes: number): number {
   const frames = [...readCapture(SOURCE)].map((r) => r.data.slice());
   const w = new PcapWriter(path, { linkType: LINKTYPE_ETHERNET, nanosecond: true });
   let bytes = 24;
