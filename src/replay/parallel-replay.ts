@@ -17,6 +17,7 @@
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
+import { statSync } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { RouterConfig } from '../config/load.js';
@@ -35,6 +36,8 @@ import { openReplay, replayCapture, ReplayError, type ReplayOptions, type Replay
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
 import { Control, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask } from './shard-worker.js';
 
+/** How OUT is ordered: as a one-worker replay writes it, or only each flow's packets in order. */
+export type ReplayOrder = 'time' | 'flow';
 
 export interface ParallelReplay {
   summary: ReplaySummary;
@@ -44,26 +47,40 @@ export interface ParallelReplay {
   fallback?: string;
 }
 
-/** Chunks of one shard, in order, and whoever waits for the next. */
+/** Chunks of one shard, in order, and whoever waits for the next; or, given onChunk, each chunk handed over as it comes. */
 class ShardChannel {
   readonly chunks: FrameChunk[] = [];
   formatError: { offset: number; message: string } | undefined;
+  /** The shard's last chunk has come. */
+  ended = false;
   private wake: (() => void) | undefined;
   constructor(
     readonly port: MessagePort,
     onProgress: ((frames: number) => void) | undefined,
+    onChunk?: (c: ShardChannel, chunk: FrameChunk) => void,
   ) {
     port.on('message', (m: ShardMessage) => {
-      if ('chunk' in m) this.chunks.push(m.chunk);
-      else if ('progress' in m) onProgress?.(m.progress);
+      if ('chunk' in m) {
+        if (m.chunk.last) this.ended = true;
+        if (onChunk !== undefined) onChunk(this, m.chunk);
+        else this.chunks.push(m.chunk);
+      } else if ('progress' in m) onProgress?.(m.progress);
       else this.formatError = m.formatError;
       this.wake?.();
     });
   }
   async next(failed: Promise<never>): Promise<FrameChunk> {
-    while (this.chunks.length === 0) await Promise.race([new Promise<void>((r) => (this.wake = r)), failed]);
-    this.wake = undefined;
+    while (this.chunks.length === 0) await this.message(failed);
     return this.chunks.shift()!;
+  }
+  /** Until the next message from the shard. */
+  async message(failed: Promise<never>): Promise<void> {
+    await Promise.race([new Promise<void>((r) => (this.wake = r)), failed]);
+    this.wake = undefined;
+  }
+  /** Hands a chunk's buffers back to the shard to fill again. */
+  recycle(chunk: FrameChunk): void {
+    this.port.postMessage({ blocks: chunk.blocks, index: chunk.index } satisfies ShardRecycle, [chunk.blocks, chunk.index]);
   }
 }
 
@@ -116,7 +133,14 @@ function sharedInput(input: string | Uint8Array): string | Uint8Array {
   return shared;
 }
 
-export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}): Promise<ParallelReplay> {
+export async function replayParallel(
+  config: RouterConfig,
+  input: string | Uint8Array,
+  output: string | ByteSink,
+  workers: number,
+  opts: ReplayOptions = {},
+  order: ReplayOrder = 'time',
+): Promise<ParallelReplay> {
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
   if (workers === 1) return { summary: replayCapture(config, input, output, opts), workers: 1 };
   const why = staticReason(config, opts.trace !== undefined);
@@ -148,6 +172,20 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   interrupted.catch(() => {});
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupt);
 
+  // --order flow into a regular file: the shards write OUT's temporary file themselves, each at ranges it reserves past the header.
+  const direct =
+    order === 'flow' && outSink instanceof AtomicFileSink && outSink.writingTo !== outSink.path
+      ? { path: outSink.writingTo, next: new BigInt64Array(new SharedArrayBuffer(8)).fill(BigInt(statSync(outSink.writingTo).size)) }
+      : undefined;
+  // --order flow into anything else: each chunk written as it comes.
+  const onChunk =
+    order === 'flow' && direct === undefined
+      ? (c: ShardChannel, chunk: FrameChunk) => {
+          merger.append(chunk);
+          c.recycle(chunk);
+        }
+      : undefined;
+
   const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
   const shared = sharedInput(input);
   const every = opts.progressEvery ?? 100_000;
@@ -155,8 +193,20 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const tasks: Promise<ShardResult | undefined>[] = [];
   for (let i = 0; i < workers; i++) {
     const { port1, port2 } = new MessageChannel();
-    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined));
-    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, port: port2, input: shared, inPort, shard: i, shards: workers, control, progressEvery: i === 0 && opts.onProgress ? every : 0 };
+    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined, onChunk));
+    const task: ShardTask = {
+      config,
+      promiscuous: opts.promiscuous === true,
+      port: port2,
+      input: shared,
+      inPort,
+      shard: i,
+      shards: workers,
+      control,
+      progressEvery: i === 0 && opts.onProgress ? every : 0,
+      direct,
+      unordered: onChunk !== undefined,
+    };
     tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult | undefined>);
   }
   // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops).
@@ -165,15 +215,19 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
 
   let results: ShardResult[];
   try {
-    // Chunk c of every shard covers the same batches: merge them as they come, then give the shards their credit back.
-    for (let done = false; !done; ) {
-      const chunks: FrameChunk[] = [];
-      for (const c of channels) chunks.push(await c.next(failed));
-      merger.merge(chunks);
-      done = chunks[0].last;
-      channels.forEach((c, i) => c.port.postMessage({ blocks: chunks[i].blocks, index: chunks[i].index } satisfies ShardRecycle, [chunks[i].blocks, chunks[i].index]));
-      Atomics.add(control, Control.MERGED, 1);
-      Atomics.notify(control, Control.MERGED);
+    if (order === 'time') {
+      // Chunk c of every shard covers the same batches: merge them as they come, then give the shards their credit back.
+      for (let done = false; !done; ) {
+        const chunks: FrameChunk[] = [];
+        for (const c of channels) chunks.push(await c.next(failed));
+        merger.merge(chunks);
+        done = chunks[0].last;
+        channels.forEach((c, i) => c.recycle(chunks[i]));
+        Atomics.add(control, Control.MERGED, 1);
+        Atomics.notify(control, Control.MERGED);
+      }
+    } else if (onChunk !== undefined) {
+      for (const c of channels) while (!c.ended) await c.message(failed);
     }
     merger.flush();
     results = (await Promise.race([interrupted, Promise.all(tasks)])) as ShardResult[];

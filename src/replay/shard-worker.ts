@@ -14,6 +14,7 @@
 // buffers the main thread sends back. The task ends at the end of the
 // capture with the counters, the capture's own figures and the use of state
 // shared between flows (shardability.ts).
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import type { TxSink } from '../io/port.js';
@@ -33,6 +34,8 @@ import type { ShardSharedUse } from './shardability.js';
 
 /** Capture bytes per chunk: large enough that messages cost nothing, small enough to stream. */
 export const CHUNK_INPUT_BYTES = 4 << 20;
+/** Batches in one chunk at most when chunks are cut by output size (--order flow): the index stays small when a shard sends little. */
+const MAX_CHUNK_BATCHES = 1 << 16;
 /** Chunks a shard may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
 export const MAX_IN_FLIGHT = 4;
 
@@ -59,6 +62,16 @@ export interface ShardTask {
   control: Int32Array;
   /** Post { progress: frames } every this many frames read (the first shard only), or 0. */
   progressEvery: number;
+  /**
+   * --order flow into a regular file: the shard writes its blocks into OUT's
+   * temporary file itself, each chunk at a range it reserves by adding its
+   * length to next[0] (the file's end so far). A shard's chunks are in
+   * order, and a flow is in one shard, so each flow's packets keep their
+   * order; the shards' chunks interleave as they come.
+   */
+  direct?: { path: string; next: BigInt64Array };
+  /** --order flow into something else (a pipe, memory): chunks as they come, not lined up, no credit. */
+  unordered?: boolean;
 }
 
 /** Worker -> main thread on the task's port. */
@@ -152,8 +165,54 @@ function awaitCredit(control: Int32Array, next: number): boolean {
   }
 }
 
+/** Where a shard's blocks go after a batch; false when told to stop. */
+type Emit = (writer: ChunkWriter, done: boolean) => boolean;
+
+/** --order time: a chunk per CHUNK_INPUT_BYTES of capture, the same batches in every shard, to the main thread's merge. */
+function toMerge(task: ShardTask, reader: CaptureReader): Emit {
+  let chunks = 0;
+  let cutAt = 0;
+  return (writer, done) => {
+    // The same rule in every shard (they read the same bytes): the chunks line up batch for batch.
+    if (!done && reader.bytesRead - cutAt < CHUNK_INPUT_BYTES) return true;
+    cutAt = reader.bytesRead;
+    post(task.port, writer, done);
+    return awaitCredit(task.control, ++chunks);
+  };
+}
+
+/** --order flow, OUT not a regular file: a chunk per CHUNK_INPUT_BYTES of output, to the main thread, which writes them as they come. */
+function toMain(task: ShardTask): Emit {
+  return (writer, done) => {
+    if (done || writer.bytes >= CHUNK_INPUT_BYTES || writer.batches >= MAX_CHUNK_BATCHES) post(task.port, writer, done);
+    return Atomics.load(task.control, Control.ABORT) === 0;
+  };
+}
+
+function post(port: MessagePort, writer: ChunkWriter, done: boolean): void {
+  const back = receiveMessageOnPort(port)?.message as ShardRecycle | undefined;
+  const chunk = writer.finish(done, back);
+  port.postMessage({ chunk } satisfies ShardMessage, [chunk.blocks, chunk.index]);
+}
+
+/** --order flow into a regular file: each CHUNK_INPUT_BYTES of output written by the shard at a range it reserves at the file's end. */
+function toFile(task: ShardTask, fd: number, next: BigInt64Array): Emit {
+  return (writer, done) => {
+    if (writer.bytes < CHUNK_INPUT_BYTES && !done && writer.batches < MAX_CHUNK_BATCHES) return true;
+    const blocks = writer.blocks();
+    let at = Number(Atomics.add(next, 0, BigInt(blocks.length)));
+    for (let off = 0; off < blocks.length; ) {
+      const n = writeSync(fd, blocks, off, blocks.length - off, at);
+      off += n;
+      at += n;
+    }
+    writer.clear();
+    return Atomics.load(task.control, Control.ABORT) === 0;
+  };
+}
+
 export default function replayShard(task: ShardTask): ShardResult | undefined {
-  const { config, port, control } = task;
+  const { config, port } = task;
   const { fib, nexthops } = compileFib(config);
   const batch = new Batch();
   const clock = new ManualClock();
@@ -161,28 +220,21 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
   const bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, clock);
   router.ctx.icmpLimiter = bucket;
   const reader = typeof task.input === 'string' ? CaptureReader.open(task.input) : CaptureReader.fromBytes(task.input);
+  const fd = task.direct && openSync(task.direct.path, 'r+');
   try {
     const every = task.progressEvery;
     const onFrame = every > 0 ? (n: number) => n % every === 0 && port.postMessage({ progress: n } satisfies ShardMessage) : undefined;
     const input = new CaptureInput(reader, interfaceMapper(reader, config, task.inPort), config.ports.length, clock, onFrame, { index: task.shard, of: task.shards });
     const output = new ChunkOutput(clock, config.ports.length);
     const loop = new RunLoop({ router, batch, inputs: [input], outputs: config.ports.map(() => output) });
+    const emit = task.direct !== undefined ? toFile(task, fd!, task.direct.next) : task.unordered === true ? toMain(task) : toMerge(task, reader);
     const flows = router.natTables?.flows;
     let peakLive = 0;
-    let chunks = 0;
-    let cutAt = 0;
     do {
       output.writer.beginBatch();
       loop.step();
       if (flows !== undefined) peakLive = Math.max(peakLive, flows.live());
-      // The same rule in every shard (they read the same bytes): the chunks line up batch for batch.
-      if (input.done || reader.bytesRead - cutAt >= CHUNK_INPUT_BYTES) {
-        cutAt = reader.bytesRead;
-        const back = receiveMessageOnPort(port)?.message as ShardRecycle | undefined;
-        const chunk = output.writer.finish(input.done, back);
-        port.postMessage({ chunk } satisfies ShardMessage, [chunk.blocks, chunk.index]);
-        if (!awaitCredit(control, ++chunks)) return undefined;
-      }
+      if (!emit(output.writer, input.done)) return undefined;
     } while (!input.done);
     const f = flows?.workerStats();
     return {
@@ -203,6 +255,7 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
     if (e instanceof CaptureFormatError) port.postMessage({ formatError: { offset: e.offset, message: e.message } } satisfies ShardMessage);
     throw e;
   } finally {
+    if (fd !== undefined) closeSync(fd);
     reader.close();
     port.close();
   }
