@@ -50,13 +50,13 @@ export interface ParallelReplay {
 /** Chunks of one shard, in order, and whoever waits for the next; or, given onChunk, each chunk handed over as it comes. */
 class ShardChannel {
   readonly chunks: FrameChunk[] = [];
-  formatError: { offset: number; message: string } | undefined;
   /** The shard's last chunk has come. */
   ended = false;
   private wake: (() => void) | undefined;
   constructor(
     readonly port: MessagePort,
     onProgress: ((frames: number) => void) | undefined,
+    onFormatError: (e: CaptureFormatError) => void,
     onChunk?: (c: ShardChannel, chunk: FrameChunk) => void,
   ) {
     port.on('message', (m: ShardMessage) => {
@@ -65,7 +65,12 @@ class ShardChannel {
         if (onChunk !== undefined) onChunk(this, m.chunk);
         else this.chunks.push(m.chunk);
       } else if ('progress' in m) onProgress?.(m.progress);
-      else this.formatError = m.formatError;
+      else {
+        // The shard's capture error, as one worker reports it (the message already names the offset).
+        const e = new CaptureFormatError(m.formatError.offset, '', '');
+        e.message = m.formatError.message;
+        onFormatError(e);
+      }
       this.wake?.();
     });
   }
@@ -186,6 +191,11 @@ export async function replayParallel(
         }
       : undefined;
 
+  // A corrupt capture: every shard stops at the same record and says so.
+  let badCapture: (e: CaptureFormatError) => void = () => {};
+  const captureFailed = new Promise<never>((_, reject) => (badCapture = reject));
+  captureFailed.catch(() => {});
+
   const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
   const shared = sharedInput(input);
   const every = opts.progressEvery ?? 100_000;
@@ -193,7 +203,7 @@ export async function replayParallel(
   const tasks: Promise<ShardResult | undefined>[] = [];
   for (let i = 0; i < workers; i++) {
     const { port1, port2 } = new MessageChannel();
-    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined, onChunk));
+    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined, badCapture, onChunk));
     const task: ShardTask = {
       config,
       promiscuous: opts.promiscuous === true,
@@ -210,7 +220,7 @@ export async function replayParallel(
     tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult | undefined>);
   }
   // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops).
-  const failed = Promise.race([interrupted, ...tasks.map((t) => t.then(() => new Promise<never>(() => {})))]) as Promise<never>;
+  const failed = Promise.race([interrupted, captureFailed, ...tasks.map((t) => t.then(() => new Promise<never>(() => {})))]) as Promise<never>;
   failed.catch(() => {});
 
   let results: ShardResult[];
@@ -230,7 +240,7 @@ export async function replayParallel(
       for (const c of channels) while (!c.ended) await c.message(failed);
     }
     merger.flush();
-    results = (await Promise.race([interrupted, Promise.all(tasks)])) as ShardResult[];
+    results = (await Promise.race([interrupted, captureFailed, Promise.all(tasks)])) as ShardResult[];
     writer.close();
   } catch (e) {
     stop();
@@ -239,13 +249,6 @@ export async function replayParallel(
       writer.close();
     } catch {
       // the first error is the one to report
-    }
-    const format = channels.find((c) => c.formatError !== undefined)?.formatError;
-    if (format !== undefined) {
-      // The shard's error, as one worker reports it (its message already names the offset).
-      const err = new CaptureFormatError(format.offset, '', '');
-      err.message = format.message;
-      throw err;
     }
     throw e;
   } finally {

@@ -251,9 +251,10 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
       skipped: input.skipped,
     };
   } catch (e) {
-    // The class does not cross threads: the main thread makes the error again from these.
-    if (e instanceof CaptureFormatError) port.postMessage({ formatError: { offset: e.offset, message: e.message } } satisfies ShardMessage);
-    throw e;
+    // The class does not cross threads: the main thread makes the error again from these, after the chunks before it (one port, in order).
+    if (!(e instanceof CaptureFormatError)) throw e;
+    port.postMessage({ formatError: { offset: e.offset, message: e.message } } satisfies ShardMessage);
+    return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
     reader.close();
