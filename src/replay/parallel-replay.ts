@@ -1,22 +1,29 @@
 // `replay --workers N`: the capture sharded by flow across a piscina pool of
-// N threads, each running its own Router, and the output merged back.
+// N threads, each running its own Router, and their output put into OUT.
 //
-// - Split (this thread): the capture is read as one-worker replay reads it,
-//   through the same CaptureInput into a Batch, so the batches (their frames,
-//   their 1 ms capture-time window, the clock each runs at, the frames
-//   skipped) are exactly a one-worker replay's. Each batch's frames go to the
-//   shard of their flow (shard-key.ts); every shard gets every batch, maybe
-//   empty, so its timers run at the same times.
-// - Move: a chunk (many batches in one ArrayBuffer, transferred) per shard
-//   per few MiB of capture; at most MAX_IN_FLIGHT chunks unanswered, so
-//   memory stays bounded whatever the capture's size.
-// - Merge: the shards answer chunk for chunk with what they sent, batch for
-//   batch; each batch's frames are merged by timestamp (ties: lower shard
-//   first), so a flow's packets keep their order (one flow, one shard) and
-//   the file is the same on every run.
+// - Read (the shards): each shard reads the whole capture from the page
+//   cache and cuts the batches a one-worker replay cuts (their frames, their
+//   1 ms window, the clock each runs at, the frames skipped), but only its
+//   flows' frames (shard-key.ts) enter its batches; every shard runs every
+//   batch, maybe empty, so its timers run at the same times. Reading is
+//   cheap next to routing; nothing is copied between threads on the way in.
+// - Write, --order time (default): a shard posts what its router sent as
+//   pcapng blocks, a chunk per few MiB of capture, cut after the same batches
+//   in every shard; this thread merges chunk c of all shards (each batch by
+//   timestamp, ties to the lower shard: chunk-merge.ts) into OUT, the file a
+//   one-worker replay writes, byte for byte. A shard waits while it is
+//   MAX_IN_FLIGHT chunks ahead of the merge: memory stays bounded.
+// - Write, --order flow: each shard writes its blocks into OUT's temporary
+//   file itself, at ranges it reserves at the file's end, so there is no
+//   merge and this thread only waits. A flow is in one shard and a shard's
+//   chunks are in order, so each flow's packets keep their order; flows
+//   interleave by chunk. (Into a pipe or memory, this thread writes the
+//   chunks as they come.)
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
+// - Stop: a shard's error, a corrupt capture (as one worker reports it) or
+//   SIGINT/SIGTERM stops every shard and removes the temporary file.
 import { statSync } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
