@@ -44,21 +44,9 @@ export class ChunkWriter {
     return this.batchCount;
   }
 
-  /** Bytes of blocks written since the last finish() or clear(). */
+  /** Bytes of blocks written since the last finish(). */
   get bytes(): number {
     return this.used;
-  }
-
-  /** The blocks written so far (valid until the next write). */
-  blocks(): Uint8Array {
-    return this.buf.subarray(0, this.used);
-  }
-
-  /** Starts afresh in the same buffers (the blocks were written out where they are). */
-  clear(): void {
-    this.used = 0;
-    this.batchCount = 0;
-    this.batchStart = 0;
   }
 
   private room(n: number): void {

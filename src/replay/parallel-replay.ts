@@ -13,18 +13,20 @@
 //   timestamp, ties to the lower shard: chunk-merge.ts) into OUT, the file a
 //   one-worker replay writes, byte for byte. A shard waits while it is
 //   MAX_IN_FLIGHT chunks ahead of the merge: memory stays bounded.
-// - Write, --order flow: each shard writes its blocks into OUT's temporary
-//   file itself, at ranges it reserves at the file's end, so there is no
-//   merge and this thread only waits. A flow is in one shard and a shard's
-//   chunks are in order, so each flow's packets keep their order; flows
-//   interleave by chunk. (Into a pipe or memory, this thread writes the
-//   chunks as they come.)
+// - Write, --order flow: a shard posts a chunk whenever it has a few MiB
+//   of output, and this thread writes the shards' chunks as they come, with
+//   no merge and no waiting for the slowest shard. A flow is in one shard
+//   and a shard's chunks are in order, so each flow's packets keep their
+//   order; flows interleave by chunk. A shard waits while MAX_IN_FLIGHT of
+//   its chunks are unwritten.
+//   (Shards writing OUT themselves, at ranges they reserve, measured no
+//   faster: the kernel takes one file's writes one at a time, and each
+//   shard then waits for the other's.)
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
 // - Stop: a shard's error, a corrupt capture (as one worker reports it) or
 //   SIGINT/SIGTERM stops every shard and removes the temporary file.
-import { statSync } from 'node:fs';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { RouterConfig } from '../config/load.js';
@@ -61,6 +63,7 @@ class ShardChannel {
   ended = false;
   private wake: (() => void) | undefined;
   constructor(
+    readonly shard: number,
     readonly port: MessagePort,
     onProgress: ((frames: number) => void) | undefined,
     onFormatError: (e: CaptureFormatError) => void,
@@ -167,10 +170,10 @@ export async function replayParallel(
   writer.flush(); // the section and interface blocks, before the merged packet blocks
   const merger = new ChunkMerger(outSink);
 
-  const control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
+  const control = new Int32Array(new SharedArrayBuffer((Control.WORDS + workers) * 4));
   const stop = () => {
     Atomics.store(control, Control.ABORT, 1);
-    Atomics.notify(control, Control.MERGED);
+    for (let i = 0; i < control.length; i++) Atomics.notify(control, i);
   };
   // Interrupted (Ctrl-C, kill): the shards stop, the partial output is removed, then the signal takes its course.
   let signalled: NodeJS.Signals | undefined;
@@ -184,17 +187,14 @@ export async function replayParallel(
   interrupted.catch(() => {});
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupt);
 
-  // --order flow into a regular file: the shards write OUT's temporary file themselves, each at ranges it reserves past the header.
-  const direct =
-    order === 'flow' && outSink instanceof AtomicFileSink && outSink.writingTo !== outSink.path
-      ? { path: outSink.writingTo, next: new BigInt64Array(new SharedArrayBuffer(8)).fill(BigInt(statSync(outSink.writingTo).size)) }
-      : undefined;
-  // --order flow into anything else: each chunk written as it comes.
+  // --order flow: each shard's chunks written as they come, and the shard's credit given back.
   const onChunk =
-    order === 'flow' && direct === undefined
+    order === 'flow'
       ? (c: ShardChannel, chunk: FrameChunk) => {
           merger.append(chunk);
           c.recycle(chunk);
+          Atomics.add(control, Control.WORDS + c.shard, 1);
+          Atomics.notify(control, Control.WORDS + c.shard);
         }
       : undefined;
 
@@ -210,7 +210,7 @@ export async function replayParallel(
   const tasks: Promise<ShardResult | undefined>[] = [];
   for (let i = 0; i < workers; i++) {
     const { port1, port2 } = new MessageChannel();
-    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined, badCapture, onChunk));
+    channels.push(new ShardChannel(i, port1, i === 0 ? opts.onProgress : undefined, badCapture, onChunk));
     const task: ShardTask = {
       config,
       promiscuous: opts.promiscuous === true,
@@ -221,8 +221,7 @@ export async function replayParallel(
       shards: workers,
       control,
       progressEvery: i === 0 && opts.onProgress ? every : 0,
-      direct,
-      unordered: onChunk !== undefined,
+      order,
     };
     tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult | undefined>);
   }
@@ -243,9 +242,7 @@ export async function replayParallel(
         Atomics.add(control, Control.MERGED, 1);
         Atomics.notify(control, Control.MERGED);
       }
-    } else if (onChunk !== undefined) {
-      for (const c of channels) while (!c.ended) await c.message(failed);
-    }
+    } else for (const c of channels) while (!c.ended) await c.message(failed);
     merger.flush();
     results = (await Promise.race([interrupted, captureFailed, Promise.all(tasks)])) as ShardResult[];
     writer.close();

@@ -14,7 +14,6 @@
 // buffers the main thread sends back. The task ends at the end of the
 // capture with the counters, the capture's own figures and the use of state
 // shared between flows (shardability.ts).
-import { closeSync, openSync, writeSync } from 'node:fs';
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import type { TxSink } from '../io/port.js';
@@ -45,6 +44,7 @@ export const enum Control {
   MERGED = 0,
   /** Non-zero: stop (the replay failed or was interrupted). */
   ABORT = 1,
+  /** Then one word per shard: its chunks written so far (--order flow, the shard's credit). */
   WORDS = 2,
 }
 
@@ -62,16 +62,8 @@ export interface ShardTask {
   control: Int32Array;
   /** Post { progress: frames } every this many frames read (the first shard only), or 0. */
   progressEvery: number;
-  /**
-   * --order flow into a regular file: the shard writes its blocks into OUT's
-   * temporary file itself, each chunk at a range it reserves by adding its
-   * length to next[0] (the file's end so far). A shard's chunks are in
-   * order, and a flow is in one shard, so each flow's packets keep their
-   * order; the shards' chunks interleave as they come.
-   */
-  direct?: { path: string; next: BigInt64Array };
-  /** --order flow into something else (a pipe, memory): chunks as they come, not lined up, no credit. */
-  unordered?: boolean;
+  /** time: chunks cut after the same batches in every shard, for the merge; flow: chunks of output as they fill, written as they come. */
+  order: 'time' | 'flow';
 }
 
 /** Worker -> main thread on the task's port. */
@@ -154,14 +146,14 @@ class ChunkOutput implements TxSink {
   }
 }
 
-/** Waits until the merge is less than MAX_IN_FLIGHT chunks behind chunk `next`; false when told to stop. */
-function awaitCredit(control: Int32Array, next: number): boolean {
+/** Waits until the main thread is less than MAX_IN_FLIGHT chunks behind chunk `next` (its count in control[word]); false when told to stop. */
+function awaitCredit(control: Int32Array, word: number, next: number): boolean {
   for (;;) {
     if (Atomics.load(control, Control.ABORT) !== 0) return false;
-    const merged = Atomics.load(control, Control.MERGED);
-    if (next - merged < MAX_IN_FLIGHT) return true;
+    const done = Atomics.load(control, word);
+    if (next - done < MAX_IN_FLIGHT) return true;
     // A timeout, so a stop that came without a notify is still seen.
-    Atomics.wait(control, Control.MERGED, merged, 200);
+    Atomics.wait(control, word, done, 200);
   }
 }
 
@@ -177,15 +169,17 @@ function toMerge(task: ShardTask, reader: CaptureReader): Emit {
     if (!done && reader.bytesRead - cutAt < CHUNK_INPUT_BYTES) return true;
     cutAt = reader.bytesRead;
     post(task.port, writer, done);
-    return awaitCredit(task.control, ++chunks);
+    return awaitCredit(task.control, Control.MERGED, ++chunks);
   };
 }
 
-/** --order flow, OUT not a regular file: a chunk per CHUNK_INPUT_BYTES of output, to the main thread, which writes them as they come. */
+/** --order flow: a chunk per CHUNK_INPUT_BYTES of output, to the main thread, which writes the shards' chunks as they come (a shard's in order). */
 function toMain(task: ShardTask): Emit {
+  let chunks = 0;
   return (writer, done) => {
-    if (done || writer.bytes >= CHUNK_INPUT_BYTES || writer.batches >= MAX_CHUNK_BATCHES) post(task.port, writer, done);
-    return Atomics.load(task.control, Control.ABORT) === 0;
+    if (!done && writer.bytes < CHUNK_INPUT_BYTES && writer.batches < MAX_CHUNK_BATCHES) return true;
+    post(task.port, writer, done);
+    return awaitCredit(task.control, Control.WORDS + task.shard, ++chunks);
   };
 }
 
@@ -193,22 +187,6 @@ function post(port: MessagePort, writer: ChunkWriter, done: boolean): void {
   const back = receiveMessageOnPort(port)?.message as ShardRecycle | undefined;
   const chunk = writer.finish(done, back);
   port.postMessage({ chunk } satisfies ShardMessage, [chunk.blocks, chunk.index]);
-}
-
-/** --order flow into a regular file: each CHUNK_INPUT_BYTES of output written by the shard at a range it reserves at the file's end. */
-function toFile(task: ShardTask, fd: number, next: BigInt64Array): Emit {
-  return (writer, done) => {
-    if (writer.bytes < CHUNK_INPUT_BYTES && !done && writer.batches < MAX_CHUNK_BATCHES) return true;
-    const blocks = writer.blocks();
-    let at = Number(Atomics.add(next, 0, BigInt(blocks.length)));
-    for (let off = 0; off < blocks.length; ) {
-      const n = writeSync(fd, blocks, off, blocks.length - off, at);
-      off += n;
-      at += n;
-    }
-    writer.clear();
-    return Atomics.load(task.control, Control.ABORT) === 0;
-  };
 }
 
 export default function replayShard(task: ShardTask): ShardResult | undefined {
@@ -220,14 +198,13 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
   const bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, clock);
   router.ctx.icmpLimiter = bucket;
   const reader = typeof task.input === 'string' ? CaptureReader.open(task.input) : CaptureReader.fromBytes(task.input);
-  const fd = task.direct && openSync(task.direct.path, 'r+');
   try {
     const every = task.progressEvery;
     const onFrame = every > 0 ? (n: number) => n % every === 0 && port.postMessage({ progress: n } satisfies ShardMessage) : undefined;
     const input = new CaptureInput(reader, interfaceMapper(reader, config, task.inPort), config.ports.length, clock, onFrame, { index: task.shard, of: task.shards });
     const output = new ChunkOutput(clock, config.ports.length);
     const loop = new RunLoop({ router, batch, inputs: [input], outputs: config.ports.map(() => output) });
-    const emit = task.direct !== undefined ? toFile(task, fd!, task.direct.next) : task.unordered === true ? toMain(task) : toMerge(task, reader);
+    const emit = task.order === 'flow' ? toMain(task) : toMerge(task, reader);
     const flows = router.natTables?.flows;
     let peakLive = 0;
     do {
@@ -256,7 +233,6 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
     port.postMessage({ formatError: { offset: e.offset, message: e.message } } satisfies ShardMessage);
     return undefined;
   } finally {
-    if (fd !== undefined) closeSync(fd);
     reader.close();
     port.close();
   }
