@@ -1,12 +1,12 @@
-// Parallel replay: `dataplane replay --workers 1` against `--workers 2`
-// (--order time, the default, and --order flow) on a large capture, through
+// Parallel replay: `dataplane replay --workers 1` against `--workers 2` on a
+// large capture, through
 // the built command: a child process each, timed by /usr/bin/time (wall,
 // CPU, peak RSS) while its threads' CPU time is read from /proc (the
 // busiest thread's CPU is the wall time the run would take with a free
 // core per busy thread: what an idle machine would show).
 //
 // The machine is shared (other engineers' tests; the VM's steal time), so
-// the three runs are interleaved and repeated (BENCH_REPLAY_ROUNDS, default
+// the runs are interleaved and repeated (BENCH_REPLAY_ROUNDS, default
 // 3) and the medians reported, with the load average around each run; and
 // a control measures what parallelism the machine gives right now: two
 // one-worker replays at once against one alone. No replay can be faster
@@ -18,8 +18,8 @@
 // each repetition is another set of flows, both directions kept together)
 // and its IPv4 header checksum fixed; frames are 2 us apart, a busy link, so
 // replay's batches (1 ms of capture time) fill. It is deleted afterwards.
-// Every run must give the same counters and frame counts, and --order time
-// the same file byte for byte, or the rows say so.
+// Every run must give the same counters and frame counts, and the same file
+// byte for byte, or the rows say so.
 //
 // BENCH_REPLAY_MB sets the capture size (default 1024 MiB).
 import { spawn, spawnSync } from 'node:child_process';
@@ -177,8 +177,7 @@ function sha256(path: string): string {
 
 const VARIANTS = [
   { label: '--workers 1', workers: 1, extra: [] as string[] },
-  { label: '--workers 2 --order time', workers: 2, extra: ['--order', 'time'] },
-  { label: '--workers 2 --order flow', workers: 2, extra: ['--order', 'flow'] },
+  { label: '--workers 2', workers: 2, extra: [] as string[] },
 ];
 
 export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
@@ -219,7 +218,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
         const out = join(dir, `out-${i}.pcapng`);
         runs[i].push(await run(input, config, out, v.workers, v.extra));
       }
-      // --order time is one worker's file byte for byte (checked once: hashing costs a read of each).
+      // 2 workers write one worker's file byte for byte (checked once: hashing costs a read of each).
       if (sameBytes === undefined) sameBytes = sha256(join(dir, 'out-0.pcapng')) === sha256(join(dir, 'out-1.pcapng'));
       for (const i of VARIANTS.keys()) rmSync(join(dir, `out-${i}.pcapng`), { force: true });
     }
@@ -253,7 +252,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
       if (i === 0) continue;
       rows.push({
         name,
-        subject: `speedup ${v.label.replace('--workers ', '')} vs 1`,
+        subject: `speedup ${v.workers} vs 1 worker`,
         value: med[0].wall / med[i].wall,
         unit: 'x',
         notes:
@@ -268,9 +267,9 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
       unit: 'x',
       notes: `what running two independent processes gives now (2 x alone / both at once, medians: alone ${alone.map((w) => w.toFixed(1)).join(', ')} s, both ${together.map((w) => w.toFixed(1)).join(', ')} s): the ceiling for 2 workers on this machine today; load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} during the runs on ${os.cpus().length} cores`,
     });
-    const best = Math.max(med[0].wall / med[1].wall, med[0].wall / med[2].wall);
-    targets.push({ description: "replay --workers 2 (both orders) gives --workers 1's counters and frames", met: same && sharded, measured: same ? (sharded ? 'same' : 'same, but fell back to one worker') : 'different' });
-    targets.push({ description: "replay --workers 2 --order time writes --workers 1's file byte for byte", met: sameBytes === true, measured: sameBytes === true ? 'same bytes' : 'different bytes' });
+    const best = med[0].wall / med[1].wall;
+    targets.push({ description: "replay --workers 2 gives --workers 1's counters and frames", met: same && sharded, measured: same ? (sharded ? 'same' : 'same, but fell back to one worker') : 'different' });
+    targets.push({ description: "replay --workers 2 writes --workers 1's file byte for byte", met: sameBytes === true, measured: sameBytes === true ? 'same bytes' : 'different bytes' });
     targets.push({
       description: 'replay --workers 2 about 2x faster than --workers 1 (wall)',
       met: best >= 1.8,

@@ -3,7 +3,7 @@
 // loaded lazily, so `dataplane --help` stays fast and a subcommand's heavy
 // dependencies (the native addon, workers) load only when used.
 import { readFileSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
@@ -116,7 +116,6 @@ Examples:
     .option('--promisc', "ports take frames for any destination MAC (a capture made on another host, whose MACs are not the ports')")
     .option('--json', 'print the summary as one JSON object')
     .option('-w, --workers <n>', 'shard the capture by flow across N worker threads (piscina) and merge the output; 1 replays on this thread', intInRange('--workers', 1, MAX_REPLAY_WORKERS), 1)
-    .addOption(new Option('--order <order>', "with --workers: OUT in a one-worker replay's order (time), or only each flow's packets in order, written as the workers finish them (flow: no merge)").choices(['time', 'flow']).default('time'))
     .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
     .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
@@ -125,9 +124,7 @@ Examples:
       `
 With --workers N, frames are sharded by flow (the unordered address pair and
 protocol, so both directions and every fragment stay together) and each
-flow's packets keep their order in OUT. With --order time (the default) OUT
-is the file one worker writes; with --order flow the workers' output is
-written as it comes, with no merge, and flows interleave by chunk. Configs that translate addresses
+flow's packets keep their order in OUT. Configs that translate addresses
 (nat:, a nat-mode VIP) and traces replay on one worker; a capture whose
 replay used state shared between flows (ARP resolution, the ICMP rate limit,
 flow timeouts) is replayed again on one worker. Both say why on stderr.
@@ -149,15 +146,14 @@ Exit status: 0 done, 1 unreadable or corrupt input, 2 bad config or options.
 Examples:
   dataplane replay in.pcapng --config router.yaml --out out.pcapng
   dataplane replay in.pcapng --config router.yaml --out out.pcapng --trace trace.pcapng --trace-filter 'udp and dst port 53'
-  dataplane replay big.pcap --in-port lan --config router.yaml --out out.pcapng --workers 2
-  dataplane replay big.pcap --in-port lan --config router.yaml --out out.pcapng --workers 2 --order flow`,
+  dataplane replay big.pcap --in-port lan --config router.yaml --out out.pcapng --workers 2`,
     )
-    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean; promisc?: boolean; workers: number; order: 'time' | 'flow' } & TraceCliOptions) => {
+    .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean; promisc?: boolean; workers: number } & TraceCliOptions) => {
       const trace = traceRequest(opts, 'replay');
       if (trace === null) return;
       quietOnEpipe();
       const { runReplay } = await import('./replay-command.js');
-      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace, promiscuous: opts.promisc === true, workers: opts.workers, order: opts.order });
+      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace, promiscuous: opts.promisc === true, workers: opts.workers });
     });
 
   const route = program.command('route').description('Inspect the routing table a config builds.');

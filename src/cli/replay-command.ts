@@ -19,8 +19,6 @@ export interface ReplayCommandOptions {
   promiscuous?: boolean;
   /** Worker threads to shard the capture across (1: this thread, today's path). */
   workers?: number;
-  /** With workers: OUT in time order (as one worker writes it) or in flow order (each flow's packets in order). */
-  order?: 'time' | 'flow';
 }
 
 function printSummary(s: ReplaySummary, notices: ConfigNotices, workers: number): void {
@@ -61,7 +59,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     else {
       // Loaded only for --workers: piscina and the worker file are not on the one-worker path.
       const { replayParallel } = await import('../replay/parallel-replay.js');
-      run = await replayParallel(config, input, opts.out, asked, replayOpts, opts.order);
+      run = await replayParallel(config, input, opts.out, asked, replayOpts);
     }
     const summary = run.summary;
     if (isTty) process.stderr.write('\r\x1b[K');

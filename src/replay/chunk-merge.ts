@@ -62,12 +62,6 @@ export class ChunkMerger {
     }
   }
 
-  /** Appends a chunk's blocks as they are (--order flow). */
-  append(chunk: FrameChunk): void {
-    const bytes = Buffer.from(chunk.blocks, 0, chunk.blockBytes);
-    this.copy({ bytes, words: new Int32Array(chunk.blocks, 0, chunk.blockBytes >> 2), view: new DataView(chunk.blocks), index: new Uint32Array(0), at: 0, end: 0 }, 0, chunk.blockBytes);
-  }
-
   /** Merges chunk c of every shard (all covering the same batches) into the output. */
   merge(chunks: readonly FrameChunk[]): void {
     const cursors = this.cursors;

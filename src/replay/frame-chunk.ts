@@ -44,11 +44,6 @@ export class ChunkWriter {
     return this.batchCount;
   }
 
-  /** Bytes of blocks written since the last finish(). */
-  get bytes(): number {
-    return this.used;
-  }
-
   private room(n: number): void {
     if (this.used + n <= this.buf.length) return;
     let size = this.buf.length * 2;

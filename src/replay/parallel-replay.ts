@@ -7,21 +7,17 @@
 //   flows' frames (shard-key.ts) enter its batches; every shard runs every
 //   batch, maybe empty, so its timers run at the same times. Reading is
 //   cheap next to routing; nothing is copied between threads on the way in.
-// - Write, --order time (default): a shard posts what its router sent as
-//   pcapng blocks, a chunk per few MiB of capture, cut after the same batches
-//   in every shard; this thread merges chunk c of all shards (each batch by
-//   timestamp, ties to the lower shard: chunk-merge.ts) into OUT, the file a
-//   one-worker replay writes, byte for byte. A shard waits while it is
-//   MAX_IN_FLIGHT chunks ahead of the merge: memory stays bounded.
-// - Write, --order flow: a shard posts a chunk whenever it has a few MiB
-//   of output, and this thread writes the shards' chunks as they come, with
-//   no merge and no waiting for the slowest shard. A flow is in one shard
-//   and a shard's chunks are in order, so each flow's packets keep their
-//   order; flows interleave by chunk. A shard waits while MAX_IN_FLIGHT of
-//   its chunks are unwritten.
-//   (Shards writing OUT themselves, at ranges they reserve, measured no
-//   faster: the kernel takes one file's writes one at a time, and each
-//   shard then waits for the other's.)
+// - Write: a shard posts what its router sent as pcapng blocks, a chunk per
+//   few MiB of capture, cut after the same batches in every shard; this
+//   thread merges chunk c of all shards (each batch by timestamp, ties to
+//   the lower shard: chunk-merge.ts) into OUT, the file a one-worker replay
+//   writes, byte for byte. A shard waits while it is MAX_IN_FLIGHT chunks
+//   ahead of the merge: memory stays bounded. Writing OUT is the part that
+//   stays serial (one file: the kernel takes its writes one at a time).
+//   Two ways to keep only each flow's order measured no faster on the
+//   project's VM and are not offered: shards writing OUT themselves at
+//   ranges they reserve (they wait for each other's writes), and this
+//   thread writing the shards' chunks as they come, without the merge.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
@@ -45,9 +41,6 @@ import { openReplay, replayCapture, ReplayError, type ReplayOptions, type Replay
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
 import { Control, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask } from './shard-worker.js';
 
-/** How OUT is ordered: as a one-worker replay writes it, or only each flow's packets in order. */
-export type ReplayOrder = 'time' | 'flow';
-
 export interface ParallelReplay {
   summary: ReplaySummary;
   /** Workers the result came from: `workers`, or 1 when it fell back. */
@@ -56,25 +49,18 @@ export interface ParallelReplay {
   fallback?: string;
 }
 
-/** Chunks of one shard, in order, and whoever waits for the next; or, given onChunk, each chunk handed over as it comes. */
+/** Chunks of one shard, in order, and whoever waits for the next. */
 class ShardChannel {
   readonly chunks: FrameChunk[] = [];
-  /** The shard's last chunk has come. */
-  ended = false;
   private wake: (() => void) | undefined;
   constructor(
-    readonly shard: number,
     readonly port: MessagePort,
     onProgress: ((frames: number) => void) | undefined,
     onFormatError: (e: CaptureFormatError) => void,
-    onChunk?: (c: ShardChannel, chunk: FrameChunk) => void,
   ) {
     port.on('message', (m: ShardMessage) => {
-      if ('chunk' in m) {
-        if (m.chunk.last) this.ended = true;
-        if (onChunk !== undefined) onChunk(this, m.chunk);
-        else this.chunks.push(m.chunk);
-      } else if ('progress' in m) onProgress?.(m.progress);
+      if ('chunk' in m) this.chunks.push(m.chunk);
+      else if ('progress' in m) onProgress?.(m.progress);
       else {
         // The shard's capture error, as one worker reports it (the message already names the offset).
         const e = new CaptureFormatError(m.formatError.offset, '', '');
@@ -85,13 +71,9 @@ class ShardChannel {
     });
   }
   async next(failed: Promise<never>): Promise<FrameChunk> {
-    while (this.chunks.length === 0) await this.message(failed);
-    return this.chunks.shift()!;
-  }
-  /** Until the next message from the shard. */
-  async message(failed: Promise<never>): Promise<void> {
-    await Promise.race([new Promise<void>((r) => (this.wake = r)), failed]);
+    while (this.chunks.length === 0) await Promise.race([new Promise<void>((r) => (this.wake = r)), failed]);
     this.wake = undefined;
+    return this.chunks.shift()!;
   }
   /** Hands a chunk's buffers back to the shard to fill again. */
   recycle(chunk: FrameChunk): void {
@@ -148,14 +130,7 @@ function sharedInput(input: string | Uint8Array): string | Uint8Array {
   return shared;
 }
 
-export async function replayParallel(
-  config: RouterConfig,
-  input: string | Uint8Array,
-  output: string | ByteSink,
-  workers: number,
-  opts: ReplayOptions = {},
-  order: ReplayOrder = 'time',
-): Promise<ParallelReplay> {
+export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}): Promise<ParallelReplay> {
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
   if (workers === 1) return { summary: replayCapture(config, input, output, opts), workers: 1 };
   const why = staticReason(config, opts.trace !== undefined);
@@ -170,10 +145,10 @@ export async function replayParallel(
   writer.flush(); // the section and interface blocks, before the merged packet blocks
   const merger = new ChunkMerger(outSink);
 
-  const control = new Int32Array(new SharedArrayBuffer((Control.WORDS + workers) * 4));
+  const control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
   const stop = () => {
     Atomics.store(control, Control.ABORT, 1);
-    for (let i = 0; i < control.length; i++) Atomics.notify(control, i);
+    Atomics.notify(control, Control.MERGED);
   };
   // Interrupted (Ctrl-C, kill): the shards stop, the partial output is removed, then the signal takes its course.
   let signalled: NodeJS.Signals | undefined;
@@ -187,17 +162,6 @@ export async function replayParallel(
   interrupted.catch(() => {});
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupt);
 
-  // --order flow: each shard's chunks written as they come, and the shard's credit given back.
-  const onChunk =
-    order === 'flow'
-      ? (c: ShardChannel, chunk: FrameChunk) => {
-          merger.append(chunk);
-          c.recycle(chunk);
-          Atomics.add(control, Control.WORDS + c.shard, 1);
-          Atomics.notify(control, Control.WORDS + c.shard);
-        }
-      : undefined;
-
   // A corrupt capture: every shard stops at the same record and says so.
   let badCapture: (e: CaptureFormatError) => void = () => {};
   const captureFailed = new Promise<never>((_, reject) => (badCapture = reject));
@@ -210,7 +174,7 @@ export async function replayParallel(
   const tasks: Promise<ShardResult | undefined>[] = [];
   for (let i = 0; i < workers; i++) {
     const { port1, port2 } = new MessageChannel();
-    channels.push(new ShardChannel(i, port1, i === 0 ? opts.onProgress : undefined, badCapture, onChunk));
+    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined, badCapture));
     const task: ShardTask = {
       config,
       promiscuous: opts.promiscuous === true,
@@ -221,7 +185,6 @@ export async function replayParallel(
       shards: workers,
       control,
       progressEvery: i === 0 && opts.onProgress ? every : 0,
-      order,
     };
     tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult | undefined>);
   }
@@ -231,18 +194,16 @@ export async function replayParallel(
 
   let results: ShardResult[];
   try {
-    if (order === 'time') {
-      // Chunk c of every shard covers the same batches: merge them as they come, then give the shards their credit back.
-      for (let done = false; !done; ) {
-        const chunks: FrameChunk[] = [];
-        for (const c of channels) chunks.push(await c.next(failed));
-        merger.merge(chunks);
-        done = chunks[0].last;
-        channels.forEach((c, i) => c.recycle(chunks[i]));
-        Atomics.add(control, Control.MERGED, 1);
-        Atomics.notify(control, Control.MERGED);
-      }
-    } else for (const c of channels) while (!c.ended) await c.message(failed);
+    // Chunk c of every shard covers the same batches: merge them as they come, then give the shards their credit back.
+    for (let done = false; !done; ) {
+      const chunks: FrameChunk[] = [];
+      for (const c of channels) chunks.push(await c.next(failed));
+      merger.merge(chunks);
+      done = chunks[0].last;
+      channels.forEach((c, i) => c.recycle(chunks[i]));
+      Atomics.add(control, Control.MERGED, 1);
+      Atomics.notify(control, Control.MERGED);
+    }
     merger.flush();
     results = (await Promise.race([interrupted, captureFailed, Promise.all(tasks)])) as ShardResult[];
     writer.close();

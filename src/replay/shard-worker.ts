@@ -33,8 +33,6 @@ import type { ShardSharedUse } from './shardability.js';
 
 /** Capture bytes per chunk: large enough that messages cost nothing, small enough to stream. */
 export const CHUNK_INPUT_BYTES = 4 << 20;
-/** Batches in one chunk at most when chunks are cut by output size (--order flow): the index stays small when a shard sends little. */
-const MAX_CHUNK_BATCHES = 1 << 16;
 /** Chunks a shard may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
 export const MAX_IN_FLIGHT = 4;
 
@@ -44,7 +42,6 @@ export const enum Control {
   MERGED = 0,
   /** Non-zero: stop (the replay failed or was interrupted). */
   ABORT = 1,
-  /** Then one word per shard: its chunks written so far (--order flow, the shard's credit). */
   WORDS = 2,
 }
 
@@ -62,8 +59,6 @@ export interface ShardTask {
   control: Int32Array;
   /** Post { progress: frames } every this many frames read (the first shard only), or 0. */
   progressEvery: number;
-  /** time: chunks cut after the same batches in every shard, for the merge; flow: chunks of output as they fill, written as they come. */
-  order: 'time' | 'flow';
 }
 
 /** Worker -> main thread on the task's port. */
@@ -160,7 +155,7 @@ function awaitCredit(control: Int32Array, word: number, next: number): boolean {
 /** Where a shard's blocks go after a batch; false when told to stop. */
 type Emit = (writer: ChunkWriter, done: boolean) => boolean;
 
-/** --order time: a chunk per CHUNK_INPUT_BYTES of capture, the same batches in every shard, to the main thread's merge. */
+/** A chunk per CHUNK_INPUT_BYTES of capture, the same batches in every shard, to the main thread's merge. */
 function toMerge(task: ShardTask, reader: CaptureReader): Emit {
   let chunks = 0;
   let cutAt = 0;
@@ -170,16 +165,6 @@ function toMerge(task: ShardTask, reader: CaptureReader): Emit {
     cutAt = reader.bytesRead;
     post(task.port, writer, done);
     return awaitCredit(task.control, Control.MERGED, ++chunks);
-  };
-}
-
-/** --order flow: a chunk per CHUNK_INPUT_BYTES of output, to the main thread, which writes the shards' chunks as they come (a shard's in order). */
-function toMain(task: ShardTask): Emit {
-  let chunks = 0;
-  return (writer, done) => {
-    if (!done && writer.bytes < CHUNK_INPUT_BYTES && writer.batches < MAX_CHUNK_BATCHES) return true;
-    post(task.port, writer, done);
-    return awaitCredit(task.control, Control.WORDS + task.shard, ++chunks);
   };
 }
 
@@ -204,7 +189,7 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
     const input = new CaptureInput(reader, interfaceMapper(reader, config, task.inPort), config.ports.length, clock, onFrame, { index: task.shard, of: task.shards });
     const output = new ChunkOutput(clock, config.ports.length);
     const loop = new RunLoop({ router, batch, inputs: [input], outputs: config.ports.map(() => output) });
-    const emit = task.order === 'flow' ? toMain(task) : toMerge(task, reader);
+    const emit = toMerge(task, reader);
     const flows = router.natTables?.flows;
     let peakLive = 0;
     do {

@@ -120,25 +120,24 @@ function framesByFlow(path: string | Uint8Array): Map<string, string[]> {
 }
 
 /**
- * Replays on 1 worker and on each of `many`, in both orders, and expects the
- * same result: the summary, and each flow's frames in the same order (with
- * --order time the whole file's order too).
- * Returns the one-worker summary.
+ * Replays on 1 worker and on each of `many`, and expects the same result:
+ * the summary, each flow's frames in the same order, and the whole file's
+ * order. Returns the one-worker summary.
  */
 function expectSameAsOneWorker(input: string, config: string, many: number[], extra: string[] = []): Summary {
   const one = replay(input, config, 1, extra);
   const oneFlows = framesByFlow(one.out);
-  for (const [n, order] of many.flatMap((n) => [[n, 'time'] as const, [n, 'flow'] as const])) {
-    const par = replay(input, config, n, [...extra, '--order', order]);
+  for (const n of many) {
+    const par = replay(input, config, n, extra);
     expect(par.stderr, 'no fallback to one worker').toBe('');
     expect(par.summary.workers).toBe(n);
     const { workers: _w, ...rest } = par.summary;
     expect(rest).toEqual(one.summary);
     const parFlows = framesByFlow(par.out);
     expect([...parFlows.keys()].sort()).toEqual([...oneFlows.keys()].sort());
-    for (const [flow, frames] of oneFlows) expect(parFlows.get(flow), `flow ${flow}, ${n} workers, --order ${order}`).toEqual(frames);
-    // --order time: the whole file in one worker's order, not only each flow's.
-    if (order === 'time') expect(allFrames(par.out)).toEqual(allFrames(one.out));
+    for (const [flow, frames] of oneFlows) expect(parFlows.get(flow), `flow ${flow}, ${n} workers`).toEqual(frames);
+    // The whole file in one worker's order, not only each flow's.
+    expect(allFrames(par.out)).toEqual(allFrames(one.out));
   }
   return one.summary;
 }
@@ -279,7 +278,7 @@ loadBalancer:
     }
   });
 
-  it('--order time writes the file a one-worker replay writes, byte for byte; --order flow the same frames', () => {
+  it('writes the file a one-worker replay writes, byte for byte', () => {
     // Only forwarded TCP (no header the router makes, whose IPv4 ID is per worker): nothing to mask.
     const frames: Frame[] = [];
     for (let i = 0; i < 4000; i++) {
@@ -291,14 +290,9 @@ loadBalancer:
     const config = writeConfig('bytes.yaml', BASE_CONFIG);
     const one = readFileSync(replay(input, config, 1).out);
     for (const n of [2, 3]) {
-      const time = replay(input, config, n, ['--order', 'time']);
-      expect(time.stderr).toBe('');
-      expect(Buffer.compare(readFileSync(time.out), one), `${n} workers, --order time`).toBe(0);
-      const flow = replay(input, config, n, ['--order', 'flow']);
-      const got = readFileSync(flow.out);
-      // The same blocks (the same size), each flow's in order (the test above), the shards' chunks interleaved as they came.
-      expect(got.length).toBe(one.length);
-      expect(framesByFlow(flow.out)).toEqual(framesByFlow(time.out));
+      const par = replay(input, config, n);
+      expect(par.stderr).toBe('');
+      expect(Buffer.compare(readFileSync(par.out), one), `${n} workers`).toBe(0);
     }
   });
 
@@ -328,10 +322,10 @@ loadBalancer:
     for (let i = 0; i < 600_000; i++) frames.push({ port: 0, at: i * 2, bytes: tcpFrame({ src: '192.0.2.10', dst: `192.0.2.${130 + (i % 90)}`, srcMac: CLIENT_MAC, dstMac: LAN_MAC }, 40000 + (i % 90), 80, 0x10, 0, i) });
     const input = writeCapture('long.pcapng', ['lan', 'wan', 'dmz'], frames);
     const config = writeConfig('long.yaml', BASE_CONFIG);
-    for (const order of ['time', 'flow']) {
+    {
       const outDir = mkdtempSync(join(dir, 'sigint-'));
       const out = join(outDir, 'out.pcapng');
-      const child = spawn(process.execPath, [CLI, 'replay', input, '--config', config, '--out', out, '--workers', '2', '--order', order], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [CLI, 'replay', input, '--config', config, '--out', out, '--workers', '2'], { stdio: 'ignore' });
       const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
       // The temporary file appears once the shards are being started.
       const t0 = Date.now();
@@ -340,12 +334,12 @@ loadBalancer:
       await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGINT');
       const { code, signal } = await ended;
-      expect({ code, signal }, order).toEqual({ code: null, signal: 'SIGINT' });
-      expect(readdirSync(outDir), order).toEqual([]);
+      expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' });
+      expect(readdirSync(outDir)).toEqual([]);
     }
   }, 60_000);
 
-  it('API: a capture in memory into a ByteSink (memory, a pipe), both orders: one worker\'s frames', async () => {
+  it('API: a capture in memory into a ByteSink (memory, a pipe): one worker\'s frames', async () => {
     // The built modules: the shards run dist/src/replay/shard-worker.js.
     const dist = (p: string) => pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'src', p)).href;
     const { replayParallel } = (await import(dist('replay/parallel-replay.js'))) as typeof import('../../src/replay/parallel-replay.js');
@@ -355,14 +349,11 @@ loadBalancer:
     const input = readFileSync(routingCapture());
     const one = new MemorySink();
     const base = await replayParallel(config, input, one, 1);
-    for (const order of ['time', 'flow'] as const) {
-      const sink = new MemorySink();
-      const par = await replayParallel(config, input, sink, 2, {}, order);
-      expect(par.workers, order).toBe(2);
-      expect(par.summary).toEqual(base.summary);
-      expect(framesByFlow(sink.bytes())).toEqual(framesByFlow(one.bytes()));
-      if (order === 'time') expect(allFrames(sink.bytes())).toEqual(allFrames(one.bytes()));
-    }
+    const sink = new MemorySink();
+    const par = await replayParallel(config, input, sink, 2);
+    expect(par.workers).toBe(2);
+    expect(par.summary).toEqual(base.summary);
+    expect(allFrames(sink.bytes())).toEqual(allFrames(one.bytes()));
   });
 
   it('a bad --workers is a usage error that names the range', () => {
