@@ -8,6 +8,13 @@ import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import type { ManualClock } from '../pipeline/clock.js';
+import { shardOf } from './shard-key.js';
+
+/** One shard of a parallel replay: only its frames enter the batch (see rx). */
+export interface CaptureShard {
+  index: number;
+  of: number;
+}
 
 /**
  * Capture time one batch spans at most. Frames closer than this share a
@@ -38,6 +45,12 @@ export class CaptureInput implements RxSource {
     ports: number,
     private readonly clock: ManualClock,
     private readonly onFrame?: (framesRead: number) => void,
+    /**
+     * Feed only this shard's frames. Every frame still counts and moves the
+     * clock and the batch's window and size, so each shard of a parallel
+     * replay cuts the batches a one-worker replay cuts, at the same clock.
+     */
+    private readonly shard?: CaptureShard,
   ) {
     this.framesIn = new Float64Array(ports);
   }
@@ -88,7 +101,8 @@ export class CaptureInput implements RxSource {
         continue;
       }
       this.clock.set(r.tsSec * 1000 + r.tsNsec / 1e6);
-      batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
+      const shard = this.shard;
+      if (shard === undefined || shardOf(r.buffer, r.dataOffset, r.caplen, shard.of) === shard.index) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
       this.framesIn[port]++;
       n++;
     }

@@ -1,34 +1,47 @@
-// The unit a parallel replay moves between threads: many frames in one
-// ArrayBuffer, grouped by the run loop's batches, transferred (not copied)
-// with postMessage. One message carries thousands of frames, never one.
+// The unit a parallel replay moves from a shard to the main thread: what the
+// shard's router sent during some batches, already as pcapng Enhanced Packet
+// Blocks (the bytes PcapngWriter writes for them, nanosecond resolution, no
+// options), plus an index of frames and bytes per batch. Both are
+// transferred with postMessage, not copied, and the main thread merges the
+// shards' blocks straight into OUT without decoding a frame (chunk-merge.ts).
 //
-//   batch:  u32 frames | u32 0 | f64 clock (ms: the replay clock when the batch runs)
-//   frame:  u32 length | u32 port | f64 tsSec | u32 tsNsec | bytes
+//   blocks: EPB EPB EPB ...                  (each batch's in time order)
+//   index:  u32 frames | u32 bytes, per batch (every batch, empty ones too)
 //
-// The main thread writes one chunk per shard with the same batches in each
-// (a shard's batch may be empty: its timers still run at that time); a
-// worker answers with a chunk of what it sent, batch for batch, so the
-// merge can put the shards' output back in capture order.
+// Every shard cuts its chunks after the same batches (parallel-replay.ts), so
+// chunk c of every shard covers the same batches and the merge lines them up.
+import { BLOCK_EPB } from '../pcap/pcapng.js';
 
-const BATCH_HEADER = 16;
-const FRAME_HEADER = 20;
+/** PcapngWriter's default snaplen, which replay's output interfaces use: a longer frame is cut to it. */
+const SNAPLEN = 262144;
+const EPB_OVERHEAD = 32;
+
+/** A chunk as posted: the buffers and how much of each is used. */
+export interface FrameChunk {
+  blocks: ArrayBuffer;
+  blockBytes: number;
+  index: ArrayBuffer;
+  batches: number;
+  /** The capture's last chunk. */
+  last: boolean;
+}
 
 export class ChunkWriter {
   private buf: Uint8Array;
   private view: DataView;
   private used = 0;
-  private batchAt = -1;
-  private batchFrames = 0;
-  batches = 0;
-  frames = 0;
+  private index: Uint32Array;
+  private batchCount = 0;
+  private batchStart = 0;
 
   constructor(private readonly initialBytes = 1 << 20) {
     this.buf = new Uint8Array(initialBytes);
     this.view = new DataView(this.buf.buffer);
+    this.index = new Uint32Array(1024);
   }
 
-  get bytes(): number {
-    return this.used;
+  get batches(): number {
+    return this.batchCount;
   }
 
   private room(n: number): void {
@@ -41,86 +54,65 @@ export class ChunkWriter {
     this.view = new DataView(next.buffer);
   }
 
-  private closeBatch(): void {
-    if (this.batchAt >= 0) this.view.setUint32(this.batchAt, this.batchFrames, true);
+  /** Starts the next batch's entry in the index (call once per batch, before its frames). */
+  beginBatch(): void {
+    if (this.batchCount * 2 + 2 > this.index.length) {
+      const grown = new Uint32Array(this.index.length * 2);
+      grown.set(this.index);
+      this.index = grown;
+    }
+    this.index[this.batchCount * 2] = 0;
+    this.index[this.batchCount * 2 + 1] = 0;
+    this.batchStart = this.used;
+    this.batchCount++;
   }
 
-  beginBatch(clockMs: number): void {
-    this.closeBatch();
-    this.room(BATCH_HEADER);
-    this.batchAt = this.used;
-    this.batchFrames = 0;
-    this.view.setUint32(this.used + 4, 0, true);
-    this.view.setFloat64(this.used + 8, clockMs, true);
-    this.used += BATCH_HEADER;
-    this.batches++;
-  }
-
+  /** Appends one frame as an EPB, byte for byte what PcapngWriter.write(port, data, tsSec, tsNsec) writes in a nanosecond file. */
   addFrame(data: Uint8Array, off: number, len: number, port: number, tsSec: number, tsNsec: number): void {
-    this.room(FRAME_HEADER + len);
+    const caplen = len > SNAPLEN ? SNAPLEN : len;
+    const padded = (caplen + 3) & ~3;
+    const blockLen = EPB_OVERHEAD + padded + 4;
+    this.room(blockLen);
     const v = this.view;
     const o = this.used;
-    v.setUint32(o, len, true);
-    v.setUint32(o + 4, port, true);
-    v.setFloat64(o + 8, tsSec, true);
-    v.setUint32(o + 16, tsNsec, true);
-    this.buf.set(data.subarray(off, off + len), o + FRAME_HEADER);
-    this.used += FRAME_HEADER + len;
-    this.batchFrames++;
-    this.frames++;
+    // ticks = tsSec * 1e9 + tsNsec in two 32-bit halves without BigInt, as PcapngWriter splits them.
+    const sHi = Math.floor(tsSec / 65536);
+    const sLo = tsSec & 0xffff;
+    const a = sLo * 1e9 + tsNsec;
+    const bProd = sHi * 1e9;
+    const bHigh = Math.floor(bProd / 65536);
+    const c = (bProd - bHigh * 65536) * 65536 + a;
+    const cHigh = Math.floor(c / 4294967296);
+    v.setUint32(o, BLOCK_EPB, true);
+    v.setUint32(o + 4, blockLen, true);
+    v.setUint32(o + 8, port, true);
+    v.setUint32(o + 12, bHigh + cHigh, true);
+    v.setUint32(o + 16, c - cHigh * 4294967296, true);
+    v.setUint32(o + 20, caplen, true);
+    v.setUint32(o + 24, len, true);
+    this.buf.set(data.subarray(off, off + caplen), o + 28);
+    this.buf.fill(0, o + 28 + caplen, o + 28 + padded + 4);
+    v.setUint32(o + 28 + padded + 4, blockLen, true);
+    this.used = o + blockLen;
+    const i = (this.batchCount - 1) * 2;
+    this.index[i]++;
+    this.index[i + 1] = this.used - this.batchStart;
   }
 
-  /** The chunk, trimmed to what was written (its own ArrayBuffer, ready to transfer); the writer starts afresh. */
-  finish(): ArrayBuffer {
-    this.closeBatch();
-    const out = this.buf.buffer.slice(0, this.used) as ArrayBuffer;
+  /**
+   * The chunk, ready to transfer; the writer starts afresh, in `reuse` when
+   * given (a buffer the main thread sent back), else in a new buffer the
+   * size of the last one, so a steady stream does not grow it again.
+   */
+  finish(last: boolean, reuse?: { blocks: ArrayBuffer; index: ArrayBuffer }): FrameChunk {
+    const chunk: FrameChunk = { blocks: this.buf.buffer as ArrayBuffer, blockBytes: this.used, index: this.index.buffer as ArrayBuffer, batches: this.batchCount, last };
+    const size = Math.max(this.initialBytes, this.buf.length);
+    this.buf = reuse !== undefined && reuse.blocks.byteLength >= size ? new Uint8Array(reuse.blocks) : new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+    this.index = reuse !== undefined && reuse.index.byteLength >= this.index.byteLength ? new Uint32Array(reuse.index) : new Uint32Array(this.index.length);
     this.used = 0;
-    this.batchAt = -1;
-    this.batches = 0;
-    this.frames = 0;
-    if (this.buf.length > 4 * this.initialBytes) {
-      this.buf = new Uint8Array(this.initialBytes);
-      this.view = new DataView(this.buf.buffer);
-    }
-    return out;
-  }
-}
-
-/** Reads a chunk: nextBatch(), then nextFrame() as many times as `frames`; fields describe the current frame. */
-export class ChunkReader {
-  readonly data: Uint8Array;
-  private readonly view: DataView;
-  private at = 0;
-  frames = 0;
-  clockMs = 0;
-  length = 0;
-  port = 0;
-  tsSec = 0;
-  tsNsec = 0;
-  /** Offset of the current frame's bytes in `data`. */
-  offset = 0;
-
-  constructor(chunk: ArrayBuffer) {
-    this.data = new Uint8Array(chunk);
-    this.view = new DataView(chunk);
-  }
-
-  nextBatch(): boolean {
-    if (this.at + BATCH_HEADER > this.data.length) return false;
-    this.frames = this.view.getUint32(this.at, true);
-    this.clockMs = this.view.getFloat64(this.at + 8, true);
-    this.at += BATCH_HEADER;
-    return true;
-  }
-
-  nextFrame(): void {
-    const v = this.view;
-    const o = this.at;
-    this.length = v.getUint32(o, true);
-    this.port = v.getUint32(o + 4, true);
-    this.tsSec = v.getFloat64(o + 8, true);
-    this.tsNsec = v.getUint32(o + 16, true);
-    this.offset = o + FRAME_HEADER;
-    this.at = this.offset + this.length;
+    this.batchCount = 0;
+    this.batchStart = 0;
+    return chunk;
   }
 }

@@ -1,22 +1,28 @@
 // `replay --workers N`: the capture sharded by flow across a piscina pool of
-// N threads, each running its own Router, and the output merged back.
+// N threads, each running its own Router, and their output put into OUT.
 //
-// - Split (this thread): the capture is read as one-worker replay reads it,
-//   through the same CaptureInput into a Batch, so the batches (their frames,
-//   their 1 ms capture-time window, the clock each runs at, the frames
-//   skipped) are exactly a one-worker replay's. Each batch's frames go to the
-//   shard of their flow (shard-key.ts); every shard gets every batch, maybe
-//   empty, so its timers run at the same times.
-// - Move: a chunk (many batches in one ArrayBuffer, transferred) per shard
-//   per few MiB of capture; at most MAX_IN_FLIGHT chunks unanswered, so
-//   memory stays bounded whatever the capture's size.
-// - Merge: the shards answer chunk for chunk with what they sent, batch for
-//   batch; each batch's frames are merged by timestamp (ties: lower shard
-//   first), so a flow's packets keep their order (one flow, one shard) and
-//   the file is the same on every run.
+// - Read (the shards): each shard reads the whole capture from the page
+//   cache and cuts the batches a one-worker replay cuts (their frames, their
+//   1 ms window, the clock each runs at, the frames skipped), but only its
+//   flows' frames (shard-key.ts) enter its batches; every shard runs every
+//   batch, maybe empty, so its timers run at the same times. Reading is
+//   cheap next to routing; nothing is copied between threads on the way in.
+// - Write: a shard posts what its router sent as pcapng blocks, a chunk per
+//   few MiB of capture, cut after the same batches in every shard; this
+//   thread merges chunk c of all shards (each batch by timestamp, ties to
+//   the lower shard: chunk-merge.ts) into OUT, the file a one-worker replay
+//   writes, byte for byte. A shard waits while it is MAX_IN_FLIGHT chunks
+//   ahead of the merge: memory stays bounded. Writing OUT is the part that
+//   stays serial (one file: the kernel takes its writes one at a time).
+//   Two ways to keep only each flow's order measured no faster on the
+//   project's VM and are not offered: shards writing OUT themselves at
+//   ranges they reserve (they wait for each other's writes), and this
+//   thread writing the shards' chunks as they come, without the merge.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
+// - Stop: a shard's error, a corrupt capture (as one worker reports it) or
+//   SIGINT/SIGTERM stops every shard and removes the temporary file.
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { RouterConfig } from '../config/load.js';
@@ -25,21 +31,15 @@ import { ruleHits } from '../firewall/firewall.js';
 import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
 import { MemorySink, PcapngWriter, type ByteSink } from '../pcap/writer.js';
 import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
-import { Batch } from '../pipeline/batch.js';
+import { CaptureFormatError } from '../pcap/reader.js';
 import { ManualClock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
-import { CaptureInput } from './capture-input.js';
-import { ChunkReader, ChunkWriter } from './frame-chunk.js';
-import { interfaceMapper, openReplay, replayCapture, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
-import { shardOf } from './shard-key.js';
+import { ChunkMerger } from './chunk-merge.js';
+import type { FrameChunk } from './frame-chunk.js';
+import { openReplay, replayCapture, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
-import type { ShardMessage, ShardReply, ShardResult, ShardTask } from './shard-worker.js';
-
-/** Capture bytes per chunk, all shards together: large enough that messages cost nothing, small enough to stream. */
-const CHUNK_BYTES = 4 << 20;
-/** Chunks sent and not yet merged: the memory bound (about CHUNK_BYTES x this, in and out). */
-const MAX_IN_FLIGHT = 4;
+import { Control, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask } from './shard-worker.js';
 
 export interface ParallelReplay {
   summary: ReplaySummary;
@@ -49,23 +49,35 @@ export interface ParallelReplay {
   fallback?: string;
 }
 
-/** Replies of one shard, in chunk order, and whoever waits for the next. */
+/** Chunks of one shard, in order, and whoever waits for the next. */
 class ShardChannel {
-  readonly replies: ShardReply[] = [];
+  readonly chunks: FrameChunk[] = [];
   private wake: (() => void) | undefined;
-  constructor(readonly port: MessagePort) {
-    port.on('message', (r: ShardReply) => {
-      this.replies.push(r);
+  constructor(
+    readonly port: MessagePort,
+    onProgress: ((frames: number) => void) | undefined,
+    onFormatError: (e: CaptureFormatError) => void,
+  ) {
+    port.on('message', (m: ShardMessage) => {
+      if ('chunk' in m) this.chunks.push(m.chunk);
+      else if ('progress' in m) onProgress?.(m.progress);
+      else {
+        // The shard's capture error, as one worker reports it (the message already names the offset).
+        const e = new CaptureFormatError(m.formatError.offset, '', '');
+        e.message = m.formatError.message;
+        onFormatError(e);
+      }
       this.wake?.();
     });
   }
-  async next(failed: Promise<never>): Promise<ShardReply> {
-    while (this.replies.length === 0) await Promise.race([new Promise<void>((r) => (this.wake = r)), failed]);
+  async next(failed: Promise<never>): Promise<FrameChunk> {
+    while (this.chunks.length === 0) await Promise.race([new Promise<void>((r) => (this.wake = r)), failed]);
     this.wake = undefined;
-    return this.replies.shift()!;
+    return this.chunks.shift()!;
   }
-  send(m: ShardMessage, transfer?: ArrayBuffer[]): void {
-    this.port.postMessage(m, transfer);
+  /** Hands a chunk's buffers back to the shard to fill again. */
+  recycle(chunk: FrameChunk): void {
+    this.port.postMessage({ blocks: chunk.blocks, index: chunk.index } satisfies ShardRecycle, [chunk.blocks, chunk.index]);
   }
 }
 
@@ -110,108 +122,93 @@ function sumBackends(results: readonly ShardResult[]): BackendStatus[] | undefin
   });
 }
 
+/** The capture as the shards open it: its path, or its bytes copied once into shared memory. */
+function sharedInput(input: string | Uint8Array): string | Uint8Array {
+  if (typeof input === 'string') return input;
+  const shared = new Uint8Array(new SharedArrayBuffer(input.length));
+  shared.set(input);
+  return shared;
+}
+
 export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}): Promise<ParallelReplay> {
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
   if (workers === 1) return { summary: replayCapture(config, input, output, opts), workers: 1 };
   const why = staticReason(config, opts.trace !== undefined);
   if (why !== undefined) return { summary: replayCapture(config, input, output, opts), workers: 1, fallback: why };
 
+  // Checks the options and the capture's header here, with one worker's messages; the shards read the capture themselves.
   const { inPort, reader } = openReplay(config, input, output, opts);
+  reader.close();
   // A file appears only when complete; a caller's sink gets the bytes only when no fallback replaces them.
   const outSink: AtomicFileSink | MemorySink = typeof output === 'string' ? new AtomicFileSink(output) : new MemorySink();
   const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
-  const framesByPort = new Float64Array(config.ports.length);
-  const bytesByPort = new Float64Array(config.ports.length);
-  let framesOut = 0;
+  writer.flush(); // the section and interface blocks, before the merged packet blocks
+  const merger = new ChunkMerger(outSink);
+
+  const control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
+  const stop = () => {
+    Atomics.store(control, Control.ABORT, 1);
+    Atomics.notify(control, Control.MERGED);
+  };
+  // Interrupted (Ctrl-C, kill): the shards stop, the partial output is removed, then the signal takes its course.
+  let signalled: NodeJS.Signals | undefined;
+  let interrupt: (sig: NodeJS.Signals) => void = () => {};
+  const interrupted = new Promise<never>((_, reject) => {
+    interrupt = (sig) => {
+      signalled = sig;
+      reject(new ReplayError(`interrupted (${sig})`));
+    };
+  });
+  interrupted.catch(() => {});
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupt);
+
+  // A corrupt capture: every shard stops at the same record and says so.
+  let badCapture: (e: CaptureFormatError) => void = () => {};
+  const captureFailed = new Promise<never>((_, reject) => (badCapture = reject));
+  captureFailed.catch(() => {});
 
   const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
+  const shared = sharedInput(input);
+  const every = opts.progressEvery ?? 100_000;
   const channels: ShardChannel[] = [];
-  const tasks: Promise<ShardResult>[] = [];
+  const tasks: Promise<ShardResult | undefined>[] = [];
   for (let i = 0; i < workers; i++) {
     const { port1, port2 } = new MessageChannel();
-    channels.push(new ShardChannel(port1));
-    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, port: port2 };
-    tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult>);
+    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined, badCapture));
+    const task: ShardTask = {
+      config,
+      promiscuous: opts.promiscuous === true,
+      port: port2,
+      input: shared,
+      inPort,
+      shard: i,
+      shards: workers,
+      control,
+      progressEvery: i === 0 && opts.onProgress ? every : 0,
+    };
+    tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult | undefined>);
   }
-  // The first task to fail ends the replay (a worker error, not a packet: packets are counted drops).
-  const failed = Promise.race(tasks.map((t) => t.then(() => new Promise<never>(() => {})))) as Promise<never>;
+  // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops).
+  const failed = Promise.race([interrupted, captureFailed, ...tasks.map((t) => t.then(() => new Promise<never>(() => {})))]) as Promise<never>;
   failed.catch(() => {});
 
-  /** Merges the replies to the oldest chunk into the output file. */
-  const mergeOne = async (): Promise<void> => {
-    const readers: ChunkReader[] = [];
-    for (const c of channels) readers.push(new ChunkReader((await c.next(failed)).out));
-    const left = new Int32Array(workers);
-    const head = new Array<boolean>(workers);
-    while (readers.every((r) => r.nextBatch())) {
-      for (let i = 0; i < workers; i++) {
-        left[i] = readers[i].frames;
-        head[i] = left[i] > 0;
-        if (head[i]) readers[i].nextFrame();
-      }
-      for (;;) {
-        let best = -1;
-        for (let i = 0; i < workers; i++) {
-          if (!head[i]) continue;
-          const r = readers[i];
-          if (best < 0 || r.tsSec < readers[best].tsSec || (r.tsSec === readers[best].tsSec && r.tsNsec < readers[best].tsNsec)) best = i;
-        }
-        if (best < 0) break;
-        const r = readers[best];
-        writer.write(r.port, r.data.subarray(r.offset, r.offset + r.length), r.tsSec, r.tsNsec);
-        framesByPort[r.port]++;
-        bytesByPort[r.port] += r.length;
-        framesOut++;
-        if (--left[best] > 0) r.nextFrame();
-        else head[best] = false;
-      }
-    }
-  };
-
-  const every = opts.progressEvery ?? 100_000;
-  const onProgress = opts.onProgress;
-  const clock = new ManualClock();
-  const batch = new Batch();
-  const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, clock, onProgress && ((n) => n % every === 0 && onProgress(n)));
-  const chunks = Array.from({ length: workers }, () => new ChunkWriter(CHUNK_BYTES / workers));
-  let inFlight = 0;
-  const send = async () => {
-    for (let i = 0; i < workers; i++) {
-      const chunk = chunks[i].finish();
-      channels[i].send({ chunk }, [chunk]);
-    }
-    if (++inFlight >= MAX_IN_FLIGHT) {
-      await mergeOne();
-      inFlight--;
-    }
-  };
   let results: ShardResult[];
   try {
-    let pending = 0;
-    do {
-      batch.reset();
-      capture.rx(batch);
-      const at = clock.nowMs();
-      for (const c of chunks) c.beginBatch(at);
-      const { arena, start, length, rxPort, tsSec, tsNsec } = batch;
-      for (let s = 0; s < batch.rxCount; s++) {
-        chunks[shardOf(arena, start[s], length[s], workers)].addFrame(arena, start[s], length[s], rxPort[s], tsSec[s], tsNsec[s]);
-        pending += length[s];
-      }
-      if (pending >= CHUNK_BYTES || chunks[0].batches >= 4096) {
-        pending = 0;
-        await send();
-      }
-    } while (!capture.done);
-    if (chunks[0].batches > 0) await send();
-    while (inFlight > 0) {
-      await mergeOne();
-      inFlight--;
+    // Chunk c of every shard covers the same batches: merge them as they come, then give the shards their credit back.
+    for (let done = false; !done; ) {
+      const chunks: FrameChunk[] = [];
+      for (const c of channels) chunks.push(await c.next(failed));
+      merger.merge(chunks);
+      done = chunks[0].last;
+      channels.forEach((c, i) => c.recycle(chunks[i]));
+      Atomics.add(control, Control.MERGED, 1);
+      Atomics.notify(control, Control.MERGED);
     }
-    for (const c of channels) c.send({ end: true });
-    results = await Promise.all(tasks);
+    merger.flush();
+    results = (await Promise.race([interrupted, captureFailed, Promise.all(tasks)])) as ShardResult[];
     writer.close();
   } catch (e) {
+    stop();
     if (outSink instanceof AtomicFileSink) outSink.abort();
     try {
       writer.close();
@@ -220,11 +217,11 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
     }
     throw e;
   } finally {
-    reader.close();
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, interrupt);
     for (const c of channels) c.port.close();
     await pool.destroy();
+    if (signalled !== undefined) process.kill(process.pid, signalled);
   }
-
   const fallback =
     runtimeReason(results, config.conntrack.capacity) ?? (oneBucketAgrees(config, results) ? undefined : 'ICMP errors would have been rate-limited by one limit for all flows');
   if (fallback !== undefined) return { summary: replayCapture(config, input, output, opts), workers: 1, fallback };
@@ -235,6 +232,11 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
 
   const counters: Record<string, CounterValue> = {};
   for (const r of results) addCounters(counters, r.counters);
+  const framesByPort = config.ports.map((_, i) => results.reduce((n, r) => n + r.txFrames[i], 0));
+  const bytesByPort = config.ports.map((_, i) => results.reduce((n, r) => n + r.txBytes[i], 0));
+  const framesOut = framesByPort.reduce((a, b) => a + b, 0);
+  // Every shard read the whole capture: its own figures are the first shard's.
+  const capture = results[0];
   const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut, skipped: capture.skipped, ports: {}, counters };
   if (config.firewall && results[0].firewallHits) {
     const hits = results[0].firewallHits.slice();

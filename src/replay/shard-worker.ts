@@ -1,15 +1,24 @@
-// One shard of a parallel replay, as a piscina task: a Router of its own (the
-// same one replay runs on one worker) over the frames the main thread sends
-// it, chunk by chunk, through a MessagePort. Each chunk holds whole batches,
-// cut as one-worker replay cuts them, with the clock each runs at; the
-// worker runs the shard's share of every batch (empty ones too: the ARP and
-// reassembly timers and the flow sweep run per batch) and answers with what
-// the router sent, batch for batch. The task ends when the port says so, with
-// the counters and the use of state shared between flows (shardability.ts).
-import type { MessagePort } from 'node:worker_threads';
+// One shard of a parallel replay, as a piscina task: it reads the capture
+// itself (from the page cache; the main thread reads nothing), cuts the
+// batches a one-worker replay cuts (CaptureInput with a shard: every frame
+// moves the clock and the batch's window, only this shard's frames enter
+// the batch), runs them through a Router of its own (the same one replay
+// runs on one worker; empty batches too: the ARP and reassembly timers and
+// the flow sweep run per batch) and posts what the router sent as pcapng
+// blocks, a chunk per few MiB of capture (frame-chunk.ts). Every shard cuts
+// its chunks after the same batches (the capture bytes read so far decide),
+// so the main thread merges chunk c of all shards at once.
+//
+// Memory is bounded by credits: a shard waits (Atomics.wait on the control
+// words) while it is MAX_IN_FLIGHT chunks ahead of the merge, and reuses the
+// buffers the main thread sends back. The task ends at the end of the
+// capture with the counters, the capture's own figures and the use of state
+// shared between flows (shardability.ts).
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
-import type { RxSource, TxSink } from '../io/port.js';
+import type { TxSink } from '../io/port.js';
 import type { BackendStatus } from '../lb/lb-control.js';
+import { CaptureFormatError, CaptureReader } from '../pcap/reader.js';
 import { Batch } from '../pipeline/batch.js';
 import { ManualClock, type Clock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
@@ -17,21 +26,47 @@ import { Router } from '../pipeline/router.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { compileFib } from '../route/fib.js';
 import { RunLoop } from '../runtime/run-loop.js';
-import { ChunkReader, ChunkWriter } from './frame-chunk.js';
+import { CaptureInput } from './capture-input.js';
+import { ChunkWriter, type FrameChunk } from './frame-chunk.js';
+import { interfaceMapper } from './replay.js';
 import type { ShardSharedUse } from './shardability.js';
+
+/** Capture bytes per chunk: large enough that messages cost nothing, small enough to stream. */
+export const CHUNK_INPUT_BYTES = 4 << 20;
+/** Chunks a shard may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
+export const MAX_IN_FLIGHT = 4;
+
+/** Words of the control array shared by the main thread and the shards. */
+export const enum Control {
+  /** Chunks merged so far (the shards' credit). */
+  MERGED = 0,
+  /** Non-zero: stop (the replay failed or was interrupted). */
+  ABORT = 1,
+  WORDS = 2,
+}
 
 export interface ShardTask {
   config: RouterConfig;
   promiscuous: boolean;
   port: MessagePort;
+  /** The capture: a path, or its bytes in a SharedArrayBuffer. */
+  input: string | Uint8Array;
+  /** The --in-port index, or -1 (by interface). */
+  inPort: number;
+  shard: number;
+  shards: number;
+  /** Int32Array over a SharedArrayBuffer of Control.WORDS words. */
+  control: Int32Array;
+  /** Post { progress: frames } every this many frames read (the first shard only), or 0. */
+  progressEvery: number;
 }
 
-/** Main thread -> worker on the task's port. */
-export type ShardMessage = { chunk: ArrayBuffer } | { end: true };
-/** Worker -> main thread: the output of one chunk, in order. */
-export interface ShardReply {
-  out: ArrayBuffer;
-  frames: number;
+/** Worker -> main thread on the task's port. */
+export type ShardMessage = { chunk: FrameChunk } | { progress: number } | { formatError: { offset: number; message: string } };
+/** Main thread -> worker: a merged chunk's buffers, to reuse. */
+export interface ShardRecycle {
+  blocks: ArrayBuffer;
+  index: ArrayBuffer;
 }
 
 export interface ShardResult extends ShardSharedUse {
@@ -41,6 +76,13 @@ export interface ShardResult extends ShardSharedUse {
   /** Clock times of the ICMP error rate limit's takes, and whether each got a token (1) or not (0). */
   icmpTakes: number[];
   icmpGranted: number[];
+  /** What the router sent, by port: frames and bytes. */
+  txFrames: number[];
+  txBytes: number[];
+  /** The capture's figures (the same in every shard: each reads all of it). */
+  framesRead: number;
+  framesIn: number[];
+  skipped: Record<string, number>;
 }
 
 /** The ICMP rate limit, recording each take: the main thread replays them all through one bucket. */
@@ -62,28 +104,19 @@ class RecordingBucket extends TokenBucket {
   }
 }
 
-/** The frames of the current batch of a chunk, into the run loop's batch; sets the clock as replay does. */
-class ChunkInput implements RxSource {
-  readonly index = -1;
-  reader: ChunkReader | undefined;
-  constructor(private readonly clock: ManualClock) {}
-  rx(batch: Batch): number {
-    const r = this.reader!;
-    const n = r.frames;
-    for (let i = 0; i < n; i++) {
-      r.nextFrame();
-      batch.pushFrame(r.data, r.offset, r.length, r.port, r.tsSec, r.tsNsec);
-    }
-    this.clock.set(r.clockMs);
-    return n;
-  }
-}
-
 /** What the router sent in a batch, in time order (as CaptureOutput writes it), into the reply chunk. */
 class ChunkOutput implements TxSink {
   readonly writer = new ChunkWriter();
   private readonly pending: number[] = [];
-  constructor(private readonly clock: Clock) {}
+  readonly framesByPort: number[];
+  readonly bytesByPort: number[];
+  constructor(
+    private readonly clock: Clock,
+    ports: number,
+  ) {
+    this.framesByPort = new Array<number>(ports).fill(0);
+    this.bytesByPort = new Array<number>(ports).fill(0);
+  }
   tx(_batch: Batch, slots: Uint16Array, count: number): number {
     for (let i = 0; i < count; i++) this.pending.push(slots[i]);
     return count;
@@ -99,13 +132,49 @@ class ChunkOutput implements TxSink {
         sec = Math.floor(nowMs / 1000);
         nsec = Math.round((nowMs - sec * 1000) * 1e6);
       }
-      this.writer.addFrame(batch.arena, batch.start[s], batch.length[s], batch.txPort[s], sec, nsec);
+      const port = batch.txPort[s];
+      this.writer.addFrame(batch.arena, batch.start[s], batch.length[s], port, sec, nsec);
+      this.framesByPort[port]++;
+      this.bytesByPort[port] += batch.length[s];
     }
     order.length = 0;
   }
 }
 
-export default function replayShard(task: ShardTask): Promise<ShardResult> {
+/** Waits until the main thread is less than MAX_IN_FLIGHT chunks behind chunk `next` (its count in control[word]); false when told to stop. */
+function awaitCredit(control: Int32Array, word: number, next: number): boolean {
+  for (;;) {
+    if (Atomics.load(control, Control.ABORT) !== 0) return false;
+    const done = Atomics.load(control, word);
+    if (next - done < MAX_IN_FLIGHT) return true;
+    // A timeout, so a stop that came without a notify is still seen.
+    Atomics.wait(control, word, done, 200);
+  }
+}
+
+/** Where a shard's blocks go after a batch; false when told to stop. */
+type Emit = (writer: ChunkWriter, done: boolean) => boolean;
+
+/** A chunk per CHUNK_INPUT_BYTES of capture, the same batches in every shard, to the main thread's merge. */
+function toMerge(task: ShardTask, reader: CaptureReader): Emit {
+  let chunks = 0;
+  let cutAt = 0;
+  return (writer, done) => {
+    // The same rule in every shard (they read the same bytes): the chunks line up batch for batch.
+    if (!done && reader.bytesRead - cutAt < CHUNK_INPUT_BYTES) return true;
+    cutAt = reader.bytesRead;
+    post(task.port, writer, done);
+    return awaitCredit(task.control, Control.MERGED, ++chunks);
+  };
+}
+
+function post(port: MessagePort, writer: ChunkWriter, done: boolean): void {
+  const back = receiveMessageOnPort(port)?.message as ShardRecycle | undefined;
+  const chunk = writer.finish(done, back);
+  port.postMessage({ chunk } satisfies ShardMessage, [chunk.blocks, chunk.index]);
+}
+
+export default function replayShard(task: ShardTask): ShardResult | undefined {
   const { config, port } = task;
   const { fib, nexthops } = compileFib(config);
   const batch = new Batch();
@@ -113,41 +182,43 @@ export default function replayShard(task: ShardTask): Promise<ShardResult> {
   const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous: task.promiscuous });
   const bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, clock);
   router.ctx.icmpLimiter = bucket;
-  const input = new ChunkInput(clock);
-  const output = new ChunkOutput(clock);
-  const loop = new RunLoop({ router, batch, inputs: [input], outputs: config.ports.map(() => output) });
-  const flows = router.natTables?.flows;
-  let peakLive = 0;
-  return new Promise((resolve, reject) => {
-    port.on('message', (m: ShardMessage) => {
-      try {
-        if ('end' in m) {
-          port.close();
-          const f = flows?.workerStats();
-          resolve({
-            counters: router.counters.nonZero(),
-            firewallHits: router.firewall ? Array.from(router.firewall.hits) : undefined,
-            lb: router.lbControl?.status(),
-            flows: f && { expired: f.expired, evicted: f.evicted, tableFull: f.tableFull, indexFull: f.indexFull, stale: f.stale, peakLive },
-            icmpTakes: bucket.times,
-            icmpGranted: bucket.granted,
-          });
-          return;
-        }
-        const reader = new ChunkReader(m.chunk);
-        input.reader = reader;
-        while (reader.nextBatch()) {
-          output.writer.beginBatch(0);
-          loop.step();
-          if (flows !== undefined) peakLive = Math.max(peakLive, flows.live());
-        }
-        const frames = output.writer.frames;
-        const out = output.writer.finish();
-        port.postMessage({ out, frames } satisfies ShardReply, [out]);
-      } catch (e) {
-        port.close();
-        reject(e instanceof Error ? e : new Error(String(e)));
-      }
-    });
-  });
+  const reader = typeof task.input === 'string' ? CaptureReader.open(task.input) : CaptureReader.fromBytes(task.input);
+  try {
+    const every = task.progressEvery;
+    const onFrame = every > 0 ? (n: number) => n % every === 0 && port.postMessage({ progress: n } satisfies ShardMessage) : undefined;
+    const input = new CaptureInput(reader, interfaceMapper(reader, config, task.inPort), config.ports.length, clock, onFrame, { index: task.shard, of: task.shards });
+    const output = new ChunkOutput(clock, config.ports.length);
+    const loop = new RunLoop({ router, batch, inputs: [input], outputs: config.ports.map(() => output) });
+    const emit = toMerge(task, reader);
+    const flows = router.natTables?.flows;
+    let peakLive = 0;
+    do {
+      output.writer.beginBatch();
+      loop.step();
+      if (flows !== undefined) peakLive = Math.max(peakLive, flows.live());
+      if (!emit(output.writer, input.done)) return undefined;
+    } while (!input.done);
+    const f = flows?.workerStats();
+    return {
+      counters: router.counters.nonZero(),
+      firewallHits: router.firewall ? Array.from(router.firewall.hits) : undefined,
+      lb: router.lbControl?.status(),
+      flows: f && { expired: f.expired, evicted: f.evicted, tableFull: f.tableFull, indexFull: f.indexFull, stale: f.stale, peakLive },
+      icmpTakes: bucket.times,
+      icmpGranted: bucket.granted,
+      txFrames: output.framesByPort,
+      txBytes: output.bytesByPort,
+      framesRead: input.framesRead,
+      framesIn: Array.from(input.framesIn),
+      skipped: input.skipped,
+    };
+  } catch (e) {
+    // The class does not cross threads: the main thread makes the error again from these, after the chunks before it (one port, in order).
+    if (!(e instanceof CaptureFormatError)) throw e;
+    port.postMessage({ formatError: { offset: e.offset, message: e.message } } satisfies ShardMessage);
+    return undefined;
+  } finally {
+    reader.close();
+    port.close();
+  }
 }

@@ -10,15 +10,17 @@
 // makes (an ICMP error, a dsr-ipip tunnel header) comes from a counter of the
 // worker that made it (as live with several workers), so the ID and header
 // checksum of ICMP errors and IPIP packets are not compared.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
 import { readCapture } from '../../src/pcap/reader.js';
 import { PcapngWriter } from '../../src/pcap/writer.js';
-import { dataplane } from '../cli-run.js';
+import { CLI, dataplane } from '../cli-run.js';
 import { skipIf } from '../skip.js';
 import { BASE_CONFIG } from '../pipeline/harness.js';
 import { echoFrame, icmpErrorFrame, tcpFrame, tcpSynFrame, udpFrame } from '../pipeline/build.js';
@@ -82,27 +84,46 @@ function normalized(data: Uint8Array): string {
   return Buffer.from(b).toString('hex');
 }
 
-/** The output's frames by flow (the unordered IPv4 address pair and protocol; 'other' for the rest), each flow's in file order. */
-function framesByFlow(path: string): Map<string, string[]> {
+function frameLine(r: { interfaceId: number; tsSec: number; tsNsec: number; data: Uint8Array }): string {
+  return `${r.interfaceId} ${r.tsSec}.${String(r.tsNsec).padStart(9, '0')} ${normalized(r.data)}`;
+}
+
+/** The output's frames in file order. */
+function allFrames(path: string | Uint8Array): string[] {
+  return [...readCapture(path)].map(frameLine);
+}
+
+/**
+ * The output's frames by flow, each flow's in file order. A flow is what
+ * replay shards by (shard-key.ts): the unordered IPv4 address pair and
+ * protocol; an ICMP error belongs to the flow of the datagram it quotes, an
+ * IPIP packet (dsr-ipip) to the flow it carries; 'other' for the rest.
+ */
+function framesByFlow(path: string | Uint8Array): Map<string, string[]> {
   const flows = new Map<string, string[]>();
   for (const r of readCapture(path)) {
     const d = r.data;
     let key = 'other';
     if (d.length >= 34 && d[12] === 0x08 && d[13] === 0x00) {
-      // An IPIP packet (dsr-ipip) belongs to the flow it carries.
-      const l3 = d[23] === 4 && d.length >= 54 ? 34 : 14;
+      let l3 = d[23] === 4 && d.length >= 54 ? 34 : 14;
+      const icmp = l3 + ((d[l3] & 0x0f) << 2);
+      if (d[l3 + 9] === 1 && [3, 4, 5, 11, 12].includes(d[icmp]) && d.length >= icmp + 8 + 20) l3 = icmp + 8;
       const a = d.subarray(l3 + 12, l3 + 16).join('.');
       const z = d.subarray(l3 + 16, l3 + 20).join('.');
       key = `${a < z ? a : z} ${a < z ? z : a} ${d[l3 + 9]}`;
     }
     const list = flows.get(key) ?? [];
-    list.push(`${r.interfaceId} ${r.tsSec}.${String(r.tsNsec).padStart(9, '0')} ${normalized(d)}`);
+    list.push(frameLine(r));
     flows.set(key, list);
   }
   return flows;
 }
 
-/** Replays on 1 worker and on each of `many`, and expects the same result; returns the one-worker summary. */
+/**
+ * Replays on 1 worker and on each of `many`, and expects the same result:
+ * the summary, each flow's frames in the same order, and the whole file's
+ * order. Returns the one-worker summary.
+ */
 function expectSameAsOneWorker(input: string, config: string, many: number[], extra: string[] = []): Summary {
   const one = replay(input, config, 1, extra);
   const oneFlows = framesByFlow(one.out);
@@ -114,7 +135,9 @@ function expectSameAsOneWorker(input: string, config: string, many: number[], ex
     expect(rest).toEqual(one.summary);
     const parFlows = framesByFlow(par.out);
     expect([...parFlows.keys()].sort()).toEqual([...oneFlows.keys()].sort());
-    for (const [flow, frames] of oneFlows) expect(parFlows.get(flow), `flow ${flow}`).toEqual(frames);
+    for (const [flow, frames] of oneFlows) expect(parFlows.get(flow), `flow ${flow}, ${n} workers`).toEqual(frames);
+    // The whole file in one worker's order, not only each flow's.
+    expect(allFrames(par.out)).toEqual(allFrames(one.out));
   }
   return one.summary;
 }
@@ -253,6 +276,84 @@ loadBalancer:
       const s = expectSameAsOneWorker(join(REAL, name), config, [2, 4], ['--in-port', 'lan', '--promisc']);
       expect(s.counters['ip4-output/packets']?.packets, name).toBeGreaterThan(routed);
     }
+  });
+
+  it('writes the file a one-worker replay writes, byte for byte', () => {
+    // Only forwarded TCP (no header the router makes, whose IPv4 ID is per worker): nothing to mask.
+    const frames: Frame[] = [];
+    for (let i = 0; i < 4000; i++) {
+      const host = `192.0.2.${130 + (i % 60)}`;
+      if (i % 2 === 0) frames.push({ port: 0, at: i * 3, bytes: tcpFrame({ src: '192.0.2.10', dst: host, srcMac: CLIENT_MAC, dstMac: LAN_MAC }, 40000 + (i % 60), 80, 0x18, 50 + (i % 700), i) });
+      else frames.push({ port: 1, at: i * 3, bytes: tcpFrame({ src: host, dst: '192.0.2.10', srcMac: GW_MAC, dstMac: WAN_MAC }, 80, 40000 + (i % 60), 0x18, 300, i) });
+    }
+    const input = writeCapture('bytes.pcapng', ['lan', 'wan', 'dmz'], frames);
+    const config = writeConfig('bytes.yaml', BASE_CONFIG);
+    const one = readFileSync(replay(input, config, 1).out);
+    for (const n of [2, 3]) {
+      const par = replay(input, config, n);
+      expect(par.stderr).toBe('');
+      expect(Buffer.compare(readFileSync(par.out), one), `${n} workers`).toBe(0);
+    }
+  });
+
+  it('a corrupt capture: the good frames, then the error naming the byte offset, as with one worker (exit 1, no OUT)', () => {
+    const frames: Frame[] = [];
+    for (let i = 0; i < 500; i++) frames.push({ port: 0, at: i * 100, bytes: udpFrame({ src: '192.0.2.10', dst: `192.0.2.${130 + (i % 9)}`, srcMac: CLIENT_MAC, dstMac: LAN_MAC }, 40000 + i, 53) });
+    const whole = readFileSync(writeCapture('whole.pcapng', ['lan', 'wan', 'dmz'], frames));
+    const cut = join(dir, 'cut.pcapng');
+    writeFileSync(cut, whole.subarray(0, whole.length - 30));
+    const config = writeConfig('cut.yaml', BASE_CONFIG);
+    const runs = [1, 2].map((n) => {
+      const out = join(dir, `cut-out-${n}.pcapng`);
+      return { out, r: dataplane(['replay', cut, '--config', config, '--out', out, '--workers', String(n)]) };
+    });
+    for (const { out, r } of runs) {
+      expect(r.status, r.stderr).toBe(1);
+      expect(existsSync(out)).toBe(false);
+    }
+    expect(runs[1].r.stderr).toMatch(/^dataplane replay: .*cut\.pcapng: truncated .* at byte \d+/);
+    expect(runs[1].r.stderr).toBe(runs[0].r.stderr);
+    expect(readdirSync(dir).filter((f) => f.includes('.partial'))).toEqual([]);
+  });
+
+  it('interrupted (SIGINT): the shards stop, no OUT and no temporary file is left, the process ends by the signal', async () => {
+    // Enough frames that the replay is still running when the signal comes.
+    const frames: Frame[] = [];
+    for (let i = 0; i < 600_000; i++) frames.push({ port: 0, at: i * 2, bytes: tcpFrame({ src: '192.0.2.10', dst: `192.0.2.${130 + (i % 90)}`, srcMac: CLIENT_MAC, dstMac: LAN_MAC }, 40000 + (i % 90), 80, 0x10, 0, i) });
+    const input = writeCapture('long.pcapng', ['lan', 'wan', 'dmz'], frames);
+    const config = writeConfig('long.yaml', BASE_CONFIG);
+    {
+      const outDir = mkdtempSync(join(dir, 'sigint-'));
+      const out = join(outDir, 'out.pcapng');
+      const child = spawn(process.execPath, [CLI, 'replay', input, '--config', config, '--out', out, '--workers', '2'], { stdio: 'ignore' });
+      const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      // The temporary file appears once the shards are being started.
+      const t0 = Date.now();
+      while (!readdirSync(outDir).some((f) => f.endsWith('.partial')) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
+      expect(readdirSync(outDir).some((f) => f.endsWith('.partial')), 'the replay started').toBe(true);
+      await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGINT');
+      const { code, signal } = await ended;
+      expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' });
+      expect(readdirSync(outDir)).toEqual([]);
+    }
+  }, 60_000);
+
+  it('API: a capture in memory into a ByteSink (memory, a pipe): one worker\'s frames', async () => {
+    // The built modules: the shards run dist/src/replay/shard-worker.js.
+    const dist = (p: string) => pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'src', p)).href;
+    const { replayParallel } = (await import(dist('replay/parallel-replay.js'))) as typeof import('../../src/replay/parallel-replay.js');
+    const { loadConfig } = (await import(dist('config/load.js'))) as typeof import('../../src/config/load.js');
+    const { MemorySink } = (await import(dist('pcap/writer.js'))) as typeof import('../../src/pcap/writer.js');
+    const config = loadConfig(writeConfig('api.yaml', BASE_CONFIG));
+    const input = readFileSync(routingCapture());
+    const one = new MemorySink();
+    const base = await replayParallel(config, input, one, 1);
+    const sink = new MemorySink();
+    const par = await replayParallel(config, input, sink, 2);
+    expect(par.workers).toBe(2);
+    expect(par.summary).toEqual(base.summary);
+    expect(allFrames(sink.bytes())).toEqual(allFrames(one.bytes()));
   });
 
   it('a bad --workers is a usage error that names the range', () => {

@@ -1,0 +1,122 @@
+// The main thread's share of a parallel replay: the shards' chunks of the
+// same batches (frame-chunk.ts), merged into OUT. Within a batch each
+// shard's blocks are already in time order, so a batch is a k-way merge by
+// timestamp, ties to the lower shard: each flow (one flow, one shard) keeps
+// its order and the file is the same on every run, byte for byte the one a
+// one-worker replay writes.
+//
+// It decodes nothing but an EPB's timestamp and length and copies runs of
+// blocks: a batch that only one shard sent frames in is one copy, and a run
+// of a shard's frames between two of another's is one copy too. Copies go
+// through one large buffer to the sink (few, large writes); a run larger
+// than the buffer is written from where it is. Nothing is allocated per
+// frame.
+import type { ByteSink } from '../pcap/writer.js';
+import type { FrameChunk } from './frame-chunk.js';
+
+const OUT_BYTES = 4 << 20;
+/** Runs shorter than this are copied word by word: Buffer.copy's fixed cost is larger than a short loop's. */
+const SHORT_RUN = 1024;
+
+interface Cursor {
+  bytes: Buffer;
+  /** The same bytes as 32-bit words: blocks are 4-byte aligned and whole words long. */
+  words: Int32Array;
+  view: DataView;
+  index: Uint32Array;
+  /** Offset of the current batch's first block not yet copied, and the end of the batch's blocks. */
+  at: number;
+  end: number;
+}
+
+export class ChunkMerger {
+  private readonly out = Buffer.allocUnsafeSlow(OUT_BYTES);
+  private readonly outWords = new Int32Array(this.out.buffer, this.out.byteOffset, OUT_BYTES >> 2);
+  private used = 0;
+  private readonly cursors: Cursor[] = [];
+  private readonly active: number[] = [];
+
+  constructor(private readonly sink: ByteSink) {}
+
+  private copy(c: Cursor, from: number, to: number): void {
+    const n = to - from;
+    if (n === 0) return;
+    if (this.used + n > OUT_BYTES) this.flush();
+    if (n > OUT_BYTES >> 1) {
+      this.sink.write(c.bytes.subarray(from, to));
+      return;
+    }
+    if (n < SHORT_RUN) {
+      const w = this.outWords;
+      const src = c.words;
+      for (let i = from >> 2, o = this.used >> 2, end = to >> 2; i < end; i++, o++) w[o] = src[i];
+    } else c.bytes.copy(this.out, this.used, from, to);
+    this.used += n;
+  }
+
+  /** Hands what is buffered to the sink. */
+  flush(): void {
+    if (this.used > 0) {
+      this.sink.write(this.out.subarray(0, this.used));
+      this.used = 0;
+    }
+  }
+
+  /** Merges chunk c of every shard (all covering the same batches) into the output. */
+  merge(chunks: readonly FrameChunk[]): void {
+    const cursors = this.cursors;
+    cursors.length = 0;
+    for (const k of chunks) {
+      cursors.push({ bytes: Buffer.from(k.blocks, 0, k.blockBytes), words: new Int32Array(k.blocks, 0, k.blockBytes >> 2), view: new DataView(k.blocks, 0, k.blockBytes), index: new Uint32Array(k.index, 0, k.batches * 2), at: 0, end: 0 });
+    }
+    const batches = chunks[0].batches;
+    for (const k of chunks) if (k.batches !== batches) throw new Error(`parallel replay: shards cut different batches (${k.batches} vs ${batches})`);
+    const active = this.active;
+    for (let b = 0; b < batches; b++) {
+      active.length = 0;
+      for (let s = 0; s < cursors.length; s++) {
+        const c = cursors[s];
+        c.end = c.at + c.index[b * 2 + 1];
+        if (c.index[b * 2] > 0) active.push(s);
+      }
+      if (active.length === 1) {
+        const c = cursors[active[0]];
+        this.copy(c, c.at, c.end);
+        c.at = c.end;
+      } else if (active.length > 1) this.mergeBatch();
+    }
+  }
+
+  /** One batch's blocks from the active shards, by timestamp, ties to the lower shard, copied a run at a time. */
+  private mergeBatch(): void {
+    const cursors = this.cursors;
+    const active = this.active;
+    let runShard = -1;
+    let runStart = 0;
+    for (;;) {
+      let best = -1;
+      let bestHi = 0;
+      let bestLo = 0;
+      for (let i = 0; i < active.length; i++) {
+        const c = cursors[active[i]];
+        if (c.at >= c.end) continue;
+        const hi = c.view.getUint32(c.at + 12, true);
+        const lo = c.view.getUint32(c.at + 16, true);
+        // Shards are in increasing order: a tie keeps the earlier (lower) one.
+        if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
+          best = active[i];
+          bestHi = hi;
+          bestLo = lo;
+        }
+      }
+      if (best !== runShard) {
+        if (runShard >= 0) this.copy(cursors[runShard], runStart, cursors[runShard].at);
+        if (best < 0) return;
+        runShard = best;
+        runStart = cursors[best].at;
+      }
+      const c = cursors[best];
+      c.at += c.view.getUint32(c.at + 4, true);
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// The blocks a shard of a parallel replay writes (ChunkWriter) are the bytes
+// PcapngWriter writes for the same frames, and the main thread's merge
+// (ChunkMerger) puts the shards' blocks of a batch in time order, ties to the
+// lower shard, batch after batch: what a one-worker replay's writer writes.
+import { describe, expect, it } from 'vitest';
+import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
+import { MemorySink, PcapngWriter } from '../../src/pcap/writer.js';
+import { ChunkMerger } from '../../src/replay/chunk-merge.js';
+import { ChunkWriter } from '../../src/replay/frame-chunk.js';
+
+interface F {
+  port: number;
+  sec: number;
+  nsec: number;
+  bytes: Uint8Array;
+}
+
+const PORTS = ['lan', 'wan', 'dmz'].map((name) => ({ name, linkType: LINKTYPE_ETHERNET }));
+
+function frame(i: number, len: number, port: number, sec: number, nsec: number): F {
+  const bytes = new Uint8Array(len);
+  for (let k = 0; k < len; k++) bytes[k] = (i * 31 + k * 7) & 0xff;
+  return { port, sec, nsec, bytes };
+}
+
+/** What PcapngWriter writes for these frames, without its header blocks. */
+function written(frames: F[]): Uint8Array {
+  const header = new MemorySink();
+  new PcapngWriter(header, { interfaces: PORTS, nanosecond: true }).close();
+  const sink = new MemorySink();
+  const w = new PcapngWriter(sink, { interfaces: PORTS, nanosecond: true });
+  for (const f of frames) w.write(f.port, f.bytes, f.sec, f.nsec);
+  w.close();
+  return sink.bytes().subarray(header.bytes().length);
+}
+
+describe('ChunkWriter', () => {
+  it('writes each frame as PcapngWriter does (lengths not a multiple of 4, seconds past 2^31, nanoseconds, every port)', () => {
+    const frames = [
+      frame(0, 60, 0, 1_700_000_000, 0),
+      frame(1, 61, 1, 1_700_000_000, 999_999_999),
+      frame(2, 1514, 2, 4_000_000_000, 123_456_789),
+      frame(3, 63, 0, 65_536, 1),
+      frame(4, 9018, 1, 0, 0),
+      frame(5, 1, 2, 2_147_483_648, 500),
+    ];
+    // Frames at an offset of a bigger buffer, as the batch's arena holds them.
+    const arena = new Uint8Array(20_000);
+    const w = new ChunkWriter(64); // small, so it grows
+    w.beginBatch();
+    let at = 3;
+    for (const f of frames) {
+      arena.set(f.bytes, at);
+      w.addFrame(arena, at, f.bytes.length, f.port, f.sec, f.nsec);
+      at += f.bytes.length + 5;
+    }
+    const chunk = w.finish(true);
+    expect(new Uint8Array(chunk.blocks, 0, chunk.blockBytes)).toEqual(written(frames));
+    expect(Array.from(new Uint32Array(chunk.index, 0, 2))).toEqual([frames.length, chunk.blockBytes]);
+    expect(chunk.last).toBe(true);
+  });
+});
+
+describe('ChunkMerger', () => {
+  it('merges the shards batch by batch, by timestamp, ties to the lower shard, and copies a run of one shard at once', () => {
+    // Three batches: both shards (interleaved, with a tie and a run), only shard 1, none.
+    const shard0 = [[frame(0, 60, 0, 10, 100), frame(1, 70, 0, 10, 300), frame(2, 80, 1, 10, 300), frame(3, 90, 0, 11, 0)], [], []];
+    const shard1 = [[frame(4, 61, 1, 10, 200), frame(5, 62, 1, 10, 300), frame(6, 63, 2, 10, 400)], [frame(7, 1500, 1, 12, 5), frame(8, 64, 0, 12, 6)], []];
+    const expected = [shard0[0][0], shard1[0][0], shard0[0][1], shard0[0][2], shard1[0][1], shard1[0][2], shard0[0][3], ...shard1[1]];
+    const chunkOf = (batches: F[][]) => {
+      const w = new ChunkWriter();
+      for (const b of batches) {
+        w.beginBatch();
+        for (const f of b) w.addFrame(f.bytes, 0, f.bytes.length, f.port, f.sec, f.nsec);
+      }
+      return w.finish(false);
+    };
+    const sink = new MemorySink();
+    const merger = new ChunkMerger(sink);
+    merger.merge([chunkOf(shard0), chunkOf(shard1)]);
+    merger.flush();
+    expect(sink.bytes()).toEqual(written(expected));
+  });
+
+  it('refuses chunks that do not cover the same batches', () => {
+    const a = new ChunkWriter();
+    a.beginBatch();
+    const b = new ChunkWriter();
+    b.beginBatch();
+    b.beginBatch();
+    expect(() => new ChunkMerger(new MemorySink()).merge([a.finish(false), b.finish(false)])).toThrow(/shards cut different batches \(2 vs 1\)/);
+  });
+});
