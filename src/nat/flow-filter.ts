@@ -29,6 +29,7 @@
 // is mapped to; `internal`/`external` pick one, none means either, `src`
 // and `dst` do not apply. Words that only make sense for flows are errors
 // for mappings, and the reverse, each naming the word and why.
+import { parseFilterExpression } from '../pipeline/filter-expression.js';
 import { flowStateByName, flowStateName, FlowState } from '../conntrack/timeouts.js';
 import { tryParseIpv4Address } from '../wire/address.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
@@ -246,49 +247,8 @@ export function parseFlowFilter(text: string, kind: FilterKind = 'flow'): FlowFi
     return anyField(side, fields, (a) => ((a & mask) >>> 0) === net);
   };
 
-  const term = (): FlowPredicate => {
-    const w = peek();
-    if (w === 'not' || w === '!') {
-      take();
-      const t = term();
-      return (f) => !t(f);
-    }
-    if (w === '(') {
-      take();
-      const e = expr();
-      if (take() !== ')') {
-        pos--;
-        fail("')'");
-      }
-      return e;
-    }
-    return primitive();
-  };
-
-  const conjunction = (): FlowPredicate => {
-    let left = term();
-    while (peek() === 'and' || peek() === '&&') {
-      take();
-      const l = left;
-      const r = term();
-      left = (f) => l(f) && r(f);
-    }
-    return left;
-  };
-
-  const expr = (): FlowPredicate => {
-    let left = conjunction();
-    while (peek() === 'or' || peek() === '||') {
-      take();
-      const l = left;
-      const r = conjunction();
-      left = (f) => l(f) || r(f);
-    }
-    return left;
-  };
-
   if (tokens.length === 0) return { text, kind, matches: () => true };
-  const matches = expr();
+  const matches = parseFilterExpression<FlowFields>({ peek, take, back: () => void pos--, fail }, primitive);
   if (pos < tokens.length) fail("'and', 'or' or the end of the filter");
   return { text, kind, matches };
 }

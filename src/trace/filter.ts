@@ -15,6 +15,7 @@
 // Parsing happens once; the result is a predicate over a received frame. It
 // reads the frame's headers itself (the pipeline has not run yet), with
 // bounds checks, so any frame, however short or malformed, gives an answer.
+import { parseFilterExpression } from '../pipeline/filter-expression.js';
 import { ETH_HEADER_LEN, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { tryParseIpv4Address } from '../wire/address.js';
@@ -178,49 +179,8 @@ export function parseTraceFilter(text: string, ports: readonly string[]): TraceF
     return (f) => f.isIp && (match(f.src) || match(f.dst));
   };
 
-  const term = (): TracePredicate => {
-    const w = peek();
-    if (w === 'not' || w === '!') {
-      take();
-      const t = term();
-      return (f) => !t(f);
-    }
-    if (w === '(') {
-      take();
-      const e = expr();
-      if (take() !== ')') {
-        pos--;
-        fail("')'");
-      }
-      return e;
-    }
-    return primitive();
-  };
-
-  const conjunction = (): TracePredicate => {
-    let left = term();
-    while (peek() === 'and' || peek() === '&&') {
-      take();
-      const l = left;
-      const r = term();
-      left = (f) => l(f) && r(f);
-    }
-    return left;
-  };
-
-  const expr = (): TracePredicate => {
-    let left = conjunction();
-    while (peek() === 'or' || peek() === '||') {
-      take();
-      const l = left;
-      const r = conjunction();
-      left = (f) => l(f) || r(f);
-    }
-    return left;
-  };
-
   if (tokens.length === 0) return { text, matches: () => true };
-  const matches = expr();
+  const matches = parseFilterExpression<FrameFields>({ peek, take, back: () => void pos--, fail }, primitive);
   if (pos < tokens.length) fail("'and', 'or' or the end of the filter");
   return { text, matches };
 }
