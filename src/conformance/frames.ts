@@ -2,32 +2,18 @@
 // IPv4 + UDP/TCP/ICMP with every checksum right, and the fragments of a
 // datagram. Built once per case step (not on a hot path), so plain objects
 // and fresh buffers are fine here.
-import { emitEthernet, ETHERTYPE_IPV4 } from '../wire/ethernet.js';
 import { emitIcmp, ICMP_ECHO_REQUEST } from '../wire/icmp.js';
-import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type Ipv4Repr } from '../wire/ipv4.js';
-import type { Ipv4Option } from '../wire/ipv4-options.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { buildIpv4Frame, fragmentFrame, type FrameLink, type Ipv4HeaderOpts } from '../wire/frame-builder.js';
 import { emitTcp } from '../wire/tcp.js';
 import { emitUdp } from '../wire/udp.js';
 import { internetChecksum } from '../wire/checksum.js';
 
 /** The IPv4 header fields a case may set (the rest: TTL 64, id 0x1234, no flags). */
-export interface IpOpts {
-  ttl?: number;
-  df?: boolean;
-  mf?: boolean;
-  fragOffset?: number;
-  id?: number;
-  tos?: number;
-  options?: Ipv4Option[];
-}
+export type IpOpts = Ipv4HeaderOpts;
 
 /** Where a frame goes: the addresses and the MACs of the link it arrives on. */
-export interface Link {
-  src: string;
-  dst: string;
-  srcMac: string;
-  dstMac: string;
-}
+export type Link = FrameLink;
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
@@ -35,32 +21,7 @@ export const TCP_RST = 0x04;
 export const TCP_PSH = 0x08;
 export const TCP_ACK = 0x10;
 
-function frame(link: Link, ip: IpOpts, protocol: number, l4: (b: Uint8Array, o: number) => number, l4Max: number): Uint8Array {
-  const b = new Uint8Array(14 + 60 + l4Max);
-  emitEthernet({ dst: link.dstMac, src: link.srcMac, vlans: [], ethertype: ETHERTYPE_IPV4 }, b, 0);
-  const opts = ip.options ?? [];
-  let optLen = 0;
-  for (const o of opts) optLen += o.type <= 1 ? 1 : 2 + o.data.length;
-  const ihl = 5 + ((optLen + 3) >> 2);
-  const l4Len = l4(b, 14 + ihl * 4);
-  const repr: Ipv4Repr = {
-    ihl,
-    tos: ip.tos ?? 0,
-    totalLength: ihl * 4 + l4Len,
-    id: ip.id ?? 0x1234,
-    df: ip.df ?? false,
-    mf: ip.mf ?? false,
-    fragOffset: ip.fragOffset ?? 0,
-    ttl: ip.ttl ?? 64,
-    protocol,
-    checksum: 0,
-    src: link.src,
-    dst: link.dst,
-    options: opts,
-  };
-  emitIpv4(repr, b, 14);
-  return b.slice(0, 14 + repr.totalLength);
-}
+const frame = buildIpv4Frame;
 
 /** Payload bytes that are not all zero (so a checksum over them means something). */
 function pattern(n: number, mul: number, add: number): Uint8Array {
@@ -128,30 +89,5 @@ export function fixIcmpChecksum(f: Uint8Array): void {
   m[3] = c & 0xff;
 }
 
-/**
- * A frame cut in two fragments at `at` bytes of its IP payload (a multiple
- * of 8): the first (offset 0, more fragments) holds the L4 header, the
- * second the rest. Both keep the IP id.
- */
-export function fragments(f: Uint8Array, at: number): [Uint8Array, Uint8Array] {
-  const ihl = (f[14] & 15) * 4;
-  const total = (f[16] << 8) | f[17];
-  if (at % 8 !== 0 || at <= 0 || at >= total - ihl) throw new Error(`cannot cut a ${total - ihl}-byte payload at ${at}`);
-  const part = (from: number, to: number, mf: boolean): Uint8Array => {
-    const b = new Uint8Array(14 + ihl + (to - from));
-    b.set(f.subarray(0, 14 + ihl));
-    b.set(f.subarray(14 + ihl + from, 14 + ihl + to), 14 + ihl);
-    const len = ihl + to - from;
-    b[16] = len >> 8;
-    b[17] = len & 0xff;
-    const frag = (mf ? 0x2000 : 0) | (from / 8);
-    b[20] = frag >> 8;
-    b[21] = frag & 0xff;
-    b[24] = b[25] = 0;
-    const c = internetChecksum(b, 14, ihl);
-    b[24] = c >> 8;
-    b[25] = c & 0xff;
-    return b;
-  };
-  return [part(0, at, true), part(at, total - ihl, false)];
-}
+/** A frame cut in two fragments at `at` bytes of its IP payload (see fragmentFrame). */
+export const fragments = fragmentFrame;

@@ -4,7 +4,7 @@
 // neighbour known so no packet waits for ARP. `natConfig` writes the YAML with
 // the NAT options a test needs; the frame helpers build a packet from a host
 // (arriving on lan) or from the outside (arriving on wan).
-import { internetChecksum } from '../../src/wire/checksum.js';
+import { fragmentFrame } from '../../src/wire/frame-builder.js';
 import { echoFrame, icmpErrorFrame, icmpQueryFrame, tcpDataFrame, tcpFrame, udpDataFrame, udpFrame, type IpOpts } from '../pipeline/build.js';
 
 export const H1 = '192.0.2.10';
@@ -130,25 +130,9 @@ export function datagram(frame: Uint8Array): Uint8Array {
  * the second the rest. Both keep the IP id.
  */
 export function fragments(p: Packet, at: number): [Packet, Packet] {
-  const f = p.frame;
-  const ihl = (f[14] & 15) * 4;
-  const total = (f[16] << 8) | f[17];
-  if (at % 8 !== 0 || at <= 0 || at >= total - ihl) throw new Error(`cannot cut a ${total - ihl}-byte payload at ${at}`);
-  const part = (from: number, to: number, mf: boolean): Packet => {
-    const b = new Uint8Array(14 + ihl + (to - from));
-    b.set(f.subarray(0, 14 + ihl));
-    b.set(f.subarray(14 + ihl + from, 14 + ihl + to), 14 + ihl);
-    const len = ihl + to - from;
-    b[16] = len >> 8;
-    b[17] = len & 0xff;
-    const frag = (mf ? 0x2000 : 0) | (from / 8);
-    b[20] = frag >> 8;
-    b[21] = frag & 0xff;
-    b[24] = b[25] = 0;
-    const c = internetChecksum(b, 14, ihl);
-    b[24] = c >> 8;
-    b[25] = c & 0xff;
-    return { port: p.port, frame: b };
-  };
-  return [part(0, at, true), part(at, total - ihl, false)];
+  const [first, later] = fragmentFrame(p.frame, at);
+  return [
+    { port: p.port, frame: first },
+    { port: p.port, frame: later },
+  ];
 }

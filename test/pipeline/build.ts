@@ -1,8 +1,9 @@
 // Builds Ethernet frames for pipeline tests with the wire emitters.
 import { emitArp, ARP_REQUEST } from '../../src/wire/arp.js';
-import { emitEthernet, ETHERTYPE_ARP, ETHERTYPE_IPV4 } from '../../src/wire/ethernet.js';
+import { emitEthernet, ETHERTYPE_ARP } from '../../src/wire/ethernet.js';
+import { buildIpv4Frame } from '../../src/wire/frame-builder.js';
 import { emitIcmp, ICMP_ECHO_REQUEST } from '../../src/wire/icmp.js';
-import { emitIpv4, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, type Ipv4Repr } from '../../src/wire/ipv4.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../src/wire/ipv4.js';
 import { emitTcp } from '../../src/wire/tcp.js';
 import { emitUdp } from '../../src/wire/udp.js';
 import type { Ipv4Option } from '../../src/wire/ipv4-options.js';
@@ -25,30 +26,8 @@ const ROUTER_MAC = '02:00:00:00:00:01';
 const HOST_MAC = '02:aa:00:00:00:01';
 
 function frame(ip: IpOpts, protocol: number, l4: (b: Uint8Array, o: number) => number, l4Max: number): Uint8Array {
-  const b = new Uint8Array(14 + 60 + l4Max);
-  emitEthernet({ dst: ip.dstMac ?? ROUTER_MAC, src: ip.srcMac ?? HOST_MAC, vlans: [], ethertype: ETHERTYPE_IPV4 }, b, 0);
-  const opts = ip.options ?? [];
-  let optLen = 0;
-  for (const o of opts) optLen += o.type <= 1 ? 1 : 2 + o.data.length;
-  const ihl = 5 + ((optLen + 3) >> 2);
-  const l4Len = l4(b, 14 + ihl * 4);
-  const repr: Ipv4Repr = {
-    ihl,
-    tos: ip.tos ?? 0,
-    totalLength: ihl * 4 + l4Len,
-    id: ip.id ?? 0x1234,
-    df: ip.df ?? false,
-    mf: ip.mf ?? false,
-    fragOffset: ip.fragOffset ?? 0,
-    ttl: ip.ttl ?? 64,
-    protocol,
-    checksum: 0,
-    src: ip.src,
-    dst: ip.dst,
-    options: opts,
-  };
-  emitIpv4(repr, b, 14);
-  return b.slice(0, 14 + repr.totalLength);
+  const link = { src: ip.src, dst: ip.dst, srcMac: ip.srcMac ?? HOST_MAC, dstMac: ip.dstMac ?? ROUTER_MAC };
+  return buildIpv4Frame(link, ip, protocol, l4, l4Max);
 }
 
 export function udpFrame(ip: IpOpts, sport: number, dport: number, payloadLen = 18): Uint8Array {
