@@ -36,8 +36,8 @@ import { LAB, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
-import { cpuSeconds, groupCpuSeconds, inNs, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
-import { ksoftirqdPids, rateName, udpRun, type UdpRun } from './nat.js';
+import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
+import { rateName, udpRun, type UdpRun } from './nat.js';
 
 const SECONDS = 3;
 const BASELINE_MS = 1000;

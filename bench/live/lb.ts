@@ -31,8 +31,8 @@ import { LB_LAB } from '../../src/lab/lb-topology.js';
 import type { LbModeName } from '../../src/lb/lb-config.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { cpuSeconds, groupCpuSeconds, inNs, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
-import { ksoftirqdPids, rateName } from './nat.js';
+import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
+import { rateName } from './nat.js';
 
 const SECONDS = 3;
 const BASELINE_MS = 1000;

@@ -18,7 +18,7 @@
 //     kernel forwards in softirq, charged to the task it interrupts).
 // Before measuring, one ping must cross the NAT: a dataplane whose NAT does
 // not pass traffic gives a row that says so (and a missed target), at once.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
@@ -28,7 +28,7 @@ import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { cpuSeconds, inNs, linkStats, measureTcp, systemCpuSeconds } from './measure.js';
+import { cpuSeconds, inNs, ksoftirqdPids, linkStats, measureTcp, systemCpuSeconds } from './measure.js';
 
 const SECONDS = 3;
 /** iperf3 UDP payload: 14 Ethernet + 20 IPv4 + 8 UDP + 18 = 60 bytes, 64 on the wire with the FCS. */
@@ -81,20 +81,6 @@ interface NatResult {
   udp: UdpRun[];
   tcpGbps?: number;
   notes: string[];
-}
-
-/** The ksoftirqd threads: softirq work the kernel defers to them is charged there, not to the sender. */
-export function ksoftirqdPids(): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (/^ksoftirqd\/\d+$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) pids.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
 }
 
 /**
