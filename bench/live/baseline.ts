@@ -13,11 +13,16 @@
 //     stime also holds softirq work done in its syscalls (with tick-based
 //     accounting, the sink's receive of a frame it sends), which the kernel's
 //     figure does not: the process figure is, if anything, high.
-//   - every subject ("machine"): all busy time of the machine (user, system,
-//     irq, softirq) during the routed run less the direct run's: one measure
-//     for all, which also counts the kernel's share of a user-space router
-//     (packet socket and TAP delivery in softirq), but also other jobs'
-//     noise on a shared machine.
+//   - every subject ("path"): the generator (trafgen), the router process if
+//     any and ksoftirqd, routed run less direct run: one measure for all,
+//     per process, so other jobs on a shared machine do not count. With
+//     tick-based accounting (no CONFIG_IRQ_TIME_ACCOUNTING) softirq time is
+//     charged to the task it interrupts: the kernel's forwarding lands in
+//     trafgen's stime (veth delivers in the sender's softirq), a user-space
+//     router's kernel side (packet socket or TAP delivery) in trafgen's or
+//     its own. Where the kernel charges irq time apart, this undercounts.
+//   - "machine": all busy time of the machine (user, system, irq, softirq),
+//     routed less direct: the widest net, and other jobs' noise with it.
 // The direct run is scaled to the routed run's offered packets before it is
 // subtracted: at a fixed rate that is ~1, at "as fast as the generator can"
 // the generator offers less through a router that takes its core's time.
@@ -28,20 +33,25 @@ export type CpuMethod = 'kernel' | 'process';
 export interface ForwardingCpu {
   /** The subject's own CPU per forwarded packet (method above), ns. */
   routerNs: number;
+  /** Generator + router process + ksoftirqd per forwarded packet beyond the direct run's, ns. */
+  pathNs: number;
   /** Machine busy time per forwarded packet beyond the direct run's, ns. */
   machineNs: number;
   /** ksoftirqd time beyond the direct run's, per forwarded packet, ns (part of routerNs for a process). */
   ksoftirqdNs: number;
 }
 
+const path = (r: LoadRun) => r.cpu.generator + (Number.isFinite(r.cpu.process) ? r.cpu.process : 0) + r.cpu.ksoftirqd;
+
 export function forwardingCpu(method: CpuMethod, routed: LoadRun, direct: LoadRun): ForwardingCpu {
-  if (!(routed.got > 0) || !(direct.offered > 0)) return { routerNs: NaN, machineNs: NaN, ksoftirqdNs: NaN };
+  if (!(routed.got > 0) || !(direct.offered > 0)) return { routerNs: NaN, pathNs: NaN, machineNs: NaN, ksoftirqdNs: NaN };
   const scale = routed.offered / direct.offered;
   const per = (sec: number) => (sec * 1e9) / routed.got;
   const ksoftirqd = routed.cpu.ksoftirqd - scale * direct.cpu.ksoftirqd;
   const router = method === 'kernel' ? routed.cpu.machine.sys - scale * direct.cpu.machine.sys : routed.cpu.process + Math.max(0, ksoftirqd);
   return {
     routerNs: per(router),
+    pathNs: per(path(routed) - scale * path(direct)),
     machineNs: per(routed.cpu.machine.busy - scale * direct.cpu.machine.busy),
     ksoftirqdNs: per(ksoftirqd),
   };

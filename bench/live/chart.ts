@@ -1,5 +1,5 @@
 // The live benchmark's chart: a vega-lite spec of the rate sweep (sink kpps,
-// loss, router CPU per packet and ping p99 under load, each against the
+// loss, router and path CPU per packet (baseline.ts) and ping p99 under load, each against the
 // offered rate, one line per router), compiled to vega and rendered to SVG
 // headless (no canvas: vega estimates text widths).
 import { writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ interface Point {
   sinkKpps: number;
   lossPct: number;
   cpuNs: number | null;
+  pathNs: number | null;
   pingP99Us: number | null;
 }
 
@@ -26,6 +27,7 @@ export function liveChartSpec(results: readonly LiveResult[], setup: LiveSetup):
       sinkKpps: u.sinkPps / 1000,
       lossPct: u.lossPct,
       cpuNs: num(u.routerNsPerPacket),
+      pathNs: num(u.pathNsPerPacket),
       pingP99Us: num(u.pingP99Us),
     })),
   );
@@ -50,6 +52,7 @@ export function liveChartSpec(results: readonly LiveResult[], setup: LiveSetup):
       panel('sinkKpps', 'sink kpps'),
       panel('lossPct', 'loss %'),
       panel('cpuNs', 'router CPU ns per forwarded packet'),
+      panel('pathNs', 'path CPU ns/pkt (generator+router+ksoftirqd, less direct)'),
       panel('pingP99Us', 'ping p99 under load, us (log)', 'log'),
     ],
   };

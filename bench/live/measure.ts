@@ -141,6 +141,8 @@ export interface RunCpu {
   /** The router process (dataplane, testpmd); NaN where there is none (the kernel, the direct baseline). */
   process: number;
   ksoftirqd: number;
+  /** trafgen and its worker, read just before it is stopped (softirq work in its sends is charged to it). */
+  generator: number;
 }
 
 export interface LoadRun {
@@ -205,6 +207,8 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
   const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
   const ping = o.pingAddr === undefined ? undefined : pingDuring(o.genNs, o.pingAddr, o.seconds);
   await sleep(o.seconds * 1000);
+  // The worker's time reaches trafgen's own figures only once reaped: read both while they run.
+  const generator = child.pid === undefined ? NaN : groupCpuSeconds(child.pid);
   const sendSecs = (performance.now() - t0) / 1000;
   if (child.exitCode === null) signal('SIGINT');
   const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
@@ -222,7 +226,7 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
     offered,
     got: s1.rxPackets - s0.rxPackets,
     sendSecs,
-    cpu: { machine: { busy: m1.busy - m0.busy, sys: m1.sys - m0.sys }, process: p1 - p0, ksoftirqd: k1 - k0 },
+    cpu: { machine: { busy: m1.busy - m0.busy, sys: m1.sys - m0.sys }, process: p1 - p0, ksoftirqd: k1 - k0, generator },
     rtt: pr?.rtt,
     pingLossPct: pr?.lossPct,
     error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : undefined,

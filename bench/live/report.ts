@@ -12,6 +12,8 @@ export interface LiveRun {
   directPps: number;
   /** The router's CPU per forwarded packet (baseline.ts), ns. */
   routerNsPerPacket: number;
+  /** Generator + router process + ksoftirqd per forwarded packet beyond the direct run's, ns (baseline.ts). */
+  pathNsPerPacket: number;
   /** The machine's busy time per forwarded packet beyond the direct run's, ns. */
   machineNsPerPacket: number;
   /** Ping through the router while the load runs (100 a second). */
@@ -68,14 +70,14 @@ export function writeLiveMarkdown(path: string, results: readonly LiveResult[], 
     '',
     '## Sweep',
     '',
-    '| router | offered | offered kpps | sink kpps | loss % | router CPU ns/pkt | machine CPU ns/pkt | ping p50 us | ping p99 us | ping lost % |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| router | offered | offered kpps | sink kpps | loss % | router CPU ns/pkt | path CPU ns/pkt | machine CPU ns/pkt | ping p50 us | ping p99 us | ping lost % |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
-    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | - |`);
+    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | - | - |`);
     for (const u of r.runs) {
       lines.push(
-        `| ${r.label} | ${Math.round(u.fraction * 100)}% | ${f(u.offeredPps / 1000, 1)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${f(u.routerNsPerPacket)} | ${f(u.machineNsPerPacket)} | ${f(u.pingP50Us)} | ${f(u.pingP99Us)} | ${f(u.pingLossPct, 0)} |`,
+        `| ${r.label} | ${Math.round(u.fraction * 100)}% | ${f(u.offeredPps / 1000, 1)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${f(u.machineNsPerPacket)} | ${f(u.pingP50Us)} | ${f(u.pingP99Us)} | ${f(u.pingLossPct, 0)} |`,
       );
     }
   }
@@ -94,9 +96,13 @@ export function writeLiveMarkdown(path: string, results: readonly LiveResult[], 
     '  one veth pair, no router): what is left is what forwarding costs. The dataplane and testpmd: their process\'s',
     '  utime+stime, plus ksoftirqd time beyond the direct run\'s. A process\'s stime also holds softirq work done in its',
     '  own syscalls (the sink\'s receive of what it sends), which the kernel\'s figure subtracts: if anything, high.',
-    '- Machine CPU per forwarded packet: all busy time of the machine (user+system+irq+softirq) in the routed run less',
-    '  the direct run\'s, the same measure for every router. It also counts the kernel work a user-space router causes',
-    '  (packet socket or TAP delivery in softirq), and other jobs\' noise: read it over several rates.',
+    '- Path CPU per forwarded packet: trafgen (and its worker), the router process if any, and ksoftirqd, routed run less',
+    '  direct run: the same per-process measure for every router, which other jobs on the machine do not disturb. This',
+    '  kernel has tick-based accounting (no CONFIG_IRQ_TIME_ACCOUNTING): softirq time is charged to the task it interrupts,',
+    '  so the kernel\'s forwarding (veth delivers in the sender\'s softirq) lands in trafgen\'s stime, and the kernel side',
+    '  of a user-space router (packet socket or TAP delivery) in trafgen\'s or the router\'s. On a shared machine this is',
+    '  the figure to compare; the router and machine columns carry other jobs\' system time with them.',
+    '- Machine CPU per forwarded packet: all busy time of the machine (user+system+irq+softirq), routed less direct.',
     '  Both baselines are scaled to the routed run\'s offered packets (~1 at fixed rates).',
     '  /proc/stat and /proc/PID/stat tick at 100 Hz: figures from short (quick) runs are coarse.',
     '- Ping under load: 100 pings a second from the generator\'s namespace to the sink through the router, in parallel',
