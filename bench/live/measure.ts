@@ -220,7 +220,8 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
   const g1 = linkStats(o.genNs, o.dev);
   const s1 = linkStats(o.sinkNs, o.dev);
   const pr = await ping;
-  const offered = g1.txPackets - g0.txPackets;
+  // What trafgen put on the wire: a TAP whose reader falls behind drops at its queue (tx_dropped), not counted as sent.
+  const offered = g1.txPackets + g1.txDropped - (g0.txPackets + g0.txDropped);
   return {
     rate: o.rate,
     offered,
