@@ -20,8 +20,9 @@
 //   - new flows: trafgen, rate-limited, every packet from another source
 //     port (and source address in 192.0.2.0/24): each one is judged.
 // CPU per forwarded packet two ways, as nat-live: router CPU (the dataplane
-// process; for the kernel, system+softirq of all CPUs less a quiet second
-// before) and generator+router+sink CPU (iperf3 or trafgen, the dataplane
+// process; for the kernel, the machine's system+irq+softirq time less the
+// same load sent straight from generator to sink just before: direct.ts,
+// baseline.ts) and generator+router+sink CPU (iperf3 or trafgen, the dataplane
 // process and ksoftirqd: the same per-process measure for both routers).
 // Before measuring, each subject must pass the admitted traffic and (with a
 // firewall) drop a probe to a port no rule opens.
@@ -34,13 +35,13 @@ import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
+import { directDown, directTrafgenBaseline, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
-import { cpuSeconds, groupCpuSeconds, inNs, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
-import { ksoftirqdPids, rateName, udpRun, type UdpRun } from './nat.js';
+import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
+import { rateName, udpRun, type UdpRun } from './nat.js';
 
 const SECONDS = 3;
-const BASELINE_MS = 1000;
 /** The dataplane's flow table: every new-flow run's flows fit (3 s at the top rate, all rates of one subject). */
 const DP_CONNTRACK = 1 << 21;
 /** The kernel's nf_conntrack_max is global (read-only in a namespace): unreplied UDP entries expire after 1 s instead, so one run's flows fit. */
@@ -119,6 +120,8 @@ interface Gen {
   dstMac: string;
   srcMac: string;
   routerPid: number;
+  /** The kernel's baseline: generator straight to a sink. */
+  direct: DirectPair;
 }
 
 /**
@@ -127,14 +130,12 @@ interface Gen {
  */
 async function trafgenRun(g: Gen, rate: number, dport: number, seconds: number, count?: number): Promise<UdpRun> {
   const n = g.lab.names;
-  writeFileSync(g.cfgFile, trafgenNewFlows(g.dstMac, g.srcMac, dport));
   const soft = ksoftirqdPids();
   const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
   const routerCpu = g.routerPid > 0 ? () => cpuSeconds(g.routerPid) : systemCpuSeconds;
-  const measured = count === undefined;
-  const b0 = { r: routerCpu(), t: performance.now() };
-  if (g.routerPid === 0 && measured) await sleep(BASELINE_MS);
-  const baseRate = g.routerPid === 0 && measured ? (routerCpu() - b0.r) / ((performance.now() - b0.t) / 1000) : 0;
+  // The kernel's baseline (baseline.ts): the same frames at the same rate straight to the sink, just before.
+  const base = g.routerPid === 0 && count === undefined ? await directTrafgenBaseline(g.direct, g.cfgFile, trafgenNewFlows(g.direct.serverMac, g.direct.clientMac, dport), rate, seconds) : undefined;
+  writeFileSync(g.cfgFile, trafgenNewFlows(g.dstMac, g.srcMac, dport));
   const g0 = linkStats(n.client, LAB.hostIf);
   const s0 = linkStats(n.server, LAB.hostIf);
   const r0 = routerCpu();
@@ -167,7 +168,6 @@ async function trafgenRun(g: Gen, rate: number, dport: number, seconds: number, 
   const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
   if (code === -2) signal('SIGKILL');
   await sleep(200); // frames still in flight reach the sink
-  const secs = (performance.now() - t0) / 1000;
   const r1 = routerCpu();
   const k1 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
   const g1 = linkStats(n.client, LAB.hostIf);
@@ -179,7 +179,7 @@ async function trafgenRun(g: Gen, rate: number, dport: number, seconds: number, 
     offeredPps: offered / sendSecs,
     sinkPps: got / sendSecs,
     lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
-    routerNsPerPacket: got > 0 ? ((r1 - r0 - baseRate * secs) * 1e9) / got : NaN,
+    routerNsPerPacket: got > 0 && (base === undefined || (base.error === undefined && base.offered > 0)) ? ((r1 - r0 - (base === undefined ? 0 : base.sys * (offered / base.offered))) * 1e9) / got : NaN,
     pathNsPerPacket: got > 0 ? ((genCpu + k1 - k0) * 1e9) / got : NaN,
     error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : got === 0 ? 'nothing reached the sink' : undefined,
   };
@@ -189,7 +189,7 @@ function routerConfig(s: Subject, set: BenchRuleSet | undefined): string | undef
   return s.firewall === 'dataplane' && set !== undefined ? dataplaneYaml(set, DP_CONNTRACK) : undefined;
 }
 
-async function measureSubject(s: Subject, prefix: string): Promise<FwResult> {
+async function measureSubject(s: Subject, prefix: string, direct: DirectPair): Promise<FwResult> {
   const result: FwResult = { label: s.label, subject: s.subject, firewall: s.firewall, rules: s.rules, established: [], newFlows: [], notes: [] };
   try {
     const set = s.rules === undefined ? undefined : benchRuleSet(s.rules);
@@ -220,7 +220,7 @@ async function measureSubject(s: Subject, prefix: string): Promise<FwResult> {
     }
     const dstMac = neighborMac(n.client, LAB.lan.addr);
     if (dstMac === undefined) throw new Error(`the client has no neighbor entry for ${LAB.lan.addr} after a ping`);
-    const gen: Gen = { lab, cfgFile: join(stateDir(prefix), 'trafgen.cfg'), dstMac, srcMac: macOf(n.client, LAB.hostIf), routerPid: s.subject === 'dataplane' ? lab.pid : 0 };
+    const gen: Gen = { lab, cfgFile: join(stateDir(prefix), 'trafgen.cfg'), dstMac, srcMac: macOf(n.client, LAB.hostIf), routerPid: s.subject === 'dataplane' ? lab.pid : 0, direct };
     // The firewall must filter: 100 new flows to the admitted port pass, 100 to a port no rule opens do not
     // (at 500 pps: slow enough for a router that judges 1,000 first packets a second).
     const pass = await trafgenRun(gen, 500, BENCH_DPORT, 2, PROBE_FLOWS);
@@ -233,9 +233,9 @@ async function measureSubject(s: Subject, prefix: string): Promise<FwResult> {
       result.notes.push(`the firewall does not filter: ${(100 - deny.lossPct).toFixed(0)}% of ${PROBE_FLOWS} new flows to port ${DENIED_DPORT} (no rule opens it) reached the sink`);
       return result;
     }
-    if (s.subject === 'linux-kernel') result.notes.push('router CPU: system+softirq time of all CPUs, less a quiet second before');
+    if (s.subject === 'linux-kernel') result.notes.push('router CPU: system+irq+softirq time of the machine, less the same load straight from generator to sink');
     for (const rate of establishedRates()) {
-      const run = await udpRun(lab, rate, gen.routerPid);
+      const run = await udpRun(lab, rate, gen.routerPid, direct);
       result.established.push(run);
       if (run.error !== undefined) result.notes.push(`established ${rateName(rate)} pps: ${run.error}`);
     }
@@ -249,6 +249,7 @@ async function measureSubject(s: Subject, prefix: string): Promise<FwResult> {
     result.notes.push(`failed: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, 600)}`);
   } finally {
     await labDown(prefix);
+    directDown(prefix);
   }
   return result;
 }
@@ -299,8 +300,10 @@ function writeMarkdown(path: string, results: readonly FwResult[], cpu: string, 
   lines.push('', '## Dataplane / nftables at the same offered rate', '', `CPU: ${cpu}.`, '', ...ratios.map((l) => `- ${l}`));
   lines.push(
     '',
-    'Router CPU: the dataplane process (utime+stime); for the kernel, system+softirq time of all CPUs less a quiet second',
-    "before, which includes the generator's and the sink's kernel work and other jobs' (noisy on a shared machine).",
+    "Router CPU: the dataplane process (utime+stime); for the kernel, the machine's system+irq+softirq time (/proc/stat) less",
+    'the same load (iperf3 or trafgen, same rate and length) straight from the generator to a sink over one veth pair, run',
+    "just before and scaled to the routed run's offered packets: the generator's and the sink's kernel work cancels (other",
+    "jobs' noise does not: a shared machine).",
     'Generator+router+sink CPU: iperf3 client and server (their own getrusage) or trafgen, the dataplane process, and',
     'ksoftirqd, per forwarded packet: the same measure for both, unaffected by other jobs; the kernel forwards in softirq,',
     'charged to the task it interrupts (mostly the sender), so it is counted there.',
@@ -335,12 +338,14 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: FwResult[] = [];
   try {
+    // The kernel's baseline: the same load straight from generator to sink.
+    const pair = directUp(prefix);
     // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
     const only = process.env.DP_LIVE_ONLY;
     for (const s of subjects().filter((x) => only === undefined || x.label.includes(only))) {
       const t0 = Date.now();
       console.error(`bench firewall-live: ${s.label} ...`);
-      const r = await measureSubject(s, prefix);
+      const r = await measureSubject(s, prefix, pair);
       const top = (runs: UdpRun[]) => Math.round(Math.max(0, ...runs.map((u) => u.sinkPps)));
       console.error(
         `bench firewall-live: ${s.label}: ${r.established.length + r.newFlows.length === 0 ? `no figures (${r.notes.join('; ')})` : `established ${top(r.established)} pps, new flows ${top(r.newFlows)} pps at best`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
@@ -349,6 +354,7 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
     }
   } finally {
     await labDown(prefix);
+    directDown(prefix);
   }
   const most = Math.max(...ruleCounts());
   const ratios: string[] = [];

@@ -15,9 +15,11 @@
 //   - new flows: a new source port (and source address in 192.0.2.10-120)
 //     every packet: each packet picks a backend and makes an entry.
 // CPU per forwarded packet two ways, as nat-live and firewall-live: router
-// CPU (the dataplane process; for the kernel, system+softirq of all CPUs less
-// a quiet second before) and generator+router+sink CPU (trafgen, the
-// dataplane process and ksoftirqd: the same per-process measure for both).
+// CPU (the dataplane process; for the kernel, the machine's system+irq+softirq
+// time less the same frames sent straight from generator to a sink that owns
+// the VIP and drops them, just before: direct.ts, baseline.ts) and
+// generator+router+sink CPU (trafgen, the dataplane process and ksoftirqd:
+// the same per-process measure for both).
 // Before measuring, 300 new flows at 1,000 pps must reach all three backends.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -30,12 +32,12 @@ import type { LbVipSpec } from '../../src/lab/lb-router-config.js';
 import { LB_LAB } from '../../src/lab/lb-topology.js';
 import type { LbModeName } from '../../src/lb/lb-config.js';
 import { RESULTS_DIR } from '../lib/paths.js';
+import { directDown, directTrafgenBaseline, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { cpuSeconds, groupCpuSeconds, inNs, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
-import { ksoftirqdPids, rateName } from './nat.js';
+import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
+import { rateName } from './nat.js';
 
 const SECONDS = 3;
-const BASELINE_MS = 1000;
 const VIP_PORT = 5201;
 const ESTABLISHED_FLOWS = 1024;
 /** The dataplane's flow table: every new-flow run of a subject fits (3 s at the top rate, all rates). */
@@ -110,19 +112,19 @@ interface Gen {
   srcMac: string;
   /** The dataplane's pid, 0 for the kernel. */
   routerPid: number;
+  /** The kernel's baseline: generator straight to a sink. */
+  direct: DirectPair;
 }
 
 /** trafgen at `rate` pps for `seconds` (or `count` packets), counted on the generator's and the backends' interfaces. */
 async function trafgenRun(g: Gen, traffic: Traffic, rate: number, seconds: number, count?: number): Promise<Run> {
   const n = g.lab.names;
-  writeFileSync(g.cfgFile, trafgenConfig(g.dstMac, g.srcMac, traffic));
   const soft = ksoftirqdPids();
   const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
   const routerCpu = g.routerPid > 0 ? () => cpuSeconds(g.routerPid) : systemCpuSeconds;
-  const measured = count === undefined;
-  const b0 = { r: routerCpu(), t: performance.now() };
-  if (g.routerPid === 0 && measured) await sleep(BASELINE_MS);
-  const baseRate = g.routerPid === 0 && measured ? (routerCpu() - b0.r) / ((performance.now() - b0.t) / 1000) : 0;
+  // The kernel's baseline (baseline.ts): the same frames at the same rate straight to the sink, just before.
+  const base = g.routerPid === 0 && count === undefined ? await directTrafgenBaseline(g.direct, g.cfgFile, trafgenConfig(g.direct.serverMac, g.direct.clientMac, traffic), rate, seconds) : undefined;
+  writeFileSync(g.cfgFile, trafgenConfig(g.dstMac, g.srcMac, traffic));
   const sinks = () => n.backends.map((ns) => linkStats(ns, LB_LAB.hostIf).rxPackets);
   const gen = n.clients[0];
   const g0 = linkStats(gen, LB_LAB.hostIf);
@@ -157,7 +159,6 @@ async function trafgenRun(g: Gen, traffic: Traffic, rate: number, seconds: numbe
   const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
   if (code === -2) signal('SIGKILL');
   await sleep(200); // frames still in flight reach the backends
-  const secs = (performance.now() - t0) / 1000;
   const r1 = routerCpu();
   const k1 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
   const g1 = linkStats(gen, LB_LAB.hostIf);
@@ -172,36 +173,36 @@ async function trafgenRun(g: Gen, traffic: Traffic, rate: number, seconds: numbe
     sinkPps: got / sendSecs,
     lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
     spread: per.map((x) => (got > 0 ? x / got : 0)),
-    routerNsPerPacket: got > 0 ? ((r1 - r0 - baseRate * secs) * 1e9) / got : NaN,
+    routerNsPerPacket: got > 0 && (base === undefined || (base.error === undefined && base.offered > 0)) ? ((r1 - r0 - (base === undefined ? 0 : base.sys * (offered / base.offered))) * 1e9) / got : NaN,
     pathNsPerPacket: got > 0 ? ((genCpu + k1 - k0) * 1e9) / got : NaN,
     error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : got === 0 ? 'nothing reached the backends' : undefined,
   };
 }
 
 /** Each backend drops the benchmark's datagrams as they arrive (counted on its interface first): no ICMP port unreachable back. */
-function dropAtBackends(lab: LbLabState): void {
-  for (const ns of lab.names.backends) {
+function dropAt(namespaces: readonly string[]): void {
+  for (const ns of namespaces) {
     nsRun(ns, 'nft', ['-f', '-'], { input: `table inet lb_bench_sink {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    udp dport ${VIP_PORT} drop\n  }\n}\n` });
   }
 }
 
-async function measureSubject(s: Subject, prefix: string): Promise<LbResult> {
+async function measureSubject(s: Subject, prefix: string, direct: DirectPair): Promise<LbResult> {
   const result: LbResult = { label: s.label, subject: s.subject, mode: s.mode, runs: [], notes: [] };
   const vip: LbVipSpec = { mode: s.mode, protocol: 'udp', port: VIP_PORT, weights: [1, 1, 1] };
   let lab: LbLabState | undefined;
   try {
     lab = await lbLabUp({ prefix, engine: s.subject === 'dataplane' ? 'dataplane' : 'kernel', vip, workers: 1, extraConfig: `conntrack: { capacity: ${DP_CONNTRACK} }\n`, readyTimeoutMs: 60_000 });
     const n = lab.names;
-    dropAtBackends(lab);
+    dropAt(n.backends);
     if (s.subject === 'linux-kernel') {
       nsRun(n.lb, 'sysctl', ['-qw', `net.netfilter.nf_conntrack_udp_timeout=${KERNEL_UDP_TIMEOUT_SEC}`]);
-      result.notes.push('router CPU: system+softirq time of all CPUs, less a quiet second before');
+      result.notes.push('router CPU: system+irq+softirq time of the machine, less the same frames straight from generator to a sink');
     }
     const dstMac = neighborMac(n.clients[0], LB_LAB.clients[0].portAddr);
     if (dstMac === undefined) throw new Error(`the client has no neighbor entry for ${LB_LAB.clients[0].portAddr} after a ping`);
     const srcMac = (JSON.parse(inNs(n.clients[0], ['ip', '-j', 'link', 'show', 'dev', LB_LAB.hostIf]).out) as { address: string }[])[0].address;
     const routerPid = s.subject === 'dataplane' ? balancerProc(lab).pid : 0;
-    const gen: Gen = { lab, cfgFile: join(lbStateDir(prefix), 'trafgen.cfg'), dstMac, srcMac, routerPid };
+    const gen: Gen = { lab, cfgFile: join(lbStateDir(prefix), 'trafgen.cfg'), dstMac, srcMac, routerPid, direct };
     // The balancer must balance: new flows reach every backend.
     const probe = await trafgenRun(gen, 'new-flows', 1000, 2, PROBE_FLOWS);
     if (probe.lossPct > 5 || probe.spread.some((x) => x < 0.15)) {
@@ -220,6 +221,7 @@ async function measureSubject(s: Subject, prefix: string): Promise<LbResult> {
     result.notes.push(`failed: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, 600)}`);
   } finally {
     await lbLabDown(prefix);
+    directDown(prefix);
   }
   return result;
 }
@@ -286,8 +288,10 @@ function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, 
   lines.push('', '## Dataplane / nftables DNAT at the same traffic and offered rate', '', ...ratios.map((l) => `- ${l}`));
   lines.push(
     '',
-    'Router CPU: the dataplane process (utime+stime); for the kernel, system+softirq time of all CPUs less a quiet second',
-    "before, which includes the generator's and the backends' kernel work and other jobs' (noisy on a shared machine).",
+    "Router CPU: the dataplane process (utime+stime); for the kernel, the machine's system+irq+softirq time (/proc/stat) less",
+    'the same frames (same rate and length) straight from the generator to a sink that owns the VIP and drops them, over one',
+    "veth pair, run just before and scaled to the routed run's offered packets: the generator's and the sink's kernel work",
+    "cancels (other jobs' noise does not: a shared machine).",
     'Generator+router+sink CPU: trafgen, the dataplane process and ksoftirqd per forwarded packet: the same measure for',
     'both, unaffected by other jobs; the kernel forwards in softirq, charged to the task it interrupts (mostly the sender).',
   );
@@ -301,18 +305,23 @@ export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: Ben
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: LbResult[] = [];
   try {
+    // The kernel's baseline: the same frames straight to a sink that, as the backends do, owns the VIP and drops them.
+    const pair = directUp(prefix);
+    nsRun(pair.server, 'ip', ['addr', 'add', `${LB_LAB.vip}/32`, 'dev', 'lo']);
+    dropAt([pair.server]);
     // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
     const only = process.env.DP_LIVE_ONLY;
     for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
       const t0 = Date.now();
       console.error(`bench lb-live: ${s.label} ...`);
-      const r = await measureSubject(s, prefix);
+      const r = await measureSubject(s, prefix, pair);
       const top = (t: Traffic) => Math.round(Math.max(0, ...r.runs.filter((u) => u.traffic === t).map((u) => u.sinkPps)));
       console.error(`bench lb-live: ${s.label}: ${r.runs.length === 0 ? `no figures (${r.notes.join('; ')})` : `established ${top('established')} pps, new flows ${top('new-flows')} pps at best`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       results.push(r);
     }
   } finally {
     await lbLabDown(prefix);
+    directDown(prefix);
   }
   const k = results.find((r) => r.subject === 'linux-kernel');
   const ratios: string[] = [];

@@ -4,9 +4,11 @@
 //     interface (rx_packets delta) against the generator's (tx_packets delta),
 //   - ping RTT percentiles at light load,
 //   - TCP throughput with iperf3,
-//   - CPU time of the router process per forwarded packet (/proc/PID/stat).
+//   - CPU time of the router process per forwarded packet (/proc/PID/stat),
+//     of the machine (/proc/stat) and of ksoftirqd, sampled around a run
+//     (baseline.ts turns the samples into the cost of forwarding).
 import { nsSpawn, nsTry, sleep, tryRun } from '../../src/host/commands.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 /** Runs argv in `ns`: its status and everything it printed. */
 export function inNs(ns: string, argv: string[], timeoutMs = 20_000): { status: number; out: string } {
@@ -73,6 +75,43 @@ export function systemCpuSeconds(): number {
   return (cpu[2] + cpu[5] + cpu[6]) / 100;
 }
 
+/** CPU seconds of the whole machine from /proc/stat (tick-sampled, USER_HZ 100). */
+export interface MachineCpu {
+  /** user + nice + system + irq + softirq: everything but idle, iowait and steal. */
+  busy: number;
+  /** system + irq + softirq: the kernel's share (the kernel forwards in softirq). */
+  sys: number;
+}
+
+export function machineCpu(): MachineCpu {
+  const c = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal
+  const sys = (c[2] + c[5] + c[6]) / 100;
+  return { busy: (c[0] + c[1]) / 100 + sys, sys };
+}
+
+/** The ksoftirqd threads: softirq work the kernel defers to them is charged there, not to the sender. */
+export function ksoftirqdPids(): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (/^ksoftirqd\/\d+$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) pids.push(Number(d));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Summed utime+stime of `pids` (those gone count 0). */
+export function pidsCpuSeconds(pids: readonly number[]): number {
+  return pids.reduce((t, p) => {
+    const c = cpuSeconds(p);
+    return t + (Number.isFinite(c) ? c : 0);
+  }, 0);
+}
+
 function hex(bytes: number[]): string {
   return bytes.map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ');
 }
@@ -96,49 +135,114 @@ export function trafgenConfig(dstMac: string, srcMac: string, src: string, dst: 
 `;
 }
 
-export interface PpsResult {
-  offeredPps: number;
-  sinkPps: number;
-  lossPct: number;
-  /** CPU seconds of the router (process or system) during the run. */
-  cpuSec: number;
-  seconds: number;
+/** CPU seconds spent during one run, by whom (each a delta over the run). */
+export interface RunCpu {
+  machine: MachineCpu;
+  /** The router process (dataplane, testpmd); NaN where there is none (the kernel, the direct baseline). */
+  process: number;
+  ksoftirqd: number;
+  /** trafgen and its worker, read just before it is stopped (softirq work in its sends is charged to it). */
+  generator: number;
+}
+
+export interface LoadRun {
+  /** Offered rate asked of trafgen, pps; 0: as fast as it sends. */
+  rate: number;
+  offered: number;
+  got: number;
+  /** Seconds trafgen sent for (pps = packets / sendSecs). */
+  sendSecs: number;
+  cpu: RunCpu;
+  /** Ping RTT through the path while the load ran (when asked for). */
+  rtt?: RttResult;
+  /** Pings sent while the load ran, and the share lost. */
+  pingLossPct?: number;
   error?: string;
 }
 
+export interface LoadOptions {
+  genNs: string;
+  sinkNs: string;
+  dev: string;
+  cfgFile: string;
+  cfg: string;
+  /** pps; 0: as fast as trafgen sends (one core). */
+  rate: number;
+  seconds: number;
+  /** The router process whose utime+stime is sampled (0: none). */
+  routerPid: number;
+  /** Ping this address from genNs, 100 a second, while the load runs. */
+  pingAddr?: string;
+}
+
 /**
- * Runs trafgen in `genNs` for `seconds` and counts what reaches the sink's
- * interface. `cpu` reads the router's CPU seconds (process or system).
+ * Runs trafgen in genNs at `rate` for `seconds` and counts what reaches the
+ * sink's interface (rx_packets delta) against what left the generator's
+ * (tx_packets delta), sampling the machine's, the router process's and
+ * ksoftirqd's CPU time around it.
  */
-export async function measurePps(genNs: string, sinkNs: string, dev: string, cfgFile: string, cfg: string, seconds: number, cpu: () => number): Promise<PpsResult> {
-  writeFileSync(cfgFile, cfg);
-  const g0 = linkStats(genNs, dev);
-  const s0 = linkStats(sinkNs, dev);
-  const c0 = cpu();
+export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
+  writeFileSync(o.cfgFile, o.cfg);
+  const soft = ksoftirqdPids();
+  const proc = () => (o.routerPid > 0 ? cpuSeconds(o.routerPid) : NaN);
+  const g0 = linkStats(o.genNs, o.dev);
+  const s0 = linkStats(o.sinkNs, o.dev);
+  const m0 = machineCpu();
+  const p0 = proc();
+  const k0 = pidsCpuSeconds(soft);
   const t0 = performance.now();
-  const child = nsSpawn(genNs, 'trafgen', ['--dev', dev, '--conf', cfgFile, '--cpus', '1', '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = ['--dev', o.dev, '--conf', o.cfgFile, '--cpus', '1', '-q'];
+  if (o.rate > 0) args.push('-b', `${Math.round(o.rate)}pps`);
+  // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
+  const child = nsSpawn(o.genNs, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, sig);
+    } catch {
+      // the group is gone
+    }
+  };
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
-  await sleep(seconds * 1000);
-  if (child.exitCode === null) child.kill('SIGINT');
+  const ping = o.pingAddr === undefined ? undefined : pingDuring(o.genNs, o.pingAddr, o.seconds);
+  await sleep(o.seconds * 1000);
+  // The worker's time reaches trafgen's own figures only once reaped: read both while they run.
+  const generator = child.pid === undefined ? NaN : groupCpuSeconds(child.pid);
+  const sendSecs = (performance.now() - t0) / 1000;
+  if (child.exitCode === null) signal('SIGINT');
   const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
-  if (code === -2 && child.exitCode === null) child.kill('SIGKILL');
-  const secs = (performance.now() - t0) / 1000;
+  if (code === -2) signal('SIGKILL');
   await sleep(200); // frames still in flight reach the sink
-  const c1 = cpu();
-  const g1 = linkStats(genNs, dev);
-  const s1 = linkStats(sinkNs, dev);
-  const offered = g1.txPackets - g0.txPackets;
-  const got = s1.rxPackets - s0.rxPackets;
+  const m1 = machineCpu();
+  const p1 = proc();
+  const k1 = pidsCpuSeconds(soft);
+  const g1 = linkStats(o.genNs, o.dev);
+  const s1 = linkStats(o.sinkNs, o.dev);
+  const pr = await ping;
+  // What trafgen put on the wire: a TAP whose reader falls behind drops at its queue (tx_dropped), not counted as sent.
+  const offered = g1.txPackets + g1.txDropped - (g0.txPackets + g0.txDropped);
   return {
-    offeredPps: offered / secs,
-    sinkPps: got / secs,
-    lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
-    cpuSec: c1 - c0,
-    seconds: secs,
-    error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').slice(-2).join(' ')}` : undefined,
+    rate: o.rate,
+    offered,
+    got: s1.rxPackets - s0.rxPackets,
+    sendSecs,
+    cpu: { machine: { busy: m1.busy - m0.busy, sys: m1.sys - m0.sys }, process: p1 - p0, ksoftirqd: k1 - k0, generator },
+    rtt: pr?.rtt,
+    pingLossPct: pr?.lossPct,
+    error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : undefined,
   };
+}
+
+/** Pings `addr` 100 times a second for `seconds` (in parallel with a load): RTT percentiles and the share lost. */
+async function pingDuring(ns: string, addr: string, seconds: number): Promise<{ rtt?: RttResult; lossPct: number }> {
+  const child = nsSpawn(ns, 'ping', ['-n', '-i', '0.01', '-W', '1', '-w', String(Math.max(1, Math.round(seconds))), addr], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise<void>((res) => child.on('close', () => res()));
+  const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+  const lossPct = m === null || Number(m[1]) === 0 ? 100 : (100 * (Number(m[1]) - Number(m[2]))) / Number(m[1]);
+  return { rtt: rttPercentiles(out), lossPct };
 }
 
 export interface RttResult {
@@ -149,8 +253,12 @@ export interface RttResult {
 
 /** `count` pings 10 ms apart; RTT percentiles in microseconds. */
 export function measureRtt(ns: string, addr: string, count = 100): RttResult | undefined {
-  const r = inNs(ns, ['ping', '-n', '-c', String(count), '-i', '0.01', '-W', '1', addr], 30_000);
-  const rtts = [...r.out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
+  return rttPercentiles(inNs(ns, ['ping', '-n', '-c', String(count), '-i', '0.01', '-W', '1', addr], 30_000).out);
+}
+
+/** p50 and p99 of the `time=` figures in ping's output, in microseconds. */
+function rttPercentiles(out: string): RttResult | undefined {
+  const rtts = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
   if (rtts.length === 0) return undefined;
   const q = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))];
   return { p50Us: q(0.5), p99Us: q(0.99), count: rtts.length };

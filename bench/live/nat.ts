@@ -8,17 +8,18 @@
 // Each gets iperf3 UDP with 64-byte frames (18-byte payload) at fixed rates
 // and unlimited, counted on the generator's and the sink's interfaces (pps,
 // loss), iperf3 TCP for 3 s, and CPU time per forwarded packet, two ways:
-//   - router CPU, as the live benchmark measures it (live.ts): the dataplane
-//     process's utime+stime; for the kernel, which has no process, system +
-//     softirq time of all CPUs less a quiet second before (it includes the
-//     generator's and sink's kernel work, and other jobs': noisy);
+//   - router CPU, as the live benchmark measures it (live.ts, baseline.ts):
+//     the dataplane process's utime+stime; for the kernel, which has no
+//     process, the machine's system+irq+softirq time during the run less the
+//     same during the same iperf3 run straight from generator to sink
+//     (direct.ts), which cancels the generator's and the sink's kernel work;
 //   - generator+router+sink CPU: iperf3's own getrusage() on both ends, the
 //     dataplane process and ksoftirqd: per-process, so other jobs on the
 //     machine do not count, and the same measure for both routers (the
 //     kernel forwards in softirq, charged to the task it interrupts).
 // Before measuring, one ping must cross the NAT: a dataplane whose NAT does
 // not pass traffic gives a row that says so (and a missed target), at once.
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
@@ -28,14 +29,13 @@ import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { cpuSeconds, inNs, linkStats, measureTcp, systemCpuSeconds } from './measure.js';
+import { directDown, directUp, type DirectPair } from './direct.js';
+import { cpuSeconds, inNs, ksoftirqdPids, linkStats, measureTcp, systemCpuSeconds } from './measure.js';
 
 const SECONDS = 3;
 /** iperf3 UDP payload: 14 Ethernet + 20 IPv4 + 8 UDP + 18 = 60 bytes, 64 on the wire with the FCS. */
 const PAYLOAD = 18;
 const IPERF_PORT = 5201;
-/** The quiet second before each run whose busy time is subtracted from system-wide CPU figures. */
-const BASELINE_MS = 1000;
 
 interface Subject {
   label: string;
@@ -83,38 +83,32 @@ interface NatResult {
   notes: string[];
 }
 
-/** The ksoftirqd threads: softirq work the kernel defers to them is charged there, not to the sender. */
-export function ksoftirqdPids(): number[] {
-  const pids: number[] = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      if (/^ksoftirqd\/\d+$/.test(readFileSync(`/proc/${d}/comm`, 'utf8').trim())) pids.push(Number(d));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
-
 /**
  * One iperf3 UDP run from client to server at `rate` pps (0: unlimited),
- * counted on both hosts' interfaces. `routerPid`: the dataplane's process
- * (0 for the kernel, whose forwarding runs in softirq: with tick-based CPU
- * accounting it is charged to the task it interrupts, mostly the sender).
+ * counted on both hosts' interfaces. `routerPid`: the dataplane's process;
+ * 0 for the kernel, which forwards in softirq and has no process: its CPU is
+ * the machine's system+irq+softirq time during the run less the same during
+ * the same run straight from generator to sink over `direct` (direct.ts,
+ * baseline.ts), run just before. That leaves what forwarding costs: the
+ * generator's and sink's kernel work is in both.
  */
-export async function udpRun(lab: LabState, rate: number, routerPid: number): Promise<UdpRun> {
-  const n = lab.names;
+export async function udpRun(lab: LabState, rate: number, routerPid: number, direct: DirectPair | undefined): Promise<UdpRun> {
+  const base = routerPid === 0 && direct !== undefined ? await udpLoad(direct, rate, 0) : undefined;
+  const r = await udpLoad(lab.names, rate, routerPid);
+  if (base === undefined) return r.run;
+  if (base.run.error !== undefined || !(base.offered > 0)) return { ...r.run, routerNsPerPacket: NaN, error: r.run.error ?? `the direct baseline run: ${base.run.error ?? 'sent nothing'}` };
+  const routerSec = r.routerSec - base.routerSec * (r.offered / base.offered);
+  return { ...r.run, routerNsPerPacket: r.got > 0 ? (routerSec * 1e9) / r.got : NaN };
+}
+
+/** udpRun's load, once: the run, and the router CPU seconds (the process's, or the machine's system+irq+softirq for 0). */
+async function udpLoad(n: { client: string; server: string }, rate: number, routerPid: number): Promise<{ run: UdpRun; routerSec: number; offered: number; got: number }> {
   const srv = nsSpawn(n.server, 'iperf3', ['-s', '-1', '-B', LAB.server.addr, '-p', String(IPERF_PORT)], { stdio: 'ignore' });
   try {
     for (let i = 0; i < 60 && inNs(n.server, ['ss', '-tlnH', `sport = :${IPERF_PORT}`]).out.trim() === ''; i++) await sleep(50);
     const soft = ksoftirqdPids();
     const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
     const routerCpu = routerPid > 0 ? () => cpuSeconds(routerPid) : systemCpuSeconds;
-    // The kernel's figure is system-wide and other jobs share the machine: a quiet second just before is subtracted.
-    const b0 = { r: routerCpu(), t: performance.now() };
-    if (routerPid === 0) await sleep(BASELINE_MS);
-    const baseRate = routerPid === 0 ? (routerCpu() - b0.r) / ((performance.now() - b0.t) / 1000) : 0;
     const g0 = linkStats(n.client, LAB.hostIf);
     const s0 = linkStats(n.server, LAB.hostIf);
     const r0 = routerCpu();
@@ -143,21 +137,22 @@ export async function udpRun(lab: LabState, rate: number, routerPid: number): Pr
     const got = s1.rxPackets - s0.rxPackets;
     // iperf3 sends for -t seconds; connection set-up and the result exchange are in secs too.
     const sendSecs = Math.min(secs, SECONDS);
-    return {
+    const run: UdpRun = {
       rate,
       offeredPps: offered / sendSecs,
       sinkPps: got / sendSecs,
       lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
-      routerNsPerPacket: got > 0 ? ((r1 - r0 - baseRate * secs) * 1e9) / got : NaN,
+      routerNsPerPacket: got > 0 ? ((r1 - r0) * 1e9) / got : NaN,
       pathNsPerPacket: got > 0 ? ((endpointsSec + k1 - k0) * 1e9) / got : NaN,
       error: error ?? (got === 0 ? 'nothing reached the sink' : undefined),
     };
+    return { run, routerSec: r1 - r0, offered, got };
   } finally {
     if (srv.exitCode === null) srv.kill('SIGKILL');
   }
 }
 
-async function measureSubject(s: Subject, prefix: string): Promise<NatResult> {
+async function measureSubject(s: Subject, prefix: string, pair: DirectPair): Promise<NatResult> {
   const result: NatResult = { label: s.label, subject: s.subject, udp: [], notes: [] };
   try {
     const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: s.workers, nat: {}, readyTimeoutMs: 15_000 });
@@ -168,11 +163,11 @@ async function measureSubject(s: Subject, prefix: string): Promise<NatResult> {
       result.notes.push(`the NAT passes no traffic: no ping reply from ${LAB.server.addr} (it has no route back, so only a translated ping is answered): ${ping.out.trim().split('\n').slice(-2).join(' ')}`);
       return result;
     }
-    if (s.engine !== 'dataplane') result.notes.push('router CPU: system+softirq time of all CPUs, less a quiet second before (the kernel has no router process; includes generator and sink)');
+    if (s.engine !== 'dataplane') result.notes.push('router CPU: system+irq+softirq time of the machine, less the same iperf3 run straight from generator to sink');
     // Few ICMP port unreachables from the sink back through the NAT.
     inNs(n.server, ['sysctl', '-qw', 'net.ipv4.icmp_msgs_per_sec=10']);
     for (const rate of rates()) {
-      const run = await udpRun(lab, rate, s.engine === 'dataplane' ? lab.pid : 0);
+      const run = await udpRun(lab, rate, s.engine === 'dataplane' ? lab.pid : 0, pair);
       result.udp.push(run);
       if (run.error !== undefined) result.notes.push(`UDP ${rate === 0 ? 'max' : rate} pps: ${run.error}`);
     }
@@ -231,8 +226,10 @@ function writeMarkdown(path: string, results: readonly NatResult[], cpu: string)
   }
   lines.push(
     '',
-    'Router CPU: the dataplane process (utime+stime); for the kernel, system+softirq time of all CPUs less a quiet second',
-    "before, which includes the generator's and the sink's kernel work and other jobs' (noisy on a shared machine).",
+    "Router CPU: the dataplane process (utime+stime); for the kernel, the machine's system+irq+softirq time (/proc/stat) less",
+    'the same iperf3 run (same rate and length) straight from the generator to the sink over one veth pair, run just before:',
+    "the generator's and the sink's kernel work is in both and cancels (other jobs' noise does not: a shared machine).",
+    "The baseline is scaled to the routed run's offered packets (~1 at a fixed rate).",
     'Generator+router+sink CPU: iperf3 client and server (their own getrusage), the dataplane process, and ksoftirqd, per',
     "forwarded packet: the same measure for both, unaffected by other jobs; the kernel's forwarding runs in softirq and",
     'is charged to the task it interrupts (tick-based accounting), mostly the sender, so it is counted there.',
@@ -247,18 +244,21 @@ export async function runNatLiveBench(): Promise<{ rows: BenchRow[]; targets: Be
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: NatResult[] = [];
   try {
+    // The kernel's baseline: the same load straight from generator to sink.
+    const pair = directUp(prefix);
     // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
     const only = process.env.DP_LIVE_ONLY;
     for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
       const t0 = Date.now();
       console.error(`bench nat-live: ${s.label} ...`);
-      const r = await measureSubject(s, prefix);
+      const r = await measureSubject(s, prefix, pair);
       const best = Math.max(0, ...r.udp.map((u) => u.sinkPps));
       console.error(`bench nat-live: ${s.label}: ${r.udp.length === 0 ? `no figures (${r.notes.join('; ')})` : `${Math.round(best)} pps at best`}, ${r.tcpGbps?.toFixed(2) ?? '-'} Gbit/s (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       results.push(r);
     }
   } finally {
     await labDown(prefix);
+    directDown(prefix);
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeMarkdown(join(RESULTS_DIR, 'nat-live.md'), results, cpu);

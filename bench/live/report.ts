@@ -1,85 +1,116 @@
-// The live benchmark's Markdown table and SVG chart (hand-written SVG: one
-// horizontal bar per subject for 64-byte pps, TCP Gbit/s beside it).
+// The live benchmark's results and its Markdown report (the chart is chart.ts).
 import { writeFileSync } from 'node:fs';
+
+/** One offered rate through one router. */
+export interface LiveRun {
+  /** Share of the generator's maximum (1: trafgen unlimited). */
+  fraction: number;
+  offeredPps: number;
+  sinkPps: number;
+  lossPct: number;
+  /** The same load straight to the sink (the baseline run). */
+  directPps: number;
+  /** The router's CPU per forwarded packet (baseline.ts), ns. */
+  routerNsPerPacket: number;
+  /** Generator + router process + ksoftirqd per forwarded packet beyond the direct run's, ns (baseline.ts). */
+  pathNsPerPacket: number;
+  /** The machine's busy time per forwarded packet beyond the direct run's, ns. */
+  machineNsPerPacket: number;
+  /** Ping through the router while the load runs (100 a second). */
+  pingP50Us?: number;
+  pingP99Us?: number;
+  pingLossPct?: number;
+}
 
 export interface LiveResult {
   label: string;
   subject: 'dataplane' | 'linux-kernel' | 'dpdk-testpmd';
   ports: string;
   workers: number;
-  offeredPps?: number;
-  sinkPps?: number;
-  lossPct?: number;
+  /** How the router's CPU is counted (baseline.ts cpuMethodText). */
+  cpuMethod: string;
+  runs: LiveRun[];
+  /** Ping at light load (no other traffic). */
   rttP50Us?: number;
   rttP99Us?: number;
   tcpGbps?: number;
-  cpuNsPerPacket?: number;
   notes: string[];
 }
 
-const f = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+export interface LiveSetup {
+  quick: boolean;
+  /** Seconds per rate. */
+  seconds: number;
+  tcpSeconds: number;
+  lightPings: number;
+  generatorMaxPps: number;
+  /** pps per fraction; 0: unlimited. */
+  rates: number[];
+  cpu: string;
+  cpus: number;
+  /** 1-minute load average when the run started and ended: the machine is shared. */
+  loadAvg: number;
+  loadAvgEnd?: number;
+  wallSeconds?: number;
+}
 
-export function writeLiveMarkdown(path: string, results: readonly LiveResult[]): void {
+const f = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
+const cell = (s: string) => s.replace(/\|/g, '/');
+
+export function writeLiveMarkdown(path: string, results: readonly LiveResult[], setup: LiveSetup, ratios: readonly string[]): void {
   const lines = [
     '# Live forwarding: generator ns -> router -> sink ns',
     '',
-    `${new Date().toISOString()}, ${process.version}, ${results.length} subjects, same topology (dataplane lab), 64-byte UDP from trafgen for 3 s, TCP from iperf3 -t 3.`,
+    `${new Date().toISOString()}, ${setup.cpu} (${setup.cpus} CPUs), Node ${process.version}${setup.quick ? ', QUICK mode (BENCH_LIVE_QUICK=1)' : ''}. ` +
+      `Load average ${setup.loadAvg.toFixed(1)} at the start, ${f(setup.loadAvgEnd, 1)} at the end: the machine is shared with other jobs. ${f(setup.wallSeconds)} s in all.`,
     '',
-    '| router | sink kpps | offered kpps | loss % | RTT p50 us | RTT p99 us | TCP Gbit/s | CPU ns/pkt | notes |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    `Generator: trafgen, 64-byte UDP, one core; its maximum straight to the sink (no router) was ${f(setup.generatorMaxPps / 1000, 1)} kpps. ` +
+      `Each router gets ${setup.rates.map((r) => (r === 0 ? 'unlimited (100%)' : `${f(r / 1000, 1)}k`)).join(', ')} pps for ${setup.seconds} s each, ` +
+      `and each rate is also sent straight to the sink just before the router starts (the baseline of the CPU figures).`,
+    '',
+    '## Sweep',
+    '',
+    '| router | offered | offered kpps | sink kpps | loss % | router CPU ns/pkt | path CPU ns/pkt | machine CPU ns/pkt | ping p50 us | ping p99 us | ping lost % |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
-    lines.push(
-      `| ${r.label} | ${f((r.sinkPps ?? NaN) / 1000, 1)} | ${f((r.offeredPps ?? NaN) / 1000, 1)} | ${f(r.lossPct, 1)} | ${f(r.rttP50Us)} | ${f(r.rttP99Us)} | ${f(r.tcpGbps, 2)} | ${f(r.cpuNsPerPacket)} | ${r.notes.join('; ').replace(/\|/g, '/')} |`,
-    );
+    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | - | - |`);
+    for (const u of r.runs) {
+      lines.push(
+        `| ${r.label} | ${Math.round(u.fraction * 100)}% | ${f(u.offeredPps / 1000, 1)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${f(u.machineNsPerPacket)} | ${f(u.pingP50Us)} | ${f(u.pingP99Us)} | ${f(u.pingLossPct, 0)} |`,
+      );
+    }
   }
+  lines.push('', '## Per router', '', '| router | light-load ping p50 us | p99 us | TCP Gbit/s | router CPU counted as | notes |', '|---|---:|---:|---:|---|---|');
+  for (const r of results) lines.push(`| ${r.label} | ${f(r.rttP50Us)} | ${f(r.rttP99Us)} | ${f(r.tcpGbps, 2)} | ${r.cpuMethod} | ${cell(r.notes.join('; '))} |`);
+  lines.push('', `## Ratios (this run; ${setup.cpu}, Node ${process.version})`, '', ...ratios.map((l) => `- ${l}`));
   lines.push(
     '',
-    'Reading it: trafgen offers as fast as one core lets it; where loss is ~0 the generator, not the router, was the limit.',
-    'The kernel forwards veth traffic in the sender\'s softirq context, on the generator\'s core, so its pps is bounded by the',
-    'generator; its TCP figure shows what it does with GSO/GRO on a single flow. CPU ns/pkt is the router process\'s',
-    'utime+stime (all threads) over forwarded packets; testpmd busy-polls a core whatever the load.',
-    '"afpacket" rows turn TSO/GSO/GRO and checksum offload off on the veths; "afpacket+offload" rows leave the kernel\'s',
-    'defaults on (as Docker does), so TCP crosses the dataplane in 64 KiB super-frames (PACKET_VNET_HDR).',
+    '## How it is counted',
+    '',
+    '- sink kpps: rx_packets of the sink\'s interface over the seconds trafgen sent; offered: tx_packets + tx_dropped of the generator\'s',
+    '  (a TAP whose reader falls behind drops at its queue);',
+    '  loss = 1 - sink/offered. At 100% trafgen is unlimited, and through a router that shares its core (the kernel',
+    '  forwards in the sender\'s softirq) it offers less than straight to the sink.',
+    '- Router CPU per forwarded packet: the kernel, which has no process, as the system+irq+softirq time of the machine',
+    '  (/proc/stat) during the routed run less the same during the direct run at the same rate (generator -> sink over',
+    '  one veth pair, no router): what is left is what forwarding costs. The dataplane and testpmd: their process\'s',
+    '  utime+stime, plus ksoftirqd time beyond the direct run\'s. A process\'s stime also holds softirq work done in its',
+    '  own syscalls (the sink\'s receive of what it sends), which the kernel\'s figure subtracts: if anything, high.',
+    '- Path CPU per forwarded packet: trafgen (and its worker), the router process if any, and ksoftirqd, routed run less',
+    '  direct run: the same per-process measure for every router, which other jobs on the machine do not disturb. This',
+    '  kernel has tick-based accounting (no CONFIG_IRQ_TIME_ACCOUNTING): softirq time is charged to the task it interrupts,',
+    '  so the kernel\'s forwarding (veth delivers in the sender\'s softirq) lands in trafgen\'s stime, and the kernel side',
+    '  of a user-space router (packet socket or TAP delivery) in trafgen\'s or the router\'s. On a shared machine this is',
+    '  the figure to compare; the router and machine columns carry other jobs\' system time with them.',
+    '- Machine CPU per forwarded packet: all busy time of the machine (user+system+irq+softirq), routed less direct.',
+    '  Both baselines are scaled to the routed run\'s offered packets (~1 at fixed rates).',
+    '  /proc/stat and /proc/PID/stat tick at 100 Hz: figures from short (quick) runs are coarse.',
+    '- Ping under load: 100 pings a second from the generator\'s namespace to the sink through the router, in parallel',
+    '  with the load (they share the generator\'s core and the router\'s queues). Light load: no other traffic.',
+    '- testpmd busy-polls a core whatever the load (its CPU per packet falls as the rate rises); mac forwarding does',
+    '  not decrement TTL. "afpacket" rows turn TSO/GSO/GRO and checksum offload off on the veths; "+offload" rows leave',
+    '  the kernel\'s defaults on (as Docker does), so TCP crosses the dataplane in 64 KiB super-frames.',
   );
   writeFileSync(path, lines.join('\n') + '\n');
-}
-
-const COLORS: Record<LiveResult['subject'], string> = { dataplane: '#2b6cb0', 'linux-kernel': '#718096', 'dpdk-testpmd': '#c05621' };
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-export function writeLiveChart(path: string, results: readonly LiveResult[]): void {
-  const rowH = 28;
-  const left = 190;
-  const barW = 320;
-  const tcpLeft = left + barW + 90;
-  const tcpW = 180;
-  const top = 50;
-  const height = top + results.length * rowH + 30;
-  const width = tcpLeft + tcpW + 80;
-  const maxPps = Math.max(1, ...results.map((r) => r.sinkPps ?? 0));
-  const maxTcp = Math.max(0.001, ...results.map((r) => r.tcpGbps ?? 0));
-  const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="10" y="20" font-size="14" font-weight="bold">Live forwarding, generator ns -&gt; router -&gt; sink ns (${new Date().toISOString().slice(0, 10)})</text>`,
-    `<text x="${left}" y="40">64-byte UDP at the sink (kpps)</text>`,
-    `<text x="${tcpLeft}" y="40">TCP, iperf3 (Gbit/s)</text>`,
-  ];
-  results.forEach((r, i) => {
-    const y = top + i * rowH;
-    out.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${esc(r.label)}</text>`);
-    const w = ((r.sinkPps ?? 0) / maxPps) * barW;
-    out.push(`<rect x="${left}" y="${y + 3}" width="${w.toFixed(1)}" height="${rowH - 8}" fill="${COLORS[r.subject]}"/>`);
-    out.push(`<text x="${left + w + 4}" y="${y + 15}">${r.sinkPps === undefined ? 'n/a' : ((r.sinkPps ?? 0) / 1000).toFixed(1)}</text>`);
-    const tw = ((r.tcpGbps ?? 0) / maxTcp) * tcpW;
-    out.push(`<rect x="${tcpLeft}" y="${y + 3}" width="${tw.toFixed(1)}" height="${rowH - 8}" fill="${COLORS[r.subject]}" opacity="0.7"/>`);
-    out.push(`<text x="${tcpLeft + tw + 4}" y="${y + 15}">${r.tcpGbps === undefined ? 'n/a' : r.tcpGbps.toFixed(2)}</text>`);
-  });
-  out.push(`<text x="10" y="${height - 8}" fill="#555">blue: dataplane, grey: Linux kernel, orange: DPDK testpmd (net_af_packet). 2-core machine; generator, router and sink share it.</text>`);
-  out.push('</svg>');
-  writeFileSync(path, out.join('\n') + '\n');
 }
