@@ -68,6 +68,7 @@ try {
     busyTime: new Float64Array(init.busyTime),
     wait: (ms) => waiter.wait(ms),
     busyPoll: init.busyPoll,
+    spinMaxUs: init.spinMaxUs,
     tracer,
     updates: {
       pending: () => receiver.pending(),
