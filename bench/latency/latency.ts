@@ -1,5 +1,6 @@
 // Light-load ping RTT and iperf3 TCP through the lab router, for the kernel
-// and the dataplane (TAP and AF_PACKET ports, sleeping or busy polling), in
+// and the dataplane (TAP and AF_PACKET ports: sleeping with the spin window,
+// busy polling, or SCHED_FIFO workers with --realtime), in
 // one run with the subjects interleaved round by round, so that the ratios
 // compare figures taken under the same load of the shared machine. Root only.
 //
@@ -7,7 +8,8 @@
 //
 // RTT: `ping -i 0.01 -c N` client -> server (per-reply times), p50/p99 per
 // subject over all rounds. The router's CPU seconds over the ping run (its
-// /proc/PID/stat) tell what the spin window costs at that load. TCP: iperf3,
+// /proc/PID/stat) tell what the spin window costs at that load, and over 3 s
+// idle after it what it costs with no traffic. TCP: iperf3,
 // one stream, with offloads on (super-packets through the dataplane).
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -21,6 +23,7 @@ interface Subject {
   ports: LabPorts;
   busyPoll?: boolean;
   offload?: boolean;
+  realtime?: number;
 }
 
 const PING_SUBJECTS: Subject[] = [
@@ -29,13 +32,19 @@ const PING_SUBJECTS: Subject[] = [
   { label: 'dp tap busy', engine: 'dataplane', ports: 'tap', busyPoll: true },
   { label: 'dp afpacket', engine: 'dataplane', ports: 'afpacket' },
   { label: 'dp afpacket busy', engine: 'dataplane', ports: 'afpacket', busyPoll: true },
+  { label: 'dp tap realtime', engine: 'dataplane', ports: 'tap', realtime: 10 },
+  { label: 'dp afpacket realtime', engine: 'dataplane', ports: 'afpacket', realtime: 10 },
 ];
 
 const TCP_SUBJECTS: Subject[] = [
   { label: 'kernel', engine: 'kernel', ports: 'afpacket' },
   { label: 'dp tap offload', engine: 'dataplane', ports: 'tap', offload: true },
   { label: 'dp afpacket offload', engine: 'dataplane', ports: 'afpacket', offload: true },
+  { label: 'dp tap offload realtime', engine: 'dataplane', ports: 'tap', offload: true, realtime: 10 },
+  { label: 'dp afpacket offload realtime', engine: 'dataplane', ports: 'afpacket', offload: true, realtime: 10 },
 ];
+
+const IDLE_SECONDS = 3;
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -75,7 +84,7 @@ async function iperf(clientNs: string, serverNs: string, addr: string, seconds: 
 }
 
 async function withLab<T>(s: Subject, prefix: string, fn: (client: string, server: string, pid: number) => Promise<T>): Promise<T> {
-  const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: 1, busyPoll: s.busyPoll, offload: s.offload, readyTimeoutMs: 15_000 });
+  const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: 1, busyPoll: s.busyPoll, offload: s.offload, realtime: s.realtime, readyTimeoutMs: 15_000 });
   try {
     nsTry(lab.names.client, 'ping', ['-n', '-c2', '-i0.2', '-W1', LAB.server.addr]);
     return await fn(lab.names.client, lab.names.server, lab.pid);
@@ -94,13 +103,21 @@ async function main(): Promise<void> {
   const rtts = new Map<string, number[]>();
   const cpu = new Map<string, number>();
   const tcp = new Map<string, number[]>();
+  const idle = new Map<string, number>();
   for (let round = 0; round < rounds; round++) {
     if (only !== 'tcp') {
       for (const s of PING_SUBJECTS) {
         await withLab(s, prefix, async (client, _server, pid) => {
           const c0 = pid > 0 ? cpuSeconds(pid) : 0;
           const t = pings(client, LAB.server.addr, count);
-          if (pid > 0) cpu.set(s.label, (cpu.get(s.label) ?? 0) + cpuSeconds(pid) - c0);
+          if (pid > 0) {
+            cpu.set(s.label, (cpu.get(s.label) ?? 0) + cpuSeconds(pid) - c0);
+            // And idle: the spin window must not cost CPU when nothing comes.
+            await sleep(500);
+            const i0 = cpuSeconds(pid);
+            await sleep(IDLE_SECONDS * 1000);
+            idle.set(s.label, (idle.get(s.label) ?? 0) + cpuSeconds(pid) - i0);
+          }
           rtts.set(s.label, [...(rtts.get(s.label) ?? []), ...t]);
           const sorted = [...t].sort((a, b) => a - b);
           console.log(`round ${round} ${s.label}: ${t.length} replies, p50 ${quantile(sorted, 0.5).toFixed(0)} us, p99 ${quantile(sorted, 0.99).toFixed(0)} us`);
@@ -119,7 +136,7 @@ async function main(): Promise<void> {
   }
   const kernel = rtts.get('kernel');
   const kSorted = kernel === undefined ? undefined : [...kernel].sort((a, b) => a - b);
-  if (rtts.size > 0) console.log('\nping RTT (all rounds)       p50 us   p99 us   p50/kernel  p99/kernel  router CPU %');
+  if (rtts.size > 0) console.log('\nping RTT (all rounds)       p50 us   p99 us   p50/kernel  p99/kernel  router CPU %  idle CPU %');
   for (const [label, t] of rtts) {
     const sorted = [...t].sort((a, b) => a - b);
     const p50 = quantile(sorted, 0.5);
@@ -128,7 +145,9 @@ async function main(): Promise<void> {
     const r99 = kSorted === undefined ? NaN : p99 / quantile(kSorted, 0.99);
     const c = cpu.get(label);
     const cpuPct = c === undefined ? '-' : ((100 * c) / ((rounds * count * 10) / 1000)).toFixed(1);
-    console.log(`${label.padEnd(26)} ${p50.toFixed(0).padStart(7)} ${p99.toFixed(0).padStart(8)} ${r50.toFixed(2).padStart(11)} ${r99.toFixed(2).padStart(11)}  ${cpuPct.padStart(12)}`);
+    const i = idle.get(label);
+    const idlePct = i === undefined ? '-' : ((100 * i) / (rounds * IDLE_SECONDS)).toFixed(1);
+    console.log(`${label.padEnd(26)} ${p50.toFixed(0).padStart(7)} ${p99.toFixed(0).padStart(8)} ${r50.toFixed(2).padStart(11)} ${r99.toFixed(2).padStart(11)}  ${cpuPct.padStart(12)} ${idlePct.padStart(11)}`);
   }
   const kTcp = tcp.get('kernel');
   const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;

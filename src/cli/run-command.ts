@@ -34,6 +34,8 @@ export interface RunOptions {
   busyPoll: boolean;
   /** --spin-us: the workers' adaptive spin window bound (undefined: the default). */
   spinMaxUs?: number;
+  /** --realtime: SCHED_FIFO priority of the workers (undefined: normal scheduling). */
+  realtimePriority?: number;
   trace?: TraceRequest;
 }
 
@@ -61,6 +63,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       workers,
       busyPoll: opts.busyPoll,
       spinMaxUs: opts.spinMaxUs,
+      realtimePriority: opts.realtimePriority,
       trace: opts.trace && { filter: opts.trace.filter, count: opts.trace.count },
       onEvent: (e) => {
         if (e.type === 'trace') {

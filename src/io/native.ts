@@ -206,6 +206,8 @@ export interface NativeIo {
 
   /** flock(fd, LOCK_EX | LOCK_NB): true when locked, false when another open file holds the lock. Closing the fd releases it. */
   fdTryLock(fd: number): boolean;
+  /** SCHED_FIFO at priority 1..99 for the calling thread (0: back to normal); needs CAP_SYS_NICE. */
+  threadSetRealtime(priority: number): void;
 }
 
 /** The fields native errors carry besides the message. */
