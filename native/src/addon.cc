@@ -235,6 +235,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitPacket(env, exports);
   dpio::InitNetif(env, exports);
   dpio::InitFlock(env, exports);
+  dpio::InitSched(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).

@@ -105,5 +105,6 @@ void InitTap(Napi::Env env, Napi::Object exports);
 void InitPacket(Napi::Env env, Napi::Object exports);
 void InitNetif(Napi::Env env, Napi::Object exports);
 void InitFlock(Napi::Env env, Napi::Object exports);
+void InitSched(Napi::Env env, Napi::Object exports);  // sched.cc (latency)
 
 }  // namespace dpio

@@ -1,12 +1,15 @@
-// The AF_PACKET bursts: frames from the TPACKET_V3 ring into arena slots
+// The AF_PACKET bursts: frames from the RX ring (TPACKET_V2 or V3) into arena slots
 // (rx), and arena slots out with sendmmsg (tx), one JS -> native crossing
 // per burst.
 //
-// rx: the kernel fills a block with variable-sized frames and hands it to us
-// (TP_STATUS_USER) when it is full or retireTimeoutMs after its first frame;
-// we copy the frames into slots and give the block back. A cursor (block,
-// frame) survives between bursts, so a burst may end half-way through a
-// block. On an offload ring (PACKET_VNET_HDR) the kernel wrote a
+// rx, TPACKET_V2: the kernel hands us each fixed-size frame slot
+// (TP_STATUS_USER) as soon as it wrote it; we copy the frame into an arena
+// slot and give the ring slot back, in ring order.
+// rx, TPACKET_V3: the kernel fills a block with variable-sized frames and
+// hands it to us (TP_STATUS_USER) when it is full or retireTimeoutMs after its
+// first frame; we copy the frames into slots and give the block back. A
+// cursor (block, frame) survives between bursts, so a burst may end half-way
+// through a block. On an offload ring (PACKET_VNET_HDR) the kernel wrote a
 // virtio_net_hdr before each frame (tpacket_rcv, at tp_mac - 10):
 // rx-offload.h turns it into the slot's offload words.
 //
@@ -40,12 +43,28 @@ uint64_t NowMs() {
   return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
 }
 
+// What CopyFrame needs of a V2 or V3 frame header.
+struct FrameInfo {
+  uint32_t status, len, snap;
+  uint16_t tci, tpid;
+  uint32_t sec, nsec;
+};
+
+FrameInfo InfoOf(const tpacket3_hdr* h) {
+  return {h->tp_status, h->tp_len, h->tp_snaplen, static_cast<uint16_t>(h->hv1.tp_vlan_tci), static_cast<uint16_t>(h->hv1.tp_vlan_tpid),
+          h->tp_sec, h->tp_nsec};
+}
+
+FrameInfo InfoOf(const tpacket2_hdr* h) {
+  return {h->tp_status, h->tp_len, h->tp_snaplen, h->tp_vlan_tci, h->tp_vlan_tpid, h->tp_sec, h->tp_nsec};
+}
+
 // Copies one ring frame into arena[dst...]; returns its length (VLAN tag
 // restored), or 0 when it does not fit.
-uint32_t CopyFrame(const tpacket3_hdr* h, const uint8_t* data, uint8_t* dst, uint32_t maxFrame) {
-  uint32_t snap = h->tp_snaplen;
-  if (snap < h->tp_len) return 0;  // cut short by the ring's block size
-  bool vlan = (h->tp_status & TP_STATUS_VLAN_VALID) != 0 && snap >= 12;
+uint32_t CopyFrame(const FrameInfo& h, const uint8_t* data, uint8_t* dst, uint32_t maxFrame) {
+  uint32_t snap = h.snap;
+  if (snap < h.len) return 0;  // cut short by the ring's block or frame size
+  bool vlan = (h.status & TP_STATUS_VLAN_VALID) != 0 && snap >= 12;
   uint32_t len = snap + (vlan ? 4 : 0);
   if (len > maxFrame) return 0;
   if (!vlan) {
@@ -53,8 +72,8 @@ uint32_t CopyFrame(const tpacket3_hdr* h, const uint8_t* data, uint8_t* dst, uin
     return len;
   }
   // The driver took the 802.1Q tag out of the frame (tp_vlan_tci): put it back.
-  uint16_t tpid = (h->tp_status & TP_STATUS_VLAN_TPID_VALID) != 0 ? h->hv1.tp_vlan_tpid : ETH_P_8021Q;
-  uint16_t tci = h->hv1.tp_vlan_tci;
+  uint16_t tpid = (h.status & TP_STATUS_VLAN_TPID_VALID) != 0 ? h.tpid : ETH_P_8021Q;
+  uint16_t tci = h.tci;
   std::memcpy(dst, data, 12);
   dst[12] = static_cast<uint8_t>(tpid >> 8);
   dst[13] = static_cast<uint8_t>(tpid);
@@ -62,6 +81,48 @@ uint32_t CopyFrame(const tpacket3_hdr* h, const uint8_t* data, uint8_t* dst, uin
   dst[15] = static_cast<uint8_t>(tci);
   std::memcpy(dst + 16, data + 12, snap - 12);
   return len;
+}
+
+// Where a burst's frames go.
+struct RxDest {
+  Span<uint8_t> arena;
+  Span<uint32_t> offsets, lengths;
+  uint32_t maxFrame, first;
+  Span<double> counters, tsSec;
+  Span<uint32_t> tsNsec;
+  Span<uint16_t> meta;
+  bool stamp, offload;
+};
+
+// Copies one received frame (MAC header at `mac`) into arena slot `slot`,
+// with its offload words and timestamp; false when it is dropped (counted).
+bool TakeFrame(Napi::Env env, const RxDest& d, const FrameInfo& h, const uint8_t* mac, uint32_t slot) {
+  uint32_t off = d.offsets.data[slot];
+  if (off > d.arena.length - d.maxFrame) {
+    ThrowRange(env, "packetRxBurst: slot " + std::to_string(slot) + " lies outside the arena");
+  }
+  uint32_t len = CopyFrame(h, mac, d.arena.data + off, d.maxFrame);
+  if (len == 0) {
+    Count(d.counters, kRxOversize);
+    return false;
+  }
+  if (d.offload) {
+    RxOffload what = TakeRxOffload(d.arena.data + off, len, vnet::Read(mac - vnet::kHdrLen), len - h.snap,
+                                   d.meta.data + size_t(slot) * vnet::kMetaWords);
+    if (what == RxOffload::kUnsupported) {
+      Count(d.counters, kRxOffloadUnsupported);
+      return false;
+    }
+    if (what == RxOffload::kChecksumFixed) Count(d.counters, kRxChecksumFixed);
+  } else if ((h.status & TP_STATUS_CSUMNOTREADY) != 0 && CompleteL4Checksum(d.arena.data + off, len)) {
+    Count(d.counters, kRxChecksumFixed);
+  }
+  d.lengths.data[slot] = len;
+  if (d.stamp) {
+    d.tsSec.data[slot] = h.sec;
+    d.tsNsec.data[slot] = h.nsec;
+  }
+  return true;
 }
 
 }  // namespace
@@ -96,8 +157,19 @@ Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
   if (maxFrame > arena.length) ThrowRange(env, "packetRxBurst: maxFrame exceeds the arena");
   if (r.gone) ThrowGone(env, r, ENODEV, "packetRxBurst", "packetRxBurst");
 
+  RxDest d{arena, offsets, lengths, maxFrame, first, counters, tsSec, tsNsec, meta, stamp, r.offload};
   uint32_t n = 0;
-  while (n < count) {
+  if (r.version == 2) {
+    while (n < count) {
+      tpacket2_hdr* h = r.Frame(r.frame);
+      if ((__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
+      auto* sll = reinterpret_cast<sockaddr_ll*>(reinterpret_cast<uint8_t*>(h) + TPACKET_ALIGN(sizeof(tpacket2_hdr)));
+      if (sll->sll_pkttype != PACKET_OUTGOING && TakeFrame(env, d, InfoOf(h), reinterpret_cast<const uint8_t*>(h) + h->tp_mac, first + n)) n++;
+      __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+      r.frame = r.frame + 1 == r.frameCount ? 0 : r.frame + 1;
+    }
+  }
+  while (r.version == 3 && n < count) {
     tpacket_block_desc* bd = r.Block(r.block);
     if (!r.blockOpen) {
       if ((__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) == 0) break;
@@ -106,42 +178,11 @@ Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
       r.nextFrame = reinterpret_cast<uint8_t*>(bd) + bd->hdr.bh1.offset_to_first_pkt;
     }
     if (r.framesLeft > 0) {
-      uint32_t slot = first + n;
-      uint32_t off = offsets.data[slot];
-      if (off > arena.length - maxFrame) {
-        ThrowRange(env, "packetRxBurst: slot " + std::to_string(slot) + " lies outside the arena");
-      }
       auto* h = reinterpret_cast<tpacket3_hdr*>(r.nextFrame);
       auto* sll = reinterpret_cast<sockaddr_ll*>(r.nextFrame + TPACKET_ALIGN(sizeof(tpacket3_hdr)));
       r.nextFrame += h->tp_next_offset;
       r.framesLeft--;
-      if (sll->sll_pkttype != PACKET_OUTGOING) {
-        const uint8_t* mac = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
-        uint32_t len = CopyFrame(h, mac, arena.data + off, maxFrame);
-        bool keep = len != 0;
-        if (!keep) {
-          Count(counters, kRxOversize);
-        } else if (r.offload) {
-          RxOffload what = TakeRxOffload(arena.data + off, len, vnet::Read(mac - vnet::kHdrLen), len - h->tp_snaplen,
-                                         meta.data + size_t(slot) * vnet::kMetaWords);
-          if (what == RxOffload::kUnsupported) {
-            Count(counters, kRxOffloadUnsupported);
-            keep = false;
-          } else if (what == RxOffload::kChecksumFixed) {
-            Count(counters, kRxChecksumFixed);
-          }
-        } else if ((h->tp_status & TP_STATUS_CSUMNOTREADY) != 0 && CompleteL4Checksum(arena.data + off, len)) {
-          Count(counters, kRxChecksumFixed);
-        }
-        if (keep) {
-          lengths.data[slot] = len;
-          if (stamp) {
-            tsSec.data[slot] = h->tp_sec;
-            tsNsec.data[slot] = h->tp_nsec;
-          }
-          n++;
-        }
-      }
+      if (sll->sll_pkttype != PACKET_OUTGOING && TakeFrame(env, d, InfoOf(h), reinterpret_cast<const uint8_t*>(h) + h->tp_mac, first + n)) n++;
     }
     if (r.framesLeft == 0) {
       // Block done: give it back and move on.

@@ -1,6 +1,12 @@
-// One AF_PACKET socket with its TPACKET_V3 RX ring (packet.cc opens and
-// closes it, packet-burst.cc moves frames through it), and the helpers both
-// sides use. A ring belongs to the JS thread that opened it (AddonState).
+// One AF_PACKET socket with its RX ring (packet.cc opens and closes it,
+// packet-burst.cc moves frames through it), and the helpers both sides use.
+// A ring belongs to the JS thread that opened it (AddonState).
+//
+// Two ring layouts: TPACKET_V3 (variable-sized frames packed in blocks; the
+// kernel hands a block over when it is full or retireTimeoutMs after its
+// first frame, so a lone frame waits up to that timeout) and TPACKET_V2
+// (fixed-size frame slots, each handed over, and the socket woken, as soon
+// as it is written: no retire delay, the default for latency).
 #pragma once
 
 #include <linux/if_packet.h>
@@ -23,7 +29,13 @@ struct PacketRing {
   size_t mapLen = 0;
   uint32_t blockSize = 0;
   uint32_t blockCount = 0;
-  // Cursor: the block we are in; frames left in it and the next one (when open).
+  int version = 3;  // TPACKET_V2 or TPACKET_V3 (as 2 or 3)
+  // V2: fixed frame slots, framesPerBlock in each block; `frame` is the next slot to read.
+  uint32_t frameSize = 0;
+  uint32_t framesPerBlock = 0;
+  uint32_t frameCount = 0;
+  uint32_t frame = 0;
+  // V3 cursor: the block we are in; frames left in it and the next one (when open).
   uint32_t block = 0;
   bool blockOpen = false;
   uint32_t framesLeft = 0;
@@ -45,6 +57,11 @@ struct PacketRing {
 
   tpacket_block_desc* Block(uint32_t b) const {
     return reinterpret_cast<tpacket_block_desc*>(map + size_t(b) * blockSize);
+  }
+
+  // V2 frame slot i (frames never straddle blocks).
+  tpacket2_hdr* Frame(uint32_t i) const {
+    return reinterpret_cast<tpacket2_hdr*>(map + size_t(i / framesPerBlock) * blockSize + size_t(i % framesPerBlock) * frameSize);
   }
 };
 

@@ -1,10 +1,16 @@
 // AF_PACKET sockets on an existing interface (veth, or any Ethernet device):
-// a TPACKET_V3 RX ring, batched TX with sendmmsg, and fanout so that several
-// workers share one interface with every flow kept on one worker.
+// an RX ring, batched TX with sendmmsg, and fanout so that several workers
+// share one interface with every flow kept on one worker.
 //
-// This file opens and closes them; the RX ring is `blockCount` blocks of
-// `blockSize` bytes mapped from the kernel, walked by the bursts in
-// packet-burst.cc.
+// This file opens and closes them; the bursts in packet-burst.cc walk the
+// ring. `ringVersion` 2 (the default) is TPACKET_V2: `frameCount` fixed
+// slots of `frameSize` bytes (sized from the interface's MTU, or for a 64 KiB
+// super-frame with offload), each handed to us and the socket woken as soon
+// as the kernel wrote it. `ringVersion` 3 is TPACKET_V3: `blockCount` blocks
+// of `blockSize` bytes packed with variable-sized frames; the kernel hands a
+// block over only when it is full or `retireTimeoutMs` (1 ms at least) after
+// its first frame, which holds a lone ping for that long: denser for bulk
+// small frames, but not for latency.
 //
 // With `offload` (PACKET_VNET_HDR) the socket takes the interface's offloads
 // as they come instead of needing them off: the kernel writes a
@@ -19,6 +25,7 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,6 +84,14 @@ bool PollKernelStats(PacketRing& r, Span<double> counters) {
 
 namespace {
 
+// V2: bytes of a frame slot before the MAC header (tpacket2_hdr, the
+// sockaddr_ll, the virtio_net_hdr with offload, alignment), rounded up.
+constexpr int64_t kV2FrameOverhead = 128;
+// The largest frame an offload socket is handed: a 64 KiB IPv4 super-frame, its Ethernet header and a VLAN tag.
+constexpr int64_t kOffloadMaxFrame = 65535 + 14 + 4;
+
+int64_t RoundUp(int64_t v, int64_t to) { return (v + to - 1) / to * to; }
+
 // With offload a block must hold a 64 KiB super-frame and its ring headers.
 constexpr int64_t kOffloadMinBlock = 1 << 17;
 
@@ -87,8 +102,9 @@ void SetOpt(Napi::Env env, PacketRing& r, int level, int opt, const void* val, s
   }
 }
 
-// packetOpen(ifname, { fanoutGroup?, fanoutMode?: 'hash', blockSize?, blockCount?, retireTimeoutMs?,
-//                      ignoreOutgoing?, offload? }) -> handle
+// packetOpen(ifname, { fanoutGroup?, fanoutMode?: 'hash', ringVersion?: 2 | 3, frameSize?, frameCount?,
+//                      blockSize?, blockCount?, retireTimeoutMs?, ignoreOutgoing?, offload? }) -> handle
+// frameSize/frameCount are V2's, blockSize/blockCount/retireTimeoutMs V3's.
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto ring = std::make_unique<PacketRing>();
@@ -102,6 +118,15 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
     ThrowRange(env, "fanoutMode must be 'hash' (one flow stays on one socket)");
   }
   r.offload = OptBool(opts, "offload", false);
+  int64_t ringVersion = OptInt(opts, "ringVersion", 2);
+  if (ringVersion != 2 && ringVersion != 3) ThrowRange(env, "ringVersion must be 2 (TPACKET_V2) or 3 (TPACKET_V3)");
+  r.version = static_cast<int>(ringVersion);
+  int64_t frameSizeOpt = OptInt(opts, "frameSize", 0);
+  int64_t frameCount = OptInt(opts, "frameCount", r.offload ? 128 : 2048);
+  if (frameCount < 2 || frameCount > 65536) ThrowRange(env, "frameCount must be 2..65536");
+  if (frameSizeOpt != 0 && (frameSizeOpt < 256 || frameSizeOpt > (1 << 20) || (frameSizeOpt & 15) != 0)) {
+    ThrowRange(env, "frameSize must be a multiple of 16 from 256 to 1 MiB");
+  }
   int64_t blockSize = OptInt(opts, "blockSize", r.offload ? 1 << 18 : 1 << 16);
   int64_t blockCount = OptInt(opts, "blockCount", r.offload ? 32 : 64);
   int64_t retireMs = OptInt(opts, "retireTimeoutMs", 1);
@@ -138,7 +163,7 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   struct sock_fprog dropProg = {1, dropAll};
   if (fanout) SetOpt(env, r, SOL_SOCKET, SO_ATTACH_FILTER, &dropProg, sizeof dropProg, "setsockopt(SO_ATTACH_FILTER)");
 
-  int version = TPACKET_V3;
+  int version = r.version == 2 ? TPACKET_V2 : TPACKET_V3;
   SetOpt(env, r, SOL_PACKET, PACKET_VERSION, &version, sizeof version, "setsockopt(PACKET_VERSION)");
   if (r.offload) {
     // Before the ring: the kernel refuses it (EBUSY) once a ring is mapped.
@@ -148,12 +173,45 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
 
   struct tpacket_req3 req;
   std::memset(&req, 0, sizeof req);
-  req.tp_block_size = static_cast<unsigned>(blockSize);
-  req.tp_block_nr = static_cast<unsigned>(blockCount);
-  req.tp_frame_size = 2048;  // V3 frames are variable-sized; the kernel only checks this divides the block
-  req.tp_frame_nr = (req.tp_block_size / req.tp_frame_size) * req.tp_block_nr;
-  req.tp_retire_blk_tov = static_cast<unsigned>(retireMs);
-  SetOpt(env, r, SOL_PACKET, PACKET_RX_RING, &req, sizeof req, "setsockopt(PACKET_RX_RING)");
+  if (r.version == 2) {
+    // A slot holds the largest frame the interface can hand us: its MTU
+    // (read now; a frame beyond it later is cut short and counted as
+    // oversize), or a super-frame with offload.
+    int64_t frameSize = frameSizeOpt;
+    if (frameSize == 0) {
+      int64_t maxFrame = kOffloadMaxFrame;
+      if (!r.offload) {
+        struct ifreq ifr;
+        std::memset(&ifr, 0, sizeof ifr);
+        std::memcpy(ifr.ifr_name, r.ifname.data(), r.ifname.size());
+        int mtu = ioctl(r.fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 1500;
+        maxFrame = int64_t(mtu) + 14 + 4;
+      }
+      frameSize = 2048;
+      while (frameSize < kV2FrameOverhead + maxFrame && frameSize < (1 << 16)) frameSize <<= 1;
+      if (frameSize < kV2FrameOverhead + maxFrame) frameSize = RoundUp(kV2FrameOverhead + maxFrame, page);
+    }
+    // Blocks of at least 64 KiB (fewer, larger allocations), whole frames each.
+    int64_t block = frameSize >= (1 << 16) ? RoundUp(frameSize, page) : (1 << 16) / frameSize * frameSize;
+    block = RoundUp(block, page);
+    int64_t perBlock = block / frameSize;
+    int64_t blocks = (frameCount + perBlock - 1) / perBlock;
+    req.tp_block_size = static_cast<unsigned>(block);
+    req.tp_block_nr = static_cast<unsigned>(blocks);
+    req.tp_frame_size = static_cast<unsigned>(frameSize);
+    req.tp_frame_nr = static_cast<unsigned>(perBlock * blocks);
+    SetOpt(env, r, SOL_PACKET, PACKET_RX_RING, &req, sizeof(tpacket_req), "setsockopt(PACKET_RX_RING)");
+    r.frameSize = req.tp_frame_size;
+    r.framesPerBlock = static_cast<uint32_t>(perBlock);
+    r.frameCount = req.tp_frame_nr;
+  } else {
+    req.tp_block_size = static_cast<unsigned>(blockSize);
+    req.tp_block_nr = static_cast<unsigned>(blockCount);
+    req.tp_frame_size = 2048;  // V3 frames are variable-sized; the kernel only checks this divides the block
+    req.tp_frame_nr = (req.tp_block_size / req.tp_frame_size) * req.tp_block_nr;
+    req.tp_retire_blk_tov = static_cast<unsigned>(retireMs);
+    SetOpt(env, r, SOL_PACKET, PACKET_RX_RING, &req, sizeof req, "setsockopt(PACKET_RX_RING)");
+  }
   r.blockSize = req.tp_block_size;
   r.blockCount = req.tp_block_nr;
   r.mapLen = size_t(r.blockSize) * r.blockCount;

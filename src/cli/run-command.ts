@@ -32,6 +32,10 @@ export interface RunOptions {
   json: boolean;
   statusInterval: number;
   busyPoll: boolean;
+  /** --spin-us: the workers' adaptive spin window bound (undefined: the default). */
+  spinMaxUs?: number;
+  /** --realtime: SCHED_FIFO priority of the workers (undefined: normal scheduling). */
+  realtimePriority?: number;
   trace?: TraceRequest;
 }
 
@@ -58,6 +62,8 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     dp = await Dataplane.start(config, {
       workers,
       busyPoll: opts.busyPoll,
+      spinMaxUs: opts.spinMaxUs,
+      realtimePriority: opts.realtimePriority,
       trace: opts.trace && { filter: opts.trace.filter, count: opts.trace.count },
       onEvent: (e) => {
         if (e.type === 'trace') {

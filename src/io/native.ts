@@ -102,10 +102,21 @@ export interface PacketOpenOptions {
   /** Join this PACKET_FANOUT group (0..65535, per network namespace): each flow goes to one socket. */
   fanoutGroup?: number;
   fanoutMode?: 'hash';
-  /** RX ring: blockCount blocks of blockSize bytes (defaults 64 KiB x 64 = 4 MiB). */
+  /**
+   * RX ring layout (default 2). TPACKET_V2: fixed frame slots, each handed
+   * over and the socket woken as soon as the kernel wrote it. TPACKET_V3:
+   * blocks packed with frames, handed over when full or retireTimeoutMs
+   * after their first frame, so a lone frame (a ping) waits that long.
+   */
+  ringVersion?: 2 | 3;
+  /** V2: bytes per frame slot (default: the interface's MTU + headers, rounded up to a power of two, at least 2048; 68 KiB with offload). */
+  frameSize?: number;
+  /** V2: frame slots in the ring (default 2048; 128 with offload). */
+  frameCount?: number;
+  /** V3 RX ring: blockCount blocks of blockSize bytes (defaults 64 KiB x 64 = 4 MiB). */
   blockSize?: number;
   blockCount?: number;
-  /** A block is handed over at the latest this long after its first frame (default 1 ms). */
+  /** V3: a block is handed over at the latest this long after its first frame (default 1 ms, the least). */
   retireTimeoutMs?: number;
   /** Skip frames this host sends on the interface, our own included (default true). */
   ignoreOutgoing?: boolean;
@@ -163,7 +174,7 @@ export interface NativeIo {
   packetOpen(ifname: string, opts?: PacketOpenOptions): PacketHandle;
   packetFd(handle: PacketHandle): number;
   /**
-   * Like rxBurst, from the TPACKET_V3 ring; also writes kernel timestamps
+   * Like rxBurst, from the RX ring (TPACKET_V2 or V3); also writes kernel timestamps
    * when tsSec/tsNsec are given. A ring opened with offload needs `meta`
    * (rxBurst's layout): a TCP/IPv4 super-frame or partial checksum is
    * described there; a frame it cannot describe is dropped and counted
@@ -195,6 +206,8 @@ export interface NativeIo {
 
   /** flock(fd, LOCK_EX | LOCK_NB): true when locked, false when another open file holds the lock. Closing the fd releases it. */
   fdTryLock(fd: number): boolean;
+  /** SCHED_FIFO at priority 1..99 for the calling thread (0: back to normal); needs CAP_SYS_NICE. */
+  threadSetRealtime(priority: number): void;
 }
 
 /** The fields native errors carry besides the message. */

@@ -35,6 +35,8 @@ export interface LabState {
   wanMtu?: number;
   /** The dataplane's workers poll without sleeping. */
   busyPoll?: boolean;
+  /** The dataplane's workers run SCHED_FIFO at this priority (`run --realtime N`). */
+  realtime?: number;
   /** The dataplane traces packets to this file. */
   trace?: LabOptions['trace'];
   /** NAT mode: the filtering and conntrack capacity configured, and what the engine could not do as asked. */
@@ -136,6 +138,7 @@ function startDataplane(s: LabState): number {
   try {
     const args = [cliPath(), 'run', '--config', s.configPath, '--workers', String(s.workers)];
     if (s.busyPoll === true) args.push('--busy-poll');
+    if (s.realtime !== undefined) args.push('--realtime', String(s.realtime));
     if (s.trace !== undefined) {
       args.push('--trace', s.trace.file);
       if (s.trace.filter !== undefined) args.push('--trace-filter', s.trace.filter);
@@ -200,6 +203,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     workers: o.workers,
     wanMtu: o.wanMtu,
     busyPoll: o.busyPoll,
+    realtime: o.realtime,
     trace: o.trace,
     nat: o.nat === undefined ? undefined : { filtering: natFiltering(o.nat), capacity: natCapacity(o.nat), notes: [] },
     names: labNames(o.prefix),

@@ -37,6 +37,8 @@ export interface LabOptions {
   offload?: boolean;
   /** The dataplane's workers poll without sleeping (`run --busy-poll`). */
   busyPoll?: boolean;
+  /** The dataplane's workers run SCHED_FIFO at this priority (`run --realtime N`). */
+  realtime?: number;
   /** The dataplane traces packets (`run --trace FILE [--trace-filter EXPR] [--trace-count N]`). */
   trace?: { file: string; filter?: string; count?: number };
   /**

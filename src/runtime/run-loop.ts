@@ -6,8 +6,11 @@
 // benchmark (a repeating input, a discarding output). So what is tested and
 // benchmarked is what runs live.
 //
-// Live, when no input has frames the worker sleeps in poll() for at most
-// `idleWaitMs`, and it checks the stop flag between batches. A port whose
+// Live, when no input has frames the worker first keeps polling for a short
+// adaptive spin window after the last frame (spin-window.ts: a reply or the
+// next frame of a burst is then picked up without the 100-300 us wake-up of
+// poll()), then sleeps in poll() for at most `idleWaitMs`; it checks the stop
+// flag between batches. A port whose
 // interface disappears is marked down and counted; the loop keeps serving
 // the others.
 import { IoCounter, isPortGone } from '../io/native.js';
@@ -16,6 +19,7 @@ import { Fate, type Batch } from '../pipeline/batch.js';
 import type { Router } from '../pipeline/router.js';
 import type { LoopTracer } from '../trace/loop-tracer.js';
 import { Control, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
+import { DEFAULT_SPIN_MAX_US, SpinWindow } from './spin-window.js';
 
 export interface WaitFn {
   /** Sleeps for at most `ms` or until a port has frames. */
@@ -40,6 +44,12 @@ export interface LoopOptions {
    * per worker; removes the wake-up latency of poll() (100-200 us on a VM).
    */
   busyPoll?: boolean;
+  /**
+   * Longest adaptive spin after the last frame before sleeping, in
+   * microseconds (spin-window.ts; default DEFAULT_SPIN_MAX_US, 0: sleep at
+   * once). Spinning starts only after a frame, so an idle worker still sleeps.
+   */
+  spinMaxUs?: number;
   /** Called once when a port's interface is gone (for a log line). */
   onPortGone?: (port: number, error: unknown) => void;
   tracer?: LoopTracer;
@@ -65,6 +75,8 @@ export class RunLoop {
   private readonly inputUp: boolean[];
   private readonly flushers: TxSink[];
   private tracer: LoopTracer | undefined;
+  /** run()'s spin window (for tests and stats). */
+  spin: SpinWindow | undefined;
 
   constructor(private readonly o: LoopOptions) {
     this.tracer = o.tracer;
@@ -189,14 +201,22 @@ export class RunLoop {
     const busy = this.o.busyPoll === true;
     const busyTime = this.o.busyTime;
     const updates = this.o.updates;
+    const spin = new SpinWindow(this.o.spinMaxUs ?? DEFAULT_SPIN_MAX_US);
+    this.spin = spin;
     while (Atomics.load(control, Control.STOP) === 0) {
       if (updates !== undefined && updates.pending()) updates.apply();
-      const start = busyTime === undefined ? 0 : performance.now();
+      const start = performance.now();
       const n = this.step();
-      if (n > 0 && busyTime !== undefined) busyTime[0] += (performance.now() - start) / 1000;
+      const now = performance.now();
+      if (n > 0 && busyTime !== undefined) busyTime[0] += (now - start) / 1000;
       Atomics.add(control, Control.BATCHES, 1);
-      // Sleep only when idle; ARP timers still run at least every `idle` ms.
-      if (n === 0 && !busy) wait(idle);
+      if (busy) continue;
+      // Sleep only when idle, past the spin window; ARP timers still run at least every `idle` ms.
+      if (n > 0) spin.received(now);
+      else if (!spin.keepSpinning(now)) {
+        wait(idle);
+        spin.slept();
+      }
     }
   }
 }

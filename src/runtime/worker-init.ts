@@ -36,6 +36,10 @@ export interface WorkerInit {
   busyTime: SharedArrayBuffer;
   /** Poll without sleeping (a core per worker, lowest latency). */
   busyPoll: boolean;
+  /** Longest adaptive spin before sleeping, microseconds (RunLoop spinMaxUs; undefined: the default). */
+  spinMaxUs?: number;
+  /** SCHED_FIFO priority for the worker's thread (1..99; undefined: normal scheduling). */
+  realtimePriority?: number;
   /** The NeighborSync ring all workers share. */
   neighborSync: SharedArrayBuffer;
   /** The ICMP error rate limit all workers share (TokenBucket state). */

@@ -68,6 +68,7 @@ try {
     busyTime: new Float64Array(init.busyTime),
     wait: (ms) => waiter.wait(ms),
     busyPoll: init.busyPoll,
+    spinMaxUs: init.spinMaxUs,
     tracer,
     updates: {
       pending: () => receiver.pending(),
@@ -75,6 +76,8 @@ try {
     },
     onPortGone: (port, e) => post({ type: 'port-gone', index: init.index, port, message: e instanceof Error ? e.message : String(e) }),
   });
+  // Set up at normal priority; forward at SCHED_FIFO when asked (sched.cc says why).
+  if (init.realtimePriority !== undefined) loadNative().threadSetRealtime(init.realtimePriority);
   post({ type: 'ready', index: init.index });
   loop.run();
 } catch (e) {

@@ -106,8 +106,8 @@ describe('AfPacketPort on a veth', skipIf(skip), () => {
     expect(a.stats().drops + b.stats().drops).toBe(0);
   });
 
-  it('puts back the VLAN tag the kernel took out of the frame (802.1Q and 802.1ad), byte for byte', async () => {
-    const port = AfPacketPort.open(hostEnd);
+  it.each([2, 3] as const)('TPACKET_V%i: puts back the VLAN tag the kernel took out of the frame (802.1Q and 802.1ad), byte for byte', async (ringVersion) => {
+    const port = AfPacketPort.open(hostEnd, { ringVersion });
     open.push(port);
     // Tagged frames sent in the namespace by an AF_PACKET socket of its own;
     // the host end's receive path moves the tag into skb metadata.
@@ -124,6 +124,33 @@ describe('AfPacketPort on a veth', skipIf(skip), () => {
     }
     expect(got.map(formatHex)).toEqual(sent.map(formatHex));
     port.close();
+  });
+
+  it('hands a lone frame over at once with TPACKET_V2, where a V3 block waits for its retire timeout', async () => {
+    const v2 = AfPacketPort.open(hostEnd, { ringVersion: 2 });
+    const v3 = AfPacketPort.open(hostEnd, { ringVersion: 3, retireTimeoutMs: 1000 });
+    open.push(v2, v3);
+    const sent = [vlanFrame(0x8100, 5, 4)];
+    await sendRawFrom(ns, peer, sent);
+    const b2 = new Batch({ rxCapacity: 4 });
+    const b3 = new Batch({ rxCapacity: 4 });
+    // The V2 socket is woken by the frame itself (well before 500 ms) ...
+    const t0 = Date.now();
+    expect(new PortWaiter([v2]).wait(500)).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(400);
+    expect(v2.rx(b2)).toBe(1);
+    expect(formatHex(b2.bytes(0))).toBe(formatHex(sent[0]));
+    // ... while the same frame sits in the V3 socket's open block until the block retires (1 s after the frame).
+    expect(v3.rx(b3)).toBe(0);
+    expect(new PortWaiter([v3]).wait(2000)).toBe(1);
+    expect(v3.rx(b3)).toBe(1);
+    expect(formatHex(b3.bytes(0))).toBe(formatHex(sent[0]));
+    v2.close();
+    v3.close();
+  });
+
+  it('refuses a ring version other than 2 or 3', () => {
+    expect(() => AfPacketPort.open(hostEnd, { ringVersion: 1 as 2 })).toThrow(/ringVersion must be 2 \(TPACKET_V2\) or 3/);
   });
 
   it('refuses to join a fanout group bound to another interface, naming the group', () => {

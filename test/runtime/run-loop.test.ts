@@ -15,7 +15,7 @@ import { RunLoop } from '../../src/runtime/run-loop.js';
 import { udpFrame, HOST_MAC, ROUTER_MAC } from '../pipeline/build.js';
 import { BASE_CONFIG } from '../pipeline/harness.js';
 
-function setup(ports: (PacketPort | undefined)[], busyPoll = false) {
+function setup(ports: (PacketPort | undefined)[], busyPoll = false, spinMaxUs?: number, onWait?: () => void) {
   const config = parseConfig(BASE_CONFIG, 't', '.');
   const { fib, nexthops } = compileFib(config);
   const batch = new Batch();
@@ -24,7 +24,10 @@ function setup(ports: (PacketPort | undefined)[], busyPoll = false) {
   const control = new Int32Array(CONTROL_WORDS);
   let waits = 0;
   const inputs = ports.filter((p): p is PacketPort => p !== undefined);
-  const loop = new RunLoop({ router, batch, inputs, outputs: ports, portStats, control, wait: () => void waits++, busyPoll });
+  const loop = new RunLoop({ router, batch, inputs, outputs: ports, portStats, control, wait: () => {
+    waits++;
+    onWait?.();
+  }, busyPoll, spinMaxUs });
   return { loop, portStats, control, waits: () => waits };
 }
 
@@ -89,6 +92,38 @@ describe('RunLoop', () => {
     };
     loop.run();
     expect([calls, waits()]).toEqual([5, 0]);
+  });
+
+  it('after a frame, polls on for the spin window before it sleeps; with spinMaxUs 0 it sleeps at once', () => {
+    for (const [maxUs, minSpinMs] of [[100_000, 25], [0, 0]] as const) {
+      const lan = new MemoryPort('lan', { index: 0 });
+      const wan = new MemoryPort('wan', { index: 1 });
+      let calls = 0;
+      let callsAtWait = 0;
+      let waitedAt = 0;
+      const { loop, control, waits } = setup([lan, wan, undefined], false, maxUs, () => {
+        callsAtWait = calls;
+        waitedAt = performance.now();
+        Atomics.store(control, Control.STOP, 1);
+      });
+      lan.inject(frame(1));
+      const orig = loop.step.bind(loop);
+      loop.step = () => {
+        calls++;
+        return orig();
+      };
+      const t0 = performance.now();
+      loop.run();
+      expect(wan.sent.length).toBe(1);
+      expect(waits()).toBe(1);
+      if (maxUs === 0) expect(callsAtWait).toBe(2); // the frame's round, one empty round, sleep
+      else {
+        // The window starts at a quarter of the maximum: 25 ms of polling, however many rounds that is.
+        expect(waitedAt - t0).toBeGreaterThanOrEqual(minSpinMs);
+        expect(callsAtWait).toBeGreaterThan(2);
+        expect(loop.spin?.misses).toBe(1);
+      }
+    }
   });
 
   it('marks a port whose interface is gone as down and keeps serving the others', () => {
