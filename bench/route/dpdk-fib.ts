@@ -8,7 +8,8 @@
 // Node ArrayBuffer) and with a private runtime directory that is removed after.
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatIpv4, formatPrefix } from '../../src/route/prefix.js';
 
 export interface DpdkFibResult {
@@ -110,4 +111,42 @@ export function runDpdkTestFib(bin: string, files: { routes: string; ips: string
 
 export function dpdkCommandLine(bin: string, files: { routes: string; ips: string }): string {
   return `${bin} --no-huge --no-pci -l 0 -m 2048 --file-prefix=... --log-level=lib.eal:debug -- -f ${files.routes} -t ${files.ips} -c`;
+}
+
+/** What dpdk-lpm-rounds prints: ns per lookup by thread CPU time, per round. */
+export interface DpdkRoundsResult {
+  tscHz: number;
+  routes: number;
+  lookups: number;
+  rounds: number;
+  disagree: number;
+  lpm: { minNs: number; medianNs: number; minCycles: number; addNs: number };
+  fib: { minNs: number; medianNs: number; minCycles: number; addNs: number };
+}
+
+/** Compiles bench/route/dpdk-lpm-rounds.c against libdpdk into `dir`; returns the binary or why not. */
+export function buildDpdkRounds(dir: string): string | { error: string } {
+  const src = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'route', 'dpdk-lpm-rounds.c');
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], { encoding: 'utf8' });
+  if (flags.status !== 0) return { error: 'pkg-config libdpdk failed (apt-get install -y dpdk-dev pkg-config)' };
+  const bin = join(dir, 'dpdk-lpm-rounds');
+  const cc = spawnSync('cc', ['-O3', '-march=native', '-o', bin, src, ...flags.stdout.trim().split(/\s+/)], { encoding: 'utf8' });
+  if (cc.status !== 0) return { error: `cc ${src} failed: ${(cc.stderr ?? '').split('\n').slice(0, 3).join(' | ')}` };
+  return bin;
+}
+
+/** Runs dpdk-lpm-rounds (EAL as dpdk-test-fib: no hugepages, 4 KiB pages like a Node ArrayBuffer). */
+export function runDpdkRounds(bin: string, files: { routes: string; ips: string }, rounds: number): DpdkRoundsResult | string {
+  const prefix = `dp-lpm-rounds-${process.pid}`;
+  const args = ['--no-huge', '--no-pci', '-l', '0', '-m', '2048', `--file-prefix=${prefix}`, '--log-level=lib.eal:error', '--', files.routes, files.ips, String(rounds)];
+  try {
+    // rte_lpm_add scans every rule of the same length: a 1M-route build takes minutes of CPU.
+    const p = spawnSync(bin, args, { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 16 << 20 });
+    if (p.error) return `${bin} did not run: ${p.error.message}`;
+    const line = (p.stdout ?? '').split('\n').find((l) => l.startsWith('{'));
+    if (p.status !== 0 || line === undefined) return `${bin} exited ${p.status}: ${(p.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`;
+    return JSON.parse(line) as DpdkRoundsResult;
+  } finally {
+    rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+  }
 }

@@ -4,6 +4,6 @@ import { printTable, printTargets, writeResults } from '../lib/report.js';
 import { runLpmBench } from './lpm.js';
 
 const { rows, targets } = await runLpmBench();
-printTable('LPM lookups vs DPDK rte_lpm and DIR-24-8 (dpdk-test-fib), same routes and addresses', rows);
+printTable('LPM lookups vs DPDK rte_lpm and DIR-24-8 (dpdk-lpm-rounds, or dpdk-test-fib without libdpdk headers), same routes and addresses', rows);
 printTargets(targets);
 console.log(`\nwrote ${writeResults('lpm', rows, targets)}`);

@@ -24,6 +24,32 @@
 // published for 694k prefixes, 25.2 MiB for 1M (35.3 MiB with the control
 // plane's working copy and prefix set) vs DIR-24-8's 68-74 MiB.
 //
+// Those figures are from an AMD EPYC. Why the lead depends on the CPU
+// (issue 13, measured on an Intel Xeon, family 6 model 207, under KVM: 48 KiB
+// L1d, 2 MiB L2 per core, a 300 MiB shared L3; every figure is thread CPU
+// time, best of 30-100 rounds, because the 2-core machine ran other jobs):
+// - The layout, not JavaScript. The same 20-4-8 tables walked in C with the
+//   same 4-lane loop take 15.5 ns/lookup on the RouteViews addresses, where
+//   rte_lpm takes 11.3 and rte_fib DIR-24-8 11.3 (bench/route/dpdk-lpm-rounds.c).
+// - Dependent loads. 67% of the benchmark's lookups (80% at 1M prefixes) land
+//   under a root entry that points to a middle ply, so they make two dependent
+//   loads into 10-15 MiB of tables; only 1.5-1.9% reach the last level. Those
+//   are DIR-24-8's figures too (tbl8 only past /24), so rte_lpm makes about one
+//   load per lookup. Neither set of tables fits a 2 MiB L2. On this L3, 64 MiB
+//   of tbl24 stays cached, so one load of DPDK costs about what each of ours
+//   costs, and we lose on the count. On the EPYC (32 MiB L3 per CCX) tbl24
+//   goes to DRAM while our 14-25 MiB stays in L3, so we lead there. A layout
+//   has to answer a /24 in one load and stay within the memory budget to win
+//   on both (DIR-24-8 is 68-74 MiB; the budget is 40 MiB for 1M prefixes).
+// - Memory-level parallelism. The `e < 0` branch after the root load goes
+//   one way for 67-80% of lookups and mispredicts often. A mispredict
+//   discards the loads issued after it, so in JS the width of the lane group
+//   matters: best rounds over the RouteViews addresses gave 38.7 M/s with 4
+//   lanes, 45.6 with 8 and 50.0 with 16 (1M: 34.1, 39.9, 39.8). A branchless
+//   walk (mask arithmetic, a dummy load of entry 0 for leaves) was slower in
+//   JS and in C (27 vs 17 ns in C). Bounds checks are not the cost: C without
+//   them runs the same loop at 15.5 ns.
+//
 // 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
 // in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
 // so the second load touches one line for the 16 /24s under a /20. DIR-24-8's

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FibView, Lpm, MAX_NEXT_HOP, NO_ROUTE } from '../../src/route/lpm.js';
+import { BATCH_LANES } from '../../src/route/fib-view.js';
 import { LinearLpm } from '../../src/route/lpm-reference.js';
 import { parseIpv4, prefixMask } from '../../src/route/prefix.js';
 
@@ -130,6 +131,28 @@ describe('Lpm: longest-prefix match', () => {
     for (let i = 64; i < 2000; i++) lpm.insert((0x0a000000 + i * 256 + 128) >>> 0, 25, i);
     for (let i = 0; i < 2000; i += 37) expect(lpm.lookup((0x0a000000 + i * 256 + 129) >>> 0)).toBe(i);
     expect(lpm.lookup(0x0a000001)).toBe(NO_ROUTE);
+  });
+
+  it('lookupBatch answers like lookup for every count around the lane width, and writes nothing past n', () => {
+    const lpm = new Lpm();
+    const ref = new LinearLpm();
+    let seed = 7;
+    const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    for (let i = 0; i < 400; i++) {
+      const len = [8, 16, 20, 22, 24, 24, 24, 28, 32][i % 9];
+      const p = ((0x0a000000 | (rnd() & 0x00ffffff)) & prefixMask(len)) >>> 0;
+      lpm.insert(p, len, i);
+      ref.insert(p, len, i);
+    }
+    const view = FibView.fromBuffers(lpm.snapshot());
+    // Addresses inside 10/8 reach all three levels; the rest miss.
+    const addrs = new Uint32Array(3 * BATCH_LANES + 5).map((_, i) => (i % 5 === 0 ? rnd() : 0x0a000000 | (rnd() & 0x00ffffff)));
+    for (let n = 0; n <= addrs.length; n++) {
+      const out = new Int32Array(addrs.length + 1).fill(-7);
+      view.lookupBatch(addrs, out, n);
+      for (let i = 0; i < n; i++) expect(out[i], `n=${n} i=${i}`).toBe(ref.lookup(addrs[i]));
+      for (let i = n; i < out.length; i++) expect(out[i]).toBe(-7);
+    }
   });
 
   it('a snapshot serves the same lookups to a FibView built from its buffers', () => {

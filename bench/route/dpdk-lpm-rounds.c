@@ -1,0 +1,167 @@
+// The DPDK peer of the LPM benchmark, timed the way our side is timed on a
+// shared machine: rte_lpm and rte_fib DIR-24-8 built from the same routes
+// file, then the same addresses looked up in bursts of 64, in short rounds
+// that alternate between the two subjects, each round timed by the thread's
+// CPU clock (CLOCK_THREAD_CPUTIME_ID) and by rdtsc. dpdk-test-fib times one
+// rdtsc pass, so every preemption by another process lands in its figure;
+// the fastest and the median round here do not carry that noise, and they are
+// the same statistics as ours (bench/route/lookup-worker.ts).
+//
+//   cc -O3 -march=native -o dpdk-lpm-rounds dpdk-lpm-rounds.c $(pkg-config --cflags --libs libdpdk)
+//   ./dpdk-lpm-rounds --no-huge --no-pci -l 0 -m 1024 --file-prefix=X -- ROUTES IPS ROUNDS
+//
+// ROUTES: "A.B.C.D/LEN NH" per line (NH >= 1; 0 is "no route"); IPS: one
+// address per line. Prints one JSON line.
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <rte_eal.h>
+#include <rte_cycles.h>
+#include <rte_lpm.h>
+#include <rte_fib.h>
+
+#define BURST 64
+
+static double thread_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int parse_ip(const char *s, uint32_t *out) {
+  unsigned a, b, c, d;
+  if (sscanf(s, "%u.%u.%u.%u", &a, &b, &c, &d) != 4 || a > 255 || b > 255 || c > 255 || d > 255) return -1;
+  *out = (a << 24) | (b << 16) | (c << 8) | d;
+  return 0;
+}
+
+static void fail(const char *what) {
+  fprintf(stderr, "dpdk-lpm-rounds: %s\n", what);
+  exit(2);
+}
+
+int main(int argc, char **argv) {
+  int eal = rte_eal_init(argc, argv);
+  if (eal < 0) fail("rte_eal_init failed");
+  argc -= eal;
+  argv += eal;
+  if (argc < 4) fail("usage: [EAL args] -- ROUTES IPS ROUNDS");
+  int rounds = atoi(argv[3]);
+  if (rounds < 1) fail("ROUNDS must be >= 1");
+
+  FILE *f = fopen(argv[1], "r");
+  if (f == NULL) fail("cannot open the routes file");
+  size_t cap = 1 << 20, nr = 0;
+  uint32_t *rip = malloc(cap * 4), *rnh = malloc(cap * 4);
+  uint8_t *rlen = malloc(cap);
+  char line[128];
+  while (fgets(line, sizeof line, f) != NULL) {
+    char *slash = strchr(line, '/');
+    if (slash == NULL) continue;
+    *slash = 0;
+    unsigned len, nh;
+    if (parse_ip(line, &rip[nr]) != 0 || sscanf(slash + 1, "%u %u", &len, &nh) != 2 || len > 32) fail("bad route line");
+    rlen[nr] = len;
+    rnh[nr] = nh;
+    if (++nr == cap) {
+      cap *= 2;
+      rip = realloc(rip, cap * 4);
+      rnh = realloc(rnh, cap * 4);
+      rlen = realloc(rlen, cap);
+    }
+  }
+  fclose(f);
+
+  f = fopen(argv[2], "r");
+  if (f == NULL) fail("cannot open the addresses file");
+  size_t icap = 1 << 20, ni = 0;
+  uint32_t *ips = malloc(icap * 4);
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (parse_ip(line, &ips[ni]) != 0) continue;
+    if (++ni == icap) ips = realloc(ips, (icap *= 2) * 4);
+  }
+  fclose(f);
+  ni -= ni % BURST;
+
+  // tbl8 groups: one per /24 that holds a longer prefix, with room to spare (as dpdk-test-fib sizes them).
+  uint8_t *blocks = calloc(1 << 24, 1);
+  uint32_t tbl8 = 0;
+  for (size_t i = 0; i < nr; i++)
+    if (rlen[i] > 24 && !blocks[rip[i] >> 8]) blocks[rip[i] >> 8] = 1, tbl8++;
+  free(blocks);
+  tbl8 = tbl8 * 2 + 1024;
+
+  struct rte_lpm_config lc = {.max_rules = (uint32_t)nr, .number_tbl8s = tbl8, .flags = 0};
+  struct rte_lpm *lpm = rte_lpm_create("rounds_lpm", SOCKET_ID_ANY, &lc);
+  if (lpm == NULL) fail("rte_lpm_create failed");
+  struct rte_fib_conf fc;
+  memset(&fc, 0, sizeof fc);
+  fc.type = RTE_FIB_DIR24_8;
+  fc.default_nh = 0;
+  fc.max_routes = (int)nr;
+  fc.dir24_8.nh_sz = RTE_FIB_DIR24_8_4B;
+  fc.dir24_8.num_tbl8 = tbl8;
+  struct rte_fib *fib = rte_fib_create("rounds_fib", SOCKET_ID_ANY, &fc);
+  if (fib == NULL) fail("rte_fib_create failed");
+  double t0 = thread_ns();
+  for (size_t i = 0; i < nr; i++)
+    if (rte_fib_add(fib, rip[i], rlen[i], rnh[i]) != 0) fail("rte_fib_add failed");
+  double fibAddNs = (thread_ns() - t0) / nr;
+  t0 = thread_ns();
+  for (size_t i = 0; i < nr; i++)
+    if (rte_lpm_add(lpm, rip[i], rlen[i], rnh[i]) != 0) fail("rte_lpm_add failed");
+  double lpmAddNs = (thread_ns() - t0) / nr;
+
+  uint32_t *lo = malloc(ni * 4);
+  uint64_t *fo = malloc(ni * 8);
+  size_t disagree = 0;
+  for (size_t j = 0; j < ni; j += BURST) {
+    rte_lpm_lookup_bulk(lpm, &ips[j], &lo[j], BURST);
+    rte_fib_lookup_bulk(fib, &ips[j], &fo[j], BURST);
+  }
+  for (size_t j = 0; j < ni; j++) {
+    uint64_t l = (lo[j] & RTE_LPM_LOOKUP_SUCCESS) ? (lo[j] & 0xffffff) : 0;
+    if (l != fo[j]) disagree++;
+  }
+
+  double *lns = malloc(rounds * sizeof(double)), *fns = malloc(rounds * sizeof(double));
+  double *lcy = malloc(rounds * sizeof(double)), *fcy = malloc(rounds * sizeof(double));
+  volatile uint64_t sink = 0;
+  for (int r = 0; r < rounds; r++) {
+    uint64_t c0 = rte_rdtsc();
+    double n0 = thread_ns();
+    for (size_t j = 0; j < ni; j += BURST) {
+      rte_lpm_lookup_bulk(lpm, &ips[j], &lo[j], BURST);
+      sink += lo[j + BURST - 1];
+    }
+    lns[r] = (thread_ns() - n0) / ni;
+    lcy[r] = (double)(rte_rdtsc() - c0) / ni;
+    c0 = rte_rdtsc();
+    n0 = thread_ns();
+    for (size_t j = 0; j < ni; j += BURST) {
+      rte_fib_lookup_bulk(fib, &ips[j], &fo[j], BURST);
+      sink += fo[j + BURST - 1];
+    }
+    fns[r] = (thread_ns() - n0) / ni;
+    fcy[r] = (double)(rte_rdtsc() - c0) / ni;
+  }
+  qsort(lns, rounds, sizeof(double), cmp_double);
+  qsort(fns, rounds, sizeof(double), cmp_double);
+  qsort(lcy, rounds, sizeof(double), cmp_double);
+  qsort(fcy, rounds, sizeof(double), cmp_double);
+  printf("{\"tscHz\":%llu,\"routes\":%zu,\"lookups\":%zu,\"rounds\":%d,\"disagree\":%zu,"
+         "\"lpm\":{\"minNs\":%.4f,\"medianNs\":%.4f,\"minCycles\":%.3f,\"addNs\":%.1f},"
+         "\"fib\":{\"minNs\":%.4f,\"medianNs\":%.4f,\"minCycles\":%.3f,\"addNs\":%.1f}}\n",
+         (unsigned long long)rte_get_tsc_hz(), nr, ni, rounds, disagree, lns[0], lns[rounds / 2], lcy[0], lpmAddNs, fns[0],
+         fns[rounds / 2], fcy[0], fibAddNs);
+  rte_fib_free(fib);
+  rte_lpm_free(lpm);
+  rte_eal_cleanup();
+  return 0;
+}
