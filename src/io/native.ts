@@ -220,7 +220,7 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 const ADDON_FILE = 'dataplane_io.node';
 
 /** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */
