@@ -157,13 +157,6 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
     struct xdp_options xo;
     socklen_t len = sizeof xo;
     if (getsockopt(p.fd, SOL_XDP, XDP_OPTIONS, &xo, &len) == 0) p.zerocopy = (xo.flags & XDP_OPTIONS_ZEROCOPY) != 0;
-    if (mapFd >= 0) {
-      uint32_t key = static_cast<uint32_t>(p.queue);
-      if (bpf_map_update_elem(mapFd, &key, &p.fd, 0) < 0) {
-        int e = errno;
-        ThrowErrno(env, e, "bpf_map_update_elem", XskWhat("xskOpen", p), "cannot put the socket in the port's XSKMAP: " + std::string(std::strerror(e)));
-      }
-    }
     p.state.assign(p.frames, FrameState::kFree);
     p.freeFrames.resize(p.frames);
     p.lent.resize(p.frames);
@@ -177,6 +170,14 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
       *xsk_ring_prod__fill_addr(&p.fill, idx + i) = uint64_t(f) * kXskFrameSize;
     }
     xsk_ring_prod__submit(&p.fill, n);
+    // Only now into the map: a frame redirected to a socket with an empty fill ring is dropped.
+    if (mapFd >= 0) {
+      uint32_t key = static_cast<uint32_t>(p.queue);
+      if (bpf_map_update_elem(mapFd, &key, &p.fd, 0) < 0) {
+        int e = errno;
+        ThrowErrno(env, e, "bpf_map_update_elem", XskWhat("xskOpen", p), "cannot put the socket in the port's XSKMAP: " + std::string(std::strerror(e)));
+      }
+    }
     out.Set("fd", Napi::Number::New(env, p.fd));
     out.Set("zerocopy", Napi::Boolean::New(env, p.zerocopy));
     out.Set("areaOffset", Napi::Number::New(env, p.areaOffset));
