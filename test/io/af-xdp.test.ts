@@ -123,7 +123,7 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     expect(exit, ping.output()).toBe(0);
     expect(arps).toBeGreaterThanOrEqual(1);
     expect(echoes).toBe(1);
-  }, 15_000);
+  });
 
   it('names the interface when a queue does not exist', () => {
     expect(() => AfXdpPort.open(hostEnd, { queue: 5, mapFd: -1, batch: new Batch({ portAreaBytes: AfXdpPort.areaBytes(64) }), frames: 64 })).toThrow(
