@@ -236,10 +236,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitNetif(env, exports);
   dpio::InitFlock(env, exports);
   dpio::InitSched(env, exports);
+  dpio::InitXsk(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).
-  exports.Set("abiVersion", Napi::Number::New(env, 4));
+  // 5: AF_XDP (xdpAttach, xdpDetach, xskOpen, xskRxBurst, xskTxBurst, xskStats, xskClose); threadSetRealtime;
+  //    packetOpen ringVersion/frameSize/frameCount (TPACKET_V2 by default).
+  exports.Set("abiVersion", Napi::Number::New(env, 5));
   return exports;
 }
 

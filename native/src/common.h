@@ -89,12 +89,16 @@ inline double TxBurstBytes(Span<uint16_t> slots, Span<uint32_t> lengths, uint32_
 }
 
 struct PacketRing;  // packet.cc
+struct XskTable;    // af-xdp.h
 
 // Per-thread state: the AF_PACKET rings this thread opened (handle = index + 1).
 // Its destructor runs when the thread's environment is torn down, so a worker
 // that exits without closing its rings does not leak their memory or sockets.
 struct AddonState {
   std::vector<std::unique_ptr<PacketRing>> rings;
+  // The AF_XDP sockets this thread opened (af-xdp.cc); a shared_ptr so that
+  // this header needs no complete XskTable to destroy it.
+  std::shared_ptr<XskTable> xsks;
   AddonState();  // both out of line: PacketRing is complete only in packet.cc
   ~AddonState();
 };
@@ -105,6 +109,7 @@ void InitTap(Napi::Env env, Napi::Object exports);
 void InitPacket(Napi::Env env, Napi::Object exports);
 void InitNetif(Napi::Env env, Napi::Object exports);
 void InitFlock(Napi::Env env, Napi::Object exports);
-void InitSched(Napi::Env env, Napi::Object exports);  // sched.cc (latency)
+void InitSched(Napi::Env env, Napi::Object exports);  // sched.cc
+void InitXsk(Napi::Env env, Napi::Object exports);
 
 }  // namespace dpio

@@ -87,8 +87,8 @@ function downCommand(prefix: string): string {
 }
 
 function parsePorts(v: string): LabPorts {
-  if (v === 'tap' || v === 'afpacket') return v;
-  throw new LabUsageError(`--ports must be tap or afpacket, got '${v}'`);
+  if (v === 'tap' || v === 'afpacket' || v === 'afxdp') return v;
+  throw new LabUsageError(`--ports must be tap, afpacket or afxdp, got '${v}'`);
 }
 
 function parseEngine(v: string): LabEngine {
@@ -111,8 +111,9 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
     if (action === 'up') {
       const ports = parsePorts(o.ports);
       const engine = parseEngine(o.engine);
-      if (engine === 'kernel' && o.ports === 'tap') throw new LabUsageError('--engine kernel needs --ports afpacket (veth pairs)');
+      if (engine === 'kernel' && o.ports !== 'afpacket') throw new LabUsageError('--engine kernel needs --ports afpacket (veth pairs)');
       if (o.offload === true && engine !== 'dataplane') throw new LabUsageError('--offload needs --engine dataplane');
+      if (o.offload === true && ports === 'afxdp') throw new LabUsageError('--offload is for tap and afpacket ports: AF_XDP takes no super-frames');
       if ((o.traceFilter !== undefined || o.traceCount !== undefined) && o.trace === undefined) throw new LabUsageError('--trace-filter and --trace-count need --trace FILE');
       if (o.trace !== undefined && engine !== 'dataplane') throw new LabUsageError('--trace needs --engine dataplane');
       const trace = o.trace === undefined ? undefined : { file: resolve(o.trace), filter: o.traceFilter, count: o.traceCount };

@@ -314,7 +314,7 @@ Examples:
     .command('lab')
     .description('A network-namespace topology around one dataplane on this host (root): client -- dataplane -- server.')
     .argument('<action>', 'up, down or status')
-    .option('--ports <kind>', 'how the dataplane attaches: tap (it creates TAPs and moves them) or afpacket (veth pairs)', 'tap')
+    .option('--ports <kind>', 'how the dataplane attaches: tap (it creates TAPs and moves them), afpacket or afxdp (veth pairs)', 'tap')
     .option('-w, --workers <n>', 'packet worker threads of the dataplane', intInRange('--workers', 1, 256), 1)
     .option('--prefix <name>', 'namespace name prefix: <prefix>-router, <prefix>-client, <prefix>-server', 'dp-lab')
     .option('--engine <router>', 'who routes: dataplane, kernel (ip_forward in the router ns; needs --ports afpacket) or none', 'dataplane')

@@ -68,6 +68,37 @@ export const portIoSchema = z.discriminatedUnion('type', [
       offload: z.boolean().default(true),
     })
     .strict(),
+  z
+    .object({
+      type: z.literal('afxdp'),
+      /**
+       * An existing interface in the dataplane's network namespace. An XDP
+       * program on it hands every frame to the AF_XDP socket of the queue it
+       * arrived on: one socket per receive queue, each served by one worker
+       * (queue q by worker q). The interface needs no more queues than
+       * workers; with fewer, the extra workers only send on it.
+       */
+      interface: z.string().regex(IFNAME, 'must be a Linux interface name'),
+      /**
+       * How the sockets bind: `zerocopy` (the driver DMAs into our memory; an
+       * error where the driver cannot), `copy` (the kernel copies; veth, and
+       * any driver), `auto` (zero-copy where the driver has it, else copy).
+       */
+      mode: z.enum(['auto', 'copy', 'zerocopy']).default('auto'),
+      /** How the XDP program attaches: `native` (in the driver), `generic` (skb mode, any device), `auto` (native, else generic). */
+      xdpMode: z.enum(['auto', 'native', 'generic']).default('auto'),
+      /** UMEM frames (4 KiB each) per socket, a power of two; half of them stock the fill ring. */
+      frames: z
+        .number()
+        .int('must be a whole number')
+        .min(64, 'must be at least 64')
+        .max(65536, 'must be at most 65536')
+        .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+        .default(4096),
+      /** AF_XDP carries no offload metadata: super-frames cannot arrive, so TSO/GSO must be off on the peer (native XDP on a veth turns them off). */
+      offload: z.literal(false, { message: 'must be false: AF_XDP carries no offload metadata' }).default(false),
+    })
+    .strict(),
 ]);
 
 export const portSchema = z

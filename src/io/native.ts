@@ -136,6 +136,53 @@ export interface PacketStats {
   freezes: number;
 }
 
+/** What xdpAttach loaded and attached (af-xdp-prog.cc): fds the process keeps until xdpDetach. */
+export interface XdpAttachment {
+  /** The bpf_link: closing it detaches the program (also when the process dies). */
+  linkFd: number;
+  progFd: number;
+  /** The XSKMAP, one slot per rx queue: workers put their sockets in it. */
+  mapFd: number;
+  /** Receive queues of the interface (ETHTOOL_GCHANNELS; 1 when it does not say). */
+  queues: number;
+  mode: 'native' | 'generic';
+  /** Why auto fell back to generic, or ''. */
+  note: string;
+}
+
+export interface XskOpenOptions {
+  /** UMEM frames (4 KiB chunks), a power of two; default 4096. */
+  frames?: number;
+  /** Size of each ring (fill, completion, rx, tx), a power of two up to frames/2; default frames/2. */
+  ringSize?: number;
+  /** auto: zero-copy where the driver has it, else copy. */
+  bind?: 'auto' | 'copy' | 'zerocopy';
+}
+
+export interface XskOpened {
+  handle: XskHandle;
+  /** The socket, for poll() (-1 for a send-only port). */
+  fd: number;
+  zerocopy: boolean;
+  /** Where the UMEM starts in the arena (the area's first page boundary). */
+  areaOffset: number;
+  frames: number;
+}
+
+/** An AF_XDP socket, valid on the thread that opened it. */
+export type XskHandle = number & { readonly __xskHandle: unique symbol };
+
+/** The kernel's XDP_STATISTICS for one socket, and its UMEM's free chunks. */
+export interface XskStats {
+  rxDropped: number;
+  rxRingFull: number;
+  rxFillRingEmpty: number;
+  rxInvalid: number;
+  txInvalid: number;
+  freeFrames: number;
+  frames: number;
+}
+
 /** An AF_PACKET ring, valid on the thread that opened it. */
 export type PacketHandle = number & { readonly __packetHandle: unique symbol };
 
@@ -190,6 +237,30 @@ export interface NativeIo {
   packetStats(handle: PacketHandle, counters?: Float64Array): PacketStats;
   packetClose(handle: PacketHandle): void;
 
+  /** Loads the XSK redirect program and its XSKMAP and attaches it to `ifname` (mode auto: native, else generic). */
+  xdpAttach(ifname: string, opts?: { mode?: 'auto' | 'native' | 'generic' }): XdpAttachment;
+  /** Closes what xdpAttach returned: the program leaves the interface. */
+  xdpDetach(linkFd: number, progFd: number, mapFd: number): void;
+  /**
+   * Opens an AF_XDP socket on `queue` of `ifname` with its UMEM in
+   * arena[areaOffset, areaOffset + areaBytes) (from its first page
+   * boundary), and puts it in the XSKMAP `mapFd`. Queue -1: a send-only port
+   * (an AF_PACKET socket that receives nothing), for a worker without a queue.
+   */
+  xskOpen(ifname: string, queue: number, mapFd: number, arena: Uint8Array, areaOffset: number, areaBytes: number, opts?: XskOpenOptions): XskOpened;
+  /**
+   * Takes up to `count` frames off the RX ring into slots [first, first + n):
+   * frame k lies at arena[starts[k]], inside the UMEM, `lengths[k]` bytes,
+   * until this socket's next rx burst. First gives back the frames of the
+   * previous burst that did not leave through this socket's TX ring.
+   */
+  xskRxBurst(handle: XskHandle, starts: Uint32Array, lengths: Uint32Array, count: number, first: number, counters?: Float64Array | null): number;
+  /** Like packetTxBurst: frames received on this socket are sent from the UMEM, others copied into it. */
+  xskTxBurst(handle: XskHandle, arena: Uint8Array, starts: Uint32Array, lengths: Uint32Array, count: number,
+    slots?: Uint16Array | null, counters?: Float64Array): number;
+  xskStats(handle: XskHandle): XskStats;
+  xskClose(handle: XskHandle): void;
+
   /** Blocks this thread in poll() for at most timeoutMs; bit i set when fds[i] is readable or in error. At most 32 fds. */
   waitReadable(fds: Int32Array, n: number, timeoutMs: number): number;
   /** An eventfd for waitReadable that another thread can signal to wake a worker early. */
@@ -233,7 +304,7 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 const ADDON_FILE = 'dataplane_io.node';
 
 /** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */

@@ -5,7 +5,8 @@
 //
 // Ports are TAP devices (the dataplane creates them in the router namespace
 // and moves their kernel side into client/server, like a CNI plugin) or veth
-// pairs read with AF_PACKET (the router ends carry no kernel address). The
+// pairs read with AF_PACKET or AF_XDP (the router ends carry no kernel
+// address; for AF_XDP each veth has one queue per worker). The
 // router is the dataplane (`dataplane run` inside <prefix>-router), the Linux
 // kernel (ip_forward in the router namespace: a reference and a stand-in), or
 // nothing (the benchmarks start their own forwarder on the veth ends).
@@ -17,7 +18,7 @@ import type { Tool } from '../host/tools.js';
 import { LabError } from './lab-error.js';
 import { natConfigYaml, type LabNat } from './lab-nat.js';
 
-export type LabPorts = 'tap' | 'afpacket';
+export type LabPorts = 'tap' | 'afpacket' | 'afxdp';
 export type LabEngine = 'dataplane' | 'kernel' | 'none';
 
 export interface LabOptions {
@@ -93,6 +94,7 @@ export function labConfigYaml(o: LabOptions, controlSocket?: string): string {
   const n = labNames(o.prefix);
   const io = (port: 'lan' | 'wan'): string => {
     if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port}${o.offload === true ? '' : ', offload: false'} }`;
+    if (o.ports === 'afxdp') return `{ type: afxdp, interface: ${port} }`;
     const [ns, peer] = port === 'lan' ? [n.client, LAB.client.cidr] : [n.server, LAB.server.cidr];
     return `{ type: tap, netns: ${ns}, peerAddress: ${peer}, peerName: ${LAB.hostIf}${o.offload === true ? ', offload: true' : ''} }`;
   };
@@ -141,8 +143,13 @@ function offloadsOff(ns: string, dev: string): void {
   nsTry(ns, 'ethtool', ['-K', dev, 'tx', 'off']);
 }
 
-/** The veth ends of AF_PACKET ports get their offloads turned off, unless the dataplane takes them (--offload) or the kernel routes. */
+/**
+ * The veth ends of AF_PACKET ports get their offloads turned off, unless the
+ * dataplane takes them (--offload) or the kernel routes; those of AF_XDP
+ * ports always (AF_XDP takes no super-frames).
+ */
 function turnsOffloadsOff(o: LabOptions): boolean {
+  if (o.ports === 'afxdp') return o.engine !== 'kernel';
   return o.ports === 'afpacket' && o.engine !== 'kernel' && !(o.offload === true && o.engine === 'dataplane');
 }
 
@@ -159,8 +166,10 @@ export function namespaceTools(o: LabOptions): Tool[] {
  * lab's server). Offloads stay as the kernel made them when `keepOffloads`
  * (see turnsOffloadsOff).
  */
-function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: string, gw: string | undefined, routerCidr: string | undefined, mtu: number, keepOffloads: boolean): void {
-  ip('link', 'add', 'name', routerEnd, 'netns', n.router, 'type', 'veth', 'peer', 'name', LAB.hostIf, 'netns', hostNs);
+function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: string, gw: string | undefined, routerCidr: string | undefined, mtu: number, keepOffloads: boolean, queues?: number): void {
+  // A veth delivers a frame on the receive queue of the index its peer sent it on: both ends get `queues`.
+  const q = queues === undefined ? [] : ['numtxqueues', String(queues), 'numrxqueues', String(queues)];
+  ip('link', 'add', 'name', routerEnd, 'netns', n.router, ...q, 'type', 'veth', 'peer', 'name', LAB.hostIf, 'netns', hostNs, ...q);
   nsRun(n.router, 'ip', ['link', 'set', 'dev', routerEnd, 'mtu', String(mtu)]);
   if (routerCidr !== undefined) nsRun(n.router, 'ip', ['addr', 'add', routerCidr, 'dev', routerEnd]);
   nsRun(n.router, 'ip', ['link', 'set', 'dev', routerEnd, 'up']);
@@ -183,15 +192,17 @@ function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: strin
  */
 export function buildNamespaces(o: LabOptions): LabNames {
   const n = labNames(o.prefix);
-  if (o.engine === 'kernel' && o.ports === 'tap') throw new LabError('the kernel engine forwards between veth pairs: use --ports afpacket with it');
+  if (o.engine === 'kernel' && o.ports !== 'afpacket') throw new LabError('the kernel engine forwards between veth pairs: use --ports afpacket with it');
+  if (o.ports === 'afxdp' && o.offload === true) throw new LabError('--offload is for tap and afpacket ports: AF_XDP takes no super-frames');
   newNetns(n.router);
   newNetns(n.client);
   newNetns(n.server);
-  if (o.ports === 'afpacket') {
+  if (o.ports === 'afpacket' || o.ports === 'afxdp') {
     const kernel = o.engine === 'kernel';
     const keep = !turnsOffloadsOff(o);
-    vethLeg(n, LAB.lan.name, n.client, LAB.client.cidr, LAB.lan.addr, kernel ? LAB.lan.cidr : undefined, 1500, keep);
-    vethLeg(n, LAB.wan.name, n.server, LAB.server.cidr, o.nat === undefined ? LAB.wan.addr : undefined, kernel ? LAB.wan.cidr : undefined, o.wanMtu ?? 1500, keep);
+    const queues = o.ports === 'afxdp' ? Math.max(1, o.workers) : undefined;
+    vethLeg(n, LAB.lan.name, n.client, LAB.client.cidr, LAB.lan.addr, kernel ? LAB.lan.cidr : undefined, 1500, keep, queues);
+    vethLeg(n, LAB.wan.name, n.server, LAB.server.cidr, o.nat === undefined ? LAB.wan.addr : undefined, kernel ? LAB.wan.cidr : undefined, o.wanMtu ?? 1500, keep, queues);
   }
   // The router namespace forwards only when the kernel is the router.
   sysctl(n.router, 'net.ipv4.ip_forward', o.engine === 'kernel' ? '1' : '0');

@@ -130,6 +130,12 @@ export interface BatchOptions {
   shared?: boolean;
   /** Slots for whole IPv4 datagrams of up to 65535 bytes (a datagram to the router, reassembled); default 1. */
   jumboCapacity?: number;
+  /**
+   * Bytes after the slots that ports own (default 0): an AF_XDP port's UMEM,
+   * so that its received frames are in the arena where the kernel wrote them
+   * (batch.start points into this area) and need no copy.
+   */
+  portAreaBytes?: number;
 }
 
 /** Bytes of a jumbo slot: the headroom, an Ethernet header and the largest IPv4 datagram. */
@@ -145,6 +151,9 @@ export class Batch {
   readonly maxFrame: number;
   /** Slots [firstJumbo, capacity) are jumbo slots (JUMBO_SLOT_BYTES each, after the others in the arena). */
   readonly firstJumbo: number;
+  /** The ports' area (BatchOptions.portAreaBytes): arena[portAreaStart, portAreaStart + portAreaBytes), after every slot. */
+  readonly portAreaStart: number;
+  readonly portAreaBytes: number;
 
   /** Byte offset of the frame's first byte in `arena`. */
   readonly start: Uint32Array;
@@ -206,7 +215,9 @@ export class Batch {
     this.slotBytes = opts.slotBytes ?? (opts.largeSlots ? OFFLOAD_SLOT_BYTES : DEFAULT_SLOT_BYTES);
     if (this.slotBytes <= HEADROOM + 64) throw new RangeError(`slotBytes must exceed ${HEADROOM + 64}`);
     this.maxFrame = this.slotBytes - HEADROOM;
-    const bytes = this.firstJumbo * this.slotBytes + jumbo * JUMBO_SLOT_BYTES;
+    this.portAreaStart = this.firstJumbo * this.slotBytes + jumbo * JUMBO_SLOT_BYTES;
+    this.portAreaBytes = opts.portAreaBytes ?? 0;
+    const bytes = this.portAreaStart + this.portAreaBytes;
     this.arena = new Uint8Array(opts.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
     const n = this.capacity;
     this.start = new Uint32Array(n);

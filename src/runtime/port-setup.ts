@@ -17,7 +17,7 @@
 import type { PortConfig, RouterConfig } from '../config/load.js';
 import { nsRun, nsTry, run } from '../host/commands.js';
 import { CommandError } from '../host/commands.js';
-import { isIoError, loadNative } from '../io/native.js';
+import { isIoError, loadNative, type XdpAttachment } from '../io/native.js';
 import { TapPort } from '../io/tap-port.js';
 import { ipv4ToString, macToString } from '../wire/address.js';
 import { lockDir, lockPorts, NetnsNotFoundError, PortBusyError, tapHolders, type PortLocks } from './port-lock.js';
@@ -97,6 +97,40 @@ function afPacketOffloadNote(port: string, ifname: string, offload: boolean): st
     `unsupported on ${ifname}: UDP GSO (USO), TCP/IPv6 GSO and GSO over tunnels, dropped and counted as io/${port}/rx-offload-unsupported`;
 }
 
+/**
+ * Attaches the XSK redirect program to an afxdp port's interface and plans
+ * one socket per receive queue: queue w for worker w. A worker beyond the
+ * queues only sends on the port; a queue beyond the workers would have
+ * nobody to read it, so that is an error saying what to change.
+ */
+function setupAfXdp(p: PortConfig, workers: number, attached: XdpAttachment[]): { plans: PortPlan[]; line: string } {
+  if (p.io.type !== 'afxdp') throw new Error('not an afxdp port');
+  const io = loadNative();
+  const ifname = p.io.interface;
+  let a: XdpAttachment;
+  try {
+    a = io.xdpAttach(ifname, { mode: p.io.xdpMode });
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CommandError(`port ${p.name}: cannot attach XDP to ${ifname}: ${why}`, { cause: e });
+  }
+  attached.push(a);
+  if (a.queues > workers) {
+    throw new CommandError(
+      `port ${p.name}: ${ifname} has ${a.queues} receive queues and the dataplane runs ${workers} worker${workers > 1 ? 's' : ''}; ` +
+        `AF_XDP serves each queue by one worker: run with --workers ${a.queues}, or lower the queues (ethtool -L ${ifname} rx ${workers} or combined ${workers})`,
+    );
+  }
+  if (p.macDefaulted) p.mac = Uint8Array.from(io.ifHwAddr(ifname));
+  io.ifSetUp(ifname, true);
+  const { mode: bind, frames } = p.io;
+  const plans: PortPlan[] = Array.from({ length: workers }, (_, w) => ({ type: 'afxdp', port: p.name, ifname, queue: w < a.queues ? w : -1, mapFd: a.mapFd, bind, frames, offload: false }));
+  let line = `${p.name}: afxdp ${ifname} (${a.queues} queue${a.queues > 1 ? 's' : ''}, XDP ${a.mode}${a.note === '' ? '' : `: ${a.note}`}, bind ${bind}, ${frames} frames per socket), ` +
+    `${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}`;
+  if (workers > a.queues) line += `; workers ${a.queues}-${workers - 1} only send on it (one queue per worker)`;
+  return { plans, line };
+}
+
 export function setupPorts(config: RouterConfig, workers: number): PortSetup {
   const io = loadNative();
   let locks: PortLocks;
@@ -111,8 +145,10 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
     throw e;
   }
   const opened: TapPort[][] = [];
+  const attached: XdpAttachment[] = [];
   const teardown = () => {
     for (const qs of opened.splice(0)) for (const q of qs) q.close();
+    for (const a of attached.splice(0)) io.xdpDetach(a.linkFd, a.progFd, a.mapFd);
     // After the TAPs are gone: a successor that starts now finds none of ours.
     locks.release();
   };
@@ -123,6 +159,10 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
     for (const p of ports) {
       if (p.io.type === 'tap') {
         const { plans, line } = setupTap(p, workers, opened);
+        perPort.push(plans);
+        describe.push(line);
+      } else if (p.io.type === 'afxdp') {
+        const { plans, line } = setupAfXdp(p, workers, attached);
         perPort.push(plans);
         describe.push(line);
       } else {

@@ -13,7 +13,12 @@ export type PortPlan =
   /** A queue of a TAP the main thread opened (fds are process-wide). */
   | { type: 'tap'; ifname: string; fd: number; vnetHdrLen: number; offload: boolean }
   /** An AF_PACKET socket the worker opens itself (its ring belongs to its thread), in a fanout group. */
-  | { type: 'afpacket'; ifname: string; fanoutGroup: number; offload: boolean };
+  | { type: 'afpacket'; ifname: string; fanoutGroup: number; offload: boolean }
+  /**
+   * An AF_XDP socket the worker opens on `queue` (-1: none left for this
+   * worker, send only), put in the XSKMAP `mapFd` the main thread attached.
+   */
+  | { type: 'afxdp'; port: string; ifname: string; queue: number; mapFd: number; bind: 'auto' | 'copy' | 'zerocopy'; frames: number; offload: false };
 
 export interface WorkerInit {
   /** An eventfd the main thread signals when it publishes a change (the worker polls it with its ports). */

@@ -2,6 +2,7 @@
 // opens (or adopts) its port queues, and runs the loop until told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { AfPacketPort } from '../io/af-packet-port.js';
+import { AfXdpPort } from '../io/af-xdp-port.js';
 import { IoCounter, loadNative } from '../io/native.js';
 import type { PacketPort } from '../io/port.js';
 import { TapPort } from '../io/tap-port.js';
@@ -21,20 +22,39 @@ import { applyUpdate, type LiveTraceRequest, type TableUpdate, type UpdateTarget
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
 
-function openPorts(): (PacketPort | undefined)[] {
+function openPorts(batch: Batch): (PacketPort | undefined)[] {
+  let xdpArea = 0;
   return init.ports.map((plan, index) => {
     const counters = new Float64Array(init.ioCounters, index * IoCounter.COUNT * 8, IoCounter.COUNT);
     if (plan.type === 'tap') return TapPort.adopt(plan.fd, plan.ifname, plan.vnetHdrLen, index, plan.offload, counters);
+    if (plan.type === 'afxdp') {
+      const areaOffset = xdpArea;
+      if (plan.queue >= 0) xdpArea += AfXdpPort.areaBytes(plan.frames);
+      try {
+        return AfXdpPort.open(plan.ifname, { index, queue: plan.queue, mapFd: plan.mapFd, batch, areaOffset, frames: plan.frames, bind: plan.bind, counters });
+      } catch (e) {
+        if (e instanceof Error) e.message = `port ${plan.port}: ${e.message}`;
+        throw e;
+      }
+    }
     return AfPacketPort.open(plan.ifname, { index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash', offload: plan.offload, counters });
   });
+}
+
+/** Bytes of the batch's port area: the UMEMs of this worker's AF_XDP sockets. */
+function xdpAreaBytes(): number {
+  let bytes = 0;
+  for (const p of init.ports) if (p.type === 'afxdp' && p.queue >= 0) bytes += AfXdpPort.areaBytes(p.frames);
+  return bytes;
 }
 
 let ports: (PacketPort | undefined)[] = [];
 try {
   loadNative();
-  ports = openPorts();
   // An offload port hands over 64 KiB super-packets: every slot must hold one.
-  const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload) });
+  // AF_XDP sockets receive into their UMEM, which lives in the batch arena.
+  const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload), portAreaBytes: xdpAreaBytes() });
+  ports = openPorts(batch);
   const router = new Router(init.config, FibView.fromBuffers(init.fib), NexthopTable.fromPlain(init.nexthops), {
     batchCapacity: batch.capacity,
     // The ARP queue keeps ordinary frames only (2048 entries of 64 KiB would be 128 MB); super-packets are not queued.
@@ -83,7 +103,7 @@ try {
 } catch (e) {
   post({ type: 'error', index: init.index, message: e instanceof Error ? e.message : String(e) });
 } finally {
-  // TAP fds belong to the main thread, which closes them; AF_PACKET rings are ours.
-  for (const p of ports) if (p instanceof AfPacketPort) p.close();
+  // TAP fds belong to the main thread, which closes them; AF_PACKET rings and AF_XDP sockets are ours.
+  for (const p of ports) if (p instanceof AfPacketPort || p instanceof AfXdpPort) p.close();
   post({ type: 'stopped', index: init.index });
 }

@@ -23,7 +23,7 @@ function problems(yaml: string): readonly string[] {
 
 describe('config mistakes', () => {
   it('an unknown io type names the io types', () => {
-    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, io: { type: dpdk } }\n')).toEqual(['ports[0].io.type: must be one of "tap", "afpacket"']);
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, io: { type: dpdk } }\n')).toEqual(['ports[0].io.type: must be one of "tap", "afpacket", "afxdp"']);
   });
 
   it('reports every mistake in one pass: schema errors and the checks after it together', () => {

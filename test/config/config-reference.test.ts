@@ -22,7 +22,7 @@ describe('config reference', () => {
     }
     expect(doc).toContain('| `mtu` | integer (uint32) |  | `1500` | The MTU, 68-9216. Default 1500. |');
     expect(doc).toContain('| `name` | string | yes |');
-    expect(doc).toContain('| `offload` | boolean |  | tap: `false`; afpacket: `true` |');
+    expect(doc).toContain('| `offload` | boolean |  | tap: `false`; afpacket: `true`; afxdp: `false` |');
     expect(doc).toContain('| `socket` | string |  | `/run/dataplane/dataplane.sock` |');
     expect(doc).toContain('| `nonMasqueradeCIDRs` | list of string |');
     expect(doc).toContain('- `endpoint-independent`: Any host may reach a mapping (full cone).');

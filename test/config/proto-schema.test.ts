@@ -253,7 +253,7 @@ describe('the proto and the zod schema agree (drift)', () => {
       .replace('optional uint32 mtu = 4;', 'optional string mtu = 4;')
       .replace('string address = 3;\n  // The MTU', 'repeated string address = 3;\n  // The MTU')
       .replace('optional string routes_file = 3;', 'string routes_file = 3;')
-      .replace('TYPE_AFPACKET = 2;', 'TYPE_AFPACKET = 2;\n    TYPE_DPDK = 3;');
+      .replace('TYPE_AFXDP = 3;', 'TYPE_AFXDP = 3;\n    TYPE_DPDK = 4;');
     const dir = mkdtempSync(join(os.tmpdir(), 'dp-proto-'));
     try {
       mkdirSync(join(dir, 'dataplane'));
@@ -262,7 +262,7 @@ describe('the proto and the zod schema agree (drift)', () => {
       expect(schemaDisagreements(root.lookupType('dataplane.v1.Config'))).toEqual([
         'ports[].address: proto repeated, zod string',
         'ports[].mtu: proto string (string), zod int',
-        'ports[].io.type: proto enum afpacket|dpdk|tap, zod afpacket|tap',
+        'ports[].io.type: proto enum afpacket|afxdp|dpdk|tap, zod afpacket|afxdp|tap',
         'routesFile: proto required, zod optional',
       ]);
     } finally {

@@ -145,9 +145,11 @@ describe('dataplane lab (CLI)', skipIf(skip), () => {
   it('rejects bad options with exit 2 (a usage error) and builds nothing', () => {
     expect(dataplane(['lab', 'up', '--prefix', 'Bad/Name']).stderr).toMatch(/--prefix must be/);
     for (const [args, message] of [
-      [['--ports', 'pcap'], /--ports must be tap or afpacket/],
+      [['--ports', 'pcap'], /--ports must be tap, afpacket or afxdp/],
       [['--engine', 'vpp'], /--engine must be dataplane, kernel or none/],
       [['--engine', 'kernel'], /--engine kernel needs --ports afpacket/],
+      [['--engine', 'kernel', '--ports', 'afxdp'], /--engine kernel needs --ports afpacket/],
+      [['--ports', 'afxdp', '--offload'], /--offload is for tap and afpacket ports/],
       [['--trace-filter', 'icmp'], /--trace-filter and --trace-count need --trace FILE/],
       [['--engine', 'none', '--ports', 'afpacket', '--trace', '/tmp/t.pcapng'], /--trace needs --engine dataplane/],
       [['--nat', '--nat-filtering', 'full-cone'], /--nat-filtering must be endpoint-independent, address-dependent or address-and-port-dependent, got 'full-cone'/],

@@ -1,0 +1,85 @@
+// AF_XDP sockets (XSKs): one per interface queue and worker. The XDP program
+// and the XSKMAP are the port's (af-xdp-prog.cc, loaded once by the main
+// thread); each worker opens its XSK (af-xdp.cc) on a UMEM that lies inside
+// its batch arena, so a received frame is handed to the pipeline where the
+// kernel wrote it (af-xdp-burst.cc) and nothing is copied on receive.
+//
+// Frame life: free -> fill ring (kernel) -> rx ring -> lent to the batch ->
+// either back to free at the next receive (the batch is done with it by
+// then: a run-loop step never keeps a slot past its transmit), or into the
+// TX ring when it leaves by this same port, and free again when the
+// completion ring returns it. A frame that leaves by this port from anywhere
+// else (another port's UMEM, a generated slot) is copied into a free frame.
+#pragma once
+
+#include <xdp/xsk.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace dpio {
+
+// One UMEM chunk per frame: 4 KiB leaves the kernel's 256-byte XDP headroom
+// in front (the pipeline prepends into it) and more than a batch slot's
+// maxFrame behind the frame's start, so no node can write past its chunk.
+constexpr uint32_t kXskFrameSize = 4096;
+
+enum class FrameState : uint8_t { kFree = 0, kKernel = 1, kLent = 2 };
+
+struct XskPort {
+  std::string ifname;
+  int ifindex = 0;
+  int queue = -1;  // -1: this worker has no queue of the interface; it sends through txFd
+  xsk_umem* umem = nullptr;
+  xsk_socket* xsk = nullptr;
+  xsk_ring_prod fill{};
+  xsk_ring_cons comp{};
+  xsk_ring_cons rx{};
+  xsk_ring_prod tx{};
+  int fd = -1;
+  int txFd = -1;  // AF_PACKET socket with protocol 0 (receives nothing) for a worker without a queue
+  bool zerocopy = false;
+  bool gone = false;
+  // The UMEM: `frames` chunks at `area`, which is arena + areaOffset of the
+  // batch arena the port was opened with.
+  const uint8_t* arenaBase = nullptr;
+  uint8_t* area = nullptr;
+  uint32_t areaOffset = 0;
+  uint32_t frames = 0;
+  uint32_t ringSize = 0;
+  std::vector<FrameState> state;
+  std::vector<uint32_t> freeFrames;  // a stack of chunk indexes
+  uint32_t freeCount = 0;
+  std::vector<uint32_t> lent;  // chunks handed to the batch by the last receive
+  uint32_t lentCount = 0;
+  uint32_t emptyPolls = 0;
+  uint64_t statsAtMs = 0;
+  // XDP_STATISTICS are totals since bind: what the bursts counted already.
+  uint64_t seenDrops = 0;
+
+  ~XskPort();
+
+  void Free(uint32_t chunk) {
+    state[chunk] = FrameState::kFree;
+    freeFrames[freeCount++] = chunk;
+  }
+};
+
+// Per-thread table of open XSKs (handle = index + 1), in AddonState.
+struct XskTable {
+  std::vector<std::unique_ptr<XskPort>> ports;
+};
+
+XskPort& Xsk(const Napi::CallbackInfo& info, size_t i);
+std::string XskWhat(const char* fn, const XskPort& p);
+
+Napi::Value XskRxBurst(const Napi::CallbackInfo& info);
+Napi::Value XskTxBurst(const Napi::CallbackInfo& info);
+Napi::Value XskStats(const Napi::CallbackInfo& info);
+
+void InitXdpProg(Napi::Env env, Napi::Object exports);
+
+}  // namespace dpio

@@ -1,0 +1,138 @@
+// An AF_XDP socket on one queue of an existing interface as a PacketPort.
+// The XDP program that feeds it is the main thread's (xdpAttach in
+// runtime/port-setup.ts); each worker opens the socket of its queue.
+//
+// The socket's UMEM lies in the worker's batch arena (Batch portAreaBytes),
+// so a received frame is handed to the pipeline where the kernel wrote it:
+// rx points batch.start at the UMEM chunk instead of copying into a slot.
+// A frame that leaves by the port it came in on is sent from there too;
+// other frames are copied into a free chunk (one copy, as AF_PACKET's send).
+// A worker without a queue of the interface gets a send-only port.
+import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
+import { IoCounter, loadNative, type NativeIo, type XskHandle, type XskStats } from './native.js';
+import { newPortCounters, PortClosedError, rxRoom, withPortName, type PacketPort } from './port.js';
+
+/** Bytes of one UMEM chunk (native/src/af-xdp.h kXskFrameSize). */
+export const XSK_FRAME_BYTES = 4096;
+
+export interface AfXdpPortOptions {
+  /** The receive queue this socket serves, or -1 for a send-only port. */
+  queue: number;
+  /** The port's XSKMAP (XdpAttachment.mapFd; fds are process-wide). */
+  mapFd: number;
+  /** The batch this port receives into: its arena holds the UMEM. */
+  batch: Batch;
+  /** Where in the batch's port area this socket's UMEM goes (bytes from portAreaStart); see areaBytes(). */
+  areaOffset?: number;
+  frames?: number;
+  bind?: 'auto' | 'copy' | 'zerocopy';
+  /** The router's port index (batch.rxPort); default 0. */
+  index?: number;
+  /** Count here (IoCounter.COUNT doubles, e.g. a view of shared memory) instead of a private array. */
+  counters?: Float64Array;
+}
+
+export class AfXdpPort implements PacketPort {
+  readonly name: string;
+  readonly index: number;
+  readonly counters: Float64Array;
+  readonly queue: number;
+  /** The driver took the frames' memory (zero-copy); false in copy mode and for a send-only port. */
+  readonly zerocopy: boolean;
+  private readonly io: NativeIo;
+  private handle: XskHandle | 0;
+  private fdValue: number;
+  private readonly arena: Uint8Array;
+  /** Where the native burst writes each frame's UMEM offset (batch.initSlot would overwrite batch.start). */
+  private readonly starts: Uint32Array;
+
+  /** Bytes of port area a socket with `frames` chunks needs (the UMEM and room to align it on a page). */
+  static areaBytes(frames: number): number {
+    return frames * XSK_FRAME_BYTES + XSK_FRAME_BYTES;
+  }
+
+  static open(ifname: string, opts: AfXdpPortOptions): AfXdpPort {
+    const io = loadNative();
+    const { batch, queue } = opts;
+    const frames = opts.frames ?? 4096;
+    if (opts.counters !== undefined && opts.counters.length < IoCounter.COUNT) throw new RangeError(`counters must hold ${IoCounter.COUNT} values`);
+    const offset = opts.areaOffset ?? 0;
+    const bytes = queue < 0 ? 0 : AfXdpPort.areaBytes(frames);
+    if (offset + bytes > batch.portAreaBytes) {
+      throw new RangeError(`${ifname}: the batch's port area (${batch.portAreaBytes} bytes) cannot hold a UMEM of ${frames} frames at ${offset} (make the batch with portAreaBytes)`);
+    }
+    let opened;
+    try {
+      opened = io.xskOpen(ifname, queue, opts.mapFd, batch.arena, batch.portAreaStart + offset, bytes, { frames, bind: opts.bind ?? 'auto' });
+    } catch (e) {
+      throw withPortName(e, ifname);
+    }
+    return new AfXdpPort(io, opened.handle, opened.fd, opened.zerocopy, ifname, queue, batch, opts.index ?? 0, opts.counters ?? newPortCounters());
+  }
+
+  private constructor(io: NativeIo, handle: XskHandle, fd: number, zerocopy: boolean, name: string, queue: number, batch: Batch, index: number, counters: Float64Array) {
+    this.io = io;
+    this.handle = handle;
+    this.fdValue = fd;
+    this.zerocopy = zerocopy;
+    this.name = name;
+    this.queue = queue;
+    this.arena = batch.arena;
+    this.starts = new Uint32Array(batch.capacity);
+    this.index = index;
+    this.counters = counters;
+  }
+
+  get fd(): number {
+    return this.fdValue;
+  }
+
+  rx(batch: Batch, max: number = MAX_BATCH): number {
+    const count = rxRoom(batch, max);
+    if (count <= 0) return 0;
+    const h = this.handle;
+    if (h === 0) throw new PortClosedError(this.name);
+    if (batch.arena !== this.arena) throw new RangeError(`${this.name}: an AF_XDP port receives only into the batch whose arena holds its UMEM`);
+    const first = batch.rxCount;
+    const starts = this.starts;
+    const length = batch.length;
+    let n: number;
+    try {
+      n = this.io.xskRxBurst(h, starts, length, count, first, this.counters);
+    } catch (e) {
+      throw withPortName(e, this.name);
+    }
+    const end = first + n;
+    const start = batch.start;
+    for (let i = first; i < end; i++) {
+      batch.initSlot(i, length[i], this.index, 0, 0);
+      start[i] = starts[i];
+    }
+    batch.rxCount = end;
+    return n;
+  }
+
+  tx(batch: Batch, slots: Uint16Array, count: number): number {
+    if (count <= 0) return 0;
+    const h = this.handle;
+    if (h === 0) throw new PortClosedError(this.name);
+    try {
+      return this.io.xskTxBurst(h, batch.arena, batch.start, batch.length, count, slots, this.counters);
+    } catch (e) {
+      throw withPortName(e, this.name);
+    }
+  }
+
+  /** The kernel's socket statistics (drops for want of fill-ring or RX-ring room) and free UMEM chunks. */
+  stats(): XskStats | undefined {
+    return this.handle === 0 ? undefined : this.io.xskStats(this.handle);
+  }
+
+  close(): void {
+    if (this.handle === 0) return;
+    const h = this.handle;
+    this.handle = 0;
+    this.fdValue = -1;
+    this.io.xskClose(h);
+  }
+}
