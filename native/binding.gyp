@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "dataplane_io",
-      "sources": ["src/addon.cc", "src/tap.cc", "src/packet.cc", "src/packet-burst.cc", "src/netif.cc", "src/flock.cc"],
+      "sources": ["src/addon.cc", "src/tap.cc", "src/packet.cc", "src/packet-burst.cc", "src/netif.cc", "src/flock.cc", "src/frame-copy.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions"],

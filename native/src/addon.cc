@@ -198,6 +198,11 @@ AddonState& State(Napi::Env env) {
 
 }  // namespace dpio
 
+// frame-copy.cc (copyFrames: a burst of frames from memory into batch slots, for the pipeline benchmark's feed).
+namespace dpio {
+void InitFrameCopy(Napi::Env env, Napi::Object exports);
+}  // namespace dpio
+
 namespace {
 
 // The offload metadata layout the bursts read and write (vnet.h), for the
@@ -235,6 +240,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitPacket(env, exports);
   dpio::InitNetif(env, exports);
   dpio::InitFlock(env, exports);
+  dpio::InitFrameCopy(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).

@@ -195,6 +195,13 @@ export interface NativeIo {
 
   /** flock(fd, LOCK_EX | LOCK_NB): true when locked, false when another open file holds the lock. Closing the fd releases it. */
   fdTryLock(fd: number): boolean;
+
+  /**
+   * Copies frame k, src[srcOffsets[k], + lengths[k]), to arena[starts[first + k]...)
+   * for k in [0, count), every range checked first; returns count (frame-copy.cc:
+   * the pipeline benchmark's feed). Optional: an addon built before it lacks it.
+   */
+  copyFrames?(arena: Uint8Array, starts: Uint32Array, first: number, src: Uint8Array, srcOffsets: Uint32Array, lengths: Uint32Array, count: number): number;
 }
 
 /** The fields native errors carry besides the message. */

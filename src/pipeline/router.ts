@@ -71,6 +71,8 @@ export interface RouterOptions {
    * builds its own tables, for one worker (replay, tests): `lbControl`.
    */
   lb?: { buffers: LbBuffers; worker: number };
+  /** Put the fused fast path (nodes/ip4-fast.ts) in front where it applies; default true. False: every packet takes the full graph (benchmarks compare the two). */
+  fastPath?: boolean;
 }
 
 /** Largest frame the NAT's fragment hold keeps (fragments are cut to an MTU; 9000-byte jumbo frames fit). */
@@ -127,7 +129,7 @@ export class Router {
     // The fused fast path goes first (nodes run in the order added). Stateful features splice nodes into
     // the path it fuses (ct-input before ip4-lookup, the firewall and nat-output after it, lb-decap): then it is left out.
     const stateful = tracking !== undefined || lbConfig !== undefined || config.ports.some((p) => p.decap !== undefined);
-    if (!stateful) this.graph.add((this.fast = new Ip4Fast(ctx, this.arp.neighbors, [ethernetInput, ip4Input, ip4Lookup, ip4Rewrite, ip4Output])));
+    if (!stateful && opts.fastPath !== false) this.graph.add((this.fast = new Ip4Fast(ctx, this.arp.neighbors, [ethernetInput, ip4Input, ip4Lookup, ip4Rewrite, ip4Output])));
     this.graph
       .add(ethernetInput)
       .add(new ArpInput(ctx, this.arp))
