@@ -37,7 +37,7 @@
 import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
-import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
+import type { NeighborTable } from '../../arp/neighbor-table.js';
 import { OffloadMeta, PacketFlag, type Batch } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
@@ -51,6 +51,12 @@ const spec = defineNode({
   counters: { taken: 'packets forwarded in one pass by the fast path (the rest went to ethernet-input)' },
 });
 
+/** Host-order 16-bit word of two bytes as they lie in memory (the views below read in host order). */
+function word(b0: number, b1: number): number {
+  return new Uint16Array(new Uint8Array([b0, b1]).buffer)[0];
+}
+const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
+
 export class Ip4Fast extends PipelineNode<typeof spec> {
   /** Per-slot scratch: 1 when pass 1 or 3 left the packet to the full graph. */
   private slow = new Uint8Array(0);
@@ -58,6 +64,17 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   private cand = new Uint16Array(0);
   private dst = new Uint32Array(0);
   private nh = new Int32Array(0);
+  /**
+   * 16-bit views of the arena and the neighbors' MACs: a MAC is compared and
+   * written as three words, the header checksum summed as ten (the ones'
+   * complement sum is the same in either byte order, RFC 1071 2(B), so host
+   * order serves). Slot starts are even; an odd one takes the full graph.
+   */
+  private arena16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
+  private arenaOf: Uint8Array | undefined;
+  private readonly ntMac16: Uint16Array;
+  /** The ports' MACs as host-order words, three per port. */
+  private readonly portMac16: Uint16Array;
 
   /** `bypassed`: the nodes whose work a taken packet skips, to advance their packet counters. */
   constructor(
@@ -66,6 +83,10 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     private readonly bypassed: readonly PipelineNode[],
   ) {
     super(spec);
+    const mac = neighbors.mac;
+    this.ntMac16 = new Uint16Array(mac.buffer, mac.byteOffset, mac.length >> 1);
+    if (mac.byteOffset % 2 !== 0) throw new Error('ip4-fast: the neighbor MAC table must start at an even offset');
+    this.portMac16 = new Uint16Array(new Uint8Array(ctx.ports.mac).buffer);
   }
 
   private grow(n: number): void {
@@ -78,9 +99,14 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     if (this.cand.length < vec.length || this.slow.length < batch.capacity) this.grow(Math.max(vec.length, batch.capacity));
     const b = batch.arena;
+    if (this.arenaOf !== b) {
+      this.arenaOf = b;
+      this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+    }
+    const h = this.arena16;
     const ctx = this.ctx;
     const ports = ctx.ports;
-    const portMac = ports.mac;
+    const pmac = this.portMac16;
     const portMtu = ports.mtu;
     const portAddress = ports.address;
     const portBroadcast = ports.broadcast;
@@ -101,39 +127,27 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const o = start[s];
       const len = length[s];
       const port = rxPort[s];
-      const pm = port * 6;
-      const i = o + ETH_HEADER_LEN;
+      const pw = port * 3;
+      const w0 = o >>> 1;
       const om = s * OffloadMeta.WORDS;
-      let ok =
+      if (
+        (o & 1) === 0 &&
         len >= ETH_HEADER_LEN + 20 &&
-        b[o] === portMac[pm] &&
-        b[o + 1] === portMac[pm + 1] &&
-        b[o + 2] === portMac[pm + 2] &&
-        b[o + 3] === portMac[pm + 3] &&
-        b[o + 4] === portMac[pm + 4] &&
-        b[o + 5] === portMac[pm + 5] &&
+        h[w0] === pmac[pw] &&
+        h[w0 + 1] === pmac[pw + 1] &&
+        h[w0 + 2] === pmac[pw + 2] &&
         (b[o + 6] & 1) === 0 &&
-        b[o + 12] === 0x08 &&
-        b[o + 13] === 0x00 &&
-        b[i] === 0x45 &&
+        h[w0 + 6] === ETHERTYPE_IPV4_WORD &&
+        b[o + 14] === 0x45 &&
         (meta[om] | meta[om + 1]) === 0 &&
-        len - ETH_HEADER_LEN <= portMtu[port];
-      if (ok) {
+        len - ETH_HEADER_LEN <= portMtu[port]
+      ) {
+        const i = o + ETH_HEADER_LEN;
         const total = (b[i + 2] << 8) | b[i + 3];
         // Not a fragment: MF clear and offset 0 (DF may be set).
-        ok = total >= 20 && total <= len - ETH_HEADER_LEN && ((b[i + 6] & 0x3f) | b[i + 7]) === 0;
-        if (ok) {
-          let sum =
-            ((b[i] << 8) | b[i + 1]) +
-            ((b[i + 2] << 8) | b[i + 3]) +
-            ((b[i + 4] << 8) | b[i + 5]) +
-            ((b[i + 6] << 8) | b[i + 7]) +
-            ((b[i + 8] << 8) | b[i + 9]) +
-            ((b[i + 10] << 8) | b[i + 11]) +
-            ((b[i + 12] << 8) | b[i + 13]) +
-            ((b[i + 14] << 8) | b[i + 15]) +
-            ((b[i + 16] << 8) | b[i + 17]) +
-            ((b[i + 18] << 8) | b[i + 19]);
+        if (total >= 20 && total <= len - ETH_HEADER_LEN && ((b[i + 6] & 0x3f) | b[i + 7]) === 0) {
+          const x = w0 + 7;
+          let sum = h[x] + h[x + 1] + h[x + 2] + h[x + 3] + h[x + 4] + h[x + 5] + h[x + 6] + h[x + 7] + h[x + 8] + h[x + 9];
           sum = (sum & 0xffff) + (sum >>> 16);
           sum = (sum & 0xffff) + (sum >>> 16);
           const src = ((b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15]) >>> 0;
@@ -141,8 +155,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
           const st = src >>> 24;
           const dt = to >>> 24;
           // Martian and group addresses (ip4-input's checks), then the router's own source and the subnet's broadcast.
-          ok = sum === 0xffff && st !== 0 && st !== 127 && st < 224 && dt !== 0 && dt !== 127 && dt < 224 && src !== portBroadcast[port];
-          for (let p = 0; ok && p < portCount; p++) if (portAddress[p] === src) ok = false;
+          let ok = sum === 0xffff && st !== 0 && st !== 127 && st < 224 && dt !== 0 && dt !== 127 && dt < 224 && src !== portBroadcast[port];
+          for (let p = 0; p < portCount; p++) if (portAddress[p] === src) ok = false;
           if (ok) {
             cand[c] = s;
             dst[c++] = to;
@@ -150,7 +164,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
             continue;
           }
         }
-      } else if (b[o + 12] === ETHERTYPE_ARP >> 8 && b[o + 13] === (ETHERTYPE_ARP & 0xff) && len >= ETH_HEADER_LEN) {
+      } else if (len >= ETH_HEADER_LEN && b[o + 12] === ETHERTYPE_ARP >> 8 && b[o + 13] === (ETHERTYPE_ARP & 0xff)) {
         // An ARP frame may change a neighbor the packets before it would use (see the header): all to the full graph.
         d.enqueueMany(this, this.next.slow, vec, count);
         return;
@@ -173,24 +187,22 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const nhPort = nexthops.port;
     const nhGateway = nexthops.gateway;
     const nt = this.neighbors;
-    const ntPort = nt.port;
-    const ntIp = nt.ip;
-    const ntState = nt.state;
-    const ntExpires = nt.expiresMs;
-    const ntMac = nt.mac;
+    const mac16 = this.ntMac16;
     const now = ctx.clock.nowMs();
     const txPort = batch.txPort;
     const nextHop = batch.nextHop;
     const l3 = batch.l3;
     const flags = batch.flags;
-    // One-entry neighbor cache, re-validated from the table's arrays (as ip4-output's).
+    // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
+    // so an entry findReachable returned holds for the rest of the batch.
     let lastPort = -1;
     let lastTarget = -1;
     let lastSlot = 0;
     let w = 0;
     for (let j = 0; j < c; j++) {
       const s = cand[j];
-      const i = start[s] + ETH_HEADER_LEN;
+      const o = start[s];
+      const i = o + ETH_HEADER_LEN;
       let n = nh[j];
       let kind = n === NO_ROUTE ? -1 : kinds[n];
       let hash = -1;
@@ -201,54 +213,47 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       const port = kind === NexthopKind.GATEWAY || kind === NexthopKind.ATTACHED ? nhPort[n] : -1;
       const total = (b[i + 2] << 8) | b[i + 3];
-      if (port < 0 || b[i + 8] <= 1 || total > portMtu[port]) {
+      const ttl = b[i + 8];
+      if (port < 0 || ttl <= 1 || total > portMtu[port]) {
         slow[s] = 1;
         slowCount++;
         continue;
       }
       const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
-      let ns: number;
-      if (port === lastPort && target === lastTarget && ntPort[lastSlot] === port && ntIp[lastSlot] === target && ntState[lastSlot] === NeighborState.REACHABLE && ntExpires[lastSlot] > now) {
-        ns = lastSlot;
-      } else {
-        ns = nt.findReachable(port, target, now);
-        if (ns < 0) {
+      if (port !== lastPort || target !== lastTarget) {
+        const found = nt.findReachable(port, target, now);
+        if (found < 0) {
           slow[s] = 1;
           slowCount++;
           continue;
         }
         lastPort = port;
         lastTarget = target;
-        lastSlot = ns;
+        lastSlot = found;
       }
       // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes, in one go.
       nextHop[s] = n;
       txPort[s] = port;
+      l3[s] = i;
       if (hash !== -1) batch.flowHash[s] = hash;
       flags[s] |= PacketFlag.IP4_VALID;
-      l3[s] = i;
       // TTL - 1 with the RFC 1624 update of decrementIpv4Ttl (wire/ipv4.ts), inlined.
-      b[i + 8] = b[i + 8] - 1;
+      b[i + 8] = ttl - 1;
       const cs = ((b[i + 10] << 8) | b[i + 11]) + 0x0100;
       const folded = (cs + ((cs + 1) >>> 16)) & 0xffff;
       b[i + 10] = folded >>> 8;
       b[i + 11] = folded & 0xff;
-      const e = i - ETH_HEADER_LEN;
-      const m = ns * 6;
-      const pm = port * 6;
-      b[e] = ntMac[m];
-      b[e + 1] = ntMac[m + 1];
-      b[e + 2] = ntMac[m + 2];
-      b[e + 3] = ntMac[m + 3];
-      b[e + 4] = ntMac[m + 4];
-      b[e + 5] = ntMac[m + 5];
-      b[e + 6] = portMac[pm];
-      b[e + 7] = portMac[pm + 1];
-      b[e + 8] = portMac[pm + 2];
-      b[e + 9] = portMac[pm + 3];
-      b[e + 10] = portMac[pm + 4];
-      b[e + 11] = portMac[pm + 5];
-      // The EtherType is IPv4 already; the frame is trimmed to the datagram (Ethernet padding dropped).
+      // The neighbor's MAC, the port's; the EtherType is IPv4 already.
+      const w0 = o >>> 1;
+      const m = lastSlot * 3;
+      const pw = port * 3;
+      h[w0] = mac16[m];
+      h[w0 + 1] = mac16[m + 1];
+      h[w0 + 2] = mac16[m + 2];
+      h[w0 + 3] = pmac[pw];
+      h[w0 + 4] = pmac[pw + 1];
+      h[w0 + 5] = pmac[pw + 2];
+      // Trimmed to the datagram (Ethernet padding dropped), as ip4-input and ip4-output do.
       length[s] = ETH_HEADER_LEN + total;
       cand[w++] = s;
     }
