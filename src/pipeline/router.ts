@@ -88,7 +88,7 @@ export class Router {
   readonly arp: ArpResolver;
   private readonly entryId: number;
   /** The fused fast path (nodes/ip4-fast.ts), when no stateful feature is configured; its node id, else -1. */
-  private readonly fast: Ip4Fast | undefined;
+  readonly fast: Ip4Fast | undefined;
   private readonly fastId: number;
   private readonly arpResolve: ArpResolve;
   private readonly reassembly: Ip4Reassembly;

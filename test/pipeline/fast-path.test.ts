@@ -59,16 +59,16 @@ class Subject {
     });
     for (const s of traced) b.markTraced(s, s + 1);
     const before = this.router.counters.nonZero();
+    const takenBefore = this.router.fast?.taken ?? 0;
     this.router.process(b);
     const g = this.router.graph;
     const slots = Array.from(g.output.subarray(0, g.outputCount));
     const line = (s: number) => `${b.txPort[s]} ${Buffer.from(b.bytes(s)).toString('hex')}`;
     const counters: Record<string, number> = {};
-    let taken = 0;
+    const taken = (this.router.fast?.taken ?? 0) - takenBefore;
     for (const [name, v] of Object.entries(this.router.counters.nonZero())) {
       const d = v.packets - (before[name]?.packets ?? 0);
-      if (name === 'ip4-fast/taken') taken = d;
-      else if (d !== 0 && !name.startsWith('ip4-fast/')) counters[name] = d;
+      if (d !== 0 && !name.startsWith('ip4-fast/')) counters[name] = d;
     }
     const byTime = [...slots].sort((x, y) => b.tsNsec[x] - b.tsNsec[y]).map(line);
     return { out: slots.map(line), byTime, counters, fates: Array.from(g.fateByRxPort.subarray(0, 16)), taken };

@@ -32,8 +32,8 @@
 //
 // The bypassed nodes' "packets" counters are advanced by the number taken,
 // once per batch, so per-node counts read as if the packets had walked the
-// graph; "ip4-fast/packets" counts every packet this node looked at and
-// "ip4-fast/taken" those it forwarded itself.
+// graph; "ip4-fast/packets" counts every packet this node looked at (every
+// received packet of an untraced batch).
 import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
@@ -48,7 +48,6 @@ const spec = defineNode({
   name: 'ip4-fast',
   next: { slow: 'ethernet-input', tx: OUTPUT },
   drops: {},
-  counters: { taken: 'packets forwarded in one pass by the fast path (the rest went to ethernet-input)' },
 });
 
 /** Host-order 16-bit word of two bytes as they lie in memory (the views below read in host order). */
@@ -58,6 +57,13 @@ function word(b0: number, b1: number): number {
 const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
 
 export class Ip4Fast extends PipelineNode<typeof spec> {
+  /**
+   * Packets this node forwarded itself (the rest went to ethernet-input). Not
+   * a counter on purpose: it depends on how packets fall into batches (a
+   * batch with an ARP frame goes to the full graph whole), and the counters
+   * must not (replay on N workers gives one worker's counters).
+   */
+  taken = 0;
   /** Per-slot scratch: 1 when pass 1 or 3 left the packet to the full graph. */
   private slow = new Uint8Array(0);
   /** Candidates of pass 1 (slots, in arrival order), then the taken ones compacted to the front. */
@@ -262,7 +268,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const v = d.counters.values;
       const bypassed = this.bypassed;
       for (let q = 0; q < bypassed.length; q++) v[2 * bypassed[q].processedCounter] += w;
-      v[2 * this.counter.taken] += w;
+      this.taken += w;
       d.enqueueMany(this, this.next.tx, cand, w);
     }
     if (slowCount === count) d.enqueueMany(this, this.next.slow, vec, count);
