@@ -1,7 +1,14 @@
 // The run loop's input and output for the pipeline benchmark: the same
-// frames every round (one view per frame, made once, so feeding the batch
-// allocates nothing), and an output that counts what it is given.
+// frames every round, and an output that counts what it is given.
+//
+// Two feeds, so the benchmark can say what the feed costs: `RepeatInput`
+// copies each frame with batch.pushView (a TypedArray.prototype.set per
+// frame, one view per frame made once: it allocates nothing), and
+// `NativeRepeatInput` sets up the slots' metadata in JavaScript and copies
+// the whole burst in one native call (copyFrames, native/src/frame-copy.cc),
+// as a live port's receive burst does.
 import type { RxSource, TxSink } from '../../src/io/port.js';
+import type { NativeIo } from '../../src/io/native.js';
 import type { Batch } from '../../src/pipeline/batch.js';
 
 export class RepeatInput implements RxSource {
@@ -14,6 +21,38 @@ export class RepeatInput implements RxSource {
     const views = this.views;
     const n = Math.min(views.length, batch.rxCapacity - batch.rxCount);
     for (let i = 0; i < n; i++) batch.pushView(views[i], this.index, 0, 0);
+    return n;
+  }
+}
+
+type CopyFrames = NonNullable<NativeIo['copyFrames']>;
+
+export class NativeRepeatInput implements RxSource {
+  private readonly offsets: Uint32Array;
+  private readonly lengths: Uint32Array;
+
+  /** Frames are src[offsets[k], + lengths[k]); `copy` is the addon's copyFrames. */
+  constructor(
+    readonly index: number,
+    private readonly src: Uint8Array,
+    offsets: ArrayLike<number>,
+    lengths: ArrayLike<number>,
+    private readonly copy: CopyFrames,
+  ) {
+    this.offsets = Uint32Array.from(offsets);
+    this.lengths = Uint32Array.from(lengths);
+  }
+
+  rx(batch: Batch): number {
+    const first = batch.rxCount;
+    const lengths = this.lengths;
+    const n = Math.min(lengths.length, batch.rxCapacity - first);
+    for (let k = 0; k < n; k++) {
+      if (lengths[k] > batch.maxFrame) throw new RangeError(`frame ${k} is larger than a slot`);
+      batch.initSlot(first + k, lengths[k], this.index, 0, 0);
+    }
+    this.copy(batch.arena, batch.start, first, this.src, this.offsets, lengths, n);
+    batch.rxCount = first + n;
     return n;
   }
 }

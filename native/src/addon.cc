@@ -198,6 +198,11 @@ AddonState& State(Napi::Env env) {
 
 }  // namespace dpio
 
+// frame-copy.cc (copyFrames: a burst of frames from memory into batch slots, for the pipeline benchmark's feed).
+namespace dpio {
+void InitFrameCopy(Napi::Env env, Napi::Object exports);
+}  // namespace dpio
+
 namespace {
 
 // The offload metadata layout the bursts read and write (vnet.h), for the
@@ -237,10 +242,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitFlock(env, exports);
   dpio::InitSched(env, exports);
   dpio::InitXsk(env, exports);
+  dpio::InitFrameCopy(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).
-  // 5: AF_XDP (xdpAttach, xdpDetach, xskOpen, xskRxBurst, xskTxBurst, xskStats, xskClose); threadSetRealtime;
+  // 5: AF_XDP (xdpAttach, xdpDetach, xskOpen, xskRxBurst, xskTxBurst, xskStats, xskClose); threadSetRealtime; copyFrames;
   //    packetOpen ringVersion/frameSize/frameCount (TPACKET_V2 by default).
   exports.Set("abiVersion", Napi::Number::New(env, 5));
   return exports;

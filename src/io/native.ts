@@ -279,6 +279,13 @@ export interface NativeIo {
   fdTryLock(fd: number): boolean;
   /** SCHED_FIFO at priority 1..99 for the calling thread (0: back to normal); needs CAP_SYS_NICE. */
   threadSetRealtime(priority: number): void;
+
+  /**
+   * Copies frame k, src[srcOffsets[k], + lengths[k]), to arena[starts[first + k]...)
+   * for k in [0, count), every range checked first; returns count (frame-copy.cc:
+   * the pipeline benchmark's feed). Optional: an addon built before it lacks it.
+   */
+  copyFrames?(arena: Uint8Array, starts: Uint32Array, first: number, src: Uint8Array, srcOffsets: Uint32Array, lengths: Uint32Array, count: number): number;
 }
 
 /** The fields native errors carry besides the message. */

@@ -16,6 +16,7 @@ import { EthernetInput } from './nodes/ethernet-input.js';
 import { IcmpError } from './nodes/icmp-error.js';
 import { Ip4Frag } from './nodes/ip4-frag.js';
 import { Ip4Gso } from './nodes/ip4-gso.js';
+import { Ip4Fast } from './nodes/ip4-fast.js';
 import { Ip4Input } from './nodes/ip4-input.js';
 import { Ip4Local } from './nodes/ip4-local.js';
 import { Ip4Reassembly } from './nodes/ip4-reassembly.js';
@@ -70,6 +71,8 @@ export interface RouterOptions {
    * builds its own tables, for one worker (replay, tests): `lbControl`.
    */
   lb?: { buffers: LbBuffers; worker: number };
+  /** Put the fused fast path (nodes/ip4-fast.ts) in front where it applies; default true. False: every packet takes the full graph (benchmarks compare the two). */
+  fastPath?: boolean;
 }
 
 /** Largest frame the NAT's fragment hold keeps (fragments are cut to an MTU; 9000-byte jumbo frames fit). */
@@ -84,6 +87,9 @@ export class Router {
   /** The neighbor table, the ARP queue and their timer. */
   readonly arp: ArpResolver;
   private readonly entryId: number;
+  /** The fused fast path (nodes/ip4-fast.ts), when no stateful feature is configured; its node id, else -1. */
+  readonly fast: Ip4Fast | undefined;
+  private readonly fastId: number;
   private readonly arpResolve: ArpResolve;
   private readonly reassembly: Ip4Reassembly;
   private readonly toTx: (slot: number) => void;
@@ -112,21 +118,31 @@ export class Router {
     this.arp = new ArpResolver(ctx, config, opts.maxFrame, opts.neighborSync);
     this.arpResolve = new ArpResolve(ctx, this.arp);
     this.reassembly = new Ip4Reassembly(new Reassembler(config.reassembly.datagrams, config.reassembly.timeoutMs), clock);
-    this.graph = new Graph(opts.batchCapacity)
-      .add(new EthernetInput(ctx))
+    const tracking = trackingConfig(config);
+    const lbConfig = config.loadBalancer;
+    const ethernetInput = new EthernetInput(ctx);
+    const ip4Input = new Ip4Input(ctx);
+    const ip4Lookup = new Ip4Lookup(ctx);
+    const ip4Rewrite = new Ip4Rewrite(ctx);
+    const ip4Output = new Ip4Output(ctx, this.arp.neighbors);
+    this.graph = new Graph(opts.batchCapacity);
+    // The fused fast path goes first (nodes run in the order added). Stateful features splice nodes into
+    // the path it fuses (ct-input before ip4-lookup, the firewall and nat-output after it, lb-decap): then it is left out.
+    const stateful = tracking !== undefined || lbConfig !== undefined || config.ports.some((p) => p.decap !== undefined);
+    if (!stateful && opts.fastPath !== false) this.graph.add((this.fast = new Ip4Fast(ctx, this.arp.neighbors, [ethernetInput, ip4Input, ip4Lookup, ip4Rewrite, ip4Output])));
+    this.graph
+      .add(ethernetInput)
       .add(new ArpInput(ctx, this.arp))
-      .add(new Ip4Input(ctx))
+      .add(ip4Input)
       .add(new Ip4Local())
       .add(this.reassembly)
       .add(new IcmpError(ctx))
-      .add(new Ip4Lookup(ctx))
-      .add(new Ip4Rewrite(ctx))
+      .add(ip4Lookup)
+      .add(ip4Rewrite)
       .add(new Ip4Frag(ctx))
       .add(new Ip4Gso())
-      .add(new Ip4Output(ctx, this.arp.neighbors))
+      .add(ip4Output)
       .add(this.arpResolve);
-    const tracking = trackingConfig(config);
-    const lbConfig = config.loadBalancer;
     // Where a routed packet goes after ip4-lookup: the tunnel terminator, the firewall, nat-output, ip4-rewrite.
     const afterRouting: string[] = [];
     if (config.ports.some((p) => p.decap !== undefined)) {
@@ -180,6 +196,7 @@ export class Router {
     }
     this.graph.build(opts.counterBuffer);
     this.entryId = this.graph.node('ethernet-input').id;
+    this.fastId = this.fast?.id ?? -1;
     const arp = this.arpResolve;
     this.toTx = (slot) => this.graph.enqueue(arp, arp.next.tx, slot);
     this.toIcmpError = (slot) => {
@@ -212,6 +229,7 @@ export class Router {
     this.reassembly.service(batch, g);
     if (this.nat !== undefined) this.nat.service(this.ctx.clock.nowMs(), SWEEP_RECORDS_PER_BATCH);
     if (this.ctInput !== undefined) this.ctInput.service(batch, g);
-    g.run(this.entryId);
+    // A batch with traced packets takes the full graph, so the trace lists the nodes it always did.
+    g.run(this.fastId >= 0 && batch.traced === 0 ? this.fastId : this.entryId);
   }
 }

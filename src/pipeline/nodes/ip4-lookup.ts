@@ -1,7 +1,9 @@
 // ip4-lookup: longest-prefix match on the destination, then the route's
 // action: forward (to ip4-rewrite with the egress port and next hop), deliver
 // locally, drop silently (blackhole), or drop with an ICMP error (no route,
-// unreachable, prohibit). ECMP groups pick a member by flow hash.
+// unreachable, prohibit). ECMP groups pick a member by flow hash. The FIB is
+// read for the whole vector first (lookupBatch: several walks in flight, so
+// their cache misses overlap), then each packet acts on its next hop.
 import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED, ICMP_UNREACH_NET } from '../../wire/icmp.js';
 import { ipv4Dst } from '../../wire/ipv4.js';
 import { NexthopKind } from '../../route/nexthops.js';
@@ -10,6 +12,7 @@ import { PacketFlag } from '../batch.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
 import { icmpErrorCode, type ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
+import { lookupInto } from './lookup-batch.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 import type { TraceDescribeContext, TraceRecordView } from '../trace-recorder.js';
 
@@ -38,9 +41,19 @@ export class Ip4Lookup extends PipelineNode<typeof spec> {
   }
 
 
+  /** The vector's destinations and their next hops (lookupInto fills nh from dst for the whole vector at once). */
+  private dst = new Uint32Array(0);
+  private nh = new Int32Array(0);
+
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
     const { fib, nexthops } = this.ctx;
+    if (this.dst.length < vec.length) {
+      this.dst = new Uint32Array(vec.length);
+      this.nh = new Int32Array(vec.length);
+    }
+    const dst = this.dst;
+    const nhs = this.nh;
     const kinds = nexthops.kind;
     const nhPort = nexthops.port;
     const l3 = batch.l3;
@@ -49,11 +62,13 @@ export class Ip4Lookup extends PipelineNode<typeof spec> {
     const txPort = batch.txPort;
     const N = this.next;
     const R = this.reason;
+    for (let k = 0; k < count; k++) dst[k] = ipv4Dst(b, l3[vec[k]]);
+    lookupInto(fib, dst, nhs, count);
     let w = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
       const o = l3[s];
-      let nh = fib.lookup(ipv4Dst(b, o));
+      let nh = nhs[k];
       if (nh === NO_ROUTE) {
         if ((flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) d.drop(this, R.noRoute, s);
         else {

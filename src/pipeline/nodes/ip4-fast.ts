@@ -1,0 +1,280 @@
+// ip4-fast: the usual forwarded packet in one pass, in front of
+// ethernet-input. A packet it takes does what ethernet-input, ip4-input,
+// ip4-lookup, ip4-rewrite and ip4-output would do to it, with the same
+// result byte for byte, and goes straight to the output; every other packet
+// goes to ethernet-input untouched and takes the full graph as before, so
+// drops, counters, ICMP errors and ARP are the full graph's.
+//
+// The usual packet: an Ethernet II frame to the receiving port's MAC from a
+// unicast source, no offload metadata, within the port's MTU; IPv4 with IHL
+// 5, a total length that fits the frame, a valid header checksum, not a
+// fragment; source and destination neither martian, multicast nor the
+// router's own or the subnet's broadcast; a FIB hit on a gateway or attached
+// route (an ECMP group is resolved as ip4-lookup does); TTL > 1; no larger
+// than the egress MTU; a reachable neighbor for the next hop.
+//
+// Three passes over the vector, so that the FIB is read with lookupBatch
+// (four independent loads at a time) rather than one dependent walk per
+// packet: (1) the L2 and L3 checks, collecting destinations; (2) the batch
+// lookup; (3) route, TTL, MTU, neighbor, then the rewrite. Nothing is
+// written to a packet or its slot's metadata before pass 3 has decided to
+// take it, which is what lets a packet leave for ethernet-input "unchanged".
+//
+// Equivalence holds because no node of the full graph changes what the
+// checks here read within a batch, with one exception: arp-input may learn
+// or change a neighbor's MAC from an ARP frame in the same batch, which
+// ip4-output (running after arp-input) would then use for packets before
+// that frame too. So a batch that holds an ARP frame goes to the full graph
+// whole. The router steps this node aside for traced batches (router.ts) so
+// a packet trace lists the same nodes it always did, and installs it only
+// when no stateful feature (conntrack, NAT, firewall, load balancer, tunnel
+// decap) splices nodes into the path.
+//
+// The bypassed nodes' "packets" counters are advanced by the number taken,
+// once per batch, so per-node counts read as if the packets had walked the
+// graph; "ip4-fast/packets" counts every packet this node looked at (every
+// received packet of an untraced batch).
+import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
+import { NexthopKind } from '../../route/nexthops.js';
+import { NO_ROUTE } from '../../route/fib-view.js';
+import type { NeighborTable } from '../../arp/neighbor-table.js';
+import { OffloadMeta, PacketFlag, type Batch } from '../batch.js';
+import type { ForwardingContext } from '../context.js';
+import { flowHash } from '../flow-hash.js';
+import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../node.js';
+import { lookupInto } from './lookup-batch.js';
+
+const spec = defineNode({
+  name: 'ip4-fast',
+  next: { slow: 'ethernet-input', tx: OUTPUT },
+  drops: {},
+});
+
+/** Host-order 16-bit word of two bytes as they lie in memory (the views below read in host order). */
+function word(b0: number, b1: number): number {
+  return new Uint16Array(new Uint8Array([b0, b1]).buffer)[0];
+}
+const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
+
+export class Ip4Fast extends PipelineNode<typeof spec> {
+  /**
+   * Packets this node forwarded itself (the rest went to ethernet-input). Not
+   * a counter on purpose: it depends on how packets fall into batches (a
+   * batch with an ARP frame goes to the full graph whole), and the counters
+   * must not (replay on N workers gives one worker's counters).
+   */
+  taken = 0;
+  /** Per-slot scratch: 1 when pass 1 or 3 left the packet to the full graph. */
+  private slow = new Uint8Array(0);
+  /** Candidates of pass 1 (slots, in arrival order), then the taken ones compacted to the front. */
+  private cand = new Uint16Array(0);
+  private dst = new Uint32Array(0);
+  private nh = new Int32Array(0);
+  /**
+   * 16-bit views of the arena and the neighbors' MACs: a MAC is compared and
+   * written as three words, the header checksum summed as ten (the ones'
+   * complement sum is the same in either byte order, RFC 1071 2(B), so host
+   * order serves). Slot starts are even; an odd one takes the full graph.
+   */
+  private arena16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
+  private arenaOf: Uint8Array | undefined;
+  private readonly ntMac16: Uint16Array;
+  /** The ports' MACs as host-order words, three per port. */
+  private readonly portMac16: Uint16Array;
+
+  /** `bypassed`: the nodes whose work a taken packet skips, to advance their packet counters. */
+  constructor(
+    private readonly ctx: ForwardingContext,
+    private readonly neighbors: NeighborTable,
+    private readonly bypassed: readonly PipelineNode[],
+  ) {
+    super(spec);
+    const mac = neighbors.mac;
+    this.ntMac16 = new Uint16Array(mac.buffer, mac.byteOffset, mac.length >> 1);
+    if (mac.byteOffset % 2 !== 0) throw new Error('ip4-fast: the neighbor MAC table must start at an even offset');
+    this.portMac16 = new Uint16Array(new Uint8Array(ctx.ports.mac).buffer);
+  }
+
+  private grow(n: number): void {
+    this.slow = new Uint8Array(n);
+    this.cand = new Uint16Array(n);
+    this.dst = new Uint32Array(n);
+    this.nh = new Int32Array(n);
+  }
+
+  process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
+    if (this.cand.length < vec.length || this.slow.length < batch.capacity) this.grow(Math.max(vec.length, batch.capacity));
+    const b = batch.arena;
+    if (this.arenaOf !== b) {
+      this.arenaOf = b;
+      this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+    }
+    const h = this.arena16;
+    const ctx = this.ctx;
+    const ports = ctx.ports;
+    const pmac = this.portMac16;
+    const portMtu = ports.mtu;
+    const portAddress = ports.address;
+    const portBroadcast = ports.broadcast;
+    const portCount = ports.count;
+    const start = batch.start;
+    const length = batch.length;
+    const rxPort = batch.rxPort;
+    const meta = batch.offload;
+    const slow = this.slow;
+    const cand = this.cand;
+    const dst = this.dst;
+
+    // Pass 1: what ethernet-input and ip4-input check, reading only.
+    let c = 0;
+    let slowCount = 0;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = start[s];
+      const len = length[s];
+      const port = rxPort[s];
+      const pw = port * 3;
+      const w0 = o >>> 1;
+      const om = s * OffloadMeta.WORDS;
+      if (
+        (o & 1) === 0 &&
+        len >= ETH_HEADER_LEN + 20 &&
+        h[w0] === pmac[pw] &&
+        h[w0 + 1] === pmac[pw + 1] &&
+        h[w0 + 2] === pmac[pw + 2] &&
+        (b[o + 6] & 1) === 0 &&
+        h[w0 + 6] === ETHERTYPE_IPV4_WORD &&
+        b[o + 14] === 0x45 &&
+        (meta[om] | meta[om + 1]) === 0 &&
+        len - ETH_HEADER_LEN <= portMtu[port]
+      ) {
+        const i = o + ETH_HEADER_LEN;
+        const total = (b[i + 2] << 8) | b[i + 3];
+        // Not a fragment: MF clear and offset 0 (DF may be set).
+        if (total >= 20 && total <= len - ETH_HEADER_LEN && ((b[i + 6] & 0x3f) | b[i + 7]) === 0) {
+          const x = w0 + 7;
+          let sum = h[x] + h[x + 1] + h[x + 2] + h[x + 3] + h[x + 4] + h[x + 5] + h[x + 6] + h[x + 7] + h[x + 8] + h[x + 9];
+          sum = (sum & 0xffff) + (sum >>> 16);
+          sum = (sum & 0xffff) + (sum >>> 16);
+          const src = ((b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15]) >>> 0;
+          const to = ((b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19]) >>> 0;
+          const st = src >>> 24;
+          const dt = to >>> 24;
+          // Martian and group addresses (ip4-input's checks), then the router's own source and the subnet's broadcast.
+          let ok = sum === 0xffff && st !== 0 && st !== 127 && st < 224 && dt !== 0 && dt !== 127 && dt < 224 && src !== portBroadcast[port];
+          for (let p = 0; p < portCount; p++) if (portAddress[p] === src) ok = false;
+          if (ok) {
+            cand[c] = s;
+            dst[c++] = to;
+            slow[s] = 0;
+            continue;
+          }
+        }
+      } else if (len >= ETH_HEADER_LEN && b[o + 12] === ETHERTYPE_ARP >> 8 && b[o + 13] === (ETHERTYPE_ARP & 0xff)) {
+        // An ARP frame may change a neighbor the packets before it would use (see the header): all to the full graph.
+        d.enqueueMany(this, this.next.slow, vec, count);
+        return;
+      }
+      slow[s] = 1;
+      slowCount++;
+    }
+    if (c === 0) {
+      d.enqueueMany(this, this.next.slow, vec, count);
+      return;
+    }
+
+    // Pass 2: the FIB for every candidate at once.
+    const nh = this.nh;
+    lookupInto(ctx.fib, dst, nh, c);
+
+    // Pass 3: route, TTL, MTU, neighbor; then the rewrite of the taken ones.
+    const nexthops = ctx.nexthops;
+    const kinds = nexthops.kind;
+    const nhPort = nexthops.port;
+    const nhGateway = nexthops.gateway;
+    const nt = this.neighbors;
+    const mac16 = this.ntMac16;
+    const now = ctx.clock.nowMs();
+    const txPort = batch.txPort;
+    const nextHop = batch.nextHop;
+    const l3 = batch.l3;
+    const flags = batch.flags;
+    // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
+    // so an entry findReachable returned holds for the rest of the batch.
+    let lastPort = -1;
+    let lastTarget = -1;
+    let lastSlot = 0;
+    let w = 0;
+    for (let j = 0; j < c; j++) {
+      const s = cand[j];
+      const o = start[s];
+      const i = o + ETH_HEADER_LEN;
+      let n = nh[j];
+      let kind = n === NO_ROUTE ? -1 : kinds[n];
+      let hash = -1;
+      if (kind === NexthopKind.ECMP) {
+        hash = flowHash(b, i);
+        n = nexthops.resolve(n, hash);
+        kind = kinds[n];
+      }
+      const port = kind === NexthopKind.GATEWAY || kind === NexthopKind.ATTACHED ? nhPort[n] : -1;
+      const total = (b[i + 2] << 8) | b[i + 3];
+      const ttl = b[i + 8];
+      if (port < 0 || ttl <= 1 || total > portMtu[port]) {
+        slow[s] = 1;
+        slowCount++;
+        continue;
+      }
+      const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
+      if (port !== lastPort || target !== lastTarget) {
+        const found = nt.findReachable(port, target, now);
+        if (found < 0) {
+          slow[s] = 1;
+          slowCount++;
+          continue;
+        }
+        lastPort = port;
+        lastTarget = target;
+        lastSlot = found;
+      }
+      // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes, in one go.
+      nextHop[s] = n;
+      txPort[s] = port;
+      l3[s] = i;
+      if (hash !== -1) batch.flowHash[s] = hash;
+      flags[s] |= PacketFlag.IP4_VALID;
+      // TTL - 1 with the RFC 1624 update of decrementIpv4Ttl (wire/ipv4.ts), inlined.
+      b[i + 8] = ttl - 1;
+      const cs = ((b[i + 10] << 8) | b[i + 11]) + 0x0100;
+      const folded = (cs + ((cs + 1) >>> 16)) & 0xffff;
+      b[i + 10] = folded >>> 8;
+      b[i + 11] = folded & 0xff;
+      // The neighbor's MAC, the port's; the EtherType is IPv4 already.
+      const w0 = o >>> 1;
+      const m = lastSlot * 3;
+      const pw = port * 3;
+      h[w0] = mac16[m];
+      h[w0 + 1] = mac16[m + 1];
+      h[w0 + 2] = mac16[m + 2];
+      h[w0 + 3] = pmac[pw];
+      h[w0 + 4] = pmac[pw + 1];
+      h[w0 + 5] = pmac[pw + 2];
+      // Trimmed to the datagram (Ethernet padding dropped), as ip4-input and ip4-output do.
+      length[s] = ETH_HEADER_LEN + total;
+      cand[w++] = s;
+    }
+
+    if (w > 0) {
+      const v = d.counters.values;
+      const bypassed = this.bypassed;
+      for (let q = 0; q < bypassed.length; q++) v[2 * bypassed[q].processedCounter] += w;
+      this.taken += w;
+      d.enqueueMany(this, this.next.tx, cand, w);
+    }
+    if (slowCount === count) d.enqueueMany(this, this.next.slow, vec, count);
+    else if (slowCount > 0) {
+      // In arrival order, as the full graph would have seen them.
+      for (let k = 0; k < count; k++) if (slow[vec[k]] === 1) d.enqueue(this, this.next.slow, vec[k]);
+    }
+  }
+}
