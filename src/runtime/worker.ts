@@ -8,7 +8,6 @@ import { TapPort } from '../io/tap-port.js';
 import { PortWaiter } from '../io/wait.js';
 import { Batch, DEFAULT_SLOT_BYTES, HEADROOM } from '../pipeline/batch.js';
 import { Router } from '../pipeline/router.js';
-import { FibView } from '../route/fib-view.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { RunLoop } from './run-loop.js';
@@ -16,6 +15,7 @@ import { NeighborSync } from '../arp/neighbor-sync.js';
 import { parseTraceFilter } from '../trace/filter.js';
 import { PacketTracer, TraceBudget } from '../trace/tracer.js';
 import { ControlReceiver } from './control-channel.js';
+import { MirrorViews } from './fib-mirror.js';
 import { applyUpdate, type LiveTraceRequest, type TableUpdate, type UpdateTarget } from './table-update.js';
 
 const init = workerData as WorkerInit;
@@ -35,7 +35,8 @@ try {
   ports = openPorts();
   // An offload port hands over 64 KiB super-packets: every slot must hold one.
   const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload) });
-  const router = new Router(init.config, FibView.fromBuffers(init.fib), NexthopTable.fromPlain(init.nexthops), {
+  const fibs = new MirrorViews();
+  const router = new Router(init.config, fibs.take(init.fib), NexthopTable.fromPlain(init.nexthops), {
     batchCapacity: batch.capacity,
     // The ARP queue keeps ordinary frames only (2048 entries of 64 KiB would be 128 MB); super-packets are not queued.
     maxFrame: Math.min(batch.maxFrame, DEFAULT_SLOT_BYTES - HEADROOM),
@@ -54,6 +55,7 @@ try {
   const target: UpdateTarget = {
     index: init.index,
     router,
+    fibs,
     makeTracer: (req: LiveTraceRequest) => makeTracer(req, req.session),
     setTracer: (t) => loop.setTracer(t),
   };
