@@ -5,7 +5,7 @@ import { lbSummary } from './lb-status.js';
 import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
 import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
-import { replayCapture, ReplayError, type ReplaySummary } from '../replay/replay.js';
+import { replayCaptureInterruptible, ReplayError, type ReplaySummary } from '../replay/replay.js';
 import type { ParallelReplay } from '../replay/parallel-replay.js';
 import { TraceRequestError, type TraceRequest } from '../trace/session.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
@@ -55,7 +55,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     };
     const asked = opts.workers ?? 1;
     let run: ParallelReplay;
-    if (asked === 1) run = { summary: replayCapture(config, input, opts.out, replayOpts), workers: 1 };
+    if (asked === 1) run = { summary: await replayCaptureInterruptible(config, input, opts.out, replayOpts), workers: 1 };
     else {
       // Loaded only for --workers: piscina and the worker file are not on the one-worker path.
       const { replayParallel } = await import('../replay/parallel-replay.js');

@@ -37,7 +37,7 @@ import type { CounterValue } from '../pipeline/counters.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { ChunkMerger } from './chunk-merge.js';
 import type { FrameChunk } from './frame-chunk.js';
-import { openReplay, replayCapture, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
+import { openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
 import { Control, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask } from './shard-worker.js';
 
@@ -132,9 +132,9 @@ function sharedInput(input: string | Uint8Array): string | Uint8Array {
 
 export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}): Promise<ParallelReplay> {
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
-  if (workers === 1) return { summary: replayCapture(config, input, output, opts), workers: 1 };
+  if (workers === 1) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1 };
   const why = staticReason(config, opts.trace !== undefined);
-  if (why !== undefined) return { summary: replayCapture(config, input, output, opts), workers: 1, fallback: why };
+  if (why !== undefined) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1, fallback: why };
 
   // Checks the options and the capture's header here, with one worker's messages; the shards read the capture themselves.
   const { inPort, reader } = openReplay(config, input, output, opts);
@@ -224,7 +224,7 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   }
   const fallback =
     runtimeReason(results, config.conntrack.capacity) ?? (oneBucketAgrees(config, results) ? undefined : 'ICMP errors would have been rate-limited by one limit for all flows');
-  if (fallback !== undefined) return { summary: replayCapture(config, input, output, opts), workers: 1, fallback };
+  if (fallback !== undefined) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1, fallback };
   if (outSink instanceof MemorySink && typeof output !== 'string') {
     output.write(outSink.bytes());
     output.close?.();

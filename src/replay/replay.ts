@@ -108,7 +108,18 @@ export function openReplay(config: RouterConfig, input: string | Uint8Array, out
   return { inPort, reader };
 }
 
-export function replayCapture(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions = {}): ReplaySummary {
+/** A replay set up and ready to run: step its loop until the capture is done, then close() and summary(), or fail(). */
+interface ReplayRun {
+  loop: RunLoop;
+  capture: CaptureInput;
+  /** Completes the outputs (renamed into place). */
+  close(): void;
+  /** Drops the outputs (what was at OUT and the trace file stays as it was). */
+  fail(): void;
+  summary(): ReplaySummary;
+}
+
+function startReplay(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions): ReplayRun {
   const filter = opts.trace === undefined ? undefined : checkTraceRequest(opts.trace, config);
   const compiled = compileFib(config);
   const { fib, nexthops } = compiled;
@@ -127,28 +138,81 @@ export function replayCapture(config: RouterConfig, input: string | Uint8Array, 
   const traceWriter = opts.trace && traceSink && openTraceWriter(traceSink, config, compiled, router.graph.nodes);
   const tracer = traceWriter && filter && new PacketTracer(router.graph, filter, new TraceBudget(opts.trace!.count), (p) => traceWriter.write(p));
   const loop = new RunLoop({ router, batch, inputs: [capture], outputs: config.ports.map(() => out), tracer });
-  try {
-    do loop.step();
-    while (!capture.done);
-    writer.close();
-    traceWriter?.close();
-  } catch (e) {
-    for (const sink of [outSink, traceSink]) if (sink instanceof AtomicFileSink) sink.abort();
-    for (const close of [() => writer.close(), () => traceWriter?.close(), () => outSink.close?.(), () => traceSink?.close()]) {
+  return {
+    loop,
+    capture,
+    close() {
       try {
-        close();
-      } catch {
-        // the first error is the one to report
+        writer.close();
+        traceWriter?.close();
+      } finally {
+        reader.close();
       }
-    }
+    },
+    fail() {
+      for (const sink of [outSink, traceSink]) if (sink instanceof AtomicFileSink) sink.abort();
+      for (const close of [() => writer.close(), () => traceWriter?.close(), () => outSink.close?.(), () => traceSink?.close(), () => reader.close()]) {
+        try {
+          close();
+        } catch {
+          // the first error is the one to report
+        }
+      }
+    },
+    summary() {
+      const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut: out.framesOut, skipped: capture.skipped, ports: {}, counters: router.counters.nonZero() };
+      if (traceWriter) summary.traced = traceWriter.written;
+      if (config.firewall && router.firewall) summary.firewall = ruleHits(config.firewall, router.firewall.hits);
+      if (router.lbControl) summary.lb = router.lbControl.status();
+      config.ports.forEach((p, i) => (summary.ports[p.name] = { rxFrames: capture.framesIn[i], txFrames: out.framesByPort[i], txBytes: out.bytesByPort[i] }));
+      return summary;
+    },
+  };
+}
+
+export function replayCapture(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions = {}): ReplaySummary {
+  const run = startReplay(config, input, output, opts);
+  try {
+    do run.loop.step();
+    while (!run.capture.done);
+    run.close();
+  } catch (e) {
+    run.fail();
     throw e;
-  } finally {
-    reader.close();
   }
-  const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut: out.framesOut, skipped: capture.skipped, ports: {}, counters: router.counters.nonZero() };
-  if (traceWriter) summary.traced = traceWriter.written;
-  if (config.firewall && router.firewall) summary.firewall = ruleHits(config.firewall, router.firewall.hits);
-  if (router.lbControl) summary.lb = router.lbControl.status();
-  config.ports.forEach((p, i) => (summary.ports[p.name] = { rxFrames: capture.framesIn[i], txFrames: out.framesByPort[i], txBytes: out.bytesByPort[i] }));
-  return summary;
+  return run.summary();
+}
+
+/** Batches between two looks at the event loop (a few ms of work): a signal is seen that soon. */
+const BATCHES_PER_SLICE = 64;
+
+/**
+ * replayCapture for a command line: it gives the event loop a turn between
+ * slices of batches, so SIGINT or SIGTERM is seen while it runs. Then the
+ * outputs' temporary files are removed (OUT and the trace file stay as they
+ * were) and the signal is raised again, so the process ends by it.
+ */
+export async function replayCaptureInterruptible(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions = {}): Promise<ReplaySummary> {
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => (signalled = sig);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
+  try {
+    const run = startReplay(config, input, output, opts);
+    try {
+      for (;;) {
+        for (let i = 0; i < BATCHES_PER_SLICE && !run.capture.done; i++) run.loop.step();
+        if (run.capture.done) break;
+        await new Promise((res) => setImmediate(res));
+        if (signalled !== undefined) throw new ReplayError(`interrupted (${signalled})`);
+      }
+      run.close();
+    } catch (e) {
+      run.fail();
+      throw e;
+    }
+    return run.summary();
+  } finally {
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, onSignal);
+    if (signalled !== undefined) process.kill(process.pid, signalled);
+  }
 }

@@ -27,6 +27,7 @@ import { Control, CONTROL_WORDS, PORT_STAT_FIELDS } from './port-stats.js';
 import { sumPortTotals, type PortTotals } from './port-totals.js';
 import { ControlChannel } from './control-channel.js';
 import type { TableUpdate } from './table-update.js';
+import { FibMirror } from './fib-mirror.js';
 import { RouteControl, type RouteChange, type RouteEntry, type RoutePlan } from './route-control.js';
 import { NeighborControl, type NeighborChange, type NeighborEntry, type NeighborUpdate } from './neighbor-control.js';
 import { diffConfigs } from './reload.js';
@@ -120,7 +121,10 @@ export class Dataplane {
     neighborRing: SharedArrayBuffer,
     /** The live packet trace (traceStart/Stop/Read). */
     private readonly liveTrace: LiveTrace,
+    /** The FIB copies the workers read. */
+    private readonly fibMirror: FibMirror,
   ) {
+    this.nexthopsPosted = compiled.nexthops.count;
     this.running = config;
     this.routeControl = new RouteControl(config.ports, config.routes, compiled);
     this.neighborControl = new NeighborControl(config.ports, config.neighbors, neighborRing, config.arp.reachableMs);
@@ -157,7 +161,9 @@ export class Dataplane {
 
   static async start(config: RouterConfig, opts: DataplaneOptions): Promise<Dataplane> {
     const { lpm, nexthops } = compileFib(config);
-    const fib = lpm.snapshot();
+    // The workers read copies of the working tables, two used in turn (fib-mirror.ts).
+    const fibMirror = new FibMirror(() => lpm.view);
+    const fib = fibMirror.initial();
     const setup = setupPorts(config, opts.workers);
     const shape = new Batch();
     // NAT state every worker shares (flows of one connection reach different workers).
@@ -209,7 +215,7 @@ export class Dataplane {
       thread.once('exit', () => rejectReady(new Error(`worker ${w} exited during start`)));
       workers.push({ thread, counters: new Counters(registry, counters), portStats: new Float64Array(portStats), ioCounters: new Float64Array(ioCounters), control: new Int32Array(control), busyTime: new Float64Array(busyTime), firewallHits: firewallHits && new Float64Array(firewallHits), stopped });
     }
-    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb, channel, neighborSync, liveTrace);
+    const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb, channel, neighborSync, liveTrace, fibMirror);
     dp.wakeFds = wakeFds;
     try {
       await Promise.all(ready);
@@ -272,9 +278,19 @@ export class Dataplane {
     return this.channel.publish(update, APPLY_TIMEOUT_MS);
   }
 
-  /** The FIB and next hops as they stand in the control plane, for the workers. */
+  /** Next-hop entries the workers have been sent (the table is append-only: a count names a table). */
+  private nexthopsPosted: number;
+
+  /**
+   * The FIB as it stands in the control plane, for the workers: the other
+   * copy brought up to date, and the next-hop table only when it has grown.
+   */
   private routesUpdate(): TableUpdate['routes'] {
-    return { fib: this.compiled.lpm.snapshot(this.channel.current + 1), nexthops: this.compiled.nexthops.toPlain() };
+    const fib = this.fibMirror.next(this.channel.current + 1);
+    const t = this.compiled.nexthops;
+    if (t.count === this.nexthopsPosted) return { fib };
+    this.nexthopsPosted = t.count;
+    return { fib, nexthops: t.toPlain() };
   }
 
   /** Every route in force: connected, from the config, and from the API. */
@@ -297,9 +313,18 @@ export class Dataplane {
   }
 
   private async applyRoutes(plan: RoutePlan, extra: Omit<TableUpdate, 'generation' | 'routes'> = {}): Promise<Omit<RouteChangeResult, 'ms'>> {
-    const counts = this.routeControl.apply(plan);
+    const counts = this.routeControl.apply(plan, (prefix, len) => this.fibMirror.changed(prefix, len));
     this.routesDirty = true;
-    const generation = await this.publish({ ...extra, routes: this.routesUpdate() });
+    let generation: number;
+    try {
+      generation = await this.publish({ ...extra, routes: this.routesUpdate() });
+    } catch (e) {
+      // Some worker may not have taken it (a timeout): neither FIB copy is free to write, and the next-hop table is sent again.
+      this.fibMirror.settled(false);
+      this.nexthopsPosted = -1;
+      throw e;
+    }
+    this.fibMirror.settled(true);
     return { generation, ...counts };
   }
 

@@ -268,8 +268,11 @@ export class RouteControl {
     return { removals, sets };
   }
 
-  /** Applies a plan to the working tables. Returns what changed. */
-  apply(plan: RoutePlan): { added: number; deleted: number; replaced: number } {
+  /**
+   * Applies a plan to the working tables. Returns what changed; `touched` is
+   * told every prefix whose entries were written (fib-mirror.ts copies only those).
+   */
+  apply(plan: RoutePlan, touched?: (prefix: number, len: number) => void): { added: number; deleted: number; replaced: number } {
     const { lpm, nexthops } = this.compiled;
     let added = 0;
     let replaced = 0;
@@ -277,6 +280,7 @@ export class RouteControl {
       const { prefix, len } = prefixOfKey(k);
       lpm.delete(prefix, len);
       this.entries.delete(k);
+      touched?.(prefix, len);
     }
     for (const [k, e] of plan.sets) {
       const nh = nexthopFor(e.spec, this.fibConfig, nexthops);
@@ -286,6 +290,7 @@ export class RouteControl {
       else added++;
       lpm.insert(e.spec.prefix, e.spec.len, nh);
       this.entries.set(k, e);
+      touched?.(e.spec.prefix, e.spec.len);
     }
     return { added, deleted: plan.removals.length, replaced };
   }

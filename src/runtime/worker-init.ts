@@ -4,10 +4,10 @@
 import type { LbBuffers } from '../lb/lb-tables.js';
 import type { NatBuffers } from '../nat/nat-tables.js';
 import type { RouterConfig } from '../config/load.js';
-import type { FibBuffers } from '../route/fib-view.js';
 import type { NexthopArrays } from '../route/nexthops.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
 import type { ReceiverInit } from './control-channel.js';
+import type { FibRef } from './fib-mirror.js';
 
 export type PortPlan =
   /** A queue of a TAP the main thread opened (fds are process-wide). */
@@ -25,7 +25,8 @@ export interface WorkerInit {
   wakeFd?: number;
   index: number;
   config: RouterConfig;
-  fib: FibBuffers;
+  /** The FIB copy to start with (fib-mirror.ts; later generations may name the other copy). */
+  fib: Required<FibRef>;
   nexthops: NexthopArrays;
   /** By router port index. */
   ports: PortPlan[];

@@ -9,7 +9,6 @@ import { TapPort } from '../io/tap-port.js';
 import { PortWaiter } from '../io/wait.js';
 import { Batch, DEFAULT_SLOT_BYTES, HEADROOM } from '../pipeline/batch.js';
 import { Router } from '../pipeline/router.js';
-import { FibView } from '../route/fib-view.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { RunLoop } from './run-loop.js';
@@ -17,6 +16,7 @@ import { NeighborSync } from '../arp/neighbor-sync.js';
 import { parseTraceFilter } from '../trace/filter.js';
 import { PacketTracer, TraceBudget } from '../trace/tracer.js';
 import { ControlReceiver } from './control-channel.js';
+import { MirrorViews } from './fib-mirror.js';
 import { applyUpdate, type LiveTraceRequest, type TableUpdate, type UpdateTarget } from './table-update.js';
 
 const init = workerData as WorkerInit;
@@ -55,7 +55,8 @@ try {
   // AF_XDP sockets receive into their UMEM, which lives in the batch arena.
   const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload), portAreaBytes: xdpAreaBytes() });
   ports = openPorts(batch);
-  const router = new Router(init.config, FibView.fromBuffers(init.fib), NexthopTable.fromPlain(init.nexthops), {
+  const fibs = new MirrorViews();
+  const router = new Router(init.config, fibs.take(init.fib), NexthopTable.fromPlain(init.nexthops), {
     batchCapacity: batch.capacity,
     // The ARP queue keeps ordinary frames only (2048 entries of 64 KiB would be 128 MB); super-packets are not queued.
     maxFrame: Math.min(batch.maxFrame, DEFAULT_SLOT_BYTES - HEADROOM),
@@ -74,6 +75,7 @@ try {
   const target: UpdateTarget = {
     index: init.index,
     router,
+    fibs,
     makeTracer: (req: LiveTraceRequest) => makeTracer(req, req.session),
     setTracer: (t) => loop.setTracer(t),
   };

@@ -316,26 +316,26 @@ loadBalancer:
     expect(readdirSync(dir).filter((f) => f.includes('.partial'))).toEqual([]);
   });
 
-  it('interrupted (SIGINT): the shards stop, no OUT and no temporary file is left, the process ends by the signal', async () => {
+  it('interrupted (SIGINT), one worker or two: the replay stops, no OUT and no temporary file is left, the process ends by the signal', async () => {
     // Enough frames that the replay is still running when the signal comes.
     const frames: Frame[] = [];
     for (let i = 0; i < 600_000; i++) frames.push({ port: 0, at: i * 2, bytes: tcpFrame({ src: '192.0.2.10', dst: `192.0.2.${130 + (i % 90)}`, srcMac: CLIENT_MAC, dstMac: LAN_MAC }, 40000 + (i % 90), 80, 0x10, 0, i) });
     const input = writeCapture('long.pcapng', ['lan', 'wan', 'dmz'], frames);
     const config = writeConfig('long.yaml', BASE_CONFIG);
-    {
+    for (const workers of [1, 2]) {
       const outDir = mkdtempSync(join(dir, 'sigint-'));
       const out = join(outDir, 'out.pcapng');
-      const child = spawn(process.execPath, [CLI, 'replay', input, '--config', config, '--out', out, '--workers', '2'], { stdio: 'ignore' });
+      const child = spawn(process.execPath, [CLI, 'replay', input, '--config', config, '--out', out, '--workers', String(workers)], { stdio: 'ignore' });
       const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
       // The temporary file appears once the shards are being started.
       const t0 = Date.now();
       while (!readdirSync(outDir).some((f) => f.endsWith('.partial')) && Date.now() - t0 < 20_000) await new Promise((r) => setTimeout(r, 20));
-      expect(readdirSync(outDir).some((f) => f.endsWith('.partial')), 'the replay started').toBe(true);
+      expect(readdirSync(outDir).some((f) => f.endsWith('.partial')), `--workers ${workers}: the replay started`).toBe(true);
       await new Promise((r) => setTimeout(r, 100));
       child.kill('SIGINT');
       const { code, signal } = await ended;
-      expect({ code, signal }).toEqual({ code: null, signal: 'SIGINT' });
-      expect(readdirSync(outDir)).toEqual([]);
+      expect({ workers, code, signal }).toEqual({ workers, code: null, signal: 'SIGINT' });
+      expect(readdirSync(outDir), `--workers ${workers}`).toEqual([]);
     }
   }, 60_000);
 

@@ -11,6 +11,8 @@ import { Batch } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
 import { Router } from '../../src/pipeline/router.js';
 import { compileFib } from '../../src/route/fib.js';
+import { NexthopTable } from '../../src/route/nexthops.js';
+import { FibMirror, MirrorViews } from '../../src/runtime/fib-mirror.js';
 import { ChannelTimeoutError, ControlChannel, ControlReceiver, GenerationWord } from '../../src/runtime/control-channel.js';
 import { CONTROL_WORDS, PORT_STAT_FIELDS } from '../../src/runtime/port-stats.js';
 import { RouteControl } from '../../src/runtime/route-control.js';
@@ -100,16 +102,17 @@ describe('a run loop taking a new FIB between batches', () => {
     const compiled = compileFib(config);
     const rc = new RouteControl(config.ports, config.routes, compiled);
     const batch = new Batch();
-    // The worker's own copy of the tables, as a worker builds them from a snapshot.
-    const { fib, nexthops } = compileFib(config);
-    const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
+    // The worker reads the mirror's copies, as a dataplane worker does.
+    const mirror = new FibMirror(() => compiled.lpm.view);
+    const fibs = new MirrorViews();
+    const router = new Router(config, fibs.take(mirror.initial()), NexthopTable.fromPlain(compiled.nexthops.toPlain()), { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
     const lan = new MemoryPort('lan', { index: 0 });
     const wan = new MemoryPort('wan', { index: 1 });
     const dmz = new MemoryPort('dmz', { index: 2 });
     const ch = new ControlChannel();
     const link = ch.addWorker();
     const rx = new ControlReceiver<TableUpdate>(link.init.port, link.init.words);
-    const target = { index: 0, router, makeTracer: () => { throw new Error('no trace here'); }, setTracer: () => undefined };
+    const target = { index: 0, router, fibs, makeTracer: () => { throw new Error('no trace here'); }, setTracer: () => undefined };
     const loop = new RunLoop({
       router,
       batch,
@@ -125,22 +128,38 @@ describe('a run loop taking a new FIB between batches', () => {
     loop.step();
     expect(wan.sent.length + dmz.sent.length).toBe(0);
     expect(lan.sent.length).toBe(1);
-    rc.apply(rc.plan({ add: ['198.18.7.0/24 via 198.51.100.254'] }));
-    const published = ch.publish<Omit<TableUpdate, 'generation'>>({ routes: { fib: compiled.lpm.snapshot(1), nexthops: compiled.nexthops.toPlain() } });
+    const touched = (prefix: number, len: number) => mirror.changed(prefix, len);
+    rc.apply(rc.plan({ add: ['198.18.7.0/24 via 198.51.100.254'] }), touched);
+    const published = ch.publish<Omit<TableUpdate, 'generation'>>({ routes: { fib: mirror.next(1), nexthops: compiled.nexthops.toPlain() } });
     for (let i = 1; i <= 100; i++) lan.inject(frame(i));
     // What RunLoop.run does between batches.
     if (rx.pending()) rx.drain((m) => applyUpdate(m, target));
     while (loop.step() > 0);
     expect(await published).toBe(1);
+    mirror.settled(true);
     expect(wan.sent.length).toBe(100);
-    rc.apply(rc.plan({ replace: ['198.18.7.0/24 via 203.0.113.2'] }));
-    const again = ch.publish<Omit<TableUpdate, 'generation'>>({ routes: { fib: compiled.lpm.snapshot(2), nexthops: compiled.nexthops.toPlain() } });
+    rc.apply(rc.plan({ replace: ['198.18.7.0/24 via 203.0.113.2'] }), touched);
+    const again = ch.publish<Omit<TableUpdate, 'generation'>>({ routes: { fib: mirror.next(2), nexthops: compiled.nexthops.toPlain() } });
     if (rx.pending()) rx.drain((m) => applyUpdate(m, target));
     for (let i = 101; i <= 200; i++) lan.inject(frame(i));
     while (loop.step() > 0);
     expect(await again).toBe(2);
+    mirror.settled(true);
     expect(wan.sent.length).toBe(100);
     expect(dmz.sent.length).toBe(100);
+    // A third change goes back into the first copy (the worker has left it), without buffers or next hops.
+    rc.apply(rc.plan({ delete: ['198.18.7.0/24'] }), touched);
+    const ref = mirror.next(3);
+    expect(ref.buffers).toBeUndefined();
+    const third = ch.publish<Omit<TableUpdate, 'generation'>>({ routes: { fib: ref } });
+    if (rx.pending()) rx.drain((m) => applyUpdate(m, target));
+    for (let i = 201; i <= 300; i++) lan.inject(frame(i));
+    while (loop.step() > 0);
+    expect(await third).toBe(3);
+    mirror.settled(true);
+    // Unrouted again: nothing forwarded, net unreachables back to lan (as many as the ICMP rate limit lets out).
+    expect(wan.sent.length + dmz.sent.length).toBe(200);
+    expect(lan.sent.length).toBeGreaterThan(1);
     ch.close();
   });
 });

@@ -1,0 +1,199 @@
+// The FIB as packet workers read it: two copies of the control plane's
+// working LPM tables in shared memory, used in turn (double buffering), and
+// the workers' cache of the views over them.
+//
+// Why. A route change used to post a fresh snapshot: 4 MiB of root table
+// (15 MiB for a full Internet table) allocated, copied and compiled into a new
+// FibView on every worker, for any change, even one route. Here the workers
+// read copy A while a change lands in the working tables; the main thread
+// brings copy B up to date and publishes "use B" as the next generation, which
+// each worker takes between two batches, so no batch sees half a change. Once
+// every worker has B in force nobody reads A, and the next change is written
+// into A. A worker builds its FibView over a copy once (the message carries
+// the buffers only the first time) and swaps references after that.
+//
+// Bringing a copy up to date copies only what the changes since it was last
+// synced can have touched: an update of P/len writes nothing outside the root
+// entries P's addresses fall in and the plies below them (the FibView format:
+// a negative entry is ~ the first entry of its child ply in the next level),
+// so those root entries and their subtrees are copied. Plies freed and reused
+// meanwhile are reached from a touched root entry, so they are copied too.
+// Many touched root entries (a default route, a big replace) copy the whole
+// tables instead, into the same buffers. A copy that is too short for a grown
+// working table is allocated again (and its buffers sent).
+//
+// Only LEVEL_BITS and the entry format are assumed, both public in
+// fib-view.ts; test/runtime/fib-mirror.test.ts checks every reachable word of
+// a synced copy against the working tables after random changes.
+import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
+
+/** Which copy of the FIB to use; `buffers` when the workers have not been sent that copy yet. */
+export interface FibRef {
+  id: number;
+  buffers?: FibBuffers;
+}
+
+/** More touched root entries than this and a sync copies the whole tables (each ranged entry may copy a 4 KiB subtree). */
+const FULL_COPY_AFTER = 1 << 12;
+
+const PLY = LEVEL_BITS.map((b) => 1 << b);
+const ROOT_SHIFT = 32 - LEVEL_BITS[0];
+
+const tablesOf = (v: FibView): Int32Array[] => [v.root, v.level2, v.level3];
+
+interface Copy {
+  id: number;
+  tables: Int32Array[];
+  /** Root entries changed in the working tables since this copy was synced. */
+  dirty: Uint8Array;
+  touched: number[];
+  /** Too many to list: copy everything. */
+  full: boolean;
+  /** Its buffers have been posted to the workers (later refs omit them). */
+  sent: boolean;
+}
+
+/** The main thread's end: the two copies and which one the workers use. */
+export class FibMirror {
+  private readonly copies: (Copy | undefined)[] = [undefined, undefined];
+  /** The copy every worker has in force (index into copies). */
+  private front = 0;
+  /** The copy the last next() prepared, until settled(). */
+  private pending = -1;
+  private nextId = 1;
+
+  constructor(
+    /** The working tables (Lpm.view; fetched at every sync, since a growing table is replaced). */
+    private readonly source: () => FibView,
+    private readonly allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n),
+  ) {
+    // Both copies up front, so the first change is as cheap as the others.
+    this.copies[0] = this.fresh();
+    this.copies[1] = this.fresh();
+    this.copies[0].sent = true;
+  }
+
+  /** The copy to hand every worker at start (its WorkerInit). */
+  initial(): Required<FibRef> {
+    const c = this.copies[this.front]!;
+    return { id: c.id, buffers: this.buffersOf(c, 0) };
+  }
+
+  /** Records that the working tables' entries for prefix/len changed (call for every route a change installs or removes). */
+  changed(prefix: number, len: number): void {
+    const first = (prefix >>> 0) >>> ROOT_SHIFT;
+    const count = len >= LEVEL_BITS[0] ? 1 : 2 ** (LEVEL_BITS[0] - len);
+    for (const c of this.copies) {
+      if (c === undefined || c.full) continue;
+      if (count > FULL_COPY_AFTER) {
+        c.full = true;
+        continue;
+      }
+      for (let r = first; r < first + count; r++) {
+        if (c.dirty[r] !== 0) continue;
+        c.dirty[r] = 1;
+        c.touched.push(r);
+      }
+      if (c.touched.length > FULL_COPY_AFTER) c.full = true;
+    }
+  }
+
+  /**
+   * Brings the copy the workers do not use up to date with the working
+   * tables and returns the reference to publish. Call settled() once the
+   * publish is over.
+   */
+  next(generation: number): FibRef {
+    const back = 1 - this.front;
+    const src = tablesOf(this.source());
+    let c = this.copies[back];
+    if (c === undefined || src.some((t, k) => c!.tables[k].length < t.length)) c = this.copies[back] = this.fresh();
+    else this.sync(c, src);
+    this.pending = back;
+    return c.sent ? { id: c.id } : { id: c.id, buffers: this.buffersOf(c, generation) };
+  }
+
+  /**
+   * The publish of next()'s reference is over: `applied` when every worker
+   * has it in force (it becomes the front copy). Otherwise (a timeout) some
+   * worker may still read either copy, so both are dropped and the next
+   * changes allocate fresh ones.
+   */
+  settled(applied: boolean): void {
+    const p = this.pending;
+    this.pending = -1;
+    if (p < 0) return;
+    if (applied) {
+      this.copies[p]!.sent = true;
+      this.front = p;
+    } else {
+      this.copies[0] = this.copies[1] = undefined;
+    }
+  }
+
+  private fresh(): Copy {
+    const src = tablesOf(this.source());
+    const tables = src.map((t) => {
+      const copy = new Int32Array(this.allocate(t.byteLength));
+      copy.set(t);
+      return copy;
+    });
+    return { id: this.nextId++, tables, dirty: new Uint8Array(PLY[0]), touched: [], full: false, sent: false };
+  }
+
+  private buffersOf(c: Copy, generation: number): FibBuffers {
+    return { generation, root: c.tables[0].buffer, level2: c.tables[1].buffer, level3: c.tables[2].buffer };
+  }
+
+  private sync(c: Copy, src: Int32Array[]): void {
+    if (c.full) {
+      src.forEach((t, k) => c.tables[k].set(t));
+      c.dirty.fill(0);
+    } else {
+      for (const r of c.touched) {
+        c.dirty[r] = 0;
+        copyEntry(src, c.tables, 0, r);
+      }
+    }
+    c.touched.length = 0;
+    c.full = false;
+  }
+}
+
+/** Copies entry i of `level` and, when it is a child pointer, the subtree below it. */
+function copyEntry(src: Int32Array[], dst: Int32Array[], level: number, i: number): void {
+  const e = src[level][i];
+  dst[level][i] = e;
+  if (e < 0 && level + 1 < src.length) copyPly(src, dst, level + 1, ~e);
+}
+
+function copyPly(src: Int32Array[], dst: Int32Array[], level: number, start: number): void {
+  const s = src[level];
+  const end = start + PLY[level];
+  dst[level].set(s.subarray(start, end), start);
+  if (level + 1 < src.length) for (let j = start; j < end; j++) if (s[j] < 0) copyPly(src, dst, level + 1, ~s[j]);
+}
+
+/**
+ * The worker's end: the FibViews over the copies it has been sent, by id
+ * (two at most: the one in force and the one the next change uses). A view
+ * is built (and its lookups compiled) once per copy, not once per change.
+ */
+export class MirrorViews {
+  private readonly views = new Map<number, FibView>();
+  private current = -1;
+
+  /** The view for `ref`, building it when the ref carries buffers. Throws when it names a copy never sent (a bug in the sender). */
+  take(ref: FibRef): FibView {
+    let v = this.views.get(ref.id);
+    if (ref.buffers !== undefined) {
+      v = FibView.fromBuffers(ref.buffers);
+      // Drop copies the main thread no longer uses: it keeps the one in force and this one.
+      for (const id of [...this.views.keys()]) if (id !== this.current) this.views.delete(id);
+      this.views.set(ref.id, v);
+    }
+    if (v === undefined) throw new Error(`FIB copy ${ref.id} was never sent to this worker`);
+    this.current = ref.id;
+    return v;
+  }
+}

@@ -1,0 +1,137 @@
+// The FIB copies workers read (fib-mirror.ts): after any mix of changes, the
+// copy a change publishes holds exactly what the working tables hold, word
+// for word wherever a lookup can reach, while the copy in use is never
+// written; copies are sent once and swapped after that.
+import { describe, expect, it } from 'vitest';
+import { Lpm } from '../../src/route/lpm.js';
+import { FibView, LEVEL_BITS } from '../../src/route/fib-view.js';
+import { FibMirror, MirrorViews, type FibRef } from '../../src/runtime/fib-mirror.js';
+
+/** Deterministic PRNG (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const tables = (v: FibView) => [v.root, v.level2, v.level3];
+const bytes = (t: Int32Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+
+/** The first word where `copy` differs from `src` among the entries a lookup can reach, or undefined. */
+function firstReachableDifference(src: Int32Array[], copy: Int32Array[]): string | undefined {
+  const walk = (level: number, start: number, n: number): string | undefined => {
+    for (let i = start; i < start + n; i++) {
+      if (src[level][i] !== copy[level][i]) return `level ${level + 1} entry ${i}: ${src[level][i]} vs ${copy[level][i]}`;
+      if (src[level][i] < 0 && level + 1 < src.length) {
+        const d = walk(level + 1, ~src[level][i], 1 << LEVEL_BITS[level + 1]);
+        if (d !== undefined) return d;
+      }
+    }
+    return undefined;
+  };
+  return walk(0, 0, 1 << LEVEL_BITS[0]);
+}
+
+const viewOf = (ref: FibRef, known: Map<number, FibView>): FibView => {
+  if (ref.buffers !== undefined) known.set(ref.id, FibView.fromBuffers(ref.buffers));
+  return known.get(ref.id)!;
+};
+
+describe('FibMirror', () => {
+  it('publishes a copy equal to the working tables after random inserts and deletes, and never writes the copy in use', () => {
+    const lpm = new Lpm({ expectedPrefixes: 64 });
+    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n));
+    const known = new Map<number, FibView>();
+    let inUse = viewOf(mirror.initial(), known);
+    const random = rng(12);
+    const installed = new Map<string, [number, number]>();
+    let sawCopyWithoutBuffers = false;
+    let sawGrowth = false;
+    for (let round = 1; round <= 60; round++) {
+      const frozen = tables(inUse).map((t) => t.slice());
+      // A batch of changes, sized 1 to ~400, with lengths spread over every level and some /0-/8 (a full copy).
+      const n = round % 10 === 0 ? 400 : 1 + Math.floor(random() * 20);
+      for (let k = 0; k < n; k++) {
+        const have = [...installed.values()];
+        if (have.length > 0 && random() < 0.35) {
+          const [p, len] = have[Math.floor(random() * have.length)];
+          lpm.delete(p, len);
+          installed.delete(`${p}/${len}`);
+          mirror.changed(p, len);
+          continue;
+        }
+        const len = random() < 0.03 ? Math.floor(random() * 9) : 12 + Math.floor(random() * 21);
+        // Clustered under 198.18.0.0/15 mostly, so plies are shared, split and folded.
+        const base = random() < 0.8 ? 0xc6120000 + Math.floor(random() * 0x20000) : Math.floor(random() * 2 ** 32);
+        const p = len === 0 ? 0 : (base & (0xffffffff << (32 - len))) >>> 0;
+        lpm.insert(p, len, Math.floor(random() * 4));
+        installed.set(`${p}/${len}`, [p, len]);
+        mirror.changed(p, len);
+      }
+      const ref = mirror.next(round);
+      if (ref.buffers === undefined) sawCopyWithoutBuffers = true;
+      else if (round > 2) sawGrowth = true;
+      // The copy in force stayed as it was while the other one was brought up to date.
+      tables(inUse).forEach((t, k) => expect(bytes(t).equals(bytes(frozen[k])), `round ${round}: level ${k + 1} of the copy in use changed`).toBe(true));
+      const next = viewOf(ref, known);
+      expect(next).not.toBe(inUse);
+      expect(firstReachableDifference(tables(lpm.view), tables(next)), `round ${round}`).toBeUndefined();
+      const wrong: string[] = [];
+      for (let k = 0; k < 2000; k++) {
+        const a = random() < 0.7 ? 0xc6120000 + Math.floor(random() * 0x20000) : Math.floor(random() * 2 ** 32);
+        if (next.lookup(a) !== lpm.lookup(a)) wrong.push(`${a >>> 0}: ${next.lookup(a)} vs ${lpm.lookup(a)}`);
+      }
+      expect(wrong, `round ${round}`).toEqual([]);
+      mirror.settled(true);
+      inUse = next;
+    }
+    expect(sawCopyWithoutBuffers).toBe(true);
+    // 64 expected prefixes: the working tables grew, and the mirror allocated (and sent) larger copies.
+    expect(sawGrowth).toBe(true);
+  });
+
+  it('drops both copies when a publish did not settle: the next changes get fresh copies, sent with their buffers', () => {
+    const lpm = new Lpm();
+    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n));
+    const first = mirror.initial();
+    lpm.insert(0xc6120000, 24, 1);
+    mirror.changed(0xc6120000, 24);
+    const a = mirror.next(1);
+    mirror.settled(false);
+    lpm.insert(0xc6120100, 24, 2);
+    mirror.changed(0xc6120100, 24);
+    const b = mirror.next(2);
+    expect(b.buffers).toBeDefined();
+    expect(new Set([first.id, a.id, b.id]).size).toBe(3);
+    expect(FibView.fromBuffers(b.buffers!).lookup(0xc6120105)).toBe(2);
+    mirror.settled(true);
+    lpm.delete(0xc6120000, 24);
+    mirror.changed(0xc6120000, 24);
+    const c = mirror.next(3);
+    // The other copy was dropped too: a fresh one again, with the delete in it.
+    expect(c.buffers).toBeDefined();
+    expect(FibView.fromBuffers(c.buffers!).lookup(0xc6120005)).toBe(-1);
+  });
+});
+
+describe('MirrorViews', () => {
+  it('builds a view once per copy, swaps between two, and refuses a copy it was never sent', () => {
+    const lpm = new Lpm();
+    lpm.insert(0xc6120000, 16, 7);
+    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n));
+    const views = new MirrorViews();
+    const a = views.take(mirror.initial());
+    const b = mirror.next(1);
+    const vb = views.take(b);
+    expect(vb).not.toBe(a);
+    expect(views.take({ id: mirror.initial().id })).toBe(a);
+    expect(views.take({ id: b.id })).toBe(vb);
+    expect(vb.lookup(0xc6123456)).toBe(7);
+    expect(() => views.take({ id: 999 })).toThrow(/never sent/);
+  });
+});
