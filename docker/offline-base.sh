@@ -47,6 +47,7 @@ npm_cache_out=${NPM_CACHE_OUT:-$here/npm-cache}
 runtime_pkgs=iproute2,ethtool,iputils-ping,traceroute,curl
 # build: node-gyp builds the addon (python3, make, g++).
 build_pkgs=python3,make,g++
+rootfs_format=1
 
 log() { echo "offline-base: $*" >&2; }
 
@@ -77,7 +78,8 @@ npm_tgz=$(fetch_pkg npm "$npm_version")
 rootfs() { # variant packages -> path of the cached rootfs tarball
   local variant=$1 pkgs=$2
   local key
-  key=$(printf '%s\n' "$suite" "$mirror" "$pkgs" "$node_version" "$npm_version" "$(sha256sum <"$0")" | sha256sum | cut -c1-16)
+  # rootfs_format: bump when what rootfs() does changes.
+  key=$(printf '%s\n' "$rootfs_format" "$suite" "$mirror" "$pkgs" "$node_version" "$npm_version" | sha256sum | cut -c1-16)
   local tar="$cache/rootfs-$variant-$key.tar"
   if [ -s "$tar" ]; then echo "$tar"; return; fi
   local root="$work/$variant"
