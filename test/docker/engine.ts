@@ -77,6 +77,7 @@ const DOCKERD_HOST_PATHS = ['/etc/docker/key.json', '/etc/docker', '/run/docker/
 
 /** Starts dockerd in a new network namespace `dp-docker-<pid>`; resolves once it answers. */
 export async function startEngine(): Promise<Engine> {
+  if (tryRun('dockerd', ['--version']).status !== 0) throw new Error('dockerd is not installed: apt-get install -y docker.io');
   const tag = process.pid.toString(36);
   const ns = `dp-docker-${tag}`;
   const dir = mkdtempSync(join(tmpdir(), 'dp-docker-'));

@@ -21,9 +21,15 @@ const B = `dp-run-b-${tag}`;
 
 /** The README's `docker run ... dataplane run --config ...` command, continuation lines joined, as argv. */
 export function readmeRunCommand(): string[] {
-  const m = /^ {4}(docker run --rm --cap-add NET_ADMIN[^\n]*(?:\\\n[^\n]*)*)$/m.exec(readFileSync(README, 'utf8'));
-  if (!m) throw new Error('docker/README.md has no `docker run --rm --cap-add NET_ADMIN ...` command');
-  const line = m[1].replace(/\\\n\s*/g, ' ');
+  const lines = readFileSync(README, 'utf8').split('\n');
+  const start = lines.findIndex((l) => l.startsWith('    docker run --rm --cap-add NET_ADMIN'));
+  if (start < 0) throw new Error('docker/README.md has no `docker run --rm --cap-add NET_ADMIN ...` command');
+  let end = start;
+  while (lines[end].endsWith('\\') && end + 1 < lines.length) end++;
+  const line = lines
+    .slice(start, end + 1)
+    .map((l) => l.replace(/\\$/, ''))
+    .join(' ');
   // Words, double-quoted strings kept whole (the README quotes only the -v argument).
   return (line.match(/"[^"]*"|\S+/g) ?? []).map((w) => w.replace(/^"(.*)"$/, '$1'));
 }
