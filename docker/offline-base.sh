@@ -59,7 +59,12 @@ done
 
 mkdir -p "$cache/debs" "$cache/npm"
 work=$(mktemp -d /tmp/dataplane-offline-base.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# debootstrap mounts proc and sys in the chroot; a failed run may leave them.
+cleanup() {
+  awk -v w="$work/" 'index($2, w) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 # --- Node and npm from the npm registry (npm pack checks their integrity) ----
 fetch_pkg() { # name version -> path of the cached tarball
