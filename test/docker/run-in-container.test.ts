@@ -101,6 +101,8 @@ icmp: { ratePerSecond: 1000, burst: 100 }
     const t0 = Date.now();
     dockerOk(e, ['stop', '--time', '10', DP], 30_000);
     expect(Date.now() - t0).toBeLessThan(9_000);
-    expect(docker(e, ['ps', '-aq', '--filter', `name=^/${DP}$`]).stdout.trim()).toBe('');
+    // --rm removes it after it stopped (asynchronously to `docker stop`).
+    const gone = await waitFor(() => (docker(e, ['ps', '-aq', '--filter', `name=^/${DP}$`]).stdout.trim() === '' ? 'gone' : ''), 'gone', 15_000);
+    expect(gone).toBe('gone');
   });
 });
