@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // test/docker/: `npm run test:docker` (vitest.docker.config.ts), a Docker engine and an image build.
+    exclude: [...configDefaults.exclude, 'test/docker/**'],
     globalSetup: ['test/global-setup.ts'],
     // The default `forks` pool: native addons and network namespaces behave
     // better in separate processes than in worker threads.
