@@ -43,10 +43,12 @@ npm_cache_out=${NPM_CACHE_OUT:-$here/npm-cache}
 # What each image needs from Debian (the Dockerfile installs these from apt
 # only when its base lacks them, as node:20-bookworm-slim does).
 # runtime: iproute2 (TAP peers, the compose entrypoint's address flush),
-# ethtool, and the client/server tools of compose.yaml (ping, traceroute, curl).
-runtime_pkgs=iproute2,ethtool,iputils-ping,traceroute,curl
-# build: node-gyp builds the addon (python3, make, g++).
-build_pkgs=python3,make,g++
+# ethtool, the client/server tools of compose.yaml (ping, traceroute, curl),
+# and the libraries AF_XDP ports link against (libxdp1, libbpf1).
+runtime_pkgs=iproute2,ethtool,iputils-ping,traceroute,curl,libxdp1,libbpf1
+# build: node-gyp builds the addon (python3, make, g++), linked against
+# libxdp and libbpf (found with pkg-config).
+build_pkgs=python3,make,g++,pkg-config,libxdp-dev,libbpf-dev
 rootfs_format=1
 
 log() { echo "offline-base: $*" >&2; }
