@@ -1,23 +1,15 @@
 // Builds Ethernet frames for pipeline tests with the wire emitters.
 import { emitArp, ARP_REQUEST } from '../../src/wire/arp.js';
 import { emitEthernet, ETHERTYPE_ARP } from '../../src/wire/ethernet.js';
-import { buildIpv4Frame } from '../../src/wire/frame-builder.js';
+import { buildIpv4Frame, type Ipv4HeaderOpts } from '../../src/wire/frame-builder.js';
 import { emitIcmp, ICMP_ECHO_REQUEST } from '../../src/wire/icmp.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../src/wire/ipv4.js';
 import { emitTcp } from '../../src/wire/tcp.js';
 import { emitUdp } from '../../src/wire/udp.js';
-import type { Ipv4Option } from '../../src/wire/ipv4-options.js';
 
-export interface IpOpts {
+export interface IpOpts extends Ipv4HeaderOpts {
   src: string;
   dst: string;
-  ttl?: number;
-  df?: boolean;
-  mf?: boolean;
-  fragOffset?: number;
-  id?: number;
-  tos?: number;
-  options?: Ipv4Option[];
   dstMac?: string;
   srcMac?: string;
 }
