@@ -38,7 +38,7 @@ import { RESULTS_DIR } from '../lib/paths.js';
 import { directDown, directTrafgenBaseline, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
-import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, macOf, neighborMac, systemCpuSeconds } from './measure.js';
+import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, macOf, neighborMac, systemCpuSeconds, trafgenRateArgs } from './measure.js';
 import { rateName, udpRun, type UdpRun } from './nat.js';
 
 const SECONDS = 3;
@@ -141,7 +141,7 @@ async function trafgenRun(g: Gen, rate: number, dport: number, seconds: number, 
   const r0 = routerCpu();
   const k0 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
   const t0 = performance.now();
-  const args = ['--dev', LAB.hostIf, '--conf', g.cfgFile, '--cpus', '1', '-q', '-b', `${rate}pps`];
+  const args = ['--dev', LAB.hostIf, '--conf', g.cfgFile, '--cpus', '1', '-q', ...trafgenRateArgs(rate)];
   if (count !== undefined) args.push('-n', String(count));
   // trafgen forks a worker per CPU and does not pass SIGINT on to it: it runs in its own process group, signalled as one.
   const child = nsSpawn(n.client, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });

@@ -34,7 +34,7 @@ import type { LbModeName } from '../../src/lb/lb-config.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import { directDown, directTrafgenBaseline, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, neighborMac, systemCpuSeconds } from './measure.js';
+import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, neighborMac, systemCpuSeconds, trafgenRateArgs } from './measure.js';
 import { rateName } from './nat.js';
 
 const SECONDS = 3;
@@ -133,7 +133,7 @@ async function trafgenRun(g: Gen, traffic: Traffic, rate: number, seconds: numbe
   const k0 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
   const t0 = performance.now();
   const args = ['--dev', LB_LAB.hostIf, '--conf', g.cfgFile, '--cpus', '1', '-q'];
-  if (rate > 0) args.push('-b', `${rate}pps`);
+  args.push(...trafgenRateArgs(rate));
   if (count !== undefined) args.push('-n', String(count));
   // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
   const child = nsSpawn(gen, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
