@@ -21,7 +21,7 @@ import type { LbModeName } from '../../src/lb/lb-config.js';
 import { skipIf } from '../skip.js';
 import { dataplane } from '../cli-run.js';
 import { burst, flowCounts, hold, HTTP_PORT, installFlowCounters, killBackend, startBackends, type Backend, type RequestResult } from './lb-probes.js';
-import { e2eSkipReason, killChildren, processesMentioning } from './suite.js';
+import { e2eSkipReason, killChildren, nsExec, processesMentioning } from './suite.js';
 
 const ENGINE_ENV = process.env.DATAPLANE_LB_ENGINE ?? 'dataplane';
 const engineError = ENGINE_ENV === 'dataplane' || ENGINE_ENV === 'kernel' ? undefined : `DATAPLANE_LB_ENGINE must be dataplane or kernel, got '${ENGINE_ENV}'`;
@@ -74,6 +74,13 @@ function lbSuite(mode: LbModeName, weights: number[]): void {
           installFlowCounters(names);
         },
       });
+      // The bursts bind fixed local ports (20000-44999): keep the clients'
+      // ephemeral ports (the long-lived connections, and their TIME_WAIT) out
+      // of that range, or a burst's bind can fail with EADDRINUSE (client side).
+      for (const ns of lab.names.clients) {
+        const r = nsExec(ns, ['sysctl', '-q', '-w', 'net.ipv4.ip_local_port_range=50000 60999']);
+        expect(r.status, r.out).toBe(0);
+      }
       // Every backend up: `rise` good probes (the servers listen before the dataplane starts).
       if (ENGINE === 'dataplane') await sleep(HEALTH.rise * HEALTH.intervalMs + HEALTH.timeoutMs + SLACK_MS);
     }, 60_000);
