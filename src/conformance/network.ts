@@ -36,6 +36,8 @@ export type Filtering = 'endpoint-independent' | 'address-dependent' | 'address-
 
 export interface NatOptions {
   filtering?: Filtering;
+  /** Timeout profile; the conformance cases use rfc (the default). */
+  profile?: 'rfc' | 'cloud-nat';
   /** Masquerade (or SNAT) port range. */
   ports?: string;
   /** SNAT the hosts to this pool (an address or a range) instead of masquerading. */
@@ -67,7 +69,7 @@ icmp: { ratePerSecond: 100000, burst: 100000 }
 nat:
 ${source}
   filtering: ${o.filtering ?? 'endpoint-independent'}
-  profile: rfc
+  profile: ${o.profile ?? 'rfc'}
 ${o.extra ?? ''}
 conntrack: { capacity: ${o.capacity ?? 64} }
 `;

@@ -7,67 +7,14 @@
 import { fragmentFrame } from '../../src/wire/frame-builder.js';
 import { echoFrame, icmpErrorFrame, icmpQueryFrame, tcpDataFrame, tcpFrame, udpDataFrame, udpFrame, type IpOpts } from '../pipeline/build.js';
 
-export const H1 = '192.0.2.10';
-export const H2 = '192.0.2.11';
-export const H3 = '192.0.2.12';
-export const S1 = '198.51.100.10';
-export const S2 = '198.51.100.11';
-/** A router on the outside path: sends ICMP errors about flows it did not start. */
-export const R = '198.51.100.99';
-/** The router's addresses: wan's is the masquerade address. */
-export const LAN_ADDR = '192.0.2.1';
-export const WAN_ADDR = '198.51.100.1';
-export const POOL = ['198.51.100.100', '198.51.100.101'];
-const LAN_MAC = '02:00:00:00:00:01';
-const WAN_MAC = '02:00:00:00:00:02';
-/** wan's MTU: packets bigger than this are fragmented or refused (RFC 4787 REQ-13). */
-export const WAN_MTU = 1400;
+// The network itself (addresses, MACs, natConfig) is the conformance report's: one definition for both.
+export { H1, H2, H3, S1, S2, R, LAN_ADDR, WAN_ADDR, POOL, WAN_MTU, natConfig, type NatOptions } from '../../src/conformance/network.js';
+import { LAN_MAC, WAN_MAC } from '../../src/conformance/network.js';
 
 export const TCP_FIN = 0x01;
 export const TCP_SYN = 0x02;
 export const TCP_RST = 0x04;
 export const TCP_ACK = 0x10;
-
-export interface NatOptions {
-  filtering?: 'endpoint-independent' | 'address-dependent' | 'address-and-port-dependent';
-  profile?: 'rfc' | 'cloud-nat';
-  /** Masquerade port range ("40000-40000": one port, so replays know it). */
-  ports?: string;
-  /** An SNAT rule for the hosts, to this pool (an address or a range), instead of masquerade. */
-  snatTo?: string;
-  capacity?: number;
-  /** Extra `nat:` lines (dnat rules). */
-  extra?: string;
-  /** `routes:` lines. */
-  routes?: string;
-}
-
-export function natConfig(o: NatOptions = {}): string {
-  const source =
-    o.snatTo === undefined
-      ? `  masquerade:\n    - { outPort: wan${o.ports === undefined ? '' : `, ports: ${o.ports}`} }`
-      : `  snat:\n    - { match: { src: 192.0.2.0/24 }, outPort: wan, to: ${o.snatTo}${o.ports === undefined ? '' : `, ports: ${o.ports}`} }`;
-  return `
-ports:
-  - { name: lan, mac: "${LAN_MAC}", address: ${LAN_ADDR}/24 }
-  - { name: wan, mac: "${WAN_MAC}", address: ${WAN_ADDR}/24, mtu: ${WAN_MTU} }
-${o.routes === undefined ? '' : `routes:\n${o.routes}`}
-neighbors:
-  - { address: ${H1}, mac: "02:aa:00:00:00:01" }
-  - { address: ${H2}, mac: "02:aa:00:00:00:02" }
-  - { address: ${H3}, mac: "02:aa:00:00:00:03" }
-  - { address: ${S1}, mac: "02:bb:00:00:00:01" }
-  - { address: ${S2}, mac: "02:bb:00:00:00:02" }
-  - { address: ${R}, mac: "02:bb:00:00:00:63" }
-icmp: { ratePerSecond: 100000, burst: 100000 }
-nat:
-${source}
-  filtering: ${o.filtering ?? 'endpoint-independent'}
-  profile: ${o.profile ?? 'rfc'}
-${o.extra ?? ''}
-conntrack: { capacity: ${o.capacity ?? 64} }
-`;
-}
 
 type Ip = Omit<IpOpts, 'src' | 'dst' | 'dstMac'>;
 
