@@ -66,8 +66,32 @@ export const portIoSchema = z.discriminatedUnion('type', [
        * (io rx-oversize).
        */
       offload: z.boolean().default(true),
+      /**
+       * The receive ring's layout. `v2` (TPACKET_V2, the default): fixed
+       * frame slots, each handed over as soon as the kernel wrote it, so a
+       * lone packet (a ping) is not held. `v3` (TPACKET_V3): blocks packed
+       * with frames, handed over when full or `blockTimeoutMs` after their
+       * first frame; fewer wake-ups under a steady flood, more latency at
+       * light load.
+       */
+      ring: z.enum(['v2', 'v3']).default('v2'),
+      /** v2: frame slots in the receive ring, a power of two (default 2048; 128 with offload, whose slots are 68 KiB). */
+      frames: z
+        .number()
+        .int('must be a whole number')
+        .min(64, 'must be at least 64')
+        .max(65536, 'must be at most 65536')
+        .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+        .optional(),
+      /** v3: a block is handed over at the latest this many milliseconds after its first frame (default 1, the least). */
+      blockTimeoutMs: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
     })
-    .strict(),
+    .strict()
+    .superRefine((io, ctx) => {
+      if (io.ring === 'v3' && io.frames !== undefined) ctx.addIssue({ code: 'custom', path: ['frames'], message: 'applies to ring v2 only (v3 packs frames into blocks)' });
+      if (io.offload && io.frames !== undefined && io.frames > 1024) ctx.addIssue({ code: 'custom', path: ['frames'], message: 'must be at most 1024 with offload (each slot holds a 64 KiB super-frame: 68 MiB of ring)' });
+      if (io.ring === 'v2' && io.blockTimeoutMs !== undefined) ctx.addIssue({ code: 'custom', path: ['blockTimeoutMs'], message: 'applies to ring v3 only (v2 hands each frame over at once)' });
+    }),
   z
     .object({
       type: z.literal('afxdp'),

@@ -1,5 +1,5 @@
 // An AF_PACKET socket on an existing interface (a veth end, say) as a
-// PacketPort: TPACKET_V3 RX ring, sendmmsg TX. Workers share an interface by
+// PacketPort: a TPACKET_V2 (or V3) RX ring, sendmmsg TX. Workers share an interface by
 // opening one port each with the same fanoutGroup (flows are hashed to
 // sockets, so a flow stays on one worker). A port belongs to the thread that
 // opened it.

@@ -36,6 +36,8 @@ export interface LabOptions {
    * virtio_net_hdr; without it the lab turns those offloads off on both ends.
    */
   offload?: boolean;
+  /** AF_PACKET ports: the receive ring's layout (`io.ring`); default the config's (v2). */
+  ring?: 'v2' | 'v3';
   /** The dataplane's workers poll without sleeping (`run --busy-poll`). */
   busyPoll?: boolean;
   /** The dataplane's workers run SCHED_FIFO at this priority (`run --realtime N`). */
@@ -93,7 +95,7 @@ export function existingNamespaces(prefix: string): string[] {
 export function labConfigYaml(o: LabOptions, controlSocket?: string): string {
   const n = labNames(o.prefix);
   const io = (port: 'lan' | 'wan'): string => {
-    if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port}${o.offload === true ? '' : ', offload: false'} }`;
+    if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port}${o.offload === true ? '' : ', offload: false'}${o.ring === undefined ? '' : `, ring: ${o.ring}`} }`;
     if (o.ports === 'afxdp') return `{ type: afxdp, interface: ${port} }`;
     const [ns, peer] = port === 'lan' ? [n.client, LAB.client.cidr] : [n.server, LAB.server.cidr];
     return `{ type: tap, netns: ${ns}, peerAddress: ${peer}, peerName: ${LAB.hostIf}${o.offload === true ? ', offload: true' : ''} }`;

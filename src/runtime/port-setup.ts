@@ -87,6 +87,12 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
   return { plans: queues.map((q) => ({ type: 'tap', ifname: name, fd: q.fd, vnetHdrLen: q.vnetHdrLen, offload: q.offload })), line };
 }
 
+/** An AF_PACKET port's receive ring, for its start-up line. */
+function afPacketRingNote(ring: { version: 2 | 3; frames?: number; blockTimeoutMs?: number }): string {
+  if (ring.version === 3) return `v3, blocks handed over after ${ring.blockTimeoutMs ?? 1} ms at the latest`;
+  return ring.frames === undefined ? 'v2' : `v2, ${ring.frames} slots`;
+}
+
 /** What an AF_PACKET port does with the interface's offloads, for its start-up line. */
 function afPacketOffloadNote(port: string, ifname: string, offload: boolean): string {
   if (!offload) {
@@ -172,8 +178,9 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
         io.ifSetUp(ifname, true);
         const group = (process.pid * 7 + p.index) & 0xffff;
         const offload = p.io.offload;
-        perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group, offload })));
-        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
+        const ring = { version: p.io.ring === 'v3' ? 3 : 2, frames: p.io.frames, blockTimeoutMs: p.io.blockTimeoutMs } as const;
+        perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group, offload, ring })));
+        describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}, ring ${afPacketRingNote(ring)}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
       }
     }
   } catch (e) {

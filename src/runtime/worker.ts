@@ -37,7 +37,11 @@ function openPorts(batch: Batch): (PacketPort | undefined)[] {
         throw e;
       }
     }
-    return AfPacketPort.open(plan.ifname, { index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash', offload: plan.offload, counters });
+    const ring = plan.ring;
+    return AfPacketPort.open(plan.ifname, {
+      index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash', offload: plan.offload, counters,
+      ringVersion: ring.version, frameCount: ring.frames, retireTimeoutMs: ring.blockTimeoutMs,
+    });
   });
 }
 

@@ -103,11 +103,13 @@ s.bind(0, next);`;
 export interface SuiteOptions {
   /** The lab's --offload: TAPs with offload, or veths that keep their default offloads (TSO/GSO, checksum) for afpacket. */
   offload?: boolean;
+  /** AF_PACKET ports: the receive ring's layout (io.ring). */
+  ring?: 'v2' | 'v3';
 }
 
 export function labSuite(ports: LabPorts, workers: number, base: string, opts: SuiteOptions = {}): void {
   const skip = e2eSkipReason();
-  const offload = opts.offload === true ? ports === 'afpacket' ? ', veth offloads left on' : ', offload' : '';
+  const offload = (opts.offload === true ? ports === 'afpacket' ? ', veth offloads left on' : ', offload' : '') + (opts.ring === undefined ? '' : `, ring ${opts.ring}`);
   describe(`dataplane run with ${ports} ports${offload}, ${workers} worker${workers > 1 ? 's' : ''}`, skipIf(skip), () => {
     let lab: LabState;
     let prefix = base;
@@ -117,7 +119,7 @@ export function labSuite(ports: LabPorts, workers: number, base: string, opts: S
     beforeAll(async () => {
       prefix = await uniquePrefix(base);
       tmp = join(os.tmpdir(), `${prefix}-e2e`);
-      lab = await labUp({ prefix, ports, engine: 'dataplane', workers, wanMtu: 1400, offload: opts.offload, readyTimeoutMs: 10_000 });
+      lab = await labUp({ prefix, ports, engine: 'dataplane', workers, wanMtu: 1400, offload: opts.offload, ring: opts.ring, readyTimeoutMs: 10_000 });
       configPath = lab.configPath;
       rmSync(tmp, { recursive: true, force: true });
       mkdirSync(tmp, { recursive: true });
@@ -134,6 +136,12 @@ export function labSuite(ports: LabPorts, workers: number, base: string, opts: S
       if (configPath !== '') expect(processesMentioning(configPath)).toEqual([]);
       expect(r.stopped?.how, `the dataplane should stop on SIGTERM; log:\n${log}`).toBe('SIGTERM');
     }, 30_000);
+
+    if (opts.ring !== undefined) {
+      it(`says at start that its ports use the ${opts.ring} receive ring`, () => {
+        expect(logTail(lab, 200)).toMatch(new RegExp(`lan: afpacket lan \\(fanout group \\d+, ring ${opts.ring}`));
+      });
+    }
 
     it('pings a server through the router (TTL decremented: the client sees 63)', () => {
       const r = nsExec(lab.names.client, ['ping', '-n', '-c3', '-i0.2', '-W2', LAB.server.addr]);

@@ -1,0 +1,48 @@
+// The afpacket port type's receive ring in the config (io.ring, frames,
+// blockTimeoutMs): its defaults, and each mistake named by field and reason.
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config/load.js';
+
+function load(io: string): ReturnType<typeof parseConfig> {
+  return parseConfig(`ports:\n  - { name: lan, address: 192.0.2.1/24, io: ${io} }\n`, 'c.yaml', '.');
+}
+
+function problems(io: string): readonly string[] {
+  try {
+    load(io);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('the config loaded');
+}
+
+describe('io: { type: afpacket } receive ring', () => {
+  it('defaults to TPACKET_V2 with the native default slot count', () => {
+    expect(load('{ type: afpacket, interface: veth0 }').ports[0].io).toEqual({ type: 'afpacket', interface: 'veth0', offload: true, ring: 'v2' });
+  });
+
+  it('keeps a v2 slot count and a v3 block timeout', () => {
+    expect(load('{ type: afpacket, interface: veth0, offload: false, frames: 4096 }').ports[0].io).toMatchObject({ ring: 'v2', frames: 4096 });
+    expect(load('{ type: afpacket, interface: veth0, ring: v3, blockTimeoutMs: 4 }').ports[0].io).toMatchObject({ ring: 'v3', blockTimeoutMs: 4 });
+  });
+
+  it('names the layouts it knows', () => {
+    expect(problems('{ type: afpacket, interface: veth0, ring: v1 }')).toEqual([expect.stringMatching(/^ports\[0\]\.io\.ring: .*"v2".*"v3"/)]);
+  });
+
+  it('wants a power of two from 64 to 65536 slots, at most 1024 of 68 KiB with offload', () => {
+    expect(problems('{ type: afpacket, interface: veth0, offload: false, frames: 1000 }')).toEqual(['ports[0].io.frames: must be a power of two']);
+    expect(problems('{ type: afpacket, interface: veth0, offload: false, frames: 32 }')).toEqual(['ports[0].io.frames: must be at least 64']);
+    expect(problems('{ type: afpacket, interface: veth0, frames: 4096 }')).toEqual([expect.stringMatching(/^ports\[0\]\.io\.frames: must be at most 1024 with offload/)]);
+  });
+
+  it('refuses an option of the other layout', () => {
+    expect(problems('{ type: afpacket, interface: veth0, ring: v3, frames: 256 }')).toEqual(['ports[0].io.frames: applies to ring v2 only (v3 packs frames into blocks)']);
+    expect(problems('{ type: afpacket, interface: veth0, blockTimeoutMs: 2 }')).toEqual(['ports[0].io.blockTimeoutMs: applies to ring v3 only (v2 hands each frame over at once)']);
+  });
+
+  it('wants a block timeout of 1 to 1000 ms', () => {
+    expect(problems('{ type: afpacket, interface: veth0, ring: v3, blockTimeoutMs: 0 }')).toEqual(['ports[0].io.blockTimeoutMs: must be at least 1']);
+  });
+});
