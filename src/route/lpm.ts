@@ -1,7 +1,9 @@
-// IPv4 longest-prefix match: the data plane's FIB, a 20-4-8 multibit trie
-// over three Int32Arrays with tagged leaves (controlled prefix expansion, as
-// VPP's mtrie and DPDK's DIR-24-8 do), plus the control-plane prefix set that
-// makes every update incremental.
+// IPv4 longest-prefix match: the data plane's FIB, a multibit trie over
+// Int32Arrays with tagged leaves (controlled prefix expansion, as VPP's mtrie
+// and DPDK's DIR-24-8 do), plus the control-plane prefix set that makes every
+// update incremental. Two layouts share the code: 20-4-8 (the default, a
+// 4 MiB root) and 24-8 (a 64 MiB root, which the FIB uses from 65536 routes
+// on: fib.ts). The next two sections say why each.
 //
 // Why 20-4-8. bench/route/layout-sweep.ts builds each layout statically over
 // the RouteViews table (694,682 prefixes, 55% /24) and the 1M-prefix table
@@ -52,10 +54,21 @@
 //
 // 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
 // in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
-// so the second load touches one line for the 16 /24s under a /20. DIR-24-8's
-// 64 MiB tbl24 alone is over the 40 MiB budget and misses in the cache and
-// TLB on nearly every lookup; Poptrie's compression would save memory we do
-// not need at the price of a popcount that JavaScript has to emulate.
+// so the second load touches one line for the 16 /24s under a /20. It stays
+// the layout of small tables (which it serves from L2) and of the firewall's
+// address classes (src/firewall/classifier.ts walks its three levels).
+//
+// Why 24-8 for a big FIB (issue 13). Where the L3 holds a 64 MiB root (the
+// Xeon above), the load count decides, and 24-8 answers a /24 or shorter in
+// one load, as rte_lpm does (the same entry format; 256-entry plies hold the
+// /25-/32s: 4,388 plies for RouteViews, 10,568 for 1M). Same data, 16 lanes,
+// CPU-time rounds on that Xeon: BENCH_FIGURES
+// The cost is memory: the root is 64 MiB whatever the table, and the data
+// plane holds three (the working copy here plus FibMirror's two shared
+// copies, threads of one process, so mapped once however many workers), about
+// 200 MiB for a full table against 45 MiB in 20-4-8; hence the threshold.
+// On a CPU whose L3 is smaller than the root (the EPYC above) 24-8 lookups go
+// to DRAM and 20-4-8 would be faster: that is the trade taken.
 //
 // Leaves (fib-view.ts): bits 0-23 nextHop + 1, bits 24-29 the prefix length
 // the leaf came from, so next hops are 0..MAX_NEXT_HOP (2^24 - 2) and a
@@ -71,15 +84,11 @@
 // lookups because the fold covers exactly their addresses; an update that
 // needs to go below such a leaf expands it into a ply again.
 //
-// Publishing to workers: the control plane owns an Lpm and mutates it;
-// `snapshot()` copies the used part of the three tables into fresh buffers
-// (SharedArrayBuffers by default; about 15 MiB for the full table, a few ms)
-// tagged with a generation number. Today `dataplane run` takes one snapshot
-// at start and hands it to every worker in its WorkerInit, and routes do not
-// change at run time. Changing them live would post a newer snapshot for each
-// worker to swap in between two batches (so a batch never sees two tables);
-// in-place deltas on shared tables would instead need freed plies
-// quarantined until every worker has passed a batch boundary.
+// Publishing to workers: `snapshot()` copies the used part of the tables into
+// fresh buffers (SharedArrayBuffers by default) tagged with a generation
+// number, for a one-off FibView; the data plane itself publishes through
+// src/runtime/fib-mirror.ts (two shared copies used in turn, synced by the
+// root entries a change touched).
 
 import { DIR24_LEVEL_BITS, FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers, type LevelBits } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FibView, Lpm, MAX_NEXT_HOP, NO_ROUTE, type LpmLayout } from '../../src/route/lpm.js';
-import { BATCH_LANES } from '../../src/route/fib-view.js';
+import { BATCH24_LANES, BATCH_LANES } from '../../src/route/fib-view.js';
 import { LinearLpm } from '../../src/route/lpm-reference.js';
 import { parseIpv4, prefixMask } from '../../src/route/prefix.js';
 
@@ -151,7 +151,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
     }
     const view = FibView.fromBuffers(lpm.snapshot());
     // Addresses inside 10/8 reach all three levels; the rest miss.
-    const addrs = new Uint32Array(3 * BATCH_LANES + 5).map((_, i) => (i % 5 === 0 ? rnd() : 0x0a000000 | (rnd() & 0x00ffffff)));
+    const addrs = new Uint32Array(3 * Math.max(BATCH_LANES, BATCH24_LANES) + 5).map((_, i) => (i % 5 === 0 ? rnd() : 0x0a000000 | (rnd() & 0x00ffffff)));
     for (let n = 0; n <= addrs.length; n++) {
       const out = new Int32Array(addrs.length + 1).fill(-7);
       view.lookupBatch(addrs, out, n);
