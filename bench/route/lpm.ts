@@ -17,7 +17,7 @@ import { Lpm } from '../../src/route/lpm.js';
 import { formatPrefix } from '../../src/route/prefix.js';
 import { parseRoutesText } from '../../src/config/routes.js';
 import { parseConfig } from '../../src/config/load.js';
-import { compileFib, fibLayout } from '../../src/route/fib.js';
+import { compileFib } from '../../src/route/fib.js';
 import { readFileSync } from 'node:fs';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { buildDpdkRounds, dpdkCommandLine, findDpdkTestFib, runDpdkRounds, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult, type DpdkRoundsResult } from './dpdk-fib.js';
@@ -44,7 +44,7 @@ function nextHops(t: PrefixTable): Uint32Array {
 
 function build(t: PrefixTable, nh: Uint32Array): { lpm: Lpm; seconds: number } {
   const t0 = performance.now();
-  const lpm = new Lpm({ expectedPrefixes: t.count, layout: fibLayout(t.count) });
+  const lpm = new Lpm({ expectedPrefixes: t.count });
   for (let i = 0; i < t.count; i++) lpm.insert(t.prefix[i], t.len[i], nh[i]);
   lpm.trim();
   return { lpm, seconds: (performance.now() - t0) / 1000 };

@@ -1,17 +1,9 @@
-// The read-only side of the FIB: two or three typed arrays and the lookup
-// over them. This is all a packet worker needs; it is built from buffers
-// (ArrayBuffer or SharedArrayBuffer) that the control plane's `Lpm.snapshot()`
-// produces, so a worker never sees the control plane's prefix set or free lists.
+// The read-only side of the FIB: three typed arrays and the lookup over them.
+// This is all a packet worker needs; it is built from buffers (ArrayBuffer or
+// SharedArrayBuffer) that the control plane's `Lpm.snapshot()` produces, so a
+// worker never sees the control plane's prefix set or free lists.
 //
-// Two layouts (see lpm.ts for why), told apart by the root's length:
-//   20-4-8  a 2^20-entry root, 16-entry middle plies, 256-entry last plies
-//           (LEVEL_BITS; small tables, and the firewall's address classes,
-//           which walk root/level2/level3 themselves)
-//   24-8    a 2^24-entry root and 256-entry plies (DIR24_LEVEL_BITS; the FIB
-//           of a big table: a /24 or shorter answers in one load); level3 is
-//           an empty placeholder
-//
-// Entry word (int32), the same in every level:
+// Entry word (int32), the same in every level (see lpm.ts for the layout):
 //   e < 0        child ply: ~e is the child's first entry in the next level
 //   e >= 0       leaf: bits 0-23 nextHop + 1 (0: no route), bits 24-29 prefix length
 // so a lookup returns (e & 0xffffff) - 1, which is NO_ROUTE (-1) for an
@@ -27,12 +19,8 @@ export interface FibLookup {
 /** Largest next-hop index a leaf can carry (24 bits, one value kept for "no route"). */
 export const MAX_NEXT_HOP = 0xfffffe;
 
-/** Bits resolved by each level of the 20-4-8 layout: a 2^20-entry root, 16-entry middle plies, 256-entry last plies. */
+/** Bits resolved by each level: a 2^20-entry root, 16-entry middle plies, 256-entry last plies. */
 export const LEVEL_BITS = [20, 4, 8] as const;
-/** Bits resolved by each level of the 24-8 layout: a 2^24-entry root and 256-entry plies. */
-export const DIR24_LEVEL_BITS = [24, 8] as const;
-/** A layout's bits per level, root first (LEVEL_BITS or DIR24_LEVEL_BITS). */
-export type LevelBits = typeof LEVEL_BITS | typeof DIR24_LEVEL_BITS;
 
 /** The buffers that make up one published FIB generation (postMessage-able). */
 export interface FibBuffers {
@@ -40,7 +28,6 @@ export interface FibBuffers {
   generation: number;
   root: ArrayBufferLike;
   level2: ArrayBufferLike;
-  /** The 20-4-8 layout's last level; an empty placeholder in the 24-8 layout. */
   level3: ArrayBufferLike;
 }
 
@@ -101,44 +88,6 @@ function makeLookups(root: Int32Array, level2: Int32Array, level3: Int32Array): 
   };
 }
 
-/** makeLookups for the 24-8 layout: one root load, and a ply load for the addresses under a prefix longer than /24. */
-function makeLookups24(root: Int32Array, level2: Int32Array): { lookup: LookupFn; lookupBatch: LookupBatchFn } {
-  return {
-    lookup(addr: number): number {
-      let e = root[addr >>> 8];
-      if (e < 0) e = level2[~e | (addr & 255)];
-      return (e & 0xffffff) - 1;
-    },
-    lookupBatch(addrs: Uint32Array, out: Uint32Array | Int32Array, n: number): void {
-      let i = 0;
-      for (; i + 3 < n; i += 4) {
-        const a0 = addrs[i];
-        const a1 = addrs[i + 1];
-        const a2 = addrs[i + 2];
-        const a3 = addrs[i + 3];
-        let e0 = root[a0 >>> 8];
-        let e1 = root[a1 >>> 8];
-        let e2 = root[a2 >>> 8];
-        let e3 = root[a3 >>> 8];
-        if (e0 < 0) e0 = level2[~e0 | (a0 & 255)];
-        if (e1 < 0) e1 = level2[~e1 | (a1 & 255)];
-        if (e2 < 0) e2 = level2[~e2 | (a2 & 255)];
-        if (e3 < 0) e3 = level2[~e3 | (a3 & 255)];
-        out[i] = (e0 & 0xffffff) - 1;
-        out[i + 1] = (e1 & 0xffffff) - 1;
-        out[i + 2] = (e2 & 0xffffff) - 1;
-        out[i + 3] = (e3 & 0xffffff) - 1;
-      }
-      for (; i < n; i++) {
-        const a = addrs[i];
-        let e = root[a >>> 8];
-        if (e < 0) e = level2[~e | (a & 255)];
-        out[i] = (e & 0xffffff) - 1;
-      }
-    },
-  };
-}
-
 /** Addresses in flight per step of the specialized batch loop (see batchSource). */
 export const BATCH_LANES = 16;
 
@@ -177,45 +126,16 @@ ${each((k) => `      out[i + ${k}] = (e${k} & 0xffffff) - 1;`)}
   },`;
 }
 
-/**
- * Lanes of the 24-8 batch loop. Its `e < 0` branch is taken for 1-2% of the
- * lookups and predicts well, so more root loads in flight pay off: interleaved
- * CPU-time rounds on the Xeon (RouteViews addresses, median M/s): 16 lanes
- * 36.5-43.3, 32 lanes 48.5-53.0, 64 lanes 47.7 (1M: 36.1-36.7, 43.2-44.1, 46.4).
- */
-export const BATCH24_LANES = 32;
-
-/** batchSource for the 24-8 layout. */
-function batchSource24(lanes: number): string {
-  const each = (f: (k: number) => string) => Array.from({ length: lanes }, (_, k) => f(k)).join('\n');
-  return `lookupBatch(addrs, out, n) {
-    let i = 0;
-    for (; i + ${lanes - 1} < n; i += ${lanes}) {
-${each((k) => `      const a${k} = addrs[i + ${k}];`)}
-${each((k) => `      let e${k} = root[a${k} >>> 8];`)}
-${each((k) => `      if (e${k} < 0) e${k} = level2[~e${k} | (a${k} & 255)];`)}
-${each((k) => `      out[i + ${k}] = (e${k} & 0xffffff) - 1;`)}
-    }
-    for (; i < n; i++) {
-      const a = addrs[i];
-      let e = root[a >>> 8];
-      if (e < 0) e = level2[~e | (a & 255)];
-      out[i] = (e & 0xffffff) - 1;
-    }
-  },`;
-}
-
-/** A lookup maker's source with its batch loop replaced by the BATCH_LANES-wide one. */
-function specializedSource(make: (...tables: Int32Array[]) => unknown, batch: string): string {
-  const src = make.toString();
+/** makeLookups' source with its batch loop replaced by the BATCH_LANES-wide one. */
+function specializedSource(): string {
+  const src = makeLookups.toString();
   const start = src.indexOf('lookupBatch(addrs, out, n)');
   const end = src.lastIndexOf('},');
   if (start < 0 || end < start) return src;
-  return `return (${src.slice(0, start) + batch + src.slice(end + 2)});`;
+  return src.slice(0, start) + batchSource(BATCH_LANES) + src.slice(end + 2);
 }
 
-const MAKE_LOOKUPS_SOURCE = specializedSource(makeLookups, batchSource(BATCH_LANES));
-const MAKE_LOOKUPS24_SOURCE = specializedSource(makeLookups24, batchSource24(BATCH24_LANES));
+const MAKE_LOOKUPS_SOURCE = `return (${specializedSource()});`;
 let compiledViews = 0;
 
 /**
@@ -227,17 +147,15 @@ let compiledViews = 0;
  * lookups than a shared method. Falls back to the shared closure (four lanes)
  * where code generation from strings is disabled or the source was instrumented.
  */
-function specializedLookups(tables: readonly Int32Array[]): ReturnType<typeof makeLookups> {
-  const dir24 = tables.length === 2;
+function specializedLookups(root: Int32Array, level2: Int32Array, level3: Int32Array): ReturnType<typeof makeLookups> {
   try {
     // V8 caches compilations by source text: a unique comment makes each copy its own function literal.
-    const source = dir24 ? MAKE_LOOKUPS24_SOURCE : MAKE_LOOKUPS_SOURCE;
-    const make = (new Function(`${source}\n// FibView ${++compiledViews}`) as () => (...t: Int32Array[]) => ReturnType<typeof makeLookups>)();
-    const fns = make(...tables);
+    const make = (new Function(`${MAKE_LOOKUPS_SOURCE}\n// FibView ${++compiledViews}`) as () => typeof makeLookups)();
+    const fns = make(root, level2, level3);
     fns.lookup(0);
     return fns;
   } catch {
-    return dir24 ? makeLookups24(tables[0], tables[1]) : makeLookups(tables[0], tables[1], tables[2]);
+    return makeLookups(root, level2, level3);
   }
 }
 
@@ -247,27 +165,14 @@ export class FibView implements FibLookup {
   /** out[i] = lookup(addrs[i]) for i < n; NO_ROUTE is -1 in an Int32Array, 0xffffffff in a Uint32Array. */
   readonly lookupBatch: LookupBatchFn;
 
-  /** Bits per level of this view's layout (from the root's length). */
-  readonly levelBits: LevelBits;
-  /** The levels a lookup walks, root first: [root, level2] in the 24-8 layout, [root, level2, level3] in 20-4-8. */
-  readonly tables: readonly Int32Array[];
-
   constructor(
     readonly root: Int32Array,
     readonly level2: Int32Array,
     readonly level3: Int32Array,
     readonly generation = 0,
   ) {
-    if (root.length === 1 << DIR24_LEVEL_BITS[0]) {
-      this.levelBits = DIR24_LEVEL_BITS;
-      this.tables = [root, level2];
-    } else if (root.length === 1 << LEVEL_BITS[0]) {
-      this.levelBits = LEVEL_BITS;
-      this.tables = [root, level2, level3];
-    } else {
-      throw new RangeError(`FIB root must have ${1 << LEVEL_BITS[0]} (20-4-8) or ${1 << DIR24_LEVEL_BITS[0]} (24-8) entries, got ${root.length}`);
-    }
-    const fns = specializedLookups(this.tables);
+    if (root.length !== 1 << LEVEL_BITS[0]) throw new RangeError(`FIB root must have ${1 << LEVEL_BITS[0]} entries, got ${root.length}`);
+    const fns = specializedLookups(root, level2, level3);
     this.lookup = fns.lookup;
     this.lookupBatch = fns.lookupBatch;
   }

@@ -1,9 +1,7 @@
-// IPv4 longest-prefix match: the data plane's FIB, a multibit trie over
-// Int32Arrays with tagged leaves (controlled prefix expansion, as VPP's mtrie
-// and DPDK's DIR-24-8 do), plus the control-plane prefix set that makes every
-// update incremental. Two layouts share the code: 20-4-8 (the default, a
-// 4 MiB root) and 24-8 (a 64 MiB root, which the FIB uses from 65536 routes
-// on: fib.ts). The next two sections say why each.
+// IPv4 longest-prefix match: the data plane's FIB, a 20-4-8 multibit trie
+// over three Int32Arrays with tagged leaves (controlled prefix expansion, as
+// VPP's mtrie and DPDK's DIR-24-8 do), plus the control-plane prefix set that
+// makes every update incremental.
 //
 // Why 20-4-8. bench/route/layout-sweep.ts builds each layout statically over
 // the RouteViews table (694,682 prefixes, 55% /24) and the 1M-prefix table
@@ -54,21 +52,10 @@
 //
 // 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
 // in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
-// so the second load touches one line for the 16 /24s under a /20. It stays
-// the layout of small tables (which it serves from L2) and of the firewall's
-// address classes (src/firewall/classifier.ts walks its three levels).
-//
-// Why 24-8 for a big FIB (issue 13). Where the L3 holds a 64 MiB root (the
-// Xeon above), the load count decides, and 24-8 answers a /24 or shorter in
-// one load, as rte_lpm does (the same entry format; 256-entry plies hold the
-// /25-/32s: 4,388 plies for RouteViews, 10,568 for 1M). Same data, 16 lanes,
-// CPU-time rounds on that Xeon: BENCH_FIGURES
-// The cost is memory: the root is 64 MiB whatever the table, and the data
-// plane holds three (the working copy here plus FibMirror's two shared
-// copies, threads of one process, so mapped once however many workers), about
-// 200 MiB for a full table against 45 MiB in 20-4-8; hence the threshold.
-// On a CPU whose L3 is smaller than the root (the EPYC above) 24-8 lookups go
-// to DRAM and 20-4-8 would be faster: that is the trade taken.
+// so the second load touches one line for the 16 /24s under a /20. DIR-24-8's
+// 64 MiB tbl24 alone is over the 40 MiB budget and misses in the cache and
+// TLB on nearly every lookup; Poptrie's compression would save memory we do
+// not need at the price of a popcount that JavaScript has to emulate.
 //
 // Leaves (fib-view.ts): bits 0-23 nextHop + 1, bits 24-29 the prefix length
 // the leaf came from, so next hops are 0..MAX_NEXT_HOP (2^24 - 2) and a
@@ -84,41 +71,29 @@
 // lookups because the fold covers exactly their addresses; an update that
 // needs to go below such a leaf expands it into a ply again.
 //
-// Publishing to workers: `snapshot()` copies the used part of the tables into
-// fresh buffers (SharedArrayBuffers by default) tagged with a generation
-// number, for a one-off FibView; the data plane itself publishes through
-// src/runtime/fib-mirror.ts (two shared copies used in turn, synced by the
-// root entries a change touched).
+// Publishing to workers: the control plane owns an Lpm and mutates it;
+// `snapshot()` copies the used part of the three tables into fresh buffers
+// (SharedArrayBuffers by default; about 15 MiB for the full table, a few ms)
+// tagged with a generation number. Today `dataplane run` takes one snapshot
+// at start and hands it to every worker in its WorkerInit, and routes do not
+// change at run time. Changing them live would post a newer snapshot for each
+// worker to swap in between two batches (so a batch never sees two tables);
+// in-place deltas on shared tables would instead need freed plies
+// quarantined until every worker has passed a batch boundary.
 
-import { DIR24_LEVEL_BITS, FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers, type LevelBits } from './fib-view.js';
+import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';
 import { formatPrefix, isCanonicalPrefix } from './prefix.js';
 
-export { DIR24_LEVEL_BITS, FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers, type LevelBits };
+export { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers };
 
-/** The two layouts (fib-view.ts): compact 20-4-8, the default, and 24-8 for big tables. */
-export type LpmLayout = '20-4-8' | '24-8';
-
-/** Per level of a layout: last address bit it resolves, shift and mask of its index bits, entries per ply. */
-interface Geometry {
-  bits: LevelBits;
-  depth: number[];
-  shift: number[];
-  mask: number[];
-  ply: number[];
-}
-
-function geometry(bits: LevelBits): Geometry {
-  const depth: number[] = [];
-  bits.reduce((d, b) => (depth.push(d + b), d + b), 0);
-  return {
-    bits,
-    depth,
-    shift: depth.map((d) => 32 - d),
-    mask: bits.map((b) => 2 ** b - 1),
-    ply: bits.map((b) => 2 ** b),
-  };
-}
+/** Last address bit resolved by each level. */
+const DEPTH = [20, 24, 32] as const;
+/** Right shift and mask that take a level's index bits out of an address. */
+const SHIFT = [12, 8, 0] as const;
+const INDEX_MASK = [0xfffff, 0xf, 0xff] as const;
+/** Entries per ply of each level (the root is a single ply). */
+const PLY = [1 << LEVEL_BITS[0], 1 << LEVEL_BITS[1], 1 << LEVEL_BITS[2]] as const;
 
 /** The leaf word of (nextHop, len). */
 function leafWord(nextHop: number, len: number): number {
@@ -130,8 +105,6 @@ export interface LpmOptions {
   expectedPrefixes?: number;
   /** Where table bytes come from; pass `(n) => new SharedArrayBuffer(n)` to share the working tables. */
   allocate?: (byteLength: number) => ArrayBufferLike;
-  /** '20-4-8' (default: 4 MiB root) or '24-8' (64 MiB root, one load for a /24 or shorter; see the header). */
-  layout?: LpmLayout;
 }
 
 export interface LevelMemory {
@@ -159,38 +132,24 @@ export interface LpmMemoryReport {
 }
 
 export class Lpm {
-  private tables: Int32Array[];
+  private tables: [Int32Array, Int32Array, Int32Array];
   /** High-water mark of allocated plies per level (index 0 unused). */
-  private readonly plyTop: number[];
+  private readonly plyTop = [1, 0, 0];
   /** Freed ply offsets per level, reused before growing. */
-  private readonly freePlies: number[][];
+  private readonly freePlies: [number[], number[], number[]] = [[], [], []];
   private readonly prefixes: PrefixSet;
   private readonly allocate: (byteLength: number) => ArrayBufferLike;
-  private readonly g: Geometry;
   private live: FibView;
 
   constructor(opts: LpmOptions = {}) {
     const expected = opts.expectedPrefixes ?? 1024;
     this.allocate = opts.allocate ?? ((n) => new ArrayBuffer(n));
     this.prefixes = new PrefixSet(expected);
-    const g = (this.g = geometry(opts.layout === '24-8' ? DIR24_LEVEL_BITS : LEVEL_BITS));
-    this.plyTop = g.bits.map((_, k) => (k === 0 ? 1 : 0));
-    this.freePlies = g.bits.map(() => []);
-    if (g.bits.length === 2) {
-      // The RouteViews table needs one ply per 140 prefixes.
-      this.tables = [this.newTable(g.ply[0]), this.newTable(Math.max(16, Math.ceil(expected / 128)) * g.ply[1])];
-    } else {
-      // The RouteViews table needs one middle ply per 7 prefixes and one last ply per 170.
-      const l2 = Math.max(256, Math.ceil(expected / 8)) * g.ply[1];
-      const l3 = Math.max(16, Math.ceil(expected / 256)) * g.ply[2];
-      this.tables = [this.newTable(g.ply[0]), this.newTable(l2), this.newTable(l3)];
-    }
-    this.live = this.viewOf();
-  }
-
-  /** The layout's bits per level, root first. */
-  get levelBits(): LevelBits {
-    return this.g.bits;
+    // The RouteViews table needs one middle ply per 7 prefixes and one last ply per 170.
+    const l2 = Math.max(256, Math.ceil(expected / 8)) * PLY[1];
+    const l3 = Math.max(16, Math.ceil(expected / 256)) * PLY[2];
+    this.tables = [this.newTable(PLY[0]), this.newTable(l2), this.newTable(l3)];
+    this.live = new FibView(this.tables[0], this.tables[1], this.tables[2]);
   }
 
   /** Number of installed prefixes. */
@@ -246,10 +205,8 @@ export class Lpm {
   clear(): void {
     this.prefixes.clear();
     for (const t of this.tables) t.fill(0);
-    for (let k = 1; k < this.tables.length; k++) {
-      this.plyTop[k] = 0;
-      this.freePlies[k].length = 0;
-    }
+    this.plyTop[1] = this.plyTop[2] = 0;
+    this.freePlies[1].length = this.freePlies[2].length = 0;
   }
 
   /**
@@ -257,14 +214,14 @@ export class Lpm {
    * load (growth adds 50% at a time); the next ply allocation grows them again.
    */
   trim(): void {
-    for (let level = 1; level < this.tables.length; level++) {
-      const used = Math.max(this.plyTop[level], 1) * this.g.ply[level];
+    for (const level of [1, 2]) {
+      const used = Math.max(this.plyTop[level], 1) * PLY[level];
       if (used >= this.tables[level].length) continue;
       const t = this.newTable(used);
       t.set(this.tables[level].subarray(0, used));
       this.tables[level] = t;
     }
-    this.live = this.viewOf(this.live.generation);
+    this.live = new FibView(this.tables[0], this.tables[1], this.tables[2], this.live.generation);
   }
 
   /** Calls fn for every installed route (control plane; unordered). */
@@ -278,8 +235,7 @@ export class Lpm {
    */
   snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n)): FibBuffers {
     const copy = (level: number): ArrayBufferLike => {
-      if (level >= this.tables.length) return allocate(4); // the 24-8 layout's empty level3
-      const used = level === 0 ? this.g.ply[0] : this.plyTop[level] * this.g.ply[level];
+      const used = level === 0 ? PLY[0] : this.plyTop[level] * PLY[level];
       const buf = allocate(Math.max(used, 1) * 4);
       new Int32Array(buf).set(this.tables[level].subarray(0, used));
       return buf;
@@ -288,9 +244,9 @@ export class Lpm {
   }
 
   memory(): LpmMemoryReport {
-    const levels: LevelMemory[] = this.tables.map((t, level) => {
+    const levels: LevelMemory[] = [0, 1, 2].map((level) => {
       const plies = level === 0 ? 1 : this.plyTop[level] - this.freePlies[level].length;
-      return { level: level + 1, bits: this.g.bits[level], plies, usedBytes: plies * this.g.ply[level] * 4, allocatedBytes: t.byteLength };
+      return { level: level + 1, bits: LEVEL_BITS[level], plies, usedBytes: plies * PLY[level] * 4, allocatedBytes: this.tables[level].byteLength };
     });
     const lookupUsedBytes = levels.reduce((s, l) => s + l.usedBytes, 0);
     const lookupAllocatedBytes = levels.reduce((s, l) => s + l.allocatedBytes, 0);
@@ -306,10 +262,9 @@ export class Lpm {
   // --- updates -------------------------------------------------------------
 
   private insertAt(level: number, base: number, prefix: number, len: number, word: number): void {
-    const g = this.g;
-    const idx = base + ((prefix >>> g.shift[level]) & g.mask[level]);
-    if (len <= g.depth[level]) {
-      this.fillInsert(level, idx, 2 ** (g.depth[level] - len), word, len);
+    const idx = base + ((prefix >>> SHIFT[level]) & INDEX_MASK[level]);
+    if (len <= DEPTH[level]) {
+      this.fillInsert(level, idx, 1 << (DEPTH[level] - len), word, len);
       return;
     }
     this.insertAt(level + 1, this.childOf(level, idx), prefix, len, word);
@@ -322,7 +277,7 @@ export class Lpm {
     if (e < 0) return ~e;
     // The new ply is filled before it is linked, so a concurrent reader sees the old leaf or the full ply.
     const child = this.allocPly(level + 1);
-    this.tables[level + 1].fill(e, child, child + this.g.ply[level + 1]);
+    this.tables[level + 1].fill(e, child, child + PLY[level + 1]);
     this.tables[level][idx] = ~child;
     return child;
   }
@@ -332,16 +287,15 @@ export class Lpm {
     const t = this.tables[level];
     for (let i = start; i < start + count; i++) {
       const e = t[i];
-      if (e < 0) this.fillInsert(level + 1, ~e, this.g.ply[level + 1], word, len);
+      if (e < 0) this.fillInsert(level + 1, ~e, PLY[level + 1], word, len);
       else if (e >>> 24 <= len) t[i] = word;
     }
   }
 
   private deleteAt(level: number, base: number, prefix: number, len: number, old: number, cover: number): void {
-    const g = this.g;
-    const idx = base + ((prefix >>> g.shift[level]) & g.mask[level]);
-    if (len <= g.depth[level]) {
-      this.fillDelete(level, idx, 2 ** (g.depth[level] - len), old, cover);
+    const idx = base + ((prefix >>> SHIFT[level]) & INDEX_MASK[level]);
+    if (len <= DEPTH[level]) {
+      this.fillDelete(level, idx, 1 << (DEPTH[level] - len), old, cover);
       return;
     }
     this.deleteAt(level + 1, this.childOf(level, idx), prefix, len, old, cover);
@@ -356,7 +310,7 @@ export class Lpm {
     const t = this.tables[level];
     for (let i = start; i < start + count; i++) {
       const e = t[i];
-      if (e < 0) this.fillDelete(level + 1, ~e, this.g.ply[level + 1], old, cover);
+      if (e < 0) this.fillDelete(level + 1, ~e, PLY[level + 1], old, cover);
       else if (e === old) t[i] = cover;
     }
   }
@@ -367,7 +321,7 @@ export class Lpm {
     const t = this.tables[level + 1];
     const first = t[child];
     if (first < 0) return;
-    for (let i = child + 1; i < child + this.g.ply[level + 1]; i++) if (t[i] !== first) return;
+    for (let i = child + 1; i < child + PLY[level + 1]; i++) if (t[i] !== first) return;
     this.tables[level][idx] = first;
     this.freePlies[level + 1].push(child);
   }
@@ -375,8 +329,8 @@ export class Lpm {
   private allocPly(level: number): number {
     const reuse = this.freePlies[level].pop();
     if (reuse !== undefined) return reuse;
-    const offset = this.plyTop[level] * this.g.ply[level];
-    if (offset + this.g.ply[level] > this.tables[level].length) this.grow(level);
+    const offset = this.plyTop[level] * PLY[level];
+    if (offset + PLY[level] > this.tables[level].length) this.grow(level);
     this.plyTop[level]++;
     return offset;
   }
@@ -384,16 +338,11 @@ export class Lpm {
   private grow(level: number): void {
     const old = this.tables[level];
     // 1.5x keeps the slack (and a snapshot's copy source) small for big tables.
-    const entries = Math.ceil((old.length * 1.5) / this.g.ply[level]) * this.g.ply[level];
+    const entries = Math.ceil((old.length * 1.5) / PLY[level]) * PLY[level];
     const t = this.newTable(entries);
     t.set(old);
     this.tables[level] = t;
-    this.live = this.viewOf(this.live.generation);
-  }
-
-  private viewOf(generation = 0): FibView {
-    const [root, level2, level3 = new Int32Array(1)] = this.tables;
-    return new FibView(root, level2, level3, generation);
+    this.live = new FibView(this.tables[0], this.tables[1], this.tables[2], this.live.generation);
   }
 
   private newTable(entries: number): Int32Array {

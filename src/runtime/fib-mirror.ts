@@ -22,11 +22,10 @@
 // tables instead, into the same buffers. A copy that is too short for a grown
 // working table is allocated again (and its buffers sent).
 //
-// Only the layout (FibView.levelBits: 20-4-8 or 24-8) and the entry format
-// are assumed, both public in fib-view.ts; the layout is the working tables'
-// at construction (an Lpm keeps its layout); test/runtime/fib-mirror.test.ts checks every reachable word of
+// Only LEVEL_BITS and the entry format are assumed, both public in
+// fib-view.ts; test/runtime/fib-mirror.test.ts checks every reachable word of
 // a synced copy against the working tables after random changes.
-import { FibView, type FibBuffers } from '../route/fib-view.js';
+import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
 
 /** Which copy of the FIB to use; `buffers` when the workers have not been sent that copy yet. */
 export interface FibRef {
@@ -34,22 +33,19 @@ export interface FibRef {
   buffers?: FibBuffers;
 }
 
-/**
- * More touched root entries than the root's 1/256th (4096 in 20-4-8, where
- * each may copy a 4 KiB subtree; 65536 in 24-8, a /8) and a sync copies the
- * whole tables.
- */
-const FULL_COPY_SHIFT = 8;
+/** More touched root entries than this and a sync copies the whole tables (each ranged entry may copy a 4 KiB subtree). */
+const FULL_COPY_AFTER = 1 << 12;
 
-const tablesOf = (v: FibView): Int32Array[] => [...v.tables];
+const PLY = LEVEL_BITS.map((b) => 1 << b);
+const ROOT_SHIFT = 32 - LEVEL_BITS[0];
+
+const tablesOf = (v: FibView): Int32Array[] => [v.root, v.level2, v.level3];
 
 interface Copy {
   id: number;
   tables: Int32Array[];
-  /** The 24-8 layout's empty level3 buffer (FibBuffers carries three levels). */
-  placeholder?: ArrayBufferLike;
-  /** Root entries changed in the working tables since this copy was synced: a bit per entry. */
-  dirty: Uint32Array;
+  /** Root entries changed in the working tables since this copy was synced. */
+  dirty: Uint8Array;
   touched: number[];
   /** Too many to list: copy everything. */
   full: boolean;
@@ -65,20 +61,12 @@ export class FibMirror {
   /** The copy the last next() prepared, until settled(). */
   private pending = -1;
   private nextId = 1;
-  /** Entries per ply of each level, root first. */
-  private readonly ply: number[];
-  private readonly rootShift: number;
-  private readonly fullCopyAfter: number;
 
   constructor(
     /** The working tables (Lpm.view; fetched at every sync, since a growing table is replaced). */
     private readonly source: () => FibView,
     private readonly allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n),
   ) {
-    const bits = source().levelBits;
-    this.ply = bits.map((b) => 2 ** b);
-    this.rootShift = 32 - bits[0];
-    this.fullCopyAfter = this.ply[0] >>> FULL_COPY_SHIFT;
     // Both copies up front, so the first change is as cheap as the others.
     this.copies[0] = this.fresh();
     this.copies[1] = this.fresh();
@@ -93,23 +81,20 @@ export class FibMirror {
 
   /** Records that the working tables' entries for prefix/len changed (call for every route a change installs or removes). */
   changed(prefix: number, len: number): void {
-    const rootBits = 32 - this.rootShift;
-    const first = (prefix >>> 0) >>> this.rootShift;
-    const count = len >= rootBits ? 1 : 2 ** (rootBits - len);
+    const first = (prefix >>> 0) >>> ROOT_SHIFT;
+    const count = len >= LEVEL_BITS[0] ? 1 : 2 ** (LEVEL_BITS[0] - len);
     for (const c of this.copies) {
       if (c === undefined || c.full) continue;
-      if (count > this.fullCopyAfter) {
+      if (count > FULL_COPY_AFTER) {
         c.full = true;
         continue;
       }
-      const dirty = c.dirty;
       for (let r = first; r < first + count; r++) {
-        const bit = 1 << (r & 31);
-        if ((dirty[r >>> 5] & bit) !== 0) continue;
-        dirty[r >>> 5] |= bit;
+        if (c.dirty[r] !== 0) continue;
+        c.dirty[r] = 1;
         c.touched.push(r);
       }
-      if (c.touched.length > this.fullCopyAfter) c.full = true;
+      if (c.touched.length > FULL_COPY_AFTER) c.full = true;
     }
   }
 
@@ -153,12 +138,11 @@ export class FibMirror {
       copy.set(t);
       return copy;
     });
-    const placeholder = tables.length === 2 ? this.allocate(4) : undefined;
-    return { id: this.nextId++, tables, placeholder, dirty: new Uint32Array(this.ply[0] >>> 5), touched: [], full: false, sent: false };
+    return { id: this.nextId++, tables, dirty: new Uint8Array(PLY[0]), touched: [], full: false, sent: false };
   }
 
   private buffersOf(c: Copy, generation: number): FibBuffers {
-    return { generation, root: c.tables[0].buffer, level2: c.tables[1].buffer, level3: c.placeholder ?? c.tables[2].buffer };
+    return { generation, root: c.tables[0].buffer, level2: c.tables[1].buffer, level3: c.tables[2].buffer };
   }
 
   private sync(c: Copy, src: Int32Array[]): void {
@@ -167,8 +151,8 @@ export class FibMirror {
       c.dirty.fill(0);
     } else {
       for (const r of c.touched) {
-        c.dirty[r >>> 5] = 0;
-        copyEntry(src, c.tables, this.ply, 0, r);
+        c.dirty[r] = 0;
+        copyEntry(src, c.tables, 0, r);
       }
     }
     c.touched.length = 0;
@@ -177,17 +161,17 @@ export class FibMirror {
 }
 
 /** Copies entry i of `level` and, when it is a child pointer, the subtree below it. */
-function copyEntry(src: Int32Array[], dst: Int32Array[], ply: number[], level: number, i: number): void {
+function copyEntry(src: Int32Array[], dst: Int32Array[], level: number, i: number): void {
   const e = src[level][i];
   dst[level][i] = e;
-  if (e < 0 && level + 1 < src.length) copyPly(src, dst, ply, level + 1, ~e);
+  if (e < 0 && level + 1 < src.length) copyPly(src, dst, level + 1, ~e);
 }
 
-function copyPly(src: Int32Array[], dst: Int32Array[], ply: number[], level: number, start: number): void {
+function copyPly(src: Int32Array[], dst: Int32Array[], level: number, start: number): void {
   const s = src[level];
-  const end = start + ply[level];
+  const end = start + PLY[level];
   dst[level].set(s.subarray(start, end), start);
-  if (level + 1 < src.length) for (let j = start; j < end; j++) if (s[j] < 0) copyPly(src, dst, ply, level + 1, ~s[j]);
+  if (level + 1 < src.length) for (let j = start; j < end; j++) if (s[j] < 0) copyPly(src, dst, level + 1, ~s[j]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { FibView, Lpm, MAX_NEXT_HOP, NO_ROUTE, type LpmLayout } from '../../src/route/lpm.js';
-import { BATCH24_LANES, BATCH_LANES } from '../../src/route/fib-view.js';
+import { FibView, Lpm, MAX_NEXT_HOP, NO_ROUTE } from '../../src/route/lpm.js';
+import { BATCH_LANES } from '../../src/route/fib-view.js';
 import { LinearLpm } from '../../src/route/lpm-reference.js';
 import { parseIpv4, prefixMask } from '../../src/route/prefix.js';
 
@@ -11,13 +11,9 @@ function plies(lpm: Lpm): number[] {
   return lpm.memory().levels.map((l) => l.plies);
 }
 
-const LAYOUTS: LpmLayout[] = ['20-4-8', '24-8'];
-/** Plies per level of a layout when only the levels in `used` hold one ply. */
-const pliesOf = (layout: LpmLayout, ...used: number[]): number[] => (layout === '24-8' ? [1, used[0] ?? 0] : [1, used[0] ?? 0, used[1] ?? 0]);
-
-describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
+describe('Lpm: longest-prefix match', () => {
   it('an empty table answers NO_ROUTE (-1; 0xffffffff in a Uint32Array)', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     expect(lpm.lookup(ip('192.0.2.1'))).toBe(NO_ROUTE);
     const out = new Uint32Array(2);
     lpm.lookupBatch(new Uint32Array([0, 0xffffffff]), out, 2);
@@ -25,7 +21,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('the default route /0 matches everything that nothing longer matches', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     lpm.insert(0, 0, 7);
     lpm.insert(ip('10.0.0.0'), 8, 1);
     expect(lpm.lookup(0)).toBe(7);
@@ -35,7 +31,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('a /32 matches only its address', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     lpm.insert(ip('198.51.100.7'), 32, 3);
     expect(lpm.lookup(ip('198.51.100.7'))).toBe(3);
     expect(lpm.lookup(ip('198.51.100.6'))).toBe(NO_ROUTE);
@@ -43,7 +39,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('nested prefixes across every level boundary pick the longest', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     const nest: [string, number][] = [['10.0.0.0', 8], ['10.1.0.0', 16], ['10.1.0.0', 19], ['10.1.0.0', 20], ['10.1.0.0', 21], ['10.1.2.0', 23], ['10.1.2.0', 24], ['10.1.2.0', 25], ['10.1.2.0', 31], ['10.1.2.1', 32]];
     nest.forEach(([p, len], i) => lpm.insert(ip(p), len, i));
     const expectAt: [string, number][] = [['10.200.0.0', 0], ['10.1.255.255', 1], ['10.1.16.0', 2], ['10.1.15.255', 3], ['10.1.8.0', 3], ['10.1.7.0', 4], ['10.1.3.0', 5], ['10.1.2.128', 6], ['10.1.2.2', 7], ['10.1.2.0', 8], ['10.1.2.1', 9]];
@@ -51,7 +47,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('deleting a covering route gives its addresses to the next cover and keeps the more specific routes', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     lpm.insert(ip('10.0.0.0'), 8, 1);
     lpm.insert(ip('10.1.0.0'), 16, 2);
     lpm.insert(ip('10.1.2.0'), 24, 3);
@@ -69,7 +65,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('insert over an existing prefix replaces its next hop (and says it was not new)', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     expect(lpm.insert(ip('192.0.2.0'), 24, 1)).toBe(true);
     lpm.insert(ip('192.0.2.64'), 26, 2);
     expect(lpm.insert(ip('192.0.2.0'), 24, 5)).toBe(false);
@@ -80,14 +76,14 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('delete of an absent prefix is a no-op returning false', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     lpm.insert(ip('10.0.0.0'), 8, 1);
     expect(lpm.delete(ip('10.0.0.0'), 9)).toBe(false);
     expect(lpm.lookup(ip('10.0.0.1'))).toBe(1);
   });
 
   it('rejects bad arguments with RangeError', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     expect(() => lpm.insert(ip('10.1.0.0'), 8, 1)).toThrow(/host bits/);
     expect(() => lpm.insert(0, 33, 1)).toThrow(RangeError);
     expect(() => lpm.insert(0, 0, MAX_NEXT_HOP + 1)).toThrow(RangeError);
@@ -97,37 +93,36 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('folds plies back when their long prefixes go, and reuses them', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     lpm.insert(ip('10.0.0.0'), 8, 1);
     lpm.insert(ip('10.1.2.3'), 32, 2);
-    expect(plies(lpm)).toEqual(pliesOf(layout, 1, 1));
+    expect(plies(lpm)).toEqual([1, 1, 1]);
     lpm.delete(ip('10.1.2.3'), 32);
-    expect(plies(lpm)).toEqual(pliesOf(layout));
+    expect(plies(lpm)).toEqual([1, 0, 0]);
     lpm.insert(ip('10.9.9.9'), 32, 3);
-    expect(plies(lpm)).toEqual(pliesOf(layout, 1, 1));
-    expect(lpm.memory().levels.at(-1)!.allocatedBytes).toBeGreaterThan(0);
+    expect(plies(lpm)).toEqual([1, 1, 1]);
+    expect(lpm.memory().levels[2].allocatedBytes).toBeGreaterThan(0);
   });
 
   it('folds sibling prefixes with one next hop into their parent entry, and expands them again to delete one', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     lpm.insert(ip('10.0.0.0'), 8, 1);
     for (let i = 0; i < 16; i++) lpm.insert(ip(`10.1.${i}.0`), 24, 2);
-    // 20-4-8: the /24s fold into their /20's root entry; 24-8: a /24 is a root entry.
-    expect(plies(lpm)).toEqual(pliesOf(layout));
+    expect(plies(lpm)).toEqual([1, 0, 0]);
     lpm.insert(ip('10.1.0.0'), 22, 3); // shadowed by the /24s
     expect(lpm.lookup(ip('10.1.3.1'))).toBe(2);
     lpm.delete(ip('10.1.5.0'), 24);
-    expect(plies(lpm)).toEqual(layout === '24-8' ? [1, 0] : [1, 1, 0]);
+    expect(plies(lpm)).toEqual([1, 1, 0]);
     expect(lpm.lookup(ip('10.1.5.1'))).toBe(1);
     lpm.delete(ip('10.1.2.0'), 24);
     expect(lpm.lookup(ip('10.1.2.1'))).toBe(3);
     lpm.insert(ip('10.1.5.0'), 24, 2);
     lpm.insert(ip('10.1.2.0'), 24, 2);
-    expect(plies(lpm)).toEqual(pliesOf(layout));
+    expect(plies(lpm)).toEqual([1, 0, 0]);
   });
 
   it('trim() keeps every answer and the table can grow again', () => {
-    const lpm = new Lpm({ expectedPrefixes: 100_000, layout });
+    const lpm = new Lpm({ expectedPrefixes: 100_000 });
     for (let i = 0; i < 64; i++) lpm.insert((0x0a000000 + i * 256 + 128) >>> 0, 25, i);
     const before = lpm.memory().lookupAllocatedBytes;
     lpm.trim();
@@ -139,7 +134,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('lookupBatch answers like lookup for every count around the lane width, and writes nothing past n', () => {
-    const lpm = new Lpm({ layout });
+    const lpm = new Lpm();
     const ref = new LinearLpm();
     let seed = 7;
     const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
@@ -151,7 +146,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
     }
     const view = FibView.fromBuffers(lpm.snapshot());
     // Addresses inside 10/8 reach all three levels; the rest miss.
-    const addrs = new Uint32Array(3 * Math.max(BATCH_LANES, BATCH24_LANES) + 5).map((_, i) => (i % 5 === 0 ? rnd() : 0x0a000000 | (rnd() & 0x00ffffff)));
+    const addrs = new Uint32Array(3 * BATCH_LANES + 5).map((_, i) => (i % 5 === 0 ? rnd() : 0x0a000000 | (rnd() & 0x00ffffff)));
     for (let n = 0; n <= addrs.length; n++) {
       const out = new Int32Array(addrs.length + 1).fill(-7);
       view.lookupBatch(addrs, out, n);
@@ -161,7 +156,7 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
   });
 
   it('a snapshot serves the same lookups to a FibView built from its buffers', () => {
-    const lpm = new Lpm({ expectedPrefixes: 16, layout });
+    const lpm = new Lpm({ expectedPrefixes: 16 });
     const ref = new LinearLpm();
     let seed = 1;
     const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
@@ -173,7 +168,6 @@ describe.each(LAYOUTS)('Lpm (%s): longest-prefix match', (layout) => {
     }
     const view = FibView.fromBuffers(lpm.snapshot(4));
     expect(view.generation).toBe(4);
-    expect(view.levelBits).toEqual(layout === '24-8' ? [24, 8] : [20, 4, 8]);
     expect(view.root.buffer).toBeInstanceOf(SharedArrayBuffer);
     const addrs = new Uint32Array(2000).map(() => rnd());
     const a = new Int32Array(addrs.length);
@@ -211,11 +205,11 @@ function probes(prefixes: { p: number; len: number }[], extra: number[]): number
   return out;
 }
 
-describe.each(LAYOUTS)('Lpm (%s) against the linear reference (fast-check)', (layout) => {
+describe('Lpm against the linear reference (fast-check)', () => {
   it('random inserts, deletes and replaces give the same lookups, and deleting everything frees every ply', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 40 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 8 }), (ops, extra) => {
-        const lpm = new Lpm({ expectedPrefixes: 64, layout });
+        const lpm = new Lpm({ expectedPrefixes: 64 });
         const ref = new LinearLpm();
         const live: { p: number; len: number }[] = [];
         const touched: { p: number; len: number }[] = [];
@@ -249,11 +243,10 @@ describe.each(LAYOUTS)('Lpm (%s) against the linear reference (fast-check)', (la
         lpm.lookupBatch(all, batch, all.length);
         all.forEach((a, i) => expect(batch[i]).toBe(ref.lookup(a)));
         for (const x of live) lpm.delete(x.p, x.len);
-        expect(plies(lpm)).toEqual(pliesOf(layout));
+        expect(plies(lpm)).toEqual([1, 0, 0]);
         for (const a of probes(touched, extra)) expect(lpm.lookup(a)).toBe(NO_ROUTE);
       }),
-      // A /0../7 fills 2^17-2^24 root entries in 24-8: fewer runs keep the test within seconds.
-      { numRuns: layout === '24-8' ? 50 : 150 },
+      { numRuns: 150 },
     );
   });
 });
