@@ -50,6 +50,25 @@
 //   JS and in C (27 vs 17 ns in C). Bounds checks are not the cost: C without
 //   them runs the same loop at 15.5 ns.
 //
+// 24-8 tried (issue 13; commits 37972fa and ad8e744, reverted): DIR-24-8's
+// layout with this file's entry format (a 2^24-entry root, 256-entry plies,
+// the same incremental updates and FibMirror sync), 32 lanes in the batch
+// loop. `npm run bench -- lpm` on the Xeon (load average 8-17 from other
+// jobs), median CPU-time rounds, two runs:
+//                      ours 20-4-8   ours 24-8    rte_lpm     DIR-24-8
+//   RouteViews 694k    33.3 M/s      44.0, 46.9   59.5, 80.2  68.8, 80.1
+//   1M                 24.0          40.2, 45.9   78.3, 75.3  78.9, 74.7
+// so 0.58-0.74x and 0.51-0.61x rte_lpm, against 0.54x and 0.29x for 20-4-8
+// (the lead's figures, another run). With one load per lookup on both sides
+// and the same tables, what is left is the JavaScript loop: bounds checks on
+// addrs, out and the plies, the lane bookkeeping, and fewer loads in flight
+// than rte_lpm's C loop keeps. Neither side had huge pages (the peer runs
+// --no-huge; THP is madvise-only here, which Node cannot ask for). The cost:
+// a 64 MiB root per copy whatever the table, about 200 MiB for the data
+// plane's three copies (working + FibMirror's two) against about 45 MiB, and
+// 74 MiB published at 1M prefixes against the 40 MiB budget. Not a win, so
+// not kept.
+//
 // 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
 // in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
 // so the second load touches one line for the 16 /24s under a /20. DIR-24-8's
