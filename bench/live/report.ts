@@ -69,7 +69,7 @@ export function writeLiveMarkdown(path: string, results: readonly LiveResult[], 
       `Load average ${setup.loadAvg.toFixed(1)} at the start, ${f(setup.loadAvgEnd, 1)} at the end: the machine is shared with other jobs. ${f(setup.wallSeconds)} s in all.`,
     '',
     `Generator: 64-byte UDP, one core; at 100% trafgen as fast as it sends, and its maximum straight to the sink (no router) was ${f(setup.generatorMaxPps / 1000, 1)} kpps; ` +
-      `${setup.pacer === true ? 'lower rates are paced evenly by bench/live/pacer.c (sendmmsg every 100 µs), ' : "lower rates are trafgen with a gap (no C compiler for pacer.c: slower than asked), "}` +
+      `${setup.pacer === true ? 'lower rates are paced evenly by bench/live/pacer.c (sendmmsg every 100 µs)' : 'lower rates are trafgen with a gap (no C compiler for pacer.c: slower than asked)'}. ` +
       `Each router gets ${setup.rates.map((r) => (r === 0 ? 'unlimited (100%)' : `${f(r / 1000, 1)}k`)).join(', ')} pps for ${setup.seconds} s each, ` +
       `and each rate is also sent straight to the sink just before the router starts (the baseline of the CPU figures).`,
     '',
