@@ -32,7 +32,7 @@ import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { cpuMethodText, forwardingCpu, type CpuMethod } from './baseline.js';
 import { writeLiveChart } from './chart.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
-import { inNs, macOf, measureRtt, measureTcp, neighborMac, trafgenConfig, trafgenLoad, type LoadRun } from './measure.js';
+import { buildPacer, inNs, macOf, measureRtt, measureTcp, neighborMac, sinkDiscard, trafgenConfig, trafgenLoad, type LoadRun, type PacedFrames } from './measure.js';
 import { writeLiveMarkdown, type LiveResult, type LiveRun, type LiveSetup } from './report.js';
 
 const QUICK = process.env.BENCH_LIVE_QUICK === '1';
@@ -118,22 +118,28 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
 
 const errText = (e: unknown, max = 600) => (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, max);
 
+/** trafgenConfig's frames for pacer.c (undefined: no pacer, trafgen paces by gap). */
+function paceWith(bin: string | undefined, dstMac: string, srcMac: string): PacedFrames | undefined {
+  return bin === undefined ? undefined : { bin, dstMac, srcMac, src: LAB.client.addr, dst: LAB.server.addr };
+}
+
 /** The same load at every rate straight from generator to sink: the baseline each routed run is compared with. */
-async function directRuns(pair: DirectPair, rates: readonly number[], tmp: string): Promise<LoadRun[]> {
+async function directRuns(pair: DirectPair, rates: readonly number[], tmp: string, pacer: string | undefined): Promise<LoadRun[]> {
   const cfg = trafgenConfig(pair.serverMac, pair.clientMac, LAB.client.addr, LAB.server.addr);
+  const paced = paceWith(pacer, pair.serverMac, pair.clientMac);
   const out: LoadRun[] = [];
-  for (const rate of rates) out.push(await trafgenLoad({ genNs: pair.client, sinkNs: pair.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen-direct.cfg'), cfg, rate, seconds: PPS_SECONDS, routerPid: 0 }));
+  for (const rate of rates) out.push(await trafgenLoad({ genNs: pair.client, sinkNs: pair.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen-direct.cfg'), cfg, rate, seconds: PPS_SECONDS, routerPid: 0, paced }));
   return out;
 }
 
-async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, prefix: string, tmp: string): Promise<LiveResult> {
+async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, prefix: string, tmp: string, pacer: string | undefined): Promise<LiveResult> {
   const method: CpuMethod = s.engine === 'kernel' ? 'kernel' : 'process';
   const result: LiveResult = { label: s.label, subject: s.subject, ports: s.ports, workers: s.workers, cpuMethod: cpuMethodText(method), runs: [], notes: [] };
   let lab: LabState | undefined;
   let testpmd: ChildProcess | undefined;
   try {
     // The baseline first, with no router running (a busy-polling testpmd would take a core from it).
-    const direct = await directRuns(pair, setup.rates, tmp);
+    const direct = await directRuns(pair, setup.rates, tmp, pacer);
     const opts = { prefix, ports: s.ports as LabPorts, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, readyTimeoutMs: 10_000 };
     try {
       lab = await labUp(opts);
@@ -165,9 +171,14 @@ async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, pr
     else {
       // Few ICMP port unreachables from the sink back through the router.
       inNs(n.server, ['sysctl', '-qw', 'net.ipv4.icmp_msgs_per_sec=10']);
-      const cfg = trafgenConfig(routerMac, macOf(n.client, LAB.hostIf), LAB.client.addr, LAB.server.addr);
+      // As in the direct pair: the sink drops the load at ingress (sinkDiscard).
+      const why = sinkDiscard(n.server, LAB.hostIf);
+      if (why !== undefined) result.notes.push(`sink: ${why} (the router's CPU carries the sink's UDP/ICMP work)`);
+      const clientMac = macOf(n.client, LAB.hostIf);
+      const cfg = trafgenConfig(routerMac, clientMac, LAB.client.addr, LAB.server.addr);
+      const paced = paceWith(pacer, routerMac, clientMac);
       for (let i = 0; i < setup.rates.length; i++) {
-        const r = await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[i], seconds: PPS_SECONDS, routerPid, pingAddr: LAB.server.addr });
+        const r = await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[i], seconds: PPS_SECONDS, routerPid, pingAddr: LAB.server.addr, paced });
         if (r.error !== undefined) {
           result.notes.push(`${FRACTIONS[i] * 100}%: ${r.error}`);
           continue;
@@ -192,6 +203,7 @@ function liveRun(fraction: number, r: LoadRun, direct: LoadRun, method: CpuMetho
   const cpu = forwardingCpu(method, r, direct);
   return {
     fraction,
+    askedPps: r.rate,
     offeredPps: r.offered / r.sendSecs,
     sinkPps: r.got / r.sendSecs,
     lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
@@ -332,8 +344,13 @@ export async function runLiveBench(): Promise<{ rows: BenchRow[]; targets: Bench
   let setup: LiveSetup | undefined;
   try {
     const pair = directUp(prefix);
+    const sinkWhy = sinkDiscard(pair.server, LAB.hostIf);
+    if (sinkWhy !== undefined) console.error(`bench live: sink: ${sinkWhy}; its UDP/ICMP work stays in the figures`);
+    const built = buildPacer(tmp);
+    const pacer = typeof built === 'string' ? built : undefined;
+    if (typeof built !== 'string') console.error(`bench live: ${built.error}; rates below the maximum are paced by trafgen's gap (slower than asked)`);
     // The generator's maximum: as fast as trafgen sends, straight to the sink.
-    const [max] = await directRuns(pair, [0], tmp);
+    const [max] = await directRuns(pair, [0], tmp, pacer);
     if (max.error !== undefined || !(max.got > 0)) throw new Error(`the generator's maximum: ${max.error ?? 'nothing reached the sink'}`);
     const maxPps = max.got / max.sendSecs;
     setup = {
@@ -346,6 +363,7 @@ export async function runLiveBench(): Promise<{ rows: BenchRow[]; targets: Bench
       cpu: os.cpus()[0]?.model ?? 'unknown CPU',
       cpus: os.cpus().length,
       loadAvg: os.loadavg()[0],
+      pacer: pacer !== undefined,
     };
     console.error(`bench live: generator max ${Math.round(maxPps)} pps direct; rates ${setup.rates.map((r) => (r === 0 ? 'max' : r)).join(', ')} pps, ${PPS_SECONDS} s each${QUICK ? ' (quick)' : ''}`);
     const only = process.env.DP_LIVE_ONLY;
@@ -357,7 +375,7 @@ export async function runLiveBench(): Promise<{ rows: BenchRow[]; targets: Bench
       }
       const t0 = Date.now();
       console.error(`bench live: ${s.label} ...`);
-      const r = await measureSubject(s, setup, pair, prefix, tmp);
+      const r = await measureSubject(s, setup, pair, prefix, tmp, pacer);
       const top = r.runs.at(-1);
       console.error(`bench live: ${s.label}: ${top === undefined ? `no pps (${r.notes.join('; ')})` : `${Math.round(top.sinkPps)} pps at 100%, ${top.routerNsPerPacket.toFixed(0)} ns/pkt`}, ${r.tcpGbps?.toFixed(2) ?? '-'} Gbit/s (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       results.push(r);

@@ -8,7 +8,10 @@
 //     of the machine (/proc/stat) and of ksoftirqd, sampled around a run
 //     (baseline.ts turns the samples into the cost of forwarding).
 import { nsSpawn, nsTry, sleep, tryRun } from '../../src/host/commands.js';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Runs argv in `ns`: its status and everything it printed. */
 export function inNs(ns: string, argv: string[], timeoutMs = 20_000): { status: number; out: string } {
@@ -124,12 +127,59 @@ function macBytes(mac: string): number[] {
  * trafgen's arguments for `rate` pps (0: as fast as it sends): an
  * inter-packet gap (-t), not -b. On this VM `-b N pps` sends a second's
  * packets in a burst of ~140 ms at the generator's full speed, then waits, so
- * every rate below the maximum was a burst test. The gap paces evenly; it
- * comes out slower than asked (sleep overhead), and the offered rate every
- * bench reports is what the generator's interface counted.
+ * every rate below the maximum was a burst test. The gap paces evenly but
+ * sleeps once per frame, and a VM wakes ~50 µs late, so it tops out at a few
+ * tens of kpps whatever is asked: trafgenLoad paces with pacer.c instead
+ * where it can (buildPacer). The firewall and LB benches still use this.
  */
 export function trafgenRateArgs(rate: number): string[] {
   return rate > 0 ? ['-t', `${Math.max(1, Math.round(1e9 / rate))}ns`] : [];
+}
+
+/**
+ * Compiles bench/live/pacer.c (the evenly paced generator) into `dir`;
+ * returns the binary, or why not (then the benches pace trafgen by gap).
+ */
+export function buildPacer(dir: string): string | { error: string } {
+  const src = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'live', 'pacer.c');
+  const bin = join(dir, 'pacer');
+  const cc = spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' });
+  if (cc.error !== undefined || cc.status !== 0) return { error: `cc ${src} failed: ${cc.error?.message ?? (cc.stderr ?? '').split('\n').slice(0, 3).join(' | ')}` };
+  return bin;
+}
+
+/** What pacer.c needs to build trafgenConfig's frames. */
+export interface PacedFrames {
+  /** The pacer binary (buildPacer). */
+  bin: string;
+  dstMac: string;
+  srcMac: string;
+  src: string;
+  dst: string;
+}
+
+/**
+ * Makes the sink drop the generator's UDP (to port 9) at its interface's
+ * ingress (nftables, netdev family), before IP and UDP look at it: otherwise
+ * every frame costs the sink a route lookup, a socket lookup and an ICMP
+ * port-unreachable attempt (this kernel looks the route up before the ICMP
+ * rate limit), and that work is charged to whoever sends into the sink's
+ * veth: a user-space router's sendto(), but the generator in the direct
+ * run, so the router's figure carried the sink's cost and the kernel's did
+ * not. The interface still counts every frame (veth counts at transmit).
+ * Returns why not (no nft), or undefined.
+ */
+export function sinkDiscard(ns: string, dev: string): string | undefined {
+  const steps = [
+    ['add', 'table', 'netdev', 'bench_sink'],
+    ['add', 'chain', 'netdev', 'bench_sink', 'in', `{ type filter hook ingress device "${dev}" priority 0; }`],
+    ['add', 'rule', 'netdev', 'bench_sink', 'in', 'udp', 'dport', '9', 'drop'],
+  ];
+  for (const a of steps) {
+    const r = nsTry(ns, 'nft', a);
+    if (r.status !== 0) return `nft ${a.slice(0, 3).join(' ')}: ${r.output.trim().split('\n').slice(-1)[0] ?? 'failed'}`;
+  }
+  return undefined;
 }
 
 /** A trafgen config: 60-byte frames (64 on the wire with FCS), UDP from src to dst, 256 source ports. */
@@ -185,6 +235,8 @@ export interface LoadOptions {
   routerPid: number;
   /** Ping this address from genNs, 100 a second, while the load runs. */
   pingAddr?: string;
+  /** Pace a rate > 0 with pacer.c (the same frames as `cfg`) instead of trafgen's gap. */
+  paced?: PacedFrames;
 }
 
 /**
@@ -203,10 +255,13 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
   const p0 = proc();
   const k0 = pidsCpuSeconds(soft);
   const t0 = performance.now();
-  const args = ['--dev', o.dev, '--conf', o.cfgFile, '--cpus', '1', '-q'];
-  args.push(...trafgenRateArgs(o.rate));
+  const p = o.rate > 0 ? o.paced : undefined;
+  const [cmd, args] =
+    p !== undefined
+      ? [p.bin, [o.dev, p.dstMac, p.srcMac, p.src, p.dst, String(o.rate)]]
+      : ['trafgen', ['--dev', o.dev, '--conf', o.cfgFile, '--cpus', '1', '-q', ...trafgenRateArgs(o.rate)]];
   // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
-  const child = nsSpawn(o.genNs, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = nsSpawn(o.genNs, cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const signal = (sig: NodeJS.Signals) => {
     try {
       if (child.pid !== undefined) process.kill(-child.pid, sig);
@@ -242,7 +297,7 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
     cpu: { machine: { busy: m1.busy - m0.busy, sys: m1.sys - m0.sys }, process: p1 - p0, ksoftirqd: k1 - k0, generator },
     rtt: pr?.rtt,
     pingLossPct: pr?.lossPct,
-    error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : undefined,
+    error: offered === 0 ? `${cmd} sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : undefined,
   };
 }
 

@@ -5,6 +5,8 @@ import { writeFileSync } from 'node:fs';
 export interface LiveRun {
   /** Share of the generator's maximum (1: trafgen unlimited). */
   fraction: number;
+  /** The rate asked of the generator (0: as fast as trafgen sends); offeredPps is what its interface counted. */
+  askedPps: number;
   offeredPps: number;
   sinkPps: number;
   lossPct: number;
@@ -52,6 +54,8 @@ export interface LiveSetup {
   loadAvg: number;
   loadAvgEnd?: number;
   wallSeconds?: number;
+  /** Rates below the maximum were paced by pacer.c (else by trafgen's gap). */
+  pacer?: boolean;
 }
 
 const f = (n: number | undefined, digits = 0): string => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits));
@@ -64,20 +68,21 @@ export function writeLiveMarkdown(path: string, results: readonly LiveResult[], 
     `${new Date().toISOString()}, ${setup.cpu} (${setup.cpus} CPUs), Node ${process.version}${setup.quick ? ', QUICK mode (BENCH_LIVE_QUICK=1)' : ''}. ` +
       `Load average ${setup.loadAvg.toFixed(1)} at the start, ${f(setup.loadAvgEnd, 1)} at the end: the machine is shared with other jobs. ${f(setup.wallSeconds)} s in all.`,
     '',
-    `Generator: trafgen, 64-byte UDP, one core; its maximum straight to the sink (no router) was ${f(setup.generatorMaxPps / 1000, 1)} kpps. ` +
+    `Generator: 64-byte UDP, one core; at 100% trafgen as fast as it sends, and its maximum straight to the sink (no router) was ${f(setup.generatorMaxPps / 1000, 1)} kpps; ` +
+      `${setup.pacer === true ? 'lower rates are paced evenly by bench/live/pacer.c (sendmmsg every 100 µs)' : 'lower rates are trafgen with a gap (no C compiler for pacer.c: slower than asked)'}. ` +
       `Each router gets ${setup.rates.map((r) => (r === 0 ? 'unlimited (100%)' : `${f(r / 1000, 1)}k`)).join(', ')} pps for ${setup.seconds} s each, ` +
       `and each rate is also sent straight to the sink just before the router starts (the baseline of the CPU figures).`,
     '',
     '## Sweep',
     '',
-    '| router | offered | offered kpps | sink kpps | loss % | router CPU ns/pkt | path CPU ns/pkt | machine CPU ns/pkt | ping p50 us | ping p99 us | ping lost % |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| router | offered | asked kpps | offered kpps | sink kpps | loss % | router CPU ns/pkt | path CPU ns/pkt | machine CPU ns/pkt | ping p50 us | ping p99 us | ping lost % |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
-    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | - | - |`);
+    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | - | - | - |`);
     for (const u of r.runs) {
       lines.push(
-        `| ${r.label} | ${Math.round(u.fraction * 100)}% | ${f(u.offeredPps / 1000, 1)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${f(u.machineNsPerPacket)} | ${f(u.pingP50Us)} | ${f(u.pingP99Us)} | ${f(u.pingLossPct, 0)} |`,
+        `| ${r.label} | ${Math.round(u.fraction * 100)}% | ${u.askedPps === 0 ? 'max' : f(u.askedPps / 1000, 1)} | ${f(u.offeredPps / 1000, 1)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${f(u.machineNsPerPacket)} | ${f(u.pingP50Us)} | ${f(u.pingP99Us)} | ${f(u.pingLossPct, 0)} |`,
       );
     }
   }
@@ -89,14 +94,18 @@ export function writeLiveMarkdown(path: string, results: readonly LiveResult[], 
     '## How it is counted',
     '',
     '- sink kpps: rx_packets of the sink\'s interface over the seconds trafgen sent; offered: tx_packets + tx_dropped of the generator\'s',
-    '  (a TAP whose reader falls behind drops at its queue);',
+    '  (a TAP whose reader falls behind drops at its queue); asked: the rate asked of the generator.',
+    '- The sink drops the load at its interface\'s ingress (nftables netdev, UDP to port 9), in the direct and routed runs',
+    '  alike: its IP/UDP receive and ICMP attempt would otherwise be charged to whoever sends into its veth (a',
+    '  user-space router\'s sendto, the generator in the direct run).',
     '  loss = 1 - sink/offered. At 100% trafgen is unlimited, and through a router that shares its core (the kernel',
     '  forwards in the sender\'s softirq) it offers less than straight to the sink.',
     '- Router CPU per forwarded packet: the kernel, which has no process, as the system+irq+softirq time of the machine',
     '  (/proc/stat) during the routed run less the same during the direct run at the same rate (generator -> sink over',
     '  one veth pair, no router): what is left is what forwarding costs. The dataplane and testpmd: their process\'s',
     '  utime+stime, plus ksoftirqd time beyond the direct run\'s. A process\'s stime also holds softirq work done in its',
-    '  own syscalls (the sink\'s receive of what it sends), which the kernel\'s figure subtracts: if anything, high.',
+    '  own syscalls (what the sink does with what it sends: now only the ingress drop), which the kernel\'s figure',
+    '  subtracts: if anything, high.',
     '- Path CPU per forwarded packet: trafgen (and its worker), the router process if any, and ksoftirqd, routed run less',
     '  direct run: the same per-process measure for every router, which other jobs on the machine do not disturb. This',
     '  kernel has tick-based accounting (no CONFIG_IRQ_TIME_ACCOUNTING): softirq time is charged to the task it interrupts,',

@@ -255,6 +255,7 @@ Napi::Value XskStats(const Napi::CallbackInfo& info) {
   o.Set("txInvalid", Napi::Number::New(env, double(st.tx_invalid_descs)));
   o.Set("freeFrames", Napi::Number::New(env, p.freeCount));
   o.Set("frames", Napi::Number::New(env, p.frames));
+  o.Set("txBudget", Napi::Number::New(env, p.txBudget));
   return o;
 }
 

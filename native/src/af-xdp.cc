@@ -27,6 +27,9 @@ XskPort::~XskPort() {
   if (txFd >= 0) close(txFd);
 }
 
+// XDP_MAX_TX_SKB_BUDGET (linux/if_xdp.h from 6.17; Debian's headers may predate it).
+constexpr int kXdpMaxTxSkbBudget = 9;
+
 std::string XskWhat(const char* fn, const XskPort& p) {
   return std::string(fn) + "(\"" + p.ifname + "\" queue " + std::to_string(p.queue) + ")";
 }
@@ -154,6 +157,13 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
       ThrowErrno(env, -rc, "xsk_socket__create", XskWhat("xskOpen", p), OpenCause(-rc, p, bindMode));
     }
     p.fd = xsk_socket__fd(p.xsk);
+    // Copy mode makes one skb per frame inside sendto(), by default at most
+    // 32 per call (the rest says EAGAIN and needs another call). Since 6.17
+    // XDP_MAX_TX_SKB_BUDGET lets one call take the ring's worth, so a burst
+    // costs one syscall instead of one per 32 frames. Older kernels say
+    // ENOPROTOOPT and the burst kicks again on EAGAIN as before.
+    unsigned int budget = p.ringSize;
+    p.txBudget = setsockopt(p.fd, SOL_XDP, kXdpMaxTxSkbBudget, &budget, sizeof budget) == 0 ? budget : 32;
     struct xdp_options xo;
     socklen_t len = sizeof xo;
     if (getsockopt(p.fd, SOL_XDP, XDP_OPTIONS, &xo, &len) == 0) p.zerocopy = (xo.flags & XDP_OPTIONS_ZEROCOPY) != 0;

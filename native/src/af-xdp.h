@@ -50,6 +50,8 @@ struct XskPort {
   uint32_t areaOffset = 0;
   uint32_t frames = 0;
   uint32_t ringSize = 0;
+  // Frames one copy-mode sendto() turns into skbs (XDP_MAX_TX_SKB_BUDGET; the kernel's default is 32).
+  uint32_t txBudget = 32;
   std::vector<FrameState> state;
   std::vector<uint32_t> freeFrames;  // a stack of chunk indexes
   uint32_t freeCount = 0;

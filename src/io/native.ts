@@ -181,6 +181,8 @@ export interface XskStats {
   txInvalid: number;
   freeFrames: number;
   frames: number;
+  /** Frames one copy-mode sendto() takes (XDP_MAX_TX_SKB_BUDGET where the kernel has it, else its default 32). */
+  txBudget: number;
 }
 
 /** An AF_PACKET ring, valid on the thread that opened it. */

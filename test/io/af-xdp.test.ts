@@ -5,7 +5,9 @@
 // port area (the UMEM: no copy), chunks are recycled (more frames than the
 // fill ring holds get through), and both send paths work: an echo reply
 // written over the request and sent from its chunk, an ARP reply from a
-// generated slot copied into the UMEM (ping only succeeds when both do).
+// generated slot copied into the UMEM (ping only succeeds when both do); a
+// 256-frame burst leaves in one call.
+import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AfXdpPort } from '../../src/io/af-xdp-port.js';
 import { loadNative, type XdpAttachment } from '../../src/io/native.js';
@@ -14,7 +16,7 @@ import { ip } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { skipIf } from '../skip.js';
-import { arpReplyFor, echoReplyFor, formatMac, parseIp, parseMac, udpOf } from './frames.js';
+import { arpReplyFor, echoReplyFor, formatMac, onesComplement, parseIp, parseMac, udpOf } from './frames.js';
 import { Lab, nativeSkipReason, pingFrom, rootSkipReason, tick, udpFrom } from './netns.js';
 
 const skip = rootSkipReason(false) ?? nativeSkipReason();
@@ -123,6 +125,32 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     expect(exit, ping.output()).toBe(0);
     expect(arps).toBeGreaterThanOrEqual(1);
     expect(echoes).toBe(1);
+  });
+
+  it('sends a whole 256-frame burst in one call; copy-mode sendto() takes the ring (XDP_MAX_TX_SKB_BUDGET) where the kernel has it', async () => {
+    const p = port as AfXdpPort;
+    const peer = lab.ifname('y');
+    const peerMac = parseMac((JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peer)) as { address: string }[])[0].address);
+    const rxPackets = () => (JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show', 'dev', peer)) as { stats64: { rx: { packets: number } } }[])[0].stats64.rx.packets;
+    // UDP 198.51.100.1 -> 198.51.100.2:9, 60 bytes, built in the batch's own slots (so each is copied into a UMEM chunk).
+    const frame = new Uint8Array(60);
+    frame.set(peerMac, 0);
+    frame.set(ROUTER_MAC, 6);
+    frame.set([0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17, 0, 0, 198, 51, 100, 1, 198, 51, 100, 2, 0x9c, 0x40, 0, 9, 0, 26, 0, 0], 12);
+    const sum = ~onesComplement(frame, 14, 20) & 0xffff;
+    frame[24] = sum >> 8;
+    frame[25] = sum & 0xff;
+    batch.reset();
+    const slots = new Uint16Array(256);
+    for (let i = 0; i < 256; i++) slots[i] = batch.pushFrame(frame, 0, frame.length, 1, 0, 0);
+    const before = rxPackets();
+    expect(p.tx(batch, slots, 256)).toBe(256);
+    const deadline = Date.now() + 2000;
+    while (rxPackets() - before < 256 && Date.now() < deadline) await tick();
+    expect(rxPackets() - before).toBe(256);
+    // Linux 6.17 added the option (budget 32 .. TX ring entries); before, the kernel's 32 and a kick per 32 frames.
+    const [major, minor] = release().split('.').map(Number);
+    expect(p.stats()?.txBudget).toBe(major > 6 || (major === 6 && minor >= 17) ? FRAMES / 2 : 32);
   });
 
   it('names the interface when a queue does not exist', () => {

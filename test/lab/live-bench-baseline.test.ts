@@ -62,7 +62,7 @@ describe('the live chart', () => {
     workers: 1,
     cpuMethod: '-',
     notes: [],
-    runs: [0.25, 0.5, 0.8, 1].map((fraction) => ({ fraction, offeredPps: fraction * 120_000, sinkPps: fraction * 100_000 * scale, lossPct: 1, directPps: fraction * 120_000, routerNsPerPacket: 900 / scale, pathNsPerPacket: 800, machineNsPerPacket: 1000, pingP50Us: 50, pingP99Us: 120 })),
+    runs: [0.25, 0.5, 0.8, 1].map((fraction) => ({ fraction, askedPps: fraction === 1 ? 0 : fraction * 120_000, offeredPps: fraction * 120_000, sinkPps: fraction * 100_000 * scale, lossPct: 1, directPps: fraction * 120_000, routerNsPerPacket: 900 / scale, pathNsPerPacket: 800, machineNsPerPacket: 1000, pingP50Us: 50, pingP99Us: 120 })),
   });
 
   it('plots every router in every panel and renders to SVG with vega', async () => {
