@@ -6,14 +6,21 @@
 // worker uses the new generation). Also the wall time of a whole `dataplane
 // ctl route show` process, which adds Node's start-up to the call.
 // Each call kind also reports the dataplane's CPU time per call (all its
-// threads, /proc/PID/stat), which the other tenants of a shared machine do
-// not inflate. Target (issue 12): a ctl call round trip < 5 ms.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+// threads, /proc/PID/stat, and its main thread alone, which serves gRPC),
+// which the other tenants of a shared machine do not inflate much.
+// Two runs, so a figure says what it was measured under: the workers idle
+// (no traffic), then the workers forwarding UDP (iperf3, small datagrams,
+// client to server through the dataplane) while the calls run. Each row
+// gives the load average around its run: on the project's 2-core VM, other
+// tenants' load, not the dataplane, makes most of the p99.
+// Target (issue 12): a ctl call round trip < 5 ms (judged on the idle run).
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { ControlClient } from '../../src/control/client.js';
 import { labDown, labUp } from '../../src/lab/lab.js';
-import { cliPath, LAB } from '../../src/lab/topology.js';
+import { cliPath, LAB, labNames } from '../../src/lab/topology.js';
+import { nsSpawn, sleep } from '../../src/host/commands.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 
 const CALLS = 2000;
@@ -24,30 +31,56 @@ function quantile(sorted: number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** CPU seconds (user + system, every thread) process `pid` has used: /proc/PID/stat fields 14 and 15. */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+/** CPU seconds (user + system) of process `pid`, every thread (or thread `tid` alone): /proc stat fields 14 and 15. */
+function processCpuSeconds(pid: number, tid?: number): number {
+  const stat = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 
+interface Timed {
+  ms: number[];
+  /** The dataplane's CPU per call, all threads and its main thread (the gRPC server). */
+  cpuMsPerCall: number;
+  mainCpuMsPerCall: number;
+  /** One-minute load average before and after. */
+  load: [number, number];
+}
+
 /**
- * Wall time of each call, and the dataplane's CPU time per call (all its
- * threads): the wall clock on a shared machine mostly measures the other
- * tenants, the CPU time what a call costs.
+ * Wall time of each call, and the dataplane's CPU time per call: the wall
+ * clock on a shared machine mostly measures the other tenants, the CPU
+ * time what a call costs.
  */
-async function timeCalls(n: number, call: (i: number) => Promise<unknown>, pid?: number): Promise<{ ms: number[]; cpuMsPerCall: number }> {
+async function timeCalls(n: number, call: (i: number) => Promise<unknown>, pid?: number): Promise<Timed> {
   const ms: number[] = [];
+  const load0 = os.loadavg()[0];
   const cpu0 = pid === undefined ? 0 : processCpuSeconds(pid);
+  const main0 = pid === undefined ? 0 : processCpuSeconds(pid, pid);
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await call(i);
     ms.push(performance.now() - t);
   }
   const cpuMsPerCall = pid === undefined ? NaN : ((processCpuSeconds(pid) - cpu0) * 1000) / n;
-  return { ms: ms.sort((a, b) => a - b), cpuMsPerCall };
+  const mainCpuMsPerCall = pid === undefined ? NaN : ((processCpuSeconds(pid, pid) - main0) * 1000) / n;
+  return { ms: ms.sort((a, b) => a - b), cpuMsPerCall, mainCpuMsPerCall, load: [load0, os.loadavg()[0]] };
 }
+
+/** UDP through the dataplane while the loaded run's calls go on: iperf3 client -> server, small datagrams at a fixed rate. */
+async function startTraffic(prefix: string): Promise<{ stop: () => void; what: string } | undefined> {
+  if (spawnSync('iperf3', ['--version']).status !== 0) return undefined;
+  const names = labNames(prefix);
+  const children: ChildProcess[] = [nsSpawn(names.server, 'iperf3', ['-s', '-B', LAB.server.addr], { stdio: 'ignore' })];
+  await sleep(500);
+  children.push(nsSpawn(names.client, 'iperf3', ['-c', LAB.server.addr, '-u', '-l', String(TRAFFIC.bytes), '-b', `${TRAFFIC.mbit}M`, '-t', '600'], { stdio: 'ignore' }));
+  await sleep(1000);
+  return { stop: () => children.forEach((c) => c.kill('SIGKILL')), what: `iperf3 UDP ${TRAFFIC.bytes}-byte datagrams at ${TRAFFIC.mbit} Mbit/s (~${Math.round((TRAFFIC.mbit * 1e6) / 8 / TRAFFIC.bytes / 1000)}k pps) client to server through the dataplane` };
+}
+const TRAFFIC = { bytes: 200, mbit: 20 };
+/** The dataplane session's autogroup nice in the prioritized run. */
+const PRIORITY_NICE = -10;
 
 export async function runCtlRoundtripBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
   if (process.getuid?.() !== 0) {
@@ -62,7 +95,7 @@ export async function runCtlRoundtripBench(): Promise<{ rows: BenchRow[]; target
   try {
     await timeCalls(200, () => client.call('Control', 'Status'));
     const pid = lab.pid;
-    const cases: { name: string; ms: number[]; cpuMsPerCall: number }[] = [
+    const runCases = async (): Promise<({ name: string } & Timed)[]> => [
       { name: 'Control.Status', ...(await timeCalls(CALLS, () => client.call('Control', 'Status'), pid)) },
       { name: 'Counters.Get', ...(await timeCalls(CALLS, () => client.call('Counters', 'Get', {}), pid)) },
       {
@@ -70,6 +103,29 @@ export async function runCtlRoundtripBench(): Promise<{ rows: BenchRow[]; target
         ...(await timeCalls(CHANGES, (i) => client.call('Routes', 'Change', i % 2 === 0 ? { add: [{ line: `198.18.200.0/24 via ${LAB.server.addr}` }] } : { delete: ['198.18.200.0/24'] }), pid)),
       },
     ];
+    const idle = await runCases();
+    const traffic = await startTraffic(prefix);
+    let loaded: Awaited<ReturnType<typeof runCases>> = [];
+    try {
+      if (traffic) loaded = await runCases();
+    } finally {
+      traffic?.stop();
+    }
+    if (!traffic) console.error('bench control/ctl-roundtrip: no iperf3, so no run with traffic');
+    // What CPU priority against the other tenants buys: the dataplane's session (the lab starts it in
+    // its own, so its own autogroup) at autogroup nice -10, as `echo -10 > /proc/PID/autogroup` (or
+    // CPUWeight= under systemd) would give it. The idle run again, then the nice set back.
+    let prioritized: Awaited<ReturnType<typeof runCases>> = [];
+    const autogroup = `/proc/${pid}/autogroup`;
+    const before = /nice (-?\d+)/.exec(readFileSync(autogroup, 'utf8'))?.[1];
+    if (before !== undefined) {
+      writeFileSync(autogroup, String(PRIORITY_NICE));
+      try {
+        prioritized = await runCases();
+      } finally {
+        writeFileSync(autogroup, before);
+      }
+    }
     const procs: number[] = [];
     for (let i = 0; i < PROCESSES; i++) {
       const t = performance.now();
@@ -78,14 +134,19 @@ export async function runCtlRoundtripBench(): Promise<{ rows: BenchRow[]; target
       if (r.status !== 0) throw new Error(`dataplane ctl route show failed: ${r.stderr}`);
     }
     procs.sort((a, b) => a - b);
-    const rows: BenchRow[] = cases.map((c) => ({
-      name: `control/ctl-roundtrip/${c.name}`,
+    const row = (c: { name: string } & Timed, run: string): BenchRow => ({
+      name: `control/ctl-roundtrip/${c.name}${run === '' ? '' : ` ${run}`}`,
       subject: 'dataplane',
       value: quantile(c.ms, 0.5),
       unit: 'ms p50',
       nsPerOp: quantile(c.ms, 0.5) * 1e6,
-      notes: `p99 ${quantile(c.ms, 0.99).toFixed(3)} ms, max ${c.ms[c.ms.length - 1].toFixed(3)} ms over ${c.ms.length} calls, Unix socket; the dataplane's CPU ${c.cpuMsPerCall.toFixed(2)} ms per call (all threads); load average ${os.loadavg()[0].toFixed(1)}; ${cpu}`,
-    }));
+      notes: `p99 ${quantile(c.ms, 0.99).toFixed(3)} ms, max ${c.ms[c.ms.length - 1].toFixed(3)} ms over ${c.ms.length} calls, Unix socket; the dataplane's CPU ${c.cpuMsPerCall.toFixed(2)} ms per call (all threads), its main thread's ${c.mainCpuMsPerCall.toFixed(2)} ms; load average ${c.load[0].toFixed(1)} -> ${c.load[1].toFixed(1)} on ${os.cpus().length} cores; ${cpu}`,
+    });
+    const rows: BenchRow[] = [
+      ...idle.map((c) => row(c, '')),
+      ...loaded.map((c) => row(c, `(workers forwarding: ${traffic?.what})`)),
+      ...prioritized.map((c) => row(c, `(workers idle; the dataplane's autogroup at nice ${PRIORITY_NICE})`)),
+    ];
     rows.push({
       name: 'control/ctl-roundtrip/`dataplane ctl route show` process',
       subject: 'dataplane',
@@ -93,8 +154,18 @@ export async function runCtlRoundtripBench(): Promise<{ rows: BenchRow[]; target
       unit: 'ms p50',
       notes: `wall time of the whole process (Node start-up, module load, one call), ${PROCESSES} runs; ${cpu}`,
     });
-    const worst = Math.max(...cases.map((c) => quantile(c.ms, 0.99)));
-    const targets: BenchTarget[] = [{ description: 'a ctl call round trip < 5 ms (p99 of every call kind, changes included)', met: worst < 5, measured: `${worst.toFixed(2)} ms p99 (${cpu})` }];
+    const worst = Math.max(...idle.map((c) => quantile(c.ms, 0.99)));
+    const loads = idle.flatMap((c) => c.load);
+    const p99 = (cs: readonly { ms: number[] }[]) => Math.max(...cs.map((c) => quantile(c.ms, 0.99))).toFixed(2);
+    const loadedWorst =
+      (loaded.length > 0 ? `; with the workers forwarding ${p99(loaded)} ms` : '') + (prioritized.length > 0 ? `; idle again with the dataplane's autogroup at nice ${PRIORITY_NICE} ${p99(prioritized)} ms` : '');
+    const targets: BenchTarget[] = [
+      {
+        description: 'a ctl call round trip < 5 ms (p99 of every call kind, changes included; workers idle)',
+        met: worst < 5,
+        measured: `${worst.toFixed(2)} ms p99 at load average ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}${loadedWorst} (${cpu}, ${os.cpus().length} cores)`,
+      },
+    ];
     return { rows, targets };
   } finally {
     client.close();

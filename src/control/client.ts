@@ -35,7 +35,7 @@ export class ControlClient {
       const ctor = apiSchema().services[service];
       if (ctor === undefined) throw new Error(`api.proto has no service ${service}`);
       // The first client's channel is shared by the others (same target and options).
-      c = new ctor(controlTarget(this.where), grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 << 20, 'grpc.max_send_message_length': 256 << 20 });
+      c = new ctor(controlTarget(this.where), grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 << 20, 'grpc.max_send_message_length': 256 << 20, 'grpc.enable_channelz': 0 });
       this.clients.set(service, c);
     }
     return c;

@@ -111,7 +111,7 @@ export class ControlPlane {
       uptime_seconds: (Date.now() - this.started) / 1000,
       config_file: resolve(this.o.configFile),
       ports: dp.portLines,
-      routes: dp.routeTable().length,
+      routes: dp.routeCount(),
       route_generation: dp.generation,
     };
   }

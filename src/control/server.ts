@@ -33,7 +33,8 @@ export class ControlServer {
   /** Starts serving `plane` on the socket (and `listen`, a loopback host:port). Throws SocketInUseError when another dataplane serves the socket. */
   static async start(plane: ControlPlane, where: { socket?: string; listen?: string }): Promise<ControlServer> {
     const { definition, services } = apiSchema();
-    const server = new grpc.Server();
+    // Channelz (grpc-js's per-call statistics for its debug service) is not served here: off, it saves each call's bookkeeping on the main thread.
+    const server = new grpc.Server({ 'grpc.enable_channelz': 0 });
     let queue: Promise<unknown> = Promise.resolve();
     // Changes: one after another, each on the tables the previous one left.
     const serial = (f: Handler): Handler => (req) => {

@@ -18,6 +18,14 @@
 //   project's VM and are not offered: shards writing OUT themselves at
 //   ranges they reserve (they wait for each other's writes), and this
 //   thread writing the shards' chunks as they come, without the merge.
+//   Nor did writing OUT from the thread pool while this thread merges
+//   (under load the merge loop spent 80% of its wall time in write(2)),
+//   nor a larger young generation for the shards (75 scavenges -> 24):
+//   with 2 cores and other
+//   tenants, the wall time follows the process's total CPU, and 2 shards
+//   use ~2x one worker's (256 MiB capture: each shard re-reads every frame,
+//   ~0.25 s; each isolate starts, ~0.2 s, and compiles the pipeline again;
+//   the merge adds ~0.3 s on this thread).
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.

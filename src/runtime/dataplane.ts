@@ -298,6 +298,11 @@ export class Dataplane {
     return this.routeControl.table();
   }
 
+  /** routeTable().length, without describing every route. */
+  routeCount(): number {
+    return this.routeControl.count();
+  }
+
   /**
    * Adds, deletes and replaces routes while packets flow. The whole change is
    * checked first (RouteChangeError names each bad item and field, and the

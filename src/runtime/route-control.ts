@@ -295,6 +295,13 @@ export class RouteControl {
     return { added, deleted: plan.removals.length, replaced };
   }
 
+  /** How many entries table() lists, without building them (Control.Status asks for it on every call). */
+  count(): number {
+    let n = this.entries.size;
+    for (const p of this.ports) n += p.prefixLen < 31 ? 3 : 2;
+    return n;
+  }
+
   /** Every route in force, connected ones included, sorted by prefix then length. */
   table(): RouteEntry[] {
     const out: { key: number; entry: RouteEntry }[] = [];

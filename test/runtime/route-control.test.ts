@@ -51,6 +51,16 @@ describe('RouteControl', () => {
     expect(rc.table().find((x) => x.prefix === '198.51.100.0/24')?.source).toBe('connected');
   });
 
+  it('counts what table() lists, connected routes included, as routes come and go', () => {
+    const { rc } = setup();
+    expect(rc.count()).toBe(rc.table().length);
+    rc.apply(rc.plan({ add: ['198.18.200.0/24 via 198.51.100.20', '198.18.201.0/24 blackhole'] }));
+    expect(rc.count()).toBe(rc.table().length);
+    rc.apply(rc.plan({ replaceAll: ['198.18.100.0/24 via 198.51.100.20'] }));
+    expect(rc.table().filter((x) => x.source !== 'connected')).toHaveLength(1);
+    expect(rc.count()).toBe(rc.table().length);
+  });
+
   it('replaceAll makes the static table exactly the list (config routes included)', () => {
     const { rc } = setup();
     const r = rc.apply(rc.plan({ replaceAll: ['198.19.0.0/16 via 198.51.100.253', '198.18.100.0/24 via 198.51.100.20'] }));
