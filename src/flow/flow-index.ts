@@ -214,6 +214,56 @@ export class FlowIndex {
     return s >= 0 ? s : NOT_FOUND;
   }
 
+  // ---- Warming, for callers that handle a batch in passes (nat-output's
+  // new flows): hashes computed in one pass, then `touchBuckets` loads their
+  // primary buckets, `recordsOf` finds the records those buckets name and
+  // `touchWords` loads them, so a lookup of each key afterwards reads only
+  // cached lines, the misses of the whole batch overlapped instead of paid
+  // one after the other. The touching loops do nothing else on purpose: a
+  // CPU keeps ~200 instructions in flight, so only a short loop body lets
+  // it run far enough ahead for many misses to overlap (a pass that also
+  // matched rules and hashed overlapped almost nothing: measured). They only
+  // read, so they need no lock and no version check: what they read only
+  // decides which lines to load.
+
+  /** Loads the primary bucket line of each of hashes[0..n) (loads folded into a sink: JavaScript has no prefetch). */
+  touchBuckets(hashes: Int32Array, n: number): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    let t = 0;
+    for (let i = 0; i < n; i++) t ^= b[((hashes[i] & mask) << BUCKET_SHIFT) + OVF];
+    this.touched ^= t;
+  }
+
+  /**
+   * For each of hashes[0..n): the word index in `keys` of the record of the
+   * first entry of its primary bucket with that signature (the record a
+   * lookup's key check reads), or 0 when none. For touchWords(keys, ...).
+   */
+  recordsOf(hashes: Int32Array, n: number, out: Int32Array): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    const shift = this.recordShift;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i];
+      let r = 0;
+      for (let s = ((h & mask) << BUCKET_SHIFT) + SIG, end = s + SLOTS; s < end; s++) {
+        if (b[s] === h && b[s + SLOTS] >= 0) {
+          r = (b[s + SLOTS] >> 1) << shift;
+          break;
+        }
+      }
+      out[i] = r;
+    }
+  }
+
+  /** Loads words[at[0..n)] (warming). */
+  touchWords(words: Int32Array, at: Int32Array, n: number): void {
+    let t = 0;
+    for (let i = 0; i < n; i++) t ^= words[at[i]];
+    this.touched ^= t;
+  }
+
   /**
    * One consistent read of a bucket: the key's value, or -1 when it is absent
    * and no key overflowed from this bucket, or -2 when it is absent and some did.

@@ -376,6 +376,11 @@ export class FlowTable {
     return Atomics.compareExchange(this.states, flowId, expected, next) === expected;
   }
 
+  /** Loads the state words of flows ids[0..n) (warming a batch: see FlowIndex "Warming"). */
+  touchStates(ids: Int32Array, n: number): void {
+    this.index.touchWords(this.states, ids, n);
+  }
+
   state(flowId: number): number {
     return this.states[flowId];
   }
