@@ -99,6 +99,7 @@
 // only die with the process.
 
 import { hashKey } from './flow-key.js';
+import { adviseHugePages } from './huge-pages.js';
 
 /** insertPair result: both keys inserted. */
 export const INSERTED = -1;
@@ -167,6 +168,7 @@ export class FlowIndex {
       throw new Error(`flow index: buckets must be a power of two in 2..2^${MAX_BUCKET_BITS} (got ${buckets})`);
     }
     const buf = new SharedArrayBuffer(FlowIndex.bytesFor(buckets));
+    adviseHugePages(buf); // before the fill below first touches it
     const h = new Int32Array(buf, 0, HEADER_BYTES / 4);
     h[H_MAGIC] = MAGIC;
     h[H_BITS] = bits;
