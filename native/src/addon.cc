@@ -203,6 +203,11 @@ namespace dpio {
 void InitFrameCopy(Napi::Env env, Napi::Object exports);
 }  // namespace dpio
 
+// huge-pages.cc (adviseHugePages: 2 MiB pages for the flow table's SharedArrayBuffers).
+namespace dpio {
+void InitHugePages(Napi::Env env, Napi::Object exports);
+}  // namespace dpio
+
 namespace {
 
 // The offload metadata layout the bursts read and write (vnet.h), for the
@@ -243,6 +248,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitSched(env, exports);
   dpio::InitXsk(env, exports);
   dpio::InitFrameCopy(env, exports);
+  dpio::InitHugePages(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).

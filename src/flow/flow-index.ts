@@ -99,6 +99,7 @@
 // only die with the process.
 
 import { hashKey } from './flow-key.js';
+import { adviseHugePages } from './huge-pages.js';
 
 /** insertPair result: both keys inserted. */
 export const INSERTED = -1;
@@ -167,6 +168,7 @@ export class FlowIndex {
       throw new Error(`flow index: buckets must be a power of two in 2..2^${MAX_BUCKET_BITS} (got ${buckets})`);
     }
     const buf = new SharedArrayBuffer(FlowIndex.bytesFor(buckets));
+    adviseHugePages(buf); // before the fill below first touches it
     const h = new Int32Array(buf, 0, HEADER_BYTES / 4);
     h[H_MAGIC] = MAGIC;
     h[H_BITS] = bits;
@@ -212,6 +214,56 @@ export class FlowIndex {
     if (r !== -2) return r;
     const s = this.scan(this.secondary(h) << BUCKET_SHIFT, h, k0, k1, k2, k3);
     return s >= 0 ? s : NOT_FOUND;
+  }
+
+  // ---- Warming, for callers that handle a batch in passes (nat-output's
+  // new flows): hashes computed in one pass, then `touchBuckets` loads their
+  // primary buckets, `recordsOf` finds the records those buckets name and
+  // `touchWords` loads them, so a lookup of each key afterwards reads only
+  // cached lines, the misses of the whole batch overlapped instead of paid
+  // one after the other. The touching loops do nothing else on purpose: a
+  // CPU keeps ~200 instructions in flight, so only a short loop body lets
+  // it run far enough ahead for many misses to overlap (a pass that also
+  // matched rules and hashed overlapped almost nothing: measured). They only
+  // read, so they need no lock and no version check: what they read only
+  // decides which lines to load.
+
+  /** Loads the primary bucket line of each of hashes[0..n) (loads folded into a sink: JavaScript has no prefetch). */
+  touchBuckets(hashes: Int32Array, n: number): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    let t = 0;
+    for (let i = 0; i < n; i++) t ^= b[((hashes[i] & mask) << BUCKET_SHIFT) + OVF];
+    this.touched ^= t;
+  }
+
+  /**
+   * For each of hashes[0..n): the word index in `keys` of the record of the
+   * first entry of its primary bucket with that signature (the record a
+   * lookup's key check reads), or 0 when none. For touchWords(keys, ...).
+   */
+  recordsOf(hashes: Int32Array, n: number, out: Int32Array): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    const shift = this.recordShift;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i];
+      let r = 0;
+      for (let s = ((h & mask) << BUCKET_SHIFT) + SIG, end = s + SLOTS; s < end; s++) {
+        if (b[s] === h && b[s + SLOTS] >= 0) {
+          r = (b[s + SLOTS] >> 1) << shift;
+          break;
+        }
+      }
+      out[i] = r;
+    }
+  }
+
+  /** Loads words[at[0..n)] (warming). */
+  touchWords(words: Int32Array, at: Int32Array, n: number): void {
+    let t = 0;
+    for (let i = 0; i < n; i++) t ^= words[at[i]];
+    this.touched ^= t;
   }
 
   /**

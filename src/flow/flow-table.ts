@@ -45,6 +45,7 @@
 // has just doubled (FlowIndex sizing). nf_conntrack: ~300.
 
 import { FlowIndex, INDEX_FULL as INDEX_FULL_RESULT, INSERTED } from './flow-index.js';
+import { adviseHugePages } from './huge-pages.js';
 
 /** insert result: a key of the new flow is already in the table; see `existing`. */
 export const FLOW_EXISTS = -1;
@@ -235,12 +236,12 @@ export class FlowTable {
       m[wb + W_LIST_TAIL] = -1;
       m[wb + W_SWEEP] = Math.min(w * per, opts.capacity);
     }
-    return {
-      meta,
-      records: new SharedArrayBuffer(opts.capacity * RECORD_BYTES),
-      links: new SharedArrayBuffer(opts.capacity * 8),
-      index: FlowIndex.create(FlowIndex.bucketsFor(2 * opts.capacity), seed),
-    };
+    // Records and links are written as ids are first used: advised while untouched (huge-pages.ts).
+    const records = new SharedArrayBuffer(opts.capacity * RECORD_BYTES);
+    adviseHugePages(records);
+    const links = new SharedArrayBuffer(opts.capacity * 8);
+    adviseHugePages(links);
+    return { meta, records, links, index: FlowIndex.create(FlowIndex.bucketsFor(2 * opts.capacity), seed) };
   }
 
   static attach(buffers: FlowTableBuffers, worker: number): FlowTable {
@@ -374,6 +375,11 @@ export class FlowTable {
   /** Moves the state from `expected` to `next` if no other worker moved it first. */
   casState(flowId: number, expected: number, next: number): boolean {
     return Atomics.compareExchange(this.states, flowId, expected, next) === expected;
+  }
+
+  /** Loads the state words of flows ids[0..n) (warming a batch: see FlowIndex "Warming"). */
+  touchStates(ids: Int32Array, n: number): void {
+    this.index.touchWords(this.states, ids, n);
   }
 
   state(flowId: number): number {

@@ -288,6 +288,12 @@ export interface NativeIo {
    * the pipeline benchmark's feed). Optional: an addon built before it lacks it.
    */
   copyFrames?(arena: Uint8Array, starts: Uint32Array, first: number, src: Uint8Array, srcOffsets: Uint32Array, lengths: Uint32Array, count: number): number;
+  /**
+   * madvise(MADV_HUGEPAGE) over the 2 MiB-aligned part of the view's memory
+   * (src/flow/huge-pages.ts): the bytes advised, or -errno. Optional: an
+   * addon built before it lacks it.
+   */
+  adviseHugePages?(view: Int32Array): number;
 }
 
 /** The fields native errors carry besides the message. */

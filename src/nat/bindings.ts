@@ -167,6 +167,21 @@ export class NatBindings {
     return id;
   }
 
+  /** The hash of the key bind(rule, c, cp, proto) looks up (warming: nat-output). */
+  bindHash(rule: number, c: number, cp: number, proto: number): number {
+    return this.flows.index.hash(c, 0, cp << 16, proto | ((Zone.BINDING | (rule << 4)) << 8));
+  }
+
+  /**
+   * The binding bind(rule, c, cp, proto) would hold now, or -1: a read-only
+   * look for warming; the caller still binds, which takes the hold and
+   * settles races.
+   */
+  peekBinding(rule: number, c: number, cp: number, proto: number): number {
+    const v = this.flows.lookup(c, 0, cp << 16, proto | ((Zone.BINDING | (rule << 4)) << 8));
+    return v < 0 ? -1 : v >> 1;
+  }
+
   /**
    * Counts one more binding against internal host c's minimum of ports
    * (cloud-nat): the endpoint entry's id, or ENDPOINT_FULL / TABLE_FULL.

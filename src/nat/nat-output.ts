@@ -32,7 +32,7 @@
 // egress port's address whatever they say.
 import { opensConnection, Segment, segmentKind, TcpState } from '../conntrack/tcp-state.js';
 import { FlowState } from '../conntrack/timeouts.js';
-import { CtMark, OffloadMeta, PacketFlag, VNET_HDR_F_NEEDS_CSUM, type Batch } from '../pipeline/batch.js';
+import { CtMark, MAX_BATCH, OffloadMeta, PacketFlag, VNET_HDR_F_NEEDS_CSUM, type Batch } from '../pipeline/batch.js';
 import { icmpErrorCode } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
@@ -95,6 +95,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const mark = batch.ctMark;
+    if (count > 1) this.warm(batch, vec, count);
     let w = 0;
     const encap = this.encapsulates;
     const flags = batch.flags;
@@ -107,6 +108,71 @@ export class NatOutput extends PipelineNode<typeof spec> {
     }
     d.enqueueMany(this, this.next.rewrite, vec, w);
   }
+
+  /**
+   * Passes over the batch before the real work, for the new flows a source
+   * rule maps (the common case: outbound first packets, CtMark.NEW), that
+   * load the lines start() will read, so their DRAM misses overlap across
+   * the batch instead of coming one after another per packet (see FlowIndex
+   * "Warming"): the binding key's bucket, then the binding's record, then
+   * its state word (hold() CASes it) and the bucket of the flow's reply key
+   * (which names the binding's port). The original key's bucket is in the
+   * cache already: ct-input's lookup read it. Nothing here changes or
+   * decides anything: start() does the work as before, so a guess gone
+   * stale (another worker ended or made the binding meanwhile) costs time,
+   * never correctness. New bindings (a port not yet allocated) and other
+   * marks are left cold.
+   */
+  private warm(batch: Batch, vec: Uint16Array, count: number): void {
+    const mark = batch.ctMark;
+    const flags = batch.flags;
+    const ctKey = batch.ctKey;
+    const nat = this.nat;
+    const flows = nat.flows;
+    const ix = flows.index;
+    const slots = this.warmSlot;
+    const rules = this.warmRule;
+    const hashes = this.warmHash;
+    const at = this.warmAt;
+    const n = count < slots.length ? count : slots.length;
+    let m = 0;
+    for (let k = 0; k < n; k++) {
+      const s = vec[k];
+      if (mark[s] !== CtMark.NEW || (flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) continue;
+      const key = s << 2;
+      const proto = ctKey[key + 3];
+      // NEW: ct-input translated nothing, so the arrival key is the packet's.
+      const rule = this.rules.sourceRule(batch.txPort[s], ctKey[key], ctKey[key + 1], proto);
+      if (rule === NO_RULE) continue;
+      slots[m] = s;
+      rules[m] = rule;
+      hashes[m] = nat.bindHash(rule, ctKey[key], ctKey[key + 2] >>> 16, proto);
+      m++;
+    }
+    if (m < 2) return;
+    ix.touchBuckets(hashes, m);
+    ix.recordsOf(hashes, m, at);
+    ix.touchWords(ix.keys, at, m);
+    let r = 0;
+    for (let i = 0; i < m; i++) {
+      const key = slots[i] << 2;
+      const proto = ctKey[key + 3];
+      const ports = ctKey[key + 2];
+      const id = nat.peekBinding(rules[i], ctKey[key], ports >>> 16, proto);
+      if (id < 0) continue;
+      const np = flows.keyWord(id, 1, 2);
+      const replyPorts = proto === IPPROTO_ICMP ? (np << 16) | np : ((ports & 0xffff) << 16) | np;
+      hashes[r] = ix.hash(ctKey[key + 1], flows.keyWord(id, 1, 1), replyPorts, proto);
+      at[r++] = id;
+    }
+    flows.touchStates(at, r);
+    ix.touchBuckets(hashes, r);
+  }
+
+  private readonly warmSlot = new Int32Array(MAX_BATCH);
+  private readonly warmRule = new Int32Array(MAX_BATCH);
+  private readonly warmHash = new Int32Array(MAX_BATCH);
+  private readonly warmAt = new Int32Array(MAX_BATCH);
 
   /** A marked packet: starts its flow if it gets one. False when the packet was dropped or sent to icmp-error. */
   private start(batch: Batch, s: number, d: Dispatch): boolean {
