@@ -22,6 +22,8 @@ export class Graph implements Dispatch {
   outputCount = 0;
   /** Bytes of output[0, outputCount) once run() is done (the port layer reuses the sum). */
   outputBytes = 0;
+  /** Once run() is done: the txPort of every output slot when they share one, else -1 (none, or several). */
+  outputPort = -1;
   /**
    * What became of received packets, by the port they arrived on:
    * fateByRxPort[port * Fate.COUNT + fate]. Each received packet is counted
@@ -209,6 +211,7 @@ export class Graph implements Dispatch {
     this.currentBatch = batch;
     this.outputCount = 0;
     this.outputBytes = 0;
+    this.outputPort = -1;
     this.tracing = batch.traced !== 0;
     if (this.tracing) this.trace.begin();
   }
@@ -245,12 +248,21 @@ export class Graph implements Dispatch {
     }
     // What left counts once per batch; a received packet's fate "forwarded" is not counted here but
     // derived (received - dropped - to the router - queued), so the common path costs nothing per packet.
+    // One pass for the bytes and for whether one port takes everything (the port layer then sends the vector as it is).
     let bytes = 0;
+    let mixed = 0;
     const length = batch.length;
+    const txPort = batch.txPort;
     const out = this.output;
     const n = this.outputCount;
-    for (let i = 0; i < n; i++) bytes += length[out[i]];
+    const port = n > 0 ? txPort[out[0]] : -1;
+    for (let i = 0; i < n; i++) {
+      const s = out[i];
+      bytes += length[s];
+      mixed |= txPort[s] ^ port;
+    }
     this.outputBytes = bytes;
+    this.outputPort = mixed === 0 ? port : -1;
     v[2 * this.outputCounter] += n;
     v[2 * this.outputCounter + 1] += bytes;
   }

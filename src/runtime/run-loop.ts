@@ -167,20 +167,17 @@ export class RunLoop {
    * Sends the graph's output, grouped by port, one burst per port. When
    * every packet leaves by one port (the usual burst) the graph's output
    * vector is that burst as it stands: no copy into a per-port vector, and
-   * its byte count is the one the graph summed already.
+   * its port and byte count are the ones the graph found already.
    */
   private transmit(): void {
     const { batch, router, outputs } = this.o;
     const g = router.graph;
     const out = g.output;
     const total = g.outputCount;
-    const txPort = batch.txPort;
-    const first = txPort[out[0]];
-    let k = 1;
-    while (k < total && txPort[out[k]] === first) k++;
-    if (k === total) {
-      this.send(first, out, total, g.outputBytes);
+    if (g.outputPort >= 0) {
+      this.send(g.outputPort, out, total, g.outputBytes);
     } else {
+      const txPort = batch.txPort;
       const slots = this.txSlots;
       const counts = this.txCounts;
       counts.fill(0);
