@@ -4,7 +4,7 @@
 // Two feeds, so the benchmark can say what the feed costs: `RepeatInput`
 // copies each frame with batch.pushView (a TypedArray.prototype.set per
 // frame, one view per frame made once: it allocates nothing), and
-// `NativeRepeatInput` sets up the slots' metadata in JavaScript and copies
+// `NativeRepeatInput` sets up the slots' metadata in JavaScript (Batch.initSlots) and copies
 // the whole burst in one native call (copyFrames, native/src/frame-copy.cc),
 // as a live port's receive burst does.
 import type { RxSource, TxSink } from '../../src/io/port.js';
@@ -30,6 +30,7 @@ type CopyFrames = NonNullable<NativeIo['copyFrames']>;
 export class NativeRepeatInput implements RxSource {
   private readonly offsets: Uint32Array;
   private readonly lengths: Uint32Array;
+  private readonly longest: number;
 
   /** Frames are src[offsets[k], + lengths[k]); `copy` is the addon's copyFrames. */
   constructor(
@@ -41,16 +42,16 @@ export class NativeRepeatInput implements RxSource {
   ) {
     this.offsets = Uint32Array.from(offsets);
     this.lengths = Uint32Array.from(lengths);
+    this.longest = this.lengths.reduce((m, x) => Math.max(m, x), 0);
   }
 
   rx(batch: Batch): number {
     const first = batch.rxCount;
     const lengths = this.lengths;
     const n = Math.min(lengths.length, batch.rxCapacity - first);
-    for (let k = 0; k < n; k++) {
-      if (lengths[k] > batch.maxFrame) throw new RangeError(`frame ${k} is larger than a slot`);
-      batch.initSlot(first + k, lengths[k], this.index, 0, 0);
-    }
+    if (this.longest > batch.maxFrame) throw new RangeError(`a frame of ${this.longest} bytes is larger than a slot`);
+    // The slots' metadata a column at a time, as a live port's burst can (Batch.initSlots).
+    batch.initSlots(first, n, lengths, this.index);
     this.copy(batch.arena, batch.start, first, this.src, this.offsets, lengths, n);
     batch.rxCount = first + n;
     return n;

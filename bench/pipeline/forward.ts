@@ -75,7 +75,7 @@ function cpuNs(step: () => void): number {
 }
 
 /** "Intel(R) Xeon(R) Processor (family 6 model 207), 2 CPUs": the model number tells apart CPUs a VM names alike. */
-function cpuModel(): string {
+export function cpuModel(): string {
   let fm = '';
   try {
     const info = readFileSync('/proc/cpuinfo', 'utf8');

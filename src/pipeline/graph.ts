@@ -20,6 +20,10 @@ export class Graph implements Dispatch {
   /** Slots ready to transmit, in order; batch.txPort says where. */
   readonly output: Uint16Array;
   outputCount = 0;
+  /** Bytes of output[0, outputCount) once run() is done (the port layer reuses the sum). */
+  outputBytes = 0;
+  /** Once run() is done: the txPort of every output slot when they share one, else -1 (none, or several). */
+  outputPort = -1;
   /**
    * What became of received packets, by the port they arrived on:
    * fateByRxPort[port * Fate.COUNT + fate]. Each received packet is counted
@@ -206,6 +210,8 @@ export class Graph implements Dispatch {
   begin(batch: Batch): void {
     this.currentBatch = batch;
     this.outputCount = 0;
+    this.outputBytes = 0;
+    this.outputPort = -1;
     this.tracing = batch.traced !== 0;
     if (this.tracing) this.trace.begin();
   }
@@ -217,29 +223,47 @@ export class Graph implements Dispatch {
    */
   run(entryId: number): void {
     const batch = this.currentBatch;
+    const pending = this.pending;
     const entry = this.vectors[entryId];
-    for (let i = 0; i < batch.rxCount; i++) entry[this.pending[entryId]++] = i;
+    const received = batch.rxCount;
+    let p = pending[entryId];
+    for (let i = 0; i < received; i++) entry[p++] = i;
+    pending[entryId] = p;
     const counters = this.counters;
+    const v = counters.values;
+    const nodes = this.nodes;
+    const vectors = this.vectors;
     let busy = true;
     while (busy) {
       busy = false;
-      for (let id = 0; id < this.nodes.length; id++) {
-        const count = this.pending[id];
+      for (let id = 0; id < nodes.length; id++) {
+        const count = pending[id];
         if (count === 0) continue;
         busy = true;
-        this.pending[id] = 0;
-        const node = this.nodes[id];
-        counters.values[2 * node.processedCounter] += count;
-        node.process(batch, this.vectors[id], count, this);
+        pending[id] = 0;
+        const node = nodes[id];
+        v[2 * node.processedCounter] += count;
+        node.process(batch, vectors[id], count, this);
       }
     }
     // What left counts once per batch; a received packet's fate "forwarded" is not counted here but
     // derived (received - dropped - to the router - queued), so the common path costs nothing per packet.
+    // One pass for the bytes and for whether one port takes everything (the port layer then sends the vector as it is).
     let bytes = 0;
+    let mixed = 0;
     const length = batch.length;
-    for (let i = 0; i < this.outputCount; i++) bytes += length[this.output[i]];
-    const v = counters.values;
-    v[2 * this.outputCounter] += this.outputCount;
+    const txPort = batch.txPort;
+    const out = this.output;
+    const n = this.outputCount;
+    const port = n > 0 ? txPort[out[0]] : -1;
+    for (let i = 0; i < n; i++) {
+      const s = out[i];
+      bytes += length[s];
+      mixed |= txPort[s] ^ port;
+    }
+    this.outputBytes = bytes;
+    this.outputPort = mixed === 0 ? port : -1;
+    v[2 * this.outputCounter] += n;
     v[2 * this.outputCounter + 1] += bytes;
   }
 }

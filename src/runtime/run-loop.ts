@@ -108,6 +108,7 @@ export class RunLoop {
       if (!this.inputUp[i]) continue;
       const input = inputs[i];
       if (input.index >= 0 && input.index < this.up.length && !this.up[input.index]) continue;
+      const first = batch.rxCount;
       try {
         input.rx(batch);
       } catch (e) {
@@ -115,15 +116,9 @@ export class RunLoop {
         this.inputUp[i] = false;
         this.portGone(input.index, e);
       }
+      if (batch.rxCount > first) this.countRx(input.index, first, batch.rxCount);
     }
     const received = batch.rxCount;
-    const rxPort = batch.rxPort;
-    const length = batch.length;
-    for (let s = 0; s < received; s++) {
-      const base = rxPort[s] * PORT_STAT_FIELDS;
-      stats[base + PortStat.RX_PACKETS]++;
-      stats[base + PortStat.RX_BYTES] += length[s];
-    }
     const tracing = tracer !== undefined && tracer.active;
     if (tracing) tracer.received(batch);
     router.process(batch);
@@ -143,49 +138,91 @@ export class RunLoop {
     return received;
   }
 
-  /** Sends the graph's output, grouped by port, one burst per port. */
+  /**
+   * Counts received slots [first, end) against their ports. A source of one
+   * port (index >= 0 writes that index to every slot's rxPort) is counted
+   * once per burst; only a source of several ports is counted slot by slot.
+   */
+  private countRx(index: number, first: number, end: number): void {
+    const { batch } = this.o;
+    const stats = this.portStats;
+    const length = batch.length;
+    if (index >= 0) {
+      let bytes = 0;
+      for (let s = first; s < end; s++) bytes += length[s];
+      const base = index * PORT_STAT_FIELDS;
+      stats[base + PortStat.RX_PACKETS] += end - first;
+      stats[base + PortStat.RX_BYTES] += bytes;
+      return;
+    }
+    const rxPort = batch.rxPort;
+    for (let s = first; s < end; s++) {
+      const base = rxPort[s] * PORT_STAT_FIELDS;
+      stats[base + PortStat.RX_PACKETS]++;
+      stats[base + PortStat.RX_BYTES] += length[s];
+    }
+  }
+
+  /**
+   * Sends the graph's output, grouped by port, one burst per port. When
+   * every packet leaves by one port (the usual burst) the graph's output
+   * vector is that burst as it stands: no copy into a per-port vector, and
+   * its port and byte count are the ones the graph found already.
+   */
   private transmit(): void {
     const { batch, router, outputs } = this.o;
     const g = router.graph;
-    const stats = this.portStats;
-    const slots = this.txSlots;
-    const counts = this.txCounts;
-    counts.fill(0);
-    const txPort = batch.txPort;
-    for (let k = 0; k < g.outputCount; k++) {
-      const s = g.output[k];
-      const port = txPort[s];
-      slots[port][counts[port]++] = s;
-    }
-    for (let i = 0; i < outputs.length; i++) {
-      const n = counts[i];
-      if (n === 0) continue;
-      const p = outputs[i];
-      const base = i * PORT_STAT_FIELDS;
-      if (p === undefined || !this.up[i]) {
-        stats[base + PortStat.TX_DROPPED] += n;
-        continue;
+    const out = g.output;
+    const total = g.outputCount;
+    if (g.outputPort >= 0) {
+      this.send(g.outputPort, out, total, g.outputBytes);
+    } else {
+      const txPort = batch.txPort;
+      const slots = this.txSlots;
+      const counts = this.txCounts;
+      counts.fill(0);
+      for (let j = 0; j < total; j++) {
+        const s = out[j];
+        const port = txPort[s];
+        slots[port][counts[port]++] = s;
       }
-      // What the port consumed and dropped (kernel refused, link down) is
-      // not sent: its own counters, read around the call, tell how much.
-      const c = p.counters !== undefined && p.counters.length >= IoCounter.COUNT ? p.counters : undefined;
-      const droppedBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN];
-      const bytesBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES];
-      let consumed = 0;
-      try {
-        consumed = p.tx(batch, slots[i], n);
-      } catch (e) {
-        if (!isPortGone(e)) throw e;
-        this.portGone(i, e);
-      }
-      const dropped = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN] - droppedBefore;
-      let bytes = c === undefined ? 0 : bytesBefore - (c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES]);
-      for (let k = 0; k < consumed; k++) bytes += batch.length[slots[i][k]];
-      stats[base + PortStat.TX_PACKETS] += consumed - dropped;
-      stats[base + PortStat.TX_BYTES] += bytes;
-      stats[base + PortStat.TX_DROPPED] += n - consumed + dropped;
+      for (let i = 0; i < outputs.length; i++) if (counts[i] > 0) this.send(i, slots[i], counts[i], -1);
     }
     for (const f of this.flushers) f.flush?.(batch);
+  }
+
+  /** Sends slots[0, n) by port `i` and counts them; `knownBytes`: their bytes if summed already, else -1. */
+  private send(i: number, slots: Uint16Array, n: number, knownBytes: number): void {
+    const { batch, outputs } = this.o;
+    const stats = this.portStats;
+    const p = outputs[i];
+    const base = i * PORT_STAT_FIELDS;
+    if (p === undefined || !this.up[i]) {
+      stats[base + PortStat.TX_DROPPED] += n;
+      return;
+    }
+    // What the port consumed and dropped (kernel refused, link down) is
+    // not sent: its own counters, read around the call, tell how much.
+    const c = p.counters !== undefined && p.counters.length >= IoCounter.COUNT ? p.counters : undefined;
+    const droppedBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN];
+    const bytesBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES];
+    let consumed = 0;
+    try {
+      consumed = p.tx(batch, slots, n);
+    } catch (e) {
+      if (!isPortGone(e)) throw e;
+      this.portGone(i, e);
+    }
+    const dropped = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN] - droppedBefore;
+    let bytes = c === undefined ? 0 : bytesBefore - (c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES]);
+    if (consumed === n && knownBytes >= 0) bytes += knownBytes;
+    else {
+      const length = batch.length;
+      for (let k = 0; k < consumed; k++) bytes += length[slots[k]];
+    }
+    stats[base + PortStat.TX_PACKETS] += consumed - dropped;
+    stats[base + PortStat.TX_BYTES] += bytes;
+    stats[base + PortStat.TX_DROPPED] += n - consumed + dropped;
   }
 
   /** Starts (a tracer) or stops (undefined) the packet trace; between batches only. */

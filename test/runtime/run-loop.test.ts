@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { MemoryPort } from '../../src/io/memory-port.js';
 import { IoCounter } from '../../src/io/native.js';
-import type { PacketPort } from '../../src/io/port.js';
+import type { PacketPort, RxSource } from '../../src/io/port.js';
 import { Batch } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
 import { Router } from '../../src/pipeline/router.js';
@@ -64,6 +64,68 @@ describe('RunLoop', () => {
     loop.step();
     expect(wan.counters[IoCounter.TX_LINK_DOWN]).toBe(4);
     expect([wanStat(PortStat.TX_PACKETS), wanStat(PortStat.TX_BYTES), wanStat(PortStat.TX_DROPPED)]).toEqual([3, 3 * 142, 7]);
+  });
+
+  it('counts packets and bytes per port, in and out, whether a batch leaves by one port or by several', () => {
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new MemoryPort('wan', { index: 1 });
+    const dmz = new MemoryPort('dmz', { index: 2 });
+    const { loop, portStats } = setup([lan, wan, dmz]);
+    const stat = (port: number, f: number) => portStats[port * PORT_STAT_FIELDS + f];
+    const sum = (frames: Uint8Array[]) => frames.reduce((n, f) => n + f.length, 0);
+    // One port out: lan to a host behind wan's gateway, three sizes.
+    const toWan = [10, 300, 700].map((len, i) => udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.200', id: i }, 1000 + i, 53, len));
+    for (const f of toWan) lan.inject(f);
+    loop.step();
+    expect(wan.sent.length).toBe(3);
+    expect([stat(0, PortStat.RX_PACKETS), stat(0, PortStat.RX_BYTES)]).toEqual([3, sum(toWan)]);
+    expect([stat(1, PortStat.TX_PACKETS), stat(1, PortStat.TX_BYTES)]).toEqual([3, sum(wan.sent)]);
+    const firstToWan = sum(wan.sent);
+    wan.sent.length = 0;
+    // Several ports out of one batch, from two inputs: lan to wan and to dmz (ECMP), wan to lan.
+    const fromLan = [
+      udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.201' }, 1, 2, 100),
+      udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '198.18.3.7' }, 3, 4, 200),
+      udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.202' }, 5, 6, 50),
+    ];
+    const fromWan = [udpFrame({ src: '198.51.100.9', srcMac: HOST_MAC, dstMac: '02:00:00:00:00:02', dst: '192.0.2.10' }, 7, 8, 400)];
+    for (const f of fromLan) lan.inject(f);
+    for (const f of fromWan) wan.inject(f);
+    loop.step();
+    expect([wan.sent.length, dmz.sent.length, lan.sent.length]).toEqual([2, 1, 1]);
+    expect([stat(0, PortStat.RX_PACKETS), stat(0, PortStat.RX_BYTES)]).toEqual([6, sum(toWan) + sum(fromLan)]);
+    expect([stat(1, PortStat.RX_PACKETS), stat(1, PortStat.RX_BYTES)]).toEqual([1, sum(fromWan)]);
+    expect([stat(1, PortStat.TX_PACKETS), stat(1, PortStat.TX_BYTES)]).toEqual([5, firstToWan + sum(wan.sent)]);
+    expect([stat(2, PortStat.TX_PACKETS), stat(2, PortStat.TX_BYTES)]).toEqual([1, sum(dmz.sent)]);
+    expect([stat(0, PortStat.TX_PACKETS), stat(0, PortStat.TX_BYTES)]).toEqual([1, sum(lan.sent)]);
+    expect(stat(0, PortStat.RX_FORWARDED) + stat(1, PortStat.RX_FORWARDED)).toBe(7);
+  });
+
+  it("counts a source that feeds several ports (index -1) by each frame's port", () => {
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new MemoryPort('wan', { index: 1 });
+    const frames = [
+      { port: 0, frame: udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.200' }, 1, 2, 120) },
+      { port: 1, frame: udpFrame({ src: '198.51.100.9', srcMac: HOST_MAC, dstMac: '02:00:00:00:00:02', dst: '192.0.2.10' }, 3, 4, 80) },
+      { port: 0, frame: udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.201' }, 5, 6, 30) },
+    ];
+    const capture: RxSource = {
+      index: -1,
+      rx: (batch) => {
+        for (const f of frames.splice(0)) batch.pushFrame(f.frame, 0, f.frame.length, f.port, 0, 0);
+        return batch.rxCount;
+      },
+    };
+    const config = parseConfig(BASE_CONFIG, 't', '.');
+    const { fib, nexthops } = compileFib(config);
+    const batch = new Batch();
+    const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
+    const loop = new RunLoop({ router, batch, inputs: [capture], outputs: [lan, wan, undefined] });
+    const [a, b, c] = frames.map((f) => f.frame.length);
+    expect(loop.step()).toBe(3);
+    const stat = (port: number, f: number) => loop.portStats[port * PORT_STAT_FIELDS + f];
+    expect([stat(0, PortStat.RX_PACKETS), stat(0, PortStat.RX_BYTES), stat(1, PortStat.RX_PACKETS), stat(1, PortStat.RX_BYTES)]).toEqual([2, a + c, 1, b]);
+    expect([wan.sent.length, lan.sent.length]).toEqual([2, 1]);
   });
 
   it('sleeps when idle and stops when told', () => {

@@ -1,0 +1,67 @@
+// The batch's bookkeeping: a burst's metadata set up a column at a time
+// (initSlots) is what initSlot per slot sets up, and reset() hands out
+// generated and jumbo slots in the same order whether or not the batch
+// before used them.
+import { describe, expect, it } from 'vitest';
+import { Batch, OffloadMeta, PacketFlag } from '../../src/pipeline/batch.js';
+
+/** Every per-slot metadata array of `b` for slots [first, end), as plain arrays. */
+function meta(b: Batch, first: number, end: number) {
+  const cols = { start: b.start, length: b.length, rxPort: b.rxPort, tsSec: b.tsSec, tsNsec: b.tsNsec, flags: b.flags, ctMark: b.ctMark, note: b.note };
+  const out: Record<string, number[]> = {};
+  for (const [k, a] of Object.entries(cols)) out[k] = Array.from(a.subarray(first, end));
+  // The offload words that say whether the others mean anything (the others may differ when they do not).
+  out.offload = [];
+  for (let i = first; i < end; i++) out.offload.push(b.offload[i * OffloadMeta.WORDS + OffloadMeta.FLAGS], b.offload[i * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE]);
+  return out;
+}
+
+/** Leaves junk in every metadata array, as a batch that carried other packets does. */
+function dirty(b: Batch): void {
+  for (const a of [b.start, b.length, b.rxPort, b.tsSec, b.tsNsec, b.flags, b.ctMark, b.note, b.offload]) a.fill(7);
+}
+
+describe('Batch', () => {
+  it('initSlots sets up a burst as initSlot does slot by slot', () => {
+    const lengths = Uint32Array.from({ length: 40 }, (_, k) => 60 + 13 * k);
+    const a = new Batch();
+    const b = new Batch();
+    dirty(a);
+    dirty(b);
+    a.initSlots(5, 40, lengths, 2);
+    for (let k = 0; k < 40; k++) b.initSlot(5 + k, lengths[k], 2, 0, 0);
+    expect(meta(a, 0, 60)).toEqual(meta(b, 0, 60));
+    // Slots outside the burst are left alone.
+    expect(a.flags[4]).toBe(7);
+    expect(a.flags[45]).toBe(7);
+  });
+
+  it('initSlots refuses slots outside the receive range', () => {
+    const b = new Batch({ rxCapacity: 32 });
+    expect(() => b.initSlots(20, 13, new Uint32Array(13), 0)).toThrow(RangeError);
+    expect(() => b.initSlots(20, 12, new Uint32Array(12), 0)).not.toThrow();
+  });
+
+  it('after reset() hands out generated and jumbo slots in the same order, used or not', () => {
+    const b = new Batch({ rxCapacity: 8, generatedCapacity: 4, jumboCapacity: 2 });
+    const take = () => {
+      const g = [b.allocGenerated(0), b.allocGeneratedAt(1, 0, 0), b.allocGenerated(0)];
+      const j = [b.allocJumbo(0), b.allocJumbo(0), b.allocJumbo(0)];
+      return { g, j, free: b.generatedFree };
+    };
+    b.reset();
+    const fresh = take();
+    expect(fresh).toEqual({ g: [8, 9, 10], j: [12, 13, -1], free: 1 });
+    // Returned in another order: reset() still puts the pools back as new.
+    b.release(10);
+    b.release(8);
+    b.release(13);
+    b.reset();
+    expect(take()).toEqual(fresh);
+    // A batch that took nothing: the pools are untouched and hand out the same.
+    b.reset();
+    b.reset();
+    expect(take()).toEqual(fresh);
+    expect(b.flags[8]).toBe(PacketFlag.CHILD);
+  });
+});
