@@ -91,6 +91,8 @@ export class Router {
   /** The fused fast path (nodes/ip4-fast.ts; with a flow stage, nodes/ip4-fast-flow.ts, where stateful features are configured). */
   readonly fast: Ip4Fast | undefined;
   private readonly fastId: number;
+  /** Whether batches start at the fast path, when it is installed; false: the full graph (benchmarks compare the two on one router and its tables). */
+  fastPathOn = true;
   private readonly arpResolve: ArpResolve;
   private readonly reassembly: Ip4Reassembly;
   private readonly toTx: (slot: number) => void;
@@ -241,6 +243,6 @@ export class Router {
     if (this.nat !== undefined) this.nat.service(this.ctx.clock.nowMs(), SWEEP_RECORDS_PER_BATCH);
     if (this.ctInput !== undefined) this.ctInput.service(batch, g);
     // A batch with traced packets takes the full graph, so the trace lists the nodes it always did.
-    g.run(this.fastId >= 0 && batch.traced === 0 ? this.fastId : this.entryId);
+    g.run(this.fastId >= 0 && batch.traced === 0 && this.fastPathOn ? this.fastId : this.entryId);
   }
 }
