@@ -88,7 +88,9 @@ export async function runLbPipelineBench(): Promise<{ rows: BenchRow[]; targets:
   const hot = randomPool(MAX_BATCH, 0x1b873593);
   l3.verify(random, 'plain L3, random flows');
   const flowBytes = FlowTable.bytesFor(CAPACITY, 1) / CAPACITY;
-  for (const mode of MODES) {
+  // DP_LB_MODES=dsr-l2,nat: only those modes (a partial run).
+  const modes = process.env.DP_LB_MODES?.split(',').map((m) => m.trim()) ?? MODES;
+  for (const mode of MODES.filter((m) => modes.includes(m))) {
     gc();
     const rig = new Rig(`${yaml}conntrack: { capacity: ${CAPACITY} }\n`, false, l3.compiled, (c: RouterConfig) => ({ ...c, loadBalancer: { vips: [vip(mode)] } }));
     const heap0 = process.memoryUsage();
@@ -126,8 +128,31 @@ export async function runLbPipelineBench(): Promise<{ rows: BenchRow[]; targets:
       });
       return ratio;
     };
+    // The same router and table with the fast path (ip4-fast's flow stage) on and off, alternating chunks.
+    const onOff = (label: string, pool: FramePool): void => {
+      rig.input.use(pool);
+      const router = rig.router;
+      const full = (): void => {
+        router.fastPathOn = false;
+        rig.step();
+        router.fastPathOn = true;
+      };
+      const pairs = interleaved(rig.step, full);
+      const ratios = pairs.map((p) => p[1] / p[0]);
+      const on = median(pairs.map((p) => p[0]));
+      const off = median(pairs.map((p) => p[1]));
+      rows.push({
+        name: `lb/pipeline-established-${label} ${mode} fast path on/off`,
+        subject: `dataplane lb ${mode}, fast path / full graph`,
+        value: median(ratios),
+        unit: 'x',
+        notes: `one router and table, batches alternately through ip4-fast's flow stage and the full graph: ${on.toFixed(0)} vs ${off.toFixed(0)} ns/packet; median of ${ROUNDS} pairwise ratios (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}); ${machine}`,
+      });
+    };
     const randomRatio = compare('1M-random', random, `${RANDOM_FRAMES / 1024}k 64-byte frames of flows chosen at random of the 1M pinned`);
+    onOff('1M-random', random);
     const hotRatio = compare('hot-256', hot, '256 flows over and over, 1M pinned');
+    onOff('hot-256', hot);
     console.error(`bench lb pipeline: ${mode}: new flow ${ns.toFixed(0)} ns, established ${randomRatio.toFixed(3)}x (random) ${hotRatio.toFixed(3)}x (hot) plain L3`);
     if (mode !== 'nat') {
       targets.push({

@@ -137,6 +137,31 @@ interface Comparison {
   l3: number;
 }
 
+/**
+ * The same NAT router and table with its fast path (ip4-fast's flow stage)
+ * on and off, in alternating chunks: what the fused path saves a stateful
+ * config's established packets.
+ */
+function fastPathOnOff(name: string, nat: Rig): BenchRow {
+  const router = nat.router;
+  const full = (): void => {
+    router.fastPathOn = false;
+    nat.step();
+    router.fastPathOn = true;
+  };
+  const pairs = interleaved(nat.step, full);
+  const on = median(pairs.map((p) => p[0]));
+  const off = median(pairs.map((p) => p[1]));
+  const ratios = pairs.map((p) => p[1] / p[0]);
+  return {
+    name: `${name} fast path on/off`,
+    subject: 'NAT rate, fast path / full graph',
+    value: median(ratios),
+    unit: 'x',
+    notes: `one router and table, batches alternately through ip4-fast's flow stage and the full graph: ${on.toFixed(0)} vs ${off.toFixed(0)} ns/packet (${(1e3 / on).toFixed(2)} vs ${(1e3 / off).toFixed(2)} Mpps); median of ${ROUNDS} pairwise ratios (min ${Math.min(...ratios).toFixed(3)}, max ${Math.max(...ratios).toFixed(3)}); ${machineLabel()}`,
+  };
+}
+
 function compare(name: string, what: string, nat: Rig, l3: Rig): Comparison {
   const pairs = interleaved(nat.step, l3.step);
   const natNs = pairs.map((p) => p[0]);
@@ -253,6 +278,7 @@ export async function runNatBench(): Promise<{ rows: BenchRow[]; targets: BenchT
   l3.verify(random.l3Pool, 'plain L3, random flows');
   const cmpRandom = compare('nat/established-1M-random', `${RANDOM_FRAMES / 1024}k frames of flows chosen at random of 1M (${flows.live()} entries), half each direction`, nat, l3);
   rows.push(...cmpRandom.rows);
+  rows.push(fastPathOnOff('nat/established-1M-random', nat));
   const allocNat = await allocationCheck(nat.step, 4000);
   const allocL3 = await allocationCheck(l3.step, 4000);
 
@@ -260,6 +286,7 @@ export async function runNatBench(): Promise<{ rows: BenchRow[]; targets: BenchT
   l3.verify(hot.l3Pool, 'plain L3, hot set');
   const cmpHot = compare('nat/established-hot-256', '256 flows (a batch) over and over, table of 1M', nat, l3);
   rows.push(...cmpHot.rows);
+  rows.push(fastPathOnOff('nat/established-hot-256', nat));
   const allocHot = await allocationCheck(nat.step, 4000);
   const gcNote = (a: { gcRuns: number; heapDeltaBytes: number }) => `${a.gcRuns} GCs, heap ${a.heapDeltaBytes >= 0 ? '+' : ''}${(a.heapDeltaBytes / 1024).toFixed(0)} KiB`;
   const packets = `${((4000 * MAX_BATCH) / 1e6).toFixed(2)}M packets`;
@@ -267,6 +294,8 @@ export async function runNatBench(): Promise<{ rows: BenchRow[]; targets: BenchT
   rows.push({ name: 'nat/gc-established', subject: 'NAT, hot set', value: allocHot.gcRuns, unit: 'GCs', notes: `${gcNote(allocHot)} over ${packets}` });
   rows.push({ name: 'nat/gc-established', subject: 'plain L3, random flows', value: allocL3.gcRuns, unit: 'GCs', notes: `${gcNote(allocL3)} over ${packets} (the harness's own share)` });
 
+  // DP_NAT_BENCH=established: stop here (the established rows only; a partial run, not for bench/results).
+  if (process.env.DP_NAT_BENCH === 'established') return { rows, targets };
   // ---- The table's part of an established packet, and of a new one.
   rows.push(...runCtTableBench(flows, random.natKeys, RANDOM_FRAMES, nat.clock.nowMs()));
   rows.push(bindingProbeRow(nat));

@@ -17,6 +17,7 @@ import { IcmpError } from './nodes/icmp-error.js';
 import { Ip4Frag } from './nodes/ip4-frag.js';
 import { Ip4Gso } from './nodes/ip4-gso.js';
 import { Ip4Fast } from './nodes/ip4-fast.js';
+import { FastFlows } from './nodes/ip4-fast-flow.js';
 import { Ip4Input } from './nodes/ip4-input.js';
 import { Ip4Local } from './nodes/ip4-local.js';
 import { Ip4Reassembly } from './nodes/ip4-reassembly.js';
@@ -87,9 +88,11 @@ export class Router {
   /** The neighbor table, the ARP queue and their timer. */
   readonly arp: ArpResolver;
   private readonly entryId: number;
-  /** The fused fast path (nodes/ip4-fast.ts), when no stateful feature is configured; its node id, else -1. */
+  /** The fused fast path (nodes/ip4-fast.ts; with a flow stage, nodes/ip4-fast-flow.ts, where stateful features are configured). */
   readonly fast: Ip4Fast | undefined;
   private readonly fastId: number;
+  /** Whether batches start at the fast path, when it is installed; false: the full graph (benchmarks compare the two on one router and its tables). */
+  fastPathOn = true;
   private readonly arpResolve: ArpResolve;
   private readonly reassembly: Ip4Reassembly;
   private readonly toTx: (slot: number) => void;
@@ -127,9 +130,12 @@ export class Router {
     const ip4Output = new Ip4Output(ctx, this.arp.neighbors);
     this.graph = new Graph(opts.batchCapacity);
     // The fused fast path goes first (nodes run in the order added). Stateful features splice nodes into
-    // the path it fuses (ct-input before ip4-lookup, the firewall and nat-output after it, lb-decap): then it is left out.
-    const stateful = tracking !== undefined || lbConfig !== undefined || config.ports.some((p) => p.decap !== undefined);
-    if (!stateful && opts.fastPath !== false) this.graph.add((this.fast = new Ip4Fast(ctx, this.arp.neighbors, [ethernetInput, ip4Input, ip4Lookup, ip4Rewrite, ip4Output])));
+    // the path it fuses (ct-input before ip4-lookup, the firewall and nat-output after it): it then takes
+    // established flows' packets through its flow stage (set below). Not with tunnel decap ports (lb-decap
+    // judges every routed packet).
+    const decap = config.ports.some((p) => p.decap !== undefined);
+    const bypassed = [ethernetInput, ip4Input, ip4Lookup, ip4Rewrite, ip4Output];
+    if (!decap && opts.fastPath !== false) this.graph.add((this.fast = new Ip4Fast(ctx, this.arp.neighbors, bypassed)));
     this.graph
       .add(ethernetInput)
       .add(new ArpInput(ctx, this.arp))
@@ -189,6 +195,13 @@ export class Router {
         if (firewall !== undefined) this.graph.redirect('lb-forward', 'out', 'firewall');
         if (lb.encapsulates) this.graph.add(new LbEncap(ctx, lb)).redirect('nat-output', 'encap', 'lb-encap').redirect('lb-forward', 'encap', 'lb-encap');
       }
+      if (this.fast !== undefined) {
+        // A flow's packet skips ct-input, routing (or lb-forward for dsr-l2), the firewall and nat-output (which pass it).
+        const g = this.graph;
+        const routed = [ethernetInput, ip4Input, g.node('ct-input'), ip4Lookup, ...(firewall !== undefined ? [g.node('firewall')] : []), g.node('nat-output'), ip4Rewrite, ip4Output];
+        const dsr = lb === undefined ? [] : [ethernetInput, ip4Input, g.node('ct-input'), g.node('lb-forward'), ip4Rewrite, ip4Output];
+        this.fast.useFlows(new FastFlows(this.nat.flows, firewall, lb), routed, dsr);
+      }
     }
     if (afterRouting.length > 0) {
       this.graph.redirect('ip4-lookup', 'rewrite', afterRouting[0]);
@@ -230,6 +243,6 @@ export class Router {
     if (this.nat !== undefined) this.nat.service(this.ctx.clock.nowMs(), SWEEP_RECORDS_PER_BATCH);
     if (this.ctInput !== undefined) this.ctInput.service(batch, g);
     // A batch with traced packets takes the full graph, so the trace lists the nodes it always did.
-    g.run(this.fastId >= 0 && batch.traced === 0 ? this.fastId : this.entryId);
+    g.run(this.fastId >= 0 && batch.traced === 0 && this.fastPathOn ? this.fastId : this.entryId);
   }
 }

@@ -189,10 +189,12 @@ describe('ip4-fast: the usual packet in one pass, everything else as the full gr
     expect(t.fast.router.graph.trace.count).toBe(t.full.router.graph.trace.count);
   });
 
-  it('is left out where stateful features splice nodes into the path (NAT): the graph has no ip4-fast', () => {
-    const yaml = `${CONFIG}nat:\n  masquerade:\n    - { outPort: wan }\n`;
+  it('is left out where tunnel decap ports are configured (lb-decap judges routed packets): the graph has no ip4-fast', () => {
+    const yaml = CONFIG.replace('mtu: 1400 }', 'mtu: 1400, decap: true }');
+    expect(yaml).not.toBe(CONFIG);
     const r = new Subject(yaml, true);
     expect(() => r.router.graph.node('ip4-fast')).toThrow(/no node named/);
+    expect(new Subject(`${CONFIG}nat:\n  masquerade:\n    - { outPort: wan }\n`, true).router.graph.node('ip4-fast').name).toBe('ip4-fast');
     expect(new Subject(CONFIG, true).router.graph.node('ip4-fast').name).toBe('ip4-fast');
   });
 

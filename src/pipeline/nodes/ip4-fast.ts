@@ -26,9 +26,15 @@
 // ip4-output (running after arp-input) would then use for packets before
 // that frame too. So a batch that holds an ARP frame goes to the full graph
 // whole. The router steps this node aside for traced batches (router.ts) so
-// a packet trace lists the same nodes it always did, and installs it only
-// when no stateful feature (conntrack, NAT, firewall, load balancer, tunnel
-// decap) splices nodes into the path.
+// a packet trace lists the same nodes it always did.
+//
+// Where stateful features are configured (connection tracking, NAT, the
+// firewall, the load balancer), a flow stage (ip4-fast-flow.ts) sits between
+// passes 1 and 2: only usual packets of established flows stay candidates,
+// with the destination their translation gives (or, dsr-l2, their backend's
+// address) to look up, and pass 3 does ct-input's (and lb-forward's) work on
+// each packet it takes before the L3 rewrite. Not with tunnel decap ports
+// (lb-decap judges routed packets) or tunnelling VIPs' packets (lb-encap).
 //
 // The bypassed nodes' "packets" counters are advanced by the number taken,
 // once per batch, so per-node counts read as if the packets had walked the
@@ -43,6 +49,7 @@ import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
 import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../node.js';
 import { lookupInto } from './lookup-batch.js';
+import { FlowKind, type FastFlows } from './ip4-fast-flow.js';
 
 const spec = defineNode({
   name: 'ip4-fast',
@@ -82,17 +89,33 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   /** The ports' MACs as host-order words, three per port. */
   private readonly portMac16: Uint16Array;
 
+  /** The flow stage, where stateful features are configured (useFlows). */
+  private flow: FastFlows | undefined = undefined;
+  /** The nodes a taken dsr-l2 packet skips (with a flow stage). */
+  private bypassedDsr: readonly PipelineNode[] = [];
+
   /** `bypassed`: the nodes whose work a taken packet skips, to advance their packet counters. */
   constructor(
     private readonly ctx: ForwardingContext,
     private readonly neighbors: NeighborTable,
-    private readonly bypassed: readonly PipelineNode[],
+    private bypassed: readonly PipelineNode[],
   ) {
     super(spec);
     const mac = neighbors.mac;
     this.ntMac16 = new Uint16Array(mac.buffer, mac.byteOffset, mac.length >> 1);
     if (mac.byteOffset % 2 !== 0) throw new Error('ip4-fast: the neighbor MAC table must start at an even offset');
     this.portMac16 = new Uint16Array(new Uint8Array(ctx.ports.mac).buffer);
+  }
+
+  /**
+   * Takes established flows' packets too (before the graph is built):
+   * `routed` are the nodes a routed flow's packet skips, `dsr` those a
+   * dsr-l2 packet skips (ct-input hands it to lb-forward, not routing).
+   */
+  useFlows(flow: FastFlows, routed: readonly PipelineNode[], dsr: readonly PipelineNode[]): void {
+    this.flow = flow;
+    this.bypassed = routed;
+    this.bypassedDsr = dsr;
   }
 
   private grow(n: number): void {
@@ -178,6 +201,12 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       slow[s] = 1;
       slowCount++;
     }
+    const flow = this.flow;
+    if (flow !== undefined && c > 0) {
+      const kept = flow.classify(batch, vec, count, slow, cand, dst, c);
+      slowCount += c - kept;
+      c = kept;
+    }
     if (c === 0) {
       d.enqueueMany(this, this.next.slow, vec, count);
       return;
@@ -205,6 +234,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     let lastTarget = -1;
     let lastSlot = 0;
     let w = 0;
+    let dsrTaken = 0;
+    const flowKind = flow === undefined ? undefined : flow.kind;
     for (let j = 0; j < c; j++) {
       const s = cand[j];
       const o = start[s];
@@ -212,11 +243,18 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       let n = nh[j];
       let kind = n === NO_ROUTE ? -1 : kinds[n];
       let hash = -1;
+      const fk = flowKind === undefined ? 0 : flowKind[j];
       if (kind === NexthopKind.ECMP) {
-        hash = flowHash(b, i);
-        n = nexthops.resolve(n, hash);
-        kind = kinds[n];
+        // A flow's packet is hashed as routing sees it (translated, or not at all for dsr-l2): left to the full graph.
+        if (fk !== 0) kind = -1;
+        else {
+          hash = flowHash(b, i);
+          n = nexthops.resolve(n, hash);
+          kind = kinds[n];
+        }
       }
+      // dsr-l2: the backend must be on a connected subnet (lb-forward drops it otherwise, in the full graph).
+      if (fk === FlowKind.DSR_L2 && kind !== NexthopKind.ATTACHED) kind = -1;
       const port = kind === NexthopKind.GATEWAY || kind === NexthopKind.ATTACHED ? nhPort[n] : -1;
       const total = (b[i + 2] << 8) | b[i + 3];
       const ttl = b[i + 8];
@@ -237,7 +275,14 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         lastTarget = target;
         lastSlot = found;
       }
-      // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes, in one go.
+      // Taken: ct-input's (and lb-forward's) work for a flow's packet, then ip4-lookup's, ip4-rewrite's and ip4-output's writes.
+      if (fk !== 0) {
+        flow!.apply(batch, j, s, i, total, now);
+        if (fk === FlowKind.DSR_L2) {
+          n = flow!.viaBackend(nexthops, flow!.backend[j], n, port);
+          dsrTaken++;
+        }
+      }
       nextHop[s] = n;
       txPort[s] = port;
       l3[s] = i;
@@ -267,7 +312,12 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     if (w > 0) {
       const v = d.counters.values;
       const bypassed = this.bypassed;
-      for (let q = 0; q < bypassed.length; q++) v[2 * bypassed[q].processedCounter] += w;
+      const routed = w - dsrTaken;
+      if (routed > 0) for (let q = 0; q < bypassed.length; q++) v[2 * bypassed[q].processedCounter] += routed;
+      if (dsrTaken > 0) {
+        const dsr = this.bypassedDsr;
+        for (let q = 0; q < dsr.length; q++) v[2 * dsr[q].processedCounter] += dsrTaken;
+      }
       this.taken += w;
       d.enqueueMany(this, this.next.tx, cand, w);
     }

@@ -1,0 +1,312 @@
+// The flow-table stage of ip4-fast (ip4-fast.ts) where stateful features are
+// configured (connection tracking, NAT, the firewall, the load balancer):
+// the usual packet of an established flow, found in the flow table in
+// either direction, gets what ct-input (src/nat/ct-input.ts) and, for a
+// direct-return flow, lb-forward (src/lb/lb-forward.ts) would do to it, and
+// ip4-fast does the L3 steps. The result is the full graph's byte for byte:
+// frames, counters, and the flow's record (last seen, SEEN_REPLY, state).
+//
+// The usual packet of a flow, beyond ip4-fast's checks:
+//   TCP     a segment with ACK and none of SYN, FIN, RST (a plain ACK, with
+//           or without PSH/URG/ECE/CWR) of a flow in ESTABLISHED, whose
+//           state it leaves as it is in either direction (tcp-state.ts);
+//           a direct-return flow's (LB_TCP, LB_TCP_CLOSING), whose state
+//           only SYN, FIN and RST move
+//   UDP     any (a reply to a flow not yet replied moves UDP_UNREPLIED to
+//           UDP_REPLIED, by CAS, as ct-input does)
+//   ICMP    a query (echo, ...) with its id
+//   and     the firewall's generation stamped on the flow is the one in
+//           force (or no newer one was published); a load-balanced flow is
+//           NAT mode (translated as any flow), or dsr-l2 from the client to
+//           an active or draining backend on a connected subnet (tunnel
+//           modes take the full graph: lb-encap)
+// Everything else takes the full graph, as before: no flow (new flows start
+// in nat-output), fragments, ICMP errors, other segments, TTL 1, ...
+//
+// Why the result is the same although the fast packets' table work happens
+// before ct-input runs for the slow ones of the batch: what a fast packet
+// does to its flow (last seen, SEEN_REPLY, UDP_REPLIED, a backend's packet
+// count) commutes with what any packet does to it, and nothing a slow
+// packet does in ct-input changes what decided the fast one, except a slow
+// packet of the same flow earlier in the batch (a FIN before an ACK moves
+// ESTABLISHED to FIN_WAIT, where the ACK moves it on). So every slow packet
+// that can reach ct-input with a key is looked up too, and a flow it finds
+// is "poisoned": its later packets in the batch take the full graph. Flows
+// start in nat-output, after every ct-input lookup of the batch in both
+// paths, so a flow a slow packet starts is seen by neither.
+//
+// Lookups are batched: keys for the whole vector, then FlowIndex.lookupBatch
+// (bucket lines, record key lines, then the lookups), then the record lines
+// the decisions read (state, flags, last seen, user words) for every hit,
+// then the decisions: a 1M-flow table costs its DRAM misses overlapped.
+import { TcpState } from '../../conntrack/tcp-state.js';
+import { FlowState } from '../../conntrack/timeouts.js';
+import type { FlowTable } from '../../flow/flow-table.js';
+import { LbMode } from '../../lb/lb-config.js';
+import { BackendState } from '../../lb/lb-tables.js';
+import type { LoadBalancer } from '../../lb/load-balancer.js';
+import { FlowUser } from '../../nat/bindings.js';
+import type { FlowPolicy } from '../../nat/flow-policy.js';
+import { rewriteTcpUdp, rewriteTuple } from '../../nat/translate.js';
+import { NexthopKind, type NexthopTable } from '../../route/nexthops.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
+import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
+import type { Batch } from '../batch.js';
+
+/** What a candidate is (FastFlows.kind). */
+export const FlowKind = {
+  /** Routed on its (translated) destination: ct-input, routing, firewall and nat-output pass it. */
+  ROUTED: 1,
+  /** dsr-l2: routed to its backend's address on a connected subnet (lb-forward). */
+  DSR_L2: 2,
+} as const;
+
+/** Echo, timestamp, information and address-mask requests and replies (ct-input's ICMP_QUERY_TYPES). */
+const ICMP_QUERY_TYPES = (1 << 0) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 18);
+/** Poisoned flows remembered per batch; past that, every later candidate takes the full graph. */
+const MAX_POISONED = 32;
+
+export class FastFlows {
+  /** Per candidate (ip4-fast's compacted order): the flow table's value (flowId << 1 | dir). */
+  val = new Int32Array(0);
+  /** Per candidate: FlowKind. */
+  kind = new Uint8Array(0);
+  /** Per candidate: its load-balancer backend, or -1. */
+  backend = new Int32Array(0);
+  /** Lookup entries: 4 key words each, the candidate (index into cand) or -1 for a slow packet's key. */
+  private keys = new Int32Array(0);
+  private hashes = new Int32Array(0);
+  private found = new Int32Array(0);
+  /** Per lookup entry: its slot, and 1 when it is a candidate's usual packet (else it can only poison its flow). */
+  private entrySlot = new Uint16Array(0);
+  private entryUsual = new Uint8Array(0);
+  private readonly poisoned = new Int32Array(MAX_POISONED);
+  /** Per backend: the next hop "via the backend" on its link (lb-forward's viaBackend), and the route it came from. */
+  private adjacentNh = new Int32Array(0);
+  private adjacentFrom = new Int32Array(0);
+  private adjacentTable: NexthopTable | undefined;
+  private sink = 0;
+
+  constructor(
+    readonly flows: FlowTable,
+    private readonly firewall: FlowPolicy | undefined,
+    private readonly lb: LoadBalancer | undefined,
+  ) {}
+
+  private grow(n: number): void {
+    this.val = new Int32Array(n);
+    this.kind = new Uint8Array(n);
+    this.backend = new Int32Array(n);
+    this.keys = new Int32Array(4 * n);
+    this.hashes = new Int32Array(n);
+    this.found = new Int32Array(n);
+    this.entrySlot = new Uint16Array(n);
+    this.entryUsual = new Uint8Array(n);
+  }
+
+  /**
+   * Keeps the candidates of ip4-fast's pass 1 (cand[0, c), in arrival order,
+   * their destinations in dst) that are usual packets of a flow, compacted
+   * to the front with their FIB destination in dst (the translated one, or
+   * the backend's address for dsr-l2); marks the others slow. Reads only:
+   * what the flow stage writes is done by apply(), for packets taken.
+   * Returns how many are kept.
+   */
+  classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number): number {
+    if (this.keys.length < 4 * count) this.grow(Math.max(count, batch.capacity));
+    const b = batch.arena;
+    const start = batch.start;
+    const length = batch.length;
+    const keys = this.keys;
+    // Pass A: the keys, in arrival order: every candidate's, and every slow packet's that ct-input would look up.
+    const entrySlot = this.entrySlot;
+    const entryUsual = this.entryUsual;
+    let n = 0;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = start[s];
+      const i = o + ETH_HEADER_LEN;
+      const end = o + length[s];
+      let ihl = 20; // a candidate: pass 1 checked IPv4, IHL 5, not a fragment, the header checksum
+      let usual = slow[s] === 0;
+      // A slow packet ct-input may look up: IPv4 (ethernet-input puts l3 at 14), not a later fragment.
+      if (!usual) {
+        if (end < i + 20 || b[o + 12] !== 0x08 || b[o + 13] !== 0x00 || b[i] >> 4 !== 4 || (((b[i + 6] & 0x1f) << 8) | b[i + 7]) !== 0) continue;
+        ihl = (b[i] & 0x0f) << 2;
+      }
+      const proto = b[i + 9];
+      const l4 = i + ihl;
+      const l4Len = ((b[i + 2] << 8) | b[i + 3]) - ihl;
+      let ports: number;
+      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+        // ct-input drops a datagram too short for its ports (truncated): no key.
+        if (l4Len < (proto === IPPROTO_TCP ? 20 : 8) || l4 + 4 > end) continue;
+        ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+        // TCP: ACK, and none of SYN, FIN, RST: a segment that moves no state it is let through in.
+        if (proto === IPPROTO_TCP && (l4 + 14 > end || (b[l4 + 13] & 0x17) !== 0x10)) usual = false;
+      } else if (proto === IPPROTO_ICMP && l4Len >= 8 && l4 + 6 <= end && b[l4] < 32 && ((ICMP_QUERY_TYPES >>> b[l4]) & 1) !== 0) {
+        const id = (b[l4 + 4] << 8) | b[l4 + 5];
+        ports = (id << 16) | id;
+      } else continue; // nothing ct-input keys a flow by (ICMP errors only read the table)
+      const e = n << 2;
+      keys[e] = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
+      keys[e + 1] = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
+      keys[e + 2] = ports;
+      keys[e + 3] = proto;
+      entrySlot[n] = s;
+      entryUsual[n++] = usual ? 1 : 0;
+    }
+
+    // Pass B: the lookups, then the record lines the decisions and apply() read.
+    const flows = this.flows;
+    const found = this.found;
+    flows.index.lookupBatch(keys, this.hashes, found, n);
+    const lb = this.lb;
+    const fw = this.firewall;
+    const users = lb !== undefined || (fw !== undefined && fw.recheck);
+    let sink = 0;
+    for (let e = 0; e < n; e++) {
+      const v = found[e];
+      if (v < 0) continue;
+      const id = v >> 1;
+      sink ^= flows.state(id) ^ flows.flags(id) ^ flows.idleMs(id, 0);
+      if (users) sink ^= flows.user(id, FlowUser.DESTINATION_BINDING);
+    }
+    this.sink = sink;
+
+    // Pass C: the decisions, in arrival order. A flow a packet left to the full graph found is poisoned from there on.
+    for (let jj = 0; jj < c; jj++) slow[cand[jj]] = 1;
+    const poisoned = this.poisoned;
+    let np = 0;
+    let w = 0;
+    const val = this.val;
+    const kind = this.kind;
+    const backendOf = this.backend;
+    for (let e = 0; e < n; e++) {
+      const v = found[e];
+      if (v < 0) continue; // no flow: nothing to poison either (flows start after every lookup of the batch)
+      const id = v >> 1;
+      let keep = entryUsual[e] === 1 && np <= MAX_POISONED;
+      for (let q = 0; q < np && keep; q++) if (poisoned[q] === id) keep = false;
+      if (keep) {
+        const k = this.usual(v, keys[(e << 2) + 3]);
+        if (k !== 0) {
+          const s = entrySlot[e];
+          slow[s] = 0;
+          val[w] = v;
+          kind[w] = k;
+          backendOf[w] = this.pickedBackend;
+          dst[w] = this.fibDestination;
+          cand[w++] = s;
+          continue;
+        }
+      }
+      if (np < MAX_POISONED) poisoned[np] = id;
+      np++;
+    }
+    return w;
+  }
+
+  /** Set by usual(): the candidate's FIB destination and backend. */
+  private fibDestination = 0;
+  private pickedBackend = -1;
+
+  /** Whether the packet of flow value v is a usual one, and how it goes (FlowKind), or 0. Reads only. */
+  private usual(v: number, proto: number): number {
+    const flows = this.flows;
+    const id = v >> 1;
+    const dir = v & 1;
+    const fw = this.firewall;
+    if (fw !== undefined && fw.recheck && flows.user(id, FlowUser.FIREWALL_GENERATION) !== fw.generation) return 0;
+    const st = flows.state(id) & 63;
+    const lb = this.lb;
+    this.pickedBackend = -1;
+    if (lb !== undefined) {
+      const u = flows.user(id, FlowUser.DESTINATION_BINDING);
+      if (u < 0) {
+        const backend = -u - 1;
+        this.pickedBackend = backend;
+        if (lb.isDsr(backend)) {
+          // From the client, dsr-l2, to a backend lb.pinned() keeps (active or draining); TCP: no state machine runs.
+          const bs = lb.tables.backendState[backend];
+          if (dir !== 0 || lb.mode(backend) !== LbMode.DSR_L2 || (bs !== BackendState.ACTIVE && bs !== BackendState.DRAINING)) return 0;
+          if (proto === IPPROTO_TCP && st !== FlowState.LB_TCP && st !== FlowState.LB_TCP_CLOSING) return 0;
+          this.fibDestination = lb.address(backend);
+          return FlowKind.DSR_L2;
+        }
+      }
+    }
+    if (proto === IPPROTO_TCP && st !== TcpState.ESTABLISHED) return 0;
+    // Routed on the destination the translation gives: the reverse of the other direction's key.
+    this.fibDestination = flows.keyWord(id, dir ^ 1, 0);
+    return FlowKind.ROUTED;
+  }
+
+  /**
+   * What ct-input (and lb-forward for dsr-l2) does to candidate j's packet
+   * (slot s, IPv4 header at i, `total` bytes) and its flow, for a packet
+   * ip4-fast takes: the flow's record, the backend's count, the translation.
+   */
+  apply(batch: Batch, j: number, s: number, i: number, total: number, now: number): void {
+    const flows = this.flows;
+    const b = batch.arena;
+    const v = this.val[j];
+    const id = v >> 1;
+    const dir = v & 1;
+    const proto = b[i + 9];
+    if (proto === IPPROTO_UDP && dir === 1) {
+      if (flows.state(id) === FlowState.UDP_UNREPLIED) {
+        flows.casState(id, FlowState.UDP_UNREPLIED, FlowState.UDP_REPLIED);
+        flows.touch(id, now, dir);
+      } else flows.touch(id, now, 0);
+    } else flows.touch(id, now, dir);
+    const backend = this.backend[j];
+    if (this.kind[j] === FlowKind.DSR_L2) {
+      const lb = this.lb!;
+      lb.countPacket(backend, total);
+      batch.ctRef[s] = backend;
+      batch.note[s] = backend;
+      return;
+    }
+    if (backend >= 0 && dir === 0) this.lb!.countPacket(backend, total);
+    const other = dir ^ 1;
+    const ns = flows.keyWord(id, other, 1);
+    const nd = flows.keyWord(id, other, 0);
+    const np = flows.keyWord(id, other, 2);
+    const rp = (np >>> 16) | (np << 16);
+    const l4 = i + 20;
+    const src = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
+    const dst = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
+    if (proto === IPPROTO_ICMP) {
+      const qid = (b[l4 + 4] << 8) | b[l4 + 5];
+      if (ns !== src || nd !== dst || rp !== ((qid << 16) | qid)) rewriteTuple(b, i, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, false);
+      return;
+    }
+    const ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+    if (ns !== src || nd !== dst || rp !== ports) rewriteTcpUdp(b, i, l4, proto === IPPROTO_TCP, src, dst, ports, ns, nd, rp, false);
+  }
+
+  /** lb-forward's next hop for a dsr-l2 backend reached by the connected route `connected` on `port`: a gateway entry naming the backend. */
+  viaBackend(nexthops: NexthopTable, backend: number, connected: number, port: number): number {
+    if (nexthops !== this.adjacentTable) {
+      this.adjacentTable = nexthops;
+      this.adjacentNh.fill(-1);
+      this.adjacentFrom.fill(-1);
+    }
+    if (backend >= this.adjacentNh.length) {
+      const n = Math.max(64, this.lb!.tables.backendCapacity, backend + 1);
+      this.adjacentNh = new Int32Array(n).fill(-1);
+      this.adjacentFrom = new Int32Array(n).fill(-1);
+    }
+    if (this.adjacentNh[backend] < 0 || this.adjacentFrom[backend] !== connected) {
+      this.adjacentNh[backend] = nexthops.intern(NexthopKind.GATEWAY, port, this.lb!.address(backend) >>> 0);
+      this.adjacentFrom[backend] = connected;
+    }
+    return this.adjacentNh[backend];
+  }
+
+  /** Loads made only to bring lines into the cache (kept, so they are not optimised away). */
+  get touched(): number {
+    return this.sink;
+  }
+}
