@@ -21,6 +21,16 @@ const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.
 const interfaceAddress = z.string().regex(CIDR, 'must be an address with prefix length such as 192.0.2.1/24');
 
 /** How a port reaches the wire when the dataplane runs live (`dataplane run`); replay ignores it. */
+/** A ring's frame count (AF_PACKET v2 slots, AF_XDP UMEM frames): a power of two from 64 to 65536. */
+function ringFrames() {
+  return z
+    .number()
+    .int('must be a whole number')
+    .min(64, 'must be at least 64')
+    .max(65536, 'must be at most 65536')
+    .refine((n) => (n & (n - 1)) === 0, 'must be a power of two');
+}
+
 export const portIoSchema = z.discriminatedUnion('type', [
   z
     .object({
@@ -76,12 +86,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
        */
       ring: z.enum(['v2', 'v3']).default('v2'),
       /** v2: frame slots in the receive ring, a power of two (default 2048; 128 with offload, whose slots are 68 KiB). */
-      frames: z
-        .number()
-        .int('must be a whole number')
-        .min(64, 'must be at least 64')
-        .max(65536, 'must be at most 65536')
-        .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      frames: ringFrames()
         .optional(),
       /** v3: a block is handed over at the latest this many milliseconds after its first frame (default 1, the least). */
       blockTimeoutMs: z.number().int('must be a whole number').min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
@@ -112,12 +117,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
       /** How the XDP program attaches: `native` (in the driver), `generic` (skb mode, any device), `auto` (native, else generic). */
       xdpMode: z.enum(['auto', 'native', 'generic']).default('auto'),
       /** UMEM frames (4 KiB each) per socket, a power of two; half of them stock the fill ring. */
-      frames: z
-        .number()
-        .int('must be a whole number')
-        .min(64, 'must be at least 64')
-        .max(65536, 'must be at most 65536')
-        .refine((n) => (n & (n - 1)) === 0, 'must be a power of two')
+      frames: ringFrames()
         .default(4096),
       /** AF_XDP carries no offload metadata: super-frames cannot arrive, so TSO/GSO must be off on the peer (native XDP on a veth turns them off). */
       offload: z.literal(false, { message: 'must be false: AF_XDP carries no offload metadata' }).default(false),

@@ -1,21 +1,7 @@
 // The afpacket port type's receive ring in the config (io.ring, frames,
 // blockTimeoutMs): its defaults, and each mistake named by field and reason.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
-
-function load(io: string): ReturnType<typeof parseConfig> {
-  return parseConfig(`ports:\n  - { name: lan, address: 192.0.2.1/24, io: ${io} }\n`, 'c.yaml', '.');
-}
-
-function problems(io: string): readonly string[] {
-  try {
-    load(io);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('the config loaded');
-}
+import { loadPortIo as load, portIoProblems as problems } from './port-io.js';
 
 describe('io: { type: afpacket } receive ring', () => {
   it('defaults to TPACKET_V2 with the native default slot count', () => {

@@ -1,21 +1,7 @@
 // The afxdp port type in the config: its defaults, and each mistake named by
 // field and reason (the proto check and zod together, as load.ts reports them).
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
-
-function load(io: string): ReturnType<typeof parseConfig> {
-  return parseConfig(`ports:\n  - { name: lan, address: 192.0.2.1/24, io: ${io} }\n`, 'c.yaml', '.');
-}
-
-function problems(io: string): readonly string[] {
-  try {
-    load(io);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('the config loaded');
-}
+import { loadPortIo as load, portIoProblems as problems } from './port-io.js';
 
 describe('io: { type: afxdp }', () => {
   it('takes an interface and fills in mode auto, xdpMode auto, 4096 frames, no offload', () => {
