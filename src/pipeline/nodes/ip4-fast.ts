@@ -256,7 +256,6 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const pmac = this.portMac16;
     const portMtu = ctx.ports.mtu;
     const start = batch.start;
-    const length = batch.length;
     const slow = this.slow;
     const cand = this.cand;
     const dst = this.dst;
@@ -269,10 +268,6 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const nt = this.neighbors;
     const mac16 = this.ntMac16;
     const now = ctx.clock.nowMs();
-    const txPort = batch.txPort;
-    const nextHop = batch.nextHop;
-    const l3 = batch.l3;
-    const flags = batch.flags;
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
     // so an entry findReachable returned holds for the rest of the batch.
     let lastPort = -1;
@@ -312,29 +307,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         lastSlot = found;
       }
       // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes, in one go.
-      nextHop[s] = n;
-      txPort[s] = port;
-      l3[s] = i;
-      if (hash !== -1) batch.flowHash[s] = hash;
-      flags[s] |= PacketFlag.IP4_VALID;
-      // TTL - 1 with the RFC 1624 update of decrementIpv4Ttl (wire/ipv4.ts), inlined.
-      b[i + 8] = ttl - 1;
-      const cs = ((b[i + 10] << 8) | b[i + 11]) + 0x0100;
-      const folded = (cs + ((cs + 1) >>> 16)) & 0xffff;
-      b[i + 10] = folded >>> 8;
-      b[i + 11] = folded & 0xff;
-      // The neighbor's MAC, the port's; the EtherType is IPv4 already.
-      const w0 = o >>> 1;
-      const m = lastSlot * 3;
-      const pw = port * 3;
-      h[w0] = mac16[m];
-      h[w0 + 1] = mac16[m + 1];
-      h[w0 + 2] = mac16[m + 2];
-      h[w0 + 3] = pmac[pw];
-      h[w0 + 4] = pmac[pw + 1];
-      h[w0 + 5] = pmac[pw + 2];
-      // Trimmed to the datagram (Ethernet padding dropped), as ip4-input and ip4-output do.
-      length[s] = ETH_HEADER_LEN + total;
+      writeTaken(batch, h, s, o, n, port, hash, total, mac16, lastSlot * 3, pmac);
       cand[w++] = s;
     }
 
@@ -351,7 +324,6 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const pmac = this.portMac16;
     const portMtu = ctx.ports.mtu;
     const start = batch.start;
-    const length = batch.length;
     const slow = this.slow;
     const cand = this.cand;
     const dst = this.dst;
@@ -364,10 +336,6 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const nt = this.neighbors;
     const mac16 = this.ntMac16;
     const now = ctx.clock.nowMs();
-    const txPort = batch.txPort;
-    const nextHop = batch.nextHop;
-    const l3 = batch.l3;
-    const flags = batch.flags;
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
     // so an entry findReachable returned holds for the rest of the batch.
     let lastPort = -1;
@@ -423,29 +391,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
           dsrTaken++;
         }
       }
-      nextHop[s] = n;
-      txPort[s] = port;
-      l3[s] = i;
-      if (hash !== -1) batch.flowHash[s] = hash;
-      flags[s] |= PacketFlag.IP4_VALID;
-      // TTL - 1 with the RFC 1624 update of decrementIpv4Ttl (wire/ipv4.ts), inlined.
-      b[i + 8] = ttl - 1;
-      const cs = ((b[i + 10] << 8) | b[i + 11]) + 0x0100;
-      const folded = (cs + ((cs + 1) >>> 16)) & 0xffff;
-      b[i + 10] = folded >>> 8;
-      b[i + 11] = folded & 0xff;
-      // The neighbor's MAC, the port's; the EtherType is IPv4 already.
-      const w0 = o >>> 1;
-      const m = lastSlot * 3;
-      const pw = port * 3;
-      h[w0] = mac16[m];
-      h[w0 + 1] = mac16[m + 1];
-      h[w0 + 2] = mac16[m + 2];
-      h[w0 + 3] = pmac[pw];
-      h[w0 + 4] = pmac[pw + 1];
-      h[w0 + 5] = pmac[pw + 2];
-      // Trimmed to the datagram (Ethernet padding dropped), as ip4-input and ip4-output do.
-      length[s] = ETH_HEADER_LEN + total;
+      writeTaken(batch, h, s, o, n, port, hash, total, mac16, lastSlot * 3, pmac);
       cand[w++] = s;
     }
 
@@ -453,4 +399,39 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.leftCount = slowCount;
     this.dsrCount = dsrTaken;
   }
+}
+
+/**
+ * A taken packet's writes, as ip4-lookup (next hop, port, L3 offset, ECMP
+ * hash, IPv4 valid), ip4-rewrite (TTL - 1 with the RFC 1624 update of
+ * decrementIpv4Ttl, wire/ipv4.ts, inlined) and ip4-output (the neighbor's
+ * MAC at word `m` of `neighborMac`, the port's; trimmed to the datagram,
+ * Ethernet padding dropped) would make them. Small, so that V8 inlines it
+ * into both of pass 3's loops.
+ */
+function writeTaken(
+  batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, n: number, port: number, hash: number, total: number,
+  neighborMac: Uint16Array, m: number, portMac: Uint16Array,
+): void {
+  const b = batch.arena;
+  const i = o + ETH_HEADER_LEN;
+  batch.nextHop[s] = n;
+  batch.txPort[s] = port;
+  batch.l3[s] = i;
+  if (hash !== -1) batch.flowHash[s] = hash;
+  batch.flags[s] |= PacketFlag.IP4_VALID;
+  b[i + 8] = b[i + 8] - 1;
+  const cs = ((b[i + 10] << 8) | b[i + 11]) + 0x0100;
+  const folded = (cs + ((cs + 1) >>> 16)) & 0xffff;
+  b[i + 10] = folded >>> 8;
+  b[i + 11] = folded & 0xff;
+  const w0 = o >>> 1;
+  const pw = port * 3;
+  h[w0] = neighborMac[m];
+  h[w0 + 1] = neighborMac[m + 1];
+  h[w0 + 2] = neighborMac[m + 2];
+  h[w0 + 3] = portMac[pw];
+  h[w0 + 4] = portMac[pw + 1];
+  h[w0 + 5] = portMac[pw + 2];
+  batch.length[s] = ETH_HEADER_LEN + total;
 }
