@@ -73,14 +73,16 @@ describe('the nftables renderings', skipIf(why), () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const set = benchRuleSet(300);
+  // Built only where the suite runs: without the routing table the rule set cannot be drawn (the skip says so).
+  const set = why === undefined ? benchRuleSet(300) : undefined;
   it.each([
-    ['linear', nftLinear(set)],
-    ['maps', nftMaps(set)],
-    ['one set', nftSets(set)],
-  ])('%s loads, and carries every rule', (_name, text) => {
+    ['linear', nftLinear],
+    ['maps', nftMaps],
+    ['one set', nftSets],
+  ] as const)('%s loads, and carries every rule', (_name, render) => {
+    if (set === undefined) throw new Error(`unreachable: the suite is skipped (${why})`);
     const file = join(dir, 'rules.nft');
-    writeFileSync(file, text);
+    writeFileSync(file, render(set));
     const load = nsTry(ns, 'nft', ['-f', file]);
     expect(load.status, load.output).toBe(0);
     const listed = nsTry(ns, 'nft', ['list', 'ruleset']).output;
