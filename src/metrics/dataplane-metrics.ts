@@ -27,7 +27,7 @@ export class DataplaneMetrics {
     if (config.nat !== undefined) registerNatMetrics(ctx, registry);
     if (config.firewall !== undefined) registerFirewallMetrics(ctx, config.firewall, registry);
     if (source.lb !== undefined) registerLbMetrics(ctx);
-    registerWorkerMetrics(ctx, source.workerBusySeconds().length);
+    registerWorkerMetrics(ctx);
   }
 
   get contentType(): string {

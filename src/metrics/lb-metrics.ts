@@ -4,14 +4,16 @@
 // "removed", until restart), so the label set is bounded by it. Per VIP
 // figures are sums: sum by (vip) (...).
 import { BACKEND_STATE_NAMES } from '../lb/lb-tables.js';
-import { counterFamily, gaugeFamily, type FamilyContext } from './families.js';
+import { counterFamily, gaugeFamily, stableLabels, type FamilyContext } from './families.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 
 /** The states a backend can report (not "unused", a free registry slot). */
 const STATES = BACKEND_STATE_NAMES.filter((s) => s !== 'unused');
 
 export function registerLbMetrics(ctx: FamilyContext): void {
-  const labels = (b: BackendStatus) => ({ vip: b.vip, backend: b.address });
+  const backendLabels = stableLabels(['vip', 'backend']);
+  const stateLabels = stableLabels(['vip', 'backend', 'state']);
+  const labels = (b: BackendStatus) => backendLabels(b.vip, b.address);
   const each = (kind: 'counter' | 'gauge', name: string, help: string, value: (b: BackendStatus) => number) =>
     (kind === 'counter' ? counterFamily : gaugeFamily)(ctx, name, help, ['vip', 'backend'], (r, emit) => {
       for (const b of r.backends) emit(labels(b), value(b));
@@ -27,7 +29,7 @@ export function registerLbMetrics(ctx: FamilyContext): void {
     `The backend's state: 1 for the state it is in, 0 for the others (${STATES.join(', ')}); health checks move it between active and down.`,
     ['vip', 'backend', 'state'],
     (r, emit) => {
-      for (const b of r.backends) for (const state of STATES) emit({ vip: b.vip, backend: b.address, state }, b.state === state ? 1 : 0);
+      for (const b of r.backends) for (const state of STATES) emit(stateLabels(b.vip, b.address, state), b.state === state ? 1 : 0);
     },
   );
 }

@@ -3,14 +3,15 @@
 // addresses are the config's pools, so the label set is bounded by it.
 import type { CounterRegistry } from '../pipeline/counters.js';
 import { ipv4ToString } from '../wire/address.js';
-import { counterFamily, gaugeFamily, type FamilyContext } from './families.js';
+import { counterFamily, gaugeFamily, stableLabels, type FamilyContext } from './families.js';
 
 export function registerNatMetrics(ctx: FamilyContext, registry: CounterRegistry): void {
+  const poolLabels = stableLabels(['rule', 'address']);
   gaugeFamily(ctx, 'dataplane_nat_ports_in_use', 'NAT ports held by bindings, per external address of a rule (TCP, UDP and ICMP ids together).', ['rule', 'address'], (r, emit) => {
-    for (const p of r.nat?.portsInUse ?? []) emit({ rule: p.rule, address: ipv4ToString(p.address) }, p.inUse);
+    for (const p of r.nat?.portsInUse ?? []) emit(poolLabels(p.rule, ipv4ToString(p.address)), p.inUse);
   });
   gaugeFamily(ctx, 'dataplane_nat_ports', 'NAT ports the rule may use on the external address (TCP, UDP and ICMP ids together).', ['rule', 'address'], (r, emit) => {
-    for (const p of r.nat?.portsInUse ?? []) emit({ rule: p.rule, address: ipv4ToString(p.address) }, p.size);
+    for (const p of r.nat?.portsInUse ?? []) emit(poolLabels(p.rule, ipv4ToString(p.address)), p.size);
   });
   const failures = [
     { index: registry.indexOf('nat-output/out-of-ports'), labels: { reason: 'out-of-ports' } },
