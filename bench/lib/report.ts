@@ -1,6 +1,6 @@
 // Benchmark results: one row per measurement, printed as a table and written
 // as JSON under bench/results/ so runs can be compared over time.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import { RESULTS_DIR } from './paths.js';
@@ -19,12 +19,16 @@ export interface BenchRow {
   rmePct?: number;
   /** Extra facts: memory, sample counts, target. */
   notes?: string;
+  /** Set on a row kept from an earlier run of the area (ISO date of that run): see writeResults. */
+  measured?: string;
 }
 
 export interface BenchTarget {
   description: string;
   met: boolean;
   measured: string;
+  /** Set on a target kept from an earlier run of the area (ISO date of that run). */
+  measuredOn?: string;
 }
 
 
@@ -71,17 +75,41 @@ export function machineLabel(): string {
   return `on ${m.cpu}, ${m.cpus} cpus, Node ${m.node}`;
 }
 
-/** Writes bench/results/<area>.json (latest run) and returns its path. */
+/**
+ * Writes bench/results/<area>.json and returns its path. A run that measured
+ * only part of an area (DP_*_BENCH filters, one mode) must not erase the
+ * rest: rows and targets of the file's earlier run that this run did not
+ * produce (by name, by description) are kept, each tagged with the date of
+ * the run that measured it.
+ */
 export function writeResults(area: string, rows: readonly BenchRow[], targets: readonly BenchTarget[]): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const path = join(RESULTS_DIR, `${area}.json`);
+  const date = new Date().toISOString();
+  const earlier = readEarlier(path);
+  const names = new Set(rows.map((r) => r.name + '\0' + r.subject));
+  const descriptions = new Set(targets.map((t) => t.description));
+  const keptRows = earlier.rows.filter((r) => !names.has(r.name + '\0' + r.subject)).map((r) => ({ ...r, measured: r.measured ?? earlier.date }));
+  const keptTargets = earlier.targets.filter((t) => !descriptions.has(t.description)).map((t) => ({ ...t, measuredOn: t.measuredOn ?? earlier.date }));
   const doc = {
     area,
-    date: new Date().toISOString(),
+    date,
     machine: machineInfo(),
-    rows,
-    targets,
+    rows: [...rows, ...keptRows],
+    targets: [...targets, ...keptTargets],
   };
   writeFileSync(path, JSON.stringify(doc, null, 2) + '\n');
+  if (keptRows.length > 0) console.error(`bench: kept ${keptRows.length} row(s) of ${path} that this run did not measure (tagged with their run's date)`);
   return path;
+}
+
+/** The rows and targets of an earlier results file (none if absent or unreadable). */
+function readEarlier(path: string): { date: string; rows: BenchRow[]; targets: BenchTarget[] } {
+  if (!existsSync(path)) return { date: '', rows: [], targets: [] };
+  try {
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { date?: string; rows?: BenchRow[]; targets?: BenchTarget[] };
+    return { date: doc.date ?? '', rows: Array.isArray(doc.rows) ? doc.rows : [], targets: Array.isArray(doc.targets) ? doc.targets : [] };
+  } catch {
+    return { date: '', rows: [], targets: [] };
+  }
 }
