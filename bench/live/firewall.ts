@@ -280,7 +280,7 @@ function writeMarkdown(path: string, results: readonly FwResult[], cpu: string, 
 }
 
 /** Dataplane vs one nftables subject, run by run at the same offered rate: ratios of sink pps and of CPU per packet. */
-function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows'): { line: string; sink: number; path: number; router: number; rate: number }[] {
+function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows', cpu: string): { line: string; sink: number; path: number; router: number; rate: number }[] {
   const out: { line: string; sink: number; path: number; router: number; rate: number }[] = [];
   for (const u of dp[kind]) {
     const v = k[kind].find((x) => x.rate === u.rate);
@@ -293,7 +293,7 @@ function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows'): {
       sink,
       router,
       path,
-      line: `${dp.label} / ${k.label}, ${kind === 'newFlows' ? 'new flows' : 'established'} ${rateName(u.rate)} pps: sink ${sink.toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), router CPU ${router.toFixed(2)}x (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${path.toFixed(2)}x (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
+      line: `${dp.label} / ${k.label}, ${kind === 'newFlows' ? 'new flows' : 'established'} ${rateName(u.rate)} pps (${cpu}): sink ${sink.toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), router CPU ${router.toFixed(2)}x (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${path.toFixed(2)}x (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
     });
   }
   return out;
@@ -342,7 +342,7 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
       for (const fw of ['nft-linear', 'nft-maps', 'nft-sets'] as const) {
         const k = kAt(fw, n);
         if (k === undefined) continue;
-        for (const kind of ['established', 'newFlows'] as const) ratios.push(...compare(dp, k, kind).map((c) => c.line));
+        for (const kind of ['established', 'newFlows'] as const) ratios.push(...compare(dp, k, kind, cpu).map((c) => c.line));
       }
     }
   }
@@ -352,7 +352,7 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
   const judge = (description: string, fw: Firewall, n: number, ok: (c: { sink: number; path: number }) => boolean) => {
     const k = kAt(fw, n);
     for (const dp of dpAt(n)) {
-      const cs = k === undefined ? [] : compare(dp, k, 'newFlows');
+      const cs = k === undefined ? [] : compare(dp, k, 'newFlows', cpu);
       targets.push({
         description: `${description} (${cpu})`,
         met: cs.length > 0 && cs.every(ok),
