@@ -30,7 +30,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, stateDir, type LabState } from '../../src/lab/lab.js';
-import { nsRun, pidAlive } from '../../src/host/commands.js';
+import { nsRun, nsTry, pidAlive, sleep } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
@@ -38,7 +38,7 @@ import { RESULTS_DIR } from '../lib/paths.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
-import { buildPacer, inNs, liveRunOptions, macOf, neighborMac, sinkDiscard } from './measure.js';
+import { buildPacer, inNs, linkStats, liveRunOptions, macOf, neighborMac, sinkDiscard } from './measure.js';
 import { pacedRun } from './paced-run.js';
 import { rateName, udpRun, type UdpRun } from './nat.js';
 
@@ -106,7 +106,31 @@ interface FwResult {
 
 /** pacer.c's traffic: new flows, a new (source address in 192.0.2.20-250, port) every packet; established: one flow. */
 const newFlowFlags = (dport: number) => ['-d', String(dport), '-n', '20-250'];
-const establishedFlags = ['-d', String(BENCH_DPORT), '-f', '1', '-s', '40000'];
+const ESTABLISHED_SPORT = 40000;
+const establishedFlags = ['-d', String(BENCH_DPORT), '-f', '1', '-s', String(ESTABLISHED_SPORT)];
+
+/**
+ * Makes the established flow established for both routers: a few of its
+ * frames, then one datagram back from the server, just before each counted
+ * run (after the kernel's direct baseline: this kernel's UDP entries are
+ * kept for 1 s, and those 3 s would end it). Without a reply Linux
+ * conntrack keeps the flow NEW (`ct state established` never matches), so
+ * every packet of it walked the whole nftables chain, while the dataplane
+ * judges a flow's first packet only (the verdict is cached in the flow
+ * entry): "established" was then a new-flow test for the kernel alone.
+ */
+async function establish(g: Gen): Promise<string | undefined> {
+  const n = g.lab.names;
+  const frames = { bin: g.pacer, dstMac: g.dstMac, srcMac: g.srcMac, src: LAB.client.addr, dst: LAB.server.addr, flags: establishedFlags };
+  const first = await pacedRun({ genNs: n.client, dev: LAB.hostIf, sinks: [{ ns: n.server }], frames, rate: 1000, seconds: 1, count: 5, routerPid: g.routerPid });
+  if (first.error !== undefined) return `established: the flow's first frames: ${first.error}`;
+  const py = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('${LAB.server.addr}', ${BENCH_DPORT}))\ns.sendto(b'reply', ('${LAB.client.addr}', ${ESTABLISHED_SPORT}))\n`;
+  const before = linkStats(n.client, LAB.hostIf).rxPackets;
+  const r = nsTry(n.server, 'python3', ['-c', py]);
+  if (r.status !== 0) return `established: the reply from the server: ${r.output.trim().split('\n').slice(-1)[0] ?? 'failed'}`;
+  for (let i = 0; i < 20 && linkStats(n.client, LAB.hostIf).rxPackets === before; i++) await sleep(50);
+  return linkStats(n.client, LAB.hostIf).rxPackets === before ? 'established: the reply from the server did not reach the client' : undefined;
+}
 
 interface Gen {
   lab: LabState;
@@ -202,7 +226,7 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair, pa
     }
     if (s.subject === 'linux-kernel') result.notes.push('router CPU: system+irq+softirq time of the machine, less the same load straight from generator to sink');
     for (const rate of establishedRates()) {
-      const run = await udpRun(lab, rate, gen.routerPid, direct, { pacer, dstMac, srcMac: gen.srcMac, flags: establishedFlags, cfgFile: gen.cfgFile });
+      const run = await udpRun(lab, rate, gen.routerPid, direct, { pacer, dstMac, srcMac: gen.srcMac, flags: establishedFlags, cfgFile: gen.cfgFile, beforeRun: () => establish(gen) });
       result.established.push(run);
       if (run.error !== undefined) result.notes.push(`established ${rateName(rate)} pps: ${run.error}`);
     }
@@ -246,7 +270,7 @@ function writeMarkdown(path: string, results: readonly FwResult[], cpu: string, 
     '# Live firewall: client ns -> router (firewall) -> server ns',
     '',
     `${new Date().toISOString()}, ${process.version}, ${cpu}, ${os.cpus().length} CPUs. 64-byte UDP to port ${BENCH_DPORT}, ${SECONDS} s per rate.`,
-    'Generator: bench/live/pacer.c (sendmmsg every 100 µs to an absolute deadline; "max": as fast as it sends) for every subject and rate. Established: one UDP flow. New flows: a new source (address in 192.0.2.20-250, port) every packet. The sink drops the load at its ingress.',
+    'Generator: bench/live/pacer.c (sendmmsg every 100 µs to an absolute deadline; "max": as fast as it sends) for every subject and rate. Established: one UDP flow, answered once by the server before the runs (so conntrack calls it established). New flows: a new source (address in 192.0.2.20-250, port) every packet. The sink drops the load at its ingress.',
     `Load average (1 min) ${loads.map((x) => x.toFixed(1)).join(' at the start, ')} at the end: other engineers' jobs share the 2 cores. The dataplane: ${liveRunOptions().text} (measure.ts liveRunOptions says why).`,
     `Rule sets: n - 1 rules that do not match (RouteViews source prefixes, ~1,000 endpoints in 198.18.0.0/15, TCP/UDP ports), then the admitting rule, last.`,
     'nftables (router namespace, veth): `inet` forward chain, `ct state established,related accept` first; "linear": one rule per rule; "maps": a verdict map on the destination jumps to the endpoint\'s chain, one `meta l4proto . ip saddr . th dport` interval set each; "one set": every rule in one `meta l4proto . ip saddr . ip daddr . th dport` interval set; then `ip daddr @endpoints drop` (the implied ingress deny).',
@@ -300,7 +324,7 @@ function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows', cp
 }
 
 export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
-  const why = labUnavailable() ?? missingToolsMessage(['nft', 'ping', 'ss']);
+  const why = labUnavailable() ?? missingToolsMessage(['nft', 'ping', 'ss', 'python3']);
   if (why !== undefined) return { rows: [{ name: 'firewall-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${why}` }], targets: [] };
   const prefix = `dp-fwb-${process.pid.toString(36)}`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

@@ -91,6 +91,8 @@ export interface LabGen {
   flags: readonly string[];
   /** Where the direct baseline's (unused) trafgen config goes. */
   cfgFile: string;
+  /** Runs just before each counted run, after the direct baseline (paced-run.ts beforeRun). */
+  beforeRun?: () => Promise<string | undefined>;
 }
 
 /** The client's generator once a ping went through: undefined when the client has no neighbour entry for the router. */
@@ -117,6 +119,7 @@ export async function udpRun(lab: LabState, rate: number, routerPid: number, dir
     seconds: SECONDS,
     routerPid,
     direct: { pair: direct, frames: frames(direct.serverMac, direct.clientMac), cfgFile: g.cfgFile },
+    beforeRun: g.beforeRun,
   });
   return {
     rate,

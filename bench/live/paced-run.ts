@@ -32,6 +32,8 @@ export interface PacedRunOptions {
   routerPid: number;
   /** The kernel's baseline pair and the same frames addressed to its sink (routerPid 0, timed runs). */
   direct?: { pair: DirectPair; frames: PacedFrames; cfgFile: string };
+  /** Runs after the direct baseline, just before the counted run (firewall.ts: the reply that makes its flow established). */
+  beforeRun?: () => Promise<string | undefined>;
 }
 
 export interface PacedRunResult {
@@ -52,6 +54,7 @@ export async function pacedRun(o: PacedRunOptions): Promise<PacedRunResult> {
   const dataplane = () => (o.routerPid > 0 ? cpuSeconds(o.routerPid) : 0);
   const routerCpu = o.routerPid > 0 ? () => cpuSeconds(o.routerPid) : systemCpuSeconds;
   const base = o.routerPid === 0 && o.count === undefined && o.direct !== undefined ? await directTrafgenBaseline(o.direct.pair, o.direct.cfgFile, '', o.rate, o.seconds, o.direct.frames) : undefined;
+  const before = o.beforeRun === undefined ? undefined : await o.beforeRun();
   const sinks = () => o.sinks.map((s) => linkStats(s.ns, s.dev ?? o.dev).rxPackets);
   const g0 = linkStats(o.genNs, o.dev);
   const s0 = sinks();
@@ -99,7 +102,9 @@ export async function pacedRun(o: PacedRunOptions): Promise<PacedRunResult> {
     routerSec: baseOk ? r1 - r0 - (base === undefined ? 0 : base.sys * (offered / base.offered)) : NaN,
     pathSec: genCpu + k1 - k0,
     error:
-      offered === 0
+      before !== undefined
+        ? before
+        : offered === 0
         ? `the pacer sent nothing: ${err.trim().split('\n').slice(-2).join(' ')}`
         : got === 0
           ? 'nothing reached the sink'
