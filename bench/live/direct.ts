@@ -10,7 +10,7 @@
 // through a router costs less the forwarding; baseline.ts subtracts it.
 import { ip, listNetns, nsRun, sysctl, tryRun } from '../../src/host/commands.js';
 import { LAB } from '../../src/lab/topology.js';
-import { inNs, macOf, trafgenLoad } from './measure.js';
+import { inNs, macOf, trafgenLoad, type PacedFrames } from './measure.js';
 
 export interface DirectPair {
   client: string;
@@ -58,9 +58,10 @@ export function directDown(prefix: string): void {
  * The kernel's baseline for one trafgen run: `cfg` (frames addressed to the
  * sink's MAC) at `rate` pps (0: unlimited) for `seconds`, straight to the
  * sink. The machine's system+irq+softirq seconds and the packets offered,
- * for baseline.ts's subtraction.
+ * for baseline.ts's subtraction. `paced`: the same frames from pacer.c
+ * (addressed to the sink's MAC), at every rate including "max".
  */
-export async function directTrafgenBaseline(pair: DirectPair, cfgFile: string, cfg: string, rate: number, seconds: number): Promise<{ sys: number; offered: number; error?: string }> {
-  const r = await trafgenLoad({ genNs: pair.client, sinkNs: pair.server, dev: LAB.hostIf, cfgFile, cfg, rate, seconds, routerPid: 0 });
+export async function directTrafgenBaseline(pair: DirectPair, cfgFile: string, cfg: string, rate: number, seconds: number, paced?: PacedFrames): Promise<{ sys: number; offered: number; error?: string }> {
+  const r = await trafgenLoad({ genNs: pair.client, sinkNs: pair.server, dev: LAB.hostIf, cfgFile, cfg, rate, seconds, routerPid: 0, paced, pacedMax: paced !== undefined });
   return { sys: r.cpu.machine.sys, offered: r.offered, error: r.error };
 }

@@ -26,19 +26,20 @@
 // process and ksoftirqd: the same per-process measure for both routers).
 // Before measuring, each subject must pass the admitted traffic and (with a
 // firewall) drop a probe to a port no rule opens.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, stateDir, type LabState } from '../../src/lab/lab.js';
-import { nsRun, nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { nsRun, nsTry, pidAlive, sleep } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
-import { directDown, directTrafgenBaseline, directUp, type DirectPair } from './direct.js';
+import { directDown, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
-import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, macOf, neighborMac, systemCpuSeconds, trafgenRateArgs } from './measure.js';
+import { buildPacer, inNs, linkStats, liveRunOptions, macOf, neighborMac, sinkDiscard } from './measure.js';
+import { pacedRun } from './paced-run.js';
 import { rateName, udpRun, type UdpRun } from './nat.js';
 
 const SECONDS = 3;
@@ -103,19 +104,38 @@ interface FwResult {
   notes: string[];
 }
 
-/** trafgen: 64-byte UDP from 192.0.2.20-250 (random) and a new source port each packet, to the server's dport. */
-function trafgenNewFlows(dstMac: string, srcMac: string, dport: number): string {
-  return `{
-  eth(da=${dstMac}, sa=${srcMac}),
-  ipv4(saddr=192.0.2.20, daddr=${LAB.server.addr}, ttl=64, saddr[3]=drnd(20, 250)),
-  udp(sport=dinc(1024, 65535), dport=${dport}),
-  fill(0x41, 18)
-}
-`;
+/** pacer.c's traffic: new flows, a new (source address in 192.0.2.20-250, port) every packet; established: one flow. */
+const newFlowFlags = (dport: number) => ['-d', String(dport), '-n', '20-250'];
+const ESTABLISHED_SPORT = 40000;
+const establishedFlags = ['-d', String(BENCH_DPORT), '-f', '1', '-s', String(ESTABLISHED_SPORT)];
+
+/**
+ * Makes the established flow established for both routers: a few of its
+ * frames, then one datagram back from the server, just before each counted
+ * run (after the kernel's direct baseline: this kernel's UDP entries are
+ * kept for 1 s, and those 3 s would end it). Without a reply Linux
+ * conntrack keeps the flow NEW (`ct state established` never matches), so
+ * every packet of it walked the whole nftables chain, while the dataplane
+ * judges a flow's first packet only (the verdict is cached in the flow
+ * entry): "established" was then a new-flow test for the kernel alone.
+ */
+async function establish(g: Gen): Promise<string | undefined> {
+  const n = g.lab.names;
+  const frames = { bin: g.pacer, dstMac: g.dstMac, srcMac: g.srcMac, src: LAB.client.addr, dst: LAB.server.addr, flags: establishedFlags };
+  const first = await pacedRun({ genNs: n.client, dev: LAB.hostIf, sinks: [{ ns: n.server }], frames, rate: 1000, seconds: 1, count: 5, routerPid: g.routerPid });
+  if (first.error !== undefined) return `established: the flow's first frames: ${first.error}`;
+  const py = `import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.bind(('${LAB.server.addr}', ${BENCH_DPORT}))\ns.sendto(b'reply', ('${LAB.client.addr}', ${ESTABLISHED_SPORT}))\n`;
+  const before = linkStats(n.client, LAB.hostIf).rxPackets;
+  const r = nsTry(n.server, 'python3', ['-c', py]);
+  if (r.status !== 0) return `established: the reply from the server: ${r.output.trim().split('\n').slice(-1)[0] ?? 'failed'}`;
+  for (let i = 0; i < 20 && linkStats(n.client, LAB.hostIf).rxPackets === before; i++) await sleep(50);
+  return linkStats(n.client, LAB.hostIf).rxPackets === before ? 'established: the reply from the server did not reach the client' : undefined;
 }
 
 interface Gen {
   lab: LabState;
+  /** pacer.c (buildPacer). */
+  pacer: string;
   cfgFile: string;
   dstMac: string;
   srcMac: string;
@@ -124,64 +144,28 @@ interface Gen {
   direct: DirectPair;
 }
 
-/**
- * trafgen at `rate` pps for `seconds` (or `count` packets), counted on the
- * generator's and sink's interfaces; CPU as udpRun counts it.
- */
+/** New flows from pacer.c at `rate` pps for `seconds` (or `count` packets), counted on the generator's and sink's interfaces (paced-run.ts). */
 async function trafgenRun(g: Gen, rate: number, dport: number, seconds: number, count?: number): Promise<UdpRun> {
-  const n = g.lab.names;
-  const soft = ksoftirqdPids();
-  const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
-  const routerCpu = g.routerPid > 0 ? () => cpuSeconds(g.routerPid) : systemCpuSeconds;
-  // The kernel's baseline (baseline.ts): the same frames at the same rate straight to the sink, just before.
-  const base = g.routerPid === 0 && count === undefined ? await directTrafgenBaseline(g.direct, g.cfgFile, trafgenNewFlows(g.direct.serverMac, g.direct.clientMac, dport), rate, seconds) : undefined;
-  writeFileSync(g.cfgFile, trafgenNewFlows(g.dstMac, g.srcMac, dport));
-  const g0 = linkStats(n.client, LAB.hostIf);
-  const s0 = linkStats(n.server, LAB.hostIf);
-  const r0 = routerCpu();
-  const k0 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
-  const t0 = performance.now();
-  const args = ['--dev', LAB.hostIf, '--conf', g.cfgFile, '--cpus', '1', '-q', ...trafgenRateArgs(rate)];
-  if (count !== undefined) args.push('-n', String(count));
-  // trafgen forks a worker per CPU and does not pass SIGINT on to it: it runs in its own process group, signalled as one.
-  const child = nsSpawn(n.client, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, sig);
-    } catch {
-      // the group is gone
-    }
-  };
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
-  let genCpu = 0;
-  const deadline = t0 + seconds * 1000;
-  // trafgen's own CPU, read while it runs (gone once it exits).
-  while (performance.now() < deadline && child.exitCode === null) {
-    const c = child.pid === undefined ? NaN : groupCpuSeconds(child.pid);
-    if (Number.isFinite(c)) genCpu = c;
-    await sleep(Math.min(200, Math.max(1, deadline - performance.now())));
-  }
-  const sendSecs = (performance.now() - t0) / 1000;
-  if (child.exitCode === null) signal('SIGINT');
-  const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
-  if (code === -2) signal('SIGKILL');
-  await sleep(200); // frames still in flight reach the sink
-  const r1 = routerCpu();
-  const k1 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
-  const g1 = linkStats(n.client, LAB.hostIf);
-  const s1 = linkStats(n.server, LAB.hostIf);
-  const offered = g1.txPackets - g0.txPackets;
-  const got = s1.rxPackets - s0.rxPackets;
+  const frames = (dstMac: string, srcMac: string) => ({ bin: g.pacer, dstMac, srcMac, src: LAB.client.addr, dst: LAB.server.addr, flags: newFlowFlags(dport) });
+  const r = await pacedRun({
+    genNs: g.lab.names.client,
+    dev: LAB.hostIf,
+    sinks: [{ ns: g.lab.names.server }],
+    frames: frames(g.dstMac, g.srcMac),
+    rate,
+    seconds,
+    count,
+    routerPid: g.routerPid,
+    direct: { pair: g.direct, frames: frames(g.direct.serverMac, g.direct.clientMac), cfgFile: g.cfgFile },
+  });
   return {
     rate,
-    offeredPps: offered / sendSecs,
-    sinkPps: got / sendSecs,
-    lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
-    routerNsPerPacket: got > 0 && (base === undefined || (base.error === undefined && base.offered > 0)) ? ((r1 - r0 - (base === undefined ? 0 : base.sys * (offered / base.offered))) * 1e9) / got : NaN,
-    pathNsPerPacket: got > 0 ? ((genCpu + k1 - k0) * 1e9) / got : NaN,
-    error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : got === 0 ? 'nothing reached the sink' : undefined,
+    offeredPps: r.offered / r.sendSecs,
+    sinkPps: r.got / r.sendSecs,
+    lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
+    routerNsPerPacket: r.got > 0 ? (r.routerSec * 1e9) / r.got : NaN,
+    pathNsPerPacket: r.got > 0 ? (r.pathSec * 1e9) / r.got : NaN,
+    error: r.error,
   };
 }
 
@@ -189,10 +173,11 @@ function routerConfig(s: Subject, set: BenchRuleSet | undefined): string | undef
   return s.firewall === 'dataplane' && set !== undefined ? dataplaneYaml(set, DP_CONNTRACK) : undefined;
 }
 
-async function measureSubject(s: Subject, prefix: string, direct: DirectPair): Promise<FwResult> {
+async function measureSubject(s: Subject, prefix: string, direct: DirectPair, pacer: string): Promise<FwResult> {
   const result: FwResult = { label: s.label, subject: s.subject, firewall: s.firewall, rules: s.rules, established: [], newFlows: [], notes: [] };
   try {
     const set = s.rules === undefined ? undefined : benchRuleSet(s.rules);
+    const run = liveRunOptions();
     const lab = await labUp({
       prefix,
       ports: s.ports,
@@ -200,7 +185,10 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair): P
       workers: 1,
       extraConfig: routerConfig(s, set),
       readyTimeoutMs: 120_000,
+      realtime: run.realtime,
+      spinUs: run.spinUs,
     });
+    if (s.subject === 'dataplane') result.notes.push(run.text);
     const n = lab.names;
     if (set !== undefined && s.firewall.startsWith('nft-')) {
       const file = join(stateDir(prefix), 'rules.nft');
@@ -213,6 +201,9 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair): P
     }
     // Few ICMP port unreachables from the sink (nothing listens on most runs' port).
     inNs(n.server, ['sysctl', '-qw', 'net.ipv4.icmp_msgs_per_sec=10']);
+    // The sink drops the load at its ingress (measure.ts sinkDiscard), as the direct pair's does.
+    const sinkWhy = sinkDiscard(n.server, LAB.hostIf, BENCH_DPORT);
+    if (sinkWhy !== undefined) throw new Error(`sink: ${sinkWhy}`);
     const ping = inNs(n.client, ['ping', '-n', '-c3', '-i0.2', '-W1', LAB.server.addr], 10_000);
     if (!/ [1-9]\d* received/.test(ping.out)) {
       result.notes.push(`no ping reply from ${LAB.server.addr} through the router: ${ping.out.trim().split('\n').slice(-2).join(' ')}`);
@@ -220,7 +211,7 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair): P
     }
     const dstMac = neighborMac(n.client, LAB.lan.addr);
     if (dstMac === undefined) throw new Error(`the client has no neighbor entry for ${LAB.lan.addr} after a ping`);
-    const gen: Gen = { lab, cfgFile: join(stateDir(prefix), 'trafgen.cfg'), dstMac, srcMac: macOf(n.client, LAB.hostIf), routerPid: s.subject === 'dataplane' ? lab.pid : 0, direct };
+    const gen: Gen = { lab, pacer, cfgFile: join(stateDir(prefix), 'trafgen.cfg'), dstMac, srcMac: macOf(n.client, LAB.hostIf), routerPid: s.subject === 'dataplane' ? lab.pid : 0, direct };
     // The firewall must filter: 100 new flows to the admitted port pass, 100 to a port no rule opens do not
     // (at 500 pps: slow enough for a router that judges 1,000 first packets a second).
     const pass = await trafgenRun(gen, 500, BENCH_DPORT, 2, PROBE_FLOWS);
@@ -235,7 +226,7 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair): P
     }
     if (s.subject === 'linux-kernel') result.notes.push('router CPU: system+irq+softirq time of the machine, less the same load straight from generator to sink');
     for (const rate of establishedRates()) {
-      const run = await udpRun(lab, rate, gen.routerPid, direct);
+      const run = await udpRun(lab, rate, gen.routerPid, direct, { pacer, dstMac, srcMac: gen.srcMac, flags: establishedFlags, cfgFile: gen.cfgFile, beforeRun: () => establish(gen) });
       result.established.push(run);
       if (run.error !== undefined) result.notes.push(`established ${rateName(rate)} pps: ${run.error}`);
     }
@@ -248,8 +239,8 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair): P
   } catch (e) {
     result.notes.push(`failed: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, 600)}`);
   } finally {
+    // The direct pair stays up for the next subject's baseline (runFirewallLiveBench removes it).
     await labDown(prefix);
-    directDown(prefix);
   }
   return result;
 }
@@ -273,13 +264,14 @@ function rowsOf(r: FwResult): BenchRow[] {
   return rows;
 }
 
-function writeMarkdown(path: string, results: readonly FwResult[], cpu: string, ratios: string[]): void {
+function writeMarkdown(path: string, results: readonly FwResult[], cpu: string, ratios: string[], loads: readonly number[]): void {
   const f = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
   const lines = [
     '# Live firewall: client ns -> router (firewall) -> server ns',
     '',
     `${new Date().toISOString()}, ${process.version}, ${cpu}, ${os.cpus().length} CPUs. 64-byte UDP to port ${BENCH_DPORT}, ${SECONDS} s per rate.`,
-    'Established: one iperf3 UDP flow. New flows: trafgen, a new source port (and address in 192.0.2.20-250) every packet.',
+    'Generator: bench/live/pacer.c (sendmmsg every 100 µs to an absolute deadline; "max": as fast as it sends) for every subject and rate. Established: one UDP flow, answered once by the server before the runs (so conntrack calls it established). New flows: a new source (address in 192.0.2.20-250, port) every packet. The sink drops the load at its ingress.',
+    `Load average (1 min) ${loads.map((x) => x.toFixed(1)).join(' at the start, ')} at the end: other engineers' jobs share the 2 cores. The dataplane: ${liveRunOptions().text} (measure.ts liveRunOptions says why).`,
     `Rule sets: n - 1 rules that do not match (RouteViews source prefixes, ~1,000 endpoints in 198.18.0.0/15, TCP/UDP ports), then the admitting rule, last.`,
     'nftables (router namespace, veth): `inet` forward chain, `ct state established,related accept` first; "linear": one rule per rule; "maps": a verdict map on the destination jumps to the endpoint\'s chain, one `meta l4proto . ip saddr . th dport` interval set each; "one set": every rule in one `meta l4proto . ip saddr . ip daddr . th dport` interval set; then `ip daddr @endpoints drop` (the implied ingress deny).',
     `Conntrack: the dataplane's capacity ${DP_CONNTRACK}; the kernel's nf_conntrack_max is global and read-only in a namespace, so unreplied UDP entries expire after ${KERNEL_UDP_TIMEOUT_SEC} s in the router namespace.`,
@@ -312,7 +304,7 @@ function writeMarkdown(path: string, results: readonly FwResult[], cpu: string, 
 }
 
 /** Dataplane vs one nftables subject, run by run at the same offered rate: ratios of sink pps and of CPU per packet. */
-function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows'): { line: string; sink: number; path: number; router: number; rate: number }[] {
+function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows', cpu: string): { line: string; sink: number; path: number; router: number; rate: number }[] {
   const out: { line: string; sink: number; path: number; router: number; rate: number }[] = [];
   for (const u of dp[kind]) {
     const v = k[kind].find((x) => x.rate === u.rate);
@@ -325,27 +317,33 @@ function compare(dp: FwResult, k: FwResult, kind: 'established' | 'newFlows'): {
       sink,
       router,
       path,
-      line: `${dp.label} / ${k.label}, ${kind === 'newFlows' ? 'new flows' : 'established'} ${rateName(u.rate)} pps: sink ${sink.toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), router CPU ${router.toFixed(2)}x (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${path.toFixed(2)}x (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
+      line: `${dp.label} / ${k.label}, ${kind === 'newFlows' ? 'new flows' : 'established'} ${rateName(u.rate)} pps (${cpu}): sink ${sink.toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), router CPU ${router.toFixed(2)}x (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${path.toFixed(2)}x (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
     });
   }
   return out;
 }
 
 export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
-  const why = labUnavailable() ?? missingToolsMessage(['iperf3', 'nft', 'ping', 'ss', 'trafgen']);
+  const why = labUnavailable() ?? missingToolsMessage(['nft', 'ping', 'ss', 'python3']);
   if (why !== undefined) return { rows: [{ name: 'firewall-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${why}` }], targets: [] };
   const prefix = `dp-fwb-${process.pid.toString(36)}`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: FwResult[] = [];
+  const loads = [os.loadavg()[0]];
+  const tmp = mkdtempSync(join(os.tmpdir(), 'dataplane-fw-live-'));
   try {
+    const pacer = buildPacer(tmp);
+    if (typeof pacer !== 'string') return { rows: [{ name: 'firewall-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${pacer.error}` }], targets: [] };
     // The kernel's baseline: the same load straight from generator to sink.
     const pair = directUp(prefix);
+    const why = sinkDiscard(pair.server, LAB.hostIf, BENCH_DPORT);
+    if (why !== undefined) throw new Error(`the direct sink: ${why}`);
     // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
     const only = process.env.DP_LIVE_ONLY;
     for (const s of subjects().filter((x) => only === undefined || x.label.includes(only))) {
       const t0 = Date.now();
       console.error(`bench firewall-live: ${s.label} ...`);
-      const r = await measureSubject(s, prefix, pair);
+      const r = await measureSubject(s, prefix, pair, pacer);
       const top = (runs: UdpRun[]) => Math.round(Math.max(0, ...runs.map((u) => u.sinkPps)));
       console.error(
         `bench firewall-live: ${s.label}: ${r.established.length + r.newFlows.length === 0 ? `no figures (${r.notes.join('; ')})` : `established ${top(r.established)} pps, new flows ${top(r.newFlows)} pps at best`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
@@ -355,7 +353,9 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
   } finally {
     await labDown(prefix);
     directDown(prefix);
+    rmSync(tmp, { recursive: true, force: true });
   }
+  loads.push(os.loadavg()[0]);
   const most = Math.max(...ruleCounts());
   const ratios: string[] = [];
   const targets: BenchTarget[] = [];
@@ -366,7 +366,7 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
       for (const fw of ['nft-linear', 'nft-maps', 'nft-sets'] as const) {
         const k = kAt(fw, n);
         if (k === undefined) continue;
-        for (const kind of ['established', 'newFlows'] as const) ratios.push(...compare(dp, k, kind).map((c) => c.line));
+        for (const kind of ['established', 'newFlows'] as const) ratios.push(...compare(dp, k, kind, cpu).map((c) => c.line));
       }
     }
   }
@@ -376,7 +376,7 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
   const judge = (description: string, fw: Firewall, n: number, ok: (c: { sink: number; path: number }) => boolean) => {
     const k = kAt(fw, n);
     for (const dp of dpAt(n)) {
-      const cs = k === undefined ? [] : compare(dp, k, 'newFlows');
+      const cs = k === undefined ? [] : compare(dp, k, 'newFlows', cpu);
       targets.push({
         description: `${description} (${cpu})`,
         met: cs.length > 0 && cs.every(ok),
@@ -389,6 +389,6 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
   for (const n of ruleCounts()) judge(`level with nftables sets and maps at ${n} rules: new flows, >= 0.95x its sink pps and <= 1.1x its CPU per packet`, 'nft-maps', n, level);
   judge(`level with nftables one set at ${most} rules: new flows, >= 0.95x its sink pps and <= 1.1x its CPU per packet`, 'nft-sets', most, level);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeMarkdown(join(RESULTS_DIR, 'firewall-live.md'), results, cpu, ratios);
+  writeMarkdown(join(RESULTS_DIR, 'firewall-live.md'), results, cpu, ratios, loads);
   return { rows: results.flatMap(rowsOf), targets };
 }

@@ -8,8 +8,10 @@
 //   - the dataplane, AF_PACKET ports, 1 worker: dsr-l2 (MAC rewrite, the
 //     backends own the VIP) and nat (DNAT).
 // The VIP is 203.0.113.10 udp/5201; each backend drops what it gets (an
-// nftables rule: no ICMP back). 64-byte UDP from trafgen in the first client,
-// counted on the generator's interface and summed over the backends':
+// nftables rule: no ICMP back). 64-byte UDP from pacer.c (measure.ts; evenly
+// paced with sendmmsg every 100 µs, the same generator for every subject) in
+// the first client, counted on the generator's interface and summed over the
+// backends':
 //   - established: 1,024 flows over and over (after the first round each packet
 //     finds its flow: a conntrack / flow-table lookup and the rewrite);
 //   - new flows: a new source port (and source address in 192.0.2.10-120)
@@ -18,13 +20,13 @@
 // CPU (the dataplane process; for the kernel, the machine's system+irq+softirq
 // time less the same frames sent straight from generator to a sink that owns
 // the VIP and drops them, just before: direct.ts, baseline.ts) and
-// generator+router+sink CPU (trafgen, the dataplane process and ksoftirqd:
+// generator+router+sink CPU (the pacer, the dataplane process and ksoftirqd:
 // the same per-process measure for both).
 // Before measuring, 300 new flows at 1,000 pps must reach all three backends.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { nsRun, nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { nsRun, pidAlive } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
 import { balancerProc, lbLabDown, lbLabUp, lbLogTail, lbStateDir, uniqueLbPrefix, type LbLabState } from '../../src/lab/lb-lab.js';
@@ -32,9 +34,10 @@ import type { LbVipSpec } from '../../src/lab/lb-router-config.js';
 import { LB_LAB } from '../../src/lab/lb-topology.js';
 import type { LbModeName } from '../../src/lb/lb-config.js';
 import { RESULTS_DIR } from '../lib/paths.js';
-import { directDown, directTrafgenBaseline, directUp, type DirectPair } from './direct.js';
+import { directDown, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { cpuSeconds, groupCpuSeconds, inNs, ksoftirqdPids, linkStats, neighborMac, systemCpuSeconds, trafgenRateArgs } from './measure.js';
+import { buildPacer, inNs, liveRunOptions, neighborMac, sinkDiscard, type PacedFrames } from './measure.js';
+import { pacedRun } from './paced-run.js';
 import { rateName } from './nat.js';
 
 const SECONDS = 3;
@@ -91,22 +94,16 @@ interface LbResult {
   notes: string[];
 }
 
-/** trafgen: 64-byte UDP to the VIP; established: ESTABLISHED_FLOWS source ports from one address; new flows: a new port (and a random address) every packet. */
-function trafgenConfig(dstMac: string, srcMac: string, traffic: Traffic): string {
-  const c = LB_LAB.clients[0];
-  const ip = traffic === 'established' ? `ipv4(saddr=${c.addr}, daddr=${LB_LAB.vip}, ttl=64)` : `ipv4(saddr=${c.addr}, daddr=${LB_LAB.vip}, ttl=64, saddr[3]=drnd(10, 120))`;
-  const sport = traffic === 'established' ? `dinc(10000, ${10000 + ESTABLISHED_FLOWS - 1})` : 'dinc(1024, 65535)';
-  return `{
-  eth(da=${dstMac}, sa=${srcMac}),
-  ${ip},
-  udp(sport=${sport}, dport=${VIP_PORT}),
-  fill(0x41, 18)
-}
-`;
+/** pacer.c's frames: 64-byte UDP to the VIP; established: ESTABLISHED_FLOWS source ports from one address; new flows: a new (address in .10-.120, port) every packet. */
+function pacedFrames(bin: string, dstMac: string, srcMac: string, traffic: Traffic): PacedFrames {
+  const flags = ['-d', String(VIP_PORT), ...(traffic === 'established' ? ['-f', String(ESTABLISHED_FLOWS), '-s', '10000'] : ['-n', '10-120'])];
+  return { bin, dstMac, srcMac, src: LB_LAB.clients[0].addr, dst: LB_LAB.vip, flags };
 }
 
 interface Gen {
   lab: LbLabState;
+  /** pacer.c (buildPacer). */
+  pacer: string;
   cfgFile: string;
   dstMac: string;
   srcMac: string;
@@ -116,82 +113,54 @@ interface Gen {
   direct: DirectPair;
 }
 
-/** trafgen at `rate` pps for `seconds` (or `count` packets), counted on the generator's and the backends' interfaces. */
+/** pacer.c at `rate` pps for `seconds` (or `count` packets), counted on the generator's and the backends' interfaces (paced-run.ts). */
 async function trafgenRun(g: Gen, traffic: Traffic, rate: number, seconds: number, count?: number): Promise<Run> {
   const n = g.lab.names;
-  const soft = ksoftirqdPids();
-  const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
-  const routerCpu = g.routerPid > 0 ? () => cpuSeconds(g.routerPid) : systemCpuSeconds;
-  // The kernel's baseline (baseline.ts): the same frames at the same rate straight to the sink, just before.
-  const base = g.routerPid === 0 && count === undefined ? await directTrafgenBaseline(g.direct, g.cfgFile, trafgenConfig(g.direct.serverMac, g.direct.clientMac, traffic), rate, seconds) : undefined;
-  writeFileSync(g.cfgFile, trafgenConfig(g.dstMac, g.srcMac, traffic));
-  const sinks = () => n.backends.map((ns) => linkStats(ns, LB_LAB.hostIf).rxPackets);
-  const gen = n.clients[0];
-  const g0 = linkStats(gen, LB_LAB.hostIf);
-  const s0 = sinks();
-  const r0 = routerCpu();
-  const k0 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
-  const t0 = performance.now();
-  const args = ['--dev', LB_LAB.hostIf, '--conf', g.cfgFile, '--cpus', '1', '-q'];
-  args.push(...trafgenRateArgs(rate));
-  if (count !== undefined) args.push('-n', String(count));
-  // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
-  const child = nsSpawn(gen, 'trafgen', args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid !== undefined) process.kill(-child.pid, sig);
-    } catch {
-      // the group is gone
-    }
-  };
-  let err = '';
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number>((res) => child.on('close', (code) => res(code ?? -1)));
-  let genCpu = 0;
-  const deadline = t0 + seconds * 1000;
-  while (performance.now() < deadline && child.exitCode === null) {
-    const c = child.pid === undefined ? NaN : groupCpuSeconds(child.pid);
-    if (Number.isFinite(c)) genCpu = c;
-    await sleep(Math.min(200, Math.max(1, deadline - performance.now())));
-  }
-  const sendSecs = (performance.now() - t0) / 1000;
-  if (child.exitCode === null) signal('SIGINT');
-  const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
-  if (code === -2) signal('SIGKILL');
-  await sleep(200); // frames still in flight reach the backends
-  const r1 = routerCpu();
-  const k1 = cpuOf(soft) + (g.routerPid > 0 ? cpuSeconds(g.routerPid) : 0);
-  const g1 = linkStats(gen, LB_LAB.hostIf);
-  const s1 = sinks();
-  const offered = g1.txPackets - g0.txPackets;
-  const per = s1.map((x, i) => x - s0[i]);
-  const got = per.reduce((a, b) => a + b, 0);
+  const r = await pacedRun({
+    genNs: n.clients[0],
+    dev: LB_LAB.hostIf,
+    sinks: n.backends.map((ns) => ({ ns })),
+    frames: pacedFrames(g.pacer, g.dstMac, g.srcMac, traffic),
+    rate,
+    seconds,
+    count,
+    routerPid: g.routerPid,
+    direct: { pair: g.direct, frames: pacedFrames(g.pacer, g.direct.serverMac, g.direct.clientMac, traffic), cfgFile: g.cfgFile },
+  });
   return {
     traffic,
     rate,
-    offeredPps: offered / sendSecs,
-    sinkPps: got / sendSecs,
-    lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
-    spread: per.map((x) => (got > 0 ? x / got : 0)),
-    routerNsPerPacket: got > 0 && (base === undefined || (base.error === undefined && base.offered > 0)) ? ((r1 - r0 - (base === undefined ? 0 : base.sys * (offered / base.offered))) * 1e9) / got : NaN,
-    pathNsPerPacket: got > 0 ? ((genCpu + k1 - k0) * 1e9) / got : NaN,
-    error: offered === 0 ? `trafgen sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : got === 0 ? 'nothing reached the backends' : undefined,
+    offeredPps: r.offered / r.sendSecs,
+    sinkPps: r.got / r.sendSecs,
+    lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
+    spread: r.perSink.map((x) => (r.got > 0 ? x / r.got : 0)),
+    routerNsPerPacket: r.got > 0 ? (r.routerSec * 1e9) / r.got : NaN,
+    pathNsPerPacket: r.got > 0 ? (r.pathSec * 1e9) / r.got : NaN,
+    error: r.error,
   };
 }
 
-/** Each backend drops the benchmark's datagrams as they arrive (counted on its interface first): no ICMP port unreachable back. */
+/**
+ * Each backend drops the benchmark's datagrams at its interface's ingress
+ * (measure.ts sinkDiscard; counted on the interface first): no ICMP back, and
+ * no IP/UDP receive work charged to whoever sends into the backend's veth
+ * (the dataplane's sendto, but the generator in the kernel's direct baseline).
+ */
 function dropAt(namespaces: readonly string[]): void {
   for (const ns of namespaces) {
-    nsRun(ns, 'nft', ['-f', '-'], { input: `table inet lb_bench_sink {\n  chain input {\n    type filter hook input priority 0; policy accept;\n    udp dport ${VIP_PORT} drop\n  }\n}\n` });
+    const why = sinkDiscard(ns, LB_LAB.hostIf, VIP_PORT);
+    if (why !== undefined) throw new Error(`backend ${ns}: ${why}`);
   }
 }
 
-async function measureSubject(s: Subject, prefix: string, direct: DirectPair): Promise<LbResult> {
+async function measureSubject(s: Subject, prefix: string, direct: DirectPair, pacer: string): Promise<LbResult> {
   const result: LbResult = { label: s.label, subject: s.subject, mode: s.mode, runs: [], notes: [] };
   const vip: LbVipSpec = { mode: s.mode, protocol: 'udp', port: VIP_PORT, weights: [1, 1, 1] };
   let lab: LbLabState | undefined;
   try {
-    lab = await lbLabUp({ prefix, engine: s.subject === 'dataplane' ? 'dataplane' : 'kernel', vip, workers: 1, extraConfig: `conntrack: { capacity: ${DP_CONNTRACK} }\n`, readyTimeoutMs: 60_000 });
+    const run = liveRunOptions();
+    lab = await lbLabUp({ prefix, engine: s.subject === 'dataplane' ? 'dataplane' : 'kernel', vip, workers: 1, extraConfig: `conntrack: { capacity: ${DP_CONNTRACK} }\n`, readyTimeoutMs: 60_000, runArgs: run.args });
+    if (s.subject === 'dataplane') result.notes.push(run.text);
     const n = lab.names;
     dropAt(n.backends);
     if (s.subject === 'linux-kernel') {
@@ -202,7 +171,7 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair): P
     if (dstMac === undefined) throw new Error(`the client has no neighbor entry for ${LB_LAB.clients[0].portAddr} after a ping`);
     const srcMac = (JSON.parse(inNs(n.clients[0], ['ip', '-j', 'link', 'show', 'dev', LB_LAB.hostIf]).out) as { address: string }[])[0].address;
     const routerPid = s.subject === 'dataplane' ? balancerProc(lab).pid : 0;
-    const gen: Gen = { lab, cfgFile: join(lbStateDir(prefix), 'trafgen.cfg'), dstMac, srcMac, routerPid, direct };
+    const gen: Gen = { lab, pacer, cfgFile: join(lbStateDir(prefix), 'trafgen.cfg'), dstMac, srcMac, routerPid, direct };
     // The balancer must balance: new flows reach every backend.
     const probe = await trafgenRun(gen, 'new-flows', 1000, 2, PROBE_FLOWS);
     if (probe.lossPct > 5 || probe.spread.some((x) => x < 0.15)) {
@@ -264,16 +233,17 @@ function compare(dp: LbResult, k: LbResult, cpu: string): Ratio[] {
   return out;
 }
 
-function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, ratios: readonly string[]): void {
+function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, ratios: readonly string[], loads: readonly number[]): void {
   const f = (x: number | undefined, d = 0) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(d));
   const lines = [
     '# Live load balancer: client ns -> balancer -> three backends on a bridge',
     '',
     `${new Date().toISOString()}, ${process.version}, ${cpu}, ${os.cpus().length} CPUs. 64-byte UDP to the VIP ${LB_LAB.vip}:${VIP_PORT}, weights 1:1:1, ${SECONDS} s per rate.`,
-    `Established: ${ESTABLISHED_FLOWS} flows over and over. New flows: a new source port (and address in 192.0.2.10-120) every packet.`,
+    `Generator: bench/live/pacer.c (sendmmsg every 100 µs to an absolute deadline) for every subject and rate. Established: ${ESTABLISHED_FLOWS} flows over and over. New flows: a new source (address in 192.0.2.10-120, port) every packet.`,
+    `Load average (1 min) ${loads.map((x) => x.toFixed(1)).join(' at the start, ')} at the end: other engineers' jobs share the 2 cores. The dataplane: ${liveRunOptions().text} (measure.ts liveRunOptions says why).`,
     `nftables: \`ip daddr ${LB_LAB.vip} udp dport ${VIP_PORT} dnat to numgen random mod 3 map { 0 : b1, 1 : b2, 2 : b3 }\` (kube-proxy's nftables mode); conntrack's UDP timeout ${KERNEL_UDP_TIMEOUT_SEC} s (nf_conntrack_max is global). The dataplane: conntrack capacity ${DP_CONNTRACK}.`,
     '',
-    '| balancer | traffic | offered | sink kpps | offered kpps | loss % | spread b1/b2/b3 | router CPU ns/pkt | generator+router+sink CPU ns/pkt | notes |',
+    '| balancer | traffic | asked pps | sink kpps | offered kpps | loss % | spread b1/b2/b3 | router CPU ns/pkt | generator+router+sink CPU ns/pkt | notes |',
     '|---|---|---|---:|---:|---:|---|---:|---:|---|',
   ];
   for (const r of results) {
@@ -292,19 +262,23 @@ function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, 
     'the same frames (same rate and length) straight from the generator to a sink that owns the VIP and drops them, over one',
     "veth pair, run just before and scaled to the routed run's offered packets: the generator's and the sink's kernel work",
     "cancels (other jobs' noise does not: a shared machine).",
-    'Generator+router+sink CPU: trafgen, the dataplane process and ksoftirqd per forwarded packet: the same measure for',
+    'Generator+router+sink CPU: the pacer, the dataplane process and ksoftirqd per forwarded packet: the same measure for',
     'both, unaffected by other jobs; the kernel forwards in softirq, charged to the task it interrupts (mostly the sender).',
   );
   writeFileSync(path, lines.join('\n') + '\n');
 }
 
 export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
-  const why = labUnavailable() ?? missingToolsMessage(['nft', 'ping', 'trafgen', 'ethtool', 'sysctl']);
+  const why = labUnavailable() ?? missingToolsMessage(['nft', 'ping', 'ethtool', 'sysctl']);
   if (why !== undefined) return { rows: [{ name: 'lb-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${why}` }], targets: [] };
   const prefix = await uniqueLbPrefix('dp-lbb');
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: LbResult[] = [];
+  const loads = [os.loadavg()[0]];
+  const tmp = mkdtempSync(join(os.tmpdir(), 'dataplane-lb-live-'));
   try {
+    const pacer = buildPacer(tmp);
+    if (typeof pacer !== 'string') return { rows: [{ name: 'lb-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${pacer.error}` }], targets: [] };
     // The kernel's baseline: the same frames straight to a sink that, as the backends do, owns the VIP and drops them.
     const pair = directUp(prefix);
     nsRun(pair.server, 'ip', ['addr', 'add', `${LB_LAB.vip}/32`, 'dev', 'lo']);
@@ -314,7 +288,7 @@ export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: Ben
     for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
       const t0 = Date.now();
       console.error(`bench lb-live: ${s.label} ...`);
-      const r = await measureSubject(s, prefix, pair);
+      const r = await measureSubject(s, prefix, pair, pacer);
       const top = (t: Traffic) => Math.round(Math.max(0, ...r.runs.filter((u) => u.traffic === t).map((u) => u.sinkPps)));
       console.error(`bench lb-live: ${s.label}: ${r.runs.length === 0 ? `no figures (${r.notes.join('; ')})` : `established ${top('established')} pps, new flows ${top('new-flows')} pps at best`} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       results.push(r);
@@ -322,7 +296,9 @@ export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: Ben
   } finally {
     await lbLabDown(prefix);
     directDown(prefix);
+    rmSync(tmp, { recursive: true, force: true });
   }
+  loads.push(os.loadavg()[0]);
   const k = results.find((r) => r.subject === 'linux-kernel');
   const ratios: string[] = [];
   const targets: BenchTarget[] = [];
@@ -338,6 +314,6 @@ export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: Ben
     });
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeMarkdown(join(RESULTS_DIR, 'lb-live.md'), results, cpu, ratios);
+  writeMarkdown(join(RESULTS_DIR, 'lb-live.md'), results, cpu, ratios, loads);
   return { rows: results.flatMap(rowsOf), targets };
 }

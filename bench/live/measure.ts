@@ -9,7 +9,7 @@
 //     (baseline.ts turns the samples into the cost of forwarding).
 import { nsSpawn, nsTry, sleep, tryRun } from '../../src/host/commands.js';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -130,7 +130,8 @@ function macBytes(mac: string): number[] {
  * every rate below the maximum was a burst test. The gap paces evenly but
  * sleeps once per frame, and a VM wakes ~50 µs late, so it tops out at a few
  * tens of kpps whatever is asked: trafgenLoad paces with pacer.c instead
- * where it can (buildPacer). The firewall and LB benches still use this.
+ * where it can (buildPacer); the stateful benches (nat, lb, firewall) use
+ * pacer.c only (paced-run.ts).
  */
 export function trafgenRateArgs(rate: number): string[] {
   return rate > 0 ? ['-t', `${Math.max(1, Math.round(1e9 / rate))}ns`] : [];
@@ -141,7 +142,9 @@ export function trafgenRateArgs(rate: number): string[] {
  * returns the binary, or why not (then the benches pace trafgen by gap).
  */
 export function buildPacer(dir: string): string | { error: string } {
-  const src = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'live', 'pacer.c');
+  // Beside this file when run from source (vitest), three levels up from dist/bench/live/ when built.
+  const here = dirname(fileURLToPath(import.meta.url));
+  const src = [join(here, 'pacer.c'), join(here, '..', '..', '..', 'bench', 'live', 'pacer.c')].find((f) => existsSync(f)) ?? join(here, 'pacer.c');
   const bin = join(dir, 'pacer');
   const cc = spawnSync('cc', ['-O2', '-o', bin, src], { encoding: 'utf8' });
   if (cc.error !== undefined || cc.status !== 0) return { error: `cc ${src} failed: ${cc.error?.message ?? (cc.stderr ?? '').split('\n').slice(0, 3).join(' | ')}` };
@@ -156,6 +159,16 @@ export interface PacedFrames {
   srcMac: string;
   src: string;
   dst: string;
+  /** pacer.c's traffic flags (-d DPORT, -f FLOWS -s BASE, -n LO-HI, -c COUNT); none: its default frames, trafgenConfig's. */
+  flags?: readonly string[];
+}
+
+/** The rate asked of pacer.c for "max": one no core reaches, so it sends as fast as it can (its debt cap keeps it from bursting after a stall). */
+export const PACER_MAX_PPS = 10_000_000;
+
+/** pacer.c's argv for `rate` pps (0: as fast as it sends) on `dev`. */
+export function pacerArgv(p: PacedFrames, dev: string, rate: number): string[] {
+  return [...(p.flags ?? []), dev, p.dstMac, p.srcMac, p.src, p.dst, String(rate > 0 ? rate : PACER_MAX_PPS)];
 }
 
 /**
@@ -169,11 +182,11 @@ export interface PacedFrames {
  * not. The interface still counts every frame (veth counts at transmit).
  * Returns why not (no nft), or undefined.
  */
-export function sinkDiscard(ns: string, dev: string): string | undefined {
+export function sinkDiscard(ns: string, dev: string, dport = 9): string | undefined {
   const steps = [
     ['add', 'table', 'netdev', 'bench_sink'],
     ['add', 'chain', 'netdev', 'bench_sink', 'in', `{ type filter hook ingress device "${dev}" priority 0; }`],
-    ['add', 'rule', 'netdev', 'bench_sink', 'in', 'udp', 'dport', '9', 'drop'],
+    ['add', 'rule', 'netdev', 'bench_sink', 'in', 'udp', 'dport', String(dport), 'drop'],
   ];
   for (const a of steps) {
     const r = nsTry(ns, 'nft', a);
@@ -237,6 +250,8 @@ export interface LoadOptions {
   pingAddr?: string;
   /** Pace a rate > 0 with pacer.c (the same frames as `cfg`) instead of trafgen's gap. */
   paced?: PacedFrames;
+  /** With `paced`: "max" (rate 0) is pacer.c too, not trafgen unlimited (the stateful benches: one generator for every run). */
+  pacedMax?: boolean;
 }
 
 /**
@@ -246,7 +261,6 @@ export interface LoadOptions {
  * ksoftirqd's CPU time around it.
  */
 export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
-  writeFileSync(o.cfgFile, o.cfg);
   const soft = ksoftirqdPids();
   const proc = () => (o.routerPid > 0 ? cpuSeconds(o.routerPid) : NaN);
   const g0 = linkStats(o.genNs, o.dev);
@@ -255,10 +269,11 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
   const p0 = proc();
   const k0 = pidsCpuSeconds(soft);
   const t0 = performance.now();
-  const p = o.rate > 0 ? o.paced : undefined;
+  const p = o.rate > 0 || o.pacedMax === true ? o.paced : undefined;
+  if (p === undefined) writeFileSync(o.cfgFile, o.cfg);
   const [cmd, args] =
     p !== undefined
-      ? [p.bin, [o.dev, p.dstMac, p.srcMac, p.src, p.dst, String(o.rate)]]
+      ? [p.bin, pacerArgv(p, o.dev, o.rate)]
       : ['trafgen', ['--dev', o.dev, '--conf', o.cfgFile, '--cpus', '1', '-q', ...trafgenRateArgs(o.rate)]];
   // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
   const child = nsSpawn(o.genNs, cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -350,4 +365,33 @@ export async function measureTcp(clientNs: string, serverNs: string, serverAddr:
   } finally {
     if (srv.exitCode === null) srv.kill('SIGKILL');
   }
+}
+
+/**
+ * How the stateful live benches (nat, lb, firewall) run the dataplane. On
+ * this shared 2-core machine other jobs keep the run queue 5-15 deep; a
+ * worker of normal priority then waits for a core for longer than its
+ * receive ring lasts (2048 frames: 41 ms at 50 kpps) and the kernel drops
+ * the rest at the ring (the port's `lost`, PACKET_STATISTICS tp_drops): 17%
+ * at 45 kpps of established LB traffic, none with SCHED_FIFO. The kernel
+ * router forwards in softirq, ahead of every task, so `--realtime` gives
+ * the worker the same standing. `--spin-us 0`: at these rates frames come
+ * every pacer tick (100 µs, within the 200 µs spin window), so the worker
+ * would spin the whole run, and as a SCHED_FIFO thread take the core from
+ * the generator. DP_LIVE_REALTIME (0: normal priority) and DP_LIVE_SPIN_US
+ * (empty: the dataplane's default) change them.
+ */
+export function liveRunOptions(): { realtime?: number; spinUs?: number; args: string[]; text: string } {
+  const num = (name: string, def: string, max: number): number | undefined => {
+    const v = (process.env[name] ?? def).trim();
+    if (v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`${name}: '${v}' is not an integer 0-${max}`);
+    return n;
+  };
+  const rt = num('DP_LIVE_REALTIME', '10', 99);
+  const realtime = rt === 0 ? undefined : rt;
+  const spinUs = num('DP_LIVE_SPIN_US', '0', 100_000);
+  const args = [...(realtime === undefined ? [] : ['--realtime', String(realtime)]), ...(spinUs === undefined ? [] : ['--spin-us', String(spinUs)])];
+  return { realtime, spinUs, args, text: args.length === 0 ? 'dataplane run with default priority and spin window' : `dataplane run ${args.join(' ')}` };
 }

@@ -5,37 +5,36 @@
 // the client, so whatever arrives was translated both ways. Subjects:
 //   - Linux: nftables masquerade + conntrack in the router namespace (veth),
 //   - the dataplane's masquerade (`nat:` config), TAP and AF_PACKET ports.
-// Each gets iperf3 UDP with 64-byte frames (18-byte payload) at fixed rates
-// and unlimited, counted on the generator's and the sink's interfaces (pps,
-// loss), iperf3 TCP for 3 s, and CPU time per forwarded packet, two ways:
+// Each gets 64-byte UDP (256 flows) from pacer.c (evenly paced, the same
+// generator for every subject) at fixed rates and as fast as it sends,
+// counted on the generator's and the sink's interfaces (pps, loss), iperf3
+// TCP for 3 s, and CPU time per forwarded packet, two ways (paced-run.ts):
 //   - router CPU, as the live benchmark measures it (live.ts, baseline.ts):
 //     the dataplane process's utime+stime; for the kernel, which has no
 //     process, the machine's system+irq+softirq time during the run less the
 //     same during the same iperf3 run straight from generator to sink
 //     (direct.ts), which cancels the generator's and the sink's kernel work;
-//   - generator+router+sink CPU: iperf3's own getrusage() on both ends, the
-//     dataplane process and ksoftirqd: per-process, so other jobs on the
+//   - generator+router+sink CPU: the pacer, the dataplane process and
+//     ksoftirqd (the sink drops the load at ingress): per-process, so other jobs on the
 //     machine do not count, and the same measure for both routers (the
 //     kernel forwards in softirq, charged to the task it interrupts).
 // Before measuring, one ping must cross the NAT: a dataplane whose NAT does
 // not pass traffic gives a row that says so (and a missed target), at once.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
-import { nsSpawn, pidAlive, sleep } from '../../src/host/commands.js';
+import { pidAlive } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
 import { LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
-import { cpuSeconds, inNs, ksoftirqdPids, linkStats, measureTcp, systemCpuSeconds } from './measure.js';
+import { buildPacer, inNs, liveRunOptions, macOf, measureTcp, neighborMac, sinkDiscard } from './measure.js';
+import { pacedRun } from './paced-run.js';
 
 const SECONDS = 3;
-/** iperf3 UDP payload: 14 Ethernet + 20 IPv4 + 8 UDP + 18 = 60 bytes, 64 on the wire with the FCS. */
-const PAYLOAD = 18;
-const IPERF_PORT = 5201;
 
 interface Subject {
   label: string;
@@ -83,79 +82,62 @@ interface NatResult {
   notes: string[];
 }
 
+/** The generator of a lab: pacer.c, the router's MAC as the client resolved it, and the traffic's flags. */
+export interface LabGen {
+  pacer: string;
+  dstMac: string;
+  srcMac: string;
+  /** pacer.c's traffic flags ([]: 256 flows to port 9, measure.ts trafgenConfig's frames). */
+  flags: readonly string[];
+  /** Where the direct baseline's (unused) trafgen config goes. */
+  cfgFile: string;
+  /** Runs just before each counted run, after the direct baseline (paced-run.ts beforeRun). */
+  beforeRun?: () => Promise<string | undefined>;
+}
+
+/** The client's generator once a ping went through: undefined when the client has no neighbour entry for the router. */
+export function labGen(lab: LabState, pacer: string, flags: readonly string[], cfgFile: string): LabGen | undefined {
+  const dstMac = neighborMac(lab.names.client, LAB.lan.addr);
+  return dstMac === undefined ? undefined : { pacer, dstMac, srcMac: macOf(lab.names.client, LAB.hostIf), flags, cfgFile };
+}
+
 /**
- * One iperf3 UDP run from client to server at `rate` pps (0: unlimited),
- * counted on both hosts' interfaces. `routerPid`: the dataplane's process;
- * 0 for the kernel, which forwards in softirq and has no process: its CPU is
- * the machine's system+irq+softirq time during the run less the same during
- * the same run straight from generator to sink over `direct` (direct.ts,
- * baseline.ts), run just before. That leaves what forwarding costs: the
- * generator's and sink's kernel work is in both.
+ * One paced UDP run from client to server at `rate` pps (0: as fast as the
+ * pacer sends), counted on both hosts' interfaces (paced-run.ts).
+ * `routerPid`: the dataplane's process; 0 for the kernel, whose CPU is the
+ * machine's system+irq+softirq time less the same frames straight from
+ * generator to sink over `direct`, run just before.
  */
-export async function udpRun(lab: LabState, rate: number, routerPid: number, direct: DirectPair | undefined): Promise<UdpRun> {
-  const base = routerPid === 0 && direct !== undefined ? await udpLoad(direct, rate, 0) : undefined;
-  const r = await udpLoad(lab.names, rate, routerPid);
-  if (base === undefined) return r.run;
-  if (base.run.error !== undefined || !(base.offered > 0)) return { ...r.run, routerNsPerPacket: NaN, error: r.run.error ?? `the direct baseline run: ${base.run.error ?? 'sent nothing'}` };
-  const routerSec = r.routerSec - base.routerSec * (r.offered / base.offered);
-  return { ...r.run, routerNsPerPacket: r.got > 0 ? (routerSec * 1e9) / r.got : NaN };
+export async function udpRun(lab: LabState, rate: number, routerPid: number, direct: DirectPair, g: LabGen): Promise<UdpRun> {
+  const frames = (dstMac: string, srcMac: string) => ({ bin: g.pacer, dstMac, srcMac, src: LAB.client.addr, dst: LAB.server.addr, flags: g.flags });
+  const r = await pacedRun({
+    genNs: lab.names.client,
+    dev: LAB.hostIf,
+    sinks: [{ ns: lab.names.server }],
+    frames: frames(g.dstMac, g.srcMac),
+    rate,
+    seconds: SECONDS,
+    routerPid,
+    direct: { pair: direct, frames: frames(direct.serverMac, direct.clientMac), cfgFile: g.cfgFile },
+    beforeRun: g.beforeRun,
+  });
+  return {
+    rate,
+    offeredPps: r.offered / r.sendSecs,
+    sinkPps: r.got / r.sendSecs,
+    lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
+    routerNsPerPacket: r.got > 0 ? (r.routerSec * 1e9) / r.got : NaN,
+    pathNsPerPacket: r.got > 0 ? (r.pathSec * 1e9) / r.got : NaN,
+    error: r.error,
+  };
 }
 
-/** udpRun's load, once: the run, and the router CPU seconds (the process's, or the machine's system+irq+softirq for 0). */
-async function udpLoad(n: { client: string; server: string }, rate: number, routerPid: number): Promise<{ run: UdpRun; routerSec: number; offered: number; got: number }> {
-  const srv = nsSpawn(n.server, 'iperf3', ['-s', '-1', '-B', LAB.server.addr, '-p', String(IPERF_PORT)], { stdio: 'ignore' });
-  try {
-    for (let i = 0; i < 60 && inNs(n.server, ['ss', '-tlnH', `sport = :${IPERF_PORT}`]).out.trim() === ''; i++) await sleep(50);
-    const soft = ksoftirqdPids();
-    const cpuOf = (pids: number[]) => pids.reduce((t, p) => t + (Number.isFinite(cpuSeconds(p)) ? cpuSeconds(p) : 0), 0);
-    const routerCpu = routerPid > 0 ? () => cpuSeconds(routerPid) : systemCpuSeconds;
-    const g0 = linkStats(n.client, LAB.hostIf);
-    const s0 = linkStats(n.server, LAB.hostIf);
-    const r0 = routerCpu();
-    const k0 = cpuOf(soft) + (routerPid > 0 ? cpuSeconds(routerPid) : 0);
-    const t0 = performance.now();
-    const bits = rate === 0 ? '0' : String(rate * PAYLOAD * 8);
-    const r = inNs(n.client, ['iperf3', '-c', LAB.server.addr, '-p', String(IPERF_PORT), '-u', '-l', String(PAYLOAD), '-b', bits, '-t', String(SECONDS), '--connect-timeout', '3000', '-J'], (SECONDS + 15) * 1000);
-    await sleep(200); // datagrams still in flight reach the sink
-    const secs = (performance.now() - t0) / 1000;
-    const r1 = routerCpu();
-    const k1 = cpuOf(soft) + (routerPid > 0 ? cpuSeconds(routerPid) : 0);
-    const g1 = linkStats(n.client, LAB.hostIf);
-    const s1 = linkStats(n.server, LAB.hostIf);
-    let error: string | undefined;
-    let endpointsSec = NaN;
-    try {
-      const j = JSON.parse(r.out) as { error?: string; end?: { sum?: { seconds: number }; cpu_utilization_percent?: { host_total: number; remote_total: number } } };
-      error = j.error;
-      // iperf3's own getrusage() of the client (host) and the server (remote), in percent of one CPU over the test.
-      const u = j.end?.cpu_utilization_percent;
-      if (u !== undefined) endpointsSec = ((u.host_total + u.remote_total) / 100) * (j.end?.sum?.seconds ?? SECONDS);
-    } catch {
-      error = `iperf3: ${r.out.trim().split('\n').slice(-2).join(' ') || `exit ${r.status}`}`;
-    }
-    const offered = g1.txPackets - g0.txPackets;
-    const got = s1.rxPackets - s0.rxPackets;
-    // iperf3 sends for -t seconds; connection set-up and the result exchange are in secs too.
-    const sendSecs = Math.min(secs, SECONDS);
-    const run: UdpRun = {
-      rate,
-      offeredPps: offered / sendSecs,
-      sinkPps: got / sendSecs,
-      lossPct: offered > 0 ? Math.max(0, (100 * (offered - got)) / offered) : 0,
-      routerNsPerPacket: got > 0 ? ((r1 - r0) * 1e9) / got : NaN,
-      pathNsPerPacket: got > 0 ? ((endpointsSec + k1 - k0) * 1e9) / got : NaN,
-      error: error ?? (got === 0 ? 'nothing reached the sink' : undefined),
-    };
-    return { run, routerSec: r1 - r0, offered, got };
-  } finally {
-    if (srv.exitCode === null) srv.kill('SIGKILL');
-  }
-}
-
-async function measureSubject(s: Subject, prefix: string, pair: DirectPair): Promise<NatResult> {
+async function measureSubject(s: Subject, prefix: string, pair: DirectPair, pacer: string, tmp: string): Promise<NatResult> {
   const result: NatResult = { label: s.label, subject: s.subject, udp: [], notes: [] };
   try {
-    const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: s.workers, nat: {}, readyTimeoutMs: 15_000 });
+    const run = liveRunOptions();
+    const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: s.workers, nat: {}, readyTimeoutMs: 15_000, realtime: run.realtime, spinUs: run.spinUs });
+    if (s.engine === 'dataplane') result.notes.push(run.text);
     const n = lab.names;
     // The server has no route to the client: a reply means the NAT translated both ways.
     const ping = inNs(n.client, ['ping', '-n', '-c3', '-i0.2', '-W1', LAB.server.addr], 10_000);
@@ -163,11 +145,15 @@ async function measureSubject(s: Subject, prefix: string, pair: DirectPair): Pro
       result.notes.push(`the NAT passes no traffic: no ping reply from ${LAB.server.addr} (it has no route back, so only a translated ping is answered): ${ping.out.trim().split('\n').slice(-2).join(' ')}`);
       return result;
     }
-    if (s.engine !== 'dataplane') result.notes.push('router CPU: system+irq+softirq time of the machine, less the same iperf3 run straight from generator to sink');
-    // Few ICMP port unreachables from the sink back through the NAT.
+    if (s.engine !== 'dataplane') result.notes.push('router CPU: system+irq+softirq time of the machine, less the same frames straight from generator to sink');
+    // Few ICMP port unreachables from the sink back through the NAT; the load is dropped at its ingress (sinkDiscard).
     inNs(n.server, ['sysctl', '-qw', 'net.ipv4.icmp_msgs_per_sec=10']);
+    const why = sinkDiscard(n.server, LAB.hostIf);
+    if (why !== undefined) throw new Error(`sink: ${why}`);
+    const gen = labGen(lab, pacer, [], join(tmp, 'direct.cfg'));
+    if (gen === undefined) throw new Error(`the client has no neighbor entry for ${LAB.lan.addr} after a ping`);
     for (const rate of rates()) {
-      const run = await udpRun(lab, rate, s.engine === 'dataplane' ? lab.pid : 0, pair);
+      const run = await udpRun(lab, rate, s.engine === 'dataplane' ? lab.pid : 0, pair, gen);
       result.udp.push(run);
       if (run.error !== undefined) result.notes.push(`UDP ${rate === 0 ? 'max' : rate} pps: ${run.error}`);
     }
@@ -205,14 +191,15 @@ function rowsOf(r: NatResult): BenchRow[] {
   return rows;
 }
 
-function writeMarkdown(path: string, results: readonly NatResult[], cpu: string): void {
+function writeMarkdown(path: string, results: readonly NatResult[], cpu: string, loads: readonly number[]): void {
   const f = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
   const lines = [
     '# Live NAT: client ns -> NAT (masquerade) -> server ns',
     '',
-    `${new Date().toISOString()}, ${process.version}, ${cpu}, ${os.cpus().length} CPUs. iperf3 UDP with 64-byte frames for ${SECONDS} s per rate, TCP iperf3 -t ${SECONDS}.`,
+    `${new Date().toISOString()}, ${process.version}, ${cpu}, ${os.cpus().length} CPUs. 64-byte UDP from bench/live/pacer.c (256 flows, sendmmsg every 100 µs to an absolute deadline; "max": as fast as it sends) for ${SECONDS} s per rate, the same generator for every subject; TCP iperf3 -t ${SECONDS}.`,
+    `Load average (1 min) ${loads.map((x) => x.toFixed(1)).join(' at the start, ')} at the end: other engineers' jobs share the 2 cores. The dataplane: ${liveRunOptions().text} (measure.ts liveRunOptions says why).`,
     '',
-    '| router | offered | sink kpps | offered kpps | loss % | router CPU ns/pkt | generator+router+sink CPU ns/pkt | TCP Gbit/s | notes |',
+    '| router | asked pps | sink kpps | offered kpps | loss % | router CPU ns/pkt | generator+router+sink CPU ns/pkt | TCP Gbit/s | notes |',
     '|---|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const r of results) {
@@ -227,10 +214,10 @@ function writeMarkdown(path: string, results: readonly NatResult[], cpu: string)
   lines.push(
     '',
     "Router CPU: the dataplane process (utime+stime); for the kernel, the machine's system+irq+softirq time (/proc/stat) less",
-    'the same iperf3 run (same rate and length) straight from the generator to the sink over one veth pair, run just before:',
+    'the same frames (same rate and length) straight from the generator to the sink over one veth pair, run just before:',
     "the generator's and the sink's kernel work is in both and cancels (other jobs' noise does not: a shared machine).",
     "The baseline is scaled to the routed run's offered packets (~1 at a fixed rate).",
-    'Generator+router+sink CPU: iperf3 client and server (their own getrusage), the dataplane process, and ksoftirqd, per',
+    'Generator+router+sink CPU: the pacer, the dataplane process, and ksoftirqd (the sink drops the load at its ingress), per',
     "forwarded packet: the same measure for both, unaffected by other jobs; the kernel's forwarding runs in softirq and",
     'is charged to the task it interrupts (tick-based accounting), mostly the sender, so it is counted there.',
   );
@@ -243,15 +230,21 @@ export async function runNatLiveBench(): Promise<{ rows: BenchRow[]; targets: Be
   const prefix = `dp-natb-${process.pid.toString(36)}`;
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: NatResult[] = [];
+  const loads = [os.loadavg()[0]];
+  const tmp = mkdtempSync(join(os.tmpdir(), 'dataplane-nat-live-'));
   try {
+    const pacer = buildPacer(tmp);
+    if (typeof pacer !== 'string') return { rows: [{ name: 'nat-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${pacer.error}` }], targets: [] };
     // The kernel's baseline: the same load straight from generator to sink.
     const pair = directUp(prefix);
+    const why = sinkDiscard(pair.server, LAB.hostIf);
+    if (why !== undefined) throw new Error(`the direct sink: ${why}`);
     // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
     const only = process.env.DP_LIVE_ONLY;
     for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
       const t0 = Date.now();
       console.error(`bench nat-live: ${s.label} ...`);
-      const r = await measureSubject(s, prefix, pair);
+      const r = await measureSubject(s, prefix, pair, pacer, tmp);
       const best = Math.max(0, ...r.udp.map((u) => u.sinkPps));
       console.error(`bench nat-live: ${s.label}: ${r.udp.length === 0 ? `no figures (${r.notes.join('; ')})` : `${Math.round(best)} pps at best`}, ${r.tcpGbps?.toFixed(2) ?? '-'} Gbit/s (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       results.push(r);
@@ -259,9 +252,11 @@ export async function runNatLiveBench(): Promise<{ rows: BenchRow[]; targets: Be
   } finally {
     await labDown(prefix);
     directDown(prefix);
+    rmSync(tmp, { recursive: true, force: true });
   }
+  loads.push(os.loadavg()[0]);
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeMarkdown(join(RESULTS_DIR, 'nat-live.md'), results, cpu);
+  writeMarkdown(join(RESULTS_DIR, 'nat-live.md'), results, cpu, loads);
   const rows = results.flatMap(rowsOf);
   const dp = results.filter((r) => r.subject === 'dataplane');
   const k = results.find((r) => r.subject === 'linux-kernel');

@@ -37,6 +37,8 @@ export interface LabState {
   busyPoll?: boolean;
   /** The dataplane's workers run SCHED_FIFO at this priority (`run --realtime N`). */
   realtime?: number;
+  /** The workers' spin window after a frame (`run --spin-us N`; default: the dataplane's). */
+  spinUs?: number;
   /** The dataplane traces packets to this file. */
   trace?: LabOptions['trace'];
   /** NAT mode: the filtering and conntrack capacity configured, and what the engine could not do as asked. */
@@ -139,6 +141,7 @@ function startDataplane(s: LabState): number {
     const args = [cliPath(), 'run', '--config', s.configPath, '--workers', String(s.workers)];
     if (s.busyPoll === true) args.push('--busy-poll');
     if (s.realtime !== undefined) args.push('--realtime', String(s.realtime));
+    if (s.spinUs !== undefined) args.push('--spin-us', String(s.spinUs));
     if (s.trace !== undefined) {
       args.push('--trace', s.trace.file);
       if (s.trace.filter !== undefined) args.push('--trace-filter', s.trace.filter);
@@ -204,6 +207,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     wanMtu: o.wanMtu,
     busyPoll: o.busyPoll,
     realtime: o.realtime,
+    spinUs: o.spinUs,
     trace: o.trace,
     nat: o.nat === undefined ? undefined : { filtering: natFiltering(o.nat), capacity: natCapacity(o.nat), notes: [] },
     names: labNames(o.prefix),

@@ -27,6 +27,8 @@ export interface LbLabOptions {
   readyTimeoutMs?: number;
   /** Runs once the namespaces exist, before any router starts (servers the health checks should find up from the first probe). */
   beforeRouters?: (names: LbLabNames) => void | Promise<void>;
+  /** More `dataplane run` options for the balancer (the live benchmark: `--realtime N`, `--spin-us N`). */
+  runArgs?: readonly string[];
 }
 
 interface Proc {
@@ -111,11 +113,11 @@ function logs(s: LbLabState, lines = 15): string {
   return s.procs.map((p) => `--- ${p.role} (pid ${p.pid}) log:\n${lbLogTail(p, lines)}`).join('\n');
 }
 
-function startDataplane(ns: string, p: Omit<Proc, 'pid'>, workers: number): number {
+function startDataplane(ns: string, p: Omit<Proc, 'pid'>, workers: number, runArgs: readonly string[] = []): number {
   const log = openSync(p.logPath, 'a');
   try {
     // `ip netns exec` execs node in place, so the child's pid is the dataplane's.
-    const child = nsSpawn(ns, process.execPath, [cliPath(), 'run', '--config', p.configPath, '--workers', String(workers)], { detached: true, stdio: ['ignore', log, log] });
+    const child = nsSpawn(ns, process.execPath, [cliPath(), 'run', '--config', p.configPath, '--workers', String(workers), ...runArgs], { detached: true, stdio: ['ignore', log, log] });
     child.unref();
     if (child.pid === undefined) throw new LabError(`could not start the ${p.role} dataplane`);
     return child.pid;
@@ -161,7 +163,7 @@ export async function lbLabUp(o: LbLabOptions): Promise<LbLabState> {
     } else {
       const balancer = { role: 'balancer' as const, configPath: join(dir, 'balancer.yaml'), logPath: join(dir, 'balancer.log'), controlSocket: join(dir, 'balancer.sock') };
       writeFileSync(balancer.configPath, withControl(balancerYaml(topology, o.vip, s.extraConfig), balancer.controlSocket));
-      s.procs.push({ ...balancer, pid: startDataplane(s.names.lb, balancer, o.workers) });
+      s.procs.push({ ...balancer, pid: startDataplane(s.names.lb, balancer, o.workers, o.runArgs) });
       writeState(s);
       if (topology === 'tunnel') {
         const decap = { role: 'decap' as const, configPath: join(dir, 'decap.yaml'), logPath: join(dir, 'decap.log'), controlSocket: join(dir, 'decap.sock') };

@@ -42,6 +42,8 @@ export interface LabOptions {
   busyPoll?: boolean;
   /** The dataplane's workers run SCHED_FIFO at this priority (`run --realtime N`). */
   realtime?: number;
+  /** The workers' spin window after a frame (`run --spin-us N`; default: the dataplane's). */
+  spinUs?: number;
   /** The dataplane traces packets (`run --trace FILE [--trace-filter EXPR] [--trace-count N]`). */
   trace?: { file: string; filter?: string; count?: number };
   /**
