@@ -51,6 +51,7 @@ import { rewriteTcpUdp, rewriteTuple } from '../../nat/translate.js';
 import { NexthopKind, type NexthopTable } from '../../route/nexthops.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
+import { ICMP_QUERY_TYPES } from '../../wire/icmp.js';
 import type { Batch } from '../batch.js';
 
 /** What a candidate is (FastFlows.kind). */
@@ -61,8 +62,6 @@ export const FlowKind = {
   DSR_L2: 2,
 } as const;
 
-/** Echo, timestamp, information and address-mask requests and replies (ct-input's ICMP_QUERY_TYPES). */
-const ICMP_QUERY_TYPES = (1 << 0) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 18);
 /** Poisoned flows remembered per batch; past that, every later candidate takes the full graph. */
 const MAX_POISONED = 32;
 
