@@ -31,6 +31,7 @@ import { FragmentHold, HOLD_MS } from './fragment-hold.js';
 import type { ForwardingContext } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { ICMP_QUERY_TYPES } from '../wire/icmp.js';
 import { FlowUser, Zone, type NatBindings } from './bindings.js';
 import type { FlowPolicy } from './flow-policy.js';
 import { describeTuple } from './describe.js';
@@ -71,8 +72,6 @@ const FRAGMENT_TRANSLATED = 1;
 const FRAGMENT_PASS = 2;
 
 const ICMP_ERROR_TYPES = (1 << 3) | (1 << 4) | (1 << 5) | (1 << 11) | (1 << 12);
-/** Echo, timestamp, information and address-mask requests and replies: queries with an id. */
-const ICMP_QUERY_TYPES = (1 << 0) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 18);
 
 export class CtInput extends PipelineNode<typeof spec> {
   constructor(

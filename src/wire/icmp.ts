@@ -38,6 +38,14 @@ export const ICMP_TYPE = 0;
 export const ICMP_CODE = 1;
 export const ICMP_CHECKSUM = 2;
 export const ICMP_REST = 4;
+
+/**
+ * Query messages, which carry an identifier (the id connection tracking and
+ * NAT key a flow by, RFC 5508 REQ-1): echo and echo reply (8, 0), timestamp
+ * (13, 14), information (15, 16) and address mask (17, 18) requests and
+ * replies. A bit per type below 32: `((ICMP_QUERY_TYPES >>> type) & 1) !== 0`.
+ */
+export const ICMP_QUERY_TYPES = (1 << 0) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 18);
 export const ICMP_ECHO_ID = 4;
 export const ICMP_ECHO_SEQ = 6;
 export const ICMP_POINTER = 4;

@@ -47,10 +47,12 @@ import { BackendState } from '../../lb/lb-tables.js';
 import type { LoadBalancer } from '../../lb/load-balancer.js';
 import { FlowUser } from '../../nat/bindings.js';
 import type { FlowPolicy } from '../../nat/flow-policy.js';
-import { rewriteTcpUdp, rewriteTuple } from '../../nat/translate.js';
+import { rewriteTuple } from '../../nat/translate.js';
+import { translateTcpUdp } from './flow-translate.js';
 import { NexthopKind, type NexthopTable } from '../../route/nexthops.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
+import { ICMP_QUERY_TYPES } from '../../wire/icmp.js';
 import type { Batch } from '../batch.js';
 
 /** What a candidate is (FastFlows.kind). */
@@ -61,10 +63,10 @@ export const FlowKind = {
   DSR_L2: 2,
 } as const;
 
-/** Echo, timestamp, information and address-mask requests and replies (ct-input's ICMP_QUERY_TYPES). */
-const ICMP_QUERY_TYPES = (1 << 0) | (1 << 8) | (1 << 13) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 17) | (1 << 18);
 /** Poisoned flows remembered per batch; past that, every later candidate takes the full graph. */
 const MAX_POISONED = 32;
+/** The load balancer's arrays where there is none (never indexed then). */
+const NO_WORDS = new Int32Array(0);
 
 export class FastFlows {
   /** Per candidate (ip4-fast's compacted order): the flow table's value (flowId << 1 | dir). */
@@ -86,6 +88,9 @@ export class FastFlows {
   private adjacentFrom = new Int32Array(0);
   private adjacentTable: NexthopTable | undefined;
   private sink = 0;
+  /** The batch arena as host-order 16-bit words (flow-translate.ts), made again when the arena changes. */
+  private arena16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
+  private arenaOf: Uint8Array | undefined;
 
   constructor(
     readonly flows: FlowTable,
@@ -115,6 +120,10 @@ export class FastFlows {
   classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number): number {
     if (this.keys.length < 4 * count) this.grow(Math.max(count, batch.capacity));
     const b = batch.arena;
+    if (this.arenaOf !== b) {
+      this.arenaOf = b;
+      this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+    }
     const start = batch.start;
     const length = batch.length;
     const keys = this.keys;
@@ -182,24 +191,59 @@ export class FastFlows {
     const val = this.val;
     const kind = this.kind;
     const backendOf = this.backend;
+    // What the decisions read of the configuration, once per batch: the firewall's generation to match (when a
+    // newer one than the first was published), the load balancer's per-backend and per-VIP arrays.
+    const checkGeneration = fw !== undefined && fw.recheck;
+    const generation = fw !== undefined ? fw.generation : 0;
+    const backendState = lb !== undefined ? lb.tables.backendState : NO_WORDS;
+    const backendVip = lb !== undefined ? lb.tables.backendVip : NO_WORDS;
+    const backendAddress = lb !== undefined ? lb.tables.backendAddress : NO_WORDS;
+    const vipMode = lb !== undefined ? lb.vipMode : NO_WORDS;
     for (let e = 0; e < n; e++) {
       const v = found[e];
       if (v < 0) continue; // no flow: nothing to poison either (flows start after every lookup of the batch)
       const id = v >> 1;
       let keep = entryUsual[e] === 1 && np <= MAX_POISONED;
       for (let q = 0; q < np && keep; q++) if (poisoned[q] === id) keep = false;
-      if (keep) {
-        const k = this.usual(v, keys[(e << 2) + 3]);
-        if (k !== 0) {
-          const s = entrySlot[e];
-          slow[s] = 0;
-          val[w] = v;
-          kind[w] = k;
-          backendOf[w] = this.pickedBackend;
-          dst[w] = this.fibDestination;
-          cand[w++] = s;
-          continue;
+      // Whether it is a usual packet (see the header), and how it goes (FlowKind, its FIB destination and backend).
+      let k = 0;
+      let to = 0;
+      let backend = -1;
+      if (keep && !(checkGeneration && flows.user(id, FlowUser.FIREWALL_GENERATION) !== generation)) {
+        const dir = v & 1;
+        const proto = keys[(e << 2) + 3];
+        const st = flows.state(id) & 63;
+        k = FlowKind.ROUTED;
+        if (lb !== undefined) {
+          const u = flows.user(id, FlowUser.DESTINATION_BINDING);
+          if (u < 0) {
+            backend = -u - 1;
+            const mode = vipMode[backendVip[backend]];
+            if (mode !== LbMode.NAT) {
+              // Direct return: from the client, dsr-l2, to a backend lb.pinned() keeps (active or draining); TCP: no state machine runs.
+              const bs = backendState[backend];
+              k = FlowKind.DSR_L2;
+              if (dir !== 0 || mode !== LbMode.DSR_L2 || (bs !== BackendState.ACTIVE && bs !== BackendState.DRAINING)) k = 0;
+              else if (proto === IPPROTO_TCP && st !== FlowState.LB_TCP && st !== FlowState.LB_TCP_CLOSING) k = 0;
+              to = backendAddress[backend];
+            }
+          }
         }
+        if (k === FlowKind.ROUTED) {
+          if (proto === IPPROTO_TCP && st !== TcpState.ESTABLISHED) k = 0;
+          // Routed on the destination the translation gives: the reverse of the other direction's key.
+          else to = flows.keyWord(id, dir ^ 1, 0);
+        }
+      }
+      if (k !== 0) {
+        const s = entrySlot[e];
+        slow[s] = 0;
+        val[w] = v;
+        kind[w] = k;
+        backendOf[w] = backend;
+        dst[w] = to;
+        cand[w++] = s;
+        continue;
       }
       if (np < MAX_POISONED) poisoned[np] = id;
       np++;
@@ -207,47 +251,45 @@ export class FastFlows {
     return w;
   }
 
-  /** Set by usual(): the candidate's FIB destination and backend. */
-  private fibDestination = 0;
-  private pickedBackend = -1;
-
-  /** Whether the packet of flow value v is a usual one, and how it goes (FlowKind), or 0. Reads only. */
-  private usual(v: number, proto: number): number {
-    const flows = this.flows;
-    const id = v >> 1;
-    const dir = v & 1;
-    const fw = this.firewall;
-    if (fw !== undefined && fw.recheck && flows.user(id, FlowUser.FIREWALL_GENERATION) !== fw.generation) return 0;
-    const st = flows.state(id) & 63;
-    const lb = this.lb;
-    this.pickedBackend = -1;
-    if (lb !== undefined) {
-      const u = flows.user(id, FlowUser.DESTINATION_BINDING);
-      if (u < 0) {
-        const backend = -u - 1;
-        this.pickedBackend = backend;
-        if (lb.isDsr(backend)) {
-          // From the client, dsr-l2, to a backend lb.pinned() keeps (active or draining); TCP: no state machine runs.
-          const bs = lb.tables.backendState[backend];
-          if (dir !== 0 || lb.mode(backend) !== LbMode.DSR_L2 || (bs !== BackendState.ACTIVE && bs !== BackendState.DRAINING)) return 0;
-          if (proto === IPPROTO_TCP && st !== FlowState.LB_TCP && st !== FlowState.LB_TCP_CLOSING) return 0;
-          this.fibDestination = lb.address(backend);
-          return FlowKind.DSR_L2;
-        }
-      }
-    }
-    if (proto === IPPROTO_TCP && st !== TcpState.ESTABLISHED) return 0;
-    // Routed on the destination the translation gives: the reverse of the other direction's key.
-    this.fibDestination = flows.keyWord(id, dir ^ 1, 0);
-    return FlowKind.ROUTED;
-  }
-
   /**
    * What ct-input (and lb-forward for dsr-l2) does to candidate j's packet
    * (slot s, IPv4 header at i, `total` bytes) and its flow, for a packet
    * ip4-fast takes: the flow's record, the backend's count, the translation.
+   *
+   * Split hot and cold so that V8 inlines the hot part whole (a function
+   * past its inlining budget is called, and so is everything it calls): the
+   * usual packets, a dsr-l2 flow's, and TCP or UDP of a routed flow without
+   * a backend, not a UDP reply that moves its flow to UDP_REPLIED, are done
+   * here; the rest goes to applyOther().
    */
   apply(batch: Batch, j: number, s: number, i: number, total: number, now: number): void {
+    const b = batch.arena;
+    const v = this.val[j];
+    const id = v >> 1;
+    const dir = v & 1;
+    const proto = b[i + 9];
+    const flows = this.flows;
+    if (this.kind[j] === FlowKind.DSR_L2) {
+      // From the client (classify checked it): lb-forward's count and marks.
+      flows.touch(id, now, 0);
+      const backend = this.backend[j];
+      this.lb!.countPacket(backend, total);
+      batch.ctRef[s] = backend;
+      batch.note[s] = backend;
+      return;
+    }
+    // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
+    if (this.backend[j] >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
+      this.applyOther(batch, j, s, i, total, now);
+      return;
+    }
+    // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
+    flows.touch(id, now, proto === IPPROTO_UDP ? 0 : dir);
+    translateTcpUdp(this.arena16, i, proto === IPPROTO_TCP, flows.keyWord(id, dir ^ 1, 1), flows.keyWord(id, dir ^ 1, 0), flows.keyWord(id, dir ^ 1, 2));
+  }
+
+  /** apply() for the rest: ICMP queries, the first UDP reply, LB NAT-mode flows (and dsr-l2, as apply does it). */
+  private applyOther(batch: Batch, j: number, s: number, i: number, total: number, now: number): void {
     const flows = this.flows;
     const b = batch.arena;
     const v = this.val[j];
@@ -273,17 +315,16 @@ export class FastFlows {
     const ns = flows.keyWord(id, other, 1);
     const nd = flows.keyWord(id, other, 0);
     const np = flows.keyWord(id, other, 2);
-    const rp = (np >>> 16) | (np << 16);
-    const l4 = i + 20;
-    const src = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
-    const dst = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
     if (proto === IPPROTO_ICMP) {
+      const rp = (np >>> 16) | (np << 16);
+      const l4 = i + 20;
+      const src = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
+      const dst = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
       const qid = (b[l4 + 4] << 8) | b[l4 + 5];
       if (ns !== src || nd !== dst || rp !== ((qid << 16) | qid)) rewriteTuple(b, i, l4, proto, ns, nd, rp >>> 16, rp & 0xffff, false);
       return;
     }
-    const ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
-    if (ns !== src || nd !== dst || rp !== ports) rewriteTcpUdp(b, i, l4, proto === IPPROTO_TCP, src, dst, ports, ns, nd, rp, false);
+    translateTcpUdp(this.arena16, i, proto === IPPROTO_TCP, ns, nd, np);
   }
 
   /** lb-forward's next hop for a dsr-l2 backend reached by the connected route `connected` on `port`: a gateway entry naming the backend. */
