@@ -14,6 +14,9 @@
 //                     bits 8-15 the owner worker
 //   gen     1 word    generation: bumped each time the id goes to a new flow
 //   user    4 words   for NAT and LB (binding, backend, ...)
+//   doom    16 bits   a tag of the generation the control plane asked to
+//                     end (requestEnd), 0 for none; only the owner's sweep
+//                     acts on it (Uint16, after all the Int32 fields)
 //
 // Struct-of-arrays as designed. One 64-byte record per flow (array-of-structs:
 // key check, state, last seen and NAT word in one cache line) was measured
@@ -40,9 +43,9 @@
 // and expires flows idle past the timeout of their state (a per-state table
 // in the shared header, set at create, changeable by the control plane).
 //
-// Memory per flow at capacity 2^20: 64 (records) + 8 (links) + 32 (index at
-// 55% load) = 104 bytes; at most 124 bytes, for capacities where the index
-// has just doubled (FlowIndex sizing). nf_conntrack: ~300.
+// Memory per flow at capacity 2^20: 64 + 2 (records, doom tag) + 8 (links) +
+// 32 (index at 55% load) = 106 bytes; at most 126.2 bytes, for capacities
+// where the index has just doubled (FlowIndex sizing). nf_conntrack: ~300.
 
 import { FlowIndex, INDEX_FULL as INDEX_FULL_RESULT, INSERTED } from './flow-index.js';
 import { adviseHugePages } from './huge-pages.js';
@@ -67,10 +70,23 @@ const KEY_WORDS = 8;
 const KEY_SHIFT = 3;
 export const USER_WORDS = 4;
 const USER_SHIFT = 2;
-/** Bytes per flow in the records buffer: keys, state, last, flags, gen, user. */
-const RECORD_BYTES = (KEY_WORDS + 4 + USER_WORDS) * 4;
+/** Bytes per flow in the records buffer: keys, state, last, flags, gen, user (Int32), doom (Uint16). */
+const RECORD_BYTES = (KEY_WORDS + 4 + USER_WORDS) * 4 + 2;
+
+/**
+ * The doom word's tag of a generation: 1..65535, never 0 (no request), and
+ * never the tag of the next or previous generation. The owner clears the
+ * word each time it gives the id a new flow, so a request that arrives late
+ * (for a generation that has ended) lives for one generation at most, and is
+ * never the tag of that one.
+ */
+function doomTag(generation: number): number {
+  return ((generation >>> 0) % 0xffff) + 1;
+}
 
 export const MAX_STATES = 64;
+/** Bits of the state word that hold the state; the bits above count the entry's holders (src/nat/refs.ts), 0 for a flow. */
+export const STATE_BITS = 6;
 /**
  * The state word of a flow the owner's sweep is ending (its low 6 bits are
  * MAX_STATES - 1): set by CAS from the state the sweep judged, so a worker
@@ -110,11 +126,9 @@ const W_STALE = 13;
 /** Where readRecord puts each field of a record (Int32 words). */
 export const Rec = { KEY: 0, STATE: 8, LAST: 9, FLAGS: 10, GEN: 11, USER: 12, WORDS: 16 } as const;
 
-/** casStateOfGeneration results. */
+/** requestEnd results: the flow of the generation asked for was live, and will end. */
 export const CAS_DONE = 0;
-/** The state was not the expected one (a packet moved it): read it again and retry. */
-export const CAS_MOVED = 1;
-/** The flow ended, or its id went to another flow: nothing was changed. */
+/** requestEnd result: the flow of that generation had ended (its id may hold another flow, which the request leaves alone). */
 export const CAS_GONE = 2;
 
 /** Marks a live flow that is not on its owner's no-reply list (links word 1). */
@@ -197,6 +211,7 @@ export class FlowTable {
   private declare readonly flagWords: Int32Array;
   private declare readonly gens: Int32Array;
   private declare readonly users: Int32Array;
+  private declare readonly dooms: Uint16Array;
   private declare readonly links: Int32Array;
   private declare readonly meta: Int32Array;
   private declare readonly timeouts: Int32Array;
@@ -276,6 +291,7 @@ export class FlowTable {
     this.flagWords = field(KEY_WORDS + 2, 1);
     this.gens = field(KEY_WORDS + 3, 1);
     this.users = field(KEY_WORDS + 4, USER_WORDS);
+    this.dooms = new Uint16Array(buffers.records, (KEY_WORDS + 4 + USER_WORDS) * cap * 4, cap);
     this.links = new Int32Array(buffers.links);
     this.timeouts = new Int32Array(buffers.meta, M_TIMEOUTS * 4, MAX_STATES);
     this.epoch = new Float64Array(buffers.meta, 0, 4)[M_EPOCH_F64];
@@ -327,6 +343,10 @@ export class FlowTable {
     k[r + 7] = r3;
     this.states[id] = state;
     this.lasts[id] = (nowMs - this.epoch) | 0;
+    // A request for the id's last flow that came too late ends here (doomTag);
+    // cleared before the generation moves, so a request made after reading
+    // the new generation is never cleared.
+    this.dooms[id] = 0;
     this.gens[id] = (this.gens[id] + 1) | 0;
     const u = this.userIn;
     const users = this.users;
@@ -458,6 +478,8 @@ export class FlowTable {
     const flags = this.flagWords;
     const lasts = this.lasts;
     const states = this.states;
+    const dooms = this.dooms;
+    const gens = this.gens;
     const now = (nowMs - this.epoch) | 0;
     const limit = m[wb + W_FRESH]; // ids at or past it were never used
     if (limit === this.first) return 0;
@@ -467,7 +489,9 @@ export class FlowTable {
     for (let seen = 0; seen < todo; seen++) {
       if (cur >= limit) cur = this.first;
       const st = states[cur];
-      if ((flags[cur] & FLAG_IN_USE) !== 0 && ((now - lasts[cur]) | 0) >= this.timeouts[st & (MAX_STATES - 1)]) {
+      // Ended: idle past its state's timeout, or asked to end by the control
+      // plane (requestEnd: this generation, nothing holding it).
+      if ((flags[cur] & FLAG_IN_USE) !== 0 && (((now - lasts[cur]) | 0) >= this.timeouts[st & (MAX_STATES - 1)] || (dooms[cur] !== 0 && st >>> STATE_BITS === 0 && dooms[cur] === doomTag(gens[cur])))) {
         if (expired !== undefined && n >= expired.length) break;
         // Claim the flow: a worker that moved its state meanwhile (a packet
         // moved a TCP state, a NAT binding took a reference) keeps it alive,
@@ -516,19 +540,38 @@ export class FlowTable {
   }
 
   /**
-   * Moves the state of the flow `flowId` of generation `generation` from
-   * `expected` to `next` (control plane: a deletion). CAS_MOVED when the
-   * state was not `expected`; CAS_GONE when the flow ended or the id went to
-   * another flow: a change that landed on that other flow is undone (CAS
-   * back). IN_USE is loaded before the generation for the reason readRecord
-   * gives: a reused id shows either IN_USE cleared or a new generation.
+   * Asks the owner to end flow `flowId` of generation `generation` (control
+   * plane: a deletion). The main thread never changes another worker's flow
+   * itself: a state CAS checked against the generation before and after
+   * could still land on the flow that reused the id in between (the state
+   * word carries no generation), and the owner's sweep could end that flow
+   * before the CAS was undone. Here the request names the generation, and
+   * only the owner, which alone gives ids new generations, acts on it: its
+   * sweep ends the flow when the request names the id's current generation
+   * and nothing holds it (the state word's bits above STATE_BITS), so a
+   * request for an ended flow's generation never touches the id's next flow.
+   * Until the sweep reaches it the flow still matches packets; `isDoomed`
+   * tells the control plane's listings and refs.ts's holds that it is going.
+   * CAS_DONE when the flow of that generation was live after the request
+   * was made, CAS_GONE when it had ended (the request then does nothing).
+   * One thread makes requests (the main thread: a later request of an older
+   * generation would replace a newer one).
    */
-  casStateOfGeneration(flowId: number, generation: number, expected: number, next: number): number {
-    if (Atomics.load(this.gens, flowId) !== generation || (Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) === 0) return CAS_GONE;
-    if (Atomics.compareExchange(this.states, flowId, expected, next) !== expected) return CAS_MOVED;
+  requestEnd(flowId: number, generation: number): number {
+    Atomics.store(this.dooms, flowId, doomTag(generation));
+    // IN_USE before the generation, as in readRecord: a reused id shows either.
     if ((Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) !== 0 && Atomics.load(this.gens, flowId) === generation) return CAS_DONE;
-    Atomics.compareExchange(this.states, flowId, next, expected);
     return CAS_GONE;
+  }
+
+  /** Whether the control plane asked to end the flow that holds `flowId` now (requestEnd). Any thread. */
+  isDoomed(flowId: number): boolean {
+    return Atomics.load(this.dooms, flowId) === doomTag(Atomics.load(this.gens, flowId));
+  }
+
+  /** Whether the control plane asked to end the flow of `generation` at `flowId` (a record read before). */
+  isDoomedGeneration(flowId: number, generation: number): boolean {
+    return Atomics.load(this.dooms, flowId) === doomTag(generation);
   }
 
   /** Ids that have ever held a flow, per worker slice: [first, end) pairs to scan (control side). */
