@@ -33,6 +33,8 @@ import { consume } from '../lib/measure.js';
 import type { BenchRow } from '../lib/report.js';
 
 const ROUNDS = 15;
+/** FlowTable's records: 16 words (one 64-byte line) per flow, keys at the head (flow-table.ts). */
+const REC_SHIFT = 4;
 const STEPS = 256;
 
 function median(xs: readonly number[]): number {
@@ -44,6 +46,7 @@ function median(xs: readonly number[]): number {
 /** `keys`: 4 words per packet (count packets), every key a flow's original or reply key. */
 export function runCtTableBench(flows: FlowTable, keys: Int32Array, count: number, nowMs: number): BenchRow[] {
   const ix = flows.index;
+  if (ix.recordShift !== REC_SHIFT) throw new Error(`ct-table bench: the flow table's records are ${1 << ix.recordShift} words, the replicas read ${1 << REC_SHIFT}`);
   const b = ix.buckets;
   const mask = ix.bucketCount - 1;
   const recordKeys = ix.keys;
@@ -112,7 +115,7 @@ export function runCtTableBench(flows: FlowTable, keys: Int32Array, count: numbe
         const val = b[s + 7];
         if (val >= 0) {
           const id = val >> 1;
-          acc ^= recordKeys[id << 3] ^ flows.state(id) ^ flows.flags(id) ^ flows.idleMs(id, now);
+          acc ^= recordKeys[id << REC_SHIFT] ^ flows.state(id) ^ flows.flags(id) ^ flows.idleMs(id, now);
         }
         break;
       }
@@ -187,7 +190,7 @@ const scanAtomic: Scan = (b, keys, base, h, k0, k1, k2, k3) => {
       if (b[s] === h) {
         const val = b[s + 7];
         if (val >= 0) {
-          const r = ((val >> 1) << 3) + ((val & 1) << 2);
+          const r = ((val >> 1) << REC_SHIFT) + ((val & 1) << 2);
           if (keys[r] === k0 && keys[r + 1] === k1 && keys[r + 2] === k2 && keys[r + 3] === k3) {
             res = val;
             break;
@@ -207,7 +210,7 @@ const scanPlain: Scan = (b, keys, base, h, k0, k1, k2, k3) => {
       if (b[s] === h) {
         const val = b[s + 7];
         if (val >= 0) {
-          const r = ((val >> 1) << 3) + ((val & 1) << 2);
+          const r = ((val >> 1) << REC_SHIFT) + ((val & 1) << 2);
           if (keys[r] === k0 && keys[r + 1] === k1 && keys[r + 2] === k2 && keys[r + 3] === k3) {
             res = val;
             break;
@@ -227,7 +230,7 @@ const scanRecheckAtomic: Scan = (b, keys, base, h, k0, k1, k2, k3) => {
       if (b[s] === h) {
         const val = b[s + 7];
         if (val >= 0) {
-          const r = ((val >> 1) << 3) + ((val & 1) << 2);
+          const r = ((val >> 1) << REC_SHIFT) + ((val & 1) << 2);
           if (keys[r] === k0 && keys[r + 1] === k1 && keys[r + 2] === k2 && keys[r + 3] === k3) {
             res = val;
             break;

@@ -39,10 +39,30 @@ Napi::Value AdviseHugePages(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(end - first));
 }
 
+// addressMod(view, modulus): the view's data address modulo `modulus` (a
+// power of two, at most 2^30). The flow table places its 64-byte buckets and
+// records on cache-line boundaries with it: a SharedArrayBuffer's memory
+// starts 16 bytes into its mapping (glibc's chunk header), so at offset 0
+// every 64-byte bucket would straddle two lines, two DRAM misses a probe.
+Napi::Value AddressMod(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) ThrowType(env, "addressMod: expected (view, modulus)");
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  if (napi_get_typedarray_info(env, info[0], &type, &length, &data, &buffer, &offset) != napi_ok) ThrowType(env, "addressMod: not a readable typed array");
+  int64_t m = info[1].As<Napi::Number>().Int64Value();
+  if (m < 1 || m > (int64_t{1} << 30) || (m & (m - 1)) != 0) ThrowType(env, "addressMod: modulus must be a power of two in 1..2^30");
+  return Napi::Number::New(env, static_cast<double>(reinterpret_cast<uintptr_t>(data) & static_cast<uintptr_t>(m - 1)));
+}
+
 }  // namespace
 
 void InitHugePages(Napi::Env env, Napi::Object exports) {
   exports.Set("adviseHugePages", Napi::Function::New(env, AdviseHugePages, "adviseHugePages"));
+  exports.Set("addressMod", Napi::Function::New(env, AddressMod, "addressMod"));
 }
 
 }  // namespace dpio

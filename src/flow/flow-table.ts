@@ -3,24 +3,35 @@
 // SharedArrayBuffers made on the main thread (`create`) and mapped by each
 // worker (`attach`).
 //
-// Records: 64 bytes per flow, struct-of-arrays in the `records` buffer:
+// Records: one 64-byte record per flow, on a cache-line boundary (the
+// buffer's first bytes pad it there: huge-pages.ts lineOffset), in the
+// `records` buffer, then a 16-bit doom tag per flow after all the records:
 //
-//   keys    8 words   original key, reply key (flow-key.ts); the index
-//                     verifies every lookup hit against them
-//   state   1 word    low 6 bits: the state, 0..62, whose timeout applies;
-//                     the rest is the user's (CAS by any worker)
-//   last    1 word    last seen: ms since the table's epoch, Int32, wrap-safe
-//   flags   1 word    IN_USE, SEEN_REPLY, ASSURED (Atomics.or by any worker),
-//                     bits 8-15 the owner worker
-//   gen     1 word    generation: bumped each time the id goes to a new flow
-//   user    4 words   for NAT and LB (binding, backend, ...)
+//   keys    words 0-7   original key, reply key (flow-key.ts); the index
+//                       verifies every lookup hit against them
+//   state   word 8      low 6 bits: the state, 0..62, whose timeout applies;
+//                       the rest counts holders (src/nat/refs.ts), 0 for a
+//                       flow (CAS by any worker)
+//   last    word 9      last seen: ms since the table's epoch, Int32, wrap-safe
+//   flags   word 10     IN_USE, SEEN_REPLY, ASSURED (Atomics.or by any worker),
+//                       bits 8-15 the owner worker
+//   gen     word 11     generation: bumped each time the id goes to a new flow
+//   user    words 12-15 for NAT and LB (binding, backend, ...)
+//   doom    16 bits     a tag of the generation the control plane asked to
+//                       end (requestEnd), 0 for none; only the owner's sweep
+//                       acts on it (read by the sweep and the control plane)
 //
-// Struct-of-arrays as designed. One 64-byte record per flow (array-of-structs:
-// key check, state, last seen and NAT word in one cache line) was measured
-// against it on the real path, a lookup then those reads and the last-seen
-// store, 1M flows in random order: 226 vs 224 ns (min of 10), no difference,
-// and lookups alone are ~8% faster here (172 vs 157 ns) because the key array
-// is half the size (bench/flow/flow.ts, `flow/layout-1M` rows).
+// One line per flow: a packet of an established flow reads the index's
+// bucket and this line, and nothing else of the table (the key check, the
+// state, last seen, flags, the NAT/LB words and the other direction's key
+// for the rewrite), so FlowIndex.lookupBatch's warming pass over the record
+// lines warms everything the stage reads. Struct-of-arrays (keys, state,
+// last, flags, gen, user each an array: five lines a packet, in five pages)
+// measured unbatched and with misaligned lines was no slower (226 vs 224 ns,
+// bench/flow `flow/layout-1M`); batched and aligned, the fast path's table
+// work at 1M random flows (lookupBatch, the record warming pass, state,
+// touch, the other key) is 0.58x its CPU time (241 vs 415 ns/packet median,
+// A/B interleaved, 16 rounds, both with 2 MiB pages).
 //
 // Flow ids are partitioned: worker w owns ids [w * per, (w + 1) * per) and is
 // the only one to allocate, free, evict or expire them, with its free list
@@ -40,12 +51,13 @@
 // and expires flows idle past the timeout of their state (a per-state table
 // in the shared header, set at create, changeable by the control plane).
 //
-// Memory per flow at capacity 2^20: 64 (records) + 8 (links) + 32 (index at
-// 55% load) = 104 bytes; at most 124 bytes, for capacities where the index
-// has just doubled (FlowIndex sizing). nf_conntrack: ~300.
+// Memory per flow at capacity 2^20: 64 + 2 (record, doom tag) + 8 (links) +
+// 32 (index at 55% load) = 106 bytes (and 64 bytes of pad a buffer); at most
+// 126.2 bytes, for capacities where the index has just doubled (FlowIndex
+// sizing). nf_conntrack: ~300.
 
 import { FlowIndex, INDEX_FULL as INDEX_FULL_RESULT, INSERTED } from './flow-index.js';
-import { adviseHugePages } from './huge-pages.js';
+import { adviseHugePages, LINE_BYTES, lineOffset } from './huge-pages.js';
 
 /** insert result: a key of the new flow is already in the table; see `existing`. */
 export const FLOW_EXISTS = -1;
@@ -62,15 +74,33 @@ export const FLAG_IN_USE = 1;
 export const FLAG_SEEN_REPLY = 2;
 export const FLAG_ASSURED = 4;
 
-/** Words of key per flow in the keys array (both directions); the index finds flow f's keys at f << KEY_SHIFT. */
+/** Words of key per flow (both directions), at the head of its record, where the index reads them. */
 const KEY_WORDS = 8;
-const KEY_SHIFT = 3;
 export const USER_WORDS = 4;
-const USER_SHIFT = 2;
-/** Bytes per flow in the records buffer: keys, state, last, flags, gen, user. */
-const RECORD_BYTES = (KEY_WORDS + 4 + USER_WORDS) * 4;
+/** A record is 16 words, one 64-byte line: flow f's at word f << REC_SHIFT. */
+const REC_SHIFT = 4;
+const R_STATE = KEY_WORDS;
+const R_LAST = KEY_WORDS + 1;
+const R_FLAGS = KEY_WORDS + 2;
+const R_GEN = KEY_WORDS + 3;
+const R_USER = KEY_WORDS + 4;
+/** Bytes per flow in the records buffer: the 64-byte record, then the doom tags (Uint16). */
+const RECORD_BYTES = (1 << REC_SHIFT) * 4 + 2;
+
+/**
+ * The doom word's tag of a generation: 1..65535, never 0 (no request), and
+ * never the tag of the next or previous generation. The owner clears the
+ * word each time it gives the id a new flow, so a request that arrives late
+ * (for a generation that has ended) lives for one generation at most, and is
+ * never the tag of that one.
+ */
+function doomTag(generation: number): number {
+  return ((generation >>> 0) % 0xffff) + 1;
+}
 
 export const MAX_STATES = 64;
+/** Bits of the state word that hold the state; the bits above count the entry's holders (src/nat/refs.ts), 0 for a flow. */
+export const STATE_BITS = 6;
 /**
  * The state word of a flow the owner's sweep is ending (its low 6 bits are
  * MAX_STATES - 1): set by CAS from the state the sweep judged, so a worker
@@ -87,6 +117,8 @@ const M_CAPACITY = 1;
 const M_WORKERS = 2;
 const M_PER_WORKER = 3;
 const M_EPOCH_F64 = 2; // Float64 index (bytes 16-23)
+/** Bytes from the records buffer's start to its first record, which puts each record in one cache line (huge-pages.ts lineOffset). */
+const M_REC_PAD = 6;
 const M_TIMEOUTS = 16;
 const M_WORKER_BLOCKS = M_TIMEOUTS + MAX_STATES;
 const WORKER_WORDS = 16;
@@ -110,11 +142,9 @@ const W_STALE = 13;
 /** Where readRecord puts each field of a record (Int32 words). */
 export const Rec = { KEY: 0, STATE: 8, LAST: 9, FLAGS: 10, GEN: 11, USER: 12, WORDS: 16 } as const;
 
-/** casStateOfGeneration results. */
+/** requestEnd results: the flow of the generation asked for was live, and will end. */
 export const CAS_DONE = 0;
-/** The state was not the expected one (a packet moved it): read it again and retry. */
-export const CAS_MOVED = 1;
-/** The flow ended, or its id went to another flow: nothing was changed. */
+/** requestEnd result: the flow of that generation had ended (its id may hold another flow, which the request leaves alone). */
 export const CAS_GONE = 2;
 
 /** Marks a live flow that is not on its owner's no-reply list (links word 1). */
@@ -191,12 +221,11 @@ export class FlowTable {
   readonly evictedUser = new Int32Array(USER_WORDS);
   /** User words the next insert stores in its new record (then cleared). */
   readonly userIn = new Int32Array(USER_WORDS);
-  private declare readonly keys: Int32Array;
-  private declare readonly states: Int32Array;
-  private declare readonly lasts: Int32Array;
-  private declare readonly flagWords: Int32Array;
-  private declare readonly gens: Int32Array;
-  private declare readonly users: Int32Array;
+  /** Sink for loads made only to bring lines into the cache. */
+  private touched = 0;
+  /** The records: flow f's 16 words at f << REC_SHIFT (R_* offsets). */
+  private declare readonly recs: Int32Array;
+  private declare readonly dooms: Uint16Array;
   private declare readonly links: Int32Array;
   private declare readonly meta: Int32Array;
   private declare readonly timeouts: Int32Array;
@@ -207,7 +236,7 @@ export class FlowTable {
   private declare readonly end: number;
 
   static bytesFor(capacity: number, workers: number): number {
-    return metaBytes(workers) + capacity * RECORD_BYTES + capacity * 8 + FlowIndex.bytesFor(FlowIndex.bucketsFor(2 * capacity));
+    return metaBytes(workers) + capacity * RECORD_BYTES + LINE_BYTES + capacity * 8 + FlowIndex.bytesFor(FlowIndex.bucketsFor(2 * capacity));
   }
 
   static create(opts: FlowTableOptions): FlowTableBuffers {
@@ -237,8 +266,9 @@ export class FlowTable {
       m[wb + W_SWEEP] = Math.min(w * per, opts.capacity);
     }
     // Records and links are written as ids are first used: advised while untouched (huge-pages.ts).
-    const records = new SharedArrayBuffer(opts.capacity * RECORD_BYTES);
+    const records = new SharedArrayBuffer(opts.capacity * RECORD_BYTES + LINE_BYTES);
     adviseHugePages(records);
+    m[M_REC_PAD] = lineOffset(records);
     const links = new SharedArrayBuffer(opts.capacity * 8);
     adviseHugePages(links);
     return { meta, records, links, index: FlowIndex.create(FlowIndex.bucketsFor(2 * opts.capacity), seed) };
@@ -269,17 +299,13 @@ export class FlowTable {
     if (!Number.isInteger(worker) || worker < -1 || worker >= this.workers) throw new Error(`flow table: worker must be -1 (main thread) or 0..${this.workers - 1} (got ${worker})`);
     this.worker = worker;
     const cap = this.capacity;
-    const field = (offsetWords: number, words: number) => new Int32Array(buffers.records, offsetWords * cap * 4, words * cap);
-    this.keys = field(0, KEY_WORDS);
-    this.states = field(KEY_WORDS, 1);
-    this.lasts = field(KEY_WORDS + 1, 1);
-    this.flagWords = field(KEY_WORDS + 2, 1);
-    this.gens = field(KEY_WORDS + 3, 1);
-    this.users = field(KEY_WORDS + 4, USER_WORDS);
+    const pad = this.meta[M_REC_PAD];
+    this.recs = new Int32Array(buffers.records, pad, cap << REC_SHIFT);
+    this.dooms = new Uint16Array(buffers.records, pad + (cap << (REC_SHIFT + 2)), cap);
     this.links = new Int32Array(buffers.links);
     this.timeouts = new Int32Array(buffers.meta, M_TIMEOUTS * 4, MAX_STATES);
     this.epoch = new Float64Array(buffers.meta, 0, 4)[M_EPOCH_F64];
-    this.index = new FlowIndex(buffers.index, this.keys, KEY_SHIFT);
+    this.index = new FlowIndex(buffers.index, this.recs, REC_SHIFT);
     const per = this.meta[M_PER_WORKER];
     this.wb = M_WORKER_BLOCKS + Math.max(worker, 0) * WORKER_WORDS;
     this.first = worker < 0 ? 0 : Math.min(worker * per, this.capacity);
@@ -315,8 +341,8 @@ export class FlowTable {
       this.userIn.fill(0);
       return TABLE_FULL;
     }
-    const k = this.keys;
-    const r = id << KEY_SHIFT;
+    const k = this.recs;
+    const r = id << REC_SHIFT;
     k[r] = o0;
     k[r + 1] = o1;
     k[r + 2] = o2;
@@ -325,19 +351,22 @@ export class FlowTable {
     k[r + 5] = r1;
     k[r + 6] = r2;
     k[r + 7] = r3;
-    this.states[id] = state;
-    this.lasts[id] = (nowMs - this.epoch) | 0;
-    this.gens[id] = (this.gens[id] + 1) | 0;
+    k[r + R_STATE] = state;
+    k[r + R_LAST] = (nowMs - this.epoch) | 0;
+    // A request for the id's last flow that came too late ends here (doomTag);
+    // cleared before the generation moves, so a request made after reading
+    // the new generation is never cleared.
+    this.dooms[id] = 0;
+    k[r + R_GEN] = (k[r + R_GEN] + 1) | 0;
     const u = this.userIn;
-    const users = this.users;
-    const ur = id << USER_SHIFT;
-    users[ur] = u[0];
-    users[ur + 1] = u[1];
-    users[ur + 2] = u[2];
-    users[ur + 3] = u[3];
+    const ur = r + R_USER;
+    k[ur] = u[0];
+    k[ur + 1] = u[1];
+    k[ur + 2] = u[2];
+    k[ur + 3] = u[3];
     u[0] = u[1] = u[2] = u[3] = 0;
     // Published with the keys by insertPair's lock (a CAS, a full barrier).
-    this.flagWords[id] = FLAG_IN_USE | (this.worker << 8);
+    this.recs[(id << REC_SHIFT) + R_FLAGS] = FLAG_IN_USE | (this.worker << 8);
     const res = this.index.insertPair(o0, o1, o2, o3, r0, r1, r2, r3, id);
     if (res === INSERTED) {
       this.listAppend(id);
@@ -345,7 +374,7 @@ export class FlowTable {
       m[wb + W_INSERTED]++;
       return id;
     }
-    this.flagWords[id] = 0;
+    this.recs[(id << REC_SHIFT) + R_FLAGS] = 0;
     this.freeId(id);
     if (res === INDEX_FULL_RESULT) {
       m[wb + W_INDEX_FULL]++;
@@ -361,63 +390,68 @@ export class FlowTable {
     const t = (nowMs - this.epoch) | 0;
     // Store only when the time moves forward: packets within one ms (most of
     // them) then leave the line shared between the workers of both directions.
-    const idle = (t - this.lasts[flowId]) | 0;
+    const rec = this.recs;
+    const r = flowId << REC_SHIFT;
+    const idle = (t - rec[r + R_LAST]) | 0;
     if (idle > 0) {
       // A flow idle past its timeout lives on only until the sweep reaches
       // it: counted, so a parallel replay knows its result hung on the
       // sweep's position (one compare, once per flow per ms).
-      if (idle >= this.timeouts[this.states[flowId] & (MAX_STATES - 1)]) this.meta[this.wb + W_STALE]++;
-      this.lasts[flowId] = t;
+      if (idle >= this.timeouts[rec[r + R_STATE] & (MAX_STATES - 1)]) this.meta[this.wb + W_STALE]++;
+      rec[r + R_LAST] = t;
     }
-    if (dir !== 0 && (this.flagWords[flowId] & FLAG_SEEN_REPLY) === 0) Atomics.or(this.flagWords, flowId, FLAG_SEEN_REPLY);
+    if (dir !== 0 && (rec[r + R_FLAGS] & FLAG_SEEN_REPLY) === 0) Atomics.or(rec, r + R_FLAGS, FLAG_SEEN_REPLY);
   }
 
   /** Moves the state from `expected` to `next` if no other worker moved it first. */
   casState(flowId: number, expected: number, next: number): boolean {
-    return Atomics.compareExchange(this.states, flowId, expected, next) === expected;
+    return Atomics.compareExchange(this.recs, (flowId << REC_SHIFT) + R_STATE, expected, next) === expected;
   }
 
-  /** Loads the state words of flows ids[0..n) (warming a batch: see FlowIndex "Warming"). */
+  /** Loads the record lines (state, last seen, flags, user words, keys) of flows ids[0..n) (warming a batch: see FlowIndex "Warming"). */
   touchStates(ids: Int32Array, n: number): void {
-    this.index.touchWords(this.states, ids, n);
+    const rec = this.recs;
+    let t = 0;
+    for (let i = 0; i < n; i++) t ^= rec[(ids[i] << REC_SHIFT) + R_STATE];
+    this.touched ^= t;
   }
 
   state(flowId: number): number {
-    return this.states[flowId];
+    return this.recs[(flowId << REC_SHIFT) + R_STATE];
   }
 
   flags(flowId: number): number {
-    return this.flagWords[flowId];
+    return this.recs[(flowId << REC_SHIFT) + R_FLAGS];
   }
 
   setFlags(flowId: number, bits: number): void {
-    Atomics.or(this.flagWords, flowId, bits & ~(FLAG_IN_USE | 0xff00));
+    Atomics.or(this.recs, (flowId << REC_SHIFT) + R_FLAGS, bits & ~(FLAG_IN_USE | 0xff00));
   }
 
   owner(flowId: number): number {
-    return (this.flagWords[flowId] >>> 8) & 0xff;
+    return (this.recs[(flowId << REC_SHIFT) + R_FLAGS] >>> 8) & 0xff;
   }
 
   generation(flowId: number): number {
-    return this.gens[flowId];
+    return this.recs[(flowId << REC_SHIFT) + R_GEN];
   }
 
   /** Ms since the flow's last packet (wrap-safe). */
   idleMs(flowId: number, nowMs: number): number {
-    return (((nowMs - this.epoch) | 0) - this.lasts[flowId]) | 0;
+    return (((nowMs - this.epoch) | 0) - this.recs[(flowId << REC_SHIFT) + R_LAST]) | 0;
   }
 
   /** Word i (0-3) of the flow's key in direction dir. */
   keyWord(flowId: number, dir: number, i: number): number {
-    return this.keys[(flowId << KEY_SHIFT) + (dir << 2) + i];
+    return this.recs[(flowId << REC_SHIFT) + (dir << 2) + i];
   }
 
   user(flowId: number, i: number): number {
-    return this.users[(flowId << USER_SHIFT) + i];
+    return this.recs[(flowId << REC_SHIFT) + R_USER + i];
   }
 
   setUser(flowId: number, i: number, v: number): void {
-    this.users[(flowId << USER_SHIFT) + i] = v;
+    this.recs[(flowId << REC_SHIFT) + R_USER + i] = v;
   }
 
   timeoutMs(state: number): number {
@@ -438,7 +472,7 @@ export class FlowTable {
    * not in use or not this worker's.
    */
   remove(flowId: number): boolean {
-    if (flowId < this.first || flowId >= this.end || (this.flagWords[flowId] & FLAG_IN_USE) === 0) return false;
+    if (flowId < this.first || flowId >= this.end || (this.recs[(flowId << REC_SHIFT) + R_FLAGS] & FLAG_IN_USE) === 0) return false;
     this.release(flowId);
     this.meta[this.wb + W_REMOVED]++;
     return true;
@@ -455,9 +489,8 @@ export class FlowTable {
   sweep(nowMs: number, maxRecords: number, expired?: Int32Array): number {
     const m = this.meta;
     const wb = this.wb;
-    const flags = this.flagWords;
-    const lasts = this.lasts;
-    const states = this.states;
+    const rec = this.recs;
+    const dooms = this.dooms;
     const now = (nowMs - this.epoch) | 0;
     const limit = m[wb + W_FRESH]; // ids at or past it were never used
     if (limit === this.first) return 0;
@@ -466,13 +499,16 @@ export class FlowTable {
     const todo = Math.min(maxRecords, limit - this.first); // one lap at most
     for (let seen = 0; seen < todo; seen++) {
       if (cur >= limit) cur = this.first;
-      const st = states[cur];
-      if ((flags[cur] & FLAG_IN_USE) !== 0 && ((now - lasts[cur]) | 0) >= this.timeouts[st & (MAX_STATES - 1)]) {
+      const r = cur << REC_SHIFT;
+      const st = rec[r + R_STATE];
+      // Ended: idle past its state's timeout, or asked to end by the control
+      // plane (requestEnd: this generation, nothing holding it).
+      if ((rec[r + R_FLAGS] & FLAG_IN_USE) !== 0 && (((now - rec[r + R_LAST]) | 0) >= this.timeouts[st & (MAX_STATES - 1)] || (dooms[cur] !== 0 && st >>> STATE_BITS === 0 && dooms[cur] === doomTag(rec[r + R_GEN])))) {
         if (expired !== undefined && n >= expired.length) break;
         // Claim the flow: a worker that moved its state meanwhile (a packet
         // moved a TCP state, a NAT binding took a reference) keeps it alive,
         // and one that tries after this sees CLAIMED_STATE and leaves it.
-        if (Atomics.compareExchange(states, cur, st, CLAIMED_STATE) === st) {
+        if (Atomics.compareExchange(rec, r + R_STATE, st, CLAIMED_STATE) === st) {
           if (expired !== undefined) expired[n] = cur;
           this.release(cur);
           n++;
@@ -501,34 +537,53 @@ export class FlowTable {
    * words of that flow may still move (packets): each is some value it had.
    */
   readRecord(flowId: number, out: Int32Array): boolean {
-    const gen = Atomics.load(this.gens, flowId);
-    if ((Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) === 0) return false;
-    const k = this.keys;
-    const r = flowId << KEY_SHIFT;
+    const gen = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN);
+    if ((Atomics.load(this.recs, (flowId << REC_SHIFT) + R_FLAGS) & FLAG_IN_USE) === 0) return false;
+    const k = this.recs;
+    const r = flowId << REC_SHIFT;
     for (let i = 0; i < KEY_WORDS; i++) out[Rec.KEY + i] = Atomics.load(k, r + i);
-    out[Rec.STATE] = Atomics.load(this.states, flowId);
-    out[Rec.LAST] = Atomics.load(this.lasts, flowId);
-    for (let i = 0; i < USER_WORDS; i++) out[Rec.USER + i] = Atomics.load(this.users, (flowId << USER_SHIFT) + i);
-    const flags = Atomics.load(this.flagWords, flowId);
+    out[Rec.STATE] = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_STATE);
+    out[Rec.LAST] = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_LAST);
+    for (let i = 0; i < USER_WORDS; i++) out[Rec.USER + i] = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_USER + i);
+    const flags = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_FLAGS);
     out[Rec.FLAGS] = flags;
     out[Rec.GEN] = gen;
-    return (flags & FLAG_IN_USE) !== 0 && Atomics.load(this.gens, flowId) === gen;
+    return (flags & FLAG_IN_USE) !== 0 && Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN) === gen;
   }
 
   /**
-   * Moves the state of the flow `flowId` of generation `generation` from
-   * `expected` to `next` (control plane: a deletion). CAS_MOVED when the
-   * state was not `expected`; CAS_GONE when the flow ended or the id went to
-   * another flow: a change that landed on that other flow is undone (CAS
-   * back). IN_USE is loaded before the generation for the reason readRecord
-   * gives: a reused id shows either IN_USE cleared or a new generation.
+   * Asks the owner to end flow `flowId` of generation `generation` (control
+   * plane: a deletion). The main thread never changes another worker's flow
+   * itself: a state CAS checked against the generation before and after
+   * could still land on the flow that reused the id in between (the state
+   * word carries no generation), and the owner's sweep could end that flow
+   * before the CAS was undone. Here the request names the generation, and
+   * only the owner, which alone gives ids new generations, acts on it: its
+   * sweep ends the flow when the request names the id's current generation
+   * and nothing holds it (the state word's bits above STATE_BITS), so a
+   * request for an ended flow's generation never touches the id's next flow.
+   * Until the sweep reaches it the flow still matches packets; `isDoomed`
+   * tells the control plane's listings and refs.ts's holds that it is going.
+   * CAS_DONE when the flow of that generation was live after the request
+   * was made, CAS_GONE when it had ended (the request then does nothing).
+   * One thread makes requests (the main thread: a later request of an older
+   * generation would replace a newer one).
    */
-  casStateOfGeneration(flowId: number, generation: number, expected: number, next: number): number {
-    if (Atomics.load(this.gens, flowId) !== generation || (Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) === 0) return CAS_GONE;
-    if (Atomics.compareExchange(this.states, flowId, expected, next) !== expected) return CAS_MOVED;
-    if ((Atomics.load(this.flagWords, flowId) & FLAG_IN_USE) !== 0 && Atomics.load(this.gens, flowId) === generation) return CAS_DONE;
-    Atomics.compareExchange(this.states, flowId, next, expected);
+  requestEnd(flowId: number, generation: number): number {
+    Atomics.store(this.dooms, flowId, doomTag(generation));
+    // IN_USE before the generation, as in readRecord: a reused id shows either.
+    if ((Atomics.load(this.recs, (flowId << REC_SHIFT) + R_FLAGS) & FLAG_IN_USE) !== 0 && Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN) === generation) return CAS_DONE;
     return CAS_GONE;
+  }
+
+  /** Whether the control plane asked to end the flow that holds `flowId` now (requestEnd). Any thread. */
+  isDoomed(flowId: number): boolean {
+    return Atomics.load(this.dooms, flowId) === doomTag(Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN));
+  }
+
+  /** Whether the control plane asked to end the flow of `generation` at `flowId` (a record read before). */
+  isDoomedGeneration(flowId: number, generation: number): boolean {
+    return Atomics.load(this.dooms, flowId) === doomTag(generation);
   }
 
   /** Ids that have ever held a flow, per worker slice: [first, end) pairs to scan (control side). */
@@ -579,8 +634,8 @@ export class FlowTable {
       const id = m[wb + W_LIST_HEAD];
       if (id < 0) return -1;
       this.unlink(id);
-      if ((this.flagWords[id] & FLAG_SEEN_REPLY) !== 0) continue;
-      for (let i = 0; i < USER_WORDS; i++) this.evictedUser[i] = this.users[(id << USER_SHIFT) + i];
+      if ((this.recs[(id << REC_SHIFT) + R_FLAGS] & FLAG_SEEN_REPLY) !== 0) continue;
+      for (let i = 0; i < USER_WORDS; i++) this.evictedUser[i] = this.recs[(id << REC_SHIFT) + R_USER + i];
       this.release(id);
       m[wb + W_FREE_HEAD] = this.links[id << 1]; // pop it again: the caller reuses it
       this.evictedId = id;
@@ -591,13 +646,13 @@ export class FlowTable {
 
   /** Takes a live flow out of the index and the no-reply list and frees its id. */
   private release(id: number): void {
-    const k = this.keys;
-    const r = id << KEY_SHIFT;
+    const k = this.recs;
+    const r = id << REC_SHIFT;
     const v = id << 1;
     this.index.remove(k[r], k[r + 1], k[r + 2], k[r + 3], v);
     this.index.remove(k[r + 4], k[r + 5], k[r + 6], k[r + 7], v | 1);
     if (this.links[(id << 1) + 1] !== NOT_LISTED) this.unlink(id);
-    Atomics.store(this.flagWords, id, 0);
+    Atomics.store(this.recs, (id << REC_SHIFT) + R_FLAGS, 0);
     this.freeId(id);
     this.meta[this.wb + W_LIVE]--;
   }

@@ -31,3 +31,24 @@ export function adviseHugePages(buffer: SharedArrayBuffer): number {
   const r = advise(new Int32Array(buffer, 0, buffer.byteLength >> 2));
   return r > 0 ? r : 0;
 }
+
+/** A cache line. */
+export const LINE_BYTES = 64;
+
+/**
+ * Bytes from the start of `buffer` to its first 64-byte line boundary
+ * (0..63), so that 64-byte buckets and records placed from there each sit
+ * in one cache line: a SharedArrayBuffer's memory starts 16 bytes past a
+ * line (glibc's chunk header), and a bucket across two lines is two DRAM
+ * misses. 0 without the addon (the table works, its lines straddle).
+ */
+export function lineOffset(buffer: SharedArrayBuffer): number {
+  let mod: ((view: Uint8Array, modulus: number) => number) | undefined;
+  try {
+    mod = loadNative().addressMod;
+  } catch {
+    return 0;
+  }
+  if (mod === undefined) return 0;
+  return (LINE_BYTES - mod(new Uint8Array(buffer, 0, 1), LINE_BYTES)) & (LINE_BYTES - 1);
+}

@@ -294,6 +294,8 @@ export interface NativeIo {
    * addon built before it lacks it.
    */
   adviseHugePages?(view: Int32Array): number;
+  /** The view's data address modulo a power of two (flow table: cache-line placement, src/flow/huge-pages.ts). */
+  addressMod?(view: Uint8Array, modulus: number): number;
 }
 
 /** The fields native errors carry besides the message. */

@@ -7,18 +7,21 @@
 // record a failed insert wrote for a moment is not a flow).
 //
 // Deleting: only a flow's owner may end it (src/flow/README.md), so a
-// deletion moves the flow's state to DYING by CAS, checked against the
-// generation it was read with; DYING has no timeout, so the owner's next
-// sweep pass ends it and releases what it held (NAT bindings, permits, its
-// load-balancer backend) as for any expired flow. Until then its packets
-// still match it (no new flow can take its keys while it is in the index),
-// and no listing shows it. A packet that moves the state at the same moment
-// makes the CAS fail: the record is read again and the deletion retried.
+// deletion is a request naming the generation the flow was read with
+// (FlowTable.requestEnd); the owner's next sweep pass ends the flow and
+// releases what it held (NAT bindings, permits, its load-balancer backend)
+// as for any expired flow. Until then its packets still match it (no new
+// flow can take its keys while it is in the index), and no listing shows it.
+// A request never reaches the flow that reuses the id: the owner acts on it
+// only while the id's generation is the one it names. (A state CAS to DYING
+// checked against the generation before and after, as this was first done,
+// could land on that flow, and the owner's sweep end it before the CAS was
+// undone: test/nat/flow-dump-race-reuse.test.ts.)
 //
 // Nothing keeps per-flow packet or byte counts, nor the time a flow began:
 // a flow shows how long it has been idle and how long it has left.
 import { FlowState, flowStateName } from '../conntrack/timeouts.js';
-import { CAS_DONE, CAS_GONE, CLAIMED_STATE, FLAG_ASSURED, FLAG_SEEN_REPLY, Rec, type FlowTable } from '../flow/flow-table.js';
+import { CAS_DONE, CLAIMED_STATE, FLAG_ASSURED, FLAG_SEEN_REPLY, Rec, type FlowTable } from '../flow/flow-table.js';
 import { ipv4ToString } from '../wire/address.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { FlowUser, Zone, zoneOf } from './bindings.js';
@@ -118,8 +121,6 @@ export interface FlowDeletion {
 const PROTO_NAMES: Record<number, string> = { [IPPROTO_ICMP]: 'icmp', [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp' };
 const NEVER = 2 ** 31 - 1;
 const STATE_MASK = 63;
-/** CAS attempts per flow before it counts as skipped (each one lost to a packet that moved the state). */
-const ATTEMPTS = 8;
 
 export function protocolName(proto: number): string {
   return PROTO_NAMES[proto] ?? `proto ${proto}`;
@@ -130,6 +131,8 @@ export class RecordView {
   readonly rec = new Int32Array(Rec.WORDS);
   readonly fields = new FlowFields();
   id = 0;
+  /** The control plane asked to end this flow (FlowTable.requestEnd): deleted, waiting for its owner's sweep. */
+  doomed = false;
 }
 
 /**
@@ -146,6 +149,7 @@ export function scanZone(table: FlowTable, zone: number, view: RecordView, visit
       if (zoneOf(r[Rec.KEY + 3]) !== zone || (r[Rec.STATE] & STATE_MASK) === CLAIMED_STATE) continue;
       if (table.lookup(r[Rec.KEY], r[Rec.KEY + 1], r[Rec.KEY + 2], r[Rec.KEY + 3]) !== id << 1) continue;
       view.id = id;
+      view.doomed = table.isDoomedGeneration(id, r[Rec.GEN]);
       if (!visit(view)) return;
     }
   }
@@ -251,7 +255,7 @@ export function listFlows(src: FlowSource, filter: FlowFilter, limit: number, no
   const scratch = new Int32Array(Rec.WORDS);
   let matched = 0;
   scanZone(src.table, Zone.FLOW, new RecordView(), (v) => {
-    if ((v.rec[Rec.STATE] & STATE_MASK) === FlowState.DYING) return true; // deleted, waiting for its owner
+    if (v.doomed || (v.rec[Rec.STATE] & STATE_MASK) === FlowState.DYING) return true; // deleted, waiting for its owner
     if (!filter.matches(flowFields(src, v))) return true;
     matched++;
     if (flows.length < limit) flows.push(flowEntry(src, v, nowMs, scratch));
@@ -264,23 +268,19 @@ export function listFlows(src: FlowSource, filter: FlowFilter, limit: number, no
 export const MARKED = 1;
 /** The flow ended, or was already deleted, meanwhile. */
 export const GONE = 0;
-/** A packet moved its state under every attempt: still live. */
+/** (No longer returned: a request cannot lose to a packet. Kept for callers that count it.) */
 export const BUSY = -1;
 
 /**
- * Moves one flow (as read into `rec`) to DYING, retrying when a packet moves
- * its state first: MARKED, GONE or BUSY.
+ * Asks the owner of one flow (as read into `rec`) to end it: MARKED, or
+ * GONE when it had ended or been deleted already.
  */
 export function markDying(table: FlowTable, id: number, rec: Int32Array): number {
   const gen = rec[Rec.GEN];
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const s = table.state(id);
-    if ((s & STATE_MASK) === FlowState.DYING || (s & STATE_MASK) === CLAIMED_STATE) return GONE;
-    const r = table.casStateOfGeneration(id, gen, s, FlowState.DYING);
-    if (r === CAS_DONE) return MARKED;
-    if (r === CAS_GONE) return GONE;
-  }
-  return BUSY;
+  if (table.isDoomedGeneration(id, gen)) return GONE;
+  const s = table.state(id) & STATE_MASK;
+  if (s === FlowState.DYING || s === CLAIMED_STATE) return GONE;
+  return table.requestEnd(id, gen) === CAS_DONE ? MARKED : GONE;
 }
 
 /** Marks every live flow matching `filter` for its owner's sweep (see the header). */
@@ -289,7 +289,7 @@ export function deleteFlows(src: FlowSource, filter: FlowFilter): FlowDeletion {
   let deleted = 0;
   let skipped = 0;
   scanZone(src.table, Zone.FLOW, new RecordView(), (v) => {
-    if ((v.rec[Rec.STATE] & STATE_MASK) === FlowState.DYING || !filter.matches(flowFields(src, v))) return true;
+    if (v.doomed || (v.rec[Rec.STATE] & STATE_MASK) === FlowState.DYING || !filter.matches(flowFields(src, v))) return true;
     const r = markDying(src.table, v.id, v.rec);
     if (r === MARKED) deleted++;
     else if (r === BUSY) skipped++;

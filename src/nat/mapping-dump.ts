@@ -6,13 +6,14 @@
 // would free its port under them, and their later unhold would reach
 // whatever entry reused its id. So a deletion does it in the owner's order:
 //
-//   1. the mapping is doomed (refs.ts `doom`): HELD becomes HELD_DYING,
-//      which takes no new holds (a new flow of the internal endpoint is
-//      dropped as busy, as when the mapping is ending anyway, and binds anew
-//      once it has ended), and UNHELD becomes DYING;
-//   2. every flow holding it is marked DYING (flow-dump.ts);
-//   3. each owner's sweep ends those flows, whose unholds bring the mapping
-//      to DYING, and the mapping's owner's sweep ends it and frees its port.
+//   1. the mapping is doomed (refs.ts `doom`: a request its owner carries
+//      out, FlowTable.requestEnd), so it takes no new holds (a new flow of
+//      the internal endpoint is dropped as busy, as when the mapping is
+//      ending anyway, and binds anew once it has ended);
+//   2. every flow holding it is deleted (flow-dump.ts);
+//   3. each owner's sweep ends those flows, whose unholds bring the
+//      mapping's count to 0, and the mapping's owner's sweep then ends it
+//      and frees its port.
 //
 // A flow that took its hold just before step 1 but was not yet in the table
 // when step 2 looked is found by looking again (a mapping with more holders
@@ -101,8 +102,8 @@ function liveState(s: number): boolean {
   return st === FlowState.HELD || st === FlowState.UNHELD;
 }
 
-function live(r: Int32Array): boolean {
-  return liveState(r[Rec.STATE]);
+function live(v: RecordView): boolean {
+  return !v.doomed && liveState(v.rec[Rec.STATE]);
 }
 
 function entry(src: FlowSource, v: RecordView, nowMs: number): NatMappingEntry {
@@ -133,7 +134,7 @@ export function listNatMappings(src: FlowSource, filter: FlowFilter, limit: numb
   const mappings: NatMappingEntry[] = [];
   let matched = 0;
   scanZone(src.table, Zone.BINDING, new RecordView(), (v) => {
-    if (!live(v.rec) || !filter.matches(mappingFields(v))) return true;
+    if (!live(v) || !filter.matches(mappingFields(v))) return true;
     matched++;
     if (mappings.length < limit) mappings.push(entry(src, v, nowMs));
     return true;
@@ -148,9 +149,9 @@ export function deleteNatMappings(src: FlowSource, filter: FlowFilter): NatMappi
   let skipped = 0;
   const doomed: number[] = [];
   scanZone(t, Zone.BINDING, new RecordView(), (v) => {
-    if (!live(v.rec) || !filter.matches(mappingFields(v))) return true;
+    if (!live(v) || !filter.matches(mappingFields(v))) return true;
     if (doom(t, v.id, v.rec[Rec.GEN])) doomed.push(v.id);
-    else if (t.generation(v.id) === v.rec[Rec.GEN] && liveState(t.state(v.id))) skipped++; // not ended, not deleted by another call: it moved under every attempt
+    else if (t.generation(v.id) === v.rec[Rec.GEN] && !t.isDoomed(v.id) && liveState(t.state(v.id))) skipped++; // not ended, not deleted by another call: it moved under every attempt
     return true;
   });
   let flows = 0;
@@ -164,7 +165,7 @@ export function deleteNatMappings(src: FlowSource, filter: FlowFilter): NatMappi
       const source = r[Rec.USER + FlowUser.SOURCE_BINDING] - 1;
       const dest = r[Rec.USER + FlowUser.DESTINATION_BINDING] - 1;
       if (!pending.has(source) && !pending.has(dest)) return true;
-      const dying = (r[Rec.STATE] & STATE_MASK) === FlowState.DYING;
+      const dying = v.doomed || (r[Rec.STATE] & STATE_MASK) === FlowState.DYING;
       const m = dying ? GONE : markDying(t, v.id, r);
       if (m === MARKED) flows++;
       else if (m === BUSY && last) skipped++;
@@ -175,7 +176,7 @@ export function deleteNatMappings(src: FlowSource, filter: FlowFilter): NatMappi
     // Look again only for mappings with more holders than flows found: a flow between its hold and its insert.
     pending = new Set([...pending].filter((id) => {
       const s = t.state(id);
-      return (s & STATE_MASK) === FlowState.HELD_DYING && s >>> STATE_BITS > (found.get(id) ?? 0);
+      return t.isDoomed(id) && (s & STATE_MASK) === FlowState.HELD && s >>> STATE_BITS > (found.get(id) ?? 0);
     }));
   }
   return { deleted: doomed.length, flows, skipped };

@@ -13,12 +13,16 @@
 // the caller then treats the binding as gone. A count never reaches an
 // entry that was ended and reused.
 //
-// The control plane deletes a held entry by moving HELD to HELD_DYING (the
-// count kept): it takes no new holds (a new flow treats it as gone, as when
-// claimed), and its last unhold makes it DYING, which the owner's next sweep
-// ends at once, rather than UNHELD. An unheld entry goes straight to DYING.
+// The control plane deletes an entry by a request naming its generation
+// (FlowTable.requestEnd), never by changing its state word itself: a CAS
+// there could land on the entry that reused the id. A doomed entry takes no
+// new holds (a new flow treats it as gone, as when claimed), and its owner's
+// sweep ends it once no flow holds it: at once if unheld, else after its
+// last unhold (which leaves it UNHELD). A hold that races with the request
+// is taken back when the hold sees the request after its CAS; one that came
+// first is a holder the deleter finds (mapping-dump.ts).
 import { FlowState } from '../conntrack/timeouts.js';
-import { CAS_DONE, CAS_MOVED, type FlowTable } from '../flow/flow-table.js';
+import { CAS_DONE, type FlowTable } from '../flow/flow-table.js';
 
 const STATE_BITS = 6;
 const STATE_MASK = (1 << STATE_BITS) - 1;
@@ -31,7 +35,7 @@ export function holders(table: FlowTable, id: number): number {
   return table.state(id) >>> STATE_BITS;
 }
 
-/** Takes a hold on entry `id`; false when its owner is ending it (treat it as absent). */
+/** Takes a hold on entry `id`; false when its owner is ending it or it was deleted (treat it as absent). */
 export function hold(table: FlowTable, id: number): boolean {
   for (;;) {
     const s = table.state(id);
@@ -39,7 +43,24 @@ export function hold(table: FlowTable, id: number): boolean {
     // Only live holdable entries: not claimed, not deleted (DYING, HELD_DYING), not a flow.
     if (st !== FlowState.HELD && st !== FlowState.UNHELD) return false;
     const count = (s >>> STATE_BITS) + 1;
-    if (table.casState(id, s, (count << STATE_BITS) | FlowState.HELD)) return true;
+    if (table.casState(id, s, (count << STATE_BITS) | FlowState.HELD)) {
+      // Checked after the CAS (a full barrier): a deletion requested before
+      // it is seen here and the hold is taken back; one requested after it
+      // finds this holder (mapping-dump.ts looks for the flows holding it).
+      if (!table.isDoomed(id)) return true;
+      letGo(table, id);
+      return false;
+    }
+  }
+}
+
+/** Takes back a hold on a doomed entry (no touch: the sweep ends it when the count reaches 0). */
+function letGo(table: FlowTable, id: number): void {
+  for (;;) {
+    const s = table.state(id);
+    const count = s >>> STATE_BITS;
+    const next = count > 1 ? ((count - 1) << STATE_BITS) | (s & STATE_MASK) : FlowState.UNHELD;
+    if (table.casState(id, s, next)) return;
   }
 }
 
@@ -61,21 +82,15 @@ export function unhold(table: FlowTable, id: number, nowMs: number): void {
 }
 
 /**
- * Marks a held entry deleted (control plane): HELD becomes HELD_DYING with
- * its count, UNHELD becomes DYING. `generation` is the entry's as the caller
- * read it: an id that went to another entry meanwhile is left alone. False
- * when the entry was neither (already deleted, being ended) or changed.
+ * Marks a held entry deleted (control plane): it takes no new holds and its
+ * owner's sweep ends it when no flow holds it. `generation` is the entry's
+ * as the caller read it: an id that went to another entry meanwhile is left
+ * alone. False when the entry was not live (already deleted, being ended,
+ * or gone).
  */
 export function doom(table: FlowTable, id: number, generation: number): boolean {
-  for (let attempt = 0; attempt < 16; attempt++) {
-    const s = table.state(id);
-    const st = s & STATE_MASK;
-    let next: number;
-    if (st === FlowState.HELD) next = (s & ~STATE_MASK) | FlowState.HELD_DYING;
-    else if (st === FlowState.UNHELD) next = FlowState.DYING;
-    else return false;
-    const r = table.casStateOfGeneration(id, generation, s, next);
-    if (r !== CAS_MOVED) return r === CAS_DONE;
-  }
-  return false;
+  if (table.isDoomedGeneration(id, generation)) return false;
+  const st = table.state(id) & STATE_MASK;
+  if (st !== FlowState.HELD && st !== FlowState.UNHELD) return false;
+  return table.requestEnd(id, generation) === CAS_DONE;
 }

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FlowTable } from '../../src/flow/flow-table.js';
-import { adviseHugePages } from '../../src/flow/huge-pages.js';
-import { nativeAvailable } from '../../src/io/native.js';
+import { adviseHugePages, lineOffset } from '../../src/flow/huge-pages.js';
+import { loadNative, nativeAvailable } from '../../src/io/native.js';
 import { skipIf } from '../skip.js';
 
 const MIB = 1 << 20;
@@ -52,5 +52,22 @@ describe('adviseHugePages', () => {
     expect(id).toBeGreaterThanOrEqual(0);
     expect(t.lookup(1, 2, 3, 17)).toBe(id << 1);
     expect(t.lookup(2, 1, 3 << 16, 17)).toBe((id << 1) | 1);
+  });
+});
+
+describe('lineOffset', () => {
+  it('puts every bucket and every flow record of a table on a 64-byte line boundary, in every worker view', skipIf(nativeAvailable() ? undefined : 'the native addon is not built'), () => {
+    const addressMod = loadNative().addressMod!;
+    const raw = new SharedArrayBuffer(1 << 16);
+    // The memory of a SharedArrayBuffer starts off a line boundary (glibc's chunk header): what the pad is for.
+    expect((addressMod(new Uint8Array(raw, lineOffset(raw), 1), 64))).toBe(0);
+    const buffers = FlowTable.create({ capacity: 5000, workers: 2, timeoutsMs: [1000], seed: 3 });
+    for (const w of [0, 1, -1]) {
+      const t = FlowTable.attach(buffers, w);
+      const at = (v: Int32Array) => addressMod(new Uint8Array(v.buffer, v.byteOffset, 1), 64);
+      expect(at(t.index.buckets)).toBe(0);
+      expect(at(t.index.keys)).toBe(0); // the records: 64 bytes each from there
+      expect(t.index.recordShift).toBe(4);
+    }
   });
 });
