@@ -43,12 +43,14 @@ export const FlowState = {
   /** A client's session affinity to a backend (ClientIP): the idle limit is the VIP's, checked at use; this is the longest. */
   LB_AFFINITY: 26,
   /**
-   * A flow or entry the control plane deleted (src/nat/flow-dump.ts): no
-   * timeout, so its owner's next sweep pass ends it (only the owner may);
-   * until then its packets still match it, but no state machine moves it.
+   * No longer produced, nor HELD_DYING below: a control-plane deletion is
+   * a request the owner's sweep carries out (FlowTable.requestEnd), not a
+   * state written from another thread. Kept, with no timeout, so that
+   * state numbers stay as they were and an entry in it still ends at its
+   * owner's next sweep.
    */
   DYING: 27,
-  /** A held NAT binding the control plane deleted: takes no new holds, and becomes DYING (not UNHELD) when its last holder lets go (src/nat/refs.ts). */
+  /** See DYING. */
   HELD_DYING: 28,
   COUNT: 29,
 } as const;
