@@ -260,6 +260,20 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
           `CPU ${(med[i].cpu / med[0].cpu).toFixed(2)}x one worker's`,
       });
     }
+    for (const [i, v] of VARIANTS.entries()) {
+      if (i === 0) continue;
+      // Total CPU (every thread) of N workers against one, medians of the same interleaved rounds: near 1 when the work is split, near N when it is duplicated.
+      rows.push({
+        name,
+        subject: `total CPU ${v.workers} vs 1 worker`,
+        value: med[i].cpu / med[0].cpu,
+        unit: 'x',
+        nsPerOp: (med[i].cpu * 1e9) / frames,
+        notes:
+          `CPU s, medians: ${med[i].cpu.toFixed(2)} (${((med[i].cpu * 1e9) / frames).toFixed(0)} ns/pkt) vs ${med[0].cpu.toFixed(2)} (${((med[0].cpu * 1e9) / frames).toFixed(0)} ns/pkt); ` +
+          `per round: ${runs[i].map((r, k) => (r.cpuS / runs[0][k].cpuS).toFixed(2)).join(', ')}; peak RSS ${med[i].rss.toFixed(0)} vs ${med[0].rss.toFixed(0)} MiB; ${cpu}`,
+      });
+    }
     rows.push({
       name,
       subject: 'control: 2 one-worker replays at once',

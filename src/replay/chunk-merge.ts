@@ -16,7 +16,7 @@ import type { FrameChunk } from './frame-chunk.js';
 
 const OUT_BYTES = 4 << 20;
 /** Runs shorter than this are copied word by word: Buffer.copy's fixed cost is larger than a short loop's. */
-const SHORT_RUN = 1024;
+const SHORT_RUN = 128;
 
 interface Cursor {
   bytes: Buffer;
@@ -50,7 +50,7 @@ export class ChunkMerger {
       const w = this.outWords;
       const src = c.words;
       for (let i = from >> 2, o = this.used >> 2, end = to >> 2; i < end; i++, o++) w[o] = src[i];
-    } else c.bytes.copy(this.out, this.used, from, to);
+    } else this.out.set(c.bytes.subarray(from, to), this.used);
     this.used += n;
   }
 
@@ -87,36 +87,64 @@ export class ChunkMerger {
     }
   }
 
-  /** One batch's blocks from the active shards, by timestamp, ties to the lower shard, copied a run at a time. */
+  /**
+   * One batch's blocks from the active shards, by timestamp, ties to the
+   * lower shard, copied a run at a time. Each round finds the earliest head
+   * and the earliest of the others, then walks the first shard's blocks while
+   * they still come first: a block costs one timestamp read, not a scan of
+   * every shard.
+   */
   private mergeBatch(): void {
     const cursors = this.cursors;
     const active = this.active;
-    let runShard = -1;
-    let runStart = 0;
     for (;;) {
       let best = -1;
-      let bestHi = 0;
-      let bestLo = 0;
+      let bHi = 0;
+      let bLo = 0;
+      let next = -1;
+      let nHi = 0;
+      let nLo = 0;
+      // Shards are in increasing order: a tie keeps the earlier (lower) one first.
       for (let i = 0; i < active.length; i++) {
-        const c = cursors[active[i]];
+        const s = active[i];
+        const c = cursors[s];
         if (c.at >= c.end) continue;
         const hi = c.view.getUint32(c.at + 12, true);
         const lo = c.view.getUint32(c.at + 16, true);
-        // Shards are in increasing order: a tie keeps the earlier (lower) one.
-        if (best < 0 || hi < bestHi || (hi === bestHi && lo < bestLo)) {
-          best = active[i];
-          bestHi = hi;
-          bestLo = lo;
+        if (best < 0 || hi < bHi || (hi === bHi && lo < bLo)) {
+          next = best;
+          nHi = bHi;
+          nLo = bLo;
+          best = s;
+          bHi = hi;
+          bLo = lo;
+        } else if (next < 0 || hi < nHi || (hi === nHi && lo < nLo)) {
+          next = s;
+          nHi = hi;
+          nLo = lo;
         }
       }
-      if (best !== runShard) {
-        if (runShard >= 0) this.copy(cursors[runShard], runStart, cursors[runShard].at);
-        if (best < 0) return;
-        runShard = best;
-        runStart = cursors[best].at;
-      }
+      if (best < 0) return;
       const c = cursors[best];
-      c.at += c.view.getUint32(c.at + 4, true);
+      const start = c.at;
+      if (next < 0) {
+        // The others are done: the rest of this shard's batch in one copy.
+        this.copy(c, start, c.end);
+        c.at = c.end;
+        return;
+      }
+      const v = c.view;
+      const end = c.end;
+      let at = start;
+      for (;;) {
+        at += v.getUint32(at + 4, true);
+        if (at >= end) break;
+        const hi = v.getUint32(at + 12, true);
+        const lo = v.getUint32(at + 16, true);
+        if (hi > nHi || (hi === nHi && (lo > nLo || (lo === nLo && best > next)))) break;
+      }
+      this.copy(c, start, at);
+      c.at = at;
     }
   }
 }

@@ -11,6 +11,7 @@
 // Every shard cuts its chunks after the same batches (parallel-replay.ts), so
 // chunk c of every shard covers the same batches and the merge lines them up.
 import { BLOCK_EPB } from '../pcap/pcapng.js';
+import type { ByteSink } from '../pcap/writer.js';
 
 /** PcapngWriter's default snaplen, which replay's output interfaces use: a longer frame is cut to it. */
 const SNAPLEN = 262144;
@@ -94,9 +95,24 @@ export class ChunkWriter {
     this.buf.fill(0, o + 28 + caplen, o + 28 + padded + 4);
     v.setUint32(o + 28 + padded + 4, blockLen, true);
     this.used = o + blockLen;
+    // Without batches (a one-worker replay's output, drained to its file) there is no index to keep.
+    if (this.batchCount === 0) return;
     const i = (this.batchCount - 1) * 2;
     this.index[i]++;
     this.index[i + 1] = this.used - this.batchStart;
+  }
+
+  /** Bytes of blocks written since the last finish() or drainTo(). */
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** Writes the blocks so far to `sink` and starts again in the same buffer (a one-worker replay: no batches, no index). */
+  drainTo(sink: ByteSink): void {
+    if (this.used > 0) sink.write(this.buf.subarray(0, this.used));
+    this.used = 0;
+    this.batchCount = 0;
+    this.batchStart = 0;
   }
 
   /**

@@ -26,6 +26,15 @@
 //   use ~2x one worker's (256 MiB capture: each shard re-reads every frame,
 //   ~0.25 s; each isolate starts, ~0.2 s, and compiles the pipeline again;
 //   the merge adds ~0.3 s on this thread).
+//   Also measured and not kept: this thread reading the capture once and
+//   copying each frame into its shard's transferred input chunk, per batch
+//   (1 GiB, 2 workers, 3 interleaved pairs: 12.4 s CPU against 8.0 s): the
+//   copy and its bookkeeping cost ~400 ns a frame on this thread, more than
+//   the ~200 ns a frame each extra shard spends parsing the capture, and
+//   this thread, which also merges, became the bottleneck. Splitting the
+//   reading without a copy needs the reader's window in shared memory (the
+//   shards take frames where it read them): src/pcap/input.ts reuses its
+//   buffer in place today.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.

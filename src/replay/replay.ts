@@ -133,7 +133,8 @@ function startReplay(config: RouterConfig, input: string | Uint8Array, output: s
   const every = opts.progressEvery ?? 100_000;
   const onProgress = opts.onProgress;
   const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, clock, onProgress && ((n) => n % every === 0 && onProgress(n)));
-  const out = new CaptureOutput(writer, config.ports.length, clock);
+  writer.flush(); // the section and interface blocks: CaptureOutput writes the packet blocks after them
+  const out = new CaptureOutput(config.ports.length, clock, outSink);
   const traceSink = opts.trace && new AtomicFileSink(opts.trace.file);
   const traceWriter = opts.trace && traceSink && openTraceWriter(traceSink, config, compiled, router.graph.nodes);
   const tracer = traceWriter && filter && new PacketTracer(router.graph, filter, new TraceBudget(opts.trace!.count), (p) => traceWriter.write(p));
@@ -143,6 +144,7 @@ function startReplay(config: RouterConfig, input: string | Uint8Array, output: s
     capture,
     close() {
       try {
+        out.finish();
         writer.close();
         traceWriter?.close();
       } finally {

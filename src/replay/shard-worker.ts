@@ -16,7 +16,6 @@
 // shared between flows (shardability.ts).
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
-import type { TxSink } from '../io/port.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import { CaptureFormatError, CaptureReader } from '../pcap/reader.js';
 import { Batch } from '../pipeline/batch.js';
@@ -27,7 +26,8 @@ import { TokenBucket } from '../pipeline/token-bucket.js';
 import { compileFib } from '../route/fib.js';
 import { RunLoop } from '../runtime/run-loop.js';
 import { CaptureInput } from './capture-input.js';
-import { ChunkWriter, type FrameChunk } from './frame-chunk.js';
+import { CaptureOutput } from './capture-output.js';
+import type { ChunkWriter, FrameChunk } from './frame-chunk.js';
 import { interfaceMapper } from './replay.js';
 import type { ShardSharedUse } from './shardability.js';
 
@@ -104,43 +104,6 @@ class RecordingBucket extends TokenBucket {
   }
 }
 
-/** What the router sent in a batch, in time order (as CaptureOutput writes it), into the reply chunk. */
-class ChunkOutput implements TxSink {
-  readonly writer = new ChunkWriter();
-  private readonly pending: number[] = [];
-  readonly framesByPort: number[];
-  readonly bytesByPort: number[];
-  constructor(
-    private readonly clock: Clock,
-    ports: number,
-  ) {
-    this.framesByPort = new Array<number>(ports).fill(0);
-    this.bytesByPort = new Array<number>(ports).fill(0);
-  }
-  tx(_batch: Batch, slots: Uint16Array, count: number): number {
-    for (let i = 0; i < count; i++) this.pending.push(slots[i]);
-    return count;
-  }
-  flush(batch: Batch): void {
-    const order = this.pending;
-    order.sort((a, b) => batch.tsSec[a] - batch.tsSec[b] || batch.tsNsec[a] - batch.tsNsec[b]);
-    const nowMs = this.clock.nowMs();
-    for (const s of order) {
-      let sec = batch.tsSec[s];
-      let nsec = batch.tsNsec[s];
-      if (sec === 0 && nsec === 0) {
-        sec = Math.floor(nowMs / 1000);
-        nsec = Math.round((nowMs - sec * 1000) * 1e6);
-      }
-      const port = batch.txPort[s];
-      this.writer.addFrame(batch.arena, batch.start[s], batch.length[s], port, sec, nsec);
-      this.framesByPort[port]++;
-      this.bytesByPort[port] += batch.length[s];
-    }
-    order.length = 0;
-  }
-}
-
 /** Waits until the main thread is less than MAX_IN_FLIGHT chunks behind chunk `next` (its count in control[word]); false when told to stop. */
 function awaitCredit(control: Int32Array, word: number, next: number): boolean {
   for (;;) {
@@ -187,7 +150,8 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
     const every = task.progressEvery;
     const onFrame = every > 0 ? (n: number) => n % every === 0 && port.postMessage({ progress: n } satisfies ShardMessage) : undefined;
     const input = new CaptureInput(reader, interfaceMapper(reader, config, task.inPort), config.ports.length, clock, onFrame, { index: task.shard, of: task.shards });
-    const output = new ChunkOutput(clock, config.ports.length);
+    // What the router sent, in time order, as the blocks a one-worker replay writes: into the chunk for the merge.
+    const output = new CaptureOutput(config.ports.length, clock);
     const loop = new RunLoop({ router, batch, inputs: [input], outputs: config.ports.map(() => output) });
     const emit = toMerge(task, reader);
     const flows = router.natTables?.flows;
@@ -206,8 +170,8 @@ export default function replayShard(task: ShardTask): ShardResult | undefined {
       flows: f && { expired: f.expired, evicted: f.evicted, tableFull: f.tableFull, indexFull: f.indexFull, stale: f.stale, peakLive },
       icmpTakes: bucket.times,
       icmpGranted: bucket.granted,
-      txFrames: output.framesByPort,
-      txBytes: output.bytesByPort,
+      txFrames: Array.from(output.framesByPort),
+      txBytes: Array.from(output.bytesByPort),
       framesRead: input.framesRead,
       framesIn: Array.from(input.framesIn),
       skipped: input.skipped,

@@ -82,6 +82,45 @@ describe('ChunkMerger', () => {
     expect(sink.bytes()).toEqual(written(expected));
   });
 
+  it('three shards, many batches, equal timestamps across shards: the order of a stable sort by timestamp, then shard', () => {
+    // A run of one shard ends at the first block of any other shard that comes before it (or ties with it from a lower shard).
+    let seed = 7;
+    const rnd = (n: number) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+    const shards: F[][][] = [[], [], []];
+    const expected: F[] = [];
+    let id = 0;
+    for (let b = 0; b < 40; b++) {
+      const batch: { f: F; shard: number }[] = [];
+      for (const [s, batches] of shards.entries()) {
+        const frames: F[] = [];
+        let ns = 0;
+        for (let i = rnd(6); i > 0; i--) {
+          ns += rnd(3) * 100; // repeats: ties within a shard and across shards
+          const f = frame(id++, 40 + rnd(200), rnd(3), 20 + b, ns);
+          frames.push(f);
+          batch.push({ f, shard: s });
+        }
+        batches.push(frames);
+      }
+      batch.sort((x, y) => x.f.sec - y.f.sec || x.f.nsec - y.f.nsec || x.shard - y.shard);
+      expected.push(...batch.map((x) => x.f));
+    }
+    const chunks = shards.map((batches) => {
+      const w = new ChunkWriter();
+      for (const b of batches) {
+        w.beginBatch();
+        for (const f of b) w.addFrame(f.bytes, 0, f.bytes.length, f.port, f.sec, f.nsec);
+      }
+      return w.finish(false);
+    });
+    const sink = new MemorySink();
+    const merger = new ChunkMerger(sink);
+    merger.merge(chunks);
+    merger.flush();
+    expect(expected.length).toBeGreaterThan(200);
+    expect(sink.bytes()).toEqual(written(expected));
+  });
+
   it('refuses chunks that do not cover the same batches', () => {
     const a = new ChunkWriter();
     a.beginBatch();
