@@ -8,7 +8,7 @@
 // A frame that leaves by the port it came in on is sent from there too;
 // other frames are copied into a free chunk (one copy, as AF_PACKET's send).
 // A worker without a queue of the interface gets a send-only port.
-import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
+import { BurstKeep, MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import { IoCounter, loadNative, type NativeIo, type XskHandle, type XskStats } from './native.js';
 import { newPortCounters, PortClosedError, rxRoom, withPortName, type PacketPort } from './port.js';
 
@@ -43,8 +43,6 @@ export class AfXdpPort implements PacketPort {
   private handle: XskHandle | 0;
   private fdValue: number;
   private readonly arena: Uint8Array;
-  /** Where the native burst writes each frame's UMEM offset (batch.initSlot would overwrite batch.start). */
-  private readonly starts: Uint32Array;
 
   /** Bytes of port area a socket with `frames` chunks needs (the UMEM and room to align it on a page). */
   static areaBytes(frames: number): number {
@@ -78,7 +76,6 @@ export class AfXdpPort implements PacketPort {
     this.name = name;
     this.queue = queue;
     this.arena = batch.arena;
-    this.starts = new Uint32Array(batch.capacity);
     this.index = index;
     this.counters = counters;
   }
@@ -94,21 +91,15 @@ export class AfXdpPort implements PacketPort {
     if (h === 0) throw new PortClosedError(this.name);
     if (batch.arena !== this.arena) throw new RangeError(`${this.name}: an AF_XDP port receives only into the batch whose arena holds its UMEM`);
     const first = batch.rxCount;
-    const starts = this.starts;
-    const length = batch.length;
     let n: number;
     try {
-      n = this.io.xskRxBurst(h, starts, length, count, first, this.counters);
+      // Each frame's UMEM offset straight into batch.start: takeBurst keeps it (the frame is not copied into its slot).
+      n = this.io.xskRxBurst(h, batch.start, batch.length, count, first, this.counters);
     } catch (e) {
       throw withPortName(e, this.name);
     }
-    const end = first + n;
-    const start = batch.start;
-    for (let i = first; i < end; i++) {
-      batch.initSlot(i, length[i], this.index, 0, 0);
-      start[i] = starts[i];
-    }
-    batch.rxCount = end;
+    batch.takeBurst(first, n, this.index, BurstKeep.STARTS);
+    batch.rxCount = first + n;
     return n;
   }
 

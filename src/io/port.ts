@@ -2,7 +2,7 @@
 // transmit side that sends a list of a Batch's slots, and for live ports an
 // fd to wait on. TAP, AF_PACKET and memory ports, capture files and test
 // scripts all look the same to the loop.
-import { OffloadMeta, type Batch } from '../pipeline/batch.js';
+import { BurstKeep, type Batch } from '../pipeline/batch.js';
 import { IoCounter } from './native.js';
 
 /** Where a run loop takes frames from: a port's receive side, a capture file, a test's script. */
@@ -80,23 +80,8 @@ export function resetRxStarts(batch: Batch, first: number, count: number): void 
  * initSlot would clear; they are kept.
  */
 export function takeRxBurst(batch: Batch, first: number, n: number, rxPort: number, stamped: boolean, offload: boolean): void {
-  const end = first + n;
-  const length = batch.length;
-  const tsSec = batch.tsSec;
-  const tsNsec = batch.tsNsec;
-  const meta = batch.offload;
-  for (let i = first; i < end; i++) {
-    const m = i * OffloadMeta.WORDS;
-    const flags = meta[m + OffloadMeta.FLAGS];
-    const gsoType = meta[m + OffloadMeta.GSO_TYPE];
-    if (stamped) batch.initSlot(i, length[i], rxPort, tsSec[i], tsNsec[i]);
-    else batch.initSlot(i, length[i], rxPort, 0, 0);
-    if (offload) {
-      meta[m + OffloadMeta.FLAGS] = flags;
-      meta[m + OffloadMeta.GSO_TYPE] = gsoType;
-    }
-  }
-  batch.rxCount = end;
+  batch.takeBurst(first, n, rxPort, (stamped ? BurstKeep.TIMESTAMPS : 0) | (offload ? BurstKeep.OFFLOAD : 0));
+  batch.rxCount = first + n;
 }
 
 /**

@@ -104,6 +104,26 @@ export const CtMark = {
   LB: 4,
 } as const;
 
+/**
+ * What a port's receive burst wrote itself, so that Batch.takeBurst keeps it
+ * (flags of its `keep` argument); everything else is set up as initSlot does.
+ */
+export const BurstKeep = {
+  /** batch.start: the frames are where the burst put them (AF_XDP: in the UMEM), not at slotStart. */
+  STARTS: 1,
+  /** tsSec/tsNsec: the kernel's receive time (AF_PACKET's ring). */
+  TIMESTAMPS: 2,
+  /** The offload words (an offload TAP's or AF_PACKET's virtio header). */
+  OFFLOAD: 4,
+} as const;
+
+/**
+ * Bursts of fewer slots than this are set up slot by slot (initSlot): a
+ * column fill() is a builtin call each, which pays only over many slots, and
+ * a lightly loaded port receives a few frames at a time.
+ */
+export const COLUMN_SETUP_MIN = 16;
+
 /** What became of a received packet, counted once per packet by its rx port (Graph.fateByRxPort). */
 export const Fate = {
   /** Left the router (whole, or as fragments or segments). */
@@ -306,14 +326,55 @@ export class Batch {
       start[i] = i * sb + HEADROOM;
       length[i] = lengths[k];
     }
+    this.fillColumns(first, end, rxPort, 0);
+  }
+
+  /**
+   * Takes received slots [first, first + n) that a port's native burst just
+   * filled (lengths in `length`, frames at `start` or, unless `keep` has
+   * BurstKeep.STARTS, at the slots' default start, which this sets) as
+   * initSlot would set them up, keeping what `keep` names; a burst of
+   * COLUMN_SETUP_MIN slots or more a column at a time. Does not move rxCount.
+   */
+  takeBurst(first: number, n: number, rxPort: number, keep: number): void {
+    const end = first + n;
+    if (first < 0 || end > this.rxCapacity) throw new RangeError(`takeBurst: slots ${first}..${end - 1} are not receive slots`);
+    const start = this.start;
+    if ((keep & BurstKeep.STARTS) === 0) for (let i = first; i < end; i++) start[i] = i * this.slotBytes + HEADROOM;
+    if (n >= COLUMN_SETUP_MIN) {
+      this.fillColumns(first, end, rxPort, keep);
+      return;
+    }
+    const meta = this.offload;
+    for (let i = first; i < end; i++) {
+      this.rxPort[i] = rxPort;
+      if ((keep & BurstKeep.TIMESTAMPS) === 0) {
+        this.tsSec[i] = 0;
+        this.tsNsec[i] = 0;
+      }
+      this.flags[i] = 0;
+      this.ctMark[i] = 0;
+      this.note[i] = -1;
+      if ((keep & BurstKeep.OFFLOAD) === 0) {
+        const m = i * OffloadMeta.WORDS;
+        meta[m] = 0;
+        meta[m + 1] = 0;
+      }
+    }
+  }
+
+  /** The per-slot columns of initSlot but start and length, for slots [first, end), one fill() each. */
+  private fillColumns(first: number, end: number, rxPort: number, keep: number): void {
     this.rxPort.fill(rxPort, first, end);
-    this.tsSec.fill(0, first, end);
-    this.tsNsec.fill(0, first, end);
+    if ((keep & BurstKeep.TIMESTAMPS) === 0) {
+      this.tsSec.fill(0, first, end);
+      this.tsNsec.fill(0, first, end);
+    }
     this.flags.fill(0, first, end);
     this.ctMark.fill(0, first, end);
     this.note.fill(-1, first, end);
     // Every offload word, not only FLAGS and GSO_TYPE: one contiguous fill, and the others mean nothing when those are 0.
-    this.offload.fill(0, first * OffloadMeta.WORDS, end * OffloadMeta.WORDS);
+    if ((keep & BurstKeep.OFFLOAD) === 0) this.offload.fill(0, first * OffloadMeta.WORDS, end * OffloadMeta.WORDS);
   }
 
   /** True when slot `s` carries offload metadata (a partial checksum or a super-packet). */

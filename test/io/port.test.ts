@@ -55,6 +55,27 @@ describe('takeRxBurst', () => {
     expect(plain.hasOffload(1)).toBe(false);
   });
 
+  it('sets up a full burst (a column at a time) as a short one (slot by slot)', () => {
+    const full = new Batch({ rxCapacity: 64 });
+    const short = new Batch({ rxCapacity: 64 });
+    for (const b of [full, short]) {
+      b.flags.fill(PacketFlag.LOCAL_ORIGIN);
+      for (let i = 0; i < 64; i++) {
+        b.length[i] = 60 + i;
+        b.tsSec[i] = 1700000000 + i;
+        b.offload.set([VNET_HDR_F_NEEDS_CSUM, VNET_HDR_GSO_TCPV4, 54, 1448, 34, 16], i * OffloadMeta.WORDS);
+      }
+    }
+    takeRxBurst(full, 0, 64, 1, false, false);
+    for (let first = 0; first < 64; first += 4) takeRxBurst(short, first, 4, 1, false, false);
+    expect(full.rxCount).toBe(64);
+    expect(short.rxCount).toBe(64);
+    for (let i = 0; i < 64; i++) {
+      expect([full.start[i], full.length[i], full.rxPort[i], full.tsSec[i], full.flags[i], full.hasOffload(i)]).toEqual([full.slotStart(i), 60 + i, 1, 0, 0, false]);
+      expect([short.start[i], short.length[i], short.rxPort[i], short.tsSec[i], short.flags[i], short.hasOffload(i)]).toEqual([full.start[i], 60 + i, 1, 0, 0, false]);
+    }
+  });
+
   it('takes nothing from an empty burst', () => {
     const batch = burstFilled(3, 0);
     takeRxBurst(batch, 3, 0, 0, true, true);

@@ -1,9 +1,11 @@
 // The batch's bookkeeping: a burst's metadata set up a column at a time
-// (initSlots) is what initSlot per slot sets up, and reset() hands out
+// (initSlots) or taken from a port's burst (takeBurst, column by column or
+// slot by slot by its size) is what initSlot per slot sets up but what the
+// burst wrote itself, and reset() hands out
 // generated and jumbo slots in the same order whether or not the batch
 // before used them.
 import { describe, expect, it } from 'vitest';
-import { Batch, OffloadMeta, PacketFlag } from '../../src/pipeline/batch.js';
+import { Batch, BurstKeep, COLUMN_SETUP_MIN, OffloadMeta, PacketFlag } from '../../src/pipeline/batch.js';
 
 /** Every per-slot metadata array of `b` for slots [first, end), as plain arrays. */
 function meta(b: Batch, first: number, end: number) {
@@ -40,6 +42,45 @@ describe('Batch', () => {
     const b = new Batch({ rxCapacity: 32 });
     expect(() => b.initSlots(20, 13, new Uint32Array(13), 0)).toThrow(RangeError);
     expect(() => b.initSlots(20, 12, new Uint32Array(12), 0)).not.toThrow();
+  });
+
+  for (const n of [1, COLUMN_SETUP_MIN - 1, COLUMN_SETUP_MIN, 200]) {
+    it(`takeBurst of ${n} slots: initSlot's setup, but for the starts, timestamps and offload words it is told the burst wrote`, () => {
+      for (const keep of [0, BurstKeep.STARTS, BurstKeep.TIMESTAMPS, BurstKeep.OFFLOAD, BurstKeep.STARTS | BurstKeep.TIMESTAMPS | BurstKeep.OFFLOAD]) {
+        const a = new Batch();
+        const b = new Batch();
+        for (const x of [a, b]) {
+          dirty(x);
+          // What a burst writes: lengths, starts (AF_XDP: into the UMEM), timestamps, offload words.
+          for (let i = 3; i < 3 + n; i++) {
+            x.length[i] = 60 + i;
+            x.start[i] = 100_000 + 4096 * i;
+            x.tsSec[i] = 1_700_000_000 + i;
+            x.tsNsec[i] = i;
+            x.offload.set([1, 1, 54, 1448, 34, 16], i * OffloadMeta.WORDS);
+          }
+        }
+        a.takeBurst(3, n, 4, keep);
+        for (let i = 3; i < 3 + n; i++) {
+          const [start, sec, nsec, words] = [b.start[i], b.tsSec[i], b.tsNsec[i], b.offload.slice(i * OffloadMeta.WORDS, (i + 1) * OffloadMeta.WORDS)];
+          b.initSlot(i, b.length[i], 4, sec, nsec);
+          if ((keep & BurstKeep.STARTS) !== 0) b.start[i] = start;
+          if ((keep & BurstKeep.TIMESTAMPS) === 0) [b.tsSec[i], b.tsNsec[i]] = [0, 0];
+          if ((keep & BurstKeep.OFFLOAD) !== 0) b.offload.set(words, i * OffloadMeta.WORDS);
+        }
+        expect(meta(a, 0, 3 + n + 2)).toEqual(meta(b, 0, 3 + n + 2));
+        expect(a.start[3]).toBe((keep & BurstKeep.STARTS) !== 0 ? 100_000 + 4096 * 3 : a.slotStart(3));
+        expect(a.hasOffload(3)).toBe((keep & BurstKeep.OFFLOAD) !== 0);
+        expect(a.flags[2]).toBe(7);
+        expect(a.flags[3 + n]).toBe(7);
+      }
+    });
+  }
+
+  it('takeBurst refuses slots outside the receive range', () => {
+    const b = new Batch({ rxCapacity: 32 });
+    expect(() => b.takeBurst(20, 13, 0, 0)).toThrow(RangeError);
+    expect(() => b.takeBurst(20, 12, 0, 0)).not.toThrow();
   });
 
   it('after reset() hands out generated and jumbo slots in the same order, used or not', () => {

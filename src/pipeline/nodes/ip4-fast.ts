@@ -62,6 +62,16 @@ function word(b0: number, b1: number): number {
   return new Uint16Array(new Uint8Array([b0, b1]).buffer)[0];
 }
 const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
+/**
+ * One in the first byte of a host-order word: TTL - 1 on the TTL/protocol
+ * word (TTL > 1, so no borrow reaches the protocol), and the checksum's RFC
+ * 1624 update, which adds 0x0100 to the network-order word: the ones'
+ * complement sum commutes with swapping bytes, so the same add (end-around
+ * carry included) on the host-order word gives the same bytes.
+ */
+const FIRST_BYTE_ONE = word(0x01, 0x00);
+/** Bits of the own-address filter (a power of two): an address sets bit (address & (OWN_FILTER_BITS - 1)). */
+const OWN_FILTER_BITS = 1024;
 
 export class Ip4Fast extends PipelineNode<typeof spec> {
   /**
@@ -76,6 +86,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   /** Candidates of pass 1 (slots, in arrival order), then the taken ones compacted to the front. */
   private cand = new Uint16Array(0);
   private dst = new Uint32Array(0);
+  /** The IPv4 total length of each candidate, read in pass 1 (plain routing's pass 3 uses it; the flow stage compacts cand and dst only). */
+  private total = new Uint16Array(0);
   private nh = new Int32Array(0);
   /**
    * 16-bit views of the arena and the neighbors' MACs: a MAC is compared and
@@ -84,7 +96,19 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
    * order serves). Slot starts are even; an odd one takes the full graph.
    */
   private arena16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
+  /** The arena as a DataView: an address or length is one big-endian load instead of two or four byte loads. */
+  private arenaView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
   private arenaOf: Uint8Array | undefined;
+  /** batch.offload as 32-bit words: FLAGS and GSO_TYPE of slot s are word 3s (6 words per slot), tested in one load. */
+  private offload32: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+  private offloadOf: Uint16Array | undefined;
+  /**
+   * The router's own addresses and its subnets' broadcasts, one bit each by
+   * their low bits: a source whose bit is clear is none of them, so the
+   * exact checks run only for the few that share the bit. Built once: the
+   * port table's addresses do not change after it is made (ports.ts).
+   */
+  private readonly ownFilter: Uint32Array;
   private readonly ntMac16: Uint16Array;
   /** The ports' MACs as host-order words, three per port. */
   private readonly portMac16: Uint16Array;
@@ -105,6 +129,14 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.ntMac16 = new Uint16Array(mac.buffer, mac.byteOffset, mac.length >> 1);
     if (mac.byteOffset % 2 !== 0) throw new Error('ip4-fast: the neighbor MAC table must start at an even offset');
     this.portMac16 = new Uint16Array(new Uint8Array(ctx.ports.mac).buffer);
+    this.ownFilter = new Uint32Array(OWN_FILTER_BITS / 32);
+    const ports = ctx.ports;
+    for (let p = 0; p < ports.count; p++) {
+      for (const a of [ports.address[p], ports.broadcast[p]]) {
+        const bit = a & (OWN_FILTER_BITS - 1);
+        this.ownFilter[bit >>> 5] |= 1 << (bit & 31);
+      }
+    }
   }
 
   /**
@@ -122,6 +154,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.slow = new Uint8Array(n);
     this.cand = new Uint16Array(n);
     this.dst = new Uint32Array(n);
+    this.total = new Uint16Array(n);
     this.nh = new Int32Array(n);
   }
 
@@ -131,8 +164,17 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     if (this.arenaOf !== b) {
       this.arenaOf = b;
       this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+      this.arenaView = new DataView(b.buffer, b.byteOffset, b.length);
+    }
+    const meta = batch.offload;
+    if (this.offloadOf !== meta) {
+      this.offloadOf = meta;
+      this.offload32 = new Uint32Array(meta.buffer, meta.byteOffset, meta.length >> 1);
     }
     const h = this.arena16;
+    const view = this.arenaView;
+    const meta32 = this.offload32;
+    const ownFilter = this.ownFilter;
     const ctx = this.ctx;
     const ports = ctx.ports;
     const pmac = this.portMac16;
@@ -143,10 +185,10 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const start = batch.start;
     const length = batch.length;
     const rxPort = batch.rxPort;
-    const meta = batch.offload;
     const slow = this.slow;
     const cand = this.cand;
     const dst = this.dst;
+    const totals = this.total;
 
     // Pass 1: what ethernet-input and ip4-input check, reading only.
     let c = 0;
@@ -158,7 +200,6 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const port = rxPort[s];
       const pw = port * 3;
       const w0 = o >>> 1;
-      const om = s * OffloadMeta.WORDS;
       if (
         (o & 1) === 0 &&
         len >= ETH_HEADER_LEN + 20 &&
@@ -168,26 +209,31 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         (b[o + 6] & 1) === 0 &&
         h[w0 + 6] === ETHERTYPE_IPV4_WORD &&
         b[o + 14] === 0x45 &&
-        (meta[om] | meta[om + 1]) === 0 &&
+        meta32[s * (OffloadMeta.WORDS >> 1)] === 0 &&
         len - ETH_HEADER_LEN <= portMtu[port]
       ) {
         const i = o + ETH_HEADER_LEN;
-        const total = (b[i + 2] << 8) | b[i + 3];
+        const total = view.getUint16(i + 2);
         // Not a fragment: MF clear and offset 0 (DF may be set).
         if (total >= 20 && total <= len - ETH_HEADER_LEN && ((b[i + 6] & 0x3f) | b[i + 7]) === 0) {
           const x = w0 + 7;
           let sum = h[x] + h[x + 1] + h[x + 2] + h[x + 3] + h[x + 4] + h[x + 5] + h[x + 6] + h[x + 7] + h[x + 8] + h[x + 9];
           sum = (sum & 0xffff) + (sum >>> 16);
           sum = (sum & 0xffff) + (sum >>> 16);
-          const src = ((b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15]) >>> 0;
-          const to = ((b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19]) >>> 0;
+          const src = view.getUint32(i + 12);
+          const to = view.getUint32(i + 16);
           const st = src >>> 24;
           const dt = to >>> 24;
           // Martian and group addresses (ip4-input's checks), then the router's own source and the subnet's broadcast.
-          let ok = sum === 0xffff && st !== 0 && st !== 127 && st < 224 && dt !== 0 && dt !== 127 && dt < 224 && src !== portBroadcast[port];
-          for (let p = 0; p < portCount; p++) if (portAddress[p] === src) ok = false;
+          let ok = sum === 0xffff && st !== 0 && st !== 127 && st < 224 && dt !== 0 && dt !== 127 && dt < 224;
+          const bit = src & (OWN_FILTER_BITS - 1);
+          if (((ownFilter[bit >>> 5] >>> (bit & 31)) & 1) !== 0) {
+            if (src === portBroadcast[port]) ok = false;
+            for (let p = 0; p < portCount; p++) if (portAddress[p] === src) ok = false;
+          }
           if (ok) {
             cand[c] = s;
+            totals[c] = total;
             dst[c++] = to;
             slow[s] = 0;
             continue;
@@ -256,9 +302,12 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const pmac = this.portMac16;
     const portMtu = ctx.ports.mtu;
     const start = batch.start;
+    const txPort = batch.txPort;
+    const length = batch.length;
     const slow = this.slow;
     const cand = this.cand;
     const dst = this.dst;
+    const totals = this.total;
     const nh = this.nh;
     let slowCount = 0;
     const nexthops = ctx.nexthops;
@@ -269,27 +318,32 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const mac16 = this.ntMac16;
     const now = ctx.clock.nowMs();
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
-    // so an entry findReachable returned holds for the rest of the batch.
+    // so an entry findReachable returned holds for the rest of the batch. Its Ethernet header (the
+    // neighbor's MAC, then the port's) is kept as six host-order words, so a packet's header is six stores.
     let lastPort = -1;
     let lastTarget = -1;
-    let lastSlot = 0;
+    let e0 = 0;
+    let e1 = 0;
+    let e2 = 0;
+    let e3 = 0;
+    let e4 = 0;
+    let e5 = 0;
     let w = 0;
     for (let j = 0; j < c; j++) {
       const s = cand[j];
       const o = start[s];
-      const i = o + ETH_HEADER_LEN;
       let n = nh[j];
       let kind = n === NO_ROUTE ? -1 : kinds[n];
-      let hash = -1;
       if (kind === NexthopKind.ECMP) {
-        hash = flowHash(b, i);
-        n = nexthops.resolve(n, hash);
+        // The flow hash ip4-lookup would write is not: no node reads it once the packet is handed to its port.
+        n = nexthops.resolve(n, flowHash(b, o + ETH_HEADER_LEN));
         kind = kinds[n];
       }
       const port = kind === NexthopKind.GATEWAY || kind === NexthopKind.ATTACHED ? nhPort[n] : -1;
-      const total = (b[i + 2] << 8) | b[i + 3];
-      const ttl = b[i + 8];
-      if (port < 0 || ttl <= 1 || total > portMtu[port]) {
+      const total = totals[j];
+      const x = (o >>> 1) + 7;
+      const ttlWord = h[x + 4];
+      if (port < 0 || b[o + ETH_HEADER_LEN + 8] <= 1 || total > portMtu[port]) {
         slow[s] = 1;
         slowCount++;
         continue;
@@ -304,10 +358,31 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         }
         lastPort = port;
         lastTarget = target;
-        lastSlot = found;
+        const m = found * 3;
+        const pw = port * 3;
+        e0 = mac16[m];
+        e1 = mac16[m + 1];
+        e2 = mac16[m + 2];
+        e3 = pmac[pw];
+        e4 = pmac[pw + 1];
+        e5 = pmac[pw + 2];
       }
-      // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes, in one go.
-      writeTaken(batch, h, s, o, n, port, hash, total, mac16, lastSlot * 3, pmac);
+      // Taken: ip4-rewrite's TTL and checksum update and ip4-output's header, trimmed to the datagram
+      // (Ethernet padding dropped), and the port it leaves by. ip4-lookup's next hop and L3 offset and
+      // ip4-input's IP4_VALID flag are not written: nothing reads them after the output (run-loop.ts
+      // reads txPort, start and length; tracing, which would, takes the full graph).
+      h[x + 4] = ttlWord - FIRST_BYTE_ONE;
+      const cs = h[x + 5] + FIRST_BYTE_ONE;
+      h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
+      const w0 = x - 7;
+      h[w0] = e0;
+      h[w0 + 1] = e1;
+      h[w0 + 2] = e2;
+      h[w0 + 3] = e3;
+      h[w0 + 4] = e4;
+      h[w0 + 5] = e5;
+      txPort[s] = port;
+      length[s] = ETH_HEADER_LEN + total;
       cand[w++] = s;
     }
 
