@@ -50,7 +50,7 @@ inline uint32_t Clamp(uint32_t i, uint32_t len) {
 // One group, level by level. No branch on e < 0: a leaf reads entry 0 of the
 // next level (cached) and keeps its word, so no mispredicted branch throws
 // away the loads issued after it (measured against the same passes with the
-// branch: 69-80 vs 53-57 M/s best rounds over the RouteViews addresses in one
+// branch: 67-80 vs 53-64 M/s best rounds over the RouteViews addresses in one
 // call per 2^20 addresses, machine loaded by other jobs).
 template <typename Out>
 void Walk(const LpmTables& t, const uint32_t* addrs, Out* out, uint32_t n) {
