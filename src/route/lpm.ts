@@ -69,6 +69,34 @@
 // 74 MiB published at 1M prefixes against the 40 MiB budget. Not a win, so
 // not kept.
 //
+// Native batch lookup tried (issue 13): native/src/lpm-lookup.cc walks these
+// same tables (the FibView's Int32Arrays, no copy) in C, one call per batch,
+// level by level over groups of 64 addresses with no branch between the
+// loads of a level (src/route/lpm-native.ts; FibView option batch: 'native'
+// or DATAPLANE_LPM_BATCH=native). Same results as the JS loop in every test
+// (test/route/lpm-native.test.ts runs the cases on both paths), no
+// allocation per batch. `npm run bench -- lpm` on the Xeon (load average
+// 10-15 from other jobs; CPU time, JS and native rounds interleaved in one
+// worker, 40 rounds each, rte_lpm and DIR-24-8 in the same run; median / best
+// M lookups/s; bench/route/lookup-worker.ts):
+//                     JS            native        rte_lpm       DIR-24-8     bursts of 256: native, JS
+//   RouteViews 694k   46.0 / 56.8   47.6 / 56.1   68.5 / 93.4   75.9 / 103   57.2, 49.0
+//   1M                26.4 / 41.9   26.2 / 41.6   60.6 / 84.5   67.6 / 86.2  29.6, 27.4
+// so 0.67x and 0.44x rte_lpm in JS, 0.69x and 0.43x native (bursts of 64,
+// dpdk-test-fib's). A second run of the 1M case alone: JS 31.1 / 41.3,
+// native 30.1 / 44.1 (256: 35.8 vs 31.9).
+// One call costs 130-140 ns of CPU before any lookup (N-API entry, two typed
+// array checks), 2 ns per address at 64; with no calls at all (one call over
+// the 2^20 addresses) the C walk does 41-48 median, 67-80 best on RouteViews,
+// so even without the call the memory accesses, not the JS loop, set the pace:
+// about 1.7 loads per lookup into 10-15 MiB, where rte_lpm makes one. Huge
+// pages under the tables (MADV_HUGEPAGE/MADV_COLLAPSE on 2 MiB-aligned views,
+// one in-process run) gave 5-11% to either path, not the 1.5-2.3x missing. The pipeline's plain L3 rate with the native
+// path against the JS one (`DATAPLANE_LPM_BATCH=native npm run bench --
+// pipeline --vs b218225 --rounds 30`): 0.99x (pairwise median, 0.72-1.39);
+// against main 1.02x (0.69-2.03). Not faster where it counts (bursts of 64,
+// the pipeline), so the JS loop stays the default and the native one is opt-in.
+//
 // 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
 // in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
 // so the second load touches one line for the 16 /24s under a /20. DIR-24-8's
