@@ -5,19 +5,6 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { FibView, type FibBuffers } from '../../src/route/fib-view.js';
 import { consume, measure } from '../lib/measure.js';
-import { loadNative } from '../../src/io/native.js';
-
-type BatchFn = (addrs: Uint32Array, out: Int32Array, n: number) => void;
-
-/** The addon's batch lookup over the view's own tables (native/src/lpm-lookup.cc), or undefined without it. */
-function nativeBatch(view: FibView): BatchFn | undefined {
-  try {
-    const make = (loadNative() as unknown as { lpmBatchLookup?: (r: Int32Array, l2: Int32Array, l3: Int32Array) => BatchFn }).lpmBatchLookup;
-    return make?.(view.root, view.level2, view.level3);
-  } catch {
-    return undefined;
-  }
-}
 
 export interface LookupFigures {
   single: number;
@@ -27,11 +14,6 @@ export interface LookupFigures {
   /** Batch lookups/s by CPU time per round (one pass over the addresses): fastest and median of ROUNDS rounds. */
   batchBestRound: number;
   batchMedianRound: number;
-  /** The same rounds, interleaved with them, through the addon's batch lookup (NaN without it); `wide`: bursts of 256. */
-  nativeBestRound: number;
-  nativeMedianRound: number;
-  nativeWideMedianRound: number;
-  jsWideMedianRound: number;
 }
 
 /** Rounds of the CPU-time measurement; the DPDK peer (dpdk-lpm-rounds.c) runs as many. */
@@ -70,46 +52,19 @@ function measureLookups(job: Job): LookupFigures {
   // CPU time per pass, as the C peer measures it: preemption by the other
   // processes of a shared machine does not count, and the fastest and median
   // rounds are the statistics both sides report.
-  const native = nativeBatch(view);
-  const wide = 256;
-  const wideBursts: Uint32Array[] = [];
-  for (let off = 0; off + wide <= n; off += wide) wideBursts.push(addrs.subarray(off, off + wide));
-  const wideOut = new Int32Array(wide);
-  const pass = (fn: BatchFn, list: Uint32Array[], o: Int32Array, size: number): number => {
+  const perRound: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
     const c0 = process.cpuUsage();
     let acc = 0;
-    for (let b = 0; b < list.length; b++) {
-      fn(list[b], o, size);
-      acc += o[size - 1];
+    for (let b = 0; b < bursts.length; b++) {
+      lookupBatch(bursts[b], out, burst);
+      acc += out[burst - 1];
     }
     consume(acc);
     const c = process.cpuUsage(c0);
-    return (list.length * size) / ((c.user + c.system) / 1e6);
-  };
-  const perRound: number[] = [];
-  const nativeRounds: number[] = [];
-  const nativeWide: number[] = [];
-  const jsWide: number[] = [];
-  if (native !== undefined) {
-    // Both paths must agree before either is timed.
-    const a = new Int32Array(burst);
-    for (const chunk of bursts) {
-      lookupBatch(chunk, out, burst);
-      native(chunk, a, burst);
-      for (let k = 0; k < burst; k++) if (a[k] !== out[k]) throw new Error(`native lookup of ${chunk[k]} gave ${a[k]}, JS ${out[k]}`);
-    }
+    perRound.push((bursts.length * burst) / ((c.user + c.system) / 1e6));
   }
-  // Rounds alternate between the subjects, so the machine's load falls on both alike.
-  for (let r = 0; r < ROUNDS; r++) {
-    perRound.push(pass(lookupBatch, bursts, out, burst));
-    if (native === undefined) continue;
-    nativeRounds.push(pass(native, bursts, out, burst));
-    nativeWide.push(pass(native, wideBursts, wideOut, wide));
-    jsWide.push(pass(lookupBatch, wideBursts, wideOut, wide));
-  }
-  const median = (xs: number[]) => (xs.length === 0 ? NaN : xs.sort((x, y) => y - x)[xs.length >> 1]);
   perRound.sort((a, b) => b - a);
-  nativeRounds.sort((a, b) => b - a);
   return {
     single: single.hz * n,
     batch: batch.hz * bursts.length * burst,
@@ -117,10 +72,6 @@ function measureLookups(job: Job): LookupFigures {
     rmeBatch: batch.rmePct,
     batchBestRound: perRound[0],
     batchMedianRound: perRound[perRound.length >> 1],
-    nativeBestRound: nativeRounds[0] ?? NaN,
-    nativeMedianRound: median(nativeRounds),
-    nativeWideMedianRound: median(nativeWide),
-    jsWideMedianRound: median(jsWide),
   };
 }
 

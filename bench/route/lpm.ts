@@ -158,10 +158,6 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
       vsFib = look.batchMedianRound / (1e9 / r.fib.medianNs);
       const ratio = `ours ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (median rounds; best rounds ${(look.batchBestRound * r.lpm.minNs / 1e9).toFixed(2)}x, ${(look.batchBestRound * r.fib.minNs / 1e9).toFixed(2)}x)`;
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: 1e3 / r.lpm.medianNs, unit: 'Mlookups/s', nsPerOp: r.lpm.medianNs, notes: `rte_lpm_lookup_bulk, bursts of ${BURST}, thread CPU time, ${r.rounds} rounds: best ${(1e3 / r.lpm.minNs).toFixed(1)} M/s (${r.lpm.minCycles.toFixed(1)} TSC cycles at ${(r.tscHz / 1e9).toFixed(2)} GHz); ${ratio}; ${agree}; add ${(r.lpm.addNs / 1e3).toFixed(1)} us/route; bench/route/dpdk-lpm-rounds.c` });
-      const nat = Number.isNaN(look.nativeMedianRound)
-        ? 'addon without lpmBatchLookup'
-        : `${(look.nativeMedianRound / (1e9 / r.lpm.medianNs)).toFixed(2)}x rte_lpm (median rounds, bursts of ${BURST}; best ${mlps(look.nativeBestRound).toFixed(1)} M/s); bursts of 256: native ${mlps(look.nativeWideMedianRound).toFixed(1)}, JS ${mlps(look.jsWideMedianRound).toFixed(1)} M/s`;
-      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane native batch (rounds)', value: mlps(look.nativeMedianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / look.nativeMedianRound, notes: `the addon's lpmBatchLookup over the same SharedArrayBuffer tables, rounds interleaved with the JS rounds: ${nat}; ${machine}` });
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk DIR-24-8 (rounds)', value: 1e3 / r.fib.medianNs, unit: 'Mlookups/s', nsPerOp: r.fib.medianNs, notes: `rte_fib_lookup_bulk (EAL default SIMD width), ${r.rounds} rounds: best ${(1e3 / r.fib.minNs).toFixed(1)} M/s (${r.fib.minCycles.toFixed(1)} TSC cycles); add ${r.fib.addNs.toFixed(0)} ns/route` });
     }
   }

@@ -208,11 +208,6 @@ namespace dpio {
 void InitHugePages(Napi::Env env, Napi::Object exports);
 }  // namespace dpio
 
-// lpm-lookup.cc (lpmBatchLookup: the FIB's batch lookup over the JS tables, for FibView.lookupBatch).
-namespace dpio {
-void InitLpmLookup(Napi::Env env, Napi::Object exports);
-}  // namespace dpio
-
 namespace {
 
 // The offload metadata layout the bursts read and write (vnet.h), for the
@@ -254,7 +249,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitXsk(env, exports);
   dpio::InitFrameCopy(env, exports);
   dpio::InitHugePages(env, exports);
-  dpio::InitLpmLookup(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).

@@ -9,8 +9,6 @@
 // so a lookup returns (e & 0xffffff) - 1, which is NO_ROUTE (-1) for an
 // empty leaf. Written into a Uint32Array, NO_ROUTE reads back as 0xffffffff.
 
-import { nativeBatchLookup } from './lpm-native.js';
-
 /** Returned by lookups that match no prefix (0xffffffff once stored in a Uint32Array). */
 export const NO_ROUTE = -1;
 
@@ -161,45 +159,26 @@ function specializedLookups(root: Int32Array, level2: Int32Array, level3: Int32A
   }
 }
 
-/** Which loop serves FibView.lookupBatch: the JavaScript one, or the addon's (lpm-native.ts) where it loads. */
-export type BatchPath = 'js' | 'native';
-
-export interface FibViewOptions {
-  /** 'native' uses the addon when it loads and falls back to 'js'; default DEFAULT_BATCH_PATH. */
-  batch?: BatchPath;
-}
-
-/** $DATAPLANE_LPM_BATCH ('js' or 'native') picks the default; otherwise the JavaScript loop (see lpm.ts on why). */
-export const DEFAULT_BATCH_PATH: BatchPath = globalThis.process?.env?.DATAPLANE_LPM_BATCH === 'native' ? 'native' : 'js';
-
 export class FibView implements FibLookup {
   /** Next-hop index of the longest prefix containing `addr` (uint32 or int32), or NO_ROUTE. */
   readonly lookup: LookupFn;
   /** out[i] = lookup(addrs[i]) for i < n; NO_ROUTE is -1 in an Int32Array, 0xffffffff in a Uint32Array. */
   readonly lookupBatch: LookupBatchFn;
-  /** The loop lookupBatch runs (native only where asked for and the addon loads). */
-  readonly batchPath: BatchPath;
 
   constructor(
     readonly root: Int32Array,
     readonly level2: Int32Array,
     readonly level3: Int32Array,
     readonly generation = 0,
-    opts: FibViewOptions = {},
   ) {
     if (root.length !== 1 << LEVEL_BITS[0]) throw new RangeError(`FIB root must have ${1 << LEVEL_BITS[0]} entries, got ${root.length}`);
     const fns = specializedLookups(root, level2, level3);
     this.lookup = fns.lookup;
-    // The native function reads these very arrays (the mirror's copy of this
-    // generation), so it sees what the JavaScript loop would; a new
-    // generation is a new FibView with its own function.
-    const native = (opts.batch ?? DEFAULT_BATCH_PATH) === 'native' ? nativeBatchLookup(root, level2, level3) : undefined;
-    this.lookupBatch = native ?? fns.lookupBatch;
-    this.batchPath = native === undefined ? 'js' : 'native';
+    this.lookupBatch = fns.lookupBatch;
   }
 
-  static fromBuffers(b: FibBuffers, opts: FibViewOptions = {}): FibView {
-    return new FibView(new Int32Array(b.root), new Int32Array(b.level2), new Int32Array(b.level3), b.generation, opts);
+  static fromBuffers(b: FibBuffers): FibView {
+    return new FibView(new Int32Array(b.root), new Int32Array(b.level2), new Int32Array(b.level3), b.generation);
   }
 
   /** The buffers of this view, to post to another worker. */

@@ -69,12 +69,12 @@
 // 74 MiB published at 1M prefixes against the 40 MiB budget. Not a win, so
 // not kept.
 //
-// Native batch lookup tried (issue 13): native/src/lpm-lookup.cc walks these
+// Native batch lookup tried (issue 13) and reverted (the merge of branch
+// lpmnative and its revert hold the code): native/src/lpm-lookup.cc walked these
 // same tables (the FibView's Int32Arrays, no copy) in C, one call per batch,
 // level by level over groups of 64 addresses with no branch between the
-// loads of a level (src/route/lpm-native.ts; FibView option batch: 'native'
-// or DATAPLANE_LPM_BATCH=native). Same results as the JS loop in every test
-// (test/route/lpm-native.test.ts runs the cases on both paths), no
+// loads of a level (an opt-in FibView option). Same results as the JS loop in
+// every test (its test ran the cases on both paths), no
 // allocation per batch. `npm run bench -- lpm` on the Xeon (load average
 // 10-15 from other jobs; CPU time, JS and native rounds interleaved in one
 // worker, 40 rounds each, rte_lpm and DIR-24-8 in the same run; median / best
@@ -92,10 +92,10 @@
 // about 1.7 loads per lookup into 10-15 MiB, where rte_lpm makes one. Huge
 // pages under the tables (MADV_HUGEPAGE/MADV_COLLAPSE on 2 MiB-aligned views,
 // one in-process run) gave 5-11% to either path, not the 1.5-2.3x missing. The pipeline's plain L3 rate with the native
-// path against the JS one (`DATAPLANE_LPM_BATCH=native npm run bench --
+// path against the JS one (`npm run bench --
 // pipeline --vs b218225 --rounds 30`): 0.99x (pairwise median, 0.72-1.39);
 // against main 1.02x (0.69-2.03). Not faster where it counts (bursts of 64,
-// the pipeline), so the JS loop stays the default and the native one is opt-in.
+// the pipeline), so it was not kept: the JS loop is the only one.
 //
 // 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
 // in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
