@@ -387,7 +387,20 @@ export class FlowTable {
 
   /** Records a packet of the flow: last seen, and SEEN_REPLY for the reply direction. Any worker. */
   touch(flowId: number, nowMs: number, dir: number): void {
-    const t = (nowMs - this.epoch) | 0;
+    this.touchAt(flowId, (nowMs - this.epoch) | 0, dir);
+  }
+
+  /**
+   * The table's own clock at nowMs, what touchAt() takes: an int32, which a
+   * caller can pass to a call V8 does not inline without boxing it (a double
+   * argument is a new HeapNumber at every such call).
+   */
+  clockAt(nowMs: number): number {
+    return (nowMs - this.epoch) | 0;
+  }
+
+  /** touch() at the table's clock t (clockAt). */
+  touchAt(flowId: number, t: number, dir: number): void {
     // Store only when the time moves forward: packets within one ms (most of
     // them) then leave the line shared between the workers of both directions.
     const rec = this.recs;

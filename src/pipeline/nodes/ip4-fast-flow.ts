@@ -252,6 +252,23 @@ export class FastFlows {
   }
 
   /**
+   * The batch's clock for apply(), set once per batch (startApply) rather
+   * than passed: the time is a double, and a double passed to a function V8
+   * does not inline (takeFlows's inlining budget runs out before touch()) is
+   * boxed in a new HeapNumber at every call, 16 bytes a packet. apply()
+   * passes the table's int32 clock instead (FlowTable.touchAt).
+   */
+  private nowMs = 0;
+  /** The flow table's clock at nowMs (FlowTable.clockAt): an int32, never boxed. */
+  private tableClock = 0;
+
+  /** Sets the clock reading the batch's apply() calls use. */
+  startApply(nowMs: number): void {
+    this.nowMs = nowMs;
+    this.tableClock = this.flows.clockAt(nowMs);
+  }
+
+  /**
    * What ct-input (and lb-forward for dsr-l2) does to candidate j's packet
    * (slot s, IPv4 header at i, `total` bytes) and its flow, for a packet
    * ip4-fast takes: the flow's record, the backend's count, the translation.
@@ -262,7 +279,8 @@ export class FastFlows {
    * a backend, not a UDP reply that moves its flow to UDP_REPLIED, are done
    * here; the rest goes to applyOther().
    */
-  apply(batch: Batch, j: number, s: number, i: number, total: number, now: number): void {
+  apply(batch: Batch, j: number, s: number, i: number, total: number): void {
+    const now = this.tableClock;
     const b = batch.arena;
     const v = this.val[j];
     const id = v >> 1;
@@ -271,7 +289,7 @@ export class FastFlows {
     const flows = this.flows;
     if (this.kind[j] === FlowKind.DSR_L2) {
       // From the client (classify checked it): lb-forward's count and marks.
-      flows.touch(id, now, 0);
+      flows.touchAt(id, now, 0);
       const backend = this.backend[j];
       this.lb!.countPacket(backend, total);
       batch.ctRef[s] = backend;
@@ -280,16 +298,17 @@ export class FastFlows {
     }
     // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
     if (this.backend[j] >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
-      this.applyOther(batch, j, s, i, total, now);
+      this.applyOther(batch, j, s, i, total);
       return;
     }
     // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
-    flows.touch(id, now, proto === IPPROTO_UDP ? 0 : dir);
+    flows.touchAt(id, now, proto === IPPROTO_UDP ? 0 : dir);
     translateTcpUdp(this.arena16, i, proto === IPPROTO_TCP, flows.keyWord(id, dir ^ 1, 1), flows.keyWord(id, dir ^ 1, 0), flows.keyWord(id, dir ^ 1, 2));
   }
 
   /** apply() for the rest: ICMP queries, the first UDP reply, LB NAT-mode flows (and dsr-l2, as apply does it). */
-  private applyOther(batch: Batch, j: number, s: number, i: number, total: number, now: number): void {
+  private applyOther(batch: Batch, j: number, s: number, i: number, total: number): void {
+    const now = this.nowMs;
     const flows = this.flows;
     const b = batch.arena;
     const v = this.val[j];

@@ -419,6 +419,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     let w = 0;
     let dsrTaken = 0;
     const flowKind = flow.kind;
+    flow.startApply(now);
     for (let j = 0; j < c; j++) {
       const s = cand[j];
       const o = start[s];
@@ -460,7 +461,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       // Taken: ct-input's (and lb-forward's) work for a flow's packet, then ip4-lookup's, ip4-rewrite's and ip4-output's writes.
       if (fk !== 0) {
-        flow.apply(batch, j, s, i, total, now);
+        flow.apply(batch, j, s, i, total);
         if (fk === FlowKind.DSR_L2) {
           n = flow.viaBackend(nexthops, flow.backend[j], n, port);
           dsrTaken++;
