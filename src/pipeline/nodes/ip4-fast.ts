@@ -43,7 +43,7 @@
 import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
-import type { NeighborTable } from '../../arp/neighbor-table.js';
+import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
 import { OffloadMeta, PacketFlag, type Batch } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
@@ -411,6 +411,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const nt = this.neighbors;
     const mac16 = this.ntMac16;
     const now = ctx.clock.nowMs();
+    const ntState = nt.state;
+    const ntExpires = nt.expiresMs;
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
     // so an entry findReachable returned holds for the rest of the batch.
     let lastPort = -1;
@@ -449,7 +451,11 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
       if (port !== lastPort || target !== lastTarget) {
-        const found = nt.findReachable(port, target, now);
+        // NeighborTable.findReachable's test written out: with the flow stage this loop is past V8's
+        // inlining budget, and a call would box the double clock (and an address of 2^31 or more)
+        // in a new HeapNumber per packet; find() gets the address as an int32.
+        let found = nt.find(port, target | 0);
+        if (found >= 0 && (ntState[found] !== NeighborState.REACHABLE || ntExpires[found] <= now)) found = -1;
         if (found < 0) {
           slow[s] = 1;
           slowCount++;
