@@ -79,7 +79,7 @@ export function machineLabel(): string {
  * Writes bench/results/<area>.json and returns its path. A run that measured
  * only part of an area (DP_*_BENCH filters, one mode) must not erase the
  * rest: rows and targets of the file's earlier run that this run did not
- * produce (by name, by description) are kept, each tagged with the date of
+ * produce (rows by name, whatever their subjects; targets by description) are kept, each tagged with the date of
  * the run that measured it.
  */
 export function writeResults(area: string, rows: readonly BenchRow[], targets: readonly BenchTarget[]): string {
@@ -87,9 +87,9 @@ export function writeResults(area: string, rows: readonly BenchRow[], targets: r
   const path = join(RESULTS_DIR, `${area}.json`);
   const date = new Date().toISOString();
   const earlier = readEarlier(path);
-  const names = new Set(rows.map((r) => r.name + '\0' + r.subject));
+  const names = new Set(rows.map((r) => r.name));
   const descriptions = new Set(targets.map((t) => t.description));
-  const keptRows = earlier.rows.filter((r) => !names.has(r.name + '\0' + r.subject)).map((r) => ({ ...r, measured: r.measured ?? earlier.date }));
+  const keptRows = earlier.rows.filter((r) => !names.has(r.name)).map((r) => ({ ...r, measured: r.measured ?? earlier.date }));
   const keptTargets = earlier.targets.filter((t) => !descriptions.has(t.description)).map((t) => ({ ...t, measuredOn: t.measuredOn ?? earlier.date }));
   const doc = {
     area,
