@@ -39,7 +39,7 @@ import { directDown, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
 import { buildPacer, inNs, linkStats, liveRunOptions, macOf, neighborMac, sinkDiscard } from './measure.js';
-import { pacedRun } from './paced-run.js';
+import { pacedRates, pacedRun } from './paced-run.js';
 import { rateName, udpRun, type UdpRun } from './nat.js';
 
 const SECONDS = 3;
@@ -160,12 +160,7 @@ async function trafgenRun(g: Gen, rate: number, dport: number, seconds: number, 
   });
   return {
     rate,
-    offeredPps: r.offered / r.sendSecs,
-    sinkPps: r.got / r.sendSecs,
-    lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
-    routerNsPerPacket: r.got > 0 ? (r.routerSec * 1e9) / r.got : NaN,
-    pathNsPerPacket: r.got > 0 ? (r.pathSec * 1e9) / r.got : NaN,
-    error: r.error,
+    ...pacedRates(r),
   };
 }
 

@@ -37,7 +37,7 @@ import { RESULTS_DIR } from '../lib/paths.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { buildPacer, inNs, liveRunOptions, neighborMac, sinkDiscard, type PacedFrames } from './measure.js';
-import { pacedRun } from './paced-run.js';
+import { pacedRates, pacedRun } from './paced-run.js';
 import { rateName } from './nat.js';
 
 const SECONDS = 3;
@@ -130,13 +130,8 @@ async function trafgenRun(g: Gen, traffic: Traffic, rate: number, seconds: numbe
   return {
     traffic,
     rate,
-    offeredPps: r.offered / r.sendSecs,
-    sinkPps: r.got / r.sendSecs,
-    lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
+    ...pacedRates(r),
     spread: r.perSink.map((x) => (r.got > 0 ? x / r.got : 0)),
-    routerNsPerPacket: r.got > 0 ? (r.routerSec * 1e9) / r.got : NaN,
-    pathNsPerPacket: r.got > 0 ? (r.pathSec * 1e9) / r.got : NaN,
-    error: r.error,
   };
 }
 

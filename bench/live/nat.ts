@@ -32,7 +32,7 @@ import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
 import { buildPacer, inNs, liveRunOptions, macOf, measureTcp, neighborMac, sinkDiscard } from './measure.js';
-import { pacedRun } from './paced-run.js';
+import { pacedRates, pacedRun } from './paced-run.js';
 
 const SECONDS = 3;
 
@@ -123,12 +123,7 @@ export async function udpRun(lab: LabState, rate: number, routerPid: number, dir
   });
   return {
     rate,
-    offeredPps: r.offered / r.sendSecs,
-    sinkPps: r.got / r.sendSecs,
-    lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
-    routerNsPerPacket: r.got > 0 ? (r.routerSec * 1e9) / r.got : NaN,
-    pathNsPerPacket: r.got > 0 ? (r.pathSec * 1e9) / r.got : NaN,
-    error: r.error,
+    ...pacedRates(r),
   };
 }
 

@@ -49,6 +49,18 @@ export interface PacedRunResult {
   error?: string;
 }
 
+/** A run's figures per second and per packet, as the benches report them. */
+export function pacedRates(r: PacedRunResult): { offeredPps: number; sinkPps: number; lossPct: number; routerNsPerPacket: number; pathNsPerPacket: number; error?: string } {
+  return {
+    offeredPps: r.offered / r.sendSecs,
+    sinkPps: r.got / r.sendSecs,
+    lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
+    routerNsPerPacket: r.got > 0 ? (r.routerSec * 1e9) / r.got : NaN,
+    pathNsPerPacket: r.got > 0 ? (r.pathSec * 1e9) / r.got : NaN,
+    error: r.error,
+  };
+}
+
 export async function pacedRun(o: PacedRunOptions): Promise<PacedRunResult> {
   const soft = ksoftirqdPids();
   const dataplane = () => (o.routerPid > 0 ? cpuSeconds(o.routerPid) : 0);
