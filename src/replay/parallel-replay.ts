@@ -31,10 +31,20 @@
 //   (1 GiB, 2 workers, 3 interleaved pairs: 12.4 s CPU against 8.0 s): the
 //   copy and its bookkeeping cost ~400 ns a frame on this thread, more than
 //   the ~200 ns a frame each extra shard spends parsing the capture, and
-//   this thread, which also merges, became the bottleneck. Splitting the
-//   reading without a copy needs the reader's window in shared memory (the
-//   shards take frames where it read them): src/pcap/input.ts reuses its
-//   buffer in place today.
+//   this thread, which also merges, became the bottleneck. Nor a window in
+//   shared memory that this thread fills once and the shards parse in place:
+//   its upper bound, a shard reading the whole capture from a
+//   SharedArrayBuffer instead of read(2) (256 MiB, shard 1 of 2, in
+//   process), cost the same CPU (0.61-0.62 s against 0.59-0.66 s cold,
+//   0.38-0.40 against 0.35-0.36 warm): read(2) into a 1 MiB buffer that
+//   stays in cache is ~0.04 s a shard per 256 MiB, and this thread would
+//   pay it once instead. Where the 2-worker run's extra CPU goes (1 GiB,
+//   5.2 s against 3.2 s): each shard parses and keys every frame (~130 ns
+//   a frame: 0.36 s/GiB, 0.14 of it shardOf) and feeds the rx loop's
+//   checks; each extra isolate starts and compiles the pipeline (~0.13 s of
+//   its own thread, and V8's compiler threads 0.6 s against 0.2 s); the
+//   merge is ~150 ns a merged frame (Buffer or Uint8Array views and
+//   Buffer.copy instead of set measured the same).
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
