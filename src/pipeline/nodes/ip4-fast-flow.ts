@@ -35,10 +35,10 @@
 // start in nat-output, after every ct-input lookup of the batch in both
 // paths, so a flow a slow packet starts is seen by neither.
 //
-// Lookups are batched: keys for the whole vector, then FlowIndex.lookupBatch
-// (bucket lines, record key lines, then the lookups), then the record lines
-// the decisions read (state, flags, last seen, user words) for every hit,
-// then the decisions: a 1M-flow table costs its DRAM misses overlapped.
+// Lookups are batched: keys and their hashes for the whole vector, then
+// FlowIndex.lookupHashed (bucket lines, record lines, then the lookups; a
+// record is one line, so the decisions and apply() read it cached), then the
+// decisions: a 1M-flow table costs its DRAM misses overlapped.
 import { TcpState } from '../../conntrack/tcp-state.js';
 import { FlowState } from '../../conntrack/timeouts.js';
 import type { FlowTable } from '../../flow/flow-table.js';
@@ -87,7 +87,6 @@ export class FastFlows {
   private adjacentNh = new Int32Array(0);
   private adjacentFrom = new Int32Array(0);
   private adjacentTable: NexthopTable | undefined;
-  private sink = 0;
   /** The batch arena as host-order 16-bit words (flow-translate.ts), made again when the arena changes. */
   private arena16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
   private arenaOf: Uint8Array | undefined;
@@ -127,6 +126,9 @@ export class FastFlows {
     const start = batch.start;
     const length = batch.length;
     const keys = this.keys;
+    const hashes = this.hashes;
+    const flows = this.flows;
+    const index = flows.index;
     // Pass A: the keys, in arrival order: every candidate's, and every slow packet's that ct-input would look up.
     const entrySlot = this.entrySlot;
     const entryUsual = this.entryUsual;
@@ -158,30 +160,23 @@ export class FastFlows {
         ports = (id << 16) | id;
       } else continue; // nothing ct-input keys a flow by (ICMP errors only read the table)
       const e = n << 2;
-      keys[e] = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
-      keys[e + 1] = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
+      const k0 = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
+      const k1 = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
+      keys[e] = k0;
+      keys[e + 1] = k1;
       keys[e + 2] = ports;
       keys[e + 3] = proto;
+      hashes[n] = index.hash(k0, k1, ports, proto);
       entrySlot[n] = s;
       entryUsual[n++] = usual ? 1 : 0;
     }
 
-    // Pass B: the lookups, then the record lines the decisions and apply() read.
-    const flows = this.flows;
+    // Pass B: the lookups. They leave the record lines the decisions and apply() read in the cache: a
+    // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
-    flows.index.lookupBatch(keys, this.hashes, found, n);
+    index.lookupHashed(keys, hashes, found, n);
     const lb = this.lb;
     const fw = this.firewall;
-    const users = lb !== undefined || (fw !== undefined && fw.recheck);
-    let sink = 0;
-    for (let e = 0; e < n; e++) {
-      const v = found[e];
-      if (v < 0) continue;
-      const id = v >> 1;
-      sink ^= flows.state(id) ^ flows.flags(id) ^ flows.idleMs(id, 0);
-      if (users) sink ^= flows.user(id, FlowUser.DESTINATION_BINDING);
-    }
-    this.sink = sink;
 
     // Pass C: the decisions, in arrival order. A flow a packet left to the full graph found is poisoned from there on.
     for (let jj = 0; jj < c; jj++) slow[cand[jj]] = 1;
@@ -363,10 +358,5 @@ export class FastFlows {
       this.adjacentFrom[backend] = connected;
     }
     return this.adjacentNh[backend];
-  }
-
-  /** Loads made only to bring lines into the cache (kept, so they are not optimised away). */
-  get touched(): number {
-    return this.sink;
   }
 }
