@@ -247,61 +247,69 @@ export class FastFlows {
   }
 
   /**
-   * The batch's clock for apply(), set once per batch (startApply) rather
-   * than passed: the time is a double, and a double passed to a function V8
-   * does not inline (takeFlows's inlining budget runs out before touch()) is
-   * boxed in a new HeapNumber at every call, 16 bytes a packet. apply()
-   * passes the table's int32 clock instead (FlowTable.touchAt).
-   */
-  private nowMs = 0;
-  /** The flow table's clock at nowMs (FlowTable.clockAt): an int32, never boxed. */
-  private tableClock = 0;
-
-  /** Sets the clock reading the batch's apply() calls use. */
-  startApply(nowMs: number): void {
-    this.nowMs = nowMs;
-    this.tableClock = this.flows.clockAt(nowMs);
-  }
-
-  /**
-   * What ct-input (and lb-forward for dsr-l2) does to candidate j's packet
-   * (slot s, IPv4 header at i, `total` bytes) and its flow, for a packet
-   * ip4-fast takes: the flow's record, the backend's count, the translation.
+   * What ct-input (and lb-forward for dsr-l2) does to the packets ip4-fast
+   * took (pass 3), and their flows: the flow's record, the backend's count,
+   * the translation. taken[0..w) are their candidate indexes (into val,
+   * kind, backend), slots[0..w) their slots. Done after pass 3's L3 writes
+   * rather than packet by packet inside it: what each writes commutes with
+   * the other's (the header checksum's updates are incremental, RFC 1624),
+   * and one call per batch replaces the per-packet calls V8 made when this
+   * work sat in pass 3's loop (past its inlining budget there, the record's
+   * touch and the translation were each a call per packet).
    *
-   * Split hot and cold so that V8 inlines the hot part whole (a function
-   * past its inlining budget is called, and so is everything it calls): the
-   * usual packets, a dsr-l2 flow's, and TCP or UDP of a routed flow without
-   * a backend, not a UDP reply that moves its flow to UDP_REPLIED, are done
-   * here; the rest goes to applyOther().
+   * The usual packets (a routed flow's TCP or UDP without a backend, not a
+   * UDP reply that moves its flow to UDP_REPLIED) and dsr-l2 flows' are
+   * done here; the rest goes to applyOther().
    */
-  apply(batch: Batch, j: number, s: number, i: number, total: number): void {
-    const now = this.tableClock;
-    const b = batch.arena;
-    const v = this.val[j];
-    const id = v >> 1;
-    const dir = v & 1;
-    const proto = b[i + 9];
+  applyTaken(batch: Batch, taken: Uint16Array, slots: Uint16Array, w: number, nowMs: number): void {
+    if (this.arenaOf !== batch.arena) {
+      this.arenaOf = batch.arena;
+      this.arena16 = new Uint16Array(batch.arena.buffer, batch.arena.byteOffset, batch.arena.length >> 1);
+    }
     const flows = this.flows;
-    if (this.kind[j] === FlowKind.DSR_L2) {
-      // From the client (classify checked it): lb-forward's count and marks.
-      flows.touchAt(id, now, 0);
-      const backend = this.backend[j];
-      this.lb!.countPacket(backend, total);
-      batch.ctRef[s] = backend;
-      batch.note[s] = backend;
-      return;
+    // The table's int32 clock: a double passed to a call V8 does not inline is boxed (16 bytes a packet).
+    const now = flows.clockAt(nowMs);
+    this.nowMs = nowMs;
+    const b = batch.arena;
+    const h = this.arena16;
+    const start = batch.start;
+    const val = this.val;
+    const kind = this.kind;
+    const backendOf = this.backend;
+    for (let t = 0; t < w; t++) {
+      const j = taken[t];
+      const s = slots[t];
+      const i = start[s] + ETH_HEADER_LEN;
+      const v = val[j];
+      const id = v >> 1;
+      const dir = v & 1;
+      const proto = b[i + 9];
+      const backend = backendOf[j];
+      const k = kind[j];
+      if (k === 0) continue; // no flow (classify keeps none such today): nothing of ct-input's to do
+      if (k === FlowKind.DSR_L2) {
+        // From the client (classify checked it): lb-forward's count and marks.
+        flows.touchAt(id, now, 0);
+        this.lb!.countPacket(backend, (b[i + 2] << 8) | b[i + 3]);
+        batch.ctRef[s] = backend;
+        batch.note[s] = backend;
+        continue;
+      }
+      // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
+      if (backend >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
+        this.applyOther(batch, j, s, i, (b[i + 2] << 8) | b[i + 3]);
+        continue;
+      }
+      // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
+      flows.touchAt(id, now, proto === IPPROTO_UDP ? 0 : dir);
+      translateTcpUdp(h, i, proto === IPPROTO_TCP, flows.keyWord(id, dir ^ 1, 1), flows.keyWord(id, dir ^ 1, 0), flows.keyWord(id, dir ^ 1, 2));
     }
-    // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
-    if (this.backend[j] >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
-      this.applyOther(batch, j, s, i, total);
-      return;
-    }
-    // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
-    flows.touchAt(id, now, proto === IPPROTO_UDP ? 0 : dir);
-    translateTcpUdp(this.arena16, i, proto === IPPROTO_TCP, flows.keyWord(id, dir ^ 1, 1), flows.keyWord(id, dir ^ 1, 0), flows.keyWord(id, dir ^ 1, 2));
   }
 
-  /** apply() for the rest: ICMP queries, the first UDP reply, LB NAT-mode flows (and dsr-l2, as apply does it). */
+  /** The batch's clock, for applyOther(). */
+  private nowMs = 0;
+
+  /** applyTaken() for the rest: ICMP queries, the first UDP reply, LB NAT-mode flows. */
   private applyOther(batch: Batch, j: number, s: number, i: number, total: number): void {
     const now = this.nowMs;
     const flows = this.flows;
@@ -317,13 +325,6 @@ export class FastFlows {
       } else flows.touch(id, now, 0);
     } else flows.touch(id, now, dir);
     const backend = this.backend[j];
-    if (this.kind[j] === FlowKind.DSR_L2) {
-      const lb = this.lb!;
-      lb.countPacket(backend, total);
-      batch.ctRef[s] = backend;
-      batch.note[s] = backend;
-      return;
-    }
     if (backend >= 0 && dir === 0) this.lb!.countPacket(backend, total);
     const other = dir ^ 1;
     const ns = flows.keyWord(id, other, 1);

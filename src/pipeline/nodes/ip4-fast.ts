@@ -89,6 +89,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   /** The IPv4 total length of each candidate, read in pass 1 (plain routing's pass 3 uses it; the flow stage compacts cand and dst only). */
   private total = new Uint16Array(0);
   private nh = new Int32Array(0);
+  /** Pass 3 with the flow stage: the candidate index (into FastFlows' columns) of each packet taken. */
+  private takenIndex = new Uint16Array(0);
   /**
    * 16-bit views of the arena and the neighbors' MACs: a MAC is compared and
    * written as three words, the header checksum summed as ten (the ones'
@@ -156,6 +158,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.dst = new Uint32Array(n);
     this.total = new Uint16Array(n);
     this.nh = new Int32Array(n);
+    this.takenIndex = new Uint16Array(n);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -421,7 +424,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     let w = 0;
     let dsrTaken = 0;
     const flowKind = flow.kind;
-    flow.startApply(now);
+    const takenIndex = this.takenIndex;
     for (let j = 0; j < c; j++) {
       const s = cand[j];
       const o = start[s];
@@ -465,17 +468,17 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         lastTarget = target;
         lastSlot = found;
       }
-      // Taken: ct-input's (and lb-forward's) work for a flow's packet, then ip4-lookup's, ip4-rewrite's and ip4-output's writes.
-      if (fk !== 0) {
-        flow.apply(batch, j, s, i, total);
-        if (fk === FlowKind.DSR_L2) {
-          n = flow.viaBackend(nexthops, flow.backend[j], n, port);
-          dsrTaken++;
-        }
+      // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes; ct-input's (and lb-forward's) work for
+      // a flow's packet follows the loop, in one call (FastFlows.applyTaken).
+      if (fk === FlowKind.DSR_L2) {
+        n = flow.viaBackend(nexthops, flow.backend[j], n, port);
+        dsrTaken++;
       }
       writeTaken(batch, h, s, o, n, port, hash, total, mac16, lastSlot * 3, pmac);
+      takenIndex[w] = j;
       cand[w++] = s;
     }
+    flow.applyTaken(batch, takenIndex, cand, w, now);
 
     this.takenCount = w;
     this.leftCount = slowCount;
