@@ -90,12 +90,20 @@ export class FastFlows {
   /** The batch arena as host-order 16-bit words (flow-translate.ts), made again when the arena changes. */
   private arena16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
   private arenaOf: Uint8Array | undefined;
+  /** The same arena as a DataView: a key word is one big-endian load instead of four byte loads. */
+  private arenaView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   constructor(
     readonly flows: FlowTable,
     private readonly firewall: FlowPolicy | undefined,
     private readonly lb: LoadBalancer | undefined,
   ) {}
+
+  private useArena(b: Uint8Array): void {
+    this.arenaOf = b;
+    this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+    this.arenaView = new DataView(b.buffer, b.byteOffset, b.length);
+  }
 
   private grow(n: number): void {
     this.val = new Int32Array(n);
@@ -119,10 +127,8 @@ export class FastFlows {
   classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number): number {
     if (this.keys.length < 4 * count) this.grow(Math.max(count, batch.capacity));
     const b = batch.arena;
-    if (this.arenaOf !== b) {
-      this.arenaOf = b;
-      this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
-    }
+    if (this.arenaOf !== b) this.useArena(b);
+    const view = this.arenaView;
     const start = batch.start;
     const length = batch.length;
     const keys = this.keys;
@@ -152,7 +158,7 @@ export class FastFlows {
       if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
         // ct-input drops a datagram too short for its ports (truncated): no key.
         if (l4Len < (proto === IPPROTO_TCP ? 20 : 8) || l4 + 4 > end) continue;
-        ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+        ports = view.getInt32(l4);
         // TCP: ACK, and none of SYN, FIN, RST: a segment that moves no state it is let through in.
         if (proto === IPPROTO_TCP && (l4 + 14 > end || (b[l4 + 13] & 0x17) !== 0x10)) usual = false;
       } else if (proto === IPPROTO_ICMP && l4Len >= 8 && l4 + 6 <= end && b[l4] < 32 && ((ICMP_QUERY_TYPES >>> b[l4]) & 1) !== 0) {
@@ -160,8 +166,8 @@ export class FastFlows {
         ports = (id << 16) | id;
       } else continue; // nothing ct-input keys a flow by (ICMP errors only read the table)
       const e = n << 2;
-      const k0 = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
-      const k1 = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
+      const k0 = view.getInt32(i + 12);
+      const k1 = view.getInt32(i + 16);
       keys[e] = k0;
       keys[e + 1] = k1;
       keys[e + 2] = ports;
@@ -262,10 +268,7 @@ export class FastFlows {
    * done here; the rest goes to applyOther().
    */
   applyTaken(batch: Batch, taken: Uint16Array, slots: Uint16Array, w: number, nowMs: number): void {
-    if (this.arenaOf !== batch.arena) {
-      this.arenaOf = batch.arena;
-      this.arena16 = new Uint16Array(batch.arena.buffer, batch.arena.byteOffset, batch.arena.length >> 1);
-    }
+    if (this.arenaOf !== batch.arena) this.useArena(batch.arena);
     const flows = this.flows;
     // The table's int32 clock: a double passed to a call V8 does not inline is boxed (16 bytes a packet).
     const now = flows.clockAt(nowMs);

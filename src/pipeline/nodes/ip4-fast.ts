@@ -498,18 +498,17 @@ function writeTaken(
   batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, n: number, port: number, hash: number, total: number,
   neighborMac: Uint16Array, m: number, portMac: Uint16Array,
 ): void {
-  const b = batch.arena;
   const i = o + ETH_HEADER_LEN;
   batch.nextHop[s] = n;
   batch.txPort[s] = port;
   batch.l3[s] = i;
   if (hash !== -1) batch.flowHash[s] = hash;
   batch.flags[s] |= PacketFlag.IP4_VALID;
-  b[i + 8] = b[i + 8] - 1;
-  const cs = ((b[i + 10] << 8) | b[i + 11]) + 0x0100;
-  const folded = (cs + ((cs + 1) >>> 16)) & 0xffff;
-  b[i + 10] = folded >>> 8;
-  b[i + 11] = folded & 0xff;
+  // On host-order words, as takeRouted does (FIRST_BYTE_ONE): i is even (pass 1 leaves odd slot starts to the full graph).
+  const x = i >>> 1;
+  h[x + 4] = h[x + 4] - FIRST_BYTE_ONE;
+  const cs = h[x + 5] + FIRST_BYTE_ONE;
+  h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
   const w0 = o >>> 1;
   const pw = port * 3;
   h[w0] = neighborMac[m];
