@@ -37,7 +37,7 @@
 //
 // Lookups are batched: keys and their hashes for the whole vector, then
 // FlowIndex.lookupHashed (bucket lines, record lines, then the lookups; a
-// record is one line, so the decisions and apply() read it cached), then the
+// record is one line, so the decisions and applyTaken() read it cached), then the
 // decisions: a 1M-flow table costs its DRAM misses overlapped.
 import { TcpState } from '../../conntrack/tcp-state.js';
 import { FlowState } from '../../conntrack/timeouts.js';
@@ -121,7 +121,7 @@ export class FastFlows {
    * their destinations in dst) that are usual packets of a flow, compacted
    * to the front with their FIB destination in dst (the translated one, or
    * the backend's address for dsr-l2); marks the others slow. Reads only:
-   * what the flow stage writes is done by apply(), for packets taken.
+   * what the flow stage writes is done by applyTaken(), for packets taken.
    * Returns how many are kept.
    */
   classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number): number {
@@ -177,7 +177,7 @@ export class FastFlows {
       entryUsual[n++] = usual ? 1 : 0;
     }
 
-    // Pass B: the lookups. They leave the record lines the decisions and apply() read in the cache: a
+    // Pass B: the lookups. They leave the record lines the decisions and applyTaken() read in the cache: a
     // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
     index.lookupHashed(keys, hashes, found, n);

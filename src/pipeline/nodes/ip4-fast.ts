@@ -32,8 +32,8 @@
 // firewall, the load balancer), a flow stage (ip4-fast-flow.ts) sits between
 // passes 1 and 2: only usual packets of established flows stay candidates,
 // with the destination their translation gives (or, dsr-l2, their backend's
-// address) to look up, and pass 3 does ct-input's (and lb-forward's) work on
-// each packet it takes before the L3 rewrite. Not with tunnel decap ports
+// address) to look up, and after pass 3's L3 rewrite the flow stage does
+// ct-input's (and lb-forward's) work on the packets it took, in one call. Not with tunnel decap ports
 // (lb-decap judges routed packets) or tunnelling VIPs' packets (lb-encap).
 //
 // The bypassed nodes' "packets" counters are advanced by the number taken,
@@ -394,7 +394,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.dsrCount = 0;
   }
 
-  /** Pass 3 with the flow stage: a flow's packet gets ct-input's (and lb-forward's) work before the L3 writes. */
+  /** Pass 3 with the flow stage: the L3 writes, then ct-input's (and lb-forward's) work for the taken packets (FastFlows.applyTaken). */
   private takeFlows(batch: Batch, c: number, flow: FastFlows): void {
     const b = batch.arena;
     const h = this.arena16;
