@@ -297,6 +297,23 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   private leftCount = 0;
   private dsrCount = 0;
 
+  /** The clock of pass 3's batch, for reachable(). */
+  private batchNowMs = 0;
+
+  /**
+   * NeighborTable.findReachable for pass 3's loops: the slot of (port,
+   * address) when REACHABLE and not expired at batchNowMs, else -1. The
+   * clock comes from a field and the address as an int32: where V8 does not
+   * inline a call (the flow stage's loop is past its budget), a double
+   * argument (the clock, an address of 2^31 or more) is a new HeapNumber
+   * at every call.
+   */
+  private reachable(port: number, address: number): number {
+    const nt = this.neighbors;
+    const i = nt.find(port, address);
+    return i >= 0 && nt.state[i] === NeighborState.REACHABLE && nt.expiresMs[i] > this.batchNowMs ? i : -1;
+  }
+
   /** Pass 3 without a flow stage (plain routing). */
   private takeRouted(batch: Batch, c: number): void {
     const b = batch.arena;
@@ -317,11 +334,10 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const kinds = nexthops.kind;
     const nhPort = nexthops.port;
     const nhGateway = nexthops.gateway;
-    const nt = this.neighbors;
     const mac16 = this.ntMac16;
-    const now = ctx.clock.nowMs();
+    this.batchNowMs = ctx.clock.nowMs();
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
-    // so an entry findReachable returned holds for the rest of the batch. Its Ethernet header (the
+    // so an entry reachable() returned holds for the rest of the batch. Its Ethernet header (the
     // neighbor's MAC, then the port's) is kept as six host-order words, so a packet's header is six stores.
     let lastPort = -1;
     let lastTarget = -1;
@@ -353,7 +369,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
       if (port !== lastPort || target !== lastTarget) {
-        const found = nt.findReachable(port, target, now);
+        const found = this.reachable(port, target | 0);
         if (found < 0) {
           slow[s] = 1;
           slowCount++;
@@ -411,13 +427,11 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const kinds = nexthops.kind;
     const nhPort = nexthops.port;
     const nhGateway = nexthops.gateway;
-    const nt = this.neighbors;
     const mac16 = this.ntMac16;
     const now = ctx.clock.nowMs();
-    const ntState = nt.state;
-    const ntExpires = nt.expiresMs;
+    this.batchNowMs = now;
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
-    // so an entry findReachable returned holds for the rest of the batch.
+    // so an entry reachable() returned holds for the rest of the batch.
     let lastPort = -1;
     let lastTarget = -1;
     let lastSlot = 0;
@@ -454,11 +468,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
       if (port !== lastPort || target !== lastTarget) {
-        // NeighborTable.findReachable's test written out: with the flow stage this loop is past V8's
-        // inlining budget, and a call would box the double clock (and an address of 2^31 or more)
-        // in a new HeapNumber per packet; find() gets the address as an int32.
-        let found = nt.find(port, target | 0);
-        if (found >= 0 && (ntState[found] !== NeighborState.REACHABLE || ntExpires[found] <= now)) found = -1;
+        const found = this.reachable(port, target | 0);
         if (found < 0) {
           slow[s] = 1;
           slowCount++;
