@@ -3,7 +3,8 @@
 // same config, one with the fast path and one without (fastPath: false),
 // given the same batches of whole conversations (TCP handshakes, data both
 // ways, FIN and RST; UDP; ICMP echo) with unusual packets mixed in (TTL 1,
-// first fragments, IP options, bad checksums, ICMP errors about the flows),
+// first fragments, IP options, bad checksums, UDP without a checksum, ICMP
+// errors about the flows),
 // the clock moving between batches (flows expire), and real captures.
 // Whatever the fast path takes or leaves, the frames out, the counters (but
 // its own), each port's fates, every flow-table record (keys, state, last
@@ -160,7 +161,7 @@ const ACK = 0x10;
 const PSH = 0x08;
 const FIN = 0x01;
 const RST = 0x04;
-type Odd = 'ttl1' | 'frag' | 'options' | 'badsum' | 'error' | 'ecn' | undefined;
+type Odd = 'ttl1' | 'frag' | 'options' | 'badsum' | 'error' | 'ecn' | 'nocsum' | undefined;
 
 interface Ev {
   dir: 0 | 1;
@@ -196,7 +197,7 @@ function conversations(n: number, seed: number, initiators: readonly { port: num
   const odd = (): Odd => {
     const x = r();
     if (x > 0.12) return undefined;
-    return (['ttl1', 'frag', 'options', 'badsum', 'error', 'ecn'] as const)[Math.floor(r() * 6)];
+    return (['ttl1', 'frag', 'options', 'badsum', 'error', 'ecn', 'nocsum'] as const)[Math.floor(r() * 7)];
   };
   const convs: Conv[] = [];
   for (let f = 0; f < n; f++) {
@@ -261,6 +262,11 @@ function frameOf(c: Conv, ev: Ev, seq: number): Out | undefined {
   else if (c.proto === 17) bytes = udpFrame(ip, sport, dport, 18 + (seq % 30));
   else bytes = ev.dir === 0 ? echoFrame(ip, sport, seq, 8) : icmpQueryFrame(ip, 0, sport, seq, 8);
   if (ev.odd === 'badsum') bytes[14 + 10] ^= 0x5a;
+  // UDP without a checksum (RFC 768: zero), which a translation must leave without one.
+  if (ev.odd === 'nocsum' && c.proto === 17) {
+    bytes[14 + 20 + 6] = 0;
+    bytes[14 + 20 + 7] = 0;
+  }
   return { port, bytes };
 }
 

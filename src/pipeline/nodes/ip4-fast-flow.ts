@@ -35,10 +35,10 @@
 // start in nat-output, after every ct-input lookup of the batch in both
 // paths, so a flow a slow packet starts is seen by neither.
 //
-// Lookups are batched: keys for the whole vector, then FlowIndex.lookupBatch
-// (bucket lines, record key lines, then the lookups), then the record lines
-// the decisions read (state, flags, last seen, user words) for every hit,
-// then the decisions: a 1M-flow table costs its DRAM misses overlapped.
+// Lookups are batched: keys and their hashes for the whole vector, then
+// FlowIndex.lookupHashed (bucket lines, record lines, then the lookups; a
+// record is one line, so the decisions and applyTaken() read it cached), then the
+// decisions: a 1M-flow table costs its DRAM misses overlapped.
 import { TcpState } from '../../conntrack/tcp-state.js';
 import { FlowState } from '../../conntrack/timeouts.js';
 import type { FlowTable } from '../../flow/flow-table.js';
@@ -87,16 +87,23 @@ export class FastFlows {
   private adjacentNh = new Int32Array(0);
   private adjacentFrom = new Int32Array(0);
   private adjacentTable: NexthopTable | undefined;
-  private sink = 0;
   /** The batch arena as host-order 16-bit words (flow-translate.ts), made again when the arena changes. */
   private arena16: Uint16Array<ArrayBufferLike> = new Uint16Array(0);
   private arenaOf: Uint8Array | undefined;
+  /** The same arena as a DataView: a key word is one big-endian load instead of four byte loads. */
+  private arenaView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
   constructor(
     readonly flows: FlowTable,
     private readonly firewall: FlowPolicy | undefined,
     private readonly lb: LoadBalancer | undefined,
   ) {}
+
+  private useArena(b: Uint8Array): void {
+    this.arenaOf = b;
+    this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
+    this.arenaView = new DataView(b.buffer, b.byteOffset, b.length);
+  }
 
   private grow(n: number): void {
     this.val = new Int32Array(n);
@@ -114,19 +121,20 @@ export class FastFlows {
    * their destinations in dst) that are usual packets of a flow, compacted
    * to the front with their FIB destination in dst (the translated one, or
    * the backend's address for dsr-l2); marks the others slow. Reads only:
-   * what the flow stage writes is done by apply(), for packets taken.
+   * what the flow stage writes is done by applyTaken(), for packets taken.
    * Returns how many are kept.
    */
   classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number): number {
     if (this.keys.length < 4 * count) this.grow(Math.max(count, batch.capacity));
     const b = batch.arena;
-    if (this.arenaOf !== b) {
-      this.arenaOf = b;
-      this.arena16 = new Uint16Array(b.buffer, b.byteOffset, b.length >> 1);
-    }
+    if (this.arenaOf !== b) this.useArena(b);
+    const view = this.arenaView;
     const start = batch.start;
     const length = batch.length;
     const keys = this.keys;
+    const hashes = this.hashes;
+    const flows = this.flows;
+    const index = flows.index;
     // Pass A: the keys, in arrival order: every candidate's, and every slow packet's that ct-input would look up.
     const entrySlot = this.entrySlot;
     const entryUsual = this.entryUsual;
@@ -150,7 +158,7 @@ export class FastFlows {
       if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
         // ct-input drops a datagram too short for its ports (truncated): no key.
         if (l4Len < (proto === IPPROTO_TCP ? 20 : 8) || l4 + 4 > end) continue;
-        ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+        ports = view.getInt32(l4);
         // TCP: ACK, and none of SYN, FIN, RST: a segment that moves no state it is let through in.
         if (proto === IPPROTO_TCP && (l4 + 14 > end || (b[l4 + 13] & 0x17) !== 0x10)) usual = false;
       } else if (proto === IPPROTO_ICMP && l4Len >= 8 && l4 + 6 <= end && b[l4] < 32 && ((ICMP_QUERY_TYPES >>> b[l4]) & 1) !== 0) {
@@ -158,30 +166,23 @@ export class FastFlows {
         ports = (id << 16) | id;
       } else continue; // nothing ct-input keys a flow by (ICMP errors only read the table)
       const e = n << 2;
-      keys[e] = (b[i + 12] << 24) | (b[i + 13] << 16) | (b[i + 14] << 8) | b[i + 15];
-      keys[e + 1] = (b[i + 16] << 24) | (b[i + 17] << 16) | (b[i + 18] << 8) | b[i + 19];
+      const k0 = view.getInt32(i + 12);
+      const k1 = view.getInt32(i + 16);
+      keys[e] = k0;
+      keys[e + 1] = k1;
       keys[e + 2] = ports;
       keys[e + 3] = proto;
+      hashes[n] = index.hash(k0, k1, ports, proto);
       entrySlot[n] = s;
       entryUsual[n++] = usual ? 1 : 0;
     }
 
-    // Pass B: the lookups, then the record lines the decisions and apply() read.
-    const flows = this.flows;
+    // Pass B: the lookups. They leave the record lines the decisions and applyTaken() read in the cache: a
+    // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
-    flows.index.lookupBatch(keys, this.hashes, found, n);
+    index.lookupHashed(keys, hashes, found, n);
     const lb = this.lb;
     const fw = this.firewall;
-    const users = lb !== undefined || (fw !== undefined && fw.recheck);
-    let sink = 0;
-    for (let e = 0; e < n; e++) {
-      const v = found[e];
-      if (v < 0) continue;
-      const id = v >> 1;
-      sink ^= flows.state(id) ^ flows.flags(id) ^ flows.idleMs(id, 0);
-      if (users) sink ^= flows.user(id, FlowUser.DESTINATION_BINDING);
-    }
-    this.sink = sink;
 
     // Pass C: the decisions, in arrival order. A flow a packet left to the full graph found is poisoned from there on.
     for (let jj = 0; jj < c; jj++) slow[cand[jj]] = 1;
@@ -252,61 +253,99 @@ export class FastFlows {
   }
 
   /**
-   * The batch's clock for apply(), set once per batch (startApply) rather
-   * than passed: the time is a double, and a double passed to a function V8
-   * does not inline (takeFlows's inlining budget runs out before touch()) is
-   * boxed in a new HeapNumber at every call, 16 bytes a packet. apply()
-   * passes the table's int32 clock instead (FlowTable.touchAt).
-   */
-  private nowMs = 0;
-  /** The flow table's clock at nowMs (FlowTable.clockAt): an int32, never boxed. */
-  private tableClock = 0;
-
-  /** Sets the clock reading the batch's apply() calls use. */
-  startApply(nowMs: number): void {
-    this.nowMs = nowMs;
-    this.tableClock = this.flows.clockAt(nowMs);
-  }
-
-  /**
-   * What ct-input (and lb-forward for dsr-l2) does to candidate j's packet
-   * (slot s, IPv4 header at i, `total` bytes) and its flow, for a packet
-   * ip4-fast takes: the flow's record, the backend's count, the translation.
+   * What ct-input (and lb-forward for dsr-l2) does to the packets ip4-fast
+   * took (pass 3), and their flows: the flow's record, the backend's count,
+   * the translation. taken[0..w) are their candidate indexes (into val,
+   * kind, backend), slots[0..w) their slots. Done after pass 3's L3 writes
+   * rather than packet by packet inside it: what each writes commutes with
+   * the other's (the header checksum's updates are incremental, RFC 1624),
+   * and one call per batch replaces the per-packet calls V8 made when this
+   * work sat in pass 3's loop (past its inlining budget there, the record's
+   * touch and the translation were each a call per packet).
    *
-   * Split hot and cold so that V8 inlines the hot part whole (a function
-   * past its inlining budget is called, and so is everything it calls): the
-   * usual packets, a dsr-l2 flow's, and TCP or UDP of a routed flow without
-   * a backend, not a UDP reply that moves its flow to UDP_REPLIED, are done
-   * here; the rest goes to applyOther().
+   * The usual packets (a routed flow's TCP or UDP without a backend, not a
+   * UDP reply that moves its flow to UDP_REPLIED) and dsr-l2 flows' are
+   * done here; the rest goes to applyOther().
    */
-  apply(batch: Batch, j: number, s: number, i: number, total: number): void {
-    const now = this.tableClock;
-    const b = batch.arena;
-    const v = this.val[j];
-    const id = v >> 1;
-    const dir = v & 1;
-    const proto = b[i + 9];
+  applyTaken(batch: Batch, taken: Uint16Array, slots: Uint16Array, w: number, nowMs: number): void {
+    if (this.arenaOf !== batch.arena) this.useArena(batch.arena);
     const flows = this.flows;
-    if (this.kind[j] === FlowKind.DSR_L2) {
-      // From the client (classify checked it): lb-forward's count and marks.
-      flows.touchAt(id, now, 0);
-      const backend = this.backend[j];
-      this.lb!.countPacket(backend, total);
-      batch.ctRef[s] = backend;
-      batch.note[s] = backend;
-      return;
+    // The table's int32 clock: a double passed to a call V8 does not inline is boxed (16 bytes a packet).
+    const now = flows.clockAt(nowMs);
+    this.nowMs = nowMs;
+    const b = batch.arena;
+    const h = this.arena16;
+    const start = batch.start;
+    const val = this.val;
+    const kind = this.kind;
+    const backendOf = this.backend;
+    for (let t = 0; t < w; t++) {
+      const j = taken[t];
+      const s = slots[t];
+      const i = start[s] + ETH_HEADER_LEN;
+      const v = val[j];
+      const id = v >> 1;
+      const dir = v & 1;
+      const proto = b[i + 9];
+      const backend = backendOf[j];
+      const k = kind[j];
+      if (k === 0) continue; // no flow (classify keeps none such today): nothing of ct-input's to do
+      if (k === FlowKind.DSR_L2) {
+        // From the client (classify checked it): lb-forward's count and marks.
+        flows.touchAt(id, now, 0);
+        this.lb!.countPacket(backend, (b[i + 2] << 8) | b[i + 3]);
+        batch.ctRef[s] = backend;
+        batch.note[s] = backend;
+        continue;
+      }
+      // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
+      if (backend >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
+        this.applyOther(batch, j, s, i, (b[i + 2] << 8) | b[i + 3]);
+        continue;
+      }
+      // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
+      flows.touchAt(id, now, proto === IPPROTO_UDP ? 0 : dir);
+      // translateTcpUdp (flow-translate.ts) written out: its bytecode is past V8's limit for inlining
+      // (460 bytes on Node 20), so as a function it is a call per packet.
+      const ns = flows.keyWord(id, dir ^ 1, 1);
+      const nd = flows.keyWord(id, dir ^ 1, 0);
+      const rp = flows.keyWord(id, dir ^ 1, 2);
+      const w16 = i >>> 1;
+      const sn = ((ns >>> 8) & 0xff00ff) | ((ns & 0xff00ff) << 8);
+      const dn = ((nd >>> 8) & 0xff00ff) | ((nd & 0xff00ff) << 8);
+      const pn = ((rp >>> 8) & 0xff00ff) | ((rp & 0xff00ff) << 8);
+      const s0 = h[w16 + 6];
+      const s1 = h[w16 + 7];
+      const d0 = h[w16 + 8];
+      const d1 = h[w16 + 9];
+      const p0 = h[w16 + 10];
+      const p1 = h[w16 + 11];
+      if ((((s0 << 16) | s1) ^ sn | ((d0 << 16) | d1) ^ dn | ((p1 << 16) | p0) ^ pn) === 0) continue;
+      const addrDelta = 0x3fffc - s0 - s1 - d0 - d1 + (sn >>> 16) + (sn & 0xffff) + (dn >>> 16) + (dn & 0xffff);
+      h[w16 + 6] = sn >>> 16;
+      h[w16 + 7] = sn;
+      h[w16 + 8] = dn >>> 16;
+      h[w16 + 9] = dn;
+      h[w16 + 10] = pn;
+      h[w16 + 11] = pn >>> 16;
+      let x = 0xffff - h[w16 + 5] + addrDelta;
+      x = (x & 0xffff) + (x >>> 16);
+      h[w16 + 5] = 0xffff - ((x & 0xffff) + (x >>> 16));
+      const tcp = proto === IPPROTO_TCP;
+      const at = w16 + (tcp ? 18 : 13);
+      const csum = h[at];
+      if (!tcp && csum === 0) continue;
+      let y = 0xffff - csum + addrDelta + 0x1fffe - p0 - p1 + (pn >>> 16) + (pn & 0xffff);
+      y = (y & 0xffff) + (y >>> 16);
+      y = 0xffff - ((y & 0xffff) + (y >>> 16));
+      h[at] = !tcp && y === 0 ? 0xffff : y;
     }
-    // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
-    if (this.backend[j] >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
-      this.applyOther(batch, j, s, i, total);
-      return;
-    }
-    // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
-    flows.touchAt(id, now, proto === IPPROTO_UDP ? 0 : dir);
-    translateTcpUdp(this.arena16, i, proto === IPPROTO_TCP, flows.keyWord(id, dir ^ 1, 1), flows.keyWord(id, dir ^ 1, 0), flows.keyWord(id, dir ^ 1, 2));
   }
 
-  /** apply() for the rest: ICMP queries, the first UDP reply, LB NAT-mode flows (and dsr-l2, as apply does it). */
+  /** The batch's clock, for applyOther(). */
+  private nowMs = 0;
+
+  /** applyTaken() for the rest: ICMP queries, the first UDP reply, LB NAT-mode flows. */
   private applyOther(batch: Batch, j: number, s: number, i: number, total: number): void {
     const now = this.nowMs;
     const flows = this.flows;
@@ -322,13 +361,6 @@ export class FastFlows {
       } else flows.touch(id, now, 0);
     } else flows.touch(id, now, dir);
     const backend = this.backend[j];
-    if (this.kind[j] === FlowKind.DSR_L2) {
-      const lb = this.lb!;
-      lb.countPacket(backend, total);
-      batch.ctRef[s] = backend;
-      batch.note[s] = backend;
-      return;
-    }
     if (backend >= 0 && dir === 0) this.lb!.countPacket(backend, total);
     const other = dir ^ 1;
     const ns = flows.keyWord(id, other, 1);
@@ -363,10 +395,5 @@ export class FastFlows {
       this.adjacentFrom[backend] = connected;
     }
     return this.adjacentNh[backend];
-  }
-
-  /** Loads made only to bring lines into the cache (kept, so they are not optimised away). */
-  get touched(): number {
-    return this.sink;
   }
 }

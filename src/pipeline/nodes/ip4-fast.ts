@@ -32,8 +32,8 @@
 // firewall, the load balancer), a flow stage (ip4-fast-flow.ts) sits between
 // passes 1 and 2: only usual packets of established flows stay candidates,
 // with the destination their translation gives (or, dsr-l2, their backend's
-// address) to look up, and pass 3 does ct-input's (and lb-forward's) work on
-// each packet it takes before the L3 rewrite. Not with tunnel decap ports
+// address) to look up, and after pass 3's L3 rewrite the flow stage does
+// ct-input's (and lb-forward's) work on the packets it took, in one call. Not with tunnel decap ports
 // (lb-decap judges routed packets) or tunnelling VIPs' packets (lb-encap).
 //
 // The bypassed nodes' "packets" counters are advanced by the number taken,
@@ -89,6 +89,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   /** The IPv4 total length of each candidate, read in pass 1 (plain routing's pass 3 uses it; the flow stage compacts cand and dst only). */
   private total = new Uint16Array(0);
   private nh = new Int32Array(0);
+  /** Pass 3 with the flow stage: the candidate index (into FastFlows' columns) of each packet taken. */
+  private takenIndex = new Uint16Array(0);
   /**
    * 16-bit views of the arena and the neighbors' MACs: a MAC is compared and
    * written as three words, the header checksum summed as ten (the ones'
@@ -156,6 +158,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.dst = new Uint32Array(n);
     this.total = new Uint16Array(n);
     this.nh = new Int32Array(n);
+    this.takenIndex = new Uint16Array(n);
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -294,6 +297,23 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   private leftCount = 0;
   private dsrCount = 0;
 
+  /** The clock of pass 3's batch, for reachable(). */
+  private batchNowMs = 0;
+
+  /**
+   * NeighborTable.findReachable for pass 3's loops: the slot of (port,
+   * address) when REACHABLE and not expired at batchNowMs, else -1. The
+   * clock comes from a field and the address as an int32: where V8 does not
+   * inline a call (the flow stage's loop is past its budget), a double
+   * argument (the clock, an address of 2^31 or more) is a new HeapNumber
+   * at every call.
+   */
+  private reachable(port: number, address: number): number {
+    const nt = this.neighbors;
+    const i = nt.find(port, address);
+    return i >= 0 && nt.state[i] === NeighborState.REACHABLE && nt.expiresMs[i] > this.batchNowMs ? i : -1;
+  }
+
   /** Pass 3 without a flow stage (plain routing). */
   private takeRouted(batch: Batch, c: number): void {
     const b = batch.arena;
@@ -314,11 +334,10 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const kinds = nexthops.kind;
     const nhPort = nexthops.port;
     const nhGateway = nexthops.gateway;
-    const nt = this.neighbors;
     const mac16 = this.ntMac16;
-    const now = ctx.clock.nowMs();
+    this.batchNowMs = ctx.clock.nowMs();
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
-    // so an entry findReachable returned holds for the rest of the batch. Its Ethernet header (the
+    // so an entry reachable() returned holds for the rest of the batch. Its Ethernet header (the
     // neighbor's MAC, then the port's) is kept as six host-order words, so a packet's header is six stores.
     let lastPort = -1;
     let lastTarget = -1;
@@ -350,7 +369,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
       if (port !== lastPort || target !== lastTarget) {
-        const found = nt.findReachable(port, target, now);
+        const found = this.reachable(port, target | 0);
         if (found < 0) {
           slow[s] = 1;
           slowCount++;
@@ -391,7 +410,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.dsrCount = 0;
   }
 
-  /** Pass 3 with the flow stage: a flow's packet gets ct-input's (and lb-forward's) work before the L3 writes. */
+  /** Pass 3 with the flow stage: the L3 writes, then ct-input's (and lb-forward's) work for the taken packets (FastFlows.applyTaken). */
   private takeFlows(batch: Batch, c: number, flow: FastFlows): void {
     const b = batch.arena;
     const h = this.arena16;
@@ -408,20 +427,18 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const kinds = nexthops.kind;
     const nhPort = nexthops.port;
     const nhGateway = nexthops.gateway;
-    const nt = this.neighbors;
     const mac16 = this.ntMac16;
     const now = ctx.clock.nowMs();
-    const ntState = nt.state;
-    const ntExpires = nt.expiresMs;
+    this.batchNowMs = now;
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
-    // so an entry findReachable returned holds for the rest of the batch.
+    // so an entry reachable() returned holds for the rest of the batch.
     let lastPort = -1;
     let lastTarget = -1;
     let lastSlot = 0;
     let w = 0;
     let dsrTaken = 0;
     const flowKind = flow.kind;
-    flow.startApply(now);
+    const takenIndex = this.takenIndex;
     for (let j = 0; j < c; j++) {
       const s = cand[j];
       const o = start[s];
@@ -451,11 +468,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
       if (port !== lastPort || target !== lastTarget) {
-        // NeighborTable.findReachable's test written out: with the flow stage this loop is past V8's
-        // inlining budget, and a call would box the double clock (and an address of 2^31 or more)
-        // in a new HeapNumber per packet; find() gets the address as an int32.
-        let found = nt.find(port, target | 0);
-        if (found >= 0 && (ntState[found] !== NeighborState.REACHABLE || ntExpires[found] <= now)) found = -1;
+        const found = this.reachable(port, target | 0);
         if (found < 0) {
           slow[s] = 1;
           slowCount++;
@@ -465,17 +478,17 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         lastTarget = target;
         lastSlot = found;
       }
-      // Taken: ct-input's (and lb-forward's) work for a flow's packet, then ip4-lookup's, ip4-rewrite's and ip4-output's writes.
-      if (fk !== 0) {
-        flow.apply(batch, j, s, i, total);
-        if (fk === FlowKind.DSR_L2) {
-          n = flow.viaBackend(nexthops, flow.backend[j], n, port);
-          dsrTaken++;
-        }
+      // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes; ct-input's (and lb-forward's) work for
+      // a flow's packet follows the loop, in one call (FastFlows.applyTaken).
+      if (fk === FlowKind.DSR_L2) {
+        n = flow.viaBackend(nexthops, flow.backend[j], n, port);
+        dsrTaken++;
       }
       writeTaken(batch, h, s, o, n, port, hash, total, mac16, lastSlot * 3, pmac);
+      takenIndex[w] = j;
       cand[w++] = s;
     }
+    flow.applyTaken(batch, takenIndex, cand, w, now);
 
     this.takenCount = w;
     this.leftCount = slowCount;
@@ -495,18 +508,17 @@ function writeTaken(
   batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, n: number, port: number, hash: number, total: number,
   neighborMac: Uint16Array, m: number, portMac: Uint16Array,
 ): void {
-  const b = batch.arena;
   const i = o + ETH_HEADER_LEN;
   batch.nextHop[s] = n;
   batch.txPort[s] = port;
   batch.l3[s] = i;
   if (hash !== -1) batch.flowHash[s] = hash;
   batch.flags[s] |= PacketFlag.IP4_VALID;
-  b[i + 8] = b[i + 8] - 1;
-  const cs = ((b[i + 10] << 8) | b[i + 11]) + 0x0100;
-  const folded = (cs + ((cs + 1) >>> 16)) & 0xffff;
-  b[i + 10] = folded >>> 8;
-  b[i + 11] = folded & 0xff;
+  // On host-order words, as takeRouted does (FIRST_BYTE_ONE): i is even (pass 1 leaves odd slot starts to the full graph).
+  const x = i >>> 1;
+  h[x + 4] = h[x + 4] - FIRST_BYTE_ONE;
+  const cs = h[x + 5] + FIRST_BYTE_ONE;
+  h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
   const w0 = o >>> 1;
   const pw = port * 3;
   h[w0] = neighborMac[m];
