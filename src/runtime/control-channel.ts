@@ -15,6 +15,18 @@
 // Generations are one sequence for the whole dataplane: "every worker applies
 // generation G" is then one comparison per worker, and a change that touches
 // several tables (a reload) is one generation, so no batch sees half of it.
+//
+// A worker asleep in poll() forwards nothing, and it looks at PUBLISHED
+// before its next batch whatever wakes it; so a change does not wait for it
+// (as RCU counts an idle CPU as quiescent). The worker raises its IDLE word
+// before it sleeps, looks at PUBLISHED once more (a change posted meanwhile
+// is taken at once, not slept on), and lowers the word when it wakes. The
+// main thread posts, raises PUBLISHED, then reads IDLE: if it is raised, the
+// worker's next look at PUBLISHED comes after that store (all seq-cst), so
+// no batch of that worker runs on the old tables. A call that changes
+// tables then costs no wake-up of an idle worker, on a loaded machine up to
+// a scheduler slice each (two workers, then the main thread woken again by
+// the acknowledgement); the worker applies the change when it next wakes.
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 
 /** Int32 words of a worker's generation block. */
@@ -23,8 +35,10 @@ export const GenerationWord = {
   PUBLISHED: 0,
   /** The newest generation the worker has put in force (written by the worker). */
   APPLIED: 1,
+  /** 1 while the worker sleeps between batches (idleWait): it runs no batch before it looks at PUBLISHED again. */
+  IDLE: 2,
 } as const;
-export const GENERATION_WORDS = 2;
+export const GENERATION_WORDS = 3;
 
 /** Anything a worker applies as one generation; `generation` is set by the channel. */
 export interface GenerationMessage {
@@ -87,10 +101,10 @@ export class ControlChannel {
     return this.generation;
   }
 
-  /** The oldest generation every live worker has in force. */
+  /** The oldest generation every live worker has in force (an idle worker has in force all that was published to it: it takes it before its next batch). */
   applied(): number {
     let min = this.generation;
-    for (const l of this.links) if (!l.dead) min = Math.min(min, Atomics.load(l.words, GenerationWord.APPLIED));
+    for (const l of this.links) if (!l.dead) min = Math.min(min, inForce(l.words));
     return min;
   }
 
@@ -107,7 +121,8 @@ export class ControlChannel {
       if (l.dead) continue;
       l.port.postMessage(full);
       Atomics.store(l.words, GenerationWord.PUBLISHED, generation);
-      l.wake?.();
+      // An idle worker takes it when it next wakes (nothing to wait for). One that does not mark itself idle may sleep without looking again: wake it.
+      if (Atomics.load(l.words, GenerationWord.IDLE) === 0) l.wake?.();
     }
     await this.waitApplied(generation, timeoutMs);
     return generation;
@@ -119,14 +134,14 @@ export class ControlChannel {
     for (const l of this.links) {
       for (;;) {
         if (l.dead) break;
+        if (inForce(l.words) >= generation) break;
         const seen = Atomics.load(l.words, GenerationWord.APPLIED);
-        if (seen >= generation) break;
         const left = deadline - performance.now();
         if (left <= 0) {
-          const late = this.links.flatMap((k, i) => (!k.dead && Atomics.load(k.words, GenerationWord.APPLIED) < generation ? [i] : []));
+          const late = this.links.flatMap((k, i) => (!k.dead && inForce(k.words) < generation ? [i] : []));
           throw new ChannelTimeoutError(generation, late, timeoutMs);
         }
-        // Woken by the worker's notify; a worker that exits wakes us through `gone`.
+        // Woken by the worker's notify (a worker that goes idle applies what is pending first, so it notifies too); a worker that exits wakes us through `gone`.
         const w = waitAsync(l.words, GenerationWord.APPLIED, seen, left);
         if (w.async) await Promise.race([w.value, l.gone]);
       }
@@ -136,6 +151,16 @@ export class ControlChannel {
   close(): void {
     for (const l of this.links) l.port.close();
   }
+}
+
+/**
+ * The generation a worker has in force: APPLIED, or while it is idle all
+ * that was published to it (PUBLISHED is read first: whatever the main
+ * thread posted before seeing IDLE raised is taken before the next batch).
+ */
+function inForce(words: Int32Array): number {
+  const published = Atomics.load(words, GenerationWord.PUBLISHED);
+  return Atomics.load(words, GenerationWord.IDLE) === 1 ? published : Atomics.load(words, GenerationWord.APPLIED);
 }
 
 /** The worker's end: checked once per batch, drained between batches. */
@@ -157,6 +182,22 @@ export class ControlReceiver<M extends GenerationMessage> {
 
   get applied(): number {
     return this.appliedGeneration;
+  }
+
+  /**
+   * Runs `sleep` (the worker's idle wait) with the worker marked idle, so
+   * that changes posted meanwhile do not wait for it; skips it when a change
+   * is already pending (the caller takes it first). Call only between
+   * batches, with everything pending applied: the mark says no batch runs
+   * before the next look at PUBLISHED.
+   */
+  idleWait<T>(sleep: () => T, skipped: T): T {
+    Atomics.store(this.words, GenerationWord.IDLE, 1);
+    try {
+      return this.pending() ? skipped : sleep();
+    } finally {
+      Atomics.store(this.words, GenerationWord.IDLE, 0);
+    }
   }
 
   /**

@@ -92,7 +92,8 @@ try {
     portStats: new Float64Array(init.portStats),
     control: new Int32Array(init.control),
     busyTime: new Float64Array(init.busyTime),
-    wait: (ms) => waiter.wait(ms),
+    // Marked idle while it sleeps: a change then does not wait for this worker (control-channel.ts).
+    wait: (ms) => receiver.idleWait(() => waiter.wait(ms), 0),
     busyPoll: init.busyPoll,
     spinMaxUs: init.spinMaxUs,
     tracer,

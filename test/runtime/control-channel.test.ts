@@ -66,6 +66,103 @@ describe('ControlChannel', () => {
     ch.close();
   });
 
+  it('does not wait for, nor wake, a worker asleep between batches: it takes the change before its next batch', async () => {
+    const ch = new ControlChannel();
+    let wakes = 0;
+    const link = ch.addWorker(() => wakes++);
+    const rx = new ControlReceiver<Note>(link.init.port, link.init.words);
+    const seen: string[] = [];
+    let during: Promise<number> | undefined;
+    let inForce = -1;
+    // The sleep publishes while the worker is marked idle: in force at once for every batch the worker will run.
+    const slept = rx.idleWait(() => {
+      during = ch.publish({ text: 'a' }, 1000);
+      inForce = ch.applied();
+      return 7;
+    }, -1);
+    expect(slept).toBe(7);
+    expect(inForce).toBe(1);
+    expect(await during).toBe(1);
+    expect(wakes).toBe(0);
+    expect(rx.applied).toBe(0); // though the worker has not looked yet
+    // Awake again, it looks first: the change is there.
+    expect(rx.pending()).toBe(true);
+    rx.drain((m) => seen.push(m.text));
+    expect(seen).toEqual(['a']);
+    // Not idle: a publish waits for the drain again, and wakes the worker.
+    let done = 0;
+    const next = ch.publish({ text: 'b' }, 1000).then((g) => (done = g));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(0);
+    expect(wakes).toBe(1);
+    expect(ch.applied()).toBe(1);
+    rx.drain((m) => seen.push(m.text));
+    expect(await next).toBe(2);
+    ch.close();
+  });
+
+  it('does not let a worker sleep on a change posted before it marked itself idle', async () => {
+    const ch = new ControlChannel();
+    const link = ch.addWorker();
+    const rx = new ControlReceiver<Note>(link.init.port, link.init.words);
+    let done = 0;
+    const p = ch.publish({ text: 'a' }, 1000).then((g) => (done = g));
+    let slept = false;
+    expect(
+      rx.idleWait(() => {
+        slept = true;
+        return 1;
+      }, 0),
+    ).toBe(0);
+    expect(slept).toBe(false);
+    // The publish still waits: the worker was awake when it was posted, and must apply it.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(done).toBe(0);
+    rx.drain(() => undefined);
+    expect(await p).toBe(1);
+    ch.close();
+  });
+
+  it('answers at once for a worker thread asleep in a long wait, which applies the change when it wakes', async () => {
+    const ch = new ControlChannel();
+    const link = ch.addWorker();
+    const stop = new Int32Array(new SharedArrayBuffer(8));
+    const channelModule = new URL('../../dist/src/runtime/control-channel.js', import.meta.url).href;
+    // One "batch", then an idle sleep of up to 30 s (woken through stop[1]); after it, the worker reports what it applied before its next batch.
+    const code = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(channelModule)}).then(({ ControlReceiver }) => {
+        const rx = new ControlReceiver(workerData.port, workerData.words);
+        const stop = new Int32Array(workerData.stop);
+        const applied = [];
+        parentPort.postMessage('sleeping');
+        rx.idleWait(() => Atomics.wait(stop, 1, 0, 30000), 'skipped');
+        if (rx.pending()) rx.drain((m) => applied.push(m.value));
+        parentPort.postMessage(applied);
+      });`;
+    const w = new Worker(code, { eval: true, workerData: { ...link.init, stop: stop.buffer }, transferList: link.transfer });
+    try {
+      await new Promise((r) => w.once('message', r));
+      // Wait until it is really marked idle (it marks itself just before sleeping).
+      const words = new Int32Array(link.init.words);
+      for (let i = 0; i < 500 && Atomics.load(words, GenerationWord.IDLE) === 0; i++) await new Promise((r) => setTimeout(r, 2));
+      expect(Atomics.load(words, GenerationWord.IDLE)).toBe(1);
+      const t = performance.now();
+      expect(await ch.publish({ value: 41 }, 5000)).toBe(1);
+      expect(await ch.publish({ value: 42 }, 5000)).toBe(2);
+      expect(performance.now() - t).toBeLessThan(1000);
+      expect(Atomics.load(words, GenerationWord.APPLIED)).toBe(0); // still asleep
+      const report = new Promise((r) => w.once('message', r));
+      Atomics.store(stop, 1, 1);
+      Atomics.notify(stop, 1);
+      expect(await report).toEqual([41, 42]);
+      expect(Atomics.load(words, GenerationWord.IDLE)).toBe(0);
+    } finally {
+      await w.terminate();
+      ch.close();
+    }
+  });
+
   it('reaches a worker thread that loops without ever yielding', async () => {
     const ch = new ControlChannel();
     const link = ch.addWorker();
