@@ -27,7 +27,7 @@
 //             one datagram (one inner ID, different offsets) get different
 //             outer IDs, so the backend never mixes their outer fragments.
 import { IPPROTO_UDP } from '../wire/ipv4.js';
-import { lbFlowHash } from './lb-hash.js';
+import { lbFlowSlot } from './lb-hash.js';
 
 export const IPPROTO_IPIP = 4;
 /** TTL of the outer header as lb-encap writes it (ip4-rewrite then takes one off, as for any routed datagram). */
@@ -52,7 +52,9 @@ export function gueSourcePort(b: Uint8Array, o: number): number {
   const l4 = o + ((b[o] & 0x0f) << 2);
   const fragmented = (((b[o + 6] << 8) | b[o + 7]) & 0x3fff) !== 0;
   const ports = fragmented ? 0 : (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
-  return GUE_SPORT_BASE + (lbFlowHash(src, dst, ports, b[o + 9]) & 0x3fff);
+  // lbFlowSlot (hash % 16384, the hash's low 14 bits): a small integer, so a call V8 does not inline returns it
+  // unboxed (lbFlowHash's uint32 above 2^31 would be a new heap number per packet).
+  return GUE_SPORT_BASE + lbFlowSlot(src, dst, ports, b[o + 9], 0x4000);
 }
 
 /**
