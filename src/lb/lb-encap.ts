@@ -92,7 +92,7 @@ export class LbEncap extends PipelineNode<typeof spec> {
     const overhead = gue ? GUE_OVERHEAD : IPIP_OVERHEAD;
     const n = o - overhead;
     const sport = gue ? gueSourcePort(b, o) : 0;
-    const total = writeTunnelHeaders(b, n, o, gue, this.ctx.ports.address[batch.txPort[s]], lb.address(backend), sport, lb.guePort(backend), outerIpv4Id(b, o), OUTER_TTL);
+    const total = writeTunnelHeaders(b, n, o, gue, this.ctx.ports.address[batch.txPort[s]] | 0, lb.address(backend) | 0, sport, lb.guePort(backend), outerIpv4Id(b, o), OUTER_TTL);
     d.counters.add(gue ? this.counter.gue : this.counter.ipip, total);
     batch.l3[s] = n;
     batch.length[s] += overhead;

@@ -27,7 +27,7 @@
 //             one datagram (one inner ID, different offsets) get different
 //             outer IDs, so the backend never mixes their outer fragments.
 import { IPPROTO_UDP } from '../wire/ipv4.js';
-import { lbFlowSlot } from './lb-hash.js';
+import { lbFlowHashBits } from './lb-hash.js';
 
 export const IPPROTO_IPIP = 4;
 /** TTL of the outer header as lb-encap writes it (ip4-rewrite then takes one off, as for any routed datagram). */
@@ -52,14 +52,15 @@ export function gueSourcePort(b: Uint8Array, o: number): number {
   const l4 = o + ((b[o] & 0x0f) << 2);
   const fragmented = (((b[o + 6] << 8) | b[o + 7]) & 0x3fff) !== 0;
   const ports = fragmented ? 0 : (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
-  // lbFlowSlot (hash % 16384, the hash's low 14 bits): a small integer, so a call V8 does not inline returns it
-  // unboxed (lbFlowHash's uint32 above 2^31 would be a new heap number per packet).
-  return GUE_SPORT_BASE + lbFlowSlot(src, dst, ports, b[o + 9], 0x4000);
+  // The hash's low 14 bits as a small integer: a call V8 does not inline returns it unboxed (lbFlowHash's
+  // uint32 above 2^31 would be a new heap number per packet).
+  return GUE_SPORT_BASE + lbFlowHashBits(src, dst, ports, b[o + 9], 0x3fff);
 }
 
 /**
  * Writes the outer headers at byte n for the inner datagram at o (n + the
- * tunnel's overhead = o): outer IPv4 from src to dst with `ttl` and its
+ * tunnel's overhead = o): outer IPv4 from src to dst (int32: a uint32 above
+ * 2^31 passed to a call V8 does not inline is a new heap number) with `ttl` and its
  * checksum, and for GUE the UDP header (source port `sport`, destination
  * `gport`) and the GUE header. Returns the outer total length.
  */

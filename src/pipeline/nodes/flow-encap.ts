@@ -121,7 +121,8 @@ export class FlowEncap {
     const overhead = gue ? GUE_OVERHEAD : IPIP_OVERHEAD;
     const inner = (b[i + 2] << 8) | b[i + 3];
     if (inner + overhead > ctx.ports.mtu[port]) return false;
-    const target = kind === NexthopKind.GATEWAY ? nexthops.gateway[nh] : addr;
+    // int32 throughout (a gateway above 2^31 read from its Uint32Array would be a double, boxed when kept in a field).
+    const target = kind === NexthopKind.GATEWAY ? nexthops.gateway[nh] | 0 : addr;
     if (port !== this.lastPort || target !== this.lastTarget) {
       const nt = this.neighbors;
       let found = nt.find(port, target | 0);
@@ -136,7 +137,7 @@ export class FlowEncap {
     lb.countPacket(backend, inner);
     const n = i - overhead;
     const sport = gue ? gueSourcePort(b, i) : 0;
-    const total = writeTunnelHeaders(b, n, i, gue, ctx.ports.address[port], addr, sport, lb.vipGuePort[lb.tables.backendVip[backend]], outerIpv4Id(b, i), OUTER_TTL - 1);
+    const total = writeTunnelHeaders(b, n, i, gue, ctx.ports.address[port] | 0, addr, sport, lb.vipGuePort[lb.tables.backendVip[backend]], outerIpv4Id(b, i), OUTER_TTL - 1);
     const e = n - ETH_HEADER_LEN;
     const mac = this.neighbors.mac;
     const pmac = ctx.ports.mac;
