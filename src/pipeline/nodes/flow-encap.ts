@@ -38,12 +38,12 @@ import { NexthopKind } from '../../route/nexthops.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
-import type { Graph } from '../graph.js';
-import type { PipelineNode } from '../node.js';
+import type { Dispatch, PipelineNode } from '../node.js';
 
 /** Where flow-encap sends and counts, known once the graph is built (FlowEncap.bind). */
 export interface FlowEncapWiring {
-  graph: Graph;
+  /** The graph (what it sends through, and counts into). */
+  graph: Dispatch;
   /** The node the packets leave from (ip4-fast) and its next that is the output. */
   from: PipelineNode;
   tx: number;
