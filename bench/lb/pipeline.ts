@@ -19,6 +19,7 @@ import type { LbModeName, VipConfig } from '../../src/lb/lb-config.js';
 import { FlowTable } from '../../src/flow/flow-table.js';
 import { shuffledOrder } from '../flow/keys.js';
 import { machineLabel, type BenchRow, type BenchTarget } from '../lib/report.js';
+import { allocationCheck } from '../lib/measure.js';
 import { chunkedNs, gc, interleaved, median, Rig, ROUNDS, CHUNK_STEPS } from '../nat/rig.js';
 import { clientAddress, FramePool, LAN, routerConfig, WAN } from '../nat/workload.js';
 
@@ -27,6 +28,8 @@ const CAPACITY = 1_200_000;
 const RANDOM_FRAMES = 1 << 18;
 const VIP = 0xcb0071fa; // 203.0.113.250 (routed to the gateway by the plain router)
 const BACKENDS = 10;
+/** Batches of the allocation check (1M packets). */
+const ALLOC_STEPS = 4000;
 const MODES: LbModeName[] = ['dsr-l2', 'dsr-ipip', 'dsr-gue', 'nat'];
 
 function backendAddress(i: number): number {
@@ -151,6 +154,20 @@ export async function runLbPipelineBench(): Promise<{ rows: BenchRow[]; targets:
     };
     const randomRatio = compare('1M-random', random, `${RANDOM_FRAMES / 1024}k 64-byte frames of flows chosen at random of the 1M pinned`);
     onOff('1M-random', random);
+    // The established loop allocates nothing: no GC, and less than a byte of heap per packet (the young generation may absorb what a GC count misses).
+    const alloc = await allocationCheck(rig.step, ALLOC_STEPS);
+    rows.push({
+      name: `lb/gc-established ${mode}`,
+      subject: `dataplane lb ${mode}, random flows of the 1M`,
+      value: alloc.gcRuns,
+      unit: 'GCs',
+      notes: `${alloc.gcRuns} GCs, heap ${alloc.heapDeltaBytes >= 0 ? '+' : ''}${(alloc.heapDeltaBytes / 1024).toFixed(0)} KiB over ${((ALLOC_STEPS * MAX_BATCH) / 1e6).toFixed(2)}M packets (fast path on); ${machine}`,
+    });
+    targets.push({
+      description: `${mode}: no GC and < 1 byte of heap per packet in the established loop`,
+      met: alloc.gcRuns === 0 && alloc.heapDeltaBytes < ALLOC_STEPS * MAX_BATCH,
+      measured: `${alloc.gcRuns} GCs, heap ${(alloc.heapDeltaBytes / 1024).toFixed(0)} KiB over ${ALLOC_STEPS * MAX_BATCH} packets`,
+    });
     const hotRatio = compare('hot-256', hot, '256 flows over and over, 1M pinned');
     onOff('hot-256', hot);
     console.error(`bench lb pipeline: ${mode}: new flow ${ns.toFixed(0)} ns, established ${randomRatio.toFixed(3)}x (random) ${hotRatio.toFixed(3)}x (hot) plain L3`);

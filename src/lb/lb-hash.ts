@@ -31,15 +31,19 @@ function mixWord(h: number, k: number): number {
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
 }
 
-/** Murmur3's finalizer (with the input length in bytes), as uint32. */
-function finish(h: number, lengthBytes: number): number {
+/** Murmur3's finalizer (with the input length in bytes), as int32 (the same bits as uint32). */
+function finish32(h: number, lengthBytes: number): number {
   h ^= lengthBytes;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return h ^ (h >>> 16);
+}
+
+/** Murmur3's finalizer, as uint32. */
+function finish(h: number, lengthBytes: number): number {
+  return finish32(h, lengthBytes) >>> 0;
 }
 
 /**
@@ -53,6 +57,20 @@ export function lbFlowHash(src: number, dst: number, ports: number, proto: numbe
   h = mixWord(h, ports);
   h = mixWord(h, proto);
   return finish(h, 16);
+}
+
+/**
+ * The low bits of lbFlowHash (`mask` below 2^31), computed without the
+ * uint32: an int32 is a small integer to V8, so a call it does not inline
+ * returns it unboxed, where lbFlowHash's values above 2^31 are a new heap
+ * number each (GUE's per-packet source port on the fast path uses this).
+ */
+export function lbFlowHashBits(src: number, dst: number, ports: number, proto: number, mask: number): number {
+  let h = mixWord(FLOW_SEED, src);
+  h = mixWord(h, dst);
+  h = mixWord(h, ports);
+  h = mixWord(h, proto);
+  return finish32(h, 16) & mask;
 }
 
 /** The hash for fragments (and the first fragment too): src, dst and protocol only. */

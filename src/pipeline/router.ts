@@ -12,12 +12,14 @@ import type { Batch } from './batch.js';
 import { systemClock, type Clock } from './clock.js';
 import type { FibLookup, ForwardingContext } from './context.js';
 import { Graph } from './graph.js';
+import type { PipelineNode } from './node.js';
 import { EthernetInput } from './nodes/ethernet-input.js';
 import { IcmpError } from './nodes/icmp-error.js';
 import { Ip4Frag } from './nodes/ip4-frag.js';
 import { Ip4Gso } from './nodes/ip4-gso.js';
 import { Ip4Fast } from './nodes/ip4-fast.js';
 import { FastFlows } from './nodes/ip4-fast-flow.js';
+import { FlowEncap } from './nodes/flow-encap.js';
 import { Ip4Input } from './nodes/ip4-input.js';
 import { Ip4Local } from './nodes/ip4-local.js';
 import { Ip4Reassembly } from './nodes/ip4-reassembly.js';
@@ -151,6 +153,8 @@ export class Router {
       .add(this.arpResolve);
     // Where a routed packet goes after ip4-lookup: the tunnel terminator, the firewall, nat-output, ip4-rewrite.
     const afterRouting: string[] = [];
+    let encap: FlowEncap | undefined;
+    let encapBypassed: PipelineNode[] = [];
     if (config.ports.some((p) => p.decap !== undefined)) {
       this.graph.add(new LbDecap(ctx, config.ports.map((p) => p.decap)));
       afterRouting.push('lb-decap');
@@ -200,7 +204,13 @@ export class Router {
         const g = this.graph;
         const routed = [ethernetInput, ip4Input, g.node('ct-input'), ip4Lookup, ...(firewall !== undefined ? [g.node('firewall')] : []), g.node('nat-output'), ip4Rewrite, ip4Output];
         const dsr = lb === undefined ? [] : [ethernetInput, ip4Input, g.node('ct-input'), g.node('lb-forward'), ip4Rewrite, ip4Output];
-        this.fast.useFlows(new FastFlows(this.nat.flows, firewall, lb), routed, dsr);
+        // Tunnel-mode VIPs: their established flows' packets are wrapped on the fast path too (flow-encap.ts),
+        // skipping lb-encap as well; wired to the graph once it is built.
+        if (lb !== undefined && lb.encapsulates) {
+          encap = new FlowEncap(ctx, lb, this.nat.flows, this.arp.neighbors);
+          encapBypassed = [ethernetInput, ip4Input, g.node('ct-input'), g.node('lb-forward'), g.node('lb-encap'), ip4Rewrite, ip4Output];
+        }
+        this.fast.useFlows(new FastFlows(this.nat.flows, firewall, lb, encap), routed, dsr);
       }
     }
     if (afterRouting.length > 0) {
@@ -208,6 +218,10 @@ export class Router {
       if (afterRouting[0] === 'lb-decap' && afterRouting.length > 1) this.graph.redirect('lb-decap', 'rewrite', afterRouting[1]);
     }
     this.graph.build(opts.counterBuffer);
+    if (encap !== undefined) {
+      const lbEncap = this.graph.node('lb-encap') as LbEncap;
+      encap.bind({ graph: this.graph, from: this.fast!, tx: this.fast!.next.tx, bypassed: encapBypassed, ipipCounter: lbEncap.counter.ipip, gueCounter: lbEncap.counter.gue });
+    }
     this.entryId = this.graph.node('ethernet-input').id;
     this.fastId = this.fast?.id ?? -1;
     const arp = this.arpResolve;

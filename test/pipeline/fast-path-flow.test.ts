@@ -413,8 +413,8 @@ describe('ip4-fast with its flow stage: established flows in one pass, the same 
         convs[i].out = half[i].out;
       }
       drive(t, convs, 14);
-      if (mode === 'dsr-l2' || mode === 'nat') expect(t.taken).toBeGreaterThan(t.total * 0.3);
-      else expect(t.taken).toBe(0); // tunnel modes: lb-encap, the full graph
+      // Tunnel modes too: flow-encap wraps established flows' packets on the fast path.
+      expect(t.taken).toBeGreaterThan(t.total * 0.3);
     });
   }
 

@@ -18,8 +18,10 @@
 //   and     the firewall's generation stamped on the flow is the one in
 //           force (or no newer one was published); a load-balanced flow is
 //           NAT mode (translated as any flow), or dsr-l2 from the client to
-//           an active or draining backend on a connected subnet (tunnel
-//           modes take the full graph: lb-encap)
+//           an active or draining backend on a connected subnet, or
+//           dsr-ipip/dsr-gue from the client to an active or draining
+//           backend: flow-encap.ts wraps and sends those itself, from
+//           classify(), and they are no candidates of ip4-fast's pass 3
 // Everything else takes the full graph, as before: no flow (new flows start
 // in nat-output), fragments, ICMP errors, other segments, TTL 1, ...
 //
@@ -54,6 +56,7 @@ import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import { ICMP_QUERY_TYPES } from '../../wire/icmp.js';
 import type { Batch } from '../batch.js';
+import type { FlowEncap } from './flow-encap.js';
 
 /** What a candidate is (FastFlows.kind). */
 export const FlowKind = {
@@ -62,6 +65,9 @@ export const FlowKind = {
   /** dsr-l2: routed to its backend's address on a connected subnet (lb-forward). */
   DSR_L2: 2,
 } as const;
+
+/** A dsr-ipip or dsr-gue flow's packet (classify's own: flow-encap sends it, it is never a candidate). */
+const TUNNEL = 3;
 
 /** Poisoned flows remembered per batch; past that, every later candidate takes the full graph. */
 const MAX_POISONED = 32;
@@ -93,10 +99,15 @@ export class FastFlows {
   /** The same arena as a DataView: a key word is one big-endian load instead of four byte loads. */
   private arenaView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
 
+  /** Tunnel-mode packets flow-encap sent in the last classify() (neither kept nor left to the full graph). */
+  sent = 0;
+
   constructor(
     readonly flows: FlowTable,
     private readonly firewall: FlowPolicy | undefined,
     private readonly lb: LoadBalancer | undefined,
+    /** Where the load balancer has tunnel-mode VIPs (router.ts): their established flows' packets are wrapped here. */
+    private readonly encap?: FlowEncap,
   ) {}
 
   private useArena(b: Uint8Array): void {
@@ -200,6 +211,9 @@ export class FastFlows {
     const backendVip = lb !== undefined ? lb.tables.backendVip : NO_WORDS;
     const backendAddress = lb !== undefined ? lb.tables.backendAddress : NO_WORDS;
     const vipMode = lb !== undefined ? lb.vipMode : NO_WORDS;
+    const encap = this.encap;
+    let sent = 0;
+    if (encap !== undefined) encap.begin();
     for (let e = 0; e < n; e++) {
       const v = found[e];
       if (v < 0) continue; // no flow: nothing to poison either (flows start after every lookup of the batch)
@@ -223,8 +237,8 @@ export class FastFlows {
             if (mode !== LbMode.NAT) {
               // Direct return: from the client, dsr-l2, to a backend lb.pinned() keeps (active or draining); TCP: no state machine runs.
               const bs = backendState[backend];
-              k = FlowKind.DSR_L2;
-              if (dir !== 0 || mode !== LbMode.DSR_L2 || (bs !== BackendState.ACTIVE && bs !== BackendState.DRAINING)) k = 0;
+              k = mode === LbMode.DSR_L2 ? FlowKind.DSR_L2 : TUNNEL;
+              if (dir !== 0 || (k === TUNNEL && encap === undefined) || (bs !== BackendState.ACTIVE && bs !== BackendState.DRAINING)) k = 0;
               else if (proto === IPPROTO_TCP && st !== FlowState.LB_TCP && st !== FlowState.LB_TCP_CLOSING) k = 0;
               to = backendAddress[backend];
             }
@@ -235,6 +249,16 @@ export class FastFlows {
           // Routed on the destination the translation gives: the reverse of the other direction's key.
           else to = flows.keyWord(id, dir ^ 1, 0);
         }
+      }
+      if (k === TUNNEL) {
+        // flow-encap.ts wraps and sends it now; or it takes the full graph, and so do its flow's later packets.
+        const s = entrySlot[e];
+        if (encap!.take(batch, s, id, backend)) {
+          slow[s] = 0;
+          sent++;
+          continue;
+        }
+        k = 0;
       }
       if (k !== 0) {
         const s = entrySlot[e];
@@ -249,6 +273,8 @@ export class FastFlows {
       if (np < MAX_POISONED) poisoned[np] = id;
       np++;
     }
+    this.sent = sent;
+    if (sent > 0) encap!.finish();
     return w;
   }
 

@@ -33,8 +33,10 @@
 // passes 1 and 2: only usual packets of established flows stay candidates,
 // with the destination their translation gives (or, dsr-l2, their backend's
 // address) to look up, and after pass 3's L3 rewrite the flow stage does
-// ct-input's (and lb-forward's) work on the packets it took, in one call. Not with tunnel decap ports
-// (lb-decap judges routed packets) or tunnelling VIPs' packets (lb-encap).
+// ct-input's (and lb-forward's) work on the packets it took, in one call.
+// Not with tunnel decap ports (lb-decap judges routed packets). Tunnelling
+// VIPs' packets the flow stage wraps and sends itself (flow-encap.ts):
+// neither kept nor left to the graph.
 //
 // The bypassed nodes' "packets" counters are advanced by the number taken,
 // once per batch, so per-node counts read as if the packets had walked the
@@ -253,10 +255,12 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const flow = this.flow;
     if (flow !== undefined && c > 0) {
       const kept = flow.classify(batch, vec, count, slow, cand, dst, c);
-      slowCount += c - kept;
+      // Tunnel-mode packets the flow stage sent itself (flow-encap.ts) were neither kept nor left.
+      slowCount += c - kept - flow.sent;
+      this.taken += flow.sent;
       c = kept;
     }
-    if (c === 0) {
+    if (c === 0 && slowCount === count) {
       d.enqueueMany(this, this.next.slow, vec, count);
       return;
     }
