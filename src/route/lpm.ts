@@ -130,6 +130,7 @@
 
 import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';
+import { dir16Snapshot } from './fib-dir16.js';
 import { formatPrefix, isCanonicalPrefix } from './prefix.js';
 
 export { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers };
@@ -187,6 +188,8 @@ export class Lpm {
   private readonly prefixes: PrefixSet;
   private readonly allocate: (byteLength: number) => ArrayBufferLike;
   private live: FibView;
+  /** Why the last snapshot(…, 'auto') fell back to 20-4-8, or undefined. */
+  dir16Refused: string | undefined;
 
   constructor(opts: LpmOptions = {}) {
     const expected = opts.expectedPrefixes ?? 1024;
@@ -279,8 +282,16 @@ export class Lpm {
   /**
    * Copies the used part of the lookup tables into fresh buffers from
    * `allocate` (SharedArrayBuffers by default), for a worker's FibView.fromBuffers().
+   * With layout 'auto', the copy is in dir16 form (fib-dir16.ts) when the
+   * table fits it, for openFib(); `dir16Refused` then says why not when it does not.
    */
-  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n)): FibBuffers {
+  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n), layout: 'auto' | '20-4-8' = '20-4-8'): FibBuffers {
+    this.dir16Refused = undefined;
+    if (layout === 'auto') {
+      const d = dir16Snapshot(this.live, generation, allocate);
+      if (!(d instanceof Error)) return d;
+      this.dir16Refused = d.message;
+    }
     const copy = (level: number): ArrayBufferLike => {
       const used = level === 0 ? PLY[0] : this.plyTop[level] * PLY[level];
       const buf = allocate(Math.max(used, 1) * 4);
