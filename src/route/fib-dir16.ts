@@ -146,13 +146,33 @@ export class Dir16Tables {
     return this.root.byteLength + this.groups * GROUP * 2;
   }
 
-  /** Derives every entry (the copy must be new or wholly stale). */
+  /**
+   * Derives every entry again (the copy may be new or wholly stale): all
+   * groups are freed first, and runs of equal 20-4-8 root leaves become one
+   * fill, so a small table costs about a 32 MiB memset.
+   */
   deriveAll(src: Fib2048Tables): void {
-    for (let r = 0; r < src.root.length; r++) this.deriveBlock(src, r);
+    this.groupTop = 0;
+    this.freeGroups.length = 0;
+    const top = src.root;
+    for (let r = 0; r < top.length; ) {
+      const e = top[r];
+      if (e >= 0) {
+        const start = r;
+        while (r < top.length && top[r] === e) r++;
+        this.root.fill(leaf(e), start << 4, r << 4);
+      } else {
+        this.deriveBlock(src, r++, false);
+      }
+    }
   }
 
-  /** Derives the 16 root entries (one /20) under 20-4-8 root entry r. */
-  deriveBlock(src: Fib2048Tables, r: number): void {
+  /**
+   * Derives the 16 root entries (one /20) under 20-4-8 root entry r. `reuse`:
+   * the entries there now are this copy's (their groups are reused or freed),
+   * not stale words that deriveAll is writing over.
+   */
+  deriveBlock(src: Fib2048Tables, r: number, reuse = true): void {
     const e = src.root[r];
     const base = r << 4;
     if (e >= 0) {
@@ -163,11 +183,12 @@ export class Dir16Tables {
     for (let k = 0; k < 16; k++) {
       const m = src.level2[~e | k];
       if (m >= 0) {
-        this.setLeaf(base + k, leaf(m));
+        if (reuse) this.setLeaf(base + k, leaf(m));
+        else this.root[base + k] = leaf(m);
         continue;
       }
       const old = this.root[base + k];
-      const g = old > 0x7fff ? old & 0x7fff : this.allocGroup();
+      const g = reuse && old > 0x7fff ? old & 0x7fff : this.allocGroup();
       const from = ~m;
       const to = g << 8;
       const l3 = src.level3;
