@@ -83,7 +83,7 @@ function plainLookups(root: Uint16Array, tbl8: Uint16Array): { lookup: LookupFn;
  * as constants. 32 lanes: all their root loads issue before the first
  * `e > 0x7fff` branch (taken by 1.5-2% of lookups, so it rarely mispredicts);
  * measured on the Xeon of lpm.ts's header, median CPU-time rounds over the
- * RouteViews addresses: 8 lanes 46-67 M/s, 16 lanes 46-48, 32 lanes 62-84,
+ * RouteViews addresses: 8 lanes 46-67 M/s, 16 lanes 46-48, 32 lanes 62-85,
  * 64 lanes 64-83 (noisy shared machine; 32 was never behind).
  */
 export class Dir16View implements FibLookup {
