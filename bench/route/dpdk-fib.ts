@@ -122,6 +122,8 @@ export interface DpdkRoundsResult {
   disagree: number;
   lpm: { minNs: number; medianNs: number; minCycles: number; addNs: number };
   fib: { minNs: number; medianNs: number; minCycles: number; addNs: number };
+  /** The dir16 layout (src/route/fib-dir16.ts) built and walked in C in the same rounds: what a native lookup could do before any call cost. */
+  dir16?: { minNs: number; medianNs: number; groups: number; disagree: number; addNs: number };
 }
 
 /** Compiles bench/route/dpdk-lpm-rounds.c against libdpdk into `dir`; returns the binary or why not. */

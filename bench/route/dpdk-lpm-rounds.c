@@ -23,6 +23,52 @@
 
 #define BURST 64
 
+// DIR-24-8 with 16-bit entries (the layout tried for issue 13): a 2^24-entry
+// root whose entry is nextHop + 1 (bit 15 clear; 0 is no route) or
+// 0x8000 | group, a 256-entry 16-bit tbl8 group. Built statically from the
+// routes, shortest first (controlled prefix expansion).
+static uint16_t *d16_root, *d16_tbl8;
+static uint32_t d16_groups;
+
+static int d16_build(const uint32_t *ip, const uint8_t *len, const uint32_t *nh, size_t n) {
+  size_t *order = malloc(n * sizeof(size_t)), k = 0;
+  for (int l = 0; l <= 32; l++)
+    for (size_t i = 0; i < n; i++)
+      if (len[i] == l) order[k++] = i;
+  d16_root = calloc(1 << 24, 2);
+  d16_tbl8 = calloc((size_t)32768 * 256, 2);
+  for (size_t j = 0; j < n; j++) {
+    size_t i = order[j];
+    uint16_t w = (uint16_t)nh[i];
+    if (nh[i] >= 0x8000) return -1;
+    if (len[i] <= 24) {
+      uint32_t first = ip[i] >> 8, count = 1u << (24 - len[i]);
+      for (uint32_t r = first; r < first + count; r++) d16_root[r] = w;
+    } else {
+      uint16_t e = d16_root[ip[i] >> 8];
+      if (!(e & 0x8000)) {
+        if (d16_groups == 32768) return -1;
+        for (int q = 0; q < 256; q++) d16_tbl8[d16_groups * 256 + q] = e;
+        e = d16_root[ip[i] >> 8] = 0x8000 | d16_groups++;
+      }
+      uint32_t first = ((uint32_t)(e & 0x7fff) << 8) | (ip[i] & 255), count = 1u << (32 - len[i]);
+      for (uint32_t r = first; r < first + count; r++) d16_tbl8[r] = w;
+    }
+  }
+  free(order);
+  return 0;
+}
+
+static inline void d16_lookup(const uint32_t *ips, uint32_t *out, int n) {
+  const uint16_t *root = d16_root, *tbl8 = d16_tbl8;
+  for (int j = 0; j < n; j++) {
+    uint32_t a = ips[j];
+    uint32_t e = root[a >> 8];
+    if (e & 0x8000) e = tbl8[((e & 0x7fff) << 8) | (a & 255)];
+    out[j] = e;
+  }
+}
+
 static double thread_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -118,20 +164,28 @@ int main(int argc, char **argv) {
     if (rte_lpm_add(lpm, rip[i], rlen[i], rnh[i]) != 0) fail("rte_lpm_add failed");
   double lpmAddNs = (thread_ns() - t0) / nr;
 
+  t0 = thread_ns();
+  if (d16_build(rip, rlen, rnh, nr) != 0) fail("dir16: next hop or tbl8 group count over 15 bits");
+  double d16AddNs = (thread_ns() - t0) / nr;
   uint32_t *lo = malloc(ni * 4);
+  uint32_t *dout = malloc(ni * 4);
   uint64_t *fo = malloc(ni * 8);
   size_t disagree = 0;
   for (size_t j = 0; j < ni; j += BURST) {
     rte_lpm_lookup_bulk(lpm, &ips[j], &lo[j], BURST);
     rte_fib_lookup_bulk(fib, &ips[j], &fo[j], BURST);
+    d16_lookup(&ips[j], &dout[j], BURST);
   }
+  size_t d16disagree = 0;
   for (size_t j = 0; j < ni; j++) {
     uint64_t l = (lo[j] & RTE_LPM_LOOKUP_SUCCESS) ? (lo[j] & 0xffffff) : 0;
     if (l != fo[j]) disagree++;
+    if (l != dout[j]) d16disagree++;
   }
 
   double *lns = malloc(rounds * sizeof(double)), *fns = malloc(rounds * sizeof(double));
   double *lcy = malloc(rounds * sizeof(double)), *fcy = malloc(rounds * sizeof(double));
+  double *dns = malloc(rounds * sizeof(double));
   volatile uint64_t sink = 0;
   for (int r = 0; r < rounds; r++) {
     uint64_t c0 = rte_rdtsc();
@@ -150,16 +204,24 @@ int main(int argc, char **argv) {
     }
     fns[r] = (thread_ns() - n0) / ni;
     fcy[r] = (double)(rte_rdtsc() - c0) / ni;
+    n0 = thread_ns();
+    for (size_t j = 0; j < ni; j += BURST) {
+      d16_lookup(&ips[j], &dout[j], BURST);
+      sink += dout[j + BURST - 1];
+    }
+    dns[r] = (thread_ns() - n0) / ni;
   }
+  qsort(dns, rounds, sizeof(double), cmp_double);
   qsort(lns, rounds, sizeof(double), cmp_double);
   qsort(fns, rounds, sizeof(double), cmp_double);
   qsort(lcy, rounds, sizeof(double), cmp_double);
   qsort(fcy, rounds, sizeof(double), cmp_double);
   printf("{\"tscHz\":%llu,\"routes\":%zu,\"lookups\":%zu,\"rounds\":%d,\"disagree\":%zu,"
          "\"lpm\":{\"minNs\":%.4f,\"medianNs\":%.4f,\"minCycles\":%.3f,\"addNs\":%.1f},"
-         "\"fib\":{\"minNs\":%.4f,\"medianNs\":%.4f,\"minCycles\":%.3f,\"addNs\":%.1f}}\n",
+         "\"fib\":{\"minNs\":%.4f,\"medianNs\":%.4f,\"minCycles\":%.3f,\"addNs\":%.1f},"
+         "\"dir16\":{\"minNs\":%.4f,\"medianNs\":%.4f,\"groups\":%u,\"disagree\":%zu,\"addNs\":%.1f}}\n",
          (unsigned long long)rte_get_tsc_hz(), nr, ni, rounds, disagree, lns[0], lns[rounds / 2], lcy[0], lpmAddNs, fns[0],
-         fns[rounds / 2], fcy[0], fibAddNs);
+         fns[rounds / 2], fcy[0], fibAddNs, dns[0], dns[rounds / 2], d16_groups, d16disagree, d16AddNs);
   rte_fib_free(fib);
   rte_lpm_free(lpm);
   rte_eal_cleanup();

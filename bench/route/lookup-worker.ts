@@ -1,9 +1,10 @@
 // Lookup measurements in a worker thread, the way the data plane uses the FIB:
 // the main thread builds the table, publishes a snapshot in SharedArrayBuffers
-// and this worker builds a FibView over them. A fresh thread per table also
+// and this worker opens it (openFib: dir16 or 20-4-8, as the snapshot is). A fresh thread per table also
 // keeps one table's JIT feedback from slowing the next table's loops.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { FibView, type FibBuffers } from '../../src/route/fib-view.js';
+import type { FibBuffers } from '../../src/route/fib-view.js';
+import { openFib } from '../../src/route/fib-dir16.js';
 import { consume, measure } from '../lib/measure.js';
 
 export interface LookupFigures {
@@ -27,7 +28,7 @@ interface Job {
 }
 
 function measureLookups(job: Job): LookupFigures {
-  const view = FibView.fromBuffers(job.fib);
+  const view = openFib(job.fib);
   const addrs = new Uint32Array(job.addrs);
   const n = addrs.length;
   const burst = job.burst;

@@ -26,6 +26,12 @@ export const LEVEL_BITS = [20, 4, 8] as const;
 export interface FibBuffers {
   /** Which snapshot this is (Lpm.snapshot's argument; `dataplane run` publishes one, generation 0, at start). */
   generation: number;
+  /**
+   * Absent or '20-4-8': the three Int32Array tables of this file. 'dir16'
+   * (fib-dir16.ts): root is the Uint16Array root, level2 the tbl8 groups,
+   * level3 empty. openFib() (fib-dir16.ts) opens either.
+   */
+  layout?: '20-4-8' | 'dir16';
   root: ArrayBufferLike;
   level2: ArrayBufferLike;
   level3: ArrayBufferLike;
@@ -178,6 +184,7 @@ export class FibView implements FibLookup {
   }
 
   static fromBuffers(b: FibBuffers): FibView {
+    if (b.layout === 'dir16') throw new RangeError('FibView.fromBuffers(): these are dir16 buffers; open them with openFib() (fib-dir16.ts)');
     return new FibView(new Int32Array(b.root), new Int32Array(b.level2), new Int32Array(b.level3), b.generation);
   }
 

@@ -97,7 +97,8 @@
 // against main 1.02x (0.69-2.03). Not faster where it counts (bursts of 64,
 // the pipeline), so it was not kept: the JS loop is the only one.
 //
-// 20-4-8 is the smallest layout that answers a /24 (the bulk of a BGP table)
+// 20-4-8 stays the control plane's working form and the fallback published
+// form (see dir16 below). It is the smallest layout that answers a /24 (the bulk of a BGP table)
 // in two loads, and its middle ply, 16 entries x 4 bytes, is one cache line,
 // so the second load touches one line for the 16 /24s under a /20. DIR-24-8's
 // 64 MiB tbl24 alone is over the 40 MiB budget and misses in the cache and
@@ -119,17 +120,53 @@
 // needs to go below such a leaf expands it into a ply again.
 //
 // Publishing to workers: the control plane owns an Lpm and mutates it;
-// `snapshot()` copies the used part of the three tables into fresh buffers
-// (SharedArrayBuffers by default; about 15 MiB for the full table, a few ms)
-// tagged with a generation number. Today `dataplane run` takes one snapshot
-// at start and hands it to every worker in its WorkerInit, and routes do not
-// change at run time. Changing them live would post a newer snapshot for each
-// worker to swap in between two batches (so a batch never sees two tables);
-// in-place deltas on shared tables would instead need freed plies
-// quarantined until every worker has passed a batch boundary.
+// FibMirror (src/runtime/fib-mirror.ts) keeps two shared copies that workers
+// use in turn, and `snapshot()` makes a one-off copy (bench, tests). Both
+// publish the dir16 form below when the table fits it, else these tables.
+//
+// dir16 (issue 13): what workers read is DIR-24-8 with 16-bit entries,
+// derived from these tables (fib-dir16.ts): a 2^24-entry Uint16Array root
+// (32 MiB) whose entry is nextHop + 1 or 0x8000 | a 256-entry 16-bit tbl8
+// group, so a /24-or-shorter lookup is ONE load, from half the bytes of
+// rte_lpm's 64 MiB tbl24. The prefix lengths that make updates incremental
+// stay here, in the 20-4-8 leaves: a change re-derives the 16 dir16 root
+// entries under each 20-4-8 root entry it touched (FibMirror's dirty list
+// already names them). Fits when next hops are <= 0x7ffe and at most 2^15
+// /24s hold a longer prefix: RouteViews needs 4,388 groups (34.1 MiB
+// published), the 1M table 10,568 (37.2 MiB, under the 40 MiB budget); a
+// table that does not fit is published in 20-4-8 form, and FibMirror's
+// `layoutNote` / Lpm's `dir16Refused` say why. The cost: a 32 MiB root per
+// copy whatever the table (FibMirror's two copies: 64 MiB even for a few
+// routes), and a full re-derive (a default route change, a first copy) takes
+// 26-38 ms of CPU where copying 20-4-8 tables took a few ms.
+// Measured on the Xeon above (load average 15-18 from other jobs; CPU time,
+// 40 rounds, median / best M lookups/s, bursts of 64):
+// - In C, in dpdk-lpm-rounds' process beside rte_lpm (a plain loop, no
+//   N-API call): RouteViews dir16 123 / 140 vs rte_lpm 88 / 100 and DIR-24-8
+//   93 / 104, so 1.39x rte_lpm; 1M: 118 / 130 vs 84 / 96 and 83 / 90, 1.41x.
+//   Half the bytes is what wins with the same one load: more of the table
+//   stays in L2/L3 and under the TLB's reach.
+// - In JS (Dir16View, 32 lanes; a worker over the SharedArrayBuffers), one
+//   process, dir16 and the 20-4-8 view alternating: RouteViews 62-85 median
+//   vs 32-41 for 20-4-8 (1.6-2.0x today's); 1M 55-70 vs 30-33. Lanes, median
+//   over RouteViews: 8 lanes 46-67, 16 lanes 46-48, 32 lanes 62-85, 64 lanes
+//   64-83; a two-pass loop (all root loads into out, then the groups) 30-33.
+// - `npm run bench -- lpm`, one run, ours in the bench's worker (JS
+//   Dir16View) then dpdk-lpm-rounds (rte_lpm, DIR-24-8 and the dir16 C loop):
+//                     ours (JS dir16)  rte_lpm       DIR-24-8      dir16 in C
+//   RouteViews 694k   75.9 / 89.5      75.3 / 99.1   80.2 / 103    107 / 132
+//   1M                67.8 / 77.8      80.9 / 94.8   79.3 / 86.9   110 / 129
+//   so 1.01x and 0.84x rte_lpm in JS (today's 20-4-8 loop: 0.67x and 0.44x),
+//   1.42x and 1.36x for the same tables walked in C. What JS still pays over
+//   C on the same loads: the bounds checks on addrs, out and tbl8 and the
+//   lane bookkeeping, about 4-5 ns per lookup.
+// A native addon call per batch was not built: the C loop above is its
+// ceiling before the 130-140 ns a call was measured to cost (lpmnative, 2 ns
+// per lookup at 64), i.e. about 10.3 ns or 1.1x rte_lpm on both tables.
 
 import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';
+import { dir16Snapshot } from './fib-dir16.js';
 import { formatPrefix, isCanonicalPrefix } from './prefix.js';
 
 export { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers };
@@ -187,6 +224,8 @@ export class Lpm {
   private readonly prefixes: PrefixSet;
   private readonly allocate: (byteLength: number) => ArrayBufferLike;
   private live: FibView;
+  /** Why the last snapshot(…, 'auto') fell back to 20-4-8, or undefined. */
+  dir16Refused: string | undefined;
 
   constructor(opts: LpmOptions = {}) {
     const expected = opts.expectedPrefixes ?? 1024;
@@ -279,8 +318,16 @@ export class Lpm {
   /**
    * Copies the used part of the lookup tables into fresh buffers from
    * `allocate` (SharedArrayBuffers by default), for a worker's FibView.fromBuffers().
+   * With layout 'auto', the copy is in dir16 form (fib-dir16.ts) when the
+   * table fits it, for openFib(); `dir16Refused` then says why not when it does not.
    */
-  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n)): FibBuffers {
+  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n), layout: 'auto' | '20-4-8' = '20-4-8'): FibBuffers {
+    this.dir16Refused = undefined;
+    if (layout === 'auto') {
+      const d = dir16Snapshot(this.live, generation, allocate);
+      if (!(d instanceof Error)) return d;
+      this.dir16Refused = d.message;
+    }
     const copy = (level: number): ArrayBufferLike => {
       const used = level === 0 ? PLY[0] : this.plyTop[level] * PLY[level];
       const buf = allocate(Math.max(used, 1) * 4);

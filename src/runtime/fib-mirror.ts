@@ -25,7 +25,15 @@
 // Only LEVEL_BITS and the entry format are assumed, both public in
 // fib-view.ts; test/runtime/fib-mirror.test.ts checks every reachable word of
 // a synced copy against the working tables after random changes.
+//
+// The copies are in dir16 form (fib-dir16.ts: a 2^24-entry 16-bit root, one
+// load per lookup for a /24 or shorter) when the table fits it (next hops
+// and tbl8 groups within 15 bits), derived from the working 20-4-8 tables:
+// a sync derives again the 16 dir16 root entries under each touched 20-4-8
+// root entry, so the same dirty list serves both forms. A table that does
+// not fit (`layoutNote` says why) is published in 20-4-8 form from then on.
 import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
+import { Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../route/fib-dir16.js';
 
 /** Which copy of the FIB to use; `buffers` when the workers have not been sent that copy yet. */
 export interface FibRef {
@@ -43,7 +51,9 @@ const tablesOf = (v: FibView): Int32Array[] => [v.root, v.level2, v.level3];
 
 interface Copy {
   id: number;
+  /** The 20-4-8 tables (empty for a dir16 copy). */
   tables: Int32Array[];
+  dir16?: Dir16Tables;
   /** Root entries changed in the working tables since this copy was synced. */
   dirty: Uint8Array;
   touched: number[];
@@ -61,12 +71,16 @@ export class FibMirror {
   /** The copy the last next() prepared, until settled(). */
   private pending = -1;
   private nextId = 1;
+  /** Why the copies are in 20-4-8 form, or undefined while they are dir16. */
+  layoutNote: string | undefined;
 
   constructor(
     /** The working tables (Lpm.view; fetched at every sync, since a growing table is replaced). */
     private readonly source: () => FibView,
     private readonly allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n),
+    layout: 'auto' | '20-4-8' = 'auto',
   ) {
+    if (layout === '20-4-8') this.layoutNote = '20-4-8 asked for';
     // Both copies up front, so the first change is as cheap as the others.
     this.copies[0] = this.fresh();
     this.copies[1] = this.fresh();
@@ -107,8 +121,8 @@ export class FibMirror {
     const back = 1 - this.front;
     const src = tablesOf(this.source());
     let c = this.copies[back];
-    if (c === undefined || src.some((t, k) => c!.tables[k].length < t.length)) c = this.copies[back] = this.fresh();
-    else this.sync(c, src);
+    if (c === undefined || (c.dir16 === undefined && src.some((t, k) => c!.tables[k].length < t.length))) c = this.copies[back] = this.fresh();
+    else if (!this.sync(c, src)) c = this.copies[back] = this.fresh();
     this.pending = back;
     return c.sent ? { id: c.id } : { id: c.id, buffers: this.buffersOf(c, generation) };
   }
@@ -132,20 +146,36 @@ export class FibMirror {
   }
 
   private fresh(): Copy {
-    const src = tablesOf(this.source());
+    const view = this.source();
+    const src = tablesOf(view);
+    const copy = { id: this.nextId++, dirty: new Uint8Array(PLY[0]), touched: [], full: false, sent: false };
+    if (this.layoutNote === undefined) {
+      // One group per last-level ply of the working tables: room for the table as it is.
+      const d = new Dir16Tables(this.allocate, view.level3.length / PLY[2]);
+      try {
+        d.deriveAll(view);
+        return { ...copy, tables: [], dir16: d };
+      } catch (e) {
+        if (!(e instanceof Dir16Overflow)) throw e;
+        this.layoutNote = e.message;
+      }
+    }
     const tables = src.map((t) => {
       const copy = new Int32Array(this.allocate(t.byteLength));
       copy.set(t);
       return copy;
     });
-    return { id: this.nextId++, tables, dirty: new Uint8Array(PLY[0]), touched: [], full: false, sent: false };
+    return { ...copy, tables };
   }
 
   private buffersOf(c: Copy, generation: number): FibBuffers {
+    if (c.dir16 !== undefined) return { generation, layout: 'dir16', root: c.dir16.root.buffer, level2: c.dir16.tbl8.buffer, level3: this.allocate(0) };
     return { generation, root: c.tables[0].buffer, level2: c.tables[1].buffer, level3: c.tables[2].buffer };
   }
 
-  private sync(c: Copy, src: Int32Array[]): void {
+  /** Brings c up to date; false when it is a dir16 copy the table no longer fits (make a fresh one). */
+  private sync(c: Copy, src: Int32Array[]): boolean {
+    if (c.dir16 !== undefined) return this.syncDir16(c, c.dir16);
     if (c.full) {
       src.forEach((t, k) => c.tables[k].set(t));
       c.dirty.fill(0);
@@ -157,6 +187,32 @@ export class FibMirror {
     }
     c.touched.length = 0;
     c.full = false;
+    return true;
+  }
+
+  private syncDir16(c: Copy, d: Dir16Tables): boolean {
+    const view = this.source();
+    const tbl8 = d.tbl8;
+    try {
+      if (c.full) {
+        d.deriveAll(view);
+        c.dirty.fill(0);
+      } else {
+        for (const r of c.touched) {
+          c.dirty[r] = 0;
+          d.deriveBlock(view, r);
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof Dir16Overflow)) throw e;
+      this.layoutNote = e.message;
+      return false;
+    }
+    c.touched.length = 0;
+    c.full = false;
+    // The groups outgrew their buffer: the workers need the new one.
+    if (d.tbl8 !== tbl8) c.sent = false;
+    return true;
   }
 }
 
@@ -180,14 +236,14 @@ function copyPly(src: Int32Array[], dst: Int32Array[], level: number, start: num
  * is built (and its lookups compiled) once per copy, not once per change.
  */
 export class MirrorViews {
-  private readonly views = new Map<number, FibView>();
+  private readonly views = new Map<number, FibView | Dir16View>();
   private current = -1;
 
   /** The view for `ref`, building it when the ref carries buffers. Throws when it names a copy never sent (a bug in the sender). */
-  take(ref: FibRef): FibView {
+  take(ref: FibRef): FibView | Dir16View {
     let v = this.views.get(ref.id);
     if (ref.buffers !== undefined) {
-      v = FibView.fromBuffers(ref.buffers);
+      v = openFib(ref.buffers);
       // Drop copies the main thread no longer uses: it keeps the one in force and this one.
       for (const id of [...this.views.keys()]) if (id !== this.current) this.views.delete(id);
       this.views.set(ref.id, v);

@@ -4,7 +4,8 @@
 // written; copies are sent once and swapped after that.
 import { describe, expect, it } from 'vitest';
 import { Lpm } from '../../src/route/lpm.js';
-import { FibView, LEVEL_BITS } from '../../src/route/fib-view.js';
+import { FibView, LEVEL_BITS, NO_ROUTE } from '../../src/route/fib-view.js';
+import { DIR16_MAX_NEXT_HOP, Dir16Tables, Dir16View, openFib } from '../../src/route/fib-dir16.js';
 import { FibMirror, MirrorViews, type FibRef } from '../../src/runtime/fib-mirror.js';
 
 /** Deterministic PRNG (mulberry32). */
@@ -19,8 +20,32 @@ function rng(seed: number): () => number {
   };
 }
 
-const tables = (v: FibView) => [v.root, v.level2, v.level3];
-const bytes = (t: Int32Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+const tables = (v: FibView | Dir16View): (Int32Array | Uint16Array)[] => (v instanceof Dir16View ? [v.root, v.tbl8] : [v.root, v.level2, v.level3]);
+const bytes = (t: Int32Array | Uint16Array) => Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+
+/**
+ * The first /24 where a dir16 copy differs from a dir16 derivation of the
+ * working tables made from scratch (group numbers may differ; the entries
+ * a lookup reaches may not), or undefined.
+ */
+function firstDir16Difference(src: FibView, copy: Dir16View): string | undefined {
+  const fresh = new Dir16Tables((n) => new ArrayBuffer(n));
+  fresh.deriveAll(src);
+  for (let r = 0; r < 1 << 24; r++) {
+    const a = fresh.root[r];
+    const b = copy.root[r];
+    if (a <= 0x7fff || b <= 0x7fff) {
+      if (a !== b) return `root ${r}: ${a} vs ${b}`;
+      continue;
+    }
+    for (let j = 0; j < 256; j++) {
+      const x = fresh.tbl8[((a & 0x7fff) << 8) | j];
+      const y = copy.tbl8[((b & 0x7fff) << 8) | j];
+      if (x !== y) return `${r}.${j}: ${x} vs ${y}`;
+    }
+  }
+  return undefined;
+}
 
 /** The first word where `copy` differs from `src` among the entries a lookup can reach, or undefined. */
 function firstReachableDifference(src: Int32Array[], copy: Int32Array[]): string | undefined {
@@ -37,16 +62,16 @@ function firstReachableDifference(src: Int32Array[], copy: Int32Array[]): string
   return walk(0, 0, 1 << LEVEL_BITS[0]);
 }
 
-const viewOf = (ref: FibRef, known: Map<number, FibView>): FibView => {
-  if (ref.buffers !== undefined) known.set(ref.id, FibView.fromBuffers(ref.buffers));
+const viewOf = (ref: FibRef, known: Map<number, FibView | Dir16View>): FibView | Dir16View => {
+  if (ref.buffers !== undefined) known.set(ref.id, openFib(ref.buffers));
   return known.get(ref.id)!;
 };
 
 describe('FibMirror', () => {
-  it('publishes a copy equal to the working tables after random inserts and deletes, and never writes the copy in use', () => {
+  it.each(['20-4-8', 'auto'] as const)('publishes a copy equal to the working tables after random inserts and deletes, and never writes the copy in use (layout %s)', (layout) => {
     const lpm = new Lpm({ expectedPrefixes: 64 });
-    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n));
-    const known = new Map<number, FibView>();
+    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n), layout);
+    const known = new Map<number, FibView | Dir16View>();
     let inUse = viewOf(mirror.initial(), known);
     const random = rng(12);
     const installed = new Map<string, [number, number]>();
@@ -80,7 +105,14 @@ describe('FibMirror', () => {
       tables(inUse).forEach((t, k) => expect(bytes(t).equals(bytes(frozen[k])), `round ${round}: level ${k + 1} of the copy in use changed`).toBe(true));
       const next = viewOf(ref, known);
       expect(next).not.toBe(inUse);
-      expect(firstReachableDifference(tables(lpm.view), tables(next)), `round ${round}`).toBeUndefined();
+      if (layout === 'auto') {
+        // Next hops 0..3 and a few groups: this table fits dir16.
+        expect(next).toBeInstanceOf(Dir16View);
+        // The whole-table comparison takes a while: every tenth round and the last.
+        if (round % 10 === 0 || round === 60) expect(firstDir16Difference(lpm.view, next as Dir16View), `round ${round}`).toBeUndefined();
+      } else {
+        expect(firstReachableDifference(tables(lpm.view) as Int32Array[], tables(next) as Int32Array[]), `round ${round}`).toBeUndefined();
+      }
       const wrong: string[] = [];
       for (let k = 0; k < 2000; k++) {
         const a = random() < 0.7 ? 0xc6120000 + Math.floor(random() * 0x20000) : Math.floor(random() * 2 ** 32);
@@ -91,8 +123,38 @@ describe('FibMirror', () => {
       inUse = next;
     }
     expect(sawCopyWithoutBuffers).toBe(true);
-    // 64 expected prefixes: the working tables grew, and the mirror allocated (and sent) larger copies.
+    // 64 expected prefixes: the working tables (20-4-8) or the tbl8 groups (dir16) grew, and the mirror allocated (and sent) larger copies.
     expect(sawGrowth).toBe(true);
+  });
+
+  it('falls back to 20-4-8 copies, saying why, when a next hop does not fit dir16', () => {
+    const lpm = new Lpm();
+    lpm.insert(0xc6120000, 16, 7);
+    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n));
+    const views = new MirrorViews();
+    expect(views.take(mirror.initial())).toBeInstanceOf(Dir16View);
+    expect(mirror.layoutNote).toBeUndefined();
+    lpm.insert(0xc6130000, 24, DIR16_MAX_NEXT_HOP);
+    mirror.changed(0xc6130000, 24);
+    const a = mirror.next(1);
+    expect(views.take(a)).toBeInstanceOf(Dir16View);
+    expect(views.take(a).lookup(0xc6130001)).toBe(DIR16_MAX_NEXT_HOP);
+    mirror.settled(true);
+    lpm.insert(0xc6140080, 25, DIR16_MAX_NEXT_HOP + 1);
+    mirror.changed(0xc6140080, 25);
+    const b = mirror.next(2);
+    expect(b.buffers?.layout ?? '20-4-8').toBe('20-4-8');
+    expect(mirror.layoutNote).toMatch(/next hop 32767 is over 32766/);
+    const vb = views.take(b);
+    expect(vb).toBeInstanceOf(FibView);
+    expect([vb.lookup(0xc6140081), vb.lookup(0xc6140001), vb.lookup(0xc6130001), vb.lookup(0xc6121234)]).toEqual([DIR16_MAX_NEXT_HOP + 1, NO_ROUTE, DIR16_MAX_NEXT_HOP, 7]);
+    mirror.settled(true);
+    // From then on both copies are 20-4-8, kept in sync as before.
+    lpm.delete(0xc6120000, 16);
+    mirror.changed(0xc6120000, 16);
+    const vc = views.take(mirror.next(3));
+    expect(vc).toBeInstanceOf(FibView);
+    expect([vc.lookup(0xc6121234), vc.lookup(0xc6140081)]).toEqual([NO_ROUTE, DIR16_MAX_NEXT_HOP + 1]);
   });
 
   it('drops both copies when a publish did not settle: the next changes get fresh copies, sent with their buffers', () => {
@@ -108,14 +170,14 @@ describe('FibMirror', () => {
     const b = mirror.next(2);
     expect(b.buffers).toBeDefined();
     expect(new Set([first.id, a.id, b.id]).size).toBe(3);
-    expect(FibView.fromBuffers(b.buffers!).lookup(0xc6120105)).toBe(2);
+    expect(openFib(b.buffers!).lookup(0xc6120105)).toBe(2);
     mirror.settled(true);
     lpm.delete(0xc6120000, 24);
     mirror.changed(0xc6120000, 24);
     const c = mirror.next(3);
     // The other copy was dropped too: a fresh one again, with the delete in it.
     expect(c.buffers).toBeDefined();
-    expect(FibView.fromBuffers(c.buffers!).lookup(0xc6120005)).toBe(-1);
+    expect(openFib(c.buffers!).lookup(0xc6120005)).toBe(-1);
   });
 });
 

@@ -1,0 +1,251 @@
+// The published FIB in DIR-24-8 form with 16-bit entries ("dir16"), derived
+// from the control plane's 20-4-8 tables (lpm.ts): what packet workers read
+// when the table fits, because it answers a /24-or-shorter lookup in one
+// load (see lpm.ts's header for the measurements).
+//
+//   root: Uint16Array(2^24), indexed by the address's top 24 bits
+//     e <= 0x7fff   leaf: nextHop + 1 (0: no route)
+//     e >= 0x8000   group: (e & 0x7fff) is a 256-entry tbl8 group
+//   tbl8: Uint16Array, 256 entries per group, leaves only (nextHop + 1)
+//
+// So a table fits when every next hop is <= DIR16_MAX_NEXT_HOP and it needs
+// at most DIR16_MAX_GROUPS groups (one per /24 holding a longer prefix:
+// 4,388 for RouteViews, 10,568 for the 1M table). The prefix lengths that
+// make updates incremental are not here: the 20-4-8 tables keep them in
+// their leaves, and a change is applied by deriving again the 16 root
+// entries under each 20-4-8 root entry the change touched (`deriveBlock`).
+import { FibView, type FibBuffers, type FibLookup } from './fib-view.js';
+
+/** Largest next-hop index a dir16 table can carry (15 bits, one value kept for "no route"). */
+export const DIR16_MAX_NEXT_HOP = 0x7ffe;
+/** Most tbl8 groups a dir16 table can address (15 bits). */
+export const DIR16_MAX_GROUPS = 0x8000;
+const ROOT_ENTRIES = 1 << 24;
+const GROUP = 256;
+
+/** The 20-4-8 tables a dir16 copy is derived from (FibView's fields). */
+export interface Fib2048Tables {
+  readonly root: Int32Array;
+  readonly level2: Int32Array;
+  readonly level3: Int32Array;
+}
+
+type LookupFn = (addr: number) => number;
+type LookupBatchFn = (addrs: Uint32Array, out: Uint32Array | Int32Array, n: number) => void;
+
+/** Addresses in flight per step of the dir16 batch loop (see Dir16View). */
+export const DIR16_LANES = 32;
+
+function lookupsSource(lanes: number): string {
+  const each = (f: (k: number) => string) => Array.from({ length: lanes }, (_, k) => f(k)).join('\n');
+  return `return {
+  lookup(addr) {
+    const e = root[addr >>> 8];
+    return (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addr & 255)] : e) - 1;
+  },
+  lookupBatch(addrs, out, n) {
+    let i = 0;
+    for (; i + ${lanes - 1} < n; i += ${lanes}) {
+${each((k) => `      const a${k} = addrs[i + ${k}];`)}
+${each((k) => `      let e${k} = root[a${k} >>> 8];`)}
+${each((k) => `      if (e${k} > 0x7fff) e${k} = tbl8[((e${k} & 0x7fff) << 8) | (a${k} & 255)];`)}
+${each((k) => `      out[i + ${k}] = e${k} - 1;`)}
+    }
+    for (; i < n; i++) {
+      const a = addrs[i];
+      const e = root[a >>> 8];
+      out[i] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (a & 255)] : e) - 1;
+    }
+  },
+};`;
+}
+
+const LOOKUPS_SOURCE = lookupsSource(DIR16_LANES);
+let compiled = 0;
+
+/** The same loops as a shared closure, where code generation from strings is disabled. */
+function plainLookups(root: Uint16Array, tbl8: Uint16Array): { lookup: LookupFn; lookupBatch: LookupBatchFn } {
+  const lookup = (addr: number): number => {
+    const e = root[addr >>> 8];
+    return (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addr & 255)] : e) - 1;
+  };
+  return {
+    lookup,
+    lookupBatch(addrs, out, n) {
+      for (let i = 0; i < n; i++) out[i] = lookup(addrs[i]);
+    },
+  };
+}
+
+/**
+ * Lookups over one dir16 copy. As FibView does, each view compiles its own
+ * copy of the loops (a fresh function literal), so V8 treats the two tables
+ * as constants. 32 lanes: all their root loads issue before the first
+ * `e > 0x7fff` branch (taken by 1.5-2% of lookups, so it rarely mispredicts);
+ * measured on the Xeon of lpm.ts's header, median CPU-time rounds over the
+ * RouteViews addresses: 8 lanes 46-67 M/s, 16 lanes 46-48, 32 lanes 62-85,
+ * 64 lanes 64-83 (noisy shared machine; 32 was never behind).
+ */
+export class Dir16View implements FibLookup {
+  readonly lookup: LookupFn;
+  readonly lookupBatch: LookupBatchFn;
+
+  constructor(
+    readonly root: Uint16Array,
+    readonly tbl8: Uint16Array,
+    readonly generation = 0,
+  ) {
+    if (root.length !== ROOT_ENTRIES) throw new RangeError(`dir16 FIB root must have ${ROOT_ENTRIES} entries, got ${root.length}`);
+    let fns: { lookup: LookupFn; lookupBatch: LookupBatchFn };
+    try {
+      // A unique comment makes each copy its own function literal (V8 caches compilations by source).
+      fns = (new Function('root', 'tbl8', `${LOOKUPS_SOURCE}\n// Dir16View ${++compiled}`) as (r: Uint16Array, t: Uint16Array) => typeof fns)(root, tbl8);
+      fns.lookup(0);
+    } catch {
+      fns = plainLookups(root, tbl8);
+    }
+    this.lookup = fns.lookup;
+    this.lookupBatch = fns.lookupBatch;
+  }
+}
+
+/** Why a 20-4-8 table cannot be published as dir16 (lpm.ts falls back to 20-4-8 then). */
+export class Dir16Overflow extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'Dir16Overflow';
+  }
+}
+
+/**
+ * One dir16 copy and its group allocator: derives entries from 20-4-8
+ * tables, wholly (`deriveAll`) or under one 20-4-8 root entry (`deriveBlock`).
+ * Throws Dir16Overflow when the table does not fit; the copy is then unusable.
+ */
+export class Dir16Tables {
+  readonly root: Uint16Array;
+  tbl8: Uint16Array;
+  private groupTop = 0;
+  private readonly freeGroups: number[] = [];
+
+  constructor(
+    private readonly allocate: (byteLength: number) => ArrayBufferLike,
+    groups = 64,
+  ) {
+    this.root = new Uint16Array(allocate(ROOT_ENTRIES * 2));
+    this.tbl8 = new Uint16Array(allocate(Math.max(1, Math.min(groups, DIR16_MAX_GROUPS)) * GROUP * 2));
+  }
+
+  /** Groups in use. */
+  get groups(): number {
+    return this.groupTop - this.freeGroups.length;
+  }
+
+  /** Bytes a lookup can reach: the root and the groups in use. */
+  get usedBytes(): number {
+    return this.root.byteLength + this.groups * GROUP * 2;
+  }
+
+  /**
+   * Derives every entry again (the copy may be new or wholly stale): all
+   * groups are freed first, and runs of equal 20-4-8 root leaves become one
+   * fill, so a small table costs about a 32 MiB memset.
+   */
+  deriveAll(src: Fib2048Tables): void {
+    this.groupTop = 0;
+    this.freeGroups.length = 0;
+    const top = src.root;
+    for (let r = 0; r < top.length; ) {
+      const e = top[r];
+      if (e >= 0) {
+        const start = r;
+        while (r < top.length && top[r] === e) r++;
+        this.root.fill(leaf(e), start << 4, r << 4);
+      } else {
+        this.deriveBlock(src, r++, false);
+      }
+    }
+  }
+
+  /**
+   * Derives the 16 root entries (one /20) under 20-4-8 root entry r. `reuse`:
+   * the entries there now are this copy's (their groups are reused or freed),
+   * not stale words that deriveAll is writing over.
+   */
+  deriveBlock(src: Fib2048Tables, r: number, reuse = true): void {
+    const e = src.root[r];
+    const base = r << 4;
+    if (e >= 0) {
+      const w = leaf(e);
+      for (let k = 0; k < 16; k++) this.setLeaf(base + k, w);
+      return;
+    }
+    for (let k = 0; k < 16; k++) {
+      const m = src.level2[~e | k];
+      if (m >= 0) {
+        if (reuse) this.setLeaf(base + k, leaf(m));
+        else this.root[base + k] = leaf(m);
+        continue;
+      }
+      const old = this.root[base + k];
+      const g = reuse && old > 0x7fff ? old & 0x7fff : this.allocGroup();
+      const from = ~m;
+      const to = g << 8;
+      const l3 = src.level3;
+      const t = this.tbl8;
+      for (let j = 0; j < GROUP; j++) t[to + j] = leaf(l3[from + j]);
+      this.root[base + k] = 0x8000 | g;
+    }
+  }
+
+  private setLeaf(i: number, w: number): void {
+    const old = this.root[i];
+    if (old > 0x7fff) this.freeGroups.push(old & 0x7fff);
+    this.root[i] = w;
+  }
+
+  private allocGroup(): number {
+    const g = this.freeGroups.pop();
+    if (g !== undefined) return g;
+    if (this.groupTop === DIR16_MAX_GROUPS) throw new Dir16Overflow(`more than ${DIR16_MAX_GROUPS} /24s hold a longer prefix (dir16 groups are 15-bit)`);
+    if ((this.groupTop + 1) * GROUP > this.tbl8.length) {
+      const groups = Math.min(DIR16_MAX_GROUPS, Math.ceil((this.tbl8.length / GROUP) * 1.5) + 1);
+      const t = new Uint16Array(this.allocate(groups * GROUP * 2));
+      t.set(this.tbl8);
+      this.tbl8 = t;
+    }
+    return this.groupTop++;
+  }
+}
+
+/** The dir16 word of a 20-4-8 leaf (nextHop + 1, 0 for no route). */
+function leaf(e: number): number {
+  const w = e & 0xffffff;
+  if (w > DIR16_MAX_NEXT_HOP + 1) throw new Dir16Overflow(`next hop ${w - 1} is over ${DIR16_MAX_NEXT_HOP} (dir16 leaves are 15-bit)`);
+  return w;
+}
+
+/** The lookups over published buffers of either layout (what a worker calls on the FibBuffers it is sent). */
+export function openFib(b: FibBuffers): FibView | Dir16View {
+  return b.layout === 'dir16' ? new Dir16View(new Uint16Array(b.root), new Uint16Array(b.level2), b.generation) : FibView.fromBuffers(b);
+}
+
+/**
+ * A dir16 snapshot of 20-4-8 tables, trimmed to the groups in use, or the
+ * Dir16Overflow that says why the table does not fit.
+ */
+export function dir16Snapshot(src: Fib2048Tables, generation: number, allocate: (byteLength: number) => ArrayBufferLike): FibBuffers | Dir16Overflow {
+  const d = new Dir16Tables((n) => new ArrayBuffer(n), src.level3.length / GROUP);
+  try {
+    d.deriveAll(src);
+  } catch (e) {
+    if (e instanceof Dir16Overflow) return e;
+    throw e;
+  }
+  const root = allocate(d.root.byteLength);
+  new Uint16Array(root).set(d.root);
+  // A fresh derive frees no group, so the groups in use are the first ones.
+  const tbl8 = allocate(Math.max(1, d.groups) * GROUP * 2);
+  new Uint16Array(tbl8).set(d.tbl8.subarray(0, d.groups * GROUP));
+  return { generation, layout: 'dir16', root, level2: tbl8, level3: allocate(0) };
+}
