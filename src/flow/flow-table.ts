@@ -331,6 +331,16 @@ export class FlowTable {
    * `evictedUser` describe the evicted flow so its NAT port can be released.
    */
   insert(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number): number {
+    const ix = this.index;
+    return this.insertHashed(o0, o1, o2, o3, r0, r1, r2, r3, ix.hash(o0, o1, o2, o3), ix.hash(r0, r1, r2, r3), state, nowMs);
+  }
+
+  /**
+   * insert() with the keys' hashes (index.hash of each) from the caller: a
+   * new flow's original key was hashed for its lookup (ct-input), and is
+   * not hashed again here.
+   */
+  insertHashed(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, ho: number, hr: number, state: number, nowMs: number): number {
     this.evictedId = -1;
     const m = this.meta;
     const wb = this.wb;
@@ -367,7 +377,7 @@ export class FlowTable {
     u[0] = u[1] = u[2] = u[3] = 0;
     // Published with the keys by insertPair's lock (a CAS, a full barrier).
     this.recs[(id << REC_SHIFT) + R_FLAGS] = FLAG_IN_USE | (this.worker << 8);
-    const res = this.index.insertPair(o0, o1, o2, o3, r0, r1, r2, r3, id);
+    const res = this.index.insertPairHashed(o0, o1, o2, o3, r0, r1, r2, r3, ho, hr, id);
     if (res === INSERTED) {
       this.listAppend(id);
       m[wb + W_LIVE]++;
@@ -383,6 +393,37 @@ export class FlowTable {
     this.existing = res;
     m[wb + W_EXISTED]++;
     return FLOW_EXISTS;
+  }
+
+  /** lookup() of a key whose index.hash the caller has already. */
+  lookupHashed(k0: number, k1: number, k2: number, k3: number, h: number): number {
+    return this.index.lookupHashed(k0, k1, k2, k3, h);
+  }
+
+  /**
+   * Loads the record lines of the next `n` ids this worker's inserts will
+   * take (its free list, then never-used ids), so a batch's new flows find
+   * the lines they write cached (warming, as FlowIndex "Warming"): an
+   * insert reads the record's generation word, and that load was a miss per
+   * new flow. Reads only, owner only; an eviction or a free between this
+   * and the inserts just leaves a line cold.
+   */
+  touchNext(n: number): void {
+    if (this.worker < 0) return;
+    const m = this.meta;
+    const rec = this.recs;
+    const links = this.links;
+    let t = 0;
+    let id = m[this.wb + W_FREE_HEAD];
+    let i = 0;
+    for (; i < n && id >= 0; i++) {
+      t ^= rec[(id << REC_SHIFT) + R_GEN];
+      id = links[id << 1];
+    }
+    const fresh = m[this.wb + W_FRESH];
+    const end = Math.min(fresh + n - i, this.end);
+    for (let f = fresh; f < end; f++) t ^= rec[(f << REC_SHIFT) + R_GEN];
+    this.touched ^= t;
   }
 
   /** Records a packet of the flow: last seen, and SEEN_REPLY for the reply direction. Any worker. */

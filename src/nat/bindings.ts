@@ -174,11 +174,11 @@ export class NatBindings {
 
   /**
    * The binding bind(rule, c, cp, proto) would hold now, or -1: a read-only
-   * look for warming; the caller still binds, which takes the hold and
-   * settles races.
+   * look for warming (h: bindHash of the same); the caller still binds,
+   * which takes the hold and settles races.
    */
-  peekBinding(rule: number, c: number, cp: number, proto: number): number {
-    const v = this.flows.lookup(c, 0, cp << 16, proto | ((Zone.BINDING | (rule << 4)) << 8));
+  peekBinding(rule: number, c: number, cp: number, proto: number, h: number): number {
+    const v = this.flows.lookupHashed(c, 0, cp << 16, proto | ((Zone.BINDING | (rule << 4)) << 8), h);
     return v < 0 ? -1 : v >> 1;
   }
 
@@ -257,15 +257,16 @@ export class NatBindings {
    * Creates a flow holding the given bindings and permit (ids, or -1 for
    * none; the caller's holds pass to the flow). Returns the flow id, or
    * FLOW_EXISTS (`existing` set; the holds are dropped), or TABLE_FULL (holds dropped).
+   * `originalHash`: the original key's flows.index.hash (ct-input's, Batch.ctHash).
    */
-  createFlow(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number, source: number, destination: number, permit: number, firewallGeneration = 0): number {
+  createFlow(o0: number, o1: number, o2: number, o3: number, originalHash: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number, source: number, destination: number, permit: number, firewallGeneration = 0): number {
     const t = this.flows;
     const u = t.userIn;
     u[FlowUser.SOURCE_BINDING] = source + 1;
     u[FlowUser.DESTINATION_BINDING] = destination + 1;
     u[FlowUser.PERMIT] = permit + 1;
     u[FlowUser.FIREWALL_GENERATION] = firewallGeneration;
-    const id = t.insert(o0, o1, o2, o3, r0, r1, r2, r3, state, nowMs);
+    const id = t.insertHashed(o0, o1, o2, o3, r0, r1, r2, r3, originalHash, t.index.hash(r0, r1, r2, r3), state, nowMs);
     this.releaseEvicted(nowMs);
     if (id >= 0) return id;
     this.unholdAll(source, destination, permit, nowMs);

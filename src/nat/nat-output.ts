@@ -150,6 +150,8 @@ export class NatOutput extends PipelineNode<typeof spec> {
       m++;
     }
     if (m < 2) return;
+    // The records the batch's inserts will write (new bindings take ids too: a few spare).
+    flows.touchNext(m + (m >> 3));
     ix.touchBuckets(hashes, m);
     ix.recordsOf(hashes, m, at);
     ix.touchWords(ix.keys, at, m);
@@ -158,7 +160,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
       const key = slots[i] << 2;
       const proto = ctKey[key + 3];
       const ports = ctKey[key + 2];
-      const id = nat.peekBinding(rules[i], ctKey[key], ports >>> 16, proto);
+      const id = nat.peekBinding(rules[i], ctKey[key], ports >>> 16, proto, hashes[i]);
       if (id < 0) continue;
       const np = flows.keyWord(id, 1, 2);
       const replyPorts = proto === IPPROTO_ICMP ? (np << 16) | np : ((ports & 0xffff) << 16) | np;
@@ -259,7 +261,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     // The answer as it will arrive: from the (translated) destination to the translated source.
     const replyPorts = proto === IPPROTO_ICMP ? (newSport << 16) | newSport : ((ports & 0xffff) << 16) | newSport;
     const id = this.nat.createFlow(
-      batch.ctKey[key], batch.ctKey[key + 1], batch.ctKey[key + 2], proto,
+      batch.ctKey[key], batch.ctKey[key + 1], batch.ctKey[key + 2], proto, batch.ctHash[s],
       dst, newSrc, replyPorts, proto,
       // A load-balanced flow holds its backend where a binding would be: -(backend + 1) (bindings.ts).
       state, now, source, backend >= 0 ? -backend - 2 : through, permit, this.firewallGeneration(),
