@@ -407,7 +407,11 @@ export class FlowIndex {
    * value or NOT_FOUND.
    */
   remove(k0: number, k1: number, k2: number, k3: number, value = -1): number {
-    const h = hashKey(k0, k1, k2, k3, this.seed);
+    return this.removeHashed(k0, k1, k2, k3, hashKey(k0, k1, k2, k3, this.seed), value);
+  }
+
+  /** remove() of a key whose hash the caller has (an expiring batch, hashed in one pass to warm its buckets). */
+  removeHashed(k0: number, k1: number, k2: number, k3: number, h: number, value = -1): number {
     const p = h & this.mask;
     const pb = p << BUCKET_SHIFT;
     const b = this.buckets;

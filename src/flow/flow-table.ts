@@ -572,15 +572,48 @@ export class FlowTable {
         // and one that tries after this sees CLAIMED_STATE and leaves it.
         if (Atomics.compareExchange(rec, r + R_STATE, st, CLAIMED_STATE) === st) {
           if (expired !== undefined) expired[n] = cur;
-          this.release(cur);
+          else this.claimed[n] = cur;
           n++;
+          // Released in one go below; a bounded batch (the scratch's size) at a time.
+          if (expired === undefined && n === this.claimed.length) {
+            cur++;
+            break;
+          }
         }
       }
       cur++;
     }
     m[wb + W_SWEEP] = cur;
     m[wb + W_EXPIRED] += n;
+    this.releaseAll(expired ?? this.claimed, n);
     return n;
+  }
+
+  /** Scratch of a sweep without an `expired` array: the ids it claimed, for releaseAll. */
+  private readonly claimed = new Int32Array(256);
+  /** releaseAll's hashes: both keys of each id. */
+  private releaseHashes = new Int32Array(512);
+
+  /**
+   * Releases the claimed flows ids[0..n) (sweep): both keys of each hashed
+   * in one pass and their primary buckets loaded in another, so the removes'
+   * bucket misses overlap (FlowIndex "Warming") instead of coming two per
+   * flow one after another; then each is released as before. Their records
+   * are in the cache: the sweep has just read them.
+   */
+  private releaseAll(ids: Int32Array, n: number): void {
+    if (n === 0) return;
+    if (this.releaseHashes.length < 2 * n) this.releaseHashes = new Int32Array(2 * n);
+    const hs = this.releaseHashes;
+    const k = this.recs;
+    const ix = this.index;
+    for (let i = 0; i < n; i++) {
+      const r = ids[i] << REC_SHIFT;
+      hs[2 * i] = ix.hash(k[r], k[r + 1], k[r + 2], k[r + 3]);
+      hs[2 * i + 1] = ix.hash(k[r + 4], k[r + 5], k[r + 6], k[r + 7]);
+    }
+    ix.touchBuckets(hs, 2 * n);
+    for (let i = 0; i < n; i++) this.releaseHashed(ids[i], hs[2 * i], hs[2 * i + 1]);
   }
 
   // ---- Control side (main thread, while workers run): consistent reads and changes of one record.
@@ -720,9 +753,17 @@ export class FlowTable {
   private release(id: number): void {
     const k = this.recs;
     const r = id << REC_SHIFT;
+    const ix = this.index;
+    this.releaseHashed(id, ix.hash(k[r], k[r + 1], k[r + 2], k[r + 3]), ix.hash(k[r + 4], k[r + 5], k[r + 6], k[r + 7]));
+  }
+
+  /** release() with the hashes of the flow's original (ho) and reply (hr) keys. */
+  private releaseHashed(id: number, ho: number, hr: number): void {
+    const k = this.recs;
+    const r = id << REC_SHIFT;
     const v = id << 1;
-    this.index.remove(k[r], k[r + 1], k[r + 2], k[r + 3], v);
-    this.index.remove(k[r + 4], k[r + 5], k[r + 6], k[r + 7], v | 1);
+    this.index.removeHashed(k[r], k[r + 1], k[r + 2], k[r + 3], ho, v);
+    this.index.removeHashed(k[r + 4], k[r + 5], k[r + 6], k[r + 7], hr, v | 1);
     if (this.links[(id << 1) + 1] !== NOT_LISTED) this.unlink(id);
     this.clearFlags(id);
     this.freeId(id);

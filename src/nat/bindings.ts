@@ -75,6 +75,7 @@ export class NatBindings {
   readonly flows: FlowTable;
   private readonly ports: PortAllocator[];
   private readonly expired = new Int32Array(MAX_EXPIRED);
+  private readonly heldScratch = new Int32Array(MAX_EXPIRED);
   /** External address of each pool (nat-tables.ts order). */
   private readonly poolAddresses: Int32Array;
   /** External address and port of the last bind(). */
@@ -328,6 +329,16 @@ export class NatBindings {
     const t = this.flows;
     if (t.worker < 0) return 0; // a main-thread view ends nothing
     const n = t.sweep(nowMs, maxRecords, this.expired);
+    // The bindings the ended flows held, loaded in one pass before the
+    // unholds CAS their state words: their misses overlap (warming).
+    const held = this.heldScratch;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const id = this.expired[i];
+      const source = t.user(id, 0) - 1;
+      if (source >= 0 && zoneOf(t.keyWord(id, 0, 3)) === Zone.FLOW) held[m++] = source;
+    }
+    if (m > 1) t.touchStates(held, m);
     for (let i = 0; i < n; i++) {
       const id = this.expired[i];
       const zone = zoneOf(t.keyWord(id, 0, 3));
