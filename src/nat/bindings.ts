@@ -118,11 +118,16 @@ export class NatBindings {
    * binding's id (address and port set) or a NatFailure.
    */
   bind(rule: number, c: number, cp: number, proto: number, nowMs: number): number {
+    return this.bindHashed(rule, c, cp, proto, this.bindHash(rule, c, cp, proto), nowMs);
+  }
+
+  /** bind() with h = bindHash(rule, c, cp, proto) from the caller (nat-output's warming pass computed it). */
+  bindHashed(rule: number, c: number, cp: number, proto: number, h: number, nowMs: number): number {
     const t = this.flows;
     const zone = (Zone.BINDING | (rule << 4)) << 8;
     const k2 = cp << 16;
     const k3 = proto | zone;
-    const v = t.lookup(c, 0, k2, k3);
+    const v = t.lookupHashed(c, 0, k2, k3, h);
     if (v >= 0) {
       const id = v >> 1;
       if (!hold(t, id)) return NatFailure.BUSY;
@@ -149,7 +154,8 @@ export class NatBindings {
     u[B_POOL] = slot;
     u[B_RULE] = rule;
     u[B_ENDPOINT] = endpoint + 1;
-    const id = t.insert(c, 0, k2, k3, 0, address, np, proto | (Zone.BINDING << 8), HELD_ONCE, nowMs);
+    const r3 = proto | (Zone.BINDING << 8);
+    const id = t.insertHashed(c, 0, k2, k3, 0, address, np, r3, h, t.index.hash(0, address, np, r3), HELD_ONCE, nowMs);
     if (id < 0) {
       allocator.free(np);
       if (endpoint >= 0) unhold(t, endpoint, nowMs);
