@@ -95,7 +95,9 @@ export class CtInput extends PipelineNode<typeof spec> {
 
   /**
    * A pass before the real work: the hash of each unfragmented TCP or UDP
-   * datagram's key, then their primary buckets loaded in a short loop
+   * datagram's key (kept in Batch.ctHash: the lookup below and, for a first
+   * packet, nat-output's insert use it, so the key is hashed once here
+   * rather than three times), then their primary buckets loaded in a short loop
    * (FlowIndex "Warming"), so the lookups below find their buckets cached,
    * the batch's misses overlapped instead of paid one after the other. A
    * first packet's lookup misses and reads only its bucket (which
