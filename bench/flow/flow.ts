@@ -192,7 +192,7 @@ export async function runFlowBench(): Promise<{ rows: BenchRow[]; targets: Bench
   }
   const ratio = l3Ns / (l3Ns + nsHotTouch);
 
-  rows.push({ name: 'flow/memory', subject: 'FlowTable', value: bytesPerFlow, unit: 'B/flow', notes: `capacity 2^20: ${(FlowTable.bytesFor(N, 1) / 2 ** 20).toFixed(0)} MiB (64 record + 2 doom tag + 8 links + 32 index)` });
+  rows.push({ name: 'flow/memory', subject: 'FlowTable', value: bytesPerFlow, unit: 'B/flow', notes: `capacity 2^20: ${(FlowTable.bytesFor(N, 1) / 2 ** 20).toFixed(0)} MiB (64 record + 8 links + 32 index)` });
   rows.push(...peerRows.memory);
 
   targets.push({ description: '<= 128 bytes per flow, all included', met: bytesPerFlow <= 128, measured: `${bytesPerFlow.toFixed(1)} B/flow` });

@@ -5,7 +5,7 @@
 //
 // Records: one 64-byte record per flow, on a cache-line boundary (the
 // buffer's first bytes pad it there: huge-pages.ts lineOffset), in the
-// `records` buffer, then a 16-bit doom tag per flow after all the records:
+// `records` buffer:
 //
 //   keys    words 0-7   original key, reply key (flow-key.ts); the index
 //                       verifies every lookup hit against them
@@ -14,12 +14,18 @@
 //                       flow (CAS by any worker)
 //   last    word 9      last seen: ms since the table's epoch, Int32, wrap-safe
 //   flags   word 10     IN_USE, SEEN_REPLY, ASSURED (Atomics.or by any worker),
-//                       bits 8-15 the owner worker
+//                       bits 8-15 the owner worker, bits 16-31 the doom tag:
+//                       a tag of the generation the control plane asked to
+//                       end (requestEnd, by CAS), 0 for none; only the
+//                       owner's sweep acts on it (read by the sweep, the
+//                       control plane and refs.ts's holds)
 //   gen     word 11     generation: bumped each time the id goes to a new flow
 //   user    words 12-15 for NAT and LB (binding, backend, ...)
-//   doom    16 bits     a tag of the generation the control plane asked to
-//                       end (requestEnd), 0 for none; only the owner's sweep
-//                       acts on it (read by the sweep and the control plane)
+//
+// The doom tag was a Uint16Array after all the records: a hold on a
+// binding (every new flow takes one) then read a second, random cache line
+// to check it, 4% of a new flow's time at 1M flows; in the flags word it is
+// on the line the hold's CAS has just brought in.
 //
 // One line per flow: a packet of an established flow reads the index's
 // bucket and this line, and nothing else of the table (the key check, the
@@ -51,10 +57,10 @@
 // and expires flows idle past the timeout of their state (a per-state table
 // in the shared header, set at create, changeable by the control plane).
 //
-// Memory per flow at capacity 2^20: 64 + 2 (record, doom tag) + 8 (links) +
-// 32 (index at 55% load) = 106 bytes (and 64 bytes of pad a buffer); at most
-// 126.2 bytes, for capacities where the index has just doubled (FlowIndex
-// sizing). nf_conntrack: ~300.
+// Memory per flow at capacity 2^20: 64 (record) + 8 (links) + 32 (index at
+// 55% load) = 104 bytes (and 64 bytes of pad a buffer); at most 124.2 bytes,
+// for capacities where the index has just doubled (FlowIndex sizing).
+// nf_conntrack: ~300.
 
 import { FlowIndex, INDEX_FULL as INDEX_FULL_RESULT, INSERTED } from './flow-index.js';
 import { adviseHugePages, LINE_BYTES, lineOffset } from './huge-pages.js';
@@ -84,8 +90,11 @@ const R_LAST = KEY_WORDS + 1;
 const R_FLAGS = KEY_WORDS + 2;
 const R_GEN = KEY_WORDS + 3;
 const R_USER = KEY_WORDS + 4;
-/** Bytes per flow in the records buffer: the 64-byte record, then the doom tags (Uint16). */
-const RECORD_BYTES = (1 << REC_SHIFT) * 4 + 2;
+/** Bytes per flow in the records buffer: the 64-byte record. */
+const RECORD_BYTES = (1 << REC_SHIFT) * 4;
+/** The flags word's bits below the doom tag (flags and owner). */
+const FLAGS_MASK = 0xffff;
+const DOOM_SHIFT = 16;
 
 /**
  * The doom word's tag of a generation: 1..65535, never 0 (no request), and
@@ -225,7 +234,6 @@ export class FlowTable {
   private touched = 0;
   /** The records: flow f's 16 words at f << REC_SHIFT (R_* offsets). */
   private declare readonly recs: Int32Array;
-  private declare readonly dooms: Uint16Array;
   private declare readonly links: Int32Array;
   private declare readonly meta: Int32Array;
   private declare readonly timeouts: Int32Array;
@@ -301,7 +309,6 @@ export class FlowTable {
     const cap = this.capacity;
     const pad = this.meta[M_REC_PAD];
     this.recs = new Int32Array(buffers.records, pad, cap << REC_SHIFT);
-    this.dooms = new Uint16Array(buffers.records, pad + (cap << (REC_SHIFT + 2)), cap);
     this.links = new Int32Array(buffers.links);
     this.timeouts = new Int32Array(buffers.meta, M_TIMEOUTS * 4, MAX_STATES);
     this.epoch = new Float64Array(buffers.meta, 0, 4)[M_EPOCH_F64];
@@ -331,6 +338,16 @@ export class FlowTable {
    * `evictedUser` describe the evicted flow so its NAT port can be released.
    */
   insert(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number): number {
+    const ix = this.index;
+    return this.insertHashed(o0, o1, o2, o3, r0, r1, r2, r3, ix.hash(o0, o1, o2, o3), ix.hash(r0, r1, r2, r3), state, nowMs);
+  }
+
+  /**
+   * insert() with the keys' hashes (index.hash of each) from the caller: a
+   * new flow's original key was hashed for its lookup (ct-input), and is
+   * not hashed again here.
+   */
+  insertHashed(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, ho: number, hr: number, state: number, nowMs: number): number {
     this.evictedId = -1;
     const m = this.meta;
     const wb = this.wb;
@@ -353,10 +370,11 @@ export class FlowTable {
     k[r + 7] = r3;
     k[r + R_STATE] = state;
     k[r + R_LAST] = (nowMs - this.epoch) | 0;
-    // A request for the id's last flow that came too late ends here (doomTag);
-    // cleared before the generation moves, so a request made after reading
-    // the new generation is never cleared.
-    this.dooms[id] = 0;
+    // A request for the id's last flow that came too late ends here (doomTag):
+    // the flags word (IN_USE clear: the id is free) with its tag cleared
+    // before the generation moves, so a request made after reading the new
+    // generation is never cleared (it needs IN_USE, stored below, to be made).
+    k[r + R_FLAGS] = 0;
     k[r + R_GEN] = (k[r + R_GEN] + 1) | 0;
     const u = this.userIn;
     const ur = r + R_USER;
@@ -367,14 +385,14 @@ export class FlowTable {
     u[0] = u[1] = u[2] = u[3] = 0;
     // Published with the keys by insertPair's lock (a CAS, a full barrier).
     this.recs[(id << REC_SHIFT) + R_FLAGS] = FLAG_IN_USE | (this.worker << 8);
-    const res = this.index.insertPair(o0, o1, o2, o3, r0, r1, r2, r3, id);
+    const res = this.index.insertPairHashed(o0, o1, o2, o3, r0, r1, r2, r3, ho, hr, id);
     if (res === INSERTED) {
       this.listAppend(id);
       m[wb + W_LIVE]++;
       m[wb + W_INSERTED]++;
       return id;
     }
-    this.recs[(id << REC_SHIFT) + R_FLAGS] = 0;
+    this.clearFlags(id);
     this.freeId(id);
     if (res === INDEX_FULL_RESULT) {
       m[wb + W_INDEX_FULL]++;
@@ -383,6 +401,37 @@ export class FlowTable {
     this.existing = res;
     m[wb + W_EXISTED]++;
     return FLOW_EXISTS;
+  }
+
+  /** lookup() of a key whose index.hash the caller has already. */
+  lookupHashed(k0: number, k1: number, k2: number, k3: number, h: number): number {
+    return this.index.lookupHashed(k0, k1, k2, k3, h);
+  }
+
+  /**
+   * Loads the record lines of the next `n` ids this worker's inserts will
+   * take (its free list, then never-used ids), so a batch's new flows find
+   * the lines they write cached (warming, as FlowIndex "Warming"): an
+   * insert reads the record's generation word, and that load was a miss per
+   * new flow. Reads only, owner only; an eviction or a free between this
+   * and the inserts just leaves a line cold.
+   */
+  touchNext(n: number): void {
+    if (this.worker < 0) return;
+    const m = this.meta;
+    const rec = this.recs;
+    const links = this.links;
+    let t = 0;
+    let id = m[this.wb + W_FREE_HEAD];
+    let i = 0;
+    for (; i < n && id >= 0; i++) {
+      t ^= rec[(id << REC_SHIFT) + R_GEN];
+      id = links[id << 1];
+    }
+    const fresh = m[this.wb + W_FRESH];
+    const end = Math.min(fresh + n - i, this.end);
+    for (let f = fresh; f < end; f++) t ^= rec[(f << REC_SHIFT) + R_GEN];
+    this.touched ^= t;
   }
 
   /** Records a packet of the flow: last seen, and SEEN_REPLY for the reply direction. Any worker. */
@@ -434,11 +483,11 @@ export class FlowTable {
   }
 
   flags(flowId: number): number {
-    return this.recs[(flowId << REC_SHIFT) + R_FLAGS];
+    return this.recs[(flowId << REC_SHIFT) + R_FLAGS] & FLAGS_MASK;
   }
 
   setFlags(flowId: number, bits: number): void {
-    Atomics.or(this.recs, (flowId << REC_SHIFT) + R_FLAGS, bits & ~(FLAG_IN_USE | 0xff00));
+    Atomics.or(this.recs, (flowId << REC_SHIFT) + R_FLAGS, bits & 0xff & ~FLAG_IN_USE);
   }
 
   owner(flowId: number): number {
@@ -503,7 +552,6 @@ export class FlowTable {
     const m = this.meta;
     const wb = this.wb;
     const rec = this.recs;
-    const dooms = this.dooms;
     const now = (nowMs - this.epoch) | 0;
     const limit = m[wb + W_FRESH]; // ids at or past it were never used
     if (limit === this.first) return 0;
@@ -514,24 +562,58 @@ export class FlowTable {
       if (cur >= limit) cur = this.first;
       const r = cur << REC_SHIFT;
       const st = rec[r + R_STATE];
+      const flags = rec[r + R_FLAGS];
       // Ended: idle past its state's timeout, or asked to end by the control
       // plane (requestEnd: this generation, nothing holding it).
-      if ((rec[r + R_FLAGS] & FLAG_IN_USE) !== 0 && (((now - rec[r + R_LAST]) | 0) >= this.timeouts[st & (MAX_STATES - 1)] || (dooms[cur] !== 0 && st >>> STATE_BITS === 0 && dooms[cur] === doomTag(rec[r + R_GEN])))) {
+      if ((flags & FLAG_IN_USE) !== 0 && (((now - rec[r + R_LAST]) | 0) >= this.timeouts[st & (MAX_STATES - 1)] || (flags >>> DOOM_SHIFT !== 0 && st >>> STATE_BITS === 0 && flags >>> DOOM_SHIFT === doomTag(rec[r + R_GEN])))) {
         if (expired !== undefined && n >= expired.length) break;
         // Claim the flow: a worker that moved its state meanwhile (a packet
         // moved a TCP state, a NAT binding took a reference) keeps it alive,
         // and one that tries after this sees CLAIMED_STATE and leaves it.
         if (Atomics.compareExchange(rec, r + R_STATE, st, CLAIMED_STATE) === st) {
           if (expired !== undefined) expired[n] = cur;
-          this.release(cur);
+          else this.claimed[n] = cur;
           n++;
+          // Released in one go below; a bounded batch (the scratch's size) at a time.
+          if (expired === undefined && n === this.claimed.length) {
+            cur++;
+            break;
+          }
         }
       }
       cur++;
     }
     m[wb + W_SWEEP] = cur;
     m[wb + W_EXPIRED] += n;
+    this.releaseAll(expired ?? this.claimed, n);
     return n;
+  }
+
+  /** Scratch of a sweep without an `expired` array: the ids it claimed, for releaseAll. */
+  private readonly claimed = new Int32Array(256);
+  /** releaseAll's hashes: both keys of each id. */
+  private releaseHashes = new Int32Array(512);
+
+  /**
+   * Releases the claimed flows ids[0..n) (sweep): both keys of each hashed
+   * in one pass and their primary buckets loaded in another, so the removes'
+   * bucket misses overlap (FlowIndex "Warming") instead of coming two per
+   * flow one after another; then each is released as before. Their records
+   * are in the cache: the sweep has just read them.
+   */
+  private releaseAll(ids: Int32Array, n: number): void {
+    if (n === 0) return;
+    if (this.releaseHashes.length < 2 * n) this.releaseHashes = new Int32Array(2 * n);
+    const hs = this.releaseHashes;
+    const k = this.recs;
+    const ix = this.index;
+    for (let i = 0; i < n; i++) {
+      const r = ids[i] << REC_SHIFT;
+      hs[2 * i] = ix.hash(k[r], k[r + 1], k[r + 2], k[r + 3]);
+      hs[2 * i + 1] = ix.hash(k[r + 4], k[r + 5], k[r + 6], k[r + 7]);
+    }
+    ix.touchBuckets(hs, 2 * n);
+    for (let i = 0; i < n; i++) this.releaseHashed(ids[i], hs[2 * i], hs[2 * i + 1]);
   }
 
   // ---- Control side (main thread, while workers run): consistent reads and changes of one record.
@@ -559,7 +641,7 @@ export class FlowTable {
     out[Rec.LAST] = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_LAST);
     for (let i = 0; i < USER_WORDS; i++) out[Rec.USER + i] = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_USER + i);
     const flags = Atomics.load(this.recs, (flowId << REC_SHIFT) + R_FLAGS);
-    out[Rec.FLAGS] = flags;
+    out[Rec.FLAGS] = flags & FLAGS_MASK;
     out[Rec.GEN] = gen;
     return (flags & FLAG_IN_USE) !== 0 && Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN) === gen;
   }
@@ -583,20 +665,30 @@ export class FlowTable {
    * generation would replace a newer one).
    */
   requestEnd(flowId: number, generation: number): number {
-    Atomics.store(this.dooms, flowId, doomTag(generation));
+    const at = (flowId << REC_SHIFT) + R_FLAGS;
+    const tag = doomTag(generation) << DOOM_SHIFT;
+    // The tag goes into the flags word by CAS: other workers set flag bits
+    // there (Atomics.or), and the owner stores the whole word as it frees
+    // and reuses the id. `flags` is the word as the tag went in.
+    let flags = Atomics.load(this.recs, at);
+    for (;;) {
+      const seen = Atomics.compareExchange(this.recs, at, flags, (flags & FLAGS_MASK) | tag);
+      if (seen === flags) break;
+      flags = seen;
+    }
     // IN_USE before the generation, as in readRecord: a reused id shows either.
-    if ((Atomics.load(this.recs, (flowId << REC_SHIFT) + R_FLAGS) & FLAG_IN_USE) !== 0 && Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN) === generation) return CAS_DONE;
+    if ((flags & FLAG_IN_USE) !== 0 && Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN) === generation) return CAS_DONE;
     return CAS_GONE;
   }
 
   /** Whether the control plane asked to end the flow that holds `flowId` now (requestEnd). Any thread. */
   isDoomed(flowId: number): boolean {
-    return Atomics.load(this.dooms, flowId) === doomTag(Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN));
+    return Atomics.load(this.recs, (flowId << REC_SHIFT) + R_FLAGS) >>> DOOM_SHIFT === doomTag(Atomics.load(this.recs, (flowId << REC_SHIFT) + R_GEN));
   }
 
   /** Whether the control plane asked to end the flow of `generation` at `flowId` (a record read before). */
   isDoomedGeneration(flowId: number, generation: number): boolean {
-    return Atomics.load(this.dooms, flowId) === doomTag(generation);
+    return Atomics.load(this.recs, (flowId << REC_SHIFT) + R_FLAGS) >>> DOOM_SHIFT === doomTag(generation);
   }
 
   /** Ids that have ever held a flow, per worker slice: [first, end) pairs to scan (control side). */
@@ -661,13 +753,30 @@ export class FlowTable {
   private release(id: number): void {
     const k = this.recs;
     const r = id << REC_SHIFT;
+    const ix = this.index;
+    this.releaseHashed(id, ix.hash(k[r], k[r + 1], k[r + 2], k[r + 3]), ix.hash(k[r + 4], k[r + 5], k[r + 6], k[r + 7]));
+  }
+
+  /** release() with the hashes of the flow's original (ho) and reply (hr) keys. */
+  private releaseHashed(id: number, ho: number, hr: number): void {
+    const k = this.recs;
+    const r = id << REC_SHIFT;
     const v = id << 1;
-    this.index.remove(k[r], k[r + 1], k[r + 2], k[r + 3], v);
-    this.index.remove(k[r + 4], k[r + 5], k[r + 6], k[r + 7], v | 1);
+    this.index.removeHashed(k[r], k[r + 1], k[r + 2], k[r + 3], ho, v);
+    this.index.removeHashed(k[r + 4], k[r + 5], k[r + 6], k[r + 7], hr, v | 1);
     if (this.links[(id << 1) + 1] !== NOT_LISTED) this.unlink(id);
-    Atomics.store(this.recs, (id << REC_SHIFT) + R_FLAGS, 0);
+    this.clearFlags(id);
     this.freeId(id);
     this.meta[this.wb + W_LIVE]--;
+  }
+
+  /**
+   * Clears the flags and owner of an id being freed (IN_USE first of all),
+   * keeping its doom tag, as the tags' own array did: a request for the
+   * ended flow still reads as made until the id's next flow clears it.
+   */
+  private clearFlags(id: number): void {
+    Atomics.and(this.recs, (id << REC_SHIFT) + R_FLAGS, ~FLAGS_MASK);
   }
 
   private listAppend(id: number): void {

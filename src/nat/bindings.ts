@@ -75,6 +75,7 @@ export class NatBindings {
   readonly flows: FlowTable;
   private readonly ports: PortAllocator[];
   private readonly expired = new Int32Array(MAX_EXPIRED);
+  private readonly heldScratch = new Int32Array(MAX_EXPIRED);
   /** External address of each pool (nat-tables.ts order). */
   private readonly poolAddresses: Int32Array;
   /** External address and port of the last bind(). */
@@ -117,11 +118,16 @@ export class NatBindings {
    * binding's id (address and port set) or a NatFailure.
    */
   bind(rule: number, c: number, cp: number, proto: number, nowMs: number): number {
+    return this.bindHashed(rule, c, cp, proto, this.bindHash(rule, c, cp, proto), nowMs);
+  }
+
+  /** bind() with h = bindHash(rule, c, cp, proto) from the caller (nat-output's warming pass computed it). */
+  bindHashed(rule: number, c: number, cp: number, proto: number, h: number, nowMs: number): number {
     const t = this.flows;
     const zone = (Zone.BINDING | (rule << 4)) << 8;
     const k2 = cp << 16;
     const k3 = proto | zone;
-    const v = t.lookup(c, 0, k2, k3);
+    const v = t.lookupHashed(c, 0, k2, k3, h);
     if (v >= 0) {
       const id = v >> 1;
       if (!hold(t, id)) return NatFailure.BUSY;
@@ -148,7 +154,8 @@ export class NatBindings {
     u[B_POOL] = slot;
     u[B_RULE] = rule;
     u[B_ENDPOINT] = endpoint + 1;
-    const id = t.insert(c, 0, k2, k3, 0, address, np, proto | (Zone.BINDING << 8), HELD_ONCE, nowMs);
+    const r3 = proto | (Zone.BINDING << 8);
+    const id = t.insertHashed(c, 0, k2, k3, 0, address, np, r3, h, t.index.hash(0, address, np, r3), HELD_ONCE, nowMs);
     if (id < 0) {
       allocator.free(np);
       if (endpoint >= 0) unhold(t, endpoint, nowMs);
@@ -174,11 +181,11 @@ export class NatBindings {
 
   /**
    * The binding bind(rule, c, cp, proto) would hold now, or -1: a read-only
-   * look for warming; the caller still binds, which takes the hold and
-   * settles races.
+   * look for warming (h: bindHash of the same); the caller still binds,
+   * which takes the hold and settles races.
    */
-  peekBinding(rule: number, c: number, cp: number, proto: number): number {
-    const v = this.flows.lookup(c, 0, cp << 16, proto | ((Zone.BINDING | (rule << 4)) << 8));
+  peekBinding(rule: number, c: number, cp: number, proto: number, h: number): number {
+    const v = this.flows.lookupHashed(c, 0, cp << 16, proto | ((Zone.BINDING | (rule << 4)) << 8), h);
     return v < 0 ? -1 : v >> 1;
   }
 
@@ -257,15 +264,16 @@ export class NatBindings {
    * Creates a flow holding the given bindings and permit (ids, or -1 for
    * none; the caller's holds pass to the flow). Returns the flow id, or
    * FLOW_EXISTS (`existing` set; the holds are dropped), or TABLE_FULL (holds dropped).
+   * `originalHash`: the original key's flows.index.hash (ct-input's, Batch.ctHash).
    */
-  createFlow(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number, source: number, destination: number, permit: number, firewallGeneration = 0): number {
+  createFlow(o0: number, o1: number, o2: number, o3: number, originalHash: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number, source: number, destination: number, permit: number, firewallGeneration = 0): number {
     const t = this.flows;
     const u = t.userIn;
     u[FlowUser.SOURCE_BINDING] = source + 1;
     u[FlowUser.DESTINATION_BINDING] = destination + 1;
     u[FlowUser.PERMIT] = permit + 1;
     u[FlowUser.FIREWALL_GENERATION] = firewallGeneration;
-    const id = t.insert(o0, o1, o2, o3, r0, r1, r2, r3, state, nowMs);
+    const id = t.insertHashed(o0, o1, o2, o3, r0, r1, r2, r3, originalHash, t.index.hash(r0, r1, r2, r3), state, nowMs);
     this.releaseEvicted(nowMs);
     if (id >= 0) return id;
     this.unholdAll(source, destination, permit, nowMs);
@@ -327,6 +335,16 @@ export class NatBindings {
     const t = this.flows;
     if (t.worker < 0) return 0; // a main-thread view ends nothing
     const n = t.sweep(nowMs, maxRecords, this.expired);
+    // The bindings the ended flows held, loaded in one pass before the
+    // unholds CAS their state words: their misses overlap (warming).
+    const held = this.heldScratch;
+    let m = 0;
+    for (let i = 0; i < n; i++) {
+      const id = this.expired[i];
+      const source = t.user(id, 0) - 1;
+      if (source >= 0 && zoneOf(t.keyWord(id, 0, 3)) === Zone.FLOW) held[m++] = source;
+    }
+    if (m > 1) t.touchStates(held, m);
     for (let i = 0; i < n; i++) {
       const id = this.expired[i];
       const zone = zoneOf(t.keyWord(id, 0, 3));

@@ -95,7 +95,9 @@ export class CtInput extends PipelineNode<typeof spec> {
 
   /**
    * A pass before the real work: the hash of each unfragmented TCP or UDP
-   * datagram's key, then their primary buckets loaded in a short loop
+   * datagram's key (kept in Batch.ctHash: the lookup below and, for a first
+   * packet, nat-output's insert use it, so the key is hashed once here
+   * rather than three times), then their primary buckets loaded in a short loop
    * (FlowIndex "Warming"), so the lookups below find their buckets cached,
    * the batch's misses overlapped instead of paid one after the other. A
    * first packet's lookup misses and reads only its bucket (which
@@ -106,20 +108,25 @@ export class CtInput extends PipelineNode<typeof spec> {
     const b = batch.arena;
     const l3 = batch.l3;
     const hashes = this.warmHash;
+    const keyHash = batch.ctHash;
     const ix = this.nat.flows.index;
-    const n = count < hashes.length ? count : hashes.length;
+    const n = hashes.length;
     let m = 0;
-    for (let k = 0; k < n; k++) {
-      const o = l3[vec[k]];
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = l3[s];
       const proto = b[o + 9];
       if ((proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) || (((b[o + 6] << 8) | b[o + 7]) & 0x1fff) !== 0) continue;
       const l4 = o + ((b[o] & 0x0f) << 2);
-      hashes[m++] = ix.hash(
+      // Kept by slot: process() looks the key up by it, and a new flow's insert (nat-output) takes it from ctHash.
+      const h = ix.hash(
         (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15],
         (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19],
         (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3],
         proto,
       );
+      keyHash[s] = h;
+      if (m < n) hashes[m++] = h;
     }
     if (m > 1) ix.touchBuckets(hashes, m);
   }
@@ -130,7 +137,9 @@ export class CtInput extends PipelineNode<typeof spec> {
     const b = batch.arena;
     const l3 = batch.l3;
     const flows = this.nat.flows;
-    if (count > 1) this.warm(batch, vec, count);
+    // Also hashes every unfragmented TCP and UDP key (batch.ctHash), whatever the count.
+    this.warm(batch, vec, count);
+    const ix = flows.index;
     const now = this.ctx.clock.nowMs();
     const N = this.next;
     const R = this.reason;
@@ -162,18 +171,21 @@ export class CtInput extends PipelineNode<typeof spec> {
         continue;
       }
       let ports: number;
+      let h: number;
       if (proto === IPPROTO_TCP) {
         if (l4Len < 20) {
           d.drop(this, R.truncated, s);
           continue;
         }
         ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+        h = batch.ctHash[s];
       } else if (proto === IPPROTO_UDP) {
         if (l4Len < 8) {
           d.drop(this, R.truncated, s);
           continue;
         }
         ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+        h = batch.ctHash[s];
       } else if (proto === IPPROTO_ICMP && l4Len >= 8) {
         const type = b[l4];
         if (type < 32 && ((ICMP_ERROR_TYPES >>> type) & 1) !== 0) {
@@ -191,11 +203,12 @@ export class CtInput extends PipelineNode<typeof spec> {
           continue;
         }
         ports = l4Word(b, l4, IPPROTO_ICMP);
+        h = ix.hash(src, dst, ports, proto);
       } else {
         if (this.unmapped(batch, s, o, l4, src, dst, proto, d)) vec[w++] = s;
         continue;
       }
-      const v = flows.lookup(src, dst, ports, proto);
+      const v = flows.lookupHashed(src, dst, ports, proto, h);
       if (v >= 0) {
         // A flow's packet: state, seen, translation.
         const id = v >> 1;
@@ -240,7 +253,7 @@ export class CtInput extends PipelineNode<typeof spec> {
         vec[w++] = s;
         continue;
       }
-      if (this.noFlow(batch, s, o, l4, src, dst, ports, proto, d)) {
+      if (this.noFlow(batch, s, o, l4, src, dst, ports, proto, h, d)) {
         if ((batch.flags[s] & PacketFlag.LB_DSR) !== 0) d.enqueue(this, N.lb, s);
         else vec[w++] = s;
       }
@@ -307,13 +320,14 @@ export class CtInput extends PipelineNode<typeof spec> {
   }
 
   /** A packet without a flow: marks what nat-output should do. False when it was dropped here. */
-  private noFlow(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, ports: number, proto: number, d: Dispatch): boolean {
+  private noFlow(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, ports: number, proto: number, h: number, d: Dispatch): boolean {
     const b = batch.arena;
     const key = s << 2;
     batch.ctKey[key] = src;
     batch.ctKey[key + 1] = dst;
     batch.ctKey[key + 2] = ports;
     batch.ctKey[key + 3] = proto;
+    batch.ctHash[s] = h;
     if ((batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) return true;
     if (this.lb !== undefined && (proto === IPPROTO_TCP || proto === IPPROTO_UDP)) {
       const v = this.lb.vipFor(dst, proto, ports & 0xffff);
@@ -396,7 +410,7 @@ export class CtInput extends PipelineNode<typeof spec> {
    * address (RFC 5508 REQ-5, REQ-11). False when dropped here.
    */
   private unmapped(batch: Batch, s: number, o: number, l4: number, src: number, dst: number, proto: number, d: Dispatch): boolean {
-    return this.noFlow(batch, s, o, l4, src, dst, 0, proto, d);
+    return this.noFlow(batch, s, o, l4, src, dst, 0, proto, this.nat.flows.index.hash(src, dst, 0, proto), d);
   }
 
   /**

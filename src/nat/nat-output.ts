@@ -95,6 +95,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const mark = batch.ctMark;
+    this.pass = (this.pass + 1) | 0;
     if (count > 1) this.warm(batch, vec, count);
     let w = 0;
     const encap = this.encapsulates;
@@ -135,6 +136,12 @@ export class NatOutput extends PipelineNode<typeof spec> {
     const hashes = this.warmHash;
     const at = this.warmAt;
     const n = count < slots.length ? count : slots.length;
+    if (this.slotPass.length < batch.capacity) {
+      // Once per batch size (the first batch): slot-indexed.
+      this.slotPass = new Int32Array(batch.capacity);
+      this.slotRule = new Int32Array(batch.capacity);
+      this.slotBindHash = new Int32Array(batch.capacity);
+    }
     let m = 0;
     for (let k = 0; k < n; k++) {
       const s = vec[k];
@@ -146,10 +153,17 @@ export class NatOutput extends PipelineNode<typeof spec> {
       if (rule === NO_RULE) continue;
       slots[m] = s;
       rules[m] = rule;
-      hashes[m] = nat.bindHash(rule, ctKey[key], ctKey[key + 2] >>> 16, proto);
+      const h = nat.bindHash(rule, ctKey[key], ctKey[key + 2] >>> 16, proto);
+      hashes[m] = h;
       m++;
+      // Kept for start(), which would find the same rule and hash: this pass's slots only.
+      this.slotPass[s] = this.pass;
+      this.slotRule[s] = rule;
+      this.slotBindHash[s] = h;
     }
     if (m < 2) return;
+    // The records the batch's inserts will write (new bindings take ids too: a few spare).
+    flows.touchNext(m + (m >> 3));
     ix.touchBuckets(hashes, m);
     ix.recordsOf(hashes, m, at);
     ix.touchWords(ix.keys, at, m);
@@ -158,7 +172,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
       const key = slots[i] << 2;
       const proto = ctKey[key + 3];
       const ports = ctKey[key + 2];
-      const id = nat.peekBinding(rules[i], ctKey[key], ports >>> 16, proto);
+      const id = nat.peekBinding(rules[i], ctKey[key], ports >>> 16, proto, hashes[i]);
       if (id < 0) continue;
       const np = flows.keyWord(id, 1, 2);
       const replyPorts = proto === IPPROTO_ICMP ? (np << 16) | np : ((ports & 0xffff) << 16) | np;
@@ -168,6 +182,12 @@ export class NatOutput extends PipelineNode<typeof spec> {
     flows.touchStates(at, r);
     ix.touchBuckets(hashes, r);
   }
+
+  /** Per slot, what warm() found for a NEW packet (its source rule, its binding key's hash) and in which pass (process call). */
+  private slotPass = new Int32Array(0);
+  private slotRule = new Int32Array(0);
+  private slotBindHash = new Int32Array(0);
+  private pass = 0;
 
   private readonly warmSlot = new Int32Array(MAX_BATCH);
   private readonly warmRule = new Int32Array(MAX_BATCH);
@@ -207,7 +227,8 @@ export class NatOutput extends PipelineNode<typeof spec> {
       // Hairpin: from inside, so the source is translated by the binding's rule as if it left by its port.
       rule = batch.rxPort[s] !== this.rules.outPort[this.nat.bindingRule(through)] ? this.nat.bindingRule(through) : NO_RULE;
     } else {
-      rule = this.rules.sourceRule(batch.txPort[s], src, dst, proto);
+      // NEW: warm() matched the rule already when it saw this slot (the same txPort and key).
+      rule = this.slotPass[s] === this.pass && this.slotPass.length !== 0 ? this.slotRule[s] : this.rules.sourceRule(batch.txPort[s], src, dst, proto);
     }
     const track = (batch.flags[s] & PacketFlag.TRACK) !== 0;
     if (rule === NO_RULE && m === CtMark.NEW && !track) {
@@ -246,7 +267,8 @@ export class NatOutput extends PipelineNode<typeof spec> {
     let newSrc = src;
     let newSport = sport;
     if (rule !== NO_RULE) {
-      source = this.nat.bind(rule, src, sport, proto, now);
+      const warmed = m === CtMark.NEW && this.slotPass.length !== 0 && this.slotPass[s] === this.pass;
+      source = this.nat.bindHashed(rule, src, sport, proto, warmed ? this.slotBindHash[s] : this.nat.bindHash(rule, src, sport, proto), now);
       if (source < 0) {
         this.nat.unholdAll(-1, through, -1, now);
         if (source === NatFailure.TABLE_FULL) return this.tableFull(batch, s, m, d);
@@ -259,7 +281,7 @@ export class NatOutput extends PipelineNode<typeof spec> {
     // The answer as it will arrive: from the (translated) destination to the translated source.
     const replyPorts = proto === IPPROTO_ICMP ? (newSport << 16) | newSport : ((ports & 0xffff) << 16) | newSport;
     const id = this.nat.createFlow(
-      batch.ctKey[key], batch.ctKey[key + 1], batch.ctKey[key + 2], proto,
+      batch.ctKey[key], batch.ctKey[key + 1], batch.ctKey[key + 2], proto, batch.ctHash[s],
       dst, newSrc, replyPorts, proto,
       // A load-balanced flow holds its backend where a binding would be: -(backend + 1) (bindings.ts).
       state, now, source, backend >= 0 ? -backend - 2 : through, permit, this.firewallGeneration(),

@@ -8,6 +8,7 @@
 // number the masquerade rules first, then the SNAT rules: the pool order of
 // nat-tables.ts, so a rule's pools are `firstPool[rule] .. + poolCount[rule]`.
 import type { NatConfig } from './nat-config.js';
+import { AddressSet } from './address-set.js';
 
 /** No rule. */
 export const NO_RULE = -1;
@@ -45,8 +46,8 @@ export class NatRules {
   readonly dnatTo: Int32Array;
   readonly dnatToPort: Int32Array;
   /** Addresses of SNAT pools (not a port's own address): traffic to one with no binding is dropped, never routed back out. */
-  private readonly poolOnly: Set<number>;
-  private readonly external: Set<number>;
+  private readonly poolOnly: AddressSet;
+  private readonly external: AddressSet;
 
   constructor(nat: NatConfig, portCount: number, portAddress: ArrayLike<number>) {
     const m = nat.masquerade.length;
@@ -96,9 +97,9 @@ export class NatRules {
     this.dnatHi = Int32Array.from(nat.dnat, (r) => r.dports.hi);
     this.dnatTo = Int32Array.from(nat.dnat, (r) => r.to | 0);
     this.dnatToPort = Int32Array.from(nat.dnat, (r) => r.toPort);
-    this.external = new Set([...nat.masquerade.filter((r) => r.lbOnly !== true).map((r) => portAddress[r.outPort] | 0), ...nat.snat.flatMap((r) => r.addresses.map((a) => a | 0))]);
+    this.external = new AddressSet([...nat.masquerade.filter((r) => r.lbOnly !== true).map((r) => portAddress[r.outPort] | 0), ...nat.snat.flatMap((r) => r.addresses.map((a) => a | 0))]);
     const own = new Set(Array.from(portAddress, (a) => a | 0));
-    this.poolOnly = new Set(nat.snat.flatMap((r) => r.addresses.map((a) => a | 0)).filter((a) => !own.has(a)));
+    this.poolOnly = new AddressSet(nat.snat.flatMap((r) => r.addresses.map((a) => a | 0)).filter((a) => !own.has(a)));
   }
 
   /** The source-translation rule for a new flow leaving by `txPort`, or NO_RULE. */
@@ -140,11 +141,11 @@ export class NatRules {
 
   /** An address flows are translated to (a masqueraded port's, or in an SNAT pool). */
   isExternal(addr: number): boolean {
-    return this.external.has(addr | 0);
+    return this.external.has(addr);
   }
 
   /** An SNAT pool address that is not a port's own (nothing but NAT answers there). */
   isPoolOnly(addr: number): boolean {
-    return this.poolOnly.size !== 0 && this.poolOnly.has(addr | 0);
+    return this.poolOnly.size !== 0 && this.poolOnly.has(addr);
   }
 }

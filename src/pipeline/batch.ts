@@ -208,6 +208,8 @@ export class Batch {
   readonly ctMark: Uint8Array;
   readonly ctRef: Int32Array;
   readonly ctKey: Int32Array;
+  /** The flow table's hash of ctKey (FlowIndex.hash), set with it by ct-input: nat-output inserts the new flow without hashing its key again. */
+  readonly ctHash: Int32Array;
   /**
    * A word a node leaves about its verdict for the packet trace (the
    * firewall: the outcome that names the deciding rule). Recorded with each
@@ -263,6 +265,7 @@ export class Batch {
     this.ctMark = new Uint8Array(n);
     this.ctRef = new Int32Array(n);
     this.ctKey = new Int32Array(n * 4);
+    this.ctHash = new Int32Array(n);
     this.note = new Int32Array(n);
     this.freeGenerated = new Uint16Array(generated);
     this.freeJumbo = new Uint16Array(jumbo);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { auditIndex } from '../../src/flow/flow-index-audit.js';
 import { parseKey, reversePortsWord } from '../../src/flow/flow-key.js';
-import { DIR_REPLY, FLAG_ASSURED, FLAG_IN_USE, FLAG_SEEN_REPLY, FLOW_EXISTS, FlowTable, TABLE_FULL, type FlowTableBuffers } from '../../src/flow/flow-table.js';
+import { CAS_DONE, CAS_GONE, DIR_REPLY, FLAG_ASSURED, FLAG_IN_USE, FLAG_SEEN_REPLY, FLOW_EXISTS, FlowTable, TABLE_FULL, type FlowTableBuffers } from '../../src/flow/flow-table.js';
 
 type Key = [number, number, number, number];
 const key = (text: string): Key => parseKey(text);
@@ -283,7 +283,7 @@ describe('FlowTable', () => {
     });
 
     it('is at most 128 bytes per flow, everything included, at any capacity from 64k flows', () => {
-      expect(FlowTable.bytesFor(1 << 20, 4) / (1 << 20)).toBeCloseTo(106, 0);
+      expect(FlowTable.bytesFor(1 << 20, 4) / (1 << 20)).toBeCloseTo(104, 0);
       const caps: number[] = [];
       for (let cap = 1 << 16; cap <= 1 << 23; cap = Math.ceil(cap * 1.37)) caps.push(cap);
       // The worst cases: just past the capacity where the index doubles (2F > 4.9 x 2^k buckets).
@@ -301,5 +301,33 @@ describe('FlowTable', () => {
       const id = open(FlowTable.attach(bufs, 0), client(1), 0);
       expect(look(FlowTable.attach(copy, -1), client(1))).toBe(id << 1);
     });
+  });
+
+  it("keeps a deletion request in the flags word: flag changes keep it, flags() hides it, the sweep ends the flow, and the id's next flow starts clear", () => {
+    const bufs = table(1);
+    const owner = FlowTable.attach(bufs, 0);
+    const ctl = FlowTable.attach(bufs, -1);
+    const id = open(owner, client(1), 0);
+    const gen = owner.generation(id);
+    expect(ctl.isDoomed(id)).toBe(false);
+    expect(ctl.requestEnd(id, gen)).toBe(CAS_DONE);
+    expect(owner.isDoomed(id)).toBe(true);
+    expect(owner.isDoomedGeneration(id, gen)).toBe(true);
+    // Other workers' flag bits go in beside the tag (Atomics.or), and neither hides the other.
+    owner.touch(id, 1, DIR_REPLY);
+    owner.setFlags(id, FLAG_ASSURED | 0xffff00);
+    expect(owner.flags(id)).toBe(FLAG_IN_USE | FLAG_SEEN_REPLY | FLAG_ASSURED);
+    expect(owner.isDoomed(id)).toBe(true);
+    expect(owner.sweep(2, 16)).toBe(1); // not idle, but asked to end and held by nothing
+    expect(look(owner, client(1))).toBe(-1);
+    expect(owner.isDoomedGeneration(id, gen)).toBe(true); // the request still reads as made for the ended flow
+    expect(ctl.requestEnd(id, gen)).toBe(CAS_GONE); // too late: that flow has ended
+    const again = open(owner, client(2), 3);
+    expect(again).toBe(id);
+    expect(owner.isDoomed(again)).toBe(false);
+    expect(owner.isDoomedGeneration(again, gen)).toBe(false);
+    expect(owner.flags(again)).toBe(FLAG_IN_USE);
+    expect(owner.sweep(4, 16)).toBe(0);
+    expect(look(owner, client(2))).toBe(again << 1);
   });
 });
