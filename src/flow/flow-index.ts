@@ -635,7 +635,7 @@ export class FlowIndex {
    * NOT_FOUND). The same answers as n lookup() calls, in passes so that the
    * cache misses of a vector overlap instead of coming one after the other
    * (see "Warming"): hash every key (into `hashes`, scratch of at least n
-   * words), then lookupHashed(). (The passes written out here, hashing and
+   * words), then lookupBatchHashed(). (The passes written out here, hashing and
    * touching in one loop, were 1.24x the CPU time of this on the fast path's
    * table work at 1M random flows, A/B interleaved by CPU time, 16 rounds:
    * 322 vs 241 ns/packet median.)
@@ -646,7 +646,7 @@ export class FlowIndex {
       const o = i << 2;
       hashes[i] = hashKey(keys[o], keys[o + 1], keys[o + 2], keys[o + 3], seed);
     }
-    this.lookupHashed(keys, hashes, out, n);
+    this.lookupBatchHashed(keys, hashes, out, n);
   }
 
   /**
@@ -660,7 +660,7 @@ export class FlowIndex {
    * The warming passes only load, so a writer meanwhile changes nothing but
    * the speed: the last pass is lookup()'s scan.
    */
-  lookupHashed(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number): void {
+  lookupBatchHashed(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number): void {
     this.touchBuckets(hashes, n);
     this.recordsOf(hashes, n, out);
     this.touchWords(this.keys, out, n);

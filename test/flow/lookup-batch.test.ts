@@ -1,4 +1,4 @@
-// FlowIndex.lookupBatch and lookupHashed (the stateful fast path's lookups): the same answer
+// FlowIndex.lookupBatch and lookupBatchHashed (the stateful fast path's lookups): the same answer
 // for every key as lookup(), for hits in either direction, misses, keys that
 // live in their secondary bucket (a crowded index) and flows removed since.
 import { describe, expect, it } from 'vitest';
@@ -32,11 +32,11 @@ describe('FlowIndex.lookupBatch', () => {
     expect(expected.filter((v) => v >= 0 && (v & 1) === 0).length).toBeGreaterThan(capacity * 0.7);
     expect(expected.filter((v) => v >= 0 && (v & 1) === 1).length).toBeGreaterThan(capacity * 0.7);
     expect(expected.filter((v) => v < 0).length).toBeGreaterThan(capacity);
-    // lookupHashed, with the hashes the caller computed (hash(), as the flow stage does), answers the same.
+    // lookupBatchHashed, with the hashes the caller computed (hash(), as the flow stage does), answers the same.
     const hashes = new Int32Array(n);
     for (let i = 0; i < n; i++) hashes[i] = flows.index.hash(keys[4 * i], keys[4 * i + 1], keys[4 * i + 2], keys[4 * i + 3]);
     const outHashed = new Int32Array(n).fill(7);
-    flows.index.lookupHashed(keys, hashes, outHashed, n);
+    flows.index.lookupBatchHashed(keys, hashes, outHashed, n);
     expect(Array.from(outHashed)).toEqual(expected);
   });
 });

@@ -38,7 +38,7 @@
 // paths, so a flow a slow packet starts is seen by neither.
 //
 // Lookups are batched: keys and their hashes for the whole vector, then
-// FlowIndex.lookupHashed (bucket lines, record lines, then the lookups; a
+// FlowIndex.lookupBatchHashed (bucket lines, record lines, then the lookups; a
 // record is one line, so the decisions and applyTaken() read it cached), then the
 // decisions: a 1M-flow table costs its DRAM misses overlapped.
 import { TcpState } from '../../conntrack/tcp-state.js';
@@ -191,7 +191,7 @@ export class FastFlows {
     // Pass B: the lookups. They leave the record lines the decisions and applyTaken() read in the cache: a
     // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
-    index.lookupHashed(keys, hashes, found, n);
+    index.lookupBatchHashed(keys, hashes, found, n);
     const lb = this.lb;
     const fw = this.firewall;
 
