@@ -12,7 +12,8 @@
 //     sender's softirq), so this is the figure that compares with the kernel.
 // Besides: loss, ping p50/p99 under the load (100/s) and at light load.
 // WAKE_RATES=20000,50000,... WAKE_SECONDS=3 WAKE_ROUNDS=2
-// WAKE_SETTINGS=name:args;name:args (args: --spin-us N, --ring v3, ...).
+// WAKE_SETTINGS=name:args;name:args (args: --spin-us N, --coalesce-us N,
+// --realtime N, --ring v3); a setting named "kernel" is the kernel router.
 import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -103,6 +104,7 @@ interface Setting {
   engine: LabEngine;
   spinUs?: number;
   coalesceUs?: number;
+  realtime?: number;
   ring?: 'v2' | 'v3';
   extraConfig?: string;
 }
@@ -116,6 +118,7 @@ function parseSettings(text: string): Setting[] {
       if (args[i] === '--spin-us') out.spinUs = Number(args[i + 1]);
       else if (args[i] === '--ring') out.ring = args[i + 1] as 'v2' | 'v3';
       else if (args[i] === '--coalesce-us') out.coalesceUs = Number(args[i + 1]);
+      else if (args[i] === '--realtime') out.realtime = Number(args[i + 1]);
       else throw new Error(`unknown setting argument ${args[i]}`);
     }
     return out;
@@ -157,7 +160,7 @@ async function main(): Promise<void> {
       for (const s of settings) {
         let lab: LabState | undefined;
         try {
-          lab = await labUp({ prefix, ports: 'afpacket', engine: s.engine, workers: 1, spinUs: s.spinUs, coalesceUs: s.coalesceUs, ring: s.ring, extraConfig: s.extraConfig, readyTimeoutMs: 10_000 });
+          lab = await labUp({ prefix, ports: 'afpacket', engine: s.engine, workers: 1, spinUs: s.spinUs, coalesceUs: s.coalesceUs, realtime: s.realtime, ring: s.ring, extraConfig: s.extraConfig, readyTimeoutMs: 10_000 });
           const n = lab.names;
           inNs(n.client, ['ping', '-n', '-c2', '-i0.2', '-W1', LAB.server.addr]);
           const rtt = measureRtt(n.client, LAB.server.addr, 100);

@@ -22,8 +22,11 @@
 //   `max`: at 1 Mpps ~128 µs, at 100 kpps and below `max`. So frames wait
 //   at most `max` (plus timer slack) more than without it: the latency
 //   added under load, chosen against the CPU it saves (bench/live/wake.ts).
-// The rate estimate restarts after a pause longer than a few naps, so the
-// first frame after an idle spell never waits for a nap.
+// The rate is an average over time, not over rounds: each round weighs by
+// the time since the previous one (1 - e^(-gap/max)), so a pause of a few
+// naps all but forgets what came before it (the first frame after an idle
+// spell never waits for a nap), and rounds microseconds apart (spinning)
+// move it only a little each.
 // No allocation: a few numbers per round.
 
 /** Default longest nap, microseconds (`run --coalesce-us`). */
@@ -32,8 +35,6 @@ export const DEFAULT_COALESCE_US = 250;
 const MIN_FRAMES = 2;
 /** A nap long enough for this many frames (half a batch) is long enough. */
 const TARGET_FRAMES = 128;
-/** Weight of the newest round in the rate average. */
-const WEIGHT = 0.25;
 
 export class RxCoalescer {
   /** Longest nap, milliseconds (0: never nap). */
@@ -61,9 +62,7 @@ export class RxCoalescer {
     this.lastAt = now;
     this.napped = false;
     if (this.maxMs === 0) return 0;
-    // After a pause of more than a few naps the average says nothing of what comes now.
-    if (!(gap < 4 * this.maxMs)) this.rate = 0;
-    else if (gap > 0) this.rate += (n / gap - this.rate) * WEIGHT;
+    if (gap > 0) this.rate += (n / gap - this.rate) * (1 - Math.exp(-gap / this.maxMs));
     if (this.rate * this.maxMs < MIN_FRAMES) return 0;
     const ms = TARGET_FRAMES / this.rate;
     this.naps++;

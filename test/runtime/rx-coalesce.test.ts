@@ -45,8 +45,8 @@ describe('RxCoalescer', () => {
     const c = new RxCoalescer(250);
     const a = stream(c, 0, 5, 0.1, 20);
     expect(a.us).toBe(250);
-    // One frame every 400 us: the average falls round by round until naps stop.
-    const b = stream(c, a.t, 1, 0.4, 30);
+    // One frame every 400 us: the average falls to 2.5 frames a ms within a few rounds, and naps stop.
+    const b = stream(c, a.t, 1, 0.4, 5);
     expect(b.us).toBe(0);
     expect(c.rate * 0.25).toBeLessThan(1);
   });
@@ -56,7 +56,7 @@ describe('RxCoalescer', () => {
     const a = stream(c, 0, 10, 0.1, 20);
     expect(a.us).toBeGreaterThan(0);
     expect(c.received(1, a.t + 5)).toBe(0);
-    expect(c.rate).toBe(0);
+    expect(c.rate).toBeLessThan(0.25);
   });
 
   it('counts a round that finds nothing after a nap (the traffic stopped), once', () => {
