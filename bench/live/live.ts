@@ -39,6 +39,7 @@ const QUICK = process.env.BENCH_LIVE_QUICK === '1';
 const PPS_SECONDS = QUICK ? 1 : 3;
 const TCP_SECONDS = QUICK ? 1 : 3;
 const LIGHT_PINGS = QUICK ? 50 : 100;
+const WARMUP_SECONDS = 2;
 /** Shares of the generator's maximum; 1 runs trafgen unlimited. */
 const FRACTIONS = [0.25, 0.5, 0.8, 1] as const;
 /** The rate at which CPU per packet is compared: the highest fixed one, where every router should lose nothing. */
@@ -177,6 +178,10 @@ async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, pr
       const clientMac = macOf(n.client, LAB.hostIf);
       const cfg = trafgenConfig(routerMac, clientMac, LAB.client.addr, LAB.server.addr);
       const paced = paceWith(pacer, routerMac, clientMac);
+      // Warm-up, not measured: in the first seconds of traffic V8 compiles the dataplane's forwarding path on
+      // helper threads (~15 ms of CPU a second, bench/live/wake.ts), which otherwise lands on the 25% row. The
+      // same for every subject, so each starts its rows warm.
+      await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[1], seconds: WARMUP_SECONDS, routerPid, paced });
       for (let i = 0; i < setup.rates.length; i++) {
         const r = await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[i], seconds: PPS_SECONDS, routerPid, pingAddr: LAB.server.addr, paced });
         if (r.error !== undefined) {

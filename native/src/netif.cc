@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <ctime>
 #include <unistd.h>
 
 #include "common.h"
@@ -142,6 +143,22 @@ Napi::Value WaitReadable(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, mask);
 }
 
+// napUs(us): sleeps the calling thread for `us` microseconds (clock_nanosleep,
+// 1..1000000), whatever arrives meanwhile. The run loop's coalescing
+// (src/runtime/rx-coalesce.ts): at a high enough frame rate, one wake-up per
+// nap collects many frames, where poll() would wake the worker for the first.
+// A signal ends it early, which only costs an earlier round.
+Napi::Value NapUs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t us = ArgInt(info, 0, "us");
+  if (us < 1 || us > 1000000) ThrowRange(env, "napUs: us must be 1..1000000");
+  struct timespec ts;
+  ts.tv_sec = us / 1000000;
+  ts.tv_nsec = static_cast<long>(us % 1000000) * 1000;
+  clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, nullptr);
+  return env.Undefined();
+}
+
 // wakeFdOpen() -> fd: an eventfd to put among a worker's waitReadable fds.
 Napi::Value WakeFdOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -188,6 +205,7 @@ void InitNetif(Napi::Env env, Napi::Object exports) {
   exports.Set("ifHwAddr", Napi::Function::New(env, IfHwAddr, "ifHwAddr"));
   exports.Set("ifSetHwAddr", Napi::Function::New(env, IfSetHwAddr, "ifSetHwAddr"));
   exports.Set("waitReadable", Napi::Function::New(env, WaitReadable, "waitReadable"));
+  exports.Set("napUs", Napi::Function::New(env, NapUs, "napUs"));
   exports.Set("wakeFdOpen", Napi::Function::New(env, WakeFdOpen, "wakeFdOpen"));
   exports.Set("wakeFdSignal", Napi::Function::New(env, WakeFdSignal, "wakeFdSignal"));
   exports.Set("wakeFdDrain", Napi::Function::New(env, WakeFdDrain, "wakeFdDrain"));

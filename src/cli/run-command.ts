@@ -34,6 +34,8 @@ export interface RunOptions {
   busyPoll: boolean;
   /** --spin-us: the workers' adaptive spin window bound (undefined: the default). */
   spinMaxUs?: number;
+  /** --coalesce-us: the workers' longest receive-coalescing nap (undefined: the default, 0: off). */
+  coalesceMaxUs?: number;
   /** --realtime: SCHED_FIFO priority of the workers (undefined: normal scheduling). */
   realtimePriority?: number;
   trace?: TraceRequest;
@@ -63,6 +65,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       workers,
       busyPoll: opts.busyPoll,
       spinMaxUs: opts.spinMaxUs,
+      coalesceMaxUs: opts.coalesceMaxUs,
       realtimePriority: opts.realtimePriority,
       trace: opts.trace && { filter: opts.trace.filter, count: opts.trace.count },
       onEvent: (e) => {

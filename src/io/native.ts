@@ -266,6 +266,12 @@ export interface NativeIo {
   /** Blocks this thread in poll() for at most timeoutMs; bit i set when fds[i] is readable or in error. At most 32 fds. */
   waitReadable(fds: Int32Array, n: number, timeoutMs: number): number;
   /** An eventfd for waitReadable that another thread can signal to wake a worker early. */
+  /**
+   * Sleeps this thread for `us` (1..1000000) microseconds, whatever arrives
+   * (clock_nanosleep): the run loop's receive coalescing. Optional: an addon
+   * built before it lacks it (then the loop does not coalesce).
+   */
+  napUs?(us: number): void;
   wakeFdOpen(): number;
   wakeFdSignal(fd: number): void;
   wakeFdDrain(fd: number): number;

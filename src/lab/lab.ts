@@ -39,6 +39,8 @@ export interface LabState {
   realtime?: number;
   /** The workers' spin window after a frame (`run --spin-us N`; default: the dataplane's). */
   spinUs?: number;
+  /** The workers' longest receive-coalescing nap (`run --coalesce-us N`; default: the dataplane's). */
+  coalesceUs?: number;
   /** The dataplane traces packets to this file. */
   trace?: LabOptions['trace'];
   /** NAT mode: the filtering and conntrack capacity configured, and what the engine could not do as asked. */
@@ -142,6 +144,7 @@ function startDataplane(s: LabState): number {
     if (s.busyPoll === true) args.push('--busy-poll');
     if (s.realtime !== undefined) args.push('--realtime', String(s.realtime));
     if (s.spinUs !== undefined) args.push('--spin-us', String(s.spinUs));
+    if (s.coalesceUs !== undefined) args.push('--coalesce-us', String(s.coalesceUs));
     if (s.trace !== undefined) {
       args.push('--trace', s.trace.file);
       if (s.trace.filter !== undefined) args.push('--trace-filter', s.trace.filter);
@@ -208,6 +211,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     busyPoll: o.busyPoll,
     realtime: o.realtime,
     spinUs: o.spinUs,
+    coalesceUs: o.coalesceUs,
     trace: o.trace,
     nat: o.nat === undefined ? undefined : { filtering: natFiltering(o.nat), capacity: natCapacity(o.nat), notes: [] },
     names: labNames(o.prefix),

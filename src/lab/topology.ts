@@ -44,6 +44,8 @@ export interface LabOptions {
   realtime?: number;
   /** The workers' spin window after a frame (`run --spin-us N`; default: the dataplane's). */
   spinUs?: number;
+  /** The workers' longest receive-coalescing nap (`run --coalesce-us N`; default: the dataplane's). */
+  coalesceUs?: number;
   /** The dataplane traces packets (`run --trace FILE [--trace-filter EXPR] [--trace-count N]`). */
   trace?: { file: string; filter?: string; count?: number };
   /**

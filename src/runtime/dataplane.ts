@@ -68,6 +68,8 @@ export interface DataplaneOptions {
   busyPoll?: boolean;
   /** Longest adaptive spin before an idle worker sleeps, microseconds (RunLoop spinMaxUs). */
   spinMaxUs?: number;
+  /** Longest receive-coalescing nap of a worker, microseconds (RunLoop coalesceMaxUs; 0: off). */
+  coalesceMaxUs?: number;
   /** Workers run SCHED_FIFO at this priority (1..99): woken at once on a loaded machine (native/src/sched.cc). */
   realtimePriority?: number;
   /** Called for events worth a log line (port gone, worker error) and for traced packets. */
@@ -198,7 +200,7 @@ export class Dataplane {
       const wakeFd = native.wakeFdOpen();
       wakeFds.push(wakeFd);
       const link = channel.addWorker(() => native.wakeFdSignal(wakeFd));
-      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, spinMaxUs: opts.spinMaxUs, realtimePriority: opts.realtimePriority, trace, nat, lb: lb?.tables.buffers, updates: link.init, wakeFd };
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, spinMaxUs: opts.spinMaxUs, coalesceMaxUs: opts.coalesceMaxUs, realtimePriority: opts.realtimePriority, trace, nat, lb: lb?.tables.buffers, updates: link.init, wakeFd };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: link.transfer });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;

@@ -6,10 +6,15 @@
 // benchmark (a repeating input, a discarding output). So what is tested and
 // benchmarked is what runs live.
 //
-// Live, when no input has frames the worker first keeps polling for a short
+// Live, a round that received frames without filling the batch drained the
+// rings: at a frame rate high enough the worker then naps for a short,
+// adaptive while before the next round (rx-coalesce.ts: one wake-up per
+// many frames, not one per frame); otherwise it keeps polling for a short
 // adaptive spin window after the last frame (spin-window.ts: a reply or the
 // next frame of a burst is then picked up without the 100-300 us wake-up of
-// poll()), then sleeps in poll() for at most `idleWaitMs`; it checks the stop
+// poll()), then sleeps in poll() for at most `idleWaitMs`. It goes to poll()
+// straight after such a round, without a round that finds nothing first
+// (poll() returns at once when a frame came meanwhile). It checks the stop
 // flag between batches. A port whose
 // interface disappears is marked down and counted; the loop keeps serving
 // the others.
@@ -19,6 +24,7 @@ import { Fate, type Batch } from '../pipeline/batch.js';
 import type { Router } from '../pipeline/router.js';
 import type { LoopTracer } from '../trace/loop-tracer.js';
 import { Control, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
+import { DEFAULT_COALESCE_US, RxCoalescer } from './rx-coalesce.js';
 import { DEFAULT_SPIN_MAX_US, SpinWindow } from './spin-window.js';
 
 export interface WaitFn {
@@ -50,6 +56,13 @@ export interface LoopOptions {
    * once). Spinning starts only after a frame, so an idle worker still sleeps.
    */
   spinMaxUs?: number;
+  /**
+   * Sleeps `us` microseconds whatever arrives (the addon's napUs): with it,
+   * run() coalesces receive wake-ups at high frame rates (rx-coalesce.ts).
+   */
+  nap?: (us: number) => void;
+  /** Longest such nap, microseconds (default DEFAULT_COALESCE_US; 0: never nap). */
+  coalesceMaxUs?: number;
   /** Called once when a port's interface is gone (for a log line). */
   onPortGone?: (port: number, error: unknown) => void;
   tracer?: LoopTracer;
@@ -75,8 +88,9 @@ export class RunLoop {
   private readonly inputUp: boolean[];
   private readonly flushers: TxSink[];
   private tracer: LoopTracer | undefined;
-  /** run()'s spin window (for tests and stats). */
+  /** run()'s spin window and receive coalescing (for tests and stats). */
   spin: SpinWindow | undefined;
+  coalesce: RxCoalescer | undefined;
 
   constructor(private readonly o: LoopOptions) {
     this.tracer = o.tracer;
@@ -239,7 +253,11 @@ export class RunLoop {
     const busyTime = this.o.busyTime;
     const updates = this.o.updates;
     const spin = new SpinWindow(this.o.spinMaxUs ?? DEFAULT_SPIN_MAX_US);
+    const nap = this.o.nap;
+    const coalesce = new RxCoalescer(nap === undefined ? 0 : (this.o.coalesceMaxUs ?? DEFAULT_COALESCE_US));
+    const full = this.o.batch.rxCapacity;
     this.spin = spin;
+    this.coalesce = coalesce;
     while (Atomics.load(control, Control.STOP) === 0) {
       if (updates !== undefined && updates.pending()) updates.apply();
       const start = performance.now();
@@ -249,11 +267,20 @@ export class RunLoop {
       Atomics.add(control, Control.BATCHES, 1);
       if (busy) continue;
       // Sleep only when idle, past the spin window; ARP timers still run at least every `idle` ms.
-      if (n > 0) spin.received(now);
-      else if (!spin.keepSpinning(now)) {
-        wait(idle);
-        spin.slept();
-      }
+      if (n > 0) {
+        spin.received(now);
+        // A full batch left frames in the rings: take them now.
+        if (n >= full) continue;
+        const us = coalesce.received(n, now);
+        if (us > 0 && nap !== undefined) {
+          nap(us);
+          continue;
+        }
+        // The rings are drained: spin on, or sleep without a round that would find nothing.
+        if (spin.windowMs > 0) continue;
+      } else if (!coalesce.idle() && spin.keepSpinning(now)) continue;
+      wait(idle);
+      spin.slept();
     }
   }
 }

@@ -44,6 +44,8 @@ export interface WorkerInit {
   busyPoll: boolean;
   /** Longest adaptive spin before sleeping, microseconds (RunLoop spinMaxUs; undefined: the default). */
   spinMaxUs?: number;
+  /** Longest receive-coalescing nap, microseconds (RunLoop coalesceMaxUs; undefined: the default, 0: off). */
+  coalesceMaxUs?: number;
   /** SCHED_FIFO priority for the worker's thread (1..99; undefined: normal scheduling). */
   realtimePriority?: number;
   /** The NeighborSync ring all workers share. */

@@ -52,6 +52,12 @@ function xdpAreaBytes(): number {
   return bytes;
 }
 
+/** The addon's nap for receive coalescing (rx-coalesce.ts), bound once: no closure per call. */
+function napOf(): ((us: number) => void) | undefined {
+  const io = loadNative();
+  return io.napUs === undefined ? undefined : io.napUs.bind(io);
+}
+
 let ports: (PacketPort | undefined)[] = [];
 try {
   loadNative();
@@ -96,6 +102,8 @@ try {
     wait: (ms) => receiver.idleWait(() => waiter.wait(ms), 0),
     busyPoll: init.busyPoll,
     spinMaxUs: init.spinMaxUs,
+    nap: napOf(),
+    coalesceMaxUs: init.coalesceMaxUs,
     tracer,
     updates: {
       pending: () => receiver.pending(),

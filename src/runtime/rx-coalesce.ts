@@ -1,0 +1,87 @@
+// Receive coalescing for a worker's run loop, NAPI-like: once frames come
+// fast enough, the worker stops waking per frame. After a round that
+// received frames (and did not fill the batch) it naps for a short while,
+// a sleep that arriving frames do not end, and then takes what collected in
+// its rings in one round; a round that finds nothing after a nap sends it
+// back to poll(). Linux does the same for NIC interrupts
+// (napi_defer_hard_irqs with gro_flush_timeout).
+//
+// Why: a wake-up from poll() costs this worker ~20-35 µs of CPU on a VM
+// (the context switch, the poll over its fds, a round of N-API calls and
+// the JS around them), whatever it brings. Paced traffic at 20-150 kpps
+// woke the worker for every 1-10 frames (the generator's ticks), so CPU per
+// frame was 3-12 µs, against ~1 µs for the kernel to forward it; spinning
+// instead (spin-window.ts) costs a whole core at any rate that keeps frames
+// inside the spin window. A nap collects rate x nap frames per wake-up.
+//
+// The nap adapts to the arrival rate (an average over recent rounds):
+// - below MIN_FRAMES expected in a full nap (a lone ping, a trickle), no
+//   nap: the worker polls (and spins) as before, so light-load latency is
+//   what it was;
+// - above, the nap is the time TARGET_FRAMES take to arrive, at most
+//   `max`: at 1 Mpps ~128 µs, at 100 kpps and below `max`. So frames wait
+//   at most `max` (plus timer slack) more than without it: the latency
+//   added under load, chosen against the CPU it saves (bench/live/wake.ts).
+// The rate is an average over time, not over rounds: each round weighs by
+// the time since the previous one (1 - e^(-gap/max)), so a pause of a few
+// naps all but forgets what came before it (the first frame after an idle
+// spell never waits for a nap), and rounds microseconds apart (spinning)
+// move it only a little each.
+// No allocation: a few numbers per round.
+
+/**
+ * Default longest nap, microseconds (`run --coalesce-us`). bench/live/wake.ts
+ * on a loaded 2-core VM (two rounds, 20-150 kpps): 500 µs took 10-20% less
+ * CPU per packet than 250 µs at every rate and stayed steady with
+ * `--realtime` (250 did not, once: 8-21 µs a packet); it adds up to ~0.5-1 ms
+ * under load (ping p50 1.0-1.3 ms against 0.5-0.8 at 250), none at light
+ * load. 250 or less where latency under load matters more than CPU.
+ */
+export const DEFAULT_COALESCE_US = 500;
+/** Nap only when a full nap would collect at least this many frames. */
+const MIN_FRAMES = 2;
+/** A nap long enough for this many frames (half a batch) is long enough. */
+const TARGET_FRAMES = 128;
+
+export class RxCoalescer {
+  /** Longest nap, milliseconds (0: never nap). */
+  readonly maxMs: number;
+  /** Frames per millisecond, averaged over recent rounds. */
+  rate = 0;
+  /** When the previous round with frames ended (performance.now() ms). */
+  private lastAt = Number.NEGATIVE_INFINITY;
+  /** Naps taken, and naps after which nothing had come (for tests and stats). */
+  naps = 0;
+  emptyNaps = 0;
+  private napped = false;
+
+  constructor(maxUs: number) {
+    if (!Number.isFinite(maxUs) || maxUs < 0 || maxUs > 100_000) throw new RangeError(`coalescing: longest nap must be 0..100000 us (got ${maxUs})`);
+    this.maxMs = maxUs / 1000;
+  }
+
+  /**
+   * A round received `n` > 0 frames, ending at `now` (ms): how long to nap
+   * before the next round, in microseconds (0: no nap, poll as usual).
+   */
+  received(n: number, now: number): number {
+    const gap = now - this.lastAt;
+    this.lastAt = now;
+    this.napped = false;
+    if (this.maxMs === 0) return 0;
+    if (gap > 0) this.rate += (n / gap - this.rate) * (1 - Math.exp(-gap / this.maxMs));
+    if (this.rate * this.maxMs < MIN_FRAMES) return 0;
+    const ms = TARGET_FRAMES / this.rate;
+    this.naps++;
+    this.napped = true;
+    return Math.max(1, Math.round(1000 * (ms < this.maxMs ? ms : this.maxMs)));
+  }
+
+  /** A round received nothing: true when it followed a nap (the traffic stopped). */
+  idle(): boolean {
+    if (!this.napped) return false;
+    this.napped = false;
+    this.emptyNaps++;
+    return true;
+  }
+}
