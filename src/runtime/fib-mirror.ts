@@ -32,6 +32,20 @@
 // a sync derives again the 16 dir16 root entries under each touched 20-4-8
 // root entry, so the same dirty list serves both forms. A table that does
 // not fit (`layoutNote` says why) is published in 20-4-8 form from then on.
+//
+// Small tables stay 20-4-8 (layout 'auto'): a dir16 copy is a 32 MiB root
+// whatever the table, and deriving it writes every page of it, so two
+// copies cost every dataplane 64 MiB where a few routes take 8. Speed does
+// not argue for dir16 there. Batch lookups on the Xeon of lpm.ts's header
+// (a one-off script: samples of the RouteViews table plus a default route,
+// bench/route/table.ts lookupAddresses' mix, median CPU ns per lookup): 1k prefixes 9.6 (20-4-8) vs 7.8
+// (dir16), 10k 9.7 vs 9.3, 50k 11.7 vs 10.1, 200k 12.2 vs 9.7, 694k 14.1 vs
+// 10.6; with addresses uniform over 2^32 on a table of 10 to 20k random
+// prefixes, 20-4-8 took 7.0-7.3 ns and dir16 14-16.6 (its root misses the
+// cache where 20-4-8's 4 MiB does not). So dir16 once the working tables
+// have room for about 28k prefixes (DIR16_MIN_MIDDLE_PLIES middle plies:
+// a real table uses one per 7 prefixes): a table the control plane grows
+// past that switches at the growth's fresh copy.
 import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
 import { Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../route/fib-dir16.js';
 
@@ -45,6 +59,12 @@ export interface FibRef {
 const FULL_COPY_AFTER = 1 << 12;
 
 const PLY = LEVEL_BITS.map((b) => 1 << b);
+
+/** Middle plies the working tables must have room for before 'auto' publishes dir16 (see above). */
+export const DIR16_MIN_MIDDLE_PLIES = 4096;
+
+/** 'auto': dir16 for large tables that fit it; 'dir16': whenever the table fits; '20-4-8': never. */
+export type FibLayout = 'auto' | 'dir16' | '20-4-8';
 const ROOT_SHIFT = 32 - LEVEL_BITS[0];
 
 const tablesOf = (v: FibView): Int32Array[] => [v.root, v.level2, v.level3];
@@ -71,14 +91,14 @@ export class FibMirror {
   /** The copy the last next() prepared, until settled(). */
   private pending = -1;
   private nextId = 1;
-  /** Why the copies are in 20-4-8 form, or undefined while they are dir16. */
+  /** Why dir16 was given up (a table that did not fit it, or 20-4-8 asked for); undefined otherwise, small tables under 'auto' included. */
   layoutNote: string | undefined;
 
   constructor(
     /** The working tables (Lpm.view; fetched at every sync, since a growing table is replaced). */
     private readonly source: () => FibView,
     private readonly allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n),
-    layout: 'auto' | '20-4-8' = 'auto',
+    private readonly layout: FibLayout = 'auto',
   ) {
     if (layout === '20-4-8') this.layoutNote = '20-4-8 asked for';
     // Both copies up front, so the first change is as cheap as the others.
@@ -149,7 +169,8 @@ export class FibMirror {
     const view = this.source();
     const src = tablesOf(view);
     const copy = { id: this.nextId++, dirty: new Uint8Array(PLY[0]), touched: [], full: false, sent: false };
-    if (this.layoutNote === undefined) {
+    const large = view.level2.length / PLY[1] >= DIR16_MIN_MIDDLE_PLIES;
+    if (this.layoutNote === undefined && (this.layout === 'dir16' || large)) {
       // One group per last-level ply of the working tables: room for the table as it is.
       const d = new Dir16Tables(this.allocate, view.level3.length / PLY[2]);
       try {

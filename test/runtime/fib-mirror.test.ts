@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Lpm } from '../../src/route/lpm.js';
 import { FibView, LEVEL_BITS, NO_ROUTE } from '../../src/route/fib-view.js';
 import { DIR16_MAX_NEXT_HOP, Dir16Tables, Dir16View, openFib } from '../../src/route/fib-dir16.js';
-import { FibMirror, MirrorViews, type FibRef } from '../../src/runtime/fib-mirror.js';
+import { DIR16_MIN_MIDDLE_PLIES, FibMirror, MirrorViews, type FibRef } from '../../src/runtime/fib-mirror.js';
 
 /** Deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -68,7 +68,7 @@ const viewOf = (ref: FibRef, known: Map<number, FibView | Dir16View>): FibView |
 };
 
 describe('FibMirror', () => {
-  it.each(['20-4-8', 'auto'] as const)('publishes a copy equal to the working tables after random inserts and deletes, and never writes the copy in use (layout %s)', (layout) => {
+  it.each(['20-4-8', 'dir16'] as const)('publishes a copy equal to the working tables after random inserts and deletes, and never writes the copy in use (layout %s)', (layout) => {
     const lpm = new Lpm({ expectedPrefixes: 64 });
     const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n), layout);
     const known = new Map<number, FibView | Dir16View>();
@@ -105,7 +105,7 @@ describe('FibMirror', () => {
       tables(inUse).forEach((t, k) => expect(bytes(t).equals(bytes(frozen[k])), `round ${round}: level ${k + 1} of the copy in use changed`).toBe(true));
       const next = viewOf(ref, known);
       expect(next).not.toBe(inUse);
-      if (layout === 'auto') {
+      if (layout === 'dir16') {
         // Next hops 0..3 and a few groups: this table fits dir16.
         expect(next).toBeInstanceOf(Dir16View);
         // The whole-table comparison takes a while: every tenth round and the last.
@@ -130,7 +130,7 @@ describe('FibMirror', () => {
   it('falls back to 20-4-8 copies, saying why, when a next hop does not fit dir16', () => {
     const lpm = new Lpm();
     lpm.insert(0xc6120000, 16, 7);
-    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n));
+    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n), 'dir16');
     const views = new MirrorViews();
     expect(views.take(mirror.initial())).toBeInstanceOf(Dir16View);
     expect(mirror.layoutNote).toBeUndefined();
@@ -178,6 +178,34 @@ describe('FibMirror', () => {
     // The other copy was dropped too: a fresh one again, with the delete in it.
     expect(c.buffers).toBeDefined();
     expect(openFib(c.buffers!).lookup(0xc6120005)).toBe(-1);
+  });
+});
+
+describe('FibMirror layout auto', () => {
+  it('publishes small tables in 20-4-8 form and switches to dir16 once the working tables grow past DIR16_MIN_MIDDLE_PLIES', () => {
+    const lpm = new Lpm();
+    lpm.insert(0, 0, 1);
+    const mirror = new FibMirror(() => lpm.view, (n) => new ArrayBuffer(n));
+    const views = new MirrorViews();
+    expect(views.take(mirror.initial())).toBeInstanceOf(FibView);
+    // One middle ply per /20 that holds a /21-/24: distinct /20s under 198.18.0.0/15 and beyond.
+    const routes: [number, number][] = [];
+    for (let i = 0; routes.length < DIR16_MIN_MIDDLE_PLIES + 16; i++) routes.push([(0x0a000000 + i * 0x1000) >>> 0, 24]);
+    let sawDir16 = false;
+    let generation = 0;
+    for (let i = 0; i < routes.length; i += 1024) {
+      for (const [p, len] of routes.slice(i, i + 1024)) {
+        lpm.insert(p, len, 2);
+        mirror.changed(p, len);
+      }
+      const v = views.take(mirror.next(++generation));
+      mirror.settled(true);
+      if (v instanceof Dir16View) sawDir16 = true;
+      else expect(lpm.view.level2.length / 16).toBeLessThan(DIR16_MIN_MIDDLE_PLIES);
+      expect([v.lookup(routes[i][0] + 5), v.lookup(0xc6120001)]).toEqual([2, 1]);
+    }
+    expect(sawDir16).toBe(true);
+    expect(mirror.layoutNote).toBeUndefined();
   });
 });
 
