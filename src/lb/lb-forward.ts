@@ -29,6 +29,7 @@ import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED } from '../wire/icmp.js
 import { ipv4ToString } from '../wire/address.js';
 import { LbMode } from './lb-config.js';
 import type { LoadBalancer } from './load-balancer.js';
+import { BackendRoutes } from './backend-routes.js';
 
 /** Bytes a tunnel mode adds: outer IPv4 header (and UDP + GUE headers). */
 export const IPIP_OVERHEAD = 20;
@@ -80,14 +81,14 @@ export class LbForward extends PipelineNode<typeof spec> {
       batch.note[s] = backend;
       lb.countPacket(backend, total);
       // The backend's route, remembered per backend while the FIB is the same object (an ECMP route is resolved per packet).
-      let nh = backend < this.routeOf.length && fib === this.routedBy ? this.routeOf[backend] : -1;
+      let nh = this.routes.get(fib, backend);
       if (nh < 0) {
         nh = fib.lookup(addr >>> 0);
         if (nh === NO_ROUTE) {
           d.drop(this, R.backendUnreachable, s);
           continue;
         }
-        this.remember(fib, backend, nh);
+        this.routes.remember(fib, backend, nh, this.lb.tables.backendCapacity);
       }
       if (nexthops.kind[nh] === NexthopKind.ECMP) nh = nexthops.resolve(nh, flowHash(b, o));
       const kind = nexthops.kind[nh];
@@ -125,19 +126,8 @@ export class LbForward extends PipelineNode<typeof spec> {
     d.enqueueMany(this, N.out, vec, w);
   }
 
-  /** Per backend id: its route's next hop (-1: not looked up), for the FIB `routedBy`. */
-  private routeOf = new Int32Array(0);
-  private routedBy: unknown = undefined;
-
-  private remember(fib: unknown, backend: number, nh: number): void {
-    if (fib !== this.routedBy || backend >= this.routeOf.length) {
-      const n = Math.max(64, this.lb.tables.backendCapacity, backend + 1);
-      if (this.routeOf.length < n) this.routeOf = new Int32Array(n);
-      this.routeOf.fill(-1);
-      this.routedBy = fib;
-    }
-    this.routeOf[backend] = nh;
-  }
+  /** Each backend's route, looked up once per FIB. */
+  private readonly routes = new BackendRoutes();
 
   /** The next hop that sends to the backend's own MAC on its link: a gateway entry naming the backend. */
   private viaBackend(backend: number, connected: number, port: number, addr: number): number {

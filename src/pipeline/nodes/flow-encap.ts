@@ -32,6 +32,7 @@ import type { FlowTable } from '../../flow/flow-table.js';
 import { LbMode } from '../../lb/lb-config.js';
 import { GUE_OVERHEAD, IPIP_OVERHEAD } from '../../lb/lb-forward.js';
 import type { LoadBalancer } from '../../lb/load-balancer.js';
+import { BackendRoutes } from '../../lb/backend-routes.js';
 import { gueSourcePort, OUTER_TTL, outerIpv4Id, writeTunnelHeaders } from '../../lb/tunnel-header.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
 import { NexthopKind } from '../../route/nexthops.js';
@@ -56,9 +57,8 @@ export interface FlowEncapWiring {
 
 export class FlowEncap {
   private wiring: FlowEncapWiring | undefined;
-  /** Per backend id: its route's next hop (-1: not looked up), for the FIB routedBy. */
-  private routeOf = new Int32Array(0);
-  private routedBy: unknown = undefined;
+  /** Each backend's route, looked up once per FIB. */
+  private readonly routes = new BackendRoutes();
   /** The batch's clock (begin): for the neighbors' expiry, and the flow table's int32 form for touchAt. */
   private nowMs = 0;
   private tableClock = 0;
@@ -108,11 +108,11 @@ export class FlowEncap {
     const fib = ctx.fib;
     const nexthops = ctx.nexthops;
     const addr = lb.tables.backendAddress[backend];
-    let nh = backend < this.routeOf.length && fib === this.routedBy ? this.routeOf[backend] : -1;
+    let nh = this.routes.get(fib, backend);
     if (nh < 0) {
       nh = fib.lookup(addr >>> 0);
       if (nh === NO_ROUTE) return false;
-      this.remember(fib, backend, nh);
+      this.routes.remember(fib, backend, nh, this.lb.tables.backendCapacity);
     }
     const kind = nexthops.kind[nh];
     if (kind !== NexthopKind.GATEWAY && kind !== NexthopKind.ATTACHED) return false;
@@ -191,15 +191,5 @@ export class FlowEncap {
     this.ipipBytes = 0;
     this.gue = 0;
     this.gueBytes = 0;
-  }
-
-  private remember(fib: unknown, backend: number, nh: number): void {
-    if (fib !== this.routedBy || backend >= this.routeOf.length) {
-      const n = Math.max(64, this.lb.tables.backendCapacity, backend + 1);
-      if (this.routeOf.length < n) this.routeOf = new Int32Array(n);
-      this.routeOf.fill(-1);
-      this.routedBy = fib;
-    }
-    this.routeOf[backend] = nh;
   }
 }
