@@ -6,8 +6,9 @@
 //
 //   node dist/bench/latency/latency.js [--pings N] [--rounds R] [--tcp-seconds S] [--only ping|tcp] [--extra-args "..."]
 //
-// RTT: `ping -i 0.01 -c N` client -> server (per-reply times), p50/p99 per
-// subject over all rounds. The router's CPU seconds over the ping run (its
+// RTT: `ping -i 0.01 -c N` client -> server (per-reply times), after 1000
+// pings 1 ms apart not measured (the JIT's warm-up), p50/p99 per subject
+// over all rounds. The router's CPU seconds over the ping run (its
 // /proc/PID/stat) tell what the spin window costs at that load, and over 3 s
 // idle after it what it costs with no traffic. TCP: iperf3,
 // one stream, with offloads on (super-packets through the dataplane).
@@ -32,6 +33,7 @@ const PING_SUBJECTS: Subject[] = [
   { label: 'dp tap busy', engine: 'dataplane', ports: 'tap', busyPoll: true },
   { label: 'dp afpacket', engine: 'dataplane', ports: 'afpacket' },
   { label: 'dp afpacket busy', engine: 'dataplane', ports: 'afpacket', busyPoll: true },
+  { label: 'dp afxdp', engine: 'dataplane', ports: 'afxdp' },
   { label: 'dp tap realtime', engine: 'dataplane', ports: 'tap', realtime: 10 },
   { label: 'dp afpacket realtime', engine: 'dataplane', ports: 'afpacket', realtime: 10 },
 ];
@@ -45,6 +47,8 @@ const TCP_SUBJECTS: Subject[] = [
 ];
 
 const IDLE_SECONDS = 3;
+/** Pings 1 ms apart before the measured ones, in every subject. */
+const WARMUP_PINGS = 1000;
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -87,6 +91,8 @@ async function withLab<T>(s: Subject, prefix: string, fn: (client: string, serve
   const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: 1, busyPoll: s.busyPoll, offload: s.offload, realtime: s.realtime, readyTimeoutMs: 15_000 });
   try {
     nsTry(lab.names.client, 'ping', ['-n', '-c2', '-i0.2', '-W1', LAB.server.addr]);
+    // Warm-up, not measured: the dataplane's JS is interpreted for its first few hundred packets (bench/live/measure.ts warmPings).
+    nsTry(lab.names.client, 'ping', ['-q', '-n', '-c', String(WARMUP_PINGS), '-i', '0.001', '-W', '1', LAB.server.addr], { timeoutMs: 60_000 });
     return await fn(lab.names.client, lab.names.server, lab.pid);
   } finally {
     await labDown(prefix);
@@ -98,7 +104,7 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds', '2'));
   const tcpSeconds = Number(arg('--tcp-seconds', '5'));
   const only = arg('--only', '');
-  const prefix = `lat${process.pid % 10000}`;
+  const prefix = `latency${process.pid % 10000}`;
   console.log(`CPU: ${cpus()[0]?.model} x${cpus().length}; ${rounds} rounds, ${count} pings 10 ms apart, iperf3 ${tcpSeconds} s`);
   const rtts = new Map<string, number[]>();
   const cpu = new Map<string, number>();

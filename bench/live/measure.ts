@@ -338,6 +338,18 @@ export function measureRtt(ns: string, addr: string, count = 100): RttResult | u
   return rttPercentiles(inNs(ns, ['ping', '-n', '-c', String(count), '-i', '0.01', '-W', '1', addr], 30_000).out);
 }
 
+/**
+ * `count` pings 1 ms apart, their times not kept: the router's warm-up before
+ * the light-load figures. The dataplane's JavaScript runs in V8's
+ * interpreter and baseline tiers for its first few hundred packets
+ * (measured: a round's receive, graph and send took ~3-4x as long over the
+ * first 100 pings 10 ms apart as after 3000 more); a router in service is
+ * past that. Every subject gets the same warm-up, the kernel too.
+ */
+export function warmPings(ns: string, addr: string, count = 1000): void {
+  inNs(ns, ['ping', '-q', '-n', '-c', String(count), '-i', '0.001', '-W', '1', addr], 60_000);
+}
+
 /** p50 and p99 of the `time=` figures in ping's output, in microseconds. */
 function rttPercentiles(out: string): RttResult | undefined {
   const rtts = [...out.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]) * 1000).sort((a, b) => a - b);
