@@ -41,13 +41,13 @@ export class ControlClient {
     return c;
   }
 
-  /** Calls `service.method` with `request`; resolves the response as a plain object. */
-  call<T = Record<string, unknown>>(service: string, method: string, request: object = {}): Promise<T> {
+  /** Calls `service.method` with `request` (and `metadata`, e.g. a bench's trace tag); resolves the response as a plain object. */
+  call<T = Record<string, unknown>>(service: string, method: string, request: object = {}, metadata = new grpc.Metadata()): Promise<T> {
     const client = this.client(service) as unknown as Record<string, (req: object, meta: grpc.Metadata, opts: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r: T) => void) => void>;
     const fn = client[method];
     if (typeof fn !== 'function') return Promise.reject(new Error(`${service} has no method ${method}`));
     return new Promise((resolve, reject) => {
-      fn.call(client, request, new grpc.Metadata(), { deadline: Date.now() + this.timeoutMs }, (e, r) => (e ? reject(this.explain(e)) : resolve(r)));
+      fn.call(client, request, metadata, { deadline: Date.now() + this.timeoutMs }, (e, r) => (e ? reject(this.explain(e)) : resolve(r)));
     });
   }
 
