@@ -52,6 +52,9 @@ import { flowHash } from '../flow-hash.js';
 import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../node.js';
 import { lookupInto } from './lookup-batch.js';
 import { FlowKind, type FastFlows } from './ip4-fast-flow.js';
+import { hashKey } from '../../flow/flow-key.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
+import { ICMP_QUERY_TYPES } from '../../wire/icmp.js';
 
 const spec = defineNode({
   name: 'ip4-fast',
@@ -74,6 +77,10 @@ const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
 const FIRST_BYTE_ONE = word(0x01, 0x00);
 /** Bits of the own-address filter (a power of two): an address sets bit (address & (OWN_FILTER_BITS - 1)). */
 const OWN_FILTER_BITS = 1024;
+/** Pass 1's flow-stage columns where there is no flow stage (never written then). */
+const NO_KEYS = new Int32Array(0);
+const NO_SLOTS = new Uint16Array(0);
+const NO_FLAGS = new Uint8Array(0);
 
 export class Ip4Fast extends PipelineNode<typeof spec> {
   /**
@@ -195,6 +202,24 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const dst = this.dst;
     const totals = this.total;
 
+    // With the flow stage: its lookup entries (keys, hashes) written by pass 1; `entries` is -1 once a
+    // packet went slow before the flow stage's checks (FastFlows.classify then keys the vector itself).
+    const flow = this.flow;
+    let entries = 0;
+    let keys = NO_KEYS;
+    let hashes = NO_KEYS;
+    let entrySlot = NO_SLOTS;
+    let entryUsual = NO_FLAGS;
+    let seed = 0;
+    if (flow !== undefined) {
+      flow.prepare(batch, count);
+      keys = flow.keys;
+      hashes = flow.hashes;
+      entrySlot = flow.entrySlot;
+      entryUsual = flow.entryUsual;
+      seed = flow.seed;
+    }
+
     // Pass 1: what ethernet-input and ip4-input check, reading only.
     let c = 0;
     let slowCount = 0;
@@ -236,6 +261,44 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
             if (src === portBroadcast[port]) ok = false;
             for (let p = 0; p < portCount; p++) if (portAddress[p] === src) ok = false;
           }
+          if (ok && keys !== NO_KEYS) {
+            // The flow stage's key and hash (FastFlows.classify's pass A for a candidate, here while the
+            // header is at hand): in arrival order as long as no packet before went slow in these checks.
+            const proto = b[i + 9];
+            const l4 = i + 20;
+            const end = o + len;
+            let ports = 0;
+            let keyed = true;
+            let usual = 1;
+            if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+              // ct-input drops a datagram too short for its ports (truncated): no key.
+              if (total - 20 < (proto === IPPROTO_TCP ? 20 : 8) || l4 + 4 > end) keyed = false;
+              else {
+                ports = view.getInt32(l4);
+                // TCP: ACK, and none of SYN, FIN, RST (see ip4-fast-flow.ts).
+                if (proto === IPPROTO_TCP && (l4 + 14 > end || (b[l4 + 13] & 0x17) !== 0x10)) usual = 0;
+              }
+            } else if (proto === IPPROTO_ICMP && total >= 28 && l4 + 6 <= end && b[l4] < 32 && ((ICMP_QUERY_TYPES >>> b[l4]) & 1) !== 0) {
+              const id = (b[l4 + 4] << 8) | b[l4 + 5];
+              ports = (id << 16) | id;
+            } else keyed = false;
+            if (keyed && entries >= 0) {
+              const e = entries << 2;
+              keys[e] = src;
+              keys[e + 1] = to;
+              keys[e + 2] = ports;
+              keys[e + 3] = proto;
+              hashes[entries] = hashKey(src, to, ports, proto, seed);
+              entrySlot[entries] = s;
+              entryUsual[entries++] = usual;
+            }
+            if (!keyed || usual === 0) {
+              // No flow's usual packet: to the full graph, as classify would leave it.
+              slow[s] = 1;
+              slowCount++;
+              continue;
+            }
+          }
           if (ok) {
             cand[c] = s;
             totals[c] = total;
@@ -251,10 +314,11 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       slow[s] = 1;
       slowCount++;
+      // Its key, if ct-input would look one up, belongs before the later candidates': classify keys the vector itself.
+      entries = -1;
     }
-    const flow = this.flow;
     if (flow !== undefined && c > 0) {
-      const kept = flow.classify(batch, vec, count, slow, cand, dst, c);
+      const kept = flow.classify(batch, vec, count, slow, cand, dst, c, entries);
       // Tunnel-mode packets the flow stage sent itself (flow-encap.ts) were neither kept nor left.
       slowCount += c - kept - flow.sent;
       this.taken += flow.sent;
