@@ -46,7 +46,7 @@ import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
 import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
-import { OffloadMeta, PacketFlag, type Batch } from '../batch.js';
+import { OffloadMeta, type Batch } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
 import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../node.js';
@@ -513,14 +513,12 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const i = o + ETH_HEADER_LEN;
       let n = nh[j];
       let kind = n === NO_ROUTE ? -1 : kinds[n];
-      let hash = -1;
       const fk = flowKind[j];
       if (kind === NexthopKind.ECMP) {
         // A flow's packet is hashed as routing sees it (translated, or not at all for dsr-l2): left to the full graph.
         if (fk !== 0) kind = -1;
         else {
-          hash = flowHash(b, i);
-          n = nexthops.resolve(n, hash);
+          n = nexthops.resolve(n, flowHash(b, i));
           kind = kinds[n];
         }
       }
@@ -546,13 +544,14 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         lastTarget = target;
         lastSlot = found;
       }
-      // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes; ct-input's (and lb-forward's) work for
-      // a flow's packet follows the loop, in one call (FastFlows.applyTaken).
+      // Taken: ip4-rewrite's and ip4-output's writes; ct-input's (and lb-forward's) work for a flow's
+      // packet follows the loop, in one call (FastFlows.applyTaken). dsr-l2: lb-forward's next hop via the
+      // backend is interned as the full graph would (the next-hop table alike), though nothing reads it here.
       if (fk === FlowKind.DSR_L2) {
-        n = flow.viaBackend(nexthops, flow.backend[j], n, port);
+        flow.viaBackend(nexthops, flow.backend[j], n, port);
         dsrTaken++;
       }
-      writeTaken(batch, h, s, o, n, port, hash, total, mac16, lastSlot * 3, pmac);
+      writeTaken(batch, h, s, o, port, total, mac16, lastSlot * 3, pmac);
       takenIndex[w] = j;
       cand[w++] = s;
     }
@@ -565,23 +564,21 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
 }
 
 /**
- * A taken packet's writes, as ip4-lookup (next hop, port, L3 offset, ECMP
- * hash, IPv4 valid), ip4-rewrite (TTL - 1 with the RFC 1624 update of
- * decrementIpv4Ttl, wire/ipv4.ts, inlined) and ip4-output (the neighbor's
+ * A taken packet's writes, as ip4-rewrite (TTL - 1 with the RFC 1624 update
+ * of decrementIpv4Ttl, wire/ipv4.ts, inlined) and ip4-output (the neighbor's
  * MAC at word `m` of `neighborMac`, the port's; trimmed to the datagram,
- * Ethernet padding dropped) would make them. Small, so that V8 inlines it
- * into both of pass 3's loops.
+ * Ethernet padding dropped) would make them, and the port it leaves by.
+ * ip4-lookup's next hop, L3 offset and ECMP hash and ip4-input's IP4_VALID
+ * flag are not written, as in takeRouted: nothing reads them after the
+ * output (run-loop.ts reads txPort, start and length; tracing, which would,
+ * takes the full graph). Small, so that V8 inlines it into pass 3's loop.
  */
 function writeTaken(
-  batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, n: number, port: number, hash: number, total: number,
+  batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, port: number, total: number,
   neighborMac: Uint16Array, m: number, portMac: Uint16Array,
 ): void {
   const i = o + ETH_HEADER_LEN;
-  batch.nextHop[s] = n;
   batch.txPort[s] = port;
-  batch.l3[s] = i;
-  if (hash !== -1) batch.flowHash[s] = hash;
-  batch.flags[s] |= PacketFlag.IP4_VALID;
   // On host-order words, as takeRouted does (FIRST_BYTE_ONE): i is even (pass 1 leaves odd slot starts to the full graph).
   const x = i >>> 1;
   h[x + 4] = h[x + 4] - FIRST_BYTE_ONE;
