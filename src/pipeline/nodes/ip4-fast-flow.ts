@@ -37,7 +37,9 @@
 // start in nat-output, after every ct-input lookup of the batch in both
 // paths, so a flow a slow packet starts is seen by neither.
 //
-// Lookups are batched: keys and their hashes for the whole vector, then
+// Lookups are batched: keys and their hashes for the whole vector (written by
+// ip4-fast's pass 1 while it has the header at hand, in arrival order; where a
+// packet went slow before those checks, classify keys the vector itself), then
 // FlowIndex.lookupBatchHashed (bucket lines, record lines, then the lookups; a
 // record is one line, so the decisions and applyTaken() read it cached), then the
 // decisions: a 1M-flow table costs its DRAM misses overlapped.
