@@ -145,7 +145,7 @@ export class FlowIndex {
   private declare readonly header: Int32Array;
   private declare readonly mask: number;
   private declare readonly altShift: number;
-  private declare readonly seed: number;
+  declare readonly seed: number;
   /** The flow records' key words (see the constructor). */
   declare readonly keys: Int32Array;
   declare readonly recordShift: number;

@@ -37,7 +37,9 @@
 // start in nat-output, after every ct-input lookup of the batch in both
 // paths, so a flow a slow packet starts is seen by neither.
 //
-// Lookups are batched: keys and their hashes for the whole vector, then
+// Lookups are batched: keys and their hashes for the whole vector (written by
+// ip4-fast's pass 1 while it has the header at hand, in arrival order; where a
+// packet went slow before those checks, classify keys the vector itself), then
 // FlowIndex.lookupBatchHashed (bucket lines, record lines, then the lookups; a
 // record is one line, so the decisions and applyTaken() read it cached), then the
 // decisions: a 1M-flow table costs its DRAM misses overlapped.
@@ -81,13 +83,15 @@ export class FastFlows {
   kind = new Uint8Array(0);
   /** Per candidate: its load-balancer backend, or -1. */
   backend = new Int32Array(0);
-  /** Lookup entries: 4 key words each, the candidate (index into cand) or -1 for a slow packet's key. */
-  private keys = new Int32Array(0);
-  private hashes = new Int32Array(0);
+  /** Lookup entries, in arrival order: 4 key words each, and their hashes (FlowIndex.hash). Written by ip4-fast's pass 1, or by classify(). */
+  keys = new Int32Array(0);
+  hashes = new Int32Array(0);
   private found = new Int32Array(0);
   /** Per lookup entry: its slot, and 1 when it is a candidate's usual packet (else it can only poison its flow). */
-  private entrySlot = new Uint16Array(0);
-  private entryUsual = new Uint8Array(0);
+  entrySlot = new Uint16Array(0);
+  entryUsual = new Uint8Array(0);
+  /** The index's hash seed (flow-key.ts hashKey), for pass 1. */
+  readonly seed: number;
   private readonly poisoned = new Int32Array(MAX_POISONED);
   /** Per backend: the next hop "via the backend" on its link (lb-forward's viaBackend), and the route it came from. */
   private adjacentNh = new Int32Array(0);
@@ -108,7 +112,14 @@ export class FastFlows {
     private readonly lb: LoadBalancer | undefined,
     /** Where the load balancer has tunnel-mode VIPs (router.ts): their established flows' packets are wrapped here. */
     private readonly encap?: FlowEncap,
-  ) {}
+  ) {
+    this.seed = flows.index.seed;
+  }
+
+  /** Room for a vector of `count` lookup entries, before ip4-fast's pass 1 writes them. */
+  prepare(batch: Batch, count: number): void {
+    if (this.keys.length < 4 * count) this.grow(Math.max(count, batch.capacity));
+  }
 
   private useArena(b: Uint8Array): void {
     this.arenaOf = b;
@@ -133,65 +144,28 @@ export class FastFlows {
    * to the front with their FIB destination in dst (the translated one, or
    * the backend's address for dsr-l2); marks the others slow. Reads only:
    * what the flow stage writes is done by applyTaken(), for packets taken.
-   * Returns how many are kept.
+   * `entries`: how many lookup entries (keys, hashes, entrySlot,
+   * entryUsual) ip4-fast's pass 1 wrote, every one of the vector's in
+   * arrival order; -1 when it could not (a packet went slow before its
+   * checks), and this keys the vector itself. Returns how many are kept.
    */
-  classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number): number {
+  classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number, entries: number): number {
     if (this.keys.length < 4 * count) this.grow(Math.max(count, batch.capacity));
-    const b = batch.arena;
-    if (this.arenaOf !== b) this.useArena(b);
-    const view = this.arenaView;
-    const start = batch.start;
-    const length = batch.length;
+    if (this.arenaOf !== batch.arena) this.useArena(batch.arena);
     const keys = this.keys;
-    const hashes = this.hashes;
     const flows = this.flows;
     const index = flows.index;
-    // Pass A: the keys, in arrival order: every candidate's, and every slow packet's that ct-input would look up.
+    // Pass A (unless ip4-fast's pass 1 did it): the keys, in arrival order: every candidate's, and every slow
+    // packet's that ct-input would look up.
     const entrySlot = this.entrySlot;
-    const entryUsual = this.entryUsual;
-    let n = 0;
-    for (let k = 0; k < count; k++) {
-      const s = vec[k];
-      const o = start[s];
-      const i = o + ETH_HEADER_LEN;
-      const end = o + length[s];
-      let ihl = 20; // a candidate: pass 1 checked IPv4, IHL 5, not a fragment, the header checksum
-      let usual = slow[s] === 0;
-      // A slow packet ct-input may look up: IPv4 (ethernet-input puts l3 at 14), not a later fragment.
-      if (!usual) {
-        if (end < i + 20 || b[o + 12] !== 0x08 || b[o + 13] !== 0x00 || b[i] >> 4 !== 4 || (((b[i + 6] & 0x1f) << 8) | b[i + 7]) !== 0) continue;
-        ihl = (b[i] & 0x0f) << 2;
-      }
-      const proto = b[i + 9];
-      const l4 = i + ihl;
-      const l4Len = ((b[i + 2] << 8) | b[i + 3]) - ihl;
-      let ports: number;
-      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
-        // ct-input drops a datagram too short for its ports (truncated): no key.
-        if (l4Len < (proto === IPPROTO_TCP ? 20 : 8) || l4 + 4 > end) continue;
-        ports = view.getInt32(l4);
-        // TCP: ACK, and none of SYN, FIN, RST: a segment that moves no state it is let through in.
-        if (proto === IPPROTO_TCP && (l4 + 14 > end || (b[l4 + 13] & 0x17) !== 0x10)) usual = false;
-      } else if (proto === IPPROTO_ICMP && l4Len >= 8 && l4 + 6 <= end && b[l4] < 32 && ((ICMP_QUERY_TYPES >>> b[l4]) & 1) !== 0) {
-        const id = (b[l4 + 4] << 8) | b[l4 + 5];
-        ports = (id << 16) | id;
-      } else continue; // nothing ct-input keys a flow by (ICMP errors only read the table)
-      const e = n << 2;
-      const k0 = view.getInt32(i + 12);
-      const k1 = view.getInt32(i + 16);
-      keys[e] = k0;
-      keys[e + 1] = k1;
-      keys[e + 2] = ports;
-      keys[e + 3] = proto;
-      hashes[n] = index.hash(k0, k1, ports, proto);
-      entrySlot[n] = s;
-      entryUsual[n++] = usual ? 1 : 0;
-    }
+    let n = entries;
+    if (n < 0) n = this.keyVector(batch, vec, count, slow);
 
     // Pass B: the lookups. They leave the record lines the decisions and applyTaken() read in the cache: a
     // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
-    index.lookupBatchHashed(keys, hashes, found, n);
+    index.lookupBatchHashed(keys, this.hashes, found, n);
+    const entryUsual = this.entryUsual;
     const lb = this.lb;
     const fw = this.firewall;
 
@@ -276,6 +250,62 @@ export class FastFlows {
     this.sent = sent;
     if (sent > 0) encap!.finish();
     return w;
+  }
+
+  /**
+   * classify()'s pass A where ip4-fast's pass 1 could not key the vector: the
+   * lookup entries of every candidate and of every slow packet ct-input would
+   * look up, in arrival order. Returns how many.
+   */
+  private keyVector(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array): number {
+    const b = batch.arena;
+    const view = this.arenaView;
+    const start = batch.start;
+    const length = batch.length;
+    const keys = this.keys;
+    const hashes = this.hashes;
+    const index = this.flows.index;
+    const entrySlot = this.entrySlot;
+    const entryUsual = this.entryUsual;
+    let n = 0;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      const o = start[s];
+      const i = o + ETH_HEADER_LEN;
+      const end = o + length[s];
+      let ihl = 20; // a candidate: pass 1 checked IPv4, IHL 5, not a fragment, the header checksum
+      let usual = slow[s] === 0;
+      // A slow packet ct-input may look up: IPv4 (ethernet-input puts l3 at 14), not a later fragment.
+      if (!usual) {
+        if (end < i + 20 || b[o + 12] !== 0x08 || b[o + 13] !== 0x00 || b[i] >> 4 !== 4 || (((b[i + 6] & 0x1f) << 8) | b[i + 7]) !== 0) continue;
+        ihl = (b[i] & 0x0f) << 2;
+      }
+      const proto = b[i + 9];
+      const l4 = i + ihl;
+      const l4Len = ((b[i + 2] << 8) | b[i + 3]) - ihl;
+      let ports: number;
+      if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+        // ct-input drops a datagram too short for its ports (truncated): no key.
+        if (l4Len < (proto === IPPROTO_TCP ? 20 : 8) || l4 + 4 > end) continue;
+        ports = view.getInt32(l4);
+        // TCP: ACK, and none of SYN, FIN, RST: a segment that moves no state it is let through in.
+        if (proto === IPPROTO_TCP && (l4 + 14 > end || (b[l4 + 13] & 0x17) !== 0x10)) usual = false;
+      } else if (proto === IPPROTO_ICMP && l4Len >= 8 && l4 + 6 <= end && b[l4] < 32 && ((ICMP_QUERY_TYPES >>> b[l4]) & 1) !== 0) {
+        const id = (b[l4 + 4] << 8) | b[l4 + 5];
+        ports = (id << 16) | id;
+      } else continue; // nothing ct-input keys a flow by (ICMP errors only read the table)
+      const e = n << 2;
+      const k0 = view.getInt32(i + 12);
+      const k1 = view.getInt32(i + 16);
+      keys[e] = k0;
+      keys[e + 1] = k1;
+      keys[e + 2] = ports;
+      keys[e + 3] = proto;
+      hashes[n] = index.hash(k0, k1, ports, proto);
+      entrySlot[n] = s;
+      entryUsual[n++] = usual ? 1 : 0;
+    }
+    return n;
   }
 
   /**

@@ -46,12 +46,15 @@ import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
 import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
-import { OffloadMeta, PacketFlag, type Batch } from '../batch.js';
+import { OffloadMeta, type Batch } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
 import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../node.js';
 import { lookupInto } from './lookup-batch.js';
 import { FlowKind, type FastFlows } from './ip4-fast-flow.js';
+import { hashKey } from '../../flow/flow-key.js';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
+import { ICMP_QUERY_TYPES } from '../../wire/icmp.js';
 
 const spec = defineNode({
   name: 'ip4-fast',
@@ -74,6 +77,10 @@ const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
 const FIRST_BYTE_ONE = word(0x01, 0x00);
 /** Bits of the own-address filter (a power of two): an address sets bit (address & (OWN_FILTER_BITS - 1)). */
 const OWN_FILTER_BITS = 1024;
+/** Pass 1's flow-stage columns where there is no flow stage (never written then). */
+const NO_KEYS = new Int32Array(0);
+const NO_SLOTS = new Uint16Array(0);
+const NO_FLAGS = new Uint8Array(0);
 
 export class Ip4Fast extends PipelineNode<typeof spec> {
   /**
@@ -195,6 +202,24 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const dst = this.dst;
     const totals = this.total;
 
+    // With the flow stage: its lookup entries (keys, hashes) written by pass 1; `entries` is -1 once a
+    // packet went slow before the flow stage's checks (FastFlows.classify then keys the vector itself).
+    const flow = this.flow;
+    let entries = 0;
+    let keys = NO_KEYS;
+    let hashes = NO_KEYS;
+    let entrySlot = NO_SLOTS;
+    let entryUsual = NO_FLAGS;
+    let seed = 0;
+    if (flow !== undefined) {
+      flow.prepare(batch, count);
+      keys = flow.keys;
+      hashes = flow.hashes;
+      entrySlot = flow.entrySlot;
+      entryUsual = flow.entryUsual;
+      seed = flow.seed;
+    }
+
     // Pass 1: what ethernet-input and ip4-input check, reading only.
     let c = 0;
     let slowCount = 0;
@@ -236,6 +261,44 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
             if (src === portBroadcast[port]) ok = false;
             for (let p = 0; p < portCount; p++) if (portAddress[p] === src) ok = false;
           }
+          if (ok && keys !== NO_KEYS) {
+            // The flow stage's key and hash (FastFlows.classify's pass A for a candidate, here while the
+            // header is at hand): in arrival order as long as no packet before went slow in these checks.
+            const proto = b[i + 9];
+            const l4 = i + 20;
+            const end = o + len;
+            let ports = 0;
+            let keyed = true;
+            let usual = 1;
+            if (proto === IPPROTO_TCP || proto === IPPROTO_UDP) {
+              // ct-input drops a datagram too short for its ports (truncated): no key.
+              if (total - 20 < (proto === IPPROTO_TCP ? 20 : 8) || l4 + 4 > end) keyed = false;
+              else {
+                ports = view.getInt32(l4);
+                // TCP: ACK, and none of SYN, FIN, RST (see ip4-fast-flow.ts).
+                if (proto === IPPROTO_TCP && (l4 + 14 > end || (b[l4 + 13] & 0x17) !== 0x10)) usual = 0;
+              }
+            } else if (proto === IPPROTO_ICMP && total >= 28 && l4 + 6 <= end && b[l4] < 32 && ((ICMP_QUERY_TYPES >>> b[l4]) & 1) !== 0) {
+              const id = (b[l4 + 4] << 8) | b[l4 + 5];
+              ports = (id << 16) | id;
+            } else keyed = false;
+            if (keyed && entries >= 0) {
+              const e = entries << 2;
+              keys[e] = src;
+              keys[e + 1] = to;
+              keys[e + 2] = ports;
+              keys[e + 3] = proto;
+              hashes[entries] = hashKey(src, to, ports, proto, seed);
+              entrySlot[entries] = s;
+              entryUsual[entries++] = usual;
+            }
+            if (!keyed || usual === 0) {
+              // No flow's usual packet: to the full graph, as classify would leave it.
+              slow[s] = 1;
+              slowCount++;
+              continue;
+            }
+          }
           if (ok) {
             cand[c] = s;
             totals[c] = total;
@@ -251,10 +314,11 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       }
       slow[s] = 1;
       slowCount++;
+      // Its key, if ct-input would look one up, belongs before the later candidates': classify keys the vector itself.
+      entries = -1;
     }
-    const flow = this.flow;
     if (flow !== undefined && c > 0) {
-      const kept = flow.classify(batch, vec, count, slow, cand, dst, c);
+      const kept = flow.classify(batch, vec, count, slow, cand, dst, c, entries);
       // Tunnel-mode packets the flow stage sent itself (flow-encap.ts) were neither kept nor left.
       slowCount += c - kept - flow.sent;
       this.taken += flow.sent;
@@ -449,14 +513,12 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const i = o + ETH_HEADER_LEN;
       let n = nh[j];
       let kind = n === NO_ROUTE ? -1 : kinds[n];
-      let hash = -1;
       const fk = flowKind[j];
       if (kind === NexthopKind.ECMP) {
         // A flow's packet is hashed as routing sees it (translated, or not at all for dsr-l2): left to the full graph.
         if (fk !== 0) kind = -1;
         else {
-          hash = flowHash(b, i);
-          n = nexthops.resolve(n, hash);
+          n = nexthops.resolve(n, flowHash(b, i));
           kind = kinds[n];
         }
       }
@@ -482,13 +544,14 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         lastTarget = target;
         lastSlot = found;
       }
-      // Taken: ip4-lookup's, ip4-rewrite's and ip4-output's writes; ct-input's (and lb-forward's) work for
-      // a flow's packet follows the loop, in one call (FastFlows.applyTaken).
+      // Taken: ip4-rewrite's and ip4-output's writes; ct-input's (and lb-forward's) work for a flow's
+      // packet follows the loop, in one call (FastFlows.applyTaken). dsr-l2: lb-forward's next hop via the
+      // backend is interned as the full graph would (the next-hop table alike), though nothing reads it here.
       if (fk === FlowKind.DSR_L2) {
-        n = flow.viaBackend(nexthops, flow.backend[j], n, port);
+        flow.viaBackend(nexthops, flow.backend[j], n, port);
         dsrTaken++;
       }
-      writeTaken(batch, h, s, o, n, port, hash, total, mac16, lastSlot * 3, pmac);
+      writeTaken(batch, h, s, o, port, total, mac16, lastSlot * 3, pmac);
       takenIndex[w] = j;
       cand[w++] = s;
     }
@@ -501,23 +564,21 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
 }
 
 /**
- * A taken packet's writes, as ip4-lookup (next hop, port, L3 offset, ECMP
- * hash, IPv4 valid), ip4-rewrite (TTL - 1 with the RFC 1624 update of
- * decrementIpv4Ttl, wire/ipv4.ts, inlined) and ip4-output (the neighbor's
+ * A taken packet's writes, as ip4-rewrite (TTL - 1 with the RFC 1624 update
+ * of decrementIpv4Ttl, wire/ipv4.ts, inlined) and ip4-output (the neighbor's
  * MAC at word `m` of `neighborMac`, the port's; trimmed to the datagram,
- * Ethernet padding dropped) would make them. Small, so that V8 inlines it
- * into both of pass 3's loops.
+ * Ethernet padding dropped) would make them, and the port it leaves by.
+ * ip4-lookup's next hop, L3 offset and ECMP hash and ip4-input's IP4_VALID
+ * flag are not written, as in takeRouted: nothing reads them after the
+ * output (run-loop.ts reads txPort, start and length; tracing, which would,
+ * takes the full graph). Small, so that V8 inlines it into pass 3's loop.
  */
 function writeTaken(
-  batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, n: number, port: number, hash: number, total: number,
+  batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, port: number, total: number,
   neighborMac: Uint16Array, m: number, portMac: Uint16Array,
 ): void {
   const i = o + ETH_HEADER_LEN;
-  batch.nextHop[s] = n;
   batch.txPort[s] = port;
-  batch.l3[s] = i;
-  if (hash !== -1) batch.flowHash[s] = hash;
-  batch.flags[s] |= PacketFlag.IP4_VALID;
   // On host-order words, as takeRouted does (FIRST_BYTE_ONE): i is even (pass 1 leaves odd slot starts to the full graph).
   const x = i >>> 1;
   h[x + 4] = h[x + 4] - FIRST_BYTE_ONE;
