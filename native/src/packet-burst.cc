@@ -2,6 +2,8 @@
 // (rx), and arena slots out with sendmmsg (tx), one JS -> native crossing
 // per burst.
 //
+// rx without a ring (an offload socket's default): recvmmsg into the arena
+// slots, one copy (RecvDirect below).
 // rx, TPACKET_V2: the kernel hands us each fixed-size frame slot
 // (TP_STATUS_USER) as soon as it wrote it; we copy the frame into an arena
 // slot and give the ring slot back, in ring order.
@@ -125,6 +127,120 @@ bool TakeFrame(Napi::Env env, const RxDest& d, const FrameInfo& h, const uint8_t
   return true;
 }
 
+// Without a ring (PacketRing.version 0): recvmmsg straight into the arena
+// slots, so a frame is copied once, by the kernel, into the slot it is routed
+// and sent from (with a ring it is copied into the ring in softirq and again
+// from the ring into the slot: for a 64 KiB super-frame that second copy was
+// a quarter of a worker's time). The virtio_net_hdr comes first in each
+// message (PACKET_VNET_HDR), the VLAN tag the driver took out in
+// PACKET_AUXDATA, the packet type in the sockaddr_ll.
+constexpr uint32_t kRecvChunk = 64;
+constexpr uint32_t kVlanLen = 4;
+
+uint32_t RecvDirect(Napi::Env env, PacketRing& r, const RxDest& d, uint32_t count) {
+  struct mmsghdr msgs[kRecvChunk];
+  struct iovec iov[kRecvChunk][2];
+  vnet::Hdr hdrs[kRecvChunk];
+  struct sockaddr_ll names[kRecvChunk];
+  union Ctl {
+    struct cmsghdr align;
+    uint8_t bytes[CMSG_SPACE(sizeof(struct tpacket_auxdata))];
+  };
+  Ctl ctl[kRecvChunk];
+  if (d.maxFrame <= kVlanLen) ThrowRange(env, "packetRxBurst: maxFrame too small");
+  struct timespec now = {0, 0};
+  if (d.stamp) clock_gettime(CLOCK_REALTIME, &now);
+  uint32_t n = 0;
+  while (n < count) {
+    uint32_t chunk = count - n < kRecvChunk ? count - n : kRecvChunk;
+    for (uint32_t j = 0; j < chunk; j++) {
+      uint32_t slot = d.first + n + j;
+      uint32_t off = d.offsets.data[slot];
+      if (off > d.arena.length - d.maxFrame) {
+        ThrowRange(env, "packetRxBurst: slot " + std::to_string(slot) + " lies outside the arena");
+      }
+      iov[j][0].iov_base = &hdrs[j];
+      iov[j][0].iov_len = vnet::kHdrLen;
+      // Room for a VLAN tag put back in front of the payload.
+      iov[j][1].iov_base = d.arena.data + off;
+      iov[j][1].iov_len = d.maxFrame - kVlanLen;
+      std::memset(&msgs[j], 0, sizeof msgs[j]);
+      msgs[j].msg_hdr.msg_name = &names[j];
+      msgs[j].msg_hdr.msg_namelen = sizeof names[j];
+      msgs[j].msg_hdr.msg_iov = r.offload ? iov[j] : &iov[j][1];
+      msgs[j].msg_hdr.msg_iovlen = r.offload ? 2 : 1;
+      msgs[j].msg_hdr.msg_control = ctl[j].bytes;
+      msgs[j].msg_hdr.msg_controllen = sizeof ctl[j].bytes;
+    }
+    int got = recvmmsg(r.fd, msgs, chunk, MSG_DONTWAIT, nullptr);
+    if (got < 0) {
+      int e = errno;
+      if (e == EINTR) continue;
+      if (e == EAGAIN || e == EWOULDBLOCK) break;
+      if (n > 0) break;  // hand over what arrived; the error repeats on the next call
+      if (IsPortGone(e) || (e == ENETDOWN && SocketUnbound(r))) ThrowGone(env, r, e, "recvmmsg", "packetRxBurst");
+      ThrowErrno(env, e, "recvmmsg", What("packetRxBurst", r), CauseOf(e, r.ifname));
+    }
+    // Frames that are dropped leave no hole: the ones after move down a slot
+    // (rare: what the kernel truncated, offload the router cannot take).
+    uint32_t w = 0;
+    for (uint32_t j = 0; j < static_cast<uint32_t>(got); j++) {
+      const msghdr& m = msgs[j].msg_hdr;
+      uint32_t hdrBytes = r.offload ? vnet::kHdrLen : 0;
+      uint32_t len = msgs[j].msg_len;
+      if (names[j].sll_pkttype == PACKET_OUTGOING) continue;
+      if ((m.msg_flags & MSG_TRUNC) != 0 || len < hdrBytes) {
+        Count(d.counters, kRxOversize);
+        continue;
+      }
+      len -= hdrBytes;
+      uint32_t slot = d.first + n + w;
+      uint8_t* f = d.arena.data + d.offsets.data[slot];
+      if (w != j) std::memmove(f, d.arena.data + d.offsets.data[d.first + n + j], len);
+      uint32_t status = 0;
+      uint16_t tci = 0, tpid = ETH_P_8021Q;
+      for (cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(const_cast<msghdr*>(&m), c)) {
+        if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+        struct tpacket_auxdata aux;
+        std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+        status = aux.tp_status;
+        tci = aux.tp_vlan_tci;
+        if ((status & TP_STATUS_VLAN_TPID_VALID) != 0) tpid = aux.tp_vlan_tpid;
+      }
+      uint32_t shift = 0;
+      if ((status & TP_STATUS_VLAN_VALID) != 0 && len >= 12) {
+        // The driver took the 802.1Q tag out of the frame: put it back.
+        std::memmove(f + 12 + kVlanLen, f + 12, len - 12);
+        f[12] = static_cast<uint8_t>(tpid >> 8);
+        f[13] = static_cast<uint8_t>(tpid);
+        f[14] = static_cast<uint8_t>(tci >> 8);
+        f[15] = static_cast<uint8_t>(tci);
+        len += kVlanLen;
+        shift = kVlanLen;
+      }
+      if (r.offload) {
+        RxOffload what = TakeRxOffload(f, len, hdrs[j], shift, d.meta.data + size_t(slot) * vnet::kMetaWords);
+        if (what == RxOffload::kUnsupported) {
+          Count(d.counters, kRxOffloadUnsupported);
+          continue;
+        }
+        if (what == RxOffload::kChecksumFixed) Count(d.counters, kRxChecksumFixed);
+      } else if ((status & TP_STATUS_CSUMNOTREADY) != 0 && CompleteL4Checksum(f, len)) {
+        Count(d.counters, kRxChecksumFixed);
+      }
+      d.lengths.data[slot] = len;
+      if (d.stamp) {
+        d.tsSec.data[slot] = static_cast<double>(now.tv_sec);
+        d.tsNsec.data[slot] = static_cast<uint32_t>(now.tv_nsec);
+      }
+      w++;
+    }
+    n += w;
+    if (static_cast<uint32_t>(got) < chunk) break;  // the queue is empty
+  }
+  return n;
+}
+
 }  // namespace
 
 // packetRxBurst(handle, arena, offsets, lengths, maxFrame, count, first = 0, counters?, tsSec?, tsNsec?, meta?) -> n
@@ -159,6 +275,7 @@ Napi::Value PacketRxBurst(const Napi::CallbackInfo& info) {
 
   RxDest d{arena, offsets, lengths, maxFrame, first, counters, tsSec, tsNsec, meta, stamp, r.offload};
   uint32_t n = 0;
+  if (r.version == 0) n = RecvDirect(env, r, d, count);
   if (r.version == 2) {
     while (n < count) {
       tpacket2_hdr* h = r.Frame(r.frame);

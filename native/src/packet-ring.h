@@ -29,7 +29,7 @@ struct PacketRing {
   size_t mapLen = 0;
   uint32_t blockSize = 0;
   uint32_t blockCount = 0;
-  int version = 3;  // TPACKET_V2 or TPACKET_V3 (as 2 or 3)
+  int version = 3;  // TPACKET_V2 or TPACKET_V3 (as 2 or 3), 0: no ring (recvmmsg into the arena)
   // V2: fixed frame slots, framesPerBlock in each block; `frame` is the next slot to read.
   uint32_t frameSize = 0;
   uint32_t framesPerBlock = 0;

@@ -18,6 +18,12 @@
 // super-frames of up to 64 KiB with partial checksums (a veth whose peer does
 // TSO/GSO, as a container's eth0 does by default). Blocks are then 256 KiB so
 // that a super-frame fits one.
+//
+// `rxRing: false` opens the socket without a ring: the bursts then recvmmsg
+// each frame straight into its arena slot (one copy, by the kernel, instead
+// of one into the ring in softirq and one from the ring into the slot). For
+// 64 KiB super-frames that is the cheaper way in; for floods of small frames
+// the ring is (no syscall per burst of a few frames).
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -103,8 +109,10 @@ void SetOpt(Napi::Env env, PacketRing& r, int level, int opt, const void* val, s
 }
 
 // packetOpen(ifname, { fanoutGroup?, fanoutMode?: 'hash', ringVersion?: 2 | 3, frameSize?, frameCount?,
-//                      blockSize?, blockCount?, retireTimeoutMs?, ignoreOutgoing?, offload? }) -> handle
+//                      blockSize?, blockCount?, retireTimeoutMs?, ignoreOutgoing?, offload?, rxRing? }) -> handle
 // frameSize/frameCount are V2's, blockSize/blockCount/retireTimeoutMs V3's.
+// rxRing false: no ring (the ring options are checked, then unused); the
+// bursts recvmmsg straight into the arena.
 Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto ring = std::make_unique<PacketRing>();
@@ -118,6 +126,7 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
     ThrowRange(env, "fanoutMode must be 'hash' (one flow stays on one socket)");
   }
   r.offload = OptBool(opts, "offload", false);
+  bool rxRing = OptBool(opts, "rxRing", true);
   int64_t ringVersion = OptInt(opts, "ringVersion", 2);
   if (ringVersion != 2 && ringVersion != 3) ThrowRange(env, "ringVersion must be 2 (TPACKET_V2) or 3 (TPACKET_V3)");
   r.version = static_cast<int>(ringVersion);
@@ -164,7 +173,7 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
   if (fanout) SetOpt(env, r, SOL_SOCKET, SO_ATTACH_FILTER, &dropProg, sizeof dropProg, "setsockopt(SO_ATTACH_FILTER)");
 
   int version = r.version == 2 ? TPACKET_V2 : TPACKET_V3;
-  SetOpt(env, r, SOL_PACKET, PACKET_VERSION, &version, sizeof version, "setsockopt(PACKET_VERSION)");
+  if (rxRing) SetOpt(env, r, SOL_PACKET, PACKET_VERSION, &version, sizeof version, "setsockopt(PACKET_VERSION)");
   if (r.offload) {
     // Before the ring: the kernel refuses it (EBUSY) once a ring is mapped.
     int one = 1;
@@ -173,7 +182,19 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
 
   struct tpacket_req3 req;
   std::memset(&req, 0, sizeof req);
-  if (r.version == 2) {
+  if (!rxRing) {
+    // No ring: the bursts recvmmsg into the arena (packet-burst.cc's
+    // RecvDirect). The VLAN tag and checksum status come as PACKET_AUXDATA;
+    // the receive queue holds what the ring would (a super-frame is charged
+    // its truesize, ~68 KiB).
+    r.version = 0;
+    int one = 1;
+    SetOpt(env, r, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one, "setsockopt(PACKET_AUXDATA)");
+    int rcvbuf = r.offload ? 16 << 20 : 4 << 20;
+    if (setsockopt(r.fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) < 0) {
+      setsockopt(r.fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
+  } else if (r.version == 2) {
     // A slot holds the largest frame the interface can hand us: its MTU
     // (read now; a frame beyond it later is cut short and counted as
     // oversize), or a super-frame with offload.
@@ -212,15 +233,17 @@ Napi::Value PacketOpen(const Napi::CallbackInfo& info) {
     req.tp_retire_blk_tov = static_cast<unsigned>(retireMs);
     SetOpt(env, r, SOL_PACKET, PACKET_RX_RING, &req, sizeof req, "setsockopt(PACKET_RX_RING)");
   }
-  r.blockSize = req.tp_block_size;
-  r.blockCount = req.tp_block_nr;
-  r.mapLen = size_t(r.blockSize) * r.blockCount;
-  void* m = mmap(nullptr, r.mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r.fd, 0);
-  if (m == MAP_FAILED) {
-    int e = errno;
-    ThrowErrno(env, e, "mmap", What("packetOpen", r), CauseOf(e, r.ifname));
+  if (rxRing) {
+    r.blockSize = req.tp_block_size;
+    r.blockCount = req.tp_block_nr;
+    r.mapLen = size_t(r.blockSize) * r.blockCount;
+    void* m = mmap(nullptr, r.mapLen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, r.fd, 0);
+    if (m == MAP_FAILED) {
+      int e = errno;
+      ThrowErrno(env, e, "mmap", What("packetOpen", r), CauseOf(e, r.ifname));
+    }
+    r.map = static_cast<uint8_t*>(m);
   }
-  r.map = static_cast<uint8_t*>(m);
 
   // A bigger send buffer lets a whole burst be queued at once; best effort.
   int sndbuf = r.offload ? 16 << 20 : 4 << 20;

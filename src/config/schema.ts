@@ -77,14 +77,17 @@ export const portIoSchema = z.discriminatedUnion('type', [
        */
       offload: z.boolean().default(true),
       /**
-       * The receive ring's layout. `v2` (TPACKET_V2, the default): fixed
-       * frame slots, each handed over as soon as the kernel wrote it, so a
-       * lone packet (a ping) is not held. `v3` (TPACKET_V3): blocks packed
-       * with frames, handed over when full or `blockTimeoutMs` after their
-       * first frame; fewer wake-ups under a steady flood, more latency at
-       * light load.
+       * The receive ring's layout. `v2` (TPACKET_V2, the default without
+       * offload): fixed frame slots, each handed over as soon as the kernel
+       * wrote it, so a lone packet (a ping) is not held. `v3` (TPACKET_V3):
+       * blocks packed with frames, handed over when full or `blockTimeoutMs`
+       * after their first frame; fewer wake-ups under a steady flood, more
+       * latency at light load. `none` (the default with offload, unless
+       * `frames` is given): no ring; each frame is received straight into
+       * the slot it is routed and sent from, one copy where a ring makes two
+       * (the cheaper way for TCP super-frames).
        */
-      ring: z.enum(['v2', 'v3']).default('v2'),
+      ring: z.enum(['v2', 'v3', 'none']).optional(),
       /** v2: frame slots in the receive ring, a power of two (default 2048; 128 with offload, whose slots are 68 KiB). */
       frames: ringFrames()
         .optional(),
@@ -94,8 +97,9 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .strict()
     .superRefine((io, ctx) => {
       if (io.ring === 'v3' && io.frames !== undefined) ctx.addIssue({ code: 'custom', path: ['frames'], message: 'applies to ring v2 only (v3 packs frames into blocks)' });
+      if (io.ring === 'none' && io.frames !== undefined) ctx.addIssue({ code: 'custom', path: ['frames'], message: 'applies to ring v2 only (none has no ring)' });
       if (io.offload && io.frames !== undefined && io.frames > 1024) ctx.addIssue({ code: 'custom', path: ['frames'], message: 'must be at most 1024 with offload (each slot holds a 64 KiB super-frame: 68 MiB of ring)' });
-      if (io.ring === 'v2' && io.blockTimeoutMs !== undefined) ctx.addIssue({ code: 'custom', path: ['blockTimeoutMs'], message: 'applies to ring v3 only (v2 hands each frame over at once)' });
+      if (io.ring !== 'v3' && io.blockTimeoutMs !== undefined) ctx.addIssue({ code: 'custom', path: ['blockTimeoutMs'], message: 'applies to ring v3 only (v2 hands each frame over at once)' });
     }),
   z
     .object({

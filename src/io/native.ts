@@ -127,6 +127,13 @@ export interface PacketOpenOptions {
    * blocks default to 256 KiB x 32 (at least 128 KiB).
    */
   offload?: boolean;
+  /**
+   * Receive through a ring (default true). false: no ring; each burst
+   * recvmmsg()s the frames straight into their arena slots, one copy by the
+   * kernel instead of one into the ring and one out of it (the cheaper way
+   * for 64 KiB super-frames; the ring options are then checked but unused).
+   */
+  rxRing?: boolean;
 }
 
 /** AF_PACKET socket statistics since the previous call (the kernel resets them on read). */

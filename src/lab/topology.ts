@@ -36,8 +36,8 @@ export interface LabOptions {
    * virtio_net_hdr; without it the lab turns those offloads off on both ends.
    */
   offload?: boolean;
-  /** AF_PACKET ports: the receive ring's layout (`io.ring`); default the config's (v2). */
-  ring?: 'v2' | 'v3';
+  /** AF_PACKET ports: the receive ring's layout (`io.ring`); default the config's (v2, none with offload). */
+  ring?: 'v2' | 'v3' | 'none';
   /** The dataplane's workers poll without sleeping (`run --busy-poll`). */
   busyPoll?: boolean;
   /** The dataplane's workers run SCHED_FIFO at this priority (`run --realtime N`). */

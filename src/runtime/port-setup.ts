@@ -88,7 +88,19 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
 }
 
 /** An AF_PACKET port's receive ring, for its start-up line. */
-function afPacketRingNote(ring: { version: 2 | 3; frames?: number; blockTimeoutMs?: number }): string {
+/**
+ * The receive ring an afpacket port gets (`io.ring`): without one (0) by
+ * default with offload, where frames are mostly 64 KiB super-frames that a
+ * ring would make the worker copy twice; TPACKET_V2 by default without, or
+ * when `frames` asks for ring slots.
+ */
+export function afPacketRingVersion(io: { offload: boolean; ring?: 'v2' | 'v3' | 'none'; frames?: number }): 0 | 2 | 3 {
+  const ring = io.ring ?? (io.offload && io.frames === undefined ? 'none' : 'v2');
+  return ring === 'none' ? 0 : ring === 'v3' ? 3 : 2;
+}
+
+function afPacketRingNote(ring: { version: 0 | 2 | 3; frames?: number; blockTimeoutMs?: number }): string {
+  if (ring.version === 0) return 'none: frames received straight into their slots';
   if (ring.version === 3) return `v3, blocks handed over after ${ring.blockTimeoutMs ?? 1} ms at the latest`;
   return ring.frames === undefined ? 'v2' : `v2, ${ring.frames} slots`;
 }
@@ -178,7 +190,7 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
         io.ifSetUp(ifname, true);
         const group = (process.pid * 7 + p.index) & 0xffff;
         const offload = p.io.offload;
-        const ring = { version: p.io.ring === 'v3' ? 3 : 2, frames: p.io.frames, blockTimeoutMs: p.io.blockTimeoutMs } as const;
+        const ring = { version: afPacketRingVersion(p.io), frames: p.io.frames, blockTimeoutMs: p.io.blockTimeoutMs } as const;
         perPort.push(Array.from({ length: workers }, () => ({ type: 'afpacket', ifname, fanoutGroup: group, offload, ring })));
         describe.push(`${p.name}: afpacket ${ifname} (fanout group ${group}, ring ${afPacketRingNote(ring)}), ${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}, ${afPacketOffloadNote(p.name, ifname, offload)}`);
       }

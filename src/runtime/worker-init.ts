@@ -12,8 +12,8 @@ import type { FibRef } from './fib-mirror.js';
 export type PortPlan =
   /** A queue of a TAP the main thread opened (fds are process-wide). */
   | { type: 'tap'; ifname: string; fd: number; vnetHdrLen: number; offload: boolean }
-  /** An AF_PACKET socket the worker opens itself (its ring belongs to its thread), in a fanout group. */
-  | { type: 'afpacket'; ifname: string; fanoutGroup: number; offload: boolean; ring: { version: 2 | 3; frames?: number; blockTimeoutMs?: number } }
+  /** An AF_PACKET socket the worker opens itself (its ring belongs to its thread), in a fanout group; ring version 0: no ring (recvmmsg into the batch). */
+  | { type: 'afpacket'; ifname: string; fanoutGroup: number; offload: boolean; ring: { version: 0 | 2 | 3; frames?: number; blockTimeoutMs?: number } }
   /**
    * An AF_XDP socket the worker opens on `queue` (-1: none left for this
    * worker, send only), put in the XSKMAP `mapFd` the main thread attached.

@@ -40,7 +40,7 @@ function openPorts(batch: Batch): (PacketPort | undefined)[] {
     const ring = plan.ring;
     return AfPacketPort.open(plan.ifname, {
       index, fanoutGroup: plan.fanoutGroup, fanoutMode: 'hash', offload: plan.offload, counters,
-      ringVersion: ring.version, frameCount: ring.frames, retireTimeoutMs: ring.blockTimeoutMs,
+      ringVersion: ring.version === 0 ? 2 : ring.version, rxRing: ring.version !== 0, frameCount: ring.frames, retireTimeoutMs: ring.blockTimeoutMs,
     });
   });
 }

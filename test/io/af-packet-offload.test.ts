@@ -24,7 +24,7 @@ import { missingToolsMessage } from '../../src/host/tools.js';
 import { skipIf } from '../skip.js';
 import { formatMac, onesComplement, parseIp, parseMac, udpOf } from './frames.js';
 import { ip } from '../../src/host/commands.js';
-import { Lab, rootSkipReason, tick, udpFrom } from './netns.js';
+import { Lab, rootSkipReason, sendRawFrom, tick, udpFrom } from './netns.js';
 import { averageRxFrame, averageTxFrame, dataplaneTransfer, withDataplane } from './transfer.js';
 
 const skip = rootSkipReason(true);
@@ -48,18 +48,22 @@ async function collect(port: AfPacketPort, batch: Batch, keep: (f: Uint8Array) =
   return kept;
 }
 
-describe('AfPacketPort with offload on a veth with default offloads', skipIf(skip), () => {
+// Both ways in: through an RX ring (copied from the ring into the slot) and
+// without one (rxRing false, the default of `dataplane run`'s offload ports:
+// recvmmsg straight into the slot).
+for (const rxRing of [true, false]) describe(`AfPacketPort with offload on a veth with default offloads, ${rxRing ? 'through an RX ring' : 'no ring (recvmmsg into the slots)'}`, skipIf(skip), () => {
   let lab: Lab;
   let ns: string;
   let hostEnd: string;
   let peer: string;
   const open: AfPacketPort[] = [];
+  const mode = rxRing ? 'r' : 'd';
 
   beforeAll(() => {
     lab = new Lab();
-    ns = lab.netns('afo');
-    hostEnd = lab.ifname('o');
-    peer = lab.ifname('p');
+    ns = lab.netns(`afo${mode}`);
+    hostEnd = lab.ifname(`o${mode}`);
+    peer = lab.ifname(`p${mode}`);
     lab.veth(hostEnd, peer, ns, `${PEER_IP}/24`);
     ip('-n', ns, 'neigh', 'replace', ROUTER_IP, 'lladdr', formatMac(ROUTER_MAC), 'dev', peer, 'nud', 'permanent');
   });
@@ -71,14 +75,14 @@ describe('AfPacketPort with offload on a veth with default offloads', skipIf(ski
 
   it('refuses blocks too small for a super-frame, batches without 64 KiB slots, and bursts without offload words', () => {
     expect(() => AfPacketPort.open(hostEnd, { offload: true, blockSize: 65536 })).toThrow(/at least 128 KiB with offload/);
-    const port = AfPacketPort.open(hostEnd, { offload: true });
+    const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
     open.push(port);
     expect(() => port.rx(new Batch({ rxCapacity: 4 }))).toThrow(/needs a batch with 64 KiB slots/);
     port.close();
     const io = loadNative();
     const b = new Batch({ rxCapacity: 4, largeSlots: true });
-    const withOffload = io.packetOpen(hostEnd, { offload: true });
-    const without = io.packetOpen(hostEnd);
+    const withOffload = io.packetOpen(hostEnd, { offload: true, rxRing });
+    const without = io.packetOpen(hostEnd, { rxRing });
     try {
       expect(() => io.packetRxBurst(withOffload, b.arena, b.start, b.length, b.maxFrame, 4, 0, null, null, null, null)).toThrow(/an offload ring needs meta/);
       expect(() => io.packetRxBurst(without, b.arena, b.start, b.length, b.maxFrame, 4, 0, null, null, null, b.offload)).toThrow(/meta is for rings opened with offload/);
@@ -90,7 +94,7 @@ describe('AfPacketPort with offload on a veth with default offloads', skipIf(ski
   });
 
   it('hands the peer stack\'s partial UDP checksums over as offload words (NEEDS_CSUM at the UDP header); completing them gives valid datagrams', async () => {
-    const port = AfPacketPort.open(hostEnd, { offload: true });
+    const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
     open.push(port);
     const batch = new Batch({ rxCapacity: 64, largeSlots: true });
     const sending = udpFrom(ns, ROUTER_IP, 9004, 20, 4);
@@ -121,7 +125,7 @@ describe('AfPacketPort with offload on a veth with default offloads', skipIf(ski
   });
 
   it('drops a UDP GSO (USO) super-frame and counts it as rx-offload-unsupported; a plain datagram after it still arrives', skipIf(missingToolsMessage(['python3'])), async () => {
-    const port = AfPacketPort.open(hostEnd, { offload: true });
+    const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
     open.push(port);
     // UDP_SEGMENT (103): one 8000-byte send leaves as one super-frame of 8 segments (the veth does tx-udp-segmentation).
     const script = `
@@ -140,8 +144,38 @@ s.sendto(b'dp-io plain', ('${ROUTER_IP}', 9005))`;
     port.close();
   });
 
+  it('hands over an 802.1Q-tagged frame as it was sent (the tag the kernel took out of the frame put back in place)', async () => {
+    const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
+    open.push(port);
+    const peerMac = parseMac(JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peer))[0].address as string);
+    const payload = new TextEncoder().encode('dp-io tagged');
+    const f = new Uint8Array(46 + payload.length);
+    f.set(ROUTER_MAC, 0);
+    f.set(peerMac, 6);
+    f.set([0x81, 0x00, 0x00, 0x07, 0x08, 0x00], 12);
+    const ipLen = 28 + payload.length;
+    const src = parseIp(PEER_IP);
+    const dst = parseIp(ROUTER_IP);
+    f.set([0x45, 0, ipLen >> 8, ipLen & 0xff, 0, 1, 0, 0, 64, 17, 0, 0, src >>> 24, (src >> 16) & 0xff, (src >> 8) & 0xff, src & 0xff, dst >>> 24, (dst >> 16) & 0xff, (dst >> 8) & 0xff, dst & 0xff], 18);
+    const ipSum = ~onesComplement(f, 18, 20) & 0xffff;
+    f[28] = ipSum >> 8;
+    f[29] = ipSum & 0xff;
+    f.set([0x9c, 0x40, 9007 >> 8, 9007 & 0xff, (8 + payload.length) >> 8, (8 + payload.length) & 0xff, 0, 0], 38);
+    f.set(payload, 46);
+    const batch = new Batch({ rxCapacity: 64, largeSlots: true });
+    const sending = sendRawFrom(ns, peer, [f, f]);
+    const got = await collect(port, batch, (g) => g[12] === 0x81 && g[13] === 0x00, (n) => n >= 2, 5000);
+    await sending;
+    expect(got.length).toBe(2);
+    for (const s of got) {
+      expect(Array.from(batch.bytes(s))).toEqual(Array.from(f));
+      expect(batch.hasOffload(s)).toBe(false);
+    }
+    port.close();
+  });
+
   it('sends frames behind their offload words: one the kernel refuses (checksum field past the end) is counted as tx-rejected, the next goes out', async () => {
-    const port = AfPacketPort.open(hostEnd, { offload: true });
+    const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
     open.push(port);
     // A listener in the namespace prints the first datagram it gets on 9006.
     const listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
