@@ -17,7 +17,10 @@
 // p50/p99 at light load (after a warm-up of 1000 pings 1 ms apart, the
 // first pings after start as a note) and iperf3 TCP.
 // BENCH_LIVE_QUICK=1: 1 s per rate and 1 s of TCP (a few minutes in all).
-// DP_LIVE_ONLY=word: only the subjects whose label contains it.
+// DP_LIVE_ONLY=word[,word...]: only the subjects whose label contains one of
+// them (DP_LIVE_ONLY=afxdp,af_xdp: the AF_XDP port and testpmd over net_af_xdp).
+// DP_LIVE_PREFIX: the namespaces' prefix (default dp-bench-<pid>), so that
+// runs side by side on one machine can be told apart by name.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -27,7 +30,7 @@ import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { pidAlive, nsSpawn, sleep } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
-import { LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
+import { checkPrefix, LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { cpuMethodText, forwardingCpu, type CpuMethod } from './baseline.js';
@@ -350,7 +353,9 @@ export async function runLiveBench(): Promise<{ rows: BenchRow[]; targets: Bench
     return { rows: [{ name: 'live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${why}` }], targets: [] };
   }
   const tmp = mkdtempSync(join(os.tmpdir(), 'dataplane-live-bench-'));
-  const prefix = `dp-bench-${process.pid.toString(36)}`;
+  const prefix = process.env.DP_LIVE_PREFIX ?? `dp-bench-${process.pid.toString(36)}`;
+  const badPrefix = checkPrefix(prefix);
+  if (badPrefix !== undefined) throw new Error(`DP_LIVE_PREFIX: ${badPrefix.replace('--prefix', 'the prefix')}`);
   const results: LiveResult[] = [];
   const started = Date.now();
   let setup: LiveSetup | undefined;
@@ -378,8 +383,8 @@ export async function runLiveBench(): Promise<{ rows: BenchRow[]; targets: Bench
       pacer: pacer !== undefined,
     };
     console.error(`bench live: generator max ${Math.round(maxPps)} pps direct; rates ${setup.rates.map((r) => (r === 0 ? 'max' : r)).join(', ')} pps, ${PPS_SECONDS} s each${QUICK ? ' (quick)' : ''}`);
-    const only = process.env.DP_LIVE_ONLY;
-    for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
+    const only = process.env.DP_LIVE_ONLY?.split(',').filter((w) => w !== '');
+    for (const s of SUBJECTS.filter((x) => only === undefined || only.some((w) => x.label.includes(w)))) {
       const skip = notRunnable(s);
       if (skip !== undefined) {
         results.push({ label: s.label, subject: s.subject, ports: s.ports, workers: s.workers, cpuMethod: '-', runs: [], notes: [skip] });

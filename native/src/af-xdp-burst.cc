@@ -38,15 +38,15 @@ uint64_t NowMs() {
 
 void DrainCompletions(XskPort& p) {
   uint32_t idx = 0;
-  uint32_t n = xsk_ring_cons__peek(&p.comp, p.ringSize, &idx);
+  uint32_t n = xsk_ring_cons__peek(&p.comp, p.txRingSize, &idx);
   for (uint32_t i = 0; i < n; i++) p.Free(static_cast<uint32_t>(*xsk_ring_cons__comp_addr(&p.comp, idx + i) / kXskFrameSize));
   if (n > 0) xsk_ring_cons__release(&p.comp, n);
 }
 
-// Gives the kernel every free chunk the fill ring has room for.
+// Gives the kernel every free chunk the fill ring has room for, but the TX reserve.
 void Refill(XskPort& p) {
-  uint32_t want = xsk_prod_nb_free(&p.fill, p.freeCount);
-  if (want > p.freeCount) want = p.freeCount;
+  if (p.freeCount <= p.txReserve) return;
+  uint32_t want = FillQuota(p.freeCount, xsk_prod_nb_free(&p.fill, p.freeCount - p.txReserve), p.txReserve);
   if (want == 0) return;
   uint32_t idx = 0;
   uint32_t n = xsk_ring_prod__reserve(&p.fill, want, &idx);
@@ -256,6 +256,8 @@ Napi::Value XskStats(const Napi::CallbackInfo& info) {
   o.Set("freeFrames", Napi::Number::New(env, p.freeCount));
   o.Set("frames", Napi::Number::New(env, p.frames));
   o.Set("txBudget", Napi::Number::New(env, p.txBudget));
+  o.Set("ringSize", Napi::Number::New(env, p.ringSize));
+  o.Set("txReserve", Napi::Number::New(env, p.txReserve));
   return o;
 }
 

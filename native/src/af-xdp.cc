@@ -102,9 +102,9 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
   if (b.IsString()) bindMode = b.As<Napi::String>().Utf8Value();
   if (bindMode != "auto" && bindMode != "copy" && bindMode != "zerocopy") ThrowRange(env, "xskOpen: bind must be auto, copy or zerocopy");
   if (frames < 64 || frames > (1 << 20) || (frames & (frames - 1)) != 0) ThrowRange(env, "xskOpen: frames must be a power of two, 64..1048576");
-  if (ringSize == 0) ringSize = frames / 2;
-  if (ringSize < 32 || ringSize > frames / 2 || (ringSize & (ringSize - 1)) != 0) {
-    ThrowRange(env, "xskOpen: ringSize must be a power of two, 32..frames/2");
+  if (ringSize == 0) ringSize = frames;
+  if (ringSize < 64 || ringSize > frames || (ringSize & (ringSize - 1)) != 0) {
+    ThrowRange(env, "xskOpen: ringSize must be a power of two, 64..frames");
   }
   if (uint64_t(areaOffset) + areaBytes > arena.length) ThrowRange(env, "xskOpen: the UMEM area lies outside the arena");
   p.ifindex = static_cast<int>(if_nametoindex(p.ifname.c_str()));
@@ -132,10 +132,12 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
     p.areaOffset = static_cast<uint32_t>(aligned - reinterpret_cast<uintptr_t>(arena.data));
     p.frames = static_cast<uint32_t>(frames);
     p.ringSize = static_cast<uint32_t>(ringSize);
+    p.txRingSize = p.ringSize / 2;
+    p.txReserve = TxReserve(p.frames);
 
     xsk_umem_config ucfg{};
     ucfg.fill_size = p.ringSize;
-    ucfg.comp_size = p.ringSize;
+    ucfg.comp_size = p.txRingSize;
     ucfg.frame_size = kXskFrameSize;
     ucfg.frame_headroom = 0;
     ucfg.flags = 0;
@@ -146,7 +148,7 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
     }
     xsk_socket_config scfg{};
     scfg.rx_size = p.ringSize;
-    scfg.tx_size = p.ringSize;
+    scfg.tx_size = p.txRingSize;
     scfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
     scfg.xdp_flags = 0;
     // auto: neither flag, so the kernel takes zero-copy where the driver has it and copies otherwise.
@@ -162,7 +164,7 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
     // XDP_MAX_TX_SKB_BUDGET lets one call take the ring's worth, so a burst
     // costs one syscall instead of one per 32 frames. Older kernels say
     // ENOPROTOOPT and the burst kicks again on EAGAIN as before.
-    unsigned int budget = p.ringSize;
+    unsigned int budget = p.txRingSize;
     p.txBudget = setsockopt(p.fd, SOL_XDP, kXdpMaxTxSkbBudget, &budget, sizeof budget) == 0 ? budget : 32;
     struct xdp_options xo;
     socklen_t len = sizeof xo;
@@ -173,7 +175,7 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
     for (uint32_t f = p.frames; f-- > 0;) p.freeFrames[p.freeCount++] = f;
     // Stock the fill ring: the kernel can receive from now on.
     uint32_t idx = 0;
-    uint32_t n = xsk_ring_prod__reserve(&p.fill, p.ringSize, &idx);
+    uint32_t n = xsk_ring_prod__reserve(&p.fill, FillQuota(p.freeCount, p.ringSize, p.txReserve), &idx);
     for (uint32_t i = 0; i < n; i++) {
       uint32_t f = p.freeFrames[--p.freeCount];
       p.state[f] = FrameState::kKernel;

@@ -49,7 +49,13 @@ struct XskPort {
   uint8_t* area = nullptr;
   uint32_t areaOffset = 0;
   uint32_t frames = 0;
+  // The fill and RX rings hold `ringSize` entries (default: every frame),
+  // the TX and completion rings half that.
   uint32_t ringSize = 0;
+  uint32_t txRingSize = 0;
+  // Free frames the fill ring never takes: room to copy in frames that leave
+  // by this port from elsewhere, however far the receive side lags.
+  uint32_t txReserve = 0;
   // Frames one copy-mode sendto() turns into skbs (XDP_MAX_TX_SKB_BUDGET; the kernel's default is 32).
   uint32_t txBudget = 32;
   std::vector<FrameState> state;
@@ -69,6 +75,25 @@ struct XskPort {
     freeFrames[freeCount++] = chunk;
   }
 };
+
+// Free frames to hand the kernel's fill ring: as many as the ring has room
+// for, less the TX reserve. Only what the kernel holds (fill ring + RX ring)
+// can absorb a burst while the worker is away, so the fill ring is as large
+// as the UMEM and the RX ring too: a fill ring of half the frames left the
+// other half idle in user space and dropped frames (rx_fill_ring_empty_descs)
+// once the worker fell 2048 frames behind.
+// The TX reserve of a UMEM of `frames`: an eighth, at least two full bursts
+// (2 x MAX_BATCH, so a burst of copies finds room while the last one
+// completes), at most half.
+inline uint32_t TxReserve(uint32_t frames) {
+  uint32_t r = frames / 8 < 512 ? 512 : frames / 8;
+  return r > frames / 2 ? frames / 2 : r;
+}
+
+inline uint32_t FillQuota(uint32_t freeCount, uint32_t ringRoom, uint32_t txReserve) {
+  uint32_t spare = freeCount > txReserve ? freeCount - txReserve : 0;
+  return spare < ringRoom ? spare : ringRoom;
+}
 
 // Per-thread table of open XSKs (handle = index + 1), in AddonState.
 struct XskTable {

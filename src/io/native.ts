@@ -160,7 +160,7 @@ export interface XdpAttachment {
 export interface XskOpenOptions {
   /** UMEM frames (4 KiB chunks), a power of two; default 4096. */
   frames?: number;
-  /** Size of each ring (fill, completion, rx, tx), a power of two up to frames/2; default frames/2. */
+  /** Entries of the fill and RX rings, a power of two, 64 up to frames; default frames (the TX and completion rings get half). */
   ringSize?: number;
   /** auto: zero-copy where the driver has it, else copy. */
   bind?: 'auto' | 'copy' | 'zerocopy';
@@ -190,6 +190,10 @@ export interface XskStats {
   frames: number;
   /** Frames one copy-mode sendto() takes (XDP_MAX_TX_SKB_BUDGET where the kernel has it, else its default 32). */
   txBudget: number;
+  /** Entries of the fill and RX rings (0 for a send-only port). */
+  ringSize: number;
+  /** Free frames kept out of the fill ring for frames other ports send by this one. */
+  txReserve: number;
 }
 
 /** An AF_PACKET ring, valid on the thread that opened it. */

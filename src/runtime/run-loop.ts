@@ -86,6 +86,8 @@ export class RunLoop {
   private readonly txCounts: Int32Array;
   private readonly up: boolean[];
   private readonly inputUp: boolean[];
+  /** The input step() reads first (it moves on by one each step). */
+  private rxStart = 0;
   private readonly flushers: TxSink[];
   private tracer: LoopTracer | undefined;
   /** run()'s spin window and receive coalescing (for tests and stats). */
@@ -118,7 +120,16 @@ export class RunLoop {
     const tracer = this.tracer;
     const stats = this.portStats;
     batch.reset();
-    for (let i = 0; i < inputs.length; i++) {
+    // Each step starts at the next input: read in a fixed order, a port
+    // flooded enough to fill the batch every step starved the ones after it
+    // (at the generator's full rate an AF_XDP lan never left room for wan,
+    // so the sink's ARP reply went unread, the neighbor expired and the
+    // router dropped everything for as long as the flood lasted).
+    const count = inputs.length;
+    const start = this.rxStart < count ? this.rxStart : 0;
+    this.rxStart = start + 1 < count ? start + 1 : 0;
+    for (let k = 0; k < count; k++) {
+      const i = start + k < count ? start + k : start + k - count;
       if (!this.inputUp[i]) continue;
       const input = inputs[i];
       if (input.index >= 0 && input.index < this.up.length && !this.up[input.index]) continue;

@@ -3,7 +3,9 @@
 // throwaway namespace with 198.51.100.2/24. We answer as 198.51.100.1 with a
 // MAC of our own. What is checked: frames arrive inside the batch arena's
 // port area (the UMEM: no copy), chunks are recycled (more frames than the
-// fill ring holds get through), and both send paths work: an echo reply
+// UMEM holds get through), the kernel's rings hold a burst of all the frames
+// but the TX reserve while nobody receives, that reserve still sends when
+// the receive side has run dry, and both send paths work: an echo reply
 // written over the request and sent from its chunk, an ARP reply from a
 // generated slot copied into the UMEM (ping only succeeds when both do); a
 // 256-frame burst leaves in one call.
@@ -24,6 +26,18 @@ const noPing = missingToolsMessage(['ping']);
 const ROUTER_MAC = parseMac('02:00:5e:00:33:02');
 const ROUTER_IP = '198.51.100.1';
 
+/** UDP 198.51.100.1 -> 198.51.100.2:9, 60 bytes, from our MAC to `peerMac`. */
+function udpFrame(peerMac: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(60);
+  frame.set(peerMac, 0);
+  frame.set(ROUTER_MAC, 6);
+  frame.set([0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17, 0, 0, 198, 51, 100, 1, 198, 51, 100, 2, 0x9c, 0x40, 0, 9, 0, 26, 0, 0], 12);
+  const sum = ~onesComplement(frame, 14, 20) & 0xffff;
+  frame[24] = sum >> 8;
+  frame[25] = sum & 0xff;
+  return frame;
+}
+
 describe('AfXdpPort on a veth', skipIf(skip), () => {
   let lab: Lab;
   let ns: string;
@@ -31,7 +45,7 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
   let attached: XdpAttachment | undefined;
   let port: AfXdpPort | undefined;
   let batch: Batch;
-  const FRAMES = 1024; // a fill ring of 512
+  const FRAMES = 2048; // fill and RX rings of 2048, a TX reserve of 512: the kernel holds up to 1536 frames
 
   beforeAll(() => {
     lab = new Lab();
@@ -51,7 +65,7 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     lab?.cleanup();
   });
 
-  it('receives datagrams in the UMEM inside the batch arena, and recycles its chunks (3 x 400 datagrams through a fill ring of 512)', async () => {
+  it('receives datagrams in the UMEM inside the batch arena, and recycles its chunks (3 x 800 datagrams through a UMEM of 2048)', async () => {
     const p = port as AfXdpPort;
     expect(p.zerocopy).toBe(false); // veth: copy mode
     const waiter = new PortWaiter([p]);
@@ -59,8 +73,8 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     const seen = new Set<string>();
     let outsideArea = 0;
     for (let round = 0; round < 3; round++) {
-      const want = (round + 1) * 400;
-      const sending = udpFrom(ns, ROUTER_IP, 9100 + round, 400, 8);
+      const want = (round + 1) * 800;
+      const sending = udpFrom(ns, ROUTER_IP, 9100 + round, 800, 8);
       let done = false;
       void sending.then(() => (done = true));
       const deadline = Date.now() + 5000;
@@ -81,6 +95,57 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     }
     expect(outsideArea).toBe(0);
     expect(p.counters[5], 'rx-kernel-drops').toBe(0);
+  }, 30_000);
+
+  /** Kernel drops since bind (XDP_STATISTICS): no fill-ring frame, RX ring full, or dropped otherwise. */
+  const kernelDrops = (p: AfXdpPort) => {
+    const st = p.stats();
+    return (st?.rxDropped ?? 0) + (st?.rxRingFull ?? 0);
+  };
+
+  /** Receives until nothing has come for 200 ms; the datagrams to `dstPort` seen. */
+  const drain = async (p: AfXdpPort, dstPort: number): Promise<number> => {
+    const waiter = new PortWaiter([p]);
+    let got = 0;
+    let quietSince = Date.now();
+    while (Date.now() - quietSince < 200) {
+      waiter.wait(20);
+      batch.reset();
+      const n = p.rx(batch);
+      if (n > 0) quietSince = Date.now();
+      for (let i = 0; i < n; i++) if (udpOf(batch.bytes(i))?.dstPort === dstPort) got++;
+      await tick();
+    }
+    return got;
+  };
+
+  it('holds a burst of 1400 datagrams in its rings while nobody receives: all but the TX reserve of the UMEM is the kernel\'s', async () => {
+    const p = port as AfXdpPort;
+    expect(p.stats()).toMatchObject({ ringSize: FRAMES, txReserve: 512 });
+    await drain(p, 0);
+    const before = kernelDrops(p);
+    await udpFrom(ns, ROUTER_IP, 9200, 1400, 8); // nobody calls rx meanwhile
+    expect(kernelDrops(p) - before, JSON.stringify(p.stats())).toBe(0);
+    expect(await drain(p, 9200)).toBe(1400);
+  }, 30_000);
+
+  it('sends from its TX reserve while the kernel holds every other frame (2000 datagrams waiting, then a 256-frame burst of copies)', async () => {
+    const p = port as AfXdpPort;
+    const peer = lab.ifname('y');
+    const peerMac = parseMac((JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peer)) as { address: string }[])[0].address);
+    const rxPackets = () => (JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show', 'dev', peer)) as { stats64: { rx: { packets: number } } }[])[0].stats64.rx.packets;
+    await udpFrom(ns, ROUTER_IP, 9300, 2000, 8); // more than the kernel's 1536 frames: its fill ring runs dry
+    expect(p.stats()?.rxFillRingEmpty).toBeGreaterThan(0);
+    const frame = udpFrame(peerMac);
+    batch.reset();
+    const slots = new Uint16Array(256);
+    for (let i = 0; i < 256; i++) slots[i] = batch.pushFrame(frame, 0, frame.length, 1, 0, 0);
+    const sent = rxPackets();
+    expect(p.tx(batch, slots, 256)).toBe(256);
+    const deadline = Date.now() + 2000;
+    while (rxPackets() - sent < 256 && Date.now() < deadline) await tick();
+    expect(rxPackets() - sent).toBe(256);
+    expect(await drain(p, 9300)).toBe(1536);
   }, 30_000);
 
   it('answers a ping: the echo reply from the request\'s own chunk, the ARP reply copied in (ping succeeds)', skipIf(noPing), async () => {
@@ -132,14 +197,8 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     const peer = lab.ifname('y');
     const peerMac = parseMac((JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peer)) as { address: string }[])[0].address);
     const rxPackets = () => (JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show', 'dev', peer)) as { stats64: { rx: { packets: number } } }[])[0].stats64.rx.packets;
-    // UDP 198.51.100.1 -> 198.51.100.2:9, 60 bytes, built in the batch's own slots (so each is copied into a UMEM chunk).
-    const frame = new Uint8Array(60);
-    frame.set(peerMac, 0);
-    frame.set(ROUTER_MAC, 6);
-    frame.set([0x08, 0x00, 0x45, 0, 0, 46, 0, 0, 0x40, 0, 64, 17, 0, 0, 198, 51, 100, 1, 198, 51, 100, 2, 0x9c, 0x40, 0, 9, 0, 26, 0, 0], 12);
-    const sum = ~onesComplement(frame, 14, 20) & 0xffff;
-    frame[24] = sum >> 8;
-    frame[25] = sum & 0xff;
+    // Built in the batch's own slots, so each is copied into a UMEM chunk.
+    const frame = udpFrame(peerMac);
     batch.reset();
     const slots = new Uint16Array(256);
     for (let i = 0; i < 256; i++) slots[i] = batch.pushFrame(frame, 0, frame.length, 1, 0, 0);

@@ -46,6 +46,21 @@ describe('RunLoop', () => {
     expect(portStats[1 * PORT_STAT_FIELDS + PortStat.TX_PACKETS]).toBe(300);
   });
 
+  it('takes turns at which port it reads first: a port that fills every batch does not starve the next (the ARP reply on wan under a flood on lan)', () => {
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new MemoryPort('wan', { index: 1 });
+    const { loop, portStats } = setup([lan, wan, undefined]);
+    const capacity = new Batch().rxCapacity;
+    for (let i = 0; i < 4 * capacity; i++) lan.inject(frame(i));
+    wan.inject(frame(9999));
+    const rx = (port: number) => portStats[port * PORT_STAT_FIELDS + PortStat.RX_PACKETS];
+    expect(loop.step()).toBe(capacity); // lan first fills the batch
+    expect(rx(1)).toBe(0);
+    loop.step(); // wan's turn to be read first
+    expect(rx(1)).toBe(1);
+    expect(rx(0)).toBeLessThan(4 * capacity); // lan still flooding
+  });
+
   it('counts frames the port consumed but dropped (refused by the kernel, link down) as TX_DROPPED, not as sent', () => {
     // 1000 B of payload makes a 1042 B frame, 100 B a 142 B one; wan refuses frames over 500 B as a kernel over the MTU does.
     const sizes = [100, 1000, 100, 1000, 1000, 100];
