@@ -3,9 +3,15 @@
 // and the first one for a neighbor sends an ARP request. Retries and the
 // give-up deadline are the timer's (ArpResolver.service).
 //
+// A datagram for a neighbor whose entry expired in use (less than a
+// reachable time ago) is not held: it leaves with the MAC the entry had, and
+// the first one sends a unicast ARP request to confirm it (the entry turns
+// STALE until the reply; neighbor-table.ts says why).
+//
 // The queue keeps bytes, not offload metadata: a partial checksum is completed
 // before a datagram is queued, and a TCP super-packet is dropped
 // (gso-unresolved; TCP sends it again once the neighbor is known).
+import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, ETHERTYPE_IPV4, setEthType } from '../wire/ethernet.js';
 import { ipv4Dst, ipv4TotalLength } from '../wire/ipv4.js';
 import { Fate, OffloadMeta, PacketFlag, type Batch } from '../pipeline/batch.js';
 import { completeChecksum } from '../pipeline/offload.js';
@@ -28,6 +34,8 @@ const spec = defineNode({
   counters: {
     queued: 'datagrams held until their next hop is resolved',
     requestsSent: 'ARP requests sent for a new resolution',
+    sentStale: 'datagrams sent with the last known MAC of a neighbor being confirmed again (its entry expired in use)',
+    refreshesSent: 'unicast ARP requests confirming a neighbor whose entry expired in use',
     timerNoBuffer: 'packets lost by the ARP timer for want of a slot',
   },
 });
@@ -59,6 +67,12 @@ export class ArpResolve extends PipelineNode<typeof spec> {
       const s = vec[k];
       const o = batch.l3[s];
       const port = batch.txPort[s];
+      const target = ctx.nexthops.neighborAddress(batch.nextHop[s], ipv4Dst(b, o));
+      const stale = nt.findStale(port, target, now, arp.reachableMs);
+      if (stale >= 0) {
+        this.sendStale(batch, s, stale, port, now, d);
+        continue;
+      }
       if (batch.hasOffload(s)) {
         if (batch.offload[s * OffloadMeta.WORDS + OffloadMeta.GSO_TYPE] !== 0) {
           d.drop(this, this.reason.gsoUnresolved, s);
@@ -66,7 +80,6 @@ export class ArpResolve extends PipelineNode<typeof spec> {
         }
         completeChecksum(batch, s);
       }
-      const target = ctx.nexthops.neighborAddress(batch.nextHop[s], ipv4Dst(b, o));
       const n = nt.findOrInsert(port, target);
       if (n < 0) {
         d.drop(this, this.reason.neighborTableFull, s);
@@ -104,5 +117,36 @@ export class ArpResolve extends PipelineNode<typeof spec> {
         d.free(this, s, Fate.QUEUED);
       }
     }
+  }
+
+  /**
+   * Sends datagram `s` to neighbor slot `n`'s last known MAC, as ip4-output
+   * would (its offload metadata is already fit for the port: ip4-output
+   * dealt with it). The first datagram after the entry expired marks it
+   * STALE and sends a unicast request in a generated slot.
+   */
+  private sendStale(batch: Batch, s: number, n: number, port: number, now: number, d: Dispatch): void {
+    const arp = this.arp;
+    const nt = arp.neighbors;
+    if (nt.state[n] !== NeighborState.STALE) {
+      arp.startRefresh(n, now);
+      const f = batch.allocGeneratedAt(port, 0, 0);
+      // Without a free slot the timer sends the next request.
+      if (f >= 0) {
+        arp.writeProbe(batch, f, n);
+        d.counters.add(this.counter.refreshesSent, batch.length[f]);
+        d.enqueue(this, this.next.tx, f);
+      }
+    }
+    const b = batch.arena;
+    const o = batch.l3[s];
+    const e = o - ETH_HEADER_LEN;
+    nt.writeMac(n, b, e + ETH_DST);
+    this.ctx.ports.writeMac(port, b, e + ETH_SRC);
+    setEthType(b, e, ETHERTYPE_IPV4);
+    batch.start[s] = e;
+    batch.length[s] = ETH_HEADER_LEN + ipv4TotalLength(b, o);
+    d.counters.add(this.counter.sentStale, batch.length[s]);
+    d.enqueue(this, this.next.tx, s);
   }
 }

@@ -3,12 +3,20 @@
 // data plane's lookups allocate nothing.
 //
 // States: INCOMPLETE while an ARP request is out (packets wait in the pending
-// queue), REACHABLE with a MAC until `expiresMs`. An expired entry is treated
-// as missing: the next packet starts a new resolution. (Linux keeps a STALE
-// state and goes on using the old MAC while it probes; a user-space router
-// with a bounded queue can afford the simpler rule.)
+// queue), REACHABLE with a MAC until `expiresMs`, STALE while an entry that
+// expired in use is asked again. As Linux does with its STALE/PROBE states,
+// a packet for a neighbor that expired less than a reachable time ago goes
+// out with the MAC it had, and the first such packet sends a unicast ARP
+// request (arp-resolve); the reply makes it REACHABLE again, and no answer
+// by the resolution deadline removes it (the timer, resolver.ts). Queueing
+// instead stopped a flood's forwarding at every expiry: the reply sat unread
+// behind the flood in the receive ring while the bounded queue overflowed.
+// The fast paths take REACHABLE, unexpired entries only, so a STALE one
+// sends its packets through the full graph until it is confirmed. An entry
+// that expired longer ago than that is treated as missing: the next packet
+// starts a new resolution.
 
-export const NeighborState = { EMPTY: 0, INCOMPLETE: 1, REACHABLE: 2 } as const;
+export const NeighborState = { EMPTY: 0, INCOMPLETE: 1, REACHABLE: 2, STALE: 3 } as const;
 
 function hash(port: number, ip: number): number {
   let h = Math.imul(ip ^ (port << 24), 0x9e3779b1);
@@ -24,10 +32,10 @@ export class NeighborTable {
   readonly state: Uint8Array;
   readonly mac: Uint8Array;
   readonly expiresMs: Float64Array;
-  /** INCOMPLETE entries: ARP requests sent so far and when to send the next. */
+  /** INCOMPLETE and STALE entries: ARP requests sent so far and when to send the next. */
   readonly probes: Uint8Array;
   readonly nextProbeMs: Float64Array;
-  /** INCOMPLETE entries: when resolution gives up. */
+  /** INCOMPLETE and STALE entries: when resolution gives up. */
   readonly deadlineMs: Float64Array;
   size = 0;
 
@@ -62,6 +70,19 @@ export class NeighborTable {
     const i = this.find(port, ip);
     if (i < 0 || this.state[i] !== NeighborState.REACHABLE || this.expiresMs[i] <= nowMs) return -1;
     return i;
+  }
+
+  /**
+   * Slot of an entry whose MAC is known but not confirmed: STALE, or
+   * REACHABLE and expired less than `graceMs` ago (a permanent entry never
+   * expires); -1 otherwise.
+   */
+  findStale(port: number, ip: number, nowMs: number, graceMs: number): number {
+    const i = this.find(port, ip);
+    if (i < 0) return -1;
+    const s = this.state[i];
+    if (s === NeighborState.STALE) return i;
+    return s === NeighborState.REACHABLE && this.expiresMs[i] <= nowMs && nowMs < this.expiresMs[i] + graceMs ? i : -1;
   }
 
   /** Slot of (port, ip), inserted EMPTY-state if absent; -1 when the table is full. */

@@ -140,6 +140,31 @@ export class ArpResolver {
   }
 
   /**
+   * Marks neighbor slot `n` (REACHABLE, just expired) STALE: it keeps its MAC
+   * while ARP asks again, up to ARP_MAX_PROBES times until the resolution
+   * deadline. The caller sends the first request (writeProbe) at once.
+   */
+  startRefresh(n: number, nowMs: number): void {
+    const nt = this.neighbors;
+    nt.state[n] = NeighborState.STALE;
+    nt.deadlineMs[n] = nowMs + this.resolveTimeoutMs;
+    nt.probes[n] = 1;
+    nt.nextProbeMs[n] = nowMs + this.resolveTimeoutMs / ARP_MAX_PROBES;
+  }
+
+  /**
+   * An ARP request for neighbor slot `n` in slot `f`: to its known MAC when
+   * the entry is STALE (a unicast poll, RFC 1122 2.3.2.1, as Linux probes),
+   * broadcast otherwise.
+   */
+  writeProbe(batch: Batch, f: number, n: number): void {
+    const nt = this.neighbors;
+    const port = nt.port[n];
+    this.writeRequest(batch, f, port, nt.ip[n]);
+    if (nt.state[n] === NeighborState.STALE) nt.writeMac(n, batch.arena, batch.start[f] + ETH_DST);
+  }
+
+  /**
    * The work before each batch: neighbors other workers learned (releasing
    * what waited for them), then the timer. New packets are placed in
    * generated slots of `batch` and passed to `toTx` (ARP requests, released
@@ -204,9 +229,19 @@ export class ArpResolver {
     const q = this.pending;
     let lost = 0;
     for (let i = 0; i < nt.capacity; i++) {
-      if (nt.port[i] === -1 || nt.state[i] !== NeighborState.INCOMPLETE) continue;
+      if (nt.port[i] === -1) continue;
+      const state = nt.state[i];
+      if (state !== NeighborState.INCOMPLETE && state !== NeighborState.STALE) continue;
       const port = nt.port[i];
       const ip = nt.ip[i];
+      if (now >= nt.deadlineMs[i] && state === NeighborState.STALE) {
+        // No answer to the re-asking: forget the MAC. Nothing waits for a
+        // STALE entry (its packets went out); the next one starts a new
+        // resolution, which ends in ICMP host unreachable if it fails too.
+        nt.remove(i);
+        i--;
+        continue;
+      }
       if (now >= nt.deadlineMs[i]) {
         for (let e = 0; e < q.capacity && q.used > 0; e++) {
           if (q.port[e] !== port || q.target[e] !== ip) continue;
@@ -232,7 +267,7 @@ export class ArpResolver {
       if (now >= nt.nextProbeMs[i] && nt.probes[i] < ARP_MAX_PROBES) {
         const f = batch.allocGeneratedAt(port, 0, 0);
         if (f < 0) continue;
-        this.writeRequest(batch, f, port, ip);
+        this.writeProbe(batch, f, i);
         nt.probes[i]++;
         nt.nextProbeMs[i] = now + this.resolveTimeoutMs / ARP_MAX_PROBES;
         toTx(f);

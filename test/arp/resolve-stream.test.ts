@@ -94,7 +94,7 @@ describe('a host resolved only by our ARP request', () => {
       expect(s.resolve['arp-resolve/queue-overflow']).toBeUndefined();
     });
 
-    it(`${where}: the same once an entry learned from the host's own request has expired`, () => {
+    it(`${where}: once an entry learned from the host's own request has expired, nothing waits: the known MAC is used while one unicast request confirms it`, () => {
       const { a, b, clock } = workers(count);
       // The host spoke once (its request reaches worker b; a learns it through the ring)...
       kinds(b.one('wan', arpFrame(ARP_REQUEST, HOST_MAC13, HOST, '00:00:00:00:00:00', '198.51.100.1')).out);
@@ -102,11 +102,81 @@ describe('a host resolved only by our ARP request', () => {
       expect(kinds(a.one('lan', datagram(0)).out).datagrams).toBe(1);
       // ...and not again for longer than reachableMs (30 s by default).
       clock.advance(31_000);
+      const first = a.one('lan', datagram(1));
+      expect(requestDestinations(first.out)).toEqual([HOST_MAC13]);
+      expect(kinds(first.out).datagrams).toBe(1);
+      expect(kinds(b.one('wan', reply()).out).datagrams).toBe(0);
       const s = stream(a, b, clock, 300);
-      expect(s.requests).toBe(1);
+      // The reply to that request confirms it: no more requests.
+      expect(s.requests).toBe(0);
       expect(s.datagrams).toBe(300);
-      expect(s.resolve['arp-resolve/queued']).toBe(1);
+      expect(s.resolve['arp-resolve/queued']).toBeUndefined();
       expect(s.resolve['arp-resolve/queue-overflow']).toBeUndefined();
+      expect(first.counters['arp-resolve/refreshes-sent']).toBe(1);
+      expect(first.counters['arp-resolve/sent-stale']).toBe(1);
     });
   }
+
+  function replyOnly(a: Harness) {
+    return a.one('wan', reply());
+  }
+
+  it('an entry that expired longer ago than a reachable time is resolved anew: held, broadcast request', () => {
+    const { a, clock } = workers(1);
+    kinds(a.one('wan', arpFrame(ARP_REQUEST, HOST_MAC13, HOST, '00:00:00:00:00:00', '198.51.100.1')).out);
+    clock.advance(61_000);
+    const r = a.one('lan', datagram(0));
+    expect(kinds(r.out).datagrams).toBe(0);
+    expect(requestDestinations(r.out)).toEqual(['ff:ff:ff:ff:ff:ff']);
+    expect(r.counters['arp-resolve/queued']).toBe(1);
+    expect(kinds(replyOnly(a).out).datagrams).toBe(1);
+  });
+
+  it('a stale neighbor that never answers: three unicast requests while its datagrams still leave, then forgotten at the deadline; the next datagram resolves anew and ends in host unreachable', () => {
+    const { a, clock } = workers(1); // BASE_CONFIG: arp.resolveTimeoutMs 300
+    kinds(a.one('wan', arpFrame(ARP_REQUEST, HOST_MAC13, HOST, '00:00:00:00:00:00', '198.51.100.1')).out);
+    clock.advance(31_000);
+    const requests: string[] = [];
+    let leftStale = 0;
+    let unreachable = 0;
+    let failed = 0;
+    // One datagram every 25 ms for 1 s.
+    for (let t = 0; t < 1000; t += 25) {
+      const r = a.one('lan', datagram(t));
+      const broadcastSoFar = requests.includes('ff:ff:ff:ff:ff:ff');
+      requests.push(...requestDestinations(r.out));
+      for (const o of r.out) {
+        const eth = parseEthernet(o.bytes, 0, o.bytes.length);
+        if (!eth.ok || eth.repr.ethertype !== ETHERTYPE_IPV4) continue;
+        if (o.port === 'wan') {
+          expect(broadcastSoFar).toBe(false); // once forgotten, nothing leaves with the old MAC
+          expect(eth.repr.dst).toBe(HOST_MAC13);
+          leftStale++;
+        } else unreachable++;
+      }
+      failed += r.counters['arp-resolve/resolution-failed'] ?? 0;
+      clock.advance(25);
+    }
+    const firstBroadcast = requests.indexOf('ff:ff:ff:ff:ff:ff');
+    expect(requests.slice(0, firstBroadcast)).toEqual([HOST_MAC13, HOST_MAC13, HOST_MAC13]);
+    expect(firstBroadcast).toBe(3);
+    // Every datagram until the deadline (300 ms, the timer within a third of it more) left.
+    expect(leftStale).toBeGreaterThanOrEqual(12);
+    expect(leftStale).toBeLessThanOrEqual(17);
+    // The new resolution failed too: the datagrams it held came back as ICMP host unreachable.
+    expect(failed).toBeGreaterThan(0);
+    expect(unreachable).toBe(failed);
+  });
 });
+
+/** The Ethernet destinations of the ARP requests among `out`. */
+function requestDestinations(out: Sent[]): string[] {
+  const r: string[] = [];
+  for (const o of out) {
+    const eth = parseEthernet(o.bytes, 0, o.bytes.length);
+    if (!eth.ok || eth.repr.ethertype !== ETHERTYPE_ARP) continue;
+    const a = parseArp(o.bytes, 14, o.bytes.length - 14);
+    if (a.ok && a.repr.oper === ARP_REQUEST) r.push(eth.repr.dst);
+  }
+  return r;
+}
