@@ -147,20 +147,29 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
 
   const machine = machineLine();
   const oursRounds = `CPU time per pass over the ${LOOKUPS} addresses, ${ROUNDS} rounds: best ${mlps(look.batchBestRound).toFixed(1)}, median ${mlps(look.batchMedianRound).toFixed(1)} M/s`;
+  // Ours: the addon's batch lookup when it runs here (what the batch API uses), else the JS loop.
+  const ours = look.native !== undefined ? { best: look.native.bestRound, median: look.native.medianRound } : { best: look.batchBestRound, median: look.batchMedianRound };
+  const oursName = look.native !== undefined ? 'native dir16LookupBatch' : 'the JS lookupBatch';
   let vsLpm = NaN;
   let vsFib = NaN;
   if (roundsBin !== undefined) {
     const files = writeDpdkInputs(dir, label, t.prefix, t.len, nh, t.count, addrs, 1);
     gc();
     const r: DpdkRoundsResult | string = runDpdkRounds(roundsBin, files, ROUNDS);
-    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: mlps(look.batchMedianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / look.batchMedianRound, notes: `lookupBatch() in bursts of ${BURST}, ${oursRounds}; ${machine}` });
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: mlps(look.batchMedianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / look.batchMedianRound, notes: `the JS lookupBatch() (${snap.layout ?? '20-4-8'}) in bursts of ${BURST}, ${oursRounds}; ${machine}` });
+    if (look.native !== undefined) {
+      const n = look.native;
+      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: mlps(n.medianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / n.medianRound, notes: `dir16LookupBatch (native/src/lpm-dir16.cc, one N-API call per burst of ${BURST}) over the same SharedArrayBuffers, its rounds alternating with the JS loop's: best ${mlps(n.bestRound).toFixed(1)}, median ${mlps(n.medianRound).toFixed(1)} M/s, ${(n.medianRound / look.batchMedianRound).toFixed(2)}x the JS loop; ${n.disagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${n.disagree} addresses`}; ${machine}` });
+    } else {
+      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: NaN, unit: 'Mlookups/s', notes: `not measured: ${look.nativeWhyNot ?? '?'}` });
+    }
     if (typeof r === 'string') {
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: NaN, unit: 'Mlookups/s', notes: r });
     } else {
       const agree = r.disagree === 0 ? 'rte_fib and rte_lpm agreed on every address' : `rte_fib and rte_lpm DISAGREED on ${r.disagree} addresses`;
-      vsLpm = look.batchMedianRound / (1e9 / r.lpm.medianNs);
-      vsFib = look.batchMedianRound / (1e9 / r.fib.medianNs);
-      const ratio = `ours ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (median rounds; best rounds ${(look.batchBestRound * r.lpm.minNs / 1e9).toFixed(2)}x, ${(look.batchBestRound * r.fib.minNs / 1e9).toFixed(2)}x)`;
+      vsLpm = ours.median / (1e9 / r.lpm.medianNs);
+      vsFib = ours.median / (1e9 / r.fib.medianNs);
+      const ratio = `ours (${oursName}) ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (median rounds; best rounds ${(ours.best * r.lpm.minNs / 1e9).toFixed(2)}x, ${(ours.best * r.fib.minNs / 1e9).toFixed(2)}x); the JS loop ${(look.batchMedianRound * r.lpm.medianNs / 1e9).toFixed(2)}x rte_lpm`;
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: 1e3 / r.lpm.medianNs, unit: 'Mlookups/s', nsPerOp: r.lpm.medianNs, notes: `rte_lpm_lookup_bulk, bursts of ${BURST}, thread CPU time, ${r.rounds} rounds: best ${(1e3 / r.lpm.minNs).toFixed(1)} M/s (${r.lpm.minCycles.toFixed(1)} TSC cycles at ${(r.tscHz / 1e9).toFixed(2)} GHz); ${ratio}; ${agree}; add ${(r.lpm.addNs / 1e3).toFixed(1)} us/route; bench/route/dpdk-lpm-rounds.c` });
       if (r.dir16 !== undefined) rows.push({ name: `lpm/lookup/${label}`, subject: 'dir16 in C (rounds)', value: 1e3 / r.dir16.medianNs, unit: 'Mlookups/s', nsPerOp: r.dir16.medianNs, notes: `the dir16 layout walked by a plain C loop in the peer's process (no N-API call; ${r.dir16.groups} groups, ${r.dir16.disagree} disagreements with rte_lpm), ${r.rounds} rounds: best ${(1e3 / r.dir16.minNs).toFixed(1)} M/s; ${(r.lpm.medianNs / r.dir16.medianNs).toFixed(2)}x rte_lpm (median rounds)` });
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk DIR-24-8 (rounds)', value: 1e3 / r.fib.medianNs, unit: 'Mlookups/s', nsPerOp: r.fib.medianNs, notes: `rte_fib_lookup_bulk (EAL default SIMD width), ${r.rounds} rounds: best ${(1e3 / r.fib.minNs).toFixed(1)} M/s (${r.fib.minCycles.toFixed(1)} TSC cycles); add ${r.fib.addNs.toFixed(0)} ns/route` });
