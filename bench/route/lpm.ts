@@ -152,17 +152,17 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
   const oursName = look.native !== undefined ? 'native dir16LookupBatch' : 'the JS lookupBatch';
   let vsLpm = NaN;
   let vsFib = NaN;
+  rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: mlps(look.batchMedianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / look.batchMedianRound, notes: `the JS lookupBatch() (${snap.layout ?? '20-4-8'}) in bursts of ${BURST}, ${oursRounds}; ${machine}` });
+  if (look.native !== undefined) {
+    const n = look.native;
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: mlps(n.medianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / n.medianRound, notes: `dir16LookupBatch (native/src/lpm-dir16.cc, one N-API call per burst of ${BURST}) over the same SharedArrayBuffers, its rounds alternating with the JS loop's: best ${mlps(n.bestRound).toFixed(1)}, median ${mlps(n.medianRound).toFixed(1)} M/s, ${(n.medianRound / look.batchMedianRound).toFixed(2)}x the JS loop; ${n.disagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${n.disagree} addresses`}; ${machine}` });
+  } else {
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: NaN, unit: 'Mlookups/s', notes: `not measured: ${look.nativeWhyNot ?? '?'}` });
+  }
   if (roundsBin !== undefined) {
     const files = writeDpdkInputs(dir, label, t.prefix, t.len, nh, t.count, addrs, 1);
     gc();
     const r: DpdkRoundsResult | string = runDpdkRounds(roundsBin, files, ROUNDS);
-    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: mlps(look.batchMedianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / look.batchMedianRound, notes: `the JS lookupBatch() (${snap.layout ?? '20-4-8'}) in bursts of ${BURST}, ${oursRounds}; ${machine}` });
-    if (look.native !== undefined) {
-      const n = look.native;
-      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: mlps(n.medianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / n.medianRound, notes: `dir16LookupBatch (native/src/lpm-dir16.cc, one N-API call per burst of ${BURST}) over the same SharedArrayBuffers, its rounds alternating with the JS loop's: best ${mlps(n.bestRound).toFixed(1)}, median ${mlps(n.medianRound).toFixed(1)} M/s, ${(n.medianRound / look.batchMedianRound).toFixed(2)}x the JS loop; ${n.disagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${n.disagree} addresses`}; ${machine}` });
-    } else {
-      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: NaN, unit: 'Mlookups/s', notes: `not measured: ${look.nativeWhyNot ?? '?'}` });
-    }
     if (typeof r === 'string') {
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: NaN, unit: 'Mlookups/s', notes: r });
     } else {
