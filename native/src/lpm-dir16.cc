@@ -1,7 +1,6 @@
 // Batch longest-prefix lookups over a dir16 FIB (src/route/fib-dir16.ts) in
 // C, one N-API call per batch: the same two loads a JS lookup does, without
-// the JIT's bounds checks and with the whole batch's root loads issued before
-// any tbl8 load (two passes, the second prefetched by the first).
+// the JIT's bounds checks.
 //
 //   root: uint16[2^24]  e <= 0x7fff: nextHop + 1 (0: no route)
 //                       e >= 0x8000: (e & 0x7fff) is a 256-entry tbl8 group
@@ -82,36 +81,24 @@ Napi::Value Dir16Open(const Napi::CallbackInfo& info) {
   return Napi::External<Dir16Context>::New(env, c, [](Napi::Env, Dir16Context* ctx) { delete ctx; });
 }
 
-// Lookups per pass of the batch loop: pass 1 loads the root entries of a
-// block (independent loads, all in flight) and prefetches the tbl8 lines the
-// block needs; pass 2 reads those lines. 64 keeps the root words in
-// registers/L1 and matches the usual burst.
-constexpr uint32_t kBlock = 64;
-
+// The loop of bench/route/dpdk-lpm-rounds.c's d16_lookup (1.35x rte_lpm there),
+// one address per iteration: the out-of-order core overlaps the root misses of
+// many iterations, and the rare (1.5-2%) tbl8 branch predicts well. Measured
+// in `npm run bench -- lpm` (rounds alternating with the JS loop over the same
+// tables, AMD EPYC VM, load 7-17): 0.69x (RouteViews) and 0.84x (1M) the JS
+// loop's median; a two-pass form (a block of 64 root loads, then a prefetch
+// and a read of its tbl8 lines) 0.79x and 0.76x. Neither beats the JS loop
+// there: see src/route/fib-dir16-native.ts.
 template <typename Out>
-inline void LookupBlock(const Dir16Context& c, const uint32_t* addrs, Out* out, uint32_t n) {
+inline void LookupAll(const Dir16Context& c, const uint32_t* addrs, Out* out, uint32_t n) {
   const uint16_t* root = c.root;
   const uint16_t* tbl8 = c.tbl8;
   const size_t limit = c.tbl8Entries;
-  uint16_t e[kBlock];
-  uint32_t below = 0;
   for (uint32_t k = 0; k < n; k++) {
-    uint16_t w = root[addrs[k] >> 8];
-    e[k] = w;
-    below |= w;
-  }
-  if (!(below & 0x8000)) {
-    // No address of the block goes below a /24 (the common case).
-    for (uint32_t k = 0; k < n; k++) out[k] = static_cast<Out>(int32_t(e[k]) - 1);
-    return;
-  }
-  for (uint32_t k = 0; k < n; k++) {
-    if (e[k] & 0x8000) __builtin_prefetch(tbl8 + ((size_t(e[k] & 0x7fff) << 8) | (addrs[k] & 255)));
-  }
-  for (uint32_t k = 0; k < n; k++) {
-    uint32_t w = e[k];
+    uint32_t a = addrs[k];
+    uint32_t w = root[a >> 8];
     if (w & 0x8000) {
-      size_t i = (size_t(w & 0x7fff) << 8) | (addrs[k] & 255);
+      size_t i = (size_t(w & 0x7fff) << 8) | (a & 255);
       w = i < limit ? tbl8[i] : 0;
     }
     out[k] = static_cast<Out>(int32_t(w) - 1);
@@ -143,10 +130,7 @@ Napi::Value Dir16LookupBatch(const Napi::CallbackInfo& info) {
   if (size_t(n) > alen || size_t(n) > olen) ThrowRange(info.Env(), "dir16LookupBatch: n exceeds addrs or out");
   const uint32_t* a = static_cast<const uint32_t*>(adata);
   uint32_t* o = static_cast<uint32_t*>(odata);  // -1 and 0xffffffff are the same bits
-  for (uint32_t i = 0; i < uint32_t(n); i += kBlock) {
-    uint32_t m = uint32_t(n) - i < kBlock ? uint32_t(n) - i : kBlock;
-    LookupBlock(*c, a + i, o + i, m);
-  }
+  LookupAll(*c, a, o, uint32_t(n));
   return Napi::Value();
 }
 

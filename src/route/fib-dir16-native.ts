@@ -3,10 +3,23 @@
 // the two tables once per copy (dir16Open, which keeps references to them)
 // and each batch call passes only the addresses, the output and a count.
 //
-// Why: the JS loop over the same tables ran at 0.81x (RouteViews) and 0.78x
-// (1M prefixes) DPDK's rte_lpm, and the same walk in C at 1.35x and 1.29x
-// (bench/route, `npm run bench -- lpm`); a call costs about 130 ns, so a
-// burst of 64 keeps most of C's lead. The figures are in bench/results/lpm.md.
+// Why it was tried: on a Xeon the JS loop over the same tables ran at 0.81x
+// (RouteViews) and 0.78x (1M prefixes) DPDK's rte_lpm, and the same walk in C
+// (bench/route/dpdk-lpm-rounds.c) at 1.35x and 1.29x; a call costs about
+// 125 ns (measured: 121-127 ns with n = 0), so a burst of 64 was expected to
+// keep most of C's lead.
+//
+// What it measured (`npm run bench -- lpm`, the native rounds alternating
+// with the JS loop's over the same SharedArrayBuffers, bursts of 64, AMD EPYC
+// VM, load 7-17 from other jobs): 0.69x the JS loop on RouteViews (median
+// 41.4 vs 59.8 M/s) and 0.84x on 1M (64.3 vs 77.0); an earlier two-pass C loop
+// 0.79x and 0.76x. With 64 cached lookups a call takes 230 ns, so the call is
+// 125 ns + 1.7 ns a lookup; the rest is the memory walk, no faster in C than
+// in the JS 32-lane loop on this machine. In the pipeline
+// (`npm run bench -- pipeline`, fast path over a dir16 FIB, interleaved
+// chunks) native and JS lookups were equal (1.00x). So the workers keep the JS
+// loop: MirrorViews opens copies natively only when asked ({ native: true }),
+// and this stays for callers who measure it faster on their CPU.
 //
 // Generation safety is the FIB mirror's, unchanged: a worker opens each copy
 // once (MirrorViews) and reads it only while that generation is in force, so

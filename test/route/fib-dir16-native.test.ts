@@ -75,7 +75,7 @@ describe.skipIf(!nativeDir16Available())('native dir16 batch lookup', () => {
           expect(jsOut[i]).toBe(want);
         });
       }),
-      { numRuns: 25 },
+      { numRuns: 20 },
     );
   });
 
