@@ -16,6 +16,8 @@ import { Batch, MAX_BATCH } from '../../src/pipeline/batch.js';
 import { ManualClock } from '../../src/pipeline/clock.js';
 import { Router } from '../../src/pipeline/router.js';
 import { compileFib } from '../../src/route/fib.js';
+import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
+import { nativeDir16Available, nativeDir16Batch } from '../../src/route/fib-dir16-native.js';
 import { allocationCheck } from '../lib/measure.js';
 import { RunLoop } from '../../src/runtime/run-loop.js';
 import { CountingOutput, NativeRepeatInput, RepeatInput } from './bench-ports.js';
@@ -43,9 +45,19 @@ interface Subject {
   ns: number[];
 }
 
-function subject(label: string, fastPath: boolean, feed: 'native' | 'js'): Subject {
+/**
+ * The FIB the router reads: the control plane's Lpm (as compileFib makes it), or
+ * the dir16 copy workers read for large tables (fib-dir16.ts) with the JS batch
+ * loop or the addon's (fib-dir16-native.ts), to weigh the native lookup's call
+ * against the JS loop inside the pipeline.
+ */
+type FibForm = 'lpm' | 'dir16' | 'dir16-native';
+
+function subject(label: string, fastPath: boolean, feed: 'native' | 'js', form: FibForm = 'lpm'): Subject {
   const config = parseConfig(FORWARD_CONFIG, 'bench', '.');
-  const { fib, nexthops } = compileFib(config);
+  const { lpm, nexthops } = compileFib(config);
+  const fib = form === 'lpm' ? lpm : openFib(lpm.snapshot(0, (n) => new SharedArrayBuffer(n), 'auto'), form === 'dir16-native' ? nativeDir16Batch : undefined);
+  if (form !== 'lpm' && !(fib instanceof Dir16View && fib.native === (form === 'dir16-native'))) throw new Error(`forward bench (${label}): no ${form} FIB`);
   const batch = new Batch();
   const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame, fastPath });
   // synthetic64 frames go 198.18.x.y -> 198.19.0.1, to the router's MAC 02:00:00:00:00:01.
@@ -101,6 +113,8 @@ export async function runForwardBench(): Promise<{ rows: BenchRow[]; targets: Be
     subject('full graph, native feed', false, native ? 'native' : 'js'),
     subject('fast path, JS feed', true, 'js'),
     subject('full graph, JS feed', false, 'js'),
+    subject('fast path, native feed, dir16 FIB (JS lookup)', true, native ? 'native' : 'js', 'dir16'),
+    ...(nativeDir16Available() ? [subject('fast path, native feed, dir16 FIB (native lookup)', true, native ? 'native' : 'js', 'dir16-native')] : []),
   ];
   const allocs: { heapDeltaBytes: number; gcRuns: number }[] = [];
   for (const s of subjects.slice(0, 2)) allocs.push(await allocationCheck(s.step, 20_000));
@@ -128,6 +142,11 @@ export async function runForwardBench(): Promise<{ rows: BenchRow[]; targets: Be
   });
   const ratios = subjects[1].ns.map((full, r) => full / subjects[0].ns[r]);
   rows.push({ name: 'pipeline/forward-64B ratio', subject: 'fast path / full graph (native feed)', value: median(ratios), unit: 'x', notes: `median of ${ROUNDS} neighbouring-chunk ratios` });
+  if (subjects.length > 5) {
+    // The dir16 FIB's two batch lookups in the same pipeline: native over JS (above 1: the addon's call pays).
+    const dir16 = subjects[4].ns.map((js, r) => js / subjects[5].ns[r]);
+    rows.push({ name: 'pipeline/forward-64B ratio', subject: 'dir16 FIB: native lookup / JS lookup', value: median(dir16), unit: 'x', notes: `median of ${ROUNDS} neighbouring-chunk ratios (throughput; one destination, so the lookups hit the cache: this weighs the N-API call against the JS loop)` });
+  }
   const mpps = rows[0].value;
   return {
     rows,

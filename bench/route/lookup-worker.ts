@@ -4,7 +4,8 @@
 // keeps one table's JIT feedback from slowing the next table's loops.
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { FibBuffers } from '../../src/route/fib-view.js';
-import { openFib } from '../../src/route/fib-dir16.js';
+import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
+import { nativeDir16Available, nativeDir16Batch } from '../../src/route/fib-dir16-native.js';
 import { consume, measure } from '../lib/measure.js';
 
 export interface LookupFigures {
@@ -15,6 +16,13 @@ export interface LookupFigures {
   /** Batch lookups/s by CPU time per round (one pass over the addresses): fastest and median of ROUNDS rounds. */
   batchBestRound: number;
   batchMedianRound: number;
+  /**
+   * The same rounds with the addon's batch lookup (fib-dir16-native.ts) over
+   * the same tables, alternating round by round with the JS loop; undefined
+   * when the snapshot is not dir16 or the addon cannot (then `nativeWhyNot`).
+   */
+  native?: { bestRound: number; medianRound: number; disagree: number };
+  nativeWhyNot?: string;
 }
 
 /** Rounds of the CPU-time measurement; the DPDK peer (dpdk-lpm-rounds.c) runs as many. */
@@ -50,23 +58,46 @@ function measureLookups(job: Job): LookupFigures {
     }
     consume(acc);
   });
+  // The addon's batch lookup over the same buffers, timed in the same rounds.
+  const nativeView = view instanceof Dir16View ? openFib(job.fib, nativeDir16Batch) : undefined;
+  const nativeBatch = nativeView instanceof Dir16View && nativeView.native ? nativeView.lookupBatch : undefined;
+  const nativeWhyNot = nativeBatch !== undefined ? undefined : !(view instanceof Dir16View) ? 'the snapshot is 20-4-8' : nativeDir16Available() ? 'the snapshot is not in SharedArrayBuffers' : 'the addon is not built or predates dir16LookupBatch';
   // CPU time per pass, as the C peer measures it: preemption by the other
   // processes of a shared machine does not count, and the fastest and median
-  // rounds are the statistics both sides report.
-  const perRound: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  // rounds are the statistics both sides report. The JS loop and the native
+  // one alternate round by round, so both see the same machine.
+  const pass = (fn: typeof lookupBatch): number => {
     const c0 = process.cpuUsage();
     let acc = 0;
     for (let b = 0; b < bursts.length; b++) {
-      lookupBatch(bursts[b], out, burst);
+      fn(bursts[b], out, burst);
       acc += out[burst - 1];
     }
     consume(acc);
     const c = process.cpuUsage(c0);
-    perRound.push((bursts.length * burst) / ((c.user + c.system) / 1e6));
+    return (bursts.length * burst) / ((c.user + c.system) / 1e6);
+  };
+  // Both answer every address alike (checked before timing).
+  let disagree = 0;
+  if (nativeBatch !== undefined) {
+    const nout = new Int32Array(burst);
+    for (let b = 0; b < bursts.length; b++) {
+      lookupBatch(bursts[b], out, burst);
+      nativeBatch(bursts[b], nout, burst);
+      for (let k = 0; k < burst; k++) if (out[k] !== nout[k]) disagree++;
+    }
+  }
+  const perRound: number[] = [];
+  const nativeRounds: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    perRound.push(pass(lookupBatch));
+    if (nativeBatch !== undefined) nativeRounds.push(pass(nativeBatch));
   }
   perRound.sort((a, b) => b - a);
+  nativeRounds.sort((a, b) => b - a);
   return {
+    native: nativeBatch !== undefined ? { bestRound: nativeRounds[0], medianRound: nativeRounds[nativeRounds.length >> 1], disagree } : undefined,
+    nativeWhyNot,
     single: single.hz * n,
     batch: batch.hz * bursts.length * burst,
     rmeSingle: single.rmePct,

@@ -208,6 +208,11 @@ namespace dpio {
 void InitHugePages(Napi::Env env, Napi::Object exports);
 }  // namespace dpio
 
+// lpm-dir16.cc (dir16Open, dir16LookupBatch: batch LPM lookups over a dir16 FIB in shared memory).
+namespace dpio {
+void InitLpmDir16(Napi::Env env, Napi::Object exports);
+}  // namespace dpio
+
 namespace {
 
 // The offload metadata layout the bursts read and write (vnet.h), for the
@@ -249,6 +254,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   dpio::InitXsk(env, exports);
   dpio::InitFrameCopy(env, exports);
   dpio::InitHugePages(env, exports);
+  dpio::InitLpmDir16(env, exports);
   exports.Set("offloadLayout", OffloadLayout(env));
   // 3: AF_PACKET offload (packetOpen offload, meta in the packet bursts), offloadLayout; fdTryLock, tapOpen exclusive.
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).

@@ -89,11 +89,15 @@ function plainLookups(root: Uint16Array, tbl8: Uint16Array): { lookup: LookupFn;
 export class Dir16View implements FibLookup {
   readonly lookup: LookupFn;
   readonly lookupBatch: LookupBatchFn;
+  /** lookupBatch is the addon's (fib-dir16-native.ts), not the JS loop. */
+  readonly native: boolean;
 
   constructor(
     readonly root: Uint16Array,
     readonly tbl8: Uint16Array,
     readonly generation = 0,
+    /** A batch lookup over the same tables to use instead of the JS loop (nativeDir16Batch). */
+    nativeBatch?: LookupBatchFn,
   ) {
     if (root.length !== ROOT_ENTRIES) throw new RangeError(`dir16 FIB root must have ${ROOT_ENTRIES} entries, got ${root.length}`);
     let fns: { lookup: LookupFn; lookupBatch: LookupBatchFn };
@@ -105,7 +109,8 @@ export class Dir16View implements FibLookup {
       fns = plainLookups(root, tbl8);
     }
     this.lookup = fns.lookup;
-    this.lookupBatch = fns.lookupBatch;
+    this.lookupBatch = nativeBatch ?? fns.lookupBatch;
+    this.native = nativeBatch !== undefined;
   }
 }
 
@@ -225,9 +230,17 @@ function leaf(e: number): number {
   return w;
 }
 
-/** The lookups over published buffers of either layout (what a worker calls on the FibBuffers it is sent). */
-export function openFib(b: FibBuffers): FibView | Dir16View {
-  return b.layout === 'dir16' ? new Dir16View(new Uint16Array(b.root), new Uint16Array(b.level2), b.generation) : FibView.fromBuffers(b);
+/**
+ * The lookups over published buffers of either layout (what a worker calls
+ * on the FibBuffers it is sent). `nativeBatch` (fib-dir16-native.ts's
+ * nativeDir16Batch, passed in so this file does not load the addon): a dir16
+ * view's batch lookups are the addon's when it returns one.
+ */
+export function openFib(b: FibBuffers, nativeBatch?: (root: Uint16Array, tbl8: Uint16Array) => LookupBatchFn | undefined): FibView | Dir16View {
+  if (b.layout !== 'dir16') return FibView.fromBuffers(b);
+  const root = new Uint16Array(b.root);
+  const tbl8 = new Uint16Array(b.level2);
+  return new Dir16View(root, tbl8, b.generation, nativeBatch?.(root, tbl8));
 }
 
 /**

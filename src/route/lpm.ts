@@ -161,9 +161,10 @@
 //   1.42x and 1.36x for the same tables walked in C. What JS still pays over
 //   C on the same loads: the bounds checks on addrs, out and tbl8 and the
 //   lane bookkeeping, about 4-5 ns per lookup.
-// A native addon call per batch was not built: the C loop above is its
-// ceiling before the 130-140 ns a call was measured to cost (lpmnative, 2 ns
-// per lookup at 64), i.e. about 10.3 ns or 1.1x rte_lpm on both tables.
+// A native addon call per batch (fib-dir16-native.ts, native/src/lpm-dir16.cc)
+// was then built: one call per burst over the same SharedArrayBuffers, about
+// 125 ns a call. On an AMD EPYC VM it ran 0.69x-0.84x the JS loop in the same
+// rounds (figures in fib-dir16-native.ts), so workers keep the JS loop.
 
 import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';

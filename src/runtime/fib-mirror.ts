@@ -48,6 +48,7 @@
 // past that switches at the growth's fresh copy.
 import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
 import { Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../route/fib-dir16.js';
+import { nativeDir16Batch } from '../route/fib-dir16-native.js';
 
 /** Which copy of the FIB to use; `buffers` when the workers have not been sent that copy yet. */
 export interface FibRef {
@@ -260,11 +261,21 @@ export class MirrorViews {
   private readonly views = new Map<number, FibView | Dir16View>();
   private current = -1;
 
+  constructor(
+    /**
+     * Open dir16 copies with the addon's batch lookup (fib-dir16-native.ts)
+     * where it loads; the JS loop otherwise. The native context reads the
+     * same memory as the JS view and is opened and dropped with it, so the
+     * generation protocol above is unchanged.
+     */
+    private readonly options: { native?: boolean } = {},
+  ) {}
+
   /** The view for `ref`, building it when the ref carries buffers. Throws when it names a copy never sent (a bug in the sender). */
   take(ref: FibRef): FibView | Dir16View {
     let v = this.views.get(ref.id);
     if (ref.buffers !== undefined) {
-      v = openFib(ref.buffers);
+      v = openFib(ref.buffers, this.options.native === true ? nativeDir16Batch : undefined);
       // Drop copies the main thread no longer uses: it keeps the one in force and this one.
       for (const id of [...this.views.keys()]) if (id !== this.current) this.views.delete(id);
       this.views.set(ref.id, v);
