@@ -49,6 +49,7 @@
 import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
 import { Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../route/fib-dir16.js';
 import { nativeDir16Batch } from '../route/fib-dir16-native.js';
+import { hugeSharedBuffer } from '../flow/huge-pages.js';
 
 /** Which copy of the FIB to use; `buffers` when the workers have not been sent that copy yet. */
 export interface FibRef {
@@ -98,7 +99,7 @@ export class FibMirror {
   constructor(
     /** The working tables (Lpm.view; fetched at every sync, since a growing table is replaced). */
     private readonly source: () => FibView,
-    private readonly allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n),
+    private readonly allocate: (byteLength: number) => ArrayBufferLike = hugeSharedBuffer,
     private readonly layout: FibLayout = 'auto',
   ) {
     if (layout === '20-4-8') this.layoutNote = '20-4-8 asked for';
