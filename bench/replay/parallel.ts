@@ -22,6 +22,9 @@
 // byte for byte, or the rows say so.
 //
 // BENCH_REPLAY_MB sets the capture size (default 1024 MiB).
+// BENCH_REPLAY_PEER=/path/to/other/checkout/dist/src/cli/main.js adds that
+// build's --workers 2 to the interleaved rounds (an A/B against another
+// version in the same run).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -120,9 +123,9 @@ function threadCpu(pid: number, into: Map<string, number>): void {
   }
 }
 
-async function run(input: string, config: string, out: string, workers: number, extra: string[] = []): Promise<Run> {
+async function run(input: string, config: string, out: string, workers: number, extra: string[] = [], cli = CLI): Promise<Run> {
   const load0 = os.loadavg()[0];
-  const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, CLI, 'replay', input, '--config', config, '--out', out, '--in-port', 'lan', '--promisc', '--json', '--workers', String(workers), ...extra], {
+  const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, cli, 'replay', input, '--config', config, '--out', out, '--in-port', 'lan', '--promisc', '--json', '--workers', String(workers), ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -175,9 +178,11 @@ function sha256(path: string): string {
   return h.digest('hex');
 }
 
+const PEER = process.env.BENCH_REPLAY_PEER;
 const VARIANTS = [
-  { label: '--workers 1', workers: 1, extra: [] as string[] },
-  { label: '--workers 2', workers: 2, extra: [] as string[] },
+  { label: '--workers 1', workers: 1, extra: [] as string[], cli: CLI },
+  { label: '--workers 2', workers: 2, extra: [] as string[], cli: CLI },
+  ...(PEER ? [{ label: `--workers 2 (peer build ${PEER})`, workers: 2, extra: [] as string[], cli: PEER }] : []),
 ];
 
 export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
@@ -216,7 +221,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
     for (let r = 0; r < rounds; r++) {
       for (const [i, v] of VARIANTS.entries()) {
         const out = join(dir, `out-${i}.pcapng`);
-        runs[i].push(await run(input, config, out, v.workers, v.extra));
+        runs[i].push(await run(input, config, out, v.workers, v.extra, v.cli));
       }
       // 2 workers write one worker's file byte for byte (checked once: hashing costs a read of each).
       if (sameBytes === undefined) sameBytes = sha256(join(dir, 'out-0.pcapng')) === sha256(join(dir, 'out-1.pcapng'));
@@ -252,7 +257,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
       if (i === 0) continue;
       rows.push({
         name,
-        subject: `speedup ${v.workers} vs 1 worker`,
+        subject: v.cli === CLI ? `speedup ${v.workers} vs 1 worker` : `speedup ${v.label} vs --workers 1`,
         value: med[0].wall / med[i].wall,
         unit: 'x',
         notes:
@@ -265,7 +270,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
       // Total CPU (every thread) of N workers against one, medians of the same interleaved rounds: near 1 when the work is split, near N when it is duplicated.
       rows.push({
         name,
-        subject: `total CPU ${v.workers} vs 1 worker`,
+        subject: v.cli === CLI ? `total CPU ${v.workers} vs 1 worker` : `total CPU ${v.label} vs --workers 1`,
         value: med[i].cpu / med[0].cpu,
         unit: 'x',
         nsPerOp: (med[i].cpu * 1e9) / frames,

@@ -116,6 +116,15 @@ export class CaptureReader {
     this.input.close();
   }
 
+  /**
+   * Where the current record's captured bytes start in the input: a file
+   * offset, or an index into the bytes given to fromBytes. Another reader of
+   * the same capture finds the frame there (a parallel replay's shards).
+   */
+  get dataPosition(): number {
+    return this.input.base + this.record.dataOffset;
+  }
+
   /** Bytes of the file consumed so far: the offset just after the last block or record read. */
   get bytesRead(): number {
     return this.input.offset;

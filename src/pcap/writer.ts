@@ -23,7 +23,8 @@ export class MemorySink implements ByteSink {
   private length = 0;
 
   write(chunk: Uint8Array): void {
-    this.chunks.push(chunk.slice());
+    // A copy: the caller may reuse its buffer. Not chunk.slice(): on a Buffer that is a view, not a copy.
+    this.chunks.push(Uint8Array.prototype.slice.call(chunk));
     this.length += chunk.length;
   }
 

@@ -8,13 +8,8 @@ import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import type { ManualClock } from '../pipeline/clock.js';
+import type { FrameIndexWriter } from './frame-index.js';
 import { shardOf } from './shard-key.js';
-
-/** One shard of a parallel replay: only its frames enter the batch (see rx). */
-export interface CaptureShard {
-  index: number;
-  of: number;
-}
 
 /**
  * Capture time one batch spans at most. Frames closer than this share a
@@ -46,11 +41,13 @@ export class CaptureInput implements RxSource {
     private readonly clock: ManualClock,
     private readonly onFrame?: (framesRead: number) => void,
     /**
-     * Feed only this shard's frames. Every frame still counts and moves the
-     * clock and the batch's window and size, so each shard of a parallel
-     * replay cuts the batches a one-worker replay cuts, at the same clock.
+     * A parallel replay's main thread: only shard 0's frames enter the batch;
+     * the others' are written to their shards' index (frame-index.ts). Every
+     * frame still counts and moves the clock and the batch's window and size,
+     * so every shard replays the batches a one-worker replay cuts, at the
+     * same clock.
      */
-    private readonly shard?: CaptureShard,
+    private readonly shards?: FrameIndexWriter,
   ) {
     this.framesIn = new Float64Array(ports);
   }
@@ -63,6 +60,8 @@ export class CaptureInput implements RxSource {
     const room = Math.min(max, batch.rxCapacity - batch.rxCount);
     let n = 0;
     let firstMs = -1;
+    let clockMs = NaN;
+    const shards = this.shards;
     while (n < room) {
       if (this.held) this.held = false;
       else {
@@ -100,12 +99,15 @@ export class CaptureInput implements RxSource {
         this.skip(`frame larger than ${batch.maxFrame} bytes`);
         continue;
       }
-      this.clock.set(r.tsSec * 1000 + r.tsNsec / 1e6);
-      const shard = this.shard;
-      if (shard === undefined || shardOf(r.buffer, r.dataOffset, r.caplen, shard.of) === shard.index) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
+      clockMs = r.tsSec * 1000 + r.tsNsec / 1e6;
+      this.clock.set(clockMs);
+      const shard = shards === undefined ? 0 : shardOf(r.buffer, r.dataOffset, r.caplen, shards.shardCount);
+      if (shard === 0) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
+      else shards!.frame(shard, this.reader.dataPosition, r.caplen, port, r.tsSec, r.tsNsec);
       this.framesIn[port]++;
       n++;
     }
+    shards?.endBatch(n, clockMs);
     return n;
   }
 }

@@ -1,55 +1,40 @@
-// `replay --workers N`: the capture sharded by flow across a piscina pool of
-// N threads, each running its own Router, and their output put into OUT.
+// `replay --workers N`: the capture sharded by flow across N routers, each
+// flow's frames on one (shard-key.ts), and their output put into OUT.
 //
-// - Read (the shards): each shard reads the whole capture from the page
-//   cache and cuts the batches a one-worker replay cuts (their frames, their
-//   1 ms window, the clock each runs at, the frames skipped), but only its
-//   flows' frames (shard-key.ts) enter its batches; every shard runs every
-//   batch, maybe empty, so its timers run at the same times. Reading is
-//   cheap next to routing; nothing is copied between threads on the way in.
-// - Write: a shard posts what its router sent as pcapng blocks, a chunk per
-//   few MiB of capture, cut after the same batches in every shard; this
-//   thread merges chunk c of all shards (each batch by timestamp, ties to
-//   the lower shard: chunk-merge.ts) into OUT, the file a one-worker replay
-//   writes, byte for byte. A shard waits while it is MAX_IN_FLIGHT chunks
-//   ahead of the merge: memory stays bounded. Writing OUT is the part that
-//   stays serial (one file: the kernel takes its writes one at a time).
-//   Two ways to keep only each flow's order measured no faster on the
-//   project's VM and are not offered: shards writing OUT themselves at
-//   ranges they reserve (they wait for each other's writes), and this
-//   thread writing the shards' chunks as they come, without the merge.
-//   Nor did writing OUT from the thread pool while this thread merges
-//   (under load the merge loop spent 80% of its wall time in write(2)),
-//   nor a larger young generation for the shards (75 scavenges -> 24):
-//   with 2 cores and other
-//   tenants, the wall time follows the process's total CPU, and 2 shards
-//   use ~2x one worker's (256 MiB capture: each shard re-reads every frame,
-//   ~0.25 s; each isolate starts, ~0.2 s, and compiles the pipeline again;
-//   the merge adds ~0.3 s on this thread).
-//   Also measured and not kept: this thread reading the capture once and
-//   copying each frame into its shard's transferred input chunk, per batch
-//   (1 GiB, 2 workers, 3 interleaved pairs: 12.4 s CPU against 8.0 s): the
-//   copy and its bookkeeping cost ~400 ns a frame on this thread, more than
-//   the ~200 ns a frame each extra shard spends parsing the capture, and
-//   this thread, which also merges, became the bottleneck. Nor a window in
-//   shared memory that this thread fills once and the shards parse in place:
-//   its upper bound, a shard reading the whole capture from a
-//   SharedArrayBuffer instead of read(2) (256 MiB, shard 1 of 2, in
-//   process), cost the same CPU (0.61-0.62 s against 0.59-0.66 s cold,
-//   0.38-0.40 against 0.35-0.36 warm): read(2) into a 1 MiB buffer that
-//   stays in cache is ~0.04 s a shard per 256 MiB, and this thread would
-//   pay it once instead. Where the 2-worker run's extra CPU goes (1 GiB,
-//   5.2 s against 3.2 s): each shard parses and keys every frame (~130 ns
-//   a frame: 0.36 s/GiB, 0.14 of it shardOf) and feeds the rx loop's
-//   checks; each extra isolate starts and compiles the pipeline (~0.13 s of
-//   its own thread, and V8's compiler threads 0.6 s against 0.2 s); the
-//   merge is ~150 ns a merged frame (Buffer or Uint8Array views and
-//   Buffer.copy instead of set measured the same).
+// - Read (this thread, once): this thread parses the capture, cuts the
+//   batches a one-worker replay cuts (their frames, their 1 ms window, the
+//   clock each runs at, the frames skipped) and keys every frame. Shard 0's
+//   frames go straight into its own batch: shard 0 runs here, so N workers
+//   are this thread and N-1 piscina threads, not an idle main thread and N
+//   more isolates each starting and compiling the pipeline. The other
+//   shards' frames are written to their frame index (frame-index.ts:
+//   position, length, port, time, 24 bytes a frame, and per batch the clock
+//   and the count), a chunk per few MiB of capture, transferred; a shard
+//   reads only its own frames' bytes at those positions (indexed-input.ts)
+//   and runs every batch, maybe empty, so its timers run at the same times.
+//   Before, every shard parsed and keyed the whole capture (~130 ns a frame
+//   each, 0.36 s/GiB).
+// - Write: every shard keeps what its router sent as pcapng blocks, a chunk
+//   per index chunk (the same batches in every shard); this thread merges
+//   chunk c of all shards (each batch by timestamp, ties to the lower shard:
+//   chunk-merge.ts; runs of blocks copied, nothing decoded but the
+//   timestamps, nothing allocated per frame) into OUT, the file a one-worker
+//   replay writes, byte for byte. This thread stays at most MAX_IN_FLIGHT
+//   chunks ahead of the merge: memory stays bounded.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
-// - Stop: a shard's error, a corrupt capture (as one worker reports it) or
-//   SIGINT/SIGTERM stops every shard and removes the temporary file.
+// - Stop: a shard's error, a corrupt capture (this thread reads it: the same
+//   error one worker gives) or SIGINT/SIGTERM stops every shard and removes
+//   the temporary file.
+//
+// Measured before and not kept (earlier sessions, project VM): shards
+// writing OUT themselves at ranges they reserve; writing the shards' chunks
+// as they come without the merge; writing OUT from the thread pool; a larger
+// young generation for the shards; this thread copying each frame into its
+// shard's input chunk (~400 ns a frame here, against the index's few words);
+// a shared-memory read window the shards parse in place (read(2) of a 1 MiB
+// window that stays in cache is ~0.04 s per 256 MiB: no gain).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { RouterConfig } from '../config/load.js';
@@ -58,15 +43,21 @@ import { ruleHits } from '../firewall/firewall.js';
 import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
 import { MemorySink, PcapngWriter, type ByteSink } from '../pcap/writer.js';
 import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
-import { CaptureFormatError } from '../pcap/reader.js';
 import { ManualClock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
+import { CaptureInput } from './capture-input.js';
 import { ChunkMerger } from './chunk-merge.js';
 import type { FrameChunk } from './frame-chunk.js';
-import { openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
+import { FrameIndexWriter, type IndexBuffers } from './frame-index.js';
+import { interfaceMapper, openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
-import { Control, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask } from './shard-worker.js';
+import { Control, ShardRouter, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask, type ToShard } from './shard-worker.js';
+
+/** Capture bytes per chunk (of the index, and of the shards' output): large enough that messages cost nothing, small enough to stream. */
+export const CHUNK_INPUT_BYTES = 4 << 20;
+/** Chunks the main thread may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
+export const MAX_IN_FLIGHT = 4;
 
 export interface ParallelReplay {
   summary: ReplaySummary;
@@ -76,24 +67,16 @@ export interface ParallelReplay {
   fallback?: string;
 }
 
-/** Chunks of one shard, in order, and whoever waits for the next. */
+/** A task shard's port: the chunks it sent back, in order, and whoever waits for the next. */
 class ShardChannel {
   readonly chunks: FrameChunk[] = [];
+  /** Index buffers the shard has used, to fill again. */
+  readonly spare: IndexBuffers[] = [];
   private wake: (() => void) | undefined;
-  constructor(
-    readonly port: MessagePort,
-    onProgress: ((frames: number) => void) | undefined,
-    onFormatError: (e: CaptureFormatError) => void,
-  ) {
+  constructor(readonly port: MessagePort) {
     port.on('message', (m: ShardMessage) => {
-      if ('chunk' in m) this.chunks.push(m.chunk);
-      else if ('progress' in m) onProgress?.(m.progress);
-      else {
-        // The shard's capture error, as one worker reports it (the message already names the offset).
-        const e = new CaptureFormatError(m.formatError.offset, '', '');
-        e.message = m.formatError.message;
-        onFormatError(e);
-      }
+      this.chunks.push(m.chunk);
+      this.spare.push(m.used);
       this.wake?.();
     });
   }
@@ -102,9 +85,12 @@ class ShardChannel {
     this.wake = undefined;
     return this.chunks.shift()!;
   }
-  /** Hands a chunk's buffers back to the shard to fill again. */
+  send(m: ToShard, transfer: ArrayBuffer[]): void {
+    this.port.postMessage(m, transfer);
+  }
+  /** Hands a merged chunk's buffers back to the shard to fill again. */
   recycle(chunk: FrameChunk): void {
-    this.port.postMessage({ blocks: chunk.blocks, index: chunk.index } satisfies ShardRecycle, [chunk.blocks, chunk.index]);
+    this.send({ recycle: { blocks: chunk.blocks, index: chunk.index } }, [chunk.blocks, chunk.index]);
   }
 }
 
@@ -163,19 +149,18 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const why = staticReason(config, opts.trace !== undefined);
   if (why !== undefined) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1, fallback: why };
 
-  // Checks the options and the capture's header here, with one worker's messages; the shards read the capture themselves.
+  // Checks the options and the capture's header, with one worker's messages; this thread reads the capture, once.
   const { inPort, reader } = openReplay(config, input, output, opts);
-  reader.close();
   // A file appears only when complete; a caller's sink gets the bytes only when no fallback replaces them.
   const outSink: AtomicFileSink | MemorySink = typeof output === 'string' ? new AtomicFileSink(output) : new MemorySink();
   const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
   writer.flush(); // the section and interface blocks, before the merged packet blocks
   const merger = new ChunkMerger(outSink);
 
-  const control = new Int32Array(new SharedArrayBuffer(Control.WORDS * 4));
+  const control = new Int32Array(new SharedArrayBuffer((Control.POSTED + workers) * 4));
   const stop = () => {
     Atomics.store(control, Control.ABORT, 1);
-    Atomics.notify(control, Control.MERGED);
+    for (let s = 1; s < workers; s++) Atomics.notify(control, Control.POSTED + s);
   };
   // Interrupted (Ctrl-C, kill): the shards stop, the partial output is removed, then the signal takes its course.
   let signalled: NodeJS.Signals | undefined;
@@ -189,50 +174,68 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   interrupted.catch(() => {});
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupt);
 
-  // A corrupt capture: every shard stops at the same record and says so.
-  let badCapture: (e: CaptureFormatError) => void = () => {};
-  const captureFailed = new Promise<never>((_, reject) => (badCapture = reject));
-  captureFailed.catch(() => {});
-
-  const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers, maxThreads: workers, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
+  // Shards 1..N-1 on the pool; shard 0 on this thread, between reading and merging.
+  const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers - 1, maxThreads: workers - 1, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
   const shared = sharedInput(input);
-  const every = opts.progressEvery ?? 100_000;
   const channels: ShardChannel[] = [];
   const tasks: Promise<ShardResult | undefined>[] = [];
-  for (let i = 0; i < workers; i++) {
+  for (let s = 1; s < workers; s++) {
     const { port1, port2 } = new MessageChannel();
-    channels.push(new ShardChannel(port1, i === 0 ? opts.onProgress : undefined, badCapture));
-    const task: ShardTask = {
-      config,
-      promiscuous: opts.promiscuous === true,
-      port: port2,
-      input: shared,
-      inPort,
-      shard: i,
-      shards: workers,
-      control,
-      progressEvery: i === 0 && opts.onProgress ? every : 0,
-    };
+    channels.push(new ShardChannel(port1));
+    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, port: port2, input: shared, shard: s, control };
     tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult | undefined>);
   }
   // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops).
-  const failed = Promise.race([interrupted, captureFailed, ...tasks.map((t) => t.then(() => new Promise<never>(() => {})))]) as Promise<never>;
+  const failed = Promise.race([interrupted, ...tasks.map((t) => t.then(() => new Promise<never>(() => {})))]) as Promise<never>;
   failed.catch(() => {});
+
+  const own = new ShardRouter(config, opts.promiscuous === true);
+  const index = new FrameIndexWriter(workers);
+  const every = opts.progressEvery ?? 100_000;
+  const onProgress = opts.onProgress;
+  const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, own.clock, onProgress && ((n) => n % every === 0 && onProgress(n)), index);
+  own.attach(capture);
+  const ownChunks: FrameChunk[] = [];
+  const ownSpare: ShardRecycle[] = [];
+  let posted = 0;
+  let merged = 0;
+  // Chunk c of every shard covers the same batches: merged together, then their buffers go back to be filled again.
+  const mergeNext = async () => {
+    const chunks = [ownChunks.shift()!];
+    for (const c of channels) chunks.push(await c.next(failed));
+    merger.merge(chunks);
+    ownSpare.push({ blocks: chunks[0].blocks, index: chunks[0].index });
+    channels.forEach((c, i) => c.recycle(chunks[i + 1]));
+    merged++;
+  };
+  const allReady = () => ownChunks.length > 0 && channels.every((c) => c.chunks.length > 0);
 
   let results: ShardResult[];
   try {
-    // Chunk c of every shard covers the same batches: merge them as they come, then give the shards their credit back.
-    for (let done = false; !done; ) {
-      const chunks: FrameChunk[] = [];
-      for (const c of channels) chunks.push(await c.next(failed));
-      merger.merge(chunks);
-      done = chunks[0].last;
-      channels.forEach((c, i) => c.recycle(chunks[i]));
-      Atomics.add(control, Control.MERGED, 1);
-      Atomics.notify(control, Control.MERGED);
+    let cutAt = 0;
+    for (;;) {
+      own.step();
+      if (!capture.done && reader.bytesRead - cutAt < CHUNK_INPUT_BYTES) continue;
+      // The end of a chunk: its index to the shards, this shard's blocks kept for the merge.
+      cutAt = reader.bytesRead;
+      const last = capture.done;
+      channels.forEach((c, i) => {
+        const s = i + 1;
+        const chunk = index.finish(s, last, c.spare.pop());
+        c.send({ index: chunk }, [chunk.frames, chunk.batches]);
+        Atomics.add(control, Control.POSTED + s, 1);
+        Atomics.notify(control, Control.POSTED + s);
+      });
+      ownChunks.push(own.finishChunk(last, ownSpare.pop()));
+      posted++;
+      // A turn for the event loop: the shards' chunks come in, a signal or a failed shard is seen.
+      await Promise.race([new Promise((r) => setImmediate(r)), failed]);
+      // Merge what is ready; wait when too far ahead, and for everything at the end.
+      while (posted > merged && (allReady() || posted - merged >= MAX_IN_FLIGHT || last)) await mergeNext();
+      if (last) break;
     }
     merger.flush();
-    results = (await Promise.race([interrupted, captureFailed, Promise.all(tasks)])) as ShardResult[];
+    results = [own.result(), ...((await Promise.race([interrupted, Promise.all(tasks)])) as ShardResult[])];
     writer.close();
   } catch (e) {
     stop();
@@ -244,6 +247,7 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
     }
     throw e;
   } finally {
+    reader.close();
     for (const sig of ['SIGINT', 'SIGTERM'] as const) process.removeListener(sig, interrupt);
     for (const c of channels) c.port.close();
     await pool.destroy();
@@ -262,8 +266,7 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const framesByPort = config.ports.map((_, i) => results.reduce((n, r) => n + r.txFrames[i], 0));
   const bytesByPort = config.ports.map((_, i) => results.reduce((n, r) => n + r.txBytes[i], 0));
   const framesOut = framesByPort.reduce((a, b) => a + b, 0);
-  // Every shard read the whole capture: its own figures are the first shard's.
-  const capture = results[0];
+  // The capture's own figures: this thread read all of it.
   const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut, skipped: capture.skipped, ports: {}, counters };
   if (config.firewall && results[0].firewallHits) {
     const hits = results[0].firewallHits.slice();

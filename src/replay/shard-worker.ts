@@ -1,23 +1,23 @@
-// One shard of a parallel replay, as a piscina task: it reads the capture
-// itself (from the page cache; the main thread reads nothing), cuts the
-// batches a one-worker replay cuts (CaptureInput with a shard: every frame
-// moves the clock and the batch's window, only this shard's frames enter
-// the batch), runs them through a Router of its own (the same one replay
-// runs on one worker; empty batches too: the ARP and reassembly timers and
-// the flow sweep run per batch) and posts what the router sent as pcapng
-// blocks, a chunk per few MiB of capture (frame-chunk.ts). Every shard cuts
-// its chunks after the same batches (the capture bytes read so far decide),
-// so the main thread merges chunk c of all shards at once.
+// One shard of a parallel replay. Shard 0 runs on the main thread, which
+// also reads the capture, cuts the batches and writes the frame index of the
+// other shards (parallel-replay.ts); shards 1..N-1 are piscina tasks (the
+// default export). Every shard runs a Router of its own (the same one replay
+// runs on one worker) over the batches a one-worker replay cuts, empty ones
+// too (the ARP and reassembly timers and the flow sweep run per batch), and
+// keeps what its router sent as pcapng blocks, a chunk per chunk of the
+// index (frame-chunk.ts), which the main thread merges.
 //
-// Memory is bounded by credits: a shard waits (Atomics.wait on the control
-// words) while it is MAX_IN_FLIGHT chunks ahead of the merge, and reuses the
-// buffers the main thread sends back. The task ends at the end of the
-// capture with the counters, the capture's own figures and the use of state
-// shared between flows (shardability.ts).
+// A task shard waits (Atomics.wait on its control word) for the next chunk of
+// its index, replays its batches, reading its frames at the positions the
+// index gives (indexed-input.ts), and posts the chunk of blocks back with the
+// index's buffers; the main thread sends the blocks' buffers back once
+// merged, so a steady stream allocates nothing. The task ends after the
+// capture's last chunk with the counters and the use of state shared between
+// flows (shardability.ts).
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
-import { CaptureFormatError, CaptureReader } from '../pcap/reader.js';
+import type { RxSource } from '../io/port.js';
 import { Batch } from '../pipeline/batch.js';
 import { ManualClock, type Clock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
@@ -25,24 +25,18 @@ import { Router } from '../pipeline/router.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { compileFib } from '../route/fib.js';
 import { RunLoop } from '../runtime/run-loop.js';
-import { CaptureInput } from './capture-input.js';
 import { CaptureOutput } from './capture-output.js';
-import type { ChunkWriter, FrameChunk } from './frame-chunk.js';
-import { interfaceMapper } from './replay.js';
+import type { FrameChunk } from './frame-chunk.js';
+import type { IndexBuffers, IndexChunk } from './frame-index.js';
+import { FileFrames, IndexedInput, MemoryFrames } from './indexed-input.js';
 import type { ShardSharedUse } from './shardability.js';
-
-/** Capture bytes per chunk: large enough that messages cost nothing, small enough to stream. */
-export const CHUNK_INPUT_BYTES = 4 << 20;
-/** Chunks a shard may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
-export const MAX_IN_FLIGHT = 4;
 
 /** Words of the control array shared by the main thread and the shards. */
 export const enum Control {
-  /** Chunks merged so far (the shards' credit). */
-  MERGED = 0,
   /** Non-zero: stop (the replay failed or was interrupted). */
-  ABORT = 1,
-  WORDS = 2,
+  ABORT = 0,
+  /** Word 1 + s: index chunks posted to shard s so far (what the shard waits on). */
+  POSTED = 1,
 }
 
 export interface ShardTask {
@@ -51,19 +45,18 @@ export interface ShardTask {
   port: MessagePort;
   /** The capture: a path, or its bytes in a SharedArrayBuffer. */
   input: string | Uint8Array;
-  /** The --in-port index, or -1 (by interface). */
-  inPort: number;
   shard: number;
-  shards: number;
-  /** Int32Array over a SharedArrayBuffer of Control.WORDS words. */
+  /** Int32Array over a SharedArrayBuffer of Control.POSTED + shards words. */
   control: Int32Array;
-  /** Post { progress: frames } every this many frames read (the first shard only), or 0. */
-  progressEvery: number;
 }
 
-/** Worker -> main thread on the task's port. */
-export type ShardMessage = { chunk: FrameChunk } | { progress: number } | { formatError: { offset: number; message: string } };
-/** Main thread -> worker: a merged chunk's buffers, to reuse. */
+/** Main thread -> shard: the next chunk of its index, or a merged chunk's buffers to reuse. */
+export type ToShard = { index: IndexChunk } | { recycle: ShardRecycle };
+/** Shard -> main thread: what its router sent during the index chunk's batches, and the index chunk's buffers to reuse. */
+export interface ShardMessage {
+  chunk: FrameChunk;
+  used: IndexBuffers;
+}
 export interface ShardRecycle {
   blocks: ArrayBuffer;
   index: ArrayBuffer;
@@ -79,10 +72,6 @@ export interface ShardResult extends ShardSharedUse {
   /** What the router sent, by port: frames and bytes. */
   txFrames: number[];
   txBytes: number[];
-  /** The capture's figures (the same in every shard: each reads all of it). */
-  framesRead: number;
-  framesIn: number[];
-  skipped: Record<string, number>;
 }
 
 /** The ICMP rate limit, recording each take: the main thread replays them all through one bucket. */
@@ -104,85 +93,98 @@ class RecordingBucket extends TokenBucket {
   }
 }
 
-/** Waits until the main thread is less than MAX_IN_FLIGHT chunks behind chunk `next` (its count in control[word]); false when told to stop. */
-function awaitCredit(control: Int32Array, word: number, next: number): boolean {
-  for (;;) {
-    if (Atomics.load(control, Control.ABORT) !== 0) return false;
-    const done = Atomics.load(control, word);
-    if (next - done < MAX_IN_FLIGHT) return true;
-    // A timeout, so a stop that came without a notify is still seen.
-    Atomics.wait(control, word, done, 200);
-  }
-}
+/** A shard's router, its clock and output, on the main thread or in a task. */
+export class ShardRouter {
+  readonly clock = new ManualClock();
+  readonly output: CaptureOutput;
+  private readonly router: Router;
+  private readonly batch = new Batch();
+  private readonly bucket: RecordingBucket;
+  private loop: RunLoop | undefined;
+  private peakLive = 0;
 
-/** Where a shard's blocks go after a batch; false when told to stop. */
-type Emit = (writer: ChunkWriter, done: boolean) => boolean;
-
-/** A chunk per CHUNK_INPUT_BYTES of capture, the same batches in every shard, to the main thread's merge. */
-function toMerge(task: ShardTask, reader: CaptureReader): Emit {
-  let chunks = 0;
-  let cutAt = 0;
-  return (writer, done) => {
-    // The same rule in every shard (they read the same bytes): the chunks line up batch for batch.
-    if (!done && reader.bytesRead - cutAt < CHUNK_INPUT_BYTES) return true;
-    cutAt = reader.bytesRead;
-    post(task.port, writer, done);
-    return awaitCredit(task.control, Control.MERGED, ++chunks);
-  };
-}
-
-function post(port: MessagePort, writer: ChunkWriter, done: boolean): void {
-  const back = receiveMessageOnPort(port)?.message as ShardRecycle | undefined;
-  const chunk = writer.finish(done, back);
-  port.postMessage({ chunk } satisfies ShardMessage, [chunk.blocks, chunk.index]);
-}
-
-export default function replayShard(task: ShardTask): ShardResult | undefined {
-  const { config, port } = task;
-  const { fib, nexthops } = compileFib(config);
-  const batch = new Batch();
-  const clock = new ManualClock();
-  const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous: task.promiscuous });
-  const bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, clock);
-  router.ctx.icmpLimiter = bucket;
-  const reader = typeof task.input === 'string' ? CaptureReader.open(task.input) : CaptureReader.fromBytes(task.input);
-  try {
-    const every = task.progressEvery;
-    const onFrame = every > 0 ? (n: number) => n % every === 0 && port.postMessage({ progress: n } satisfies ShardMessage) : undefined;
-    const input = new CaptureInput(reader, interfaceMapper(reader, config, task.inPort), config.ports.length, clock, onFrame, { index: task.shard, of: task.shards });
+  constructor(private readonly config: RouterConfig, promiscuous: boolean) {
+    const { fib, nexthops } = compileFib(config);
+    const batch = this.batch;
+    this.router = new Router(config, fib, nexthops, { clock: this.clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous });
+    this.bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, this.clock);
+    this.router.ctx.icmpLimiter = this.bucket;
     // What the router sent, in time order, as the blocks a one-worker replay writes: into the chunk for the merge.
-    const output = new CaptureOutput(config.ports.length, clock);
-    const loop = new RunLoop({ router, batch, inputs: [input], outputs: config.ports.map(() => output) });
-    const emit = toMerge(task, reader);
-    const flows = router.natTables?.flows;
-    let peakLive = 0;
-    do {
-      output.writer.beginBatch();
-      loop.step();
-      if (flows !== undefined) peakLive = Math.max(peakLive, flows.live());
-      if (!emit(output.writer, input.done)) return undefined;
-    } while (!input.done);
-    const f = flows?.workerStats();
+    this.output = new CaptureOutput(config.ports.length, this.clock);
+  }
+
+  /** Sets the input the batches come from (once, before the first step). */
+  attach(input: RxSource): void {
+    this.loop = new RunLoop({ router: this.router, batch: this.batch, inputs: [input], outputs: this.config.ports.map(() => this.output) });
+  }
+
+  /** Replays one batch; its blocks go to the output's next batch entry. */
+  step(): void {
+    this.output.writer.beginBatch();
+    this.loop!.step();
+    const flows = this.router.natTables?.flows;
+    if (flows !== undefined) this.peakLive = Math.max(this.peakLive, flows.live());
+  }
+
+  /** The chunk of blocks since the last one, ready to transfer (in `reuse` when given). */
+  finishChunk(last: boolean, reuse?: ShardRecycle): FrameChunk {
+    return this.output.writer.finish(last, reuse);
+  }
+
+  result(): ShardResult {
+    const router = this.router;
+    const f = router.natTables?.flows?.workerStats();
     return {
       counters: router.counters.nonZero(),
       firewallHits: router.firewall ? Array.from(router.firewall.hits) : undefined,
       lb: router.lbControl?.status(),
-      flows: f && { expired: f.expired, evicted: f.evicted, tableFull: f.tableFull, indexFull: f.indexFull, stale: f.stale, peakLive },
-      icmpTakes: bucket.times,
-      icmpGranted: bucket.granted,
-      txFrames: Array.from(output.framesByPort),
-      txBytes: Array.from(output.bytesByPort),
-      framesRead: input.framesRead,
-      framesIn: Array.from(input.framesIn),
-      skipped: input.skipped,
+      flows: f && { expired: f.expired, evicted: f.evicted, tableFull: f.tableFull, indexFull: f.indexFull, stale: f.stale, peakLive: this.peakLive },
+      icmpTakes: this.bucket.times,
+      icmpGranted: this.bucket.granted,
+      txFrames: Array.from(this.output.framesByPort),
+      txBytes: Array.from(this.output.bytesByPort),
     };
-  } catch (e) {
-    // The class does not cross threads: the main thread makes the error again from these, after the chunks before it (one port, in order).
-    if (!(e instanceof CaptureFormatError)) throw e;
-    port.postMessage({ formatError: { offset: e.offset, message: e.message } } satisfies ShardMessage);
-    return undefined;
+  }
+}
+
+/** The next message from the main thread, waiting for it; undefined when told to stop. */
+function nextMessage(port: MessagePort, control: Int32Array, word: number): ToShard | undefined {
+  for (;;) {
+    if (Atomics.load(control, Control.ABORT) !== 0) return undefined;
+    const seen = Atomics.load(control, word);
+    const m = receiveMessageOnPort(port);
+    if (m !== undefined) return m.message as ToShard;
+    // A timeout, so a stop that came without a notify is still seen.
+    Atomics.wait(control, word, seen, 200);
+  }
+}
+
+export default function replayShard(task: ShardTask): ShardResult | undefined {
+  const { port, control } = task;
+  const shard = new ShardRouter(task.config, task.promiscuous);
+  const bytes = typeof task.input === 'string' ? new FileFrames(task.input) : new MemoryFrames(task.input);
+  const input = new IndexedInput(bytes, shard.clock);
+  shard.attach(input);
+  const spare: ShardRecycle[] = [];
+  const word = Control.POSTED + task.shard;
+  try {
+    for (;;) {
+      const m = nextMessage(port, control, word);
+      if (m === undefined) return undefined;
+      if ('recycle' in m) {
+        spare.push(m.recycle);
+        continue;
+      }
+      input.chunk.load(m.index);
+      while (!input.chunkDone) shard.step();
+      const chunk = shard.finishChunk(m.index.last, spare.pop());
+      const used: IndexBuffers = { frames: m.index.frames, batches: m.index.batches };
+      port.postMessage({ chunk, used } satisfies ShardMessage, [chunk.blocks, chunk.index, used.frames, used.batches]);
+      if (m.index.last) break;
+    }
+    return shard.result();
   } finally {
-    reader.close();
+    bytes.close();
     port.close();
   }
 }

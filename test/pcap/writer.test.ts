@@ -139,6 +139,16 @@ describe('writers', () => {
     expect([r.record.caplen, r.record.len]).toEqual([10, 100]);
   });
 
+  it('MemorySink keeps a copy of what was written, also when given a Buffer the caller then reuses', () => {
+    const sink = new MemorySink();
+    const reused = Buffer.alloc(8, 1);
+    sink.write(reused.subarray(0, 4));
+    reused.fill(2);
+    sink.write(new Uint8Array(reused.buffer, reused.byteOffset, 4));
+    reused.fill(3);
+    expect(Array.from(sink.bytes())).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+  });
+
   it('reject values that do not fit the format, and writes after close', () => {
     const w = new PcapWriter(new MemorySink(), { linkType: 1 });
     expect(() => w.write(new Uint8Array(1), -1, 0)).toThrow(RangeError);
