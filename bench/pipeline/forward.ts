@@ -17,7 +17,7 @@ import { ManualClock } from '../../src/pipeline/clock.js';
 import { Router } from '../../src/pipeline/router.js';
 import { compileFib } from '../../src/route/fib.js';
 import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
-import { nativeDir16Available, nativeDir16Batch } from '../../src/route/fib-dir16-native.js';
+import { nativeDir16Available, nativeDir16Batch } from '../../src/runtime/fib-dir16-native.js';
 import { allocationCheck } from '../lib/measure.js';
 import { RunLoop } from '../../src/runtime/run-loop.js';
 import { CountingOutput, NativeRepeatInput, RepeatInput } from './bench-ports.js';

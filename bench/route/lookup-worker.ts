@@ -5,7 +5,7 @@
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { FibBuffers } from '../../src/route/fib-view.js';
 import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
-import { nativeDir16Available, nativeDir16Batch } from '../../src/route/fib-dir16-native.js';
+import { nativeDir16Available, nativeDir16Batch } from '../../src/runtime/fib-dir16-native.js';
 import { consume, measure } from '../lib/measure.js';
 
 export interface LookupFigures {

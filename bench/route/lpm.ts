@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lpm } from '../../src/route/lpm.js';
+import { hugeSharedBuffer } from '../../src/flow/huge-pages.js';
 import { formatPrefix } from '../../src/route/prefix.js';
 import { parseRoutesText } from '../../src/config/routes.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -134,7 +135,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
 
   const s0 = performance.now();
   // The form the data plane's workers read (FibMirror): dir16 when the table fits, else 20-4-8.
-  const snap = lpm.snapshot(1, undefined, 'auto');
+  const snap = lpm.snapshot(1, hugeSharedBuffer, 'auto'); // allocated as FibMirror allocates the workers' copies
   const snapMs = performance.now() - s0;
   const published = snap.root.byteLength + snap.level2.byteLength + snap.level3.byteLength;
   const form = snap.layout === 'dir16' ? `dir16 (2^24 x 16-bit root + ${snap.level2.byteLength / 512} tbl8 groups)` : `20-4-8 (dir16 refused: ${lpm.dir16Refused ?? '?'})`;

@@ -34,8 +34,9 @@ export function adviseHugePages(buffer: SharedArrayBuffer): number {
 
 /**
  * A new SharedArrayBuffer of `byteLength` bytes with 2 MiB pages advised:
- * the allocator for tables read at random by every worker (the FIB copies,
- * Lpm.snapshot). A dir16 root is 32 MiB, 8192 small pages.
+ * the allocator for tables read at random by every worker (FibMirror's FIB
+ * copies; the lpm bench's snapshot, to measure what workers read). A dir16
+ * root is 32 MiB, 8192 small pages.
  */
 export function hugeSharedBuffer(byteLength: number): SharedArrayBuffer {
   const b = new SharedArrayBuffer(byteLength);

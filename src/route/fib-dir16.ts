@@ -89,7 +89,7 @@ function plainLookups(root: Uint16Array, tbl8: Uint16Array): { lookup: LookupFn;
 export class Dir16View implements FibLookup {
   readonly lookup: LookupFn;
   readonly lookupBatch: LookupBatchFn;
-  /** lookupBatch is the addon's (fib-dir16-native.ts), not the JS loop. */
+  /** lookupBatch is the addon's (runtime/fib-dir16-native.ts), not the JS loop. */
   readonly native: boolean;
 
   constructor(
@@ -232,7 +232,7 @@ function leaf(e: number): number {
 
 /**
  * The lookups over published buffers of either layout (what a worker calls
- * on the FibBuffers it is sent). `nativeBatch` (fib-dir16-native.ts's
+ * on the FibBuffers it is sent). `nativeBatch` (runtime/fib-dir16-native.ts's
  * nativeDir16Batch, passed in so this file does not load the addon): a dir16
  * view's batch lookups are the addon's when it returns one.
  */

@@ -161,15 +161,14 @@
 //   1.42x and 1.36x for the same tables walked in C. What JS still pays over
 //   C on the same loads: the bounds checks on addrs, out and tbl8 and the
 //   lane bookkeeping, about 4-5 ns per lookup.
-// A native addon call per batch (fib-dir16-native.ts, native/src/lpm-dir16.cc)
+// A native addon call per batch (runtime/fib-dir16-native.ts, native/src/lpm-dir16.cc)
 // was then built: one call per burst over the same SharedArrayBuffers, about
 // 125 ns a call. On an AMD EPYC VM it ran 0.69x-0.84x the JS loop in the same
-// rounds (figures in fib-dir16-native.ts), so workers keep the JS loop.
+// rounds (figures in runtime/fib-dir16-native.ts), so workers keep the JS loop.
 
 import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';
 import { dir16Snapshot } from './fib-dir16.js';
-import { hugeSharedBuffer } from '../flow/huge-pages.js';
 import { formatPrefix, isCanonicalPrefix } from './prefix.js';
 
 export { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers };
@@ -324,7 +323,7 @@ export class Lpm {
    * With layout 'auto', the copy is in dir16 form (fib-dir16.ts) when the
    * table fits it, for openFib(); `dir16Refused` then says why not when it does not.
    */
-  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = hugeSharedBuffer, layout: 'auto' | '20-4-8' = '20-4-8'): FibBuffers {
+  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n), layout: 'auto' | '20-4-8' = '20-4-8'): FibBuffers {
     this.dir16Refused = undefined;
     if (layout === 'auto') {
       const d = dir16Snapshot(this.live, generation, allocate);

@@ -48,7 +48,7 @@
 // past that switches at the growth's fresh copy.
 import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
 import { Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../route/fib-dir16.js';
-import { nativeDir16Batch } from '../route/fib-dir16-native.js';
+import { nativeDir16Batch } from './fib-dir16-native.js';
 import { hugeSharedBuffer } from '../flow/huge-pages.js';
 
 /** Which copy of the FIB to use; `buffers` when the workers have not been sent that copy yet. */

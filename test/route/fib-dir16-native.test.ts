@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Lpm, NO_ROUTE } from '../../src/route/lpm.js';
 import { DIR16_MAX_NEXT_HOP, Dir16View, openFib } from '../../src/route/fib-dir16.js';
-import { nativeDir16Available, nativeDir16Batch } from '../../src/route/fib-dir16-native.js';
+import { nativeDir16Available, nativeDir16Batch } from '../../src/runtime/fib-dir16-native.js';
 import { LinearLpm } from '../../src/route/lpm-reference.js';
 import { prefixMask } from '../../src/route/prefix.js';
 import { FibMirror, MirrorViews } from '../../src/runtime/fib-mirror.js';
