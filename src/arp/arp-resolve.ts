@@ -11,7 +11,7 @@
 // The queue keeps bytes, not offload metadata: a partial checksum is completed
 // before a datagram is queued, and a TCP super-packet is dropped
 // (gso-unresolved; TCP sends it again once the neighbor is known).
-import { ETH_DST, ETH_HEADER_LEN, ETH_SRC, ETHERTYPE_IPV4, setEthType } from '../wire/ethernet.js';
+import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { ipv4Dst, ipv4TotalLength } from '../wire/ipv4.js';
 import { Fate, OffloadMeta, PacketFlag, type Batch } from '../pipeline/batch.js';
 import { completeChecksum } from '../pipeline/offload.js';
@@ -141,9 +141,7 @@ export class ArpResolve extends PipelineNode<typeof spec> {
     const b = batch.arena;
     const o = batch.l3[s];
     const e = o - ETH_HEADER_LEN;
-    nt.writeMac(n, b, e + ETH_DST);
-    this.ctx.ports.writeMac(port, b, e + ETH_SRC);
-    setEthType(b, e, ETHERTYPE_IPV4);
+    arp.writeIp4Ethernet(b, e, port, n);
     batch.start[s] = e;
     batch.length[s] = ETH_HEADER_LEN + ipv4TotalLength(b, o);
     d.counters.add(this.counter.sentStale, batch.length[s]);

@@ -101,9 +101,7 @@ export class ArpResolver {
       const eth = batch.slotStart(f);
       const len = q.length[e];
       b.set(q.data.subarray(q.offset(e), q.offset(e) + len), eth + ETH_HEADER_LEN);
-      this.neighbors.writeMac(neighbor, b, eth + ETH_DST);
-      this.ctx.ports.writeMac(port, b, eth + ETH_SRC);
-      setEthType(b, eth, ETHERTYPE_IPV4);
+      this.writeIp4Ethernet(b, eth, port, neighbor);
       batch.start[f] = eth;
       batch.l3[f] = eth + ETH_HEADER_LEN;
       batch.length[f] = ETH_HEADER_LEN + len;
@@ -113,6 +111,13 @@ export class ArpResolver {
       emit(f);
     }
     return short;
+  }
+
+  /** Writes the Ethernet header of an IPv4 datagram at b[eth] sent out of `port` to neighbor slot `neighbor`'s MAC. */
+  writeIp4Ethernet(b: Uint8Array, eth: number, port: number, neighbor: number): void {
+    this.neighbors.writeMac(neighbor, b, eth + ETH_DST);
+    this.ctx.ports.writeMac(port, b, eth + ETH_SRC);
+    setEthType(b, eth, ETHERTYPE_IPV4);
   }
 
   /** Builds a broadcast ARP request for `target` out of `port` in slot `f`. */
