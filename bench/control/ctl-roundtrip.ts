@@ -3,8 +3,9 @@
 // real `dataplane run` (a lab, 2 workers) on its Unix socket. Reads
 // (Control.Status, Counters.Get) and a change that every worker must take
 // (Routes.Change adding then deleting one route: the answer comes once each
-// worker uses the new generation). Also the wall time of a whole `dataplane
-// ctl route show` process, which adds Node's start-up to the call.
+// worker uses the new generation). Also the wall time of whole `dataplane
+// ctl route add` / `route del` processes, which add Node's start-up, the
+// modules' load and a new channel to the call.
 // Each call kind also reports the dataplane's CPU time per call (all its
 // threads, /proc/PID/stat, and its main thread alone, which serves gRPC),
 // which the other tenants of a shared machine do not inflate much.
@@ -374,12 +375,14 @@ export async function runCtlRoundtripBench(): Promise<{ rows: BenchRow[]; target
       return r;
     });
     rmSync(probeFile, { force: true });
+    // Whole `dataplane ctl` processes, as an operator runs them: a route added, then deleted, in turn.
     const procs: number[] = [];
     for (let i = 0; i < PROCESSES; i++) {
+      const verb = i % 2 === 0 ? ['route', 'add', '198.18.201.0/24', 'via', LAB.server.addr] : ['route', 'del', '198.18.201.0/24'];
       const t = performance.now();
-      const r = spawnSync(process.execPath, [cliPath(), 'ctl', '--socket', lab.controlSocket!, 'route', 'show'], { encoding: 'utf8' });
+      const r = spawnSync(process.execPath, [cliPath(), 'ctl', '--socket', lab.controlSocket!, ...verb], { encoding: 'utf8' });
       procs.push(performance.now() - t);
-      if (r.status !== 0) throw new Error(`dataplane ctl route show failed: ${r.stderr}`);
+      if (r.status !== 0) throw new Error(`dataplane ctl ${verb.join(' ')} failed: ${r.stderr}`);
     }
     procs.sort((a, b) => a - b);
     const row = (c: Pooled, run: string): BenchRow => ({
@@ -413,11 +416,11 @@ export async function runCtlRoundtripBench(): Promise<{ rows: BenchRow[]; target
     ];
     rows.push(tailRow(idleRuns.flat(), cpu));
     rows.push({
-      name: 'control/ctl-roundtrip/`dataplane ctl route show` process',
+      name: 'control/ctl-roundtrip/`dataplane ctl route add` / `route del` process',
       subject: 'dataplane',
       value: quantile(procs, 0.5),
       unit: 'ms p50',
-      notes: `wall time of the whole process (Node start-up, module load, one call), ${PROCESSES} runs; ${cpu}`,
+      notes: `wall time of the whole process (Node start-up, module load, a new channel, one Routes.Change), ${PROCESSES} runs alternating add and del, max ${procs[procs.length - 1].toFixed(0)} ms; load average ${os.loadavg()[0].toFixed(1)}; ${cpu}`,
     });
     const worst = Math.max(...idle.map((c) => quantile(c.ms, 0.99)));
     const loads = idle.flatMap((c) => c.load);

@@ -2,10 +2,14 @@
 // dataplane. Each verb is one gRPC call (ctl-program.ts declares them); this
 // module makes the call and prints the answer, as text or --json. Exit
 // status: 0 done, 1 the dataplane refused or could not be reached, 2 usage.
+//
+// Start-up is most of what a ctl process costs (a call is about a
+// millisecond), so this module imports only the gRPC client: the default
+// socket comes from a module of its own (not the config schema, which loads
+// zod), and the YAML parser loads only when --config names a file.
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { ControlCallError, ControlClient } from '../control/client.js';
-import { DEFAULT_CONTROL_SOCKET } from '../config/schema.js';
+import { DEFAULT_CONTROL_SOCKET } from '../config/control-socket.js';
 
 export interface CtlOptions {
   socket?: string;
@@ -15,9 +19,10 @@ export interface CtlOptions {
 }
 
 /** Where to call: --socket, else the socket (or listen address) of --config's control section, else the default socket. */
-export function ctlTarget(opts: CtlOptions): string {
+export async function ctlTarget(opts: CtlOptions): Promise<string> {
   if (opts.socket !== undefined) return opts.socket;
   if (opts.config !== undefined) {
+    const { parse: parseYaml } = await import('yaml');
     let doc: unknown;
     try {
       doc = parseYaml(readFileSync(opts.config, 'utf8'));
@@ -40,7 +45,7 @@ type Out = (text: string, json: unknown) => void;
 export async function runCtl(opts: CtlOptions, verb: (client: ControlClient, out: Out) => Promise<void>): Promise<number> {
   let client: ControlClient | undefined;
   try {
-    client = new ControlClient(ctlTarget(opts), opts.timeout ?? 30_000);
+    client = new ControlClient(await ctlTarget(opts), opts.timeout ?? 30_000);
     const out: Out = (text, json) => process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : text === '' ? '' : text + '\n');
     await verb(client, out);
     return 0;

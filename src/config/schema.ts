@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { firewallConfigShape } from './firewall-schema.js';
 import { decapSchema, loadBalancerSchema } from './load-balancer-schema.js';
 import { metricsSchema } from './metrics-schema.js';
+import { DEFAULT_CONTROL_SOCKET } from './control-socket.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -240,8 +241,7 @@ export const neighborSchema = z
   .strict();
 
 // The control API and the metrics endpoint (issue 12): where they listen.
-/** The control API's default Unix socket (`dataplane ctl` connects there too). */
-export const DEFAULT_CONTROL_SOCKET = '/run/dataplane/dataplane.sock';
+export { DEFAULT_CONTROL_SOCKET };
 const LISTEN_PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
 /** host:port where host is a loopback address or localhost: the control API has no authentication. */
 const LOOPBACK_LISTEN = new RegExp(`^(localhost|127(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}):${LISTEN_PORT}$`);

@@ -1,25 +1,12 @@
 // The control API's protobuf schema (proto/dataplane/api.proto), loaded once
 // with @grpc/proto-loader (protobufjs underneath) for the server, the
-// `dataplane ctl` client and server reflection alike.
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// server and its reflection (which need the descriptors proto-loader builds);
+// clients use the lighter api-client-schema.ts.
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
+import { API_FILE, protoDir } from './api-files.js';
 
-/** The API's protobuf package. */
-export const API_PACKAGE = 'dataplane.v1';
-export const API_FILE = 'dataplane/api.proto';
-
-/** proto/ of the installed package, found from src/control or dist/src/control alike. */
-export function protoDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'proto', API_FILE))) return join(dir, 'proto');
-    dir = dirname(dir);
-  }
-  throw new Error(`proto/${API_FILE} not found above ${dirname(fileURLToPath(import.meta.url))}: the package is incomplete`);
-}
+export { API_FILE, API_PACKAGE, protoDir } from './api-files.js';
 
 let loaded: { definition: protoLoader.PackageDefinition; services: Record<string, grpc.ServiceClientConstructor> } | undefined;
 

@@ -2,7 +2,7 @@
 // connection to a Unix socket or a loopback host:port, promise-returning
 // calls, and failures turned into messages that say what to do.
 import * as grpc from '@grpc/grpc-js';
-import { apiSchema } from './api-proto.js';
+import { apiClients } from './api-client-schema.js';
 
 export class ControlCallError extends Error {
   constructor(
@@ -32,7 +32,7 @@ export class ControlClient {
   private client(service: string): grpc.Client {
     let c = this.clients.get(service);
     if (c === undefined) {
-      const ctor = apiSchema().services[service];
+      const ctor = apiClients()[service];
       if (ctor === undefined) throw new Error(`api.proto has no service ${service}`);
       // The first client's channel is shared by the others (same target and options).
       c = new ctor(controlTarget(this.where), grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 256 << 20, 'grpc.max_send_message_length': 256 << 20, 'grpc.enable_channelz': 0 });
