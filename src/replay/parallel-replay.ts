@@ -14,13 +14,20 @@
 //   and runs every batch, maybe empty, so its timers run at the same times.
 //   Before, every shard parsed and keyed the whole capture (~130 ns a frame
 //   each, 0.36 s/GiB).
+// - Flows: shard 0 (this thread) routes mainShare eighths of a pool shard's
+//   share of them (shard-key.ts), none by default: reading, keying and
+//   indexing the whole capture is already about what a pool shard's routing
+//   of all of them costs.
 // - Write: every shard keeps what its router sent as pcapng blocks, a chunk
 //   per index chunk (the same batches in every shard); this thread merges
 //   chunk c of all shards (each batch by timestamp, ties to the lower shard:
 //   chunk-merge.ts; runs of blocks copied, nothing decoded but the
 //   timestamps, nothing allocated per frame) into OUT, the file a one-worker
-//   replay writes, byte for byte. This thread stays at most MAX_IN_FLIGHT
-//   chunks ahead of the merge: memory stays bounded.
+//   replay writes, byte for byte. A file's write(2) calls run on libuv's
+//   thread pool, in order (background-sink.ts): the kernel's copy into the
+//   page cache was the largest cost on this thread. This thread stays at
+//   most MAX_IN_FLIGHT chunks ahead of the merge and MAX_QUEUED_BYTES ahead
+//   of the file: memory stays bounded.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
@@ -29,8 +36,10 @@
 //   the temporary file.
 //
 // Measured before and not kept (earlier sessions, project VM): shards
-// writing OUT themselves at ranges they reserve; writing the shards' chunks
-// as they come without the merge; writing OUT from the thread pool; a larger
+// writing OUT themselves at ranges they reserve (two threads writing one
+// file: the kernel takes the writes one at a time; this session, 512 MiB
+// by two threads at two offsets took no less CPU than by one); writing the shards' chunks
+// as they come without the merge; writing OUT from the piscina pool; a larger
 // young generation for the shards; this thread copying each frame into its
 // shard's input chunk (~400 ns a frame here, against the index's few words);
 // a shared-memory read window the shards parse in place (read(2) of a 1 MiB
