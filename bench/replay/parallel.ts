@@ -123,10 +123,11 @@ function threadCpu(pid: number, into: Map<string, number>): void {
   }
 }
 
-async function run(input: string, config: string, out: string, workers: number, extra: string[] = [], cli = CLI): Promise<Run> {
+async function run(input: string, config: string, out: string, workers: number, extra: string[] = [], cli = CLI, env: Record<string, string> = {}): Promise<Run> {
   const load0 = os.loadavg()[0];
   const child = spawn('/usr/bin/time', ['-f', 'TIME %e %U %S %M', process.execPath, cli, 'replay', input, '--config', config, '--out', out, '--in-port', 'lan', '--promisc', '--json', '--workers', String(workers), ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -179,10 +180,13 @@ function sha256(path: string): string {
 }
 
 const PEER = process.env.BENCH_REPLAY_PEER;
+// BENCH_REPLAY_MAIN_SHARES=4,8 adds --workers 2 with the main thread taking that share of the flows (DATAPLANE_REPLAY_MAIN_SHARE, eighths of a pool shard's).
+const SHARES = (process.env.BENCH_REPLAY_MAIN_SHARES ?? '').split(',').filter(Boolean);
 const VARIANTS = [
-  { label: '--workers 1', workers: 1, extra: [] as string[], cli: CLI },
-  { label: '--workers 2', workers: 2, extra: [] as string[], cli: CLI },
-  ...(PEER ? [{ label: `--workers 2 (peer build ${PEER})`, workers: 2, extra: [] as string[], cli: PEER }] : []),
+  { label: '--workers 1', workers: 1, extra: [] as string[], cli: CLI, env: {} as Record<string, string> },
+  { label: '--workers 2', workers: 2, extra: [] as string[], cli: CLI, env: {} as Record<string, string> },
+  ...SHARES.map((s) => ({ label: `--workers 2 (main share ${s}/8)`, workers: 2, extra: [] as string[], cli: CLI, env: { DATAPLANE_REPLAY_MAIN_SHARE: s } as Record<string, string> })),
+  ...(PEER ? [{ label: `--workers 2 (peer build ${PEER})`, workers: 2, extra: [] as string[], cli: PEER, env: {} as Record<string, string> }] : []),
 ];
 
 export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
@@ -221,10 +225,13 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
     for (let r = 0; r < rounds; r++) {
       for (const [i, v] of VARIANTS.entries()) {
         const out = join(dir, `out-${i}.pcapng`);
-        runs[i].push(await run(input, config, out, v.workers, v.extra, v.cli));
+        runs[i].push(await run(input, config, out, v.workers, v.extra, v.cli, v.env));
       }
       // 2 workers write one worker's file byte for byte (checked once: hashing costs a read of each).
-      if (sameBytes === undefined) sameBytes = sha256(join(dir, 'out-0.pcapng')) === sha256(join(dir, 'out-1.pcapng'));
+      if (sameBytes === undefined) {
+        const one = sha256(join(dir, 'out-0.pcapng'));
+        sameBytes = [...VARIANTS.keys()].slice(1).every((i) => sha256(join(dir, `out-${i}.pcapng`)) === one);
+      }
       for (const i of VARIANTS.keys()) rmSync(join(dir, `out-${i}.pcapng`), { force: true });
     }
 
@@ -257,7 +264,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
       if (i === 0) continue;
       rows.push({
         name,
-        subject: v.cli === CLI ? `speedup ${v.workers} vs 1 worker` : `speedup ${v.label} vs --workers 1`,
+        subject: i === 1 ? `speedup ${v.workers} vs 1 worker` : `speedup ${v.label} vs --workers 1`,
         value: med[0].wall / med[i].wall,
         unit: 'x',
         notes:
@@ -270,7 +277,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
       // Total CPU (every thread) of N workers against one, medians of the same interleaved rounds: near 1 when the work is split, near N when it is duplicated.
       rows.push({
         name,
-        subject: v.cli === CLI ? `total CPU ${v.workers} vs 1 worker` : `total CPU ${v.label} vs --workers 1`,
+        subject: i === 1 ? `total CPU ${v.workers} vs 1 worker` : `total CPU ${v.label} vs --workers 1`,
         value: med[i].cpu / med[0].cpu,
         unit: 'x',
         nsPerOp: (med[i].cpu * 1e9) / frames,

@@ -35,6 +35,11 @@ export class AtomicFileSink implements ByteSink {
     this.fd = openSync(this.writingTo, 'w');
   }
 
+  /** The open file, for a writer that writes it from another thread (replay's BackgroundSink); -1 once closed. */
+  get descriptor(): number {
+    return this.fd;
+  }
+
   write(chunk: Uint8Array): void {
     let off = 0;
     while (off < chunk.length) off += writeSync(this.fd, chunk, off, chunk.length - off);

@@ -101,7 +101,7 @@ export class CaptureInput implements RxSource {
       }
       clockMs = r.tsSec * 1000 + r.tsNsec / 1e6;
       this.clock.set(clockMs);
-      const shard = shards === undefined ? 0 : shardOf(r.buffer, r.dataOffset, r.caplen, shards.shardCount);
+      const shard = shards === undefined ? 0 : shardOf(r.buffer, r.dataOffset, r.caplen, shards.shardCount, shards.mainShare);
       if (shard === 0) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
       else shards!.frame(shard, this.reader.dataPosition, r.caplen, port, r.tsSec, r.tsNsec);
       this.framesIn[port]++;

@@ -71,6 +71,22 @@ export class ChunkMerger {
     }
     const batches = chunks[0].batches;
     for (const k of chunks) if (k.batches !== batches) throw new Error(`parallel replay: shards cut different batches (${k.batches} vs ${batches})`);
+    // One shard sent everything in these batches (the main thread routes no flows, or one flow): its blocks as they are, in one write.
+    let senders = 0;
+    let only = 0;
+    for (let s = 0; s < chunks.length; s++) {
+      if (chunks[s].blockBytes > 0) {
+        senders++;
+        only = s;
+      }
+    }
+    if (senders <= 1) {
+      if (senders === 1) {
+        this.flush();
+        this.sink.write(cursors[only].bytes);
+      }
+      return;
+    }
     const active = this.active;
     for (let b = 0; b < batches; b++) {
       active.length = 0;

@@ -105,7 +105,11 @@ export class FrameIndexWriter {
   /** Index 0 unused: shard 0 is the main thread's. */
   private readonly shards: ShardIndexWriter[] = [];
 
-  constructor(readonly shardCount: number) {
+  constructor(
+    readonly shardCount: number,
+    /** Shard 0's weight in the split of flows (shard-key.ts). */
+    readonly mainShare: number,
+  ) {
     for (let s = 0; s < shardCount; s++) this.shards.push(new ShardIndexWriter());
   }
 

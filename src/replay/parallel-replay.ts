@@ -14,13 +14,20 @@
 //   and runs every batch, maybe empty, so its timers run at the same times.
 //   Before, every shard parsed and keyed the whole capture (~130 ns a frame
 //   each, 0.36 s/GiB).
+// - Flows: shard 0 (this thread) routes mainShare eighths of a pool shard's
+//   share of them (shard-key.ts), none by default: reading, keying and
+//   indexing the whole capture is already about what a pool shard's routing
+//   of all of them costs.
 // - Write: every shard keeps what its router sent as pcapng blocks, a chunk
 //   per index chunk (the same batches in every shard); this thread merges
 //   chunk c of all shards (each batch by timestamp, ties to the lower shard:
 //   chunk-merge.ts; runs of blocks copied, nothing decoded but the
 //   timestamps, nothing allocated per frame) into OUT, the file a one-worker
-//   replay writes, byte for byte. This thread stays at most MAX_IN_FLIGHT
-//   chunks ahead of the merge: memory stays bounded.
+//   replay writes, byte for byte. A file's write(2) calls run on libuv's
+//   thread pool, in order (background-sink.ts): the kernel's copy into the
+//   page cache was the largest cost on this thread. This thread stays at
+//   most MAX_IN_FLIGHT chunks ahead of the merge and MAX_QUEUED_BYTES ahead
+//   of the file: memory stays bounded.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
@@ -29,8 +36,10 @@
 //   the temporary file.
 //
 // Measured before and not kept (earlier sessions, project VM): shards
-// writing OUT themselves at ranges they reserve; writing the shards' chunks
-// as they come without the merge; writing OUT from the thread pool; a larger
+// writing OUT themselves at ranges they reserve (two threads writing one
+// file: the kernel takes the writes one at a time; this session, 512 MiB
+// by two threads at two offsets took no less CPU than by one); writing the shards' chunks
+// as they come without the merge; writing OUT from the piscina pool; a larger
 // young generation for the shards; this thread copying each frame into its
 // shard's input chunk (~400 ns a frame here, against the index's few words);
 // a shared-memory read window the shards parse in place (read(2) of a 1 MiB
@@ -47,12 +56,37 @@ import { ManualClock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { CaptureInput } from './capture-input.js';
+import { BackgroundSink } from './background-sink.js';
 import { ChunkMerger } from './chunk-merge.js';
 import type { FrameChunk } from './frame-chunk.js';
 import { FrameIndexWriter, type IndexBuffers } from './frame-index.js';
 import { interfaceMapper, openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
+import { MAX_MAIN_SHARE } from './shard-key.js';
 import { Control, ShardRouter, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask, type ToShard } from './shard-worker.js';
+
+/**
+ * The main thread's share of the flows by default (shard-key.ts: in eighths
+ * of a pool shard's): none. It reads, keys and indexes the whole capture and
+ * merges and writes the whole output, which on a routed capture is about as
+ * much CPU as a pool shard's routing of all the flows: with any flows of its
+ * own too it is the thread the others wait for (1 GiB, 2 workers, AMD EPYC:
+ * see bench/results/replay.md).
+ */
+export const DEFAULT_MAIN_SHARE = 0;
+
+/** The main thread's share: the option, the environment (for measuring), or the default. */
+function mainShareOf(opts: ReplayOptions): number {
+  const env = process.env.DATAPLANE_REPLAY_MAIN_SHARE;
+  const share = opts.mainShare ?? (env === undefined || env === '' ? DEFAULT_MAIN_SHARE : Number(env));
+  if (!Number.isInteger(share) || share < 0 || share > MAX_MAIN_SHARE) {
+    throw new ReplayError(`${opts.mainShare !== undefined ? 'mainShare' : 'DATAPLANE_REPLAY_MAIN_SHARE'} must be an integer in 0..${MAX_MAIN_SHARE} (got ${opts.mainShare ?? env})`);
+  }
+  return share;
+}
+
+/** Output bytes the background writer may be behind before this thread waits for it. */
+export const MAX_QUEUED_BYTES = 16 << 20;
 
 /** Capture bytes per chunk (of the index, and of the shards' output): large enough that messages cost nothing, small enough to stream. */
 export const CHUNK_INPUT_BYTES = 4 << 20;
@@ -146,6 +180,7 @@ function sharedInput(input: string | Uint8Array): string | Uint8Array {
 export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}): Promise<ParallelReplay> {
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
   if (workers === 1) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1 };
+  const mainShare = mainShareOf(opts);
   const why = staticReason(config, opts.trace !== undefined);
   if (why !== undefined) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1, fallback: why };
 
@@ -155,7 +190,9 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const outSink: AtomicFileSink | MemorySink = typeof output === 'string' ? new AtomicFileSink(output) : new MemorySink();
   const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
   writer.flush(); // the section and interface blocks, before the merged packet blocks
-  const merger = new ChunkMerger(outSink);
+  // A file is written on libuv's thread pool, off this thread (background-sink.ts); memory is written here.
+  const background = outSink instanceof AtomicFileSink ? new BackgroundSink(outSink.descriptor) : undefined;
+  const merger = new ChunkMerger(background ?? outSink);
 
   const control = new Int32Array(new SharedArrayBuffer((Control.POSTED + workers) * 4));
   const stop = () => {
@@ -190,7 +227,7 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   failed.catch(() => {});
 
   const own = new ShardRouter(config, opts.promiscuous === true);
-  const index = new FrameIndexWriter(workers);
+  const index = new FrameIndexWriter(workers, mainShare);
   const every = opts.progressEvery ?? 100_000;
   const onProgress = opts.onProgress;
   const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, own.clock, onProgress && ((n) => n % every === 0 && onProgress(n)), index);
@@ -207,6 +244,8 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
     ownSpare.push({ blocks: chunks[0].blocks, index: chunks[0].index });
     channels.forEach((c, i) => c.recycle(chunks[i + 1]));
     merged++;
+    // The file's writes keep up, or this thread waits for them: memory stays bounded.
+    if (background !== undefined) await Promise.race([background.below(MAX_QUEUED_BYTES), failed]);
   };
   const allReady = () => ownChunks.length > 0 && channels.every((c) => c.chunks.length > 0);
 
@@ -235,10 +274,13 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
       if (last) break;
     }
     merger.flush();
+    await background?.finish();
     results = [own.result(), ...((await Promise.race([interrupted, Promise.all(tasks)])) as ShardResult[])];
     writer.close();
   } catch (e) {
     stop();
+    // No write may be under way when the file is closed and removed.
+    await background?.abandon();
     if (outSink instanceof AtomicFileSink) outSink.abort();
     try {
       writer.close();

@@ -32,6 +32,12 @@ export interface ReplayOptions {
   trace?: TraceRequest;
   /** Take unicast frames whatever their destination MAC (a capture made on another host). */
   promiscuous?: boolean;
+  /**
+   * A parallel replay: the main thread's share of the flows, in eighths of
+   * another shard's (0..16; default DEFAULT_MAIN_SHARE, or the environment's
+   * DATAPLANE_REPLAY_MAIN_SHARE). The result is the same whatever it is.
+   */
+  mainShare?: number;
 }
 
 export interface PortTotals {

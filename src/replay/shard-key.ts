@@ -66,19 +66,23 @@ function pairKey(b: Uint8Array, l3: number, end: number): number {
   return src < dst ? mix(src, dst, proto) : mix(dst, src, proto);
 }
 
+/** A pool shard's weight in the split of flows; shard 0's is mainShare (0..MAX_MAIN_SHARE). */
+export const POOL_SHARE = 8;
+export const MAX_MAIN_SHARE = 2 * POOL_SHARE;
+
 /**
- * A flow key's shard. Shard 0 runs on the main thread, which also reads and
- * indexes the capture and merges and writes the output (on a 1 GiB capture
- * with 2 workers, about as much CPU as routing half its flows): it takes
- * half the share of each other shard, so the threads finish together.
+ * A flow key's shard. Shard 0 runs on the main thread, which also reads,
+ * keys and indexes the capture and merges and writes the output: it takes
+ * mainShare / POOL_SHARE of another shard's share of the flows (0: none,
+ * only what is not IPv4), so that the threads finish together.
  */
-function shardOfKey(k: number, shards: number): number {
-  const r = k % (2 * shards - 1);
-  return r === 0 ? 0 : (r + 1) >> 1;
+function shardOfKey(k: number, shards: number, mainShare: number): number {
+  const r = k % (mainShare + POOL_SHARE * (shards - 1));
+  return r < mainShare ? 0 : 1 + ((r - mainShare) % (shards - 1));
 }
 
 /** The shard in [0, shards) of the Ethernet frame b[off, off + len). */
-export function shardOf(b: Uint8Array, off: number, len: number, shards: number): number {
+export function shardOf(b: Uint8Array, off: number, len: number, shards: number, mainShare: number): number {
   if (shards <= 1) return 0;
   const end = off + len;
   let o = off + ETH_HEADER_LEN - 2;
@@ -87,7 +91,7 @@ export function shardOf(b: Uint8Array, off: number, len: number, shards: number)
     const type = (b[o] << 8) | b[o + 1];
     if (type === ETHERTYPE_IPV4) {
       const k = pairKey(b, o + 2, end);
-      return k < 0 ? 0 : shardOfKey(k, shards);
+      return k < 0 ? 0 : shardOfKey(k, shards, mainShare);
     }
     if (!isVlanTpid(type)) return 0;
     o += VLAN_TAG_LEN;

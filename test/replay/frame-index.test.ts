@@ -47,7 +47,7 @@ icmp: { ratePerSecond: 1000000000, burst: 1000000000 }
 
 describe('frame index', () => {
   it('keeps each shard\'s frames and batches, positions past 4 GiB included', () => {
-    const w = new FrameIndexWriter(3);
+    const w = new FrameIndexWriter(3, 4);
     const big = 5 * 2 ** 32 + 12345;
     w.frame(1, big, 60, 2, T0, 999_999_999);
     w.frame(2, 7, 1500, 0, T0 + 1, 0);
@@ -77,7 +77,7 @@ describe('frame index', () => {
 
   it('a shard\'s input: its frames into each batch, the clock where the index says, and rx\'s count of all shards\' frames', () => {
     const bytes = new Uint8Array(4096).map((_, i) => i & 0xff);
-    const w = new FrameIndexWriter(2);
+    const w = new FrameIndexWriter(2, 4);
     w.frame(1, 100, 60, 1, T0, 5);
     w.frame(1, 1000, 70, 0, T0, 6);
     w.endBatch(4, 10.5);
@@ -102,7 +102,7 @@ describe('frame index', () => {
   });
 
   it('an index that does not add up is refused', () => {
-    const w = new FrameIndexWriter(2);
+    const w = new FrameIndexWriter(2, 4);
     w.frame(1, 0, 60, 0, 0, 0);
     const bad = w.finish(1, true); // the frame's batch was never ended
     expect(() => new IndexedInput(new MemoryFrames(new Uint8Array(64)), new ManualClock()).chunk.load(bad)).toThrow(/1 frames but its batches say 0/);
@@ -226,7 +226,16 @@ describe('parallel replay through the frame index', () => {
       const mem = await replayParallel(config, bytes, sink, n);
       expect(mem.summary).toEqual(one.summary);
       expect(Buffer.compare(Buffer.from(sink.bytes()), oneBytes), `${n} workers, memory`).toBe(0);
+      // The main thread's share of the flows changes who routes what, never the result: none (the default), half a pool shard's, twice one.
+      for (const mainShare of [4, 16]) {
+        const shared = join(dir, `messy-${n}-share${mainShare}.pcapng`);
+        const s = await replayParallel(config, inputPath, shared, n, { mainShare });
+        expect(s.fallback, `${n} workers, share ${mainShare}`).toBeUndefined();
+        expect(s.summary).toEqual(one.summary);
+        expect(Buffer.compare(readFileSync(shared), oneBytes), `${n} workers, share ${mainShare}, file`).toBe(0);
+      }
     }
+    await expect(replayParallel(config, inputPath, join(dir, 'messy-bad.pcapng'), 2, { mainShare: 17 })).rejects.toThrow(/mainShare must be an integer in 0\.\.16 \(got 17\)/);
   }, 120_000);
 
   it('a capture cut inside a record: one worker\'s error (the byte offset), from a file and from memory; no OUT', async () => {
