@@ -1,5 +1,6 @@
 // `dataplane replay IN --config CFG --out OUT`: a capture through the
 // forwarding pipeline, offline, with the drop counters at the end.
+import { fstatSync, statSync } from 'node:fs';
 import { formatRuleHits } from '../firewall/firewall.js';
 import { lbSummary } from './lb-status.js';
 import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
@@ -21,7 +22,22 @@ export interface ReplayCommandOptions {
   workers?: number;
 }
 
-function printSummary(s: ReplaySummary, notices: ConfigNotices, workers: number): void {
+/**
+ * Whether OUT is this process's standard output (`--out /dev/stdout`, piped
+ * to another tool): the summary then goes to stderr, so it does not land
+ * after the capture's last record and corrupt the file.
+ */
+function outIsStdout(out: string): boolean {
+  try {
+    const o = statSync(out);
+    const s = fstatSync(1);
+    return o.dev === s.dev && o.ino === s.ino;
+  } catch {
+    return false;
+  }
+}
+
+function printSummary(s: ReplaySummary, notices: ConfigNotices, workers: number, to: NodeJS.WriteStream): void {
   const out: string[] = [];
   out.push(`frames read: ${s.framesRead}, frames out: ${s.framesOut}`);
   if (workers > 1) out.push(`workers: ${workers} (sharded by flow)`);
@@ -36,7 +52,7 @@ function printSummary(s: ReplaySummary, notices: ConfigNotices, workers: number)
   out.push(...configCounterLines(notices));
   if (s.firewall) out.push(...formatRuleHits(s.firewall));
   if (s.lb) out.push(lbSummary(s.lb));
-  process.stdout.write(out.join('\n') + '\n');
+  to.write(out.join('\n') + '\n');
 }
 
 /** Errors of reading the input or writing the outputs: reported in a line (exit 1), not with a stack. */
@@ -73,8 +89,9 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
           "Give the ports the capture's MACs (ports[].mac), or replay with --promisc to take them whatever their MAC.\n",
       );
     }
-    if (opts.json) process.stdout.write(JSON.stringify({ ...summary, configCounters: config.notices.counters, ...(asked > 1 ? { workers: run.workers } : {}) }) + '\n');
-    else printSummary(summary, config.notices, run.workers);
+    const to = outIsStdout(opts.out) ? process.stderr : process.stdout;
+    if (opts.json) to.write(JSON.stringify({ ...summary, configCounters: config.notices.counters, ...(asked > 1 ? { workers: run.workers } : {}) }) + '\n');
+    else printSummary(summary, config.notices, run.workers, to);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof ReplayError || e instanceof TraceRequestError) {

@@ -10,7 +10,7 @@
 // makes (an ICMP error, a dsr-ipip tunnel header) comes from a counter of the
 // worker that made it (as live with several workers), so the ID and header
 // checksum of ICMP errors and IPIP packets are not compared.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -293,6 +293,23 @@ loadBalancer:
       const par = replay(input, config, n);
       expect(par.stderr).toBe('');
       expect(Buffer.compare(readFileSync(par.out), one), `${n} workers`).toBe(0);
+    }
+  });
+
+  it('--out /dev/stdout (piped to another tool): stdout holds the capture alone, the summary goes to stderr', () => {
+    const frames: Frame[] = [];
+    for (let i = 0; i < 300; i++) frames.push({ port: 0, at: i * 3, bytes: tcpFrame({ src: '192.0.2.10', dst: `192.0.2.${130 + (i % 20)}`, srcMac: CLIENT_MAC, dstMac: LAN_MAC }, 40000 + (i % 20), 80, 0x18, 60, i) });
+    const input = writeCapture('piped.pcapng', ['lan', 'wan', 'dmz'], frames);
+    const config = writeConfig('piped.yaml', BASE_CONFIG);
+    const file = readFileSync(replay(input, config, 1).out);
+    for (const n of [1, 2]) {
+      // A shell pipe, as a user writes it (node's own child stdio is a socket, which /dev/stdout cannot open).
+      const piped = join(dir, `piped-${n}.pcapng`);
+      const cmd = `set -o pipefail; "$0" "$1" replay "$2" --config "$3" --out /dev/stdout --workers ${n} | cat > "$4"`;
+      const r = spawnSync('bash', ['-c', cmd, process.execPath, CLI, input, config, piped], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(Buffer.compare(readFileSync(piped), file), `${n} workers: stdout is the capture, byte for byte`).toBe(0);
+      expect(r.stderr).toMatch(/^frames read: 300, frames out: 300$/m);
     }
   });
 
