@@ -95,6 +95,8 @@ export function writeResults(area: string, rows: readonly BenchRow[], targets: r
     area,
     date,
     machine: machineInfo(),
+    // The 1, 5 and 15 minute load averages when the run ended: on a shared machine, how busy it was.
+    loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     rows: [...rows, ...keptRows],
     targets: [...targets, ...keptTargets],
   };

@@ -58,10 +58,20 @@ export function directDown(prefix: string): void {
  * The kernel's baseline for one trafgen run: `cfg` (frames addressed to the
  * sink's MAC) at `rate` pps (0: unlimited) for `seconds`, straight to the
  * sink. The machine's system+irq+softirq seconds and the packets offered,
- * for baseline.ts's subtraction. `paced`: the same frames from pacer.c
- * (addressed to the sink's MAC), at every rate including "max".
+ * for baseline.ts's subtraction, and the generator's and ksoftirqd's CPU
+ * seconds (`path`, for paced-run.ts's forwarding CPU). `paced`: the same
+ * frames from pacer.c (addressed to the sink's MAC), at every rate
+ * including "max".
  */
-export async function directTrafgenBaseline(pair: DirectPair, cfgFile: string, cfg: string, rate: number, seconds: number, paced?: PacedFrames): Promise<{ sys: number; offered: number; error?: string }> {
+export async function directTrafgenBaseline(
+  pair: DirectPair,
+  cfgFile: string,
+  cfg: string,
+  rate: number,
+  seconds: number,
+  paced?: PacedFrames,
+): Promise<{ sys: number; path: number; offered: number; error?: string }> {
   const r = await trafgenLoad({ genNs: pair.client, sinkNs: pair.server, dev: LAB.hostIf, cfgFile, cfg, rate, seconds, routerPid: 0, paced, pacedMax: paced !== undefined });
-  return { sys: r.cpu.machine.sys, offered: r.offered, error: r.error };
+  // path: the generator's and ksoftirqd's own CPU (per process, so other jobs do not count), the paced runs' path less any router.
+  return { sys: r.cpu.machine.sys, path: (Number.isFinite(r.cpu.generator) ? r.cpu.generator : NaN) + r.cpu.ksoftirqd, offered: r.offered, error: r.error };
 }

@@ -36,8 +36,8 @@ import type { LbModeName } from '../../src/lb/lb-config.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { buildPacer, inNs, liveRunOptions, neighborMac, sinkDiscard, type PacedFrames } from './measure.js';
-import { pacedRates, pacedRun } from './paced-run.js';
+import { buildPacer, inNs, liveNameBase, liveRunOptions, neighborMac, sinkDiscard, type PacedFrames } from './measure.js';
+import { cpuRatio, pacedRates, pacedRun, ratioText } from './paced-run.js';
 import { rateName } from './nat.js';
 
 const SECONDS = 3;
@@ -83,6 +83,8 @@ interface Run {
   spread: number[];
   routerNsPerPacket: number;
   pathNsPerPacket: number;
+  /** pathNsPerPacket less the same processes' CPU in the direct run (paced-run.ts). */
+  forwardNsPerPacket: number;
   error?: string;
 }
 
@@ -184,8 +186,8 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair, pa
   } catch (e) {
     result.notes.push(`failed: ${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' / ').slice(0, 600)}`);
   } finally {
+    // The direct pair stays up for the next subject's baselines (runLbLiveBench removes it).
     await lbLabDown(prefix);
-    directDown(prefix);
   }
   return result;
 }
@@ -197,7 +199,7 @@ function rowsOf(r: LbResult): BenchRow[] {
     value: u.sinkPps / 1e6,
     unit: 'Mpps',
     nsPerOp: u.routerNsPerPacket,
-    notes: `sink ${Math.round(u.sinkPps)} pps of ${Math.round(u.offeredPps)} offered, loss ${u.lossPct.toFixed(1)}%, spread ${u.spread.map((x) => x.toFixed(2)).join('/')}; ns/op = router CPU ns per forwarded packet; generator+router+sink CPU ${u.pathNsPerPacket.toFixed(0)} ns/packet`,
+    notes: `sink ${Math.round(u.sinkPps)} pps of ${Math.round(u.offeredPps)} offered, loss ${u.lossPct.toFixed(1)}%, spread ${u.spread.map((x) => x.toFixed(2)).join('/')}; ns/op = router CPU ns per forwarded packet; generator+router+sink CPU ${u.pathNsPerPacket.toFixed(0)} ns/packet, forwarding CPU (that less the direct run) ${u.forwardNsPerPacket.toFixed(0)} ns/packet`,
   }));
   const notes = r.notes.join('; ');
   if (rows.length === 0) rows.push({ name: `lb-live/udp64 (${r.label})`, subject: r.subject, value: NaN, unit: 'Mpps', notes: notes || 'not measured' });
@@ -209,6 +211,7 @@ interface Ratio {
   line: string;
   router: number;
   path: number;
+  forward: number;
 }
 
 /** The dataplane against nftables, run by run at the same traffic and offered rate. */
@@ -217,12 +220,14 @@ function compare(dp: LbResult, k: LbResult, cpu: string): Ratio[] {
   for (const u of dp.runs) {
     const v = k.runs.find((x) => x.traffic === u.traffic && x.rate === u.rate);
     if (v === undefined || !(u.sinkPps > 0) || !(v.sinkPps > 0)) continue;
-    const router = u.routerNsPerPacket / v.routerNsPerPacket;
-    const path = u.pathNsPerPacket / v.pathNsPerPacket;
+    const router = cpuRatio(u.routerNsPerPacket, v.routerNsPerPacket);
+    const path = cpuRatio(u.pathNsPerPacket, v.pathNsPerPacket);
+    const forward = cpuRatio(u.forwardNsPerPacket, v.forwardNsPerPacket);
     out.push({
       router,
       path,
-      line: `${dp.label} / nftables DNAT, ${u.traffic} ${rateName(u.rate)} pps (${cpu}): sink ${(u.sinkPps / v.sinkPps).toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), router CPU ${router.toFixed(2)}x (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${path.toFixed(2)}x (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
+      forward,
+      line: `${dp.label} / nftables DNAT, ${u.traffic} ${rateName(u.rate)} pps (${cpu}): sink ${(u.sinkPps / v.sinkPps).toFixed(2)}x (${Math.round(u.sinkPps)} vs ${Math.round(v.sinkPps)} pps), forwarding CPU ${ratioText(forward)} (${u.forwardNsPerPacket.toFixed(0)} vs ${v.forwardNsPerPacket.toFixed(0)} ns), router CPU ${ratioText(router)} (${u.routerNsPerPacket.toFixed(0)} vs ${v.routerNsPerPacket.toFixed(0)} ns), generator+router+sink CPU ${ratioText(path)} (${u.pathNsPerPacket.toFixed(0)} vs ${v.pathNsPerPacket.toFixed(0)} ns)`,
     });
   }
   return out;
@@ -238,15 +243,15 @@ function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, 
     `Load average (1 min) ${loads.map((x) => x.toFixed(1)).join(' at the start, ')} at the end: other engineers' jobs share the 2 cores. The dataplane: ${liveRunOptions().text} (measure.ts liveRunOptions says why).`,
     `nftables: \`ip daddr ${LB_LAB.vip} udp dport ${VIP_PORT} dnat to numgen random mod 3 map { 0 : b1, 1 : b2, 2 : b3 }\` (kube-proxy's nftables mode); conntrack's UDP timeout ${KERNEL_UDP_TIMEOUT_SEC} s (nf_conntrack_max is global). The dataplane: conntrack capacity ${DP_CONNTRACK}.`,
     '',
-    '| balancer | traffic | asked pps | sink kpps | offered kpps | loss % | spread b1/b2/b3 | router CPU ns/pkt | generator+router+sink CPU ns/pkt | notes |',
-    '|---|---|---|---:|---:|---:|---|---:|---:|---|',
+    '| balancer | traffic | asked pps | sink kpps | offered kpps | loss % | spread b1/b2/b3 | router CPU ns/pkt | generator+router+sink CPU ns/pkt | forwarding CPU ns/pkt | notes |',
+    '|---|---|---|---:|---:|---:|---|---:|---:|---:|---|',
   ];
   for (const r of results) {
-    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | ${r.notes.join('; ').replace(/\|/g, '/')} |`);
+    if (r.runs.length === 0) lines.push(`| ${r.label} | - | - | - | - | - | - | - | - | - | ${r.notes.join('; ').replace(/\|/g, '/')} |`);
     r.runs.forEach((u, i) => {
       const last = i === r.runs.length - 1;
       lines.push(
-        `| ${r.label} | ${u.traffic} | ${rateName(u.rate)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.offeredPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${u.spread.map((x) => x.toFixed(2)).join('/')} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${last ? r.notes.join('; ').replace(/\|/g, '/') : ''} |`,
+        `| ${r.label} | ${u.traffic} | ${rateName(u.rate)} | ${f(u.sinkPps / 1000, 1)} | ${f(u.offeredPps / 1000, 1)} | ${f(u.lossPct, 1)} | ${u.spread.map((x) => x.toFixed(2)).join('/')} | ${f(u.routerNsPerPacket)} | ${f(u.pathNsPerPacket)} | ${f(u.forwardNsPerPacket)} | ${last ? r.notes.join('; ').replace(/\|/g, '/') : ''} |`,
       );
     });
   }
@@ -259,6 +264,10 @@ function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, 
     "cancels (other jobs' noise does not: a shared machine).",
     'Generator+router+sink CPU: the pacer, the dataplane process and ksoftirqd per forwarded packet: the same measure for',
     'both, unaffected by other jobs; the kernel forwards in softirq, charged to the task it interrupts (mostly the sender).',
+    "Forwarding CPU: generator+router+sink less the generator's and ksoftirqd's CPU in the direct run (the same frames, run",
+    "just before every routed run, scaled to its offered packets): what the balancer adds, per process for both. The targets",
+    "are judged on it: on a shared machine the kernel's router CPU holds other jobs' system time (it can come out negative);",
+    'a ratio to a figure that is not positive is not formed ("-").',
   );
   writeFileSync(path, lines.join('\n') + '\n');
 }
@@ -266,7 +275,7 @@ function writeMarkdown(path: string, results: readonly LbResult[], cpu: string, 
 export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: BenchTarget[] }> {
   const why = labUnavailable() ?? missingToolsMessage(['nft', 'ping', 'ethtool', 'sysctl']);
   if (why !== undefined) return { rows: [{ name: 'lb-live', subject: 'dataplane', value: NaN, unit: 'Mpps', notes: `not run: ${why}` }], targets: [] };
-  const prefix = await uniqueLbPrefix('dp-lbb');
+  const prefix = await uniqueLbPrefix(liveNameBase('lbb'));
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   const results: LbResult[] = [];
   const loads = [os.loadavg()[0]];
@@ -301,11 +310,11 @@ export async function runLbLiveBench(): Promise<{ rows: BenchRow[]; targets: Ben
     const cs = k === undefined ? [] : compare(dp, k, cpu);
     ratios.push(...cs.map((c) => c.line));
     const measured = cs.length === 0 ? `${dp.label}: not compared (${[...dp.notes, ...(k?.notes ?? ['no nftables run'])].join('; ') || 'no common rate'})` : cs.map((c) => c.line).join('; ');
-    targets.push({ description: `${dp.mode}: router CPU per packet <= 0.67x nftables DNAT's, every traffic and rate (${cpu})`, met: cs.length > 0 && cs.every((c) => c.router <= 0.67), measured });
+    targets.push({ description: `${dp.mode}: forwarding CPU per packet <= 0.67x nftables DNAT's, every traffic and rate (${cpu})`, met: cs.length > 0 && cs.every((c) => c.forward <= 0.67), measured });
     targets.push({
-      description: `${dp.mode}: generator+router+sink CPU per packet <= 0.67x nftables DNAT's, every traffic and rate (${cpu})`,
-      met: cs.length > 0 && cs.every((c) => c.path <= 0.67),
-      measured: cs.length === 0 ? measured : cs.map((c) => `${c.path.toFixed(2)}x`).join(', '),
+      description: `${dp.mode}: router CPU per packet <= 0.67x nftables DNAT's, every traffic and rate (${cpu})`,
+      met: cs.length > 0 && cs.every((c) => c.router <= 0.67),
+      measured: cs.length === 0 ? measured : cs.map((c) => ratioText(c.router)).join(', '),
     });
   }
   mkdirSync(RESULTS_DIR, { recursive: true });

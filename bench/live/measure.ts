@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkPrefix } from '../../src/lab/topology.js';
 
 /** Runs argv in `ns`: its status and everything it printed. */
 export function inNs(ns: string, argv: string[], timeoutMs = 20_000): { status: number; out: string } {
@@ -406,4 +407,18 @@ export function liveRunOptions(): { realtime?: number; spinUs?: number; args: st
   const spinUs = num('DP_LIVE_SPIN_US', '0', 100_000);
   const args = [...(realtime === undefined ? [] : ['--realtime', String(realtime)]), ...(spinUs === undefined ? [] : ['--spin-us', String(spinUs)])];
   return { realtime, spinUs, args, text: args.length === 0 ? 'dataplane run with default priority and spin window' : `dataplane run ${args.join(' ')}` };
+}
+
+/**
+ * The namespaces' name base of a stateful live bench: `<DP_LIVE_PREFIX>-<kind>`
+ * (DP_LIVE_PREFIX defaults to "dp"), so that runs side by side on one machine
+ * can be told apart by name, as live.ts's DP_LIVE_PREFIX does. The benches
+ * add the process id (base36) after it.
+ */
+export function liveNameBase(kind: string): string {
+  const base = `${process.env.DP_LIVE_PREFIX ?? 'dp'}-${kind}`;
+  // The longest name made of it: base, "-", a pid in base36 (up to 6), "-router".
+  const why = checkPrefix(`${base}-zzzzzz`);
+  if (why !== undefined) throw new Error(`DP_LIVE_PREFIX: ${why.replace('--prefix', 'the prefix with its bench kind and a pid')}`);
+  return base;
 }

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directDown, directUp, type DirectPair } from '../../bench/live/direct.js';
-import { buildPacer, linkStats, liveRunOptions, type PacedFrames } from '../../bench/live/measure.js';
-import { pacedRun } from '../../bench/live/paced-run.js';
+import { buildPacer, linkStats, liveNameBase, liveRunOptions, type PacedFrames } from '../../bench/live/measure.js';
+import { cpuRatio, pacedRates, pacedRun, ratioText } from '../../bench/live/paced-run.js';
 import { nsSpawn } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
 import { labUnavailable } from '../../src/lab/lab-error.js';
@@ -100,6 +100,56 @@ describe('pacer.c', skipIf(why), () => {
     expect(r.error).toBe('no reply');
     expect(r.got).toBeGreaterThanOrEqual(50);
     expect(r.got).toBeLessThan(60);
+  });
+
+  it('pacedRun with a direct pair: the direct run goes first and its generator CPU is taken off (forwarding CPU)', async () => {
+    // The "routed" run here is the direct path itself: no router, so what it adds is about nothing, and far less than the path.
+    const frames: PacedFrames = { bin, dstMac: pair.serverMac, srcMac: pair.clientMac, src: LAB.client.addr, dst: LAB.server.addr, flags: ['-d', '9', '-f', '16'] };
+    const r = await pacedRun({ genNs: pair.client, dev: LAB.hostIf, sinks: [{ ns: pair.server }], frames, rate: 20_000, seconds: 1, routerPid: 0, direct: { pair, frames, cfgFile: join(tmp, 'direct.cfg') } });
+    expect(r.error).toBeUndefined();
+    const x = pacedRates(r);
+    expect(Number.isFinite(x.forwardNsPerPacket)).toBe(true);
+    expect(x.pathNsPerPacket).toBeGreaterThan(0);
+    expect(Math.abs(x.forwardNsPerPacket)).toBeLessThan(x.pathNsPerPacket);
+    // Without a direct pair there is nothing to take off.
+    const bare = await pacedRun({ genNs: pair.client, dev: LAB.hostIf, sinks: [{ ns: pair.server }], frames, rate: 5000, seconds: 1, count: 50, routerPid: 0 });
+    expect(Number.isNaN(bare.forwardSec)).toBe(true);
+  });
+});
+
+describe('cpuRatio', () => {
+  it('divides two positive figures', () => {
+    expect(cpuRatio(1500, 1000)).toBe(1.5);
+    expect(ratioText(cpuRatio(670, 1000))).toBe('0.67x');
+  });
+
+  it('forms no ratio to a figure that is not positive, so a "<= 0.67x" target cannot pass on it', () => {
+    // The kernel's router CPU is the machine's system time less a direct run's: other jobs can make it negative.
+    for (const [dp, k] of [[1551, -1222], [1551, 0], [-5, 900], [1551, NaN]]) {
+      const x = cpuRatio(dp, k);
+      expect(Number.isNaN(x)).toBe(true);
+      expect(x <= 0.67).toBe(false);
+      expect(ratioText(x)).toBe('-');
+    }
+  });
+});
+
+describe('liveNameBase', () => {
+  const keep = process.env.DP_LIVE_PREFIX;
+  afterAll(() => {
+    if (keep === undefined) delete process.env.DP_LIVE_PREFIX;
+    else process.env.DP_LIVE_PREFIX = keep;
+  });
+
+  it('names the namespaces after DP_LIVE_PREFIX (default dp), and refuses a prefix that makes no namespace name', () => {
+    delete process.env.DP_LIVE_PREFIX;
+    expect(liveNameBase('natb')).toBe('dp-natb');
+    process.env.DP_LIVE_PREFIX = 'statelive';
+    expect(liveNameBase('lbb')).toBe('statelive-lbb');
+    process.env.DP_LIVE_PREFIX = 'Bad Name';
+    expect(() => liveNameBase('fwb')).toThrow(/DP_LIVE_PREFIX: the prefix with its bench kind and a pid must be 1-31 lowercase/);
+    process.env.DP_LIVE_PREFIX = 'x'.repeat(25);
+    expect(() => liveNameBase('fwb')).toThrow(/DP_LIVE_PREFIX/);
   });
 });
 
