@@ -154,6 +154,8 @@ export class FlowIndex {
   private lockCount = 0;
   /** Sink for loads made only to bring lines into the cache. */
   private touched = 0;
+  /** lookupBatchHashed's scratch: per key, the entry the record pass found (recordsAndSlotsOf). */
+  private hints = new Int32Array(0);
 
   /** Buckets for `keys` keys at MAX_LOAD (a power of two, at least 2). */
   static bucketsFor(keys: number): number {
@@ -268,6 +270,27 @@ export class FlowIndex {
         }
       }
       out[i] = r;
+    }
+  }
+
+  /** recordsOf(), and in slots[i] the word index in the index of the entry it took (its signature's), or 0 when none: lookupBatchHashed's hints. */
+  private recordsAndSlotsOf(hashes: Int32Array, n: number, out: Int32Array, slots: Int32Array): void {
+    const b = this.buckets;
+    const mask = this.mask;
+    const shift = this.recordShift;
+    for (let i = 0; i < n; i++) {
+      const h = hashes[i];
+      let r = 0;
+      let at = 0;
+      for (let s = ((h & mask) << BUCKET_SHIFT) + SIG, end = s + SLOTS; s < end; s++) {
+        if (b[s] === h && b[s + SLOTS] >= 0) {
+          r = (b[s + SLOTS] >> 1) << shift;
+          at = s;
+          break;
+        }
+      }
+      out[i] = r;
+      slots[i] = at;
     }
   }
 
@@ -658,13 +681,26 @@ export class FlowIndex {
    * then cached. (recordsOf and touchWords fused into one pass were 0.96x
    * at 1M random flows, the same on a hot set: A/B interleaved, 20 rounds.)
    * The warming passes only load, so a writer meanwhile changes nothing but
-   * the speed: the last pass is lookup()'s scan.
+   * the speed: the last pass is lookup()'s scan, except that it first tries
+   * the slot the record pass found (its signature matched): one entry's
+   * check under the seqlock instead of a walk over the bucket's seven, and
+   * the usual hit. A hint that is stale (a writer moved the entry since) or
+   * another key's (two keys with one hash) fails the check, and the scan
+   * runs. (NAT established, 1M random flows: ~0.94x the CPU time per packet
+   * with the hint, the two builds in one process, both orders to cancel the
+   * tables' placement; a hot set of 256 flows: within noise. AMD EPYC.)
    */
   lookupBatchHashed(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number): void {
+    if (this.hints.length < n) this.hints = new Int32Array(Math.max(n, 256));
+    const hints = this.hints;
     this.touchBuckets(hashes, n);
-    this.recordsOf(hashes, n, out);
+    this.recordsAndSlotsOf(hashes, n, out, hints);
     this.touchWords(this.keys, out, n);
     const mask = this.mask;
+    const b = this.buckets;
+    const versions = this.versions;
+    const words = this.keys;
+    const shift = this.recordShift;
     for (let i = 0; i < n; i++) {
       const o = i << 2;
       const h = hashes[i];
@@ -672,7 +708,21 @@ export class FlowIndex {
       const k1 = keys[o + 1];
       const k2 = keys[o + 2];
       const k3 = keys[o + 3];
-      const r = this.scan((h & mask) << BUCKET_SHIFT, h, k0, k1, k2, k3);
+      const base = (h & mask) << BUCKET_SHIFT;
+      const hint = hints[i];
+      if (hint !== 0) {
+        // scan()'s fast path on one entry: the version, the entry and its key, the version again through the other view.
+        const v = b[base];
+        const val = b[hint + SLOTS];
+        if (b[hint] === h && val >= 0) {
+          const r = ((val >> 1) << shift) + ((val & 1) << 2);
+          if (words[r] === k0 && words[r + 1] === k1 && words[r + 2] === k2 && words[r + 3] === k3 && (v & 1) === 0 && versions[base] === v) {
+            out[i] = val;
+            continue;
+          }
+        }
+      }
+      const r = this.scan(base, h, k0, k1, k2, k3);
       if (r !== -2) {
         out[i] = r;
         continue;

@@ -40,3 +40,40 @@ describe('FlowIndex.lookupBatch', () => {
     expect(Array.from(outHashed)).toEqual(expected);
   });
 });
+
+describe('FlowIndex.lookupBatchHashed: the slot its record pass found is a hint the lookup checks', () => {
+  it('keys with one hash in one bucket: the hint names the first of them, and the others are still found (and a third, absent, is not)', () => {
+    const flows = FlowTable.attach(FlowTable.create({ capacity: 64, workers: 1, timeoutsMs: [60_000], seed: 9 }), 0);
+    // hashKey mixes M0 * k0 + M1 * k1 + ... before its finalizer: k0 + 1 with k1 - M0 / M1 (M1 is odd) keeps the sum, and so the hash.
+    const M0 = 0x9e3779b1 | 0;
+    const M1 = 0x85ebca77 | 0;
+    let inv = M1;
+    for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(M1, inv)); // Newton: M1 * inv = 1 mod 2^32
+    const d1 = Math.imul(-M0, inv);
+    const key = (j: number): [number, number, number, number] => [0x0a000001 + j, (0xcb007101 + Math.imul(j, d1)) | 0, (1000 << 16) | 80, 17];
+    const hashOf = (k: number[]) => flows.index.hash(k[0], k[1], k[2], k[3]);
+    // If hashKey changes, this says so rather than testing nothing.
+    expect(hashOf(key(1))).toBe(hashOf(key(0)));
+    expect(hashOf(key(2))).toBe(hashOf(key(0)));
+    const ids = [0, 1].map((j) => {
+      const k = key(j);
+      return flows.insert(k[0], k[1], k[2], k[3], 0xc6336401, 0x0a000001 + j, (80 << 16) | 20000 + j, 17, 3, 0);
+    });
+    expect(ids.every((id) => id >= 0)).toBe(true);
+    const order = [1, 0, 2, 1];
+    const n = order.length;
+    const keys = new Int32Array(4 * n);
+    const hashes = new Int32Array(n);
+    order.forEach((j, i) => {
+      keys.set(key(j), 4 * i);
+      hashes[i] = hashOf(key(j));
+    });
+    const out = new Int32Array(n);
+    flows.index.lookupBatchHashed(keys, hashes, out, n);
+    expect(Array.from(out)).toEqual([ids[1] << 1, ids[0] << 1, -1, ids[1] << 1]);
+    // After the first is removed the hint names the second's entry: found at once; the first is gone.
+    flows.remove(ids[0]);
+    flows.index.lookupBatchHashed(keys, hashes, out, n);
+    expect(Array.from(out)).toEqual([ids[1] << 1, -1, -1, ids[1] << 1]);
+  });
+});

@@ -365,6 +365,45 @@ describe('ip4-fast with its flow stage: established flows in one pass, the same 
     });
   }
 
+  it('TTL - 1 and the translation in one header checksum update: the checksum edges (0x0000, 0x0001, 0xfffe) as the full graph writes them, both ways', () => {
+    const t = twins(`${CONFIG}nat:\n  masquerade:\n    - { outPort: wan }\n`);
+    const client = CLIENTS[0];
+    const server = '198.19.3.4';
+    // The flow, and its first reply (which moves it to UDP_REPLIED: its later packets both ways are usual ones).
+    const first = t.same([{ port: LAN, bytes: udpFrame({ src: client, dst: server, ttl: 64 }, 40000, 53) }])[0].bytes;
+    const natPort = (first[34] << 8) | first[35];
+    const masq = Array.from(first.subarray(26, 30)).join('.');
+    const reply = (id: number, ttl: number) => udpFrame({ src: server, dst: masq, id, ttl, srcMac: '02:bb:00:00:00:fe', dstMac: MACS[WAN] }, 53, natPort);
+    const outbound = (id: number, ttl: number) => udpFrame({ src: client, dst: server, id, ttl }, 40000, 53);
+    t.same([{ port: WAN, bytes: reply(1, 50) }]);
+    const fold = (x: number) => {
+      while (x > 0xffff) x = (x & 0xffff) + (x >>> 16);
+      return x;
+    };
+    // The ones' complement sum of the header's words but the checksum.
+    const headerSum = (b: Uint8Array) => {
+      let x = 0;
+      for (let w = 14; w < 34; w += 2) if (w !== 24) x += (b[w] << 8) | b[w + 1];
+      return fold(x);
+    };
+    for (const [port, make] of [[LAN, outbound], [WAN, reply]] as const) {
+      for (const ttl of [64, 2, 255]) {
+        // The sum out with IP id 0; the id that makes the checksum out come to `c` adds ~c minus that.
+        const probe = t.same([{ port, bytes: make(0, ttl) }])[0].bytes;
+        const s0 = headerSum(probe);
+        for (const c of [0x0000, 0x0001, 0xfffe]) {
+          const id = fold(0xffff - c + (0xffff - s0)) % 0xffff;
+          const before = t.taken;
+          const out = t.same([{ port, bytes: make(id, ttl) }])[0].bytes;
+          expect(t.taken - before).toBe(1); // the fast path took it
+          expect(out[22]).toBe(ttl - 1);
+          expect((out[24] << 8) | out[25]).toBe(c);
+          expect(fold(headerSum(out) + c)).toBe(0xffff);
+        }
+      }
+    }
+  });
+
   it('SNAT to a pool with port ranges, and DNAT (port forwarding) from outside', () => {
     const yaml = `${CONFIG}nat:\n  snat:\n    - { match: { src: 192.0.2.0/25 }, outPort: wan, to: 198.51.100.100-198.51.100.101, ports: 20000-29999 }\n  dnat:\n    - { inPort: wan, proto: tcp, dport: 8080, to: "192.0.2.10:80" }\n    - { inPort: wan, proto: udp, dport: 5353, to: "192.0.2.11:53" }\n`;
     const t = twins(yaml);

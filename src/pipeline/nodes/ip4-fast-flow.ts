@@ -68,6 +68,25 @@ export const FlowKind = {
   DSR_L2: 2,
 } as const;
 
+/**
+ * One in the first byte of a host-order word: TTL - 1 on the TTL/protocol
+ * word (TTL > 1, so no borrow reaches the protocol), and the checksum's RFC
+ * 1624 update, which adds 0x0100 to the network-order word: the ones'
+ * complement sum commutes with swapping bytes, so the same add (end-around
+ * carry included) on the host-order word gives the same bytes. (ip4-fast.ts
+ * uses it too.)
+ */
+export const FIRST_BYTE_ONE = new Uint16Array(new Uint8Array([0x01, 0x00]).buffer)[0];
+/** ~m + m' of RFC 1624 eqn. 3 for the TTL/protocol word m' = m - FIRST_BYTE_ONE: what TTL - 1 adds to the header's ones' complement sum. */
+const TTL_DELTA = 0xffff - FIRST_BYTE_ONE;
+
+/** ip4-rewrite's TTL - 1 on the header at host-order word w16, alone (the packets whose translation, if any, does not update the header checksum in applyTaken's loop). */
+function decrementTtl(h: Uint16Array<ArrayBufferLike>, w16: number): void {
+  h[w16 + 4] = h[w16 + 4] - FIRST_BYTE_ONE;
+  const cs = h[w16 + 5] + FIRST_BYTE_ONE;
+  h[w16 + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
+}
+
 /** A dsr-ipip or dsr-gue flow's packet (classify's own: flow-encap sends it, it is never a candidate). */
 const TUNNEL = 3;
 
@@ -311,10 +330,13 @@ export class FastFlows {
   /**
    * What ct-input (and lb-forward for dsr-l2) does to the packets ip4-fast
    * took (pass 3), and their flows: the flow's record, the backend's count,
-   * the translation. taken[0..w) are their candidate indexes (into val,
-   * kind, backend), slots[0..w) their slots. Done after pass 3's L3 writes
-   * rather than packet by packet inside it: what each writes commutes with
-   * the other's (the header checksum's updates are incremental, RFC 1624),
+   * the translation; and ip4-rewrite's TTL - 1, whose header checksum
+   * update is the translation's for the usual packets (one read-modify-write
+   * of the checksum, RFC 1624 eqn. 3 with both words' changes; the result
+   * is the same bytes: both ways give a checksum in 0..0xfffe, never -0).
+   * taken[0..w) are their candidate indexes (into val, kind, backend),
+   * slots[0..w) their slots. Done after pass 3's L2 writes rather than
+   * packet by packet inside it: what each writes commutes with the other's,
    * and one call per batch replaces the per-packet calls V8 made when this
    * work sat in pass 3's loop (past its inlining budget there, the record's
    * touch and the translation were each a call per packet).
@@ -345,8 +367,14 @@ export class FastFlows {
       const proto = b[i + 9];
       const backend = backendOf[j];
       const k = kind[j];
-      if (k === 0) continue; // no flow (classify keeps none such today): nothing of ct-input's to do
+      const w16 = i >>> 1;
+      if (k === 0) {
+        // No flow (classify keeps none such today): nothing of ct-input's to do.
+        decrementTtl(h, w16);
+        continue;
+      }
       if (k === FlowKind.DSR_L2) {
+        decrementTtl(h, w16);
         // From the client (classify checked it): lb-forward's count and marks.
         flows.touchAt(id, now, 0);
         this.lb!.countPacket(backend, (b[i + 2] << 8) | b[i + 3]);
@@ -356,6 +384,7 @@ export class FastFlows {
       }
       // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
       if (backend >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
+        decrementTtl(h, w16);
         this.applyOther(batch, j, s, i, (b[i + 2] << 8) | b[i + 3]);
         continue;
       }
@@ -366,7 +395,7 @@ export class FastFlows {
       const ns = flows.keyWord(id, dir ^ 1, 1);
       const nd = flows.keyWord(id, dir ^ 1, 0);
       const rp = flows.keyWord(id, dir ^ 1, 2);
-      const w16 = i >>> 1;
+      h[w16 + 4] = h[w16 + 4] - FIRST_BYTE_ONE;
       const sn = ((ns >>> 8) & 0xff00ff) | ((ns & 0xff00ff) << 8);
       const dn = ((nd >>> 8) & 0xff00ff) | ((nd & 0xff00ff) << 8);
       const pn = ((rp >>> 8) & 0xff00ff) | ((rp & 0xff00ff) << 8);
@@ -376,7 +405,12 @@ export class FastFlows {
       const d1 = h[w16 + 9];
       const p0 = h[w16 + 10];
       const p1 = h[w16 + 11];
-      if ((((s0 << 16) | s1) ^ sn | ((d0 << 16) | d1) ^ dn | ((p1 << 16) | p0) ^ pn) === 0) continue;
+      if ((((s0 << 16) | s1) ^ sn | ((d0 << 16) | d1) ^ dn | ((p1 << 16) | p0) ^ pn) === 0) {
+        // Not translated: TTL - 1's checksum update alone, as decrementTtl.
+        const cs = h[w16 + 5] + FIRST_BYTE_ONE;
+        h[w16 + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
+        continue;
+      }
       const addrDelta = 0x3fffc - s0 - s1 - d0 - d1 + (sn >>> 16) + (sn & 0xffff) + (dn >>> 16) + (dn & 0xffff);
       h[w16 + 6] = sn >>> 16;
       h[w16 + 7] = sn;
@@ -384,7 +418,7 @@ export class FastFlows {
       h[w16 + 9] = dn;
       h[w16 + 10] = pn;
       h[w16 + 11] = pn >>> 16;
-      let x = 0xffff - h[w16 + 5] + addrDelta;
+      let x = 0xffff - h[w16 + 5] + addrDelta + TTL_DELTA;
       x = (x & 0xffff) + (x >>> 16);
       h[w16 + 5] = 0xffff - ((x & 0xffff) + (x >>> 16));
       const tcp = proto === IPPROTO_TCP;

@@ -32,8 +32,9 @@
 // firewall, the load balancer), a flow stage (ip4-fast-flow.ts) sits between
 // passes 1 and 2: only usual packets of established flows stay candidates,
 // with the destination their translation gives (or, dsr-l2, their backend's
-// address) to look up, and after pass 3's L3 rewrite the flow stage does
-// ct-input's (and lb-forward's) work on the packets it took, in one call.
+// address) to look up, and after pass 3's L2 rewrite the flow stage does
+// ip4-rewrite's TTL - 1 and ct-input's (and lb-forward's) work on the packets
+// it took, in one call.
 // Not with tunnel decap ports (lb-decap judges routed packets). Tunnelling
 // VIPs' packets the flow stage wraps and sends itself (flow-encap.ts):
 // neither kept nor left to the graph.
@@ -51,7 +52,7 @@ import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
 import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../node.js';
 import { lookupInto } from './lookup-batch.js';
-import { FlowKind, type FastFlows } from './ip4-fast-flow.js';
+import { FIRST_BYTE_ONE, FlowKind, type FastFlows } from './ip4-fast-flow.js';
 import { hashKey } from '../../flow/flow-key.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4.js';
 import { ICMP_QUERY_TYPES } from '../../wire/icmp.js';
@@ -67,14 +68,6 @@ function word(b0: number, b1: number): number {
   return new Uint16Array(new Uint8Array([b0, b1]).buffer)[0];
 }
 const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
-/**
- * One in the first byte of a host-order word: TTL - 1 on the TTL/protocol
- * word (TTL > 1, so no borrow reaches the protocol), and the checksum's RFC
- * 1624 update, which adds 0x0100 to the network-order word: the ones'
- * complement sum commutes with swapping bytes, so the same add (end-around
- * carry included) on the host-order word gives the same bytes.
- */
-const FIRST_BYTE_ONE = word(0x01, 0x00);
 /** Bits of the own-address filter (a power of two): an address sets bit (address & (OWN_FILTER_BITS - 1)). */
 const OWN_FILTER_BITS = 1024;
 /** Pass 1's flow-stage columns where there is no flow stage (never written then). */
@@ -478,7 +471,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.dsrCount = 0;
   }
 
-  /** Pass 3 with the flow stage: the L3 writes, then ct-input's (and lb-forward's) work for the taken packets (FastFlows.applyTaken). */
+  /** Pass 3 with the flow stage: the L2 writes, then TTL - 1 and ct-input's (and lb-forward's) work for the taken packets (FastFlows.applyTaken). */
   private takeFlows(batch: Batch, c: number, flow: FastFlows): void {
     const b = batch.arena;
     const h = this.arena16;
@@ -544,8 +537,9 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
         lastTarget = target;
         lastSlot = found;
       }
-      // Taken: ip4-rewrite's and ip4-output's writes; ct-input's (and lb-forward's) work for a flow's
-      // packet follows the loop, in one call (FastFlows.applyTaken). dsr-l2: lb-forward's next hop via the
+      // Taken: ip4-output's writes; ip4-rewrite's TTL - 1 and ct-input's (and lb-forward's) work for a
+      // flow's packet follow the loop, in one call (FastFlows.applyTaken: one header checksum update for
+      // the TTL and the translation). dsr-l2: lb-forward's next hop via the
       // backend is interned as the full graph would (the next-hop table alike), though nothing reads it here.
       if (fk === FlowKind.DSR_L2) {
         flow.viaBackend(nexthops, flow.backend[j], n, port);
@@ -564,26 +558,21 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
 }
 
 /**
- * A taken packet's writes, as ip4-rewrite (TTL - 1 with the RFC 1624 update
- * of decrementIpv4Ttl, wire/ipv4.ts, inlined) and ip4-output (the neighbor's
- * MAC at word `m` of `neighborMac`, the port's; trimmed to the datagram,
- * Ethernet padding dropped) would make them, and the port it leaves by.
- * ip4-lookup's next hop, L3 offset and ECMP hash and ip4-input's IP4_VALID
- * flag are not written, as in takeRouted: nothing reads them after the
- * output (run-loop.ts reads txPort, start and length; tracing, which would,
- * takes the full graph). Small, so that V8 inlines it into pass 3's loop.
+ * A taken flow packet's writes, as ip4-output would make them (the
+ * neighbor's MAC at word `m` of `neighborMac`, the port's; trimmed to the
+ * datagram, Ethernet padding dropped), and the port it leaves by.
+ * ip4-rewrite's TTL - 1 is FastFlows.applyTaken's, in the same header
+ * checksum update as the translation's. ip4-lookup's next hop, L3 offset
+ * and ECMP hash and ip4-input's IP4_VALID flag are not written, as in
+ * takeRouted: nothing reads them after the output (run-loop.ts reads
+ * txPort, start and length; tracing, which would, takes the full graph).
+ * Small, so that V8 inlines it into pass 3's loop.
  */
 function writeTaken(
   batch: Batch, h: Uint16Array<ArrayBufferLike>, s: number, o: number, port: number, total: number,
   neighborMac: Uint16Array, m: number, portMac: Uint16Array,
 ): void {
-  const i = o + ETH_HEADER_LEN;
   batch.txPort[s] = port;
-  // On host-order words, as takeRouted does (FIRST_BYTE_ONE): i is even (pass 1 leaves odd slot starts to the full graph).
-  const x = i >>> 1;
-  h[x + 4] = h[x + 4] - FIRST_BYTE_ONE;
-  const cs = h[x + 5] + FIRST_BYTE_ONE;
-  h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
   const w0 = o >>> 1;
   const pw = port * 3;
   h[w0] = neighborMac[m];
