@@ -19,6 +19,7 @@
 // Measured (`npm run bench -- firewall`, bench/firewall/): see
 // src/firewall/README.md.
 import { buildAddressClasses } from './address-classes.js';
+import { buildAddressRanges } from './address-ranges.js';
 import { memoHash, OutcomeMemo } from './outcome-memo.js';
 import { Outcomes } from './outcomes.js';
 import { Action, ruleOrder, Section, type FirewallPlan } from './plan.js';
@@ -56,9 +57,10 @@ export class FirewallClassifier {
   // calling each FibView's own lookup closure would make those call sites
   // polymorphic as soon as a second classifier exists (a rebuilt plan, a
   // bench of several sizes), and V8 stops inlining them.
+  // The source side as ranges per /16 (address-ranges.ts): a table that stays in L2.
   private readonly srcRoot: Int32Array;
-  private readonly srcL2: Int32Array;
-  private readonly srcL3: Int32Array;
+  private readonly srcKeys: Uint16Array;
+  private readonly srcValues: Int32Array;
   private readonly dstRoot: Int32Array;
   private readonly dstL2: Int32Array;
   private readonly dstL3: Int32Array;
@@ -113,9 +115,10 @@ export class FirewallClassifier {
     const src = buildAddressClasses(plan.rules, bitOf, 'src', plan.endpoints);
     const dst = buildAddressClasses(plan.rules, bitOf, 'dst', plan.endpoints);
     const ports = buildPortClasses(plan.rules, bitOf);
-    this.srcRoot = src.view.root;
-    this.srcL2 = src.view.level2;
-    this.srcL3 = src.view.level3;
+    const srcRanges = buildAddressRanges(src.view);
+    this.srcRoot = srcRanges.root;
+    this.srcKeys = srcRanges.keys;
+    this.srcValues = srcRanges.values;
     this.dstRoot = dst.view.root;
     this.dstL2 = dst.view.level2;
     this.dstL3 = dst.view.level3;
@@ -141,7 +144,7 @@ export class FirewallClassifier {
     this.memo = new OutcomeMemo(opts.memoEntries ?? DEFAULT_MEMO_ENTRIES, narrow);
     this.outcomes = new Outcomes(plan.rules);
     const tableBytes =
-      src.lpmBytes + dst.lpmBytes + src.classes.bytes + dst.classes.bytes + ports.classes.bytes + (ports.portBase.byteLength + ports.portClass.byteLength + ports.protoClass.byteLength) + this.order.byteLength;
+      srcRanges.bytes + dst.lpmBytes + src.classes.bytes + dst.classes.bytes + ports.classes.bytes + (ports.portBase.byteLength + ports.portClass.byteLength + ports.protoClass.byteLength) + this.order.byteLength;
     this.sizes = { tableBytes, srcClasses: src.classes.count, dstClasses: dst.classes.count, portClasses: ports.classes.count };
   }
 
@@ -157,12 +160,8 @@ export class FirewallClassifier {
    */
   classify(src: number, dst: number, proto: number, dport: number): number {
     const a = src >>> 0;
-    let s = this.srcRoot[a >>> 12];
-    if (s < 0) {
-      s = this.srcL2[~s | ((a >>> 8) & 15)];
-      if (s < 0) s = this.srcL3[~s | (a & 255)];
-    }
-    s = (s & 0xffffff) - 1; // never NO_ROUTE: 0/0 is always in the trie
+    let s = this.srcRoot[a >>> 16];
+    if (s < 0) s = this.srcRange(~s, a & 0xffff);
     const b = dst >>> 0;
     let d = this.dstRoot[b >>> 12];
     if (d < 0) {
@@ -207,26 +206,19 @@ export class FirewallClassifier {
     // Pass 1: both roots and the port class.
     for (let k = 0; k < m; k++) {
       const i = at + k;
-      ls[k] = sRoot[src[i] >>> 12];
+      ls[k] = sRoot[src[i] >>> 16];
       ld[k] = dRoot[dst[i] >>> 12];
       const pr = proto[i] & 255;
       const base = portBase[pr];
       lp[k] = base >= 0 ? portClass[base + (dport[i] & 0xffff)] : protoClass[pr];
     }
     // Pass 2: the deeper levels where a root pointed on (its entry is in L1 now), the classes, the memo hash.
-    const sL2 = this.srcL2;
-    const sL3 = this.srcL3;
     const dL2 = this.dstL2;
     const dL3 = this.dstL3;
     for (let k = 0; k < m; k++) {
       const i = at + k;
       let s = ls[k];
-      if (s < 0) {
-        const a = src[i];
-        s = sL2[~s | ((a >>> 8) & 15)];
-        if (s < 0) s = sL3[~s | (a & 255)];
-      }
-      s = (s & 0xffffff) - 1;
+      if (s < 0) s = this.srcRange(~s, src[i] & 0xffff);
       let d = ld[k];
       if (d < 0) {
         const b = dst[i];
@@ -253,6 +245,23 @@ export class FirewallClassifier {
       const o = memo.findHashed(lh[k], s, ld[k], lp[k]);
       out[at + k] = o >= 0 ? o : this.miss(s, ld[k], lp[k]);
     }
+  }
+
+  /** The value of the last range of a /16 (its ranges from `at`, address-ranges.ts) starting at or below `key`. */
+  private srcRange(at: number, key: number): number {
+    const keys = this.srcKeys;
+    let lo = at + 1;
+    let n = keys[at] + 1;
+    while (n > 1) {
+      const half = n >>> 1;
+      if (keys[lo + half] <= key) {
+        lo += half;
+        n -= half;
+      } else {
+        n = half;
+      }
+    }
+    return this.srcValues[lo];
   }
 
   action(outcome: number): number {
