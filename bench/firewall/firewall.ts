@@ -4,7 +4,7 @@
 // (rulesets.ts), with 1M first packets of distinct flows drawn to hit them.
 //
 //   warm     every class combination the traffic uses is in the memo: the
-//            steady cost (two LPM walks, a port table load, a hash probe)
+//            steady cost (source ranges, destination LPM, port table, hash probe)
 //   cold     the first pass after clearMemo(): every new combination is
 //            computed (AND of three rule bitmaps); `miss` is what one costs,
 //            (cold - warm) / misses

@@ -3,13 +3,15 @@
 // that does not grow with the number of rules.
 //
 // Each field is mapped to its equivalence class by a table that does not look
-// at rules: the source and destination addresses by an LPM each
-// (address-classes.ts), protocol + port by a direct table (port-classes.ts).
+// at rules: the destination address by an LPM (address-classes.ts), the
+// source address by the same classes as ranges per /16 (address-ranges.ts:
+// small enough to stay in L2, where Internet sources spread over the LPM's
+// 4 MiB root), protocol + port by a direct table (port-classes.ts).
 // The verdict depends on the three classes only; the combinations seen are
 // memoised (outcome-memo.ts) and a new one is computed by ANDing the three
 // classes' rule bitmaps and taking, per section, the lowest set bit (rules
 // are numbered in first-match order, sections contiguous). So a packet costs
-// two LPM lookups, one table load and one hash probe; a new combination adds
+// a range lookup and an LPM walk, one table load and one hash probe; a new combination adds
 // at most 3 x rules/32 word loads, fewer in practice: only words where all
 // three classes have rules are loaded, and when an address class is sparse
 // (an Internet address: a few dozen rules) its listed words drive the search
@@ -53,7 +55,7 @@ export interface ClassifierMemory {
 
 export class FirewallClassifier {
   readonly stats = { memoMisses: 0, memoResets: 0 };
-  // The two LPMs' tables (fib-view.ts layout), walked inline in classify():
+  // The tables (the destination's in fib-view.ts layout), walked inline in classify():
   // calling each FibView's own lookup closure would make those call sites
   // polymorphic as soon as a second classifier exists (a rebuilt plan, a
   // bench of several sizes), and V8 stops inlining them.
