@@ -3,13 +3,15 @@
 // that does not grow with the number of rules.
 //
 // Each field is mapped to its equivalence class by a table that does not look
-// at rules: the source and destination addresses by an LPM each
-// (address-classes.ts), protocol + port by a direct table (port-classes.ts).
+// at rules: the destination address by an LPM (address-classes.ts), the
+// source address by the same classes as ranges per /16 (address-ranges.ts:
+// small enough to stay in L2, where Internet sources spread over the LPM's
+// 4 MiB root), protocol + port by a direct table (port-classes.ts).
 // The verdict depends on the three classes only; the combinations seen are
 // memoised (outcome-memo.ts) and a new one is computed by ANDing the three
 // classes' rule bitmaps and taking, per section, the lowest set bit (rules
 // are numbered in first-match order, sections contiguous). So a packet costs
-// two LPM lookups, one table load and one hash probe; a new combination adds
+// a range lookup and an LPM walk, one table load and one hash probe; a new combination adds
 // at most 3 x rules/32 word loads, fewer in practice: only words where all
 // three classes have rules are loaded, and when an address class is sparse
 // (an Internet address: a few dozen rules) its listed words drive the search
@@ -19,13 +21,21 @@
 // Measured (`npm run bench -- firewall`, bench/firewall/): see
 // src/firewall/README.md.
 import { buildAddressClasses } from './address-classes.js';
-import { OutcomeMemo } from './outcome-memo.js';
+import { buildAddressRanges } from './address-ranges.js';
+import { memoHash, OutcomeMemo } from './outcome-memo.js';
 import { Outcomes } from './outcomes.js';
 import { Action, ruleOrder, Section, type FirewallPlan } from './plan.js';
 import { buildPortClasses } from './port-classes.js';
 
 /** classify()'s answer when neither address is an endpoint: the firewall does not judge or track the packet. */
 export const NOT_INVOLVED = -1;
+
+/**
+ * Packets classifyBatch() carries through each of its passes together: enough
+ * independent loads in flight to overlap their cache misses, few enough that
+ * the lanes stay in L1.
+ */
+export const CLASSIFY_LANES = 64;
 
 /** Default memo size: 2^18 class combinations (4 MiB of two-word slots, 8 MiB of four-word ones). */
 export const DEFAULT_MEMO_ENTRIES = 1 << 18;
@@ -45,13 +55,14 @@ export interface ClassifierMemory {
 
 export class FirewallClassifier {
   readonly stats = { memoMisses: 0, memoResets: 0 };
-  // The two LPMs' tables (fib-view.ts layout), walked inline in classify():
+  // The tables (the destination's in fib-view.ts layout), walked inline in classify():
   // calling each FibView's own lookup closure would make those call sites
   // polymorphic as soon as a second classifier exists (a rebuilt plan, a
   // bench of several sizes), and V8 stops inlining them.
+  // The source side as ranges per /16 (address-ranges.ts): a table that stays in L2.
   private readonly srcRoot: Int32Array;
-  private readonly srcL2: Int32Array;
-  private readonly srcL3: Int32Array;
+  private readonly srcKeys: Uint16Array;
+  private readonly srcValues: Int32Array;
   private readonly dstRoot: Int32Array;
   private readonly dstL2: Int32Array;
   private readonly dstL3: Int32Array;
@@ -80,6 +91,13 @@ export class FirewallClassifier {
   private readonly memo: OutcomeMemo;
   private readonly outcomes: Outcomes;
   private readonly scratch = new Int32Array(Section.COUNT);
+  // classifyBatch()'s lanes: per packet, the source and destination values
+  // (root entry, then class << 1 | isEndpoint; -1 once known NOT_INVOLVED),
+  // the port class and the memo hash.
+  private readonly laneS = new Int32Array(CLASSIFY_LANES);
+  private readonly laneD = new Int32Array(CLASSIFY_LANES);
+  private readonly laneP = new Int32Array(CLASSIFY_LANES);
+  private readonly laneH = new Int32Array(CLASSIFY_LANES);
   private readonly sizes: Omit<ClassifierMemory, 'outcomes' | 'bytes'> & { tableBytes: number };
 
   private constructor(
@@ -99,9 +117,10 @@ export class FirewallClassifier {
     const src = buildAddressClasses(plan.rules, bitOf, 'src', plan.endpoints);
     const dst = buildAddressClasses(plan.rules, bitOf, 'dst', plan.endpoints);
     const ports = buildPortClasses(plan.rules, bitOf);
-    this.srcRoot = src.view.root;
-    this.srcL2 = src.view.level2;
-    this.srcL3 = src.view.level3;
+    const srcRanges = buildAddressRanges(src.view);
+    this.srcRoot = srcRanges.root;
+    this.srcKeys = srcRanges.keys;
+    this.srcValues = srcRanges.values;
     this.dstRoot = dst.view.root;
     this.dstL2 = dst.view.level2;
     this.dstL3 = dst.view.level3;
@@ -127,7 +146,7 @@ export class FirewallClassifier {
     this.memo = new OutcomeMemo(opts.memoEntries ?? DEFAULT_MEMO_ENTRIES, narrow);
     this.outcomes = new Outcomes(plan.rules);
     const tableBytes =
-      src.lpmBytes + dst.lpmBytes + src.classes.bytes + dst.classes.bytes + ports.classes.bytes + (ports.portBase.byteLength + ports.portClass.byteLength + ports.protoClass.byteLength) + this.order.byteLength;
+      srcRanges.bytes + dst.lpmBytes + src.classes.bytes + dst.classes.bytes + ports.classes.bytes + (ports.portBase.byteLength + ports.portClass.byteLength + ports.protoClass.byteLength) + this.order.byteLength;
     this.sizes = { tableBytes, srcClasses: src.classes.count, dstClasses: dst.classes.count, portClasses: ports.classes.count };
   }
 
@@ -143,12 +162,8 @@ export class FirewallClassifier {
    */
   classify(src: number, dst: number, proto: number, dport: number): number {
     const a = src >>> 0;
-    let s = this.srcRoot[a >>> 12];
-    if (s < 0) {
-      s = this.srcL2[~s | ((a >>> 8) & 15)];
-      if (s < 0) s = this.srcL3[~s | (a & 255)];
-    }
-    s = (s & 0xffffff) - 1; // never NO_ROUTE: 0/0 is always in the trie
+    let s = this.srcRoot[a >>> 16];
+    if (s < 0) s = this.srcRange(~s, a & 0xffff);
     const b = dst >>> 0;
     let d = this.dstRoot[b >>> 12];
     if (d < 0) {
@@ -161,6 +176,94 @@ export class FirewallClassifier {
     const p = base >= 0 ? this.portClass[base + (dport & 0xffff)] : this.protoClass[proto & 255];
     const o = this.memo.find(s, d, p);
     return o >= 0 ? o : this.miss(s, d, p);
+  }
+
+  /**
+   * classify() for packets [0, n) of the arrays, outcomes into out[0, n):
+   * the same answers, at a cost that depends less on where the tables are.
+   * With many rules the tables outgrow the caches (10,000 rules: two 4 MiB
+   * LPM roots, a 4 MiB third level, an 8 MiB memo at 1M flows), and a packet
+   * walks a chain of dependent misses: root, deeper levels, then the memo
+   * slot its classes hash to. One packet at a time, those chains run one
+   * after another (a branch on a missed load stalls what follows it);
+   * taken by lanes of CLASSIFY_LANES packets, pass by pass (roots and port
+   * class; deeper levels and hash; memo probe), each pass's loads are
+   * independent of each other and their misses overlap. The firewall node
+   * judges a batch's first packets this way.
+   */
+  classifyBatch(src: Int32Array, dst: Int32Array, proto: Uint8Array, dport: Uint16Array, n: number, out: Int32Array): void {
+    for (let at = 0; at < n; at += CLASSIFY_LANES) this.classifyLanes(src, dst, proto, dport, at, Math.min(CLASSIFY_LANES, n - at), out);
+  }
+
+  private classifyLanes(src: Int32Array, dst: Int32Array, proto: Uint8Array, dport: Uint16Array, at: number, m: number, out: Int32Array): void {
+    const ls = this.laneS;
+    const ld = this.laneD;
+    const lp = this.laneP;
+    const lh = this.laneH;
+    const sRoot = this.srcRoot;
+    const dRoot = this.dstRoot;
+    const portBase = this.portBase;
+    const portClass = this.portClass;
+    const protoClass = this.protoClass;
+    // Pass 1: both roots and the port class.
+    for (let k = 0; k < m; k++) {
+      const i = at + k;
+      ls[k] = sRoot[src[i] >>> 16];
+      ld[k] = dRoot[dst[i] >>> 12];
+      const pr = proto[i] & 255;
+      const base = portBase[pr];
+      lp[k] = base >= 0 ? portClass[base + (dport[i] & 0xffff)] : protoClass[pr];
+    }
+    // Pass 2: the deeper levels where a root pointed on (its entry is in L1 now), the classes, the memo hash.
+    const dL2 = this.dstL2;
+    const dL3 = this.dstL3;
+    for (let k = 0; k < m; k++) {
+      const i = at + k;
+      let s = ls[k];
+      if (s < 0) s = this.srcRange(~s, src[i] & 0xffff);
+      let d = ld[k];
+      if (d < 0) {
+        const b = dst[i];
+        d = dL2[~d | ((b >>> 8) & 15)];
+        if (d < 0) d = dL3[~d | (b & 255)];
+      }
+      d = (d & 0xffffff) - 1;
+      if (((s | d) & 1) === 0) {
+        ls[k] = -1;
+        continue;
+      }
+      ls[k] = s;
+      ld[k] = d;
+      lh[k] = memoHash(s, d, lp[k]);
+    }
+    // Pass 3: the memo probes; a combination not in it is computed (and inserted) here.
+    const memo = this.memo;
+    for (let k = 0; k < m; k++) {
+      const s = ls[k];
+      if (s < 0) {
+        out[at + k] = NOT_INVOLVED;
+        continue;
+      }
+      const o = memo.findHashed(lh[k], s, ld[k], lp[k]);
+      out[at + k] = o >= 0 ? o : this.miss(s, ld[k], lp[k]);
+    }
+  }
+
+  /** The value of the last range of a /16 (its ranges from `at`, address-ranges.ts) starting at or below `key`. */
+  private srcRange(at: number, key: number): number {
+    const keys = this.srcKeys;
+    let lo = at + 1;
+    let n = keys[at] + 1;
+    while (n > 1) {
+      const half = n >>> 1;
+      if (keys[lo + half] <= key) {
+        lo += half;
+        n -= half;
+      } else {
+        n = half;
+      }
+    }
+    return this.srcValues[lo];
   }
 
   action(outcome: number): number {

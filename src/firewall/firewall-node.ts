@@ -10,7 +10,7 @@
 // silently, or, by a reject rule, answered with ICMP unreachable code 13
 // quoting the packet as it arrived. Traffic neither from nor to an endpoint
 // is not judged and not tracked: it is routed as without a firewall.
-import { CtMark, PacketFlag, type Batch } from '../pipeline/batch.js';
+import { CtMark, MAX_BATCH, PacketFlag, type Batch } from '../pipeline/batch.js';
 import { icmpErrorCode } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
@@ -34,6 +34,13 @@ const spec = defineNode({
 const REJECT_ERROR = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED);
 
 export class FirewallNode extends PipelineNode<typeof spec> {
+  // The first packets of the vector in process(): their fields and outcomes.
+  private src = new Int32Array(MAX_BATCH);
+  private dst = new Int32Array(MAX_BATCH);
+  private proto = new Uint8Array(MAX_BATCH);
+  private dport = new Uint16Array(MAX_BATCH);
+  private outcome = new Int32Array(MAX_BATCH);
+
   constructor(readonly firewall: Firewall) {
     super(spec);
   }
@@ -45,27 +52,49 @@ export class FirewallNode extends PipelineNode<typeof spec> {
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const mark = batch.ctMark;
-    let w = 0;
+    const flags = batch.flags;
+    if (this.src.length < count) this.grow(count);
+    // Pass 1: the first packets' fields, then their outcomes all at once
+    // (classifyBatch: the table walks of different packets overlap).
+    const b = batch.arena;
+    let n = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      if (mark[s] === CtMark.NONE || (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0 || this.judge(batch, s, d)) vec[w++] = s;
+      if (mark[s] === CtMark.NONE || (flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) continue;
+      const o = batch.l3[s];
+      this.src[n] = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
+      this.dst[n] = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
+      const proto = b[o + 9];
+      const l4 = o + ((b[o] & 0x0f) << 2);
+      const end = o + ((b[o + 2] << 8) | b[o + 3]);
+      this.proto[n] = proto;
+      // Ports of a first fragment are in it; ct-input dropped TCP and UDP too short to hold them.
+      this.dport[n] = hasPorts(proto) && l4 + 4 <= end ? (b[l4 + 2] << 8) | b[l4 + 3] : 0;
+      n++;
+    }
+    if (n > 0) this.firewall.judge.classifyBatch(this.src, this.dst, this.proto, this.dport, n, this.outcome);
+    // Pass 2: the verdicts, in arrival order.
+    let w = 0;
+    let j = 0;
+    for (let k = 0; k < count; k++) {
+      const s = vec[k];
+      if (mark[s] === CtMark.NONE || (flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0 || this.judge(batch, s, this.outcome[j++], d)) vec[w++] = s;
     }
     d.enqueueMany(this, this.next.rewrite, vec, w);
   }
 
-  /** A first packet: true when it goes on (allowed, or not the firewall's business). */
-  private judge(batch: Batch, s: number, d: Dispatch): boolean {
-    const b = batch.arena;
-    const o = batch.l3[s];
-    const src = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
-    const dst = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
-    const proto = b[o + 9];
-    const l4 = o + ((b[o] & 0x0f) << 2);
-    const end = o + ((b[o + 2] << 8) | b[o + 3]);
-    // Ports of a first fragment are in it; ct-input dropped TCP and UDP too short to hold them.
-    const dport = hasPorts(proto) && l4 + 4 <= end ? (b[l4 + 2] << 8) | b[l4 + 3] : 0;
+  /** Room for `count` first packets (a larger vector than any before: once, not per packet). */
+  private grow(count: number): void {
+    this.src = new Int32Array(count);
+    this.dst = new Int32Array(count);
+    this.proto = new Uint8Array(count);
+    this.dport = new Uint16Array(count);
+    this.outcome = new Int32Array(count);
+  }
+
+  /** A first packet and its outcome: true when it goes on (allowed, or not the firewall's business). */
+  private judge(batch: Batch, s: number, outcome: number, d: Dispatch): boolean {
     const fw = this.firewall;
-    const outcome = fw.judge.classify(src, dst, proto, dport);
     batch.note[s] = outcome;
     if (outcome === NOT_INVOLVED) return true;
     fw.countHits(outcome);

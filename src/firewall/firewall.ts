@@ -20,6 +20,8 @@ export interface FirewallJudge {
   readonly plan: FirewallPlan;
   /** An outcome id >= 0, or NOT_INVOLVED when neither address is an endpoint. */
   classify(src: number, dst: number, proto: number, dport: number): number;
+  /** classify() of packets [0, n) of the arrays (addresses as int32), outcomes into out[0, n). */
+  classifyBatch(src: Int32Array, dst: Int32Array, proto: Uint8Array, dport: Uint16Array, n: number, out: Int32Array): void;
   action(outcome: number): number;
   /** The index in plan.rules of the rule that decided `section`, or -1 (nothing matched: allowed). */
   rule(outcome: number, section: number): number;

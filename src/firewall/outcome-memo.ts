@@ -83,9 +83,19 @@ export class OutcomeMemo {
 
   /** The outcome memoised for these classes (all >= 0), or -1. */
   find(s: number, d: number, p: number): number {
+    return this.findHashed(memoHash(s, d, p), s, d, p);
+  }
+
+  /**
+   * find() with the key's memoHash() computed beforehand: a batch hashes its
+   * packets in one pass and probes in the next, so that the probes' cache
+   * misses overlap (classifier.ts classifyBatch). Inserts in between are
+   * fine: the hash is masked here, with the table's size at the time.
+   */
+  findHashed(h: number, s: number, d: number, p: number): number {
     const t = this.slots;
     const m = this.mask;
-    let i = hash(s, d, p) & m;
+    let i = h & m;
     if (this.width === 2) {
       const k = s | (d << 16);
       for (;;) {
@@ -155,7 +165,7 @@ export class OutcomeMemo {
   private place(s: number, d: number, p: number, outcome: number): void {
     const t = this.slots;
     const m = this.mask;
-    let i = hash(s, d, p) & m;
+    let i = memoHash(s, d, p) & m;
     if (this.width === 2) {
       while (t[i << 1] !== EMPTY) i = (i + 1) & m;
       t[i << 1] = s | (d << 16);
@@ -189,7 +199,8 @@ export class OutcomeMemo {
   }
 }
 
-function hash(s: number, d: number, p: number): number {
+/** The memo's hash of a class combination (unmasked; find() and findHashed() mask it). */
+export function memoHash(s: number, d: number, p: number): number {
   let h = Math.imul(s, 0x9e3779b1) ^ Math.imul(d, 0x85ebca6b) ^ Math.imul(p, 0xc2b2ae35);
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);

@@ -83,28 +83,44 @@ function drawPort(plan: FirewallPlan, r: Recipe): number {
 
 function checkPackets(plan: FirewallPlan, recipes: Recipe[], memoEntries?: number): void {
   const fw = FirewallClassifier.build(plan, { memoEntries });
+  // A second classifier judges the same packets with classifyBatch, its memo filled by the batches alone.
+  const fwBatch = FirewallClassifier.build(plan, { memoEntries });
   const ref = new ReferenceFirewall(plan);
   const srcPrefixes = plan.rules.flatMap((r) => [...r.src.include, ...r.src.except]);
   const dstPrefixes = plan.rules.flatMap((r) => [...r.dst.include, ...r.dst.except]);
   const endpoints = new Set(plan.endpoints.map((e) => e >>> 0));
+  const n = recipes.length;
+  const packets = { src: new Int32Array(n), dst: new Int32Array(n), proto: new Uint8Array(n), dport: new Uint16Array(n) };
+  const batchOut = new Int32Array(n);
+  const check = (c: FirewallClassifier, o: number, src: number, dst: number, proto: number, dport: number, how: string): void => {
+    const what = `${how}: ${src}>${dst} proto ${proto} dport ${dport}`;
+    if (!endpoints.has(src) && !endpoints.has(dst)) {
+      expect(o, what).toBe(NOT_INVOLVED);
+      return;
+    }
+    expect(o, what).toBeGreaterThanOrEqual(0);
+    const want = ref.judge(src, dst, proto, dport);
+    const got = { action: c.action(o), rule: [0, 1, 2, 3].map((s) => c.rule(o, s)), decidedBy: c.decidedBy(o) };
+    expect(got, what).toEqual(want);
+  };
   // Each packet twice: the first may compute its outcome, the second must find it in the memo.
   for (const pass of [0, 1]) {
-    for (const r of recipes) {
+    recipes.forEach((r, i) => {
       const src = drawAddress(plan, srcPrefixes, r.srcKind, r.pick, r.host);
       const dst = drawAddress(plan, dstPrefixes, r.dstKind, r.pick2, r.host2);
       const dport = drawPort(plan, r);
       // Addresses arrive as int32 from a packet reader half the time.
       const o = pass === 0 ? fw.classify(src, dst, r.proto, dport) : fw.classify(src | 0, dst | 0, r.proto, dport);
-      const what = `${src}>${dst} proto ${r.proto} dport ${dport}`;
-      if (!endpoints.has(src) && !endpoints.has(dst)) {
-        expect(o, what).toBe(NOT_INVOLVED);
-        continue;
-      }
-      expect(o, what).toBeGreaterThanOrEqual(0);
-      const want = ref.judge(src, dst, r.proto, dport);
-      const got = { action: fw.action(o), rule: [0, 1, 2, 3].map((s) => fw.rule(o, s)), decidedBy: fw.decidedBy(o) };
-      expect(got, what).toEqual(want);
-    }
+      check(fw, o, src, dst, r.proto, dport, 'classify');
+      packets.src[i] = src | 0;
+      packets.dst[i] = dst | 0;
+      packets.proto[i] = r.proto;
+      packets.dport[i] = dport;
+    });
+    // All of them in one call: several lanes of CLASSIFY_LANES, misses (and memo resets) between probes of one lane.
+    batchOut.fill(-2);
+    fwBatch.classifyBatch(packets.src, packets.dst, packets.proto, packets.dport, n, batchOut);
+    for (let i = 0; i < n; i++) check(fwBatch, batchOut[i], packets.src[i] >>> 0, packets.dst[i] >>> 0, packets.proto[i], packets.dport[i], `classifyBatch [${i}]`);
   }
 }
 
