@@ -1,15 +1,28 @@
 // LPM benchmark: lookups (single and batch), memory, build, update and
 // routes-file load rates on the real RouteViews table (694k prefixes) and on a
 // 1M-prefix table grown with the same length mix, side by side with DPDK's
-// rte_lpm and rte_fib DIR-24-8 (dpdk-test-fib) on the same routes and the same
-// lookup addresses, in the same run.
+// rte_lpm and rte_fib DIR-24-8 on the same routes and the same lookup
+// addresses, in the same run.
 //
 // Lookup addresses: 2^20 per table, 90% a random host inside a random prefix,
-// 10% uniformly random (dpdk-test-fib's own recipe), from a fixed seed. Ours
-// are looked up in a worker thread through a FibView over a SharedArrayBuffer
-// snapshot, as the data plane's workers do, in bursts of 64 (dpdk-test-fib's burst); figures are
-// benchmark.js means. dpdk-test-fib runs once per table (rte_lpm's adds and
-// deletes make a 1M run take minutes) over the address set written 4 times.
+// 10% uniformly random (dpdk-test-fib's own recipe), from a fixed seed. Both
+// sides read the same addresses in the same order, in bursts of 64
+// (dpdk-test-fib's burst); the peer reads them from one malloc'd array and
+// writes one output array as long, ours reads subarrays of one
+// SharedArrayBuffer and writes a 64-entry output. Ours are looked up in a
+// worker thread through the view a data plane worker opens on the snapshot
+// (dir16 here, with 2 MiB pages advised as FibMirror allocates them).
+//
+// The ratios: the peer (bench/route/dpdk-lpm-rounds.c, built with cc against
+// libdpdk) builds its tables once and then runs rounds on demand; our worker
+// does too, and the two alternate in blocks of 2 rounds (20 blocks, who goes
+// first alternates). Each round is one pass over the addresses timed by the
+// thread's CPU time on both sides. The ratio is the median of the per-block
+// ratios of medians: on this 2-vCPU machine shared by several jobs, one
+// subject's figure swung 2x between runs minutes apart, so only rounds taken
+// side by side compare. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
+// per table) is the fallback peer. The "dataplane single/batch" rows are
+// benchmark.js means of wall time, not comparable with the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
