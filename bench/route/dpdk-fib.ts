@@ -6,7 +6,7 @@
 // bursts of 64, timing with rdtsc, and prints average cycles per add, lookup
 // and delete. It runs without hugepages (`--no-huge`, 4 KiB pages like a
 // Node ArrayBuffer) and with a private runtime directory that is removed after.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -150,5 +150,97 @@ export function runDpdkRounds(bin: string, files: { routes: string; ips: string 
     return JSON.parse(line) as DpdkRoundsResult;
   } finally {
     rmSync(join('/var/run/dpdk', prefix), { recursive: true, force: true });
+  }
+}
+
+/** What `dpdk-lpm-rounds ... serve` prints once its tables are built. */
+export interface DpdkServeReady {
+  tscHz: number;
+  routes: number;
+  lookups: number;
+  /** Addresses where rte_fib and rte_lpm disagree; where the C dir16 walk and rte_lpm do. */
+  disagree: number;
+  d16disagree: number;
+  groups: number;
+  lpmAddNs: number;
+  fibAddNs: number;
+}
+
+/** One round of the peer: ns per lookup by thread CPU time for rte_lpm, rte_fib DIR-24-8 and the C dir16 walk. */
+export interface DpdkRound {
+  lpm: number;
+  fib: number;
+  dir16: number;
+}
+
+/**
+ * dpdk-lpm-rounds in serve mode: built once, then asked for a few rounds at a
+ * time, so that the lpm bench can alternate the peer's rounds with ours.
+ */
+export class DpdkRoundsServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private buffered = '';
+  private waiting: ((line: string | Error) => void) | undefined;
+  private readonly lines: string[] = [];
+  private stderr = '';
+  private exited: Error | undefined;
+  private readonly prefix: string;
+
+  constructor(bin: string, files: { routes: string; ips: string }, tag: string) {
+    this.prefix = `dp-lpm-serve-${process.pid}-${tag}`;
+    const args = ['--no-huge', '--no-pci', '-l', '0', '-m', '2048', `--file-prefix=${this.prefix}`, '--log-level=lib.eal:error', '--', files.routes, files.ips, 'serve'];
+    this.child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (d: string) => {
+      this.buffered += d;
+      let nl;
+      while ((nl = this.buffered.indexOf('\n')) >= 0) {
+        const line = this.buffered.slice(0, nl);
+        this.buffered = this.buffered.slice(nl + 1);
+        if (!line.startsWith('{')) continue;
+        const w = this.waiting;
+        this.waiting = undefined;
+        if (w !== undefined) w(line);
+        else this.lines.push(line);
+      }
+    });
+    this.child.stderr.setEncoding('utf8');
+    this.child.stderr.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-2000);
+    });
+    const gone = (why: string) => {
+      this.exited = new Error(`${bin} ${why}: ${this.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+      const w = this.waiting;
+      this.waiting = undefined;
+      w?.(this.exited);
+    };
+    this.child.on('error', (e) => gone(`did not run (${e.message})`));
+    this.child.on('exit', (code, signal) => gone(`exited ${code ?? signal}`));
+  }
+
+  private next(): Promise<string> {
+    const queued = this.lines.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.exited !== undefined) return Promise.reject(this.exited);
+    return new Promise((resolve, reject) => {
+      this.waiting = (l) => (typeof l === 'string' ? resolve(l) : reject(l));
+    });
+  }
+
+  /** Waits for the tables to be built (rte_lpm_add of 1M routes takes minutes). */
+  async ready(): Promise<DpdkServeReady> {
+    return JSON.parse(await this.next()) as DpdkServeReady;
+  }
+
+  async rounds(n: number): Promise<DpdkRound[]> {
+    this.child.stdin.write(`${n}\n`);
+    const r = JSON.parse(await this.next()) as { rounds: [number, number, number][] };
+    return r.rounds.map(([lpm, fib, dir16]) => ({ lpm, fib, dir16 }));
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    if (this.exited === undefined) this.child.kill();
+    rmSync(join('/var/run/dpdk', this.prefix), { recursive: true, force: true });
   }
 }

@@ -9,9 +9,16 @@
 //
 //   cc -O3 -march=native -o dpdk-lpm-rounds dpdk-lpm-rounds.c $(pkg-config --cflags --libs libdpdk)
 //   ./dpdk-lpm-rounds --no-huge --no-pci -l 0 -m 1024 --file-prefix=X -- ROUTES IPS ROUNDS
+//   ./dpdk-lpm-rounds ... -- ROUTES IPS serve
 //
 // ROUTES: "A.B.C.D/LEN NH" per line (NH >= 1; 0 is "no route"); IPS: one
-// address per line. Prints one JSON line.
+// address per line. Prints one JSON line. With "serve" instead of a round
+// count, it builds the tables, prints {"ready":...} and then, for each line
+// "R" read from stdin, runs R rounds and prints one JSON line of per-round
+// ns per lookup ({"rounds":[[lpm, fib, dir16], ...]}), until EOF. The lpm
+// bench drives it so that the peer's rounds and ours alternate in time: on a
+// shared 2-vCPU machine the same loop measured 88 and 175 M/s in two runs
+// minutes apart, so only rounds taken side by side compare.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +105,8 @@ int main(int argc, char **argv) {
   argc -= eal;
   argv += eal;
   if (argc < 4) fail("usage: [EAL args] -- ROUTES IPS ROUNDS");
-  int rounds = atoi(argv[3]);
+  int serve = strcmp(argv[3], "serve") == 0;
+  int rounds = serve ? 1 : atoi(argv[3]);
   if (rounds < 1) fail("ROUNDS must be >= 1");
 
   FILE *f = fopen(argv[1], "r");
@@ -181,6 +189,45 @@ int main(int argc, char **argv) {
     uint64_t l = (lo[j] & RTE_LPM_LOOKUP_SUCCESS) ? (lo[j] & 0xffffff) : 0;
     if (l != fo[j]) disagree++;
     if (l != dout[j]) d16disagree++;
+  }
+
+  if (serve) {
+    printf("{\"ready\":true,\"tscHz\":%llu,\"routes\":%zu,\"lookups\":%zu,\"disagree\":%zu,\"d16disagree\":%zu,\"groups\":%u,\"lpmAddNs\":%.1f,\"fibAddNs\":%.1f}\n",
+           (unsigned long long)rte_get_tsc_hz(), nr, ni, disagree, d16disagree, d16_groups, lpmAddNs, fibAddNs);
+    fflush(stdout);
+    volatile uint64_t sink = 0;
+    while (fgets(line, sizeof line, stdin) != NULL) {
+      int r = atoi(line);
+      if (r < 1 || r > 10000) fail("serve: a line must be a round count");
+      printf("{\"rounds\":[");
+      for (int k = 0; k < r; k++) {
+        double n0 = thread_ns();
+        for (size_t j = 0; j < ni; j += BURST) {
+          rte_lpm_lookup_bulk(lpm, &ips[j], &lo[j], BURST);
+          sink += lo[j + BURST - 1];
+        }
+        double l = (thread_ns() - n0) / ni;
+        n0 = thread_ns();
+        for (size_t j = 0; j < ni; j += BURST) {
+          rte_fib_lookup_bulk(fib, &ips[j], &fo[j], BURST);
+          sink += fo[j + BURST - 1];
+        }
+        double fi = (thread_ns() - n0) / ni;
+        n0 = thread_ns();
+        for (size_t j = 0; j < ni; j += BURST) {
+          d16_lookup(&ips[j], &dout[j], BURST);
+          sink += dout[j + BURST - 1];
+        }
+        double d = (thread_ns() - n0) / ni;
+        printf("%s[%.4f,%.4f,%.4f]", k ? "," : "", l, fi, d);
+      }
+      printf("]}\n");
+      fflush(stdout);
+    }
+    rte_fib_free(fib);
+    rte_lpm_free(lpm);
+    rte_eal_cleanup();
+    return 0;
   }
 
   double *lns = malloc(rounds * sizeof(double)), *fns = malloc(rounds * sizeof(double));

@@ -2,7 +2,8 @@
 // the main thread builds the table, publishes a snapshot in SharedArrayBuffers
 // and this worker opens it (openFib: dir16 or 20-4-8, as the snapshot is). A fresh thread per table also
 // keeps one table's JIT feedback from slowing the next table's loops.
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { readFileSync } from 'node:fs';
+import { Worker, isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { FibBuffers } from '../../src/route/fib-view.js';
 import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
 import { nativeDir16Available, nativeDir16Batch } from '../../src/runtime/fib-dir16-native.js';
@@ -28,12 +29,36 @@ export interface LookupFigures {
 /** Rounds of the CPU-time measurement; the DPDK peer (dpdk-lpm-rounds.c) runs as many. */
 export const ROUNDS = 40;
 
+/**
+ * This thread's CPU time in ns (the scheduler's sum_exec_runtime, the clock
+ * behind CLOCK_THREAD_CPUTIME_ID that the C peer reads), or the process's
+ * when /proc/thread-self is not there. process.cpuUsage() counts every
+ * thread of the process (V8's compiler and GC helpers, the main thread), so
+ * it is not the peer's statistic.
+ */
+function threadCpuNs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
+  } catch {
+    const c = process.cpuUsage();
+    return (c.user + c.system) * 1000;
+  }
+}
+
 interface Job {
   label: string;
   fib: FibBuffers;
   addrs: SharedArrayBuffer;
   burst: number;
 }
+
+/** ns per lookup of each round: the JS loop's, and the addon's (empty when not measured). */
+export interface ServedRounds {
+  js: number[];
+  native: number[];
+}
+
+let serve: ((rounds: number) => ServedRounds) | undefined;
 
 function measureLookups(job: Job): LookupFigures {
   const view = openFib(job.fib);
@@ -67,15 +92,14 @@ function measureLookups(job: Job): LookupFigures {
   // rounds are the statistics both sides report. The JS loop and the native
   // one alternate round by round, so both see the same machine.
   const pass = (fn: typeof lookupBatch): number => {
-    const c0 = process.cpuUsage();
+    const c0 = threadCpuNs();
     let acc = 0;
     for (let b = 0; b < bursts.length; b++) {
       fn(bursts[b], out, burst);
       acc += out[burst - 1];
     }
     consume(acc);
-    const c = process.cpuUsage(c0);
-    return (bursts.length * burst) / ((c.user + c.system) / 1e6);
+    return (bursts.length * burst) / ((threadCpuNs() - c0) / 1e9);
   };
   // Both answer every address alike (checked before timing).
   let disagree = 0;
@@ -95,6 +119,16 @@ function measureLookups(job: Job): LookupFigures {
   }
   perRound.sort((a, b) => b - a);
   nativeRounds.sort((a, b) => b - a);
+  // Rounds on demand, between the peer's (measureLookupsServed).
+  serve = (r) => {
+    const js: number[] = [];
+    const nat: number[] = [];
+    for (let k = 0; k < r; k++) {
+      js.push(1e9 / pass(lookupBatch));
+      if (nativeBatch !== undefined) nat.push(1e9 / pass(nativeBatch));
+    }
+    return { js, native: nat };
+  };
   return {
     native: nativeBatch !== undefined ? { bestRound: nativeRounds[0], medianRound: nativeRounds[nativeRounds.length >> 1], disagree } : undefined,
     nativeWhyNot,
@@ -119,6 +153,52 @@ export function measureLookupsInWorker(job: Job): Promise<LookupFigures> {
   });
 }
 
+/**
+ * A lookup worker that stays up after its fixed measurements: `rounds(r)`
+ * runs r more rounds (JS and native alternating, as above) and returns their
+ * ns per lookup, so the caller can interleave them with the peer's rounds.
+ */
+export interface ServedLookups {
+  figures: LookupFigures;
+  rounds(r: number): Promise<ServedRounds>;
+  close(): Promise<void>;
+}
+
+export function measureLookupsServed(job: Job): Promise<ServedLookups> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { ...job, serve: true } });
+    let pending: ((r: ServedRounds) => void) | undefined;
+    w.on('message', (m: { figures?: LookupFigures; rounds?: ServedRounds }) => {
+      if (m.figures !== undefined) {
+        resolve({
+          figures: m.figures,
+          rounds: (r) =>
+            new Promise((res) => {
+              pending = res;
+              w.postMessage(r);
+            }),
+          close: async () => {
+            await w.terminate();
+          },
+        });
+      } else if (m.rounds !== undefined) {
+        const p = pending;
+        pending = undefined;
+        p?.(m.rounds);
+      }
+    });
+    w.once('error', reject);
+  });
+}
+
 if (!isMainThread && parentPort !== null) {
-  parentPort.postMessage(measureLookups(workerData as Job));
+  const job = workerData as Job & { serve?: boolean };
+  const figures = measureLookups(job);
+  if (job.serve === true) {
+    const port: MessagePort = parentPort;
+    port.postMessage({ figures });
+    port.on('message', (r: number) => port.postMessage({ rounds: serve?.(r) }));
+  } else {
+    parentPort.postMessage(figures);
+  }
 }

@@ -1,15 +1,28 @@
 // LPM benchmark: lookups (single and batch), memory, build, update and
 // routes-file load rates on the real RouteViews table (694k prefixes) and on a
 // 1M-prefix table grown with the same length mix, side by side with DPDK's
-// rte_lpm and rte_fib DIR-24-8 (dpdk-test-fib) on the same routes and the same
-// lookup addresses, in the same run.
+// rte_lpm and rte_fib DIR-24-8 on the same routes and the same lookup
+// addresses, in the same run.
 //
 // Lookup addresses: 2^20 per table, 90% a random host inside a random prefix,
-// 10% uniformly random (dpdk-test-fib's own recipe), from a fixed seed. Ours
-// are looked up in a worker thread through a FibView over a SharedArrayBuffer
-// snapshot, as the data plane's workers do, in bursts of 64 (dpdk-test-fib's burst); figures are
-// benchmark.js means. dpdk-test-fib runs once per table (rte_lpm's adds and
-// deletes make a 1M run take minutes) over the address set written 4 times.
+// 10% uniformly random (dpdk-test-fib's own recipe), from a fixed seed. Both
+// sides read the same addresses in the same order, in bursts of 64
+// (dpdk-test-fib's burst); the peer reads them from one malloc'd array and
+// writes one output array as long, ours reads subarrays of one
+// SharedArrayBuffer and writes a 64-entry output. Ours are looked up in a
+// worker thread through the view a data plane worker opens on the snapshot
+// (dir16 here, with 2 MiB pages advised as FibMirror allocates them).
+//
+// The ratios: the peer (bench/route/dpdk-lpm-rounds.c, built with cc against
+// libdpdk) builds its tables once and then runs rounds on demand; our worker
+// does too, and the two alternate in blocks of 2 rounds (20 blocks, who goes
+// first alternates). Each round is one pass over the addresses timed by the
+// thread's CPU time on both sides. The ratio is the median of the per-block
+// ratios of medians: on this 2-vCPU machine shared by several jobs, one
+// subject's figure swung 2x between runs minutes apart, so only rounds taken
+// side by side compare. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
+// per table) is the fallback peer. The "dataplane single/batch" rows are
+// benchmark.js means of wall time, not comparable with the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +34,8 @@ import { parseConfig } from '../../src/config/load.js';
 import { compileFib } from '../../src/route/fib.js';
 import { readFileSync } from 'node:fs';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { buildDpdkRounds, dpdkCommandLine, findDpdkTestFib, runDpdkRounds, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult, type DpdkRoundsResult } from './dpdk-fib.js';
-import { ROUNDS } from './lookup-worker.js';
+import { buildDpdkRounds, dpdkCommandLine, DpdkRoundsServer, findDpdkTestFib, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult, type DpdkRound, type DpdkServeReady } from './dpdk-fib.js';
+import { measureLookupsServed, ROUNDS, type LookupFigures, type ServedRounds } from './lookup-worker.js';
 import { execFileSync } from 'node:child_process';
 import { measureLookupsInWorker } from './lookup-worker.js';
 import { gatewayFor, growTable, lookupAddresses, prng, readRouteViews, type PrefixTable } from './table.js';
@@ -108,6 +121,80 @@ function machineLine(): string {
   return `${field('model name')} at ${Number(field('cpu MHz')).toFixed(0)} MHz, ${flags.includes('hypervisor') ? 'virtualized, ' : ''}${tsc}; caches (name, per instance, total) ${caches}`;
 }
 
+
+/** Fastest and median of a set of ns-per-lookup rounds. */
+interface RoundStats {
+  min: number;
+  median: number;
+}
+
+function stats(xs: number[]): RoundStats {
+  const s = [...xs].sort((a, b) => a - b);
+  return { min: s[0], median: s[s.length >> 1] };
+}
+
+interface Interleaved {
+  blocks: number;
+  perBlock: number;
+  js: RoundStats;
+  native?: RoundStats;
+  lpm: RoundStats;
+  fib: RoundStats;
+  dir16: RoundStats;
+  /** Medians of the per-block ratios (peer's median ns / ours): each block's rounds ran side by side. */
+  vsLpm: number;
+  vsFib: number;
+  nativeVsLpm: number;
+}
+
+/** Blocks of rounds, ours and the peer's alternating: on a shared machine only rounds taken side by side compare. */
+const BLOCKS = 20;
+const PER_BLOCK = 2;
+
+async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, peer: { rounds(r: number): Promise<DpdkRound[]> }): Promise<Interleaved> {
+  const js: number[] = [];
+  const nat: number[] = [];
+  const lpm: number[] = [];
+  const fib: number[] = [];
+  const d16: number[] = [];
+  const vsLpm: number[] = [];
+  const vsFib: number[] = [];
+  const natVsLpm: number[] = [];
+  for (let b = 0; b < BLOCKS; b++) {
+    let o: ServedRounds;
+    let p: DpdkRound[];
+    if (b % 2 === 0) {
+      o = await ours.rounds(PER_BLOCK);
+      p = await peer.rounds(PER_BLOCK);
+    } else {
+      p = await peer.rounds(PER_BLOCK);
+      o = await ours.rounds(PER_BLOCK);
+    }
+    js.push(...o.js);
+    nat.push(...o.native);
+    lpm.push(...p.map((x) => x.lpm));
+    fib.push(...p.map((x) => x.fib));
+    d16.push(...p.map((x) => x.dir16));
+    const ojs = stats(o.js).median;
+    const plpm = stats(p.map((x) => x.lpm)).median;
+    vsLpm.push(plpm / ojs);
+    vsFib.push(stats(p.map((x) => x.fib)).median / ojs);
+    if (o.native.length > 0) natVsLpm.push(plpm / stats(o.native).median);
+  }
+  return {
+    blocks: BLOCKS,
+    perBlock: PER_BLOCK,
+    js: stats(js),
+    native: nat.length > 0 ? stats(nat) : undefined,
+    lpm: stats(lpm),
+    fib: stats(fib),
+    dir16: stats(d16),
+    vsLpm: stats(vsLpm).median,
+    vsFib: stats(vsFib).median,
+    nativeVsLpm: natVsLpm.length > 0 ? stats(natVsLpm).median : NaN,
+  };
+}
+
 interface TableFigures {
   batch: number;
   /** Ours / rte_lpm and ours / DIR-24-8, median CPU-time rounds on both sides (NaN without the peer). */
@@ -144,42 +231,64 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
   const addrs = lookupAddresses(t, LOOKUPS, 10, 7);
   const shared = new Uint32Array(new SharedArrayBuffer(addrs.byteLength));
   shared.set(addrs);
-  const look = await measureLookupsInWorker({ label, fib: snap, addrs: shared.buffer as SharedArrayBuffer, burst: BURST });
+  const job = { label, fib: snap, addrs: shared.buffer as SharedArrayBuffer, burst: BURST };
+  // With the peer: its tables are built first (minutes for rte_lpm at 1M),
+  // then its rounds and ours alternate in blocks (interleave()).
+  let peer: { ready: DpdkServeReady; inter: Interleaved } | string | undefined;
+  let look: LookupFigures;
+  if (roundsBin !== undefined) {
+    const files = writeDpdkInputs(dir, label, t.prefix, t.len, nh, t.count, addrs, 1);
+    gc();
+    const server = new DpdkRoundsServer(roundsBin, files, label);
+    try {
+      const ready = await server.ready();
+      const served = await measureLookupsServed(job);
+      look = served.figures;
+      try {
+        peer = { ready, inter: await interleave(served, server) };
+      } finally {
+        await served.close();
+      }
+    } catch (e) {
+      peer = `dpdk-lpm-rounds serve: ${(e as Error).message}`;
+      look = await measureLookupsInWorker(job);
+    } finally {
+      server.close();
+    }
+  } else {
+    look = await measureLookupsInWorker(job);
+  }
   const upd = measureUpdates(lpm, t, nh);
   rows.push({ name: `lpm/update/${label}`, subject: 'dataplane', value: upd.updates / 1e6, unit: 'Mupdates/s', nsPerOp: 1e9 / upd.updates, notes: `delete + re-insert of 100k random routes (best of 3); replace over an existing prefix: ${(upd.replaces / 1e6).toFixed(2)} M/s` });
 
   const machine = machineLine();
-  const oursRounds = `CPU time per pass over the ${LOOKUPS} addresses, ${ROUNDS} rounds: best ${mlps(look.batchBestRound).toFixed(1)}, median ${mlps(look.batchMedianRound).toFixed(1)} M/s`;
-  // Ours: the JS loop, what the data plane's workers run (MirrorViews opens copies natively only when asked);
-  // the addon's batch lookup gets its own ratio beside it.
-  const ours = { best: look.batchBestRound, median: look.batchMedianRound };
-  const oursName = 'the JS lookupBatch';
   let nativeVsLpm = NaN;
   let vsLpm = NaN;
   let vsFib = NaN;
-  rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: mlps(look.batchMedianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / look.batchMedianRound, notes: `the JS lookupBatch() (${snap.layout ?? '20-4-8'}) in bursts of ${BURST}, ${oursRounds}; ${machine}` });
-  if (look.native !== undefined) {
-    const n = look.native;
-    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: mlps(n.medianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / n.medianRound, notes: `dir16LookupBatch (native/src/lpm-dir16.cc, one N-API call per burst of ${BURST}) over the same SharedArrayBuffers, its rounds alternating with the JS loop's: best ${mlps(n.bestRound).toFixed(1)}, median ${mlps(n.medianRound).toFixed(1)} M/s, ${(n.medianRound / look.batchMedianRound).toFixed(2)}x the JS loop; ${n.disagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${n.disagree} addresses`}; ${machine}` });
-  } else {
-    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: NaN, unit: 'Mlookups/s', notes: `not measured: ${look.nativeWhyNot ?? '?'}` });
-  }
-  if (roundsBin !== undefined) {
-    const files = writeDpdkInputs(dir, label, t.prefix, t.len, nh, t.count, addrs, 1);
-    gc();
-    const r: DpdkRoundsResult | string = runDpdkRounds(roundsBin, files, ROUNDS);
-    if (typeof r === 'string') {
-      rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: NaN, unit: 'Mlookups/s', notes: r });
+  if (typeof peer === 'object') {
+    // Ours: the JS loop, what the data plane's workers run (MirrorViews opens
+    // copies natively only when asked); the addon's batch lookup gets its own ratio beside it.
+    const { ready: r, inter: x } = peer;
+    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST})`;
+    vsLpm = x.vsLpm;
+    vsFib = x.vsFib;
+    nativeVsLpm = x.nativeVsLpm;
+    const agree = r.disagree === 0 ? 'rte_fib and rte_lpm agreed on every address' : `rte_fib and rte_lpm DISAGREED on ${r.disagree} addresses`;
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: 1e3 / x.js.median, unit: 'Mlookups/s', nsPerOp: x.js.median, notes: `the JS lookupBatch() (${snap.layout ?? '20-4-8'}) in bursts of ${BURST}: best ${(1e3 / x.js.min).toFixed(1)}, median ${(1e3 / x.js.median).toFixed(1)} M/s; ${how}; ${machine}` });
+    if (x.native !== undefined) {
+      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: 1e3 / x.native.median, unit: 'Mlookups/s', nsPerOp: x.native.median, notes: `dir16LookupBatch (native/src/lpm-dir16.cc, one N-API call per burst of ${BURST}) over the same SharedArrayBuffers, its rounds alternating with the JS loop's: best ${(1e3 / x.native.min).toFixed(1)}, median ${(1e3 / x.native.median).toFixed(1)} M/s, ${(x.js.median / x.native.median).toFixed(2)}x the JS loop; ${look.native?.disagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${look.native?.disagree} addresses`}` });
     } else {
-      const agree = r.disagree === 0 ? 'rte_fib and rte_lpm agreed on every address' : `rte_fib and rte_lpm DISAGREED on ${r.disagree} addresses`;
-      vsLpm = ours.median / (1e9 / r.lpm.medianNs);
-      vsFib = ours.median / (1e9 / r.fib.medianNs);
-      const ratio = `ours (${oursName}) ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (median rounds; best rounds ${(ours.best * r.lpm.minNs / 1e9).toFixed(2)}x, ${(ours.best * r.fib.minNs / 1e9).toFixed(2)}x); native dir16LookupBatch ${look.native !== undefined ? `${(look.native.medianRound * r.lpm.medianNs / 1e9).toFixed(2)}x` : 'not measured'} rte_lpm`;
-      if (look.native !== undefined) nativeVsLpm = (look.native.medianRound * r.lpm.medianNs) / 1e9;
-      rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: 1e3 / r.lpm.medianNs, unit: 'Mlookups/s', nsPerOp: r.lpm.medianNs, notes: `rte_lpm_lookup_bulk, bursts of ${BURST}, thread CPU time, ${r.rounds} rounds: best ${(1e3 / r.lpm.minNs).toFixed(1)} M/s (${r.lpm.minCycles.toFixed(1)} TSC cycles at ${(r.tscHz / 1e9).toFixed(2)} GHz); ${ratio}; ${agree}; add ${(r.lpm.addNs / 1e3).toFixed(1)} us/route; bench/route/dpdk-lpm-rounds.c` });
-      if (r.dir16 !== undefined) rows.push({ name: `lpm/lookup/${label}`, subject: 'dir16 in C (rounds)', value: 1e3 / r.dir16.medianNs, unit: 'Mlookups/s', nsPerOp: r.dir16.medianNs, notes: `the dir16 layout walked by a plain C loop in the peer's process (no N-API call; ${r.dir16.groups} groups, ${r.dir16.disagree} disagreements with rte_lpm), ${r.rounds} rounds: best ${(1e3 / r.dir16.minNs).toFixed(1)} M/s; ${(r.lpm.medianNs / r.dir16.medianNs).toFixed(2)}x rte_lpm (median rounds)` });
-      rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk DIR-24-8 (rounds)', value: 1e3 / r.fib.medianNs, unit: 'Mlookups/s', nsPerOp: r.fib.medianNs, notes: `rte_fib_lookup_bulk (EAL default SIMD width), ${r.rounds} rounds: best ${(1e3 / r.fib.minNs).toFixed(1)} M/s (${r.fib.minCycles.toFixed(1)} TSC cycles); add ${r.fib.addNs.toFixed(0)} ns/route` });
+      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: NaN, unit: 'Mlookups/s', notes: `not measured: ${look.nativeWhyNot ?? '?'}` });
     }
+    const ratio = `ours (the JS lookupBatch) ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (median of the ${x.blocks} per-block ratios; of the medians of all rounds ${(x.lpm.median / x.js.median).toFixed(2)}x, ${(x.fib.median / x.js.median).toFixed(2)}x); native dir16LookupBatch ${Number.isNaN(nativeVsLpm) ? 'not measured' : `${nativeVsLpm.toFixed(2)}x`} rte_lpm`;
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: 1e3 / x.lpm.median, unit: 'Mlookups/s', nsPerOp: x.lpm.median, notes: `rte_lpm_lookup_bulk, bursts of ${BURST}, thread CPU time: best ${(1e3 / x.lpm.min).toFixed(1)}, median ${(1e3 / x.lpm.median).toFixed(1)} M/s (TSC ${(r.tscHz / 1e9).toFixed(2)} GHz); ${ratio}; ${agree}; add ${(r.lpmAddNs / 1e3).toFixed(1)} us/route; bench/route/dpdk-lpm-rounds.c (serve)` });
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dir16 in C (rounds)', value: 1e3 / x.dir16.median, unit: 'Mlookups/s', nsPerOp: x.dir16.median, notes: `the dir16 layout walked by a plain C loop in the peer's process (no N-API call; ${r.groups} groups, ${r.d16disagree} disagreements with rte_lpm): best ${(1e3 / x.dir16.min).toFixed(1)} M/s; ${(x.lpm.median / x.dir16.median).toFixed(2)}x rte_lpm, ${(x.js.median / x.dir16.median).toFixed(2)}x our JS loop (medians)` });
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk DIR-24-8 (rounds)', value: 1e3 / x.fib.median, unit: 'Mlookups/s', nsPerOp: x.fib.median, notes: `rte_fib_lookup_bulk (EAL default SIMD width): best ${(1e3 / x.fib.min).toFixed(1)} M/s; add ${r.fibAddNs.toFixed(0)} ns/route` });
+  } else if (typeof peer === 'string') {
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: NaN, unit: 'Mlookups/s', notes: peer });
+  }
+  if (typeof peer !== 'object') {
+    rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: mlps(look.batchMedianRound), unit: 'Mlookups/s', nsPerOp: 1e9 / look.batchMedianRound, notes: `the JS lookupBatch() (${snap.layout ?? '20-4-8'}) in bursts of ${BURST}, thread CPU time per pass over the ${LOOKUPS} addresses, ${ROUNDS} rounds: best ${mlps(look.batchBestRound).toFixed(1)}, median ${mlps(look.batchMedianRound).toFixed(1)} M/s; ${machine}` });
   }
   let dpdk: DpdkFibResult | string = process.env.DP_BENCH_NO_DPDK
     ? 'skipped (DP_BENCH_NO_DPDK is set)'

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FibView, Lpm, NO_ROUTE } from '../../src/route/lpm.js';
-import { DIR16_LANES, DIR16_MAX_GROUPS, DIR16_MAX_NEXT_HOP, Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../../src/route/fib-dir16.js';
+import { DIR16_LANES, DIR16_UNROLLED, DIR16_MAX_GROUPS, DIR16_MAX_NEXT_HOP, Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../../src/route/fib-dir16.js';
 import { LinearLpm } from '../../src/route/lpm-reference.js';
 import { prefixMask } from '../../src/route/prefix.js';
 
@@ -81,7 +81,7 @@ describe('dir16 FIB form', () => {
     );
   });
 
-  it('lookupBatch answers like lookup for every count around the lane width, and writes nothing past n', () => {
+  it('lookupBatch answers like lookup for every count through the unrolled blocks and around the lane width, and writes nothing past n', () => {
     const lpm = new Lpm();
     const ref = new LinearLpm();
     let seed = 7;
@@ -94,7 +94,7 @@ describe('dir16 FIB form', () => {
     }
     const view = openFib(lpm.snapshot(0, heap, 'auto'));
     expect(view).toBeInstanceOf(Dir16View);
-    const addrs = new Uint32Array(2 * DIR16_LANES + 5).map((_, i) => (i % 5 === 0 ? rnd() : 0x0a000000 | (rnd() & 0x00ffffff)));
+    const addrs = new Uint32Array(DIR16_UNROLLED + 2 * DIR16_LANES + 5).map((_, i) => (i % 5 === 0 ? rnd() : 0x0a000000 | (rnd() & 0x00ffffff)));
     for (let n = 0; n <= addrs.length; n++) {
       const out = new Int32Array(addrs.length + 1).fill(-7);
       view.lookupBatch(addrs, out, n);
