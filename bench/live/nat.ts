@@ -32,7 +32,7 @@ import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
 import { buildPacer, inNs, liveNameBase, liveRunOptions, macOf, measureTcp, neighborMac, sinkDiscard } from './measure.js';
-import { cpuRatio, pacedRates, pacedRun, ratioText } from './paced-run.js';
+import { cpuRatio, pacedRates, pacedRun, ratioText, type PacedRates } from './paced-run.js';
 
 const SECONDS = 3;
 
@@ -61,19 +61,9 @@ function rates(): number[] {
   });
 }
 
-export interface UdpRun {
+export interface UdpRun extends PacedRates {
   /** Offered rate (pps), 0 for unlimited. */
   rate: number;
-  offeredPps: number;
-  sinkPps: number;
-  lossPct: number;
-  /** The live benchmark's figure: the dataplane process, or the kernel's system+softirq time of all CPUs. */
-  routerNsPerPacket: number;
-  /** Generator + sink + router processes (and ksoftirqd), per forwarded packet: the same measure for both. */
-  pathNsPerPacket: number;
-  /** pathNsPerPacket less the same processes' CPU in the direct run (paced-run.ts): what forwarding adds, per process. */
-  forwardNsPerPacket: number;
-  error?: string;
 }
 
 interface NatResult {

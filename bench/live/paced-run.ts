@@ -60,15 +60,20 @@ export interface PacedRunResult {
 }
 
 /** A run's figures per second and per packet, as the benches report them. */
-export function pacedRates(r: PacedRunResult): {
+export interface PacedRates {
   offeredPps: number;
   sinkPps: number;
   lossPct: number;
+  /** The live benchmark's figure: the dataplane process, or the kernel's system+softirq time of all CPUs. */
   routerNsPerPacket: number;
+  /** Generator + sink + router processes (and ksoftirqd), per forwarded packet: the same measure for both. */
   pathNsPerPacket: number;
+  /** pathNsPerPacket less the same processes' CPU in the direct run: what forwarding adds, per process. */
   forwardNsPerPacket: number;
   error?: string;
-} {
+}
+
+export function pacedRates(r: PacedRunResult): PacedRates {
   return {
     offeredPps: r.offered / r.sendSecs,
     sinkPps: r.got / r.sendSecs,
