@@ -18,7 +18,10 @@
 // first pings after start as a note) and iperf3 TCP.
 // BENCH_LIVE_QUICK=1: 1 s per rate and 1 s of TCP (a few minutes in all).
 // DP_LIVE_ONLY=word[,word...]: only the subjects whose label contains one of
-// them (DP_LIVE_ONLY=afxdp,af_xdp: the AF_XDP port and testpmd over net_af_xdp).
+// them (DP_LIVE_ONLY=afxdp,af_xdp: the AF_XDP ports and testpmd over net_af_xdp).
+// The AF_XDP port runs twice: at normal priority, and as the stateful live
+// benches run the dataplane (measure.ts liveRunOptions: --realtime 10
+// --spin-us 0; DP_LIVE_REALTIME and DP_LIVE_SPIN_US change it).
 // DP_LIVE_PREFIX: the namespaces' prefix (default dp-bench-<pid>), so that
 // runs side by side on one machine can be told apart by name.
 import type { ChildProcess } from 'node:child_process';
@@ -36,7 +39,7 @@ import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { cpuMethodText, forwardingCpu, type CpuMethod } from './baseline.js';
 import { writeLiveChart } from './chart.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
-import { buildPacer, inNs, macOf, measureRtt, measureTcp, neighborMac, sinkDiscard, trafgenConfig, trafgenLoad, warmPings, type LoadRun, type PacedFrames } from './measure.js';
+import { buildPacer, inNs, liveRunOptions, macOf, measureRtt, measureTcp, neighborMac, sinkDiscard, trafgenConfig, trafgenLoad, warmPings, type LoadRun, type PacedFrames } from './measure.js';
 import { writeLiveMarkdown, type LiveResult, type LiveRun, type LiveSetup } from './report.js';
 
 const QUICK = process.env.BENCH_LIVE_QUICK === '1';
@@ -61,6 +64,8 @@ interface Subject {
   testpmd?: 'af_packet' | 'af_xdp';
   offload?: boolean;
   busyPoll?: boolean;
+  /** The dataplane runs as the stateful live benches run it (measure.ts liveRunOptions: SCHED_FIFO workers, no spin window). */
+  realtime?: boolean;
 }
 
 const SUBJECTS: Subject[] = [
@@ -75,6 +80,10 @@ const SUBJECTS: Subject[] = [
   { label: 'dataplane afpacket+offload 2w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 2, offload: true },
   // AF_XDP ports (issue 13): runs once the config takes `io: { type: afxdp }`, skipped with a note before.
   { label: 'dataplane afxdp 1w', subject: 'dataplane', ports: 'afxdp', engine: 'dataplane', workers: 1 },
+  // The same with the worker at SCHED_FIFO: at normal priority on this shared machine the worker waits for a
+  // core longer than its fill ring lasts, and the kernel drops at the XSK (rx_fill_ring_empty_descs);
+  // the kernel forwards in softirq and testpmd busy-polls a core of its own.
+  { label: 'dataplane afxdp realtime 1w', subject: 'dataplane', ports: 'afxdp', engine: 'dataplane', workers: 1, realtime: true },
   { label: 'linux kernel (veth)', subject: 'linux-kernel', ports: 'afpacket', engine: 'kernel', workers: 1 },
   { label: 'dpdk-testpmd af_packet', subject: 'dpdk-testpmd', ports: 'afpacket', engine: 'none', workers: 1, testpmd: 'af_packet' },
   { label: 'dpdk-testpmd af_xdp', subject: 'dpdk-testpmd', ports: 'afpacket', engine: 'none', workers: 1, testpmd: 'af_xdp' },
@@ -147,7 +156,9 @@ async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, pr
   try {
     // The baseline first, with no router running (a busy-polling testpmd would take a core from it).
     const direct = await directRuns(pair, setup.rates, tmp, pacer);
-    const opts = { prefix, ports: s.ports as LabPorts, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, readyTimeoutMs: 10_000 };
+    const run = s.realtime === true ? liveRunOptions() : undefined;
+    if (run !== undefined) result.notes.push(run.text);
+    const opts = { prefix, ports: s.ports as LabPorts, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, realtime: run?.realtime, spinUs: run?.spinUs, readyTimeoutMs: 10_000 };
     try {
       lab = await labUp(opts);
     } catch (e) {
@@ -306,6 +317,7 @@ function compare(results: readonly LiveResult[], setup: LiveSetup): { targets: B
   const pairs: [string, string, boolean][] = [
     ['dataplane afpacket 1w', 'dpdk-testpmd af_packet', false],
     ['dataplane afxdp 1w', 'dpdk-testpmd af_xdp', true],
+    ['dataplane afxdp realtime 1w', 'dpdk-testpmd af_xdp', true],
   ];
   for (const [a, b, lossTarget] of pairs) {
     const ra = byLabel(a);

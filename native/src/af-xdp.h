@@ -26,6 +26,8 @@ namespace dpio {
 // in front (the pipeline prepends into it) and more than a batch slot's
 // maxFrame behind the frame's start, so no node can write past its chunk.
 constexpr uint32_t kXskFrameSize = 4096;
+// Where a UMEM starts when its area has room (AfXdpPort.areaBytes): a transparent huge page.
+constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
 
 enum class FrameState : uint8_t { kFree = 0, kKernel = 1, kLent = 2 };
 

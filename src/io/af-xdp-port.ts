@@ -14,6 +14,8 @@ import { newPortCounters, PortClosedError, rxRoom, withPortName, type PacketPort
 
 /** Bytes of one UMEM chunk (native/src/af-xdp.h kXskFrameSize). */
 export const XSK_FRAME_BYTES = 4096;
+/** A transparent huge page (native/src/af-xdp.h kHugePage). */
+const HUGE_PAGE_BYTES = 2 << 20;
 
 export interface AfXdpPortOptions {
   /** The receive queue this socket serves, or -1 for a send-only port. */
@@ -39,14 +41,20 @@ export class AfXdpPort implements PacketPort {
   readonly queue: number;
   /** The driver took the frames' memory (zero-copy); false in copy mode and for a send-only port. */
   readonly zerocopy: boolean;
+  /** Where the UMEM starts in the batch arena (bytes): on a 2 MiB boundary of memory where the area allows (areaBytes). */
+  readonly umemOffset: number;
   private readonly io: NativeIo;
   private handle: XskHandle | 0;
   private fdValue: number;
   private readonly arena: Uint8Array;
 
-  /** Bytes of port area a socket with `frames` chunks needs (the UMEM and room to align it on a page). */
+  /**
+   * Bytes of port area a socket with `frames` chunks needs: the UMEM and room
+   * to start it on a 2 MiB boundary, so that all of it can take huge pages
+   * (native/src/af-xdp.cc says why). The room is address space, never touched.
+   */
   static areaBytes(frames: number): number {
-    return frames * XSK_FRAME_BYTES + XSK_FRAME_BYTES;
+    return frames * XSK_FRAME_BYTES + HUGE_PAGE_BYTES;
   }
 
   static open(ifname: string, opts: AfXdpPortOptions): AfXdpPort {
@@ -65,11 +73,12 @@ export class AfXdpPort implements PacketPort {
     } catch (e) {
       throw withPortName(e, ifname);
     }
-    return new AfXdpPort(io, opened.handle, opened.fd, opened.zerocopy, ifname, queue, batch, opts.index ?? 0, opts.counters ?? newPortCounters());
+    return new AfXdpPort(io, opened.handle, opened.fd, opened.zerocopy, opened.areaOffset, ifname, queue, batch, opts.index ?? 0, opts.counters ?? newPortCounters());
   }
 
-  private constructor(io: NativeIo, handle: XskHandle, fd: number, zerocopy: boolean, name: string, queue: number, batch: Batch, index: number, counters: Float64Array) {
+  private constructor(io: NativeIo, handle: XskHandle, fd: number, zerocopy: boolean, umemOffset: number, name: string, queue: number, batch: Batch, index: number, counters: Float64Array) {
     this.io = io;
+    this.umemOffset = umemOffset;
     this.handle = handle;
     this.fdValue = fd;
     this.zerocopy = zerocopy;

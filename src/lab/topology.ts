@@ -38,6 +38,8 @@ export interface LabOptions {
   offload?: boolean;
   /** AF_PACKET ports: the receive ring's layout (`io.ring`); default the config's (v2, none with offload). */
   ring?: 'v2' | 'v3' | 'none';
+  /** AF_XDP ports: UMEM frames per socket (`io.frames`); default the config's. */
+  xskFrames?: number;
   /** The dataplane's workers poll without sleeping (`run --busy-poll`). */
   busyPoll?: boolean;
   /** The dataplane's workers run SCHED_FIFO at this priority (`run --realtime N`). */
@@ -100,7 +102,7 @@ export function labConfigYaml(o: LabOptions, controlSocket?: string): string {
   const n = labNames(o.prefix);
   const io = (port: 'lan' | 'wan'): string => {
     if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port}${o.offload === true ? '' : ', offload: false'}${o.ring === undefined ? '' : `, ring: ${o.ring}`} }`;
-    if (o.ports === 'afxdp') return `{ type: afxdp, interface: ${port} }`;
+    if (o.ports === 'afxdp') return `{ type: afxdp, interface: ${port}${o.xskFrames === undefined ? '' : `, frames: ${o.xskFrames}`} }`;
     const [ns, peer] = port === 'lan' ? [n.client, LAB.client.cidr] : [n.server, LAB.server.cidr];
     return `{ type: tap, netns: ${ns}, peerAddress: ${peer}, peerName: ${LAB.hostIf}${o.offload === true ? ', offload: true' : ''} }`;
   };

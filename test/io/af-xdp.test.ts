@@ -11,7 +11,7 @@
 // 256-frame burst leaves in one call.
 import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AfXdpPort } from '../../src/io/af-xdp-port.js';
+import { AfXdpPort, XSK_FRAME_BYTES } from '../../src/io/af-xdp-port.js';
 import { loadNative, type XdpAttachment } from '../../src/io/native.js';
 import { PortWaiter } from '../../src/io/wait.js';
 import { ip } from '../../src/host/commands.js';
@@ -96,6 +96,16 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     expect(outsideArea).toBe(0);
     expect(p.counters[5], 'rx-kernel-drops').toBe(0);
   }, 30_000);
+
+  it('starts its UMEM on a 2 MiB boundary of memory, so that it can take huge pages (a frame per 4 KiB page missed the TLB on every first read)', () => {
+    const p = port as AfXdpPort;
+    const io = loadNative();
+    if (io.addressMod === undefined) return;
+    const huge = 2 << 20;
+    expect((io.addressMod(batch.arena, huge) + p.umemOffset) % huge).toBe(0);
+    expect(p.umemOffset).toBeGreaterThanOrEqual(batch.portAreaStart);
+    expect(p.umemOffset + FRAMES * XSK_FRAME_BYTES).toBeLessThanOrEqual(batch.portAreaStart + batch.portAreaBytes);
+  });
 
   /** Kernel drops since bind (XDP_STATISTICS): no fill-ring frame, RX ring full, or dropped otherwise. */
   const kernelDrops = (p: AfXdpPort) => {

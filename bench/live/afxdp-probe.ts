@@ -1,0 +1,151 @@
+// Where an AF_XDP router loses frames and spends CPU: A/B of run options on
+// one lab setup, alternating variants round by round (a 2-core machine shared
+// with other jobs: only interleaved rounds compare). For each variant and
+// rate it reports what the generator offered, what reached the sink, the
+// router process's CPU per forwarded packet, and where the missing frames
+// went: the generator veth's tx_dropped (veth's XDP ring full), the XSK
+// statistics (fill ring empty, RX ring full), the router veth counters.
+//
+// What it found (AMD EPYC 2 vCPU, load 12-17, 2-3 alternating rounds): every
+// frame lost was rx_fill_ring_empty_descs (the worker, at normal priority,
+// waited for a core longer than its ~3500 fill-ring frames lasted; never the
+// veth ring, never RX ring full): loss in 11 of 12 runs at normal priority,
+// in 1 of 36 with --realtime 10 --spin-us 0; 16384 frames cut it without
+// ending it (3 of 6).
+//
+// usage (root, after `npm run build`):
+//   node dist/bench/live/afxdp-probe.js [ROUNDS]
+// env: DP_PROBE_RATES=600000,1200000 (pps, paced by pacer.c; 0: as fast as it goes)
+//      DP_PROBE_SECONDS=2
+//      DP_PROBE_VARIANTS='base:;rt:--realtime 10 --spin-us 0' (name:run args; of
+//        --realtime N, --spin-us N, --coalesce-us N, --busy-poll, --frames N: the ports' UMEM frames, --env K=V: in the dataplane's environment)
+//      DP_PROBE_PREFIX=dp-afxdp-probe
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
+import { LAB } from '../../src/lab/topology.js';
+import { buildPacer, cpuSeconds, inNs, linkStats, macOf, neighborMac, sinkDiscard, trafgenConfig, trafgenLoad } from './measure.js';
+
+interface Variant {
+  name: string;
+  realtime?: number;
+  spinUs?: number;
+  coalesceUs?: number;
+  busyPoll?: boolean;
+  frames?: number;
+  /** Environment variables the dataplane starts with (native experiment switches). */
+  env: Record<string, string>;
+}
+
+function parseVariants(spec: string): Variant[] {
+  return spec.split(';').filter((s) => s.trim() !== '').map((s) => {
+    const [name, rest = ''] = s.split(':');
+    const v: Variant = { name: name.trim(), env: {} };
+    const a = rest.trim().split(/\s+/).filter((x) => x !== '');
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] === '--realtime') v.realtime = Number(a[++i]);
+      else if (a[i] === '--spin-us') v.spinUs = Number(a[++i]);
+      else if (a[i] === '--coalesce-us') v.coalesceUs = Number(a[++i]);
+      else if (a[i] === '--busy-poll') v.busyPoll = true;
+      else if (a[i] === '--frames') v.frames = Number(a[++i]);
+      else if (a[i] === '--env') {
+        const [k, val = '1'] = a[++i].split('=');
+        v.env[k] = val;
+      }
+      else throw new Error(`variant ${v.name}: unknown argument ${a[i]}`);
+    }
+    return v;
+  });
+}
+
+/** XDP_STATISTICS summed over the router's XSKs (bench/live/xsk-peek.c). */
+function xskDrops(peek: string, pid: number): { fillEmpty: number; ringFull: number; dropped: number } {
+  const r = spawnSync(peek, [String(pid)], { encoding: 'utf8' });
+  const sum = (re: RegExp) => [...(r.stdout ?? '').matchAll(re)].reduce((t, m) => t + Number(m[1]), 0);
+  return { fillEmpty: sum(/rx_fill_ring_empty_descs[ =]+(\d+)/g), ringFull: sum(/rx_ring_full[ =]+(\d+)/g), dropped: sum(/rx_dropped[ =]+(\d+)/g) };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+  const rounds = Number(process.argv[2] ?? 3);
+  const rates = (process.env.DP_PROBE_RATES ?? '600000,1200000').split(',').map(Number);
+  const seconds = Number(process.env.DP_PROBE_SECONDS ?? 2);
+  const variants = parseVariants(process.env.DP_PROBE_VARIANTS ?? 'base:;rt:--realtime 10 --spin-us 0');
+  const prefix = process.env.DP_PROBE_PREFIX ?? 'dp-afxdp-probe';
+  const tmp = mkdtempSync(join(os.tmpdir(), 'afxdp-probe-'));
+  const pacer = buildPacer(tmp);
+  if (typeof pacer !== 'string') throw new Error(pacer.error);
+  const peek = join(tmp, 'xsk-peek');
+  const cc = spawnSync('cc', ['-O2', '-o', peek, join(process.cwd(), 'bench/live/xsk-peek.c')], { encoding: 'utf8' });
+  if (cc.status !== 0) throw new Error(`xsk-peek: ${cc.stderr}`);
+  const results = new Map<string, { loss: number[]; ns: number[]; sink: number[]; offered: number[]; where: string[] }>();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? variants : [...variants].reverse();
+      for (const v of order) {
+        await labDown(prefix);
+        for (const [k, val] of Object.entries(v.env)) process.env[k] = val;
+        const lab: LabState = await labUp({ prefix, ports: 'afxdp', engine: 'dataplane', workers: 1, readyTimeoutMs: 10_000, realtime: v.realtime, spinUs: v.spinUs, coalesceUs: v.coalesceUs, busyPoll: v.busyPoll, xskFrames: v.frames });
+        for (const k of Object.keys(v.env)) delete process.env[k];
+        try {
+          const n = lab.names;
+          inNs(n.client, ['ping', '-n', '-c2', '-i0.2', '-W1', LAB.server.addr]);
+          const routerMac = neighborMac(n.client, LAB.lan.addr);
+          if (routerMac === undefined) throw new Error('no ARP entry for the router');
+          inNs(n.server, ['sysctl', '-qw', 'net.ipv4.icmp_msgs_per_sec=10']);
+          sinkDiscard(n.server, LAB.hostIf);
+          const clientMac = macOf(n.client, LAB.hostIf);
+          const cfg = trafgenConfig(routerMac, clientMac, LAB.client.addr, LAB.server.addr);
+          const paced = { bin: pacer, dstMac: routerMac, srcMac: clientMac, src: LAB.client.addr, dst: LAB.server.addr };
+          const load = (rate: number, secs: number) =>
+            trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate, seconds: secs, routerPid: lab.pid, paced, pacedMax: true });
+          await load(rates[0], 2); // warm-up
+          for (const rate of rates) {
+            const g0 = linkStats(n.client, LAB.hostIf);
+            const l0 = linkStats(n.router, 'lan');
+            const w0 = linkStats(n.router, 'wan');
+            const x0 = xskDrops(peek, lab.pid);
+            const c0 = cpuSeconds(lab.pid);
+            const r = await load(rate, seconds);
+            const c1 = cpuSeconds(lab.pid);
+            const x1 = xskDrops(peek, lab.pid);
+            const g1 = linkStats(n.client, LAB.hostIf);
+            const l1 = linkStats(n.router, 'lan');
+            const w1 = linkStats(n.router, 'wan');
+            const loss = r.offered > 0 ? (100 * (r.offered - r.got)) / r.offered : NaN;
+            const ns = ((c1 - c0) * 1e9) / r.got;
+            const where =
+              `gen tx_drop ${g1.txDropped - g0.txDropped}, lan rx ${l1.rxPackets - l0.rxPackets} rx_drop ${l1.rxDropped - l0.rxDropped}, wan tx ${w1.txPackets - w0.txPackets} tx_drop ${w1.txDropped - w0.txDropped}, ` +
+              `xsk fill-empty ${x1.fillEmpty - x0.fillEmpty} ring-full ${x1.ringFull - x0.ringFull} dropped ${x1.dropped - x0.dropped}`;
+            const key = `${v.name} @${rate}`;
+            const e = results.get(key) ?? { loss: [], ns: [], sink: [], offered: [], where: [] };
+            e.loss.push(loss);
+            e.ns.push(ns);
+            e.sink.push(r.got / r.sendSecs);
+            e.offered.push(r.offered / r.sendSecs);
+            e.where.push(where);
+            results.set(key, e);
+            console.log(`round ${round} ${key}: offered ${Math.round(r.offered / r.sendSecs)} sink ${Math.round(r.got / r.sendSecs)} loss ${loss.toFixed(2)}% cpu ${ns.toFixed(0)} ns/pkt; ${where}; load ${os.loadavg()[0].toFixed(1)}`);
+          }
+        } finally {
+          await labDown(prefix);
+        }
+      }
+    }
+  } finally {
+    await labDown(prefix);
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  console.log('\nmedians:');
+  for (const [k, e] of results) {
+    console.log(`${k}: offered ${Math.round(median(e.offered))} sink ${Math.round(median(e.sink))} loss ${median(e.loss).toFixed(2)}% (${e.loss.map((x) => x.toFixed(1)).join(' ')}) cpu ${median(e.ns).toFixed(0)} ns/pkt (${e.ns.map((x) => x.toFixed(0)).join(' ')})`);
+  }
+}
+
+await main();
