@@ -30,6 +30,12 @@ export function directUp(prefix: string): DirectPair {
   const n = directNames(prefix);
   ip('netns', 'add', n.client);
   ip('netns', 'add', n.server);
+  // No IPv6 (as the lab topologies): its DAD, MLD and router solicitations would reach the sink's counters
+  // a few seconds after the link comes up, in the middle of a counted run.
+  for (const ns of [n.client, n.server]) {
+    sysctl(ns, 'net.ipv6.conf.all.disable_ipv6', '1');
+    sysctl(ns, 'net.ipv6.conf.default.disable_ipv6', '1');
+  }
   ip('link', 'add', 'name', LAB.hostIf, 'netns', n.client, 'type', 'veth', 'peer', 'name', LAB.hostIf, 'netns', n.server);
   const legs: [string, string, string][] = [
     [n.client, LAB.client.cidr, '198.51.100.0/24'],

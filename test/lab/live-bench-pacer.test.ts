@@ -84,7 +84,7 @@ describe('pacer.c', skipIf(why), () => {
     const before = linkStats(pair.server, LAB.hostIf).rxPackets;
     const r = await pacedRun({ genNs: pair.client, dev: LAB.hostIf, sinks: [{ ns: pair.server }], frames, rate: 5000, seconds: 1, count: 500, routerPid: 0 });
     expect(r.error).toBeUndefined();
-    // The interfaces also count what the namespaces' kernels send now and then (ARP, IPv6 neighbour discovery): a few more.
+    // The interfaces also count what the namespaces' kernels send now and then (ARP; the pair has no IPv6): a few more.
     expect(r.offered).toBeGreaterThanOrEqual(500);
     expect(r.offered).toBeLessThan(510);
     expect(r.got).toBe(r.offered);
