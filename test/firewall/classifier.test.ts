@@ -110,6 +110,46 @@ describe('FirewallClassifier', () => {
     expect(grown.stats.memoMisses).toBe(2800);
   });
 
+  it('classifyBatch with a memo beyond the prefetch size (512 KiB) answers as classify() and the reference', () => {
+    // 300 sources x 200 ports, each its own class: 60,000 combinations, 2^17 two-word slots (1 MiB).
+    const sources = Array.from({ length: 300 }, (_, i) => ip('198.18.8.0') + i);
+    const rules = [
+      ...sources.map((a, i) => rule({ src: { include: [{ addr: a, len: 32 }], except: [] }, action: i % 3 === 0 ? Action.DENY : Action.ALLOW, priority: 2000 + i })),
+      ...Array.from({ length: 200 }, (_, j) => rule({ action: j % 2 === 0 ? Action.ALLOW : Action.REJECT, priority: 1000 + j, ports: [{ proto: 17, lo: 1000 + j, hi: 1000 + j }] })),
+      rule({ priority: 65535, action: Action.DENY }),
+    ];
+    const big = { rules, origins: [], endpoints: [WEB] };
+    const batch = FirewallClassifier.build(big, { memoEntries: 1 << 17 });
+    const one = FirewallClassifier.build(big, { memoEntries: 1 << 17 });
+    const n = sources.length * 200;
+    const src = new Int32Array(n);
+    const dst = new Int32Array(n).fill(WEB);
+    const proto = new Uint8Array(n).fill(17);
+    const dport = new Uint16Array(n);
+    for (let i = 0; i < n; i++) {
+      src[i] = sources[i % sources.length];
+      dport[i] = 1000 + Math.floor(i / sources.length);
+    }
+    const out = new Int32Array(n);
+    batch.classifyBatch(src, dst, proto, dport, n, out); // fills the memo
+    const filled = batch.memory().bytes;
+    batch.classifyBatch(src, dst, proto, dport, n, out); // every probe prefetched and found
+    expect(batch.stats).toEqual({ memoMisses: n, memoResets: 0 });
+    batch.clearMemo();
+    expect(filled - batch.memory().bytes).toBeGreaterThan(512 * 1024);
+    const ref = new ReferenceFirewall(big);
+    for (let i = 0; i < n; i++) {
+      const o = one.classify(src[i], dst[i], proto[i], dport[i]);
+      if (one.action(out[i]) !== one.action(o) || batch.rule(out[i], Section.VPC_INGRESS) !== one.rule(o, Section.VPC_INGRESS)) {
+        expect([i, batch.action(out[i]), batch.rule(out[i], Section.VPC_INGRESS)]).toEqual([i, one.action(o), one.rule(o, Section.VPC_INGRESS)]);
+      }
+      if (i % 97 === 0) {
+        const want = ref.judge(src[i], dst[i], proto[i], dport[i]);
+        expect([batch.action(out[i]), batch.rule(out[i], Section.VPC_INGRESS)]).toEqual([want.action, want.rule[Section.VPC_INGRESS]]);
+      }
+    }
+  });
+
   it('reports its classes and memory', () => {
     const m = fw.memory();
     // src: 0/0, 203.0.113.0/24, .66, two endpoints (endpoint tag) -> 4 distinct (rules, endpoint) pairs at most 5.
