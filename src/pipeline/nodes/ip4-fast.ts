@@ -213,7 +213,12 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       seed = flow.seed;
     }
 
-    // Pass 1: what ethernet-input and ip4-input check, reading only.
+    // Pass 1: what ethernet-input and ip4-input check, reading only. Constants as locals: read in the
+    // loop, a module's binding is a cell load and a check per packet.
+    const ethLen = ETH_HEADER_LEN;
+    const ipv4Word = ETHERTYPE_IPV4_WORD;
+    const metaStride = OffloadMeta.WORDS >> 1;
+    const ownMask = OWN_FILTER_BITS - 1;
     let c = 0;
     let slowCount = 0;
     for (let k = 0; k < count; k++) {
@@ -225,20 +230,20 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const w0 = o >>> 1;
       if (
         (o & 1) === 0 &&
-        len >= ETH_HEADER_LEN + 20 &&
+        len >= ethLen + 20 &&
         h[w0] === pmac[pw] &&
         h[w0 + 1] === pmac[pw + 1] &&
         h[w0 + 2] === pmac[pw + 2] &&
         (b[o + 6] & 1) === 0 &&
-        h[w0 + 6] === ETHERTYPE_IPV4_WORD &&
+        h[w0 + 6] === ipv4Word &&
         b[o + 14] === 0x45 &&
-        meta32[s * (OffloadMeta.WORDS >> 1)] === 0 &&
-        len - ETH_HEADER_LEN <= portMtu[port]
+        meta32[s * metaStride] === 0 &&
+        len - ethLen <= portMtu[port]
       ) {
-        const i = o + ETH_HEADER_LEN;
+        const i = o + ethLen;
         const total = view.getUint16(i + 2);
         // Not a fragment: MF clear and offset 0 (DF may be set).
-        if (total >= 20 && total <= len - ETH_HEADER_LEN && ((b[i + 6] & 0x3f) | b[i + 7]) === 0) {
+        if (total >= 20 && total <= len - ethLen && ((b[i + 6] & 0x3f) | b[i + 7]) === 0) {
           const x = w0 + 7;
           let sum = h[x] + h[x + 1] + h[x + 2] + h[x + 3] + h[x + 4] + h[x + 5] + h[x + 6] + h[x + 7] + h[x + 8] + h[x + 9];
           sum = (sum & 0xffff) + (sum >>> 16);
@@ -249,7 +254,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
           const dt = to >>> 24;
           // Martian and group addresses (ip4-input's checks), then the router's own source and the subnet's broadcast.
           let ok = sum === 0xffff && st !== 0 && st !== 127 && st < 224 && dt !== 0 && dt !== 127 && dt < 224;
-          const bit = src & (OWN_FILTER_BITS - 1);
+          const bit = src & ownMask;
           if (((ownFilter[bit >>> 5] >>> (bit & 31)) & 1) !== 0) {
             if (src === portBroadcast[port]) ok = false;
             for (let p = 0; p < portCount; p++) if (portAddress[p] === src) ok = false;
@@ -396,12 +401,20 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const nhPort = nexthops.port;
     const nhGateway = nexthops.gateway;
     const mac16 = this.ntMac16;
+    // Imported constants as locals: read in the loop, each is a module cell load and a check per packet.
+    const ethLen = ETH_HEADER_LEN;
+    const none = NO_ROUTE;
+    const gateway = NexthopKind.GATEWAY;
+    const attached = NexthopKind.ATTACHED;
+    const ecmp = NexthopKind.ECMP;
+    const one = FIRST_BYTE_ONE;
     this.batchNowMs = ctx.clock.nowMs();
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
     // so an entry reachable() returned holds for the rest of the batch. Its Ethernet header (the
     // neighbor's MAC, then the port's) is kept as six host-order words, so a packet's header is six stores.
+    // Addresses are compared as int32: a uint32 of 2^31 or more is a double, and a double compare.
     let lastPort = -1;
-    let lastTarget = -1;
+    let lastTarget = 0;
     let e0 = 0;
     let e1 = 0;
     let e2 = 0;
@@ -413,24 +426,24 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const s = cand[j];
       const o = start[s];
       let n = nh[j];
-      let kind = n === NO_ROUTE ? -1 : kinds[n];
-      if (kind === NexthopKind.ECMP) {
+      let kind = n === none ? -1 : kinds[n];
+      if (kind === ecmp) {
         // The flow hash ip4-lookup would write is not: no node reads it once the packet is handed to its port.
-        n = nexthops.resolve(n, flowHash(b, o + ETH_HEADER_LEN));
+        n = nexthops.resolve(n, flowHash(b, o + ethLen));
         kind = kinds[n];
       }
-      const port = kind === NexthopKind.GATEWAY || kind === NexthopKind.ATTACHED ? nhPort[n] : -1;
+      const port = kind === gateway || kind === attached ? nhPort[n] : -1;
       const total = totals[j];
       const x = (o >>> 1) + 7;
       const ttlWord = h[x + 4];
-      if (port < 0 || b[o + ETH_HEADER_LEN + 8] <= 1 || total > portMtu[port]) {
+      if (port < 0 || b[o + ethLen + 8] <= 1 || total > portMtu[port]) {
         slow[s] = 1;
         slowCount++;
         continue;
       }
-      const target = kind === NexthopKind.GATEWAY ? nhGateway[n] : dst[j];
+      const target = (kind === gateway ? nhGateway[n] : dst[j]) | 0;
       if (port !== lastPort || target !== lastTarget) {
-        const found = this.reachable(port, target | 0);
+        const found = this.reachable(port, target);
         if (found < 0) {
           slow[s] = 1;
           slowCount++;
@@ -451,8 +464,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       // (Ethernet padding dropped), and the port it leaves by. ip4-lookup's next hop and L3 offset and
       // ip4-input's IP4_VALID flag are not written: nothing reads them after the output (run-loop.ts
       // reads txPort, start and length; tracing, which would, takes the full graph).
-      h[x + 4] = ttlWord - FIRST_BYTE_ONE;
-      const cs = h[x + 5] + FIRST_BYTE_ONE;
+      h[x + 4] = ttlWord - one;
+      const cs = h[x + 5] + one;
       h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
       const w0 = x - 7;
       h[w0] = e0;
@@ -462,7 +475,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       h[w0 + 4] = e4;
       h[w0 + 5] = e5;
       txPort[s] = port;
-      length[s] = ETH_HEADER_LEN + total;
+      length[s] = ethLen + total;
       cand[w++] = s;
     }
 
