@@ -42,7 +42,10 @@
 // packet went slow before those checks, classify keys the vector itself), then
 // FlowIndex.lookupBatchHashed (bucket lines, record lines, then the lookups; a
 // record is one line, so the decisions and applyTaken() read it cached), then the
-// decisions: a 1M-flow table costs its DRAM misses overlapped.
+// decisions: a 1M-flow table costs its DRAM misses overlapped. The warming
+// passes run only when most of the previous batch's flows had not been looked
+// up lately (FastFlows.warm): a hot set's lines are cached, and there they are
+// only work.
 import { TcpState } from '../../conntrack/tcp-state.js';
 import { FlowState } from '../../conntrack/timeouts.js';
 import type { FlowTable } from '../../flow/flow-table.js';
