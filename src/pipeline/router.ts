@@ -30,6 +30,7 @@ import { Ip4Rewrite } from './nodes/ip4-rewrite.js';
 import { PortTable } from './ports.js';
 import { TokenBucket } from './token-bucket.js';
 import { NatBindings } from '../nat/bindings.js';
+import { SweepPacer } from '../flow/sweep-pacer.js';
 import { CtInput } from '../nat/ct-input.js';
 import { NatOutput } from '../nat/nat-output.js';
 import { attachNatTables, createNatTables, type NatBuffers, type NatTables } from '../nat/nat-tables.js';
@@ -81,8 +82,14 @@ export interface RouterOptions {
 /** Largest frame the NAT's fragment hold keeps (fragments are cut to an MTU; 9000-byte jumbo frames fit). */
 const MAX_HELD_FRAGMENT = 9216;
 
-/** Records the NAT sweep looks at per batch: a table of 1M flows is walked in ~4000 batches. */
-const SWEEP_RECORDS_PER_BATCH = 256;
+/**
+ * The NAT sweep's pace (flow/sweep-pacer.ts): a lap of the worker's used ids
+ * every second, at least 16 and at most 256 records a batch (256 also after a
+ * sweep that ended flows).
+ */
+const SWEEP_LAP_MS = 1000;
+const SWEEP_MIN_RECORDS = 16;
+const SWEEP_MAX_RECORDS = 256;
 
 export class Router {
   readonly ctx: ForwardingContext;
@@ -101,6 +108,8 @@ export class Router {
   private readonly toIcmpError: (slot: number) => void;
   /** Connection tracking and NAT, when the config has `nat:` or a firewall (which tracks flows without translating them). */
   readonly nat: NatBindings | undefined;
+  /** How many records the NAT sweep looks at per batch. */
+  private readonly sweepPacer = new SweepPacer(SWEEP_LAP_MS, SWEEP_MIN_RECORDS, SWEEP_MAX_RECORDS);
   /** The stateful firewall, when the config has one. */
   readonly firewall: Firewall | undefined;
   readonly natTables: NatTables | undefined;
@@ -254,7 +263,11 @@ export class Router {
     const lost = this.arp.service(batch, this.toTx, this.toIcmpError);
     for (let i = 0; i < lost; i++) g.counters.add(this.arpResolve.counter.timerNoBuffer, 0);
     this.reassembly.service(batch, g);
-    if (this.nat !== undefined) this.nat.service(this.ctx.clock.nowMs(), SWEEP_RECORDS_PER_BATCH);
+    const nat = this.nat;
+    if (nat !== undefined) {
+      const now = this.ctx.clock.nowMs();
+      this.sweepPacer.ended(nat.service(now, this.sweepPacer.budget(now, nat.flows.sliceUsed())));
+    }
     if (this.ctInput !== undefined) this.ctInput.service(batch, g);
     // A batch with traced packets takes the full graph, so the trace lists the nodes it always did.
     g.run(this.fastId >= 0 && batch.traced === 0 && this.fastPathOn ? this.fastId : this.entryId);

@@ -162,12 +162,13 @@ const modes = {
             ar = ix.lookup(A[1], A[0] | f, (a2 >>> 16) | (a2 << 16), A[3]);
             b = ix.lookup(B[0] | f, B[1], B[2] | f, B[3]);
           } else {
-            // The same three through lookupBatchHashed (the flow stage's), whose hints a flip can make stale.
+            // The same three through lookupBatchHashed (the flow stage's), whose hints a flip can make stale;
+            // every other time without its warming passes (no hints: the flow stage's hot batches).
             bk[0] = A[0] | f; bk[1] = A[1]; bk[2] = a2; bk[3] = A[3];
             bk[4] = A[1]; bk[5] = A[0] | f; bk[6] = (a2 >>> 16) | (a2 << 16); bk[7] = A[3];
             bk[8] = B[0] | f; bk[9] = B[1]; bk[10] = B[2] | f; bk[11] = B[3];
             for (let i = 0; i < 3; i++) bh[i] = ix.hash(bk[4 * i], bk[4 * i + 1], bk[4 * i + 2], bk[4 * i + 3]);
-            ix.lookupBatchHashed(bk, bh, bo, 3);
+            ix.lookupBatchHashed(bk, bh, bo, 3, (n & 2) === 0);
             a = bo[0];
             ar = bo[1];
             b = bo[2];

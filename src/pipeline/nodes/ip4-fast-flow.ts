@@ -42,7 +42,10 @@
 // packet went slow before those checks, classify keys the vector itself), then
 // FlowIndex.lookupBatchHashed (bucket lines, record lines, then the lookups; a
 // record is one line, so the decisions and applyTaken() read it cached), then the
-// decisions: a 1M-flow table costs its DRAM misses overlapped.
+// decisions: a 1M-flow table costs its DRAM misses overlapped. The warming
+// passes run only when most of the previous batch's flows had not been looked
+// up lately (FastFlows.warm): a hot set's lines are cached, and there they are
+// only work.
 import { TcpState } from '../../conntrack/tcp-state.js';
 import { FlowState } from '../../conntrack/timeouts.js';
 import type { FlowTable } from '../../flow/flow-table.js';
@@ -90,6 +93,9 @@ function decrementTtl(h: Uint16Array<ArrayBufferLike>, w16: number): void {
 /** A dsr-ipip or dsr-gue flow's packet (classify's own: flow-encap sends it, it is never a candidate). */
 const TUNNEL = 3;
 
+/** Slots of FastFlows.recent: 2048 recent flows, about the bucket and record lines an L2 of 1 MiB keeps with the rest. */
+const RECENT_SLOTS = 2048;
+
 /** Poisoned flows remembered per batch; past that, every later candidate takes the full graph. */
 const MAX_POISONED = 32;
 /** The load balancer's arrays where there is none (never indexed then). */
@@ -121,6 +127,18 @@ export class FastFlows {
   private arenaOf: Uint8Array | undefined;
   /** The same arena as a DataView: a key word is one big-endian load instead of four byte loads. */
   private arenaView: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+
+  /**
+   * Whether the next batch's lookups load their lines ahead (FlowIndex
+   * lookupBatchHashed's warming passes): when fewer than half of this
+   * batch's keys were looked up lately (`recent`), as with flows at random
+   * from a large table, whose bucket and record lines are DRAM misses the
+   * passes overlap. A batch of flows seen lately finds those lines cached,
+   * and there the passes are only work. (Only the speed depends on it.)
+   */
+  private warm = true;
+  /** The hashes of recent lookups, one per slot by their low bits (a direct-mapped filter). */
+  private readonly recent = new Int32Array(RECENT_SLOTS);
 
   /** Tunnel-mode packets flow-encap sent in the last classify() (neither kept nor left to the full graph). */
   sent = 0;
@@ -183,7 +201,7 @@ export class FastFlows {
     // Pass B: the lookups. They leave the record lines the decisions and applyTaken() read in the cache: a
     // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
-    index.lookupBatchHashed(keys, this.hashes, found, n);
+    index.lookupBatchHashed(keys, this.hashes, found, n, this.warm);
     const entryUsual = this.entryUsual;
     const lb = this.lb;
     const fw = this.firewall;
@@ -207,7 +225,15 @@ export class FastFlows {
     const encap = this.encap;
     let sent = 0;
     if (encap !== undefined) encap.begin();
+    const hashes = this.hashes;
+    const recent = this.recent;
+    let seen = 0;
     for (let e = 0; e < n; e++) {
+      // Whether this key was looked up lately (a hash seen in the last few thousand lookups): see `warm`.
+      const h = hashes[e];
+      const r = h & (RECENT_SLOTS - 1);
+      if (recent[r] === h) seen++;
+      else recent[r] = h;
       const v = found[e];
       if (v < 0) continue; // no flow: nothing to poison either (flows start after every lookup of the batch)
       const id = v >> 1;
@@ -267,6 +293,7 @@ export class FastFlows {
       np++;
     }
     this.sent = sent;
+    this.warm = 2 * seen < n;
     if (sent > 0) encap!.finish();
     return w;
   }
@@ -382,8 +409,11 @@ export class FastFlows {
         batch.note[s] = backend;
         continue;
       }
-      // A UDP reply to an unreplied flow (its first reply) moves the state: cold.
-      if (backend >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && dir === 1 && flows.state(id) === FlowState.UDP_UNREPLIED)) {
+      // A UDP reply to an unreplied flow (its first reply) moves the state: cold. "dir is 1 and the state
+      // UDP_UNREPLIED" in arithmetic: a branch on the direction is mispredicted half the time with both mixed.
+      const unreplied = flows.state(id) ^ FlowState.UDP_UNREPLIED;
+      const firstReply = dir & ~((unreplied | -unreplied) >>> 31);
+      if (backend >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && firstReply !== 0)) {
         decrementTtl(h, w16);
         this.applyOther(batch, j, s, i, (b[i + 2] << 8) | b[i + 3]);
         continue;
