@@ -24,7 +24,9 @@
 // channel, as `dataplane ctl` opens per process): the process row shows what
 // the CLI adds (Node start-up), which the target does not cover.
 // Where the tail comes from: each row gives the client's own event-loop delay
-// p99 over its run; a Routes.Change row also the time inside the dataplane
+// p99 over its run, and how many of its slowest 1% overlapped one of the
+// client's own GC pauses (a grpc-js unary call allocates about 40 KB in the
+// client, so it collects every couple of hundred calls); a Routes.Change row also the time inside the dataplane
 // (from the call to every worker using the new table, from its answer); the
 // idle rounds name the call kinds among their slowest 1%; a traced idle round
 // follows each call end to end (call-trace.ts, preloaded into the dataplane:
