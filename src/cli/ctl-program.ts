@@ -66,8 +66,9 @@ Examples:
 
   // ---------------------------------------------------------------- routes
   const route = ctl.command('route').description('The routing table (like `ip route`).');
+  // Bare `ctl route` (and neigh, nat, firewall, lb) shows, as `ip route` does.
   route
-    .command('show')
+    .command('show', { isDefault: true })
     .alias('list')
     .argument('[prefix]', 'only routes inside this prefix')
     .option('--limit <n>', 'at most this many', whole('--limit', 1, 100_000_000))
@@ -118,7 +119,7 @@ Examples:
   // ---------------------------------------------------------------- neighbors
   const neigh = ctl.command('neigh').alias('neighbor').description('Neighbors (like `ip neigh`).');
   neigh
-    .command('show')
+    .command('show', { isDefault: true })
     .description('Static and learned neighbors.')
     .action(
       run(async (c, out, lib) => {
@@ -179,8 +180,9 @@ Examples:
     );
   const nat = ctl.command('nat').description('NAT mappings (external address and port -> internal endpoint).');
   nat
-    .command('show')
+    .command('show', { isDefault: true })
     .alias('mappings')
+    .description('List NAT mappings (all, or those matching --filter).')
     .option('--filter <expr>', filterHelp, '')
     .option('--limit <n>', 'at most this many (default 1000)', whole('--limit', 1, 16_777_216))
     .action((o: { filter: string; limit?: number }) =>
@@ -192,6 +194,7 @@ Examples:
   nat
     .command('delete')
     .alias('flush')
+    .description('Delete the NAT mappings matching --filter.')
     .requiredOption('--filter <expr>', `${filterHelp}; '' deletes every mapping`)
     .action((o: { filter: string }) =>
       run(async (c, out) => {
@@ -202,7 +205,7 @@ Examples:
 
   // ---------------------------------------------------------------- firewall
   const fw = ctl.command('firewall').description('Firewall rules and NetworkPolicies.');
-  fw.command('show')
+  fw.command('show', { isDefault: true })
     .description('Rules in the order they decide (implied rules too), with hits.')
     .action(
       run(async (c, out, lib) => {
@@ -222,7 +225,7 @@ Examples:
 
   // ---------------------------------------------------------------- load balancer
   const lb = ctl.command('lb').description('The load balancer: VIPs and backends.');
-  lb.command('show')
+  lb.command('show', { isDefault: true })
     .description('VIPs with their backends: state, weight, health, flows, packets.')
     .action(
       run(async (c, out, lib) => {

@@ -5,11 +5,12 @@
 // there. Counters, rule hits and the ICMP rate limit are the explain
 // router's own: nothing a worker or a scrape reads moves.
 //
-// What it cannot see: neighbors the workers learned by ARP (each worker's
-// table is private), so a next hop without a static neighbor entry shows
-// as waiting for ARP; and which worker (so which slice of NAT ports) the
-// packet would land on: a new binding shows worker 0's next port, the
-// address and range are what a worker would use.
+// Neighbors: the configured ones and those the workers learned by ARP and
+// reported to the main thread (Dataplane.explain passes them as the
+// config's neighbors), so a next hop the workers know is not shown as
+// waiting for ARP. What it cannot see: which worker (so which slice of NAT
+// ports) the packet would land on: a new binding shows worker 0's next
+// port, the address and range are what a worker would use.
 import type { RouterConfig } from '../config/load.js';
 import type { LbBuffers } from '../lb/lb-tables.js';
 import type { NatBuffers } from '../nat/nat-tables.js';

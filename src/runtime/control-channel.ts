@@ -134,8 +134,11 @@ export class ControlChannel {
     for (const l of this.links) {
       for (;;) {
         if (l.dead) break;
-        if (inForce(l.words) >= generation) break;
+        // APPLIED read before the check, not after: a worker that applies between the two would
+        // otherwise leave `seen` already at `generation`, and the wait below would sleep through
+        // to its timeout for a change it missed (a 5 s Routes.Change in the ctl-roundtrip bench).
         const seen = Atomics.load(l.words, GenerationWord.APPLIED);
+        if (inForce(l.words) >= generation) break;
         const left = deadline - performance.now();
         if (left <= 0) {
           const late = this.links.flatMap((k, i) => (!k.dead && inForce(k.words) < generation ? [i] : []));

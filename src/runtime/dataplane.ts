@@ -495,6 +495,6 @@ export class Dataplane {
 
   /** Explains one packet ("tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan") against the tables in force; writes none of them. Throws ExplainSpecError for a bad spec. */
   explain(spec: string): ExplainResult {
-    return explainLive({ config: this.config, compiled: this.compiled, nat: this.natBuffers, lb: this.lb?.tables.buffers }, spec);
+    return explainLive({ config: { ...this.config, neighbors: this.neighborControl.known() }, compiled: this.compiled, nat: this.natBuffers, lb: this.lb?.tables.buffers }, spec);
   }
 }

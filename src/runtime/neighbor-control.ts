@@ -75,6 +75,19 @@ export class NeighborControl {
     this.reader.drain((port, ip, mac) => this.learned.set(keyOf(port, ip), { port, address: ip, mac: macToString(mac, 0), atMs: at }), this.scratch);
   }
 
+  /**
+   * Every neighbor with a MAC, as a static entry: the configured ones, then
+   * those the workers learned (a worker sends to a STALE entry too, asking
+   * again meanwhile). Live explain (Dataplane.explain) runs over these, so
+   * it does not say that a next hop the workers talk to waits for ARP.
+   */
+  known(): StaticNeighbor[] {
+    this.poll();
+    const fixed = new Set(this.statics.map((n) => keyOf(n.port, n.address)));
+    const learned = [...this.learned].filter(([k]) => !fixed.has(k)).map(([, l]) => ({ address: l.address, mac: parseMacAddress(l.mac), port: l.port }));
+    return [...this.statics, ...learned];
+  }
+
   entries(): NeighborEntry[] {
     this.poll();
     const now = this.now();

@@ -78,6 +78,12 @@ describe('control API (gRPC) and dataplane ctl', skipIf(skip), () => {
     expect(again.status).toBe(1);
     expect(again.stderr).toMatch(/198\.18\.5\.0\/24/);
     expect(ctl('route', 'del', EXTRA.prefix).status).toBe(0);
+    // Bare `ctl route` and `ctl neigh` show, as `ip route` and `ip neigh` do.
+    const bare = ctl('route');
+    expect(bare.status, bare.stderr).toBe(0);
+    expect(bare.stdout).toContain('198.51.100.0/24 dev wan proto connected');
+    const neigh = ctl('neigh');
+    expect(neigh.status, neigh.stderr).toBe(0);
     const nobody = dataplane(['ctl', '--socket', `${lab!.stateDir}/nothing.sock`, 'route', 'show']);
     expect(nobody.status).toBe(1);
     expect(nobody.stderr).toMatch(/cannot reach a dataplane at .*nothing\.sock: there is no socket\. Start one with `dataplane run --config CFG`/);
@@ -140,6 +146,11 @@ describe('control API (gRPC) and dataplane ctl', skipIf(skip), () => {
     const r = await client.call<{ lines: string[] }>('Explain', 'Explain', { packet: `udp ${LAB.client.addr}:40000 > ${LAB.unrouted}:53 in lan` });
     expect(r.lines.join('\n')).toMatch(/no-route|unreachable/);
     expect(await counters()).toEqual(before);
+    // A next hop the workers learned by ARP is known to live explain: the packet is forwarded, not shown waiting for ARP.
+    nsExec(lab!.names.client, ['ping', '-n', '-c1', '-W2', LAB.server.addr]);
+    const known = await client.call<{ lines: string[] }>('Explain', 'Explain', { packet: `tcp ${LAB.client.addr}:40000 > ${LAB.server.addr}:80 in lan` });
+    expect(known.lines.join('\n')).toMatch(/^outcome: +forwarded by wan/m);
+    expect(known.lines.join('\n')).not.toMatch(/no known MAC/);
     const bad = client.call('Explain', 'Explain', { packet: 'udp 192.0.2.10 > in lan' });
     await expect(bad).rejects.toBeInstanceOf(ControlCallError);
   });
