@@ -7,6 +7,12 @@
 // of the kernel's cost) and the write(2) calls run on libuv's thread pool,
 // one at a time and in order, so the file is the bytes in the order given.
 //
+// writeOwned() queues a caller's buffer as it is, with no copy, and hands it
+// back (done) once it is in the file: the merge gives a shard's chunk that
+// alone holds a stretch of OUT this way (the common case: one shard sent
+// every frame of those batches), so those bytes are copied only by the
+// kernel.
+//
 // The caller bounds the memory: it awaits below(limit) between chunks. A
 // failed write is thrown by the next write(), below() or finish().
 import { write as fsWrite } from 'node:fs';
@@ -17,7 +23,7 @@ export class BackgroundSink implements ByteSink {
   private current: Buffer;
   private used = 0;
   /** Filled buffers waiting for their write, oldest first; the first is being written while `writing`. */
-  private readonly queue: { buf: Buffer; len: number }[] = [];
+  private readonly queue: { buf: Uint8Array; len: number; done: (() => void) | undefined }[] = [];
   private writing = false;
   /** Bytes handed to write() and not yet in the file. */
   private queuedBytes = 0;
@@ -48,10 +54,19 @@ export class BackgroundSink implements ByteSink {
     }
   }
 
+  /** Queues `bytes` as they are, after what was written before; done() once they are in the file (then the caller may reuse them). */
+  writeOwned(bytes: Uint8Array, done: () => void): void {
+    if (this.failed) throw this.failed;
+    this.submit();
+    this.queue.push({ buf: bytes, len: bytes.length, done });
+    this.queuedBytes += bytes.length;
+    this.pump();
+  }
+
   /** Queues what is buffered (a partly filled buffer too). */
   private submit(): void {
     if (this.used === 0) return;
-    this.queue.push({ buf: this.current, len: this.used });
+    this.queue.push({ buf: this.current, len: this.used, done: undefined });
     this.queuedBytes += this.used;
     this.current = this.free.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes);
     this.used = 0;
@@ -61,7 +76,7 @@ export class BackgroundSink implements ByteSink {
   private pump(): void {
     if (this.writing || this.queue.length === 0 || this.failed) return;
     this.writing = true;
-    const { buf, len } = this.queue[0];
+    const { buf, len, done } = this.queue[0];
     let off = 0;
     const next = (): void =>
       fsWrite(this.fd, buf, off, len - off, null, (err, n) => {
@@ -75,7 +90,8 @@ export class BackgroundSink implements ByteSink {
         if (off < len) return next();
         this.queue.shift();
         this.queuedBytes -= len;
-        this.free.push(buf);
+        if (done !== undefined) done();
+        else this.free.push(buf as Buffer);
         this.writing = false;
         this.wake();
         this.pump();

@@ -10,8 +10,16 @@
 // of a shard's frames between two of another's is one copy too. Copies go
 // through one large buffer to the sink (few, large writes); a run larger
 // than the buffer is written from where it is. Nothing is allocated per
-// frame.
+// frame. When one shard alone sent every frame of the chunk's batches, its
+// chunk goes to the sink as it is, with no copy here (writeOwned: the
+// file's write(2) reads it where the shard wrote it), and its buffers are
+// released only once it is written.
 import type { ByteSink } from '../pcap/writer.js';
+
+/** A sink that can take a buffer as it is and say when it no longer needs it (background-sink.ts). */
+export interface OwningSink extends ByteSink {
+  writeOwned(bytes: Uint8Array, done: () => void): void;
+}
 import type { FrameChunk } from './frame-chunk.js';
 
 const OUT_BYTES = 4 << 20;
@@ -36,7 +44,11 @@ export class ChunkMerger {
   private readonly cursors: Cursor[] = [];
   private readonly active: number[] = [];
 
-  constructor(private readonly sink: ByteSink) {}
+  private readonly owning: OwningSink | undefined;
+
+  constructor(private readonly sink: ByteSink) {
+    this.owning = 'writeOwned' in sink ? (sink as OwningSink) : undefined;
+  }
 
   private copy(c: Cursor, from: number, to: number): void {
     const n = to - from;
@@ -62,8 +74,21 @@ export class ChunkMerger {
     }
   }
 
-  /** Merges chunk c of every shard (all covering the same batches) into the output. */
-  merge(chunks: readonly FrameChunk[]): void {
+  /**
+   * Merges chunk c of every shard (all covering the same batches) into the
+   * output; release(s) says when shard s's chunk may be filled again (at
+   * once, or when the sink has written it).
+   */
+  merge(chunks: readonly FrameChunk[], release: (shard: number) => void): void {
+    this.mergeChunks(chunks, release);
+    for (let s = 0; s < chunks.length; s++) if (s !== this.owned) release(s);
+    this.owned = -1;
+  }
+
+  /** The shard whose chunk the sink took as it is in this merge, or -1. */
+  private owned = -1;
+
+  private mergeChunks(chunks: readonly FrameChunk[], release: (shard: number) => void): void {
     const cursors = this.cursors;
     cursors.length = 0;
     for (const k of chunks) {
@@ -83,7 +108,10 @@ export class ChunkMerger {
     if (senders <= 1) {
       if (senders === 1) {
         this.flush();
-        this.sink.write(cursors[only].bytes);
+        if (this.owning !== undefined) {
+          this.owned = only;
+          this.owning.writeOwned(cursors[only].bytes, () => release(only));
+        } else this.sink.write(cursors[only].bytes);
       }
       return;
     }

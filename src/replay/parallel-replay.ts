@@ -23,7 +23,9 @@
 //   chunk c of all shards (each batch by timestamp, ties to the lower shard:
 //   chunk-merge.ts; runs of blocks copied, nothing decoded but the
 //   timestamps, nothing allocated per frame) into OUT, the file a one-worker
-//   replay writes, byte for byte. A file's write(2) calls run on libuv's
+//   replay writes, byte for byte. A chunk that alone holds its batches'
+//   output (one shard sent all of it) is written from the shard's buffer,
+//   not copied here, and goes back to the shard once written. A file's write(2) calls run on libuv's
 //   thread pool, in order (background-sink.ts): the kernel's copy into the
 //   page cache was the largest cost on this thread. This thread stays at
 //   most MAX_IN_FLIGHT chunks ahead of the merge and MAX_QUEUED_BYTES ahead
@@ -240,9 +242,8 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const mergeNext = async () => {
     const chunks = [ownChunks.shift()!];
     for (const c of channels) chunks.push(await c.next(failed));
-    merger.merge(chunks);
-    ownSpare.push({ blocks: chunks[0].blocks, index: chunks[0].index });
-    channels.forEach((c, i) => c.recycle(chunks[i + 1]));
+    // A chunk's buffers go back to its shard once the merge or the file's write is done with them.
+    merger.merge(chunks, (s) => (s === 0 ? ownSpare.push({ blocks: chunks[0].blocks, index: chunks[0].index }) : channels[s - 1].recycle(chunks[s])));
     merged++;
     // The file's writes keep up, or this thread waits for them: memory stays bounded.
     if (background !== undefined) await Promise.race([background.below(MAX_QUEUED_BYTES), failed]);

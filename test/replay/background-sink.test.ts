@@ -45,6 +45,31 @@ describe('BackgroundSink', () => {
     expect(Buffer.compare(got, Buffer.from(want))).toBe(0);
   });
 
+  it('writeOwned() writes the given buffer in its place among copied writes, and hands it back only once written', async () => {
+    const path = join(dir, 'owned.bin');
+    const fd = openSync(path, 'w');
+    const sink = new BackgroundSink(fd, 64);
+    const want: Buffer[] = [];
+    const handedBack: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const copied = Buffer.alloc(1 + (i % 5) * 37, i);
+      sink.write(copied);
+      want.push(Buffer.from(copied));
+      const owned = Buffer.alloc(10 + i * 13, 200 - i);
+      want.push(Buffer.from(owned));
+      sink.writeOwned(owned, () => {
+        // Its bytes are in the file when it comes back: the caller may overwrite them.
+        handedBack.push(i);
+        owned.fill(0);
+      });
+    }
+    expect(handedBack.length).toBeLessThan(40);
+    await sink.finish();
+    closeSync(fd);
+    expect(handedBack).toEqual([...Array(40).keys()]);
+    expect(Buffer.compare(readFileSync(path), Buffer.concat(want))).toBe(0);
+  });
+
   it('a failed write (a descriptor open for reading) is thrown by finish() and the next write()', async () => {
     const path = join(dir, 'ro.bin');
     writeFileSync(path, 'x');

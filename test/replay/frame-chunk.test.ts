@@ -77,7 +77,7 @@ describe('ChunkMerger', () => {
     };
     const sink = new MemorySink();
     const merger = new ChunkMerger(sink);
-    merger.merge([chunkOf(shard0), chunkOf(shard1)]);
+    merger.merge([chunkOf(shard0), chunkOf(shard1)], () => {});
     merger.flush();
     expect(sink.bytes()).toEqual(written(expected));
   });
@@ -115,7 +115,7 @@ describe('ChunkMerger', () => {
     });
     const sink = new MemorySink();
     const merger = new ChunkMerger(sink);
-    merger.merge(chunks);
+    merger.merge(chunks, () => {});
     merger.flush();
     expect(expected.length).toBeGreaterThan(200);
     expect(sink.bytes()).toEqual(written(expected));
@@ -127,6 +127,6 @@ describe('ChunkMerger', () => {
     const b = new ChunkWriter();
     b.beginBatch();
     b.beginBatch();
-    expect(() => new ChunkMerger(new MemorySink()).merge([a.finish(false), b.finish(false)])).toThrow(/shards cut different batches \(2 vs 1\)/);
+    expect(() => new ChunkMerger(new MemorySink()).merge([a.finish(false), b.finish(false)], () => {})).toThrow(/shards cut different batches \(2 vs 1\)/);
   });
 });
