@@ -30,24 +30,21 @@
 // No allocation: a few numbers per round.
 
 /**
- * Default longest nap, microseconds (`run --coalesce-us`). It sets the CPU
- * per frame below 128 / max frames a second (256 kpps at 500 µs, 64 kpps at
- * 2000), where a nap is cut short at `max` and so collects fewer frames.
- * - bench/live/wake.ts on a loaded 2-core VM (two rounds, 20-150 kpps): 500
- *   µs took 10-20% less CPU per packet than 250 µs at every rate and stayed
- *   steady with `--realtime` (250 did not, once: 8-21 µs a packet).
- * - nat-live, AF_XDP, 100 kpps, alternating runs at load 11-13
- *   (DP_LIVE_COALESCE_US): router CPU 1509 and 1916 ns a packet at 500
- *   against 1077 and 965 at 2000 (1067 at 4000: at 100 kpps the nap is the
- *   1.28 ms that 128 frames take, under either cap), forwarding CPU 1950 and
- *   2197 against 981 and 929: a wake-up costs the worker tens of µs, and at
- *   500 µs it came every 50 frames.
- * The price: under load below 64 kpps a frame waits up to 2 ms (plus timer
- * slack) more than without naps; none at light load (MIN_FRAMES) and none
- * above 256 kpps, where the nap is shorter than either cap. 250 or less
- * where latency under load matters more than CPU.
+ * Default longest nap, microseconds (`run --coalesce-us`). bench/live/wake.ts
+ * on a loaded 2-core VM (two rounds, 20-150 kpps): 500 µs took 10-20% less
+ * CPU per packet than 250 µs at every rate and stayed steady with
+ * `--realtime` (250 did not, once: 8-21 µs a packet); it adds up to ~0.5-1 ms
+ * under load (ping p50 1.0-1.3 ms against 0.5-0.8 at 250), none at light
+ * load. 250 or less where latency under load matters more than CPU.
+ * 2000 was tried (AF_XDP, --realtime 10): nat-live at 100 kpps took about
+ * half the CPU per packet (router 965-1077 ns against 1509-1916 at 500, load
+ * 11-13), but afxdp-probe at 1.1 Mpps lost 20-21% at the XSK's fill ring
+ * against 0.3-0.8% at 500 (load 2, two alternating rounds): the average rate
+ * follows with a time constant of `max`, so after a change a nap can run far
+ * past what the ring holds. A longer cap needs a nap bounded by the ring's
+ * room as well.
  */
-export const DEFAULT_COALESCE_US = 2000;
+export const DEFAULT_COALESCE_US = 500;
 /** Nap only when a full nap would collect at least this many frames. */
 const MIN_FRAMES = 2;
 /** A nap long enough for this many frames (half a batch) is long enough. */
