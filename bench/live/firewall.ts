@@ -38,7 +38,7 @@ import { RESULTS_DIR } from '../lib/paths.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { BENCH_DPORT, benchRuleSet, dataplaneYaml, nftLinear, nftMaps, nftSets, type BenchRuleSet } from './firewall-rules.js';
-import { buildPacer, inNs, liveNameBase, linkStats, liveRunOptions, macOf, neighborMac, sinkDiscard } from './measure.js';
+import { buildPacer, inNs, liveNameBase, linkStats, liveOnly, liveRunOptions, macOf, neighborMac, sinkDiscard, warmUp } from './measure.js';
 import { cpuRatio, pacedRates, pacedRun, ratioText } from './paced-run.js';
 import { rateName, udpRun, type UdpRun } from './nat.js';
 
@@ -82,6 +82,8 @@ function envList(name: string, fallback: string): number[] {
 
 /** DP_FW_RULES="10,1000,10000", DP_FW_RATES="100000,max" (established: the rules judge its first packet only, 2 rates), DP_FW_NEW_RATES="20000,50000,150000" (new flows). */
 const ruleCounts = () => envList('DP_FW_RULES', '10,1000,10000');
+/** Seconds of uncounted traffic before a dataplane subject's counted runs (DP_FW_WARMUP_SECONDS; 0: none). */
+const WARMUP_SECONDS = Number(process.env.DP_FW_WARMUP_SECONDS ?? '6');
 const establishedRates = () => envList('DP_FW_RATES', '100000,max');
 const newFlowRates = () => envList('DP_FW_NEW_RATES', '20000,50000,150000').filter((r) => r > 0);
 
@@ -93,9 +95,9 @@ function subjects(): Subject[] {
   for (const n of counts) s.push({ label: `nftables maps, ${n} rules`, subject: 'linux-kernel', ports: 'afpacket', firewall: 'nft-maps', rules: n });
   // One set holding every rule: the largest rule set only (its lookup grows with the rules; the maps are the fast way).
   s.push({ label: `nftables one set, ${most} rules`, subject: 'linux-kernel', ports: 'afpacket', firewall: 'nft-sets', rules: most });
-  for (const ports of ['afpacket', 'tap'] as const) {
+  for (const ports of ['afpacket', 'afxdp', 'tap'] as const) {
     s.push({ label: `dataplane ${ports} 1w, no firewall`, subject: 'dataplane', ports, firewall: 'none' });
-    // TAP: the largest set only (TAP costs the same per packet whatever the rules; AF_PACKET shows the scaling).
+    // TAP and AF_XDP: the largest set only (the port costs the same per packet whatever the rules; AF_PACKET shows the scaling).
     for (const n of ports === 'afpacket' ? [1, ...counts] : [most]) s.push({ label: `dataplane ${ports} 1w, ${n} rules`, subject: 'dataplane', ports, firewall: 'dataplane', rules: n });
   }
   return s;
@@ -191,6 +193,7 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair, pa
       readyTimeoutMs: 120_000,
       realtime: run.realtime,
       spinUs: run.spinUs,
+      coalesceUs: run.coalesceUs,
     });
     if (s.subject === 'dataplane') result.notes.push(run.text);
     const n = lab.names;
@@ -233,6 +236,10 @@ async function measureSubject(s: Subject, prefix: string, direct: DirectPair, pa
       if (s.subject === 'linux-kernel') nsRun(n.router, 'sysctl', ['-qw', `net.netfilter.nf_conntrack_udp_timeout=${sec}`]);
     };
     udpTimeout(KERNEL_ESTABLISHED_UDP_TIMEOUT_SEC);
+    // Uncounted traffic first (measure.ts warmUp), the dataplane only: V8 compiles its forwarding path in the
+    // first seconds of traffic; the kernel has nothing to compile, and its unreplied frames would walk a
+    // 10,000-rule chain each (~1.3 kpps), so its warm-up would run to warmUp's time-out.
+    if (s.subject === 'dataplane' && WARMUP_SECONDS > 0) await warmUp(n.client, LAB.hostIf, { bin: pacer, dstMac, srcMac: gen.srcMac, src: LAB.client.addr, dst: LAB.server.addr, flags: establishedFlags }, WARMUP_SECONDS);
     for (const rate of establishedRates()) {
       const run = await udpRun(lab, rate, gen.routerPid, direct, { pacer, dstMac, srcMac: gen.srcMac, flags: establishedFlags, cfgFile: gen.cfgFile, beforeRun: () => establish(gen) });
       result.established.push(run);
@@ -353,9 +360,7 @@ export async function runFirewallLiveBench(): Promise<{ rows: BenchRow[]; target
     const pair = directUp(prefix);
     const why = sinkDiscard(pair.server, LAB.hostIf, BENCH_DPORT);
     if (why !== undefined) throw new Error(`the direct sink: ${why}`);
-    // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
-    const only = process.env.DP_LIVE_ONLY;
-    for (const s of subjects().filter((x) => only === undefined || x.label.includes(only))) {
+    for (const s of subjects().filter(liveOnly)) {
       const t0 = Date.now();
       console.error(`bench firewall-live: ${s.label} ...`);
       const r = await measureSubject(s, prefix, pair, pacer);

@@ -40,6 +40,7 @@ import { cpuMethodText, forwardingCpu, type CpuMethod } from './baseline.js';
 import { writeLiveChart } from './chart.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
 import { buildPacer, inNs, liveRunOptions, macOf, measureRtt, measureTcp, neighborMac, sinkDiscard, trafgenConfig, trafgenLoad, warmPings, type LoadRun, type PacedFrames } from './measure.js';
+import { cpuRatio, ratioText } from './paced-run.js';
 import { writeLiveMarkdown, type LiveResult, type LiveRun, type LiveSetup } from './report.js';
 
 const QUICK = process.env.BENCH_LIVE_QUICK === '1';
@@ -84,6 +85,9 @@ const SUBJECTS: Subject[] = [
   // core longer than its fill ring lasts, and the kernel drops at the XSK (rx_fill_ring_empty_descs);
   // the kernel forwards in softirq and testpmd busy-polls a core of its own.
   { label: 'dataplane afxdp realtime 1w', subject: 'dataplane', ports: 'afxdp', engine: 'dataplane', workers: 1, realtime: true },
+  // Busy polling (`run --busy-poll`), as testpmd runs: no wake-up between a frame's arrival and its round, the
+  // latency figure of a worker that owns its core (a sleeping worker's wake-up on this VM is most of its ping time).
+  { label: 'dataplane afxdp busy-poll 1w', subject: 'dataplane', ports: 'afxdp', engine: 'dataplane', workers: 1, busyPoll: true },
   { label: 'linux kernel (veth)', subject: 'linux-kernel', ports: 'afpacket', engine: 'kernel', workers: 1 },
   { label: 'dpdk-testpmd af_packet', subject: 'dpdk-testpmd', ports: 'afpacket', engine: 'none', workers: 1, testpmd: 'af_packet' },
   { label: 'dpdk-testpmd af_xdp', subject: 'dpdk-testpmd', ports: 'afpacket', engine: 'none', workers: 1, testpmd: 'af_xdp' },
@@ -158,7 +162,7 @@ async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, pr
     const direct = await directRuns(pair, setup.rates, tmp, pacer);
     const run = s.realtime === true ? liveRunOptions() : undefined;
     if (run !== undefined) result.notes.push(run.text);
-    const opts = { prefix, ports: s.ports as LabPorts, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, realtime: run?.realtime, spinUs: run?.spinUs, readyTimeoutMs: 10_000 };
+    const opts = { prefix, ports: s.ports as LabPorts, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, realtime: run?.realtime, spinUs: run?.spinUs, coalesceUs: run?.coalesceUs, readyTimeoutMs: 10_000 };
     try {
       lab = await labUp(opts);
     } catch (e) {
@@ -289,27 +293,35 @@ function compare(results: readonly LiveResult[], setup: LiveSetup): { targets: B
     });
   }
   // CPU per forwarded packet against the kernel's, at the same offered rate.
-  if (kAt !== undefined && Number.isFinite(kAt.routerNsPerPacket)) {
+  if (kAt !== undefined) {
     for (const f of FRACTIONS) {
       const kr = at(k, f);
       if (kr === undefined) continue;
       const parts = dp.flatMap((r) => {
         const u = at(r, f);
-        return u === undefined ? [] : [`${r.label} ${(u.routerNsPerPacket / kr.routerNsPerPacket).toFixed(2)}x (path ${(u.pathNsPerPacket / kr.pathNsPerPacket).toFixed(2)}x)`];
+        return u === undefined ? [] : [`${r.label} ${ratioText(cpuRatio(u.routerNsPerPacket, kr.routerNsPerPacket))} (path ${ratioText(cpuRatio(u.pathNsPerPacket, kr.pathNsPerPacket))})`];
       });
       lines.push(`router CPU per forwarded packet / the kernel's at ${pct(f)} (kernel ${kr.routerNsPerPacket.toFixed(0)} ns, path ${kr.pathNsPerPacket.toFixed(0)} ns): ${parts.join(', ')}`);
     }
-    const best = dp.reduce<LiveResult | undefined>((a, r) => {
-      const u = at(r, COMPARE_AT);
-      return u !== undefined && Number.isFinite(u.routerNsPerPacket) && (a === undefined || u.routerNsPerPacket < (at(a, COMPARE_AT)?.routerNsPerPacket ?? Infinity)) ? r : a;
-    }, undefined);
-    const u = at(best, COMPARE_AT);
-    if (best !== undefined && u !== undefined) {
-      const x = u.routerNsPerPacket / kAt.routerNsPerPacket;
+    // Judged twice, each on its best subject: router CPU (the dataplane process; the kernel's system time less
+    // the direct run's, which other jobs' system time can make negative) and path CPU (the generator, the router
+    // and ksoftirqd beyond the direct run, per process: the same measure for both routers, and the one that
+    // charges the dataplane the kernel work its ports cause in the generator's softirq, AF_XDP's redirect and copy).
+    // A ratio to a figure that is not positive is not formed (paced-run.ts cpuRatio): it would pass any "<=" target.
+    for (const [name, of, how] of [
+      ['router CPU', (u: LiveRun) => u.routerNsPerPacket, 'the dataplane process; the kernel: system+irq+softirq less the direct run'],
+      ['path CPU', (u: LiveRun) => u.pathNsPerPacket, 'generator+router+ksoftirqd beyond the direct run, per process'],
+    ] as const) {
+      let best: { r: LiveResult; x: number; u: LiveRun } | undefined;
+      for (const r of dp) {
+        const u = at(r, COMPARE_AT);
+        const x = u === undefined ? NaN : cpuRatio(of(u), of(kAt));
+        if (u !== undefined && Number.isFinite(x) && (best === undefined || x < best.x)) best = { r, x, u };
+      }
       targets.push({
-        description: `64-byte: router CPU per forwarded packet <= 0.67x the kernel's at ${pct(COMPARE_AT)} of the generator (${machine})`,
-        met: x <= 0.67,
-        measured: `${x.toFixed(2)}x (${best.label} ${u.routerNsPerPacket.toFixed(0)} vs kernel ${kAt.routerNsPerPacket.toFixed(0)} ns); path CPU (generator+router+ksoftirqd beyond the direct run, per process) ${(u.pathNsPerPacket / kAt.pathNsPerPacket).toFixed(2)}x: ${u.pathNsPerPacket.toFixed(0)} vs ${kAt.pathNsPerPacket.toFixed(0)} ns`,
+        description: `64-byte: ${name} per forwarded packet <= 0.67x the kernel's at ${pct(COMPARE_AT)} of the generator (${how}; ${machine})`,
+        met: best !== undefined && best.x <= 0.67,
+        measured: best === undefined ? `no ratio (kernel ${of(kAt).toFixed(0)} ns)` : `${ratioText(best.x)} (${best.r.label} ${of(best.u).toFixed(0)} vs kernel ${of(kAt).toFixed(0)} ns)`,
       });
     }
   }

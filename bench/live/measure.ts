@@ -392,9 +392,10 @@ export async function measureTcp(clientNs: string, serverNs: string, serverAddr:
  * every pacer tick (100 µs, within the 200 µs spin window), so the worker
  * would spin the whole run, and as a SCHED_FIFO thread take the core from
  * the generator. DP_LIVE_REALTIME (0: normal priority) and DP_LIVE_SPIN_US
- * (empty: the dataplane's default) change them.
+ * (empty: the dataplane's default) change them; DP_LIVE_COALESCE_US sets the
+ * longest receive-coalescing nap (`run --coalesce-us`, unset: the default).
  */
-export function liveRunOptions(): { realtime?: number; spinUs?: number; args: string[]; text: string } {
+export function liveRunOptions(): { realtime?: number; spinUs?: number; coalesceUs?: number; args: string[]; text: string } {
   const num = (name: string, def: string, max: number): number | undefined => {
     const v = (process.env[name] ?? def).trim();
     if (v === '') return undefined;
@@ -405,8 +406,13 @@ export function liveRunOptions(): { realtime?: number; spinUs?: number; args: st
   const rt = num('DP_LIVE_REALTIME', '10', 99);
   const realtime = rt === 0 ? undefined : rt;
   const spinUs = num('DP_LIVE_SPIN_US', '0', 100_000);
-  const args = [...(realtime === undefined ? [] : ['--realtime', String(realtime)]), ...(spinUs === undefined ? [] : ['--spin-us', String(spinUs)])];
-  return { realtime, spinUs, args, text: args.length === 0 ? 'dataplane run with default priority and spin window' : `dataplane run ${args.join(' ')}` };
+  const coalesceUs = num('DP_LIVE_COALESCE_US', '', 100_000);
+  const args = [
+    ...(realtime === undefined ? [] : ['--realtime', String(realtime)]),
+    ...(spinUs === undefined ? [] : ['--spin-us', String(spinUs)]),
+    ...(coalesceUs === undefined ? [] : ['--coalesce-us', String(coalesceUs)]),
+  ];
+  return { realtime, spinUs, coalesceUs, args, text: args.length === 0 ? 'dataplane run with default priority and spin window' : `dataplane run ${args.join(' ')}` };
 }
 
 /**
@@ -421,4 +427,27 @@ export function liveNameBase(kind: string): string {
   const why = checkPrefix(`${base}-zzzzzz`);
   if (why !== undefined) throw new Error(`DP_LIVE_PREFIX: ${why.replace('--prefix', 'the prefix with its bench kind and a pid')}`);
   return base;
+}
+
+/**
+ * Uncounted traffic through the router before a subject's counted runs: pacer.c
+ * at `rate` pps for `seconds` (it stops by itself after rate x seconds frames).
+ * V8 compiles the dataplane's forwarding path on helper threads in its first
+ * seconds of traffic (~8 s after start on this VM: wake.ts); without this the
+ * first counted rate of each subject carried the compiler's CPU. Every subject,
+ * the kernel too, gets the same warm-up.
+ */
+export async function warmUp(genNs: string, dev: string, frames: PacedFrames, seconds: number, rate = 100_000): Promise<void> {
+  const count = Math.max(1, Math.round(rate * seconds));
+  inNs(genNs, [frames.bin, ...pacerArgv({ ...frames, flags: [...(frames.flags ?? []), '-c', String(count)] }, dev, rate)], (seconds + 15) * 1000);
+  await sleep(200);
+}
+
+/**
+ * DP_LIVE_ONLY=word[,word...]: only the subjects whose label contains one of
+ * the words (development: one subject against the kernel while iterating).
+ */
+export function liveOnly(s: { label: string }): boolean {
+  const words = process.env.DP_LIVE_ONLY?.split(',').filter((w) => w !== '');
+  return words === undefined || words.length === 0 || words.some((w) => s.label.includes(w));
 }

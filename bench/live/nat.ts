@@ -31,7 +31,7 @@ import { LAB, type LabEngine, type LabPorts } from '../../src/lab/topology.js';
 import { RESULTS_DIR } from '../lib/paths.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { directDown, directUp, type DirectPair } from './direct.js';
-import { buildPacer, inNs, liveNameBase, liveRunOptions, macOf, measureTcp, neighborMac, sinkDiscard } from './measure.js';
+import { buildPacer, inNs, liveNameBase, liveOnly, liveRunOptions, macOf, measureTcp, neighborMac, sinkDiscard, warmUp } from './measure.js';
 import { cpuRatio, pacedRates, pacedRun, ratioText, type PacedRates } from './paced-run.js';
 
 const SECONDS = 3;
@@ -48,7 +48,18 @@ const SUBJECTS: Subject[] = [
   { label: 'linux nftables masquerade (veth)', subject: 'linux-kernel', ports: 'afpacket', engine: 'kernel', workers: 1 },
   { label: 'dataplane masquerade tap 1w', subject: 'dataplane', ports: 'tap', engine: 'dataplane', workers: 1 },
   { label: 'dataplane masquerade afpacket 1w', subject: 'dataplane', ports: 'afpacket', engine: 'dataplane', workers: 1 },
+  // AF_XDP (issue 13's port): AF_PACKET's per-packet kernel work (the skb, the socket queue) is most of a NATed packet's CPU.
+  { label: 'dataplane masquerade afxdp 1w', subject: 'dataplane', ports: 'afxdp', engine: 'dataplane', workers: 1 },
 ];
+
+/**
+ * Seconds of uncounted traffic before a subject's first counted run
+ * (DP_NAT_WARMUP_SECONDS, 0: none). V8 compiles the dataplane's forwarding
+ * path in its first seconds of traffic (~8 s after start on this VM), so a
+ * subject's first counted rates were charged the compiler's CPU. Every
+ * subject, the kernel too, gets the same warm-up (bench/live/measure.ts warmUp).
+ */
+const WARMUP_SECONDS = Number(process.env.DP_NAT_WARMUP_SECONDS ?? '6');
 
 /** Packets per second offered, or 0 for as fast as iperf3 sends. DP_NAT_RATES="20000,100000,max" overrides. */
 function rates(): number[] {
@@ -123,7 +134,7 @@ async function measureSubject(s: Subject, prefix: string, pair: DirectPair, pace
   const result: NatResult = { label: s.label, subject: s.subject, udp: [], notes: [] };
   try {
     const run = liveRunOptions();
-    const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: s.workers, nat: {}, readyTimeoutMs: 15_000, realtime: run.realtime, spinUs: run.spinUs });
+    const lab = await labUp({ prefix, ports: s.ports, engine: s.engine, workers: s.workers, nat: {}, readyTimeoutMs: 15_000, realtime: run.realtime, spinUs: run.spinUs, coalesceUs: run.coalesceUs });
     if (s.engine === 'dataplane') result.notes.push(run.text);
     const n = lab.names;
     // The server has no route to the client: a reply means the NAT translated both ways.
@@ -139,6 +150,7 @@ async function measureSubject(s: Subject, prefix: string, pair: DirectPair, pace
     if (why !== undefined) throw new Error(`sink: ${why}`);
     const gen = labGen(lab, pacer, [], join(tmp, 'direct.cfg'));
     if (gen === undefined) throw new Error(`the client has no neighbor entry for ${LAB.lan.addr} after a ping`);
+    if (WARMUP_SECONDS > 0) await warmUp(n.client, LAB.hostIf, { bin: pacer, dstMac: gen.dstMac, srcMac: gen.srcMac, src: LAB.client.addr, dst: LAB.server.addr, flags: gen.flags }, WARMUP_SECONDS);
     for (const rate of rates()) {
       const run = await udpRun(lab, rate, s.engine === 'dataplane' ? lab.pid : 0, pair, gen);
       result.udp.push(run);
@@ -230,9 +242,7 @@ export async function runNatLiveBench(): Promise<{ rows: BenchRow[]; targets: Be
     const pair = directUp(prefix);
     const why = sinkDiscard(pair.server, LAB.hostIf);
     if (why !== undefined) throw new Error(`the direct sink: ${why}`);
-    // DP_LIVE_ONLY=word: only the subjects whose label contains it (development).
-    const only = process.env.DP_LIVE_ONLY;
-    for (const s of SUBJECTS.filter((x) => only === undefined || x.label.includes(only))) {
+    for (const s of SUBJECTS.filter(liveOnly)) {
       const t0 = Date.now();
       console.error(`bench nat-live: ${s.label} ...`);
       const r = await measureSubject(s, prefix, pair, pacer, tmp);

@@ -13,7 +13,7 @@
 // Besides: loss, ping p50/p99 under the load (100/s) and at light load.
 // WAKE_RATES=20000,50000,... WAKE_SECONDS=3 WAKE_ROUNDS=2
 // WAKE_SETTINGS=name:args;name:args (args: --spin-us N, --coalesce-us N,
-// --realtime N, --ring v3, --ports afxdp|tap; default afpacket); a setting
+// --realtime N, --ring v3, --busy-poll, --ports afxdp|tap; default afpacket); a setting
 // named "kernel" is the kernel router.
 import { readFileSync, readdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -109,6 +109,7 @@ interface Setting {
   ports?: LabPorts;
   ring?: 'v2' | 'v3';
   extraConfig?: string;
+  busyPoll?: boolean;
 }
 
 function parseSettings(text: string): Setting[] {
@@ -122,6 +123,10 @@ function parseSettings(text: string): Setting[] {
       else if (args[i] === '--coalesce-us') out.coalesceUs = Number(args[i + 1]);
       else if (args[i] === '--realtime') out.realtime = Number(args[i + 1]);
       else if (args[i] === '--ports') out.ports = args[i + 1] as LabPorts;
+      else if (args[i] === '--busy-poll') {
+        out.busyPoll = true;
+        i--; // a flag, no value
+      }
       else throw new Error(`unknown setting argument ${args[i]}`);
     }
     return out;
@@ -163,7 +168,7 @@ async function main(): Promise<void> {
       for (const s of settings) {
         let lab: LabState | undefined;
         try {
-          lab = await labUp({ prefix, ports: s.ports ?? 'afpacket', engine: s.engine, workers: 1, spinUs: s.spinUs, coalesceUs: s.coalesceUs, realtime: s.realtime, ring: s.ring, extraConfig: s.extraConfig, readyTimeoutMs: 10_000 });
+          lab = await labUp({ prefix, ports: s.ports ?? 'afpacket', engine: s.engine, workers: 1, spinUs: s.spinUs, coalesceUs: s.coalesceUs, realtime: s.realtime, ring: s.ring, busyPoll: s.busyPoll, extraConfig: s.extraConfig, readyTimeoutMs: 10_000 });
           const n = lab.names;
           inNs(n.client, ['ping', '-n', '-c2', '-i0.2', '-W1', LAB.server.addr]);
           const rtt = measureRtt(n.client, LAB.server.addr, 100);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { nsRun, nsSpawn, pidAlive, sleep, tryRun } from '../host/commands.js';
 import { missingToolsMessage } from '../host/tools.js';
 import { LabError, labUnavailable } from './lab-error.js';
-import { balancerYaml, decapYaml, nftDnatRuleset, topologyOf, type LbVipSpec } from './lb-router-config.js';
+import { balancerYaml, decapYaml, nftDnatRuleset, topologyOf, type LbPortIo, type LbVipSpec } from './lb-router-config.js';
 import { buildLbNamespaces, deleteLbNamespaces, LB_LAB, lbLabNames, lbNamespaces, lbTopologyTools, type LbEngine, type LbLabNames, type LbTopology } from './lb-topology.js';
 import { cliPath, pingOnce } from './topology.js';
 
@@ -25,6 +25,8 @@ export interface LbLabOptions {
   extraConfig?: string;
   /** How long to wait until every leg answers (default 15 s). */
   readyTimeoutMs?: number;
+  /** The balancer's port I/O (default AF_PACKET; the live benchmark runs AF_XDP too). */
+  io?: LbPortIo;
   /** Runs once the namespaces exist, before any router starts (servers the health checks should find up from the first probe). */
   beforeRouters?: (names: LbLabNames) => void | Promise<void>;
   /** More `dataplane run` options for the balancer (the live benchmark: `--realtime N`, `--spin-us N`). */
@@ -52,6 +54,8 @@ export interface LbLabState {
   stateDir: string;
   /** The dataplane processes (none for the kernel). */
   procs: Proc[];
+  /** The balancer's port I/O (absent: AF_PACKET). */
+  io?: LbPortIo;
 }
 
 export function lbStateDir(prefix: string): string {
@@ -153,7 +157,7 @@ export async function lbLabUp(o: LbLabOptions): Promise<LbLabState> {
   if (lbNamespaces(o.prefix).length > 0 || existsSync(lbStateDir(o.prefix))) throw new LabError(`a load balancer lab with prefix "${o.prefix}" exists already`);
   const dir = lbStateDir(o.prefix);
   mkdirSync(dir, { recursive: true });
-  const s: LbLabState = { prefix: o.prefix, engine: o.engine, topology, workers: o.workers, extraConfig: o.extraConfig ?? '', vip: o.vip, names: lbLabNames(o.prefix), stateDir: dir, procs: [] };
+  const s: LbLabState = { prefix: o.prefix, engine: o.engine, topology, workers: o.workers, extraConfig: o.extraConfig ?? '', vip: o.vip, names: lbLabNames(o.prefix), stateDir: dir, procs: [], io: o.io };
   writeState(s);
   try {
     buildLbNamespaces({ prefix: o.prefix, topology, engine: o.engine, vipOnBackends: o.vip.mode !== 'nat' });
@@ -162,7 +166,7 @@ export async function lbLabUp(o: LbLabOptions): Promise<LbLabState> {
       applyNft(s);
     } else {
       const balancer = { role: 'balancer' as const, configPath: join(dir, 'balancer.yaml'), logPath: join(dir, 'balancer.log'), controlSocket: join(dir, 'balancer.sock') };
-      writeFileSync(balancer.configPath, withControl(balancerYaml(topology, o.vip, s.extraConfig), balancer.controlSocket));
+      writeFileSync(balancer.configPath, withControl(balancerYaml(topology, o.vip, s.extraConfig, s.io), balancer.controlSocket));
       s.procs.push({ ...balancer, pid: startDataplane(s.names.lb, balancer, o.workers, o.runArgs) });
       writeState(s);
       if (topology === 'tunnel') {
@@ -202,7 +206,7 @@ export function setWeights(s: LbLabState, weights: readonly number[]): void {
   if (s.engine === 'kernel') applyNft(s);
   else {
     const p = balancerProc(s);
-    writeFileSync(p.configPath, withControl(balancerYaml(s.topology, s.vip, s.extraConfig), p.controlSocket));
+    writeFileSync(p.configPath, withControl(balancerYaml(s.topology, s.vip, s.extraConfig, s.io), p.controlSocket));
     if (!isOurs(p)) throw new LabError(`the balancer dataplane (pid ${p.pid}) is not running:\n${lbLogTail(p)}`);
     process.kill(p.pid, 'SIGHUP');
   }

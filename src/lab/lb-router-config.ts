@@ -35,6 +35,9 @@ export function topologyOf(mode: LbModeName): LbTopology {
 }
 
 const afpacket = (dev: string) => `{ type: afpacket, interface: ${dev}, offload: false }`;
+/** The balancer's port I/O: AF_PACKET (the default), or AF_XDP (the live benchmark's second subject). */
+export type LbPortIo = 'afpacket' | 'afxdp';
+const portIo = (kind: LbPortIo, dev: string) => (kind === 'afxdp' ? `{ type: afxdp, interface: ${dev} }` : afpacket(dev));
 
 function vipYaml(v: LbVipSpec): string {
   if (v.weights.length !== LB_LAB.backends.length) throw new Error(`a weight per backend: ${LB_LAB.backends.length} weights, got ${v.weights.length}`);
@@ -58,10 +61,10 @@ function vipYaml(v: LbVipSpec): string {
 }
 
 /** The balancer's config: a port per client, the backend segment (direct) or the transit link (tunnel), the VIP; `extra` appended as it is. */
-export function balancerYaml(topology: LbTopology, vip: LbVipSpec, extra = ''): string {
-  const ports = LB_LAB.clients.map((c) => `  - name: ${c.port}\n    address: ${c.portCidr}\n    io: ${afpacket(c.port)}`);
-  if (topology === 'direct') ports.push(`  - name: ${LB_LAB.be.port}\n    address: ${LB_LAB.be.cidr}\n    io: ${afpacket(LB_LAB.be.port)}`);
-  else ports.push(`  - name: ${LB_LAB.transit.port}\n    address: ${LB_LAB.transit.lb.cidr}\n    io: ${afpacket(LB_LAB.transit.port)}`);
+export function balancerYaml(topology: LbTopology, vip: LbVipSpec, extra = '', io: LbPortIo = 'afpacket'): string {
+  const ports = LB_LAB.clients.map((c) => `  - name: ${c.port}\n    address: ${c.portCidr}\n    io: ${portIo(io, c.port)}`);
+  if (topology === 'direct') ports.push(`  - name: ${LB_LAB.be.port}\n    address: ${LB_LAB.be.cidr}\n    io: ${portIo(io, LB_LAB.be.port)}`);
+  else ports.push(`  - name: ${LB_LAB.transit.port}\n    address: ${LB_LAB.transit.lb.cidr}\n    io: ${portIo(io, LB_LAB.transit.port)}`);
   const routes = topology === 'tunnel' ? `routes:\n  - ${LB_LAB.backendNet} via ${LB_LAB.transit.decap.addr}\n` : '';
   return `# The load balancer lab's balancer (${topology}), written by src/lab/lb-lab.ts.
 ports:

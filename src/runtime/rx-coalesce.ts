@@ -36,6 +36,13 @@
  * `--realtime` (250 did not, once: 8-21 µs a packet); it adds up to ~0.5-1 ms
  * under load (ping p50 1.0-1.3 ms against 0.5-0.8 at 250), none at light
  * load. 250 or less where latency under load matters more than CPU.
+ * 2000 was tried (AF_XDP, --realtime 10): nat-live at 100 kpps took about
+ * half the CPU per packet (router 965-1077 ns against 1509-1916 at 500, load
+ * 11-13), but afxdp-probe at 1.1 Mpps lost 20-21% at the XSK's fill ring
+ * against 0.3-0.8% at 500 (load 2, two alternating rounds): the average rate
+ * follows with a time constant of `max`, so after a change a nap can run far
+ * past what the ring holds. A longer cap needs a nap bounded by the ring's
+ * room as well.
  */
 export const DEFAULT_COALESCE_US = 500;
 /** Nap only when a full nap would collect at least this many frames. */

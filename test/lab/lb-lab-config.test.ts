@@ -29,6 +29,14 @@ describe('the load balancer lab configs', () => {
     });
   }
 
+  it('the balancer takes AF_XDP ports on every leg when asked (the live benchmark), AF_PACKET otherwise', () => {
+    for (const mode of ['dsr-l2', 'dsr-ipip'] as const) {
+      const c = parseConfig(balancerYaml(topologyOf(mode), { mode, protocol: 'udp', weights: [1, 1, 1] }, '', 'afxdp'), 'balancer.yaml', '/');
+      expect(c.ports.map((p) => [p.name, p.io.type])).toEqual([['lan1', 'afxdp'], ['lan2', 'afxdp'], [topologyOf(mode) === 'tunnel' ? 'transit' : 'be', 'afxdp']]);
+      expect(c.ports.every((p) => p.io.type === 'afxdp' && p.io.interface === p.name)).toBe(true);
+    }
+  });
+
   it("the decap router's backend port unwraps IPIP and GUE; it routes the clients back via the balancer", () => {
     const c = parseConfig(decapYaml(), 'decap.yaml', '/');
     expect(c.ports.find((p) => p.name === 'be')?.decap).toMatchObject({ ipip: true, gue: true });
