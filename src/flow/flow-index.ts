@@ -726,13 +726,7 @@ export class FlowIndex {
           }
         }
       }
-      const r = this.scan(base, h, k0, k1, k2, k3);
-      if (r !== -2) {
-        out[i] = r;
-        continue;
-      }
-      const s = this.scan(this.secondary(h) << BUCKET_SHIFT, h, k0, k1, k2, k3);
-      out[i] = s >= 0 ? s : NOT_FOUND;
+      out[i] = this.lookupHashed(k0, k1, k2, k3, h);
     }
   }
   /**
@@ -745,21 +739,9 @@ export class FlowIndex {
    * batch that brings in nothing.
    */
   private lookupBatchCached(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number): void {
-    const mask = this.mask;
     for (let i = 0; i < n; i++) {
       const o = i << 2;
-      const h = hashes[i];
-      const k0 = keys[o];
-      const k1 = keys[o + 1];
-      const k2 = keys[o + 2];
-      const k3 = keys[o + 3];
-      const r = this.scan((h & mask) << BUCKET_SHIFT, h, k0, k1, k2, k3);
-      if (r !== -2) {
-        out[i] = r;
-        continue;
-      }
-      const s = this.scan(this.secondary(h) << BUCKET_SHIFT, h, k0, k1, k2, k3);
-      out[i] = s >= 0 ? s : NOT_FOUND;
+      out[i] = this.lookupHashed(keys[o], keys[o + 1], keys[o + 2], keys[o + 3], hashes[i]);
     }
   }
 }
