@@ -77,7 +77,9 @@ export const DIR_REPLY = 1;
 
 /** Flag bits. */
 export const FLAG_IN_USE = 1;
-export const FLAG_SEEN_REPLY = 2;
+/** FLAG_SEEN_REPLY's bit number (touchAt tests it by shifting). */
+const SEEN_REPLY_BIT = 1;
+export const FLAG_SEEN_REPLY = 1 << SEEN_REPLY_BIT;
 export const FLAG_ASSURED = 4;
 
 /** Words of key per flow (both directions), at the head of its record, where the index reads them. */
@@ -464,7 +466,7 @@ export class FlowTable {
     }
     // dir (0 or 1) and "SEEN_REPLY clear" in arithmetic, one branch that is rarely taken: a branch on the
     // direction alone is mispredicted half the time where both directions come mixed.
-    if ((dir & ~(rec[r + R_FLAGS] >>> 1) & 1) !== 0) Atomics.or(rec, r + R_FLAGS, FLAG_SEEN_REPLY);
+    if ((dir & ~(rec[r + R_FLAGS] >>> SEEN_REPLY_BIT) & 1) !== 0) Atomics.or(rec, r + R_FLAGS, FLAG_SEEN_REPLY);
   }
 
   /** Moves the state from `expected` to `next` if no other worker moved it first. */

@@ -15,12 +15,12 @@
 // file's write(2) reads it where the shard wrote it), and its buffers are
 // released only once it is written.
 import type { ByteSink } from '../pcap/writer.js';
+import type { FrameChunk } from './frame-chunk.js';
 
 /** A sink that can take a buffer as it is and say when it no longer needs it (background-sink.ts). */
 export interface OwningSink extends ByteSink {
   writeOwned(bytes: Uint8Array, done: () => void): void;
 }
-import type { FrameChunk } from './frame-chunk.js';
 
 const OUT_BYTES = 4 << 20;
 /** Runs shorter than this are copied word by word: Buffer.copy's fixed cost is larger than a short loop's. */
@@ -80,15 +80,12 @@ export class ChunkMerger {
    * once, or when the sink has written it).
    */
   merge(chunks: readonly FrameChunk[], release: (shard: number) => void): void {
-    this.mergeChunks(chunks, release);
-    for (let s = 0; s < chunks.length; s++) if (s !== this.owned) release(s);
-    this.owned = -1;
+    const owned = this.mergeChunks(chunks, release);
+    for (let s = 0; s < chunks.length; s++) if (s !== owned) release(s);
   }
 
-  /** The shard whose chunk the sink took as it is in this merge, or -1. */
-  private owned = -1;
-
-  private mergeChunks(chunks: readonly FrameChunk[], release: (shard: number) => void): void {
+  /** The merge itself; returns the shard whose chunk the sink took as it is (released by the sink), or -1. */
+  private mergeChunks(chunks: readonly FrameChunk[], release: (shard: number) => void): number {
     const cursors = this.cursors;
     cursors.length = 0;
     for (const k of chunks) {
@@ -109,11 +106,12 @@ export class ChunkMerger {
       if (senders === 1) {
         this.flush();
         if (this.owning !== undefined) {
-          this.owned = only;
           this.owning.writeOwned(cursors[only].bytes, () => release(only));
-        } else this.sink.write(cursors[only].bytes);
+          return only;
+        }
+        this.sink.write(cursors[only].bytes);
       }
-      return;
+      return -1;
     }
     const active = this.active;
     for (let b = 0; b < batches; b++) {
@@ -129,6 +127,7 @@ export class ChunkMerger {
         c.at = c.end;
       } else if (active.length > 1) this.mergeBatch();
     }
+    return -1;
   }
 
   /**
