@@ -53,12 +53,12 @@ export class FrameCopier {
       this.src = src;
       this.dst = dst;
     }
-    let n = this.count;
+    const n = this.count;
     if (n === this.lengths.length) this.grow();
     this.srcAt[n] = srcOff;
     this.dstAt[n] = dstOff;
     this.lengths[n] = len;
-    this.count = ++n;
+    this.count = n + 1;
   }
 
   /** Does the queued copies. */
