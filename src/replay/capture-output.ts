@@ -72,6 +72,8 @@ export class CaptureOutput implements TxSink {
       this.framesByPort[port]++;
       this.bytesByPort[port] += len;
     }
+    // The frames' bytes leave the batch's arena now: the next batch reuses its slots.
+    w.flushCopies();
     this.framesOut += n;
     order.length = 0;
     if (this.sink !== undefined && w.bytes >= DRAIN_BYTES) w.drainTo(this.sink);

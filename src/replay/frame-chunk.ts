@@ -12,6 +12,7 @@
 // chunk c of every shard covers the same batches and the merge lines them up.
 import { BLOCK_EPB } from '../pcap/pcapng.js';
 import type { ByteSink } from '../pcap/writer.js';
+import { FrameCopier } from './frame-copier.js';
 
 /** PcapngWriter's default snaplen, which replay's output interfaces use: a longer frame is cut to it. */
 const SNAPLEN = 262144;
@@ -34,8 +35,14 @@ export class ChunkWriter {
   private index: Uint32Array;
   private batchCount = 0;
   private batchStart = 0;
+  /** The frames' bytes, copied a batch at a time (flushCopies), not one set() of a new view each. */
+  private readonly copier: FrameCopier;
 
-  constructor(private readonly initialBytes = 1 << 20) {
+  constructor(
+    private readonly initialBytes = 1 << 20,
+    copier?: FrameCopier,
+  ) {
+    this.copier = copier ?? new FrameCopier();
     this.buf = new Uint8Array(initialBytes);
     this.view = new DataView(this.buf.buffer);
     this.index = new Uint32Array(1024);
@@ -47,6 +54,8 @@ export class ChunkWriter {
 
   private room(n: number): void {
     if (this.used + n <= this.buf.length) return;
+    // The queued copies write into the buffer being replaced.
+    this.copier.flush();
     let size = this.buf.length * 2;
     while (size < this.used + n) size *= 2;
     const next = new Uint8Array(size);
@@ -68,7 +77,12 @@ export class ChunkWriter {
     this.batchCount++;
   }
 
-  /** Appends one frame as an EPB, byte for byte what PcapngWriter.write(port, data, tsSec, tsNsec) writes in a nanosecond file. */
+  /**
+   * Appends one frame as an EPB, byte for byte what PcapngWriter.write(port,
+   * data, tsSec, tsNsec) writes in a nanosecond file. The frame's bytes are
+   * copied at the next flushCopies() (or drainTo, finish): `data` must hold
+   * them until then.
+   */
   addFrame(data: Uint8Array, off: number, len: number, port: number, tsSec: number, tsNsec: number): void {
     const caplen = len > SNAPLEN ? SNAPLEN : len;
     const padded = (caplen + 3) & ~3;
@@ -91,8 +105,11 @@ export class ChunkWriter {
     v.setUint32(o + 16, c - cHigh * 4294967296, true);
     v.setUint32(o + 20, caplen, true);
     v.setUint32(o + 24, len, true);
-    this.buf.set(data.subarray(off, off + caplen), o + 28);
-    this.buf.fill(0, o + 28 + caplen, o + 28 + padded + 4);
+    // The padding (the last data word's bytes past caplen) and the empty options word are zero; the copy, queued, writes
+    // the data bytes over the first part of that last word and nothing past caplen.
+    if (padded !== caplen) v.setUint32(o + 28 + padded - 4, 0, true);
+    this.copier.add(data, off, this.buf, o + 28, caplen);
+    v.setUint32(o + 28 + padded, 0, true);
     v.setUint32(o + 28 + padded + 4, blockLen, true);
     this.used = o + blockLen;
     // Without batches (a one-worker replay's output, drained to its file) there is no index to keep.
@@ -102,6 +119,14 @@ export class ChunkWriter {
     this.index[i + 1] = this.used - this.batchStart;
   }
 
+  /**
+   * Does the frame copies addFrame queued: call it before the frames' source
+   * (the batch's arena) is used again. drainTo() and finish() do it too.
+   */
+  flushCopies(): void {
+    this.copier.flush();
+  }
+
   /** Bytes of blocks written since the last finish() or drainTo(). */
   get bytes(): number {
     return this.used;
@@ -109,6 +134,7 @@ export class ChunkWriter {
 
   /** Writes the blocks so far to `sink` and starts again in the same buffer (a one-worker replay: no batches, no index). */
   drainTo(sink: ByteSink): void {
+    this.copier.flush();
     if (this.used > 0) sink.write(this.buf.subarray(0, this.used));
     this.used = 0;
     this.batchCount = 0;
@@ -121,6 +147,7 @@ export class ChunkWriter {
    * size of the last one, so a steady stream does not grow it again.
    */
   finish(last: boolean, reuse?: { blocks: ArrayBuffer; index: ArrayBuffer }): FrameChunk {
+    this.copier.flush();
     const chunk: FrameChunk = { blocks: this.buf.buffer as ArrayBuffer, blockBytes: this.used, index: this.index.buffer as ArrayBuffer, batches: this.batchCount, last };
     const size = Math.max(this.initialBytes, this.buf.length);
     this.buf = reuse !== undefined && reuse.blocks.byteLength >= size ? new Uint8Array(reuse.blocks) : new Uint8Array(size);

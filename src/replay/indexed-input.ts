@@ -11,12 +11,17 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import type { RxSource } from '../io/port.js';
 import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import type { ManualClock } from '../pipeline/clock.js';
+import { FrameCopier } from './frame-copier.js';
 import { BATCH_WORDS, FRAME_WORDS, IndexChunkReader } from './frame-index.js';
 
 /** Where a shard finds a frame's bytes. */
 export interface FrameBytes {
-  /** Makes the bytes at [position, position + len) readable; returns their offset in `buffer`. */
-  at(position: number, len: number): number;
+  /**
+   * Makes the bytes at [position, position + len) readable; returns their
+   * offset in `buffer`. Copies `pending` has queued from `buffer` are done
+   * first when the bytes it holds change.
+   */
+  at(position: number, len: number, pending?: FrameCopier): number;
   readonly buffer: Uint8Array;
   close(): void;
 }
@@ -24,7 +29,7 @@ export interface FrameBytes {
 /** The capture in memory (a SharedArrayBuffer the main thread filled once). */
 export class MemoryFrames implements FrameBytes {
   constructor(readonly buffer: Uint8Array) {}
-  at(position: number, len: number): number {
+  at(position: number, len: number, _pending?: FrameCopier): number {
     if (position + len > this.buffer.length) throw new Error(`parallel replay: frame at ${position} (+${len}) is past the capture's ${this.buffer.length} bytes`);
     return position;
   }
@@ -45,8 +50,9 @@ export class FileFrames implements FrameBytes {
     this.fd = openSync(path, 'r');
   }
 
-  at(position: number, len: number): number {
+  at(position: number, len: number, pending?: FrameCopier): number {
     if (position >= this.base && position + len <= this.base + this.held) return position - this.base;
+    pending?.flush();
     if (len > this.buffer.length) {
       let size = this.buffer.length * 2;
       while (size < len) size *= 2;
@@ -73,6 +79,8 @@ export class IndexedInput implements RxSource {
   readonly index = -1;
   /** The index chunk being replayed: load() the next when chunkDone. */
   readonly chunk = new IndexChunkReader();
+  /** A batch's frames copied into its slots in one native call (frame-copier.ts). */
+  private readonly copier = new FrameCopier();
 
   constructor(
     private readonly bytes: FrameBytes,
@@ -92,12 +100,18 @@ export class IndexedInput implements RxSource {
     const mine = batches[b];
     const frames = ix.frames;
     const bytes = this.bytes;
+    const copier = this.copier;
     for (let i = 0; i < mine; i++) {
       const o = ix.frame++ * FRAME_WORDS;
       const caplen = frames[o + 2];
-      const at = bytes.at(frames[o] + frames[o + 1] * 4294967296, caplen);
-      batch.pushFrame(bytes.buffer, at, caplen, frames[o + 3], frames[o + 4], frames[o + 5]);
+      const at = bytes.at(frames[o] + frames[o + 1] * 4294967296, caplen, copier);
+      // Batch.pushFrame's slot set-up, its bytes queued (the main thread only indexed frames that fit).
+      if (batch.rxCount >= batch.rxCapacity || caplen > batch.maxFrame) continue;
+      const s = batch.rxCount++;
+      batch.initSlot(s, caplen, frames[o + 3], frames[o + 4], frames[o + 5]);
+      copier.add(bytes.buffer, at, batch.arena, batch.start[s], caplen);
     }
+    copier.flush();
     // The clock where a one-worker replay's input left it after this batch's frames (all shards').
     const clockMs = batches[b + 2];
     if (clockMs === clockMs) this.clock.set(clockMs);

@@ -123,6 +123,33 @@ describe('frame index', () => {
       f.close();
     }
   });
+
+  it('a batch whose frames lie in two of the file\'s windows: each frame\'s bytes in its slot (copies queued from a window are done before it moves)', () => {
+    const data = new Uint8Array(3 << 20).map((_, i) => (i * 13 + (i >> 10)) & 0xff);
+    const path = join(dir, 'straddle.bin');
+    writeFileSync(path, data);
+    // One batch: two frames in the first window (it starts at the first frame), two past its end, one in the window after.
+    const frames = [[1_047_000, 1500], [1_500_000, 60], [2_095_000, 1400], [2_200_000, 70], [3_100_000, 999]] as const;
+    const w = new FrameIndexWriter(2, 4);
+    frames.forEach(([pos, len], k) => w.frame(1, pos, len, k % 2, T0, k));
+    w.endBatch(frames.length, 1);
+    const bytes = new FileFrames(path);
+    try {
+      const input = new IndexedInput(bytes, new ManualClock());
+      input.chunk.load(w.finish(1, true));
+      const batch = new Batch();
+      batch.reset();
+      expect(input.rx(batch)).toBe(frames.length);
+      expect(batch.rxCount).toBe(frames.length);
+      frames.forEach(([pos, len], k) => {
+        expect(batch.length[k]).toBe(len);
+        expect(Buffer.compare(batch.arena.subarray(batch.start[k], batch.start[k] + len), data.subarray(pos, pos + len)), `frame ${k} at ${pos}`).toBe(0);
+        expect([batch.rxPort[k], batch.tsNsec[k]]).toEqual([k % 2, k]);
+      });
+    } finally {
+      bytes.close();
+    }
+  });
 });
 
 /** A capture of flows in both directions, with frames the router cannot take or drops mixed in; large enough for several index chunks (4 MiB each). */
