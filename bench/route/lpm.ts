@@ -145,6 +145,15 @@ interface Interleaved {
   vsLpm: number;
   vsFib: number;
   nativeVsLpm: number;
+  /** Median ns per lookup by the CPU the rounds ended on, ours (JS) and rte_lpm's. */
+  byCpu: string;
+}
+
+/** "CPU0 12 rounds 8.1 ns, CPU1 ..." for rounds and the CPUs they ended on. */
+function perCpu(ns: number[], cpus: number[]): string {
+  const by = new Map<number, number[]>();
+  ns.forEach((x, i) => by.set(cpus[i], [...(by.get(cpus[i]) ?? []), x]));
+  return [...by.entries()].sort((a, b) => a[0] - b[0]).map(([c, xs]) => `CPU${c} ${xs.length} rounds ${stats(xs).median.toFixed(2)} ns`).join(', ');
 }
 
 /** Blocks of rounds, ours and the peer's alternating: on a shared machine only rounds taken side by side compare. */
@@ -160,6 +169,8 @@ async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, pe
   const vsLpm: number[] = [];
   const vsFib: number[] = [];
   const natVsLpm: number[] = [];
+  const jsCpus: number[] = [];
+  const peerCpus: number[] = [];
   for (let b = 0; b < BLOCKS; b++) {
     let o: ServedRounds;
     let p: DpdkRound[];
@@ -171,6 +182,8 @@ async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, pe
       o = await ours.rounds(PER_BLOCK);
     }
     js.push(...o.js);
+    jsCpus.push(...o.cpus);
+    peerCpus.push(...p.map((x) => x.cpu));
     nat.push(...o.native);
     lpm.push(...p.map((x) => x.lpm));
     fib.push(...p.map((x) => x.fib));
@@ -192,6 +205,7 @@ async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, pe
     vsLpm: stats(vsLpm).median,
     vsFib: stats(vsFib).median,
     nativeVsLpm: natVsLpm.length > 0 ? stats(natVsLpm).median : NaN,
+    byCpu: `ours ${perCpu(js, jsCpus)}; rte_lpm ${perCpu(lpm, peerCpus)}`,
   };
 }
 
@@ -269,7 +283,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     // Ours: the JS loop, what the data plane's workers run (MirrorViews opens
     // copies natively only when asked); the addon's batch lookup gets its own ratio beside it.
     const { ready: r, inter: x } = peer;
-    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST})`;
+    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
     vsLpm = x.vsLpm;
     vsFib = x.vsFib;
     nativeVsLpm = x.nativeVsLpm;
