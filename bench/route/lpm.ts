@@ -20,7 +20,13 @@
 // thread's CPU time on both sides. The ratio is the median of the per-block
 // ratios of medians: on this 2-vCPU machine shared by several jobs, one
 // subject's figure swung 2x between runs minutes apart, so only rounds taken
-// side by side compare. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
+// side by side compare. Both sides' tables are on 2 MiB pages (ours advised
+// by hugeSharedBuffer, the peer's from an external malloc heap over advised
+// memory: EAL's --no-huge memory is 4 KiB shmem pages, and under KVM a TLB
+// miss is a two-dimensional walk, which costs rte_lpm's 64 MiB tbl24 more
+// than our 32 MiB root when other jobs evict the page tables from the
+// caches), and both threads may run on either vCPU; the notes give each
+// side's AnonHugePages and its median by the CPU a round ended on. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
 // per table) is the fallback peer. The "dataplane single/batch" rows are
 // benchmark.js means of wall time, not comparable with the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
