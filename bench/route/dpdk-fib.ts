@@ -137,10 +137,10 @@ export function buildDpdkRounds(dir: string): string | { error: string } {
   return bin;
 }
 
-/** Runs dpdk-lpm-rounds (EAL as dpdk-test-fib: no hugepages, 4 KiB pages like a Node ArrayBuffer). */
+/** Runs dpdk-lpm-rounds once (EAL memory without hugetlbfs; its tables on the pages peerPages() says). */
 export function runDpdkRounds(bin: string, files: { routes: string; ips: string }, rounds: number): DpdkRoundsResult | string {
   const prefix = `dp-lpm-rounds-${process.pid}`;
-  const args = ['--no-huge', '--no-pci', '-l', '0', '-m', '2048', `--file-prefix=${prefix}`, '--log-level=lib.eal:error', '--', files.routes, files.ips, String(rounds)];
+  const args = ['--no-huge', '--no-pci', ...peerCores(), '-m', '2048', `--file-prefix=${prefix}`, '--log-level=lib.eal:error', '--', files.routes, files.ips, String(rounds), peerPages()];
   try {
     // rte_lpm_add scans every rule of the same length: a 1M-route build takes minutes of CPU.
     const p = spawnSync(bin, args, { encoding: 'utf8', timeout: 3_600_000, maxBuffer: 16 << 20 });
@@ -164,6 +164,29 @@ export interface DpdkServeReady {
   groups: number;
   lpmAddNs: number;
   fibAddNs: number;
+  /** Where its tables are: "thp" (2 MiB pages advised, an external malloc heap) or "4k" (EAL's --no-huge memfd, calloc). */
+  pages?: string;
+  /** The peer process's AnonHugePages (smaps_rollup) once its tables are built. */
+  anonHugeKiB?: number;
+}
+
+/**
+ * The peer's page size (DP_LPM_PEER_PAGES=4k for EAL's --no-huge memory):
+ * 2 MiB by default, as ours (src/flow/huge-pages.ts) and as DPDK runs on
+ * hugepages; see dpdk-lpm-rounds.c's header.
+ */
+export function peerPages(): 'thp' | '4k' {
+  return process.env.DP_LPM_PEER_PAGES === '4k' ? '4k' : 'thp';
+}
+
+/**
+ * The peer's EAL core option. EAL pins its main thread to the -l core, while
+ * our lookup worker is a thread the kernel places on either vCPU; so that
+ * neither side gets a CPU the other cannot, the peer's lcore 0 may run on
+ * CPUs 0 and 1 as ours may (DP_LPM_PEER_PIN=1: pinned to CPU 0, as before).
+ */
+function peerCores(): string[] {
+  return process.env.DP_LPM_PEER_PIN === '1' ? ['-l', '0'] : ['--lcores', '0@(0,1)'];
 }
 
 /** One round of the peer: ns per lookup by thread CPU time for rte_lpm, rte_fib DIR-24-8 and the C dir16 walk. */
@@ -171,6 +194,8 @@ export interface DpdkRound {
   lpm: number;
   fib: number;
   dir16: number;
+  /** The CPU the round ended on. */
+  cpu: number;
 }
 
 /**
@@ -188,7 +213,7 @@ export class DpdkRoundsServer {
 
   constructor(bin: string, files: { routes: string; ips: string }, tag: string) {
     this.prefix = `dp-lpm-serve-${process.pid}-${tag}`;
-    const args = ['--no-huge', '--no-pci', '-l', '0', '-m', '2048', `--file-prefix=${this.prefix}`, '--log-level=lib.eal:error', '--', files.routes, files.ips, 'serve'];
+    const args = ['--no-huge', '--no-pci', ...peerCores(), '-m', '2048', `--file-prefix=${this.prefix}`, '--log-level=lib.eal:error', '--', files.routes, files.ips, 'serve', peerPages()];
     this.child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (d: string) => {
@@ -234,8 +259,8 @@ export class DpdkRoundsServer {
 
   async rounds(n: number): Promise<DpdkRound[]> {
     this.child.stdin.write(`${n}\n`);
-    const r = JSON.parse(await this.next()) as { rounds: [number, number, number][] };
-    return r.rounds.map(([lpm, fib, dir16]) => ({ lpm, fib, dir16 }));
+    const r = JSON.parse(await this.next()) as { rounds: [number, number, number, number][] };
+    return r.rounds.map(([lpm, fib, dir16, cpu]) => ({ lpm, fib, dir16, cpu }));
   }
 
   close(): void {

@@ -8,22 +8,36 @@
 // the same statistics as ours (bench/route/lookup-worker.ts).
 //
 //   cc -O3 -march=native -o dpdk-lpm-rounds dpdk-lpm-rounds.c $(pkg-config --cflags --libs libdpdk)
-//   ./dpdk-lpm-rounds --no-huge --no-pci -l 0 -m 1024 --file-prefix=X -- ROUTES IPS ROUNDS
-//   ./dpdk-lpm-rounds ... -- ROUTES IPS serve
+//   ./dpdk-lpm-rounds --no-huge --no-pci --lcores "0@(0,1)" -m 2048 --file-prefix=X -- ROUTES IPS ROUNDS [thp|4k]
+//   ./dpdk-lpm-rounds ... -- ROUTES IPS serve [thp|4k]
+//
+// Pages: EAL's --no-huge memory is a memfd (shmem, 4 KiB pages: shmem THP is
+// "never" here), while our tables sit on 2 MiB pages (src/flow/huge-pages.ts),
+// and under KVM a TLB miss is a two-dimensional walk. So by default ("thp")
+// rte_lpm, rte_fib and the C dir16 tables are allocated from an external
+// malloc heap over anonymous memory advised MADV_HUGEPAGE, as a DPDK
+// deployment has them on hugepages; "4k" keeps them on 4 KiB pages (EAL's
+// default heap, calloc) to measure what the pages are worth.
 //
 // ROUTES: "A.B.C.D/LEN NH" per line (NH >= 1; 0 is "no route"); IPS: one
 // address per line. Prints one JSON line. With "serve" instead of a round
 // count, it builds the tables, prints {"ready":...} and then, for each line
 // "R" read from stdin, runs R rounds and prints one JSON line of per-round
-// ns per lookup ({"rounds":[[lpm, fib, dir16], ...]}), until EOF. The lpm
+// ns per lookup and the CPU the round ended on ({"rounds":[[lpm, fib, dir16,
+// cpu], ...]}), until EOF. The lpm
 // bench drives it so that the peer's rounds and ours alternate in time: on a
 // shared 2-vCPU machine the same loop measured 88 and 175 M/s in two runs
 // minutes apart, so only rounds taken side by side compare.
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_errno.h>
 #include <rte_cycles.h>
 #include <rte_lpm.h>
 #include <rte_fib.h>
@@ -37,13 +51,48 @@
 static uint16_t *d16_root, *d16_tbl8;
 static uint32_t d16_groups;
 
+// 2 MiB pages (transparent, advised) or 4 KiB pages for the tables: see the header.
+static int use_thp = 1;
+#define HUGE_SZ ((size_t)2 << 20)
+
+// Zeroed memory of n bytes, 2 MiB-aligned and advised MADV_HUGEPAGE with use_thp (else calloc).
+static void *table_alloc(size_t n) {
+  if (!use_thp) return calloc(n, 1);
+  size_t len = (n + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+  char *p = mmap(NULL, len + HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  p = (char *)(((uintptr_t)p + HUGE_SZ - 1) & ~(HUGE_SZ - 1));
+  madvise(p, len, MADV_HUGEPAGE);
+  return p;
+}
+
+// The socket id of an external malloc heap over THP-advised anonymous memory, for rte_lpm and rte_fib.
+static int thp_heap(size_t bytes) {
+  void *va = table_alloc(bytes);
+  if (va == NULL) return -1;
+  if (rte_malloc_heap_create("lpm_rounds_thp") != 0) return -1;
+  if (rte_malloc_heap_memory_add("lpm_rounds_thp", va, bytes, NULL, 0, HUGE_SZ) != 0) return -1;
+  return rte_malloc_heap_get_socket("lpm_rounds_thp");
+}
+
+// AnonHugePages of this process in KiB (smaps_rollup): what the tables got.
+static long anon_huge_kib(void) {
+  FILE *f = fopen("/proc/self/smaps_rollup", "r");
+  char l[256];
+  long kib = -1;
+  while (f != NULL && fgets(l, sizeof l, f) != NULL)
+    if (strncmp(l, "AnonHugePages:", 14) == 0) kib = atol(l + 14);
+  if (f != NULL) fclose(f);
+  return kib;
+}
+
 static int d16_build(const uint32_t *ip, const uint8_t *len, const uint32_t *nh, size_t n) {
   size_t *order = malloc(n * sizeof(size_t)), k = 0;
   for (int l = 0; l <= 32; l++)
     for (size_t i = 0; i < n; i++)
       if (len[i] == l) order[k++] = i;
-  d16_root = calloc(1 << 24, 2);
-  d16_tbl8 = calloc((size_t)32768 * 256, 2);
+  d16_root = table_alloc((size_t)2 << 24);
+  d16_tbl8 = table_alloc((size_t)32768 * 256 * 2);
   for (size_t j = 0; j < n; j++) {
     size_t i = order[j];
     uint16_t w = (uint16_t)nh[i];
@@ -104,10 +153,14 @@ int main(int argc, char **argv) {
   if (eal < 0) fail("rte_eal_init failed");
   argc -= eal;
   argv += eal;
-  if (argc < 4) fail("usage: [EAL args] -- ROUTES IPS ROUNDS");
+  if (argc < 4) fail("usage: [EAL args] -- ROUTES IPS ROUNDS|serve [thp|4k]");
   int serve = strcmp(argv[3], "serve") == 0;
   int rounds = serve ? 1 : atoi(argv[3]);
   if (rounds < 1) fail("ROUNDS must be >= 1");
+  if (argc > 4) {
+    if (strcmp(argv[4], "4k") == 0) use_thp = 0;
+    else if (strcmp(argv[4], "thp") != 0) fail("pages must be thp or 4k");
+  }
 
   FILE *f = fopen(argv[1], "r");
   if (f == NULL) fail("cannot open the routes file");
@@ -151,8 +204,11 @@ int main(int argc, char **argv) {
   free(blocks);
   tbl8 = tbl8 * 2 + 1024;
 
+  // rte_lpm: 64 MiB tbl24 + 1 KiB per tbl8 + rules; rte_fib: the same plus its RIB. 1 GiB of address space, touched as used.
+  int socket = SOCKET_ID_ANY;
+  if (use_thp && (socket = thp_heap((size_t)1 << 30)) < 0) fail("external THP heap: rte_malloc_heap_memory_add failed");
   struct rte_lpm_config lc = {.max_rules = (uint32_t)nr, .number_tbl8s = tbl8, .flags = 0};
-  struct rte_lpm *lpm = rte_lpm_create("rounds_lpm", SOCKET_ID_ANY, &lc);
+  struct rte_lpm *lpm = rte_lpm_create("rounds_lpm", socket, &lc);
   if (lpm == NULL) fail("rte_lpm_create failed");
   struct rte_fib_conf fc;
   memset(&fc, 0, sizeof fc);
@@ -161,7 +217,7 @@ int main(int argc, char **argv) {
   fc.max_routes = (int)nr;
   fc.dir24_8.nh_sz = RTE_FIB_DIR24_8_4B;
   fc.dir24_8.num_tbl8 = tbl8;
-  struct rte_fib *fib = rte_fib_create("rounds_fib", SOCKET_ID_ANY, &fc);
+  struct rte_fib *fib = rte_fib_create("rounds_fib", socket, &fc);
   if (fib == NULL) fail("rte_fib_create failed");
   double t0 = thread_ns();
   for (size_t i = 0; i < nr; i++)
@@ -192,8 +248,8 @@ int main(int argc, char **argv) {
   }
 
   if (serve) {
-    printf("{\"ready\":true,\"tscHz\":%llu,\"routes\":%zu,\"lookups\":%zu,\"disagree\":%zu,\"d16disagree\":%zu,\"groups\":%u,\"lpmAddNs\":%.1f,\"fibAddNs\":%.1f}\n",
-           (unsigned long long)rte_get_tsc_hz(), nr, ni, disagree, d16disagree, d16_groups, lpmAddNs, fibAddNs);
+    printf("{\"ready\":true,\"tscHz\":%llu,\"routes\":%zu,\"lookups\":%zu,\"disagree\":%zu,\"d16disagree\":%zu,\"groups\":%u,\"lpmAddNs\":%.1f,\"fibAddNs\":%.1f,\"pages\":\"%s\",\"anonHugeKiB\":%ld}\n",
+           (unsigned long long)rte_get_tsc_hz(), nr, ni, disagree, d16disagree, d16_groups, lpmAddNs, fibAddNs, use_thp ? "thp" : "4k", anon_huge_kib());
     fflush(stdout);
     volatile uint64_t sink = 0;
     while (fgets(line, sizeof line, stdin) != NULL) {
@@ -219,7 +275,7 @@ int main(int argc, char **argv) {
           sink += dout[j + BURST - 1];
         }
         double d = (thread_ns() - n0) / ni;
-        printf("%s[%.4f,%.4f,%.4f]", k ? "," : "", l, fi, d);
+        printf("%s[%.4f,%.4f,%.4f,%d]", k ? "," : "", l, fi, d, sched_getcpu());
       }
       printf("]}\n");
       fflush(stdout);

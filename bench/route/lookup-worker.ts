@@ -24,6 +24,8 @@ export interface LookupFigures {
    */
   native?: { bestRound: number; medianRound: number; disagree: number };
   nativeWhyNot?: string;
+  /** This worker process's AnonHugePages in KiB while it measured (see anonHugeKiB). */
+  anonHugeKiB: number;
 }
 
 /** Rounds of the CPU-time measurement; the DPDK peer (dpdk-lpm-rounds.c) runs as many. */
@@ -45,6 +47,30 @@ function threadCpuNs(): number {
   }
 }
 
+/** The CPU this thread last ran on (/proc/thread-self/stat's "processor"), -1 when unknown. */
+function threadCpu(): number {
+  try {
+    const st = readFileSync('/proc/thread-self/stat', 'latin1');
+    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[36]);
+  } catch {
+    return -1;
+  }
+}
+
+/**
+ * This process's AnonHugePages in KiB (smaps_rollup): with THP in "madvise"
+ * mode only advised memory gets 2 MiB pages, so this is what the FIB's
+ * buffers got (hugeSharedBuffer); -1 when unknown.
+ */
+function anonHugeKiB(): number {
+  try {
+    const m = /^AnonHugePages:\s+(\d+) kB/m.exec(readFileSync('/proc/self/smaps_rollup', 'latin1'));
+    return m === null ? -1 : Number(m[1]);
+  } catch {
+    return -1;
+  }
+}
+
 interface Job {
   label: string;
   fib: FibBuffers;
@@ -56,6 +82,8 @@ interface Job {
 export interface ServedRounds {
   js: number[];
   native: number[];
+  /** The CPU each JS round ended on. */
+  cpus: number[];
 }
 
 let serve: ((rounds: number) => ServedRounds) | undefined;
@@ -123,15 +151,18 @@ function measureLookups(job: Job): LookupFigures {
   serve = (r) => {
     const js: number[] = [];
     const nat: number[] = [];
+    const cpus: number[] = [];
     for (let k = 0; k < r; k++) {
       js.push(1e9 / pass(lookupBatch));
+      cpus.push(threadCpu());
       if (nativeBatch !== undefined) nat.push(1e9 / pass(nativeBatch));
     }
-    return { js, native: nat };
+    return { js, native: nat, cpus };
   };
   return {
     native: nativeBatch !== undefined ? { bestRound: nativeRounds[0], medianRound: nativeRounds[nativeRounds.length >> 1], disagree } : undefined,
     nativeWhyNot,
+    anonHugeKiB: anonHugeKiB(),
     single: single.hz * n,
     batch: batch.hz * bursts.length * burst,
     rmeSingle: single.rmePct,

@@ -20,7 +20,13 @@
 // thread's CPU time on both sides. The ratio is the median of the per-block
 // ratios of medians: on this 2-vCPU machine shared by several jobs, one
 // subject's figure swung 2x between runs minutes apart, so only rounds taken
-// side by side compare. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
+// side by side compare. Both sides' tables are on 2 MiB pages (ours advised
+// by hugeSharedBuffer, the peer's from an external malloc heap over advised
+// memory: EAL's --no-huge memory is 4 KiB shmem pages, and under KVM a TLB
+// miss is a two-dimensional walk, which costs rte_lpm's 64 MiB tbl24 more
+// than our 32 MiB root when other jobs evict the page tables from the
+// caches), and both threads may run on either vCPU; the notes give each
+// side's AnonHugePages and its median by the CPU a round ended on. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
 // per table) is the fallback peer. The "dataplane single/batch" rows are
 // benchmark.js means of wall time, not comparable with the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -145,6 +151,15 @@ interface Interleaved {
   vsLpm: number;
   vsFib: number;
   nativeVsLpm: number;
+  /** Median ns per lookup by the CPU the rounds ended on, ours (JS) and rte_lpm's. */
+  byCpu: string;
+}
+
+/** "CPU0 12 rounds 8.1 ns, CPU1 ..." for rounds and the CPUs they ended on. */
+function perCpu(ns: number[], cpus: number[]): string {
+  const by = new Map<number, number[]>();
+  ns.forEach((x, i) => by.set(cpus[i], [...(by.get(cpus[i]) ?? []), x]));
+  return [...by.entries()].sort((a, b) => a[0] - b[0]).map(([c, xs]) => `CPU${c} ${xs.length} rounds ${stats(xs).median.toFixed(2)} ns`).join(', ');
 }
 
 /** Blocks of rounds, ours and the peer's alternating: on a shared machine only rounds taken side by side compare. */
@@ -160,6 +175,8 @@ async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, pe
   const vsLpm: number[] = [];
   const vsFib: number[] = [];
   const natVsLpm: number[] = [];
+  const jsCpus: number[] = [];
+  const peerCpus: number[] = [];
   for (let b = 0; b < BLOCKS; b++) {
     let o: ServedRounds;
     let p: DpdkRound[];
@@ -171,6 +188,8 @@ async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, pe
       o = await ours.rounds(PER_BLOCK);
     }
     js.push(...o.js);
+    jsCpus.push(...o.cpus);
+    peerCpus.push(...p.map((x) => x.cpu));
     nat.push(...o.native);
     lpm.push(...p.map((x) => x.lpm));
     fib.push(...p.map((x) => x.fib));
@@ -192,6 +211,7 @@ async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, pe
     vsLpm: stats(vsLpm).median,
     vsFib: stats(vsFib).median,
     nativeVsLpm: natVsLpm.length > 0 ? stats(natVsLpm).median : NaN,
+    byCpu: `ours ${perCpu(js, jsCpus)}; rte_lpm ${perCpu(lpm, peerCpus)}`,
   };
 }
 
@@ -269,7 +289,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     // Ours: the JS loop, what the data plane's workers run (MirrorViews opens
     // copies natively only when asked); the addon's batch lookup gets its own ratio beside it.
     const { ready: r, inter: x } = peer;
-    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST})`;
+    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
     vsLpm = x.vsLpm;
     vsFib = x.vsFib;
     nativeVsLpm = x.nativeVsLpm;
