@@ -45,6 +45,50 @@ describe('FlowIndex.lookupBatch', () => {
   });
 });
 
+describe('FlowIndex.lookupBatchHashed without warming: the slot memo is a hint the lookup checks', () => {
+  it('two keys with one hash (one memo slot), removed and inserted again under new ids: every answer is lookup()\'s', () => {
+    const flows = FlowTable.attach(FlowTable.create({ capacity: 64, workers: 1, timeoutsMs: [60_000], seed: 9 }), 0);
+    // Keys with one hash, as in the test below.
+    const M0 = 0x9e3779b1 | 0;
+    const M1 = 0x85ebca77 | 0;
+    let inv = M1;
+    for (let i = 0; i < 5; i++) inv = Math.imul(inv, 2 - Math.imul(M1, inv));
+    const d1 = Math.imul(-M0, inv);
+    const key = (j: number): [number, number, number, number] => [0x0a000001 + j, (0xcb007101 + Math.imul(j, d1)) | 0, (1000 << 16) | 80, 17];
+    const hashOf = (k: number[]) => flows.index.hash(k[0], k[1], k[2], k[3]);
+    expect(hashOf(key(1))).toBe(hashOf(key(0)));
+    const insert = (j: number) => {
+      const k = key(j);
+      return flows.insert(k[0], k[1], k[2], k[3], 0xc6336401, 0x0a000001 + j, (80 << 16) | 20000 + j, 17, 3, 0);
+    };
+    const order = [1, 0, 2, 1, 0];
+    const n = order.length;
+    const keys = new Int32Array(4 * n);
+    const hashes = new Int32Array(n);
+    order.forEach((j, i) => {
+      keys.set(key(j), 4 * i);
+      hashes[i] = hashOf(key(j));
+    });
+    const out = new Int32Array(n);
+    const check = (label: string) => {
+      flows.index.lookupBatchHashed(keys, hashes, out, n, false);
+      const expected = order.map((j) => flows.lookup(...key(j)));
+      expect(Array.from(out), label).toEqual(expected);
+      return expected;
+    };
+    const ids = [insert(0), insert(1)];
+    expect(ids.every((id) => id >= 0)).toBe(true);
+    expect(check('both in')).toEqual([ids[1] << 1, ids[0] << 1, -1, ids[1] << 1, ids[0] << 1]);
+    // The memo names the last key's entry (key 0's): remove the other, then that one, then put both back.
+    flows.remove(ids[1]);
+    expect(check('key 1 removed')).toEqual([-1, ids[0] << 1, -1, -1, ids[0] << 1]);
+    flows.remove(ids[0]);
+    expect(check('both removed')).toEqual([-1, -1, -1, -1, -1]);
+    const again = [insert(1), insert(0)];
+    expect(check('both in again')).toEqual([again[0] << 1, again[1] << 1, -1, again[0] << 1, again[1] << 1]);
+  });
+});
+
 describe('FlowIndex.lookupBatchHashed: the slot its record pass found is a hint the lookup checks', () => {
   it('keys with one hash in one bucket: the hint names the first of them, and the others are still found (and a third, absent, is not)', () => {
     const flows = FlowTable.attach(FlowTable.create({ capacity: 64, workers: 1, timeoutsMs: [60_000], seed: 9 }), 0);

@@ -41,7 +41,7 @@
 // ip4-fast's pass 1 while it has the header at hand, in arrival order; where a
 // packet went slow before those checks, classify keys the vector itself), then
 // FlowIndex.lookupBatchHashed (bucket lines, record lines, then the lookups; a
-// record is one line, so the decisions and applyTaken() read it cached), then the
+// record is one line, so the decisions read it cached), then the
 // decisions: a 1M-flow table costs its DRAM misses overlapped. The warming
 // passes run only when most of the previous batch's flows had not been looked
 // up lately (FastFlows.warm): a hot set's lines are cached, and there they are
@@ -108,6 +108,17 @@ export class FastFlows {
   kind = new Uint8Array(0);
   /** Per candidate: its load-balancer backend, or -1. */
   backend = new Int32Array(0);
+  /**
+   * Per candidate: 1 when it is a routed flow's usual TCP or UDP packet
+   * (no backend, not a UDP reply that moves its flow to UDP_REPLIED), which
+   * classify() touched and whose translation it read: the new source and
+   * the new destination and the new ports in srcTo, dstTo and portsTo; else 0
+   * (applyTaken does the work, reading the record).
+   */
+  private usual = new Uint8Array(0);
+  private srcTo = new Int32Array(0);
+  private dstTo = new Int32Array(0);
+  private portsTo = new Int32Array(0);
   /** Lookup entries, in arrival order: 4 key words each, and their hashes (FlowIndex.hash). Written by ip4-fast's pass 1, or by classify(). */
   keys = new Int32Array(0);
   hashes = new Int32Array(0);
@@ -168,6 +179,10 @@ export class FastFlows {
     this.val = new Int32Array(n);
     this.kind = new Uint8Array(n);
     this.backend = new Int32Array(n);
+    this.usual = new Uint8Array(n);
+    this.srcTo = new Int32Array(n);
+    this.dstTo = new Int32Array(n);
+    this.portsTo = new Int32Array(n);
     this.keys = new Int32Array(4 * n);
     this.hashes = new Int32Array(n);
     this.found = new Int32Array(n);
@@ -179,14 +194,21 @@ export class FastFlows {
    * Keeps the candidates of ip4-fast's pass 1 (cand[0, c), in arrival order,
    * their destinations in dst) that are usual packets of a flow, compacted
    * to the front with their FIB destination in dst (the translated one, or
-   * the backend's address for dsr-l2); marks the others slow. Reads only:
-   * what the flow stage writes is done by applyTaken(), for packets taken.
+   * the backend's address for dsr-l2); marks the others slow. It writes
+   * only the touch (last seen, SEEN_REPLY) of the kept usual and dsr-l2
+   * packets' flows, while the record's line is cached from the lookup, and
+   * reads their translation for applyTaken(): a kept packet that pass 3
+   * leaves to the full graph meets ct-input, whose touch at the same clock
+   * then changes nothing. The rest is applyTaken()'s, for packets taken.
+   * (A/B in one process, load 15: 0.93x the CPU time per hot NAT packet,
+   * 0.95x at 1M random flows, with FlowIndex's slot memo; applyTaken spent
+   * half its time on the first load of a record it had to read again.)
    * `entries`: how many lookup entries (keys, hashes, entrySlot,
    * entryUsual) ip4-fast's pass 1 wrote, every one of the vector's in
    * arrival order; -1 when it could not (a packet went slow before its
    * checks), and this keys the vector itself. Returns how many are kept.
    */
-  classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number, entries: number): number {
+  classify(batch: Batch, vec: Uint16Array, count: number, slow: Uint8Array, cand: Uint16Array, dst: Uint32Array, c: number, entries: number, nowMs: number): number {
     if (this.keys.length < 4 * count) this.grow(Math.max(count, batch.capacity));
     if (this.arenaOf !== batch.arena) this.useArena(batch.arena);
     const keys = this.keys;
@@ -214,6 +236,12 @@ export class FastFlows {
     const val = this.val;
     const kind = this.kind;
     const backendOf = this.backend;
+    const usualOf = this.usual;
+    const srcTo = this.srcTo;
+    const dstTo = this.dstTo;
+    const portsTo = this.portsTo;
+    // The table's int32 clock (FlowTable.clockAt), for the touches of the usual packets.
+    const now = flows.clockAt(nowMs);
     // What the decisions read of the configuration, once per batch: the firewall's generation to match (when a
     // newer one than the first was published), the load balancer's per-backend and per-VIP arrays.
     const checkGeneration = fw !== undefined && fw.recheck;
@@ -243,10 +271,17 @@ export class FastFlows {
       let k = 0;
       let to = 0;
       let backend = -1;
+      let usual = 0;
+      let ns = 0;
+      let pn = 0;
+      // Whether the packet, if kept, touches its flow here (a usual packet's, a dsr-l2 one's), and in which direction.
+      let touch = false;
+      let touchDir = 0;
       if (keep && !(checkGeneration && flows.user(id, FlowUser.FIREWALL_GENERATION) !== generation)) {
         const dir = v & 1;
         const proto = keys[(e << 2) + 3];
-        const st = flows.state(id) & 63;
+        const word = flows.state(id);
+        const st = word & 63;
         k = FlowKind.ROUTED;
         if (lb !== undefined) {
           const u = flows.user(id, FlowUser.DESTINATION_BINDING);
@@ -260,13 +295,30 @@ export class FastFlows {
               if (dir !== 0 || (k === TUNNEL && encap === undefined) || (bs !== BackendState.ACTIVE && bs !== BackendState.DRAINING)) k = 0;
               else if (proto === IPPROTO_TCP && st !== FlowState.LB_TCP && st !== FlowState.LB_TCP_CLOSING) k = 0;
               to = backendAddress[backend];
+              // lb-forward's touch of a client's packet (ct-input's, in the full graph).
+              touch = k === FlowKind.DSR_L2;
             }
           }
         }
         if (k === FlowKind.ROUTED) {
           if (proto === IPPROTO_TCP && st !== TcpState.ESTABLISHED) k = 0;
-          // Routed on the destination the translation gives: the reverse of the other direction's key.
-          else to = flows.keyWord(id, dir ^ 1, 0);
+          else {
+            // Routed on the destination the translation gives: the reverse of the other direction's key.
+            to = flows.keyWord(id, dir ^ 1, 0);
+            // A UDP reply to an unreplied flow (its first reply) moves the state: applyOther(). "dir is 1 and
+            // the state UDP_UNREPLIED" in arithmetic: a branch on the direction is mispredicted half the time.
+            const unreplied = word ^ FlowState.UDP_UNREPLIED;
+            const firstReply = dir & ~((unreplied | -unreplied) >>> 31);
+            if (backend < 0 && (proto === IPPROTO_TCP || (proto === IPPROTO_UDP && firstReply === 0))) {
+              // The rest of the translation, read while the record's line is cached (applyTaken's rewrite).
+              usual = 1;
+              touch = true;
+              ns = flows.keyWord(id, dir ^ 1, 1);
+              pn = flows.keyWord(id, dir ^ 1, 2);
+              // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
+              touchDir = proto === IPPROTO_UDP ? 0 : dir;
+            }
+          }
         }
       }
       if (k === TUNNEL) {
@@ -281,10 +333,18 @@ export class FastFlows {
       }
       if (k !== 0) {
         const s = entrySlot[e];
+        // A usual or dsr-l2 packet's touch (ct-input's), here while the record's line is cached. Made before
+        // pass 3 decides to take it: one it leaves to the full graph meets ct-input, whose touch of the flow
+        // at the same clock (the same last seen, SEEN_REPLY already set) changes nothing.
+        if (touch) flows.touchAt(id, now, touchDir);
         slow[s] = 0;
         val[w] = v;
         kind[w] = k;
         backendOf[w] = backend;
+        usualOf[w] = usual;
+        srcTo[w] = ns;
+        dstTo[w] = to;
+        portsTo[w] = pn;
         dst[w] = to;
         cand[w++] = s;
         continue;
@@ -356,8 +416,9 @@ export class FastFlows {
 
   /**
    * What ct-input (and lb-forward for dsr-l2) does to the packets ip4-fast
-   * took (pass 3), and their flows: the flow's record, the backend's count,
-   * the translation; and ip4-rewrite's TTL - 1, whose header checksum
+   * took (pass 3), and their flows, beyond classify()'s touch: the backend's
+   * count, the translation (the usual packets' from the words classify()
+   * read; the rest's, applyOther(), from the record); and ip4-rewrite's TTL - 1, whose header checksum
    * update is the translation's for the usual packets (one read-modify-write
    * of the checksum, RFC 1624 eqn. 3 with both words' changes; the result
    * is the same bytes: both ways give a checksum in 0..0xfffe, never -0).
@@ -370,13 +431,10 @@ export class FastFlows {
    *
    * The usual packets (a routed flow's TCP or UDP without a backend, not a
    * UDP reply that moves its flow to UDP_REPLIED) and dsr-l2 flows' are
-   * done here; the rest goes to applyOther().
+   * done here without reading the record; the rest goes to applyOther().
    */
   applyTaken(batch: Batch, taken: Uint16Array, slots: Uint16Array, w: number, nowMs: number): void {
     if (this.arenaOf !== batch.arena) this.useArena(batch.arena);
-    const flows = this.flows;
-    // The table's int32 clock: a double passed to a call V8 does not inline is boxed (16 bytes a packet).
-    const now = flows.clockAt(nowMs);
     this.nowMs = nowMs;
     const b = batch.arena;
     const h = this.arena16;
@@ -384,17 +442,62 @@ export class FastFlows {
     const val = this.val;
     const kind = this.kind;
     const backendOf = this.backend;
+    const usualOf = this.usual;
+    const srcTo = this.srcTo;
+    const portsTo = this.portsTo;
+    const dstTo = this.dstTo;
     for (let t = 0; t < w; t++) {
       const j = taken[t];
       const s = slots[t];
       const i = start[s] + ETH_HEADER_LEN;
+      const proto = b[i + 9];
+      const w16 = i >>> 1;
+      if (usualOf[j] !== 0) {
+        // Touched by classify(), which read the translation too: translateTcpUdp (flow-translate.ts) written
+        // out, its bytecode being past V8's limit for inlining (460 bytes on Node 20).
+        const ns = srcTo[j];
+        const nd = dstTo[j];
+        const rp = portsTo[j];
+        h[w16 + 4] = h[w16 + 4] - FIRST_BYTE_ONE;
+        const sn = ((ns >>> 8) & 0xff00ff) | ((ns & 0xff00ff) << 8);
+        const dn = ((nd >>> 8) & 0xff00ff) | ((nd & 0xff00ff) << 8);
+        const pn = ((rp >>> 8) & 0xff00ff) | ((rp & 0xff00ff) << 8);
+        const s0 = h[w16 + 6];
+        const s1 = h[w16 + 7];
+        const d0 = h[w16 + 8];
+        const d1 = h[w16 + 9];
+        const p0 = h[w16 + 10];
+        const p1 = h[w16 + 11];
+        if ((((s0 << 16) | s1) ^ sn | ((d0 << 16) | d1) ^ dn | ((p1 << 16) | p0) ^ pn) === 0) {
+          // Not translated: TTL - 1's checksum update alone, as decrementTtl.
+          const cs = h[w16 + 5] + FIRST_BYTE_ONE;
+          h[w16 + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
+          continue;
+        }
+        const addrDelta = 0x3fffc - s0 - s1 - d0 - d1 + (sn >>> 16) + (sn & 0xffff) + (dn >>> 16) + (dn & 0xffff);
+        h[w16 + 6] = sn >>> 16;
+        h[w16 + 7] = sn;
+        h[w16 + 8] = dn >>> 16;
+        h[w16 + 9] = dn;
+        h[w16 + 10] = pn;
+        h[w16 + 11] = pn >>> 16;
+        let x = 0xffff - h[w16 + 5] + addrDelta + TTL_DELTA;
+        x = (x & 0xffff) + (x >>> 16);
+        h[w16 + 5] = 0xffff - ((x & 0xffff) + (x >>> 16));
+        const tcp = proto === IPPROTO_TCP;
+        const at = w16 + (tcp ? 18 : 13);
+        const csum = h[at];
+        if (!tcp && csum === 0) continue;
+        let y = 0xffff - csum + addrDelta + 0x1fffe - p0 - p1 + (pn >>> 16) + (pn & 0xffff);
+        y = (y & 0xffff) + (y >>> 16);
+        y = 0xffff - ((y & 0xffff) + (y >>> 16));
+        h[at] = !tcp && y === 0 ? 0xffff : y;
+        continue;
+      }
       const v = val[j];
       const id = v >> 1;
-      const dir = v & 1;
-      const proto = b[i + 9];
       const backend = backendOf[j];
       const k = kind[j];
-      const w16 = i >>> 1;
       if (k === 0) {
         // No flow (classify keeps none such today): nothing of ct-input's to do.
         decrementTtl(h, w16);
@@ -402,63 +505,15 @@ export class FastFlows {
       }
       if (k === FlowKind.DSR_L2) {
         decrementTtl(h, w16);
-        // From the client (classify checked it): lb-forward's count and marks.
-        flows.touchAt(id, now, 0);
+        // From the client (classify checked it and touched the flow): lb-forward's count and marks.
         this.lb!.countPacket(backend, (b[i + 2] << 8) | b[i + 3]);
         batch.ctRef[s] = backend;
         batch.note[s] = backend;
         continue;
       }
-      // A UDP reply to an unreplied flow (its first reply) moves the state: cold. "dir is 1 and the state
-      // UDP_UNREPLIED" in arithmetic: a branch on the direction is mispredicted half the time with both mixed.
-      const unreplied = flows.state(id) ^ FlowState.UDP_UNREPLIED;
-      const firstReply = dir & ~((unreplied | -unreplied) >>> 31);
-      if (backend >= 0 || proto === IPPROTO_ICMP || (proto === IPPROTO_UDP && firstReply !== 0)) {
-        decrementTtl(h, w16);
-        this.applyOther(batch, j, s, i, (b[i + 2] << 8) | b[i + 3]);
-        continue;
-      }
-      // ct-input touches a UDP reply with dir 0 once the flow is UDP_REPLIED (SEEN_REPLY is set by then).
-      flows.touchAt(id, now, proto === IPPROTO_UDP ? 0 : dir);
-      // translateTcpUdp (flow-translate.ts) written out: its bytecode is past V8's limit for inlining
-      // (460 bytes on Node 20), so as a function it is a call per packet.
-      const ns = flows.keyWord(id, dir ^ 1, 1);
-      const nd = flows.keyWord(id, dir ^ 1, 0);
-      const rp = flows.keyWord(id, dir ^ 1, 2);
-      h[w16 + 4] = h[w16 + 4] - FIRST_BYTE_ONE;
-      const sn = ((ns >>> 8) & 0xff00ff) | ((ns & 0xff00ff) << 8);
-      const dn = ((nd >>> 8) & 0xff00ff) | ((nd & 0xff00ff) << 8);
-      const pn = ((rp >>> 8) & 0xff00ff) | ((rp & 0xff00ff) << 8);
-      const s0 = h[w16 + 6];
-      const s1 = h[w16 + 7];
-      const d0 = h[w16 + 8];
-      const d1 = h[w16 + 9];
-      const p0 = h[w16 + 10];
-      const p1 = h[w16 + 11];
-      if ((((s0 << 16) | s1) ^ sn | ((d0 << 16) | d1) ^ dn | ((p1 << 16) | p0) ^ pn) === 0) {
-        // Not translated: TTL - 1's checksum update alone, as decrementTtl.
-        const cs = h[w16 + 5] + FIRST_BYTE_ONE;
-        h[w16 + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
-        continue;
-      }
-      const addrDelta = 0x3fffc - s0 - s1 - d0 - d1 + (sn >>> 16) + (sn & 0xffff) + (dn >>> 16) + (dn & 0xffff);
-      h[w16 + 6] = sn >>> 16;
-      h[w16 + 7] = sn;
-      h[w16 + 8] = dn >>> 16;
-      h[w16 + 9] = dn;
-      h[w16 + 10] = pn;
-      h[w16 + 11] = pn >>> 16;
-      let x = 0xffff - h[w16 + 5] + addrDelta + TTL_DELTA;
-      x = (x & 0xffff) + (x >>> 16);
-      h[w16 + 5] = 0xffff - ((x & 0xffff) + (x >>> 16));
-      const tcp = proto === IPPROTO_TCP;
-      const at = w16 + (tcp ? 18 : 13);
-      const csum = h[at];
-      if (!tcp && csum === 0) continue;
-      let y = 0xffff - csum + addrDelta + 0x1fffe - p0 - p1 + (pn >>> 16) + (pn & 0xffff);
-      y = (y & 0xffff) + (y >>> 16);
-      y = 0xffff - ((y & 0xffff) + (y >>> 16));
-      h[at] = !tcp && y === 0 ? 0xffff : y;
+      // The rest (classify read no translation for them): ICMP queries, the first UDP reply, LB NAT-mode flows.
+      decrementTtl(h, w16);
+      this.applyOther(batch, j, s, i, (b[i + 2] << 8) | b[i + 3]);
     }
   }
 

@@ -315,8 +315,10 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       // Its key, if ct-input would look one up, belongs before the later candidates': classify keys the vector itself.
       entries = -1;
     }
+    // With the flow stage, the batch's clock, read once: classify touches flows by it and pass 3 checks neighbors.
+    const now = flow !== undefined ? ctx.clock.nowMs() : 0;
     if (flow !== undefined && c > 0) {
-      const kept = flow.classify(batch, vec, count, slow, cand, dst, c, entries);
+      const kept = flow.classify(batch, vec, count, slow, cand, dst, c, entries, now);
       // Tunnel-mode packets the flow stage sent itself (flow-encap.ts) were neither kept nor left.
       slowCount += c - kept - flow.sent;
       this.taken += flow.sent;
@@ -334,7 +336,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     // Pass 3: route, TTL, MTU, neighbor; then the rewrite of the taken ones. Two loops, so that a
     // router without a flow stage runs one without the flow checks and calls (they cost plain L3 ~5%).
     if (flow === undefined) this.takeRouted(batch, c);
-    else this.takeFlows(batch, c, flow);
+    else this.takeFlows(batch, c, flow, now);
     const w = this.takenCount;
     slowCount += this.leftCount;
     const dsrTaken = this.dsrCount;
@@ -485,7 +487,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   }
 
   /** Pass 3 with the flow stage: the L2 writes, then TTL - 1 and ct-input's (and lb-forward's) work for the taken packets (FastFlows.applyTaken). */
-  private takeFlows(batch: Batch, c: number, flow: FastFlows): void {
+  private takeFlows(batch: Batch, c: number, flow: FastFlows, now: number): void {
     const b = batch.arena;
     const h = this.arena16;
     const ctx = this.ctx;
@@ -502,7 +504,6 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const nhPort = nexthops.port;
     const nhGateway = nexthops.gateway;
     const mac16 = this.ntMac16;
-    const now = ctx.clock.nowMs();
     this.batchNowMs = now;
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
     // so an entry reachable() returned holds for the rest of the batch.
