@@ -227,14 +227,16 @@ Napi::Value XskClose(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-XskPort& Xsk(const Napi::CallbackInfo& info, size_t i) {
-  Napi::Env env = info.Env();
-  int32_t h = ArgInt(info, i, "handle");
+XskPort* XskByHandle(Napi::Env env, int32_t h) {
   auto& ports = Table(env).ports;
   if (h <= 0 || size_t(h) > ports.size() || !ports[h - 1]) {
     ThrowRange(env, "not an open AF_XDP handle of this thread: " + std::to_string(h));
   }
-  return *ports[h - 1];
+  return ports[h - 1].get();
+}
+
+XskPort& Xsk(const Napi::CallbackInfo& info, size_t i) {
+  return *XskByHandle(info.Env(), ArgInt(info, i, "handle"));
 }
 
 void InitXsk(Napi::Env env, Napi::Object exports) {
@@ -243,6 +245,7 @@ void InitXsk(Napi::Env env, Napi::Object exports) {
   exports.Set("xskRxBurst", Napi::Function::New(env, XskRxBurst, "xskRxBurst"));
   exports.Set("xskTxBurst", Napi::Function::New(env, XskTxBurst, "xskTxBurst"));
   exports.Set("xskStats", Napi::Function::New(env, XskStats, "xskStats"));
+  exports.Set("xskNapUs", Napi::Function::New(env, XskNapUs, "xskNapUs"));
   InitXdpProg(env, exports);
 }
 

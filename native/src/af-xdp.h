@@ -103,11 +103,13 @@ struct XskTable {
 };
 
 XskPort& Xsk(const Napi::CallbackInfo& info, size_t i);
+XskPort* XskByHandle(Napi::Env env, int32_t handle);
 std::string XskWhat(const char* fn, const XskPort& p);
 
 Napi::Value XskRxBurst(const Napi::CallbackInfo& info);
 Napi::Value XskTxBurst(const Napi::CallbackInfo& info);
 Napi::Value XskStats(const Napi::CallbackInfo& info);
+Napi::Value XskNapUs(const Napi::CallbackInfo& info);
 
 void InitXdpProg(Napi::Env env, Napi::Object exports);
 

@@ -9,7 +9,7 @@ import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
 import { registerCtl } from './ctl-program.js';
 import { DEFAULT_SPIN_MAX_US } from '../runtime/spin-window.js';
-import { DEFAULT_COALESCE_US } from '../runtime/rx-coalesce.js';
+import { DEFAULT_COALESCE_US, RING_BOUNDED_COALESCE_US } from '../runtime/rx-coalesce.js';
 
 /** A whole-number option within [min, max]; anything else is a usage error naming the option and the range. */
 function intInRange(name: string, min: number, max: number) {
@@ -267,7 +267,7 @@ Examples:
     .option('--status-interval <seconds>', 'seconds between status lines', intInRange('--status-interval', 1, 3600), 2)
     .option('--busy-poll', 'workers poll their ports without sleeping: lowest latency, one core each (like DPDK)')
     .option('--spin-us <us>', `after a frame, an idle worker polls on for an adaptive window of at most this many microseconds before it sleeps; 0: sleep at once (default ${DEFAULT_SPIN_MAX_US})`, intInRange('--spin-us', 0, 100_000))
-    .option('--coalesce-us <us>', `once frames come faster than one per this many microseconds, a worker naps up to this long after each round and takes what collected in one round, instead of waking per frame (less CPU per packet at middle rates, up to this much more latency under load); 0: wake per frame (default ${DEFAULT_COALESCE_US})`, intInRange('--coalesce-us', 0, 100_000))
+    .option('--coalesce-us <us>', `once frames come faster than one per this many microseconds, a worker naps up to this long after each round and takes what collected in one round, instead of waking per frame (less CPU per packet at middle rates, up to this much more latency under load); 0: wake per frame (default ${DEFAULT_COALESCE_US}; ${RING_BOUNDED_COALESCE_US} for a worker whose ports are all AF_XDP, whose nap also ends before its fill rings run low)`, intInRange('--coalesce-us', 0, 100_000))
     .option('--realtime <priority>', 'workers run SCHED_FIFO at this priority (1-99): woken at once on a loaded machine, for the latency tail; needs CAP_SYS_NICE', intInRange('--realtime', 1, 99))
     .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
     .option('--trace-count <n>', `packets to trace at most, all workers together (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))

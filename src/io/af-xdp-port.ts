@@ -89,6 +89,11 @@ export class AfXdpPort implements PacketPort {
     this.counters = counters;
   }
 
+  /** The addon's handle of this socket (xskNapUs takes a list of them); 0 once closed. */
+  get xskHandle(): number {
+    return this.handle;
+  }
+
   get fd(): number {
     return this.fdValue;
   }
@@ -121,6 +126,24 @@ export class AfXdpPort implements PacketPort {
     } catch (e) {
       throw withPortName(e, this.name);
     }
+  }
+
+  /**
+   * The run loop's nap for a worker whose inputs are all these sockets: it
+   * sleeps in slices bounded by the room left in their fill rings and ends
+   * once one runs low (native/src/af-xdp-nap.cc), so a long nap cap cannot
+   * run a ring dry when the rate jumps. Undefined when one is send-only or
+   * closed, or the addon lacks it. Bound once: no closure or array per nap.
+   */
+  static ringBoundedNap(ports: readonly AfXdpPort[]): ((us: number) => void) | undefined {
+    const io = loadNative();
+    const nap = io.xskNapUs;
+    if (nap === undefined || ports.length === 0 || ports.some((p) => p.handle === 0 || p.queue < 0)) return undefined;
+    const handles = Int32Array.from(ports, (p) => p.xskHandle);
+    const count = handles.length;
+    return (us: number) => {
+      nap.call(io, handles, count, us);
+    };
   }
 
   /** The kernel's socket statistics (drops for want of fill-ring or RX-ring room) and free UMEM chunks. */

@@ -272,6 +272,14 @@ export interface NativeIo {
   xskTxBurst(handle: XskHandle, arena: Uint8Array, starts: Uint32Array, lengths: Uint32Array, count: number,
     slots?: Uint16Array | null, counters?: Float64Array): number;
   xskStats(handle: XskHandle): XskStats;
+  /**
+   * Sleeps for at most `us` (1..1000000) microseconds, in slices no longer
+   * than the fill rings of handles[0, count) last at a peak rate, and ends
+   * once one is down to an eighth (native/src/af-xdp-nap.cc): the run loop's
+   * nap for a worker whose inputs are all AF_XDP. Returns the slices slept.
+   * Optional: an addon built before it lacks it.
+   */
+  xskNapUs?(handles: Int32Array, count: number, us: number): number;
   xskClose(handle: XskHandle): void;
 
   /** Blocks this thread in poll() for at most timeoutMs; bit i set when fds[i] is readable or in error. At most 32 fds. */

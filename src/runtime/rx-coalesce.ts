@@ -42,9 +42,19 @@
  * against 0.3-0.8% at 500 (load 2, two alternating rounds): the average rate
  * follows with a time constant of `max`, so after a change a nap can run far
  * past what the ring holds. A longer cap needs a nap bounded by the ring's
- * room as well.
+ * room as well: AF_XDP workers have one (RING_BOUNDED_COALESCE_US).
  */
 export const DEFAULT_COALESCE_US = 500;
+/**
+ * Default longest nap of a worker whose inputs are all AF_XDP sockets: its
+ * nap is bounded by the room left in their fill rings as well
+ * (AfXdpPort.ringBoundedNap), so the lag of the rate average above cannot
+ * make it overrun a ring, and the longer nap cuts the wake-ups at the paced
+ * rates where they dominate a packet's CPU. 1200 µs: what a stocked ring
+ * (4096 frames) lasts above its low mark at 2.5 Mpps, so that a nap is one
+ * sleep (native/src/af-xdp-nap.cc).
+ */
+export const RING_BOUNDED_COALESCE_US = 1200;
 /** Nap only when a full nap would collect at least this many frames. */
 const MIN_FRAMES = 2;
 /** A nap long enough for this many frames (half a batch) is long enough. */

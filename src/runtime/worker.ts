@@ -12,6 +12,7 @@ import { Router } from '../pipeline/router.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { RunLoop } from './run-loop.js';
+import { RING_BOUNDED_COALESCE_US } from './rx-coalesce.js';
 import { NeighborSync } from '../arp/neighbor-sync.js';
 import { parseTraceFilter } from '../trace/filter.js';
 import { PacketTracer, TraceBudget } from '../trace/tracer.js';
@@ -89,11 +90,16 @@ try {
     makeTracer: (req: LiveTraceRequest) => makeTracer(req, req.session),
     setTracer: (t) => loop.setTracer(t),
   };
+  // Inputs that are all AF_XDP sockets nap bounded by their fill rings, so they can nap longer (rx-coalesce.ts).
+  // DATAPLANE_XSK_NAP=plain: the plain nap and its cap instead, for A/B runs (bench/live/afxdp-probe.ts --env).
+  const inputs = ports.filter((p): p is PacketPort => p !== undefined);
+  const xsks = inputs.filter((p): p is AfXdpPort => p instanceof AfXdpPort);
+  const ringNap = xsks.length === inputs.length && process.env.DATAPLANE_XSK_NAP !== 'plain' ? AfXdpPort.ringBoundedNap(xsks) : undefined;
   const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined), init.wakeFd ?? -1);
   const loop = new RunLoop({
     router,
     batch,
-    inputs: ports.filter((p): p is PacketPort => p !== undefined),
+    inputs,
     outputs: ports,
     portStats: new Float64Array(init.portStats),
     control: new Int32Array(init.control),
@@ -102,8 +108,8 @@ try {
     wait: (ms) => receiver.idleWait(() => waiter.wait(ms), 0),
     busyPoll: init.busyPoll,
     spinMaxUs: init.spinMaxUs,
-    nap: napOf(),
-    coalesceMaxUs: init.coalesceMaxUs,
+    nap: ringNap ?? napOf(),
+    coalesceMaxUs: init.coalesceMaxUs ?? (ringNap !== undefined ? RING_BOUNDED_COALESCE_US : undefined),
     tracer,
     updates: {
       pending: () => receiver.pending(),

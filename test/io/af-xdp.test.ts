@@ -139,6 +139,28 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     expect(await drain(p, 9200)).toBe(1400);
   }, 30_000);
 
+  it('naps in slices bounded by its fill ring: a whole nap while the ring is stocked, none once it is down to an eighth (1400 datagrams waiting)', async () => {
+    const p = port as AfXdpPort;
+    const nap = AfXdpPort.ringBoundedNap([p]);
+    expect(nap).toBeDefined();
+    const io = loadNative();
+    const handles = Int32Array.of(p.xskHandle);
+    await drain(p, 0);
+    // Stocked: the kernel holds 1536 frames, 1280 above the mark of 256, which last 512 us at 2.5 frames/us: a slice.
+    let t0 = performance.now();
+    const slices = io.xskNapUs?.(handles, 1, 3000) ?? 0;
+    let elapsedMs = performance.now() - t0;
+    expect(elapsedMs).toBeGreaterThanOrEqual(2.9);
+    expect(slices).toBeGreaterThanOrEqual(2);
+    // 1400 datagrams waiting leave 136 frames in the fill ring, under the mark: a nap of 100 ms ends at once.
+    await udpFrom(ns, ROUTER_IP, 9250, 1400, 8); // nobody calls rx meanwhile
+    t0 = performance.now();
+    expect(io.xskNapUs?.(handles, 1, 100_000)).toBe(0);
+    elapsedMs = performance.now() - t0;
+    expect(elapsedMs).toBeLessThan(50);
+    expect(await drain(p, 9250)).toBe(1400);
+  }, 30_000);
+
   it('sends from its TX reserve while the kernel holds every other frame (2000 datagrams waiting, then a 256-frame burst of copies)', async () => {
     const p = port as AfXdpPort;
     const peer = lab.ifname('y');
