@@ -1,7 +1,7 @@
 // TCP bulk and light-load ping through the lab router: A/B of subjects on
 // one machine, alternating them round by round (a 2-core machine shared with
 // other jobs: only interleaved rounds compare). For each subject and round:
-// iperf3 Gbit/s (one stream), the router process's CPU seconds per GB
+// iperf3 Gbit/s (one stream) and the sender's mean RTT, the router process's CPU seconds per GB
 // received, and ping p50/p99 at light load after a warm-up of 1000 pings
 // (measure.ts warmPings), then medians over the rounds with the load average.
 //
@@ -17,7 +17,8 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { LAB, type LabPorts } from '../../src/lab/topology.js';
-import { cpuSeconds, inNs, measureTcp, warmPings } from './measure.js';
+import { nsSpawn, sleep } from '../../src/host/commands.js';
+import { cpuSeconds, inNs, warmPings } from './measure.js';
 
 interface Subject {
   name: string;
@@ -52,6 +53,24 @@ function parseSubjects(spec: string): Subject[] {
   });
 }
 
+/** iperf3 TCP (one stream) for `seconds`: received Gbit/s and the sender's mean RTT (us), or an error. */
+async function iperf(clientNs: string, serverNs: string, addr: string, seconds: number): Promise<{ gbps: number; rttUs: number } | { error: string }> {
+  const srv = nsSpawn(serverNs, 'iperf3', ['-s', '-1', '-B', addr], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 60 && inNs(serverNs, ['ss', '-tlnH', 'sport = :5201']).out.trim() === ''; i++) await sleep(50);
+    const r = inNs(clientNs, ['iperf3', '-c', addr, '-t', String(seconds), '-J'], (seconds + 15) * 1000);
+    try {
+      const j = JSON.parse(r.out) as { end?: { sum_received?: { bits_per_second: number }; streams?: { sender?: { mean_rtt?: number } }[] }; error?: string };
+      if (j.end?.sum_received === undefined) return { error: j.error ?? 'no result' };
+      return { gbps: j.end.sum_received.bits_per_second / 1e9, rttUs: j.end.streams?.[0]?.sender?.mean_rtt ?? NaN };
+    } catch {
+      return { error: r.out.trim().split('\n').slice(-1)[0] ?? 'iperf3 failed' };
+    }
+  } finally {
+    if (srv.exitCode === null) srv.kill('SIGKILL');
+  }
+}
+
 const median = (xs: number[]) => {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -71,7 +90,7 @@ async function main(): Promise<void> {
   const subjects = parseSubjects(process.env.DP_PROBE_SUBJECTS ?? 'kernel:kernel;tapo:tap --offload;tapo-bp:tap --offload --busy-poll');
   const prefix = process.env.DP_PROBE_PREFIX ?? 'dp-tcp-probe';
   const perfOf = process.env.DP_PROBE_PERF;
-  const res = new Map<string, { gbps: number[]; cpuPerGB: number[]; p50: number[]; p99: number[]; load: number[] }>();
+  const res = new Map<string, { gbps: number[]; rtt: number[]; cpuPerGB: number[]; p50: number[]; p99: number[]; load: number[] }>();
   try {
     for (let round = 0; round < rounds; round++) {
       const order = round % 2 === 0 ? subjects : [...subjects].reverse();
@@ -99,19 +118,20 @@ async function main(): Promise<void> {
             ? spawn('perf', ['record', '-g', '-p', String(lab.pid), '-o', `perf.data-${s.name}-${round}`, '--', 'sleep', String(seconds)], { stdio: 'ignore' })
             : undefined;
           const c0 = lab.pid > 0 ? cpuSeconds(lab.pid) : NaN;
-          const t = await measureTcp(n.client, n.server, LAB.server.addr, seconds);
+          const t = await iperf(n.client, n.server, LAB.server.addr, seconds);
           const c1 = lab.pid > 0 ? cpuSeconds(lab.pid) : NaN;
           if (perf !== undefined) await new Promise((r) => perf.once('exit', r));
           const gbps = 'gbps' in t ? t.gbps : NaN;
           const gb = (gbps * seconds) / 8;
-          const e = res.get(s.name) ?? { gbps: [], cpuPerGB: [], p50: [], p99: [], load: [] };
+          const e = res.get(s.name) ?? { gbps: [], rtt: [], cpuPerGB: [], p50: [], p99: [], load: [] };
           e.gbps.push(gbps);
+          e.rtt.push('rttUs' in t ? t.rttUs : NaN);
           e.cpuPerGB.push((c1 - c0) / gb);
           e.p50.push(pt.p50);
           e.p99.push(pt.p99);
           e.load.push(os.loadavg()[0]);
           res.set(s.name, e);
-          console.log(`round ${round} ${s.name}: ${'gbps' in t ? gbps.toFixed(2) + ' Gbit/s' : t.error} router cpu ${((c1 - c0) / gb).toFixed(3)} s/GB; ping p50 ${pt.p50.toFixed(0)} p99 ${pt.p99.toFixed(0)} us; load ${os.loadavg()[0].toFixed(2)}`);
+          console.log(`round ${round} ${s.name}: ${'gbps' in t ? gbps.toFixed(2) + ' Gbit/s' : t.error} rtt ${'rttUs' in t ? t.rttUs : NaN} us router cpu ${((c1 - c0) / gb).toFixed(3)} s/GB; ping p50 ${pt.p50.toFixed(0)} p99 ${pt.p99.toFixed(0)} us; load ${os.loadavg()[0].toFixed(2)}`);
         } finally {
           await labDown(prefix);
         }
@@ -124,7 +144,7 @@ async function main(): Promise<void> {
   const k = res.get('kernel');
   for (const [name, e] of res) {
     const ratio = k !== undefined && name !== 'kernel' ? ` = ${(median(e.gbps) / median(k.gbps)).toFixed(2)}x kernel TCP, p99 ${(median(e.p99) / median(k.p99)).toFixed(2)}x kernel's` : '';
-    console.log(`${name}: ${median(e.gbps).toFixed(2)} Gbit/s (${e.gbps.map((x) => x.toFixed(2)).join(' ')}) cpu ${median(e.cpuPerGB).toFixed(3)} s/GB; ping p50 ${median(e.p50).toFixed(0)} p99 ${median(e.p99).toFixed(0)} us (${e.p99.map((x) => x.toFixed(0)).join(' ')})${ratio}; load ${e.load.map((x) => x.toFixed(1)).join(' ')}`);
+    console.log(`${name}: ${median(e.gbps).toFixed(2)} Gbit/s (${e.gbps.map((x) => x.toFixed(2)).join(' ')}) rtt ${median(e.rtt).toFixed(0)} us cpu ${median(e.cpuPerGB).toFixed(3)} s/GB; ping p50 ${median(e.p50).toFixed(0)} p99 ${median(e.p99).toFixed(0)} us (${e.p99.map((x) => x.toFixed(0)).join(' ')})${ratio}; load ${e.load.map((x) => x.toFixed(1)).join(' ')}`);
   }
 }
 
