@@ -88,6 +88,8 @@ export class RunLoop {
   private readonly inputUp: boolean[];
   /** The input step() reads first (it moves on by one each step). */
   private rxStart = 0;
+  /** Bytes the current step received (receive coalescing weighs super-packets by them). */
+  private rxBytes = 0;
   private readonly flushers: TxSink[];
   private tracer: LoopTracer | undefined;
   /** run()'s spin window and receive coalescing (for tests and stats). */
@@ -120,6 +122,7 @@ export class RunLoop {
     const tracer = this.tracer;
     const stats = this.portStats;
     batch.reset();
+    this.rxBytes = 0;
     // Each step starts at the next input: read in a fixed order, a port
     // flooded enough to fill the batch every step starved the ones after it
     // (at the generator's full rate an AF_XDP lan never left room for wan,
@@ -178,6 +181,7 @@ export class RunLoop {
       const base = index * PORT_STAT_FIELDS;
       stats[base + PortStat.RX_PACKETS] += end - first;
       stats[base + PortStat.RX_BYTES] += bytes;
+      this.rxBytes += bytes;
       return;
     }
     const rxPort = batch.rxPort;
@@ -185,6 +189,7 @@ export class RunLoop {
       const base = rxPort[s] * PORT_STAT_FIELDS;
       stats[base + PortStat.RX_PACKETS]++;
       stats[base + PortStat.RX_BYTES] += length[s];
+      this.rxBytes += length[s];
     }
   }
 
@@ -282,7 +287,7 @@ export class RunLoop {
         spin.received(now);
         // A full batch left frames in the rings: take them now.
         if (n >= full) continue;
-        const us = coalesce.received(n, now);
+        const us = coalesce.received(n, now, this.rxBytes);
         if (us > 0 && nap !== undefined) {
           nap(us);
           continue;

@@ -22,6 +22,16 @@
 //   `max`: at 1 Mpps ~128 µs, at 100 kpps and below `max`. So frames wait
 //   at most `max` (plus timer slack) more than without it: the latency
 //   added under load, chosen against the CPU it saves (bench/live/wake.ts).
+// - a nap also ends once TARGET_BYTES are expected, whatever the frame
+//   count: TCP super-packets (64 KiB each from an offload TAP or
+//   AF_PACKET port) come at only 5-20 k frames a second at 3-10 Gbit/s, so
+//   by frames alone every round napped the whole `max`. That wait is added
+//   to each round trip of a flow whose window is full (the ACKs nap too),
+//   and a bulk TCP flow's rate is its window over its round trip. A
+//   super-packet costs the worker two 64 KiB copies (in and out), about
+//   what a wake-up costs, so a wake-up per few of them is already
+//   amortized. For 64-byte frames the byte target is far past the frame
+//   target and changes nothing.
 // The rate is an average over time, not over rounds: each round weighs by
 // the time since the previous one (1 - e^(-gap/max)), so a pause of a few
 // naps all but forgets what came before it (the first frame after an idle
@@ -59,12 +69,16 @@ export const RING_BOUNDED_COALESCE_US = 1200;
 const MIN_FRAMES = 2;
 /** A nap long enough for this many frames (half a batch) is long enough. */
 const TARGET_FRAMES = 128;
+/** ... or for this many bytes (one TCP super-packet, or 43 frames of 1500 bytes). */
+const TARGET_BYTES = 64 * 1024;
 
 export class RxCoalescer {
   /** Longest nap, milliseconds (0: never nap). */
   readonly maxMs: number;
   /** Frames per millisecond, averaged over recent rounds. */
   rate = 0;
+  /** Bytes per millisecond, averaged alike (received() without bytes leaves it 0: frames alone decide). */
+  byteRate = 0;
   /** When the previous round with frames ended (performance.now() ms). */
   private lastAt = Number.NEGATIVE_INFINITY;
   /** Naps taken, and naps after which nothing had come (for tests and stats). */
@@ -78,17 +92,24 @@ export class RxCoalescer {
   }
 
   /**
-   * A round received `n` > 0 frames, ending at `now` (ms): how long to nap
-   * before the next round, in microseconds (0: no nap, poll as usual).
+   * A round received `n` > 0 frames of `bytes` bytes in all, ending at `now`
+   * (ms): how long to nap before the next round, in microseconds (0: no
+   * nap, poll as usual).
    */
-  received(n: number, now: number): number {
+  received(n: number, now: number, bytes = 0): number {
     const gap = now - this.lastAt;
     this.lastAt = now;
     this.napped = false;
     if (this.maxMs === 0) return 0;
-    if (gap > 0) this.rate += (n / gap - this.rate) * (1 - Math.exp(-gap / this.maxMs));
+    if (gap > 0) {
+      const w = 1 - Math.exp(-gap / this.maxMs);
+      this.rate += (n / gap - this.rate) * w;
+      this.byteRate += (bytes / gap - this.byteRate) * w;
+    }
     if (this.rate * this.maxMs < MIN_FRAMES) return 0;
-    const ms = TARGET_FRAMES / this.rate;
+    const byFrames = TARGET_FRAMES / this.rate;
+    const byBytes = TARGET_BYTES / this.byteRate; // Infinity without bytes
+    const ms = byBytes < byFrames ? byBytes : byFrames;
     this.naps++;
     this.napped = true;
     return Math.max(1, Math.round(1000 * (ms < this.maxMs ? ms : this.maxMs)));

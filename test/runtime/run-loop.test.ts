@@ -243,6 +243,42 @@ describe('RunLoop', () => {
     expect(loop.coalesce?.emptyNaps).toBeLessThanOrEqual(1);
   });
 
+  it('naps by bytes for large frames (TCP super-packets): a nap as long as about 64 KiB takes, not the longest nap', () => {
+    const config = parseConfig(BASE_CONFIG, 't', '.');
+    const { fib, nexthops } = compileFib(config);
+    const batch = new Batch({ largeSlots: true });
+    const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new MemoryPort('wan', { index: 1 });
+    const control = new Int32Array(CONTROL_WORDS);
+    const naps: number[] = [];
+    // 32 KiB frames (to a blackhole route: only their reception matters here), 20 per wake-up.
+    const big = udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '198.18.0.5' }, 1000, 9, 32 * 1024);
+    let sent = 0;
+    const arrive = () => {
+      for (let i = 0; i < 20; i++, sent++) lan.inject(big);
+    };
+    const nap = (us: number) => {
+      naps.push(us);
+      const t = performance.now() + us / 1000;
+      while (performance.now() < t);
+      if (sent < 2000) arrive();
+    };
+    const wait = () => {
+      if (sent < 2000) arrive();
+      else Atomics.store(control, Control.STOP, 1);
+    };
+    arrive();
+    const loop = new RunLoop({ router, batch, inputs: [lan, wan], outputs: [lan, wan, undefined], control, wait, nap, coalesceMaxUs: 500, spinMaxUs: 0 });
+    loop.run();
+    expect(loop.coalesce?.byteRate).toBeGreaterThan(0);
+    // 20 frames a round would nap the whole 500 us by frames (128 frames' worth); 640 KiB a round is
+    // ten times the byte target, so a nap is about a tenth of a round's time.
+    expect(naps.length).toBeGreaterThan(20);
+    const sorted = [...naps].sort((a, b) => a - b);
+    expect(sorted[sorted.length >> 1]).toBeLessThan(150);
+  });
+
   it('never naps without a nap function or with coalesceMaxUs 0', () => {
     for (const opts of [{}, { nap: () => { throw new Error('napped'); }, coalesceMaxUs: 0 }]) {
       const lan = new MemoryPort('lan', { index: 0 });

@@ -5,12 +5,12 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COALESCE_US, RxCoalescer } from '../../src/runtime/rx-coalesce.js';
 
-/** Feeds rounds of `perRound` frames every `gapMs` from `t`; returns the last nap asked (us) and the time after. */
-function stream(c: RxCoalescer, t: number, perRound: number, gapMs: number, rounds: number): { us: number; t: number } {
+/** Feeds rounds of `perRound` frames (of `frameBytes` each, 0: not told) every `gapMs` from `t`; returns the last nap asked (us) and the time after. */
+function stream(c: RxCoalescer, t: number, perRound: number, gapMs: number, rounds: number, frameBytes = 0): { us: number; t: number } {
   let us = 0;
   for (let i = 0; i < rounds; i++) {
     t += gapMs;
-    us = c.received(perRound, t);
+    us = c.received(perRound, t, perRound * frameBytes);
   }
   return { us, t };
 }
@@ -39,6 +39,29 @@ describe('RxCoalescer', () => {
     expect(b.us).toBeLessThanOrEqual(136);
     expect(c.rate).toBeCloseTo(1000, -1);
     expect(c.naps).toBeGreaterThan(50);
+  });
+
+  it('naps for TCP super-packets only as long as about 64 KiB takes to arrive, not the longest nap', () => {
+    // 64 KiB super-packets at ~8 Gbit/s: 15 a millisecond, one or two per round.
+    const c = new RxCoalescer(500);
+    const a = stream(c, 0, 1, 1 / 15, 200, 65_536);
+    // By frames alone (128 frames at 15/ms) it would nap the whole 500 us.
+    expect(128 / c.rate).toBeGreaterThan(0.5);
+    expect(a.us).toBeGreaterThanOrEqual(60);
+    expect(a.us).toBeLessThanOrEqual(75);
+    expect(c.byteRate).toBeCloseTo(15 * 65_536, -3);
+  });
+
+  it('naps for 64-byte frames as by frames alone: the byte target is far past the frame target', () => {
+    const told = new RxCoalescer(500);
+    const untold = new RxCoalescer(500);
+    // 1 Mpps and 100 kpps of 64-byte frames.
+    for (const [perRound, gap] of [[100, 0.1], [10, 0.1]] as const) {
+      const a = stream(told, 0, perRound, gap, 50, 64);
+      const b = stream(untold, 0, perRound, gap, 50);
+      expect(a.us).toBe(b.us);
+      expect(a.us).toBeGreaterThan(100);
+    }
   });
 
   it('stops napping when the rate falls below one frame per longest nap', () => {
