@@ -42,7 +42,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import type { CallTraceRecord } from './call-trace.js';
 import type { LoopProbeReport } from './loop-probe.js';
 import { ControlClient } from '../../src/control/client.js';
@@ -176,7 +175,7 @@ function tailRow(cases: readonly ({ name: string } & Timed)[], cpu: string): Ben
 const PRIORITY_NICE = -10;
 
 /** The call kinds, each run as `calls` calls (changes alternate an add and a delete of one route). */
-type Caller = (i: number, metadata?: grpc.Metadata) => Promise<unknown>;
+type Caller = (i: number, metadata?: Record<string, string>) => Promise<unknown>;
 function callKinds(client: ControlClient): { name: string; calls: number; call: Caller }[] {
   return [
     { name: 'Control.Status', calls: CALLS, call: (_i, m) => client.call('Control', 'Status', {}, m) },
@@ -243,11 +242,9 @@ async function tracedRound(client: ControlClient): Promise<ClientTrace[]> {
   let id = 0;
   for (const kind of callKinds(client)) {
     for (let i = 0; i < kind.calls; i++) {
-      const m = new grpc.Metadata();
       const rd = ownRunDelayMs();
       const sent = monoMs();
-      m.set('x-dp-trace', `${++id} ${sent}`);
-      await kind.call(i, m);
+      await kind.call(i, { 'x-dp-trace': `${++id} ${sent}` });
       const received = monoMs();
       out.push({ id, kind: kind.name, sent, received, clientRunDelay: ownRunDelayMs() - rd });
     }
