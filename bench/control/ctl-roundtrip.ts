@@ -25,8 +25,9 @@
 // the CLI adds (Node start-up), which the target does not cover.
 // Where the tail comes from: each row gives the client's own event-loop delay
 // p99 over its run, and how many of its slowest 1% overlapped one of the
-// client's own GC pauses (a grpc-js unary call allocates about 40 KB in the
-// client, so it collects every couple of hundred calls); a Routes.Change row also the time inside the dataplane
+// client's own GC pauses (ControlClient's own unary channel allocates less
+// than grpc-js's client, about 40 KB a call, did, but a long-lived client
+// still collects now and then); a Routes.Change row also the time inside the dataplane
 // (from the call to every worker using the new table, from its answer); the
 // idle rounds name the call kinds among their slowest 1%; a traced idle round
 // follows each call end to end (call-trace.ts, preloaded into the dataplane:
