@@ -25,8 +25,9 @@
 // the CLI adds (Node start-up), which the target does not cover.
 // Where the tail comes from: each row gives the client's own event-loop delay
 // p99 over its run, and how many of its slowest 1% overlapped one of the
-// client's own GC pauses (a grpc-js unary call allocates about 40 KB in the
-// client, so it collects every couple of hundred calls); a Routes.Change row also the time inside the dataplane
+// client's own GC pauses (ControlClient's own unary channel allocates less
+// than grpc-js's client, about 40 KB a call, did, but a long-lived client
+// still collects now and then); a Routes.Change row also the time inside the dataplane
 // (from the call to every worker using the new table, from its answer); the
 // idle rounds name the call kinds among their slowest 1%; a traced idle round
 // follows each call end to end (call-trace.ts, preloaded into the dataplane:
@@ -42,7 +43,6 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import type { CallTraceRecord } from './call-trace.js';
 import type { LoopProbeReport } from './loop-probe.js';
 import { ControlClient } from '../../src/control/client.js';
@@ -176,7 +176,7 @@ function tailRow(cases: readonly ({ name: string } & Timed)[], cpu: string): Ben
 const PRIORITY_NICE = -10;
 
 /** The call kinds, each run as `calls` calls (changes alternate an add and a delete of one route). */
-type Caller = (i: number, metadata?: grpc.Metadata) => Promise<unknown>;
+type Caller = (i: number, metadata?: Record<string, string>) => Promise<unknown>;
 function callKinds(client: ControlClient): { name: string; calls: number; call: Caller }[] {
   return [
     { name: 'Control.Status', calls: CALLS, call: (_i, m) => client.call('Control', 'Status', {}, m) },
@@ -243,11 +243,9 @@ async function tracedRound(client: ControlClient): Promise<ClientTrace[]> {
   let id = 0;
   for (const kind of callKinds(client)) {
     for (let i = 0; i < kind.calls; i++) {
-      const m = new grpc.Metadata();
       const rd = ownRunDelayMs();
       const sent = monoMs();
-      m.set('x-dp-trace', `${++id} ${sent}`);
-      await kind.call(i, m);
+      await kind.call(i, { 'x-dp-trace': `${++id} ${sent}` });
       const received = monoMs();
       out.push({ id, kind: kind.name, sent, received, clientRunDelay: ownRunDelayMs() - rd });
     }

@@ -1,5 +1,7 @@
-// The control API's schema as a client needs it: a client constructor per
-// service of proto/dataplane/api.proto, built with protobufjs directly.
+// The control API's schema as a client needs it: for each method of each
+// service of proto/dataplane/api.proto, its path and how its request is
+// encoded and its response decoded, built with protobufjs directly (no
+// grpc-js: ControlClient calls through grpc-unary-channel.ts).
 //
 // Why not api-proto.ts (@grpc/proto-loader) here: proto-loader also builds
 // a descriptor (DescriptorProto objects, encoded file descriptors) for
@@ -15,26 +17,36 @@
 // protobufjs, 8, leaves proto3 fields at their default off, as the spec
 // says; proto-loader's own protobufjs 7 writes them. Both read either.)
 import protobuf from 'protobufjs';
-import * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import { API_FILE, API_PACKAGE, protoDir } from './api-files.js';
 
 /** How a response becomes a plain object: api-proto.ts's proto-loader options. */
 const TO_OBJECT: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, oneofs: true };
 
-let loaded: Record<string, grpc.ServiceClientConstructor> | undefined;
+/** One method as grpc-js's MethodDefinition describes it (so a test can hold it against proto-loader's). */
+export interface ApiMethod {
+  path: string;
+  requestStream: boolean;
+  responseStream: boolean;
+  requestSerialize: (o: object) => Buffer;
+  requestDeserialize: (b: Buffer) => object;
+  responseSerialize: (o: object) => Buffer;
+  responseDeserialize: (b: Buffer) => object;
+}
 
-/** A client constructor per service, by name ("Routes", "Control", ...). */
-export function apiClients(): Record<string, grpc.ServiceClientConstructor> {
+let loaded: Record<string, Record<string, ApiMethod>> | undefined;
+
+/** The methods of each service, by service name ("Routes", "Control", ...) and method name. */
+export function apiMethods(): Record<string, Record<string, ApiMethod>> {
   if (loaded !== undefined) return loaded;
   const root = new protobuf.Root().loadSync(join(protoDir(), API_FILE), { keepCase: true });
   root.resolveAll();
   const pkg = root.lookup(API_PACKAGE);
   if (!(pkg instanceof protobuf.Namespace)) throw new Error(`${API_FILE} has no package ${API_PACKAGE}`);
-  const clients: Record<string, grpc.ServiceClientConstructor> = {};
+  const services: Record<string, Record<string, ApiMethod>> = {};
   for (const service of pkg.nestedArray) {
     if (!(service instanceof protobuf.Service)) continue;
-    const methods: Record<string, grpc.MethodDefinition<object, object>> = {};
+    const methods: Record<string, ApiMethod> = {};
     for (const m of service.methodsArray) {
       const req = m.resolvedRequestType!;
       const res = m.resolvedResponseType!;
@@ -48,10 +60,10 @@ export function apiClients(): Record<string, grpc.ServiceClientConstructor> {
         responseDeserialize: (b: Buffer) => res.toObject(res.decode(b), TO_OBJECT),
       };
     }
-    clients[service.name] = grpc.makeGenericClientConstructor(methods, service.name);
+    services[service.name] = methods;
   }
-  loaded = clients;
-  return clients;
+  loaded = services;
+  return services;
 }
 
 /** protobufjs's writer already gives a Buffer under Node; a view over the same bytes otherwise. */
