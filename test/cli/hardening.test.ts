@@ -61,6 +61,12 @@ describe('usage errors and numeric options', () => {
     expect(dataplane(['--version']).status).toBe(0);
   });
 
+  it('run --help shows the io of every port type the config schema takes', () => {
+    const r = dataplane(['run', '--help']);
+    expect(r.status).toBe(0);
+    for (const type of ['tap', 'afpacket', 'afxdp']) expect(r.stdout).toContain(`io: { type: ${type},`);
+  });
+
   it('lab --help lists the NAT mode and its options', () => {
     const r = dataplane(['lab', '--help']);
     expect(r.status).toBe(0);
