@@ -8,6 +8,7 @@
 // socket comes from a module of its own (not the config schema, which loads
 // zod), and the YAML parser loads only when --config names a file.
 import { readFileSync } from 'node:fs';
+import { fileErrorReason } from '../config/file-error.js';
 import { ControlCallError, ControlClient } from '../control/client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/control-socket.js';
 
@@ -27,7 +28,7 @@ export async function ctlTarget(opts: CtlOptions): Promise<string> {
     try {
       doc = parseYaml(readFileSync(opts.config, 'utf8'));
     } catch (e) {
-      throw new CtlUsageError(`--config ${opts.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message.split('\n')[0]}`);
+      throw new CtlUsageError(`--config ${opts.config}: ${fileErrorReason(e)}`);
     }
     const control = (doc as { control?: { socket?: unknown; listen?: unknown } } | null)?.control;
     if (typeof control?.socket === 'string' && control.socket !== '') return control.socket;
@@ -99,7 +100,7 @@ export function routeFileLines(file: string): string[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CtlUsageError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CtlUsageError(`${file}: ${fileErrorReason(e)}`);
   }
   const lines: string[] = [];
   for (const raw of text.split('\n')) {
@@ -114,7 +115,7 @@ export function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (e) {
-    throw new CtlUsageError(`${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new CtlUsageError(`${file}: ${fileErrorReason(e)}`);
   }
 }
 

@@ -67,7 +67,7 @@ export function buildProgram(): Command {
   program
     .name('dataplane')
     .version(packageVersion())
-    .description('A user-space IPv4 packet dataplane: routes, filters (VPC firewall, NetworkPolicy), translates (NAT with connection tracking) and load-balances (Maglev, direct server return) packets from TAP, AF_PACKET and pcap; a control API (ctl), metrics, trace and explain.')
+    .description('A user-space IPv4 packet dataplane: routes, filters (VPC firewall, NetworkPolicy), translates (NAT with connection tracking) and load-balances (Maglev, direct server return) packets from TAP, AF_PACKET, AF_XDP and pcap; a control API (ctl), metrics, trace and explain.')
     .showHelpAfterError('(run with --help for usage)')
     // Usage errors exit 2, as the README says (commander's own default is 1); help and --version exit 0.
     .exitOverride((err) => {
@@ -260,7 +260,7 @@ Examples:
 
   program
     .command('run')
-    .description('Run the live dataplane: TAP and AF_PACKET ports, packet workers, a status line every few seconds.')
+    .description('Run the live dataplane: TAP, AF_PACKET and AF_XDP ports, packet workers, a status line every few seconds.')
     .requiredOption('--config <file>', 'router config (YAML); each port\'s "io" says how it reaches the wire (default: a TAP named after the port)')
     .option('-w, --workers <n>', 'packet worker threads (default: one per core)', intInRange('--workers', 1, 256))
     .option('--json', 'log one JSON object per line')
@@ -283,6 +283,10 @@ Ports (see the README's config section):
   io: { type: afpacket, interface: veth0 }
       an existing interface in this network namespace (a veth end, a
       container's eth1), one AF_PACKET socket per worker in a fanout group.
+  io: { type: afxdp, interface: veth0 }
+      an existing interface in this network namespace, read and written with
+      AF_XDP sockets (one per queue; queue q is served by worker q) through an
+      XDP program the dataplane attaches; needs CAP_NET_ADMIN and CAP_BPF.
 
 Needs CAP_NET_ADMIN (root). SIGINT/SIGTERM: stop, close the ports (the TAPs
 it created disappear), print the counters and exit 0. SIGUSR1: print every

@@ -5,6 +5,7 @@
 // nothing half-loaded is ever returned.
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { fileErrorReason } from './file-error.js';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ipv4ToString, MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
@@ -387,6 +388,6 @@ function readRegularFile(path: string, maxBytes: number): string | { problem: st
     if (st.size > maxBytes) return { problem: `${path} is ${st.size} bytes; the most that is read is ${maxBytes}` };
     return readFileSync(path, 'utf8');
   } catch (e) {
-    return { problem: `cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
+    return { problem: `cannot read ${path}: ${fileErrorReason(e)}` };
   }
 }

@@ -2,7 +2,7 @@
 // dataplane runs (src/nat/nat-config.ts): port names to indexes, addresses
 // and ranges to numbers. Every mistake is a problem naming its field.
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
-import { ipv4ToString, parseIpv4Address } from '../wire/address.js';
+import { ipv4ToString, parseIpv4Address, tryParseIpv4Address } from '../wire/address.js';
 import { CLOUD_NAT_MIN_PORTS, DEFAULT_NAT_PORTS, MAX_POOL_ADDRESSES, type Net, type NatConfig, type PortRange } from '../nat/nat-config.js';
 import type { RawConfig } from './schema.js';
 
@@ -49,8 +49,9 @@ export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string
   const snat = raw.snat.map((r, i) => {
     const field = `nat.snat[${i}]`;
     const [first, last = first] = r.to.split('-');
-    const lo = parseIpv4Address(first);
-    const hi = parseIpv4Address(last);
+    // The schema checks only the shape (digits and dots): 198.51.100.300 is a problem to report here, not a throw.
+    const lo = tryParseIpv4Address(first);
+    const hi = tryParseIpv4Address(last);
     const addresses: number[] = [];
     if (lo < 0 || hi < 0) problems.push(`${field}.to: "${r.to}" is not an address or a range of addresses`);
     else if (hi < lo) problems.push(`${field}.to: ${r.to} runs backwards (${last} is below ${first})`);
@@ -70,7 +71,7 @@ export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string
     const inPort = portOf(r.inPort, `${field}.inPort`);
     const dports = portRange(r.dport, `${field}.dport`, problems) ?? { lo: 0, hi: 0 };
     const [toText, toPortText] = r.to.split(':');
-    const to = parseIpv4Address(toText);
+    const to = tryParseIpv4Address(toText);
     const toPort = toPortText === undefined ? 0 : Number(toPortText);
     if (to < 0) problems.push(`${field}.to: "${toText}" is not an IPv4 address`);
     if (toPortText !== undefined && (toPort < 1 || toPort > 65535)) problems.push(`${field}.to: port ${toPortText} must be 1-65535`);

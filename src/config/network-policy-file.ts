@@ -6,6 +6,7 @@
 // problems of the others; a problem in the file names the file and the
 // document (0-based, as `documents[1].items[0].spec...`).
 import { readFileSync, statSync } from 'node:fs';
+import { fileErrorReason } from './file-error.js';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
@@ -48,7 +49,7 @@ function readPolicyFile(path: string, problems: string[]): string | undefined {
     else if (st.size > MAX_POLICY_FILE_BYTES) problems.push(`networkPolicyFile: ${path} is ${st.size} bytes; the most that is read is ${MAX_POLICY_FILE_BYTES}`);
     else return readFileSync(path, 'utf8');
   } catch (e) {
-    problems.push(`networkPolicyFile: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    problems.push(`networkPolicyFile: cannot read ${path}: ${fileErrorReason(e)}`);
   }
   return undefined;
 }

@@ -8,6 +8,7 @@
 // change methods validate first and publish one new generation); a failure
 // is a ControlError naming what is wrong, and the tables stay as they were.
 import { readFileSync } from 'node:fs';
+import { fileErrorReason } from '../config/file-error.js';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseConfig, type RouterConfig } from '../config/load.js';
@@ -76,7 +77,7 @@ export class ControlPlane {
     try {
       return { text: readFileSync(file, 'utf8'), source: file, baseDir: dirname(file) };
     } catch (e) {
-      throw new ControlError('invalid', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new ControlError('invalid', `cannot read ${file}: ${fileErrorReason(e)}`);
     }
   }
 

@@ -229,7 +229,9 @@ function flowEntry(src: FlowSource, v: RecordView, nowMs: number, scratch: Int32
     ...timing(src.table, r, nowMs),
     worker: f.worker,
     snat: r[Rec.KEY] !== r[Rec.KEY + 5] || r[Rec.KEY + 2] >>> 16 !== (r[Rec.KEY + 6] & 0xffff),
-    dnat: r[Rec.KEY + 1] !== r[Rec.KEY + 4] || (r[Rec.KEY + 2] & 0xffff) !== r[Rec.KEY + 6] >>> 16,
+    // An ICMP query's id stands in both port halves, so a source NAT's new id
+    // shows on the destination side too: for ICMP only the address tells DNAT.
+    dnat: r[Rec.KEY + 1] !== r[Rec.KEY + 4] || (proto !== IPPROTO_ICMP && (r[Rec.KEY + 2] & 0xffff) !== r[Rec.KEY + 6] >>> 16),
   };
   const source = bindingRef(src.table, r[Rec.USER + FlowUser.SOURCE_BINDING] - 1, scratch);
   if (source !== undefined) e.binding = source;

@@ -183,7 +183,8 @@ export function parseFlowFilter(text: string, kind: FilterKind = 'flow'): FlowFi
     }
     if (w === 'nat') return (f) => f.orig[SRC] !== f.reply[DST] || f.orig[DST] !== f.reply[SRC] || f.orig[SPORT] !== f.reply[DPORT] || f.orig[DPORT] !== f.reply[SPORT];
     if (w === 'snat') return (f) => f.orig[SRC] !== f.reply[DST] || f.orig[SPORT] !== f.reply[DPORT];
-    if (w === 'dnat') return (f) => f.orig[DST] !== f.reply[SRC] || f.orig[DPORT] !== f.reply[SPORT];
+    // An ICMP query's id stands in both port halves: for ICMP only the address tells DNAT.
+    if (w === 'dnat') return (f) => f.orig[DST] !== f.reply[SRC] || (f.proto !== 1 && f.orig[DPORT] !== f.reply[SPORT]);
     if (w === 'replied') return (f) => f.replied;
     if (w === 'unreplied') return (f) => !f.replied;
     if (w === 'vip') {

@@ -37,6 +37,9 @@ export class LiveTrace {
   private pickedAtStop = 0;
   private readonly unread: TracedPacket[] = [];
 
+  /** `now`: wall-clock milliseconds, for packets whose port gave no receive time. */
+  constructor(private readonly now: () => number = Date.now) {}
+
   /** Checks a request (count range, filter syntax) and opens a new session; returns what the workers need. */
   start(req: { filter: string; count: number }, config: RouterConfig): { session: number; filter: string; count: number; budget: SharedArrayBuffer } {
     const count = req.count;
@@ -66,7 +69,16 @@ export class LiveTrace {
 
   /** A traced packet from a worker: kept when it belongs to the current session. */
   accept(session: number, packet: TracedPacket): void {
-    if (session === this.sessionId && this.unread.length < this.count) this.unread.push(packet);
+    if (session !== this.sessionId || this.unread.length >= this.count) return;
+    if (packet.tsSec === 0 && packet.tsNsec === 0) {
+      // TAP and AF_XDP ports do not stamp frames (only AF_PACKET's ring does):
+      // the time it reached the main thread, as the --trace file's writer does,
+      // rather than 1970 in `ctl trace read`.
+      const ms = this.now();
+      packet.tsSec = Math.floor(ms / 1000);
+      packet.tsNsec = Math.round((ms - packet.tsSec * 1000) * 1e6);
+    }
+    this.unread.push(packet);
   }
 
   /** Up to `max` packets not read yet, oldest first. */

@@ -31,7 +31,7 @@ describe('ctlTarget', () => {
   it('refuses a config whose API is off, or that cannot be read, naming the file', async () => {
     const off = config('d.yaml', 'control: { socket: "" }\n');
     await expect(ctlTarget({ config: off })).rejects.toThrow(new CtlUsageError(`--config ${off}: its control API is off (control.socket is "")`));
-    await expect(ctlTarget({ config: join(dir, 'missing.yaml') })).rejects.toThrow(/--config .*missing\.yaml: ENOENT/);
+    await expect(ctlTarget({ config: join(dir, 'missing.yaml') })).rejects.toThrow(/--config .*missing\.yaml: no such file \(ENOENT\)/);
     await expect(ctlTarget({ config: config('e.yaml', 'control: [unclosed\n') })).rejects.toBeInstanceOf(CtlUsageError);
   });
 });

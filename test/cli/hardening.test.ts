@@ -46,9 +46,25 @@ describe('usage errors and numeric options', () => {
     noStack(r.stderr);
   });
 
+  it('a config file that does not exist is named with the reason in words, exit 2, for every command that reads one', () => {
+    const missing = join(dir, 'no-such-router.yaml');
+    for (const args of [['route', 'lookup', '--config', missing, '192.0.2.9'], ['firewall', '--config', missing], ['ctl', '--config', missing, 'counters'], ['ctl', '--socket', join(dir, 'none.sock'), 'reload', missing]]) {
+      const r = dataplane(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(`${missing}: no such file (ENOENT)`);
+      noStack(r.stderr);
+    }
+  });
+
   it('--help and --version exit 0', () => {
     expect(dataplane(['--help']).status).toBe(0);
     expect(dataplane(['--version']).status).toBe(0);
+  });
+
+  it('run --help shows the io of every port type the config schema takes', () => {
+    const r = dataplane(['run', '--help']);
+    expect(r.status).toBe(0);
+    for (const type of ['tap', 'afpacket', 'afxdp']) expect(r.stdout).toContain(`io: { type: ${type},`);
   });
 
   it('lab --help lists the NAT mode and its options', () => {

@@ -119,7 +119,7 @@ neighbors:
   });
 
   it('reports a missing file and bad YAML clearly', () => {
-    expect(() => loadConfig('/nonexistent/router.yaml')).toThrow(/router.yaml: invalid config:\n {2}cannot read \/nonexistent\/router.yaml: ENOENT/);
+    expect(() => loadConfig('/nonexistent/router.yaml')).toThrow(/router.yaml: invalid config:\n {2}cannot read \/nonexistent\/router.yaml: no such file \(ENOENT\)/);
     expect(problems('ports: [\n')[0]).toMatch(/^YAML: /);
   });
 

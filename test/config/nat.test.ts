@@ -109,6 +109,23 @@ nat:
     ]);
   });
 
+  it('an address part above 255 in snat.to or dnat.to is a problem naming the field, not a crash', () => {
+    expect(
+      problems(`${PORTS}
+nat:
+  snat:
+    - { outPort: wan, to: 198.51.100.100-198.51.100.300 }
+    - { outPort: wan, to: 198.51.100.256 }
+  dnat:
+    - { inPort: wan, proto: tcp, dport: 8080, to: "192.0.2.310:80" }
+`),
+    ).toEqual([
+      'nat.snat[0].to: "198.51.100.100-198.51.100.300" is not an address or a range of addresses',
+      'nat.snat[1].to: "198.51.100.256" is not an address or a range of addresses',
+      'nat.dnat[0].to: "192.0.2.310" is not an IPv4 address',
+    ]);
+  });
+
   it('cloud-nat sets aside 64 ports per endpoint unless told otherwise', () => {
     const c = parseConfig(`${PORTS}\nnat: { masquerade: [{ outPort: wan }], profile: cloud-nat }\n`, 'c.yaml', '.');
     expect(c.nat!.minPortsPerEndpoint).toBe(64);

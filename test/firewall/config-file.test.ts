@@ -97,6 +97,6 @@ a: [unclosed
       expect.stringMatching(/^networkPolicyFile: bad\.yaml documents\[3\]: YAML: /),
       'networkPolicyFile: bad.yaml documents[1].items[0].spec.ingress[0].ports[0].endPort: needs a numeric port',
     ]);
-    expect(problems(CLUSTER + 'networkPolicyFile: missing.yaml\n', dir)).toEqual([`networkPolicyFile: cannot read ${join(dir, 'missing.yaml')}: ENOENT`]);
+    expect(problems(CLUSTER + 'networkPolicyFile: missing.yaml\n', dir)).toEqual([`networkPolicyFile: cannot read ${join(dir, 'missing.yaml')}: no such file (ENOENT)`]);
   });
 });

@@ -69,6 +69,11 @@ describe('listing flows', () => {
     const i = ctl.flows('icmp', 10).flows[0];
     expect([i.original.sport, i.original.dport, i.state]).toEqual([7, 7, 'icmp']);
     expect(ctl.flows('icmp and port 7', 10).matched).toBe(0);
+    // Masquerade gave it a new id, which stands in both port halves: that is source NAT only, not DNAT.
+    expect(i.reply.sport).not.toBe(7);
+    expect([i.snat, i.dnat]).toEqual([true, false]);
+    expect(ctl.flows('icmp and dnat', 10).matched).toBe(0);
+    expect(ctl.flows('icmp and snat', 10).matched).toBe(1);
 
     // Without a side, a word matches the packets as they arrived or as they left translated.
     expect(ctl.flows(`src ${WAN_ADDR}`, 10).matched).toBe(3);
