@@ -121,9 +121,15 @@ export const portIoSchema = z.discriminatedUnion('type', [
       mode: z.enum(['auto', 'copy', 'zerocopy']).default('auto'),
       /** How the XDP program attaches: `native` (in the driver), `generic` (skb mode, any device), `auto` (native, else generic). */
       xdpMode: z.enum(['auto', 'native', 'generic']).default('auto'),
-      /** UMEM frames (4 KiB each) per socket, a power of two; half of them stock the fill ring. */
+      /**
+       * UMEM frames (4 KiB each) per socket, a power of two; all but a TX
+       * reserve stock the fill ring. 16384 (64 MiB): what the kernel can
+       * queue while a worker waits for a core is all that absorbs the wait,
+       * and on a loaded 2-core machine a worker at normal priority waited
+       * longer than 3500 frames lasted (bench/live/afxdp-probe.ts).
+       */
       frames: ringFrames()
-        .default(4096),
+        .default(16384),
       /** AF_XDP carries no offload metadata: super-frames cannot arrive, so TSO/GSO must be off on the peer (native XDP on a veth turns them off). */
       offload: z.literal(false, { message: 'must be false: AF_XDP carries no offload metadata' }).default(false),
     })

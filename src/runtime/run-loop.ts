@@ -63,6 +63,8 @@ export interface LoopOptions {
   nap?: (us: number) => void;
   /** Longest such nap, microseconds (default DEFAULT_COALESCE_US; 0: never nap). */
   coalesceMaxUs?: number;
+  /** Frames a nap should collect (RxCoalescer targetFrames; default DEFAULT_TARGET_FRAMES). */
+  coalesceTargetFrames?: number;
   /** Called once when a port's interface is gone (for a log line). */
   onPortGone?: (port: number, error: unknown) => void;
   tracer?: LoopTracer;
@@ -270,8 +272,11 @@ export class RunLoop {
     const updates = this.o.updates;
     const spin = new SpinWindow(this.o.spinMaxUs ?? DEFAULT_SPIN_MAX_US);
     const nap = this.o.nap;
-    const coalesce = new RxCoalescer(nap === undefined ? 0 : (this.o.coalesceMaxUs ?? DEFAULT_COALESCE_US));
+    const coalesce = new RxCoalescer(nap === undefined ? 0 : (this.o.coalesceMaxUs ?? DEFAULT_COALESCE_US), this.o.coalesceTargetFrames);
     const full = this.o.batch.rxCapacity;
+    // Frames and bytes of the full rounds since the coalescer last heard of any (it averages over time).
+    let fullFrames = 0;
+    let fullBytes = 0;
     this.spin = spin;
     this.coalesce = coalesce;
     while (Atomics.load(control, Control.STOP) === 0) {
@@ -286,8 +291,14 @@ export class RunLoop {
       if (n > 0) {
         spin.received(now);
         // A full batch left frames in the rings: take them now.
-        if (n >= full) continue;
-        const us = coalesce.received(n, now, this.rxBytes);
+        if (n >= full) {
+          fullFrames += n;
+          fullBytes += this.rxBytes;
+          continue;
+        }
+        const us = coalesce.received(n + fullFrames, now, this.rxBytes + fullBytes);
+        fullFrames = 0;
+        fullBytes = 0;
         if (us > 0 && nap !== undefined) {
           nap(us);
           continue;

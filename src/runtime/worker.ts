@@ -12,7 +12,7 @@ import { Router } from '../pipeline/router.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
 import { RunLoop } from './run-loop.js';
-import { RING_BOUNDED_COALESCE_US } from './rx-coalesce.js';
+import { RING_BOUNDED_COALESCE_US, RING_BOUNDED_TARGET_FRAMES } from './rx-coalesce.js';
 import { NeighborSync } from '../arp/neighbor-sync.js';
 import { parseTraceFilter } from '../trace/filter.js';
 import { PacketTracer, TraceBudget } from '../trace/tracer.js';
@@ -54,6 +54,15 @@ function xdpAreaBytes(): number {
 }
 
 /** The addon's nap for receive coalescing (rx-coalesce.ts), bound once: no closure per call. */
+/** The frame target of a ring-bounded nap; DATAPLANE_XSK_NAP_FRAMES=N sets another, for A/B runs (bench/live/afxdp-probe.ts --env). */
+function ringNapTargetFrames(): number {
+  const text = process.env.DATAPLANE_XSK_NAP_FRAMES;
+  if (text === undefined || text === '') return RING_BOUNDED_TARGET_FRAMES;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 2 || n > 65_536) throw new RangeError(`DATAPLANE_XSK_NAP_FRAMES must be an integer 2..65536 (got '${text}')`);
+  return n;
+}
+
 function napOf(): ((us: number) => void) | undefined {
   const io = loadNative();
   return io.napUs === undefined ? undefined : io.napUs.bind(io);
@@ -110,6 +119,7 @@ try {
     spinMaxUs: init.spinMaxUs,
     nap: ringNap ?? napOf(),
     coalesceMaxUs: init.coalesceMaxUs ?? (ringNap !== undefined ? RING_BOUNDED_COALESCE_US : undefined),
+    coalesceTargetFrames: ringNap !== undefined ? ringNapTargetFrames() : undefined,
     tracer,
     updates: {
       pending: () => receiver.pending(),

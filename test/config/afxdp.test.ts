@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { loadPortIo as load, portIoProblems as problems } from './port-io.js';
 
 describe('io: { type: afxdp }', () => {
-  it('takes an interface and fills in mode auto, xdpMode auto, 4096 frames, no offload', () => {
-    expect(load('{ type: afxdp, interface: veth0 }').ports[0].io).toEqual({ type: 'afxdp', interface: 'veth0', mode: 'auto', xdpMode: 'auto', frames: 4096, offload: false });
+  it('takes an interface and fills in mode auto, xdpMode auto, 16384 frames, no offload', () => {
+    expect(load('{ type: afxdp, interface: veth0 }').ports[0].io).toEqual({ type: 'afxdp', interface: 'veth0', mode: 'auto', xdpMode: 'auto', frames: 16384, offload: false });
   });
 
   it('keeps the modes and frame count it is given', () => {

@@ -288,6 +288,40 @@ describe('RunLoop', () => {
     });
   });
 
+  it('tells the coalescer of the frames of full rounds too, so its rate is what arrived, not the last partial round', () => {
+    const config = parseConfig(BASE_CONFIG, 't', '.');
+    const { fib, nexthops } = compileFib(config);
+    const batch = new Batch();
+    const router = new Router(config, fib, nexthops, { clock: new ManualClock(1), batchCapacity: batch.capacity, maxFrame: batch.maxFrame });
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new MemoryPort('wan', { index: 1 });
+    const control = new Int32Array(CONTROL_WORDS);
+    // 600 frames per wake-up, more than two batches: each nap is followed by two full rounds and a partial one.
+    const perWake = 600;
+    expect(perWake).toBeGreaterThan(2 * batch.rxCapacity);
+    let sent = 0;
+    const arrive = () => {
+      for (let i = 0; i < perWake; i++) lan.inject(frame(sent++));
+    };
+    const naps: number[] = [];
+    const nap = (us: number) => {
+      naps.push(us);
+      if (sent < 6000) arrive();
+    };
+    const wait = () => {
+      if (sent < 6000) arrive();
+      else Atomics.store(control, Control.STOP, 1);
+    };
+    arrive();
+    const loop = new RunLoop({ router, batch, inputs: [lan, wan], outputs: [lan, wan, undefined], control, wait, nap, coalesceMaxUs: 1200, coalesceTargetFrames: 1024, spinMaxUs: 0 });
+    loop.run();
+    expect(wan.sent.length).toBe(6000);
+    expect(loop.coalesce?.targetFrames).toBe(1024);
+    // Every frame reached the coalescer's average, the full rounds' with the partial round after them.
+    expect(loop.coalesce?.frames).toBe(6000);
+    expect(naps.length).toBeGreaterThan(0);
+  });
+
   it('never naps without a nap function or with coalesceMaxUs 0', () => {
     for (const opts of [{}, { nap: () => { throw new Error('napped'); }, coalesceMaxUs: 0 }]) {
       const lan = new MemoryPort('lan', { index: 0 });

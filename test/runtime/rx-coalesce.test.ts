@@ -3,7 +3,7 @@
 // faster than one per longest nap, as long as half a batch takes to arrive
 // but never longer than the maximum, and none after a pause.
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_COALESCE_US, RxCoalescer } from '../../src/runtime/rx-coalesce.js';
+import { DEFAULT_COALESCE_US, RING_BOUNDED_COALESCE_US, RING_BOUNDED_TARGET_FRAMES, RxCoalescer } from '../../src/runtime/rx-coalesce.js';
 
 /** Feeds rounds of `perRound` frames (of `frameBytes` each, 0: not told) every `gapMs` from `t`; returns the last nap asked (us) and the time after. */
 function stream(c: RxCoalescer, t: number, perRound: number, gapMs: number, rounds: number, frameBytes = 0): { us: number; t: number } {
@@ -39,6 +39,25 @@ describe('RxCoalescer', () => {
     expect(b.us).toBeLessThanOrEqual(136);
     expect(c.rate).toBeCloseTo(1000, -1);
     expect(c.naps).toBeGreaterThan(50);
+  });
+
+  it('with a larger frame target (a ring-bounded AF_XDP nap) naps as long as that many frames take, up to the longest nap', () => {
+    const c = new RxCoalescer(RING_BOUNDED_COALESCE_US, RING_BOUNDED_TARGET_FRAMES);
+    // 2 Mpps: 1024 frames take 512 us.
+    const a = stream(c, 0, 200, 0.1, 60);
+    expect(a.us).toBeGreaterThanOrEqual(490);
+    expect(a.us).toBeLessThanOrEqual(535);
+    // 500 kpps: 1024 frames would take 2 ms, past the longest nap.
+    const b = stream(c, a.t, 50, 0.1, 200);
+    expect(b.us).toBe(RING_BOUNDED_COALESCE_US);
+    // The default target at 2 Mpps: 64 us.
+    const d = stream(new RxCoalescer(RING_BOUNDED_COALESCE_US), 0, 200, 0.1, 60);
+    expect(d.us).toBeGreaterThanOrEqual(60);
+    expect(d.us).toBeLessThanOrEqual(68);
+  });
+
+  it('refuses a frame target that is not an integer of 2..65536', () => {
+    for (const bad of [0, 1, 1.5, 70_000, Number.NaN]) expect(() => new RxCoalescer(500, bad)).toThrow(/frame target/);
   });
 
   it('naps for TCP super-packets only as long as about 64 KiB takes to arrive, not the longest nap', () => {
