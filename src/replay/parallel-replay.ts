@@ -102,9 +102,12 @@ export const MAX_QUEUED_BYTES = 1 << 20;
  * CHUNK_INPUT_BYTES x (MAX_IN_FLIGHT + a few), plus MAX_QUEUED_BYTES) must
  * stay in the CPU's cache, or both the shard's stores and the kernel's copy
  * go to DRAM. With 4 MiB chunks and 16 MiB queued (about 60 MiB in flight)
- * they did: on the 1 GiB bench, 512 KiB chunks took 0.88x the CPU and 0.6x
- * the wall time of 4 MiB ones (A/B, load 15-17; a copy into 12 rotating
- * 4 MiB buffers is 6x slower here than into one). Per-chunk messages still
+ * they did: on the 1 GiB bench, --workers 2 with 512 KiB chunks and 1 MiB
+ * queued took 0.78x the CPU (user+sys 5.05 vs 6.45 s, system 1.9 vs 3.1 s)
+ * and 0.82x the wall time of 4 MiB / 16 MiB (5 alternating rounds, medians,
+ * load 13-17, AMD EPYC 2 vCPUs; a copy into 12 rotating 4 MiB buffers is 6x
+ * slower here than into one, 421 vs 67 ms/GiB). 256 KiB and 1 MiB chunks
+ * measured no better than 512 KiB. Per-chunk messages still
  * cost little at this size (about 2000 chunks per GiB).
  */
 export const CHUNK_INPUT_BYTES = 512 << 10;
