@@ -23,7 +23,7 @@ export class CaptureOutput implements TxSink {
   /** Frames and bytes written, by port index. */
   readonly framesByPort: Float64Array;
   readonly bytesByPort: Float64Array;
-  readonly writer = new ChunkWriter(DRAIN_BYTES + (1 << 20));
+  readonly writer: ChunkWriter;
   private readonly pending: number[] = [];
 
   constructor(
@@ -31,7 +31,10 @@ export class CaptureOutput implements TxSink {
     private readonly clock: Clock,
     /** Where the blocks go (after the writer's header blocks, already written); none: the caller takes them from `writer`. */
     private readonly sink?: ByteSink,
+    /** The writer's buffer (it grows when a chunk needs more): room for DRAIN_BYTES and a batch when draining to a sink. */
+    bufferBytes = DRAIN_BYTES + (1 << 20),
   ) {
+    this.writer = new ChunkWriter(bufferBytes);
     this.framesByPort = new Float64Array(ports);
     this.bytesByPort = new Float64Array(ports);
   }

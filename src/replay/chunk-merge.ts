@@ -24,7 +24,13 @@ export interface OwningSink extends ByteSink {
   writeOwned(bytes: Uint8Array, done: () => void): void;
 }
 
-const OUT_BYTES = 4 << 20;
+/**
+ * The merge's output buffers (and the background writer's, parallel-replay.ts):
+ * small, so merged bytes are still in the CPU's cache when write(2) copies
+ * them into the page cache.
+ */
+export const MERGE_BUFFER_BYTES = 512 << 10;
+const OUT_BYTES = MERGE_BUFFER_BYTES;
 /** Runs shorter than this are copied word by word: Buffer.copy's fixed cost is larger than a short loop's. */
 const SHORT_RUN = 128;
 

@@ -9,7 +9,7 @@
 //   more isolates each starting and compiling the pipeline. The other
 //   shards' frames are written to their frame index (frame-index.ts:
 //   position, length, port, time, 24 bytes a frame, and per batch the clock
-//   and the count), a chunk per few MiB of capture, transferred; a shard
+//   and the count), a chunk per CHUNK_INPUT_BYTES of capture, transferred; a shard
 //   reads only its own frames' bytes at those positions (indexed-input.ts)
 //   and runs every batch, maybe empty, so its timers run at the same times.
 //   Before, every shard parsed and keyed the whole capture (~130 ns a frame
@@ -59,7 +59,7 @@ import type { CounterValue } from '../pipeline/counters.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { CaptureInput } from './capture-input.js';
 import { BackgroundSink } from './background-sink.js';
-import { ChunkMerger } from './chunk-merge.js';
+import { ChunkMerger, MERGE_BUFFER_BYTES } from './chunk-merge.js';
 import type { FrameChunk } from './frame-chunk.js';
 import { FrameIndexWriter, type IndexBuffers } from './frame-index.js';
 import { interfaceMapper, openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
@@ -87,11 +87,30 @@ function mainShareOf(opts: ReplayOptions): number {
   return share;
 }
 
-/** Output bytes the background writer may be behind before this thread waits for it. */
-export const MAX_QUEUED_BYTES = 16 << 20;
+/**
+ * Output bytes the background writer may be behind before this thread waits
+ * for it. Small on purpose, as CHUNK_INPUT_BYTES is: bytes a shard wrote
+ * reach the kernel's copy into the page cache while they are still in the
+ * CPU's cache.
+ */
+export const MAX_QUEUED_BYTES = 1 << 20;
 
-/** Capture bytes per chunk (of the index, and of the shards' output): large enough that messages cost nothing, small enough to stream. */
-export const CHUNK_INPUT_BYTES = 4 << 20;
+/**
+ * Capture bytes per chunk (of the index, and of the shards' output). Every
+ * output byte is written by a shard, then read by the write(2) that copies
+ * it into the page cache: what is in flight between the two (about
+ * CHUNK_INPUT_BYTES x (MAX_IN_FLIGHT + a few), plus MAX_QUEUED_BYTES) must
+ * stay in the CPU's cache, or both the shard's stores and the kernel's copy
+ * go to DRAM. With 4 MiB chunks and 16 MiB queued (about 60 MiB in flight)
+ * they did: on the 1 GiB bench, --workers 2 with 512 KiB chunks and 1 MiB
+ * queued took 0.78x the CPU (user+sys 5.05 vs 6.45 s, system 1.9 vs 3.1 s)
+ * and 0.82x the wall time of 4 MiB / 16 MiB (5 alternating rounds, medians,
+ * load 13-17, AMD EPYC 2 vCPUs; a copy into 12 rotating 4 MiB buffers is 6x
+ * slower here than into one, 421 vs 67 ms/GiB). 256 KiB and 1 MiB chunks
+ * measured no better than 512 KiB. Per-chunk messages still
+ * cost little at this size (about 2000 chunks per GiB).
+ */
+export const CHUNK_INPUT_BYTES = 512 << 10;
 /** Chunks the main thread may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
 export const MAX_IN_FLIGHT = 4;
 
@@ -193,7 +212,7 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
   writer.flush(); // the section and interface blocks, before the merged packet blocks
   // A file is written on libuv's thread pool, off this thread (background-sink.ts); memory is written here.
-  const background = outSink instanceof AtomicFileSink ? new BackgroundSink(outSink.descriptor) : undefined;
+  const background = outSink instanceof AtomicFileSink ? new BackgroundSink(outSink.descriptor, MERGE_BUFFER_BYTES) : undefined;
   const merger = new ChunkMerger(background ?? outSink);
 
   const control = new Int32Array(new SharedArrayBuffer((Control.POSTED + workers) * 4));

@@ -110,7 +110,9 @@ export class ShardRouter {
     this.bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, this.clock);
     this.router.ctx.icmpLimiter = this.bucket;
     // What the router sent, in time order, as the blocks a one-worker replay writes: into the chunk for the merge.
-    this.output = new CaptureOutput(config.ports.length, this.clock);
+    // Its buffer holds a chunk's blocks (parallel-replay.ts: CHUNK_INPUT_BYTES of capture and the blocks' overhead) and
+    // grows when one needs more; a few of these travel between the threads, and they should stay in the CPU's cache.
+    this.output = new CaptureOutput(config.ports.length, this.clock, undefined, 1 << 20);
   }
 
   /** Sets the input the batches come from (once, before the first step). */
