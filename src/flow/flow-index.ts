@@ -163,7 +163,7 @@ export class FlowIndex {
    * This view's memo of where recent batch lookups found their keys: the
    * word index in `buckets` of the entry (its signature's), by the hash's
    * low bits, 0 for none (word 0 is a version word, never an entry). A
-   * hint only: lookupBatchCached checks the entry under its bucket's
+   * hint only: lookupBatchHashed checks the entry under its bucket's
    * seqlock and against the record's key, as scan() does, and scans on a
    * miss, so a removed or moved entry costs the scan and nothing else.
    */
@@ -701,17 +701,26 @@ export class FlowIndex {
    * runs. (NAT established, 1M random flows: ~0.94x the CPU time per packet
    * with the hint, the two builds in one process, both orders to cancel the
    * tables' placement; a hot set of 256 flows: within noise. AMD EPYC.)
+   *
+   * `warm` false: no warming passes, for a batch whose lines are likely
+   * cached already (the flow stage judges that by how many of the previous
+   * batch's flows it had seen lately): on a hot set of 256 flows each
+   * warming pass is a loop over the batch that brings in nothing. The hint
+   * then comes from the slot memo (where this view last found the key; a
+   * miss scans and updates the memo). (A/B in one process, hot NAT set of
+   * 256 flows, load 15: 0.96x the CPU time per packet with the memo.)
    */
   lookupBatchHashed(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number, warm = true): void {
-    if (!warm) {
-      this.lookupBatchCached(keys, hashes, out, n);
-      return;
-    }
     if (this.hints.length < n) this.hints = new Int32Array(Math.max(n, 256));
     const hints = this.hints;
-    this.touchBuckets(hashes, n);
-    this.recordsAndSlotsOf(hashes, n, out, hints);
-    this.touchWords(this.keys, out, n);
+    if (warm) {
+      this.touchBuckets(hashes, n);
+      this.recordsAndSlotsOf(hashes, n, out, hints);
+      this.touchWords(this.keys, out, n);
+    }
+    // The lookups, warm or not, in one loop (they were two near-copies): a key's entry is first tried where
+    // the hint says, the record pass's slot (warm) or the slot memo's (cached, see below); a miss scans.
+    const memo = this.slotMemo;
     const mask = this.mask;
     const b = this.buckets;
     const versions = this.versions;
@@ -724,57 +733,13 @@ export class FlowIndex {
       const k1 = keys[o + 1];
       const k2 = keys[o + 2];
       const k3 = keys[o + 3];
-      const base = (h & mask) << BUCKET_SHIFT;
-      const hint = hints[i];
-      if (hint !== 0) {
-        // scan()'s fast path on one entry: the version, the entry and its key, the version again through the other view.
-        const v = b[base];
-        const val = b[hint + SLOTS];
-        if (b[hint] === h && val >= 0) {
-          const r = ((val >> 1) << shift) + ((val & 1) << 2);
-          if (words[r] === k0 && words[r + 1] === k1 && words[r + 2] === k2 && words[r + 3] === k3 && (v & 1) === 0 && versions[base] === v) {
-            out[i] = val;
-            continue;
-          }
-        }
-      }
-      out[i] = this.lookupHashed(k0, k1, k2, k3, h);
-    }
-  }
-  /**
-   * lookupBatchHashed() without the warming passes, for a batch whose lines
-   * are likely cached already (the flow stage judges that by how many of
-   * the previous batch's flows it had seen lately): one loop, each key's
-   * primary bucket scanned (scan()) and, when a key overflowed from it, its
-   * secondary. The passes that load lines ahead pay for DRAM misses and cost
-   * where there are none: on a hot set of 256 flows each is a loop over the
-   * batch that brings in nothing. A key's entry is first tried where the
-   * slot memo says this view last found it (one entry checked under its
-   * primary's seqlock and against the record, as the warm path's hint,
-   * instead of a walk over a bucket's seven with a mispredicted exit); a
-   * miss scans and updates the memo. (A/B in one process, hot NAT set of
-   * 256 flows, load 15: 0.96x the CPU time per packet.)
-   */
-  private lookupBatchCached(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number): void {
-    const memo = this.slotMemo;
-    const b = this.buckets;
-    const versions = this.versions;
-    const words = this.keys;
-    const shift = this.recordShift;
-    for (let i = 0; i < n; i++) {
-      const o = i << 2;
-      const h = hashes[i];
-      const k0 = keys[o];
-      const k1 = keys[o + 1];
-      const k2 = keys[o + 2];
-      const k3 = keys[o + 3];
       const m = h & (SLOT_MEMO_SIZE - 1);
-      const at = memo[m];
+      const at = warm ? hints[i] : memo[m];
       if (at !== 0) {
-        // scan()'s fast path on the one entry the memo names (in the key's primary bucket or its secondary):
+        // scan()'s fast path on the one entry the hint names (in the key's primary bucket or its secondary):
         // the primary's version (every change to a key's entry, wherever it sits, holds its primary's lock),
         // the entry and its key, the version again through the other view.
-        const base = (h & this.mask) << BUCKET_SHIFT;
+        const base = (h & mask) << BUCKET_SHIFT;
         const v = b[base];
         const val = b[at + SLOTS];
         if (b[at] === h && val >= 0) {
@@ -787,7 +752,7 @@ export class FlowIndex {
       }
       const val = this.lookupHashed(k0, k1, k2, k3, h);
       out[i] = val;
-      if (val >= 0) memo[m] = this.slotOf(h, val);
+      if (val >= 0 && !warm) memo[m] = this.slotOf(h, val);
     }
   }
 
