@@ -110,6 +110,8 @@ export const INSERTED = -1;
 export const INDEX_FULL = -2;
 /** lookup/remove result: no such key. */
 export const NOT_FOUND = -1;
+/** FlowIndex.hinted result: the hint did not confirm the key (it may still be there: lookupRemember). */
+const UNCONFIRMED = -3;
 
 export const SLOTS = 7;
 const BUCKET_SHIFT = 4; // 16 words per bucket
@@ -163,7 +165,7 @@ export class FlowIndex {
    * This view's memo of where recent batch lookups found their keys: the
    * word index in `buckets` of the entry (its signature's), by the hash's
    * low bits, 0 for none (word 0 is a version word, never an entry). A
-   * hint only: lookupBatchCached checks the entry under its bucket's
+   * hint only: lookupBatchHashed checks the entry under its bucket's
    * seqlock and against the record's key, as scan() does, and scans on a
    * miss, so a removed or moved entry costs the scan and nothing else.
    */
@@ -701,94 +703,73 @@ export class FlowIndex {
    * runs. (NAT established, 1M random flows: ~0.94x the CPU time per packet
    * with the hint, the two builds in one process, both orders to cancel the
    * tables' placement; a hot set of 256 flows: within noise. AMD EPYC.)
+   *
+   * `warm` false: no warming passes, for a batch whose lines are likely
+   * cached already (the flow stage judges that by how many of the previous
+   * batch's flows it had seen lately): on a hot set of 256 flows each
+   * warming pass is a loop over the batch that brings in nothing. The hint
+   * then comes from the slot memo (where this view last found the key; a
+   * miss scans and updates the memo). (A/B in one process, hot NAT set of
+   * 256 flows, load 15: 0.96x the CPU time per packet with the memo.)
    */
   lookupBatchHashed(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number, warm = true): void {
-    if (!warm) {
-      this.lookupBatchCached(keys, hashes, out, n);
-      return;
+    const hints = warm ? this.warmBatch(hashes, n, out) : this.hints;
+    const memo = this.slotMemo;
+    for (let i = 0; i < n; i++) {
+      const o = i << 2;
+      const h = hashes[i];
+      const k0 = keys[o];
+      const k1 = keys[o + 1];
+      const k2 = keys[o + 2];
+      const k3 = keys[o + 3];
+      const v = this.hinted(h, k0, k1, k2, k3, warm ? hints[i] : memo[h & (SLOT_MEMO_SIZE - 1)]);
+      out[i] = v !== UNCONFIRMED ? v : this.lookupRemember(k0, k1, k2, k3, h, !warm);
     }
+  }
+
+  /**
+   * lookupBatchHashed()'s warming passes over hashes[0..n) (`scratch`: n
+   * words the record pass writes): touchBuckets, the record pass, touchWords.
+   * Returns the hints: per key, the word index of the entry whose signature
+   * matched in its primary bucket, or 0 (for hinted()).
+   */
+  private warmBatch(hashes: Int32Array, n: number, scratch: Int32Array): Int32Array {
     if (this.hints.length < n) this.hints = new Int32Array(Math.max(n, 256));
     const hints = this.hints;
     this.touchBuckets(hashes, n);
-    this.recordsAndSlotsOf(hashes, n, out, hints);
-    this.touchWords(this.keys, out, n);
-    const mask = this.mask;
-    const b = this.buckets;
-    const versions = this.versions;
-    const words = this.keys;
-    const shift = this.recordShift;
-    for (let i = 0; i < n; i++) {
-      const o = i << 2;
-      const h = hashes[i];
-      const k0 = keys[o];
-      const k1 = keys[o + 1];
-      const k2 = keys[o + 2];
-      const k3 = keys[o + 3];
-      const base = (h & mask) << BUCKET_SHIFT;
-      const hint = hints[i];
-      if (hint !== 0) {
-        // scan()'s fast path on one entry: the version, the entry and its key, the version again through the other view.
-        const v = b[base];
-        const val = b[hint + SLOTS];
-        if (b[hint] === h && val >= 0) {
-          const r = ((val >> 1) << shift) + ((val & 1) << 2);
-          if (words[r] === k0 && words[r + 1] === k1 && words[r + 2] === k2 && words[r + 3] === k3 && (v & 1) === 0 && versions[base] === v) {
-            out[i] = val;
-            continue;
-          }
-        }
-      }
-      out[i] = this.lookupHashed(k0, k1, k2, k3, h);
-    }
+    this.recordsAndSlotsOf(hashes, n, scratch, hints);
+    this.touchWords(this.keys, scratch, n);
+    return hints;
   }
+
   /**
-   * lookupBatchHashed() without the warming passes, for a batch whose lines
-   * are likely cached already (the flow stage judges that by how many of
-   * the previous batch's flows it had seen lately): one loop, each key's
-   * primary bucket scanned (scan()) and, when a key overflowed from it, its
-   * secondary. The passes that load lines ahead pay for DRAM misses and cost
-   * where there are none: on a hot set of 256 flows each is a loop over the
-   * batch that brings in nothing. A key's entry is first tried where the
-   * slot memo says this view last found it (one entry checked under its
-   * primary's seqlock and against the record, as the warm path's hint,
-   * instead of a walk over a bucket's seven with a mispredicted exit); a
-   * miss scans and updates the memo. (A/B in one process, hot NAT set of
-   * 256 flows, load 15: 0.96x the CPU time per packet.)
+   * The key's value if the entry at word index `at` (a hint: warmBatch's, or
+   * the slot memo's at the hash's low bits; 0 for none) holds it, checked as
+   * scan()'s fast path: the primary's version (every change to a key's
+   * entry, wherever it sits, holds its primary's lock), the entry and its
+   * record's key, the version again through the other view. Else
+   * UNCONFIRMED: then lookupRemember(). (Called from the flow stage's
+   * decision loop instead, the lookups fused into it, this was 1.16x the CPU
+   * per hot NAT packet: V8 inlined the scan too, and the loop grew.)
    */
-  private lookupBatchCached(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number): void {
-    const memo = this.slotMemo;
+  private hinted(h: number, k0: number, k1: number, k2: number, k3: number, at: number): number {
+    if (at === 0) return UNCONFIRMED;
     const b = this.buckets;
-    const versions = this.versions;
+    const base = (h & this.mask) << BUCKET_SHIFT;
+    const v = b[base];
+    const val = b[at + SLOTS];
+    if (b[at] !== h || val < 0) return UNCONFIRMED;
     const words = this.keys;
-    const shift = this.recordShift;
-    for (let i = 0; i < n; i++) {
-      const o = i << 2;
-      const h = hashes[i];
-      const k0 = keys[o];
-      const k1 = keys[o + 1];
-      const k2 = keys[o + 2];
-      const k3 = keys[o + 3];
-      const m = h & (SLOT_MEMO_SIZE - 1);
-      const at = memo[m];
-      if (at !== 0) {
-        // scan()'s fast path on the one entry the memo names (in the key's primary bucket or its secondary):
-        // the primary's version (every change to a key's entry, wherever it sits, holds its primary's lock),
-        // the entry and its key, the version again through the other view.
-        const base = (h & this.mask) << BUCKET_SHIFT;
-        const v = b[base];
-        const val = b[at + SLOTS];
-        if (b[at] === h && val >= 0) {
-          const r = ((val >> 1) << shift) + ((val & 1) << 2);
-          if (words[r] === k0 && words[r + 1] === k1 && words[r + 2] === k2 && words[r + 3] === k3 && (v & 1) === 0 && versions[base] === v) {
-            out[i] = val;
-            continue;
-          }
-        }
-      }
-      const val = this.lookupHashed(k0, k1, k2, k3, h);
-      out[i] = val;
-      if (val >= 0) memo[m] = this.slotOf(h, val);
-    }
+    const r = ((val >> 1) << this.recordShift) + ((val & 1) << 2);
+    if (words[r] === k0 && words[r + 1] === k1 && words[r + 2] === k2 && words[r + 3] === k3 && (v & 1) === 0 && this.versions[base] === v) return val;
+    return UNCONFIRMED;
+  }
+
+  /** lookupHashed() where hinted() did not confirm the key; `remember`: note where it was found in the slot memo. */
+  private lookupRemember(k0: number, k1: number, k2: number, k3: number, h: number, remember: boolean): number {
+    const val = this.lookupHashed(k0, k1, k2, k3, h);
+    if (val >= 0 && remember) this.slotMemo[h & (SLOT_MEMO_SIZE - 1)] = this.slotOf(h, val);
+    return val;
   }
 
   /** The word index of the entry with signature h and value val, in h's primary or secondary bucket, or 0 (a hint for slotMemo: read without the seqlock). */

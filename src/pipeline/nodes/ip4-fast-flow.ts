@@ -81,7 +81,7 @@ export const FlowKind = {
  */
 export const FIRST_BYTE_ONE = new Uint16Array(new Uint8Array([0x01, 0x00]).buffer)[0];
 /** ~m + m' of RFC 1624 eqn. 3 for the TTL/protocol word m' = m - FIRST_BYTE_ONE: what TTL - 1 adds to the header's ones' complement sum. */
-const TTL_DELTA = 0xffff - FIRST_BYTE_ONE;
+export const TTL_DELTA = 0xffff - FIRST_BYTE_ONE;
 
 /** ip4-rewrite's TTL - 1 on the header at host-order word w16, alone (the packets whose translation, if any, does not update the header checksum in applyTaken's loop). */
 function decrementTtl(h: Uint16Array<ArrayBufferLike>, w16: number): void {
@@ -112,13 +112,14 @@ export class FastFlows {
    * Per candidate: 1 when it is a routed flow's usual TCP or UDP packet
    * (no backend, not a UDP reply that moves its flow to UDP_REPLIED), which
    * classify() touched and whose translation it read: the new source and
-   * the new destination and the new ports in srcTo, dstTo and portsTo; else 0
-   * (applyTaken does the work, reading the record).
+   * the new destination and the new ports in srcTo, dstTo and portsTo (pass
+   * 3 in ip4-fast.ts rewrites it from them); else 0 (applyTaken does the
+   * work, reading the record).
    */
-  private usual = new Uint8Array(0);
-  private srcTo = new Int32Array(0);
-  private dstTo = new Int32Array(0);
-  private portsTo = new Int32Array(0);
+  usual = new Uint8Array(0);
+  srcTo = new Int32Array(0);
+  dstTo = new Int32Array(0);
+  portsTo = new Int32Array(0);
   /** Lookup entries, in arrival order: 4 key words each, and their hashes (FlowIndex.hash). Written by ip4-fast's pass 1, or by classify(). */
   keys = new Int32Array(0);
   hashes = new Int32Array(0);
@@ -416,22 +417,18 @@ export class FastFlows {
 
   /**
    * What ct-input (and lb-forward for dsr-l2) does to the packets ip4-fast
-   * took (pass 3), and their flows, beyond classify()'s touch: the backend's
-   * count, the translation (the usual packets' from the words classify()
-   * read; the rest's, applyOther(), from the record); and ip4-rewrite's TTL - 1, whose header checksum
-   * update is the translation's for the usual packets (one read-modify-write
-   * of the checksum, RFC 1624 eqn. 3 with both words' changes; the result
-   * is the same bytes: both ways give a checksum in 0..0xfffe, never -0).
-   * taken[0..w) are their candidate indexes (into val, kind, backend),
-   * slots[0..w) their slots. Done after pass 3's L2 writes rather than
-   * packet by packet inside it: what each writes commutes with the other's,
-   * and one call per batch replaces the per-packet calls V8 made when this
-   * work sat in pass 3's loop (past its inlining budget there, the record's
-   * touch and the translation were each a call per packet).
-   *
-   * The usual packets (a routed flow's TCP or UDP without a backend, not a
-   * UDP reply that moves its flow to UDP_REPLIED) and dsr-l2 flows' are
-   * done here without reading the record; the rest goes to applyOther().
+   * took (pass 3) that are no usual ones (`usual` 0), and their flows,
+   * beyond classify()'s touch: the backend's count, the translation
+   * (applyOther(), from the record), and ip4-rewrite's TTL - 1. The usual
+   * packets' translation and TTL - 1 (from the words classify() read, in one
+   * update of the header checksum) are made in pass 3's loop itself
+   * (ip4-fast.ts takeFlows). taken[0..w) are their candidate indexes (into
+   * val, kind, backend), slots[0..w) their slots. Done after pass 3's L2
+   * writes rather than packet by packet inside it: what each writes
+   * commutes with the other's, and one call per batch replaces the
+   * per-packet calls V8 made when this work sat in pass 3's loop (past its
+   * inlining budget there, the record's touch and the translation were each
+   * a call per packet).
    */
   applyTaken(batch: Batch, taken: Uint16Array, slots: Uint16Array, w: number, nowMs: number): void {
     if (this.arenaOf !== batch.arena) this.useArena(batch.arena);
@@ -439,63 +436,13 @@ export class FastFlows {
     const b = batch.arena;
     const h = this.arena16;
     const start = batch.start;
-    const val = this.val;
     const kind = this.kind;
     const backendOf = this.backend;
-    const usualOf = this.usual;
-    const srcTo = this.srcTo;
-    const portsTo = this.portsTo;
-    const dstTo = this.dstTo;
     for (let t = 0; t < w; t++) {
       const j = taken[t];
       const s = slots[t];
       const i = start[s] + ETH_HEADER_LEN;
-      const proto = b[i + 9];
       const w16 = i >>> 1;
-      if (usualOf[j] !== 0) {
-        // Touched by classify(), which read the translation too: translateTcpUdp (flow-translate.ts) written
-        // out, its bytecode being past V8's limit for inlining (460 bytes on Node 20).
-        const ns = srcTo[j];
-        const nd = dstTo[j];
-        const rp = portsTo[j];
-        h[w16 + 4] = h[w16 + 4] - FIRST_BYTE_ONE;
-        const sn = ((ns >>> 8) & 0xff00ff) | ((ns & 0xff00ff) << 8);
-        const dn = ((nd >>> 8) & 0xff00ff) | ((nd & 0xff00ff) << 8);
-        const pn = ((rp >>> 8) & 0xff00ff) | ((rp & 0xff00ff) << 8);
-        const s0 = h[w16 + 6];
-        const s1 = h[w16 + 7];
-        const d0 = h[w16 + 8];
-        const d1 = h[w16 + 9];
-        const p0 = h[w16 + 10];
-        const p1 = h[w16 + 11];
-        if ((((s0 << 16) | s1) ^ sn | ((d0 << 16) | d1) ^ dn | ((p1 << 16) | p0) ^ pn) === 0) {
-          // Not translated: TTL - 1's checksum update alone, as decrementTtl.
-          const cs = h[w16 + 5] + FIRST_BYTE_ONE;
-          h[w16 + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
-          continue;
-        }
-        const addrDelta = 0x3fffc - s0 - s1 - d0 - d1 + (sn >>> 16) + (sn & 0xffff) + (dn >>> 16) + (dn & 0xffff);
-        h[w16 + 6] = sn >>> 16;
-        h[w16 + 7] = sn;
-        h[w16 + 8] = dn >>> 16;
-        h[w16 + 9] = dn;
-        h[w16 + 10] = pn;
-        h[w16 + 11] = pn >>> 16;
-        let x = 0xffff - h[w16 + 5] + addrDelta + TTL_DELTA;
-        x = (x & 0xffff) + (x >>> 16);
-        h[w16 + 5] = 0xffff - ((x & 0xffff) + (x >>> 16));
-        const tcp = proto === IPPROTO_TCP;
-        const at = w16 + (tcp ? 18 : 13);
-        const csum = h[at];
-        if (!tcp && csum === 0) continue;
-        let y = 0xffff - csum + addrDelta + 0x1fffe - p0 - p1 + (pn >>> 16) + (pn & 0xffff);
-        y = (y & 0xffff) + (y >>> 16);
-        y = 0xffff - ((y & 0xffff) + (y >>> 16));
-        h[at] = !tcp && y === 0 ? 0xffff : y;
-        continue;
-      }
-      const v = val[j];
-      const id = v >> 1;
       const backend = backendOf[j];
       const k = kind[j];
       if (k === 0) {
