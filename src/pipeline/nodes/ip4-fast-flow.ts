@@ -440,7 +440,6 @@ export class FastFlows {
     const b = batch.arena;
     const h = this.arena16;
     const start = batch.start;
-    const val = this.val;
     const kind = this.kind;
     const backendOf = this.backend;
     const usualOf = this.usual;
@@ -495,8 +494,6 @@ export class FastFlows {
         h[at] = !tcp && y === 0 ? 0xffff : y;
         continue;
       }
-      const v = val[j];
-      const id = v >> 1;
       const backend = backendOf[j];
       const k = kind[j];
       if (k === 0) {
