@@ -164,6 +164,7 @@ export class Router {
     const afterRouting: string[] = [];
     let encap: FlowEncap | undefined;
     let encapBypassed: PipelineNode[] = [];
+    let encapBypassedL2: PipelineNode[] = [];
     if (config.ports.some((p) => p.decap !== undefined)) {
       this.graph.add(new LbDecap(ctx, config.ports.map((p) => p.decap)));
       afterRouting.push('lb-decap');
@@ -213,11 +214,12 @@ export class Router {
         const g = this.graph;
         const routed = [ethernetInput, ip4Input, g.node('ct-input'), ip4Lookup, ...(firewall !== undefined ? [g.node('firewall')] : []), g.node('nat-output'), ip4Rewrite, ip4Output];
         const dsr = lb === undefined ? [] : [ethernetInput, ip4Input, g.node('ct-input'), g.node('lb-forward'), ip4Rewrite, ip4Output];
-        // Tunnel-mode VIPs: their established flows' packets are wrapped on the fast path too (flow-encap.ts),
-        // skipping lb-encap as well; wired to the graph once it is built.
-        if (lb !== undefined && lb.encapsulates) {
+        // Direct-return VIPs: their established flows' packets are sent from the flow stage (flow-encap.ts), a
+        // tunnel mode's wrapped there, skipping lb-encap as well; wired to the graph once it is built.
+        if (lb !== undefined && lbConfig!.vips.some((v) => v.mode !== 'nat')) {
           encap = new FlowEncap(ctx, lb, this.nat.flows, this.arp.neighbors);
-          encapBypassed = [ethernetInput, ip4Input, g.node('ct-input'), g.node('lb-forward'), g.node('lb-encap'), ip4Rewrite, ip4Output];
+          if (lb.encapsulates) encapBypassed = [ethernetInput, ip4Input, g.node('ct-input'), g.node('lb-forward'), g.node('lb-encap'), ip4Rewrite, ip4Output];
+          encapBypassedL2 = dsr;
         }
         this.fast.useFlows(new FastFlows(this.nat.flows, firewall, lb, encap), routed, dsr);
       }
@@ -228,8 +230,11 @@ export class Router {
     }
     this.graph.build(opts.counterBuffer);
     if (encap !== undefined) {
-      const lbEncap = this.graph.node('lb-encap') as LbEncap;
-      encap.bind({ graph: this.graph, from: this.fast!, tx: this.fast!.next.tx, bypassed: encapBypassed, ipipCounter: lbEncap.counter.ipip, gueCounter: lbEncap.counter.gue });
+      const lbEncap = this.lb!.encapsulates ? (this.graph.node('lb-encap') as LbEncap) : undefined;
+      encap.bind({
+        graph: this.graph, from: this.fast!, tx: this.fast!.next.tx, bypassed: encapBypassed, bypassedL2: encapBypassedL2,
+        ipipCounter: lbEncap?.counter.ipip ?? -1, gueCounter: lbEncap?.counter.gue ?? -1,
+      });
     }
     this.entryId = this.graph.node('ethernet-input').id;
     this.fastId = this.fast?.id ?? -1;

@@ -306,3 +306,64 @@ describe('dsr-ipip and dsr-gue on the fast path (flow-encap): the full graph\'s 
     });
   }
 });
+
+describe('dsr-l2 on the fast path (flow-encap): the full graph\'s frames, byte for byte', () => {
+  const ATTACHED = ['198.51.100.11', '198.51.100.12'];
+  const l2 = (backends: readonly string[]) => (c: RouterConfig): RouterConfig => ({ ...c, loadBalancer: { vips: [vip('dsr-l2', 6, backends), vip('dsr-l2', 17, backends)] } });
+
+  it('established TCP and UDP flows, TTLs, TOS, sizes up to the egress MTU: all taken, the backend\'s MAC, TTL - 1, the inner packet kept', () => {
+    const t = twins(l2(ATTACHED));
+    const flows: [number, number, number][] = [];
+    for (let f = 0; f < 24; f++) flows.push([f % 2 === 0 ? 6 : 17, f % 3 === 0 ? 1 : 0, 21000 + f]);
+    expect(t.same(firsts(flows)).taken).toBe(0);
+    const frames: Uint8Array[] = [];
+    for (let round = 0; round < 6; round++) {
+      flows.forEach(([proto, c, sport], f) => {
+        const header = proto === 6 ? 40 : 28;
+        // Up to exactly the wan MTU (1400), the largest datagram ip4-rewrite sends unfragmented.
+        const payload = round === 5 ? 1400 - header : (f * 37 + round * 101) % 600;
+        frames.push(packet(proto, c, sport, payload, { df: (f + round) % 3 !== 0, tos: (f * 4) & 0xfc, id: (f * 977 + round * 13) & 0xffff, ttl: 2 + ((f * 53) % 250) }, round % 2 === 0 ? 0x10 : 0x18));
+      });
+    }
+    const r = t.same(frames);
+    expect(r.taken).toBe(frames.length);
+    expect(Math.floor(r.counters['lb-forward/packets'] / 1e6)).toBe(frames.length);
+    r.outs.forEach((o, k) => {
+      const sent = frames[k];
+      expect(o.port).toBe(1);
+      expect(o.bytes.length).toBe(sent.length);
+      expect(ATTACHED.map((a) => NEXT_HOP_MAC[a])).toContain(hex(o.bytes, 0, 6));
+      expect(hex(o.bytes, 6, 12)).toBe('020000000002');
+      expect(o.bytes[22]).toBe(sent[22] - 1);
+      expect(internetChecksum(o.bytes, 14, 20)).toBe(0);
+      // Only the MACs, the TTL and the header checksum change.
+      expect(hex(o.bytes, 12, 22)).toBe(hex(sent, 12, 22));
+      expect(hex(o.bytes, 26, o.bytes.length)).toBe(hex(sent, 26, sent.length));
+    });
+  });
+
+  it('TTL 1, too big for the egress MTU, a backend without a neighbor, one behind a gateway, one on an ECMP route: the full graph\'s answer', () => {
+    const t = twins((c) => ({
+      ...c,
+      loadBalancer: { vips: [vip('dsr-l2', 17, ['198.51.100.11']), vip('dsr-l2', 6, ['198.51.100.77'])] },
+    }));
+    t.same(firsts([[17, 0, 33000], [6, 1, 33001]]));
+    const ttl1 = packet(17, 0, 33000, 10, { ttl: 1 });
+    const tooBig = packet(17, 0, 33000, 1400 - 28 + 1, { df: false });
+    const noNeighbor = packet(6, 1, 33001, 10);
+    const r = t.same([ttl1, tooBig, noNeighbor]);
+    expect(r.taken).toBe(0);
+    expect(r.counters['ip4-rewrite/ttl-expired']).toBeGreaterThan(0);
+    // Alone in a batch: the too big one is fragmented by the full graph, the one without a neighbor waits for ARP.
+    expect(t.same([tooBig]).taken).toBe(0);
+    expect(t.same([noNeighbor]).taken).toBe(0);
+    expect(t.same([packet(17, 0, 33000, 10)]).taken).toBe(1);
+    for (const backend of ['198.19.5.5', '198.18.3.9']) {
+      const u = twins(l2([backend]));
+      u.same(firsts([[17, 0, 34000]]));
+      const s = u.same([packet(17, 0, 34000, 10)]);
+      expect(s.taken).toBe(0);
+      expect(s.counters['lb-forward/backend-not-adjacent']).toBeGreaterThan(0);
+    }
+  });
+});

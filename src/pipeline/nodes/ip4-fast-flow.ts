@@ -67,7 +67,7 @@ import type { FlowEncap } from './flow-encap.js';
 export const FlowKind = {
   /** Routed on its (translated) destination: ct-input, routing, firewall and nat-output pass it. */
   ROUTED: 1,
-  /** dsr-l2: routed to its backend's address on a connected subnet (lb-forward). */
+  /** dsr-l2 where there is no flow-encap (FastFlows built without one): routed to its backend's address on a connected subnet (lb-forward). */
   DSR_L2: 2,
 } as const;
 
@@ -90,7 +90,7 @@ function decrementTtl(h: Uint16Array<ArrayBufferLike>, w16: number): void {
   h[w16 + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
 }
 
-/** A dsr-ipip or dsr-gue flow's packet (classify's own: flow-encap sends it, it is never a candidate). */
+/** A dsr-l2, dsr-ipip or dsr-gue flow's packet (classify's own: flow-encap sends it, it is never a candidate). */
 const TUNNEL = 3;
 
 /** Slots of FastFlows.recent: 2048 recent flows, about the bucket and record lines an L2 of 1 MiB keeps with the rest. */
@@ -292,7 +292,8 @@ export class FastFlows {
             if (mode !== LbMode.NAT) {
               // Direct return: from the client, dsr-l2, to a backend lb.pinned() keeps (active or draining); TCP: no state machine runs.
               const bs = backendState[backend];
-              k = mode === LbMode.DSR_L2 ? FlowKind.DSR_L2 : TUNNEL;
+              // flow-encap sends dsr-l2 too where the router made one (always, with a fast path): a candidate only without.
+              k = mode === LbMode.DSR_L2 && encap === undefined ? FlowKind.DSR_L2 : TUNNEL;
               if (dir !== 0 || (k === TUNNEL && encap === undefined) || (bs !== BackendState.ACTIVE && bs !== BackendState.DRAINING)) k = 0;
               else if (proto === IPPROTO_TCP && st !== FlowState.LB_TCP && st !== FlowState.LB_TCP_CLOSING) k = 0;
               to = backendAddress[backend];
