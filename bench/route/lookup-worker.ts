@@ -8,6 +8,7 @@ import type { FibBuffers } from '../../src/route/fib-view.js';
 import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
 import { nativeDir16Available, nativeDir16Batch } from '../../src/runtime/fib-dir16-native.js';
 import { consume, measure } from '../lib/measure.js';
+import { loadNative } from '../../src/io/native.js';
 
 export interface LookupFigures {
   single: number;
@@ -31,14 +32,31 @@ export interface LookupFigures {
 /** Rounds of the CPU-time measurement; the DPDK peer (dpdk-lpm-rounds.c) runs as many. */
 export const ROUNDS = 40;
 
+/** The addon's exact thread CPU clock (sched.cc's threadCpuTimeNs), when the addon has it. */
+const exactThreadCpuNs: (() => number) | undefined = (() => {
+  try {
+    const f = loadNative().threadCpuTimeNs;
+    return typeof f === 'function' ? f : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Which clock times our rounds (for the bench's notes). */
+export const THREAD_CLOCK = exactThreadCpuNs !== undefined ? 'CLOCK_THREAD_CPUTIME_ID' : '/proc/thread-self/schedstat (4 ms ticks)';
+
 /**
- * This thread's CPU time in ns (the scheduler's sum_exec_runtime, the clock
- * behind CLOCK_THREAD_CPUTIME_ID that the C peer reads), or the process's
- * when /proc/thread-self is not there. process.cpuUsage() counts every
- * thread of the process (V8's compiler and GC helpers, the main thread), so
- * it is not the peer's statistic.
+ * This thread's CPU time in ns: CLOCK_THREAD_CPUTIME_ID, the clock the C
+ * peer reads, through the addon. Without it, /proc/thread-self/schedstat's
+ * sum_exec_runtime, which the kernel brings up to date only at a tick or a
+ * context switch: it moves in steps of about 4 ms (HZ=250), as long as one
+ * pass over the addresses, so a round read 4 or 8 ms where it took 6 and the
+ * medians of our rounds were quantized (131.1 M/s on RouteViews was exactly
+ * 8 ms a pass) while the peer's were exact. Failing both, the process's
+ * CPU time (every thread: V8's compiler and GC helpers, the main thread).
  */
 function threadCpuNs(): number {
+  if (exactThreadCpuNs !== undefined) return exactThreadCpuNs();
   try {
     return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]);
   } catch {

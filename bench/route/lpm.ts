@@ -41,7 +41,7 @@ import { compileFib } from '../../src/route/fib.js';
 import { readFileSync } from 'node:fs';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { buildDpdkRounds, dpdkCommandLine, DpdkRoundsServer, findDpdkTestFib, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult, type DpdkRound, type DpdkServeReady } from './dpdk-fib.js';
-import { measureLookupsServed, ROUNDS, type LookupFigures, type ServedRounds } from './lookup-worker.js';
+import { measureLookupsServed, ROUNDS, THREAD_CLOCK, type LookupFigures, type ServedRounds } from './lookup-worker.js';
 import { execFileSync } from 'node:child_process';
 import { measureLookupsInWorker } from './lookup-worker.js';
 import { gatewayFor, growTable, lookupAddresses, prng, readRouteViews, type PrefixTable } from './table.js';
@@ -289,7 +289,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     // Ours: the JS loop, what the data plane's workers run (MirrorViews opens
     // copies natively only when asked); the addon's batch lookup gets its own ratio beside it.
     const { ready: r, inter: x } = peer;
-    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
+    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time (ours: ${THREAD_CLOCK}; the peer: CLOCK_THREAD_CPUTIME_ID) per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
     vsLpm = x.vsLpm;
     vsFib = x.vsFib;
     nativeVsLpm = x.nativeVsLpm;

@@ -306,6 +306,8 @@ export interface NativeIo {
   fdTryLock(fd: number): boolean;
   /** SCHED_FIFO at priority 1..99 for the calling thread (0: back to normal); needs CAP_SYS_NICE. */
   threadSetRealtime(priority: number): void;
+  /** The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID; sched.cc). Optional: an addon built before it lacks it. */
+  threadCpuTimeNs?(): number;
 
   /**
    * Copies frame k, src[srcOffsets[k], + lengths[k]), to arena[starts[first + k]...)

@@ -43,12 +43,13 @@ function lookupsSource(lanes: number, block: number, unrolled: number): string {
   const each = (f: (k: number) => string) => Array.from({ length: lanes }, (_, k) => f(k)).join('\n');
   // Block s..s+block-1 with constant indices: all its root loads first.
   const lines = (s: number, f: (k: number) => string) => Array.from({ length: block }, (_, k) => f(s + k)).join('\n');
+  // Two passes through `out`: every root entry first, then each entry is
+  // finished in place (the rare group entry reads its address again). No
+  // value is held across the passes, so nothing spills to the stack.
   const blockAt = (s: number) =>
     [
-      lines(s, (k) => `      const a${k} = addrs[${k}];`),
-      lines(s, (k) => `      let e${k} = root[a${k} >>> 8];`),
-      lines(s, (k) => `      if (e${k} > 0x7fff) e${k} = tbl8[((e${k} & 0x7fff) << 8) | (a${k} & 255)];`),
-      lines(s, (k) => `      out[${k}] = e${k} - 1;`),
+      lines(s, (k) => `      out[${k}] = root[addrs[${k}] >>> 8];`),
+      lines(s, (k) => `      { const e = out[${k}]; out[${k}] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addrs[${k}] & 255)] : e) - 1; }`),
       `      i = ${s + block};`,
     ].join('\n');
   let blocks = '';
@@ -113,6 +114,18 @@ function plainLookups(root: Uint16Array, tbl8: Uint16Array): { lookup: LookupFn;
  * bursts of 64 on RouteViews 8.74 vs 11.26 for the 32-lane loop (1.29x), on
  * 1M prefixes 12.69 vs 14.21 (1.12x); bursts of 256 (the pipeline's vector)
  * on RouteViews 10.17 vs 10.65 (1.05x).
+ *
+ * A block makes two passes through `out`: the 64 root entries, then each one
+ * finished in place. The block used to keep its 64 addresses and 64 entries
+ * in variables, which the register allocator spilled to the stack (a store
+ * and a reload per address and per entry, besides the stores to `out`).
+ * bench/route/dir16-loops.ts, same process, rounds alternating, timed by
+ * CLOCK_THREAD_CPUTIME_ID, AMD EPYC family 26, load 11-16, median per-round
+ * speedup over the spilling block, five runs each: RouteViews 1.02-1.19x,
+ * 1M prefixes 1.10-1.19x. (An earlier A/B of this shape read 1.03x, timed
+ * by /proc/thread-self/schedstat, which moves in 4 ms steps: a whole round.)
+ * So `out` must not share memory with `addrs` (a group entry reads its
+ * address again after the first pass has written `out`).
  */
 export class Dir16View implements FibLookup {
   readonly lookup: LookupFn;
