@@ -7,7 +7,7 @@
 // and delete. It runs without hugepages (`--no-huge`, 4 KiB pages like a
 // Node ArrayBuffer) and with a private runtime directory that is removed after.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatIpv4, formatPrefix } from '../../src/route/prefix.js';
@@ -180,13 +180,33 @@ export function peerPages(): 'thp' | '4k' {
 }
 
 /**
- * The peer's EAL core option. EAL pins its main thread to the -l core, while
- * our lookup worker is a thread the kernel places on either vCPU; so that
- * neither side gets a CPU the other cannot, the peer's lcore 0 may run on
- * CPUs 0 and 1 as ours may (DP_LPM_PEER_PIN=1: pinned to CPU 0, as before).
+ * The CPUs this process may run on (Linux: /proc/self/status), e.g. "0" under
+ * `taskset -c 0`, or null when unknown.
+ */
+export function allowedCpus(): string | null {
+  try {
+    const m = /^Cpus_allowed_list:\s*(\S+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return m ? m[1] : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The peer's EAL core option. EAL pins its main thread to the CPUs named
+ * here, and does so with sched_setaffinity, which is not bounded by the
+ * mask it inherits: so the peer is given exactly the CPUs this process may
+ * use. Unpinned, our lookup worker is a thread the kernel places on either
+ * vCPU, and the peer's lcore 0 may float over the same ones. Under
+ * `taskset -c N` both sides run on vCPU N: the fair comparison on a VM whose
+ * vCPUs differ (this one's vCPU 1 reads random memory ~25% slower than its
+ * vCPU 0), where a floating pair compares the two vCPUs as much as the two
+ * lookups. DP_LPM_PEER_PIN=1: pinned to CPU 0, as before.
  */
 function peerCores(): string[] {
-  return process.env.DP_LPM_PEER_PIN === '1' ? ['-l', '0'] : ['--lcores', '0@(0,1)'];
+  if (process.env.DP_LPM_PEER_PIN === '1') return ['-l', '0'];
+  const cpus = allowedCpus();
+  return ['--lcores', `0@(${cpus ?? '0,1'})`];
 }
 
 /** One round of the peer: ns per lookup by thread CPU time for rte_lpm, rte_fib DIR-24-8 and the C dir16 walk. */

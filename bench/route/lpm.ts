@@ -40,7 +40,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { compileFib } from '../../src/route/fib.js';
 import { readFileSync } from 'node:fs';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
-import { buildDpdkRounds, dpdkCommandLine, DpdkRoundsServer, findDpdkTestFib, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult, type DpdkRound, type DpdkServeReady } from './dpdk-fib.js';
+import { allowedCpus, buildDpdkRounds, dpdkCommandLine, DpdkRoundsServer, findDpdkTestFib, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult, type DpdkRound, type DpdkServeReady } from './dpdk-fib.js';
 import { measureLookupsServed, ROUNDS, THREAD_CLOCK, type LookupFigures, type ServedRounds } from './lookup-worker.js';
 import { execFileSync } from 'node:child_process';
 import { measureLookupsInWorker } from './lookup-worker.js';
@@ -289,7 +289,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     // Ours: the JS loop, what the data plane's workers run (MirrorViews opens
     // copies natively only when asked); the addon's batch lookup gets its own ratio beside it.
     const { ready: r, inter: x } = peer;
-    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time (ours: ${THREAD_CLOCK}; the peer: CLOCK_THREAD_CPUTIME_ID) per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
+    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time (ours: ${THREAD_CLOCK}; the peer: CLOCK_THREAD_CPUTIME_ID) per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; both sides on CPUs ${allowedCpus() ?? '?'} (run under taskset -c N to compare on one vCPU); pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
     vsLpm = x.vsLpm;
     vsFib = x.vsFib;
     nativeVsLpm = x.nativeVsLpm;
@@ -385,7 +385,7 @@ export async function runLpmBench(): Promise<{ rows: BenchRow[]; targets: BenchT
       {
         description: 'batch lookups >= DPDK rte_lpm, same routes and addresses (real table and 1M)',
         met: rv.vsLpm >= 1 && big.vsLpm >= 1,
-        measured: `ours (JS loop, what workers run)/rte_lpm ${rv.vsLpm.toFixed(2)}x (694k), ${big.vsLpm.toFixed(2)}x (1M); native dir16LookupBatch/rte_lpm ${rv.nativeVsLpm.toFixed(2)}x, ${big.nativeVsLpm.toFixed(2)}x; ours/DIR-24-8 ${rv.vsFib.toFixed(2)}x, ${big.vsFib.toFixed(2)}x; ${machineLine()}`,
+        measured: `ours (JS loop, what workers run)/rte_lpm ${rv.vsLpm.toFixed(2)}x (694k), ${big.vsLpm.toFixed(2)}x (1M); native dir16LookupBatch/rte_lpm ${rv.nativeVsLpm.toFixed(2)}x, ${big.nativeVsLpm.toFixed(2)}x; ours/DIR-24-8 ${rv.vsFib.toFixed(2)}x, ${big.vsFib.toFixed(2)}x; both sides on CPUs ${allowedCpus() ?? '?'}; ${machineLine()}`,
       },
       { description: '<= 40 MiB for 1M prefixes', met: big.totalMiB <= 40, measured: `published (what workers read) ${big.usedMiB.toFixed(1)} MiB; control-plane working copy (20-4-8) incl. prefix set ${big.totalMiB.toFixed(1)} MiB (694k: ${rv.usedMiB.toFixed(1)} / ${rv.totalMiB.toFixed(1)} MiB)` },
       { description: '>= 200k route updates/s', met: Math.min(rv.updates, big.updates) >= 200e3, measured: `${(rv.updates / 1e3).toFixed(0)}k/s (694k), ${(big.updates / 1e3).toFixed(0)}k/s (1M)` },
