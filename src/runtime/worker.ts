@@ -53,7 +53,6 @@ function xdpAreaBytes(): number {
   return bytes;
 }
 
-/** The addon's nap for receive coalescing (rx-coalesce.ts), bound once: no closure per call. */
 /** The frame target of a ring-bounded nap; DATAPLANE_XSK_NAP_FRAMES=N sets another, for A/B runs (bench/live/afxdp-probe.ts --env). */
 function ringNapTargetFrames(): number {
   const text = process.env.DATAPLANE_XSK_NAP_FRAMES;
@@ -63,6 +62,7 @@ function ringNapTargetFrames(): number {
   return n;
 }
 
+/** The addon's nap for receive coalescing (rx-coalesce.ts), bound once: no closure per call. */
 function napOf(): ((us: number) => void) | undefined {
   const io = loadNative();
   return io.napUs === undefined ? undefined : io.napUs.bind(io);
