@@ -136,9 +136,10 @@ export class FirewallNode extends PipelineNode<typeof spec> {
       return true;
     }
     if (action === Action.REJECT) {
+      // Counted (and traced) as judged, then put back as it arrived for the error to quote.
+      d.countDrop(this, this.reason.rejected, s);
       restoreArrivedDestination(batch, s, batch.ctMark[s]);
       batch.ctMark[s] = CtMark.NONE;
-      d.countDrop(this, this.reason.rejected, s);
       batch.icmpError[s] = REJECT_ERROR;
       d.enqueue(this, this.next.icmpError, s);
       return false;
