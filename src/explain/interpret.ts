@@ -100,8 +100,8 @@ function step(e: Entry, text: string, portName: (p: number) => string): ExplainS
   }
 }
 
-/** The firewall's verdict on the packet (r: the firewall's record; arrived: the packet as it came in). */
-function firewallAnswer(fw: Firewall, r: TraceRecordView, arrived: TraceRecordView | undefined): ExplainFirewall {
+/** The firewall's verdict on the packet (r: the firewall's record; arrived: the packet as it came in; loadBalanced: to a VIP). */
+function firewallAnswer(fw: Firewall, r: TraceRecordView, arrived: TraceRecordView | undefined, loadBalanced: boolean): ExplainFirewall {
   const plan = fw.judge.plan;
   if (r.note < 0) {
     const involved = plan.endpoints.includes(r.src | 0) || plan.endpoints.includes(r.dst | 0) || plan.endpoints.includes(r.src) || plan.endpoints.includes(r.dst);
@@ -125,7 +125,7 @@ function firewallAnswer(fw: Firewall, r: TraceRecordView, arrived: TraceRecordVi
     const to = r.noteAddress;
     answer.judged = tupleText(r, to);
     const ports = (r.protocol === IPPROTO_TCP || r.protocol === IPPROTO_UDP) && r.fragmentOffset === 0;
-    if (to !== r.dst) answer.backend = ipv4ToString(to);
+    if (loadBalanced) answer.backend = ipv4ToString(to);
     if (arrived !== undefined && (to !== arrived.dst || (ports && (r.l4 & 0xffff) !== (arrived.l4 & 0xffff)))) {
       answer.text += `, judged as to ${answer.backend !== undefined ? 'backend ' : ''}${endpoint(to, r.l4 & 0xffff, ports)}`;
     }
@@ -196,7 +196,10 @@ export function interpretExplain(run: ExplainRun, router: Router, config: Router
   }
 
   const fwEntry = own.find((e) => e.node.name === 'firewall');
-  if (fwEntry !== undefined && router.firewall !== undefined) result.firewall = firewallAnswer(router.firewall, fwEntry.r, first);
+  if (fwEntry !== undefined && router.firewall !== undefined) {
+    const loadBalanced = router.lb !== undefined && first !== undefined && router.lb.vipFor(first.dst | 0, first.protocol, first.fragmentOffset === 0 ? first.l4 & 0xffff : -1) >= 0;
+    result.firewall = firewallAnswer(router.firewall, fwEntry.r, first, loadBalanced);
+  }
 
   const newFlow = (run.counters['nat-output/flows-created'] ?? 0) > 0;
   // The load balancer: the VIP the packet was sent to, the backend, the tunnel.

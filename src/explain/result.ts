@@ -50,7 +50,7 @@ export interface ExplainFirewall {
    * backend (a direct-return packet itself still carries the VIP).
    */
   judged?: string;
-  /** The backend a load-balanced packet was judged as going to, when the packet itself still carries the VIP (direct return). */
+  /** A load-balanced packet's backend, which it was judged as going to (in every mode: a direct-return packet itself still carries the VIP). */
   backend?: string;
 }
 

@@ -61,7 +61,7 @@ export function config(yaml: string): RouterConfig {
   return parseConfig(yaml, 'test.yaml', '.');
 }
 
-/** A dsr-l2 VIP whose two backends are endpoints: web open on 80, shard one denied; a port forward to shard one's ssh. */
+/** A dsr-l2 VIP whose two backends are endpoints: web open on 80, shard one denied; a nat-mode DNS VIP (nothing opens udp 53); a port forward to shard one's ssh. */
 export const LB_FIREWALL_YAML = `
 ports:
   - { name: lan, mac: "02:00:00:00:00:01", address: 192.0.2.1/24 }
@@ -73,6 +73,7 @@ neighbors:
 loadBalancer:
   vips:
     - { name: web, address: 203.0.113.10, protocol: tcp, port: 80, mode: dsr-l2, tableSize: 251, backends: [{ address: 198.51.100.11, weight: 100 }, { address: 198.51.100.12, weight: 100 }] }
+    - { name: dns, address: 203.0.113.11, protocol: udp, port: 53, mode: nat, tableSize: 251, backends: [{ address: 198.51.100.12, weight: 100 }] }
 endpoints:
   - { address: 198.51.100.11, labels: { app: web, shard: one } }
   - { address: 198.51.100.12, labels: { app: web, shard: two } }

@@ -144,6 +144,14 @@ describe('explain offline', () => {
     expect(allowed.firewall).toMatchObject({ decision: 'allow', backend: '198.51.100.12', rules: [{ name: 'allow-web' }], text: 'allowed by allow-web (vpc ingress priority 1000 allow), judged as to backend 198.51.100.12:80' });
   });
 
+  it('firewall behind a nat-mode VIP: judged against the backend too', () => {
+    const r = explainOffline(lbFw, 'udp 192.0.2.10:40000 > 203.0.113.11:53 in lan');
+    expect(r.firewall).toMatchObject({
+      decision: 'deny', backend: '198.51.100.12', judged: '192.0.2.10:40000 -> 198.51.100.12:53 udp',
+      rules: [{ name: 'implied-deny-ingress' }], text: 'denied by implied-deny-ingress (implied ingress priority 65535 deny), judged as to backend 198.51.100.12:53',
+    });
+  });
+
   it('firewall behind a port forward: judged against the inside address and port', () => {
     const r = explainOffline(lbFw, 'tcp 192.0.2.10:40000 > 192.0.2.1:2222 in lan');
     expect(r.firewall).toMatchObject({ decision: 'reject', judged: '192.0.2.10:40000 -> 198.51.100.11:22 tcp', rules: [{ name: 'reject-ssh' }], text: 'rejected by reject-ssh (vpc ingress priority 900 reject), judged as to 198.51.100.11:22' });
