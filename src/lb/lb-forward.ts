@@ -79,7 +79,8 @@ export class LbForward extends PipelineNode<typeof spec> {
       const total = (b[o + 2] << 8) | b[o + 3];
       const addr = lb.address(backend);
       batch.note[s] = backend;
-      lb.countPacket(backend, total);
+      // A flow's first packet is counted when nat-output starts its flow: the firewall may deny it on the way.
+      if (batch.ctMark[s] === CtMark.NONE) lb.countPacket(backend, total);
       // The backend's route, remembered per backend while the FIB is the same object (an ECMP route is resolved per packet).
       let nh = this.routes.get(fib, backend);
       if (nh < 0) {

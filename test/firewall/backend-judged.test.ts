@@ -111,6 +111,10 @@ describe('the firewall judges a load-balanced flow by its backend', () => {
     const hits = h.router.firewall!.hits;
     expect(hits[origins.indexOf('deny-shard-one')]).toBe(2 * n1);
     expect(hits[origins.indexOf('allow-web')]).toBe(PORTS.length - n1);
+    // The load balancer counts no packet, and no flow, for the backend the firewall kept them from.
+    const status = h.router.lbControl!.status();
+    expect(status.find((s) => s.address === B1)).toMatchObject({ packets: 0, newFlows: 0 });
+    expect(status.find((s) => s.address === B2)).toMatchObject({ newFlows: PORTS.length - n1 });
   });
 
   it('nat mode: the reply of an allowed flow passes (stateful), translated back to the VIP', () => {
