@@ -13,8 +13,9 @@
 //             fragmentation needed from here, to the client, carrying the MTU
 //             left for it (egress MTU minus the tunnel), RFC 1191.
 //
-// A flow's first packet goes on to the firewall (if any) and nat-output, as
-// routed packets go, to be judged and to start its flow; a pinned flow's
+// A flow's first packet goes on to the firewall (if any: it judges the
+// packet by this backend's address, not the VIP) and nat-output, as routed
+// packets go, to be judged and to start its flow; a pinned flow's
 // packets skip both (nothing there is for them): straight to ip4-rewrite,
 // or lb-encap.
 import { NexthopKind } from '../route/nexthops.js';

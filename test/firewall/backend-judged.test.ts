@@ -13,6 +13,10 @@ import type { LbModeName } from '../../src/lb/lb-config.js';
 import { FirewallClassifier } from '../../src/firewall/classifier.js';
 import { parseConfig } from '../../src/config/load.js';
 import { macToString } from '../../src/wire/address.js';
+import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
+import { readCapture } from '../../src/pcap/reader.js';
+import { MemorySink, PcapngWriter } from '../../src/pcap/writer.js';
+import { replayCapture } from '../../src/replay/replay.js';
 import { tcpFrame } from '../pipeline/build.js';
 import { Harness } from '../pipeline/harness.js';
 import { flat, tupleOf } from '../nat/packets.js';
@@ -204,6 +208,27 @@ firewall:
         expect(r.counters['ct-input/policy-changed']).toBe(1);
       }
     }
+  });
+});
+
+describe('through replay', () => {
+  it.each(['dsr-l2', 'dsr-gue'] as LbModeName[])('%s: a capture of SYNs and then ACKs to the VIP reaches shard two only; shard one\'s flows are denied at every segment', (mode) => {
+    const to = picks(mode, PORTS);
+    const sink = new MemorySink();
+    const w = new PcapngWriter(sink, { interfaces: [{ name: 'lan', linkType: LINKTYPE_ETHERNET }, { name: 'wan', linkType: LINKTYPE_ETHERNET }], nanosecond: true });
+    let t = 0;
+    // Every SYN, then three rounds of ACKs: established flows' segments arrive in batches (the fast path takes them).
+    for (const p of PORTS) w.write(0, syn(p), 1000, t++ * 1000);
+    for (let round = 0; round < 3; round++) for (const p of PORTS) w.write(0, ack(p), 1001, t++ * 1000);
+    w.close();
+    const out = new MemorySink();
+    const summary = replayCapture(parseConfig(BASE + lbYaml(mode) + ENDPOINTS + DENY_B1, 'replay.yaml', '.'), sink.bytes(), out);
+    const sent = [...readCapture(out.bytes())].map((r) => backendOf(mode, r.data));
+    const n2 = [...to.values()].filter((b) => b === B2).length;
+    expect(sent.length).toBe(4 * n2);
+    expect(new Set(sent)).toEqual(new Set([B2]));
+    const hits = Object.fromEntries((summary.firewall ?? []).map((r) => [r.name, r.hits]));
+    expect([hits['deny-shard-one'], hits['allow-web']]).toEqual([4 * (PORTS.length - n2), n2]);
   });
 });
 
