@@ -33,11 +33,11 @@ import type { ExplainSpec } from './spec.js';
 /** ICMP types with a query id in bytes 4-5 (echo, timestamp, information, address mask, requests and replies). */
 const ICMP_QUERY = new Set([0, 8, 13, 14, 15, 16, 17, 18]);
 
-/** "192.0.2.10:40000 -> 203.0.113.10:80 tcp", "192.0.2.10 -> 198.51.100.10 icmp id 1". */
-function tupleText(r: TraceRecordView): string {
+/** "192.0.2.10:40000 -> 203.0.113.10:80 tcp", "192.0.2.10 -> 198.51.100.10 icmp id 1"; `dst` in place of the record's (the firewall's judged destination). */
+function tupleText(r: TraceRecordView, dst = r.dst): string {
   const p = r.protocol;
   const a = ipv4ToString(r.src);
-  const b = ipv4ToString(r.dst);
+  const b = ipv4ToString(dst);
   if ((p === IPPROTO_TCP || p === IPPROTO_UDP) && r.fragmentOffset === 0) return `${a}:${r.l4 >>> 16} -> ${b}:${r.l4 & 0xffff} ${p === IPPROTO_TCP ? 'tcp' : 'udp'}`;
   if (p === IPPROTO_ICMP && r.fragmentOffset === 0 && ICMP_QUERY.has(r.l4 >>> 24)) return `${a} -> ${b} icmp id ${r.l4 & 0xffff}`;
   return `${a} -> ${b} ${p === IPPROTO_ICMP ? 'icmp' : p === IPPROTO_TCP ? 'tcp' : p === IPPROTO_UDP ? 'udp' : `proto ${p}`}`;
@@ -100,7 +100,8 @@ function step(e: Entry, text: string, portName: (p: number) => string): ExplainS
   }
 }
 
-function firewallAnswer(fw: Firewall, r: TraceRecordView): ExplainFirewall {
+/** The firewall's verdict on the packet (r: the firewall's record; arrived: the packet as it came in; loadBalanced: to a VIP). */
+function firewallAnswer(fw: Firewall, r: TraceRecordView, arrived: TraceRecordView | undefined, loadBalanced: boolean): ExplainFirewall {
   const plan = fw.judge.plan;
   if (r.note < 0) {
     const involved = plan.endpoints.includes(r.src | 0) || plan.endpoints.includes(r.dst | 0) || plan.endpoints.includes(r.src) || plan.endpoints.includes(r.dst);
@@ -118,7 +119,18 @@ function firewallAnswer(fw: Firewall, r: TraceRecordView): ExplainFirewall {
   if (decided >= 0) rules.push(rule(j.rule(r.note, decided)));
   else for (let s = 0; s < 4; s++) if (j.rule(r.note, s) >= 0) rules.push(rule(j.rule(r.note, s)));
   const action = ACTION_NAMES[j.action(r.note)] ?? 'allow';
-  return { decision: action, rules, text: fw.describe(r.note) };
+  const answer: ExplainFirewall = { decision: action, rules, text: fw.describe(r.note) };
+  if (r.hasIp) {
+    // The destination it judged (Batch.noteAddress): after DNAT the inside host, a direct-return packet's backend (not the VIP it carries).
+    const to = r.noteAddress;
+    answer.judged = tupleText(r, to);
+    const ports = (r.protocol === IPPROTO_TCP || r.protocol === IPPROTO_UDP) && r.fragmentOffset === 0;
+    if (loadBalanced) answer.backend = ipv4ToString(to);
+    if (arrived !== undefined && (to !== arrived.dst || (ports && (r.l4 & 0xffff) !== (arrived.l4 & 0xffff)))) {
+      answer.text += `, judged as to ${answer.backend !== undefined ? 'backend ' : ''}${endpoint(to, r.l4 & 0xffff, ports)}`;
+    }
+  }
+  return answer;
 }
 
 /** Which NAT rule gave the new source or destination (for the answer's `rule`). */
@@ -184,7 +196,10 @@ export function interpretExplain(run: ExplainRun, router: Router, config: Router
   }
 
   const fwEntry = own.find((e) => e.node.name === 'firewall');
-  if (fwEntry !== undefined && router.firewall !== undefined) result.firewall = firewallAnswer(router.firewall, fwEntry.r);
+  if (fwEntry !== undefined && router.firewall !== undefined) {
+    const loadBalanced = router.lb !== undefined && first !== undefined && router.lb.vipFor(first.dst | 0, first.protocol, first.fragmentOffset === 0 ? first.l4 & 0xffff : -1) >= 0;
+    result.firewall = firewallAnswer(router.firewall, fwEntry.r, first, loadBalanced);
+  }
 
   const newFlow = (run.counters['nat-output/flows-created'] ?? 0) > 0;
   // The load balancer: the VIP the packet was sent to, the backend, the tunnel.

@@ -44,6 +44,14 @@ export interface ExplainFirewall {
   /** The rule that denied or rejected, or each section's rule that allowed. */
   rules: ExplainRule[];
   text: string;
+  /**
+   * The packet as the firewall judged it (allow, deny, reject): "192.0.2.10:40000 -> 198.51.100.11:80 tcp".
+   * Its destination is where the flow goes: the inside host of a port forward, a load-balanced flow's
+   * backend (a direct-return packet itself still carries the VIP).
+   */
+  judged?: string;
+  /** A load-balanced packet's backend, which it was judged as going to (in every mode: a direct-return packet itself still carries the VIP). */
+  backend?: string;
 }
 
 export interface ExplainNat {

@@ -10,12 +10,25 @@
 // silently, or, by a reject rule, answered with ICMP unreachable code 13
 // quoting the packet as it arrived. Traffic neither from nor to an endpoint
 // is not judged and not tracked: it is routed as without a firewall.
+//
+// The destination judged is where the flow really goes. A port forward
+// (DNAT) and a NAT-mode VIP were translated by ct-input already, so the
+// packet carries the inside address and port. A direct-return packet
+// (dsr-l2, dsr-ipip, dsr-gue) still carries the VIP, which its backend owns
+// on its loopback: it is judged by its backend's address (CtMark.LB, the
+// backend in Batch.ctRef) and its own port, which the backend listens on.
+// So the backend's ingress rules and the NetworkPolicy selecting its pod
+// decide, as Kubernetes applies policy to the pod behind a Service, and the
+// client's egress rules see the backend too, as after DNAT. The judged
+// address goes into Batch.noteAddress for the trace.
 import { CtMark, MAX_BATCH, PacketFlag, type Batch } from '../pipeline/batch.js';
 import { icmpErrorCode } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import type { TraceDescribeContext, TraceRecordView } from '../pipeline/trace-recorder.js';
 import { ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED } from '../wire/icmp.js';
 import { restoreArrivedDestination } from '../nat/nat-output.js';
+import { ipv4ToString } from '../wire/address.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { Firewall, NOT_INVOLVED } from './firewall.js';
 import { Action, hasPorts } from './plan.js';
 
@@ -31,6 +44,11 @@ const spec = defineNode({
   },
 });
 
+/** What the firewall asks of the load balancer: a backend's address (src/lb/load-balancer.ts). */
+export interface BackendAddresses {
+  address(backend: number): number;
+}
+
 const REJECT_ERROR = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_ADMIN_PROHIBITED);
 
 export class FirewallNode extends PipelineNode<typeof spec> {
@@ -41,13 +59,21 @@ export class FirewallNode extends PipelineNode<typeof spec> {
   private dport = new Uint16Array(MAX_BATCH);
   private outcome = new Int32Array(MAX_BATCH);
 
-  constructor(readonly firewall: Firewall) {
+  constructor(
+    readonly firewall: Firewall,
+    /** The load balancer, when the config has VIPs: a load-balanced first packet is judged by its backend. */
+    private readonly lb?: BackendAddresses,
+  ) {
     super(spec);
   }
 
   override describeVerdict(r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
     // Only a judged packet carries an outcome (Batch.note is -1 until a node sets it).
-    return r.note < 0 ? undefined : this.firewall.describe(r.note);
+    if (r.note < 0) return undefined;
+    const rule = this.firewall.describe(r.note);
+    if (!r.hasIp || r.noteAddress === r.dst) return rule;
+    const port = (r.protocol === IPPROTO_TCP || r.protocol === IPPROTO_UDP) && r.fragmentOffset === 0 ? `:${r.l4 & 0xffff}` : '';
+    return `${rule}, judged as to backend ${ipv4ToString(r.noteAddress)}${port}`;
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -57,13 +83,18 @@ export class FirewallNode extends PipelineNode<typeof spec> {
     // Pass 1: the first packets' fields, then their outcomes all at once
     // (classifyBatch: the table walks of different packets overlap).
     const b = batch.arena;
+    const lb = this.lb;
     let n = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
-      if (mark[s] === CtMark.NONE || (flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) continue;
+      const m = mark[s];
+      if (m === CtMark.NONE || (flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0) continue;
       const o = batch.l3[s];
       this.src[n] = (b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15];
-      this.dst[n] = (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
+      // A load-balanced packet goes to its backend (a NAT-mode one carries that address already).
+      const dst = m === CtMark.LB && lb !== undefined ? lb.address(batch.ctRef[s]) : (b[o + 16] << 24) | (b[o + 17] << 16) | (b[o + 18] << 8) | b[o + 19];
+      this.dst[n] = dst;
+      batch.noteAddress[s] = dst;
       const proto = b[o + 9];
       const l4 = o + ((b[o] & 0x0f) << 2);
       const end = o + ((b[o + 2] << 8) | b[o + 3]);
@@ -105,9 +136,10 @@ export class FirewallNode extends PipelineNode<typeof spec> {
       return true;
     }
     if (action === Action.REJECT) {
+      // Counted (and traced) as judged, then put back as it arrived for the error to quote.
+      d.countDrop(this, this.reason.rejected, s);
       restoreArrivedDestination(batch, s, batch.ctMark[s]);
       batch.ctMark[s] = CtMark.NONE;
-      d.countDrop(this, this.reason.rejected, s);
       batch.icmpError[s] = REJECT_ERROR;
       d.enqueue(this, this.next.icmpError, s);
       return false;

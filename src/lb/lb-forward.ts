@@ -13,8 +13,9 @@
 //             fragmentation needed from here, to the client, carrying the MTU
 //             left for it (egress MTU minus the tunnel), RFC 1191.
 //
-// A flow's first packet goes on to the firewall (if any) and nat-output, as
-// routed packets go, to be judged and to start its flow; a pinned flow's
+// A flow's first packet goes on to the firewall (if any: it judges the
+// packet by this backend's address, not the VIP) and nat-output, as routed
+// packets go, to be judged and to start its flow; a pinned flow's
 // packets skip both (nothing there is for them): straight to ip4-rewrite,
 // or lb-encap.
 import { NexthopKind } from '../route/nexthops.js';
@@ -79,7 +80,8 @@ export class LbForward extends PipelineNode<typeof spec> {
       const total = (b[o + 2] << 8) | b[o + 3];
       const addr = lb.address(backend);
       batch.note[s] = backend;
-      lb.countPacket(backend, total);
+      // A flow's first packet is counted when nat-output starts its flow: the firewall may deny it on the way.
+      if (batch.ctMark[s] === CtMark.NONE) lb.countPacket(backend, total);
       // The backend's route, remembered per backend while the FIB is the same object (an ECMP route is resolved per packet).
       let nh = this.routes.get(fib, backend);
       if (nh < 0) {

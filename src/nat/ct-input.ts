@@ -54,6 +54,7 @@ const spec = defineNode({
     truncated: 'a TCP or UDP datagram too short for its header (nf_conntrack INVALID): neither translated nor judged, so dropped',
     policyChanged: "a flow's packet the firewall's newer rules deny (the flow was allowed by an older generation)",
     lbNoBackend: 'a new flow to a load-balancer VIP none of whose backends is active (all down or drained)',
+    lbMovedDenied: "a direct-return flow whose backend went down, moved to a backend the firewall's rules deny it (the flow stays pinned where it was)",
   },
   counters: {
     icmpErrorsTranslated: 'ICMP errors about a translated flow, translated (RFC 5508 REQ-4)',
@@ -289,6 +290,12 @@ export class CtInput extends PipelineNode<typeof spec> {
         d.drop(this, this.reason.lbNoBackend, s);
         return true;
       }
+      // Another backend, another host: its rules decide whether the flow may go on there (rare: a backend went down).
+      const fw = this.firewall;
+      if (fw !== undefined && !fw.allows(src, lb.address(now2), proto, ports & 0xffff)) {
+        d.drop(this, this.reason.lbMovedDenied, s);
+        return true;
+      }
       flows.setUser(id, FlowUser.DESTINATION_BINDING, -now2 - 1);
       lb.flowMoved(backend, now2);
       backend = now2;
@@ -415,13 +422,17 @@ export class CtInput extends PipelineNode<typeof spec> {
 
   /**
    * A flow judged by an older firewall generation, judged again as its first
-   * packet was: after DNAT (the reply key's source) and before SNAT (the
-   * original key's source). True when the new rules let it go on (restamped).
+   * packet was: after DNAT (the reply key's source; a load-balanced flow's
+   * backend, which a direct-return flow's keys do not name) and before SNAT
+   * (the original key's source). True when the new rules let it go on
+   * (restamped).
    */
   private judgedAgain(id: number, proto: number): boolean {
     const fw = this.firewall!;
     const flows = this.nat.flows;
-    if (!fw.allows(flows.keyWord(id, 0, 0), flows.keyWord(id, 1, 0), proto, flows.keyWord(id, 1, 2) >>> 16)) return false;
+    const binding = flows.user(id, FlowUser.DESTINATION_BINDING);
+    const dst = binding < 0 && this.lb !== undefined ? this.lb.address(-binding - 1) : flows.keyWord(id, 1, 0);
+    if (!fw.allows(flows.keyWord(id, 0, 0), dst, proto, flows.keyWord(id, 1, 2) >>> 16)) return false;
     flows.setUser(id, FlowUser.FIREWALL_GENERATION, fw.generation);
     return true;
   }

@@ -292,7 +292,11 @@ export class NatOutput extends PipelineNode<typeof spec> {
     }
     if (id < 0) return this.tableFull(batch, s, m, d);
     d.counters.add(this.counter.flowsCreated, batch.length[s]);
-    if (backend >= 0) this.lb!.flowStarted(backend, id);
+    if (backend >= 0) {
+      this.lb!.flowStarted(backend, id);
+      // A direct-return first packet goes to its backend now (lb-forward counts only pinned flows' packets).
+      if (dsr) this.lb!.countPacket(backend, (b[o + 2] << 8) | b[o + 3]);
+    }
     if (through >= 0 && rule !== NO_RULE) d.counters.add(this.counter.bindingsHairpinned, batch.length[s]);
     if (newSrc !== src || newSport !== sport) {
       if (proto === IPPROTO_ICMP) rewriteTuple(b, o, l4, proto, newSrc, dst, newSport, newSport, this.partial(batch, s));

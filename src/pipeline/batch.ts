@@ -217,6 +217,13 @@ export class Batch {
    * that set it.
    */
   readonly note: Int32Array;
+  /**
+   * An address a node leaves with its note (the firewall: the destination
+   * it judged, which for a load-balanced packet is its backend, not the VIP
+   * the packet still carries). Written together with note by the node that
+   * sets it, never reset: meaningful only in that node's record.
+   */
+  readonly noteAddress: Int32Array;
   /** Count of received packets in slots [0, rxCount). */
   rxCount = 0;
   /** Packets marked TRACED in this batch (0 nearly always: the graph skips every trace check then). */
@@ -267,6 +274,7 @@ export class Batch {
     this.ctKey = new Int32Array(n * 4);
     this.ctHash = new Int32Array(n);
     this.note = new Int32Array(n);
+    this.noteAddress = new Int32Array(n);
     this.freeGenerated = new Uint16Array(generated);
     this.freeJumbo = new Uint16Array(jumbo);
     this.reset();

@@ -199,7 +199,7 @@ export class Router {
         .redirect('ip4-input', 'lookup', 'ct-input')
         .redirect('icmp-error', 'lookup', 'ct-input');
       if (firewall !== undefined) {
-        this.graph.add(new FirewallNode(firewall));
+        this.graph.add(new FirewallNode(firewall, lb));
         afterRouting.push('firewall');
       }
       afterRouting.push('nat-output');

@@ -50,7 +50,9 @@ export const TraceField = {
   SLOT: 15,
   /** Batch.note: what the node that gave this verdict left about it (the firewall's outcome). */
   NOTE: 16,
-  WORDS: 17,
+  /** Batch.noteAddress: the address that goes with NOTE (the firewall: the destination it judged). */
+  NOTE_ADDRESS: 17,
+  WORDS: 18,
 } as const;
 
 /** A traced packet's bytes at the moment a node dropped it. */
@@ -96,6 +98,7 @@ export class TraceRecorder {
     r[o + TraceField.FLAGS] = batch.flags[slot];
     r[o + TraceField.LENGTH] = batch.length[slot];
     r[o + TraceField.NOTE] = batch.note[slot];
+    r[o + TraceField.NOTE_ADDRESS] = batch.noteAddress[slot];
     const ip = (batch.flags[slot] & PacketFlag.IP4_VALID) !== 0;
     r[o + TraceField.HAS_IP] = ip ? 1 : 0;
     if (!ip) return;
@@ -167,6 +170,10 @@ export class TraceRecordView {
   }
   get note(): number {
     return this.get(TraceField.NOTE);
+  }
+  /** The address that goes with the note (unsigned). */
+  get noteAddress(): number {
+    return this.get(TraceField.NOTE_ADDRESS) >>> 0;
   }
   get l4(): number {
     return this.get(TraceField.L4) >>> 0;

@@ -60,3 +60,30 @@ conntrack: { capacity: 1024 }
 export function config(yaml: string): RouterConfig {
   return parseConfig(yaml, 'test.yaml', '.');
 }
+
+/** A dsr-l2 VIP whose two backends are endpoints: web open on 80, shard one denied; a nat-mode DNS VIP (nothing opens udp 53); a port forward to shard one's ssh. */
+export const LB_FIREWALL_YAML = `
+ports:
+  - { name: lan, mac: "02:00:00:00:00:01", address: 192.0.2.1/24 }
+  - { name: wan, mac: "02:00:00:00:00:02", address: 198.51.100.1/24 }
+neighbors:
+  - { address: 192.0.2.10, mac: "02:aa:00:00:00:01" }
+  - { address: 198.51.100.11, mac: "02:bb:00:00:00:11" }
+  - { address: 198.51.100.12, mac: "02:bb:00:00:00:12" }
+loadBalancer:
+  vips:
+    - { name: web, address: 203.0.113.10, protocol: tcp, port: 80, mode: dsr-l2, tableSize: 251, backends: [{ address: 198.51.100.11, weight: 100 }, { address: 198.51.100.12, weight: 100 }] }
+    - { name: dns, address: 203.0.113.11, protocol: udp, port: 53, mode: nat, tableSize: 251, backends: [{ address: 198.51.100.12, weight: 100 }] }
+endpoints:
+  - { address: 198.51.100.11, labels: { app: web, shard: one } }
+  - { address: 198.51.100.12, labels: { app: web, shard: two } }
+firewall:
+  rules:
+    - { name: allow-web, direction: ingress, priority: 1000, action: allow, protocols: [{ protocol: tcp, ports: [80] }], targets: { labels: { app: web } } }
+    - { name: deny-shard-one, direction: ingress, priority: 100, action: deny, protocols: [{ protocol: tcp, ports: [80] }], targets: { labels: { shard: one } } }
+    - { name: reject-ssh, direction: ingress, priority: 900, action: reject, protocols: [{ protocol: tcp, ports: [22] }] }
+nat:
+  dnat:
+    - { inPort: lan, proto: tcp, dport: 2222, to: "198.51.100.11:22" }
+conntrack: { capacity: 1024 }
+`;

@@ -4,11 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { explainOffline } from '../../src/explain/offline.js';
 import { formatExplain } from '../../src/explain/format.js';
-import { BACKENDS, config, FIREWALL_YAML, LB_YAML, NAT_YAML } from './configs.js';
+import { BACKENDS, config, FIREWALL_YAML, LB_FIREWALL_YAML, LB_YAML, NAT_YAML } from './configs.js';
 
 const nat = config(NAT_YAML);
 const fw = config(FIREWALL_YAML);
 const lb = config(LB_YAML);
+const lbFw = config(LB_FIREWALL_YAML);
 
 describe('explain offline', () => {
   it('routes: the route in iproute2 words, the next hop and port, the TTL rewrite, the frame sent', () => {
@@ -117,6 +118,45 @@ describe('explain offline', () => {
     const l2 = explainOffline(lb, 'tcp 192.0.2.10:40000 > 203.0.113.12:443 in lan');
     expect(l2.lb).toMatchObject({ vip: 'l2', backend: '198.51.100.11', encapsulation: 'mac' });
     expect(l2.sent[0].frame).toContain('192.0.2.10.40000 > 203.0.113.12.443');
+  });
+
+  it('firewall behind a direct-return VIP: the rule judged against the backend, in the answer and the trace', () => {
+    // Client ports whose flows Maglev gives to each backend.
+    const byBackend = new Map<string, ReturnType<typeof explainOffline>>();
+    for (let p = 40000; p < 40100 && byBackend.size < 2; p++) {
+      const r = explainOffline(lbFw, `tcp 192.0.2.10:${p} > 203.0.113.10:80 in lan`);
+      if (r.lb?.backend !== undefined && !byBackend.has(r.lb.backend)) byBackend.set(r.lb.backend, r);
+    }
+    const denied = byBackend.get('198.51.100.11')!;
+    const port = /:(\d+) >/.exec(denied.spec)![1];
+    expect(denied.outcome).toBe('dropped');
+    expect(denied.drop?.reason).toBe('firewall/denied');
+    expect(denied.firewall).toMatchObject({
+      decision: 'deny', backend: '198.51.100.11', judged: `192.0.2.10:${port} -> 198.51.100.11:80 tcp`,
+      rules: [{ name: 'deny-shard-one', direction: 'ingress', priority: 100, action: 'deny' }],
+      text: 'denied by deny-shard-one (vpc ingress priority 100 deny), judged as to backend 198.51.100.11:80',
+    });
+    expect(formatExplain(denied)).toContain('firewall: deny: denied by deny-shard-one (vpc ingress priority 100 deny), judged as to backend 198.51.100.11:80');
+    // The trace's own line for the firewall says it too.
+    expect(denied.steps.find((s) => s.node === 'firewall')?.text).toContain('judged as to backend 198.51.100.11:80');
+    const allowed = byBackend.get('198.51.100.12')!;
+    expect(allowed.outcome).toBe('forwarded');
+    expect(allowed.firewall).toMatchObject({ decision: 'allow', backend: '198.51.100.12', rules: [{ name: 'allow-web' }], text: 'allowed by allow-web (vpc ingress priority 1000 allow), judged as to backend 198.51.100.12:80' });
+  });
+
+  it('firewall behind a nat-mode VIP: judged against the backend too', () => {
+    const r = explainOffline(lbFw, 'udp 192.0.2.10:40000 > 203.0.113.11:53 in lan');
+    expect(r.firewall).toMatchObject({
+      decision: 'deny', backend: '198.51.100.12', judged: '192.0.2.10:40000 -> 198.51.100.12:53 udp',
+      rules: [{ name: 'implied-deny-ingress' }], text: 'denied by implied-deny-ingress (implied ingress priority 65535 deny), judged as to backend 198.51.100.12:53',
+    });
+  });
+
+  it('firewall behind a port forward: judged against the inside address and port', () => {
+    const r = explainOffline(lbFw, 'tcp 192.0.2.10:40000 > 192.0.2.1:2222 in lan');
+    expect(r.firewall).toMatchObject({ decision: 'reject', judged: '192.0.2.10:40000 -> 198.51.100.11:22 tcp', rules: [{ name: 'reject-ssh' }], text: 'rejected by reject-ssh (vpc ingress priority 900 reject), judged as to 198.51.100.11:22' });
+    expect(r.firewall?.backend).toBeUndefined();
+    expect(r.icmp).toMatchObject({ type: 3, code: 13, to: '192.0.2.10' });
   });
 
   it('the same spec on the same config gives the same answer (the config keeps no state)', () => {
