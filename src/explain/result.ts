@@ -29,6 +29,8 @@ export interface ExplainRoute {
   port?: string;
 }
 
+import type { SectionVerdict } from '../firewall/describe-plan.js';
+
 export interface ExplainRule {
   name: string;
   /** vpc, implied, policy, isolation. */
@@ -44,6 +46,8 @@ export interface ExplainFirewall {
   /** The rule that denied or rejected, or each section's rule that allowed. */
   rules: ExplainRule[];
   text: string;
+  /** Each of the four sections as `dataplane firewall --judge` shows it (empty when not judged, or part of a flow). */
+  sections: SectionVerdict<ExplainRule>[];
 }
 
 export interface ExplainNat {
