@@ -278,7 +278,7 @@ Examples:
     .addHelpText(
       'after',
       `
-Ports (see the README's config section):
+Ports (docs/CONFIG.md#ports says more):
   io: { type: tap, ifname: NAME, netns: NS, peerAddress: A.B.C.D/LEN, peerName: eth1 }
       creates a TAP (one queue per worker); with netns, moves it there and, like
       a CNI plugin, gives the kernel side peerAddress and a default route via
