@@ -59,7 +59,7 @@ function textLines(previews: VipPreview[], capture: { file: string; flows: Captu
         (f.fragments > 0 ? `, ${f.fragments} fragments left out` : ''),
     );
   }
-  if (previews.length === 0) lines.push('no VIPs in either config');
+  if (previews.length === 0) return [...lines, 'no VIPs in either config (nothing to compare: add loadBalancer.vips, CONFIG.md "Load balancer")'];
   for (const p of previews) {
     const flows = p.flows;
     if (p.change === 'added' || p.change === 'removed') {

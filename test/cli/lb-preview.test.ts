@@ -141,6 +141,10 @@ describe('dataplane lb preview', () => {
     expect(c.status).toBe(1);
     expect(c.stderr).toContain(`dataplane lb preview: ${junk}:`);
     expect(dataplane(['lb', 'preview', '--config', before]).status).toBe(2);
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(plain, PORTS);
+    const none = dataplane(['lb', 'preview', '--config', plain, '--new', plain]);
+    expect([none.status, none.stdout]).toEqual([0, 'no VIPs in either config (nothing to compare: add loadBalancer.vips, CONFIG.md "Load balancer")\n']);
   });
 
   it('with clientIP affinity, flows move per client (a client\'s 20 flows together) and the text says it hashed per client', () => {
