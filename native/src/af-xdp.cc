@@ -83,7 +83,7 @@ void OpenTxOnly(Napi::Env env, XskPort& p) {
 }
 
 // xskOpen(ifname, queue, mapFd, arena, areaOffset, areaBytes, { frames?, ringSize?, bind?: 'auto'|'copy'|'zerocopy' })
-//   -> { handle, fd, zerocopy, areaOffset, frames }
+//   -> { handle, fd, zerocopy, needWakeup, areaOffset, frames }
 // queue -1: send-only (no XSK; see the file comment).
 Napi::Value XskOpen(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -116,6 +116,7 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
     OpenTxOnly(env, p);
     out.Set("fd", Napi::Number::New(env, -1));
     out.Set("zerocopy", Napi::Boolean::New(env, false));
+    out.Set("needWakeup", Napi::Boolean::New(env, false));
     out.Set("areaOffset", Napi::Number::New(env, areaOffset));
     out.Set("frames", Napi::Number::New(env, 0));
   } else {
@@ -171,6 +172,7 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
       ThrowErrno(env, -rc, "xsk_socket__create", XskWhat("xskOpen", p), OpenCause(-rc, p, bindMode));
     }
     p.fd = xsk_socket__fd(p.xsk);
+    p.needWakeup = (scfg.bind_flags & XDP_USE_NEED_WAKEUP) != 0;
     // Copy mode makes one skb per frame inside sendto(), by default at most
     // 32 per call (the rest says EAGAIN and needs another call). Since 6.17
     // XDP_MAX_TX_SKB_BUDGET lets one call take the ring's worth, so a burst
@@ -204,6 +206,7 @@ Napi::Value XskOpen(const Napi::CallbackInfo& info) {
     }
     out.Set("fd", Napi::Number::New(env, p.fd));
     out.Set("zerocopy", Napi::Boolean::New(env, p.zerocopy));
+    out.Set("needWakeup", Napi::Boolean::New(env, p.needWakeup));
     out.Set("areaOffset", Napi::Number::New(env, p.areaOffset));
     out.Set("frames", Napi::Number::New(env, p.frames));
   }

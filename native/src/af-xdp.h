@@ -44,6 +44,9 @@ struct XskPort {
   int fd = -1;
   int txFd = -1;  // AF_PACKET socket with protocol 0 (receives nothing) for a worker without a queue
   bool zerocopy = false;
+  // The socket was bound with XDP_USE_NEED_WAKEUP (the kernel refuses a bind
+  // flag it does not know, so a socket that exists has what it asked for).
+  bool needWakeup = false;
   bool gone = false;
   // The UMEM: `frames` chunks at `area`, which is arena + areaOffset of the
   // batch arena the port was opened with.

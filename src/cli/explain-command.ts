@@ -1,6 +1,6 @@
 // `dataplane explain --config CFG [--json] 'PROTO SRC[:PORT] > DST[:PORT] in PORT [options]'`:
 // one packet through a router built from the config, node by node, with
-// the route, the deciding firewall rule, the NAT binding, the backend and
+// the route, the firewall's sections, the NAT binding, the backend and
 // tunnel, and the ICMP error or drop (src/explain/).
 import { ConfigError, loadConfig, type RouterConfig } from '../config/load.js';
 import { explainOffline } from '../explain/offline.js';

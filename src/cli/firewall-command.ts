@@ -11,7 +11,7 @@ const PROTOCOLS: Readonly<Record<string, number>> = Object.fromEntries(Object.en
 
 /** "198.51.100.10:5432 -> 198.51.100.11:80 tcp" (ports optional, default 0; protocol a name or a number); a string says what is wrong. */
 export function parsePacket(text: string): Packet | string {
-  const m = /^\s*([\d.]+)(?::(\d+))?\s*->\s*([\d.]+)(?::(\d+))?\s+(\w+)\s*$/.exec(text);
+  const m = /^\s*([\d.]+)(?::(\d+))?\s*-?>\s*([\d.]+)(?::(\d+))?\s+(\w+)\s*$/.exec(text);
   if (m === null) return `"${text}" is not "SRC[:PORT] -> DST[:PORT] PROTO" (e.g. "198.51.100.10:40000 -> 198.51.100.11:80 tcp")`;
   const src = tryParseIpv4Address(m[1]);
   const dst = tryParseIpv4Address(m[3]);

@@ -4,7 +4,7 @@
 // tables (src/lb/preview.ts) before anything is applied.
 import { ConfigError, loadConfig, type RouterConfig } from '../config/load.js';
 import { readCaptureFlows, type CaptureFlows } from '../lb/capture-flows.js';
-import { previewLoadBalancer, type VipPreview } from '../lb/preview.js';
+import { previewLoadBalancer, type FlowHashing, type VipPreview } from '../lb/preview.js';
 import { ipv4ToString } from '../wire/address.js';
 import { printConfigWarnings } from './config-notices.js';
 
@@ -38,6 +38,18 @@ function shareText(s: number | undefined): string {
   return s === undefined ? 'absent' : pct(s);
 }
 
+/** How a config picks a flow's backend, in words: what the capture's flows were counted with. */
+function hashingText(h: FlowHashing): string {
+  if (h.by === 'flow') return `per flow (${h.hash} hash)`;
+  return `per client /${h.prefixLength} (clientIP affinity: a client's first flow in the capture picks by its ${h.hash} hash, its other flows follow)`;
+}
+
+function hashingLine(p: VipPreview): string {
+  const { before, after } = p.hashing;
+  if (before !== undefined && after !== undefined && JSON.stringify(before) !== JSON.stringify(after)) return `  hashing: before ${hashingText(before)}; after ${hashingText(after)}`;
+  return `  hashing: ${hashingText((after ?? before)!)}`;
+}
+
 function textLines(previews: VipPreview[], capture: { file: string; flows: CaptureFlows } | undefined): string[] {
   const lines: string[] = [];
   if (capture) {
@@ -47,7 +59,7 @@ function textLines(previews: VipPreview[], capture: { file: string; flows: Captu
         (f.fragments > 0 ? `, ${f.fragments} fragments left out` : ''),
     );
   }
-  if (previews.length === 0) lines.push('no VIPs in either config');
+  if (previews.length === 0) return [...lines, 'no VIPs in either config (nothing to compare: add loadBalancer.vips, CONFIG.md "Load balancer")'];
   for (const p of previews) {
     const flows = p.flows;
     if (p.change === 'added' || p.change === 'removed') {
@@ -61,6 +73,7 @@ function textLines(previews: VipPreview[], capture: { file: string; flows: Captu
     );
     if (flows !== undefined) {
       lines.push(`  flows: ${flows === 0 ? 'none in the capture' : `${pct(p.flowsMoved! / flows)} of its ${flows} flows in the capture would move (${p.flowsMoved})`}`);
+      lines.push(hashingLine(p));
     }
     if (p.notes.length > 0) lines.push(`  also: ${p.notes.join(', ')}`);
     for (const b of p.backends) {
@@ -69,6 +82,9 @@ function textLines(previews: VipPreview[], capture: { file: string; flows: Captu
     }
   }
   lines.push('Live flows stay pinned to their backend in the flow table; the shares are what new flows would see. Backends are taken as healthy.');
+  if (capture && previews.some((p) => p.hashing.before?.by === 'client' && p.hashing.after?.by === 'client')) {
+    lines.push("With clientIP affinity, a client whose affinity entry is still fresh keeps its backend while that backend stays in the config, until the entry's timeout; the flow shares are what clients without one would see.");
+  }
   return lines;
 }
 
@@ -88,6 +104,7 @@ function jsonDoc(previews: VipPreview[], capture: { file: string; flows: Capture
       flows: p.flows,
       flowsMoved: p.flowsMoved,
       flowShare: p.flows === undefined || p.flows === 0 ? undefined : p.flowsMoved! / p.flows,
+      hashing: p.hashing,
       notes: p.notes,
       backends: p.backends.map((b) => ({ address: ipv4ToString(b.address), before: b.before, after: b.after })),
     })),

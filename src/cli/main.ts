@@ -194,7 +194,7 @@ Examples:
 
   program
     .command('explain')
-    .description('Run one packet through a router built from the config, node by node: route and next hop, the deciding firewall rule, NAT, backend and tunnel, ICMP or drop.')
+    .description('Run one packet through a router built from the config, node by node: route and next hop, the four firewall sections (as firewall --judge), NAT, backend and tunnel, ICMP or drop.')
     .argument('<packet>', "'PROTO SRC[:PORT] > DST[:PORT] in PORT [options]', e.g. 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan'")
     .requiredOption('--config <file>', 'router config (YAML)')
     .option('--json', 'one JSON object instead of text')
@@ -241,7 +241,10 @@ Backends whose share of the table changes are listed with both shares.
 With --flows, the unique TCP/UDP 5-tuples of the capture whose destination
 address, protocol and port are the VIP's are hashed as the dataplane hashes
 them (the VIP's hash setting, before and after); a flow the new VIP no longer
-matches counts as moved. Fragments are left out (counted).
+matches counts as moved. Fragments are left out (counted). With clientIP
+affinity a client's flows go where its first flow in the capture goes (per
+client address, under the affinity's sourcePrefixLength), as the dataplane
+picks; the hashing: line says which way each config was counted.
 
 Live flows stay pinned to their backend in the flow table: the figures are
 what new flows would see. Every backend is taken as healthy.
@@ -275,7 +278,7 @@ Examples:
     .addHelpText(
       'after',
       `
-Ports (see the README's config section):
+Ports (docs/CONFIG.md#ports says more):
   io: { type: tap, ifname: NAME, netns: NS, peerAddress: A.B.C.D/LEN, peerName: eth1 }
       creates a TAP (one queue per worker); with netns, moves it there and, like
       a CNI plugin, gives the kernel side peerAddress and a default route via

@@ -26,6 +26,7 @@ import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
 import { routeProblemLines } from './route-check.js';
+import { issueMessage } from './zod-issue.js';
 
 export type { ConfigNotices };
 
@@ -104,7 +105,7 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): st
       if (options !== undefined) return `${pathText(path)}: must be one of ${options.map((o) => `"${String(o)}"`).join(', ')}`;
       if (path[0] === 'routes') return `${pathText(path)}: must be a route line such as "192.0.2.0/24 via 198.51.100.1" or an object with "prefix"`;
     }
-    return `${pathText(path)}: ${issue.message}`;
+    return `${pathText(path)}: ${issueMessage(issue)}`;
   });
 }
 

@@ -4,6 +4,7 @@
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { ipv4ToString, parseIpv4Address, tryParseIpv4Address } from '../wire/address.js';
 import { CLOUD_NAT_MIN_PORTS, DEFAULT_NAT_PORTS, MAX_POOL_ADDRESSES, type Net, type NatConfig, type PortRange } from '../nat/nat-config.js';
+import { parseCidr } from './firewall-endpoints.js';
 import type { RawConfig } from './schema.js';
 
 const PROTOCOLS: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, icmp: IPPROTO_ICMP };
@@ -12,10 +13,10 @@ function maskOf(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-function net(cidr: string): Net {
-  const [a, l] = cidr.split('/');
-  const mask = maskOf(Number(l));
-  return { net: (parseIpv4Address(a) & mask) >>> 0, mask };
+/** A schema-checked "A.B.C.D/LEN"; host bits are a problem naming `field`, as in a route prefix or a firewall cidr (192.0.2.5/24 is a typo, not a network). */
+function net(cidr: string, field: string, problems: string[]): Net {
+  const { addr, len } = parseCidr(cidr, field, problems);
+  return { net: addr, mask: maskOf(len) };
 }
 
 function portRange(v: number | string | undefined, field: string, problems: string[]): PortRange | undefined {
@@ -44,7 +45,7 @@ export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string
     const other = masqPorts.get(outPort);
     if (outPort >= 0 && other !== undefined) problems.push(`${field}.outPort: port "${m.outPort}" is masqueraded by nat.masquerade[${other}] already`);
     masqPorts.set(outPort, i);
-    return { outPort, nonMasquerade: m.nonMasqueradeCIDRs.map(net), masqLinkLocal: m.masqLinkLocal, ports: portRange(m.ports, `${field}.ports`, problems) ?? DEFAULT_NAT_PORTS };
+    return { outPort, nonMasquerade: m.nonMasqueradeCIDRs.map((c, k) => net(c, `${field}.nonMasqueradeCIDRs[${k}]`, problems)), masqLinkLocal: m.masqLinkLocal, ports: portRange(m.ports, `${field}.ports`, problems) ?? DEFAULT_NAT_PORTS };
   });
   const snat = raw.snat.map((r, i) => {
     const field = `nat.snat[${i}]`;
@@ -58,8 +59,8 @@ export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string
     else if (hi - lo + 1 > MAX_POOL_ADDRESSES) problems.push(`${field}.to: ${r.to} holds ${hi - lo + 1} addresses; a pool holds at most ${MAX_POOL_ADDRESSES}`);
     else for (let a = lo; a <= hi; a++) addresses.push(a >>> 0);
     return {
-      src: r.match.src === undefined ? undefined : net(r.match.src),
-      dst: r.match.dst === undefined ? undefined : net(r.match.dst),
+      src: r.match.src === undefined ? undefined : net(r.match.src, `${field}.match.src`, problems),
+      dst: r.match.dst === undefined ? undefined : net(r.match.dst, `${field}.match.dst`, problems),
       proto: r.match.proto === undefined ? 0 : PROTOCOLS[r.match.proto],
       outPort: portOf(r.outPort, `${field}.outPort`),
       addresses,

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { networkPolicySchema, type FirewallSource, type NetworkPolicy } from './firewall-schema.js';
+import { issueMessage } from './zod-issue.js';
 
 /** Far more than any cluster's policies; a file bigger than this is not one. */
 const MAX_POLICY_FILE_BYTES = 64 * 2 ** 20;
@@ -31,7 +32,7 @@ function pathText(prefix: string, path: readonly PropertyKey[]): string {
 function issueText(prefix: string, issue: z.core.$ZodIssue): string {
   const at = pathText(prefix, issue.path);
   if (issue.code === 'unrecognized_keys') return `${at}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return `${at}: ${issue.message}`;
+  return `${at}: ${issueMessage(issue)}`;
 }
 
 /** One object checked; undefined (after its problems) when it is not a valid NetworkPolicy. */

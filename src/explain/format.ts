@@ -2,6 +2,7 @@
 // the rule, the translation, the backend, the ICMP error or the drop), then
 // the node-by-node trace they were read from, what the router would send,
 // and the counters it would move.
+import { sectionLines } from '../firewall/describe-plan.js';
 import type { ExplainResult } from './result.js';
 
 const OUTCOME: Record<ExplainResult['outcome'], string> = {
@@ -20,7 +21,7 @@ export function formatExplain(r: ExplainResult): string {
     const hop = r.route.nextHop === undefined ? '' : `, next hop ${r.route.nextHop} on ${r.route.port ?? '?'}`;
     out.push(`route:    ${r.route.destination}: ${r.route.route}${hop}`);
   }
-  if (r.firewall) out.push(`firewall: ${r.firewall.decision}: ${r.firewall.text}`);
+  if (r.firewall) out.push(`firewall: ${r.firewall.decision}: ${r.firewall.text}`, ...sectionLines(r.firewall.sections, ' '.repeat(10)));
   if (r.lb) {
     const tunnel = r.lb.encapsulation === 'none' ? 'destination translated (nat mode)' : r.lb.encapsulation === 'mac' ? "to the backend's MAC (dsr-l2)" : `encapsulated (${r.lb.encapsulation}${r.lb.outer ? `, outer ${r.lb.outer}` : ''})`;
     out.push(`lb:       VIP ${r.lb.vip} ${r.lb.vipAddress} (${r.lb.mode}): ${r.lb.backend === undefined ? 'no backend' : `backend ${r.lb.backend}, ${tunnel}`}${r.lb.newFlow ? ', new flow pinned to it' : ''}`);

@@ -11,7 +11,8 @@
 import type { RouterConfig } from '../config/load.js';
 import { decodeFrame } from '../decode/frame.js';
 import { formatFrame } from '../decode/format.js';
-import { ACTION_NAMES } from '../firewall/plan.js';
+import { judgementSections } from '../firewall/describe-plan.js';
+import { ACTION_NAMES, Section } from '../firewall/plan.js';
 import type { Firewall } from '../firewall/firewall.js';
 import { trackingConfig } from '../nat/nat-config.js';
 import { natPools } from '../nat/nat-tables.js';
@@ -106,8 +107,8 @@ function firewallAnswer(fw: Firewall, r: TraceRecordView, arrived: TraceRecordVi
   if (r.note < 0) {
     const involved = plan.endpoints.includes(r.src | 0) || plan.endpoints.includes(r.dst | 0) || plan.endpoints.includes(r.src) || plan.endpoints.includes(r.dst);
     return involved
-      ? { decision: 'flow', rules: [], text: 'part of a flow the firewall judged already (its replies and later packets pass as the flow)' }
-      : { decision: 'not-judged', rules: [], text: 'not judged: neither address is an endpoint' };
+      ? { decision: 'flow', rules: [], text: 'part of a flow the firewall judged already (its replies and later packets pass as the flow)', sections: [] }
+      : { decision: 'not-judged', rules: [], text: 'not judged: neither address is an endpoint', sections: [] };
   }
   const j = fw.judge;
   const rule = (index: number): ExplainRule => {
@@ -119,7 +120,9 @@ function firewallAnswer(fw: Firewall, r: TraceRecordView, arrived: TraceRecordVi
   if (decided >= 0) rules.push(rule(j.rule(r.note, decided)));
   else for (let s = 0; s < 4; s++) if (j.rule(r.note, s) >= 0) rules.push(rule(j.rule(r.note, s)));
   const action = ACTION_NAMES[j.action(r.note)] ?? 'allow';
-  const answer: ExplainFirewall = { decision: action, rules, text: fw.describe(r.note) };
+  // Every section, as `dataplane firewall --judge` shows them: also those no rule matched, and those after the one that denied.
+  const judgement = { action: j.action(r.note), decidedBy: decided, rule: Array.from({ length: Section.COUNT }, (_, s) => j.rule(r.note, s)) };
+  const answer: ExplainFirewall = { decision: action, rules, text: fw.describe(r.note), sections: judgementSections(plan, judgement, rule) };
   if (r.hasIp) {
     // The destination it judged (Batch.noteAddress): after DNAT the inside host, a direct-return packet's backend (not the VIP it carries).
     const to = r.noteAddress;

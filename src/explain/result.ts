@@ -29,6 +29,8 @@ export interface ExplainRoute {
   port?: string;
 }
 
+import type { SectionVerdict } from '../firewall/describe-plan.js';
+
 export interface ExplainRule {
   name: string;
   /** vpc, implied, policy, isolation. */
@@ -52,6 +54,8 @@ export interface ExplainFirewall {
   judged?: string;
   /** A load-balanced packet's backend, which it was judged as going to (in every mode: a direct-return packet itself still carries the VIP). */
   backend?: string;
+  /** Each of the four sections as `dataplane firewall --judge` shows it (empty when not judged, or part of a flow). */
+  sections: SectionVerdict<ExplainRule>[];
 }
 
 export interface ExplainNat {

@@ -122,7 +122,8 @@ export function tcpFlagsText(flags: number): string {
 
 /** Parses an explain spec against the config's port names; throws ExplainSpecError naming the word at fault. */
 export function parseExplainSpec(text: string, portNames: readonly string[]): ExplainSpec {
-  const words = text.replace(/>/g, ' > ').trim().split(/\s+/).filter((w) => w !== '');
+  // "->" as firewall --judge writes it is taken too.
+  const words = text.replace(/->|>/g, ' > ').trim().split(/\s+/).filter((w) => w !== '');
   let i = 0;
   const next = (what: string): string => {
     const w = words[i++];

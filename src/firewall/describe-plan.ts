@@ -68,18 +68,34 @@ export interface Packet {
   dport: number;
 }
 
+/** One section of a judgement: its verdict, the rule that gave it (null: none matched, so it allows) and whether it decided. */
+export interface SectionVerdict<R> {
+  section: (typeof SECTION_NAMES)[number];
+  action: string;
+  rule: R | null;
+  decides: boolean;
+}
+
+/** Judgement `j` section by section, each matched rule given by `rule(plan index)`. */
+export function judgementSections<R>(plan: FirewallPlan, j: Judgement, rule: (i: number) => R): SectionVerdict<R>[] {
+  return SECTION_NAMES.map((name, s) => {
+    const i = j.rule[s];
+    return { section: name, action: i === -1 ? 'allow' : ACTION_NAMES[plan.rules[i].action], rule: i === -1 ? null : rule(i), decides: j.decidedBy === s };
+  });
+}
+
+/** The sections as `--judge` and `explain` print them, one aligned line each: "vpc-ingress     deny    NAME (KIND, priority N)  <- decides". */
+export function sectionLines(sections: readonly SectionVerdict<{ name: string; kind: string; priority: number }>[], indent = '  '): string[] {
+  const width = Math.max(...SECTION_NAMES.map((n) => n.length));
+  return sections.map((s) => `${indent}${s.section.padEnd(width)}  ${s.action.padEnd(6)}  ${s.rule === null ? 'no rule matched' : `${s.rule.name} (${s.rule.kind}, priority ${s.rule.priority})`}${s.decides ? '  <- decides' : ''}`);
+}
+
 /** A judgement section by section; `judged` false when neither end is an endpoint (the firewall leaves such traffic alone). */
 export function describeJudgement(plan: FirewallPlan, p: Packet, j: Judgement | undefined): { text: string; json: object } {
   const name = PROTOCOL_NAMES[p.proto];
   const head = hasPorts(p.proto) ? `${ipv4ToString(p.src)}:${p.sport} -> ${ipv4ToString(p.dst)}:${p.dport} ${name}` : `${ipv4ToString(p.src)} -> ${ipv4ToString(p.dst)} ${name ?? `proto ${p.proto}`}`;
   if (j === undefined) return { text: `${head}: not judged (neither address is an endpoint)`, json: { packet: head, judged: false, verdict: 'allow' } };
-  const sections = SECTION_NAMES.map((name, s) => {
-    const i = j.rule[s];
-    const action = i === -1 ? 'allow' : ACTION_NAMES[plan.rules[i].action];
-    return { section: name, action, rule: i === -1 ? null : { ...plan.origins[plan.rules[i].origin], action }, decides: j.decidedBy === s };
-  });
-  const width = Math.max(...SECTION_NAMES.map((n) => n.length));
-  const lines = sections.map((s, k) => `  ${s.section.padEnd(width)}  ${s.action.padEnd(6)}  ${j.rule[k] === -1 ? 'no rule matched' : ruleText(plan, j.rule[k])}${s.decides ? '  <- decides' : ''}`);
+  const sections = judgementSections(plan, j, (i) => ({ ...plan.origins[plan.rules[i].origin], action: ACTION_NAMES[plan.rules[i].action] }));
   const verdict = ACTION_NAMES[j.action];
-  return { text: `${head}: ${verdict}\n${lines.join('\n')}`, json: { packet: head, judged: true, verdict, decidedBy: j.decidedBy === -1 ? null : SECTION_NAMES[j.decidedBy], sections } };
+  return { text: `${head}: ${verdict}\n${sectionLines(sections).join('\n')}`, json: { packet: head, judged: true, verdict, decidedBy: j.decidedBy === -1 ? null : SECTION_NAMES[j.decidedBy], sections } };
 }

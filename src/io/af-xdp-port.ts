@@ -41,6 +41,8 @@ export class AfXdpPort implements PacketPort {
   readonly queue: number;
   /** The driver took the frames' memory (zero-copy); false in copy mode and for a send-only port. */
   readonly zerocopy: boolean;
+  /** The socket was bound with need_wakeup (the kernel is kicked only when a ring says so); false for a send-only port. */
+  readonly needWakeup: boolean;
   /** Where the UMEM starts in the batch arena (bytes): on a 2 MiB boundary of memory where the area allows (areaBytes). */
   readonly umemOffset: number;
   private readonly io: NativeIo;
@@ -73,20 +75,28 @@ export class AfXdpPort implements PacketPort {
     } catch (e) {
       throw withPortName(e, ifname);
     }
-    return new AfXdpPort(io, opened.handle, opened.fd, opened.zerocopy, opened.areaOffset, ifname, queue, batch, opts.index ?? 0, opts.counters ?? newPortCounters());
+    const bound = { zerocopy: opened.zerocopy, needWakeup: opened.needWakeup === true };
+    return new AfXdpPort(io, opened.handle, opened.fd, bound, opened.areaOffset, ifname, queue, batch, opts.index ?? 0, opts.counters ?? newPortCounters());
   }
 
-  private constructor(io: NativeIo, handle: XskHandle, fd: number, zerocopy: boolean, umemOffset: number, name: string, queue: number, batch: Batch, index: number, counters: Float64Array) {
+  private constructor(io: NativeIo, handle: XskHandle, fd: number, bound: { zerocopy: boolean; needWakeup: boolean }, umemOffset: number, name: string, queue: number, batch: Batch, index: number, counters: Float64Array) {
     this.io = io;
     this.umemOffset = umemOffset;
     this.handle = handle;
     this.fdValue = fd;
-    this.zerocopy = zerocopy;
+    this.zerocopy = bound.zerocopy;
+    this.needWakeup = bound.needWakeup;
     this.name = name;
     this.queue = queue;
     this.arena = batch.arena;
     this.index = index;
     this.counters = counters;
+  }
+
+  /** How the kernel bound the socket, in words: "zero-copy" or "copy", with or without need_wakeup; "send-only" without a queue. */
+  get bindMode(): string {
+    if (this.queue < 0) return 'send-only';
+    return `${this.zerocopy ? 'zero-copy' : 'copy'} ${this.needWakeup ? 'with' : 'without'} need_wakeup`;
   }
 
   /** The addon's handle of this socket (xskNapUs takes a list of them); 0 once closed. */

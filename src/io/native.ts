@@ -171,6 +171,8 @@ export interface XskOpened {
   /** The socket, for poll() (-1 for a send-only port). */
   fd: number;
   zerocopy: boolean;
+  /** Bound with XDP_USE_NEED_WAKEUP (an addon older than this field says undefined). */
+  needWakeup?: boolean;
   /** Where the UMEM starts in the arena (the area's first page boundary). */
   areaOffset: number;
   frames: number;

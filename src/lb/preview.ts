@@ -8,11 +8,15 @@
 //   - given a capture, the share of its flows to the VIP whose backend would
 //     change (lbFlowHash with the VIP's hash inputs, before and after; a flow
 //     that the new VIP no longer matches, by address, protocol or port,
-//     counts as moved).
+//     counts as moved). With clientIP affinity the dataplane picks per
+//     client, not per flow (load-balancer.ts): a client's (its address under
+//     the affinity prefix) first flow hashes, its later flows follow that
+//     backend; the preview does the same in capture order, per config.
 // Established flows stay pinned in the flow table on the packet path, so the
 // flow share is what their next connections (or packets after their entry
 // expires) would see. Every backend is taken as healthy.
-import type { BackendConfig, LoadBalancerConfig, VipConfig } from './lb-config.js';
+import { prefixMask } from '../route/prefix.js';
+import type { BackendConfig, LbHashInputs, LoadBalancerConfig, VipConfig } from './lb-config.js';
 import { lbFlowHash, lbPortMask } from './lb-hash.js';
 import { backendTranslation, buildMaglev, countMovedSlots } from './maglev.js';
 import type { CaptureFlows } from './capture-flows.js';
@@ -25,6 +29,13 @@ export interface BackendShare {
   /** Share of the table's slots before and after (0-1); undefined: not in that config. */
   before: number | undefined;
   after: number | undefined;
+}
+
+/** How a config gives its flows a backend: each flow by its hash, or each client (clientIP affinity) by its first flow's hash. */
+export type FlowHashing = { by: 'flow'; hash: LbHashInputs } | { by: 'client'; prefixLength: number; hash: LbHashInputs };
+
+export function flowHashing(v: VipConfig): FlowHashing {
+  return v.affinity === undefined ? { by: 'flow', hash: v.hash } : { by: 'client', prefixLength: v.affinity.sourcePrefixLength, hash: v.hash };
 }
 
 export interface VipPreview {
@@ -41,6 +52,8 @@ export interface VipPreview {
   /** The capture's flows to this VIP (as configured before; after, for an added VIP) and how many would move. */
   flows: number | undefined;
   flowsMoved: number | undefined;
+  /** How each config picks a flow's backend (undefined: the VIP is not in that config). */
+  hashing: { before: FlowHashing | undefined; after: FlowHashing | undefined };
   /** What else changes for this VIP (address, port, mode...), in words. */
   notes: string[];
 }
@@ -93,6 +106,32 @@ function flowsTo(v: VipConfig, flows: CaptureFlows): number[] {
   return idx;
 }
 
+/**
+ * The backend address VIP v would give each capture flow: -2 for a flow v
+ * does not match, -1 when the table is empty. With affinity, a client's
+ * first matching flow hashes and its later flows follow, as the dataplane's
+ * affinity entries make them (no entry is made when there is no backend).
+ */
+function backendsOf(v: VipConfig, table: Int32Array, flows: CaptureFlows): Float64Array {
+  const out = new Float64Array(flows.count).fill(-2);
+  const portMask = lbPortMask(v.hash);
+  const clientMask = v.affinity === undefined ? undefined : prefixMask(v.affinity.sourcePrefixLength) >>> 0;
+  const clients = new Map<number, number>();
+  for (let i = 0; i < flows.count; i++) {
+    const [s, d, p, pr] = [flows.src[i], flows.dst[i], flows.ports[i], flows.proto[i]];
+    if (!matches(v, d, p, pr)) continue;
+    const client = clientMask === undefined ? 0 : (s & clientMask) >>> 0;
+    const known = clientMask === undefined ? undefined : clients.get(client);
+    if (known !== undefined) {
+      out[i] = known;
+      continue;
+    }
+    out[i] = pick(table, v.backends, lbFlowHash(s, d, p & portMask, pr));
+    if (clientMask !== undefined && out[i] >= 0) clients.set(client, out[i]);
+  }
+  return out;
+}
+
 function previewBoth(a: VipConfig, b: VipConfig, flows: CaptureFlows | undefined): VipPreview {
   const ta = tableOf(a);
   const tb = tableOf(b);
@@ -115,17 +154,15 @@ function previewBoth(a: VipConfig, b: VipConfig, flows: CaptureFlows | undefined
   let flowCount: number | undefined;
   let flowsMoved: number | undefined;
   if (flows) {
-    const idx = flowsTo(a, flows);
-    const maskA = lbPortMask(a.hash);
-    const maskB = lbPortMask(b.hash);
+    const was = backendsOf(a, ta, flows);
+    const now = backendsOf(b, tb, flows);
+    flowCount = 0;
     flowsMoved = 0;
-    for (const i of idx) {
-      const [s, d, p, pr] = [flows.src[i], flows.dst[i], flows.ports[i], flows.proto[i]];
-      const was = pick(ta, a.backends, lbFlowHash(s, d, p & maskA, pr));
-      const now = matches(b, d, p, pr) ? pick(tb, b.backends, lbFlowHash(s, d, p & maskB, pr)) : -2;
-      if (was !== now) flowsMoved++;
+    for (let i = 0; i < flows.count; i++) {
+      if (was[i] === -2) continue;
+      flowCount++;
+      if (was[i] !== now[i]) flowsMoved++;
     }
-    flowCount = idx.length;
   }
   const notes = describeChanges(a, b);
   const changed = slotsMoved > 0 || (flowsMoved ?? 0) > 0 || notes.length > 0 || JSON.stringify(a.backends) !== JSON.stringify(b.backends);
@@ -139,6 +176,7 @@ function previewBoth(a: VipConfig, b: VipConfig, flows: CaptureFlows | undefined
     backends: backendShares(a, ta, b, tb),
     flows: flowCount,
     flowsMoved,
+    hashing: { before: flowHashing(a), after: flowHashing(b) },
     notes,
   };
 }
@@ -157,6 +195,7 @@ function previewOne(v: VipConfig, change: 'added' | 'removed', flows: CaptureFlo
     flows: n,
     // A removed VIP's flows all lose it; an added VIP's flows were not balanced before.
     flowsMoved: n,
+    hashing: change === 'added' ? { before: undefined, after: flowHashing(v) } : { before: flowHashing(v), after: undefined },
     notes: [],
   };
 }

@@ -20,7 +20,7 @@ import type { PipelineNode } from '../pipeline/node.js';
 import { NeighborSync } from '../arp/neighbor-sync.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
-import type { WorkerInit, WorkerMessage } from './worker-init.js';
+import type { WorkerInit, WorkerMessage, XskBind } from './worker-init.js';
 import { explainLive } from '../explain/live.js';
 import type { ExplainResult } from '../explain/result.js';
 import { Control, CONTROL_WORDS, PORT_STAT_FIELDS } from './port-stats.js';
@@ -189,6 +189,7 @@ export class Dataplane {
     // Live traced packets go to the dataplane's LiveTrace; --trace's (session 0) to onEvent.
     const liveTrace = new LiveTrace();
     const ready: Promise<void>[] = [];
+    const xskBinds: XskBind[] = [];
     for (let w = 0; w < opts.workers; w++) {
       const counters = new SharedArrayBuffer(Counters.byteLength(registry));
       const portStats = new SharedArrayBuffer(config.ports.length * PORT_STAT_FIELDS * 8);
@@ -208,7 +209,10 @@ export class Dataplane {
       const stopped = new Promise<void>((res) => thread.once('exit', () => res()));
       thread.once('exit', () => channel.workerGone(link.index));
       thread.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') resolveReady();
+        if (m.type === 'ready') {
+          xskBinds.push(...m.xskBinds);
+          resolveReady();
+        }
         else if (m.type === 'error') rejectReady(new Error(`worker ${w}: ${m.message}`));
         if (m.type === 'trace' && m.session !== 0) liveTrace.accept(m.session, m.packet);
         else if (m.type !== 'ready') opts.onEvent?.(m);
@@ -225,6 +229,9 @@ export class Dataplane {
       await dp.stop();
       throw e;
     }
+    // The afxdp lines say the bind mode the workers' sockets got, known only now.
+    const bound = setup.describeBound(xskBinds);
+    dp.portLines.splice(0, dp.portLines.length, ...bound);
     return dp;
   }
 

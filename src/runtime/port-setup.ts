@@ -21,7 +21,7 @@ import { isIoError, loadNative, type XdpAttachment } from '../io/native.js';
 import { TapPort } from '../io/tap-port.js';
 import { ipv4ToString, macToString } from '../wire/address.js';
 import { lockDir, lockPorts, NetnsNotFoundError, PortBusyError, tapHolders, type PortLocks } from './port-lock.js';
-import type { PortPlan } from './worker-init.js';
+import type { PortPlan, XskBind } from './worker-init.js';
 
 export interface PortSetup {
   /** plans[worker][port] */
@@ -30,8 +30,17 @@ export interface PortSetup {
   config: RouterConfig;
   /** Closes the TAP queues (deleting the TAPs). Idempotent. */
   teardown(): void;
-  /** One line per port for the startup log. */
+  /** One line per port for the startup log (an afxdp port's says the bind mode asked for: the sockets open in the workers). */
   describe: string[];
+  /** `describe` with each afxdp port's bind mode as the kernel gave it to the workers' sockets. */
+  describeBound(binds: readonly XskBind[]): string[];
+}
+
+/** The modes of one port's sockets in words: one mode, or each queue's when they differ. */
+function bindText(binds: readonly XskBind[]): string {
+  const modes = new Set(binds.map((b) => b.mode));
+  if (modes.size <= 1) return [...modes][0] ?? 'no socket';
+  return [...binds].sort((a, b) => a.queue - b.queue).map((b) => `${b.mode} on queue ${b.queue}`).join(', ');
 }
 
 /** `netns` as `ip link set ... netns` takes it: a name, or the PID of /proc/PID/ns/net (nsRun takes a name or any path). */
@@ -121,7 +130,7 @@ function afPacketOffloadNote(port: string, ifname: string, offload: boolean): st
  * queues only sends on the port; a queue beyond the workers would have
  * nobody to read it, so that is an error saying what to change.
  */
-function setupAfXdp(p: PortConfig, workers: number, attached: XdpAttachment[]): { plans: PortPlan[]; line: string } {
+function setupAfXdp(p: PortConfig, workers: number, attached: XdpAttachment[]): { plans: PortPlan[]; line: (bound: string | undefined) => string } {
   if (p.io.type !== 'afxdp') throw new Error('not an afxdp port');
   const io = loadNative();
   const ifname = p.io.interface;
@@ -143,9 +152,12 @@ function setupAfXdp(p: PortConfig, workers: number, attached: XdpAttachment[]): 
   io.ifSetUp(ifname, true);
   const { mode: bind, frames } = p.io;
   const plans: PortPlan[] = Array.from({ length: workers }, (_, w) => ({ type: 'afxdp', port: p.name, ifname, queue: w < a.queues ? w : -1, mapFd: a.mapFd, bind, frames, offload: false }));
-  let line = `${p.name}: afxdp ${ifname} (${a.queues} queue${a.queues > 1 ? 's' : ''}, XDP ${a.mode}${a.note === '' ? '' : `: ${a.note}`}, bind ${bind}, ${frames} frames per socket), ` +
-    `${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}`;
-  if (workers > a.queues) line += `; workers ${a.queues}-${workers - 1} only send on it (one queue per worker)`;
+  // The kernel picks copy or zero-copy for `auto` when a worker binds its socket: the line says what it gave once the workers are up.
+  const line = (bound: string | undefined) =>
+    `${p.name}: afxdp ${ifname} (${a.queues} queue${a.queues > 1 ? 's' : ''}, XDP ${a.mode}${a.note === '' ? '' : `: ${a.note}`}, ` +
+    `bind ${bound === undefined ? `${bind} (asked)` : `${bound} (mode ${bind})`}, ${frames} frames per socket), ` +
+    `${ipv4ToString(p.address)}/${p.prefixLen} mac ${macToString(p.mac, 0)} mtu ${p.mtu}` +
+    (workers > a.queues ? `; workers ${a.queues}-${workers - 1} only send on it (one queue per worker)` : '');
   return { plans, line };
 }
 
@@ -172,6 +184,8 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
   };
   const perPort: PortPlan[][] = [];
   const describe: string[] = [];
+  /** describe's index of each afxdp port's line -> the port index and its line given the bind mode. */
+  const afxdpLines = new Map<number, { port: number; line: (bound: string | undefined) => string }>();
   const ports = config.ports.map((p) => ({ ...p }));
   try {
     for (const p of ports) {
@@ -182,7 +196,8 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
       } else if (p.io.type === 'afxdp') {
         const { plans, line } = setupAfXdp(p, workers, attached);
         perPort.push(plans);
-        describe.push(line);
+        afxdpLines.set(describe.length, { port: p.index, line });
+        describe.push(line(undefined));
       } else {
         const ifname = p.io.interface;
         io.ifIndex(ifname); // throws "interface NAME not found"
@@ -208,5 +223,10 @@ export function setupPorts(config: RouterConfig, workers: number): PortSetup {
     );
   }
   const plans = Array.from({ length: workers }, (_, w) => perPort.map((pp) => pp[w]));
-  return { plans, config: { ...config, ports }, teardown, describe };
+  const describeBound = (binds: readonly XskBind[]) =>
+    describe.map((text, i) => {
+      const x = afxdpLines.get(i);
+      return x === undefined ? text : x.line(bindText(binds.filter((b) => b.port === x.port)));
+    });
+  return { plans, config: { ...config, ports }, teardown, describe, describeBound };
 }

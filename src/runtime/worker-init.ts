@@ -64,9 +64,17 @@ export interface WorkerInit {
   updates: ReceiverInit;
 }
 
+/** How the kernel bound one of a worker's AF_XDP sockets (AfXdpPort.bindMode), for the port's start-up line. */
+export interface XskBind {
+  /** The router's port index. */
+  port: number;
+  queue: number;
+  mode: string;
+}
+
 /** Messages a worker posts to the main thread. */
 export type WorkerMessage =
-  | { type: 'ready'; index: number }
+  | { type: 'ready'; index: number; xskBinds: XskBind[] }
   | { type: 'port-gone'; index: number; port: number; message: string }
   | { type: 'error'; index: number; message: string }
   | { type: 'stopped'; index: number }

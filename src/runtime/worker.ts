@@ -129,7 +129,8 @@ try {
   });
   // Set up at normal priority; forward at SCHED_FIFO when asked (sched.cc says why).
   if (init.realtimePriority !== undefined) loadNative().threadSetRealtime(init.realtimePriority);
-  post({ type: 'ready', index: init.index });
+  const xskBinds = ports.flatMap((p, port) => (p instanceof AfXdpPort && p.queue >= 0 ? [{ port, queue: p.queue, mode: p.bindMode }] : []));
+  post({ type: 'ready', index: init.index, xskBinds });
   loop.run();
 } catch (e) {
   post({ type: 'error', index: init.index, message: e instanceof Error ? e.message : String(e) });

@@ -115,6 +115,7 @@ describe('dataplane lb preview', () => {
     expect(r.stdout).toContain(`capture ${capture}: 8110 frames, 8110 TCP/UDP packets to VIP addresses, 4110 flows`);
     expect(r.stdout).toContain(`web (203.0.113.10 tcp/80, dsr-l2, 65537 slots): ${(web.slotShare * 100).toFixed(2)}% of slots change backend (${web.slotsMoved} of 65537)`);
     expect(r.stdout).toContain(`  flows: ${(web.flowShare! * 100).toFixed(2)}% of its 4000 flows in the capture would move (${web.flowsMoved})`);
+    expect(r.stdout).toContain('  hashing: per flow (five-tuple hash)');
     expect(r.stdout).toMatch(/ {2}198\.51\.100\.14 +25\.0\d% -> absent of slots/);
     expect(r.stdout).toContain('ntp (203.0.113.123 udp, nat, 65537 slots): added (1 backends)');
     expect(r.stdout).toContain('dns (203.0.113.53 udp/53, nat, 65537 slots): removed (2 backends)');
@@ -140,5 +141,29 @@ describe('dataplane lb preview', () => {
     expect(c.status).toBe(1);
     expect(c.stderr).toContain(`dataplane lb preview: ${junk}:`);
     expect(dataplane(['lb', 'preview', '--config', before]).status).toBe(2);
+    const plain = join(dir, 'plain.yaml');
+    writeFileSync(plain, PORTS);
+    const none = dataplane(['lb', 'preview', '--config', plain, '--new', plain]);
+    expect([none.status, none.stdout]).toEqual([0, 'no VIPs in either config (nothing to compare: add loadBalancer.vips, CONFIG.md "Load balancer")\n']);
+  });
+
+  it('with clientIP affinity, flows move per client (a client\'s 20 flows together) and the text says it hashed per client', () => {
+    const affinity = '      affinity: { type: clientIP }\n';
+    const a = config('affinity-before.yaml', [11, 12, 13, 14], affinity);
+    const b = config('affinity-after.yaml', [11, 12, 13], affinity);
+    const doc = JSON.parse(dataplane(['lb', 'preview', '--config', a, '--new', b, '--flows', capture, '--json']).stdout) as PreviewJson & { vips: { hashing: unknown }[] };
+    const web = doc.vips[0];
+    expect(web.flows).toBe(4000);
+    expect(web.flowsMoved! % 20).toBe(0);
+    expect(web.flowShare!).toBeGreaterThan(0.15);
+    expect(web.flowShare!).toBeLessThan(0.35);
+    expect(web.hashing).toEqual({ before: { by: 'client', prefixLength: 32, hash: 'five-tuple' }, after: { by: 'client', prefixLength: 32, hash: 'five-tuple' } });
+    const r = dataplane(['lb', 'preview', '--config', a, '--new', b, '--flows', capture]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`  flows: ${(web.flowShare! * 100).toFixed(2)}% of its 4000 flows in the capture would move (${web.flowsMoved})`);
+    expect(r.stdout).toContain("  hashing: per client /32 (clientIP affinity: a client's first flow in the capture picks by its five-tuple hash, its other flows follow)");
+    expect(r.stdout).toContain('a client whose affinity entry is still fresh keeps its backend');
+    const on = dataplane(['lb', 'preview', '--config', before, '--new', a, '--flows', capture]);
+    expect(on.stdout).toContain('  hashing: before per flow (five-tuple hash); after per client /32 (clientIP affinity');
   });
 });

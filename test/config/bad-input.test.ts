@@ -26,6 +26,13 @@ describe('config mistakes', () => {
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, io: { type: dpdk } }\n')).toEqual(['ports[0].io.type: must be one of "tap", "afpacket", "afxdp"']);
   });
 
+  it('a misspelt required field: the field is named missing (not "received undefined") and the misspelling unknown', () => {
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24 }\n  - { name: wan, adress: 198.51.100.1/24 }\n')).toEqual([
+      'ports[1].address: required field missing (expected a string)',
+      'ports[1]: unknown field "adress"',
+    ]);
+  });
+
   it('reports every mistake in one pass: schema errors and the checks after it together', () => {
     const p = problems(`
 ports:

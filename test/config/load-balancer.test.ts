@@ -266,7 +266,7 @@ describe('loadBalancer config', () => {
   it('malformed sections are problems, never a crash', () => {
     const cases: [string, string][] = [
       ['loadBalancer: 5', 'loadBalancer: Invalid input: expected object, received number'],
-      ['loadBalancer: {}', 'loadBalancer.vips: Invalid input: expected array, received undefined'],
+      ['loadBalancer: {}', 'loadBalancer.vips: required field missing (expected a list)'],
       ['loadBalancer: { vips: [] }', 'loadBalancer.vips: must list at least one VIP (leave loadBalancer out for none)'],
       ['loadBalancer: { vips: x }', 'loadBalancer.vips: Invalid input: expected array, received string'],
       ['loadBalancer: { vips: [null] }', 'loadBalancer.vips[0]: Invalid input: expected object, received null'],

@@ -126,6 +126,24 @@ nat:
     ]);
   });
 
+  it('a CIDR with host bits set is a problem naming the field and the network it probably meant, as a route prefix is', () => {
+    expect(
+      problems(`${PORTS}
+nat:
+  masquerade:
+    - { outPort: wan, nonMasqueradeCIDRs: [10.0.0.0/8, 172.16.5.1/12] }
+  snat:
+    - { match: { src: 192.0.2.5/24 }, outPort: wan, to: 198.51.100.100 }
+    - { match: { src: 192.0.2.0/24, dst: 203.0.113.7/25 }, outPort: wan, to: 198.51.100.101 }
+    - { match: { src: 192.0.2.5/32, dst: 0.0.0.0/0 }, outPort: wan, to: 198.51.100.102 }
+`),
+    ).toEqual([
+      'nat.masquerade[0].nonMasqueradeCIDRs[1]: 172.16.5.1/12 has host bits set for /12 (did you mean 172.16.0.0/12?)',
+      'nat.snat[0].match.src: 192.0.2.5/24 has host bits set for /24 (did you mean 192.0.2.0/24?)',
+      'nat.snat[1].match.dst: 203.0.113.7/25 has host bits set for /25 (did you mean 203.0.113.0/25?)',
+    ]);
+  });
+
   it('cloud-nat sets aside 64 ports per endpoint unless told otherwise', () => {
     const c = parseConfig(`${PORTS}\nnat: { masquerade: [{ outPort: wan }], profile: cloud-nat }\n`, 'c.yaml', '.');
     expect(c.nat!.minPortsPerEndpoint).toBe(64);

@@ -24,6 +24,11 @@ describe('explain spec', () => {
     expect(parseExplainSpec('udp 192.0.2.10:1 > 192.0.2.1:2 in lan frag offset 64', PORTS)).toMatchObject({ mf: true, fragmentOffset: 64 });
   });
 
+  it('takes "->" for ">", as firewall --judge writes the arrow', () => {
+    expect(specText(parseExplainSpec('tcp 192.0.2.10:40000 -> 203.0.113.10:80 in lan', PORTS))).toBe('tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan flags S ttl 64 len 40');
+    expect(parseExplainSpec('udp 192.0.2.10:1->192.0.2.1:2 in lan', PORTS)).toMatchObject({ sport: 1, dport: 2 });
+  });
+
   it.each([
     ['tcpx 192.0.2.10:1 > 192.0.2.1:2 in lan', 'tcpx', 'not a protocol'],
     ['tcp 192.0.2.300:1 > 192.0.2.1:2 in lan', '192.0.2.300:1', 'source must be an IPv4 address'],

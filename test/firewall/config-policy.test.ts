@@ -77,6 +77,11 @@ describe('NetworkPolicy', () => {
     expect(Object.values(verdicts(p, ['203.0.113.5 -> 198.51.100.11 icmp', '203.0.113.200 -> 198.51.100.11 icmp', '192.0.2.5 -> 198.51.100.11 icmp']))).toEqual(['allow', 'deny', 'deny']);
   });
 
+  it('ipBlock with host bits set loads as its network, as the Kubernetes API server accepts it (IsValidCIDRForLegacyField)', () => {
+    const p = plan(policies('{ metadata: { name: p, namespace: prod }, spec: { podSelector: { matchLabels: { app: web } }, ingress: [{ from: [{ ipBlock: { cidr: 203.0.113.77/24, except: [203.0.113.129/25] } }] }] } }'));
+    expect(Object.values(verdicts(p, ['203.0.113.5 -> 198.51.100.11 icmp', '203.0.113.200 -> 198.51.100.11 icmp', '192.0.2.5 -> 198.51.100.11 icmp']))).toEqual(['allow', 'deny', 'deny']);
+  });
+
   it('named ports resolve on the receiving endpoint: the selected one for ingress, the peer for egress; an ipBlock peer gets nothing', () => {
     const ing = plan(policies('{ metadata: { name: http-in, namespace: prod }, spec: { podSelector: { matchLabels: { tier: front } }, ingress: [{ ports: [{ port: http }] }] } }',
       '{ metadata: { name: http-in2, namespace: prod }, spec: { podSelector: { matchLabels: { tier: back } }, ingress: [{ ports: [{ port: http }] }] } }'));

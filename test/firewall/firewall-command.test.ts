@@ -51,6 +51,8 @@ describe('dataplane firewall', () => {
     const web = JSON.parse(dataplane(['firewall', '--config', config, '--json', '--judge', '203.0.113.5:1 -> 198.51.100.11:80 tcp']).stdout) as { verdict: string; decidedBy: unknown };
     expect(web).toMatchObject({ verdict: 'allow', decidedBy: null });
     expect(dataplane(['firewall', '--config', config, '--judge', '203.0.113.5 -> 192.0.2.9 icmp']).stdout).toContain('not judged');
+    // explain's arrow ">" is taken too.
+    expect(dataplane(['firewall', '--config', config, '--judge', '198.51.100.11:40000 > 198.51.100.10:5432 tcp']).stdout).toContain('198.51.100.11:40000 -> 198.51.100.10:5432 tcp: deny');
   });
 
   it('a bad --judge or config exits 2 with the reason', () => {

@@ -68,6 +68,7 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
   it('receives datagrams in the UMEM inside the batch arena, and recycles its chunks (3 x 800 datagrams through a UMEM of 2048)', async () => {
     const p = port as AfXdpPort;
     expect(p.zerocopy).toBe(false); // veth: copy mode
+    expect(p.bindMode).toBe('copy with need_wakeup');
     const waiter = new PortWaiter([p]);
     const areaEnd = batch.portAreaStart + batch.portAreaBytes;
     const seen = new Set<string>();

@@ -162,3 +162,57 @@ describe('previewLoadBalancer', () => {
     expect(previewLoadBalancer(undefined, lb(vip()))[0]).toMatchObject({ change: 'added', flows: undefined });
   });
 });
+
+describe('previewLoadBalancer with clientIP affinity', () => {
+  const flows = readCaptureFlows(capture, allVips);
+  const affinity = (sourcePrefixLength = 32) => ({ affinity: { timeoutMs: 10_800_000, sourcePrefixLength } });
+
+  /** The backend of each TCP/80 flow as the dataplane picks it with affinity: a client's first flow hashes, its later flows follow. */
+  function clientBackends(v: VipConfig, mask: number): number[] {
+    const table = buildMaglev(v.backends.map((b) => ({ key: b.address, weight: b.weight })), v.tableSize);
+    const byClient = new Map<number, number>();
+    const out: number[] = [];
+    for (let i = 0; i < flows.count; i++) {
+      if (flows.proto[i] !== 6 || (flows.ports[i] & 0xffff) !== 80) continue;
+      const client = (flows.src[i] & mask) >>> 0;
+      if (!byClient.has(client)) byClient.set(client, v.backends[table[lbFlowHash(flows.src[i], flows.dst[i], flows.ports[i], 6) % table.length]].address);
+      out.push(byClient.get(client)!);
+    }
+    return out;
+  }
+
+  it("removing a backend moves whole clients: those whose first flow's backend changes take all their 20 flows along", () => {
+    const a = vip(affinity());
+    const b = vip(affinity(), BACKENDS.slice(0, 3));
+    const [p] = previewLoadBalancer(lb(a), lb(b), flows);
+    const was = clientBackends(a, 0xffffffff);
+    const now = clientBackends(b, 0xffffffff);
+    const expected = was.filter((x, i) => x !== now[i]).length;
+    expect(p.flows).toBe(2000);
+    expect(p.flowsMoved).toBe(expected);
+    expect(p.flowsMoved! % 20).toBe(0);
+    expect(p.hashing).toEqual({ before: { by: 'client', prefixLength: 32, hash: 'five-tuple' }, after: { by: 'client', prefixLength: 32, hash: 'five-tuple' } });
+  });
+
+  it('a /24 affinity netmask makes the 100 clients of 192.0.2.0/24 one: all their flows move together or none does', () => {
+    const [p] = previewLoadBalancer(lb(vip(affinity(24))), lb(vip(affinity(24), BACKENDS.slice(0, 3))), flows);
+    const was = clientBackends(vip(affinity(24)), 0xffffff00);
+    const now = clientBackends(vip(affinity(24), BACKENDS.slice(0, 3)), 0xffffff00);
+    expect(new Set(was).size).toBe(1);
+    expect(p.flowsMoved).toBe(was[0] === now[0] ? 0 : 2000);
+  });
+
+  it('turning affinity on moves the flows that were not on their client\'s first backend (about 3/4 with 4 backends)', () => {
+    const [p] = previewLoadBalancer(lb(vip()), lb(vip(affinity())), flows);
+    expect(p.slotsMoved).toBe(0);
+    expect(p.flowsMoved! / p.flows!).toBeGreaterThan(0.68);
+    expect(p.flowsMoved! / p.flows!).toBeLessThan(0.8);
+    expect(p.hashing).toEqual({ before: { by: 'flow', hash: 'five-tuple' }, after: { by: 'client', prefixLength: 32, hash: 'five-tuple' } });
+  });
+
+  it('the same affinity config: nothing moves', () => {
+    const [p] = previewLoadBalancer(lb(vip(affinity())), lb(vip(affinity())), flows);
+    expect([p.change, p.flowsMoved]).toEqual(['unchanged', 0]);
+  });
+});
+
