@@ -42,7 +42,15 @@ export async function runRouteLookup(addrs: string[], opts: { config: string }):
     if (out.length >= 4096) process.stdout.write(out.splice(0).join('\n') + '\n');
   };
   if (addrs.length > 0) for (const a of addrs) answer(a);
-  else for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) for (const tok of line.split(/\s+/)) answer(tok);
+  else {
+    // Typed at a terminal: say what it waits for, and answer each line as it comes rather than at the end.
+    const interactive = process.stdin.isTTY === true;
+    if (interactive) process.stderr.write('dataplane route lookup: reading addresses from standard input (one or more a line; Ctrl-D ends), or give them as arguments\n');
+    for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+      for (const tok of line.split(/\s+/)) answer(tok);
+      if (interactive && out.length > 0) process.stdout.write(out.splice(0).join('\n') + '\n');
+    }
+  }
   if (out.length > 0) process.stdout.write(out.join('\n') + '\n');
   return bad > 0 ? 1 : 0;
 }

@@ -82,6 +82,34 @@ describe('a reader that goes away', () => {
     expect(r.stdout.split('\n')[0]).toBe('192.0.2.0 192.0.2.0/24 dev lan');
     expect(r.stderr).toBe('');
   });
+
+  it('route lookup typed at a terminal says what it waits for and answers each line before Ctrl-D', () => {
+    // A pseudo-terminal (python3's pty): types one address, waits for its answer, then ends input.
+    const driver = [
+      'import os, pty, select, sys, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0: os.execv(sys.argv[1], sys.argv[1:])',
+      'out = b""',
+      'def read_until(text, seconds):',
+      '    global out',
+      '    end = time.time() + seconds',
+      '    while text not in out and time.time() < end:',
+      '        if select.select([fd], [], [], 0.2)[0]:',
+      '            try: out += os.read(fd, 4096)',
+      '            except OSError: return',
+      'read_until(b"Ctrl-D", 30)',
+      'os.write(fd, b"198.51.100.7\\n")',
+      'read_until(b"198.51.100.7 198.51.100.0/24", 30)',
+      'print("ANSWERED-BEFORE-EOF" if b"198.51.100.7 198.51.100.0/24" in out else "NO-ANSWER-BEFORE-EOF")',
+      'os.write(fd, b"\\x04")',
+      'read_until(b"never", 5)',
+      'sys.stdout.write(out.decode(errors="replace"))',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', driver, process.execPath, CLI, 'route', 'lookup', '--config', config], { encoding: 'utf8', timeout: 90_000 });
+    expect(r.stdout).toContain('reading addresses from standard input');
+    expect(r.stdout).toContain('ANSWERED-BEFORE-EOF');
+    expect(r.stdout).toContain('198.51.100.7 198.51.100.0/24 dev wan');
+  });
 });
 
 describe('replay outputs', () => {
