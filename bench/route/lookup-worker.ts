@@ -2,7 +2,8 @@
 // the main thread builds the table, publishes a snapshot in SharedArrayBuffers
 // and this worker opens it (openFib: dir16 or 20-4-8, as the snapshot is). A fresh thread per table also
 // keeps one table's JIT feedback from slowing the next table's loops.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { Worker, isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { FibBuffers } from '../../src/route/fib-view.js';
 import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
@@ -105,6 +106,17 @@ export interface ServedRounds {
 }
 
 let serve: ((rounds: number) => ServedRounds) | undefined;
+
+/**
+ * Pins the calling thread to one CPU: `taskset -p -c CPU TID` on this
+ * thread's id (sched_setaffinity on a thread id binds that thread alone).
+ * Throws with taskset's message when it fails.
+ */
+function pinThisThread(cpu: number): void {
+  const tid = readlinkSync('/proc/thread-self').split('/').pop() ?? '';
+  const p = spawnSync('taskset', ['-p', '-c', String(cpu), tid], { encoding: 'utf8' });
+  if (p.error !== undefined || p.status !== 0) throw new Error(`taskset -p -c ${cpu} ${tid} (the lookup worker's thread): ${p.error?.message ?? p.stderr.trim()}`);
+}
 
 function measureLookups(job: Job): LookupFigures {
   const view = openFib(job.fib);
@@ -209,31 +221,33 @@ export function measureLookupsInWorker(job: Job): Promise<LookupFigures> {
  */
 export interface ServedLookups {
   figures: LookupFigures;
-  rounds(r: number): Promise<ServedRounds>;
+  /** r rounds; on CPU `cpu` alone when given (the worker pins its thread first). */
+  rounds(r: number, cpu?: number): Promise<ServedRounds>;
   close(): Promise<void>;
 }
 
 export function measureLookupsServed(job: Job): Promise<ServedLookups> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL(import.meta.url), { workerData: { ...job, serve: true } });
-    let pending: ((r: ServedRounds) => void) | undefined;
-    w.on('message', (m: { figures?: LookupFigures; rounds?: ServedRounds }) => {
+    let pending: { res: (r: ServedRounds) => void; rej: (e: Error) => void } | undefined;
+    w.on('message', (m: { figures?: LookupFigures; rounds?: ServedRounds; error?: string }) => {
       if (m.figures !== undefined) {
         resolve({
           figures: m.figures,
-          rounds: (r) =>
-            new Promise((res) => {
-              pending = res;
-              w.postMessage(r);
+          rounds: (r, cpu) =>
+            new Promise((res, rej) => {
+              pending = { res, rej };
+              w.postMessage({ rounds: r, cpu });
             }),
           close: async () => {
             await w.terminate();
           },
         });
-      } else if (m.rounds !== undefined) {
+      } else if (m.rounds !== undefined || m.error !== undefined) {
         const p = pending;
         pending = undefined;
-        p?.(m.rounds);
+        if (m.rounds !== undefined) p?.res(m.rounds);
+        else p?.rej(new Error(m.error));
       }
     });
     w.once('error', reject);
@@ -246,7 +260,14 @@ if (!isMainThread && parentPort !== null) {
   if (job.serve === true) {
     const port: MessagePort = parentPort;
     port.postMessage({ figures });
-    port.on('message', (r: number) => port.postMessage({ rounds: serve?.(r) }));
+    port.on('message', (m: { rounds: number; cpu?: number }) => {
+      try {
+        if (m.cpu !== undefined) pinThisThread(m.cpu);
+        port.postMessage({ rounds: serve?.(m.rounds) });
+      } catch (e) {
+        port.postMessage({ error: (e as Error).message });
+      }
+    });
   } else {
     parentPort.postMessage(figures);
   }
