@@ -28,76 +28,9 @@ import { Dir16View } from '../../src/route/fib-dir16.js';
 import { hugeSharedBuffer } from '../../src/flow/huge-pages.js';
 import { loadNative } from '../../src/io/native.js';
 import { growTable, lookupAddresses, readRouteViews } from './table.js';
+import { dir16WasmModule, Wasm } from './dir16-wasm-module.js';
 
 const BURST = 64;
-
-/** The part of the WebAssembly global this bench uses (the project's lib settings do not declare it). */
-interface WasmApi {
-  Memory: new (d: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer };
-  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }>;
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
-
-const uleb = (n: number): number[] => {
-  const o: number[] = [];
-  do {
-    let b = n & 127;
-    n >>>= 7;
-    if (n !== 0) b |= 128;
-    o.push(b);
-  } while (n !== 0);
-  return o;
-};
-const sleb = (n: number): number[] => {
-  const o: number[] = [];
-  for (;;) {
-    const b = n & 127;
-    n >>= 7;
-    if ((n === 0 && (b & 64) === 0) || (n === -1 && (b & 64) !== 0)) return [...o, b];
-    o.push(b | 128);
-  }
-};
-
-/**
- * The module: imports one shared memory of `pages` pages (root at 0, tbl8 at
- * `tbl8At`) and exports lookup(addrsByteOffset, outByteOffset, n), n a
- * multiple of `unroll`.
- */
-function dir16WasmModule(pages: number, tbl8At: number, unroll: number): Uint8Array {
-  const get = (i: number) => [0x20, i];
-  const set = (i: number) => [0x21, i];
-  const k32 = (n: number) => [0x41, ...sleb(n)];
-  // params 0 a, 1 o, 2 n; locals 3 end, 4 x, 5 e
-  const one = (k: number) => [
-    ...get(0), 0x28, 2, ...uleb(4 * k), ...set(4), // x = i32.load a+4k
-    ...get(4), ...k32(8), 0x76, ...k32(1), 0x74, 0x2f, 1, 0, ...set(5), // e = load16_u root[(x >> 8) * 2]
-    ...get(5), ...k32(0x7fff), 0x4b, 0x04, 0x40, // if e > 0x7fff
-    ...get(5), ...k32(0x7fff), 0x71, ...k32(8), 0x74, ...get(4), ...k32(255), 0x71, 0x72, ...k32(1), 0x74, 0x2f, 1, ...uleb(tbl8At), ...set(5),
-    0x0b,
-    ...get(1), ...get(5), ...k32(1), 0x6b, 0x36, 2, ...uleb(4 * k), // i32.store o+4k, e - 1
-  ];
-  const body = [
-    1, 3, 0x7f,
-    ...get(0), ...get(2), ...k32(2), 0x74, 0x6a, ...set(3),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(0), ...k32(4 * (unroll - 1)), 0x6a, ...get(3), 0x4f, 0x0d, 1, // a + 4(U-1) >= end: done
-    ...Array.from({ length: unroll }, (_, k) => one(k)).flat(),
-    ...get(1), ...k32(4 * unroll), 0x6a, ...set(1),
-    ...get(0), ...k32(4 * unroll), 0x6a, ...set(0),
-    0x0c, 0,
-    0x0b, 0x0b, 0x0b,
-  ];
-  const sec = (id: number, payload: number[]) => [id, ...uleb(payload.length), ...payload];
-  const str = (s: string) => [...uleb(s.length), ...Buffer.from(s)];
-  return new Uint8Array([
-    0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...sec(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
-    ...sec(2, [1, ...str('m'), ...str('mem'), 0x02, 0x03, ...uleb(pages), ...uleb(pages)]),
-    ...sec(3, [1, 0]),
-    ...sec(7, [1, ...str('lookup'), 0x00, 0]),
-    ...sec(10, [1, ...uleb(body.length), ...body]),
-  ]);
-}
 
 async function main(): Promise<void> {
   const native = loadNative();

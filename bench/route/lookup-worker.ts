@@ -10,6 +10,7 @@ import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
 import { nativeDir16Available, nativeDir16Batch } from '../../src/runtime/fib-dir16-native.js';
 import { consume, measure } from '../lib/measure.js';
 import { loadNative } from '../../src/io/native.js';
+import { openDir16Wasm } from './dir16-wasm-module.js';
 
 export interface LookupFigures {
   single: number;
@@ -26,6 +27,8 @@ export interface LookupFigures {
    */
   native?: { bestRound: number; medianRound: number; disagree: number };
   nativeWhyNot?: string;
+  /** The wasm prototype (dir16-wasm-module.ts) against the JS loop: addresses it answered differently (-1: not measured, the snapshot is 20-4-8). */
+  wasmDisagree: number;
   /** This worker process's AnonHugePages in KiB while it measured (see anonHugeKiB). */
   anonHugeKiB: number;
 }
@@ -101,11 +104,25 @@ interface Job {
 export interface ServedRounds {
   js: number[];
   native: number[];
+  /** The wasm prototype's rounds (empty when not measured). */
+  wasm: number[];
   /** The CPU each JS round ended on. */
   cpus: number[];
 }
 
 let serve: ((rounds: number) => ServedRounds) | undefined;
+
+/** The wasm prototype's unroll: the whole burst of 64 with constant offsets (dir16-wasm.ts measured U=64 fastest). */
+const WASM_UNROLL = 64;
+
+/** The addon's adviseHugePages, for the wasm memory, when built. */
+function adviseNative(): ((view: Int32Array) => number) | undefined {
+  try {
+    return loadNative().adviseHugePages;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Pins the calling thread to one CPU: `taskset -p -c CPU TID` on this
@@ -145,6 +162,17 @@ function measureLookups(job: Job): LookupFigures {
   const nativeView = view instanceof Dir16View ? openFib(job.fib, nativeDir16Batch) : undefined;
   const nativeBatch = nativeView instanceof Dir16View && nativeView.native ? nativeView.lookupBatch : undefined;
   const nativeWhyNot = nativeBatch !== undefined ? undefined : !(view instanceof Dir16View) ? 'the snapshot is 20-4-8' : nativeDir16Available() ? 'the snapshot is not in SharedArrayBuffers' : 'the addon is not built or predates dir16LookupBatch';
+  // The wasm prototype over copies of the same tables and addresses (dir16-wasm-module.ts).
+  const wasm = view instanceof Dir16View && burst % WASM_UNROLL === 0 ? openDir16Wasm(view.root, view.tbl8, addrs, WASM_UNROLL, adviseNative()) : undefined;
+  let wasmDisagree = -1;
+  if (wasm !== undefined) {
+    wasmDisagree = 0;
+    for (let b = 0; b < bursts.length; b++) {
+      lookupBatch(bursts[b], out, burst);
+      wasm.lookupBatch(bursts[b], out, burst);
+      for (let k = 0; k < burst; k++) if (out[k] !== wasm.out[k]) wasmDisagree++;
+    }
+  }
   // CPU time per pass, as the C peer measures it: preemption by the other
   // processes of a shared machine does not count, and the fastest and median
   // rounds are the statistics both sides report. The JS loop and the native
@@ -181,17 +209,20 @@ function measureLookups(job: Job): LookupFigures {
   serve = (r) => {
     const js: number[] = [];
     const nat: number[] = [];
+    const wa: number[] = [];
     const cpus: number[] = [];
     for (let k = 0; k < r; k++) {
       js.push(1e9 / pass(lookupBatch));
       cpus.push(threadCpu());
       if (nativeBatch !== undefined) nat.push(1e9 / pass(nativeBatch));
+      if (wasm !== undefined) wa.push(1e9 / pass(wasm.lookupBatch));
     }
-    return { js, native: nat, cpus };
+    return { js, native: nat, wasm: wa, cpus };
   };
   return {
     native: nativeBatch !== undefined ? { bestRound: nativeRounds[0], medianRound: nativeRounds[nativeRounds.length >> 1], disagree } : undefined,
     nativeWhyNot,
+    wasmDisagree,
     anonHugeKiB: anonHugeKiB(),
     single: single.hz * n,
     batch: batch.hz * bursts.length * burst,

@@ -34,7 +34,10 @@
 // under a narrower set of several CPUs both float over it. The notes give
 // each side's AnonHugePages, its median by the CPU a round ended on, and the
 // CPU model and TSC beside each ratio. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
-// per table) is the fallback peer. The "dataplane single/batch" rows are
+// per table) is the fallback peer. The "wasm prototype" row is not what
+// workers run: the same lookup as WebAssembly over copies of the tables
+// (dir16-wasm-module.ts), timed in the same rounds to show what a
+// bounds-check-free loop would give. The "dataplane single/batch" rows are
 // benchmark.js means of wall time, not comparable with the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -176,6 +179,7 @@ interface SlotFigures {
   slot: CpuSlot;
   js: RoundStats;
   native?: RoundStats;
+  wasm?: RoundStats;
   lpm: RoundStats;
   fib: RoundStats;
   dir16: RoundStats;
@@ -199,6 +203,9 @@ interface Interleaved {
   vsLpm: RatioSummary;
   vsFib: RatioSummary;
   nativeVsLpm?: RatioSummary;
+  /** The wasm prototype (dir16-wasm-module.ts) / rte_lpm, per slot as vsLpm. */
+  wasm?: RoundStats;
+  wasmVsLpm?: RatioSummary;
   /** Median ns per lookup by the CPU the rounds ended on, ours (JS) and rte_lpm's. */
   byCpu: string;
 }
@@ -215,7 +222,7 @@ const BLOCKS = 20;
 const PER_BLOCK = 2;
 
 async function interleave(ours: { rounds(r: number, cpu?: number): Promise<ServedRounds> }, peer: { rounds(r: number, cpu?: number): Promise<DpdkRound[]> }, plan: CpuPlan): Promise<Interleaved> {
-  const acc = plan.slots.map(() => ({ js: [] as number[], nat: [] as number[], lpm: [] as number[], fib: [] as number[], d16: [] as number[], vsLpm: [] as number[], vsFib: [] as number[], natVsLpm: [] as number[], off: 0 }));
+  const acc = plan.slots.map(() => ({ js: [] as number[], nat: [] as number[], lpm: [] as number[], fib: [] as number[], d16: [] as number[], vsLpm: [] as number[], vsFib: [] as number[], natVsLpm: [] as number[], wa: [] as number[], waVsLpm: [] as number[], off: 0 }));
   const jsCpus: number[] = [];
   const peerCpus: number[] = [];
   const allJs: number[] = [];
@@ -234,6 +241,7 @@ async function interleave(ours: { rounds(r: number, cpu?: number): Promise<Serve
     }
     a.js.push(...o.js);
     a.nat.push(...o.native);
+    a.wa.push(...o.wasm);
     a.lpm.push(...p.map((x) => x.lpm));
     a.fib.push(...p.map((x) => x.fib));
     a.d16.push(...p.map((x) => x.dir16));
@@ -247,10 +255,12 @@ async function interleave(ours: { rounds(r: number, cpu?: number): Promise<Serve
     a.vsLpm.push(plpm / ojs);
     a.vsFib.push(stats(p.map((x) => x.fib)).median / ojs);
     if (o.native.length > 0) a.natVsLpm.push(plpm / stats(o.native).median);
+    if (o.wasm.length > 0) a.waVsLpm.push(plpm / stats(o.wasm).median);
   }
   const labels = plan.slots.map((s) => s.label);
-  const all = (k: 'js' | 'nat' | 'lpm' | 'fib' | 'd16') => acc.flatMap((a) => a[k]);
+  const all = (k: 'js' | 'nat' | 'wa' | 'lpm' | 'fib' | 'd16') => acc.flatMap((a) => a[k]);
   const hasNative = acc.every((a) => a.natVsLpm.length > 0);
+  const hasWasm = acc.every((a) => a.waVsLpm.length > 0);
   return {
     blocks: BLOCKS,
     perBlock: PER_BLOCK,
@@ -264,6 +274,7 @@ async function interleave(ours: { rounds(r: number, cpu?: number): Promise<Serve
       slot,
       js: stats(acc[i].js),
       native: acc[i].nat.length > 0 ? stats(acc[i].nat) : undefined,
+      wasm: acc[i].wa.length > 0 ? stats(acc[i].wa) : undefined,
       lpm: stats(acc[i].lpm),
       fib: stats(acc[i].fib),
       dir16: stats(acc[i].d16),
@@ -273,6 +284,8 @@ async function interleave(ours: { rounds(r: number, cpu?: number): Promise<Serve
     vsLpm: summarizeRatios(labels, acc.map((a) => a.vsLpm)),
     vsFib: summarizeRatios(labels, acc.map((a) => a.vsFib)),
     nativeVsLpm: hasNative ? summarizeRatios(labels, acc.map((a) => a.natVsLpm)) : undefined,
+    wasm: hasWasm ? stats(all('wa')) : undefined,
+    wasmVsLpm: hasWasm ? summarizeRatios(labels, acc.map((a) => a.waVsLpm)) : undefined,
     byCpu: `ours ${perCpu(allJs, jsCpus)}; rte_lpm ${perCpu(allLpm, peerCpus)}`,
   };
 }
@@ -284,6 +297,8 @@ interface TableFigures {
   vsFib: number;
   /** The addon's batch lookup / rte_lpm, median rounds (NaN when either is missing). */
   nativeVsLpm: number;
+  /** The wasm prototype / rte_lpm (worst slot; NaN when not measured). */
+  wasmVsLpm: number;
   /** "vCPU 0 1.07x (CPU, TSC), vCPU 1 ...; overall ...": the same-vCPU ratios with the CPU beside each (empty without the peer). */
   ratiosText: string;
   usedMiB: number;
@@ -350,6 +365,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
   let vsLpm = NaN;
   let vsFib = NaN;
   let ratiosText = '';
+  let wasmVsLpm = NaN;
   if (typeof peer === 'object') {
     // Ours: the JS loop, what the data plane's workers run (MirrorViews opens
     // copies natively only when asked); the addon's batch lookup gets its own ratio beside it.
@@ -358,17 +374,19 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     vsLpm = x.vsLpm.overall;
     vsFib = x.vsFib.overall;
     nativeVsLpm = x.nativeVsLpm?.overall ?? NaN;
+    wasmVsLpm = x.wasmVsLpm?.overall ?? NaN;
     ratiosText = sameCpuRatios(x, r.tscHz);
     console.log(`lpm ${label}: ${ratiosText}`);
     for (const f of x.slots) {
       const i = x.slots.indexOf(f);
       const nat = x.nativeVsLpm?.perSlot[i].ratio;
+      const wa = x.wasmVsLpm?.perSlot[i].ratio;
       rows.push({
         name: `lpm/lookup/${label}`,
         subject: `ours / rte_lpm, ${f.slot.label}`,
         value: x.vsLpm.perSlot[i].ratio,
         unit: 'x',
-        notes: `median of ${x.vsLpm.perSlot[i].blocks} per-block ratios, both sides' rounds on ${f.slot.pin === undefined ? 'the same CPU set' : `vCPU ${f.slot.pin} alone`} (${f.offCpu} of ${f.rounds} rounds ended elsewhere): ours ${f.js.median.toFixed(2)} ns, rte_lpm ${f.lpm.median.toFixed(2)} ns, DIR-24-8 ${f.fib.median.toFixed(2)} ns (ours ${x.vsFib.perSlot[i].ratio.toFixed(2)}x), C dir16 walk ${f.dir16.median.toFixed(2)} ns; native dir16LookupBatch ${nat === undefined ? 'not measured' : `${nat.toFixed(2)}x`} rte_lpm; ${cpuLabel(CPUINFO, f.slot.pin, r.tscHz)}`,
+        notes: `median of ${x.vsLpm.perSlot[i].blocks} per-block ratios, both sides' rounds on ${f.slot.pin === undefined ? 'the same CPU set' : `vCPU ${f.slot.pin} alone`} (${f.offCpu} of ${f.rounds} rounds ended elsewhere): ours ${f.js.median.toFixed(2)} ns, rte_lpm ${f.lpm.median.toFixed(2)} ns, DIR-24-8 ${f.fib.median.toFixed(2)} ns (ours ${x.vsFib.perSlot[i].ratio.toFixed(2)}x), C dir16 walk ${f.dir16.median.toFixed(2)} ns; native dir16LookupBatch ${nat === undefined ? 'not measured' : `${nat.toFixed(2)}x`} rte_lpm; wasm prototype ${wa === undefined ? 'not measured' : `${wa.toFixed(2)}x`} rte_lpm; ${cpuLabel(CPUINFO, f.slot.pin, r.tscHz)}`,
       });
     }
     if (x.slots.length > 1) {
@@ -380,6 +398,9 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: 1e3 / x.native.median, unit: 'Mlookups/s', nsPerOp: x.native.median, notes: `dir16LookupBatch (native/src/lpm-dir16.cc, one N-API call per burst of ${BURST}) over the same SharedArrayBuffers, its rounds alternating with the JS loop's: best ${(1e3 / x.native.min).toFixed(1)}, median ${(1e3 / x.native.median).toFixed(1)} M/s, ${(x.js.median / x.native.median).toFixed(2)}x the JS loop; ${look.native?.disagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${look.native?.disagree} addresses`}` });
     } else {
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: NaN, unit: 'Mlookups/s', notes: `not measured: ${look.nativeWhyNot ?? '?'}` });
+    }
+    if (x.wasm !== undefined) {
+      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch wasm prototype (rounds)', value: 1e3 / x.wasm.median, unit: 'Mlookups/s', nsPerOp: x.wasm.median, notes: `not what workers run: the same lookup as WebAssembly over copies of the tables and addresses in one shared wasm memory (bench/route/dir16-wasm-module.ts, unrolled over the burst), its rounds alternating with the JS loop's: best ${(1e3 / x.wasm.min).toFixed(1)}, median ${(1e3 / x.wasm.median).toFixed(1)} M/s, ${(x.js.median / x.wasm.median).toFixed(2)}x the JS loop; ${wasmVsLpm.toFixed(2)}x rte_lpm (${x.slots.length > 1 ? 'the worst vCPU\'s ' : ''}median of the per-block ratios); ${look.wasmDisagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${look.wasmDisagree} addresses`}` });
     }
     const ratio = `ours (the JS lookupBatch) ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (${x.slots.length > 1 ? 'the worst vCPU\'s ' : ''}median of the ${x.blocks} per-block ratios; of the medians of all rounds ${(x.lpm.median / x.js.median).toFixed(2)}x, ${(x.fib.median / x.js.median).toFixed(2)}x); native dir16LookupBatch ${Number.isNaN(nativeVsLpm) ? 'not measured' : `${nativeVsLpm.toFixed(2)}x`} rte_lpm`;
     rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: 1e3 / x.lpm.median, unit: 'Mlookups/s', nsPerOp: x.lpm.median, notes: `rte_lpm_lookup_bulk, bursts of ${BURST}, thread CPU time: best ${(1e3 / x.lpm.min).toFixed(1)}, median ${(1e3 / x.lpm.median).toFixed(1)} M/s (TSC ${(r.tscHz / 1e9).toFixed(2)} GHz); ${ratio}; ${agree}; add ${(r.lpmAddNs / 1e3).toFixed(1)} us/route; bench/route/dpdk-lpm-rounds.c (serve)` });
@@ -423,7 +444,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     vsLpm = look.batch / (dpdk.tscHz / dpdk.lpmLookup);
     vsFib = look.batch / (dpdk.tscHz / dpdk.fibLookup);
   }
-  return { batch: look.batch, vsLpm, vsFib, nativeVsLpm, ratiosText, usedMiB: published / MiB, totalMiB: mem.totalBytes / MiB, updates: upd.updates, dpdk };
+  return { batch: look.batch, vsLpm, vsFib, nativeVsLpm, wasmVsLpm, ratiosText, usedMiB: published / MiB, totalMiB: mem.totalBytes / MiB, updates: upd.updates, dpdk };
 }
 
 /** Routes-file load: read + parse + install the real table written as "PREFIX via GW" lines (best of 3). */
@@ -468,7 +489,7 @@ export async function runLpmBench(): Promise<{ rows: BenchRow[]; targets: BenchT
       {
         description: 'batch lookups >= DPDK rte_lpm, same routes and addresses (real table and 1M)',
         met: rv.vsLpm >= 1 && big.vsLpm >= 1,
-        measured: `ours (JS loop, what workers run)/rte_lpm ${rv.vsLpm.toFixed(2)}x (694k), ${big.vsLpm.toFixed(2)}x (1M)${plan.slots.length > 1 ? ' (the worst vCPU)' : ''}; native dir16LookupBatch/rte_lpm ${rv.nativeVsLpm.toFixed(2)}x, ${big.nativeVsLpm.toFixed(2)}x; ours/DIR-24-8 ${rv.vsFib.toFixed(2)}x, ${big.vsFib.toFixed(2)}x; same-vCPU ratios: 694k ${rv.ratiosText || 'no peer'}; 1M ${big.ratiosText || 'no peer'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${machineLine()}`,
+        measured: `ours (JS loop, what workers run)/rte_lpm ${rv.vsLpm.toFixed(2)}x (694k), ${big.vsLpm.toFixed(2)}x (1M)${plan.slots.length > 1 ? ' (the worst vCPU)' : ''}; native dir16LookupBatch/rte_lpm ${rv.nativeVsLpm.toFixed(2)}x, ${big.nativeVsLpm.toFixed(2)}x; wasm prototype/rte_lpm ${rv.wasmVsLpm.toFixed(2)}x, ${big.wasmVsLpm.toFixed(2)}x; ours/DIR-24-8 ${rv.vsFib.toFixed(2)}x, ${big.vsFib.toFixed(2)}x; same-vCPU ratios: 694k ${rv.ratiosText || 'no peer'}; 1M ${big.ratiosText || 'no peer'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${machineLine()}`,
       },
       { description: '<= 40 MiB for 1M prefixes', met: big.totalMiB <= 40, measured: `published (what workers read) ${big.usedMiB.toFixed(1)} MiB; control-plane working copy (20-4-8) incl. prefix set ${big.totalMiB.toFixed(1)} MiB (694k: ${rv.usedMiB.toFixed(1)} / ${rv.totalMiB.toFixed(1)} MiB)` },
       { description: '>= 200k route updates/s', met: Math.min(rv.updates, big.updates) >= 200e3, measured: `${(rv.updates / 1e3).toFixed(0)}k/s (694k), ${(big.updates / 1e3).toFixed(0)}k/s (1M)` },
