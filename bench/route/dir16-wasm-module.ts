@@ -82,8 +82,13 @@ export interface Dir16Wasm {
    * `out` argument is not written.
    */
   lookupBatch(burst: Uint32Array, out: Int32Array | Uint32Array, n: number): void;
-  /** The output of the last lookupBatch (64 entries). */
+  /** The output of the last lookup (64 entries). */
   out: Int32Array;
+  /** The export itself: lookup(addrsByteOffset, outByteOffset, n), offsets in the wasm memory (a pass without the wrapper's call). */
+  lookup: (addrsAt: number, outAt: number, n: number) => void;
+  /** Where `addrs` and the output are in the wasm memory. */
+  addrsAt: number;
+  outAt: number;
   advisedBytes: number;
 }
 
@@ -104,6 +109,9 @@ export function openDir16Wasm(root: Uint16Array, tbl8: Uint16Array, addrs: Uint3
   return {
     lookupBatch: (burst, _out, n) => lookup(base + burst.byteOffset, OUT, n),
     out: new Int32Array(mem.buffer, OUT, 64),
+    lookup,
+    addrsAt: ADDR,
+    outAt: OUT,
     advisedBytes: advisedBytes < 0 ? 0 : advisedBytes,
   };
 }
