@@ -162,6 +162,48 @@ VARIANTS.spill = unrolled((s) => [
   L(s, (k) => `      out[${k}] = e${k} - 1;`),
 ].join('\n'));
 
+// viaout in blocks of 32: half the instructions between a block's root loads and its finishing pass.
+{
+  const blk = 32;
+  let blocks = '';
+  for (let s = 256 - blk; s >= 0; s -= blk) {
+    const ks = Array.from({ length: blk }, (_, k) => s + k);
+    const body = [
+      ...ks.map((k) => `      out[${k}] = root[addrs[${k}] >>> 8];`),
+      ...ks.map((k) => `      { const e = out[${k}]; out[${k}] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addrs[${k}] & 255)] : e) - 1; }`),
+    ].join('\n');
+    blocks = `    if (n >= ${s + blk}) {\n${body}\n      i = ${s + blk};\n${blocks}    }\n`;
+  }
+  VARIANTS.b32 = `return function (addrs, out, n) {
+    let i = 0;
+${blocks}
+    for (; i < n; i++) {
+      const a = addrs[i];
+      let e = root[a >>> 8];
+      if (e > 0x7fff) e = tbl8[((e & 0x7fff) << 8) | (a & 255)];
+      out[i] = e - 1;
+    }
+  };`;
+}
+
+// Intel Xeon VM (KVM, 2 vCPUs, 480 MiB L3), taskset -c N, 41 rounds, load
+// 10-12, median per-round speedup over the current loop: spill 1.05-1.11x on
+// RouteViews (vCPU 0 and 1), 1.03x at 1M (the AMD EPYC measured the opposite);
+// split 1.02-1.03x, split2 1.01-1.06x, b32 0.95x. None kept (see
+// docs/ARCHITECTURE.md, the LPM row).
+// Addresses first, root entries into out, then the finishing pass (spill's address pass, viaout's entries).
+VARIANTS.split = unrolled((s) => [
+  L(s, (k) => `      const a${k} = addrs[${k}];`),
+  L(s, (k) => `      out[${k}] = root[a${k} >>> 8];`),
+  L(s, (k) => `      { const e = out[${k}]; out[${k}] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (a${k} & 255)] : e) - 1; }`),
+].join('\n'));
+// Addresses first, then spill's shape without the separate store pass.
+VARIANTS.split2 = unrolled((s) => [
+  L(s, (k) => `      const a${k} = addrs[${k}];`),
+  L(s, (k) => `      const e${k} = root[a${k} >>> 8];`),
+  L(s, (k) => `      out[${k}] = (e${k} > 0x7fff ? tbl8[((e${k} & 0x7fff) << 8) | (a${k} & 255)] : e${k}) - 1;`),
+].join('\n'));
+
 let serial = 0;
 function compile(src: string, root: Uint16Array, tbl8: Uint16Array): Batch {
   return (new Function('root', 'tbl8', `${src}\n// v${++serial}`) as (r: Uint16Array, t: Uint16Array) => Batch)(root, tbl8);

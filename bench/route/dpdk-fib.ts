@@ -201,7 +201,9 @@ export function allowedCpus(): string | null {
  * `taskset -c N` both sides run on vCPU N: the fair comparison on a VM whose
  * vCPUs differ (this one's vCPU 1 reads random memory ~25% slower than its
  * vCPU 0), where a floating pair compares the two vCPUs as much as the two
- * lookups. DP_LPM_PEER_PIN=1: pinned to CPU 0, as before.
+ * lookups. Without a CPU restriction, the lpm bench pins both sides to
+ * each vCPU in turn (DpdkRoundsServer.rounds(n, cpu); cpu-pinning.ts).
+ * DP_LPM_PEER_PIN=1: pinned to CPU 0, as before.
  */
 function peerCores(): string[] {
   if (process.env.DP_LPM_PEER_PIN === '1') return ['-l', '0'];
@@ -277,8 +279,9 @@ export class DpdkRoundsServer {
     return JSON.parse(await this.next()) as DpdkServeReady;
   }
 
-  async rounds(n: number): Promise<DpdkRound[]> {
-    this.child.stdin.write(`${n}\n`);
+  /** n rounds; on CPU `cpu` alone when given (the peer pins its thread first), else where EAL put it. */
+  async rounds(n: number, cpu?: number): Promise<DpdkRound[]> {
+    this.child.stdin.write(cpu === undefined ? `${n}\n` : `${n} ${cpu}\n`);
     const r = JSON.parse(await this.next()) as { rounds: [number, number, number, number][] };
     return r.rounds.map(([lpm, fib, dir16, cpu]) => ({ lpm, fib, dir16, cpu }));
   }

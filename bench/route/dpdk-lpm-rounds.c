@@ -22,9 +22,9 @@
 // ROUTES: "A.B.C.D/LEN NH" per line (NH >= 1; 0 is "no route"); IPS: one
 // address per line. Prints one JSON line. With "serve" instead of a round
 // count, it builds the tables, prints {"ready":...} and then, for each line
-// "R" read from stdin, runs R rounds and prints one JSON line of per-round
-// ns per lookup and the CPU the round ended on ({"rounds":[[lpm, fib, dir16,
-// cpu], ...]}), until EOF. The lpm
+// "R" or "R CPU" read from stdin, runs R rounds (on CPU alone, when given)
+// and prints one JSON line of per-round ns per lookup and the CPU the round
+// ended on ({"rounds":[[lpm, fib, dir16, cpu], ...]}), until EOF. The lpm
 // bench drives it so that the peer's rounds and ours alternate in time: on a
 // shared 2-vCPU machine the same loop measured 88 and 175 M/s in two runs
 // minutes apart, so only rounds taken side by side compare.
@@ -253,8 +253,17 @@ int main(int argc, char **argv) {
     fflush(stdout);
     volatile uint64_t sink = 0;
     while (fgets(line, sizeof line, stdin) != NULL) {
-      int r = atoi(line);
-      if (r < 1 || r > 10000) fail("serve: a line must be a round count");
+      // "R" or "R CPU": R rounds, after pinning this thread to CPU when given
+      // (the lpm bench runs both sides on each vCPU in turn).
+      int r = 0, cpu = -1;
+      if (sscanf(line, "%d %d", &r, &cpu) < 1 || r < 1 || r > 10000) fail("serve: a line must be a round count, optionally followed by a CPU");
+      if (cpu >= 0) {
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (cpu >= CPU_SETSIZE) fail("serve: CPU out of range");
+        CPU_SET(cpu, &set);
+        if (sched_setaffinity(0, sizeof set, &set) != 0) fail("serve: sched_setaffinity to the requested CPU failed");
+      }
       printf("{\"rounds\":[");
       for (int k = 0; k < r; k++) {
         double n0 = thread_ns();

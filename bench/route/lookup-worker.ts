@@ -2,13 +2,15 @@
 // the main thread builds the table, publishes a snapshot in SharedArrayBuffers
 // and this worker opens it (openFib: dir16 or 20-4-8, as the snapshot is). A fresh thread per table also
 // keeps one table's JIT feedback from slowing the next table's loops.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { Worker, isMainThread, parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import type { FibBuffers } from '../../src/route/fib-view.js';
 import { Dir16View, openFib } from '../../src/route/fib-dir16.js';
 import { nativeDir16Available, nativeDir16Batch } from '../../src/runtime/fib-dir16-native.js';
 import { consume, measure } from '../lib/measure.js';
 import { loadNative } from '../../src/io/native.js';
+import { openDir16Wasm, type Dir16Wasm } from './dir16-wasm-module.js';
 
 export interface LookupFigures {
   single: number;
@@ -25,6 +27,8 @@ export interface LookupFigures {
    */
   native?: { bestRound: number; medianRound: number; disagree: number };
   nativeWhyNot?: string;
+  /** The wasm prototype (dir16-wasm-module.ts) against the JS loop: addresses it answered differently (-1: not measured, the snapshot is 20-4-8). */
+  wasmDisagree: number;
   /** This worker process's AnonHugePages in KiB while it measured (see anonHugeKiB). */
   anonHugeKiB: number;
 }
@@ -100,11 +104,36 @@ interface Job {
 export interface ServedRounds {
   js: number[];
   native: number[];
+  /** The wasm prototype's rounds (empty when not measured). */
+  wasm: number[];
   /** The CPU each JS round ended on. */
   cpus: number[];
 }
 
 let serve: ((rounds: number) => ServedRounds) | undefined;
+
+/** The wasm prototype's unroll: the whole burst of 64 with constant offsets (dir16-wasm.ts measured U=64 fastest). */
+const WASM_UNROLL = 64;
+
+/** The addon's adviseHugePages, for the wasm memory, when built. */
+function adviseNative(): ((view: Int32Array) => number) | undefined {
+  try {
+    return loadNative().adviseHugePages;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pins the calling thread to one CPU: `taskset -p -c CPU TID` on this
+ * thread's id (sched_setaffinity on a thread id binds that thread alone).
+ * Throws with taskset's message when it fails.
+ */
+function pinThisThread(cpu: number): void {
+  const tid = readlinkSync('/proc/thread-self').split('/').pop() ?? '';
+  const p = spawnSync('taskset', ['-p', '-c', String(cpu), tid], { encoding: 'utf8' });
+  if (p.error !== undefined || p.status !== 0) throw new Error(`taskset -p -c ${cpu} ${tid} (the lookup worker's thread): ${p.error?.message ?? p.stderr.trim()}`);
+}
 
 function measureLookups(job: Job): LookupFigures {
   const view = openFib(job.fib);
@@ -133,6 +162,17 @@ function measureLookups(job: Job): LookupFigures {
   const nativeView = view instanceof Dir16View ? openFib(job.fib, nativeDir16Batch) : undefined;
   const nativeBatch = nativeView instanceof Dir16View && nativeView.native ? nativeView.lookupBatch : undefined;
   const nativeWhyNot = nativeBatch !== undefined ? undefined : !(view instanceof Dir16View) ? 'the snapshot is 20-4-8' : nativeDir16Available() ? 'the snapshot is not in SharedArrayBuffers' : 'the addon is not built or predates dir16LookupBatch';
+  // The wasm prototype over copies of the same tables and addresses (dir16-wasm-module.ts).
+  const wasm = view instanceof Dir16View && burst % WASM_UNROLL === 0 ? openDir16Wasm(view.root, view.tbl8, addrs, WASM_UNROLL, adviseNative()) : undefined;
+  let wasmDisagree = -1;
+  if (wasm !== undefined) {
+    wasmDisagree = 0;
+    for (let b = 0; b < bursts.length; b++) {
+      lookupBatch(bursts[b], out, burst);
+      wasm.lookupBatch(bursts[b], out, burst);
+      for (let k = 0; k < burst; k++) if (out[k] !== wasm.out[k]) wasmDisagree++;
+    }
+  }
   // CPU time per pass, as the C peer measures it: preemption by the other
   // processes of a shared machine does not count, and the fastest and median
   // rounds are the statistics both sides report. The JS loop and the native
@@ -143,6 +183,24 @@ function measureLookups(job: Job): LookupFigures {
     for (let b = 0; b < bursts.length; b++) {
       fn(bursts[b], out, burst);
       acc += out[burst - 1];
+    }
+    consume(acc);
+    return (bursts.length * burst) / ((threadCpuNs() - c0) / 1e9);
+  };
+  // The wasm prototype's pass calls its export straight (offsets into its
+  // memory), as a pipeline holding its vector there would: through the
+  // lookupBatch wrapper it measured 1.14-1.16x the JS loop in the bench,
+  // called straight 1.30-1.37x (Intel Xeon VM, load 6-9).
+  const passWasm = (w: Dir16Wasm): number => {
+    const lookupWasm = w.lookup;
+    const outAt = w.outAt;
+    const wout = w.out;
+    const step = burst * 4;
+    const c0 = threadCpuNs();
+    let acc = 0;
+    for (let b = 0, at = w.addrsAt; b < bursts.length; b++, at += step) {
+      lookupWasm(at, outAt, burst);
+      acc += wout[burst - 1];
     }
     consume(acc);
     return (bursts.length * burst) / ((threadCpuNs() - c0) / 1e9);
@@ -169,17 +227,20 @@ function measureLookups(job: Job): LookupFigures {
   serve = (r) => {
     const js: number[] = [];
     const nat: number[] = [];
+    const wa: number[] = [];
     const cpus: number[] = [];
     for (let k = 0; k < r; k++) {
       js.push(1e9 / pass(lookupBatch));
       cpus.push(threadCpu());
       if (nativeBatch !== undefined) nat.push(1e9 / pass(nativeBatch));
+      if (wasm !== undefined) wa.push(1e9 / passWasm(wasm));
     }
-    return { js, native: nat, cpus };
+    return { js, native: nat, wasm: wa, cpus };
   };
   return {
     native: nativeBatch !== undefined ? { bestRound: nativeRounds[0], medianRound: nativeRounds[nativeRounds.length >> 1], disagree } : undefined,
     nativeWhyNot,
+    wasmDisagree,
     anonHugeKiB: anonHugeKiB(),
     single: single.hz * n,
     batch: batch.hz * bursts.length * burst,
@@ -209,31 +270,33 @@ export function measureLookupsInWorker(job: Job): Promise<LookupFigures> {
  */
 export interface ServedLookups {
   figures: LookupFigures;
-  rounds(r: number): Promise<ServedRounds>;
+  /** r rounds; on CPU `cpu` alone when given (the worker pins its thread first). */
+  rounds(r: number, cpu?: number): Promise<ServedRounds>;
   close(): Promise<void>;
 }
 
 export function measureLookupsServed(job: Job): Promise<ServedLookups> {
   return new Promise((resolve, reject) => {
     const w = new Worker(new URL(import.meta.url), { workerData: { ...job, serve: true } });
-    let pending: ((r: ServedRounds) => void) | undefined;
-    w.on('message', (m: { figures?: LookupFigures; rounds?: ServedRounds }) => {
+    let pending: { res: (r: ServedRounds) => void; rej: (e: Error) => void } | undefined;
+    w.on('message', (m: { figures?: LookupFigures; rounds?: ServedRounds; error?: string }) => {
       if (m.figures !== undefined) {
         resolve({
           figures: m.figures,
-          rounds: (r) =>
-            new Promise((res) => {
-              pending = res;
-              w.postMessage(r);
+          rounds: (r, cpu) =>
+            new Promise((res, rej) => {
+              pending = { res, rej };
+              w.postMessage({ rounds: r, cpu });
             }),
           close: async () => {
             await w.terminate();
           },
         });
-      } else if (m.rounds !== undefined) {
+      } else if (m.rounds !== undefined || m.error !== undefined) {
         const p = pending;
         pending = undefined;
-        p?.(m.rounds);
+        if (m.rounds !== undefined) p?.res(m.rounds);
+        else p?.rej(new Error(m.error));
       }
     });
     w.once('error', reject);
@@ -246,7 +309,14 @@ if (!isMainThread && parentPort !== null) {
   if (job.serve === true) {
     const port: MessagePort = parentPort;
     port.postMessage({ figures });
-    port.on('message', (r: number) => port.postMessage({ rounds: serve?.(r) }));
+    port.on('message', (m: { rounds: number; cpu?: number }) => {
+      try {
+        if (m.cpu !== undefined) pinThisThread(m.cpu);
+        port.postMessage({ rounds: serve?.(m.rounds) });
+      } catch (e) {
+        port.postMessage({ error: (e as Error).message });
+      }
+    });
   } else {
     parentPort.postMessage(figures);
   }

@@ -25,9 +25,19 @@
 // memory: EAL's --no-huge memory is 4 KiB shmem pages, and under KVM a TLB
 // miss is a two-dimensional walk, which costs rte_lpm's 64 MiB tbl24 more
 // than our 32 MiB root when other jobs evict the page tables from the
-// caches), and both threads may run on either vCPU; the notes give each
-// side's AnonHugePages and its median by the CPU a round ended on. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
-// per table) is the fallback peer. The "dataplane single/batch" rows are
+// caches). Where: the vCPUs of a VM differ (one project VM's vCPU 1 read
+// random memory ~25% slower than its vCPU 0), so without a CPU restriction
+// each block runs both sides on each vCPU in turn, pinned (our worker thread
+// by taskset on its thread id, the peer by sched_setaffinity on request), and
+// each vCPU gets its own ratio; the overall figure is the worst vCPU's
+// (cpu-pinning.ts says why). Under taskset -c N both sides run on vCPU N;
+// under a narrower set of several CPUs both float over it. The notes give
+// each side's AnonHugePages, its median by the CPU a round ended on, and the
+// CPU model and TSC beside each ratio. Without libdpdk, dpdk-test-fib (one rdtsc pass, once
+// per table) is the fallback peer. The "wasm prototype" row is not what
+// workers run: the same lookup as WebAssembly over copies of the tables
+// (dir16-wasm-module.ts), timed in the same rounds to show what a
+// bounds-check-free loop would give. The "dataplane single/batch" rows are
 // benchmark.js means of wall time, not comparable with the rounds.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,6 +49,8 @@ import { parseRoutesText } from '../../src/config/routes.js';
 import { parseConfig } from '../../src/config/load.js';
 import { compileFib } from '../../src/route/fib.js';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { cpuLabel, cpuPlan, OVERALL_RULE, pairingSchedule, parseCpuinfo, summarizeRatios, type CpuInfo, type CpuPlan, type CpuSlot, type RatioSummary } from './cpu-pinning.js';
 import type { BenchRow, BenchTarget } from '../lib/report.js';
 import { allowedCpus, buildDpdkRounds, dpdkCommandLine, DpdkRoundsServer, findDpdkTestFib, runDpdkTestFib, writeDpdkInputs, type DpdkFibResult, type DpdkRound, type DpdkServeReady } from './dpdk-fib.js';
 import { measureLookupsServed, ROUNDS, THREAD_CLOCK, type LookupFigures, type ServedRounds } from './lookup-worker.js';
@@ -47,6 +59,29 @@ import { measureLookupsInWorker } from './lookup-worker.js';
 import { gatewayFor, growTable, lookupAddresses, prng, readRouteViews, type PrefixTable } from './table.js';
 
 const BURST = 64;
+const CPUINFO = (() => {
+  try {
+    return parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return new Map<number, CpuInfo>();
+  }
+})();
+
+/** The online CPU list (/sys/devices/system/cpu/online), null when unknown. */
+function onlineCpus(): string | null {
+  try {
+    return readFileSync('/sys/devices/system/cpu/online', 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+/** "vCPU 0 1.07x (CPU model, TSC), vCPU 1 1.05x (...); overall 1.05x (the worst vCPU ...)". */
+function sameCpuRatios(x: Interleaved, tscHz: number): string {
+  const per = x.vsLpm.perSlot.map((s, i) => `${s.label} ${s.ratio.toFixed(2)}x (${cpuLabel(CPUINFO, x.slots[i].slot.pin, tscHz)})`).join(', ');
+  if (x.slots.length === 1) return `ours / rte_lpm ${per}; ${x.plan.why}`;
+  return `ours / rte_lpm ${per}; overall ${x.vsLpm.overall.toFixed(2)}x, ${OVERALL_RULE}: geometric mean ${x.vsLpm.geomean.toFixed(2)}x`;
+}
 const LOOKUPS = 1 << 20;
 const MiB = 2 ** 20;
 /** dpdk-test-fib times one pass over its lookup file: the address set is written this many times. */
@@ -139,18 +174,38 @@ function stats(xs: number[]): RoundStats {
   return { min: s[0], median: s[s.length >> 1] };
 }
 
+/** One slot's rounds (a vCPU, or the floating allowed set): both sides' statistics and the rounds that ended elsewhere. */
+interface SlotFigures {
+  slot: CpuSlot;
+  js: RoundStats;
+  native?: RoundStats;
+  wasm?: RoundStats;
+  lpm: RoundStats;
+  fib: RoundStats;
+  dir16: RoundStats;
+  /** Rounds (ours and the peer's) that ended on another CPU than the slot's pin: 0 when pinning held. */
+  offCpu: number;
+  rounds: number;
+}
+
 interface Interleaved {
   blocks: number;
   perBlock: number;
+  plan: CpuPlan;
+  /** Over every slot's rounds. */
   js: RoundStats;
   native?: RoundStats;
   lpm: RoundStats;
   fib: RoundStats;
   dir16: RoundStats;
-  /** Medians of the per-block ratios (peer's median ns / ours): each block's rounds ran side by side. */
-  vsLpm: number;
-  vsFib: number;
-  nativeVsLpm: number;
+  slots: SlotFigures[];
+  /** Per slot, the median of its per-block ratios (peer's median ns / ours: each block's rounds ran side by side, on the same vCPU); overall, the worst slot's. */
+  vsLpm: RatioSummary;
+  vsFib: RatioSummary;
+  nativeVsLpm?: RatioSummary;
+  /** The wasm prototype (dir16-wasm-module.ts) / rte_lpm, per slot as vsLpm. */
+  wasm?: RoundStats;
+  wasmVsLpm?: RatioSummary;
   /** Median ns per lookup by the CPU the rounds ended on, ours (JS) and rte_lpm's. */
   byCpu: string;
 }
@@ -162,56 +217,76 @@ function perCpu(ns: number[], cpus: number[]): string {
   return [...by.entries()].sort((a, b) => a[0] - b[0]).map(([c, xs]) => `CPU${c} ${xs.length} rounds ${stats(xs).median.toFixed(2)} ns`).join(', ');
 }
 
-/** Blocks of rounds, ours and the peer's alternating: on a shared machine only rounds taken side by side compare. */
+/** Blocks of rounds, ours and the peer's alternating (per slot, see pairingSchedule): on a shared machine only rounds taken side by side compare. */
 const BLOCKS = 20;
 const PER_BLOCK = 2;
 
-async function interleave(ours: { rounds(r: number): Promise<ServedRounds> }, peer: { rounds(r: number): Promise<DpdkRound[]> }): Promise<Interleaved> {
-  const js: number[] = [];
-  const nat: number[] = [];
-  const lpm: number[] = [];
-  const fib: number[] = [];
-  const d16: number[] = [];
-  const vsLpm: number[] = [];
-  const vsFib: number[] = [];
-  const natVsLpm: number[] = [];
+async function interleave(ours: { rounds(r: number, cpu?: number): Promise<ServedRounds> }, peer: { rounds(r: number, cpu?: number): Promise<DpdkRound[]> }, plan: CpuPlan): Promise<Interleaved> {
+  const acc = plan.slots.map(() => ({ js: [] as number[], nat: [] as number[], lpm: [] as number[], fib: [] as number[], d16: [] as number[], vsLpm: [] as number[], vsFib: [] as number[], natVsLpm: [] as number[], wa: [] as number[], waVsLpm: [] as number[], off: 0 }));
   const jsCpus: number[] = [];
   const peerCpus: number[] = [];
-  for (let b = 0; b < BLOCKS; b++) {
+  const allJs: number[] = [];
+  const allLpm: number[] = [];
+  for (const step of pairingSchedule(BLOCKS, plan.slots.length)) {
+    const pin = plan.slots[step.slot].pin;
+    const a = acc[step.slot];
     let o: ServedRounds;
     let p: DpdkRound[];
-    if (b % 2 === 0) {
-      o = await ours.rounds(PER_BLOCK);
-      p = await peer.rounds(PER_BLOCK);
+    if (step.first === 'ours') {
+      o = await ours.rounds(PER_BLOCK, pin);
+      p = await peer.rounds(PER_BLOCK, pin);
     } else {
-      p = await peer.rounds(PER_BLOCK);
-      o = await ours.rounds(PER_BLOCK);
+      p = await peer.rounds(PER_BLOCK, pin);
+      o = await ours.rounds(PER_BLOCK, pin);
     }
-    js.push(...o.js);
+    a.js.push(...o.js);
+    a.nat.push(...o.native);
+    a.wa.push(...o.wasm);
+    a.lpm.push(...p.map((x) => x.lpm));
+    a.fib.push(...p.map((x) => x.fib));
+    a.d16.push(...p.map((x) => x.dir16));
+    allJs.push(...o.js);
+    allLpm.push(...p.map((x) => x.lpm));
     jsCpus.push(...o.cpus);
     peerCpus.push(...p.map((x) => x.cpu));
-    nat.push(...o.native);
-    lpm.push(...p.map((x) => x.lpm));
-    fib.push(...p.map((x) => x.fib));
-    d16.push(...p.map((x) => x.dir16));
+    if (pin !== undefined) a.off += o.cpus.filter((c) => c !== pin).length + p.filter((x) => x.cpu !== pin).length;
     const ojs = stats(o.js).median;
     const plpm = stats(p.map((x) => x.lpm)).median;
-    vsLpm.push(plpm / ojs);
-    vsFib.push(stats(p.map((x) => x.fib)).median / ojs);
-    if (o.native.length > 0) natVsLpm.push(plpm / stats(o.native).median);
+    a.vsLpm.push(plpm / ojs);
+    a.vsFib.push(stats(p.map((x) => x.fib)).median / ojs);
+    if (o.native.length > 0) a.natVsLpm.push(plpm / stats(o.native).median);
+    if (o.wasm.length > 0) a.waVsLpm.push(plpm / stats(o.wasm).median);
   }
+  const labels = plan.slots.map((s) => s.label);
+  const all = (k: 'js' | 'nat' | 'wa' | 'lpm' | 'fib' | 'd16') => acc.flatMap((a) => a[k]);
+  const hasNative = acc.every((a) => a.natVsLpm.length > 0);
+  const hasWasm = acc.every((a) => a.waVsLpm.length > 0);
   return {
     blocks: BLOCKS,
     perBlock: PER_BLOCK,
-    js: stats(js),
-    native: nat.length > 0 ? stats(nat) : undefined,
-    lpm: stats(lpm),
-    fib: stats(fib),
-    dir16: stats(d16),
-    vsLpm: stats(vsLpm).median,
-    vsFib: stats(vsFib).median,
-    nativeVsLpm: natVsLpm.length > 0 ? stats(natVsLpm).median : NaN,
-    byCpu: `ours ${perCpu(js, jsCpus)}; rte_lpm ${perCpu(lpm, peerCpus)}`,
+    plan,
+    js: stats(all('js')),
+    native: hasNative ? stats(all('nat')) : undefined,
+    lpm: stats(all('lpm')),
+    fib: stats(all('fib')),
+    dir16: stats(all('d16')),
+    slots: plan.slots.map((slot, i) => ({
+      slot,
+      js: stats(acc[i].js),
+      native: acc[i].nat.length > 0 ? stats(acc[i].nat) : undefined,
+      wasm: acc[i].wa.length > 0 ? stats(acc[i].wa) : undefined,
+      lpm: stats(acc[i].lpm),
+      fib: stats(acc[i].fib),
+      dir16: stats(acc[i].d16),
+      offCpu: acc[i].off,
+      rounds: acc[i].js.length + acc[i].lpm.length,
+    })),
+    vsLpm: summarizeRatios(labels, acc.map((a) => a.vsLpm)),
+    vsFib: summarizeRatios(labels, acc.map((a) => a.vsFib)),
+    nativeVsLpm: hasNative ? summarizeRatios(labels, acc.map((a) => a.natVsLpm)) : undefined,
+    wasm: hasWasm ? stats(all('wa')) : undefined,
+    wasmVsLpm: hasWasm ? summarizeRatios(labels, acc.map((a) => a.waVsLpm)) : undefined,
+    byCpu: `ours ${perCpu(allJs, jsCpus)}; rte_lpm ${perCpu(allLpm, peerCpus)}`,
   };
 }
 
@@ -222,13 +297,17 @@ interface TableFigures {
   vsFib: number;
   /** The addon's batch lookup / rte_lpm, median rounds (NaN when either is missing). */
   nativeVsLpm: number;
+  /** The wasm prototype / rte_lpm (worst slot; NaN when not measured). */
+  wasmVsLpm: number;
+  /** "vCPU 0 1.07x (CPU, TSC), vCPU 1 ...; overall ...": the same-vCPU ratios with the CPU beside each (empty without the peer). */
+  ratiosText: string;
   usedMiB: number;
   totalMiB: number;
   updates: number;
   dpdk: DpdkFibResult | string;
 }
 
-async function benchTable(label: string, t: PrefixTable, dir: string, rows: BenchRow[], dpdkBin: string | undefined, roundsBin: string | undefined): Promise<TableFigures> {
+async function benchTable(label: string, t: PrefixTable, dir: string, rows: BenchRow[], dpdkBin: string | undefined, roundsBin: string | undefined, plan: CpuPlan): Promise<TableFigures> {
   const nh = nextHops(t);
   gc();
   const { lpm, seconds } = build(t, nh);
@@ -265,7 +344,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
       const served = await measureLookupsServed(job);
       look = served.figures;
       try {
-        peer = { ready, inter: await interleave(served, server) };
+        peer = { ready, inter: await interleave(served, server, plan) };
       } finally {
         await served.close();
       }
@@ -285,14 +364,34 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
   let nativeVsLpm = NaN;
   let vsLpm = NaN;
   let vsFib = NaN;
+  let ratiosText = '';
+  let wasmVsLpm = NaN;
   if (typeof peer === 'object') {
     // Ours: the JS loop, what the data plane's workers run (MirrorViews opens
     // copies natively only when asked); the addon's batch lookup gets its own ratio beside it.
     const { ready: r, inter: x } = peer;
-    const how = `${x.blocks} blocks of ${x.perBlock} rounds, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time (ours: ${THREAD_CLOCK}; the peer: CLOCK_THREAD_CPUTIME_ID) per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; both sides on CPUs ${allowedCpus() ?? '?'} (run under taskset -c N to compare on one vCPU); pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
-    vsLpm = x.vsLpm;
-    vsFib = x.vsFib;
-    nativeVsLpm = x.nativeVsLpm;
+    const how = `${x.blocks} blocks of ${x.perBlock} rounds per ${x.plan.mode === 'per-vcpu' ? 'vCPU (both sides pinned to each vCPU in turn)' : 'block'}, ours and the peer's alternating block by block (who goes first alternates too); thread CPU time (ours: ${THREAD_CLOCK}; the peer: CLOCK_THREAD_CPUTIME_ID) per pass over the ${LOOKUPS} addresses (the same file, in the same order, bursts of ${BURST}); by the CPU a round ended on: ${x.byCpu}; ${x.plan.why}; pages: ours ${look.anonHugeKiB} KiB AnonHugePages in the worker's process (the published tables, hugeSharedBuffer), the peer's tables ${r.pages ?? '4k'} (${r.anonHugeKiB ?? '?'} KiB AnonHugePages)`;
+    vsLpm = x.vsLpm.overall;
+    vsFib = x.vsFib.overall;
+    nativeVsLpm = x.nativeVsLpm?.overall ?? NaN;
+    wasmVsLpm = x.wasmVsLpm?.overall ?? NaN;
+    ratiosText = sameCpuRatios(x, r.tscHz);
+    console.log(`lpm ${label}: ${ratiosText}`);
+    for (const f of x.slots) {
+      const i = x.slots.indexOf(f);
+      const nat = x.nativeVsLpm?.perSlot[i].ratio;
+      const wa = x.wasmVsLpm?.perSlot[i].ratio;
+      rows.push({
+        name: `lpm/lookup/${label}`,
+        subject: `ours / rte_lpm, ${f.slot.label}`,
+        value: x.vsLpm.perSlot[i].ratio,
+        unit: 'x',
+        notes: `median of ${x.vsLpm.perSlot[i].blocks} per-block ratios, both sides' rounds on ${f.slot.pin === undefined ? 'the same CPU set' : `vCPU ${f.slot.pin} alone`} (${f.offCpu} of ${f.rounds} rounds ended elsewhere): ours ${f.js.median.toFixed(2)} ns, rte_lpm ${f.lpm.median.toFixed(2)} ns, DIR-24-8 ${f.fib.median.toFixed(2)} ns (ours ${x.vsFib.perSlot[i].ratio.toFixed(2)}x), C dir16 walk ${f.dir16.median.toFixed(2)} ns; native dir16LookupBatch ${nat === undefined ? 'not measured' : `${nat.toFixed(2)}x`} rte_lpm; wasm prototype ${wa === undefined ? 'not measured' : `${wa.toFixed(2)}x`} rte_lpm; ${cpuLabel(CPUINFO, f.slot.pin, r.tscHz)}`,
+      });
+    }
+    if (x.slots.length > 1) {
+      rows.push({ name: `lpm/lookup/${label}`, subject: 'ours / rte_lpm, overall', value: vsLpm, unit: 'x', notes: `${OVERALL_RULE}: geometric mean ${x.vsLpm.geomean.toFixed(2)}x; ${x.plan.why}` });
+    }
     const agree = r.disagree === 0 ? 'rte_fib and rte_lpm agreed on every address' : `rte_fib and rte_lpm DISAGREED on ${r.disagree} addresses`;
     rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch (rounds)', value: 1e3 / x.js.median, unit: 'Mlookups/s', nsPerOp: x.js.median, notes: `the JS lookupBatch() (${snap.layout ?? '20-4-8'}) in bursts of ${BURST}: best ${(1e3 / x.js.min).toFixed(1)}, median ${(1e3 / x.js.median).toFixed(1)} M/s; ${how}; ${machine}` });
     if (x.native !== undefined) {
@@ -300,7 +399,10 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     } else {
       rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch native (rounds)', value: NaN, unit: 'Mlookups/s', notes: `not measured: ${look.nativeWhyNot ?? '?'}` });
     }
-    const ratio = `ours (the JS lookupBatch) ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (median of the ${x.blocks} per-block ratios; of the medians of all rounds ${(x.lpm.median / x.js.median).toFixed(2)}x, ${(x.fib.median / x.js.median).toFixed(2)}x); native dir16LookupBatch ${Number.isNaN(nativeVsLpm) ? 'not measured' : `${nativeVsLpm.toFixed(2)}x`} rte_lpm`;
+    if (x.wasm !== undefined) {
+      rows.push({ name: `lpm/lookup/${label}`, subject: 'dataplane batch wasm prototype (rounds)', value: 1e3 / x.wasm.median, unit: 'Mlookups/s', nsPerOp: x.wasm.median, notes: `not what workers run: the same lookup as WebAssembly over copies of the tables and addresses in one shared wasm memory (bench/route/dir16-wasm-module.ts, unrolled over the burst), its rounds alternating with the JS loop's: best ${(1e3 / x.wasm.min).toFixed(1)}, median ${(1e3 / x.wasm.median).toFixed(1)} M/s, ${(x.js.median / x.wasm.median).toFixed(2)}x the JS loop; ${wasmVsLpm.toFixed(2)}x rte_lpm (${x.slots.length > 1 ? 'the worst vCPU\'s ' : ''}median of the per-block ratios); ${look.wasmDisagree === 0 ? 'agreed with the JS loop on every address' : `DISAGREED with the JS loop on ${look.wasmDisagree} addresses`}` });
+    }
+    const ratio = `ours (the JS lookupBatch) ${vsLpm.toFixed(2)}x rte_lpm, ${vsFib.toFixed(2)}x DIR-24-8 (${x.slots.length > 1 ? 'the worst vCPU\'s ' : ''}median of the ${x.blocks} per-block ratios; of the medians of all rounds ${(x.lpm.median / x.js.median).toFixed(2)}x, ${(x.fib.median / x.js.median).toFixed(2)}x); native dir16LookupBatch ${Number.isNaN(nativeVsLpm) ? 'not measured' : `${nativeVsLpm.toFixed(2)}x`} rte_lpm`;
     rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk rte_lpm (rounds)', value: 1e3 / x.lpm.median, unit: 'Mlookups/s', nsPerOp: x.lpm.median, notes: `rte_lpm_lookup_bulk, bursts of ${BURST}, thread CPU time: best ${(1e3 / x.lpm.min).toFixed(1)}, median ${(1e3 / x.lpm.median).toFixed(1)} M/s (TSC ${(r.tscHz / 1e9).toFixed(2)} GHz); ${ratio}; ${agree}; add ${(r.lpmAddNs / 1e3).toFixed(1)} us/route; bench/route/dpdk-lpm-rounds.c (serve)` });
     rows.push({ name: `lpm/lookup/${label}`, subject: 'dir16 in C (rounds)', value: 1e3 / x.dir16.median, unit: 'Mlookups/s', nsPerOp: x.dir16.median, notes: `the dir16 layout walked by a plain C loop in the peer's process (no N-API call; ${r.groups} groups, ${r.d16disagree} disagreements with rte_lpm): best ${(1e3 / x.dir16.min).toFixed(1)} M/s; ${(x.lpm.median / x.dir16.median).toFixed(2)}x rte_lpm, ${(x.js.median / x.dir16.median).toFixed(2)}x our JS loop (medians)` });
     rows.push({ name: `lpm/lookup/${label}`, subject: 'dpdk DIR-24-8 (rounds)', value: 1e3 / x.fib.median, unit: 'Mlookups/s', nsPerOp: x.fib.median, notes: `rte_fib_lookup_bulk (EAL default SIMD width): best ${(1e3 / x.fib.min).toFixed(1)} M/s; add ${r.fibAddNs.toFixed(0)} ns/route` });
@@ -342,7 +444,7 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
     vsLpm = look.batch / (dpdk.tscHz / dpdk.lpmLookup);
     vsFib = look.batch / (dpdk.tscHz / dpdk.fibLookup);
   }
-  return { batch: look.batch, vsLpm, vsFib, nativeVsLpm, usedMiB: published / MiB, totalMiB: mem.totalBytes / MiB, updates: upd.updates, dpdk };
+  return { batch: look.batch, vsLpm, vsFib, nativeVsLpm, wasmVsLpm, ratiosText, usedMiB: published / MiB, totalMiB: mem.totalBytes / MiB, updates: upd.updates, dpdk };
 }
 
 /** Routes-file load: read + parse + install the real table written as "PREFIX via GW" lines (best of 3). */
@@ -378,14 +480,16 @@ export async function runLpmBench(): Promise<{ rows: BenchRow[]; targets: BenchT
   try {
     const real = readRouteViews();
     const load = benchLoad(real, dir, rows);
-    const rv = await benchTable('rv-694k', real, dir, rows, dpdkBin, roundsBin);
-    const big = await benchTable('grown-1m', growTable(real, 1_000_000, 42), dir, rows, dpdkBin, roundsBin);
+    const plan = cpuPlan(allowedCpus(), onlineCpus());
+    console.log(`lpm: ${plan.why}`);
+    const rv = await benchTable('rv-694k', real, dir, rows, dpdkBin, roundsBin, plan);
+    const big = await benchTable('grown-1m', growTable(real, 1_000_000, 42), dir, rows, dpdkBin, roundsBin, plan);
 
     const targets: BenchTarget[] = [
       {
         description: 'batch lookups >= DPDK rte_lpm, same routes and addresses (real table and 1M)',
         met: rv.vsLpm >= 1 && big.vsLpm >= 1,
-        measured: `ours (JS loop, what workers run)/rte_lpm ${rv.vsLpm.toFixed(2)}x (694k), ${big.vsLpm.toFixed(2)}x (1M); native dir16LookupBatch/rte_lpm ${rv.nativeVsLpm.toFixed(2)}x, ${big.nativeVsLpm.toFixed(2)}x; ours/DIR-24-8 ${rv.vsFib.toFixed(2)}x, ${big.vsFib.toFixed(2)}x; both sides on CPUs ${allowedCpus() ?? '?'}; ${machineLine()}`,
+        measured: `ours (JS loop, what workers run)/rte_lpm ${rv.vsLpm.toFixed(2)}x (694k), ${big.vsLpm.toFixed(2)}x (1M)${plan.slots.length > 1 ? ' (the worst vCPU)' : ''}; native dir16LookupBatch/rte_lpm ${rv.nativeVsLpm.toFixed(2)}x, ${big.nativeVsLpm.toFixed(2)}x; wasm prototype/rte_lpm ${rv.wasmVsLpm.toFixed(2)}x, ${big.wasmVsLpm.toFixed(2)}x; ours/DIR-24-8 ${rv.vsFib.toFixed(2)}x, ${big.vsFib.toFixed(2)}x; same-vCPU ratios: 694k ${rv.ratiosText || 'no peer'}; 1M ${big.ratiosText || 'no peer'}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}; ${machineLine()}`,
       },
       { description: '<= 40 MiB for 1M prefixes', met: big.totalMiB <= 40, measured: `published (what workers read) ${big.usedMiB.toFixed(1)} MiB; control-plane working copy (20-4-8) incl. prefix set ${big.totalMiB.toFixed(1)} MiB (694k: ${rv.usedMiB.toFixed(1)} / ${rv.totalMiB.toFixed(1)} MiB)` },
       { description: '>= 200k route updates/s', met: Math.min(rv.updates, big.updates) >= 200e3, measured: `${(rv.updates / 1e3).toFixed(0)}k/s (694k), ${(big.updates / 1e3).toFixed(0)}k/s (1M)` },
