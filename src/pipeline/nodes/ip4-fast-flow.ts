@@ -104,25 +104,25 @@ const MAX_POISONED = 32;
 /** The load balancer's arrays where there is none (never indexed then). */
 const NO_WORDS = new Int32Array(0);
 
+/**
+ * The words of a candidate's plan (FastFlows.plan): what classify() decided
+ * and read of its flow, for pass 3 (ip4-fast.ts takeFlows) and applyTaken.
+ *   HEAD   its FlowKind, | USUAL when it is a routed flow's usual TCP or UDP
+ *          packet (no backend, not a UDP reply that moves its flow to
+ *          UDP_REPLIED), which classify() touched and whose translation it
+ *          read (pass 3 rewrites it from SRC, DST, PORTS); without USUAL
+ *          applyTaken does the work, reading the record
+ *   SRC    usual: the new source;   else the flow table's value (flowId << 1 | dir)
+ *   DST    the new destination, which is also its FIB destination (dsr-l2: the backend's address)
+ *   PORTS  usual: the new ports;    else its load-balancer backend, or -1
+ * One record per candidate rather than a column per field: classify's and
+ * pass 3's loops keep one array's base at hand instead of seven.
+ */
+export const Plan = { HEAD: 0, SRC: 1, DST: 2, PORTS: 3, WORDS: 4, USUAL: 0x100, KIND_MASK: 0xff } as const;
+
 export class FastFlows {
-  /** Per candidate (ip4-fast's compacted order): the flow table's value (flowId << 1 | dir). */
-  val = new Int32Array(0);
-  /** Per candidate: FlowKind. */
-  kind = new Uint8Array(0);
-  /** Per candidate: its load-balancer backend, or -1. */
-  backend = new Int32Array(0);
-  /**
-   * Per candidate: 1 when it is a routed flow's usual TCP or UDP packet
-   * (no backend, not a UDP reply that moves its flow to UDP_REPLIED), which
-   * classify() touched and whose translation it read: the new source and
-   * the new destination and the new ports in srcTo, dstTo and portsTo (pass
-   * 3 in ip4-fast.ts rewrites it from them); else 0 (applyTaken does the
-   * work, reading the record).
-   */
-  usual = new Uint8Array(0);
-  srcTo = new Int32Array(0);
-  dstTo = new Int32Array(0);
-  portsTo = new Int32Array(0);
+  /** Per candidate (ip4-fast's compacted order): Plan.WORDS words (see Plan). */
+  plan = new Int32Array(0);
   /** Lookup entries, in arrival order: 4 key words each, and their hashes (FlowIndex.hash). Written by ip4-fast's pass 1, or by classify(). */
   keys = new Int32Array(0);
   hashes = new Int32Array(0);
@@ -180,13 +180,7 @@ export class FastFlows {
   }
 
   private grow(n: number): void {
-    this.val = new Int32Array(n);
-    this.kind = new Uint8Array(n);
-    this.backend = new Int32Array(n);
-    this.usual = new Uint8Array(n);
-    this.srcTo = new Int32Array(n);
-    this.dstTo = new Int32Array(n);
-    this.portsTo = new Int32Array(n);
+    this.plan = new Int32Array(Plan.WORDS * n);
     this.keys = new Int32Array(4 * n);
     this.hashes = new Int32Array(n);
     this.found = new Int32Array(n);
@@ -238,13 +232,7 @@ export class FastFlows {
     const poisoned = this.poisoned;
     let np = 0;
     let w = 0;
-    const val = this.val;
-    const kind = this.kind;
-    const backendOf = this.backend;
-    const usualOf = this.usual;
-    const srcTo = this.srcTo;
-    const dstTo = this.dstTo;
-    const portsTo = this.portsTo;
+    const plan = this.plan;
     // The table's int32 clock (FlowTable.clockAt), for the touches of the usual packets.
     const now = flows.clockAt(nowMs);
     // What the decisions read of the configuration, once per batch: the firewall's generation to match (when a
@@ -352,13 +340,17 @@ export class FastFlows {
         // pass 3 decides to take it: one it leaves to the full graph meets ct-input, whose touch of the flow
         // at the same clock (the same last seen, SEEN_REPLY already set) changes nothing.
         if (touch) flows.touchAt(id, now, touchDir);
-        val[w] = v;
-        kind[w] = k;
-        backendOf[w] = backend;
-        usualOf[w] = usual;
-        srcTo[w] = ns;
-        dstTo[w] = to;
-        portsTo[w] = pn;
+        const p = w << 2; // Plan.WORDS
+        if (usual !== 0) {
+          plan[p] = k | 0x100; // Plan.USUAL
+          plan[p + 1] = ns;
+          plan[p + 3] = pn;
+        } else {
+          plan[p] = k;
+          plan[p + 1] = v;
+          plan[p + 3] = backend;
+        }
+        plan[p + 2] = to;
         dst[w] = to;
         cand[w++] = s;
         continue;
@@ -437,7 +429,7 @@ export class FastFlows {
    * packets' translation and TTL - 1 (from the words classify() read, in one
    * update of the header checksum) are made in pass 3's loop itself
    * (ip4-fast.ts takeFlows). taken[0..w) are their candidate indexes (into
-   * val, kind, backend), slots[0..w) their slots. Done after pass 3's L2
+   * plan), slots[0..w) their slots. Done after pass 3's L2
    * writes rather than packet by packet inside it: what each writes
    * commutes with the other's, and one call per batch replaces the
    * per-packet calls V8 made when this work sat in pass 3's loop (past its
@@ -450,15 +442,14 @@ export class FastFlows {
     const b = batch.arena;
     const h = this.arena16;
     const start = batch.start;
-    const kind = this.kind;
-    const backendOf = this.backend;
+    const plan = this.plan;
     for (let t = 0; t < w; t++) {
       const j = taken[t];
       const s = slots[t];
       const i = start[s] + ETH_HEADER_LEN;
       const w16 = i >>> 1;
-      const backend = backendOf[j];
-      const k = kind[j];
+      const backend = plan[(j << 2) + Plan.PORTS];
+      const k = plan[j << 2] & Plan.KIND_MASK;
       if (k === 0) {
         // No flow (classify keeps none such today): nothing of ct-input's to do.
         decrementTtl(h, w16);
@@ -486,7 +477,7 @@ export class FastFlows {
     const now = this.nowMs;
     const flows = this.flows;
     const b = batch.arena;
-    const v = this.val[j];
+    const v = this.plan[(j << 2) + Plan.SRC];
     const id = v >> 1;
     const dir = v & 1;
     const proto = b[i + 9];
@@ -496,7 +487,7 @@ export class FastFlows {
         flows.touch(id, now, dir);
       } else flows.touch(id, now, 0);
     } else flows.touch(id, now, dir);
-    const backend = this.backend[j];
+    const backend = this.plan[(j << 2) + Plan.PORTS];
     if (backend >= 0 && dir === 0) this.lb!.countPacket(backend, total);
     const other = dir ^ 1;
     const ns = flows.keyWord(id, other, 1);
