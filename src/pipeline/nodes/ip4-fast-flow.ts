@@ -104,6 +104,9 @@ const MAX_POISONED = 32;
 /** The load balancer's arrays where there is none (never indexed then). */
 const NO_WORDS = new Int32Array(0);
 
+/** A lookup entry's word (FastFlows.entry): slot | USUAL | protocol << PROTO_SHIFT. */
+export const Entry = { SLOT_MASK: 0xffff, USUAL: 0x10000, PROTO_SHIFT: 24 } as const;
+
 /**
  * The words of a candidate's plan (FastFlows.plan): what classify() decided
  * and read of its flow, for pass 3 (ip4-fast.ts takeFlows) and applyTaken.
@@ -127,9 +130,13 @@ export class FastFlows {
   keys = new Int32Array(0);
   hashes = new Int32Array(0);
   private found = new Int32Array(0);
-  /** Per lookup entry: its slot, and 1 when it is a candidate's usual packet (else it can only poison its flow). */
-  entrySlot = new Uint16Array(0);
-  entryUsual = new Uint8Array(0);
+  /**
+   * Per lookup entry, in one word (Entry): its slot, USUAL when it is a
+   * candidate's usual packet (else it can only poison its flow), and its
+   * protocol (the key's word 3), so that classify's loop reads one array
+   * for what it needs of the entry.
+   */
+  entry = new Int32Array(0);
   /** The index's hash seed (flow-key.ts hashKey), for pass 1. */
   readonly seed: number;
   private readonly poisoned = new Int32Array(MAX_POISONED);
@@ -184,8 +191,7 @@ export class FastFlows {
     this.keys = new Int32Array(4 * n);
     this.hashes = new Int32Array(n);
     this.found = new Int32Array(n);
-    this.entrySlot = new Uint16Array(n);
-    this.entryUsual = new Uint8Array(n);
+    this.entry = new Int32Array(n);
   }
 
   /**
@@ -201,8 +207,8 @@ export class FastFlows {
    * (A/B in one process, load 15: 0.93x the CPU time per hot NAT packet,
    * 0.95x at 1M random flows, with FlowIndex's slot memo; applyTaken spent
    * half its time on the first load of a record it had to read again.)
-   * `entries`: how many lookup entries (keys, hashes, entrySlot,
-   * entryUsual) ip4-fast's pass 1 wrote, every one of the vector's in
+   * `entries`: how many lookup entries (keys, hashes, entry) ip4-fast's
+   * pass 1 wrote, every one of the vector's in
    * arrival order; -1 when it could not (a packet went slow before its
    * checks), and this keys the vector itself. Returns how many are kept.
    */
@@ -214,7 +220,7 @@ export class FastFlows {
     const index = flows.index;
     // Pass A (unless ip4-fast's pass 1 did it): the keys, in arrival order: every candidate's, and every slow
     // packet's that ct-input would look up.
-    const entrySlot = this.entrySlot;
+    const entry = this.entry;
     let n = entries;
     if (n < 0) n = this.keyVector(batch, vec, count, slow);
 
@@ -222,12 +228,11 @@ export class FastFlows {
     // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
     index.lookupBatchHashed(keys, this.hashes, found, n, this.warm);
-    const entryUsual = this.entryUsual;
     const lb = this.lb;
     const fw = this.firewall;
 
     // Pass C: the decisions, in arrival order. A flow a packet left to the full graph found is poisoned from there on.
-    // A candidate is an entry with entryUsual 1 (pass 1 and keyVector key every candidate, and mark it usual); one
+    // A candidate is an entry with Entry.USUAL (pass 1 and keyVector key every candidate, and mark it usual); one
     // not kept is marked slow where the loop leaves it, rather than every candidate in a pass of its own first.
     const poisoned = this.poisoned;
     let np = 0;
@@ -261,13 +266,16 @@ export class FastFlows {
     }
     for (let e = 0; e < n; e++) {
       const v = found[e];
+      const info = entry[e];
+      // Entry.USUAL (a candidate's), as 0 or 1.
+      const candidate = (info >>> 16) & 1;
       if (v < 0) {
         // No flow: nothing to poison either (flows start after every lookup of the batch).
-        if (entryUsual[e] === 1) slow[entrySlot[e]] = 1;
+        if (candidate !== 0) slow[info & 0xffff] = 1; // Entry.SLOT_MASK
         continue;
       }
       const id = v >> 1;
-      let keep = entryUsual[e] === 1 && np <= MAX_POISONED;
+      let keep = candidate !== 0 && np <= MAX_POISONED;
       for (let q = 0; q < np && keep; q++) if (poisoned[q] === id) keep = false;
       // Whether it is a usual packet (see the header), and how it goes (FlowKind, its FIB destination and backend).
       let k = 0;
@@ -281,7 +289,7 @@ export class FastFlows {
       let touchDir = 0;
       if (keep && !(checkGeneration && flows.user(id, FlowUser.FIREWALL_GENERATION) !== generation)) {
         const dir = v & 1;
-        const proto = keys[(e << 2) + 3];
+        const proto = info >>> 24; // Entry.PROTO_SHIFT
         const word = flows.state(id);
         const st = word & 63;
         k = FlowKind.ROUTED;
@@ -326,7 +334,7 @@ export class FastFlows {
       }
       if (k === TUNNEL) {
         // flow-encap.ts wraps and sends it now; or it takes the full graph, and so do its flow's later packets.
-        const s = entrySlot[e];
+        const s = info & 0xffff;
         if (encap!.take(batch, s, id, backend)) {
           slow[s] = 0;
           sent++;
@@ -335,7 +343,7 @@ export class FastFlows {
         k = 0;
       }
       if (k !== 0) {
-        const s = entrySlot[e];
+        const s = info & 0xffff;
         // A usual or dsr-l2 packet's touch (ct-input's), here while the record's line is cached. Made before
         // pass 3 decides to take it: one it leaves to the full graph meets ct-input, whose touch of the flow
         // at the same clock (the same last seen, SEEN_REPLY already set) changes nothing.
@@ -355,7 +363,7 @@ export class FastFlows {
         cand[w++] = s;
         continue;
       }
-      if (entryUsual[e] === 1) slow[entrySlot[e]] = 1;
+      if (candidate !== 0) slow[info & 0xffff] = 1;
       if (np < MAX_POISONED) poisoned[np] = id;
       np++;
     }
@@ -378,8 +386,7 @@ export class FastFlows {
     const keys = this.keys;
     const hashes = this.hashes;
     const index = this.flows.index;
-    const entrySlot = this.entrySlot;
-    const entryUsual = this.entryUsual;
+    const entry = this.entry;
     let n = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
@@ -415,8 +422,7 @@ export class FastFlows {
       keys[e + 2] = ports;
       keys[e + 3] = proto;
       hashes[n] = index.hash(k0, k1, ports, proto);
-      entrySlot[n] = s;
-      entryUsual[n++] = usual ? 1 : 0;
+      entry[n++] = s | (usual ? Entry.USUAL : 0) | (proto << Entry.PROTO_SHIFT);
     }
     return n;
   }

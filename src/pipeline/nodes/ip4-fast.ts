@@ -73,8 +73,6 @@ const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
 const OWN_FILTER_BITS = 1024;
 /** Pass 1's flow-stage columns where there is no flow stage (never written then). */
 const NO_KEYS = new Int32Array(0);
-const NO_SLOTS = new Uint16Array(0);
-const NO_FLAGS = new Uint8Array(0);
 /** reachableMemo() entries: a power of two, above the backends of a usual VIP. */
 const NEIGHBOR_MEMO_BITS = 5;
 
@@ -206,15 +204,13 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     let entries = 0;
     let keys = NO_KEYS;
     let hashes = NO_KEYS;
-    let entrySlot = NO_SLOTS;
-    let entryUsual = NO_FLAGS;
+    let entry = NO_KEYS;
     let seed = 0;
     if (flow !== undefined) {
       flow.prepare(batch, count);
       keys = flow.keys;
       hashes = flow.hashes;
-      entrySlot = flow.entrySlot;
-      entryUsual = flow.entryUsual;
+      entry = flow.entry;
       seed = flow.seed;
     }
 
@@ -292,8 +288,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
               keys[e + 2] = ports;
               keys[e + 3] = proto;
               hashes[entries] = hashKey(src, to, ports, proto, seed);
-              entrySlot[entries] = s;
-              entryUsual[entries++] = usual;
+              // Entry: slot | USUAL | protocol << PROTO_SHIFT.
+              entry[entries++] = s | (usual << 16) | (proto << 24);
             }
             if (!keyed || usual === 0) {
               // No flow's usual packet: to the full graph, as classify would leave it.
