@@ -161,6 +161,8 @@ export class FlowIndex {
   private touched = 0;
   /** lookupBatchHashed's scratch: per key, the entry the record pass found (recordsAndSlotsOf). */
   private hints = new Int32Array(0);
+  /** lookupBatchHashed's scratch: the keys whose hint did not confirm them (lookupUnconfirmed). */
+  private unconfirmed = new Int32Array(0);
   /** warmBatch's scratch: the keys whose primary did not hold them, where their secondary may (recordsAndSlotsOf). */
   private pending = new Int32Array(0);
   /**
@@ -752,16 +754,32 @@ export class FlowIndex {
    */
   lookupBatchHashed(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number, warm = true): void {
     const hints = warm ? this.warmBatch(hashes, n, out) : this.hints;
+    if (this.unconfirmed.length < n) this.unconfirmed = new Int32Array(Math.max(n, 256));
+    const unconfirmed = this.unconfirmed;
     const memo = this.slotMemo;
+    let nu = 0;
     for (let i = 0; i < n; i++) {
       const o = i << 2;
       const h = hashes[i];
-      const k0 = keys[o];
-      const k1 = keys[o + 1];
-      const k2 = keys[o + 2];
-      const k3 = keys[o + 3];
-      const v = this.hinted(h, k0, k1, k2, k3, warm ? hints[i] : memo[h & (SLOT_MEMO_SIZE - 1)]);
-      out[i] = v !== UNCONFIRMED ? v : this.lookupRemember(k0, k1, k2, k3, h, !warm);
+      const v = this.hinted(h, keys[o], keys[o + 1], keys[o + 2], keys[o + 3], warm ? hints[i] : memo[h & (SLOT_MEMO_SIZE - 1)]);
+      out[i] = v;
+      if (v === UNCONFIRMED) unconfirmed[nu++] = i;
+    }
+    if (nu > 0) this.lookupUnconfirmed(keys, hashes, out, nu, !warm);
+  }
+
+  /**
+   * lookupBatchHashed's lookups that the hint did not confirm (their
+   * indexes in unconfirmed[0..nu)): the scans, in a loop of their own. In
+   * the batch loop the scan's code (V8 inlines it where it is called)
+   * made the loop that every key runs larger for the few that need it.
+   */
+  private lookupUnconfirmed(keys: Int32Array, hashes: Int32Array, out: Int32Array, nu: number, remember: boolean): void {
+    const unconfirmed = this.unconfirmed;
+    for (let q = 0; q < nu; q++) {
+      const i = unconfirmed[q];
+      const o = i << 2;
+      out[i] = this.lookupRemember(keys[o], keys[o + 1], keys[o + 2], keys[o + 3], hashes[i], remember);
     }
   }
 
