@@ -729,10 +729,13 @@ export class FlowIndex {
   /**
    * lookupBatch() for keys whose hashes (hash()) the caller computed where it
    * wrote the keys (the fast path's flow stage: one pass over the vector
-   * fewer). touchBuckets; recordsOf (into `out`, as scratch) and touchWords
-   * over the records' lines (a record is one line with everything a packet
-   * of the flow reads: FlowTable); then the lookups proper, whose lines are
-   * then cached. (recordsOf and touchWords fused into one pass were 0.96x
+   * fewer). touchBuckets; recordsOf (into `out`, as scratch), the same in
+   * the secondary bucket for the few keys their primary lacks
+   * (secondariesOf), and touchWords over the records' lines (a record is one
+   * line with everything a packet of the flow reads: FlowTable); then the
+   * lookups proper, whose lines are then cached: a loop that only checks
+   * each key's hint, and the scans of the keys it did not confirm after it
+   * (lookupUnconfirmed). (recordsOf and touchWords fused into one pass were 0.96x
    * at 1M random flows, the same on a hot set: A/B interleaved, 20 rounds.)
    * The warming passes only load, so a writer meanwhile changes nothing but
    * the speed: the last pass is lookup()'s scan, except that it first tries
