@@ -161,6 +161,10 @@ export class FlowIndex {
   private touched = 0;
   /** lookupBatchHashed's scratch: per key, the entry the record pass found (recordsAndSlotsOf). */
   private hints = new Int32Array(0);
+  /** lookupBatchHashed's scratch: the keys whose hint did not confirm them (lookupUnconfirmed). */
+  private unconfirmed = new Int32Array(0);
+  /** warmBatch's scratch: the keys whose primary did not hold them, where their secondary may (recordsAndSlotsOf). */
+  private pending = new Int32Array(0);
   /**
    * This view's memo of where recent batch lookups found their keys: the
    * word index in `buckets` of the entry (its signature's), by the hash's
@@ -287,16 +291,24 @@ export class FlowIndex {
     }
   }
 
-  /** recordsOf(), and in slots[i] the word index in the index of the entry it took (its signature's), or 0 when none: lookupBatchHashed's hints. */
-  private recordsAndSlotsOf(hashes: Int32Array, n: number, out: Int32Array, slots: Int32Array): void {
+  /**
+   * recordsOf(), and in slots[i] the word index in the index of the entry it
+   * took (its signature's), or 0 when none: lookupBatchHashed's hints. A key
+   * its primary does not hold, where some key of that bucket overflowed,
+   * goes to `pending` (its i): it may sit in its secondary, whose line no
+   * pass has loaded (secondariesOf). Returns how many are pending.
+   */
+  private recordsAndSlotsOf(hashes: Int32Array, n: number, out: Int32Array, slots: Int32Array, pending: Int32Array): number {
     const b = this.buckets;
     const mask = this.mask;
     const shift = this.recordShift;
+    let np = 0;
     for (let i = 0; i < n; i++) {
       const h = hashes[i];
       let r = 0;
       let at = 0;
-      for (let s = ((h & mask) << BUCKET_SHIFT) + SIG, end = s + SLOTS; s < end; s++) {
+      const base = (h & mask) << BUCKET_SHIFT;
+      for (let s = base + SIG, end = s + SLOTS; s < end; s++) {
         if (b[s] === h && b[s + SLOTS] >= 0) {
           r = (b[s + SLOTS] >> 1) << shift;
           at = s;
@@ -305,6 +317,34 @@ export class FlowIndex {
       }
       out[i] = r;
       slots[i] = at;
+      if (at === 0 && b[base + OVF] !== 0) pending[np++] = i;
+    }
+    return np;
+  }
+
+  /**
+   * The record pass for the pending keys of recordsAndSlotsOf (pending[0..np),
+   * indexes into hashes, out and slots): their secondary buckets' lines
+   * loaded in one loop, so those misses overlap (2.5% of the keys at
+   * 1M flows, 55% load, sit in their secondary: each was two misses one after the other
+   * in the lookup itself, bucket then record), then the same search there.
+   */
+  private secondariesOf(hashes: Int32Array, pending: Int32Array, np: number, out: Int32Array, slots: Int32Array): void {
+    const b = this.buckets;
+    const shift = this.recordShift;
+    let t = 0;
+    for (let q = 0; q < np; q++) t ^= b[(this.secondary(hashes[pending[q]]) << BUCKET_SHIFT) + OVF];
+    this.touched ^= t;
+    for (let q = 0; q < np; q++) {
+      const i = pending[q];
+      const h = hashes[i];
+      for (let s = (this.secondary(h) << BUCKET_SHIFT) + SIG, end = s + SLOTS; s < end; s++) {
+        if (b[s] === h && b[s + SLOTS] >= 0) {
+          out[i] = (b[s + SLOTS] >> 1) << shift;
+          slots[i] = s;
+          break;
+        }
+      }
     }
   }
 
@@ -689,10 +729,13 @@ export class FlowIndex {
   /**
    * lookupBatch() for keys whose hashes (hash()) the caller computed where it
    * wrote the keys (the fast path's flow stage: one pass over the vector
-   * fewer). touchBuckets; recordsOf (into `out`, as scratch) and touchWords
-   * over the records' lines (a record is one line with everything a packet
-   * of the flow reads: FlowTable); then the lookups proper, whose lines are
-   * then cached. (recordsOf and touchWords fused into one pass were 0.96x
+   * fewer). touchBuckets; recordsOf (into `out`, as scratch), the same in
+   * the secondary bucket for the few keys their primary lacks
+   * (secondariesOf), and touchWords over the records' lines (a record is one
+   * line with everything a packet of the flow reads: FlowTable); then the
+   * lookups proper, whose lines are then cached: a loop that only checks
+   * each key's hint, and the scans of the keys it did not confirm after it
+   * (lookupUnconfirmed). (recordsOf and touchWords fused into one pass were 0.96x
    * at 1M random flows, the same on a hot set: A/B interleaved, 20 rounds.)
    * The warming passes only load, so a writer meanwhile changes nothing but
    * the speed: the last pass is lookup()'s scan, except that it first tries
@@ -714,16 +757,32 @@ export class FlowIndex {
    */
   lookupBatchHashed(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number, warm = true): void {
     const hints = warm ? this.warmBatch(hashes, n, out) : this.hints;
+    if (this.unconfirmed.length < n) this.unconfirmed = new Int32Array(Math.max(n, 256));
+    const unconfirmed = this.unconfirmed;
     const memo = this.slotMemo;
+    let nu = 0;
     for (let i = 0; i < n; i++) {
       const o = i << 2;
       const h = hashes[i];
-      const k0 = keys[o];
-      const k1 = keys[o + 1];
-      const k2 = keys[o + 2];
-      const k3 = keys[o + 3];
-      const v = this.hinted(h, k0, k1, k2, k3, warm ? hints[i] : memo[h & (SLOT_MEMO_SIZE - 1)]);
-      out[i] = v !== UNCONFIRMED ? v : this.lookupRemember(k0, k1, k2, k3, h, !warm);
+      const v = this.hinted(h, keys[o], keys[o + 1], keys[o + 2], keys[o + 3], warm ? hints[i] : memo[h & (SLOT_MEMO_SIZE - 1)]);
+      out[i] = v;
+      if (v === UNCONFIRMED) unconfirmed[nu++] = i;
+    }
+    if (nu > 0) this.lookupUnconfirmed(keys, hashes, out, nu, !warm);
+  }
+
+  /**
+   * lookupBatchHashed's lookups that the hint did not confirm (their
+   * indexes in unconfirmed[0..nu)): the scans, in a loop of their own. In
+   * the batch loop the scan's code (V8 inlines it where it is called)
+   * made the loop that every key runs larger for the few that need it.
+   */
+  private lookupUnconfirmed(keys: Int32Array, hashes: Int32Array, out: Int32Array, nu: number, remember: boolean): void {
+    const unconfirmed = this.unconfirmed;
+    for (let q = 0; q < nu; q++) {
+      const i = unconfirmed[q];
+      const o = i << 2;
+      out[i] = this.lookupRemember(keys[o], keys[o + 1], keys[o + 2], keys[o + 3], hashes[i], remember);
     }
   }
 
@@ -734,10 +793,14 @@ export class FlowIndex {
    * matched in its primary bucket, or 0 (for hinted()).
    */
   private warmBatch(hashes: Int32Array, n: number, scratch: Int32Array): Int32Array {
-    if (this.hints.length < n) this.hints = new Int32Array(Math.max(n, 256));
+    if (this.hints.length < n) {
+      this.hints = new Int32Array(Math.max(n, 256));
+      this.pending = new Int32Array(Math.max(n, 256));
+    }
     const hints = this.hints;
     this.touchBuckets(hashes, n);
-    this.recordsAndSlotsOf(hashes, n, scratch, hints);
+    const np = this.recordsAndSlotsOf(hashes, n, scratch, hints, this.pending);
+    if (np > 0) this.secondariesOf(hashes, this.pending, np, scratch, hints);
     this.touchWords(this.keys, scratch, n);
     return hints;
   }

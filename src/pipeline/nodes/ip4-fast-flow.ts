@@ -96,37 +96,47 @@ const TUNNEL = 3;
 /** Slots of FastFlows.recent: 2048 recent flows, about the bucket and record lines an L2 of 1 MiB keeps with the rest. */
 const RECENT_SLOTS = 2048;
 
+/** The recency filter (FastFlows.recent) looks at one lookup entry in this many. */
+const RECENT_STRIDE = 4;
+
 /** Poisoned flows remembered per batch; past that, every later candidate takes the full graph. */
 const MAX_POISONED = 32;
 /** The load balancer's arrays where there is none (never indexed then). */
 const NO_WORDS = new Int32Array(0);
 
+/** A lookup entry's word (FastFlows.entry): slot | USUAL | protocol << PROTO_SHIFT. */
+export const Entry = { SLOT_MASK: 0xffff, USUAL: 0x10000, PROTO_SHIFT: 24 } as const;
+
+/**
+ * The words of a candidate's plan (FastFlows.plan): what classify() decided
+ * and read of its flow, for pass 3 (ip4-fast.ts takeFlows) and applyTaken.
+ *   HEAD   its FlowKind, | USUAL when it is a routed flow's usual TCP or UDP
+ *          packet (no backend, not a UDP reply that moves its flow to
+ *          UDP_REPLIED), which classify() touched and whose translation it
+ *          read (pass 3 rewrites it from SRC, DST, PORTS); without USUAL
+ *          applyTaken does the work, reading the record
+ *   SRC    usual: the new source;   else the flow table's value (flowId << 1 | dir)
+ *   DST    the new destination, which is also its FIB destination (dsr-l2: the backend's address)
+ *   PORTS  usual: the new ports;    else its load-balancer backend, or -1
+ * One record per candidate rather than a column per field: classify's and
+ * pass 3's loops keep one array's base at hand instead of seven.
+ */
+export const Plan = { HEAD: 0, SRC: 1, DST: 2, PORTS: 3, WORDS: 4, USUAL: 0x100, KIND_MASK: 0xff } as const;
+
 export class FastFlows {
-  /** Per candidate (ip4-fast's compacted order): the flow table's value (flowId << 1 | dir). */
-  val = new Int32Array(0);
-  /** Per candidate: FlowKind. */
-  kind = new Uint8Array(0);
-  /** Per candidate: its load-balancer backend, or -1. */
-  backend = new Int32Array(0);
-  /**
-   * Per candidate: 1 when it is a routed flow's usual TCP or UDP packet
-   * (no backend, not a UDP reply that moves its flow to UDP_REPLIED), which
-   * classify() touched and whose translation it read: the new source and
-   * the new destination and the new ports in srcTo, dstTo and portsTo (pass
-   * 3 in ip4-fast.ts rewrites it from them); else 0 (applyTaken does the
-   * work, reading the record).
-   */
-  usual = new Uint8Array(0);
-  srcTo = new Int32Array(0);
-  dstTo = new Int32Array(0);
-  portsTo = new Int32Array(0);
+  /** Per candidate (ip4-fast's compacted order): Plan.WORDS words (see Plan). */
+  plan = new Int32Array(0);
   /** Lookup entries, in arrival order: 4 key words each, and their hashes (FlowIndex.hash). Written by ip4-fast's pass 1, or by classify(). */
   keys = new Int32Array(0);
   hashes = new Int32Array(0);
   private found = new Int32Array(0);
-  /** Per lookup entry: its slot, and 1 when it is a candidate's usual packet (else it can only poison its flow). */
-  entrySlot = new Uint16Array(0);
-  entryUsual = new Uint8Array(0);
+  /**
+   * Per lookup entry, in one word (Entry): its slot, USUAL when it is a
+   * candidate's usual packet (else it can only poison its flow), and its
+   * protocol (the key's word 3), so that classify's loop reads one array
+   * for what it needs of the entry.
+   */
+  entry = new Int32Array(0);
   /** The index's hash seed (flow-key.ts hashKey), for pass 1. */
   readonly seed: number;
   private readonly poisoned = new Int32Array(MAX_POISONED);
@@ -177,18 +187,11 @@ export class FastFlows {
   }
 
   private grow(n: number): void {
-    this.val = new Int32Array(n);
-    this.kind = new Uint8Array(n);
-    this.backend = new Int32Array(n);
-    this.usual = new Uint8Array(n);
-    this.srcTo = new Int32Array(n);
-    this.dstTo = new Int32Array(n);
-    this.portsTo = new Int32Array(n);
+    this.plan = new Int32Array(Plan.WORDS * n);
     this.keys = new Int32Array(4 * n);
     this.hashes = new Int32Array(n);
     this.found = new Int32Array(n);
-    this.entrySlot = new Uint16Array(n);
-    this.entryUsual = new Uint8Array(n);
+    this.entry = new Int32Array(n);
   }
 
   /**
@@ -204,8 +207,8 @@ export class FastFlows {
    * (A/B in one process, load 15: 0.93x the CPU time per hot NAT packet,
    * 0.95x at 1M random flows, with FlowIndex's slot memo; applyTaken spent
    * half its time on the first load of a record it had to read again.)
-   * `entries`: how many lookup entries (keys, hashes, entrySlot,
-   * entryUsual) ip4-fast's pass 1 wrote, every one of the vector's in
+   * `entries`: how many lookup entries (keys, hashes, entry) ip4-fast's
+   * pass 1 wrote, every one of the vector's in
    * arrival order; -1 when it could not (a packet went slow before its
    * checks), and this keys the vector itself. Returns how many are kept.
    */
@@ -217,7 +220,7 @@ export class FastFlows {
     const index = flows.index;
     // Pass A (unless ip4-fast's pass 1 did it): the keys, in arrival order: every candidate's, and every slow
     // packet's that ct-input would look up.
-    const entrySlot = this.entrySlot;
+    const entry = this.entry;
     let n = entries;
     if (n < 0) n = this.keyVector(batch, vec, count, slow);
 
@@ -225,22 +228,16 @@ export class FastFlows {
     // record is one line (FlowTable), the one whose key words the lookup compared.
     const found = this.found;
     index.lookupBatchHashed(keys, this.hashes, found, n, this.warm);
-    const entryUsual = this.entryUsual;
     const lb = this.lb;
     const fw = this.firewall;
 
     // Pass C: the decisions, in arrival order. A flow a packet left to the full graph found is poisoned from there on.
-    for (let jj = 0; jj < c; jj++) slow[cand[jj]] = 1;
+    // A candidate is an entry with Entry.USUAL (pass 1 and keyVector key every candidate, and mark it usual); one
+    // not kept is marked slow where the loop leaves it, rather than every candidate in a pass of its own first.
     const poisoned = this.poisoned;
     let np = 0;
     let w = 0;
-    const val = this.val;
-    const kind = this.kind;
-    const backendOf = this.backend;
-    const usualOf = this.usual;
-    const srcTo = this.srcTo;
-    const dstTo = this.dstTo;
-    const portsTo = this.portsTo;
+    const plan = this.plan;
     // The table's int32 clock (FlowTable.clockAt), for the touches of the usual packets.
     const now = flows.clockAt(nowMs);
     // What the decisions read of the configuration, once per batch: the firewall's generation to match (when a
@@ -254,19 +251,31 @@ export class FastFlows {
     const encap = this.encap;
     let sent = 0;
     if (encap !== undefined) encap.begin();
+    // Whether the keys were looked up lately (a hash seen in the last few thousand lookups): see `warm`. One
+    // key in RECENT_STRIDE is enough to tell a hot set from flows at random, and costs a fraction of the loop.
     const hashes = this.hashes;
     const recent = this.recent;
     let seen = 0;
-    for (let e = 0; e < n; e++) {
-      // Whether this key was looked up lately (a hash seen in the last few thousand lookups): see `warm`.
+    let sampled = 0;
+    for (let e = 0; e < n; e += RECENT_STRIDE) {
       const h = hashes[e];
       const r = h & (RECENT_SLOTS - 1);
       if (recent[r] === h) seen++;
       else recent[r] = h;
+      sampled++;
+    }
+    for (let e = 0; e < n; e++) {
       const v = found[e];
-      if (v < 0) continue; // no flow: nothing to poison either (flows start after every lookup of the batch)
+      const info = entry[e];
+      // Entry.USUAL (a candidate's), as 0 or 1.
+      const candidate = (info >>> 16) & 1;
+      if (v < 0) {
+        // No flow: nothing to poison either (flows start after every lookup of the batch).
+        if (candidate !== 0) slow[info & 0xffff] = 1; // Entry.SLOT_MASK
+        continue;
+      }
       const id = v >> 1;
-      let keep = entryUsual[e] === 1 && np <= MAX_POISONED;
+      let keep = candidate !== 0 && np <= MAX_POISONED;
       for (let q = 0; q < np && keep; q++) if (poisoned[q] === id) keep = false;
       // Whether it is a usual packet (see the header), and how it goes (FlowKind, its FIB destination and backend).
       let k = 0;
@@ -280,7 +289,7 @@ export class FastFlows {
       let touchDir = 0;
       if (keep && !(checkGeneration && flows.user(id, FlowUser.FIREWALL_GENERATION) !== generation)) {
         const dir = v & 1;
-        const proto = keys[(e << 2) + 3];
+        const proto = info >>> 24; // Entry.PROTO_SHIFT
         const word = flows.state(id);
         const st = word & 63;
         k = FlowKind.ROUTED;
@@ -325,7 +334,7 @@ export class FastFlows {
       }
       if (k === TUNNEL) {
         // flow-encap.ts wraps and sends it now; or it takes the full graph, and so do its flow's later packets.
-        const s = entrySlot[e];
+        const s = info & 0xffff;
         if (encap!.take(batch, s, id, backend)) {
           slow[s] = 0;
           sent++;
@@ -334,28 +343,32 @@ export class FastFlows {
         k = 0;
       }
       if (k !== 0) {
-        const s = entrySlot[e];
+        const s = info & 0xffff;
         // A usual or dsr-l2 packet's touch (ct-input's), here while the record's line is cached. Made before
         // pass 3 decides to take it: one it leaves to the full graph meets ct-input, whose touch of the flow
         // at the same clock (the same last seen, SEEN_REPLY already set) changes nothing.
         if (touch) flows.touchAt(id, now, touchDir);
-        slow[s] = 0;
-        val[w] = v;
-        kind[w] = k;
-        backendOf[w] = backend;
-        usualOf[w] = usual;
-        srcTo[w] = ns;
-        dstTo[w] = to;
-        portsTo[w] = pn;
+        const p = w << 2; // Plan.WORDS
+        if (usual !== 0) {
+          plan[p] = k | 0x100; // Plan.USUAL
+          plan[p + 1] = ns;
+          plan[p + 3] = pn;
+        } else {
+          plan[p] = k;
+          plan[p + 1] = v;
+          plan[p + 3] = backend;
+        }
+        plan[p + 2] = to;
         dst[w] = to;
         cand[w++] = s;
         continue;
       }
+      if (candidate !== 0) slow[info & 0xffff] = 1;
       if (np < MAX_POISONED) poisoned[np] = id;
       np++;
     }
     this.sent = sent;
-    this.warm = 2 * seen < n;
+    this.warm = 2 * seen < sampled;
     if (sent > 0) encap!.finish();
     return w;
   }
@@ -373,8 +386,7 @@ export class FastFlows {
     const keys = this.keys;
     const hashes = this.hashes;
     const index = this.flows.index;
-    const entrySlot = this.entrySlot;
-    const entryUsual = this.entryUsual;
+    const entry = this.entry;
     let n = 0;
     for (let k = 0; k < count; k++) {
       const s = vec[k];
@@ -410,8 +422,7 @@ export class FastFlows {
       keys[e + 2] = ports;
       keys[e + 3] = proto;
       hashes[n] = index.hash(k0, k1, ports, proto);
-      entrySlot[n] = s;
-      entryUsual[n++] = usual ? 1 : 0;
+      entry[n++] = s | (usual ? Entry.USUAL : 0) | (proto << Entry.PROTO_SHIFT);
     }
     return n;
   }
@@ -424,7 +435,7 @@ export class FastFlows {
    * packets' translation and TTL - 1 (from the words classify() read, in one
    * update of the header checksum) are made in pass 3's loop itself
    * (ip4-fast.ts takeFlows). taken[0..w) are their candidate indexes (into
-   * val, kind, backend), slots[0..w) their slots. Done after pass 3's L2
+   * plan), slots[0..w) their slots. Done after pass 3's L2
    * writes rather than packet by packet inside it: what each writes
    * commutes with the other's, and one call per batch replaces the
    * per-packet calls V8 made when this work sat in pass 3's loop (past its
@@ -437,15 +448,14 @@ export class FastFlows {
     const b = batch.arena;
     const h = this.arena16;
     const start = batch.start;
-    const kind = this.kind;
-    const backendOf = this.backend;
+    const plan = this.plan;
     for (let t = 0; t < w; t++) {
       const j = taken[t];
       const s = slots[t];
       const i = start[s] + ETH_HEADER_LEN;
       const w16 = i >>> 1;
-      const backend = backendOf[j];
-      const k = kind[j];
+      const backend = plan[(j << 2) + Plan.PORTS];
+      const k = plan[j << 2] & Plan.KIND_MASK;
       if (k === 0) {
         // No flow (classify keeps none such today): nothing of ct-input's to do.
         decrementTtl(h, w16);
@@ -473,7 +483,7 @@ export class FastFlows {
     const now = this.nowMs;
     const flows = this.flows;
     const b = batch.arena;
-    const v = this.val[j];
+    const v = this.plan[(j << 2) + Plan.SRC];
     const id = v >> 1;
     const dir = v & 1;
     const proto = b[i + 9];
@@ -483,7 +493,7 @@ export class FastFlows {
         flows.touch(id, now, dir);
       } else flows.touch(id, now, 0);
     } else flows.touch(id, now, dir);
-    const backend = this.backend[j];
+    const backend = this.plan[(j << 2) + Plan.PORTS];
     if (backend >= 0 && dir === 0) this.lb!.countPacket(backend, total);
     const other = dir ^ 1;
     const ns = flows.keyWord(id, other, 1);

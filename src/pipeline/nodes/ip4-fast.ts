@@ -73,8 +73,6 @@ const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
 const OWN_FILTER_BITS = 1024;
 /** Pass 1's flow-stage columns where there is no flow stage (never written then). */
 const NO_KEYS = new Int32Array(0);
-const NO_SLOTS = new Uint16Array(0);
-const NO_FLAGS = new Uint8Array(0);
 /** reachableMemo() entries: a power of two, above the backends of a usual VIP. */
 const NEIGHBOR_MEMO_BITS = 5;
 
@@ -94,7 +92,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   /** The IPv4 total length of each candidate, read in pass 1 (plain routing's pass 3 uses it; the flow stage compacts cand and dst only). */
   private total = new Uint16Array(0);
   private nh = new Int32Array(0);
-  /** Pass 3 with the flow stage: the candidate index (into FastFlows' columns) and the slot of each packet taken that is no usual one (FastFlows.applyTaken's). */
+  /** Pass 3 with the flow stage: the candidate index (into FastFlows.plan) and the slot of each packet taken that is no usual one (FastFlows.applyTaken's). */
   private takenIndex = new Uint16Array(0);
   private otherSlot = new Uint16Array(0);
   /**
@@ -206,15 +204,13 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     let entries = 0;
     let keys = NO_KEYS;
     let hashes = NO_KEYS;
-    let entrySlot = NO_SLOTS;
-    let entryUsual = NO_FLAGS;
+    let entry = NO_KEYS;
     let seed = 0;
     if (flow !== undefined) {
       flow.prepare(batch, count);
       keys = flow.keys;
       hashes = flow.hashes;
-      entrySlot = flow.entrySlot;
-      entryUsual = flow.entryUsual;
+      entry = flow.entry;
       seed = flow.seed;
     }
 
@@ -292,8 +288,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
               keys[e + 2] = ports;
               keys[e + 3] = proto;
               hashes[entries] = hashKey(src, to, ports, proto, seed);
-              entrySlot[entries] = s;
-              entryUsual[entries++] = usual;
+              // Entry: slot | USUAL | protocol << PROTO_SHIFT.
+              entry[entries++] = s | (usual << 16) | (proto << 24);
             }
             if (!keyed || usual === 0) {
               // No flow's usual packet: to the full graph, as classify would leave it.
@@ -547,14 +543,10 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     let lastSlot = 0;
     let w = 0;
     let dsrTaken = 0;
-    const flowKind = flow.kind;
+    const plan = flow.plan;
     const takenIndex = this.takenIndex;
     const otherSlot = this.otherSlot;
     let wo = 0;
-    const usualOf = flow.usual;
-    const srcTo = flow.srcTo;
-    const dstTo = flow.dstTo;
-    const portsTo = flow.portsTo;
     // Constants as locals: read in the loop, a module's binding is a cell load and a check per packet.
     const one = FIRST_BYTE_ONE;
     const ttlDelta = TTL_DELTA;
@@ -565,7 +557,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const i = o + ETH_HEADER_LEN;
       let n = nh[j];
       let kind = n === NO_ROUTE ? -1 : kinds[n];
-      const fk = flowKind[j];
+      const head = plan[j << 2]; // Plan.HEAD (Plan.WORDS words a candidate)
+      const fk = head & 0xff; // Plan.KIND_MASK
       if (kind === NexthopKind.ECMP) {
         // A flow's packet is hashed as routing sees it (translated, or not at all for dsr-l2): left to the full graph.
         if (fk !== 0) kind = -1;
@@ -601,18 +594,19 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       // (FastFlows.applyTaken). dsr-l2: lb-forward's next hop via the
       // backend is interned as the full graph would (the next-hop table alike), though nothing reads it here.
       if (fk === FlowKind.DSR_L2) {
-        flow.viaBackend(nexthops, flow.backend[j], n, port);
+        flow.viaBackend(nexthops, plan[(j << 2) + 3], n, port); // Plan.PORTS: the backend
         dsrTaken++;
       }
       writeTaken(batch, h, s, o, port, total, mac16, lastSlot * 3, pmac);
       cand[w++] = s;
-      if (usualOf[j] === 0) {
+      if (head < 0x100) {
+        // Not Plan.USUAL.
         // The rest (dsr-l2, ICMP queries, a first UDP reply, LB NAT-mode flows): FastFlows.applyTaken, after the loop.
         takenIndex[wo] = j;
         otherSlot[wo++] = s;
         continue;
       }
-      // A usual packet (FastFlows.usual: classify() touched its flow and read its translation): ct-input's
+      // A usual packet (Plan.USUAL: classify() touched its flow and read its translation): ct-input's
       // translation and ip4-rewrite's TTL - 1 here, in one update of the header checksum (RFC 1624 eqn. 3 with
       // both words' changes; the same bytes as one after the other: both give a checksum in 0..0xfffe, never
       // -0). translateTcpUdp (flow-translate.ts) written out: its bytecode is past V8's limit for inlining
@@ -621,9 +615,10 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       // 1.0x at 1M random flows.
       const w16 = i >>> 1;
       const proto = b[i + 9];
-      const ns = srcTo[j];
-      const nd = dstTo[j];
-      const rp = portsTo[j];
+      const pj = j << 2;
+      const ns = plan[pj + 1]; // Plan.SRC, DST, PORTS
+      const nd = plan[pj + 2];
+      const rp = plan[pj + 3];
       h[w16 + 4] = h[w16 + 4] - one;
       const sn = ((ns >>> 8) & 0xff00ff) | ((ns & 0xff00ff) << 8);
       const dn = ((nd >>> 8) & 0xff00ff) | ((nd & 0xff00ff) << 8);
