@@ -1,4 +1,4 @@
-// `replay --workers N`: the capture sharded by flow across N routers, each
+// `replay --workers N`: the capture sharded by flow across N shards, each
 // flow's frames on one (shard-key.ts), and their output put into OUT.
 //
 // - Read (every shard, itself): each shard reads and parses the whole
@@ -9,7 +9,7 @@
 //   piscina tasks. Reading a file in the page cache again costs a shard
 //   ~0.1 s/GiB of read(2), and parsing and keying ~0.3 s/GiB: less than
 //   this thread keying every frame and writing where each shard's frames
-//   are (a frame index, kept until this session), which with 2 workers on
+//   are (a frame index, the design before this one), which with 2 workers on
 //   the project VM took as much CPU as routing every flow did.
 // - Flows: shard 0 runs on this thread only when it has a share of them
 //   (mainShare eighths of a pool shard's share, shard-key.ts); by default it
