@@ -168,7 +168,9 @@ export class ShardRouter {
     // Its buffer holds a chunk's blocks (CHUNK_INPUT_BYTES of capture and the blocks' overhead) and grows when one
     // needs more; a few of these travel between the threads, and they should stay in the CPU's cache.
     this.output = new CaptureOutput(config.ports.length, this.clock, undefined, 1 << 20);
-    this.capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, this.clock, onFrame, filter);
+    // The only shard that routes (--workers 2 and the main thread routing no flows) keeps every frame: no key to compute.
+    const routing = filter.shards - (filter.mainShare > 0 ? 0 : 1);
+    this.capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, this.clock, onFrame, routing > 1 ? filter : undefined);
     this.loop = new RunLoop({ router: this.router, batch, inputs: [this.capture], outputs: config.ports.map(() => this.output) });
   }
 
