@@ -4,7 +4,8 @@
 // - Read (every shard, itself): each shard reads and parses the whole
 //   capture, cuts the batches a one-worker replay cuts (their frames, their
 //   1 ms window, the clock each runs at, the frames skipped), keys every
-//   frame and keeps only its own (shard-worker.ts); it runs every batch,
+//   frame and keeps only its own (shard-worker.ts; the only shard that
+//   routes, as with --workers 2 by default, keeps all, unkeyed); it runs every batch,
 //   maybe empty, so its timers run at the same times. Shards 1..N-1 are
 //   piscina tasks. Reading a file in the page cache again costs a shard
 //   ~0.1 s/GiB of read(2), and parsing and keying ~0.3 s/GiB: less than
