@@ -24,13 +24,15 @@
 //   but the timestamps, nothing allocated per frame) into OUT, the file a
 //   one-worker replay writes, byte for byte. A chunk that alone holds its
 //   batches' output (one shard sent all of it) is written from the shard's
-//   buffer, not copied here, and goes back to the shard once written. A
-//   file's write(2) calls run on libuv's thread pool, in order
-//   (background-sink.ts): the kernel's copy into the page cache is the
-//   largest single cost of a replay (with one worker it is on its only
-//   thread). A shard stays at most MAX_IN_FLIGHT chunks ahead of the merge
-//   (it waits on its control word) and the merge MAX_QUEUED_BYTES ahead of
-//   the file: memory stays bounded.
+//   buffer, not copied here, and goes back to the shard once written. The
+//   kernel's copy into the page cache is the largest single cost of a
+//   replay (with one worker it is on its only thread): here this thread
+//   writes the file between merges while the shards route the next chunks,
+//   or, when it routes flows too, leaves the write(2) calls to libuv's
+//   thread pool, in order (background-sink.ts). A shard stays at most
+//   MAX_IN_FLIGHT chunks ahead of the merge (it waits on its control word)
+//   and the merge MAX_QUEUED_BYTES ahead of the background writes: memory
+//   stays bounded.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
