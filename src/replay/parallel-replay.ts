@@ -26,10 +26,10 @@
 //   batches' output (one shard sent all of it) is written from the shard's
 //   buffer, not copied here, and goes back to the shard once written. The
 //   kernel's copy into the page cache is the largest single cost of a
-//   replay (with one worker it is on its only thread): here this thread
-//   writes the file between merges while the shards route the next chunks,
-//   or, when it routes flows too, leaves the write(2) calls to libuv's
-//   thread pool, in order (background-sink.ts). A shard stays at most
+//   replay (with one worker it is on its only thread): with one shard
+//   routing every flow (--workers 2 by default) this thread writes the
+//   file while the shard routes the next chunks; else it leaves the
+//   write(2) calls to libuv's thread pool, in order (background-sink.ts). A shard stays at most
 //   MAX_IN_FLIGHT chunks ahead of the merge (it waits on its control word)
 //   and the merge MAX_QUEUED_BYTES ahead of the background writes: memory
 //   stays bounded.
@@ -202,11 +202,13 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const outSink: AtomicFileSink | MemorySink = typeof output === 'string' ? new AtomicFileSink(output) : new MemorySink();
   const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
   writer.flush(); // the section and interface blocks, before the merged packet blocks
-  // When this thread routes flows too, a file is written on libuv's thread pool, off this thread (background-sink.ts).
-  // Else this thread has nothing else to do, and writes it itself, while the shards route the next chunks: the same
-  // overlap, without a round trip through the pool per chunk (total CPU 1.94 vs 2.05 s on the 1 GiB bench capture,
-  // medians of 5 alternating runs, load 7-9). Memory is written here.
-  const background = outSink instanceof AtomicFileSink && mainShare > 0 ? new BackgroundSink(outSink.descriptor, MERGE_BUFFER_BYTES) : undefined;
+  // With one shard routing every flow (--workers 2, this thread routing none) this thread has nothing to do but hand
+  // that shard's chunks to the file, and writes them itself while the shard routes the next ones: the same overlap,
+  // without a round trip through libuv's pool per chunk (total CPU 1.94 vs 2.05 s on the 1 GiB bench capture, medians
+  // of 5 alternating runs, load 7-9). When it routes flows too, or merges several shards' blocks, a file is written on
+  // the pool, off this thread (background-sink.ts). Memory is written here.
+  const oneRouter = mainShare === 0 && workers === 2;
+  const background = outSink instanceof AtomicFileSink && !oneRouter ? new BackgroundSink(outSink.descriptor, MERGE_BUFFER_BYTES) : undefined;
   const merger = new ChunkMerger(background ?? outSink);
 
   const control = new Int32Array(new SharedArrayBuffer((Control.MERGED + workers) * 4));
