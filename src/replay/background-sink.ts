@@ -1,8 +1,10 @@
 // OUT of a parallel replay, written off the main thread. Writing a file is
 // mostly the kernel's copy into the page cache (copy_folio_from_iter_atomic
 // was a quarter of a 2-worker replay's samples in `perf record`, 512 MiB,
-// AMD EPYC VM), and the main thread, which also reads, keys and indexes the
-// whole capture, was the thread the shards waited for. Here write() copies
+// AMD EPYC VM), and a main thread that also routes flows of its own or
+// merges several shards' blocks is a thread the shards wait for (with one
+// shard routing every flow, the main thread writes OUT itself:
+// parallel-replay.ts). Here write() copies
 // the bytes into one of a few large buffers (a user-space copy, a fraction
 // of the kernel's cost) and the write(2) calls run on libuv's thread pool,
 // one at a time and in order, so the file is the bytes in the order given.

@@ -8,8 +8,21 @@ import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import type { ManualClock } from '../pipeline/clock.js';
-import type { FrameIndexWriter } from './frame-index.js';
 import { shardOf } from './shard-key.js';
+
+/**
+ * One shard of a parallel replay (parallel-replay.ts): it reads the whole
+ * capture and keeps only its own flows' frames (shard-key.ts).
+ */
+export interface ShardFilter {
+  /** This shard, in [0, shards). */
+  shard: number;
+  shards: number;
+  /** Shard 0's weight in the split of flows (shard-key.ts). */
+  mainShare: number;
+  /** The shard that takes frames with no flow key (ARP, IPv6, runts): shard 0 when it routes flows, else shard 1. */
+  keyless: number;
+}
 
 /**
  * Capture time one batch spans at most. Frames closer than this share a
@@ -41,13 +54,12 @@ export class CaptureInput implements RxSource {
     private readonly clock: ManualClock,
     private readonly onFrame?: (framesRead: number) => void,
     /**
-     * A parallel replay's main thread: only shard 0's frames enter the batch;
-     * the others' are written to their shards' index (frame-index.ts). Every
+     * A parallel replay's shard: only its own frames enter the batch. Every
      * frame still counts and moves the clock and the batch's window and size,
      * so every shard replays the batches a one-worker replay cuts, at the
      * same clock.
      */
-    private readonly shards?: FrameIndexWriter,
+    private readonly filter?: ShardFilter,
   ) {
     this.framesIn = new Float64Array(ports);
   }
@@ -60,8 +72,7 @@ export class CaptureInput implements RxSource {
     const room = Math.min(max, batch.rxCapacity - batch.rxCount);
     let n = 0;
     let firstMs = -1;
-    let clockMs = NaN;
-    const shards = this.shards;
+    const filter = this.filter;
     while (n < room) {
       if (this.held) this.held = false;
       else {
@@ -99,15 +110,15 @@ export class CaptureInput implements RxSource {
         this.skip(`frame larger than ${batch.maxFrame} bytes`);
         continue;
       }
-      clockMs = r.tsSec * 1000 + r.tsNsec / 1e6;
-      this.clock.set(clockMs);
-      const shard = shards === undefined ? 0 : shardOf(r.buffer, r.dataOffset, r.caplen, shards.shardCount, shards.mainShare);
-      if (shard === 0) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
-      else shards!.frame(shard, this.reader.dataPosition, r.caplen, port, r.tsSec, r.tsNsec);
+      this.clock.set(r.tsSec * 1000 + r.tsNsec / 1e6);
+      if (filter === undefined) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
+      else {
+        const shard = shardOf(r.buffer, r.dataOffset, r.caplen, filter.shards, filter.mainShare);
+        if ((shard === 0 ? filter.keyless : shard) === filter.shard) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
+      }
       this.framesIn[port]++;
       n++;
     }
-    shards?.endBatch(n, clockMs);
     return n;
   }
 }

@@ -1,41 +1,44 @@
-// `replay --workers N`: the capture sharded by flow across N routers, each
+// `replay --workers N`: the capture sharded by flow across N shards, each
 // flow's frames on one (shard-key.ts), and their output put into OUT.
 //
-// - Read (this thread, once): this thread parses the capture, cuts the
-//   batches a one-worker replay cuts (their frames, their 1 ms window, the
-//   clock each runs at, the frames skipped) and keys every frame. Shard 0's
-//   frames go straight into its own batch: shard 0 runs here, so N workers
-//   are this thread and N-1 piscina threads, not an idle main thread and N
-//   more isolates each starting and compiling the pipeline. The other
-//   shards' frames are written to their frame index (frame-index.ts:
-//   position, length, port, time, 24 bytes a frame, and per batch the clock
-//   and the count), a chunk per CHUNK_INPUT_BYTES of capture, transferred; a shard
-//   reads only its own frames' bytes at those positions (indexed-input.ts)
-//   and runs every batch, maybe empty, so its timers run at the same times.
-//   Before, every shard parsed and keyed the whole capture (~130 ns a frame
-//   each, 0.36 s/GiB).
-// - Flows: shard 0 (this thread) routes mainShare eighths of a pool shard's
-//   share of them (shard-key.ts), none by default: reading, keying and
-//   indexing the whole capture is already about what a pool shard's routing
-//   of all of them costs.
+// - Read (every shard, itself): each shard reads and parses the whole
+//   capture, cuts the batches a one-worker replay cuts (their frames, their
+//   1 ms window, the clock each runs at, the frames skipped), keys every
+//   frame and keeps only its own (shard-worker.ts; the only shard that
+//   routes, as with --workers 2 by default, keeps all, unkeyed); it runs every batch,
+//   maybe empty, so its timers run at the same times. Shards 1..N-1 are
+//   piscina tasks. Reading a file in the page cache again costs a shard
+//   ~0.1 s/GiB of read(2), and parsing and keying ~0.3 s/GiB: less than
+//   this thread keying every frame and writing where each shard's frames
+//   are (a frame index, the design before this one), which with 2 workers on
+//   the project VM took as much CPU as routing every flow did.
+// - Flows: shard 0 runs on this thread only when it has a share of them
+//   (mainShare eighths of a pool shard's share, shard-key.ts); by default it
+//   has none, and this thread reads nothing: it only merges and writes, and
+//   pool shard 1 takes what has no flow key (ARP, IPv6), so the neighbor
+//   table learns and answers once.
 // - Write: every shard keeps what its router sent as pcapng blocks, a chunk
-//   per index chunk (the same batches in every shard); this thread merges
-//   chunk c of all shards (each batch by timestamp, ties to the lower shard:
-//   chunk-merge.ts; runs of blocks copied, nothing decoded but the
-//   timestamps, nothing allocated per frame) into OUT, the file a one-worker
-//   replay writes, byte for byte. A chunk that alone holds its batches'
-//   output (one shard sent all of it) is written from the shard's buffer,
-//   not copied here, and goes back to the shard once written. A file's write(2) calls run on libuv's
-//   thread pool, in order (background-sink.ts): the kernel's copy into the
-//   page cache was the largest cost on this thread. This thread stays at
-//   most MAX_IN_FLIGHT chunks ahead of the merge and MAX_QUEUED_BYTES ahead
-//   of the file: memory stays bounded.
+//   per CHUNK_INPUT_BYTES of capture (the same batches in every shard); this
+//   thread merges chunk c of all shards (each batch by timestamp, ties to
+//   the lower shard: chunk-merge.ts; runs of blocks copied, nothing decoded
+//   but the timestamps, nothing allocated per frame) into OUT, the file a
+//   one-worker replay writes, byte for byte. A chunk that alone holds its
+//   batches' output (one shard sent all of it) is written from the shard's
+//   buffer, not copied here, and goes back to the shard once written. The
+//   kernel's copy into the page cache is the largest single cost of a
+//   replay (with one worker it is on its only thread): with one shard
+//   routing every flow (--workers 2 by default) this thread writes the
+//   file while the shard routes the next chunks; else it leaves the
+//   write(2) calls to libuv's thread pool, in order (background-sink.ts). A shard stays at most
+//   MAX_IN_FLIGHT chunks ahead of the merge (it waits on its control word)
+//   and the merge MAX_QUEUED_BYTES ahead of the background writes: memory
+//   stays bounded.
 // - Check: what the shards report of state shared between flows
 //   (shardability.ts). When the result could differ from one worker's, the
 //   capture is replayed again on one worker, and the caller says why.
-// - Stop: a shard's error, a corrupt capture (this thread reads it: the same
-//   error one worker gives) or SIGINT/SIGTERM stops every shard and removes
-//   the temporary file.
+// - Stop: a shard's error, a corrupt capture (the shard that reads it
+//   reports the error one worker gives) or SIGINT/SIGTERM stops every shard
+//   and removes the temporary file.
 //
 // Measured before and not kept (earlier sessions, project VM): shards
 // writing OUT themselves at ranges they reserve (two threads writing one
@@ -43,37 +46,40 @@
 // by two threads at two offsets took no less CPU than by one); writing the shards' chunks
 // as they come without the merge; writing OUT from the piscina pool; a larger
 // young generation for the shards; this thread copying each frame into its
-// shard's input chunk (~400 ns a frame here, against the index's few words);
-// a shared-memory read window the shards parse in place (read(2) of a 1 MiB
-// window that stays in cache is ~0.04 s per 256 MiB: no gain).
+// shard's input chunk (~400 ns a frame here); this thread keying every frame
+// and sending each shard an index of its frames' positions, which the shard
+// read again (this thread 0.95 s CPU on the 1 GiB bench, against 0.42 s
+// merging only); a shared-memory read window the shards parse in place
+// (read(2) of a 1 MiB window that stays in cache is ~0.04 s per 256 MiB: no
+// gain).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { RouterConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import { ruleHits } from '../firewall/firewall.js';
 import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
+import { CaptureFormatError } from '../pcap/reader.js';
 import { MemorySink, PcapngWriter, type ByteSink } from '../pcap/writer.js';
 import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
 import { ManualClock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
-import { CaptureInput } from './capture-input.js';
 import { BackgroundSink } from './background-sink.js';
 import { ChunkMerger, MERGE_BUFFER_BYTES } from './chunk-merge.js';
 import type { FrameChunk } from './frame-chunk.js';
-import { FrameIndexWriter, type IndexBuffers } from './frame-index.js';
-import { interfaceMapper, openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
+import { openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
 import { MAX_MAIN_SHARE } from './shard-key.js';
-import { Control, ShardRouter, type ShardMessage, type ShardRecycle, type ShardResult, type ShardTask, type ToShard } from './shard-worker.js';
+import { Control, MAX_IN_FLIGHT, ShardRouter, type ShardMessage, type ShardOutcome, type ShardRecycle, type ShardResult, type ShardSplit, type ShardTask, type ToShard } from './shard-worker.js';
+
+export { CHUNK_INPUT_BYTES, MAX_IN_FLIGHT } from './shard-worker.js';
 
 /**
  * The main thread's share of the flows by default (shard-key.ts: in eighths
- * of a pool shard's): none. It reads, keys and indexes the whole capture and
- * merges and writes the whole output, which on a routed capture is about as
- * much CPU as a pool shard's routing of all the flows: with any flows of its
- * own too it is the thread the others wait for (1 GiB, 2 workers, AMD EPYC:
- * see bench/results/replay.md).
+ * of a pool shard's): none. It merges the whole output and hands it to the
+ * file's writes; with flows of its own it would also read and parse the
+ * whole capture, as every shard does, which on a 2-vCPU machine is CPU the
+ * shards and the writes need.
  */
 export const DEFAULT_MAIN_SHARE = 0;
 
@@ -95,25 +101,6 @@ function mainShareOf(opts: ReplayOptions): number {
  */
 export const MAX_QUEUED_BYTES = 1 << 20;
 
-/**
- * Capture bytes per chunk (of the index, and of the shards' output). Every
- * output byte is written by a shard, then read by the write(2) that copies
- * it into the page cache: what is in flight between the two (about
- * CHUNK_INPUT_BYTES x (MAX_IN_FLIGHT + a few), plus MAX_QUEUED_BYTES) must
- * stay in the CPU's cache, or both the shard's stores and the kernel's copy
- * go to DRAM. With 4 MiB chunks and 16 MiB queued (about 60 MiB in flight)
- * they did: on the 1 GiB bench, --workers 2 with 512 KiB chunks and 1 MiB
- * queued took 0.78x the CPU (user+sys 5.05 vs 6.45 s, system 1.9 vs 3.1 s)
- * and 0.82x the wall time of 4 MiB / 16 MiB (5 alternating rounds, medians,
- * load 13-17, AMD EPYC 2 vCPUs; a copy into 12 rotating 4 MiB buffers is 6x
- * slower here than into one, 421 vs 67 ms/GiB). 256 KiB and 1 MiB chunks
- * measured no better than 512 KiB. Per-chunk messages still
- * cost little at this size (about 2000 chunks per GiB).
- */
-export const CHUNK_INPUT_BYTES = 512 << 10;
-/** Chunks the main thread may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
-export const MAX_IN_FLIGHT = 4;
-
 export interface ParallelReplay {
   summary: ReplaySummary;
   /** Workers the result came from: `workers`, or 1 when it fell back. */
@@ -125,13 +112,13 @@ export interface ParallelReplay {
 /** A task shard's port: the chunks it sent back, in order, and whoever waits for the next. */
 class ShardChannel {
   readonly chunks: FrameChunk[] = [];
-  /** Index buffers the shard has used, to fill again. */
-  readonly spare: IndexBuffers[] = [];
+  /** Capture frames the shard had read when it sent its last chunk. */
+  framesRead = 0;
   private wake: (() => void) | undefined;
   constructor(readonly port: MessagePort) {
     port.on('message', (m: ShardMessage) => {
       this.chunks.push(m.chunk);
-      this.spare.push(m.used);
+      this.framesRead = m.framesRead;
       this.wake?.();
     });
   }
@@ -140,13 +127,17 @@ class ShardChannel {
     this.wake = undefined;
     return this.chunks.shift()!;
   }
-  send(m: ToShard, transfer: ArrayBuffer[]): void {
-    this.port.postMessage(m, transfer);
-  }
   /** Hands a merged chunk's buffers back to the shard to fill again. */
   recycle(chunk: FrameChunk): void {
-    this.send({ recycle: { blocks: chunk.blocks, index: chunk.index } }, [chunk.blocks, chunk.index]);
+    this.port.postMessage({ recycle: { blocks: chunk.blocks, index: chunk.index } } satisfies ToShard, [chunk.blocks, chunk.index]);
   }
+}
+
+/** A pool shard's report of a corrupt capture, as the error one worker throws (the CLI names the file and exits 1). */
+function formatError(e: { offset: number; message: string }): CaptureFormatError {
+  const err = new CaptureFormatError(e.offset, '', '');
+  err.message = e.message;
+  return err;
 }
 
 function addCounters(into: Record<string, CounterValue>, from: Record<string, CounterValue>): void {
@@ -211,14 +202,19 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const outSink: AtomicFileSink | MemorySink = typeof output === 'string' ? new AtomicFileSink(output) : new MemorySink();
   const writer = new PcapngWriter(outSink, { interfaces: config.ports.map((p) => ({ name: p.name, linkType: LINKTYPE_ETHERNET })), nanosecond: true });
   writer.flush(); // the section and interface blocks, before the merged packet blocks
-  // A file is written on libuv's thread pool, off this thread (background-sink.ts); memory is written here.
-  const background = outSink instanceof AtomicFileSink ? new BackgroundSink(outSink.descriptor, MERGE_BUFFER_BYTES) : undefined;
+  // With one shard routing every flow (--workers 2, this thread routing none) this thread has nothing to do but hand
+  // that shard's chunks to the file, and writes them itself while the shard routes the next ones: the same overlap,
+  // without a round trip through libuv's pool per chunk (total CPU 1.94 vs 2.05 s on the 1 GiB bench capture, medians
+  // of 5 alternating runs, load 7-9). When it routes flows too, or merges several shards' blocks, a file is written on
+  // the pool, off this thread (background-sink.ts). Memory is written here.
+  const oneRouter = mainShare === 0 && workers === 2;
+  const background = outSink instanceof AtomicFileSink && !oneRouter ? new BackgroundSink(outSink.descriptor, MERGE_BUFFER_BYTES) : undefined;
   const merger = new ChunkMerger(background ?? outSink);
 
-  const control = new Int32Array(new SharedArrayBuffer((Control.POSTED + workers) * 4));
+  const control = new Int32Array(new SharedArrayBuffer((Control.MERGED + workers) * 4));
   const stop = () => {
     Atomics.store(control, Control.ABORT, 1);
-    for (let s = 1; s < workers; s++) Atomics.notify(control, Control.POSTED + s);
+    for (let s = 1; s < workers; s++) Atomics.notify(control, Control.MERGED + s);
   };
   // Interrupted (Ctrl-C, kill): the shards stop, the partial output is removed, then the signal takes its course.
   let signalled: NodeJS.Signals | undefined;
@@ -232,70 +228,89 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   interrupted.catch(() => {});
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, interrupt);
 
-  // Shards 1..N-1 on the pool; shard 0 on this thread, between reading and merging.
+  // Shard 0 routes flows here only when given a share of them; else this thread reads nothing and only merges.
+  const split: ShardSplit = { shards: workers, mainShare, keyless: mainShare > 0 ? 0 : 1 };
+  const every = opts.progressEvery ?? 100_000;
+  const onProgress = opts.onProgress;
+  let own: ShardRouter | undefined;
+  if (mainShare > 0) own = new ShardRouter(config, opts.promiscuous === true, reader, inPort, { shard: 0, ...split }, onProgress && ((n) => n % every === 0 && onProgress(n)));
+  else reader.close();
+  // Shards 1..N-1 on the pool.
   const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers - 1, maxThreads: workers - 1, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
   const shared = sharedInput(input);
   const channels: ShardChannel[] = [];
-  const tasks: Promise<ShardResult | undefined>[] = [];
+  const tasks: Promise<ShardOutcome>[] = [];
   for (let s = 1; s < workers; s++) {
     const { port1, port2 } = new MessageChannel();
     channels.push(new ShardChannel(port1));
-    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, port: port2, input: shared, shard: s, control };
-    tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardResult | undefined>);
+    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, inPort, port: port2, input: shared, shard: s, split, control };
+    tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardOutcome>);
   }
-  // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops).
-  const failed = Promise.race([interrupted, ...tasks.map((t) => t.then(() => new Promise<never>(() => {})))]) as Promise<never>;
+  // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops); a corrupt
+  // capture ends it with the reader's error, as one worker gives it.
+  const failed = Promise.race([
+    interrupted,
+    ...tasks.map((t) =>
+      t.then((r) => {
+        if (r !== undefined && 'formatError' in r) throw formatError(r.formatError);
+        return new Promise<never>(() => {});
+      }),
+    ),
+  ]) as Promise<never>;
   failed.catch(() => {});
 
-  const own = new ShardRouter(config, opts.promiscuous === true);
-  const index = new FrameIndexWriter(workers, mainShare);
-  const every = opts.progressEvery ?? 100_000;
-  const onProgress = opts.onProgress;
-  const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, own.clock, onProgress && ((n) => n % every === 0 && onProgress(n)), index);
-  own.attach(capture);
   const ownChunks: FrameChunk[] = [];
   const ownSpare: ShardRecycle[] = [];
-  let posted = 0;
+  let reported = 0;
+  // Progress from the first pool shard's reading, when this thread reads nothing.
+  const progress = own === undefined && onProgress !== undefined ? (n: number) => {
+    const at = n - (n % every);
+    if (at > reported) onProgress((reported = at));
+  } : undefined;
   let merged = 0;
   // Chunk c of every shard covers the same batches: merged together, then their buffers go back to be filled again.
-  const mergeNext = async () => {
-    const chunks = [ownChunks.shift()!];
+  const mergeNext = async (): Promise<boolean> => {
+    const chunks = own !== undefined ? [ownChunks.shift()!] : [];
     for (const c of channels) chunks.push(await c.next(failed));
+    if (progress !== undefined) progress(channels[0].framesRead);
+    const base = own !== undefined ? 0 : 1;
     // A chunk's buffers go back to its shard once the merge or the file's write is done with them.
-    merger.merge(chunks, (s) => (s === 0 ? ownSpare.push({ blocks: chunks[0].blocks, index: chunks[0].index }) : channels[s - 1].recycle(chunks[s])));
+    merger.merge(chunks, (i) => (i + base === 0 ? ownSpare.push({ blocks: chunks[0].blocks, index: chunks[0].index }) : channels[i + base - 1].recycle(chunks[i])));
     merged++;
+    for (let s = 1; s < workers; s++) {
+      Atomics.store(control, Control.MERGED + s, merged);
+      Atomics.notify(control, Control.MERGED + s);
+    }
     // The file's writes keep up, or this thread waits for them: memory stays bounded.
     if (background !== undefined) await Promise.race([background.below(MAX_QUEUED_BYTES), failed]);
+    return chunks[0].last;
   };
   const allReady = () => ownChunks.length > 0 && channels.every((c) => c.chunks.length > 0);
 
   let results: ShardResult[];
   try {
-    let cutAt = 0;
-    for (;;) {
-      own.step();
-      if (!capture.done && reader.bytesRead - cutAt < CHUNK_INPUT_BYTES) continue;
-      // The end of a chunk: its index to the shards, this shard's blocks kept for the merge.
-      cutAt = reader.bytesRead;
-      const last = capture.done;
-      channels.forEach((c, i) => {
-        const s = i + 1;
-        const chunk = index.finish(s, last, c.spare.pop());
-        c.send({ index: chunk }, [chunk.frames, chunk.batches]);
-        Atomics.add(control, Control.POSTED + s, 1);
-        Atomics.notify(control, Control.POSTED + s);
-      });
-      ownChunks.push(own.finishChunk(last, ownSpare.pop()));
-      posted++;
-      // A turn for the event loop: the shards' chunks come in, a signal or a failed shard is seen.
-      await Promise.race([new Promise((r) => setImmediate(r)), failed]);
-      // Merge what is ready; wait when too far ahead, and for everything at the end.
-      while (posted > merged && (allReady() || posted - merged >= MAX_IN_FLIGHT || last)) await mergeNext();
-      if (last) break;
+    if (own === undefined) {
+      while (!(await mergeNext()));
+    } else {
+      for (let posted = 1; ; posted++) {
+        const chunk = own.nextChunk(ownSpare.pop());
+        ownChunks.push(chunk);
+        // A turn for the event loop: the shards' chunks come in, a signal or a failed shard is seen.
+        await Promise.race([new Promise((r) => setImmediate(r)), failed]);
+        // Merge what is ready; wait when too far ahead, and for everything at the end.
+        while (posted > merged && (allReady() || posted - merged >= MAX_IN_FLIGHT || chunk.last)) await mergeNext();
+        if (chunk.last) break;
+      }
     }
     merger.flush();
     await background?.finish();
-    results = [own.result(), ...((await Promise.race([interrupted, Promise.all(tasks)])) as ShardResult[])];
+    const pooled = (await Promise.race([interrupted, Promise.all(tasks)])) as ShardOutcome[];
+    results = own !== undefined ? [own.result()] : [];
+    for (const r of pooled) {
+      // A shard stopped or failed: the race above has already thrown, but say so rather than sum nothing.
+      if (r === undefined || 'formatError' in r) throw new Error('parallel replay: a shard ended without its result');
+      results.push(r);
+    }
     writer.close();
   } catch (e) {
     stop();
@@ -328,7 +343,8 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   const framesByPort = config.ports.map((_, i) => results.reduce((n, r) => n + r.txFrames[i], 0));
   const bytesByPort = config.ports.map((_, i) => results.reduce((n, r) => n + r.txBytes[i], 0));
   const framesOut = framesByPort.reduce((a, b) => a + b, 0);
-  // The capture's own figures: this thread read all of it.
+  // The capture's own figures: every shard read all of it.
+  const capture = results[0].capture;
   const summary: ReplaySummary = { framesRead: capture.framesRead, framesOut, skipped: capture.skipped, ports: {}, counters };
   if (config.firewall && results[0].firewallHits) {
     const hits = results[0].firewallHits.slice();

@@ -14,8 +14,9 @@
 //   passes them as related; the load balancer finds the flow's backend).
 //   A fragmented ICMP error is keyed by its outer header, so its pieces stay
 //   together (RFC 1812 makes errors small: this does not happen in practice).
-// - Everything else (ARP, IPv6, runts) goes to shard 0, so the neighbor
-//   table learns and answers exactly once, as with one worker.
+// - Everything else (ARP, IPv6, runts) goes to one shard (shard 0, or
+//   shard 1 when shard 0 routes no flows), so the neighbor table learns and
+//   answers exactly once, as with one worker.
 //
 // What the pair cannot do is follow a translated flow: after NAT the reply's
 // address pair is not the request's (it is addressed to the NAT address), and
@@ -71,17 +72,17 @@ export const POOL_SHARE = 8;
 export const MAX_MAIN_SHARE = 2 * POOL_SHARE;
 
 /**
- * A flow key's shard. Shard 0 runs on the main thread, which also reads,
- * keys and indexes the capture and merges and writes the output: it takes
- * mainShare / POOL_SHARE of another shard's share of the flows (0: none,
- * only what is not IPv4), so that the threads finish together.
+ * A flow key's shard. Shard 0 runs on the main thread, which also merges and
+ * writes the output: it takes mainShare / POOL_SHARE of another shard's share
+ * of the flows (0: none; then shard 0 does not run, and the caller gives
+ * what has no key to shard 1: capture-input.ts, ShardFilter.keyless).
  */
 function shardOfKey(k: number, shards: number, mainShare: number): number {
   const r = k % (mainShare + POOL_SHARE * (shards - 1));
   return r < mainShare ? 0 : 1 + ((r - mainShare) % (shards - 1));
 }
 
-/** The shard in [0, shards) of the Ethernet frame b[off, off + len). */
+/** The shard in [0, shards) of the Ethernet frame b[off, off + len); 0 too for a frame with no flow key (not IPv4). */
 export function shardOf(b: Uint8Array, off: number, len: number, shards: number, mainShare: number): number {
   if (shards <= 1) return 0;
   const end = off + len;

@@ -1,23 +1,26 @@
-// One shard of a parallel replay. Shard 0 runs on the main thread, which
-// also reads the capture, cuts the batches and writes the frame index of the
-// other shards (parallel-replay.ts); shards 1..N-1 are piscina tasks (the
-// default export). Every shard runs a Router of its own (the same one replay
-// runs on one worker) over the batches a one-worker replay cuts, empty ones
-// too (the ARP and reassembly timers and the flow sweep run per batch), and
-// keeps what its router sent as pcapng blocks, a chunk per chunk of the
-// index (frame-chunk.ts), which the main thread merges.
+// One shard of a parallel replay. Every shard reads the whole capture
+// itself (read(2) of a file in the page cache costs ~0.1 s/GiB; a file or
+// the capture's bytes in shared memory), cuts the batches a one-worker
+// replay cuts (their frames, their 1 ms window, the clock) and keeps only
+// its own flows' frames (capture-input.ts, shard-key.ts). It runs a Router
+// of its own (the one replay runs on one worker) over those batches, empty
+// ones too (the ARP and reassembly timers and the flow sweep run per batch),
+// and keeps what its router sent as pcapng blocks, a chunk per
+// CHUNK_INPUT_BYTES of capture (frame-chunk.ts): every shard cuts its chunks
+// after the same batches, and the main thread merges chunk c of all shards.
 //
-// A task shard waits (Atomics.wait on its control word) for the next chunk of
-// its index, replays its batches, reading its frames at the positions the
-// index gives (indexed-input.ts), and posts the chunk of blocks back with the
-// index's buffers; the main thread sends the blocks' buffers back once
-// merged, so a steady stream allocates nothing. The task ends after the
-// capture's last chunk with the counters and the use of state shared between
-// flows (shardability.ts).
+// Shards 1..N-1 are piscina tasks (the default export); shard 0 runs on the
+// main thread only when it routes flows (parallel-replay.ts). A task shard
+// posts each chunk of blocks to the main thread, which sends the buffers
+// back once merged, so a steady stream allocates nothing; it stays at most
+// MAX_IN_FLIGHT chunks ahead of the merge (it waits on its control word).
+// The task ends after the capture's last chunk with the counters, the
+// capture's own figures, and the use of state shared between flows
+// (shardability.ts); a corrupt capture ends it with the reader's error.
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
-import type { RxSource } from '../io/port.js';
+import { CaptureFormatError, CaptureReader } from '../pcap/reader.js';
 import { Batch } from '../pipeline/batch.js';
 import { ManualClock, type Clock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
@@ -25,41 +28,79 @@ import { Router } from '../pipeline/router.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { compileFib } from '../route/fib.js';
 import { RunLoop } from '../runtime/run-loop.js';
+import { CaptureInput, type ShardFilter } from './capture-input.js';
 import { CaptureOutput } from './capture-output.js';
 import type { FrameChunk } from './frame-chunk.js';
-import type { IndexBuffers, IndexChunk } from './frame-index.js';
-import { FileFrames, IndexedInput, MemoryFrames } from './indexed-input.js';
+import { interfaceMapper } from './replay.js';
 import type { ShardSharedUse } from './shardability.js';
+
+/**
+ * Capture bytes per chunk of the shards' output. Every output byte is
+ * written by a shard, then read by the write(2) that copies it into the page
+ * cache: what is in flight between the two (about CHUNK_INPUT_BYTES x
+ * (MAX_IN_FLIGHT + a few), plus the queued writes) must stay in the CPU's
+ * cache, or both the shard's stores and the kernel's copy go to DRAM. With
+ * 4 MiB chunks and 16 MiB queued (about 60 MiB in flight) they did: on the
+ * 1 GiB bench, --workers 2 with 512 KiB chunks and 1 MiB queued took 0.78x
+ * the CPU (user+sys 5.05 vs 6.45 s, system 1.9 vs 3.1 s) and 0.82x the
+ * wall time of 4 MiB / 16 MiB (5 alternating rounds, medians, load 13-17,
+ * AMD EPYC 2 vCPUs; a copy into 12 rotating 4 MiB buffers is 6x slower
+ * here than into one, 421 vs 67 ms/GiB). 256 KiB and 1 MiB chunks measured
+ * no better than 512 KiB. Per-chunk messages still cost little at this size
+ * (about 2000 chunks per GiB).
+ */
+export const CHUNK_INPUT_BYTES = 512 << 10;
+/** Chunks a shard may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
+export const MAX_IN_FLIGHT = 4;
 
 /** Words of the control array shared by the main thread and the shards. */
 export const enum Control {
   /** Non-zero: stop (the replay failed or was interrupted). */
   ABORT = 0,
-  /** Word 1 + s: index chunks posted to shard s so far (what the shard waits on). */
-  POSTED = 1,
+  /** Word 1 + s: chunks of shard s merged so far (what the shard waits on when MAX_IN_FLIGHT ahead). */
+  MERGED = 1,
+}
+
+/** How a shard splits the flows (capture-input.ts: ShardFilter, without the shard itself). */
+export interface ShardSplit {
+  shards: number;
+  mainShare: number;
+  keyless: number;
 }
 
 export interface ShardTask {
   config: RouterConfig;
   promiscuous: boolean;
+  /** Port index every frame enters by, or -1: by its capture interface. */
+  inPort: number;
   port: MessagePort;
   /** The capture: a path, or its bytes in a SharedArrayBuffer. */
   input: string | Uint8Array;
   shard: number;
-  /** Int32Array over a SharedArrayBuffer of Control.POSTED + shards words. */
+  split: ShardSplit;
+  /** Int32Array over a SharedArrayBuffer of Control.MERGED + shards words. */
   control: Int32Array;
 }
 
-/** Main thread -> shard: the next chunk of its index, or a merged chunk's buffers to reuse. */
-export type ToShard = { index: IndexChunk } | { recycle: ShardRecycle };
-/** Shard -> main thread: what its router sent during the index chunk's batches, and the index chunk's buffers to reuse. */
+/** Main thread -> shard: a merged chunk's buffers to reuse. */
+export interface ToShard {
+  recycle: ShardRecycle;
+}
+/** Shard -> main thread: what its router sent during the chunk's batches, and the frames read so far (for progress). */
 export interface ShardMessage {
   chunk: FrameChunk;
-  used: IndexBuffers;
+  framesRead: number;
 }
 export interface ShardRecycle {
   blocks: ArrayBuffer;
   index: ArrayBuffer;
+}
+
+/** What every shard counts of the whole capture (each reads all of it). */
+export interface CaptureFigures {
+  framesRead: number;
+  skipped: Record<string, number>;
+  framesIn: number[];
 }
 
 export interface ShardResult extends ShardSharedUse {
@@ -72,7 +113,11 @@ export interface ShardResult extends ShardSharedUse {
   /** What the router sent, by port: frames and bytes. */
   txFrames: number[];
   txBytes: number[];
+  capture: CaptureFigures;
 }
+
+/** A task shard's end: its result, the capture's format error (rebuilt as one on the main thread), or nothing when stopped. */
+export type ShardOutcome = ShardResult | { formatError: { offset: number; message: string } } | undefined;
 
 /** The ICMP rate limit, recording each take: the main thread replays them all through one bucket. */
 class RecordingBucket extends TokenBucket {
@@ -93,49 +138,66 @@ class RecordingBucket extends TokenBucket {
   }
 }
 
-/** A shard's router, its clock and output, on the main thread or in a task. */
+/** A shard: the capture read whole, its own flows' frames through its router, the output cut in chunks; on the main thread or in a task. */
 export class ShardRouter {
   readonly clock = new ManualClock();
   readonly output: CaptureOutput;
+  readonly capture: CaptureInput;
   private readonly router: Router;
   private readonly batch = new Batch();
   private readonly bucket: RecordingBucket;
-  private loop: RunLoop | undefined;
+  private readonly loop: RunLoop;
   private peakLive = 0;
+  /** The reader's bytesRead where the last chunk ended. */
+  private cutAt = 0;
 
-  constructor(private readonly config: RouterConfig, promiscuous: boolean) {
+  constructor(
+    config: RouterConfig,
+    promiscuous: boolean,
+    private readonly reader: CaptureReader,
+    inPort: number,
+    filter: ShardFilter,
+    onFrame?: (framesRead: number) => void,
+  ) {
     const { fib, nexthops } = compileFib(config);
     const batch = this.batch;
     this.router = new Router(config, fib, nexthops, { clock: this.clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous });
     this.bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, this.clock);
     this.router.ctx.icmpLimiter = this.bucket;
     // What the router sent, in time order, as the blocks a one-worker replay writes: into the chunk for the merge.
-    // Its buffer holds a chunk's blocks (parallel-replay.ts: CHUNK_INPUT_BYTES of capture and the blocks' overhead) and
-    // grows when one needs more; a few of these travel between the threads, and they should stay in the CPU's cache.
+    // Its buffer holds a chunk's blocks (CHUNK_INPUT_BYTES of capture and the blocks' overhead) and grows when one
+    // needs more; a few of these travel between the threads, and they should stay in the CPU's cache.
     this.output = new CaptureOutput(config.ports.length, this.clock, undefined, 1 << 20);
+    // The only shard that routes (--workers 2 and the main thread routing no flows) keeps every frame: no key to compute.
+    const routing = filter.shards - (filter.mainShare > 0 ? 0 : 1);
+    this.capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, this.clock, onFrame, routing > 1 ? filter : undefined);
+    this.loop = new RunLoop({ router: this.router, batch, inputs: [this.capture], outputs: config.ports.map(() => this.output) });
   }
 
-  /** Sets the input the batches come from (once, before the first step). */
-  attach(input: RxSource): void {
-    this.loop = new RunLoop({ router: this.router, batch: this.batch, inputs: [input], outputs: this.config.ports.map(() => this.output) });
-  }
-
-  /** Replays one batch; its blocks go to the output's next batch entry. */
-  step(): void {
-    this.output.writer.beginBatch();
-    this.loop!.step();
+  /**
+   * Replays the batches of the next chunk (up to the one that ends past
+   * CHUNK_INPUT_BYTES more of the capture, or its end): the chunk of blocks,
+   * ready to transfer (in `reuse` when given). Every shard reads the same
+   * capture the same way, so every shard's chunk c covers the same batches.
+   */
+  nextChunk(reuse?: ShardRecycle): FrameChunk {
+    const capture = this.capture;
+    const reader = this.reader;
     const flows = this.router.natTables?.flows;
-    if (flows !== undefined) this.peakLive = Math.max(this.peakLive, flows.live());
-  }
-
-  /** The chunk of blocks since the last one, ready to transfer (in `reuse` when given). */
-  finishChunk(last: boolean, reuse?: ShardRecycle): FrameChunk {
-    return this.output.writer.finish(last, reuse);
+    for (;;) {
+      this.output.writer.beginBatch();
+      this.loop.step();
+      if (flows !== undefined) this.peakLive = Math.max(this.peakLive, flows.live());
+      if (capture.done || reader.bytesRead - this.cutAt >= CHUNK_INPUT_BYTES) break;
+    }
+    this.cutAt = reader.bytesRead;
+    return this.output.writer.finish(capture.done, reuse);
   }
 
   result(): ShardResult {
     const router = this.router;
     const f = router.natTables?.flows?.workerStats();
+    const c = this.capture;
     return {
       counters: router.counters.nonZero(),
       firewallHits: router.firewall ? Array.from(router.firewall.hits) : undefined,
@@ -145,48 +207,44 @@ export class ShardRouter {
       icmpGranted: this.bucket.granted,
       txFrames: Array.from(this.output.framesByPort),
       txBytes: Array.from(this.output.bytesByPort),
+      capture: { framesRead: c.framesRead, skipped: { ...c.skipped }, framesIn: Array.from(c.framesIn) },
     };
   }
 }
 
-/** The next message from the main thread, waiting for it; undefined when told to stop. */
-function nextMessage(port: MessagePort, control: Int32Array, word: number): ToShard | undefined {
+/** Waits until the shard is less than MAX_IN_FLIGHT chunks ahead of the merge, taking the buffers sent back meanwhile; false when told to stop. */
+function waitForRoom(port: MessagePort, control: Int32Array, word: number, posted: number, spare: ShardRecycle[]): boolean {
   for (;;) {
-    if (Atomics.load(control, Control.ABORT) !== 0) return undefined;
-    const seen = Atomics.load(control, word);
-    const m = receiveMessageOnPort(port);
-    if (m !== undefined) return m.message as ToShard;
+    if (Atomics.load(control, Control.ABORT) !== 0) return false;
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) spare.push((m.message as ToShard).recycle);
+    const merged = Atomics.load(control, word);
+    if (posted - merged < MAX_IN_FLIGHT) return true;
     // A timeout, so a stop that came without a notify is still seen.
-    Atomics.wait(control, word, seen, 200);
+    Atomics.wait(control, word, merged, 200);
   }
 }
 
-export default function replayShard(task: ShardTask): ShardResult | undefined {
+export default function replayShard(task: ShardTask): ShardOutcome {
   const { port, control } = task;
-  const shard = new ShardRouter(task.config, task.promiscuous);
-  const bytes = typeof task.input === 'string' ? new FileFrames(task.input) : new MemoryFrames(task.input);
-  const input = new IndexedInput(bytes, shard.clock);
-  shard.attach(input);
-  const spare: ShardRecycle[] = [];
-  const word = Control.POSTED + task.shard;
+  let reader: CaptureReader | undefined;
   try {
-    for (;;) {
-      const m = nextMessage(port, control, word);
-      if (m === undefined) return undefined;
-      if ('recycle' in m) {
-        spare.push(m.recycle);
-        continue;
-      }
-      input.chunk.load(m.index);
-      while (!input.chunkDone) shard.step();
-      const chunk = shard.finishChunk(m.index.last, spare.pop());
-      const used: IndexBuffers = { frames: m.index.frames, batches: m.index.batches };
-      port.postMessage({ chunk, used } satisfies ShardMessage, [chunk.blocks, chunk.index, used.frames, used.batches]);
-      if (m.index.last) break;
+    reader = typeof task.input === 'string' ? CaptureReader.open(task.input) : CaptureReader.fromBytes(task.input);
+    const shard = new ShardRouter(task.config, task.promiscuous, reader, task.inPort, { shard: task.shard, ...task.split });
+    const spare: ShardRecycle[] = [];
+    const word = Control.MERGED + task.shard;
+    for (let posted = 0; ; posted++) {
+      if (!waitForRoom(port, control, word, posted, spare)) return undefined;
+      const chunk = shard.nextChunk(spare.pop());
+      port.postMessage({ chunk, framesRead: shard.capture.framesRead } satisfies ShardMessage, [chunk.blocks, chunk.index]);
+      if (chunk.last) break;
     }
     return shard.result();
+  } catch (e) {
+    // A corrupt capture: its message as one worker gives it (piscina would pass on a plain Error).
+    if (e instanceof CaptureFormatError) return { formatError: { offset: e.offset, message: e.message } };
+    throw e;
   } finally {
-    bytes.close();
+    reader?.close();
     port.close();
   }
 }

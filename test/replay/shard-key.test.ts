@@ -1,7 +1,8 @@
 // The split of flows between a parallel replay's shards (shard-key.ts): both
-// directions of a flow on one shard, what is not IPv4 on shard 0 (the main
-// thread), and the main thread's share of the flows as asked: none by
-// default, else mainShare eighths of a pool shard's.
+// directions of a flow on one shard, what is not IPv4 on shard 0 (which
+// capture-input.ts hands to shard 1 when the main thread routes no flows),
+// and the main thread's share of the flows as asked: none by default, else
+// mainShare eighths of a pool shard's.
 import { describe, expect, it } from 'vitest';
 import { POOL_SHARE, shardOf } from '../../src/replay/shard-key.js';
 import { arpFrame, tcpFrame } from '../pipeline/build.js';

@@ -1,13 +1,11 @@
-// The frame index path of a parallel replay: the main thread reads the
-// capture once and tells each other shard where its frames are
-// (frame-index.ts); the shards read only those (indexed-input.ts). Checked
-// here: the index's words (positions past 4 GiB too), the file reader's
-// windows, and a replay over several index chunks of a capture full of
-// frames the router cannot take or drops (runts, bad IPv4 headers, other
-// link types, frames cut by the snaplen, too big, on no port), which must
-// be counted as one worker counts them and written byte for byte as one
-// worker writes; and a truncated capture, which must end with one worker's
-// error, not a crash or a hang.
+// A parallel replay of a capture full of frames the router cannot take or
+// drops (runts, bad IPv4 headers, other link types, frames cut by the
+// snaplen, too big, on no port), over many of the shards' chunks: every
+// shard reads the whole capture and keeps its own flows' frames
+// (shard-worker.ts), so each must count what one worker counts and the
+// merge must write, byte for byte, what one worker writes, from a file and
+// from memory, whatever the main thread's share of the flows; and a
+// truncated capture must end with one worker's error, not a crash or a hang.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +13,9 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LINKTYPE_ETHERNET } from '../../src/pcap/link-type.js';
 import { PcapngWriter } from '../../src/pcap/writer.js';
-import { ManualClock } from '../../src/pipeline/clock.js';
-import { Batch } from '../../src/pipeline/batch.js';
-import { FrameIndexWriter, FRAME_WORDS } from '../../src/replay/frame-index.js';
-import { FileFrames, IndexedInput, MemoryFrames } from '../../src/replay/indexed-input.js';
 import { arpFrame, tcpFrame, udpFrame } from '../pipeline/build.js';
 
-const dir = mkdtempSync(join(os.tmpdir(), 'dp-replay-index-'));
+const dir = mkdtempSync(join(os.tmpdir(), 'dp-replay-messy-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const LAN_MAC = '02:00:00:00:00:01';
@@ -45,114 +39,7 @@ neighbors:
 icmp: { ratePerSecond: 1000000000, burst: 1000000000 }
 `;
 
-describe('frame index', () => {
-  it('keeps each shard\'s frames and batches, positions past 4 GiB included', () => {
-    const w = new FrameIndexWriter(3, 4);
-    const big = 5 * 2 ** 32 + 12345;
-    w.frame(1, big, 60, 2, T0, 999_999_999);
-    w.frame(2, 7, 1500, 0, T0 + 1, 0);
-    w.endBatch(5, 1234.5);
-    w.endBatch(0, NaN);
-    w.frame(1, 2 ** 33, 64, 1, T0 + 2, 3);
-    w.endBatch(1, 99);
-    const c1 = w.finish(1, true);
-    expect({ frames: c1.frameCount, batches: c1.batchCount, last: c1.last }).toEqual({ frames: 2, batches: 3, last: true });
-    const f = new Uint32Array(c1.frames, 0, c1.frameCount * FRAME_WORDS);
-    expect(f[0] + f[1] * 2 ** 32).toBe(big);
-    expect(Array.from(f.subarray(2, 6))).toEqual([60, 2, T0, 999_999_999]);
-    expect(f[FRAME_WORDS] + f[FRAME_WORDS + 1] * 2 ** 32).toBe(2 ** 33);
-    expect(Array.from(new Float64Array(c1.batches, 0, 9))).toEqual([1, 5, 1234.5, 0, 0, NaN, 1, 1, 99]);
-    const c2 = w.finish(2, false);
-    expect({ frames: c2.frameCount, batches: c2.batchCount }).toEqual({ frames: 1, batches: 3 });
-    // Buffers handed back: the chunk after the next starts empty in them.
-    w.finish(2, false, { frames: c2.frames, batches: c2.batches });
-    w.frame(2, 1, 60, 0, 0, 0);
-    w.endBatch(1, 1);
-    const again = w.finish(2, true);
-    expect(again.frames).toBe(c2.frames);
-    expect(again.batches).toBe(c2.batches);
-    expect({ frames: again.frameCount, batches: again.batchCount }).toEqual({ frames: 1, batches: 1 });
-    expect(Array.from(new Uint32Array(again.frames, 0, FRAME_WORDS))).toEqual([1, 0, 60, 0, 0, 0]);
-  });
-
-  it('a shard\'s input: its frames into each batch, the clock where the index says, and rx\'s count of all shards\' frames', () => {
-    const bytes = new Uint8Array(4096).map((_, i) => i & 0xff);
-    const w = new FrameIndexWriter(2, 4);
-    w.frame(1, 100, 60, 1, T0, 5);
-    w.frame(1, 1000, 70, 0, T0, 6);
-    w.endBatch(4, 10.5);
-    w.endBatch(2, NaN);
-    const clock = new ManualClock();
-    clock.set(3);
-    const input = new IndexedInput(new MemoryFrames(bytes), clock);
-    input.chunk.load(w.finish(1, true));
-    const batch = new Batch();
-    batch.reset();
-    expect(input.rx(batch)).toBe(4);
-    expect(batch.rxCount).toBe(2);
-    expect(clock.nowMs()).toBe(10.5);
-    expect(Array.from(batch.arena.subarray(batch.start[0], batch.start[0] + 60))).toEqual(Array.from(bytes.subarray(100, 160)));
-    expect(Array.from(batch.arena.subarray(batch.start[1], batch.start[1] + 70))).toEqual(Array.from(bytes.subarray(1000, 1070)));
-    expect([batch.rxPort[0], batch.rxPort[1], batch.tsNsec[1]]).toEqual([1, 0, 6]);
-    batch.reset();
-    expect(input.rx(batch)).toBe(2);
-    expect(batch.rxCount).toBe(0);
-    expect(clock.nowMs()).toBe(10.5); // no frame of any shard set it
-    expect(input.chunkDone).toBe(true);
-  });
-
-  it('an index that does not add up is refused', () => {
-    const w = new FrameIndexWriter(2, 4);
-    w.frame(1, 0, 60, 0, 0, 0);
-    const bad = w.finish(1, true); // the frame's batch was never ended
-    expect(() => new IndexedInput(new MemoryFrames(new Uint8Array(64)), new ManualClock()).chunk.load(bad)).toThrow(/1 frames but its batches say 0/);
-  });
-
-  it('reads a file forward in windows, and a frame larger than the window, and says when the file is shorter than the index', () => {
-    const data = new Uint8Array(3 << 20).map((_, i) => (i * 31) & 0xff);
-    const path = join(dir, 'frames.bin');
-    writeFileSync(path, data);
-    const f = new FileFrames(path);
-    try {
-      for (const [pos, len] of [[10, 60], [900_000, 1500], [1_048_570, 100], [1_100_000, 2_000_000], [3_145_000, 500]] as const) {
-        const at = f.at(pos, len);
-        expect(Buffer.compare(f.buffer.subarray(at, at + len), data.subarray(pos, pos + len)), `${pos}+${len}`).toBe(0);
-      }
-      expect(() => f.at(data.length - 10, 60)).toThrow(/capture ends before the frame/);
-    } finally {
-      f.close();
-    }
-  });
-
-  it('a batch whose frames lie in two of the file\'s windows: each frame\'s bytes in its slot (copies queued from a window are done before it moves)', () => {
-    const data = new Uint8Array(3 << 20).map((_, i) => (i * 13 + (i >> 10)) & 0xff);
-    const path = join(dir, 'straddle.bin');
-    writeFileSync(path, data);
-    // One batch: two frames in the first window (it starts at the first frame), two past its end, one in the window after.
-    const frames = [[1_047_000, 1500], [1_500_000, 60], [2_095_000, 1400], [2_200_000, 70], [3_100_000, 999]] as const;
-    const w = new FrameIndexWriter(2, 4);
-    frames.forEach(([pos, len], k) => w.frame(1, pos, len, k % 2, T0, k));
-    w.endBatch(frames.length, 1);
-    const bytes = new FileFrames(path);
-    try {
-      const input = new IndexedInput(bytes, new ManualClock());
-      input.chunk.load(w.finish(1, true));
-      const batch = new Batch();
-      batch.reset();
-      expect(input.rx(batch)).toBe(frames.length);
-      expect(batch.rxCount).toBe(frames.length);
-      frames.forEach(([pos, len], k) => {
-        expect(batch.length[k]).toBe(len);
-        expect(Buffer.compare(batch.arena.subarray(batch.start[k], batch.start[k] + len), data.subarray(pos, pos + len)), `frame ${k} at ${pos}`).toBe(0);
-        expect([batch.rxPort[k], batch.tsNsec[k]]).toEqual([k % 2, k]);
-      });
-    } finally {
-      bytes.close();
-    }
-  });
-});
-
-/** A capture of flows in both directions, with frames the router cannot take or drops mixed in; large enough for several index chunks (4 MiB each). */
+/** A capture of flows in both directions, with frames the router cannot take or drops mixed in; large enough for many of the shards' chunks (CHUNK_INPUT_BYTES of capture each). */
 function messyCapture(): Uint8Array {
   const path = join(dir, 'messy.pcapng');
   const w = new PcapngWriter(path, {
@@ -219,7 +106,7 @@ function messyCapture(): Uint8Array {
   return readFileSync(path);
 }
 
-describe('parallel replay through the frame index', () => {
+describe('parallel replay of a messy capture', () => {
   const dist = (p: string) => pathToFileURL(join(import.meta.dirname, '..', '..', 'dist', 'src', p)).href;
   const load = async () => ({
     ...((await import(dist('replay/parallel-replay.js'))) as typeof import('../../src/replay/parallel-replay.js')),
@@ -227,13 +114,13 @@ describe('parallel replay through the frame index', () => {
     ...((await import(dist('pcap/writer.js'))) as typeof import('../../src/pcap/writer.js')),
   });
 
-  it('a messy capture over several index chunks: one worker\'s counts (skipped frames, drops) and file byte for byte, from a file and from memory', async () => {
-    const { replayParallel, loadConfig, MemorySink } = await load();
+  it('a messy capture over many chunks: one worker\'s counts (skipped frames, drops) and file byte for byte, from a file and from memory', async () => {
+    const { replayParallel, loadConfig, MemorySink, CHUNK_INPUT_BYTES } = await load();
     const configPath = join(dir, 'messy.yaml');
     writeFileSync(configPath, CONFIG);
     const config = loadConfig(configPath);
     const bytes = messyCapture();
-    expect(bytes.length).toBeGreaterThan(3 * (4 << 20));
+    expect(bytes.length).toBeGreaterThan(8 * CHUNK_INPUT_BYTES);
     const inputPath = join(dir, 'messy.pcapng');
     const oneOut = join(dir, 'messy-1.pcapng');
     const one = await replayParallel(config, inputPath, oneOut, 1);
@@ -271,7 +158,7 @@ describe('parallel replay through the frame index', () => {
     writeFileSync(configPath, CONFIG);
     const config = loadConfig(configPath);
     const whole = messyCapture();
-    // Past the first index chunk, inside a record.
+    // Past the first chunks, inside a record.
     const cut = whole.subarray(0, (5 << 20) + 7);
     const cutPath = join(dir, 'cut.pcapng');
     writeFileSync(cutPath, cut);
