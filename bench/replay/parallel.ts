@@ -6,7 +6,7 @@
 // core per busy thread: what an idle machine would show).
 //
 // The machine is shared (other engineers' tests; the VM's steal time), so
-// the runs are interleaved and repeated (BENCH_REPLAY_ROUNDS, default
+// the runs are interleaved, each round starting with the next variant, and repeated (BENCH_REPLAY_ROUNDS, default
 // 3) and the medians reported, with the load average around each run; and
 // a control measures what parallelism the machine gives right now: two
 // one-worker replays at once against one alone. No replay can be faster
@@ -214,6 +214,7 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
     for (let r = 0; r < Math.min(rounds, 2); r++) {
       const a = await run(input, config, join(dir, 'c0.pcapng'), 1);
       alone.push(a.wallS);
+      rmSync(join(dir, 'c0.pcapng'), { force: true });
       const both = await Promise.all([run(input, config, join(dir, 'c1.pcapng'), 1), run(input, config, join(dir, 'c2.pcapng'), 1)]);
       together.push(Math.max(...both.map((b) => b.wallS)));
       for (const f of ['c0', 'c1', 'c2']) rmSync(join(dir, `${f}.pcapng`), { force: true });
@@ -221,19 +222,24 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
     const capacity = (2 * median(alone)) / median(together);
 
     const runs: Run[][] = VARIANTS.map(() => []);
-    let sameBytes: boolean | undefined;
+    // Each round starts with the next variant, and each output is removed as soon as it is run: with a
+    // fixed order the later variants ran every round right after another run's gigabyte was written, and
+    // on the project's Intel Xeon VM a run right after another takes up to twice the CPU time (a
+    // one-worker replay 1.4 s first in its round, 2.9-3.3 s after --workers 2; sync(1) between runs did
+    // not change that, nor did transparent huge pages fall back), so the order has to be shared.
+    const hashes: string[] = [];
     for (let r = 0; r < rounds; r++) {
-      for (const [i, v] of VARIANTS.entries()) {
+      for (let k = 0; k < VARIANTS.length; k++) {
+        const i = (k + r) % VARIANTS.length;
+        const v = VARIANTS[i];
         const out = join(dir, `out-${i}.pcapng`);
         runs[i].push(await run(input, config, out, v.workers, v.extra, v.cli, v.env));
-      }
-      // 2 workers write one worker's file byte for byte (checked once: hashing costs a read of each).
-      if (sameBytes === undefined) {
-        const one = sha256(join(dir, 'out-0.pcapng'));
-        sameBytes = [...VARIANTS.keys()].slice(1).every((i) => sha256(join(dir, `out-${i}.pcapng`)) === one);
-      }
-      for (const i of VARIANTS.keys()) rmSync(join(dir, `out-${i}.pcapng`), { force: true });
+        // 2 workers write one worker's file byte for byte (checked in the first round: hashing costs a read of each).
+        if (r === 0) hashes[i] = sha256(out);
+        rmSync(out, { force: true });
+        }
     }
+    const sameBytes = hashes.every((h) => h === hashes[0]);
 
     const sorted = (c: Run['summary']['counters']) => JSON.stringify(Object.entries(c).sort(([a], [b]) => a.localeCompare(b)));
     const base = runs[0][0].summary;
