@@ -132,7 +132,7 @@ function issueText(prefix: string, issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `${at}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   // A discriminated union (healthCheck.type) lists what it takes.
   if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) return `${at}: must be one of ${issue.options.map((o) => `"${String(o)}"`).join(', ')}`;
-  return `${at}: ${issueMessage(issue)}`;
+  return `${at}: ${issueMessage(issue, [prefix, ...issue.path])}`;
 }
 
 function portsText(v: VipConfig): string {

@@ -105,7 +105,7 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): st
       if (options !== undefined) return `${pathText(path)}: must be one of ${options.map((o) => `"${String(o)}"`).join(', ')}`;
       if (path[0] === 'routes') return `${pathText(path)}: must be a route line such as "192.0.2.0/24 via 198.51.100.1" or an object with "prefix"`;
     }
-    return `${pathText(path)}: ${issueMessage(issue)}`;
+    return `${pathText(path)}: ${issueMessage(issue, path)}`;
   });
 }
 

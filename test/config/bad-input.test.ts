@@ -33,6 +33,21 @@ describe('config mistakes', () => {
     ]);
   });
 
+  it('a section written as a list where it takes a mapping: both kinds in YAML words, and the shape it takes', () => {
+    const ports = 'ports:\n  - { name: lan, address: 192.0.2.1/24 }\n';
+    expect(problems(`${ports}firewall:\n  - { name: a, direction: ingress, priority: 10, action: allow }\n`)).toEqual([
+      'firewall: expected a mapping, got a list (write it as firewall: { rules: [ ... ] })',
+    ]);
+    expect(problems(`${ports}nat:\n  - { outPort: lan }\n`)).toEqual([
+      'nat: expected a mapping, got a list (write it as nat: { masquerade: [ ... ], snat: [ ... ], dnat: [ ... ] })',
+    ]);
+    // Deeper down there is no one shape to show: the field and both kinds.
+    expect(problems(`${ports}nat:\n  masquerade:\n    - [lan]\n`)).toEqual([
+      'nat.masquerade[0]: expected a mapping, got a list (write it as fields, key: value, not a list of items)',
+    ]);
+    expect(problems(`${ports}routes: 7\n`)).toEqual(['routes: expected a list, got a number']);
+  });
+
   it('reports every mistake in one pass: schema errors and the checks after it together', () => {
     const p = problems(`
 ports:

@@ -265,12 +265,12 @@ describe('loadBalancer config', () => {
 
   it('malformed sections are problems, never a crash', () => {
     const cases: [string, string][] = [
-      ['loadBalancer: 5', 'loadBalancer: Invalid input: expected object, received number'],
+      ['loadBalancer: 5', 'loadBalancer: expected a mapping, got a number'],
       ['loadBalancer: {}', 'loadBalancer.vips: required field missing (expected a list)'],
       ['loadBalancer: { vips: [] }', 'loadBalancer.vips: must list at least one VIP (leave loadBalancer out for none)'],
-      ['loadBalancer: { vips: x }', 'loadBalancer.vips: Invalid input: expected array, received string'],
-      ['loadBalancer: { vips: [null] }', 'loadBalancer.vips[0]: Invalid input: expected object, received null'],
-      ['loadBalancer: { vips: [{ name: a, address: 203.0.113.10, protocol: tcp, mode: nat, backends: [null, 7] }] }', 'loadBalancer.vips[0].backends[0]: Invalid input: expected object, received null'],
+      ['loadBalancer: { vips: x }', 'loadBalancer.vips: expected a list, got a string'],
+      ['loadBalancer: { vips: [null] }', 'loadBalancer.vips[0]: expected a mapping, got nothing (an empty value)'],
+      ['loadBalancer: { vips: [{ name: a, address: 203.0.113.10, protocol: tcp, mode: nat, backends: [null, 7] }] }', 'loadBalancer.vips[0].backends[0]: expected a mapping, got nothing (an empty value)'],
       ['loadBalancer: { vips: [], extra: 1 }', 'loadBalancer: unknown field "extra"'],
     ];
     for (const [yaml, problem] of cases) expect(problems(`${PORTS}${yaml}\n`), yaml).toContain(problem);
