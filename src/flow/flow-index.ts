@@ -718,7 +718,7 @@ export class FlowIndex {
    * 322 vs 241 ns/packet median.)
    */
   lookupBatch(keys: Int32Array, hashes: Int32Array, out: Int32Array, n: number): void {
-    const seed = this.seed;
+    const seed = this.seed | 0;
     for (let i = 0; i < n; i++) {
       const o = i << 2;
       hashes[i] = hashKey(keys[o], keys[o + 1], keys[o + 2], keys[o + 3], seed);

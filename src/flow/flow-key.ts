@@ -60,9 +60,14 @@ const M1 = 0x85ebca77 | 0;
 const M2 = 0xc2b2ae3d | 0;
 const M3 = 0x27d4eb2f | 0;
 
-/** The index's 32-bit hash of a key (see the header for the choice). */
+/**
+ * The index's 32-bit hash of a key (see the header for the choice). The seed
+ * is taken `| 0`: read from an object's field (a random int32 outside V8's
+ * 31-bit Smi range is kept as a double there), it made the sum a double add
+ * with two conversions in every hash; callers in a loop hoist `seed | 0`.
+ */
 export function hashKey(k0: number, k1: number, k2: number, k3: number, seed: number): number {
-  let h = (Math.imul(k0, M0) + Math.imul(k1, M1) + Math.imul(k2, M2) + Math.imul(k3, M3) + seed) | 0;
+  let h = (Math.imul(k0, M0) + Math.imul(k1, M1) + Math.imul(k2, M2) + Math.imul(k3, M3) + (seed | 0)) | 0;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

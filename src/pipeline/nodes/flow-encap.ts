@@ -113,6 +113,13 @@ export class FlowEncap {
   private ipipBytes = 0;
   private gue = 0;
   private gueBytes = 0;
+  /**
+   * The slots sent this batch, in the order take() sent them, handed to the
+   * output in one enqueueMany by finish(): a Graph.enqueue per packet (its
+   * trace check, its next's lookup) was a quarter of take()'s time on dsr-l2.
+   */
+  private sentSlots = new Uint16Array(0);
+  private sentCount = 0;
 
   constructor(
     private readonly ctx: ForwardingContext,
@@ -291,14 +298,23 @@ export class FlowEncap {
       batch.l3[s] = n;
       batch.nextHop[s] = this.nh[backend];
     }
-    const w = this.wiring!;
-    w.graph.enqueue(w.from, w.tx, s);
+    if (this.sentCount >= this.sentSlots.length) this.growSent(batch.capacity);
+    this.sentSlots[this.sentCount++] = s;
     return true;
   }
 
-  /** After the batch's take() calls: the counters of the nodes the sent packets skipped, and lb-encap's. */
+  private growSent(capacity: number): void {
+    const next = new Uint16Array(Math.max(capacity, 2 * this.sentSlots.length, 256));
+    next.set(this.sentSlots);
+    this.sentSlots = next;
+  }
+
+  /** After the batch's take() calls (when one returned true): the sent packets to the output; the counters of the nodes they skipped, and lb-encap's. */
   finish(): void {
     const w = this.wiring!;
+    // To the output as take() sent them, before ip4-fast's taken packets (as per-packet enqueues did).
+    w.graph.enqueueMany(w.from, w.tx, this.sentSlots, this.sentCount);
+    this.sentCount = 0;
     const v = w.graph.counters.values;
     const l2 = this.l2;
     if (l2 > 0) {

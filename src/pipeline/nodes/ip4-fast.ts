@@ -211,7 +211,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       keys = flow.keys;
       hashes = flow.hashes;
       entry = flow.entry;
-      seed = flow.seed;
+      // An int32 local: the field may hold it as a double (hashKey).
+      seed = flow.seed | 0;
     }
 
     // Pass 1: what ethernet-input and ip4-input check, reading only. Constants as locals: read in the
