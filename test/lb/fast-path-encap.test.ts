@@ -90,8 +90,8 @@ class Subject {
     // The outer headers were put in front inside each packet's own slot: nothing written into a neighbouring one.
     for (const s of slots) {
       if (s < b.rxCapacity) {
-        expect(b.start[s]).toBeGreaterThanOrEqual(s * b.slotBytes);
-        expect(b.start[s] + b.length[s]).toBeLessThanOrEqual((s + 1) * b.slotBytes);
+        expect(b.start[s]).toBeGreaterThanOrEqual(s * b.slotStride);
+        expect(b.start[s] + b.length[s]).toBeLessThanOrEqual(s * b.slotStride + b.slotBytes);
       }
     }
     const counters: Record<string, number> = {};

@@ -24,6 +24,19 @@ function dirty(b: Batch): void {
 }
 
 describe('Batch', () => {
+  it("spreads the slots' first lines over every L1 set (address bits 6-11), and each slot still holds maxFrame", () => {
+    for (const b of [new Batch(), new Batch({ slotBytes: 1024 }), new Batch({ slotBytes: 600 })]) {
+      const sets = new Set<number>();
+      for (let i = 0; i < b.rxCapacity; i++) sets.add((b.slotStart(i) >> 6) & 63);
+      // A 2048-byte stride put every header in 2 sets; 1024 in 4.
+      expect(sets.size, `slotBytes ${b.slotBytes}`).toBeGreaterThanOrEqual(b.slotBytes === 600 ? 32 : 64);
+      for (let i = 0; i + 1 < b.firstJumbo; i++) expect(b.slotStart(i) + b.maxFrame).toBeLessThanOrEqual(b.slotStart(i + 1));
+      const last = b.firstJumbo - 1;
+      expect(b.slotStart(last) + b.maxFrame).toBeLessThanOrEqual(b.slotStart(b.firstJumbo));
+    }
+    expect(new Batch().maxFrame).toBe(1920);
+  });
+
   it('initSlots sets up a burst as initSlot does slot by slot', () => {
     const lengths = Uint32Array.from({ length: 40 }, (_, k) => 60 + 13 * k);
     const a = new Batch();
