@@ -21,6 +21,18 @@
 // RouteViews, 1.34x and 1.36x at 1M; wasm 6.5-7.1 ns a lookup there, where
 // the same run of `npm run bench -- lpm` had rte_lpm at 6.2-7.0.
 //
+// Built and measured as a product path (eleventh session, not merged): the
+// dir16 copies in one shared WebAssembly.Memory (root, tbl8, per-thread
+// scratch), ip4-lookup gathering each vector's destinations into the scratch
+// and one call per vector. In the LPM bench's rounds (paths rotated, per
+// vCPU, load 4-5) the wasm path was 0.83-0.95x the JS loop over the same
+// tables (0.78-0.92x rte_lpm), and 0.79-0.80x gathered as ip4-lookup does
+// (bursts of 256): on cached tables the wasm loop alone is faster (0.57-0.60
+// vs 0.90 ns a lookup), but the gather into wasm memory (~0.45 ns a lookup)
+// and the call cost more than that saves; the pipeline was 1.01-1.03x. Not
+// worth a second table layout, so workers keep the JS loop and this stays
+// a prototype row.
+//
 // Run: node dist/bench/route/dir16-wasm.js [rv|1m] [rounds] [unroll]
 import { readFileSync } from 'node:fs';
 import { Lpm } from '../../src/route/lpm.js';
