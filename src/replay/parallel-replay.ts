@@ -53,7 +53,6 @@
 // (read(2) of a 1 MiB window that stays in cache is ~0.04 s per 256 MiB: no
 // gain).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { RouterConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import { ruleHits } from '../firewall/firewall.js';
@@ -70,6 +69,7 @@ import type { FrameChunk } from './frame-chunk.js';
 import { openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
 import { MAX_MAIN_SHARE } from './shard-key.js';
+import { startShardPool, type ShardPool } from './shard-pool.js';
 import { Control, MAX_IN_FLIGHT, ShardRouter, type ShardMessage, type ShardOutcome, type ShardRecycle, type ShardResult, type ShardSplit, type ShardTask, type ToShard } from './shard-worker.js';
 
 export { CHUNK_INPUT_BYTES, MAX_IN_FLIGHT } from './shard-worker.js';
@@ -189,13 +189,38 @@ function sharedInput(input: string | Uint8Array): string | Uint8Array {
   return shared;
 }
 
-export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}): Promise<ParallelReplay> {
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
-  if (workers === 1) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1 };
-  const mainShare = mainShareOf(opts);
-  const why = staticReason(config, opts.trace !== undefined);
-  if (why !== undefined) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1, fallback: why };
+/**
+ * A parallel replay of `input` into `output`. `pool`, when given, is a pool
+ * started early for these workers (shard-pool.ts): this function owns it and
+ * destroys it, used or not; without one it starts its own.
+ */
+export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}, pool?: ShardPool): Promise<ParallelReplay> {
+  let mainShare: number;
+  let why: string | undefined;
+  try {
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
+    if (pool !== undefined && pool.options.maxThreads !== workers - 1) throw new Error(`parallel replay: a pool of ${pool.options.maxThreads} threads for ${workers} workers`);
+    mainShare = mainShareOf(opts);
+    why = workers === 1 ? undefined : staticReason(config, opts.trace !== undefined);
+  } catch (e) {
+    await pool?.destroy();
+    throw e;
+  }
+  if (workers === 1 || why !== undefined) {
+    await pool?.destroy();
+    const summary = await replayCaptureInterruptible(config, input, output, opts);
+    return why === undefined ? { summary, workers: 1 } : { summary, workers: 1, fallback: why };
+  }
+  try {
+    return await replayShards(config, input, output, workers, opts, mainShare, pool);
+  } catch (e) {
+    // Failed before its pool was made (a bad OUT, say): the early pool goes too (destroy() twice is harmless).
+    await pool?.destroy();
+    throw e;
+  }
+}
 
+async function replayShards(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions, mainShare: number, early: ShardPool | undefined): Promise<ParallelReplay> {
   // Checks the options and the capture's header, with one worker's messages; this thread reads the capture, once.
   const { inPort, reader } = openReplay(config, input, output, opts);
   // A file appears only when complete; a caller's sink gets the bytes only when no fallback replaces them.
@@ -236,7 +261,7 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   if (mainShare > 0) own = new ShardRouter(config, opts.promiscuous === true, reader, inPort, { shard: 0, ...split }, onProgress && ((n) => n % every === 0 && onProgress(n)));
   else reader.close();
   // Shards 1..N-1 on the pool.
-  const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers - 1, maxThreads: workers - 1, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
+  const pool = early ?? startShardPool(workers);
   const shared = sharedInput(input);
   const channels: ShardChannel[] = [];
   const tasks: Promise<ShardOutcome>[] = [];
