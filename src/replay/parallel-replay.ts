@@ -40,6 +40,35 @@
 //   reports the error one worker gives) or SIGINT/SIGTERM stops every shard
 //   and removes the temporary file.
 //
+// - Start: the CLI starts the piscina pool as soon as it has parsed --workers
+//   (shard-pool.ts), so the shard's thread boots and loads its modules while
+//   this thread loads the replay command and the config; before, the pool
+//   was made here and the shard ran its first chunk 110-270 ms later.
+//
+// Measured this session (Intel Xeon VM, 2 vCPUs, 1 GiB bench capture, every
+// run after the guest had handed freed memory back to the host: see
+// bench/replay/parallel.ts; the machine shared, load 2.5-4.5, so CPU times
+// per thread, medians of alternating runs):
+// - The VM, not the replay, made runs bimodal: its balloon hands freed 2 MiB
+//   blocks back to the host within about a second, and a 1 GiB write into
+//   the page cache then cost 1.3-1.7 s of system CPU in 1 MiB writes and
+//   2.4-2.5 s in 4 MiB writes, against 0.23-0.26 s in 64 or 128 KiB writes
+//   (dd). One worker wrote OUT 4 MiB at a time; now every OUT write(2) is at
+//   most 128 KiB (atomic-file-sink.ts): one worker 3.10 -> 1.90 s CPU
+//   (wall 3.25 -> 1.98 s). --workers 2 already wrote 512 KiB pieces and
+//   gained little (this thread 0.67-0.82 s, most of it start-up).
+// - --workers 2 now: the shard 1.21-1.39 s, this thread 0.70-0.82 s, against
+//   1.53-1.66 s for one worker's only thread; its wall time is no better
+//   than one worker's (the shard's read and parse, ~0.45 s/GiB, is the
+//   floor of every design that splits by flow, and the shard still does all
+//   of one worker's work but the write). Kept: the 128 KiB writes, the early
+//   pool (wall 2.60 -> 2.45 s, medians of 6, load 2.3-3.4: within noise).
+//   Dropped: the main thread taking a share of the flows (main share 4/8
+//   and 8/8: its thread 1.7-1.9 s, it reads and parses the whole capture
+//   too) and three shards on the pool (each 0.8-1.2 s: every shard reads and
+//   parses all of it); the shard reading its capture in 128 or 256 KiB
+//   windows instead of 1 MiB (total CPU 2.14 / 2.07 vs 2.14 s).
+//
 // Measured before and not kept (earlier sessions, project VM): shards
 // writing OUT themselves at ranges they reserve (two threads writing one
 // file: the kernel takes the writes one at a time; this session, 512 MiB
