@@ -30,7 +30,7 @@
 //   routing every flow (--workers 2 by default) this thread writes the
 //   file while the shard routes the next chunks; else it leaves the
 //   write(2) calls to libuv's thread pool, in order (background-sink.ts). A shard stays at most
-//   MAX_IN_FLIGHT chunks ahead of the merge (it waits on its control word)
+//   MAX_IN_FLIGHT chunks ahead of the merge (ONE_ROUTER_IN_FLIGHT when it is the only one; it waits on its control word)
 //   and the merge MAX_QUEUED_BYTES ahead of the background writes: memory
 //   stays bounded.
 // - Check: what the shards report of state shared between flows
@@ -99,7 +99,7 @@ import { openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
 import { MAX_MAIN_SHARE } from './shard-key.js';
 import { startShardPool, type ShardPool } from './shard-pool.js';
-import { Control, MAX_IN_FLIGHT, ShardRouter, type ShardMessage, type ShardOutcome, type ShardRecycle, type ShardResult, type ShardSplit, type ShardTask, type ToShard } from './shard-worker.js';
+import { Control, MAX_IN_FLIGHT, ONE_ROUTER_IN_FLIGHT, ShardRouter, type ShardMessage, type ShardOutcome, type ShardRecycle, type ShardResult, type ShardSplit, type ShardTask, type ToShard } from './shard-worker.js';
 
 export { CHUNK_INPUT_BYTES, MAX_IN_FLIGHT } from './shard-worker.js';
 
@@ -297,7 +297,7 @@ async function replayShards(config: RouterConfig, input: string | Uint8Array, ou
   for (let s = 1; s < workers; s++) {
     const { port1, port2 } = new MessageChannel();
     channels.push(new ShardChannel(port1));
-    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, inPort, port: port2, input: shared, shard: s, split, control };
+    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, inPort, port: port2, input: shared, shard: s, split, control, inFlight: oneRouter ? ONE_ROUTER_IN_FLIGHT : MAX_IN_FLIGHT };
     tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardOutcome>);
   }
   // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops); a corrupt
