@@ -57,12 +57,22 @@
 //   most 128 KiB (atomic-file-sink.ts): one worker 3.10 -> 1.90 s CPU
 //   (wall 3.25 -> 1.98 s). --workers 2 already wrote 512 KiB pieces and
 //   gained little (this thread 0.67-0.82 s, most of it start-up).
-// - --workers 2 now: the shard 1.21-1.39 s, this thread 0.70-0.82 s, against
-//   1.53-1.66 s for one worker's only thread; its wall time is no better
-//   than one worker's (the shard's read and parse, ~0.45 s/GiB, is the
-//   floor of every design that splits by flow, and the shard still does all
-//   of one worker's work but the write). Kept: the 128 KiB writes, the early
-//   pool (wall 2.60 -> 2.45 s, medians of 6, load 2.3-3.4: within noise).
+// - --workers 2 now (7 alternating rounds, load 3.6-4.9): the shard
+//   1.16-1.24 s and this thread 0.62-0.70 s of CPU, against 1.42-1.53 s for
+//   one worker's only thread: about 1.2x with a free core per busy thread,
+//   a projection; on the shared machine the wall medians were 2.32 s
+//   against 2.50 s. The shard still does all of one worker's work but the
+//   write: reading and parsing the capture (in a one-worker --cpu-prof,
+//   read(2) 10%, parsing and filling batches 18%, the graph's nodes ~22%,
+//   encoding the blocks ~9%, write(2) 21% in 4 MiB writes, start-up and GC
+//   most of the rest). Splitting by flow repeats the read and parse in
+//   every shard; what would balance two
+//   threads is a split by stage (this thread reading, parsing and filling
+//   batches in shared memory, the shard routing and encoding them). Not
+//   done. Kept: the 128 KiB writes; the early pool (wall 2.60 -> 2.45 s,
+//   medians of 6, load 2.3-3.4: within noise; the shard starts 0.06-0.17 s
+//   after the config is read, was 0.28-0.31 s); 16 chunks in flight for the one
+//   shard (shard-worker.ts: ONE_ROUTER_IN_FLIGHT).
 //   Dropped: the main thread taking a share of the flows (main share 4/8
 //   and 8/8: its thread 1.7-1.9 s, it reads and parses the whole capture
 //   too) and three shards on the pool (each 0.8-1.2 s: every shard reads and
