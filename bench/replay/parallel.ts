@@ -21,13 +21,28 @@
 // Every run must give the same counters and frame counts, and the same file
 // byte for byte, or the rows say so.
 //
+// Every run starts from the same memory state: the VM's, not only the
+// process's. The project VM's virtio balloon has free page reporting on
+// (feature bit 5): about a second after pages are freed (a deleted output's
+// page cache) the guest hands free 2 MiB blocks back to the host, and
+// refilling them costs far more. Writing 1 GiB to ext4 in 1 MiB writes took
+// 0.22-0.28 s of system CPU right after a 1 GiB file was deleted and
+// 1.3-1.7 s once 1 s or more had passed (dd, 10 alternating runs, load
+// 2.5-4.7); a run that started right after another ran fast or slow by how
+// much of the last output's memory the guest had handed back meanwhile,
+// which made the runs bimodal. So before every run the bench waits until the
+// guest has handed back nothing new for 1.5 s (its page_reporting module's
+// reported_kib counter; on a kernel without it, a 3 s pause): every run
+// starts with the freed memory given back, the state a run finds after any
+// pause. Write sizes matter there too: see the write(2) row.
+//
 // BENCH_REPLAY_MB sets the capture size (default 1024 MiB).
 // BENCH_REPLAY_PEER=/path/to/other/checkout/dist/src/cli/main.js adds that
 // build's --workers 2 to the interleaved rounds (an A/B against another
 // version in the same run).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { readCapture } from '../../src/pcap/reader.js';
@@ -161,6 +176,50 @@ async function run(input: string, config: string, out: string, workers: number, 
   };
 }
 
+/** The guest's count of free memory handed back to the host (this VM's page_reporting module), or undefined. */
+const REPORTED = '/sys/module/page_reporting/parameters/reported_kib';
+function reportedKiB(): number | undefined {
+  if (!existsSync(REPORTED)) return undefined;
+  const v = Number(readFileSync(REPORTED, 'utf8'));
+  return Number.isFinite(v) ? v : undefined;
+}
+
+/**
+ * Waits until the guest has handed nothing new back to the host for 1.5 s
+ * (at most 15 s; a 3 s pause without the counter): every run then starts
+ * with the previous runs' freed memory given back (see the header).
+ */
+async function settle(): Promise<void> {
+  const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+  let last = reportedKiB();
+  if (last === undefined) return sleep(3000);
+  for (let t = 0, quiet = 0; t < 15_000 && quiet < 1500; t += 250) {
+    await sleep(250);
+    const now = reportedKiB();
+    if (now === last) quiet += 250;
+    else {
+      quiet = 0;
+      last = now;
+    }
+  }
+}
+
+/** System CPU seconds to write `bytes` of zeros into a new file `piece` bytes at a time, after settle(); the file is removed. */
+async function writeCost(path: string, bytes: number, piece: number): Promise<number> {
+  await settle();
+  const buf = Buffer.alloc(piece);
+  const fd = openSync(path, 'w');
+  const t0 = process.cpuUsage();
+  try {
+    for (let done = 0; done < bytes; done += piece) writeSync(fd, buf, 0, piece);
+  } finally {
+    closeSync(fd);
+  }
+  const sys = process.cpuUsage(t0).system / 1e6;
+  rmSync(path, { force: true });
+  return sys;
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -212,9 +271,11 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
     const alone: number[] = [];
     const together: number[] = [];
     for (let r = 0; r < Math.min(rounds, 2); r++) {
+      await settle();
       const a = await run(input, config, join(dir, 'c0.pcapng'), 1);
       alone.push(a.wallS);
       rmSync(join(dir, 'c0.pcapng'), { force: true });
+      await settle();
       const both = await Promise.all([run(input, config, join(dir, 'c1.pcapng'), 1), run(input, config, join(dir, 'c2.pcapng'), 1)]);
       together.push(Math.max(...both.map((b) => b.wallS)));
       for (const f of ['c0', 'c1', 'c2']) rmSync(join(dir, `${f}.pcapng`), { force: true });
@@ -222,22 +283,22 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
     const capacity = (2 * median(alone)) / median(together);
 
     const runs: Run[][] = VARIANTS.map(() => []);
-    // Each round starts with the next variant, and each output is removed as soon as it is run: with a
-    // fixed order the later variants ran every round right after another run's gigabyte was written, and
-    // on the project's Intel Xeon VM a run right after another takes up to twice the CPU time (a
-    // one-worker replay 1.4 s first in its round, 2.9-3.3 s after --workers 2; sync(1) between runs did
-    // not change that, nor did transparent huge pages fall back), so the order has to be shared.
+    // Each round starts with the next variant, each output is removed as soon as it is run, and each run
+    // starts once the guest has handed the freed memory back (settle(), see the header): with neither, a
+    // run right after another on the project's Intel Xeon VM took up to twice the CPU time (a one-worker
+    // replay 1.4 s first in its round, 2.9-3.3 s after --workers 2).
     const hashes: string[] = [];
     for (let r = 0; r < rounds; r++) {
       for (let k = 0; k < VARIANTS.length; k++) {
         const i = (k + r) % VARIANTS.length;
         const v = VARIANTS[i];
         const out = join(dir, `out-${i}.pcapng`);
+        await settle();
         runs[i].push(await run(input, config, out, v.workers, v.extra, v.cli, v.env));
         // 2 workers write one worker's file byte for byte (checked in the first round: hashing costs a read of each).
         if (r === 0) hashes[i] = sha256(out);
         rmSync(out, { force: true });
-        }
+      }
     }
     const sameBytes = hashes.every((h) => h === hashes[0]);
 
@@ -263,7 +324,8 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
         nsPerOp: (m.wall * 1e9) / frames,
         notes:
           `median of ${rounds}: wall ${m.wall.toFixed(1)} s (runs ${runs[i].map((r) => r.wallS.toFixed(1)).join(', ')}), CPU ${m.cpu.toFixed(1)} s (${((m.cpu * 1e9) / frames).toFixed(0)} ns/pkt), ` +
-          `busiest thread ${m.busiest.toFixed(1)} s (threads' CPU s per run: ${threads}), peak RSS ${m.rss.toFixed(0)} MiB, ${frames} frames, ${os.cpus().length} cores (${cpu})`,
+          `busiest thread ${m.busiest.toFixed(1)} s (threads' CPU s per run: ${threads}), peak RSS ${m.rss.toFixed(0)} MiB, ${frames} frames, ${os.cpus().length} cores (${cpu}); ` +
+          `each run started once the guest had handed freed memory back to the host (settle), load average ${Math.min(...runs[i].flatMap((r) => r.load)).toFixed(1)}-${Math.max(...runs[i].flatMap((r) => r.load)).toFixed(1)}`,
       });
     }
     for (const [i, v] of VARIANTS.entries()) {
@@ -292,6 +354,21 @@ export async function runReplayParallelBench(): Promise<{ rows: BenchRow[]; targ
           `per round: ${runs[i].map((r, k) => (r.cpuS / runs[0][k].cpuS).toFixed(2)).join(', ')}; peak RSS ${med[i].rss.toFixed(0)} vs ${med[0].rss.toFixed(0)} MiB; ${cpu}`,
       });
     }
+    // What the kernel charges for the output's page cache here, by write(2) size, in the state every run starts from.
+    const costs: Record<string, number[]> = { '128 KiB': [], '4 MiB': [] };
+    for (let r = 0; r < 3; r++) {
+      costs['128 KiB'].push(await writeCost(join(dir, 'w.bin'), 1 << 30, 128 << 10));
+      costs['4 MiB'].push(await writeCost(join(dir, 'w.bin'), 1 << 30, 4 << 20));
+    }
+    rows.push({
+      name,
+      subject: 'machine: write(2) of 1 GiB into the page cache, 128 KiB writes',
+      value: median(costs['128 KiB']),
+      unit: 's',
+      notes:
+        `system CPU of writing 1 GiB of zeros to a new file in the bench's directory, each after the settle every run starts with (runs ${costs['128 KiB'].map((c) => c.toFixed(2)).join(', ')} s); ` +
+        `in 4 MiB writes: ${costs['4 MiB'].map((c) => c.toFixed(2)).join(', ')} s. replay writes OUT in pieces of at most 128 KiB (atomic-file-sink.ts); guest page reporting ${reportedKiB() === undefined ? 'not seen' : 'on'}`,
+    });
     rows.push({
       name,
       subject: 'control: 2 one-worker replays at once',

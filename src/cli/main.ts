@@ -142,8 +142,11 @@ Examples:
       const trace = traceRequest(opts, 'replay');
       if (trace === null) return;
       quietOnEpipe();
+      // The shards' threads boot and load their modules while this thread loads the replay command and the config
+      // (a trace replays on one worker: no pool).
+      const pool = opts.workers > 1 && trace === undefined ? (await import('../replay/shard-pool.js')).startShardPool(opts.workers) : undefined;
       const { runReplay } = await import('./replay-command.js');
-      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace, promiscuous: opts.promisc === true, workers: opts.workers });
+      process.exitCode = await runReplay(input, { config: opts.config, out: opts.out, inPort: opts.inPort, json: opts.json === true, trace, promiscuous: opts.promisc === true, workers: opts.workers, pool });
     });
 
   const route = program.command('route').description('Inspect the routing table a config builds.');

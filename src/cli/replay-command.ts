@@ -8,6 +8,7 @@ import { CaptureFormatError } from '../pcap/reader.js';
 import { RouteBuildError } from '../route/fib-build.js';
 import { replayCaptureInterruptible, ReplayError, type ReplaySummary } from '../replay/replay.js';
 import type { ParallelReplay } from '../replay/parallel-replay.js';
+import type { ShardPool } from '../replay/shard-pool.js';
 import { TraceRequestError, type TraceRequest } from '../trace/session.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 
@@ -20,6 +21,8 @@ export interface ReplayCommandOptions {
   promiscuous?: boolean;
   /** Worker threads to shard the capture across (1: this thread, today's path). */
   workers?: number;
+  /** The shards' pool, started before this module was loaded (shard-pool.ts); runReplay destroys it, used or not. */
+  pool?: ShardPool;
 }
 
 /**
@@ -59,6 +62,8 @@ function printSummary(s: ReplaySummary, notices: ConfigNotices, workers: number,
 const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'EFBIG', 'EIO', 'EROFS', 'ENXIO', 'ELOOP', 'ENAMETOOLONG', 'EMFILE', 'ENFILE']);
 
 export async function runReplay(input: string, opts: ReplayCommandOptions): Promise<number> {
+  // Until replayParallel takes it (and destroys it), the early pool is this function's to destroy.
+  let pool = opts.pool;
   try {
     const config = loadConfig(opts.config);
     printConfigWarnings('replay', config.notices);
@@ -75,7 +80,9 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     else {
       // Loaded only for --workers: piscina and the worker file are not on the one-worker path.
       const { replayParallel } = await import('../replay/parallel-replay.js');
-      run = await replayParallel(config, input, opts.out, asked, replayOpts);
+      const early = pool;
+      pool = undefined;
+      run = await replayParallel(config, input, opts.out, asked, replayOpts, early);
     }
     const summary = run.summary;
     if (isTty) process.stderr.write('\r\x1b[K');
@@ -108,5 +115,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
       return 1;
     }
     throw e;
+  } finally {
+    await pool?.destroy();
   }
 }

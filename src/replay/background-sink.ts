@@ -19,6 +19,7 @@
 // failed write is thrown by the next write(), below() or finish().
 import { write as fsWrite } from 'node:fs';
 import type { ByteSink } from '../pcap/writer.js';
+import { WRITE_PIECE_BYTES } from '../pcap/atomic-file-sink.js';
 
 export class BackgroundSink implements ByteSink {
   private readonly free: Buffer[] = [];
@@ -81,7 +82,7 @@ export class BackgroundSink implements ByteSink {
     const { buf, len, done } = this.queue[0];
     let off = 0;
     const next = (): void =>
-      fsWrite(this.fd, buf, off, len - off, null, (err, n) => {
+      fsWrite(this.fd, buf, off, Math.min(len - off, WRITE_PIECE_BYTES), null, (err, n) => {
         if (err) {
           this.failed = err;
           this.writing = false;

@@ -30,7 +30,7 @@
 //   routing every flow (--workers 2 by default) this thread writes the
 //   file while the shard routes the next chunks; else it leaves the
 //   write(2) calls to libuv's thread pool, in order (background-sink.ts). A shard stays at most
-//   MAX_IN_FLIGHT chunks ahead of the merge (it waits on its control word)
+//   MAX_IN_FLIGHT chunks ahead of the merge (ONE_ROUTER_IN_FLIGHT when it is the only one; it waits on its control word)
 //   and the merge MAX_QUEUED_BYTES ahead of the background writes: memory
 //   stays bounded.
 // - Check: what the shards report of state shared between flows
@@ -39,6 +39,45 @@
 // - Stop: a shard's error, a corrupt capture (the shard that reads it
 //   reports the error one worker gives) or SIGINT/SIGTERM stops every shard
 //   and removes the temporary file.
+//
+// - Start: the CLI starts the piscina pool as soon as it has parsed --workers
+//   (shard-pool.ts), so the shard's thread boots and loads its modules while
+//   this thread loads the replay command and the config; before, the pool
+//   was made here and the shard ran its first chunk 110-270 ms later.
+//
+// Measured this session (Intel Xeon VM, 2 vCPUs, 1 GiB bench capture, every
+// run after the guest had handed freed memory back to the host: see
+// bench/replay/parallel.ts; the machine shared, load 2.5-4.5, so CPU times
+// per thread, medians of alternating runs):
+// - The VM, not the replay, made runs bimodal: its balloon hands freed 2 MiB
+//   blocks back to the host within about a second, and a 1 GiB write into
+//   the page cache then cost 1.3-1.7 s of system CPU in 1 MiB writes and
+//   2.4-2.5 s in 4 MiB writes, against 0.23-0.26 s in 64 or 128 KiB writes
+//   (dd). One worker wrote OUT 4 MiB at a time; now every OUT write(2) is at
+//   most 128 KiB (atomic-file-sink.ts): one worker 3.10 -> 1.90 s CPU
+//   (wall 3.25 -> 1.98 s). --workers 2 already wrote 512 KiB pieces and
+//   gained little (this thread 0.67-0.82 s, most of it start-up).
+// - --workers 2 now (7 alternating rounds, load 3.6-4.9): the shard
+//   1.16-1.24 s and this thread 0.62-0.70 s of CPU, against 1.42-1.53 s for
+//   one worker's only thread: about 1.2x with a free core per busy thread,
+//   a projection; on the shared machine the wall medians were 2.32 s
+//   against 2.50 s. The shard still does all of one worker's work but the
+//   write: reading and parsing the capture (in a one-worker --cpu-prof,
+//   read(2) 10%, parsing and filling batches 18%, the graph's nodes ~22%,
+//   encoding the blocks ~9%, write(2) 21% in 4 MiB writes, start-up and GC
+//   most of the rest). Splitting by flow repeats the read and parse in
+//   every shard; what would balance two
+//   threads is a split by stage (this thread reading, parsing and filling
+//   batches in shared memory, the shard routing and encoding them). Not
+//   done. Kept: the 128 KiB writes; the early pool (wall 2.60 -> 2.45 s,
+//   medians of 6, load 2.3-3.4: within noise; the shard starts 0.06-0.17 s
+//   after the config is read, was 0.28-0.31 s); 16 chunks in flight for the one
+//   shard (shard-worker.ts: ONE_ROUTER_IN_FLIGHT).
+//   Dropped: the main thread taking a share of the flows (main share 4/8
+//   and 8/8: its thread 1.7-1.9 s, it reads and parses the whole capture
+//   too) and three shards on the pool (each 0.8-1.2 s: every shard reads and
+//   parses all of it); the shard reading its capture in 128 or 256 KiB
+//   windows instead of 1 MiB (total CPU 2.14 / 2.07 vs 2.14 s).
 //
 // Measured before and not kept (earlier sessions, project VM): shards
 // writing OUT themselves at ranges they reserve (two threads writing one
@@ -53,7 +92,6 @@
 // (read(2) of a 1 MiB window that stays in cache is ~0.04 s per 256 MiB: no
 // gain).
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import { Piscina } from 'piscina';
 import type { RouterConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import { ruleHits } from '../firewall/firewall.js';
@@ -70,7 +108,8 @@ import type { FrameChunk } from './frame-chunk.js';
 import { openReplay, replayCaptureInterruptible, ReplayError, type ReplayOptions, type ReplaySummary } from './replay.js';
 import { MAX_WORKERS, runtimeReason, staticReason } from './shardability.js';
 import { MAX_MAIN_SHARE } from './shard-key.js';
-import { Control, MAX_IN_FLIGHT, ShardRouter, type ShardMessage, type ShardOutcome, type ShardRecycle, type ShardResult, type ShardSplit, type ShardTask, type ToShard } from './shard-worker.js';
+import { startShardPool, type ShardPool } from './shard-pool.js';
+import { Control, MAX_IN_FLIGHT, ONE_ROUTER_IN_FLIGHT, ShardRouter, type ShardMessage, type ShardOutcome, type ShardRecycle, type ShardResult, type ShardSplit, type ShardTask, type ToShard } from './shard-worker.js';
 
 export { CHUNK_INPUT_BYTES, MAX_IN_FLIGHT } from './shard-worker.js';
 
@@ -189,13 +228,38 @@ function sharedInput(input: string | Uint8Array): string | Uint8Array {
   return shared;
 }
 
-export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}): Promise<ParallelReplay> {
-  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
-  if (workers === 1) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1 };
-  const mainShare = mainShareOf(opts);
-  const why = staticReason(config, opts.trace !== undefined);
-  if (why !== undefined) return { summary: await replayCaptureInterruptible(config, input, output, opts), workers: 1, fallback: why };
+/**
+ * A parallel replay of `input` into `output`. `pool`, when given, is a pool
+ * started early for these workers (shard-pool.ts): this function owns it and
+ * destroys it, used or not; without one it starts its own.
+ */
+export async function replayParallel(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions = {}, pool?: ShardPool): Promise<ParallelReplay> {
+  let mainShare: number;
+  let why: string | undefined;
+  try {
+    if (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS) throw new ReplayError(`--workers must be an integer in 1..${MAX_WORKERS} (got ${workers})`);
+    if (pool !== undefined && pool.options.maxThreads !== workers - 1) throw new Error(`parallel replay: a pool of ${pool.options.maxThreads} threads for ${workers} workers`);
+    mainShare = mainShareOf(opts);
+    why = workers === 1 ? undefined : staticReason(config, opts.trace !== undefined);
+  } catch (e) {
+    await pool?.destroy();
+    throw e;
+  }
+  if (workers === 1 || why !== undefined) {
+    await pool?.destroy();
+    const summary = await replayCaptureInterruptible(config, input, output, opts);
+    return why === undefined ? { summary, workers: 1 } : { summary, workers: 1, fallback: why };
+  }
+  try {
+    return await replayShards(config, input, output, workers, opts, mainShare, pool);
+  } catch (e) {
+    // Failed before its pool was made (a bad OUT, say): the early pool goes too (destroy() twice is harmless).
+    await pool?.destroy();
+    throw e;
+  }
+}
 
+async function replayShards(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, workers: number, opts: ReplayOptions, mainShare: number, early: ShardPool | undefined): Promise<ParallelReplay> {
   // Checks the options and the capture's header, with one worker's messages; this thread reads the capture, once.
   const { inPort, reader } = openReplay(config, input, output, opts);
   // A file appears only when complete; a caller's sink gets the bytes only when no fallback replaces them.
@@ -236,14 +300,14 @@ export async function replayParallel(config: RouterConfig, input: string | Uint8
   if (mainShare > 0) own = new ShardRouter(config, opts.promiscuous === true, reader, inPort, { shard: 0, ...split }, onProgress && ((n) => n % every === 0 && onProgress(n)));
   else reader.close();
   // Shards 1..N-1 on the pool.
-  const pool = new Piscina({ filename: new URL('./shard-worker.js', import.meta.url).href, minThreads: workers - 1, maxThreads: workers - 1, concurrentTasksPerWorker: 1, idleTimeout: 1000 });
+  const pool = early ?? startShardPool(workers);
   const shared = sharedInput(input);
   const channels: ShardChannel[] = [];
   const tasks: Promise<ShardOutcome>[] = [];
   for (let s = 1; s < workers; s++) {
     const { port1, port2 } = new MessageChannel();
     channels.push(new ShardChannel(port1));
-    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, inPort, port: port2, input: shared, shard: s, split, control };
+    const task: ShardTask = { config, promiscuous: opts.promiscuous === true, inPort, port: port2, input: shared, shard: s, split, control, inFlight: oneRouter ? ONE_ROUTER_IN_FLIGHT : MAX_IN_FLIGHT };
     tasks.push(pool.run(task, { transferList: [port2] }) as Promise<ShardOutcome>);
   }
   // The first task to fail, or a signal, ends the replay (a worker error, not a packet: packets are counted drops); a corrupt

@@ -13,7 +13,8 @@
 // main thread only when it routes flows (parallel-replay.ts). A task shard
 // posts each chunk of blocks to the main thread, which sends the buffers
 // back once merged, so a steady stream allocates nothing; it stays at most
-// MAX_IN_FLIGHT chunks ahead of the merge (it waits on its control word).
+// MAX_IN_FLIGHT chunks ahead of the merge (ONE_ROUTER_IN_FLIGHT when it is
+// the only shard; it waits on its control word).
 // The task ends after the capture's last chunk with the counters, the
 // capture's own figures, and the use of state shared between flows
 // (shardability.ts); a corrupt capture ends it with the reader's error.
@@ -52,6 +53,15 @@ import type { ShardSharedUse } from './shardability.js';
 export const CHUNK_INPUT_BYTES = 512 << 10;
 /** Chunks a shard may be ahead of the merge: the memory bound (about CHUNK_INPUT_BYTES x this, per shard). */
 export const MAX_IN_FLIGHT = 4;
+/**
+ * The same for the one shard of --workers 2 (it routes every flow; the main
+ * thread only writes its chunks): a main thread the scheduler keeps off the
+ * CPU for a while no longer stops the shard at once. On the project VM,
+ * shared (load 4-5), 16 against 4: wall 2.38 vs 2.88 s and 2.76 vs 3.32 s
+ * (medians of 6 alternating runs each, 1 GiB bench capture), the same CPU
+ * (2.24 vs 2.28 s); about 12 MiB more memory, for one shard only.
+ */
+export const ONE_ROUTER_IN_FLIGHT = 16;
 
 /** Words of the control array shared by the main thread and the shards. */
 export const enum Control {
@@ -80,6 +90,8 @@ export interface ShardTask {
   split: ShardSplit;
   /** Int32Array over a SharedArrayBuffer of Control.MERGED + shards words. */
   control: Int32Array;
+  /** Chunks the shard may be ahead of the merge (MAX_IN_FLIGHT or ONE_ROUTER_IN_FLIGHT). */
+  inFlight: number;
 }
 
 /** Main thread -> shard: a merged chunk's buffers to reuse. */
@@ -212,13 +224,13 @@ export class ShardRouter {
   }
 }
 
-/** Waits until the shard is less than MAX_IN_FLIGHT chunks ahead of the merge, taking the buffers sent back meanwhile; false when told to stop. */
-function waitForRoom(port: MessagePort, control: Int32Array, word: number, posted: number, spare: ShardRecycle[]): boolean {
+/** Waits until the shard is less than `inFlight` chunks ahead of the merge, taking the buffers sent back meanwhile; false when told to stop. */
+function waitForRoom(port: MessagePort, control: Int32Array, word: number, posted: number, spare: ShardRecycle[], inFlight: number): boolean {
   for (;;) {
     if (Atomics.load(control, Control.ABORT) !== 0) return false;
     for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) spare.push((m.message as ToShard).recycle);
     const merged = Atomics.load(control, word);
-    if (posted - merged < MAX_IN_FLIGHT) return true;
+    if (posted - merged < inFlight) return true;
     // A timeout, so a stop that came without a notify is still seen.
     Atomics.wait(control, word, merged, 200);
   }
@@ -233,7 +245,7 @@ export default function replayShard(task: ShardTask): ShardOutcome {
     const spare: ShardRecycle[] = [];
     const word = Control.MERGED + task.shard;
     for (let posted = 0; ; posted++) {
-      if (!waitForRoom(port, control, word, posted, spare)) return undefined;
+      if (!waitForRoom(port, control, word, posted, spare, task.inFlight)) return undefined;
       const chunk = shard.nextChunk(spare.pop());
       port.postMessage({ chunk, framesRead: shard.capture.framesRead } satisfies ShardMessage, [chunk.blocks, chunk.index]);
       if (chunk.last) break;

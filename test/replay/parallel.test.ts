@@ -373,6 +373,26 @@ loadBalancer:
     expect(allFrames(sink.bytes())).toEqual(allFrames(one.bytes()));
   });
 
+  it('--workers 2 and a mistake found before the shards run (the config, OUT\'s directory): one worker\'s status and message', () => {
+    // The CLI starts the shards' pool before it reads the config (shard-pool.ts): it must not change what is reported.
+    const input = writeCapture('early.pcapng', ['lan', 'wan', 'dmz'], [{ port: 0, at: 0, bytes: tcpFrame({ src: '192.0.2.10', dst: '198.51.100.20', srcMac: CLIENT_MAC, dstMac: LAN_MAC }, 40000, 80, 0x02, 0, 1) }]);
+    const good = writeConfig('early.yaml', BASE_CONFIG);
+    const bad = writeConfig('early-bad.yaml', 'ports: 3\n');
+    for (const args of [
+      ['--config', bad, '--out', join(dir, 'early-out.pcapng')],
+      ['--config', good, '--out', join(dir, 'no-such-dir', 'early-out.pcapng')],
+    ]) {
+      const one = dataplane(['replay', input, ...args, '--workers', '1']);
+      const two = dataplane(['replay', input, ...args, '--workers', '2']);
+      expect(one.status, args.join(' ')).toBeGreaterThan(0);
+      expect(two.status, args.join(' ')).toBe(one.status);
+      // The temporary file's name holds the process id.
+      const unpid = (t: string) => t.replace(/\.\d+\.partial/g, '.PID.partial');
+      expect(unpid(two.stderr)).toBe(unpid(one.stderr));
+    }
+    expect(existsSync(join(dir, 'early-out.pcapng'))).toBe(false);
+  });
+
   it('a bad --workers is a usage error that names the range', () => {
     const config = writeConfig('bad-workers.yaml', BASE_CONFIG);
     for (const bad of ['0', 'two', '65', '1.5']) {
