@@ -10,11 +10,9 @@
 // moves in 4 ms steps, as long as a round.
 // Run: node dist/bench/route/dir16-loops.js [rv|1m] [rounds] [variant,...]
 import { readFileSync } from 'node:fs';
-import { Lpm } from '../../src/route/lpm.js';
 import { Dir16View } from '../../src/route/fib-dir16.js';
-import { hugeSharedBuffer } from '../../src/flow/huge-pages.js';
 import { loadNative } from '../../src/io/native.js';
-import { growTable, lookupAddresses, readRouteViews } from './table.js';
+import { dir16Setup } from './dir16-setup.js';
 
 type Batch = (addrs: Uint32Array, out: Int32Array, n: number) => void;
 
@@ -80,10 +78,8 @@ const VARIANTS: Record<string, string> = {
 };
 
 
-// Unrolled blocks of 64 with constant indices (as Dir16View), in other phase shapes.
-function unrolled(block: (s: number) => string): string {
-  let blocks = '';
-  for (let s = 192; s >= 0; s -= 64) blocks = `    if (n >= ${s + 64}) {\n${block(s)}\n      i = ${s + 64};\n${blocks}    }\n`;
+/** A batch function: `blocks` (unrolled code for the first whole blocks of a burst), then one address at a time for the rest. */
+function withTail(blocks: string): string {
   return `return function (addrs, out, n) {
     let i = 0;
 ${blocks}
@@ -94,6 +90,18 @@ ${blocks}
       out[i] = e - 1;
     }
   };`;
+}
+
+/** Unrolled blocks of `blk` with constant indices, `block(s)` the code of the block starting at s. */
+function blocksOf(blk: number, block: (s: number) => string): string {
+  let blocks = '';
+  for (let s = 256 - blk; s >= 0; s -= blk) blocks = `    if (n >= ${s + blk}) {\n${block(s)}\n      i = ${s + blk};\n${blocks}    }\n`;
+  return withTail(blocks);
+}
+
+// Unrolled blocks of 64 with constant indices (as Dir16View), in other phase shapes.
+function unrolled(block: (s: number) => string): string {
+  return blocksOf(64, block);
 }
 const L = (s: number, f: (k: number) => string, rev = false) => {
   const ks = Array.from({ length: 64 }, (_, k) => s + k);
@@ -163,28 +171,13 @@ VARIANTS.spill = unrolled((s) => [
 ].join('\n'));
 
 // viaout in blocks of 32: half the instructions between a block's root loads and its finishing pass.
-{
-  const blk = 32;
-  let blocks = '';
-  for (let s = 256 - blk; s >= 0; s -= blk) {
-    const ks = Array.from({ length: blk }, (_, k) => s + k);
-    const body = [
-      ...ks.map((k) => `      out[${k}] = root[addrs[${k}] >>> 8];`),
-      ...ks.map((k) => `      { const e = out[${k}]; out[${k}] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addrs[${k}] & 255)] : e) - 1; }`),
-    ].join('\n');
-    blocks = `    if (n >= ${s + blk}) {\n${body}\n      i = ${s + blk};\n${blocks}    }\n`;
-  }
-  VARIANTS.b32 = `return function (addrs, out, n) {
-    let i = 0;
-${blocks}
-    for (; i < n; i++) {
-      const a = addrs[i];
-      let e = root[a >>> 8];
-      if (e > 0x7fff) e = tbl8[((e & 0x7fff) << 8) | (a & 255)];
-      out[i] = e - 1;
-    }
-  };`;
-}
+VARIANTS.b32 = blocksOf(32, (s) => {
+  const ks = Array.from({ length: 32 }, (_, k) => s + k);
+  return [
+    ...ks.map((k) => `      out[${k}] = root[addrs[${k}] >>> 8];`),
+    ...ks.map((k) => `      { const e = out[${k}]; out[${k}] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addrs[${k}] & 255)] : e) - 1; }`),
+  ].join('\n');
+});
 
 // Intel Xeon VM (KVM, 2 vCPUs, 480 MiB L3), taskset -c N, 41 rounds, load
 // 10-12, median per-round speedup over the current loop: spill 1.05-1.11x on
@@ -212,18 +205,7 @@ function compile(src: string, root: Uint16Array, tbl8: Uint16Array): Batch {
 const which = process.argv[2] ?? 'rv';
 const rounds = Number(process.argv[3] ?? 15);
 const only = process.argv[4]?.split(',');
-const real = readRouteViews();
-const t = which === '1m' ? growTable(real, 1_000_000, 42) : real;
-const lpm = new Lpm({ expectedPrefixes: t.count });
-for (let i = 0; i < t.count; i++) lpm.insert(t.prefix[i], t.len[i], t.asn[i] % 8);
-lpm.trim();
-const snap = lpm.snapshot(1, hugeSharedBuffer, 'auto');
-if (snap.layout !== 'dir16') throw new Error('not dir16');
-const root = new Uint16Array(snap.root);
-const tbl8 = new Uint16Array(snap.level2);
-const addrsAll = lookupAddresses(t, 1 << 20, 10, 7);
-const shared = new Uint32Array(new SharedArrayBuffer(addrsAll.byteLength));
-shared.set(addrsAll);
+const { table: t, root, tbl8, addrs: shared } = dir16Setup(which);
 const BURST = 64;
 const bursts: Uint32Array[] = [];
 for (let off = 0; off + BURST <= shared.length; off += BURST) bursts.push(shared.subarray(off, off + BURST));

@@ -35,11 +35,9 @@
 //
 // Run: node dist/bench/route/dir16-wasm.js [rv|1m] [rounds] [unroll]
 import { readFileSync } from 'node:fs';
-import { Lpm } from '../../src/route/lpm.js';
 import { Dir16View } from '../../src/route/fib-dir16.js';
-import { hugeSharedBuffer } from '../../src/flow/huge-pages.js';
 import { loadNative } from '../../src/io/native.js';
-import { growTable, lookupAddresses, readRouteViews } from './table.js';
+import { dir16Setup } from './dir16-setup.js';
 import { dir16WasmModule, Wasm } from './dir16-wasm-module.js';
 
 const BURST = 64;
@@ -52,18 +50,8 @@ async function main(): Promise<void> {
   const rounds = Number(process.argv[3] ?? 31);
   const unroll = Number(process.argv[4] ?? 64);
   if (!Number.isInteger(unroll) || unroll < 1 || BURST % unroll !== 0) throw new Error(`unroll must divide ${BURST}, got ${process.argv[4]}`);
-  const real = readRouteViews();
-  const t = which === '1m' ? growTable(real, 1_000_000, 42) : real;
-  const lpm = new Lpm({ expectedPrefixes: t.count });
-  for (let i = 0; i < t.count; i++) lpm.insert(t.prefix[i], t.len[i], t.asn[i] % 8);
-  lpm.trim();
-  const snap = lpm.snapshot(1, hugeSharedBuffer, 'auto');
-  if (snap.layout !== 'dir16') throw new Error('the snapshot is not dir16');
-  const root = new Uint16Array(snap.root);
-  const tbl8 = new Uint16Array(snap.level2);
-  const addrs = lookupAddresses(t, 1 << 20, 10, 7);
-  const shared = new Uint32Array(new SharedArrayBuffer(addrs.byteLength));
-  shared.set(addrs);
+  const { root, tbl8, addrs } = dir16Setup(which);
+  const shared = addrs;
 
   const TBL8 = root.byteLength;
   const ADDR = TBL8 + Math.ceil(tbl8.byteLength / 64) * 64;
