@@ -41,7 +41,8 @@ conntrack: { capacity: 1024 }
 
 export const BACKENDS = ['198.51.100.11', '198.51.100.12'];
 
-export const LB_YAML = `
+/** The load-balancer configs' ports and neighbors: a client on lan, two backends on wan. */
+const LB_PORTS = `
 ports:
   - { name: lan, mac: "02:00:00:00:00:01", address: 192.0.2.1/24 }
   - { name: wan, mac: "02:00:00:00:00:02", address: 198.51.100.1/24 }
@@ -49,7 +50,9 @@ neighbors:
   - { address: 192.0.2.10, mac: "02:aa:00:00:00:01" }
   - { address: 198.51.100.11, mac: "02:bb:00:00:00:11" }
   - { address: 198.51.100.12, mac: "02:bb:00:00:00:12" }
-loadBalancer:
+`;
+
+export const LB_YAML = `${LB_PORTS}loadBalancer:
   vips:
     - { name: web, address: 203.0.113.10, protocol: tcp, port: 80, mode: dsr-ipip, tableSize: 251, backends: [{ address: 198.51.100.11, weight: 100 }, { address: 198.51.100.12, weight: 100 }] }
     - { name: dns, address: 203.0.113.11, protocol: udp, port: 53, mode: nat, tableSize: 251, backends: [{ address: 198.51.100.12, weight: 100 }] }
@@ -62,15 +65,7 @@ export function config(yaml: string): RouterConfig {
 }
 
 /** A dsr-l2 VIP whose two backends are endpoints: web open on 80, shard one denied; a nat-mode DNS VIP (nothing opens udp 53); a port forward to shard one's ssh. */
-export const LB_FIREWALL_YAML = `
-ports:
-  - { name: lan, mac: "02:00:00:00:00:01", address: 192.0.2.1/24 }
-  - { name: wan, mac: "02:00:00:00:00:02", address: 198.51.100.1/24 }
-neighbors:
-  - { address: 192.0.2.10, mac: "02:aa:00:00:00:01" }
-  - { address: 198.51.100.11, mac: "02:bb:00:00:00:11" }
-  - { address: 198.51.100.12, mac: "02:bb:00:00:00:12" }
-loadBalancer:
+export const LB_FIREWALL_YAML = `${LB_PORTS}loadBalancer:
   vips:
     - { name: web, address: 203.0.113.10, protocol: tcp, port: 80, mode: dsr-l2, tableSize: 251, backends: [{ address: 198.51.100.11, weight: 100 }, { address: 198.51.100.12, weight: 100 }] }
     - { name: dns, address: 203.0.113.11, protocol: udp, port: 53, mode: nat, tableSize: 251, backends: [{ address: 198.51.100.12, weight: 100 }] }
