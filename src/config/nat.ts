@@ -35,7 +35,7 @@ export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string
   if (raw === undefined) return undefined;
   const portOf = (name: string, field: string): number => {
     const i = ports.findIndex((p) => p.name === name);
-    if (i < 0) problems.push(`${field}: "${name}" is not a configured port (ports: ${ports.map((p) => p.name).join(', ')})`);
+    if (i < 0) problems.push(`${field}: "${name}" is not a configured port (${ports.length === 0 ? 'no ports are configured' : `ports: ${ports.map((p) => p.name).join(', ')}`})`);
     return i;
   };
   const masqPorts = new Map<number, number>();

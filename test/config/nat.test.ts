@@ -126,6 +126,13 @@ nat:
     ]);
   });
 
+  it('the nat section alone (no ports:) says the ports are missing, and that none is configured, not an empty list', () => {
+    expect(problems('nat:\n  masquerade:\n    - { outPort: wan }\n')).toEqual([
+      'ports: required field missing (expected a list)',
+      'nat.masquerade[0].outPort: "wan" is not a configured port (no ports are configured)',
+    ]);
+  });
+
   it('a CIDR with host bits set is a problem naming the field and the network it probably meant, as a route prefix is', () => {
     expect(
       problems(`${PORTS}
