@@ -79,6 +79,37 @@
 //   parses all of it); the shard reading its capture in 128 or 256 KiB
 //   windows instead of 1 MiB (total CPU 2.14 / 2.07 vs 2.14 s).
 //
+// Split by stage, tried and not kept (twelfth session, AMD EPYC VM, 2 vCPUs,
+// load 5.5-9; 1 GiB bench with BENCH_REPLAY_PEER = this build with the split
+// turned off, alternating in one run; 512 MiB capture run directly for
+// per-thread CPU). For the one routing shard, this thread read the capture
+// into 256 KiB or 1 MiB SharedArrayBuffer windows (InputWindow taking a new
+// window from a pool whenever it read on, a window free again once the shard
+// sent back the output of the last chunk that used it), parsed it with
+// CaptureInput.rx's rules (window, room, skips, framesIn, progress) into a
+// Float64Array index per chunk (window, offset, caplen, port, tsSec, tsNsec
+// per frame; transferred and sent back), at most STAGE_AHEAD chunks ahead of
+// the merge; the shard copied each batch's frames from the windows with
+// FrameCopier (one native call per batch), routed and encoded. Output and
+// counters stayed byte for byte one worker's (test/replay/ passed, also with
+// 4 KiB windows, 1 chunk ahead). It moved the critical path, not shortened
+// it: on this VM this thread is already the busier one without it (512 MiB:
+// main 0.70-0.84 s, shard 0.56-0.70 s of CPU; its start-up's module loading
+// and the write(2)s into the page cache cost more here than on the last
+// VM), and with it main took 0.87-0.92 s, the shard 0.41-0.47 s. Bench
+// (medians of 5, split vs not): 8 chunks ahead, 1 MiB windows, pushFrame:
+// wall 7.5 vs 5.2 s, total CPU 3.58 vs 3.03 s (the shard's copies came from
+// windows another core filled 4 MiB before); 2 ahead, 256 KiB windows,
+// FrameCopier: wall 4.5 vs 4.3 s, busiest thread 1.3 vs 1.3 s, total CPU
+// 2.74 vs 2.66 s; the same with the file written on libuv's pool
+// (background-sink.ts, to take the write off this thread): wall 5.2 vs 4.1
+// s, total CPU 3.52 vs 2.73 s. Parsing alone costs this thread more than
+// the shard saves: the feed loop took 0.23-0.40 s per 512 MiB alone against
+// 0.09-0.11 s for the reader's bare loop. A split worth trying next would
+// move work off this thread, not onto it (its start-up: ~0.3 s of module
+// loading in the profile; the per-chunk postMessage with transfers, 0.13-
+// 0.22 s of the shard's profile, against a shared ring and a control word).
+//
 // Measured before and not kept (earlier sessions, project VM): shards
 // writing OUT themselves at ranges they reserve (two threads writing one
 // file: the kernel takes the writes one at a time; this session, 512 MiB
