@@ -56,11 +56,11 @@ export interface Fib2048Tables {
  *   (taskset -c 1) and 1.18x (-c 0); root alone 1.07x, 1.04x; tbl8 alone
  *   1.03x, 1.03x.
  * - This allocation against the old one (each table its own
- *   hugeSharedBuffer, as published before), taskset -c 0 / -c 1, 41
- *   rounds, two runs, load 7.1-8.0: 1M table 1.12x and 1.09x (vCPU 0),
- *   1.07x and 1.18x (vCPU 1); RouteViews 1.01x and 1.06x (vCPU 0), 0.995x
- *   and 1.05x (vCPU 1) (its 2 MiB of groups gain little; quartiles
- *   0.91-1.14).
+ *   hugeSharedBuffer, as published before; bench/route/dir16-pages.ts),
+ *   taskset -c 0 / -c 1, 31-41 rounds, three runs, load 6.5-8.0: 1M table
+ *   1.12x, 1.09x, 1.05x (vCPU 0), 1.07x, 1.18x, 1.07x (vCPU 1); RouteViews
+ *   (two runs) 1.01x and 1.06x (vCPU 0), 0.995x and 1.05x (vCPU 1) (its
+ *   2 MiB of groups gain little; quartiles 0.91-1.14).
  * `npm run bench -- lpm` run after run (this, then the commit before) could
  * not resolve it: rte_lpm itself moved 35% between the runs. Against the C
  * walk of the same layout in the peer's process (all huge pages), ours/C on
