@@ -197,6 +197,42 @@ VARIANTS.split2 = unrolled((s) => [
   L(s, (k) => `      out[${k}] = (e${k} > 0x7fff ? tbl8[((e${k} & 0x7fff) << 8) | (a${k} & 255)] : e${k}) - 1;`),
 ].join('\n'));
 
+// Issue 13 item 4, AMD EPYC family 26 (2 vCPUs, load 4-7), 15-21 rounds,
+// median per-round speedup over the current loop (viaout's shape), 1M table
+// (tbl8 share 1.89%, 209,945 distinct root lines) and RouteViews (1.54%,
+// 198,107): compact 0.75x (1M) and 0.77x (rv); scratch on the 1M table
+// 1.013x, 1.016x (vCPU 1, 0; 21 rounds), 0.984x, 1.015x (41 rounds), on
+// RouteViews 1.066x, 1.005x and 1.048x, 1.083x (vCPU 1, 0): not better on
+// 1M; scratch16 0.72x; simple 0.62x (1M), 0.40x (rv): its
+// code reloads and checks addrs' and out's maps, lengths and data pointers
+// every iteration (~30 instructions per lookup). None kept. What was slow on
+// the 1M table was the pages under the tables, not the loop (fib-dir16.ts,
+// hugeAlignedTables).
+// Branchless second pass: every entry gets its leaf answer (e - 1) and its
+// index is appended to a list whose length grows by the entry's group bit,
+// then only the listed ones (1.5-2% of lookups) read their tbl8 group: no
+// branch per lookup on a loaded value, one short loop per block instead.
+VARIANTS.compact = 'const sel = new Int32Array(72);\n' + unrolled((s) => [
+  L(s, (k) => `      out[${k}] = root[addrs[${k}] >>> 8];`),
+  '      let m = 0;',
+  L(s, (k) => `      { const e = out[${k}]; out[${k}] = e - 1; sel[m] = ${k}; m += e >>> 15; }`),
+  '      for (let j = 0; j < m; j++) { const k = sel[j]; out[k] = tbl8[((out[k] + 1 & 0x7fff) << 8) | (addrs[k] & 255)] - 1; }',
+].join('\n'));
+
+// viaout with the root entries in a scratch array of the closure's instead
+// of `out`: a constant typed array (function context specialization) indexed
+// by constants needs no bounds check at all, so the first pass, the one
+// whose loads must all be in flight at once, is shorter by one compare and
+// branch per lookup (the check on `out` moves to the second pass).
+VARIANTS.scratch = 'const sc = new Int32Array(64);\n' + unrolled((s) => [
+  L(s, (k) => `      sc[${k - s}] = root[addrs[${k}] >>> 8];`),
+  L(s, (k) => `      { const e = sc[${k - s}]; out[${k}] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addrs[${k}] & 255)] : e) - 1; }`),
+].join('\n'));
+VARIANTS.scratch16 = 'const sc = new Uint16Array(64);\n' + unrolled((s) => [
+  L(s, (k) => `      sc[${k - s}] = root[addrs[${k}] >>> 8];`),
+  L(s, (k) => `      { const e = sc[${k - s}]; out[${k}] = (e > 0x7fff ? tbl8[((e & 0x7fff) << 8) | (addrs[${k}] & 255)] : e) - 1; }`),
+].join('\n'));
+
 let serial = 0;
 function compile(src: string, root: Uint16Array, tbl8: Uint16Array): Batch {
   return (new Function('root', 'tbl8', `${src}\n// v${++serial}`) as (r: Uint16Array, t: Uint16Array) => Batch)(root, tbl8);

@@ -4,6 +4,7 @@
 // 2^20 lookup addresses in a SharedArrayBuffer.
 import { hugeSharedBuffer } from '../../src/flow/huge-pages.js';
 import { Lpm } from '../../src/route/lpm.js';
+import { dir16Views } from '../../src/route/fib-dir16.js';
 import { growTable, lookupAddresses, readRouteViews, type PrefixTable } from './table.js';
 
 export interface Dir16Setup {
@@ -26,5 +27,5 @@ export function dir16Setup(which: string): Dir16Setup {
   const local = lookupAddresses(table, 1 << 20, 10, 7);
   const addrs = new Uint32Array(new SharedArrayBuffer(local.byteLength));
   addrs.set(local);
-  return { table, root: new Uint16Array(snap.root), tbl8: new Uint16Array(snap.level2), addrs };
+  return { table, ...dir16Views(snap), addrs };
 }

@@ -43,6 +43,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Lpm } from '../../src/route/lpm.js';
+import { dir16Views } from '../../src/route/fib-dir16.js';
 import { hugeSharedBuffer } from '../../src/flow/huge-pages.js';
 import { formatPrefix } from '../../src/route/prefix.js';
 import { parseRoutesText } from '../../src/config/routes.js';
@@ -323,8 +324,9 @@ async function benchTable(label: string, t: PrefixTable, dir: string, rows: Benc
   // The form the data plane's workers read (FibMirror): dir16 when the table fits, else 20-4-8.
   const snap = lpm.snapshot(1, hugeSharedBuffer, 'auto'); // allocated as FibMirror allocates the workers' copies
   const snapMs = performance.now() - s0;
-  const published = snap.root.byteLength + snap.level2.byteLength + snap.level3.byteLength;
-  const form = snap.layout === 'dir16' ? `dir16 (2^24 x 16-bit root + ${snap.level2.byteLength / 512} tbl8 groups)` : `20-4-8 (dir16 refused: ${lpm.dir16Refused ?? '?'})`;
+  const d16 = snap.layout === 'dir16' ? dir16Views(snap) : undefined;
+  const published = d16 !== undefined ? d16.root.byteLength + d16.tbl8.byteLength : snap.root.byteLength + snap.level2.byteLength + snap.level3.byteLength;
+  const form = d16 !== undefined ? `dir16 (2^24 x 16-bit root + ${d16.tbl8.byteLength / 512} tbl8 groups, each on 2 MiB boundaries when 4 MiB or more)` : `20-4-8 (dir16 refused: ${lpm.dir16Refused ?? '?'})`;
   rows.push({ name: `lpm/snapshot/${label}`, subject: 'dataplane', value: snapMs, unit: 'ms', notes: `snapshot(..., 'auto'): the published tables in SharedArrayBuffers, ${form}, ${(published / MiB).toFixed(1)} MiB` });
   rows.push({ name: `lpm/memory/${label}`, subject: 'dataplane published', value: published / MiB, unit: 'MiB', notes: `what workers read: ${form}` });
   const addrs = lookupAddresses(t, LOOKUPS, 10, 7);

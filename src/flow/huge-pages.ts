@@ -44,6 +44,27 @@ export function hugeSharedBuffer(byteLength: number): SharedArrayBuffer {
   return b;
 }
 
+/** A transparent huge page (x86-64). */
+export const HUGE_PAGE_BYTES = 2 << 20;
+
+/**
+ * Bytes from the start of `buffer` to its first 2 MiB boundary (0 without
+ * the addon). A buffer's memory starts 16 bytes past a 4 KiB page (glibc's
+ * chunk header), so only the 2 MiB pages wholly inside it can be huge: a
+ * 32 MiB table gets 15, its first and last 2 MiB stay in 4 KiB pages. A
+ * table placed at this offset in a buffer 2 MiB longer gets all 16.
+ */
+export function hugePageOffset(buffer: ArrayBufferLike): number {
+  let mod: ((view: Uint8Array, modulus: number) => number) | undefined;
+  try {
+    mod = loadNative().addressMod;
+  } catch {
+    return 0;
+  }
+  if (mod === undefined) return 0;
+  return (HUGE_PAGE_BYTES - mod(new Uint8Array(buffer, 0, 1), HUGE_PAGE_BYTES)) & (HUGE_PAGE_BYTES - 1);
+}
+
 /** A cache line. */
 export const LINE_BYTES = 64;
 

@@ -8,6 +8,10 @@
 //     e >= 0x8000   group: (e & 0x7fff) is a 256-entry tbl8 group
 //   tbl8: Uint16Array, 256 entries per group, leaves only (nextHop + 1)
 //
+// Both tables sit in one buffer, each from a 2 MiB boundary, so that all
+// their pages can be huge (hugeAlignedTables; FibBuffers records the
+// offsets).
+//
 // So a table fits when every next hop is <= DIR16_MAX_NEXT_HOP and it needs
 // at most DIR16_MAX_GROUPS groups (one per /24 holding a longer prefix:
 // 4,388 for RouteViews, 10,568 for the 1M table). The prefix lengths that
@@ -15,6 +19,7 @@
 // their leaves, and a change is applied by deriving again the 16 root
 // entries under each 20-4-8 root entry the change touched (`deriveBlock`).
 import { FibView, type FibBuffers, type FibLookup } from './fib-view.js';
+import { HUGE_PAGE_BYTES, hugePageOffset } from '../flow/huge-pages.js';
 
 /** Largest next-hop index a dir16 table can carry (15 bits, one value kept for "no route"). */
 export const DIR16_MAX_NEXT_HOP = 0x7ffe;
@@ -28,6 +33,72 @@ export interface Fib2048Tables {
   readonly root: Int32Array;
   readonly level2: Int32Array;
   readonly level3: Int32Array;
+}
+
+/**
+ * The root and `groupEntries` of tbl8 in ONE allocate()'d buffer, each
+ * starting on a 2 MiB boundary (the root on the buffer's first one), so
+ * that every 2 MiB page of both can be huge. Two things kept them in 4 KiB
+ * pages before: a buffer's memory starts 16 bytes past a 4 KiB page, so a
+ * 32 MiB root in its own buffer got 15 huge pages and its first and last
+ * 2 MiB (6% of its entries) stayed small; and a tbl8 under glibc's mmap
+ * threshold (which rises to 32 MiB once a large buffer is freed, as the
+ * derive's scratch tables are) comes from the heap, already touched, so it
+ * got none (the lpm bench's process: 30 MiB AnonHugePages for a 37 MiB
+ * table). The buffer is up to 4 MiB longer than the tables; the bytes
+ * before the root and after the groups are never touched, so they cost
+ * address space, except that the groups' last huge page is a whole 2 MiB.
+ * Measured with one-off scripts shaped as bench/route/dir16-loops.ts (the
+ * current loop, rounds alternating in one process, thread CPU time, AMD
+ * EPYC family 26, 2 vCPUs, median per-round speedup):
+ * - The bench's snapshot tables copied to 2 MiB-aligned views of one
+ *   mmap'd buffer, 1M table, 21 rounds, load 4.6-5.9: both aligned 1.11x
+ *   (taskset -c 1) and 1.18x (-c 0); root alone 1.07x, 1.04x; tbl8 alone
+ *   1.03x, 1.03x.
+ * - This allocation against the old one (each table its own
+ *   hugeSharedBuffer, as published before; bench/route/dir16-pages.ts),
+ *   taskset -c 0 / -c 1, 31-41 rounds, three runs, load 6.5-8.0: 1M table
+ *   1.12x, 1.09x, 1.05x (vCPU 0), 1.07x, 1.18x, 1.07x (vCPU 1); RouteViews
+ *   (two runs) 1.01x and 1.06x (vCPU 0), 0.995x and 1.05x (vCPU 1) (its
+ *   2 MiB of groups gain little; quartiles 0.91-1.14).
+ * `npm run bench -- lpm` run after run (this, then the commit before) could
+ * not resolve it: rte_lpm itself moved 35% between the runs. Against the C
+ * walk of the same layout in the peer's process (all huge pages), ours/C on
+ * the 1M table was 1.40x, 1.40x (vCPU 0, 1) with this and 1.61x, 1.71x
+ * without; RouteViews 1.40x, 1.49x and 1.39x, 1.49x.
+ */
+function hugeAlignedTables(allocate: (byteLength: number) => ArrayBufferLike, groupEntries: number): [Uint16Array, Uint16Array] {
+  const rootBytes = ROOT_ENTRIES * 2;
+  const groupBytes = groupEntries * 2;
+  const buffer = allocate(HUGE_PAGE_BYTES + rootBytes + Math.ceil(groupBytes / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES);
+  const at = hugePageOffset(buffer);
+  return [new Uint16Array(buffer, at, ROOT_ENTRIES), new Uint16Array(buffer, at + rootBytes, groupEntries)];
+}
+
+/** Grown tbl8 groups (Dir16Tables.allocGroup): on a 2 MiB boundary of their own buffer when 4 MiB or more. */
+function hugeAlignedGroups(allocate: (byteLength: number) => ArrayBufferLike, entries: number): Uint16Array {
+  const bytes = entries * 2;
+  if (bytes < 4 << 20) return new Uint16Array(allocate(bytes));
+  const buffer = allocate(bytes + HUGE_PAGE_BYTES);
+  return new Uint16Array(buffer, hugePageOffset(buffer), entries);
+}
+
+/** The root and tbl8 views of a dir16 FibBuffers (at their offsets, when it has them). */
+export function dir16Views(b: FibBuffers): { root: Uint16Array; tbl8: Uint16Array } {
+  const root = new Uint16Array(b.root, b.rootOffset ?? 0, ROOT_ENTRIES);
+  const tbl8 = b.level2Entries === undefined ? new Uint16Array(b.level2) : new Uint16Array(b.level2, b.level2Offset ?? 0, b.level2Entries);
+  return { root, tbl8 };
+}
+
+/** A dir16 FibBuffers over two views (their offsets and length recorded when they are not whole buffers). */
+export function dir16Buffers(generation: number, root: Uint16Array, tbl8: Uint16Array, level3: ArrayBufferLike): FibBuffers {
+  const b: FibBuffers = { generation, layout: 'dir16', root: root.buffer, level2: tbl8.buffer, level3 };
+  if (root.byteOffset !== 0 || root.byteLength !== root.buffer.byteLength) b.rootOffset = root.byteOffset;
+  if (tbl8.byteOffset !== 0 || tbl8.byteLength !== tbl8.buffer.byteLength) {
+    b.level2Offset = tbl8.byteOffset;
+    b.level2Entries = tbl8.length;
+  }
+  return b;
 }
 
 type LookupFn = (addr: number) => number;
@@ -178,8 +249,7 @@ export class Dir16Tables {
     private readonly allocate: (byteLength: number) => ArrayBufferLike,
     groups = 64,
   ) {
-    this.root = new Uint16Array(allocate(ROOT_ENTRIES * 2));
-    this.tbl8 = new Uint16Array(allocate(Math.max(1, Math.min(groups, DIR16_MAX_GROUPS)) * GROUP * 2));
+    [this.root, this.tbl8] = hugeAlignedTables(allocate, Math.max(1, Math.min(groups, DIR16_MAX_GROUPS)) * GROUP);
   }
 
   /** Groups in use. */
@@ -256,7 +326,7 @@ export class Dir16Tables {
     if (this.groupTop === DIR16_MAX_GROUPS) throw new Dir16Overflow(`more than ${DIR16_MAX_GROUPS} /24s hold a longer prefix (dir16 groups are 15-bit)`);
     if ((this.groupTop + 1) * GROUP > this.tbl8.length) {
       const groups = Math.min(DIR16_MAX_GROUPS, Math.ceil((this.tbl8.length / GROUP) * 1.5) + 1);
-      const t = new Uint16Array(this.allocate(groups * GROUP * 2));
+      const t = hugeAlignedGroups(this.allocate, groups * GROUP);
       t.set(this.tbl8);
       this.tbl8 = t;
     }
@@ -279,8 +349,7 @@ function leaf(e: number): number {
  */
 export function openFib(b: FibBuffers, nativeBatch?: (root: Uint16Array, tbl8: Uint16Array) => LookupBatchFn | undefined): FibView | Dir16View {
   if (b.layout !== 'dir16') return FibView.fromBuffers(b);
-  const root = new Uint16Array(b.root);
-  const tbl8 = new Uint16Array(b.level2);
+  const { root, tbl8 } = dir16Views(b);
   return new Dir16View(root, tbl8, b.generation, nativeBatch?.(root, tbl8));
 }
 
@@ -296,10 +365,9 @@ export function dir16Snapshot(src: Fib2048Tables, generation: number, allocate: 
     if (e instanceof Dir16Overflow) return e;
     throw e;
   }
-  const root = allocate(d.root.byteLength);
-  new Uint16Array(root).set(d.root);
   // A fresh derive frees no group, so the groups in use are the first ones.
-  const tbl8 = allocate(Math.max(1, d.groups) * GROUP * 2);
-  new Uint16Array(tbl8).set(d.tbl8.subarray(0, d.groups * GROUP));
-  return { generation, layout: 'dir16', root, level2: tbl8, level3: allocate(0) };
+  const [root, tbl8] = hugeAlignedTables(allocate, Math.max(1, d.groups) * GROUP);
+  root.set(d.root);
+  tbl8.set(d.tbl8.subarray(0, d.groups * GROUP));
+  return dir16Buffers(generation, root, tbl8, allocate(0));
 }

@@ -35,6 +35,15 @@ export interface FibBuffers {
   root: ArrayBufferLike;
   level2: ArrayBufferLike;
   level3: ArrayBufferLike;
+  /**
+   * dir16 only: the byte offsets of the root and the tbl8 groups in `root`
+   * and `level2` (which may be one buffer), and the groups' length in
+   * entries: fib-dir16.ts places both tables on 2 MiB boundaries of one
+   * longer buffer, for huge pages. Absent: each table is its whole buffer.
+   */
+  rootOffset?: number;
+  level2Offset?: number;
+  level2Entries?: number;
 }
 
 type LookupFn = (addr: number) => number;

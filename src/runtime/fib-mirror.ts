@@ -47,7 +47,7 @@
 // a real table uses one per 7 prefixes): a table the control plane grows
 // past that switches at the growth's fresh copy.
 import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
-import { Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../route/fib-dir16.js';
+import { Dir16Overflow, Dir16Tables, Dir16View, dir16Buffers, openFib } from '../route/fib-dir16.js';
 import { nativeDir16Batch } from './fib-dir16-native.js';
 import { hugeSharedBuffer } from '../flow/huge-pages.js';
 
@@ -192,7 +192,7 @@ export class FibMirror {
   }
 
   private buffersOf(c: Copy, generation: number): FibBuffers {
-    if (c.dir16 !== undefined) return { generation, layout: 'dir16', root: c.dir16.root.buffer, level2: c.dir16.tbl8.buffer, level3: this.allocate(0) };
+    if (c.dir16 !== undefined) return dir16Buffers(generation, c.dir16.root, c.dir16.tbl8, this.allocate(0));
     return { generation, root: c.tables[0].buffer, level2: c.tables[1].buffer, level3: c.tables[2].buffer };
   }
 

@@ -167,8 +167,8 @@ describe.skipIf(!nativeDir16Available())('native dir16 batch lookup', () => {
       }
       // Lookups on the copy in force while the other is being brought up to date: the old generation's answers.
       const ref2 = mirror.next(round);
-      expect(Buffer.from(inUse.root.buffer).equals(Buffer.from(frozen[0].buffer)), `round ${round}: root of the copy in use changed`).toBe(true);
-      expect(Buffer.from(inUse.tbl8.buffer, 0, frozen[1].byteLength).equals(Buffer.from(frozen[1].buffer)), `round ${round}: tbl8 of the copy in use changed`).toBe(true);
+      expect(Buffer.from(inUse.root.buffer, inUse.root.byteOffset, inUse.root.byteLength).equals(Buffer.from(frozen[0].buffer)), `round ${round}: root of the copy in use changed`).toBe(true);
+      expect(Buffer.from(inUse.tbl8.buffer, inUse.tbl8.byteOffset, frozen[1].byteLength).equals(Buffer.from(frozen[1].buffer)), `round ${round}: tbl8 of the copy in use changed`).toBe(true);
       const next = views.take(ref2) as Dir16View;
       mirror.settled(true);
       expect(next.native).toBe(true);

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { FibView, Lpm, NO_ROUTE } from '../../src/route/lpm.js';
-import { DIR16_LANES, DIR16_UNROLLED, DIR16_MAX_GROUPS, DIR16_MAX_NEXT_HOP, Dir16Overflow, Dir16Tables, Dir16View, openFib } from '../../src/route/fib-dir16.js';
+import { DIR16_LANES, DIR16_UNROLLED, DIR16_MAX_GROUPS, DIR16_MAX_NEXT_HOP, Dir16Overflow, Dir16Tables, Dir16View, dir16Views, openFib } from '../../src/route/fib-dir16.js';
+import { loadNative, nativeAvailable } from '../../src/io/native.js';
 import { LinearLpm } from '../../src/route/lpm-reference.js';
 import { prefixMask } from '../../src/route/prefix.js';
 
@@ -111,7 +112,11 @@ describe('dir16 FIB form', () => {
     const b = lpm.snapshot(9, undefined, 'auto');
     expect(b.layout).toBe('dir16');
     expect(b.root).toBeInstanceOf(SharedArrayBuffer);
-    expect([b.root.byteLength, b.level2.byteLength]).toEqual([2 ** 25, 2 * 512]);
+    const views = dir16Views(b);
+    expect([views.root.byteLength, views.tbl8.byteLength]).toEqual([2 ** 25, 2 * 512]);
+    // One buffer: the root from a 2 MiB boundary, the groups from the next one after it.
+    expect(b.level2).toBe(b.root);
+    expect([b.root.byteLength, b.level2Offset! - b.rootOffset!, b.level2Entries]).toEqual([2 ** 25 + 2 * 2 ** 21, 2 ** 25, 2 * 256]);
     expect(lpm.dir16Refused).toBeUndefined();
     expect(() => FibView.fromBuffers(b)).toThrow(/dir16 buffers/);
     const v = openFib(b);
@@ -126,6 +131,23 @@ describe('dir16 FIB form', () => {
     expect(openFib(c).lookup(0xc6130005)).toBe(DIR16_MAX_NEXT_HOP + 1);
   });
 
+
+  it.skipIf(!nativeAvailable())('places the root and the groups on 2 MiB boundaries of one buffer (huge pages), in snapshots and in Dir16Tables', () => {
+    const addressMod = loadNative().addressMod!;
+    const at2M = (v: Uint16Array) => addressMod(new Uint8Array(v.buffer, v.byteOffset, 1), 2 << 20);
+    const lpm = new Lpm();
+    // 9000 /25s: 9000 groups, 4.4 MiB of tbl8.
+    for (let k = 0; k < 9000; k++) lpm.insert((0x0a000000 + k * 256) >>> 0, 25, k % 7);
+    const b = lpm.snapshot(3, undefined, 'auto');
+    expect(b.layout).toBe('dir16');
+    const { root, tbl8 } = dir16Views(b);
+    expect([at2M(root), at2M(tbl8), tbl8.length]).toEqual([0, 0, 9000 * 256]);
+    expect(b.level2Entries).toBe(9000 * 256);
+    const v = openFib(b);
+    expect([v.lookup(0x0a000005), v.lookup(0x0a000105), v.lookup(0x0a000085), v.lookup(0x0a232705)]).toEqual([0, 1, NO_ROUTE, 8999 % 7]);
+    const d = new Dir16Tables((n) => new SharedArrayBuffer(n), 9000);
+    expect([at2M(d.root), at2M(d.tbl8)]).toEqual([0, 0]);
+  });
   it(`refuses a table that needs more than ${DIR16_MAX_GROUPS} tbl8 groups`, () => {
     const lpm = new Lpm({ expectedPrefixes: DIR16_MAX_GROUPS + 1 });
     // One /25 in each of 32769 /24s (198.18.0.0/15 has 512; spread over 10/8).
