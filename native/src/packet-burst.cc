@@ -177,6 +177,12 @@ uint32_t RecvDirect(Napi::Env env, PacketRing& r, const RxDest& d, uint32_t coun
       int e = errno;
       if (e == EINTR) continue;
       if (e == EAGAIN || e == EWOULDBLOCK) break;
+      // ENETDOWN on a socket still bound: the link went down (the kernel
+      // leaves ENETDOWN on the socket and reports it once, to the next call,
+      // perhaps after the link came back). Not gone: the socket receives
+      // again once the link is up. It used to be taken for a gone port, so
+      // `ip link set dev X down; ... up` ended the port for good.
+      if (e == ENETDOWN && !SocketUnbound(r)) break;
       if (n > 0) break;  // hand over what arrived; the error repeats on the next call
       if (IsPortGone(e) || (e == ENETDOWN && SocketUnbound(r))) ThrowGone(env, r, e, "recvmmsg", "packetRxBurst");
       ThrowErrno(env, e, "recvmmsg", What("packetRxBurst", r), CauseOf(e, r.ifname));
@@ -352,6 +358,7 @@ Napi::Value PacketTxBurst(const Napi::CallbackInfo& info) {
   struct mmsghdr msgs[kTxChunk];
   vnet::Hdr hdrs[kTxChunk];
   uint32_t i = 0;
+  bool retriedDown = false;
   while (i < count) {
     uint32_t chunk = count - i < kTxChunk ? count - i : kTxChunk;
     for (uint32_t j = 0; j < chunk; j++) {
@@ -403,6 +410,17 @@ Napi::Value PacketTxBurst(const Napi::CallbackInfo& info) {
       continue;
     }
     if (e == ENETDOWN && !SocketUnbound(r)) {
+      // The ENETDOWN may be the one the kernel left on the socket when the
+      // link went down (sk_err, reported once, to whichever call comes next:
+      // sock_alloc_send_pskb reads it), while the link is up again: the
+      // chunk was not even tried. Try it once more; a link still down
+      // answers ENETDOWN again (packet_snd checks IFF_UP on every send).
+      // Without this, the first burst after a down/up was counted as
+      // tx-link-down and lost though the link was up.
+      if (!retriedDown) {
+        retriedDown = true;
+        continue;
+      }
       Count(counters, kTxLinkDown, count - i);
       Count(counters, kTxLinkDownBytes, TxBurstBytes(slots, lengths, i, count));
       i = count;

@@ -11,7 +11,7 @@
 // ends, and towards a TAP without offload (segmented in software); and GSO
 // inside a VXLAN tunnel, which is not supported, is counted. Root only.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,43 @@ const skip = rootSkipReason(true);
 const ROUTER_MAC = parseMac('02:00:5e:00:33:02');
 const ROUTER_IP = '198.51.100.1';
 const PEER_IP = '198.51.100.2';
+
+/**
+ * A UDP listener on addr:port inside `ns` (a node child) that prints the
+ * first datagram it gets and exits; resolves once it is bound. `got()` is
+ * what it printed; `closed` resolves when it exited and its output is read.
+ */
+async function listenIn(ns: string, addr: string, port: number): Promise<{ child: ChildProcess; got: () => string; closed: Promise<void> }> {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
+    `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m) => { console.log(m.toString()); process.exit(0); }); s.bind(${port}, '${addr}', () => console.log('ready'));`]);
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const closed = new Promise<void>((res) => child.on('close', () => res()));
+  // Under load, starting node in the namespace takes seconds, and a datagram sent before the bind is lost.
+  const deadline = Date.now() + 30_000;
+  while (!out.includes('ready') && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  expect(out, 'the listener in the namespace never bound its socket').toContain('ready');
+  return { child, got: () => out, closed };
+}
+
+/** An IPv4/UDP frame from the router to the peer, UDP checksum 0 (none). */
+function udpFrame(peerMac: Uint8Array, dstPort: number, text: string, id = 0): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  const f = new Uint8Array(42 + payload.length);
+  f.set(peerMac, 0);
+  f.set(ROUTER_MAC, 6);
+  f.set([0x08, 0x00], 12);
+  const ipLen = 28 + payload.length;
+  const src = parseIp(ROUTER_IP);
+  const dst = parseIp(PEER_IP);
+  f.set([0x45, 0, ipLen >> 8, ipLen & 0xff, 0, id, 0, 0, 64, 17, 0, 0, src >>> 24, (src >> 16) & 0xff, (src >> 8) & 0xff, src & 0xff, dst >>> 24, (dst >> 16) & 0xff, (dst >> 8) & 0xff, dst & 0xff], 14);
+  const ipSum = ~onesComplement(f, 14, 20) & 0xffff;
+  f[24] = ipSum >> 8;
+  f[25] = ipSum & 0xff;
+  f.set([0x9c, 0x40, dstPort >> 8, dstPort & 0xff, (8 + payload.length) >> 8, (8 + payload.length) & 0xff, 0, 0], 34);
+  f.set(payload, 42);
+  return f;
+}
 
 /** Receives from `port` into `batch` (from empty) until `until` holds or `ms` pass; returns the slots whose frames `keep` picks. */
 async function collect(port: AfPacketPort, batch: Batch, keep: (f: Uint8Array) => boolean, until: (kept: number) => boolean, ms: number): Promise<number[]> {
@@ -174,6 +211,43 @@ s.sendto(b'dp-io plain', ('${ROUTER_IP}', 9005))`;
     port.close();
   });
 
+  // The kernel leaves ENETDOWN on a packet socket when its link goes down
+  // and reports it once, to the next call on the socket, even after the link
+  // came back: a send took it for a link still down (the burst counted as
+  // tx-link-down, nothing sent), a recvmmsg for a gone port (the port ended
+  // for good).
+  it('after its link went down and up again, sends the next burst and keeps receiving (the error the kernel left on the socket is not a down link nor a gone port)', async () => {
+    const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
+    open.push(port);
+    const listener = await listenIn(ns, PEER_IP, 9008);
+    const peerMac = parseMac(JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peer))[0].address as string);
+    const batch = new Batch({ rxCapacity: 4, largeSlots: true });
+    batch.pushView(udpFrame(peerMac, 9008, 'dp-io after down-up'), 0, 0, 0);
+    const flap = () => {
+      ip('link', 'set', 'dev', hostEnd, 'down');
+      ip('link', 'set', 'dev', hostEnd, 'up');
+    };
+    flap();
+    const txBefore = Number(readFileSync(`/sys/class/net/${hostEnd}/statistics/tx_packets`, 'utf8'));
+    expect(port.tx(batch, Uint16Array.of(0), 1)).toBe(1);
+    expect(port.counters[IoCounter.TX_LINK_DOWN]).toBe(0);
+    expect(Number(readFileSync(`/sys/class/net/${hostEnd}/statistics/tx_packets`, 'utf8'))).toBe(txBefore + 1);
+    await Promise.race([listener.closed, new Promise((r) => setTimeout(r, 20_000))]);
+    if (listener.child.exitCode === null) listener.child.kill('SIGKILL');
+    expect(listener.got().split('\n')).toContain('dp-io after down-up');
+    flap();
+    const rxBatch = new Batch({ rxCapacity: 16, largeSlots: true });
+    expect(() => port.rx(rxBatch)).not.toThrow();
+    // The peer sends only once its end is up again (the kernel brings its queue back a moment after the carrier).
+    const upBy = Date.now() + 10_000;
+    while (JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peer))[0].operstate !== 'UP' && Date.now() < upBy) await new Promise((r) => setTimeout(r, 20));
+    const sending = udpFrom(ns, ROUTER_IP, 9009, 3, 1);
+    const got = await collect(port, rxBatch, (f) => udpOf(f)?.dstPort === 9009, (n) => n >= 1, 10_000);
+    await sending;
+    expect(got.length).toBeGreaterThanOrEqual(1);
+    port.close();
+  }, 70_000);
+
   it('sends frames behind their offload words: one the kernel refuses (checksum field past the end) is counted as tx-rejected, the next goes out', async () => {
     const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
     open.push(port);
@@ -214,24 +288,30 @@ s.sendto(b'dp-io plain', ('${ROUTER_IP}', 9005))`;
         batch.offload[s * OffloadMeta.WORDS + OffloadMeta.CSUM_OFFSET] = 6;
       }
     }
+    const hostTx = () => Number(readFileSync(`/sys/class/net/${hostEnd}/statistics/tx_packets`, 'utf8'));
+    const txBefore = hostTx();
     expect(port.tx(batch, Uint16Array.of(0, 1), 2)).toBe(2);
     expect(port.counters[IoCounter.TX_REJECTED]).toBe(1);
     expect(port.counters[IoCounter.TX_REJECTED_BYTES]).toBe(42 + 'dp-io refused'.length);
+    const firstBurst = `the first burst: tx-link-down ${port.counters[IoCounter.TX_LINK_DOWN]}, ${hostTx() - txBefore} frame(s) through ${hostEnd}`;
     // Delivery through a veth is immediate; the listener still needs the CPU to print and exit, which a loaded machine may take seconds to give.
-    // About one run in seven, on the project VM, the first burst's datagram never reached the listener although the
-    // kernel took it (cause not found); the same burst, the refused frame first, is sent again each second until one
-    // arrives, and every burst counts its refused frame once.
+    // About one run in seven, on the project VM (Intel Xeon), the first burst's datagram never reached the listener although the
+    // kernel took it (cause not found; none in 120 runs, 75 of them without a ring, on the AMD EPYC VM, some with namespace churn beside); the same
+    // burst, the refused frame first, is sent again each second until one arrives, and every burst counts its refused frame once.
+    // One way to get exactly that was the stale ENETDOWN a down/up of the link leaves on the socket (counted as tx-link-down,
+    // nothing sent; fixed, see the test above); when the first burst is lost, the log says whether the frame left the veth.
     let bursts = 1;
     const deadline2 = Date.now() + 20_000;
     while (listener.exitCode === null && Date.now() < deadline2) {
       await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
       if (listener.exitCode !== null || out.includes('dp-io sent')) break;
+      if (bursts === 1) console.warn(`af-packet-offload (${mode}): no datagram 1 s after ${firstBurst}; sending again`);
       expect(port.tx(batch, Uint16Array.of(0, 1), 2)).toBe(2);
       bursts++;
     }
     expect(port.counters[IoCounter.TX_REJECTED]).toBe(bursts);
     if (listener.exitCode === null) listener.kill('SIGKILL');
-    expect(out.split('\n')).toContain('dp-io sent');
+    expect(out.split('\n'), firstBurst).toContain('dp-io sent');
     port.close();
   }, 70_000);
 });
