@@ -13,6 +13,20 @@
 // in 1 of 36 with --realtime 10 --spin-us 0; 16384 frames cut it without
 // ending it (3 of 6).
 //
+// Issue 13's collapse at 100% of the generator (trafgen unlimited, one 1 s
+// window: 0.097 Mpps "of 0.097 offered" without busy polling, 0.82 with it),
+// looked at on 2026-12-02 (AMD EPYC 2 vCPU, other jobs at load 2-9): every
+// collapsed run lost nothing (0 XSK drops, 0 veth drops): the router
+// forwarded all that came; the generator sent less. At load 5-6, 1 s windows
+// (DP_PROBE_TRAFGEN=1, 4 alternating rounds) gave medians base 0.32,
+// --busy-poll 0.26, realtime 0.37 Mpps, and a live quick run had busy-poll's
+// 100% row at 0.10: trafgen (a CFS task pinned to CPU 0 by --cpus 1, paying
+// the veth NAPI, the XDP program and the XSK copy in its own sendto) starved
+// of CPU, whichever router. With trafgen at nice -20 (3 s steady windows):
+// base 1.11/1.02/0.98/0.86, busy-poll 1.17/0.94/0.73/0.68, realtime
+// 1.81/1.96/1.10/1.21 Mpps, 0 loss: no collapse. What is ours: the sleeping
+// worker ends up on trafgen's CPU (src/runtime/worker.ts DATAPLANE_XSK_WAIT).
+//
 // usage (root, after `npm run build`):
 //   node dist/bench/live/afxdp-probe.js [ROUNDS]
 // env: DP_PROBE_RATES=600000,1200000 (pps, paced by pacer.c; 0: as fast as it goes)
@@ -20,6 +34,7 @@
 //      DP_PROBE_VARIANTS='base:;rt:--realtime 10 --spin-us 0' (name:run args; of
 //        --realtime N, --spin-us N, --coalesce-us N, --busy-poll, --frames N: the ports' UMEM frames, --env K=V: in the dataplane's environment)
 //      DP_PROBE_PREFIX=dp-afxdp-probe
+//      DP_PROBE_TRAFGEN=1: rate 0 is trafgen unlimited, as the live bench's 100% row (default: pacer.c at its maximum)
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -104,7 +119,7 @@ async function main(): Promise<void> {
           const cfg = trafgenConfig(routerMac, clientMac, LAB.client.addr, LAB.server.addr);
           const paced = { bin: pacer, dstMac: routerMac, srcMac: clientMac, src: LAB.client.addr, dst: LAB.server.addr };
           const load = (rate: number, secs: number) =>
-            trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate, seconds: secs, routerPid: lab.pid, paced, pacedMax: true });
+            trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate, seconds: secs, routerPid: lab.pid, paced, pacedMax: process.env.DP_PROBE_TRAFGEN !== '1' });
           await load(rates[0], 2); // warm-up
           for (const rate of rates) {
             const g0 = linkStats(n.client, LAB.hostIf);

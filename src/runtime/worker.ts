@@ -22,6 +22,8 @@ import { applyUpdate, type LiveTraceRequest, type TableUpdate, type UpdateTarget
 
 const init = workerData as WorkerInit;
 const post = (m: WorkerMessage) => parentPort?.postMessage(m);
+/** The longest nap of an idle worker under DATAPLANE_XSK_WAIT=nap (see there), microseconds. */
+const XSK_NAP_WAIT_US = 200;
 
 function openPorts(batch: Batch): (PacketPort | undefined)[] {
   let xdpArea = 0;
@@ -104,6 +106,18 @@ try {
   const inputs = ports.filter((p): p is PacketPort => p !== undefined);
   const xsks = inputs.filter((p): p is AfXdpPort => p instanceof AfXdpPort);
   const ringNap = xsks.length === inputs.length && process.env.DATAPLANE_XSK_NAP !== 'plain' ? AfXdpPort.ringBoundedNap(xsks) : undefined;
+  // DATAPLANE_XSK_WAIT=nap (an experiment switch, issue 13's collapse at 100% of trafgen): an idle worker whose
+  // inputs are all XSKs naps XSK_NAP_WAIT_US at a time (nanosleep, its own CPU's timer) instead of sleeping in
+  // poll() on the sockets. poll()'s wake-up comes from the generator's softirq (the veth NAPI that copies the
+  // frame into the XSK) as a sync wake-up, and the scheduler then places the worker on the generator's CPU
+  // (trafgen --cpus 1 pins itself to CPU 0): sampled every 10 ms under trafgen unlimited (load 4-6), the
+  // worker was on trafgen's CPU in 161 and 32 of 200 samples (poll), 20 and 1 (this nap), 0 and 0
+  // (--busy-poll). Live quick bench (DP_LIVE_ONLY='afxdp 1w', 3 alternating rounds, load 1.6-3, generator max
+  // 1.26-1.44 Mpps): 100% row 0.64, 0.42, 0.61 Mpps (poll) against 0.78, 0.79, 0.57 (nap); loss at 80% 0.1,
+  // 3.5, 7.1% (poll) against 0.0, 0.0, 0.0% (nap). No 10x collapse in either on this shared machine that day.
+  // Not the default: idle, it wakes ~5000 times a second (unmeasured CPU), and the control channel's wake fd
+  // no longer ends its sleep (a change waits up to XSK_NAP_WAIT_US).
+  const xskNapWait = ringNap !== undefined && process.env.DATAPLANE_XSK_WAIT === 'nap';
   const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined), init.wakeFd ?? -1);
   const loop = new RunLoop({
     router,
@@ -114,7 +128,7 @@ try {
     control: new Int32Array(init.control),
     busyTime: new Float64Array(init.busyTime),
     // Marked idle while it sleeps: a change then does not wait for this worker (control-channel.ts).
-    wait: (ms) => receiver.idleWait(() => waiter.wait(ms), 0),
+    wait: xskNapWait ? (ms) => receiver.idleWait(() => ringNap(Math.min(ms * 1000, XSK_NAP_WAIT_US)), undefined) : (ms) => receiver.idleWait(() => waiter.wait(ms), 0),
     busyPoll: init.busyPoll,
     spinMaxUs: init.spinMaxUs,
     nap: ringNap ?? napOf(),
