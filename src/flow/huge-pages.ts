@@ -32,20 +32,20 @@ export function adviseHugePages(buffer: SharedArrayBuffer): number {
   return r > 0 ? r : 0;
 }
 
-/**
- * A new SharedArrayBuffer of `byteLength` bytes with 2 MiB pages advised:
- * the allocator for tables read at random by every worker (FibMirror's FIB
- * copies; the lpm bench's snapshot, to measure what workers read). A dir16
- * root is 32 MiB, 8192 small pages.
- */
-export function hugeSharedBuffer(byteLength: number): SharedArrayBuffer {
-  const b = new SharedArrayBuffer(byteLength);
-  adviseHugePages(b);
-  return b;
-}
-
 /** A transparent huge page (x86-64). */
 export const HUGE_PAGE_BYTES = 2 << 20;
+
+/** Bytes from the start of `buffer` to its first address that is a multiple of `modulus` (a power of two), or 0 without the addon. */
+function offsetToBoundary(buffer: ArrayBufferLike, modulus: number): number {
+  let mod: ((view: Uint8Array, modulus: number) => number) | undefined;
+  try {
+    mod = loadNative().addressMod;
+  } catch {
+    return 0;
+  }
+  if (mod === undefined) return 0;
+  return (modulus - mod(new Uint8Array(buffer, 0, 1), modulus)) & (modulus - 1);
+}
 
 /**
  * Bytes from the start of `buffer` to its first 2 MiB boundary (0 without
@@ -55,15 +55,31 @@ export const HUGE_PAGE_BYTES = 2 << 20;
  * table placed at this offset in a buffer 2 MiB longer gets all 16.
  */
 export function hugePageOffset(buffer: ArrayBufferLike): number {
-  let mod: ((view: Uint8Array, modulus: number) => number) | undefined;
-  try {
-    mod = loadNative().addressMod;
-  } catch {
-    return 0;
-  }
-  if (mod === undefined) return 0;
-  return (HUGE_PAGE_BYTES - mod(new Uint8Array(buffer, 0, 1), HUGE_PAGE_BYTES)) & (HUGE_PAGE_BYTES - 1);
+  return offsetToBoundary(buffer, HUGE_PAGE_BYTES);
 }
+
+/**
+ * hugeSharedBuffer's type: an allocator that also says where a buffer it
+ * made has its first 2 MiB boundary. src/route/fib-dir16.ts places its
+ * tables there when its allocator can say so (route cannot ask the addon
+ * itself: src/io, which loads it, imports the pipeline, which imports route).
+ */
+export type HugePageAllocator = ((byteLength: number) => SharedArrayBuffer) & { hugePageOffset: (buffer: ArrayBufferLike) => number };
+
+/**
+ * A new SharedArrayBuffer of `byteLength` bytes with 2 MiB pages advised:
+ * the allocator for tables read at random by every worker (FibMirror's FIB
+ * copies; the lpm bench's snapshot, to measure what workers read). A dir16
+ * root is 32 MiB, 8192 small pages.
+ */
+export const hugeSharedBuffer: HugePageAllocator = Object.assign(
+  (byteLength: number): SharedArrayBuffer => {
+    const b = new SharedArrayBuffer(byteLength);
+    adviseHugePages(b);
+    return b;
+  },
+  { hugePageOffset },
+);
 
 /** A cache line. */
 export const LINE_BYTES = 64;
@@ -76,12 +92,5 @@ export const LINE_BYTES = 64;
  * misses. 0 without the addon (the table works, its lines straddle).
  */
 export function lineOffset(buffer: SharedArrayBuffer): number {
-  let mod: ((view: Uint8Array, modulus: number) => number) | undefined;
-  try {
-    mod = loadNative().addressMod;
-  } catch {
-    return 0;
-  }
-  if (mod === undefined) return 0;
-  return (LINE_BYTES - mod(new Uint8Array(buffer, 0, 1), LINE_BYTES)) & (LINE_BYTES - 1);
+  return offsetToBoundary(buffer, LINE_BYTES);
 }

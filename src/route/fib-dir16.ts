@@ -19,7 +19,6 @@
 // their leaves, and a change is applied by deriving again the 16 root
 // entries under each 20-4-8 root entry the change touched (`deriveBlock`).
 import { FibView, type FibBuffers, type FibLookup } from './fib-view.js';
-import { HUGE_PAGE_BYTES, hugePageOffset } from '../flow/huge-pages.js';
 
 /** Largest next-hop index a dir16 table can carry (15 bits, one value kept for "no route"). */
 export const DIR16_MAX_NEXT_HOP = 0x7ffe;
@@ -35,10 +34,25 @@ export interface Fib2048Tables {
   readonly level3: Int32Array;
 }
 
+/** A transparent huge page (x86-64): the tables below start on its boundaries where the allocator says where they are. */
+const HUGE_PAGE_BYTES = 2 << 20;
+
+/**
+ * What dir16 tables are allocated with: a buffer of `byteLength` bytes, and,
+ * when the allocator can say, where a buffer it made has its first 2 MiB
+ * boundary (`hugePageOffset`: src/flow/huge-pages.ts's hugeSharedBuffer,
+ * what FibMirror publishes the workers' copies with). Without it the tables
+ * start at the buffer's start: what they hold is the same, only their pages
+ * may be small. (route does not load the addon itself: src/io, which loads
+ * it, imports the pipeline, which imports route.)
+ */
+export type TableAllocator = ((byteLength: number) => ArrayBufferLike) & { hugePageOffset?: (buffer: ArrayBufferLike) => number };
+
 /**
  * The root and `groupEntries` of tbl8 in ONE allocate()'d buffer, each
- * starting on a 2 MiB boundary (the root on the buffer's first one), so
- * that every 2 MiB page of both can be huge. Two things kept them in 4 KiB
+ * starting on a 2 MiB boundary (the root on the buffer's first one; where
+ * the allocator says where that is: TableAllocator), so that every 2 MiB
+ * page of both can be huge. Two things kept them in 4 KiB
  * pages before: a buffer's memory starts 16 bytes past a 4 KiB page, so a
  * 32 MiB root in its own buffer got 15 huge pages and its first and last
  * 2 MiB (6% of its entries) stayed small; and a tbl8 under glibc's mmap
@@ -67,20 +81,20 @@ export interface Fib2048Tables {
  * the 1M table was 1.40x, 1.40x (vCPU 0, 1) with this and 1.61x, 1.71x
  * without; RouteViews 1.40x, 1.49x and 1.39x, 1.49x.
  */
-function hugeAlignedTables(allocate: (byteLength: number) => ArrayBufferLike, groupEntries: number): [Uint16Array, Uint16Array] {
+function hugeAlignedTables(allocate: TableAllocator, groupEntries: number): [Uint16Array, Uint16Array] {
   const rootBytes = ROOT_ENTRIES * 2;
   const groupBytes = groupEntries * 2;
   const buffer = allocate(HUGE_PAGE_BYTES + rootBytes + Math.ceil(groupBytes / HUGE_PAGE_BYTES) * HUGE_PAGE_BYTES);
-  const at = hugePageOffset(buffer);
+  const at = allocate.hugePageOffset?.(buffer) ?? 0;
   return [new Uint16Array(buffer, at, ROOT_ENTRIES), new Uint16Array(buffer, at + rootBytes, groupEntries)];
 }
 
 /** Grown tbl8 groups (Dir16Tables.allocGroup): on a 2 MiB boundary of their own buffer when 4 MiB or more. */
-function hugeAlignedGroups(allocate: (byteLength: number) => ArrayBufferLike, entries: number): Uint16Array {
+function hugeAlignedGroups(allocate: TableAllocator, entries: number): Uint16Array {
   const bytes = entries * 2;
   if (bytes < 4 << 20) return new Uint16Array(allocate(bytes));
   const buffer = allocate(bytes + HUGE_PAGE_BYTES);
-  return new Uint16Array(buffer, hugePageOffset(buffer), entries);
+  return new Uint16Array(buffer, allocate.hugePageOffset?.(buffer) ?? 0, entries);
 }
 
 /** The root and tbl8 views of a dir16 FibBuffers (at their offsets, when it has them). */
@@ -246,7 +260,7 @@ export class Dir16Tables {
   private readonly freeGroups: number[] = [];
 
   constructor(
-    private readonly allocate: (byteLength: number) => ArrayBufferLike,
+    private readonly allocate: TableAllocator,
     groups = 64,
   ) {
     [this.root, this.tbl8] = hugeAlignedTables(allocate, Math.max(1, Math.min(groups, DIR16_MAX_GROUPS)) * GROUP);
@@ -357,7 +371,7 @@ export function openFib(b: FibBuffers, nativeBatch?: (root: Uint16Array, tbl8: U
  * A dir16 snapshot of 20-4-8 tables, trimmed to the groups in use, or the
  * Dir16Overflow that says why the table does not fit.
  */
-export function dir16Snapshot(src: Fib2048Tables, generation: number, allocate: (byteLength: number) => ArrayBufferLike): FibBuffers | Dir16Overflow {
+export function dir16Snapshot(src: Fib2048Tables, generation: number, allocate: TableAllocator): FibBuffers | Dir16Overflow {
   const d = new Dir16Tables((n) => new ArrayBuffer(n), src.level3.length / GROUP);
   try {
     d.deriveAll(src);

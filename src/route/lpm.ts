@@ -168,7 +168,7 @@
 
 import { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers } from './fib-view.js';
 import { PrefixSet } from './prefix-set.js';
-import { dir16Snapshot } from './fib-dir16.js';
+import { dir16Snapshot, type TableAllocator } from './fib-dir16.js';
 import { formatPrefix, isCanonicalPrefix } from './prefix.js';
 
 export { FibView, LEVEL_BITS, MAX_NEXT_HOP, NO_ROUTE, type FibBuffers };
@@ -323,7 +323,7 @@ export class Lpm {
    * With layout 'auto', the copy is in dir16 form (fib-dir16.ts) when the
    * table fits it, for openFib(); `dir16Refused` then says why not when it does not.
    */
-  snapshot(generation = 0, allocate: (byteLength: number) => ArrayBufferLike = (n) => new SharedArrayBuffer(n), layout: 'auto' | '20-4-8' = '20-4-8'): FibBuffers {
+  snapshot(generation = 0, allocate: TableAllocator = (n) => new SharedArrayBuffer(n), layout: 'auto' | '20-4-8' = '20-4-8'): FibBuffers {
     this.dir16Refused = undefined;
     if (layout === 'auto') {
       const d = dir16Snapshot(this.live, generation, allocate);

@@ -47,7 +47,7 @@
 // a real table uses one per 7 prefixes): a table the control plane grows
 // past that switches at the growth's fresh copy.
 import { FibView, LEVEL_BITS, type FibBuffers } from '../route/fib-view.js';
-import { Dir16Overflow, Dir16Tables, Dir16View, dir16Buffers, openFib } from '../route/fib-dir16.js';
+import { Dir16Overflow, Dir16Tables, Dir16View, dir16Buffers, openFib, type TableAllocator } from '../route/fib-dir16.js';
 import { nativeDir16Batch } from './fib-dir16-native.js';
 import { hugeSharedBuffer } from '../flow/huge-pages.js';
 
@@ -99,7 +99,7 @@ export class FibMirror {
   constructor(
     /** The working tables (Lpm.view; fetched at every sync, since a growing table is replaced). */
     private readonly source: () => FibView,
-    private readonly allocate: (byteLength: number) => ArrayBufferLike = hugeSharedBuffer,
+    private readonly allocate: TableAllocator = hugeSharedBuffer,
     private readonly layout: FibLayout = 'auto',
   ) {
     if (layout === '20-4-8') this.layoutNote = '20-4-8 asked for';

@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { FibView, Lpm, NO_ROUTE } from '../../src/route/lpm.js';
 import { DIR16_LANES, DIR16_UNROLLED, DIR16_MAX_GROUPS, DIR16_MAX_NEXT_HOP, Dir16Overflow, Dir16Tables, Dir16View, dir16Views, openFib } from '../../src/route/fib-dir16.js';
 import { loadNative, nativeAvailable } from '../../src/io/native.js';
+import { hugeSharedBuffer } from '../../src/flow/huge-pages.js';
 import { LinearLpm } from '../../src/route/lpm-reference.js';
 import { prefixMask } from '../../src/route/prefix.js';
 
@@ -132,20 +133,20 @@ describe('dir16 FIB form', () => {
   });
 
 
-  it.skipIf(!nativeAvailable())('places the root and the groups on 2 MiB boundaries of one buffer (huge pages), in snapshots and in Dir16Tables', () => {
+  it.skipIf(!nativeAvailable())('places the root and the groups on 2 MiB boundaries of one buffer (huge pages), in snapshots and in Dir16Tables made with hugeSharedBuffer (what FibMirror publishes with)', () => {
     const addressMod = loadNative().addressMod!;
     const at2M = (v: Uint16Array) => addressMod(new Uint8Array(v.buffer, v.byteOffset, 1), 2 << 20);
     const lpm = new Lpm();
     // 9000 /25s: 9000 groups, 4.4 MiB of tbl8.
     for (let k = 0; k < 9000; k++) lpm.insert((0x0a000000 + k * 256) >>> 0, 25, k % 7);
-    const b = lpm.snapshot(3, undefined, 'auto');
+    const b = lpm.snapshot(3, hugeSharedBuffer, 'auto');
     expect(b.layout).toBe('dir16');
     const { root, tbl8 } = dir16Views(b);
     expect([at2M(root), at2M(tbl8), tbl8.length]).toEqual([0, 0, 9000 * 256]);
     expect(b.level2Entries).toBe(9000 * 256);
     const v = openFib(b);
     expect([v.lookup(0x0a000005), v.lookup(0x0a000105), v.lookup(0x0a000085), v.lookup(0x0a232705)]).toEqual([0, 1, NO_ROUTE, 8999 % 7]);
-    const d = new Dir16Tables((n) => new SharedArrayBuffer(n), 9000);
+    const d = new Dir16Tables(hugeSharedBuffer, 9000);
     expect([at2M(d.root), at2M(d.tbl8)]).toEqual([0, 0]);
   });
   it(`refuses a table that needs more than ${DIR16_MAX_GROUPS} tbl8 groups`, () => {
