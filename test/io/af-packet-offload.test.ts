@@ -251,36 +251,12 @@ s.sendto(b'dp-io plain', ('${ROUTER_IP}', 9005))`;
   it('sends frames behind their offload words: one the kernel refuses (checksum field past the end) is counted as tx-rejected, the next goes out', async () => {
     const port = AfPacketPort.open(hostEnd, { offload: true, rxRing });
     open.push(port);
-    // A listener in the namespace prints the first datagram it gets on 9006.
-    const listener = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e',
-      `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m) => { console.log(m.toString()); process.exit(0); }); s.bind(9006, '${PEER_IP}', () => console.log('ready'));`]);
-    let out = '';
-    listener.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const done = new Promise<void>((res) => listener.on('exit', () => res()));
-    // Send only once the listener is bound: under load, starting node in the
-    // namespace takes seconds, and a datagram sent before the bind is lost
-    // (that was this test's flake: it used to go ahead after 2 s regardless).
-    const deadline = Date.now() + 30_000;
-    while (!out.includes('ready') && listener.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(out, 'the listener in the namespace never bound its socket').toContain('ready');
+    // A listener in the namespace prints the first datagram it gets on 9006 (bound before anything is sent).
+    const listener = await listenIn(ns, PEER_IP, 9006);
     const peerMac = parseMac(JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peer))[0].address as string);
     const batch = new Batch({ rxCapacity: 4, largeSlots: true });
     for (const [k, text] of ['dp-io refused', 'dp-io sent'].entries()) {
-      const payload = new TextEncoder().encode(text);
-      const f = new Uint8Array(42 + payload.length);
-      f.set(peerMac, 0);
-      f.set(ROUTER_MAC, 6);
-      f.set([0x08, 0x00], 12);
-      const ipLen = 28 + payload.length;
-      const src = parseIp(ROUTER_IP);
-      const dst = parseIp(PEER_IP);
-      f.set([0x45, 0, ipLen >> 8, ipLen & 0xff, 0, k, 0, 0, 64, 17, 0, 0, src >>> 24, (src >> 16) & 0xff, (src >> 8) & 0xff, src & 0xff, dst >>> 24, (dst >> 16) & 0xff, (dst >> 8) & 0xff, dst & 0xff], 14);
-      const ipSum = ~onesComplement(f, 14, 20) & 0xffff;
-      f[24] = ipSum >> 8;
-      f[25] = ipSum & 0xff;
-      f.set([0x9c, 0x40, 9006 >> 8, 9006 & 0xff, (8 + payload.length) >> 8, (8 + payload.length) & 0xff, 0, 0], 34); // UDP checksum 0: none
-      f.set(payload, 42);
-      const s = batch.pushView(f, 0, 0, 0);
+      const s = batch.pushView(udpFrame(peerMac, 9006, text, k), 0, 0, 0);
       if (k === 0) {
         // NEEDS_CSUM with the field 200 bytes past a 50-byte frame: the kernel says EINVAL.
         batch.offload[s * OffloadMeta.WORDS + OffloadMeta.FLAGS] = VNET_HDR_F_NEEDS_CSUM;
@@ -301,17 +277,18 @@ s.sendto(b'dp-io plain', ('${ROUTER_IP}', 9005))`;
     // One way to get exactly that was the stale ENETDOWN a down/up of the link leaves on the socket (counted as tx-link-down,
     // nothing sent; fixed, see the test above); when the first burst is lost, the log says whether the frame left the veth.
     let bursts = 1;
-    const deadline2 = Date.now() + 20_000;
-    while (listener.exitCode === null && Date.now() < deadline2) {
-      await Promise.race([done, new Promise((r) => setTimeout(r, 1000))]);
-      if (listener.exitCode !== null || out.includes('dp-io sent')) break;
+    const deadline = Date.now() + 20_000;
+    while (listener.child.exitCode === null && Date.now() < deadline) {
+      await Promise.race([listener.closed, new Promise((r) => setTimeout(r, 1000))]);
+      if (listener.child.exitCode !== null || listener.got().includes('dp-io sent')) break;
       if (bursts === 1) console.warn(`af-packet-offload (${mode}): no datagram 1 s after ${firstBurst}; sending again`);
       expect(port.tx(batch, Uint16Array.of(0, 1), 2)).toBe(2);
       bursts++;
     }
     expect(port.counters[IoCounter.TX_REJECTED]).toBe(bursts);
-    if (listener.exitCode === null) listener.kill('SIGKILL');
-    expect(out.split('\n'), firstBurst).toContain('dp-io sent');
+    if (listener.child.exitCode === null) listener.child.kill('SIGKILL');
+    await listener.closed;
+    expect(listener.got().split('\n'), firstBurst).toContain('dp-io sent');
     port.close();
   }, 70_000);
 });
