@@ -61,6 +61,44 @@
 // and stores (1.08x), dsr packets checked here and sent in one loop after it
 // (1.0x). Mind V8's inlining budget here: classify is near it, and code added
 // to it can leave FlowIndex.hinted a call per key (seen with --trace-turbo-inlining).
+//
+// The same on the AMD EPYC VM (family 26 model 2, 2 vCPUs, load 2-3.5 from
+// other work), hot-256 NAT ~125-135 ns against plain L3 ~78-83 ns. Each step's
+// share from a copy of dist/ with that step skipped or done twice, run in one
+// process with an unchanged copy (alternating chunks of 64k packets, median of
+// 31 pairwise ratios; identical copies give 1.013-1.026, the second one loaded
+// being the slower): the translation in takeFlows skipped 0.924x (~9 ns);
+// classify run twice 1.18x (~23 ns, lookups included); lookupBatchHashed run
+// twice 1.10x (~12 ns); the touch skipped 0.986x; the owner's sweep skipped
+// 0.992x; the recency filter skipped 1.003x; hashKey without its final mix
+// 1.012x and 1.015x (both orders: nothing). The rest of the ~48 ns: pass 1's
+// keys ~5 ns (CPU profile: ip4-fast process 46 vs 38 profiled ns), takeFlows
+// beyond the translation ~3 ns. No V8 trouble: classify inlines
+// lookupBatchHashed, hinted, state, keyWord, touchAt, clockAt; takeFlows
+// inlines writeTaken, reachableMemo, applyTaken; no deopt once warm. Line
+// ticks of a --cpu-prof put over half of classify on four loads: the record's
+// key words in hinted (4.2% of all samples), the state word in the decision
+// loop (2.1%), the bucket's version (1.3%), the slot memo (0.9%); yet the
+// working set is not what costs: the slot memo at 1024, 16384 or 65536
+// entries instead of 4096 is 1.007x, 1.004x, 1.017x/1.008x (5.5% of a hot
+// batch's lookups miss the 4096-entry memo, two keys sharing an entry, and
+// cost a scan), pass 3's neighbor memo at 256 entries 1.004x. Tried here and
+// not kept (both orders, 31-41 rounds): the lookups and decisions by chunks
+// of 32 or 64 entries, so the decision reads the record while the lookup's
+// load is in L1 (1.018x/0.989x, 1.027x/1.015x); each key's bucket line loaded
+// in pass 1 as it is hashed (1.042x/0.986x); hinted's key check as one OR of
+// XORs (1.031x/0.995x); flow-encap's take() split (the tunnel and dsr-l2
+// writes in methods of their own) so that V8 inlines it here, dsr-l2 hot
+// (1.037x/0.993x: touchAt became the call per packet instead). The bound of
+// what the bucket's line costs a hot lookup: hinted reading only the record
+// (the value in the memo, no version or signature check, which is not safe)
+// 0.983x/0.962x. So the hot packet's extra is many small costs of about the
+// same size, each a few ns; 0.75x of plain L3 needs about half of them gone.
+// At 1M random flows (bench/nat/ab-trees.ts, 21 rounds, both orders): no
+// warming passes (warm always false) 1.99x/2.28x the time; the bucket line
+// loaded in pass 1 as it is hashed 1.92x/1.80x: pass 1's loop body is long,
+// so only a few of its misses are in flight at once, where the warming
+// passes' short loops keep many.
 import { TcpState } from '../../conntrack/tcp-state.js';
 import { FlowState } from '../../conntrack/timeouts.js';
 import type { FlowTable } from '../../flow/flow-table.js';
