@@ -72,7 +72,9 @@ function napOf(): ((us: number) => void) | undefined {
 
 let ports: (PacketPort | undefined)[] = [];
 try {
-  loadNative();
+  // Pinned first (worker-cpus.ts), so the memory it sets up next is touched from its own CPU.
+  if (init.cpu !== undefined) loadNative().threadSetAffinity([init.cpu]);
+  else loadNative();
   // An offload port hands over 64 KiB super-packets: every slot must hold one.
   // AF_XDP sockets receive into their UMEM, which lives in the batch arena.
   const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload), portAreaBytes: xdpAreaBytes() });
