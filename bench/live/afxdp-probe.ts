@@ -29,7 +29,11 @@
 // `run --cpus 1` keeps it off (2026-12-02, DP_PROBE_TRAFGEN=1 DP_PROBE_RATES=0
 // DP_PROBE_SECONDS=3 DP_PROBE_GEN_CPU=0 DP_PROBE_VARIANTS='base:;pin:--cpus 1',
 // 4 rounds, load 2.7-3.8): sink 0.44/0.44/0.46/0.45 Mpps base against
-// 0.52/0.65/0.74/0.53 pinned, router CPU 878 vs 568 ns/packet (medians).
+// 0.52/0.65/0.74/0.53 pinned, router CPU 878 vs 568 ns/packet (medians);
+// again with DP_PROBE_SECONDS=2, 8 rounds, load 2.9-4.3: base 0.58 (0.32 to
+// 0.73), pinned 0.54 (0.33 to 0.65) Mpps, 616 vs 600 ns/packet, loss 0 vs
+// 0.5%: on this shared machine the run-to-run spread is larger than the
+// effect; over all 12 rounds 0.49 vs 0.54 Mpps.
 //
 // usage (root, after `npm run build`):
 //   node dist/bench/live/afxdp-probe.js [ROUNDS]

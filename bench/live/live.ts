@@ -146,7 +146,8 @@ const pacerCpu = () => (process.env.DP_LIVE_PACER_CPU === 'off' ? undefined : GE
  * first second (trafgen stalled, the path answered pings): no unpinned
  * 100% window did; bench/live/afxdp-probe.ts at 100% (trafgen unlimited,
  * 3 s, 4 alternating rounds, load 2.7-3.8): 0.45 Mpps not pinned, 0.59
- * pinned, router CPU 878 vs 568 ns/packet. The other ports are no worse
+ * pinned, router CPU 878 vs 568 ns/packet, but 0.58 vs 0.54 in 8 more
+ * rounds of 2 s at load 2.9-4.3 (that file's header). The other ports are no worse
  * pinned (3 alternating quick rounds, load 2.5-3.3, medians at 80%): tap 1w
  * 0.13 -> 0.15 Mpps (4678 -> 3859 ns), afpacket 1w 0.42 -> 0.44 Mpps (959 ->
  * 933 ns); so every dataplane subject is pinned, as its peer is.
