@@ -26,13 +26,22 @@
 // base 1.11/1.02/0.98/0.86, busy-poll 1.17/0.94/0.73/0.68, realtime
 // 1.81/1.96/1.10/1.21 Mpps, 0 loss: no collapse. What is ours: the sleeping
 // worker ends up on trafgen's CPU (src/runtime/worker.ts DATAPLANE_XSK_WAIT).
+// `run --cpus 1` keeps it off (2026-12-02, DP_PROBE_TRAFGEN=1 DP_PROBE_RATES=0
+// DP_PROBE_SECONDS=3 DP_PROBE_GEN_CPU=0 DP_PROBE_VARIANTS='base:;pin:--cpus 1',
+// 4 rounds, load 2.7-3.8): sink 0.44/0.44/0.46/0.45 Mpps base against
+// 0.52/0.65/0.74/0.53 pinned, router CPU 878 vs 568 ns/packet (medians);
+// again with DP_PROBE_SECONDS=2, 8 rounds, load 2.9-4.3: base 0.58 (0.32 to
+// 0.73), pinned 0.54 (0.33 to 0.65) Mpps, 616 vs 600 ns/packet, loss 0 vs
+// 0.5%: on this shared machine the run-to-run spread is larger than the
+// effect; over all 12 rounds 0.49 vs 0.54 Mpps.
 //
 // usage (root, after `npm run build`):
 //   node dist/bench/live/afxdp-probe.js [ROUNDS]
 // env: DP_PROBE_RATES=600000,1200000 (pps, paced by pacer.c; 0: as fast as it goes)
 //      DP_PROBE_SECONDS=2
 //      DP_PROBE_VARIANTS='base:;rt:--realtime 10 --spin-us 0' (name:run args; of
-//        --realtime N, --spin-us N, --coalesce-us N, --busy-poll, --frames N: the ports' UMEM frames, --env K=V: in the dataplane's environment)
+//        --realtime N, --spin-us N, --coalesce-us N, --busy-poll, --cpus LIST, --frames N: the ports' UMEM frames, --env K=V: in the dataplane's environment)
+//      DP_PROBE_GEN_CPU=0: pacer.c pinned to that CPU (trafgen pins itself to CPU 0), as the live bench runs it
 //      DP_PROBE_PREFIX=dp-afxdp-probe
 //      DP_PROBE_TRAFGEN=1: rate 0 is trafgen unlimited, as the live bench's 100% row (default: pacer.c at its maximum)
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,6 +58,8 @@ interface Variant {
   spinUs?: number;
   coalesceUs?: number;
   busyPoll?: boolean;
+  /** `run --cpus LIST`. */
+  cpus?: string;
   frames?: number;
   /** Environment variables the dataplane starts with (native experiment switches). */
   env: Record<string, string>;
@@ -65,6 +76,7 @@ function parseVariants(spec: string): Variant[] {
       else if (a[i] === '--coalesce-us') v.coalesceUs = Number(a[++i]);
       else if (a[i] === '--busy-poll') v.busyPoll = true;
       else if (a[i] === '--frames') v.frames = Number(a[++i]);
+      else if (a[i] === '--cpus') v.cpus = a[++i];
       else if (a[i] === '--env') {
         const [k, val = '1'] = a[++i].split('=');
         v.env[k] = val;
@@ -93,6 +105,7 @@ async function main(): Promise<void> {
   const seconds = Number(process.env.DP_PROBE_SECONDS ?? 2);
   const variants = parseVariants(process.env.DP_PROBE_VARIANTS ?? 'base:;rt:--realtime 10 --spin-us 0');
   const prefix = process.env.DP_PROBE_PREFIX ?? 'dp-afxdp-probe';
+  const genCpu = process.env.DP_PROBE_GEN_CPU ?? '';
   const tmp = mkdtempSync(join(os.tmpdir(), 'afxdp-probe-'));
   const pacer = buildPacer(tmp);
   if (typeof pacer !== 'string') throw new Error(pacer.error);
@@ -106,7 +119,7 @@ async function main(): Promise<void> {
       for (const v of order) {
         await labDown(prefix);
         for (const [k, val] of Object.entries(v.env)) process.env[k] = val;
-        const lab: LabState = await labUp({ prefix, ports: 'afxdp', engine: 'dataplane', workers: 1, readyTimeoutMs: 10_000, realtime: v.realtime, spinUs: v.spinUs, coalesceUs: v.coalesceUs, busyPoll: v.busyPoll, xskFrames: v.frames });
+        const lab: LabState = await labUp({ prefix, ports: 'afxdp', engine: 'dataplane', workers: 1, readyTimeoutMs: 10_000, realtime: v.realtime, spinUs: v.spinUs, coalesceUs: v.coalesceUs, busyPoll: v.busyPoll, cpus: v.cpus, xskFrames: v.frames });
         for (const k of Object.keys(v.env)) delete process.env[k];
         try {
           const n = lab.names;
@@ -119,7 +132,7 @@ async function main(): Promise<void> {
           const cfg = trafgenConfig(routerMac, clientMac, LAB.client.addr, LAB.server.addr);
           const paced = { bin: pacer, dstMac: routerMac, srcMac: clientMac, src: LAB.client.addr, dst: LAB.server.addr };
           const load = (rate: number, secs: number) =>
-            trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate, seconds: secs, routerPid: lab.pid, paced, pacedMax: process.env.DP_PROBE_TRAFGEN !== '1' });
+            trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate, seconds: secs, routerPid: lab.pid, paced, pacedMax: process.env.DP_PROBE_TRAFGEN !== '1', genCpu: genCpu === '' ? undefined : Number(genCpu) });
           await load(rates[0], 2); // warm-up
           for (const rate of rates) {
             const g0 = linkStats(n.client, LAB.hostIf);

@@ -22,6 +22,11 @@
 // The AF_XDP port runs twice: at normal priority, and as the stateful live
 // benches run the dataplane (measure.ts liveRunOptions: --realtime 10
 // --spin-us 0; DP_LIVE_REALTIME and DP_LIVE_SPIN_US change it).
+// DP_LIVE_CPUS: the CPUs of the dataplane's workers (`run --cpus`, worker i on
+// the i-th); default: the CPUs other than the generator's first (see
+// dataplaneCpus), off: not pinned (A/B runs). DP_LIVE_PACER_CPU=off: pacer.c
+// (the rates below 100%) not pinned to the generator's CPU (GENERATOR_CPU).
+// The 100% row is the median of FULL_WINDOWS windows of one trafgen run.
 // DP_LIVE_PREFIX: the namespaces' prefix (default dp-bench-<pid>), so that
 // runs side by side on one machine can be told apart by name.
 import type { ChildProcess } from 'node:child_process';
@@ -29,6 +34,8 @@ import { mkdirSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { portIoSchema } from '../../src/config/schema.js';
+import { loadNative } from '../../src/io/native.js';
+import { formatCpuList, parseCpuList } from '../../src/runtime/worker-cpus.js';
 import { labDown, labUp, type LabState } from '../../src/lab/lab.js';
 import { pidAlive, nsSpawn, sleep } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
@@ -52,6 +59,15 @@ const WARMUP_PINGS = 1000;
 const WARMUP_SECONDS = 2;
 /** Shares of the generator's maximum; 1 runs trafgen unlimited. */
 const FRACTIONS = [0.25, 0.5, 0.8, 1] as const;
+/**
+ * The 100% row (trafgen unlimited, the generator and the router fighting for
+ * two cores) is one generator run of this many windows of PPS_SECONDS, and
+ * its pps the median window's: a single 1 s window swung 2x from a passing
+ * job. CPU per packet stays over the whole run.
+ */
+const FULL_WINDOWS = 3;
+const windowsAt = (rate: number) => (rate === 0 ? FULL_WINDOWS : 1);
+
 /** The rate at which CPU per packet is compared: the highest fixed one, where every router should lose nothing. */
 const COMPARE_AT = 0.8;
 
@@ -92,6 +108,60 @@ const SUBJECTS: Subject[] = [
   { label: 'dpdk-testpmd af_packet', subject: 'dpdk-testpmd', ports: 'afpacket', engine: 'none', workers: 1, testpmd: 'af_packet' },
   { label: 'dpdk-testpmd af_xdp', subject: 'dpdk-testpmd', ports: 'afpacket', engine: 'none', workers: 1, testpmd: 'af_xdp' },
 ];
+
+/**
+ * The generator's CPU: trafgen `--cpus 1` pins its one sender to CPU 0, and
+ * pacer.c (the rates below 100%) is pinned there too, so that the generator
+ * stays off the CPU a pinned router (testpmd's forwarding lcore, the
+ * dataplane's worker) runs on: unpinned, it wakes from its tick wherever it
+ * last ran, and a worker pinned there cannot move away from it.
+ */
+const GENERATOR_CPU = 0;
+
+/** genCpu for trafgenLoad: the generator's CPU, unless DP_LIVE_PACER_CPU=off. */
+const pacerCpu = () => (process.env.DP_LIVE_PACER_CPU === 'off' ? undefined : GENERATOR_CPU);
+
+/**
+ * The CPU list of the dataplane's `workers` workers (`run --cpus`), or
+ * undefined (not pinned), with the row note that says so. The peer is pinned:
+ * testpmd gets `-l 0-1` and busy-polls its forwarding lcore on CPU 1, and
+ * trafgen (`--cpus 1`) pins its one sender to CPU 0. An unpinned worker that
+ * sleeps in poll() is woken by the generator's softirq (the veth NAPI that
+ * copies the frame into the XSK or the AF_PACKET ring), a sync wake-up, and
+ * the scheduler then puts it on the generator's CPU, where the two starve
+ * each other (issue 13's collapse at 100%: src/runtime/worker.ts,
+ * DATAPLANE_XSK_WAIT). So by default worker 0 runs where testpmd forwards,
+ * on the first CPU after the generator's, and a second worker (2 CPUs) on
+ * what is left: the generator's.
+ *
+ * Measured 2026-12-02 (AMD EPYC family 26 model 2, 2 vCPUs, other jobs at
+ * load 2.1-3.9; quick runs of DP_LIVE_ONLY='afxdp 1w,af_xdp', 6 rounds of
+ * 3 variants in rotating order; medians): afxdp 1w at 80% 0.51 Mpps with
+ * nothing pinned, 0.50 with only pacer.c pinned, 0.70 with pacer.c and the
+ * worker pinned (router CPU 621, 736, 555 ns/packet); at 100% 0.58, 0.49,
+ * 0.68 Mpps (808, 793, 579 ns). Pinning only the generator is the worst:
+ * the worker then follows it onto its CPU and neither can leave. testpmd
+ * af_xdp in the same runs: 0.53-0.67 Mpps at 80% (it lost 0-80% from run to
+ * run at this load). One pinned run's 100% row fell to 62 pps after its
+ * first second (trafgen stalled, the path answered pings): no unpinned
+ * 100% window did; bench/live/afxdp-probe.ts at 100% (trafgen unlimited,
+ * 3 s, 4 alternating rounds, load 2.7-3.8): 0.45 Mpps not pinned, 0.59
+ * pinned, router CPU 878 vs 568 ns/packet, but 0.58 vs 0.54 in 8 more
+ * rounds of 2 s at load 2.9-4.3 (that file's header). The other ports are no worse
+ * pinned (3 alternating quick rounds, load 2.5-3.3, medians at 80%): tap 1w
+ * 0.13 -> 0.15 Mpps (4678 -> 3859 ns), afpacket 1w 0.42 -> 0.44 Mpps (959 ->
+ * 933 ns); so every dataplane subject is pinned, as its peer is.
+ */
+function dataplaneCpus(workers: number): { cpus: string; note: string } | undefined {
+  const env = process.env.DP_LIVE_CPUS;
+  if (env === 'off') return undefined;
+  const allowed = loadNative().threadGetAffinity();
+  const generator = GENERATOR_CPU;
+  const list = env !== undefined && env !== '' ? parseCpuList(env, 'DP_LIVE_CPUS') : [...allowed.filter((c) => c !== generator), ...allowed.filter((c) => c === generator)].slice(0, workers);
+  if (list.length < workers) return undefined;
+  const cpus = formatCpuList(list.slice(0, workers));
+  return { cpus, note: `workers pinned (--cpus ${cpus}): trafgen sends from CPU ${generator}, and testpmd forwards on CPU 1 (-l 0-1)` };
+}
 
 /** Why `s` cannot run here (a missing tool, a port kind the config does not take yet), or undefined. */
 function notRunnable(s: Subject): string | undefined {
@@ -148,7 +218,7 @@ async function directRuns(pair: DirectPair, rates: readonly number[], tmp: strin
   const cfg = trafgenConfig(pair.serverMac, pair.clientMac, LAB.client.addr, LAB.server.addr);
   const paced = paceWith(pacer, pair.serverMac, pair.clientMac);
   const out: LoadRun[] = [];
-  for (const rate of rates) out.push(await trafgenLoad({ genNs: pair.client, sinkNs: pair.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen-direct.cfg'), cfg, rate, seconds: PPS_SECONDS, routerPid: 0, paced }));
+  for (const rate of rates) out.push(await trafgenLoad({ genNs: pair.client, sinkNs: pair.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen-direct.cfg'), cfg, rate, seconds: PPS_SECONDS, windows: windowsAt(rate), routerPid: 0, paced, genCpu: pacerCpu() }));
   return out;
 }
 
@@ -162,7 +232,10 @@ async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, pr
     const direct = await directRuns(pair, setup.rates, tmp, pacer);
     const run = s.realtime === true ? liveRunOptions() : undefined;
     if (run !== undefined) result.notes.push(run.text);
-    const opts = { prefix, ports: s.ports as LabPorts, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, realtime: run?.realtime, spinUs: run?.spinUs, coalesceUs: run?.coalesceUs, readyTimeoutMs: 10_000 };
+    const pin = s.engine === 'dataplane' ? dataplaneCpus(s.workers) : undefined;
+    if (pin !== undefined) result.notes.push(pin.note);
+    else if (s.engine === 'dataplane') result.notes.push('workers not pinned');
+    const opts = { prefix, ports: s.ports as LabPorts, engine: s.engine, workers: s.workers, offload: s.offload, busyPoll: s.busyPoll, realtime: run?.realtime, spinUs: run?.spinUs, coalesceUs: run?.coalesceUs, cpus: pin?.cpus, readyTimeoutMs: 10_000 };
     try {
       lab = await labUp(opts);
     } catch (e) {
@@ -206,9 +279,9 @@ async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, pr
       // Warm-up, not measured: in the first seconds of traffic V8 compiles the dataplane's forwarding path on
       // helper threads (~15 ms of CPU a second, bench/live/wake.ts), which otherwise lands on the 25% row. The
       // same for every subject, so each starts its rows warm.
-      await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[1], seconds: WARMUP_SECONDS, routerPid, paced });
+      await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[1], seconds: WARMUP_SECONDS, routerPid, paced, genCpu: pacerCpu() });
       for (let i = 0; i < setup.rates.length; i++) {
-        const r = await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[i], seconds: PPS_SECONDS, routerPid, pingAddr: LAB.server.addr, paced });
+        const r = await trafgenLoad({ genNs: n.client, sinkNs: n.server, dev: LAB.hostIf, cfgFile: join(tmp, 'trafgen.cfg'), cfg, rate: setup.rates[i], seconds: PPS_SECONDS, windows: windowsAt(setup.rates[i]), routerPid, pingAddr: LAB.server.addr, paced, genCpu: pacerCpu() });
         if (r.error !== undefined) {
           result.notes.push(`${FRACTIONS[i] * 100}%: ${r.error}`);
           continue;
@@ -229,15 +302,23 @@ async function measureSubject(s: Subject, setup: LiveSetup, pair: DirectPair, pr
   return result;
 }
 
+/** The window with the median sink pps of a run of several (the lower middle of an even count), or undefined. */
+function medianWindow(r: LoadRun): { offeredPps: number; sinkPps: number } | undefined {
+  return r.windows && [...r.windows].sort((a, b) => a.sinkPps - b.sinkPps)[(r.windows.length - 1) >> 1];
+}
+
 function liveRun(fraction: number, r: LoadRun, direct: LoadRun, method: CpuMethod): LiveRun {
   const cpu = forwardingCpu(method, r, direct);
+  // Several windows: the one with the median sink pps (its offered rate beside it); loss over the whole run.
+  const w = medianWindow(r);
   return {
     fraction,
     askedPps: r.rate,
-    offeredPps: r.offered / r.sendSecs,
-    sinkPps: r.got / r.sendSecs,
+    offeredPps: w?.offeredPps ?? r.offered / r.sendSecs,
+    sinkPps: w?.sinkPps ?? r.got / r.sendSecs,
+    windowSinkPps: r.windows?.map((x) => x.sinkPps),
     lossPct: r.offered > 0 ? Math.max(0, (100 * (r.offered - r.got)) / r.offered) : 0,
-    directPps: direct.got / direct.sendSecs,
+    directPps: medianWindow(direct)?.sinkPps ?? direct.got / direct.sendSecs,
     routerNsPerPacket: cpu.routerNs,
     pathNsPerPacket: cpu.pathNs,
     machineNsPerPacket: cpu.machineNs,
@@ -262,7 +343,7 @@ function rowsOf(r: LiveResult): BenchRow[] {
       unit: 'Mpps',
       nsPerOp: u.routerNsPerPacket,
       notes:
-        `sink ${Math.round(u.sinkPps)} pps of ${Math.round(u.offeredPps)} offered, loss ${u.lossPct.toFixed(1)}%; ns/op = router CPU ns per forwarded packet (${r.cpuMethod}); ` +
+        `sink ${Math.round(u.sinkPps)} pps of ${Math.round(u.offeredPps)} offered${u.windowSinkPps ? ` (the median of ${u.windowSinkPps.length} ${PPS_SECONDS} s windows: ${u.windowSinkPps.map((x) => Math.round(x)).join(', ')} pps)` : ''}, loss ${u.lossPct.toFixed(1)}%${u.windowSinkPps ? ' over the whole run' : ''}; ns/op = router CPU ns per forwarded packet (${r.cpuMethod}); ` +
         `path CPU (generator+router+ksoftirqd) beyond the direct run ${Number.isFinite(u.pathNsPerPacket) ? u.pathNsPerPacket.toFixed(0) : '-'} ns/pkt, machine ${Number.isFinite(u.machineNsPerPacket) ? u.machineNsPerPacket.toFixed(0) : '-'} ns/pkt; ping under load p50 ${u.pingP50Us?.toFixed(0) ?? '-'} p99 ${u.pingP99Us?.toFixed(0) ?? '-'} us, ${u.pingLossPct?.toFixed(0) ?? '-'}% lost`,
     });
   }

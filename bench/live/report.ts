@@ -9,6 +9,8 @@ export interface LiveRun {
   askedPps: number;
   offeredPps: number;
   sinkPps: number;
+  /** The sink pps of each window when the run had several (sinkPps and offeredPps are then the median window's). */
+  windowSinkPps?: number[];
   lossPct: number;
   /** The same load straight to the sink (the baseline run). */
   directPps: number;

@@ -260,7 +260,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // 4: the tx bursts count the bytes of the frames they drop (kTxRejectedBytes, kTxLinkDownBytes).
   // 5: AF_XDP (xdpAttach, xdpDetach, xskOpen, xskRxBurst, xskTxBurst, xskStats, xskClose); threadSetRealtime; copyFrames;
   //    packetOpen ringVersion/frameSize/frameCount (TPACKET_V2 by default).
-  exports.Set("abiVersion", Napi::Number::New(env, 5));
+  // 6: threadSetAffinity, threadGetAffinity.
+  exports.Set("abiVersion", Napi::Number::New(env, 6));
   return exports;
 }
 

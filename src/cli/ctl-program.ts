@@ -56,9 +56,10 @@ Examples:
     .description('What runs: version, pid, workers, ports, routes.')
     .action(
       run(async (c, out) => {
-        const s = await c.call<{ version: string; pid: number; workers: number; uptime_seconds: number; config_file: string; ports: string[]; routes: number; route_generation: number }>('Control', 'Status');
+        const s = await c.call<{ version: string; pid: number; workers: number; uptime_seconds: number; config_file: string; ports: string[]; routes: number; route_generation: number; worker_cpus?: number[] }>('Control', 'Status');
+        const cpus = s.worker_cpus ?? [];
         out(
-          [`dataplane ${s.version}, pid ${s.pid}, ${s.workers} worker${s.workers === 1 ? '' : 's'}, up ${Math.round(s.uptime_seconds)} s`, `config ${s.config_file}`, `${s.routes} routes (generation ${s.route_generation})`, ...s.ports.map((p) => `  ${p}`)].join('\n'),
+          [`dataplane ${s.version}, pid ${s.pid}, ${s.workers} worker${s.workers === 1 ? '' : 's'}${cpus.length > 0 ? ` on CPU${cpus.length === 1 ? '' : 's'} ${cpus.join(',')}` : ''}, up ${Math.round(s.uptime_seconds)} s`, `config ${s.config_file}`, `${s.routes} routes (generation ${s.route_generation})`, ...s.ports.map((p) => `  ${p}`)].join('\n'),
           s,
         );
       }),

@@ -10,6 +10,7 @@ import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
 import { registerCtl } from './ctl-program.js';
 import { DEFAULT_SPIN_MAX_US } from '../runtime/spin-window.js';
 import { DEFAULT_COALESCE_US, RING_BOUNDED_COALESCE_US } from '../runtime/rx-coalesce.js';
+import { parseCpuList, WorkerCpusError } from '../runtime/worker-cpus.js';
 
 /** A whole-number option within [min, max]; anything else is a usage error naming the option and the range. */
 function intInRange(name: string, min: number, max: number) {
@@ -19,6 +20,18 @@ function intInRange(name: string, min: number, max: number) {
       throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got '${value}'`);
     }
     return n;
+  };
+}
+
+/** A CPU list option (`--cpus 0,2-3`, worker-cpus.ts), refused at parse time in worker-cpus.ts's words. */
+function cpuListOption(name: string) {
+  return (value: string): number[] => {
+    try {
+      return parseCpuList(value, name);
+    } catch (e) {
+      if (e instanceof WorkerCpusError) throw new InvalidArgumentError(e.message);
+      throw e;
+    }
   };
 }
 
@@ -275,6 +288,7 @@ Examples:
     .option('--spin-us <us>', `after a frame, an idle worker polls on for an adaptive window of at most this many microseconds before it sleeps; 0: sleep at once (default ${DEFAULT_SPIN_MAX_US})`, intInRange('--spin-us', 0, 100_000))
     .option('--coalesce-us <us>', `once frames come faster than one per this many microseconds, a worker naps up to this long after each round and takes what collected in one round, instead of waking per frame (less CPU per packet at middle rates, up to this much more latency under load); 0: wake per frame (default ${DEFAULT_COALESCE_US}; ${RING_BOUNDED_COALESCE_US} for a worker whose ports are all AF_XDP, whose nap also ends before its fill rings run low)`, intInRange('--coalesce-us', 0, 100_000))
     .option('--realtime <priority>', 'workers run SCHED_FIFO at this priority (1-99): woken at once on a loaded machine, for the latency tail; needs CAP_SYS_NICE', intInRange('--realtime', 1, 99))
+    .option('--cpus <list>', 'pin worker i to the i-th CPU of this list (1, 0,1, 2-5; like DPDK -l): a CPU per worker, so the scheduler cannot move it onto the CPU of what wakes it; --workers defaults to the list\'s length (default: not pinned)', cpuListOption('--cpus'))
     .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
     .option('--trace-count <n>', `packets to trace at most, all workers together (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
@@ -313,11 +327,11 @@ Examples:
   sudo dataplane run --config router.yaml --workers 2
   sudo dataplane run --config router.yaml --trace trace.pcapng --trace-filter 'in lan and icmp'`,
     )
-    .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number; busyPoll?: boolean; spinUs?: number; coalesceUs?: number; realtime?: number } & TraceCliOptions) => {
+    .action(async (opts: { config: string; workers?: number; json?: boolean; statusInterval: number; busyPoll?: boolean; spinUs?: number; coalesceUs?: number; realtime?: number; cpus?: number[] } & TraceCliOptions) => {
       const trace = traceRequest(opts, 'run');
       if (trace === null) return;
       const { runDataplane } = await import('./run-command.js');
-      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: opts.statusInterval, busyPoll: opts.busyPoll === true, spinMaxUs: opts.spinUs, coalesceMaxUs: opts.coalesceUs, realtimePriority: opts.realtime, trace });
+      process.exitCode = await runDataplane({ config: opts.config, workers: opts.workers, json: opts.json === true, statusInterval: opts.statusInterval, busyPoll: opts.busyPoll === true, spinMaxUs: opts.spinUs, coalesceMaxUs: opts.coalesceUs, realtimePriority: opts.realtime, cpus: opts.cpus, trace });
     });
 
   registerCtl(program);

@@ -17,6 +17,7 @@ import type { TracedPacket } from '../trace/traced-packet.js';
 import type { TraceWriter } from '../trace/writer.js';
 import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
 import { PortBusyError } from '../runtime/port-lock.js';
+import { formatCpuList, WorkerCpusError } from '../runtime/worker-cpus.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 import { lbStatus, lbSummary, reloadLoadBalancer } from './lb-status.js';
 import { LbSupervisor } from '../lb/health/supervisor.js';
@@ -38,6 +39,8 @@ export interface RunOptions {
   coalesceMaxUs?: number;
   /** --realtime: SCHED_FIFO priority of the workers (undefined: normal scheduling). */
   realtimePriority?: number;
+  /** --cpus: worker i is pinned to cpus[i] (parsed by worker-cpus.ts; checked against the workers and the allowed CPUs at start). */
+  cpus?: number[];
   trace?: TraceRequest;
 }
 
@@ -53,7 +56,8 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
     return code;
   };
   let dp: Dataplane;
-  const workers = opts.workers ?? defaultWorkers();
+  // With a CPU list, a worker per listed CPU unless --workers says otherwise.
+  const workers = opts.workers ?? opts.cpus?.length ?? defaultWorkers();
   // Traced packets that arrive before the trace file is open (the workers start forwarding at once).
   const early: TracedPacket[] = [];
   let traceWriter: TraceWriter | undefined;
@@ -67,6 +71,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       spinMaxUs: opts.spinMaxUs,
       coalesceMaxUs: opts.coalesceMaxUs,
       realtimePriority: opts.realtimePriority,
+      cpus: opts.cpus,
       trace: opts.trace && { filter: opts.trace.filter, count: opts.trace.count },
       onEvent: (e) => {
         if (e.type === 'trace') {
@@ -81,7 +86,7 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       for (const p of early.splice(0)) traceWriter.write(p);
     }
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof TraceRequestError || e instanceof PortBusyError) return fail(e.message, 2);
+    if (e instanceof ConfigError || e instanceof RouteBuildError || e instanceof TraceRequestError || e instanceof PortBusyError || e instanceof WorkerCpusError) return fail(e.message, 2);
     if (e instanceof NativeUnavailableError || e instanceof CommandError || isIoError(e)) return fail((e as Error).message, 1);
     if (e instanceof Error) return fail(e.message, 1);
     throw e;
@@ -97,9 +102,11 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
       return fail(`metrics.listen: ${e instanceof Error ? e.message : String(e)}`, 1);
     }
   }
-  log(`dataplane running: ${workers} worker${workers > 1 ? 's' : ''}${opts.busyPoll ? ' (busy polling)' : ''}, ${dp.config.ports.length} ports, ${dp.config.routes.length} routes (Ctrl-C to stop)`, {
+  const pinned = dp.workerCpus;
+  log(`dataplane running: ${workers} worker${workers > 1 ? 's' : ''}${opts.busyPoll ? ' (busy polling)' : ''}${pinned ? ` ${pinnedText(pinned, opts.cpus ?? [])}` : ''}, ${dp.config.ports.length} ports, ${dp.config.routes.length} routes (Ctrl-C to stop)`, {
     event: 'started',
     workers,
+    ...(pinned && { cpus: pinned }),
     ports: dp.portLines,
   });
   for (const line of dp.portLines) log(`  ${line}`, { event: 'port', detail: line });
@@ -222,6 +229,13 @@ async function startControl(dp: Dataplane, configFile: string, lbSupervisor: LbS
     process.stderr.write(`dataplane run: control API: ${msg}\n`);
     return 'failed';
   }
+}
+
+/** "on CPU 1" / "on CPUs 1,0 (worker i on the i-th)", and the listed CPUs no worker uses. */
+export function pinnedText(pinned: readonly number[], listed: readonly number[]): string {
+  const unused = listed.slice(pinned.length);
+  const where = pinned.length === 1 ? `on CPU ${pinned[0]}` : `on CPUs ${pinned.join(',')} (worker i on the i-th)`;
+  return where + (unused.length > 0 ? `; --cpus ${formatCpuList(unused)} not used` : '');
 }
 
 /** The drop counters that grew most between two readings: [{ name, packets }], largest first. */

@@ -109,6 +109,7 @@ export class ControlPlane {
       version: this.o.version,
       pid: process.pid,
       workers: dp.workerCount,
+      worker_cpus: dp.workerCpus ?? [],
       uptime_seconds: (Date.now() - this.started) / 1000,
       config_file: resolve(this.o.configFile),
       ports: dp.portLines,

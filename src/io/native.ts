@@ -308,6 +308,14 @@ export interface NativeIo {
   fdTryLock(fd: number): boolean;
   /** SCHED_FIFO at priority 1..99 for the calling thread (0: back to normal); needs CAP_SYS_NICE. */
   threadSetRealtime(priority: number): void;
+  /**
+   * Pins the calling thread to these CPUs (sched_setaffinity; sched.cc). Throws
+   * EINVAL naming the CPUs the thread may not run on (offline, absent, outside
+   * its cpuset), with the old mask back.
+   */
+  threadSetAffinity(cpus: readonly number[]): void;
+  /** The CPUs the calling thread may run on, ascending (sched_getaffinity). */
+  threadGetAffinity(): number[];
   /** The calling thread's CPU time in ns (CLOCK_THREAD_CPUTIME_ID; sched.cc). Optional: an addon built before it lacks it. */
   threadCpuTimeNs?(): number;
 
@@ -350,7 +358,7 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-const ABI_VERSION = 5;
+const ABI_VERSION = 6;
 const ADDON_FILE = 'dataplane_io.node';
 
 /** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */

@@ -41,6 +41,8 @@ export interface LabState {
   spinUs?: number;
   /** The workers' longest receive-coalescing nap (`run --coalesce-us N`; default: the dataplane's). */
   coalesceUs?: number;
+  /** The dataplane's workers are pinned to these CPUs (`run --cpus LIST`). */
+  cpus?: string;
   /** The dataplane traces packets to this file. */
   trace?: LabOptions['trace'];
   /** NAT mode: the filtering and conntrack capacity configured, and what the engine could not do as asked. */
@@ -145,6 +147,7 @@ function startDataplane(s: LabState): number {
     if (s.realtime !== undefined) args.push('--realtime', String(s.realtime));
     if (s.spinUs !== undefined) args.push('--spin-us', String(s.spinUs));
     if (s.coalesceUs !== undefined) args.push('--coalesce-us', String(s.coalesceUs));
+    if (s.cpus !== undefined) args.push('--cpus', s.cpus);
     if (s.trace !== undefined) {
       args.push('--trace', s.trace.file);
       if (s.trace.filter !== undefined) args.push('--trace-filter', s.trace.filter);
@@ -212,6 +215,7 @@ export async function labUp(o: UpOptions): Promise<LabState> {
     realtime: o.realtime,
     spinUs: o.spinUs,
     coalesceUs: o.coalesceUs,
+    cpus: o.cpus,
     trace: o.trace,
     nat: o.nat === undefined ? undefined : { filtering: natFiltering(o.nat), capacity: natCapacity(o.nat), notes: [] },
     names: labNames(o.prefix),

@@ -48,6 +48,8 @@ export interface LabOptions {
   spinUs?: number;
   /** The workers' longest receive-coalescing nap (`run --coalesce-us N`; default: the dataplane's). */
   coalesceUs?: number;
+  /** The dataplane's workers are pinned to these CPUs (`run --cpus LIST`, e.g. '1'). */
+  cpus?: string;
   /** The dataplane traces packets (`run --trace FILE [--trace-filter EXPR] [--trace-count N]`). */
   trace?: { file: string; filter?: string; count?: number };
   /**

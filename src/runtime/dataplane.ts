@@ -20,6 +20,7 @@ import type { PipelineNode } from '../pipeline/node.js';
 import { NeighborSync } from '../arp/neighbor-sync.js';
 import { TokenBucket } from '../pipeline/token-bucket.js';
 import { setupPorts, type PortSetup } from './port-setup.js';
+import { workerCpus } from './worker-cpus.js';
 import type { WorkerInit, WorkerMessage, XskBind } from './worker-init.js';
 import { explainLive } from '../explain/live.js';
 import type { ExplainResult } from '../explain/result.js';
@@ -70,6 +71,11 @@ export interface DataplaneOptions {
   spinMaxUs?: number;
   /** Longest receive-coalescing nap of a worker, microseconds (RunLoop coalesceMaxUs; 0: off). */
   coalesceMaxUs?: number;
+  /**
+   * Worker i is pinned to cpus[i] (`run --cpus`, worker-cpus.ts); at least
+   * `workers` CPUs, all ones the process may run on. Undefined: not pinned.
+   */
+  cpus?: readonly number[];
   /** Workers run SCHED_FIFO at this priority (1..99): woken at once on a loaded machine (native/src/sched.cc). */
   realtimePriority?: number;
   /** Called for events worth a log line (port gone, worker error) and for traced packets. */
@@ -162,6 +168,8 @@ export class Dataplane {
   }
 
   static async start(config: RouterConfig, opts: DataplaneOptions): Promise<Dataplane> {
+    // Checked before anything is set up: a bad list fails with nothing to undo.
+    const cpus = opts.cpus && workerCpus(opts.cpus, opts.workers, loadNative().threadGetAffinity());
     const { lpm, nexthops } = compileFib(config);
     // The workers read copies of the working tables, two used in turn (fib-mirror.ts).
     const fibMirror = new FibMirror(() => lpm.view);
@@ -201,7 +209,7 @@ export class Dataplane {
       const wakeFd = native.wakeFdOpen();
       wakeFds.push(wakeFd);
       const link = channel.addWorker(() => native.wakeFdSignal(wakeFd));
-      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, spinMaxUs: opts.spinMaxUs, coalesceMaxUs: opts.coalesceMaxUs, realtimePriority: opts.realtimePriority, trace, nat, lb: lb?.tables.buffers, updates: link.init, wakeFd };
+      const init: WorkerInit = { firewallHits, index: w, config: setup.config, fib, nexthops: nexthops.toPlain(), ports: setup.plans[w], counters, portStats, ioCounters, control, busyTime, neighborSync, icmpLimit, busyPoll: opts.busyPoll === true, spinMaxUs: opts.spinMaxUs, coalesceMaxUs: opts.coalesceMaxUs, cpu: cpus?.[w], realtimePriority: opts.realtimePriority, trace, nat, lb: lb?.tables.buffers, updates: link.init, wakeFd };
       const thread = new Worker(new URL('./worker.js', import.meta.url), { workerData: init, transferList: link.transfer });
       let resolveReady!: () => void;
       let rejectReady!: (e: Error) => void;
@@ -223,6 +231,7 @@ export class Dataplane {
     }
     const dp = new Dataplane(setup.config, setup, workers, registry, setup.describe, mainRouter.graph.nodes, { lpm, fib: lpm, nexthops }, nat, lb, channel, neighborSync, liveTrace, fibMirror);
     dp.wakeFds = wakeFds;
+    dp.pinned = cpus;
     try {
       await Promise.all(ready);
     } catch (e) {
@@ -238,6 +247,13 @@ export class Dataplane {
   /** Seconds each worker spent processing frames since it started, by worker index (the metrics' busy share). */
   workerBusySeconds(): number[] {
     return this.workers.map((w) => w.busyTime[0]);
+  }
+
+  private pinned: readonly number[] | undefined = undefined;
+
+  /** The CPU each worker is pinned to, by worker index (`run --cpus`), or undefined when they are not pinned. */
+  get workerCpus(): readonly number[] | undefined {
+    return this.pinned;
   }
 
   /** Packet workers running. */

@@ -46,6 +46,8 @@ export interface WorkerInit {
   spinMaxUs?: number;
   /** Longest receive-coalescing nap, microseconds (RunLoop coalesceMaxUs; undefined: the default, 0: off). */
   coalesceMaxUs?: number;
+  /** The CPU the worker's thread is pinned to (`run --cpus`, worker-cpus.ts; undefined: wherever the scheduler puts it). */
+  cpu?: number;
   /** SCHED_FIFO priority for the worker's thread (1..99; undefined: normal scheduling). */
   realtimePriority?: number;
   /** The NeighborSync ring all workers share. */

@@ -72,7 +72,9 @@ function napOf(): ((us: number) => void) | undefined {
 
 let ports: (PacketPort | undefined)[] = [];
 try {
-  loadNative();
+  // Pinned first (worker-cpus.ts), so the memory it sets up next is touched from its own CPU.
+  if (init.cpu !== undefined) loadNative().threadSetAffinity([init.cpu]);
+  else loadNative();
   // An offload port hands over 64 KiB super-packets: every slot must hold one.
   // AF_XDP sockets receive into their UMEM, which lives in the batch arena.
   const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload), portAreaBytes: xdpAreaBytes() });
@@ -116,7 +118,8 @@ try {
   // 1.26-1.44 Mpps): 100% row 0.64, 0.42, 0.61 Mpps (poll) against 0.78, 0.79, 0.57 (nap); loss at 80% 0.1,
   // 3.5, 7.1% (poll) against 0.0, 0.0, 0.0% (nap). No 10x collapse in either on this shared machine that day.
   // Not the default: idle, it wakes ~5000 times a second (unmeasured CPU), and the control channel's wake fd
-  // no longer ends its sleep (a change waits up to XSK_NAP_WAIT_US).
+  // no longer ends its sleep (a change waits up to XSK_NAP_WAIT_US). `run --cpus` (worker-cpus.ts) keeps the
+  // worker off the generator's CPU without either cost; the live bench pins it (bench/live/live.ts dataplaneCpus).
   const xskNapWait = ringNap !== undefined && process.env.DATAPLANE_XSK_WAIT === 'nap';
   const waiter = new PortWaiter(ports.filter((p): p is PacketPort => p !== undefined), init.wakeFd ?? -1);
   const loop = new RunLoop({
