@@ -295,7 +295,13 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
       : // No -q: it is trafgen's --qdisc-path (it turns off PACKET_QDISC_BYPASS), not "quiet" (its output is ignored
         // anyway). On these veths (noqueue) it made no difference: 1.49 Mpps with it, 1.48 without (medians of 5
         // alternating 2 s windows straight to the sink, load 2.6-3.2), so the generator's figures stand.
-        ['trafgen', ['--dev', o.dev, '--conf', o.cfgFile, '--cpus', '1', ...trafgenRateArgs(o.rate)]];
+        // Through the AF_XDP router it does (afxdp-probe, trafgen unlimited, run --cpus 1, 3 alternating 3 s
+        // rounds, load 3.0-3.6): without -q 0.67/0.74/0.87 Mpps offered, 0 loss (the bypass feels the veth's
+        // backpressure); with -q 0.79/0.74/0.72 offered, 15.8/0.2/1.0% lost as XSK fill-ring-empty drops.
+        // DP_TRAFGEN_QDISC_PATH=1 puts -q back for A/B. Twice this session (the full live run and one probe
+        // run, both without -q) trafgen stalled at 62 pps after its first second while pings still crossed
+        // the router: not explained yet.
+        ['trafgen', ['--dev', o.dev, '--conf', o.cfgFile, '--cpus', '1', ...(process.env.DP_TRAFGEN_QDISC_PATH === '1' ? ['-q'] : []), ...trafgenRateArgs(o.rate)]];
   // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
   const child = nsSpawn(o.genNs, cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   const signal = (sig: NodeJS.Signals) => {
