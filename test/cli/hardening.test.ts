@@ -132,6 +132,22 @@ describe('replay outputs', () => {
     noStack(r.stderr);
   });
 
+  it('an input or output it cannot open is named with the reason in words, exit 1, not an errno message', () => {
+    const out = join(dir, 'o.pcapng');
+    const good = capture('in3.pcap', '02:00:00:00:00:01');
+    for (const [args, message] of [
+      [['replay', join(dir, 'no-such.pcap'), '--config', oneport, '--out', out], `dataplane replay: ${join(dir, 'no-such.pcap')}: no such file (ENOENT)`],
+      [['replay', dir, '--config', oneport, '--out', out], `dataplane replay: ${dir}: it is a directory (EISDIR)`],
+      [['replay', good, '--config', oneport, '--out', join(dir, 'no-dir', 'o.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 'o.pcapng')}: no such file (ENOENT)`],
+      [['replay', good, '--config', oneport, '--out', out, '--trace', join(dir, 'no-dir', 't.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 't.pcapng')}: no such file (ENOENT)`],
+      [['replay', good, '--config', oneport, '--out', dir], `dataplane replay: cannot write ${dir}: it is a directory (EISDIR)`],
+    ] as const) {
+      const r = dataplane([...args]);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr.trim(), args.join(' ')).toBe(message);
+    }
+  });
+
   it('a failed replay leaves an existing output as it was, and no temporary file', () => {
     const out = join(dir, 'keep.pcapng');
     writeFileSync(out, 'previous result');
