@@ -146,6 +146,8 @@ describe('replay outputs', () => {
       expect(r.status, args.join(' ')).toBe(1);
       expect(r.stderr.trim(), args.join(' ')).toBe(message);
     }
+    // A --trace that cannot be made fails after OUT's temporary file was opened: it is removed too.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
   it('a failed replay leaves an existing output as it was, and no temporary file', () => {
