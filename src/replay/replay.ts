@@ -218,9 +218,11 @@ const BATCHES_PER_SLICE = 64;
 export async function replayCaptureInterruptible(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions = {}): Promise<ReplaySummary> {
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => (signalled = sig);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
   try {
     const run = startReplay(config, input, output, opts);
+    // Only now: startReplay can block in open() or read() (a FIFO with no writer yet), where a listener would
+    // never run and the signal would not end the process; until here it has the default action and nothing to clean up.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
     try {
       for (;;) {
         for (let i = 0; i < BATCHES_PER_SLICE && !run.capture.done; i++) run.loop.step();

@@ -1,7 +1,7 @@
 // The command line under misuse: usage errors exit 2 with a message, numeric
 // options are range-checked, a reader that goes away is not a crash, and
 // replay never destroys its input or leaves a half-written output.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -149,6 +149,18 @@ describe('replay outputs', () => {
     // A --trace that cannot be made fails after OUT's temporary file was opened: it is removed too.
     expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
+
+  it('SIGTERM ends a replay whose input is a FIFO nobody writes yet (it blocks in open(), where a signal listener never runs)', async () => {
+    const fifo = join(dir, 'never.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [CLI, 'replay', fifo, '--config', oneport, '--out', join(dir, 'fifo-out.pcapng')], { stdio: 'ignore' });
+    const ended = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
+    await new Promise((res) => setTimeout(res, 1500));
+    child.kill('SIGTERM');
+    const signal = await Promise.race([ended, new Promise<'still running'>((res) => setTimeout(() => res('still running'), 10_000))]);
+    if (signal === 'still running') child.kill('SIGKILL');
+    expect(signal).toBe('SIGTERM');
+  }, 20_000);
 
   it('a failed replay leaves an existing output as it was, and no temporary file', () => {
     const out = join(dir, 'keep.pcapng');
