@@ -21,7 +21,7 @@ export interface CtlOptions {
 
 /** Where to call: --socket, else the socket (or listen address) of --config's control section, else the default socket. */
 export async function ctlTarget(opts: CtlOptions): Promise<string> {
-  if (opts.socket !== undefined) return opts.socket;
+  if (opts.socket !== undefined) return checkSocketOption(opts.socket);
   if (opts.config !== undefined) {
     const { parse: parseYaml } = await import('yaml');
     let doc: unknown;
@@ -39,6 +39,24 @@ export async function ctlTarget(opts: CtlOptions): Promise<string> {
 }
 
 export class CtlUsageError extends Error {}
+
+/** The longest Unix socket path (sun_path holds 108 bytes with the terminating NUL), as control.socket checks. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * --socket as given, or a usage error saying what it takes: a value the gRPC
+ * client would misread (empty, or a bare name it takes for a host) or a path
+ * no socket can have.
+ */
+function checkSocketOption(socket: string): string {
+  const takes = 'give the path of a running dataplane\'s socket (control.socket, e.g. /run/dataplane/dataplane.sock) or the HOST:PORT of its control.listen';
+  if (socket.trim() === '') throw new CtlUsageError(`--socket is empty: ${takes}`);
+  if (!socket.includes('/') && !/^[^:]+:\d+$/.test(socket)) throw new CtlUsageError(`--socket ${socket}: neither a path (a socket in this directory is ./${socket}) nor HOST:PORT: ${takes}`);
+  const path = socket.startsWith('unix:') ? socket.slice('unix:'.length) : socket;
+  const bytes = Buffer.byteLength(path);
+  if (path.includes('/') && bytes > MAX_SOCKET_PATH_BYTES) throw new CtlUsageError(`--socket ${socket}: ${bytes} bytes, longer than any Unix socket path (at most ${MAX_SOCKET_PATH_BYTES})`);
+  return socket;
+}
 
 type Out = (text: string, json: unknown) => void;
 

@@ -1,6 +1,8 @@
 // `dataplane replay IN --config CFG --out OUT`: a capture through the
 // forwarding pipeline, offline, with the drop counters at the end.
 import { fstatSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { fileErrorReason } from '../config/file-error.js';
 import { formatRuleHits } from '../firewall/firewall.js';
 import { lbSummary } from './lb-status.js';
 import { ConfigError, loadConfig, type ConfigNotices } from '../config/load.js';
@@ -61,6 +63,20 @@ function printSummary(s: ReplaySummary, notices: ConfigNotices, workers: number,
 /** Errors of reading the input or writing the outputs: reported in a line (exit 1), not with a stack. */
 const FILE_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'EFBIG', 'EIO', 'EROFS', 'ENXIO', 'ELOOP', 'ENAMETOOLONG', 'EMFILE', 'ENFILE']);
 
+/**
+ * A failed read or write in the user's words: the file they named (not the
+ * .partial file an output is written to first) and the reason, e.g.
+ * "cannot write out/x.pcapng: no such file (ENOENT)".
+ */
+function fileProblem(err: NodeJS.ErrnoException, input: string, outputs: (string | undefined)[]): string {
+  const path = err.path;
+  // A read carries no path; the only file replay reads after its config is the capture (EISDIR: a directory opens, then fails to read).
+  if (path === undefined) return err.syscall === 'read' ? `${input}: ${fileErrorReason(err)}` : err.message.split('\n')[0];
+  const output = outputs.find((o) => o !== undefined && (path === o || (dirname(path) === dirname(o) && basename(path).startsWith(`.${basename(o)}.`) && path.endsWith('.partial'))));
+  if (output !== undefined) return `cannot write ${output}: ${fileErrorReason(err)}`;
+  return `${path === input ? input : path}: ${fileErrorReason(err)}`;
+}
+
 export async function runReplay(input: string, opts: ReplayCommandOptions): Promise<number> {
   // Until replayParallel takes it (and destroys it), the early pool is this function's to destroy.
   let pool = opts.pool;
@@ -111,7 +127,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     }
     const err = e as NodeJS.ErrnoException;
     if (typeof err.code === 'string' && FILE_ERRORS.has(err.code)) {
-      process.stderr.write(`dataplane replay: ${err.message}\n`);
+      process.stderr.write(`dataplane replay: ${fileProblem(err, input, [opts.out, opts.trace?.file])}\n`);
       return 1;
     }
     throw e;

@@ -30,12 +30,16 @@ import { issueMessage } from './zod-issue.js';
 
 export type { ConfigNotices };
 
+/** Problem lines a config error's message shows: a file with thousands of bad entries is not a screenful per entry. */
+const MAX_PROBLEM_LINES = 100;
+
 export class ConfigError extends Error {
   constructor(
     readonly source: string,
     readonly problems: readonly string[],
   ) {
-    super(`${source}: invalid config:\n  ${problems.join('\n  ')}`);
+    const shown = problems.length > MAX_PROBLEM_LINES ? [...problems.slice(0, MAX_PROBLEM_LINES), `... and ${problems.length - MAX_PROBLEM_LINES} more (${problems.length} in all): fix these first`] : problems;
+    super(`${source}: invalid config:\n  ${shown.join('\n  ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -230,7 +234,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   let portAt: number[] | undefined;
   if (parsed.success) raw = parsed.data;
   else {
-    problems.push(...zodProblems(parsed.error));
+    for (const p of zodProblems(parsed.error)) problems.push(p);
     ({ raw, brokenPorts, portAt } = salvage(js));
   }
   const at = (i: number): string => `ports[${portAt?.[i] ?? i}]`;
@@ -336,7 +340,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   for (const r of routes) {
     if ((r.prefix & ~maskOf(r.len)) === 0) selector.see(r.prefix, r.len);
     // A dev naming a port that failed its own checks is not blamed twice.
-    problems.push(...routeProblemLines(r, ports, (name) => portIndex.has(name) || brokenPorts.has(name)));
+    for (const p of routeProblemLines(r, ports, (name) => portIndex.has(name) || brokenPorts.has(name))) problems.push(p);
   }
   const where = (r: RouteSpec): string => {
     if (r.line !== undefined) return routeOrigin(r);
@@ -344,7 +348,8 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     return line === undefined ? `${source} (${r.origin})` : `${source}:${line} (${r.origin})`;
   };
   const selected = selector.select(routes, where);
-  problems.push(...selected.problems);
+  // One line per duplicate route: far more than a call's arguments can be (push(...list) overflows the stack).
+  for (const p of selected.problems) problems.push(p);
   const neighbors: StaticNeighbor[] = [];
   raw.neighbors.forEach((n, i) => {
     const address = parseIpv4Address(n.address);

@@ -202,8 +202,14 @@ function pathOfLine(line: string): string {
  * (theirs say more: the range, the format, the reason), then the others.
  */
 export function mergeProtoProblems(proto: readonly ProtoProblem[], others: readonly string[]): string[] {
-  const named = others.map(pathOfLine);
-  const covered = (p: string) => named.some((q) => q === p || q.startsWith(`${p}.`) || q.startsWith(`${p}[`));
+  // Every path a line names and each of its ancestors ("a[1].b" gives "a", "a[1]", "a[1].b"): one lookup per proto
+  // problem, so a config with many bad entries is not a quadratic wait.
+  const covering = new Set<string>();
+  for (const q of others.map(pathOfLine)) {
+    covering.add(q);
+    for (let i = 0; i < q.length; i++) if (q[i] === '.' || q[i] === '[') covering.add(q.slice(0, i));
+  }
+  const covered = (p: string) => covering.has(p);
   const kept = proto.map((p) => ({ p: pathText(p.path), m: p.message })).filter((x) => !covered(x.p));
   return [...kept.map((x) => `${x.p}: ${x.m}`), ...others];
 }

@@ -141,8 +141,23 @@ function startReplay(config: RouterConfig, input: string | Uint8Array, output: s
   const capture = new CaptureInput(reader, interfaceMapper(reader, config, inPort), config.ports.length, clock, onProgress && ((n) => n % every === 0 && onProgress(n)));
   writer.flush(); // the section and interface blocks: CaptureOutput writes the packet blocks after them
   const out = new CaptureOutput(config.ports.length, clock, outSink);
-  const traceSink = opts.trace && new AtomicFileSink(opts.trace.file);
-  const traceWriter = opts.trace && traceSink && openTraceWriter(traceSink, config, compiled, router.graph.nodes);
+  let traceSink: AtomicFileSink | undefined;
+  let traceWriter: ReturnType<typeof openTraceWriter> | undefined;
+  try {
+    traceSink = opts.trace && new AtomicFileSink(opts.trace.file);
+    traceWriter = opts.trace && traceSink && openTraceWriter(traceSink, config, compiled, router.graph.nodes);
+  } catch (e) {
+    // A trace file that cannot be made (--trace DIR, a missing directory) fails the replay before it starts: OUT's temporary file goes too.
+    for (const sink of [outSink, traceSink]) if (sink instanceof AtomicFileSink) sink.abort();
+    for (const close of [() => traceSink?.close(), () => outSink.close?.(), () => reader.close()]) {
+      try {
+        close();
+      } catch {
+        // the open error is the one to report
+      }
+    }
+    throw e;
+  }
   const tracer = traceWriter && filter && new PacketTracer(router.graph, filter, new TraceBudget(opts.trace!.count), (p) => traceWriter.write(p));
   const loop = new RunLoop({ router, batch, inputs: [capture], outputs: config.ports.map(() => out), tracer });
   return {
@@ -203,9 +218,11 @@ const BATCHES_PER_SLICE = 64;
 export async function replayCaptureInterruptible(config: RouterConfig, input: string | Uint8Array, output: string | ByteSink, opts: ReplayOptions = {}): Promise<ReplaySummary> {
   let signalled: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => (signalled = sig);
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
   try {
     const run = startReplay(config, input, output, opts);
+    // Only now: startReplay can block in open() or read() (a FIFO with no writer yet), where a listener would
+    // never run and the signal would not end the process; until here it has the default action and nothing to clean up.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, onSignal);
     try {
       for (;;) {
         for (let i = 0; i < BATCHES_PER_SLICE && !run.capture.done; i++) run.loop.step();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CtlUsageError, ctlTarget } from '../../src/cli/ctl-command.js';
 import { DEFAULT_CONTROL_SOCKET } from '../../src/config/schema.js';
+import { dataplane } from '../cli-run.js';
 
 describe('ctlTarget', () => {
   const dir = mkdtempSync(join(tmpdir(), 'dp-ctl-target-'));
@@ -33,5 +34,23 @@ describe('ctlTarget', () => {
     await expect(ctlTarget({ config: off })).rejects.toThrow(new CtlUsageError(`--config ${off}: its control API is off (control.socket is "")`));
     await expect(ctlTarget({ config: join(dir, 'missing.yaml') })).rejects.toThrow(/--config .*missing\.yaml: no such file \(ENOENT\)/);
     await expect(ctlTarget({ config: config('e.yaml', 'control: [unclosed\n') })).rejects.toBeInstanceOf(CtlUsageError);
+  });
+
+  it('--socket empty, a bare name or a path longer than a socket can have: exit 2 saying what it takes, no stack (was a TypeError from URL parsing, or a DNS lookup of the name)', () => {
+    const long = `/tmp/${'a'.repeat(110)}.sock`;
+    for (const [socket, message] of [
+      ['', 'dataplane ctl: --socket is empty: give the path of a running dataplane'],
+      ['dp.sock', 'dataplane ctl: --socket dp.sock: neither a path (a socket in this directory is ./dp.sock) nor HOST:PORT'],
+      [long, `dataplane ctl: --socket ${long}: 120 bytes, longer than any Unix socket path (at most 107)`],
+    ]) {
+      const r = dataplane(['ctl', '--socket', socket, 'counters']);
+      expect(r.status, socket).toBe(2);
+      expect(r.stderr, socket).toContain(message);
+      expect(r.stderr, socket).not.toMatch(/\n\s+at /);
+    }
+    // A path or HOST:PORT with nothing there is still "cannot reach" (exit 1).
+    const r = dataplane(['ctl', '--socket', join(dir, 'none.sock'), 'counters']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('there is no socket');
   });
 });

@@ -1,7 +1,7 @@
 // The command line under misuse: usage errors exit 2 with a message, numeric
 // options are range-checked, a reader that goes away is not a crash, and
 // replay never destroys its input or leaves a half-written output.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -131,6 +131,36 @@ describe('replay outputs', () => {
     expect(r.stderr).toContain('dataplane replay: ENOSPC');
     noStack(r.stderr);
   });
+
+  it('an input or output it cannot open is named with the reason in words, exit 1, not an errno message', () => {
+    const out = join(dir, 'o.pcapng');
+    const good = capture('in3.pcap', '02:00:00:00:00:01');
+    for (const [args, message] of [
+      [['replay', join(dir, 'no-such.pcap'), '--config', oneport, '--out', out], `dataplane replay: ${join(dir, 'no-such.pcap')}: no such file (ENOENT)`],
+      [['replay', dir, '--config', oneport, '--out', out], `dataplane replay: ${dir}: it is a directory (EISDIR)`],
+      [['replay', good, '--config', oneport, '--out', join(dir, 'no-dir', 'o.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 'o.pcapng')}: no such file (ENOENT)`],
+      [['replay', good, '--config', oneport, '--out', out, '--trace', join(dir, 'no-dir', 't.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 't.pcapng')}: no such file (ENOENT)`],
+      [['replay', good, '--config', oneport, '--out', dir], `dataplane replay: cannot write ${dir}: it is a directory (EISDIR)`],
+    ] as const) {
+      const r = dataplane([...args]);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(r.stderr.trim(), args.join(' ')).toBe(message);
+    }
+    // A --trace that cannot be made fails after OUT's temporary file was opened: it is removed too.
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
+
+  it('SIGTERM ends a replay whose input is a FIFO nobody writes yet (it blocks in open(), where a signal listener never runs)', async () => {
+    const fifo = join(dir, 'never.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const child = spawn(process.execPath, [CLI, 'replay', fifo, '--config', oneport, '--out', join(dir, 'fifo-out.pcapng')], { stdio: 'ignore' });
+    const ended = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_code, signal) => res(signal)));
+    await new Promise((res) => setTimeout(res, 1500));
+    child.kill('SIGTERM');
+    const signal = await Promise.race([ended, new Promise<'still running'>((res) => setTimeout(() => res('still running'), 10_000))]);
+    if (signal === 'still running') child.kill('SIGKILL');
+    expect(signal).toBe('SIGTERM');
+  }, 20_000);
 
   it('a failed replay leaves an existing output as it was, and no temporary file', () => {
     const out = join(dir, 'keep.pcapng');
