@@ -140,7 +140,9 @@ export function readText(file: string): string {
 /** Columns padded to their widest cell. */
 export function table(rows: string[][]): string {
   if (rows.length === 0) return '';
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  // A loop, not Math.max(...column): a flow dump can have more rows than a call can take arguments (RangeError).
+  const widths = rows[0].map(() => 0);
+  for (const r of rows) for (let c = 0; c < widths.length; c++) widths[c] = Math.max(widths[c], (r[c] ?? '').length);
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }
 

@@ -40,7 +40,9 @@ export function originRows(plan: FirewallPlan): OriginRow[] {
 }
 
 function table(rows: readonly string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  // A loop, not Math.max(...column): a plan can have more origins than a call can take arguments (RangeError).
+  const widths = rows[0].map(() => 0);
+  for (const r of rows) for (let c = 0; c < widths.length; c++) widths[c] = Math.max(widths[c], r[c].length);
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]))).join('  ')).join('\n');
 }
 
