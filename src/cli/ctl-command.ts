@@ -23,10 +23,10 @@ export interface CtlOptions {
 export async function ctlTarget(opts: CtlOptions): Promise<string> {
   if (opts.socket !== undefined) return checkSocketOption(opts.socket);
   if (opts.config !== undefined) {
-    const { parse: parseYaml } = await import('yaml');
+    const [{ parse: parseYaml }, { YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS }] = await Promise.all([import('yaml'), import('../config/yaml-options.js')]);
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(opts.config, 'utf8'));
+      doc = parseYaml(readFileSync(opts.config, 'utf8'), { ...YAML_PARSE_OPTIONS, ...YAML_TO_JS_OPTIONS });
     } catch (e) {
       throw new CtlUsageError(`--config ${opts.config}: ${fileErrorReason(e)}`);
     }

@@ -7,12 +7,11 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileErrorReason } from './file-error.js';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
+import { MAX_YAML_ALIASES, withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { ipv4ToString, MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
 import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
 
-/** Alias expansions a config may use: plenty for anchors, too few for a billion laughs. */
-const MAX_YAML_ALIASES = 1000;
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import { compileFirewall } from './firewall.js';
@@ -214,12 +213,12 @@ export function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
 /** Parses and checks config text; `baseDir` resolves a relative routesFile. */
 export function parseConfig(text: string, source: string, baseDir: string): RouterConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
+  const doc = parseDocument(text, { ...YAML_PARSE_OPTIONS, prettyErrors: true, lineCounter });
   if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   let js: unknown;
   try {
     // An alias bomb ("billion laughs") stops here, not in memory.
-    js = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+    js = withoutExtensionFields(doc.toJS(YAML_TO_JS_OPTIONS) ?? {});
   } catch (e) {
     if (e instanceof ReferenceError) throw new ConfigError(source, [`YAML: ${e.message} (more than ${MAX_YAML_ALIASES} alias expansions)`]);
     throw e;

@@ -9,13 +9,13 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileErrorReason } from './file-error.js';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { networkPolicySchema, type FirewallSource, type NetworkPolicy } from './firewall-schema.js';
 import { issueMessage } from './zod-issue.js';
 
 /** Far more than any cluster's policies; a file bigger than this is not one. */
 const MAX_POLICY_FILE_BYTES = 64 * 2 ** 20;
-const MAX_YAML_ALIASES = 1000;
 
 export interface SourcedPolicy {
   policy: NetworkPolicy;
@@ -58,7 +58,7 @@ function readPolicyFile(path: string, problems: string[]): string | undefined {
 /** The policies of a multi-document YAML text; `where` names the file in problems. */
 export function policiesOfText(text: string, where: string, problems: string[]): SourcedPolicy[] {
   const out: SourcedPolicy[] = [];
-  parseAllDocuments(text, { uniqueKeys: true }).forEach((doc, d) => {
+  parseAllDocuments(text, YAML_PARSE_OPTIONS).forEach((doc, d) => {
     const at = `networkPolicyFile: ${where} documents[${d}]`;
     if (doc.errors.length > 0) {
       for (const e of doc.errors) problems.push(`${at}: YAML: ${e.message.split('\n')[0]}`);
@@ -66,7 +66,7 @@ export function policiesOfText(text: string, where: string, problems: string[]):
     }
     let js: unknown;
     try {
-      js = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+      js = doc.toJS(YAML_TO_JS_OPTIONS);
     } catch (e) {
       problems.push(`${at}: YAML: ${e instanceof Error ? e.message : String(e)}`);
       return;
