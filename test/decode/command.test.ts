@@ -97,3 +97,18 @@ describe('runDecode', () => {
     expect(tsDigits(1e9 / 2 ** 20)).toBe(9);
   });
 });
+
+describe('a record whose original length is below its captured length', () => {
+  it('decodes with the captured length (not "length -4") and says once on stderr how many records were so', async () => {
+    const arp = ethernet(0x0806, new Uint8Array([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 192, 0, 2, 10]));
+    const bytes = pcapFile(1, [arp, arp]);
+    new DataView(bytes.buffer).setUint32(24 + 12, 10, true); // the first record's original length: 10 of its 42 captured bytes
+    const r = await decode(capture('short-orig.pcap', bytes), { json: false });
+    expect(r.code).toBe(0);
+    expect(r.out.trimEnd().split('\n').map((l) => l.replace(/^\S+ /, ''))).toEqual([
+      'ARP, Request who-has 192.0.2.10 tell 192.0.2.1, length 28',
+      'ARP, Request who-has 192.0.2.10 tell 192.0.2.1, length 28',
+    ]);
+    expect(r.err).toBe(`dataplane decode: ${join(dir, 'short-orig.pcap')}: 1 record with an original length below the captured length (corrupt), read as the captured length\n`);
+  });
+});
