@@ -15,7 +15,7 @@ import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type 
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import { compileFirewall } from './firewall.js';
-import { salvageFirewall } from './firewall-schema.js';
+import { salvageFirewall } from './firewall-salvage.js';
 import { compileDecap, compileLoadBalancer } from './load-balancer.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
 import type { MetricsConfig } from './metrics-schema.js';
