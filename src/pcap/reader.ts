@@ -43,11 +43,6 @@ export class CaptureReader {
   private readonly parser: FormatParser;
   private error: CaptureFormatError | null = null;
   private closed = false;
-  /**
-   * Records whose original length was below their captured length, read as
-   * the captured length (see next()); decode reports how many there were.
-   */
-  originalLengthsRaised = 0;
 
   private constructor(input: InputWindow) {
     this.input = input;
@@ -108,19 +103,7 @@ export class CaptureReader {
     if (this.error !== null) throw this.error;
     if (this.closed) return false;
     try {
-      if (!this.parser.next(this.reused)) return false;
-      // No capture holds more bytes than were on the wire: a record saying so
-      // has a corrupt original length, not extra bytes (the captured ones are
-      // there to read). It is read as the captured length, as Wireshark does
-      // (which flags it "Frame length is less than captured length"), for
-      // classic pcap and pcapng alike, so no consumer computes a wire length
-      // shorter than the bytes it holds ("ARP, length -4").
-      const r = this.reused;
-      if (r.len < r.caplen) {
-        r.len = r.caplen;
-        this.originalLengthsRaised++;
-      }
-      return true;
+      return this.parser.next(this.reused);
     } catch (e) {
       if (e instanceof CaptureFormatError) this.error = e;
       throw e;

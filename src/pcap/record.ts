@@ -30,10 +30,7 @@ export interface CaptureRecord {
   /** The buffer holding the captured bytes at [dataOffset, dataOffset + caplen). Same validity as data. */
   buffer: Uint8Array;
   dataOffset: number;
-  /**
-   * Captured and original (on the wire) length; len >= caplen (CaptureReader
-   * raises an original length below the captured one to it, counting them).
-   */
+  /** Captured and original (on the wire) length. caplen may exceed len in a corrupt file. */
   caplen: number;
   len: number;
   /**

@@ -267,23 +267,3 @@ describe('random input (fast-check)', () => {
   });
 });
 
-describe('original length below the captured length', () => {
-  // Nothing captures more bytes than were on the wire: the original length is the corrupt field; the bytes are read.
-  const frame = packet(60);
-  const cases: [string, Uint8Array][] = [
-    ['classic pcap, little-endian', concat(pcapHeader({ le: true, linkType: 1 }), pcapRecord(true, { tsSec: 0, frac: 0, data: frame, len: 10 }), pcapRecord(true, { tsSec: 1, frac: 0, data: frame }))],
-    ['classic pcap, big-endian', concat(pcapHeader({ le: false, linkType: 1 }), pcapRecord(false, { tsSec: 0, frac: 0, data: frame, len: 10 }), pcapRecord(false, { tsSec: 1, frac: 0, data: frame }))],
-    ['pcapng EPB', concat(shb(true), idb(true, 1), epb(true, { ifid: 0, tsHi: 0, tsLo: 0, data: frame, len: 10 }), epb(true, { ifid: 0, tsHi: 0, tsLo: 1, data: frame }))],
-    ['pcapng OPB', concat(shb(false), idb(false, 1), opb(false, { ifid: 0, tsHi: 0, tsLo: 0, data: frame, len: 0 }), opb(false, { ifid: 0, tsHi: 0, tsLo: 1, data: frame }))],
-  ];
-  it.each(cases)('%s: read as the captured length, counted, the next record as it is', (_, bytes) => {
-    const reader = CaptureReader.fromBytes(bytes);
-    const got: [number, number][] = [];
-    while (reader.next()) got.push([reader.record.caplen, reader.record.len]);
-    expect(got).toEqual([
-      [60, 60],
-      [60, 60],
-    ]);
-    expect(reader.originalLengthsRaised).toBe(1);
-  });
-});
