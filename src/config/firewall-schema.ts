@@ -182,5 +182,4 @@ export const firewallConfigShape = {
   networkPolicyFile: z.string().min(1, 'must be a file path').optional(),
 };
 
-const firewallConfigSchema = z.object(firewallConfigShape);
-export type FirewallSource = z.infer<typeof firewallConfigSchema>;
+export type FirewallSource = z.infer<z.ZodObject<typeof firewallConfigShape>>;
