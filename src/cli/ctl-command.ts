@@ -7,7 +7,7 @@
 // millisecond), so this module imports only the gRPC client: the default
 // socket comes from a module of its own (not the config schema, which loads
 // zod), and the YAML parser loads only when --config names a file.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync, type Stats } from 'node:fs';
 import { fileErrorReason } from '../config/file-error.js';
 import { ControlCallError, ControlClient } from '../control/client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/control-socket.js';
@@ -19,23 +19,58 @@ export interface CtlOptions {
   timeout?: number;
 }
 
+/** Where ctl calls, and how messages name it ("--socket PATH", "the default socket PATH"). */
+export interface CtlTarget {
+  /** A Unix socket path or HOST:PORT, as ControlClient takes it. */
+  where: string;
+  named: string;
+}
+
 /** Where to call: --socket, else the socket (or listen address) of --config's control section, else the default socket. */
-export async function ctlTarget(opts: CtlOptions): Promise<string> {
-  if (opts.socket !== undefined) return checkSocketOption(opts.socket);
+export async function resolveCtlTarget(opts: CtlOptions): Promise<CtlTarget> {
+  if (opts.socket !== undefined) return { where: checkSocketOption(opts.socket), named: `--socket ${opts.socket}` };
   if (opts.config !== undefined) {
-    const { parse: parseYaml } = await import('yaml');
+    const [{ parse: parseYaml }, { YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS }] = await Promise.all([import('yaml'), import('../config/yaml-options.js')]);
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(opts.config, 'utf8'));
+      doc = parseYaml(readFileSync(opts.config, 'utf8'), { ...YAML_PARSE_OPTIONS, ...YAML_TO_JS_OPTIONS });
     } catch (e) {
       throw new CtlUsageError(`--config ${opts.config}: ${fileErrorReason(e)}`);
     }
     const control = (doc as { control?: { socket?: unknown; listen?: unknown } } | null)?.control;
-    if (typeof control?.socket === 'string' && control.socket !== '') return control.socket;
-    if (control?.socket === '' && typeof control.listen === 'string') return control.listen;
+    if (typeof control?.socket === 'string' && control.socket !== '') return { where: control.socket, named: `--config ${opts.config}: control.socket ${control.socket}` };
+    if (control?.socket === '' && typeof control.listen === 'string') return { where: control.listen, named: `--config ${opts.config}: control.listen ${control.listen}` };
     if (control?.socket === '') throw new CtlUsageError(`--config ${opts.config}: its control API is off (control.socket is "")`);
+    return { where: DEFAULT_CONTROL_SOCKET, named: `--config ${opts.config} gives no control.socket, and the default socket ${DEFAULT_CONTROL_SOCKET}` };
   }
-  return DEFAULT_CONTROL_SOCKET;
+  return { where: DEFAULT_CONTROL_SOCKET, named: `the default socket ${DEFAULT_CONTROL_SOCKET}` };
+}
+
+/** Where to call (resolveCtlTarget's address alone). */
+export async function ctlTarget(opts: CtlOptions): Promise<string> {
+  return (await resolveCtlTarget(opts)).where;
+}
+
+/**
+ * After a call could not reach a dataplane: when the socket path exists but
+ * is something else (a regular file, a directory), what it is, naming where
+ * the path came from. connect() says only "connection refused" there, which
+ * reads as "the dataplane is down" and sends the user to restart it, when
+ * the path is what is wrong. Undefined for HOST:PORT, a missing path, or a
+ * socket (then the client's own message says it).
+ */
+export function notASocket(target: CtlTarget): string | undefined {
+  if (!target.where.includes('/')) return undefined;
+  const path = target.where.startsWith('unix:') ? target.where.slice('unix:'.length) : target.where;
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (st.isSocket()) return undefined;
+  const kind = st.isFile() ? 'a regular file' : st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : 'a device';
+  return `${target.named}: is ${kind}, not a socket: give the socket a running dataplane listens on (its control.socket, which \`dataplane run\` creates)`;
 }
 
 export class CtlUsageError extends Error {}
@@ -63,8 +98,10 @@ type Out = (text: string, json: unknown) => void;
 /** Runs one verb: `call(client)` does the calls and prints through `out`. */
 export async function runCtl(opts: CtlOptions, verb: (client: ControlClient, out: Out) => Promise<void>): Promise<number> {
   let client: ControlClient | undefined;
+  let target: CtlTarget | undefined;
   try {
-    client = new ControlClient(await ctlTarget(opts), opts.timeout ?? 30_000);
+    target = await resolveCtlTarget(opts);
+    client = new ControlClient(target.where, opts.timeout ?? 30_000);
     const out: Out = (text, json) => process.stdout.write(opts.json ? JSON.stringify(json, null, 2) + '\n' : text === '' ? '' : text + '\n');
     await verb(client, out);
     return 0;
@@ -74,7 +111,9 @@ export async function runCtl(opts: CtlOptions, verb: (client: ControlClient, out
       return 2;
     }
     if (e instanceof ControlCallError) {
-      process.stderr.write(`dataplane ctl: ${e.message}\n`);
+      // Never reached (code -1): a path that is not a socket is said as such; the exit status stays that of "cannot reach".
+      const wrongPath = e.code === -1 && target !== undefined ? notASocket(target) : undefined;
+      process.stderr.write(`dataplane ctl: ${wrongPath ?? e.message}\n`);
       return 1;
     }
     throw e;

@@ -182,11 +182,4 @@ export const firewallConfigShape = {
   networkPolicyFile: z.string().min(1, 'must be a file path').optional(),
 };
 
-const firewallConfigSchema = z.object(firewallConfigShape);
-export type FirewallSource = z.infer<typeof firewallConfigSchema>;
-
-/** After the whole config failed its schema: the firewall's fields if they are valid, else none (their problems are reported already). */
-export function salvageFirewall(js: Record<string, unknown>): FirewallSource {
-  const r = firewallConfigSchema.safeParse(js);
-  return r.success ? r.data : {};
-}
+export type FirewallSource = z.infer<z.ZodObject<typeof firewallConfigShape>>;

@@ -14,6 +14,7 @@
 import { Action, addressMatches, Section, type AddressMatch, type ClassifierRule, type FirewallPlan, type PortMatch, type RuleOrigin } from '../firewall/plan.js';
 import { ANY, checkEndpoints, hasLabels, hostsOf, parseCidr, type Endpoint } from './firewall-endpoints.js';
 import type { FirewallSource } from './firewall-schema.js';
+import { UNNAMED_RULE } from './firewall-salvage.js';
 import { compileNetworkPolicies } from './network-policy.js';
 import { policiesOf } from './network-policy-file.js';
 
@@ -85,9 +86,12 @@ function compileVpcRules(rules: readonly VpcRule[], endpoints: readonly Endpoint
   const names = new Map<string, number>();
   rules.forEach((r, i) => {
     const field = `firewall.rules[${i}]`;
-    const first = names.get(r.name);
-    if (first !== undefined) problems.push(`${field}.name: "${r.name}" is already the name of firewall.rules[${first}]`);
-    else names.set(r.name, i);
+    // A rule whose name the schema refused (firewall-salvage.ts) is nobody's duplicate.
+    if (r.name !== UNNAMED_RULE) {
+      const first = names.get(r.name);
+      if (first !== undefined) problems.push(`${field}.name: "${r.name}" is already the name of firewall.rules[${first}]`);
+      else names.set(r.name, i);
+    }
     const ports = protocolsOf(r, field, problems);
     const ingress = r.direction === 'ingress';
     const targets = ingress ? targetsOf(r, r.destination, endpoints, `${field}.destination`, problems) : targetsOf(r, r.source, endpoints, `${field}.source`, problems);

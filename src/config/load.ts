@@ -6,17 +6,17 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileErrorReason } from './file-error.js';
+import { firstBinaryByte } from './text-file.js';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
+import { MAX_YAML_ALIASES, withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { ipv4ToString, MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
 import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
 
-/** Alias expansions a config may use: plenty for anchors, too few for a billion laughs. */
-const MAX_YAML_ALIASES = 1000;
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import { compileFirewall } from './firewall.js';
-import { salvageFirewall } from './firewall-schema.js';
+import { salvageFirewall } from './firewall-salvage.js';
 import { compileDecap, compileLoadBalancer } from './load-balancer.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
 import type { MetricsConfig } from './metrics-schema.js';
@@ -214,12 +214,12 @@ export function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
 /** Parses and checks config text; `baseDir` resolves a relative routesFile. */
 export function parseConfig(text: string, source: string, baseDir: string): RouterConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
+  const doc = parseDocument(text, { ...YAML_PARSE_OPTIONS, prettyErrors: true, lineCounter });
   if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
   let js: unknown;
   try {
     // An alias bomb ("billion laughs") stops here, not in memory.
-    js = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+    js = withoutExtensionFields(doc.toJS(YAML_TO_JS_OPTIONS) ?? {});
   } catch (e) {
     if (e instanceof ReferenceError) throw new ConfigError(source, [`YAML: ${e.message} (more than ${MAX_YAML_ALIASES} alias expansions)`]);
     throw e;
@@ -327,7 +327,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   });
   if (raw.routesFile !== undefined) {
     const file = resolve(baseDir, raw.routesFile);
-    const read = readRegularFile(file, MAX_ROUTES_FILE_BYTES);
+    const read = readRegularFile(file, MAX_ROUTES_FILE_BYTES, 'of routes');
     const text = typeof read === 'string' ? read : undefined;
     if (typeof read !== 'string') problems.push(`routesFile: ${read.problem}`);
     if (text !== undefined) {
@@ -372,7 +372,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
 }
 
 export function loadConfig(path: string): RouterConfig {
-  const text = readRegularFile(path, MAX_CONFIG_BYTES);
+  const text = readRegularFile(path, MAX_CONFIG_BYTES, 'of YAML');
   if (typeof text !== 'string') throw new ConfigError(path, [text.problem]);
   return parseConfig(text, path, dirname(resolve(path)));
 }
@@ -385,14 +385,19 @@ const MAX_ROUTES_FILE_BYTES = 256 * 2 ** 20;
 /**
  * Reads a file that must be a regular file of at most `maxBytes`: a device
  * (/dev/zero), a FIFO or a directory is refused before a byte is read, so a
- * wrong path can neither hang the load nor fill memory.
+ * wrong path can neither hang the load nor fill memory. A file that is not
+ * text (text-file.ts) is refused too, saying where its binary data starts;
+ * `kind` says what text it should have been ("of routes").
  */
-function readRegularFile(path: string, maxBytes: number): string | { problem: string } {
+function readRegularFile(path: string, maxBytes: number, kind: string): string | { problem: string } {
   try {
     const st = statSync(path);
     if (!st.isFile()) return { problem: `${path} is not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})` };
     if (st.size > maxBytes) return { problem: `${path} is ${st.size} bytes; the most that is read is ${maxBytes}` };
-    return readFileSync(path, 'utf8');
+    const bytes = readFileSync(path);
+    const binary = firstBinaryByte(bytes);
+    if (binary >= 0) return { problem: `${path}: not a text file ${kind} (binary data at byte ${binary})` };
+    return bytes.toString('utf8');
   } catch (e) {
     return { problem: `cannot read ${path}: ${fileErrorReason(e)}` };
   }

@@ -7,15 +7,16 @@
 // document (0-based, as `documents[1].items[0].spec...`).
 import { readFileSync, statSync } from 'node:fs';
 import { fileErrorReason } from './file-error.js';
+import { firstBinaryByte } from './text-file.js';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { networkPolicySchema, type FirewallSource, type NetworkPolicy } from './firewall-schema.js';
 import { issueMessage } from './zod-issue.js';
 
 /** Far more than any cluster's policies; a file bigger than this is not one. */
 const MAX_POLICY_FILE_BYTES = 64 * 2 ** 20;
-const MAX_YAML_ALIASES = 1000;
 
 export interface SourcedPolicy {
   policy: NetworkPolicy;
@@ -48,7 +49,12 @@ function readPolicyFile(path: string, problems: string[]): string | undefined {
     const st = statSync(path);
     if (!st.isFile()) problems.push(`networkPolicyFile: ${path} is not a regular file`);
     else if (st.size > MAX_POLICY_FILE_BYTES) problems.push(`networkPolicyFile: ${path} is ${st.size} bytes; the most that is read is ${MAX_POLICY_FILE_BYTES}`);
-    else return readFileSync(path, 'utf8');
+    else {
+      const bytes = readFileSync(path);
+      const binary = firstBinaryByte(bytes);
+      if (binary < 0) return bytes.toString('utf8');
+      problems.push(`networkPolicyFile: ${path}: not a text file of YAML (binary data at byte ${binary})`);
+    }
   } catch (e) {
     problems.push(`networkPolicyFile: cannot read ${path}: ${fileErrorReason(e)}`);
   }
@@ -58,7 +64,7 @@ function readPolicyFile(path: string, problems: string[]): string | undefined {
 /** The policies of a multi-document YAML text; `where` names the file in problems. */
 export function policiesOfText(text: string, where: string, problems: string[]): SourcedPolicy[] {
   const out: SourcedPolicy[] = [];
-  parseAllDocuments(text, { uniqueKeys: true }).forEach((doc, d) => {
+  parseAllDocuments(text, YAML_PARSE_OPTIONS).forEach((doc, d) => {
     const at = `networkPolicyFile: ${where} documents[${d}]`;
     if (doc.errors.length > 0) {
       for (const e of doc.errors) problems.push(`${at}: YAML: ${e.message.split('\n')[0]}`);
@@ -66,7 +72,7 @@ export function policiesOfText(text: string, where: string, problems: string[]):
     }
     let js: unknown;
     try {
-      js = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+      js = doc.toJS(YAML_TO_JS_OPTIONS);
     } catch (e) {
       problems.push(`${at}: YAML: ${e instanceof Error ? e.message : String(e)}`);
       return;

@@ -4,6 +4,7 @@
 // (never its subnet's network or broadcast address). Whether the gateway is
 // on a connected subnet is the FIB builder's check (route/fib-build.ts).
 import { ipv4ToString } from '../wire/address.js';
+import { quoted } from './quoted.js';
 import { routeOrigin, type RouteSpec } from './routes.js';
 
 export interface RouteCheckPort {
@@ -32,7 +33,7 @@ export function routeProblems(r: Pick<RouteSpec, 'prefix' | 'len' | 'nexthops'>,
   if ((r.prefix & ~maskOf(r.len)) !== 0) out.push({ field: 'prefix', message: `prefix has host bits set for /${r.len} (did you mean the network address?)` });
   for (const n of r.nexthops) {
     if (n.port !== undefined && !portKnown(n.port)) {
-      out.push({ field: 'dev', message: `dev "${n.port}" is not a configured port` });
+      out.push({ field: 'dev', message: `dev ${quoted(n.port)} is not a configured port` });
       continue;
     }
     if (n.gateway === 0) continue;

@@ -12,6 +12,7 @@
 // and parsing is a plain token walk: large tables load at millions of lines/s.
 
 import { tryParseIpv4Address } from '../wire/address.js';
+import { quoted } from './quoted.js';
 import { formatRoute, routeOrigin, type NexthopSpec, type RouteSpec, type RouteType } from '../route/route-spec.js';
 
 export { formatRoute, routeOrigin, type NexthopSpec, type RouteSpec, type RouteType };
@@ -42,11 +43,11 @@ function parsePrefix(tok: string): { prefix: number; len: number } | string {
   if (tok === 'default') return { prefix: 0, len: 0 };
   const slash = tok.indexOf('/');
   const addr = tryParseIpv4Address(slash < 0 ? tok : tok.slice(0, slash));
-  if (addr < 0) return `"${tok}" is not an IPv4 prefix (A.B.C.D/LEN)`;
+  if (addr < 0) return `${quoted(tok)} is not an IPv4 prefix (A.B.C.D/LEN)`;
   if (slash < 0) return { prefix: addr, len: 32 };
   const lenText = tok.slice(slash + 1);
   const len = /^\d{1,2}$/.test(lenText) ? Number(lenText) : -1;
-  if (len < 0 || len > 32) return `"${tok}" has a bad prefix length (0-32)`;
+  if (len < 0 || len > 32) return `${quoted(tok)} has a bad prefix length (0-32)`;
   return { prefix: addr, len };
 }
 
@@ -74,21 +75,21 @@ export function parseRouteLine(line: string): Omit<RouteSpec, 'origin'> | string
       current = fresh();
       continue;
     }
-    if (key !== 'via' && key !== 'dev' && key !== 'weight') return `unknown keyword "${key}" (expected via, dev, nexthop, weight, blackhole, unreachable or prohibit)`;
-    if (i >= toks.length) return `"${key}" needs a value`;
+    if (key !== 'via' && key !== 'dev' && key !== 'weight') return `unknown keyword ${quoted(key)} (expected via, dev, nexthop, weight, blackhole, unreachable or prohibit)`;
+    if (i >= toks.length) return `${quoted(key)} needs a value`;
     const value = toks[i++];
     current ??= fresh();
     if (key === 'via') {
       if (current.gateway !== 0) return 'a next hop has two "via"';
       const gw = tryParseIpv4Address(value);
-      if (gw < 0 || gw === 0) return `via "${value}" is not a usable IPv4 address`;
+      if (gw < 0 || gw === 0) return `via ${quoted(value)} is not a usable IPv4 address`;
       current.gateway = gw;
     } else if (key === 'dev') {
       if (current.port !== undefined) return 'a next hop has two "dev"';
       current.port = value;
     } else {
       const w = /^\d{1,3}$/.test(value) ? Number(value) : 0;
-      if (w < 1 || w > 255) return `weight "${value}" must be 1-255`;
+      if (w < 1 || w > 255) return `weight ${quoted(value)} must be 1-255`;
       current.weight = w;
     }
   }

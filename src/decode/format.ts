@@ -231,9 +231,21 @@ function linkHeaderLen(s: FrameSummary): number {
   }
 }
 
+/**
+ * The frame's length on the wire as far as it is known. A record whose
+ * original length is below its captured length is corrupt in that field
+ * (nothing captures more bytes than were sent; tcpdump calls it invalid), so
+ * the captured bytes stand for it, as Wireshark dissects such a frame, and
+ * no length derived from it goes negative ("ARP, length -4"). The summary
+ * keeps both as the file says (JSON `len` and `caplen`, tshark's frame.len).
+ */
+function wireLength(s: FrameSummary): number {
+  return s.len < s.caplen ? s.caplen : s.len;
+}
+
 function arpText(s: FrameSummary): string {
   const arp = s.arp;
-  const len = s.len - linkHeaderLen(s);
+  const len = wireLength(s) - linkHeaderLen(s);
   if (!arp) return `ARP, length ${len}`;
   if (arp.op === ARP_REQUEST) return `ARP, Request who-has ${arp.tpa} tell ${arp.spa}, length ${len}`;
   if (arp.op === ARP_REPLY) return `ARP, Reply ${arp.spa} is-at ${arp.sha}, length ${len}`;
@@ -244,13 +256,13 @@ function bodyText(s: FrameSummary): string {
   if (s.ip) return ipText(s, s.ip);
   const type = s.eth ? s.eth.type : s.link?.proto;
   if (type === undefined || type < 0) {
-    if (!s.link) return `length ${s.len}`;
+    if (!s.link) return `length ${wireLength(s)}`;
     const what = type === undefined ? '' : ', unknown protocol';
-    return `linktype ${linkTypeName(s.link.type)} (${s.link.type})${what}, length ${s.len}`;
+    return `linktype ${linkTypeName(s.link.type)} (${s.link.type})${what}, length ${wireLength(s)}`;
   }
   if (type === ETHERTYPE_ARP) return arpText(s);
-  if (type === ETHERTYPE_IPV4) return `IP, length ${s.len}`;
-  return `${ethertypeString(type)}, length ${s.len}`;
+  if (type === ETHERTYPE_IPV4) return `IP, length ${wireLength(s)}`;
+  return `${ethertypeString(type)}, length ${wireLength(s)}`;
 }
 
 /** The text line for one frame (no trailing newline). */

@@ -1,10 +1,10 @@
 // Where `dataplane ctl` calls: --socket, else --config's control section
 // (read with the YAML parser, which ctl loads only then), else the default.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CtlUsageError, ctlTarget } from '../../src/cli/ctl-command.js';
+import { CtlUsageError, ctlTarget, notASocket, resolveCtlTarget } from '../../src/cli/ctl-command.js';
 import { DEFAULT_CONTROL_SOCKET } from '../../src/config/schema.js';
 import { dataplane } from '../cli-run.js';
 
@@ -52,5 +52,31 @@ describe('ctlTarget', () => {
     const r = dataplane(['ctl', '--socket', join(dir, 'none.sock'), 'counters']);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('there is no socket');
+  });
+
+  it('--socket (or the config\'s control.socket) naming a regular file or a directory: says what the path is, not "nothing accepts connections"; exit 1 as any unreachable dataplane', () => {
+    const file = config('plain-file', 'not a socket\n');
+    const folder = join(dir, 'folder');
+    mkdirSync(folder);
+    for (const [path, kind] of [[file, 'a regular file'], [folder, 'a directory']]) {
+      const r = dataplane(['ctl', '--socket', path, 'counters']);
+      expect(r.status, path).toBe(1);
+      expect(r.stderr, path).toBe(`dataplane ctl: --socket ${path}: is ${kind}, not a socket: give the socket a running dataplane listens on (its control.socket, which \`dataplane run\` creates)\n`);
+    }
+    const cfg = config('file-socket.yaml', `control: { socket: ${file} }\n`);
+    const r = dataplane(['ctl', '--config', cfg, 'counters']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^dataplane ctl: --config ${cfg}: control\\.socket ${file}: is a regular file, not a socket: `));
+  });
+
+  it('names the default socket as the default when neither --socket nor a control.socket gave it', async () => {
+    expect(await resolveCtlTarget({})).toEqual({ where: DEFAULT_CONTROL_SOCKET, named: `the default socket ${DEFAULT_CONTROL_SOCKET}` });
+    const cfg = config('no-control.yaml', 'ports: []\n');
+    const target = await resolveCtlTarget({ config: cfg });
+    expect(target.named).toBe(`--config ${cfg} gives no control.socket, and the default socket ${DEFAULT_CONTROL_SOCKET}`);
+    // What a wrong default path would then say (the real default cannot be made a directory here).
+    expect(notASocket({ where: dir, named: target.named })).toBe(`${target.named}: is a directory, not a socket: give the socket a running dataplane listens on (its control.socket, which \`dataplane run\` creates)`);
+    expect(notASocket({ where: join(dir, 'missing.sock'), named: 'x' })).toBeUndefined();
+    expect(notASocket({ where: '127.0.0.1:9470', named: 'x' })).toBeUndefined();
   });
 });

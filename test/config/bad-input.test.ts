@@ -6,6 +6,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { firstBinaryByte } from '../../src/config/text-file.js';
 import { dataplane } from '../cli-run.js';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'dp-badcfg-'));
@@ -105,6 +106,45 @@ describe('files that are not configs', () => {
     const file = join(dir, 'long.routes');
     writeFileSync(file, `198.18.0.0/24 via 192.0.2.9\n${'x'.repeat(5000)}\n`);
     expect(problems(`ports:\n  - { name: lan, address: 192.0.2.1/24 }\nroutesFile: ${file}\n`)).toEqual([`routesFile: ${file}:2: line longer than 4096 characters (not a routes file?)`]);
+  });
+
+  it('a binary routesFile (a pcap, an executable) is one problem saying where its binary data starts, not lines of raw bytes', () => {
+    const pcap = join(dir, 'capture.pcap');
+    writeFileSync(pcap, Buffer.from([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 1, 0, 0, 0]));
+    const elf = join(dir, 'program');
+    writeFileSync(elf, Buffer.concat([Buffer.from('\x7fELF', 'latin1'), Buffer.from([2, 1, 1, 0]), Buffer.alloc(8)]));
+    const nul = join(dir, 'nul.routes');
+    writeFileSync(nul, '198.18.0.0/24 via 192.0.2.9\n198.18.1.0/24 via 192.0.2.9\0\n');
+    const config = (file: string) => `ports:\n  - { name: lan, address: 192.0.2.1/24 }\nroutesFile: ${file}\n`;
+    expect(problems(config(pcap))).toEqual([`routesFile: ${pcap}: not a text file of routes (binary data at byte 0)`]);
+    expect(problems(config(elf))).toEqual([`routesFile: ${elf}: not a text file of routes (binary data at byte 7)`]); // after the magic and three control bytes, its first NUL
+    expect(problems(config(nul))).toEqual([`routesFile: ${nul}: not a text file of routes (binary data at byte 55)`]);
+  });
+
+  it('UTF-8 text (a comment in another script) is text; a UTF-8 sequence cut by the end of the probe is not held against it', () => {
+    expect(firstBinaryByte(new TextEncoder().encode('# Маршруты — 路由 🚀\n198.18.0.0/24 via 192.0.2.9\n'))).toBe(-1);
+    const euro = new TextEncoder().encode('aa€'); // € is three bytes, starting at byte 2
+    expect(firstBinaryByte(euro, 3)).toBe(-1);
+    expect(firstBinaryByte(euro.subarray(0, 3))).toBe(2); // the file itself ends inside it
+    expect(firstBinaryByte(new Uint8Array([0x41, 0xc0, 0x80]))).toBe(1); // an overlong NUL
+    expect(firstBinaryByte(new Uint8Array([0x41, 0xed, 0xa0, 0x80]))).toBe(1); // a surrogate
+  });
+
+  it('a bad token in a routes line is quoted safely: controls escaped, a long one cut with its length', () => {
+    const file = join(dir, 'odd.routes');
+    writeFileSync(file, `198.18.0.0/24\x1b[31m via 192.0.2.9\n198.18.1.0/24 via ${'9'.repeat(300)}\n198.18.2.0/24 dev "lan\u202e"\n`);
+    expect(problems(`ports:\n  - { name: lan, address: 192.0.2.1/24 }\nroutesFile: ${file}\n`)).toEqual([
+      `routesFile: ${file}:1: "198.18.0.0/24\\u001b[31m" has a bad prefix length (0-32)`,
+      `routesFile: ${file}:2: via "${'9'.repeat(64)}..." (300 characters) is not a usable IPv4 address`,
+      `${file}:3: dev "\\"lan\\u202e\\"" is not a configured port`,
+    ]);
+  });
+
+  it('--config naming a binary file, and a binary networkPolicyFile, say so too', () => {
+    const elf = join(dir, 'program2');
+    writeFileSync(elf, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0]));
+    expect(() => loadConfig(elf)).toThrow(`${elf}: not a text file of YAML (binary data at byte 7)`);
+    expect(problems(`ports:\n  - { name: lan, address: 192.0.2.1/24 }\nendpoints: [{ address: 192.0.2.10 }]\nnetworkPolicyFile: ${elf}\n`)).toEqual([`networkPolicyFile: ${elf}: not a text file of YAML (binary data at byte 7)`]);
   });
 
   it('--config /dev/zero and a directory: exit 2 with a message', () => {

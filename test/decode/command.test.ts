@@ -5,6 +5,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDecode, tsDigits } from '../../src/decode/command.js';
 import { bytes, ethernet, ipv4Packet, pcapFile, udpDatagram } from './packets.js';
+import { concat, epb, idb, shb } from '../pcap/build.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'decode-cmd-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,5 +96,30 @@ describe('runDecode', () => {
     expect(tsDigits(1e6)).toBe(3);
     expect(tsDigits(0.1)).toBe(9);
     expect(tsDigits(1e9 / 2 ** 20)).toBe(9);
+  });
+});
+
+describe('a record whose original length is below its captured length', () => {
+  // Nothing captures more than was sent: the original length is the corrupt field. Classic pcap and pcapng alike.
+  const arp = ethernet(0x0806, new Uint8Array([0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 2, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 192, 0, 2, 10]));
+  const classic = pcapFile(1, [arp, arp]);
+  new DataView(classic.buffer).setUint32(24 + 12, 10, true); // the first record's original length: 10 of its 42 captured bytes
+  const ng = concat(shb(true), idb(true, 1), epb(true, { ifid: 0, tsHi: 0, tsLo: 0, data: arp, len: 10 }), epb(true, { ifid: 0, tsHi: 0, tsLo: 1, data: arp }));
+
+  it.each([
+    ['classic pcap', 'short-orig.pcap', classic],
+    ['pcapng', 'short-orig.pcapng', ng],
+  ])('%s: the lengths shown are the captured bytes (not "length -4"), stderr says once how many records were so', async (_, name, bytes) => {
+    const file = capture(name, bytes);
+    const r = await decode(file, { json: false });
+    expect(r.code).toBe(0);
+    expect(r.out.trimEnd().split('\n').map((l) => l.replace(/^\S+ /, ''))).toEqual([
+      'ARP, Request who-has 192.0.2.10 tell 192.0.2.1, length 28',
+      'ARP, Request who-has 192.0.2.10 tell 192.0.2.1, length 28',
+    ]);
+    expect(r.err).toBe(`dataplane decode: ${file}: 1 record with an original length below the captured length (corrupt); the captured length is shown\n`);
+    // --json keeps both fields as the file says (tshark's frame.len and frame.cap_len), for whoever checks the file itself.
+    const j = await decode(file, { json: true });
+    expect(j.out.trimEnd().split('\n').map((l) => { const o = JSON.parse(l) as { caplen: number; len: number }; return [o.caplen, o.len]; })).toEqual([[42, 10], [42, 42]]);
   });
 });

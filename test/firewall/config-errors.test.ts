@@ -71,4 +71,30 @@ networkPolicies:
     const found = problems(`${EP}firewall:\n  rules:\n    - { name: a, direction: ingress, action: allow, priority: -1 }\nneighbors:\n  - { address: 203.0.113.1, mac: "02:00:00:00:00:09" }\n`);
     expect(found).toEqual(['firewall.rules[0].priority: must be 0-65535', 'neighbors[0].address: 203.0.113.1 is not on a connected subnet; add "dev"']);
   });
+
+  it('a rule with several mistakes shows all of them at once, each naming its field, with the checks that need parsed values (they waited for the schema errors to be fixed)', () => {
+    const found = problems(`${EP}firewall:
+  rules:
+    - { name: web, direction: ingress, action: allow }
+    - { name: web, direction: ingress, priority: 70000, action: drop, source: { cidrs: [10.0.0.0/33, 10.0.0.1/8] }, protocols: [{ protocol: gre }, { protocol: icmp, ports: [8] }] }
+    - { name: Bad_Name, direction: sideways, action: allow }
+    - { name: Bad_Name, direction: egress, action: allow, destination: {} }
+networkPolicies:
+  - { metadata: { name: p, namespace: prod }, spec: { podSelector: {}, ingress: [{ from: [{}] }] } }
+`);
+    expect(found).toEqual([
+      'firewall.rules[1].priority: must be 0-65535',
+      'firewall.rules[1].action: Invalid option: expected one of "allow"|"deny"|"reject"',
+      'firewall.rules[1].source.cidrs[0]: must be an IPv4 prefix such as 192.0.2.0/24',
+      expect.stringMatching(/^firewall\.rules\[2\]\.name: must be a rule name/),
+      expect.stringMatching(/^firewall\.rules\[2\]\.direction: .*"ingress"/),
+      expect.stringMatching(/^firewall\.rules\[3\]\.name: must be a rule name/),
+      'firewall.rules[1].name: "web" is already the name of firewall.rules[0]',
+      'firewall.rules[1].protocols[0].protocol: "gre" is not tcp, udp, icmp, sctp, all or a protocol number 0-255',
+      'firewall.rules[1].protocols[1].ports: only tcp, udp and sctp have ports (protocol icmp)',
+      'firewall.rules[1].source.cidrs[1]: 10.0.0.1/8 has host bits set for /8 (did you mean 10.0.0.0/8?)',
+      'firewall.rules[3].destination: give "cidrs" or "labels" (or leave destination out for any address)',
+      'networkPolicies[0].spec.ingress[0].from[0]: a peer needs podSelector, namespaceSelector or ipBlock',
+    ]);
+  });
 });

@@ -266,3 +266,4 @@ describe('random input (fast-check)', () => {
     );
   });
 });
+
