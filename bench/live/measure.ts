@@ -235,6 +235,14 @@ export interface LoadRun {
   pingLossPct?: number;
   /** With `windows` > 1: what each window of `seconds` offered and what reached the sink, pps, in order. */
   windows?: { offeredPps: number; sinkPps: number }[];
+  /**
+   * The generator ended before the run did, and what it said last: netsniff-ng's
+   * trafgen (0.6.8) exits on the first send that fails ("Flushing TX_RING
+   * failed: Resource temporarily unavailable"), as a send into a veth whose
+   * peer's XDP ring is full does; the run's figures then count only its first
+   * moments and the pings.
+   */
+  generatorExited?: string;
   error?: string;
 }
 
@@ -298,9 +306,12 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
         // Through the AF_XDP router it does (afxdp-probe, trafgen unlimited, run --cpus 1, 3 alternating 3 s
         // rounds, load 3.0-3.6): without -q 0.67/0.74/0.87 Mpps offered, 0 loss (the bypass feels the veth's
         // backpressure); with -q 0.79/0.74/0.72 offered, 15.8/0.2/1.0% lost as XSK fill-ring-empty drops.
-        // DP_TRAFGEN_QDISC_PATH=1 puts -q back for A/B. Twice this session (the full live run and one probe
-        // run, both without -q) trafgen stalled at 62 pps after its first second while pings still crossed
-        // the router: not explained yet.
+        // DP_TRAFGEN_QDISC_PATH=1 puts -q back for A/B. What looked like trafgen stalling at ~64 pps through
+        // an AF_XDP router (and testpmd over net_af_xdp) was trafgen gone: it exits at the first send that
+        // fails ("Flushing TX_RING failed: Resource temporarily unavailable"), as one does once the router's
+        // veth XDP ring is full, with -q too; what still crossed was the pings (AMD EPYC family 25, every
+        // AF_XDP 100% row of a quiet full run; by hand, trafgen with pings beside it ended within 1-3 s in 3 of
+        // 3 runs; one 6 s run without them did not end). LoadRun.generatorExited says so; live.ts measures the row with pacer.c then.
         ['trafgen', ['--dev', o.dev, '--conf', o.cfgFile, '--cpus', '1', ...(process.env.DP_TRAFGEN_QDISC_PATH === '1' ? ['-q'] : []), ...trafgenRateArgs(o.rate)]];
   // trafgen forks a worker and does not pass SIGINT on to it: its own process group, signalled as one.
   const child = nsSpawn(o.genNs, cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -331,6 +342,7 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
   // The worker's time reaches trafgen's own figures only once reaped: read both while they run.
   const generator = child.pid === undefined ? NaN : groupCpuSeconds(child.pid);
   const sendSecs = (performance.now() - t0) / 1000;
+  const exitedEarly = child.exitCode !== null;
   if (child.exitCode === null) signal('SIGINT');
   const code = await Promise.race([exited, sleep(3000).then(() => -2)]);
   if (code === -2) signal('SIGKILL');
@@ -352,8 +364,15 @@ export async function trafgenLoad(o: LoadOptions): Promise<LoadRun> {
     rtt: pr?.rtt,
     pingLossPct: pr?.lossPct,
     windows: windows.length > 1 ? windows : undefined,
+    generatorExited: exitedEarly ? `${cmd} exited before the run's end: ${lastWords(err)}` : undefined,
     error: offered === 0 ? `${cmd} sent nothing: ${err.trim().split('\n').filter((l) => !l.includes('system socket memory')).slice(-2).join(' ')}` : undefined,
   };
+}
+
+/** The last lines a generator printed on stderr, without trafgen's notes about socket memory it may not set. */
+function lastWords(stderr: string): string {
+  const lines = stderr.trim().split('\n').filter((l) => l.trim() !== '' && !l.includes('system socket memory'));
+  return lines.length === 0 ? 'nothing on stderr' : `"${lines.slice(-2).join(' / ')}"`;
 }
 
 /** Pings `addr` 100 times a second for `seconds` (in parallel with a load): RTT percentiles and the share lost. */
