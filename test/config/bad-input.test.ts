@@ -5,22 +5,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { firstBinaryByte } from '../../src/config/text-file.js';
 import { dataplane } from '../cli-run.js';
+import { configProblems } from './config-problems.js';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'dp-badcfg-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function problems(yaml: string): readonly string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', dir);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('the config loaded');
-}
+const problems = (yaml: string) => configProblems(yaml, dir);
 
 describe('config mistakes', () => {
   it('an unknown io type names the io types', () => {

@@ -2,10 +2,11 @@
 // example loads exactly as written, defaults are filled in, and each
 // mistake is one problem naming its field.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { DEFAULT_GUE_PORT, type VipConfig } from '../../src/lb/lb-config.js';
 import { parseIpv4Address } from '../../src/wire/address.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/wire/ipv4.js';
+import { configProblems } from './config-problems.js';
 
 const PORTS = `
 ports:
@@ -32,15 +33,7 @@ loadBalancer:
 
 const ip = parseIpv4Address;
 
-function problems(yaml: string): readonly string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', '.');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('loaded');
-}
+const problems = (yaml: string) => configProblems(yaml);
 
 /** A config with these VIPs (YAML flow mappings, one a line). */
 function vips(...lines: string[]): string {

@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { parseRouteLine, parseRoutesText, routeOrigin } from '../../src/config/routes.js';
 import { compileFib } from '../../src/route/fib.js';
 import { RouteBuildError } from '../../src/route/fib-build.js';
+import { configProblems } from './config-problems.js';
 
 const PORTS = `
 ports:
@@ -15,15 +16,7 @@ ports:
   - { name: wan, address: 198.51.100.1/24, mtu: 1400 }
 `;
 
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, 'test.yaml', '.');
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  throw new Error('config was accepted');
-}
+const problems = (yaml: string) => configProblems(yaml, '.', 'test.yaml');
 
 describe('config', () => {
   it('normalizes a good config: addresses as numbers, default MACs, MTU, ICMP and ARP defaults', () => {

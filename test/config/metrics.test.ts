@@ -2,7 +2,8 @@
 // wildcard, a name, a port out of range or a bare number is refused with the
 // field and the reason, alongside the config's other mistakes.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
+import { configProblems } from './config-problems.js';
 
 const BASE = 'ports:\n  - name: lan\n    address: 192.0.2.1/24\n';
 
@@ -10,15 +11,7 @@ function load(metrics: string) {
   return parseConfig(`${BASE}metrics: ${metrics}\n`, 'c.yaml', '.');
 }
 
-function problems(yaml: string): readonly string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', '.');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('the config loaded');
-}
+const problems = (yaml: string) => configProblems(yaml);
 
 describe('config metrics:', () => {
   it('listen: 127.0.0.1:9469 (unquoted YAML) loads as host and port', () => {

@@ -1,9 +1,10 @@
 // The `nat:` section: the issue's example loads exactly as written, and each
 // mistake is named by its field.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { IPPROTO_TCP } from '../../src/wire/ipv4.js';
 import { parseIpv4Address } from '../../src/wire/address.js';
+import { configProblems } from './config-problems.js';
 
 const PORTS = `
 ports:
@@ -24,15 +25,7 @@ nat:
 conntrack: { capacity: 1048576 }
 `;
 
-function problems(yaml: string): readonly string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', '.');
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('loaded');
-}
+const problems = (yaml: string) => configProblems(yaml);
 
 describe('nat config', () => {
   it('loads the example exactly as written', () => {

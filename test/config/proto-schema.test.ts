@@ -14,7 +14,7 @@ import protobuf from 'protobufjs';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { checkAgainstProto, mergeProtoProblems, pathText } from '../../src/config/proto-check.js';
 import { configType, loadProtoRoot, protoDir, protoRoot, yamlEnumValues } from '../../src/config/proto-schema.js';
 import { schemaDisagreements } from '../../src/config/schema-pairs.js';
@@ -27,6 +27,7 @@ import { balancerYaml, decapYaml, topologyOf } from '../../src/lab/lb-router-con
 import { labConfigYaml } from '../../src/lab/topology.js';
 import { CASES } from '../firewall/truth/cases.js';
 import { truthConfigYaml } from '../firewall/truth/config.js';
+import { configProblems } from './config-problems.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -50,15 +51,7 @@ function fragmentType(js: Record<string, unknown>): protobuf.Type {
   throw new Error(`no message has all of ${Object.keys(js).join(', ')}`);
 }
 
-function problems(yaml: string): string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', '.');
-  } catch (e) {
-    if (e instanceof ConfigError) return [...e.problems];
-    throw e;
-  }
-  throw new Error('the config loaded');
-}
+const problems = (yaml: string) => configProblems(yaml);
 
 describe('the configs the project ships and documents pass the proto check', () => {
   it('docs (every yaml block, full configs and fragments) and docker/router.yaml', () => {

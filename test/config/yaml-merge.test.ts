@@ -7,22 +7,15 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ctlTarget } from '../../src/cli/ctl-command.js';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { policiesOfText } from '../../src/config/network-policy-file.js';
 import { ACTION_NAMES } from '../../src/firewall/plan.js';
+import { configProblems } from './config-problems.js';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'dp-yaml-merge-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function problems(yaml: string): readonly string[] {
-  try {
-    parseConfig(yaml, 'c.yaml', dir);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('the config loaded');
-}
+const problems = (yaml: string) => configProblems(yaml, dir);
 
 describe('YAML merge keys', () => {
   it('a config using <<: *defaults loads with the merged values; a key given beside << wins', () => {

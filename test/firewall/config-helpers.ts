@@ -1,10 +1,11 @@
 // Loads a config's firewall and judges packets with the reference evaluator,
 // so the config tests read as "this packet: that verdict".
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { parseConfig } from '../../src/config/load.js';
 import { parsePacket } from '../../src/cli/firewall-command.js';
 import { ACTION_NAMES } from '../../src/firewall/plan.js';
 import { ReferenceFirewall } from '../../src/firewall/evaluate.js';
 import type { FirewallPlan } from '../../src/firewall/plan.js';
+import { configProblems } from '../config/config-problems.js';
 
 export const PORTS = 'ports:\n  - { name: lan, address: 192.0.2.1/24 }\n';
 
@@ -28,11 +29,5 @@ export function verdicts(p: FirewallPlan, packets: readonly string[]): Record<st
 }
 
 export function problems(yaml: string, dir = '.'): readonly string[] {
-  try {
-    parseConfig(PORTS + yaml, 'c.yaml', dir);
-  } catch (e) {
-    if (e instanceof ConfigError) return e.problems;
-    throw e;
-  }
-  throw new Error('loaded without problems');
+  return configProblems(PORTS + yaml, dir);
 }
