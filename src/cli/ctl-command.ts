@@ -30,10 +30,10 @@ export interface CtlTarget {
 export async function resolveCtlTarget(opts: CtlOptions): Promise<CtlTarget> {
   if (opts.socket !== undefined) return { where: checkSocketOption(opts.socket), named: `--socket ${opts.socket}` };
   if (opts.config !== undefined) {
-    const [{ parse: parseYaml }, { YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS }] = await Promise.all([import('yaml'), import('../config/yaml-options.js')]);
+    const [{ parse: parseYaml }, { YAML_PARSE_TO_JS_OPTIONS }] = await Promise.all([import('yaml'), import('../config/yaml-options.js')]);
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(opts.config, 'utf8'), { ...YAML_PARSE_OPTIONS, ...YAML_TO_JS_OPTIONS });
+      doc = parseYaml(readFileSync(opts.config, 'utf8'), YAML_PARSE_TO_JS_OPTIONS);
     } catch (e) {
       throw new CtlUsageError(`--config ${opts.config}: ${fileErrorReason(e)}`);
     }

@@ -6,7 +6,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileErrorReason } from './file-error.js';
-import { firstBinaryByte } from './text-file.js';
+import { textOf } from './text-file.js';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
 import { MAX_YAML_ALIASES, withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
@@ -394,10 +394,7 @@ function readRegularFile(path: string, maxBytes: number, kind: string): string |
     const st = statSync(path);
     if (!st.isFile()) return { problem: `${path} is not a regular file (${st.isDirectory() ? 'a directory' : 'a device, FIFO or socket'})` };
     if (st.size > maxBytes) return { problem: `${path} is ${st.size} bytes; the most that is read is ${maxBytes}` };
-    const bytes = readFileSync(path);
-    const binary = firstBinaryByte(bytes);
-    if (binary >= 0) return { problem: `${path}: not a text file ${kind} (binary data at byte ${binary})` };
-    return bytes.toString('utf8');
+    return textOf(readFileSync(path), path, kind);
   } catch (e) {
     return { problem: `cannot read ${path}: ${fileErrorReason(e)}` };
   }

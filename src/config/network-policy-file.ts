@@ -7,7 +7,7 @@
 // document (0-based, as `documents[1].items[0].spec...`).
 import { readFileSync, statSync } from 'node:fs';
 import { fileErrorReason } from './file-error.js';
-import { firstBinaryByte } from './text-file.js';
+import { textOf } from './text-file.js';
 import { resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
@@ -50,10 +50,9 @@ function readPolicyFile(path: string, problems: string[]): string | undefined {
     if (!st.isFile()) problems.push(`networkPolicyFile: ${path} is not a regular file`);
     else if (st.size > MAX_POLICY_FILE_BYTES) problems.push(`networkPolicyFile: ${path} is ${st.size} bytes; the most that is read is ${MAX_POLICY_FILE_BYTES}`);
     else {
-      const bytes = readFileSync(path);
-      const binary = firstBinaryByte(bytes);
-      if (binary < 0) return bytes.toString('utf8');
-      problems.push(`networkPolicyFile: ${path}: not a text file of YAML (binary data at byte ${binary})`);
+      const text = textOf(readFileSync(path), path, 'of YAML');
+      if (typeof text === 'string') return text;
+      problems.push(`networkPolicyFile: ${text.problem}`);
     }
   } catch (e) {
     problems.push(`networkPolicyFile: cannot read ${path}: ${fileErrorReason(e)}`);

@@ -43,3 +43,12 @@ export function firstBinaryByte(b: Uint8Array, limit = TEXT_PROBE_BYTES): number
   }
   return -1;
 }
+
+/**
+ * `bytes` read from `path` as UTF-8 text, or the problem to report: where its
+ * binary data starts; `kind` says what text it should have been ("of routes").
+ */
+export function textOf(bytes: Uint8Array, path: string, kind: string): string | { problem: string } {
+  const binary = firstBinaryByte(bytes);
+  return binary >= 0 ? { problem: `${path}: not a text file ${kind} (binary data at byte ${binary})` } : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+}

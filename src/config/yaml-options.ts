@@ -20,6 +20,9 @@ export const YAML_PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions 
 /** Document.toJS options. */
 export const YAML_TO_JS_OPTIONS: ToJSOptions = { maxAliasCount: MAX_YAML_ALIASES };
 
+/** yaml's parse(), which reads straight to JavaScript values: both of the above. */
+export const YAML_PARSE_TO_JS_OPTIONS = { ...YAML_PARSE_OPTIONS, ...YAML_TO_JS_OPTIONS };
+
 /**
  * A config's top level without its extension fields: keys starting with "x-"
  * are ignored, as docker-compose ignores them, so shared settings have a

@@ -12,7 +12,7 @@ import { fileErrorReason } from '../config/file-error.js';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseConfig, type RouterConfig } from '../config/load.js';
-import { withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from '../config/yaml-options.js';
+import { withoutExtensionFields, YAML_PARSE_TO_JS_OPTIONS } from '../config/yaml-options.js';
 import { ruleHits } from '../firewall/firewall.js';
 import type { LoadBalancerConfig, VipConfig } from '../lb/lb-config.js';
 import { MAX_BACKEND_WEIGHT } from '../config/load-balancer-schema.js';
@@ -212,7 +212,7 @@ export class ControlPlane {
   async setFirewall(yaml: string): Promise<string[]> {
     let given: unknown;
     try {
-      given = withoutExtensionFields(parseYaml(yaml, { ...YAML_PARSE_OPTIONS, ...YAML_TO_JS_OPTIONS }));
+      given = withoutExtensionFields(parseYaml(yaml, YAML_PARSE_TO_JS_OPTIONS));
     } catch (e) {
       throw new ControlError('invalid', `YAML: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -221,7 +221,7 @@ export class ControlPlane {
     if (unknown.length > 0) throw new ControlError('invalid', `${unknown.map((k) => `"${k}"`).join(', ')}: not a firewall section (${FIREWALL_SECTIONS.join(', ')})`);
     // The firewall is compiled against the ports and endpoints of the file; the rest of the running config (routes changed through the API) is kept.
     const src = this.readConfigFile(this.o.configFile);
-    const base = parseYaml(src.text, { ...YAML_PARSE_OPTIONS, ...YAML_TO_JS_OPTIONS }) as Record<string, unknown>;
+    const base = parseYaml(src.text, YAML_PARSE_TO_JS_OPTIONS) as Record<string, unknown>;
     const merged = { ...base, ...(given as Record<string, unknown>) };
     const parsed = this.parse(stringifyYaml(merged), `${src.source} with the firewall given`, src.baseDir);
     return this.apply({ ...this.dp.config, firewall: parsed.firewall });

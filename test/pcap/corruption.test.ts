@@ -266,4 +266,3 @@ describe('random input (fast-check)', () => {
     );
   });
 });
-
