@@ -394,7 +394,8 @@ export interface RttResult {
 
 /** `count` pings 10 ms apart; RTT percentiles in microseconds. */
 export function measureRtt(ns: string, addr: string, count = 100): RttResult | undefined {
-  return rttPercentiles(inNs(ns, ['ping', '-n', '-c', String(count), '-i', '0.01', '-W', '1', addr], 30_000).out);
+  // 10 ms apart: count / 100 s, with room for a slow start.
+  return rttPercentiles(inNs(ns, ['ping', '-n', '-c', String(count), '-i', '0.01', '-W', '1', addr], 30_000 + count * 20).out);
 }
 
 /**
