@@ -22,6 +22,12 @@ export class InputWindow {
   private eof: boolean;
   /** Size of a regular file when last checked (Infinity for pipes): a corrupt length never grows the buffer past the file. */
   private fileSize = Infinity;
+  /**
+   * Called before the window moves or replaces its bytes (a read on, a
+   * grown buffer): a reader that queued copies out of `buf` does them now,
+   * while the bytes are where it saw them (replay's FrameCopier).
+   */
+  beforeMove: (() => void) | undefined;
 
   private constructor(buf: Uint8Array, end: number, fd: number) {
     this.buf = buf;
@@ -88,6 +94,7 @@ export class InputWindow {
   }
 
   private load(n: number): number {
+    this.beforeMove?.();
     const unread = this.end - this.pos;
     let need = n;
     if (need > this.buf.length && this.offset + need > this.fileSize) {

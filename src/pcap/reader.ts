@@ -110,6 +110,15 @@ export class CaptureReader {
     }
   }
 
+  /**
+   * Called before next() moves or replaces the bytes that records point into
+   * (`record.buffer`): a caller that queued copies out of them does them now.
+   * Bytes given to fromBytes never move.
+   */
+  set beforeMove(f: (() => void) | undefined) {
+    this.input.beforeMove = f;
+  }
+
   /** Closes the file (idempotent). next() returns false afterwards. */
   close(): void {
     this.closed = true;

@@ -426,6 +426,19 @@ export class Batch {
     return i;
   }
 
+  /**
+   * Like pushFrame without the copy: the receive slot for a frame of `len`
+   * bytes, whose bytes the caller puts at arena[start[i], + len) before the
+   * batch runs (replay gathers a batch's copies into one native call:
+   * frame-copier.ts). -1 when the batch is full or the frame too big.
+   */
+  claimFrame(len: number, rxPort: number, tsSec: number, tsNsec: number): number {
+    if (this.rxCount >= this.rxCapacity || len > this.maxFrame) return -1;
+    const i = this.rxCount++;
+    this.initSlot(i, len, rxPort, tsSec, tsNsec);
+    return i;
+  }
+
   /** Like pushFrame, from a view the caller keeps (no per-call allocation for any size). */
   pushView(frame: Uint8Array, rxPort: number, tsSec: number, tsNsec: number): number {
     const len = frame.length;

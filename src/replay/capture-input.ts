@@ -2,12 +2,16 @@
 // batch, each on the port its capture interface names, and the clock follows
 // their timestamps, so ARP timeouts and the ICMP rate limit behave as they
 // would have on the wire. Frames the router cannot take are skipped and
-// counted by reason.
+// counted by reason. A batch's frames are copied from the reader's window
+// into their slots in one native call (frame-copier.ts) rather than one
+// set() of a new view each: in a one-worker replay's profile that per-frame
+// copy (Batch.pushFrame) was the largest single cost of the thread.
 import type { RxSource } from '../io/port.js';
 import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
 import type { CaptureReader } from '../pcap/reader.js';
 import { MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import type { ManualClock } from '../pipeline/clock.js';
+import { FrameCopier } from './frame-copier.js';
 import { shardOf } from './shard-key.js';
 
 /**
@@ -45,6 +49,8 @@ export class CaptureInput implements RxSource {
   done = false;
   /** The reader's current record is still to be fed (it began the next batch's time window). */
   private held = false;
+  /** This batch's copies from the reader's window into the slots, done before rx() returns or the window moves. */
+  private readonly copier = new FrameCopier();
 
   constructor(
     private readonly reader: CaptureReader,
@@ -62,6 +68,7 @@ export class CaptureInput implements RxSource {
     private readonly filter?: ShardFilter,
   ) {
     this.framesIn = new Float64Array(ports);
+    reader.beforeMove = () => this.copier.flush();
   }
 
   private skip(why: string): void {
@@ -69,6 +76,13 @@ export class CaptureInput implements RxSource {
   }
 
   rx(batch: Batch, max: number = MAX_BATCH): number {
+    const n = this.take(batch, max);
+    this.copier.flush();
+    return n;
+  }
+
+  /** rx() but for the copies: the frames' slots taken, their copies queued. */
+  private take(batch: Batch, max: number): number {
     const room = Math.min(max, batch.rxCapacity - batch.rxCount);
     let n = 0;
     let firstMs = -1;
@@ -111,10 +125,14 @@ export class CaptureInput implements RxSource {
         continue;
       }
       this.clock.set(r.tsSec * 1000 + r.tsNsec / 1e6);
-      if (filter === undefined) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
-      else {
+      let mine = true;
+      if (filter !== undefined) {
         const shard = shardOf(r.buffer, r.dataOffset, r.caplen, filter.shards, filter.mainShare);
-        if ((shard === 0 ? filter.keyless : shard) === filter.shard) batch.pushFrame(r.buffer, r.dataOffset, r.caplen, port, r.tsSec, r.tsNsec);
+        mine = (shard === 0 ? filter.keyless : shard) === filter.shard;
+      }
+      if (mine) {
+        const slot = batch.claimFrame(r.caplen, port, r.tsSec, r.tsNsec);
+        if (slot >= 0) this.copier.add(r.buffer, r.dataOffset, batch.arena, batch.start[slot], r.caplen);
       }
       this.framesIn[port]++;
       n++;
