@@ -5,9 +5,10 @@
 // goes to ethernet-input untouched and takes the full graph as before, so
 // drops, counters, ICMP errors and ARP are the full graph's.
 //
-// The usual packet: an Ethernet II frame to the receiving port's MAC from a
-// unicast source, no offload metadata, within the port's MTU; IPv4 with IHL
-// 5, a total length that fits the frame, a valid header checksum, not a
+// The usual packet: an Ethernet II frame to the receiving port's MAC (any
+// unicast MAC on a promiscuous port, replay --promisc) from a unicast
+// source, no offload metadata, within the port's MTU; IPv4 with IHL 5, a
+// total length that fits the frame, a valid header checksum, not a
 // fragment; source and destination neither martian, multicast nor the
 // router's own or the subnet's broadcast; a FIB hit on a gateway or attached
 // route (an ECMP group is resolved as ip4-lookup does); TTL > 1; no larger
@@ -24,8 +25,10 @@
 // checks here read within a batch, with one exception: arp-input may learn
 // or change a neighbor's MAC from an ARP frame in the same batch, which
 // ip4-output (running after arp-input) would then use for packets before
-// that frame too. So a batch that holds an ARP frame goes to the full graph
-// whole. The router steps this node aside for traced batches (router.ts) so
+// that frame too. So a batch that holds an ARP frame that may do so goes to
+// the full graph whole; ARP about other hosts from a sender the neighbor
+// table does not hold changes nothing there (arp-input counts it), and goes
+// to the full graph alone (arpLeavesNeighbors). The router steps this node aside for traced batches (router.ts) so
 // a packet trace lists the same nodes it always did.
 //
 // Where stateful features are configured (connection tracking, NAT, the
@@ -45,6 +48,9 @@
 // graph; "ip4-fast/packets" counts every packet this node looked at (every
 // received packet of an untraced batch).
 import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
+import { ARP_REPLY, ARP_REQUEST, ARP_SPA, ARP_TPA, arpOper, checkArp } from '../../wire/arp.js';
+import { readIpv4 } from '../../wire/address.js';
+import { WireDrop } from '../../wire/drop-reason.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
 import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
@@ -80,7 +86,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   /**
    * Packets this node forwarded itself (the rest went to ethernet-input). Not
    * a counter on purpose: it depends on how packets fall into batches (a
-   * batch with an ARP frame goes to the full graph whole), and the counters
+   * batch with an ARP frame for the router goes to the full graph whole), and the counters
    * must not (replay on N workers gives one worker's counters).
    */
   taken = 0;
@@ -156,6 +162,26 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.bypassedDsr = dsr;
   }
 
+  /**
+   * Whether arp-input leaves the neighbor table as it is for the ARP frame at
+   * `o` on `port`: one it drops (malformed, neither request nor reply), or
+   * one about other hosts (its target none of the port's addresses) from a
+   * sender the table does not hold, which arp-input only counts. Any other
+   * may learn or refresh a neighbor (RFC 826's merge flag) that the packets
+   * before it in the batch then use in the full graph. Hosts on a LAN ask
+   * for each other all the time, and replayed captures hold their requests:
+   * such a frame no longer sends its whole batch to the full graph.
+   */
+  private arpLeavesNeighbors(b: Uint8Array, o: number, len: number, port: number): boolean {
+    const l3 = o + ETH_HEADER_LEN;
+    if (checkArp(b, l3, len - ETH_HEADER_LEN) !== WireDrop.OK) return true;
+    const oper = arpOper(b, l3);
+    if (oper !== ARP_REQUEST && oper !== ARP_REPLY) return true;
+    const spa = readIpv4(b, l3 + ARP_SPA);
+    if (spa === 0) return true;
+    return !this.ctx.ports.answersArp(port, readIpv4(b, l3 + ARP_TPA)) && this.neighbors.find(port, spa) < 0;
+  }
+
   private grow(n: number): void {
     this.slow = new Uint8Array(n);
     this.cand = new Uint16Array(n);
@@ -186,6 +212,8 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const ctx = this.ctx;
     const ports = ctx.ports;
     const pmac = this.portMac16;
+    // Ports that take unicast frames for any MAC (replay --promisc), as ethernet-input does.
+    const promiscuous = ports.promiscuous;
     const portMtu = ports.mtu;
     const portAddress = ports.address;
     const portBroadcast = ports.broadcast;
@@ -233,9 +261,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       if (
         (o & 1) === 0 &&
         len >= ethLen + 20 &&
-        h[w0] === pmac[pw] &&
-        h[w0 + 1] === pmac[pw + 1] &&
-        h[w0 + 2] === pmac[pw + 2] &&
+        ((h[w0] === pmac[pw] && h[w0 + 1] === pmac[pw + 1] && h[w0 + 2] === pmac[pw + 2]) || (promiscuous[port] !== 0 && (b[o] & 1) === 0)) &&
         (b[o + 6] & 1) === 0 &&
         h[w0 + 6] === ipv4Word &&
         b[o + 14] === 0x45 &&
@@ -308,9 +334,15 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
           }
         }
       } else if (len >= ETH_HEADER_LEN && b[o + 12] === ETHERTYPE_ARP >> 8 && b[o + 13] === (ETHERTYPE_ARP & 0xff)) {
-        // An ARP frame may change a neighbor the packets before it would use (see the header): all to the full graph.
-        d.enqueueMany(this, this.next.slow, vec, count);
-        return;
+        if (!this.arpLeavesNeighbors(b, o, len, port)) {
+          // It may change a neighbor the packets before it would use (see the header): all to the full graph.
+          d.enqueueMany(this, this.next.slow, vec, count);
+          return;
+        }
+        // ARP about other hosts: to the full graph alone (ct-input keys no ARP frame, so the flow stage's entries stand).
+        slow[s] = 1;
+        slowCount++;
+        continue;
       }
       slow[s] = 1;
       slowCount++;
