@@ -81,7 +81,7 @@ export class CaptureInput implements RxSource {
     return n;
   }
 
-  /** rx() but for the copies: the frames' slots taken, their copies queued. */
+  /** rx() without the copies: takes the frames' slots and queues their copies. */
   private take(batch: Batch, max: number): number {
     const room = Math.min(max, batch.rxCapacity - batch.rxCount);
     let n = 0;

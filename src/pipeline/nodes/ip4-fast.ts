@@ -28,8 +28,9 @@
 // that frame too. So a batch that holds an ARP frame that may do so goes to
 // the full graph whole; ARP about other hosts from a sender the neighbor
 // table does not hold changes nothing there (arp-input counts it), and goes
-// to the full graph alone (arpLeavesNeighbors). The router steps this node aside for traced batches (router.ts) so
-// a packet trace lists the same nodes it always did.
+// to the full graph alone (arpLeavesNeighbors). The router steps this node
+// aside for traced batches (router.ts) so a packet trace lists the same
+// nodes it always did.
 //
 // Where stateful features are configured (connection tracking, NAT, the
 // firewall, the load balancer), a flow stage (ip4-fast-flow.ts) sits between
@@ -86,8 +87,9 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   /**
    * Packets this node forwarded itself (the rest went to ethernet-input). Not
    * a counter on purpose: it depends on how packets fall into batches (a
-   * batch with an ARP frame for the router goes to the full graph whole), and the counters
-   * must not (replay on N workers gives one worker's counters).
+   * batch with an ARP frame that may change a neighbor goes to the full
+   * graph whole), and the counters must not (replay on N workers gives one
+   * worker's counters).
    */
   taken = 0;
   /** Per-slot scratch: 1 when pass 1 or 3 left the packet to the full graph. */
