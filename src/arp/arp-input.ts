@@ -26,6 +26,17 @@ const spec = defineNode({
   },
 });
 
+/**
+ * Whether arp-input learns or refreshes the sender of an ARP packet: one for
+ * the router (`forUs`), or from a sender the neighbor table already holds
+ * (`known`: RFC 826's merge flag); never the unspecified sender 0.0.0.0 of
+ * a probe. ip4-fast relies on the same rule to tell which ARP frames leave
+ * the table as it is.
+ */
+export function learnsSender(spa: number, forUs: boolean, known: boolean): boolean {
+  return spa !== 0 && (forUs || known);
+}
+
 export class ArpInput extends PipelineNode<typeof spec> {
   constructor(
     private readonly ctx: ForwardingContext,
@@ -56,7 +67,7 @@ export class ArpInput extends PipelineNode<typeof spec> {
       const tpa = readIpv4(b, o + ARP_TPA);
       const forUs = ctx.ports.answersArp(port, tpa);
       const existing = arp.neighbors.find(port, spa);
-      if (spa !== 0 && (forUs || existing >= 0)) {
+      if (learnsSender(spa, forUs, existing >= 0)) {
         const n = existing >= 0 ? existing : arp.neighbors.findOrInsert(port, spa);
         if (n >= 0) {
           const short = arp.learn(batch, n, port, spa, b, o + ARP_SHA, now, (slot) => d.enqueue(this, this.next.tx, slot));

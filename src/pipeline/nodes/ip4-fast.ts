@@ -55,6 +55,7 @@ import { WireDrop } from '../../wire/drop-reason.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
 import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
+import { learnsSender } from '../../arp/arp-input.js';
 import { OffloadMeta, type Batch } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
@@ -180,8 +181,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const oper = arpOper(b, l3);
     if (oper !== ARP_REQUEST && oper !== ARP_REPLY) return true;
     const spa = readIpv4(b, l3 + ARP_SPA);
-    if (spa === 0) return true;
-    return !this.ctx.ports.answersArp(port, readIpv4(b, l3 + ARP_TPA)) && this.neighbors.find(port, spa) < 0;
+    return !learnsSender(spa, this.ctx.ports.answersArp(port, readIpv4(b, l3 + ARP_TPA)), this.neighbors.find(port, spa) >= 0);
   }
 
   private grow(n: number): void {
