@@ -155,14 +155,19 @@ describe('flow table across worker threads', () => {
     for (let f = stable; f < flows; f++) add(f, [familyKeys[0][0] | f, familyKeys[0][1], familyKeys[0][2] | f, familyKeys[0][3]]);
     const phase = new Int32Array(new SharedArrayBuffer(flows * 4));
     const family = new Int32Array(new SharedArrayBuffer(flows * 4)); // all hold A (0)
-    const sync = new Int32Array(new SharedArrayBuffer(8));
+    const sync = new Int32Array(new SharedArrayBuffer(12)); // barrier, writers done, readers that checked enough
     const writers = 2;
     const readers = 2;
     const parties = writers + readers;
+    // The writers flip until every reader has made this many checks of each kind, so
+    // the race is as long as it needs to be however the threads are scheduled.
+    const minChecks = 10_001;
     const common = { index, store: store.buffer, phase: phase.buffer, family: family.buffer, sync: sync.buffer, parties, familyKeys };
     const ws = [
-      ...Array.from({ length: writers }, (_, w) => start({ ...common, mode: 'churnWriter', first: stable + (w * churn) / writers, count: churn / writers, iterations: 150_000, seed: 11 + w })),
-      ...Array.from({ length: readers }, (_, r) => start({ ...common, mode: 'churnReader', stable, churnFirst: stable, churnCount: churn, writers, seed: 101 + r })),
+      ...Array.from({ length: writers }, (_, w) =>
+        start({ ...common, mode: 'churnWriter', first: stable + (w * churn) / writers, count: churn / writers, iterations: 150_000, readers, seed: 11 + w }),
+      ),
+      ...Array.from({ length: readers }, (_, r) => start({ ...common, mode: 'churnReader', stable, churnFirst: stable, churnCount: churn, writers, minChecks, seed: 101 + r })),
     ];
     try {
       const results = await Promise.all(ws.map((w) => next<Record<string, unknown>>(w)));

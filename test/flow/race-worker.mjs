@@ -81,7 +81,7 @@ const modes = {
    * even phase before and after its lookups knows what they must return.
    */
   churnWriter() {
-    const { index, store, phase, family, first, count, iterations, seed, sync, parties, familyKeys } = workerData;
+    const { index, store, phase, family, first, count, iterations, seed, sync, parties, readers, familyKeys } = workerData;
     const st = new Int32Array(store);
     const ix = new FlowIndex(index, st, 3);
     const ph = new Int32Array(phase);
@@ -91,7 +91,9 @@ const modes = {
     let full = 0;
     let flips = 0;
     barrier(words, 0, parties);
-    for (let n = 0; n < iterations; n++) {
+    // At least `iterations` flips, and on until every reader has checked enough
+    // (words[2]): on a loaded 2-core machine the readers may get little CPU.
+    for (let n = 0; n < iterations || Atomics.load(words, 2) < readers; n++) {
       const f = first + (rnd() % count);
       const r = f << 3;
       Atomics.add(ph, f, 1); // odd: flipping
@@ -123,7 +125,7 @@ const modes = {
 
   /** Looks flows up while the writers flip them; checks every answer that can be checked. */
   churnReader() {
-    const { index, store, phase, family, stable, churnFirst, churnCount, seed, sync, parties, writers, familyKeys } = workerData;
+    const { index, store, phase, family, stable, churnFirst, churnCount, seed, sync, parties, writers, minChecks, familyKeys } = workerData;
     const st = new Int32Array(store);
     const ix = new FlowIndex(index, st, 3);
     const ph = new Int32Array(phase);
@@ -135,6 +137,7 @@ const modes = {
     const bh = new Int32Array(3);
     const bo = new Int32Array(3);
     let stableChecks = 0, churnChecks = 0, errors = 0;
+    let checkedEnough = false;
     const examples = [];
     const fail = (msg) => {
       errors++;
@@ -182,6 +185,10 @@ const modes = {
             if (a !== want[0] || ar !== want[1] || b !== want[2]) fail(`flow ${f} settled (phase ${p1}, family ${holds}): A ${a}, A reply ${ar}, B ${b}`);
           }
         }
+      }
+      if (!checkedEnough && stableChecks >= minChecks && churnChecks >= minChecks) {
+        checkedEnough = true;
+        Atomics.add(words, 2, 1); // the writers may stop once every reader is here
       }
     }
     parentPort.postMessage({ stableChecks, churnChecks, errors, examples });
