@@ -51,6 +51,17 @@ describe('Batch', () => {
     expect(a.flags[45]).toBe(7);
   });
 
+  it('initSlots takes the lengths from a longer array or a plain one, and puts every start back where a slot begins', () => {
+    const a = new Batch({ rxCapacity: 32, generatedCapacity: 8 });
+    dirty(a);
+    a.initSlots(20, 12, Array.from({ length: 16 }, (_, k) => 100 + k), 1);
+    expect(Array.from(a.length.subarray(20, 32))).toEqual(Array.from({ length: 12 }, (_, k) => 100 + k));
+    expect(Array.from(a.start.subarray(20, 32))).toEqual(Array.from({ length: 12 }, (_, k) => a.slotStart(20 + k)));
+    // The generated slots after the receive slots are not touched.
+    expect(a.start[32]).toBe(7);
+    expect(a.length[19]).toBe(7);
+  });
+
   it('initSlots refuses slots outside the receive range', () => {
     const b = new Batch({ rxCapacity: 32 });
     expect(() => b.initSlots(20, 13, new Uint32Array(13), 0)).toThrow(RangeError);

@@ -113,6 +113,25 @@ describe('ip4-fast: the usual packet in one pass, everything else as the full gr
     expect(r.counters).toMatchObject({ 'ethernet-input/packets': frames.length, 'ip4-output/packets': frames.length, 'interface-output/packets': frames.length });
   });
 
+  it('plain routing takes a batch by either of its loops (runs of one neighbor, a neighbor per packet) as the full graph does, whichever the batch before chose', () => {
+    // 40 hosts on dmz, each a neighbor; a batch that looked up many neighbors makes the next take the per-packet loop.
+    const hosts = Array.from({ length: 40 }, (_, k) => `  - { address: 203.0.113.${10 + k}, mac: "02:cc:00:00:01:${(10 + k).toString(16).padStart(2, '0')}" }\n`).join('');
+    const t = twins(CONFIG.replace('neighbors:\n', `neighbors:\n${hosts}`));
+    const toHost = (i: number) => ({ port: LAN, bytes: udpFrame({ src: `192.0.2.${10 + (i % 50)}`, dst: `203.0.113.${10 + (i % 40)}` }, 1000 + i, 53, 18 + (i % 40)) });
+    const odd = [
+      { port: LAN, bytes: udpFrame({ src: '192.0.2.10', dst: '203.0.113.9' }, 1, 2) }, // neighbor unknown: ARP
+      { port: LAN, bytes: udpFrame({ src: '192.0.2.10', dst: '203.0.113.11', ttl: 1 }, 1, 2) }, // TTL expired
+      { port: LAN, bytes: tcpFrame({ src: '192.0.2.10', dst: '198.18.3.9' }, 40000, 80, 0x10) }, // ECMP
+    ];
+    const perHost = [...Array.from({ length: 150 }, (_, i) => toHost(i)), ...odd, ...Array.from({ length: 50 }, (_, i) => toHost(i + 7))];
+    const runs = [...Array.from({ length: 100 }, (_, i) => ({ port: LAN, bytes: usual(i) })), ...odd, ...Array.from({ length: 60 }, (_, i) => toHost(i >> 4)), ...Array.from({ length: 40 }, (_, i) => ({ port: LAN, bytes: usual(i) }))];
+    for (const frames of [perHost, perHost, runs, runs, perHost, runs]) {
+      const r = t.same(frames);
+      // All but the ARP miss and the expired TTL.
+      expect(r.taken).toBe(frames.length - 2);
+    }
+  });
+
   it('leaves every unusual packet, in between usual ones, to the full graph: same drops, ICMP errors, fragments, replies and counters', () => {
     const t = twins();
     const frame = (bytes: Uint8Array, port = LAN, meta?: number[]) => ({ port, bytes, meta });

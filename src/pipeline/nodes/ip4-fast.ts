@@ -77,6 +77,8 @@ function word(b0: number, b1: number): number {
   return new Uint16Array(new Uint8Array([b0, b1]).buffer)[0];
 }
 const ETHERTYPE_IPV4_WORD = word(0x08, 0x00);
+/** The TTL's bits in the host-order TTL/protocol word (its first byte). */
+const TTL_BYTE_MASK = word(0xff, 0x00);
 /** Bits of the own-address filter (a power of two): an address sets bit (address & (OWN_FILTER_BITS - 1)). */
 const OWN_FILTER_BITS = 1024;
 /** Pass 1's flow-stage columns where there is no flow stage (never written then). */
@@ -445,8 +447,28 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
   private readonly memoSlot = new Int32Array(1 << NEIGHBOR_MEMO_BITS);
   private memoSeq = 0;
 
-  /** Pass 3 without a flow stage (plain routing). */
+  /**
+   * Pass 3 without a flow stage (plain routing). Which loop: by how many
+   * neighbors the batch before looked up; a batch rarely differs much from
+   * the one before, and either loop gives the same result.
+   */
   private takeRouted(batch: Batch, c: number): void {
+    if (this.neighborLookups * 8 > this.lastRoutedCount) this.takeRoutedPerPacket(batch, c);
+    else this.takeRoutedRuns(batch, c);
+    this.lastRoutedCount = c;
+  }
+
+  /** The neighbor lookups of the last plain-routing batch, and its candidates (takeRouted's choice). */
+  private neighborLookups = 0;
+  private lastRoutedCount = 0;
+
+  /**
+   * Pass 3 without a flow stage (plain routing), for runs of packets to one
+   * neighbor (a gateway's traffic): the loop proper makes no call, and a
+   * packet whose neighbor differs from the packet before's is taken after
+   * it, which then resumes.
+   */
+  private takeRoutedRuns(batch: Batch, c: number): void {
     const b = batch.arena;
     const h = this.arena16;
     const ctx = this.ctx;
@@ -473,6 +495,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     const attached = NexthopKind.ATTACHED;
     const ecmp = NexthopKind.ECMP;
     const one = FIRST_BYTE_ONE;
+    const ttlMask = TTL_BYTE_MASK;
     this.batchNowMs = ctx.clock.nowMs();
     // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
     // so an entry reachable() returned holds for the rest of the batch. Its Ethernet header (the
@@ -487,6 +510,152 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     let e4 = 0;
     let e5 = 0;
     let w = 0;
+    let j = 0;
+    // The loop proper makes no call: a packet that needs one (an ECMP group to resolve, a neighbor other
+    // than the last packet's) leaves it for the code after it, which resumes it after that packet. A call
+    // in its body cost plain L3 ~3 ns a packet (its registers spilled and reloaded around it), leaving and
+    // resuming the loop ~5 ns a packet where each has its own neighbor: takeRouted chooses.
+    let lookups = 0;
+    while (j < c) {
+      for (; j < c; j++) {
+        const s = cand[j];
+        const o = start[s];
+        const n = nh[j];
+        const kind = n === none ? -1 : kinds[n];
+        if (kind === ecmp) break;
+        const port = kind === gateway || kind === attached ? nhPort[n] : -1;
+        const total = totals[j];
+        const x = (o >>> 1) + 7;
+        const ttlWord = h[x + 4];
+        // TTL <= 1: the TTL byte of the host-order TTL/protocol word, masked, against FIRST_BYTE_ONE.
+        if (port < 0 || (ttlWord & ttlMask) <= one || total > portMtu[port]) {
+          slow[s] = 1;
+          slowCount++;
+          continue;
+        }
+        const target = (kind === gateway ? nhGateway[n] : dst[j]) | 0;
+        if (port !== lastPort || target !== lastTarget) break;
+        // Taken: ip4-rewrite's TTL and checksum update and ip4-output's header, trimmed to the datagram
+        // (Ethernet padding dropped), and the port it leaves by. ip4-lookup's next hop and L3 offset and
+        // ip4-input's IP4_VALID flag are not written: nothing reads them after the output (run-loop.ts
+        // reads txPort, start and length; tracing, which would, takes the full graph).
+        h[x + 4] = ttlWord - one;
+        const cs = h[x + 5] + one;
+        h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
+        const w0 = x - 7;
+        h[w0] = e0;
+        h[w0 + 1] = e1;
+        h[w0 + 2] = e2;
+        h[w0 + 3] = e3;
+        h[w0 + 4] = e4;
+        h[w0 + 5] = e5;
+        txPort[s] = port;
+        length[s] = ethLen + total;
+        cand[w++] = s;
+      }
+      if (j === c) break;
+      // Packet j stopped the loop: resolve what it needs; an ECMP member is looked at again by the loop,
+      // a packet whose neighbor is new is taken here (its checks passed in the loop), and the loop resumes.
+      const s = cand[j];
+      const n = nh[j];
+      if (kinds[n] === ecmp) {
+        // The flow hash ip4-lookup would write is not: no node reads it once the packet is handed to its
+        // port. A member that is a group again has no port (the full graph then), as ip4-lookup finds.
+        const member = nexthops.resolve(n, flowHash(b, start[s] + ethLen));
+        nh[j] = kinds[member] === ecmp ? none : member;
+        continue;
+      }
+      const port = nhPort[n];
+      const target = (kinds[n] === gateway ? nhGateway[n] : dst[j]) | 0;
+      const found = this.reachable(port, target);
+      lookups++;
+      j++;
+      if (found < 0) {
+        slow[s] = 1;
+        slowCount++;
+        continue;
+      }
+      lastPort = port;
+      lastTarget = target;
+      const m = found * 3;
+      const pw = port * 3;
+      e0 = mac16[m];
+      e1 = mac16[m + 1];
+      e2 = mac16[m + 2];
+      e3 = pmac[pw];
+      e4 = pmac[pw + 1];
+      e5 = pmac[pw + 2];
+      // The loop's rewrite, for this packet (see there).
+      const x = (start[s] >>> 1) + 7;
+      h[x + 4] -= one;
+      const cs = h[x + 5] + one;
+      h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
+      const w0 = x - 7;
+      h[w0] = e0;
+      h[w0 + 1] = e1;
+      h[w0 + 2] = e2;
+      h[w0 + 3] = e3;
+      h[w0 + 4] = e4;
+      h[w0 + 5] = e5;
+      txPort[s] = port;
+      length[s] = ethLen + totals[j - 1];
+      cand[w++] = s;
+    }
+
+    this.takenCount = w;
+    this.leftCount = slowCount;
+    this.dsrCount = 0;
+    this.neighborLookups = lookups;
+  }
+
+  /**
+   * takeRoutedRuns for packets that each have their own neighbor (the hosts
+   * of an attached subnet): one loop, reachable() called in it where the
+   * neighbor changes.
+   */
+  private takeRoutedPerPacket(batch: Batch, c: number): void {
+    const b = batch.arena;
+    const h = this.arena16;
+    const ctx = this.ctx;
+    const pmac = this.portMac16;
+    const portMtu = ctx.ports.mtu;
+    const start = batch.start;
+    const txPort = batch.txPort;
+    const length = batch.length;
+    const slow = this.slow;
+    const cand = this.cand;
+    const dst = this.dst;
+    const totals = this.total;
+    const nh = this.nh;
+    let slowCount = 0;
+    const nexthops = ctx.nexthops;
+    const kinds = nexthops.kind;
+    const nhPort = nexthops.port;
+    const nhGateway = nexthops.gateway;
+    const mac16 = this.ntMac16;
+    // Imported constants as locals: read in the loop, each is a module cell load and a check per packet.
+    const ethLen = ETH_HEADER_LEN;
+    const none = NO_ROUTE;
+    const gateway = NexthopKind.GATEWAY;
+    const attached = NexthopKind.ATTACHED;
+    const ecmp = NexthopKind.ECMP;
+    const one = FIRST_BYTE_ONE;
+    const ttlMask = TTL_BYTE_MASK;
+    this.batchNowMs = ctx.clock.nowMs();
+    // The neighbor of the previous packet: nothing changes the table or the clock while this loop runs,
+    // so an entry reachable() returned holds for the rest of the batch. Its Ethernet header (the
+    // neighbor's MAC, then the port's) is kept as six host-order words, so a packet's header is six stores.
+    // Addresses are compared as int32: a uint32 of 2^31 or more is a double, and a double compare.
+    let lastPort = -1;
+    let lastTarget = 0;
+    let e0 = 0;
+    let e1 = 0;
+    let e2 = 0;
+    let e3 = 0;
+    let e4 = 0;
+    let e5 = 0;
+    let w = 0;
+    let lookups = 0;
     for (let j = 0; j < c; j++) {
       const s = cand[j];
       const o = start[s];
@@ -501,7 +670,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const total = totals[j];
       const x = (o >>> 1) + 7;
       const ttlWord = h[x + 4];
-      if (port < 0 || b[o + ethLen + 8] <= 1 || total > portMtu[port]) {
+      if (port < 0 || (ttlWord & ttlMask) <= one || total > portMtu[port]) {
         slow[s] = 1;
         slowCount++;
         continue;
@@ -509,6 +678,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       const target = (kind === gateway ? nhGateway[n] : dst[j]) | 0;
       if (port !== lastPort || target !== lastTarget) {
         const found = this.reachable(port, target);
+        lookups++;
         if (found < 0) {
           slow[s] = 1;
           slowCount++;
@@ -547,6 +717,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     this.takenCount = w;
     this.leftCount = slowCount;
     this.dsrCount = 0;
+    this.neighborLookups = lookups;
   }
 
   /** Pass 3 with the flow stage: the L2 writes and, for a usual packet, TTL - 1 and its translation; then ct-input's (and lb-forward's) work for the other taken packets (FastFlows.applyTaken). */
