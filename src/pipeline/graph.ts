@@ -40,6 +40,17 @@ export class Graph implements Dispatch {
   private tracing = false;
   private readonly byName = new Map<string, number>();
   private vectors: Uint16Array[] = [];
+  /** firstSlots()'s views: [n] holds the slots 0..n-1. */
+  private readonly slotRuns: Uint16Array[] = [];
+  private slotIds = new Uint16Array(0);
+
+  /** A vector of the slots 0..n-1, made on first use for each n (a loop writing them cost ~1 ns a packet). */
+  private firstSlots(n: number): Uint16Array {
+    const run = this.slotRuns[n];
+    if (run !== undefined) return run;
+    if (this.slotIds.length < n) this.slotIds = Uint16Array.from({ length: Math.max(n, this.capacity) }, (_, i) => i);
+    return (this.slotRuns[n] = this.slotIds.subarray(0, n));
+  }
   private pending!: Int32Array;
   private built = false;
   private outputId = -1;
@@ -226,9 +237,10 @@ export class Graph implements Dispatch {
     const pending = this.pending;
     const entry = this.vectors[entryId];
     const received = batch.rxCount;
-    let p = pending[entryId];
-    for (let i = 0; i < received; i++) entry[p++] = i;
-    pending[entryId] = p;
+    const p = pending[entryId];
+    // Slots 0..received-1 (a batch's received slots are its first), copied in one call from a view made once.
+    entry.set(this.firstSlots(received), p);
+    pending[entryId] = p + received;
     const counters = this.counters;
     const v = counters.values;
     const nodes = this.nodes;
