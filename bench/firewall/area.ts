@@ -28,11 +28,11 @@ export async function runFirewallArea(): Promise<{ rows: BenchRow[]; targets: Be
     measured: `${(first10k / first10).toFixed(2)}x (${first10k.toFixed(0)} vs ${first10.toFixed(0)} ns per first packet: judged, allowed, a flow started)`,
   });
   const ratios = [...p.establishedRatio.entries()];
-  const base = p.establishedRatio.get('vpc-10') ?? NaN;
+  const vsFewest = [...p.establishedVsFewest.entries()];
   targets.push({
-    description: `established flows at any rule count >= 0.9x the rate with the fewest rules (the firewall's rule count costs established packets nothing) (${machine})`,
-    met: ratios.every(([, r]) => r / base >= 0.9),
-    measured: ratios.map(([name, r]) => `${name} ${(r / base).toFixed(2)}x`).join(', '),
+    description: `established flows at any rule count >= 0.9x the rate with the fewest rules (the firewall's rule count costs established packets nothing; every plan's router in the same rounds) (${machine})`,
+    met: vsFewest.every(([, r]) => r >= 0.9),
+    measured: vsFewest.map(([name, r]) => `${name} ${r.toFixed(2)}x`).join(', '),
   });
   targets.push({
     description: `established flows at any rule count >= 0.9x the rate with no firewall at all (plain L3: no tracking) (${machine})`,
