@@ -12,7 +12,7 @@
 // A routes file's usual line, "PREFIX via ADDR", is read in place
 // (simpleRouteAt); any other goes through the token walk (parseRouteLine).
 
-import { tryParseIpv4Address } from '../wire/address.js';
+import { tryParseIpv4Address, tryParseIpv4At } from '../wire/address.js';
 import { quoted } from './quoted.js';
 import { formatRoute, routeOrigin, type NexthopSpec, type RouteSpec, type RouteType } from '../route/route-spec.js';
 
@@ -111,30 +111,6 @@ let simplePrefix = 0;
 let simpleLen = 0;
 let simpleGateway = 0;
 
-/** A dotted quad at text[from, to) by tryParseIpv4Address's rules, without slicing it out: the address, or -1. */
-function ipv4At(text: string, from: number, to: number): number {
-  let value = 0;
-  let part = 0;
-  let digits = 0;
-  let parts = 0;
-  for (let i = from; i <= to; i++) {
-    const c = i < to ? text.charCodeAt(i) : 0x2e; // a virtual '.' closes the last part
-    if (c >= 0x30 && c <= 0x39) {
-      if (digits === 1 && part === 0) return -1; // leading zero
-      part = part * 10 + (c - 0x30);
-      digits++;
-      if (part > 255) return -1;
-    } else if (c === 0x2e) {
-      if (digits === 0) return -1;
-      value = value * 256 + part;
-      parts++;
-      part = 0;
-      digits = 0;
-    } else return -1;
-  }
-  return parts === 4 ? value : -1;
-}
-
 const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
 
 /**
@@ -152,7 +128,7 @@ function simpleRouteAt(text: string, pos: number, end: number): boolean {
   // The prefix: address, then an optional "/LEN" of one or two digits.
   const a0 = i;
   while (i < end && text.charCodeAt(i) !== 0x2f && !isBlank(text.charCodeAt(i))) i++;
-  const prefix = ipv4At(text, a0, i);
+  const prefix = tryParseIpv4At(text, a0, i);
   if (prefix < 0) return false;
   let len = 32;
   if (i < end && text.charCodeAt(i) === 0x2f) {
@@ -177,7 +153,7 @@ function simpleRouteAt(text: string, pos: number, end: number): boolean {
   // The gateway, then only blanks or a comment.
   const g0 = i;
   while (i < end && !isBlank(text.charCodeAt(i)) && text.charCodeAt(i) !== 0x23) i++;
-  const gateway = ipv4At(text, g0, i);
+  const gateway = tryParseIpv4At(text, g0, i);
   if (gateway <= 0) return false;
   while (i < end && isBlank(text.charCodeAt(i))) i++;
   if (i < end && text.charCodeAt(i) !== 0x23) return false;

@@ -31,12 +31,17 @@ export function ipv4ToString(n: number): string {
  * inet_aton() would read "010" as octal 8 and the two readings must not differ.
  */
 export function tryParseIpv4Address(s: string): number {
+  return tryParseIpv4At(s, 0, s.length);
+}
+
+/** tryParseIpv4Address of the text s[from, to), read in place (a routes file's line is not sliced into tokens). */
+export function tryParseIpv4At(s: string, from: number, to: number): number {
   let value = 0;
   let part = 0;
   let digits = 0;
   let parts = 0;
-  for (let i = 0; i <= s.length; i++) {
-    const c = i < s.length ? s.charCodeAt(i) : 0x2e; // a virtual '.' closes the last part
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? s.charCodeAt(i) : 0x2e; // a virtual '.' closes the last part
     if (c >= 0x30 && c <= 0x39) {
       if (digits === 1 && part === 0) return -1; // leading zero
       part = part * 10 + (c - 0x30);
