@@ -118,7 +118,7 @@ const isBlank = (c: number) => c === 32 || c === 9 || c === 13;
  * around the tokens, a comment after), read in place: true and
  * simplePrefix/Len/Gateway set, or false for any other line, which
  * parseRouteLine then reads (the same result for every line this takes;
- * routes.test.ts checks both on many lines). A line through parseRouteLine
+ * test/config/routes-file.test.ts checks both on many lines). A line through parseRouteLine
  * made ~10 objects (its slice, the tokens, the prefix); 694k of them took
  * 1.2-1.8 s of parsing and collection.
  */

@@ -387,7 +387,6 @@ export class Batch {
     }
   }
 
-  /** The per-slot columns of initSlot but start and length, for slots [first, end), one fill() each. */
   /**
    * Receive slots [first, end) back at their default starts: one copyWithin
    * from the defaults kept after the column, where a loop of start[i] =
@@ -398,6 +397,7 @@ export class Batch {
     this.startStore.copyWithin(first, cap + first, cap + end);
   }
 
+  /** The per-slot columns of initSlot but start and length, for slots [first, end), one fill() each. */
   private fillColumns(first: number, end: number, rxPort: number, keep: number): void {
     this.rxPort.fill(rxPort, first, end);
     if ((keep & BurstKeep.TIMESTAMPS) === 0) {

@@ -40,17 +40,9 @@ export class Graph implements Dispatch {
   private tracing = false;
   private readonly byName = new Map<string, number>();
   private vectors: Uint16Array[] = [];
-  /** firstSlots()'s views: [n] holds the slots 0..n-1. */
-  private readonly slotRuns: Uint16Array[] = [];
+  /** The slots 0..capacity-1 (made with the vectors), and firstSlots()'s views of them: [n] holds 0..n-1. */
   private slotIds = new Uint16Array(0);
-
-  /** A vector of the slots 0..n-1, made on first use for each n (a loop writing them cost ~1 ns a packet). */
-  private firstSlots(n: number): Uint16Array {
-    const run = this.slotRuns[n];
-    if (run !== undefined) return run;
-    if (this.slotIds.length < n) this.slotIds = Uint16Array.from({ length: Math.max(n, this.capacity) }, (_, i) => i);
-    return (this.slotRuns[n] = this.slotIds.subarray(0, n));
-  }
+  private readonly slotRuns: Uint16Array[] = [];
   private pending!: Int32Array;
   private built = false;
   private outputId = -1;
@@ -137,6 +129,7 @@ export class Graph implements Dispatch {
     for (let id = 0; id < this.nodes.length; id++) this.nodes[id].bindCounters((i) => nodeCounters[id][i]);
     this.counters = new Counters(this.registry, counterBuffer?.(Counters.byteLength(this.registry)));
     this.vectors = this.nodes.map(() => new Uint16Array(this.capacity));
+    this.slotIds = Uint16Array.from({ length: this.capacity }, (_, i) => i);
     this.pending = new Int32Array(this.nodes.length);
     this.built = true;
     return this;
@@ -225,6 +218,11 @@ export class Graph implements Dispatch {
     this.outputPort = -1;
     this.tracing = batch.traced !== 0;
     if (this.tracing) this.trace.begin();
+  }
+
+  /** A vector of the slots 0..n-1 (n <= capacity), its view made on first use for each n (a loop writing them cost ~1 ns a packet). */
+  private firstSlots(n: number): Uint16Array {
+    return (this.slotRuns[n] ??= this.slotIds.subarray(0, n));
   }
 
   /**

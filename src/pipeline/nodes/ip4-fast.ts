@@ -585,20 +585,13 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
       e3 = pmac[pw];
       e4 = pmac[pw + 1];
       e5 = pmac[pw + 2];
-      // The loop's rewrite, for this packet (see there).
-      const x = (start[s] >>> 1) + 7;
+      // The loop's rewrite, for this packet: TTL - 1 (see there), then writeTaken's header, port and length.
+      const o = start[s];
+      const x = (o >>> 1) + 7;
       h[x + 4] -= one;
       const cs = h[x + 5] + one;
       h[x + 5] = (cs + ((cs + 1) >>> 16)) & 0xffff;
-      const w0 = x - 7;
-      h[w0] = e0;
-      h[w0 + 1] = e1;
-      h[w0 + 2] = e2;
-      h[w0 + 3] = e3;
-      h[w0 + 4] = e4;
-      h[w0 + 5] = e5;
-      txPort[s] = port;
-      length[s] = ethLen + totals[j - 1];
+      writeTaken(batch, h, s, o, port, totals[j - 1], mac16, m, pmac);
       cand[w++] = s;
     }
 
