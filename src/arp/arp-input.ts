@@ -9,6 +9,7 @@ import { ETH_HEADER_LEN } from '../wire/ethernet.js';
 import { Fate, type Batch } from '../pipeline/batch.js';
 import type { ForwardingContext } from '../pipeline/context.js';
 import { defineNode, OUTPUT, PipelineNode, type Dispatch } from '../pipeline/node.js';
+import type { PortTable } from '../pipeline/ports.js';
 import type { ArpResolver } from './resolver.js';
 
 const spec = defineNode({
@@ -17,6 +18,7 @@ const spec = defineNode({
   drops: {
     malformed: 'truncated, or not Ethernet/IPv4 ARP',
     badOperation: 'neither request nor reply',
+    badSenderMac: "sender hardware address a group (broadcast, multicast) or zero address, or the router's own: not believed (RFC 1812 3.3.2)",
     noBuffer: 'no free slot to send a packet that waited for this neighbor',
   },
   counters: {
@@ -25,6 +27,21 @@ const spec = defineNode({
     notForUs: 'ARP about other hosts, consumed',
   },
 });
+
+/**
+ * Whether an ARP packet's sender hardware address (b[o, o+6)) can be a
+ * neighbor's: not a group address (broadcast or multicast: RFC 1812 3.3.2,
+ * a router MUST NOT believe an ARP reply that claims one), not all zero,
+ * and not one of the router's own MACs (a looped or forged frame). Learning
+ * such an address would send unicast IP as a link-layer flood, or back to
+ * ourselves. arp-input drops these packets whole: neither learned nor
+ * answered.
+ */
+export function believableSenderMac(b: Uint8Array, o: number, ports: PortTable): boolean {
+  if ((b[o] & 1) !== 0) return false;
+  if ((b[o] | b[o + 1] | b[o + 2] | b[o + 3] | b[o + 4] | b[o + 5]) === 0) return false;
+  return !ports.isOwnMac(b, o);
+}
 
 /**
  * Whether arp-input learns or refreshes the sender of an ARP packet: one for
@@ -60,6 +77,10 @@ export class ArpInput extends PipelineNode<typeof spec> {
       const oper = arpOper(b, o);
       if (oper !== ARP_REQUEST && oper !== ARP_REPLY) {
         d.drop(this, this.reason.badOperation, s);
+        continue;
+      }
+      if (!believableSenderMac(b, o + ARP_SHA, ctx.ports)) {
+        d.drop(this, this.reason.badSenderMac, s);
         continue;
       }
       const port = batch.rxPort[s];

@@ -84,6 +84,12 @@ export class PortTable {
     return b[o] === m[p] && b[o + 1] === m[p + 1] && b[o + 2] === m[p + 2] && b[o + 3] === m[p + 3] && b[o + 4] === m[p + 4] && b[o + 5] === m[p + 5];
   }
 
+  /** True when frame bytes b[o, o+6) are the MAC of any of the router's ports. */
+  isOwnMac(b: Uint8Array, o: number): boolean {
+    for (let i = 0; i < this.count; i++) if (this.macEquals(i, b, o)) return true;
+    return false;
+  }
+
   writeMac(port: number, b: Uint8Array, o: number): void {
     const m = this.mac;
     const p = port * 6;

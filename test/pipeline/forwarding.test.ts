@@ -295,6 +295,24 @@ describe('ARP', () => {
     expect(fwd.out.map((o) => [o.port, decode(o.bytes).eth.dst])).toEqual([['lan', '02:aa:00:00:00:77']]);
   });
 
+  it('believes no sender MAC that is broadcast, multicast, zero or its own (RFC 1812 3.3.2): neither learned nor answered', () => {
+    const h = new Harness(BASE_CONFIG);
+    const bad = ['ff:ff:ff:ff:ff:ff', '01:00:5e:00:00:01', '00:00:00:00:00:00', '02:00:00:00:00:02'];
+    const frames = bad.map((sha, i) => {
+      // A well-formed Ethernet header from a unicast host: only the ARP sender field lies.
+      const f = arpFrame(ARP_REQUEST, '02:aa:00:00:00:70', `192.0.2.${60 + i}`, '00:00:00:00:00:00', '192.0.2.1');
+      f.set(sha.split(':').map((x) => parseInt(x, 16)), 14 + 8);
+      return { port: 'lan', frame: f };
+    });
+    const { out, counters } = h.send(frames);
+    expect(out).toHaveLength(0);
+    expect(counters['arp-input/bad-sender-mac']).toBe(bad.length);
+    expect(counters['arp-input/learned']).toBeUndefined();
+    // Not learned: a datagram to one of those hosts waits for ARP instead of leaving for the bogus MAC.
+    const fwd = h.one('wan', udpFrame({ src: '198.51.100.9', srcMac: '02:bb:00:00:00:09', dstMac: '02:00:00:00:00:02', dst: '192.0.2.60' }, 1, 2));
+    expect(fwd.out.map((o) => { const eth = parseEthernet(o.bytes, 0, o.bytes.length); const arp = parseArp(o.bytes, 14, 28); return [o.port, eth.ok && eth.repr.dst, arp.ok && arp.repr.tpa]; })).toEqual([['lan', 'ff:ff:ff:ff:ff:ff', '192.0.2.60']]);
+  });
+
   it('does not answer for other addresses', () => {
     const h = new Harness(BASE_CONFIG);
     const { out, counters } = h.one('lan', arpFrame(ARP_REQUEST, '02:aa:00:00:00:77', '192.0.2.77', '00:00:00:00:00:00', '192.0.2.99'));

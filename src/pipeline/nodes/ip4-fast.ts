@@ -49,13 +49,13 @@
 // graph; "ip4-fast/packets" counts every packet this node looked at (every
 // received packet of an untraced batch).
 import { ETH_HEADER_LEN, ETHERTYPE_ARP } from '../../wire/ethernet.js';
-import { ARP_REPLY, ARP_REQUEST, ARP_SPA, ARP_TPA, arpOper, checkArp } from '../../wire/arp.js';
+import { ARP_REPLY, ARP_REQUEST, ARP_SHA, ARP_SPA, ARP_TPA, arpOper, checkArp } from '../../wire/arp.js';
 import { readIpv4 } from '../../wire/address.js';
 import { WireDrop } from '../../wire/drop-reason.js';
 import { NexthopKind } from '../../route/nexthops.js';
 import { NO_ROUTE } from '../../route/fib-view.js';
 import { NeighborState, type NeighborTable } from '../../arp/neighbor-table.js';
-import { learnsSender } from '../../arp/arp-input.js';
+import { believableSenderMac, learnsSender } from '../../arp/arp-input.js';
 import { OffloadMeta, type Batch } from '../batch.js';
 import type { ForwardingContext } from '../context.js';
 import { flowHash } from '../flow-hash.js';
@@ -182,6 +182,7 @@ export class Ip4Fast extends PipelineNode<typeof spec> {
     if (checkArp(b, l3, len - ETH_HEADER_LEN) !== WireDrop.OK) return true;
     const oper = arpOper(b, l3);
     if (oper !== ARP_REQUEST && oper !== ARP_REPLY) return true;
+    if (!believableSenderMac(b, l3 + ARP_SHA, this.ctx.ports)) return true;
     const spa = readIpv4(b, l3 + ARP_SPA);
     return !learnsSender(spa, this.ctx.ports.answersArp(port, readIpv4(b, l3 + ARP_TPA)), this.neighbors.find(port, spa) >= 0);
   }
