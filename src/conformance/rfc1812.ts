@@ -138,7 +138,8 @@ export const RFC1812: Requirement[] = [
       const cases: [Packet, string][] = [
         [{ port: 'lan', frame: icmpErrorFrame(fromLan('192.0.2.200'), 3, 3, quoted, { ttl: 1 }) }, 'icmp-error/about-icmp-error'],
         [{ port: 'lan', frame: rawIpFrame(fromLan('192.0.2.200'), 17, new Uint8Array(40), { ttl: 1, fragOffset: 100 }) }, 'icmp-error/non-first-fragment'],
-        [lanUdpTo('192.0.2.200', 'ff:ff:ff:ff:ff:ff'), 'icmp-error/link-broadcast'],
+        // To the router's own address (delivered, not forwarded: RFC 1812 5.3.4), a closed UDP port.
+        [lanUdpTo('192.0.2.1', 'ff:ff:ff:ff:ff:ff'), 'icmp-error/link-broadcast'],
         [{ port: 'wan', frame: udpFrame({ src: '192.0.2.127', dst: '198.18.200.1', srcMac: GATEWAY_MAC, dstMac: '02:00:00:00:00:02' }, 1, 2) }, 'icmp-error/bad-source'],
       ];
       for (const [p, counter] of cases) dropped(s.send(0, p), counter);
@@ -199,6 +200,16 @@ export const RFC1812: Requirement[] = [
       const s = ctx.session();
       dropped(s.send(0, lanUdp('255.255.255.255')), 'ip4-input/limited-broadcast');
       dropped(s.send(0, lanUdp('203.0.113.63')), 'ip4-lookup/directed-broadcast');
+    },
+  },
+  {
+    rfc: 1812,
+    id: '5.3.4',
+    text: 'a unicast datagram received as a link-layer broadcast is not forwarded (nor does it earn an ICMP error)',
+    config: ROUTER_CONFIG,
+    check(ctx) {
+      const s = ctx.session();
+      dropped(s.send(0, { port: 'lan', frame: udpFrame(fromLan('198.51.100.7', H1, 'ff:ff:ff:ff:ff:ff'), 1, 2, { ttl: 64 }) }), 'ip4-lookup/link-broadcast');
     },
   },
 ];

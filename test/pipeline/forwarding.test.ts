@@ -189,9 +189,17 @@ describe('RFC 1812 4.3.2.7: when no ICMP error is sent', () => {
 
   it('never about a link-layer broadcast', () => {
     const h = new Harness(BASE_CONFIG);
-    const { out, counters } = h.one('lan', udpFrame({ ...FROM_LAN, dst: '192.0.2.200', ttl: 1, dstMac: 'ff:ff:ff:ff:ff:ff' }, 1, 2));
+    // To the router itself (delivered, not forwarded: RFC 1812 5.3.4), a closed UDP port.
+    const { out, counters } = h.one('lan', udpFrame({ ...FROM_LAN, dst: '192.0.2.1', ttl: 1, dstMac: 'ff:ff:ff:ff:ff:ff' }, 1, 2));
     expect(out).toHaveLength(0);
     expect(counters['icmp-error/link-broadcast']).toBe(1);
+  });
+
+  it('does not forward a unicast datagram that came as a link-layer broadcast (RFC 1812 5.3.4)', () => {
+    const h = new Harness(BASE_CONFIG);
+    const { out, counters } = h.one('lan', udpFrame({ ...FROM_LAN, dst: '198.51.100.7', dstMac: 'ff:ff:ff:ff:ff:ff' }, 1, 2));
+    expect(out).toHaveLength(0);
+    expect(counters['ip4-lookup/link-broadcast']).toBe(1);
   });
 
   it('never to a subnet broadcast source', () => {

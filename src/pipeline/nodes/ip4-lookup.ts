@@ -25,6 +25,7 @@ const spec = defineNode({
     unreachable: 'unreachable route (ICMP net unreachable sent)',
     prohibit: 'prohibit route (ICMP administratively prohibited sent)',
     directedBroadcast: "RFC 1812 5.3.5.2: a connected subnet's broadcast address is not forwarded",
+    linkBroadcast: 'RFC 1812 5.3.4: a unicast datagram that arrived as a link-layer broadcast is not forwarded',
     localLoop: 'a packet the router made is addressed to the router',
   },
 });
@@ -88,6 +89,12 @@ export class Ip4Lookup extends PipelineNode<typeof spec> {
       switch (kind) {
         case NexthopKind.GATEWAY:
         case NexthopKind.ATTACHED:
+          // Delivered locally (to the router's own address) it may be; forwarded, it would be a host's
+          // broadcast leaking onto another link. (The ICMP error it could earn is not sent either.)
+          if ((flags[s] & PacketFlag.L2_BROADCAST) !== 0) {
+            d.drop(this, R.linkBroadcast, s);
+            break;
+          }
           nextHop[s] = nh;
           txPort[s] = nhPort[nh];
           vec[w++] = s;
