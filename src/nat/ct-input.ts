@@ -51,7 +51,7 @@ const spec = defineNode({
     noBinding: 'to an SNAT pool address at a port no binding holds',
     unsolicitedSyn: 'a TCP SYN to an external address at a port no binding or DNAT rule holds (RFC 5382 REQ-4: not answered, REQ-4a: dropped)',
     fragmentHoldFull: 'a later fragment before its first, with the hold buffer full',
-    truncated: 'a TCP or UDP datagram too short for its header (nf_conntrack INVALID): neither translated nor judged, so dropped',
+    truncated: 'a TCP, UDP or ICMP datagram too short for its header (nf_conntrack INVALID): neither translated nor judged, so dropped',
     policyChanged: "a flow's packet the firewall's newer rules deny (the flow was allowed by an older generation)",
     lbNoBackend: 'a new flow to a load-balancer VIP none of whose backends is active (all down or drained)',
     lbMovedDenied: "a direct-return flow whose backend went down, moved to a backend the firewall's rules deny it (the flow stays pinned where it was)",
@@ -187,7 +187,13 @@ export class CtInput extends PipelineNode<typeof spec> {
         }
         ports = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
         h = batch.ctHash[s];
-      } else if (proto === IPPROTO_ICMP && l4Len >= 8) {
+      } else if (proto === IPPROTO_ICMP) {
+        // Every ICMP message has an 8-byte header (RFC 792): a shorter one has no query id to key a flow by
+        // (nat-output would read one past its end) and no quote to match an error by.
+        if (l4Len < 8) {
+          d.drop(this, R.truncated, s);
+          continue;
+        }
         const type = b[l4];
         if (type < 32 && ((ICMP_ERROR_TYPES >>> type) & 1) !== 0) {
           const e = this.icmpError(b, o, l4, o + total, src);

@@ -19,4 +19,16 @@ describe('NAT: protocols it does not map', () => {
     expect([inbound.src, inbound.dst, inbound.proto]).toEqual([S1, H1, GRE]);
     expect(fx.live()).toBe(0);
   });
+
+  it('an ICMP message shorter than its 8-byte header is dropped as truncated: no flow, nothing sent with a checksum made for an id it does not hold', () => {
+    const fx = new NatFixture(natConfig());
+    for (const len of [2, 4, 7]) {
+      const icmp = new Uint8Array(len);
+      icmp[0] = 8; // echo request, cut before its id
+      const out = fx.send(0, { port: 'lan', frame: rawIpFrame({ src: H1, dst: S1 }, 1, icmp) });
+      expect(out.out, `${len} bytes`).toEqual([]);
+      expect(out.counters['ct-input/truncated'], `${len} bytes`).toBe(1);
+    }
+    expect(fx.live()).toBe(0);
+  });
 });
