@@ -31,6 +31,7 @@ import { FragmentHold, HOLD_MS } from './fragment-hold.js';
 import type { ForwardingContext } from '../pipeline/context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../pipeline/node.js';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+import { portToward } from '../pipeline/port-toward.js';
 import { ICMP_QUERY_TYPES } from '../wire/icmp.js';
 import { FlowUser, Zone, type NatBindings } from './bindings.js';
 import type { FlowPolicy } from './flow-policy.js';
@@ -196,7 +197,7 @@ export class CtInput extends PipelineNode<typeof spec> {
         }
         const type = b[l4];
         if (type < 32 && ((ICMP_ERROR_TYPES >>> type) & 1) !== 0) {
-          const e = this.icmpError(b, o, l4, o + total, src);
+          const e = this.icmpError(b, o, l4, o + total, src, (batch.flags[s] & PacketFlag.LOCAL_ORIGIN) !== 0 ? batch.rxPort[s] : -1);
           if (e === ERROR_TRANSLATED) {
             d.counters.add(this.counter.icmpErrorsTranslated, total);
             vec[w++] = s;
@@ -449,7 +450,16 @@ export class CtInput extends PipelineNode<typeof spec> {
    * belongs to a flow that needs no translation (it passes as the flow's:
    * the firewall lets it by), ERROR_UNRELATED otherwise.
    */
-  private icmpError(b: Uint8Array, o: number, l4: number, end: number, src: number): number {
+  /**
+   * An ICMP error about a flow (RFC 5508): translated, related or unrelated.
+   * `ownFrom`: for an error the router made itself (icmp-error, about a
+   * datagram it translated on the way in), the port that datagram came in
+   * on; else -1. The router's error takes the source of the port it will
+   * leave by toward the untranslated sender (RFC 1812 4.3.2.4), which
+   * icmp-error could not know: it routed toward the translated source (a
+   * VIP, say, which leaves by another port than the backend it came from).
+   */
+  private icmpError(b: Uint8Array, o: number, l4: number, end: number, src: number, ownFrom: number): number {
     const q = l4 + 8;
     if (q + 20 > end || b[q] >> 4 !== 4) return ERROR_UNRELATED;
     const qIhl = (b[q] & 0x0f) << 2;
@@ -483,8 +493,10 @@ export class CtInput extends PipelineNode<typeof spec> {
     const nqDst = flows.keyWord(id, other, 1);
     const nqPorts = flows.keyWord(id, other, 2);
     if (nqSrc === qSrc && nqDst === qDst && nqPorts === ports) return ERROR_RELATED;
-    // The error goes back to the quoted datagram's sender; from its receiver, if that is who sent it.
-    rewriteIcmpError(b, o, l4, end, q, nqSrc, nqDst, nqPorts, src === qDst ? nqDst : src, nqSrc);
+    // The error goes back to the quoted datagram's sender; from its receiver, if that is who sent it; the router's own
+    // from the address of its port toward that sender.
+    const from = ownFrom >= 0 ? this.ctx.ports.address[portToward(this.ctx, nqSrc, ownFrom)] | 0 : src === qDst ? nqDst : src;
+    rewriteIcmpError(b, o, l4, end, q, nqSrc, nqDst, nqPorts, from, nqSrc);
     return ERROR_TRANSLATED;
   }
 

@@ -189,6 +189,18 @@ describe('the load balancer in the router', () => {
     expect(flat(tupleOf(back.out[0].bytes))).toBe(`${VIP}:80 > ${CLIENT}:40004/6`);
   });
 
+  it('nat: the router\'s ICMP error about a backend\'s reply (TTL 1) goes back to the backend from the address of the port toward it (RFC 1812 4.3.2.4), the quote untranslated', () => {
+    // A default route out of lan: the VIP, which the reply's source becomes, routes there, the backend does not.
+    const h = router([vip('nat')], `${CONFIG}routes:\n  - default via 192.0.2.20\n`);
+    const t = tupleOf(h.one('lan', syn(40005)).out[0].bytes);
+    const r = h.one('wan', tcpFrame({ src: t.dst, dst: CLIENT, dstMac: WAN_MAC, ttl: 1 }, 80, 40005, 0x12));
+    expect(r.out.map((o) => o.port)).toEqual(['wan']);
+    const err = tupleOf(r.out[0].bytes);
+    expect([err.src, err.dst, err.proto, err.checksumsOk]).toEqual(['198.51.100.1', t.dst, 1, true]);
+    // The quote: the backend's datagram as it sent it (28 bytes of outer IPv4 and ICMP headers before it).
+    expect(flat(tupleOf(r.out[0].bytes, 14 + 28))).toBe(`${t.dst}:80 > ${CLIENT}:40005/6`);
+  });
+
   it('fragments hash on (src, dst, protocol): every fragment of a datagram reaches one backend, in any order', () => {
     const h = router([vip('dsr-l2', { protocol: 17, port: 0 })]);
     for (let id = 1; id <= 30; id++) {

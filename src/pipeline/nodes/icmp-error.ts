@@ -20,12 +20,11 @@ import {
   ipv4HeaderLen, ipv4Protocol, ipv4Src, ipv4Tos, ipv4TotalLength, setIpv4Dst, setIpv4Id, setIpv4Protocol, setIpv4Src, setIpv4Tos,
   setIpv4TotalLength, setIpv4Ttl,
 } from '../../wire/ipv4.js';
-import { NexthopKind } from '../../route/nexthops.js';
 import { isMartianSource } from '../../wire/address.js';
 import { ETH_HEADER_LEN } from '../../wire/ethernet.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
-import { NO_ROUTE } from '../../route/fib-view.js';
+import { portToward } from '../port-toward.js';
 import type { ForwardingContext } from '../context.js';
 import { defineNode, PipelineNode, type Dispatch } from '../node.js';
 
@@ -62,16 +61,6 @@ export class IcmpError extends PipelineNode<typeof spec> {
       if (p.prefixLen[i] < 31 && (src | p.mask[i]) >>> 0 === 0xffffffff && ((src & p.mask[i]) >>> 0) === ((p.address[i] & p.mask[i]) >>> 0)) return true;
     }
     return false;
-  }
-
-  /** The port the error will leave by: the route back to `dst`, or else the port the datagram came in on. */
-  private egressPort(dst: number, rxPort: number): number {
-    const nh = this.ctx.fib.lookup(dst);
-    if (nh === NO_ROUTE) return rxPort;
-    const nhs = this.ctx.nexthops;
-    const m = nhs.kind[nh] === NexthopKind.ECMP ? nhs.members[nhs.groupStart[nh]] : nh;
-    const kind = nhs.kind[m];
-    return kind === NexthopKind.GATEWAY || kind === NexthopKind.ATTACHED ? nhs.port[m] : rxPort;
   }
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
@@ -114,7 +103,8 @@ export class IcmpError extends PipelineNode<typeof spec> {
         continue;
       }
       const quote = icmpErrorQuoteLen(total);
-      const port = this.egressPort(dst, batch.rxPort[s]);
+      // The port the error will leave by: the route back to `dst`, or else the port the datagram came in on.
+      const port = portToward(ctx, dst, batch.rxPort[s]);
       const n = o - HEADERS;
       const req = batch.icmpError[s];
       const tos = ipv4Tos(b, o);
