@@ -35,6 +35,7 @@ import { diffConfigs } from './reload.js';
 import { LiveTrace, type LiveTraceStatus } from '../trace/live-trace.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
 import { FirewallClassifier } from '../firewall/classifier.js';
+import { FirewallNode } from '../firewall/firewall-node.js';
 import type { LoadBalancerConfig } from '../lb/lb-config.js';
 
 export type { RouteChange, RouteEntry, NeighborChange, NeighborEntry, LiveTraceStatus };
@@ -421,7 +422,7 @@ export class Dataplane {
       // Everything is checked before anything moves.
       const routePlan = diff.routes ? this.routeControl.planConfig(next.routes) : undefined;
       const neighbors: NeighborUpdate[] = diff.neighbors ? this.neighborControl.diff(next.neighbors) : [];
-      if (diff.firewall && next.firewall !== undefined) FirewallClassifier.build(next.firewall);
+      const judge = diff.firewall && next.firewall !== undefined ? FirewallClassifier.build(next.firewall) : undefined;
       // The load balancer's reload checks its own part and applies nothing when it refuses.
       const applied: string[] = [];
       if (diff.loadBalancer && this.lb !== undefined) {
@@ -454,6 +455,8 @@ export class Dataplane {
       this.running = { ...this.config, neighbors: next.neighbors, icmp: next.icmp, firewall: next.firewall, loadBalancer: next.loadBalancer, notices: next.notices };
       if (diff.neighbors) this.neighborControl.commit([...next.neighbors]);
       if (firewallHits !== undefined) this.workers.forEach((w, i) => (w.firewallHits = new Float64Array(firewallHits[i])));
+      // The main thread's firewall node formats the live trace's records: it names rules by the plan in force, at the workers' generation.
+      if (judge !== undefined) this.nodes.find((n): n is FirewallNode => n instanceof FirewallNode)?.firewall.publish(judge);
       return { applied, needsRestart: [], generation };
     });
   }
