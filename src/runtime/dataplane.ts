@@ -36,6 +36,7 @@ import { LiveTrace, type LiveTraceStatus } from '../trace/live-trace.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
 import { FirewallClassifier } from '../firewall/classifier.js';
 import { FirewallNode } from '../firewall/firewall-node.js';
+import { RuleHitTotals } from '../firewall/rule-hit-totals.js';
 import type { LoadBalancerConfig } from '../lb/lb-config.js';
 
 export type { RouteChange, RouteEntry, NeighborChange, NeighborEntry, LiveTraceStatus };
@@ -108,6 +109,8 @@ export class Dataplane {
   /** Changes are applied one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private running: RouterConfig;
+  /** The firewall rules' hits carried across plans (firewallHitsTotal), when there is a firewall. */
+  private readonly ruleHitTotals: RuleHitTotals | undefined;
   /** The static routes changed since `running.routes` was last brought up to date. */
   private routesDirty = false;
 
@@ -135,6 +138,7 @@ export class Dataplane {
   ) {
     this.nexthopsPosted = compiled.nexthops.count;
     this.running = config;
+    this.ruleHitTotals = config.firewall && new RuleHitTotals(config.firewall);
     this.routeControl = new RouteControl(config.ports, config.routes, compiled);
     this.neighborControl = new NeighborControl(config.ports, config.neighbors, neighborRing, config.arp.reachableMs);
     this.neighborTimer = setInterval(() => this.neighborControl.poll(), NEIGHBOR_POLL_MS).unref();
@@ -159,7 +163,13 @@ export class Dataplane {
     return natOccupancy(this.natBuffers, tracking, this.running.ports.map((p) => p.address));
   }
 
-  /** First packets each firewall rule decided, summed over the workers (by plan origin), or undefined without a firewall. */
+  /** First packets each rule of the plan in force decided since the process started (the metrics' counter: a rule kept by name across plans keeps counting). */
+  firewallHitsTotal(): Float64Array | undefined {
+    const hits = this.firewallHits();
+    return hits && this.ruleHitTotals?.totals(hits);
+  }
+
+  /** First packets each firewall rule decided since its plan was published, summed over the workers (by plan origin), or undefined without a firewall. */
   firewallHits(): Float64Array | undefined {
     const plan = this.running.firewall;
     if (plan === undefined) return undefined;
@@ -452,6 +462,8 @@ export class Dataplane {
         applied.push(`routes: ${r.added} added, ${r.deleted} deleted, ${r.replaced} replaced`);
         generation = r.generation;
       } else if (Object.keys(update).length > 0) generation = await this.publish(update);
+      // Every worker counts into the new plan's counters now: the old plan's are final.
+      if (firewallHits !== undefined && next.firewall !== undefined) this.ruleHitTotals?.replace(next.firewall, this.firewallHits() ?? []);
       this.running = { ...this.config, neighbors: next.neighbors, icmp: next.icmp, firewall: next.firewall, loadBalancer: next.loadBalancer, notices: next.notices };
       if (diff.neighbors) this.neighborControl.commit([...next.neighbors]);
       if (firewallHits !== undefined) this.workers.forEach((w, i) => (w.firewallHits = new Float64Array(firewallHits[i])));
