@@ -457,11 +457,16 @@ export class Dataplane {
       }
       if (firewallHits !== undefined && next.firewall !== undefined) update.firewall = { plan: next.firewall, hits: firewallHits };
       let generation = this.channel.current;
-      if (routePlan !== undefined) {
+      // Routes added through the API for prefixes the file does not name stay: say so, as they are why the running routes differ from the file's.
+      const kept = routePlan !== undefined && routePlan.apiKept > 0 ? `; ${routePlan.apiKept} added through the API kept` : '';
+      if (routePlan !== undefined && (routePlan.removals.length > 0 || routePlan.sets.size > 0)) {
         const r = await this.applyRoutes(routePlan, update);
-        applied.push(`routes: ${r.added} added, ${r.deleted} deleted, ${r.replaced} replaced`);
+        applied.push(`routes: ${r.added} added, ${r.deleted} deleted, ${r.replaced} replaced${kept}`);
         generation = r.generation;
-      } else if (Object.keys(update).length > 0) generation = await this.publish(update);
+      } else {
+        if (kept !== '') applied.push(`routes: the file's routes are in force already${kept}`);
+        if (Object.keys(update).length > 0) generation = await this.publish(update);
+      }
       // Every worker counts into the new plan's counters now: the old plan's are final.
       if (firewallHits !== undefined && next.firewall !== undefined) this.ruleHitTotals?.replace(next.firewall, this.firewallHits() ?? []);
       this.running = { ...this.config, neighbors: next.neighbors, icmp: next.icmp, firewall: next.firewall, loadBalancer: next.loadBalancer, notices: next.notices };
