@@ -30,7 +30,7 @@ import { restoreArrivedDestination } from '../nat/nat-output.js';
 import { ipv4ToString } from '../wire/address.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { Firewall, NOT_INVOLVED } from './firewall.js';
-import { Action, hasPorts } from './plan.js';
+import { Action, hasPorts, Section } from './plan.js';
 
 const spec = defineNode({
   name: 'firewall',
@@ -67,10 +67,29 @@ export class FirewallNode extends PipelineNode<typeof spec> {
     super(spec);
   }
 
+  /**
+   * The outcome id in Batch.note indexes this thread's own table of outcomes
+   * (interned as traffic meets them, in a different order on every worker
+   * and on the main thread, which formats `ctl trace read`): the record gets
+   * the generation that judged, the deciding section and the plan's rule per
+   * section instead, which mean the same on every thread.
+   */
+  override traceNote(note: number, out: Int32Array, at: number): void {
+    if (note < 0) return;
+    const fw = this.firewall;
+    out[at] = fw.generation;
+    out[at + 1] = fw.judge.decidedBy(note);
+    for (let s = 0; s < Section.COUNT; s++) out[at + 2 + s] = fw.judge.rule(note, s);
+  }
+
   override describeVerdict(r: TraceRecordView, _ctx: TraceDescribeContext): string | undefined {
     // Only a judged packet carries an outcome (Batch.note is -1 until a node sets it).
     if (r.note < 0) return undefined;
-    const rule = this.firewall.describe(r.note);
+    const generation = r.noteDetail(0);
+    const fw = this.firewall;
+    const rules = Array.from({ length: Section.COUNT }, (_, s) => r.noteDetail(2 + s));
+    // Rule indices are the plan's: they name rules only under the plan that judged.
+    const rule = generation === fw.generation ? fw.describeRules(r.noteDetail(1), rules) : `judged by firewall generation ${generation}, replaced since (now ${fw.generation})`;
     if (!r.hasIp || r.noteAddress === r.dst) return rule;
     const port = (r.protocol === IPPROTO_TCP || r.protocol === IPPROTO_UDP) && r.fragmentOffset === 0 ? `:${r.l4 & 0xffff}` : '';
     return `${rule}, judged as to backend ${ipv4ToString(r.noteAddress)}${port}`;

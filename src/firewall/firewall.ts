@@ -83,13 +83,23 @@ export class Firewall implements FlowPolicy {
     return outcome === NOT_INVOLVED || this.judge.action(outcome) === Action.ALLOW;
   }
 
-  /** "allow-web (vpc ingress 1000 allow)": the rule that decided an outcome, in words (trace, tools). */
+  /** "denied by deny-ssh (vpc ingress priority 500 deny)": the rule that decided an outcome, in words (trace, tools). */
   describe(outcome: number): string {
     const j = this.judge;
-    const s = j.decidedBy(outcome);
+    const rules: number[] = [];
+    for (let k = 0; k < Section.COUNT; k++) rules.push(j.rule(outcome, k));
+    return this.describeRules(j.decidedBy(outcome), rules);
+  }
+
+  /**
+   * describe() of an outcome given as its parts (the deciding section, or -1
+   * when allowed, and the plan's rule per section or -1): what a trace record
+   * carries, since outcome ids are a worker's own (FirewallNode.traceNote).
+   */
+  describeRules(decidedBy: number, rules: ArrayLike<number>): string {
     const names: string[] = [];
-    if (s >= 0) names.push(this.describeRule(j.rule(outcome, s), 'denied by'));
-    else for (let k = 0; k < Section.COUNT; k++) if (j.rule(outcome, k) >= 0) names.push(this.describeRule(j.rule(outcome, k), 'allowed by'));
+    if (decidedBy >= 0) names.push(this.describeRule(rules[decidedBy], 'denied by'));
+    else for (let k = 0; k < Section.COUNT; k++) if (rules[k] >= 0) names.push(this.describeRule(rules[k], 'allowed by'));
     return names.length === 0 ? 'allowed (no rule applies)' : names.join(', ');
   }
 

@@ -25,7 +25,7 @@ export class DataplaneMetrics {
     registerIcmpMetrics(ctx, registry);
     if (source.nat() !== undefined) registerFlowMetrics(ctx, registry);
     if (config.nat !== undefined) registerNatMetrics(ctx, registry);
-    if (config.firewall !== undefined) registerFirewallMetrics(ctx, config.firewall, registry);
+    if (config.firewall !== undefined) registerFirewallMetrics(ctx, registry);
     if (source.lb !== undefined) registerLbMetrics(ctx);
     registerWorkerMetrics(ctx);
   }

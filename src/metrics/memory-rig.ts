@@ -6,7 +6,10 @@
 // Used by the tests (test/metrics/) and the scrape benchmark
 // (bench/control/metrics.ts).
 import { parseConfig, type RouterConfig } from '../config/load.js';
+import { FirewallClassifier } from '../firewall/classifier.js';
 import { Firewall } from '../firewall/firewall.js';
+import type { FirewallPlan } from '../firewall/plan.js';
+import { RuleHitTotals } from '../firewall/rule-hit-totals.js';
 import { MemoryPort } from '../io/memory-port.js';
 import { LbControl } from '../lb/lb-control.js';
 import type { MetricsSource } from '../metrics/source.js';
@@ -33,13 +36,15 @@ interface RigWorker {
 }
 
 export class PipelineRig implements MetricsSource {
-  readonly config: RouterConfig;
+  config: RouterConfig;
   readonly lb: LbControl | undefined;
   readonly workers: RigWorker[];
   private readonly natBuffers: NatBuffers | undefined;
+  private readonly ruleHitTotals: RuleHitTotals | undefined;
 
   constructor(yaml: string, workers = 2) {
     this.config = parseConfig(yaml, 'test.yaml', '.');
+    this.ruleHitTotals = this.config.firewall && new RuleHitTotals(this.config.firewall);
     const { fib, nexthops } = compileFib(this.config);
     const tracking = trackingConfig(this.config);
     this.lb = this.config.loadBalancer && LbControl.create(this.config.loadBalancer, workers);
@@ -99,6 +104,22 @@ export class PipelineRig implements MetricsSource {
   nat() {
     const tracking = trackingConfig(this.config);
     return this.natBuffers && tracking && natOccupancy(this.natBuffers, tracking, this.config.ports.map((p) => p.address));
+  }
+
+  /** Puts a new firewall plan in force on every worker, as Dataplane.reload does: fresh hit counters, the totals carried. */
+  setFirewall(plan: FirewallPlan): void {
+    this.ruleHitTotals?.replace(plan, this.firewallHits() ?? []);
+    this.config = { ...this.config, firewall: plan };
+    for (const w of this.workers) {
+      const hits = new SharedArrayBuffer(Firewall.hitsBytes(plan));
+      w.router.firewall?.publish(FirewallClassifier.build(plan), hits);
+      w.hits = new Float64Array(hits);
+    }
+  }
+
+  firewallHitsTotal(): Float64Array | undefined {
+    const hits = this.firewallHits();
+    return hits && this.ruleHitTotals?.totals(hits);
   }
 
   firewallHits(): Float64Array | undefined {

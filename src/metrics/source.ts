@@ -4,6 +4,7 @@
 // takes one Reading, shared by every collector of that scrape, so a scrape
 // sums the workers' arrays once and nothing is computed between scrapes.
 import type { RouterConfig } from '../config/load.js';
+import type { FirewallPlan } from '../firewall/plan.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import type { NatOccupancy } from '../nat/nat-tables.js';
 import type { CounterRegistry, Counters } from '../pipeline/counters.js';
@@ -17,7 +18,8 @@ export interface MetricsSource {
   ports(): PortTotals[];
   counters(): Counters;
   nat(): NatOccupancy | undefined;
-  firewallHits(): Float64Array | undefined;
+  /** First packets each rule of the plan in force (config.firewall) decided since the start; a rule kept by name across plans keeps counting. */
+  firewallHitsTotal(): Float64Array | undefined;
   /** Seconds each worker spent processing frames, by worker index. */
   workerBusySeconds(): number[];
 }
@@ -27,7 +29,8 @@ export interface Reading {
   ports: PortTotals[];
   counters: Counters;
   nat: NatOccupancy | undefined;
-  firewallHits: Float64Array | undefined;
+  /** The firewall plan in force and its rules' hits since the start, read together (a new plan has other rules). */
+  firewall: { plan: FirewallPlan; hits: Float64Array } | undefined;
   backends: BackendStatus[];
   busySeconds: number[];
 }
@@ -37,10 +40,16 @@ export function takeReading(source: MetricsSource): Reading {
     ports: source.ports(),
     counters: source.counters(),
     nat: source.nat(),
-    firewallHits: source.firewallHits(),
+    firewall: firewallReading(source),
     backends: source.lb?.status() ?? [],
     busySeconds: source.workerBusySeconds(),
   };
+}
+
+function firewallReading(source: MetricsSource): Reading['firewall'] {
+  const plan = source.config.firewall;
+  const hits = source.firewallHitsTotal();
+  return plan === undefined || hits === undefined ? undefined : { plan, hits };
 }
 
 /** The reading of the scrape in progress: taken by the first collector that asks, dropped when the scrape ends. */

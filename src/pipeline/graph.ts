@@ -11,7 +11,7 @@ import { Fate, PacketFlag, type Batch } from './batch.js';
 import { MAX_PORTS } from './ports.js';
 import { CounterRegistry, Counters } from './counters.js';
 import { OUTPUT, type Dispatch, type PipelineNode } from './node.js';
-import { TraceRecorder, Verdict } from './trace-recorder.js';
+import { TraceField, TraceRecorder, Verdict } from './trace-recorder.js';
 
 export class Graph implements Dispatch {
   readonly nodes: PipelineNode[] = [];
@@ -173,7 +173,7 @@ export class Graph implements Dispatch {
   drop(node: PipelineNode, reason: number, slot: number): void {
     const b = this.currentBatch;
     if (this.tracing && (b.flags[slot] & PacketFlag.TRACED) !== 0) {
-      this.trace.record(b, slot, node.id, Verdict.DROP, reason);
+      this.traceRecord(node, Verdict.DROP, reason, slot);
       this.trace.snapshotDrop(b, slot, node.id, reason);
     }
     this.counters.add(node.dropBase + reason, b.length[slot]);
@@ -207,7 +207,13 @@ export class Graph implements Dispatch {
 
   private traceOne(node: PipelineNode, verdict: number, index: number, slot: number): void {
     const b = this.currentBatch;
-    if ((b.flags[slot] & PacketFlag.TRACED) !== 0) this.trace.record(b, slot, node.id, verdict, index);
+    if ((b.flags[slot] & PacketFlag.TRACED) !== 0) this.traceRecord(node, verdict, index, slot);
+  }
+
+  private traceRecord(node: PipelineNode, verdict: number, index: number, slot: number): void {
+    const b = this.currentBatch;
+    const at = this.trace.record(b, slot, node.id, verdict, index);
+    node.traceNote(b.note[slot], this.trace.records, at + TraceField.NOTE_DETAIL);
   }
 
   /** Starts a batch: empties the output; timers may then enqueue packets they make before run(). */

@@ -147,6 +147,14 @@ export abstract class PipelineNode<S extends NodeSpec = NodeSpec> {
     return undefined;
   }
 
+  /**
+   * Fills out[at, at + NOTE_DETAIL_WORDS) of a trace record of one of this
+   * node's verdicts with what its Batch.note means, in terms any thread can
+   * read (the record is formatted on the main thread, the note may index a
+   * worker's own table). Runs only for traced packets; leaves zeros by default.
+   */
+  traceNote(_note: number, _out: Int32Array, _at: number): void {}
+
   /** Processes slots vec[0, count). Each slot must be enqueued, dropped or consumed exactly once. */
   abstract process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void;
 }

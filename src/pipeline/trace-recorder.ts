@@ -52,8 +52,19 @@ export const TraceField = {
   NOTE: 16,
   /** Batch.noteAddress: the address that goes with NOTE (the firewall: the destination it judged). */
   NOTE_ADDRESS: 17,
-  WORDS: 18,
+  /**
+   * NOTE_DETAIL_WORDS words the recording node derives from NOTE as it
+   * records (PipelineNode.traceNote): a note may be an index into a table of
+   * the thread that traced (the firewall's outcome ids are interned per
+   * worker), while the record is read and formatted on another (the main
+   * thread, for `ctl trace read`). Zero unless the node fills them.
+   */
+  NOTE_DETAIL: 18,
+  WORDS: 24,
 } as const;
+
+/** Words at TraceField.NOTE_DETAIL. */
+export const NOTE_DETAIL_WORDS = 6;
 
 /** A traced packet's bytes at the moment a node dropped it. */
 export interface DropSnapshot {
@@ -78,7 +89,8 @@ export class TraceRecorder {
     this.drops.length = 0;
   }
 
-  record(batch: Batch, slot: number, node: number, verdict: number, index: number): void {
+  /** Appends a record; returns its offset in `records` (read `records` again after: it may have grown). */
+  record(batch: Batch, slot: number, node: number, verdict: number, index: number): number {
     if ((this.count + 1) * W > this.records.length) {
       const grown = new Int32Array(this.records.length * 2);
       grown.set(this.records);
@@ -99,9 +111,10 @@ export class TraceRecorder {
     r[o + TraceField.LENGTH] = batch.length[slot];
     r[o + TraceField.NOTE] = batch.note[slot];
     r[o + TraceField.NOTE_ADDRESS] = batch.noteAddress[slot];
+    r.fill(0, o + TraceField.NOTE_DETAIL, o + TraceField.NOTE_DETAIL + NOTE_DETAIL_WORDS);
     const ip = (batch.flags[slot] & PacketFlag.IP4_VALID) !== 0;
     r[o + TraceField.HAS_IP] = ip ? 1 : 0;
-    if (!ip) return;
+    if (!ip) return o;
     const l3 = batch.l3[slot];
     r[o + TraceField.SRC] = (b[l3 + 12] << 24) | (b[l3 + 13] << 16) | (b[l3 + 14] << 8) | b[l3 + 15];
     r[o + TraceField.DST] = (b[l3 + 16] << 24) | (b[l3 + 17] << 16) | (b[l3 + 18] << 8) | b[l3 + 19];
@@ -114,6 +127,7 @@ export class TraceRecorder {
     if (!firstFragment || l4 + 8 > end) r[o + TraceField.L4] = 0;
     else if (proto === IPPROTO_ICMP) r[o + TraceField.L4] = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 4] << 8) | b[l4 + 5];
     else r[o + TraceField.L4] = (b[l4] << 24) | (b[l4 + 1] << 16) | (b[l4 + 2] << 8) | b[l4 + 3];
+    return o;
   }
 
   /** Keeps a copy of a traced packet a node dropped (its slot may be reused later in the batch). */
@@ -174,6 +188,10 @@ export class TraceRecordView {
   /** The address that goes with the note (unsigned). */
   get noteAddress(): number {
     return this.get(TraceField.NOTE_ADDRESS) >>> 0;
+  }
+  /** Word `i` (< NOTE_DETAIL_WORDS) of what the recording node derived from the note. */
+  noteDetail(i: number): number {
+    return this.get(TraceField.NOTE_DETAIL + i);
   }
   get l4(): number {
     return this.get(TraceField.L4) >>> 0;

@@ -35,6 +35,8 @@ import { diffConfigs } from './reload.js';
 import { LiveTrace, type LiveTraceStatus } from '../trace/live-trace.js';
 import type { TracedPacket } from '../trace/traced-packet.js';
 import { FirewallClassifier } from '../firewall/classifier.js';
+import { FirewallNode } from '../firewall/firewall-node.js';
+import { RuleHitTotals } from '../firewall/rule-hit-totals.js';
 import type { LoadBalancerConfig } from '../lb/lb-config.js';
 
 export type { RouteChange, RouteEntry, NeighborChange, NeighborEntry, LiveTraceStatus };
@@ -107,6 +109,8 @@ export class Dataplane {
   /** Changes are applied one at a time, in call order. */
   private queue: Promise<unknown> = Promise.resolve();
   private running: RouterConfig;
+  /** The firewall rules' hits carried across plans (firewallHitsTotal), when there is a firewall. */
+  private readonly ruleHitTotals: RuleHitTotals | undefined;
   /** The static routes changed since `running.routes` was last brought up to date. */
   private routesDirty = false;
 
@@ -134,6 +138,7 @@ export class Dataplane {
   ) {
     this.nexthopsPosted = compiled.nexthops.count;
     this.running = config;
+    this.ruleHitTotals = config.firewall && new RuleHitTotals(config.firewall);
     this.routeControl = new RouteControl(config.ports, config.routes, compiled);
     this.neighborControl = new NeighborControl(config.ports, config.neighbors, neighborRing, config.arp.reachableMs);
     this.neighborTimer = setInterval(() => this.neighborControl.poll(), NEIGHBOR_POLL_MS).unref();
@@ -158,7 +163,13 @@ export class Dataplane {
     return natOccupancy(this.natBuffers, tracking, this.running.ports.map((p) => p.address));
   }
 
-  /** First packets each firewall rule decided, summed over the workers (by plan origin), or undefined without a firewall. */
+  /** First packets each rule of the plan in force decided since the process started (the metrics' counter: a rule kept by name across plans keeps counting). */
+  firewallHitsTotal(): Float64Array | undefined {
+    const hits = this.firewallHits();
+    return hits && this.ruleHitTotals?.totals(hits);
+  }
+
+  /** First packets each firewall rule decided since its plan was published, summed over the workers (by plan origin), or undefined without a firewall. */
   firewallHits(): Float64Array | undefined {
     const plan = this.running.firewall;
     if (plan === undefined) return undefined;
@@ -421,7 +432,7 @@ export class Dataplane {
       // Everything is checked before anything moves.
       const routePlan = diff.routes ? this.routeControl.planConfig(next.routes) : undefined;
       const neighbors: NeighborUpdate[] = diff.neighbors ? this.neighborControl.diff(next.neighbors) : [];
-      if (diff.firewall && next.firewall !== undefined) FirewallClassifier.build(next.firewall);
+      const judge = diff.firewall && next.firewall !== undefined ? FirewallClassifier.build(next.firewall) : undefined;
       // The load balancer's reload checks its own part and applies nothing when it refuses.
       const applied: string[] = [];
       if (diff.loadBalancer && this.lb !== undefined) {
@@ -446,14 +457,23 @@ export class Dataplane {
       }
       if (firewallHits !== undefined && next.firewall !== undefined) update.firewall = { plan: next.firewall, hits: firewallHits };
       let generation = this.channel.current;
-      if (routePlan !== undefined) {
+      // Routes added through the API for prefixes the file does not name stay: say so, as they are why the running routes differ from the file's.
+      const kept = routePlan !== undefined && routePlan.apiKept > 0 ? `; ${routePlan.apiKept} added through the API kept` : '';
+      if (routePlan !== undefined && (routePlan.removals.length > 0 || routePlan.sets.size > 0)) {
         const r = await this.applyRoutes(routePlan, update);
-        applied.push(`routes: ${r.added} added, ${r.deleted} deleted, ${r.replaced} replaced`);
+        applied.push(`routes: ${r.added} added, ${r.deleted} deleted, ${r.replaced} replaced${kept}`);
         generation = r.generation;
-      } else if (Object.keys(update).length > 0) generation = await this.publish(update);
+      } else {
+        if (kept !== '') applied.push(`routes: the file's routes are in force already${kept}`);
+        if (Object.keys(update).length > 0) generation = await this.publish(update);
+      }
+      // Every worker counts into the new plan's counters now: the old plan's are final.
+      if (firewallHits !== undefined && next.firewall !== undefined) this.ruleHitTotals?.replace(next.firewall, this.firewallHits() ?? []);
       this.running = { ...this.config, neighbors: next.neighbors, icmp: next.icmp, firewall: next.firewall, loadBalancer: next.loadBalancer, notices: next.notices };
       if (diff.neighbors) this.neighborControl.commit([...next.neighbors]);
       if (firewallHits !== undefined) this.workers.forEach((w, i) => (w.firewallHits = new Float64Array(firewallHits[i])));
+      // The main thread's firewall node formats the live trace's records: it names rules by the plan in force, at the workers' generation.
+      if (judge !== undefined) this.nodes.find((n): n is FirewallNode => n instanceof FirewallNode)?.firewall.publish(judge);
       return { applied, needsRestart: [], generation };
     });
   }

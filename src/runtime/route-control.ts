@@ -82,6 +82,12 @@ export interface RoutePlan {
   sets: Map<number, Installed>;
 }
 
+/** Two routes for one prefix the FIB would hold alike (type and next hops; not where they were written). */
+function sameRoute(a: RouteSpec, b: RouteSpec): boolean {
+  if (a.type !== b.type || a.nexthops.length !== b.nexthops.length) return false;
+  return a.nexthops.every((n, i) => n.gateway === b.nexthops[i].gateway && n.port === b.nexthops[i].port && n.weight === b.nexthops[i].weight);
+}
+
 const keyOf = (prefix: number, len: number): number => (prefix >>> 0) * 64 + len;
 const prefixOfKey = (k: number): { prefix: number; len: number } => ({ prefix: Math.floor(k / 64), len: k % 64 });
 
@@ -251,21 +257,37 @@ export class RouteControl {
    * The plan that makes a reloaded config's routes (already checked by the
    * loader) the config routes in force: config routes it no longer has go,
    * its routes replace whatever holds their prefix, and API routes for other
-   * prefixes stay. Throws RouteChangeError when a next hop cannot be
-   * installed (a gateway off every connected subnet).
+   * prefixes stay (`apiKept` counts them, for the reload's report). A config
+   * route in force as the file says is left alone, so a reload of an
+   * unchanged file plans nothing (the running config's routes, API ones
+   * included, differ from the file's as soon as the API added one). Throws
+   * RouteChangeError when a next hop cannot be installed (a gateway off
+   * every connected subnet).
    */
-  planConfig(routes: readonly RouteSpec[]): RoutePlan {
+  planConfig(routes: readonly RouteSpec[]): RoutePlan & { apiKept: number } {
     const problems: string[] = [];
     const sets = new Map<number, Installed>();
+    const named = new Set<number>();
     for (const r of routes) {
       const hop = nexthopProblem(r, this.fibConfig);
-      if (hop !== undefined) problems.push(`${routeOrigin(r)}: ${hop}`);
-      else sets.set(keyOf(r.prefix, r.len), { spec: r, source: 'config' });
+      if (hop !== undefined) {
+        problems.push(`${routeOrigin(r)}: ${hop}`);
+        continue;
+      }
+      const k = keyOf(r.prefix, r.len);
+      named.add(k);
+      const had = this.entries.get(k);
+      if (had === undefined || had.source !== 'config' || !sameRoute(had.spec, r)) sets.set(k, { spec: r, source: 'config' });
     }
     if (problems.length > 0) throw new RouteChangeError(problems);
     const removals: number[] = [];
-    for (const [k, e] of this.entries) if (e.source === 'config' && !sets.has(k)) removals.push(k);
-    return { removals, sets };
+    let apiKept = 0;
+    for (const [k, e] of this.entries) {
+      if (named.has(k)) continue;
+      if (e.source === 'config') removals.push(k);
+      else apiKept++;
+    }
+    return { removals, sets, apiKept };
   }
 
   /**

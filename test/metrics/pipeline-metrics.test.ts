@@ -4,6 +4,7 @@
 // accepts.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
 import { DataplaneMetrics } from '../../src/metrics/dataplane-metrics.js';
 import { tcpFrame, udpFrame } from '../pipeline/build.js';
 import { PipelineRig } from '../../src/metrics/memory-rig.js';
@@ -127,6 +128,36 @@ describe('metrics over two workers of real routers', () => {
     expect(s.get('dataplane_lb_backend_state{vip="web",backend="198.51.100.12",state="down"}')).toBe(1);
     expect(s.get('dataplane_lb_backend_state{vip="web",backend="198.51.100.12",state="active"}')).toBe(0);
     expect(s.get('dataplane_lb_backend_state{vip="web",backend="198.51.100.11",state="active"}')).toBe(1);
+  });
+
+  it('rule hits follow a new firewall plan: its rules by name, a rule kept counting on, a rule dropped gone', async () => {
+    const rig = new PipelineRig(CONFIG);
+    const m = new DataplaneMetrics(rig);
+    const hits = (rule: string, kind = 'vpc') => `dataplane_firewall_rule_hits_total{rule="${rule}",kind="${kind}",direction="egress"}`;
+    rig.send(0, 'lan', [telnet(41000), dns(40000)]);
+    const before = await scrape(m);
+    expect(before.get(hits('deny-telnet'))).toBe(1);
+    expect(before.get(hits('implied-allow-egress', 'implied'))).toBe(1);
+    // `ctl firewall set`: deny-telnet replaced by deny-ssh, ahead of it in the plan. Hits between the scrape and the change count too.
+    rig.send(1, 'lan', [dns(40001)]);
+    const ssh = (sport: number) => tcpFrame({ src: '192.0.2.10', dst: '198.51.100.10', dstMac: LAN_MAC }, sport, 22, 0x02);
+    const replaced = CONFIG.replace(
+      '    - { name: deny-telnet, direction: egress, action: deny, protocols: [{ protocol: tcp, ports: [23] }] }',
+      '    - { name: deny-ssh, direction: egress, priority: 10, action: deny, protocols: [{ protocol: tcp, ports: [22] }] }',
+    );
+    expect(replaced).not.toBe(CONFIG);
+    rig.setFirewall(parseConfig(replaced, 'test.yaml', '.').firewall!);
+    rig.send(0, 'lan', [ssh(43000), dns(40002)]);
+    const after = await scrape(m);
+    expect(after.get(hits('deny-ssh'))).toBe(1);
+    expect(after.get(hits('implied-allow-egress', 'implied'))).toBe(3);
+    expect(after.has(hits('deny-telnet'))).toBe(false);
+    expect(after.sum('dataplane_firewall_rule_hits_total{')).toBe(4);
+    if (missingToolsMessage(['promtool']) === undefined) {
+      const r = spawnSync('promtool', ['check', 'metrics'], { input: after.text, encoding: 'utf8' });
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    }
   });
 
   it('promtool check metrics accepts a scrape after traffic', skipIf(missingToolsMessage(['promtool'])), async () => {

@@ -51,6 +51,23 @@ describe('RouteControl', () => {
     expect(rc.table().find((x) => x.prefix === '198.51.100.0/24')?.source).toBe('connected');
   });
 
+  it('a reload of the unchanged file after a route add plans nothing, keeping the API route, and counts only what the file changes', () => {
+    const { config, rc } = setup();
+    rc.apply(rc.plan({ add: ['198.18.200.0/24 via 198.51.100.20'] }));
+    // The running routes (API one included) differ from the file's, so every reload plans; it used to "replace" every config route.
+    const same = rc.planConfig(config.routes);
+    expect({ removals: same.removals, sets: same.sets.size, apiKept: same.apiKept }).toEqual({ removals: [], sets: 0, apiKept: 1 });
+    expect(rc.apply(same)).toEqual({ added: 0, deleted: 0, replaced: 0 });
+    // The file with one route changed and one gone: one replaced, one deleted, the API route still kept.
+    const edited = parseConfig(BASE_CONFIG.replace('  - { prefix: 198.19.0.0/16, via: 198.51.100.253 }\n', '').replace('198.18.0.0/24 blackhole', '198.18.0.0/24 unreachable'), 't', '.');
+    expect(edited.routes).toHaveLength(config.routes.length - 1);
+    const changed = rc.planConfig(edited.routes);
+    expect(changed.apiKept).toBe(1);
+    expect(rc.apply(changed)).toEqual({ added: 0, deleted: 1, replaced: 1 });
+    expect(rc.table().find((x) => x.prefix === '198.18.200.0/24')?.source).toBe('api');
+    expect(rc.table().find((x) => x.prefix === '198.18.0.0/24')?.type).toBe('unreachable');
+  });
+
   it('counts what table() lists, connected routes included, as routes come and go', () => {
     const { rc } = setup();
     expect(rc.count()).toBe(rc.table().length);
