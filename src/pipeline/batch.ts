@@ -14,6 +14,18 @@ export const MAX_BATCH = 256;
 export const DEFAULT_SLOT_BYTES = 2048;
 export const HEADROOM = 128;
 /**
+ * Slot bytes for a router whose largest port MTU is `maxMtu`: DEFAULT_SLOT_BYTES
+ * while a full frame of that MTU (Ethernet header and headroom included)
+ * fits one, else room for one in 64-byte steps, so that a jumbo port (MTU
+ * 9000) takes its frames whole (replay, explain). 9000 gives 9152-byte
+ * slots: a batch's 512 ordinary slots then take 4.6 MiB instead of 1 MiB.
+ */
+export function slotBytesForMtu(maxMtu: number): number {
+  const need = HEADROOM + 14 + maxMtu;
+  return need <= DEFAULT_SLOT_BYTES ? DEFAULT_SLOT_BYTES : Math.ceil(need / 64) * 64;
+}
+
+/**
  * Bytes per slot for batches that serve an offload port (`largeSlots`): a TCP
  * super-packet (IPv4 total length up to 65535) and its Ethernet header fit,
  * with the usual headroom. There is room for a VLAN tag too, only so that a

@@ -8,7 +8,7 @@ import type { RouterConfig } from '../config/load.js';
 import { CaptureReader } from '../pcap/reader.js';
 import { LINKTYPE_ETHERNET } from '../pcap/link-type.js';
 import { PcapngWriter, type ByteSink } from '../pcap/writer.js';
-import { Batch } from '../pipeline/batch.js';
+import { Batch, slotBytesForMtu } from '../pipeline/batch.js';
 import { ManualClock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
@@ -129,7 +129,8 @@ function startReplay(config: RouterConfig, input: string | Uint8Array, output: s
   const filter = opts.trace === undefined ? undefined : checkTraceRequest(opts.trace, config);
   const compiled = compileFib(config);
   const { fib, nexthops } = compiled;
-  const batch = new Batch();
+  // Slots that hold a frame of the largest port MTU: a jumbo port's frames are replayed, not skipped as too large.
+  const batch = new Batch({ slotBytes: slotBytesForMtu(Math.max(0, ...config.ports.map((p) => p.mtu))) });
   const clock = new ManualClock();
   const router = new Router(config, fib, nexthops, { clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous: opts.promiscuous });
   const { inPort, reader } = openReplay(config, input, output, opts);

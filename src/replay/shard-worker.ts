@@ -22,7 +22,7 @@ import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { RouterConfig } from '../config/load.js';
 import type { BackendStatus } from '../lb/lb-control.js';
 import { CaptureFormatError, CaptureReader } from '../pcap/reader.js';
-import { Batch } from '../pipeline/batch.js';
+import { Batch, slotBytesForMtu } from '../pipeline/batch.js';
 import { ManualClock, type Clock } from '../pipeline/clock.js';
 import type { CounterValue } from '../pipeline/counters.js';
 import { Router } from '../pipeline/router.js';
@@ -156,7 +156,7 @@ export class ShardRouter {
   readonly output: CaptureOutput;
   readonly capture: CaptureInput;
   private readonly router: Router;
-  private readonly batch = new Batch();
+  private readonly batch: Batch;
   private readonly bucket: RecordingBucket;
   private readonly loop: RunLoop;
   private peakLive = 0;
@@ -172,7 +172,8 @@ export class ShardRouter {
     onFrame?: (framesRead: number) => void,
   ) {
     const { fib, nexthops } = compileFib(config);
-    const batch = this.batch;
+    // As a one-worker replay sizes its slots (replay.ts): the largest port MTU's frames fit.
+    const batch = (this.batch = new Batch({ slotBytes: slotBytesForMtu(Math.max(0, ...config.ports.map((p) => p.mtu))) }));
     this.router = new Router(config, fib, nexthops, { clock: this.clock, batchCapacity: batch.capacity, maxFrame: batch.maxFrame, promiscuous });
     this.bucket = new RecordingBucket(config.icmp.ratePerSecond, config.icmp.burst, this.clock);
     this.router.ctx.icmpLimiter = this.bucket;

@@ -84,6 +84,21 @@ describe('dataplane replay', () => {
     expect(ok.stdout).toMatch(/frames read: 1, frames out: 1/);
   });
 
+  it('takes the frames of a jumbo port whole (MTU 9000): a 9000-byte datagram is fragmented for the 1400-byte wan, one worker or two alike', () => {
+    const jumbo = join(dir, 'jumbo.yaml');
+    writeFileSync(jumbo, BASE_CONFIG.replace('address: 192.0.2.1/25 }', 'address: 192.0.2.1/25, mtu: 9000 }'));
+    const path = join(dir, 'jumbo.pcap');
+    const w = new PcapWriter(path, { linkType: LINKTYPE_ETHERNET });
+    w.write(udpFrame({ ...FROM_LAN, dst: '192.0.2.200' }, 5, 6, 9000 - 28), 1, 0);
+    w.close();
+    for (const workers of ['1', '2']) {
+      const r = dataplane(['replay', path, '--config', jumbo, '--out', join(dir, `jumbo-${workers}.pcapng`), '--in-port', 'lan', '--workers', workers, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      const summary = JSON.parse(r.stdout) as { framesRead: number; framesOut: number; skipped: Record<string, number>; counters: Record<string, { packets: number }> };
+      expect([summary.framesRead, summary.skipped, summary.counters['ip4-frag/fragments-made']?.packets, summary.framesOut], `--workers ${workers}`).toEqual([1, {}, 7, 7]);
+    }
+  });
+
   it('reports a bad config with the field and exits 2', () => {
     const badConfig = join(dir, 'bad.yaml');
     writeFileSync(badConfig, 'ports:\n  - { name: lan, address: 192.0.2.1 }\n');
