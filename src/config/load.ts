@@ -25,7 +25,7 @@ import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
-import { routeProblemLines } from './route-check.js';
+import { mixedNexthopProblem, routeProblemLines } from './route-check.js';
 import { issueMessage } from './zod-issue.js';
 
 export type { ConfigNotices };
@@ -320,7 +320,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       else listRoute({ ...res, origin: field }, i);
     } else {
       const spec = routeFromObject(r);
-      if (spec.type !== 'unicast' && spec.nexthops.length > 0) problems.push(`${field}: a ${spec.type} route takes no next hop`);
+      const mixed = mixedNexthopProblem(r);
+      if (mixed !== undefined) problems.push(`${field}: ${mixed}`);
+      else if (spec.type !== 'unicast' && spec.nexthops.length > 0) problems.push(`${field}: a ${spec.type} route takes no next hop`);
       else if (spec.type === 'unicast' && spec.nexthops.length === 0) problems.push(`${field}: needs "via", "dev" or "nexthops" (or a type such as blackhole)`);
       else listRoute({ ...spec, origin: field }, i);
     }
