@@ -4,7 +4,8 @@
 // filled in. Every mistake is a problem naming its field; advice that does
 // not stop the load (a small Maglev table) is a warning.
 import { DEFAULT_GUE_PORT, DEFAULT_TABLE_SIZE, type DecapConfig, type HealthCheckConfig, type LoadBalancerConfig, type VipConfig } from '../lb/lb-config.js';
-import { ipv4ToString, isMartianSource, parseIpv4Address } from '../wire/address.js';
+import { ipv4ToString, parseIpv4Address } from '../wire/address.js';
+import { hostAddressProblem } from './address-check.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import type { z } from 'zod';
 import { vipSchema, type RawDecap, type RawLoadBalancer, type RawVip } from './load-balancer-schema.js';
@@ -81,7 +82,8 @@ function healthCheckOf(v: RawVip, field: string, problems: string[]): HealthChec
 
 function compileVip(v: RawVip, field: string, ports: readonly PortView[], portsComplete: boolean, problems: string[], warnings: string[]): VipConfig {
   const address = parseIpv4Address(v.address);
-  if (isMartianSource(address)) problems.push(`${field}.address: ${v.address} is not a unicast address a client can reach (0/8, 127/8 and 224/3 are not)`);
+  const notHost = hostAddressProblem(address, ports);
+  if (notHost !== undefined) problems.push(`${field}.address: ${v.address} ${notHost}; a VIP is a unicast address a client can reach`);
   const own = ports.find((p) => p.address === address);
   if (own !== undefined) problems.push(`${field}.address: ${v.address} is port "${own.name}"'s own address; a VIP needs an address of its own`);
   if (v.snat !== undefined && v.mode !== 'nat') problems.push(`${field}.snat: applies to mode nat only (this VIP is ${v.mode}: the backend answers the client directly)`);
@@ -97,7 +99,10 @@ function compileVip(v: RawVip, field: string, ports: readonly PortView[], portsC
     if (first !== undefined) problems.push(`${bf}: ${b.address} is already ${field}.backends[${first}]`);
     else seen.set(addr, j);
     if (addr === address) problems.push(`${bf}: ${b.address} is the VIP's own address`);
-    else if (isMartianSource(addr)) problems.push(`${bf}: ${b.address} is not a unicast host address`);
+    else {
+      const why = hostAddressProblem(addr, ports);
+      if (why !== undefined) problems.push(`${bf}: ${b.address} ${why}; a backend is one host`);
+    }
     const port = ports.find((p) => p.address === addr);
     if (port !== undefined) problems.push(`${bf}: ${b.address} is port "${port.name}"'s own address (the dataplane itself)`);
     else if (v.mode === 'dsr-l2' && portsComplete && !ports.some((p) => onSubnet(addr, p))) {

@@ -188,8 +188,25 @@ describe('loadBalancer config', () => {
       ),
     ).toEqual([
       'loadBalancer.vips[0].address: 192.0.2.1 is port "wan"\'s own address; a VIP needs an address of its own',
-      'loadBalancer.vips[1].address: 224.0.0.5 is not a unicast address a client can reach (0/8, 127/8 and 224/3 are not)',
-      'loadBalancer.vips[2].address: 127.0.0.1 is not a unicast address a client can reach (0/8, 127/8 and 224/3 are not)',
+      'loadBalancer.vips[1].address: 224.0.0.5 is a multicast address (224.0.0.0/4); a VIP is a unicast address a client can reach',
+      'loadBalancer.vips[2].address: 127.0.0.1 is a loopback address (127.0.0.0/8); a VIP is a unicast address a client can reach',
+    ]);
+  });
+
+  it("a VIP or backend is not a connected subnet's network or broadcast address", () => {
+    expect(
+      problems(
+        vips(
+          `{ name: z2, address: 192.0.2.255, protocol: udp, mode: dsr-ipip, backends: [${B1}] }`,
+          `{ name: z3, address: 198.51.100.0, protocol: udp, mode: dsr-ipip, backends: [${B1}] }`,
+          `{ name: z4, address: 203.0.113.10, protocol: udp, mode: dsr-ipip, backends: [{ address: 198.51.100.255 }, { address: 255.255.255.255 }] }`,
+        ),
+      ),
+    ).toEqual([
+      'loadBalancer.vips[0].address: 192.0.2.255 is the broadcast address of port "wan"\'s subnet 192.0.2.0/24; a VIP is a unicast address a client can reach',
+      'loadBalancer.vips[1].address: 198.51.100.0 is the network address of port "lan"\'s subnet 198.51.100.0/24; a VIP is a unicast address a client can reach',
+      'loadBalancer.vips[2].backends[0].address: 198.51.100.255 is the broadcast address of port "lan"\'s subnet 198.51.100.0/24; a backend is one host',
+      'loadBalancer.vips[2].backends[1].address: 255.255.255.255 is the limited broadcast address 255.255.255.255; a backend is one host',
     ]);
   });
 
