@@ -14,6 +14,25 @@ import { issueMessage } from './zod-issue.js';
 /** The largest Maglev table: 2^24 entries (64 MiB of 32-bit slots per VIP and generation). */
 export const MAX_TABLE_SIZE = 2 ** 24;
 /**
+ * Maglev table entries of all VIPs together. Each entry holds
+ * TABLE_ENTRY_BYTES while the dataplane runs and takes about 0.1-0.2 us to
+ * build (at start, and on every change of a VIP's backends or weights), so
+ * the total bounds the memory and the start-up time of run, replay and
+ * explain alike: 2^24 entries are 192 MiB and about 2-3 s, the cost of one
+ * table of the largest size: nearly 20 times the issue's own case (one VIP of
+ * 655373 entries for 1000 backends and a few of 65537).
+ */
+export const MAX_TOTAL_TABLE_ENTRIES = 2 ** 24;
+/**
+ * Bytes a table entry holds (src/lb/lb-control.ts, lb-tables.ts): two
+ * generations of 4-byte backend ids in the shared table (workers read one
+ * while the other is written) and the 4-byte buffer Maglev builds into.
+ * A rebuild briefly takes 8 more per entry of its VIP. Measured: 12.0 bytes
+ * of ArrayBuffer memory per entry for one VIP of 16777213 entries.
+ */
+export const TABLE_ENTRY_BYTES = 12;
+
+/**
  * Maglev balances within about 1% when the table has at least this many
  * slots per backend (the paper's M >> N; 65537 for 100 backends in its
  * evaluation). Below it the load still spreads, less evenly: a warning.
@@ -144,6 +163,26 @@ function portsText(v: VipConfig): string {
   return `${v.protocol === IPPROTO_TCP ? 'tcp' : 'udp'} ${v.port === 0 ? 'all ports' : `port ${v.port}`}`;
 }
 
+function mib(entries: number): string {
+  return `${Math.round((entries * TABLE_ENTRY_BYTES) / 2 ** 20)} MiB`;
+}
+
+/** The VIP whose table takes the entries of all VIPs past MAX_TOTAL_TABLE_ENTRIES, named with what the tables would cost. */
+function tableTotalProblem(vips: readonly { vip: VipConfig; i: number }[], problems: string[]): void {
+  // A table size that is a problem of its own already (too large, not prime) is not counted.
+  const sized = vips.filter(({ vip }) => vip.tableSize <= MAX_TABLE_SIZE && isPrime(vip.tableSize));
+  const all = sized.reduce((n, { vip }) => n + vip.tableSize, 0);
+  let total = 0;
+  for (const { vip, i } of sized) {
+    total += vip.tableSize;
+    if (total <= MAX_TOTAL_TABLE_ENTRIES) continue;
+    problems.push(
+      `loadBalancer.vips[${i}].tableSize: VIP "${vip.name}" takes the Maglev tables to ${total} entries, more than ${MAX_TOTAL_TABLE_ENTRIES} (2^24) over all VIPs; at ${TABLE_ENTRY_BYTES} bytes an entry (two generations and a build buffer) the ${sized.length} VIPs' ${all} entries would hold ${mib(all)} and take seconds to build at every start: use smaller tables (${RECOMMENDED_SLOTS_PER_BACKEND} × backends is enough, e.g. 65537 for up to 655 backends)`,
+    );
+    return;
+  }
+}
+
 /**
  * Checks `loadBalancer:` against the ports and returns what the dataplane
  * runs (undefined when there is no such section). Problems go to
@@ -175,6 +214,7 @@ export function compileLoadBalancer(
     else names.set(v.name, i);
     vips.push({ vip: compileVip(v, field, ports, portsComplete, problems, warnings), i });
   });
+  tableTotalProblem(vips, problems);
   // One VIP per address, protocol and port: a flow must have exactly one table. Port 0 (all ports) overlaps every port.
   vips.forEach(({ vip: a, i }, k) => {
     for (const { vip: b, i: j } of vips.slice(0, k)) {

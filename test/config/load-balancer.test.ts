@@ -210,6 +210,26 @@ describe('loadBalancer config', () => {
     ]);
   });
 
+  it('the tables of all VIPs together hold at most 2^24 entries: the VIP that goes over is named, with the cost', () => {
+    const big = (n: number) => `{ name: v${n}, address: 203.0.113.${n}, protocol: tcp, port: 80, mode: nat, tableSize: 16777213, backends: [${B1}] }`;
+    expect(problems(vips(big(1), big(2), big(3)))).toEqual([
+      'loadBalancer.vips[1].tableSize: VIP "v2" takes the Maglev tables to 33554426 entries, more than 16777216 (2^24) over all VIPs; at 12 bytes an entry (two generations and a build buffer) the 3 VIPs\' 50331639 entries would hold 576 MiB and take seconds to build at every start: use smaller tables (100 × backends is enough, e.g. 65537 for up to 655 backends)',
+    ]);
+    // A table that is a problem of its own is not counted as well.
+    expect(problems(vips(big(1), `{ name: w, address: 203.0.113.9, protocol: tcp, port: 80, mode: nat, tableSize: 16777259, backends: [${B1}] }`))).toEqual([
+      'loadBalancer.vips[1].tableSize: 16777259 is more than 16777216 (2^24), the largest table',
+    ]);
+    // One table of the largest size alone loads (without building it: parseConfig only checks).
+    expect(parseConfig(vips(big(1)), 'c.yaml', '.').loadBalancer?.vips[0].tableSize).toBe(16777213);
+  });
+
+  it("the issue's own sizes load with room to spare: 655373 entries for 1000 backends and a few VIPs of 65537", () => {
+    const thousand = Array.from({ length: 1000 }, (_, k) => `{ address: 10.${k >> 8}.${k & 255}.10 }`).join(', ');
+    const small = (n: number) => `{ name: s${n}, address: 203.0.113.${n}, protocol: udp, port: 53, mode: dsr-ipip, backends: [${B1}] }`;
+    const config = parseConfig(vips(`{ name: big, address: 203.0.113.100, protocol: tcp, port: 443, mode: dsr-ipip, tableSize: 655373, backends: [${thousand}] }`, small(1), small(2), small(3), small(4)), 'c.yaml', '.');
+    expect(config.loadBalancer?.vips.map((v) => v.tableSize)).toEqual([655373, 65537, 65537, 65537, 65537]);
+  });
+
   it('options that belong to other modes or need other options are named', () => {
     expect(
       problems(
