@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { hostAddressProblem } from '../../src/config/address-check.js';
-import { macGroupReason, parseIpv4Address, parseMacAddress, specialAddressReason, subnetEdge } from '../../src/wire/address.js';
+import { isMartianSource, macGroupReason, parseIpv4Address, parseMacAddress, specialAddressReason, subnetEdge } from '../../src/wire/address.js';
 import { configProblems } from './config-problems.js';
 
 const ip = parseIpv4Address;
@@ -32,6 +32,15 @@ describe('address classes (wire/address.ts)', () => {
     ['223.255.255.254', undefined],
   ])('%s is %s', (a, reason) => {
     expect(specialAddressReason(ip(a))).toBe(reason);
+  });
+
+  it('names exactly the addresses the packet path drops as martian (isMartianSource)', () => {
+    for (let top = 0; top < 256; top++) {
+      for (const low of [0, 1, 0xfffffe, 0xffffff]) {
+        const a = ((top << 24) | low) >>> 0;
+        expect(specialAddressReason(a) !== undefined).toBe(isMartianSource(a));
+      }
+    }
   });
 
   it("a subnet's network and broadcast addresses; a /31 and /32 have neither", () => {
