@@ -5,6 +5,7 @@
 import { ipv4ToString, parseIpv4Address } from '../wire/address.js';
 import type { AddressMatch, Cidr } from '../firewall/plan.js';
 import type { FirewallSource, LabelSelector } from './firewall-schema.js';
+import { hostAddressProblem, portWithAddress, type AddressCheckPort } from './address-check.js';
 
 /** Set on every namespace by the API server (Kubernetes 1.22+), so a namespaceSelector can name one namespace. */
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -83,12 +84,20 @@ export function checkSelector(sel: LabelSelector, field: string, problems: strin
   return ok;
 }
 
-/** Checks `endpoints:` and `namespaces:` (addresses and names once each, port names once per endpoint). */
-export function checkEndpoints(raw: FirewallSource, problems: string[]): EndpointSet {
+/**
+ * Checks `endpoints:` and `namespaces:` (addresses and names once each, port
+ * names once per endpoint); an endpoint's address is one host's
+ * (address-check.ts), not one of the router's ports (`routerPorts`).
+ */
+export function checkEndpoints(raw: FirewallSource, problems: string[], routerPorts: readonly AddressCheckPort[] = []): EndpointSet {
   const endpoints: Endpoint[] = [];
   const seen = new Map<number, number>();
   (raw.endpoints ?? []).forEach((e, i) => {
     const address = parseIpv4Address(e.address);
+    const notHost = hostAddressProblem(address, routerPorts);
+    const own = portWithAddress(address, routerPorts);
+    if (notHost !== undefined) problems.push(`endpoints[${i}].address: ${e.address} ${notHost}; an endpoint is one VM or pod`);
+    else if (own !== undefined) problems.push(`endpoints[${i}].address: ${e.address} is port "${own.name}"'s own address (the router is not an endpoint it protects)`);
     const other = seen.get(address);
     if (other !== undefined) problems.push(`endpoints[${i}].address: ${e.address} is listed twice (endpoints[${other}])`);
     else seen.set(address, i);

@@ -14,6 +14,7 @@
 import { Action, addressMatches, Section, type AddressMatch, type ClassifierRule, type FirewallPlan, type PortMatch, type RuleOrigin } from '../firewall/plan.js';
 import { ANY, checkEndpoints, hasLabels, hostsOf, parseCidr, type Endpoint } from './firewall-endpoints.js';
 import type { FirewallSource } from './firewall-schema.js';
+import type { AddressCheckPort } from './address-check.js';
 import { UNNAMED_RULE } from './firewall-salvage.js';
 import { compileNetworkPolicies } from './network-policy.js';
 import { policiesOf } from './network-policy-file.js';
@@ -130,10 +131,11 @@ function addImplied(plan: FirewallPlan, endpoints: readonly Endpoint[]): void {
 /**
  * The plan, or undefined when no firewall is configured (endpoints alone turn
  * nothing on). `configDir` resolves networkPolicyFile. Problems are pushed
- * to `problems`; the plan returned then is not to be used.
+ * to `problems`; the plan returned then is not to be used. `ports` are the
+ * router's (an endpoint is neither one of them nor their subnets' edges).
  */
-export function compileFirewall(raw: FirewallSource, configDir: string, problems: string[]): FirewallPlan | undefined {
-  const { endpoints, namespaces } = checkEndpoints(raw, problems);
+export function compileFirewall(raw: FirewallSource, configDir: string, problems: string[], ports: readonly AddressCheckPort[] = []): FirewallPlan | undefined {
+  const { endpoints, namespaces } = checkEndpoints(raw, problems, ports);
   const policies = policiesOf(raw, configDir, problems);
   const configured = raw.firewall !== undefined || raw.networkPolicies !== undefined || raw.networkPolicyFile !== undefined;
   if (!configured) {

@@ -4,7 +4,8 @@
 // filled in. Every mistake is a problem naming its field; advice that does
 // not stop the load (a small Maglev table) is a warning.
 import { DEFAULT_GUE_PORT, DEFAULT_TABLE_SIZE, type DecapConfig, type HealthCheckConfig, type LoadBalancerConfig, type VipConfig } from '../lb/lb-config.js';
-import { ipv4ToString, isMartianSource, parseIpv4Address } from '../wire/address.js';
+import { ipv4ToString, parseIpv4Address } from '../wire/address.js';
+import { hostAddressProblem } from './address-check.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import type { z } from 'zod';
 import { vipSchema, type RawDecap, type RawLoadBalancer, type RawVip } from './load-balancer-schema.js';
@@ -12,6 +13,25 @@ import { issueMessage } from './zod-issue.js';
 
 /** The largest Maglev table: 2^24 entries (64 MiB of 32-bit slots per VIP and generation). */
 export const MAX_TABLE_SIZE = 2 ** 24;
+/**
+ * Maglev table entries of all VIPs together. Each entry holds
+ * TABLE_ENTRY_BYTES while the dataplane runs and takes about 0.1-0.2 us to
+ * build (at start, and on every change of a VIP's backends or weights), so
+ * the total bounds the memory and the start-up time of run, replay and
+ * explain alike: 2^24 entries are 192 MiB and about 2-3 s, the cost of one
+ * table of the largest size: nearly 20 times the issue's own case (one VIP of
+ * 655373 entries for 1000 backends and a few of 65537).
+ */
+export const MAX_TOTAL_TABLE_ENTRIES = 2 ** 24;
+/**
+ * Bytes a table entry holds (src/lb/lb-control.ts, lb-tables.ts): two
+ * generations of 4-byte backend ids in the shared table (workers read one
+ * while the other is written) and the 4-byte buffer Maglev builds into.
+ * A rebuild briefly takes 8 more per entry of its VIP. Measured: 12.0 bytes
+ * of ArrayBuffer memory per entry for one VIP of 16777213 entries.
+ */
+export const TABLE_ENTRY_BYTES = 12;
+
 /**
  * Maglev balances within about 1% when the table has at least this many
  * slots per backend (the paper's M >> N; 65537 for 100 backends in its
@@ -81,7 +101,8 @@ function healthCheckOf(v: RawVip, field: string, problems: string[]): HealthChec
 
 function compileVip(v: RawVip, field: string, ports: readonly PortView[], portsComplete: boolean, problems: string[], warnings: string[]): VipConfig {
   const address = parseIpv4Address(v.address);
-  if (isMartianSource(address)) problems.push(`${field}.address: ${v.address} is not a unicast address a client can reach (0/8, 127/8 and 224/3 are not)`);
+  const notHost = hostAddressProblem(address, ports);
+  if (notHost !== undefined) problems.push(`${field}.address: ${v.address} ${notHost}; a VIP is a unicast address a client can reach`);
   const own = ports.find((p) => p.address === address);
   if (own !== undefined) problems.push(`${field}.address: ${v.address} is port "${own.name}"'s own address; a VIP needs an address of its own`);
   if (v.snat !== undefined && v.mode !== 'nat') problems.push(`${field}.snat: applies to mode nat only (this VIP is ${v.mode}: the backend answers the client directly)`);
@@ -97,7 +118,10 @@ function compileVip(v: RawVip, field: string, ports: readonly PortView[], portsC
     if (first !== undefined) problems.push(`${bf}: ${b.address} is already ${field}.backends[${first}]`);
     else seen.set(addr, j);
     if (addr === address) problems.push(`${bf}: ${b.address} is the VIP's own address`);
-    else if (isMartianSource(addr)) problems.push(`${bf}: ${b.address} is not a unicast host address`);
+    else {
+      const why = hostAddressProblem(addr, ports);
+      if (why !== undefined) problems.push(`${bf}: ${b.address} ${why}; a backend is one host`);
+    }
     const port = ports.find((p) => p.address === addr);
     if (port !== undefined) problems.push(`${bf}: ${b.address} is port "${port.name}"'s own address (the dataplane itself)`);
     else if (v.mode === 'dsr-l2' && portsComplete && !ports.some((p) => onSubnet(addr, p))) {
@@ -139,6 +163,26 @@ function portsText(v: VipConfig): string {
   return `${v.protocol === IPPROTO_TCP ? 'tcp' : 'udp'} ${v.port === 0 ? 'all ports' : `port ${v.port}`}`;
 }
 
+function mib(entries: number): string {
+  return `${Math.round((entries * TABLE_ENTRY_BYTES) / 2 ** 20)} MiB`;
+}
+
+/** The VIP whose table takes the entries of all VIPs past MAX_TOTAL_TABLE_ENTRIES, named with what the tables would cost. */
+function tableTotalProblem(vips: readonly { vip: VipConfig; i: number }[], problems: string[]): void {
+  // A table size that is a problem of its own already (too large, not prime) is not counted.
+  const sized = vips.filter(({ vip }) => vip.tableSize <= MAX_TABLE_SIZE && isPrime(vip.tableSize));
+  const all = sized.reduce((n, { vip }) => n + vip.tableSize, 0);
+  let total = 0;
+  for (const { vip, i } of sized) {
+    total += vip.tableSize;
+    if (total <= MAX_TOTAL_TABLE_ENTRIES) continue;
+    problems.push(
+      `loadBalancer.vips[${i}].tableSize: VIP "${vip.name}" takes the Maglev tables to ${total} entries, more than ${MAX_TOTAL_TABLE_ENTRIES} (2^24) over all VIPs; at ${TABLE_ENTRY_BYTES} bytes an entry (two generations and a build buffer) the ${sized.length} VIPs' ${all} entries would hold ${mib(all)} and take seconds to build at every start: use smaller tables (${RECOMMENDED_SLOTS_PER_BACKEND} × backends is enough, e.g. 65537 for up to 655 backends)`,
+    );
+    return;
+  }
+}
+
 /**
  * Checks `loadBalancer:` against the ports and returns what the dataplane
  * runs (undefined when there is no such section). Problems go to
@@ -170,6 +214,7 @@ export function compileLoadBalancer(
     else names.set(v.name, i);
     vips.push({ vip: compileVip(v, field, ports, portsComplete, problems, warnings), i });
   });
+  tableTotalProblem(vips, problems);
   // One VIP per address, protocol and port: a flow must have exactly one table. Port 0 (all ports) overlaps every port.
   vips.forEach(({ vip: a, i }, k) => {
     for (const { vip: b, i: j } of vips.slice(0, k)) {

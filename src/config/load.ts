@@ -10,7 +10,7 @@ import { textOf } from './text-file.js';
 import { isSeq, LineCounter, parseDocument } from 'yaml';
 import { MAX_YAML_ALIASES, withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
-import { ipv4ToString, MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
+import { ipv4ToString, MAC_LEN, macGroupReason, macToString, parseIpv4Address, parseMacAddress, specialAddressReason } from '../wire/address.js';
 import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type PortIo, type RawConfig, type RawRouteObject } from './schema.js';
 
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
@@ -25,7 +25,8 @@ import type { NatConfig } from '../nat/nat-config.js';
 import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
-import { routeProblemLines } from './route-check.js';
+import { mixedNexthopProblem, routeProblemLines } from './route-check.js';
+import { NeighborChecks } from './neighbors.js';
 import { issueMessage } from './zod-issue.js';
 
 export type { ConfigNotices };
@@ -270,7 +271,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     if (other !== undefined) problems.push(`${at(i)}.mac: ${mac} is already the MAC of port "${other}"`);
     else macs.set(mac, p.name);
     if (!p.macDefaulted) {
-      const kind = (p.mac[0] & 1) === 0 ? (p.mac.every((x) => x === 0) ? 'all zero' : undefined) : p.mac.every((x) => x === 0xff) ? 'the broadcast address' : 'a multicast address';
+      const kind = macGroupReason(p.mac);
       if (kind !== undefined) problems.push(`${at(i)}.mac: ${mac} is ${kind}; a port needs a unicast MAC such as 02:00:00:00:00:0${(i % 9) + 1}`);
     }
     const mask = maskOf(p.prefixLen);
@@ -284,7 +285,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       else if (Number(peerLenText) !== p.prefixLen) problems.push(`${field}: ${p.io.peerAddress} must have the port's prefix length /${p.prefixLen} (the kernel side routes the subnet the port does)`);
       else if (p.prefixLen < 31 && ((peer & ~mask) === 0 || ((peer | mask) >>> 0) === 0xffffffff)) problems.push(`${field}: ${p.io.peerAddress} is the ${(peer & ~mask) === 0 ? 'network' : 'broadcast'} address of ${subnet}`);
     }
-    if (p.prefixLen < 31) {
+    const special = specialAddressReason(p.address);
+    if (special !== undefined) problems.push(`${at(i)}.address: ${raw.ports[i].address} is ${special}; a port needs a unicast address`);
+    else if (p.prefixLen < 31) {
       const host = p.address & ~mask;
       if (host === 0) problems.push(`${at(i)}.address: ${raw.ports[i].address} is the network address of its subnet; give the port a host address`);
       else if (host === (~mask >>> 0)) problems.push(`${at(i)}.address: ${raw.ports[i].address} is the broadcast address of its subnet`);
@@ -320,7 +323,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
       else listRoute({ ...res, origin: field }, i);
     } else {
       const spec = routeFromObject(r);
-      if (spec.type !== 'unicast' && spec.nexthops.length > 0) problems.push(`${field}: a ${spec.type} route takes no next hop`);
+      const mixed = mixedNexthopProblem(r);
+      if (mixed !== undefined) problems.push(`${field}: ${mixed}`);
+      else if (spec.type !== 'unicast' && spec.nexthops.length > 0) problems.push(`${field}: a ${spec.type} route takes no next hop`);
       else if (spec.type === 'unicast' && spec.nexthops.length === 0) problems.push(`${field}: needs "via", "dev" or "nexthops" (or a type such as blackhole)`);
       else listRoute({ ...spec, origin: field }, i);
     }
@@ -351,17 +356,20 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   // One line per duplicate route: far more than a call's arguments can be (push(...list) overflows the stack).
   for (const p of selected.problems) problems.push(p);
   const neighbors: StaticNeighbor[] = [];
+  const neighborChecks = new NeighborChecks(ports, selected.routes);
   raw.neighbors.forEach((n, i) => {
     const address = parseIpv4Address(n.address);
     const port = n.dev !== undefined ? (portIndex.get(n.dev) ?? -1) : ports.findIndex((p) => ((address & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
-    if (n.dev !== undefined && port < 0) {
+    const wrong = neighborChecks.problems(i, n, address, port);
+    if (wrong.length > 0) for (const p of wrong) problems.push(p);
+    else if (n.dev !== undefined && port < 0) {
       if (!brokenPorts.has(n.dev)) problems.push(`neighbors[${i}].dev: "${n.dev}" is not a configured port`);
     }
     else if (port < 0) problems.push(`neighbors[${i}].address: ${n.address} is not on a connected subnet; add "dev"`);
     else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
   const nat = compileNat(raw.nat, ports, problems);
-  const firewall = compileFirewall(raw, baseDir, problems);
+  const firewall = compileFirewall(raw, baseDir, problems, ports);
   const lbWarnings: string[] = [];
   // A port the schema rejected is missing from `ports`: no backend is then blamed for being off every subnet.
   const portsComplete = parsed.success || portAt?.length === (js as { ports?: unknown[] }).ports?.length;

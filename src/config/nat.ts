@@ -5,6 +5,7 @@ import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import { ipv4ToString, parseIpv4Address, tryParseIpv4Address } from '../wire/address.js';
 import { CLOUD_NAT_MIN_PORTS, DEFAULT_NAT_PORTS, MAX_POOL_ADDRESSES, type Net, type NatConfig, type PortRange } from '../nat/nat-config.js';
 import { parseCidr } from './firewall-endpoints.js';
+import { hostAddressProblem, type AddressCheckPort } from './address-check.js';
 import type { RawConfig } from './schema.js';
 
 const PROTOCOLS: Record<string, number> = { tcp: IPPROTO_TCP, udp: IPPROTO_UDP, icmp: IPPROTO_ICMP };
@@ -28,6 +29,25 @@ function portRange(v: number | string | undefined, field: string, problems: stri
     return undefined;
   }
   return { lo, hi };
+}
+
+/** A problem when `a` (written `text`) cannot be one host's address (address-check.ts). */
+function hostProblem(a: number, text: string, field: string, ports: readonly AddressCheckPort[], problems: string[]): void {
+  const why = hostAddressProblem(a, ports);
+  if (why !== undefined) problems.push(`${field}: ${text} ${why}`);
+}
+
+/**
+ * An SNAT pool's first address that cannot be a source (address-check.ts);
+ * the router's own addresses can (masquerade is SNAT to one).
+ */
+function poolProblem(addresses: readonly number[], field: string, ports: readonly AddressCheckPort[], problems: string[]): void {
+  for (const a of addresses) {
+    const why = hostAddressProblem(a, ports);
+    if (why === undefined) continue;
+    problems.push(`${field}: ${addresses.length > 1 ? `the pool's address ${ipv4ToString(a)}` : ipv4ToString(a)} ${why}; a translated source must be one host's address`);
+    return;
+  }
 }
 
 /** Checks `nat:` against the ports and returns what the dataplane runs (undefined when there is no nat section). */
@@ -58,6 +78,7 @@ export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string
     else if (hi < lo) problems.push(`${field}.to: ${r.to} runs backwards (${last} is below ${first})`);
     else if (hi - lo + 1 > MAX_POOL_ADDRESSES) problems.push(`${field}.to: ${r.to} holds ${hi - lo + 1} addresses; a pool holds at most ${MAX_POOL_ADDRESSES}`);
     else for (let a = lo; a <= hi; a++) addresses.push(a >>> 0);
+    poolProblem(addresses, `${field}.to`, ports, problems);
     return {
       src: r.match.src === undefined ? undefined : net(r.match.src, `${field}.match.src`, problems),
       dst: r.match.dst === undefined ? undefined : net(r.match.dst, `${field}.match.dst`, problems),
@@ -78,6 +99,8 @@ export function compileNat(raw: RawConfig['nat'], ports: readonly { name: string
     if (toPortText !== undefined && (toPort < 1 || toPort > 65535)) problems.push(`${field}.to: port ${toPortText} must be 1-65535`);
     if (toPort !== 0 && dports.hi > dports.lo) problems.push(`${field}.to: a range of ports (${r.dport}) is forwarded to the same ports: give "to" without ":PORT"`);
     const dst = r.dst !== undefined ? parseIpv4Address(r.dst) : inPort >= 0 ? ports[inPort].address : 0;
+    if (r.dst !== undefined) hostProblem(dst, r.dst, `${field}.dst`, ports, problems);
+    if (to >= 0) hostProblem(to, toText, `${field}.to`, ports, problems);
     return { inPort, proto: PROTOCOLS[r.proto], dports, dst: dst >>> 0, to: to >>> 0, toPort };
   });
   dnat.forEach((a, i) => {

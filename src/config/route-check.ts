@@ -50,6 +50,16 @@ export function routeProblems(r: Pick<RouteSpec, 'prefix' | 'len' | 'nexthops'>,
   return out;
 }
 
+/**
+ * A route object with `nexthops` and also `via` or `dev` (which would be
+ * dropped without a word): the problem, or undefined. The loader and the
+ * route API both ask before routeFromObject.
+ */
+export function mixedNexthopProblem(r: { via?: string; dev?: string; nexthops?: readonly unknown[] }): string | undefined {
+  if (r.nexthops === undefined || (r.via === undefined && r.dev === undefined)) return undefined;
+  return `give either ${r.via !== undefined && r.dev !== undefined ? '"via"/"dev"' : r.via !== undefined ? '"via"' : '"dev"'} or "nexthops", not both (each next hop of nexthops takes its own via and dev)`;
+}
+
 /** routeProblems as the loader words them: "ORIGIN: message". */
 export function routeProblemLines(r: RouteSpec, ports: readonly RouteCheckPort[], portKnown: (name: string) => boolean): string[] {
   return routeProblems(r, ports, portKnown).map((p) => `${routeOrigin(r)}: ${p.message}`);

@@ -12,7 +12,7 @@
 // next-hop index, so no worker loses what ARP learned.
 import type { z } from 'zod';
 import { routeFromObject, type PortConfig } from '../config/load.js';
-import { routeProblems } from '../config/route-check.js';
+import { mixedNexthopProblem, routeProblems } from '../config/route-check.js';
 import { connectedShadows } from '../config/route-precedence.js';
 import { formatRoute, parseRouteLine, routeOrigin, type RouteSpec } from '../config/routes.js';
 import { routeObjectSchema, type routeSchema } from '../config/schema.js';
@@ -154,6 +154,11 @@ export class RouteControl {
         return undefined;
       }
       spec = routeFromObject(r.data);
+      const mixed = mixedNexthopProblem(r.data);
+      if (mixed !== undefined) {
+        problems.push(`${field}: ${mixed}`);
+        return undefined;
+      }
       if (spec.type !== 'unicast' && spec.nexthops.length > 0) {
         problems.push(`${field}.type: a ${spec.type} route takes no next hop`);
         return undefined;

@@ -78,6 +78,42 @@ export function isMartianSource(a: number): boolean {
   return top === 0 || top === 127 || top >= 224;
 }
 
+/**
+ * Why `a` can never be one host's unicast address, or undefined when it can
+ * be: the special-purpose blocks of RFC 6890 that RFC 1812 5.3.7 says are
+ * never forwarded to or from (the addresses isMartianSource refuses), each
+ * named. Config checks word their problems with it ("... is " + reason).
+ */
+export function specialAddressReason(a: number): string | undefined {
+  const v = a >>> 0;
+  const top = v >>> 24;
+  if (v === 0) return 'the unspecified address 0.0.0.0';
+  if (top === 0) return 'in 0.0.0.0/8 ("this network", RFC 1122: never a host\'s address)';
+  if (top === 127) return 'a loopback address (127.0.0.0/8)';
+  if (top >= 224 && top < 240) return 'a multicast address (224.0.0.0/4)';
+  if (v === 0xffffffff) return 'the limited broadcast address 255.255.255.255';
+  if (top >= 240) return 'in the reserved block 240.0.0.0/4 (RFC 1112: never forwarded)';
+  return undefined;
+}
+
+/** Netmask of a prefix length as an unsigned 32-bit number (24 -> 0xffffff00). */
+export function ipv4Mask(len: number): number {
+  return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+}
+
+/**
+ * Whether `a` is the network or the broadcast address of the subnet
+ * `address`/`prefixLen` (undefined when it is a host of it, or not on it);
+ * a /31 or /32 has neither (RFC 3021).
+ */
+export function subnetEdge(a: number, address: number, prefixLen: number): 'network' | 'broadcast' | undefined {
+  if (prefixLen >= 31) return undefined;
+  const m = ipv4Mask(prefixLen);
+  if (((a ^ address) & m) !== 0) return undefined;
+  const host = (a & ~m) >>> 0;
+  return host === 0 ? 'network' : host === (~m >>> 0) ? 'broadcast' : undefined;
+}
+
 export const MAC_LEN = 6;
 /** Bytes in an IPv4 address. */
 export const IPV4_ADDR_LEN = 4;
@@ -90,6 +126,12 @@ export function macToString(b: Uint8Array, o: number): string {
     HEX_BYTE[b[o]] + ':' + HEX_BYTE[b[o + 1]] + ':' + HEX_BYTE[b[o + 2]] + ':' +
     HEX_BYTE[b[o + 3]] + ':' + HEX_BYTE[b[o + 4]] + ':' + HEX_BYTE[b[o + 5]]
   );
+}
+
+/** Why six MAC bytes cannot be one station's address ("all zero", "the broadcast address", "a multicast address"), or undefined. */
+export function macGroupReason(mac: Uint8Array): string | undefined {
+  if ((mac[0] & 1) === 0) return mac.every((x) => x === 0) ? 'all zero' : undefined;
+  return mac.every((x) => x === 0xff) ? 'the broadcast address' : 'a multicast address';
 }
 
 function hexDigit(c: number): number {

@@ -188,9 +188,46 @@ describe('loadBalancer config', () => {
       ),
     ).toEqual([
       'loadBalancer.vips[0].address: 192.0.2.1 is port "wan"\'s own address; a VIP needs an address of its own',
-      'loadBalancer.vips[1].address: 224.0.0.5 is not a unicast address a client can reach (0/8, 127/8 and 224/3 are not)',
-      'loadBalancer.vips[2].address: 127.0.0.1 is not a unicast address a client can reach (0/8, 127/8 and 224/3 are not)',
+      'loadBalancer.vips[1].address: 224.0.0.5 is a multicast address (224.0.0.0/4); a VIP is a unicast address a client can reach',
+      'loadBalancer.vips[2].address: 127.0.0.1 is a loopback address (127.0.0.0/8); a VIP is a unicast address a client can reach',
     ]);
+  });
+
+  it("a VIP or backend is not a connected subnet's network or broadcast address", () => {
+    expect(
+      problems(
+        vips(
+          `{ name: z2, address: 192.0.2.255, protocol: udp, mode: dsr-ipip, backends: [${B1}] }`,
+          `{ name: z3, address: 198.51.100.0, protocol: udp, mode: dsr-ipip, backends: [${B1}] }`,
+          `{ name: z4, address: 203.0.113.10, protocol: udp, mode: dsr-ipip, backends: [{ address: 198.51.100.255 }, { address: 255.255.255.255 }] }`,
+        ),
+      ),
+    ).toEqual([
+      'loadBalancer.vips[0].address: 192.0.2.255 is the broadcast address of port "wan"\'s subnet 192.0.2.0/24; a VIP is a unicast address a client can reach',
+      'loadBalancer.vips[1].address: 198.51.100.0 is the network address of port "lan"\'s subnet 198.51.100.0/24; a VIP is a unicast address a client can reach',
+      'loadBalancer.vips[2].backends[0].address: 198.51.100.255 is the broadcast address of port "lan"\'s subnet 198.51.100.0/24; a backend is one host',
+      'loadBalancer.vips[2].backends[1].address: 255.255.255.255 is the limited broadcast address 255.255.255.255; a backend is one host',
+    ]);
+  });
+
+  it('the tables of all VIPs together hold at most 2^24 entries: the VIP that goes over is named, with the cost', () => {
+    const big = (n: number) => `{ name: v${n}, address: 203.0.113.${n}, protocol: tcp, port: 80, mode: nat, tableSize: 16777213, backends: [${B1}] }`;
+    expect(problems(vips(big(1), big(2), big(3)))).toEqual([
+      'loadBalancer.vips[1].tableSize: VIP "v2" takes the Maglev tables to 33554426 entries, more than 16777216 (2^24) over all VIPs; at 12 bytes an entry (two generations and a build buffer) the 3 VIPs\' 50331639 entries would hold 576 MiB and take seconds to build at every start: use smaller tables (100 × backends is enough, e.g. 65537 for up to 655 backends)',
+    ]);
+    // A table that is a problem of its own is not counted as well.
+    expect(problems(vips(big(1), `{ name: w, address: 203.0.113.9, protocol: tcp, port: 80, mode: nat, tableSize: 16777259, backends: [${B1}] }`))).toEqual([
+      'loadBalancer.vips[1].tableSize: 16777259 is more than 16777216 (2^24), the largest table',
+    ]);
+    // One table of the largest size alone loads (without building it: parseConfig only checks).
+    expect(parseConfig(vips(big(1)), 'c.yaml', '.').loadBalancer?.vips[0].tableSize).toBe(16777213);
+  });
+
+  it("the issue's own sizes load with room to spare: 655373 entries for 1000 backends and a few VIPs of 65537", () => {
+    const thousand = Array.from({ length: 1000 }, (_, k) => `{ address: 10.${k >> 8}.${k & 255}.10 }`).join(', ');
+    const small = (n: number) => `{ name: s${n}, address: 203.0.113.${n}, protocol: udp, port: 53, mode: dsr-ipip, backends: [${B1}] }`;
+    const config = parseConfig(vips(`{ name: big, address: 203.0.113.100, protocol: tcp, port: 443, mode: dsr-ipip, tableSize: 655373, backends: [${thousand}] }`, small(1), small(2), small(3), small(4)), 'c.yaml', '.');
+    expect(config.loadBalancer?.vips.map((v) => v.tableSize)).toEqual([655373, 65537, 65537, 65537, 65537]);
   });
 
   it('options that belong to other modes or need other options are named', () => {

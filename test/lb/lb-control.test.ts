@@ -12,6 +12,9 @@ import { BackendState } from '../../src/lb/lb-tables.js';
 import { LbSupervisor } from '../../src/lb/health/supervisor.js';
 import { lbStatus, lbSummary, reloadLoadBalancer } from '../../src/cli/lb-status.js';
 import { parseIpv4 } from '../../src/route/prefix.js';
+import { TABLE_ENTRY_BYTES } from '../../src/config/load-balancer.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const ip = (a: string) => parseIpv4(a) >>> 0;
 
@@ -36,6 +39,20 @@ function shares(c: LbControl): Record<string, number> {
 }
 
 describe('LbControl', () => {
+  it('holds TABLE_ENTRY_BYTES per table entry once built (the cost the config states for its limit on all VIPs\' entries)', () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const size = 1000003;
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    const c = LbControl.create({ vips: [vip([1, 1], { tableSize: size })] }, 2);
+    gc();
+    const perEntry = (process.memoryUsage().arrayBuffers - before) / size;
+    expect(c.tables.tableSize[0]).toBe(size);
+    expect(perEntry).toBeGreaterThan(TABLE_ENTRY_BYTES - 0.5);
+    expect(perEntry).toBeLessThan(TABLE_ENTRY_BYTES + 0.5);
+  });
+
   it('builds the table from the weights, and a health verdict or a drain takes a backend out (states say what its flows do)', () => {
     const c = LbControl.create({ vips: [vip([1, 1, 2])] }, 2);
     const s = shares(c);

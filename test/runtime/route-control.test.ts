@@ -121,6 +121,13 @@ describe('RouteControl', () => {
     expect(JSON.stringify(rc.table())).toBe(table);
   });
 
+  it('refuses a route object with via or dev and nexthops as the config does', () => {
+    const { rc } = setup();
+    expect(refused(rc, { add: [{ prefix: '198.18.216.0/24', via: '198.51.100.20', nexthops: [{ via: '198.51.100.21' }] }] })).toEqual([
+      'add[0]: give either "via" or "nexthops", not both (each next hop of nexthops takes its own via and dev)',
+    ]);
+  });
+
   it('refuses two routes for one prefix in one change, and an add of a prefix the same change adds', () => {
     const { rc } = setup();
     expect(refused(rc, { add: ['198.18.50.0/24 via 198.51.100.20', '198.18.50.0/24 via 198.51.100.21'] })).toEqual([
