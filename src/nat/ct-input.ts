@@ -525,6 +525,8 @@ export class CtInput extends PipelineNode<typeof spec> {
     const h = this.hold;
     if (h.count === 0) return;
     const now = this.ctx.clock.nowMs();
+    const nowSec = Math.floor(now / 1000);
+    const nowNsec = Math.min(999_999_999, Math.round((now - nowSec * 1000) * 1e6));
     const b = batch.arena;
     for (let i = h.count - 1; i >= 0; i--) {
       const at = i * h.slotBytes;
@@ -541,7 +543,9 @@ export class CtInput extends PipelineNode<typeof spec> {
         }
         continue;
       }
-      const s = batch.allocGeneratedAt(h.rxPort[i], h.tsSec[i], h.tsNsec[i]);
+      // Stamped when it goes on (now), not when it arrived: it leaves after the first fragment that released it, and
+      // a capture's output keeps its time order (replay).
+      const s = batch.allocGeneratedAt(h.rxPort[i], nowSec, nowNsec);
       if (s < 0) return; // no slot this batch: try again at the next
       // A received packet, counted (queued) when it was held: not the router's own.
       batch.flags[s] = PacketFlag.CHILD | PacketFlag.ACCOUNTED;

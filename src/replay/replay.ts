@@ -114,10 +114,15 @@ export function openReplay(config: RouterConfig, input: string | Uint8Array, out
   return { inPort, reader };
 }
 
-/** A replay set up and ready to run: step its loop until the capture is done, then close() and summary(), or fail(). */
+/**
+ * A replay set up and ready to run: step its loop until the capture is done,
+ * then drain(), close() and summary(), or fail().
+ */
 interface ReplayRun {
   loop: RunLoop;
   capture: CaptureInput;
+  /** One more batch once the capture is done (nothing received): what the router sends at once. */
+  drain(): void;
   /** Completes the outputs (renamed into place). */
   close(): void;
   /** Drops the outputs (what was at OUT and the trace file stays as it was). */
@@ -164,6 +169,11 @@ function startReplay(config: RouterConfig, input: string | Uint8Array, output: s
   return {
     loop,
     capture,
+    drain() {
+      // The batch after the capture's last, with nothing received and the clock where the last frame left it: what
+      // the router sends at once, later fragments held for a first fragment that came in the last batch.
+      loop.step();
+    },
     close() {
       try {
         out.finish();
@@ -199,6 +209,7 @@ export function replayCapture(config: RouterConfig, input: string | Uint8Array, 
   try {
     do run.loop.step();
     while (!run.capture.done);
+    run.drain();
     run.close();
   } catch (e) {
     run.fail();
@@ -231,6 +242,7 @@ export async function replayCaptureInterruptible(config: RouterConfig, input: st
         await new Promise((res) => setImmediate(res));
         if (signalled !== undefined) throw new ReplayError(`interrupted (${signalled})`);
       }
+      run.drain();
       run.close();
     } catch (e) {
       run.fail();

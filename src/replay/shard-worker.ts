@@ -201,7 +201,13 @@ export class ShardRouter {
       this.output.writer.beginBatch();
       this.loop.step();
       if (flows !== undefined) this.peakLive = Math.max(this.peakLive, flows.live());
-      if (capture.done || reader.bytesRead - this.cutAt >= CHUNK_INPUT_BYTES) break;
+      if (capture.done) {
+        // The batch after the capture's last, as a one-worker replay runs it (replay.ts drain()).
+        this.output.writer.beginBatch();
+        this.loop.step();
+        break;
+      }
+      if (reader.bytesRead - this.cutAt >= CHUNK_INPUT_BYTES) break;
     }
     this.cutAt = reader.bytesRead;
     return this.output.writer.finish(capture.done, reuse);

@@ -273,4 +273,18 @@ describe('RFC 4787: NAT behavioral requirements for unicast UDP', () => {
     expect(sent.map((t) => [t.src, t.fragOffset])).toEqual(expect.arrayContaining([[WAN_ADDR, 0], [WAN_ADDR, 64]]));
     expect(sent).toHaveLength(2);
   });
+
+  it('a replayed capture that ends just after the first fragment still sends the fragment held for it, translated, no earlier in time than that first fragment', () => {
+    const fx = new NatFixture(natConfig({ ports: '40000-40000' }));
+    const [first, later] = fragments(udp(H1, 5000, S1, 53, { id: 0x4545 }, 200), 64);
+    fx.send(0, later);
+    fx.send(1, first);
+    for (const fillers of [true, false]) {
+      const r = fx.replay('pcapng', fillers);
+      const sent = r.out.filter((e) => e.port === 'wan');
+      expect(sent.map((e) => { const t = tupleOf(e.bytes); return [t.src, t.fragOffset]; }), `fillers ${fillers}`).toEqual([[WAN_ADDR, 0], [WAN_ADDR, 64]]);
+      expect(sent[1].at, `fillers ${fillers}`).toBeGreaterThanOrEqual(sent[0].at);
+      expect(r.counters['ct-input/fragments-followed']).toBe(1);
+    }
+  });
 });
