@@ -10,7 +10,8 @@ import type { PortConfig, StaticNeighbor } from '../config/load.js';
 import { neighborSchema } from '../config/schema.js';
 import { NeighborSync } from '../arp/neighbor-sync.js';
 import { prefixMask } from '../route/prefix.js';
-import { ipv4ToString, macToString, MAC_LEN, parseIpv4Address, parseMacAddress, tryParseIpv4Address } from '../wire/address.js';
+import { ipv4ToString, macGroupReason, macToString, MAC_LEN, parseIpv4Address, parseMacAddress, tryParseIpv4Address } from '../wire/address.js';
+import { hostAddressProblem } from '../config/address-check.js';
 
 export interface NeighborEntry {
   address: string;
@@ -140,9 +141,15 @@ export class NeighborControl {
       const port = r.data.dev !== undefined ? this.ports.findIndex((p) => p.name === r.data.dev) : onLink;
       if (r.data.dev !== undefined && port < 0) return void problems.push(`${field}.dev: "${r.data.dev}" is not a configured port`);
       if (port < 0) return void problems.push(`${field}.address: ${r.data.address} is not on a connected subnet; add "dev"`);
+      // What a `neighbors:` entry of the config may not be either (config/neighbors.ts): one host, not the router.
+      const hostProblem = hostAddressProblem(address, this.ports);
+      if (hostProblem !== undefined) return void problems.push(`${field}.address: ${r.data.address} ${hostProblem}`);
       if (this.ports.some((p) => p.address >>> 0 === address)) return void problems.push(`${field}.address: ${r.data.address} is the router's own address`);
       const mac = parseMacAddress(r.data.mac);
-      if ((mac[0] & 1) !== 0 || mac.every((b) => b === 0)) return void problems.push(`${field}.mac: ${r.data.mac} is not a unicast MAC`);
+      const group = macGroupReason(mac);
+      if (group !== undefined) return void problems.push(`${field}.mac: ${r.data.mac} is ${group}; a neighbor has a station's unicast MAC`);
+      const ownMac = this.ports.find((p) => macToString(p.mac, 0) === macToString(mac, 0));
+      if (ownMac !== undefined) return void problems.push(`${field}.mac: ${r.data.mac} is port "${ownMac.name}"'s own MAC`);
       next.set(keyOf(port, address), { address, mac, port });
       updates.push({ port, address, mac });
       added++;

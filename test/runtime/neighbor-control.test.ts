@@ -40,11 +40,35 @@ describe('NeighborControl', () => {
     expect(problems).toEqual([
       'delete[0]: 198.51.100.99 is not a configured neighbor',
       'add[1].address: 10.1.1.1 is not on a connected subnet; add "dev"',
-      'add[2].mac: 01:00:5e:00:00:01 is not a unicast MAC',
+      "add[2].mac: 01:00:5e:00:00:01 is a multicast address; a neighbor has a station's unicast MAC",
       expect.stringMatching(/^add\[3\]\.mac: must be six hex bytes/),
       'add[4].dev: "nope" is not a configured port',
     ]);
     // Planning changed nothing: the configured list is as loaded.
+    expect(nc.configured).toHaveLength(4);
+  });
+
+  it('refuses what a neighbors: entry of the config may not be: a subnet edge, a special address, a port\'s own MAC', () => {
+    const { nc } = setup();
+    let problems: readonly string[] = [];
+    try {
+      nc.plan({ add: [
+        { address: '198.51.100.255', mac: '02:00:00:00:00:40' },
+        { address: '198.51.100.0', mac: '02:00:00:00:00:41' },
+        { address: '224.0.0.5', mac: '02:00:00:00:00:42', dev: 'wan' },
+        { address: '198.51.100.43', mac: '02:00:00:00:00:02' },
+        { address: '198.51.100.44', mac: '00:00:00:00:00:00' },
+      ] });
+    } catch (e) {
+      problems = (e as NeighborChangeError).problems;
+    }
+    expect(problems).toEqual([
+      expect.stringMatching(/^add\[0\]\.address: 198\.51\.100\.255 is the broadcast address of port "wan"'s subnet/),
+      expect.stringMatching(/^add\[1\]\.address: 198\.51\.100\.0 is the network address of port "wan"'s subnet/),
+      expect.stringMatching(/^add\[2\]\.address: 224\.0\.0\.5 is /),
+      'add[3].mac: 02:00:00:00:00:02 is port "wan"\'s own MAC',
+      "add[4].mac: 00:00:00:00:00:00 is all zero; a neighbor has a station's unicast MAC",
+    ]);
     expect(nc.configured).toHaveLength(4);
   });
 });
