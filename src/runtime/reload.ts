@@ -2,7 +2,8 @@
 // those a running dataplane can take (routes, neighbors, the firewall plan,
 // the load balancer's backends, the ICMP rate) and which need a restart
 // (ports, NAT rules, the flow table's size, ARP and reassembly sizing: they
-// shape each worker's graph and memory). The dataplane applies a reload only
+// shape each worker's graph and memory; where the control API and the
+// metrics endpoint listen: opened once at start). The dataplane applies a reload only
 // when nothing needs a restart: all or nothing.
 import type { PortConfig, RouterConfig } from '../config/load.js';
 import { ipv4ToString, macToString } from '../wire/address.js';
@@ -58,6 +59,12 @@ export function diffConfigs(cur: RouterConfig, next: RouterConfig): ReloadDiff {
   if (!same(cur.conntrack, next.conntrack)) needsRestart.push('conntrack: the flow table is sized at start; restart');
   if (!same(cur.arp, next.arp)) needsRestart.push('arp: neighbor tables and ARP queues are sized at start; restart');
   if (!same(cur.reassembly, next.reassembly)) needsRestart.push('reassembly: reassembly buffers are sized at start; restart');
+  // The endpoints are opened once by `dataplane run` (run-command.ts), around the dataplane: a reload cannot move them.
+  const listen = (m: RouterConfig['metrics']) => (m === undefined ? 'none' : `${m.listen.host}:${m.listen.port}`);
+  if (listen(cur.metrics) !== listen(next.metrics)) needsRestart.push(`metrics.listen: changed from ${listen(cur.metrics)} to ${listen(next.metrics)}: the metrics endpoint is opened at start; restart`);
+  const text = (v: string | undefined) => (v === undefined || v === '' ? 'none' : v);
+  if (cur.control.socket !== next.control.socket) needsRestart.push(`control.socket: changed from ${text(cur.control.socket)} to ${text(next.control.socket)}: the control API listens where it started; restart`);
+  if (cur.control.listen !== next.control.listen) needsRestart.push(`control.listen: changed from ${text(cur.control.listen)} to ${text(next.control.listen)}: the control API listens where it started; restart`);
   if ((cur.firewall === undefined) !== (next.firewall === undefined)) needsRestart.push(`firewall: ${cur.firewall === undefined ? 'adding a firewall' : 'removing the firewall'} changes the workers' graph (flow tracking); restart`);
   if ((cur.loadBalancer === undefined) !== (next.loadBalancer === undefined)) needsRestart.push(`loadBalancer: ${cur.loadBalancer === undefined ? 'adding a load balancer' : 'removing the load balancer'} changes the workers' graph; restart`);
   // Routes compare as the FIB sees them (prefix, type, next hops), not by where they were written.

@@ -35,4 +35,18 @@ describe('diffConfigs', () => {
       'ports: the ports changed from [lan, wan] to [lan, up]: the workers own their queues; restart',
     ]);
   });
+
+  it('refuses moving the metrics endpoint or the control API, naming the field', () => {
+    const base = load(yaml());
+    expect(diffConfigs(base, load(yaml() + 'metrics: { listen: 127.0.0.1:9469 }\n')).needsRestart).toEqual([
+      'metrics.listen: changed from none to 127.0.0.1:9469: the metrics endpoint is opened at start; restart',
+    ]);
+    expect(diffConfigs(load(yaml() + 'metrics: { listen: 127.0.0.1:9469 }\n'), load(yaml() + 'metrics: { listen: 127.0.0.1:9470 }\n')).needsRestart).toEqual([
+      'metrics.listen: changed from 127.0.0.1:9469 to 127.0.0.1:9470: the metrics endpoint is opened at start; restart',
+    ]);
+    expect(diffConfigs(base, load(yaml() + 'control: { socket: /tmp/other.sock, listen: 127.0.0.1:9470 }\n')).needsRestart).toEqual([
+      'control.socket: changed from /run/dataplane/dataplane.sock to /tmp/other.sock: the control API listens where it started; restart',
+      'control.listen: changed from none to 127.0.0.1:9470: the control API listens where it started; restart',
+    ]);
+  });
 });
