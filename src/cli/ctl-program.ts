@@ -156,9 +156,13 @@ Examples:
 
   // ---------------------------------------------------------------- flows and NAT
   const filterHelp = "e.g. 'dst 203.0.113.10', 'tcp and port 80', 'src net 192.0.2.0/24' (see docs/OPERATIONS.md)";
-  const flows = ctl
-    .command('flows')
-    .description('Tracked flows (conntrack, NAT, load balancer).')
+  // `flows` itself takes no options: a --filter of its own would be parsed
+  // before `delete` saw it (commander), so bare `ctl flows` is `flows show`, as `nat` is `nat show`.
+  const flows = ctl.command('flows').description('Tracked flows (conntrack, NAT, load balancer).');
+  flows
+    .command('show', { isDefault: true })
+    .alias('list')
+    .description('List tracked flows (all, or those matching --filter).')
     .option('--filter <expr>', filterHelp, '')
     .option('--limit <n>', 'at most this many (default 1000)', whole('--limit', 1, 16_777_216))
     .action((o: { filter: string; limit?: number }) =>
