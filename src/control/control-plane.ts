@@ -16,6 +16,7 @@ import { withoutExtensionFields, YAML_PARSE_TO_JS_OPTIONS } from '../config/yaml
 import { ruleHits } from '../firewall/firewall.js';
 import type { LoadBalancerConfig, VipConfig } from '../lb/lb-config.js';
 import { MAX_BACKEND_WEIGHT } from '../config/load-balancer-schema.js';
+import { backendAddressProblems } from '../config/load-balancer.js';
 import type { LbSupervisor } from '../lb/health/supervisor.js';
 import type { Dataplane, LiveTraceStatus } from '../runtime/dataplane.js';
 import { describeContext } from '../trace/session.js';
@@ -283,6 +284,9 @@ export class ControlPlane {
     let backends = vip.backends.map((b) => ({ ...b }));
     if (op === 'add') {
       if (at >= 0) throw new ControlError('invalid', `${vip.name}: backend ${req.address} is already there (weight ${vip.backends[at].weight}); set its weight instead`);
+      // The config loader's own checks: the API must not add a backend a config could not hold.
+      const why = backendAddressProblems(address, vip, this.dp.config.ports);
+      if (why.length > 0) throw new ControlError('invalid', `${vip.name}: backend ${req.address} ${why.join('; it ')}`);
       backends.push({ address, weight: req.weight });
     } else {
       if (at < 0) throw new ControlError('not-found', `${vip.name}: no backend ${req.address} (backends: ${vip.backends.map((b) => ipv4ToString(b.address)).join(', ')})`);
