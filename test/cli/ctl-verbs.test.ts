@@ -1,7 +1,7 @@
 // `dataplane ctl` verbs as a user types them, against a control server in
 // this process whose plane records what each call asked for: which words
 // reach which request field (commander's parsing of nested commands).
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,11 @@ const plane = {
   listFlows: (filter: string, limit: number) => (calls.push(['listFlows', { filter, limit }]), { flows: [], matched: 0 }),
   deleteFlows: (filter: string) => (calls.push(['deleteFlows', filter]), { deleted: 2, skipped: 0 }),
   deleteMappings: (filter: string) => (calls.push(['deleteMappings', filter]), { deleted: 1 }),
+  // More than a pipe holds, so a reader that stops early makes the writer's next write fail.
+  listRoutes: () => {
+    const routes = Array.from({ length: 20000 }, (_, i) => ({ prefix: `198.18.${i >> 8}.${i & 255}/32`, type: 'unicast', via: '198.51.100.2', dev: 'wan', nexthops: [], source: 'api' }));
+    return { routes, total: routes.length };
+  },
 };
 let server: ControlServer;
 beforeAll(async () => {
@@ -60,5 +65,22 @@ describe('ctl flows', () => {
       const r = await ctl(verb, 'delete');
       expect([r.status, r.stderr.split('\n')[0]]).toEqual([2, "error: required option '--filter <expr>' not specified"]);
     }
+  });
+});
+
+describe('a reader that goes away', () => {
+  it.each([[[]], [['--json']]])('ctl %j route show | head -1 ends quietly, exit 0 (was an unhandled EPIPE stack trace, exit 1)', async (json: string[]) => {
+    // bash: PIPESTATUS[0] is the status of ctl, not of head.
+    const shell = `"${process.execPath}" "${CLI}" ctl --socket "${socket}" ${json.join(' ')} route show | head -1 >/dev/null; echo "status \${PIPESTATUS[0]}"`;
+    const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('bash', ['-c', shell]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', () => resolve({ stdout, stderr }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('status 0');
   });
 });
