@@ -14,6 +14,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseConfig, type RouterConfig } from '../config/load.js';
 import { withoutExtensionFields, YAML_PARSE_TO_JS_OPTIONS } from '../config/yaml-options.js';
 import { ruleHits } from '../firewall/firewall.js';
+import { originOrder } from '../firewall/describe-plan.js';
 import type { LoadBalancerConfig, VipConfig } from '../lb/lb-config.js';
 import { MAX_BACKEND_WEIGHT } from '../config/load-balancer-schema.js';
 import { backendAddressProblems } from '../config/load-balancer.js';
@@ -206,7 +207,9 @@ export class ControlPlane {
     const plan = this.dp.config.firewall;
     const hits = this.dp.firewallHits();
     if (plan === undefined || hits === undefined) return [];
-    return ruleHits(plan, hits).map((r) => ({ name: r.name, origin: r.kind, direction: r.direction, priority: r.priority, action: r.action, text: `${r.kind} ${r.direction} priority ${r.priority} ${r.action}`, hits: r.hits }));
+    // In the order they decide, as the offline `dataplane firewall` lists them (hits are by origin, in config order).
+    const rules = ruleHits(plan, hits);
+    return originOrder(plan).map((i) => rules[i]).map((r) => ({ name: r.name, origin: r.kind, direction: r.direction, priority: r.priority, action: r.action, text: `${r.kind} ${r.direction} priority ${r.priority} ${r.action}`, hits: r.hits }));
   }
 
   /** Replaces the firewall sections given in `yaml` (the others stay), keeping everything else as it runs now. */
