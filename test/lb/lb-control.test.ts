@@ -69,6 +69,11 @@ describe('LbControl', () => {
       'loadBalancer.vips[0].tableSize: changed from 251 to 257: needs a restart (only backends and weights reload)',
     ]);
     expect(c.tables.activeTable(0)).toEqual(before);
+    // Addresses and protocols in the config's words (the address was the raw integer 3405803787).
+    expect(c.reload({ vips: [vip([1, 1, 1], { address: ip('203.0.113.11'), protocol: 17 })] }).problems).toEqual([
+      'loadBalancer.vips[0].address: changed from 203.0.113.10 to 203.0.113.11: needs a restart (only backends and weights reload)',
+      'loadBalancer.vips[0].protocol: changed from tcp to udp: needs a restart (only backends and weights reload)',
+    ]);
     expect(c.reload(undefined).problems).toEqual(['loadBalancer.vips: 0 VIPs where 1 run: adding or removing a VIP needs a restart']);
     // A removed backend comes back under its old id.
     expect(c.reload({ vips: [vip([1, 1, 1])] }).changes).toContain('web: backend 198.51.100.11 back (weight 1)');
