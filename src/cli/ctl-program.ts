@@ -193,7 +193,8 @@ Examples:
     .action((o: { filter: string; limit?: number }) =>
       run(async (c, out) => {
         const r = await c.call<{ mappings: { json: string; text: string }[]; matched: number }>('Flows', 'ListMappings', { filter: o.filter, limit: o.limit ?? 0 });
-        out(r.mappings.map((f) => f.text).join('\n') + (r.matched === 0 ? 'no mapping matches' : ''), { mappings: r.mappings.map((f) => JSON.parse(f.json) as unknown), matched: r.matched });
+        const more = r.matched > r.mappings.length ? `\n(${r.matched - r.mappings.length} more match; --limit)` : '';
+        out(r.mappings.map((f) => f.text).join('\n') + more + (r.matched === 0 ? 'no mapping matches' : ''), { mappings: r.mappings.map((f) => JSON.parse(f.json) as unknown), matched: r.matched });
       })(),
     );
   nat
@@ -282,7 +283,7 @@ Examples:
   trace
     .command('start')
     .option('--filter <expr>', "which packets: e.g. 'in lan and icmp' (the grammar of `run --trace-filter`)", '')
-    .option('--count <n>', 'packets to trace at most (default 100)', whole('--count', 1, 1_000_000), 100)
+    .option('--count <n>', 'packets to trace at most', whole('--count', 1, 1_000_000), 100)
     .description('Start tracing (replaces a trace that runs).')
     .action((o: { filter: string; count: number }) =>
       run(async (c, out) => {

@@ -17,6 +17,7 @@ const plane = {
   listFlows: (filter: string, limit: number) => (calls.push(['listFlows', { filter, limit }]), { flows: [], matched: 0 }),
   deleteFlows: (filter: string) => (calls.push(['deleteFlows', filter]), { deleted: 2, skipped: 0 }),
   deleteMappings: (filter: string) => (calls.push(['deleteMappings', filter]), { deleted: 1 }),
+  listMappings: (filter: string, limit: number) => ({ mappings: [{ json: '{}', text: 'tcp 198.51.100.1:20000 -> 192.0.2.10:40000' }].slice(0, limit || 1), matched: 5 }),
   // More than a pipe holds, so a reader that stops early makes the writer's next write fail.
   listRoutes: () => {
     const routes = Array.from({ length: 20000 }, (_, i) => ({ prefix: `198.18.${i >> 8}.${i & 255}/32`, type: 'unicast', via: '198.51.100.2', dev: 'wan', nexthops: [], source: 'api' }));
@@ -65,6 +66,18 @@ describe('ctl flows', () => {
       const r = await ctl(verb, 'delete');
       expect([r.status, r.stderr.split('\n')[0]]).toEqual([2, "error: required option '--filter <expr>' not specified"]);
     }
+  });
+});
+
+describe('ctl nat and trace', () => {
+  it('nat show --limit says how many more matched, as flows and route show do (was silent)', async () => {
+    const r = await ctl('nat', 'show', '--limit', '1');
+    expect([r.status, r.stdout]).toEqual([0, 'tcp 198.51.100.1:20000 -> 192.0.2.10:40000\n(4 more match; --limit)\n']);
+  });
+
+  it('trace start --help gives the default once', async () => {
+    const r = await ctl('trace', 'start', '--help');
+    expect(r.stdout).toMatch(/packets to trace at most \(default: 100\)\n/);
   });
 });
 
