@@ -71,7 +71,7 @@ Examples:
   route
     .command('show', { isDefault: true })
     .alias('list')
-    .argument('[prefix]', 'only routes inside this prefix')
+    .argument('[prefix]', 'only routes inside this prefix (a bare address: its /32)')
     .option('--limit <n>', 'at most this many', whole('--limit', 1, 100_000_000))
     .description('List routes: connected, config and API routes.')
     .action((prefix: string | undefined, o: { limit?: number }) =>

@@ -126,7 +126,8 @@ export class ControlPlane {
   listRoutes(prefix: string, limit: number) {
     let routes = this.dp.routeTable();
     if (prefix !== '') {
-      const [addr, len] = parsePrefix(prefix, 'prefix');
+      // A bare address is its /32, as route add and del take it.
+      const [addr, len] = parsePrefix(prefix, 'prefix', true);
       routes = routes.filter((r) => {
         const [a, l] = parsePrefix(r.prefix, 'route');
         return l >= len && ((a & maskOf(len)) >>> 0) === addr;
@@ -421,15 +422,17 @@ function maskOf(len: number): number {
   return len === 0 ? 0 : (~0 << (32 - len)) >>> 0;
 }
 
-function parsePrefix(text: string, field: string): [number, number] {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
+/** "A.B.C.D/LEN" as [network, LEN]; with `bareIs32`, a bare address as its /32. */
+function parsePrefix(text: string, field: string, bareIs32 = false): [number, number] {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,2}))?$/.exec(text);
+  if (m !== null && m[2] === undefined && !bareIs32) throw new ControlError('invalid', `${field}: "${text}" is not a prefix such as 198.18.0.0/15`);
   let addr: number | undefined;
   try {
     addr = m === null ? undefined : parseIpv4Address(m[1]);
   } catch {
     addr = undefined;
   }
-  const len = m === null ? NaN : Number(m[2]);
+  const len = m === null ? NaN : Number(m[2] ?? 32);
   if (addr === undefined || !(len <= 32)) throw new ControlError('invalid', `${field}: "${text}" is not a prefix such as 198.18.0.0/15`);
   return [(addr & maskOf(len)) >>> 0, len];
 }
