@@ -30,20 +30,49 @@ export interface CtlTarget {
 export async function resolveCtlTarget(opts: CtlOptions): Promise<CtlTarget> {
   if (opts.socket !== undefined) return { where: checkSocketOption(opts.socket), named: `--socket ${opts.socket}` };
   if (opts.config !== undefined) {
-    const [{ parse: parseYaml }, { YAML_PARSE_TO_JS_OPTIONS }] = await Promise.all([import('yaml'), import('../config/yaml-options.js')]);
+    const [{ parse: parseYaml }, { YAML_PARSE_TO_JS_OPTIONS }, { textOf }] = await Promise.all([import('yaml'), import('../config/yaml-options.js'), import('../config/text-file.js')]);
     let doc: unknown;
     try {
-      doc = parseYaml(readFileSync(opts.config, 'utf8'), YAML_PARSE_TO_JS_OPTIONS);
+      const text = textOf(readFileSync(opts.config), opts.config, 'of YAML');
+      if (typeof text !== 'string') throw new CtlUsageError(`--config ${text.problem}`);
+      doc = parseYaml(text, YAML_PARSE_TO_JS_OPTIONS);
     } catch (e) {
+      if (e instanceof CtlUsageError) throw e;
       throw new CtlUsageError(`--config ${opts.config}: ${fileErrorReason(e)}`);
     }
+    if (doc !== null && doc !== undefined && (typeof doc !== 'object' || Array.isArray(doc))) {
+      throw new CtlUsageError(`--config ${opts.config}: not a config: its top level must be a mapping of sections (ports:, control:, ...)`);
+    }
     const control = (doc as { control?: { socket?: unknown; listen?: unknown } } | null)?.control;
+    // A control section the loader would refuse is refused here too, in its words: falling back to the default socket would call the wrong dataplane.
+    if (control !== undefined) {
+      const problems = await controlProblems(control);
+      if (problems.length > 0) throw new CtlUsageError(`--config ${opts.config}: ${problems.join('; ')}`);
+    }
     if (typeof control?.socket === 'string' && control.socket !== '') return { where: control.socket, named: `--config ${opts.config}: control.socket ${control.socket}` };
     if (control?.socket === '' && typeof control.listen === 'string') return { where: control.listen, named: `--config ${opts.config}: control.listen ${control.listen}` };
     if (control?.socket === '') throw new CtlUsageError(`--config ${opts.config}: its control API is off (control.socket is "")`);
     return { where: DEFAULT_CONTROL_SOCKET, named: `--config ${opts.config} gives no control.socket, and the default socket ${DEFAULT_CONTROL_SOCKET}` };
   }
   return { where: DEFAULT_CONTROL_SOCKET, named: `the default socket ${DEFAULT_CONTROL_SOCKET}` };
+}
+
+/**
+ * A `control:` section's problems as the config loader words them
+ * ("control.socket: must be an absolute path ..."), from the loader's own
+ * schema. Loaded only here: the schema brings zod, which a ctl without
+ * --config never needs.
+ */
+async function controlProblems(control: unknown): Promise<string[]> {
+  const [{ controlSchema }, { issueMessage }] = await Promise.all([import('../config/schema.js'), import('../config/zod-issue.js')]);
+  const r = controlSchema.safeParse(control);
+  if (r.success) return [];
+  return r.error.issues.map((issue) => {
+    const path = ['control', ...issue.path];
+    const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.');
+    if (issue.code === 'unrecognized_keys') return `${field}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${field}: ${issueMessage(issue, path)}`;
+  });
 }
 
 /** Where to call (resolveCtlTarget's address alone). */

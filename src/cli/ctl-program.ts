@@ -71,7 +71,7 @@ Examples:
   route
     .command('show', { isDefault: true })
     .alias('list')
-    .argument('[prefix]', 'only routes inside this prefix')
+    .argument('[prefix]', 'only routes inside this prefix (a bare address: its /32)')
     .option('--limit <n>', 'at most this many', whole('--limit', 1, 100_000_000))
     .description('List routes: connected, config and API routes.')
     .action((prefix: string | undefined, o: { limit?: number }) =>
@@ -156,9 +156,13 @@ Examples:
 
   // ---------------------------------------------------------------- flows and NAT
   const filterHelp = "e.g. 'dst 203.0.113.10', 'tcp and port 80', 'src net 192.0.2.0/24' (see docs/OPERATIONS.md)";
-  const flows = ctl
-    .command('flows')
-    .description('Tracked flows (conntrack, NAT, load balancer).')
+  // `flows` itself takes no options: a --filter of its own would be parsed
+  // before `delete` saw it (commander), so bare `ctl flows` is `flows show`, as `nat` is `nat show`.
+  const flows = ctl.command('flows').description('Tracked flows (conntrack, NAT, load balancer).');
+  flows
+    .command('show', { isDefault: true })
+    .alias('list')
+    .description('List tracked flows (all, or those matching --filter).')
     .option('--filter <expr>', filterHelp, '')
     .option('--limit <n>', 'at most this many (default 1000)', whole('--limit', 1, 16_777_216))
     .action((o: { filter: string; limit?: number }) =>
@@ -189,7 +193,8 @@ Examples:
     .action((o: { filter: string; limit?: number }) =>
       run(async (c, out) => {
         const r = await c.call<{ mappings: { json: string; text: string }[]; matched: number }>('Flows', 'ListMappings', { filter: o.filter, limit: o.limit ?? 0 });
-        out(r.mappings.map((f) => f.text).join('\n') + (r.matched === 0 ? 'no mapping matches' : ''), { mappings: r.mappings.map((f) => JSON.parse(f.json) as unknown), matched: r.matched });
+        const more = r.matched > r.mappings.length ? `\n(${r.matched - r.mappings.length} more match; --limit)` : '';
+        out(r.mappings.map((f) => f.text).join('\n') + more + (r.matched === 0 ? 'no mapping matches' : ''), { mappings: r.mappings.map((f) => JSON.parse(f.json) as unknown), matched: r.matched });
       })(),
     );
   nat
@@ -278,7 +283,7 @@ Examples:
   trace
     .command('start')
     .option('--filter <expr>', "which packets: e.g. 'in lan and icmp' (the grammar of `run --trace-filter`)", '')
-    .option('--count <n>', 'packets to trace at most (default 100)', whole('--count', 1, 1_000_000), 100)
+    .option('--count <n>', 'packets to trace at most', whole('--count', 1, 1_000_000), 100)
     .description('Start tracing (replaces a trace that runs).')
     .action((o: { filter: string; count: number }) =>
       run(async (c, out) => {

@@ -37,8 +37,9 @@ function cpuListOption(name: string) {
 
 /**
  * Ends the process quietly when the reader of its output goes away
- * (`dataplane route lookup ... | head -1`): EPIPE is not an error for a
- * command whose output is all it does.
+ * (`dataplane route lookup ... | head -1`, `dataplane ctl route show | head
+ * -1`): EPIPE is not an error for a command whose output is what it does.
+ * Installed once for every command, as Unix tools behave.
  */
 function quietOnEpipe(): void {
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -154,7 +155,6 @@ Examples:
     .action(async (input: string, opts: { config: string; out: string; inPort?: string; json?: boolean; promisc?: boolean; workers: number } & TraceCliOptions) => {
       const trace = traceRequest(opts, 'replay');
       if (trace === null) return;
-      quietOnEpipe();
       // The shards' threads boot and load their modules while this thread loads the replay command and the config
       // (a trace replays on one worker: no pool).
       const pool = opts.workers > 1 && trace === undefined ? (await import('../replay/shard-pool.js')).startShardPool(opts.workers) : undefined;
@@ -169,7 +169,6 @@ Examples:
     .argument('[addr...]', 'IPv4 addresses (read from stdin, whitespace-separated, when none are given)')
     .requiredOption('--config <file>', 'router config (YAML)')
     .action(async (addrs: string[], opts: { config: string }) => {
-      quietOnEpipe();
       const { runRouteLookup } = await import('./route-command.js');
       process.exitCode = await runRouteLookup(addrs, opts);
     });
@@ -203,7 +202,6 @@ Examples:
   dataplane firewall --config router.yaml --judge "198.51.100.10:40000 -> 198.51.100.11:5432 tcp"`,
     )
     .action(async (opts: { config: string; json?: boolean; judge?: string }) => {
-      quietOnEpipe();
       const { runFirewall } = await import('./firewall-command.js');
       process.exitCode = runFirewall({ config: opts.config, json: opts.json === true, judge: opts.judge });
     });
@@ -232,7 +230,6 @@ Examples:
   dataplane explain --config router.yaml 'icmp echo 192.0.2.10 > 198.51.100.10 in lan len 1500 df' --json`,
     )
     .action(async (packet: string, opts: { config: string; json?: boolean }) => {
-      quietOnEpipe();
       const { runExplain } = await import('./explain-command.js');
       process.exitCode = runExplain(packet, { config: opts.config, json: opts.json === true });
     });
@@ -272,7 +269,6 @@ Examples:
   dataplane lb preview --config router.yaml --new router-next.yaml --flows traffic.pcapng --json`,
     )
     .action(async (opts: { config: string; new: string; flows?: string; json?: boolean }) => {
-      quietOnEpipe();
       const { runLbPreview } = await import('./lb-command.js');
       process.exitCode = runLbPreview({ config: opts.config, new: opts.new, flows: opts.flows, json: opts.json === true });
     });
@@ -371,7 +367,6 @@ Examples:
   sudo dataplane lab up --nat --engine kernel --ports afpacket     # Linux (nftables) does the same NAT`,
     )
     .action(async (action: string, opts: { ports: string; workers: number; prefix: string; engine: string; wanMtu?: number; offload?: boolean; busyPoll?: boolean; nat?: boolean; natFiltering?: string; conntrackCapacity?: number } & TraceCliOptions) => {
-      quietOnEpipe();
       const { runLab } = await import('./lab-command.js');
       process.exitCode = await runLab(action, opts);
     });
@@ -397,7 +392,6 @@ Examples:
   dataplane conformance --rfc 4787 --json | jq '.[] | select(.pass | not)'`,
     )
     .action(async (opts: { json?: boolean; rfc: string[] }) => {
-      quietOnEpipe();
       const { runConformance } = await import('./conformance-command.js');
       process.exitCode = runConformance({ json: opts.json === true, rfc: opts.rfc });
     });
@@ -415,4 +409,5 @@ Examples:
   return program;
 }
 
+quietOnEpipe();
 await buildProgram().parseAsync(process.argv);

@@ -40,7 +40,7 @@ export const TABLE_ENTRY_BYTES = 12;
 export const RECOMMENDED_SLOTS_PER_BACKEND = 100;
 
 /** What the checks need of a port. */
-interface PortView {
+export interface PortView {
   name: string;
   address: number;
   prefixLen: number;
@@ -99,6 +99,30 @@ function healthCheckOf(v: RawVip, field: string, problems: string[]): HealthChec
   return h.type === 'tcp' ? { type: 'tcp', port, ...timing } : { type: 'http', port, path: h.path, expectStatus: h.expectStatus, ...timing };
 }
 
+/**
+ * Why `addr` cannot be a backend of `vip` (its own address, not unicast, a
+ * port's own address, off every subnet for dsr-l2), each reason worded to
+ * follow the address. The config loader and the control API's `lb backend
+ * add` (control-plane.ts) both ask this, so they refuse the same backends.
+ * `portsComplete` false skips the subnet check (ports that failed to load).
+ */
+export function backendAddressProblems(addr: number, vip: { address: number; mode: VipConfig['mode'] }, ports: readonly PortView[], portsComplete = true): string[] {
+  const problems: string[] = [];
+  if (addr === vip.address) problems.push(`is the VIP's own address`);
+  else {
+    const why = hostAddressProblem(addr, ports);
+    if (why !== undefined) problems.push(`${why}; a backend is one host`);
+  }
+  const port = ports.find((p) => p.address === addr);
+  if (port !== undefined) problems.push(`is port "${port.name}"'s own address (the dataplane itself)`);
+  else if (vip.mode === 'dsr-l2' && portsComplete && !ports.some((p) => onSubnet(addr, p))) {
+    problems.push(
+      `is on no port's subnet (${ports.map(subnetText).join(', ') || 'no ports'}); dsr-l2 reaches a backend by rewriting the MAC, so it must be on a connected subnet (or use dsr-ipip, dsr-gue or nat)`,
+    );
+  }
+  return problems;
+}
+
 function compileVip(v: RawVip, field: string, ports: readonly PortView[], portsComplete: boolean, problems: string[], warnings: string[]): VipConfig {
   const address = parseIpv4Address(v.address);
   const notHost = hostAddressProblem(address, ports);
@@ -117,18 +141,7 @@ function compileVip(v: RawVip, field: string, ports: readonly PortView[], portsC
     const first = seen.get(addr);
     if (first !== undefined) problems.push(`${bf}: ${b.address} is already ${field}.backends[${first}]`);
     else seen.set(addr, j);
-    if (addr === address) problems.push(`${bf}: ${b.address} is the VIP's own address`);
-    else {
-      const why = hostAddressProblem(addr, ports);
-      if (why !== undefined) problems.push(`${bf}: ${b.address} ${why}; a backend is one host`);
-    }
-    const port = ports.find((p) => p.address === addr);
-    if (port !== undefined) problems.push(`${bf}: ${b.address} is port "${port.name}"'s own address (the dataplane itself)`);
-    else if (v.mode === 'dsr-l2' && portsComplete && !ports.some((p) => onSubnet(addr, p))) {
-      problems.push(
-        `${bf}: ${b.address} is on no port's subnet (${ports.map(subnetText).join(', ') || 'no ports'}); dsr-l2 reaches a backend by rewriting the MAC, so it must be on a connected subnet (or use dsr-ipip, dsr-gue or nat)`,
-      );
-    }
+    for (const why of backendAddressProblems(addr, { address, mode: v.mode }, ports, portsComplete)) problems.push(`${bf}: ${b.address} ${why}`);
     return { address: addr, weight: b.weight };
   });
   return {

@@ -14,8 +14,10 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, parseConfig, type RouterConfig } from '../config/load.js';
 import { withoutExtensionFields, YAML_PARSE_TO_JS_OPTIONS } from '../config/yaml-options.js';
 import { ruleHits } from '../firewall/firewall.js';
+import { originOrder } from '../firewall/describe-plan.js';
 import type { LoadBalancerConfig, VipConfig } from '../lb/lb-config.js';
 import { MAX_BACKEND_WEIGHT } from '../config/load-balancer-schema.js';
+import { backendAddressProblems } from '../config/load-balancer.js';
 import type { LbSupervisor } from '../lb/health/supervisor.js';
 import type { Dataplane, LiveTraceStatus } from '../runtime/dataplane.js';
 import { describeContext } from '../trace/session.js';
@@ -124,7 +126,8 @@ export class ControlPlane {
   listRoutes(prefix: string, limit: number) {
     let routes = this.dp.routeTable();
     if (prefix !== '') {
-      const [addr, len] = parsePrefix(prefix, 'prefix');
+      // A bare address is its /32, as route add and del take it.
+      const [addr, len] = parsePrefix(prefix, 'prefix', true);
       routes = routes.filter((r) => {
         const [a, l] = parsePrefix(r.prefix, 'route');
         return l >= len && ((a & maskOf(len)) >>> 0) === addr;
@@ -205,7 +208,9 @@ export class ControlPlane {
     const plan = this.dp.config.firewall;
     const hits = this.dp.firewallHits();
     if (plan === undefined || hits === undefined) return [];
-    return ruleHits(plan, hits).map((r) => ({ name: r.name, origin: r.kind, direction: r.direction, priority: r.priority, action: r.action, text: `${r.kind} ${r.direction} priority ${r.priority} ${r.action}`, hits: r.hits }));
+    // In the order they decide, as the offline `dataplane firewall` lists them (hits are by origin, in config order).
+    const rules = ruleHits(plan, hits);
+    return originOrder(plan).map((i) => rules[i]).map((r) => ({ name: r.name, origin: r.kind, direction: r.direction, priority: r.priority, action: r.action, text: `${r.kind} ${r.direction} priority ${r.priority} ${r.action}`, hits: r.hits }));
   }
 
   /** Replaces the firewall sections given in `yaml` (the others stay), keeping everything else as it runs now. */
@@ -283,6 +288,9 @@ export class ControlPlane {
     let backends = vip.backends.map((b) => ({ ...b }));
     if (op === 'add') {
       if (at >= 0) throw new ControlError('invalid', `${vip.name}: backend ${req.address} is already there (weight ${vip.backends[at].weight}); set its weight instead`);
+      // The config loader's own checks: the API must not add a backend a config could not hold.
+      const why = backendAddressProblems(address, vip, this.dp.config.ports);
+      if (why.length > 0) throw new ControlError('invalid', `${vip.name}: backend ${req.address} ${why.join('; it ')}`);
       backends.push({ address, weight: req.weight });
     } else {
       if (at < 0) throw new ControlError('not-found', `${vip.name}: no backend ${req.address} (backends: ${vip.backends.map((b) => ipv4ToString(b.address)).join(', ')})`);
@@ -414,15 +422,17 @@ function maskOf(len: number): number {
   return len === 0 ? 0 : (~0 << (32 - len)) >>> 0;
 }
 
-function parsePrefix(text: string, field: string): [number, number] {
-  const m = /^(\d{1,3}(?:\.\d{1,3}){3})\/(\d{1,2})$/.exec(text);
+/** "A.B.C.D/LEN" as [network, LEN]; with `bareIs32`, a bare address as its /32. */
+function parsePrefix(text: string, field: string, bareIs32 = false): [number, number] {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3})(?:\/(\d{1,2}))?$/.exec(text);
+  if (m !== null && m[2] === undefined && !bareIs32) throw new ControlError('invalid', `${field}: "${text}" is not a prefix such as 198.18.0.0/15`);
   let addr: number | undefined;
   try {
     addr = m === null ? undefined : parseIpv4Address(m[1]);
   } catch {
     addr = undefined;
   }
-  const len = m === null ? NaN : Number(m[2]);
+  const len = m === null ? NaN : Number(m[2] ?? 32);
   if (addr === undefined || !(len <= 32)) throw new ControlError('invalid', `${field}: "${text}" is not a prefix such as 198.18.0.0/15`);
   return [(addr & maskOf(len)) >>> 0, len];
 }

@@ -40,6 +40,12 @@ export class GrpcCallError extends Error {
   constructor(
     readonly code: number,
     readonly details: string,
+    /**
+     * The connection was up when the call failed, so the server may have
+     * taken the request (and may apply it still, e.g. when it was stopped
+     * and resumes): false only when it never connected.
+     */
+    readonly sent = false,
   ) {
     super(details);
     this.name = 'GrpcCallError';
@@ -66,6 +72,8 @@ export class GrpcUnaryChannel {
   private session: ClientHttp2Session | undefined;
   /** Why the current session failed (a connect error: ENOENT, ECONNREFUSED, EACCES...), for the calls it took down. */
   private sessionError: Error | undefined;
+  /** Sessions whose connection was made (a call on one may have reached the server). */
+  private readonly connected = new WeakSet<ClientHttp2Session>();
   /** Calls in flight: the session keeps the process alive only while there are some. */
   private active = 0;
 
@@ -88,6 +96,7 @@ export class GrpcUnaryChannel {
     s.on('close', () => {
       if (this.session === s) this.session = undefined;
     });
+    s.once('connect', () => this.connected.add(s));
     s.unref();
     this.session = s;
     return s;
@@ -121,7 +130,7 @@ export class GrpcUnaryChannel {
       let status: IncomingHttpHeaders | undefined;
       let failure: GrpcCallError | undefined;
       const timer = setTimeout(() => {
-        failure ??= new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`);
+        failure ??= new GrpcCallError(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${timeoutMs} ms`, this.connected.has(session));
         stream.close(constants.NGHTTP2_CANCEL);
       }, timeoutMs);
       stream.on('response', (h) => {
@@ -136,7 +145,7 @@ export class GrpcUnaryChannel {
       stream.on('error', (e) => {
         // The session's own error (the connect) says more than the stream's "canceled".
         const cause = this.sessionError ?? e;
-        failure ??= new GrpcCallError(status === undefined && httpStatus === 0 ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL, cause.message);
+        failure ??= new GrpcCallError(status === undefined && httpStatus === 0 ? GrpcStatus.UNAVAILABLE : GrpcStatus.INTERNAL, cause.message, this.connected.has(session));
       });
       stream.on('close', () => {
         clearTimeout(timer);
@@ -145,7 +154,9 @@ export class GrpcUnaryChannel {
         if (status === undefined) {
           const rst = stream.rstCode ?? 0;
           const code = rst === constants.NGHTTP2_REFUSED_STREAM ? GrpcStatus.UNAVAILABLE : rst === constants.NGHTTP2_CANCEL ? GrpcStatus.CANCELLED : httpStatus !== 0 && httpStatus !== 200 ? GrpcStatus.UNKNOWN : GrpcStatus.INTERNAL;
-          return reject(new GrpcCallError(code, httpStatus !== 0 && httpStatus !== 200 ? `HTTP status ${httpStatus}, no gRPC status` : `the stream ended (HTTP/2 code ${rst}) without a gRPC status`));
+          // A refused stream never reached the method; any other end without a status may have.
+          const sent = code !== GrpcStatus.UNAVAILABLE && this.connected.has(session);
+          return reject(new GrpcCallError(code, httpStatus !== 0 && httpStatus !== 200 ? `HTTP status ${httpStatus}, no gRPC status` : `the stream ended (HTTP/2 code ${rst}) without a gRPC status`, sent));
         }
         const code = Number(status['grpc-status']);
         if (code !== GrpcStatus.OK) return reject(new GrpcCallError(Number.isInteger(code) ? code : GrpcStatus.UNKNOWN, decodeGrpcMessage(status['grpc-message'])));

@@ -26,14 +26,23 @@ function sectionOf(o: RuleOrigin): number {
   return vpc ? Section.VPC_INGRESS : Section.POLICY_INGRESS;
 }
 
-/** One row per origin, in the order a packet meets them: section, priority, deny/reject before allow. */
-export function originRows(plan: FirewallPlan): OriginRow[] {
-  const counts = new Array<number>(plan.origins.length).fill(0);
-  for (const r of plan.rules) counts[r.origin]++;
+/**
+ * The origins' indexes in the order a packet meets them: section, priority,
+ * deny/reject before allow, then as written. The offline listing and `ctl
+ * firewall show` (control-plane.ts) both list in this order.
+ */
+export function originOrder(plan: FirewallPlan): number[] {
   const order = plan.origins.map((_, i) => i);
   const key = (i: number) => plan.origins[i];
   order.sort((a, b) => sectionOf(key(a)) - sectionOf(key(b)) || key(a).priority - key(b).priority || (key(a).action === Action.ALLOW ? 1 : 0) - (key(b).action === Action.ALLOW ? 1 : 0) || a - b);
-  return order.map((i) => {
+  return order;
+}
+
+/** One row per origin, in the order a packet meets them (originOrder). */
+export function originRows(plan: FirewallPlan): OriginRow[] {
+  const counts = new Array<number>(plan.origins.length).fill(0);
+  for (const r of plan.rules) counts[r.origin]++;
+  return originOrder(plan).map((i) => {
     const o = plan.origins[i];
     return { kind: o.kind, name: o.name, direction: o.direction, priority: o.priority, action: ACTION_NAMES[o.action], section: SECTION_NAMES[sectionOf(o)], rules: counts[i] };
   });

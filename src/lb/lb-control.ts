@@ -8,6 +8,9 @@ import type { LoadBalancerConfig, VipConfig } from './lb-config.js';
 import { BACKEND_STATE_NAMES, BackendCounter, BackendState, LbTables } from './lb-tables.js';
 import { buildMaglev, countMovedSlots } from './maglev.js';
 import { ipv4ToString } from '../wire/address.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
+
+const PROTOCOL_WORDS: Readonly<Record<number, string>> = { [IPPROTO_TCP]: 'tcp', [IPPROTO_UDP]: 'udp' };
 
 /** Room in the backend registry beyond the config's backends, for backends added by reloads. */
 const SPARE_BACKENDS = 256;
@@ -136,7 +139,9 @@ export class LbControl {
       const c = this.vips[i]?.config;
       if (c === undefined) return;
       for (const f of ['name', 'address', 'protocol', 'port', 'mode', 'tableSize', 'hash', 'snat', 'guePort'] as const) {
-        if (n[f] !== c[f]) problems.push(`loadBalancer.vips[${i}].${f}: changed from ${String(c[f])} to ${String(n[f])}: needs a restart (only backends and weights reload)`);
+        // Addresses and protocols as the config writes them, not as the numbers they are held as.
+        const shown = (v: VipConfig) => (f === 'address' ? ipv4ToString(v.address) : f === 'protocol' ? (PROTOCOL_WORDS[v.protocol] ?? String(v.protocol)) : String(v[f]));
+        if (n[f] !== c[f]) problems.push(`loadBalancer.vips[${i}].${f}: changed from ${shown(c)} to ${shown(n)}: needs a restart (only backends and weights reload)`);
       }
     });
     const added = nextVips.reduce((k, n, i) => k + n.backends.filter((b) => !this.vips[i]?.ids.some((id) => this.tables.backendAddress[id] === (b.address | 0))).length, 0);

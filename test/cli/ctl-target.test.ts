@@ -36,6 +36,24 @@ describe('ctlTarget', () => {
     await expect(ctlTarget({ config: config('e.yaml', 'control: [unclosed\n') })).rejects.toBeInstanceOf(CtlUsageError);
   });
 
+  it("refuses a control section the config loader would refuse, in the loader's words, rather than calling the default socket", async () => {
+    for (const [name, text, problem] of [
+      ['cc1.yaml', 'control: { socket: 5 }\n', 'control.socket: expected a string, got a number'],
+      ['cc2.yaml', 'control: 7\n', 'control: expected a mapping, got a number'],
+      ['cc3.yaml', 'control: { socket: relative.sock }\n', 'control.socket: must be an absolute path such as /run/dataplane/dataplane.sock, or "" to turn the API off'],
+      ['cc5.yaml', 'control: { sokcet: /tmp/x.sock }\n', 'control: unknown field "sokcet"'],
+      ['top.yaml', '- control\n', 'not a config: its top level must be a mapping of sections (ports:, control:, ...)'],
+    ]) {
+      const file = config(name, text);
+      await expect(ctlTarget({ config: file }), name).rejects.toThrow(new CtlUsageError(`--config ${file}: ${problem}`));
+    }
+    const garbage = join(dir, 'garbage.bin');
+    writeFileSync(garbage, Uint8Array.of(0x9e, 0xd2, 0xb9, 0x94, 0, 1, 2));
+    await expect(ctlTarget({ config: garbage })).rejects.toThrow(new CtlUsageError(`--config ${garbage}: not a text file of YAML (binary data at byte 0)`));
+    const r = dataplane(['ctl', '--config', config('cc1.yaml', 'control: { socket: 5 }\n'), 'status']);
+    expect([r.status, r.stderr.trim()]).toEqual([2, `dataplane ctl: --config ${join(dir, 'cc1.yaml')}: control.socket: expected a string, got a number`]);
+  });
+
   it('--socket empty, a bare name or a path longer than a socket can have: exit 2 saying what it takes, no stack (was a TypeError from URL parsing, or a DNS lookup of the name)', () => {
     const long = `/tmp/${'a'.repeat(110)}.sock`;
     for (const [socket, message] of [

@@ -1,0 +1,99 @@
+// `dataplane ctl` verbs as a user types them, against a control server in
+// this process whose plane records what each call asked for: which words
+// reach which request field (commander's parsing of nested commands).
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControlPlane } from '../../src/control/control-plane.js';
+import { ControlServer } from '../../src/control/server.js';
+import { CLI } from '../cli-run.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dp-ctl-verbs-'));
+const socket = join(dir, 'control.sock');
+const calls: [string, unknown][] = [];
+const plane = {
+  listFlows: (filter: string, limit: number) => (calls.push(['listFlows', { filter, limit }]), { flows: [], matched: 0 }),
+  deleteFlows: (filter: string) => (calls.push(['deleteFlows', filter]), { deleted: 2, skipped: 0 }),
+  deleteMappings: (filter: string) => (calls.push(['deleteMappings', filter]), { deleted: 1 }),
+  listMappings: (filter: string, limit: number) => ({ mappings: [{ json: '{}', text: 'tcp 198.51.100.1:20000 -> 192.0.2.10:40000' }].slice(0, limit || 1), matched: 5 }),
+  // More than a pipe holds, so a reader that stops early makes the writer's next write fail.
+  listRoutes: () => {
+    const routes = Array.from({ length: 20000 }, (_, i) => ({ prefix: `198.18.${i >> 8}.${i & 255}/32`, type: 'unicast', via: '198.51.100.2', dev: 'wan', nexthops: [], source: 'api' }));
+    return { routes, total: routes.length };
+  },
+};
+let server: ControlServer;
+beforeAll(async () => {
+  server = await ControlServer.start(plane as unknown as ControlPlane, { socket });
+});
+afterAll(async () => {
+  await server.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** The CLI in a child process (asynchronously: the server answers from this one). */
+function ctl(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, 'ctl', '--socket', socket, ...args], { encoding: 'utf8', timeout: 60_000 }, (e, stdout, stderr) =>
+      resolve({ status: e === null ? 0 : typeof e.code === 'number' ? e.code : -1, stdout, stderr }),
+    );
+  });
+}
+
+describe('ctl flows', () => {
+  it('delete --filter, flush --filter=, reach Flows.Delete with the filter (was refused: flows took --filter itself)', async () => {
+    calls.length = 0;
+    for (const args of [['flows', 'delete', '--filter', 'src 192.0.2.10'], ['flows', 'flush', '--filter=src 192.0.2.10'], ['flows', 'delete', '--filter', '']]) {
+      const r = await ctl(...args);
+      expect([r.status, r.stdout.trim(), r.stderr], args.join(' ')).toEqual([0, 'deleted 2 flows', '']);
+    }
+    expect(calls).toEqual([['deleteFlows', 'src 192.0.2.10'], ['deleteFlows', 'src 192.0.2.10'], ['deleteFlows', '']]);
+  });
+
+  it('bare flows still lists, with --filter and --limit (as `flows show`)', async () => {
+    calls.length = 0;
+    for (const args of [['flows', '--filter', 'tcp', '--limit', '5'], ['flows', 'show', '--filter', 'tcp', '--limit', '5'], ['flows']]) {
+      const r = await ctl(...args);
+      expect([r.status, r.stdout.trim()], args.join(' ')).toEqual([0, 'no flow matches']);
+    }
+    expect(calls).toEqual([['listFlows', { filter: 'tcp', limit: 5 }], ['listFlows', { filter: 'tcp', limit: 5 }], ['listFlows', { filter: '', limit: 0 }]]);
+  });
+
+  it('delete without --filter is a usage error, as nat delete is', async () => {
+    for (const verb of ['flows', 'nat']) {
+      const r = await ctl(verb, 'delete');
+      expect([r.status, r.stderr.split('\n')[0]]).toEqual([2, "error: required option '--filter <expr>' not specified"]);
+    }
+  });
+});
+
+describe('ctl nat and trace', () => {
+  it('nat show --limit says how many more matched, as flows and route show do (was silent)', async () => {
+    const r = await ctl('nat', 'show', '--limit', '1');
+    expect([r.status, r.stdout]).toEqual([0, 'tcp 198.51.100.1:20000 -> 192.0.2.10:40000\n(4 more match; --limit)\n']);
+  });
+
+  it('trace start --help gives the default once', async () => {
+    const r = await ctl('trace', 'start', '--help');
+    expect(r.stdout).toMatch(/packets to trace at most \(default: 100\)\n/);
+  });
+});
+
+describe('a reader that goes away', () => {
+  it.each([[[]], [['--json']]])('ctl %j route show | head -1 ends quietly, exit 0 (was an unhandled EPIPE stack trace, exit 1)', async (json: string[]) => {
+    // bash: PIPESTATUS[0] is the status of ctl, not of head.
+    const shell = `"${process.execPath}" "${CLI}" ctl --socket "${socket}" ${json.join(' ')} route show | head -1 >/dev/null; echo "status \${PIPESTATUS[0]}"`;
+    const r = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+      const child = spawn('bash', ['-c', shell]);
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', () => resolve({ stdout, stderr }));
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('status 0');
+  });
+});
