@@ -26,6 +26,7 @@ import type { FirewallPlan } from '../firewall/plan.js';
 import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './routes.js';
 import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
 import { routeProblemLines } from './route-check.js';
+import { nexthopProblem } from '../route/fib-build.js';
 import { issueMessage } from './zod-issue.js';
 
 export type { ConfigNotices };
@@ -402,6 +403,18 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   const selected = selector.select(routes, where);
   // One line per duplicate route: far more than a call's arguments can be (push(...list) overflows the stack).
   for (const p of selected.problems) problems.push(p);
+  // A port the schema rejected is missing from `ports`: nothing is then blamed for being off every subnet.
+  const portsComplete = parsed.success || entryAt?.ports.length === (js as { ports?: unknown[] }).ports?.length;
+  // The FIB builder's own check (a gateway on a connected subnet, not the router's address), made here so
+  // every command that loads a config applies it, in the same pass as the rest. A dev that names no port
+  // was reported above.
+  if (portsComplete) {
+    for (const r of selected.routes) {
+      if (r.type !== 'unicast' || r.nexthops.some((n) => n.port !== undefined && !portIndex.has(n.port))) continue;
+      const problem = nexthopProblem(r, { ports, routes: [] });
+      if (problem !== undefined) problems.push(`${routeOrigin(r)}: ${problem}`);
+    }
+  }
   const neighbors: StaticNeighbor[] = [];
   raw.neighbors.forEach((n, k) => {
     const i = neighborAt(k);
@@ -418,8 +431,6 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   for (const p of renumbered(natProblems, 'nat', entryAt?.nat ?? new Map())) problems.push(p);
   const firewall = compileFirewall(raw, baseDir, problems);
   const lbWarnings: string[] = [];
-  // A port the schema rejected is missing from `ports`: no backend is then blamed for being off every subnet.
-  const portsComplete = parsed.success || entryAt?.ports.length === (js as { ports?: unknown[] }).ports?.length;
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
   if (problems.length > 0 || protoProblems.length > 0) throw new ConfigError(source, mergeProtoProblems(protoProblems, problems));
   selected.notices.warnings.push(...lbWarnings.map((w) => `${source}: ${w}`));
