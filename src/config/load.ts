@@ -7,7 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileErrorReason } from './file-error.js';
 import { textOf } from './text-file.js';
-import { isSeq, LineCounter, parseDocument } from 'yaml';
+import { isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
+import { aliasErrorText, collectionKeyProblems, TOO_DEEP as DEEP, yamlErrorText } from './yaml-problems.js';
 import { MAX_YAML_ALIASES, withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { ipv4ToString, MAC_LEN, macToString, parseIpv4Address, parseMacAddress } from '../wire/address.js';
@@ -266,13 +267,21 @@ export function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
 export function parseConfig(text: string, source: string, baseDir: string): RouterConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { ...YAML_PARSE_OPTIONS, prettyErrors: true, lineCounter });
-  if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  if (doc.errors.length > 0) {
+    const documents = doc.errors.some((e) => e.code === 'MULTIPLE_DOCS') ? parseAllDocuments(text).length : 1;
+    const texts = doc.errors.map((e) => yamlErrorText(e, documents));
+    // Too deep a nesting fails at every level the reader unwinds: the first (innermost) says it.
+    throw new ConfigError(source, texts.filter((t, i) => !t.startsWith(DEEP) || texts.findIndex((u) => u.startsWith(DEEP)) === i));
+  }
+  const keyProblems = collectionKeyProblems(doc, lineCounter);
+  if (keyProblems.length > 0) throw new ConfigError(source, keyProblems);
   let js: unknown;
   try {
     // An alias bomb ("billion laughs") stops here, not in memory.
     js = withoutExtensionFields(doc.toJS(YAML_TO_JS_OPTIONS) ?? {});
   } catch (e) {
-    if (e instanceof ReferenceError) throw new ConfigError(source, [`YAML: ${e.message} (more than ${MAX_YAML_ALIASES} alias expansions)`]);
+    if (e instanceof ReferenceError) throw new ConfigError(source, [aliasErrorText(e, MAX_YAML_ALIASES)]);
+    if (e instanceof RangeError && /call stack/.test(e.message)) throw new ConfigError(source, [DEEP]);
     throw e;
   }
   // The protobuf schema first (proto-check.ts): its problems are merged in at the end.
