@@ -29,6 +29,7 @@ import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
 import { routeProblemLines } from './route-check.js';
 import { nexthopProblem } from '../route/fib-build.js';
 import { issueMessage } from './zod-issue.js';
+import { quoted, withoutControls } from './quoted.js';
 
 export type { ConfigNotices };
 
@@ -40,6 +41,8 @@ export class ConfigError extends Error {
     readonly source: string,
     readonly problems: readonly string[],
   ) {
+    // Every problem echoes the file somewhere; whatever a message did not quote (quoted.ts) is made safe here.
+    problems = problems.map(withoutControls);
     const shown = problems.length > MAX_PROBLEM_LINES ? [...problems.slice(0, MAX_PROBLEM_LINES), `... and ${problems.length - MAX_PROBLEM_LINES} more (${problems.length} in all): fix these first`] : problems;
     super(`${source}: invalid config:\n  ${shown.join('\n  ')}`);
     this.name = 'ConfigError';
@@ -95,7 +98,11 @@ export interface RouterConfig {
 
 function pathText(path: readonly PropertyKey[]): string {
   let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  for (const p of path) {
+    // A key from the file is shown as written unless it holds what a terminal would act on (quoted.ts).
+    const key = typeof p === 'string' && quoted(p) !== `"${p}"` ? quoted(p) : String(p);
+    out += typeof p === 'number' ? `[${p}]` : out === '' ? key : `.${key}`;
+  }
   return out === '' ? '(top level)' : out;
 }
 
@@ -103,7 +110,7 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): st
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      return `${pathText(path)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${pathText(path)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => quoted(k)).join(', ')}`;
     }
     if (issue.code === 'invalid_union') {
       // A discriminated union (a port's io) names the value it expected; a route is a line or an object.
