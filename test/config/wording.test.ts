@@ -37,3 +37,10 @@ describe('config messages', () => {
     expect(r.stderr).toBe('dataplane route lookup: "\\u001b[31mred" is not an IPv4 address\n');
   });
 });
+
+describe('metrics', () => {
+  it('metrics: {} says listen is required, not that it has the wrong shape', () => {
+    expect(configProblems(PORTS + 'metrics: {}\n')).toEqual(['metrics.listen: required field missing: the ADDRESS:PORT to listen on, such as 127.0.0.1:9469']);
+    expect(configProblems(PORTS + 'metrics: { listen: 5 }\n')).toEqual([expect.stringMatching(/^metrics\.listen: must be ADDRESS:PORT/)]);
+  });
+});
