@@ -114,7 +114,7 @@ Examples:
     .command('replay')
     .description('Run a capture through the forwarding pipeline and write what the router sends, one pcapng interface per port.')
     .argument('<in>', 'input capture (pcap or pcapng, Ethernet frames)')
-    .requiredOption('--config <file>', 'router config (YAML): ports, routes, neighbors, ICMP rate limit')
+    .requiredOption('--config <file>', 'router config (YAML), the file `dataplane run` reads (docs/CONFIG.md)')
     .requiredOption('--out <file>', 'output pcapng file (one interface per port, named after it)')
     .option('--in-port <name>', 'port every frame arrives on (required for a classic pcap when there are several ports)')
     .option('--promisc', "ports take frames for any destination MAC (a capture made on another host, whose MACs are not the ports')")
@@ -375,7 +375,7 @@ Examples:
     .command('conformance')
     .description('Run the RFC 1812, 4787, 5382 and 5508 requirement cases through the pipeline and print what passed, with the packets in and out.')
     .option('--json', 'print the rows as a JSON array')
-    .option('--rfc <number>', 'only this RFC (1812, 4787, 5382 or 5508); repeat or separate with commas', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--rfc <number>', 'only this RFC (1812, 4787, 5382 or 5508); repeat or separate with commas', (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .addHelpText(
       'after',
       `
@@ -391,9 +391,9 @@ Examples:
   dataplane conformance
   dataplane conformance --rfc 4787 --json | jq '.[] | select(.pass | not)'`,
     )
-    .action(async (opts: { json?: boolean; rfc: string[] }) => {
+    .action(async (opts: { json?: boolean; rfc?: string[] }) => {
       const { runConformance } = await import('./conformance-command.js');
-      process.exitCode = runConformance({ json: opts.json === true, rfc: opts.rfc });
+      process.exitCode = runConformance({ json: opts.json === true, rfc: opts.rfc ?? [] });
     });
 
   program

@@ -7,6 +7,7 @@ import { compileFib, type CompiledFib } from '../route/fib.js';
 import { describeRoute } from '../route/describe.js';
 import { printConfigWarnings } from './config-notices.js';
 import { ipv4ToString, tryParseIpv4Address } from '../wire/address.js';
+import { quoted } from '../config/quoted.js';
 
 /** One answer line: `ADDR PREFIX via GW dev PORT`, `ADDR PREFIX dev PORT`, `ADDR PREFIX blackhole`, `ADDR unreachable`... */
 export function describeLookup(addr: number, config: RouterConfig, compiled: CompiledFib): string {
@@ -34,7 +35,7 @@ export async function runRouteLookup(addrs: string[], opts: { config: string }):
     if (t === '') return;
     const addr = tryParseIpv4Address(t);
     if (addr < 0) {
-      process.stderr.write(`dataplane route lookup: "${t}" is not an IPv4 address\n`);
+      process.stderr.write(`dataplane route lookup: ${quoted(t)} is not an IPv4 address\n`);
       bad++;
       return;
     }

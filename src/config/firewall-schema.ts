@@ -9,6 +9,7 @@
 // hide the others' problems): configSchema takes `networkPolicies` as a list
 // of anything.
 import { z } from 'zod';
+import { quoted } from './quoted.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -33,7 +34,7 @@ const labelKey = z.string().regex(LABEL_KEY, `must be a label key: ${LABEL_KEY_R
 export const labelsSchema = z
   .record(z.string(), z.string({ error: 'must be a string (quote numbers and booleans: "1", "true")' }).regex(LABEL_VALUE, 'must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit'))
   .superRefine((labels, ctx) => {
-    for (const k of Object.keys(labels)) if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `"${k}" is not a label key: ${LABEL_KEY_RULE}` });
+    for (const k of Object.keys(labels)) if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `${quoted(k)} is not a label key: ${LABEL_KEY_RULE}` });
   });
 
 const namespaceName = z.string().regex(DNS_LABEL, 'must be a namespace name: lowercase letters, digits and "-" (at most 63)');

@@ -7,7 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileErrorReason } from './file-error.js';
 import { textOf } from './text-file.js';
-import { isSeq, LineCounter, parseDocument } from 'yaml';
+import { isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
+import { aliasErrorText, collectionKeyProblems, TOO_DEEP as DEEP, yamlErrorText } from './yaml-problems.js';
 import { MAX_YAML_ALIASES, withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { ipv4ToString, MAC_LEN, macGroupReason, macToString, parseIpv4Address, parseMacAddress, specialAddressReason } from '../wire/address.js';
@@ -27,7 +28,9 @@ import { parseRouteLine, parseRoutesText, routeOrigin, type RouteSpec } from './
 import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
 import { mixedNexthopProblem, routeProblemLines } from './route-check.js';
 import { NeighborChecks } from './neighbors.js';
+import { nexthopProblem } from '../route/fib-build.js';
 import { issueMessage } from './zod-issue.js';
+import { quoted, withoutControls } from './quoted.js';
 
 export type { ConfigNotices };
 
@@ -39,6 +42,8 @@ export class ConfigError extends Error {
     readonly source: string,
     readonly problems: readonly string[],
   ) {
+    // Every problem echoes the file somewhere; whatever a message did not quote (quoted.ts) is made safe here.
+    problems = problems.map(withoutControls);
     const shown = problems.length > MAX_PROBLEM_LINES ? [...problems.slice(0, MAX_PROBLEM_LINES), `... and ${problems.length - MAX_PROBLEM_LINES} more (${problems.length} in all): fix these first`] : problems;
     super(`${source}: invalid config:\n  ${shown.join('\n  ')}`);
     this.name = 'ConfigError';
@@ -94,7 +99,11 @@ export interface RouterConfig {
 
 function pathText(path: readonly PropertyKey[]): string {
   let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  for (const p of path) {
+    // A key from the file is shown as written unless it holds what a terminal would act on (quoted.ts).
+    const key = typeof p === 'string' && quoted(p) !== `"${p}"` ? quoted(p) : String(p);
+    out += typeof p === 'number' ? `[${p}]` : out === '' ? key : `.${key}`;
+  }
   return out === '' ? '(top level)' : out;
 }
 
@@ -102,7 +111,7 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): st
   return error.issues.map((issue) => {
     const path = [...prefix, ...issue.path];
     if (issue.code === 'unrecognized_keys') {
-      return `${pathText(path)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${pathText(path)}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => quoted(k)).join(', ')}`;
     }
     if (issue.code === 'invalid_union') {
       // A discriminated union (a port's io) names the value it expected; a route is a line or an object.
@@ -118,28 +127,49 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): st
  * A section parsed with its failing parts left out: each array element or
  * field a schema issue points at is removed (down to the first level that is
  * an array element or a field of the section), so the rest is still checked.
+ * `kept` says, for each list shortened so, where each remaining element stands
+ * in the file, so later messages name the entry as written.
  */
-function withoutBadParts<T>(schema: z.ZodType<T>, value: unknown): T | undefined {
+function withoutBadParts<T>(schema: z.ZodType<T>, value: unknown): { data: T | undefined; kept: Map<string, number[]> } {
+  const kept = new Map<string, number[]>();
   const first = schema.safeParse(value);
-  if (first.success) return first.data;
-  if (typeof value !== 'object' || value === null) return undefined;
+  if (first.success) return { data: first.data, kept };
+  if (typeof value !== 'object' || value === null) return { data: undefined, kept };
   const copy = structuredClone(value) as Record<string, unknown>;
-  const dropped = new Map<unknown[], Set<number>>();
+  const dropped = new Map<string, Set<number>>();
   for (const issue of first.error.issues) {
     const [key, index] = issue.path;
     if (typeof key !== 'string') continue;
     const field = copy[key];
     if (typeof index === 'number' && Array.isArray(field)) {
-      if (!dropped.has(field)) dropped.set(field, new Set());
-      dropped.get(field)!.add(index);
+      if (!dropped.has(key)) dropped.set(key, new Set());
+      dropped.get(key)!.add(index);
     } else delete copy[key];
   }
-  for (const [list, indexes] of dropped) {
-    const kept = list.filter((_, i) => !indexes.has(i));
-    for (const k of Object.keys(copy)) if (copy[k] === list) copy[k] = kept;
+  for (const [key, indexes] of dropped) {
+    const list = copy[key];
+    if (!Array.isArray(list)) continue;
+    const at = list.flatMap((_, i) => (indexes.has(i) ? [] : [i]));
+    copy[key] = at.map((i) => list[i] as unknown);
+    kept.set(key, at);
   }
   const second = schema.safeParse(copy);
-  return second.success ? second.data : undefined;
+  return { data: second.success ? second.data : undefined, kept };
+}
+
+/**
+ * Problems worded against a section whose lists were shortened by
+ * withoutBadParts, renamed to the entries as written: every "SECTION.LIST[i]"
+ * in them (the entry at fault or another it is compared with) becomes the
+ * index the entry has in the file.
+ */
+function renumbered(problems: readonly string[], section: string, kept: ReadonlyMap<string, number[]>): string[] {
+  if (kept.size === 0) return [...problems];
+  const token = new RegExp(`\\b${section}\\.(\\w+)\\[(\\d+)\\]`, 'g');
+  return problems.map((p) => p.replace(token, (whole, list: string, i: string) => {
+    const at = kept.get(list)?.[Number(i)];
+    return at === undefined ? whole : `${section}.${list}[${at}]`;
+  }));
 }
 
 /**
@@ -149,42 +179,71 @@ function withoutBadParts<T>(schema: z.ZodType<T>, value: unknown): T | undefined
  * every mistake is reported in one pass. Names of ports that failed are kept
  * apart so nothing else is blamed for pointing at them.
  */
-function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; portAt: number[] } {
+function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; at: EntryIndexes } {
   const o = (typeof js === 'object' && js !== null ? js : {}) as Record<string, unknown>;
-  const each = <T>(list: unknown, schema: z.ZodType<T>): T[] => (Array.isArray(list) ? list.flatMap((x) => { const r = schema.safeParse(x); return r.success ? [r.data] : []; }) : []);
+  /** The list's elements that pass `schema` alone, and where each stands in the list as written. */
+  const each = <T>(list: unknown, schema: z.ZodType<T>): { items: T[]; at: number[] } => {
+    const items: T[] = [];
+    const at: number[] = [];
+    if (Array.isArray(list)) {
+      list.forEach((x: unknown, i) => {
+        const r = schema.safeParse(x);
+        if (r.success) {
+          items.push(r.data);
+          at.push(i);
+        }
+      });
+    }
+    return { items, at };
+  };
   const brokenPorts = new Set<string>();
-  const portAt: number[] = [];
   if (Array.isArray(o.ports)) {
-    o.ports.forEach((p: unknown, i) => {
+    for (const p of o.ports as unknown[]) {
       const name = (p as { name?: unknown } | null)?.name;
-      if (portSchema.safeParse(p).success) portAt.push(i);
-      else if (typeof name === 'string') brokenPorts.add(name);
-    });
+      if (!portSchema.safeParse(p).success && typeof name === 'string') brokenPorts.add(name);
+    }
   }
   const section = <T>(schema: z.ZodType<T>, value: unknown): T => {
     const r = schema.safeParse(value);
     return r.success ? r.data : schema.parse(undefined);
   };
   const routesFile = typeof o.routesFile === 'string' && o.routesFile !== '' ? o.routesFile : undefined;
+  const ports = each(o.ports, portSchema);
+  const routes = each(o.routes, routeSchema);
+  const neighbors = each(o.neighbors, neighborSchema);
+  const nat = o.nat === undefined ? { data: undefined, kept: new Map<string, number[]>() } : withoutBadParts(natSchema, o.nat);
   return {
     raw: {
-      ports: each(o.ports, portSchema),
-      routes: each(o.routes, routeSchema),
+      ports: ports.items,
+      routes: routes.items,
       routesFile,
-      neighbors: each(o.neighbors, neighborSchema),
+      neighbors: neighbors.items,
       icmp: section(configSchema.shape.icmp, o.icmp),
       arp: section(configSchema.shape.arp, o.arp),
       reassembly: section(configSchema.shape.reassembly, o.reassembly),
       conntrack: section(configSchema.shape.conntrack, o.conntrack),
-      nat: o.nat === undefined ? undefined : withoutBadParts(natSchema, o.nat),
+      nat: nat.data,
       ...salvageFirewall(o),
-      loadBalancer: o.loadBalancer === undefined ? undefined : withoutBadParts(loadBalancerSchema, o.loadBalancer),
+      loadBalancer: o.loadBalancer === undefined ? undefined : withoutBadParts(loadBalancerSchema, o.loadBalancer).data,
       control: section(configSchema.shape.control, o.control),
       metrics: configSchema.shape.metrics.safeParse(o.metrics).data,
     },
     brokenPorts,
-    portAt,
+    at: { ports: ports.at, routes: routes.at, neighbors: neighbors.at, nat: nat.kept },
   };
+}
+
+/**
+ * Where the salvaged entries stand in the file: entry i of the salvaged
+ * `ports` is ports[at.ports[i]] as written, and so on (absent: the schema
+ * passed and nothing was left out).
+ */
+interface EntryIndexes {
+  ports: number[];
+  routes: number[];
+  neighbors: number[];
+  /** The nat lists withoutBadParts shortened (masquerade, snat, dnat). */
+  nat: Map<string, number[]>;
 }
 
 function maskOf(len: number): number {
@@ -216,13 +275,21 @@ export function routeFromObject(r: RawRouteObject): Omit<RouteSpec, 'origin'> {
 export function parseConfig(text: string, source: string, baseDir: string): RouterConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { ...YAML_PARSE_OPTIONS, prettyErrors: true, lineCounter });
-  if (doc.errors.length > 0) throw new ConfigError(source, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  if (doc.errors.length > 0) {
+    const documents = doc.errors.some((e) => e.code === 'MULTIPLE_DOCS') ? parseAllDocuments(text).length : 1;
+    const texts = doc.errors.map((e) => yamlErrorText(e, documents));
+    // Too deep a nesting fails at every level the reader unwinds: the first (innermost) says it.
+    throw new ConfigError(source, texts.filter((t, i) => !t.startsWith(DEEP) || texts.findIndex((u) => u.startsWith(DEEP)) === i));
+  }
+  const keyProblems = collectionKeyProblems(doc, lineCounter);
+  if (keyProblems.length > 0) throw new ConfigError(source, keyProblems);
   let js: unknown;
   try {
     // An alias bomb ("billion laughs") stops here, not in memory.
     js = withoutExtensionFields(doc.toJS(YAML_TO_JS_OPTIONS) ?? {});
   } catch (e) {
-    if (e instanceof ReferenceError) throw new ConfigError(source, [`YAML: ${e.message} (more than ${MAX_YAML_ALIASES} alias expansions)`]);
+    if (e instanceof ReferenceError) throw new ConfigError(source, [aliasErrorText(e, MAX_YAML_ALIASES)]);
+    if (e instanceof RangeError && /call stack/.test(e.message)) throw new ConfigError(source, [DEEP]);
     throw e;
   }
   // The protobuf schema first (proto-check.ts): its problems are merged in at the end.
@@ -231,14 +298,16 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   const parsed = configSchema.safeParse(js);
   let raw: RawConfig;
   let brokenPorts = new Set<string>();
-  // Where each port stands in the file (for messages): itself, unless ports that failed the schema were left out.
-  let portAt: number[] | undefined;
+  // Where each entry stands in the file (for messages): itself, unless entries that failed the schema were left out.
+  let entryAt: EntryIndexes | undefined;
   if (parsed.success) raw = parsed.data;
   else {
     for (const p of zodProblems(parsed.error)) problems.push(p);
-    ({ raw, brokenPorts, portAt } = salvage(js));
+    ({ raw, brokenPorts, at: entryAt } = salvage(js));
   }
-  const at = (i: number): string => `ports[${portAt?.[i] ?? i}]`;
+  const at = (i: number): string => `ports[${entryAt?.ports[i] ?? i}]`;
+  const routeAt = (i: number): number => entryAt?.routes[i] ?? i;
+  const neighborAt = (i: number): number => entryAt?.neighbors[i] ?? i;
 
   const ports: PortConfig[] = raw.ports.map((p, index) => {
     const [addr, len] = p.address.split('/');
@@ -312,11 +381,11 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   };
   const listRoute = (spec: RouteSpec, i: number) => {
     routes.push(spec);
-    const line = lineOfEntry(i);
+    const line = lineOfEntry(routeAt(i));
     if (line !== undefined) listLines.set(spec, line);
   };
   raw.routes.forEach((r, i) => {
-    const field = `routes[${i}]`;
+    const field = `routes[${routeAt(i)}]`;
     if (typeof r === 'string') {
       const res = parseRouteLine(r);
       if (typeof res === 'string') problems.push(`${field}: ${res}`);
@@ -355,9 +424,22 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   const selected = selector.select(routes, where);
   // One line per duplicate route: far more than a call's arguments can be (push(...list) overflows the stack).
   for (const p of selected.problems) problems.push(p);
+  // A port the schema rejected is missing from `ports`: nothing is then blamed for being off every subnet.
+  const portsComplete = parsed.success || entryAt?.ports.length === (js as { ports?: unknown[] }).ports?.length;
+  // The FIB builder's own check (a gateway on a connected subnet, not the router's address), made here so
+  // every command that loads a config applies it, in the same pass as the rest. A dev that names no port
+  // was reported above.
+  if (portsComplete) {
+    for (const r of selected.routes) {
+      if (r.type !== 'unicast' || r.nexthops.some((n) => n.port !== undefined && !portIndex.has(n.port))) continue;
+      const problem = nexthopProblem(r, { ports, routes: [] });
+      if (problem !== undefined) problems.push(`${routeOrigin(r)}: ${problem}`);
+    }
+  }
   const neighbors: StaticNeighbor[] = [];
   const neighborChecks = new NeighborChecks(ports, selected.routes);
-  raw.neighbors.forEach((n, i) => {
+  raw.neighbors.forEach((n, k) => {
+    const i = neighborAt(k);
     const address = parseIpv4Address(n.address);
     const port = n.dev !== undefined ? (portIndex.get(n.dev) ?? -1) : ports.findIndex((p) => ((address & maskOf(p.prefixLen)) >>> 0) === ((p.address & maskOf(p.prefixLen)) >>> 0));
     const wrong = neighborChecks.problems(i, n, address, port);
@@ -368,11 +450,11 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     else if (port < 0) problems.push(`neighbors[${i}].address: ${n.address} is not on a connected subnet; add "dev"`);
     else neighbors.push({ address, mac: parseMacAddress(n.mac), port });
   });
-  const nat = compileNat(raw.nat, ports, problems);
+  const natProblems: string[] = [];
+  const nat = compileNat(raw.nat, ports, natProblems);
+  for (const p of renumbered(natProblems, 'nat', entryAt?.nat ?? new Map())) problems.push(p);
   const firewall = compileFirewall(raw, baseDir, problems, ports);
   const lbWarnings: string[] = [];
-  // A port the schema rejected is missing from `ports`: no backend is then blamed for being off every subnet.
-  const portsComplete = parsed.success || portAt?.length === (js as { ports?: unknown[] }).ports?.length;
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
   if (problems.length > 0 || protoProblems.length > 0) throw new ConfigError(source, mergeProtoProblems(protoProblems, problems));
   selected.notices.warnings.push(...lbWarnings.map((w) => `${source}: ${w}`));

@@ -32,7 +32,7 @@ export function parseListen(text: string): MetricsListen | string {
 export const metricsSchema = z
   .object({
     /** The HTTP endpoint: GET /metrics (Prometheus text) and /healthz. */
-    listen: z.string({ error: LISTEN_SHAPE }).transform((text, ctx) => {
+    listen: z.string({ error: (issue) => (issue.input === undefined ? 'required field missing: the ADDRESS:PORT to listen on, such as 127.0.0.1:9469' : LISTEN_SHAPE) }).transform((text, ctx) => {
       const r = parseListen(text);
       if (typeof r === 'string') {
         ctx.addIssue({ code: 'custom', message: r });

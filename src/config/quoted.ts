@@ -28,3 +28,10 @@ export function quoted(text: string): string {
   const body = `"${shown.replace(UNSAFE, escape)}"`;
   return text.length > MAX_QUOTED ? `${body.slice(0, -1)}..." (${text.length} characters)` : body;
 }
+
+/** Terminal controls (C0, C1, DEL, bidi) anywhere in `line` escaped as \u001b: for a message built from user text that was not quoted. */
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+export function withoutControls(line: string): string {
+  return line.replace(CONTROLS, escape);
+}

@@ -13,6 +13,8 @@ const KIND: Readonly<Record<string, string>> = {
   boolean: 'true or false',
   array: 'a list',
   object: 'a mapping',
+  record: 'a mapping',
+  map: 'a mapping',
   null: 'nothing (an empty value)',
 };
 
@@ -25,7 +27,7 @@ const MAPPING_SHAPE: Readonly<Record<string, string>> = {
   control: 'control: { socket: /run/dataplane/dataplane.sock }',
 };
 
-const WRONG_KIND = /^Invalid input: expected (\w+), received (\w+)$/;
+const WRONG_KIND = /^Invalid input: expected (\w+), received (\S+)$/;
 
 /**
  * The issue's message: "required field missing (expected a list)" for a field
@@ -34,6 +36,11 @@ const WRONG_KIND = /^Invalid input: expected (\w+), received (\w+)$/;
  * top of the config, when the caller knows it (it picks the shape shown).
  */
 export function issueMessage(issue: z.core.$ZodIssue, path: readonly PropertyKey[] = issue.path): string {
+  // zod's "Invalid option: expected one of \"tcp\"|\"udp\"", as the loaders list choices.
+  if (issue.code === 'invalid_value' && /^Invalid (option|input)/.test(issue.message)) {
+    const values = issue.values.map((v) => (typeof v === 'string' ? JSON.stringify(v) : String(v)));
+    return values.length === 1 ? `must be ${values[0]}` : `must be one of ${values.join(', ')}`;
+  }
   if (issue.code !== 'invalid_type') return issue.message;
   if (/received undefined$/.test(issue.message)) return `required field missing (expected ${KIND[issue.expected] ?? issue.expected})`;
   const kinds = WRONG_KIND.exec(issue.message);

@@ -15,6 +15,17 @@ describe('config reference', () => {
     expect(readFileSync(join(ROOT, 'docs/CONFIG-REFERENCE.md'), 'utf8')).toBe(renderConfigReference());
   });
 
+  it('says what the loader does: enum case matters, conntrack entries as measured, and CONFIG.md agrees', () => {
+    const ref = renderConfigReference();
+    const guide = readFileSync(join(ROOT, 'docs/CONFIG.md'), 'utf8');
+    expect(ref).not.toMatch(/case is not significant/);
+    // bench/results/nat.json: 100.4 B per entry, 104.6 at the default capacity 2^20.
+    expect(ref).toContain('about 105 bytes each');
+    expect(guide).toContain('about 105 bytes each');
+    expect(guide).toContain('at most 16 MiB');
+    expect(guide).not.toMatch(/lines can be pasted from\s+`ip route`/);
+  });
+
   it('lists every message with its fields, their YAML keys, required marks and zod defaults', () => {
     const doc = renderConfigReference();
     for (const name of ['Config', 'Port', 'PortIo', 'Route', 'Nexthop', 'Neighbor', 'Nat', 'FirewallRule', 'Endpoint', 'LoadBalancer', 'Vip', 'Backend', 'HealthCheck', 'Affinity', 'Control', 'Metrics']) {

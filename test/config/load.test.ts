@@ -6,8 +6,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { parseRouteLine, parseRoutesText, routeOrigin } from '../../src/config/routes.js';
-import { compileFib } from '../../src/route/fib.js';
-import { RouteBuildError } from '../../src/route/fib-build.js';
 import { configProblems } from './config-problems.js';
 
 const PORTS = `
@@ -116,10 +114,26 @@ neighbors:
     expect(problems('ports: [\n')[0]).toMatch(/^YAML: /);
   });
 
-  it('rejects a gateway that is not on a connected subnet when the FIB is built', () => {
-    const c = parseConfig(PORTS + 'routes: ["203.0.113.0/24 via 198.18.0.1"]\n', 't', '.');
-    expect(() => compileFib(c)).toThrow(RouteBuildError);
-    expect(() => compileFib(c)).toThrow(/routes\[0\]: gateway 198.18.0.1 is not on a connected subnet of any port/);
+  it('rejects a gateway that is not on a connected subnet at load time, with the other problems in one pass', () => {
+    expect(problems(PORTS + 'routes: ["203.0.113.0/24 via 198.18.0.1"]\n')).toEqual(['routes[0]: gateway 198.18.0.1 is not on a connected subnet of any port']);
+    expect(problems(PORTS + 'routes: ["10.0.0.0/8 via 10.9.9.9", "11.0.0.0/8 bogus", "12.0.0.0/8 via 198.51.100.2 dev lan", "13.0.0.0/8 via 198.51.100.1"]\n')).toEqual([
+      'routes[1]: unknown keyword "bogus" (expected via, dev, nexthop, weight, blackhole, unreachable or prohibit)',
+      'routes[0]: gateway 10.9.9.9 is not on a connected subnet of any port',
+      'routes[2]: gateway 198.51.100.2 is not on the subnet of port "lan"',
+      'routes[3]: gateway 198.51.100.1 is the router\'s own address',
+    ]);
+    // A routes file's line too, under the config's name (every command that loads a config sees it).
+    const dir = mkdtempSync(join(os.tmpdir(), 'dp-config-'));
+    writeFileSync(join(dir, 'routes.txt'), '203.0.113.0/24 via 198.51.100.2\n10.0.0.0/8 via 10.9.9.9\n');
+    writeFileSync(join(dir, 'router.yaml'), PORTS + 'routesFile: routes.txt\n');
+    expect(() => loadConfig(join(dir, 'router.yaml'))).toThrow(ConfigError);
+    expect(() => loadConfig(join(dir, 'router.yaml'))).toThrow(`router.yaml: invalid config:\n  ${join(dir, 'routes.txt')}:2: gateway 10.9.9.9 is not on a connected subnet of any port`);
+  });
+
+  it('blames no gateway for a port the schema refused', () => {
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24 }\n  - { name: wan, address: 198.51.100.1/99 }\nroutes: ["10.0.0.0/8 via 198.51.100.2"]\n')).toEqual([
+      expect.stringMatching(/^ports\[1\]\.address: /),
+    ]);
   });
 });
 

@@ -36,7 +36,7 @@ describe('config metrics:', () => {
     ['{ listen: "example.com:9469" }', 'metrics.listen: "example.com" is not an IPv4 address; must be ADDRESS:PORT such as 127.0.0.1:9469 (or localhost:PORT)'],
     ['{ listen: 239.1.1.1:9469 }', 'metrics.listen: 239.1.1.1 is not a unicast address'],
     ['{ listen: 127.0.0.1:9469, path: /m }', 'metrics: unknown field "path"'],
-    ['{}', 'metrics.listen: must be ADDRESS:PORT such as 127.0.0.1:9469'],
+    ['{}', 'metrics.listen: required field missing: the ADDRESS:PORT to listen on, such as 127.0.0.1:9469'],
   ])('metrics: %s is refused with the field and the reason', (metrics, problem) => {
     expect(problems(`${BASE}metrics: ${metrics}\n`)).toEqual([problem]);
   });

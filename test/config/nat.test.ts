@@ -63,7 +63,7 @@ nat:
   minPortsPerEndpoint: 64
 `),
     ).toEqual([
-      'nat.filtering: Invalid option: expected one of "endpoint-independent"|"address-dependent"|"address-and-port-dependent"',
+      'nat.filtering: must be one of "endpoint-independent", "address-dependent", "address-and-port-dependent"',
       // The rest of nat: is still checked in the same pass.
       'nat.masquerade[1].outPort: port "wan" is masqueraded by nat.masquerade[0] already',
       'nat.masquerade[2].outPort: "dmz" is not a configured port (ports: lan, wan)',

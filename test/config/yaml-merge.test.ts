@@ -69,7 +69,7 @@ firewall:
     for (let i = 1; i <= 9; i++) levels.push(`x-l${i}: &l${i} { <<: [${Array(10).fill(`*l${i - 1}`).join(', ')}], k${i}: [*l${i - 1}, *l${i - 1}] }`);
     const p = problems(`${levels.join('\n')}\nports: []\n`);
     expect(p).toHaveLength(1);
-    expect(p[0]).toMatch(/^YAML: .*alias.*\(more than 1000 alias expansions\)/);
+    expect(p[0]).toBe('YAML: too many alias expansions (more than 1000; an alias bomb is refused)');
   });
 
   it('a networkPolicyFile document merges as the config does', () => {

@@ -84,7 +84,7 @@ networkPolicies:
 `);
     expect(found).toEqual([
       'firewall.rules[1].priority: must be 0-65535',
-      'firewall.rules[1].action: Invalid option: expected one of "allow"|"deny"|"reject"',
+      'firewall.rules[1].action: must be one of "allow", "deny", "reject"',
       'firewall.rules[1].source.cidrs[0]: must be an IPv4 prefix such as 192.0.2.0/24',
       expect.stringMatching(/^firewall\.rules\[2\]\.name: must be a rule name/),
       expect.stringMatching(/^firewall\.rules\[2\]\.direction: .*"ingress"/),
