@@ -126,7 +126,7 @@ describe('live route changes under traffic', skipIf(e2eSkipReason()), () => {
     writeFileSync(next, base.replace('address: 198.51.100.1/24', 'address: 198.51.100.1/24\n    mtu: 1400'));
     const refused = await l.call<{ applied: string[]; needsRestart: string[] }>('reload', { config: next });
     expect(refused.applied).toEqual([]);
-    expect(refused.needsRestart).toEqual([expect.stringMatching(/^ports: /)]);
+    expect(refused.needsRestart).toEqual([expect.stringMatching(/^ports\[\d+\]\.mtu \(port "wan"\): changed from \d+ to 1400: /)]);
     expect((await l.call<{ prefix: string }[]>('routeTable')).some((x) => x.prefix === '198.18.250.0/24')).toBe(true);
   });
 });
