@@ -42,9 +42,9 @@ describe('live trace: records from a worker, formatted on the main thread', () =
     // Outcomes the worker met before the trace started: the traced ones get ids the main thread never gave.
     worker.one('lan', tcpSynFrame(FROM_CLIENT, 40000, 80));
     const [ssh, iperf] = traceOnWorker(worker, [tcpSynFrame(FROM_CLIENT, 40001, 22), tcpSynFrame(FROM_CLIENT, 40002, 5201)]);
-    const { fib, nexthops } = compileFib(worker.config);
-    const main = new Router(worker.config, fib, nexthops, { batchCapacity: worker.batch.capacity, maxFrame: worker.batch.maxFrame });
-    const formatter = new TraceFormatter(main.graph.nodes, describeContext(worker.config, { lpm: fib, fib, nexthops }));
+    const compiled = compileFib(worker.config);
+    const main = new Router(worker.config, compiled.fib, compiled.nexthops, { batchCapacity: worker.batch.capacity, maxFrame: worker.batch.maxFrame });
+    const formatter = new TraceFormatter(main.graph.nodes, describeContext(worker.config, compiled));
     const sshLines = formatter.lines(ssh.records).join('\n');
     expect(sshLines).toContain('firewall/denied: dropped: denied by deny-ssh (vpc ingress priority 500 deny)');
     expect(sshLines).not.toContain('allow-web');
@@ -56,10 +56,10 @@ describe('live trace: records from a worker, formatted on the main thread', () =
   it('says so, rather than naming a rule of the new plan by the old index, when the rule set was replaced since', () => {
     const worker = new Harness(CONFIG);
     const [ssh] = traceOnWorker(worker, [tcpSynFrame(FROM_CLIENT, 40001, 22)]);
-    const { fib, nexthops } = compileFib(worker.config);
-    const main = new Router(worker.config, fib, nexthops, { batchCapacity: worker.batch.capacity, maxFrame: worker.batch.maxFrame });
+    const compiled = compileFib(worker.config);
+    const main = new Router(worker.config, compiled.fib, compiled.nexthops, { batchCapacity: worker.batch.capacity, maxFrame: worker.batch.maxFrame });
     main.firewall!.publish(main.firewall!.judge);
-    const formatter = new TraceFormatter(main.graph.nodes, describeContext(worker.config, { lpm: fib, fib, nexthops }));
+    const formatter = new TraceFormatter(main.graph.nodes, describeContext(worker.config, compiled));
     expect(formatter.lines(ssh.records).join('\n')).toContain('firewall/denied: dropped: judged by firewall generation 1, replaced since (now 2)');
   });
 });
