@@ -1,12 +1,8 @@
 // The load balancer's part of `dataplane run`'s output: per VIP on each
 // status line (backends up, new flows per second by backend), per backend
-// at stop, and the SIGHUP reload of the `loadBalancer:` section.
-import { ConfigError, loadConfig } from '../config/load.js';
+// at stop.
 import type { BackendStatus } from '../lb/lb-control.js';
-import type { LbSupervisor } from '../lb/health/supervisor.js';
 import type { VipHealthSnapshot } from '../lb/health/health-checker.js';
-
-type Log = (text: string, obj: Record<string, unknown>) => void;
 
 /** " | lb web 3/3 up new 120/s (198.51.100.11 40, ...)" and its JSON, from two readings `secs` apart. */
 export function lbStatus(now: BackendStatus[], before: BackendStatus[], secs: number): { text: string; json: object } {
@@ -40,31 +36,4 @@ export function lbSummary(status: BackendStatus[], health: VipHealthSnapshot[] =
     lines.push(`  ${b.vip.padEnd(12)} ${b.address.padEnd(15)} ${b.state.padEnd(8)} weight ${weight.padEnd(6)} new flows ${b.newFlows}, active ${b.activeFlows}, packets ${b.packets} (${b.bytes} B)${probes}`);
   }
   return lines.join('\n');
-}
-
-/**
- * SIGHUP: reads the config file again and applies its `loadBalancer:`
- * section (weights, added and removed backends). Anything else in the file
- * needs a restart; a file that does not load changes nothing.
- */
-export function reloadLoadBalancer(file: string, lb: LbSupervisor | undefined, log: Log): void {
-  let next;
-  try {
-    next = loadConfig(file);
-  } catch (e) {
-    const msg = e instanceof ConfigError || e instanceof Error ? e.message : String(e);
-    log(`SIGHUP: ${file} not reloaded (nothing changed): ${msg}`, { event: 'reload-failed', file, message: msg });
-    return;
-  }
-  if (lb === undefined) {
-    const has = next.loadBalancer !== undefined;
-    log(`SIGHUP: nothing to reload${has ? ': adding a load balancer needs a restart' : ' (only the loadBalancer section reloads)'}`, { event: 'reload-failed', file, message: has ? 'adding a load balancer needs a restart' : 'no load balancer' });
-    return;
-  }
-  const r = lb.reload(next.loadBalancer);
-  if (r.problems.length > 0) {
-    log(`SIGHUP: ${file} not reloaded (nothing changed):\n  ${r.problems.join('\n  ')}`, { event: 'reload-failed', file, problems: r.problems });
-    return;
-  }
-  log(`SIGHUP: load balancer reloaded: ${r.changes.length === 0 ? 'no change' : r.changes.join('; ')}`, { event: 'reloaded', file, changes: r.changes });
 }

@@ -306,9 +306,10 @@ Ports (docs/CONFIG.md#ports says more):
 
 Needs CAP_NET_ADMIN (root). SIGINT/SIGTERM: stop, close the ports (the TAPs
 it created disappear), print the counters and exit 0. SIGUSR1: print every
-counter and go on. SIGHUP: re-read the config's loadBalancer section
-(weights, 0 drains, added and removed backends) and apply it while packets
-flow, or say why not (other changes need a restart).
+counter and go on. SIGHUP: re-read the config file and apply it while
+packets flow, as \`dataplane ctl reload\` does (routes, neighbors, firewall,
+ICMP limits, backends and weights), or say why not (a port change, NAT
+rules, VIPs themselves need a restart).
 
 The control API (\`dataplane ctl\`) listens on the config's control.socket
 (default /run/dataplane/dataplane.sock; "" turns it off): routes, neighbors,

@@ -19,13 +19,15 @@ import { AtomicFileSink } from '../pcap/atomic-file-sink.js';
 import { PortBusyError } from '../runtime/port-lock.js';
 import { formatCpuList, WorkerCpusError } from '../runtime/worker-cpus.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
-import { lbStatus, lbSummary, reloadLoadBalancer } from './lb-status.js';
+import { lbStatus, lbSummary } from './lb-status.js';
+import { SighupReload } from './sighup-reload.js';
 import { LbSupervisor } from '../lb/health/supervisor.js';
 import { DataplaneMetrics } from '../metrics/dataplane-metrics.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
 import { packageVersion } from './package-version.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/schema.js';
 import type { ControlServer } from '../control/server.js';
+import type { ControlPlane } from '../control/control-plane.js';
 
 export interface RunOptions {
   config: string;
@@ -124,7 +126,10 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   const lbSupervisor = dp.lb && new LbSupervisor(dp.lb, (line) => log(line, { event: 'lb', message: line }));
   lbSupervisor?.start();
   let lastLb = dp.lb?.status() ?? [];
-  const control = await startControl(dp, opts.config, lbSupervisor, log);
+  // The control plane's operations (reload, routes, backends, ...): behind the control API when it listens, and behind SIGHUP.
+  const { ControlPlane } = await import('../control/control-plane.js');
+  const plane = new ControlPlane(dp, { configFile: opts.config, lbSupervisor, version: packageVersion(), log: (line) => log(line, { event: 'control', message: line }) });
+  const control = await startControl(dp, plane, log);
   if (control === 'failed') {
     lbSupervisor?.stop();
     await dp.stop();
@@ -167,8 +172,8 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   // SIGUSR1: every counter now, without stopping (`kill -USR1 PID`).
   const onUsr1 = () => printCounters('counters (SIGUSR1)', dp.ports(), { ...dp.counters().nonZero(), ...dp.ioCounters() }, dp.config.notices, log, 'counters');
   process.on('SIGUSR1', onUsr1);
-  // SIGHUP: the config's loadBalancer section again (weights, backends), while packets flow.
-  const onHup = () => reloadLoadBalancer(opts.config, lbSupervisor, log);
+  // SIGHUP: the config file again, whole, as `ctl reload` applies it, while packets flow.
+  const onHup = new SighupReload(plane, opts.config, log).onSignal;
   process.on('SIGHUP', onHup);
 
   await new Promise<void>((resolve) => {
@@ -209,12 +214,10 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
  * process may not create it, a line says so and the dataplane runs without
  * it. A socket or listen address the config names must work, or run stops.
  */
-async function startControl(dp: Dataplane, configFile: string, lbSupervisor: LbSupervisor | undefined, log: (text: string, obj: Record<string, unknown>) => void): Promise<ControlServer | undefined | 'failed'> {
+async function startControl(dp: Dataplane, plane: ControlPlane, log: (text: string, obj: Record<string, unknown>) => void): Promise<ControlServer | undefined | 'failed'> {
   const { socket, listen } = dp.config.control;
   if (!socket && !listen) return undefined;
   const { ControlServer } = await import('../control/server.js');
-  const { ControlPlane } = await import('../control/control-plane.js');
-  const plane = new ControlPlane(dp, { configFile, lbSupervisor, version: packageVersion(), log: (line) => log(line, { event: 'control', message: line }) });
   const isDefault = socket === DEFAULT_CONTROL_SOCKET && listen === undefined;
   try {
     const server = await ControlServer.start(plane, { socket, listen });

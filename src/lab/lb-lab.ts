@@ -190,17 +190,17 @@ function applyNft(s: LbLabState): void {
   nsRun(s.names.lb, 'nft', ['-f', file]);
 }
 
-/**
- * New backend weights: the dataplane re-reads its config's loadBalancer
- * section on SIGHUP; the kernel loads the DNAT map again. Returns when the
- * signal is sent (or the ruleset loaded): the dataplane publishes its new
- * table shortly after.
- */
 /** A lab router's config with its control API in the lab's state directory (not the default socket another dataplane may hold). */
 function withControl(yaml: string, socket: string | undefined): string {
   return socket === undefined ? yaml : `${yaml.endsWith('\n') ? yaml : `${yaml}\n`}control: { socket: ${socket} }\n`;
 }
 
+/**
+ * New backend weights: the dataplane reads its config file again on SIGHUP
+ * (only the weights changed, so only the load balancer's tables move); the
+ * kernel loads the DNAT map again. Returns when the signal is sent (or the
+ * ruleset loaded): the dataplane publishes its new table shortly after.
+ */
 export function setWeights(s: LbLabState, weights: readonly number[]): void {
   s.vip = { ...s.vip, weights: [...weights] };
   if (s.engine === 'kernel') applyNft(s);

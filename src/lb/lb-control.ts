@@ -2,7 +2,8 @@
 // shared tables (lb-tables.ts), builds each VIP's Maglev table from the
 // weights that count now (configured, or load-driven, and zero for a backend
 // that is draining, down or removed), and publishes it as a new generation.
-// Health checks, SIGHUP reloads and dynamic weights all come through here.
+// Health checks, reloads (control API, SIGHUP) and dynamic weights all come
+// through here.
 // Runs on the main thread (live) or in the router itself (replay, tests).
 import type { LoadBalancerConfig, VipConfig } from './lb-config.js';
 import { BACKEND_STATE_NAMES, BackendCounter, BackendState, LbTables } from './lb-tables.js';

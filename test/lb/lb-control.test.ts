@@ -2,15 +2,11 @@
 // effect, states that say what pinned flows do, reloads that apply backends
 // and weights (and refuse, whole, anything that needs a restart), and the
 // status and summary `dataplane run` prints from it.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VipConfig } from '../../src/lb/lb-config.js';
 import { LbControl } from '../../src/lb/lb-control.js';
 import { BackendState } from '../../src/lb/lb-tables.js';
-import { LbSupervisor } from '../../src/lb/health/supervisor.js';
-import { lbStatus, lbSummary, reloadLoadBalancer } from '../../src/cli/lb-status.js';
+import { lbStatus, lbSummary } from '../../src/cli/lb-status.js';
 import { parseIpv4 } from '../../src/route/prefix.js';
 import { TABLE_ENTRY_BYTES } from '../../src/config/load-balancer.js';
 import { setFlagsFromString } from 'node:v8';
@@ -114,33 +110,5 @@ describe('LbControl', () => {
     const st = lbStatus(c.status(), before, 2);
     expect(st.text).toBe(' | lb web 1/2 up new 7/s (198.51.100.11 5, 198.51.100.12 down 2)');
     expect(lbSummary(c.status())).toContain('198.51.100.12   down     weight 1      new flows 4, active 3');
-  });
-
-  it('SIGHUP reload from the file: applied, or refused with the reason', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lb-reload-'));
-    const file = join(dir, 'cfg.yaml');
-    const yaml = (w: number, port = 80) => `ports:
-  - { name: lan, address: 192.0.2.1/24 }
-  - { name: wan, address: 198.51.100.1/24 }
-loadBalancer:
-  vips:
-    - { name: web, address: 203.0.113.10, protocol: tcp, port: ${port}, mode: dsr-l2, tableSize: 251, backends: [{ address: 198.51.100.11, weight: ${w} }, { address: 198.51.100.12 }] }
-`;
-    writeFileSync(file, yaml(1));
-    const c = LbControl.create({ vips: [vip([1, 1])] }, 1);
-    const sup = new LbSupervisor(c, () => {});
-    const lines: string[] = [];
-    const log = (t: string) => void lines.push(t);
-    writeFileSync(file, yaml(0));
-    reloadLoadBalancer(file, sup, log);
-    expect(lines.at(-1)).toBe('SIGHUP: load balancer reloaded: web: backend 198.51.100.11 weight 1 -> 0 (draining)');
-    writeFileSync(file, yaml(0, 81));
-    reloadLoadBalancer(file, sup, log);
-    expect(lines.at(-1)).toContain('not reloaded (nothing changed):\n  loadBalancer.vips[0].port: changed from 80 to 81');
-    writeFileSync(file, 'ports: [');
-    reloadLoadBalancer(file, sup, log);
-    expect(lines.at(-1)).toMatch(/^SIGHUP: .* not reloaded \(nothing changed\): /);
-    reloadLoadBalancer(file, undefined, log);
-    sup.stop();
   });
 });

@@ -1,6 +1,7 @@
 // The load balancer's main-thread life in a running dataplane: the shared
 // tables (LbControl), the health checker whose verdicts take backends out of
-// (and back into) them, the dynamic-weights loop, and SIGHUP reloads, after
+// (and back into) them, the dynamic-weights loop, and reloads (`ctl reload`,
+// the control API's backend changes, SIGHUP), after
 // which the checker and the weights start over on the new set of backends.
 import type { VipConfig, LoadBalancerConfig } from '../lb-config.js';
 import type { LbControl } from '../lb-control.js';
