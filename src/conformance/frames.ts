@@ -51,13 +51,13 @@ export function tcpPayload(n: number): Uint8Array {
 }
 
 /** An ICMP query (echo request 8, echo reply 0, timestamp 13/14, or any type) with id and sequence. */
-export function icmpQueryFrame(link: Link, type: number, id: number, seq = 1, dataLen = 56): Uint8Array {
+export function icmpQueryFrame(link: Link, type: number, id: number, seq = 1, dataLen = 56, ip: IpOpts = {}): Uint8Array {
   const data = pattern(dataLen, 1, 0);
-  return frame(link, {}, IPPROTO_ICMP, (b, o) => emitIcmp({ type, code: 0, id, seq, data }, b, o), dataLen + 8);
+  return frame(link, ip, IPPROTO_ICMP, (b, o) => emitIcmp({ type, code: 0, id, seq, data }, b, o), dataLen + 8);
 }
 
-export function echoFrame(link: Link, id: number, seq = 1): Uint8Array {
-  return icmpQueryFrame(link, ICMP_ECHO_REQUEST, id, seq);
+export function echoFrame(link: Link, id: number, seq = 1, ip: IpOpts = {}): Uint8Array {
+  return icmpQueryFrame(link, ICMP_ECHO_REQUEST, id, seq, 56, ip);
 }
 
 /** An ICMP error quoting `quote` (an IPv4 datagram or its first bytes). */

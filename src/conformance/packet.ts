@@ -5,6 +5,9 @@
 // purpose, so nothing assumes a sound header beyond what it checks.
 import { ipv4ToString } from '../wire/address.js';
 import { foldSum, internetChecksum, pseudoHeaderSum, sumWords } from '../wire/checksum.js';
+import {
+  IPOPT_LSRR, IPOPT_RR, IPOPT_SSRR, IPOPT_TS, ipv4OptionName, parseIpv4Options, parseIpv4RouteOption, parseIpv4TimestampOption,
+} from '../wire/ipv4-options.js';
 
 export interface Tuple {
   src: string;
@@ -22,6 +25,10 @@ export interface Tuple {
   code: number;
   /** The next-hop MTU of a fragmentation-needed error. */
   mtu: number;
+  /** The pointer of a parameter problem, or -1. */
+  pointer: number;
+  /** The IPv4 options, one summary each ("rr ptr 8 [198.51.100.1 0.0.0.0]"); empty without. */
+  options: string[];
   tcpFlags: number;
   /** The datagram an ICMP error quotes. */
   quoted?: Tuple;
@@ -54,7 +61,8 @@ export function tupleOf(b: Uint8Array, o = 14, end = b.length, quoted = false): 
   const frag = (b[o + 6] << 8) | b[o + 7];
   const t: Tuple = {
     src: ipv4ToString(src), dst: ipv4ToString(dst), proto, sport: -1, dport: -1, ttl: b[o + 8], df: (frag & 0x4000) !== 0, length: total,
-    type: -1, code: -1, mtu: -1, tcpFlags: -1, checksumsOk: true, id: (b[o + 4] << 8) | b[o + 5], fragOffset: (frag & 0x1fff) * 8, mf: (frag & 0x2000) !== 0,
+    type: -1, code: -1, mtu: -1, pointer: -1, tcpFlags: -1, checksumsOk: true, id: (b[o + 4] << 8) | b[o + 5], fragOffset: (frag & 0x1fff) * 8, mf: (frag & 0x2000) !== 0,
+    options: ihl > 20 ? parseIpv4Options(b, o + 20, Math.min(end, o + ihl)).filter((x) => x.type !== 1).map((x) => describeOption(x.type, x.data)) : [],
   };
   const l4Len = stop - l4;
   if (t.fragOffset !== 0 || l4Len < 4) {
@@ -76,12 +84,31 @@ export function tupleOf(b: Uint8Array, o = 14, end = b.length, quoted = false): 
     if (QUERY_TYPES.includes(t.type)) t.sport = t.dport = (b[l4 + 4] << 8) | b[l4 + 5];
     else if (!quoted && ERROR_TYPES.includes(t.type)) {
       if (t.type === 3 && t.code === 4) t.mtu = (b[l4 + 6] << 8) | b[l4 + 7];
+      if (t.type === 12) t.pointer = b[l4 + 4];
       t.quoted = tupleOf(b, l4 + 8, stop, true);
       if (t.quoted) ok = ok && t.quoted.checksumsOk;
     }
   }
   t.checksumsOk = ok;
   return t;
+}
+
+/**
+ * One option as text: a route option's pointer and slots, a Timestamp's
+ * flag, pointer, overflow count and entries (address@ms), else its name.
+ */
+function describeOption(type: number, data: Uint8Array): string {
+  const name = ipv4OptionName(type);
+  if ((type === IPOPT_RR || type === IPOPT_LSRR || type === IPOPT_SSRR) && data.length >= 1) {
+    const r = parseIpv4RouteOption(data);
+    return `${name} ptr ${r.pointer} [${r.addresses.join(' ')}]`;
+  }
+  if (type === IPOPT_TS && data.length >= 2) {
+    const t = parseIpv4TimestampOption(data);
+    const entries = t.entries.map((e) => (e.address === undefined ? `${e.timestamp}` : `${e.address}@${e.timestamp}`));
+    return `${name}/${t.flag} ptr ${t.pointer} oflw ${t.overflow} [${entries.join(' ')}]`;
+  }
+  return name;
 }
 
 /** "192.0.2.10:40000>198.51.100.10:53": the flow part of a summary. */
@@ -101,7 +128,7 @@ function tcpFlags(f: number): string {
   return `[${s}]`;
 }
 
-/** One tuple as text: flow, protocol, what matters about it (ttl when not 64, DF, fragments, ICMP type/code, the quote). */
+/** One tuple as text: flow, protocol, what matters about it (ttl when not 64, DF, fragments, ICMP type/code, options, the quote). */
 export function describeTuple(t: Tuple, quoted = false): string {
   const parts: string[] = [];
   if (t.proto === 17) parts.push(`${flat(t)} udp`);
@@ -109,13 +136,14 @@ export function describeTuple(t: Tuple, quoted = false): string {
   else if (t.proto === 1) {
     const name = ICMP_NAMES[t.type] ?? `type ${t.type}`;
     if (QUERY_TYPES.includes(t.type)) parts.push(`${t.src}>${t.dst} icmp ${name} id ${t.sport}`);
-    else if (t.type >= 0) parts.push(`${t.src}>${t.dst} icmp ${t.type}/${t.code} ${name}${t.mtu >= 0 ? ` mtu ${t.mtu}` : ''}`);
+    else if (t.type >= 0) parts.push(`${t.src}>${t.dst} icmp ${t.type}/${t.code} ${name}${t.mtu >= 0 ? ` mtu ${t.mtu}` : ''}${t.pointer >= 0 ? ` ptr ${t.pointer}` : ''}`);
     else parts.push(`${t.src}>${t.dst} icmp`);
   } else parts.push(`${t.src}>${t.dst} proto ${t.proto}`);
   if (!quoted && t.ttl !== 64) parts.push(`ttl ${t.ttl}`);
   if (t.df) parts.push('DF');
   if (t.mf || t.fragOffset > 0) parts.push(`frag off ${t.fragOffset}${t.mf ? '+' : ''}`);
   if (!quoted && (t.df || t.mf || t.fragOffset > 0 || t.length > 576)) parts.push(`len ${t.length}`);
+  if (t.options.length > 0) parts.push(`opts ${t.options.join(', ')}`);
   if (t.quoted) parts.push(`[quotes ${describeTuple(t.quoted, true)}]`);
   if (!quoted && !t.checksumsOk) parts.push('(bad checksum)');
   return parts.join(' ');

@@ -7,6 +7,7 @@ import { fromLan, H1, ROUTER_CONFIG, WAN_MTU } from './network.js';
 import { reassemble, tupleOf } from './packet.js';
 import { check, checkEqual, dropped, only, type Packet } from './session.js';
 import type { Requirement } from './requirement.js';
+import { RFC1812_OPTIONS } from './rfc1812-options.js';
 
 const GATEWAY_MAC = '02:bb:00:00:00:fe';
 
@@ -212,6 +213,7 @@ export const RFC1812: Requirement[] = [
       dropped(s.send(0, { port: 'lan', frame: udpFrame(fromLan('198.51.100.7', H1, 'ff:ff:ff:ff:ff:ff'), 1, 2, { ttl: 64 }) }), 'ip4-lookup/link-broadcast');
     },
   },
+  ...RFC1812_OPTIONS,
 ];
 
 /** A UDP datagram from H1 to `dst` sent to the Ethernet address `dstMac` (a link-layer broadcast). */

@@ -16,8 +16,8 @@ import { RunLoop } from '../runtime/run-loop.js';
 import { parseIpv4Address } from '../wire/address.js';
 import { describeFrame, describeTuple, tupleOf, type Tuple } from './packet.js';
 
-/** Virtual time of a session's start (ms): 2023-11-14, an ordinary wall-clock time. */
-const START_MS = 1_700_000_000_000;
+/** Virtual time of a session's start (ms since the epoch): 2023-11-14 22:13:20 UT, an ordinary wall-clock time. */
+export const START_MS = 1_700_000_000_000;
 
 /** A frame and the port it arrives on. */
 export interface Packet {

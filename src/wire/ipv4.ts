@@ -228,7 +228,7 @@ export function checkIpv4(b: Uint8Array, o: number, len: number): number {
 }
 
 /**
- * For an ICMP Parameter Problem (RFC 792 / RFC 1812 4.3.2.6): the byte offset
+ * For an ICMP Parameter Problem (RFC 792 / RFC 1812 4.3.3.5): the byte offset
  * from the start of the header of the first malformed option, or -1 when the
  * options are well formed. Assumes the header's IHL bytes are present.
  */

@@ -6,6 +6,7 @@ import { CATALOGUE, select } from '../../src/conformance/catalogue.js';
 import { label, runRequirement, type Requirement } from '../../src/conformance/requirement.js';
 import { RFC1812 } from '../../src/conformance/rfc1812.js';
 import { RFC4787 } from '../../src/conformance/rfc4787.js';
+import { internetChecksum } from '../../src/wire/checksum.js';
 
 function find(list: readonly Requirement[], id: string, text: string): Requirement {
   const r = list.find((x) => x.id === id && x.text.includes(text));
@@ -16,7 +17,7 @@ function find(list: readonly Requirement[], id: string, text: string): Requireme
 describe('conformance catalogue', () => {
   it('covers the four RFCs, each requirement once, with a line of text', () => {
     const counts = Object.fromEntries([1812, 4787, 5382, 5508].map((rfc) => [rfc, select([rfc as 1812]).length]));
-    expect(counts).toEqual({ 1812: 13, 4787: 16, 5382: 14, 5508: 13 });
+    expect(counts).toEqual({ 1812: 19, 4787: 16, 5382: 14, 5508: 13 });
     expect(select().length).toBe(CATALOGUE.length);
     const keys = CATALOGUE.map((r) => `${label(r)}: ${r.text}`);
     expect(new Set(keys).size).toBe(keys.length);
@@ -35,6 +36,24 @@ describe('conformance catalogue', () => {
 });
 
 describe('a row fails when the dataplane does not do what the RFC asks', () => {
+  it('RFC 1812 5.3.13.5 with each Record Route made full on the way in (pointer 12, checksum fixed): fails, the option came out as it went in', () => {
+    const r = find(RFC1812, '5.3.13.5', 'Record Route');
+    const tamper = (f: Uint8Array) => {
+      if ((f[14] & 15) > 5 && f[34] === 7) {
+        f[36] = 12;
+        f[24] = f[25] = 0;
+        const c = internetChecksum(f, 14, (f[14] & 15) * 4);
+        f[24] = c >> 8;
+        f[25] = c & 0xff;
+      }
+      return f;
+    };
+    const row = runRequirement(r, { tamper });
+    expect(row.pass).toBe(false);
+    expect(row.failure).toBe('TTL and Record Route out of wan: expected [63,["rr ptr 8 [198.51.100.1 0.0.0.0]"]], got [63,["rr ptr 12 [0.0.0.0 0.0.0.0]"]]');
+    expect(row.evidence).toEqual(['in lan: 192.0.2.10:40000>192.0.2.200:33434 udp opts rr ptr 12 [0.0.0.0 0.0.0.0]; out wan: 192.0.2.10:40000>192.0.2.200:33434 udp ttl 63 opts rr ptr 12 [0.0.0.0 0.0.0.0]']);
+  });
+
   it('RFC 4787 REQ-8 address-dependent filtering, run on an endpoint-independent NAT: fails on S2, whose datagram got in', () => {
     const r = find(RFC4787, 'REQ-8', 'address-dependent filtering (');
     const row = runRequirement(r, { config: (yaml) => yaml.replace('filtering: address-dependent', 'filtering: endpoint-independent') });

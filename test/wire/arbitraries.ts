@@ -36,17 +36,30 @@ export const arpRepr: fc.Arbitrary<ArpRepr> = fc.record({ oper: u16, sha: macTex
 
 const KNOWN_IPOPTS = new Set([0, IPOPT_NOP, IPOPT_RR, IPOPT_TS, IPOPT_LSRR, IPOPT_SSRR, IPOPT_RA]);
 
+/** RFC 791: a pointer past the option (full) or leaving room for a whole entry of `entry` bytes; else the option is in error. */
+function roomForEntry(len: number, ptr: number, entry: number): boolean {
+  return ptr > len || ptr + entry - 1 <= len;
+}
+
 const ipv4Option: fc.Arbitrary<Ipv4Option> = fc.oneof(
   fc.constant({ type: IPOPT_NOP, data: new Uint8Array(0) }),
   fc.tuple(fc.constantFrom(IPOPT_RR, IPOPT_LSRR, IPOPT_SSRR), fc.integer({ min: 4, max: 255 }), bytes(12))
+    .filter(([, ptr, rest]) => roomForEntry(3 + rest.length, ptr, 4))
     .map(([type, ptr, rest]) => ({ type, data: Uint8Array.of(ptr, ...rest) })),
   fc.tuple(fc.integer({ min: 5, max: 255 }), u8, bytes(12))
+    .filter(([ptr, flags, rest]) => roomForEntry(4 + rest.length, ptr, (flags & 15) === 0 ? 4 : (flags & 15) === 1 || (flags & 15) === 3 ? 8 : 1))
     .map(([ptr, flags, rest]) => ({ type: IPOPT_TS, data: Uint8Array.of(ptr, flags, ...rest) })),
   bytes(2, 2).map((data) => ({ type: IPOPT_RA, data })),
   fc.tuple(u8.filter((t) => !KNOWN_IPOPTS.has(t)), bytes(8)).map(([type, data]) => ({ type, data })),
 );
 
-export const ipv4Options = fc.array(ipv4Option, { maxLength: 8 }).filter((o) => ipv4OptionsLength(o) <= 40);
+/** Record Route, Timestamp and a source route at most once each (RFC 791). */
+function eachOnce(options: readonly Ipv4Option[]): boolean {
+  const count = (types: number[]) => options.filter((o) => types.includes(o.type)).length;
+  return count([IPOPT_RR]) <= 1 && count([IPOPT_TS]) <= 1 && count([IPOPT_LSRR, IPOPT_SSRR]) <= 1;
+}
+
+export const ipv4Options = fc.array(ipv4Option, { maxLength: 8 }).filter((o) => ipv4OptionsLength(o) <= 40 && eachOnce(o));
 
 /** An IPv4 repr with options; totalLength = header + 0..64 payload bytes. */
 export const ipv4Repr: fc.Arbitrary<Ipv4Repr> = fc

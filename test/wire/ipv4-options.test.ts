@@ -86,7 +86,7 @@ describe('IPv4 options (RFC 791 3.1)', () => {
     expect(() => writeIpv4Options(opts, filled(8), 0, 3)).toThrow(RangeError);
   });
 
-  describe('IPV4_BAD_OPTIONS, with the Parameter Problem pointer (RFC 1812 4.3.2.6)', () => {
+  describe('IPV4_BAD_OPTIONS, with the Parameter Problem pointer (RFC 1812 4.3.3.5)', () => {
     it.each([
       ['an option with no length byte at the end of the header', '01 01 01 44', 23],
       ['length 1', '19 01 00 00', 21],
@@ -99,6 +99,14 @@ describe('IPv4 options (RFC 791 3.1)', () => {
       ['Timestamp shorter than 4 bytes', '44 03 05 00', 21],
       ['Timestamp pointer below 5', '44 08 04 00 00 00 00 00', 22],
       ['Router Alert length 6', '94 06 00 00 00 00 00 00', 21],
+      ['RFC 791: Record Route with room for part of an address', '07 06 04 00 00 00 00 00', 22],
+      ['RFC 791: Loose Source Route with room for part of an address', '83 05 04 00 00 00 00 00', 22],
+      ['RFC 791: Timestamp (flag 0) with room for part of a timestamp', '44 06 05 00 00 00 00 00', 22],
+      ['RFC 791: Timestamp (flag 1) with room for an address but no timestamp', '44 08 05 01 00 00 00 00', 22],
+      ['RFC 791: Timestamp (flag 3) with room for a prespecified address only', '44 0a 05 03 c0 00 02 01 00 00 00 00', 22],
+      ['RFC 791: a second Record Route (the second is named)', '07 03 04 07 03 04 00 00', 23],
+      ['RFC 791: a second Timestamp', '44 04 05 00 44 04 05 00', 24],
+      ['RFC 1122 3.2.1.8: a Loose and a Strict Source Route', '83 03 04 89 03 04 00 00', 23],
     ])('%s', (_name, opts, pointer) => {
       const b = withOptions(opts);
       expect(checkIpv4(b, 0, b.length)).toBe(WireDrop.IPV4_BAD_OPTIONS);
@@ -110,6 +118,16 @@ describe('IPv4 options (RFC 791 3.1)', () => {
     it('well-formed options have no error pointer', () => {
       expect(ipv4OptionsErrorPointer(IPV4_RR_LSRR, 0)).toBe(-1);
       expect(ipv4OptionsError(IPV4_TS_SSRR, 20, 40)).toBe(-1);
+    });
+
+    it.each([
+      ['a full Record Route (pointer past the length)', '07 07 08 c0 00 02 01 00'],
+      ['Record Route and a source route once each', '07 03 04 83 03 04 00 00'],
+      ['a Timestamp with a flag RFC 791 does not define and an odd room', '44 06 05 02 00 00 00 00'],
+      ['a full Timestamp (flag 1) with room for no entry', '44 04 05 01'],
+    ])('%s is well formed', (_name, opts) => {
+      const b = withOptions(opts);
+      expect(checkIpv4(b, 0, b.length)).toBe(WireDrop.OK);
     });
   });
 });

@@ -14,8 +14,15 @@
 // decrement is the same: the receiver copies the header into every segment.
 // A super-packet whose egress port has no offload goes to ip4-gso, which
 // segments it in software; towards an offload TAP it stays whole.
+//
+// A datagram with options (IHL > 5) that passes both checks has this hop
+// recorded in its Record Route and Timestamp options (RFC 1812 5.3.13.5,
+// 5.3.13.6: recordIpv4Options, with the egress port's address) before the
+// TTL decrement, so that ip4-frag cuts the updated header and the ICMP
+// errors above quote the datagram as it came. The router's own datagrams
+// (echo replies carrying a request's options) are recorded in too.
 import { ICMP_DEST_UNREACHABLE, ICMP_TIME_EXCEEDED, ICMP_UNREACH_FRAG_NEEDED } from '../../wire/icmp.js';
-import { decrementIpv4Ttl, ipv4Df, ipv4TotalLength, ipv4Ttl } from '../../wire/ipv4.js';
+import { decrementIpv4Ttl, ipv4Df, ipv4TotalLength, ipv4Ttl, msSinceMidnightUt, recordIpv4Options } from '../../wire/ipv4.js';
 import type { Batch } from '../batch.js';
 import { PacketFlag } from '../batch.js';
 import { icmpErrorCode, type ForwardingContext } from '../context.js';
@@ -42,12 +49,15 @@ export class Ip4Rewrite extends PipelineNode<typeof spec> {
 
   process(batch: Batch, vec: Uint16Array, count: number, d: Dispatch): void {
     const b = batch.arena;
-    const mtus = this.ctx.ports.mtu;
+    const ports = this.ctx.ports;
+    const mtus = ports.mtu;
+    // The Timestamp option's value, read from the clock at the first datagram with options in the batch.
+    let timestamp = -1;
     const l3 = batch.l3;
     const flags = batch.flags;
     const txPort = batch.txPort;
     const meta = batch.offload;
-    const portOffload = this.ctx.ports.offload;
+    const portOffload = ports.offload;
     const N = this.next;
     const R = this.reason;
     let w = 0;
@@ -72,6 +82,10 @@ export class Ip4Rewrite extends PipelineNode<typeof spec> {
         batch.icmpError[s] = icmpErrorCode(ICMP_DEST_UNREACHABLE, ICMP_UNREACH_FRAG_NEEDED, mtu);
         d.enqueue(this, N.icmpError, s);
         continue;
+      }
+      if ((b[o] & 0x0f) !== 5) {
+        if (timestamp < 0) timestamp = msSinceMidnightUt(this.ctx.clock.nowMs());
+        recordIpv4Options(b, o, ports.address[txPort[s]], ports.address, ports.count, timestamp);
       }
       if (!local) decrementIpv4Ttl(b, o);
       if (tooBig) d.enqueue(this, N.frag, s);
