@@ -17,6 +17,15 @@ function whole(name: string, min: number, max: number) {
   };
 }
 
+/**
+ * A table's `show`, the default subcommand: bare `ctl route` shows, as `ip
+ * route` does, and `ctl flows --filter X` is `ctl flows show --filter X`.
+ * Its help line says so (commander's help does not mark a default).
+ */
+function tableShow(table: Command, description: string): Command {
+  return table.command('show', { isDefault: true }).description(`${description} The default: \`ctl ${table.name()}\` with no subcommand runs it.`);
+}
+
 export function registerCtl(program: Command): void {
   const ctl = program
     .command('ctl')
@@ -67,13 +76,10 @@ Examples:
 
   // ---------------------------------------------------------------- routes
   const route = ctl.command('route').description('The routing table (like `ip route`).');
-  // Bare `ctl route` (and neigh, nat, firewall, lb) shows, as `ip route` does.
-  route
-    .command('show', { isDefault: true })
+  tableShow(route, 'List routes: connected, config and API routes.')
     .alias('list')
     .argument('[prefix]', 'only routes inside this prefix (a bare address: its /32)')
     .option('--limit <n>', 'at most this many', whole('--limit', 1, 100_000_000))
-    .description('List routes: connected, config and API routes.')
     .action((prefix: string | undefined, o: { limit?: number }) =>
       run(async (c, out, lib) => {
         const r = await c.call<{ routes: Parameters<typeof lib.routeLine>[0][]; total: number }>('Routes', 'List', { prefix: prefix ?? '', limit: o.limit ?? 0 });
@@ -119,9 +125,7 @@ Examples:
 
   // ---------------------------------------------------------------- neighbors
   const neigh = ctl.command('neigh').alias('neighbor').description('Neighbors (like `ip neigh`).');
-  neigh
-    .command('show', { isDefault: true })
-    .description('Static and learned neighbors.')
+  tableShow(neigh, 'Static and learned neighbors.')
     .action(
       run(async (c, out, lib) => {
         const r = await c.call<{ neighbors: { address: string; mac: string; dev: string; state: string }[] }>('Neighbors', 'List');
@@ -159,10 +163,8 @@ Examples:
   // `flows` itself takes no options: a --filter of its own would be parsed
   // before `delete` saw it (commander), so bare `ctl flows` is `flows show`, as `nat` is `nat show`.
   const flows = ctl.command('flows').description('Tracked flows (conntrack, NAT, load balancer).');
-  flows
-    .command('show', { isDefault: true })
+  tableShow(flows, 'List tracked flows (all, or those matching --filter).')
     .alias('list')
-    .description('List tracked flows (all, or those matching --filter).')
     .option('--filter <expr>', filterHelp, '')
     .option('--limit <n>', 'at most this many (default 1000)', whole('--limit', 1, 16_777_216))
     .action((o: { filter: string; limit?: number }) =>
@@ -184,10 +186,8 @@ Examples:
       })(),
     );
   const nat = ctl.command('nat').description('NAT mappings (external address and port -> internal endpoint).');
-  nat
-    .command('show', { isDefault: true })
+  tableShow(nat, 'List NAT mappings (all, or those matching --filter).')
     .alias('mappings')
-    .description('List NAT mappings (all, or those matching --filter).')
     .option('--filter <expr>', filterHelp, '')
     .option('--limit <n>', 'at most this many (default 1000)', whole('--limit', 1, 16_777_216))
     .action((o: { filter: string; limit?: number }) =>
@@ -211,8 +211,7 @@ Examples:
 
   // ---------------------------------------------------------------- firewall
   const fw = ctl.command('firewall').description('Firewall rules and NetworkPolicies.');
-  fw.command('show', { isDefault: true })
-    .description('Rules in the order they decide (implied rules too), with hits.')
+  tableShow(fw, 'Rules in the order they decide (implied rules too), with hits.')
     .action(
       run(async (c, out, lib) => {
         const r = await c.call<{ rules: { name: string; origin: string; direction: string; priority: number; action: string; hits: number }[] }>('Firewall', 'ListRules');
@@ -231,8 +230,7 @@ Examples:
 
   // ---------------------------------------------------------------- load balancer
   const lb = ctl.command('lb').description('The load balancer: VIPs and backends.');
-  lb.command('show', { isDefault: true })
-    .description('VIPs with their backends: state, weight, health, flows, packets.')
+  tableShow(lb, 'VIPs with their backends: state, weight, health, flows, packets.')
     .action(
       run(async (c, out, lib) => {
         const r = await c.call<{ vips: { name: string; address: string; protocol: string; port: number; mode: string; backends: { address: string; state: string; weight: number; effective_weight: number; health: string; new_flows: number; active_flows: number; packets: number; bytes: number }[] }[] }>('LoadBalancer', 'ListVips');

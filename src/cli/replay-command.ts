@@ -108,7 +108,7 @@ export async function runReplay(input: string, opts: ReplayCommandOptions): Prom
     // Most frames for another MAC (a capture's broadcasts still reach the router): the capture was made elsewhere.
     if (notForUs > 0 && notForUs * 2 >= fed) {
       process.stderr.write(
-        `dataplane replay: ${notForUs === fed ? 'every frame' : `${notForUs} of ${fed} frames`} was for another MAC (ethernet-input/not-for-us): the capture was made on another host. ` +
+        `dataplane replay: ${notForUs === fed ? 'every frame was' : `${notForUs} of ${fed} frames were`} for another MAC (ethernet-input/not-for-us): the capture was made on another host. ` +
           "Give the ports the capture's MACs (ports[].mac), or replay with --promisc to take them whatever their MAC.\n",
       );
     }

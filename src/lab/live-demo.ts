@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import { join } from 'node:path';
 import { nsSpawn, nsTry, sleep } from '../host/commands.js';
+import { shellLine } from '../host/shell-line.js';
 import { missingToolsMessage, type Tool } from '../host/tools.js';
 import { labDown, labTools, labUp, type LabState } from './lab.js';
 import { LabError } from './lab-error.js';
@@ -24,7 +25,7 @@ function inNs(ns: string, argv: string[], timeoutMs = 15_000): { status: number;
 }
 
 function show(title: string, cmd: string[], r: { out: string }): void {
-  say(`\n== ${title}\n$ ${cmd.join(' ')}`);
+  say(`\n== ${title}\n$ ${shellLine(cmd)}`);
   say(r.out.replace(/^/gm, '  '));
 }
 
@@ -113,7 +114,7 @@ export async function runLiveDemo(): Promise<number> {
       children.push(http);
       const got = join(tmp, 'got.bin');
       if (await waitTcp(s, 8080)) {
-        const cmd = ['curl', '-sS', '--max-time', '20', '-o', got, '-w', '%{http_code} %{size_download} bytes in %{time_total} s (%{speed_download} B/s)\n', `http://${LAB.server.addr}:8080/file.bin`];
+        const cmd = ['curl', '-sS', '--max-time', '20', '-o', got, '-w', '%{http_code} %{size_download} bytes in %{time_total} s (%{speed_download} B/s)\\n', `http://${LAB.server.addr}:8080/file.bin`];
         const r = inNs(c, cmd, 25_000);
         let sha = '';
         try {

@@ -194,4 +194,15 @@ describe('replay outputs', () => {
     expect(r.stderr).toBe('');
     expect(existsSync(join(dir, 'f.pcapng'))).toBe(true);
   });
+
+  it('says how many when most frames, not all, were for another MAC', () => {
+    // Two frames for another host's MAC, one broadcast (the router takes it): docs/CLI.md's "N of M frames".
+    const path = join(dir, 'mostly-foreign.pcap');
+    const w = new PcapWriter(path, { linkType: LINKTYPE_ETHERNET });
+    ['02:42:ac:11:00:02', '02:42:ac:11:00:02', 'ff:ff:ff:ff:ff:ff'].forEach((dstMac, i) => w.write(udpFrame({ src: '192.0.2.10', dst: '198.51.100.10', dstMac, id: i }, 1000 + i, 53), 1_700_000_000, i));
+    w.close();
+    const r = dataplane(['replay', path, '--config', oneport, '--out', join(dir, 'mf.pcapng')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('dataplane replay: 2 of 3 frames were for another MAC (ethernet-input/not-for-us)');
+  });
 });

@@ -36,9 +36,12 @@ function protoProblems(value: unknown, type = configType()): string[] {
   return checkAgainstProto(value, type).map((p) => `${pathText(p.path)}: ${p.message}`);
 }
 
+/** The configs and config fragments a doc shows (test/docs/doc-blocks.ts): not those shown for their error, nor files that are no config. */
 function yamlBlocks(file: string): string[] {
   const text = readFileSync(join(ROOT, file), 'utf8');
-  return [...text.matchAll(/^```yaml\n([\s\S]*?)^```/gm)].map((m) => m[1]);
+  return [...text.matchAll(/^```yaml([^\n]*)\n([\s\S]*?)^```/gm)]
+    .filter((m) => !/\binvalid\b/.test(m[1]) && (!/\bfile=/.test(m[1]) || /^ports:/m.test(m[2])))
+    .map((m) => m[2]);
 }
 
 /** The message a documentation fragment belongs to: the first whose fields hold all its keys. */

@@ -24,6 +24,8 @@ describe('dataplane demo, live', skipIf(skip), () => {
     expect(r.stdout).toMatch(/Destination Net Unreachable/);
     expect(r.stdout).toMatch(/^ {3}1 {2}192\.0\.2\.1 /m);
     expect(r.stdout).not.toMatch(/NOT as expected/);
+    // The commands it shows run as shown: curl's -w format is one quoted word.
+    expect(r.stdout).toMatch(/^\$ curl .* -w '%\{http_code\} %\{size_download\} bytes in %\{time_total\} s \(%\{speed_download\} B\/s\)\\n' http:\/\/198\.51\.100\.10:8080\/file\.bin$/m);
     expect(r.stdout).toMatch(/stopped\. ports:/);
     expect(prefix).not.toBe('');
     expect(processesMentioning(`/run/dataplane-lab/${prefix}/`)).toEqual([]);
