@@ -248,9 +248,28 @@ export const neighborSchema = z
 
 // The control API and the metrics endpoint (issue 12): where they listen.
 export { DEFAULT_CONTROL_SOCKET };
-const LISTEN_PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
-/** host:port where host is a loopback address or localhost: the control API has no authentication. */
-const LOOPBACK_LISTEN = new RegExp(`^(localhost|127(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}):${LISTEN_PORT}$`);
+const LOOPBACK_HOST = /^(localhost|127(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})$/;
+const CONTROL_LISTEN_SHAPE = 'must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)';
+
+/**
+ * Why `control.listen` is not one the API can listen on, or undefined when it
+ * is: HOST:PORT, the host a loopback address or localhost (the API has no
+ * authentication), the port 1-65535. Each part gets its own reason, so a port
+ * of 70000 is not reported as a host that is not loopback.
+ */
+export function controlListenProblem(text: string): string | undefined {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (m === null) return CONTROL_LISTEN_SHAPE;
+  const [, host, portText] = m;
+  if (!LOOPBACK_HOST.test(host)) return `"${host}" is not a loopback address: ${CONTROL_LISTEN_SHAPE}`;
+  const port = Number(portText);
+  if (port === 0) return 'port 0 is not 1-65535 (0 would have the kernel pick a port that ctl cannot know)';
+  if (port > 65535) return `port ${portText} is not 1-65535`;
+  // One spelling per port: reload compares the text, and ctl dials it as written.
+  if (portText.startsWith('0')) return `port ${portText}: write it without leading zeros (${port})`;
+  return undefined;
+}
+
 export const controlSchema = z
   .object({
     socket: z
@@ -258,7 +277,13 @@ export const controlSchema = z
       .max(107, 'must be at most 107 bytes (a Unix socket path)')
       .refine((v) => v === '' || v.startsWith('/'), 'must be an absolute path such as /run/dataplane/dataplane.sock, or "" to turn the API off')
       .default(DEFAULT_CONTROL_SOCKET),
-    listen: z.string().regex(LOOPBACK_LISTEN, 'must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)').optional(),
+    listen: z
+      .string()
+      .superRefine((text, ctx) => {
+        const why = controlListenProblem(text);
+        if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+      })
+      .optional(),
   })
   .strict();
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { firstBinaryByte } from '../../src/config/text-file.js';
 import { dataplane } from '../cli-run.js';
 import { configProblems } from './config-problems.js';
@@ -78,6 +78,21 @@ routes:
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, io: { type: tap, peerAddress: 192.0.2.0/24 } }\n')).toEqual([
       'ports[0].io.peerAddress: 192.0.2.0/24 is the network address of 192.0.2.0/24',
     ]);
+  });
+
+  it('control.listen: each part of HOST:PORT gets its reason (a port of 70000 was reported as a host that is not loopback); exit 2 at load', () => {
+    const listen = (l: string) => problems(`ports:\n  - { name: lan, address: 192.0.2.1/24 }\ncontrol: { listen: "${l}" }\n`);
+    expect(listen('127.0.0.1:70000')).toEqual(['control.listen: port 70000 is not 1-65535']);
+    expect(listen('localhost:99999')).toEqual(['control.listen: port 99999 is not 1-65535']);
+    expect(listen('127.0.0.1:0')).toEqual(['control.listen: port 0 is not 1-65535 (0 would have the kernel pick a port that ctl cannot know)']);
+    expect(listen('127.0.0.1:0080')).toEqual(['control.listen: port 0080: write it without leading zeros (80)']);
+    expect(listen('192.0.2.1:9470')).toEqual(['control.listen: "192.0.2.1" is not a loopback address: must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)']);
+    expect(listen('127.0.0.1')).toEqual(['control.listen: must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)']);
+    expect(parseConfig('ports:\n  - { name: lan, address: 192.0.2.1/24 }\ncontrol: { listen: "127.0.0.1:65535" }\n', 'c.yaml', dir).control.listen).toBe('127.0.0.1:65535');
+    const file = join(dir, 'listen.yaml');
+    writeFileSync(file, 'ports:\n  - { name: lan, address: 192.0.2.1/24 }\ncontrol: { listen: 127.0.0.1:70000 }\n');
+    const r = dataplane(['route', 'lookup', '--config', file, '192.0.2.5']);
+    expect([r.status, r.stderr]).toEqual([2, `dataplane route lookup: ${file}: invalid config:\n  control.listen: port 70000 is not 1-65535\n`]);
   });
 
   it('a YAML alias bomb is a config error, not a stack trace or gigabytes', () => {
