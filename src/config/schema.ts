@@ -10,6 +10,7 @@ import { firewallConfigShape } from './firewall-schema.js';
 import { decapSchema, loadBalancerSchema } from './load-balancer-schema.js';
 import { metricsSchema } from './metrics-schema.js';
 import { DEFAULT_CONTROL_SOCKET } from './control-socket.js';
+import { choiceError, discriminatorError } from './zod-issue.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -134,7 +135,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
       offload: z.literal(false, { message: 'must be false: AF_XDP carries no offload metadata' }).default(false),
     })
     .strict(),
-]);
+], { error: discriminatorError('type') });
 
 export const portSchema = z
   .object({
@@ -220,7 +221,7 @@ export const natSchema = z
         z
           .object({
             inPort: z.string().regex(IFNAME, 'must name a port'),
-            proto: z.enum(['tcp', 'udp']),
+            proto: z.enum(['tcp', 'udp'], { error: choiceError('must be one of "tcp", "udp"') }),
             dport: portRange,
             /** The router's address it is addressed to; default the inPort's address. */
             dst: ipv4String.optional(),
