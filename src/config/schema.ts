@@ -137,17 +137,40 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .strict(),
 ], { error: discriminatorError('type') });
 
+/** A port's MTU: at least 68, what every IPv4 link must carry unfragmented (RFC 791); at most 9216, the largest jumbo frame switches take. */
+export const MTU_RANGE = { min: 68, max: 9216 } as const;
+const MTU_RANGE_TEXT = `must be ${MTU_RANGE.min}-${MTU_RANGE.max} (at least IPv4's minimum of ${MTU_RANGE.min}, RFC 791; at most ${MTU_RANGE.max}, the largest jumbo frame)`;
+/**
+ * The largest MTU of an afxdp port: a frame lives in one UMEM chunk
+ * (XSK_FRAME_BYTES, 4096, native/src/af-xdp.h) after the kernel's 256 bytes
+ * of XDP headroom, so 3840 bytes of frame, less the Ethernet header. The
+ * socket can neither receive nor send a longer one (xskTxBurst counts it
+ * io tx-rejected).
+ */
+export const AFXDP_MAX_MTU = 4096 - 256 - 14;
+
 export const portSchema = z
   .object({
     name: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)'),
     mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01').optional(),
     address: interfaceAddress,
-    mtu: z.number().int('must be a whole number').min(68, 'must be at least 68 (RFC 791)').max(9216, 'must be at most 9216').default(1500),
+    mtu: z
+      .number()
+      .int(`must be a whole number ${MTU_RANGE.min}-${MTU_RANGE.max}`)
+      .min(MTU_RANGE.min, MTU_RANGE_TEXT)
+      .max(MTU_RANGE.max, MTU_RANGE_TEXT)
+      .default(1500),
     io: portIoSchema.optional(),
     /** Unwrap IPIP/GUE addressed to hosts behind this port (load-balancer-schema.ts). */
     decap: decapSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // A value out of the general range has its message already.
+    if (p.io?.type === 'afxdp' && p.mtu > AFXDP_MAX_MTU && p.mtu <= MTU_RANGE.max) {
+      ctx.addIssue({ code: 'custom', path: ['mtu'], message: `must be at most ${AFXDP_MAX_MTU} on an afxdp port (a frame must fit one 4 KiB UMEM chunk after the kernel's 256 bytes of XDP headroom)` });
+    }
+  });
 
 export type PortIo = z.infer<typeof portIoSchema>;
 

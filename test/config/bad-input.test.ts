@@ -56,7 +56,7 @@ routes:
   - bogus line
 `);
     expect(p).toEqual([
-      'ports[2].mtu: must be at least 68 (RFC 791)',
+      "ports[2].mtu: must be 68-9216 (at least IPv4's minimum of 68, RFC 791; at most 9216, the largest jumbo frame)",
       'ports[0].mac: ff:ff:ff:ff:ff:ff is the broadcast address; a port needs a unicast MAC such as 02:00:00:00:00:01',
       "ports[0].io.peerAddress: 198.51.100.5/24 is not on the port's subnet 192.0.2.0/24",
       'ports[1].mac: 01:00:5e:00:00:01 is a multicast address; a port needs a unicast MAC such as 02:00:00:00:00:02',
@@ -78,6 +78,15 @@ routes:
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, io: { type: tap, peerAddress: 192.0.2.0/24 } }\n')).toEqual([
       'ports[0].io.peerAddress: 192.0.2.0/24 is the network address of 192.0.2.0/24',
     ]);
+  });
+
+  it('an MTU out of range names the range and both reasons, whatever side it is wrong on', () => {
+    const mtu = (m: string) => problems(`ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: ${m} }\n`);
+    const range = "ports[0].mtu: must be 68-9216 (at least IPv4's minimum of 68, RFC 791; at most 9216, the largest jumbo frame)";
+    for (const m of ['0', '-5', '67', '9217', '70000']) expect(mtu(m), m).toEqual([range]);
+    expect(mtu('1500.5')).toEqual(['ports[0].mtu: must be a whole number 68-9216']);
+    expect(mtu('"1500"')).toEqual(['ports[0].mtu: expected a number, got a string']);
+    for (const m of [68, 9216]) expect(parseConfig(`ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: ${m} }\n`, 'c.yaml', dir).ports[0].mtu).toBe(m);
   });
 
   it('control.listen: each part of HOST:PORT gets its reason (a port of 70000 was reported as a host that is not loopback); exit 2 at load', () => {

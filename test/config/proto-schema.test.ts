@@ -193,7 +193,7 @@ describe('parseConfig: the proto check first, each field named once', () => {
     // zod sets no upper bound on the ICMP burst; the proto's uint32 does.
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24 }\nicmp: { burst: 5000000000 }\n')).toEqual(['icmp.burst: must be a whole number from 0 to 4294967295 (uint32)']);
     // The proto says "whole number"; zod, on the same field, says more.
-    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: 40.5 }\n')).toEqual(['ports[0].mtu: must be a whole number']);
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: 40.5 }\n')).toEqual(['ports[0].mtu: must be a whole number 68-9216']);
     expect(mergeProtoProblems([{ path: ['ports', 0, 'mtu'], message: 'must be a whole number, not "x"' }], ['ports[0].mtu: must be at least 68 (RFC 791)'])).toEqual([
       'ports[0].mtu: must be at least 68 (RFC 791)',
     ]);
