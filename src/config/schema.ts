@@ -17,6 +17,32 @@ const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** Linux interface names: at most 15 bytes, no '/', ':' or whitespace. */
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+/** What the kernel refuses besides (dev_valid_name): "." and "..", the directories of /sys/class/net. */
+const DOT_NAMES = new Set(['.', '..']);
+
+/** A Linux interface name: IFNAME, and not "." or "..". */
+function ifname(message: string) {
+  return z
+    .string()
+    .regex(IFNAME, message)
+    .refine((v) => !DOT_NAMES.has(v), 'cannot be "." or "..": Linux refuses them as interface names (they name directories, as in /sys/class/net)');
+}
+
+/**
+ * Port names that are valid interface names but would be ambiguous where port
+ * names are used: as pcapng interface names (replay's OUT, traces), and as
+ * keys of the JSON that lists ports (replay --json). A Map: an object literal
+ * cannot hold a key "__proto__".
+ */
+const RESERVED_PORT_NAMES = new Map<string, string>([
+  ['dropped', 'for the interface of dropped packets in trace files (replaying a trace would take its drops for arrivals on this port)'],
+  ['__proto__', 'in JavaScript, where that key is an object\'s prototype (the port would vanish from the JSON that lists ports by name)'],
+]);
+
+const portName = ifname('must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)').superRefine((v, ctx) => {
+  const why = RESERVED_PORT_NAMES.get(v);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `"${v}" is reserved ${why}` });
+});
 
 const ipv4String = z.string().regex(IPV4, 'must be a dotted-quad IPv4 address such as 192.0.2.1');
 const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.2.0/24');
@@ -38,13 +64,13 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('tap'),
       /** TAP device name; default: the port name. */
-      ifname: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-"').optional(),
+      ifname: ifname('must be 1-15 characters of letters, digits, "_", "." or "-"').optional(),
       /** Move the TAP into this network namespace: a name under /run/netns, or a path such as /proc/PID/ns/net. */
       netns: z.string().min(1, 'must name a network namespace').optional(),
       /** Like a CNI plugin: give the kernel side this address (in netns) and a default route via the port's address. */
       peerAddress: interfaceAddress.optional(),
       /** Rename the kernel side inside netns (e.g. eth1). */
-      peerName: z.string().regex(IFNAME, 'must be a Linux interface name').optional(),
+      peerName: ifname('must be a Linux interface name').optional(),
       /** IFF_VNET_HDR: frames carry a virtio-net header. */
       vnetHdr: z.boolean().default(false),
       /**
@@ -65,7 +91,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('afpacket'),
       /** An existing interface in the dataplane's network namespace (a veth end, a container's eth1). */
-      interface: z.string().regex(IFNAME, 'must be a Linux interface name'),
+      interface: ifname('must be a Linux interface name'),
       /**
        * Take the interface's offloads as they come (PACKET_VNET_HDR): a veth
        * whose peer does TSO/GSO (a container's eth0, by default) hands over
@@ -113,7 +139,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
        * (queue q by worker q). The interface needs no more queues than
        * workers; with fewer, the extra workers only send on it.
        */
-      interface: z.string().regex(IFNAME, 'must be a Linux interface name'),
+      interface: ifname('must be a Linux interface name'),
       /**
        * How the sockets bind: `zerocopy` (the driver DMAs into our memory; an
        * error where the driver cannot), `copy` (the kernel copies; veth, and
@@ -151,7 +177,7 @@ export const AFXDP_MAX_MTU = 4096 - 256 - 14;
 
 export const portSchema = z
   .object({
-    name: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)'),
+    name: portName,
     mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01').optional(),
     address: interfaceAddress,
     mtu: z

@@ -80,6 +80,25 @@ routes:
     ]);
   });
 
+  it('port names that would be ambiguous or refused where they are used: "." and ".." (Linux refuses them), "dropped" (a trace\'s interface), "__proto__" (a JSON key)', () => {
+    const port = (name: string, io = '') => problems(`ports:\n  - { name: "${name}", address: 192.0.2.1/24${io} }\n`);
+    const dots = 'cannot be "." or "..": Linux refuses them as interface names (they name directories, as in /sys/class/net)';
+    expect(port('.')).toEqual([`ports[0].name: ${dots}`]);
+    expect(port('..')).toEqual([`ports[0].name: ${dots}`]);
+    expect(port('lan', ', io: { type: tap, ifname: "..", netns: x, peerName: "." }')).toEqual([`ports[0].io.ifname: ${dots}`, `ports[0].io.peerName: ${dots}`]);
+    expect(port('lan', ', io: { type: afpacket, interface: "." }')).toEqual([`ports[0].io.interface: ${dots}`]);
+    expect(port('dropped')).toEqual([
+      'ports[0].name: "dropped" is reserved for the interface of dropped packets in trace files (replaying a trace would take its drops for arrivals on this port)',
+    ]);
+    expect(port('__proto__')).toEqual([
+      'ports[0].name: "__proto__" is reserved in JavaScript, where that key is an object\'s prototype (the port would vanish from the JSON that lists ports by name)',
+    ]);
+    // No "/" (a name may become a path) nor anything but the interface name characters.
+    expect(port('a/b')).toEqual(['ports[0].name: must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)']);
+    // Names that only look like these are ports like any other.
+    for (const name of ['Dropped', 'wan.1', '...', 'proto']) expect(parseConfig(`ports:\n  - { name: "${name}", address: 192.0.2.1/24 }\n`, 'c.yaml', dir).ports[0].name).toBe(name);
+  });
+
   it('an MTU out of range names the range and both reasons, whatever side it is wrong on', () => {
     const mtu = (m: string) => problems(`ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: ${m} }\n`);
     const range = "ports[0].mtu: must be 68-9216 (at least IPv4's minimum of 68, RFC 791; at most 9216, the largest jumbo frame)";
