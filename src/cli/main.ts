@@ -192,7 +192,9 @@ policy (a NetworkPolicy's ingress or egress: NAMESPACE/NAME) or isolation
 rules it compiled to (0: it matches nothing, e.g. no endpoint has its labels).
 
 --judge prints each section's verdict and the rule that decided it; the
-packet passes only if no section denies it. Traffic neither from nor to an
+packet passes only if no section denies it. tcp, udp and sctp need DST:PORT
+(SRC's port defaults to 49152); other protocols take no ports. Ports are
+1-65535: port 0 is reserved (RFC 6335). Traffic neither from nor to an
 endpoint is not judged. Replies of an allowed connection are not judged
 either (the firewall is stateful); --judge shows a first packet.
 
