@@ -116,6 +116,9 @@ function checkSocketOption(socket: string): string {
   const takes = 'give the path of a running dataplane\'s socket (control.socket, e.g. /run/dataplane/dataplane.sock) or the HOST:PORT of its control.listen';
   if (socket.trim() === '') throw new CtlUsageError(`--socket is empty: ${takes}`);
   if (!socket.includes('/') && !/^[^:]+:\d+$/.test(socket)) throw new CtlUsageError(`--socket ${socket}: neither a path (a socket in this directory is ./${socket}) nor HOST:PORT: ${takes}`);
+  // The client would throw on a port past 65535 (an invalid URL), and nothing listens on port 0.
+  const port = socket.includes('/') ? undefined : Number(socket.slice(socket.lastIndexOf(':') + 1));
+  if (port !== undefined && (port < 1 || port > 65535)) throw new CtlUsageError(`--socket ${socket}: port ${socket.slice(socket.lastIndexOf(':') + 1)} is not 1-65535`);
   const path = socket.startsWith('unix:') ? socket.slice('unix:'.length) : socket;
   const bytes = Buffer.byteLength(path);
   if (path.includes('/') && bytes > MAX_SOCKET_PATH_BYTES) throw new CtlUsageError(`--socket ${socket}: ${bytes} bytes, longer than any Unix socket path (at most ${MAX_SOCKET_PATH_BYTES})`);

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { ControlClient } from '../control/client.js';
 import type { CtlOptions } from './ctl-command.js';
+import { fileOption } from './file-option.js';
 
 type Out = (text: string, json: unknown) => void;
 type Verb = (client: ControlClient, out: Out, lib: typeof import('./ctl-command.js')) => Promise<void>;
@@ -31,7 +32,7 @@ export function registerCtl(program: Command): void {
     .command('ctl')
     .description('Talk to a running dataplane (`dataplane run`) over its control API: routes, neighbors, flows, NAT, firewall, load balancer, counters, trace, explain, reload.')
     .option('--socket <path>', 'the control API\'s Unix socket, or HOST:PORT for its TCP listener (default: the --config\'s control.socket, else /run/dataplane/dataplane.sock)')
-    .option('--config <file>', 'find the socket in this config\'s control section')
+    .option('--config <file>', 'find the socket in this config\'s control section', fileOption('--config'))
     .option('--json', 'print the answer as JSON')
     .option('--timeout <ms>', 'give up on a call after this long', whole('--timeout', 1, 3_600_000), 30_000)
     .addHelpText(
@@ -112,7 +113,7 @@ Examples:
     );
   route
     .command('load')
-    .argument('<file>', 'a routes file (one route per line, # comments)')
+    .argument('<file>', 'a routes file (one route per line, # comments)', fileOption('FILE'))
     .option('--replace-all', 'the file becomes the whole table (routes not in it are deleted; connected subnets stay)')
     .description('Add or replace every route of a file in one change (one generation).')
     .action((file: string, o: { replaceAll?: boolean }) =>
@@ -219,7 +220,7 @@ Examples:
       }),
     );
   fw.command('set')
-    .argument('<file>', 'YAML with any of: endpoints, namespaces, firewall, networkPolicies, networkPolicyFile')
+    .argument('<file>', 'YAML with any of: endpoints, namespaces, firewall, networkPolicies, networkPolicyFile', fileOption('FILE'))
     .description('Replace those sections of the running config (the others stay).')
     .action((file: string) =>
       run(async (c, out, lib) => {

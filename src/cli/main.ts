@@ -8,6 +8,7 @@ import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
 import { registerCtl } from './ctl-program.js';
+import { fileOption } from './file-option.js';
 import { DEFAULT_SPIN_MAX_US } from '../runtime/spin-window.js';
 import { DEFAULT_COALESCE_US, RING_BOUNDED_COALESCE_US } from '../runtime/rx-coalesce.js';
 import { parseCpuList, WorkerCpusError } from '../runtime/worker-cpus.js';
@@ -91,7 +92,7 @@ export function buildProgram(): Command {
   program
     .command('decode')
     .description('Print one line (or one JSON object) per frame of a pcap or pcapng capture, in the spirit of tcpdump -n.')
-    .argument('<file>', 'capture file (pcap or pcapng; any byte order; Ethernet, raw IPv4, Linux SLL/SLL2)')
+    .argument('<file>', 'capture file (pcap or pcapng; any byte order; Ethernet, raw IPv4, Linux SLL/SLL2)', fileOption('FILE'))
     .option('--json', 'one JSON object per frame instead of a text line')
     .option('-c, --count <n>', 'stop after N frames', intInRange('--count', 1, Number.MAX_SAFE_INTEGER))
     .addHelpText(
@@ -113,14 +114,14 @@ Examples:
   program
     .command('replay')
     .description('Run a capture through the forwarding pipeline and write what the router sends, one pcapng interface per port.')
-    .argument('<in>', 'input capture (pcap or pcapng, Ethernet frames)')
-    .requiredOption('--config <file>', 'router config (YAML), the file `dataplane run` reads (docs/CONFIG.md)')
-    .requiredOption('--out <file>', 'output pcapng file (one interface per port, named after it)')
+    .argument('<in>', 'input capture (pcap or pcapng, Ethernet frames)', fileOption('IN'))
+    .requiredOption('--config <file>', 'router config (YAML), the file `dataplane run` reads (docs/CONFIG.md)', fileOption('--config'))
+    .requiredOption('--out <file>', 'output pcapng file (one interface per port, named after it)', fileOption('--out'))
     .option('--in-port <name>', 'port every frame arrives on (required for a classic pcap when there are several ports)')
     .option('--promisc', "ports take frames for any destination MAC (a capture made on another host, whose MACs are not the ports')")
     .option('--json', 'print the summary as one JSON object')
     .option('-w, --workers <n>', 'shard the capture by flow across N worker threads (piscina) and merge the output; 1 replays on this thread', intInRange('--workers', 1, MAX_REPLAY_WORKERS), 1)
-    .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
+    .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments', fileOption('--trace'))
     .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
     .addHelpText(
@@ -167,7 +168,7 @@ Examples:
     .command('lookup')
     .description('Longest-prefix match for each address: "ADDR PREFIX via GW dev PORT", "ADDR PREFIX blackhole", "ADDR unreachable" (no route).')
     .argument('[addr...]', 'IPv4 addresses (read from stdin, whitespace-separated, when none are given)')
-    .requiredOption('--config <file>', 'router config (YAML)')
+    .requiredOption('--config <file>', 'router config (YAML)', fileOption('--config'))
     .action(async (addrs: string[], opts: { config: string }) => {
       const { runRouteLookup } = await import('./route-command.js');
       process.exitCode = await runRouteLookup(addrs, opts);
@@ -176,7 +177,7 @@ Examples:
   program
     .command('firewall')
     .description('List the firewall a config compiles (VPC rules, NetworkPolicy) with the plan rules each became, or judge one packet.')
-    .requiredOption('--config <file>', 'router config (YAML) with endpoints and firewall/networkPolicies')
+    .requiredOption('--config <file>', 'router config (YAML) with endpoints and firewall/networkPolicies', fileOption('--config'))
     .option('--json', 'one JSON object instead of text')
     .option('--judge <packet>', 'judge one first packet: "SRC[:PORT] -> DST[:PORT] PROTO", e.g. "198.51.100.10:40000 -> 198.51.100.11:80 tcp"')
     .addHelpText(
@@ -191,7 +192,9 @@ policy (a NetworkPolicy's ingress or egress: NAMESPACE/NAME) or isolation
 rules it compiled to (0: it matches nothing, e.g. no endpoint has its labels).
 
 --judge prints each section's verdict and the rule that decided it; the
-packet passes only if no section denies it. Traffic neither from nor to an
+packet passes only if no section denies it. tcp, udp and sctp need DST:PORT
+(SRC's port defaults to 49152); other protocols take no ports. Ports are
+1-65535: port 0 is reserved (RFC 6335). Traffic neither from nor to an
 endpoint is not judged. Replies of an allowed connection are not judged
 either (the firewall is stateful); --judge shows a first packet.
 
@@ -210,7 +213,7 @@ Examples:
     .command('explain')
     .description('Run one packet through a router built from the config, node by node: route and next hop, the four firewall sections (as firewall --judge), NAT, backend and tunnel, ICMP or drop.')
     .argument('<packet>', "'PROTO SRC[:PORT] > DST[:PORT] in PORT [options]', e.g. 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan'")
-    .requiredOption('--config <file>', 'router config (YAML)')
+    .requiredOption('--config <file>', 'router config (YAML)', fileOption('--config'))
     .option('--json', 'one JSON object instead of text')
     .addHelpText(
       'after',
@@ -237,9 +240,9 @@ Examples:
   const lb = program.command('lb').description('Load balancer tools.');
   lb.command('preview')
     .description('Per VIP, the share of Maglev table slots (and of a capture\'s flows) that would change backend if a new config replaced the current one.')
-    .requiredOption('--config <file>', 'the config as it is (YAML)')
-    .requiredOption('--new <file>', 'the config as it would be (YAML, the same format)')
-    .option('--flows <capture>', 'a capture (pcap or pcapng) of the traffic: also the share of its flows that would move')
+    .requiredOption('--config <file>', 'the config as it is (YAML)', fileOption('--config'))
+    .requiredOption('--new <file>', 'the config as it would be (YAML, the same format)', fileOption('--new'))
+    .option('--flows <capture>', 'a capture (pcap or pcapng) of the traffic: also the share of its flows that would move', fileOption('--flows'))
     .option('--json', 'one JSON object instead of text')
     .addHelpText(
       'after',
@@ -276,7 +279,7 @@ Examples:
   program
     .command('run')
     .description('Run the live dataplane: TAP, AF_PACKET and AF_XDP ports, packet workers, a status line every few seconds.')
-    .requiredOption('--config <file>', 'router config (YAML); each port\'s "io" says how it reaches the wire (default: a TAP named after the port)')
+    .requiredOption('--config <file>', 'router config (YAML); each port\'s "io" says how it reaches the wire (default: a TAP named after the port)', fileOption('--config'))
     .option('-w, --workers <n>', 'packet worker threads (default: one per core)', intInRange('--workers', 1, 256))
     .option('--json', 'log one JSON object per line')
     .option('--status-interval <seconds>', 'seconds between status lines', intInRange('--status-interval', 1, 3600), 2)
@@ -285,7 +288,7 @@ Examples:
     .option('--coalesce-us <us>', `once frames come faster than one per this many microseconds, a worker naps up to this long after each round and takes what collected in one round, instead of waking per frame (less CPU per packet at middle rates, up to this much more latency under load); 0: wake per frame (default ${DEFAULT_COALESCE_US}; ${RING_BOUNDED_COALESCE_US} for a worker whose ports are all AF_XDP, whose nap also ends before its fill rings run low)`, intInRange('--coalesce-us', 0, 100_000))
     .option('--realtime <priority>', 'workers run SCHED_FIFO at this priority (1-99): woken at once on a loaded machine, for the latency tail; needs CAP_SYS_NICE', intInRange('--realtime', 1, 99))
     .option('--cpus <list>', 'pin worker i to the i-th CPU of this list (1, 0,1, 2-5; like DPDK -l): a CPU per worker, so the scheduler cannot move it onto the CPU of what wakes it; --workers defaults to the list\'s length (default: not pinned)', cpuListOption('--cpus'))
-    .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments')
+    .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments', fileOption('--trace'))
     .option('--trace-count <n>', `packets to trace at most, all workers together (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")
     .addHelpText(
@@ -344,7 +347,7 @@ Examples:
     .option('--wan-mtu <bytes>', "MTU of the router's server-side port", intInRange('--wan-mtu', 576, 65535))
     .option('--offload', 'TCP crosses the dataplane in 64 KB super-packets (TAP offload; afpacket: veth offloads left on)')
     .option('--busy-poll', "the dataplane's workers poll without sleeping (lowest latency, a core each)")
-    .option('--trace <file>', 'the dataplane writes a packet trace (pcapng) there, complete once the lab is down')
+    .option('--trace <file>', 'the dataplane writes a packet trace (pcapng) there, complete once the lab is down', fileOption('--trace'))
     .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace (see `dataplane replay --help`), e.g. 'icmp and host 198.51.100.10'")
     .option('--nat', 'NAT mode: the router masquerades what leaves wan and forwards wan:8080/tcp to 192.0.2.10:80 and wan:5353/udp to 192.0.2.10:53; the server gets 198.51.100.11 too and no route to the client')

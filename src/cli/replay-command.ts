@@ -1,6 +1,6 @@
 // `dataplane replay IN --config CFG --out OUT`: a capture through the
 // forwarding pipeline, offline, with the drop counters at the end.
-import { fstatSync, statSync } from 'node:fs';
+import { existsSync, fstatSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { fileErrorReason } from '../config/file-error.js';
 import { formatRuleHits } from '../firewall/firewall.js';
@@ -73,8 +73,19 @@ function fileProblem(err: NodeJS.ErrnoException, input: string, outputs: (string
   // A read carries no path; the only file replay reads after its config is the capture (EISDIR: a directory opens, then fails to read).
   if (path === undefined) return err.syscall === 'read' ? `${input}: ${fileErrorReason(err)}` : err.message.split('\n')[0];
   const output = outputs.find((o) => o !== undefined && (path === o || (dirname(path) === dirname(o) && basename(path).startsWith(`.${basename(o)}.`) && path.endsWith('.partial'))));
-  if (output !== undefined) return `cannot write ${output}: ${fileErrorReason(err)}`;
+  if (output !== undefined) return `cannot write ${output}: ${outputReason(err, output)}`;
   return `${path === input ? input : path}: ${fileErrorReason(err)}`;
+}
+
+/**
+ * Why an output could not be made: ENOENT there is a missing directory, or
+ * one that takes no new files (/proc, /sys); "no such file" would read as if
+ * the output had to exist already.
+ */
+function outputReason(err: NodeJS.ErrnoException, output: string): string {
+  if (err.code !== 'ENOENT') return fileErrorReason(err);
+  const dir = dirname(output);
+  return existsSync(dir) ? `${dir} takes no new files (ENOENT)` : `no directory ${dir} (ENOENT)`;
 }
 
 export async function runReplay(input: string, opts: ReplayCommandOptions): Promise<number> {

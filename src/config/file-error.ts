@@ -1,6 +1,7 @@
-// Why a file could not be read, in words a user acts on ("no such file
-// (ENOENT)"), for every message that names a file the user gave: the config,
-// its routesFile and networkPolicyFile, and the files `ctl` reads.
+// Why a file could not be read or written, in words a user acts on ("no such
+// file (ENOENT)"), for every message that names a file the user gave: the
+// config, its routesFile and networkPolicyFile, the files `ctl` reads, and
+// the captures and traces replay writes.
 const REASONS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
@@ -9,9 +10,17 @@ const REASONS: Record<string, string> = {
   ENOTDIR: 'a part of the path is not a directory',
   ELOOP: 'too many symbolic links',
   ENAMETOOLONG: 'the name is too long',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'the file is too large for its file system',
+  EROFS: 'a read-only file system',
+  EIO: 'an I/O error',
+  ENXIO: 'no such device',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
 };
 
-/** The reason of a failed read: the errno code with its meaning, else the error's first line. */
+/** The reason of a failed read or write: the errno code with its meaning, else the error's first line. */
 export function fileErrorReason(e: unknown): string {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code !== undefined) return REASONS[code] !== undefined ? `${REASONS[code]} (${code})` : code;

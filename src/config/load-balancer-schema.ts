@@ -5,6 +5,7 @@
 // src/lb/lb-config.ts's types.
 import { z } from 'zod';
 import { LB_HASH_INPUTS, LB_MODES } from '../lb/lb-config.js';
+import { choiceError, discriminatorError } from './zod-issue.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 /** A VIP's name shows in counters and logs: letters, digits, "-", "_", "." (at most 63), starting and ending alphanumeric. */
@@ -47,7 +48,7 @@ export const healthCheckSchema = z.discriminatedUnion('type', [
     .strict(),
   // ICMP echo has no port: a port given is named as an unknown field.
   z.object({ type: z.literal('icmp'), ...probeTiming }).strict(),
-]);
+], { error: discriminatorError('type') });
 
 export const backendSchema = z
   .object({
@@ -60,17 +61,24 @@ export const vipSchema = z
   .object({
     name: z.string().regex(VIP_NAME, 'must be 1-63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit'),
     address: ipv4String,
-    protocol: z.enum(['tcp', 'udp'], { error: 'must be tcp or udp' }),
+    protocol: z.enum(['tcp', 'udp'], { error: choiceError('must be tcp or udp') }),
     /** Absent: every port of the address. */
     port: whole().min(1, 'must be 1-65535 (leave port out for all ports)').max(65535, 'must be 1-65535').optional(),
-    mode: z.enum(LB_MODES, { error: `must be one of ${LB_MODES.join(', ')}` }),
+    mode: z.enum(LB_MODES, { error: choiceError(`must be one of ${LB_MODES.join(', ')}`) }),
     /** Range and primality are checked in load-balancer.ts, with the backends in view. */
     tableSize: whole().optional(),
     hash: z.enum(LB_HASH_INPUTS, { error: `must be one of ${LB_HASH_INPUTS.join(', ')}` }).default('five-tuple'),
     affinity: z
       .object({
-        // Kubernetes spells it ClientIP; the issue writes clientIP.
-        type: z.enum(['clientIP', 'ClientIP'], { error: 'must be clientIP (Kubernetes sessionAffinity: ClientIP)' }),
+        // Kubernetes spells it ClientIP; the issue writes clientIP. No default, though it is the only kind: as
+        // Kubernetes refuses a sessionAffinityConfig unless sessionAffinity says ClientIP, an affinity block
+        // must say which affinity it is (and none is said by leaving the block out, Kubernetes' None).
+        type: z.enum(['clientIP', 'ClientIP'], {
+          error: choiceError(
+            'must be clientIP (Kubernetes sessionAffinity: ClientIP); for no affinity (sessionAffinity: None) leave affinity out',
+            'required field missing: write type: clientIP (Kubernetes sessionAffinity: ClientIP), or leave affinity out for none',
+          ),
+        }),
         timeoutSeconds: whole()
           .min(1, `must be 1-${AFFINITY_TIMEOUT_SECONDS.max} (Kubernetes' range)`)
           .max(AFFINITY_TIMEOUT_SECONDS.max, `must be 1-${AFFINITY_TIMEOUT_SECONDS.max} (Kubernetes' range)`)
@@ -83,7 +91,7 @@ export const vipSchema = z
     healthCheck: healthCheckSchema.optional(),
     dynamicWeights: z
       .object({
-        signal: z.enum(['flows', 'latency', 'both'], { error: 'must be flows, latency or both' }),
+        signal: z.enum(['flows', 'latency', 'both'], { error: choiceError('must be flows, latency or both') }),
         intervalMs: whole().min(100, 'must be at least 100').max(3_600_000, 'must be at most 3600000').default(DYNAMIC_WEIGHTS_DEFAULTS.intervalMs),
         maxSlotShare: z.number().gt(0, 'must be above 0 (and at most 1)').max(1, 'must be at most 1 (the whole table)').default(DYNAMIC_WEIGHTS_DEFAULTS.maxSlotShare),
       })

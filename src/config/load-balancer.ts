@@ -9,7 +9,7 @@ import { hostAddressProblem } from './address-check.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4.js';
 import type { z } from 'zod';
 import { vipSchema, type RawDecap, type RawLoadBalancer, type RawVip } from './load-balancer-schema.js';
-import { issueMessage } from './zod-issue.js';
+import { issueMessage, unionMessage } from './zod-issue.js';
 
 /** The largest Maglev table: 2^24 entries (64 MiB of 32-bit slots per VIP and generation). */
 export const MAX_TABLE_SIZE = 2 ** 24;
@@ -168,7 +168,7 @@ function issueText(prefix: string, issue: z.core.$ZodIssue): string {
   for (const p of issue.path) at += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
   if (issue.code === 'unrecognized_keys') return `${at}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   // A discriminated union (healthCheck.type) lists what it takes.
-  if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) return `${at}: must be one of ${issue.options.map((o) => `"${String(o)}"`).join(', ')}`;
+  if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray(issue.options)) return `${at}: ${unionMessage(issue, issue.options)}`;
   return `${at}: ${issueMessage(issue, [prefix, ...issue.path])}`;
 }
 

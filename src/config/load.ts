@@ -29,7 +29,7 @@ import { checkAgainstProto, mergeProtoProblems } from './proto-check.js';
 import { mixedNexthopProblem, routeProblemLines } from './route-check.js';
 import { NeighborChecks } from './neighbors.js';
 import { nexthopProblem } from '../route/fib-build.js';
-import { issueMessage } from './zod-issue.js';
+import { issueMessage, unionMessage } from './zod-issue.js';
 import { quoted, withoutControls } from './quoted.js';
 
 export type { ConfigNotices };
@@ -116,7 +116,7 @@ function zodProblems(error: z.ZodError, prefix: readonly PropertyKey[] = []): st
     if (issue.code === 'invalid_union') {
       // A discriminated union (a port's io) names the value it expected; a route is a line or an object.
       const options = (issue as { options?: unknown[] }).options;
-      if (options !== undefined) return `${pathText(path)}: must be one of ${options.map((o) => `"${String(o)}"`).join(', ')}`;
+      if (options !== undefined) return `${pathText(path)}: ${unionMessage(issue, options)}`;
       if (path[0] === 'routes') return `${pathText(path)}: must be a route line such as "192.0.2.0/24 via 198.51.100.1" or an object with "prefix"`;
     }
     return `${pathText(path)}: ${issueMessage(issue, path)}`;

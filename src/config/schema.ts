@@ -10,12 +10,39 @@ import { firewallConfigShape } from './firewall-schema.js';
 import { decapSchema, loadBalancerSchema } from './load-balancer-schema.js';
 import { metricsSchema } from './metrics-schema.js';
 import { DEFAULT_CONTROL_SOCKET } from './control-socket.js';
+import { choiceError, discriminatorError } from './zod-issue.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
 const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 /** Linux interface names: at most 15 bytes, no '/', ':' or whitespace. */
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
+/** What the kernel refuses besides (dev_valid_name): "." and "..", the directories of /sys/class/net. */
+const DOT_NAMES = new Set(['.', '..']);
+
+/** A Linux interface name: IFNAME, and not "." or "..". */
+function ifname(message: string) {
+  return z
+    .string()
+    .regex(IFNAME, message)
+    .refine((v) => !DOT_NAMES.has(v), 'cannot be "." or "..": Linux refuses them as interface names (they name directories, as in /sys/class/net)');
+}
+
+/**
+ * Port names that are valid interface names but would be ambiguous where port
+ * names are used: as pcapng interface names (replay's OUT, traces), and as
+ * keys of the JSON that lists ports (replay --json). A Map: an object literal
+ * cannot hold a key "__proto__".
+ */
+const RESERVED_PORT_NAMES = new Map<string, string>([
+  ['dropped', 'for the interface of dropped packets in trace files (replaying a trace would take its drops for arrivals on this port)'],
+  ['__proto__', 'in JavaScript, where that key is an object\'s prototype (the port would vanish from the JSON that lists ports by name)'],
+]);
+
+const portName = ifname('must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)').superRefine((v, ctx) => {
+  const why = RESERVED_PORT_NAMES.get(v);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: `"${v}" is reserved ${why}` });
+});
 
 const ipv4String = z.string().regex(IPV4, 'must be a dotted-quad IPv4 address such as 192.0.2.1');
 const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.2.0/24');
@@ -37,13 +64,13 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('tap'),
       /** TAP device name; default: the port name. */
-      ifname: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-"').optional(),
+      ifname: ifname('must be 1-15 characters of letters, digits, "_", "." or "-"').optional(),
       /** Move the TAP into this network namespace: a name under /run/netns, or a path such as /proc/PID/ns/net. */
       netns: z.string().min(1, 'must name a network namespace').optional(),
       /** Like a CNI plugin: give the kernel side this address (in netns) and a default route via the port's address. */
       peerAddress: interfaceAddress.optional(),
       /** Rename the kernel side inside netns (e.g. eth1). */
-      peerName: z.string().regex(IFNAME, 'must be a Linux interface name').optional(),
+      peerName: ifname('must be a Linux interface name').optional(),
       /** IFF_VNET_HDR: frames carry a virtio-net header. */
       vnetHdr: z.boolean().default(false),
       /**
@@ -64,7 +91,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
     .object({
       type: z.literal('afpacket'),
       /** An existing interface in the dataplane's network namespace (a veth end, a container's eth1). */
-      interface: z.string().regex(IFNAME, 'must be a Linux interface name'),
+      interface: ifname('must be a Linux interface name'),
       /**
        * Take the interface's offloads as they come (PACKET_VNET_HDR): a veth
        * whose peer does TSO/GSO (a container's eth0, by default) hands over
@@ -112,7 +139,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
        * (queue q by worker q). The interface needs no more queues than
        * workers; with fewer, the extra workers only send on it.
        */
-      interface: z.string().regex(IFNAME, 'must be a Linux interface name'),
+      interface: ifname('must be a Linux interface name'),
       /**
        * How the sockets bind: `zerocopy` (the driver DMAs into our memory; an
        * error where the driver cannot), `copy` (the kernel copies; veth, and
@@ -134,19 +161,42 @@ export const portIoSchema = z.discriminatedUnion('type', [
       offload: z.literal(false, { message: 'must be false: AF_XDP carries no offload metadata' }).default(false),
     })
     .strict(),
-]);
+], { error: discriminatorError('type') });
+
+/** A port's MTU: at least 68, what every IPv4 link must carry unfragmented (RFC 791); at most 9216, the largest jumbo frame switches take. */
+export const MTU_RANGE = { min: 68, max: 9216 } as const;
+const MTU_RANGE_TEXT = `must be ${MTU_RANGE.min}-${MTU_RANGE.max} (at least IPv4's minimum of ${MTU_RANGE.min}, RFC 791; at most ${MTU_RANGE.max}, the largest jumbo frame)`;
+/**
+ * The largest MTU of an afxdp port: a frame lives in one UMEM chunk
+ * (XSK_FRAME_BYTES, 4096, native/src/af-xdp.h) after the kernel's 256 bytes
+ * of XDP headroom, so 3840 bytes of frame, less the Ethernet header. The
+ * socket can neither receive nor send a longer one (xskTxBurst counts it
+ * io tx-rejected).
+ */
+export const AFXDP_MAX_MTU = 4096 - 256 - 14;
 
 export const portSchema = z
   .object({
-    name: z.string().regex(IFNAME, 'must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)'),
+    name: portName,
     mac: z.string().regex(MAC, 'must be six hex bytes separated by colons such as 02:00:00:00:00:01').optional(),
     address: interfaceAddress,
-    mtu: z.number().int('must be a whole number').min(68, 'must be at least 68 (RFC 791)').max(9216, 'must be at most 9216').default(1500),
+    mtu: z
+      .number()
+      .int(`must be a whole number ${MTU_RANGE.min}-${MTU_RANGE.max}`)
+      .min(MTU_RANGE.min, MTU_RANGE_TEXT)
+      .max(MTU_RANGE.max, MTU_RANGE_TEXT)
+      .default(1500),
     io: portIoSchema.optional(),
     /** Unwrap IPIP/GUE addressed to hosts behind this port (load-balancer-schema.ts). */
     decap: decapSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((p, ctx) => {
+    // A value out of the general range has its message already.
+    if (p.io?.type === 'afxdp' && p.mtu > AFXDP_MAX_MTU && p.mtu <= MTU_RANGE.max) {
+      ctx.addIssue({ code: 'custom', path: ['mtu'], message: `must be at most ${AFXDP_MAX_MTU} on an afxdp port (a frame must fit one 4 KiB UMEM chunk after the kernel's 256 bytes of XDP headroom)` });
+    }
+  });
 
 export type PortIo = z.infer<typeof portIoSchema>;
 
@@ -220,7 +270,7 @@ export const natSchema = z
         z
           .object({
             inPort: z.string().regex(IFNAME, 'must name a port'),
-            proto: z.enum(['tcp', 'udp']),
+            proto: z.enum(['tcp', 'udp'], { error: choiceError('must be one of "tcp", "udp"') }),
             dport: portRange,
             /** The router's address it is addressed to; default the inPort's address. */
             dst: ipv4String.optional(),
@@ -248,9 +298,28 @@ export const neighborSchema = z
 
 // The control API and the metrics endpoint (issue 12): where they listen.
 export { DEFAULT_CONTROL_SOCKET };
-const LISTEN_PORT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
-/** host:port where host is a loopback address or localhost: the control API has no authentication. */
-const LOOPBACK_LISTEN = new RegExp(`^(localhost|127(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}):${LISTEN_PORT}$`);
+const LOOPBACK_HOST = /^(localhost|127(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3})$/;
+const CONTROL_LISTEN_SHAPE = 'must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)';
+
+/**
+ * Why `control.listen` is not one the API can listen on, or undefined when it
+ * is: HOST:PORT, the host a loopback address or localhost (the API has no
+ * authentication), the port 1-65535. Each part gets its own reason, so a port
+ * of 70000 is not reported as a host that is not loopback.
+ */
+export function controlListenProblem(text: string): string | undefined {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (m === null) return CONTROL_LISTEN_SHAPE;
+  const [, host, portText] = m;
+  if (!LOOPBACK_HOST.test(host)) return `"${host}" is not a loopback address: ${CONTROL_LISTEN_SHAPE}`;
+  const port = Number(portText);
+  if (port === 0) return 'port 0 is not 1-65535 (0 would have the kernel pick a port that ctl cannot know)';
+  if (port > 65535) return `port ${portText} is not 1-65535`;
+  // One spelling per port: reload compares the text, and ctl dials it as written.
+  if (portText.startsWith('0')) return `port ${portText}: write it without leading zeros (${port})`;
+  return undefined;
+}
+
 export const controlSchema = z
   .object({
     socket: z
@@ -258,7 +327,13 @@ export const controlSchema = z
       .max(107, 'must be at most 107 bytes (a Unix socket path)')
       .refine((v) => v === '' || v.startsWith('/'), 'must be an absolute path such as /run/dataplane/dataplane.sock, or "" to turn the API off')
       .default(DEFAULT_CONTROL_SOCKET),
-    listen: z.string().regex(LOOPBACK_LISTEN, 'must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)').optional(),
+    listen: z
+      .string()
+      .superRefine((text, ctx) => {
+        const why = controlListenProblem(text);
+        if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+      })
+      .optional(),
   })
   .strict();
 

@@ -54,3 +54,32 @@ export function issueMessage(issue: z.core.$ZodIssue, path: readonly PropertyKey
   }
   return text;
 }
+
+/**
+ * A zod `error` for a field of fixed choices whose message lists them
+ * ("must be tcp or udp"): a field left out is said to be missing, so
+ * `affinity: {}` reads "required field missing ..." rather than as if a
+ * wrong value had been given. `missing` words the missing case when the
+ * choices alone do not say what to do.
+ */
+export function choiceError(text: string, missing = `required field missing (${text.replace(/^must be /, '')})`): (issue: { input?: unknown }) => string {
+  return (issue) => (issue.input === undefined ? missing : text);
+}
+
+const MISSING_DISCRIMINATOR = 'required field missing';
+
+/**
+ * The `error` of a discriminated union on `key` (a port's io, a health
+ * check): marks the issue of a mapping without `key`, so unionMessage says
+ * the field is missing; any other issue keeps zod's message.
+ */
+export function discriminatorError(key: string): (issue: { code?: string; input?: unknown }) => string | undefined {
+  return (issue) =>
+    issue.code === 'invalid_union' && typeof issue.input === 'object' && issue.input !== null && !Object.hasOwn(issue.input, key) ? MISSING_DISCRIMINATOR : undefined;
+}
+
+/** A discriminated union's issue in the loaders' words: 'must be one of "tap", "afpacket"', or 'required field missing (one of ...)'. */
+export function unionMessage(issue: z.core.$ZodIssue, options: readonly unknown[]): string {
+  const list = options.map((o) => `"${String(o)}"`).join(', ');
+  return issue.message === MISSING_DISCRIMINATOR ? `required field missing (one of ${list})` : `must be one of ${list}`;
+}

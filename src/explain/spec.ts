@@ -99,6 +99,8 @@ function address(word: string, side: string, proto: number): { addr: number; por
   if (m === null || addr < 0) throw new ExplainSpecError(word, `the ${side} must be an IPv4 address, with :PORT for tcp and udp (e.g. 192.0.2.10:40000)`);
   if (m[2] === undefined) return { addr, port: undefined };
   if (proto !== IPPROTO_TCP && proto !== IPPROTO_UDP) throw new ExplainSpecError(word, `only tcp and udp have ports (write the ${side} address alone)`);
+  // Said apart: "from 1 to 65535" alone reads as if 0 were a typo for something.
+  if (/^0+$/.test(m[2])) throw new ExplainSpecError(m[2], `the ${side} port must be 1-65535 (port 0 is reserved, RFC 6335: no socket sends from or to it)`);
   return { addr, port: integer(m[2], `the ${side} port`, 1, 65535) };
 }
 

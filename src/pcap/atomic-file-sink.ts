@@ -30,11 +30,24 @@ export function sameFile(a: string, b: string): boolean {
  */
 export const WRITE_PIECE_BYTES = 128 << 10;
 
+/**
+ * `e`, a failed write or rename of the sink for `target`, naming the file the
+ * user gave: write(2) errors carry no path, and a rename's names the
+ * temporary file. The message a command prints names `target` (replay's
+ * "cannot write OUT: no space left on device (ENOSPC)").
+ */
+export function withTarget(e: unknown, target: string): unknown {
+  if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string') (e as NodeJS.ErrnoException).path = target;
+  return e;
+}
+
 export class AtomicFileSink implements ByteSink {
   private fd: number;
   /** Where the bytes go until close(); the target itself for a device or pipe. */
   readonly writingTo: string;
   private aborted = false;
+  /** The temporary file exists and is not renamed over the target yet: abort() or a failed close() removes it. */
+  private pending: boolean;
 
   constructor(readonly path: string) {
     let special = false;
@@ -45,6 +58,7 @@ export class AtomicFileSink implements ByteSink {
     }
     this.writingTo = special ? path : join(dirname(path), `.${basename(path)}.${process.pid}.partial`);
     this.fd = openSync(this.writingTo, 'w');
+    this.pending = this.writingTo !== path;
   }
 
   /** The open file, for a writer that writes it from another thread (replay's BackgroundSink); -1 once closed. */
@@ -54,20 +68,46 @@ export class AtomicFileSink implements ByteSink {
 
   write(chunk: Uint8Array): void {
     let off = 0;
-    while (off < chunk.length) off += writeSync(this.fd, chunk, off, Math.min(chunk.length - off, WRITE_PIECE_BYTES));
+    try {
+      while (off < chunk.length) off += writeSync(this.fd, chunk, off, Math.min(chunk.length - off, WRITE_PIECE_BYTES));
+    } catch (e) {
+      throw withTarget(e, this.path);
+    }
   }
 
-  /** Drops what was written: the target is left as it was. */
+  /** Drops what was written: the target is left as it was (also after a close() that failed). */
   abort(): void {
     this.aborted = true;
+    if (this.fd < 0) this.removePending();
   }
 
   close(): void {
     if (this.fd < 0) return;
-    closeSync(this.fd);
+    const fd = this.fd;
     this.fd = -1;
-    if (this.writingTo === this.path) return;
-    if (this.aborted) unlinkSync(this.writingTo);
-    else renameSync(this.writingTo, this.path);
+    try {
+      closeSync(fd);
+      if (!this.pending) return;
+      if (this.aborted) this.removePending();
+      else {
+        renameSync(this.writingTo, this.path);
+        this.pending = false;
+      }
+    } catch (e) {
+      // A target that cannot be renamed over (a name that became a directory) or a close that reports a late
+      // write error (NFS): the temporary file must not stay behind.
+      this.removePending();
+      throw withTarget(e, this.path);
+    }
+  }
+
+  private removePending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    try {
+      unlinkSync(this.writingTo);
+    } catch {
+      // already gone
+    }
   }
 }

@@ -19,7 +19,7 @@
 // failed write is thrown by the next write(), below() or finish().
 import { write as fsWrite } from 'node:fs';
 import type { ByteSink } from '../pcap/writer.js';
-import { WRITE_PIECE_BYTES } from '../pcap/atomic-file-sink.js';
+import { WRITE_PIECE_BYTES, withTarget } from '../pcap/atomic-file-sink.js';
 
 export class BackgroundSink implements ByteSink {
   private readonly free: Buffer[] = [];
@@ -36,6 +36,8 @@ export class BackgroundSink implements ByteSink {
   constructor(
     private readonly fd: number,
     private readonly bufferBytes = 4 << 20,
+    /** The file the user named, for the messages of failed writes (they carry no path). */
+    private readonly path?: string,
   ) {
     this.current = Buffer.allocUnsafeSlow(bufferBytes);
   }
@@ -84,7 +86,7 @@ export class BackgroundSink implements ByteSink {
     const next = (): void =>
       fsWrite(this.fd, buf, off, Math.min(len - off, WRITE_PIECE_BYTES), null, (err, n) => {
         if (err) {
-          this.failed = err;
+          this.failed = this.path === undefined ? err : (withTarget(err, this.path) as Error);
           this.writing = false;
           this.wake();
           return;

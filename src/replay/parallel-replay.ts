@@ -303,7 +303,7 @@ async function replayShards(config: RouterConfig, input: string | Uint8Array, ou
   // of 5 alternating runs, load 7-9). When it routes flows too, or merges several shards' blocks, a file is written on
   // the pool, off this thread (background-sink.ts). Memory is written here.
   const oneRouter = mainShare === 0 && workers === 2;
-  const background = outSink instanceof AtomicFileSink && !oneRouter ? new BackgroundSink(outSink.descriptor, MERGE_BUFFER_BYTES) : undefined;
+  const background = outSink instanceof AtomicFileSink && !oneRouter ? new BackgroundSink(outSink.descriptor, MERGE_BUFFER_BYTES, outSink.path) : undefined;
   const merger = new ChunkMerger(background ?? outSink);
 
   const control = new Int32Array(new SharedArrayBuffer((Control.MERGED + workers) * 4));

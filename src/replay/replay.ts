@@ -177,6 +177,10 @@ function startReplay(config: RouterConfig, input: string | Uint8Array, output: s
     close() {
       try {
         out.finish();
+        // Every byte written before either output is renamed into place: a full disk under the trace must not
+        // leave OUT complete beside a failed replay.
+        writer.flush();
+        traceWriter?.flush();
         writer.close();
         traceWriter?.close();
       } finally {

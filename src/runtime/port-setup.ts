@@ -83,7 +83,8 @@ function setupTap(p: PortConfig, workers: number, opened: TapPort[][]): { plans:
     }
     // The kernel side speaks IPv4 only: no router solicitations or DAD noise on the port.
     // Best effort: a missing key (IPv6 disabled in the kernel) is not an error.
-    nsTry(netns, 'sysctl', ['-qw', `net.ipv6.conf.${inner}.disable_ipv6=1`]);
+    // Slashes, not dots, between the key's parts: sysctl reads every dot as one, so "wan.1" would be wan/1.
+    nsTry(netns, 'sysctl', ['-qw', `net/ipv6/conf/${inner}/disable_ipv6=1`]);
     nsRun(netns, 'ip', ['link', 'set', 'dev', inner, 'up']);
     if (p.io.peerAddress !== undefined) {
       nsRun(netns, 'ip', ['addr', 'add', p.io.peerAddress, 'dev', inner]);

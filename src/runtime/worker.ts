@@ -7,7 +7,7 @@ import { IoCounter, loadNative } from '../io/native.js';
 import type { PacketPort } from '../io/port.js';
 import { TapPort } from '../io/tap-port.js';
 import { PortWaiter } from '../io/wait.js';
-import { Batch, DEFAULT_SLOT_BYTES, HEADROOM } from '../pipeline/batch.js';
+import { Batch, HEADROOM, slotBytesForMtu } from '../pipeline/batch.js';
 import { Router } from '../pipeline/router.js';
 import { NexthopTable } from '../route/nexthops.js';
 import type { WorkerInit, WorkerMessage } from './worker-init.js';
@@ -76,14 +76,20 @@ try {
   if (init.cpu !== undefined) loadNative().threadSetAffinity([init.cpu]);
   else loadNative();
   // An offload port hands over 64 KiB super-packets: every slot must hold one.
+  // Otherwise a slot holds a frame of the largest port MTU, as in replay: with
+  // 2048-byte slots a jumbo port's frames (MTU 9000) were read cut short and
+  // dropped as ip4-input/bad-total-length. A port's MTU cannot change by a
+  // reload (reload.ts), so the size chosen here holds for the worker's life.
   // AF_XDP sockets receive into their UMEM, which lives in the batch arena.
-  const batch = new Batch({ shared: false, largeSlots: init.ports.some((p) => p.offload), portAreaBytes: xdpAreaBytes() });
+  const largeSlots = init.ports.some((p) => p.offload);
+  const mtuSlotBytes = slotBytesForMtu(Math.max(0, ...init.config.ports.map((p) => p.mtu)));
+  const batch = new Batch({ shared: false, largeSlots, slotBytes: largeSlots ? undefined : mtuSlotBytes, portAreaBytes: xdpAreaBytes() });
   ports = openPorts(batch);
   const fibs = new MirrorViews();
   const router = new Router(init.config, fibs.take(init.fib), NexthopTable.fromPlain(init.nexthops), {
     batchCapacity: batch.capacity,
-    // The ARP queue keeps ordinary frames only (2048 entries of 64 KiB would be 128 MB); super-packets are not queued.
-    maxFrame: Math.min(batch.maxFrame, DEFAULT_SLOT_BYTES - HEADROOM),
+    // The ARP queue keeps datagrams up to the largest MTU (2048 entries of 64 KiB would be 128 MB); super-packets are not queued.
+    maxFrame: Math.min(batch.maxFrame, mtuSlotBytes - HEADROOM),
     counterBuffer: () => init.counters,
     neighborSync: new NeighborSync(init.index, init.neighborSync),
     icmpLimit: init.icmpLimit,

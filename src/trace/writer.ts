@@ -62,6 +62,11 @@ export class TraceWriter {
     this.written++;
   }
 
+  /** Hands what is buffered to the output (a write error shows here, before any output is closed). */
+  flush(): void {
+    this.writer.flush();
+  }
+
   close(): void {
     this.writer.close();
   }

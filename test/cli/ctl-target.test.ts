@@ -42,6 +42,7 @@ describe('ctlTarget', () => {
       ['cc2.yaml', 'control: 7\n', 'control: expected a mapping, got a number'],
       ['cc3.yaml', 'control: { socket: relative.sock }\n', 'control.socket: must be an absolute path such as /run/dataplane/dataplane.sock, or "" to turn the API off'],
       ['cc5.yaml', 'control: { sokcet: /tmp/x.sock }\n', 'control: unknown field "sokcet"'],
+      ['cc6.yaml', 'control: { socket: "", listen: "127.0.0.1:70000" }\n', 'control.listen: port 70000 is not 1-65535'],
       ['top.yaml', '- control\n', 'not a config: its top level must be a mapping of sections (ports:, control:, ...)'],
     ]) {
       const file = config(name, text);
@@ -60,6 +61,9 @@ describe('ctlTarget', () => {
       ['', 'dataplane ctl: --socket is empty: give the path of a running dataplane'],
       ['dp.sock', 'dataplane ctl: --socket dp.sock: neither a path (a socket in this directory is ./dp.sock) nor HOST:PORT'],
       [long, `dataplane ctl: --socket ${long}: 120 bytes, longer than any Unix socket path (at most 107)`],
+      // Port 70000 was a TypeError with a stack (the client's URL); nothing listens on port 0.
+      ['127.0.0.1:70000', 'dataplane ctl: --socket 127.0.0.1:70000: port 70000 is not 1-65535'],
+      ['localhost:0', 'dataplane ctl: --socket localhost:0: port 0 is not 1-65535'],
     ]) {
       const r = dataplane(['ctl', '--socket', socket, 'counters']);
       expect(r.status, socket).toBe(2);

@@ -39,6 +39,13 @@ describe('usage errors and numeric options', () => {
     [['lab', 'up', '--nat', '--conntrack-capacity', '15'], '--conntrack-capacity must be a whole number from 16 to 16777216'],
     [['replay', 'x', '--config', config, '--out', 'y', '--trace', 'z', '--trace-count', '-5'], '--trace-count must be a whole number from 1 to 1000000'],
     [['decode', 'x', '--count', 'lots'], '--count must be a whole number'],
+    // An empty file name was read as the file "" (replay left its temporary file ".<pid>.partial" behind).
+    [['replay', 'x', '--config', config, '--out', ''], "option '--out <file>' argument '' is invalid. --out must name a file, got an empty value"],
+    [['replay', 'x', '--config', config, '--out', 'y', '--trace', ' '], '--trace must name a file, got only spaces'],
+    [['replay', 'x', '--config', config, '--out', `${dir}/`], `--out must name a file, not a directory (${dir}/ ends with "/")`],
+    [['replay', '', '--config', config, '--out', 'y'], 'IN must name a file, got an empty value'],
+    [['route', 'lookup', '--config', '', '192.0.2.1'], '--config must name a file, got an empty value'],
+    [['ctl', '--config', '', 'status'], '--config must name a file, got an empty value'],
   ])('%j exits 2 with: %s', (args, message) => {
     const r = dataplane(args);
     expect(r.status).toBe(2);
@@ -125,11 +132,16 @@ describe('replay outputs', () => {
     expect(readFileSync(input)).toEqual(before);
   });
 
-  it('a full disk is a message and exit 1, not a stack trace', () => {
-    const r = dataplane(['replay', capture('in2.pcap', '02:00:00:00:00:01'), '--config', oneport, '--out', '/dev/full']);
-    expect(r.status).toBe(1);
-    expect(r.stderr).toContain('dataplane replay: ENOSPC');
-    noStack(r.stderr);
+  it('a full disk is a message naming the file and the reason, exit 1, not a stack trace (it said only "ENOSPC: no space left on device, write")', () => {
+    const input = capture('in2.pcap', '02:00:00:00:00:01');
+    for (const workers of ['1', '2']) {
+      const r = dataplane(['replay', input, '--config', oneport, '--out', '/dev/full', '--workers', workers]);
+      expect([r.status, r.stderr], `--workers ${workers}`).toEqual([1, 'dataplane replay: cannot write /dev/full: no space left on the device (ENOSPC)\n']);
+    }
+    const t = dataplane(['replay', input, '--config', oneport, '--out', join(dir, 'o-full.pcapng'), '--trace', '/dev/full']);
+    expect([t.status, t.stderr]).toEqual([1, 'dataplane replay: cannot write /dev/full: no space left on the device (ENOSPC)\n']);
+    expect(existsSync(join(dir, 'o-full.pcapng'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
   it('an input or output it cannot open is named with the reason in words, exit 1, not an errno message', () => {
@@ -138,9 +150,11 @@ describe('replay outputs', () => {
     for (const [args, message] of [
       [['replay', join(dir, 'no-such.pcap'), '--config', oneport, '--out', out], `dataplane replay: ${join(dir, 'no-such.pcap')}: no such file (ENOENT)`],
       [['replay', dir, '--config', oneport, '--out', out], `dataplane replay: ${dir}: it is a directory (EISDIR)`],
-      [['replay', good, '--config', oneport, '--out', join(dir, 'no-dir', 'o.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 'o.pcapng')}: no such file (ENOENT)`],
-      [['replay', good, '--config', oneport, '--out', out, '--trace', join(dir, 'no-dir', 't.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 't.pcapng')}: no such file (ENOENT)`],
+      [['replay', good, '--config', oneport, '--out', join(dir, 'no-dir', 'o.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 'o.pcapng')}: no directory ${join(dir, 'no-dir')} (ENOENT)`],
+      [['replay', good, '--config', oneport, '--out', out, '--trace', join(dir, 'no-dir', 't.pcapng')], `dataplane replay: cannot write ${join(dir, 'no-dir', 't.pcapng')}: no directory ${join(dir, 'no-dir')} (ENOENT)`],
       [['replay', good, '--config', oneport, '--out', dir], `dataplane replay: cannot write ${dir}: it is a directory (EISDIR)`],
+      // A directory that exists but takes no new files: not "no such file", as if OUT had to exist.
+      [['replay', good, '--config', oneport, '--out', '/proc/dp-out.pcapng'], 'dataplane replay: cannot write /proc/dp-out.pcapng: /proc takes no new files (ENOENT)'],
     ] as const) {
       const r = dataplane([...args]);
       expect(r.status, args.join(' ')).toBe(1);

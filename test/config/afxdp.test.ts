@@ -1,7 +1,11 @@
 // The afxdp port type in the config: its defaults, and each mistake named by
 // field and reason (the proto check and zod together, as load.ts reports them).
 import { describe, expect, it } from 'vitest';
+import { AFXDP_MAX_MTU } from '../../src/config/schema.js';
+import { XSK_FRAME_BYTES } from '../../src/io/af-xdp-port.js';
+import { configProblems } from './config-problems.js';
 import { loadPortIo as load, portIoProblems as problems } from './port-io.js';
+import { parseConfig } from '../../src/config/load.js';
 
 describe('io: { type: afxdp }', () => {
   it('takes an interface and fills in mode auto, xdpMode auto, 16384 frames, no offload', () => {
@@ -29,6 +33,17 @@ describe('io: { type: afxdp }', () => {
 
   it('refuses offload: AF_XDP carries no offload metadata', () => {
     expect(problems('{ type: afxdp, interface: veth0, offload: true }')).toEqual(['ports[0].io.offload: must be false: AF_XDP carries no offload metadata']);
+  });
+
+  it('refuses an MTU whose frames do not fit a UMEM chunk (4 KiB less the 256 bytes of XDP headroom): the socket could carry none of them', () => {
+    expect(AFXDP_MAX_MTU).toBe(XSK_FRAME_BYTES - 256 - 14);
+    const port = (mtu: number) => `ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: ${mtu}, io: { type: afxdp, interface: veth0 } }\n`;
+    expect(configProblems(port(3827))).toEqual([
+      "ports[0].mtu: must be at most 3826 on an afxdp port (a frame must fit one 4 KiB UMEM chunk after the kernel's 256 bytes of XDP headroom)",
+    ]);
+    expect(parseConfig(port(3826), 'c.yaml', '.').ports[0].mtu).toBe(3826);
+    // Out of every port's range: that message alone.
+    expect(configProblems(port(9217))).toEqual([expect.stringMatching(/^ports\[0\]\.mtu: must be 68-9216 /)]);
   });
 
   it('refuses a field of another io type', () => {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 import { firstBinaryByte } from '../../src/config/text-file.js';
 import { dataplane } from '../cli-run.js';
 import { configProblems } from './config-problems.js';
@@ -56,7 +56,7 @@ routes:
   - bogus line
 `);
     expect(p).toEqual([
-      'ports[2].mtu: must be at least 68 (RFC 791)',
+      "ports[2].mtu: must be 68-9216 (at least IPv4's minimum of 68, RFC 791; at most 9216, the largest jumbo frame)",
       'ports[0].mac: ff:ff:ff:ff:ff:ff is the broadcast address; a port needs a unicast MAC such as 02:00:00:00:00:01',
       "ports[0].io.peerAddress: 198.51.100.5/24 is not on the port's subnet 192.0.2.0/24",
       'ports[1].mac: 01:00:5e:00:00:01 is a multicast address; a port needs a unicast MAC such as 02:00:00:00:00:02',
@@ -78,6 +78,49 @@ routes:
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, io: { type: tap, peerAddress: 192.0.2.0/24 } }\n')).toEqual([
       'ports[0].io.peerAddress: 192.0.2.0/24 is the network address of 192.0.2.0/24',
     ]);
+  });
+
+  it('port names that would be ambiguous or refused where they are used: "." and ".." (Linux refuses them), "dropped" (a trace\'s interface), "__proto__" (a JSON key)', () => {
+    const port = (name: string, io = '') => problems(`ports:\n  - { name: "${name}", address: 192.0.2.1/24${io} }\n`);
+    const dots = 'cannot be "." or "..": Linux refuses them as interface names (they name directories, as in /sys/class/net)';
+    expect(port('.')).toEqual([`ports[0].name: ${dots}`]);
+    expect(port('..')).toEqual([`ports[0].name: ${dots}`]);
+    expect(port('lan', ', io: { type: tap, ifname: "..", netns: x, peerName: "." }')).toEqual([`ports[0].io.ifname: ${dots}`, `ports[0].io.peerName: ${dots}`]);
+    expect(port('lan', ', io: { type: afpacket, interface: "." }')).toEqual([`ports[0].io.interface: ${dots}`]);
+    expect(port('dropped')).toEqual([
+      'ports[0].name: "dropped" is reserved for the interface of dropped packets in trace files (replaying a trace would take its drops for arrivals on this port)',
+    ]);
+    expect(port('__proto__')).toEqual([
+      'ports[0].name: "__proto__" is reserved in JavaScript, where that key is an object\'s prototype (the port would vanish from the JSON that lists ports by name)',
+    ]);
+    // No "/" (a name may become a path) nor anything but the interface name characters.
+    expect(port('a/b')).toEqual(['ports[0].name: must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)']);
+    // Names that only look like these are ports like any other.
+    for (const name of ['Dropped', 'wan.1', '...', 'proto']) expect(parseConfig(`ports:\n  - { name: "${name}", address: 192.0.2.1/24 }\n`, 'c.yaml', dir).ports[0].name).toBe(name);
+  });
+
+  it('an MTU out of range names the range and both reasons, whatever side it is wrong on', () => {
+    const mtu = (m: string) => problems(`ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: ${m} }\n`);
+    const range = "ports[0].mtu: must be 68-9216 (at least IPv4's minimum of 68, RFC 791; at most 9216, the largest jumbo frame)";
+    for (const m of ['0', '-5', '67', '9217', '70000']) expect(mtu(m), m).toEqual([range]);
+    expect(mtu('1500.5')).toEqual(['ports[0].mtu: must be a whole number 68-9216']);
+    expect(mtu('"1500"')).toEqual(['ports[0].mtu: expected a number, got a string']);
+    for (const m of [68, 9216]) expect(parseConfig(`ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: ${m} }\n`, 'c.yaml', dir).ports[0].mtu).toBe(m);
+  });
+
+  it('control.listen: each part of HOST:PORT gets its reason (a port of 70000 was reported as a host that is not loopback); exit 2 at load', () => {
+    const listen = (l: string) => problems(`ports:\n  - { name: lan, address: 192.0.2.1/24 }\ncontrol: { listen: "${l}" }\n`);
+    expect(listen('127.0.0.1:70000')).toEqual(['control.listen: port 70000 is not 1-65535']);
+    expect(listen('localhost:99999')).toEqual(['control.listen: port 99999 is not 1-65535']);
+    expect(listen('127.0.0.1:0')).toEqual(['control.listen: port 0 is not 1-65535 (0 would have the kernel pick a port that ctl cannot know)']);
+    expect(listen('127.0.0.1:0080')).toEqual(['control.listen: port 0080: write it without leading zeros (80)']);
+    expect(listen('192.0.2.1:9470')).toEqual(['control.listen: "192.0.2.1" is not a loopback address: must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)']);
+    expect(listen('127.0.0.1')).toEqual(['control.listen: must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)']);
+    expect(parseConfig('ports:\n  - { name: lan, address: 192.0.2.1/24 }\ncontrol: { listen: "127.0.0.1:65535" }\n', 'c.yaml', dir).control.listen).toBe('127.0.0.1:65535');
+    const file = join(dir, 'listen.yaml');
+    writeFileSync(file, 'ports:\n  - { name: lan, address: 192.0.2.1/24 }\ncontrol: { listen: 127.0.0.1:70000 }\n');
+    const r = dataplane(['route', 'lookup', '--config', file, '192.0.2.5']);
+    expect([r.status, r.stderr]).toEqual([2, `dataplane route lookup: ${file}: invalid config:\n  control.listen: port 70000 is not 1-65535\n`]);
   });
 
   it('a YAML alias bomb is a config error, not a stack trace or gigabytes', () => {

@@ -31,7 +31,7 @@ describe('config reference', () => {
     for (const name of ['Config', 'Port', 'PortIo', 'Route', 'Nexthop', 'Neighbor', 'Nat', 'FirewallRule', 'Endpoint', 'LoadBalancer', 'Vip', 'Backend', 'HealthCheck', 'Affinity', 'Control', 'Metrics']) {
       expect(doc).toContain(`## \`${name}\``);
     }
-    expect(doc).toContain('| `mtu` | integer (uint32) |  | `1500` | The MTU, 68-9216. Default 1500. |');
+    expect(doc).toContain('| `mtu` | integer (uint32) |  | `1500` | The MTU, 68-9216 (at most 3826 on an afxdp port). Default 1500. |');
     expect(doc).toContain('| `name` | string | yes |');
     expect(doc).toContain('| `offload` | boolean |  | tap: `false`; afpacket: `true`; afxdp: `false` |');
     expect(doc).toContain('| `socket` | string |  | `/run/dataplane/dataplane.sock` |');

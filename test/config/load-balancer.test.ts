@@ -287,6 +287,24 @@ describe('loadBalancer config', () => {
     ]);
   });
 
+  it('affinity: {} says the type is missing (Kubernetes takes no sessionAffinityConfig without sessionAffinity: ClientIP), and a choice left out is missing, not wrong', () => {
+    expect(problems(vips(`{ name: a, address: 203.0.113.10, protocol: tcp, mode: nat, affinity: {}, backends: [${B1}] }`))).toEqual([
+      'loadBalancer.vips[0].affinity.type: required field missing: write type: clientIP (Kubernetes sessionAffinity: ClientIP), or leave affinity out for none',
+    ]);
+    expect(problems(vips(`{ name: a, address: 203.0.113.10, protocol: tcp, mode: nat, affinity: { timeoutSeconds: 60 }, backends: [${B1}] }`))).toEqual([
+      'loadBalancer.vips[0].affinity.type: required field missing: write type: clientIP (Kubernetes sessionAffinity: ClientIP), or leave affinity out for none',
+    ]);
+    expect(problems(vips(`{ name: a, address: 203.0.113.10, protocol: tcp, mode: nat, affinity: { type: None }, backends: [${B1}] }`))).toEqual([
+      'loadBalancer.vips[0].affinity.type: must be clientIP (Kubernetes sessionAffinity: ClientIP); for no affinity (sessionAffinity: None) leave affinity out',
+    ]);
+    expect(problems(vips(`{ name: a, address: 203.0.113.10, healthCheck: {}, dynamicWeights: {}, backends: [${B1}] }`))).toEqual([
+      'loadBalancer.vips[0].protocol: required field missing (tcp or udp)',
+      'loadBalancer.vips[0].mode: required field missing (one of dsr-l2, dsr-ipip, dsr-gue, nat)',
+      'loadBalancer.vips[0].healthCheck.type: required field missing (one of "tcp", "http", "icmp")',
+      'loadBalancer.vips[0].dynamicWeights.signal: required field missing (flows, latency or both)',
+    ]);
+  });
+
   it('a backend is not blamed for a port that failed its own checks', () => {
     expect(problems(`ports:\n  - { name: lan, address: 198.51.100.1 }\n  - { name: wan, address: 192.0.2.1/24 }\nloadBalancer:\n  vips:\n    - { name: web, address: 203.0.113.10, protocol: tcp, mode: dsr-l2, backends: [${B1}] }\n`)).toEqual([
       'ports[0].address: must be an address with prefix length such as 192.0.2.1/24',

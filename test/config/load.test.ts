@@ -50,7 +50,7 @@ neighbors:
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.300/24 }\n')).toEqual([
       'ports[0].address: must be an address with prefix length such as 192.0.2.1/24',
     ]);
-    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: 40 }\n')).toEqual(['ports[0].mtu: must be at least 68 (RFC 791)']);
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: 40 }\n')).toEqual(["ports[0].mtu: must be 68-9216 (at least IPv4's minimum of 68, RFC 791; at most 9216, the largest jumbo frame)"]);
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, speed: 10 }\n')).toEqual(['ports[0]: unknown field "speed"']);
     expect(problems('ports: []\n')).toEqual(['ports: must list at least one port']);
     expect(problems(PORTS + 'icmp: { ratePerSecond: -1 }\n')).toEqual(['icmp.ratePerSecond: must be >= 0 (0 disables ICMP errors)']);

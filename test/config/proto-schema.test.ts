@@ -196,7 +196,7 @@ describe('parseConfig: the proto check first, each field named once', () => {
     // zod sets no upper bound on the ICMP burst; the proto's uint32 does.
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24 }\nicmp: { burst: 5000000000 }\n')).toEqual(['icmp.burst: must be a whole number from 0 to 4294967295 (uint32)']);
     // The proto says "whole number"; zod, on the same field, says more.
-    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: 40.5 }\n')).toEqual(['ports[0].mtu: must be a whole number']);
+    expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, mtu: 40.5 }\n')).toEqual(['ports[0].mtu: must be a whole number 68-9216']);
     expect(mergeProtoProblems([{ path: ['ports', 0, 'mtu'], message: 'must be a whole number, not "x"' }], ['ports[0].mtu: must be at least 68 (RFC 791)'])).toEqual([
       'ports[0].mtu: must be at least 68 (RFC 791)',
     ]);
@@ -212,7 +212,7 @@ describe('parseConfig: the proto check first, each field named once', () => {
     expect([d.control, d.metrics]).toEqual([{ socket: '/tmp/dp.sock', listen: '127.0.0.1:9470' }, { listen: { host: '127.0.0.1', port: 9469 } }]);
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24 }\ncontrol: { socket: dp.sock, listen: "192.0.2.1:9470", tls: true }\nmetrics: { listen: 9469 }\n')).toEqual([
       'control.socket: must be an absolute path such as /run/dataplane/dataplane.sock, or "" to turn the API off',
-      'control.listen: must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)',
+      'control.listen: "192.0.2.1" is not a loopback address: must be a loopback HOST:PORT such as 127.0.0.1:9470 (the API has no authentication)',
       'control: unknown field "tls"',
       'metrics.listen: must be ADDRESS:PORT such as 127.0.0.1:9469',
     ]);

@@ -23,6 +23,13 @@ describe('config messages', () => {
     expect(configProblems(PORTS.replace('192.0.2.1/24 }', '192.0.2.1/24, io: { type: foo } }'))).toContain('ports[0].io.type: must be one of "tap", "afpacket", "afxdp"');
   });
 
+  it('a choice left out is missing, not a wrong value (io: {} said the type must be one of them, as if one had been given)', () => {
+    expect(configProblems(PORTS.replace('192.0.2.1/24 }', '192.0.2.1/24, io: {} }') + 'nat:\n  dnat:\n    - { inPort: wan, dport: 80, to: 192.0.2.10 }\n')).toEqual([
+      'ports[0].io.type: required field missing (one of "tap", "afpacket", "afxdp")',
+      'nat.dnat[0].proto: required field missing (one of "tcp", "udp")',
+    ]);
+  });
+
   it('says a mapping, never a record, and words -.inf as .inf', () => {
     expect(configProblems(PORTS + 'endpoints:\n  - { address: 198.51.100.10, labels: [a] }\n')).toContain('endpoints[0].labels: expected a mapping, got a list');
     expect(configProblems(PORTS.replace('192.0.2.1/24 }', '192.0.2.1/24, mtu: -.inf }'))).toContain('ports[0].mtu: expected a number, got -Infinity');

@@ -35,6 +35,7 @@ describe('explain spec', () => {
     ['tcp 192.0.2.10:1 < 192.0.2.1:2 in lan', '<', 'expected ">"'],
     ['tcp 192.0.2.10:1 > 192.0.2.1 in lan', '192.0.2.1', 'needs a destination port'],
     ['tcp 192.0.2.10:70000 > 192.0.2.1:2 in lan', '70000', 'source port must be a whole number from 1 to 65535'],
+    ['udp 192.0.2.10:1 > 192.0.2.1:0 in lan', '0', 'the destination port must be 1-65535 (port 0 is reserved, RFC 6335: no socket sends from or to it)'],
     ['icmp 192.0.2.10:5 > 192.0.2.1 in lan', '192.0.2.10:5', 'only tcp and udp have ports'],
     ['tcp 192.0.2.10:1 > 192.0.2.1:2 in dmz', 'dmz', 'not a port of the config (ports: lan, wan)'],
     ['tcp 192.0.2.10:1 > 192.0.2.1:2', '', 'say which port the packet arrives on'],

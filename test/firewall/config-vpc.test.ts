@@ -115,11 +115,11 @@ firewall:
     - { name: web-egress-gre, direction: egress, action: reject, protocols: [{ protocol: 47 }], targets: { labels: { app: web } } }
     - { name: in-10, direction: ingress, action: allow, protocols: [{ protocol: all }], destination: { cidrs: [198.51.100.10/32] } }
 `);
-    expect(verdicts(p, ['198.51.100.11 -> 203.0.113.5 47', '198.51.100.12 -> 203.0.113.5 47', '203.0.113.5 -> 198.51.100.10 udp', '203.0.113.5 -> 198.51.100.11 udp'])).toEqual({
+    expect(verdicts(p, ['198.51.100.11 -> 203.0.113.5 47', '198.51.100.12 -> 203.0.113.5 47', '203.0.113.5 -> 198.51.100.10:53 udp', '203.0.113.5 -> 198.51.100.11:53 udp'])).toEqual({
       '198.51.100.11 -> 203.0.113.5 47': 'reject',
       '198.51.100.12 -> 203.0.113.5 47': 'allow',
-      '203.0.113.5 -> 198.51.100.10 udp': 'allow',
-      '203.0.113.5 -> 198.51.100.11 udp': 'deny',
+      '203.0.113.5 -> 198.51.100.10:53 udp': 'allow',
+      '203.0.113.5 -> 198.51.100.11:53 udp': 'deny',
     });
   });
 

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parsePacket } from '../../src/cli/firewall-command.js';
 import { dataplane } from '../cli-run.js';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'dp-fwcli-'));
@@ -53,6 +54,24 @@ describe('dataplane firewall', () => {
     expect(dataplane(['firewall', '--config', config, '--judge', '203.0.113.5 -> 192.0.2.9 icmp']).stdout).toContain('not judged');
     // explain's arrow ">" is taken too.
     expect(dataplane(['firewall', '--config', config, '--judge', '198.51.100.11:40000 > 198.51.100.10:5432 tcp']).stdout).toContain('198.51.100.11:40000 -> 198.51.100.10:5432 tcp: deny');
+  });
+
+  it('--judge refuses a packet it would have judged as another: ports on ICMP (dropped unsaid), no destination port (judged as port 0), port 0 (reserved)', () => {
+    expect(parsePacket('198.51.100.11:40000 -> 198.51.100.10:5432 tcp')).toEqual({ src: 0xc633640b, dst: 0xc633640a, proto: 6, sport: 40000, dport: 5432 });
+    expect(parsePacket('198.51.100.11 -> 198.51.100.10:5432 udp')).toMatchObject({ sport: 49152, dport: 5432 });
+    expect(parsePacket('198.51.100.11 -> 198.51.100.10 icmp')).toMatchObject({ proto: 1, sport: 0, dport: 0 });
+    for (const [packet, reason] of [
+      ['192.0.2.10:5 -> 198.51.100.10 icmp', '"192.0.2.10:5": only tcp, udp and sctp have ports (write the address alone for icmp)'],
+      ['192.0.2.10 -> 198.51.100.10:80 47', '"198.51.100.10:80": only tcp, udp and sctp have ports (write the address alone for protocol 47)'],
+      ['192.0.2.10:40000 -> 198.51.100.10 tcp', '"198.51.100.10": tcp needs a destination port (198.51.100.10:PORT): the verdict depends on it'],
+      ['192.0.2.10:0 -> 198.51.100.10:80 tcp', '"192.0.2.10:0": the source port must be 1-65535 (port 0 is reserved, RFC 6335: no socket sends from or to it)'],
+      ['192.0.2.10:40000 -> 198.51.100.10:0 sctp', '"198.51.100.10:0": the destination port must be 1-65535 (port 0 is reserved, RFC 6335: no socket sends from or to it)'],
+      ['192.0.2.10:40000 -> 198.51.100.10:65536 udp', '"198.51.100.10:65536": the destination port must be 1-65535'],
+    ]) {
+      expect(parsePacket(packet), packet).toBe(reason);
+    }
+    const r = dataplane(['firewall', '--config', config, '--judge', '203.0.113.5:7 -> 198.51.100.11 icmp']);
+    expect([r.status, r.stdout, r.stderr]).toEqual([2, '', 'dataplane firewall: --judge: "203.0.113.5:7": only tcp, udp and sctp have ports (write the address alone for icmp)\n']);
   });
 
   it('a bad --judge or config exits 2 with the reason', () => {

@@ -24,8 +24,8 @@ describe('diffConfigs', () => {
   });
 
   it('still refuses a real port change, naming the port and field', () => {
-    expect(diffConfigs(started(load(yaml())), load(yaml('', 9000))).needsRestart).toEqual([
-      'ports[1].mtu (port "wan"): changed from 1500 to 9000: the workers own their queues; restart',
+    expect(diffConfigs(started(load(yaml())), load(yaml('', 3000))).needsRestart).toEqual([
+      'ports[1].mtu (port "wan"): changed from 1500 to 3000: the workers own their queues; restart',
     ]);
     expect(diffConfigs(started(load(yaml())), load(yaml('02:00:00:00:00:09'))).needsRestart).toEqual([
       `ports[1].mac (port "wan"): changed from the interface's (no mac:) to 02:00:00:00:00:09: the workers own their queues; restart`,
