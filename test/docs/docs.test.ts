@@ -50,7 +50,7 @@ describe('the config snippets and offline examples of the docs', () => {
     const shown = lines.findIndex((l) => l.startsWith('metrics.listen: 0.0.0.0 would listen'));
     lines[shown] = 'metrics.listen: must not be 0.0.0.0';
     const r = checkDoc(lines.join('\n'), 'CONFIG.md', scratch());
-    expect(r.problems.find((p) => p.includes('ports[1].mtu'))).toMatch(/^CONFIG\.md:\d+: the loader reports\nports\[0\]\.address: .*\n {2}but the doc shows\nports\[0\]\.address: .*\nports\[1\]\.mtu: must be at least 68/);
+    expect(r.problems.find((p) => p.includes('ports[1].mtu'))).toMatch(/^CONFIG\.md:\d+: the loader reports\nports\[0\]\.address: .*\n {2}but the doc shows\nports\[0\]\.address: .*\nports\[1\]\.mtu: must be 68-9216 /);
     expect(r.problems.some((p) => p.includes('the loader reports\nmetrics.listen: 0.0.0.0 would listen') && p.includes('but the doc shows\nmetrics.listen: must not be 0.0.0.0'))).toBe(true);
 
     const valid = checkDoc('```yaml invalid fragment\nmetrics: { listen: 127.0.0.1:9469 }\n```\n\n```text\nmetrics.listen: anything\n```\n', 'X.md', scratch());
