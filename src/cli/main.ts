@@ -11,6 +11,7 @@ import { registerCtl } from './ctl-program.js';
 import { fileOption } from './file-option.js';
 import { DEFAULT_SPIN_MAX_US } from '../runtime/spin-window.js';
 import { DEFAULT_COALESCE_US, RING_BOUNDED_COALESCE_US } from '../runtime/rx-coalesce.js';
+import { installStdoutGone } from '../host/stdout-gone.js';
 import { parseCpuList, WorkerCpusError } from '../runtime/worker-cpus.js';
 
 /** A whole-number option within [min, max]; anything else is a usage error naming the option and the range. */
@@ -34,19 +35,6 @@ function cpuListOption(name: string) {
       throw e;
     }
   };
-}
-
-/**
- * Ends the process quietly when the reader of its output goes away
- * (`dataplane route lookup ... | head -1`, `dataplane ctl route show | head
- * -1`): EPIPE is not an error for a command whose output is what it does.
- * Installed once for every command, as Unix tools behave.
- */
-function quietOnEpipe(): void {
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    process.exit(process.exitCode ?? 0);
-  });
 }
 
 const TRACE_FILTER_HELP = `
@@ -413,5 +401,5 @@ Examples:
   return program;
 }
 
-quietOnEpipe();
+installStdoutGone();
 await buildProgram().parseAsync(process.argv);

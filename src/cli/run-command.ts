@@ -21,6 +21,7 @@ import { formatCpuList, WorkerCpusError } from '../runtime/worker-cpus.js';
 import { configCounterLines, printConfigWarnings } from './config-notices.js';
 import { lbStatus, lbSummary } from './lb-status.js';
 import { SighupReload } from './sighup-reload.js';
+import { whenStdoutGone } from '../host/stdout-gone.js';
 import { LbSupervisor } from '../lb/health/supervisor.js';
 import { DataplaneMetrics } from '../metrics/dataplane-metrics.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
@@ -177,12 +178,21 @@ export async function runDataplane(opts: RunOptions): Promise<number> {
   process.on('SIGHUP', onHup);
 
   await new Promise<void>((resolve) => {
-    const onSignal = (sig: NodeJS.Signals) => {
+    const stop = () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      log(`${sig}: stopping`, { event: 'stopping', signal: sig });
+      offStdoutGone();
       resolve();
     };
+    const onSignal = (sig: NodeJS.Signals) => {
+      log(`${sig}: stopping`, { event: 'stopping', signal: sig });
+      stop();
+    };
+    // Its reader gone (`dataplane run | head`): stop as on SIGTERM, so the TAPs and locks are given back.
+    const offStdoutGone = whenStdoutGone(() => {
+      process.stderr.write('dataplane run: standard output closed: stopping\n');
+      stop();
+    });
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });

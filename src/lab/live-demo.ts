@@ -9,6 +9,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { nsSpawn, nsTry, sleep } from '../host/commands.js';
 import { shellLine } from '../host/shell-line.js';
+import { whenStdoutGone } from '../host/stdout-gone.js';
 import { missingToolsMessage, type Tool } from '../host/tools.js';
 import { labDown, labTools, labUp, type LabState } from './lab.js';
 import { LabError } from './lab-error.js';
@@ -56,11 +57,15 @@ export async function runLiveDemo(): Promise<number> {
   const children: ChildProcess[] = [];
   let lab: LabState | undefined;
   let failures = 0;
-  const cleanup = async (): Promise<string> => {
+  // Once, whoever asks first (the end of the run, a signal, stdout's reader gone), and the others wait for it.
+  let cleaning: Promise<string> | undefined;
+  const cleanup = (): Promise<string> => (cleaning ??= tearDown());
+  const tearDown = async (): Promise<string> => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     let summary = '';
+    // By prefix: a lab still being built (no LabState yet) goes too.
+    await labDown(prefix, { keepState: true });
     if (lab !== undefined) {
-      await labDown(prefix, { keepState: true });
       try {
         const log = readFileSync(lab.logPath, 'utf8');
         const at = log.lastIndexOf('stopped. ports:');
@@ -79,6 +84,11 @@ export async function runLiveDemo(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Its reader gone (`dataplane demo | head`): tear down as on SIGTERM (exiting on the spot left the lab behind).
+  const offStdoutGone = whenStdoutGone(() => {
+    process.stderr.write('dataplane demo: standard output closed: tearing the lab down\n');
+    void cleanup().then(() => process.exit(141));
+  });
   const t0 = Date.now();
   try {
     say('dataplane demo: live, in network namespaces on this host (root).');
@@ -148,6 +158,7 @@ export async function runLiveDemo(): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    offStdoutGone();
     const summary = await cleanup();
     if (lab !== undefined) {
       say(`\n== the dataplane's counters (SIGTERM, its final summary):`);
