@@ -3,25 +3,12 @@
 // commander takes it), read from the built CLI as a user reads them
 // (cli-help.ts). A renamed or removed option or command fails here, naming
 // the doc's line. What counts as a mention is in command-mentions.ts.
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commandTree, parseHelp, type CommandHelp } from './cli-help.js';
 import { commandMentions, mentionProblem, mentionWords } from './command-mentions.js';
-import { readDoc } from './doc-blocks.js';
+import { projectDocs, readDoc } from './doc-blocks.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const DOCS = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-  ...readdirSync(join(ROOT, 'src'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && readdirSync(join(ROOT, 'src', d.name)).includes('README.md'))
-    .map((d) => `src/${d.name}/README.md`),
-  'native/README.md',
-  'docker/README.md',
-];
+const DOCS = projectDocs(['native/README.md', 'docker/README.md']);
 
 let tree: CommandHelp;
 beforeAll(async () => {

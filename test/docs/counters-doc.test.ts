@@ -3,24 +3,13 @@
 // has, and docs/ARCHITECTURE.md's node table lists each node's drop reasons,
 // all of them: the registry of real routers (the memory rig) over a plain
 // config (the fast path) and one with every stateful node is the truth.
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DUPLICATE_ROUTES, SHADOWED_ROUTES } from '../../src/config/route-precedence.js';
 import { IO_COUNTER_NAMES } from '../../src/io/native.js';
 import { PipelineRig } from '../../src/metrics/memory-rig.js';
-import { readDoc } from './doc-blocks.js';
+import { projectDocs, readDoc } from './doc-blocks.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const DOCS = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-  ...readdirSync(join(ROOT, 'src'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && readdirSync(join(ROOT, 'src', d.name)).includes('README.md'))
-    .map((d) => `src/${d.name}/README.md`),
-];
+const DOCS = projectDocs();
 
 const PLAIN = `
 ports:

@@ -27,7 +27,7 @@
 // Blocks of one doc share the directory, and docs checked in one directory
 // share their files (docs/CLI.md's examples read docs/CONFIG.md's).
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
@@ -219,4 +219,23 @@ function checkConsole(b: Block, name: string, dir: string, problems: string[]): 
 /** A doc of the repository, by its path from the root. */
 export function readDoc(path: string): string {
   return readFileSync(join(import.meta.dirname, '..', '..', path), 'utf8');
+}
+
+/**
+ * The project's docs, by path from the root: README.md, every docs/*.md and
+ * every src/<folder>/README.md (the checks over names, links and paths read
+ * them all), and `extra` after them.
+ */
+export function projectDocs(extra: readonly string[] = []): string[] {
+  const root = join(import.meta.dirname, '..', '..');
+  return [
+    'README.md',
+    ...readdirSync(join(root, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+    ...readdirSync(join(root, 'src'), { withFileTypes: true })
+      .filter((d) => d.isDirectory() && readdirSync(join(root, 'src', d.name)).includes('README.md'))
+      .map((d) => `src/${d.name}/README.md`),
+    ...extra,
+  ];
 }

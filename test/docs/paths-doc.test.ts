@@ -5,18 +5,10 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readDoc } from './doc-blocks.js';
+import { projectDocs, readDoc } from './doc-blocks.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const DOCS = [
-  'README.md',
-  ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
-    .map((f) => `docs/${f}`),
-  ...readdirSync(join(ROOT, 'src'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && readdirSync(join(ROOT, 'src', d.name)).includes('README.md'))
-    .map((d) => `src/${d.name}/README.md`),
-];
+const DOCS = projectDocs();
 
 /** GitHub's anchors of a markdown file's headings (code blocks aside): lower case, punctuation dropped, spaces to "-", repeats numbered. */
 function anchors(markdown: string): Set<string> {
