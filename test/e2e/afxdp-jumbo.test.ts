@@ -109,10 +109,11 @@ for (const c of CASES) {
       const started = startRouter(c, prefix, dir);
       ({ dp, log } = started);
       names = started;
-      for (let i = 0; i < 300 && !log().includes('dataplane running') && dp.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(log()).toMatch(/wan: afxdp wan \(1 queue/);
-      expect(log()).toMatch(new RegExp(`lan: tap .*mtu ${c.lan.mtu}`));
-    }, 30_000);
+      // A loaded 2-core machine running other e2e files beside this one can take a while to start the workers.
+      for (let i = 0; i < 500 && !log().includes('dataplane running') && dp.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(log(), log()).toMatch(/wan: afxdp wan \(1 queue/);
+      expect(log(), log()).toMatch(new RegExp(`lan: tap .*mtu ${c.lan.mtu}`));
+    }, 40_000);
 
     afterAll(async () => {
       killChildren();
