@@ -261,7 +261,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // 5: AF_XDP (xdpAttach, xdpDetach, xskOpen, xskRxBurst, xskTxBurst, xskStats, xskClose); threadSetRealtime; copyFrames;
   //    packetOpen ringVersion/frameSize/frameCount (TPACKET_V2 by default).
   // 6: threadSetAffinity, threadGetAffinity.
-  exports.Set("abiVersion", Napi::Number::New(env, 6));
+  // 7: kTxOversize (+ bytes) at index 6, the byte counters after it; xskTxBurst counts a frame longer than a UMEM chunk there.
+  exports.Set("abiVersion", Napi::Number::New(env, 7));
   return exports;
 }
 

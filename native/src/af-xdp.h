@@ -22,10 +22,24 @@
 
 namespace dpio {
 
-// One UMEM chunk per frame: 4 KiB leaves the kernel's 256-byte XDP headroom
-// in front (the pipeline prepends into it) and more than a batch slot's
-// maxFrame behind the frame's start, so no node can write past its chunk.
+// One UMEM chunk per frame: 4 KiB, of which the kernel puts a received frame
+// XDP_PACKET_HEADROOM (256) bytes in, and we copy a frame to send there too.
+// The headroom is where the pipeline prepends (icmp-error, the tunnel
+// encapsulations: at most the batch's HEADROOM of 128 bytes); behind the
+// frame's start a chunk holds kXskMaxFrame bytes. The kernel delivers no
+// longer frame (copy mode drops it as rx_dropped, a driver cannot place it),
+// and no node lengthens a received frame in place past its end (they
+// prepend, or build larger packets in generated and jumbo slots), so the
+// pipeline never writes past a received frame's chunk. A frame to send is
+// another matter: the batch's slots are as large as the largest port needs
+// (a jumbo MTU, 64 KiB offload super-frames), so xskTxBurst checks each
+// frame's length against kXskMaxFrame and drops a longer one (kTxOversize)
+// rather than copy it over the next chunk.
 constexpr uint32_t kXskFrameSize = 4096;
+// XDP_PACKET_HEADROOM: where the kernel puts a received frame in its chunk, and where we copy one to send.
+constexpr uint32_t kXdpHeadroom = 256;
+// The longest frame a chunk carries (3840 bytes): the largest afxdp port MTU is this less the Ethernet header.
+constexpr uint32_t kXskMaxFrame = kXskFrameSize - kXdpHeadroom;
 // Where a UMEM starts when its area has room (AfXdpPort.areaBytes): a transparent huge page.
 constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
 

@@ -26,9 +26,11 @@ enum Counter : uint32_t {
   kRxChecksumFixed = 3,  // AF_PACKET frame with a partial (offloaded) L4 checksum, completed
   kRxOffloadUnsupported = 4,  // AF_PACKET offload frame we cannot route (UDP GSO, TCPv6 GSO, tunnel GSO, SCTP): dropped
   kRxKernelDrops = 5,  // AF_PACKET: frames the kernel dropped before our ring (ring full, or no virtio header for it)
-  kTxRejectedBytes = 6,  // bytes of the frames counted in kTxRejected
-  kTxLinkDownBytes = 7,  // bytes of the frames counted in kTxLinkDown
-  kCounterCount = 8,
+  kTxOversize = 6,  // AF_XDP: a frame longer than a UMEM chunk holds (kXskMaxFrame), never copied: dropped
+  kTxRejectedBytes = 7,  // bytes of the frames counted in kTxRejected
+  kTxLinkDownBytes = 8,  // bytes of the frames counted in kTxLinkDown
+  kTxOversizeBytes = 9,  // bytes of the frames counted in kTxOversize
+  kCounterCount = 10,
 };
 
 // Throws a JS Error: message "<what>: <cause> [<ENAME>: <strerror>]", with

@@ -170,8 +170,11 @@ const MTU_RANGE_TEXT = `must be ${MTU_RANGE.min}-${MTU_RANGE.max} (at least IPv4
  * The largest MTU of an afxdp port: a frame lives in one UMEM chunk
  * (XSK_FRAME_BYTES, 4096, native/src/af-xdp.h) after the kernel's 256 bytes
  * of XDP headroom, so 3840 bytes of frame, less the Ethernet header. The
- * socket can neither receive nor send a longer one (xskTxBurst counts it
- * io tx-rejected).
+ * socket can neither receive nor send a longer one. The pipeline cuts what
+ * it routes to the port to this MTU, whatever the other ports carry (jumbo,
+ * offload super-packets): fragments, ICMP fragmentation needed, software
+ * segmentation. A longer frame that still reached the socket would be
+ * dropped, counted io tx-oversize (xskTxBurst), never copied.
  */
 export const AFXDP_MAX_MTU = 4096 - 256 - 14;
 

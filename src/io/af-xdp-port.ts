@@ -7,6 +7,10 @@
 // rx points batch.start at the UMEM chunk instead of copying into a slot.
 // A frame that leaves by the port it came in on is sent from there too;
 // other frames are copied into a free chunk (one copy, as AF_PACKET's send).
+// A chunk carries at most XSK_MAX_FRAME_BYTES of frame while the batch's
+// slots may hold more (another port's jumbo MTU or offload): the pipeline
+// cuts what it routes here to this port's MTU, and tx drops anything longer
+// that still arrives (io tx-oversize) instead of copying it.
 // A worker without a queue of the interface gets a send-only port.
 import { BurstKeep, MAX_BATCH, type Batch } from '../pipeline/batch.js';
 import { IoCounter, loadNative, type NativeIo, type XskHandle, type XskStats } from './native.js';
@@ -14,6 +18,12 @@ import { newPortCounters, PortClosedError, rxRoom, withPortName, type PacketPort
 
 /** Bytes of one UMEM chunk (native/src/af-xdp.h kXskFrameSize). */
 export const XSK_FRAME_BYTES = 4096;
+/**
+ * The longest frame the socket sends or receives (kXskMaxFrame): a chunk
+ * less the kernel's 256 bytes of XDP headroom. tx drops a longer one
+ * (IoCounter.TX_OVERSIZE) rather than write past its chunk.
+ */
+export const XSK_MAX_FRAME_BYTES = XSK_FRAME_BYTES - 256;
 /** A transparent huge page (native/src/af-xdp.h kHugePage). */
 const HUGE_PAGE_BYTES = 2 << 20;
 

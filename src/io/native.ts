@@ -28,20 +28,33 @@ export const IoCounter = {
   RX_OFFLOAD_UNSUPPORTED: 4,
   /** AF_PACKET: frames the kernel dropped before our ring (ring full: the worker fell behind). */
   RX_KERNEL_DROPS: 5,
+  /**
+   * AF_XDP: a frame to send longer than a UMEM chunk carries (3840 bytes,
+   * XSK_MAX_FRAME_BYTES): dropped, never copied. The pipeline fragments and
+   * segments to the port's MTU, so this stays 0 unless something upstream
+   * is wrong.
+   */
+  TX_OVERSIZE: 6,
   /** Bytes of the frames counted in TX_REJECTED (so the run loop counts exactly what was sent). */
-  TX_REJECTED_BYTES: 6,
+  TX_REJECTED_BYTES: 7,
   /** Bytes of the frames counted in TX_LINK_DOWN. */
-  TX_LINK_DOWN_BYTES: 7,
-  COUNT: 8,
+  TX_LINK_DOWN_BYTES: 8,
+  /** Bytes of the frames counted in TX_OVERSIZE. */
+  TX_OVERSIZE_BYTES: 9,
+  COUNT: 10,
 } as const;
 
 /** Counter names for logs and summaries, by IoCounter index; the byte counters are reported with their packet counters (IO_COUNTER_BYTES). */
-export const IO_COUNTER_NAMES: readonly string[] = ['rx-oversize', 'tx-rejected', 'tx-link-down', 'rx-checksum-fixed', 'rx-offload-unsupported', 'rx-kernel-drops'];
+export const IO_COUNTER_NAMES: readonly string[] = ['rx-oversize', 'tx-rejected', 'tx-link-down', 'rx-checksum-fixed', 'rx-offload-unsupported', 'rx-kernel-drops', 'tx-oversize'];
 /** The byte counter of each named counter that has one (IoCounter index -> IoCounter index). */
 export const IO_COUNTER_BYTES: ReadonlyMap<number, number> = new Map([
   [IoCounter.TX_REJECTED, IoCounter.TX_REJECTED_BYTES],
   [IoCounter.TX_LINK_DOWN, IoCounter.TX_LINK_DOWN_BYTES],
+  [IoCounter.TX_OVERSIZE, IoCounter.TX_OVERSIZE_BYTES],
 ]);
+/** The counters of frames a port's tx consumed without sending them, and their byte counters (in the same order). */
+export const IO_TX_DROPS: readonly number[] = [IoCounter.TX_REJECTED, IoCounter.TX_LINK_DOWN, IoCounter.TX_OVERSIZE];
+export const IO_TX_DROP_BYTES: readonly number[] = [IoCounter.TX_REJECTED_BYTES, IoCounter.TX_LINK_DOWN_BYTES, IoCounter.TX_OVERSIZE_BYTES];
 
 /** The offload metadata layout the addon uses (native/src/vnet.h); equal to OffloadMeta and VNET_HDR_* in pipeline/batch.ts. */
 export interface OffloadLayout {
@@ -270,7 +283,12 @@ export interface NativeIo {
    * previous burst that did not leave through this socket's TX ring.
    */
   xskRxBurst(handle: XskHandle, starts: Uint32Array, lengths: Uint32Array, count: number, first: number, counters?: Float64Array | null): number;
-  /** Like packetTxBurst: frames received on this socket are sent from the UMEM, others copied into it. */
+  /**
+   * Like packetTxBurst: frames received on this socket are sent from the
+   * UMEM, others copied into it. A frame longer than a chunk carries
+   * (XSK_MAX_FRAME_BYTES) is consumed and counted in TX_OVERSIZE, never
+   * copied nor sent (by a send-only port either).
+   */
   xskTxBurst(handle: XskHandle, arena: Uint8Array, starts: Uint32Array, lengths: Uint32Array, count: number,
     slots?: Uint16Array | null, counters?: Float64Array): number;
   xskStats(handle: XskHandle): XskStats;
@@ -358,7 +376,7 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 const ADDON_FILE = 'dataplane_io.node';
 
 /** Where the built addon is expected: $DATAPLANE_NATIVE_ADDON, else native/build/Release under the package root. */

@@ -28,14 +28,16 @@ export interface TxSink {
   /**
    * Sends slots[0..count) of `batch` (each batch.start/length). Returns how
    * many were consumed from the front: sent, or dropped and counted (link
-   * down, refused by the kernel) in `counters`. Fewer than count means the
-   * kernel queue is full: the caller retries the rest later or drops them.
+   * down, refused by the kernel, too long for the port) in `counters`.
+   * Fewer than count means the kernel queue is full: the caller retries the
+   * rest later or drops them.
    */
   tx(batch: Batch, slots: Uint16Array, count: number): number;
   /**
    * IoCounter.COUNT values, when tx can drop frames it consumes: it counts
-   * them in TX_REJECTED and TX_LINK_DOWN, their bytes in TX_REJECTED_BYTES and
-   * TX_LINK_DOWN_BYTES, so that the caller can tell them from the frames sent.
+   * them in TX_REJECTED, TX_LINK_DOWN and TX_OVERSIZE (IO_TX_DROPS), their
+   * bytes in the matching byte counters (IO_TX_DROP_BYTES), so that the
+   * caller can tell them from the frames sent.
    */
   readonly counters?: Float64Array;
   /** Called once per batch after every port's tx (a capture writer puts the batch in time order here). */

@@ -18,7 +18,7 @@
 // flag between batches. A port whose
 // interface disappears is marked down and counted; the loop keeps serving
 // the others.
-import { IoCounter, isPortGone } from '../io/native.js';
+import { IO_TX_DROP_BYTES, IO_TX_DROPS, IoCounter, isPortGone } from '../io/native.js';
 import type { RxSource, TxSink } from '../io/port.js';
 import { Fate, type Batch } from '../pipeline/batch.js';
 import type { Router } from '../pipeline/router.js';
@@ -26,6 +26,20 @@ import type { LoopTracer } from '../trace/loop-tracer.js';
 import { Control, PORT_STAT_FIELDS, PortStat } from './port-stats.js';
 import { DEFAULT_COALESCE_US, RxCoalescer } from './rx-coalesce.js';
 import { DEFAULT_SPIN_MAX_US, SpinWindow } from './spin-window.js';
+
+/** Frames a port's tx consumed without sending them (refused, link down, too long for it), by its counters. */
+function txDropped(c: Float64Array): number {
+  let n = 0;
+  for (let k = 0; k < IO_TX_DROPS.length; k++) n += c[IO_TX_DROPS[k]];
+  return n;
+}
+
+/** The bytes of those frames. */
+function txDroppedBytes(c: Float64Array): number {
+  let n = 0;
+  for (let k = 0; k < IO_TX_DROP_BYTES.length; k++) n += c[IO_TX_DROP_BYTES[k]];
+  return n;
+}
 
 export interface WaitFn {
   /** Sleeps for at most `ms` or until a port has frames. */
@@ -236,8 +250,8 @@ export class RunLoop {
     // What the port consumed and dropped (kernel refused, link down) is
     // not sent: its own counters, read around the call, tell how much.
     const c = p.counters !== undefined && p.counters.length >= IoCounter.COUNT ? p.counters : undefined;
-    const droppedBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN];
-    const bytesBefore = c === undefined ? 0 : c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES];
+    const droppedBefore = c === undefined ? 0 : txDropped(c);
+    const bytesBefore = c === undefined ? 0 : txDroppedBytes(c);
     let consumed = 0;
     try {
       consumed = p.tx(batch, slots, n);
@@ -245,8 +259,8 @@ export class RunLoop {
       if (!isPortGone(e)) throw e;
       this.portGone(i, e);
     }
-    const dropped = c === undefined ? 0 : c[IoCounter.TX_REJECTED] + c[IoCounter.TX_LINK_DOWN] - droppedBefore;
-    let bytes = c === undefined ? 0 : bytesBefore - (c[IoCounter.TX_REJECTED_BYTES] + c[IoCounter.TX_LINK_DOWN_BYTES]);
+    const dropped = c === undefined ? 0 : txDropped(c) - droppedBefore;
+    let bytes = c === undefined ? 0 : bytesBefore - txDroppedBytes(c);
     if (consumed === n && knownBytes >= 0) bytes += knownBytes;
     else {
       const length = batch.length;

@@ -11,12 +11,12 @@
 // 256-frame burst leaves in one call.
 import { release } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AfXdpPort, XSK_FRAME_BYTES } from '../../src/io/af-xdp-port.js';
-import { loadNative, type XdpAttachment } from '../../src/io/native.js';
+import { AfXdpPort, XSK_FRAME_BYTES, XSK_MAX_FRAME_BYTES } from '../../src/io/af-xdp-port.js';
+import { IoCounter, loadNative, type XdpAttachment } from '../../src/io/native.js';
 import { PortWaiter } from '../../src/io/wait.js';
 import { ip } from '../../src/host/commands.js';
 import { missingToolsMessage } from '../../src/host/tools.js';
-import { Batch } from '../../src/pipeline/batch.js';
+import { Batch, slotBytesForMtu } from '../../src/pipeline/batch.js';
 import { skipIf } from '../skip.js';
 import { arpReplyFor, echoReplyFor, formatMac, onesComplement, parseIp, parseMac, udpOf } from './frames.js';
 import { Lab, nativeSkipReason, pingFrom, rootSkipReason, tick, udpFrom } from './netns.js';
@@ -247,6 +247,116 @@ describe('AfXdpPort on a veth', skipIf(skip), () => {
     // Linux 6.17 added the option (budget 32 .. TX ring entries); before, the kernel's 32 and a kick per 32 frames.
     const [major, minor] = release().split('.').map(Number);
     expect(p.stats()?.txBudget).toBe(major > 6 || (major === 6 && minor >= 17) ? FRAMES / 2 : 32);
+  });
+
+  describe('a frame longer than a UMEM chunk carries (the batch\'s slots are as large as the largest port needs)', () => {
+    const peerEnd = () => lab.ifname('y');
+    const peerMac = () => parseMac((JSON.parse(ip('-n', ns, '-j', 'link', 'show', 'dev', peerEnd())) as { address: string }[])[0].address);
+    const peerRx = () => (JSON.parse(ip('-n', ns, '-s', '-j', 'link', 'show', 'dev', peerEnd())) as { stats64: { rx: { packets: number; bytes: number } } }[])[0].stats64.rx;
+    /** A frame of `len` bytes to the peer (an EtherType its stack ignores), its payload all `fill`. */
+    const rawFrame = (len: number, fill: number) => {
+      const f = new Uint8Array(len).fill(fill);
+      f.set(peerMac(), 0);
+      f.set(ROUTER_MAC, 6);
+      f.set([0x88, 0xb5], 12);
+      return f;
+    };
+    /** 64-byte lines of the UMEM's port area that are all `fill`: where a copy of a frame of that payload would show. */
+    const linesOf = (fill: number) => {
+      const a = batch.arena;
+      let n = 0;
+      for (let o = batch.portAreaStart; o + 64 <= batch.portAreaStart + batch.portAreaBytes; o += 64) {
+        let k = 0;
+        while (k < 64 && a[o + k] === fill) k++;
+        if (k === 64) n++;
+      }
+      return n;
+    };
+    /** Waits until the peer has counted `want` more frames than `before` (or 1 s), then 100 ms more for any stray one. */
+    const peerGot = async (before: { packets: number; bytes: number }, want: number) => {
+      const deadline = Date.now() + 1000;
+      while (peerRx().packets - before.packets < want && Date.now() < deadline) await tick();
+      const end = Date.now() + 100;
+      while (Date.now() < end) await tick();
+      const now = peerRx();
+      return { packets: now.packets - before.packets, bytes: now.bytes - before.bytes };
+    };
+    /** Both veth ends at `mtu` for the length of `fn`: the link itself would carry what the socket must refuse. */
+    const withMtu = async (mtu: number, fn: () => Promise<void>) => {
+      ip('link', 'set', 'dev', hostEnd, 'mtu', String(mtu));
+      ip('-n', ns, 'link', 'set', 'dev', peerEnd(), 'mtu', String(mtu));
+      try {
+        await fn();
+      } finally {
+        ip('link', 'set', 'dev', hostEnd, 'mtu', '1500');
+        ip('-n', ns, 'link', 'set', 'dev', peerEnd(), 'mtu', '1500');
+      }
+    };
+
+    it('copied in from a jumbo slot: a 5000-byte frame is counted tx-oversize, never copied into the UMEM nor sent; a frame of exactly a chunk\'s 3840 bytes and the rest of the burst go out', async () => {
+      const p = port as AfXdpPort;
+      expect(XSK_MAX_FRAME_BYTES).toBe(3840);
+      await withMtu(9000, async () => {
+        const jumbo = new Batch({ rxCapacity: 8, generatedCapacity: 8, slotBytes: slotBytesForMtu(9000) });
+        const slots = Uint16Array.of(
+          jumbo.pushView(rawFrame(60, 0x5a), 0, 0, 0),
+          jumbo.pushView(rawFrame(5000, 0xa5), 0, 0, 0),
+          jumbo.pushView(rawFrame(XSK_MAX_FRAME_BYTES + 1, 0xa5), 0, 0, 0),
+          jumbo.pushView(rawFrame(XSK_MAX_FRAME_BYTES, 0x5a), 0, 0, 0),
+        );
+        expect(Math.min(...slots)).toBeGreaterThanOrEqual(0);
+        const before = peerRx();
+        const oversize = [p.counters[IoCounter.TX_OVERSIZE], p.counters[IoCounter.TX_OVERSIZE_BYTES]];
+        const rejected = p.counters[IoCounter.TX_REJECTED];
+        expect(p.tx(jumbo, slots, 4)).toBe(4);
+        expect([p.counters[IoCounter.TX_OVERSIZE] - oversize[0], p.counters[IoCounter.TX_OVERSIZE_BYTES] - oversize[1]]).toEqual([2, 5000 + XSK_MAX_FRAME_BYTES + 1]);
+        expect(p.counters[IoCounter.TX_REJECTED]).toBe(rejected);
+        expect(await peerGot(before, 2)).toEqual({ packets: 2, bytes: 60 + XSK_MAX_FRAME_BYTES });
+        expect(linesOf(0xa5), 'a line of the oversize frames\' payload in the UMEM').toBe(0);
+        expect(linesOf(0x5a), 'the 3840-byte frame was copied into a chunk').toBeGreaterThan(50);
+      });
+    });
+
+    it('received into the UMEM and lengthened past its chunk: dropped the same way, not sent from where it lies', async () => {
+      const p = port as AfXdpPort;
+      const waiter = new PortWaiter([p]);
+      const sending = udpFrom(ns, ROUTER_IP, 9400, 1, 1);
+      let n = 0;
+      const deadline = Date.now() + 2000;
+      batch.reset();
+      while (n === 0 && Date.now() < deadline) {
+        waiter.wait(20);
+        n = p.rx(batch);
+        await tick();
+      }
+      await sending;
+      expect(n).toBe(1);
+      // In its chunk, 256 bytes in: a chunk's 3840 bytes fit from there, one more does not.
+      expect(batch.start[0]).toBeGreaterThanOrEqual(p.umemOffset);
+      expect((batch.start[0] - p.umemOffset) % XSK_FRAME_BYTES).toBe(256);
+      batch.length[0] = XSK_MAX_FRAME_BYTES + 1;
+      const before = peerRx();
+      const oversize = p.counters[IoCounter.TX_OVERSIZE];
+      expect(p.tx(batch, Uint16Array.of(0), 1)).toBe(1);
+      expect(p.counters[IoCounter.TX_OVERSIZE] - oversize).toBe(1);
+      expect((await peerGot(before, 0)).packets).toBe(0);
+    });
+
+    it('sent by a worker without a queue (send-only): the same limit, although the kernel would take a 5000-byte frame on this link', async () => {
+      const sendOnly = AfXdpPort.open(hostEnd, { queue: -1, mapFd: (attached as XdpAttachment).mapFd, batch, index: 1 });
+      try {
+        await withMtu(9000, async () => {
+          const jumbo = new Batch({ rxCapacity: 8, generatedCapacity: 8, slotBytes: slotBytesForMtu(9000) });
+          const slots = Uint16Array.of(jumbo.pushView(rawFrame(5000, 0xa5), 0, 0, 0), jumbo.pushView(rawFrame(XSK_MAX_FRAME_BYTES, 0x5a), 0, 0, 0));
+          const before = peerRx();
+          expect(sendOnly.tx(jumbo, slots, 2)).toBe(2);
+          expect([sendOnly.counters[IoCounter.TX_OVERSIZE], sendOnly.counters[IoCounter.TX_OVERSIZE_BYTES], sendOnly.counters[IoCounter.TX_REJECTED]]).toEqual([1, 5000, 0]);
+          expect(await peerGot(before, 1)).toEqual({ packets: 1, bytes: XSK_MAX_FRAME_BYTES });
+        });
+      } finally {
+        sendOnly.close();
+      }
+    });
   });
 
   it('names the interface when a queue does not exist', () => {

@@ -8,7 +8,7 @@ describe('native addon loader', () => {
   it('finds the addon built by npm install under native/build/Release', () => {
     expect(addonPath()).toMatch(/native\/build\/Release\/dataplane_io\.node$/);
     expect(nativeAvailable()).toBe(true);
-    expect(loadNative().abiVersion).toBe(6);
+    expect(loadNative().abiVersion).toBe(7);
   });
 
   it('says how to build the addon when it is missing', () => {

@@ -81,6 +81,35 @@ describe('RunLoop', () => {
     expect([wanStat(PortStat.TX_PACKETS), wanStat(PortStat.TX_BYTES), wanStat(PortStat.TX_DROPPED)]).toEqual([3, 3 * 142, 7]);
   });
 
+  it('counts frames a port dropped as too long for it (an AF_XDP chunk: tx-oversize) as TX_DROPPED, not as sent', () => {
+    // An AF_XDP port's tx, in miniature: frames over 500 B are consumed and counted in TX_OVERSIZE, never sent.
+    class ChunkPort extends MemoryPort {
+      override tx(batch: Batch, slots: Uint16Array, count: number): number {
+        let k = 0;
+        const fit = new Uint16Array(count);
+        for (let i = 0; i < count; i++) {
+          const len = batch.length[slots[i]];
+          if (len <= 500) fit[k++] = slots[i];
+          else {
+            this.counters[IoCounter.TX_OVERSIZE]++;
+            this.counters[IoCounter.TX_OVERSIZE_BYTES] += len;
+          }
+        }
+        super.tx(batch, fit, k);
+        return count;
+      }
+    }
+    const lan = new MemoryPort('lan', { index: 0 });
+    const wan = new ChunkPort('wan', { index: 1 });
+    const { loop, portStats } = setup([lan, wan, undefined]);
+    [100, 1000, 100].forEach((len, i) => lan.inject(udpFrame({ src: '192.0.2.10', srcMac: HOST_MAC, dstMac: ROUTER_MAC, dst: '192.0.2.200', id: i }, 1000 + i, 53, len)));
+    loop.step();
+    const wanStat = (f: number) => portStats[1 * PORT_STAT_FIELDS + f];
+    expect(wan.sent.map((f) => f.length)).toEqual([142, 142]);
+    expect([wan.counters[IoCounter.TX_OVERSIZE], wan.counters[IoCounter.TX_OVERSIZE_BYTES]]).toEqual([1, 1042]);
+    expect([wanStat(PortStat.TX_PACKETS), wanStat(PortStat.TX_BYTES), wanStat(PortStat.TX_DROPPED)]).toEqual([2, 2 * 142, 1]);
+  });
+
   it('counts packets and bytes per port, in and out, whether a batch leaves by one port or by several', () => {
     const lan = new MemoryPort('lan', { index: 0 });
     const wan = new MemoryPort('wan', { index: 1 });
