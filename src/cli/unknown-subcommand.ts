@@ -42,10 +42,11 @@ function refuse(cmd: Command, word: string): never {
   if (defaultTakes.has(cmd)) {
     cmd.error(`error: unknown subcommand ${quoted(word)} of ${commandPath(cmd)} (${cmd.commands.map((c) => c.name()).join(', ')})`, { code: 'commander.unknownCommand', exitCode: 2 });
   }
-  // Commander's own refusal, with its did-you-mean; it names the first argument.
+  // Commander's own refusal, with its did-you-mean (an undeclared method of commander 14; it names the first argument).
+  const commander = cmd as unknown as { unknownCommand?: () => void };
   cmd.args = [word];
-  (cmd as unknown as { unknownCommand(): never }).unknownCommand();
-  throw new Error('unreachable: unknownCommand exits');
+  if (typeof commander.unknownCommand === 'function') commander.unknownCommand();
+  cmd.error(`error: unknown command '${word}'`, { code: 'commander.unknownCommand', exitCode: 2 });
 }
 
 /**
