@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import type { ControlClient } from '../control/client.js';
 import type { CtlOptions } from './ctl-command.js';
 import { fileOption } from './file-option.js';
+import { refuseUnknownBeforeDefault } from './unknown-subcommand.js';
 
 type Out = (text: string, json: unknown) => void;
 type Verb = (client: ControlClient, out: Out, lib: typeof import('./ctl-command.js')) => Promise<void>;
@@ -21,11 +22,23 @@ function whole(name: string, min: number, max: number) {
 /**
  * A table's `show`, the default subcommand: bare `ctl route` shows, as `ip
  * route` does, and `ctl flows --filter X` is `ctl flows show --filter X`.
- * Its help line says so (commander's help does not mark a default).
+ * Its help line says so (commander's help does not mark a default). `takes`
+ * says which words are show's argument (none by default): any other word
+ * where a subcommand goes is an unknown subcommand (`ctl route flush`), not
+ * an argument handed to show.
  */
-function tableShow(table: Command, description: string): Command {
+function tableShow(table: Command, description: string, takes?: (word: string) => boolean): Command {
+  refuseUnknownBeforeDefault(table, takes);
   return table.command('show', { isDefault: true }).description(`${description} The default: \`ctl ${table.name()}\` with no subcommand runs it.`);
 }
+
+/**
+ * What `ctl route WORD` hands to show as its prefix: a word starting with a
+ * digit (the dataplane says what is wrong with it, as with `route show
+ * WORD`), or "default", which `ip route show` takes (show does not yet, and
+ * says so). No subcommand starts with a digit.
+ */
+const routeShowTakes = (word: string): boolean => /^\d/.test(word) || word === 'default';
 
 export function registerCtl(program: Command): void {
   const ctl = program
@@ -77,7 +90,7 @@ Examples:
 
   // ---------------------------------------------------------------- routes
   const route = ctl.command('route').description('The routing table (like `ip route`).');
-  tableShow(route, 'List routes: connected, config and API routes.')
+  tableShow(route, 'List routes: connected, config and API routes.', routeShowTakes)
     .alias('list')
     .argument('[prefix]', 'only routes inside this prefix (a bare address: its /32)')
     .option('--limit <n>', 'at most this many', whole('--limit', 1, 100_000_000))

@@ -8,6 +8,7 @@ import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
 import { registerCtl } from './ctl-program.js';
+import { refuseUnknownBeforeHelp } from './unknown-subcommand.js';
 import { fileOption } from './file-option.js';
 import { DEFAULT_SPIN_MAX_US } from '../runtime/spin-window.js';
 import { DEFAULT_COALESCE_US, RING_BOUNDED_COALESCE_US } from '../runtime/rx-coalesce.js';
@@ -76,6 +77,8 @@ export function buildProgram(): Command {
     .exitOverride((err) => {
       process.exit(err.exitCode === 0 ? 0 : 2);
     });
+  // `dataplane capture --help` is an unknown command, not the main help (commander's way) with exit 0.
+  refuseUnknownBeforeHelp(program);
 
   program
     .command('decode')

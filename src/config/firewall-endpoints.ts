@@ -12,7 +12,15 @@ export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 /** Where an endpoint without a namespace lives (where a pod created without one lands). */
 export const DEFAULT_NAMESPACE = 'default';
 
-export type Labels = Readonly<Record<string, string>>;
+/**
+ * An endpoint's or a namespace's labels. A Map, not an object: a label key is
+ * data, and a key such as "constructor" or "toString" must be found only when
+ * it was given (an object would answer for it from its prototype).
+ */
+export type Labels = ReadonlyMap<string, string>;
+export const NO_LABELS: Labels = new Map();
+/** Labels as a selector, a rule or the YAML give them (label-syntax.ts keys, checked by the schema). */
+export type LabelPairs = Readonly<Record<string, string>>;
 
 export interface Endpoint {
   address: number;
@@ -49,8 +57,8 @@ export function hostsOf(endpoints: readonly Endpoint[]): AddressMatch {
 }
 
 /** True when `labels` has every pair of `wanted` (an empty `wanted` matches everything). */
-export function hasLabels(labels: Labels, wanted: Labels): boolean {
-  for (const k of Object.keys(wanted)) if (labels[k] !== wanted[k]) return false;
+export function hasLabels(labels: Labels, wanted: LabelPairs): boolean {
+  for (const [k, v] of Object.entries(wanted)) if (labels.get(k) !== v) return false;
   return true;
 }
 
@@ -58,10 +66,11 @@ export function hasLabels(labels: Labels, wanted: Labels): boolean {
 export function selects(sel: LabelSelector, labels: Labels): boolean {
   if (sel.matchLabels !== undefined && !hasLabels(labels, sel.matchLabels)) return false;
   for (const e of sel.matchExpressions ?? []) {
-    const has = Object.hasOwn(labels, e.key);
+    const value = labels.get(e.key);
+    const has = value !== undefined;
     const values = e.values ?? [];
-    if (e.operator === 'In' && !(has && values.includes(labels[e.key]))) return false;
-    if (e.operator === 'NotIn' && has && values.includes(labels[e.key])) return false;
+    if (e.operator === 'In' && !(has && values.includes(value))) return false;
+    if (e.operator === 'NotIn' && has && values.includes(value)) return false;
     if (e.operator === 'Exists' && !has) return false;
     if (e.operator === 'DoesNotExist' && has) return false;
   }
@@ -109,14 +118,14 @@ export function checkEndpoints(raw: FirewallSource, problems: string[], routerPo
       else names.set(p.name, j);
       ports.set(`${p.name}/${p.protocol}`, p.port);
     });
-    endpoints.push({ address, namespace: e.namespace ?? DEFAULT_NAMESPACE, labels: e.labels, ports });
+    endpoints.push({ address, namespace: e.namespace ?? DEFAULT_NAMESPACE, labels: new Map(Object.entries(e.labels)), ports });
   });
   const namespaces = new Map<string, Labels>();
   (raw.namespaces ?? []).forEach((ns, i) => {
     if (namespaces.has(ns.name)) problems.push(`namespaces[${i}].name: "${ns.name}" is listed twice`);
     // The API server sets the name label whatever the manifest says.
-    namespaces.set(ns.name, { ...ns.labels, [NAMESPACE_NAME_LABEL]: ns.name });
+    namespaces.set(ns.name, new Map([...Object.entries(ns.labels), [NAMESPACE_NAME_LABEL, ns.name]]));
   });
-  for (const e of endpoints) if (!namespaces.has(e.namespace)) namespaces.set(e.namespace, { [NAMESPACE_NAME_LABEL]: e.namespace });
+  for (const e of endpoints) if (!namespaces.has(e.namespace)) namespaces.set(e.namespace, new Map([[NAMESPACE_NAME_LABEL, e.namespace]]));
   return { endpoints, namespaces };
 }

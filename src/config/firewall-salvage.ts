@@ -42,7 +42,8 @@ function field<T>(schema: z.ZodType<T>, value: unknown, fallback: T): T {
 function addressSet(value: unknown): AddressSet | undefined {
   if (!isMapping(value)) return undefined;
   const cidrs = Array.isArray(value.cidrs) ? value.cidrs.map((c) => field(addressSetShape.cidrs.unwrap().element, c, ANY_CIDR)) : undefined;
-  const labels = field(addressSetShape.labels, value.labels, undefined);
+  // Labels given but refused stand as given (no "give cidrs or labels" on top of their problem).
+  const labels = value.labels === undefined ? undefined : field(addressSetShape.labels, value.labels, {});
   return { cidrs, labels };
 }
 

@@ -9,14 +9,11 @@
 // hide the others' problems): configSchema takes `networkPolicies` as a list
 // of anything.
 import { z } from 'zod';
+import { labelKeyProblems, labelValueProblems } from './label-syntax.js';
 import { quoted } from './quoted.js';
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/(3[0-2]|[12]?\d)$/;
-/** A label key: an optional DNS-subdomain prefix and "/", then 1-63 of [A-Za-z0-9_.-] starting and ending alphanumeric (Kubernetes). */
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-/** A label value: empty, or 1-63 of [A-Za-z0-9_.-] starting and ending alphanumeric. */
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 /** A namespace name: a DNS label (RFC 1123), at most 63 characters. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** A named port (IANA_SVC_NAME): 1-15 lowercase letters, digits and single hyphens, with a letter, no hyphen at either end. */
@@ -28,14 +25,56 @@ const ipv4String = z.string().regex(IPV4, 'must be a dotted-quad IPv4 address su
 const cidrString = z.string().regex(CIDR, 'must be an IPv4 prefix such as 192.0.2.0/24');
 const portNumber = z.number().int('must be a whole number').min(1, 'must be 1-65535').max(65535, 'must be 1-65535');
 
-const LABEL_KEY_RULE = 'at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit, after an optional prefix such as example.com/';
-const labelKey = z.string().regex(LABEL_KEY, `must be a label key: ${LABEL_KEY_RULE}`);
-// Keys are checked by hand so the problem names the key ("labels.bad key: ...") rather than saying "Invalid key in record".
-export const labelsSchema = z
-  .record(z.string(), z.string({ error: 'must be a string (quote numbers and booleans: "1", "true")' }).regex(LABEL_VALUE, 'must be at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit'))
-  .superRefine((labels, ctx) => {
-    for (const k of Object.keys(labels)) if (!LABEL_KEY.test(k)) ctx.addIssue({ code: 'custom', path: [k], message: `${quoted(k)} is not a label key: ${LABEL_KEY_RULE}` });
-  });
+function isMapping(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** One line for all that is wrong with a label key (a prefix and a name can both be). */
+function keyProblem(k: string): string | undefined {
+  const why = labelKeyProblems(k);
+  return why.length === 0 ? undefined : `invalid label key ${quoted(k)}: ${why.join('; ')}`;
+}
+
+function valueProblem(v: string): string | undefined {
+  const why = labelValueProblems(v);
+  return why.length === 0 ? undefined : `invalid label value ${quoted(v)}: ${why.join('; ')}`;
+}
+
+/** A label selector's key (matchExpressions[].key), refused in the API server's words (label-syntax.ts). */
+const labelKey = z.string().superRefine((k, ctx) => {
+  const why = keyProblem(k);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+});
+
+/** A label value as a selector's matchExpressions[].values take it. */
+const labelValue = z.string().superRefine((v, ctx) => {
+  const why = valueProblem(v);
+  if (why !== undefined) ctx.addIssue({ code: 'custom', message: why });
+});
+
+const LABEL_VALUE_TYPE = 'must be a string (quote numbers and booleans: "1", "true")';
+
+/**
+ * Labels (`labels:`, `matchLabels:`): a mapping of label keys to label
+ * values. Keys and values are checked before the record schema sees them:
+ * zod's record leaves a key "__proto__" out of what it returns without a
+ * word, so a label of that name would vanish instead of being refused. Each
+ * problem names its key ("labels.bad key: ..."), where the record would say
+ * "Invalid key in record"; all of them come in one pass.
+ */
+export const labelsSchema = z.preprocess(
+  (input, ctx) => {
+    if (!isMapping(input)) return input; // the record says what it expected
+    for (const [k, v] of Object.entries(input)) {
+      const badKey = keyProblem(k);
+      const badValue = typeof v !== 'string' ? LABEL_VALUE_TYPE : valueProblem(v);
+      if (badKey !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: badKey, input: k });
+      if (badValue !== undefined) ctx.addIssue({ code: 'custom', path: [k], message: badValue, input: v });
+    }
+    return input;
+  },
+  z.record(z.string(), z.string({ error: LABEL_VALUE_TYPE })),
+);
 
 const namespaceName = z.string().regex(DNS_LABEL, 'must be a namespace name: lowercase letters, digits and "-" (at most 63)');
 
@@ -118,7 +157,7 @@ const labelSelectorSchema = z
           .object({
             key: labelKey,
             operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
-            values: z.array(z.string()).optional(),
+            values: z.array(labelValue).optional(),
           })
           .strict(),
       )

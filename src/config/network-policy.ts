@@ -21,7 +21,7 @@
 //   selected endpoint, for egress the peer endpoint (an ipBlock peer, being
 //   no endpoint, gets nothing for a named port).
 import { Action, Section, type AddressMatch, type FirewallPlan, type PortMatch } from '../firewall/plan.js';
-import { ANY, checkSelector, hostsOf, parseCidr, selects, type Endpoint, type EndpointSet } from './firewall-endpoints.js';
+import { ANY, checkSelector, hostsOf, NO_LABELS, parseCidr, selects, type Endpoint, type EndpointSet } from './firewall-endpoints.js';
 import { PORT_NAME, type NetworkPolicy } from './firewall-schema.js';
 import type { SourcedPolicy } from './network-policy-file.js';
 
@@ -68,7 +68,7 @@ function peerOf(p: Peer, ns: string, set: EndpointSet, field: string, problems: 
   }
   if (p.podSelector !== undefined) checkSelector(p.podSelector, `${field}.podSelector`, problems);
   if (p.namespaceSelector !== undefined) checkSelector(p.namespaceSelector, `${field}.namespaceSelector`, problems);
-  const inNamespace = (e: Endpoint): boolean => (p.namespaceSelector === undefined ? e.namespace === ns : selects(p.namespaceSelector, set.namespaces.get(e.namespace) ?? {}));
+  const inNamespace = (e: Endpoint): boolean => (p.namespaceSelector === undefined ? e.namespace === ns : selects(p.namespaceSelector, set.namespaces.get(e.namespace) ?? NO_LABELS));
   const endpoints = set.endpoints.filter((e) => inNamespace(e) && (p.podSelector === undefined || selects(p.podSelector, e.labels)));
   return { cidr: undefined, endpoints };
 }

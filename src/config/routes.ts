@@ -8,6 +8,8 @@
 //   PREFIX blackhole | unreachable | prohibit   (or the type first, as iproute2 prints it)
 //
 // PREFIX is A.B.C.D/LEN, A.B.C.D (a /32) or `default`. `#` starts a comment.
+// The kernel's own attributes that `ip route` prints (proto, scope, src,
+// metric...) mean nothing here: a line with them is refused, naming them.
 // Errors are returned as values (a message naming the token), never thrown.
 // A routes file's usual line, "PREFIX via ADDR", is read in place
 // (simpleRouteAt); any other goes through the token walk (parseRouteLine).
@@ -40,6 +42,35 @@ function tokens(line: string): string[] {
 
 const TYPES = new Set<string>(['blackhole', 'unreachable', 'prohibit']);
 
+/**
+ * What `ip route` prints besides the route itself, with whether a value
+ * follows. None means anything to the dataplane: which program installed
+ * the route (proto), the kernel's scope of its addresses (scope), the source
+ * address the host picks for packets of its own (src), the rank among
+ * routes for one prefix (metric: the dataplane keeps one route per prefix),
+ * the kernel's table (table: the dataplane has one), a gateway taken as on
+ * the link without a subnet (onlink: a gateway must be on a port's subnet),
+ * a link's state (linkdown). A line pasted with them is refused, naming
+ * each, rather than with "unknown keyword".
+ */
+const KERNEL_ATTRIBUTES = new Map<string, boolean>([
+  ['proto', true],
+  ['scope', true],
+  ['src', true],
+  ['metric', true],
+  ['table', true],
+  ['onlink', false],
+  ['linkdown', false],
+]);
+
+function kernelAttributesProblem(found: readonly string[]): string {
+  const list = found.map(quoted);
+  const names = list.length === 1 ? list[0] : `${list.slice(0, -1).join(', ')} and ${list[list.length - 1]}`;
+  return list.length === 1
+    ? `${names} is a kernel route attribute (as \`ip route\` prints it) with no meaning here: drop it`
+    : `${names} are kernel route attributes (as \`ip route\` prints them) with no meaning here: drop them`;
+}
+
 function parsePrefix(tok: string): { prefix: number; len: number } | string {
   if (tok === 'default') return { prefix: 0, len: 0 };
   const slash = tok.indexOf('/');
@@ -70,10 +101,16 @@ export function parseRouteLine(line: string): Omit<RouteSpec, 'origin'> | string
     nexthops.push(n);
     return n;
   };
+  const kernel: string[] = [];
   while (i < toks.length) {
     const key = toks[i++];
     if (key === 'nexthop') {
       current = fresh();
+      continue;
+    }
+    const takesValue = KERNEL_ATTRIBUTES.get(key);
+    if (takesValue !== undefined) {
+      kernel.push(takesValue && i < toks.length ? `${key} ${toks[i++]}` : key);
       continue;
     }
     if (key !== 'via' && key !== 'dev' && key !== 'weight') return `unknown keyword ${quoted(key)} (expected via, dev, nexthop, weight, blackhole, unreachable or prohibit)`;
@@ -94,6 +131,7 @@ export function parseRouteLine(line: string): Omit<RouteSpec, 'origin'> | string
       current.weight = w;
     }
   }
+  if (kernel.length > 0) return kernelAttributesProblem(kernel);
   if (type !== 'unicast' && nexthops.length > 0) return `a ${type} route takes no next hop`;
   if (type === 'unicast' && nexthops.length === 0) return 'needs "via ADDR", "dev PORT", "nexthop ..." or a type (blackhole, unreachable, prohibit)';
   for (const n of nexthops) if (n.gateway === 0 && n.port === undefined) return 'a next hop needs "via" or "dev"';

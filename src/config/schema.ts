@@ -20,12 +20,18 @@ const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
 /** What the kernel refuses besides (dev_valid_name): "." and "..", the directories of /sys/class/net. */
 const DOT_NAMES = new Set(['.', '..']);
 
-/** A Linux interface name: IFNAME, and not "." or "..". */
+/**
+ * A Linux interface name: IFNAME, and not "." or "..". Nor a name starting
+ * with "-", which the kernel takes: the commands that name the interface,
+ * those the dataplane prints as hints (`ip -d link show NAME`, `ethtool -L
+ * NAME ...`) and those a user types after them, would read it as an option.
+ */
 function ifname(message: string) {
   return z
     .string()
     .regex(IFNAME, message)
-    .refine((v) => !DOT_NAMES.has(v), 'cannot be "." or "..": Linux refuses them as interface names (they name directories, as in /sys/class/net)');
+    .refine((v) => !DOT_NAMES.has(v), 'cannot be "." or "..": Linux refuses them as interface names (they name directories, as in /sys/class/net)')
+    .refine((v) => !v.startsWith('-'), 'cannot start with "-": commands that take an interface name, such as `ip -d link show NAME` (which the dataplane prints as a hint), would read it as an option');
 }
 
 /**

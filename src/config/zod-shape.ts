@@ -37,6 +37,7 @@ interface Def {
   entries?: Record<string, string>;
   values?: unknown[];
   in?: z.ZodType;
+  out?: z.ZodType;
 }
 
 const defOf = (s: z.ZodType): Def => (s as unknown as { _zod: { def: Def } })._zod.def;
@@ -56,7 +57,8 @@ function unwrap(s: z.ZodType): { inner: z.ZodType; required: boolean; defaultVal
         defaultValue = d.defaultValue;
       }
     } else if (d.type === 'pipe') {
-      s = d.in!;
+      // A .transform() describes as what goes in; a z.preprocess() (a transform in front) as the schema it feeds.
+      s = defOf(d.in!).type === 'transform' ? d.out! : d.in!;
       continue;
     } else return { inner: s, required, defaultValue, hasDefault };
     s = d.innerType!;

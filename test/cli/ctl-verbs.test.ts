@@ -19,7 +19,8 @@ const plane = {
   deleteMappings: (filter: string) => (calls.push(['deleteMappings', filter]), { deleted: 1 }),
   listMappings: (filter: string, limit: number) => ({ mappings: [{ json: '{}', text: 'tcp 198.51.100.1:20000 -> 192.0.2.10:40000' }].slice(0, limit || 1), matched: 5 }),
   // More than a pipe holds, so a reader that stops early makes the writer's next write fail.
-  listRoutes: () => {
+  listRoutes: (prefix: string, limit: number) => {
+    calls.push(['listRoutes', { prefix, limit }]);
     const routes = Array.from({ length: 20000 }, (_, i) => ({ prefix: `198.18.${i >> 8}.${i & 255}/32`, type: 'unicast', via: '198.51.100.2', dev: 'wan', nexthops: [], source: 'api' }));
     return { routes, total: routes.length };
   },
@@ -78,6 +79,23 @@ describe('ctl nat and trace', () => {
   it('trace start --help gives the default once', async () => {
     const r = await ctl('trace', 'start', '--help');
     expect(r.stdout).toMatch(/packets to trace at most \(default: 100\)\n/);
+  });
+});
+
+describe('ctl route WORD', () => {
+  it('a prefix or an address is `route show` of it; a word that is none is refused before any call (flush asked for the prefix "flush")', async () => {
+    calls.length = 0;
+    for (const args of [['route', '198.18.0.0/24', '--limit', '1'], ['route', '198.18.0.1', '--limit', '1'], ['route', 'show', '198.18.0.0/16', '--limit', '1']]) {
+      const r = await ctl(...args);
+      expect([r.status, r.stdout.split('\n')[0], r.stderr], args.join(' ')).toEqual([0, '198.18.0.0/32 via 198.51.100.2 dev wan proto api', '']);
+    }
+    const r = await ctl('route', 'flush');
+    expect([r.status, r.stdout, r.stderr]).toEqual([2, '', 'error: unknown subcommand "flush" of ctl route (show, add, replace, del, load)\n(run with --help for usage)\n']);
+    expect(calls).toEqual([
+      ['listRoutes', { prefix: '198.18.0.0/24', limit: 1 }],
+      ['listRoutes', { prefix: '198.18.0.1', limit: 1 }],
+      ['listRoutes', { prefix: '198.18.0.0/16', limit: 1 }],
+    ]);
   });
 });
 

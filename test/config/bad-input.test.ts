@@ -80,7 +80,7 @@ routes:
     ]);
   });
 
-  it('port names that would be ambiguous or refused where they are used: "." and ".." (Linux refuses them), "dropped" (a trace\'s interface), "__proto__" (a JSON key)', () => {
+  it('port names that would be ambiguous or refused where they are used: "." and ".." (Linux refuses them), a leading "-" (an option to ip), "dropped" (a trace\'s interface), "__proto__" (a JSON key)', () => {
     const port = (name: string, io = '') => problems(`ports:\n  - { name: "${name}", address: 192.0.2.1/24${io} }\n`);
     const dots = 'cannot be "." or "..": Linux refuses them as interface names (they name directories, as in /sys/class/net)';
     expect(port('.')).toEqual([`ports[0].name: ${dots}`]);
@@ -93,10 +93,16 @@ routes:
     expect(port('__proto__')).toEqual([
       'ports[0].name: "__proto__" is reserved in JavaScript, where that key is an object\'s prototype (the port would vanish from the JSON that lists ports by name)',
     ]);
+    // A leading "-" (Linux takes it): `ip -d link show -x`, a hint the dataplane prints, would read the name as an option.
+    const dash = 'cannot start with "-": commands that take an interface name, such as `ip -d link show NAME` (which the dataplane prints as a hint), would read it as an option';
+    for (const name of ['-x', '-', '--help']) expect(port(name), name).toEqual([`ports[0].name: ${dash}`]);
+    expect(port('lan', ', io: { type: tap, ifname: "-d", netns: x, peerName: "-eth1" }')).toEqual([`ports[0].io.ifname: ${dash}`, `ports[0].io.peerName: ${dash}`]);
+    expect(port('lan', ', io: { type: afpacket, interface: "-veth0" }')).toEqual([`ports[0].io.interface: ${dash}`]);
+    expect(port('lan', ', io: { type: afxdp, interface: "-veth0" }')).toEqual([`ports[0].io.interface: ${dash}`]);
     // No "/" (a name may become a path) nor anything but the interface name characters.
     expect(port('a/b')).toEqual(['ports[0].name: must be 1-15 characters of letters, digits, "_", "." or "-" (a Linux interface name)']);
     // Names that only look like these are ports like any other.
-    for (const name of ['Dropped', 'wan.1', '...', 'proto']) expect(parseConfig(`ports:\n  - { name: "${name}", address: 192.0.2.1/24 }\n`, 'c.yaml', dir).ports[0].name).toBe(name);
+    for (const name of ['Dropped', 'wan.1', '...', 'proto', 'x-', 'a-b']) expect(parseConfig(`ports:\n  - { name: "${name}", address: 192.0.2.1/24 }\n`, 'c.yaml', dir).ports[0].name).toBe(name);
   });
 
   it('an MTU out of range names the range and both reasons, whatever side it is wrong on', () => {

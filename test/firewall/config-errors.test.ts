@@ -19,7 +19,7 @@ describe('firewall config errors name their field', () => {
     ['empty source', rule('{ name: a, direction: ingress, action: allow, source: {} }'), ['firewall.rules[0].source: give "cidrs" or "labels" (or leave source out for any address)']],
     ['unknown rule field', rule('{ name: a, direction: ingress, action: allow, target: { labels: { app: db } } }'), ['firewall.rules[0]: unknown field "target"']],
     ['label value not a string', `endpoints:\n  - { address: 198.51.100.10, labels: { tier: 1 } }\nfirewall: {}\n`, ['endpoints[0].labels.tier: must be a string (quote numbers and booleans: "1", "true")']],
-    ['bad label key', `endpoints:\n  - { address: 198.51.100.10, labels: { "app name": db } }\nfirewall: {}\n`, [expect.stringMatching(/^endpoints\[0\]\.labels\.app name: "app name" is not a label key: /)]],
+    ['bad label key', `endpoints:\n  - { address: 198.51.100.10, labels: { "app name": db } }\nfirewall: {}\n`, [expect.stringMatching(/^endpoints\[0\]\.labels\.app name: invalid label key "app name": name part must consist of /)]],
     ['endPort with a named port', policy('{ podSelector: {}, ingress: [{}, { ports: [{ port: pg, endPort: 6000 }] }] }'), ['networkPolicies[0].spec.ingress[1].ports[0].endPort: needs a numeric port']],
     ['endPort without a port', policy('{ podSelector: {}, egress: [{ ports: [{ endPort: 6000 }] }] }'), ['networkPolicies[0].spec.egress[0].ports[0].endPort: needs a numeric port']],
     ['endPort below port', policy('{ podSelector: {}, ingress: [{ ports: [{ port: 6000, endPort: 5000 }] }] }'), ['networkPolicies[0].spec.ingress[0].ports[0].endPort: 5000 must be at least port 6000']],
