@@ -110,9 +110,13 @@ for (const c of CASES) {
       ({ dp, log } = started);
       names = started;
       // A loaded 2-core machine running other e2e files beside this one can take a while to start the workers.
-      for (let i = 0; i < 500 && !log().includes('dataplane running') && dp.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(log(), log()).toMatch(/wan: afxdp wan \(1 queue/);
-      expect(log(), log()).toMatch(new RegExp(`lan: tap .*mtu ${c.lan.mtu}`));
+      // Wait for both port lines, not for "dataplane running": they are written after it, and were not read yet once (CI).
+      const wan = /wan: afxdp wan \(1 queue/;
+      const lan = new RegExp(`lan: tap .*mtu ${c.lan.mtu}`);
+      const up = () => wan.test(log()) && lan.test(log());
+      for (let i = 0; i < 500 && !up() && dp.exitCode === null; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(log(), log()).toMatch(wan);
+      expect(log(), log()).toMatch(lan);
     }, 40_000);
 
     afterAll(async () => {

@@ -90,8 +90,10 @@ io.xdpAttach('xe0', { mode: 'generic' }); process.stdout.write('attached\\n'); s
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const deadline = Date.now() + 15_000;
-    while (!out.includes('dataplane running') && child.exitCode === null && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    expect(out).toMatch(/lan: afxdp xe1 \(1 queue, XDP (native|generic)/);
+    // The port's line comes after "dataplane running": wait for it, not for that.
+    const portLine = /lan: afxdp xe1 \(1 queue, XDP (native|generic)/;
+    while (!portLine.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    expect(out).toMatch(portLine);
     expect(hasXdp(ns, 'xe1')).toBe(true);
     child.kill('SIGTERM');
     await new Promise((res) => child.once('exit', res));
