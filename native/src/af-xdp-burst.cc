@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "af-xdp.h"
+#include "checksum.h"
 
 namespace dpio {
 
@@ -155,6 +156,17 @@ Napi::Value XskRxBurst(const Napi::CallbackInfo& info) {
     __builtin_prefetch(p.area + d->addr);
   }
   if (n > 0) {
+    // AF_XDP carries no offload metadata: a TCP/UDP checksum the peer left
+    // to the "hardware" (a veth with TX checksum offload on, Docker's
+    // default) arrives as the pseudo-header sum. Complete it here, as
+    // AF_PACKET's walk does on TP_STATUS_CSUMNOTREADY, or the far host drops
+    // the segment. A second loop, so that the prefetches above are in flight
+    // together.
+    for (uint32_t i = 0; i < n; i++) {
+      if (CompleteUnmarkedPartialChecksum(p.area + (starts.data[first + i] - p.areaOffset), lengths.data[first + i])) {
+        Count(counters, kRxChecksumFixed);
+      }
+    }
     xsk_ring_cons__release(&p.rx, n);
     p.emptyPolls = 0;
   } else {

@@ -37,9 +37,18 @@ inline bool CompleteChecksumAt(uint8_t* f, uint32_t len, uint32_t start, uint32_
   return true;
 }
 
-// Returns true when `f` (an Ethernet frame, 802.1Q/802.1ad tags allowed) is an
-// unfragmented IPv4 TCP or UDP packet whose checksum was rewritten.
-inline bool CompleteL4Checksum(uint8_t* f, uint32_t len) {
+// Where an Ethernet frame's TCP or UDP checksum lies: the frame is an
+// unfragmented IPv4 TCP or UDP packet (802.1Q/802.1ad tags allowed) whose
+// L4 header fits in its IPv4 total length, itself inside the frame.
+struct L4Checksum {
+  uint8_t* ip;
+  uint8_t* l4;
+  uint32_t l4len;
+  uint32_t field;  // the checksum's offset in the L4 header
+  uint8_t proto;
+};
+
+inline bool FindL4Checksum(uint8_t* f, uint32_t len, L4Checksum& x) {
   uint32_t o = 12;
   if (len < o + 2) return false;
   uint32_t type = (uint32_t(f[o]) << 8) | f[o + 1];
@@ -57,29 +66,64 @@ inline bool CompleteL4Checksum(uint8_t* f, uint32_t len) {
   if ((ip[6] & 0x3f) != 0 || ip[7] != 0) return false;  // MF set or a later fragment
   uint8_t proto = ip[9];
   uint32_t l4len = total - ihl;
-  uint32_t field;
   if (proto == 6 && l4len >= 20) {
-    field = 16;
+    x.field = 16;
   } else if (proto == 17 && l4len >= 8) {
-    field = 6;
+    x.field = 6;
   } else {
     return false;
   }
-  uint8_t* l4 = ip + ihl;
-  l4[field] = 0;
-  l4[field + 1] = 0;
-  uint64_t sum = 0;
-  for (uint32_t i = 12; i < 20; i += 2) sum += (uint32_t(ip[i]) << 8) | ip[i + 1];
-  sum += proto;
-  sum += l4len;
-  uint32_t i = 0;
-  for (; i + 1 < l4len; i += 2) sum += (uint32_t(l4[i]) << 8) | l4[i + 1];
-  if (i < l4len) sum += uint32_t(l4[i]) << 8;
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  uint16_t csum = static_cast<uint16_t>(~sum & 0xffff);
-  if (proto == 17 && csum == 0) csum = 0xffff;  // RFC 768: zero means "no checksum"
-  l4[field] = static_cast<uint8_t>(csum >> 8);
-  l4[field + 1] = static_cast<uint8_t>(csum);
+  x.ip = ip;
+  x.l4 = ip + ihl;
+  x.l4len = l4len;
+  x.proto = proto;
+  return true;
+}
+
+// The folded IPv4 pseudo-header sum (addresses, protocol, L4 length): what
+// a sender that leaves the checksum to the hardware puts in the field.
+inline uint16_t PseudoHeaderSum(const L4Checksum& x) {
+  uint64_t sum = x.proto + uint64_t(x.l4len);
+  for (uint32_t i = 12; i < 20; i += 2) sum += (uint32_t(x.ip[i]) << 8) | x.ip[i + 1];
+  return Fold(sum);
+}
+
+// Computes the checksum over the pseudo-header and the L4 bytes (the field
+// taken as zero) and writes it.
+inline void WriteL4Checksum(const L4Checksum& x) {
+  uint8_t* c = x.l4 + x.field;
+  c[0] = 0;
+  c[1] = 0;
+  uint16_t csum = static_cast<uint16_t>(~Fold(SumWords(x.l4, x.l4len, PseudoHeaderSum(x))));
+  if (x.proto == 17 && csum == 0) csum = 0xffff;  // RFC 768: zero means "no checksum"
+  c[0] = static_cast<uint8_t>(csum >> 8);
+  c[1] = static_cast<uint8_t>(csum);
+}
+
+// Returns true when `f` (an Ethernet frame, 802.1Q/802.1ad tags allowed) is an
+// unfragmented IPv4 TCP or UDP packet whose checksum was rewritten.
+inline bool CompleteL4Checksum(uint8_t* f, uint32_t len) {
+  L4Checksum x;
+  if (!FindL4Checksum(f, len, x)) return false;
+  WriteL4Checksum(x);
+  return true;
+}
+
+// For frames that come without offload metadata (AF_XDP): a TCP or UDP
+// checksum field that holds exactly the pseudo-header sum is taken for a
+// partial checksum (a veth peer with TX checksum offload on leaves it so)
+// and completed. Safe on a finished checksum too: completing computes the
+// checksum of the bytes as they are, so a correct checksum that happens to
+// equal the pseudo-header sum is written again (the same value, or the
+// other of ones' complement's two zeros). UDP's 0 ("no checksum") never
+// equals a pseudo-header sum (that is at least 17).
+// Returns true when it completed one.
+inline bool CompleteUnmarkedPartialChecksum(uint8_t* f, uint32_t len) {
+  L4Checksum x;
+  if (!FindL4Checksum(f, len, x)) return false;
+  uint16_t field = static_cast<uint16_t>((uint32_t(x.l4[x.field]) << 8) | x.l4[x.field + 1]);
+  if (field != PseudoHeaderSum(x)) return false;
+  WriteL4Checksum(x);
   return true;
 }
 

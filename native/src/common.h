@@ -23,7 +23,7 @@ enum Counter : uint32_t {
   kRxOversize = 0,   // frame larger than maxFrame (or cut short by the ring): dropped
   kTxRejected = 1,   // the kernel refused one frame (EINVAL, EMSGSIZE): dropped
   kTxLinkDown = 2,   // the interface is down (EIO on TAP, ENETDOWN on AF_PACKET): dropped
-  kRxChecksumFixed = 3,  // AF_PACKET frame with a partial (offloaded) L4 checksum, completed
+  kRxChecksumFixed = 3,  // a partial (offloaded) L4 checksum completed: AF_PACKET's flagged, AF_XDP's recognised
   kRxOffloadUnsupported = 4,  // AF_PACKET offload frame we cannot route (UDP GSO, TCPv6 GSO, tunnel GSO, SCTP): dropped
   kRxKernelDrops = 5,  // AF_PACKET: frames the kernel dropped before our ring (ring full, or no virtio header for it)
   kTxOversize = 6,  // AF_XDP: a frame longer than a UMEM chunk holds (kXskMaxFrame), never copied: dropped

@@ -113,7 +113,6 @@ export async function runLab(action: string, o: LabCliOptions): Promise<number> 
       const engine = parseEngine(o.engine);
       if (engine === 'kernel' && o.ports !== 'afpacket') throw new LabUsageError('--engine kernel needs --ports afpacket (veth pairs)');
       if (o.offload === true && engine !== 'dataplane') throw new LabUsageError('--offload needs --engine dataplane');
-      if (o.offload === true && ports === 'afxdp') throw new LabUsageError('--offload is for tap and afpacket ports: AF_XDP takes no super-frames');
       if ((o.traceFilter !== undefined || o.traceCount !== undefined) && o.trace === undefined) throw new LabUsageError('--trace-filter and --trace-count need --trace FILE');
       if (o.trace !== undefined && engine !== 'dataplane') throw new LabUsageError('--trace needs --engine dataplane');
       const trace = o.trace === undefined ? undefined : { file: resolve(o.trace), filter: o.traceFilter, count: o.traceCount };

@@ -336,7 +336,7 @@ Examples:
     .option('--prefix <name>', 'namespace name prefix: <prefix>-router, <prefix>-client, <prefix>-server', 'dp-lab')
     .option('--engine <router>', 'who routes: dataplane, kernel (ip_forward in the router ns; needs --ports afpacket) or none', 'dataplane')
     .option('--wan-mtu <bytes>', "MTU of the router's server-side port", intInRange('--wan-mtu', 576, 65535))
-    .option('--offload', 'TCP crosses the dataplane in 64 KB super-packets (TAP offload; afpacket: veth offloads left on)')
+    .option('--offload', 'TCP crosses the dataplane in 64 KB super-packets (TAP offload; afpacket: veth offloads left on; afxdp: veth checksum offload left on, partial checksums completed)')
     .option('--busy-poll', "the dataplane's workers poll without sleeping (lowest latency, a core each)")
     .option('--trace <file>', 'the dataplane writes a packet trace (pcapng) there, complete once the lab is down', fileOption('--trace'))
     .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))

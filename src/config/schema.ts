@@ -163,7 +163,7 @@ export const portIoSchema = z.discriminatedUnion('type', [
        */
       frames: ringFrames()
         .default(16384),
-      /** AF_XDP carries no offload metadata: super-frames cannot arrive, so TSO/GSO must be off on the peer (native XDP on a veth turns them off). */
+      /** AF_XDP carries no offload metadata: super-frames cannot arrive, so TSO/GSO must be off on the peer (native XDP on a veth turns them off); partial checksums are recognised by value and completed (native/src/checksum.h). */
       offload: z.literal(false, { message: 'must be false: AF_XDP carries no offload metadata' }).default(false),
     })
     .strict(),

@@ -19,7 +19,7 @@ export const IoCounter = {
   TX_REJECTED: 1,
   /** The interface was down when we sent (no link): dropped. */
   TX_LINK_DOWN: 2,
-  /** AF_PACKET frames whose offloaded (partial) TCP/UDP checksum we completed. */
+  /** Frames whose offloaded (partial) TCP/UDP checksum we completed: AF_PACKET's flagged ones, AF_XDP's recognised by value (native/src/checksum.h). */
   RX_CHECKSUM_FIXED: 3,
   /**
    * AF_PACKET offload frames the dataplane cannot route, dropped: UDP GSO

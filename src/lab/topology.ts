@@ -34,6 +34,9 @@ export interface LabOptions {
    * offloads (TSO/GSO/GRO and checksum offload on, as Docker leaves a
    * container's eth0) and the dataplane takes super-frames with their
    * virtio_net_hdr; without it the lab turns those offloads off on both ends.
+   * AF_XDP ports: the veth pairs keep TX checksum offload on, the ports
+   * attach with `xdpMode: native` (which turns GSO off on the peer), and the
+   * dataplane completes the partial checksums it receives.
    */
   offload?: boolean;
   /** AF_PACKET ports: the receive ring's layout (`io.ring`); default the config's (v2, none with offload). */
@@ -104,7 +107,7 @@ export function labConfigYaml(o: LabOptions, controlSocket?: string): string {
   const n = labNames(o.prefix);
   const io = (port: 'lan' | 'wan'): string => {
     if (o.ports === 'afpacket') return `{ type: afpacket, interface: ${port}${o.offload === true ? '' : ', offload: false'}${o.ring === undefined ? '' : `, ring: ${o.ring}`} }`;
-    if (o.ports === 'afxdp') return `{ type: afxdp, interface: ${port}${o.xskFrames === undefined ? '' : `, frames: ${o.xskFrames}`} }`;
+    if (o.ports === 'afxdp') return `{ type: afxdp, interface: ${port}${o.offload === true ? ', xdpMode: native' : ''}${o.xskFrames === undefined ? '' : `, frames: ${o.xskFrames}`} }`;
     const [ns, peer] = port === 'lan' ? [n.client, LAB.client.cidr] : [n.server, LAB.server.cidr];
     return `{ type: tap, netns: ${ns}, peerAddress: ${peer}, peerName: ${LAB.hostIf}${o.offload === true ? ', offload: true' : ''} }`;
   };
@@ -154,12 +157,11 @@ function offloadsOff(ns: string, dev: string): void {
 }
 
 /**
- * The veth ends of AF_PACKET ports get their offloads turned off, unless the
- * dataplane takes them (--offload) or the kernel routes; those of AF_XDP
- * ports always (AF_XDP takes no super-frames).
+ * The veth ends of AF_PACKET and AF_XDP ports get their offloads turned
+ * off, unless the dataplane takes them (--offload) or the kernel routes.
  */
 function turnsOffloadsOff(o: LabOptions): boolean {
-  if (o.ports === 'afxdp') return o.engine !== 'kernel';
+  if (o.ports === 'afxdp') return o.engine !== 'kernel' && o.offload !== true;
   return o.ports === 'afpacket' && o.engine !== 'kernel' && !(o.offload === true && o.engine === 'dataplane');
 }
 
@@ -203,7 +205,6 @@ function vethLeg(n: LabNames, routerEnd: string, hostNs: string, hostCidr: strin
 export function buildNamespaces(o: LabOptions): LabNames {
   const n = labNames(o.prefix);
   if (o.engine === 'kernel' && o.ports !== 'afpacket') throw new LabError('the kernel engine forwards between veth pairs: use --ports afpacket with it');
-  if (o.ports === 'afxdp' && o.offload === true) throw new LabError('--offload is for tap and afpacket ports: AF_XDP takes no super-frames');
   newNetns(n.router);
   newNetns(n.client);
   newNetns(n.server);

@@ -1,7 +1,9 @@
 // End to end through `dataplane run` with AF_XDP ports on veth pairs: the
 // whole lab suite (ping with the TTL decremented, traceroute, unreachables,
 // PMTU, TCP, HTTP and UDP transfers checked by sha256) with one worker and
-// with two (two queues per veth, one socket per queue per worker). Then what
+// with two (two queues per veth, one socket per queue per worker), and with
+// two where the hosts' veths keep TX checksum offload on (Docker's default),
+// so their TCP and UDP checksums arrive partial and the ports complete them. Then what
 // a user sees when XDP cannot attach: no such interface, or another XDP
 // program already on it; and that no program is left behind, even when the
 // process holding it is killed (the bpf_link goes with its last fd).
@@ -17,6 +19,7 @@ import { e2eSkipReason, labSuite, nsExec } from './suite.js';
 
 labSuite('afxdp', 1, 'dpe-axp1');
 labSuite('afxdp', 2, 'dpe-axp2');
+labSuite('afxdp', 2, 'dpe-axo2', { offload: true });
 
 const skip = e2eSkipReason();
 

@@ -149,7 +149,6 @@ describe('dataplane lab (CLI)', skipIf(skip), () => {
       [['--engine', 'vpp'], /--engine must be dataplane, kernel or none/],
       [['--engine', 'kernel'], /--engine kernel needs --ports afpacket/],
       [['--engine', 'kernel', '--ports', 'afxdp'], /--engine kernel needs --ports afpacket/],
-      [['--ports', 'afxdp', '--offload'], /--offload is for tap and afpacket ports/],
       [['--trace-filter', 'icmp'], /--trace-filter and --trace-count need --trace FILE/],
       [['--engine', 'none', '--ports', 'afpacket', '--trace', '/tmp/t.pcapng'], /--trace needs --engine dataplane/],
       [['--nat', '--nat-filtering', 'full-cone'], /--nat-filtering must be endpoint-independent, address-dependent or address-and-port-dependent, got 'full-cone'/],
