@@ -8,6 +8,7 @@ import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
 import { registerCtl } from './ctl-program.js';
+import { helpFlagLast } from './help-flag-first.js';
 import { refuseUnknownBeforeHelp } from './unknown-subcommand.js';
 import { fileOption } from './file-option.js';
 import { DEFAULT_SPIN_MAX_US } from '../runtime/spin-window.js';
@@ -405,4 +406,4 @@ Examples:
 }
 
 installStdoutGone();
-await buildProgram().parseAsync(process.argv);
+await buildProgram().parseAsync(helpFlagLast(process.argv));

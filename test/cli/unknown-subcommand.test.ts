@@ -82,6 +82,15 @@ describe('an unknown command with --help', () => {
     }
   });
 
+  it('dataplane --help run (the flag first, as git --help commit): that command\'s help, an unknown word refused', () => {
+    for (const [args, usage] of [[['--help', 'run'], 'Usage: dataplane run [options]'], [['-h', 'ctl', 'route'], 'Usage: dataplane ctl route [options] [command]'], [['--help', 'lab', 'up'], 'Usage: dataplane lab [options] <action>']] as const) {
+      const r = dataplane([...args]);
+      expect({ status: r.status, stderr: r.stderr, usage: r.stdout.split('\n')[0] }, args.join(' ')).toEqual({ status: 0, stderr: '', usage });
+    }
+    const r = dataplane(['--help', 'capture']);
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 2, stdout: '', stderr: `error: unknown command 'capture'\n${HINT}` });
+  });
+
   it('help of what exists is as before: exit 0 on stdout', () => {
     for (const args of [['--help'], ['help'], ['help', 'ctl'], ['replay', '--help'], ['ctl', 'help', 'route'], ['ctl', 'route', '--help'], ['ctl', 'route', 'show', '--help'], ['ctl', 'lb', 'backend', '--help'], ['lab', 'up', '--help']]) {
       const r = dataplane(args);
