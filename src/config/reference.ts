@@ -50,10 +50,12 @@ function yamlValue(v: unknown): string {
   return JSON.stringify(v);
 }
 
-function defaultText(zf: ZodField | undefined): string {
+function defaultText(field: protobuf.Field, zf: ZodField | undefined): string {
   const ds = zf?.defaults;
   if (ds === undefined || ds.length === 0) return '';
-  const one = (v: unknown) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? 'its fields\' defaults' : Array.isArray(v) && v.length === 0 ? 'none' : `\`${yamlValue(v)}\``);
+  // An empty map (labels: {}) or list is "none"; an empty object for a message is what its fields default to.
+  const empty = (v: unknown) => (Array.isArray(v) && v.length === 0) || (v instanceof Map && v.size === 0) || (field.map && typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  const one = (v: unknown) => (empty(v) ? 'none' : typeof v === 'object' && v !== null && !Array.isArray(v) ? 'its fields\' defaults' : `\`${yamlValue(v)}\``);
   if (ds.length === 1 && ds[0].when === undefined) return one(ds[0].value);
   return ds.map((d) => `${d.when}: ${one(d.value)}`).join('; ');
 }
@@ -132,7 +134,7 @@ export function renderConfigReference(): string {
     } else {
       out.push('| Field | Type | Required | Default | Description |', '| --- | --- | --- | --- | --- |');
       for (const f of type.fieldsArray) {
-        out.push(`| \`${yamlKey(f)}\` | ${typeText(f)} | ${isRequired(f) ? 'yes' : ''} | ${defaultText(zf?.get(yamlKey(f)))} | ${cell(f.comment)} |`);
+        out.push(`| \`${yamlKey(f)}\` | ${typeText(f)} | ${isRequired(f) ? 'yes' : ''} | ${defaultText(f, zf?.get(yamlKey(f)))} | ${cell(f.comment)} |`);
       }
       out.push('');
     }
