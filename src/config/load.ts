@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { fileErrorReason } from './file-error.js';
 import { textOf } from './text-file.js';
 import { isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
-import { aliasErrorText, collectionKeyProblems, TOO_DEEP as DEEP, yamlErrorText } from './yaml-problems.js';
+import { aliasErrorText, collectionKeyProblems, mergeKeyProblems, TOO_DEEP as DEEP, yamlErrorText } from './yaml-problems.js';
 import { MAX_YAML_ALIASES, withoutExtensionFields, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { ipv4ToString, MAC_LEN, macGroupReason, macToString, parseIpv4Address, parseMacAddress, specialAddressReason } from '../wire/address.js';
@@ -281,7 +281,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
     // Too deep a nesting fails at every level the reader unwinds: the first (innermost) says it.
     throw new ConfigError(source, texts.filter((t, i) => !t.startsWith(DEEP) || texts.findIndex((u) => u.startsWith(DEEP)) === i));
   }
-  const keyProblems = collectionKeyProblems(doc, lineCounter);
+  const keyProblems = [...collectionKeyProblems(doc, lineCounter), ...mergeKeyProblems(doc, lineCounter)];
   if (keyProblems.length > 0) throw new ConfigError(source, keyProblems);
   let js: unknown;
   try {
@@ -290,7 +290,8 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   } catch (e) {
     if (e instanceof ReferenceError) throw new ConfigError(source, [aliasErrorText(e, MAX_YAML_ALIASES)]);
     if (e instanceof RangeError && /call stack/.test(e.message)) throw new ConfigError(source, [DEEP]);
-    throw e;
+    // Anything else yaml refuses while building the values is the file's problem too, never a crash.
+    throw new ConfigError(source, [`YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`]);
   }
   // The protobuf schema first (proto-check.ts): its problems are merged in at the end.
   const protoProblems = checkAgainstProto(js);

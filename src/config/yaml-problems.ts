@@ -4,7 +4,7 @@
 // dangling "at line L, column C:" whose code snippet is cut off here. Each
 // becomes "YAML: what is wrong at line L, column C", and what yaml only warns
 // about on stderr (a list or mapping used as a key) is a problem too.
-import { isCollection, isDocument, visit, type Document, type LineCounter, type YAMLError } from 'yaml';
+import { isAlias, isCollection, isDocument, isMap, isScalar, isSeq, visit, type Document, type LineCounter, type Node, type YAMLError } from 'yaml';
 import { quoted } from './quoted.js';
 
 /** A nesting deeper than the reader's recursion goes. */
@@ -39,4 +39,40 @@ export function aliasErrorText(e: ReferenceError, maxAliases: number): string {
   const unresolved = /^Unresolved alias \(the anchor must be set before the alias\): (.*)$/s.exec(e.message);
   if (unresolved !== null) return `YAML: alias ${quoted(`*${unresolved[1]}`)} names no anchor set before it (an anchor is written &NAME on an earlier value)`;
   return `YAML: too many alias expansions (more than ${maxAliases}; an alias bomb is refused)`;
+}
+
+/** A merge key's value (or one of its list's items), its alias followed: what it merges. */
+function mergedNode(doc: Document, value: unknown): unknown {
+  return isAlias(value) ? value.resolve(doc) : value;
+}
+
+/** "a mapping", "a list", "the scalar \"x\"", "nothing": what a merge key was given instead of a mapping. */
+function mergeSourceText(node: unknown): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) return node.value === null ? 'nothing' : `the value ${quoted(String(node.value))}`;
+  return 'something else';
+}
+
+/**
+ * Merge keys (`<<:`) given something other than a mapping, an alias of one,
+ * or a list of those: yaml throws a bare "Merge sources must be maps or map
+ * aliases" from toJS for them, with no line. Each is named with its line.
+ */
+export function mergeKeyProblems(doc: Document, lineCounter: LineCounter): string[] {
+  const out: string[] = [];
+  if (!isDocument(doc)) return out;
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isScalar(pair.key) || (pair.key.value !== '<<' && !(typeof pair.key.value === 'symbol' && pair.key.value.description === '<<'))) return;
+      const value = mergedNode(doc, pair.value);
+      const items = isSeq(value) ? value.items.map((it) => mergedNode(doc, it)) : [value];
+      const bad = items.find((it) => !isMap(it));
+      if (bad === undefined) return;
+      const start = (pair.key as Node).range?.[0];
+      const where = start === undefined ? '' : ` at line ${lineCounter.linePos(start).line}`;
+      out.push(`YAML: the merge key "<<"${where} takes a mapping, an alias of one (*NAME), or a list of those; it was given ${mergeSourceText(bad)}`);
+    },
+  });
+  return out;
 }

@@ -10,6 +10,7 @@ import { ctlTarget } from '../../src/cli/ctl-command.js';
 import { parseConfig } from '../../src/config/load.js';
 import { policiesOfText } from '../../src/config/network-policy-file.js';
 import { ACTION_NAMES } from '../../src/firewall/plan.js';
+import { dataplane } from '../cli-run.js';
 import { configProblems } from './config-problems.js';
 
 const dir = mkdtempSync(join(os.tmpdir(), 'dp-yaml-merge-'));
@@ -62,6 +63,15 @@ firewall:
     const p = problems('x-d: &d { mtu: 9000 }\nports:\n  - { <<: *d, name: lan, name: wan, address: 192.0.2.1/24 }\n');
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(/^YAML: Map keys must be unique/);
+  });
+
+  it('a merge key given something other than a mapping is a problem naming its line (yaml threw a bare "Merge sources must be maps" that crashed run)', () => {
+    const yaml = 'x-n: &n 5\nx-m: &m { mtu: 9000 }\nports:\n  - { <<: "1e3", name: lan, address: 192.0.2.1/24 }\n  - <<: [*m, *n]\n    name: wan\n    address: 198.51.100.1/24\n  - <<:\n    name: dmz\n    address: 203.0.113.1/24\n  - { <<: [a, b], name: x, address: 198.18.0.1/24 }\n';
+    const where = (line: number, given: string) => `YAML: the merge key "<<" at line ${line} takes a mapping, an alias of one (*NAME), or a list of those; it was given ${given}`;
+    expect(problems(yaml)).toEqual([where(4, 'the value "1e3"'), where(5, 'the value "5"'), where(8, 'nothing'), where(11, 'the value "a"')]);
+    writeFileSync(join(dir, 'merge-scalar.yaml'), yaml);
+    const r = dataplane(['route', 'lookup', '--config', join(dir, 'merge-scalar.yaml'), '192.0.2.1']);
+    expect({ status: r.status, stderr: r.stderr.split('\n').slice(0, 2) }).toEqual({ status: 2, stderr: [`dataplane route lookup: ${join(dir, 'merge-scalar.yaml')}: invalid config:`, `  ${where(4, 'the value "1e3"')}`] });
   });
 
   it('an alias bomb built of merge keys is still refused by the alias limit', () => {
