@@ -10,7 +10,7 @@
 // elements are replaced in place, never removed, so every later problem still
 // names its own index (cidrs[1] stays cidrs[1]).
 import type { z } from 'zod';
-import { firewallConfigShape, vpcRuleSchema, type FirewallSource } from './firewall-schema.js';
+import { endpointSchema, firewallConfigShape, namespaceSchema, vpcRuleSchema, type FirewallSource } from './firewall-schema.js';
 
 type VpcRule = z.infer<typeof vpcRuleSchema>;
 type AddressSet = NonNullable<VpcRule['source']>;
@@ -64,17 +64,50 @@ function salvageRule(value: unknown): VpcRule {
   };
 }
 
+/** Salvaged endpoints and namespaces: where each kept entry stands in the list as written. */
+export interface SalvagedEntries {
+  endpoints: number[];
+  namespaces: number[];
+  /** Endpoints were written but the schema refused every one: the firewall is checked without them. */
+  endpointsAllRefused: boolean;
+}
+
+/** The entries of `list` that pass `schema` alone, and where each stands in the list as written. */
+function validEntries<T>(list: unknown, schema: z.ZodType<T>): { items: T[]; at: number[] } | undefined {
+  if (!Array.isArray(list)) return undefined;
+  const items: T[] = [];
+  const at: number[] = [];
+  list.forEach((x: unknown, i) => {
+    const r = schema.safeParse(x);
+    if (r.success) {
+      items.push(r.data);
+      at.push(i);
+    }
+  });
+  return { items, at };
+}
+
 /**
  * After the whole config failed its schema: the firewall's fields, with each
- * VPC rule salvaged as above. Endpoints and namespaces are kept only when
- * they are valid as a whole; otherwise there is no firewall to check (every
- * rule is judged against the endpoints, and a missing one would be blamed).
+ * VPC rule salvaged as above, and the endpoints and namespaces that are
+ * valid on their own (`at` says where each stands as written, so the checks'
+ * problems can name it by its own index). The rules and policies are then
+ * checked against the endpoints kept: no check blames a rule or policy for
+ * an endpoint that is missing (a selector that selects nothing is no
+ * problem), so what the schema refused in an endpoint no longer hides the
+ * policies' mistakes until the next run.
  */
-export function salvageFirewall(js: Record<string, unknown>): FirewallSource {
-  const endpoints = firewallConfigShape.endpoints.safeParse(js.endpoints);
-  const namespaces = firewallConfigShape.namespaces.safeParse(js.namespaces);
-  if (!endpoints.success || !namespaces.success) return {};
-  const out: FirewallSource = { endpoints: endpoints.data, namespaces: namespaces.data };
+export function salvageFirewall(js: Record<string, unknown>): { source: FirewallSource; at: SalvagedEntries } {
+  const endpoints = validEntries(js.endpoints, endpointSchema);
+  const namespaces = validEntries(js.namespaces, namespaceSchema);
+  const out: FirewallSource = {};
+  if (endpoints !== undefined) out.endpoints = endpoints.items;
+  if (namespaces !== undefined) out.namespaces = namespaces.items;
+  const at: SalvagedEntries = {
+    endpoints: endpoints?.at ?? [],
+    namespaces: namespaces?.at ?? [],
+    endpointsAllRefused: endpoints !== undefined && endpoints.items.length === 0 && (js.endpoints as unknown[]).length > 0,
+  };
   const policies = firewallConfigShape.networkPolicies.safeParse(js.networkPolicies);
   if (policies.success) out.networkPolicies = policies.data;
   const file = firewallConfigShape.networkPolicyFile.safeParse(js.networkPolicyFile);
@@ -86,5 +119,5 @@ export function salvageFirewall(js: Record<string, unknown>): FirewallSource {
       out.firewall = { rules: ((js.firewall.rules as unknown[] | undefined) ?? []).map(salvageRule) };
     }
   }
-  return out;
+  return { source: out, at };
 }

@@ -133,8 +133,11 @@ function addImplied(plan: FirewallPlan, endpoints: readonly Endpoint[]): void {
  * nothing on). `configDir` resolves networkPolicyFile. Problems are pushed
  * to `problems`; the plan returned then is not to be used. `ports` are the
  * router's (an endpoint is neither one of them nor their subnets' edges).
+ * `endpointsRefused`: endpoints were written but the schema refused each of
+ * them (firewall-salvage.ts); the rules and policies are checked all the
+ * same, rather than blamed for a list that is not empty as written.
  */
-export function compileFirewall(raw: FirewallSource, configDir: string, problems: string[], ports: readonly AddressCheckPort[] = []): FirewallPlan | undefined {
+export function compileFirewall(raw: FirewallSource, configDir: string, problems: string[], ports: readonly AddressCheckPort[] = [], endpointsRefused = false): FirewallPlan | undefined {
   const { endpoints, namespaces } = checkEndpoints(raw, problems, ports);
   const policies = policiesOf(raw, configDir, problems);
   const configured = raw.firewall !== undefined || raw.networkPolicies !== undefined || raw.networkPolicyFile !== undefined;
@@ -142,7 +145,7 @@ export function compileFirewall(raw: FirewallSource, configDir: string, problems
     if (raw.namespaces !== undefined && raw.endpoints === undefined) problems.push('namespaces: declared without endpoints (they label the endpoints\' namespaces)');
     return undefined;
   }
-  if (endpoints.length === 0) {
+  if (endpoints.length === 0 && !endpointsRefused) {
     const what = raw.firewall !== undefined ? 'firewall' : raw.networkPolicies !== undefined ? 'networkPolicies' : 'networkPolicyFile';
     problems.push(`endpoints: ${what} is configured but no endpoints are listed (the firewall protects endpoints: endpoints: [{ address: 198.51.100.10, labels: { app: db } }])`);
     return undefined;

@@ -17,7 +17,7 @@ import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type 
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import { compileFirewall } from './firewall.js';
-import { salvageFirewall } from './firewall-salvage.js';
+import { salvageFirewall, type SalvagedEntries } from './firewall-salvage.js';
 import { compileDecap, compileLoadBalancer } from './load-balancer.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
 import type { MetricsConfig } from './metrics-schema.js';
@@ -158,6 +158,20 @@ function withoutBadParts<T>(schema: z.ZodType<T>, value: unknown): { data: T | u
 }
 
 /**
+ * Problems worded against the endpoints and namespaces that salvage kept
+ * (firewall-salvage.ts): each "endpoints[i]" and "namespaces[i]" in them
+ * becomes the index the entry has in the file.
+ */
+function renumberedTopLevel(problems: readonly string[], at: SalvagedEntries | undefined): string[] {
+  if (at === undefined) return [...problems];
+  const lists: Record<string, number[]> = { endpoints: at.endpoints, namespaces: at.namespaces };
+  return problems.map((p) => p.replace(/(?<![\w.])(endpoints|namespaces)\[(\d+)\]/g, (whole, list: string, i: string) => {
+    const k = lists[list]?.[Number(i)];
+    return k === undefined ? whole : `${list}[${k}]`;
+  }));
+}
+
+/**
  * Problems worded against a section whose lists were shortened by
  * withoutBadParts, renamed to the entries as written: every "SECTION.LIST[i]"
  * in them (the entry at fault or another it is compared with) becomes the
@@ -179,7 +193,7 @@ function renumbered(problems: readonly string[], section: string, kept: Readonly
  * every mistake is reported in one pass. Names of ports that failed are kept
  * apart so nothing else is blamed for pointing at them.
  */
-function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; at: EntryIndexes } {
+function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; at: EntryIndexes; firewallAt: SalvagedEntries } {
   const o = (typeof js === 'object' && js !== null ? js : {}) as Record<string, unknown>;
   /** The list's elements that pass `schema` alone, and where each stands in the list as written. */
   const each = <T>(list: unknown, schema: z.ZodType<T>): { items: T[]; at: number[] } => {
@@ -212,6 +226,7 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; at: E
   const routes = each(o.routes, routeSchema);
   const neighbors = each(o.neighbors, neighborSchema);
   const nat = o.nat === undefined ? { data: undefined, kept: new Map<string, number[]>() } : withoutBadParts(natSchema, o.nat);
+  const firewall = salvageFirewall(o);
   return {
     raw: {
       ports: ports.items,
@@ -223,13 +238,14 @@ function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; at: E
       reassembly: section(configSchema.shape.reassembly, o.reassembly),
       conntrack: section(configSchema.shape.conntrack, o.conntrack),
       nat: nat.data,
-      ...salvageFirewall(o),
+      ...firewall.source,
       loadBalancer: o.loadBalancer === undefined ? undefined : withoutBadParts(loadBalancerSchema, o.loadBalancer).data,
       control: section(configSchema.shape.control, o.control),
       metrics: configSchema.shape.metrics.safeParse(o.metrics).data,
     },
     brokenPorts,
     at: { ports: ports.at, routes: routes.at, neighbors: neighbors.at, nat: nat.kept },
+    firewallAt: firewall.at,
   };
 }
 
@@ -301,10 +317,11 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   let brokenPorts = new Set<string>();
   // Where each entry stands in the file (for messages): itself, unless entries that failed the schema were left out.
   let entryAt: EntryIndexes | undefined;
+  let firewallAt: SalvagedEntries | undefined;
   if (parsed.success) raw = parsed.data;
   else {
     for (const p of zodProblems(parsed.error)) problems.push(p);
-    ({ raw, brokenPorts, at: entryAt } = salvage(js));
+    ({ raw, brokenPorts, at: entryAt, firewallAt } = salvage(js));
   }
   const at = (i: number): string => `ports[${entryAt?.ports[i] ?? i}]`;
   const routeAt = (i: number): number => entryAt?.routes[i] ?? i;
@@ -454,7 +471,9 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   const natProblems: string[] = [];
   const nat = compileNat(raw.nat, ports, natProblems);
   for (const p of renumbered(natProblems, 'nat', entryAt?.nat ?? new Map())) problems.push(p);
-  const firewall = compileFirewall(raw, baseDir, problems, ports);
+  const firewallProblems: string[] = [];
+  const firewall = compileFirewall(raw, baseDir, firewallProblems, ports, firewallAt?.endpointsAllRefused === true);
+  for (const p of renumberedTopLevel(firewallProblems, firewallAt)) problems.push(p);
   const lbWarnings: string[] = [];
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
   if (problems.length > 0 || protoProblems.length > 0) throw new ConfigError(source, mergeProtoProblems(protoProblems, problems));

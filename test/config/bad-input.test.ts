@@ -71,6 +71,39 @@ routes:
     expect(p.some((x) => x.includes('dev "dmz"'))).toBe(false);
   });
 
+  it('an endpoint the schema refuses no longer hides the firewall\'s and policies\' mistakes; the checks name each endpoint by its own index', () => {
+    const yaml = `ports:
+  - { name: lan, address: 192.0.2.1/24 }
+endpoints:
+  - { address: 192.0.2.10, labels: { app: web } }
+  - { address: 192.0.2.300, labels: { app: db } }
+  - { address: 192.0.2.11 }
+  - { address: 192.0.2.11 }
+firewall:
+  rules:
+    - { name: web, direction: ingress, priority: 100, action: allow, protocols: [{ protocol: tcp, ports: ["80-70000"] }] }
+networkPolicies:
+  - apiVersion: networking.k8s.io/v1
+    kind: NetworkPolicy
+    metadata: { name: db }
+    spec:
+      podSelector: { matchLabels: { app: db } }
+      ingress: [{ ports: [{ protocol: TCPP, port: 5432 }] }]
+`;
+    expect(problems(yaml)).toEqual([
+      'endpoints[1].address: must be a dotted-quad IPv4 address such as 192.0.2.1',
+      'endpoints[3].address: 192.0.2.11 is listed twice (endpoints[2])',
+      'networkPolicies[0].spec.ingress[0].ports[0].protocol: must be one of "TCP", "UDP", "SCTP"',
+      'firewall.rules[0].protocols[0].ports[0]: 80-70000 must be 1-65535 (a range LOW-HIGH with LOW <= HIGH)',
+    ]);
+    // Every endpoint refused: the rules are still checked, and nothing claims that no endpoints are listed.
+    const none = problems('ports:\n  - { name: lan, address: 192.0.2.1/24 }\nendpoints:\n  - { address: 192.0.2.300 }\nfirewall:\n  rules:\n    - { name: web, direction: ingress, priority: 100, action: allow, protocols: [{ protocol: tcpp }] }\n');
+    expect(none).toEqual([
+      'endpoints[0].address: must be a dotted-quad IPv4 address such as 192.0.2.1',
+      'firewall.rules[0].protocols[0].protocol: "tcpp" is not tcp, udp, icmp, sctp, all or a protocol number 0-255',
+    ]);
+  });
+
   it('a peerAddress with another prefix length, or the subnet address, is refused', () => {
     expect(problems('ports:\n  - { name: lan, address: 192.0.2.1/24, io: { type: tap, peerAddress: 192.0.2.10/16 } }\n')).toEqual([
       "ports[0].io.peerAddress: 192.0.2.10/16 must have the port's prefix length /24 (the kernel side routes the subnet the port does)",
