@@ -9,6 +9,8 @@
 // zod), and the YAML parser loads only when --config names a file.
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { fileErrorReason } from '../config/file-error.js';
+import { quoted } from '../config/quoted.js';
+import { parseRouteLine } from '../config/routes.js';
 import { ControlCallError, ControlClient } from '../control/client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/control-socket.js';
 
@@ -177,10 +179,18 @@ export function routeLine(r: RouteEntry): string {
   return parts.join(' ');
 }
 
-/** Words after a verb as one routes-file line ("198.18.5.0/24 via 198.51.100.2"). */
+/**
+ * Words after a verb as one routes-file line ("198.18.5.0/24 via
+ * 198.51.100.2"). Its syntax is checked here, before anything is sent, so a
+ * typo is a usage error (exit 2) whether or not a dataplane runs; what only
+ * the dataplane knows (a port's name, a gateway off every subnet) it checks.
+ */
 export function routeWords(words: string[]): string {
   if (words.length === 0) throw new CtlUsageError('a route needs a prefix, e.g. `ctl route add 198.18.5.0/24 via 198.51.100.2`');
-  return words.join(' ');
+  const line = words.join(' ');
+  const parsed = parseRouteLine(line);
+  if (typeof parsed === 'string') throw new CtlUsageError(`route ${quoted(line)}: ${parsed}`);
+  return line;
 }
 
 /** Routes-file lines of a file, without comments and blank lines, for one Change call. */
@@ -192,11 +202,17 @@ export function routeFileLines(file: string): string[] {
     throw new CtlUsageError(`${file}: ${fileErrorReason(e)}`);
   }
   const lines: string[] = [];
-  for (const raw of text.split('\n')) {
+  const bad: string[] = [];
+  text.split('\n').forEach((raw, i) => {
     const hash = raw.indexOf('#');
     const line = (hash >= 0 ? raw.slice(0, hash) : raw).trim();
-    if (line !== '') lines.push(line);
-  }
+    if (line === '') return;
+    const parsed = parseRouteLine(line);
+    if (typeof parsed === 'string') bad.push(`${file}:${i + 1}: ${parsed}`);
+    else lines.push(line);
+  });
+  // Every bad line at once (the first 20), and nothing sent: the change is one generation, all or nothing.
+  if (bad.length > 0) throw new CtlUsageError(`${bad.length} bad route line${bad.length === 1 ? '' : 's'}, nothing sent:\n  ${bad.slice(0, 20).join('\n  ')}${bad.length > 20 ? `\n  (${bad.length - 20} more)` : ''}`);
   return lines;
 }
 

@@ -2,7 +2,7 @@
 // this process whose plane records what each call asked for: which words
 // reach which request field (commander's parsing of nested commands).
 import { execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +96,21 @@ describe('ctl route WORD', () => {
       ['listRoutes', { prefix: '198.18.0.1', limit: 1 }],
       ['listRoutes', { prefix: '198.18.0.0/16', limit: 1 }],
     ]);
+  });
+});
+
+describe('route lines are checked before anything is sent', () => {
+  it('route add/replace with a bad line, and route load of a file with bad lines: exit 2 naming each, no call (a typo was "cannot reach" without a dataplane)', async () => {
+    calls.length = 0;
+    const add = await ctl('route', 'add', '198.18.5.0/24', 'via');
+    expect([add.status, add.stdout, add.stderr]).toEqual([2, '', 'dataplane ctl: route "198.18.5.0/24 via": "via" needs a value\n']);
+    const replace = await ctl('route', 'replace', '198.18.5.0/33', 'dev', 'wan');
+    expect([replace.status, replace.stderr]).toEqual([2, 'dataplane ctl: route "198.18.5.0/33 dev wan": "198.18.5.0/33" has a bad prefix length (0-32)\n']);
+    const file = join(dir, 'routes.txt');
+    writeFileSync(file, '198.18.5.0/24 via 198.51.100.2\n# a comment\n198.18.6.0/24 vai 198.51.100.2\n\n198.18.7.0/33 dev wan  # two\n');
+    const load = await ctl('route', 'load', file);
+    expect([load.status, load.stderr]).toEqual([2, `dataplane ctl: 2 bad route lines, nothing sent:\n  ${file}:3: unknown keyword "vai" (expected via, dev, nexthop, weight, blackhole, unreachable or prohibit)\n  ${file}:5: "198.18.7.0/33" has a bad prefix length (0-32)\n`]);
+    expect(calls).toEqual([]);
   });
 });
 
