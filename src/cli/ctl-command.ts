@@ -11,6 +11,8 @@ import { readFileSync, statSync, type Stats } from 'node:fs';
 import { fileErrorReason } from '../config/file-error.js';
 import { quoted } from '../config/quoted.js';
 import { parseRouteLine } from '../config/routes.js';
+import { FlowFilterError, parseFlowFilter } from '../nat/flow-filter.js';
+import { tryParseIpv4Address, tryWriteMac } from '../wire/address.js';
 import { ControlCallError, ControlClient } from '../control/client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/control-socket.js';
 
@@ -191,6 +193,31 @@ export function routeWords(words: string[]): string {
   const parsed = parseRouteLine(line);
   if (typeof parsed === 'string') throw new CtlUsageError(`route ${quoted(line)}: ${parsed}`);
   return line;
+}
+
+/** A --filter of `flows` (kind flow) or `nat` (kind mapping), its syntax checked before anything is sent. */
+export function checkedFilter(text: string, kind: 'flow' | 'mapping'): string {
+  try {
+    parseFlowFilter(text, kind);
+  } catch (e) {
+    if (e instanceof FlowFilterError) throw new CtlUsageError(e.message);
+    throw e;
+  }
+  return text;
+}
+
+/** Each word an IPv4 address (`what` names it in the message), checked before anything is sent. */
+export function checkedAddresses(words: string[], what: string): string[] {
+  for (const w of words) if (tryParseIpv4Address(w) < 0) throw new CtlUsageError(`${what} ${quoted(w)} is not an IPv4 address such as 198.51.100.20`);
+  return words;
+}
+
+const macScratch = new Uint8Array(6);
+
+/** A MAC address as `ip neigh` takes it (02:00:00:00:00:02), checked before anything is sent. */
+export function checkedMac(text: string): string {
+  if (!tryWriteMac(macScratch, 0, text)) throw new CtlUsageError(`lladdr ${quoted(text)} is not a MAC address such as 02:00:00:00:00:02`);
+  return text;
 }
 
 /** Routes-file lines of a file, without comments and blank lines, for one Change call. */

@@ -157,7 +157,7 @@ Examples:
     .action((address: string, lladdr: string, mac: string, dev: string | undefined, port: string | undefined) =>
       run(async (c, out, lib) => {
         if (lladdr !== 'lladdr' || (dev !== undefined && dev !== 'dev') || (dev !== undefined && port === undefined)) throw new lib.CtlUsageError('usage: ctl neigh add ADDRESS lladdr MAC [dev PORT]');
-        const r = await c.call('Neighbors', 'Change', { add: [{ address, mac, dev: port ?? '' }] });
+        const r = await c.call('Neighbors', 'Change', { add: [{ address: lib.checkedAddresses([address], 'neighbor')[0], mac: lib.checkedMac(mac), dev: port ?? '' }] });
         out('added', r);
       })(),
     );
@@ -166,8 +166,8 @@ Examples:
     .argument('<address...>')
     .description('Delete static neighbors.')
     .action((addresses: string[]) =>
-      run(async (c, out) => {
-        const r = await c.call('Neighbors', 'Change', { delete: addresses });
+      run(async (c, out, lib) => {
+        const r = await c.call('Neighbors', 'Change', { delete: lib.checkedAddresses(addresses, 'neighbor') });
         out(`deleted ${String(r.deleted)}`, r);
       })(),
     );
@@ -182,8 +182,8 @@ Examples:
     .option('--filter <expr>', filterHelp, '')
     .option('--limit <n>', 'at most this many (default 1000)', whole('--limit', 1, 16_777_216))
     .action((o: { filter: string; limit?: number }) =>
-      run(async (c, out) => {
-        const r = await c.call<{ flows: { json: string; text: string }[]; matched: number }>('Flows', 'List', { filter: o.filter, limit: o.limit ?? 0 });
+      run(async (c, out, lib) => {
+        const r = await c.call<{ flows: { json: string; text: string }[]; matched: number }>('Flows', 'List', { filter: lib.checkedFilter(o.filter, 'flow'), limit: o.limit ?? 0 });
         const more = r.matched > r.flows.length ? `\n(${r.matched - r.flows.length} more match; --limit)` : '';
         out(r.flows.map((f) => f.text).join('\n') + more + (r.matched === 0 ? 'no flow matches' : ''), { flows: r.flows.map((f) => JSON.parse(f.json) as unknown), matched: r.matched });
       })(),
@@ -194,8 +194,8 @@ Examples:
     .description('End the flows that match (their next packet starts a new flow).')
     .requiredOption('--filter <expr>', `${filterHelp}; '' ends every flow`)
     .action((o: { filter: string }) =>
-      run(async (c, out) => {
-        const r = await c.call('Flows', 'Delete', { filter: o.filter });
+      run(async (c, out, lib) => {
+        const r = await c.call('Flows', 'Delete', { filter: lib.checkedFilter(o.filter, 'flow') });
         out(`deleted ${String(r.deleted)} flows${Number(r.skipped) > 0 ? ` (${String(r.skipped)} changed under every attempt: run it again)` : ''}`, r);
       })(),
     );
@@ -205,8 +205,8 @@ Examples:
     .option('--filter <expr>', filterHelp, '')
     .option('--limit <n>', 'at most this many (default 1000)', whole('--limit', 1, 16_777_216))
     .action((o: { filter: string; limit?: number }) =>
-      run(async (c, out) => {
-        const r = await c.call<{ mappings: { json: string; text: string }[]; matched: number }>('Flows', 'ListMappings', { filter: o.filter, limit: o.limit ?? 0 });
+      run(async (c, out, lib) => {
+        const r = await c.call<{ mappings: { json: string; text: string }[]; matched: number }>('Flows', 'ListMappings', { filter: lib.checkedFilter(o.filter, 'mapping'), limit: o.limit ?? 0 });
         const more = r.matched > r.mappings.length ? `\n(${r.matched - r.mappings.length} more match; --limit)` : '';
         out(r.mappings.map((f) => f.text).join('\n') + more + (r.matched === 0 ? 'no mapping matches' : ''), { mappings: r.mappings.map((f) => JSON.parse(f.json) as unknown), matched: r.matched });
       })(),
@@ -217,8 +217,8 @@ Examples:
     .description('Delete the NAT mappings matching --filter.')
     .requiredOption('--filter <expr>', `${filterHelp}; '' deletes every mapping`)
     .action((o: { filter: string }) =>
-      run(async (c, out) => {
-        const r = await c.call('Flows', 'DeleteMappings', { filter: o.filter });
+      run(async (c, out, lib) => {
+        const r = await c.call('Flows', 'DeleteMappings', { filter: lib.checkedFilter(o.filter, 'mapping') });
         out(`deleted ${String(r.deleted)} mappings`, r);
       })(),
     );
@@ -265,7 +265,7 @@ Examples:
     if (withWeight !== 'none') cmd.argument(withWeight === 'required' ? '<weight>' : '[weight]', 'relative share of new flows, 0-65535', whole('weight', 0, 65535));
     cmd.description(help).action((vip: string, address: string, weight: number | undefined) =>
       run(async (c, out, lib) => {
-        const r = await c.call<{ applied: string[] }>('LoadBalancer', method, { vip, address, weight: weight ?? (name === 'add' ? 1 : 0) });
+        const r = await c.call<{ applied: string[] }>('LoadBalancer', method, { vip, address: lib.checkedAddresses([address], 'backend')[0], weight: weight ?? (name === 'add' ? 1 : 0) });
         out(lib.appliedText(r.applied), r);
       })(),
     );

@@ -114,6 +114,30 @@ describe('route lines are checked before anything is sent', () => {
   });
 });
 
+describe('filters and addresses are checked before anything is sent', () => {
+  it('a bad --filter of flows or nat, a neighbor or backend address that is none, a MAC that is none: exit 2 naming it, no call (a running dataplane refused them with exit 1)', async () => {
+    calls.length = 0;
+    const cases: [string[], string][] = [
+      [['flows', '--filter', 'dst 1.2.3'], "dataplane ctl: flow filter \"dst 1.2.3\": at '1.2.3' (word 2): expected host, net, port, portrange or an address after 'dst'"],
+      [['flows', 'delete', '--filter', 'port 99999'], "dataplane ctl: flow filter \"port 99999\": at '99999' (word 2): expected a port number 0-65535"],
+      [['nat', 'show', '--filter', 'port 99999'], "dataplane ctl: NAT mapping filter \"port 99999\": at '99999' (word 2): expected a port number 0-65535"],
+      [['nat', 'delete', '--filter', 'dst 1.2.3'], "dataplane ctl: NAT mapping filter \"dst 1.2.3\": at 'dst' (word 1): 'dst' applies to flows, not NAT mappings (use internal, external, host, port)"],
+      [['neigh', 'add', '192.0.2.300', 'lladdr', '02:00:00:00:00:01'], 'dataplane ctl: neighbor "192.0.2.300" is not an IPv4 address such as 198.51.100.20'],
+      [['neigh', 'add', '192.0.2.3', 'lladdr', '02:00:00:00:00', 'dev', 'lan'], 'dataplane ctl: lladdr "02:00:00:00:00" is not a MAC address such as 02:00:00:00:00:02'],
+      [['neigh', 'del', '192.0.2.3', 'x'], 'dataplane ctl: neighbor "x" is not an IPv4 address such as 198.51.100.20'],
+      [['lb', 'backend', 'drain', 'web', '198.51.100.300'], 'dataplane ctl: backend "198.51.100.300" is not an IPv4 address such as 198.51.100.20'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await ctl(...args);
+      expect([r.status, r.stdout, r.stderr], args.join(' ')).toEqual([2, '', `${message}\n`]);
+    }
+    expect(calls).toEqual([]);
+    // A good filter still reaches the dataplane as written.
+    expect((await ctl('flows', '--filter', 'dst 203.0.113.10')).status).toBe(0);
+    expect(calls).toEqual([['listFlows', { filter: 'dst 203.0.113.10', limit: 0 }]]);
+  });
+});
+
 describe('a reader that goes away', () => {
   it.each([[[]], [['--json']]])('ctl %j route show | head -1 ends quietly, exit 0 (was an unhandled EPIPE stack trace, exit 1)', async (json: string[]) => {
     // bash: PIPESTATUS[0] is the status of ctl, not of head.
