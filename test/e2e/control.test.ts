@@ -114,9 +114,11 @@ describe('control API (gRPC) and dataplane ctl', skipIf(skip), () => {
     expect(mappings.mappings![0].text).toContain(`${LAB.client.addr}:`);
     const text = ctl('flows', '--filter', `icmp and dst ${LAB.server.addr}`);
     expect(text.stdout).toContain(`${LAB.client.addr} > ${LAB.server.addr}`);
+    // ctl refuses a typo before sending it (a usage error), and the dataplane refuses it too when a client sends it.
     const typo = ctl('flows', '--filter', 'dsst 1.2.3.4');
-    expect(typo.status).toBe(1);
+    expect(typo.status).toBe(2);
     expect(typo.stderr).toMatch(/dsst/);
+    await expect(client.call('Flows', 'List', { filter: 'dsst 1.2.3.4' })).rejects.toThrow(/dsst/);
     const deleted = await client.call<{ deleted: number }>('Flows', 'Delete', { filter: `icmp and dst ${LAB.server.addr}` });
     expect(deleted.deleted).toBe(flows.matched);
     expect((await client.call<Records>('Flows', 'List', { filter: `icmp and dst ${LAB.server.addr}` })).matched).toBe(0);
