@@ -10,6 +10,7 @@
 // elements are replaced in place, never removed, so every later problem still
 // names its own index (cidrs[1] stays cidrs[1]).
 import type { z } from 'zod';
+import { validEntries } from './valid-entries.js';
 import { endpointSchema, firewallConfigShape, namespaceSchema, vpcRuleSchema, type FirewallSource } from './firewall-schema.js';
 
 type VpcRule = z.infer<typeof vpcRuleSchema>;
@@ -70,21 +71,6 @@ export interface SalvagedEntries {
   namespaces: number[];
   /** Endpoints were written but the schema refused every one: the firewall is checked without them. */
   endpointsAllRefused: boolean;
-}
-
-/** The entries of `list` that pass `schema` alone, and where each stands in the list as written. */
-function validEntries<T>(list: unknown, schema: z.ZodType<T>): { items: T[]; at: number[] } | undefined {
-  if (!Array.isArray(list)) return undefined;
-  const items: T[] = [];
-  const at: number[] = [];
-  list.forEach((x: unknown, i) => {
-    const r = schema.safeParse(x);
-    if (r.success) {
-      items.push(r.data);
-      at.push(i);
-    }
-  });
-  return { items, at };
 }
 
 /**

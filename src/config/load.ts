@@ -17,6 +17,7 @@ import { configSchema, natSchema, neighborSchema, portSchema, routeSchema, type 
 import { RouteSelector, type ConfigNotices } from './route-precedence.js';
 import { compileNat } from './nat.js';
 import { compileFirewall } from './firewall.js';
+import { validEntries } from './valid-entries.js';
 import { salvageFirewall, type SalvagedEntries } from './firewall-salvage.js';
 import { compileDecap, compileLoadBalancer } from './load-balancer.js';
 import { loadBalancerSchema } from './load-balancer-schema.js';
@@ -196,20 +197,7 @@ function renumbered(problems: readonly string[], section: string, kept: Readonly
 function salvage(js: unknown): { raw: RawConfig; brokenPorts: Set<string>; at: EntryIndexes; firewallAt: SalvagedEntries } {
   const o = (typeof js === 'object' && js !== null ? js : {}) as Record<string, unknown>;
   /** The list's elements that pass `schema` alone, and where each stands in the list as written. */
-  const each = <T>(list: unknown, schema: z.ZodType<T>): { items: T[]; at: number[] } => {
-    const items: T[] = [];
-    const at: number[] = [];
-    if (Array.isArray(list)) {
-      list.forEach((x: unknown, i) => {
-        const r = schema.safeParse(x);
-        if (r.success) {
-          items.push(r.data);
-          at.push(i);
-        }
-      });
-    }
-    return { items, at };
-  };
+  const each = <T>(list: unknown, schema: z.ZodType<T>): { items: T[]; at: number[] } => validEntries(list, schema) ?? { items: [], at: [] };
   const brokenPorts = new Set<string>();
   if (Array.isArray(o.ports)) {
     for (const p of o.ports as unknown[]) {
