@@ -8,7 +8,7 @@ import { FlowTable, Rec, STATE_BITS } from '../../src/flow/flow-table.js';
 import { PortAllocator } from '../../src/flow/port-allocator.js';
 import { FlowState } from '../../src/conntrack/timeouts.js';
 import { FlowUser, Zone, zoneOf } from '../../src/nat/bindings.js';
-import { describeFrame } from '../../src/conformance/packet.js';
+import { describeFrame, tupleOf } from '../../src/conformance/packet.js';
 import { OffloadMeta } from '../../src/pipeline/batch.js';
 import { PORT_STAT_FIELDS, PortStat } from '../../src/runtime/port-stats.js';
 import { internetChecksum } from '../../src/wire/checksum.js';
@@ -68,6 +68,23 @@ export function frameProblems(h: Harness, out: readonly Sent[]): string[] {
     if (ihl < 20 || 14 + ihl > f.length) problems.push(`header length ${ihl} in a ${f.length}-byte frame: ${what()}`);
     else if (internetChecksum(f, 14, ihl) !== 0) problems.push(`bad IPv4 header checksum: ${what()}`);
     if (total < ihl || 14 + total > f.length) problems.push(`total length ${total} (header ${ihl}) in a ${f.length}-byte frame: ${what()}`);
+  }
+  return problems;
+}
+
+/**
+ * Every checksum of every IPv4 frame sent verifies: the header's, TCP's and
+ * UDP's (with the pseudo-header), ICMP's, and those of the datagram an ICMP
+ * error quotes (its L4 checksum when it is quoted whole). Holds when every
+ * frame the router received was sound: a forwarded or translated packet
+ * keeps a wrong L4 checksum it came with (translation adjusts checksums, it
+ * does not repair them).
+ */
+export function checksumProblems(out: readonly Sent[]): string[] {
+  const problems: string[] = [];
+  for (const o of out) {
+    if (o.bytes.length < 34 || ((o.bytes[12] << 8) | o.bytes[13]) !== ETHERTYPE_IPV4) continue;
+    if (tupleOf(o.bytes)?.checksumsOk !== true) problems.push(`${o.port}: a checksum does not verify: ${describeFrame(o.bytes)} ${hex(o.bytes)}`);
   }
   return problems;
 }
