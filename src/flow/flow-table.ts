@@ -227,8 +227,14 @@ export class FlowTable {
   declare readonly worker: number;
   /** When insert returns FLOW_EXISTS: the value (flowId << 1 | dir) of the flow holding the key. */
   existing = -1;
-  /** The flow the last insert evicted to make room, or -1; its user words are in `evictedUser`. */
+  /**
+   * The flow the last insert evicted to make room, or -1; its original key
+   * and user words are in `evictedKey` and `evictedUser`. The id itself
+   * holds the new entry by then (the insert reused it), so what the evicted
+   * flow was is read from these copies, never from the record.
+   */
   evictedId = -1;
+  readonly evictedKey = new Int32Array(4);
   readonly evictedUser = new Int32Array(USER_WORDS);
   /** User words the next insert stores in its new record (then cleared). */
   readonly userIn = new Int32Array(USER_WORDS);
@@ -336,8 +342,9 @@ export class FlowTable {
    * flow without a reply if the slice is full), writes the record (keys, state,
    * last seen, the user words staged in `userIn`), then publishes both keys.
    * Returns the flow id, or FLOW_EXISTS (`existing` holds the other flow's
-   * value), TABLE_FULL or INDEX_FULL. After an eviction, `evictedId` and
-   * `evictedUser` describe the evicted flow so its NAT port can be released.
+   * value), TABLE_FULL or INDEX_FULL. After an eviction, `evictedId`,
+   * `evictedKey` and `evictedUser` describe the evicted flow so its NAT port
+   * can be released.
    */
   insert(o0: number, o1: number, o2: number, o3: number, r0: number, r1: number, r2: number, r3: number, state: number, nowMs: number): number {
     const ix = this.index;
@@ -749,6 +756,7 @@ export class FlowTable {
       if (id < 0) return -1;
       this.unlink(id);
       if ((this.recs[(id << REC_SHIFT) + R_FLAGS] & FLAG_SEEN_REPLY) !== 0) continue;
+      for (let i = 0; i < 4; i++) this.evictedKey[i] = this.recs[(id << REC_SHIFT) + i];
       for (let i = 0; i < USER_WORDS; i++) this.evictedUser[i] = this.recs[(id << REC_SHIFT) + R_USER + i];
       this.release(id);
       m[wb + W_FREE_HEAD] = this.links[id << 1]; // pop it again: the caller reuses it

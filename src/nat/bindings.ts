@@ -370,8 +370,10 @@ export class NatBindings {
     const u = t.evictedUser;
     // Bindings, permits and affinity entries are marked as replied, so never
     // evicted; a fragment entry may be, and holds nothing (its user words are
-    // a flow value and a generation, not holds).
-    if (zoneOf(t.keyWord(t.evictedId, 0, 3)) === Zone.FLOW) this.releaseUser(u[0], u[1], u[2], nowMs);
+    // a flow value and a generation, not holds). Its zone is the evicted
+    // key's: the record under evictedId is the new entry's already (a
+    // binding, a permit or a fragment entry as often as a flow).
+    if (zoneOf(t.evictedKey[3]) === Zone.FLOW) this.releaseUser(u[0], u[1], u[2], nowMs);
     t.evictedId = -1;
   }
 

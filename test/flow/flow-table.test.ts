@@ -108,6 +108,10 @@ describe('FlowTable', () => {
       expect(e).toBeGreaterThanOrEqual(0);
       expect(t.evictedId).toBe(ids[1]);
       expect(t.evictedUser[0]).toBe(60001);
+      // The evicted flow's key, kept apart: its id (the record) holds the new flow's already.
+      expect([...t.evictedKey]).toEqual(client(1));
+      expect(e).toBe(ids[1]);
+      expect([0, 1, 2, 3].map((i) => t.keyWord(e, 0, i))).toEqual(client(4));
       expect(look(t, client(1))).toBe(-1);
       expect(look(t, rev(client(1)))).toBe(-1);
       expect(look(t, client(0))).toBe(ids[0] << 1);
