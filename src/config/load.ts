@@ -159,31 +159,19 @@ function withoutBadParts<T>(schema: z.ZodType<T>, value: unknown): { data: T | u
 }
 
 /**
- * Problems worded against the endpoints and namespaces that salvage kept
- * (firewall-salvage.ts): each "endpoints[i]" and "namespaces[i]" in them
- * becomes the index the entry has in the file.
+ * Problems worded against lists that salvage shortened, renamed to the
+ * entries as written: every "SECTION.LIST[i]" in them ("LIST[i]" for a
+ * top-level list such as endpoints), whether the entry at fault or another it
+ * is compared with, becomes the index the entry has in the file. `kept` maps
+ * each shortened list to the file indexes of the entries it kept.
  */
-function renumberedTopLevel(problems: readonly string[], at: SalvagedEntries | undefined): string[] {
-  if (at === undefined) return [...problems];
-  const lists: Record<string, number[]> = { endpoints: at.endpoints, namespaces: at.namespaces };
-  return problems.map((p) => p.replace(/(?<![\w.])(endpoints|namespaces)\[(\d+)\]/g, (whole, list: string, i: string) => {
-    const k = lists[list]?.[Number(i)];
-    return k === undefined ? whole : `${list}[${k}]`;
-  }));
-}
-
-/**
- * Problems worded against a section whose lists were shortened by
- * withoutBadParts, renamed to the entries as written: every "SECTION.LIST[i]"
- * in them (the entry at fault or another it is compared with) becomes the
- * index the entry has in the file.
- */
-function renumbered(problems: readonly string[], section: string, kept: ReadonlyMap<string, number[]>): string[] {
+function renumbered(problems: readonly string[], kept: ReadonlyMap<string, readonly number[]>, section?: string): string[] {
   if (kept.size === 0) return [...problems];
-  const token = new RegExp(`\\b${section}\\.(\\w+)\\[(\\d+)\\]`, 'g');
+  const prefix = section === undefined ? '' : `${section}.`;
+  const token = new RegExp(`(?<![\\w.])${prefix.replace('.', '\\.')}(\\w+)\\[(\\d+)\\]`, 'g');
   return problems.map((p) => p.replace(token, (whole, list: string, i: string) => {
     const at = kept.get(list)?.[Number(i)];
-    return at === undefined ? whole : `${section}.${list}[${at}]`;
+    return at === undefined ? whole : `${prefix}${list}[${at}]`;
   }));
 }
 
@@ -458,10 +446,10 @@ export function parseConfig(text: string, source: string, baseDir: string): Rout
   });
   const natProblems: string[] = [];
   const nat = compileNat(raw.nat, ports, natProblems);
-  for (const p of renumbered(natProblems, 'nat', entryAt?.nat ?? new Map())) problems.push(p);
+  for (const p of renumbered(natProblems, entryAt?.nat ?? new Map(), 'nat')) problems.push(p);
   const firewallProblems: string[] = [];
   const firewall = compileFirewall(raw, baseDir, firewallProblems, ports, firewallAt?.endpointsAllRefused === true);
-  for (const p of renumberedTopLevel(firewallProblems, firewallAt)) problems.push(p);
+  for (const p of renumbered(firewallProblems, new Map(firewallAt === undefined ? [] : [['endpoints', firewallAt.endpoints], ['namespaces', firewallAt.namespaces]]))) problems.push(p);
   const lbWarnings: string[] = [];
   const loadBalancer = compileLoadBalancer(raw.loadBalancer, ports, portsComplete, problems, lbWarnings);
   if (problems.length > 0 || protoProblems.length > 0) throw new ConfigError(source, mergeProtoProblems(protoProblems, problems));
