@@ -12,6 +12,8 @@ import { fileErrorReason } from '../config/file-error.js';
 import { quoted } from '../config/quoted.js';
 import { parseRouteLine } from '../config/routes.js';
 import { FlowFilterError, parseFlowFilter } from '../nat/flow-filter.js';
+import { parseTraceFilter, TraceFilterError } from '../trace/filter.js';
+import { ExplainSpecError, parseExplainSpec } from '../explain/spec.js';
 import { tryParseIpv4Address, tryWriteMac } from '../wire/address.js';
 import { ControlCallError, ControlClient } from '../control/client.js';
 import { DEFAULT_CONTROL_SOCKET } from '../config/control-socket.js';
@@ -201,6 +203,31 @@ export function checkedFilter(text: string, kind: 'flow' | 'mapping'): string {
     parseFlowFilter(text, kind);
   } catch (e) {
     if (e instanceof FlowFilterError) throw new CtlUsageError(e.message);
+    throw e;
+  }
+  return text;
+}
+
+/**
+ * A `trace start --filter`, its syntax checked before anything is sent (the
+ * port names of `in PORT` only the dataplane knows; it checks them).
+ */
+export function checkedTraceFilter(text: string): string {
+  try {
+    parseTraceFilter(text, 'any');
+  } catch (e) {
+    if (e instanceof TraceFilterError) throw new CtlUsageError(e.message);
+    throw e;
+  }
+  return text;
+}
+
+/** An `explain` packet, its syntax checked before anything is sent (the dataplane checks the port name). */
+export function checkedExplainSpec(text: string): string {
+  try {
+    parseExplainSpec(text, 'any');
+  } catch (e) {
+    if (e instanceof ExplainSpecError) throw new CtlUsageError(`explain: ${e.message}`);
     throw e;
   }
   return text;

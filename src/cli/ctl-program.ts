@@ -298,8 +298,8 @@ Examples:
     .option('--count <n>', 'packets to trace at most', whole('--count', 1, 1_000_000), 100)
     .description('Start tracing (replaces a trace that runs).')
     .action((o: { filter: string; count: number }) =>
-      run(async (c, out) => {
-        const r = await c.call('Trace', 'Start', { filter: o.filter, count: o.count });
+      run(async (c, out, lib) => {
+        const r = await c.call('Trace', 'Start', { filter: lib.checkedTraceFilter(o.filter), count: o.count });
         out(`tracing ${o.count} packets${o.filter ? ` matching '${o.filter}'` : ''}; \`dataplane ctl trace read\` shows them`, r);
       })(),
     );
@@ -330,8 +330,8 @@ Examples:
     .argument('<packet>', "e.g. 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan' (see `dataplane explain --help`)")
     .description('What the running dataplane would do with this packet, node by node (no side effects).')
     .action((packet: string) =>
-      run(async (c, out) => {
-        const r = await c.call<{ lines: string[]; json: string }>('Explain', 'Explain', { packet });
+      run(async (c, out, lib) => {
+        const r = await c.call<{ lines: string[]; json: string }>('Explain', 'Explain', { packet: lib.checkedExplainSpec(packet) });
         out(r.lines.join('\n'), JSON.parse(r.json) as unknown);
       })(),
     );

@@ -122,8 +122,13 @@ export function tcpFlagsText(flags: number): string {
   return s === '' ? 'none' : s;
 }
 
-/** Parses an explain spec against the config's port names; throws ExplainSpecError naming the word at fault. */
-export function parseExplainSpec(text: string, portNames: readonly string[]): ExplainSpec {
+/**
+ * Parses an explain spec against the config's port names, or 'any' to check
+ * the syntax alone (ctl, which does not know the running dataplane's ports:
+ * any name is taken as port 0, and the dataplane checks it); throws
+ * ExplainSpecError naming the word at fault.
+ */
+export function parseExplainSpec(text: string, portNames: readonly string[] | 'any'): ExplainSpec {
   // "->" as firewall --judge writes it is taken too.
   const words = text.replace(/->|>/g, ' > ').trim().split(/\s+/).filter((w) => w !== '');
   let i = 0;
@@ -145,7 +150,7 @@ export function parseExplainSpec(text: string, portNames: readonly string[]): Ex
     throw new ExplainSpecError(words[i - 1], `${protoWord} needs a destination port (DST:PORT)`);
   }
   const seen = new Set<string>();
-  const opt: { inPort?: number; ttl?: number; len?: number; flags?: number; df?: boolean; mf?: boolean; offset?: number; type?: number; code?: number; id?: number; tos?: number } = {};
+  const opt: { inPort?: number; inPortName?: string; ttl?: number; len?: number; flags?: number; df?: boolean; mf?: boolean; offset?: number; type?: number; code?: number; id?: number; tos?: number } = {};
   while (i < words.length) {
     const key = words[i++].toLowerCase();
     if (seen.has(key)) throw new ExplainSpecError(key, 'given twice');
@@ -153,9 +158,10 @@ export function parseExplainSpec(text: string, portNames: readonly string[]): Ex
     switch (key) {
       case 'in': {
         const name = next('the port name after "in"');
-        const p = portNames.indexOf(name);
-        if (p < 0) throw new ExplainSpecError(name, `not a port of the config (ports: ${portNames.join(', ')})`);
+        const p = portNames === 'any' ? 0 : portNames.indexOf(name);
+        if (portNames !== 'any' && p < 0) throw new ExplainSpecError(name, `not a port of the config (ports: ${portNames.join(', ')})`);
         opt.inPort = p;
+        opt.inPortName = name;
         break;
       }
       case 'ttl':
@@ -204,7 +210,7 @@ export function parseExplainSpec(text: string, portNames: readonly string[]): Ex
         throw new ExplainSpecError(words[i - 1], `not an option (options: ${OPTIONS})`);
     }
   }
-  if (opt.inPort === undefined) throw new ExplainSpecError('', `say which port the packet arrives on: "in PORT" (ports: ${portNames.join(', ')})`);
+  if (opt.inPort === undefined || opt.inPortName === undefined) throw new ExplainSpecError('', `say which port the packet arrives on: "in PORT"${portNames === 'any' ? '' : ` (ports: ${portNames.join(', ')})`}`);
   if (icmpType !== undefined && opt.type !== undefined) throw new ExplainSpecError('type', 'the ICMP type is given twice (after "icmp" and as "type")');
   const offset = opt.offset ?? 0;
   const min = IPV4_HEADER + (offset > 0 ? 1 : l4HeaderLen(protocol));
@@ -218,7 +224,7 @@ export function parseExplainSpec(text: string, portNames: readonly string[]): Ex
     sport: protocol === IPPROTO_TCP || protocol === IPPROTO_UDP ? (src.port ?? DEFAULT_SOURCE_PORT) : 0,
     dport: dst.port ?? 0,
     inPort: opt.inPort,
-    inPortName: portNames[opt.inPort],
+    inPortName: opt.inPortName,
     ttl: opt.ttl ?? 64,
     tos: opt.tos ?? 0,
     length,

@@ -74,8 +74,13 @@ export interface TraceFilter {
 
 const PROTOCOLS: Record<string, number> = { icmp: IPPROTO_ICMP, tcp: IPPROTO_TCP, udp: IPPROTO_UDP };
 
-/** Parses a filter expression; `ports` are the names `in PORT` may use. Throws TraceFilterError naming the word and what was expected. */
-export function parseTraceFilter(text: string, ports: readonly string[]): TraceFilter {
+/**
+ * Parses a filter expression; `ports` are the names `in PORT` may use, or
+ * 'any' to check the syntax alone (ctl, which does not know the running
+ * dataplane's ports: any name is taken, and the dataplane checks it). Throws
+ * TraceFilterError naming the word and what was expected.
+ */
+export function parseTraceFilter(text: string, ports: readonly string[] | 'any'): TraceFilter {
   const tokens = text.match(/\(|\)|!|&&|\|\||[^\s()!]+/g) ?? [];
   let pos = 0;
   const where = () => (pos < tokens.length ? `at '${tokens[pos]}' (word ${pos + 1})` : 'at the end');
@@ -116,10 +121,10 @@ export function parseTraceFilter(text: string, ports: readonly string[]): TraceF
     if (w === undefined) return fail('a filter term (in PORT, host, net, port, tcp, udp, icmp, ...)');
     if (w === 'in') {
       const name = take();
-      const port = name === undefined ? -1 : ports.indexOf(name);
+      const port = name === undefined ? -1 : ports === 'any' ? (/^[\w.-]+$/.test(name) ? 0 : -1) : ports.indexOf(name);
       if (port < 0) {
         if (name !== undefined) pos--;
-        return fail(`a port name (${ports.join(', ')})`);
+        return fail(ports === 'any' ? 'a port name' : `a port name (${ports.join(', ')})`);
       }
       return (f) => f.rxPort === port;
     }

@@ -17,6 +17,8 @@ const plane = {
   listFlows: (filter: string, limit: number) => (calls.push(['listFlows', { filter, limit }]), { flows: [], matched: 0 }),
   deleteFlows: (filter: string) => (calls.push(['deleteFlows', filter]), { deleted: 2, skipped: 0 }),
   deleteMappings: (filter: string) => (calls.push(['deleteMappings', filter]), { deleted: 1 }),
+  traceStart: (filter: string, count: number) => (calls.push(['traceStart', { filter, count }]), { active: true, traced: 0, unread: 0 }),
+  explain: (packet: string) => (calls.push(['explain', packet]), { lines: ['routed'], json: '{}' }),
   listMappings: (filter: string, limit: number) => ({ mappings: [{ json: '{}', text: 'tcp 198.51.100.1:20000 -> 192.0.2.10:40000' }].slice(0, limit || 1), matched: 5 }),
   // More than a pipe holds, so a reader that stops early makes the writer's next write fail.
   listRoutes: (prefix: string, limit: number) => {
@@ -115,7 +117,7 @@ describe('route lines are checked before anything is sent', () => {
 });
 
 describe('filters and addresses are checked before anything is sent', () => {
-  it('a bad --filter of flows or nat, a neighbor or backend address that is none, a MAC that is none: exit 2 naming it, no call (a running dataplane refused them with exit 1)', async () => {
+  it('a bad --filter of flows, nat or trace, an explain packet, a neighbor or backend address that is none, a MAC that is none: exit 2 naming it, no call (a running dataplane refused them with exit 1)', async () => {
     calls.length = 0;
     const cases: [string[], string][] = [
       [['flows', '--filter', 'dst 1.2.3'], "dataplane ctl: flow filter \"dst 1.2.3\": at '1.2.3' (word 2): expected host, net, port, portrange or an address after 'dst'"],
@@ -132,6 +134,23 @@ describe('filters and addresses are checked before anything is sent', () => {
       expect([r.status, r.stdout, r.stderr], args.join(' ')).toEqual([2, '', `${message}\n`]);
     }
     expect(calls).toEqual([]);
+    // What only the running dataplane knows (its port names) it checks; the syntax is checked here.
+    const traced: [string[], string][] = [
+      [['trace', 'start', '--filter', 'in lan and icmpp'], "dataplane ctl: trace filter \"in lan and icmpp\": at 'icmpp' (word 4): expected a filter term (in PORT, host, net, port, tcp, udp, icmp, ...)"],
+      [['trace', 'start', '--filter', 'host 1.2.3'], "dataplane ctl: trace filter \"host 1.2.3\": at '1.2.3' (word 2): expected an IPv4 address"],
+      [['trace', 'start', '--filter', 'in'], "dataplane ctl: trace filter \"in\": at the end: expected a port name"],
+      [['explain', 'tcp 192.0.2.10:40000 > 203.0.113.10 in lan'], 'dataplane ctl: explain: "203.0.113.10": tcp needs a destination port (DST:PORT)'],
+      [['explain', 'tcp 192.0.2.10:40000 > 203.0.113.10:80'], 'dataplane ctl: explain: say which port the packet arrives on: "in PORT"'],
+      [['explain', 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan ttl 300'], 'dataplane ctl: explain: "300": ttl must be a whole number from 0 to 255'],
+    ];
+    for (const [args, message] of traced) {
+      const r = await ctl(...args);
+      expect([r.status, r.stdout, r.stderr], args.join(' ')).toEqual([2, '', `${message}\n`]);
+    }
+    expect(calls).toEqual([]);
+    expect((await ctl('trace', 'start', '--filter', 'in wan and icmp', '--count', '5')).status).toBe(0);
+    expect((await ctl('explain', 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan')).status).toBe(0);
+    expect(calls.splice(0)).toEqual([['traceStart', { filter: 'in wan and icmp', count: 5 }], ['explain', 'tcp 192.0.2.10:40000 > 203.0.113.10:80 in lan']]);
     // A good filter still reaches the dataplane as written.
     expect((await ctl('flows', '--filter', 'dst 203.0.113.10')).status).toBe(0);
     expect(calls).toEqual([['listFlows', { filter: 'dst 203.0.113.10', limit: 0 }]]);
