@@ -9,8 +9,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { fileErrorReason } from './file-error.js';
 import { textOf } from './text-file.js';
 import { resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { aliasErrorText, collectionKeyProblems, mergeKeyProblems, TOO_DEEP, yamlErrorText } from './yaml-problems.js';
+import { MAX_YAML_ALIASES, YAML_PARSE_OPTIONS, YAML_TO_JS_OPTIONS } from './yaml-options.js';
 import type { z } from 'zod';
 import { networkPolicySchema, type FirewallSource, type NetworkPolicy } from './firewall-schema.js';
 import { issueMessage } from './zod-issue.js';
@@ -63,17 +64,26 @@ function readPolicyFile(path: string, problems: string[]): string | undefined {
 /** The policies of a multi-document YAML text; `where` names the file in problems. */
 export function policiesOfText(text: string, where: string, problems: string[]): SourcedPolicy[] {
   const out: SourcedPolicy[] = [];
-  parseAllDocuments(text, YAML_PARSE_OPTIONS).forEach((doc, d) => {
+  // Lines count from the file's start, so a problem in any document names its line in the file.
+  const lineCounter = new LineCounter();
+  parseAllDocuments(text, { ...YAML_PARSE_OPTIONS, prettyErrors: true, lineCounter }).forEach((doc, d) => {
     const at = `networkPolicyFile: ${where} documents[${d}]`;
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) problems.push(`${at}: YAML: ${e.message.split('\n')[0]}`);
+      for (const e of doc.errors) problems.push(`${at}: ${yamlErrorText(e, 1)}`);
+      return;
+    }
+    // What the config loader refuses in YAML (a list as a key, a merge key given a scalar), refused here with the line.
+    const keyProblems = [...collectionKeyProblems(doc, lineCounter), ...mergeKeyProblems(doc, lineCounter)];
+    if (keyProblems.length > 0) {
+      for (const k of keyProblems) problems.push(`${at}: ${k}`);
       return;
     }
     let js: unknown;
     try {
       js = doc.toJS(YAML_TO_JS_OPTIONS);
     } catch (e) {
-      problems.push(`${at}: YAML: ${e instanceof Error ? e.message : String(e)}`);
+      const text = e instanceof ReferenceError ? aliasErrorText(e, MAX_YAML_ALIASES) : e instanceof RangeError && /call stack/.test(e.message) ? TOO_DEEP : `YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`;
+      problems.push(`${at}: ${text}`);
       return;
     }
     if (js === null || js === undefined) return; // an empty document (a trailing ---)

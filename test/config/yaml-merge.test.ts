@@ -97,6 +97,28 @@ items:
     ]);
   });
 
+  it('a networkPolicyFile merge key given a scalar, an alias with no anchor, a broken document: named with the line in the file, as the config does (was yaml\'s bare "Merge sources must be maps")', () => {
+    const problems: string[] = [];
+    const text = `kind: NetworkPolicy
+metadata: { name: a, namespace: prod }
+spec: { podSelector: {} }
+---
+kind: NetworkPolicy
+metadata: { name: b, namespace: prod }
+spec: { <<: 3, podSelector: {} }
+---
+kind: NetworkPolicy
+metadata: { name: c, namespace: *nope }
+`;
+    const out = policiesOfText(text, 'np.yaml', problems);
+    expect(problems).toEqual([
+      'networkPolicyFile: np.yaml documents[1]: YAML: the merge key "<<" at line 7 takes a mapping, an alias of one (*NAME), or a list of those; it was given the value "3"',
+      'networkPolicyFile: np.yaml documents[2]: YAML: alias "*nope" names no anchor set before it (an anchor is written &NAME on an earlier value)',
+    ]);
+    // The good document is still read.
+    expect(out.map((p) => p.policy.metadata.name)).toEqual(['a']);
+  });
+
   it('ctl --config reads a control section written with a merge key', async () => {
     const file = join(dir, 'ctl.yaml');
     writeFileSync(file, 'x-control: &c { socket: /run/dp-merged.sock }\ncontrol: { <<: *c }\n');
