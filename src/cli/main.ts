@@ -27,6 +27,21 @@ function intInRange(name: string, min: number, max: number) {
   };
 }
 
+/**
+ * replay's --workers, whose -w a tcpdump user reads as "write": a value that
+ * is no number but looks like a file is refused with where the output goes.
+ */
+function replayWorkersOption(value: string): number {
+  try {
+    return intInRange('--workers', 1, MAX_REPLAY_WORKERS)(value);
+  } catch (e) {
+    if (e instanceof InvalidArgumentError && /[/.]|^[^\d]/.test(value.trim()) && !/^\d*\.\d+$/.test(value.trim())) {
+      throw new InvalidArgumentError(`${e.message} (-w is --workers here, as in \`dataplane run\`; the output capture is --out FILE, or -o FILE)`);
+    }
+    throw e;
+  }
+}
+
 /** A CPU list option (`--cpus 0,2-3`, worker-cpus.ts), refused at parse time in worker-cpus.ts's words. */
 function cpuListOption(name: string) {
   return (value: string): number[] => {
@@ -108,11 +123,11 @@ Examples:
     .description('Run a capture through the forwarding pipeline and write what the router sends, one pcapng interface per port.')
     .argument('<in>', 'input capture (pcap or pcapng, Ethernet frames)', fileOption('IN'))
     .requiredOption('--config <file>', 'router config (YAML), the file `dataplane run` reads (docs/CONFIG.md)', fileOption('--config'))
-    .requiredOption('--out <file>', 'output pcapng file (one interface per port, named after it)', fileOption('--out'))
+    .requiredOption('-o, --out <file>', 'output pcapng file (one interface per port, named after it)', fileOption('--out'))
     .option('--in-port <name>', 'port every frame arrives on (required for a classic pcap when there are several ports)')
     .option('--promisc', "ports take frames for any destination MAC (a capture made on another host, whose MACs are not the ports')")
     .option('--json', 'print the summary as one JSON object')
-    .option('-w, --workers <n>', 'shard the capture by flow across N worker threads (piscina) and merge the output; 1 replays on this thread', intInRange('--workers', 1, MAX_REPLAY_WORKERS), 1)
+    .option('-w, --workers <n>', 'shard the capture by flow across N worker threads (piscina) and merge the output; 1 replays on this thread', replayWorkersOption, 1)
     .option('--trace <file>', 'write a packet trace (pcapng): each traced packet in, out or dropped, node verdicts as packet comments', fileOption('--trace'))
     .option('--trace-count <n>', `packets to trace at most (default ${DEFAULT_TRACE_COUNT})`, intInRange('--trace-count', 1, MAX_TRACE_COUNT))
     .option('--trace-filter <expr>', "which packets to trace: e.g. 'src 192.0.2.0/24 and udp and dst port 53', 'in lan' (default: all)")

@@ -40,7 +40,9 @@ describe('usage errors and numeric options', () => {
     [['replay', 'x', '--config', config, '--out', 'y', '--trace', 'z', '--trace-count', '-5'], '--trace-count must be a whole number from 1 to 1000000'],
     [['decode', 'x', '--count', 'lots'], '--count must be a whole number'],
     // An empty file name was read as the file "" (replay left its temporary file ".<pid>.partial" behind).
-    [['replay', 'x', '--config', config, '--out', ''], "option '--out <file>' argument '' is invalid. --out must name a file, got an empty value"],
+    [['replay', 'x', '--config', config, '--out', ''], "option '-o, --out <file>' argument '' is invalid. --out must name a file, got an empty value"],
+    // tcpdump's -w is "write": replay's is --workers, and a file given to it says where the output goes.
+    [['replay', 'x', '--config', config, '-w', 'out.pcapng'], "--workers must be a whole number from 1 to 64, got 'out.pcapng' (-w is --workers here, as in `dataplane run`; the output capture is --out FILE, or -o FILE)"],
     [['replay', 'x', '--config', config, '--out', 'y', '--trace', ' '], '--trace must name a file, got only spaces'],
     [['replay', 'x', '--config', config, '--out', `${dir}/`], `--out must name a file, not a directory (${dir}/ ends with "/")`],
     [['replay', '', '--config', config, '--out', 'y'], 'IN must name a file, got an empty value'],
@@ -187,8 +189,8 @@ describe('replay outputs', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
-  it('replays a classic pcap on a one-port router without --in-port', () => {
-    const r = dataplane(['replay', capture('one.pcap', '02:00:00:00:00:01'), '--config', oneport, '--out', join(dir, 'one.pcapng'), '--json']);
+  it('replays a classic pcap on a one-port router without --in-port (the output named with -o)', () => {
+    const r = dataplane(['replay', capture('one.pcap', '02:00:00:00:00:01'), '--config', oneport, '-o', join(dir, 'one.pcapng'), '--json']);
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).ports.lan.rxFrames).toBe(3);
   });
