@@ -8,6 +8,7 @@ import { DEFAULT_TRACE_COUNT, MAX_TRACE_COUNT } from '../trace/limits.js';
 import { NAT_MAX_CAPACITY, NAT_MIN_CAPACITY } from '../lab/lab-nat.js';
 import { MAX_WORKERS as MAX_REPLAY_WORKERS } from '../replay/shardability.js';
 import { registerCtl } from './ctl-program.js';
+import { checkRequiredAfterUnknown } from './required-after-unknown.js';
 import { helpFlagLast } from './help-flag-first.js';
 import { refuseUnknownBeforeHelp } from './unknown-subcommand.js';
 import { fileOption } from './file-option.js';
@@ -417,6 +418,7 @@ Examples:
       process.exitCode = await runDemo({ keep: opts.keep === true, offline: opts.offline === true });
     });
 
+  checkRequiredAfterUnknown(program);
   return program;
 }
 

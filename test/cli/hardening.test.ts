@@ -33,6 +33,11 @@ describe('usage errors and numeric options', () => {
   it.each([
     [['bogus'], "unknown command 'bogus'"],
     [['route', 'lookup'], "required option '--config <file>' not specified"],
+    // A misspelt required option is named with a suggestion (it was reported as the required one missing).
+    [['route', 'lookup', '--confg', config], "error: unknown option '--confg'\n(Did you mean --config?)"],
+    [['replay', 'x', '--config', config, '--output', 'y'], "error: unknown option '--output'\n(Did you mean --out?)"],
+    [['ctl', '--socket', '/tmp/none.sock', 'flows', 'delete', '--filtr', 'x'], "error: unknown option '--filtr'\n(Did you mean --filter?)"],
+    [['ctl', '--socket', '/tmp/none.sock', 'flows', 'delete'], "error: required option '--filter <expr>' not specified"],
     [['run', '--config', config, '--status-interval', '1e9'], '--status-interval must be a whole number from 1 to 3600'],
     [['run', '--config', config, '--workers', '0'], '--workers must be a whole number from 1 to 256'],
     [['lab', 'up', '--wan-mtu', '99999'], '--wan-mtu must be a whole number from 576 to 65535'],
